@@ -1,0 +1,1 @@
+"""The recorder agent. Runs unchanged on MicroPython and CPython."""

@@ -1,0 +1,1 @@
+"""The host side: sync daemon, evidence store, verification reports and the command line."""

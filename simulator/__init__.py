@@ -1,0 +1,1 @@
+"""Virtual recorders and faults for hardware-in-the-loop tests and demos."""
