@@ -1,0 +1,305 @@
+"""Deterministic CBOR (RFC 8949 §4.2.1, core deterministic encoding), for MicroPython and CPython.
+
+``dumps`` writes the one deterministic encoding of a value: shortest heads, definite lengths,
+map keys sorted by their encoded bytes, floats in the shortest form that keeps their value.
+``loads`` reads only that encoding: anything another encoder could have written differently
+(a long head, an indefinite length, unsorted or repeated keys, a wide float) is refused, as
+is truncated, oversized or too deeply nested input. Declared lengths are checked against the
+bytes actually present before anything is allocated, so input cannot make it allocate more
+than its own size.
+
+Python types: int, bool, None, bytes (bytearray and memoryview encode as bytes), str,
+list and tuple (arrays), dict (maps), float, and ``Tag``. Integers outside 64 bits use the
+bignum tags 2 and 3, as RFC 8949 §3.4.3 prescribes.
+"""
+
+import struct
+
+from protocol.errors import DecodeError, EncodeError, TruncatedError
+
+DEFAULT_MAX_DEPTH = 32
+
+_UINT64_LIMIT = 1 << 64
+_NAN = b"\xf9\x7e\x00"
+
+
+class Tag:
+    """A tagged data item (major type 6): tag number and content."""
+
+    def __init__(self, tag: int, value: object) -> None:
+        self.tag = tag
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Tag) and other.tag == self.tag and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash(self.tag)
+
+    def __repr__(self) -> str:
+        return "Tag(%d, %r)" % (self.tag, self.value)
+
+
+# --- encoding -------------------------------------------------------------------------------
+
+
+def _head(out: bytearray, major: int, n: int) -> None:
+    mt = major << 5
+    if n < 24:
+        out.append(mt | n)
+    elif n < 0x100:
+        out.append(mt | 24)
+        out.append(n)
+    elif n < 0x10000:
+        out.extend(struct.pack(">BH", mt | 25, n))
+    elif n < 0x100000000:
+        out.extend(struct.pack(">BI", mt | 26, n))
+    else:
+        out.extend(struct.pack(">BQ", mt | 27, n))
+
+
+def _float_bytes(x: float) -> bytes:
+    """The shortest of half, single and double precision that holds ``x`` exactly."""
+    if x != x:
+        return _NAN
+    try:
+        half = struct.pack(">e", x)
+        if struct.unpack(">e", half)[0] == x:
+            return b"\xf9" + half
+    except OverflowError:
+        pass
+    try:
+        single = struct.pack(">f", x)
+        if struct.unpack(">f", single)[0] == x:
+            return b"\xfa" + single
+    except OverflowError:
+        pass
+    return b"\xfb" + struct.pack(">d", x)
+
+
+def _encode_int(out: bytearray, n: int) -> None:
+    if n >= 0:
+        if n < _UINT64_LIMIT:
+            _head(out, 0, n)
+            return
+        tag = 2
+    else:
+        n = -1 - n
+        if n < _UINT64_LIMIT:
+            _head(out, 1, n)
+            return
+        tag = 3
+    _head(out, 6, tag)
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    _head(out, 2, len(raw))
+    out.extend(raw)
+
+
+def _encode(out: bytearray, obj: object, depth: int) -> None:
+    if depth > DEFAULT_MAX_DEPTH:
+        raise EncodeError("value is nested deeper than %d levels" % DEFAULT_MAX_DEPTH)
+    t = type(obj)
+    if obj is False:
+        out.append(0xF4)
+    elif obj is True:
+        out.append(0xF5)
+    elif obj is None:
+        out.append(0xF6)
+    elif t is int:
+        _encode_int(out, obj)  # type: ignore[arg-type]
+    elif t is bytes or t is bytearray or t is memoryview:
+        _head(out, 2, len(obj))  # type: ignore[arg-type]
+        out.extend(obj)  # type: ignore[arg-type]
+    elif t is str:
+        raw = obj.encode()  # type: ignore[attr-defined]
+        _head(out, 3, len(raw))
+        out.extend(raw)
+    elif t is list or t is tuple:
+        _head(out, 4, len(obj))  # type: ignore[arg-type]
+        for item in obj:  # type: ignore[attr-defined]
+            _encode(out, item, depth + 1)
+    elif t is dict:
+        _encode_map(out, obj, depth)  # type: ignore[arg-type]
+    elif t is float:
+        out.extend(_float_bytes(obj))  # type: ignore[arg-type]
+    elif t is Tag:
+        _head(out, 6, obj.tag)  # type: ignore[attr-defined]
+        _encode(out, obj.value, depth + 1)  # type: ignore[attr-defined]
+    elif isinstance(obj, int):
+        _encode_int(out, int(obj))
+    else:
+        raise EncodeError("cannot encode a value of type %s as CBOR" % t.__name__)
+
+
+def _encode_map(out: bytearray, obj: dict, depth: int) -> None:
+    items = []
+    for key, value in obj.items():
+        kb = bytearray()
+        _encode(kb, key, depth + 1)
+        items.append((bytes(kb), value))
+    items.sort(key=_first)
+    _head(out, 5, len(items))
+    previous = None
+    for kb, value in items:
+        if kb == previous:
+            raise EncodeError("map has two keys with the same encoding %s" % kb.hex())
+        previous = kb
+        out.extend(kb)
+        _encode(out, value, depth + 1)
+
+
+def _first(pair: tuple) -> bytes:
+    return pair[0]
+
+
+def dumps(obj: object) -> bytes:
+    """Encode ``obj`` as deterministic CBOR."""
+    out = bytearray()
+    _encode(out, obj, 0)
+    return bytes(out)
+
+
+# --- decoding -------------------------------------------------------------------------------
+
+_MAJOR_NAMES = ("unsigned", "negative", "bytes", "text", "array", "map", "tag", "simple")
+
+
+class _Reader:
+    """Cursor over the input; every read checks that the bytes are there."""
+
+    def __init__(self, data: bytes, pos: int, end: int, max_depth: int) -> None:
+        self.data = data
+        self.pos = pos
+        self.end = end
+        self.max_depth = max_depth
+
+    def take(self, n: int, what: str) -> bytes:
+        start = self.pos
+        stop = start + n
+        if stop > self.end:
+            raise TruncatedError(
+                "input ends inside %s: %d bytes needed, %d left" % (what, n, self.end - start),
+                start,
+            )
+        self.pos = stop
+        return self.data[start:stop]
+
+    def head(self) -> tuple:
+        """Read an initial byte and its argument: (major, additional info, argument, start)."""
+        start = self.pos
+        if start >= self.end:
+            raise TruncatedError("input ends where a data item should start", start)
+        ib = self.data[start]
+        self.pos = start + 1
+        major = ib >> 5
+        ai = ib & 0x1F
+        if ai < 24:
+            return major, ai, ai, start
+        if ai == 31:
+            raise DecodeError(
+                "indefinite-length %s is not deterministic" % _MAJOR_NAMES[major], start
+            )
+        if ai > 27:
+            raise DecodeError("reserved additional information %d" % ai, start)
+        if major == 7:
+            return major, ai, 0, start
+        size = 1 << (ai - 24)
+        arg = int.from_bytes(self.take(size, "an integer argument"), "big")
+        if arg < (24 if size == 1 else 1 << (4 * size)):
+            raise DecodeError("argument %d is not in its shortest form" % arg, start)
+        return major, ai, arg, start
+
+
+def _decode(r: _Reader, depth: int) -> object:
+    if depth > r.max_depth:
+        raise DecodeError("nesting deeper than %d levels" % r.max_depth, r.pos)
+    major, ai, arg, start = r.head()
+    if major == 0:
+        return arg
+    if major == 1:
+        return -1 - arg
+    if major == 2:
+        return bytes(r.take(arg, "a byte string"))
+    if major == 3:
+        raw = r.take(arg, "a text string")
+        try:
+            return bytes(raw).decode("utf-8")
+        except UnicodeError:
+            raise DecodeError("text string is not valid UTF-8", start) from None
+    if major == 4:
+        if arg > r.end - r.pos:
+            raise TruncatedError("array of %d items is longer than the input" % arg, start)
+        return [_decode(r, depth + 1) for _ in range(arg)]
+    if major == 5:
+        return _decode_map(r, arg, start, depth)
+    if major == 6:
+        return _decode_tag(r, arg, start, depth)
+    return _decode_simple(r, ai, start)
+
+
+def _decode_map(r: _Reader, count: int, start: int, depth: int) -> dict:
+    if 2 * count > r.end - r.pos:
+        raise TruncatedError("map of %d pairs is longer than the input" % count, start)
+    result: dict = {}
+    previous = b""
+    for _ in range(count):
+        key_start = r.pos
+        key = _decode(r, depth + 1)
+        encoded_key = bytes(r.data[key_start : r.pos])
+        if encoded_key <= previous:
+            what = "repeated" if encoded_key == previous else "not in deterministic order"
+            raise DecodeError("map key %r is %s" % (key, what), key_start)
+        previous = encoded_key
+        if type(key) in (list, dict):
+            raise DecodeError("map keys that are arrays or maps are not supported", key_start)
+        if key in result:
+            # 1, 1.0 and True are different CBOR but one Python key: keep neither silently.
+            raise DecodeError("map key %r collides with an earlier key" % (key,), key_start)
+        result[key] = _decode(r, depth + 1)
+    return result
+
+
+def _decode_tag(r: _Reader, tag: int, start: int, depth: int) -> object:
+    value = _decode(r, depth + 1)
+    if tag == 2 or tag == 3:
+        if type(value) is not bytes:
+            raise DecodeError("bignum tag %d must hold a byte string" % tag, start)
+        if not value or value[0] == 0:
+            raise DecodeError("bignum has leading zero bytes", start)
+        n = int.from_bytes(value, "big")
+        if n < _UINT64_LIMIT:
+            raise DecodeError("bignum %d fits in 64 bits and must be a plain integer" % n, start)
+        return n if tag == 2 else -1 - n
+    return Tag(tag, value)
+
+
+def _decode_simple(r: _Reader, ai: int, start: int) -> object:
+    if ai == 20:
+        return False
+    if ai == 21:
+        return True
+    if ai == 22:
+        return None
+    if 25 <= ai <= 27:
+        size = 1 << (ai - 24)
+        raw = r.take(size, "a float")
+        value = struct.unpack((">e", ">f", ">d")[ai - 25], raw)[0]
+        if _float_bytes(value) != bytes(r.data[start : r.pos]):
+            raise DecodeError("float is not in its shortest form", start)
+        return value
+    raise DecodeError("simple value %d is not supported" % ai, start)
+
+
+def decode_item(data: bytes, offset: int = 0, max_depth: int = DEFAULT_MAX_DEPTH) -> tuple:
+    """Decode the one data item that starts at ``offset``; return ``(value, end_offset)``."""
+    r = _Reader(data, offset, len(data), max_depth)
+    value = _decode(r, 0)
+    return value, r.pos
+
+
+def loads(data: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> object:
+    """Decode ``data``, which must be exactly one deterministic CBOR data item."""
+    value, end = decode_item(data, 0, max_depth)
+    if end != len(data):
+        raise DecodeError("%d bytes follow the data item" % (len(data) - end), end)
+    return value

@@ -1,0 +1,58 @@
+"""COSE_Sign1 (RFC 9052 §4.2) with EdDSA, as the ledger uses it.
+
+An entry is ``18([protected, {}, payload, signature])`` where ``protected`` is the encoded map
+``{1: -8, 4: kid}``. A signature covers ``["Signature1", protected, h'', payload]``. An entry
+written between two signatures under the adaptive signing cadence carries an empty
+signature; the next signed entry covers it through the hash chain.
+"""
+
+from protocol import cbor
+from protocol.errors import DecodeError, EntryError
+from protocol.registry import (
+    COSE_ALG_EDDSA,
+    COSE_HDR_ALG,
+    COSE_HDR_KID,
+    COSE_SIGN1_TAG,
+    SIG_CONTEXT,
+)
+
+
+def protected_header(kid: bytes) -> bytes:
+    """The encoded protected header for an Ed25519 signer identified by ``kid``."""
+    return cbor.dumps({COSE_HDR_ALG: COSE_ALG_EDDSA, COSE_HDR_KID: kid})
+
+
+def to_be_signed(protected: bytes, payload: bytes) -> bytes:
+    """The Sig_structure bytes a COSE_Sign1 signature covers (no external AAD)."""
+    return cbor.dumps([SIG_CONTEXT, protected, b"", payload])
+
+
+def encode_sign1(protected: bytes, payload: bytes, signature: bytes) -> bytes:
+    """A tagged COSE_Sign1 message."""
+    return cbor.dumps(cbor.Tag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
+
+
+def decode_sign1(item: object) -> tuple:
+    """Check a decoded COSE_Sign1 item; return ``(protected_bytes, kid, payload, signature)``."""
+    if not isinstance(item, cbor.Tag) or item.tag != COSE_SIGN1_TAG:
+        raise EntryError("not a COSE_Sign1 message (tag 18)")
+    parts = item.value
+    if type(parts) is not list or len(parts) != 4:
+        raise EntryError("COSE_Sign1 must be an array of 4 items")
+    protected, unprotected, payload, signature = parts
+    if type(protected) is not bytes or type(payload) is not bytes or type(signature) is not bytes:
+        raise EntryError("COSE_Sign1 protected header, payload and signature must be byte strings")
+    if type(unprotected) is not dict:
+        raise EntryError("COSE_Sign1 unprotected header must be a map")
+    try:
+        header = cbor.loads(protected)
+    except DecodeError as exc:
+        raise EntryError("protected header is not deterministic CBOR: %s" % exc) from None
+    if type(header) is not dict or header.get(COSE_HDR_ALG) != COSE_ALG_EDDSA:
+        raise EntryError("protected header must name algorithm EdDSA (-8)")
+    kid = header.get(COSE_HDR_KID)
+    if type(kid) is not bytes:
+        raise EntryError("protected header must carry the device id as kid")
+    if len(signature) not in (0, 64):
+        raise EntryError("an Ed25519 signature is 64 bytes, not %d" % len(signature))
+    return protected, kid, payload, signature
