@@ -14,12 +14,16 @@ bignum tags 2 and 3, as RFC 8949 §3.4.3 prescribes.
 """
 
 import struct
+import sys
 
 from protocol.errors import DecodeError, EncodeError, TruncatedError
 
 DEFAULT_MAX_DEPTH = 32
 
 _UINT64_LIMIT = 1 << 64
+# MicroPython decodes overlong forms, surrogates and code points above U+10FFFF without
+# complaint, so there the decoder checks UTF-8 itself; CPython's decoder is already strict.
+_LAX_UTF8 = sys.implementation.name == "micropython"
 _NAN = b"\xf9\x7e\x00"
 
 
@@ -90,7 +94,10 @@ def _encode_int(out: bytearray, n: int) -> None:
             return
         tag = 3
     _head(out, 6, tag)
-    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    size = 9  # n >= 2**64 here; MicroPython ints have no bit_length()
+    while n >> (8 * size):
+        size += 1
+    raw = n.to_bytes(size, "big")
     _head(out, 2, len(raw))
     out.extend(raw)
 
@@ -123,6 +130,8 @@ def _encode(out: bytearray, obj: object, depth: int) -> None:
     elif t is float:
         out.extend(_float_bytes(obj))  # type: ignore[arg-type]
     elif t is Tag:
+        if not 0 <= obj.tag < _UINT64_LIMIT:  # type: ignore[attr-defined]
+            raise EncodeError("tag number %r is outside 0..2**64-1" % obj.tag)  # type: ignore[attr-defined]
         _head(out, 6, obj.tag)  # type: ignore[attr-defined]
         _encode(out, obj.value, depth + 1)  # type: ignore[attr-defined]
     elif isinstance(obj, int):
@@ -139,7 +148,7 @@ def _encode_map(out: bytearray, obj: dict, depth: int) -> None:
         items.append((bytes(kb), value))
     items.sort(key=_first)
     _head(out, 5, len(items))
-    previous = None
+    previous = b""
     for kb, value in items:
         if kb == previous:
             raise EncodeError("map has two keys with the same encoding %s" % kb.hex())
@@ -222,6 +231,8 @@ def _decode(r: _Reader, depth: int) -> object:
         return bytes(r.take(arg, "a byte string"))
     if major == 3:
         raw = r.take(arg, "a text string")
+        if _LAX_UTF8 and not _valid_utf8(raw):
+            raise DecodeError("text string is not valid UTF-8", start)
         try:
             return bytes(raw).decode("utf-8")
         except UnicodeError:
@@ -235,6 +246,37 @@ def _decode(r: _Reader, depth: int) -> object:
     if major == 6:
         return _decode_tag(r, arg, start, depth)
     return _decode_simple(r, ai, start)
+
+
+def _valid_utf8(raw: bytes) -> bool:
+    """Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF."""
+    i = 0
+    n = len(raw)
+    while i < n:
+        b = raw[i]
+        if b < 0x80:
+            i += 1
+            continue
+        if 0xC2 <= b <= 0xDF:
+            need, lo, hi = 1, 0x80, 0xBF
+        elif 0xE0 <= b <= 0xEF:
+            need = 2
+            lo, hi = (0xA0, 0xBF) if b == 0xE0 else (0x80, 0x9F) if b == 0xED else (0x80, 0xBF)
+        elif 0xF0 <= b <= 0xF4:
+            need = 3
+            lo, hi = (0x90, 0xBF) if b == 0xF0 else (0x80, 0x8F) if b == 0xF4 else (0x80, 0xBF)
+        else:
+            return False
+        if i + need >= n:
+            return False
+        c = raw[i + 1]
+        if not lo <= c <= hi:
+            return False
+        for j in range(i + 2, i + need + 1):
+            if not 0x80 <= raw[j] <= 0xBF:
+                return False
+        i += need + 1
+    return True
 
 
 def _decode_map(r: _Reader, count: int, start: int, depth: int) -> dict:

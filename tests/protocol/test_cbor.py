@@ -205,3 +205,10 @@ def test_error_names_the_offset():
     err = raises(DecodeError, loads, h("8301021800"))
     assert err.offset == 3
     assert "byte 3" in str(err)
+
+
+def test_rejects_utf8_that_lax_decoders_accept():
+    # overlong "/", overlong NUL, a surrogate, a code point above U+10FFFF, a cut sequence
+    for enc in ("62c0af", "62c080", "63eda080", "64f4908080", "62e282"):
+        err = raises(DecodeError, loads, h(enc))
+        assert "UTF-8" in str(err), enc

@@ -9,7 +9,7 @@ import cbor2
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from protocol.cbor import Tag, dumps, loads
+from protocol.cbor import Tag, _valid_utf8, dumps, loads
 from protocol.errors import DecodeError
 
 ints = st.integers(min_value=-(2**80), max_value=2**80)
@@ -136,3 +136,22 @@ def test_memory_stays_bounded_by_input(tail, initial, length):
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 64 * 1024, peak
+
+
+def strict_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@settings(max_examples=3000)
+@given(st.binary(max_size=12) | st.text(max_size=6).map(lambda s: s.encode()))
+@example(b"\xc0\x80")
+@example(b"\xed\xa0\x80")
+@example(b"\xf4\x90\x80\x80")
+@example(b"\xe2\x82")
+def test_own_utf8_check_matches_cpython(raw):
+    # MicroPython's decoder is lax, so the codec checks UTF-8 itself there.
+    assert _valid_utf8(raw) == strict_utf8(raw)

@@ -1,0 +1,443 @@
+"""The ledger verifier: is this sequence of entries exactly what the device signed?
+
+States follow ONVIF Media Signing's validation results:
+
+- OK: every entry is signed by the enrolled key, directly or through the hash chain up to a
+  signed entry, and the entries form one unbroken chain.
+- OK with missing information: nothing is wrong, but something cannot be vouched for yet
+  (the ledger starts after seq 0, or its newest entries still wait for a signature).
+- NOT OK: something was changed, removed, inserted, reordered, repeated or cut off; each
+  finding names what broke, the seq and the byte offset.
+- unknown key: the entries verify against no key we were given.
+
+The verifier is fed entries one at a time, so the host can check each entry as it arrives.
+It remembers the last ``window`` entries to pair up links that arrive out of order, and keeps
+only counts and findings beyond that.
+"""
+
+from protocol.ledger import Entry, read_ledger
+from protocol.registry import F_WALL_MS, KIND_NAMES, ZERO_HASH
+from protocol.signer import verify_signature
+
+OK = "OK"
+OK_MISSING = "OK with missing information"
+NOT_OK = "NOT OK"
+UNKNOWN_KEY = "unknown key"
+
+ERROR = "error"
+MISSING = "missing"
+
+# The codes a finding can carry, with their severity.
+FINDING_CODES = {
+    "malformed": ERROR,
+    "truncated": ERROR,
+    "wrong-device": ERROR,
+    "bad-signature": ERROR,
+    "key-change": ERROR,
+    "broken-prev": ERROR,
+    "seq-gap": ERROR,
+    "out-of-order": ERROR,
+    "duplicate": ERROR,
+    "conflicting-seq": ERROR,
+    "unsigned-entry": ERROR,
+    "empty": MISSING,
+    "starts-mid-ledger": MISSING,
+    "unsigned-tail": MISSING,
+}
+
+
+class Finding:
+    """One thing the verifier found: a code from FINDING_CODES, where, and what it means."""
+
+    def __init__(self, code: str, message: str, seq: int = -1, offset: int = -1) -> None:
+        self.code = code
+        self.severity = FINDING_CODES[code]
+        self.message = message
+        self.seq = seq
+        self.offset = offset
+
+    def to_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "seq": self.seq if self.seq >= 0 else None,
+            "offset": self.offset if self.offset >= 0 else None,
+            "message": self.message,
+        }
+
+
+class Report:
+    """The verdict on one device's ledger and the findings behind it."""
+
+    def __init__(self, state: str, device_id: str, findings: list, stats: dict) -> None:
+        self.state = state
+        self.device_id = device_id
+        self.findings = findings
+        self.stats = stats
+
+    @property
+    def ok(self) -> bool:
+        return self.state == OK or self.state == OK_MISSING
+
+    def to_dict(self) -> dict:
+        return {
+            "state": self.state,
+            "device_id": self.device_id,
+            "stats": self.stats,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+class _Rec:
+    """What the verifier remembers of one entry while it is in the window."""
+
+    def __init__(self, seq: int, digest: bytes, prev: bytes, offset: int, signed: bool) -> None:
+        self.seq = seq
+        self.digest = digest
+        self.prev = prev
+        self.offset = offset
+        self.signed = signed
+        self.sig_ok = False
+        self.authentic = False
+        self.link_ok = True  # False once the link from seq - 1 is known to be broken
+
+
+def _short(h: bytes) -> str:
+    return h[:8].hex()
+
+
+class LedgerVerifier:
+    """Streaming verifier for one device's entries against its enrolled public key."""
+
+    def __init__(self, device_id: str, public_key: bytes, window: int = 4096) -> None:
+        self.device_id = device_id
+        self.kid = device_id.encode()
+        self.public_key = public_key
+        self.window = window
+        self.recs: dict = {}
+        self.findings: list = []
+        self.first_seq = -1
+        self.max_seq = -1
+        self.missing: list = []  # [lo, hi] ranges of seqs skipped so far
+        self.broken: list = []  # (seq, offset, why) of entries whose incoming link fails
+        self.bad_sigs: list = []  # (seq, offset) of signed entries that failed
+        self.fail_run: list = []  # signed failures since the last good signature
+        self.fail_run_intact = True
+        self.verified_any = False
+        self.entries = 0
+        self.signed = 0
+        self.foreign = 0
+        self.kinds: dict = {}
+        self.first_wall = -1
+        self.last_wall = -1
+
+    def _add(self, code: str, message: str, seq: int = -1, offset: int = -1) -> None:
+        self.findings.append(Finding(code, message, seq, offset))
+
+    # --- inputs ---------------------------------------------------------------------------
+
+    def malformed(self, offset: int, end: int, message: str) -> None:
+        self._add(
+            "malformed",
+            "bytes %d to %d are not a readable entry (%s); they were changed or damaged"
+            % (offset, end, message),
+            offset=offset,
+        )
+
+    def truncated(self, offset: int, end: int, message: str) -> None:
+        self._add(
+            "truncated",
+            "the ledger ends with %d bytes at byte %d that are not a whole entry (%s): "
+            "the file was cut short" % (end - offset, offset, message),
+            offset=offset,
+        )
+
+    def feed(self, entry: Entry, offset: int) -> None:
+        """Check one parsed entry found at ``offset``."""
+        self.entries += 1
+        seq = entry.seq
+        if entry.kid != self.kid:
+            self.foreign += 1
+            self._add(
+                "wrong-device",
+                "entry seq %d at byte %d belongs to device %s, not %s"
+                % (seq, offset, entry.device_id, self.device_id),
+                seq,
+                offset,
+            )
+            return
+        self._count(entry)
+        rec = _Rec(seq, entry.digest, entry.prev, offset, entry.signed)
+        if rec.signed:
+            self.signed += 1
+            rec.sig_ok = verify_signature(
+                self.public_key,
+                entry.to_be_signed(),
+                entry.signature,
+            )
+        if not self._place(rec):
+            return
+        self._check_links(rec)
+        if rec.signed:
+            self._after_signature(rec)
+
+    def _count(self, entry: Entry) -> None:
+        kind = KIND_NAMES.get(entry.kind, "?")
+        self.kinds[kind] = self.kinds.get(kind, 0) + 1
+        wall = entry.fields[F_WALL_MS]
+        if self.first_wall < 0:
+            self.first_wall = wall
+        self.last_wall = wall
+
+    def _place(self, rec: _Rec) -> bool:
+        """Put ``rec`` in sequence order; return False if it takes no further part."""
+        seq = rec.seq
+        other = self.recs.get(seq)
+        if other is not None:
+            if other.digest == rec.digest:
+                self._add(
+                    "duplicate",
+                    "entry seq %d appears again at byte %d (a copy of the one at byte %d)"
+                    % (seq, rec.offset, other.offset),
+                    seq,
+                    rec.offset,
+                )
+            else:
+                self._add(
+                    "conflicting-seq",
+                    "two different entries claim seq %d (bytes %d and %d): one was inserted"
+                    % (seq, other.offset, rec.offset),
+                    seq,
+                    rec.offset,
+                )
+            return False
+        if self.first_seq < 0:
+            self.first_seq = seq
+        elif seq <= self.max_seq:
+            self._add(
+                "out-of-order",
+                "entry seq %d at byte %d comes after seq %d: entries were reordered"
+                % (seq, rec.offset, self.max_seq),
+                seq,
+                rec.offset,
+            )
+            if not self._fill_missing(seq):
+                return False  # older than anything we can pair it with
+        elif seq > self.max_seq + 1 and self.max_seq >= 0:
+            self.missing.append([self.max_seq + 1, seq - 1])
+        if seq > self.max_seq:
+            self.max_seq = seq
+        self.recs[seq] = rec
+        if len(self.recs) > self.window:
+            self._evict()
+        return True
+
+    def _fill_missing(self, seq: int) -> bool:
+        for i, (lo, hi) in enumerate(self.missing):
+            if lo <= seq <= hi:
+                pieces = [[a, b] for a, b in ((lo, seq - 1), (seq + 1, hi)) if a <= b]
+                self.missing[i : i + 1] = pieces
+                return True
+        return False
+
+    def _evict(self) -> None:
+        oldest = min(self.recs)
+        rec = self.recs.pop(oldest)
+        if not rec.signed and not rec.authentic:
+            self.recs[oldest] = rec
+            self._unsigned_finding([oldest])
+            del self.recs[oldest]
+
+    def _unsigned_finding(self, seqs: list) -> None:
+        """Unsigned entries whose chain to the next valid signature is broken."""
+        first = self.recs[seqs[0]]
+        where = "seq %d" % seqs[0] if len(seqs) == 1 else "seq %d to %d" % (seqs[0], seqs[-1])
+        self._add(
+            "unsigned-entry",
+            "unsigned entries %s (from byte %d) are not covered by any valid signature: the "
+            "chain from them to the next signed entry is broken" % (where, first.offset),
+            first.seq,
+            first.offset,
+        )
+
+    def _check_links(self, rec: _Rec) -> None:
+        seq = rec.seq
+        if seq == 0:
+            if rec.prev != ZERO_HASH:
+                rec.link_ok = False
+                self._broken(rec, "seq 0 must have an all-zero prev")
+        else:
+            before = self.recs.get(seq - 1)
+            if before is not None:
+                self._link(before, rec)
+        after = self.recs.get(seq + 1)
+        if after is not None:
+            self._link(rec, after)
+
+    def _link(self, before: _Rec, after: _Rec) -> None:
+        if after.prev == before.digest:
+            return
+        after.link_ok = False
+        # A failed signature on either side already explains the broken link.
+        if (before.signed and not before.sig_ok) or (after.signed and not after.sig_ok):
+            return
+        self._broken(
+            after,
+            "its prev is %s.. but entry seq %d hashes to %s..: an entry was changed, replaced "
+            "or inserted here" % (_short(after.prev), before.seq, _short(before.digest)),
+        )
+
+    def _broken(self, rec: _Rec, why: str) -> None:
+        self.broken.append((rec.seq, rec.offset, why))
+
+    def _broken_findings(self) -> None:
+        """One finding per broken link; an entry broken on both sides was replaced."""
+        after = {seq for seq, _, _ in self.broken}
+        for seq, offset, why in sorted(self.broken):
+            if seq - 1 in after:
+                continue  # told with the replaced entry before it
+            if seq + 1 in after:
+                why = "neither its own prev nor the next entry's prev fits: it was replaced"
+            self._add(
+                "broken-prev",
+                "entry seq %d at byte %d does not chain to the entry before it: %s"
+                % (seq, offset, why),
+                seq,
+                offset,
+            )
+
+    def _after_signature(self, rec: _Rec) -> None:
+        if rec.sig_ok:
+            self.verified_any = True
+            self.fail_run = []
+            self.fail_run_intact = True
+            self._authenticate_back(rec)
+            return
+        self.bad_sigs.append((rec.seq, rec.offset))
+        if not rec.link_ok:
+            self.fail_run_intact = False
+        self.fail_run.append(rec.seq)
+
+    def _authenticate_back(self, rec: _Rec) -> None:
+        """A valid signature vouches for the unsigned entries that chain into it."""
+        rec.authentic = True
+        seq = rec.seq
+        while rec.link_ok:
+            before = self.recs.get(seq - 1)
+            if before is None or before.signed or before.authentic:
+                return
+            before.authentic = True
+            rec = before
+            seq -= 1
+
+    # --- verdict --------------------------------------------------------------------------
+
+    def finish(self) -> Report:
+        """Close the stream and give the verdict."""
+        if self.entries == 0 and not self.findings:
+            self._add("empty", "the ledger holds no entries")
+        if self.first_seq > 0:
+            self._add(
+                "starts-mid-ledger",
+                "the ledger starts at seq %d; entries before it are not included, so the "
+                "first entry's link cannot be checked" % self.first_seq,
+                self.first_seq,
+            )
+        for lo, hi in self.missing:
+            count = hi - lo + 1
+            self._add(
+                "seq-gap",
+                "seq %d to %d are missing (%d entr%s): deleted or never delivered"
+                % (lo, hi, count, "y" if count == 1 else "ies"),
+                lo,
+            )
+        self._broken_findings()
+        self._signature_findings()
+        self._unsigned_findings()
+        return Report(self._state(), self.device_id, self.findings, self._stats())
+
+    def _signature_findings(self) -> None:
+        run = self.fail_run
+        key_change = len(run) >= 2 and self.fail_run_intact and run[-1] == self._last_signed()
+        for seq, offset in self.bad_sigs:
+            if key_change and seq >= run[0]:
+                continue
+            self._add(
+                "bad-signature",
+                "entry seq %d at byte %d: the signature does not verify with the enrolled key; "
+                "the entry was changed after it was signed" % (seq, offset),
+                seq,
+                offset,
+            )
+        if key_change:
+            offset = self.recs[run[0]].offset if run[0] in self.recs else -1
+            self._add(
+                "key-change",
+                "from seq %d on, %d entries are signed by a key other than the enrolled one; "
+                "their chain is intact, so they were written that way, not edited later"
+                % (run[0], len(run)),
+                run[0],
+                offset,
+            )
+
+    def _last_signed(self) -> int:
+        signed = [s for s, r in self.recs.items() if r.signed]
+        return max(signed) if signed else -1
+
+    def _unsigned_findings(self) -> None:
+        pending = sorted(s for s, r in self.recs.items() if not r.signed and not r.authentic)
+        last_signed = self._last_signed()
+        tail = [s for s in pending if s > last_signed]
+        run: list = []
+        for seq in pending:
+            if seq > last_signed:
+                break
+            if run and seq != run[-1] + 1:
+                self._unsigned_finding(run)
+                run = []
+            run.append(seq)
+        if run:
+            self._unsigned_finding(run)
+        if tail:
+            self._add(
+                "unsigned-tail",
+                "the newest %d entries (seq %d to %d) are not yet covered by a signature"
+                % (len(tail), tail[0], tail[-1]),
+                tail[0],
+                self.recs[tail[0]].offset,
+            )
+
+    def _state(self) -> str:
+        codes = [f.code for f in self.findings if f.severity == ERROR]
+        if not codes:
+            return OK_MISSING if self.findings else OK
+        if not self.verified_any and self.signed and all(c == "key-change" for c in codes):
+            return UNKNOWN_KEY
+        if self.foreign == self.entries and all(c == "wrong-device" for c in codes):
+            return UNKNOWN_KEY
+        return NOT_OK
+
+    def _stats(self) -> dict:
+        return {
+            "entries": self.entries,
+            "signed": self.signed,
+            "first_seq": self.first_seq if self.first_seq >= 0 else None,
+            "last_seq": self.max_seq if self.max_seq >= 0 else None,
+            "kinds": self.kinds,
+            "first_wall_ms": self.first_wall if self.first_wall >= 0 else None,
+            "last_wall_ms": self.last_wall if self.last_wall >= 0 else None,
+        }
+
+
+def verify_ledger(data: bytes, device_id: str, public_key: bytes) -> Report:
+    """Verify a whole ledger file (a CBOR sequence of entries)."""
+    v = LedgerVerifier(device_id, public_key)
+    for record in read_ledger(data):
+        what = record[0]
+        if what == "entry":
+            v.feed(record[2], record[1])
+        elif what == "malformed":
+            v.malformed(record[1], record[2], record[3])
+        else:
+            v.truncated(record[1], record[2], record[3])
+    return v.finish()

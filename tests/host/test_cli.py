@@ -1,0 +1,103 @@
+"""The ``sealcam`` command as a user runs it: exit codes, text and JSON reports, bad input."""
+# micropython: skip (runs the command line in a subprocess)
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from protocol.keys import encode_key
+from tests.protocol.ledgers import SEED_B, device_key, make_entries
+
+SEALCAM = Path(sys.executable).with_name("sealcam")
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    cmd = [str(SEALCAM)] if SEALCAM.exists() else [sys.executable, "-m", "host.cli"]
+    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=120)
+
+
+def write_case(tmp_path: Path, entries: list, key=None) -> tuple:
+    key = key or device_key()
+    ledger = tmp_path / "device.ledger"
+    ledger.write_bytes(b"".join(entries))
+    keyfile = tmp_path / "device.pub"
+    keyfile.write_bytes(encode_key(key.public_only()))
+    return str(ledger), str(keyfile)
+
+
+def test_verify_ok_exits_0(tmp_path):
+    ledger, key = write_case(tmp_path, make_entries(5))
+    r = run("verify", ledger, "--key", key)
+    assert r.returncode == 0, r.stderr
+    assert "OK" in r.stdout and "NOT OK" not in r.stdout
+
+
+def test_verify_tampered_exits_1_and_says_where(tmp_path):  # R-DEV-2
+    entries = make_entries(5)
+    del entries[2]
+    ledger, key = write_case(tmp_path, entries)
+    r = run("verify", ledger, "--key", key)
+    assert r.returncode == 1
+    assert "NOT OK" in r.stdout
+    assert "seq 2 to 2 are missing" in r.stdout
+
+
+def test_verify_json(tmp_path):
+    entries = make_entries(5)
+    entries[1], entries[2] = entries[2], entries[1]
+    ledger, key = write_case(tmp_path, entries)
+    r = run("verify", ledger, "--key", key, "--json")
+    assert r.returncode == 1
+    report = json.loads(r.stdout)
+    assert report["state"] == "NOT OK"
+    assert report["findings"][0]["code"] == "out-of-order"
+    assert report["findings"][0]["seq"] == 1
+    assert report["stats"]["entries"] == 5
+
+
+def test_verify_unknown_key_exits_1(tmp_path):
+    ledger, key = write_case(tmp_path, make_entries(3), key=device_key(SEED_B))
+    r = run("verify", ledger, "--key", key)
+    assert r.returncode == 1
+    assert "unknown key" in r.stdout
+
+
+def test_unusable_input_exits_2_with_a_clear_message(tmp_path):
+    ledger, key = write_case(tmp_path, make_entries(2))
+    r = run("verify", str(tmp_path / "missing.ledger"), "--key", key)
+    assert r.returncode == 2 and "does not exist" in r.stderr
+    Path(key).write_bytes(b"not a key")
+    r = run("verify", ledger, "--key", key)
+    assert r.returncode == 2 and "COSE_Key" in r.stderr
+    r = run("verify", ledger, "--key", str(tmp_path))
+    assert r.returncode == 2 and "directory" in r.stderr
+
+
+def test_keygen_writes_a_private_and_a_public_key(tmp_path):
+    r = run("keygen", "--device-id", "SC-0042", "--out", str(tmp_path), "--json")
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    private = Path(info["private_key_file"])
+    assert private.stat().st_mode & 0o077 == 0
+    assert Path(info["public_key_file"]).exists()
+    r = run("keygen", "--device-id", "SC-0042", "--out", str(tmp_path))
+    assert r.returncode == 2 and "--force" in r.stderr
+
+
+def test_demo_signs_verifies_and_catches_its_own_tampering(tmp_path):
+    r = run("demo", "--dir", str(tmp_path), "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["original"]["state"] == "OK"
+    assert out["tampered"]["state"] == "NOT OK"
+    assert (tmp_path / "shift.ledger").exists()
+
+
+def test_help_teaches():
+    r = run("--help")
+    assert r.returncode == 0
+    for word in ("verify", "keygen", "demo", "Exit codes"):
+        assert word in r.stdout
+    r = run("verify", "--help")
+    assert "OK with missing information" in r.stdout

@@ -1,0 +1,244 @@
+"""The verifier names each kind of tampering, with its seq and byte offset."""
+# R-DEV-2: footage cannot be deleted, edited, reordered or have other footage inserted.
+
+from protocol.signer import make_signer
+
+from protocol import cbor
+from protocol.cose import encode_sign1, to_be_signed
+from protocol.ledger import LedgerWriter, entry_hash, parse_entry
+from protocol.registry import F_PREV, F_SEQ, F_WALL_MS
+from protocol.verify import NOT_OK, OK, OK_MISSING, UNKNOWN_KEY, verify_ledger
+from tests.protocol.ledgers import (
+    DEVICE,
+    SEED_A,
+    SEED_B,
+    device_key,
+    extend,
+    make_entries,
+    make_writer,
+)
+
+KEY = device_key()
+
+
+def check(entries: list, key=KEY):
+    return verify_ledger(b"".join(entries), key.device_id, key.public)
+
+
+def codes(report) -> list:
+    return [f.code for f in report.findings]
+
+
+def offset_of(entries: list, i: int) -> int:
+    return sum(len(e) for e in entries[:i])
+
+
+def only(report, code: str):
+    found = [f for f in report.findings if f.code == code]
+    assert len(found) == 1, (code, codes(report))
+    return found[0]
+
+
+def resign(raw: bytes, fields: dict, seed: bytes = SEED_A) -> bytes:
+    """Re-encode an entry with changed fields, signed with ``seed``'s key."""
+    e = parse_entry(raw)
+    payload = dict(e.fields)
+    payload.update(fields)
+    body = cbor.dumps(payload)
+    return encode_sign1(e.protected, body, make_signer(seed).sign(to_be_signed(e.protected, body)))
+
+
+def test_untouched_ledger_is_ok():
+    report = check(make_entries(8))
+    assert report.state == OK, codes(report)
+    assert report.findings == []
+    assert report.stats["entries"] == 8
+    assert report.stats["first_seq"] == 0 and report.stats["last_seq"] == 7
+
+
+def test_changed_payload_is_caught():  # R-DEV-2: an edited entry
+    entries = make_entries(8)
+    e = parse_entry(entries[3])
+    fields = dict(e.fields)
+    fields[F_WALL_MS] += 60000  # move the entry a minute later, keep the old signature
+    entries[3] = encode_sign1(e.protected, cbor.dumps(fields), e.signature)
+    report = check(entries)
+    assert report.state == NOT_OK
+    f = only(report, "bad-signature")
+    assert f.seq == 3 and f.offset == offset_of(entries, 3)
+    assert "changed after it was signed" in f.message
+
+
+def test_bad_signature_is_caught():
+    entries = make_entries(8)
+    raw = bytearray(entries[5])
+    raw[-1] ^= 0x01  # the signature is the last byte string of the entry
+    entries[5] = bytes(raw)
+    report = check(entries)
+    assert report.state == NOT_OK
+    assert only(report, "bad-signature").seq == 5
+
+
+def test_flipped_byte_anywhere_is_caught():  # R-DEV-2
+    entries = make_entries(6)
+    data = bytearray(b"".join(entries))
+    for pos in range(0, len(data), 37):
+        tampered = bytearray(data)
+        tampered[pos] ^= 0x40
+        report = verify_ledger(bytes(tampered), KEY.device_id, KEY.public)
+        assert report.state != OK, pos
+
+
+def test_broken_prev_is_caught():
+    # An entry signed with the real key whose prev does not name its predecessor:
+    # a replaced entry, or a forged chain from someone holding the key.
+    entries = make_entries(8)
+    entries[4] = resign(entries[4], {F_PREV: entry_hash(b"not the entry before")})
+    report = check(entries)
+    assert report.state == NOT_OK
+    f = only(report, "broken-prev")
+    assert f.seq == 4 and f.offset == offset_of(entries, 4)
+    assert "replaced" in f.message
+
+
+def test_seq_gap_is_caught():  # R-DEV-2: a deleted entry
+    entries = make_entries(8)
+    del entries[3:5]
+    report = check(entries)
+    assert report.state == NOT_OK
+    f = only(report, "seq-gap")
+    assert f.seq == 3 and "seq 3 to 4 are missing (2 entries)" in f.message
+
+
+def test_reordering_is_caught():  # R-DEV-2: reordered entries
+    entries = make_entries(8)
+    entries[3], entries[4] = entries[4], entries[3]
+    report = check(entries)
+    assert report.state == NOT_OK
+    assert codes(report) == ["out-of-order"]
+    f = report.findings[0]
+    assert f.seq == 3 and f.offset == offset_of(entries, 4)
+
+
+def test_duplicate_is_caught():
+    entries = make_entries(8)
+    entries.insert(6, entries[2])
+    report = check(entries)
+    assert report.state == NOT_OK
+    f = only(report, "duplicate")
+    assert f.seq == 2 and f.offset == offset_of(entries, 6)
+
+
+def test_inserted_entry_is_caught():  # R-DEV-2: other footage inserted
+    entries = make_entries(8)
+    forged = make_entries(5, seed=SEED_B)[4]  # a real-looking seq 4 from another key
+    entries.insert(5, forged)
+    report = check(entries)
+    assert report.state == NOT_OK
+    assert only(report, "conflicting-seq").seq == 4
+
+
+def test_entry_after_key_change_is_caught():
+    # The device was re-keyed after seq 4: later entries chain on but carry another key.
+    writer = make_writer()
+    entries = extend(writer, 0, 5)
+    writer.signer = make_signer(SEED_B)
+    entries += extend(writer, 5, 4)
+    report = check(entries)
+    assert report.state == NOT_OK
+    assert codes(report) == ["key-change"]
+    f = report.findings[0]
+    assert f.seq == 5 and f.offset == offset_of(entries, 5)
+
+
+def test_truncated_tail_is_caught():
+    entries = make_entries(6)
+    data = b"".join(entries)
+    cut = len(data) - 20
+    report = verify_ledger(data[:cut], KEY.device_id, KEY.public)
+    assert report.state == NOT_OK
+    f = only(report, "truncated")
+    assert f.offset == offset_of(entries, 5)
+    assert report.stats["entries"] == 5
+
+
+def test_garbage_in_the_middle_is_located_and_the_rest_still_checked():
+    entries = make_entries(8)
+    garbage = b"\xff\x00garbage\x1f"
+    data = b"".join(entries[:3]) + garbage + b"".join(entries[3:])
+    report = verify_ledger(data, KEY.device_id, KEY.public)
+    assert report.state == NOT_OK
+    f = only(report, "malformed")
+    assert f.offset == offset_of(entries, 3)
+    assert report.stats["entries"] == 8
+
+
+def test_wrong_key_is_unknown_key():
+    report = check(make_entries(4), key=device_key(SEED_B))
+    assert report.state == UNKNOWN_KEY
+
+
+def test_other_device_is_unknown_key():
+    other = device_key(SEED_A, "SC-TEST-0002")
+    report = check(make_entries(4), key=other)
+    assert report.state == UNKNOWN_KEY
+    assert "belongs to device SC-TEST-0001" in report.findings[0].message
+
+
+def test_ledger_that_starts_later_is_ok_with_missing_information():
+    report = check(make_entries(8)[3:])
+    assert report.state == OK_MISSING
+    assert codes(report) == ["starts-mid-ledger"]
+
+
+def test_empty_ledger_is_ok_with_missing_information():
+    report = verify_ledger(b"", KEY.device_id, KEY.public)
+    assert report.state == OK_MISSING
+    assert codes(report) == ["empty"]
+
+
+def test_sparse_signing_verifies_through_the_chain():
+    report = check(make_entries(10, sign_every=4))
+    assert report.state == OK, codes(report)
+    assert report.stats["signed"] == 3  # seq 3, 7 and the forced last one, 9
+
+
+def test_unsigned_tail_is_missing_information():
+    report = check(make_entries(10, sign_every=4, sign_last=False))
+    assert report.state == OK_MISSING
+    f = only(report, "unsigned-tail")
+    assert f.seq == 8
+
+
+def test_changed_unsigned_entry_is_caught_by_the_chain():
+    entries = make_entries(8, sign_every=4)
+    e = parse_entry(entries[5])
+    assert not e.signed
+    fields = dict(e.fields)
+    fields[F_WALL_MS] += 1
+    entries[5] = encode_sign1(e.protected, cbor.dumps(fields), b"")
+    report = check(entries)
+    assert report.state == NOT_OK
+    assert only(report, "broken-prev").seq == 6
+    # Entry 4 is untouched, but its only path to a signature runs through the changed 5.
+    f = only(report, "unsigned-entry")
+    assert f.seq == 4 and "seq 4 to 5" in f.message
+
+
+def test_stripped_final_signature_leaves_tail_unvouched():
+    entries = make_entries(6)
+    e = parse_entry(entries[5])
+    entries[5] = encode_sign1(e.protected, e.payload, b"")
+    report = check(entries)
+    assert report.state == OK_MISSING
+    assert only(report, "unsigned-tail").seq == 5
+
+
+def test_seq_is_device_wide_and_survives_a_new_writer():
+    entries = make_entries(4)
+    last = parse_entry(entries[-1])
+    w = LedgerWriter(make_signer(SEED_A), DEVICE, seq=last.seq + 1, prev=last.digest, boot=1)
+    entries += extend(w, 4, 3)
+    report = check(entries)
+    assert report.state == OK, codes(report)
+    assert parse_entry(entries[-1]).fields[F_SEQ] == 6

@@ -1,0 +1,138 @@
+// Runs the portable test modules (tests/protocol/test_*.py, tests/firmware/test_*.py)
+// inside the MicroPython WebAssembly port, with the repository's protocol/, firmware/
+// and tests/ packages copied into MicroPython's in-memory filesystem.
+//
+// Usage: node tools/mpy/run.mjs [PATTERN...]
+//   A module is selected when its dotted name (tests.protocol.test_cbor) or its path
+//   (tests/protocol/test_cbor.py) contains any PATTERN; no pattern selects them all.
+//
+// Exit status: the runner's (0 = all selected tests passed and at least one ran),
+// 2 when MicroPython itself could not be loaded or the runner crashed.
+
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, "..", "..");
+
+// Python packages copied into MicroPython, and the test folders searched for modules.
+const PACKAGES = ["protocol", "firmware", "tests"];
+const TEST_DIRS = ["tests/protocol", "tests/firmware"];
+
+// Where the repository appears inside MicroPython's filesystem.
+const MP_ROOT = "/sealcam";
+
+// MicroPython's GC heap in bytes, and its Python-stack in words (mp_obj_t, 4 bytes on
+// wasm32). The pyscript build recurses on the C stack for each Python call and stops at
+// about 150 nested calls with "maximum recursion depth exceeded" whatever the pystack, so
+// the pystack is sized never to be the limit.
+const HEAP_BYTES = 256 * 1024 * 1024;
+const PYSTACK_WORDS = 1024 * 1024;
+
+function fail(message) {
+  process.stderr.write(`mpy-test: ${message}\n`);
+  process.exit(2);
+}
+
+// Every .py file below REPO/dir, as paths relative to REPO, in a stable order.
+function pythonFiles(dir) {
+  const out = [];
+  const abs = path.join(REPO, dir);
+  if (!fs.existsSync(abs)) return out;
+  for (const entry of fs.readdirSync(abs, { withFileTypes: true })) {
+    if (entry.name.startsWith(".") || entry.name === "__pycache__") continue;
+    const rel = path.posix.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...pythonFiles(rel));
+    else if (entry.isFile() && entry.name.endsWith(".py")) out.push(rel);
+  }
+  return out.sort();
+}
+
+function testModules(patterns) {
+  const modules = [];
+  for (const dir of TEST_DIRS) {
+    const abs = path.join(REPO, dir);
+    if (!fs.existsSync(abs)) continue;
+    for (const name of fs.readdirSync(abs).sort()) {
+      if (!/^test_\w+\.py$/.test(name)) continue;
+      const rel = path.posix.join(dir, name);
+      const dotted = rel.slice(0, -3).split("/").join(".");
+      if (patterns.length && !patterns.some((p) => dotted.includes(p) || rel.includes(p))) continue;
+      modules.push(dotted);
+    }
+  }
+  return modules;
+}
+
+function mkdirs(FS, dir) {
+  let current = "";
+  for (const part of dir.split("/").filter(Boolean)) {
+    current += "/" + part;
+    try {
+      FS.mkdir(current);
+    } catch (err) {
+      // Already there (EEXIST) is fine; anything else is not.
+      if (!FS.analyzePath(current).exists) throw err;
+    }
+  }
+}
+
+// A reader that goes away early (tools/mpy-test | head) is not an error of the run.
+process.stdout.on("error", (err) => {
+  if (err.code !== "EPIPE") throw err;
+  process.exit(process.exitCode ?? 0);
+});
+
+const patterns = process.argv.slice(2);
+const modules = testModules(patterns);
+if (patterns.length && !modules.length) {
+  process.stderr.write(`mpy-test: no test module matches ${patterns.join(" ")}\n`);
+}
+
+let loadMicroPython;
+try {
+  ({ loadMicroPython } = await import("@micropython/micropython-webassembly-pyscript"));
+} catch (err) {
+  fail(`cannot load MicroPython (${err.message}); run tools/mpy-test, which installs it`);
+}
+
+const mp = await loadMicroPython({
+  heapsize: HEAP_BYTES,
+  pystack: PYSTACK_WORDS,
+  // One callback per completed line, written straight away so long runs show progress.
+  stdout: (line) => process.stdout.write(line + "\n"),
+  stderr: (line) => process.stderr.write(line + "\n"),
+});
+
+for (const pkg of PACKAGES) {
+  for (const rel of pythonFiles(pkg)) {
+    const target = `${MP_ROOT}/${rel}`;
+    mkdirs(mp.FS, path.posix.dirname(target));
+    mp.FS.writeFile(target, fs.readFileSync(path.join(REPO, rel)));
+  }
+}
+mkdirs(mp.FS, `${MP_ROOT}/.runner`);
+mp.FS.writeFile(`${MP_ROOT}/.runner/mpy_runner.py`, fs.readFileSync(path.join(HERE, "runner.py")));
+
+// Module names match ^[\w.]+$, so a JSON array of them is also a valid Python literal.
+const call = [
+  "import sys",
+  `sys.path.insert(0, ${JSON.stringify(MP_ROOT + "/.runner")})`,
+  "import mpy_runner",
+  `_mpy_status = mpy_runner.main(${JSON.stringify(MP_ROOT)}, ${JSON.stringify(modules)})`,
+].join("\n");
+
+let status;
+try {
+  mp.runPython(call);
+  status = mp.globals.get("_mpy_status");
+} catch (err) {
+  if (err && err.name === "PythonError") {
+    process.stderr.write(`mpy-test: the runner itself raised ${err.type}:\n${err.message}`);
+  } else {
+    process.stderr.write(`mpy-test: MicroPython aborted: ${err && err.stack ? err.stack : err}\n`);
+  }
+  status = 2;
+}
+process.exitCode = Number.isInteger(status) ? status : 2;
