@@ -141,24 +141,39 @@ def _encode(out: bytearray, obj: object, depth: int) -> None:
 
 
 def _encode_map(out: bytearray, obj: dict, depth: int) -> None:
+    _head(out, 5, len(obj))
+    keys = list(obj)
+    if all(type(k) is int and k >= 0 for k in keys):
+        # Unsigned keys (every ledger map): numeric order is the order of their encodings.
+        keys.sort()
+        for key in keys:
+            _encode_int(out, key)
+            _encode(out, obj[key], depth + 1)
+        return
     items = []
-    for key, value in obj.items():
-        kb = bytearray()
-        _encode(kb, key, depth + 1)
-        items.append((bytes(kb), value))
+    for key in keys:
+        buf = bytearray()
+        _encode(buf, key, depth + 1)
+        items.append((bytes(buf), key))
     items.sort(key=_first)
-    _head(out, 5, len(items))
     previous = b""
-    for kb, value in items:
-        if kb == previous:
-            raise EncodeError("map has two keys with the same encoding %s" % kb.hex())
-        previous = kb
-        out.extend(kb)
-        _encode(out, value, depth + 1)
+    for encoded, key in items:
+        if encoded == previous:
+            raise EncodeError("map has two keys with the same encoding %s" % encoded.hex())
+        previous = encoded
+        out.extend(encoded)
+        _encode(out, obj[key], depth + 1)
 
 
 def _first(pair: tuple) -> bytes:
     return pair[0]
+
+
+def bstr_head(n: int) -> bytes:
+    """The head of a byte string of length ``n``: for building encodings piece by piece."""
+    out = bytearray()
+    _head(out, 2, n)
+    return bytes(out)
 
 
 def dumps(obj: object) -> bytes:

@@ -3,6 +3,7 @@
 // and tests/ packages copied into MicroPython's in-memory filesystem.
 //
 // Usage: node tools/mpy/run.mjs [PATTERN...]
+//        node tools/mpy/run.mjs --script FILE   (run one Python file, e.g. a benchmark)
 //   A module is selected when its dotted name (tests.protocol.test_cbor) or its path
 //   (tests/protocol/test_cbor.py) contains any PATTERN; no pattern selects them all.
 //
@@ -84,8 +85,11 @@ process.stdout.on("error", (err) => {
   process.exit(process.exitCode ?? 0);
 });
 
-const patterns = process.argv.slice(2);
-const modules = testModules(patterns);
+const scriptMode = process.argv[2] === "--script";
+const scriptFile = scriptMode ? process.argv[3] : null;
+if (scriptMode && !scriptFile) fail("--script needs a file");
+const patterns = scriptMode ? [] : process.argv.slice(2);
+const modules = scriptMode ? [] : testModules(patterns);
 if (patterns.length && !modules.length) {
   process.stderr.write(`mpy-test: no test module matches ${patterns.join(" ")}\n`);
 }
@@ -114,6 +118,17 @@ for (const pkg of PACKAGES) {
 }
 mkdirs(mp.FS, `${MP_ROOT}/.runner`);
 mp.FS.writeFile(`${MP_ROOT}/.runner/mpy_runner.py`, fs.readFileSync(path.join(HERE, "runner.py")));
+
+if (scriptMode) {
+  try {
+    mp.runPython(`import sys\nsys.path.insert(0, ${JSON.stringify(MP_ROOT)})`);
+    mp.runPython(fs.readFileSync(path.resolve(scriptFile), "utf8"));
+    process.exit(0);
+  } catch (err) {
+    process.stderr.write(`mpy: ${scriptFile} raised:\n${err && err.message ? err.message : err}\n`);
+    process.exit(1);
+  }
+}
 
 // Module names match ^[\w.]+$, so a JSON array of them is also a valid Python literal.
 const call = [
