@@ -7,13 +7,12 @@ import sys
 import time
 from pathlib import Path
 
-from protocol.signer import generate_seed, make_signer
-
 from host.files import write_atomic
 from host.report_text import render
 from protocol.errors import ProtocolError
 from protocol.keys import DeviceKey, decode_key, encode_key
 from protocol.ledger import LedgerWriter
+from protocol.signer import generate_seed, make_signer
 from protocol.verify import verify_ledger
 
 EXIT_OK = 0

@@ -2,8 +2,6 @@
 
 import hashlib
 
-from protocol.signer import make_signer
-
 from protocol.keys import DeviceKey
 from protocol.ledger import LedgerWriter
 from protocol.registry import (
@@ -25,6 +23,7 @@ from protocol.registry import (
     MEDIA_H264,
     PAUSE_WEATHER,
 )
+from protocol.signer import make_signer
 
 SEED_A = bytes(range(32))
 SEED_B = bytes(range(100, 132))

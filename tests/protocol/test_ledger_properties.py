@@ -5,9 +5,9 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from protocol.signer import make_signer
 
 from protocol.ledger import LedgerWriter, parse_entry
+from protocol.signer import make_signer
 from protocol.verify import NOT_OK, OK, OK_MISSING, LedgerVerifier, verify_ledger
 from tests.protocol.ledgers import DEVICE, SEED_A, SEED_B, device_key, entry_spec, make_entries
 

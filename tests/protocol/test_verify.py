@@ -1,12 +1,11 @@
 """The verifier names each kind of tampering, with its seq and byte offset."""
 # R-DEV-2: footage cannot be deleted, edited, reordered or have other footage inserted.
 
-from protocol.signer import make_signer
-
 from protocol import cbor
 from protocol.cose import encode_sign1, to_be_signed
 from protocol.ledger import LedgerWriter, entry_hash, parse_entry
 from protocol.registry import F_PREV, F_SEQ, F_WALL_MS
+from protocol.signer import make_signer
 from protocol.verify import NOT_OK, OK, OK_MISSING, UNKNOWN_KEY, verify_ledger
 from tests.protocol.ledgers import (
     DEVICE,
