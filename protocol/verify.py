@@ -228,7 +228,7 @@ class LedgerVerifier:
         if seq > self.max_seq:
             self.max_seq = seq
         self.recs[seq] = rec
-        if len(self.recs) > self.window:
+        if len(self.recs) > self.window + self.window // 4:
             self._evict()
         return True
 
@@ -241,23 +241,22 @@ class LedgerVerifier:
         return False
 
     def _evict(self) -> None:
-        oldest = min(self.recs)
-        rec = self.recs.pop(oldest)
-        if not rec.signed and not rec.authentic:
-            self.recs[oldest] = rec
-            self._unsigned_finding([oldest])
-            del self.recs[oldest]
+        """Forget the oldest entries, a batch at a time, down to ``window`` remembered."""
+        seqs = sorted(self.recs)
+        for seq in seqs[: len(seqs) - self.window]:
+            rec = self.recs.pop(seq)
+            if not rec.signed and not rec.authentic:
+                self._unsigned_finding(seq, seq, rec.offset)
 
-    def _unsigned_finding(self, seqs: list) -> None:
+    def _unsigned_finding(self, first: int, last: int, offset: int) -> None:
         """Unsigned entries whose chain to the next valid signature is broken."""
-        first = self.recs[seqs[0]]
-        where = "seq %d" % seqs[0] if len(seqs) == 1 else "seq %d to %d" % (seqs[0], seqs[-1])
+        where = "seq %d" % first if first == last else "seq %d to %d" % (first, last)
         self._add(
             "unsigned-entry",
             "unsigned entries %s (from byte %d) are not covered by any valid signature: the "
-            "chain from them to the next signed entry is broken" % (where, first.offset),
-            first.seq,
-            first.offset,
+            "chain from them to the next signed entry is broken" % (where, offset),
+            first,
+            offset,
         )
 
     def _check_links(self, rec: _Rec) -> None:
@@ -393,11 +392,11 @@ class LedgerVerifier:
             if seq > last_signed:
                 break
             if run and seq != run[-1] + 1:
-                self._unsigned_finding(run)
+                self._unsigned_finding(run[0], run[-1], self.recs[run[0]].offset)
                 run = []
             run.append(seq)
         if run:
-            self._unsigned_finding(run)
+            self._unsigned_finding(run[0], run[-1], self.recs[run[0]].offset)
         if tail:
             self._add(
                 "unsigned-tail",

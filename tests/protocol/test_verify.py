@@ -3,10 +3,10 @@
 
 from protocol import cbor
 from protocol.cose import encode_sign1, to_be_signed
-from protocol.ledger import LedgerWriter, entry_hash, parse_entry
+from protocol.ledger import LedgerWriter, entry_hash, parse_entry, read_ledger
 from protocol.registry import F_PREV, F_SEQ, F_WALL_MS
 from protocol.signer import make_signer
-from protocol.verify import NOT_OK, OK, OK_MISSING, UNKNOWN_KEY, verify_ledger
+from protocol.verify import NOT_OK, OK, OK_MISSING, UNKNOWN_KEY, LedgerVerifier, verify_ledger
 from tests.protocol.ledgers import (
     DEVICE,
     SEED_A,
@@ -241,3 +241,14 @@ def test_seq_is_device_wide_and_survives_a_new_writer():
     report = check(entries)
     assert report.state == OK, codes(report)
     assert parse_entry(entries[-1]).fields[F_SEQ] == 6
+
+
+def test_a_small_window_still_pairs_neighbours_and_counts_everything():
+    entries = make_entries(40, sign_every=3)
+    entries[20], entries[21] = entries[21], entries[20]
+    v = LedgerVerifier(KEY.device_id, KEY.public, window=8)
+    for record in read_ledger(b"".join(entries)):
+        v.feed(record[2], record[1])
+    report = v.finish()
+    assert report.stats["entries"] == 40
+    assert codes(report) == ["out-of-order"]
