@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from host.files import write_atomic
+from host.progress import Progress
 from host.report_text import render
 from protocol.errors import ProtocolError
 from protocol.keys import DeviceKey, decode_key, encode_key
@@ -45,7 +46,9 @@ def load_key(path: str) -> DeviceKey:
 def cmd_verify(args: argparse.Namespace) -> int:
     key = load_key(args.key)
     data = _read(args.ledger, "ledger")
-    report = verify_ledger(data, key.device_id, key.public)
+    progress = Progress("verifying %s" % args.ledger, len(data))
+    report = verify_ledger(data, key.device_id, key.public, progress.update)
+    progress.close()
     if args.json:
         print(json.dumps(dict(report.to_dict(), ledger=args.ledger), indent=2))
     else:

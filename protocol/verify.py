@@ -428,8 +428,11 @@ class LedgerVerifier:
         }
 
 
-def verify_ledger(data: bytes, device_id: str, public_key: bytes) -> Report:
-    """Verify a whole ledger file (a CBOR sequence of entries)."""
+def verify_ledger(data: bytes, device_id: str, public_key: bytes, progress=None) -> Report:
+    """Verify a whole ledger file (a CBOR sequence of entries).
+
+    ``progress``, if given, is called with the byte offset reached after each record.
+    """
     v = LedgerVerifier(device_id, public_key)
     for record in read_ledger(data):
         what = record[0]
@@ -439,4 +442,6 @@ def verify_ledger(data: bytes, device_id: str, public_key: bytes) -> Report:
             v.malformed(record[1], record[2], record[3])
         else:
             v.truncated(record[1], record[2], record[3])
+        if progress is not None:
+            progress(record[1])
     return v.finish()
