@@ -1,0 +1,1 @@
+"""Ports: the hardware interfaces of firmware.hal filled in for one kind of device."""

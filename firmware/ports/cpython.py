@@ -1,0 +1,101 @@
+"""The CPython port: a Linux terminal with a camera (or a video file) and a storage folder.
+
+OpenCV captures from a camera index or reads a video file, burns the overlay into every frame
+(R-DEV-1) and encodes each frame as JPEG, so every frame is a keyframe and stands alone.
+"""
+# micropython: skip (OpenCV and the system clock are CPython-only)
+
+import time
+
+import cv2
+import numpy as np
+
+from firmware.errors import FirmwareError
+from firmware.hal import Battery, Camera, Clock, Indicators
+
+JPEG_QUALITY = 85
+
+
+class SystemClock(Clock):
+    """The host's clock; ``now`` functions are injectable for tests."""
+
+    def __init__(self, wall_ns=time.time_ns, mono_ns=time.monotonic_ns) -> None:
+        self._wall_ns = wall_ns
+        self._mono_ns = mono_ns
+        self._mono0 = mono_ns()
+
+    def wall_ms(self) -> int:
+        return self._wall_ns() // 1_000_000
+
+    def mono_ms(self) -> int:
+        return (self._mono_ns() - self._mono0) // 1_000_000
+
+
+def burn_overlay(image: np.ndarray, text: str) -> None:
+    """Draw ``text`` along the bottom of the frame, white on a dark band, in place."""
+    h, w = image.shape[:2]
+    scale = max(0.4, w / 1600)
+    thickness = max(1, int(scale * 2))
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    band = th + base + 8
+    image[h - band : h, 0 : min(w, tw + 12)] //= 3
+    cv2.putText(
+        image,
+        text,
+        (6, h - base - 4),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        (255, 255, 255),
+        thickness,
+        cv2.LINE_AA,
+    )
+
+
+class OpenCVCamera(Camera):
+    """A camera index (``"0"``) or a video file path."""
+
+    def __init__(self, source: str, clock: Clock) -> None:
+        self.source = source
+        self.clock = clock
+        self.capture = cv2.VideoCapture(int(source) if source.isdigit() else source)
+        if not self.capture.isOpened():
+            raise FirmwareError(
+                "cannot open camera %r: give a camera index such as 0, or a readable video "
+                "file" % source
+            )
+
+    def working(self) -> bool:
+        return bool(self.capture.isOpened())
+
+    def read(self, overlay: str) -> tuple | None:
+        ok, image = self.capture.read()
+        if not ok:
+            return None
+        burn_overlay(image, overlay)
+        ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        if not ok:
+            raise FirmwareError("the JPEG encoder refused a frame from %r" % self.source)
+        return encoded.tobytes(), True, self.clock.mono_ms()
+
+    def close(self) -> None:
+        self.capture.release()
+
+
+class MainsBattery(Battery):
+    """A terminal on external power, or one whose battery the OS does not report."""
+
+    def percent(self) -> int:
+        return 100
+
+
+class ConsoleIndicators(Indicators):
+    """Prompts and indicator changes printed for the operator of a terminal."""
+
+    def __init__(self, write=print) -> None:
+        self.write = write
+
+    def show(self, name: str, value: object) -> None:
+        self.write("[%s] %s" % (name, value))
+
+    def prompt(self, prompt_id: int, text: str) -> None:
+        self.write(">> %s" % text)
