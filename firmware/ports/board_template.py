@@ -1,0 +1,69 @@
+"""The MicroPython board port: a template a device vendor copies and fills in.
+
+Copy this module to ``firmware/ports/<your_board>.py`` and replace every ``NotImplementedError``
+with your board's driver calls. Everything else in ``firmware/`` and ``protocol/`` runs
+unchanged. What each piece must guarantee:
+
+- ``BoardClock``: ``wall_ms`` from the battery-backed RTC, ``mono_ms`` from a counter that
+  never goes backwards while powered. ``is_set`` is False after the RTC lost power, so the
+  overlay warns and the self-check fails until the host sets the time (R-DEV-7, R-DEV-17).
+- ``BoardCamera.read`` returns the encoder's output frame by frame, with the overlay text
+  burned in by the ISP or the encoder's OSD (R-DEV-1), and the keyframe flag, without
+  blocking for longer than one frame interval (R-DEV-6).
+- ``make_board_signer`` returns an object with ``public_key()`` and ``sign(message)``. Prefer
+  a secure element or a native Ed25519 module: the private key then never exists in Python
+  memory. Without one, ``protocol.signer.make_signer(seed, prefer_native=False)`` signs in
+  pure Python, and the agent's adaptive cadence signs every K-th entry if that is slow.
+- ``board_entropy`` feeds key generation at provisioning: a hardware RNG, never ``random``.
+- The store directory must be on a filesystem whose writes survive power loss in order
+  (littlefs, or FAT with the card's cache flushed on ``sync``).
+"""
+
+import time
+
+from firmware.hal import Battery, Camera, Clock, Indicators
+
+STORE_PATH = "/sd/sealcam"  # where the vendor mounts the SD card or flash filesystem
+
+
+class BoardClock(Clock):
+    def wall_ms(self) -> int:
+        raise NotImplementedError("read the RTC, as ms since 1970-01-01 UTC")
+
+    def mono_ms(self) -> int:
+        return time.ticks_ms()  # wraps after ~12 days on some ports: extend it if so
+
+    def is_set(self) -> bool:
+        raise NotImplementedError("report whether the RTC kept its time")
+
+
+class BoardCamera(Camera):
+    def read(self, overlay: str) -> tuple | None:
+        raise NotImplementedError("return (encoded_frame, keyframe, mono_ms) from the encoder")
+
+    def working(self) -> bool:
+        raise NotImplementedError("probe the sensor and encoder")
+
+
+class BoardBattery(Battery):
+    def percent(self) -> int:
+        raise NotImplementedError("read the fuel gauge")
+
+
+class BoardIndicators(Indicators):
+    def show(self, name: str, value: object) -> None:
+        raise NotImplementedError("drive the record light, buzzer, vibration and display")
+
+    def prompt(self, prompt_id: int, text: str) -> None:
+        raise NotImplementedError("play the recorded prompt prompt_id, or show text")
+
+
+def make_board_signer(seed: bytes) -> object:
+    """The device's signer; see the module notes for the order of preference."""
+    from protocol.signer import make_signer
+
+    return make_signer(seed, prefer_native=False)
+
+
+def board_entropy(n: int) -> bytes:
+    raise NotImplementedError("return n bytes from the hardware random number generator")
