@@ -18,4 +18,4 @@ def test_template_imports_and_names_what_is_missing():
 
 def test_template_signer_is_the_pure_python_one():
     signer = board_template.make_board_signer(bytes(32))
-    assert len(signer.sign(b"x")) == 64  # type: ignore[attr-defined]
+    assert len(signer.sign(b"x")) == 64
