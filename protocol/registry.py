@@ -94,6 +94,7 @@ EV_HOST_RECEIPT = 16
 EV_EVICTION = 17
 EV_OVERRUN = 18
 EV_KEY_CREATED = 19
+EV_RECORD_REFUSED = 20  # record pressed while the device cannot record, and why
 
 EVENT_NAMES = {
     EV_BOOT: "boot",
@@ -115,6 +116,7 @@ EVENT_NAMES = {
     EV_EVICTION: "eviction",
     EV_OVERRUN: "overrun",
     EV_KEY_CREATED: "key-created",
+    EV_RECORD_REFUSED: "record-refused",
 }
 
 # Objective reasons a recording may stop (R-DEV-9)

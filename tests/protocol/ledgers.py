@@ -28,7 +28,7 @@ from protocol.signer import make_signer
 SEED_A = bytes(range(32))
 SEED_B = bytes(range(100, 132))
 DEVICE = "SC-TEST-0001"
-T0 = 1795420800000  # 2026-11-23 00:00 UTC, in ms
+T0 = 1795420800000  # 2026-11-23 08:00 UTC, in ms
 
 
 def device_key(seed: bytes = SEED_A, device: str = DEVICE) -> DeviceKey:
