@@ -1,0 +1,879 @@
+"""The recorder's crash-safe, append-only store: ledger segments and media (R-DEV-14, R-DEV-2).
+
+Layout of a store directory::
+
+    ledger/00000000.seg   records [u32 length BE][u32 CRC-32 BE of payload][payload], where
+                          each payload is one encoded ledger entry; a new segment starts when
+                          the current one would grow past ``segment_bytes``
+    media/new/HEX.bin     media whose ledger record is not yet known to be durable
+    media/new/HEX.part    a media write in progress (or cut short by a power loss)
+    media/ab/HEX.bin      media named by a durable ledger record (HEX = its SHA-256)
+
+Order of writes for one ``append``: the media goes to ``new/HEX.part``, is synced and
+renamed to ``new/HEX.bin`` (and the directory synced where the port allows), and only then
+is the ledger record written, so a record never names media that is not durable. Once a
+sync has made the record durable the media moves to its final home. After a power cut the
+files left in ``new/`` are exactly the media whose record may have been lost: recovery
+keeps every one of them and reports those no surviving record names (never delete footage).
+
+The record framing and the scan that finds the torn tail are pure functions over bytes
+(``encode_record``, ``scan_records``, ``is_torn_tail``); ``Store`` is the thin file edge.
+The only CPython-only calls (fsync, truncate, directory sync) sit behind ``_sync``,
+``_sync_dir`` and ``_truncate``, each with a MicroPython fallback.
+"""
+
+import binascii
+import errno
+import hashlib
+import os
+
+from firmware.errors import StorageFull, StoreError
+from protocol.errors import DecodeError, EntryError
+from protocol.ledger import MAX_ENTRY_BYTES, parse_entry
+
+TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from protocol.ledger import Entry
+
+HEADER_LEN = 8
+MAX_PAYLOAD = MAX_ENTRY_BYTES
+DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024
+# Bytes read per step when scanning a segment: bounded so a 16 MiB segment never sits in RAM.
+READ_CHUNK = 64 * 1024
+# A torn tail is what one interrupted burst of unsynced appends leaves; more than this many
+# bytes after a bad record cannot be one, so they are treated as corruption, never cut.
+TAIL_LIMIT = 2 * (HEADER_LEN + MAX_PAYLOAD)
+
+# What scan_records reports as its problem kind.
+INCOMPLETE = "incomplete"  # the bytes end inside a record
+BAD_LENGTH = "bad-length"  # a length of 0 or above MAX_PAYLOAD
+BAD_CRC = "bad-crc"  # a whole record whose payload does not match its CRC
+
+SEG_SUFFIX = ".seg"
+_SEG_DIGITS = 8
+# MicroPython's errno module lists no ENOSPC; its ports use the POSIX number, 28.
+_ENOSPC = getattr(errno, "ENOSPC", 28)
+_EEXIST = getattr(errno, "EEXIST", 17)
+
+# --- CRC-32 (IEEE 802.3, the zlib/binascii polynomial) -------------------------------------
+
+_crc_table: list = []
+
+
+def _crc32_table(data: bytes) -> int:
+    """CRC-32 from a 256-entry table built on first use (for ports without binascii.crc32)."""
+    if not _crc_table:
+        for n in range(256):
+            c = n
+            for _ in range(8):
+                c = (c >> 1) ^ 0xEDB88320 if c & 1 else c >> 1
+            _crc_table.append(c)
+    crc = 0xFFFFFFFF
+    table = _crc_table
+    for b in data:
+        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def crc32(data: bytes) -> int:
+    """The CRC-32 of ``data`` as an unsigned 32-bit int."""
+    fn = getattr(binascii, "crc32", None)
+    if fn is None:
+        return _crc32_table(data)
+    return fn(data) & 0xFFFFFFFF
+
+
+# --- record framing (pure) -----------------------------------------------------------------
+
+
+def encode_record(payload: bytes) -> bytes:
+    """Frame one payload as [u32 length BE][u32 CRC-32 BE][payload]."""
+    n = len(payload)
+    if n == 0 or n > MAX_PAYLOAD:
+        raise StoreError("a record payload must be 1..%d bytes, not %d" % (MAX_PAYLOAD, n))
+    return n.to_bytes(4, "big") + crc32(payload).to_bytes(4, "big") + bytes(payload)
+
+
+def scan_records(data: bytes, base: int = 0) -> tuple:
+    """Split ``data`` into whole, CRC-valid records; stop at the first that is not.
+
+    Returns ``(records, valid_end, problem)``: ``records`` is a list of ``(offset,
+    payload)``, ``valid_end`` the offset just past the last good record, and ``problem``
+    None when the bytes end exactly there, else ``(kind, offset, message)`` with kind
+    INCOMPLETE, BAD_LENGTH or BAD_CRC. Offsets count from ``base``.
+    """
+    records: list = []
+    pos = 0
+    end = len(data)
+    view = memoryview(data)
+    while pos < end:
+        if end - pos < HEADER_LEN:
+            return records, base + pos, (INCOMPLETE, base + pos, "the bytes end inside a header")
+        n = int.from_bytes(bytes(view[pos : pos + 4]), "big")
+        if n == 0 or n > MAX_PAYLOAD:
+            msg = "record length %d is outside 1..%d" % (n, MAX_PAYLOAD)
+            return records, base + pos, (BAD_LENGTH, base + pos, msg)
+        stop = pos + HEADER_LEN + n
+        if stop > end:
+            msg = "a %d-byte record is cut after %d bytes" % (HEADER_LEN + n, end - pos)
+            return records, base + pos, (INCOMPLETE, base + pos, msg)
+        payload = bytes(view[pos + HEADER_LEN : stop])
+        if crc32(payload) != int.from_bytes(bytes(view[pos + 4 : pos + 8]), "big"):
+            return records, base + pos, (BAD_CRC, base + pos, "record CRC-32 does not match")
+        records.append((base + pos, payload))
+        pos = stop
+    return records, base + pos, None
+
+
+def is_torn_tail(rest: bytes) -> bool:
+    """Whether ``rest`` (the bytes from a bad record to the end) is what a cut append leaves.
+
+    That is: zero bytes (space the file system allotted before the data landed), a proper
+    prefix of a record, or whole records that all fail their CRC followed by either. A
+    CRC-valid record anywhere in ``rest``, or an impossible length, means real data lies
+    after the bad spot: corruption, which must never be cut away.
+    """
+    end = len(rest)
+    if end > TAIL_LIMIT:
+        return False
+    pos = 0
+    while pos < end:
+        if rest[pos:] == bytes(end - pos):
+            return True
+        if end - pos < HEADER_LEN:
+            return True
+        n = int.from_bytes(rest[pos : pos + 4], "big")
+        if n == 0 or n > MAX_PAYLOAD:
+            return False
+        stop = pos + HEADER_LEN + n
+        if stop > end:
+            return True
+        if crc32(rest[pos + HEADER_LEN : stop]) == int.from_bytes(rest[pos + 4 : pos + 8], "big"):
+            return False
+        pos = stop
+    return True
+
+
+def segment_name(index: int) -> str:
+    """The file name of segment ``index``: eight zero-padded digits and ``.seg``."""
+    digits = str(index)
+    return "0" * (_SEG_DIGITS - len(digits)) + digits + SEG_SUFFIX
+
+
+def _segment_index(name: str) -> int:
+    """The index a segment file name holds, or -1 when the name is not a segment's."""
+    if not name.endswith(SEG_SUFFIX):
+        return -1
+    digits = name[: -len(SEG_SUFFIX)]
+    if len(digits) != _SEG_DIGITS or not digits.isdigit():
+        return -1
+    return int(digits)
+
+
+def _hex(digest: bytes) -> str:
+    return binascii.hexlify(digest).decode()
+
+
+def media_key(digest: "bytes | str") -> str:
+    """A media address as 64 lowercase hex digits, from a 32-byte digest or hex text."""
+    if isinstance(digest, str):
+        key = digest.lower()
+        if len(key) == 64:
+            try:
+                binascii.unhexlify(key)
+                return key
+            except ValueError:
+                pass
+        raise StoreError("a media address is 64 hex digits, not %r" % digest)
+    if len(digest) != 32:
+        raise StoreError("a media digest is 32 bytes, not %d" % len(digest))
+    return _hex(bytes(digest))
+
+
+# --- port functions: the only places that differ between CPython and MicroPython ----------
+
+_os_fsync = getattr(os, "fsync", None)
+_os_truncate = getattr(os, "truncate", None)
+_os_open = getattr(os, "open", None)
+_os_close = getattr(os, "close", None)
+_O_RDONLY = getattr(os, "O_RDONLY", 0)
+
+
+def _sync(f: object) -> None:
+    """Push a file's bytes to the medium: fsync where the port has it, else flush.
+
+    MicroPython's VFS drivers (FAT, littlefs) commit a file's data on flush, so flush is
+    the strongest call available there.
+    """
+    f.flush()  # type: ignore[attr-defined]
+    if _os_fsync is not None:
+        _os_fsync(f.fileno())  # type: ignore[attr-defined]
+
+
+def _sync_dir(path: str) -> None:
+    """Make a rename or a new file in ``path`` durable, where the port can; else nothing.
+
+    POSIX needs an fsync of the directory itself; MicroPython's file systems commit the
+    directory entry with the rename and have no way to open a directory.
+    """
+    if _os_open is None or _os_fsync is None or _os_close is None:
+        return
+    try:
+        fd = _os_open(path, _O_RDONLY)
+    except OSError:
+        return
+    try:
+        _os_fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on a directory; the rename stands either way
+    finally:
+        _os_close(fd)
+
+
+def _truncate(path: str, size: int) -> None:
+    """Cut the file at ``path`` to ``size`` bytes, durably."""
+    if _os_truncate is not None:
+        _os_truncate(path, size)
+        f = open(path, "ab")
+        try:
+            _sync(f)
+        finally:
+            f.close()
+        return
+    truncate_by_copy(path, size)
+
+
+def truncate_by_copy(path: str, size: int) -> None:
+    """Truncate without a truncate call: copy the first ``size`` bytes aside, rename over.
+
+    A cut during the copy leaves the original whole and a ``.tmp`` beside it, which the
+    next open removes (it holds nothing the original lacks).
+    """
+    tmp = path + ".tmp"
+    src = open(path, "rb")
+    try:
+        dst = open(tmp, "wb")
+        try:
+            left = size
+            while left > 0:
+                chunk = src.read(min(READ_CHUNK, left))
+                if not chunk:
+                    break
+                dst.write(chunk)
+                left -= len(chunk)
+            _sync(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    os.rename(tmp, path)
+    _sync_dir(_parent(path))
+
+
+def _parent(path: str) -> str:
+    i = path.rfind("/")
+    return path[:i] if i > 0 else "/" if i == 0 else "."
+
+
+def _exists(path: str) -> bool:
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
+def _size(path: str) -> int:
+    return os.stat(path)[6]
+
+
+def _mkdir(path: str) -> None:
+    try:
+        os.mkdir(path)
+    except OSError as exc:
+        if exc.args[0] != _EEXIST and not _exists(path):
+            raise
+
+
+def _listdir(path: str) -> list:
+    try:
+        return sorted(os.listdir(path))
+    except OSError:
+        return []
+
+
+def _storage_error(exc: OSError, what: str) -> StoreError:
+    """StorageFull for a full medium, StoreError for any other I/O failure."""
+    code = exc.args[0] if exc.args else None
+    if code == _ENOSPC:
+        return StorageFull(
+            "storage is full while %s; nothing partial was kept: free space (evict media a "
+            "host receipt covers) and append again" % what
+        )
+    return StoreError("I/O error while %s: %s" % (what, exc))
+
+
+# --- recovery report -----------------------------------------------------------------------
+
+
+class Recovery:
+    """What opening the store found and repaired: the facts for a power-loss event."""
+
+    def __init__(self) -> None:
+        self.segment = ""  # the last segment's file name ("" when the ledger is empty)
+        self.torn_offset = -1  # where the torn tail began in that segment, -1 if none
+        self.torn_bytes = 0  # how many bytes were cut from it
+        self.last_seq = -1  # seq of the last whole entry, -1 when there is none
+        self.last_digest = b""  # entry hash of that entry
+        self.orphan_media: list = []  # hex digests of whole media no surviving record names
+        self.partial_media: list = []  # names of media writes cut short (kept in media/new)
+
+    @property
+    def in_flight(self) -> bool:
+        """Whether a write was under way at the cut: torn bytes, orphans or partial media."""
+        return self.torn_bytes > 0 or bool(self.orphan_media) or bool(self.partial_media)
+
+    @property
+    def clean(self) -> bool:
+        """Whether the store was closed cleanly (nothing to report)."""
+        return not self.in_flight
+
+    def __repr__(self) -> str:
+        return (
+            "Recovery(segment=%r, torn_offset=%d, torn_bytes=%d, last_seq=%d, "
+            "orphans=%d, partial=%d)"
+            % (
+                self.segment,
+                self.torn_offset,
+                self.torn_bytes,
+                self.last_seq,
+                len(self.orphan_media),
+                len(self.partial_media),
+            )
+        )
+
+
+class _Scan:
+    """The outcome of scanning one segment file (used by open and by entries())."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first_payload = b""
+        self.last_payload = b""
+        self.valid_end = 0
+        self.problem: tuple | None = None
+        self.size = 0
+
+
+# --- the store -----------------------------------------------------------------------------
+
+
+class Store:
+    """An append-only store of ledger records and the media they name, in one directory.
+
+    ``sync_every`` is the sync policy: 1 (the default) makes every record durable before
+    ``append`` returns; n > 1 syncs after every n-th record, so up to n - 1 acknowledged
+    records can be lost to a power cut; 0 syncs only when ``sync()`` is called (the agent
+    calls it on its own timer). A rollover always syncs the segment it leaves.
+    ``opener`` replaces ``open`` for the files the store writes (tests inject faults here).
+    Opening recovers from a cut; ``recovery`` says what was found.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        sync_every: int = 1,
+        segment_bytes: int = DEFAULT_SEGMENT_BYTES,
+        opener: "Callable | None" = None,
+    ) -> None:
+        if sync_every < 0:
+            raise StoreError("sync_every must be 0 (on request), 1 (every record) or more")
+        if segment_bytes < HEADER_LEN + 1:
+            raise StoreError("segment_bytes is too small to hold a record")
+        self.path = path
+        self.sync_every = sync_every
+        self.segment_bytes = segment_bytes
+        self._open = opener if opener is not None else open
+        self._ledger = path + "/ledger"
+        self._media = path + "/media"
+        self._new = self._media + "/new"
+        self._seg_file: object = None
+        self._seg_index = 0
+        self._seg_size = 0  # bytes of whole records in the current segment
+        self._synced_size = 0  # of those, how many are known durable
+        self._unsynced = 0
+        self._last_raw = b""  # the newest stored entry
+        self._synced_raw = b""  # the newest durable entry
+        self._next_seq = -1  # -1: the store is empty and takes any first entry
+        self._synced_next_seq = -1
+        self._staged: list = []  # hex digests of media in new/
+        self._promote: list = []  # of those, the ones a stored record names
+        self._broken = False  # a failed write left bytes past _seg_size
+        self._usage: list | None = None
+        self.recovery = self._recover()
+
+    # -- opening and recovery --
+
+    def _seg_path(self, index: int) -> str:
+        return self._ledger + "/" + segment_name(index)
+
+    def _segments(self, cleanup: bool = False) -> list:
+        out = []
+        for name in _listdir(self._ledger):
+            if cleanup and name.endswith(SEG_SUFFIX + ".tmp"):
+                # A copy-truncate cut short: the segment itself is whole, the copy is not needed.
+                os.remove(self._ledger + "/" + name)
+                continue
+            index = _segment_index(name)
+            if index >= 0:
+                out.append(index)
+        out.sort()
+        for i in range(1, len(out)):
+            if out[i] != out[i - 1] + 1:
+                raise StoreError(
+                    "ledger segment %s is missing (found %s after %s); the store will not "
+                    "write past a gap"
+                    % (segment_name(out[i - 1] + 1), segment_name(out[i]), segment_name(out[i - 1]))
+                )
+        return out
+
+    def _scan_file(self, index: int, names: "list | None" = None) -> _Scan:
+        """Scan one segment in bounded reads; mark in ``names`` each digest a record holds."""
+        result = _Scan()
+        f = open(self._seg_path(index), "rb")
+        try:
+            buf = b""
+            base = 0
+            while True:
+                chunk = f.read(READ_CHUNK)
+                data = buf + chunk if buf else chunk
+                records, valid_end, problem = scan_records(data, base)
+                for _, payload in records:
+                    if result.count == 0:
+                        result.first_payload = payload
+                    result.count += 1
+                    result.last_payload = payload
+                    if names:
+                        self._mark_named(names, payload)
+                result.valid_end = valid_end
+                if problem is not None and (problem[0] != INCOMPLETE or not chunk):
+                    result.problem = problem
+                    break
+                if not chunk:
+                    break
+                buf = data[valid_end - base :]
+                base = valid_end
+        finally:
+            f.close()
+        result.size = _size(self._seg_path(index))
+        return result
+
+    @staticmethod
+    def _mark_named(names: list, payload: bytes) -> None:
+        # names holds [hex, digest, named] triples; a record names media by embedding its hash.
+        for item in names:
+            if not item[2] and item[1] in payload:
+                item[2] = True
+
+    def _read_tail(self, index: int, offset: int, size: int) -> bytes:
+        f = open(self._seg_path(index), "rb")
+        try:
+            f.seek(offset)
+            return f.read(size - offset)
+        finally:
+            f.close()
+
+    def _recover(self) -> Recovery:
+        rec = Recovery()
+        for d in (self.path, self._ledger, self._media, self._new):
+            _mkdir(d)
+        # Media left in new/: whole files wait for a record; .part files are cut-short writes.
+        names = []
+        for name in _listdir(self._new):
+            if name.endswith(".part"):
+                rec.partial_media.append(name)
+            elif name.endswith(".bin") and len(name) == 68:
+                key = name[:64]
+                names.append([key, binascii.unhexlify(key), False])
+        segments = self._segments(cleanup=True)
+        if not segments:
+            self._seg_index = 0
+            self._finish_media(names, rec)
+            return rec
+        last = segments[-1]
+        scan = self._scan_file(last, names)
+        rec.segment = segment_name(last)
+        if scan.problem is not None:
+            offset, message = scan.problem[1], scan.problem[2]
+            size = scan.size
+            if size - offset > TAIL_LIMIT or not is_torn_tail(self._read_tail(last, offset, size)):
+                raise StoreError(
+                    "ledger segment %s is corrupt at byte %d (%s) with %d bytes after it; "
+                    "they are left untouched for inspection"
+                    % (rec.segment, offset, message, size - offset)
+                )
+            _truncate(self._seg_path(last), offset)
+            rec.torn_offset = offset
+            rec.torn_bytes = size - offset
+        last_payload = scan.last_payload
+        if scan.count == 0 and len(segments) > 1:
+            # A segment begun just before the cut holds nothing whole: the head is in the one
+            # before, and so are the records that can name media still in new/.
+            prev = self._scan_file(segments[-2], names)
+            if prev.problem is not None:
+                raise StoreError(
+                    "ledger segment %s is corrupt at byte %d (%s)"
+                    % (segment_name(segments[-2]), prev.problem[1], prev.problem[2])
+                )
+            last_payload = prev.last_payload
+        self._seg_index = last
+        self._seg_size = scan.valid_end
+        self._synced_size = scan.valid_end
+        if last_payload:
+            entry = self._parse_stored(last_payload, rec.segment)
+            self._last_raw = self._synced_raw = last_payload
+            self._next_seq = self._synced_next_seq = entry.seq + 1
+            rec.last_seq = entry.seq
+            rec.last_digest = entry.digest
+        self._finish_media(names, rec)
+        return rec
+
+    def _finish_media(self, names: list, rec: Recovery) -> None:
+        """Move media a surviving record names to its home; keep and report the rest."""
+        for key, _, named in names:
+            if named:
+                self._move_home(key)
+            else:
+                rec.orphan_media.append(key)
+                self._staged.append(key)
+        rec.orphan_media.sort()
+
+    @staticmethod
+    def _parse_stored(raw: bytes, where: str) -> "Entry":
+        try:
+            return parse_entry(raw)
+        except (DecodeError, EntryError) as exc:
+            raise StoreError(
+                "a record in %s passes its CRC but is not a ledger entry: %s" % (where, exc)
+            ) from None
+
+    # -- media paths --
+
+    def _home_dir(self, key: str) -> str:
+        return self._media + "/" + key[:2]
+
+    def _home(self, key: str) -> str:
+        return self._home_dir(key) + "/" + key + ".bin"
+
+    def _staged_path(self, key: str) -> str:
+        return self._new + "/" + key + ".bin"
+
+    def _move_home(self, key: str) -> None:
+        _mkdir(self._home_dir(key))
+        os.rename(self._staged_path(key), self._home(key))
+
+    def _media_path(self, key: str) -> str:
+        """Where the media with this key lives, or "" when the store does not hold it."""
+        for path in (self._home(key), self._staged_path(key)):
+            if _exists(path):
+                return path
+        return ""
+
+    def _put_media(self, key: str, media: bytes) -> None:
+        """Write media durably into new/ (temp file, sync, rename, directory sync)."""
+        if self._media_path(key):
+            return  # the same bytes are already held; a chunk may repeat (silence, a still)
+        tmp = self._new + "/" + key + ".part"
+        try:
+            f = self._open(tmp, "wb")
+            try:
+                n = f.write(media)
+                if n is not None and n != len(media):
+                    raise OSError(_ENOSPC, "short write")
+                _sync(f)
+            finally:
+                f.close()
+            os.rename(tmp, self._staged_path(key))
+        except OSError as exc:
+            # The caller still holds these bytes and is told they were not stored.
+            try:
+                os.remove(tmp)
+            except OSError:
+                pass
+            raise _storage_error(exc, "writing media %s" % key) from None
+        _sync_dir(self._new)
+        self._staged.append(key)
+        if self._usage is not None:
+            self._usage[1] += len(media)
+
+    # -- appending --
+
+    def head(self) -> tuple:
+        """``(next_seq, prev)`` for the next entry: what a LedgerWriter must continue from."""
+        if not self._last_raw:
+            return 0, bytes(32)
+        return self._next_seq, hashlib.sha256(self._last_raw).digest()
+
+    def last_entry(self) -> "Entry | None":
+        """The newest stored entry, parsed, or None when the ledger is empty."""
+        if not self._last_raw:
+            return None
+        return parse_entry(self._last_raw)
+
+    def append(self, entry_raw: bytes, media: "bytes | None" = None) -> int:
+        """Store one encoded entry (and the media it names, first); return the entry's seq."""
+        self._repair()
+        entry = self._parse_stored(bytes(entry_raw), "the appended entry")
+        if self._last_raw:
+            if entry.seq != self._next_seq:
+                raise StoreError(
+                    "entry seq %d does not follow the stored head %d"
+                    % (entry.seq, self._next_seq - 1)
+                )
+            if entry.prev != hashlib.sha256(self._last_raw).digest():
+                raise StoreError(
+                    "entry seq %d does not chain to the stored head (prev differs)" % entry.seq
+                )
+        record = encode_record(entry_raw)
+        key = ""
+        if media is not None:
+            digest = hashlib.sha256(media).digest()
+            if digest not in entry_raw:
+                raise StoreError("entry seq %d does not name its media's SHA-256" % entry.seq)
+            key = _hex(digest)
+            self._put_media(key, media)
+        if self._seg_size > 0 and self._seg_size + len(record) > self.segment_bytes:
+            self._roll()
+        try:
+            f = self._segment_file()
+            n = f.write(record)  # type: ignore[attr-defined]
+            if n is not None and n != len(record):
+                raise OSError(_ENOSPC, "short write")
+            f.flush()  # type: ignore[attr-defined]
+        except OSError as exc:
+            self._fail()
+            raise _storage_error(exc, "appending entry seq %d" % entry.seq) from None
+        self._seg_size += len(record)
+        self._last_raw = bytes(entry_raw)
+        self._next_seq = entry.seq + 1
+        for staged in self._staged:
+            if staged not in self._promote and (
+                staged == key or binascii.unhexlify(staged) in entry_raw
+            ):
+                self._promote.append(staged)
+        if self._usage is not None:
+            self._usage[0] += len(record)
+        self._unsynced += 1
+        if self.sync_every and self._unsynced >= self.sync_every:
+            self.sync()
+        return entry.seq
+
+    def sync(self) -> None:
+        """Make every appended record durable, then move the media they name to its home."""
+        self._repair()
+        if self._unsynced and self._seg_file is not None:
+            try:
+                _sync(self._seg_file)
+            except OSError as exc:
+                self._fail()
+                raise _storage_error(exc, "syncing the ledger") from None
+        self._unsynced = 0
+        self._synced_size = self._seg_size
+        self._synced_raw = self._last_raw
+        self._synced_next_seq = self._next_seq
+        # Not synced: a lost rename leaves the file in new/, where recovery finds it named.
+        for key in self._promote:
+            self._move_home(key)
+            self._staged.remove(key)
+        self._promote = []
+
+    def _segment_file(self) -> object:
+        if self._seg_file is None:
+            path = self._seg_path(self._seg_index)
+            created = not _exists(path)
+            self._seg_file = self._open(path, "ab")
+            if created:
+                _sync_dir(self._ledger)
+        return self._seg_file
+
+    def _roll(self) -> None:
+        """Seal the current segment (synced) and start the next."""
+        self.sync()
+        self.close()
+        self._seg_index += 1
+        self._seg_size = 0
+        self._synced_size = 0
+
+    def _fail(self) -> None:
+        """After a failed write or sync: drop what is not durable, or mark it for repair."""
+        self._broken = True
+        self._last_raw = self._synced_raw
+        self._next_seq = self._synced_next_seq
+        self._seg_size = self._synced_size
+        self._unsynced = 0
+        self._promote = []
+        self._usage = None
+        try:
+            self._repair()
+        except StoreError:
+            pass  # still full: the next append or sync tries again
+
+    def _repair(self) -> None:
+        """Cut the current segment back to its last whole, durable record after a failure."""
+        if not self._broken:
+            return
+        try:
+            self.close()
+        except OSError:
+            pass  # the handle's buffer could not be written either; the cut below settles it
+        path = self._seg_path(self._seg_index)
+        try:
+            if _exists(path) and _size(path) != self._seg_size:
+                _truncate(path, self._seg_size)
+        except OSError as exc:
+            raise _storage_error(exc, "removing a half-written record") from None
+        self._broken = False
+
+    def close(self) -> None:
+        """Close the open segment file (appended but unsynced records are synced first)."""
+        f = self._seg_file
+        if f is None:
+            return
+        self._seg_file = None
+        try:
+            if self._unsynced and not self._broken:
+                _sync(f)
+                self._unsynced = 0
+                self._synced_size = self._seg_size
+                self._synced_raw = self._last_raw
+                self._synced_next_seq = self._next_seq
+        finally:
+            f.close()  # type: ignore[attr-defined]
+
+    # -- reading --
+
+    def entries(self, from_seq: int = 0) -> "Iterator[bytes]":
+        """Yield the stored entries with seq >= ``from_seq``, oldest first, across segments."""
+        segments = self._segments()
+        start = 0
+        # Skip whole segments: a segment can be skipped when the next one starts at or
+        # before from_seq (its first record is parsed for its seq).
+        while start + 1 < len(segments):
+            first = self._first_seq(segments[start + 1])
+            if first < 0 or first > from_seq:
+                break
+            start += 1
+        for index in segments[start:]:
+            yield from self._segment_entries(index, from_seq)
+
+    def _first_seq(self, index: int) -> int:
+        f = open(self._seg_path(index), "rb")
+        try:
+            head = f.read(HEADER_LEN)
+            if len(head) < HEADER_LEN:
+                return -1
+            n = int.from_bytes(head[:4], "big")
+            records, _, _ = scan_records(head + f.read(n) if 0 < n <= MAX_PAYLOAD else head)
+        finally:
+            f.close()
+        if not records:
+            return -1
+        return self._parse_stored(records[0][1], segment_name(index)).seq
+
+    def _segment_entries(self, index: int, from_seq: int) -> "Iterator[bytes]":
+        f = open(self._seg_path(index), "rb")
+        end = self._seg_size if index == self._seg_index else -1
+        seq = -1  # append keeps seqs consecutive, so only a segment's first record is parsed
+        try:
+            buf = b""
+            base = 0
+            while True:
+                chunk = f.read(READ_CHUNK)
+                data = buf + chunk if buf else chunk
+                if end >= 0 and base + len(data) > end:
+                    data = data[: end - base]
+                    chunk = b""  # bytes past the last whole record are not the store's yet
+                records, valid_end, problem = scan_records(data, base)
+                for _, payload in records:
+                    if seq < 0 and from_seq > 0:
+                        seq = self._parse_stored(payload, segment_name(index)).seq
+                    if seq >= from_seq or from_seq <= 0:
+                        yield payload
+                    seq += 1
+                if problem is not None and (problem[0] != INCOMPLETE or not chunk):
+                    raise StoreError(
+                        "ledger segment %s is corrupt at byte %d (%s)"
+                        % (segment_name(index), problem[1], problem[2])
+                    )
+                if not chunk:
+                    return
+                buf = data[valid_end - base :]
+                base = valid_end
+        finally:
+            f.close()
+
+    def has_media(self, digest: "bytes | str") -> bool:
+        """Whether the store holds the media with this SHA-256 (bytes or hex)."""
+        return bool(self._media_path(media_key(digest)))
+
+    def read_media(self, digest: "bytes | str") -> bytes:
+        """The media bytes with this SHA-256, checked against it."""
+        key = media_key(digest)
+        path = self._media_path(key)
+        if not path:
+            raise StoreError("media %s is not in the store (never stored, or evicted)" % key)
+        f = open(path, "rb")
+        try:
+            data = f.read()
+        finally:
+            f.close()
+        if _hex(hashlib.sha256(data).digest()) != key:
+            raise StoreError("media %s does not match its SHA-256: the file is damaged" % key)
+        return data
+
+    def evict_media(self, digest: "bytes | str") -> int:
+        """Remove one media file (never a ledger entry); return the bytes freed.
+
+        This is the store's only removal verb. Retention decides what may go (R-DEV-4);
+        media whose record is not yet durable, or that no record names, is refused.
+        """
+        key = media_key(digest)
+        if key in self._staged:
+            raise StoreError(
+                "media %s is not yet named by a durable record and cannot be evicted" % key
+            )
+        path = self._home(key)
+        if not _exists(path):
+            return 0
+        size = _size(path)
+        os.remove(path)
+        if self._usage is not None:
+            self._usage[1] -= size
+        return size
+
+    def usage(self) -> dict:
+        """Bytes held: ``{"ledger": n, "media": n}`` (counted once, then kept up to date)."""
+        if self._usage is None:
+            ledger = 0
+            for index in self._segments():
+                ledger += _size(self._seg_path(index))
+            if self._broken:
+                ledger -= _size(self._seg_path(self._seg_index)) - self._seg_size
+            media = 0
+            for sub in _listdir(self._media):
+                folder = self._media + "/" + sub
+                for name in _listdir(folder):
+                    media += _size(folder + "/" + name)
+            self._usage = [ledger, media]
+        return {"ledger": self._usage[0], "media": self._usage[1]}
+
+    def free_bytes(self) -> int:
+        """Free bytes on the store's file system, or -1 where the port cannot tell."""
+        statvfs = getattr(os, "statvfs", None)
+        if statvfs is None:
+            return -1
+        st = statvfs(self.path)
+        # (bsize, frsize, blocks, bfree, bavail, ...): blocks a non-root writer may use.
+        return (st[1] or st[0]) * st[4]
