@@ -50,6 +50,8 @@ from protocol.registry import (
     EV_SELF_CHECK,
     EV_STORAGE_LOW,
     F_CHUNK_INDEX,
+    F_CIPHER_ALG,
+    F_CIPHER_SHA,
     F_DETAIL,
     F_END_MS,
     F_EVENT,
@@ -241,7 +243,12 @@ class Recorder:
         boot: int = 0,
         sign_every: int = 1,
         config: "dict | None" = None,
+        sealer: object = None,
     ) -> None:
+        # ``sealer(media) -> (sealed, cipher_sha256, cipher_alg)`` encrypts each chunk for
+        # the agency (R-DEV-3, protocol.sealing.sealed_fields with the agency key bound);
+        # the entry then signs both hashes and the STORE action carries only the sealed bytes.
+        self.sealer = sealer
         self.config = {}
         for key, default, _low in DEFAULTS:
             self.config[key] = default
@@ -376,6 +383,8 @@ class Recorder:
             F_PLAIN_LEN: len(blob),
             F_PLAIN_SHA: hashlib.sha256(blob).digest(),
         }
+        if self.sealer is not None:
+            blob, fields[F_CIPHER_SHA], fields[F_CIPHER_ALG] = self.sealer(blob)  # type: ignore[operator]
         self._chunk_index += 1
         raw = self.writer.append(KIND_CHUNK, fields, now_ms, mono_ms)
         out.append((STORE, raw, blob))
