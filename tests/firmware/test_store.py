@@ -38,7 +38,7 @@ from protocol.registry import (
 )
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
-from tests.portable import raises
+from tests.portable import TempDir, raises
 from tests.protocol.ledgers import (
     DEVICE,
     SEED_A,
@@ -51,57 +51,6 @@ from tests.protocol.ledgers import (
 
 KEY = device_key()
 ENOSPC = getattr(errno, "ENOSPC", 28)
-
-# --- temporary directories that work on CPython and on MicroPython's in-memory FS ---
-
-_made = [0]
-
-
-def _is_dir(path):
-    return os.stat(path)[0] & 0x4000 != 0
-
-
-def remove_tree(path):
-    if _is_dir(path):
-        for name in os.listdir(path):
-            remove_tree(path + "/" + name)
-        os.rmdir(path)
-    else:
-        os.remove(path)
-
-
-def _writable_base():
-    for base in ("/tmp", "."):
-        probe = base + "/sealcam-store-probe"
-        try:
-            os.mkdir(probe)
-            os.rmdir(probe)
-            return base
-        except OSError:
-            pass
-    raise AssertionError("no writable directory for test stores")
-
-
-class TempDir:
-    """A fresh directory, removed with everything in it on exit."""
-
-    def __enter__(self):
-        base = _writable_base()
-        while True:
-            _made[0] += 1
-            path = "%s/sealcam-store-%d-%d" % (base, id(_made) & 0xFFFF, _made[0])
-            try:
-                os.mkdir(path)
-                break
-            except OSError:
-                pass
-        self.path = path
-        return path
-
-    def __exit__(self, *exc):
-        remove_tree(self.path)
-        return False
-
 
 # --- a recorded session: entries and the media the chunks name ---
 
