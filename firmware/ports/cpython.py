@@ -54,9 +54,14 @@ def burn_overlay(image: np.ndarray, text: str) -> None:
 class OpenCVCamera(Camera):
     """A camera index (``"0"``) or a video file path."""
 
-    def __init__(self, source: str, clock: Clock) -> None:
+    def __init__(self, source: str, clock: Clock, pace: bool = True, sleep=time.sleep) -> None:
         self.source = source
         self.clock = clock
+        # A file is played at its own frame rate, as a camera would deliver it, so chunks
+        # span the footage's real duration; a camera paces itself.
+        self.pace = pace and not source.isdigit()
+        self.sleep = sleep
+        self.started = -1
         self.capture = cv2.VideoCapture(int(source) if source.isdigit() else source)
         if not self.capture.isOpened():
             raise FirmwareError(
@@ -71,6 +76,13 @@ class OpenCVCamera(Camera):
         ok, image = self.capture.read()
         if not ok:
             return None
+        if self.pace:
+            if self.started < 0:
+                self.started = self.clock.mono_ms()
+            due = self.started + int(self.capture.get(cv2.CAP_PROP_POS_MSEC))
+            wait = due - self.clock.mono_ms()
+            if wait > 0:
+                self.sleep(wait / 1000)
         burn_overlay(image, overlay)
         ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         if not ok:
@@ -99,3 +111,55 @@ class ConsoleIndicators(Indicators):
 
     def prompt(self, prompt_id: int, text: str) -> None:
         self.write(">> %s" % text)
+
+
+def record(
+    store: str,
+    camera_source: str,
+    seed: bytes,
+    device_id: str,
+    officer_id: str,
+    seconds: float = 0,
+    agency_public: bytes = b"",
+    indicators: Indicators | None = None,
+) -> dict:
+    """Run the agent on this machine: capture until the source ends, ``seconds`` pass, or ^C."""
+    from firmware.agent import boot
+    from protocol.sealing import sealed_fields
+    from protocol.signer import make_signer
+
+    clock = SystemClock()
+    camera = OpenCVCamera(camera_source, clock)
+    sealer = (lambda media: sealed_fields(media, agency_public)) if agency_public else None
+    agent = boot(
+        store,
+        make_signer(seed),
+        device_id,
+        officer_id,
+        clock,
+        camera,
+        indicators or ConsoleIndicators(),
+        MainsBattery(),
+        sealer=sealer,
+    )
+    frames = 0
+    start = clock.mono_ms()
+    try:
+        agent.input("press_record")
+        agent.input("announce_done")
+        while agent.capture():
+            frames += 1
+            if seconds and clock.mono_ms() - start >= seconds * 1000:
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        agent.input("press_stop")
+        agent.store.close()
+        camera.close()
+    return {
+        "frames": frames,
+        "entries": agent.stored_entries,
+        "media_bytes": agent.stored_media_bytes,
+        "recovered_power_loss": agent.store.recovery.in_flight,
+    }

@@ -23,7 +23,7 @@ def test_frames_from_a_file_are_jpegs_with_the_overlay(tmp_path):
     video = tmp_path / "scene.avi"
     write_video(video)
     clock = SystemClock(wall_ns=lambda: 0, mono_ns=lambda: 5_000_000)
-    cam = OpenCVCamera(str(video), clock)
+    cam = OpenCVCamera(str(video), clock, pace=False)
     frames = []
     while (got := cam.read("2026-11-23 08:00:00 SC-0001 P-0427")) is not None:
         frames.append(got)

@@ -101,3 +101,27 @@ def test_help_teaches():
         assert word in r.stdout
     r = run("verify", "--help")
     assert "OK with missing information" in r.stdout
+
+
+def test_record_from_a_video_file_signs_a_verifiable_store(tmp_path):
+    import cv2
+    import numpy as np
+
+    video = tmp_path / "scene.avi"
+    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30, (320, 180))
+    for i in range(45):
+        img = np.full((180, 320, 3), 80, np.uint8)
+        img[:, i * 6 : i * 6 + 20] = 220
+        w.write(img)
+    w.release()
+    store = tmp_path / "store"
+    args = ["record", "--camera", str(video), "--store", str(store), "--officer", "P-1"]
+    r = run(*args, "--json")
+    assert r.returncode == 2 and "--device-id" in r.stderr  # no key yet: says how to get one
+    r = run(*args, "--device-id", "SC-0009", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["frames"] == 45 and out["ledger_state"] == "OK"
+    assert (store / "device.pub").exists() and (store / "device.key").stat().st_mode & 0o077 == 0
+    r = run(*args, "--json")  # the second run continues the same device's ledger
+    assert r.returncode == 0 and json.loads(r.stdout)["ledger_state"] == "OK"
