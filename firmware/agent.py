@@ -7,18 +7,27 @@ signed power-loss event if the last run was cut short (R-DEV-14), and runs the p
 self-check (R-DEV-7). Retention decides what the store may evict when space runs short.
 """
 
-import hashlib
-
+from firmware.capture import CaptureQueue
 from firmware.errors import StorageFull
 from firmware.hal import Battery, Camera, Clock, Indicators
-from firmware.recorder import INDICATOR, PROMPT, STATUS, STORE, Recorder
+from firmware.recorder import INDICATOR, PROMPT, STATUS, STORE, STREAM_VIDEO, Recorder
 from firmware.retention import MediaItem, RetentionPolicy, hours_left
 from firmware.store import Store
+from protocol.ledger import Entry, parse_entry
 from protocol.registry import (
     EV_EVICTION,
+    EV_HOST_RECEIPT,
+    EV_MARK_IMPORTANT,
     EV_POWER_LOSS_RECOVERED,
     F_BOOT,
+    F_CIPHER_SHA,
     F_DETAIL,
+    F_EVENT,
+    F_PLAIN_LEN,
+    F_PLAIN_SHA,
+    F_RECORDING,
+    F_START_MS,
+    KIND_CHUNK,
 )
 
 DEFAULT_BITRATE_BPS = 8_000_000  # 1080p30 H.264, for predicting hours of storage left
@@ -80,9 +89,7 @@ class Agent:
         self.stored_entries += 1
         if media is not None:
             self.stored_media_bytes += len(media)
-            wall, _ = self.now()
-            digest = hashlib.sha256(media).digest()
-            self.catalogue.append(MediaItem(digest, wall, len(media)))
+            self.catalogue.append(media_item(parse_entry(raw)))
 
     def _make_room(self, needed: int) -> bool:
         wall, mono = self.now()
@@ -97,6 +104,22 @@ class Agent:
         self.catalogue = [m for m in self.catalogue if m.digest not in evicted]
         self.run(self.recorder.log_event(EV_EVICTION, {F_DETAIL: {"media": evicted}}, wall, mono))
         return True
+
+    def drain(self, queue: CaptureQueue) -> int:
+        """Feed every queued frame in with its capture time; log any drop; return how many."""
+        fed = 0
+        while True:
+            item = queue.get()
+            if item is None:
+                break
+            frame = item  # (data, keyframe, wall_ms, mono_ms) as the capture side put it
+            self.run(self.recorder.frame(frame[0], frame[1], frame[2], frame[3]))  # type: ignore[index]
+            fed += 1
+        drops = queue.take_drops()
+        if drops is not None:
+            now, mono = self.now()
+            self.run(self.recorder.overrun(drops[0], drops[1], drops[2], STREAM_VIDEO, now, mono))
+        return fed
 
     def capture(self) -> bool:
         """Read one frame from the camera and feed it in; False when the camera has no more."""
@@ -114,6 +137,43 @@ class Agent:
         wall, _ = self.now()
         evictable = self.retention.evictable_bytes(self.catalogue, wall)
         return hours_left(max(free, 0), evictable, bitrate_bps)
+
+
+def media_item(entry: Entry) -> MediaItem:
+    """What retention needs to know of a chunk entry's media (stored under this digest)."""
+    f = entry.fields
+    digest = f[F_CIPHER_SHA] if F_CIPHER_SHA in f else f[F_PLAIN_SHA]
+    return MediaItem(digest, f[F_START_MS], f[F_PLAIN_LEN], seq=entry.seq)
+
+
+def catalogue_from(entries: object) -> list:
+    """The retention catalogue, rebuilt from the stored ledger at power-on.
+
+    Every chunk's media is an item dated by its first frame; a host receipt
+    (``EV_HOST_RECEIPT`` with ``{"through_seq": n}``) marks the chunks up to ``n`` received;
+    a recording marked important (``EV_MARK_IMPORTANT``) is protected, all of its chunks.
+    """
+    items: list = []
+    by_recording: dict = {}
+    important: dict = {}
+    for raw in entries:  # type: ignore[attr-defined]
+        e = parse_entry(raw)
+        f = e.fields
+        if e.kind == KIND_CHUNK:
+            item = media_item(e)
+            items.append(item)
+            by_recording.setdefault(f.get(F_RECORDING), []).append(item)
+        elif f.get(F_EVENT) == EV_HOST_RECEIPT:
+            through = f.get(F_DETAIL, {}).get("through_seq", -1)
+            for item in items:
+                if item.seq <= through:
+                    item.received = True
+        elif f.get(F_EVENT) == EV_MARK_IMPORTANT and F_RECORDING in f:
+            important[f[F_RECORDING]] = True
+    for rec_id in important:
+        for item in by_recording.get(rec_id, ()):
+            item.protected = True
+    return items
 
 
 def boot(
@@ -145,6 +205,7 @@ def boot(
         sealer=sealer,
     )
     agent = Agent(store, recorder, clock, camera, indicators)
+    agent.catalogue = catalogue_from(store.entries())
     wall, mono = agent.now()
     rec = store.recovery
     if rec.in_flight:

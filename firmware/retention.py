@@ -47,6 +47,8 @@ class MediaItem:
     received     True once a host receipt covers the chunk; a receipt's seq is not
                  accepted here, because seq 0 would read as False
     protected    True when marked important or under a hold
+    seq          the seq of the chunk's ledger entry (-1 when not known), which host
+                 receipts name
     """
 
     def __init__(
@@ -56,6 +58,7 @@ class MediaItem:
         size: int,
         received: bool = False,
         protected: bool = False,
+        seq: int = -1,
     ) -> None:
         if not isinstance(digest, bytes) or not digest:
             raise ValueError("digest must be non-empty bytes")
@@ -70,6 +73,7 @@ class MediaItem:
         self.size = size
         self.received = received
         self.protected = protected
+        self.seq = seq
 
     def __repr__(self) -> str:
         return "MediaItem(%r, %d, %d, received=%s, protected=%s)" % (

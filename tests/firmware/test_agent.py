@@ -5,11 +5,14 @@
 import os
 
 from firmware.agent import boot
+from firmware.capture import CaptureQueue
 from firmware.hal import Camera, Clock, Indicators
 from firmware.store import Store
 from protocol.ledger import parse_entry
 from protocol.registry import (
     EV_BOOT,
+    EV_HOST_RECEIPT,
+    EV_OVERRUN,
     EV_POWER_LOSS_RECOVERED,
     EV_SELF_CHECK,
     F_BOOT,
@@ -134,3 +137,50 @@ def test_a_power_cut_is_recovered_and_logged_as_a_signed_event():
         )
         assert lost.fields[F_DETAIL]["torn_bytes"] > 0
         assert verdict(entries) == OK
+
+
+def test_dropped_frames_become_a_signed_overrun_event():  # R-DEV-6
+    with TempDir() as d:
+        agent, _ = start(d, frames=0)
+        agent.input("press_record")
+        q = CaptureQueue(capacity=4)
+        for i in range(10):  # the agent is busy elsewhere: the camera keeps capturing
+            q.put(
+                (("f%d" % i).encode(), i % 3 == 0, T0 + 1000 + 33 * i, 1000 + 33 * i),
+                T0 + 1000 + 33 * i,
+            )
+        assert agent.drain(q) == 4
+        agent.input("press_stop")
+        agent.store.close()
+        codes, entries = events(d)
+        assert EV_OVERRUN in codes
+        overrun = next(
+            e for e in entries if e.kind == KIND_EVENT and e.fields[F_EVENT] == EV_OVERRUN
+        )
+        assert overrun.fields[F_DETAIL]["lost"] == 6
+        assert overrun.fields[F_DETAIL]["first_ms"] == T0 + 1000 + 33 * 4
+        assert verdict(entries) == OK
+
+
+def test_the_retention_catalogue_survives_a_reboot():  # R-DEV-4
+    with TempDir() as d:
+        agent, _ = start(d, frames=9)
+        agent.input("press_record")
+        while agent.capture():
+            pass
+        agent.input("mark_important")
+        agent.input("press_stop")
+        n = len(agent.catalogue)
+        assert n > 0
+        through = agent.catalogue[0].seq
+        agent.run(
+            agent.recorder.log_event(
+                EV_HOST_RECEIPT, {F_DETAIL: {"through_seq": through}}, T0 + 5000, 5000
+            )
+        )
+        agent.store.close()
+        agent, _ = start(d, frames=0)
+        agent.store.close()
+        assert len(agent.catalogue) == n
+        assert [m.received for m in agent.catalogue] == [True] + [False] * (n - 1)
+        assert all(m.protected for m in agent.catalogue)  # the recording was marked important
