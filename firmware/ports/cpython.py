@@ -5,6 +5,7 @@ OpenCV captures from a camera index or reads a video file, burns the overlay int
 """
 # micropython: skip (OpenCV and the system clock are CPython-only)
 
+import threading
 import time
 
 import cv2
@@ -122,9 +123,16 @@ def record(
     seconds: float = 0,
     agency_public: bytes = b"",
     indicators: Indicators | None = None,
+    queue_frames: int = 8,
 ) -> dict:
-    """Run the agent on this machine: capture until the source ends, ``seconds`` pass, or ^C."""
+    """Run the agent on this machine: capture until the source ends, ``seconds`` pass, or ^C.
+
+    A capture thread reads the camera into a bounded queue and never waits on the agent;
+    the main thread signs and stores. Frames the queue had no room for are logged as an
+    overrun (R-DEV-6).
+    """
     from firmware.agent import boot
+    from firmware.capture import CaptureQueue
     from protocol.sealing import sealed_fields
     from protocol.signer import make_signer
 
@@ -142,23 +150,44 @@ def record(
         MainsBattery(),
         sealer=sealer,
     )
-    frames = 0
+    queue = CaptureQueue(queue_frames, threading.Lock())
+    stop = threading.Event()
+    counts = {"captured": 0}
     start = clock.mono_ms()
-    try:
-        agent.input("press_record")
-        agent.input("announce_done")
-        while agent.capture():
-            frames += 1
+
+    def capture() -> None:
+        while not stop.is_set():
+            got = camera.read(agent.recorder.overlay(clock.wall_ms()))
+            if got is None:
+                break
+            counts["captured"] += 1
+            queue.put((got[0], got[1], clock.wall_ms(), got[2]), clock.wall_ms())
             if seconds and clock.mono_ms() - start >= seconds * 1000:
                 break
+        stop.set()
+
+    agent.input("press_record")
+    agent.input("announce_done")
+    thread = threading.Thread(target=capture, name="capture", daemon=True)
+    thread.start()
+    fed = 0
+    try:
+        while not stop.is_set() or queue.items:
+            n = agent.drain(queue)
+            fed += n
+            if not n:
+                stop.wait(0.005)  # nothing queued: let the camera deliver the next frame
     except KeyboardInterrupt:
-        pass
+        stop.set()
     finally:
+        thread.join()
+        fed += agent.drain(queue)
         agent.input("press_stop")
         agent.store.close()
         camera.close()
     return {
-        "frames": frames,
+        "frames": fed,
+        "frames_dropped": counts["captured"] - fed,
         "entries": agent.stored_entries,
         "media_bytes": agent.stored_media_bytes,
         "recovered_power_loss": agent.store.recovery.in_flight,
