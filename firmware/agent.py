@@ -8,13 +8,15 @@ self-check (R-DEV-7). Retention decides what the store may evict when space runs
 """
 
 from firmware.capture import CaptureQueue
-from firmware.errors import StorageFull
+from firmware.errors import ConfigError, StorageFull
 from firmware.hal import Battery, Camera, Clock, Indicators
 from firmware.recorder import INDICATOR, PROMPT, STATUS, STORE, STREAM_VIDEO, Recorder
-from firmware.retention import MediaItem, RetentionPolicy, hours_left
+from firmware.retention import DEFAULT_FLOOR_DAYS, MediaItem, RetentionPolicy, hours_left
 from firmware.store import Store
+from protocol.hostconfig import open_config
 from protocol.ledger import Entry, parse_entry
 from protocol.registry import (
+    EV_CONFIG_APPLIED,
     EV_EVICTION,
     EV_HOST_RECEIPT,
     EV_MARK_IMPORTANT,
@@ -30,6 +32,7 @@ from protocol.registry import (
     KIND_CHUNK,
 )
 
+FLOOR_SETTING = "retention_floor_days"  # a host-signed setting that may only rise (R-DEV-4)
 DEFAULT_BITRATE_BPS = 8_000_000  # 1080p30 H.264, for predicting hours of storage left
 
 
@@ -52,6 +55,8 @@ class Agent:
         self.indicators = indicators if indicators is not None else Indicators()
         self.retention = retention if retention is not None else RetentionPolicy()
         self.catalogue: list = []  # MediaItem per stored chunk, oldest first
+        self.host_keys: dict = {}  # pinned agency host keys: key id -> Ed25519 public key
+        self.config_issued_ms = -1
         self.stored_entries = 0
         self.stored_media_bytes = 0
 
@@ -105,6 +110,32 @@ class Agent:
         self.run(self.recorder.log_event(EV_EVICTION, {F_DETAIL: {"media": evicted}}, wall, mono))
         return True
 
+    def apply_config(self, raw: bytes) -> None:
+        """Apply a host-signed config (R-DEV-17); raise ConfigRejected and change nothing if
+        it is unsigned, signed by a key this device does not pin, for another device, or old.
+        """
+        settings, host, issued = open_config(
+            raw, self.host_keys, self.recorder.device_id, self.config_issued_ms
+        )
+        settings = dict(settings)
+        # The floor and the issue time go into the logged event too, so a reboot restores them.
+        also = {"issued_ms": issued}
+        floor = settings.pop(FLOOR_SETTING, None)
+        if floor is not None:
+            # Check before anything changes: the floor may only rise (R-DEV-4).
+            if type(floor) is not int or floor < self.retention.floor_days:
+                raise ConfigError(
+                    "config not applied: the retention floor is %d days and may only be raised, "
+                    "not set to %r" % (self.retention.floor_days, floor)
+                )
+            also[FLOOR_SETTING] = floor
+        wall, mono = self.now()
+        actions = self.recorder.host_config(settings, host, wall, mono, also)
+        if floor is not None:
+            self.retention.apply_floor(floor, signed_by_host=True)
+        self.config_issued_ms = issued
+        self.run(actions)
+
     def drain(self, queue: CaptureQueue) -> int:
         """Feed every queued frame in with its capture time; log any drop; return how many."""
         fed = 0
@@ -146,34 +177,46 @@ def media_item(entry: Entry) -> MediaItem:
     return MediaItem(digest, f[F_START_MS], f[F_PLAIN_LEN], seq=entry.seq)
 
 
-def catalogue_from(entries: object) -> list:
-    """The retention catalogue, rebuilt from the stored ledger at power-on.
+def restore(entries: object) -> dict:
+    """What the device must remember across power-offs, rebuilt from its own ledger.
 
-    Every chunk's media is an item dated by its first frame; a host receipt
-    (``EV_HOST_RECEIPT`` with ``{"through_seq": n}``) marks the chunks up to ``n`` received;
-    a recording marked important (``EV_MARK_IMPORTANT``) is protected, all of its chunks.
+    - ``catalogue``: the retention items, one per chunk, dated by its first frame; a host
+      receipt (``EV_HOST_RECEIPT`` with ``{"through_seq": n}``) marks the chunks up to ``n``
+      received; a recording marked important (``EV_MARK_IMPORTANT``) protects its chunks.
+    - ``settings``: every host-signed setting applied so far (``EV_CONFIG_APPLIED``), so a
+      reboot keeps them (R-DEV-17), the retention floor and the officer id among them.
+    - ``config_issued_ms``: when the last applied config was issued, against replays.
     """
     items: list = []
     by_recording: dict = {}
     important: dict = {}
+    settings: dict = {}
+    issued = -1
     for raw in entries:  # type: ignore[attr-defined]
         e = parse_entry(raw)
         f = e.fields
+        event = f.get(F_EVENT)
         if e.kind == KIND_CHUNK:
             item = media_item(e)
             items.append(item)
             by_recording.setdefault(f.get(F_RECORDING), []).append(item)
-        elif f.get(F_EVENT) == EV_HOST_RECEIPT:
+        elif event == EV_HOST_RECEIPT:
             through = f.get(F_DETAIL, {}).get("through_seq", -1)
             for item in items:
                 if item.seq <= through:
                     item.received = True
-        elif f.get(F_EVENT) == EV_MARK_IMPORTANT and F_RECORDING in f:
+        elif event == EV_MARK_IMPORTANT and F_RECORDING in f:
             important[f[F_RECORDING]] = True
+        elif event == EV_CONFIG_APPLIED:
+            detail = f.get(F_DETAIL, {})
+            for key in detail:
+                if key not in ("by", "issued_ms"):
+                    settings[key] = detail[key]
+            issued = max(issued, detail.get("issued_ms", -1))
     for rec_id in important:
         for item in by_recording.get(rec_id, ()):
             item.protected = True
-    return items
+    return {"catalogue": items, "settings": settings, "config_issued_ms": issued}
 
 
 def boot(
@@ -188,24 +231,34 @@ def boot(
     sealer: object = None,
     sync_every: int = 1,
     config: "dict | None" = None,
+    host_keys: "dict | None" = None,
 ) -> Agent:
     """Open (and recover) the store, continue the ledger, log any power loss, self-check."""
     store = Store(store_path, sync_every=sync_every)
     next_seq, prev = store.head()
     last = store.last_entry()
     boot_count = last.fields[F_BOOT] + 1 if last is not None else 0
+    saved = restore(store.entries())
+    settings = saved["settings"]
+    floor = settings.get(FLOOR_SETTING, DEFAULT_FLOOR_DAYS)
+    recorder_config = dict(config or {})
+    for key in settings:
+        if key not in (FLOOR_SETTING, "officer_id"):
+            recorder_config[key] = settings[key]
     recorder = Recorder(
         signer,  # type: ignore[arg-type]
         device_id,
-        officer_id,
+        settings.get("officer_id", officer_id),
         seq=next_seq,
         prev=prev,
         boot=boot_count,
-        config=config,
+        config=recorder_config,
         sealer=sealer,
     )
-    agent = Agent(store, recorder, clock, camera, indicators)
-    agent.catalogue = catalogue_from(store.entries())
+    agent = Agent(store, recorder, clock, camera, indicators, RetentionPolicy(floor))
+    agent.catalogue = saved["catalogue"]
+    agent.host_keys = dict(host_keys or {})
+    agent.config_issued_ms = saved["config_issued_ms"]
     wall, mono = agent.now()
     rec = store.recovery
     if rec.in_flight:

@@ -792,8 +792,13 @@ class Recorder:
             new = IDLE
         return self._finish(new, now_ms, mono_ms, out, True)
 
-    def host_config(self, config: dict, signed_by: str, now_ms: int, mono_ms: int) -> list:
+    def host_config(
+        self, config: dict, signed_by: str, now_ms: int, mono_ms: int, also: "dict | None" = None
+    ) -> list:
         """Apply settings from the agency's management software (R-DEV-17).
+
+        ``also`` adds facts the caller applied from the same config (the retention floor,
+        the config's issue time) to the logged event, so one signed event records it all.
 
         The caller has verified the config's signature against a pinned host key and names
         that key in ``signed_by``; without it nothing is applied. Keys: the DEFAULTS settings,
@@ -822,6 +827,9 @@ class Recorder:
             applied[key] = settings[key]
         if officer != self.officer_id:
             applied["officer_id"] = officer
+        if also:
+            for key in also:
+                applied[key] = also[key]
         self.config = new_config
         self.officer_id = officer
         if applied:

@@ -6,11 +6,14 @@ import os
 
 from firmware.agent import boot
 from firmware.capture import CaptureQueue
+from firmware.errors import ConfigError
 from firmware.hal import Camera, Clock, Indicators
 from firmware.store import Store
+from protocol.hostconfig import ConfigRejected, sign_config
 from protocol.ledger import parse_entry
 from protocol.registry import (
     EV_BOOT,
+    EV_CONFIG_APPLIED,
     EV_HOST_RECEIPT,
     EV_OVERRUN,
     EV_POWER_LOSS_RECOVERED,
@@ -22,7 +25,7 @@ from protocol.registry import (
 )
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
-from tests.portable import TempDir
+from tests.portable import TempDir, raises
 from tests.protocol.ledgers import DEVICE, SEED_A, T0, device_key
 
 
@@ -184,3 +187,46 @@ def test_the_retention_catalogue_survives_a_reboot():  # R-DEV-4
         assert len(agent.catalogue) == n
         assert [m.received for m in agent.catalogue] == [True] + [False] * (n - 1)
         assert all(m.protected for m in agent.catalogue)  # the recording was marked important
+
+
+HOST_SEED = bytes(range(7, 39))
+
+
+def signed(settings: dict, issued: int, device: str = DEVICE, seed: bytes = HOST_SEED) -> bytes:
+    return sign_config(make_signer(seed), "agency-host-1", device, issued, settings)
+
+
+def pinned_agent(d: str):
+    agent, _ = start(d, frames=0)
+    agent.host_keys = {"agency-host-1": make_signer(HOST_SEED).public_key()}
+    return agent
+
+
+def test_only_a_host_signed_config_changes_settings_and_it_survives_a_reboot():  # R-DEV-17
+    with TempDir() as d:
+        agent = pinned_agent(d)
+        rejected = (
+            signed({"chunk_ms": 500}, 1, seed=SEED_A),  # signed by a key the device does not pin
+            signed({"chunk_ms": 500}, 1, device="SC-OTHER"),  # for another device
+            signed({"retention_floor_days": 100}, 1),  # would lower the six-month floor
+        )
+        for raw in rejected:
+            raises(
+                ConfigRejected if raw is not rejected[2] else ConfigError, agent.apply_config, raw
+            )
+        assert agent.recorder.config["chunk_ms"] == 1000
+        agent.apply_config(
+            signed({"chunk_ms": 500, "retention_floor_days": 365, "officer_id": "P-9"}, 2)
+        )
+        raises(ConfigRejected, agent.apply_config, signed({"chunk_ms": 700}, 2))  # a replay
+        assert agent.recorder.config["chunk_ms"] == 500
+        assert agent.retention.floor_days == 365
+        agent.store.close()
+        agent = pinned_agent(d)
+        agent.store.close()
+        assert agent.recorder.config["chunk_ms"] == 500
+        assert agent.recorder.officer_id == "P-9"
+        assert agent.retention.floor_days == 365
+        assert agent.config_issued_ms == 2
+        codes, entries = events(d)
+        assert EV_CONFIG_APPLIED in codes and verdict(entries) == OK
