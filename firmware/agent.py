@@ -57,6 +57,7 @@ class Agent:
         self.catalogue: list = []  # MediaItem per stored chunk, oldest first
         self.host_keys: dict = {}  # pinned agency host keys: key id -> Ed25519 public key
         self.config_issued_ms = -1
+        self.evicted_unlogged: list = []  # digests evicted, for the next eviction event
         self.stored_entries = 0
         self.stored_media_bytes = 0
 
@@ -81,34 +82,41 @@ class Agent:
                 self.indicators.show(action[1], action[2])
             elif code == STATUS:
                 self.indicators.show("status", action[1])
+        if self.evicted_unlogged:
+            detail = {F_DETAIL: {"media": self.evicted_unlogged}}
+            self.evicted_unlogged = []
+            wall, mono = self.now()
+            self.run(self.recorder.log_event(EV_EVICTION, detail, wall, mono))
 
     def _store(self, raw: bytes, media: "bytes | None") -> None:
+        evicted: list = []
         try:
             self.store.append(raw, media)
         except StorageFull:
-            # The entry is already chained in the recorder: make room by the retention rules
-            # and write it again; if the rules allow no room, the recorder must be told.
-            if media is None or not self._make_room(len(media)):
+            # The entry is already chained in the recorder, so it must be written: make room
+            # by the retention rules (plan_space raises StorageFull, saying why, when they
+            # allow none) and write it again.
+            needed = len(raw) + (len(media) if media is not None else 0) + 64  # + headers
+            evicted = self._make_room(needed)
+            if not evicted:
                 raise
             self.store.append(raw, media)
         self.stored_entries += 1
         if media is not None:
             self.stored_media_bytes += len(media)
             self.catalogue.append(media_item(parse_entry(raw)))
+        # Logged once the entries already chained are stored (see run), never before them.
+        self.evicted_unlogged.extend(evicted)
 
-    def _make_room(self, needed: int) -> bool:
-        wall, mono = self.now()
-        free = self.store.free_bytes()
-        plan = self.retention.plan_space(self.catalogue, wall, max(free, 0), needed)
-        evicted = []
+    def _make_room(self, needed: int) -> list:
+        """Evict what the retention rules allow, oldest first; return the digests evicted."""
+        wall, _ = self.now()
+        free = max(self.store.free_bytes(), 0)
+        plan = self.retention.plan_space(self.catalogue, wall, free, needed)
         for digest in plan:
             self.store.evict_media(digest)
-            evicted.append(digest)
-        if not evicted:
-            return False
-        self.catalogue = [m for m in self.catalogue if m.digest not in evicted]
-        self.run(self.recorder.log_event(EV_EVICTION, {F_DETAIL: {"media": evicted}}, wall, mono))
-        return True
+        self.catalogue = [m for m in self.catalogue if m.digest not in plan]
+        return plan
 
     def apply_config(self, raw: bytes) -> None:
         """Apply a host-signed config (R-DEV-17); raise ConfigRejected and change nothing if

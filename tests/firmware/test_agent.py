@@ -4,16 +4,18 @@
 
 import os
 
-from firmware.agent import boot
+from firmware.agent import Agent, boot
 from firmware.capture import CaptureQueue
 from firmware.errors import ConfigError
 from firmware.hal import Camera, Clock, Indicators
+from firmware.recorder import Recorder
 from firmware.store import Store
 from protocol.hostconfig import ConfigRejected, sign_config
 from protocol.ledger import parse_entry
 from protocol.registry import (
     EV_BOOT,
     EV_CONFIG_APPLIED,
+    EV_EVICTION,
     EV_HOST_RECEIPT,
     EV_OVERRUN,
     EV_POWER_LOSS_RECOVERED,
@@ -25,6 +27,7 @@ from protocol.registry import (
 )
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
+from tests.firmware.test_store import FullDisk
 from tests.portable import TempDir, raises
 from tests.protocol.ledgers import DEVICE, SEED_A, T0, device_key
 
@@ -46,8 +49,9 @@ class StepClock(Clock):
 class SceneCamera(Camera):
     """Frames of a synthetic scene; every third a keyframe; stops after ``n``."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, pad: int = 0) -> None:
         self.n = n
+        self.pad = b"." * pad
         self.i = 0
         self.overlays: list = []
 
@@ -55,7 +59,7 @@ class SceneCamera(Camera):
         if self.i >= self.n:
             return None
         self.overlays.append(overlay)
-        data = ("frame %d|%s" % (self.i, overlay)).encode()
+        data = ("frame %d|%s" % (self.i, overlay)).encode() + self.pad
         self.i += 1
         return data, self.i % 3 == 1, 0
 
@@ -68,8 +72,8 @@ class Log(Indicators):
         self.prompts.append(text)
 
 
-def start(path: str, frames: int = 9) -> tuple:
-    camera = SceneCamera(frames)
+def start(path: str, frames: int = 9, pad: int = 0) -> tuple:
+    camera = SceneCamera(frames, pad)
     agent = boot(path, make_signer(SEED_A), DEVICE, "P-0427", StepClock(), camera, Log())
     return agent, camera
 
@@ -230,3 +234,58 @@ def test_only_a_host_signed_config_changes_settings_and_it_survives_a_reboot(): 
         assert agent.config_issued_ms == 2
         codes, entries = events(d)
         assert EV_CONFIG_APPLIED in codes and verdict(entries) == OK
+
+
+class TightStore(Store):
+    """A store on a disk that is full: space comes back only as media is evicted."""
+
+    def __init__(self, path: str, disk: FullDisk) -> None:
+        super().__init__(path, opener=disk)
+        self.disk = disk
+
+    def free_bytes(self) -> int:
+        return self.disk.budget
+
+    def evict_media(self, digest: "bytes | str") -> int:
+        freed = super().evict_media(digest)
+        self.disk.budget += freed
+        return freed
+
+
+def test_a_full_store_evicts_old_received_media_and_keeps_every_entry():  # R-DEV-4, R-DEV-5
+    with TempDir() as d:
+        agent, _ = start(d, frames=9, pad=3000)
+        agent.input("press_record")
+        while agent.capture():
+            pass
+        agent.input("press_stop")
+        agent.store.close()
+        old = agent.catalogue
+        disk = FullDisk(0)
+        store = TightStore(d, disk)
+        clock = StepClock()
+        clock.t = 200 * 86_400_000  # seven months later
+        recorder = Recorder(make_signer(SEED_A), DEVICE, "P-0427", *store.head(), boot=1)
+        agent = Agent(store, recorder, clock, SceneCamera(3), Log())
+        agent.catalogue = old
+        for item in old:
+            item.received = True  # the host holds a verified copy of all of it
+        agent.run(
+            recorder.power_on(
+                clock.wall_ms(),
+                clock.mono_ms(),
+                {"camera_ok": True, "battery_percent": 90, "storage_hours": 10},
+            )
+        )
+        agent.input("press_record")
+        while agent.capture():
+            pass
+        agent.input("press_stop")
+        store.close()
+        codes, entries = events(d)
+        assert EV_EVICTION in codes
+        assert verdict(entries) == OK  # every entry is still there, chained and signed
+        store = Store(d)
+        gone = [m for m in old if not store.has_media(m.digest)]
+        store.close()
+        assert gone and gone == old[: len(gone)]  # the oldest went first
