@@ -89,9 +89,14 @@ class Agent:
             self.run(self.recorder.log_event(EV_EVICTION, detail, wall, mono))
 
     def _store(self, raw: bytes, media: "bytes | None") -> None:
+        item = None
+        digest = None
+        if media is not None:
+            item = media_item(parse_entry(raw))
+            digest = item.digest  # the recorder hashed the chunk while capturing it
         evicted: list = []
         try:
-            self.store.append(raw, media)
+            self.store.append(raw, media, digest)
         except StorageFull:
             # The entry is already chained in the recorder, so it must be written: make room
             # by the retention rules (plan_space raises StorageFull, saying why, when they
@@ -100,11 +105,11 @@ class Agent:
             evicted = self._make_room(needed)
             if not evicted:
                 raise
-            self.store.append(raw, media)
+            self.store.append(raw, media, digest)
         self.stored_entries += 1
-        if media is not None:
+        if item is not None and media is not None:
             self.stored_media_bytes += len(media)
-            self.catalogue.append(media_item(parse_entry(raw)))
+            self.catalogue.append(item)
         # Logged once the entries already chained are stored (see run), never before them.
         self.evicted_unlogged.extend(evicted)
 

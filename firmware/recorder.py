@@ -25,7 +25,7 @@ the spoken reasons, so an index names one chunk.
 import hashlib
 
 from firmware.errors import ConfigError, RecorderError
-from protocol.frames import FrameHashes
+from protocol.frames import FrameHashes, frame_digest
 from protocol.ledger import LedgerWriter, entry_hash
 from protocol.registry import (
     COMMON_FIELDS,
@@ -220,6 +220,10 @@ class _Chunk:
         self.last_ms = start_ms
         self.hashes = FrameHashes()
         self.parts: list = []
+        # The whole chunk's SHA-256 grows frame by frame, so closing a chunk does not hash
+        # seconds of footage at once on the capture path.
+        self.media_sha = hashlib.sha256()
+        self.size = 0
 
     def add(self, data: bytes, digest: "bytes | None", wall_ms: int) -> None:
         if digest is None:
@@ -227,6 +231,8 @@ class _Chunk:
         else:
             self.hashes.digests.append(digest)  # hashed at capture, while buffered
         self.parts.append(data)
+        self.media_sha.update(data)
+        self.size += len(data)
         self.last_ms = wall_ms
 
 
@@ -380,8 +386,8 @@ class Recorder:
             F_END_MS: end_ms if end_ms > c.last_ms else c.last_ms,
             F_FRAME_HASHES: c.hashes.take(),
             F_MEDIA_TYPE: media,
-            F_PLAIN_LEN: len(blob),
-            F_PLAIN_SHA: hashlib.sha256(blob).digest(),
+            F_PLAIN_LEN: c.size,
+            F_PLAIN_SHA: c.media_sha.digest(),
         }
         if self.sealer is not None:
             blob, fields[F_CIPHER_SHA], fields[F_CIPHER_ALG] = self.sealer(blob)  # type: ignore[operator]
@@ -580,7 +586,7 @@ class Recorder:
         elif new in (IDLE, PRE_RECORD):
             new = IDLE
             if self.config["pre_record_ms"] > 0:
-                digest = hashlib.sha256(data).digest()
+                digest = frame_digest(data)
                 new = self._buffer((data, digest, keyframe, now_ms, mono_ms), True, mono_ms)
             else:
                 self._clear_buffer()
@@ -606,7 +612,7 @@ class Recorder:
         elif new in (IDLE, PRE_RECORD):
             new = IDLE
             if self.config["pre_record_ms"] > 0:
-                digest = hashlib.sha256(data).digest()
+                digest = frame_digest(data)
                 new = self._buffer((data, digest, False, now_ms, mono_ms), False, mono_ms)
             else:
                 self._clear_buffer()

@@ -622,8 +622,15 @@ class Store:
             return None
         return parse_entry(self._last_raw)
 
-    def append(self, entry_raw: bytes, media: "bytes | None" = None) -> int:
-        """Store one encoded entry (and the media it names, first); return the entry's seq."""
+    def append(
+        self, entry_raw: bytes, media: "bytes | None" = None, media_sha: "bytes | None" = None
+    ) -> int:
+        """Store one encoded entry (and the media it names, first); return the entry's seq.
+
+        ``media_sha`` is the media's SHA-256 when the caller already has it (the recorder
+        hashes each chunk as its frames arrive), which spares hashing seconds of footage a
+        second time on the capture path; the store still checks that the entry names it.
+        """
         self._repair()
         entry = self._parse_stored(bytes(entry_raw), "the appended entry")
         if self._last_raw:
@@ -639,8 +646,8 @@ class Store:
         record = encode_record(entry_raw)
         key = ""
         if media is not None:
-            digest = hashlib.sha256(media).digest()
-            if digest not in entry_raw:
+            digest = media_sha if media_sha is not None else hashlib.sha256(media).digest()
+            if len(digest) != 32 or digest not in entry_raw:
                 raise StoreError("entry seq %d does not name its media's SHA-256" % entry.seq)
             key = _hex(digest)
             self._put_media(key, media)

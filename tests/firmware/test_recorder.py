@@ -33,6 +33,7 @@ from firmware.recorder import (
     Recorder,
     overlay_text,
 )
+from protocol.frames import frame_digest
 from protocol.ledger import entry_hash, parse_entry
 from protocol.registry import (
     EV_ANNOUNCEMENT,
@@ -242,7 +243,7 @@ def test_video_chunks_close_at_a_keyframe_once_the_duration_is_reached():
     s.do("press_stop")
     chunks = s.chunks()
     assert [len(c.fields[F_FRAME_HASHES]) for c in chunks] == [3, 3, 3]
-    assert frame_hashes(chunks) == [sha(f) for f in sent]
+    assert frame_hashes(chunks) == [frame_digest(f) for f in sent]
     stores = [a for a in s.actions if a[0] == STORE and a[2] is not None]
     assert stores[0][2] == b"".join(sent[:3])  # media: the frames, concatenated
     first = chunks[0].fields
@@ -260,7 +261,7 @@ def test_a_video_chunk_closes_at_the_bound_when_no_keyframe_comes():
     s.do("tick")  # the open chunk is past its bound: closed without waiting
     chunks = s.chunks()
     assert [len(c.fields[F_FRAME_HASHES]) for c in chunks] == [4, 2]
-    assert frame_hashes(chunks) == [sha(f) for f in sent]
+    assert frame_hashes(chunks) == [frame_digest(f) for f in sent]
 
 
 # R-DEV-1
@@ -275,7 +276,7 @@ def test_audio_is_a_separate_signed_stream():
     s.do("press_stop")
     audio = s.chunks(MEDIA_AAC)
     assert [len(c.fields[F_FRAME_HASHES]) for c in audio] == [2, 2, 1]
-    assert frame_hashes(audio) == [sha(b) for b in blocks]
+    assert frame_hashes(audio) == [frame_digest(b) for b in blocks]
     assert s.chunks() == []
     assert verdict(s.ledger()) == OK
 
@@ -292,7 +293,7 @@ def test_pre_record_frames_become_the_first_chunks_with_their_capture_times():
     start = s.events(EV_RECORD_START)[0]
     chunks = s.chunks()
     kept = early[4:]  # captured at 400..800 ms, within 500 ms of the press at 900 ms
-    assert frame_hashes(chunks) == [sha(f) for f in kept + live]
+    assert frame_hashes(chunks) == [frame_digest(f) for f in kept + live]
     assert chunks[0].fields[F_START_MS] == T0 + 400 < press_wall
     assert chunks[0].fields[F_RECORDING] == start.fields[F_RECORDING]
     assert start.fields[F_DETAIL]["pre_from_ms"] == T0 + 400
@@ -310,7 +311,7 @@ def test_the_pre_record_buffer_is_bounded_in_time_and_bytes():
     sent = big.frames(5)  # 4 and 6 bytes: only the newest three fit in 20
     big.do("press_record")
     big.do("press_stop")
-    assert frame_hashes(big.chunks()) == [sha(f) for f in sent[2:]]
+    assert frame_hashes(big.chunks()) == [frame_digest(f) for f in sent[2:]]
     off = Shift(config={"pre_record_ms": 0})
     off.frames(3)
     assert off.rec.state == IDLE
@@ -374,11 +375,12 @@ def test_resume_records_the_spoken_reason_and_the_resume_event_points_at_it():
     resume = s.events(EV_RESUME)[0]
     spoken = [e for e in s.chunks(MEDIA_AAC) if e.digest == resume.fields[F_SPOKEN]]
     assert len(spoken) == 1
-    assert spoken[0].fields[F_FRAME_HASHES] == [sha(b) for b in said]
+    assert spoken[0].fields[F_FRAME_HASHES] == [frame_digest(b) for b in said]
     assert spoken[0].seq == resume.seq - 1
     assert resume.fields[F_REASON] == PAUSE_PLACE_CHANGE
     assert resume.fields[F_DETAIL]["resumed_ms"] == T0 + 500 + 60000
-    assert frame_hashes(s.chunks()) == [sha(("f%d@%d" % (i, i * 100)).encode()) for i in range(3)]
+    sent = [("f%d@%d" % (i, i * 100)).encode() for i in range(3)]
+    assert frame_hashes(s.chunks()) == [frame_digest(f) for f in sent]
 
 
 # R-DEV-9

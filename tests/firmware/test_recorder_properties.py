@@ -2,7 +2,6 @@
 # micropython: skip (hypothesis is a CPython library)
 # R-DEV-2, R-DEV-6, R-DEV-9, R-DEV-15: properties of every sequence of inputs.
 
-import hashlib
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -24,6 +23,7 @@ from firmware.recorder import (
     VIDEO_MEDIA,
     Recorder,
 )
+from protocol.frames import frame_digest
 from protocol.ledger import parse_entry
 from protocol.registry import (
     EV_RESUME,
@@ -164,7 +164,7 @@ class RecorderMachine(RuleBasedStateMachine):
     def data(self, kind: str) -> tuple:
         self.count += 1
         raw = ("%s-%d" % (kind, self.count)).encode()
-        return raw, hashlib.sha256(raw).digest()
+        return raw, frame_digest(raw)
 
     @rule(checks=CHECKS)
     def power_on(self, checks):

@@ -218,6 +218,8 @@ def test_append_refuses_what_would_break_the_chain():  # R-DEV-2
         assert raises(StoreError, store.append, other[1])  # seq 1, but another chain
         assert raises(StoreError, store.append, b"not an entry")
         assert raises(StoreError, store.append, entries[1], b"media the entry does not name")
+        # A digest handed in by the caller must be one the entry names, too.
+        assert raises(StoreError, store.append, entries[1], b"media", bytes(32))
         store.append(entries[1])
         store.close()
         assert list(Store(d).entries()) == entries[:2]
