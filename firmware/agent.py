@@ -10,7 +10,16 @@ self-check (R-DEV-7). Retention decides what the store may evict when space runs
 from firmware.capture import CaptureQueue
 from firmware.errors import ConfigError, StorageFull
 from firmware.hal import Battery, Camera, Clock, Indicators
-from firmware.recorder import INDICATOR, PROMPT, STATUS, STORE, STREAM_VIDEO, Recorder
+from firmware.recorder import (
+    INDICATOR,
+    PROMPT,
+    RECORDING,
+    RESUMING,
+    STATUS,
+    STORE,
+    STREAM_VIDEO,
+    Recorder,
+)
 from firmware.retention import DEFAULT_FLOOR_DAYS, MediaItem, RetentionPolicy, hours_left
 from firmware.store import Store
 from protocol.hostconfig import open_config
@@ -30,9 +39,15 @@ from protocol.registry import (
     F_RECORDING,
     F_START_MS,
     KIND_CHUNK,
+    PAUSE_STORAGE,
 )
 
 FLOOR_SETTING = "retention_floor_days"  # a host-signed setting that may only rise (R-DEV-4)
+STORAGE_CHECK_MS = 5000  # how often the agent re-measures free storage while it runs
+# Below this much recording time left (free space plus what retention may evict), a running
+# recording is paused for the objective reason "storage" while there is still room for the
+# pause, the officer's stop and the events around them: full storage never drops an entry.
+STORAGE_RESERVE_S = 60
 DEFAULT_BITRATE_BPS = 8_000_000  # 1080p30 H.264, for predicting hours of storage left
 
 
@@ -58,6 +73,10 @@ class Agent:
         self.host_keys: dict = {}  # pinned agency host keys: key id -> Ed25519 public key
         self.config_issued_ms = -1
         self.evicted_unlogged: list = []  # digests evicted, for the next eviction event
+        self.bitrate_bps = DEFAULT_BITRATE_BPS
+        self.storage_check_ms = STORAGE_CHECK_MS
+        self.storage_reserve_s = STORAGE_RESERVE_S
+        self.storage_checked_ms = -STORAGE_CHECK_MS
         self.stored_entries = 0
         self.stored_media_bytes = 0
 
@@ -149,6 +168,17 @@ class Agent:
         self.config_issued_ms = issued
         self.run(actions)
 
+    def check_storage(self) -> None:
+        """Tell the recorder how much recording time is left; pause it before space runs out."""
+        wall, mono = self.now()
+        if mono - self.storage_checked_ms < self.storage_check_ms:
+            return
+        self.storage_checked_ms = mono
+        hours = self.storage_hours(self.bitrate_bps)
+        self.run(self.recorder.storage(hours, wall, mono))
+        if hours * 3600 < self.storage_reserve_s and self.recorder.state in (RECORDING, RESUMING):
+            self.run(self.recorder.pause(PAUSE_STORAGE, wall, mono))
+
     def drain(self, queue: CaptureQueue) -> int:
         """Feed every queued frame in with its capture time; log any drop; return how many."""
         fed = 0
@@ -156,6 +186,7 @@ class Agent:
             item = queue.get()
             if item is None:
                 break
+            self.check_storage()
             frame = item  # (data, keyframe, wall_ms, mono_ms) as the capture side put it
             self.run(self.recorder.frame(frame[0], frame[1], frame[2], frame[3]))  # type: ignore[index]
             fed += 1
@@ -173,6 +204,7 @@ class Agent:
         if got is None:
             return False
         data, keyframe, _mono = got
+        self.check_storage()
         self.input("frame", data, keyframe)
         return True
 

@@ -18,12 +18,15 @@ from protocol.registry import (
     EV_EVICTION,
     EV_HOST_RECEIPT,
     EV_OVERRUN,
+    EV_PAUSE,
     EV_POWER_LOSS_RECOVERED,
     EV_SELF_CHECK,
     F_BOOT,
     F_DETAIL,
     F_EVENT,
+    F_REASON,
     KIND_EVENT,
+    PAUSE_STORAGE,
 )
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
@@ -289,3 +292,31 @@ def test_a_full_store_evicts_old_received_media_and_keeps_every_entry():  # R-DE
         gone = [m for m in old if not store.has_media(m.digest)]
         store.close()
         assert gone and gone == old[: len(gone)]  # the oldest went first
+
+
+def test_a_recording_pauses_for_storage_before_the_store_is_full():  # R-DEV-4, R-DEV-9
+    with TempDir() as d:
+        disk = FullDisk(90_000)  # 90 s of recording at 8 kbit/s, nothing evictable
+        store = TightStore(d, disk)
+        clock = StepClock()
+        recorder = Recorder(make_signer(SEED_A), DEVICE, "P-0427")
+        agent = Agent(store, recorder, clock, SceneCamera(40, pad=500), Log())
+        agent.bitrate_bps = 8000
+        agent.storage_reserve_s = 120
+        hours = agent.storage_hours(agent.bitrate_bps)
+        agent.run(
+            recorder.power_on(
+                clock.wall_ms(),
+                clock.mono_ms(),
+                {"camera_ok": True, "battery_percent": 90, "storage_hours": hours},
+            )
+        )
+        agent.input("press_record")
+        while agent.capture():  # never raises StorageFull
+            pass
+        agent.input("press_stop")
+        store.close()
+        _, entries = events(d)
+        pauses = [e for e in entries if e.kind == KIND_EVENT and e.fields[F_EVENT] == EV_PAUSE]
+        assert [p.fields[F_REASON] for p in pauses] == [PAUSE_STORAGE]
+        assert verdict(entries) == OK
