@@ -12,7 +12,6 @@ from host.progress import Progress
 from host.report_text import render
 from protocol.errors import ProtocolError
 from protocol.keys import DeviceKey, decode_key, encode_key
-from protocol.ledger import LedgerWriter
 from protocol.signer import generate_seed, make_signer
 from protocol.verify import verify_ledger
 
@@ -150,8 +149,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     seed = generate_seed()
     key = DeviceKey(device, make_signer(seed).public_key(), seed)
     write_atomic(out / ("%s.pub" % device), encode_key(key.public_only()))
-    writer = LedgerWriter(make_signer(seed), device)
-    entries = write_shift(writer, int(time.time() * 1000), officer="officer-0427")
+    entries = write_shift(make_signer(seed), device, int(time.time() * 1000), "officer-0427")
     ledger = out / "shift.ledger"
     write_atomic(ledger, b"".join(entries))
     good = verify_ledger(ledger.read_bytes(), device, key.public)

@@ -1,109 +1,69 @@
-"""A scripted officer's shift written straight into a ledger: the smallest real job.
+"""A scripted officer's shift, run through the real recorder on a virtual clock.
 
-It stands in for the recorder until the firmware agent drives the ledger itself: the same
-entry kinds and fields, the same writer and signer, synthetic frame bytes instead of a camera.
+The recorder is the firmware's own state machine; only the hardware is simulated: synthetic
+frames stand in for the camera and microphone, and time moves when the script says so, so a
+shift of minutes runs in a fraction of a second.
 """
 
-import hashlib
+from firmware.recorder import STORE, Recorder
+from protocol.registry import PAUSE_PLACE_CHANGE
 
-from protocol.ledger import LedgerWriter
-from protocol.registry import (
-    EV_ANNOUNCEMENT,
-    EV_BOOT,
-    EV_PAUSE,
-    EV_RECORD_START,
-    EV_RECORD_STOP,
-    EV_RESUME,
-    EV_SELF_CHECK,
-    F_CHUNK_INDEX,
-    F_DETAIL,
-    F_END_MS,
-    F_EVENT,
-    F_FRAME_HASHES,
-    F_MEDIA_TYPE,
-    F_OFFICER,
-    F_PLAIN_LEN,
-    F_PLAIN_SHA,
-    F_REASON,
-    F_RECORDING,
-    F_SPOKEN,
-    F_START_MS,
-    KIND_CHUNK,
-    KIND_EVENT,
-    MEDIA_H264,
-    MEDIA_OPUS,
-    PAUSE_PLACE_CHANGE,
-)
+GOOD_CHECKS = {"camera_ok": True, "battery_percent": 95, "storage_hours": 40}
 
 
-class ShiftClock:
-    """Virtual wall and monotonic time in ms, advanced by the script."""
+class ShiftScript:
+    """A recorder, a virtual clock and every ledger entry the recorder asked to store."""
 
-    def __init__(self, wall_ms: int) -> None:
-        self.wall = wall_ms
+    def __init__(self, signer: object, device_id: str, officer: str, start_ms: int) -> None:
+        self.recorder = Recorder(signer, device_id, officer)  # type: ignore[arg-type]
+        self.wall = start_ms
         self.mono = 0
+        self.entries: list = []
+        self.media_bytes = 0
 
-    def advance(self, ms: int) -> None:
+    def do(self, name: str, *args: object) -> None:
+        for action in getattr(self.recorder, name)(*args, self.wall, self.mono):
+            if action[0] == STORE:
+                self.entries.append(action[1])
+                if action[2] is not None:
+                    self.media_bytes += len(action[2])
+
+    def wait(self, ms: int) -> None:
         self.wall += ms
         self.mono += ms
 
-
-def _chunk(recording: bytes, index: int, clock: ShiftClock, fps: int, media_type: int) -> dict:
-    frames = [hashlib.sha256(b"%s:%d:%d" % (recording, index, i)).digest() for i in range(fps)]
-    media = b"".join(frames)
-    return {
-        F_RECORDING: recording,
-        F_CHUNK_INDEX: index,
-        F_START_MS: clock.wall,
-        F_END_MS: clock.wall + 1000,
-        F_FRAME_HASHES: frames,
-        F_MEDIA_TYPE: media_type,
-        F_PLAIN_LEN: len(media),
-        F_PLAIN_SHA: hashlib.sha256(media).digest(),
-    }
+    def film(self, seconds: int, fps: int, tag: str) -> None:
+        """``seconds`` of synthetic video, a keyframe each second, with 200 ms audio blocks."""
+        interval = 1000 // fps
+        for i in range(seconds * fps):
+            frame = ("%s frame %d @%d" % (tag, i, self.wall)).encode()
+            self.do("frame", frame, i % fps == 0)
+            if i % (fps // 5 or 1) == 0:
+                self.do("audio", ("%s audio @%d" % (tag, self.wall)).encode())
+            self.wait(interval)
 
 
 def write_shift(
-    writer: LedgerWriter, start_ms: int, officer: str, seconds: int = 60, fps: int = 30
+    signer: object, device_id: str, start_ms: int, officer: str, seconds: int = 60, fps: int = 10
 ) -> list:
-    """Record a short enforcement action with one pause; return the encoded entries."""
-    clock = ShiftClock(start_ms)
-    out = []
-
-    def event(code: int, fields: dict | None = None, sign: bool = False) -> bytes:
-        f = {F_EVENT: code, F_OFFICER: officer}
-        if fields:
-            f.update(fields)
-        raw = writer.append(KIND_EVENT, f, clock.wall, clock.mono, sign)
-        out.append(raw)
-        return raw
-
-    def chunks(recording: bytes, first: int, count: int) -> int:
-        for i in range(first, first + count):
-            fields = _chunk(recording, i, clock, fps, MEDIA_H264)
-            out.append(writer.append(KIND_CHUNK, fields, clock.wall, clock.mono))
-            clock.advance(1000)
-        return first + count
-
-    event(EV_BOOT)
-    event(EV_SELF_CHECK, {F_DETAIL: {"ok": True}})
-    recording = b"rec-%d" % start_ms
-    event(EV_RECORD_START, {F_RECORDING: recording})
-    event(EV_ANNOUNCEMENT, {F_RECORDING: recording})
+    """Self-check, record with the announcement, pause for a change of place, resume with
+    the spoken reason, record again, stop; return the encoded ledger entries."""
+    s = ShiftScript(signer, device_id, officer, start_ms)
+    for action in s.recorder.power_on(s.wall, s.mono, GOOD_CHECKS):  # times first, by design
+        if action[0] == STORE:
+            s.entries.append(action[1])
+    s.do("press_record")
+    s.do("announce_done")
+    s.do("narration_done")
     half = max(1, seconds // 2)
-    index = chunks(recording, 0, half)
-    event(EV_PAUSE, {F_RECORDING: recording, F_REASON: PAUSE_PLACE_CHANGE})
-    clock.advance(5 * 60 * 1000)
-    spoken = writer.append(
-        KIND_CHUNK, _chunk(recording, index, clock, 1, MEDIA_OPUS), clock.wall, clock.mono
-    )
-    out.append(spoken)
-    spoken_hash = writer.prev
-    clock.advance(1000)
-    event(
-        EV_RESUME,
-        {F_RECORDING: recording, F_REASON: PAUSE_PLACE_CHANGE, F_SPOKEN: spoken_hash},
-    )
-    chunks(recording, index + 1, seconds - half)
-    event(EV_RECORD_STOP, {F_RECORDING: recording}, sign=True)
-    return out
+    s.film(half, fps, "street")
+    s.do("pause", PAUSE_PLACE_CHANGE)
+    s.wait(5 * 60 * 1000)  # the officer walks to the next place
+    s.do("resume")
+    for i in range(3):  # "moving to the station entrance, crowd blocked the view"
+        s.do("audio", ("spoken reason %d" % i).encode())
+        s.wait(1000)
+    s.do("spoken_reason_done")
+    s.film(seconds - half, fps, "entrance")
+    s.do("press_stop")
+    return s.entries
