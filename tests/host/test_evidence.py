@@ -1,0 +1,103 @@
+"""The embedded evidence store: durable, append-only, content-addressed, no delete."""
+# micropython: skip (host code)
+# R-HOST-5: nobody cuts or edits original footage on the host either.
+
+import hashlib
+import threading
+
+import pytest
+
+from host.evidence import EvidenceError, EvidenceStore, SqliteEvidenceStore
+from tests.protocol.ledgers import DEVICE, SEED_B, device_key, make_entries
+
+KEY = device_key()
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = SqliteEvidenceStore(tmp_path)
+    s.enrol(DEVICE, KEY.public)
+    yield s
+    s.close()
+
+
+def test_entries_survive_a_reopen_in_order(tmp_path, store):
+    entries = make_entries(6)
+    assert store.add_entries(DEVICE, entries[:4], 1000) == 4
+    assert store.add_entries(DEVICE, entries[4:], 2000) == 6
+    store.close()
+    again = SqliteEvidenceStore(tmp_path)
+    assert again.entries(DEVICE) == entries
+    assert again.head(DEVICE) == (6, hashlib.sha256(entries[-1]).digest())
+    assert again.received_ms(DEVICE, 5) == 2000
+    again.close()
+
+
+def test_a_resent_window_is_stored_once(store):
+    entries = make_entries(5)
+    store.add_entries(DEVICE, entries[:3], 1000)
+    assert store.add_entries(DEVICE, entries[1:], 1000) == 5  # 1 and 2 again, then 3, 4
+    assert store.entries(DEVICE) == entries
+
+
+def test_a_different_entry_for_a_stored_seq_is_refused_and_nothing_stored(store):
+    store.add_entries(DEVICE, make_entries(3), 1000)
+    forged = make_entries(4, seed=SEED_B)
+    with pytest.raises(EvidenceError, match="forked or altered"):
+        store.add_entries(DEVICE, forged, 1000)
+    assert store.head(DEVICE)[0] == 3
+
+
+def test_a_gap_is_refused_and_the_batch_rolls_back(store):
+    entries = make_entries(6)
+    store.add_entries(DEVICE, entries[:2], 1000)
+    with pytest.raises(EvidenceError, match="does not continue"):
+        store.add_entries(DEVICE, [entries[2], entries[4]], 1000)
+    assert store.head(DEVICE)[0] == 2  # entry 2 was not kept either
+
+
+def test_unknown_device_and_rekeying_are_refused(tmp_path, store):
+    with pytest.raises(EvidenceError, match="not enrolled"):
+        store.add_entries("SC-NOBODY", make_entries(1, device="SC-NOBODY"), 1000)
+    with pytest.raises(EvidenceError, match="another key"):
+        store.enrol(DEVICE, device_key(SEED_B).public)
+    store.enrol(DEVICE, KEY.public)  # the same key again is fine
+    assert store.device_key(DEVICE) == KEY.public and store.devices() == [DEVICE]
+
+
+def test_media_is_content_addressed_verified_and_read_only(store):
+    data = b"chunk media" * 1000
+    digest = hashlib.sha256(data).digest()
+    store.put_media(digest, data)
+    store.put_media(digest, data)  # idempotent
+    assert store.read_media(digest) == data and store.has_media(digest)
+    with pytest.raises(EvidenceError, match="does not match"):
+        store.put_media(digest, data + b"x")
+    with pytest.raises(EvidenceError, match="no media"):
+        store.read_media(bytes(32))
+
+
+def test_there_is_no_delete_verb():  # R-HOST-5
+    verbs = [n for n in dir(EvidenceStore) if not n.startswith("_")]
+    assert not [v for v in verbs if any(w in v for w in ("delete", "remove", "drop", "evict"))]
+
+
+def test_many_devices_write_at_once(tmp_path):
+    s = SqliteEvidenceStore(tmp_path)
+    ids = ["SC-%04d" % i for i in range(8)]
+    ledgers = {}
+    for d in ids:
+        s.enrol(d, KEY.public)
+        ledgers[d] = make_entries(20, device=d)
+
+    def push(d):
+        for i in range(0, 20, 5):
+            s.add_entries(d, ledgers[d][i : i + 5], 1000)
+
+    threads = [threading.Thread(target=push, args=(d,)) for d in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(s.entries(d) == ledgers[d] for d in ids)
+    s.close()
