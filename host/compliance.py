@@ -1,0 +1,249 @@
+"""Compliance: the device records facts; this judges them against the agency's rules.
+
+Input is one device's stored ledger (parsed entries, in seq order) and when the host
+received each entry; output is a list of flags, each naming the rule, where, and what a
+reviewer should look at. The device never judges itself (DESIGN principle 3): a pause
+without a spoken reason is recorded faithfully and flagged here.
+"""
+
+from protocol.registry import (
+    EV_ANNOUNCEMENT,
+    EV_CLOCK_SET,
+    EV_EVICTION,
+    EV_HOST_RECEIPT,
+    EV_PAUSE,
+    EV_RECORD_START,
+    EV_RECORD_STOP,
+    EV_RESUME,
+    F_CIPHER_SHA,
+    F_DETAIL,
+    F_END_MS,
+    F_EVENT,
+    F_MEDIA_TYPE,
+    F_PLAIN_SHA,
+    F_REASON,
+    F_RECORDING,
+    F_SPOKEN,
+    F_START_MS,
+    F_WALL_MS,
+    KIND_CHUNK,
+    KIND_EVENT,
+    MEDIA_AAC,
+    MEDIA_OPUS,
+    MEDIA_PCM,
+    PAUSE_NAMES,
+)
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+AUDIO = (MEDIA_AAC, MEDIA_OPUS, MEDIA_PCM)
+
+
+class Policy:
+    """The agency's thresholds; defaults follow the regulations."""
+
+    def __init__(
+        self,
+        upload_hours: int = 24,
+        clock_drift_ms: int = 2000,
+        retention_floor_days: int = 183,
+    ) -> None:
+        self.upload_hours = upload_hours  # R-HOST-1: 24 h, or 48 h by agency policy
+        self.clock_drift_ms = clock_drift_ms  # R-HOST-11
+        self.retention_floor_days = retention_floor_days  # R-DEV-4
+
+
+class Flag:
+    """One compliance finding: the rule broken, the entry it concerns, and the reason."""
+
+    def __init__(self, code: str, rule: str, seq: int, message: str) -> None:
+        self.code = code
+        self.rule = rule
+        self.seq = seq
+        self.message = message
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "rule": self.rule, "seq": self.seq, "message": self.message}
+
+
+def check(entries: list, received_ms: dict, policy: Policy | None = None) -> list:
+    """Flags for one device's ledger. ``received_ms`` maps seq to when the host stored it."""
+    policy = policy or Policy()
+    flags: list = []
+    _late_uploads(entries, received_ms, policy, flags)
+    _recordings(entries, flags)
+    _resumes(entries, flags)
+    _gaps(entries, flags)
+    _clock(entries, policy, flags)
+    _evictions(entries, policy, flags)
+    return flags
+
+
+def _late_uploads(entries: list, received: dict, policy: Policy, flags: list) -> None:
+    limit = policy.upload_hours * HOUR_MS
+    late: dict = {}  # recording id -> (first seq, count, worst delay)
+    for e in entries:
+        if e.kind != KIND_CHUNK or e.seq not in received:
+            continue
+        delay = received[e.seq] - e.fields[F_END_MS]
+        if delay > limit:
+            rec = e.fields.get(F_RECORDING, b"")
+            first, count, worst = late.get(rec, (e.seq, 0, 0))
+            late[rec] = (first, count + 1, max(worst, delay))
+    for rec, (first, count, worst) in late.items():
+        flags.append(
+            Flag(
+                "late-upload",
+                "R-HOST-1",
+                first,
+                "recording %s: %d chunk%s reached the evidence store more than %d h after "
+                "recording (latest %.1f h)"
+                % (
+                    rec.hex(),
+                    count,
+                    "" if count == 1 else "s",
+                    policy.upload_hours,
+                    worst / HOUR_MS,
+                ),
+            )
+        )
+
+
+def _recordings(entries: list, flags: list) -> None:
+    """Every recording must have its announcement (R-DEV-8); every pause a valid reason."""
+    open_recs: dict = {}  # recording id -> seq of its start
+    announced: dict = {}
+    for e in _events(entries):
+        code = e.fields[F_EVENT]
+        rec = e.fields.get(F_RECORDING)
+        if code == EV_RECORD_START:
+            open_recs[rec] = e.seq
+        elif code == EV_ANNOUNCEMENT:
+            announced[rec] = True
+        elif code == EV_RECORD_STOP and rec in open_recs:
+            start = open_recs.pop(rec)
+            if not announced.get(rec):
+                flags.append(_no_announcement(rec, start))
+        elif code == EV_PAUSE and e.fields.get(F_REASON) not in PAUSE_NAMES:
+            flags.append(
+                Flag(
+                    "pause-without-reason",
+                    "R-DEV-9",
+                    e.seq,
+                    "recording paused at seq %d with no objective reason code" % e.seq,
+                )
+            )
+    for rec, start in open_recs.items():
+        if not announced.get(rec):
+            flags.append(_no_announcement(rec, start))
+
+
+def _no_announcement(rec: object, seq: int) -> Flag:
+    rid = rec.hex() if isinstance(rec, bytes) else str(rec)
+    return Flag(
+        "no-announcement",
+        "R-DEV-8",
+        seq,
+        "recording %s (started at seq %d) has no announcement of the standard phrase" % (rid, seq),
+    )
+
+
+def _resumes(entries: list, flags: list) -> None:
+    """A resume must point at an audio chunk of the spoken reason in the same ledger."""
+    audio = {}
+    for e in entries:
+        if e.kind == KIND_CHUNK:
+            audio[e.digest] = e.fields.get(F_MEDIA_TYPE) in AUDIO
+    for e in _events(entries):
+        if e.fields[F_EVENT] != EV_RESUME:
+            continue
+        spoken = e.fields.get(F_SPOKEN)
+        if spoken is None or not audio.get(spoken, False):
+            flags.append(
+                Flag(
+                    "resume-without-spoken-reason",
+                    "R-DEV-9",
+                    e.seq,
+                    "recording resumed at seq %d without a recorded spoken reason for the "
+                    "interruption" % e.seq,
+                )
+            )
+
+
+def _gaps(entries: list, flags: list) -> None:
+    previous = -1
+    for e in entries:
+        if e.seq > previous + 1:
+            lo, hi = previous + 1, e.seq - 1
+            flags.append(
+                Flag(
+                    "seq-gap",
+                    "R-DEV-2",
+                    lo,
+                    "seq %d to %d are missing from the stored ledger (%d entries)"
+                    % (lo, hi, hi - lo + 1),
+                )
+            )
+        previous = max(previous, e.seq)
+
+
+def _clock(entries: list, policy: Policy, flags: list) -> None:
+    for e in _events(entries):
+        if e.fields[F_EVENT] != EV_CLOCK_SET:
+            continue
+        d = e.fields.get(F_DETAIL, {})
+        drift = d.get("new_ms", 0) - d.get("old_ms", 0)
+        if abs(drift) > policy.clock_drift_ms:
+            flags.append(
+                Flag(
+                    "clock-drift",
+                    "R-HOST-11",
+                    e.seq,
+                    "device clock was %s by %.1f s when set at seq %d; times recorded before it "
+                    "are off by up to that much"
+                    % ("behind" if drift > 0 else "ahead", abs(drift) / 1000, e.seq),
+                )
+            )
+
+
+def _evictions(entries: list, policy: Policy, flags: list) -> None:
+    """Media may leave the device only after a host receipt and after the retention floor."""
+    chunk_of: dict = {}
+    received_through = -1
+    floor_ms = policy.retention_floor_days * DAY_MS
+    for e in entries:
+        f = e.fields
+        if e.kind == KIND_CHUNK:
+            chunk_of[f.get(F_CIPHER_SHA, f.get(F_PLAIN_SHA))] = e
+        elif f.get(F_EVENT) == EV_HOST_RECEIPT:
+            received_through = max(received_through, f.get(F_DETAIL, {}).get("through_seq", -1))
+        elif f.get(F_EVENT) == EV_EVICTION:
+            for digest in f.get(F_DETAIL, {}).get("media", []):
+                chunk = chunk_of.get(digest)
+                if chunk is None:
+                    continue
+                if chunk.seq > received_through:
+                    flags.append(
+                        Flag(
+                            "eviction-before-receipt",
+                            "R-DEV-4",
+                            e.seq,
+                            "media of chunk seq %d was evicted at seq %d before any host receipt "
+                            "covered it" % (chunk.seq, e.seq),
+                        )
+                    )
+                age = e.fields[F_WALL_MS] - chunk.fields[F_START_MS]
+                if age < floor_ms:
+                    flags.append(
+                        Flag(
+                            "eviction-too-young",
+                            "R-DEV-4",
+                            e.seq,
+                            "media of chunk seq %d was evicted after %.0f days, before the %d-day "
+                            "floor" % (chunk.seq, age / DAY_MS, policy.retention_floor_days),
+                        )
+                    )
+
+
+def _events(entries: list) -> list:
+    return [e for e in entries if e.kind == KIND_EVENT]

@@ -1,0 +1,111 @@
+"""Compliance flags: each rule, caught on a ledger written by the real recorder or a device
+that broke the rule."""
+# micropython: skip (host code)
+
+from firmware.recorder import STORE
+from host.compliance import HOUR_MS, Policy, check
+from protocol.ledger import LedgerWriter, parse_entry
+from protocol.registry import (
+    EV_EVICTION,
+    EV_HOST_RECEIPT,
+    EV_RESUME,
+    F_DETAIL,
+    F_END_MS,
+    F_EVENT,
+    F_PLAIN_SHA,
+    F_REASON,
+    F_WALL_MS,
+    KIND_CHUNK,
+    KIND_EVENT,
+    PAUSE_WEATHER,
+)
+from protocol.signer import make_signer
+from simulator.shift import GOOD_CHECKS, ShiftScript, write_shift
+from tests.protocol.ledgers import DEVICE, SEED_A, T0
+
+
+def shift() -> list:
+    return [parse_entry(r) for r in write_shift(make_signer(SEED_A), DEVICE, T0, "P-1", 6, 5)]
+
+
+def on_time(entries: list, after_ms: int = HOUR_MS) -> dict:
+    return {e.seq: e.fields.get(F_END_MS, e.fields[F_WALL_MS]) + after_ms for e in entries}
+
+
+def codes(flags: list) -> list:
+    return [f.code for f in flags]
+
+
+def continue_ledger(entries: list) -> LedgerWriter:
+    last = entries[-1]
+    return LedgerWriter(make_signer(SEED_A), DEVICE, last.seq + 1, last.digest)
+
+
+def test_a_clean_shift_raises_no_flag():
+    entries = shift()
+    assert check(entries, on_time(entries)) == []
+
+
+def test_footage_later_than_24_hours_is_flagged():  # R-HOST-1
+    entries = shift()
+    flags = check(entries, on_time(entries, 25 * HOUR_MS))
+    assert codes(flags) == ["late-upload"]
+    assert flags[0].rule == "R-HOST-1" and "25.0 h" in flags[0].message
+    assert check(entries, on_time(entries, 25 * HOUR_MS), Policy(upload_hours=48)) == []
+
+
+def test_a_recording_without_the_announcement_is_flagged():  # R-DEV-8
+    s = ShiftScript(make_signer(SEED_A), DEVICE, "P-1", T0)
+    s.entries += [a[1] for a in s.recorder.power_on(T0, 0, GOOD_CHECKS) if a[0] == STORE]
+    s.do("press_record")
+    s.film(2, 5, "no words")
+    s.do("press_stop")
+    entries = [parse_entry(r) for r in s.entries]
+    flags = check(entries, on_time(entries))
+    assert codes(flags) == ["no-announcement"]
+
+
+def test_a_resume_without_a_spoken_reason_is_flagged():  # R-DEV-9
+    entries = shift()
+    w = continue_ledger(entries)
+    raw = w.append(KIND_EVENT, {F_EVENT: EV_RESUME, F_REASON: PAUSE_WEATHER}, T0 + 10**6, 10**6)
+    entries.append(parse_entry(raw))
+    flags = check(entries, on_time(entries))
+    assert codes(flags) == ["resume-without-spoken-reason"]
+    assert flags[0].seq == entries[-1].seq
+
+
+def test_missing_seqs_are_flagged():  # R-DEV-2
+    entries = shift()
+    del entries[5:8]
+    flags = check(entries, on_time(entries))
+    assert "seq-gap" in codes(flags)
+    assert "seq 5 to 7 are missing" in flags[codes(flags).index("seq-gap")].message
+
+
+def test_clock_drift_beyond_the_threshold_is_flagged():  # R-HOST-11
+    s = ShiftScript(make_signer(SEED_A), DEVICE, "P-1", T0)
+    s.entries += [a[1] for a in s.recorder.power_on(T0, 0, GOOD_CHECKS) if a[0] == STORE]
+    for a in s.recorder.host_config({"clock_ms": T0 + 90_000}, "agency-host-1", T0, 0):
+        if a[0] == STORE:
+            s.entries.append(a[1])
+    entries = [parse_entry(r) for r in s.entries]
+    flags = check(entries, on_time(entries))
+    assert codes(flags) == ["clock-drift"] and "behind by 90.0 s" in flags[0].message
+    assert check(entries, on_time(entries), Policy(clock_drift_ms=120_000)) == []
+
+
+def test_eviction_before_receipt_or_before_six_months_is_flagged():  # R-DEV-4
+    entries = shift()
+    chunk = next(e for e in entries if e.kind == KIND_CHUNK)
+    w = continue_ledger(entries)
+    evict = {F_EVENT: EV_EVICTION, F_DETAIL: {"media": [chunk.fields[F_PLAIN_SHA]]}}
+    early = parse_entry(w.append(KIND_EVENT, evict, T0 + 10 * 24 * HOUR_MS, 0))
+    flags = check([*entries, early], on_time(entries))
+    assert sorted(codes(flags)) == ["eviction-before-receipt", "eviction-too-young"]
+    # After a receipt and past the floor, the same eviction is within the rules.
+    w = continue_ledger(entries)
+    receipt = {F_EVENT: EV_HOST_RECEIPT, F_DETAIL: {"through_seq": entries[-1].seq}}
+    late = [parse_entry(w.append(KIND_EVENT, receipt, T0 + HOUR_MS, 0)),
+            parse_entry(w.append(KIND_EVENT, evict, T0 + 200 * 24 * HOUR_MS, 0))]
+    assert check(entries + late, on_time(entries)) == []
