@@ -884,3 +884,23 @@ class Store:
         st = statvfs(self.path)
         # (bsize, frsize, blocks, bfree, bavail, ...): blocks a non-root writer may use.
         return (st[1] or st[0]) * st[4]
+
+
+def ledger_bytes(path: str) -> bytes:
+    """The entries of a store's ledger, read only, as one ledger file (a CBOR sequence).
+
+    Nothing is repaired or written: a record that fails its CRC is left out, so a verifier
+    reading the result sees the hole it leaves in the chain.
+    """
+    folder = path + "/ledger"
+    out = []
+    for name in sorted(n for n in _listdir(folder) if n.endswith(SEG_SUFFIX)):
+        f = open(folder + "/" + name, "rb")
+        try:
+            data = f.read()
+        finally:
+            f.close()
+        records, _end, _problem = scan_records(data)
+        for _offset, payload in records:
+            out.append(payload)
+    return b"".join(out)

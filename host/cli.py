@@ -43,8 +43,23 @@ def load_key(path: str) -> DeviceKey:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    path = Path(args.ledger)
+    if path.is_dir() and (path / "evidence.db").exists():
+        return verify_evidence(path, args)
+    if path.is_dir() and (path / "ledger").is_dir():
+        from firmware.store import ledger_bytes
+
+        data = ledger_bytes(str(path))
+    elif path.is_dir():
+        raise UsageProblem(
+            "%s is a directory but neither a device store (ledger/) nor an evidence store "
+            "(evidence.db)" % path
+        )
+    else:
+        data = _read(args.ledger, "ledger")
+    if not args.key:
+        raise UsageProblem("a ledger file or device store needs --key DEVICE.pub to check it")
     key = load_key(args.key)
-    data = _read(args.ledger, "ledger")
     progress = Progress("verifying %s" % args.ledger, len(data))
     report = verify_ledger(data, key.device_id, key.public, progress.update)
     progress.close()
@@ -53,6 +68,60 @@ def cmd_verify(args: argparse.Namespace) -> int:
     else:
         print(render(report, args.ledger))
     return EXIT_OK if report.ok else EXIT_NOT_OK
+
+
+def verify_evidence(path: Path, args: argparse.Namespace) -> int:
+    """Every enrolled device in an evidence store: verdict, compliance flags, recordings."""
+    from host import compliance, timeline
+    from host.evidence import SqliteEvidenceStore
+    from protocol.ledger import parse_entry
+
+    store = SqliteEvidenceStore(path)
+    devices = [args.device] if args.device else store.devices()
+    results = []
+    ok = True
+    for device in devices:
+        public = store.device_key(device)
+        if public is None:
+            raise UsageProblem("device %s is not enrolled in %s" % (device, path))
+        raws = store.entries(device)
+        report = verify_ledger(b"".join(raws), device, public)
+        entries = [parse_entry(r) for r in raws]
+        received = {e.seq: store.received_ms(device, e.seq) for e in entries}
+        flags = compliance.check(entries, received)
+        recs = timeline.recordings(entries)
+        ok = ok and report.ok
+        results.append((device, report, flags, recs))
+    store.close()
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "device_id": d,
+                        "verification": r.to_dict(),
+                        "compliance": [f.to_dict() for f in fl],
+                        "recordings": [
+                            dict(x, id=x["id"].hex() if isinstance(x["id"], bytes) else x["id"])
+                            for x in recs
+                        ],
+                    }
+                    for d, r, fl, recs in results
+                ],
+                indent=2,
+                default=str,
+            )
+        )
+    else:
+        for device, report, flags, recs in results:
+            print(render(report, "%s (device %s)" % (path, device)))
+            print("Compliance  %s" % ("no flags" if not flags else "%d flag(s)" % len(flags)))
+            for f in flags:
+                print("  %-30s %-9s %s" % (f.code, f.rule, f.message))
+            for line in timeline.render(recs):
+                print(line)
+            print()
+    return EXIT_OK if ok else EXIT_NOT_OK
 
 
 def cmd_record(args: argparse.Namespace) -> int:
@@ -197,8 +266,18 @@ def build_parser() -> argparse.ArgumentParser:
         "for yet); NOT OK (each finding says what broke and where); unknown key.",
         epilog="Example: sealcam verify shift.ledger --key SC-0001.pub",
     )
-    v.add_argument("ledger", help="ledger file: a CBOR sequence of COSE_Sign1 entries")
-    v.add_argument("--key", required=True, help="the device's public key file (COSE_Key)")
+    v.add_argument(
+        "ledger",
+        help="a ledger file (a CBOR sequence of COSE_Sign1 entries), a device store "
+        "directory, or a host evidence store directory (every enrolled device is checked, "
+        "with compliance flags and each recording's timeline)",
+    )
+    v.add_argument(
+        "--key",
+        help="the device's public key file (COSE_Key); not needed for "
+        "an evidence store, which holds the enrolled keys",
+    )
+    v.add_argument("--device", help="in an evidence store, check only this device")
     v.add_argument("--json", action="store_true", help="print the report as JSON")
     v.set_defaults(run=cmd_verify)
 

@@ -125,3 +125,62 @@ def test_record_from_a_video_file_signs_a_verifiable_store(tmp_path):
     assert (store / "device.pub").exists() and (store / "device.key").stat().st_mode & 0o077 == 0
     r = run(*args, "--json")  # the second run continues the same device's ledger
     assert r.returncode == 0 and json.loads(r.stdout)["ledger_state"] == "OK"
+
+
+def evidence_with_a_shift(root):
+    import sqlite3
+
+    from host.evidence import SqliteEvidenceStore
+    from protocol.signer import make_signer
+    from simulator.shift import write_shift
+    from tests.protocol.ledgers import DEVICE, SEED_A, T0
+
+    key = device_key()
+    store = SqliteEvidenceStore(root)
+    store.enrol(DEVICE, key.public)
+    raws = write_shift(make_signer(SEED_A), DEVICE, T0, "P-0427", seconds=4, fps=5)
+    store.add_entries(DEVICE, raws, T0 + 3_600_000)
+    store.close()
+    return sqlite3, raws
+
+
+def test_verify_an_evidence_store_reports_each_recording(tmp_path):
+    evidence_with_a_shift(tmp_path)
+    r = run("verify", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert "OK" in r.stdout and "Compliance  no flags" in r.stdout
+    assert "pause (place-change)" in r.stdout and "spoken reason" in r.stdout
+    r = run("verify", str(tmp_path), "--json")
+    out = json.loads(r.stdout)
+    assert out[0]["verification"]["state"] == "OK" and out[0]["recordings"][0]["chunks"] > 0
+
+
+def test_an_entry_edited_inside_the_evidence_store_is_caught(tmp_path):  # R-HOST-5
+    sqlite3, raws = evidence_with_a_shift(tmp_path)
+    db = sqlite3.connect(str(tmp_path / "evidence.db"))
+    raw = bytearray(raws[6])
+    raw[len(raw) // 2] ^= 1
+    db.execute("UPDATE entries SET raw = ? WHERE seq = 6", (bytes(raw),))
+    db.commit()
+    db.close()
+    r = run("verify", str(tmp_path), "--json")
+    assert r.returncode == 1
+    findings = json.loads(r.stdout)[0]["verification"]["findings"]
+    assert [(f["code"], f["seq"]) for f in findings] == [("bad-signature", 6)]
+
+
+def test_verify_a_device_store_read_only(tmp_path):
+    from firmware.store import Store
+
+    store = Store(str(tmp_path / "dev"))
+    for raw in make_entries(5):
+        store.append(raw)
+    store.close()
+    keyfile = tmp_path / "dev.pub"
+    keyfile.write_bytes(encode_key(device_key().public_only()))
+    before = sorted(p.stat().st_mtime_ns for p in (tmp_path / "dev").rglob("*"))
+    r = run("verify", str(tmp_path / "dev"), "--key", str(keyfile))
+    assert r.returncode == 0 and "OK" in r.stdout
+    assert sorted(p.stat().st_mtime_ns for p in (tmp_path / "dev").rglob("*")) == before
+    r = run("verify", str(tmp_path / "dev"))
+    assert r.returncode == 2 and "--key" in r.stderr
