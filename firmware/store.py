@@ -28,6 +28,7 @@ import hashlib
 import os
 
 from firmware.errors import StorageFull, StoreError
+from protocol.crc32 import crc32
 from protocol.errors import DecodeError, EntryError
 from protocol.ledger import MAX_ENTRY_BYTES, parse_entry
 
@@ -56,34 +57,6 @@ _SEG_DIGITS = 8
 # MicroPython's errno module lists no ENOSPC; its ports use the POSIX number, 28.
 _ENOSPC = getattr(errno, "ENOSPC", 28)
 _EEXIST = getattr(errno, "EEXIST", 17)
-
-# --- CRC-32 (IEEE 802.3, the zlib/binascii polynomial) -------------------------------------
-
-_crc_table: list = []
-
-
-def _crc32_table(data: bytes) -> int:
-    """CRC-32 from a 256-entry table built on first use (for ports without binascii.crc32)."""
-    if not _crc_table:
-        for n in range(256):
-            c = n
-            for _ in range(8):
-                c = (c >> 1) ^ 0xEDB88320 if c & 1 else c >> 1
-            _crc_table.append(c)
-    crc = 0xFFFFFFFF
-    table = _crc_table
-    for b in data:
-        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
-def crc32(data: bytes) -> int:
-    """The CRC-32 of ``data`` as an unsigned 32-bit int."""
-    fn = getattr(binascii, "crc32", None)
-    if fn is None:
-        return _crc32_table(data)
-    return fn(data) & 0xFFFFFFFF
-
 
 # --- record framing (pure) -----------------------------------------------------------------
 

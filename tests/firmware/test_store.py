@@ -18,8 +18,6 @@ from firmware.store import (
     INCOMPLETE,
     MAX_PAYLOAD,
     Store,
-    _crc32_table,
-    crc32,
     encode_record,
     is_torn_tail,
     media_key,
@@ -107,13 +105,6 @@ def verdict(raws):
 
 
 # --- framing (pure) ---
-
-
-def test_crc32_matches_the_standard_check_value():
-    assert crc32(b"123456789") == 0xCBF43926
-    assert _crc32_table(b"123456789") == 0xCBF43926
-    data = bytes(range(256)) * 3
-    assert _crc32_table(data) == crc32(data)
 
 
 def test_records_round_trip():

@@ -23,12 +23,12 @@ from firmware import store as store_module
 from firmware.store import (
     HEADER_LEN,
     Store,
-    crc32,
     encode_record,
     is_torn_tail,
     media_key,
     scan_records,
 )
+from protocol.crc32 import crc32
 from protocol.ledger import LedgerWriter, parse_entry
 from protocol.registry import F_FRAME_HASHES, KIND_CHUNK
 from protocol.signer import make_signer
