@@ -1,0 +1,367 @@
+"""The sync protocol's messages: one registry of type codes, field keys, limits and error codes.
+
+A message body is one deterministic CBOR map ``{0: type, key: value, ...}`` with small
+integer keys. ``encode`` builds a body and ``decode`` checks one: the type is known, every
+required field is there, no field is unknown, each value has its kind and range, and the
+body is no larger than its type allows (and, for every type, than the negotiated max frame).
+Framing (CRC, COBS, length prefixes) wraps these bodies later; nothing here knows about it.
+
+Two exceptions, as h11 has them: ``LocalProtocolError`` when this side tries to send what
+the protocol forbids (a bug in the caller), ``RemoteProtocolError`` when the peer sent it.
+Both carry ``code``, one of the ``ERR_*`` codes below, which an ERROR message names.
+
+There is no delete message, and never will be: nothing the protocol says removes footage.
+"""
+
+from protocol import cbor
+from protocol.errors import DecodeError, EncodeError, ProtocolError
+
+PROTOCOL_VERSION = 1  # the version this code speaks
+MIN_PROTOCOL_VERSION = 1  # older versions are refused (downgrade)
+SUPPORTED_VERSIONS = (1,)
+
+# Algorithms, by their COSE numbers (RFC 9053): both are required of every peer.
+ALG_EDDSA = -8
+ALG_SHA256 = -16
+REQUIRED_ALGS = (ALG_EDDSA, ALG_SHA256)
+
+NONCE_LEN = 16
+MIN_FRAME = 1024  # every negotiated max frame is at least this: it holds any control message
+MAX_FRAME = 65536  # and at most this, so a microcontroller can hold one frame in RAM
+DEFAULT_MAX_FRAME = 16384
+MAX_WINDOW = 32  # DATA messages in flight
+DEFAULT_WINDOW = 8
+MAX_HOST_KEYS = 8
+MAX_TEXT = 200
+
+# --- message types ------------------------------------------------------------------------
+HELLO = 1  # both ways: versions, limits, algorithms, nonce; the device adds id, firmware, head
+AUTH = 2  # each side's Ed25519 signature over the transcript of both HELLOs
+STATUS_REQ = 3  # host asks for the device's status
+STATUS = 4  # battery, free storage, clock, ledger head
+TIME = 5  # host-signed current time, bound to this session
+PULL = 6  # host asks for entries from a seq, or media bytes from an offset
+DATA = 7  # device sends entries (or media bytes), at most a negotiated frame each
+ACK = 8  # host states the next seq (or byte offset) it expects
+RECEIPT = 9  # host-signed: it holds a verified durable copy of entries through seq N
+CONFIG = 10  # a protocol.hostconfig blob
+PROVISION = 11  # factory mode only: host keys for the device to pin
+PROVISIONED = 12  # factory mode only: the device's new public key, with proof of possession
+OK = 13  # the device accepted a TIME, CONFIG or RECEIPT
+ERROR = 14  # code and text; the sender closes the session
+BYE = 15  # clean end of the session
+
+TYPE_NAMES = {
+    HELLO: "HELLO",
+    AUTH: "AUTH",
+    STATUS_REQ: "STATUS_REQ",
+    STATUS: "STATUS",
+    TIME: "TIME",
+    PULL: "PULL",
+    DATA: "DATA",
+    ACK: "ACK",
+    RECEIPT: "RECEIPT",
+    CONFIG: "CONFIG",
+    PROVISION: "PROVISION",
+    PROVISIONED: "PROVISIONED",
+    OK: "OK",
+    ERROR: "ERROR",
+    BYE: "BYE",
+}
+
+# --- error codes --------------------------------------------------------------------------
+ERR_NONE = 0  # a clean close (BYE), never sent in an ERROR
+ERR_PROTOCOL_VERSION = 1  # no common version, or only one older than MIN_PROTOCOL_VERSION
+ERR_ALGORITHM = 2  # a required algorithm is missing from the peer's list
+ERR_MALFORMED = 3  # not deterministic CBOR, or a field missing, unknown or out of range
+ERR_UNKNOWN_TYPE = 4  # a message type this version does not define
+ERR_UNEXPECTED = 5  # a known message in a state that does not allow it
+ERR_UNKNOWN_DEVICE = 6  # the host has no enrolled key for this device (or it is unprovisioned)
+ERR_UNTRUSTED_HOST = 7  # the host key is not among the keys pinned on the device
+ERR_BAD_SIGNATURE = 8  # a signature does not verify (forged, or replayed from another session)
+ERR_REPLAY = 9  # a signed config that is not newer than the last one applied
+ERR_TOO_LARGE = 10  # a body above its type's limit or the negotiated max frame
+ERR_BAD_OFFSET = 11  # a seq or byte offset that is not the one expected
+ERR_NOT_FOUND = 12  # media the device does not hold (never stored, or evicted)
+ERR_INTERNAL = 13  # this side failed (a store error, a bug); the peer did nothing wrong
+
+ERROR_NAMES = {
+    ERR_NONE: "NONE",
+    ERR_PROTOCOL_VERSION: "PROTOCOL_VERSION",
+    ERR_ALGORITHM: "ALGORITHM",
+    ERR_MALFORMED: "MALFORMED",
+    ERR_UNKNOWN_TYPE: "UNKNOWN_TYPE",
+    ERR_UNEXPECTED: "UNEXPECTED",
+    ERR_UNKNOWN_DEVICE: "UNKNOWN_DEVICE",
+    ERR_UNTRUSTED_HOST: "UNTRUSTED_HOST",
+    ERR_BAD_SIGNATURE: "BAD_SIGNATURE",
+    ERR_REPLAY: "REPLAY",
+    ERR_TOO_LARGE: "TOO_LARGE",
+    ERR_BAD_OFFSET: "BAD_OFFSET",
+    ERR_NOT_FOUND: "NOT_FOUND",
+    ERR_INTERNAL: "INTERNAL",
+}
+
+# --- field keys ---------------------------------------------------------------------------
+K_TYPE = 0
+K_VERSIONS = 1  # list of protocol versions the sender speaks
+K_MAX_FRAME = 2  # largest body the sender accepts
+K_WINDOW = 3  # DATA messages the sender lets be in flight
+K_ALGS = 4  # COSE algorithm numbers the sender supports
+K_NONCE = 5  # NONCE_LEN random bytes, fresh per session
+K_DEVICE = 6  # device id (serial number), text
+K_FIRMWARE = 7  # firmware version, text
+K_HEAD_SEQ = 8  # the seq the device's next entry will get (= entries held)
+K_HEAD_HASH = 9  # entry hash of the device's newest entry (zeros when it has none)
+K_FACTORY = 10  # true: the device is in factory mode (no key yet)
+K_KID = 11  # host key id, text
+K_SIG = 12  # Ed25519 signature, 64 bytes
+K_BATTERY = 13  # battery percent
+K_STORAGE = 14  # free storage, bytes
+K_CLOCK = 15  # wall clock, ms since the Unix epoch
+K_SEQ = 16  # a ledger seq: PULL from, DATA first, ACK next expected
+K_DIGEST = 17  # SHA-256 of a media file
+K_OFFSET = 18  # a byte offset in that media: PULL from, DATA at, ACK next expected
+K_ENTRIES = 19  # encoded ledger entries, consecutive seqs
+K_BYTES = 20  # media bytes
+K_LAST = 21  # true on the last DATA of a pull
+K_THROUGH = 22  # RECEIPT: entries through this seq are held durably by the host
+K_CONFIG = 23  # a signed config (protocol.hostconfig)
+K_HOST_KEYS = 24  # map host key id (text) -> 32-byte Ed25519 public key
+K_PUBLIC = 25  # a 32-byte Ed25519 public key
+K_CODE = 26  # an ERR_* code
+K_TEXT = 27  # why, for a person reading the log
+K_OF = 28  # OK: the type of the message accepted
+
+# Field kinds
+_UINT = 0  # int in [lo, hi]
+_INT = 1  # int in [lo, hi] (may be negative)
+_BYTES = 2  # bytes, length in [lo, hi]
+_TEXT = 3  # text, length in [lo, hi]
+_BOOL = 4
+_INTS = 5  # list of ints in [-2**31, 2**31), at most hi items
+_BLOBS = 6  # list of non-empty bytes, at most hi items
+_KEYS = 7  # map text id -> 32 bytes, at most hi pairs
+
+_U63 = (1 << 63) - 1
+
+# key: (name, kind, lo, hi)
+FIELDS = {
+    K_VERSIONS: ("versions", _INTS, 1, 8),
+    K_MAX_FRAME: ("max_frame", _UINT, MIN_FRAME, MAX_FRAME),
+    K_WINDOW: ("window", _UINT, 1, MAX_WINDOW),
+    K_ALGS: ("algorithms", _INTS, 1, 8),
+    K_NONCE: ("nonce", _BYTES, NONCE_LEN, NONCE_LEN),
+    K_DEVICE: ("device", _TEXT, 1, 64),
+    K_FIRMWARE: ("firmware", _TEXT, 0, 64),
+    K_HEAD_SEQ: ("head_seq", _UINT, 0, _U63),
+    K_HEAD_HASH: ("head_hash", _BYTES, 32, 32),
+    K_FACTORY: ("factory", _BOOL, 0, 0),
+    K_KID: ("kid", _TEXT, 1, 64),
+    K_SIG: ("signature", _BYTES, 64, 64),
+    K_BATTERY: ("battery", _UINT, 0, 100),
+    K_STORAGE: ("storage", _UINT, 0, _U63),
+    K_CLOCK: ("clock", _UINT, 0, _U63),
+    K_SEQ: ("seq", _UINT, 0, _U63),
+    K_DIGEST: ("digest", _BYTES, 32, 32),
+    K_OFFSET: ("offset", _UINT, 0, _U63),
+    K_ENTRIES: ("entries", _BLOBS, 0, 1024),
+    K_BYTES: ("bytes", _BYTES, 0, MAX_FRAME),
+    K_LAST: ("last", _BOOL, 0, 0),
+    K_THROUGH: ("through_seq", _UINT, 0, _U63),
+    K_CONFIG: ("config", _BYTES, 1, 2048),
+    K_HOST_KEYS: ("host_keys", _KEYS, 1, MAX_HOST_KEYS),
+    K_PUBLIC: ("public_key", _BYTES, 32, 32),
+    K_CODE: ("code", _UINT, 1, 255),
+    K_TEXT: ("text", _TEXT, 0, MAX_TEXT),
+    K_OF: ("of", _UINT, 1, 255),
+}
+
+# type: (largest body in bytes, required fields, optional fields)
+MESSAGES = {
+    HELLO: (
+        400,
+        (K_VERSIONS, K_MAX_FRAME, K_WINDOW, K_ALGS, K_NONCE),
+        (K_DEVICE, K_FIRMWARE, K_HEAD_SEQ, K_HEAD_HASH, K_FACTORY),
+    ),
+    AUTH: (160, (K_SIG,), (K_KID,)),
+    STATUS_REQ: (8, (), ()),
+    STATUS: (120, (K_BATTERY, K_STORAGE, K_CLOCK, K_HEAD_SEQ, K_HEAD_HASH), ()),
+    TIME: (160, (K_CLOCK, K_KID, K_SIG), ()),
+    PULL: (64, (), (K_SEQ, K_DIGEST, K_OFFSET)),
+    DATA: (MAX_FRAME, (K_LAST,), (K_SEQ, K_ENTRIES, K_DIGEST, K_OFFSET, K_BYTES)),
+    ACK: (24, (), (K_SEQ, K_OFFSET)),
+    RECEIPT: (160, (K_THROUGH, K_KID, K_SIG), ()),
+    CONFIG: (2100, (K_CONFIG,), ()),
+    PROVISION: (900, (K_HOST_KEYS,), ()),
+    PROVISIONED: (120, (K_PUBLIC, K_SIG), ()),
+    OK: (8, (K_OF,), ()),
+    ERROR: (260, (K_CODE, K_TEXT), ()),
+    BYE: (8, (), ()),
+}
+
+# Types whose optional fields must form exactly one of these groups: ledger entries or media.
+SHAPES = {
+    PULL: ((K_SEQ,), (K_DIGEST, K_OFFSET)),
+    DATA: ((K_SEQ, K_ENTRIES), (K_DIGEST, K_OFFSET, K_BYTES)),
+    ACK: ((K_SEQ,), (K_OFFSET,)),
+}
+
+# Bytes a DATA body spends on everything but its payload, at most: the frame budget left
+# for entries (each with a byte-string head of up to 5 bytes) or media bytes.
+DATA_OVERHEAD = 64
+ENTRY_OVERHEAD = 5
+
+
+class LocalProtocolError(ProtocolError):
+    """This side tried to do what the protocol forbids: a bug in the caller."""
+
+    def __init__(self, text: str, code: int = ERR_INTERNAL) -> None:
+        super().__init__(text)
+        self.code = code
+        self.text = text
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer broke the protocol; ``code`` is what the ERROR message back will name."""
+
+    def __init__(self, code: int, text: str) -> None:
+        super().__init__("%s: %s" % (ERROR_NAMES.get(code, str(code)), text))
+        self.code = code
+        self.text = text
+
+
+def type_name(msg_type: int) -> str:
+    return TYPE_NAMES.get(msg_type, "type %r" % (msg_type,))
+
+
+def _field_problem(key: int, value: object) -> str:
+    """Why ``value`` is not a valid field ``key``, or "" when it is."""
+    name, kind, lo, hi = FIELDS[key]
+    t = type(value)
+    if kind == _UINT or kind == _INT:
+        if t is not int or not lo <= value <= hi:  # type: ignore[operator]
+            return "%s must be an integer in %d..%d" % (name, lo, hi)
+    elif kind == _BYTES:
+        if t is not bytes or not lo <= len(value) <= hi:  # type: ignore[arg-type]
+            return "%s must be %d..%d bytes" % (name, lo, hi)
+    elif kind == _TEXT:
+        if t is not str or not lo <= len(value) <= hi:  # type: ignore[arg-type]
+            return "%s must be text of %d..%d characters" % (name, lo, hi)
+    elif kind == _BOOL:
+        if t is not bool:
+            return "%s must be true or false" % name
+    elif kind == _INTS:
+        if t is not list or not lo <= len(value) <= hi:  # type: ignore[arg-type]
+            return "%s must be a list of %d..%d integers" % (name, lo, hi)
+        for item in value:  # type: ignore[attr-defined]
+            if type(item) is not int or not -(1 << 31) <= item < (1 << 31):
+                return "%s must hold 32-bit integers" % name
+    elif kind == _BLOBS:
+        if t is not list or not lo <= len(value) <= hi:  # type: ignore[arg-type]
+            return "%s must be a list of %d..%d byte strings" % (name, lo, hi)
+        for item in value:  # type: ignore[attr-defined]
+            if type(item) is not bytes or not item:
+                return "%s must hold non-empty byte strings" % name
+    elif kind == _KEYS:
+        if t is not dict or not lo <= len(value) <= hi:  # type: ignore[arg-type]
+            return "%s must be a map of %d..%d keys" % (name, lo, hi)
+        for kid in value:  # type: ignore[attr-defined]
+            if type(kid) is not str or not 1 <= len(kid) <= 64:
+                return "%s ids must be text of 1..64 characters" % name
+            public = value[kid]  # type: ignore[index]
+            if type(public) is not bytes or len(public) != 32:
+                return "%s must map each id to a 32-byte public key" % name
+    return ""
+
+
+def _check(msg_type: int, fields: dict) -> tuple:
+    """``(code, text)`` saying what is wrong with a message, or ``(ERR_NONE, "")``."""
+    spec = MESSAGES.get(msg_type) if type(msg_type) is int else None
+    if spec is None:
+        return ERR_UNKNOWN_TYPE, "message type %r is not defined" % (msg_type,)
+    _, required, optional = spec
+    name = TYPE_NAMES[msg_type]
+    for key in fields:
+        if type(key) is not int or (key not in required and key not in optional):
+            return ERR_MALFORMED, "field %r is not part of %s" % (key, name)
+    for key in required:
+        if key not in fields:
+            return ERR_MALFORMED, "%s lacks its %s field" % (name, FIELDS[key][0])
+    for key in fields:
+        problem = _field_problem(key, fields[key])
+        if problem:
+            return ERR_MALFORMED, "%s: %s" % (name, problem)
+    shapes = SHAPES.get(msg_type)
+    if shapes is not None:
+        present = [k for k in optional if k in fields]
+        for group in shapes:
+            if len(group) == len(present) and all(k in fields for k in group):
+                break
+        else:
+            return ERR_MALFORMED, "%s must carry exactly one of the field sets %s" % (
+                name,
+                " or ".join("+".join(FIELDS[k][0] for k in g) for g in shapes),
+            )
+    return ERR_NONE, ""
+
+
+def encode(msg_type: int, fields: "dict | None" = None, max_frame: int = MAX_FRAME) -> bytes:
+    """The deterministic CBOR body of a message; LocalProtocolError if it breaks a rule."""
+    fields = {} if fields is None else fields
+    if K_TYPE in fields:
+        raise LocalProtocolError("the type is given as msg_type, not as field 0", ERR_MALFORMED)
+    code, text = _check(msg_type, fields)
+    if code:
+        raise LocalProtocolError(text, code)
+    body_map = {K_TYPE: msg_type}
+    for key in fields:
+        body_map[key] = fields[key]
+    try:
+        body = cbor.dumps(body_map)
+    except EncodeError as exc:
+        raise LocalProtocolError(str(exc), ERR_MALFORMED) from None
+    limit = min(MESSAGES[msg_type][0], max_frame)
+    if len(body) > limit:
+        raise LocalProtocolError(
+            "a %s body of %d bytes exceeds its limit of %d"
+            % (TYPE_NAMES[msg_type], len(body), limit),
+            ERR_TOO_LARGE,
+        )
+    return body
+
+
+def decode(body: bytes, max_frame: int = MAX_FRAME) -> tuple:
+    """``(type, fields)`` of a received body (fields without key 0); RemoteProtocolError
+    with the code to answer with when it is not a valid message."""
+    if type(body) is not bytes:
+        raise RemoteProtocolError(ERR_MALFORMED, "a message body must be bytes")
+    if len(body) > max_frame:
+        raise RemoteProtocolError(
+            ERR_TOO_LARGE, "a body of %d bytes exceeds the max frame %d" % (len(body), max_frame)
+        )
+    try:
+        value = cbor.loads(body, 3)
+    except DecodeError as exc:
+        raise RemoteProtocolError(ERR_MALFORMED, "not deterministic CBOR: %s" % exc) from None
+    if type(value) is not dict:
+        raise RemoteProtocolError(ERR_MALFORMED, "a message is a CBOR map with its type at key 0")
+    for key in value:
+        # false and 0 are one Python key: only integer keys may stand for field numbers
+        if type(key) is not int:
+            raise RemoteProtocolError(ERR_MALFORMED, "field key %r is not an integer" % (key,))
+    if type(value.get(K_TYPE)) is not int:
+        raise RemoteProtocolError(ERR_MALFORMED, "a message is a CBOR map with its type at key 0")
+    fields = dict(value)
+    msg_type = fields.pop(K_TYPE)
+    code, text = _check(msg_type, fields)
+    if code:
+        raise RemoteProtocolError(code, text)
+    limit = MESSAGES[msg_type][0]
+    if len(body) > limit:
+        raise RemoteProtocolError(
+            ERR_TOO_LARGE,
+            "a %s body of %d bytes exceeds its limit of %d"
+            % (TYPE_NAMES[msg_type], len(body), limit),
+        )
+    return msg_type, fields

@@ -1,0 +1,428 @@
+"""The sync sessions back to back: handshake, pulls, receipts, and every refusal."""
+
+import hashlib
+
+from firmware.agent import restore
+from firmware.store import Store
+from protocol import cbor
+from protocol.hostconfig import sign_config
+from protocol.ledger import LedgerWriter
+from protocol.messages import (
+    AUTH,
+    DATA,
+    ERR_ALGORITHM,
+    ERR_BAD_OFFSET,
+    ERR_BAD_SIGNATURE,
+    ERR_MALFORMED,
+    ERR_NONE,
+    ERR_NOT_FOUND,
+    ERR_PROTOCOL_VERSION,
+    ERR_REPLAY,
+    ERR_TOO_LARGE,
+    ERR_UNEXPECTED,
+    ERR_UNKNOWN_DEVICE,
+    ERR_UNKNOWN_TYPE,
+    ERR_UNTRUSTED_HOST,
+    ERROR,
+    HELLO,
+    K_CODE,
+    K_ENTRIES,
+    K_LAST,
+    K_SEQ,
+    K_VERSIONS,
+    MIN_FRAME,
+    PULL,
+    RECEIPT,
+    TIME,
+    LocalProtocolError,
+    decode,
+    encode,
+)
+from protocol.registry import EV_HOST_RECEIPT, F_DETAIL, F_EVENT, KIND_EVENT
+from protocol.session import (
+    D_CLOSED,
+    D_READY,
+    DEVICE_TABLE,
+    H_CLOSED,
+    H_READY,
+    HOST_TABLE,
+    DeviceSession,
+    HostSession,
+)
+from protocol.signer import make_signer
+from tests.portable import TempDir, raises
+from tests.protocol.ledgers import DEVICE, SEED_A, SEED_B, T0, make_entries
+
+HOST_SEED = bytes(range(200, 232))
+OTHER_HOST_SEED = bytes(range(50, 82))
+HOST_KID = "agency-1"
+HOST = make_signer(HOST_SEED)
+DEVICE_SIGNER = make_signer(SEED_A)
+PINNED = {HOST_KID: HOST.public_key()}
+
+
+class Randomness:
+    """A deterministic random_bytes(n): different per instance and per call."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.n = 0
+
+    def __call__(self, n: int) -> bytes:
+        self.n += 1
+        return hashlib.sha256(("%s %d" % (self.label, self.n)).encode()).digest()[:n]
+
+
+class MemoryStore:
+    """The store_view a session reads, over a list of entries and a dict of media."""
+
+    def __init__(self, entries: list, media: "dict | None" = None) -> None:
+        self.items = list(entries)
+        self.media = media or {}
+
+    def head(self) -> tuple:
+        if not self.items:
+            return 0, bytes(32)
+        return len(self.items), hashlib.sha256(self.items[-1]).digest()
+
+    def entries(self, from_seq: int = 0):
+        yield from self.items[from_seq:]
+
+    def read_media(self, digest: bytes) -> bytes:
+        if digest not in self.media:
+            raise KeyError("media not held")
+        return self.media[digest]
+
+
+def enrolled(device_id):
+    return DEVICE_SIGNER.public_key() if device_id == DEVICE else None
+
+
+def make_pair(store, label="s", host_kw=None, device_kw=None):
+    hkw = {"max_frame": MIN_FRAME, "window": 2}
+    hkw.update(host_kw or {})
+    dkw = {"firmware": "1.0.0", "status": lambda: (87, 123456, T0)}
+    dkw.update(device_kw or {})
+    host = HostSession(enrolled, HOST, HOST_KID, Randomness("host " + label), **hkw)
+    signer = dkw.pop("signer", DEVICE_SIGNER)
+    pinned = dkw.pop("pinned", PINNED)
+    device = DeviceSession(DEVICE, signer, pinned, store, Randomness("dev " + label), **dkw)
+    return host, device
+
+
+def run(host, device, to_device, to_host=()):
+    """Carry bodies both ways until neither side has more; return (host events, device
+    events), without the sends."""
+    to_device = list(to_device)
+    to_host = list(to_host)
+    host_events: list = []
+    device_events: list = []
+    while to_device or to_host:
+        # A closed side reads no more: its link is shut (feeding it would be local misuse).
+        if device.state == D_CLOSED:
+            to_device = []
+        if host.state == H_CLOSED:
+            to_host = []
+        if not to_device and not to_host:
+            break
+        if to_device:
+            for ev in device.receive(to_device.pop(0)):
+                (to_host.append(ev[1]) if ev[0] == "send" else device_events.append(ev))
+        else:
+            for ev in host.receive(to_host.pop(0)):
+                (to_device.append(ev[1]) if ev[0] == "send" else host_events.append(ev))
+    return host_events, device_events
+
+
+def connect(store, label="s", host_kw=None, device_kw=None):
+    host, device = make_pair(store, label, host_kw, device_kw)
+    h, d = run(host, device, [host.start()])
+    assert host.state == H_READY and device.state == D_READY, (h, d)
+    return host, device, h, d
+
+
+def closed(events):
+    return [ev for ev in events if ev[0] == "closed"]
+
+
+def test_tables_name_every_state_once():
+    for table, width in ((DEVICE_TABLE, D_CLOSED + 1), (HOST_TABLE, H_CLOSED + 1)):
+        for row in table.values():
+            assert len(row) == width
+            assert row[-1] is None  # a closed session accepts nothing
+
+
+def test_happy_path_from_a_real_store_ends_with_a_receipt_the_device_verifies():
+    entries = make_entries(12)
+    with TempDir() as path:
+        store = Store(path + "/store")
+        for raw in entries:
+            store.append(raw)
+        host, device, h, d = connect(store)
+        head_hash = hashlib.sha256(entries[-1]).digest()
+        assert h == [("authenticated", DEVICE, 12, head_hash, "1.0.0")]
+        assert d == [("authenticated", HOST_KID)]
+        assert host.window == 2 and device.max_frame == MIN_FRAME
+
+        h, d = run(host, device, [host.pull(0)])
+        got = []
+        for ev in h[:-1]:
+            assert ev[0] == "entries" and ev[1] == len(got)
+            got.extend(ev[2])
+        assert got == entries
+        assert h[-1] == ("pulled", 12)
+        assert len(h) > 3  # more than one DATA: the window was used
+        assert host.state == H_READY and device.state == D_READY
+
+        h, d = run(host, device, [host.durable(11)])
+        assert d == [("receipt", 11, HOST_KID)]
+        assert h == [("ok", RECEIPT)]
+        # The agent logs it as EV_HOST_RECEIPT, which restore() reads back after a reboot.
+        next_seq, prev = store.head()
+        writer = LedgerWriter(DEVICE_SIGNER, DEVICE, seq=next_seq, prev=prev)
+        detail = {F_EVENT: EV_HOST_RECEIPT, F_DETAIL: {"through_seq": d[0][1]}}
+        store.append(writer.append(KIND_EVENT, detail, T0, 0, sign=True))
+        catalogue = restore(store.entries())["catalogue"]
+        assert catalogue and all(item.received for item in catalogue)
+
+        h, d = run(host, device, [host.status()])  # the head now includes the receipt
+        assert h == [
+            (
+                "status",
+                {"battery": 87, "storage": 123456, "clock": T0, "head_seq": 13,
+                 "head_hash": store.head()[1]},
+            )
+        ]  # fmt: skip
+        h, d = run(host, device, [host.set_time(T0 + 5)])
+        assert d == [("time", T0 + 5, HOST_KID)] and h == [("ok", TIME)]
+        config = sign_config(HOST, HOST_KID, DEVICE, T0, {"chunk_ms": 2000})
+        h, d = run(host, device, [host.send_config(config)])
+        assert d == [("config", config, {"chunk_ms": 2000}, HOST_KID, T0)]
+        h, d = run(host, device, [host.bye()])
+        assert d == [("closed", ERR_NONE, "peer said goodbye", "peer")]
+        assert host.state == H_CLOSED and device.state == D_CLOSED
+        store.close()
+
+
+def test_unenrolled_device_is_refused():
+    host, device = make_pair(MemoryStore([]), device_kw={})
+    host.lookup = lambda device_id: None
+    h, d = run(host, device, [host.start()])
+    assert closed(h)[0][1] == ERR_UNKNOWN_DEVICE
+    assert closed(d) == [("closed", ERR_UNKNOWN_DEVICE, closed(h)[0][2], "peer")]
+    assert "not enrolled" in closed(h)[0][2]
+
+
+def test_untrusted_host_is_refused():
+    other = make_signer(OTHER_HOST_SEED)
+    host, device = make_pair(
+        MemoryStore([]), device_kw={"pinned": {"agency-2": other.public_key()}}
+    )
+    h, d = run(host, device, [host.start()])
+    assert closed(d)[0][1:] == (ERR_UNTRUSTED_HOST, closed(d)[0][2], "us")
+    assert closed(h)[0][1] == ERR_UNTRUSTED_HOST
+    # A host key id the device pins, but signed with another key: a forgery.
+    host, device = make_pair(MemoryStore([]), device_kw={"pinned": {HOST_KID: other.public_key()}})
+    h, d = run(host, device, [host.start()])
+    assert closed(d)[0][1] == ERR_BAD_SIGNATURE
+
+
+def test_forged_device_auth_is_refused():
+    host, device = make_pair(MemoryStore([]), device_kw={"signer": make_signer(SEED_B)})
+    h, _d = run(host, device, [host.start()])
+    assert closed(h)[0][1] == ERR_BAD_SIGNATURE
+    assert host.state == H_CLOSED and device.state == D_CLOSED
+
+
+def test_auth_replayed_from_another_session_is_refused():
+    host1, device1 = make_pair(MemoryStore([]), "one")
+    device_bodies = [ev[1] for ev in device1.receive(host1.start())]
+    old_device_auth = device_bodies[1]
+    host_bodies = [ev[1] for ev in host1.receive(device_bodies[0]) + host1.receive(old_device_auth)]
+    old_host_auth = host_bodies[0]
+    assert decode(old_host_auth)[0] == AUTH
+
+    # The device's AUTH from session one, after session two's HELLOs.
+    host2, device2 = make_pair(MemoryStore([]), "two")
+    hello2 = device2.receive(host2.start())[0][1]
+    assert host2.receive(hello2) == []
+    events = host2.receive(old_device_auth)
+    assert closed(events)[0][1] == ERR_BAD_SIGNATURE
+
+    # The host's AUTH from session one, to a device in session three.
+    host3, device3 = make_pair(MemoryStore([]), "three")
+    device3.receive(host3.start())
+    events = device3.receive(old_host_auth)
+    assert closed(events)[0][1] == ERR_BAD_SIGNATURE
+    assert decode(events[0][1])[1][K_CODE] == ERR_BAD_SIGNATURE
+
+
+def test_downgrade_to_an_older_version_is_refused():
+    host, device = make_pair(MemoryStore([]), host_kw={"versions": (0,)})
+    h, d = run(host, device, [host.start()])
+    assert closed(d)[0][1] == ERR_PROTOCOL_VERSION
+    assert "refuses any below 1" in closed(d)[0][2]
+    # and a device that offers only an old version
+    host, device = make_pair(MemoryStore([]), device_kw={"versions": (0,)})
+    h, d = run(host, device, [host.start()])
+    assert closed(h)[0][1] == ERR_PROTOCOL_VERSION
+
+
+def test_downgrade_by_dropping_a_required_algorithm_is_refused():
+    host, device = make_pair(MemoryStore([]), device_kw={"algorithms": (-16,)})
+    h, _d = run(host, device, [host.start()])
+    assert closed(h)[0][1] == ERR_ALGORITHM
+    assert "downgrade" in closed(h)[0][2]
+
+
+def test_oversized_message_is_refused():
+    host, _device, _, _ = connect(MemoryStore([b"e"]))
+    events = host.receive(b"\x00" * (MIN_FRAME + 1))
+    assert events[0][0] == "send" and decode(events[0][1])[1][K_CODE] == ERR_TOO_LARGE
+    assert closed(events)[0][1:] == (ERR_TOO_LARGE, closed(events)[0][2], "us")
+    assert host.state == H_CLOSED
+    # A well-formed DATA larger than the negotiated frame, in a state that would take DATA.
+    host, _device, _, _ = connect(MemoryStore([b"e"]))
+    host.pull(0)
+    big = encode(DATA, {K_SEQ: 0, K_ENTRIES: [b"e" * 1500], K_LAST: True}, 4096)
+    assert closed(host.receive(big))[0][1] == ERR_TOO_LARGE
+
+
+def test_unknown_message_type_is_refused():
+    _host, device, _, _ = connect(MemoryStore([]))
+    events = device.receive(cbor.dumps({0: 200}))
+    assert closed(events)[0][1] == ERR_UNKNOWN_TYPE
+    assert device.state == D_CLOSED
+
+
+def test_malformed_cbor_is_refused():
+    for body in (b"\xff", b"", b"\xa1\x00", cbor.dumps({0: PULL, K_SEQ: -1})):
+        _host, device = make_pair(MemoryStore([]))
+        events = device.receive(body)
+        assert events[0][0] == "send" and decode(events[0][1])[0] == ERROR
+        assert closed(events)[0][1] == ERR_MALFORMED
+        assert device.state == D_CLOSED
+
+
+def test_message_in_the_wrong_state_is_refused():
+    host, device = make_pair(MemoryStore([b"e"]))
+    events = device.receive(encode(PULL, {K_SEQ: 0}))  # before any HELLO or AUTH
+    assert closed(events)[0][1] == ERR_UNEXPECTED
+    assert "PULL is not allowed in state IDLE" in closed(events)[0][2]
+    host, device, _, _ = connect(MemoryStore([b"e"]))
+    events = host.receive(encode(DATA, {K_SEQ: 0, K_ENTRIES: [b"e"], K_LAST: True}))
+    assert closed(events)[0][1] == ERR_UNEXPECTED
+    host, device, _, _ = connect(MemoryStore([b"e"]))
+    hello = encode(HELLO, {K_VERSIONS: [1], 2: 4096, 3: 2, 4: [-8, -16], 5: bytes(16)})
+    assert closed(device.receive(hello))[0][1] == ERR_UNEXPECTED  # a second HELLO
+
+
+def test_local_misuse_raises_and_a_closed_session_takes_nothing():
+    host, device = make_pair(MemoryStore([]))
+    raises(LocalProtocolError, host.pull, 0)  # not authenticated yet
+    raises(LocalProtocolError, host.durable, 0)
+    host, device, _, _ = connect(MemoryStore([b"a", b"b"]))
+    raises(LocalProtocolError, host.durable, 0)  # nothing held yet
+    run(host, device, [host.pull(0)])
+    raises(LocalProtocolError, host.durable, 2)  # beyond what arrived
+    device.receive(b"\xff")
+    raises(LocalProtocolError, device.receive, host.status())
+
+
+def test_receipt_beyond_the_device_head_is_refused():
+    host, device, _, _ = connect(MemoryStore([b"a", b"b"]))
+    run(host, device, [host.pull(0)])
+    device.store.items.pop()  # the device now holds less than the host was told
+    _h, d = run(host, device, [host.durable(1)])
+    assert closed(d)[0][1] == ERR_BAD_OFFSET
+
+
+def test_receipt_and_time_from_another_session_do_not_verify():
+    host1, device1, _, _ = connect(MemoryStore([b"a"]), "one")
+    run(host1, device1, [host1.pull(0)])
+    receipt = host1.durable(0)  # signed for session one, never delivered there
+    raises(LocalProtocolError, host1.set_time, T0)  # one request at a time: it waits for OK
+    _host2, device2, _, _ = connect(MemoryStore([b"a"]), "two")
+    assert closed(device2.receive(receipt))[0][1] == ERR_BAD_SIGNATURE
+
+    host3, device3, _, _ = connect(MemoryStore([b"a"]), "three")
+    run(host3, device3, [host3.set_time(T0)])
+    earlier = host3.set_time(T0 - 1)
+    _host4, device4, _, _ = connect(MemoryStore([b"a"]), "four")
+    assert closed(device4.receive(earlier))[0][1] == ERR_BAD_SIGNATURE  # another session's
+    assert closed(device3.receive(earlier))[0][1] == ERR_REPLAY  # the clock set back
+
+
+def test_config_replay_is_refused():
+    config = sign_config(HOST, HOST_KID, DEVICE, T0, {"chunk_ms": 2000})
+    host, device, _, _ = connect(MemoryStore([]), device_kw={"config_issued_ms": T0})
+    _h, d = run(host, device, [host.send_config(config)])
+    assert closed(d)[0][1] == ERR_REPLAY
+
+
+def test_media_is_pulled_in_windowed_chunks():
+    media = bytes(range(256)) * 20  # 5120 bytes: six DATA of at most a frame each
+    digest = hashlib.sha256(media).digest()
+    host, device, _, _ = connect(MemoryStore([], {digest: media}))
+    first = device.receive(host.pull_media(digest, 100))
+    assert len([ev for ev in first if ev[0] == "send"]) == 2  # the window, no more
+    h, _d = run(host, device, [], [ev[1] for ev in first])
+    got = b"".join(ev[3] for ev in h if ev[0] == "media")
+    assert got == media[100:]
+    assert h[-1] == ("media-done", digest, len(media))
+    h, _d = run(host, device, [host.pull_media(bytes(32))])
+    assert closed(h)[0][1] == ERR_NOT_FOUND
+
+
+def test_pull_beyond_the_device_head_is_refused():
+    host, device, _, _ = connect(MemoryStore([b"a"]))
+    _h, d = run(host, device, [host.pull(5)])
+    assert closed(d)[0][1] == ERR_BAD_OFFSET
+
+
+def test_resume_after_a_dropped_session_sends_nothing_twice_beyond_the_window():
+    entries = [("entry %d " % i).encode() * 20 for i in range(40)]  # 160 bytes: 5 per DATA
+    store = MemoryStore(entries)
+    host, device, _, _ = connect(store, "one")
+    got: list = []
+    to_host = [ev[1] for ev in device.receive(host.pull(0))]
+    sent = len(to_host)
+    for _ in range(3):  # three DATA arrive, then the link drops
+        for ev in host.receive(to_host.pop(0)):
+            if ev[0] == "entries":
+                got.extend(ev[2])
+            elif ev[0] == "send":
+                for back in device.receive(ev[1]):
+                    to_host.append(back[1])
+                    sent += 1
+    lost = len(to_host)
+    assert lost <= device.window  # in flight at the drop: what will be sent again
+    durable_head = len(got)  # the daemon stored what arrived
+    assert got == entries[:durable_head]
+
+    host, device, _, _ = connect(store, "two")
+    h, _d = run(host, device, [host.pull(durable_head)])
+    for ev in h:
+        if ev[0] == "entries":
+            assert ev[1] == len(got)
+            got.extend(ev[2])
+    assert got == entries  # every entry once, in order
+    assert h[-1] == ("pulled", 40)
+
+
+def test_factory_provisioning():
+    store = MemoryStore([])
+    host = HostSession(enrolled, HOST, HOST_KID, Randomness("fh"), factory=True)
+    device = DeviceSession(DEVICE, None, {}, store, Randomness("fd"), factory=True)
+    h, d = run(host, device, [host.start()])
+    assert h == [("factory", DEVICE)]
+    h, d = run(host, device, [host.provision(PINNED)])
+    assert d == [("provision", PINNED)]
+    new_key = make_signer(SEED_B)
+    h, d = run(host, device, [], [device.provisioned(new_key)])
+    assert h == [("provisioned", DEVICE, new_key.public_key())]
+    # A factory device is no device to sync with, and a provisioned one takes no PROVISION.
+    host, device = make_pair(store)
+    device.factory = True
+    h, d = run(host, device, [host.start()])
+    assert closed(h)[0][1] == ERR_UNKNOWN_DEVICE
