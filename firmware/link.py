@@ -1,0 +1,113 @@
+"""The device end of a sync: answer the host over the docking link.
+
+``DeviceLink`` drives a ``protocol.session.DeviceSession`` for the agent: the session serves
+the store's entries and media; what the host signs comes back into the agent's ledger. A
+receipt is logged as ``EV_HOST_RECEIPT`` (retention may then evict that media once it is old
+enough), the host's time as a signed clock change, and a config through
+``Agent.apply_config``. The transport is anything with ``read() -> bytes`` (b"" when nothing
+has arrived; ``at_eof()`` says whether the link is gone) and ``write(bytes)``.
+"""
+
+from firmware.agent import Agent
+from firmware.errors import ConfigError, RecorderError
+from protocol import framing
+from protocol.registry import EV_HOST_RECEIPT, F_DETAIL
+from protocol.session import DeviceSession
+
+
+class DeviceLink:
+    """One sync session, run to its end."""
+
+    def __init__(
+        self,
+        agent: Agent,
+        signer: object,
+        pinned_host_keys: dict,
+        transport: object,
+        serial: bool,
+        random_bytes: object,
+        set_clock: object = None,
+    ) -> None:
+        self.agent = agent
+        self.transport = transport
+        self.serial = serial
+        self.max_body = framing.DEFAULT_MAX_BODY + 1024
+        if serial:
+            self.decoder: object = framing.SerialDecoder(self.max_body)
+        else:
+            self.decoder = framing.StreamDecoder(self.max_body)
+        # set_clock(wall_ms) sets the RTC, where the port can; the ledger records it either way.
+        self.set_clock = set_clock
+        self.session = DeviceSession(
+            agent.recorder.device_id,
+            signer,  # type: ignore[arg-type]
+            pinned_host_keys,
+            agent.store,
+            random_bytes,  # type: ignore[arg-type]
+            status=self._status,
+            config_issued_ms=agent.config_issued_ms,
+        )
+        self.receipts: list = []
+        self.closed = ""
+
+    def _status(self) -> tuple:
+        wall, _ = self.agent.now()
+        free = self.agent.store.free_bytes()
+        return 100, max(free, 0), wall
+
+    def _send(self, body: bytes) -> None:
+        if self.serial:
+            data = framing.encode_serial(body, self.max_body)
+        else:
+            data = framing.encode_stream(body, self.max_body)
+        self.transport.write(data)  # type: ignore[attr-defined]
+
+    def run(self) -> str:
+        """Serve the host until the session closes or the link goes; return why it ended."""
+        while not self.closed:
+            data = self.transport.read()  # type: ignore[attr-defined]
+            if not data:
+                if self.transport.at_eof():  # type: ignore[attr-defined]
+                    self.closed = "link lost"
+                continue
+            for kind, value in self.decoder.feed(data):  # type: ignore[attr-defined]
+                if kind == framing.BODY:
+                    self.handle(self.session.receive(value))
+                if self.closed:
+                    break
+        return self.closed
+
+    def handle(self, events: list) -> None:
+        for event in events:
+            kind = event[0]
+            if kind == "send":
+                self._send(event[1])
+            elif kind == "receipt":
+                self.receipts.append(event[1])
+                wall, mono = self.agent.now()
+                detail = {F_DETAIL: {"through_seq": event[1], "by": event[2]}}
+                self.agent.run(
+                    self.agent.recorder.log_event(EV_HOST_RECEIPT, detail, wall, mono, True)
+                )
+                for item in self.agent.catalogue:
+                    if item.seq <= event[1]:
+                        item.received = True
+            elif kind == "time":
+                wall, mono = self.agent.now()
+                if self.set_clock is not None:
+                    self.set_clock(event[1])  # type: ignore[operator]
+                try:
+                    self.agent.run(
+                        self.agent.recorder.host_config(
+                            {"clock_ms": event[1]}, event[2], wall, mono
+                        )
+                    )
+                except RecorderError:
+                    pass  # recording: the clock is set at the next dock, never mid-recording
+            elif kind == "config":
+                try:
+                    self.agent.apply_config(event[1])
+                except (ConfigError, RecorderError):
+                    pass  # refused as the rules say; the ledger shows no config-applied event
+            elif kind == "closed":
+                self.closed = "closed by %s: %s" % (event[3], event[2]) if event[1] else "done"

@@ -1,0 +1,256 @@
+"""The host end of a sync: collect one device's new entries and media over one link.
+
+``HostLink`` drives a ``protocol.session.HostSession`` over a byte transport (a serial port
+or a TCP socket): it reads the device's status and clock, sets its time, pulls the entries
+after the evidence store's durable head, verifies each one (signature with the enrolled key;
+an unsigned entry only once a signed one covers it through the chain), stores them, pulls
+and checks the media they name, and only then sends a signed receipt, so the device never
+evicts what a crash could still lose.
+"""
+
+import os
+import time
+
+from host.evidence import EvidenceError, EvidenceStore
+from protocol import framing
+from protocol.ledger import Entry, parse_entry
+from protocol.messages import RECEIPT, TIME
+from protocol.registry import F_CIPHER_SHA, F_PLAIN_SHA, KIND_CHUNK
+from protocol.session import HostSession
+from protocol.signer import Ed25519Signer, verify_signature
+
+ERR_BAD_SIGNATURE = 8
+IDLE_LIMIT_S = 30
+
+
+class Transport:
+    """Bytes in and out: ``read`` returns b"" when nothing came (serial) or at EOF (TCP)."""
+
+    def read(self) -> bytes:
+        raise NotImplementedError
+
+    def write(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def at_eof(self) -> bool:
+        return False
+
+
+class SocketTransport(Transport):
+    def __init__(self, sock: object) -> None:
+        self.sock = sock
+        self.eof = False
+
+    def read(self) -> bytes:
+        data = self.sock.recv(65536)  # type: ignore[attr-defined]
+        if not data:
+            self.eof = True
+        return bytes(data)
+
+    def write(self, data: bytes) -> None:
+        self.sock.sendall(data)  # type: ignore[attr-defined]
+
+    def at_eof(self) -> bool:
+        return self.eof
+
+
+class SerialTransport(Transport):
+    """A pyserial port (a USB cable, or a pseudo-terminal in tests)."""
+
+    def __init__(self, port: object) -> None:
+        self.port = port
+
+    def read(self) -> bytes:
+        waiting = max(1, self.port.in_waiting)  # type: ignore[attr-defined]
+        return bytes(self.port.read(waiting))  # type: ignore[attr-defined]
+
+    def write(self, data: bytes) -> None:
+        self.port.write(data)  # type: ignore[attr-defined]
+        self.port.flush()  # type: ignore[attr-defined]
+
+
+class Framer:
+    """Frames bodies for one link: COBS on serial, length prefixes on a stream."""
+
+    def __init__(self, serial: bool, max_body: int = framing.DEFAULT_MAX_BODY + 1024) -> None:
+        self.serial = serial
+        self.max_body = max_body
+        self.decoder = (
+            framing.SerialDecoder(max_body) if serial else framing.StreamDecoder(max_body)
+        )
+
+    def encode(self, body: bytes) -> bytes:
+        if self.serial:
+            return framing.encode_serial(body, self.max_body)
+        return framing.encode_stream(body, self.max_body)
+
+
+class HostLink:
+    """One sync session with one device."""
+
+    def __init__(
+        self,
+        evidence: EvidenceStore,
+        host_signer: Ed25519Signer,
+        host_kid: str,
+        transport: Transport,
+        serial: bool,
+        clock=time.time,
+        log=None,
+        random_bytes=os.urandom,
+    ) -> None:
+        self.evidence = evidence
+        self.transport = transport
+        self.framer = Framer(serial)
+        self.clock = clock
+        self.log = log or (lambda event, **kv: None)
+        self.session = HostSession(evidence.device_key, host_signer, host_kid, random_bytes)
+        self.device = ""
+        self.public = b""
+        self.pending: list = []  # unsigned entries waiting for a signature that covers them
+        self.media_wanted: list = []
+        self.media_parts: list = []
+        self.stored = 0
+        self.media_stored = 0
+        self.bytes_in = 0
+        self.drift_ms: int | None = None
+        self.result = "open"
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    def send(self, body: bytes) -> None:
+        self.transport.write(self.framer.encode(body))
+
+    def run(self) -> dict:
+        """Run the session until it closes or the link goes away; return what happened."""
+        self.send(self.session.start())
+        idle_since = self.clock()
+        while self.result == "open":
+            data = self.transport.read()
+            if not data:
+                if self.transport.at_eof():
+                    self.result = "link lost"
+                    break
+                if self.clock() - idle_since > IDLE_LIMIT_S:
+                    self.send(self.session.abort(13, "no answer for %d s" % IDLE_LIMIT_S))
+                    self.result = "timed out"
+                continue
+            idle_since = self.clock()
+            self.bytes_in += len(data)
+            for kind, value in self.framer.decoder.feed(data):
+                if kind != framing.BODY:
+                    self.log("frame-error", device=self.device, problem=value)
+                    continue
+                self.handle(self.session.receive(value))
+                if self.result != "open":
+                    break
+        return self.summary()
+
+    def summary(self) -> dict:
+        return {
+            "device": self.device,
+            "result": self.result,
+            "entries_stored": self.stored,
+            "media_stored": self.media_stored,
+            "bytes_in": self.bytes_in,
+            "clock_drift_ms": self.drift_ms,
+        }
+
+    # --- the plan: status, time, entries, media, receipt, bye ---
+
+    def handle(self, events: list) -> None:
+        for event in events:
+            kind = event[0]
+            if kind == "send":
+                self.send(event[1])
+            elif kind == "authenticated":
+                self.device = event[1]
+                self.public = self.evidence.device_key(self.device) or b""
+                self.log("authenticated", device=self.device, head_seq=event[2])
+                self.send(self.session.status())
+            elif kind == "status":
+                self.drift_ms = event[1]["clock"] - self.now_ms()
+                self.log("clock", device=self.device, drift_ms=self.drift_ms)
+                self.send(self.session.set_time(self.now_ms()))
+            elif kind == "ok" and event[1] == TIME:
+                self.send(self.session.pull(self.evidence.head(self.device)[0]))
+            elif kind == "entries":
+                self._entries(event[2])
+            elif kind == "pulled":
+                self._next_media()
+            elif kind == "media":
+                self.media_parts.append(event[3])
+            elif kind == "media-done":
+                self._media_done(event[1])
+            elif kind == "ok" and event[1] == RECEIPT:
+                self.send(self.session.bye())
+                self.result = "done"
+            elif kind == "closed":
+                if self.result == "open":
+                    self.result = "closed: %s" % event[2]
+                self.log("closed", device=self.device, code=event[1], reason=event[2])
+
+    def _entries(self, raws: list) -> None:
+        for raw in raws:
+            e = parse_entry(raw)
+            if not e.signed:
+                self.pending.append(raw)
+                continue
+            if not verify_signature(self.public, e.to_be_signed(), e.signature):
+                self.log("bad-signature", device=self.device, seq=e.seq)
+                self.send(
+                    self.session.abort(
+                        ERR_BAD_SIGNATURE,
+                        "entry seq %d does not verify with the enrolled key: nothing from it on "
+                        "was stored" % e.seq,
+                    )
+                )
+                self.result = "refused: bad signature at seq %d" % e.seq
+                return
+            batch = [*self.pending, raw]
+            self.pending = []
+            try:
+                self.evidence.add_entries(self.device, batch, self.now_ms())
+            except EvidenceError as exc:
+                self.log("refused", device=self.device, reason=str(exc))
+                self.send(self.session.abort(ERR_BAD_SIGNATURE, str(exc)))
+                self.result = "refused: %s" % exc
+                return
+            self.stored += len(batch)
+            for b in batch:
+                self._want_media(parse_entry(b))
+
+    def _want_media(self, e: Entry) -> None:
+        if e.kind != KIND_CHUNK:
+            return
+        f = e.fields
+        digest = f[F_CIPHER_SHA] if F_CIPHER_SHA in f else f[F_PLAIN_SHA]
+        if not self.evidence.has_media(digest):
+            self.media_wanted.append(digest)
+
+    def _next_media(self) -> None:
+        if self.media_wanted:
+            self.media_parts = []
+            self.send(self.session.pull_media(self.media_wanted[0]))
+            return
+        head = self.evidence.head(self.device)[0]
+        if head > 0:
+            self.send(self.session.durable(head - 1))
+        else:
+            self.send(self.session.bye())
+            self.result = "done"
+
+    def _media_done(self, digest: bytes) -> None:
+        data = b"".join(self.media_parts)
+        self.media_parts = []
+        try:
+            self.evidence.put_media(digest, data)
+        except EvidenceError as exc:
+            self.log("bad-media", device=self.device, reason=str(exc))
+            self.send(self.session.abort(ERR_BAD_SIGNATURE, str(exc)))
+            self.result = "refused: %s" % exc
+            return
+        self.media_stored += 1
+        self.media_wanted.pop(0)
+        self._next_media()
