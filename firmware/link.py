@@ -11,6 +11,7 @@ has arrived; ``at_eof()`` says whether the link is gone) and ``write(bytes)``.
 from firmware.agent import Agent
 from firmware.errors import ConfigError, RecorderError
 from protocol import framing
+from protocol.messages import ERR_INTERNAL, LocalProtocolError
 from protocol.registry import EV_HOST_RECEIPT, F_DETAIL
 from protocol.session import DeviceSession
 
@@ -27,7 +28,11 @@ class DeviceLink:
         serial: bool,
         random_bytes: object,
         set_clock: object = None,
+        idle_ms: int = 15000,
     ) -> None:
+        # A session whose host falls silent this long is closed: a frame lost on the line
+        # stalls both ends, and the next dock resumes where the host's durable copy ends.
+        self.idle_ms = idle_ms
         self.agent = agent
         self.transport = transport
         self.serial = serial
@@ -64,12 +69,20 @@ class DeviceLink:
 
     def run(self) -> str:
         """Serve the host until the session closes or the link goes; return why it ended."""
+        quiet_since = self.agent.clock.mono_ms()
         while not self.closed:
             data = self.transport.read()  # type: ignore[attr-defined]
             if not data:
                 if self.transport.at_eof():  # type: ignore[attr-defined]
                     self.closed = "link lost"
+                elif self.agent.clock.mono_ms() - quiet_since > self.idle_ms:
+                    try:
+                        self._send(self.session.abort(ERR_INTERNAL, "the host fell silent"))
+                    except LocalProtocolError:
+                        pass  # the session had already ended
+                    self.closed = "timed out"
                 continue
+            quiet_since = self.agent.clock.mono_ms()
             for kind, value in self.decoder.feed(data):  # type: ignore[attr-defined]
                 if kind == framing.BODY:
                     self.handle(self.session.receive(value))

@@ -246,6 +246,105 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK if good.ok and not bad.ok else EXIT_NOT_OK
 
 
+def cmd_enrol(args: argparse.Namespace) -> int:
+    from host.evidence import EvidenceError, SqliteEvidenceStore
+
+    store = SqliteEvidenceStore(args.evidence)
+    try:
+        for path in args.keys:
+            key = load_key(path)
+            try:
+                store.enrol(key.device_id, key.public)
+            except EvidenceError as exc:
+                raise UsageProblem(str(exc)) from None
+            print("enrolled %s (%s)" % (key.device_id, key.public[:8].hex()))
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def _host_signer(path: str) -> tuple:
+    key = load_key(path)
+    if not key.seed:
+        raise UsageProblem("%s is a public key; the host needs its private key to sign" % path)
+    return make_signer(key.seed), key.device_id
+
+
+def _address(text: str) -> tuple:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise UsageProblem("give an address as HOST:PORT, not %r" % text)
+    return host, int(port)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from host.daemon import Daemon
+    from host.evidence import SqliteEvidenceStore
+
+    signer, kid = _host_signer(args.host_key)
+    store = SqliteEvidenceStore(args.evidence)
+    daemon = Daemon(store, signer, kid, as_json=args.json, idle_s=args.idle)
+    if args.tcp:
+        host, port = _address(args.tcp)
+        try:
+            daemon.listen(host, port, once=args.once)
+        except OSError as exc:
+            raise UsageProblem("cannot listen on %s: %s" % (args.tcp, exc.strerror)) from None
+    for name in args.serial or ():
+        daemon.serial_port(name, args.baud, once=args.once)
+    if args.scan:
+        daemon.scan_serial(args.scan, args.baud)
+    if not (args.tcp or args.serial or args.scan):
+        raise UsageProblem("nothing to serve: give --tcp, --serial or --scan")
+    daemon.wait()
+    store.close()
+    failed = [s for s in daemon.sessions if s["result"] != "done"]
+    return EXIT_NOT_OK if args.once and failed else EXIT_OK
+
+
+def cmd_dock(args: argparse.Namespace) -> int:
+    """The device side of a sync, for a Linux terminal's store (or a simulated device)."""
+    import os
+    import socket
+
+    from firmware.agent import boot
+    from firmware.hal import Indicators
+    from firmware.link import DeviceLink
+    from firmware.ports.cpython import SystemClock
+    from host.sync import SerialTransport, SocketTransport
+
+    key = load_key(str(Path(args.store) / "device.key"))
+    pinned = {}
+    for path in args.trust:
+        host_key = load_key(path)
+        pinned[host_key.device_id] = host_key.public
+    signer = make_signer(key.seed)
+    agent = boot(args.store, signer, key.device_id, "", SystemClock(), None, Indicators())
+    if args.connect:
+        sock = socket.create_connection(_address(args.connect))
+        transport: object = SocketTransport(sock)
+        serial_link = False
+    elif args.serial:
+        import serial
+
+        transport = SerialTransport(serial.Serial(args.serial, baudrate=args.baud, timeout=0.2))
+        serial_link = True
+    else:
+        raise UsageProblem("give --connect HOST:PORT or --serial PORT")
+    link = DeviceLink(
+        agent, signer, pinned, transport, serial_link, os.urandom, idle_ms=int(args.idle * 1000)
+    )
+    result = link.run()
+    agent.store.close()
+    out = {"device_id": key.device_id, "result": result, "receipts": link.receipts}
+    print(
+        json.dumps(out)
+        if args.json
+        else "%s: %s; receipts %s" % (key.device_id, result, link.receipts or "none")
+    )
+    return EXIT_OK if result == "done" else EXIT_NOT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sealcam",
@@ -313,6 +412,74 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seal-to", help="encrypt media to this agency X25519 public key file")
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
     r.set_defaults(run=cmd_record)
+
+    e = sub.add_parser(
+        "enrol",
+        help="enrol device public keys in an evidence store",
+        description="Register devices with the host: a device whose key is not enrolled is "
+        "refused at sync, and its footage is never stored.",
+    )
+    e.add_argument("--evidence", required=True, help="the evidence store directory")
+    e.add_argument("keys", nargs="+", help="device public key files (ID.pub)")
+    e.set_defaults(run=cmd_enrol)
+
+    sy = sub.add_parser(
+        "sync",
+        help="collect footage from devices over TCP and serial",
+        description="The sync daemon. For every device that connects it checks the device's "
+        "enrolled key and proves the agency's own, sets the device clock (recording the "
+        "drift), pulls new ledger entries and media, verifies every signature, chain link and "
+        "media hash, stores them durably, and only then sends a signed receipt, after which "
+        "the device may (after six months) free that media.",
+        epilog="Example: sealcam sync --evidence /srv/evidence --host-key agency-host-1.key "
+        "--tcp 127.0.0.1:7878 --scan ttyACM",
+    )
+    sy.add_argument("--evidence", required=True, help="the evidence store directory")
+    sy.add_argument("--host-key", required=True, help="this host's private key file")
+    sy.add_argument("--tcp", help="listen on HOST:PORT (loopback unless you say otherwise)")
+    sy.add_argument("--serial", action="append", help="serve this serial port (repeatable)")
+    sy.add_argument(
+        "--scan",
+        metavar="PATTERN",
+        help="serve every serial port whose name contains PATTERN, including ones plugged in later",
+    )
+    sy.add_argument("--baud", type=int, default=921600, help="serial line rate")
+    sy.add_argument("--once", action="store_true", help="stop after one session per link")
+    sy.add_argument(
+        "--idle",
+        type=float,
+        default=10,
+        help="end a session after this many quiet seconds; the device's next dock resumes it",
+    )
+    sy.add_argument("--json", action="store_true", help="log one JSON object per line")
+    sy.set_defaults(run=cmd_sync)
+
+    dk = sub.add_parser(
+        "dock",
+        help="sync a device store to a host (the device's side)",
+        description="Run the device's side of a sync from its store: prove the device key, "
+        "check the host against the pinned agency keys, serve entries and media, and log "
+        "the host's receipt and time into the device's own ledger.",
+    )
+    dk.add_argument("--store", required=True, help="the device's store directory")
+    dk.add_argument(
+        "--trust",
+        action="append",
+        required=True,
+        help="an agency host public key file to pin (repeatable)",
+    )
+    dk.add_argument("--connect", help="the host's HOST:PORT")
+    dk.add_argument("--serial", help="the serial port to the host")
+    dk.add_argument("--baud", type=int, default=921600, help="serial line rate")
+    dk.add_argument(
+        "--idle",
+        type=float,
+        default=15,
+        help="give up after this many quiet "
+        "seconds (a frame lost to noise stalls a session; the next dock resumes)",
+    )
+    dk.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    dk.set_defaults(run=cmd_dock)
 
     d = sub.add_parser(
         "demo",

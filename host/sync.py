@@ -14,13 +14,15 @@ import time
 from host.evidence import EvidenceError, EvidenceStore
 from protocol import framing
 from protocol.ledger import Entry, parse_entry
-from protocol.messages import RECEIPT, TIME
+from protocol.messages import ERR_INTERNAL, RECEIPT, TIME
 from protocol.registry import F_CIPHER_SHA, F_PLAIN_SHA, KIND_CHUNK
 from protocol.session import HostSession
 from protocol.signer import Ed25519Signer, verify_signature
 
 ERR_BAD_SIGNATURE = 8
-IDLE_LIMIT_S = 30
+# No in-session retransmission: a frame lost to line noise stalls the session, so a quiet
+# link is given up after this long and the next session resumes from the durable head.
+IDLE_LIMIT_S = 10
 
 
 class Transport:
@@ -98,7 +100,9 @@ class HostLink:
         clock=time.time,
         log=None,
         random_bytes=os.urandom,
+        idle_s: float = IDLE_LIMIT_S,
     ) -> None:
+        self.idle_s = idle_s
         self.evidence = evidence
         self.transport = transport
         self.framer = Framer(serial)
@@ -132,8 +136,8 @@ class HostLink:
                 if self.transport.at_eof():
                     self.result = "link lost"
                     break
-                if self.clock() - idle_since > IDLE_LIMIT_S:
-                    self.send(self.session.abort(13, "no answer for %d s" % IDLE_LIMIT_S))
+                if self.clock() - idle_since > self.idle_s:
+                    self.send(self.session.abort(ERR_INTERNAL, "no answer for %g s" % self.idle_s))
                     self.result = "timed out"
                 continue
             idle_since = self.clock()

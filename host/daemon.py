@@ -1,0 +1,161 @@
+"""``sealcam sync``: the daemon that collects footage from many devices at once.
+
+Devices reach it over TCP (a listener on loopback by default) and over serial ports, given
+by name or found by pyserial's port listing and re-scanned for hot-plugged cables. Each
+connection runs in its own thread with its own ``HostLink``; the evidence store serialises
+the commits. Every session's outcome is one log line (JSON with ``--json``).
+"""
+
+import json
+import socket
+import sys
+import threading
+import time
+
+from host.evidence import SqliteEvidenceStore
+from host.sync import HostLink, SerialTransport, SocketTransport, Transport
+from protocol.signer import Ed25519Signer
+
+
+class Daemon:
+    def __init__(
+        self,
+        evidence: SqliteEvidenceStore,
+        signer: Ed25519Signer,
+        kid: str,
+        as_json: bool = False,
+        out=sys.stdout,
+        idle_s: float = 10,
+    ) -> None:
+        self.idle_s = idle_s
+        self.evidence = evidence
+        self.signer = signer
+        self.kid = kid
+        self.as_json = as_json
+        self.out = out
+        self.lock = threading.Lock()
+        self.sessions: list = []
+        self.stop = threading.Event()
+        self.threads: list = []
+
+    def log(self, event: str, **fields: object) -> None:
+        fields = dict(fields, event=event, time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        with self.lock:
+            if self.as_json:
+                print(json.dumps(fields, default=str), file=self.out, flush=True)
+            else:
+                extra = " ".join(
+                    "%s=%s" % (k, v) for k, v in fields.items() if k not in ("event", "time")
+                )
+                print("%s %-14s %s" % (fields["time"], event, extra), file=self.out, flush=True)
+
+    def serve_link(self, transport: Transport, serial: bool, where: str) -> dict:
+        link = HostLink(
+            self.evidence,
+            self.signer,
+            self.kid,
+            transport,
+            serial,
+            log=lambda ev, **kv: self.log(ev, link=where, **kv),
+            idle_s=self.idle_s,
+        )
+        start = time.monotonic()
+        summary = link.run()
+        seconds = time.monotonic() - start
+        summary.update(
+            link=where,
+            seconds=round(seconds, 3),
+            rate_Bps=int(summary["bytes_in"] / seconds) if seconds > 0 else 0,
+        )
+        self.log("session", **summary)
+        with self.lock:
+            self.sessions.append(summary)
+        return summary
+
+    # --- TCP ---
+
+    def listen(self, host: str, port: int, once: bool = False) -> socket.socket:
+        srv = socket.create_server((host, port))
+        self.log("listening", tcp="%s:%d" % srv.getsockname()[:2])
+
+        def accept() -> None:
+            srv.settimeout(0.5)
+            while not self.stop.is_set():
+                try:
+                    conn, addr = srv.accept()
+                except TimeoutError:
+                    continue
+                except OSError:
+                    return
+                conn.settimeout(None)
+                t = threading.Thread(target=self._tcp_session, args=(conn, addr), daemon=True)
+                t.start()
+                self.threads.append(t)
+                if once:
+                    t.join()
+                    self.stop.set()
+
+        t = threading.Thread(target=accept, daemon=True)
+        t.start()
+        self.threads.append(t)
+        return srv
+
+    def _tcp_session(self, conn: socket.socket, addr: tuple) -> None:
+        try:
+            self.serve_link(SocketTransport(conn), False, "tcp:%s:%d" % addr[:2])
+        finally:
+            conn.close()
+
+    # --- serial ---
+
+    def serial_port(self, name: str, baudrate: int, once: bool = False) -> None:
+        """Serve one serial port: a session whenever a device answers on it."""
+        import serial
+
+        def run() -> None:
+            while not self.stop.is_set():
+                try:
+                    port = serial.Serial(name, baudrate=baudrate, timeout=0.2)
+                except (serial.SerialException, OSError) as exc:
+                    self.log("port-error", port=name, reason=str(exc))
+                    return
+                try:
+                    summary = self.serve_link(SerialTransport(port), True, "serial:" + name)
+                finally:
+                    port.close()
+                if once or summary["result"] == "done":
+                    if once:
+                        return
+                self.stop.wait(1.0)
+
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        self.threads.append(t)
+
+    def scan_serial(self, pattern: str, baudrate: int, every_s: float = 2.0) -> None:
+        """Watch pyserial's port listing and serve every new port whose name matches."""
+        from serial.tools import list_ports
+
+        seen: set = set()
+
+        def run() -> None:
+            while not self.stop.is_set():
+                for p in list_ports.comports():
+                    if pattern in p.device and p.device not in seen:
+                        seen.add(p.device)
+                        self.log("port-found", port=p.device, description=p.description)
+                        self.serial_port(p.device, baudrate)
+                self.stop.wait(every_s)
+
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        self.threads.append(t)
+
+    def wait(self) -> None:
+        try:
+            while not self.stop.is_set():
+                self.stop.wait(0.5)
+                if self.threads and all(not t.is_alive() for t in self.threads):
+                    break
+        except KeyboardInterrupt:
+            self.stop.set()
