@@ -67,6 +67,7 @@ class Daemon:
             seconds=round(seconds, 3),
             rate_Bps=int(summary["bytes_in"] / seconds) if seconds > 0 else 0,
         )
+        self.evidence.record_session(summary, int(time.time() * 1000))
         self.log("session", **summary)
         with self.lock:
             self.sessions.append(summary)

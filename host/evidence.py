@@ -76,6 +76,16 @@ CREATE TABLE IF NOT EXISTS entries (
     received_ms INTEGER NOT NULL,
     PRIMARY KEY (device_id, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sessions (
+    device_id   TEXT NOT NULL,
+    ended_ms    INTEGER NOT NULL,
+    link        TEXT NOT NULL,
+    result      TEXT NOT NULL,
+    entries     INTEGER NOT NULL,
+    media       INTEGER NOT NULL,
+    bytes_in    INTEGER NOT NULL,
+    drift_ms    INTEGER
+);
 """
 
 
@@ -222,6 +232,36 @@ class SqliteEvidenceStore(EvidenceStore):
                 (device_id, seq),
             ).fetchone()
         return row[0] if row else None
+
+    # --- sync sessions: when each device docked, what came, how far its clock was off ---
+
+    def record_session(self, summary: dict, ended_ms: int) -> None:
+        """Keep a sync session's outcome, clock drift included (R-HOST-11)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    summary.get("device") or "",
+                    ended_ms,
+                    summary.get("link", ""),
+                    summary["result"],
+                    summary["entries_stored"],
+                    summary["media_stored"],
+                    summary["bytes_in"],
+                    summary.get("clock_drift_ms"),
+                ),
+            )
+
+    def sessions(self, device_id: str) -> list:
+        """The device's sync sessions, oldest first, as dicts."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT ended_ms, link, result, entries, media, bytes_in, drift_ms FROM sessions "
+                "WHERE device_id = ? ORDER BY ended_ms",
+                (device_id,),
+            ).fetchall()
+        keys = ("ended_ms", "link", "result", "entries", "media", "bytes_in", "drift_ms")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
 
     # --- media ---
 

@@ -90,6 +90,10 @@ def test_tcp_between_two_processes(tmp_path):
     sessions = [json.loads(line) for line in out.splitlines() if '"session"' in line]
     assert sessions[0]["result"] == "done" and sessions[0]["media_stored"] > 0
     assert stored_ok(tmp_path) > 0
+    ev = SqliteEvidenceStore(tmp_path / "ev")
+    kept = ev.sessions(DEVICE)
+    ev.close()
+    assert kept[0]["result"] == "done" and kept[0]["drift_ms"] is not None  # R-HOST-11
 
 
 class Relay:
