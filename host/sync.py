@@ -119,6 +119,9 @@ class HostLink:
         self.bytes_in = 0
         self.drift_ms: int | None = None
         self.result = "open"
+        self.device_head = 0  # the device's ledger head, from its HELLO
+        self.started = clock()
+        self.progress_at = -1.0
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -170,6 +173,7 @@ class HostLink:
                 self.send(event[1])
             elif kind == "authenticated":
                 self.device = event[1]
+                self.device_head = event[2]
                 self.public = self.evidence.device_key(self.device) or b""
                 self.log("authenticated", device=self.device, head_seq=event[2])
                 self.send(self.session.status())
@@ -181,10 +185,12 @@ class HostLink:
                 self.send(self.session.pull(self.evidence.head(self.device)[0]))
             elif kind == "entries":
                 self._entries(event[2])
+                self._progress()
             elif kind == "pulled":
                 self._next_media()
             elif kind == "media":
                 self.media_parts.append(event[3])
+                self._progress()
             elif kind == "media-done":
                 self._media_done(event[1])
             elif kind == "ok" and event[1] == RECEIPT:
@@ -194,6 +200,26 @@ class HostLink:
                 if self.result == "open":
                     self.result = "closed: %s" % event[2]
                 self.log("closed", device=self.device, code=event[1], reason=event[2])
+
+    def _progress(self, every_s: float = 2.0) -> None:
+        """A progress log line at most every ``every_s``: entries, bytes, rate, time left."""
+        now = self.clock()
+        if now - self.progress_at < every_s:
+            return
+        self.progress_at = now
+        elapsed = max(now - self.started, 1e-6)
+        have, head = self.evidence.head(self.device)[0], max(self.device_head, 1)
+        rate = self.bytes_in / elapsed
+        left = (head - have) * (self.bytes_in / max(have, 1)) / rate if rate else 0
+        self.log(
+            "progress",
+            device=self.device,
+            entries="%d/%d" % (have, head),
+            media_left=len(self.media_wanted),
+            bytes=self.bytes_in,
+            rate_Bps=int(rate),
+            eta_s=round(left, 1),
+        )
 
     def _entries(self, raws: list) -> None:
         for raw in raws:

@@ -25,8 +25,15 @@ HOST_KID = "agency-host-1"
 
 
 def recorded_device(path, frames=12):
-    agent = boot(str(path), make_signer(SEED_A), DEVICE, "P-0427", StepClock(),
-                 SceneCamera(frames, pad=200), Log())
+    agent = boot(
+        str(path),
+        make_signer(SEED_A),
+        DEVICE,
+        "P-0427",
+        StepClock(),
+        SceneCamera(frames, pad=200),
+        Log(),
+    )
     agent.input("press_record")
     while agent.capture():
         pass
@@ -44,8 +51,7 @@ def evidence(path, enrol=True):
 def run_pair(agent, ev, host_seed=HOST_SEED, pinned_seed=HOST_SEED):
     a, b = socket.socketpair()
     pinned = {HOST_KID: make_signer(pinned_seed).public_key()}
-    device = DeviceLink(agent, make_signer(SEED_A), pinned, SocketTransport(a), False,
-                        os.urandom)
+    device = DeviceLink(agent, make_signer(SEED_A), pinned, SocketTransport(a), False, os.urandom)
     out = {}
     t = threading.Thread(target=lambda: out.setdefault("device", device.run()))
     t.start()
@@ -72,7 +78,7 @@ def test_sync_over_a_socket_stores_everything_once_and_receipts_it(tmp_path):
     summary2, _, _ = run_pair(agent, ev)
     assert summary2["result"] == "done" and summary2["media_stored"] == 0
     again = ev.entries(DEVICE)
-    codes = [parse_entry(r).fields.get(F_EVENT) for r in again[len(stored):]]
+    codes = [parse_entry(r).fields.get(F_EVENT) for r in again[len(stored) :]]
     assert EV_CLOCK_SET in codes and EV_HOST_RECEIPT in codes
     assert [parse_entry(r).seq for r in again] == list(range(len(again)))
     agent.store.close()
@@ -131,3 +137,32 @@ def test_sync_over_a_pseudo_terminal_with_pyserial(tmp_path):
     assert device.receipts == [len(stored) - 1]
     events = [parse_entry(r) for r in Store(str(tmp_path / "dev")).entries()]
     assert any(e.kind == KIND_EVENT and e.fields[F_EVENT] == EV_HOST_RECEIPT for e in events)
+
+
+def test_progress_is_logged_per_device_with_rate_and_time_left(tmp_path):
+    agent = recorded_device(tmp_path / "dev", frames=30)
+    ev = evidence(tmp_path / "ev")
+    a, b = socket.socketpair()
+    pinned = {HOST_KID: make_signer(HOST_SEED).public_key()}
+    device = DeviceLink(agent, make_signer(SEED_A), pinned, SocketTransport(a), False, os.urandom)
+    t = threading.Thread(target=device.run)
+    t.start()
+    ticks = iter(range(10**6))
+    lines = []
+    host = HostLink(
+        ev,
+        make_signer(HOST_SEED),
+        HOST_KID,
+        SocketTransport(b),
+        False,
+        clock=lambda: float(next(ticks)),  # every reading is a second later
+        log=lambda event, **kv: lines.append((event, kv)),
+    )
+    assert host.run()["result"] == "done"
+    t.join(10)
+    a.close()
+    b.close()
+    progress = [kv for event, kv in lines if event == "progress"]
+    assert progress and progress[0]["device"] == DEVICE
+    assert {"entries", "bytes", "rate_Bps", "eta_s"} <= set(progress[0])
+    agent.store.close()
