@@ -39,12 +39,17 @@ class Transport:
 
 
 class SocketTransport(Transport):
-    def __init__(self, sock: object) -> None:
+    def __init__(self, sock: object, poll_s: float = 0.5) -> None:
         self.sock = sock
+        # Reads wake up now and then, so a peer that went silent is noticed (idle limit).
+        sock.settimeout(poll_s)  # type: ignore[attr-defined]
         self.eof = False
 
     def read(self) -> bytes:
-        data = self.sock.recv(65536)  # type: ignore[attr-defined]
+        try:
+            data = self.sock.recv(65536)  # type: ignore[attr-defined]
+        except TimeoutError:
+            return b""
         if not data:
             self.eof = True
         return bytes(data)
@@ -169,6 +174,8 @@ class HostLink:
     def handle(self, events: list) -> None:
         for event in events:
             kind = event[0]
+            if self.result != "open" and kind != "closed":
+                continue  # this side ended the session; the rest of the batch is moot
             if kind == "send":
                 self.send(event[1])
             elif kind == "authenticated":
@@ -222,34 +229,37 @@ class HostLink:
         )
 
     def _entries(self, raws: list) -> None:
+        """Verify one DATA message's entries; store every vouched-for one in one commit."""
+        ready: list = []
+        refused = ""
         for raw in raws:
             e = parse_entry(raw)
             if not e.signed:
-                self.pending.append(raw)
+                self.pending.append(e)
                 continue
             if not verify_signature(self.public, e.to_be_signed(), e.signature):
                 self.log("bad-signature", device=self.device, seq=e.seq)
-                self.send(
-                    self.session.abort(
-                        ERR_BAD_SIGNATURE,
-                        "entry seq %d does not verify with the enrolled key: nothing from it on "
-                        "was stored" % e.seq,
-                    )
+                refused = (
+                    "entry seq %d does not verify with the enrolled key: nothing from it on "
+                    "was stored" % e.seq
                 )
-                self.result = "refused: bad signature at seq %d" % e.seq
-                return
-            batch = [*self.pending, raw]
+                break
+            # A valid signature vouches for the unsigned entries before it (add_entries
+            # checks that they chain into it).
+            ready += [*self.pending, e]
             self.pending = []
+        if ready:
             try:
-                self.evidence.add_entries(self.device, batch, self.now_ms())
+                self.evidence.add_entries(self.device, [e.raw for e in ready], self.now_ms())
             except EvidenceError as exc:
                 self.log("refused", device=self.device, reason=str(exc))
-                self.send(self.session.abort(ERR_BAD_SIGNATURE, str(exc)))
-                self.result = "refused: %s" % exc
-                return
-            self.stored += len(batch)
-            for b in batch:
-                self._want_media(parse_entry(b))
+                ready, refused = [], str(exc)
+        self.stored += len(ready)
+        for e in ready:
+            self._want_media(e)
+        if refused:
+            self.send(self.session.abort(ERR_BAD_SIGNATURE, refused))
+            self.result = "refused: %s" % refused
 
     def _want_media(self, e: Entry) -> None:
         if e.kind != KIND_CHUNK:

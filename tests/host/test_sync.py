@@ -166,3 +166,26 @@ def test_progress_is_logged_per_device_with_rate_and_time_left(tmp_path):
     assert progress and progress[0]["device"] == DEVICE
     assert {"entries", "bytes", "rate_Bps", "eta_s"} <= set(progress[0])
     agent.store.close()
+
+
+def test_a_tampered_entry_is_refused_and_only_what_precedes_it_is_stored(tmp_path):
+    agent = recorded_device(tmp_path / "dev", frames=9)
+    ev = evidence(tmp_path / "ev")
+    real = agent.store
+
+    class Tampering:
+        """The device's store as an attacker with the SD card would leave it."""
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def entries(self, from_seq=0):
+            for i, raw in enumerate(real.entries(from_seq), start=from_seq):
+                yield raw if i != 5 else raw[:-1] + bytes([raw[-1] ^ 1])
+
+    agent.store = Tampering()
+    summary, device, _ = run_pair(agent, ev)
+    assert "bad signature" in summary["result"] or "seq 5" in summary["result"], summary
+    assert [parse_entry(r).seq for r in ev.entries(DEVICE)] == [0, 1, 2, 3, 4]
+    assert device.receipts == []
+    real.close()
