@@ -38,14 +38,13 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import re
-import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
+
+from common import REPO, machine, run_micropython
 
 from firmware.agent import boot
 from firmware.hal import Camera, Clock
@@ -56,7 +55,6 @@ from protocol.ledger import parse_entry
 from protocol.registry import F_FRAME_HASHES, KIND_CHUNK
 from protocol.signer import make_signer
 
-REPO = Path(__file__).resolve().parents[2]
 SEED = bytes(range(32))
 DEVICE = "SC-BENCH-0001"
 OFFICER = "P-0001"
@@ -303,11 +301,10 @@ def bench_micropython(seconds: int) -> dict:
         f.write("BENCH_SECONDS = %d\n" % seconds)
         f.write(source)
         script = f.name
-    cmd = ["node", str(REPO / "tools/mpy/run.mjs"), "--script", script]
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=True).stdout
-    except (OSError, subprocess.SubprocessError) as exc:
-        return {"error": "MicroPython run failed (run tools/mpy-test once to install it): %s" % exc}
+        out = run_micropython(script)
+    except RuntimeError as exc:
+        return {"error": str(exc)}
     finally:
         os.unlink(script)
     line = next((s for s in out.splitlines() if s.startswith("mpy-agent ")), "")
@@ -322,23 +319,6 @@ def bench_micropython(seconds: int) -> dict:
     res["k1_headroom"] = allowed_ms / res["sign_ms_avg"] if res["sign_ms_avg"] > 0 else None
     res["sign_share"] = res["sign_ms_total"] / res["wall_ms"]
     return res
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return "%s, %d cores, %s, Python %s" % (
-        cpu,
-        os.cpu_count() or 0,
-        platform.system(),
-        platform.python_version(),
-    )
 
 
 def met(ok: bool) -> str:

@@ -15,15 +15,13 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import re
-import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
+from common import REPO, machine, run_micropython
 from nacl.signing import SigningKey
 
 from protocol.frames import FrameHashes
@@ -42,7 +40,6 @@ from protocol.registry import (
 )
 from protocol.signer import make_signer
 
-REPO = Path(__file__).resolve().parents[2]
 SEED = bytes(range(32))
 FPS = 30
 
@@ -133,37 +130,14 @@ def bench_pure_cpython(seconds: float) -> dict:
 
 
 def bench_pure_micropython() -> dict:
-    cmd = [
-        "node",
-        str(REPO / "tools/mpy/run.mjs"),
-        "--script",
-        str(REPO / "tools/bench/mpy_signer.py"),
-    ]
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=True).stdout
-    except (OSError, subprocess.SubprocessError) as exc:
-        return {"error": "MicroPython run failed (run tools/mpy-test once to install it): %s" % exc}
+        out = run_micropython(str(REPO / "tools/bench/mpy_signer.py"))
+    except RuntimeError as exc:
+        return {"error": str(exc)}
     m = re.search(r"sign_per_s=([\d.]+) verify_per_s=([\d.]+)", out)
     if not m:
         return {"error": "unexpected output: %r" % out}
     return {"sign_per_s": float(m.group(1)), "verify_per_s": float(m.group(2))}
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return "%s, %d cores, %s, Python %s" % (
-        cpu,
-        os.cpu_count() or 0,
-        platform.system(),
-        platform.python_version(),
-    )
 
 
 def main() -> int:
