@@ -56,10 +56,12 @@ def run_pair(agent, ev, host_seed=HOST_SEED, pinned_seed=HOST_SEED):
     t = threading.Thread(target=lambda: out.setdefault("device", device.run()))
     t.start()
     host = HostLink(ev, make_signer(host_seed), HOST_KID, SocketTransport(b), False)
-    summary = host.run()
-    b.close()
-    t.join(10)
-    a.close()
+    try:
+        summary = host.run()
+    finally:
+        b.close()  # the device sees the link go and ends its session
+        t.join(10)
+        a.close()
     return summary, device, out.get("device")
 
 
@@ -189,3 +191,32 @@ def test_a_tampered_entry_is_refused_and_only_what_precedes_it_is_stored(tmp_pat
     assert [parse_entry(r).seq for r in ev.entries(DEVICE)] == [0, 1, 2, 3, 4]
     assert device.receipts == []
     real.close()
+
+
+def test_a_host_that_dies_before_the_receipt_leaves_the_device_nothing_to_evict(tmp_path):
+    agent = recorded_device(tmp_path / "dev", frames=12)
+    ev = evidence(tmp_path / "ev")
+
+    class Crash(Exception):
+        pass
+
+    real_put = ev.put_media
+    calls = {"n": 0}
+
+    def dying_put(digest, data):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise Crash("power cut on the host")  # mid-session, entries already committed
+        real_put(digest, data)
+
+    ev.put_media = dying_put
+    try:
+        run_pair(agent, ev)
+    except Crash:
+        pass
+    assert not any(m.received for m in agent.catalogue)  # no receipt: nothing may be evicted
+    ev.put_media = real_put
+    summary, device, _ = run_pair(agent, ev)  # the host is back: the next dock completes
+    assert summary["result"] == "done"
+    assert device.receipts and all(m.received for m in agent.catalogue)
+    agent.store.close()
