@@ -106,6 +106,8 @@ def test_eviction_before_receipt_or_before_six_months_is_flagged():  # R-DEV-4
     # After a receipt and past the floor, the same eviction is within the rules.
     w = continue_ledger(entries)
     receipt = {F_EVENT: EV_HOST_RECEIPT, F_DETAIL: {"through_seq": entries[-1].seq}}
-    late = [parse_entry(w.append(KIND_EVENT, receipt, T0 + HOUR_MS, 0)),
-            parse_entry(w.append(KIND_EVENT, evict, T0 + 200 * 24 * HOUR_MS, 0))]
+    late = [
+        parse_entry(w.append(KIND_EVENT, receipt, T0 + HOUR_MS, 0)),
+        parse_entry(w.append(KIND_EVENT, evict, T0 + 200 * 24 * HOUR_MS, 0)),
+    ]
     assert check(entries + late, on_time(entries)) == []

@@ -44,10 +44,10 @@ import tempfile
 import time
 from typing import Any
 
-from common import REPO, machine, run_micropython
+from common import REPO, T0_MS, VirtualClock, machine, run_micropython
 
 from firmware.agent import boot
-from firmware.hal import Camera, Clock
+from firmware.hal import Camera
 from firmware.recorder import RECORDING, STORE, STREAM_VIDEO
 from firmware.store import Store
 from protocol import cbor
@@ -58,7 +58,6 @@ from protocol.signer import make_signer
 SEED = bytes(range(32))
 DEVICE = "SC-BENCH-0001"
 OFFICER = "P-0001"
-T0_MS = 1795420800000
 
 FPS = 30
 GOP = 30  # frames from keyframe to keyframe: a 1 s GOP, so 1 s chunks
@@ -78,19 +77,6 @@ STREAMS = (  # name, video bit/s, with audio
     ("1080p30+audio", 8_000_000, True),
     ("4K30", 40_000_000, False),
 )
-
-
-class VirtualClock(Clock):
-    """The RTC and monotonic clock, set by the benchmark to each input's capture time."""
-
-    def __init__(self) -> None:
-        self.ms = 0
-
-    def wall_ms(self) -> int:
-        return T0_MS + self.ms
-
-    def mono_ms(self) -> int:
-        return self.ms
 
 
 class FedCamera(Camera):

@@ -6,7 +6,23 @@ import platform
 import subprocess
 from pathlib import Path
 
+from firmware.hal import Clock
+
 REPO = Path(__file__).resolve().parents[2]
+T0_MS = 1795420800000  # 2026-11-23 08:00 UTC: the virtual clock's epoch
+
+
+class VirtualClock(Clock):
+    """The RTC and monotonic clock, set by the benchmark to each input's time (``ms``)."""
+
+    def __init__(self) -> None:
+        self.ms = 0
+
+    def wall_ms(self) -> int:
+        return T0_MS + self.ms
+
+    def mono_ms(self) -> int:
+        return self.ms
 
 
 def machine() -> str:

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import serial
-from common import machine
+from common import T0_MS, VirtualClock, machine
 
 from firmware.agent import Agent, boot
 from firmware.hal import Camera, Clock
@@ -63,7 +63,6 @@ from protocol.signer import make_signer
 HOST_SEED = bytes(range(50, 82))
 HOST_KID = "agency-host-bench"
 OFFICER = "P-0001"
-T0_MS = 1795420800000
 
 FPS = 30
 VIDEO_BPS = 2_000_000
@@ -88,19 +87,6 @@ def device_seed(n: int) -> bytes:
     return hashlib.sha256(b"sync-bench device %d" % n).digest()
 
 
-class SetClock(Clock):
-    """RTC and monotonic clock, set by the benchmark while it records."""
-
-    def __init__(self) -> None:
-        self.ms = 0
-
-    def wall_ms(self) -> int:
-        return T0_MS + self.ms
-
-    def mono_ms(self) -> int:
-        return self.ms
-
-
 class RunningClock(Clock):
     """The real monotonic clock, so the link's idle limits work during a session."""
 
@@ -120,7 +106,7 @@ class NoCamera(Camera):
 
 def record_store(path: str, n: int, seconds: int) -> None:
     """Record ``seconds`` of random 1 s-GOP video into a new device store."""
-    clock = SetClock()
+    clock = VirtualClock()
     agent = boot(path, make_signer(device_seed(n)), device_id(n), OFFICER, clock, NoCamera())
     agent.input("press_record")
     frames = seconds * FPS + 1
