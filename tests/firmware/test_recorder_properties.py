@@ -2,7 +2,6 @@
 # micropython: skip (hypothesis is a CPython library)
 # R-DEV-2, R-DEV-6, R-DEV-9, R-DEV-15: properties of every sequence of inputs.
 
-
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
