@@ -13,12 +13,13 @@ interface removes an entry or media (R-HOST-5).
 """
 
 import hashlib
+import os
 import sqlite3
 import threading
 import time
 from pathlib import Path
 
-from host.files import write_atomic
+from host.files import sync_files, write_atomic
 from protocol.ledger import parse_entry
 from protocol.registry import F_WALL_MS
 
@@ -50,7 +51,11 @@ class EvidenceStore:
     def entries(self, device_id: str, from_seq: int = 0) -> object:
         raise NotImplementedError
 
-    def put_media(self, digest: bytes, data: bytes) -> None:
+    def put_media(self, digest: bytes, data: bytes, defer: bool = False) -> object:
+        raise NotImplementedError
+
+    def make_durable(self, staged: list) -> None:
+        """Make deferred media durable; a receipt is sent only after this returns."""
         raise NotImplementedError
 
     def has_media(self, digest: bytes) -> bool:
@@ -96,6 +101,13 @@ class SqliteEvidenceStore(EvidenceStore):
         self.root = Path(root)
         self.media = self.root / "media"
         self.media.mkdir(parents=True, exist_ok=True)
+        # Media received in a session but not yet durable lives here under its digest; a
+        # crash leaves it unnamed, so has_media never counts it (see make_durable).
+        self.incoming = self.media / "incoming"
+        if self.incoming.exists():
+            for stale in self.incoming.iterdir():
+                stale.unlink()
+        self.incoming.mkdir(exist_ok=True)
         self._lock = threading.Lock()  # one writer; SQLite serialises commits anyway
         self._db = sqlite3.connect(
             str(self.root / "evidence.db"), check_same_thread=False, isolation_level=None
@@ -269,15 +281,41 @@ class SqliteEvidenceStore(EvidenceStore):
         h = digest.hex()
         return self.media / h[:2] / h
 
-    def put_media(self, digest: bytes, data: bytes) -> None:
-        """Store media under its SHA-256, durably; refuse bytes that do not match it."""
+    def put_media(self, digest: bytes, data: bytes, defer: bool = False) -> object:
+        """Store media under its SHA-256; refuse bytes that do not match it.
+
+        Durable on return, unless ``defer``: then the bytes are written now and a handle is
+        returned; ``make_durable`` with the session's handles makes them all durable at once
+        (one filesystem sync in place of two fsyncs per file), and a receipt waits for it.
+        """
         if hashlib.sha256(data).digest() != digest:
             raise EvidenceError("media does not match its SHA-256 %s: not stored" % digest.hex())
         path = self._media_path(digest)
         if path.exists():
+            return None
+        if not defer:
+            path.parent.mkdir(exist_ok=True)
+            write_atomic(path, data, mode=0o444)
+            return None
+        # Unique per writer: two sessions may bring the same media at once.
+        staged = self.incoming / ("%s.%d" % (digest.hex(), threading.get_ident()))
+        staged.write_bytes(data)
+        return (digest, staged)
+
+    def make_durable(self, staged: list) -> None:
+        """Make the deferred media behind ``staged`` handles durable, then name it."""
+        staged = [h for h in staged if h is not None]
+        if not staged:
             return
-        path.parent.mkdir(exist_ok=True)
-        write_atomic(path, data, mode=0o444)
+        sync_files(self.media, [p for _, p in staged])  # the bytes, before a name points at them
+        named = []
+        for digest, src in staged:
+            dst = self._media_path(digest)
+            dst.parent.mkdir(exist_ok=True)
+            os.chmod(src, 0o444)
+            os.replace(src, dst)
+            named.append(dst)
+        sync_files(self.media, named)  # the names
 
     def has_media(self, digest: bytes) -> bool:
         return self._media_path(digest).exists()

@@ -34,3 +34,41 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def _syncfs() -> object:
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+_SYNCFS = _syncfs()
+
+
+def sync_files(folder: Path, paths: list) -> None:
+    """Make ``paths`` (files inside ``folder``'s filesystem) and their names durable.
+
+    One ``syncfs`` of the filesystem where Linux offers it, in place of an fsync per file and
+    per folder; elsewhere each file and each folder is fsynced.
+    """
+    if _SYNCFS is not None:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            if _SYNCFS(fd) == 0:  # type: ignore[operator]
+                return
+        finally:
+            os.close(fd)
+    folders = set()
+    for p in paths:
+        fd = os.open(p, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        folders.add(Path(p).parent)
+    for f in folders:
+        fsync_dir(f)

@@ -119,6 +119,7 @@ class HostLink:
         self.pending: list = []  # unsigned entries waiting for a signature that covers them
         self.media_wanted: list = []
         self.media_parts: list = []
+        self.staged: list = []  # media written but not yet durable (see make_durable)
         self.stored = 0
         self.media_stored = 0
         self.bytes_in = 0
@@ -276,6 +277,8 @@ class HostLink:
             return
         head = self.evidence.head(self.device)[0]
         if head > 0:
+            self.evidence.make_durable(self.staged)  # all media durable before the receipt
+            self.staged = []
             self.send(self.session.durable(head - 1))
         else:
             self.send(self.session.bye())
@@ -285,7 +288,7 @@ class HostLink:
         data = b"".join(self.media_parts)
         self.media_parts = []
         try:
-            self.evidence.put_media(digest, data)
+            self.staged.append(self.evidence.put_media(digest, data, defer=True))
         except EvidenceError as exc:
             self.log("bad-media", device=self.device, reason=str(exc))
             self.send(self.session.abort(ERR_BAD_SIGNATURE, str(exc)))

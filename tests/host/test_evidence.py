@@ -101,3 +101,20 @@ def test_many_devices_write_at_once(tmp_path):
         t.join()
     assert all(s.entries(d) == ledgers[d] for d in ids)
     s.close()
+
+
+def test_deferred_media_is_invisible_until_made_durable_and_gone_after_a_crash(tmp_path):
+    s = SqliteEvidenceStore(tmp_path)
+    data = b"chunk" * 1000
+    digest = hashlib.sha256(data).digest()
+    handle = s.put_media(digest, data, defer=True)
+    assert not s.has_media(digest)  # no name yet: a receipt must not count on it
+    s.make_durable([handle])
+    assert s.has_media(digest) and s.read_media(digest) == data
+    other = b"other" * 1000
+    s.put_media(hashlib.sha256(other).digest(), other, defer=True)
+    s.close()  # the host dies before make_durable
+    again = SqliteEvidenceStore(tmp_path)
+    assert not again.has_media(hashlib.sha256(other).digest())  # pulled again next time
+    assert list((tmp_path / "media" / "incoming").iterdir()) == []
+    again.close()

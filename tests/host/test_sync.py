@@ -203,11 +203,11 @@ def test_a_host_that_dies_before_the_receipt_leaves_the_device_nothing_to_evict(
     real_put = ev.put_media
     calls = {"n": 0}
 
-    def dying_put(digest, data):
+    def dying_put(digest, data, **kw):
         calls["n"] += 1
         if calls["n"] == 1:
             raise Crash("power cut on the host")  # mid-session, entries already committed
-        real_put(digest, data)
+        return real_put(digest, data, **kw)
 
     ev.put_media = dying_put
     try:
