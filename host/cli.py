@@ -13,7 +13,7 @@ from host.report_text import render
 from protocol.errors import ProtocolError
 from protocol.keys import DeviceKey, decode_key, encode_key
 from protocol.signer import generate_seed, make_signer
-from protocol.verify import verify_ledger
+from protocol.verify import NOT_OK, OK, OK_MISSING, Finding, verify_ledger
 
 EXIT_OK = 0
 EXIT_NOT_OK = 1
@@ -70,6 +70,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_NOT_OK
 
 
+def _media_finding(seq: int, problem: str) -> Finding:
+    if problem == "altered":
+        return Finding(
+            "media-altered",
+            "the stored media of chunk seq %d no longer matches the SHA-256 its signed entry "
+            "names: the footage was changed in the evidence store" % seq,
+            seq,
+        )
+    return Finding(
+        "media-missing",
+        "the media of chunk seq %d is not in the evidence store (not yet pulled, or removed)" % seq,
+        seq,
+    )
+
+
 def verify_evidence(path: Path, args: argparse.Namespace) -> int:
     """Every enrolled device in an evidence store: verdict, compliance flags, recordings."""
     from host import compliance, timeline
@@ -90,6 +105,14 @@ def verify_evidence(path: Path, args: argparse.Namespace) -> int:
         received = {e.seq: store.received_ms(device, e.seq) for e in entries}
         flags = compliance.check(entries, received)
         recs = timeline.recordings(entries)
+        media = store.check_media(entries)
+        altered = [seq for seq, problem in media if problem == "altered"]
+        for seq, problem in media:
+            report.findings.append(_media_finding(seq, problem))
+        if altered:
+            report.state = NOT_OK
+        elif media and report.state == OK:
+            report.state = OK_MISSING
         ok = ok and report.ok
         results.append((device, report, flags, recs))
     store.close()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from host.files import sync_files, write_atomic
 from protocol.ledger import parse_entry
-from protocol.registry import F_WALL_MS
+from protocol.registry import F_CIPHER_SHA, F_PLAIN_SHA, F_WALL_MS, KIND_CHUNK
 
 
 class EvidenceError(Exception):
@@ -319,6 +319,27 @@ class SqliteEvidenceStore(EvidenceStore):
 
     def has_media(self, digest: bytes) -> bool:
         return self._media_path(digest).exists()
+
+    def check_media(self, entries: list) -> list:
+        """Re-hash the stored media of every chunk entry given: ``(seq, problem)`` for each
+        file that is missing or no longer matches the hash its signed entry names."""
+        problems = []
+        for e in entries:
+            if e.kind != KIND_CHUNK:
+                continue
+            f = e.fields
+            digest = f[F_CIPHER_SHA] if F_CIPHER_SHA in f else f[F_PLAIN_SHA]
+            path = self._media_path(digest)
+            if not path.exists():
+                problems.append((e.seq, "missing"))
+                continue
+            h = hashlib.sha256()
+            with open(path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+            if h.digest() != digest:
+                problems.append((e.seq, "altered"))
+        return problems
 
     def read_media(self, digest: bytes) -> bytes:
         try:

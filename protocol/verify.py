@@ -40,6 +40,8 @@ FINDING_CODES = {
     "duplicate": ERROR,
     "conflicting-seq": ERROR,
     "unsigned-entry": ERROR,
+    "media-altered": ERROR,  # found by the host when it re-hashes stored media
+    "media-missing": MISSING,
     "empty": MISSING,
     "starts-mid-ledger": MISSING,
     "unsigned-tail": MISSING,

@@ -19,6 +19,7 @@ class ShiftScript:
         self.wall = start_ms
         self.mono = 0
         self.entries: list = []
+        self.media: list = []  # the chunks' media, as the recorder handed it over
         self.media_bytes = 0
 
     def do(self, name: str, *args: object) -> None:
@@ -26,6 +27,7 @@ class ShiftScript:
             if action[0] == STORE:
                 self.entries.append(action[1])
                 if action[2] is not None:
+                    self.media.append(action[2])
                     self.media_bytes += len(action[2])
 
     def wait(self, ms: int) -> None:
@@ -48,6 +50,13 @@ def write_shift(
 ) -> list:
     """Self-check, record with the announcement, pause for a change of place, resume with
     the spoken reason, record again, stop; return the encoded ledger entries."""
+    return run_shift(signer, device_id, start_ms, officer, seconds, fps).entries
+
+
+def run_shift(
+    signer: object, device_id: str, start_ms: int, officer: str, seconds: int = 60, fps: int = 10
+) -> ShiftScript:
+    """The scripted shift; the returned script holds its entries and its media."""
     s = ShiftScript(signer, device_id, officer, start_ms)
     for action in s.recorder.power_on(s.wall, s.mono, GOOD_CHECKS):  # times first, by design
         if action[0] == STORE:
@@ -66,4 +75,4 @@ def write_shift(
     s.do("spoken_reason_done")
     s.film(seconds - half, fps, "entrance")
     s.do("press_stop")
-    return s.entries
+    return s

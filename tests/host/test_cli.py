@@ -128,18 +128,22 @@ def test_record_from_a_video_file_signs_a_verifiable_store(tmp_path):
 
 
 def evidence_with_a_shift(root):
+    import hashlib
     import sqlite3
 
     from host.evidence import SqliteEvidenceStore
     from protocol.signer import make_signer
-    from simulator.shift import write_shift
+    from simulator.shift import run_shift
     from tests.protocol.ledgers import DEVICE, SEED_A, T0
 
     key = device_key()
     store = SqliteEvidenceStore(root)
     store.enrol(DEVICE, key.public)
-    raws = write_shift(make_signer(SEED_A), DEVICE, T0, "P-0427", seconds=4, fps=5)
+    shift = run_shift(make_signer(SEED_A), DEVICE, T0, "P-0427", seconds=4, fps=5)
+    raws = shift.entries
     store.add_entries(DEVICE, raws, T0 + 3_600_000)
+    for media in shift.media:
+        store.put_media(hashlib.sha256(media).digest(), media)
     store.close()
     return sqlite3, raws
 
@@ -184,3 +188,17 @@ def test_verify_a_device_store_read_only(tmp_path):
     assert sorted(p.stat().st_mtime_ns for p in (tmp_path / "dev").rglob("*")) == before
     r = run("verify", str(tmp_path / "dev"))
     assert r.returncode == 2 and "--key" in r.stderr
+
+
+def test_footage_changed_in_the_evidence_store_is_caught(tmp_path):  # R-HOST-5
+    evidence_with_a_shift(tmp_path)
+    victim = sorted((tmp_path / "media").glob("??/*"))[0]
+    victim.chmod(0o644)
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 1
+    victim.write_bytes(bytes(data))
+    r = run("verify", str(tmp_path), "--json")
+    assert r.returncode == 1
+    out = json.loads(r.stdout)[0]["verification"]
+    assert out["state"] == "NOT OK"
+    assert [f["code"] for f in out["findings"]] == ["media-altered"]
