@@ -584,12 +584,7 @@ class Recorder:
         if new in (RECORDING, RESUMING):
             self._add_video(data, None, keyframe, now_ms, mono_ms, now_ms, mono_ms, out)
         elif new in (IDLE, PRE_RECORD):
-            new = IDLE
-            if self.config["pre_record_ms"] > 0:
-                digest = frame_digest(data)
-                new = self._buffer((data, digest, keyframe, now_ms, mono_ms), True, mono_ms)
-            else:
-                self._clear_buffer()
+            new = self._pre_record(data, keyframe, True, now_ms, mono_ms)
         # PAUSED and REFUSING record nothing: the officer stopped with a stated reason, or the
         # device cannot record and has said why.
         return self._finish(new, now_ms, mono_ms, out)
@@ -610,13 +605,18 @@ class Recorder:
         elif new == RECORDING:
             self._add_audio(data, None, now_ms, mono_ms, now_ms, mono_ms, out)
         elif new in (IDLE, PRE_RECORD):
-            new = IDLE
-            if self.config["pre_record_ms"] > 0:
-                digest = frame_digest(data)
-                new = self._buffer((data, digest, False, now_ms, mono_ms), False, mono_ms)
-            else:
-                self._clear_buffer()
+            new = self._pre_record(data, False, False, now_ms, mono_ms)
         return self._finish(new, now_ms, mono_ms, out)
+
+    def _pre_record(
+        self, data: bytes, keyframe: bool, video: bool, now_ms: int, mono_ms: int
+    ) -> int:
+        """Keep a frame or audio block captured before the button, hashed now (R-DEV-15)."""
+        if self.config["pre_record_ms"] <= 0:
+            self._clear_buffer()
+            return IDLE
+        item = (data, frame_digest(data), keyframe, now_ms, mono_ms)
+        return self._buffer(item, video, mono_ms)
 
     def press_record(self, now_ms: int, mono_ms: int) -> list:
         """The record button: a new recording id, the pre-record frames first (R-DEV-15)."""
