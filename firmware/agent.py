@@ -277,9 +277,15 @@ def boot(
     sync_every: int = 1,
     config: "dict | None" = None,
     host_keys: "dict | None" = None,
+    store: "Store | None" = None,
 ) -> Agent:
-    """Open (and recover) the store, continue the ledger, log any power loss, self-check."""
-    store = Store(store_path, sync_every=sync_every)
+    """Open (and recover) the store, continue the ledger, log any power loss, self-check.
+
+    A port whose storage needs more than a directory (a card with its own free-space count,
+    say) opens the ``Store`` itself and passes it as ``store``; ``store_path`` is then unused.
+    """
+    if store is None:
+        store = Store(store_path, sync_every=sync_every)
     next_seq, prev = store.head()
     last = store.last_entry()
     boot_count = last.fields[F_BOOT] + 1 if last is not None else 0

@@ -15,11 +15,13 @@ from protocol.registry import (
     EV_RECORD_START,
     EV_RECORD_STOP,
     EV_RESUME,
+    F_BOOT,
     F_CIPHER_SHA,
     F_DETAIL,
     F_END_MS,
     F_EVENT,
     F_MEDIA_TYPE,
+    F_MONO_MS,
     F_PLAIN_SHA,
     F_REASON,
     F_RECORDING,
@@ -75,6 +77,7 @@ def check(entries: list, received_ms: dict, policy: Policy | None = None) -> lis
     _resumes(entries, flags)
     _gaps(entries, flags)
     _clock(entries, policy, flags)
+    _clock_steps(entries, policy, flags)
     _evictions(entries, policy, flags)
     return flags
 
@@ -204,6 +207,46 @@ def _clock(entries: list, policy: Policy, flags: list) -> None:
                     % ("behind" if drift > 0 else "ahead", abs(drift) / 1000, e.seq),
                 )
             )
+
+
+# A quartz RTC drifts by tens of ppm; a step larger than this share of the time that passed
+# (or than the policy's drift limit, whichever is larger) is a jump, not drift.
+STEP_PPM = 100
+
+
+def _clock_steps(entries: list, policy: Policy, flags: list) -> None:
+    """The device's clock may change only when the host sets it (R-DEV-17, R-HOST-11): flag
+    wall time that jumps against the monotonic clock within a boot, and wall time that goes
+    back across a reboot (a reset RTC), unless a host clock-set event lies between."""
+    prev = None
+    for e in entries:
+        f = e.fields
+        if f.get(F_EVENT) == EV_CLOCK_SET:
+            prev = None  # the host set the time: the next entry starts afresh
+            continue
+        if prev is not None:
+            wall_step = f[F_WALL_MS] - prev.fields[F_WALL_MS]
+            if f[F_BOOT] == prev.fields[F_BOOT]:
+                mono_step = f[F_MONO_MS] - prev.fields[F_MONO_MS]
+                allowed = max(policy.clock_drift_ms, mono_step * STEP_PPM // 1_000_000)
+                off = wall_step - mono_step
+                if abs(off) > allowed:
+                    flags.append(_clock_jump(e.seq, off))
+            elif wall_step < -policy.clock_drift_ms:
+                flags.append(_clock_jump(e.seq, wall_step, reboot=True))
+        prev = e
+
+
+def _clock_jump(seq: int, off_ms: int, reboot: bool = False) -> Flag:
+    where = "across the reboot before seq %d" % seq if reboot else "at seq %d" % seq
+    return Flag(
+        "clock-rolled-back" if off_ms < 0 else "clock-jumped",
+        "R-HOST-11",
+        seq,
+        "the device clock went %s by %.1f s %s without the host setting it; recorded times "
+        "after it are off by that much"
+        % ("back" if off_ms < 0 else "forward", abs(off_ms) / 1000, where),
+    )
 
 
 def _evictions(entries: list, policy: Policy, flags: list) -> None:

@@ -6,12 +6,14 @@ from firmware.recorder import STORE
 from host.compliance import HOUR_MS, Policy, check
 from protocol.ledger import LedgerWriter, parse_entry
 from protocol.registry import (
+    EV_CLOCK_SET,
     EV_EVICTION,
     EV_HOST_RECEIPT,
     EV_RESUME,
     F_DETAIL,
     F_END_MS,
     F_EVENT,
+    F_MONO_MS,
     F_PLAIN_SHA,
     F_REASON,
     F_WALL_MS,
@@ -100,14 +102,45 @@ def test_eviction_before_receipt_or_before_six_months_is_flagged():  # R-DEV-4
     chunk = next(e for e in entries if e.kind == KIND_CHUNK)
     w = continue_ledger(entries)
     evict = {F_EVENT: EV_EVICTION, F_DETAIL: {"media": [chunk.fields[F_PLAIN_SHA]]}}
-    early = parse_entry(w.append(KIND_EVENT, evict, T0 + 10 * 24 * HOUR_MS, 0))
+    early = parse_entry(w.append(KIND_EVENT, evict, T0 + 10 * 24 * HOUR_MS, 10 * 24 * HOUR_MS))
     flags = check([*entries, early], on_time(entries))
     assert sorted(codes(flags)) == ["eviction-before-receipt", "eviction-too-young"]
     # After a receipt and past the floor, the same eviction is within the rules.
     w = continue_ledger(entries)
     receipt = {F_EVENT: EV_HOST_RECEIPT, F_DETAIL: {"through_seq": entries[-1].seq}}
     late = [
-        parse_entry(w.append(KIND_EVENT, receipt, T0 + HOUR_MS, 0)),
-        parse_entry(w.append(KIND_EVENT, evict, T0 + 200 * 24 * HOUR_MS, 0)),
+        parse_entry(w.append(KIND_EVENT, receipt, T0 + HOUR_MS, HOUR_MS)),
+        parse_entry(w.append(KIND_EVENT, evict, T0 + 200 * 24 * HOUR_MS, 200 * 24 * HOUR_MS)),
     ]
     assert check(entries + late, on_time(entries)) == []
+
+
+def test_a_clock_rolled_back_without_the_host_is_flagged():  # R-HOST-11, R-DEV-17
+    entries = shift()
+    last = entries[-1]
+    w = continue_ledger(entries)
+    mono = last.fields[F_MONO_MS] + 60_000  # a minute later by the monotonic clock...
+    wall = last.fields[F_WALL_MS] + 60_000 - HOUR_MS  # ...but an hour earlier by the RTC
+    back = parse_entry(w.append(KIND_EVENT, {F_EVENT: EV_RESUME}, wall, mono))
+    flags = [f for f in check([*entries, back], on_time(entries)) if f.code.startswith("clock")]
+    assert [(f.code, f.seq) for f in flags] == [("clock-rolled-back", back.seq)]
+    assert "back by 3600.0 s" in flags[0].message
+
+
+def test_a_reset_clock_after_a_reboot_is_flagged_but_a_host_set_clock_is_not():  # R-HOST-11
+    entries = shift()
+    last = entries[-1]
+    reboot = LedgerWriter(make_signer(SEED_A), DEVICE, last.seq + 1, last.digest, boot=1)
+    year_2000 = 946_684_800_000
+    first = parse_entry(reboot.append(KIND_EVENT, {F_EVENT: EV_RESUME}, year_2000, 10))
+    flags = check([*entries, first], on_time(entries))
+    assert [f.code for f in flags if f.code.startswith("clock")] == ["clock-rolled-back"]
+    # The same step is no finding when the host set the clock between the two entries.
+    w = continue_ledger(entries)
+    now = last.fields[F_WALL_MS]
+    mono = last.fields[F_MONO_MS]
+    fields = {F_EVENT: EV_CLOCK_SET, F_DETAIL: {"old_ms": now, "new_ms": now - 1000}}
+    set_by_host = parse_entry(w.append(KIND_EVENT, fields, now, mono))
+    after = parse_entry(w.append(KIND_EVENT, {F_EVENT: EV_RESUME}, now - 1000 + 5, mono + 5))
+    flags = check([*entries, set_by_host, after], on_time(entries))
+    assert [f.code for f in flags if f.code.startswith("clock")] == []
