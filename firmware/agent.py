@@ -208,11 +208,12 @@ class Agent:
         self.input("frame", data, keyframe)
         return True
 
-    def storage_hours(self, bitrate_bps: int = DEFAULT_BITRATE_BPS) -> float:
+    def storage_hours(self, bitrate_bps: int = 0) -> float:
+        """Hours of recording left at ``bitrate_bps`` (default: this device's own rate)."""
         free = self.store.free_bytes()
         wall, _ = self.now()
         evictable = self.retention.evictable_bytes(self.catalogue, wall)
-        return hours_left(max(free, 0), evictable, bitrate_bps)
+        return hours_left(max(free, 0), evictable, bitrate_bps or self.bitrate_bps)
 
 
 def media_item(entry: Entry) -> MediaItem:
@@ -278,9 +279,12 @@ def boot(
     config: "dict | None" = None,
     host_keys: "dict | None" = None,
     store: "Store | None" = None,
+    bitrate_bps: int = DEFAULT_BITRATE_BPS,
 ) -> Agent:
     """Open (and recover) the store, continue the ledger, log any power loss, self-check.
 
+    ``bitrate_bps`` is what the port's camera and microphone write per second, so the
+    self-check's hours of storage left are right for this device.
     A port whose storage needs more than a directory (a card with its own free-space count,
     say) opens the ``Store`` itself and passes it as ``store``; ``store_path`` is then unused.
     """
@@ -307,6 +311,7 @@ def boot(
         sealer=sealer,
     )
     agent = Agent(store, recorder, clock, camera, indicators, RetentionPolicy(floor))
+    agent.bitrate_bps = bitrate_bps  # what the port's encoder writes: hours left depend on it
     agent.catalogue = saved["catalogue"]
     agent.host_keys = dict(host_keys or {})
     agent.config_issued_ms = saved["config_issued_ms"]

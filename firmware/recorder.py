@@ -451,9 +451,13 @@ class Recorder:
         spoken = self._spoken
         assert spoken is not None
         self._spoken = None
-        h = self._close(spoken, self.config["audio_media"], now_ms, now_ms, mono_ms, out)
         detail = {"resumed_ms": self._resume_ms}
-        fields = {F_REASON: self._pause_reason, F_SPOKEN: h, F_DETAIL: detail}
+        fields = {F_REASON: self._pause_reason, F_DETAIL: detail}
+        if spoken.size:
+            h = self._close(spoken, self.config["audio_media"], now_ms, now_ms, mono_ms, out)
+            fields[F_SPOKEN] = h
+        # With no audio at all (a dead microphone) there is no spoken reason to point at: the
+        # resume is logged without one, and the host flags it (R-DEV-9).
         self._event(EV_RESUME, now_ms, mono_ms, out, fields, True)
         return RECORDING
 

@@ -216,9 +216,24 @@ class RetentionPolicy:
     def report(self, catalogue: list, now_ms: int) -> SpaceReport:
         """Bytes of the catalogue that may be reclaimed now, and why the rest may not."""
         r = SpaceReport()
+        kept = self._kept(catalogue, now_ms)
+        counted: dict = {}
         for item in catalogue:
-            r.add(self.classify(item, now_ms), item.size)
+            kind = self.classify(item, now_ms)
+            if kind == EVICTABLE and (item.digest in kept or item.digest in counted):
+                continue  # its file stays for another chunk, or is counted once already
+            counted[item.digest] = True
+            r.add(kind, item.size)
         return r
+
+    def _kept(self, catalogue: list, now_ms: int) -> dict:
+        """Digests some chunk must keep. Chunks with the same bytes (two seconds of silence)
+        share one file, so a file may go only when every chunk naming it may let it go."""
+        kept: dict = {}
+        for item in catalogue:
+            if self.classify(item, now_ms) != EVICTABLE:
+                kept[item.digest] = True
+        return kept
 
     def evictable_bytes(self, catalogue: list, now_ms: int) -> int:
         return self.report(catalogue, now_ms).evictable_bytes
@@ -235,8 +250,13 @@ class RetentionPolicy:
         short = needed_bytes - free_bytes
         plan = []
         freed = 0
+        kept = self._kept(catalogue, now_ms)
+        planned: dict = {}
         for item in _oldest_first(catalogue):
+            if item.digest in kept or item.digest in planned:
+                continue
             if self.classify(item, now_ms) == EVICTABLE:
+                planned[item.digest] = True
                 plan.append(item.digest)
                 freed += item.size
                 if freed >= short:

@@ -103,13 +103,25 @@ def verify_evidence(path: Path, args: argparse.Namespace) -> int:
         report = verify_ledger(b"".join(raws), device, public)
         entries = [parse_entry(r) for r in raws]
         received = {e.seq: store.received_ms(device, e.seq) for e in entries}
-        flags = compliance.check(entries, received)
+        policy = compliance.Policy(
+            upload_hours=args.late_hours, clock_drift_ms=int(args.drift_limit * 1000)
+        )
+        flags = compliance.check(entries, received, policy)
         recs = timeline.recordings(entries)
         media = store.check_media(entries)
         altered = [seq for seq, problem in media if problem == "altered"]
         for seq, problem in media:
             report.findings.append(_media_finding(seq, problem))
-        if altered:
+        refusals = [s for s in store.sessions(device) if s["result"].startswith("refused:")]
+        for s in refusals:
+            report.findings.append(
+                Finding(
+                    "refused-at-dock",
+                    "at a dock the device offered ledger data the host refused (%s): what it "
+                    "holds is not what it signed" % s["result"][len("refused: ") :],
+                )
+            )
+        if altered or refusals:
             report.state = NOT_OK
         elif media and report.state == OK:
             report.state = OK_MISSING
@@ -232,41 +244,112 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Sign a short shift into a ledger, verify it, change one byte, verify again."""
-    from simulator.shift import write_shift
+    """The main job end to end: a virtual recorder's shift, docked over a pseudo-terminal to
+    the host daemon, verified; a byte of stored footage changed; verified again; exported."""
+    from host.export import ExportError, export_recording
+    from simulator.command import SCENARIO_DIR
+    from simulator.errors import SimulatorError
+    from simulator.run import run_file
 
     out = Path(args.dir)
+    if out.exists() and any(out.iterdir()):
+        if not (out / "host").is_dir():
+            raise UsageProblem("%s is not empty and not an earlier demo: give another --dir" % out)
+        import shutil
+
+        shutil.rmtree(out)  # an earlier demo's files: start afresh
     out.mkdir(parents=True, exist_ok=True)
-    device = "SC-DEMO-0001"
-    seed = generate_seed()
-    key = DeviceKey(device, make_signer(seed).public_key(), seed)
-    write_atomic(out / ("%s.pub" % device), encode_key(key.public_only()))
-    entries = write_shift(make_signer(seed), device, int(time.time() * 1000), "officer-0427")
-    ledger = out / "shift.ledger"
-    write_atomic(ledger, b"".join(entries))
-    good = verify_ledger(ledger.read_bytes(), device, key.public)
-
-    tampered = bytearray(ledger.read_bytes())
-    victim = sum(len(e) for e in entries[:10]) + len(entries[10]) // 2
-    tampered[victim] ^= 0x01
-    bad_path = out / "shift-tampered.ledger"
-    write_atomic(bad_path, bytes(tampered))
-    bad = verify_ledger(bytes(tampered), device, key.public)
-
+    say = None if args.json else (lambda line: print("  " + line, flush=True))
+    scenario = str(SCENARIO_DIR / "clean-shift.toml")
+    if not args.json:
+        print("1. A virtual recorder (the unchanged firmware on simulated hardware) works a")
+        print("   shift; then it docks with `sealcam sync`, another process, over a")
+        print("   pseudo-terminal.\n")
+    try:
+        report = run_file(scenario, str(out), say=say)
+    except SimulatorError as exc:
+        raise UsageProblem(str(exc)) from None
+    evidence = out / "host" / "evidence"
+    device = report["device"]
+    ns = argparse.Namespace(device=device, json=args.json, late_hours=24, drift_limit=2)
+    video = out / "recording.avi"
+    try:
+        note = export_recording(str(evidence), device, None, str(video), "demo")
+    except ExportError as exc:
+        raise UsageProblem("export failed: %s" % exc) from None
+    if not args.json:
+        print("\n2. What the host concluded (sealcam verify %s):\n" % evidence)
+    if args.json:
+        good, before = _quiet_verify(evidence, ns)
+    else:
+        good = verify_evidence(evidence, ns)
+    victim, seq = _change_stored_footage(evidence, device)
+    if not args.json:
+        print("3. Someone changes one byte of the stored footage of chunk seq %d" % seq)
+        print("   (%s), and the host verifies again:\n" % victim)
+    if args.json:
+        bad, after = _quiet_verify(evidence, ns)
+    else:
+        bad = verify_evidence(evidence, ns)
     if args.json:
         print(
             json.dumps(
-                {"original": good.to_dict(), "tampered": bad.to_dict(), "changed_byte": victim},
+                {
+                    "scenario": report,
+                    "export": note,
+                    "changed": {"file": str(victim), "chunk_seq": seq},
+                    "before": before,
+                    "after": after,
+                },
                 indent=2,
+                default=str,
             )
         )
     else:
-        print("Signed a %d-entry shift into %s.\n" % (len(entries), ledger))
-        print(render(good, str(ledger)))
-        print("\nChanged one bit of byte %d and verified again:\n" % victim)
-        print(render(bad, str(bad_path)))
-        print("\nTry it yourself: sealcam verify %s --key %s" % (bad_path, out / (device + ".pub")))
-    return EXIT_OK if good.ok and not bad.ok else EXIT_NOT_OK
+        print("4. The recording, with its overlay, exported before the change: %s" % video)
+        print(
+            "   (%d frames; its note for the case file: %s.json)\n" % (note.get("frames", 0), video)
+        )
+        print("Try it yourself:")
+        print("  sealcam verify %s" % evidence)
+        print("  sealcam sim run --all")
+    return EXIT_OK if good == EXIT_OK and bad == EXIT_NOT_OK else EXIT_NOT_OK
+
+
+def _quiet_verify(evidence: Path, ns: argparse.Namespace) -> tuple:
+    """Exit code and the JSON report of verifying ``evidence``, printing nothing."""
+    import contextlib
+    import io
+
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):
+        code = verify_evidence(evidence, argparse.Namespace(**dict(vars(ns), json=True)))
+    return code, json.loads(text.getvalue())
+
+
+def _change_stored_footage(evidence: Path, device: str) -> tuple:
+    """Flip one bit in the middle of a stored video chunk; return the file and its seq."""
+    from host.evidence import SqliteEvidenceStore
+    from protocol.ledger import parse_entry
+    from protocol.registry import F_MEDIA_TYPE, F_PLAIN_SHA, KIND_CHUNK, MEDIA_H264, MEDIA_MJPEG
+
+    store = SqliteEvidenceStore(evidence)
+    try:
+        chunks = [
+            e
+            for e in (parse_entry(r) for r in store.entries(device))
+            if e.kind == KIND_CHUNK and e.fields.get(F_MEDIA_TYPE) in (MEDIA_H264, MEDIA_MJPEG)
+        ]
+        chunk = chunks[len(chunks) // 2]
+        digest = chunk.fields[F_PLAIN_SHA].hex()
+    finally:
+        store.close()
+    path = evidence / "media" / digest[:2] / digest
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.chmod(0o644)
+    path.write_bytes(bytes(data))
+    return path, chunk.seq
 
 
 def cmd_enrol(args: argparse.Namespace) -> int:
@@ -306,7 +389,16 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     signer, kid = _host_signer(args.host_key)
     store = SqliteEvidenceStore(args.evidence)
-    daemon = Daemon(store, signer, kid, as_json=args.json, idle_s=args.idle)
+    clock = time.time
+    if args.clock_start is not None:
+        # The simulator docks devices that live in virtual time: the host's clock starts at
+        # the scenario's moment and runs at real speed from there.
+        offset = args.clock_start / 1000 - time.time()
+
+        def clock() -> float:
+            return time.time() + offset
+
+    daemon = Daemon(store, signer, kid, as_json=args.json, idle_s=args.idle, clock=clock)
     if args.tcp:
         host, port = _address(args.tcp)
         try:
@@ -400,6 +492,19 @@ def build_parser() -> argparse.ArgumentParser:
         "an evidence store, which holds the enrolled keys",
     )
     v.add_argument("--device", help="in an evidence store, check only this device")
+    v.add_argument(
+        "--late-hours",
+        type=float,
+        default=24,
+        help="in an evidence store, flag footage that reached it later than this (R-HOST-1)",
+    )
+    v.add_argument(
+        "--drift-limit",
+        type=float,
+        default=2,
+        metavar="SECONDS",
+        help="in an evidence store, flag a device clock off by more than this (R-HOST-11)",
+    )
     v.add_argument("--json", action="store_true", help="print the report as JSON")
     v.set_defaults(run=cmd_verify)
 
@@ -475,6 +580,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="end a session after this many quiet seconds; the device's next dock resumes it",
     )
     sy.add_argument("--json", action="store_true", help="log one JSON object per line")
+    sy.add_argument(
+        "--clock-start",
+        type=int,
+        metavar="MS",
+        help="for simulation: the host's clock reads this time (ms since the epoch) when the "
+        "daemon starts, and runs at real speed; default: the system clock",
+    )
     sy.set_defaults(run=cmd_sync)
 
     dk = sub.add_parser(
@@ -506,14 +618,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser(
         "demo",
-        help="sign a short shift, verify it, tamper with it, verify again",
-        description="The smallest real job end to end: a scripted shift (self-check, "
-        "announcement, recording, a pause with a spoken reason) is signed into a ledger, "
-        "verified, then one byte is changed and the verifier shows exactly where.",
+        help="the main job end to end: a virtual shift, docked, verified, tampered, exported",
+        description="The main job end to end on the embedded defaults: a virtual recorder "
+        "(the unchanged firmware on simulated hardware) works a shift with a pause and its "
+        "spoken reason, docks with the host daemon over a pseudo-terminal, and the host "
+        "verifies and judges it; the recording is exported as a video with its overlay; "
+        "then one byte of the stored footage is changed and the report names the chunk.",
     )
     d.add_argument("--dir", default="sealcam-demo", help="where to write the files")
-    d.add_argument("--json", action="store_true", help="print both reports as JSON")
+    d.add_argument("--json", action="store_true", help="print everything as one JSON document")
     d.set_defaults(run=cmd_demo)
+
+    from host.export import add_parser as add_export_parser
+    from simulator.command import add_parser as add_sim_parser
+
+    add_export_parser(sub)
+    add_sim_parser(sub)
     return p
 
 

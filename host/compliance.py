@@ -46,7 +46,7 @@ class Policy:
 
     def __init__(
         self,
-        upload_hours: int = 24,
+        upload_hours: float = 24,
         clock_drift_ms: int = 2000,
         retention_floor_days: int = 183,
     ) -> None:
@@ -99,7 +99,7 @@ def _late_uploads(entries: list, received: dict, policy: Policy, flags: list) ->
                 "late-upload",
                 "R-HOST-1",
                 first,
-                "recording %s: %d chunk%s reached the evidence store more than %d h after "
+                "recording %s: %d chunk%s reached the evidence store more than %g h after "
                 "recording (latest %.1f h)"
                 % (
                     rec.hex(),
@@ -211,7 +211,7 @@ def _clock(entries: list, policy: Policy, flags: list) -> None:
 
 # A quartz RTC drifts by tens of ppm; a step larger than this share of the time that passed
 # (or than the policy's drift limit, whichever is larger) is a jump, not drift.
-STEP_PPM = 100
+STEP_PPM = 500
 
 
 def _clock_steps(entries: list, policy: Policy, flags: list) -> None:
@@ -250,42 +250,50 @@ def _clock_jump(seq: int, off_ms: int, reboot: bool = False) -> Flag:
 
 
 def _evictions(entries: list, policy: Policy, flags: list) -> None:
-    """Media may leave the device only after a host receipt and after the retention floor."""
-    chunk_of: dict = {}
+    """Media may leave the device only after a host receipt and after the retention floor.
+
+    Chunks with the same bytes share one file on the device, so evicting a digest takes the
+    media of every chunk that names it: each of them must have been free to go.
+    """
+    chunks_of: dict = {}
     received_through = -1
     floor_ms = policy.retention_floor_days * DAY_MS
     for e in entries:
         f = e.fields
         if e.kind == KIND_CHUNK:
-            chunk_of[f.get(F_CIPHER_SHA, f.get(F_PLAIN_SHA))] = e
+            chunks_of.setdefault(f.get(F_CIPHER_SHA, f.get(F_PLAIN_SHA)), []).append(e)
         elif f.get(F_EVENT) == EV_HOST_RECEIPT:
             received_through = max(received_through, f.get(F_DETAIL, {}).get("through_seq", -1))
         elif f.get(F_EVENT) == EV_EVICTION:
             for digest in f.get(F_DETAIL, {}).get("media", []):
-                chunk = chunk_of.get(digest)
-                if chunk is None:
-                    continue
-                if chunk.seq > received_through:
-                    flags.append(
-                        Flag(
-                            "eviction-before-receipt",
-                            "R-DEV-4",
-                            e.seq,
-                            "media of chunk seq %d was evicted at seq %d before any host receipt "
-                            "covered it" % (chunk.seq, e.seq),
-                        )
-                    )
-                age = e.fields[F_WALL_MS] - chunk.fields[F_START_MS]
-                if age < floor_ms:
-                    flags.append(
-                        Flag(
-                            "eviction-too-young",
-                            "R-DEV-4",
-                            e.seq,
-                            "media of chunk seq %d was evicted after %.0f days, before the %d-day "
-                            "floor" % (chunk.seq, age / DAY_MS, policy.retention_floor_days),
-                        )
-                    )
+                for chunk in chunks_of.get(digest, ()):
+                    _check_eviction(e, chunk, received_through, floor_ms, policy, flags)
+
+
+def _check_eviction(
+    e: object, chunk: object, received_through: int, floor_ms: int, policy: Policy, flags: list
+) -> None:
+    if chunk.seq > received_through:  # type: ignore[attr-defined]
+        flags.append(
+            Flag(
+                "eviction-before-receipt",
+                "R-DEV-4",
+                e.seq,  # type: ignore[attr-defined]
+                "media of chunk seq %d was evicted at seq %d before any host receipt "
+                "covered it" % (chunk.seq, e.seq),  # type: ignore[attr-defined]
+            )
+        )
+    age = e.fields[F_WALL_MS] - chunk.fields[F_START_MS]  # type: ignore[attr-defined]
+    if age < floor_ms:
+        flags.append(
+            Flag(
+                "eviction-too-young",
+                "R-DEV-4",
+                e.seq,  # type: ignore[attr-defined]
+                "media of chunk seq %d was evicted after %.0f days, before the %d-day "
+                "floor" % (chunk.seq, age / DAY_MS, policy.retention_floor_days),  # type: ignore[attr-defined]
+            )
+        )
 
 
 def _events(entries: list) -> list:

@@ -26,8 +26,10 @@ class Daemon:
         as_json: bool = False,
         out=sys.stdout,
         idle_s: float = 10,
+        clock=time.time,
     ) -> None:
         self.idle_s = idle_s
+        self.clock = clock  # seconds since the epoch: the time the host signs and records
         self.evidence = evidence
         self.signer = signer
         self.kid = kid
@@ -58,6 +60,7 @@ class Daemon:
             serial,
             log=lambda ev, **kv: self.log(ev, link=where, **kv),
             idle_s=self.idle_s,
+            clock=self.clock,
         )
         start = time.monotonic()
         summary = link.run()
@@ -67,7 +70,7 @@ class Daemon:
             seconds=round(seconds, 3),
             rate_Bps=int(summary["bytes_in"] / seconds) if seconds > 0 else 0,
         )
-        self.evidence.record_session(summary, int(time.time() * 1000))
+        self.evidence.record_session(summary, int(self.clock() * 1000))
         self.log("session", **summary)
         with self.lock:
             self.sessions.append(summary)

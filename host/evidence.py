@@ -304,7 +304,13 @@ class SqliteEvidenceStore(EvidenceStore):
 
     def make_durable(self, staged: list) -> None:
         """Make the deferred media behind ``staged`` handles durable, then name it."""
-        staged = [h for h in staged if h is not None]
+        # The same media can come twice in one session (two chunks of identical silence):
+        # it is stored once, under its hash.
+        unique: dict = {}
+        for h in staged:
+            if h is not None and h[0] not in unique:
+                unique[h[0]] = h
+        staged = list(unique.values())
         if not staged:
             return
         sync_files(self.media, [p for _, p in staged])  # the bytes, before a name points at them

@@ -41,6 +41,7 @@ FINDING_CODES = {
     "conflicting-seq": ERROR,
     "unsigned-entry": ERROR,
     "media-altered": ERROR,  # found by the host when it re-hashes stored media
+    "refused-at-dock": ERROR,  # the device offered entries the host could not accept
     "media-missing": MISSING,
     "empty": MISSING,
     "starts-mid-ledger": MISSING,

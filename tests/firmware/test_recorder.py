@@ -413,6 +413,7 @@ def test_one_stage_keeps_its_recording_id_across_pauses_and_a_new_stage_gets_a_n
         s.do("pause", PAUSE_PLACE_CHANGE)
         s.advance(600000)
         s.do("resume")
+        s.do("audio", b"the crowd blocked the view")
         s.do("spoken_reason_done")
         s.frames(3)
     s.do("press_stop")
@@ -551,3 +552,19 @@ def test_a_whole_shift_verifies_and_continues_an_existing_chain():
     more = b"".join(a[1] for a in acts if a[0] == STORE)
     assert verdict(data + more) == OK
     assert parse_entry(kinds(acts, STORE)[0][1]).seq == w.seq
+
+
+# R-DEV-9
+def test_a_resume_with_no_audio_at_all_points_at_no_spoken_reason():
+    s = Shift()
+    s.do("press_record")
+    s.frames(3)
+    s.do("pause", PAUSE_PLACE_CHANGE)
+    s.advance(60000)
+    s.do("resume")  # the microphone is dead: no audio block arrives
+    s.do("spoken_reason_done")
+    s.do("press_stop")
+    (resume,) = s.events(EV_RESUME)
+    assert F_SPOKEN not in resume.fields
+    assert s.chunks(MEDIA_AAC) == []  # no empty audio chunk stands in for a reason
+    assert verdict(s.ledger()) == OK

@@ -21,6 +21,7 @@ from tests.portable import raises
 NOW = 1_750_000_000_000  # a wall clock in mid-2025, ms
 FLOOR_MS = DEFAULT_FLOOR_DAYS * DAY_MS
 MB = 1_000_000
+OLD = FLOOR_MS + DAY_MS  # past the floor
 
 
 def item(n, age_ms, size=MB, received=True, protected=False):
@@ -301,3 +302,23 @@ def test_format_bytes():
     assert format_bytes(1500) == "1.5 kB"
     assert format_bytes(3_560_000) == "3.5 MB"  # rounded down: never overstates space
     assert format_bytes(12_000_000_000) == "12 GB"
+
+
+# R-DEV-4: chunks with the same bytes share one file; it goes only when every one may go.
+def test_a_file_shared_with_a_young_unreceived_chunk_is_never_evicted():
+    policy = RetentionPolicy()
+    old = item(1, OLD, 1000, received=True)
+    twin = MediaItem(old.digest, NOW - 1000, 1000, False, False)  # same bytes, just recorded
+    other = item(2, OLD, 500, received=True)
+    catalogue = [old, other, twin]
+    assert policy.evictable_bytes(catalogue, NOW) == 500
+    assert policy.plan_space(catalogue, NOW, 0, 400) == [other.digest]
+    raises(StorageFull, policy.plan_space, catalogue, NOW, 0, 1200)
+
+
+def test_a_file_shared_by_two_old_received_chunks_is_freed_and_counted_once():
+    policy = RetentionPolicy()
+    a = item(1, OLD, 1000, received=True)
+    b = MediaItem(a.digest, NOW - OLD + 1, 1000, True, False)
+    assert policy.evictable_bytes([a, b], NOW) == 1000
+    assert policy.plan_space([a, b], NOW, 0, 900) == [a.digest]

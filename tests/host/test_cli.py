@@ -85,13 +85,19 @@ def test_keygen_writes_a_private_and_a_public_key(tmp_path):
     assert r.returncode == 2 and "--force" in r.stderr
 
 
-def test_demo_signs_verifies_and_catches_its_own_tampering(tmp_path):
-    r = run("demo", "--dir", str(tmp_path), "--json")
+def test_demo_runs_the_main_job_and_catches_its_own_tampering(tmp_path):  # R-DEV-2
+    r = run("demo", "--dir", str(tmp_path / "demo"), "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert out["original"]["state"] == "OK"
-    assert out["tampered"]["state"] == "NOT OK"
-    assert (tmp_path / "shift.ledger").exists()
+    assert out["scenario"]["passed"]
+    assert out["scenario"]["docks"][-1]["result"] == "done"  # synced over a pseudo-terminal
+    assert out["before"][0]["verification"]["state"] == "OK"
+    after = out["after"][0]["verification"]
+    assert after["state"] == "NOT OK"
+    altered = [f for f in after["findings"] if f["code"] == "media-altered"]
+    assert [f["seq"] for f in altered] == [out["changed"]["chunk_seq"]]  # exactly where
+    assert out["export"]["video"]["frames"] > 0
+    assert (tmp_path / "demo" / "recording.avi").stat().st_size > 0
 
 
 def test_help_teaches():

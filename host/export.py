@@ -1,0 +1,531 @@
+"""Evidence export: one recording as a video file a person can open, with its note (R-HOST-4).
+
+The recording's video chunks are read from the host evidence store in ledger order. Before a
+chunk is used its media is hashed and compared with the SHA-256 its signed entry names, and
+the device's whole ledger is verified against the enrolled key, so the file holds exactly the
+footage the device signed (R-HOST-5); a changed chunk is refused, or, when the caller asks,
+kept with a visible mark and named in the note. Each chunk is cut into its frames by the
+per-frame digests of its entry, the JPEG frames are decoded and written as AVI (Motion JPEG)
+or MP4 (MPEG-4 Part 2) at the recording's frame rate. Beside the file goes a JSON note: who
+extracted it and when, the device and officer that made it, the recording, every chunk's seq
+and hash, and the store it came from.
+
+Sealed footage (R-DEV-3) is ciphertext here; exporting it needs the agency's private key,
+which this command does not take.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from host.evidence import EvidenceError, SqliteEvidenceStore
+from host.files import fsync_dir, write_atomic
+from protocol.frames import frame_digest
+from protocol.ledger import Entry, parse_entry
+from protocol.registry import (
+    EV_RECORD_START,
+    EV_RECORD_STOP,
+    F_CHUNK_INDEX,
+    F_CIPHER_SHA,
+    F_END_MS,
+    F_EVENT,
+    F_FRAME_HASHES,
+    F_MEDIA_TYPE,
+    F_OFFICER,
+    F_PLAIN_SHA,
+    F_RECORDING,
+    F_START_MS,
+    F_WALL_MS,
+    KIND_CHUNK,
+    MEDIA_H264,
+    MEDIA_H265,
+    MEDIA_MJPEG,
+    MEDIA_NAMES,
+)
+from protocol.verify import NOT_OK, UNKNOWN_KEY, verify_ledger
+
+if TYPE_CHECKING:  # OpenCV and numpy load only when an export runs, not with every command
+    import numpy as np
+
+# File suffix -> (FourCC, what the note calls the format).
+FORMATS = {
+    ".avi": ("MJPG", "AVI, Motion JPEG"),
+    ".mp4": ("mp4v", "MP4, MPEG-4 Part 2"),
+}
+VIDEO_MEDIA = (MEDIA_H264, MEDIA_H265, MEDIA_MJPEG)
+JPEG_START = b"\xff\xd8"
+JPEG_END = b"\xff\xd9"
+MIN_FPS, MAX_FPS = 0.1, 240.0
+
+
+class ExportError(Exception):
+    """The export cannot be made from this input; the message says what to do."""
+
+
+class NotAuthentic(ExportError):
+    """The footage is not what the device signed: a changed chunk or a broken ledger."""
+
+
+# --- the recording's chunks ----------------------------------------------------------------
+
+
+def recording_number(rec_id: bytes) -> int:
+    """A recording id as the integer it encodes (the seq of its record-start entry)."""
+    return int.from_bytes(rec_id, "big")
+
+
+def recording_ids(entries: list) -> list:
+    """The ids of the recordings in a ledger, oldest first."""
+    out = []
+    for e in entries:
+        if e.kind != KIND_CHUNK and e.fields.get(F_EVENT) == EV_RECORD_START:
+            rec = e.fields.get(F_RECORDING)
+            if rec is not None and rec not in out:
+                out.append(rec)
+    return out
+
+
+def video_chunks(entries: list, rec_id: bytes) -> list:
+    return [
+        e
+        for e in entries
+        if e.kind == KIND_CHUNK
+        and e.fields.get(F_RECORDING) == rec_id
+        and e.fields.get(F_MEDIA_TYPE) in VIDEO_MEDIA
+    ]
+
+
+def pick_recording(entries: list, recording: int | None, device_id: str) -> bytes:
+    """The id of recording ``recording`` (its number), or of the newest one with video."""
+    ids = recording_ids(entries)
+    if recording is None:
+        with_video = [r for r in ids if video_chunks(entries, r)]
+        if not with_video:
+            raise ExportError("device %s has no recording with video in this store" % device_id)
+        return with_video[-1]
+    if recording < 0 or recording >= 1 << 64:
+        raise ExportError("a recording number is 0 or more, below 2**64, not %d" % recording)
+    rec_id = recording.to_bytes(8, "big")
+    if rec_id not in ids:
+        known = ", ".join("%d (%s)" % (recording_number(r), r.hex()) for r in ids[-10:])
+        raise ExportError(
+            "device %s has no recording %d; its recordings%s: %s"
+            % (device_id, recording, " (the last 10)" if len(ids) > 10 else "", known or "none")
+        )
+    return rec_id
+
+
+def split_frames(media: bytes, digests: list) -> list | None:
+    """Cut a chunk's JPEG frames apart where the signed per-frame digests say; None when the
+    media does not split into frames with exactly those digests."""
+    frames = []
+    pos = 0
+    for digest in digests:
+        end = media.find(JPEG_END, pos)
+        while end >= 0 and frame_digest(media[pos : end + 2]) != digest:
+            # An end marker can also occur inside a frame's headers; try the next one.
+            end = media.find(JPEG_END, end + 2)
+        if end < 0:
+            return None
+        frames.append(media[pos : end + 2])
+        pos = end + 2
+    return frames if pos == len(media) else None
+
+
+def split_loosely(media: bytes) -> list:
+    """Best-effort cut of changed media into JPEG frames, at each end marker before a start."""
+    frames = []
+    pos = 0
+    while pos < len(media):
+        end = media.find(JPEG_END + JPEG_START, pos)
+        if end < 0:
+            frames.append(media[pos:])
+            break
+        frames.append(media[pos : end + 2])
+        pos = end + 2
+    return frames
+
+
+def frame_rate(chunks: list, counts: list) -> float:
+    """Frames per second from the chunks' signed start and end times: the median over the
+    chunks, so a chunk that a stop or pause closed late does not skew it."""
+    rates = []
+    for e, n in zip(chunks, counts, strict=True):
+        span = e.fields[F_END_MS] - e.fields[F_START_MS]
+        if n > 1 and span > 0:
+            rates.append(1000 * n / span)
+    if not rates:
+        return 1.0
+    return round(min(MAX_FPS, max(MIN_FPS, statistics.median(rates))), 3)
+
+
+# --- the export -----------------------------------------------------------------------------
+
+
+def _iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + ".%03dZ" % (ms % 1000)
+
+
+def _check_output(out_path: str) -> tuple:
+    suffix = Path(out_path).suffix.lower()
+    if suffix not in FORMATS:
+        raise ExportError(
+            "cannot tell the video format from %r: name the file .avi (Motion JPEG) or .mp4 "
+            "(MPEG-4)" % out_path
+        )
+    parent = Path(out_path).resolve().parent
+    if not parent.is_dir():
+        raise ExportError("folder %s does not exist: create it or export elsewhere" % parent)
+    return FORMATS[suffix]
+
+
+def _chunk_frames(store: SqliteEvidenceStore, e: Entry, mark_changed: bool) -> tuple:
+    """``(frames, changed)`` of one video chunk, checked against its signed entry."""
+    f = e.fields
+    try:
+        media = store.read_media(f[F_PLAIN_SHA])
+    except EvidenceError:
+        raise ExportError(
+            "the media of chunk seq %d is not in the evidence store (not yet synced from "
+            "the device): dock the device and export again" % e.seq
+        ) from None
+    if hashlib.sha256(media).digest() == f[F_PLAIN_SHA]:
+        if not media.startswith(JPEG_START):
+            raise ExportError(
+                "chunk seq %d holds %s frames that are not JPEG; only Motion JPEG footage "
+                "can be exported for now" % (e.seq, MEDIA_NAMES.get(f[F_MEDIA_TYPE], "video"))
+            )
+        frames = split_frames(media, list(f[F_FRAME_HASHES]))
+        if frames is None:
+            raise ExportError(
+                "chunk seq %d matches its signed hash but does not split into JPEG frames "
+                "with the signed frame digests" % e.seq
+            )
+        return frames, False
+    if not mark_changed:
+        raise NotAuthentic(
+            "the media of chunk seq %d does not match the SHA-256 its signed entry names: "
+            "the footage was changed in the evidence store; nothing was exported (pass "
+            "--mark-changed to export it with the changed chunk marked)" % e.seq
+        )
+    return split_loosely(media), True
+
+
+def _decode(frame: bytes) -> "np.ndarray | None":
+    import cv2
+    import numpy as np
+
+    return cv2.imdecode(np.frombuffer(frame, np.uint8), cv2.IMREAD_COLOR)
+
+
+def _mark(image: "np.ndarray", seq: int) -> None:
+    """Burn a red warning across the top of a frame from a changed chunk."""
+    import cv2
+
+    w = image.shape[1]
+    scale = max(0.4, w / 1600)
+    text = "CHANGED: not the footage signed in chunk seq %d" % seq
+    (_, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    cv2.rectangle(image, (0, 0), (w, th + base + 8), (0, 0, 200), -1)
+    cv2.putText(
+        image,
+        text,
+        (6, th + 4),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        (255, 255, 255),
+        max(1, int(scale * 2)),
+        cv2.LINE_AA,
+    )
+
+
+def _write_video(tmp: Path, fourcc: str, fps: float, decoded: list) -> tuple:
+    """Write the frames (``(image, changed_seq)``) to ``tmp``; return (frames, width, height)."""
+    import cv2
+
+    first = decoded[0][0]
+    h, w = first.shape[:2]
+    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*fourcc), fps, (w, h))
+    if not writer.isOpened():
+        raise ExportError("OpenCV cannot write %s video here (%s)" % (fourcc, tmp.suffix))
+    try:
+        for image, changed in decoded:
+            if image.shape[:2] != (h, w):
+                image = cv2.resize(image, (w, h))
+            if changed is not None:
+                _mark(image, changed)
+            writer.write(image)
+    finally:
+        writer.release()
+    return len(decoded), w, h
+
+
+def export_recording(
+    evidence_dir: str,
+    device_id: str,
+    recording: int | None,
+    out_path: str,
+    extractor: str,
+    mark_changed: bool = False,
+    now_ms: int | None = None,
+) -> dict:
+    """Export recording number ``recording`` of ``device_id`` (None: its newest) to
+    ``out_path`` (.avi or .mp4) and write the note ``out_path + ".json"``; return the note.
+
+    Raises NotAuthentic when the footage is not what the device signed, ExportError when the
+    input cannot be used (no such store, device or recording; sealed or missing media).
+    """
+    if not extractor.strip():
+        raise ExportError("name the person extracting the footage (R-HOST-4): --extractor NAME")
+    fourcc, format_name = _check_output(out_path)
+    root = Path(evidence_dir)
+    if not (root / "evidence.db").is_file():
+        raise ExportError(
+            "%s is not an evidence store (no evidence.db): give the folder that "
+            "sealcam sync --evidence writes" % evidence_dir
+        )
+    store = SqliteEvidenceStore(root)
+    try:
+        public = store.device_key(device_id)
+        if public is None:
+            enrolled = ", ".join(store.devices()) or "none"
+            raise ExportError(
+                "device %s is not enrolled in %s (enrolled: %s)" % (device_id, root, enrolled)
+            )
+        raws = store.entries(device_id)
+        report = verify_ledger(b"".join(raws), device_id, public)
+        if report.state in (NOT_OK, UNKNOWN_KEY) and not mark_changed:
+            first = report.findings[0].message if report.findings else report.state
+            raise NotAuthentic(
+                "device %s's ledger in the evidence store is %s (%s); nothing was exported"
+                % (device_id, report.state, first)
+            )
+        entries = [parse_entry(r) for r in raws]
+        rec_id = pick_recording(entries, recording, device_id)
+        chunks = video_chunks(entries, rec_id)
+        number = recording_number(rec_id)
+        if not chunks:
+            raise ExportError("recording %d of device %s has no video chunks" % (number, device_id))
+        sealed = [e.seq for e in chunks if F_CIPHER_SHA in e.fields]
+        if sealed:
+            raise ExportError(
+                "recording %d is sealed to the agency's key (R-DEV-3): its chunks are "
+                "ciphertext, and exporting them needs the agency's private key, which this "
+                "command does not take; open them where that key is kept" % number
+            )
+        decoded: list = []
+        counts = []
+        chunk_notes = []
+        undecodable = 0
+        for e in chunks:
+            frames, changed = _chunk_frames(store, e, mark_changed)
+            counts.append(len(frames))
+            for frame in frames:
+                image = _decode(frame)
+                if image is None:
+                    undecodable += 1
+                    continue
+                decoded.append((image, e.seq if changed else None))
+            chunk_notes.append(
+                {
+                    "seq": e.seq,
+                    "chunk_index": e.fields[F_CHUNK_INDEX],
+                    "sha256": e.fields[F_PLAIN_SHA].hex(),
+                    "frames": len(frames),
+                    "start": _iso(e.fields[F_START_MS]),
+                    "end": _iso(e.fields[F_END_MS]),
+                    "matches_signed_hash": not changed,
+                }
+            )
+    finally:
+        store.close()
+    if not decoded:
+        raise ExportError("no frame of recording %d could be decoded" % number)
+    fps = frame_rate(chunks, counts)
+    out = Path(out_path)
+    tmp = out.with_name(".%s.tmp-%d%s" % (out.stem, os.getpid(), out.suffix))
+    try:
+        nframes, width, height = _write_video(tmp, fourcc, fps, decoded)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+            digest = hashlib.sha256()
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_dir(out.resolve().parent)
+    note = _note(
+        out, digest.hexdigest(), format_name, (nframes, width, height, fps), extractor, now_ms
+    )
+    note.update(
+        {
+            "device_id": device_id,
+            "device_key_sha256": hashlib.sha256(public).hexdigest(),
+            "made_by": _makers(entries, rec_id, device_id),
+            "recording": _recording_note(entries, rec_id),
+            "chunks": chunk_notes,
+            "changed_chunks": [c["seq"] for c in chunk_notes if not c["matches_signed_hash"]],
+            "undecodable_frames": undecodable,
+            "ledger_verification": report.state,
+            "source_store": str(root.resolve()),
+            "not_included": "sound: the recording's audio chunks are in the evidence store; "
+            "this video file has none",
+        }
+    )
+    write_atomic(Path(str(out) + ".json"), (json.dumps(note, indent=2) + "\n").encode())
+    return note
+
+
+def _note(
+    out: Path, sha: str, format_name: str, video: tuple, extractor: str, now_ms: int | None
+) -> dict:
+    nframes, width, height, fps = video
+    when = int(time.time() * 1000) if now_ms is None else now_ms
+    return {
+        "note": "evidence export (R-HOST-4): a copy made from the evidence store",
+        "file": out.name,
+        "file_sha256": sha,
+        "file_bytes": out.stat().st_size,
+        "format": format_name,
+        "video": {
+            "frames": nframes,
+            "fps": fps,
+            "width": width,
+            "height": height,
+            "seconds": round(nframes / fps, 3),
+        },
+        "extracted_by": extractor,
+        "extracted_at": _iso(when),
+        "extracted_by_tool": "sealcam export",
+    }
+
+
+def _makers(entries: list, rec_id: bytes, device_id: str) -> dict:
+    officers = []
+    for e in entries:
+        if e.fields.get(F_RECORDING) == rec_id:
+            o = e.fields.get(F_OFFICER)
+            if o and o not in officers:
+                officers.append(o)
+    return {"device_id": device_id, "officers": officers}
+
+
+def _recording_note(entries: list, rec_id: bytes) -> dict:
+    start = stop = None
+    for e in entries:
+        if e.kind == KIND_CHUNK or e.fields.get(F_RECORDING) != rec_id:
+            continue
+        code = e.fields.get(F_EVENT)
+        if code == EV_RECORD_START:
+            start = e.fields[F_WALL_MS]
+        elif code == EV_RECORD_STOP:
+            stop = e.fields[F_WALL_MS]
+    return {
+        "number": recording_number(rec_id),
+        "id": rec_id.hex(),
+        "started": _iso(start),
+        "stopped": _iso(stop),
+    }
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+def _recording_arg(text: str) -> int:
+    """A recording number: decimal, or the 16 hex digits ``sealcam verify`` prints."""
+    t = text.strip()
+    try:
+        return int(t, 16) if len(t) == 16 else int(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "give a recording number (decimal) or its 16-hex-digit id, not %r" % text
+        ) from None
+
+
+def add_parser(sub: object) -> argparse.ArgumentParser:
+    """Add ``sealcam export`` to the command's subparsers."""
+    p: argparse.ArgumentParser = sub.add_parser(  # type: ignore[attr-defined]
+        "export",
+        help="export a recording as a video file with its extraction note",
+        description="Export one recording from the evidence store as a video a person can "
+        "open (.avi Motion JPEG or .mp4 MPEG-4, chosen by the file name), with the overlay "
+        "as it was burned in. Every chunk is checked against the SHA-256 its signed entry "
+        "names and the device's ledger is verified first; changed footage is refused. A JSON "
+        "note beside the file (FILE.json) names the extractor, the time, the device and "
+        "officer, the recording and every chunk's seq and hash (R-HOST-4).",
+        epilog="Example: sealcam export --evidence evidence/ --device SC-0001 --out "
+        "case-17.avi --extractor 'W. Li (evidence room)'",
+    )
+    p.add_argument("--evidence", required=True, help="the evidence store directory")
+    p.add_argument("--device", required=True, help="the device's id")
+    p.add_argument(
+        "--recording",
+        type=_recording_arg,
+        help="the recording: its number, or the 16-hex-digit id sealcam verify prints "
+        "(default: the device's newest recording with video)",
+    )
+    p.add_argument("--out", required=True, help="the video file to write: NAME.avi or NAME.mp4")
+    p.add_argument("--extractor", required=True, help="who is extracting the footage")
+    p.add_argument(
+        "--mark-changed",
+        action="store_true",
+        help="export footage that fails its signed hash anyway, every such frame marked "
+        "CHANGED and listed in the note (for showing what was altered)",
+    )
+    p.add_argument("--json", action="store_true", help="print the note as JSON")
+    p.set_defaults(run=cmd_export)
+    return p
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from host.cli import EXIT_NOT_OK, EXIT_OK, UsageProblem
+
+    try:
+        note = export_recording(
+            args.evidence,
+            args.device,
+            args.recording,
+            args.out,
+            args.extractor,
+            mark_changed=args.mark_changed,
+        )
+    except NotAuthentic as exc:
+        print("sealcam export: NOT OK: %s" % exc, file=sys.stderr)
+        return EXIT_NOT_OK
+    except ExportError as exc:
+        raise UsageProblem(str(exc)) from None
+    if args.json:
+        print(json.dumps(note, indent=2))
+    else:
+        v = note["video"]
+        print(
+            "exported recording %d of %s: %d frames, %dx%d at %s fps (%.1f s) to %s\n"
+            "  %d chunks checked against their signed SHA-256%s\n  note: %s.json"
+            % (
+                note["recording"]["number"],
+                note["device_id"],
+                v["frames"],
+                v["width"],
+                v["height"],
+                v["fps"],
+                v["seconds"],
+                args.out,
+                len(note["chunks"]),
+                (
+                    "; CHANGED (marked): seqs %s" % note["changed_chunks"]
+                    if note["changed_chunks"]
+                    else ""
+                ),
+                args.out,
+            )
+        )
+    return EXIT_NOT_OK if note["changed_chunks"] else EXIT_OK

@@ -1,0 +1,637 @@
+"""A virtual recorder: the unchanged firmware agent on simulated hardware and virtual time.
+
+``VirtualDevice`` boots ``firmware.agent`` with the simulator's hardware (a rendered camera, a
+microphone, a battery, a small SD card, an RTC that drifts, a GPS track, buttons) and runs the
+steps of a scenario against it. Time is virtual: filming renders and signs every frame, but a
+wait of hours costs only the ticks the recorder needs. Faults are real where they can be: a
+power cut tears the write under way on the card and the next boot recovers from the card as
+it is; a full card refuses writes the way a card does; an edit behind the agent's back changes
+the bytes of the store on disk.
+"""
+# micropython: skip (the simulator runs on CPython only)
+
+import random
+import time
+from pathlib import Path
+
+from firmware.agent import Agent, boot
+from firmware.errors import FirmwareError
+from firmware.hal import Indicators
+from firmware.recorder import (
+    IDLE,
+    PAUSED,
+    PRE_RECORD,
+    RECORDING,
+    RESUMING,
+    STATE_NAMES,
+)
+from firmware.store import Store
+from protocol.crc32 import crc32
+from protocol.keys import DeviceKey, encode_key
+from protocol.registry import MEDIA_MJPEG, MEDIA_PCM
+from protocol.signer import generate_seed, make_signer
+from simulator.errors import ScenarioError
+from simulator.hardware import (
+    Buttons,
+    GpsTrack,
+    SceneCamera,
+    SdCard,
+    SimBattery,
+    SimClock,
+    SimMicrophone,
+)
+from simulator.scenario import NO_RECORD_CODES, PAUSE_CODES, duration_ms
+
+DEFAULT_START = "2026-11-23T08:00:00+08:00"
+DEFAULT_GPS = [[39.9087, 116.3975], [39.9100, 116.4030], [39.9140, 116.4040]]
+BLOCK_MS = 200  # one audio block
+TICK_MS = 1000  # how often the recorder is told that time passes while it runs
+BATTERY_EVERY_MS = 60_000
+IDLE_STEP_MS = 60_000  # virtual time per tick while nothing is captured
+CAPTURING = (IDLE, PRE_RECORD, RECORDING, RESUMING)  # the camera runs while ready
+
+
+class PowerCut(BaseException):
+    """The power went. A BaseException, so no handler in the firmware can carry on past it:
+    after a cut nothing more is written, as on a device whose power is gone."""
+
+
+class _CutFile:
+    """A file on the card that may lose power in the middle of a write."""
+
+    def __init__(self, inner: object, power: "_Power") -> None:
+        self._inner = inner
+        self._power = power
+
+    def write(self, data: bytes) -> int:
+        self._power.check()
+        if self._power.count_write():
+            # The card took part of this write when the power went.
+            keep = self._power.rng.randrange(len(data) + 1) if data else 0
+            self._inner.write(bytes(data[:keep]))  # type: ignore[attr-defined]
+            self._inner.flush()  # type: ignore[attr-defined]
+            self._power.cut()
+        return self._inner.write(data)  # type: ignore[attr-defined]
+
+    def flush(self) -> None:
+        self._power.check()
+        self._inner.flush()  # type: ignore[attr-defined]
+
+    def truncate(self, size: "int | None" = None) -> int:
+        self._power.check()
+        return self._inner.truncate(size)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        self._power.files.discard(self)
+        self._inner.close()  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    def __enter__(self) -> "_CutFile":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _Power:
+    """The device's supply, as the card sees it: on, or cut at a chosen write."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.writes_left = -1  # -1: no cut planned
+        self.dead = False
+        self.files: set = set()
+
+    def count_write(self) -> bool:
+        if self.writes_left < 0:
+            return False
+        self.writes_left -= 1
+        return self.writes_left == 0
+
+    def check(self) -> None:
+        if self.dead:
+            raise PowerCut("the device has no power")
+
+    def cut(self) -> None:
+        self.dead = True
+        raise PowerCut("the power went during a write to the card")
+
+
+class _CardStore(Store):
+    """The store on the simulated SD card: its free space is the card's."""
+
+    def __init__(self, path: str, card: SdCard, opener: object) -> None:
+        self.card = card
+        super().__init__(path, opener=opener)  # type: ignore[arg-type]
+
+    def free_bytes(self) -> int:
+        return self.card.free_bytes()
+
+
+class _Officer(Indicators):
+    """What the officer hears and sees, kept for the report."""
+
+    def __init__(self, log: "list") -> None:
+        self.log = log
+
+    def prompt(self, prompt_id: int, text: str) -> None:
+        self.log.append("prompt: %s" % text)
+
+    def show(self, name: str, value: object) -> None:
+        if name == "buzzer":
+            self.log.append("buzzer: %s" % value)
+
+
+class VirtualDevice:
+    """One simulated recorder and its store in ``workdir``."""
+
+    def __init__(self, workdir: str, settings: "dict | None" = None) -> None:
+        from simulator.scenario import parse_time
+
+        cfg = dict(settings or {})
+        self.settings = cfg
+        self.device_id = cfg.get("id", "SC-SIM-0001")
+        self.officer = cfg.get("officer", "P-0427")
+        self.fps = int(cfg.get("fps", 5))
+        width, height = (int(x) for x in cfg.get("resolution", "640x360").lower().split("x"))
+        seed = int(cfg.get("seed", 1))
+        self.rng = random.Random(seed)
+        self.dir = Path(workdir)
+        self.store_dir = self.dir / ("device-%s" % self.device_id)
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        start = parse_time(cfg.get("start", DEFAULT_START))
+        self.clock = SimClock(start, float(cfg.get("rtc_drift_ppm", 0.0)))
+        self.camera = SceneCamera(self.clock, width, height, seed=seed)
+        self.microphone = SimMicrophone(self.clock, block_ms=BLOCK_MS)
+        self.battery = SimBattery(float(cfg.get("battery", 100.0)))
+        capacity = int(float(cfg.get("sd_card_mb", 32768)) * 1024 * 1024)
+        self.card = SdCard(str(self.store_dir), capacity)
+        self.gps = GpsTrack(self.clock, [tuple(p) for p in cfg.get("gps", DEFAULT_GPS)])
+        self.buttons = Buttons()
+        # Every simulated frame is a JPEG and every audio block raw PCM.
+        self.recorder_config = {
+            "chunk_ms": int(cfg.get("chunk_ms", 1000)),
+            "video_media": MEDIA_MJPEG,
+            "audio_media": MEDIA_PCM,
+        }
+        self.recorder_config["max_chunk_ms"] = max(2000, self.recorder_config["chunk_ms"])
+        self.power = _Power(self.rng)
+        self.key = self._key(seed)
+        self.pinned_hosts: dict = {}
+        self.agent: Agent | None = None
+        self.log: list = []  # (true_ms, line): what happened, for the report
+        self.mic_working = True
+        self.power_losses = 0
+        self._tick_due = 0
+        self._battery_due = 0
+
+    # -- set-up --
+
+    def _key(self, seed: int) -> DeviceKey:
+        """The device's key, made once and kept in its store as a provisioned device would."""
+        path = self.store_dir / "device.key"
+        from protocol.keys import decode_key
+
+        if path.exists():
+            return decode_key(path.read_bytes())
+        key_seed = generate_seed()
+        key = DeviceKey(self.device_id, make_signer(key_seed).public_key(), key_seed)
+        path.write_bytes(encode_key(key))
+        return key
+
+    @property
+    def public_key(self) -> bytes:
+        return self.key.public
+
+    def pin_host(self, key_id: str, public: bytes) -> None:
+        """Provisioning: the agency host key this device trusts (for signed time, config)."""
+        self.pinned_hosts[key_id] = public
+        if self.agent is not None:
+            self.agent.host_keys[key_id] = public
+
+    def say(self, line: str) -> None:
+        self.log.append((self.clock.true_ms, line))
+
+    # -- the steps --
+
+    def step(self, step: dict) -> list:
+        """Run one scenario step; return the lines it added to the log."""
+        before = len(self.log)
+        do = step["do"]
+        handler = getattr(self, "_do_" + do, None)
+        if handler is None:
+            raise ScenarioError("step %s: a virtual device cannot %r" % (step.get("n", "?"), do))
+        if do not in ("power_on", "wait", "fault", "dock") and self.agent is None:
+            raise ScenarioError(
+                "step %s (%s): the device is off; add a power_on step first"
+                % (step.get("n", "?"), do)
+            )
+        try:
+            handler(step)
+        except PowerCut as cut:
+            self._lose_power(str(cut))
+        except FirmwareError as exc:
+            self.say("the recorder refused %s: %s" % (do, exc))
+        return [line for _, line in self.log[before:]]
+
+    def _do_power_on(self, step: dict) -> None:
+        if self.agent is not None:
+            self.say("already on")
+            return
+        if "battery" in step:
+            self.battery.charge(float(step["battery"]))
+        self.clock.power_cycle()
+        self.power = _Power(self.rng)
+        officer_log: list = []
+        store = _CardStore(str(self.store_dir), self.card, self._opener)
+        agent = boot(
+            str(self.store_dir),
+            make_signer(self.key.seed),
+            self.device_id,
+            self.officer,
+            self.clock,
+            self.camera,
+            _Officer(officer_log),
+            self.battery,
+            config=self.recorder_config,
+            host_keys=self.pinned_hosts,
+            store=store,
+            bitrate_bps=self._bitrate(),
+        )
+        self.agent = agent
+        self.officer_log = officer_log
+        rec = store.recovery
+        if rec.in_flight:
+            self.say("recovered the store after a power loss (torn bytes: %d)" % rec.torn_bytes)
+        self.say(
+            "powered on: %s, battery %d%%, clock %s"
+            % (
+                STATE_NAMES[agent.recorder.state],
+                self.battery.percent(),
+                _iso(self.clock.wall_ms()),
+            )
+        )
+        self._flush_officer()
+        self._tick_due = self.clock.mono_ms() + TICK_MS
+        self._battery_due = self.clock.mono_ms() + BATTERY_EVERY_MS
+
+    def _bitrate(self) -> int:
+        """What this camera and microphone write per second, from a frame of the scene."""
+        sample = self.camera.render(self.clock.true_ms)
+        frame = len(self.camera.encode(sample))
+        audio = 8000 * 2 * 8  # 8 kHz, 16-bit PCM
+        return frame * 8 * self.fps + audio
+
+    def _do_power_off(self, step: dict) -> None:
+        agent = self._on()
+        if agent.recorder.state in (RECORDING, RESUMING, PAUSED):
+            self._press("stop")
+        agent.store.close()
+        self.agent = None
+        self.say("powered off")
+
+    def _do_record(self, step: dict) -> None:
+        self._press("record")
+        self.say("record pressed: %s" % self._state())
+
+    def _do_announce(self, step: dict) -> None:
+        self._speak(step, 4)
+        self._input("announce_done")
+        self.say("announcement made")
+
+    def _do_narrate(self, step: dict) -> None:
+        self._speak(step, 4)
+        self._input("narration_done")
+        self.say("opening narration made")
+
+    def _do_film(self, step: dict) -> None:
+        fps = int(step.get("fps", self.fps))
+        ms = duration_ms(step)
+        frames = self._run(ms, fps)
+        self.say("filmed %s: %d frames" % (_span(ms), frames))
+
+    def _do_wait(self, step: dict) -> None:
+        ms = duration_ms(step)
+        if self.agent is not None and self.agent.recorder.state in (RECORDING, RESUMING):
+            frames = self._run(ms, self.fps)  # a running recording keeps recording
+            self.say("%s passed while recording (%d frames)" % (_span(ms), frames))
+        else:
+            self._run(ms, 0)
+            self.say("%s passed" % _span(ms))
+
+    def _do_pause(self, step: dict) -> None:
+        self._input("pause", PAUSE_CODES[step["reason"]])
+        self.say("paused: %s" % step["reason"])
+
+    def _do_resume(self, step: dict) -> None:
+        self._press("resume")
+        self.say("resumed: %s" % self._state())
+
+    def _do_say_reason(self, step: dict) -> None:
+        self._speak(step, 3)
+        self._input("spoken_reason_done")
+        self.say("reason for the pause stated")
+
+    def _do_stop(self, step: dict) -> None:
+        self._press("stop")
+        self.say("recording stopped")
+
+    def _do_mark_important(self, step: dict) -> None:
+        self._press("mark")
+        self.say("recording marked important")
+
+    def _do_no_record(self, step: dict) -> None:
+        self._input("no_record", NO_RECORD_CODES[step["reason"]], str(step.get("note", "")))
+        self.say("not recording: %s" % step["reason"])
+
+    def _do_fault(self, step: dict) -> None:
+        kind = step["kind"]
+        getattr(self, "_fault_" + kind)(step)
+
+    # -- faults --
+
+    def _fault_power_loss(self, step: dict) -> None:
+        at = step.get("at_write")
+        if at is None:
+            self.power.dead = True
+            self._lose_power("the power went")
+            return
+        n = self.rng.randrange(1, 200) if at == "random" else int(at)
+        self.power.writes_left = n
+        self.say("the power will go during the %s write to the card from now" % _nth(n))
+
+    def _fault_dead_battery(self, step: dict) -> None:
+        self.battery.die()
+        self.power.dead = True
+        self._lose_power("the battery is empty")
+
+    def _fault_clock_reset(self, step: dict) -> None:
+        self.clock.reset()
+        self.say(
+            "the RTC lost the time (backup cell): it now reads %s" % _iso(self.clock.wall_ms())
+        )
+
+    def _fault_clock_jump(self, step: dict) -> None:
+        seconds = float(step.get("seconds", -3600))
+        self.clock.set(self.clock.wall_ms() + int(seconds * 1000))
+        self.say(
+            "the RTC jumped %+.0f s without the host: it reads %s"
+            % (seconds, _iso(self.clock.wall_ms()))
+        )
+
+    def _fault_camera_failure(self, step: dict) -> None:
+        self.camera.fail()
+        self.say("the camera failed")
+
+    def _fault_camera_repair(self, step: dict) -> None:
+        self.camera.repair()
+        self.say("the camera works again")
+
+    def _fault_microphone_failure(self, step: dict) -> None:
+        self.mic_working = False
+        self.say("the microphone failed")
+
+    def _fault_microphone_repair(self, step: dict) -> None:
+        self.mic_working = True
+        self.say("the microphone works again")
+
+    def _fault_gps_lost(self, step: dict) -> None:
+        self.gps.lose()
+        self.say("GPS fix lost")
+
+    def _fault_gps_found(self, step: dict) -> None:
+        self.gps.regain()
+        self.say("GPS fix found")
+
+    def _fault_full_storage(self, step: dict) -> None:
+        leave = int(float(step.get("leave_mb", 0)) * 1024 * 1024)
+        fill = max(self.card.free_bytes() - leave, 0)
+        self.card.fill(fill)
+        self.say("other data filled the card: %d bytes left" % self.card.free_bytes())
+
+    def _fault_edit_store(self, step: dict) -> None:
+        """Change the store on the card the way someone with a card reader would."""
+        if step.get("target", "media") == "media":
+            self._edit_media(step)
+        else:
+            self._edit_ledger(step)
+
+    def _edit_media(self, step: dict) -> None:
+        media = self.store_dir / "media"
+        files = sorted(p for p in media.rglob("*") if p.is_file() and "new" not in p.parts)
+        if not files:
+            raise ScenarioError("step %s: the store has no media to edit yet" % step["n"])
+        victim = files[len(files) // 2]
+        data = bytearray(victim.read_bytes())
+        at = len(data) // 2
+        data[at] ^= 0x20
+        victim.write_bytes(bytes(data))
+        self.say(
+            "someone changed byte %d of media file %s behind the agent's back" % (at, victim.name)
+        )
+
+    def _edit_ledger(self, step: dict) -> None:
+        # A careful forger: one byte of one entry changes, and the store's record checksum is
+        # recomputed so the store itself sees nothing wrong. Only the signatures can tell.
+        segments = sorted(p for p in (self.store_dir / "ledger").glob("*.seg") if p.is_file())
+        if not segments:
+            raise ScenarioError("step %s: the store has no ledger to edit yet" % step["n"])
+        seg = segments[-1]
+        data = bytearray(seg.read_bytes())
+        starts = []
+        pos = 0
+        while pos + 8 <= len(data):
+            n = int.from_bytes(data[pos : pos + 4], "big")
+            if pos + 8 + n > len(data):
+                break
+            starts.append((pos, n))
+            pos += 8 + n
+        if not starts:
+            raise ScenarioError("step %s: the ledger has no whole record to edit" % step["n"])
+        pos, n = starts[len(starts) // 2]
+        payload = pos + 8
+        data[payload + n - 20] ^= 0x01  # inside the entry's signed bytes, not its framing
+        data[pos + 4 : pos + 8] = crc32(bytes(data[payload : payload + n])).to_bytes(4, "big")
+        seg.write_bytes(bytes(data))
+        self.say(
+            "someone changed one byte of the ledger record at offset %d of %s and fixed its "
+            "checksum, behind the agent's back" % (pos, seg.name)
+        )
+
+    def _lose_power(self, why: str) -> None:
+        for f in list(self.power.files):
+            try:
+                f._inner.close()  # already flushed: nothing more reaches the card
+            except OSError:
+                pass
+        self.power.files.clear()
+        self.agent = None
+        self.power_losses += 1
+        self.say("power lost (%s)" % why)
+
+    # -- the hardware at work --
+
+    def _opener(self, file: str, mode: str = "r", *args: object, **kwargs: object) -> object:
+        self.power.check()
+        inner = self.card.opener(file, mode, *args, **kwargs)
+        if not any(c in mode for c in "wax+"):
+            return inner
+        f = _CutFile(inner, self.power)
+        self.power.files.add(f)
+        return f
+
+    def _on(self) -> Agent:
+        if self.agent is None:
+            raise ScenarioError("the device is off")
+        return self.agent
+
+    def _state(self) -> str:
+        return STATE_NAMES[self._on().recorder.state]
+
+    def _press(self, button: str) -> None:
+        self._input(self.buttons.press(button))
+
+    def _input(self, name: str, *args: object) -> None:
+        self._on().input(name, *args)
+        self._flush_officer()
+
+    def _flush_officer(self) -> None:
+        for line in self.officer_log:
+            self.say(line)
+        self.officer_log.clear()
+
+    def _speak(self, step: dict, default_s: float) -> None:
+        seconds = float(step.get("seconds", default_s))
+        self.microphone.speak(seconds, step.get("wav"))
+        self._run(int(seconds * 1000), self.fps)
+
+    def _run(self, ms: int, fps: int) -> int:
+        """Let ``ms`` of virtual time pass: film at ``fps`` while the recorder captures, feed
+        audio, tick, drain the battery. Return the frames captured."""
+        end = self.clock.mono_ms() + ms
+        frames = 0
+        frame_ms = 1000 // fps if fps > 0 else 0
+        next_frame = self.clock.mono_ms()
+        next_audio = self.clock.mono_ms()
+        while self.clock.mono_ms() < end:
+            agent = self.agent
+            if agent is None:  # off: only the RTC runs
+                self.clock.advance(end - self.clock.mono_ms())
+                break
+            capturing = frame_ms and agent.recorder.state in CAPTURING
+            if not capturing:
+                step = min(IDLE_STEP_MS, end - self.clock.mono_ms())
+                self._idle(agent, step)
+                next_frame = next_audio = self.clock.mono_ms()
+                continue
+            now = self.clock.mono_ms()
+            if now >= next_frame:
+                if agent.capture():
+                    frames += 1
+                next_frame += frame_ms
+            if now >= next_audio:
+                self._audio(agent)
+                next_audio += BLOCK_MS
+            self._housekeeping(agent)
+            self._flush_officer()
+            self.clock.advance(max(1, min(next_frame, next_audio, end) - self.clock.mono_ms()))
+        return frames
+
+    def _idle(self, agent: Agent, ms: int) -> None:
+        self.clock.advance(ms)
+        self.battery.drain(ms, False)
+        agent.input("tick")
+        agent.check_storage()
+        self._battery(agent)
+        self._flush_officer()
+
+    def _audio(self, agent: Agent) -> None:
+        block = self.microphone.read()
+        if block is not None and self.mic_working:
+            agent.input("audio", block[0])
+
+    def _housekeeping(self, agent: Agent) -> None:
+        mono = self.clock.mono_ms()
+        if mono >= self._tick_due:
+            self._tick_due = mono + TICK_MS
+            agent.input("tick")
+        if mono >= self._battery_due:
+            self._battery_due = mono + BATTERY_EVERY_MS
+            self.battery.drain(BATTERY_EVERY_MS, agent.recorder.state in (RECORDING, RESUMING))
+            self._battery(agent)
+
+    def _battery(self, agent: Agent) -> None:
+        pct = self.battery.percent()
+        agent.input("battery", pct)
+        if pct <= 0:
+            self.power.dead = True
+            raise PowerCut("the battery ran out")
+
+    # -- docking --
+
+    def dock_transport(self, transport: object) -> object:
+        """The transport as the device sees it: while docked, its clock runs in real time."""
+        return _RealTime(transport, self.clock)
+
+    def close(self) -> None:
+        if self.agent is not None:
+            try:
+                self.agent.store.close()
+            except (OSError, FirmwareError, PowerCut):
+                pass
+            self.agent = None
+
+    def ledger_entries(self) -> list:
+        """The device's ledger entries as its store holds them, read without writing."""
+        from firmware.store import ledger_bytes
+        from protocol.ledger import read_ledger
+
+        data = ledger_bytes(str(self.store_dir))
+        return [item[2].raw for item in read_ledger(data) if item[0] == "entry"]
+
+
+class _RealTime:
+    """A link transport that moves the device's virtual clock on by the real time that
+    passes, so the link's idle timeout works while the device is docked."""
+
+    def __init__(self, inner: object, clock: SimClock) -> None:
+        self.inner = inner
+        self.clock = clock
+        self.last = time.monotonic()
+
+    def _catch_up(self) -> None:
+        now = time.monotonic()
+        self.clock.advance(int((now - self.last) * 1000))
+        self.last = now
+
+    def read(self) -> bytes:
+        data = self.inner.read()  # type: ignore[attr-defined]
+        self._catch_up()
+        return data
+
+    def write(self, data: bytes) -> None:
+        self.inner.write(data)  # type: ignore[attr-defined]
+
+    def at_eof(self) -> bool:
+        return self.inner.at_eof()  # type: ignore[attr-defined]
+
+
+def _iso(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms // 1000))
+
+
+def _span(ms: int) -> str:
+    s = ms / 1000
+    if s >= 86400:
+        return "%.1f days" % (s / 86400)
+    if s >= 3600:
+        return "%.1f h" % (s / 3600)
+    if s >= 60:
+        return "%.1f min" % (s / 60)
+    return "%.1f s" % s
+
+
+def _nth(n: int) -> str:
+    return "%d%s" % (n, {1: "st", 2: "nd", 3: "rd"}.get(n if n < 20 else n % 10, "th"))

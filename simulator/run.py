@@ -1,0 +1,428 @@
+"""Run a scenario: a device lives through the steps, docks with a host daemon in another
+process, and the host's verdict is checked against what the scenario expects.
+
+The device is a ``VirtualDevice`` (the unchanged firmware on simulated hardware) or, for
+hardware in the loop, a board on a serial port driven through its test command set
+(``simulator.hil.BoardDevice``). Every dock starts ``sealcam sync`` as its own process, on a
+pseudo-terminal cable (or loopback TCP), with its clock at the scenario's virtual time; the
+host's conclusions are what ``sealcam verify --json`` prints for its evidence store.
+"""
+# micropython: skip (the simulator runs on CPython only)
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from protocol.keys import DeviceKey, decode_key, encode_key
+from protocol.signer import generate_seed, make_signer
+from simulator.errors import ScenarioError, SimulatorError
+from simulator.scenario import Scenario
+
+HOST_KID = "agency-host-1"
+SEALCAM = [sys.executable, "-c", "import sys; from host.cli import main; sys.exit(main())"]
+DOCK_ATTEMPTS = 8  # with faults on the link, dock again until the host has everything
+IDLE_S = 3.0  # both ends give up on a silent link this fast (the simulator's cables are short)
+
+
+class Host:
+    """The agency's side: its key, its evidence store, its daemon processes."""
+
+    def __init__(self, workdir: Path, evidence: "str | None" = None, key: "str | None" = None):
+        self.dir = workdir / "host"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.evidence = Path(evidence) if evidence else self.dir / "evidence"
+        if key:
+            self.key_path = Path(key)
+            self.key = decode_key(self.key_path.read_bytes())
+        else:
+            self.key_path = self.dir / ("%s.key" % HOST_KID)
+            if self.key_path.exists():
+                self.key = decode_key(self.key_path.read_bytes())
+            else:
+                seed = generate_seed()
+                self.key = DeviceKey(HOST_KID, make_signer(seed).public_key(), seed)
+                self.key_path.write_bytes(encode_key(self.key))
+        if not self.key.seed:
+            raise SimulatorError("%s is a public key; the host needs its private key" % key)
+
+    def enrol(self, device_id: str, public: bytes) -> None:
+        from host.evidence import EvidenceError, SqliteEvidenceStore
+
+        store = SqliteEvidenceStore(str(self.evidence))
+        try:
+            if store.device_key(device_id) != public:
+                store.enrol(device_id, public)
+        except EvidenceError as exc:
+            raise SimulatorError(str(exc)) from None
+        finally:
+            store.close()
+
+    def daemon(self, link: list, clock_ms: int, idle_s: float = IDLE_S) -> subprocess.Popen:
+        cmd = [
+            *SEALCAM,
+            "sync",
+            "--evidence",
+            str(self.evidence),
+            "--host-key",
+            str(self.key_path),
+            "--once",
+            "--json",
+            "--idle",
+            str(idle_s),
+            "--clock-start",
+            str(clock_ms),
+            *link,
+        ]
+        return subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()
+        )
+
+    def conclude(self, device_id: str, policy: dict) -> dict:
+        """What ``sealcam verify --json`` says of this device in the evidence store."""
+        cmd = [*SEALCAM, "verify", str(self.evidence), "--device", device_id, "--json"]
+        if "late_hours" in policy:
+            cmd += ["--late-hours", str(policy["late_hours"])]
+        if "clock_drift_s" in policy:
+            cmd += ["--drift-limit", str(policy["clock_drift_s"])]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=_env())
+        try:
+            return json.loads(r.stdout)[0]
+        except (ValueError, IndexError):
+            raise SimulatorError(
+                "sealcam verify gave no report (exit %d): %s" % (r.returncode, r.stderr.strip())
+            ) from None
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def _session_lines(out: str) -> list:
+    sessions = []
+    for line in out.splitlines():
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            continue
+        if doc.get("event") == "session":
+            sessions.append(doc)
+    return sessions
+
+
+class Runner:
+    """One run of one scenario."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        workdir: str,
+        device_port: "str | None" = None,
+        evidence: "str | None" = None,
+        host_key: "str | None" = None,
+        say: "Callable[[str], None] | None" = None,
+    ) -> None:
+        self.scenario = scenario
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.host = Host(self.workdir, evidence, host_key)
+        self.say: Callable[[str], None] = say or (lambda line: None)
+        self.docks: list = []
+        self.happened: list = []
+        self.device: Any
+        if device_port:
+            # Hardware in the loop: the board is driven through its test command set.
+            self.device = importlib.import_module("simulator.hil").BoardDevice(device_port)
+        else:
+            from simulator.device import VirtualDevice
+
+            device = VirtualDevice(str(self.workdir), scenario.device)
+            device.pin_host(self.host.key.device_id, self.host.key.public)
+            self.device = device
+        self.host.enrol(self.device.device_id, self.device.public_key)
+
+    def run(self) -> dict:
+        try:
+            for step in self.scenario.steps:
+                if step["do"] == "dock":
+                    lines = self._dock(step)
+                else:
+                    lines = self.device.step(step)
+                self._note(step, lines)
+        finally:
+            self.device.close()
+        self.say("asking the host for its verdict")
+        verdict = self.host.conclude(self.device.device_id, self.scenario.host)
+        return self._report(verdict)
+
+    def _note(self, step: dict, lines: list) -> None:
+        at = self._true_ms()
+        for line in lines or ["done"]:
+            self.happened.append(
+                {"step": step["n"], "do": step["do"], "at": _iso(at), "what": line}
+            )
+            self.say("step %d %-14s %s" % (step["n"], step["do"], line))
+
+    def _true_ms(self) -> int:
+        clock = getattr(self.device, "clock", None)
+        if clock is not None:
+            return int(clock.true_ms)
+        true_ms = getattr(self.device, "true_ms", None)
+        return true_ms() if callable(true_ms) else int(time.time() * 1000)
+
+    # -- docking --
+
+    def _dock(self, step: dict) -> list:
+        from simulator.links import LinkFaults
+
+        faults = LinkFaults(
+            flip_every=step.get("flip_every", 0),
+            drop_every=step.get("drop_every", 0),
+            stall_ms=step.get("stall_ms", 0),
+            disconnect_after=step.get("disconnect_after", 0),
+            seed=step["n"],
+        )
+        until_done = step.get("until_done", True)
+        link = step.get("link", self.scenario.host.get("link", "pty"))
+        if not hasattr(self.device, "agent"):
+            link = "tcp"  # a board is docked through its test command channel
+        lines = []
+        if getattr(self.device, "agent", True) is None:
+            # The cradle powers and charges the device: a flat or switched-off recorder
+            # boots on it (and recovers its store, if the power was cut).
+            self.device.battery.charge(100)
+            lines += self.device.step({"do": "power_on", "n": step["n"]})
+            lines.insert(0, "docked: the cradle powers the device on")
+        for attempt in range(1, (DOCK_ATTEMPTS if until_done else 1) + 1):
+            if attempt > 1:
+                faults.next_attempt()
+            record = self._dock_once(link, faults)
+            record["attempt"] = attempt
+            self.docks.append(record)
+            lines.append(
+                "dock %d over %s: %s; host stored %d entries, %d media%s"
+                % (
+                    attempt,
+                    link,
+                    record["result"],
+                    record["entries_stored"],
+                    record["media_stored"],
+                    _fault_note(record.get("link_faults")),
+                )
+            )
+            if record["result"] == "done":
+                break
+        return lines
+
+    def _dock_once(self, link: str, faults: object) -> dict:
+        if not hasattr(self.device, "agent"):
+            return self._dock_board()
+        if getattr(self.device, "agent", None) is None:
+            return _dock_record("device is off: nothing answered on the dock")
+        if link == "tcp":
+            return self._dock_tcp()
+        return self._dock_pty(faults)
+
+    def _dock_pty(self, faults: object) -> dict:
+        import serial
+
+        from host.sync import SerialTransport
+        from simulator.links import Cable, LinkFaults
+
+        cable_faults = faults if isinstance(faults, LinkFaults) else LinkFaults()
+        with Cable(cable_faults) as cable:
+            # The device's end is open before the host speaks, so nothing the host sends is
+            # flushed away by the device opening its port late.
+            port = serial.Serial(cable.device_port, baudrate=921600, timeout=0.05)
+            try:
+                daemon = self.host.daemon(["--serial", cable.host_port], self._true_ms())
+                result, receipts = self._device_session(SerialTransport(port), serial_link=True)
+            finally:
+                port.close()
+            out, err = _finish(daemon)
+        record = _dock_record(result, receipts, _session_lines(out), err)
+        if cable_faults.any:
+            record["link_faults"] = cable_faults.summary()
+        return record
+
+    def _dock_tcp(self) -> dict:
+        import socket
+
+        from host.sync import SocketTransport
+
+        daemon = self.host.daemon(["--tcp", "127.0.0.1:0"], self._true_ms())
+        address = _listening(daemon)
+        sock = socket.create_connection(address, timeout=10)
+        try:
+            result, receipts = self._device_session(SocketTransport(sock), serial_link=False)
+        finally:
+            sock.close()
+        out, err = _finish(daemon)
+        return _dock_record(result, receipts, _session_lines(out), err)
+
+    def _device_session(self, transport: object, serial_link: bool) -> tuple:
+        from firmware.link import DeviceLink
+
+        device = self.device
+        link = DeviceLink(
+            device.agent,
+            make_signer(device.key.seed),
+            device.pinned_hosts,
+            device.dock_transport(transport),
+            serial_link,
+            os.urandom,
+            set_clock=device.clock.set,
+            idle_ms=int(IDLE_S * 1000),
+        )
+        result = link.run()
+        device.battery.charge(100)  # docked is charging
+        return result, list(link.receipts)
+
+    def _dock_board(self) -> dict:
+        daemon = self.host.daemon(["--tcp", "127.0.0.1:0"], self._true_ms())
+        address = _listening(daemon)
+        outcome = self.device.dock(address)
+        out, err = _finish(daemon)
+        return _dock_record(
+            outcome["result"], outcome.get("receipts", []), _session_lines(out), err
+        )
+
+    # -- the verdict --
+
+    def _report(self, verdict: dict) -> dict:
+        from simulator.expect import evaluate
+
+        host = {
+            "state": verdict["verification"]["state"],
+            "findings": [f["code"] for f in verdict["verification"].get("findings", [])],
+            "flags": verdict["compliance"],
+            "recordings": verdict["recordings"],
+        }
+        host.update(self._stored())
+        checks = evaluate(self.scenario.expect, host, self.docks)
+        s = self.scenario
+        return {
+            "scenario": s.name,
+            "file": s.path,
+            "description": s.description,
+            "device": self.device.device_id,
+            "happened": self.happened,
+            "docks": self.docks,
+            "host": host,
+            "expectations": checks,
+            "passed": all(c["passed"] for c in checks),
+        }
+
+    def _stored(self) -> dict:
+        """Whether the host holds the device's ledger as the device has it, each entry once."""
+        from host.evidence import SqliteEvidenceStore
+
+        store = SqliteEvidenceStore(str(self.host.evidence))
+        try:
+            held = store.entries(self.device.device_id)
+        finally:
+            store.close()
+        from protocol.ledger import parse_entry
+        from protocol.registry import EV_EVICTION, EV_POWER_LOSS_RECOVERED, F_DETAIL, F_EVENT
+
+        parsed = [parse_entry(raw).fields for raw in held]
+        events = [f.get(F_EVENT) for f in parsed]
+        evicted = sum(
+            len(f.get(F_DETAIL, {}).get("media", []))
+            for f in parsed
+            if f.get(F_EVENT) == EV_EVICTION
+        )
+        out = {
+            "entries": len(held),
+            "stored_once": len(held) == len(set(held)),
+            "power_losses": events.count(EV_POWER_LOSS_RECOVERED),
+            "evicted_media": evicted,
+        }
+        ledger = getattr(self.device, "ledger_entries", None)
+        if callable(ledger):
+            device_entries = ledger()
+            out["device_entries"] = len(device_entries)
+            out["stored_once"] = out["stored_once"] and held == device_entries[: len(held)]
+        return out
+
+
+def _dock_record(
+    result: str, receipts: "list | None" = None, sessions: "list | None" = None, err: str = ""
+) -> dict:
+    s = sessions[-1] if sessions else {}
+    return {
+        "result": result,
+        "host_result": s.get("result", "no session" if not err else err.strip()[-200:]),
+        "entries_stored": s.get("entries_stored", 0),
+        "media_stored": s.get("media_stored", 0),
+        "clock_drift_ms": s.get("clock_drift_ms"),
+        "receipts": receipts or [],
+    }
+
+
+def _fault_note(faults: "dict | None") -> str:
+    if not faults:
+        return ""
+    parts = []
+    if faults["bits_flipped"]:
+        parts.append("%d bit(s) flipped" % faults["bits_flipped"])
+    if faults["bytes_dropped"]:
+        parts.append("%d byte(s) dropped" % faults["bytes_dropped"])
+    if faults["stalled_ms"]:
+        parts.append("stalled %d ms" % faults["stalled_ms"])
+    if faults["disconnected_after"] is not None:
+        parts.append("cable pulled after %d bytes" % faults["disconnected_after"])
+    return " (link: %s)" % ", ".join(parts) if parts else ""
+
+
+def _listening(daemon: subprocess.Popen) -> tuple:
+    assert daemon.stdout is not None
+    for _ in range(20):
+        line = daemon.stdout.readline()
+        if not line:
+            break
+        doc = json.loads(line)
+        if doc.get("event") == "listening":
+            host, _, port = doc["tcp"].rpartition(":")
+            return host, int(port)
+    err = daemon.stderr.read() if daemon.stderr else ""
+    raise SimulatorError("the host daemon did not start listening: %s" % err.strip())
+
+
+def _finish(daemon: subprocess.Popen) -> tuple:
+    try:
+        out, err = daemon.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+        out, err = daemon.communicate()
+    return out, err
+
+
+def _iso(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms // 1000))
+
+
+def run_file(
+    path: str,
+    workdir: str,
+    device_port: "str | None" = None,
+    evidence: "str | None" = None,
+    host_key: "str | None" = None,
+    say: "Callable[[str], None] | None" = None,
+) -> dict:
+    """Load a scenario file and run it; the report says what happened and what passed."""
+    from simulator.scenario import load
+
+    scenario = load(path)
+    try:
+        return Runner(scenario, workdir, device_port, evidence, host_key, say).run()
+    except ScenarioError as exc:
+        raise ScenarioError("%s: %s" % (path, exc)) from None

@@ -1,0 +1,285 @@
+"""Scenario files: an officer's shift, the faults in it, and the verdicts the host must reach.
+
+A scenario is TOML. ``[device]`` describes the virtual recorder, ``[host]`` the host's policy,
+``[[step]]`` tables are what happens, in order, and ``[expect]`` is what the host must conclude
+once the device has docked. Loading checks everything before anything runs, so a typo fails at
+once with the file, the step number and what would be accepted.
+
+    name = "place change"
+    [device]
+    id = "SC-SIM-0001"
+    officer = "P-0427"
+    [[step]]
+    do = "power_on"
+    [[step]]
+    do = "record"
+    ...
+    [expect]
+    state = "OK"
+    flags = []
+"""
+# micropython: skip (the simulator runs on CPython only)
+
+import calendar
+import time
+import tomllib
+from pathlib import Path
+
+from protocol.registry import NO_RECORD_NAMES, PAUSE_NAMES
+from simulator.errors import ScenarioError
+
+PAUSE_CODES = {name: code for code, name in PAUSE_NAMES.items()}
+NO_RECORD_CODES = {name: code for code, name in NO_RECORD_NAMES.items()}
+
+# Fault kinds a virtual recorder can suffer.
+FAULTS = (
+    "power_loss",  # the power goes at once, or at the at_write-th write to the card from here
+    "dead_battery",  # the battery empties: the same cut, with the battery at 0 %
+    "clock_reset",  # the RTC's backup cell failed: the next boot starts at 2000-01-01
+    "clock_jump",  # the RTC jumps by `seconds` (negative: back), without the host
+    "camera_failure",
+    "camera_repair",
+    "microphone_failure",
+    "microphone_repair",
+    "full_storage",  # other data fills the card, leaving `leave_mb` free (default 0)
+    "edit_store",  # someone changes the device's store behind the agent: `target` media|ledger
+    "gps_lost",
+    "gps_found",
+)
+
+# Every step kind, with the keys it takes (beyond "do") and their types.
+_NUM = (int, float)
+STEPS: dict = {
+    "power_on": {"battery": _NUM},
+    "power_off": {},
+    "record": {},
+    "announce": {"seconds": _NUM, "wav": str},
+    "narrate": {"seconds": _NUM, "wav": str},
+    "film": {"seconds": _NUM, "minutes": _NUM, "hours": _NUM, "fps": int},
+    "pause": {"reason": str},
+    "wait": {"seconds": _NUM, "minutes": _NUM, "hours": _NUM, "days": _NUM},
+    "resume": {},
+    "say_reason": {"seconds": _NUM, "wav": str},
+    "stop": {},
+    "mark_important": {},
+    "no_record": {"reason": str, "note": str},
+    "fault": {
+        "kind": str,
+        "at_write": (int, str),
+        "seconds": _NUM,
+        "target": str,
+        "leave_mb": _NUM,
+    },
+    "dock": {
+        "link": str,
+        "flip_every": int,
+        "drop_every": int,
+        "stall_ms": int,
+        "disconnect_after": int,
+        "until_done": bool,
+    },
+}
+REQUIRED = {"pause": ("reason",), "fault": ("kind",), "no_record": ("reason",)}
+
+DEVICE_KEYS = {
+    "id": str,
+    "officer": str,
+    "start": str,
+    "resolution": str,
+    "fps": int,
+    "sd_card_mb": _NUM,
+    "battery": _NUM,
+    "rtc_drift_ppm": _NUM,
+    "gps": list,
+    "seed": int,
+    "chunk_ms": int,
+}
+HOST_KEYS = {"late_hours": _NUM, "clock_drift_s": _NUM, "link": str}
+EXPECT_KEYS = {
+    "state": str,
+    "flags": list,
+    "no_other_flags": bool,
+    "recordings": int,
+    "stored_once": bool,
+    "findings": list,
+    "power_losses": int,
+    "dock_results": list,
+    "evicted": bool,
+}
+STATES = ("OK", "OK with missing information", "NOT OK", "unknown key")
+LINKS = ("pty", "tcp")
+
+
+class Scenario:
+    """A checked scenario: plain data, ready to run."""
+
+    def __init__(self, path: str, name: str, description: str) -> None:
+        self.path = path
+        self.name = name
+        self.description = description
+        self.device: dict = {}
+        self.host: dict = {}
+        self.steps: list = []
+        self.expect: dict = {}
+
+    def start_ms(self) -> int:
+        return parse_time(self.device["start"], self.path) if "start" in self.device else -1
+
+
+def load(path: str) -> Scenario:
+    """Read and check a scenario file; raise ScenarioError naming what is wrong and where."""
+    p = Path(path)
+    try:
+        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError("scenario %s does not exist" % path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError("cannot read scenario %s: %s" % (path, exc)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError("%s is not valid TOML: %s" % (path, exc)) from None
+    return parse(doc, str(path))
+
+
+def parse(doc: dict, path: str = "<scenario>") -> Scenario:
+    unknown = set(doc) - {"name", "description", "device", "host", "step", "expect"}
+    if unknown:
+        raise ScenarioError(
+            "%s: unknown top-level key(s) %s; a scenario has name, description, [device], "
+            "[host], [[step]] and [expect]" % (path, ", ".join(sorted(unknown)))
+        )
+    s = Scenario(path, str(doc.get("name", Path(path).stem)), str(doc.get("description", "")))
+    s.device = _table(doc.get("device", {}), DEVICE_KEYS, path, "[device]")
+    s.host = _table(doc.get("host", {}), HOST_KEYS, path, "[host]")
+    s.expect = _table(doc.get("expect", {}), EXPECT_KEYS, path, "[expect]")
+    steps = doc.get("step", [])
+    if not isinstance(steps, list) or not steps:
+        raise ScenarioError("%s: no [[step]] tables; a scenario needs at least one step" % path)
+    s.steps = [_step(raw, i + 1, path) for i, raw in enumerate(steps)]
+    _check_device(s)
+    _check_expect(s)
+    return s
+
+
+def _table(raw: object, keys: dict, path: str, where: str) -> dict:
+    if not isinstance(raw, dict):
+        raise ScenarioError("%s: %s must be a table" % (path, where))
+    for key, value in raw.items():
+        if key not in keys:
+            raise ScenarioError(
+                "%s: %s has no key %r; it takes %s" % (path, where, key, ", ".join(sorted(keys)))
+            )
+        _typed(value, keys[key], path, "%s %s" % (where, key))
+    return dict(raw)
+
+
+def _typed(value: object, kinds: object, path: str, what: str) -> None:
+    ok = isinstance(value, kinds)  # type: ignore[arg-type]
+    if isinstance(value, bool) and kinds is not bool and bool not in _as_tuple(kinds):
+        ok = False  # TOML true is not a number of seconds
+    if not ok:
+        names = "/".join(k.__name__ for k in _as_tuple(kinds))
+        raise ScenarioError("%s: %s must be %s, not %r" % (path, what, names, value))
+
+
+def _as_tuple(kinds: object) -> tuple:
+    return kinds if isinstance(kinds, tuple) else (kinds,)
+
+
+def _step(raw: object, n: int, path: str) -> dict:
+    if not isinstance(raw, dict) or "do" not in raw:
+        raise ScenarioError("%s: step %d has no `do`; steps are: %s" % (path, n, ", ".join(STEPS)))
+    do = raw["do"]
+    if do not in STEPS:
+        raise ScenarioError(
+            "%s: step %d: unknown step %r; steps are: %s" % (path, n, do, ", ".join(STEPS))
+        )
+    where = "step %d (%s)" % (n, do)
+    keys = STEPS[do]
+    for key, value in raw.items():
+        if key == "do":
+            continue
+        if key not in keys:
+            takes = ", ".join(sorted(keys)) or "nothing"
+            raise ScenarioError("%s: %s has no key %r; it takes %s" % (path, where, key, takes))
+        _typed(value, keys[key], path, "%s %s" % (where, key))
+    for key in REQUIRED.get(do, ()):
+        if key not in raw:
+            raise ScenarioError("%s: %s needs `%s`" % (path, where, key))
+    step = dict(raw)
+    step["n"] = n
+    _check_step(step, path, where)
+    return step
+
+
+def _check_step(step: dict, path: str, where: str) -> None:
+    do = step["do"]
+    if do == "pause" and step["reason"] not in PAUSE_CODES:
+        raise ScenarioError(
+            "%s: %s: %r is not an objective reason; reasons are: %s"
+            % (path, where, step["reason"], ", ".join(PAUSE_CODES))
+        )
+    if do == "no_record" and step["reason"] not in NO_RECORD_CODES:
+        raise ScenarioError(
+            "%s: %s: %r is not a reason for not recording; reasons are: %s"
+            % (path, where, step["reason"], ", ".join(NO_RECORD_CODES))
+        )
+    if do == "fault":
+        if step["kind"] not in FAULTS:
+            raise ScenarioError(
+                "%s: %s: unknown fault %r; faults are: %s"
+                % (path, where, step["kind"], ", ".join(FAULTS))
+            )
+        at = step.get("at_write")
+        if isinstance(at, str) and at != "random":
+            raise ScenarioError('%s: %s: at_write is a number or "random"' % (path, where))
+        if step["kind"] == "edit_store" and step.get("target", "media") not in ("media", "ledger"):
+            raise ScenarioError('%s: %s: target is "media" or "ledger"' % (path, where))
+    if do == "dock" and step.get("link", "pty") not in LINKS:
+        raise ScenarioError("%s: %s: link is one of %s" % (path, where, ", ".join(LINKS)))
+    if do in ("film", "wait") and duration_ms(step) <= 0:
+        raise ScenarioError("%s: %s needs a duration above zero" % (path, where))
+
+
+def _check_device(s: Scenario) -> None:
+    res = s.device.get("resolution", "640x360")
+    try:
+        w, h = (int(x) for x in res.lower().split("x"))
+    except ValueError:
+        raise ScenarioError(
+            "%s: [device] resolution is WIDTHxHEIGHT, like 640x360, not %r" % (s.path, res)
+        ) from None
+    if not (16 <= w <= 7680 and 16 <= h <= 4320):
+        raise ScenarioError("%s: [device] resolution %s is out of range" % (s.path, res))
+    if "start" in s.device:
+        s.start_ms()
+    if s.host.get("link", "pty") not in LINKS:
+        raise ScenarioError("%s: [host] link is one of %s" % (s.path, ", ".join(LINKS)))
+
+
+def _check_expect(s: Scenario) -> None:
+    state = s.expect.get("state")
+    if state is not None and state not in STATES:
+        raise ScenarioError(
+            "%s: [expect] state is one of %s, not %r" % (s.path, ", ".join(STATES), state)
+        )
+
+
+def duration_ms(step: dict) -> int:
+    """The step's duration from its seconds/minutes/hours/days keys, in milliseconds."""
+    total = 0.0
+    for key, scale in (("seconds", 1), ("minutes", 60), ("hours", 3600), ("days", 86400)):
+        total += float(step.get(key, 0)) * scale
+    return int(total * 1000)
+
+
+def parse_time(text: str, path: str = "<scenario>") -> int:
+    """An ISO 8601 time with its offset ("2026-11-23T08:00:00+08:00") as ms since the epoch."""
+    for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"):
+        try:
+            t = time.strptime(text.replace("Z", "+0000"), fmt)
+        except ValueError:
+            continue
+        return (calendar.timegm(t) - (t.tm_gmtoff or 0)) * 1000
+    raise ScenarioError(
+        "%s: [device] start must look like 2026-11-23T08:00:00+08:00, not %r" % (path, text)
+    )

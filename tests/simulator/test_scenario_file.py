@@ -1,0 +1,103 @@
+"""Scenario files: what loads, and the clear error for what does not."""
+# micropython: skip (the simulator runs on CPython only)
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from simulator.errors import ScenarioError
+from simulator.scenario import STEPS, duration_ms, load, parse, parse_time
+
+GOOD = """
+name = "t"
+[device]
+id = "SC-T-1"
+start = "2026-11-23T08:00:00+08:00"
+[[step]]
+do = "power_on"
+[[step]]
+do = "pause"
+reason = "place-change"
+[[step]]
+do = "wait"
+minutes = 2
+[expect]
+state = "OK"
+flags = ["R-DEV-9"]
+"""
+
+
+def write(tmp_path, text):
+    p = tmp_path / "s.toml"
+    p.write_text(text, encoding="utf-8")
+    return str(p)
+
+
+def test_a_good_scenario_loads_into_plain_data(tmp_path):
+    s = load(write(tmp_path, GOOD))
+    assert [x["do"] for x in s.steps] == ["power_on", "pause", "wait"]
+    assert [x["n"] for x in s.steps] == [1, 2, 3]
+    assert s.start_ms() == parse_time("2026-11-23T00:00:00Z")
+    assert s.expect == {"state": "OK", "flags": ["R-DEV-9"]}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('reason = "place-change"', 'reason = "lunch"'), "'lunch' is not an objective reason"),
+        (('do = "power_on"', 'do = "power_onn"'), "step 1: unknown step 'power_onn'"),
+        (("minutes = 2", "minutes = true"), "step 3 (wait) minutes must be int/float"),
+        (("minutes = 2", "hours = 0"), "needs a duration above zero"),
+        (('state = "OK"', 'state = "fine"'), "[expect] state is one of"),
+        (('id = "SC-T-1"', 'idd = "SC-T-1"'), "[device] has no key 'idd'"),
+        (("08:00:00+08:00", "8 o'clock"), "start must look like"),
+        (('name = "t"', 'name = "t"\ncolour = 1'), "unknown top-level key(s) colour"),
+    ],
+)
+def test_a_mistake_is_named_with_the_file_the_step_and_what_would_do(tmp_path, change, message):
+    path = write(tmp_path, GOOD.replace(*change))
+    with pytest.raises(ScenarioError) as err:
+        load(path)
+    assert message in str(err.value)
+    assert path in str(err.value)
+
+
+def test_a_reason_error_lists_the_objective_reasons(tmp_path):  # R-DEV-9
+    with pytest.raises(ScenarioError) as err:
+        load(write(tmp_path, GOOD.replace('"place-change"', '"bored"')))
+    for reason in ("fault", "damage", "weather", "battery", "storage", "obstruction"):
+        assert reason in str(err.value)
+
+
+def test_missing_and_broken_files_are_clear(tmp_path):
+    with pytest.raises(ScenarioError, match="does not exist"):
+        load(str(tmp_path / "nope.toml"))
+    with pytest.raises(ScenarioError, match="is not valid TOML"):
+        load(write(tmp_path, "[[step]\ndo ="))
+    with pytest.raises(ScenarioError, match="no \\[\\[step\\]\\] tables"):
+        load(write(tmp_path, 'name = "empty"'))
+
+
+def test_durations_add_up():
+    assert duration_ms({"seconds": 1.5, "minutes": 1, "hours": 1, "days": 1}) == (
+        1500 + 60_000 + 3_600_000 + 86_400_000
+    )
+
+
+_values = st.one_of(
+    st.integers(-5, 10**6), st.floats(allow_nan=False), st.text(max_size=12), st.booleans()
+)
+_steps = st.fixed_dictionaries(
+    {"do": st.sampled_from([*STEPS, "bogus"])},
+    optional={k: _values for k in ("seconds", "reason", "kind", "at_write", "link", "minutes")},
+)
+
+
+@given(st.lists(_steps, min_size=1, max_size=6))
+def test_any_step_list_either_loads_or_raises_a_scenario_error(steps):
+    try:
+        s = parse({"step": steps})
+    except ScenarioError as exc:
+        assert str(exc)
+    else:
+        assert len(s.steps) == len(steps)
