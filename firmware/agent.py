@@ -9,7 +9,7 @@ self-check (R-DEV-7). Retention decides what the store may evict when space runs
 
 from firmware.capture import CaptureQueue
 from firmware.errors import ConfigError, StorageFull
-from firmware.hal import Battery, Camera, Clock, Indicators
+from firmware.hal import Battery, Camera, Clock, Gps, Indicators
 from firmware.recorder import (
     INDICATOR,
     PROMPT,
@@ -79,6 +79,7 @@ class Agent:
         self.storage_checked_ms = -STORAGE_CHECK_MS
         self.stored_entries = 0
         self.stored_media_bytes = 0
+        self.gps: Gps | None = None  # a receiver, where the device has one (R-DEV-13)
 
     def now(self) -> tuple:
         return self.clock.wall_ms(), self.clock.mono_ms()
@@ -200,7 +201,10 @@ class Agent:
         """Read one frame from the camera and feed it in; False when the camera has no more."""
         if self.camera is None:
             return False
-        got = self.camera.read(self.recorder.overlay(self.clock.wall_ms()))
+        if self.gps is not None:
+            fix = self.gps.fix()
+            self.recorder.position = tuple(fix) if fix is not None else None
+        got = self.camera.read(self.recorder.overlay(self.clock.wall_ms(), self.recorder.position))
         if got is None:
             return False
         data, keyframe, _mono = got
@@ -238,6 +242,7 @@ def restore(entries: object) -> dict:
     important: dict = {}
     settings: dict = {}
     issued = -1
+    received_through = -1
     for raw in entries:  # type: ignore[attr-defined]
         e = parse_entry(raw)
         f = e.fields
@@ -247,10 +252,9 @@ def restore(entries: object) -> dict:
             items.append(item)
             by_recording.setdefault(f.get(F_RECORDING), []).append(item)
         elif event == EV_HOST_RECEIPT:
-            through = f.get(F_DETAIL, {}).get("through_seq", -1)
-            for item in items:
-                if item.seq <= through:
-                    item.received = True
+            # A receipt covers every entry up to its seq, and the host's head only grows, so
+            # the highest one decides: marked once, after the loop, not per receipt.
+            received_through = max(received_through, f.get(F_DETAIL, {}).get("through_seq", -1))
         elif event == EV_MARK_IMPORTANT and F_RECORDING in f:
             important[f[F_RECORDING]] = True
         elif event == EV_CONFIG_APPLIED:
@@ -259,6 +263,9 @@ def restore(entries: object) -> dict:
                 if key not in ("by", "issued_ms"):
                     settings[key] = detail[key]
             issued = max(issued, detail.get("issued_ms", -1))
+    for item in items:
+        if item.seq <= received_through:
+            item.received = True
     for rec_id in important:
         for item in by_recording.get(rec_id, ()):
             item.protected = True

@@ -56,6 +56,7 @@ from protocol.registry import (
     F_END_MS,
     F_EVENT,
     F_FRAME_HASHES,
+    F_GPS,
     F_MEDIA_TYPE,
     F_OFFICER,
     F_PLAIN_LEN,
@@ -270,6 +271,9 @@ class Recorder:
         self.battery_percent = -1  # unknown until the self-check
         self.storage_hours: int | float = -1
         self.refusal = ""  # why the recorder is REFUSING: "camera" or "storage"
+        # The last GPS fix, (lat_e7, lon_e7, accuracy_m), set by the port where it has a
+        # receiver (R-DEV-13); chunks closed while it is known carry it in F_GPS.
+        self.position: tuple | None = None
         self._chunk_index = 0
         self._video: _Chunk | None = None
         self._audio: _Chunk | None = None
@@ -389,6 +393,8 @@ class Recorder:
             F_PLAIN_LEN: c.size,
             F_PLAIN_SHA: c.media_sha.digest(),
         }
+        if self.position is not None:
+            fields[F_GPS] = list(self.position)  # where the chunk was recorded (R-DEV-13)
         if self.sealer is not None:
             blob, fields[F_CIPHER_SHA], fields[F_CIPHER_ALG] = self.sealer(blob)  # type: ignore[operator]
         self._chunk_index += 1

@@ -630,9 +630,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(run=cmd_demo)
 
     from host.export import add_parser as add_export_parser
+    from host.flash import add_parser as add_flash_parser
     from simulator.command import add_parser as add_sim_parser
 
     add_export_parser(sub)
+    add_flash_parser(sub)
     add_sim_parser(sub)
     return p
 

@@ -260,6 +260,7 @@ class VirtualDevice:
             store=store,
             bitrate_bps=self._bitrate(),
         )
+        agent.gps = self.gps
         self.agent = agent
         self.officer_log = officer_log
         rec = store.recovery

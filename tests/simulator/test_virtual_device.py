@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from firmware.recorder import RECORDING
 from protocol.ledger import parse_entry
-from protocol.registry import EV_POWER_LOSS_RECOVERED, F_EVENT
+from protocol.registry import EV_POWER_LOSS_RECOVERED, F_EVENT, F_GPS, KIND_CHUNK
 from protocol.verify import OK, verify_ledger
 from simulator.device import VirtualDevice
 from simulator.links import LinkFaults
@@ -84,3 +84,19 @@ def test_a_pulled_cable_carries_exactly_the_bytes_before_the_pull():
     assert f.injure(b"more") == b""
     f.next_attempt()  # plugged in again: the pull happened once
     assert f.injure(b"again") == b"again"
+
+
+def test_chunks_carry_the_gps_fix_and_frames_show_it(tmp_path):  # R-DEV-13, R-DEV-1
+    d = VirtualDevice(str(tmp_path), {"fps": 5})
+    for step in SHIFT:
+        d.step(step)
+    d.step({"do": "film", "n": 4, "seconds": 2})
+    d.step({"do": "fault", "n": 5, "kind": "gps_lost"})
+    d.step({"do": "film", "n": 6, "seconds": 3})
+    d.step({"do": "stop", "n": 7})
+    chunks = [parse_entry(r) for r in d.ledger_entries()]
+    chunks = [e for e in chunks if e.kind == KIND_CHUNK]
+    with_fix = [e.fields[F_GPS] for e in chunks if F_GPS in e.fields]
+    assert with_fix and all(len(f) == 3 and 39_0000000 < f[0] < 40_0000000 for f in with_fix)
+    assert F_GPS not in chunks[-1].fields  # the fix was lost before the last chunks
+    assert " GPS 39." in d.agent.recorder.overlay(d.clock.wall_ms(), (399087000, 1163975000, 5))
