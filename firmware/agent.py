@@ -230,8 +230,9 @@ def media_item(entry: Entry) -> MediaItem:
 def restore(entries: object) -> dict:
     """What the device must remember across power-offs, rebuilt from its own ledger.
 
-    - ``catalogue``: the retention items, one per chunk, dated by its first frame; a host
-      receipt (``EV_HOST_RECEIPT`` with ``{"through_seq": n}``) marks the chunks up to ``n``
+    - ``catalogue``: the retention items, one per chunk whose media is still on the card
+      (an eviction event removes what it names), dated by its first frame; a host receipt
+      (``EV_HOST_RECEIPT`` with ``{"through_seq": n}``) marks the chunks up to ``n``
       received; a recording marked important (``EV_MARK_IMPORTANT``) protects its chunks.
     - ``settings``: every host-signed setting applied so far (``EV_CONFIG_APPLIED``), so a
       reboot keeps them (R-DEV-17), the retention floor and the officer id among them.
@@ -255,6 +256,11 @@ def restore(entries: object) -> dict:
             # A receipt covers every entry up to its seq, and the host's head only grows, so
             # the highest one decides: marked once, after the loop, not per receipt.
             received_through = max(received_through, f.get(F_DETAIL, {}).get("through_seq", -1))
+        elif event == EV_EVICTION:
+            # That media is gone from the card: it is no longer the store's to free. Chunks
+            # recorded later with the same bytes have their own copy, and stay.
+            gone = f.get(F_DETAIL, {}).get("media", [])
+            items = [item for item in items if item.digest not in gone]
         elif event == EV_MARK_IMPORTANT and F_RECORDING in f:
             important[f[F_RECORDING]] = True
         elif event == EV_CONFIG_APPLIED:

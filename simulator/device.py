@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from firmware.agent import Agent, boot
-from firmware.errors import FirmwareError
+from firmware.errors import FirmwareError, StoreError
 from firmware.hal import Indicators
 from firmware.recorder import (
     IDLE,
@@ -232,6 +232,12 @@ class VirtualDevice:
             handler(step)
         except PowerCut as cut:
             self._lose_power(str(cut))
+        except StoreError as exc:
+            # The card failed under the agent: its watchdog restarts it, and the boot carries
+            # on from what the store really holds.
+            self.say("the store failed (%s): the watchdog restarts the device" % exc)
+            self._discard()
+            self._do_power_on({})
         except FirmwareError as exc:
             self.say("the recorder refused %s: %s" % (do, exc))
         return [line for _, line in self.log[before:]]
@@ -462,6 +468,12 @@ class VirtualDevice:
         )
 
     def _lose_power(self, why: str) -> None:
+        self._discard()
+        self.power_losses += 1
+        self.say("power lost (%s)" % why)
+
+    def _discard(self) -> None:
+        """The running agent is gone, its files left as they are on the card."""
         for f in list(self.power.files):
             try:
                 f._inner.close()  # already flushed: nothing more reaches the card
@@ -469,8 +481,6 @@ class VirtualDevice:
                 pass
         self.power.files.clear()
         self.agent = None
-        self.power_losses += 1
-        self.say("power lost (%s)" % why)
 
     # -- the hardware at work --
 

@@ -196,6 +196,24 @@ def test_the_retention_catalogue_survives_a_reboot():  # R-DEV-4
         assert all(m.protected for m in agent.catalogue)  # the recording was marked important
 
 
+def test_media_evicted_before_a_reboot_is_not_in_the_catalogue_after_it():  # R-DEV-4
+    with TempDir() as d:
+        agent, _ = start(d, frames=9)
+        agent.input("press_record")
+        while agent.capture():
+            pass
+        agent.input("press_stop")
+        first = agent.catalogue[0].digest
+        n = len(agent.catalogue)
+        agent.run(agent.recorder.log_event(EV_EVICTION, {F_DETAIL: {"media": [first]}}, T0, 9000))
+        agent.store.close()
+        agent, _ = start(d, frames=0)
+        agent.store.close()
+        # Planning to free it again would count bytes that are no longer there.
+        assert len(agent.catalogue) == n - 1
+        assert first not in [m.digest for m in agent.catalogue]
+
+
 HOST_SEED = bytes(range(7, 39))
 
 

@@ -181,7 +181,7 @@ def test_a_port_that_does_not_exist_is_a_board_error(tmp_path):
 
 def test_without_micropython_installed_the_board_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setattr(mpboard, "MICROPYTHON", tmp_path / "missing")
-    with pytest.raises(BoardError, match="mpy-test"):
+    with pytest.raises(BoardError, match="tools/setup"):
         VirtualBoard(str(tmp_path / "flash")).start()
 
 

@@ -28,7 +28,7 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from common import machine
 
 from firmware.link import DeviceLink
 from host import compliance
@@ -38,7 +38,6 @@ from protocol.ledger import parse_entry
 from protocol.registry import EV_EVICTION, F_DETAIL, F_EVENT
 from protocol.signer import generate_seed, make_signer
 from simulator.device import VirtualDevice
-from tools.bench.common import machine
 
 DAY_MS = 86_400_000
 HOST_KID = "agency-host-1"
@@ -76,7 +75,7 @@ def dock(device: VirtualDevice, evidence: SqliteEvidenceStore, host_signer: obje
 
 def shift(device: VirtualDevice, shift_s: int) -> None:
     """One day's work: power on, record with the announcement, film, stop."""
-    steps = [
+    steps: list[dict] = [
         {"do": "power_on"},
         {"do": "record"},
         {"do": "announce", "seconds": 2},
@@ -88,7 +87,7 @@ def shift(device: VirtualDevice, shift_s: int) -> None:
 
 
 def run(days: int, shift_s: int, workdir: str) -> dict:
-    settings = {"resolution": "160x90", "fps": 2, "start": "2026-01-05T08:00:00+08:00"}
+    settings: dict = {"resolution": "160x90", "fps": 2, "start": "2026-01-05T08:00:00+08:00"}
     # The card holds about 190 days of this device's footage: a probe device works one day
     # first and its card's use is measured (identical audio chunks share a file, so the
     # encoder's bitrate alone would overstate it).
