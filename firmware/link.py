@@ -83,11 +83,18 @@ class DeviceLink:
                     self.closed = "timed out"
                 continue
             quiet_since = self.agent.clock.mono_ms()
-            for kind, value in self.decoder.feed(data):  # type: ignore[attr-defined]
-                if kind == framing.BODY:
-                    self.handle(self.session.receive(value))
-                if self.closed:
-                    break
+            self.feed(data)
+        return self.closed
+
+    def feed(self, data: bytes) -> str:
+        """Take bytes the host sent and answer them through the transport; return why the
+        session ended, or "" while it is open. ``run`` calls this as bytes arrive; a board
+        whose console carries the link (the test bench) calls it for each relayed piece."""
+        for kind, value in self.decoder.feed(data):  # type: ignore[attr-defined]
+            if kind == framing.BODY:
+                self.handle(self.session.receive(value))
+            if self.closed:
+                break
         return self.closed
 
     def handle(self, events: list) -> None:

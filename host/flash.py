@@ -38,6 +38,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("protocol", "firmware")
 CPYTHON_ONLY = ("firmware/ports/cpython.py",)
+# The hardware-in-the-loop test command set: on a board only with --debug, never in service.
+DEBUG_ONLY = ("firmware/testbench.py",)
 SKIP_MARKER = "# micropython: skip"
 SKIP_SCAN_LINES = 20  # as tools/mpy/runner.py: the marker sits in a module's first lines
 DEFAULT_STORE = "sealcam"  # on the board, relative to its working directory (its flash)
@@ -111,13 +113,16 @@ def skip_reason(path: Path) -> str | None:
     return None
 
 
-def portable_modules(root: Path) -> list[str]:
-    """Paths (relative, with '/') of the modules of protocol/ and firmware/ for the board."""
+def portable_modules(root: Path, debug: bool = False) -> list[str]:
+    """Paths (relative, with '/') of the modules of protocol/ and firmware/ for the board;
+    the test command set only for a ``debug`` build."""
     found = []
     for package in PACKAGES:
         for path in sorted((root / package).rglob("*.py")):
             rel = path.relative_to(root).as_posix()
             if "__pycache__" in rel or rel in CPYTHON_ONLY or skip_reason(path) is not None:
+                continue
+            if rel in DEBUG_ONLY and not debug:
                 continue
             found.append(rel)
     return found
@@ -451,7 +456,7 @@ class Flash:
                 "once; give this board a new id"
                 % (self.device_id, self.args.evidence, enrolled[:8].hex())
             )
-        self.modules = portable_modules(REPO)
+        self.modules = portable_modules(REPO, debug=bool(getattr(self.args, "debug", False)))
         self.compiler = mpy_cross_command()
         self.compiler_version = mpy_cross_version(self.compiler)
         self.report.doc.update(
@@ -821,6 +826,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     f.add_argument(
         "--baud", type=int, default=115200, help="serial line rate (default: %(default)s)"
+    )
+    f.add_argument(
+        "--debug",
+        action="store_true",
+        help="a debug build: also copy the test command set (firmware/testbench.py) that "
+        "`sealcam sim run --device` drives; never for a device in service",
     )
     f.add_argument("--json", action="store_true", help="print one JSON document at the end")
     f.set_defaults(run=cmd_flash)

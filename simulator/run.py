@@ -140,7 +140,13 @@ class Runner:
         self.device: Any
         if device_port:
             # Hardware in the loop: the board is driven through its test command set.
-            self.device = importlib.import_module("simulator.hil").BoardDevice(device_port)
+            cfg = scenario.device
+            self.device = importlib.import_module("simulator.hil").BoardDevice(
+                device_port,
+                start_ms=scenario.start_ms() if "start" in cfg else int(time.time() * 1000),
+                officer=cfg.get("officer", ""),
+                fps=cfg.get("fps", 5),
+            )
         else:
             from simulator.device import VirtualDevice
 
@@ -224,7 +230,7 @@ class Runner:
 
     def _dock_once(self, link: str, faults: object) -> dict:
         if not hasattr(self.device, "agent"):
-            return self._dock_board()
+            return self._dock_board(faults)
         if getattr(self.device, "agent", None) is None:
             return _dock_record("device is off: nothing answered on the dock")
         if link == "tcp":
@@ -286,14 +292,20 @@ class Runner:
         device.battery.charge(100)  # docked is charging
         return result, list(link.receipts)
 
-    def _dock_board(self) -> dict:
+    def _dock_board(self, faults: object) -> dict:
+        from simulator.links import LinkFaults
+
         daemon = self.host.daemon(["--tcp", "127.0.0.1:0"], self._true_ms())
         address = _listening(daemon)
-        outcome = self.device.dock(address)
+        injure = faults.injure if isinstance(faults, LinkFaults) and faults.any else None
+        outcome = self.device.dock(address, injure=injure)
         out, err = _finish(daemon)
-        return _dock_record(
+        record = _dock_record(
             outcome["result"], outcome.get("receipts", []), _session_lines(out), err
         )
+        if injure is not None:
+            record["link_faults"] = faults.summary()  # type: ignore[attr-defined]
+        return record
 
     # -- the verdict --
 

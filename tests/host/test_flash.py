@@ -143,6 +143,7 @@ def test_every_portable_module_is_compiled_and_copied_in_its_package(flashed):
     assert files == [rel[:-3] + ".mpy" for rel in flash.portable_modules(flash.REPO)]
     assert "firmware/provision.mpy" in files and "protocol/cbor.mpy" in files
     assert "firmware/ports/cpython.mpy" not in files
+    assert "firmware/testbench.mpy" not in files  # a release build: no test command set
     for rel in files:
         built = (flashed.build / rel).read_bytes()
         assert built[:1] == b"M"  # an .mpy file's magic
@@ -306,6 +307,11 @@ def test_settings_keep_the_retention_floor_at_least_six_months():
     for bad in (["retention_floor_days=30"], ["retention_floor_days=long"], ["novalue"]):
         with pytest.raises(UsageProblem):
             flash.parse_settings(bad, None)
+
+
+def test_the_test_command_set_is_only_in_a_debug_build():
+    assert "firmware/testbench.py" not in flash.portable_modules(flash.REPO)
+    assert "firmware/testbench.py" in flash.portable_modules(flash.REPO, debug=True)
 
 
 def test_modules_marked_for_cpython_stay_off_the_board():

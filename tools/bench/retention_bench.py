@@ -102,13 +102,16 @@ def run(days: int, shift_s: int, workdir: str) -> dict:
     evidence = SqliteEvidenceStore(str(Path(workdir) / "evidence"))
     evidence.enrol(device.device_id, device.public_key)
     results = []
+    day_s = []  # wall seconds per virtual day
     start = time.perf_counter()
     for day in range(days):
+        t_day = time.perf_counter()
         shift(device, shift_s)
         results.append(dock(device, evidence, host_signer))
         device.step({"do": "power_off", "n": 6})
         next_day = device.clock.true_ms - device.clock.true_ms % DAY_MS + DAY_MS
         device.step({"do": "wait", "n": 7, "seconds": (next_day - device.clock.true_ms) / 1000})
+        day_s.append(time.perf_counter() - t_day)
         if day % 20 == 0:
             print(
                 "day %d: %d stored entries" % (day, len(evidence.entries(device.device_id))),
@@ -136,6 +139,10 @@ def run(days: int, shift_s: int, workdir: str) -> dict:
         "card_mb": card_mb,
         "wall_s": round(wall, 1),
         "virtual_days_per_s": round(days / wall, 2),
+        # Each boot re-reads the whole ledger (firmware.agent.restore), so a day costs more as
+        # the ledger grows: the first and last 20 days show by how much.
+        "s_per_day_first_20": round(sum(day_s[:20]) / max(len(day_s[:20]), 1), 3),
+        "s_per_day_last_20": round(sum(day_s[-20:]) / max(len(day_s[-20:]), 1), 3),
         "frames": frames,
         "camera_only_s": round(camera_s, 2),
         "camera_share": round(camera_s / wall, 3),

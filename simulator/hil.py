@@ -1,0 +1,275 @@
+"""Hardware in the loop: a real board, flashed with a debug build, driven step by step.
+
+``BoardDevice`` talks to the board's raw REPL (``simulator.rawrepl.RawRepl``) and drives the
+test command set that debug builds carry (``firmware.testbench``, documented in
+``docs/hil.md``): every scenario step becomes one call on the board's ``TestBench``, and its
+answer comes back as plain data. A dock connects to the host daemon over TCP here, on the
+host, and relays the bytes both ways through the board's ``dock_io``, since the REPL owns
+the board's console.
+
+A power cut is a soft reset that closes nothing; the bench's virtual hardware (RTC, battery,
+camera, card) is read after every step and handed to the fresh bench, as real hardware
+would keep it.
+"""
+# micropython: skip (the host side of hardware-in-the-loop runs on CPython)
+
+import ast
+import os
+import select
+import socket
+import time
+from typing import Any
+
+from firmware.testbench import DEFAULT_FPS, DEFAULT_START_MS
+from firmware.testbench import FAULTS as BOARD_FAULTS
+from host.flash import DEFAULT_STORE
+from simulator.errors import BoardError, ScenarioError
+
+BENCH = "_sealcam_bench"  # the bench's name in the board's REPL namespace
+# A step films and signs on the board's CPU: slow boards need long for long footage.
+STEP_TIMEOUT_S = 600.0
+DOCK_IDLE_S = 15.0  # a silent daemon for this long ends the dock; the next one resumes
+POWER_CUTS = ("power_loss", "dead_battery")
+ENTRIES_PER_CALL = 32  # ledger entries fetched from the board per round trip
+
+
+def board_message(exc: BaseException) -> str:
+    """The last line of a board's traceback ("RecorderError: ..."), or the whole message."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    for line in reversed(lines):
+        if not line.startswith(("Traceback", 'File "', "File ")):
+            return line
+    return str(exc)
+
+
+class BoardDevice:
+    """One board on a serial port, flashed with a debug build and provisioned.
+
+    ``store_dir`` is where provisioning put the store on the board; ``start_ms`` is where the
+    virtual RTC starts (the scenario's start); ``officer``, ``fps`` and ``config`` (recorder
+    settings) are handed to the bench. ``repl`` is an open ``RawRepl`` to use instead of
+    opening ``port``. A step that runs longer than ``step_timeout_s`` on the board is a
+    BoardError.
+    """
+
+    def __init__(
+        self,
+        port: str,
+        baudrate: int = 115200,
+        store_dir: str = DEFAULT_STORE,
+        start_ms: int = DEFAULT_START_MS,
+        officer: str = "",
+        fps: int = DEFAULT_FPS,
+        config: "dict | None" = None,
+        repl: object = None,
+        step_timeout_s: float = STEP_TIMEOUT_S,
+    ) -> None:
+        self.port = port
+        self.baudrate = baudrate
+        self.repl = repl if repl is not None else self._open()
+        self.store_dir = store_dir
+        self.options = {"officer_id": officer, "fps": fps, "config": config}
+        self.start_ms = start_ms
+        # The bench's virtual hardware as last read; None until the first bench is made, which
+        # then starts its RTC at start_ms or, on a board with a ledger, after its last entry.
+        self.hw: dict | None = None
+        self.step_timeout_s = step_timeout_s
+        try:
+            self._start_bench()
+            device_id, public_key = self._eval("%s.identity()" % BENCH, "read the device key")
+            self.hw = self._eval("%s.hardware()" % BENCH, "read its hardware")
+        except BaseException:
+            self.close()
+            raise
+        self.device_id: str = device_id
+        self.public_key: bytes = public_key
+
+    # --- the board's side, through the raw REPL ------------------------------------------
+
+    def _open(self) -> object:
+        from simulator.rawrepl import RawRepl
+
+        return RawRepl(self.port, self.baudrate)
+
+    def _start_bench(self) -> None:
+        """Make a bench on the board (again, after a reset) with the hardware it had."""
+        code = (
+            "from firmware.testbench import TestBench\n"
+            "%s = TestBench(%r, %r, seed=%r, officer_id=%r, fps=%r, config=%r, hardware=%r)\n"
+            % (
+                BENCH,
+                self.store_dir,
+                self.start_ms,
+                os.urandom(32),
+                self.options["officer_id"],
+                self.options["fps"],
+                self.options["config"],
+                self.hw,
+            )
+        )
+        try:
+            self.repl.exec(code)  # type: ignore[attr-defined]
+        except BoardError as exc:
+            raise BoardError(
+                "the board on %s has no usable test bench: %s. Flash a debug build and "
+                "provision it (sealcam flash), then try again" % (self.port, board_message(exc))
+            ) from None
+
+    def _eval(self, expr: str, what: str, timeout_s: "float | None" = None) -> Any:
+        """Evaluate ``expr`` on the board; a refusal becomes a ScenarioError naming ``what``."""
+        if self.repl is None:  # closed: open the port again, with a fresh bench on the board
+            self.repl = self._open()
+            self._start_bench()
+        try:
+            out = self.repl.exec("print(repr(%s))" % expr, timeout_s)  # type: ignore[attr-defined]
+        except BoardError as exc:
+            if _is_refusal(exc):
+                raise ScenarioError(
+                    "the board refused to %s: %s" % (what, board_message(exc))
+                ) from None
+            raise
+        text = out.decode("utf-8", "replace").strip()
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            raise BoardError(
+                "the board's answer to %s is not plain data: %.200r" % (what, text)
+            ) from None
+
+    # --- what a scenario runner calls ----------------------------------------------------
+
+    def step(self, step: dict) -> list:
+        """Run one scenario step on the board; return the lines of what happened."""
+        do = step.get("do")
+        where = "step %s (%s)" % (step.get("n", "?"), do)
+        if do == "dock":
+            raise ScenarioError(
+                "%s: a board docks through BoardDevice.dock((host, port)), which relays the "
+                "daemon's bytes through the board's console" % where
+            )
+        if do == "fault":
+            self._check_fault(step, where)
+        plain = {}
+        for key in step:
+            if key != "n":
+                plain[key] = step[key]
+        lines, self.hw = self._eval(
+            "(%s.run(%r), %s.hardware())" % (BENCH, plain, BENCH),
+            "run %s" % where,
+            self.step_timeout_s,
+        )
+        if do == "fault" and step.get("kind") in POWER_CUTS:
+            # The power goes: the board restarts without closing anything, as after a cut.
+            self.repl.soft_reset()  # type: ignore[attr-defined]
+            self._start_bench()
+        return list(lines)
+
+    def _check_fault(self, step: dict, where: str) -> None:
+        kind = step.get("kind")
+        if kind not in BOARD_FAULTS:
+            raise ScenarioError(
+                "%s: fault %r is not available on a real device; a board on a test bench "
+                "can suffer: %s" % (where, kind, ", ".join(BOARD_FAULTS))
+            )
+        for key in ("at_write", "target"):
+            if key in step:
+                raise ScenarioError(
+                    "%s: %s is not available on a real device: the bench cannot reach into "
+                    "the card's writes; the power goes at once" % (where, key)
+                )
+
+    def dock(self, address: tuple, idle_s: float = DOCK_IDLE_S, injure: object = None) -> dict:
+        """Sync with the host daemon at ``address`` (``sealcam sync --tcp``), relaying the
+        bytes between its socket and the board; return ``{"device_id", "result",
+        "receipts"}`` as ``sealcam dock --json`` prints. ``injure(bytes) -> bytes``, if
+        given, damages what crosses in either direction, as a bad cable would. A recorder
+        that is off is powered on first, as a cradle does; ``"lines"`` says so."""
+        try:
+            sock = socket.create_connection(address, timeout=idle_s)
+        except OSError as exc:
+            raise ScenarioError(
+                "cannot reach the host daemon at %s:%d: %s" % (address[0], address[1], exc)
+            ) from None
+        lines: list = []
+        try:
+            if self.status()["state"] == "OFF":
+                # The cradle powers a switched-off or flat recorder, as on the simulator.
+                lines = ["docked: the cradle powers the device on"]
+                lines += self.step({"do": "power_on", "battery": 100})
+            self._eval("%s.dock_begin(False)" % BENCH, "start a dock")
+            try:
+                self._relay(sock, idle_s, injure)
+            finally:
+                outcome = self._eval("%s.dock_end()" % BENCH, "end the dock")
+                self.hw = self._eval("%s.hardware()" % BENCH, "read its hardware")
+        finally:
+            sock.close()
+        outcome["lines"] = lines
+        return dict(outcome)
+
+    def _relay(self, sock: socket.socket, idle_s: float, injure: object) -> None:
+        quiet_since = time.monotonic()
+        while True:
+            ready, _, _ = select.select([sock], [], [], 0.2)
+            if not ready:
+                if time.monotonic() - quiet_since > idle_s:
+                    return  # the daemon fell silent
+                continue
+            try:
+                data = sock.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return  # the daemon closed the connection
+            quiet_since = time.monotonic()
+            if injure is not None:
+                data = injure(data)  # type: ignore[operator]
+            answer, closed = self._eval(
+                "(%s.dock_io(%r), %s.dock_closed())" % (BENCH, data, BENCH), "relay the dock"
+            )
+            if answer:
+                if injure is not None:
+                    answer = injure(answer)  # type: ignore[operator]
+                try:
+                    sock.sendall(answer)
+                except OSError:
+                    return
+            if closed:
+                return
+
+    def status(self) -> dict:
+        """What the recorder's display shows (``{"state": "OFF", ...}`` while it is off)."""
+        return dict(self._eval("%s.status()" % BENCH, "read its status"))
+
+    def true_ms(self) -> int:
+        """The scenario's time on the bench (the RTC may be wrong; this is not)."""
+        return int(self.hw["true_ms"]) if self.hw else self.start_ms
+
+    def ledger_entries(self) -> list:
+        """The board's ledger as it stands on its store, oldest first."""
+        out: list = []
+        while True:
+            got = self._eval(
+                "%s.entries(%d, %d)" % (BENCH, len(out), ENTRIES_PER_CALL), "read its ledger"
+            )
+            out.extend(got)
+            if len(got) < ENTRIES_PER_CALL:
+                return out
+
+    def close(self) -> None:
+        """Let go of the board's port; the board keeps running as it is. Reading the ledger
+        afterwards opens the port again."""
+        if self.repl is not None:
+            self.repl.close()  # type: ignore[attr-defined]
+            self.repl = None
+
+    def __enter__(self) -> "BoardDevice":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _is_refusal(exc: BoardError) -> bool:
+    """Whether the board answered with an exception, as opposed to not answering at all."""
+    return "Traceback (most recent call last)" in str(exc)
