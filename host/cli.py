@@ -386,6 +386,7 @@ def _address(text: str) -> tuple:
 def cmd_sync(args: argparse.Namespace) -> int:
     from host.daemon import Daemon
     from host.evidence import SqliteEvidenceStore
+    from host.progress import SessionView
 
     signer, kid = _host_signer(args.host_key)
     store = SqliteEvidenceStore(args.evidence)
@@ -398,7 +399,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         def clock() -> float:
             return time.time() + offset
 
-    daemon = Daemon(store, signer, kid, as_json=args.json, idle_s=args.idle, clock=clock)
+    view = SessionView() if SessionView.wanted(sys.stderr, args.json) else None
+    daemon = Daemon(store, signer, kid, as_json=args.json, idle_s=args.idle, clock=clock, view=view)
     if args.tcp:
         host, port = _address(args.tcp)
         try:
@@ -559,8 +561,42 @@ def build_parser() -> argparse.ArgumentParser:
         "drift), pulls new ledger entries and media, verifies every signature, chain link and "
         "media hash, stores them durably, and only then sends a signed receipt, after which "
         "the device may (after six months) free that media.",
-        epilog="Example: sealcam sync --evidence /srv/evidence --host-key agency-host-1.key "
-        "--tcp 127.0.0.1:7878 --scan ttyACM",
+        epilog="""\
+output:
+  On a terminal (stderr is one, and no --json) a live view on stderr shows one line per
+  session: device, link, state (handshake, pulling, storing, receipt, done, failed), bytes
+  done of the total, rate and time left, then a summary line. A session that ends stays
+  there with its outcome for 10 s, then as a line above the view, where news such as
+  "listening" goes too. Log lines still go to stdout when it is not that terminal.
+
+  Otherwise stdout gets one line per event, "TIME EVENT key=value ...", or with --json one
+  JSON object per line with "event", "time" (UTC) and these fields:
+    listening      tcp: the address listened on
+    port-found     port, description: a serial port matching --scan appeared
+    port-error     port, reason: a serial port could not be opened
+    state          link, device, state; reason when the state is failed
+    authenticated  link, device, head_seq: the device proved its enrolled key
+    clock          link, device, drift_ms: device clock minus host clock, before it is set
+    progress       link, device, state, entries, media, bytes, total, rate_Bps, eta_s (at
+                   most every 2 s; bytes are entries and media stored; total and eta_s
+                   are null until the ledger is in and the media it needs known)
+    refused        link, device, reason: verification failed; nothing after it was stored
+    bad-signature  link, device, seq: an entry's signature does not verify
+    bad-media      link, device, reason: media does not match its signed hash
+    frame-error    link, device, problem: a damaged frame was dropped (serial noise)
+    store-error    link, device, reason: media of a broken-off session could not be kept
+    closed         link, device, code, reason: how the session's protocol ended
+    session        link, device, result ("done" or why not), entries_stored,
+                   media_stored, bytes_stored, bytes_in, clock_drift_ms, seconds,
+                   rate_Bps: one per session, when it ends
+    summary        sessions, done, failed, entries_stored, media_stored, bytes_stored,
+                   seconds: the last line, when the daemon stops
+
+example:
+  sealcam sync --evidence /srv/evidence --host-key agency-host-1.key \\
+      --tcp 127.0.0.1:7878 --scan ttyACM
+""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sy.add_argument("--evidence", required=True, help="the evidence store directory")
     sy.add_argument("--host-key", required=True, help="this host's private key file")
@@ -579,7 +615,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=10,
         help="end a session after this many quiet seconds; the device's next dock resumes it",
     )
-    sy.add_argument("--json", action="store_true", help="log one JSON object per line")
+    sy.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per line for each event below, and no live view",
+    )
     sy.add_argument(
         "--clock-start",
         type=int,

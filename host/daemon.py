@@ -3,7 +3,12 @@
 Devices reach it over TCP (a listener on loopback by default) and over serial ports, given
 by name or found by pyserial's port listing and re-scanned for hot-plugged cables. Each
 connection runs in its own thread with its own ``HostLink``; the evidence store serialises
-the commits. Every session's outcome is one log line (JSON with ``--json``).
+the commits.
+
+What it says: one log line per event on ``out`` (key=value, or one JSON object per line
+with ``--json``; ``sealcam sync --help`` lists the events), ending with a ``summary``. On a
+terminal a live view (``host.progress.SessionView``) on stderr shows every session
+instead, redrawn in place; log lines still go to ``out`` when that is not the terminal.
 """
 
 import json
@@ -13,8 +18,21 @@ import threading
 import time
 
 from host.evidence import SqliteEvidenceStore
+from host.progress import SessionView
 from host.sync import HostLink, SerialTransport, SocketTransport, Transport
 from protocol.signer import Ed25519Signer
+
+# Shown above the live view as they happen; the rest only move the view.
+NOTED = (
+    "listening",
+    "port-found",
+    "port-error",
+    "refused",
+    "bad-signature",
+    "bad-media",
+    "store-error",
+)
+TICK_S = 0.25  # the live view is redrawn this often
 
 
 class Daemon:
@@ -27,6 +45,7 @@ class Daemon:
         out=sys.stdout,
         idle_s: float = 10,
         clock=time.time,
+        view: SessionView | None = None,
     ) -> None:
         self.idle_s = idle_s
         self.clock = clock  # seconds since the epoch: the time the host signs and records
@@ -35,20 +54,29 @@ class Daemon:
         self.kid = kid
         self.as_json = as_json
         self.out = out
+        self.view = view
+        # With a live view on the same terminal, log lines would tear it: they go above it
+        # as notes (the important ones) instead.
+        self.quiet = view is not None and bool(getattr(out, "isatty", lambda: False)())
         self.lock = threading.Lock()
         self.sessions: list = []
+        self.active: dict = {}  # session number -> its HostLink, while it runs
+        self.serial = 0
         self.stop = threading.Event()
         self.threads: list = []
+        self.started = time.monotonic()
 
     def log(self, event: str, **fields: object) -> None:
         fields = dict(fields, event=event, time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        extra = " ".join("%s=%s" % (k, v) for k, v in fields.items() if k not in ("event", "time"))
+        if self.view is not None and event in NOTED:
+            self.view.note("%s %s" % (event, extra))
+        if self.quiet:
+            return
         with self.lock:
             if self.as_json:
                 print(json.dumps(fields, default=str), file=self.out, flush=True)
             else:
-                extra = " ".join(
-                    "%s=%s" % (k, v) for k, v in fields.items() if k not in ("event", "time")
-                )
                 print("%s %-14s %s" % (fields["time"], event, extra), file=self.out, flush=True)
 
     def serve_link(self, transport: Transport, serial: bool, where: str) -> dict:
@@ -62,8 +90,18 @@ class Daemon:
             idle_s=self.idle_s,
             clock=self.clock,
         )
+        with self.lock:
+            self.serial += 1
+            key = self.serial
+            self.active[key] = link
+        if self.view is not None:
+            self.view.begin(key, where)
         start = time.monotonic()
-        summary = link.run()
+        try:
+            summary = link.run()
+        finally:
+            with self.lock:
+                self.active.pop(key, None)
         seconds = time.monotonic() - start
         summary.update(
             link=where,
@@ -71,6 +109,8 @@ class Daemon:
             rate_Bps=int(summary["bytes_in"] / seconds) if seconds > 0 else 0,
         )
         self.evidence.record_session(summary, int(self.clock() * 1000))
+        if self.view is not None:
+            self.view.end(key, summary)
         self.log("session", **summary)
         with self.lock:
             self.sessions.append(summary)
@@ -156,10 +196,41 @@ class Daemon:
         self.threads.append(t)
 
     def wait(self) -> None:
+        """Serve until told to stop (Ctrl-C) or every link is done; then log the summary."""
         try:
             while not self.stop.is_set():
-                self.stop.wait(0.5)
+                self.stop.wait(TICK_S if self.view is not None else 0.5)
+                self.refresh()
                 if self.threads and all(not t.is_alive() for t in self.threads):
                     break
         except KeyboardInterrupt:
             self.stop.set()
+        finally:
+            self.finish()
+
+    def refresh(self) -> None:
+        """Redraw the live view from every running session."""
+        if self.view is None:
+            return
+        with self.lock:
+            running = list(self.active.items())
+        for key, link in running:
+            self.view.update(key, link.progress())
+        self.view.draw()
+
+    def finish(self) -> None:
+        with self.lock:
+            sessions = list(self.sessions)
+        done = [s for s in sessions if s["result"] == "done"]
+        self.log(
+            "summary",
+            sessions=len(sessions),
+            done=len(done),
+            failed=len(sessions) - len(done),
+            entries_stored=sum(s["entries_stored"] for s in sessions),
+            media_stored=sum(s["media_stored"] for s in sessions),
+            bytes_stored=sum(s.get("bytes_stored", 0) for s in sessions),
+            seconds=round(time.monotonic() - self.started, 3),
+        )
+        if self.view is not None:
+            self.view.close()

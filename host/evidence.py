@@ -5,27 +5,70 @@ content-addressed files for media (``media/ab/HEX``, named by their SHA-256). A 
 back end (PostgreSQL for the index, an S3-compatible store for media) implements the same
 ``EvidenceStore`` interface.
 
-Durability order, so a receipt never promises what a crash could lose: media files are
-written to a temporary name, fsynced, renamed and the folder fsynced; ledger entries are
-committed in one SQLite transaction with ``synchronous=FULL``; only when ``add_entries``
-returns may the sync daemon send the device a receipt. There is no delete: nothing in this
-interface removes an entry or media (R-HOST-5).
+Durability order, so a receipt never promises what a crash could lose: ledger entries are
+committed in one SQLite transaction with ``synchronous=FULL``, and with them a note of every
+chunk's media the store does not hold yet (``missing_media``); media arrives into unnamed
+files (hashed as it comes, ``begin_media``), is synced, then named by its digest, and only
+then is its note cleared (``make_durable``). A host that dies at any point therefore knows,
+at the next sync, which media it still lacks, and asks for it again before any receipt.
+There is no delete: nothing in this interface removes an entry or media (R-HOST-5).
 """
 
 import hashlib
+import itertools
 import os
 import sqlite3
 import threading
 import time
 from pathlib import Path
 
-from host.files import sync_files, write_atomic
-from protocol.ledger import parse_entry
-from protocol.registry import F_CIPHER_SHA, F_PLAIN_SHA, F_WALL_MS, KIND_CHUNK
+from host.files import start_writeback, sync_files, write_all, write_atomic
+from protocol.ledger import Entry, parse_entry
+from protocol.registry import F_CIPHER_SHA, F_PLAIN_LEN, F_PLAIN_SHA, F_WALL_MS, KIND_CHUNK
+from protocol.sealing import OVERHEAD as SEALED_OVERHEAD
 
 
 class EvidenceError(Exception):
     """The evidence store refused an operation; the message says why and what to do."""
+
+
+def chunk_media(e: Entry) -> tuple | None:
+    """``(digest, size)`` of the media a chunk entry names (sealed, when it is); None for an
+    event."""
+    if e.kind != KIND_CHUNK:
+        return None
+    f = e.fields
+    size = f.get(F_PLAIN_LEN, 0)
+    if F_CIPHER_SHA in f:
+        return f[F_CIPHER_SHA], size + SEALED_OVERHEAD
+    return f[F_PLAIN_SHA], size
+
+
+class MediaWriter:
+    """One media file as it arrives: ``write`` each piece, then ``finish`` (or ``discard``).
+
+    Collects the pieces and stores them through ``put_media`` on ``finish``; a store that
+    can write pieces as they come (``SqliteEvidenceStore``) has its own writer.
+    """
+
+    def __init__(self, store: "EvidenceStore", digest: bytes) -> None:
+        self.store = store
+        self.digest = digest
+        self.size = 0
+        self.parts: list = []
+
+    def write(self, data: bytes) -> None:
+        self.parts.append(bytes(data))
+        self.size += len(data)
+
+    def finish(self) -> object:
+        """Check the bytes against the digest; return the handle ``make_durable`` takes."""
+        data = b"".join(self.parts)
+        self.parts = []
+        return self.store.put_media(self.digest, data, defer=True)
+
+    def discard(self) -> None:
+        self.parts = []
 
 
 class EvidenceStore:
@@ -45,7 +88,13 @@ class EvidenceStore:
         raise NotImplementedError
 
     def add_entries(self, device_id: str, entries: list, received_ms: int) -> int:
-        """Durably append verified, consecutive entries; return the new next seq."""
+        """Durably append verified, consecutive entries (encoded, or parsed ``Entry``
+        objects); return the new next seq."""
+        raise NotImplementedError
+
+    def missing_media(self, device_id: str) -> list:
+        """``(digest, size)`` of every media the device's stored chunks name and the store
+        does not durably hold, oldest first: what a sync must bring before its receipt."""
         raise NotImplementedError
 
     def entries(self, device_id: str, from_seq: int = 0) -> object:
@@ -53,6 +102,10 @@ class EvidenceStore:
 
     def put_media(self, digest: bytes, data: bytes, defer: bool = False) -> object:
         raise NotImplementedError
+
+    def begin_media(self, digest: bytes) -> MediaWriter:
+        """A writer for media that arrives in pieces; its ``finish`` gives a deferred handle."""
+        return MediaWriter(self, digest)
 
     def make_durable(self, staged: list) -> None:
         """Make deferred media durable; a receipt is sent only after this returns."""
@@ -91,7 +144,76 @@ CREATE TABLE IF NOT EXISTS sessions (
     bytes_in    INTEGER NOT NULL,
     drift_ms    INTEGER
 );
+-- Media a stored chunk names and the store does not hold durably yet: written with the
+-- entries, cleared once the media is named. A sync brings these before its receipt.
+CREATE TABLE IF NOT EXISTS missing_media (
+    device_id   TEXT NOT NULL,
+    digest      BLOB NOT NULL,
+    seq         INTEGER NOT NULL,
+    size        INTEGER NOT NULL,
+    PRIMARY KEY (device_id, digest)
+) WITHOUT ROWID;
 """
+
+
+class FileMediaWriter(MediaWriter):
+    """Media hashed as its pieces arrive and written to an unnamed file as they come.
+
+    The file lives in the store's ``incoming/`` folder under a name no reader looks at; it
+    is named by its digest only in ``make_durable``, after a sync. Each write also asks the
+    kernel to start putting it on disk, so that sync has little left to wait for.
+    """
+
+    _serial = itertools.count()
+    BUFFER = 1 << 20  # pieces are gathered into writes of about this size
+
+    def __init__(self, incoming: Path, digest: bytes) -> None:
+        self.digest = digest
+        self.size = 0
+        self._hash = hashlib.sha256()
+        self._buf = bytearray()
+        # Unique per writer: two sessions may bring the same media at once.
+        self.path = incoming / ("%s.%d.%d" % (digest.hex(), os.getpid(), next(self._serial)))
+        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+
+    def write(self, data: bytes) -> None:
+        if self._fd is None:
+            raise EvidenceError("media %s is already finished" % self.digest.hex())
+        self._hash.update(data)
+        self._buf += data
+        self.size += len(data)
+        if len(self._buf) >= self.BUFFER:
+            self._write_out()
+
+    def _write_out(self) -> None:
+        if self._buf and self._fd is not None:
+            write_all(self._fd, self._buf)
+            start_writeback(self._fd)
+            self._buf = bytearray()
+
+    def finish(self) -> object:
+        if self._fd is None:
+            raise EvidenceError("media %s is already finished" % self.digest.hex())
+        if self._hash.digest() != self.digest:
+            self.discard()
+            raise EvidenceError(
+                "media does not match its SHA-256 %s: not stored" % self.digest.hex()
+            )
+        try:
+            self._write_out()
+        except BaseException:
+            self.discard()
+            raise
+        fd, self._fd = self._fd, None
+        os.close(fd)
+        return (self.digest, self.path)
+
+    def discard(self) -> None:
+        self._buf = bytearray()
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
+        self.path.unlink(missing_ok=True)
 
 
 class SqliteEvidenceStore(EvidenceStore):
@@ -173,18 +295,18 @@ class SqliteEvidenceStore(EvidenceStore):
     def add_entries(self, device_id: str, entries: list, received_ms: int) -> int:
         """Append entries the daemon has verified; they must continue the stored chain.
 
-        All or nothing: one transaction, committed with a full sync before this returns.
-        An entry the store already holds, byte for byte, is skipped (a resent window); a
-        different entry for a seq it holds is refused: that is a forked ledger.
+        ``entries`` are encoded entries or ``Entry`` objects (parsed once, by the caller).
+        All or nothing: one transaction, committed with a full sync before this returns,
+        noting the media of each new chunk the store lacks (``missing_media``). An entry the
+        store already holds, byte for byte, is skipped (a resent window); a different entry
+        for a seq it holds is refused: that is a forked ledger.
         """
-        rows = []
-        for raw in entries:
-            e = parse_entry(raw)
+        parsed = [item if isinstance(item, Entry) else parse_entry(item) for item in entries]
+        for e in parsed:
             if e.device_id != device_id:
                 raise EvidenceError(
                     "entry seq %d belongs to device %s, not %s" % (e.seq, e.device_id, device_id)
                 )
-            rows.append((e, bytes(raw)))
         with self._lock:
             known = self._db.execute(
                 "SELECT 1 FROM devices WHERE device_id = ?", (device_id,)
@@ -198,7 +320,9 @@ class SqliteEvidenceStore(EvidenceStore):
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
-                for e, raw in rows:
+                rows = []
+                due = []
+                for e in parsed:
                     if e.seq < next_seq:
                         self._check_same(cur, device_id, e.seq, e.digest)
                         continue
@@ -208,16 +332,61 @@ class SqliteEvidenceStore(EvidenceStore):
                             "seq %d): store entries in order, verified"
                             % (e.seq, device_id, next_seq)
                         )
-                    cur.execute(
-                        "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (device_id, e.seq, e.digest, raw, e.kind, e.fields[F_WALL_MS], received_ms),
-                    )
+                    rows.append(
+                        (device_id, e.seq, e.digest, bytes(e.raw), e.kind, e.fields[F_WALL_MS],
+                         received_ms)
+                    )  # fmt: skip
+                    media = chunk_media(e)
+                    if media is not None and not self.has_media(media[0]):
+                        due.append((device_id, media[0], e.seq, media[1]))
                     next_seq, last = e.seq + 1, e.digest
+                cur.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                cur.executemany("INSERT OR IGNORE INTO missing_media VALUES (?, ?, ?, ?)", due)
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
         return next_seq
+
+    def missing_media(self, device_id: str) -> list:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT digest, size FROM missing_media WHERE device_id = ? ORDER BY seq",
+                (device_id,),
+            ).fetchall()
+        due = []
+        held = []
+        for digest, size in rows:
+            digest = bytes(digest)
+            if self.has_media(digest):
+                held.append(digest)  # named before a crash cut off the note's clearing
+            else:
+                due.append((digest, size))
+        if held:
+            self._settle(held)
+        return due
+
+    def _settle(self, digests: list) -> None:
+        """The media behind ``digests`` is durably named: no device is owed it any more.
+
+        Committed without waiting for the disk: a note that a crash brings back is only
+        checked against the media (``missing_media``) and cleared again.
+        """
+        with self._lock:
+            cur = self._db.cursor()
+            cur.execute("PRAGMA synchronous=NORMAL")
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+                try:
+                    cur.executemany(
+                        "DELETE FROM missing_media WHERE digest = ?", [(d,) for d in digests]
+                    )
+                    cur.execute("COMMIT")
+                except BaseException:
+                    cur.execute("ROLLBACK")
+                    raise
+            finally:
+                cur.execute("PRAGMA synchronous=FULL")
 
     def _check_same(self, cur: sqlite3.Cursor, device_id: str, seq: int, digest: bytes) -> None:
         row = cur.execute(
@@ -296,21 +465,22 @@ class SqliteEvidenceStore(EvidenceStore):
         if not defer:
             path.parent.mkdir(exist_ok=True)
             write_atomic(path, data, mode=0o444)
+            self._settle([digest])
             return None
-        # Unique per writer: two sessions may bring the same media at once.
-        staged = self.incoming / ("%s.%d" % (digest.hex(), threading.get_ident()))
-        staged.write_bytes(data)
-        return (digest, staged)
+        writer = self.begin_media(digest)
+        writer.write(data)
+        return writer.finish()
+
+    def begin_media(self, digest: bytes) -> FileMediaWriter:
+        """A writer that hashes each piece as it arrives and writes it to an unnamed file in
+        ``incoming/``; a session's media is never held whole in memory."""
+        return FileMediaWriter(self.incoming, digest)
 
     def make_durable(self, staged: list) -> None:
-        """Make the deferred media behind ``staged`` handles durable, then name it."""
-        # The same media can come twice in one session (two chunks of identical silence):
-        # it is stored once, under its hash.
-        unique: dict = {}
-        for h in staged:
-            if h is not None and h[0] not in unique:
-                unique[h[0]] = h
-        staged = list(unique.values())
+        """Make the deferred media behind ``staged`` handles durable, then name it: the
+        bytes are synced before any name points at them, and the names are synced before
+        this returns (and so before any receipt)."""
+        staged = [h for h in staged if h is not None]
         if not staged:
             return
         sync_files(self.media, [p for _, p in staged])  # the bytes, before a name points at them
@@ -322,6 +492,7 @@ class SqliteEvidenceStore(EvidenceStore):
             os.replace(src, dst)
             named.append(dst)
         sync_files(self.media, named)  # the names
+        self._settle([digest for digest, _ in staged])
 
     def has_media(self, digest: bytes) -> bool:
         return self._media_path(digest).exists()

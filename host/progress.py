@@ -1,6 +1,10 @@
-"""A progress line on the terminal for long work; silent when stderr is not a terminal."""
+"""Progress on the terminal: one rewritten line for long work (``Progress``), and the sync
+daemon's live multi-line view of its sessions (``SessionView``). Both only draw on a
+terminal; elsewhere the callers log lines instead."""
 
+import shutil
 import sys
+import threading
 import time
 
 
@@ -33,3 +37,212 @@ class Progress:
         if self.enabled:
             self.stream.write("\r" + " " * (len(self.label) + 24) + "\r")
             self.stream.flush()
+
+
+# --- the sync daemon's live view ----------------------------------------------------------
+
+UP_TO_LINE = "\x1b[%dF"  # cursor to the start of the line N lines up
+CLEAR_LINE = "\x1b[2K"
+CLEAR_BELOW = "\x1b[J"
+RATE_WINDOW_S = 5.0  # a session's rate is measured over about this much recent time
+ID_WIDTH = 12  # device ids are usually no longer
+
+
+def human_bytes(n: float) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return "%.1f %s" % (n / size, unit)
+    return "%d B" % n
+
+
+def human_time(seconds: float) -> str:
+    s = int(seconds + 0.5)
+    if s >= 3600:
+        return "%d:%02d:%02d" % (s // 3600, s // 60 % 60, s % 60)
+    return "%d:%02d" % (s // 60, s % 60)
+
+
+class _Row:
+    """One session as the view knows it."""
+
+    def __init__(self, link: str, now: float) -> None:
+        self.link = link
+        self.device = ""
+        self.state = "handshake"
+        self.done = 0
+        self.total: int | None = None
+        self.started = now
+        self.ended: float | None = None
+        self.outcome = ""
+        self.samples: list = [(now, 0)]  # (time, bytes done), the last RATE_WINDOW_S or so
+
+    def sample(self, now: float) -> None:
+        self.samples.append((now, self.done))
+        while len(self.samples) > 2 and now - self.samples[1][0] >= RATE_WINDOW_S:
+            self.samples.pop(0)
+
+    def rate(self, now: float) -> float:
+        if self.ended is not None:
+            return self.done / max(self.ended - self.started, 1e-6)
+        t0, d0 = self.samples[0]
+        return (self.done - d0) / (now - t0) if now - t0 > 0 else 0.0
+
+
+class SessionView:
+    """A live view of the sync daemon's sessions, redrawn in place on a terminal.
+
+    One line per session (device, link, state, bytes done of the total, rate, time left)
+    and a summary line. A session that ends stays in the view with its outcome for
+    ``linger_s``, then leaves it as a permanent line above the view, where ``note`` lines
+    (the daemon's own news) go too. Sessions come and go from other threads; ``draw`` is
+    called from one, now and then. ``clock`` and ``width`` are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        stream=None,
+        clock=time.monotonic,
+        linger_s: float = 10.0,
+        width: int | None = None,
+    ) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.clock = clock
+        self.linger_s = linger_s
+        self.width = width
+        self.rows: dict = {}
+        self.notes: list = []  # permanent lines not yet written
+        self.drawn = 0  # lines of the view on screen now
+        self.finished = {"done": 0, "failed": 0, "bytes": 0}
+        self.started = clock()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def wanted(stream, as_json: bool) -> bool:
+        """A live view makes sense on a terminal, and not when the output is JSON."""
+        return not as_json and bool(getattr(stream, "isatty", lambda: False)())
+
+    def begin(self, key: object, link: str) -> None:
+        with self._lock:
+            self.rows[key] = _Row(link, self.clock())
+
+    def update(self, key: object, progress: dict) -> None:
+        """Take a session's ``HostLink.progress()``."""
+        with self._lock:
+            row = self.rows.get(key)
+            if row is None or row.ended is not None:
+                return
+            row.device = progress.get("device") or row.device
+            row.state = progress.get("state", row.state)
+            row.done = progress.get("done", row.done)
+            row.total = progress.get("total", row.total)
+            row.sample(self.clock())
+
+    def end(self, key: object, summary: dict) -> None:
+        """The session is over: ``summary`` is ``HostLink.run()``'s, with ``link``."""
+        with self._lock:
+            row = self.rows.get(key)
+            if row is None:
+                return
+            row.ended = self.clock()
+            row.device = summary.get("device") or row.device
+            row.done = summary.get("bytes_stored", row.done)
+            result = summary.get("result", "")
+            if result == "done":
+                row.total = row.done  # all of it, whatever was expected
+            row.state = "done" if result == "done" else "failed"
+            row.outcome = "" if result == "done" else result
+            self.finished[row.state] += 1
+            self.finished["bytes"] += row.done
+
+    def note(self, line: str) -> None:
+        with self._lock:
+            self.notes.append(line)
+
+    # --- drawing ---
+
+    def _width(self) -> int:
+        if self.width is not None:
+            return self.width
+        return shutil.get_terminal_size((100, 24)).columns
+
+    def _line(self, row: _Row, now: float, id_width: int) -> str:
+        if row.total is not None:
+            amount = "%s / %s" % (human_bytes(row.done), human_bytes(max(row.total, row.done)))
+        else:
+            amount = "%s / ?" % human_bytes(row.done)
+        rate = row.rate(now)
+        if row.ended is not None:
+            when = "in %s" % human_time(row.ended - row.started)
+        elif row.total is not None and rate > 0:
+            when = "%s left" % human_time(max(row.total - row.done, 0) / rate)
+        else:
+            when = "-"
+        line = "%-*s  %-22s  %-9s  %-21s  %9s/s  %s" % (
+            id_width,
+            row.device or "?",
+            row.link[:22],
+            row.state,
+            amount,
+            human_bytes(rate),
+            when,
+        )
+        if row.outcome:
+            line += "  " + row.outcome
+        return line
+
+    def render(self) -> list:
+        """The view's lines as they stand now, without escape sequences."""
+        now = self.clock()
+        width = self._width()
+        with self._lock:
+            for key in [k for k, r in self.rows.items() if r.ended is not None]:
+                row = self.rows[key]
+                if now - row.ended >= self.linger_s:
+                    self.notes.append(self._line(row, now, ID_WIDTH))
+                    del self.rows[key]
+            rows = list(self.rows.values())
+            active = [r for r in rows if r.ended is None]
+            id_width = max([len(r.device or "?") for r in rows] + [ID_WIDTH])
+            lines = [self._line(r, now, id_width)[:width] for r in rows]
+            rate = sum(r.rate(now) for r in active)
+            done = self.finished["bytes"] + sum(r.done for r in active)
+            summary = "%d active, %d done, %d failed  |  %s stored  |  %s/s now  |  up %s" % (
+                len(active),
+                self.finished["done"],
+                self.finished["failed"],
+                human_bytes(done),
+                human_bytes(rate),
+                human_time(now - self.started),
+            )
+            lines.append(summary[:width])
+        return lines
+
+    def frame(self) -> str:
+        """What ``draw`` writes: back to the top of the last view, the new notes, the view."""
+        lines = self.render()
+        with self._lock:
+            notes, self.notes = self.notes, []
+        width = self._width()
+        out = [UP_TO_LINE % self.drawn if self.drawn else "\r"]
+        for line in notes:
+            out.append(CLEAR_LINE + line[:width] + "\n")
+        for line in lines:
+            out.append(CLEAR_LINE + line + "\n")
+        out.append(CLEAR_BELOW)
+        self.drawn = len(lines)
+        return "".join(out)
+
+    def draw(self) -> None:
+        self.stream.write(self.frame())
+        self.stream.flush()
+
+    def close(self) -> None:
+        """Leave every session as a permanent line, and the summary under them."""
+        with self._lock:
+            for row in self.rows.values():
+                if row.ended is None:  # the daemon is stopping under it
+                    row.ended = self.clock()
+                    row.state = "stopped"
+            self.linger_s = 0.0
+        self.draw()
+        self.drawn = 0

@@ -3,19 +3,26 @@
 ``HostLink`` drives a ``protocol.session.HostSession`` over a byte transport (a serial port
 or a TCP socket): it reads the device's status and clock, sets its time, pulls the entries
 after the evidence store's durable head, verifies each one (signature with the enrolled key;
-an unsigned entry only once a signed one covers it through the chain), stores them, pulls
-and checks the media they name, and only then sends a signed receipt, so the device never
-evicts what a crash could still lose.
+an unsigned entry only once a signed one covers it through the chain) and stores them, then
+pulls every media the store lacks for the device's stored chunks, several pulls in flight,
+hashing each piece as it arrives and writing it straight to an unnamed file. Only when all
+of it is durable (synced, named) does it send the signed receipt, so the device never evicts
+what a crash could still lose.
+
+What goes back to the device is gathered while one read's frames are handled and written at
+once. Of several ACKs in a row only the last is sent (an ACK is cumulative), one for every
+half window of DATA: the device never runs out of window, and it and the host wake up once
+for several DATA, not for each. Every request, and the end of each pull, goes out at once.
 """
 
 import os
 import time
 
-from host.evidence import EvidenceError, EvidenceStore
+from host.evidence import EvidenceError, EvidenceStore, MediaWriter, chunk_media
 from protocol import framing
-from protocol.ledger import Entry, parse_entry
-from protocol.messages import ERR_INTERNAL, RECEIPT, TIME
-from protocol.registry import F_CIPHER_SHA, F_PLAIN_SHA, KIND_CHUNK
+from protocol.errors import ProtocolError
+from protocol.ledger import parse_entry
+from protocol.messages import ERR_INTERNAL, MAX_FRAME, RECEIPT, TIME
 from protocol.session import HostSession
 from protocol.signer import Ed25519Signer, verify_signature
 
@@ -23,6 +30,16 @@ ERR_BAD_SIGNATURE = 8
 # No in-session retransmission: a frame lost to line noise stalls the session, so a quiet
 # link is given up after this long and the next session resumes from the durable head.
 IDLE_LIMIT_S = 10
+READ_SIZE = 256 * 1024  # a read takes every frame that has arrived, up to this
+COMMIT_EVERY = 2048  # verified entries held before they are committed mid-pull
+
+# What a session is doing, as logs and the live view name it.
+HANDSHAKE = "handshake"  # proving keys, reading status, setting the clock
+PULLING = "pulling"  # entries, then media
+STORING = "storing"  # making the session's media durable before the receipt
+RECEIPT_SENT = "receipt"  # the signed receipt is out; waiting for the device's OK
+DONE = "done"
+FAILED = "failed"
 
 
 class Transport:
@@ -47,7 +64,7 @@ class SocketTransport(Transport):
 
     def read(self) -> bytes:
         try:
-            data = self.sock.recv(65536)  # type: ignore[attr-defined]
+            data = self.sock.recv(READ_SIZE)  # type: ignore[attr-defined]
         except TimeoutError:
             return b""
         if not data:
@@ -110,18 +127,34 @@ class HostLink:
         self.idle_s = idle_s
         self.evidence = evidence
         self.transport = transport
-        self.framer = Framer(serial)
+        # The host offers the largest frame the protocol allows; the device's offer (16 KiB
+        # by default, for a microcontroller's RAM) decides what is used. Fewer, larger DATA
+        # cost both ends less per byte on a fast link.
+        self.framer = Framer(serial, MAX_FRAME + 1024)
         self.clock = clock
         self.log = log or (lambda event, **kv: None)
-        self.session = HostSession(evidence.device_key, host_signer, host_kid, random_bytes)
+        self.session = HostSession(
+            evidence.device_key, host_signer, host_kid, random_bytes, max_frame=MAX_FRAME
+        )
         self.device = ""
         self.public = b""
+        self.state = HANDSHAKE
         self.pending: list = []  # unsigned entries waiting for a signature that covers them
-        self.media_wanted: list = []
-        self.media_parts: list = []
+        self.ready: list = []  # verified entries not yet committed
+        self.wanted: list = []  # (digest, size) of media not yet asked for, oldest first
+        self.writer: MediaWriter | None = None  # the media arriving now (answered in order)
         self.staged: list = []  # media written but not yet durable (see make_durable)
+        self.outbox: list = []  # bodies to send with the next flush
+        self.write_failed = ""  # why the link took no more writes, once it did not
+        self.ack_last = False  # the outbox ends with an ACK a later one may replace
+        self.acks_held = 0  # DATA acknowledged in the outbox, not yet sent
+        self.urgent = False  # the outbox holds more than ACKs: send it after this read
         self.stored = 0
         self.media_stored = 0
+        self.entry_bytes = 0  # ledger bytes received
+        self.media_bytes = 0  # media bytes received
+        self.total_bytes: int | None = None  # payload expected, once the ledger is pulled
+        self.media_total = 0  # media expected (count)
         self.bytes_in = 0
         self.drift_ms: int | None = None
         self.result = "open"
@@ -133,17 +166,51 @@ class HostLink:
         return int(self.clock() * 1000)
 
     def send(self, body: bytes) -> None:
-        self.transport.write(self.framer.encode(body))
+        """Queue a body; ``flush`` writes the queue in one go."""
+        self.outbox.append(body)
+        self.ack_last = False
+        self.urgent = True
+
+    def _ack(self, body: bytes) -> None:
+        if self.ack_last:
+            self.outbox[-1] = body  # ACKs are cumulative: the later one says it all
+        else:
+            self.outbox.append(body)
+        self.ack_last = True
+        self.acks_held += 1
+
+    def flush(self) -> None:
+        if not self.outbox:
+            return
+        data = b"".join([self.framer.encode(body) for body in self.outbox])
+        self.outbox = []
+        self.ack_last = False
+        self.acks_held = 0
+        self.urgent = False
+        if self.write_failed:
+            return
+        try:
+            self.transport.write(data)
+        except OSError as exc:
+            # The device is gone; what it sent before it went is still read and stored.
+            self.write_failed = "link lost: %s" % (exc.strerror or exc)
 
     def run(self) -> dict:
         """Run the session until it closes or the link goes away; return what happened."""
+        self.log("state", device=self.device, state=self.state)
         self.send(self.session.start())
+        self.flush()
         idle_since = self.clock()
         while self.result == "open":
-            data = self.transport.read()
+            try:
+                data = self.transport.read()
+            except OSError as exc:
+                self.result = "link lost: %s" % (exc.strerror or exc)
+                break
             if not data:
+                self.flush()  # a quiet link: whatever is held goes now
                 if self.transport.at_eof():
-                    self.result = "link lost"
+                    self.result = self.write_failed or "link lost"
                     break
                 if self.clock() - idle_since > self.idle_s:
                     self.send(self.session.abort(ERR_INTERNAL, "no answer for %g s" % self.idle_s))
@@ -151,6 +218,9 @@ class HostLink:
                 continue
             idle_since = self.clock()
             self.bytes_in += len(data)
+            # One ACK for every half window of DATA: the device, with a whole window in
+            # flight, always has DATA to send, and wakes once for every few it sent.
+            ack_every = max(1, self.session.window // 2)
             for kind, value in self.framer.decoder.feed(data):
                 if kind != framing.BODY:
                     self.log("frame-error", device=self.device, problem=value)
@@ -158,17 +228,61 @@ class HostLink:
                 self.handle(self.session.receive(value))
                 if self.result != "open":
                     break
+                if self.acks_held >= ack_every:
+                    self.flush()
+            if self.urgent:
+                self.flush()
+        self.flush()
+        if self.writer is not None:  # cut off mid-media: not a whole file, nothing to keep
+            self.writer.discard()
+            self.writer = None
+        if self.ready and self.result != "done":
+            self._store_ready()  # verified before the session broke off: kept
+        if self.staged:
+            self._keep_staged()
+        self._enter(DONE if self.result == "done" else FAILED)
         return self.summary()
+
+    def _keep_staged(self) -> None:
+        """The session ended before its receipt: media that arrived whole and verified is
+        still made durable, so the next session need not bring it again."""
+        staged, self.staged = self.staged, []
+        try:
+            self.evidence.make_durable(staged)
+        except (EvidenceError, OSError) as exc:
+            self.log("store-error", device=self.device, reason=str(exc))
 
     def summary(self) -> dict:
         return {
-            "device": self.device,
+            "device": self.device or self.session.device_id,  # named in HELLO, if not proven
             "result": self.result,
             "entries_stored": self.stored,
             "media_stored": self.media_stored,
+            "bytes_stored": self.entry_bytes + self.media_bytes,
             "bytes_in": self.bytes_in,
             "clock_drift_ms": self.drift_ms,
         }
+
+    def progress(self) -> dict:
+        """Where the session stands, for a progress display: bytes are payload (entries and
+        media); ``total`` is None until the ledger is pulled and the media it needs known."""
+        return {
+            "device": self.device or self.session.device_id,
+            "state": self.state,
+            "result": self.result,
+            "done": self.entry_bytes + self.media_bytes,
+            "total": self.total_bytes,
+            "entries": self.stored,
+            "media": self.media_stored,
+            "media_total": self.media_total,
+        }
+
+    def _enter(self, state: str) -> None:
+        if state == self.state:
+            return
+        self.state = state
+        extra = {} if state != FAILED else {"reason": self.result}
+        self.log("state", device=self.device or self.session.device_id, state=state, **extra)
 
     # --- the plan: status, time, entries, media, receipt, bye ---
 
@@ -177,8 +291,19 @@ class HostLink:
             kind = event[0]
             if self.result != "open" and kind != "closed":
                 continue  # this side ended the session; the rest of the batch is moot
-            if kind == "send":
+            if kind == "ack":
+                self._ack(event[1])
+            elif kind == "send":
                 self.send(event[1])
+            elif kind == "media":
+                self._media(event[1], event[3])
+            elif kind == "media-done":
+                self._media_done(event[1])
+            elif kind == "entries":
+                self._entries(event[1], event[2])
+                self._progress()
+            elif kind == "pulled":
+                self._plan_media()
             elif kind == "authenticated":
                 self.device = event[1]
                 self.device_head = event[2]
@@ -190,17 +315,8 @@ class HostLink:
                 self.log("clock", device=self.device, drift_ms=self.drift_ms)
                 self.send(self.session.set_time(self.now_ms()))
             elif kind == "ok" and event[1] == TIME:
+                self._enter(PULLING)
                 self.send(self.session.pull(self.evidence.head(self.device)[0]))
-            elif kind == "entries":
-                self._entries(event[2])
-                self._progress()
-            elif kind == "pulled":
-                self._next_media()
-            elif kind == "media":
-                self.media_parts.append(event[3])
-                self._progress()
-            elif kind == "media-done":
-                self._media_done(event[1])
             elif kind == "ok" and event[1] == RECEIPT:
                 self.send(self.session.bye())
                 self.result = "done"
@@ -210,90 +326,148 @@ class HostLink:
                 self.log("closed", device=self.device, code=event[1], reason=event[2])
 
     def _progress(self, every_s: float = 2.0) -> None:
-        """A progress log line at most every ``every_s``: entries, bytes, rate, time left."""
+        """A progress log line at most every ``every_s``: bytes, rate, time left."""
         now = self.clock()
         if now - self.progress_at < every_s:
             return
         self.progress_at = now
         elapsed = max(now - self.started, 1e-6)
-        have, head = self.evidence.head(self.device)[0], max(self.device_head, 1)
-        rate = self.bytes_in / elapsed
-        left = (head - have) * (self.bytes_in / max(have, 1)) / rate if rate else 0
+        done = self.entry_bytes + self.media_bytes
+        rate = done / elapsed
+        total = self.total_bytes
+        known = total is not None
         self.log(
             "progress",
             device=self.device,
-            entries="%d/%d" % (have, head),
-            media_left=len(self.media_wanted),
-            bytes=self.bytes_in,
+            state=self.state,
+            entries="%d/%d" % (self.stored, max(self.device_head, self.stored)),
+            media="%d/%d" % (self.media_stored, self.media_total) if known else None,
+            bytes=done,
+            total=total,
             rate_Bps=int(rate),
-            eta_s=round(left, 1),
+            eta_s=round(max(total - done, 0) / rate, 1) if total is not None and rate else None,
         )
 
-    def _entries(self, raws: list) -> None:
-        """Verify one DATA message's entries; store every vouched-for one in one commit."""
-        ready: list = []
+    def _refuse(self, reason: str) -> None:
+        if self.session.closed_reason is None:
+            self.send(self.session.abort(ERR_BAD_SIGNATURE, reason))
+        if self.result == "open":
+            self.result = "refused: %s" % reason
+
+    def _entries(self, first_seq: int, raws: list) -> None:
+        """Verify one DATA message's entries; hold every vouched-for one for the next commit
+        (a commit per ``COMMIT_EVERY`` entries, and one when the pull ends)."""
         refused = ""
-        for raw in raws:
-            e = parse_entry(raw)
+        for i, raw in enumerate(raws):
+            try:
+                e = parse_entry(raw)
+            except ProtocolError as exc:
+                refused = "entry seq %d is not a ledger entry (%s): nothing from it on was " \
+                    "stored" % (first_seq + i, exc)  # fmt: skip
+                break
+            self.entry_bytes += len(raw)
             if not e.signed:
                 self.pending.append(e)
                 continue
             if not verify_signature(self.public, e.to_be_signed(), e.signature):
                 self.log("bad-signature", device=self.device, seq=e.seq)
                 refused = (
-                    "entry seq %d does not verify with the enrolled key: nothing from it on "
-                    "was stored" % e.seq
+                    "entry seq %d does not verify with the enrolled key: nothing from it on was "
+                    "stored" % e.seq
                 )
                 break
             # A valid signature vouches for the unsigned entries before it (add_entries
             # checks that they chain into it).
-            ready += [*self.pending, e]
+            self.ready += [*self.pending, e]
             self.pending = []
-        if ready:
-            try:
-                self.evidence.add_entries(self.device, [e.raw for e in ready], self.now_ms())
-            except EvidenceError as exc:
-                self.log("refused", device=self.device, reason=str(exc))
-                ready, refused = [], str(exc)
-        self.stored += len(ready)
-        for e in ready:
-            self._want_media(e)
         if refused:
-            self.send(self.session.abort(ERR_BAD_SIGNATURE, refused))
-            self.result = "refused: %s" % refused
+            if self._store_ready():  # what came before the bad entry is good evidence
+                self._refuse(refused)
+        elif len(self.ready) >= COMMIT_EVERY:
+            self._store_ready()
 
-    def _want_media(self, e: Entry) -> None:
-        if e.kind != KIND_CHUNK:
-            return
-        f = e.fields
-        digest = f[F_CIPHER_SHA] if F_CIPHER_SHA in f else f[F_PLAIN_SHA]
-        if not self.evidence.has_media(digest):
-            self.media_wanted.append(digest)
+    def _store_ready(self) -> bool:
+        """Commit the verified entries held (parsed once: the store takes the Entry objects);
+        False, with the session refused, when the store will not have them."""
+        ready, self.ready = self.ready, []
+        if not ready:
+            return True
+        try:
+            self.evidence.add_entries(self.device, ready, self.now_ms())
+        except EvidenceError as exc:
+            self.log("refused", device=self.device, reason=str(exc))
+            self._refuse(str(exc))
+            return False
+        self.stored += len(ready)
+        return True
 
-    def _next_media(self) -> None:
-        if self.media_wanted:
-            self.media_parts = []
-            self.send(self.session.pull_media(self.media_wanted[0]))
+    def _plan_media(self) -> None:
+        """The ledger is in: ask for every media the store lacks for this device (any a crash
+        left unfetched before, then this session's chunks), and commit the last entries
+        while the first media streams in."""
+        wanted = list(self.evidence.missing_media(self.device))
+        asked = {digest for digest, _ in wanted}
+        for e in self.ready:
+            media = chunk_media(e)
+            if media is not None and media[0] not in asked:
+                if not self.evidence.has_media(media[0]):
+                    wanted.append(media)
+                    asked.add(media[0])
+        self.wanted = wanted
+        self.media_total = len(wanted)
+        self.total_bytes = self.entry_bytes + sum(size for _, size in wanted)
+        if not wanted:
+            if self._store_ready():
+                self._finish()
             return
-        head = self.evidence.head(self.device)[0]
-        if head > 0:
-            self.evidence.make_durable(self.staged)  # all media durable before the receipt
-            self.staged = []
-            self.send(self.session.durable(head - 1))
-        else:
-            self.send(self.session.bye())
-            self.result = "done"
+        self._pull_more()
+        self.flush()  # the device starts sending while the disk takes the commit
+        self._store_ready()
+
+    def _pull_more(self) -> None:
+        while self.wanted and self.session.pulls_outstanding() < self.session.window:
+            digest, _size = self.wanted.pop(0)
+            self.send(self.session.pull_media(digest))
+        if not self.session.pulls_outstanding():
+            self._finish()
+
+    def _media(self, digest: bytes, data: bytes) -> None:
+        if self.writer is None:
+            self.writer = self.evidence.begin_media(digest)
+        self.writer.write(data)  # hashed and written as it comes
+        self.media_bytes += len(data)
+        self._progress()
 
     def _media_done(self, digest: bytes) -> None:
-        data = b"".join(self.media_parts)
-        self.media_parts = []
+        writer = self.writer
+        self.writer = None
+        if writer is None:  # an empty media: no piece came
+            writer = self.evidence.begin_media(digest)
         try:
-            self.staged.append(self.evidence.put_media(digest, data, defer=True))
+            self.staged.append(writer.finish())
         except EvidenceError as exc:
             self.log("bad-media", device=self.device, reason=str(exc))
-            self.send(self.session.abort(ERR_BAD_SIGNATURE, str(exc)))
-            self.result = "refused: %s" % exc
+            self._refuse(str(exc))
             return
         self.media_stored += 1
-        self.media_wanted.pop(0)
-        self._next_media()
+        self._pull_more()
+
+    def _finish(self) -> None:
+        """Everything is in: make it durable, then send the receipt."""
+        head = self.evidence.head(self.device)[0]
+        if head == 0:
+            self.send(self.session.bye())
+            self.result = "done"
+            return
+        self._enter(STORING)
+        self.flush()  # the device has its last ACK while the disk syncs
+        self.evidence.make_durable(self.staged)  # all media durable before the receipt
+        self.staged = []
+        left = self.evidence.missing_media(self.device)
+        if left:  # another session of this device's ledger added chunks meanwhile
+            reason = "%d media still missing after the pulls; dock again" % len(left)
+            self.send(self.session.abort(ERR_INTERNAL, reason))
+            self.result = "failed: %s" % reason
+            return
+        self._enter(RECEIPT_SENT)
+        self.send(self.session.durable(head - 1))

@@ -16,9 +16,14 @@ from another session does not verify; as both HELLOs are, a peer stripped of ver
 algorithms by someone in the middle does not either. TIME and RECEIPT are signed over the
 transcript too, so they hold for this session only.
 
-Pulls stream: the device keeps up to ``window`` DATA messages in flight, the host ACKs each
-with the next seq (or byte offset) it expects, and the last DATA says so. A dropped link
-just ends the session; the next one pulls from the host's own durable head.
+Pulls stream: the device keeps up to ``window`` DATA messages in flight, the host ACKs with
+the next seq (or, naming the media, byte offset) it expects, and the last DATA says so. An
+ACK is cumulative: it covers every DATA sent before the one it acknowledges, so the host
+may answer several DATA with one (``("ack", body)`` events say which bodies may be
+coalesced). Media pulls pipeline: the host may have up to ``window`` of them outstanding;
+the device serves them in the order asked, starting the next media as soon as the last
+DATA of the one before is sent, and the window counts DATA across them. A dropped link just
+ends the session; the next one pulls from the host's own durable head.
 
 Whatever the peer sends that breaks the protocol ends in ``("send", ERROR body)`` and
 ``("closed", code, text, "us")``, never in an exception; an ERROR or BYE from the peer gives
@@ -29,7 +34,8 @@ Events, device side: ("authenticated", host_kid), ("time", wall_ms, host_kid),
 ("config", raw, settings, host_kid, issued_ms), ("receipt", through_seq, host_kid) (log it as
 EV_HOST_RECEIPT ``{"through_seq": n}``), ("provision", host_keys) (make the key, pin the
 keys, then call ``provisioned(signer)``).
-Events, host side: ("authenticated", device_id, head_seq, head_hash, firmware),
+Events, host side: ("ack", body) (an ACK to send; when the next body to send is also an ACK,
+this one may be left out), ("authenticated", device_id, head_seq, head_hash, firmware),
 ("factory", device_id), ("status", dict), ("ok", msg_type), ("entries", first_seq, [raw]),
 ("pulled", next_seq), ("media", digest, offset, data), ("media-done", digest, size),
 ("provisioned", device_id, public_key).
@@ -114,6 +120,7 @@ from protocol.messages import (
     RemoteProtocolError,
     decode,
     encode,
+    encode_media_data,
 )
 from protocol.signer import verify_signature
 
@@ -164,7 +171,7 @@ DEVICE_TABLE: dict = {
     TIME:            (_x,         _x,  _R,         _x,         _x,         _x,  _x,  _x,  _x),
     CONFIG:          (_x,         _x,  _R,         _x,         _x,         _x,  _x,  _x,  _x),
     RECEIPT:         (_x,         _x,  _R,         _x,         _x,         _x,  _x,  _x,  _x),
-    PULL:            (_x,         _x,  (_S, _M),   _x,         _x,         _x,  _x,  _x,  _x),
+    PULL:            (_x,         _x,  (_S, _M),   _x,         _M,         _x,  _x,  _x,  _x),
     ACK:             (_x,         _x,  _x,         (_S, _R),   (_M, _R),   _x,  _x,  _x,  _x),
     PROVISION:       (_x,         _x,  _x,         _x,         _x,         _K,  _x,  _x,  _x),
     ERROR:           (_C,         _C,  _C,         _C,         _C,         _C,  _C,  _C,  _x),
@@ -208,7 +215,7 @@ HOST_TABLE: dict = {
     STATUS:          (_x,  _x,        _x,  _x,  _HR, _x,         _x,         _x,  _x,  _x,  _x),
     OK:              (_x,  _x,        _x,  _x,  _HR, _x,         _x,         _x,  _x,  _x,  _x),
     "pull":          (_x,  _x,        _x,  _HP, _x,  _x,         _x,         _x,  _x,  _x,  _x),
-    "pull_media":    (_x,  _x,        _x,  _HM, _x,  _x,         _x,         _x,  _x,  _x,  _x),
+    "pull_media":    (_x,  _x,        _x,  _HM, _x,  _x,         _HM,        _x,  _x,  _x,  _x),
     DATA:            (_x,  _x,        _x,  _x,  _x,  (_HP, _HR), (_HM, _HR), _x,  _x,  _x,  _x),
     "provision":     (_x,  _x,        _x,  _x,  _x,  _x,         _x,         _HV, _x,  _x,  _x),
     PROVISIONED:     (_x,  _x,        _x,  _x,  _x,  _x,         _x,         _x,  _HD, _x,  _x),
@@ -464,8 +471,12 @@ class DeviceSession(_Session):
         self._next = 0  # next seq (or byte offset) to send
         self._target = 0  # seq (or length) the pull ends at
         self._acked = 0
-        self._inflight: list = []  # end seq (offset) of each DATA not yet acknowledged
-        self._last_sent = False
+        # Each DATA not yet acknowledged: its end seq, or (digest, end offset, last) for media.
+        self._inflight: list = []
+        self._last_sent = False  # the current pull's (or media's) last DATA is out
+        self._queue: list = []  # media pulls not yet started: (digest, offset)
+        self._open = 0  # media pulls asked for whose last DATA is not yet acknowledged
+        self._acked_media: tuple = (b"", -1)  # the last media ACK, (digest, offset)
 
     # --- handshake ---
 
@@ -577,6 +588,10 @@ class DeviceSession(_Session):
 
     def _on_pull(self, fields: dict, out: list) -> None:
         if K_SEQ in fields:
+            if self.state == D_MEDIA:
+                raise RemoteProtocolError(
+                    ERR_UNEXPECTED, "a ledger pull while media pulls are in flight"
+                )
             start = fields[K_SEQ]
             head_seq, _ = self.store.head()  # type: ignore[attr-defined]
             if start > head_seq:
@@ -587,49 +602,94 @@ class DeviceSession(_Session):
             self._target = head_seq
             self._entries = iter(self.store.entries(start))  # type: ignore[attr-defined]
             self.state = D_SENDING
+            self._next = self._acked = start
         else:
-            digest, start = fields[K_DIGEST], fields[K_OFFSET]
-            try:
-                media = self.store.read_media(digest)  # type: ignore[attr-defined]
-            except Exception as exc:
-                raise LocalProtocolError("media not held: %s" % exc, ERR_NOT_FOUND) from None
-            if start > len(media):
+            if self._open >= self.window:
                 raise RemoteProtocolError(
-                    ERR_BAD_OFFSET,
-                    "pull from byte %d of media %d bytes long" % (start, len(media)),
+                    ERR_UNEXPECTED, "more than %d media pulls in flight" % self.window
                 )
-            self._media = media
-            self._digest = digest
-            self._target = len(media)
+            self._queue.append((fields[K_DIGEST], fields[K_OFFSET]))
+            self._open += 1
             self.state = D_MEDIA
-        self._next = self._acked = start
         self._fill(out)
 
-    def _on_ack(self, fields: dict, out: list) -> None:
-        key = K_SEQ if self.state == D_SENDING else K_OFFSET
-        n = fields.get(key)
-        if n is None or not self._acked <= n <= self._next:
+    def _next_media(self) -> bool:
+        """Start the next queued media pull; False when none is queued."""
+        if not self._queue:
+            return False
+        digest, start = self._queue.pop(0)
+        self._media = None  # one media in memory at a time
+        try:
+            media = self.store.read_media(digest)  # type: ignore[attr-defined]
+        except Exception as exc:
+            raise LocalProtocolError("media not held: %s" % exc, ERR_NOT_FOUND) from None
+        if start > len(media):
             raise RemoteProtocolError(
-                ERR_BAD_OFFSET,
-                "ACK %r is outside what was sent (%d..%d)" % (n, self._acked, self._next),
+                ERR_BAD_OFFSET, "pull from byte %d of media %d bytes long" % (start, len(media))
             )
-        self._acked = n
-        while self._inflight and self._inflight[0] <= n:
-            self._inflight.pop(0)
-        if self._last_sent and n == self._target:
-            self._release()
-            self.state = D_READY
-            return
+        self._media = media
+        self._digest = digest
+        self._next = start
+        self._target = len(media)
+        self._last_sent = False
+        return True
+
+    def _on_ack(self, fields: dict, out: list) -> None:
+        if self.state == D_SENDING:
+            n = fields.get(K_SEQ)
+            if n is None or not self._acked <= n <= self._next:
+                raise RemoteProtocolError(
+                    ERR_BAD_OFFSET,
+                    "ACK %r is outside what was sent (%d..%d)" % (n, self._acked, self._next),
+                )
+            self._acked = n
+            while self._inflight and self._inflight[0] <= n:
+                self._inflight.pop(0)
+            if self._last_sent and n == self._target:
+                self._release()
+                self.state = D_READY
+                return
+        else:
+            self._ack_media(fields.get(K_DIGEST), fields.get(K_OFFSET))
+            if self._open == 0:
+                self._release()
+                self.state = D_READY
+                return
         self._fill(out)
+
+    def _ack_media(self, digest: object, offset: object) -> None:
+        """Drop the DATA an ACK covers: the one it names and every one sent before it."""
+        ack = (digest, offset)
+        if ack == self._acked_media:
+            return  # said again: nothing new
+        i = 0
+        for sent in self._inflight:
+            if sent[0] == digest and sent[1] == offset:
+                break
+            i += 1
+        else:
+            raise RemoteProtocolError(
+                ERR_BAD_OFFSET, "ACK of byte %r names no media DATA in flight" % (offset,)
+            )
+        for _digest, _end, last in self._inflight[: i + 1]:
+            if last:
+                self._open -= 1  # that pull is complete
+        del self._inflight[: i + 1]
+        self._acked_media = ack
 
     def _fill(self, out: list) -> None:
         """Send DATA until ``window`` are in flight or the last is out."""
-        while len(self._inflight) < self.window and not self._last_sent:
+        while len(self._inflight) < self.window:
             if self.state == D_SENDING:
+                if self._last_sent:
+                    return
                 body = self._entries_data()
+                self._inflight.append(self._next)
             else:
+                if (self._media is None or self._last_sent) and not self._next_media():
+                    return
                 body = self._media_data()
-            self._inflight.append(self._next)
+                self._inflight.append((self._digest, self._next, self._last_sent))
             out.append(("send", body))
 
     def _entries_data(self) -> bytes:
@@ -670,8 +730,7 @@ class DeviceSession(_Session):
         chunk = self._media[start:stop]  # type: ignore[index]
         self._next = stop
         self._last_sent = stop == self._target
-        fields = {K_DIGEST: self._digest, K_OFFSET: start, K_BYTES: chunk, K_LAST: self._last_sent}
-        return encode(DATA, fields, self.max_frame)
+        return encode_media_data(self._digest, start, chunk, self._last_sent, self.max_frame)
 
     # --- factory mode ---
 
@@ -733,8 +792,9 @@ class HostSession(_Session):
         self._device_hello: dict = {}
         self._waiting = 0  # the request a STATUS or OK answers
         self._have = 0  # entries below this seq are held by the host (pulled, or had before)
-        self._expected = 0  # next seq or byte offset the pull expects
-        self._digest = b""
+        self._expected = 0  # next seq the ledger pull expects
+        # Outstanding media pulls, in order: [digest, next offset, ACK body up to the offset].
+        self._pulls: list = []
 
     def start(self) -> bytes:
         """The HELLO that opens the session."""
@@ -879,53 +939,75 @@ class HostSession(_Session):
 
     def pull_media(self, digest: bytes, offset: int = 0) -> bytes:
         """Ask for media bytes from ``offset``: ("media", digest, offset, data) events, then
-        ("media-done", digest, size)."""
+        ("media-done", digest, size). Up to ``window`` media pulls may be outstanding; the
+        device answers them in the order asked."""
         nxt = self._local("pull_media")
+        if len(self._pulls) >= self.window:
+            raise LocalProtocolError(
+                "at most %d media pulls may be outstanding (the window)" % self.window
+            )
         body = encode(PULL, {K_DIGEST: digest, K_OFFSET: offset}, self.max_frame)
+        # Every ACK of this pull is the same map but for the offset, which CBOR writes last:
+        # encode it once (checked) and append each offset to it.
+        ack_head = encode(ACK, {K_DIGEST: digest, K_OFFSET: 0}, self.max_frame)[:-1]
         self.state = nxt  # type: ignore[assignment]
-        self._expected = offset
-        self._digest = digest
+        self._pulls.append([digest, offset, ack_head])
         return body
+
+    def pulls_outstanding(self) -> int:
+        """Media pulls asked for whose last DATA has not arrived yet."""
+        return len(self._pulls)
 
     def _on_data(self, fields: dict, out: list) -> None:
         if self.state == H_PULLING:
-            if K_SEQ not in fields:
-                raise RemoteProtocolError(ERR_MALFORMED, "a ledger pull gets entries, not media")
-            if fields[K_SEQ] != self._expected:
-                raise RemoteProtocolError(
-                    ERR_BAD_OFFSET,
-                    "DATA from seq %d, but seq %d is next" % (fields[K_SEQ], self._expected),
-                )
-            entries = fields[K_ENTRIES]
-            if not entries and not fields[K_LAST]:
-                raise RemoteProtocolError(ERR_MALFORMED, "only the last DATA may be empty")
-            if entries:
-                out.append(("entries", self._expected, entries))
-            self._expected += len(entries)
-            self._have = max(self._have, self._expected)
-            self._send(out, ACK, {K_SEQ: self._expected})
-            if fields[K_LAST]:
-                self.head_seq = max(self.head_seq, self._expected)
-                self.state = H_READY
-                out.append(("pulled", self._expected))
-            return
-        if K_DIGEST not in fields or fields[K_DIGEST] != self._digest:
-            raise RemoteProtocolError(ERR_MALFORMED, "DATA is not for the media pulled")
-        if fields[K_OFFSET] != self._expected:
+            self._entries_arrived(fields, out)
+        else:
+            self._media_arrived(fields, out)
+
+    def _entries_arrived(self, fields: dict, out: list) -> None:
+        if K_SEQ not in fields:
+            raise RemoteProtocolError(ERR_MALFORMED, "a ledger pull gets entries, not media")
+        if fields[K_SEQ] != self._expected:
             raise RemoteProtocolError(
                 ERR_BAD_OFFSET,
-                "DATA at byte %d, but byte %d is next" % (fields[K_OFFSET], self._expected),
+                "DATA from seq %d, but seq %d is next" % (fields[K_SEQ], self._expected),
+            )
+        entries = fields[K_ENTRIES]
+        if not entries and not fields[K_LAST]:
+            raise RemoteProtocolError(ERR_MALFORMED, "only the last DATA may be empty")
+        if entries:
+            out.append(("entries", self._expected, entries))
+        self._expected += len(entries)
+        self._have = max(self._have, self._expected)
+        out.append(("ack", encode(ACK, {K_SEQ: self._expected}, self.max_frame)))
+        if fields[K_LAST]:
+            self.head_seq = max(self.head_seq, self._expected)
+            self.state = H_READY
+            out.append(("pulled", self._expected))
+
+    def _media_arrived(self, fields: dict, out: list) -> None:
+        pull = self._pulls[0]  # the device answers pulls in the order they were asked
+        digest, expected, ack_head = pull
+        if K_DIGEST not in fields or fields[K_DIGEST] != digest:
+            raise RemoteProtocolError(ERR_MALFORMED, "DATA is not for the media pulled next")
+        if fields[K_OFFSET] != expected:
+            raise RemoteProtocolError(
+                ERR_BAD_OFFSET,
+                "DATA at byte %d, but byte %d is next" % (fields[K_OFFSET], expected),
             )
         data = fields[K_BYTES]
         if not data and not fields[K_LAST]:
             raise RemoteProtocolError(ERR_MALFORMED, "only the last DATA may be empty")
         if data:
-            out.append(("media", self._digest, self._expected, data))
-        self._expected += len(data)
-        self._send(out, ACK, {K_OFFSET: self._expected})
+            out.append(("media", digest, expected, data))
+        expected += len(data)
+        pull[1] = expected
+        out.append(("ack", ack_head + cbor.dumps(expected)))
         if fields[K_LAST]:
-            self.state = H_READY
-            out.append(("media-done", self._digest, self._expected))
+            self._pulls.pop(0)
+            if not self._pulls:
+                self.state = H_READY
+            out.append(("media-done", digest, expected))
 
     # --- factory mode ---
 

@@ -514,9 +514,15 @@ class VirtualDevice:
         self.officer_log.clear()
 
     def _speak(self, step: dict, default_s: float) -> None:
-        seconds = float(step.get("seconds", default_s))
-        self.microphone.speak(seconds, step.get("wav"))
-        self._run(int(seconds * 1000), self.fps)
+        wav = step.get("wav")
+        if wav is None:
+            seconds = float(step.get("seconds", default_s))
+            self.microphone.speak(seconds)
+            self._run(int(seconds * 1000), self.fps)
+            return
+        self.microphone.speak(step.get("seconds"), wav)  # as long as the recording lasts
+        while self.microphone.speaking() and self.agent is not None:
+            self._run(BLOCK_MS, self.fps)
 
     def _run(self, ms: int, fps: int) -> int:
         """Let ``ms`` of virtual time pass: film at ``fps`` while the recorder captures, feed

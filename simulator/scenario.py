@@ -208,6 +208,12 @@ def _step(raw: object, n: int, path: str) -> dict:
     step = dict(raw)
     step["n"] = n
     _check_step(step, path, where)
+    if "wav" in step:
+        # A recording of the words, beside the scenario file unless the path says otherwise.
+        wav = Path(path).parent / step["wav"]
+        if not wav.is_file():
+            raise ScenarioError("%s: %s: no WAV file %s" % (path, where, wav))
+        step["wav"] = str(wav)
     return step
 
 

@@ -7,7 +7,9 @@ import threading
 
 import pytest
 
-from host.evidence import EvidenceError, EvidenceStore, SqliteEvidenceStore
+from host.evidence import EvidenceError, EvidenceStore, SqliteEvidenceStore, chunk_media
+from protocol.ledger import parse_entry
+from protocol.registry import F_CHUNK_INDEX
 from tests.protocol.ledgers import DEVICE, SEED_B, device_key, make_entries
 
 KEY = device_key()
@@ -118,3 +120,70 @@ def test_deferred_media_is_invisible_until_made_durable_and_gone_after_a_crash(t
     assert not again.has_media(hashlib.sha256(other).digest())  # pulled again next time
     assert list((tmp_path / "media" / "incoming").iterdir()) == []
     again.close()
+
+
+def chunk_bytes(index):
+    """The media of the test ledger's chunk ``index`` (see tests.protocol.ledgers)."""
+    return b"".join(hashlib.sha256(b"frame %d %d" % (index, i)).digest() for i in range(3))
+
+
+def test_parsed_entries_are_stored_as_their_bytes(tmp_path, store):
+    entries = make_entries(6)
+    assert store.add_entries(DEVICE, [parse_entry(r) for r in entries[:4]], 1000) == 4
+    assert store.add_entries(DEVICE, entries[2:], 1000) == 6  # bytes again, overlapping
+    assert store.entries(DEVICE) == entries
+
+
+def test_media_the_stored_chunks_name_is_owed_until_it_is_durable(tmp_path):
+    s = SqliteEvidenceStore(tmp_path)
+    s.enrol(DEVICE, KEY.public)
+    entries = [parse_entry(r) for r in make_entries(8)]
+    chunks = [e for e in entries if chunk_media(e)]
+    s.add_entries(DEVICE, entries, 1000)
+    owed = s.missing_media(DEVICE)
+    assert owed == [chunk_media(e) for e in chunks] and len(owed) >= 3  # in seq order
+    first = chunk_bytes(chunks[0].fields[F_CHUNK_INDEX])
+    assert owed[0] == (hashlib.sha256(first).digest(), len(first))
+    handle = s.put_media(owed[0][0], first, defer=True)
+    assert s.missing_media(DEVICE) == owed  # written, but not durable: still owed
+    s.close()  # the host dies here
+    s = SqliteEvidenceStore(tmp_path)
+    assert s.missing_media(DEVICE) == owed  # the note survived; the next sync brings it
+    assert not handle[1].exists()  # and the unnamed file is gone
+    writer = s.begin_media(owed[0][0])
+    writer.write(first[:40])
+    writer.write(first[40:])
+    s.make_durable([writer.finish()])
+    assert s.missing_media(DEVICE) == owed[1:] and s.read_media(owed[0][0]) == first
+    second = chunk_bytes(chunks[1].fields[F_CHUNK_INDEX])
+    s.put_media(owed[1][0], second)  # durable at once: no longer owed either
+    assert s.missing_media(DEVICE) == owed[2:]
+    s.close()
+
+
+def test_a_streamed_media_file_that_does_not_match_its_hash_is_refused_and_leaves_nothing(
+    tmp_path, store
+):
+    data = b"chunk media " * 5000
+    writer = store.begin_media(hashlib.sha256(data).digest())
+    writer.write(data[:30000])
+    writer.write(b"X" + data[30001:])  # one byte changed in flight
+    with pytest.raises(EvidenceError, match="does not match"):
+        writer.finish()
+    assert list((tmp_path / "media" / "incoming").iterdir()) == []
+    writer = store.begin_media(hashlib.sha256(data).digest())
+    writer.write(data[:1000])
+    writer.discard()  # the link dropped mid-file
+    assert list((tmp_path / "media" / "incoming").iterdir()) == []
+    assert not store.has_media(hashlib.sha256(data).digest())
+
+
+def test_a_media_note_left_by_a_crash_after_naming_is_settled(tmp_path, store):
+    entries = [parse_entry(r) for r in make_entries(3)]
+    store.add_entries(DEVICE, entries, 1000)
+    (digest, _size) = store.missing_media(DEVICE)[0]
+    index = next(e.fields[F_CHUNK_INDEX] for e in entries if chunk_media(e))
+    media_path = tmp_path / "media" / digest.hex()[:2] / digest.hex()
+    media_path.parent.mkdir(parents=True)
+    media_path.write_bytes(chunk_bytes(index))  # named, but the note not yet cleared
+    assert store.missing_media(DEVICE) == []

@@ -2,7 +2,10 @@
 with pyserial. Entries and media arrive verified and stored once; the device gets a receipt."""
 # micropython: skip (host code, threads and sockets)
 
+import io
+import json
 import os
+import re
 import socket
 import threading
 
@@ -11,27 +14,34 @@ import serial
 from firmware.agent import boot
 from firmware.link import DeviceLink
 from firmware.store import Store
-from host.evidence import SqliteEvidenceStore
+from host.cli import build_parser
+from host.daemon import Daemon
+from host.evidence import SqliteEvidenceStore, chunk_media
+from host.progress import SessionView
 from host.sync import HostLink, SerialTransport, SocketTransport
-from protocol.ledger import parse_entry
-from protocol.registry import EV_CLOCK_SET, EV_HOST_RECEIPT, F_EVENT, KIND_EVENT
+from protocol import framing
+from protocol.ledger import Entry, parse_entry
+from protocol.messages import MAX_FRAME
+from protocol.registry import EV_CLOCK_SET, EV_HOST_RECEIPT, F_EVENT, KIND_CHUNK, KIND_EVENT
+from protocol.session import DeviceSession, HostSession
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
 from tests.firmware.test_agent import Log, SceneCamera, StepClock
+from tests.host.test_progress import Tty
 from tests.protocol.ledgers import DEVICE, SEED_A, SEED_B, device_key
 
 HOST_SEED = bytes(range(50, 82))
 HOST_KID = "agency-host-1"
 
 
-def recorded_device(path, frames=12):
+def recorded_device(path, frames=12, pad=200):
     agent = boot(
         str(path),
         make_signer(SEED_A),
         DEVICE,
         "P-0427",
         StepClock(),
-        SceneCamera(frames, pad=200),
+        SceneCamera(frames, pad=pad),
         Log(),
     )
     agent.input("press_record")
@@ -48,12 +58,20 @@ def evidence(path, enrol=True):
     return ev
 
 
-def run_pair(agent, ev, host_seed=HOST_SEED, pinned_seed=HOST_SEED):
+def device_run(device):
+    """Run the device's end; a host that hung up first may cut off its last write."""
+    try:
+        return device.run()
+    except BrokenPipeError:
+        return "link lost"
+
+
+def run_pair(agent, ev, host_seed=HOST_SEED, pinned_seed=HOST_SEED, device_end=SocketTransport):
     a, b = socket.socketpair()
     pinned = {HOST_KID: make_signer(pinned_seed).public_key()}
-    device = DeviceLink(agent, make_signer(SEED_A), pinned, SocketTransport(a), False, os.urandom)
+    device = DeviceLink(agent, make_signer(SEED_A), pinned, device_end(a), False, os.urandom)
     out = {}
-    t = threading.Thread(target=lambda: out.setdefault("device", device.run()))
+    t = threading.Thread(target=lambda: out.setdefault("device", device_run(device)))
     t.start()
     host = HostLink(ev, make_signer(host_seed), HOST_KID, SocketTransport(b), False)
     try:
@@ -200,23 +218,249 @@ def test_a_host_that_dies_before_the_receipt_leaves_the_device_nothing_to_evict(
     class Crash(Exception):
         pass
 
-    real_put = ev.put_media
-    calls = {"n": 0}
+    real_begin = ev.begin_media
 
-    def dying_put(digest, data, **kw):
-        calls["n"] += 1
-        if calls["n"] == 1:
+    def dying_begin(digest):
+        writer = real_begin(digest)
+
+        def finish():
             raise Crash("power cut on the host")  # mid-session, entries already committed
-        return real_put(digest, data, **kw)
 
-    ev.put_media = dying_put
+        writer.finish = finish
+        return writer
+
+    ev.begin_media = dying_begin
     try:
         run_pair(agent, ev)
     except Crash:
         pass
+    assert ev.head(DEVICE)[0] > 0  # the entries were stored, their media was not
     assert not any(m.received for m in agent.catalogue)  # no receipt: nothing may be evicted
-    ev.put_media = real_put
+    ev.begin_media = real_begin
     summary, device, _ = run_pair(agent, ev)  # the host is back: the next dock completes
     assert summary["result"] == "done"
     assert device.receipts and all(m.received for m in agent.catalogue)
+    # The media of the entries stored before the crash came in the second session: the
+    # receipt covers nothing the host lacks.
+    stored = [parse_entry(r) for r in ev.entries(DEVICE)]
+    assert ev.check_media(stored) == [] and ev.missing_media(DEVICE) == []
+    assert summary["media_stored"] == sum(1 for e in stored if e.kind == KIND_CHUNK)
     agent.store.close()
+
+
+def daemon_sessions(tmp_path, daemon, devices):
+    """Serve each (agent, seed) over a socket pair through ``daemon.serve_link``, at once."""
+    pinned = {HOST_KID: make_signer(HOST_SEED).public_key()}
+    threads = []
+    for n, (agent, seed) in enumerate(devices):
+        a, b = socket.socketpair()
+        device = DeviceLink(agent, make_signer(seed), pinned, SocketTransport(a), False, os.urandom)
+
+        def serve(b=b, a=a, device=device, n=n):
+            t = threading.Thread(target=device_run, args=(device,))
+            t.start()
+            daemon.serve_link(SocketTransport(b), False, "tcp:127.0.0.1:%d" % (40000 + n))
+            b.close()
+            t.join(10)
+            a.close()
+
+        threads.append(threading.Thread(target=serve))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+
+def stranger(path):
+    """A device the host has never enrolled."""
+    agent = boot(str(path), make_signer(SEED_B), "SC-STRANGER", "P-0001", StepClock(),
+                 SceneCamera(3, pad=200), Log())  # fmt: skip
+    agent.input("press_record")
+    while agent.capture():
+        pass
+    agent.input("press_stop")
+    return agent
+
+
+def test_the_daemon_on_a_terminal_shows_live_sessions_and_their_outcomes(tmp_path):
+    ev = evidence(tmp_path / "ev")
+    good = recorded_device(tmp_path / "good")
+    bad = stranger(tmp_path / "bad")
+    screen = Tty()
+    out = Tty()  # stdout is the same terminal: log lines would tear the view
+    view = SessionView(screen, width=160)
+    daemon = Daemon(ev, make_signer(HOST_SEED), HOST_KID, out=out, view=view)
+    daemon.log("listening", tcp="127.0.0.1:7878")
+    daemon_sessions(tmp_path, daemon, [(good, SEED_A), (bad, SEED_B)])
+    daemon.refresh()
+    shown = re.sub(r"\x1b\[\d*[A-Za-z]|\r", "", screen.getvalue())
+    assert out.getvalue() == ""
+    assert "listening tcp=127.0.0.1:7878" in shown
+    lines = {line.split()[0]: line for line in shown.splitlines() if line.startswith("SC-")}
+    assert lines[DEVICE].split()[2] == "done"
+    assert lines["SC-STRANGER"].split()[2] == "failed" and "not enrolled" in lines["SC-STRANGER"]
+    daemon.finish()  # the daemon stops: the summary is the last line, left on screen
+    final = re.sub(r"\x1b\[\d*[A-Za-z]|\r", "", screen.getvalue()).rstrip().splitlines()[-1]
+    assert final.startswith("0 active, 1 done, 1 failed")
+    good.store.close()
+    bad.store.close()
+    ev.close()
+
+
+def test_the_daemon_elsewhere_logs_one_json_object_per_event_as_its_help_documents(tmp_path):
+    ev = evidence(tmp_path / "ev")
+    good = recorded_device(tmp_path / "good")
+    bad = stranger(tmp_path / "bad")
+    out = io.StringIO()
+    daemon = Daemon(ev, make_signer(HOST_SEED), HOST_KID, as_json=True, out=out)
+    daemon_sessions(tmp_path, daemon, [(good, SEED_A), (bad, SEED_B)])
+    daemon.finish()
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    states = [e["state"] for e in events if e["event"] == "state" and e["device"] == DEVICE]
+    assert states[-4:] == ["pulling", "storing", "receipt", "done"]
+    failed = [e for e in events if e["event"] == "state" and e["state"] == "failed"]
+    assert len(failed) == 1 and "not enrolled" in failed[0]["reason"]
+    sessions = [e for e in events if e["event"] == "session"]
+    assert sorted(s["result"] == "done" for s in sessions) == [False, True]
+    assert events[-1]["event"] == "summary"
+    assert (events[-1]["sessions"], events[-1]["done"], events[-1]["failed"]) == (2, 1, 1)
+    assert events[-1]["bytes_stored"] == sum(s["bytes_stored"] for s in sessions) > 0
+    helptext = build_parser()._subparsers._group_actions[0].choices["sync"].format_help()
+    for name in {e["event"] for e in events}:
+        assert re.search(r"^    %s " % re.escape(name), helptext, re.M), name
+    good.store.close()
+    bad.store.close()
+    ev.close()
+
+
+def chunk_digests(agent):
+    return [chunk_media(parse_entry(r))[0] for r in agent.store.entries() if
+            chunk_media(parse_entry(r))]  # fmt: skip
+
+
+def test_media_altered_on_its_way_is_refused_though_it_is_hashed_as_it_arrives(tmp_path):
+    agent = recorded_device(tmp_path / "dev", frames=90, pad=2000)  # 3 media, 4 DATA each
+    ev = evidence(tmp_path / "ev")
+    real = agent.store
+    victim = chunk_digests(agent)[1]
+
+    class Altering:
+        """The device's store with one media file changed after it was signed."""
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def read_media(self, digest):
+            data = real.read_media(digest)
+            if digest != victim:
+                return data
+            return data[:40000] + bytes([data[40000] ^ 0x20]) + data[40001:]
+
+    agent.store = Altering()
+    summary, device, _ = run_pair(agent, ev)
+    assert summary["result"].startswith("refused: media does not match its SHA-256"), summary
+    assert device.receipts == [] and not any(m.received for m in agent.catalogue)
+    assert not ev.has_media(victim) and victim in [d for d, _ in ev.missing_media(DEVICE)]
+    assert list((tmp_path / "ev" / "media" / "incoming").iterdir()) == []  # nothing half-kept
+    agent.store = real
+    summary, device, _ = run_pair(agent, ev)  # the true bytes come next time
+    assert summary["result"] == "done" and ev.has_media(victim)
+    assert ev.check_media([parse_entry(r) for r in ev.entries(DEVICE)]) == []
+    real.close()
+
+
+class CutCable(SocketTransport):
+    """The device's end of a link whose cable is pulled after ``budget`` bytes."""
+
+    budget = 0
+
+    def write(self, data: bytes) -> None:
+        if self.eof:
+            return
+        if len(data) > self.budget:
+            self.sock.sendall(data[: self.budget])
+            self.sock.shutdown(socket.SHUT_RDWR)
+            self.eof = True
+            return
+        self.budget -= len(data)
+        self.sock.sendall(data)
+
+    def read(self) -> bytes:
+        return b"" if self.eof else super().read()
+
+
+def test_a_link_dropped_with_media_pulls_in_flight_resumes_and_stores_each_once(tmp_path):
+    agent = recorded_device(tmp_path / "dev", frames=90, pad=2000)
+    ev = evidence(tmp_path / "ev")
+    digests = chunk_digests(agent)
+    entry_bytes = sum(len(r) for r in agent.store.entries())
+    pulls = []
+    real_pull = HostSession.pull_media
+
+    def watched_pull(session, digest, offset=0):
+        pulls.append((digest, session.pulls_outstanding()))
+        return real_pull(session, digest, offset)
+
+    sizes = [len(agent.store.read_media(d)) for d in digests]
+
+    class Cut(CutCable):
+        budget = entry_bytes + sizes[0] + sizes[1] // 2  # the first media, half the second
+
+    HostSession.pull_media = watched_pull
+    try:
+        summary, device, _ = run_pair(agent, ev, device_end=Cut)
+    finally:
+        HostSession.pull_media = real_pull
+    assert summary["result"].startswith("link lost"), summary
+    assert [d for d, _ in pulls] == digests and max(n for _, n in pulls) >= 1  # pipelined
+    assert device.receipts == [] and ev.head(DEVICE)[0] > 0
+    # The media that came whole is kept; the one cut off, and the one after it, are not.
+    missing = [d for d, _ in ev.missing_media(DEVICE)]
+    assert missing == digests[1:] and ev.has_media(digests[0])
+    summary, device, _ = run_pair(agent, ev)
+    assert summary["result"] == "done" and summary["media_stored"] == len(missing)
+    assert device.receipts and all(m.received for m in agent.catalogue)
+    stored = [parse_entry(r) for r in ev.entries(DEVICE)]
+    assert [e.seq for e in stored] == list(range(len(stored)))  # each entry once, in order
+    assert ev.check_media(stored) == [] and ev.missing_media(DEVICE) == []
+    agent.store.close()
+
+
+def test_entries_are_committed_in_batches_and_the_last_while_media_streams(tmp_path, monkeypatch):
+    agent = recorded_device(tmp_path / "dev", frames=1500, pad=10)  # entries fill 3 DATA
+    ev = evidence(tmp_path / "ev")
+    monkeypatch.setattr("host.sync.COMMIT_EVERY", 4)
+    commits = []
+    real_add = ev.add_entries
+
+    def counting_add(device_id, entries, received_ms):
+        assert all(isinstance(e, Entry) for e in entries)  # parsed once, by the link
+        commits.append(len(entries))
+        return real_add(device_id, entries, received_ms)
+
+    ev.add_entries = counting_add
+    summary, _device, _ = run_pair(agent, ev)
+    assert summary["result"] == "done"
+    total = len(ev.entries(DEVICE))
+    assert sum(commits) == total and len(commits) >= 2 and max(commits) < total
+    agent.store.close()
+
+
+def test_the_host_offers_the_largest_frame_and_the_device_chooses(tmp_path):
+    # A device that offers 64 KiB frames (a terminal on a fast link) gets them; the
+    # default device offers 16 KiB, and that is what is used (the other tests).
+    agent = recorded_device(tmp_path / "dev", frames=3)
+    ev = evidence(tmp_path / "ev")
+    sock = socket.socket()
+    host = HostLink(ev, make_signer(HOST_SEED), HOST_KID, SocketTransport(sock), False)
+    pinned = {HOST_KID: make_signer(HOST_SEED).public_key()}
+    signer = make_signer(SEED_A)
+    device = DeviceSession(DEVICE, signer, pinned, agent.store, os.urandom, max_frame=MAX_FRAME)
+    device.receive(host.session.start())
+    assert device.max_frame == MAX_FRAME
+    body = bytes(MAX_FRAME)
+    frame = framing.encode_stream(body, MAX_FRAME)
+    assert host.framer.decoder.feed(frame) == [(framing.BODY, body)]
+    sock.close()
+    agent.store.close()
+    ev.close()

@@ -142,6 +142,8 @@ def dock_until_done(tmp_path, relay: Relay, attempts: int) -> list:
             "--serial",
             relay.a_name,
             "--json",
+            "--idle",
+            "2",  # a frame lost to noise stalls the session: give up on it soon
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -159,6 +161,8 @@ def dock_until_done(tmp_path, relay: Relay, attempts: int) -> list:
                     "--serial",
                     relay.b_name,
                     "--json",
+                    "--idle",
+                    "2",
                 ],
                 capture_output=True,
                 text=True,

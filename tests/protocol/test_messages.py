@@ -12,6 +12,7 @@ from protocol.messages import (
     FIELDS,
     HELLO,
     K_ALGS,
+    K_BYTES,
     K_CODE,
     K_DIGEST,
     K_ENTRIES,
@@ -30,7 +31,9 @@ from protocol.messages import (
     LocalProtocolError,
     RemoteProtocolError,
     decode,
+    decode_in_full,
     encode,
+    encode_media_data,
 )
 from tests.portable import raises
 
@@ -116,6 +119,13 @@ def test_pull_data_and_ack_carry_exactly_one_shape():
     for fields in ({}, {K_SEQ: 3, K_DIGEST: bytes(32), K_OFFSET: 0}, {K_DIGEST: bytes(32)}):
         assert raises(LocalProtocolError, encode, PULL, fields).code == ERR_MALFORMED
     assert raises(LocalProtocolError, encode, ACK, {K_SEQ: 1, K_OFFSET: 2}).code == ERR_MALFORMED
+    # A media ACK names its media (pipelined pulls): an offset alone says too little.
+    ack = {K_DIGEST: bytes(range(32)), K_OFFSET: (1 << 63) - 1}
+    assert decode(encode(ACK, ack)) == (ACK, ack)
+    assert raises(LocalProtocolError, encode, ACK, {K_OFFSET: 2}).code == ERR_MALFORMED
+    assert raises(RemoteProtocolError, decode, cbor.dumps({0: ACK, K_OFFSET: 2})).code == (
+        ERR_MALFORMED
+    )
     data = {K_SEQ: 0, K_ENTRIES: [b"x"], K_LAST: True, K_OFFSET: 0}
     assert raises(LocalProtocolError, encode, DATA, data).code == ERR_MALFORMED
 
@@ -142,3 +152,54 @@ def test_size_limits_per_type_and_per_negotiated_frame():
     assert raises(LocalProtocolError, encode, DATA, data, 1024).code == ERR_TOO_LARGE
     # Anything above the frame is refused before it is parsed.
     assert raises(RemoteProtocolError, decode, b"\xff" * 5000, 4096).code == ERR_TOO_LARGE
+
+
+def _same_decoding(body):
+    """decode (with its shortcut for media DATA) and decode_in_full agree on ``body``."""
+    try:
+        full = decode_in_full(body)
+    except RemoteProtocolError as exc:
+        assert raises(RemoteProtocolError, decode, body).code == exc.code
+        return None
+    assert decode(body) == full
+    return full
+
+
+def test_the_media_data_shortcut_reads_exactly_what_a_full_decode_reads():
+    digest = bytes(range(32))
+    for offset in (0, 23, 24, 255, 256, 65535, 65536, (1 << 32) - 1, 1 << 32, (1 << 63) - 1):
+        for size in (0, 1, 23, 24, 255, 256, 16000):
+            for last in (False, True):
+                fields = {K_DIGEST: digest, K_OFFSET: offset, K_BYTES: b"\x5a" * size}
+                fields[K_LAST] = last
+                body = encode(DATA, fields)
+                assert _same_decoding(body) == (DATA, fields)
+                assert encode_media_data(digest, offset, b"\x5a" * size, last) == body
+    # Every single-byte change and every cut of a media DATA body: the shortcut never
+    # accepts what the full decode refuses, nor reads it differently.
+    body = encode(DATA, {K_DIGEST: digest, K_OFFSET: 300, K_BYTES: b"abc" * 10, K_LAST: True})
+    for i in range(len(body)):
+        for value in (0x00, 0x12, 0x14, 0x15, 0x18, 0x19, 0x1B, 0x1F, 0x58, 0xF4, 0xF5, 0xFF):
+            _same_decoding(body[:i] + bytes([value]) + body[i + 1 :])
+        _same_decoding(body[:i])
+    _same_decoding(body + b"\x00")
+    # Not in shortest form, or over the offset's range: refused by both.
+    long_offset = body.replace(b"\x12\x19\x01\x2c", b"\x12\x1a\x00\x00\x01\x2c")
+    assert long_offset != body
+    assert raises(RemoteProtocolError, decode, long_offset).code == ERR_MALFORMED
+
+
+def test_the_media_data_encoder_refuses_what_encode_refuses():
+    digest = bytes(32)
+    bad = (
+        (bytes(31), 0, b"", False),
+        (digest, -1, b"", True),
+        (digest, 1 << 63, b"", True),
+        (digest, 0, "text", True),
+        (digest, 0, bytes(MESSAGES[DATA][0]), False),
+    )
+    for args in bad:
+        code = raises(LocalProtocolError, encode_media_data, *args).code
+        assert code in (ERR_MALFORMED, ERR_TOO_LARGE)
+    too_big = raises(LocalProtocolError, encode_media_data, digest, 0, bytes(2000), False, 1024)
+    assert too_big.code == ERR_TOO_LARGE

@@ -8,6 +8,7 @@ from protocol import cbor
 from protocol.hostconfig import sign_config
 from protocol.ledger import LedgerWriter
 from protocol.messages import (
+    ACK,
     AUTH,
     DATA,
     ERR_ALGORITHM,
@@ -26,8 +27,10 @@ from protocol.messages import (
     ERROR,
     HELLO,
     K_CODE,
+    K_DIGEST,
     K_ENTRIES,
     K_LAST,
+    K_OFFSET,
     K_SEQ,
     K_VERSIONS,
     MIN_FRAME,
@@ -110,6 +113,9 @@ def make_pair(store, label="s", host_kw=None, device_kw=None):
     return host, device
 
 
+SENDS = ("send", "ack")  # events that carry a body for the peer
+
+
 def run(host, device, to_device, to_host=()):
     """Carry bodies both ways until neither side has more; return (host events, device
     events), without the sends."""
@@ -130,7 +136,7 @@ def run(host, device, to_device, to_host=()):
                 (to_host.append(ev[1]) if ev[0] == "send" else device_events.append(ev))
         else:
             for ev in host.receive(to_host.pop(0)):
-                (to_device.append(ev[1]) if ev[0] == "send" else host_events.append(ev))
+                (to_device.append(ev[1]) if ev[0] in SENDS else host_events.append(ev))
     return host_events, device_events
 
 
@@ -374,6 +380,146 @@ def test_media_is_pulled_in_windowed_chunks():
     assert closed(h)[0][1] == ERR_NOT_FOUND
 
 
+def media_set(sizes):
+    """Media of the given sizes (distinct bytes each) and their digests, in order."""
+    media = {}
+    digests = []
+    for i, size in enumerate(sizes):
+        data = bytes((i * 7 + j) % 251 for j in range(size))
+        digest = hashlib.sha256(data).digest()
+        media[digest] = data
+        digests.append(digest)
+    return media, digests
+
+
+def test_media_pulls_pipeline_in_order_and_share_the_window():
+    media, digests = media_set([2500, 0, 900, 3100])  # an empty media too
+    host, device, _, _ = connect(MemoryStore([], media))
+    first = []
+    for d in digests[:2]:  # two pulls before any DATA came back: the window is 2
+        first.extend(device.receive(host.pull_media(d)))
+    raises(LocalProtocolError, host.pull_media, digests[2])  # a third would exceed it
+    assert len([ev for ev in first if ev[0] == "send"]) == 2  # DATA in flight: the window
+    assert host.pulls_outstanding() == 2
+    got = {}
+    done = []
+    to_host = [ev[1] for ev in first]
+    while to_host or host.state != H_READY:
+        for ev in host.receive(to_host.pop(0)):
+            if ev[0] == "media":
+                assert ev[2] == len(got.get(ev[1], b""))  # each media in order, no gap
+                got[ev[1]] = got.get(ev[1], b"") + ev[3]
+            elif ev[0] == "media-done":
+                done.append(ev[1])
+                if len(done) + host.pulls_outstanding() < len(digests):
+                    to_device = host.pull_media(digests[len(done) + host.pulls_outstanding()])
+                    to_host.extend(back[1] for back in device.receive(to_device))
+            elif ev[0] in SENDS:
+                to_host.extend(back[1] for back in device.receive(ev[1]))
+    assert done == digests  # answered in the order asked
+    assert [got.get(d, b"") for d in digests] == [media[d] for d in digests]
+    assert device.state == D_READY and host.state == H_READY
+
+
+def test_one_ack_covers_every_data_before_it_across_media():
+    media, digests = media_set([1500, 1200])
+    host, device, _, _ = connect(MemoryStore([], media), host_kw={"window": 4})
+    in_flight = []
+    for d in digests:
+        in_flight.extend(ev[1] for ev in device.receive(host.pull_media(d)))
+    assert len(in_flight) == 4  # 2 DATA per media (frame 1024), all four in the window
+    acks = []
+    for body in in_flight:
+        acks.extend(ev[1] for ev in host.receive(body) if ev[0] == "ack")
+    assert len(acks) == 4 and host.state == H_READY
+    assert device.receive(acks[-1]) == []  # the last ACK alone completes both pulls
+    assert device.state == D_READY
+    # An ACK for a DATA never sent (or of another media) is refused.
+    host, device, _, _ = connect(MemoryStore([], media), "two")
+    device.receive(host.pull_media(digests[0]))
+    bad = encode(ACK, {K_DIGEST: digests[1], K_OFFSET: 964})
+    assert closed(device.receive(bad))[0][1] == ERR_BAD_OFFSET
+
+
+def test_media_acks_are_the_checked_encoding_at_every_offset_size():
+    media, digests = media_set([70000, 0, 100])  # offsets of every head size
+    host, device, _, _ = connect(MemoryStore([], media))
+    offsets = []
+    for digest in digests:
+        to_host = [ev[1] for ev in device.receive(host.pull_media(digest))]
+        while to_host:
+            for ev in host.receive(to_host.pop(0)):
+                if ev[0] == "ack":
+                    msg_type, fields = decode(ev[1])
+                    assert msg_type == ACK and ev[1] == encode(ACK, fields)
+                    offsets.append(fields[K_OFFSET])
+                    to_host.extend(back[1] for back in device.receive(ev[1]))
+    assert 0 in offsets and 100 in offsets and 960 in offsets and 70000 in offsets
+    assert device.state == D_READY and host.state == H_READY
+
+
+def test_a_device_refuses_more_media_pulls_than_the_window():
+    media, digests = media_set([3000, 10, 10])
+    host, device, _, _ = connect(MemoryStore([], media))
+    for d in digests[:2]:
+        device.receive(host.pull_media(d))
+    third = encode(PULL, {K_DIGEST: digests[2], K_OFFSET: 0})
+    assert closed(device.receive(third))[0][1] == ERR_UNEXPECTED
+    # Nor does it take a ledger pull while media is on its way.
+    host, device, _, _ = connect(MemoryStore([b"a"], media), "two")
+    device.receive(host.pull_media(digests[0]))
+    ledger = encode(PULL, {K_SEQ: 0})
+    assert closed(device.receive(ledger))[0][1:3] == (
+        ERR_UNEXPECTED,
+        "a ledger pull while media pulls are in flight",
+    )
+
+
+def test_a_queued_pull_of_media_the_device_lacks_closes_when_its_turn_comes():
+    media, digests = media_set([500])
+    host, device, _, _ = connect(MemoryStore([], media))
+    first = device.receive(host.pull_media(digests[0]))
+    first += device.receive(host.pull_media(bytes(32)))
+    h, _d = run(host, device, [], [ev[1] for ev in first])
+    assert [ev[0] for ev in h if ev[0] == "media-done"] == ["media-done"]  # the one held
+    assert closed(h)[0][1] == ERR_NOT_FOUND
+
+
+def test_pipelined_pulls_cut_off_by_a_dropped_link_resume_in_the_next_session():
+    media, digests = media_set([2600, 2600, 700])  # 3 DATA each for the first two
+    store = MemoryStore([], media)
+    host, device, _, _ = connect(store, "one")
+    to_host = []
+    for d in digests[:2]:
+        to_host.extend(ev[1] for ev in device.receive(host.pull_media(d)))
+    got = {}
+    done = []
+    for _ in range(4):  # four DATA reach the host, then the link drops
+        for ev in host.receive(to_host.pop(0)):
+            if ev[0] == "media":
+                got[ev[1]] = got.get(ev[1], b"") + ev[3]
+            elif ev[0] == "media-done":
+                done.append(ev[1])
+            elif ev[0] in SENDS:
+                to_host.extend(back[1] for back in device.receive(ev[1]))
+    assert done == digests[:1] and host.pulls_outstanding() == 1  # the second was cut off
+    # The next session asks for what is missing, the cut-off media from byte 0 again.
+    host, device, _, _ = connect(store, "two")
+    del got[digests[1]]
+    first = []
+    for d in digests[1:]:
+        first.extend(device.receive(host.pull_media(d)))
+    h, _d = run(host, device, [], [ev[1] for ev in first])
+    for ev in h:
+        if ev[0] == "media":
+            got[ev[1]] = got.get(ev[1], b"") + ev[3]
+        elif ev[0] == "media-done":
+            done.append(ev[1])
+    assert done == digests  # each media completed once, in order
+    assert [got[d] for d in digests] == [media[d] for d in digests]
+    assert host.state == H_READY and device.state == D_READY
+
+
 def test_pull_beyond_the_device_head_is_refused():
     host, device, _, _ = connect(MemoryStore([b"a"]))
     _h, d = run(host, device, [host.pull(5)])
@@ -391,7 +537,7 @@ def test_resume_after_a_dropped_session_sends_nothing_twice_beyond_the_window():
         for ev in host.receive(to_host.pop(0)):
             if ev[0] == "entries":
                 got.extend(ev[2])
-            elif ev[0] == "send":
+            elif ev[0] in SENDS:
                 for back in device.receive(ev[1]):
                     to_host.append(back[1])
                     sent += 1

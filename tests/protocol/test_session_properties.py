@@ -1,5 +1,8 @@
 # micropython: skip (hypothesis is a CPython library)
-"""Both session state machines under fuzzing, and windowed transfer across dropped links."""
+"""Both session state machines under fuzzing, windowed and pipelined transfer across dropped
+links, and the media DATA decoding shortcut against a full decode."""
+
+import hashlib
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -17,16 +20,23 @@ from protocol.messages import (
     ERR_NONE,
     ERROR,
     FIELDS,
+    K_BYTES,
     K_CODE,
+    K_DIGEST,
+    K_LAST,
+    K_OFFSET,
     MESSAGES,
     MIN_FRAME,
     SHAPES,
     LocalProtocolError,
+    RemoteProtocolError,
     decode,
+    decode_in_full,
     encode,
+    encode_media_data,
 )
-from protocol.session import D_CLOSED, H_CLOSED, H_READY
-from tests.protocol.test_session import MemoryStore, make_pair, run
+from protocol.session import D_CLOSED, D_READY, H_CLOSED, H_READY
+from tests.protocol.test_session import SENDS, MemoryStore, make_pair, run
 
 
 def field_value(key):
@@ -70,8 +80,9 @@ bodies = st.lists(st.one_of(st.binary(max_size=120), valid_message()), min_size=
 
 def prepared(stage):
     """A host and a device, advanced to a stage: 0 fresh, 1 mid-handshake, 2 ready,
-    3 mid-pull."""
-    store = MemoryStore([b"entry %d" % i * 30 for i in range(30)])
+    3 mid-pull, 4 two media pulls in flight."""
+    media = {hashlib.sha256(m).digest(): m for m in (b"a" * 3000, b"b" * 1500)}
+    store = MemoryStore([b"entry %d" % i * 30 for i in range(30)], media)
     host, device = make_pair(store, "fuzz %d" % stage)
     if stage == 0:
         return host, device, []
@@ -82,13 +93,17 @@ def prepared(stage):
     run(host, device, [first])
     if stage == 2:
         return host, device, []
-    in_flight = [ev[1] for ev in device.receive(host.pull(0))]
+    if stage == 3:
+        return host, device, [ev[1] for ev in device.receive(host.pull(0))]
+    in_flight = []
+    for digest in media:
+        in_flight.extend(ev[1] for ev in device.receive(host.pull_media(digest)))
     return host, device, in_flight
 
 
 def check_step(session, events, closed_state):
     """What every receive must give: a bounded answer, and if it closed, a clean close."""
-    sent = [ev[1] for ev in events if ev[0] == "send"]
+    sent = [ev[1] for ev in events if ev[0] in SENDS]
     assert all(len(b) <= session.max_frame for b in sent)
     assert sum(len(b) for b in sent) <= (session.window + 2) * session.max_frame
     inflight = getattr(session, "_inflight", [])
@@ -102,7 +117,7 @@ def check_step(session, events, closed_state):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(0, 3), st.booleans(), bodies)
+@given(st.integers(0, 4), st.booleans(), bodies)
 def test_random_bodies_never_raise_and_close_cleanly(stage, to_host, feed):
     host, device, _ = prepared(stage)
     session, closed_state = (host, H_CLOSED) if to_host else (device, D_CLOSED)
@@ -114,7 +129,7 @@ def test_random_bodies_never_raise_and_close_cleanly(stage, to_host, feed):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(2, 3), st.lists(st.integers(0, 9), max_size=20), st.booleans(), bodies)
+@given(st.integers(2, 4), st.lists(st.integers(0, 9), max_size=20), st.booleans(), bodies)
 def test_valid_traffic_with_injected_messages_stays_bounded(stage, order, to_host, feed):
     """Real traffic with peer-invented messages spliced in: every step is checked."""
     host, device, in_flight = prepared(stage)
@@ -129,7 +144,7 @@ def test_valid_traffic_with_injected_messages_stays_bounded(stage, order, to_hos
         events = session.receive(body)
         check_step(session, events, closed_state)
         for ev in events:
-            if ev[0] == "send":
+            if ev[0] in SENDS:
                 queue.append((not target, ev[1]))
 
 
@@ -170,7 +185,7 @@ def test_windowed_transfer_survives_drops_exactly_once_in_order(
             if to_host and decode(body)[0] == DATA:
                 data_received += 1
             for ev in events:
-                if ev[0] == "send":
+                if ev[0] in SENDS:
                     if not to_host and decode(ev[1])[0] == DATA:
                         data_sent += 1
                     link.append((not to_host, ev[1]))
@@ -188,3 +203,111 @@ def test_windowed_transfer_survives_drops_exactly_once_in_order(
         assert data_sent - data_received <= window
         assert got == store.items[: len(got)]
     assert got == store.items
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.integers(0, 5000), min_size=1, max_size=8),
+    st.integers(1, 6),
+    st.sampled_from((MIN_FRAME, 2048)),
+    st.lists(st.integers(0, 30), max_size=5),
+    st.lists(st.booleans(), min_size=1, max_size=16),
+)
+def test_pipelined_media_pulls_survive_drops_and_coalesced_acks(
+    sizes, window, max_frame, drops, coalesce
+):
+    """The host keeps up to ``window`` media pulls outstanding and sometimes answers a run of
+    DATA with its last ACK only; links drop after a number of deliveries, and each session
+    asks again for every media not yet complete. Each media arrives whole, once, in order
+    of asking, and the device never has more than the window in flight."""
+    media = {}
+    order = []
+    for i, n in enumerate(sizes):
+        data = bytes([i + 1]) * n + bytes([i])  # distinct media, never empty
+        digest = hashlib.sha256(data).digest()
+        if digest not in media:
+            media[digest] = data
+            order.append(digest)
+    store = MemoryStore([], media)
+    complete: list = []
+    for attempt, limit in enumerate([*drops, None]):
+        host, device = make_pair(
+            store, "m%d" % attempt, {"max_frame": max_frame, "window": window}, {}
+        )
+        run(host, device, [host.start()])
+        wanted = [d for d in order if d not in complete]
+        partial = {d: b"" for d in wanted}
+        link = []
+        while wanted and host.pulls_outstanding() < window:
+            link.append((False, host.pull_media(wanted.pop(0))))
+        delivered = 0
+        step = 0
+        while link and (limit is None or delivered < limit):
+            to_host = link[0][0]
+            # Sometimes the host takes every body waiting for it at once, as one read.
+            step += 1
+            batch = 1
+            if to_host and coalesce[step % len(coalesce)]:
+                while batch < len(link) and link[batch][0]:
+                    batch += 1
+            bodies = [body for _, body in link[:batch]]
+            del link[:batch]
+            out: list = []
+            for body in bodies:
+                delivered += 1
+                for ev in (host if to_host else device).receive(body):
+                    if ev[0] == "ack":
+                        if out and out[-1][0] == "ack":
+                            out.pop()  # cumulative: the later ACK covers this one
+                        out.append(ev)
+                    elif ev[0] == "send":
+                        out.append(ev)
+                    elif ev[0] == "media":
+                        assert ev[2] == len(partial[ev[1]])
+                        partial[ev[1]] += ev[3]
+                    elif ev[0] == "media-done":
+                        assert partial[ev[1]] == media[ev[1]] and ev[1] not in complete
+                        complete.append(ev[1])
+                        if wanted:
+                            out.append(("send", host.pull_media(wanted.pop(0))))
+                    elif ev[0] == "closed":
+                        raise AssertionError("session closed: %r" % (ev,))
+            link.extend((not to_host, ev[1]) for ev in out)
+            assert len(device._inflight) <= window
+        if limit is None:
+            assert host.state == H_READY and device.state == D_READY
+    assert complete == order
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.binary(min_size=32, max_size=32),
+    st.integers(0, (1 << 63) - 1),
+    st.binary(max_size=3000),
+    st.booleans(),
+    st.lists(st.tuples(st.integers(0, 4000), st.integers(0, 255)), max_size=3),
+    st.integers(0, 4000),
+)
+def test_the_media_data_shortcut_agrees_with_a_full_decode(digest, offset, data, last, edits, cut):
+    """Media DATA bodies, as sent and as damaged: ``encode_media_data`` writes what
+    ``encode`` writes, and ``decode`` (which reads media DATA by a shortcut) gives what
+    ``decode_in_full`` gives, the same fields or the same refusal."""
+    fields = {K_DIGEST: digest, K_OFFSET: offset, K_BYTES: data, K_LAST: last}
+    body = encode(DATA, fields)
+    assert encode_media_data(digest, offset, data, last) == body  # the device's shortcut
+    assert decode(body) == decode_in_full(body) == (DATA, fields)
+    damaged = bytearray(body)
+    for pos, value in edits:
+        damaged[pos % len(damaged)] = value
+    damaged = bytes(damaged[: len(damaged) - cut % 8])
+    try:
+        expected = decode_in_full(damaged)
+    except RemoteProtocolError as exc:
+        try:
+            decode(damaged)
+        except RemoteProtocolError as again:
+            assert again.code == exc.code
+        else:
+            raise AssertionError("the shortcut accepted a body the full decode refuses")
+    else:
+        assert decode(damaged) == expected

@@ -101,3 +101,12 @@ def test_any_step_list_either_loads_or_raises_a_scenario_error(steps):
         assert str(exc)
     else:
         assert len(s.steps) == len(steps)
+
+
+def test_a_wav_file_is_found_beside_the_scenario_or_named_as_missing(tmp_path):
+    (tmp_path / "reason.wav").write_bytes(b"RIFF")
+    text = GOOD + '[[step]]\ndo = "say_reason"\nwav = "reason.wav"\n'
+    s = load(write(tmp_path, text))
+    assert s.steps[-1]["wav"] == str(tmp_path / "reason.wav")
+    with pytest.raises(ScenarioError, match="no WAV file"):
+        load(write(tmp_path, text.replace("reason.wav", "missing.wav")))

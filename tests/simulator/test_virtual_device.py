@@ -6,7 +6,14 @@ from hypothesis import strategies as st
 
 from firmware.recorder import RECORDING
 from protocol.ledger import parse_entry
-from protocol.registry import EV_POWER_LOSS_RECOVERED, F_EVENT, F_GPS, KIND_CHUNK
+from protocol.registry import (
+    EV_POWER_LOSS_RECOVERED,
+    EV_RESUME,
+    F_EVENT,
+    F_GPS,
+    F_SPOKEN,
+    KIND_CHUNK,
+)
 from protocol.verify import OK, verify_ledger
 from simulator.device import VirtualDevice
 from simulator.links import LinkFaults
@@ -100,3 +107,29 @@ def test_chunks_carry_the_gps_fix_and_frames_show_it(tmp_path):  # R-DEV-13, R-D
     assert with_fix and all(len(f) == 3 and 39_0000000 < f[0] < 40_0000000 for f in with_fix)
     assert F_GPS not in chunks[-1].fields  # the fix was lost before the last chunks
     assert " GPS 39." in d.agent.recorder.overlay(d.clock.wall_ms(), (399087000, 1163975000, 5))
+
+
+def test_a_spoken_reason_from_a_wav_file_becomes_the_reasons_audio(tmp_path):  # R-DEV-9
+    import wave
+
+    import numpy as np
+
+    path = tmp_path / "reason.wav"
+    with wave.open(str(path), "wb") as w:  # 1.5 s of a 16 kHz recording
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        t = np.arange(24000) / 16000
+        w.writeframes((np.sin(2 * np.pi * 300 * t) * 8000).astype("<i2").tobytes())
+    d = VirtualDevice(str(tmp_path), {"fps": 5})
+    for step in SHIFT:
+        d.step(step)
+    d.step({"do": "pause", "n": 4, "reason": "obstruction"})
+    d.step({"do": "resume", "n": 5})
+    start = d.clock.true_ms
+    d.step({"do": "say_reason", "n": 6, "wav": str(path)})
+    assert 1400 <= d.clock.true_ms - start <= 1800  # as long as the recording
+    d.step({"do": "stop", "n": 7})
+    resume = [parse_entry(r) for r in d.ledger_entries()]
+    resume = [e for e in resume if e.fields.get(F_EVENT) == EV_RESUME]
+    assert len(resume) == 1 and F_SPOKEN in resume[0].fields
