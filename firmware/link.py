@@ -11,7 +11,7 @@ has arrived; ``at_eof()`` says whether the link is gone) and ``write(bytes)``.
 from firmware.agent import Agent
 from firmware.errors import ConfigError, RecorderError
 from protocol import framing
-from protocol.messages import ERR_INTERNAL, LocalProtocolError
+from protocol.messages import DEFAULT_MAX_FRAME, ERR_INTERNAL, LocalProtocolError
 from protocol.registry import EV_HOST_RECEIPT, F_DETAIL
 from protocol.session import DeviceSession
 
@@ -29,6 +29,7 @@ class DeviceLink:
         random_bytes: object,
         set_clock: object = None,
         idle_ms: int = 15000,
+        max_frame: int = DEFAULT_MAX_FRAME,
     ) -> None:
         # A session whose host falls silent this long is closed: a frame lost on the line
         # stalls both ends, and the next dock resumes where the host's durable copy ends.
@@ -36,7 +37,10 @@ class DeviceLink:
         self.agent = agent
         self.transport = transport
         self.serial = serial
-        self.max_body = framing.DEFAULT_MAX_BODY + 1024
+        # The largest message this device offers to take and send: 16 KiB suits a
+        # microcontroller's RAM and a noisy serial line; a terminal on a fast link offers up
+        # to MAX_FRAME, which the session settles with the host's offer in HELLO.
+        self.max_body = max_frame + 1024
         if serial:
             self.decoder: object = framing.SerialDecoder(self.max_body)
         else:
@@ -51,6 +55,7 @@ class DeviceLink:
             random_bytes,  # type: ignore[arg-type]
             status=self._status,
             config_issued_ms=agent.config_issued_ms,
+            max_frame=max_frame,
         )
         self.receipts: list = []
         self.closed = ""

@@ -448,8 +448,18 @@ def cmd_dock(args: argparse.Namespace) -> int:
         serial_link = True
     else:
         raise UsageProblem("give --connect HOST:PORT or --serial PORT")
+    from protocol.messages import DEFAULT_MAX_FRAME, MAX_FRAME
+
     link = DeviceLink(
-        agent, signer, pinned, transport, serial_link, os.urandom, idle_ms=int(args.idle * 1000)
+        agent,
+        signer,
+        pinned,
+        transport,
+        serial_link,
+        os.urandom,
+        idle_ms=int(args.idle * 1000),
+        # TCP is fast and reliable: offer the largest frame; serial keeps the default.
+        max_frame=DEFAULT_MAX_FRAME if serial_link else MAX_FRAME,
     )
     result = link.run()
     agent.store.close()

@@ -276,6 +276,7 @@ class Runner:
 
     def _device_session(self, transport: object, serial_link: bool) -> tuple:
         from firmware.link import DeviceLink
+        from protocol.messages import DEFAULT_MAX_FRAME, MAX_FRAME
 
         device = self.device
         link = DeviceLink(
@@ -287,6 +288,7 @@ class Runner:
             os.urandom,
             set_clock=device.clock.set,
             idle_ms=int(IDLE_S * 1000),
+            max_frame=DEFAULT_MAX_FRAME if serial_link else MAX_FRAME,
         )
         result = link.run()
         device.battery.charge(100)  # docked is charging

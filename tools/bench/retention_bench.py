@@ -35,6 +35,7 @@ from host import compliance
 from host.evidence import SqliteEvidenceStore
 from host.sync import HostLink, SocketTransport
 from protocol.ledger import parse_entry
+from protocol.messages import MAX_FRAME
 from protocol.registry import EV_EVICTION, F_DETAIL, F_EVENT
 from protocol.signer import generate_seed, make_signer
 from simulator.device import VirtualDevice
@@ -65,6 +66,7 @@ def dock(device: VirtualDevice, evidence: SqliteEvidenceStore, host_signer: obje
         os.urandom,
         set_clock=device.clock.set,
         idle_ms=5000,
+        max_frame=MAX_FRAME,
     )
     result = link.run()
     t.join()

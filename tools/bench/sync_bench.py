@@ -60,6 +60,7 @@ from host.evidence import SqliteEvidenceStore
 from host.sync import HostLink, SerialTransport, SocketTransport
 from protocol import framing
 from protocol.ledger import parse_entry
+from protocol.messages import DEFAULT_MAX_FRAME, MAX_FRAME
 from protocol.registry import F_CIPHER_SHA, F_PLAIN_SHA, KIND_CHUNK
 from protocol.signer import make_signer
 
@@ -150,8 +151,16 @@ def open_device(path: str, n: int, transport: object, serial_link: bool) -> tupl
         path, make_signer(device_seed(n)), device_id(n), OFFICER, RunningClock(), NoCamera()
     )
     pinned = {HOST_KID: make_signer(HOST_SEED).public_key()}
+    # A terminal on a fast link offers the largest frame; a serial link keeps the default.
+    frame = DEFAULT_MAX_FRAME if serial_link else MAX_FRAME
     link = DeviceLink(
-        agent, make_signer(device_seed(n)), pinned, transport, serial_link, os.urandom
+        agent,
+        make_signer(device_seed(n)),
+        pinned,
+        transport,
+        serial_link,
+        os.urandom,
+        max_frame=frame,
     )
     return agent, link
 
