@@ -90,6 +90,7 @@ def verify_evidence(path: Path, args: argparse.Namespace) -> int:
     from host import compliance, timeline
     from host.evidence import SqliteEvidenceStore
     from protocol.ledger import parse_entry
+    from protocol.messages import GONE_DAMAGED
 
     store = SqliteEvidenceStore(path)
     devices = [args.device] if args.device else store.devices()
@@ -106,12 +107,30 @@ def verify_evidence(path: Path, args: argparse.Namespace) -> int:
         policy = compliance.Policy(
             upload_hours=args.late_hours, clock_drift_ms=int(args.drift_limit * 1000)
         )
-        flags = compliance.check(entries, received, policy)
+        # What the device said of media it could not give, for media still not held here
+        # (a file it delivered after all is whole evidence; its report stays as history).
+        gone = [g for g in store.gone_media(device) if not store.has_media(g["digest"])]
+        flags = compliance.check(entries, received, policy, gone)
         recs = timeline.recordings(entries)
         media = store.check_media(entries)
         altered = [seq for seq, problem in media if problem == "altered"]
         for seq, problem in media:
             report.findings.append(_media_finding(seq, problem))
+        damaged = [
+            (chunk.seq, rep)
+            for chunk, reason, rep in compliance.gone_chunks(entries, gone)
+            if reason == GONE_DAMAGED
+        ]
+        for seq, rep in damaged:
+            report.findings.append(
+                Finding(
+                    "media-damaged-on-device",
+                    "the device holds the media of chunk seq %d, but it no longer matches the "
+                    "SHA-256 its signed entry names: the footage was changed or corrupted on "
+                    "the device (%s)" % (seq, compliance.reported(rep)),
+                    seq,
+                )
+            )
         refusals = [s for s in store.sessions(device) if s["result"].startswith("refused:")]
         for s in refusals:
             report.findings.append(
@@ -121,7 +140,7 @@ def verify_evidence(path: Path, args: argparse.Namespace) -> int:
                     "holds is not what it signed" % s["result"][len("refused: ") :],
                 )
             )
-        if altered or refusals:
+        if altered or refusals or damaged:
             report.state = NOT_OK
         elif media and report.state == OK:
             report.state = OK_MISSING
@@ -593,12 +612,16 @@ output:
     refused        link, device, reason: verification failed; nothing after it was stored
     bad-signature  link, device, seq: an entry's signature does not verify
     bad-media      link, device, reason: media does not match its signed hash
+    media-gone     link, device, digest, reason, text: the device cannot give this media
+                   (reason "not-found" or "damaged"; text is the device's own). Kept in
+                   the evidence store for good; the receipt no longer waits for it, and
+                   every later dock asks for it again
     frame-error    link, device, problem: a damaged frame was dropped (serial noise)
     store-error    link, device, reason: media of a broken-off session could not be kept
     closed         link, device, code, reason: how the session's protocol ended
     session        link, device, result ("done" or why not), entries_stored,
-                   media_stored, bytes_stored, bytes_in, clock_drift_ms, seconds,
-                   rate_Bps: one per session, when it ends
+                   media_stored, media_gone, bytes_stored, bytes_in, clock_drift_ms,
+                   seconds, rate_Bps: one per session, when it ends
     summary        sessions, done, failed, entries_stored, media_stored, bytes_stored,
                    seconds: the last line, when the daemon stops
 

@@ -1,17 +1,23 @@
 """Compliance: the device records facts; this judges them against the agency's rules.
 
-Input is one device's stored ledger (parsed entries, in seq order) and when the host
-received each entry; output is a list of flags, each naming the rule, where, and what a
+Input is one device's stored ledger (parsed entries, in seq order), when the host received
+each entry, and what the device answered for media it could not give (GONE reports, see
+``host.evidence``); output is a list of flags, each naming the rule, where, and what a
 reviewer should look at. The device never judges itself (DESIGN principle 3): a pause
 without a spoken reason is recorded faithfully and flagged here.
 """
 
+import time
+
+from protocol.messages import GONE_DAMAGED
 from protocol.registry import (
     EV_ANNOUNCEMENT,
+    EV_BOOT,
     EV_CLOCK_SET,
     EV_EVICTION,
     EV_HOST_RECEIPT,
     EV_PAUSE,
+    EV_POWER_LOSS_RECOVERED,
     EV_RECORD_START,
     EV_RECORD_STOP,
     EV_RESUME,
@@ -68,8 +74,12 @@ class Flag:
         return {"code": self.code, "rule": self.rule, "seq": self.seq, "message": self.message}
 
 
-def check(entries: list, received_ms: dict, policy: Policy | None = None) -> list:
-    """Flags for one device's ledger. ``received_ms`` maps seq to when the host stored it."""
+def check(
+    entries: list, received_ms: dict, policy: Policy | None = None, gone: list | tuple = ()
+) -> list:
+    """Flags for one device's ledger. ``received_ms`` maps seq to when the host stored it;
+    ``gone`` holds the device's GONE reports (``EvidenceStore.gone_media``) for media the
+    host still lacks."""
     policy = policy or Policy()
     flags: list = []
     _late_uploads(entries, received_ms, policy, flags)
@@ -79,6 +89,7 @@ def check(entries: list, received_ms: dict, policy: Policy | None = None) -> lis
     _clock(entries, policy, flags)
     _clock_steps(entries, policy, flags)
     _evictions(entries, policy, flags)
+    _lost_on_device(entries, gone, flags)
     return flags
 
 
@@ -298,3 +309,71 @@ def _check_eviction(
 
 def _events(entries: list) -> list:
     return [e for e in entries if e.kind == KIND_EVENT]
+
+
+def gone_chunks(entries: list, gone: list | tuple) -> list:
+    """``(chunk entry, reason, report)`` for every chunk whose media the device declared
+    gone, in seq order. A file once reported damaged stays damaged (a change is evidence even
+    if the file is lost later); the report given is the first of that reason."""
+    first: dict = {}  # digest -> the first report of each reason
+    for report in gone:
+        first.setdefault(report["digest"], {}).setdefault(report["reason"], report)
+    out = []
+    for e in entries:
+        if e.kind != KIND_CHUNK:
+            continue
+        f = e.fields
+        reports = first.get(f.get(F_CIPHER_SHA, f.get(F_PLAIN_SHA)))
+        if reports:
+            reason = GONE_DAMAGED if GONE_DAMAGED in reports else min(reports)
+            out.append((e, reason, reports[reason]))
+    return out
+
+
+def reported(report: dict) -> str:
+    """When and in what words a device reported a GONE, for a message."""
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(report["reported_ms"] / 1000))
+    return "reported at %s: %s" % (when, report["text"] or "no reason given")
+
+
+def _lost_on_device(entries: list, gone: list | tuple, flags: list) -> None:
+    """Media the device no longer holds at all (GONE, not found). A power loss before the
+    chunk's boot ended explains, and breaks, R-DEV-14 (saved footage survives a restart);
+    with none, footage left the device early (R-DEV-4). Damaged media is the verifier's."""
+    if not gone:
+        return
+    cut = _cut_by_power_loss(entries)
+    for chunk, reason, report in gone_chunks(entries, gone):
+        if reason == GONE_DAMAGED:
+            continue
+        if chunk.seq in cut:
+            rule, why = "R-DEV-14", "the device lost power before its next boot"
+        else:
+            rule, why = "R-DEV-4", "no power loss explains it"
+        flags.append(
+            Flag(
+                "media-lost-on-device",
+                rule,
+                chunk.seq,
+                "the media of chunk seq %d is lost: the device no longer held it when the host "
+                "asked (%s), and %s" % (chunk.seq, reported(report), why),
+            )
+        )
+
+
+def _cut_by_power_loss(entries: list) -> set:
+    """Seqs of the chunks a power-loss-recovered event follows before the next boot event
+    (the agent logs the recovery first thing once power returns, then the boot)."""
+    cut: set = set()
+    since_boot: list = []
+    for e in entries:
+        if e.kind == KIND_CHUNK:
+            since_boot.append(e.seq)
+            continue
+        code = e.fields.get(F_EVENT)
+        if code == EV_POWER_LOSS_RECOVERED:
+            cut.update(since_boot)
+            since_boot = []
+        elif code == EV_BOOT:
+            since_boot = []
+    return cut

@@ -11,7 +11,13 @@ chunk's media the store does not hold yet (``missing_media``); media arrives int
 files (hashed as it comes, ``begin_media``), is synced, then named by its digest, and only
 then is its note cleared (``make_durable``). A host that dies at any point therefore knows,
 at the next sync, which media it still lacks, and asks for it again before any receipt.
-There is no delete: nothing in this interface removes an entry or media (R-HOST-5).
+
+A device may answer that it cannot give a media file at all (GONE: it holds no such file,
+or one that no longer matches its hash). That answer is evidence in its own right: it is
+kept for good (``record_gone``, ``gone_media``), and the file stays noted as missing, so
+every later sync asks again and stores it if the device can give it after all.
+There is no delete: nothing in this interface removes an entry, media or a record of either
+(R-HOST-5).
 """
 
 import hashlib
@@ -117,6 +123,18 @@ class EvidenceStore:
     def read_media(self, digest: bytes) -> bytes:
         raise NotImplementedError
 
+    def record_gone(
+        self, device_id: str, digest: bytes, reason: int, text: str, reported_ms: int
+    ) -> None:
+        """Durably keep a device's word that it cannot give this media (a GONE_* reason and
+        its text); every report is kept, none is ever removed."""
+        raise NotImplementedError
+
+    def gone_media(self, device_id: str) -> list:
+        """Every GONE the device has reported, oldest first, as dicts: digest, reason, text,
+        reported_ms."""
+        raise NotImplementedError
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS devices (
@@ -153,6 +171,16 @@ CREATE TABLE IF NOT EXISTS missing_media (
     size        INTEGER NOT NULL,
     PRIMARY KEY (device_id, digest)
 ) WITHOUT ROWID;
+-- What devices answered for media they could not give (GONE): a row per report, kept
+-- forever; it is evidence of footage lost or changed on the device.
+CREATE TABLE IF NOT EXISTS gone_media (
+    device_id   TEXT NOT NULL,
+    digest      BLOB NOT NULL,
+    reason      INTEGER NOT NULL,
+    text        TEXT NOT NULL,
+    reported_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS gone_media_device ON gone_media (device_id, reported_ms);
 """
 
 
@@ -523,3 +551,30 @@ class SqliteEvidenceStore(EvidenceStore):
             return self._media_path(digest).read_bytes()
         except FileNotFoundError:
             raise EvidenceError("no media %s in the evidence store" % digest.hex()) from None
+
+    # --- media a device could not give ---
+
+    def record_gone(
+        self, device_id: str, digest: bytes, reason: int, text: str, reported_ms: int
+    ) -> None:
+        if len(digest) != 32:
+            raise EvidenceError("a media digest is 32 bytes, not %d" % len(digest))
+        with self._lock:
+            # Committed with a full sync: the receipt that no longer waits for this media
+            # goes out only after the reason it need not is on disk.
+            self._db.execute(
+                "INSERT INTO gone_media VALUES (?, ?, ?, ?, ?)",
+                (device_id, bytes(digest), int(reason), str(text), int(reported_ms)),
+            )
+
+    def gone_media(self, device_id: str) -> list:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT digest, reason, text, reported_ms FROM gone_media WHERE device_id = ? "
+                "ORDER BY reported_ms, rowid",
+                (device_id,),
+            ).fetchall()
+        return [
+            {"digest": bytes(d), "reason": reason, "text": text, "reported_ms": ms}
+            for d, reason, text, ms in rows
+        ]

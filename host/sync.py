@@ -9,6 +9,11 @@ hashing each piece as it arrives and writing it straight to an unnamed file. Onl
 of it is durable (synced, named) does it send the signed receipt, so the device never evicts
 what a crash could still lose.
 
+Media the device answers GONE for (it holds no such file, or one that no longer matches its
+hash) is recorded in the evidence store for good, and the receipt stops waiting for it: one
+lost or damaged file must not keep a recorder from its receipts, and so from freeing space,
+for ever. The file stays noted as missing, so every later dock asks for it again.
+
 What goes back to the device is gathered while one read's frames are handled and written at
 once. Of several ACKs in a row only the last is sent (an ACK is cumulative), one for every
 half window of DATA: the device never runs out of window, and it and the host wake up once
@@ -22,7 +27,7 @@ from host.evidence import EvidenceError, EvidenceStore, MediaWriter, chunk_media
 from protocol import framing
 from protocol.errors import ProtocolError
 from protocol.ledger import parse_entry
-from protocol.messages import ERR_INTERNAL, MAX_FRAME, RECEIPT, TIME
+from protocol.messages import ERR_INTERNAL, GONE_NAMES, MAX_FRAME, RECEIPT, TIME
 from protocol.session import HostSession
 from protocol.signer import Ed25519Signer, verify_signature
 
@@ -142,6 +147,8 @@ class HostLink:
         self.pending: list = []  # unsigned entries waiting for a signature that covers them
         self.ready: list = []  # verified entries not yet committed
         self.wanted: list = []  # (digest, size) of media not yet asked for, oldest first
+        self.sizes: dict = {}  # digest -> size of the media asked for in this session
+        self.gone: set = set()  # digests the device answered GONE for in this session
         self.writer: MediaWriter | None = None  # the media arriving now (answered in order)
         self.staged: list = []  # media written but not yet durable (see make_durable)
         self.outbox: list = []  # bodies to send with the next flush
@@ -151,6 +158,7 @@ class HostLink:
         self.urgent = False  # the outbox holds more than ACKs: send it after this read
         self.stored = 0
         self.media_stored = 0
+        self.media_gone = 0
         self.entry_bytes = 0  # ledger bytes received
         self.media_bytes = 0  # media bytes received
         self.total_bytes: int | None = None  # payload expected, once the ledger is pulled
@@ -258,6 +266,7 @@ class HostLink:
             "result": self.result,
             "entries_stored": self.stored,
             "media_stored": self.media_stored,
+            "media_gone": self.media_gone,
             "bytes_stored": self.entry_bytes + self.media_bytes,
             "bytes_in": self.bytes_in,
             "clock_drift_ms": self.drift_ms,
@@ -299,6 +308,8 @@ class HostLink:
                 self._media(event[1], event[3])
             elif kind == "media-done":
                 self._media_done(event[1])
+            elif kind == "gone":
+                self._media_gone(event[1], event[2], event[3])
             elif kind == "entries":
                 self._entries(event[1], event[2])
                 self._progress()
@@ -414,6 +425,7 @@ class HostLink:
                     wanted.append(media)
                     asked.add(media[0])
         self.wanted = wanted
+        self.sizes = dict(wanted)
         self.media_total = len(wanted)
         self.total_bytes = self.entry_bytes + sum(size for _, size in wanted)
         if not wanted:
@@ -452,6 +464,23 @@ class HostLink:
         self.media_stored += 1
         self._pull_more()
 
+    def _media_gone(self, digest: bytes, reason: int, text: str) -> None:
+        """The device cannot give this media: keep its answer as evidence (durably, before
+        any receipt that no longer waits for the file), and go on with the rest."""
+        self.evidence.record_gone(self.device, digest, reason, text, self.now_ms())
+        self.gone.add(digest)
+        self.media_gone += 1
+        if self.total_bytes is not None:
+            self.total_bytes -= self.sizes.get(digest, 0)
+        self.log(
+            "media-gone",
+            device=self.device,
+            digest=digest.hex(),
+            reason=GONE_NAMES.get(reason, str(reason)),
+            text=text,
+        )
+        self._pull_more()
+
     def _finish(self) -> None:
         """Everything is in: make it durable, then send the receipt."""
         head = self.evidence.head(self.device)[0]
@@ -463,7 +492,9 @@ class HostLink:
         self.flush()  # the device has its last ACK while the disk syncs
         self.evidence.make_durable(self.staged)  # all media durable before the receipt
         self.staged = []
-        left = self.evidence.missing_media(self.device)
+        # Media the device declared gone in this session stays noted as missing (a later dock
+        # asks again), but the receipt does not wait for it.
+        left = [m for m in self.evidence.missing_media(self.device) if m[0] not in self.gone]
         if left:  # another session of this device's ledger added chunks meanwhile
             reason = "%d media still missing after the pulls; dock again" % len(left)
             self.send(self.session.abort(ERR_INTERNAL, reason))

@@ -50,6 +50,7 @@ PROVISIONED = 12  # factory mode only: the device's new public key, with proof o
 OK = 13  # the device accepted a TIME, CONFIG or RECEIPT
 ERROR = 14  # code and text; the sender closes the session
 BYE = 15  # clean end of the session
+GONE = 16  # device: a media pull it cannot serve (reason and text); it goes on to the next
 
 TYPE_NAMES = {
     HELLO: "HELLO",
@@ -67,6 +68,18 @@ TYPE_NAMES = {
     OK: "OK",
     ERROR: "ERROR",
     BYE: "BYE",
+    GONE: "GONE",
+}
+
+# --- why a media is gone (GONE's reason) --------------------------------------------------
+# A GONE is an answer, not an error: the session goes on, and the host keeps the answer as
+# evidence. The device tells the two apart by whether it still holds a file under that name.
+GONE_NOT_FOUND = 1  # the device holds no such file: never written whole, or evicted
+GONE_DAMAGED = 2  # it holds one, but cannot serve it intact (it no longer matches its hash)
+
+GONE_NAMES = {
+    GONE_NOT_FOUND: "not-found",
+    GONE_DAMAGED: "damaged",
 }
 
 # --- error codes --------------------------------------------------------------------------
@@ -82,7 +95,7 @@ ERR_BAD_SIGNATURE = 8  # a signature does not verify (forged, or replayed from a
 ERR_REPLAY = 9  # a signed config that is not newer than the last one applied
 ERR_TOO_LARGE = 10  # a body above its type's limit or the negotiated max frame
 ERR_BAD_OFFSET = 11  # a seq or byte offset that is not the one expected
-ERR_NOT_FOUND = 12  # media the device does not hold (never stored, or evicted)
+ERR_NOT_FOUND = 12  # a thing asked for is not held (media the device lacks is a GONE, not this)
 ERR_INTERNAL = 13  # this side failed (a store error, a bug); the peer did nothing wrong
 
 ERROR_NAMES = {
@@ -132,6 +145,7 @@ K_PUBLIC = 25  # a 32-byte Ed25519 public key
 K_CODE = 26  # an ERR_* code
 K_TEXT = 27  # why, for a person reading the log
 K_OF = 28  # OK: the type of the message accepted
+K_REASON = 29  # GONE: a GONE_* code
 
 # Field kinds
 _UINT = 0  # int in [lo, hi]
@@ -175,6 +189,7 @@ FIELDS = {
     K_CODE: ("code", _UINT, 1, 255),
     K_TEXT: ("text", _TEXT, 0, MAX_TEXT),
     K_OF: ("of", _UINT, 1, 255),
+    K_REASON: ("reason", _UINT, GONE_NOT_FOUND, GONE_DAMAGED),
 }
 
 # type: (largest body in bytes, required fields, optional fields)
@@ -198,6 +213,8 @@ MESSAGES = {
     OK: (8, (K_OF,), ()),
     ERROR: (260, (K_CODE, K_TEXT), ()),
     BYE: (8, (), ()),
+    # 245 bytes with the longest printable text; a text of wider characters is refused.
+    GONE: (260, (K_DIGEST, K_REASON, K_TEXT), ()),
 }
 
 # Types whose optional fields must form exactly one of these groups: ledger entries or media.

@@ -25,6 +25,13 @@ the device serves them in the order asked, starting the next media as soon as th
 DATA of the one before is sent, and the window counts DATA across them. A dropped link just
 ends the session; the next one pulls from the host's own durable head.
 
+Media the device cannot serve (the store has no such file, or holds one that no longer
+matches its hash) is answered, in its turn, with GONE: the digest, a reason (GONE_NOT_FOUND
+or GONE_DAMAGED) and a short text. The session goes on with the next pull: one lost or
+damaged file must not keep every file after it from the host. A GONE takes no DATA slot and
+frees its pull's place in the window as the ACK of a finished media's last DATA does: the
+device counts the pull done when it sends the GONE, the host when it receives it.
+
 Whatever the peer sends that breaks the protocol ends in ``("send", ERROR body)`` and
 ``("closed", code, text, "us")``, never in an exception; an ERROR or BYE from the peer gives
 ``("closed", code, text, "peer")``. Exceptions are for the caller's own mistakes
@@ -33,11 +40,12 @@ Whatever the peer sends that breaks the protocol ends in ``("send", ERROR body)`
 Events, device side: ("authenticated", host_kid), ("time", wall_ms, host_kid),
 ("config", raw, settings, host_kid, issued_ms), ("receipt", through_seq, host_kid) (log it as
 EV_HOST_RECEIPT ``{"through_seq": n}``), ("provision", host_keys) (make the key, pin the
-keys, then call ``provisioned(signer)``).
+keys, then call ``provisioned(signer)``), ("gone", digest, reason, text) (a GONE was sent).
 Events, host side: ("ack", body) (an ACK to send; when the next body to send is also an ACK,
 this one may be left out), ("authenticated", device_id, head_seq, head_hash, firmware),
 ("factory", device_id), ("status", dict), ("ok", msg_type), ("entries", first_seq, [raw]),
 ("pulled", next_seq), ("media", digest, offset, data), ("media-done", digest, size),
+("gone", digest, reason, text) (the device cannot give that media: the pull is over),
 ("provisioned", device_id, public_key).
 """
 
@@ -61,7 +69,6 @@ from protocol.messages import (
     ERR_INTERNAL,
     ERR_MALFORMED,
     ERR_NONE,
-    ERR_NOT_FOUND,
     ERR_PROTOCOL_VERSION,
     ERR_REPLAY,
     ERR_TOO_LARGE,
@@ -70,6 +77,9 @@ from protocol.messages import (
     ERR_UNTRUSTED_HOST,
     ERROR,
     ERROR_NAMES,
+    GONE,
+    GONE_DAMAGED,
+    GONE_NOT_FOUND,
     HELLO,
     K_ALGS,
     K_BATTERY,
@@ -92,6 +102,7 @@ from protocol.messages import (
     K_OF,
     K_OFFSET,
     K_PUBLIC,
+    K_REASON,
     K_SEQ,
     K_SIG,
     K_STORAGE,
@@ -162,6 +173,7 @@ _x = None
 # Which input each device state accepts and where it leads: a row per received message type
 # (an int) or local call (a str), a column per state; a cell is the next state, a pair the
 # states it may lead to, _x refuses it (UNEXPECTED for a message, LocalProtocolError for a call).
+# A media PULL in READY leads back to READY when the device answers it with GONE at once.
 # fmt: off
 DEVICE_TABLE: dict = {
     # input           _I          _A   _R          _S          _M          _F   _K   _D   _C
@@ -171,7 +183,7 @@ DEVICE_TABLE: dict = {
     TIME:            (_x,         _x,  _R,         _x,         _x,         _x,  _x,  _x,  _x),
     CONFIG:          (_x,         _x,  _R,         _x,         _x,         _x,  _x,  _x,  _x),
     RECEIPT:         (_x,         _x,  _R,         _x,         _x,         _x,  _x,  _x,  _x),
-    PULL:            (_x,         _x,  (_S, _M),   _x,         _M,         _x,  _x,  _x,  _x),
+    PULL:            (_x,         _x,  (_S,_M,_R), _x,         _M,         _x,  _x,  _x,  _x),
     ACK:             (_x,         _x,  _x,         (_S, _R),   (_M, _R),   _x,  _x,  _x,  _x),
     PROVISION:       (_x,         _x,  _x,         _x,         _x,         _K,  _x,  _x,  _x),
     ERROR:           (_C,         _C,  _C,         _C,         _C,         _C,  _C,  _C,  _x),
@@ -217,6 +229,7 @@ HOST_TABLE: dict = {
     "pull":          (_x,  _x,        _x,  _HP, _x,  _x,         _x,         _x,  _x,  _x,  _x),
     "pull_media":    (_x,  _x,        _x,  _HM, _x,  _x,         _HM,        _x,  _x,  _x,  _x),
     DATA:            (_x,  _x,        _x,  _x,  _x,  (_HP, _HR), (_HM, _HR), _x,  _x,  _x,  _x),
+    GONE:            (_x,  _x,        _x,  _x,  _x,  _x,         (_HM, _HR), _x,  _x,  _x,  _x),
     "provision":     (_x,  _x,        _x,  _x,  _x,  _x,         _x,         _HV, _x,  _x,  _x),
     PROVISIONED:     (_x,  _x,        _x,  _x,  _x,  _x,         _x,         _x,  _HD, _x,  _x),
     ERROR:           (_HC, _HC,       _HC, _HC, _HC, _HC,        _HC,        _HC, _HC, _HC, _x),
@@ -613,26 +626,39 @@ class DeviceSession(_Session):
             self.state = D_MEDIA
         self._fill(out)
 
-    def _next_media(self) -> bool:
-        """Start the next queued media pull; False when none is queued."""
-        if not self._queue:
-            return False
-        digest, start = self._queue.pop(0)
-        self._media = None  # one media in memory at a time
-        try:
-            media = self.store.read_media(digest)  # type: ignore[attr-defined]
-        except Exception as exc:
-            raise LocalProtocolError("media not held: %s" % exc, ERR_NOT_FOUND) from None
-        if start > len(media):
-            raise RemoteProtocolError(
-                ERR_BAD_OFFSET, "pull from byte %d of media %d bytes long" % (start, len(media))
-            )
-        self._media = media
-        self._digest = digest
-        self._next = start
-        self._target = len(media)
-        self._last_sent = False
-        return True
+    def _next_media(self, out: list) -> bool:
+        """Start the next queued media pull the store can serve, answering each one before
+        it that it cannot with GONE; False when none is left queued."""
+        while self._queue:
+            digest, start = self._queue.pop(0)
+            self._media = None  # one media in memory at a time
+            try:
+                media = self.store.read_media(digest)  # type: ignore[attr-defined]
+            except Exception as exc:
+                self._gone(digest, exc, out)
+                continue
+            if start > len(media):
+                raise RemoteProtocolError(
+                    ERR_BAD_OFFSET, "pull from byte %d of media %d bytes long" % (start, len(media))
+                )
+            self._media = media
+            self._digest = digest
+            self._next = start
+            self._target = len(media)
+            self._last_sent = False
+            return True
+        return False
+
+    def _gone(self, digest: bytes, exc: Exception, out: list) -> None:
+        """Answer a pull the store cannot serve; the pull is over, its window place free."""
+        # A file still held under its name that will not read back intact is damaged; no
+        # file at all is not found. The store's own words go along for the log.
+        held = self.store.has_media(digest)  # type: ignore[attr-defined]
+        reason = GONE_DAMAGED if held else GONE_NOT_FOUND
+        text = _printable(str(exc) or type(exc).__name__)
+        self._send(out, GONE, {K_DIGEST: digest, K_REASON: reason, K_TEXT: text})
+        self._open -= 1
+        out.append(("gone", digest, reason, text))
 
     def _on_ack(self, fields: dict, out: list) -> None:
         if self.state == D_SENDING:
@@ -651,10 +677,6 @@ class DeviceSession(_Session):
                 return
         else:
             self._ack_media(fields.get(K_DIGEST), fields.get(K_OFFSET))
-            if self._open == 0:
-                self._release()
-                self.state = D_READY
-                return
         self._fill(out)
 
     def _ack_media(self, digest: object, offset: object) -> None:
@@ -678,19 +700,27 @@ class DeviceSession(_Session):
         self._acked_media = ack
 
     def _fill(self, out: list) -> None:
-        """Send DATA until ``window`` are in flight or the last is out."""
-        while len(self._inflight) < self.window:
-            if self.state == D_SENDING:
-                if self._last_sent:
-                    return
+        """Send DATA until ``window`` are in flight or the last is out (and, for media, a
+        GONE for each pull in turn that the store cannot serve)."""
+        if self.state == D_SENDING:
+            while len(self._inflight) < self.window and not self._last_sent:
                 body = self._entries_data()
                 self._inflight.append(self._next)
-            else:
-                if (self._media is None or self._last_sent) and not self._next_media():
-                    return
-                body = self._media_data()
-                self._inflight.append((self._digest, self._next, self._last_sent))
+                out.append(("send", body))
+            return
+        while True:
+            # A GONE needs no DATA slot: the pulls it answers go out even when the window
+            # is full, as soon as the media before them is all sent.
+            if (self._media is None or self._last_sent) and not self._next_media(out):
+                break
+            if len(self._inflight) >= self.window:
+                break
+            body = self._media_data()
+            self._inflight.append((self._digest, self._next, self._last_sent))
             out.append(("send", body))
+        if self._open == 0:  # every pull complete: its last DATA acknowledged, or GONE
+            self._release()
+            self.state = D_READY
 
     def _entries_data(self) -> bytes:
         budget = self.max_frame - DATA_OVERHEAD
@@ -793,7 +823,8 @@ class HostSession(_Session):
         self._waiting = 0  # the request a STATUS or OK answers
         self._have = 0  # entries below this seq are held by the host (pulled, or had before)
         self._expected = 0  # next seq the ledger pull expects
-        # Outstanding media pulls, in order: [digest, next offset, ACK body up to the offset].
+        # Outstanding media pulls, in order: [digest, next offset, ACK body up to the offset,
+        # offset asked from].
         self._pulls: list = []
 
     def start(self) -> bytes:
@@ -939,8 +970,9 @@ class HostSession(_Session):
 
     def pull_media(self, digest: bytes, offset: int = 0) -> bytes:
         """Ask for media bytes from ``offset``: ("media", digest, offset, data) events, then
-        ("media-done", digest, size). Up to ``window`` media pulls may be outstanding; the
-        device answers them in the order asked."""
+        ("media-done", digest, size), or ("gone", digest, reason, text) alone when the device
+        cannot give it. Up to ``window`` media pulls may be outstanding; the device answers
+        them in the order asked."""
         nxt = self._local("pull_media")
         if len(self._pulls) >= self.window:
             raise LocalProtocolError(
@@ -951,7 +983,7 @@ class HostSession(_Session):
         # encode it once (checked) and append each offset to it.
         ack_head = encode(ACK, {K_DIGEST: digest, K_OFFSET: 0}, self.max_frame)[:-1]
         self.state = nxt  # type: ignore[assignment]
-        self._pulls.append([digest, offset, ack_head])
+        self._pulls.append([digest, offset, ack_head, offset])
         return body
 
     def pulls_outstanding(self) -> int:
@@ -987,7 +1019,7 @@ class HostSession(_Session):
 
     def _media_arrived(self, fields: dict, out: list) -> None:
         pull = self._pulls[0]  # the device answers pulls in the order they were asked
-        digest, expected, ack_head = pull
+        digest, expected, ack_head, _start = pull
         if K_DIGEST not in fields or fields[K_DIGEST] != digest:
             raise RemoteProtocolError(ERR_MALFORMED, "DATA is not for the media pulled next")
         if fields[K_OFFSET] != expected:
@@ -1008,6 +1040,20 @@ class HostSession(_Session):
             if not self._pulls:
                 self.state = H_READY
             out.append(("media-done", digest, expected))
+
+    def _on_gone(self, fields: dict, out: list) -> None:
+        digest, expected, _ack_head, start = self._pulls[0]
+        if fields[K_DIGEST] != digest:
+            raise RemoteProtocolError(ERR_MALFORMED, "GONE is not for the media pulled next")
+        if expected != start:
+            # The device decides before its first DATA; a file cannot vanish halfway.
+            raise RemoteProtocolError(
+                ERR_UNEXPECTED, "GONE after %d bytes of that media were sent" % (expected - start)
+            )
+        self._pulls.pop(0)
+        if not self._pulls:
+            self.state = H_READY
+        out.append(("gone", digest, fields[K_REASON], _printable(fields[K_TEXT])))
 
     # --- factory mode ---
 

@@ -42,6 +42,7 @@ FINDING_CODES = {
     "unsigned-entry": ERROR,
     "media-altered": ERROR,  # found by the host when it re-hashes stored media
     "refused-at-dock": ERROR,  # the device offered entries the host could not accept
+    "media-damaged-on-device": ERROR,  # the device holds media that no longer matches its hash
     "media-missing": MISSING,
     "empty": MISSING,
     "starts-mid-ledger": MISSING,

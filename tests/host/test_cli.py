@@ -208,3 +208,84 @@ def test_footage_changed_in_the_evidence_store_is_caught(tmp_path):  # R-HOST-5
     out = json.loads(r.stdout)[0]["verification"]
     assert out["state"] == "NOT OK"
     assert [f["code"] for f in out["findings"]] == ["media-altered"]
+
+
+def test_verify_reports_media_the_device_could_not_give_against_its_chunk(tmp_path):
+    # R-DEV-2: media changed on the device (it declared the file damaged) is NOT OK, at its
+    # chunk's seq; R-DEV-4: media the device no longer held, with no power loss to explain
+    # it, is a compliance flag, and the state stays "OK with missing information".
+    from host.evidence import SqliteEvidenceStore, chunk_media
+    from protocol.ledger import parse_entry
+    from protocol.messages import GONE_DAMAGED, GONE_NOT_FOUND
+    from tests.protocol.ledgers import DEVICE, T0
+
+    _sqlite3, raws = evidence_with_a_shift(tmp_path)
+    chunks = [e for e in map(parse_entry, raws) if chunk_media(e)]
+    damaged, lost = chunks[1], chunks[2]
+    held = {}
+    for e in (damaged, lost):  # the host never got these two files
+        digest = chunk_media(e)[0]
+        path = tmp_path / "media" / digest.hex()[:2] / digest.hex()
+        held[e.seq] = (digest, path.read_bytes())
+        path.unlink()
+    store = SqliteEvidenceStore(tmp_path)
+    store.record_gone(DEVICE, held[damaged.seq][0], GONE_DAMAGED, "the file is damaged", T0)
+    store.record_gone(DEVICE, held[lost.seq][0], GONE_NOT_FOUND, "not in the store", T0)
+    store.close()
+    r = run("verify", str(tmp_path), "--json")
+    assert r.returncode == 1, r.stderr
+    out = json.loads(r.stdout)[0]
+    assert out["verification"]["state"] == "NOT OK"
+    findings = [(f["code"], f["seq"], f["severity"]) for f in out["verification"]["findings"]]
+    assert sorted(findings) == [
+        ("media-damaged-on-device", damaged.seq, "error"),
+        ("media-missing", damaged.seq, "missing"),
+        ("media-missing", lost.seq, "missing"),
+    ]
+    flags = [(f["code"], f["rule"], f["seq"]) for f in out["compliance"]]
+    assert flags == [("media-lost-on-device", "R-DEV-4", lost.seq)]
+    r = run("verify", str(tmp_path))
+    assert "media-damaged-on-device" in r.stdout and "the file is damaged" in r.stdout
+    assert "media-lost-on-device" in r.stdout and "R-DEV-4" in r.stdout
+    # A later dock brought the damaged chunk's file intact after all: no finding is left of
+    # it, though the device's report stays on record.
+    store = SqliteEvidenceStore(tmp_path)
+    store.put_media(*held[damaged.seq])
+    assert len(store.gone_media(DEVICE)) == 2
+    store.close()
+    r = run("verify", str(tmp_path), "--json")
+    assert r.returncode == 0, r.stdout
+    out = json.loads(r.stdout)[0]
+    assert out["verification"]["state"] == "OK with missing information"
+    assert [f["code"] for f in out["verification"]["findings"]] == ["media-missing"]
+    assert [f["code"] for f in out["compliance"]] == ["media-lost-on-device"]
+
+
+def test_a_file_changed_on_the_device_is_reported_after_a_dock_with_its_chunk_seq(tmp_path):
+    # R-DEV-2: the whole way: the card is edited, the dock completes with a receipt, and
+    # `sealcam verify` names the chunk whose footage was changed on the device.
+    from host.evidence import chunk_media
+    from protocol.ledger import parse_entry
+    from tests.host.test_sync import evidence, media_file, recorded_device, run_pair
+    from tests.protocol.ledgers import DEVICE
+
+    agent = recorded_device(tmp_path / "dev", frames=90, pad=200)
+    chunks = [e for e in map(parse_entry, agent.store.entries()) if chunk_media(e)]
+    victim = chunks[1]
+    path = media_file(agent, chunk_media(victim)[0])
+    data = bytearray(open(path, "rb").read())
+    data[10] ^= 0x01
+    with open(path, "wb") as f:
+        f.write(bytes(data))
+    ev = evidence(tmp_path / "ev")
+    summary, device, _ = run_pair(agent, ev)
+    assert summary["result"] == "done" and device.receipts, summary
+    ev.close()
+    agent.store.close()
+    r = run("verify", str(tmp_path / "ev"), "--device", DEVICE, "--json")
+    assert r.returncode == 1
+    findings = json.loads(r.stdout)[0]["verification"]["findings"]
+    assert sorted((f["code"], f["seq"]) for f in findings) == [
+        ("media-damaged-on-device", victim.seq),
+        ("media-missing", victim.seq),
+    ]

@@ -3,12 +3,15 @@ that broke the rule."""
 # micropython: skip (host code)
 
 from firmware.recorder import STORE
-from host.compliance import HOUR_MS, Policy, check
+from host.compliance import DAY_MS, HOUR_MS, Policy, check, gone_chunks
 from protocol.ledger import LedgerWriter, parse_entry
+from protocol.messages import GONE_DAMAGED, GONE_NOT_FOUND
 from protocol.registry import (
+    EV_BOOT,
     EV_CLOCK_SET,
     EV_EVICTION,
     EV_HOST_RECEIPT,
+    EV_POWER_LOSS_RECOVERED,
     EV_RESUME,
     F_DETAIL,
     F_END_MS,
@@ -144,3 +147,58 @@ def test_a_reset_clock_after_a_reboot_is_flagged_but_a_host_set_clock_is_not(): 
     after = parse_entry(w.append(KIND_EVENT, {F_EVENT: EV_RESUME}, now - 1000 + 5, mono + 5))
     flags = check([*entries, set_by_host, after], on_time(entries))
     assert [f.code for f in flags if f.code.startswith("clock")] == []
+
+
+def gone_report(chunk, reason, ms=T0 + DAY_MS, text="said the device"):
+    return {"digest": chunk.fields[F_PLAIN_SHA], "reason": reason, "text": text, "reported_ms": ms}
+
+
+def after_shift(entries, events):
+    """``entries`` followed by one event per (boot, code), written as the agent would."""
+    last = entries[-1]
+    out = list(entries)
+    prev, seq = last.digest, last.seq + 1
+    for boot, code in events:
+        w = LedgerWriter(make_signer(SEED_A), DEVICE, seq, prev, boot=boot)
+        e = parse_entry(w.append(KIND_EVENT, {F_EVENT: code}, T0 + HOUR_MS, 10))
+        out.append(e)
+        prev, seq = e.digest, seq + 1
+    return out
+
+
+def test_media_the_device_lost_is_flagged_against_its_chunk_and_the_rule_that_explains_it():
+    entries = shift()
+    chunks = [e for e in entries if e.kind == KIND_CHUNK]
+    lost, damaged = chunks[1], chunks[3]
+    gone = [gone_report(lost, GONE_NOT_FOUND), gone_report(damaged, GONE_DAMAGED)]
+    # R-DEV-4: no power loss explains it; the file left the device early.
+    flags = check(entries, on_time(entries), gone=gone)
+    assert [(f.code, f.rule, f.seq) for f in flags] == [
+        ("media-lost-on-device", "R-DEV-4", lost.seq)
+    ]
+    assert "reported at 2026-11-24T08:00:00Z: said the device" in flags[0].message
+    assert check(entries, on_time(entries)) == []  # no report, no flag
+    # R-DEV-14: the device lost power after the chunk, before it booted again.
+    cut = after_shift(entries, [(1, EV_POWER_LOSS_RECOVERED), (1, EV_BOOT)])
+    flags = check(cut, on_time(entries), gone=gone)
+    assert [(f.code, f.rule, f.seq) for f in flags] == [
+        ("media-lost-on-device", "R-DEV-14", lost.seq)
+    ]
+    # A power loss after a later, clean boot does not explain footage of the earlier one.
+    later = after_shift(entries, [(1, EV_BOOT), (2, EV_POWER_LOSS_RECOVERED), (2, EV_BOOT)])
+    flags = check(later, on_time(entries), gone=gone)
+    assert [f.rule for f in flags] == ["R-DEV-4"]
+
+
+def test_a_file_once_reported_damaged_stays_damaged_for_the_verifier():  # R-DEV-2
+    entries = shift()
+    chunk = [e for e in entries if e.kind == KIND_CHUNK][2]
+    reports = [
+        gone_report(chunk, GONE_DAMAGED, T0 + DAY_MS, "does not match"),
+        gone_report(chunk, GONE_NOT_FOUND, T0 + 2 * DAY_MS, "evicted since"),
+    ]
+    assert [(e.seq, reason, r["text"]) for e, reason, r in gone_chunks(entries, reports)] == [
+        (chunk.seq, GONE_DAMAGED, "does not match")
+    ]
+    # A damaged file is a finding of the verifier (NOT OK), not a compliance flag.
+    assert check(entries, on_time(entries), gone=reports) == []

@@ -9,6 +9,7 @@ import pytest
 
 from host.evidence import EvidenceError, EvidenceStore, SqliteEvidenceStore, chunk_media
 from protocol.ledger import parse_entry
+from protocol.messages import GONE_DAMAGED, GONE_NOT_FOUND
 from protocol.registry import F_CHUNK_INDEX
 from tests.protocol.ledgers import DEVICE, SEED_B, device_key, make_entries
 
@@ -187,3 +188,33 @@ def test_a_media_note_left_by_a_crash_after_naming_is_settled(tmp_path, store):
     media_path.parent.mkdir(parents=True)
     media_path.write_bytes(chunk_bytes(index))  # named, but the note not yet cleared
     assert store.missing_media(DEVICE) == []
+
+
+def test_what_a_device_says_of_media_it_cannot_give_is_kept_for_good(tmp_path, store):
+    # R-HOST-5: a device's word that footage is gone is evidence: kept across a restart,
+    # never removed, not even when the file arrives after all.
+    entries = [parse_entry(r) for r in make_entries(6)]
+    store.add_entries(DEVICE, entries, 1000)
+    (digest, _size) = store.missing_media(DEVICE)[0]
+    store.record_gone(DEVICE, digest, GONE_NOT_FOUND, "not in the store", 2000)
+    store.record_gone("SC-OTHER", digest, GONE_NOT_FOUND, "another device's word", 2500)
+    store.record_gone(DEVICE, digest, GONE_DAMAGED, "does not match its SHA-256", 3000)
+    with pytest.raises(EvidenceError, match="32 bytes"):
+        store.record_gone(DEVICE, digest[:8], GONE_DAMAGED, "", 3000)
+    store.close()  # the host restarts
+    again = SqliteEvidenceStore(tmp_path)
+    reports = again.gone_media(DEVICE)
+    assert reports == [
+        {"digest": digest, "reason": GONE_NOT_FOUND, "text": "not in the store",
+         "reported_ms": 2000},
+        {"digest": digest, "reason": GONE_DAMAGED, "text": "does not match its SHA-256",
+         "reported_ms": 3000},
+    ]  # fmt: skip
+    # Still owed: the next sync asks again, and a file that comes after all is stored.
+    assert digest in [d for d, _ in again.missing_media(DEVICE)]
+    index = next(e.fields[F_CHUNK_INDEX] for e in entries if chunk_media(e))
+    again.put_media(digest, chunk_bytes(index))
+    assert digest not in [d for d, _ in again.missing_media(DEVICE)]
+    assert again.gone_media(DEVICE) == reports
+    assert again.gone_media("SC-NONE") == []
+    again.close()

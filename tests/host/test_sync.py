@@ -13,7 +13,7 @@ import serial
 
 from firmware.agent import boot
 from firmware.link import DeviceLink
-from firmware.store import Store
+from firmware.store import Store, media_key
 from host.cli import build_parser
 from host.daemon import Daemon
 from host.evidence import SqliteEvidenceStore, chunk_media
@@ -21,7 +21,7 @@ from host.progress import SessionView
 from host.sync import HostLink, SerialTransport, SocketTransport
 from protocol import framing
 from protocol.ledger import Entry, parse_entry
-from protocol.messages import MAX_FRAME
+from protocol.messages import GONE_DAMAGED, GONE_NOT_FOUND, MAX_FRAME
 from protocol.registry import EV_CLOCK_SET, EV_HOST_RECEIPT, F_EVENT, KIND_CHUNK, KIND_EVENT
 from protocol.session import DeviceSession, HostSession
 from protocol.signer import make_signer
@@ -66,14 +66,16 @@ def device_run(device):
         return "link lost"
 
 
-def run_pair(agent, ev, host_seed=HOST_SEED, pinned_seed=HOST_SEED, device_end=SocketTransport):
+def run_pair(
+    agent, ev, host_seed=HOST_SEED, pinned_seed=HOST_SEED, device_end=SocketTransport, log=None
+):
     a, b = socket.socketpair()
     pinned = {HOST_KID: make_signer(pinned_seed).public_key()}
     device = DeviceLink(agent, make_signer(SEED_A), pinned, device_end(a), False, os.urandom)
     out = {}
     t = threading.Thread(target=lambda: out.setdefault("device", device_run(device)))
     t.start()
-    host = HostLink(ev, make_signer(host_seed), HOST_KID, SocketTransport(b), False)
+    host = HostLink(ev, make_signer(host_seed), HOST_KID, SocketTransport(b), False, log=log)
     try:
         summary = host.run()
     finally:
@@ -462,5 +464,80 @@ def test_the_host_offers_the_largest_frame_and_the_device_chooses(tmp_path):
     frame = framing.encode_stream(body, MAX_FRAME)
     assert host.framer.decoder.feed(frame) == [(framing.BODY, body)]
     sock.close()
+    agent.store.close()
+    ev.close()
+
+
+def media_file(agent, digest):
+    """Where the device's store keeps this media on its card."""
+    return agent.store._media_path(media_key(digest))
+
+
+def test_a_device_that_lost_a_file_mid_list_hands_over_the_rest_and_gets_its_receipt(tmp_path):
+    # R-DEV-4: one lost file must not keep the device from its receipts (and so from ever
+    # freeing space); R-HOST-1: every other file still reaches the evidence store.
+    agent = recorded_device(tmp_path / "dev", frames=150, pad=200)
+    ev = evidence(tmp_path / "ev")
+    digests = chunk_digests(agent)
+    assert len(set(digests)) == len(digests) >= 5
+    lost = digests[2]
+    original = agent.store.read_media(lost)
+    path = media_file(agent, lost)
+    os.remove(path)  # never written whole, say: the card holds no file
+    lines = []
+    summary, device, _ = run_pair(agent, ev, log=lambda event, **kv: lines.append((event, kv)))
+    assert summary["result"] == "done", summary
+    assert summary["media_gone"] == 1 and summary["media_stored"] == len(digests) - 1
+    assert [ev.has_media(d) for d in digests] == [d != lost for d in digests]
+    assert device.receipts == [ev.head(DEVICE)[0] - 1]
+    assert all(m.received for m in agent.catalogue)
+    [record] = ev.gone_media(DEVICE)
+    assert (record["digest"], record["reason"]) == (lost, GONE_NOT_FOUND)
+    assert "not in the store" in record["text"]
+    gone_logs = [kv for event, kv in lines if event == "media-gone"]
+    assert gone_logs == [
+        {"device": DEVICE, "digest": lost.hex(), "reason": "not-found", "text": record["text"]}
+    ]
+    helptext = build_parser()._subparsers._group_actions[0].choices["sync"].format_help()
+    assert re.search(r"^    media-gone +link, device, digest, reason", helptext, re.M)
+    # Still noted missing: a later dock asks again, and stores the file if it is back.
+    assert [d for d, _ in ev.missing_media(DEVICE)] == [lost]
+    with open(path, "wb") as f:
+        f.write(original)
+    summary, device, _ = run_pair(agent, ev)
+    assert summary["result"] == "done" and summary["media_stored"] == 1
+    assert summary["media_gone"] == 0 and ev.has_media(lost) and ev.missing_media(DEVICE) == []
+    assert ev.gone_media(DEVICE) == [record]  # the report stays, as history
+    agent.store.close()
+    ev.close()
+
+
+def test_a_damaged_file_is_recorded_durably_and_each_dock_reports_it_again(tmp_path):
+    # R-DEV-2: a file changed on the card is declared damaged, and that is kept as evidence
+    # across a host restart; the device gets its receipt all the same.
+    agent = recorded_device(tmp_path / "dev", frames=90, pad=200)
+    ev = evidence(tmp_path / "ev")
+    digests = chunk_digests(agent)
+    damaged = digests[1]
+    path = media_file(agent, damaged)
+    data = bytearray(open(path, "rb").read())
+    data[len(data) // 2] ^= 0x20
+    with open(path, "wb") as f:
+        f.write(bytes(data))
+    summary, device, _ = run_pair(agent, ev)
+    assert summary["result"] == "done" and summary["media_gone"] == 1, summary
+    assert device.receipts and not ev.has_media(damaged)
+    assert all(ev.has_media(d) for d in digests if d != damaged)
+    first = ev.gone_media(DEVICE)
+    assert [(r["digest"], r["reason"]) for r in first] == [(damaged, GONE_DAMAGED)]
+    assert "does not match its SHA-256" in first[0]["text"]
+    ev.close()  # the host restarts
+    ev = SqliteEvidenceStore(tmp_path / "ev")
+    assert ev.gone_media(DEVICE) == first
+    summary, device, _ = run_pair(agent, ev)  # asked again, answered again, receipted again
+    assert summary["result"] == "done" and summary["media_gone"] == 1
+    assert len(device.receipts) == 1
+    again = ev.gone_media(DEVICE)
+    assert again[0] == first[0] and [r["reason"] for r in again] == [GONE_DAMAGED] * 2
     agent.store.close()
     ev.close()

@@ -10,6 +10,10 @@ from protocol.messages import (
     ERROR,
     ERROR_NAMES,
     FIELDS,
+    GONE,
+    GONE_DAMAGED,
+    GONE_NAMES,
+    GONE_NOT_FOUND,
     HELLO,
     K_ALGS,
     K_BYTES,
@@ -20,6 +24,7 @@ from protocol.messages import (
     K_MAX_FRAME,
     K_NONCE,
     K_OFFSET,
+    K_REASON,
     K_SEQ,
     K_TEXT,
     K_VERSIONS,
@@ -58,7 +63,7 @@ def test_there_is_no_delete_message():
     for name in TYPE_NAMES.values():
         for verb in ("DELETE", "ERASE", "REMOVE", "EVICT", "TRUNCATE", "WIPE", "FORMAT"):
             assert verb not in name
-    assert sorted(TYPE_NAMES) == list(range(1, 16))
+    assert sorted(TYPE_NAMES) == list(range(1, 17))
     assert sorted(MESSAGES) == sorted(TYPE_NAMES)
 
 
@@ -203,3 +208,23 @@ def test_the_media_data_encoder_refuses_what_encode_refuses():
         assert code in (ERR_MALFORMED, ERR_TOO_LARGE)
     too_big = raises(LocalProtocolError, encode_media_data, digest, 0, bytes(2000), False, 1024)
     assert too_big.code == ERR_TOO_LARGE
+
+
+def test_gone_names_a_media_a_reason_and_a_short_text():
+    fields = {K_DIGEST: bytes(range(32)), K_REASON: GONE_DAMAGED, K_TEXT: "x" * 200}
+    body = encode(GONE, fields)
+    assert len(body) <= MESSAGES[GONE][0] and decode(body) == (GONE, fields)
+    assert sorted(GONE_NAMES) == [GONE_NOT_FOUND, GONE_DAMAGED]
+    for reason in (0, 3, True):
+        bad = {K_DIGEST: bytes(32), K_REASON: reason, K_TEXT: ""}
+        assert raises(LocalProtocolError, encode, GONE, bad).code == ERR_MALFORMED
+    for missing in (K_DIGEST, K_REASON, K_TEXT):
+        partial = {k: v for k, v in fields.items() if k != missing}
+        assert raises(LocalProtocolError, encode, GONE, partial).code == ERR_MALFORMED
+    short = {K_DIGEST: bytes(31), K_REASON: GONE_NOT_FOUND, K_TEXT: ""}
+    assert raises(LocalProtocolError, encode, GONE, short).code == ERR_MALFORMED
+    # Its size limit holds whatever the text: 200 wide characters are too many bytes.
+    wide = cbor.dumps({0: GONE, K_DIGEST: bytes(32), K_REASON: 1, K_TEXT: "\u00e9" * 200})
+    assert raises(RemoteProtocolError, decode, wide).code == ERR_TOO_LARGE
+    extra = cbor.dumps({0: GONE, K_DIGEST: bytes(32), K_REASON: 1, K_TEXT: "", K_OFFSET: 0})
+    assert raises(RemoteProtocolError, decode, extra).code == ERR_MALFORMED

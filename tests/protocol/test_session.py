@@ -3,7 +3,7 @@
 import hashlib
 
 from firmware.agent import restore
-from firmware.store import Store
+from firmware.store import Store, media_key
 from protocol import cbor
 from protocol.hostconfig import sign_config
 from protocol.ledger import LedgerWriter
@@ -16,7 +16,6 @@ from protocol.messages import (
     ERR_BAD_SIGNATURE,
     ERR_MALFORMED,
     ERR_NONE,
-    ERR_NOT_FOUND,
     ERR_PROTOCOL_VERSION,
     ERR_REPLAY,
     ERR_TOO_LARGE,
@@ -25,13 +24,18 @@ from protocol.messages import (
     ERR_UNKNOWN_TYPE,
     ERR_UNTRUSTED_HOST,
     ERROR,
+    GONE,
+    GONE_DAMAGED,
+    GONE_NOT_FOUND,
     HELLO,
     K_CODE,
     K_DIGEST,
     K_ENTRIES,
     K_LAST,
     K_OFFSET,
+    K_REASON,
     K_SEQ,
+    K_TEXT,
     K_VERSIONS,
     MIN_FRAME,
     PULL,
@@ -41,12 +45,14 @@ from protocol.messages import (
     decode,
     encode,
 )
-from protocol.registry import EV_HOST_RECEIPT, F_DETAIL, F_EVENT, KIND_EVENT
+from protocol.registry import EV_HOST_RECEIPT, F_DETAIL, F_EVENT, F_FRAME_HASHES, KIND_EVENT
 from protocol.session import (
     D_CLOSED,
+    D_MEDIA,
     D_READY,
     DEVICE_TABLE,
     H_CLOSED,
+    H_MEDIA,
     H_READY,
     HOST_TABLE,
     DeviceSession,
@@ -54,7 +60,7 @@ from protocol.session import (
 )
 from protocol.signer import make_signer
 from tests.portable import TempDir, raises
-from tests.protocol.ledgers import DEVICE, SEED_A, SEED_B, T0, make_entries
+from tests.protocol.ledgers import DEVICE, SEED_A, SEED_B, T0, chunk_fields, make_entries
 
 HOST_SEED = bytes(range(200, 232))
 OTHER_HOST_SEED = bytes(range(50, 82))
@@ -77,11 +83,13 @@ class Randomness:
 
 
 class MemoryStore:
-    """The store_view a session reads, over a list of entries and a dict of media."""
+    """The store_view a session reads, over a list of entries and a dict of media; the
+    digests in ``damaged`` name files it holds but cannot read back intact."""
 
-    def __init__(self, entries: list, media: "dict | None" = None) -> None:
+    def __init__(self, entries: list, media: "dict | None" = None, damaged: tuple = ()) -> None:
         self.items = list(entries)
         self.media = media or {}
+        self.damaged = set(damaged)
 
     def head(self) -> tuple:
         if not self.items:
@@ -92,9 +100,14 @@ class MemoryStore:
         yield from self.items[from_seq:]
 
     def read_media(self, digest: bytes) -> bytes:
+        if digest in self.damaged:
+            raise ValueError("media does not match its SHA-256: the file is damaged")
         if digest not in self.media:
-            raise KeyError("media not held")
+            raise LookupError("media not held")
         return self.media[digest]
+
+    def has_media(self, digest: bytes) -> bool:
+        return digest in self.media or digest in self.damaged
 
 
 def enrolled(device_id):
@@ -376,8 +389,10 @@ def test_media_is_pulled_in_windowed_chunks():
     got = b"".join(ev[3] for ev in h if ev[0] == "media")
     assert got == media[100:]
     assert h[-1] == ("media-done", digest, len(media))
-    h, _d = run(host, device, [host.pull_media(bytes(32))])
-    assert closed(h)[0][1] == ERR_NOT_FOUND
+    # Media the device lacks is answered, not fatal: the session stays open.
+    h, d = run(host, device, [host.pull_media(bytes(32))])
+    assert h == [("gone", bytes(32), GONE_NOT_FOUND, "media not held")] == d
+    assert host.state == H_READY and device.state == D_READY
 
 
 def media_set(sizes):
@@ -475,14 +490,151 @@ def test_a_device_refuses_more_media_pulls_than_the_window():
     )
 
 
-def test_a_queued_pull_of_media_the_device_lacks_closes_when_its_turn_comes():
-    media, digests = media_set([500])
-    host, device, _, _ = connect(MemoryStore([], media))
-    first = device.receive(host.pull_media(digests[0]))
-    first += device.receive(host.pull_media(bytes(32)))
-    h, _d = run(host, device, [], [ev[1] for ev in first])
-    assert [ev[0] for ev in h if ev[0] == "media-done"] == ["media-done"]  # the one held
-    assert closed(h)[0][1] == ERR_NOT_FOUND
+def pull_all(host, device, digests):
+    """Pull every digest, keeping the window full as pulls complete; return the host's
+    events (without ACKs) in order, checking the device's window accounting at every step."""
+    wanted = list(digests)
+    events = []
+    to_device = []
+    to_host = []
+    while wanted and host.pulls_outstanding() < host.window:
+        to_device.append(host.pull_media(wanted.pop(0)))
+    while to_device or to_host:
+        if to_device:
+            for ev in device.receive(to_device.pop(0)):
+                if ev[0] == "send":
+                    to_host.append(ev[1])
+            assert device._open <= device.window and len(device._inflight) <= device.window
+            assert device._open <= host.pulls_outstanding() + len(to_device)
+            continue
+        for ev in host.receive(to_host.pop(0)):
+            if ev[0] in SENDS:
+                to_device.append(ev[1])
+                continue
+            events.append(ev)
+            if ev[0] in ("media-done", "gone") and wanted:
+                to_device.append(host.pull_media(wanted.pop(0)))
+    return events
+
+
+def test_pulls_the_device_cannot_serve_are_answered_gone_in_turn_and_the_rest_arrive():
+    # R-DEV-2: one damaged or lost file must not keep every file after it from the host.
+    media, digests = media_set([2500, 900, 0, 1800])
+    lost = hashlib.sha256(b"never written whole").digest()
+    damaged = hashlib.sha256(b"changed on the card").digest()
+    order = [digests[0], lost, digests[1], damaged, digests[2], digests[3]]
+    for window in (1, 2, 4):
+        store = MemoryStore([], media, damaged=(damaged,))
+        host, device, _, _ = connect(store, "w%d" % window, host_kw={"window": window})
+        events = pull_all(host, device, order)
+        answers = [ev for ev in events if ev[0] != "media"]
+        assert [ev[1] for ev in answers] == order  # each answered once, in the order asked
+        assert answers[1] == ("gone", lost, GONE_NOT_FOUND, "media not held")
+        assert answers[3][:3] == ("gone", damaged, GONE_DAMAGED)
+        assert "damaged" in answers[3][3]
+        for digest in digests:
+            got = b"".join(ev[3] for ev in events if ev[0] == "media" and ev[1] == digest)
+            assert got == media[digest]
+        assert closed(events) == []
+        assert host.state == H_READY and device.state == D_READY
+        assert device._open == 0 and device._inflight == [] and host.pulls_outstanding() == 0
+
+
+def sent(events):
+    return [ev[1] for ev in events if ev[0] == "send"]
+
+
+def test_a_gone_frees_its_window_place_at_once():
+    media, digests = media_set([3000])
+    lost = bytes(32)
+    host, device, _, _ = connect(MemoryStore([], media))  # window 2
+    to_host = sent(device.receive(host.pull_media(lost)))
+    assert [decode(b)[0] for b in to_host] == [GONE] and device.state == D_READY
+    to_host += sent(device.receive(host.pull_media(digests[0])))
+    assert device._open == 1 and device.state == D_MEDIA
+    gone = host.receive(to_host.pop(0))
+    assert gone == [("gone", lost, GONE_NOT_FOUND, "media not held")]
+    assert host.pulls_outstanding() == 1 and host.state == H_MEDIA
+    # The window (2) has room for another pull on both sides; it is answered after the
+    # media before it, in the order asked.
+    to_host += sent(device.receive(host.pull_media(lost)))
+    assert device._open == 2 and host.pulls_outstanding() == 2
+    assert [decode(b)[0] for b in to_host] == [DATA, DATA]
+    h, _d = run(host, device, [], to_host)
+    assert [ev[0] for ev in h if ev[0] != "media"] == ["media-done", "gone"]
+    assert host.state == H_READY and device.state == D_READY
+
+
+def test_a_device_that_lost_a_file_still_gets_its_receipt():
+    # R-DEV-4: the receipt no longer waits for media the device has declared gone.
+    entries = [("entry %d" % i).encode() for i in range(4)]
+    media, digests = media_set([700])
+    host, device, _, _ = connect(MemoryStore(entries, media))
+    run(host, device, [host.pull(0)])
+    events = pull_all(host, device, [bytes(32), digests[0]])
+    assert [ev[0] for ev in events if ev[0] != "media"] == ["gone", "media-done"]
+    h, d = run(host, device, [host.durable(3)])
+    assert d == [("receipt", 3, HOST_KID)] and h == [("ok", RECEIPT)]
+
+
+def gone_body(digest, reason=GONE_NOT_FOUND, text="gone"):
+    return encode(GONE, {K_DIGEST: digest, K_REASON: reason, K_TEXT: text})
+
+
+def test_a_gone_that_breaks_the_protocol_closes_the_session_cleanly():
+    media, digests = media_set([3000, 100])
+    cases = []
+    # For a digest other than the one pulled next.
+    cases.append(("other", gone_body(digests[1]), ERR_MALFORMED))
+    # Without its text, with an unknown reason, with text too wide for its size limit.
+    cases.append(("bare", cbor.dumps({0: GONE, K_DIGEST: digests[0], K_REASON: 1}), ERR_MALFORMED))
+    bad = cbor.dumps({0: GONE, K_DIGEST: digests[0], K_REASON: 9, K_TEXT: ""})
+    cases.append(("reason", bad, ERR_MALFORMED))
+    wide = cbor.dumps({0: GONE, K_DIGEST: digests[0], K_REASON: 1, K_TEXT: "\u00e9" * 200})
+    cases.append(("wide", wide, ERR_TOO_LARGE))
+    for label, body, code in cases:
+        host, device, _, _ = connect(MemoryStore([], media), label)
+        host.pull_media(digests[0])
+        events = host.receive(body)
+        assert closed(events)[0][1:3] == (code, closed(events)[0][2]), label
+        assert decode(events[0][1])[1][K_CODE] == code and host.state == H_CLOSED
+    # After DATA of the same media has come: a file does not vanish halfway.
+    host, device, _, _ = connect(MemoryStore([], media), "half")
+    host.receive(sent(device.receive(host.pull_media(digests[0])))[0])
+    events = host.receive(gone_body(digests[0]))
+    assert closed(events)[0][1] == ERR_UNEXPECTED and "after 960 bytes" in closed(events)[0][2]
+    # With no pull outstanding, and to the device, which never takes one.
+    host, device, _, _ = connect(MemoryStore([], media), "idle")
+    assert closed(host.receive(gone_body(digests[0])))[0][1] == ERR_UNEXPECTED
+    assert closed(device.receive(gone_body(digests[0])))[0][1] == ERR_UNEXPECTED
+
+
+def test_a_real_store_reports_a_changed_file_damaged_and_an_evicted_one_not_found():
+    # R-DEV-2: a file changed on the card no longer matches its hash, and the device says so.
+    entries = make_entries(6)  # chunks at seq 2, 3 and 5
+    media = [b"".join(chunk_fields(i)[F_FRAME_HASHES]) for i in (2, 3, 5)]
+    digests = [hashlib.sha256(m).digest() for m in media]
+    with TempDir() as path:
+        store = Store(path + "/store")
+        for i, raw in enumerate(entries):
+            store.append(raw, media[(2, 3, 5).index(i)] if i in (2, 3, 5) else None)
+        store.sync()
+        f = open(store._media_path(media_key(digests[0])), "r+b")
+        f.seek(40)
+        f.write(b"X")  # someone with a card reader
+        f.close()
+        store.evict_media(digests[1])
+        host, device, _, _ = connect(store)
+        events = pull_all(host, device, digests)
+        answers = [ev for ev in events if ev[0] != "media"]
+        assert [ev[:3] for ev in answers] == [
+            ("gone", digests[0], GONE_DAMAGED),
+            ("gone", digests[1], GONE_NOT_FOUND),
+            ("media-done", digests[2], len(media[2])),
+        ]
+        assert "damaged" in answers[0][3] and "not in the store" in answers[1][3]
+        assert host.state == H_READY and device.state == D_READY
+        store.close()
 
 
 def test_pipelined_pulls_cut_off_by_a_dropped_link_resume_in_the_next_session():

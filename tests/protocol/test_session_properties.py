@@ -20,6 +20,8 @@ from protocol.messages import (
     ERR_NONE,
     ERROR,
     FIELDS,
+    GONE_DAMAGED,
+    GONE_NOT_FOUND,
     K_BYTES,
     K_CODE,
     K_DIGEST,
@@ -78,11 +80,16 @@ def valid_message(draw):
 bodies = st.lists(st.one_of(st.binary(max_size=120), valid_message()), min_size=1, max_size=12)
 
 
+LOST = hashlib.sha256(b"lost").digest()
+DAMAGED = hashlib.sha256(b"damaged").digest()
+
+
 def prepared(stage):
     """A host and a device, advanced to a stage: 0 fresh, 1 mid-handshake, 2 ready,
-    3 mid-pull, 4 two media pulls in flight."""
+    3 mid-pull, 4 two media pulls in flight, 5 pulls of a lost and a held media in flight,
+    6 of a damaged and a held one."""
     media = {hashlib.sha256(m).digest(): m for m in (b"a" * 3000, b"b" * 1500)}
-    store = MemoryStore([b"entry %d" % i * 30 for i in range(30)], media)
+    store = MemoryStore([b"entry %d" % i * 30 for i in range(30)], media, damaged=(DAMAGED,))
     host, device = make_pair(store, "fuzz %d" % stage)
     if stage == 0:
         return host, device, []
@@ -95,9 +102,10 @@ def prepared(stage):
         return host, device, []
     if stage == 3:
         return host, device, [ev[1] for ev in device.receive(host.pull(0))]
+    pulls = list(media) if stage == 4 else [LOST if stage == 5 else DAMAGED, next(iter(media))]
     in_flight = []
-    for digest in media:
-        in_flight.extend(ev[1] for ev in device.receive(host.pull_media(digest)))
+    for digest in pulls:
+        in_flight.extend(ev[1] for ev in device.receive(host.pull_media(digest)) if ev[0] == "send")
     return host, device, in_flight
 
 
@@ -117,7 +125,7 @@ def check_step(session, events, closed_state):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(0, 4), st.booleans(), bodies)
+@given(st.integers(0, 6), st.booleans(), bodies)
 def test_random_bodies_never_raise_and_close_cleanly(stage, to_host, feed):
     host, device, _ = prepared(stage)
     session, closed_state = (host, H_CLOSED) if to_host else (device, D_CLOSED)
@@ -129,7 +137,7 @@ def test_random_bodies_never_raise_and_close_cleanly(stage, to_host, feed):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(2, 4), st.lists(st.integers(0, 9), max_size=20), st.booleans(), bodies)
+@given(st.integers(2, 6), st.lists(st.integers(0, 9), max_size=20), st.booleans(), bodies)
 def test_valid_traffic_with_injected_messages_stays_bounded(stage, order, to_host, feed):
     """Real traffic with peer-invented messages spliced in: every step is checked."""
     host, device, in_flight = prepared(stage)
@@ -212,23 +220,33 @@ def test_windowed_transfer_survives_drops_exactly_once_in_order(
     st.sampled_from((MIN_FRAME, 2048)),
     st.lists(st.integers(0, 30), max_size=5),
     st.lists(st.booleans(), min_size=1, max_size=16),
+    st.lists(st.sampled_from((None, GONE_NOT_FOUND, GONE_DAMAGED)), min_size=1, max_size=8),
 )
 def test_pipelined_media_pulls_survive_drops_and_coalesced_acks(
-    sizes, window, max_frame, drops, coalesce
+    sizes, window, max_frame, drops, coalesce, fates
 ):
     """The host keeps up to ``window`` media pulls outstanding and sometimes answers a run of
     DATA with its last ACK only; links drop after a number of deliveries, and each session
-    asks again for every media not yet complete. Each media arrives whole, once, in order
-    of asking, and the device never has more than the window in flight."""
+    asks again for every media not yet answered. Some media the device has lost, or holds
+    damaged: those are answered GONE. Each media arrives whole or is declared gone, once, in
+    order of asking; a GONE frees its place in the window (the pulls it lets in are taken),
+    the device never has more than the window in flight, and nothing hangs."""
     media = {}
+    gone = {}  # digest -> the reason the device will give
     order = []
     for i, n in enumerate(sizes):
         data = bytes([i + 1]) * n + bytes([i])  # distinct media, never empty
         digest = hashlib.sha256(data).digest()
-        if digest not in media:
+        if digest in media or digest in gone:
+            continue
+        fate = fates[i % len(fates)]
+        if fate is None:
             media[digest] = data
-            order.append(digest)
-    store = MemoryStore([], media)
+        else:
+            gone[digest] = fate
+        order.append(digest)
+    damaged = [d for d in gone if gone[d] == GONE_DAMAGED]
+    store = MemoryStore([], media, damaged=damaged)
     complete: list = []
     for attempt, limit in enumerate([*drops, None]):
         host, device = make_pair(
@@ -270,12 +288,22 @@ def test_pipelined_media_pulls_survive_drops_and_coalesced_acks(
                         complete.append(ev[1])
                         if wanted:
                             out.append(("send", host.pull_media(wanted.pop(0))))
+                    elif ev[0] == "gone" and to_host:  # (the device says it too)
+                        assert ev[2] == gone[ev[1]] and partial[ev[1]] == b""
+                        assert ev[1] not in complete
+                        complete.append(ev[1])
+                        if wanted:
+                            out.append(("send", host.pull_media(wanted.pop(0))))
                     elif ev[0] == "closed":
                         raise AssertionError("session closed: %r" % (ev,))
             link.extend((not to_host, ev[1]) for ev in out)
             assert len(device._inflight) <= window
+            # Every PULL the host sent within its window was taken (a refusal would have
+            # closed the session): both sides count GONE as the end of its pull.
+            assert device._open <= window and host.pulls_outstanding() <= window
         if limit is None:
             assert host.state == H_READY and device.state == D_READY
+            assert device._open == 0 and device._queue == []
     assert complete == order
 
 

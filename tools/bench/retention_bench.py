@@ -150,6 +150,7 @@ def run(days: int, shift_s: int, workdir: str) -> dict:
         "camera_share": round(camera_s / wall, 3),
         "entries": len(raws),
         "docks_done": results.count("done"),
+        "docks_not_done": [(day, r) for day, r in enumerate(results) if r != "done"],
         "media_evicted": evicted,
         "compliance_flags": [f.code for f in flags],
     }
