@@ -152,11 +152,12 @@ def split_loosely(media: bytes) -> list:
     return frames
 
 
-def frame_rate(chunks: list, counts: list) -> float:
-    """Frames per second from the chunks' signed start and end times: the median over the
-    chunks, so a chunk that a stop or pause closed late does not skew it."""
+def frame_rate(chunks: list) -> float:
+    """Frames per second from the chunks' signed frame counts and start and end times: the
+    median over the chunks, so a chunk that a stop or pause closed late does not skew it."""
     rates = []
-    for e, n in zip(chunks, counts, strict=True):
+    for e in chunks:
+        n = len(e.fields[F_FRAME_HASHES])
         span = e.fields[F_END_MS] - e.fields[F_START_MS]
         if n > 1 and span > 0:
             rates.append(1000 * n / span)
@@ -247,25 +248,51 @@ def _mark(image: "np.ndarray", seq: int) -> None:
     )
 
 
-def _write_video(tmp: Path, fourcc: str, fps: float, decoded: list) -> tuple:
-    """Write the frames (``(image, changed_seq)``) to ``tmp``; return (frames, width, height)."""
-    import cv2
+class _Video:
+    """The video file being written, opened at the first frame (which sets its size)."""
 
-    first = decoded[0][0]
-    h, w = first.shape[:2]
-    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*fourcc), fps, (w, h))
-    if not writer.isOpened():
-        raise ExportError("OpenCV cannot write %s video here (%s)" % (fourcc, tmp.suffix))
-    try:
-        for image, changed in decoded:
-            if image.shape[:2] != (h, w):
-                image = cv2.resize(image, (w, h))
-            if changed is not None:
-                _mark(image, changed)
-            writer.write(image)
-    finally:
-        writer.release()
-    return len(decoded), w, h
+    def __init__(self, path: Path, fourcc: str, fps: float) -> None:
+        self.path = path
+        self.fourcc = fourcc
+        self.fps = fps
+        self.writer: object = None
+        self.size = (0, 0)
+        self.frames = 0
+
+    def add(self, image: "np.ndarray", changed_seq: int | None) -> None:
+        import cv2
+
+        h, w = image.shape[:2]
+        if self.writer is None:
+            self.size = (w, h)
+            code = cv2.VideoWriter.fourcc(*self.fourcc)
+            writer = cv2.VideoWriter(str(self.path), code, self.fps, self.size)
+            if not writer.isOpened():
+                raise ExportError(
+                    "OpenCV cannot write %s video here (%s)" % (self.fourcc, self.path.suffix)
+                )
+            self.writer = writer
+        elif (w, h) != self.size:
+            image = cv2.resize(image, self.size)
+        if changed_seq is not None:
+            _mark(image, changed_seq)
+        self.writer.write(image)  # type: ignore[attr-defined]
+        self.frames += 1
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.release()  # type: ignore[attr-defined]
+            self.writer = None
+
+
+def _file_sha256(path: Path) -> str:
+    """Make ``path`` durable and return its SHA-256 (hex)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def export_recording(
@@ -294,78 +321,28 @@ def export_recording(
         )
     store = SqliteEvidenceStore(root)
     try:
-        public = store.device_key(device_id)
-        if public is None:
-            enrolled = ", ".join(store.devices()) or "none"
-            raise ExportError(
-                "device %s is not enrolled in %s (enrolled: %s)" % (device_id, root, enrolled)
-            )
-        raws = store.entries(device_id)
-        report = verify_ledger(b"".join(raws), device_id, public)
-        if report.state in (NOT_OK, UNKNOWN_KEY) and not mark_changed:
-            first = report.findings[0].message if report.findings else report.state
-            raise NotAuthentic(
-                "device %s's ledger in the evidence store is %s (%s); nothing was exported"
-                % (device_id, report.state, first)
-            )
-        entries = [parse_entry(r) for r in raws]
-        rec_id = pick_recording(entries, recording, device_id)
-        chunks = video_chunks(entries, rec_id)
+        public, state, entries, rec_id, chunks = _recording(
+            store, device_id, recording, mark_changed
+        )
         number = recording_number(rec_id)
-        if not chunks:
-            raise ExportError("recording %d of device %s has no video chunks" % (number, device_id))
-        sealed = [e.seq for e in chunks if F_CIPHER_SHA in e.fields]
-        if sealed:
-            raise ExportError(
-                "recording %d is sealed to the agency's key (R-DEV-3): its chunks are "
-                "ciphertext, and exporting them needs the agency's private key, which this "
-                "command does not take; open them where that key is kept" % number
-            )
-        decoded: list = []
-        counts = []
-        chunk_notes = []
-        undecodable = 0
-        for e in chunks:
-            frames, changed = _chunk_frames(store, e, mark_changed)
-            counts.append(len(frames))
-            for frame in frames:
-                image = _decode(frame)
-                if image is None:
-                    undecodable += 1
-                    continue
-                decoded.append((image, e.seq if changed else None))
-            chunk_notes.append(
-                {
-                    "seq": e.seq,
-                    "chunk_index": e.fields[F_CHUNK_INDEX],
-                    "sha256": e.fields[F_PLAIN_SHA].hex(),
-                    "frames": len(frames),
-                    "start": _iso(e.fields[F_START_MS]),
-                    "end": _iso(e.fields[F_END_MS]),
-                    "matches_signed_hash": not changed,
-                }
-            )
+        out = Path(out_path)
+        tmp = out.with_name(".%s.tmp-%d%s" % (out.stem, os.getpid(), out.suffix))
+        video = _Video(tmp, fourcc, frame_rate(chunks))
+        try:
+            chunk_notes, undecodable = _write_chunks(store, chunks, video, mark_changed)
+            video.close()
+            if not video.frames:
+                raise ExportError("no frame of recording %d could be decoded" % number)
+            sha = _file_sha256(tmp)
+            os.replace(tmp, out)
+        finally:
+            video.close()
+            tmp.unlink(missing_ok=True)
     finally:
         store.close()
-    if not decoded:
-        raise ExportError("no frame of recording %d could be decoded" % number)
-    fps = frame_rate(chunks, counts)
-    out = Path(out_path)
-    tmp = out.with_name(".%s.tmp-%d%s" % (out.stem, os.getpid(), out.suffix))
-    try:
-        nframes, width, height = _write_video(tmp, fourcc, fps, decoded)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-            digest = hashlib.sha256()
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     fsync_dir(out.resolve().parent)
-    note = _note(
-        out, digest.hexdigest(), format_name, (nframes, width, height, fps), extractor, now_ms
-    )
+    width, height = video.size
+    note = _note(out, sha, format_name, (video.frames, width, height, video.fps), extractor, now_ms)
     note.update(
         {
             "device_id": device_id,
@@ -375,7 +352,7 @@ def export_recording(
             "chunks": chunk_notes,
             "changed_chunks": [c["seq"] for c in chunk_notes if not c["matches_signed_hash"]],
             "undecodable_frames": undecodable,
-            "ledger_verification": report.state,
+            "ledger_verification": state,
             "source_store": str(root.resolve()),
             "not_included": "sound: the recording's audio chunks are in the evidence store; "
             "this video file has none",
@@ -383,6 +360,69 @@ def export_recording(
     )
     write_atomic(Path(str(out) + ".json"), (json.dumps(note, indent=2) + "\n").encode())
     return note
+
+
+def _recording(
+    store: SqliteEvidenceStore, device_id: str, recording: int | None, mark_changed: bool
+) -> tuple:
+    """``(public key, ledger verdict, entries, recording id, video chunks)``, each checked:
+    the device enrolled, its ledger verified, the recording there, its video not sealed."""
+    public = store.device_key(device_id)
+    if public is None:
+        enrolled = ", ".join(store.devices()) or "none"
+        raise ExportError(
+            "device %s is not enrolled in %s (enrolled: %s)" % (device_id, store.root, enrolled)
+        )
+    raws = store.entries(device_id)
+    report = verify_ledger(b"".join(raws), device_id, public)
+    if report.state in (NOT_OK, UNKNOWN_KEY) and not mark_changed:
+        first = report.findings[0].message if report.findings else report.state
+        raise NotAuthentic(
+            "device %s's ledger in the evidence store is %s (%s); nothing was exported"
+            % (device_id, report.state, first)
+        )
+    entries = [parse_entry(r) for r in raws]
+    rec_id = pick_recording(entries, recording, device_id)
+    chunks = video_chunks(entries, rec_id)
+    number = recording_number(rec_id)
+    if not chunks:
+        raise ExportError("recording %d of device %s has no video chunks" % (number, device_id))
+    if any(F_CIPHER_SHA in e.fields for e in chunks):
+        raise ExportError(
+            "recording %d is sealed to the agency's key (R-DEV-3): its chunks are "
+            "ciphertext, and exporting them needs the agency's private key, which this "
+            "command does not take; open them where that key is kept" % number
+        )
+    return public, report.state, entries, rec_id, chunks
+
+
+def _write_chunks(
+    store: SqliteEvidenceStore, chunks: list, video: _Video, mark_changed: bool
+) -> tuple:
+    """Check, cut and decode each chunk in turn into ``video``; ``(chunk notes, frames that
+    would not decode)``. One chunk's media is in memory at a time."""
+    notes = []
+    undecodable = 0
+    for e in chunks:
+        frames, changed = _chunk_frames(store, e, mark_changed)
+        for frame in frames:
+            image = _decode(frame)
+            if image is None:
+                undecodable += 1
+                continue
+            video.add(image, e.seq if changed else None)
+        notes.append(
+            {
+                "seq": e.seq,
+                "chunk_index": e.fields[F_CHUNK_INDEX],
+                "sha256": e.fields[F_PLAIN_SHA].hex(),
+                "frames": len(frames),
+                "start": _iso(e.fields[F_START_MS]),
+                "end": _iso(e.fields[F_END_MS]),
+                "matches_signed_hash": not changed,
+            }
+        )
+    return notes, undecodable
 
 
 def _note(

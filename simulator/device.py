@@ -25,7 +25,6 @@ from firmware.recorder import (
     RESUMING,
     STATE_NAMES,
 )
-from firmware.store import Store
 from protocol.crc32 import crc32
 from protocol.keys import DeviceKey, encode_key
 from protocol.registry import MEDIA_MJPEG, MEDIA_PCM
@@ -33,6 +32,7 @@ from protocol.signer import generate_seed, make_signer
 from simulator.errors import ScenarioError
 from simulator.hardware import (
     Buttons,
+    CardStore,
     GpsTrack,
     SceneCamera,
     SdCard,
@@ -117,17 +117,6 @@ class _Power:
     def cut(self) -> None:
         self.dead = True
         raise PowerCut("the power went during a write to the card")
-
-
-class _CardStore(Store):
-    """The store on the simulated SD card: its free space is the card's."""
-
-    def __init__(self, path: str, card: SdCard, opener: object) -> None:
-        self.card = card
-        super().__init__(path, opener=opener)  # type: ignore[arg-type]
-
-    def free_bytes(self) -> int:
-        return self.card.free_bytes()
 
 
 class _Officer(Indicators):
@@ -251,7 +240,7 @@ class VirtualDevice:
         self.clock.power_cycle()
         self.power = _Power(self.rng)
         officer_log: list = []
-        store = _CardStore(str(self.store_dir), self.card, self._opener)
+        store = CardStore(self.card, str(self.store_dir), opener=self._opener)
         agent = boot(
             str(self.store_dir),
             make_signer(self.key.seed),

@@ -15,8 +15,11 @@ import errno
 import itertools
 import math
 import os
+import struct
 import time
 import wave
+import weakref
+from collections.abc import Callable
 from typing import ClassVar
 
 import cv2
@@ -371,6 +374,81 @@ class SimBattery(Battery):
 # file system's coarse clock without its mtime moving, so its cached count is not trusted.
 _RACY_NS = 100_000_000
 
+# Linux inotify (linux/inotify.h): the events that can change what a folder's files take.
+_IN_MODIFY, _IN_ATTRIB, _IN_CLOSE_WRITE = 0x2, 0x4, 0x8
+_IN_MOVED_FROM, _IN_MOVED_TO, _IN_CREATE, _IN_DELETE = 0x40, 0x80, 0x100, 0x200
+_IN_DELETE_SELF, _IN_MOVE_SELF = 0x400, 0x800
+_IN_Q_OVERFLOW, _IN_IGNORED = 0x4000, 0x8000
+_IN_MASK = (
+    _IN_MODIFY
+    | _IN_ATTRIB
+    | _IN_CLOSE_WRITE
+    | _IN_MOVED_FROM
+    | _IN_MOVED_TO
+    | _IN_CREATE
+    | _IN_DELETE
+    | _IN_DELETE_SELF
+    | _IN_MOVE_SELF
+)
+_EVENT = struct.Struct("iIII")  # wd, mask, cookie, name length; the name follows
+
+
+class _Watcher:
+    """Which of the card's folders changed since last asked, from Linux inotify.
+
+    Raises OSError where inotify is missing or its per-user limits are reached; the card then
+    falls back to checking every folder's mtime.
+    """
+
+    def __init__(self) -> None:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        self._add = libc.inotify_add_watch
+        self._add.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32)
+        self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1 failed")
+        self._folders: dict = {}  # watch descriptor -> folder
+        self._wds: dict = {}  # folder -> watch descriptor
+
+    def watch(self, folder: str) -> None:
+        """Watch ``folder`` unless it is watched already (a folder made again is not)."""
+        if folder in self._wds:
+            return
+        wd = self._add(self.fd, os.fsencode(folder), _IN_MASK)
+        if wd < 0:
+            raise OSError("cannot watch %s (inotify's watch limit?)" % folder)
+        self._folders[wd] = folder
+        self._wds[folder] = wd
+
+    def changed(self) -> set | None:
+        """The folders with events since the last call; None when events were lost."""
+        out: set = set()
+        while True:
+            try:
+                data = os.read(self.fd, 1 << 16)
+            except BlockingIOError:
+                return out
+            pos = 0
+            while pos < len(data):
+                wd, mask, _cookie, size = _EVENT.unpack_from(data, pos)
+                pos += _EVENT.size + size
+                if mask & _IN_Q_OVERFLOW:
+                    return None
+                folder = self._folders.get(wd)
+                if folder is not None:
+                    out.add(folder)
+                if mask & _IN_IGNORED and folder is not None:
+                    del self._folders[wd]  # the folder went: its watch is gone with it
+                    if self._wds.get(folder) == wd:
+                        del self._wds[folder]
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
 
 class _Folder:
     __slots__ = ("bytes", "mtime", "racy", "subdirs")
@@ -382,17 +460,37 @@ class _Folder:
         self.subdirs = subdirs
 
 
+def _scan(folder: str) -> tuple:
+    """``(bytes of the files directly in folder, its subfolders)``; (0, []) if it is gone."""
+    nbytes = 0
+    subdirs = []
+    try:
+        with os.scandir(folder) as it:
+            for entry in it:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        subdirs.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        nbytes += entry.stat(follow_symlinks=False).st_size
+                except FileNotFoundError:
+                    continue  # removed while we looked
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    return nbytes, subdirs
+
+
 class SdCard:
     """A small SD card: a directory whose writes stop at ``capacity_bytes``.
 
     Files the store writes are opened through ``opener``: a write that does not fit takes
     what room is left and fails with ENOSPC, as a full card does. Used space is counted from
-    the files on disk (so media removed with ``os.remove`` frees room at once); the count is
-    cached per folder and redone only for folders that changed, so asking for free space
-    costs a ``stat`` per folder.
+    the files on disk, so media removed with ``os.remove`` frees room at once. The count is
+    kept per folder and redone only for folders that changed: on Linux, inotify says which
+    (asking for free space when nothing changed costs one read); elsewhere, or past inotify's
+    limits, every folder's mtime is checked.
     """
 
-    def __init__(self, path: str, capacity_bytes: int) -> None:
+    def __init__(self, path: str, capacity_bytes: int, watch: bool = True) -> None:
         if capacity_bytes <= 0:
             raise SimulatorError("an SD card holds some bytes: capacity must be above 0")
         os.makedirs(path, exist_ok=True)
@@ -400,10 +498,27 @@ class SdCard:
         self.capacity_bytes = int(capacity_bytes)
         self.filled = 0  # bytes other data takes (fault: the card was filled elsewhere)
         self.refusals = 0  # writes refused for want of room
-        self._folders: dict = {}
-        self._dirty: set = set()
-        self._counted = 0  # used bytes at the last full count
+        self._folders: dict = {}  # folder -> _Folder
+        self._dirty: set = set()  # folders the opener wrote into since the last count
+        self._counted = 0  # used bytes at the last count
         self._grown = 0  # bytes written through the opener since then
+        self._watcher: _Watcher | None = None
+        if watch:
+            try:
+                self._watcher = _Watcher()
+            except (OSError, AttributeError):
+                self._watcher = None  # no inotify here, or its limits reached
+        self._finalizer = weakref.finalize(self, _close_watcher, self._watcher)
+
+    @property
+    def watched(self) -> bool:
+        """Whether changes are learnt from inotify (else from folder mtimes)."""
+        return self._watcher is not None
+
+    def close(self) -> None:
+        """Release the card's inotify handle (also done when the card is collected)."""
+        self._finalizer()
+        self._watcher = None
 
     # -- space --
 
@@ -428,6 +543,59 @@ class SdCard:
         return max(0, min(want, self.capacity_bytes - self._counted - self.filled))
 
     def _count(self) -> None:
+        watcher = self._watcher
+        if watcher is not None:
+            try:
+                self._count_watched(watcher)
+            except OSError:
+                watcher.close()  # past inotify's limits: check mtimes from now on
+                self._watcher = None
+                self._folders.clear()
+        if self._watcher is None:
+            self._count_walked()
+        self._dirty.clear()
+        self._grown = 0
+
+    def _count_watched(self, watcher: _Watcher) -> None:
+        changed = watcher.changed() if self._folders else None
+        if changed is None:  # the first count, or inotify lost events: start again
+            self._folders.clear()
+            self._counted = 0
+            changed = {self.path}
+        for folder in changed | self._dirty:
+            self._recount(watcher, folder)
+
+    def _recount(self, watcher: _Watcher, folder: str) -> None:
+        """Count ``folder`` again (watching it first, so no change slips between); follow
+        new subfolders down and forget the ones gone."""
+        if folder != self.path and not folder.startswith(self.path + os.sep):
+            return  # not on the card
+        old = self._folders.pop(folder, None)
+        if old is not None:
+            self._counted -= old.bytes
+        if not os.path.isdir(folder):
+            for sub in old.subdirs if old is not None else ():
+                self._forget(sub)
+            return
+        watcher.watch(folder)
+        nbytes, subdirs = _scan(folder)
+        self._folders[folder] = _Folder(nbytes, 0, False, subdirs)
+        self._counted += nbytes
+        for sub in old.subdirs if old is not None else ():
+            if sub not in subdirs:
+                self._forget(sub)
+        for sub in subdirs:
+            if sub not in self._folders:
+                self._recount(watcher, sub)
+
+    def _forget(self, folder: str) -> None:
+        gone = self._folders.pop(folder, None)
+        if gone is not None:
+            self._counted -= gone.bytes
+            for sub in gone.subdirs:
+                self._forget(sub)
+
+    def _count_walked(self) -> None:
         now = time.time_ns()
         total = 0
         seen = set()
@@ -446,33 +614,15 @@ class SdCard:
                 or cached.mtime != st.st_mtime_ns
                 or folder in self._dirty
             ):
-                cached = self._scan(folder, st.st_mtime_ns, now)
+                nbytes, subdirs = _scan(folder)
+                mtime = st.st_mtime_ns
+                cached = _Folder(nbytes, mtime, now - mtime < _RACY_NS, subdirs)
                 self._folders[folder] = cached
             total += cached.bytes
             stack.extend(cached.subdirs)
         for gone in set(self._folders) - seen:
             del self._folders[gone]
-        self._dirty.clear()
         self._counted = total
-        self._grown = 0
-
-    @staticmethod
-    def _scan(folder: str, mtime: int, now: int) -> _Folder:
-        nbytes = 0
-        subdirs = []
-        try:
-            with os.scandir(folder) as it:
-                for entry in it:
-                    try:
-                        if entry.is_dir(follow_symlinks=False):
-                            subdirs.append(entry.path)
-                        elif entry.is_file(follow_symlinks=False):
-                            nbytes += entry.stat(follow_symlinks=False).st_size
-                    except FileNotFoundError:
-                        continue  # removed while we looked
-        except FileNotFoundError:
-            pass
-        return _Folder(nbytes, mtime, now - mtime < _RACY_NS, subdirs)
 
     # -- files --
 
@@ -496,6 +646,11 @@ class SdCard:
     def _wrote(self, folder: str, grown: int) -> None:
         self._grown += grown
         self._dirty.add(folder)
+
+
+def _close_watcher(watcher: "_Watcher | None") -> None:
+    if watcher is not None:
+        watcher.close()
 
 
 class _CardFile:
@@ -587,9 +742,12 @@ class CardStore(Store):
         path: str | None = None,
         sync_every: int = 1,
         segment_bytes: int = DEFAULT_SEGMENT_BYTES,
+        opener: "Callable | None" = None,
     ) -> None:
+        """``opener`` wraps the card's own (the simulator's power cuts do); it must write
+        through ``card.opener``, or the card cannot count what is written."""
         self.card = card
-        super().__init__(path or card.path, sync_every, segment_bytes, card.opener)
+        super().__init__(path or card.path, sync_every, segment_bytes, opener or card.opener)
 
     def free_bytes(self) -> int:
         return self.card.free_bytes()

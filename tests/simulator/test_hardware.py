@@ -167,8 +167,9 @@ def test_time_never_runs_backwards_but_where_it_should(ppm, ops):
 # --- SD card --------------------------------------------------------------------------------
 
 
-def test_the_card_refuses_writes_past_capacity_after_a_partial_write(tmp_path):
-    card = SdCard(str(tmp_path / "card"), 10_000)
+@pytest.mark.parametrize("watch", [True, False])  # inotify, and the folder-mtime fallback
+def test_the_card_refuses_writes_past_capacity_after_a_partial_write(tmp_path, watch):
+    card = SdCard(str(tmp_path / "card"), 10_000, watch=watch)
     with card.opener(str(tmp_path / "card" / "a.bin"), "wb") as f:
         assert f.write(b"x" * 6000) == 6000
     assert card.free_bytes() == 4000
@@ -181,8 +182,9 @@ def test_the_card_refuses_writes_past_capacity_after_a_partial_write(tmp_path):
     assert card.free_bytes() == 0 and card.refusals == 1
 
 
-def test_free_space_comes_back_when_a_file_is_removed(tmp_path):
-    card = SdCard(str(tmp_path), 50_000)
+@pytest.mark.parametrize("watch", [True, False])
+def test_free_space_comes_back_when_a_file_is_removed(tmp_path, watch):
+    card = SdCard(str(tmp_path), 50_000, watch=watch)
     os.makedirs(tmp_path / "media" / "ab")
     for i in range(5):
         with card.opener(str(tmp_path / "media" / "ab" / ("%d.bin" % i)), "wb") as f:
@@ -190,11 +192,19 @@ def test_free_space_comes_back_when_a_file_is_removed(tmp_path):
     assert card.free_bytes() == 10_000
     os.remove(tmp_path / "media" / "ab" / "3.bin")  # as the store evicts: not through the card
     assert card.free_bytes() == 18_000
+    os.makedirs(tmp_path / "media" / "cd" / "deep")  # folders made and removed between counts
+    (tmp_path / "media" / "cd" / "deep" / "other.bin").write_bytes(bytes(1000))
+    assert card.free_bytes() == 17_000
+    os.remove(tmp_path / "media" / "cd" / "deep" / "other.bin")
+    os.rmdir(tmp_path / "media" / "cd" / "deep")
+    os.rename(tmp_path / "media" / "ab" / "4.bin", tmp_path / "media" / "4.bin")
+    assert card.free_bytes() == 18_000
     card.fill(15_000)  # a fault: other data takes room
     assert card.free_bytes() == 3_000
     with pytest.raises(OSError):
         with card.opener(str(tmp_path / "c.bin"), "wb") as f:
             f.write(bytes(3001))
+    card.close()
 
 
 def recorded(frames: int, size=(320, 180)) -> list:
