@@ -326,9 +326,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     else:
         print("4. The recording, with its overlay, exported before the change: %s" % video)
-        print(
-            "   (%d frames; its note for the case file: %s.json)\n" % (note.get("frames", 0), video)
-        )
+        frames = note["video"]["frames"]
+        print("   (%d frames; its note for the case file: %s.json)\n" % (frames, video))
         print("Try it yourself:")
         print("  sealcam verify %s" % evidence)
         print("  sealcam sim run --all")
