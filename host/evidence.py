@@ -244,6 +244,22 @@ class FileMediaWriter(MediaWriter):
         self.path.unlink(missing_ok=True)
 
 
+def _writer_alive(name: str) -> bool:
+    """Whether the process that wrote the staged file ``DIGEST.PID.N`` still runs."""
+    parts = name.split(".")
+    if len(parts) != 3 or not parts[1].isdigit():
+        return False
+    if int(parts[1]) == os.getpid():
+        return False  # this process opens the store afresh: what it staged before is litter
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's live process
+    return True
+
+
 class SqliteEvidenceStore(EvidenceStore):
     """The embedded evidence store: a folder with ``evidence.db`` and ``media/``."""
 
@@ -255,8 +271,11 @@ class SqliteEvidenceStore(EvidenceStore):
         # crash leaves it unnamed, so has_media never counts it (see make_durable).
         self.incoming = self.media / "incoming"
         if self.incoming.exists():
+            # Left by a writer that died; a live one (a daemon mid-session, while this opens
+            # the store to verify or export) keeps its files.
             for stale in self.incoming.iterdir():
-                stale.unlink()
+                if not _writer_alive(stale.name):
+                    stale.unlink(missing_ok=True)
         self.incoming.mkdir(exist_ok=True)
         self._lock = threading.Lock()  # one writer; SQLite serialises commits anyway
         self._db = sqlite3.connect(

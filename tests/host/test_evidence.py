@@ -218,3 +218,33 @@ def test_what_a_device_says_of_media_it_cannot_give_is_kept_for_good(tmp_path, s
     assert again.gone_media(DEVICE) == reports
     assert again.gone_media("SC-NONE") == []
     again.close()
+
+
+def test_opening_the_store_keeps_a_live_writers_staged_media_and_clears_a_dead_ones(tmp_path):
+    # A daemon mid-session stages media in incoming/; `sealcam verify` or `export` opening the
+    # same store meanwhile must not delete it. A writer that died leaves litter to clear.
+    import subprocess
+    import sys
+
+    SqliteEvidenceStore(tmp_path / "ev").close()
+    incoming = tmp_path / "ev" / "media" / "incoming"
+    # A live writer: a process that waits on its input until the test ends it.
+    daemon = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    try:
+        live = incoming / ("%s.%d.0" % ("ab" * 32, daemon.pid))
+        live.write_bytes(b"half a chunk")
+        ended = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dead = incoming / ("%s.%s.0" % ("cd" * 32, ended))
+        dead.write_bytes(b"litter")
+        SqliteEvidenceStore(tmp_path / "ev").close()
+        assert live.exists()
+        assert not dead.exists()
+    finally:
+        daemon.communicate(b"")
