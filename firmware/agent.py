@@ -49,6 +49,12 @@ STORAGE_CHECK_MS = 5000  # how often the agent re-measures free storage while it
 # pause, the officer's stop and the events around them: full storage never drops an entry.
 STORAGE_RESERVE_S = 60
 DEFAULT_BITRATE_BPS = 8_000_000  # 1080p30 H.264, for predicting hours of storage left
+# How long the evictable total behind the storage estimate is reused. Walking the catalogue
+# costs in proportion to months of chunks, and between walks the total can only grow (chunks
+# age past the floor, receipts come: both refresh it at once) or shrink by a chunk that
+# shares a file with an old one, a few kilobytes: the estimate errs by far less than the
+# reserve. Evictions, receipts and a new floor drop the cached total.
+EVICTABLE_REUSE_MS = 60_000
 
 
 class Agent:
@@ -80,6 +86,7 @@ class Agent:
         self.stored_entries = 0
         self.stored_media_bytes = 0
         self.gps: Gps | None = None  # a receiver, where the device has one (R-DEV-13)
+        self._evictable: tuple | None = None  # (bytes, mono_ms when walked): see storage_hours
 
     def now(self) -> tuple:
         return self.clock.wall_ms(), self.clock.mono_ms()
@@ -141,7 +148,12 @@ class Agent:
         for digest in plan:
             self.store.evict_media(digest)
         self.catalogue = [m for m in self.catalogue if m.digest not in plan]
+        self.catalogue_changed()
         return plan
+
+    def catalogue_changed(self) -> None:
+        """Receipts, evictions or the floor changed what retention may free: walk again."""
+        self._evictable = None
 
     def apply_config(self, raw: bytes) -> None:
         """Apply a host-signed config (R-DEV-17); raise ConfigRejected and change nothing if
@@ -166,6 +178,7 @@ class Agent:
         actions = self.recorder.host_config(settings, host, wall, mono, also)
         if floor is not None:
             self.retention.apply_floor(floor, signed_by_host=True)
+            self.catalogue_changed()
         self.config_issued_ms = issued
         self.run(actions)
 
@@ -215,9 +228,12 @@ class Agent:
     def storage_hours(self, bitrate_bps: int = 0) -> float:
         """Hours of recording left at ``bitrate_bps`` (default: this device's own rate)."""
         free = self.store.free_bytes()
-        wall, _ = self.now()
-        evictable = self.retention.evictable_bytes(self.catalogue, wall)
-        return hours_left(max(free, 0), evictable, bitrate_bps or self.bitrate_bps)
+        wall, mono = self.now()
+        cached = self._evictable
+        if cached is None or not 0 <= mono - cached[1] < EVICTABLE_REUSE_MS:
+            cached = (self.retention.evictable_bytes(self.catalogue, wall), mono)
+            self._evictable = cached
+        return hours_left(max(free, 0), cached[0], bitrate_bps or self.bitrate_bps)
 
 
 def media_item(entry: Entry) -> MediaItem:

@@ -117,6 +117,7 @@ class DeviceLink:
                 for item in self.agent.catalogue:
                     if item.seq <= event[1]:
                         item.received = True
+                self.agent.catalogue_changed()
             elif kind == "time":
                 wall, mono = self.agent.now()
                 if self.set_clock is not None:

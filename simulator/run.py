@@ -138,6 +138,7 @@ class Runner:
         self.docks: list = []
         self.happened: list = []
         self.device: Any
+        self.on_board = bool(device_port)
         if device_port:
             # Hardware in the loop: the board is driven through its test command set.
             cfg = scenario.device
@@ -198,10 +199,14 @@ class Runner:
         )
         until_done = step.get("until_done", True)
         link = step.get("link", self.scenario.host.get("link", "pty"))
-        if not hasattr(self.device, "agent"):
+        if self.on_board:
             link = "tcp"  # a board is docked through its test command channel
+        elif link == "tcp" and faults.any:
+            raise ScenarioError(
+                'step %d: link faults need the pseudo-terminal cable: use link = "pty"' % step["n"]
+            )
         lines = []
-        if getattr(self.device, "agent", True) is None:
+        if not self.on_board and self.device.agent is None:
             # The cradle powers and charges the device: a flat or switched-off recorder
             # boots on it (and recovers its store, if the power was cut).
             self.device.battery.charge(100)
@@ -229,9 +234,9 @@ class Runner:
         return lines
 
     def _dock_once(self, link: str, faults: object) -> dict:
-        if not hasattr(self.device, "agent"):
+        if self.on_board:
             return self._dock_board(faults)
-        if getattr(self.device, "agent", None) is None:
+        if self.device.agent is None:
             return _dock_record("device is off: nothing answered on the dock")
         if link == "tcp":
             return self._dock_tcp()

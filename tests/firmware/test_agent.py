@@ -9,6 +9,7 @@ from firmware.capture import CaptureQueue
 from firmware.errors import ConfigError
 from firmware.hal import Camera, Clock, Indicators
 from firmware.recorder import Recorder
+from firmware.retention import RetentionPolicy
 from firmware.store import Store
 from protocol.hostconfig import ConfigRejected, sign_config
 from protocol.ledger import parse_entry
@@ -338,3 +339,35 @@ def test_a_recording_pauses_for_storage_before_the_store_is_full():  # R-DEV-4, 
         pauses = [e for e in entries if e.kind == KIND_EVENT and e.fields[F_EVENT] == EV_PAUSE]
         assert [p.fields[F_REASON] for p in pauses] == [PAUSE_STORAGE]
         assert verdict(entries) == OK
+
+
+class CountingRetention(RetentionPolicy):
+    """Counts the catalogue walks behind the storage estimate."""
+
+    def __init__(self) -> None:
+        RetentionPolicy.__init__(self)
+        self.walks = 0
+
+    def evictable_bytes(self, catalogue: list, now_ms: int) -> int:
+        self.walks += 1
+        return RetentionPolicy.evictable_bytes(self, catalogue, now_ms)
+
+
+def test_the_storage_estimate_walks_the_catalogue_once_a_minute_and_after_a_change():
+    # Months of chunks make a walk costly; the estimate reuses it until it may have grown.
+    with TempDir() as d:
+        agent, _ = start(d, frames=0)
+        clock = agent.clock
+        agent.retention = CountingRetention()
+        agent.catalogue_changed()
+        for _ in range(12):  # a minute of checks, every 5 s
+            agent.storage_hours()
+            clock.t += 4990  # reading the wall clock moves it 10 ms on
+        assert agent.retention.walks == 1
+        clock.t += 1000
+        agent.storage_hours()  # a minute on: walked again
+        assert agent.retention.walks == 2
+        agent.catalogue_changed()  # a receipt or an eviction
+        agent.storage_hours()
+        assert agent.retention.walks == 3
+        agent.store.close()

@@ -73,3 +73,12 @@ def test_a_flag_the_scenario_did_not_expect_fails_the_run(tmp_path):  # R-DEV-8
     failed = [c for c in report["expectations"] if not c["passed"]]
     assert [c["what"] for c in failed] == ["no other flags"]
     assert "no-announcement (R-DEV-8)" in failed[0]["got"]
+
+
+def test_link_faults_on_a_tcp_dock_are_refused_not_ignored(tmp_path):
+    from simulator.errors import ScenarioError
+    from simulator.scenario import parse
+
+    s = parse({"step": [{"do": "dock", "link": "tcp", "flip_every": 1000}]})
+    with pytest.raises(ScenarioError, match="link faults need the pseudo-terminal cable"):
+        Runner(s, str(tmp_path)).run()
