@@ -13,6 +13,7 @@ import numpy as np
 
 from firmware.errors import FirmwareError
 from firmware.hal import Battery, Camera, Clock, Indicators
+from protocol.registry import MEDIA_MJPEG
 
 JPEG_QUALITY = 85
 
@@ -149,6 +150,7 @@ def record(
         indicators or ConsoleIndicators(),
         MainsBattery(),
         sealer=sealer,
+        config={"video_media": MEDIA_MJPEG},  # every frame is a JPEG of its own
     )
     queue = CaptureQueue(queue_frames, threading.Lock())
     stop = threading.Event()

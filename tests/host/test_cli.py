@@ -131,6 +131,13 @@ def test_record_from_a_video_file_signs_a_verifiable_store(tmp_path):
     assert (store / "device.pub").exists() and (store / "device.key").stat().st_mode & 0o077 == 0
     r = run(*args, "--json")  # the second run continues the same device's ledger
     assert r.returncode == 0 and json.loads(r.stdout)["ledger_state"] == "OK"
+    from firmware.store import ledger_bytes
+    from protocol.ledger import read_ledger
+    from protocol.registry import F_MEDIA_TYPE, KIND_CHUNK, MEDIA_MJPEG
+
+    entries = [x[2] for x in read_ledger(ledger_bytes(str(store))) if x[0] == "entry"]
+    chunks = [e for e in entries if e.kind == KIND_CHUNK]
+    assert chunks and {e.fields[F_MEDIA_TYPE] for e in chunks} == {MEDIA_MJPEG}  # as captured
 
 
 def evidence_with_a_shift(root):
