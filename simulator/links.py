@@ -85,6 +85,8 @@ class LinkFaults:
 def _raw_pty() -> tuple:
     master, slave = os.openpty()
     tty.setraw(slave, termios.TCSANOW)
+    # The relay never blocks on one end, so a port nobody reads cannot stall the other way.
+    os.set_blocking(master, False)
     return master, slave, os.ttyname(slave)
 
 
@@ -102,20 +104,29 @@ class Cable:
 
     def _relay(self) -> None:
         other = {self._host_master: self._dev_master, self._dev_master: self._host_master}
+        pending = {fd: b"" for fd in other}  # bytes on their way into that master
         while not self._stop.is_set():
-            ready, _, _ = select.select(list(other), [], [], 0.05)
+            # Backpressure as on a wire: a side is read only once what it sent before has
+            # gone out of the other end, so a slow reader slows its sender and nothing is
+            # dropped; a reader that never reads stalls only its own direction.
+            readable = [fd for fd in other if not pending[other[fd]]]
+            writable = [fd for fd in other if pending[fd]]
+            ready, out, _ = select.select(readable, writable, [], 0.05)
+            for fd in out:
+                try:
+                    n = os.write(fd, pending[fd])
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    n = len(pending[fd])  # that end is gone: the bytes fall on the floor
+                pending[fd] = pending[fd][n:]
             for fd in ready:
                 try:
                     data = os.read(fd, 4096)
                 except OSError:
                     continue  # the far end is not open yet (or closed): nothing to carry
                 self._maybe_stall()
-                data = self.faults.injure(data)
-                if data:
-                    try:
-                        os.write(other[fd], data)
-                    except OSError:
-                        pass  # nobody holds that end: the bytes fall on the floor, as on a cable
+                pending[other[fd]] += self.faults.injure(data)
 
     def _maybe_stall(self) -> None:
         f = self.faults

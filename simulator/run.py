@@ -252,7 +252,9 @@ class Runner:
         with Cable(cable_faults) as cable:
             # The device's end is open before the host speaks, so nothing the host sends is
             # flushed away by the device opening its port late.
-            port = serial.Serial(cable.device_port, baudrate=921600, timeout=0.05)
+            port = serial.Serial(
+                cable.device_port, baudrate=921600, timeout=0.05, write_timeout=IDLE_S
+            )
             try:
                 daemon = self.host.daemon(["--serial", cable.host_port], self._true_ms())
                 result, receipts = self._device_session(SerialTransport(port), serial_link=True)
@@ -295,7 +297,12 @@ class Runner:
             idle_ms=int(IDLE_S * 1000),
             max_frame=DEFAULT_MAX_FRAME if serial_link else MAX_FRAME,
         )
-        result = link.run()
+        try:
+            result = link.run()
+        except OSError as exc:  # pyserial's SerialException and write timeouts are OSErrors
+            # The host went away while the device was sending: the link is gone, and the
+            # next dock resumes from what the host made durable.
+            result = "link lost: %s" % exc
         device.battery.charge(100)  # docked is charging
         return result, list(link.receipts)
 
