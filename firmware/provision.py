@@ -80,7 +80,7 @@ def load_device_key(store_dir: str) -> DeviceKey:
             % (store_dir, KEY_FILE)
         )
     try:
-        key = decode_key(_read(path))
+        key = decode_key(read_file(path))
     except EntryError as exc:
         raise ProvisionError("%s is damaged: %s" % (path, exc)) from None
     if not key.seed:
@@ -139,7 +139,7 @@ def pinned_host_keys(store_dir: str) -> dict:
             continue
         path = _join(trust, name)
         try:
-            key = decode_key(_read(path))
+            key = decode_key(read_file(path))
         except EntryError as exc:
             raise ProvisionError("pinned host key %s is damaged: %s" % (path, exc)) from None
         if key.device_id + PUB_SUFFIX != name:
@@ -208,7 +208,7 @@ def installed_config(store_dir: str) -> "bytes | None":
     path = _join(store_dir, CONFIG_FILE)
     if not _exists(path):
         return None
-    return _read(path)
+    return read_file(path)
 
 
 def _installed_issued_ms(store_dir: str, pinned: dict, device_id: str) -> int:
@@ -258,7 +258,7 @@ def _seed(random_bytes: "Callable[[int], bytes] | None") -> bytes:
 
 def _key_owner(path: str) -> str:
     try:
-        return repr(decode_key(_read(path)).device_id)
+        return repr(decode_key(read_file(path)).device_id)
     except EntryError:
         return "an unreadable key"
 
@@ -280,7 +280,8 @@ def _makedirs(path: str) -> None:
         _mkdir(current)
 
 
-def _read(path: str) -> bytes:
+def read_file(path: str) -> bytes:
+    """A whole file's bytes (the board's filesystem has no pathlib)."""
     f = open(path, "rb")
     try:
         return f.read()

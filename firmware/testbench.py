@@ -33,7 +33,7 @@ from firmware.agent import boot
 from firmware.errors import ConfigError, FirmwareError
 from firmware.hal import Battery, Camera, Clock, Indicators
 from firmware.link import DeviceLink
-from firmware.provision import installed_config, load_device_key, pinned_host_keys
+from firmware.provision import installed_config, load_device_key, pinned_host_keys, read_file
 from firmware.recorder import IDLE, PAUSED, PRE_RECORD, RECORDING, RESUMING
 from firmware.store import SEG_SUFFIX, Store, scan_records
 from protocol.hostconfig import ConfigRejected
@@ -261,14 +261,6 @@ class _Pipe:
         data = bytes(self.out)
         self.out = bytearray()
         return data
-
-
-def _read(path: str) -> bytes:
-    f = open(path, "rb")
-    try:
-        return f.read()
-    finally:
-        f.close()
 
 
 class TestBench:
@@ -704,7 +696,7 @@ class TestBench:
     def _last_wall(self) -> int:
         """The wall time of the newest stored entry, or -1."""
         segments = self._segments()
-        records = scan_records(_read(segments[-1]))[0] if segments else []
+        records = scan_records(read_file(segments[-1]))[0] if segments else []
         if not records:
             return -1
         return parse_entry(records[-1][1]).fields[F_WALL_MS]
@@ -716,7 +708,7 @@ class TestBench:
         out = []
         seq = 0
         for path in self._segments():
-            for _offset, payload in scan_records(_read(path))[0]:
+            for _offset, payload in scan_records(read_file(path))[0]:
                 if seq >= from_seq:
                     out.append(payload)
                 seq += 1
