@@ -10,6 +10,7 @@ self-check (R-DEV-7). Retention decides what the store may evict when space runs
 from firmware.capture import CaptureQueue
 from firmware.errors import ConfigError, StorageFull
 from firmware.hal import Battery, Camera, Clock, Gps, Indicators
+from firmware.memory import Memory, checkpoint_key, encode_checkpoint, recall
 from firmware.recorder import (
     INDICATOR,
     PROMPT,
@@ -20,25 +21,17 @@ from firmware.recorder import (
     STREAM_VIDEO,
     Recorder,
 )
-from firmware.retention import DEFAULT_FLOOR_DAYS, MediaItem, RetentionPolicy, hours_left
+from firmware.retention import DEFAULT_FLOOR_DAYS, Catalogue, RetentionPolicy, hours_left
 from firmware.store import Store
 from protocol.hostconfig import open_config
-from protocol.ledger import Entry, parse_entry
+from protocol.ledger import parse_entry
 from protocol.registry import (
-    EV_CONFIG_APPLIED,
     EV_EVICTION,
-    EV_HOST_RECEIPT,
-    EV_MARK_IMPORTANT,
     EV_POWER_LOSS_RECOVERED,
     F_BOOT,
     F_CIPHER_SHA,
     F_DETAIL,
-    F_EVENT,
-    F_PLAIN_LEN,
     F_PLAIN_SHA,
-    F_RECORDING,
-    F_START_MS,
-    KIND_CHUNK,
     PAUSE_STORAGE,
 )
 
@@ -75,7 +68,8 @@ class Agent:
         self.camera = camera
         self.indicators = indicators if indicators is not None else Indicators()
         self.retention = retention if retention is not None else RetentionPolicy()
-        self.catalogue: list = []  # MediaItem per stored chunk, oldest first
+        self.memory = Memory()  # the fold of the ledger so far: the catalogue, settings
+        self.checkpoint_key = b""  # set at boot; empty: no checkpoint is saved
         self.host_keys: dict = {}  # pinned agency host keys: key id -> Ed25519 public key
         self.config_issued_ms = -1
         self.evicted_unlogged: list = []  # digests evicted, for the next eviction event
@@ -87,6 +81,16 @@ class Agent:
         self.stored_media_bytes = 0
         self.gps: Gps | None = None  # a receiver, where the device has one (R-DEV-13)
         self._evictable: tuple | None = None  # (bytes, mono_ms when walked): see storage_hours
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """Retention's items, one per chunk whose media is on the card, oldest first."""
+        return self.memory.catalogue
+
+    @catalogue.setter
+    def catalogue(self, items: "list | Catalogue") -> None:
+        self.memory.catalogue = items if isinstance(items, Catalogue) else Catalogue(items)
+        self.catalogue_changed()
 
     def now(self) -> tuple:
         return self.clock.wall_ms(), self.clock.mono_ms()
@@ -116,14 +120,14 @@ class Agent:
             self.run(self.recorder.log_event(EV_EVICTION, detail, wall, mono))
 
     def _store(self, raw: bytes, media: "bytes | None") -> None:
-        item = None
+        entry = parse_entry(raw)
         digest = None
         if media is not None:
-            item = media_item(parse_entry(raw))
-            digest = item.digest  # the recorder hashed the chunk while capturing it
+            f = entry.fields  # the recorder hashed the chunk while capturing it
+            digest = f[F_CIPHER_SHA] if F_CIPHER_SHA in f else f[F_PLAIN_SHA]
         evicted: list = []
         try:
-            self.store.append(raw, media, digest)
+            self.store.append(raw, media, digest, entry)
         except StorageFull:
             # The entry is already chained in the recorder, so it must be written: make room
             # by the retention rules (plan_space raises StorageFull, saying why, when they
@@ -132,11 +136,12 @@ class Agent:
             evicted = self._make_room(needed)
             if not evicted:
                 raise
-            self.store.append(raw, media, digest)
+            self.store.append(raw, media, digest, entry)
         self.stored_entries += 1
-        if item is not None and media is not None:
+        if media is not None:
             self.stored_media_bytes += len(media)
-            self.catalogue.append(item)
+        if self.memory.fold(entry):
+            self.catalogue_changed()
         # Logged once the entries already chained are stored (see run), never before them.
         self.evicted_unlogged.extend(evicted)
 
@@ -147,13 +152,28 @@ class Agent:
         plan = self.retention.plan_space(self.catalogue, wall, free, needed)
         for digest in plan:
             self.store.evict_media(digest)
-        self.catalogue = [m for m in self.catalogue if m.digest not in plan]
+        self.catalogue.drop(plan)  # now, not when the eviction event is stored: it is gone
         self.catalogue_changed()
         return plan
 
     def catalogue_changed(self) -> None:
         """Receipts, evictions or the floor changed what retention may free: walk again."""
         self._evictable = None
+
+    def save_checkpoint(self) -> bool:
+        """Make the ledger durable and save what a boot would rebuild from it (a cache: a
+        boot then reads only the entries after it); False when it could not be saved."""
+        if not self.checkpoint_key:
+            return False
+        self.store.sync()
+        return self.store.save_checkpoint(encode_checkpoint(self.memory, self.checkpoint_key))
+
+    def shut_down(self) -> None:
+        """Power-off: save the checkpoint and close the store."""
+        try:
+            self.save_checkpoint()
+        finally:
+            self.store.close()
 
     def apply_config(self, raw: bytes) -> None:
         """Apply a host-signed config (R-DEV-17); raise ConfigRejected and change nothing if
@@ -236,64 +256,6 @@ class Agent:
         return hours_left(max(free, 0), cached[0], bitrate_bps or self.bitrate_bps)
 
 
-def media_item(entry: Entry) -> MediaItem:
-    """What retention needs to know of a chunk entry's media (stored under this digest)."""
-    f = entry.fields
-    digest = f[F_CIPHER_SHA] if F_CIPHER_SHA in f else f[F_PLAIN_SHA]
-    return MediaItem(digest, f[F_START_MS], f[F_PLAIN_LEN], seq=entry.seq)
-
-
-def restore(entries: object) -> dict:
-    """What the device must remember across power-offs, rebuilt from its own ledger.
-
-    - ``catalogue``: the retention items, one per chunk whose media is still on the card
-      (an eviction event removes what it names), dated by its first frame; a host receipt
-      (``EV_HOST_RECEIPT`` with ``{"through_seq": n}``) marks the chunks up to ``n``
-      received; a recording marked important (``EV_MARK_IMPORTANT``) protects its chunks.
-    - ``settings``: every host-signed setting applied so far (``EV_CONFIG_APPLIED``), so a
-      reboot keeps them (R-DEV-17), the retention floor and the officer id among them.
-    - ``config_issued_ms``: when the last applied config was issued, against replays.
-    """
-    items: list = []
-    by_recording: dict = {}
-    important: dict = {}
-    settings: dict = {}
-    issued = -1
-    received_through = -1
-    for raw in entries:  # type: ignore[attr-defined]
-        e = parse_entry(raw)
-        f = e.fields
-        event = f.get(F_EVENT)
-        if e.kind == KIND_CHUNK:
-            item = media_item(e)
-            items.append(item)
-            by_recording.setdefault(f.get(F_RECORDING), []).append(item)
-        elif event == EV_HOST_RECEIPT:
-            # A receipt covers every entry up to its seq, and the host's head only grows, so
-            # the highest one decides: marked once, after the loop, not per receipt.
-            received_through = max(received_through, f.get(F_DETAIL, {}).get("through_seq", -1))
-        elif event == EV_EVICTION:
-            # That media is gone from the card: it is no longer the store's to free. Chunks
-            # recorded later with the same bytes have their own copy, and stay.
-            gone = f.get(F_DETAIL, {}).get("media", [])
-            items = [item for item in items if item.digest not in gone]
-        elif event == EV_MARK_IMPORTANT and F_RECORDING in f:
-            important[f[F_RECORDING]] = True
-        elif event == EV_CONFIG_APPLIED:
-            detail = f.get(F_DETAIL, {})
-            for key in detail:
-                if key not in ("by", "issued_ms"):
-                    settings[key] = detail[key]
-            issued = max(issued, detail.get("issued_ms", -1))
-    for item in items:
-        if item.seq <= received_through:
-            item.received = True
-    for rec_id in important:
-        for item in by_recording.get(rec_id, ()):
-            item.protected = True
-    return {"catalogue": items, "settings": settings, "config_issued_ms": issued}
-
-
 def boot(
     store_path: str,
     signer: object,
@@ -322,8 +284,9 @@ def boot(
     next_seq, prev = store.head()
     last = store.last_entry()
     boot_count = last.fields[F_BOOT] + 1 if last is not None else 0
-    saved = restore(store.entries())
-    settings = saved["settings"]
+    key = checkpoint_key(signer)
+    memory = recall(store, key)
+    settings = memory.settings
     floor = settings.get(FLOOR_SETTING, DEFAULT_FLOOR_DAYS)
     recorder_config = dict(config or {})
     for key in settings:
@@ -341,9 +304,10 @@ def boot(
     )
     agent = Agent(store, recorder, clock, camera, indicators, RetentionPolicy(floor))
     agent.bitrate_bps = bitrate_bps  # what the port's encoder writes: hours left depend on it
-    agent.catalogue = saved["catalogue"]
+    agent.memory = memory
+    agent.checkpoint_key = key
     agent.host_keys = dict(host_keys or {})
-    agent.config_issued_ms = saved["config_issued_ms"]
+    agent.config_issued_ms = memory.config_issued_ms
     wall, mono = agent.now()
     rec = store.recovery
     if rec.in_flight:

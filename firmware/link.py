@@ -111,13 +111,10 @@ class DeviceLink:
                 self.receipts.append(event[1])
                 wall, mono = self.agent.now()
                 detail = {F_DETAIL: {"through_seq": event[1], "by": event[2]}}
+                # Stored, the receipt marks the chunks it covers received (Memory.fold).
                 self.agent.run(
                     self.agent.recorder.log_event(EV_HOST_RECEIPT, detail, wall, mono, True)
                 )
-                for item in self.agent.catalogue:
-                    if item.seq <= event[1]:
-                        item.received = True
-                self.agent.catalogue_changed()
             elif kind == "time":
                 wall, mono = self.agent.now()
                 if self.set_clock is not None:

@@ -22,6 +22,10 @@ younger, which keeps more.
 
 from firmware.errors import ConfigError, StorageFull
 
+TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 DEFAULT_FLOOR_DAYS = 183
@@ -49,6 +53,8 @@ class MediaItem:
     protected    True when marked important or under a hold
     seq          the seq of the chunk's ledger entry (-1 when not known), which host
                  receipts name
+    recording    the id of the recording the chunk belongs to (None when not known), so
+                 marking a recording important protects its chunks
     """
 
     def __init__(
@@ -59,6 +65,7 @@ class MediaItem:
         received: bool = False,
         protected: bool = False,
         seq: int = -1,
+        recording: object = None,
     ) -> None:
         if not isinstance(digest, bytes) or not digest:
             raise ValueError("digest must be non-empty bytes")
@@ -74,6 +81,7 @@ class MediaItem:
         self.received = received
         self.protected = protected
         self.seq = seq
+        self.recording = recording
 
     def __repr__(self) -> str:
         return "MediaItem(%r, %d, %d, received=%s, protected=%s)" % (
@@ -83,6 +91,104 @@ class MediaItem:
             self.received,
             self.protected,
         )
+
+
+class Catalogue:
+    """The stored chunks' media, in the order they were stored, indexed for retention.
+
+    Besides the items it keeps which files several chunks share (two seconds of silence
+    have the same bytes) and whether the items are in time order. In order, retention can
+    stop at the first chunk younger than the floor instead of walking months of them; a
+    clock set back mid-life breaks the order, and retention then walks everything. A plain
+    list of ``MediaItem`` works wherever a catalogue does, walked in full each time.
+    """
+
+    def __init__(self, items: "list | None" = None) -> None:
+        self.items: list = []
+        self.ordered = True  # recorded_ms never goes down from one item to the next
+        self._first: dict = {}  # digest -> the first item naming it
+        self.shared: dict = {}  # digest -> every item naming it, where more than one does
+        for item in items or ():
+            self.add(item)
+
+    def __iter__(self) -> "Iterator[MediaItem]":
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> MediaItem:
+        return self.items[index]
+
+    def add(self, item: MediaItem) -> None:
+        items = self.items
+        if items and self.ordered and item.recorded_ms < items[-1].recorded_ms:
+            self.ordered = False
+        items.append(item)
+        digest = item.digest
+        first = self._first.get(digest)
+        if first is None:
+            self._first[digest] = item
+        elif digest in self.shared:
+            self.shared[digest].append(item)
+        else:
+            self.shared[digest] = [first, item]
+
+    def holds(self, digest: bytes) -> bool:
+        return digest in self._first
+
+    def drop(self, digests: list) -> int:
+        """Forget every item naming one of ``digests`` (their file left the card); return
+        how many files were known."""
+        gone: dict = {}
+        expect = 0  # items to remove: usually the oldest, so the walk stops early
+        for digest in digests:
+            if digest in self._first and digest not in gone:
+                gone[digest] = True
+                expect += len(self.shared[digest]) if digest in self.shared else 1
+                del self._first[digest]
+                self.shared.pop(digest, None)
+        if not gone:
+            return 0
+        items = self.items
+        end = 0
+        found = 0
+        while found < expect and end < len(items):
+            if items[end].digest in gone:
+                found += 1
+            end += 1
+        kept = [item for item in items[:end] if item.digest not in gone]
+        self.items = kept + items[end:] if kept else items[end:]
+        if not self.ordered:
+            self.ordered = _in_time_order(self.items)
+        return len(gone)
+
+    def mark_received(self, through_seq: int) -> None:
+        """A host receipt covers every chunk up to ``through_seq``."""
+        # Receipts only grow, so the received chunks are a prefix: walk back to it.
+        items = self.items
+        i = len(items) - 1
+        while i >= 0:
+            item = items[i]
+            if item.seq <= through_seq:
+                if item.received:
+                    break
+                item.received = True
+            i -= 1
+
+    def protect(self, recording: object) -> None:
+        """Protect the chunks of ``recording`` (marked important)."""
+        # Recordings follow one another, so the chunks of one are side by side.
+        seen = False
+        i = len(self.items) - 1
+        while i >= 0:
+            item = self.items[i]
+            if item.recording == recording:
+                item.protected = True
+                seen = True
+            elif seen:
+                break
+            i -= 1
 
 
 class SpaceReport:
@@ -126,7 +232,14 @@ class ShiftCheck:
         self.message = message
 
 
-def _oldest_first(catalogue: list) -> list:
+def _in_time_order(items: list) -> bool:
+    for i in range(1, len(items)):
+        if items[i].recorded_ms < items[i - 1].recorded_ms:
+            return False
+    return True
+
+
+def _oldest_first(catalogue: "list | Catalogue") -> "list | Catalogue":
     """The catalogue ordered by recorded_ms, then digest; unchanged if already so."""
     # The store appends in time order, so one pass usually proves the order and the sort
     # (which on MicroPython is a quicksort, slow on long sorted lists) is skipped.
@@ -213,7 +326,7 @@ class RetentionPolicy:
     def is_evictable(self, item: MediaItem, now_ms: int) -> bool:
         return self.classify(item, now_ms) == EVICTABLE
 
-    def report(self, catalogue: list, now_ms: int) -> SpaceReport:
+    def report(self, catalogue: "list | Catalogue", now_ms: int) -> SpaceReport:
         """Bytes of the catalogue that may be reclaimed now, and why the rest may not."""
         r = SpaceReport()
         kept = self._kept(catalogue, now_ms)
@@ -226,7 +339,7 @@ class RetentionPolicy:
             r.add(kind, item.size)
         return r
 
-    def _kept(self, catalogue: list, now_ms: int) -> dict:
+    def _kept(self, catalogue: "list | Catalogue", now_ms: int) -> dict:
         """Digests some chunk must keep. Chunks with the same bytes (two seconds of silence)
         share one file, so a file may go only when every chunk naming it may let it go."""
         kept: dict = {}
@@ -235,10 +348,45 @@ class RetentionPolicy:
                 kept[item.digest] = True
         return kept
 
-    def evictable_bytes(self, catalogue: list, now_ms: int) -> int:
+    def _evictable_in_order(self, catalogue: Catalogue, now_ms: int) -> "Iterator[MediaItem]":
+        """The evictable items of an ordered catalogue, oldest first, each file once: the
+        walk ends at the first item younger than the floor."""
+        cutoff = now_ms - self._floor_days * DAY_MS  # younger than the floor: after this
+        shared = catalogue.shared
+        seen: dict = {}
+        items = catalogue.items
+        i = 0
+        while i < len(items) and items[i].recorded_ms <= cutoff:
+            # Items of the same time (a video and an audio chunk) go in digest order, the
+            # order of a full walk.
+            j = i + 1
+            while j < len(items) and items[j].recorded_ms == items[i].recorded_ms:
+                j += 1
+            same = items[i:j] if j == i + 1 else sorted(items[i:j], key=lambda it: it.digest)
+            i = j
+            for item in same:
+                if item.protected is not False or item.received is not True:
+                    continue
+                group = shared.get(item.digest)
+                if group is not None:
+                    if item.digest in seen:
+                        continue
+                    seen[item.digest] = True
+                    if not all(self.classify(other, now_ms) == EVICTABLE for other in group):
+                        continue  # another chunk still needs the file
+                yield item
+
+    def evictable_bytes(self, catalogue: "list | Catalogue", now_ms: int) -> int:
+        if isinstance(catalogue, Catalogue) and catalogue.ordered:
+            total = 0
+            for item in self._evictable_in_order(catalogue, now_ms):
+                total += item.size
+            return total
         return self.report(catalogue, now_ms).evictable_bytes
 
-    def plan_space(self, catalogue: list, now_ms: int, free_bytes: int, needed_bytes: int) -> list:
+    def plan_space(
+        self, catalogue: "list | Catalogue", now_ms: int, free_bytes: int, needed_bytes: int
+    ) -> list:
         """Digests to evict, oldest first and no more than needed, so that needed_bytes fit;
         raise StorageFull, saying what is kept and why, when the rules do not allow it."""
         if not _is_int(free_bytes) or not _is_int(needed_bytes):
@@ -250,6 +398,15 @@ class RetentionPolicy:
         short = needed_bytes - free_bytes
         plan = []
         freed = 0
+        if isinstance(catalogue, Catalogue) and catalogue.ordered:
+            for item in self._evictable_in_order(catalogue, now_ms):
+                plan.append(item.digest)
+                freed += item.size
+                if freed >= short:
+                    return plan
+            raise StorageFull(
+                self._full_message(self.report(catalogue, now_ms), free_bytes, needed_bytes)
+            )
         kept = self._kept(catalogue, now_ms)
         planned: dict = {}
         for item in _oldest_first(catalogue):
@@ -266,7 +423,7 @@ class RetentionPolicy:
         )
 
     def can_record(
-        self, catalogue: list, now_ms: int, free_bytes: int, needed_bytes: int
+        self, catalogue: "list | Catalogue", now_ms: int, free_bytes: int, needed_bytes: int
     ) -> RecordDecision:
         """For the recorder before it writes: never raises StorageFull, refuses instead."""
         try:
@@ -276,7 +433,12 @@ class RetentionPolicy:
         return RecordDecision(True, plan, "")
 
     def check_shift(
-        self, catalogue: list, now_ms: int, free_bytes: int, bitrate_bps: int, shift_hours: float
+        self,
+        catalogue: "list | Catalogue",
+        now_ms: int,
+        free_bytes: int,
+        bitrate_bps: int,
+        shift_hours: float,
     ) -> ShiftCheck:
         """fits_shift on this catalogue: the storage line of the pre-use check (R-DEV-7)."""
         r = self.report(catalogue, now_ms)

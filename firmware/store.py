@@ -8,6 +8,8 @@ Layout of a store directory::
     media/new/HEX.bin     media whose ledger record is not yet known to be durable
     media/new/HEX.part    a media write in progress (or cut short by a power loss)
     media/ab/HEX.bin      media named by a durable ledger record (HEX = its SHA-256)
+    checkpoint.bin        what the agent remembers, saved so a boot need not re-read the
+                          whole ledger (``save_checkpoint``); a cache, never evidence
 
 Order of writes for one ``append``: the media goes to ``new/HEX.part``, is synced and
 renamed to ``new/HEX.bin`` (and the directory synced where the port allows), and only then
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from protocol.ledger import Entry
 
 HEADER_LEN = 8
+MARK_EVERY = 256  # records between the seek marks of the open segment
 MAX_PAYLOAD = MAX_ENTRY_BYTES
 DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024
 # Bytes read per step when scanning a segment: bounded so a 16 MiB segment never sits in RAM.
@@ -163,6 +166,9 @@ def media_key(digest: "bytes | str") -> str:
     if len(digest) != 32:
         raise StoreError("a media digest is 32 bytes, not %d" % len(digest))
     return _hex(bytes(digest))
+
+
+CHECKPOINT_NAME = "checkpoint.bin"
 
 
 # --- port functions: the only places that differ between CPython and MicroPython ----------
@@ -335,6 +341,7 @@ class _Scan:
         self.count = 0
         self.first_payload = b""
         self.last_payload = b""
+        self.offsets: list = []  # where each MARK_EVERY-th record (from the first) starts
         self.valid_end = 0
         self.problem: tuple | None = None
         self.size = 0
@@ -385,6 +392,10 @@ class Store:
         self._promote: list = []  # of those, the ones a stored record names
         self._broken = False  # a failed write left bytes past _seg_size
         self._usage: list | None = None
+        self._homes: dict = {}  # media folders known to exist
+        # (seq, offset) of every MARK_EVERY-th record of the open segment, so reading from a
+        # seq seeks near it instead of checking every record before it.
+        self._marks: list = []
         self.recovery = self._recover()
 
     # -- opening and recovery --
@@ -423,9 +434,11 @@ class Store:
                 chunk = f.read(READ_CHUNK)
                 data = buf + chunk if buf else chunk
                 records, valid_end, problem = scan_records(data, base)
-                for _, payload in records:
+                for offset, payload in records:
                     if result.count == 0:
                         result.first_payload = payload
+                    if result.count % MARK_EVERY == 0:
+                        result.offsets.append(offset)
                     result.count += 1
                     result.last_payload = payload
                     if names:
@@ -510,6 +523,8 @@ class Store:
             self._next_seq = self._synced_next_seq = entry.seq + 1
             rec.last_seq = entry.seq
             rec.last_digest = entry.digest
+            first = entry.seq - scan.count + 1  # seqs run on without a gap
+            self._marks = [(first + i * MARK_EVERY, off) for i, off in enumerate(scan.offsets)]
         self._finish_media(names, rec)
         return rec
 
@@ -544,8 +559,15 @@ class Store:
         return self._new + "/" + key + ".bin"
 
     def _move_home(self, key: str) -> None:
-        _mkdir(self._home_dir(key))
-        os.rename(self._staged_path(key), self._home(key))
+        home = self._home_dir(key)
+        if home not in self._homes:
+            _mkdir(home)
+            self._homes[home] = True
+        try:
+            os.rename(self._staged_path(key), self._home(key))
+        except OSError:
+            _mkdir(home)  # the folder went behind the store's back: make it again, once
+            os.rename(self._staged_path(key), self._home(key))
 
     def _media_path(self, key: str) -> str:
         """Where the media with this key lives, or "" when the store does not hold it."""
@@ -565,7 +587,7 @@ class Store:
                 n = f.write(media)
                 if n is not None and n != len(media):
                     raise OSError(_ENOSPC, "short write")
-                _sync(f)
+                self._sync_file(f)
             finally:
                 f.close()
             os.rename(tmp, self._staged_path(key))
@@ -576,7 +598,7 @@ class Store:
             except OSError:
                 pass
             raise _storage_error(exc, "writing media %s" % key) from None
-        _sync_dir(self._new)
+        self._sync_folder(self._new)
         self._staged.append(key)
         if self._usage is not None:
             self._usage[1] += len(media)
@@ -596,16 +618,22 @@ class Store:
         return parse_entry(self._last_raw)
 
     def append(
-        self, entry_raw: bytes, media: "bytes | None" = None, media_sha: "bytes | None" = None
+        self,
+        entry_raw: bytes,
+        media: "bytes | None" = None,
+        media_sha: "bytes | None" = None,
+        entry: "Entry | None" = None,
     ) -> int:
         """Store one encoded entry (and the media it names, first); return the entry's seq.
 
         ``media_sha`` is the media's SHA-256 when the caller already has it (the recorder
         hashes each chunk as its frames arrive), which spares hashing seconds of footage a
         second time on the capture path; the store still checks that the entry names it.
+        ``entry`` is ``entry_raw`` already parsed, when the caller has parsed it.
         """
         self._repair()
-        entry = self._parse_stored(bytes(entry_raw), "the appended entry")
+        if entry is None or entry.raw != entry_raw:
+            entry = self._parse_stored(bytes(entry_raw), "the appended entry")
         if self._last_raw:
             if entry.seq != self._next_seq:
                 raise StoreError(
@@ -626,6 +654,8 @@ class Store:
             self._put_media(key, media)
         if self._seg_size > 0 and self._seg_size + len(record) > self.segment_bytes:
             self._roll()
+        if self._seg_size == 0 or entry.seq % MARK_EVERY == 0:
+            self._marks.append((entry.seq, self._seg_size))
         try:
             f = self._segment_file()
             n = f.write(record)  # type: ignore[attr-defined]
@@ -655,7 +685,7 @@ class Store:
         self._repair()
         if self._unsynced and self._seg_file is not None:
             try:
-                _sync(self._seg_file)
+                self._sync_file(self._seg_file)
             except OSError as exc:
                 self._fail()
                 raise _storage_error(exc, "syncing the ledger") from None
@@ -675,7 +705,7 @@ class Store:
             created = not _exists(path)
             self._seg_file = self._open(path, "ab")
             if created:
-                _sync_dir(self._ledger)
+                self._sync_folder(self._ledger)
         return self._seg_file
 
     def _roll(self) -> None:
@@ -685,6 +715,7 @@ class Store:
         self._seg_index += 1
         self._seg_size = 0
         self._synced_size = 0
+        self._marks = []
 
     def _fail(self) -> None:
         """After a failed write or sync: drop what is not durable, or mark it for repair."""
@@ -692,6 +723,7 @@ class Store:
         self._last_raw = self._synced_raw
         self._next_seq = self._synced_next_seq
         self._seg_size = self._synced_size
+        self._marks = [m for m in self._marks if m[1] < self._seg_size]
         self._unsynced = 0
         self._promote = []
         self._usage = None
@@ -724,13 +756,60 @@ class Store:
         self._seg_file = None
         try:
             if self._unsynced and not self._broken:
-                _sync(f)
+                self._sync_file(f)
                 self._unsynced = 0
                 self._synced_size = self._seg_size
                 self._synced_raw = self._last_raw
                 self._synced_next_seq = self._next_seq
         finally:
             f.close()  # type: ignore[attr-defined]
+
+    # -- durability: a port whose medium syncs its own way overrides these --
+
+    def _sync_file(self, f: object) -> None:
+        """Push a file's written bytes to the medium."""
+        _sync(f)
+
+    def _sync_folder(self, path: str) -> None:
+        """Make new and renamed names in ``path`` durable."""
+        _sync_dir(path)
+
+    # -- the checkpoint --
+
+    def save_checkpoint(self, data: bytes) -> bool:
+        """Replace the checkpoint file with ``data`` (temp file, sync, rename); return False
+        and leave the old one when the medium refuses (full, failing): it is only a cache."""
+        path = self.path + "/" + CHECKPOINT_NAME
+        tmp = path + ".part"
+        try:
+            f = self._open(tmp, "wb")
+            try:
+                n = f.write(data)
+                if n is not None and n != len(data):
+                    raise OSError(_ENOSPC, "short write")
+                self._sync_file(f)
+            finally:
+                f.close()
+            os.rename(tmp, path)
+        except OSError:
+            try:
+                os.remove(tmp)
+            except OSError:
+                pass
+            return False
+        self._sync_folder(self.path)
+        return True
+
+    def load_checkpoint(self) -> "bytes | None":
+        """The checkpoint file's bytes, or None when there is none."""
+        try:
+            f = open(self.path + "/" + CHECKPOINT_NAME, "rb")
+        except OSError:
+            return None
+        try:
+            return f.read()
+        finally:
+            f.close()
 
     # -- reading --
 
@@ -766,9 +845,15 @@ class Store:
         f = open(self._seg_path(index), "rb")
         end = self._seg_size if index == self._seg_index else -1
         seq = -1  # append keeps seqs consecutive, so only a segment's first record is parsed
+        base = 0
+        if index == self._seg_index and from_seq > 0:
+            for mark in self._marks:
+                if mark[0] > from_seq:
+                    break
+                seq, base = mark
+            f.seek(base)
         try:
             buf = b""
-            base = 0
             while True:
                 chunk = f.read(READ_CHUNK)
                 data = buf + chunk if buf else chunk

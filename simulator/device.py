@@ -284,7 +284,7 @@ class VirtualDevice:
         agent = self._on()
         if agent.recorder.state in (RECORDING, RESUMING, PAUSED):
             self._press("stop")
-        agent.store.close()
+        agent.shut_down()
         self.agent = None
         self.say("powered off")
 

@@ -202,7 +202,7 @@ class SceneCamera(Camera):
 
 # --- microphone ------------------------------------------------------------------------------
 
-_TONE_HZ = 440.0
+_TONE_HZ = 440  # a whole number of Hz, so the tone repeats in whole samples
 _TONE_LEVEL = 0.03  # of full scale: a quiet background hum
 _VOICE_LEVEL = 0.5
 
@@ -281,6 +281,11 @@ class SimMicrophone(Microphone):
         self._speech = np.zeros(0)
         self._pos = 0
         self._failed = False
+        # The tone alone repeats every ``_period`` samples: between clips a block is a slice
+        # of it, made once, not computed again a block at a time.
+        self._period = rate // math.gcd(rate, _TONE_HZ)
+        reps = -(-(self._period + self.block_samples) // self._period)
+        self._tone = self._pcm(self._signal(0, self._period * reps)).tobytes()
 
     def speak(self, seconds: float | None = None, wav: str | None = None) -> None:
         """Queue a spoken clip: the WAV file's samples (cut to ``seconds`` if given) or,
@@ -301,18 +306,28 @@ class SimMicrophone(Microphone):
         """Whether queued speech is still to come out of read()."""
         return self._pos < len(self._speech)
 
+    def _signal(self, start: int, n: int) -> np.ndarray:
+        t = (start + np.arange(n)) / self.rate
+        return _TONE_LEVEL * np.sin(2 * np.pi * _TONE_HZ * t)
+
+    @staticmethod
+    def _pcm(signal: np.ndarray) -> np.ndarray:
+        return np.clip(np.round(signal * 32767), -32768, 32767).astype("<i2")
+
     def read(self) -> tuple | None:
         if self._failed:
             return None
         n = self.block_samples
-        t = (self._n + np.arange(n)) / self.rate
-        signal = _TONE_LEVEL * np.sin(2 * np.pi * _TONE_HZ * t)
+        start = self._n
+        self._n += n
+        if not self.speaking():
+            at = 2 * (start % self._period)
+            return self._tone[at : at + 2 * n], self.clock.mono_ms()
+        signal = self._signal(start, n)
         speech = self._speech[self._pos : self._pos + n]
         signal[: len(speech)] += speech
         self._pos += len(speech)
-        self._n += n
-        pcm = np.clip(np.round(signal * 32767), -32768, 32767).astype("<i2")
-        return pcm.tobytes(), self.clock.mono_ms()
+        return self._pcm(signal).tobytes(), self.clock.mono_ms()
 
     def fail(self) -> None:
         self._failed = True
@@ -488,14 +503,22 @@ class SdCard:
     kept per folder and redone only for folders that changed: on Linux, inotify says which
     (asking for free space when nothing changed costs one read); elsewhere, or past inotify's
     limits, every folder's mtime is checked.
+
+    The store's syncs reach the host's disk only with ``host_sync``. Without it a sync is a
+    flush: the card's files live on the host only to hold its bytes, and what a power cut
+    keeps is the simulator's to decide (its power-cut fault tears a write at a chosen
+    moment), so an fsync of the host's disk would buy the simulation nothing but time.
     """
 
-    def __init__(self, path: str, capacity_bytes: int, watch: bool = True) -> None:
+    def __init__(
+        self, path: str, capacity_bytes: int, watch: bool = True, host_sync: bool = False
+    ) -> None:
         if capacity_bytes <= 0:
             raise SimulatorError("an SD card holds some bytes: capacity must be above 0")
         os.makedirs(path, exist_ok=True)
         self.path = os.path.abspath(path)
         self.capacity_bytes = int(capacity_bytes)
+        self.host_sync = host_sync
         self.filled = 0  # bytes other data takes (fault: the card was filled elsewhere)
         self.refusals = 0  # writes refused for want of room
         self._folders: dict = {}  # folder -> _Folder
@@ -751,6 +774,16 @@ class CardStore(Store):
 
     def free_bytes(self) -> int:
         return self.card.free_bytes()
+
+    def _sync_file(self, f: object) -> None:
+        if self.card.host_sync:
+            super()._sync_file(f)
+        else:
+            f.flush()  # type: ignore[attr-defined]
+
+    def _sync_folder(self, path: str) -> None:
+        if self.card.host_sync:
+            super()._sync_folder(path)
 
 
 # --- GPS -------------------------------------------------------------------------------------

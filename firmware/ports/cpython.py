@@ -185,7 +185,7 @@ def record(
         thread.join()
         fed += agent.drain(queue)
         agent.input("press_stop")
-        agent.store.close()
+        agent.shut_down()
         camera.close()
     return {
         "frames": fed,

@@ -282,7 +282,7 @@ def test_a_full_store_evicts_old_received_media_and_keeps_every_entry():  # R-DE
             pass
         agent.input("press_stop")
         agent.store.close()
-        old = agent.catalogue
+        old = list(agent.catalogue)
         disk = FullDisk(0)
         store = TightStore(d, disk)
         clock = StepClock()

@@ -16,6 +16,7 @@ from firmware.store import (
     BAD_LENGTH,
     HEADER_LEN,
     INCOMPLETE,
+    MARK_EVERY,
     MAX_PAYLOAD,
     Store,
     encode_record,
@@ -51,6 +52,24 @@ KEY = device_key()
 ENOSPC = getattr(errno, "ENOSPC", 28)
 
 # --- a recorded session: entries and the media the chunks name ---
+
+
+def test_reading_from_a_seq_seeks_near_it_and_returns_exactly_the_rest():
+    # The dock reads the ledger from the host's head: a seek, not a scan of months.
+    n = 2 * MARK_EVERY + 20
+    entries = make_entries(n, sign_every=n)  # one signature: MicroPython signs slowly
+    starts = (0, 1, MARK_EVERY - 1, MARK_EVERY, MARK_EVERY + 1, 2 * MARK_EVERY + 3, n - 1, n)
+    with TempDir() as d:
+        store = Store(d, segment_bytes=MARK_EVERY * 300)  # the ledger spans segments
+        for raw in entries:
+            store.append(raw)
+        for k in starts:
+            assert list(store.entries(k)) == entries[k:]
+        store.close()
+        store = Store(d)  # marks rebuilt by the scan at open
+        for k in starts:
+            assert list(store.entries(k)) == entries[k:]
+        store.close()
 
 
 def media_of(i):

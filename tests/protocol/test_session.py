@@ -2,7 +2,7 @@
 
 import hashlib
 
-from firmware.agent import restore
+from firmware.memory import restore
 from firmware.store import Store, media_key
 from protocol import cbor
 from protocol.hostconfig import sign_config
@@ -201,7 +201,7 @@ def test_happy_path_from_a_real_store_ends_with_a_receipt_the_device_verifies():
         writer = LedgerWriter(DEVICE_SIGNER, DEVICE, seq=next_seq, prev=prev)
         detail = {F_EVENT: EV_HOST_RECEIPT, F_DETAIL: {"through_seq": d[0][1]}}
         store.append(writer.append(KIND_EVENT, detail, T0, 0, sign=True))
-        catalogue = restore(store.entries())["catalogue"]
+        catalogue = restore(store.entries()).catalogue
         assert catalogue and all(item.received for item in catalogue)
 
         h, d = run(host, device, [host.status()])  # the head now includes the receipt

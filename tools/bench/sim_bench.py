@@ -73,7 +73,8 @@ HOUR_MS = 3_600_000
 PAUSE_MS = 60_000
 REASON_MS = 5_000
 CONFIG = {"video_media": MEDIA_MJPEG, "audio_media": MEDIA_PCM}
-SIZES = (("640x360", 640, 360), ("1920x1080", 1920, 1080))
+SIZES = (("160x90", 160, 90), ("640x360", 640, 360), ("1920x1080", 1920, 1080))
+DEFAULT_SIZES = ("640x360", "1920x1080")
 SHIFT_HOURS = 10
 # A paced device counts as real time while it never falls further behind than the capture
 # queue holds (8 frames, as in agent_bench.py): no frame would be lost.
@@ -83,13 +84,21 @@ QUEUE_FRAMES = 8
 class Rig:
     """One virtual recorder: the hardware, the booted agent, and a loop that feeds it."""
 
-    def __init__(self, root: str, width: int, height: int, fps: int) -> None:
+    def __init__(
+        self,
+        root: str,
+        width: int,
+        height: int,
+        fps: int,
+        chunk_ms: int = 1000,
+        host_sync: bool = False,
+    ) -> None:
         self.root = root
         self.clock = SimClock(T0_MS)
         self.camera = SceneCamera(self.clock, width, height)
         self.mic = SimMicrophone(self.clock, block_ms=BLOCK_MS)
         self.battery = SimBattery()
-        self.card = SdCard(root, CARD_BYTES)
+        self.card = SdCard(root, CARD_BYTES, host_sync=host_sync)
         self.agent: Agent = boot(
             root,
             make_signer(SEED),
@@ -99,7 +108,7 @@ class Rig:
             self.camera,
             None,
             self.battery,
-            config=CONFIG,
+            config=dict(CONFIG, chunk_ms=chunk_ms, max_chunk_ms=max(2000, chunk_ms)),
             store=self.card.open_store(),
         )
         self.frame_ms = 1000 / fps
@@ -216,14 +225,12 @@ def camera_only(width: int, height: int, fps: int, frames: int) -> float:
     return time.perf_counter() - start
 
 
-def shift_child(
-    width: int, height: int, fps: int, hours: float, card_dir: str | None, out: Any
-) -> None:
+def shift_child(width: int, height: int, fps: int, hours: float, card: dict, out: Any) -> None:
     _one_thread()
     ms = int(hours * HOUR_MS)
-    with tempfile.TemporaryDirectory(prefix="sealcam-sim-bench-", dir=card_dir) as tmp:
+    with tempfile.TemporaryDirectory(prefix="sealcam-sim-bench-", dir=card["dir"]) as tmp:
         t0 = time.perf_counter()
-        rig = Rig(tmp + "/card", width, height, fps)
+        rig = Rig(tmp + "/card", width, height, fps, card["chunk_ms"], card["host_sync"])
         boot_s = time.perf_counter() - t0
         cpu0 = time.process_time()
         t0 = time.perf_counter()
@@ -246,12 +253,11 @@ def shift_child(
     out.put(result)
 
 
-def bench_shift(
-    name: str, width: int, height: int, fps: int, hours: float, card_dir: str | None
-) -> dict:
+def bench_shift(name: str, width: int, height: int, fps: int, hours: float, card: dict) -> dict:
+    """``card``: the cards' folder (``dir``), ``chunk_ms`` and ``host_sync``."""
     ctx = multiprocessing.get_context("fork")
     out = ctx.Queue()
-    proc = ctx.Process(target=shift_child, args=(width, height, fps, hours, card_dir, out))
+    proc = ctx.Process(target=shift_child, args=(width, height, fps, hours, card, out))
     proc.start()
     r = out.get()
     proc.join()
@@ -394,9 +400,15 @@ def bench_devices(fps: int, seconds: int, limit: int, card_dir: str | None) -> d
 def report(results: dict) -> None:
     print("machine: %s" % results["machine"])
     print(
-        "setup: real agent (fsync per record, PyNaCl) on simulator hardware; Motion JPEG q80 at "
-        "%d fps, 1 s chunks, 8 kHz PCM audio; OpenCV on one thread per process; cards in %s"
-        % (results["fps"], results["card_dir"])
+        "setup: real agent (a sync per record, PyNaCl) on simulator hardware; Motion JPEG q80 "
+        "at %d fps, %d ms chunks, 8 kHz PCM audio; OpenCV on one thread per process; cards in "
+        "%s, syncs %s"
+        % (
+            results["fps"],
+            results["chunk_ms"],
+            results["card_dir"],
+            "to the host disk" if results["host_sync"] else "flushed only",
+        )
     )
     print()
     print(
@@ -488,22 +500,41 @@ def main() -> int:
         "--size",
         action="append",
         choices=[name for name, _, _ in SIZES],
-        help="run the shift at this size only (repeatable; default: both)",
+        help="run the shift at this size only (repeatable; default: %s)"
+        % " and ".join(DEFAULT_SIZES),
+    )
+    ap.add_argument(
+        "--chunk-ms",
+        type=int,
+        default=1000,
+        help="the recorder's chunk length (default 1000): longer chunks, fewer entries",
+    )
+    ap.add_argument(
+        "--host-sync",
+        action="store_true",
+        help="make the cards' syncs reach the host disk (by default a simulated card's sync "
+        "is a flush: see simulator.hardware.SdCard)",
     )
     ap.add_argument("--skip-devices", action="store_true", help="measure only the shift")
     ap.add_argument("--skip-shift", action="store_true", help="measure only the devices")
     args = ap.parse_args()
     if args.hours <= 0 or args.fps < 1 or args.device_seconds < 1 or args.max_devices < 1:
         ap.error("--hours, --fps, --device-seconds and --max-devices must be positive")
+    if args.chunk_ms < 1:
+        ap.error("--chunk-ms must be positive")
+    card = {"dir": args.card_dir, "chunk_ms": args.chunk_ms, "host_sync": args.host_sync}
+    sizes = args.size or DEFAULT_SIZES
     results: dict[str, Any] = {
         "machine": machine(),
         "hours": args.hours,
         "fps": args.fps,
         "card_dir": args.card_dir or tempfile.gettempdir(),
+        "chunk_ms": args.chunk_ms,
+        "host_sync": args.host_sync,
         "shifts": [
-            bench_shift(n, w, h, args.fps, args.hours, args.card_dir)
+            bench_shift(n, w, h, args.fps, args.hours, card)
             for n, w, h in SIZES
-            if not args.skip_shift and (not args.size or n in args.size)
+            if not args.skip_shift and n in sizes
         ],
     }
     if not args.skip_devices:

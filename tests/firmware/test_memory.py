@@ -1,0 +1,220 @@
+"""What the agent remembers across power-offs, and the checkpoint a boot starts from."""
+# R-DEV-4: a reboot keeps what retention knows: what the host received, what is important.
+# R-DEV-14: a power cut loses nothing: a boot without a fresh checkpoint folds the ledger.
+# R-DEV-17: host-signed settings survive a reboot, whichever way the boot rebuilds them.
+
+import os
+
+from firmware.agent import boot
+from firmware.memory import (
+    checkpoint_key,
+    decode_checkpoint,
+    encode_checkpoint,
+    restore,
+)
+from firmware.store import CHECKPOINT_NAME, Store
+from protocol.registry import EV_EVICTION, EV_HOST_RECEIPT, F_DETAIL
+from protocol.signer import make_signer
+from tests.firmware.test_agent import Log, SceneCamera, StepClock
+from tests.firmware.test_store import FullDisk
+from tests.portable import TempDir
+from tests.protocol.ledgers import DEVICE, SEED_A, SEED_B, T0
+
+
+class CountingStore(Store):
+    """A store that counts the entries a boot reads."""
+
+    def __init__(self, path: str, opener: object = None) -> None:
+        super().__init__(path, opener=opener)
+        self.read = 0
+
+    def entries(self, from_seq: int = 0) -> object:
+        for raw in super().entries(from_seq):
+            self.read += 1
+            yield raw
+
+
+def power_on(path: str, frames: int = 0, store: object = None, seed: bytes = SEED_A) -> object:
+    camera = SceneCamera(frames)
+    return boot(path, make_signer(seed), DEVICE, "P-0427", StepClock(), camera, Log(), store=store)
+
+
+def work(agent: object, mark: bool = False) -> None:
+    """A recording (marked important when ``mark``), a receipt for its first two chunks,
+    an eviction of the first chunk's file and of one this store never held."""
+    agent.input("press_record")
+    while agent.capture():
+        pass
+    if mark:
+        agent.input("mark_important")
+    agent.input("press_stop")
+    first = agent.catalogue[0]
+    receipt = {F_DETAIL: {"through_seq": agent.catalogue[1].seq}}
+    agent.run(agent.recorder.log_event(EV_HOST_RECEIPT, receipt, T0 + 5000, 5000))
+    gone = {F_DETAIL: {"media": [first.digest, bytes(32)]}}
+    agent.run(agent.recorder.log_event(EV_EVICTION, gone, T0 + 6000, 6000))
+
+
+def state(agent: object) -> tuple:
+    items = [
+        (m.digest, m.recorded_ms, m.size, m.received, m.protected, m.seq, m.recording)
+        for m in agent.catalogue
+    ]
+    return items, agent.memory.settings, agent.config_issued_ms, agent.memory.seq
+
+
+def folded(path: str) -> tuple:
+    """The state a boot would rebuild from the whole ledger."""
+    store = Store(path)
+    memory = restore(store.entries())
+    store.close()
+    items = [
+        (m.digest, m.recorded_ms, m.size, m.received, m.protected, m.seq, m.recording)
+        for m in memory.catalogue
+    ]
+    return items, memory.settings, memory.config_issued_ms, memory.seq
+
+
+def test_a_boot_after_a_power_off_reads_only_the_entries_after_the_checkpoint():  # R-DEV-4
+    with TempDir() as d:
+        agent = power_on(d, frames=250)
+        work(agent, mark=True)
+        agent.shut_down()
+        assert CHECKPOINT_NAME in os.listdir(d)
+        store = CountingStore(d)
+        agent = power_on(d, store=store)
+        agent.store.close()
+        assert store.read == 1  # the entry the checkpoint names, to check it is the ledger's
+        assert state(agent) == folded(d)
+        assert any(m.received for m in agent.catalogue)
+        assert all(m.protected for m in agent.catalogue)  # marked important, still
+
+
+def test_the_checkpoint_holds_exactly_the_fold_of_the_ledger():  # R-DEV-4, R-DEV-17
+    with TempDir() as d:
+        agent = power_on(d, frames=250)
+        work(agent, mark=True)
+        before = state(agent)
+        agent.shut_down()
+        assert before == folded(d)
+        agent = power_on(d, frames=150)  # a second day's work, folded onto the checkpoint
+        work(agent)
+        agent.shut_down()
+        agent = power_on(d)
+        agent.store.close()
+        after = state(agent)
+        assert after == folded(d)
+        assert len(after[0]) > len(before[0])
+
+
+def test_an_edited_checkpoint_is_ignored_and_the_ledger_decides():  # R-DEV-4
+    with TempDir() as d:
+        agent = power_on(d, frames=250)
+        work(agent)
+        agent.shut_down()
+        path = d + "/" + CHECKPOINT_NAME
+        with open(path, "rb") as f:
+            data = f.read()
+        # Claim every chunk received, so retention would evict footage the host never got:
+        # without the device's key the MAC cannot follow.
+        memory = decode_checkpoint(data, checkpoint_key(make_signer(SEED_A)))
+        assert memory is not None
+        for item in memory.catalogue:
+            item.received = True
+        with open(path, "wb") as f:
+            f.write(encode_checkpoint(memory, checkpoint_key(make_signer(SEED_B))))
+        store = CountingStore(d)
+        agent = power_on(d, store=store)
+        agent.store.close()
+        assert store.read > 3  # the whole ledger, folded again
+        assert not all(m.received for m in agent.catalogue)
+        assert state(agent) == folded(d)
+
+
+def test_a_damaged_checkpoint_is_ignored():  # R-DEV-14
+    with TempDir() as d:
+        agent = power_on(d, frames=250)
+        work(agent)
+        agent.shut_down()
+        path = d + "/" + CHECKPOINT_NAME
+        with open(path, "rb") as f:
+            data = bytearray(f.read())
+        data[len(data) // 2] ^= 0x01
+        with open(path, "wb") as f:
+            f.write(data[:-5])  # flipped and torn
+        agent = power_on(d)
+        agent.store.close()
+        assert state(agent) == folded(d)
+
+
+def test_a_checkpoint_of_another_ledger_is_ignored():  # R-DEV-14
+    with TempDir() as a:
+        with TempDir() as b:
+            agent = power_on(a, frames=250)
+            work(agent)
+            agent.shut_down()
+            agent = power_on(b, frames=3)
+            agent.input("press_record")
+            while agent.capture():
+                pass
+            agent.input("press_stop")
+            agent.shut_down()
+            with open(a + "/" + CHECKPOINT_NAME, "rb") as f:
+                theirs = f.read()
+            with open(b + "/" + CHECKPOINT_NAME, "wb") as f:
+                f.write(theirs)  # same key, so the MAC holds: the named entry does not
+            agent = power_on(b)
+            agent.store.close()
+            assert state(agent) == folded(b)
+
+
+def test_after_a_power_cut_the_boot_folds_on_from_the_older_checkpoint():  # R-DEV-14
+    with TempDir() as d:
+        agent = power_on(d, frames=250)
+        work(agent)
+        agent.shut_down()
+        agent = power_on(d, frames=150)
+        agent.input("press_record")
+        while agent.capture():
+            pass
+        agent.input("press_stop")
+        agent.store.close()  # the power went: no checkpoint saved for this day
+        store = CountingStore(d)
+        agent = power_on(d, store=store)
+        agent.store.close()
+        assert state(agent) == folded(d)
+        assert 1 < store.read < agent.memory.seq  # from the checkpoint, not from the start
+
+
+def test_a_full_card_keeps_the_old_checkpoint_and_loses_nothing():  # R-DEV-14
+    with TempDir() as d:
+        agent = power_on(d, frames=250)
+        work(agent)
+        agent.shut_down()
+        with open(d + "/" + CHECKPOINT_NAME, "rb") as f:
+            old = f.read()
+        disk = FullDisk(4000)  # room for the boot's entries
+        agent = power_on(d, store=Store(d, opener=disk), frames=0)
+        disk.budget = 40  # and then the card is full
+        assert agent.save_checkpoint() is False
+        agent.store.close()
+        assert sorted(os.listdir(d)) == sorted(["ledger", "media", CHECKPOINT_NAME])
+        with open(d + "/" + CHECKPOINT_NAME, "rb") as f:
+            assert f.read() == old
+        agent = power_on(d)
+        agent.store.close()
+        assert state(agent) == folded(d)
+
+
+def test_marking_a_recording_important_protects_its_chunks_at_once():  # R-DEV-5
+    with TempDir() as d:
+        agent = power_on(d, frames=250)
+        agent.input("press_record")
+        for _ in range(4):
+            agent.capture()
+        agent.input("mark_important")
+        while agent.capture():
+            pass
+        agent.input("press_stop")
+        assert agent.catalogue and all(m.protected for m in agent.catalogue)
+        agent.store.close()
