@@ -154,7 +154,9 @@ class VirtualDevice:
         self.clock = SimClock(start, float(cfg.get("rtc_drift_ppm", 0.0)))
         self.camera = SceneCamera(self.clock, width, height, seed=seed)
         self.microphone = SimMicrophone(self.clock, block_ms=BLOCK_MS)
-        self.battery = SimBattery(float(cfg.get("battery", 100.0)))
+        self.battery = SimBattery(
+            float(cfg.get("battery", 100.0)), float(cfg.get("battery_hours", 10.0))
+        )
         capacity = int(float(cfg.get("sd_card_mb", 32768)) * 1024 * 1024)
         self.card = SdCard(str(self.store_dir), capacity)
         self.gps = GpsTrack(self.clock, [tuple(p) for p in cfg.get("gps", DEFAULT_GPS)])

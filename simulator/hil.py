@@ -151,7 +151,7 @@ class BoardDevice:
             self._check_fault(step, where)
         plain = {}
         for key in step:
-            if key != "n":
+            if key not in ("n", "at"):  # where the step sits in the scenario: the runner's
                 plain[key] = step[key]
         lines, self.hw = self._eval(
             "(%s.run(%r), %s.hardware())" % (BENCH, plain, BENCH),

@@ -172,11 +172,14 @@ class Runner:
 
     def _note(self, step: dict, lines: list) -> None:
         at = self._true_ms()
+        n = step["n"]
+        place = step.get("at", str(n))  # where it is in the file: "3.2" inside a repeat
+        label = "%d" % n if place == str(n) else "%d (%s)" % (n, place)
         for line in lines or ["done"]:
             self.happened.append(
-                {"step": step["n"], "do": step["do"], "at": _iso(at), "what": line}
+                {"step": n, "in_file": place, "do": step["do"], "at": _iso(at), "what": line}
             )
-            self.say("step %d %-14s %s" % (step["n"], step["do"], line))
+            self.say("step %s %-14s %s" % (label, step["do"], line))
 
     def _true_ms(self) -> int:
         clock = getattr(self.device, "clock", None)

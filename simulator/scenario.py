@@ -70,6 +70,7 @@ STEPS: dict = {
         "target": str,
         "leave_mb": _NUM,
     },
+    "repeat": {"times": int, "steps": list},  # the steps listed, `times` times over
     "dock": {
         "link": str,
         "flip_every": int,
@@ -79,7 +80,13 @@ STEPS: dict = {
         "until_done": bool,
     },
 }
-REQUIRED = {"pause": ("reason",), "fault": ("kind",), "no_record": ("reason",)}
+REQUIRED = {
+    "pause": ("reason",),
+    "fault": ("kind",),
+    "no_record": ("reason",),
+    "repeat": ("times", "steps"),
+}
+MAX_STEPS = 100_000  # after repeats are expanded: a typo in `times` fails at load, not at 3 a.m.
 
 DEVICE_KEYS = {
     "id": str,
@@ -93,6 +100,7 @@ DEVICE_KEYS = {
     "gps": list,
     "seed": int,
     "chunk_ms": int,
+    "battery_hours": _NUM,  # hours a full battery records for (default 10)
 }
 HOST_KEYS = {"late_hours": _NUM, "clock_drift_s": _NUM, "link": str}
 EXPECT_KEYS = {
@@ -154,7 +162,10 @@ def parse(doc: dict, path: str = "<scenario>") -> Scenario:
     steps = doc.get("step", [])
     if not isinstance(steps, list) or not steps:
         raise ScenarioError("%s: no [[step]] tables; a scenario needs at least one step" % path)
-    s.steps = [_step(raw, i + 1, path) for i, raw in enumerate(steps)]
+    for i, raw in enumerate(steps):
+        _expand(raw, str(i + 1), path, s.steps)
+    for n, step in enumerate(s.steps, 1):
+        step["n"] = n  # the step's place in the run, repeats expanded
     _check_device(s)
     _check_expect(s)
     return s
@@ -185,15 +196,38 @@ def _as_tuple(kinds: object) -> tuple:
     return kinds if isinstance(kinds, tuple) else (kinds,)
 
 
-def _step(raw: object, n: int, path: str) -> dict:
+def _expand(raw: object, at: str, path: str, out: list) -> None:
+    """Check the step at ``at`` ("3", or "3.2" inside a repeat) and add it to ``out``; a
+    repeat adds its steps, checked once, ``times`` times over."""
+    step = _step(raw, at, path)
+    if step["do"] != "repeat":
+        step["at"] = at
+        out.append(step)
+        return
+    where = "step %s (repeat)" % at
+    if step["times"] < 1 or not step["steps"]:
+        raise ScenarioError("%s: %s needs times >= 1 and at least one step" % (path, where))
+    body: list = []
+    for j, sub in enumerate(step["steps"]):
+        _expand(sub, "%s.%d" % (at, j + 1), path, body)
+    if len(out) + step["times"] * len(body) > MAX_STEPS:
+        raise ScenarioError(
+            "%s: %s makes more than %d steps; a scenario runs at most that many"
+            % (path, where, MAX_STEPS)
+        )
+    for _ in range(step["times"]):
+        out.extend(dict(sub) for sub in body)
+
+
+def _step(raw: object, at: str, path: str) -> dict:
     if not isinstance(raw, dict) or "do" not in raw:
-        raise ScenarioError("%s: step %d has no `do`; steps are: %s" % (path, n, ", ".join(STEPS)))
+        raise ScenarioError("%s: step %s has no `do`; steps are: %s" % (path, at, ", ".join(STEPS)))
     do = raw["do"]
     if do not in STEPS:
         raise ScenarioError(
-            "%s: step %d: unknown step %r; steps are: %s" % (path, n, do, ", ".join(STEPS))
+            "%s: step %s: unknown step %r; steps are: %s" % (path, at, do, ", ".join(STEPS))
         )
-    where = "step %d (%s)" % (n, do)
+    where = "step %s (%s)" % (at, do)
     keys = STEPS[do]
     for key, value in raw.items():
         if key == "do":
@@ -206,7 +240,6 @@ def _step(raw: object, n: int, path: str) -> dict:
         if key not in raw:
             raise ScenarioError("%s: %s needs `%s`" % (path, where, key))
     step = dict(raw)
-    step["n"] = n
     _check_step(step, path, where)
     if "wav" in step:
         # A recording of the words, beside the scenario file unless the path says otherwise.

@@ -284,6 +284,24 @@ def test_the_agent_boots_and_records_on_the_card(tmp_path):
     assert card.used_bytes() >= agent.stored_media_bytes
 
 
+@pytest.mark.parametrize("host_sync", [False, True])
+def test_a_card_syncs_to_the_host_disk_only_when_asked(tmp_path, monkeypatch, host_sync):
+    synced = []
+    real = os.fsync
+    monkeypatch.setattr("firmware.store._os_fsync", lambda fd: synced.append(fd) or real(fd))
+    card = SdCard(str(tmp_path / "card"), 10_000_000, host_sync=host_sync)
+    store = card.open_store()
+    actions = Recorder(make_signer(SEED_A), DEVICE, "P-0427").power_on(
+        T0, 0, {"camera_ok": True, "battery_percent": 90, "storage_hours": 9}
+    )
+    raw = next(a[1] for a in actions if a[0] == STORE)
+    store.append(raw)
+    store.close()
+    assert bool(synced) == host_sync
+    # Either way the record is in the file for the next boot.
+    assert list(Store(card.path).entries()) == [raw]
+
+
 # --- battery --------------------------------------------------------------------------------
 
 
@@ -366,6 +384,23 @@ def test_a_file_that_is_not_pcm_wav_is_refused_clearly(tmp_path):
             mic.speak(wav=str(tmp_path / name))
     with pytest.raises(SimulatorError, match="does not exist"):
         mic.speak(wav=str(tmp_path / "missing.wav"))
+
+
+def test_the_quiet_tone_runs_on_unbroken_between_and_after_speech():
+    mic = SimMicrophone(SimClock(T0), rate=8000, block_ms=200)
+    blocks = [mic.read()[0] for _ in range(3)]
+    mic.speak(seconds=0.3)
+    while mic.speaking():
+        mic.read()
+    blocks += [mic.read()[0] for _ in range(3)]
+    samples = np.concatenate([pcm_samples(b) for b in blocks[:3]]).astype(float)
+    t = np.arange(len(samples)) / 8000
+    expected = np.round(0.03 * 32767 * np.sin(2 * np.pi * 440 * t))
+    assert np.abs(samples - expected).max() <= 1  # the tone, in phase from the first sample
+    after = pcm_samples(blocks[3]).astype(float)
+    start = 5 * 1600  # two blocks of speech came between
+    t = (start + np.arange(len(after))) / 8000
+    assert np.abs(after - np.round(0.03 * 32767 * np.sin(2 * np.pi * 440 * t))).max() <= 1
 
 
 def test_synthetic_speech_lasts_as_long_as_asked():

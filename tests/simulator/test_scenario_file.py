@@ -110,3 +110,35 @@ def test_a_wav_file_is_found_beside_the_scenario_or_named_as_missing(tmp_path):
     assert s.steps[-1]["wav"] == str(tmp_path / "reason.wav")
     with pytest.raises(ScenarioError, match="no WAV file"):
         load(write(tmp_path, text.replace("reason.wav", "missing.wav")))
+
+
+REPEAT = GOOD.replace(
+    '[[step]]\ndo = "wait"\nminutes = 2\n',
+    '[[step]]\ndo = "repeat"\ntimes = 3\nsteps = [{ do = "wait", minutes = 2 }, '
+    '{ do = "film", seconds = 5 }]\n[[step]]\ndo = "stop"\n',
+)
+
+
+def test_a_repeat_runs_its_steps_that_many_times_numbered_in_order(tmp_path):
+    s = load(write(tmp_path, REPEAT))
+    assert [x["do"] for x in s.steps] == ["power_on", "pause"] + ["wait", "film"] * 3 + ["stop"]
+    assert [x["n"] for x in s.steps] == list(range(1, 10))
+    assert [x["at"] for x in s.steps[2:5]] == ["3.1", "3.2", "3.1"]
+    s.steps[2]["seconds"] = 1
+    assert "seconds" not in s.steps[4]  # each round has its own copy of the step
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("times = 3", "times = 0"), "step 3 (repeat) needs times >= 1"),
+        (("seconds = 5", "secs = 5"), "step 3.2 (film) has no key 'secs'"),
+        (('do = "film"', 'do = "flim"'), "step 3.2: unknown step 'flim'"),
+        (("times = 3", "times = 1000000"), "makes more than 100000 steps"),
+        (("times = 3\n", ""), "step 3 (repeat) needs `times`"),
+    ],
+)
+def test_a_mistake_in_a_repeat_names_the_step_inside_it(tmp_path, change, message):
+    with pytest.raises(ScenarioError) as err:
+        load(write(tmp_path, REPEAT.replace(*change)))
+    assert message in str(err.value)
