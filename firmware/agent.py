@@ -284,8 +284,8 @@ def boot(
     next_seq, prev = store.head()
     last = store.last_entry()
     boot_count = last.fields[F_BOOT] + 1 if last is not None else 0
-    key = checkpoint_key(signer)
-    memory = recall(store, key)
+    mac_key = checkpoint_key(signer)
+    memory = recall(store, mac_key)
     settings = memory.settings
     floor = settings.get(FLOOR_SETTING, DEFAULT_FLOOR_DAYS)
     recorder_config = dict(config or {})
@@ -305,7 +305,7 @@ def boot(
     agent = Agent(store, recorder, clock, camera, indicators, RetentionPolicy(floor))
     agent.bitrate_bps = bitrate_bps  # what the port's encoder writes: hours left depend on it
     agent.memory = memory
-    agent.checkpoint_key = key
+    agent.checkpoint_key = mac_key
     agent.host_keys = dict(host_keys or {})
     agent.config_issued_ms = memory.config_issued_ms
     wall, mono = agent.now()

@@ -13,6 +13,7 @@ from firmware.memory import (
     restore,
 )
 from firmware.store import CHECKPOINT_NAME, Store
+from protocol.hostconfig import sign_config
 from protocol.registry import EV_EVICTION, EV_HOST_RECEIPT, F_DETAIL
 from protocol.signer import make_signer
 from tests.firmware.test_agent import Log, SceneCamera, StepClock
@@ -39,9 +40,18 @@ def power_on(path: str, frames: int = 0, store: object = None, seed: bytes = SEE
     return boot(path, make_signer(seed), DEVICE, "P-0427", StepClock(), camera, Log(), store=store)
 
 
+HOST_SEED = bytes(range(7, 39))
+
+
 def work(agent: object, mark: bool = False) -> None:
-    """A recording (marked important when ``mark``), a receipt for its first two chunks,
-    an eviction of the first chunk's file and of one this store never held."""
+    """A host config (a higher retention floor, an officer), a recording (marked important
+    when ``mark``), a receipt for its first two chunks, an eviction of the first chunk's
+    file and of one this store never held."""
+    agent.host_keys = {"agency-host-1": make_signer(HOST_SEED).public_key()}
+    issued = agent.config_issued_ms + 1
+    settings = {"retention_floor_days": 200, "officer_id": "P-%d" % issued}
+    config = sign_config(make_signer(HOST_SEED), "agency-host-1", DEVICE, issued, settings)
+    agent.apply_config(config)
     agent.input("press_record")
     while agent.capture():
         pass
@@ -97,6 +107,7 @@ def test_the_checkpoint_holds_exactly_the_fold_of_the_ledger():  # R-DEV-4, R-DE
         before = state(agent)
         agent.shut_down()
         assert before == folded(d)
+        assert before[1]["retention_floor_days"] == 200
         agent = power_on(d, frames=150)  # a second day's work, folded onto the checkpoint
         work(agent)
         agent.shut_down()
@@ -105,6 +116,8 @@ def test_the_checkpoint_holds_exactly_the_fold_of_the_ledger():  # R-DEV-4, R-DE
         after = state(agent)
         assert after == folded(d)
         assert len(after[0]) > len(before[0])
+        assert agent.retention.floor_days == 200  # the host's settings, from the checkpoint
+        assert agent.recorder.officer_id == after[1]["officer_id"]
 
 
 def test_an_edited_checkpoint_is_ignored_and_the_ledger_decides():  # R-DEV-4

@@ -1,23 +1,26 @@
 """Simulator benchmark: an officer's shift on virtual hardware, and devices run at once.
 
     .venv/bin/python tools/bench/sim_bench.py [--json] [--hours H] [--fps F]
-        [--device-seconds S] [--max-devices N] [--card-dir DIR] [--size WxH]
-        [--skip-devices] [--skip-shift]
+        [--chunk-ms MS] [--host-sync] [--device-seconds S] [--max-devices N]
+        [--card-dir DIR] [--size WxH] [--skip-devices] [--skip-shift]
 
 Every run is the unchanged firmware agent (``firmware.agent.boot``: recorder, crash-safe
-store with an fsync per record, PyNaCl signer) on the simulator's hardware
+store with a sync per record, PyNaCl signer) on the simulator's hardware
 (``simulator.hardware``): SimClock, SceneCamera (a rendered scene, overlay burned in, JPEG at
 quality 80), SimMicrophone (8 kHz PCM in 200 ms blocks), SimBattery, and the store on an
 SdCard (128 GiB, so space is never the limit; every write goes through its opener and the
 agent asks it for free space every 5 virtual seconds). The cards are folders in the system's
-temporary folder, or in ``--card-dir``: on a tmpfs folder the store's fsyncs cost nothing,
-which shows how much of a figure is the host disk's. Video is Motion JPEG, one frame per
-``--fps`` (default 10), 1 s chunks; audio is PCM. The agent is told ``tick`` every virtual
-second and the battery every virtual minute. Each measurement runs in a fresh child process
-with OpenCV on one thread, so a figure is what one core does.
+temporary folder, or in ``--card-dir``. A simulated card's sync is a flush; with
+``--host-sync`` it is an fsync of the host's disk, which shows what the disk adds. Video is
+Motion JPEG, one frame per ``--fps`` (default 10), in ``--chunk-ms`` chunks (default 1000);
+audio is PCM. The agent is told ``tick`` every virtual second and the battery every virtual
+minute. Each measurement runs in a fresh child process with OpenCV on one thread, so a
+figure is what one core does.
 
 Figures:
-1. A shift, at 640x360 and at 1920x1080: record, announcement and narration, film
+1. A shift, at 640x360 and at 1920x1080 (or at the ``--size`` given; 160x90 with ``--fps 1
+   --chunk-ms 10000`` is the fidelity at which a whole shift runs in seconds): record,
+   announcement and narration, film
    continuously, one pause an hour (a minute of "change of place", then resume and a 5 s
    spoken reason), stop. H virtual hours (default 0.25) are run for real; the pause falls
    at the middle of every hour, or of the run when it is shorter. Figure: virtual hours per
@@ -38,7 +41,7 @@ Figures:
    time holds while no device falls further behind than its capture queue holds (8 frames);
    the same search, starting from half the flat-out count. The paced count is the answer;
    the flat-out one shows the machine's throughput.
-3. Six months of retention: measured by ``sealcam sim`` scenarios (not this script).
+3. Six months of retention: ``retention_bench.py``.
 """
 
 import argparse
