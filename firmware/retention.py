@@ -376,13 +376,25 @@ class RetentionPolicy:
                         continue  # another chunk still needs the file
                 yield item
 
-    def evictable_bytes(self, catalogue: "list | Catalogue", now_ms: int) -> int:
+    def _evictable(self, catalogue: "list | Catalogue", now_ms: int) -> "Iterator[MediaItem]":
+        """The items whose files retention may evict now, oldest first, each file once."""
         if isinstance(catalogue, Catalogue) and catalogue.ordered:
-            total = 0
-            for item in self._evictable_in_order(catalogue, now_ms):
-                total += item.size
-            return total
-        return self.report(catalogue, now_ms).evictable_bytes
+            yield from self._evictable_in_order(catalogue, now_ms)
+            return
+        kept = self._kept(catalogue, now_ms)
+        seen: dict = {}
+        for item in _oldest_first(catalogue):
+            if item.digest in kept or item.digest in seen:
+                continue
+            if self.classify(item, now_ms) == EVICTABLE:
+                seen[item.digest] = True
+                yield item
+
+    def evictable_bytes(self, catalogue: "list | Catalogue", now_ms: int) -> int:
+        total = 0
+        for item in self._evictable(catalogue, now_ms):
+            total += item.size
+        return total
 
     def plan_space(
         self, catalogue: "list | Catalogue", now_ms: int, free_bytes: int, needed_bytes: int
@@ -398,26 +410,11 @@ class RetentionPolicy:
         short = needed_bytes - free_bytes
         plan = []
         freed = 0
-        if isinstance(catalogue, Catalogue) and catalogue.ordered:
-            for item in self._evictable_in_order(catalogue, now_ms):
-                plan.append(item.digest)
-                freed += item.size
-                if freed >= short:
-                    return plan
-            raise StorageFull(
-                self._full_message(self.report(catalogue, now_ms), free_bytes, needed_bytes)
-            )
-        kept = self._kept(catalogue, now_ms)
-        planned: dict = {}
-        for item in _oldest_first(catalogue):
-            if item.digest in kept or item.digest in planned:
-                continue
-            if self.classify(item, now_ms) == EVICTABLE:
-                planned[item.digest] = True
-                plan.append(item.digest)
-                freed += item.size
-                if freed >= short:
-                    return plan
+        for item in self._evictable(catalogue, now_ms):
+            plan.append(item.digest)
+            freed += item.size
+            if freed >= short:
+                return plan
         raise StorageFull(
             self._full_message(self.report(catalogue, now_ms), free_bytes, needed_bytes)
         )

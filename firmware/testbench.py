@@ -546,7 +546,7 @@ class TestBench:
         if agent.recorder.state in (RECORDING, RESUMING, PAUSED):
             agent.input("press_stop")
             lines.append("stopped the recording first")
-        agent.store.close()
+        agent.shut_down()
         self.agent = None
         self.link = None
         lines.append("powered off")

@@ -17,6 +17,9 @@ unchanged. What each piece must guarantee:
 - ``board_entropy`` feeds key generation at provisioning: a hardware RNG, never ``random``.
 - The store directory must be on a filesystem whose writes survive power loss in order
   (littlefs, or FAT with the card's cache flushed on ``sync``).
+- On the power button's off (and on a low-battery shutdown), call ``agent.shut_down()``
+  before cutting power: it saves the checkpoint that lets the next boot skip re-reading
+  the ledger (``firmware.memory``). A cut without it loses nothing; that boot is slower.
 """
 
 import time

@@ -35,6 +35,16 @@ class CountingStore(Store):
             yield raw
 
 
+def record(agent: object, mark: bool = False) -> None:
+    """Film until the camera runs out; mark the recording important first when ``mark``."""
+    agent.input("press_record")
+    while agent.capture():
+        pass
+    if mark:
+        agent.input("mark_important")
+    agent.input("press_stop")
+
+
 def power_on(path: str, frames: int = 0, store: object = None, seed: bytes = SEED_A) -> object:
     camera = SceneCamera(frames)
     return boot(path, make_signer(seed), DEVICE, "P-0427", StepClock(), camera, Log(), store=store)
@@ -52,12 +62,7 @@ def work(agent: object, mark: bool = False) -> None:
     settings = {"retention_floor_days": 200, "officer_id": "P-%d" % issued}
     config = sign_config(make_signer(HOST_SEED), "agency-host-1", DEVICE, issued, settings)
     agent.apply_config(config)
-    agent.input("press_record")
-    while agent.capture():
-        pass
-    if mark:
-        agent.input("mark_important")
-    agent.input("press_stop")
+    record(agent, mark)
     first = agent.catalogue[0]
     receipt = {F_DETAIL: {"through_seq": agent.catalogue[1].seq}}
     agent.run(agent.recorder.log_event(EV_HOST_RECEIPT, receipt, T0 + 5000, 5000))
@@ -167,10 +172,7 @@ def test_a_checkpoint_of_another_ledger_is_ignored():  # R-DEV-14
             work(agent)
             agent.shut_down()
             agent = power_on(b, frames=3)
-            agent.input("press_record")
-            while agent.capture():
-                pass
-            agent.input("press_stop")
+            record(agent)
             agent.shut_down()
             with open(a + "/" + CHECKPOINT_NAME, "rb") as f:
                 theirs = f.read()
@@ -187,10 +189,7 @@ def test_after_a_power_cut_the_boot_folds_on_from_the_older_checkpoint():  # R-D
         work(agent)
         agent.shut_down()
         agent = power_on(d, frames=150)
-        agent.input("press_record")
-        while agent.capture():
-            pass
-        agent.input("press_stop")
+        record(agent)
         agent.store.close()  # the power went: no checkpoint saved for this day
         store = CountingStore(d)
         agent = power_on(d, store=store)

@@ -36,6 +36,7 @@ COVERS = {
     "no-record": ["R-DEV-11"],
     "two-stages": ["R-DEV-5", "R-DEV-10", "R-DEV-15"],
     "six-months": ["R-DEV-4", "R-DEV-5"],
+    "ten-hour-shift": ["R-DEV-5", "R-DEV-7", "R-DEV-9"],
 }
 
 
