@@ -580,23 +580,10 @@ class Store:
         """Write media durably into new/ (temp file, sync, rename, directory sync)."""
         if self._media_path(key):
             return  # the same bytes are already held; a chunk may repeat (silence, a still)
-        tmp = self._new + "/" + key + ".part"
         try:
-            f = self._open(tmp, "wb")
-            try:
-                n = f.write(media)
-                if n is not None and n != len(media):
-                    raise OSError(_ENOSPC, "short write")
-                self._sync_file(f)
-            finally:
-                f.close()
-            os.rename(tmp, self._staged_path(key))
+            self._write_whole(self._new + "/" + key + ".part", self._staged_path(key), media)
         except OSError as exc:
             # The caller still holds these bytes and is told they were not stored.
-            try:
-                os.remove(tmp)
-            except OSError:
-                pass
             raise _storage_error(exc, "writing media %s" % key) from None
         self._sync_folder(self._new)
         self._staged.append(key)
@@ -766,21 +753,9 @@ class Store:
 
     # -- durability: a port whose medium syncs its own way overrides these --
 
-    def _sync_file(self, f: object) -> None:
-        """Push a file's written bytes to the medium."""
-        _sync(f)
-
-    def _sync_folder(self, path: str) -> None:
-        """Make new and renamed names in ``path`` durable."""
-        _sync_dir(path)
-
-    # -- the checkpoint --
-
-    def save_checkpoint(self, data: bytes) -> bool:
-        """Replace the checkpoint file with ``data`` (temp file, sync, rename); return False
-        and leave the old one when the medium refuses (full, failing): it is only a cache."""
-        path = self.path + "/" + CHECKPOINT_NAME
-        tmp = path + ".part"
+    def _write_whole(self, tmp: str, path: str, data: bytes) -> None:
+        """Write ``data`` to ``tmp``, sync it and rename it to ``path``; on an OSError
+        remove ``tmp`` and raise it (the directory sync is the caller's)."""
         try:
             f = self._open(tmp, "wb")
             try:
@@ -796,6 +771,25 @@ class Store:
                 os.remove(tmp)
             except OSError:
                 pass
+            raise
+
+    def _sync_file(self, f: object) -> None:
+        """Push a file's written bytes to the medium."""
+        _sync(f)
+
+    def _sync_folder(self, path: str) -> None:
+        """Make new and renamed names in ``path`` durable."""
+        _sync_dir(path)
+
+    # -- the checkpoint --
+
+    def save_checkpoint(self, data: bytes) -> bool:
+        """Replace the checkpoint file with ``data`` (temp file, sync, rename); return False
+        and leave the old one when the medium refuses (full, failing): it is only a cache."""
+        path = self.path + "/" + CHECKPOINT_NAME
+        try:
+            self._write_whole(path + ".part", path, data)
+        except OSError:
             return False
         self._sync_folder(self.path)
         return True

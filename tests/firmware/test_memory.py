@@ -70,19 +70,33 @@ def work(agent: object, mark: bool = False) -> None:
     agent.run(agent.recorder.log_event(EV_EVICTION, gone, T0 + 6000, 6000))
 
 
-def state(agent: object) -> tuple:
-    items = [
-        (m.digest, m.recorded_ms, m.size, m.received, m.protected, m.seq, m.recording)
-        for m in agent.catalogue
-    ]
-    return items, agent.memory.settings, agent.config_issued_ms, agent.memory.seq
+def a_day(path: str, frames: int = 250, mark: bool = False) -> tuple:
+    """Power on, work (see ``work``), power off with a checkpoint; return the state then."""
+    agent = power_on(path, frames)
+    work(agent, mark)
+    before = state(agent)
+    agent.shut_down()
+    return before
 
 
-def folded(path: str) -> tuple:
-    """The state a boot would rebuild from the whole ledger."""
-    store = Store(path)
-    memory = restore(store.entries())
-    store.close()
+def rebooted(path: str, store: object = None) -> object:
+    """Boot and switch off at once: the agent as the boot rebuilt it."""
+    agent = power_on(path, store=store)
+    agent.store.close()
+    return agent
+
+
+def read_checkpoint(path: str) -> bytes:
+    with open(path + "/" + CHECKPOINT_NAME, "rb") as f:
+        return f.read()
+
+
+def write_checkpoint(path: str, data: bytes) -> None:
+    with open(path + "/" + CHECKPOINT_NAME, "wb") as f:
+        f.write(data)
+
+
+def snapshot(memory: object) -> tuple:
     items = [
         (m.digest, m.recorded_ms, m.size, m.received, m.protected, m.seq, m.recording)
         for m in memory.catalogue
@@ -90,15 +104,25 @@ def folded(path: str) -> tuple:
     return items, memory.settings, memory.config_issued_ms, memory.seq
 
 
+def state(agent: object) -> tuple:
+    """What the running agent remembers."""
+    return snapshot(agent.memory)
+
+
+def folded(path: str) -> tuple:
+    """The state a boot would rebuild from the whole ledger."""
+    store = Store(path)
+    memory = restore(store.entries())
+    store.close()
+    return snapshot(memory)
+
+
 def test_a_boot_after_a_power_off_reads_only_the_entries_after_the_checkpoint():  # R-DEV-4
     with TempDir() as d:
-        agent = power_on(d, frames=250)
-        work(agent, mark=True)
-        agent.shut_down()
+        a_day(d, mark=True)
         assert CHECKPOINT_NAME in os.listdir(d)
         store = CountingStore(d)
-        agent = power_on(d, store=store)
-        agent.store.close()
+        agent = rebooted(d, store)
         assert store.read == 1  # the entry the checkpoint names, to check it is the ledger's
         assert state(agent) == folded(d)
         assert any(m.received for m in agent.catalogue)
@@ -107,17 +131,11 @@ def test_a_boot_after_a_power_off_reads_only_the_entries_after_the_checkpoint():
 
 def test_the_checkpoint_holds_exactly_the_fold_of_the_ledger():  # R-DEV-4, R-DEV-17
     with TempDir() as d:
-        agent = power_on(d, frames=250)
-        work(agent, mark=True)
-        before = state(agent)
-        agent.shut_down()
+        before = a_day(d, mark=True)
         assert before == folded(d)
         assert before[1]["retention_floor_days"] == 200
-        agent = power_on(d, frames=150)  # a second day's work, folded onto the checkpoint
-        work(agent)
-        agent.shut_down()
-        agent = power_on(d)
-        agent.store.close()
+        a_day(d, frames=150)  # a second day's work, folded onto the checkpoint
+        agent = rebooted(d)
         after = state(agent)
         assert after == folded(d)
         assert len(after[0]) > len(before[0])
@@ -127,23 +145,16 @@ def test_the_checkpoint_holds_exactly_the_fold_of_the_ledger():  # R-DEV-4, R-DE
 
 def test_an_edited_checkpoint_is_ignored_and_the_ledger_decides():  # R-DEV-4
     with TempDir() as d:
-        agent = power_on(d, frames=250)
-        work(agent)
-        agent.shut_down()
-        path = d + "/" + CHECKPOINT_NAME
-        with open(path, "rb") as f:
-            data = f.read()
+        a_day(d)
         # Claim every chunk received, so retention would evict footage the host never got:
         # without the device's key the MAC cannot follow.
-        memory = decode_checkpoint(data, checkpoint_key(make_signer(SEED_A)))
+        memory = decode_checkpoint(read_checkpoint(d), checkpoint_key(make_signer(SEED_A)))
         assert memory is not None
         for item in memory.catalogue:
             item.received = True
-        with open(path, "wb") as f:
-            f.write(encode_checkpoint(memory, checkpoint_key(make_signer(SEED_B))))
+        write_checkpoint(d, encode_checkpoint(memory, checkpoint_key(make_signer(SEED_B))))
         store = CountingStore(d)
-        agent = power_on(d, store=store)
-        agent.store.close()
+        agent = rebooted(d, store)
         assert store.read > 3  # the whole ledger, folded again
         assert not all(m.received for m in agent.catalogue)
         assert state(agent) == folded(d)
@@ -151,76 +162,54 @@ def test_an_edited_checkpoint_is_ignored_and_the_ledger_decides():  # R-DEV-4
 
 def test_a_damaged_checkpoint_is_ignored():  # R-DEV-14
     with TempDir() as d:
-        agent = power_on(d, frames=250)
-        work(agent)
-        agent.shut_down()
-        path = d + "/" + CHECKPOINT_NAME
-        with open(path, "rb") as f:
-            data = bytearray(f.read())
+        a_day(d)
+        data = bytearray(read_checkpoint(d))
         data[len(data) // 2] ^= 0x01
-        with open(path, "wb") as f:
-            f.write(data[:-5])  # flipped and torn
-        agent = power_on(d)
-        agent.store.close()
-        assert state(agent) == folded(d)
+        write_checkpoint(d, bytes(data[:-5]))  # flipped and torn
+        assert state(rebooted(d)) == folded(d)
 
 
 def test_a_checkpoint_of_another_ledger_is_ignored():  # R-DEV-14
     with TempDir() as a:
         with TempDir() as b:
-            agent = power_on(a, frames=250)
-            work(agent)
-            agent.shut_down()
+            a_day(a)
             agent = power_on(b, frames=3)
             record(agent)
             agent.shut_down()
-            with open(a + "/" + CHECKPOINT_NAME, "rb") as f:
-                theirs = f.read()
-            with open(b + "/" + CHECKPOINT_NAME, "wb") as f:
-                f.write(theirs)  # same key, so the MAC holds: the named entry does not
-            agent = power_on(b)
-            agent.store.close()
-            assert state(agent) == folded(b)
+            # The same key, so the MAC holds; the entry it names is not b's.
+            write_checkpoint(b, read_checkpoint(a))
+            assert state(rebooted(b)) == folded(b)
 
 
 def test_after_a_power_cut_the_boot_folds_on_from_the_older_checkpoint():  # R-DEV-14
     with TempDir() as d:
-        agent = power_on(d, frames=250)
-        work(agent)
-        agent.shut_down()
+        a_day(d)
         agent = power_on(d, frames=150)
         record(agent)
         agent.store.close()  # the power went: no checkpoint saved for this day
         store = CountingStore(d)
-        agent = power_on(d, store=store)
-        agent.store.close()
+        agent = rebooted(d, store)
         assert state(agent) == folded(d)
         assert 1 < store.read < agent.memory.seq  # from the checkpoint, not from the start
 
 
 def test_a_full_card_keeps_the_old_checkpoint_and_loses_nothing():  # R-DEV-14
     with TempDir() as d:
-        agent = power_on(d, frames=250)
-        work(agent)
-        agent.shut_down()
-        with open(d + "/" + CHECKPOINT_NAME, "rb") as f:
-            old = f.read()
+        a_day(d)
+        old = read_checkpoint(d)
         disk = FullDisk(4000)  # room for the boot's entries
         agent = power_on(d, store=Store(d, opener=disk), frames=0)
         disk.budget = 40  # and then the card is full
         assert agent.save_checkpoint() is False
         agent.store.close()
         assert sorted(os.listdir(d)) == sorted(["ledger", "media", CHECKPOINT_NAME])
-        with open(d + "/" + CHECKPOINT_NAME, "rb") as f:
-            assert f.read() == old
-        agent = power_on(d)
-        agent.store.close()
-        assert state(agent) == folded(d)
+        assert read_checkpoint(d) == old
+        assert state(rebooted(d)) == folded(d)
 
 
 def test_marking_a_recording_important_protects_its_chunks_at_once():  # R-DEV-5
     with TempDir() as d:
-        agent = power_on(d, frames=250)
+        agent = power_on(d, frames=9)
         agent.input("press_record")
         for _ in range(4):
             agent.capture()
