@@ -47,16 +47,16 @@ def stored_ok(tmp_path) -> int:
     return len(raws)
 
 
-def test_tcp_between_two_processes(tmp_path):
-    setup(tmp_path)
+def start_daemon(evidence, host_key) -> tuple:
+    """``sealcam sync --once`` on a free loopback port: the process and its address."""
     daemon = subprocess.Popen(
         [
             *SEALCAM,
             "sync",
             "--evidence",
-            str(tmp_path / "ev"),
+            str(evidence),
             "--host-key",
-            str(tmp_path / "host.key"),
+            str(host_key),
             "--tcp",
             "127.0.0.1:0",
             "--once",
@@ -67,6 +67,13 @@ def test_tcp_between_two_processes(tmp_path):
     )
     first = json.loads(daemon.stdout.readline())
     assert first["event"] == "listening"
+    host, _, port = first["tcp"].rpartition(":")
+    return daemon, (host, int(port))
+
+
+def test_tcp_between_two_processes(tmp_path):
+    setup(tmp_path)
+    daemon, address = start_daemon(tmp_path / "ev", tmp_path / "host.key")
     dock = subprocess.run(
         [
             *SEALCAM,
@@ -76,7 +83,7 @@ def test_tcp_between_two_processes(tmp_path):
             "--trust",
             str(tmp_path / "host.pub"),
             "--connect",
-            first["tcp"],
+            "%s:%d" % address,
             "--json",
         ],
         capture_output=True,

@@ -22,6 +22,7 @@ from simulator.command import SCENARIO_DIR
 from simulator.errors import ScenarioError
 from simulator.hil import POWER_CUTS, BoardDevice
 from simulator.mpboard import VirtualBoard
+from tests.host.test_sync_processes import start_daemon
 
 SEALCAM = [sys.executable, "-c", "import sys; from host.cli import main; sys.exit(main())"]
 DEVICE = "SC-HIL-0001"
@@ -72,29 +73,6 @@ def fresh(flashed, tmp_path):
     shutil.copytree(flashed / "evidence", tmp_path / "evidence")
     with VirtualBoard(str(tmp_path / "flash")) as board:
         yield board.start(), tmp_path / "evidence", flashed / "keys" / (HOST + ".key")
-
-
-def start_daemon(evidence, host_key) -> tuple:
-    daemon = subprocess.Popen(
-        [
-            *SEALCAM,
-            "sync",
-            "--evidence",
-            str(evidence),
-            "--host-key",
-            str(host_key),
-            "--tcp",
-            "127.0.0.1:0",
-            "--once",
-            "--json",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    first = json.loads(daemon.stdout.readline())
-    assert first["event"] == "listening"
-    host, _, port = first["tcp"].rpartition(":")
-    return daemon, (host, int(port))
 
 
 SHIFT = [
