@@ -219,3 +219,19 @@ def test_marking_a_recording_important_protects_its_chunks_at_once():  # R-DEV-5
         agent.input("press_stop")
         assert agent.catalogue and all(m.protected for m in agent.catalogue)
         agent.store.close()
+
+
+def test_a_checkpoint_write_cut_short_leaves_the_old_one_in_use():  # R-DEV-14
+    with TempDir() as d:
+        a_day(d)
+        old = read_checkpoint(d)
+        with open(d + "/" + CHECKPOINT_NAME + ".part", "wb") as f:
+            f.write(old[: len(old) // 3])  # the power went while the next one was written
+        store = CountingStore(d)
+        agent = power_on(d, store=store)
+        assert store.read == 1  # the old checkpoint, whole, still serves
+        booted = state(agent)
+        agent.shut_down()
+        assert booted == folded(d)
+        assert CHECKPOINT_NAME + ".part" not in os.listdir(d)
+        assert read_checkpoint(d) != old
