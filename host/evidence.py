@@ -171,8 +171,9 @@ CREATE TABLE IF NOT EXISTS missing_media (
     size        INTEGER NOT NULL,
     PRIMARY KEY (device_id, digest)
 ) WITHOUT ROWID;
--- What devices answered for media they could not give (GONE): a row per report, kept
--- forever; it is evidence of footage lost or changed on the device.
+-- What devices answered for media they could not give (GONE): a row per distinct report
+-- (the host asks again at every dock; the same answer again adds no row), kept forever;
+-- it is evidence of footage lost or changed on the device.
 CREATE TABLE IF NOT EXISTS gone_media (
     device_id   TEXT NOT NULL,
     digest      BLOB NOT NULL,
@@ -581,9 +582,11 @@ class SqliteEvidenceStore(EvidenceStore):
         with self._lock:
             # Committed with a full sync: the receipt that no longer waits for this media
             # goes out only after the reason it need not is on disk.
+            row = (device_id, bytes(digest), int(reason), str(text))
             self._db.execute(
-                "INSERT INTO gone_media VALUES (?, ?, ?, ?, ?)",
-                (device_id, bytes(digest), int(reason), str(text), int(reported_ms)),
+                "INSERT INTO gone_media SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM "
+                "gone_media WHERE device_id = ? AND digest = ? AND reason = ? AND text = ?)",
+                (*row, int(reported_ms), *row),
             )
 
     def gone_media(self, device_id: str) -> list:

@@ -199,6 +199,9 @@ def test_what_a_device_says_of_media_it_cannot_give_is_kept_for_good(tmp_path, s
     store.record_gone(DEVICE, digest, GONE_NOT_FOUND, "not in the store", 2000)
     store.record_gone("SC-OTHER", digest, GONE_NOT_FOUND, "another device's word", 2500)
     store.record_gone(DEVICE, digest, GONE_DAMAGED, "does not match its SHA-256", 3000)
+    # Asked again at the next docks, the device says the same: the first report stands.
+    store.record_gone(DEVICE, digest, GONE_NOT_FOUND, "not in the store", 4000)
+    store.record_gone(DEVICE, digest, GONE_DAMAGED, "does not match its SHA-256", 5000)
     with pytest.raises(EvidenceError, match="32 bytes"):
         store.record_gone(DEVICE, digest[:8], GONE_DAMAGED, "", 3000)
     store.close()  # the host restarts
