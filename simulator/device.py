@@ -56,6 +56,33 @@ class PowerCut(BaseException):
     after a cut nothing more is written, as on a device whose power is gone."""
 
 
+DEFAULT_ID = "SC-SIM-0001"
+DEFAULT_OFFICER = "P-0427"
+
+
+def nth_device(settings: dict, i: int) -> dict:
+    """The settings of the ``i``-th of several devices alike (0 is the one described):
+    the next ids and officer numbers along, and its own seed, so scenes and keys differ."""
+    if i == 0:
+        return dict(settings)
+    out = dict(settings)
+    out["id"] = _count_on(settings.get("id", DEFAULT_ID), i)
+    out["officer"] = _count_on(settings.get("officer", DEFAULT_OFFICER), i)
+    out["seed"] = int(settings.get("seed", 1)) + i
+    return out
+
+
+def _count_on(text: str, i: int) -> str:
+    """``text`` with its trailing number ``i`` further on: SC-SIM-0001, 2 -> SC-SIM-0003."""
+    j = len(text)
+    while j > 0 and text[j - 1].isdigit():
+        j -= 1
+    if j == len(text):
+        return "%s-%d" % (text, i + 1)
+    digits = text[j:]
+    return text[:j] + str(int(digits) + i).zfill(len(digits))
+
+
 class _CutFile:
     """A file on the card that may lose power in the middle of a write."""
 
@@ -141,8 +168,8 @@ class VirtualDevice:
 
         cfg = dict(settings or {})
         self.settings = cfg
-        self.device_id = cfg.get("id", "SC-SIM-0001")
-        self.officer = cfg.get("officer", "P-0427")
+        self.device_id = cfg.get("id", DEFAULT_ID)
+        self.officer = cfg.get("officer", DEFAULT_OFFICER)
         self.fps = int(cfg.get("fps", 5))
         width, height = (int(x) for x in cfg.get("resolution", "640x360").lower().split("x"))
         seed = int(cfg.get("seed", 1))

@@ -11,10 +11,29 @@ def render(report: dict) -> str:
     lines.append("What happened")
     for h in report["happened"]:
         lines.append("  %s  %2d %-14s %s" % (h["at"], h["step"], h["do"], h["what"]))
-    host = report["host"]
+    for each in report.get("devices") or [report]:
+        lines.append("")
+        if "devices" in report:
+            lines.append("What the host concluded for %s" % each["device"])
+        else:
+            lines.append("What the host concluded")
+        lines += _concluded(each["host"])
     lines.append("")
-    lines.append("What the host concluded")
-    lines.append("  verification   %s" % host["state"])
+    lines.append("Expectations")
+    for c in report["expectations"]:
+        mark = "PASS" if c["passed"] else "FAIL"
+        detail = "" if c["passed"] else "  (expected %s, got %s)" % (c["expected"], c["got"])
+        lines.append("  %s  %s: %s%s" % (mark, c["what"], c["got"], detail))
+    if not report["expectations"]:
+        lines.append("  (none: the scenario has no [expect] table)")
+    lines.append("")
+    lines.append("Result    %s" % ("PASS" if report["passed"] else "FAIL"))
+    return "\n".join(lines)
+
+
+def _concluded(host: dict) -> list:
+    """The host's verdict on one device, as lines."""
+    lines = ["  verification   %s" % host["state"]]
     if host["findings"]:
         counts: dict = {}
         for code in host["findings"]:
@@ -33,14 +52,4 @@ def render(report: dict) -> str:
             "  flag           %s (%s) at seq %d: %s"
             % (f["code"], f["rule"], f["seq"], f["message"])
         )
-    lines.append("")
-    lines.append("Expectations")
-    for c in report["expectations"]:
-        mark = "PASS" if c["passed"] else "FAIL"
-        detail = "" if c["passed"] else "  (expected %s, got %s)" % (c["expected"], c["got"])
-        lines.append("  %s  %s: %s%s" % (mark, c["what"], c["got"], detail))
-    if not report["expectations"]:
-        lines.append("  (none: the scenario has no [expect] table)")
-    lines.append("")
-    lines.append("Result    %s" % ("PASS" if report["passed"] else "FAIL"))
-    return "\n".join(lines)
+    return lines

@@ -148,13 +148,20 @@ class Runner:
                 officer=cfg.get("officer", ""),
                 fps=cfg.get("fps", 5),
             )
+            self.devices = [self.device]
         else:
-            from simulator.device import VirtualDevice
+            from simulator.device import VirtualDevice, nth_device
 
-            device = VirtualDevice(str(self.workdir), scenario.device)
-            device.pin_host(self.host.key.device_id, self.host.key.public)
-            self.device = device
-        self.host.enrol(self.device.device_id, self.device.public_key)
+            # Several devices alike live the same steps, each on its own clock and card,
+            # and dock at once with one daemon, as a charging rack does.
+            self.devices = []
+            for i in range(int(scenario.device.get("count", 1))):
+                device = VirtualDevice(str(self.workdir), nth_device(scenario.device, i))
+                device.pin_host(self.host.key.device_id, self.host.key.public)
+                self.devices.append(device)
+            self.device = self.devices[0]
+        for device in self.devices:
+            self.host.enrol(device.device_id, device.public_key)
 
     def run(self) -> dict:
         try:
@@ -162,13 +169,21 @@ class Runner:
                 if step["do"] == "dock":
                     lines = self._dock(step)
                 else:
-                    lines = self.device.step(step)
+                    lines = []
+                    for device in self.devices:
+                        lines += self._tagged(device, device.step(dict(step)))
                 self._note(step, lines)
         finally:
-            self.device.close()
+            for device in self.devices:
+                device.close()
         self.say("asking the host for its verdict")
-        verdict = self.host.conclude(self.device.device_id, self.scenario.host)
-        return self._report(verdict)
+        return self._report()
+
+    def _tagged(self, device: Any, lines: list) -> list:
+        """With several devices, each line says whose it is."""
+        if len(self.devices) == 1:
+            return lines
+        return ["%s: %s" % (device.device_id, line) for line in lines or ["done"]]
 
     def _note(self, step: dict, lines: list) -> None:
         at = self._true_ms()
@@ -193,37 +208,45 @@ class Runner:
     def _dock(self, step: dict) -> list:
         from simulator.links import LinkFaults
 
-        faults = LinkFaults(
-            flip_every=step.get("flip_every", 0),
-            drop_every=step.get("drop_every", 0),
-            stall_ms=step.get("stall_ms", 0),
-            disconnect_after=step.get("disconnect_after", 0),
-            seed=step["n"],
-        )
+        # One cable a device, each with the step's faults and its own dice.
+        faults = [
+            LinkFaults(
+                flip_every=step.get("flip_every", 0),
+                drop_every=step.get("drop_every", 0),
+                stall_ms=step.get("stall_ms", 0),
+                disconnect_after=step.get("disconnect_after", 0),
+                seed=step["n"] + 1000 * i,
+            )
+            for i in range(len(self.devices))
+        ]
         until_done = step.get("until_done", True)
         link = step.get("link", self.scenario.host.get("link", "pty"))
         if self.on_board:
             link = "tcp"  # a board is docked through its test command channel
-        elif link == "tcp" and faults.any:
+        elif link == "tcp" and faults[0].any:
             raise ScenarioError(
                 'step %d: link faults need the pseudo-terminal cable: use link = "pty"' % step["n"]
             )
         lines = []
-        if not self.on_board and self.device.agent is None:
-            # The cradle powers and charges the device: a flat or switched-off recorder
-            # boots on it (and recovers its store, if the power was cut).
-            self.device.battery.charge(100)
-            lines += self.device.step({"do": "power_on", "n": step["n"]})
-            lines.insert(0, "docked: the cradle powers the device on")
+        for device in self.devices if not self.on_board else ():
+            if device.agent is None:
+                # The cradle powers and charges the device: a flat or switched-off recorder
+                # boots on it (and recovers its store, if the power was cut).
+                device.battery.charge(100)
+                booted = device.step({"do": "power_on", "n": step["n"]})
+                lines += self._tagged(device, ["docked: the cradle powers the device on", *booted])
+        pending = list(range(len(self.devices)))
         for attempt in range(1, (DOCK_ATTEMPTS if until_done else 1) + 1):
             if attempt > 1:
-                faults.next_attempt()
-            record = self._dock_once(link, faults)
-            record["attempt"] = attempt
-            self.docks.append(record)
-            lines.append(
-                "dock %d over %s: %s; host stored %d entries, %d media%s"
-                % (
+                for i in pending:
+                    faults[i].next_attempt()
+            records = self._dock_once(link, pending, faults)
+            for i, record in zip(pending, records, strict=True):
+                device = self.devices[i]
+                record["attempt"] = attempt
+                record["device"] = device.device_id
+                self.docks.append(record)
+                line = "dock %d over %s: %s; host stored %d entries, %d media%s" % (
                     attempt,
                     link,
                     record["result"],
@@ -231,43 +254,70 @@ class Runner:
                     record["media_stored"],
                     _fault_note(record.get("link_faults")),
                 )
-            )
-            if record["result"] == "done":
+                lines += self._tagged(device, [line])
+            pending = [i for i, r in zip(pending, records, strict=True) if r["result"] != "done"]
+            if not pending:
                 break
         return lines
 
-    def _dock_once(self, link: str, faults: object) -> dict:
+    def _dock_once(self, link: str, which: list, faults: list) -> list:
+        """Dock the devices numbered ``which`` at once; a record for each, in that order."""
         if self.on_board:
-            return self._dock_board(faults)
-        if self.device.agent is None:
-            return _dock_record("device is off: nothing answered on the dock")
+            return [self._dock_board(faults[0])]
         if link == "tcp":
-            return self._dock_tcp()
-        return self._dock_pty(faults)
+            if self.device.agent is None:
+                return [_dock_record("device is off: nothing answered on the dock")]
+            return [self._dock_tcp()]
+        return self._dock_pty([self.devices[i] for i in which], [faults[i] for i in which])
 
-    def _dock_pty(self, faults: object) -> dict:
+    def _dock_pty(self, devices: list, faults: list) -> list:
+        import threading
+        from contextlib import ExitStack
+
         import serial
 
         from host.sync import SerialTransport
-        from simulator.links import Cable, LinkFaults
+        from simulator.links import Cable
 
-        cable_faults = faults if isinstance(faults, LinkFaults) else LinkFaults()
-        with Cable(cable_faults) as cable:
-            # The device's end is open before the host speaks, so nothing the host sends is
-            # flushed away by the device opening its port late.
-            port = serial.Serial(
-                cable.device_port, baudrate=921600, timeout=0.05, write_timeout=IDLE_S
-            )
-            try:
-                daemon = self.host.daemon(["--serial", cable.host_port], self._true_ms())
-                result, receipts = self._device_session(SerialTransport(port), serial_link=True)
-            finally:
-                port.close()
-            out, err = _finish(daemon)
-        record = _dock_record(result, receipts, _session_lines(out), err)
-        if cable_faults.any:
-            record["link_faults"] = cable_faults.summary()
-        return record
+        records: dict = {}
+        on = [(d, f) for d, f in zip(devices, faults, strict=True) if d.agent is not None]
+        with ExitStack() as stack:
+            cables = [stack.enter_context(Cable(f)) for _, f in on]
+            # Each device's end is open before the host speaks, so nothing the host sends
+            # is flushed away by a device opening its port late.
+            ports = []
+            for cable in cables:
+                port = serial.Serial(
+                    cable.device_port, baudrate=921600, timeout=0.05, write_timeout=IDLE_S
+                )
+                stack.callback(port.close)
+                ports.append(port)
+            if on:
+                serve = [arg for c in cables for arg in ("--serial", c.host_port)]
+                daemon = self.host.daemon(serve, self._true_ms())
+                ends: list = [None] * len(on)
+
+                def session(k: int) -> None:
+                    ends[k] = self._device_session(on[k][0], SerialTransport(ports[k]), True)
+
+                threads = [threading.Thread(target=session, args=(k,)) for k in range(len(on))]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                for port in ports:
+                    port.close()
+                out, err = _finish(daemon)
+                sessions = _session_lines(out)
+                for k, (device, fault) in enumerate(on):
+                    result, receipts = ends[k] or ("the device's side failed", [])
+                    mine = [s for s in sessions if s.get("link") == "serial:" + cables[k].host_port]
+                    record = _dock_record(result, receipts, mine, err)
+                    if fault.any:
+                        record["link_faults"] = fault.summary()
+                    records[device.device_id] = record
+        off = _dock_record("device is off: nothing answered on the dock")
+        return [records.get(d.device_id, dict(off)) for d in devices]
 
     def _dock_tcp(self) -> dict:
         import socket
@@ -278,17 +328,16 @@ class Runner:
         address = _listening(daemon)
         sock = socket.create_connection(address, timeout=10)
         try:
-            result, receipts = self._device_session(SocketTransport(sock), serial_link=False)
+            result, receipts = self._device_session(self.device, SocketTransport(sock), False)
         finally:
             sock.close()
         out, err = _finish(daemon)
         return _dock_record(result, receipts, _session_lines(out), err)
 
-    def _device_session(self, transport: object, serial_link: bool) -> tuple:
+    def _device_session(self, device: Any, transport: object, serial_link: bool) -> tuple:
         from firmware.link import DeviceLink
         from protocol.messages import DEFAULT_MAX_FRAME, MAX_FRAME
 
-        device = self.device
         link = DeviceLink(
             device.agent,
             make_signer(device.key.seed),
@@ -309,7 +358,7 @@ class Runner:
         device.battery.charge(100)  # docked is charging
         return result, list(link.receipts)
 
-    def _dock_board(self, faults: object) -> dict:
+    def _dock_board(self, faults: Any) -> dict:
         from simulator.links import LinkFaults
 
         daemon = self.host.daemon(["--tcp", "127.0.0.1:0"], self._true_ms())
@@ -321,42 +370,62 @@ class Runner:
             outcome["result"], outcome.get("receipts", []), _session_lines(out), err
         )
         if injure is not None:
-            record["link_faults"] = faults.summary()  # type: ignore[attr-defined]
+            record["link_faults"] = faults.summary()
         return record
 
     # -- the verdict --
 
-    def _report(self, verdict: dict) -> dict:
+    def _report(self) -> dict:
+        """The run's report; with several devices, the expectations hold for each of them."""
+        s = self.scenario
+        each = [self._device_report(device) for device in self.devices]
+        report = {
+            "scenario": s.name,
+            "file": s.path,
+            "description": s.description,
+            "device": ", ".join(d["device"] for d in each),
+            "happened": self.happened,
+            "docks": self.docks,
+            "host": each[0]["host"],
+            "expectations": each[0]["expectations"],
+            "passed": all(d["passed"] for d in each),
+        }
+        if len(each) > 1:
+            report["devices"] = each
+            report["expectations"] = [
+                dict(c, what="%s: %s" % (d["device"], c["what"]))
+                for d in each
+                for c in d["expectations"]
+            ]
+        return report
+
+    def _device_report(self, device: Any) -> dict:
         from simulator.expect import evaluate
 
+        verdict = self.host.conclude(device.device_id, self.scenario.host)
         host = {
             "state": verdict["verification"]["state"],
             "findings": [f["code"] for f in verdict["verification"].get("findings", [])],
             "flags": verdict["compliance"],
             "recordings": verdict["recordings"],
         }
-        host.update(self._stored())
-        checks = evaluate(self.scenario.expect, host, self.docks)
-        s = self.scenario
+        host.update(self._stored(device))
+        docks = [d for d in self.docks if d["device"] == device.device_id]
+        checks = evaluate(self.scenario.expect, host, docks)
         return {
-            "scenario": s.name,
-            "file": s.path,
-            "description": s.description,
-            "device": self.device.device_id,
-            "happened": self.happened,
-            "docks": self.docks,
+            "device": device.device_id,
             "host": host,
             "expectations": checks,
             "passed": all(c["passed"] for c in checks),
         }
 
-    def _stored(self) -> dict:
+    def _stored(self, device: Any) -> dict:
         """Whether the host holds the device's ledger as the device has it, each entry once."""
         from host.evidence import SqliteEvidenceStore
 
         store = SqliteEvidenceStore(str(self.host.evidence))
         try:
-            held = store.entries(self.device.device_id)
+            held = store.entries(device.device_id)
         finally:
             store.close()
         from protocol.ledger import parse_entry
@@ -375,7 +444,7 @@ class Runner:
             "power_losses": events.count(EV_POWER_LOSS_RECOVERED),
             "evicted_media": evicted,
         }
-        ledger = getattr(self.device, "ledger_entries", None)
+        ledger = getattr(device, "ledger_entries", None)
         if callable(ledger):
             device_entries = ledger()
             out["device_entries"] = len(device_entries)

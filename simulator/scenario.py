@@ -101,7 +101,9 @@ DEVICE_KEYS = {
     "seed": int,
     "chunk_ms": int,
     "battery_hours": _NUM,  # hours a full battery records for (default 10)
+    "count": int,  # devices alike, living the same steps and docking at once (default 1)
 }
+MAX_DEVICES = 64
 HOST_KEYS = {"late_hours": _NUM, "clock_drift_s": _NUM, "link": str}
 EXPECT_KEYS = {
     "state": str,
@@ -293,6 +295,18 @@ def _check_device(s: Scenario) -> None:
         s.start_ms()
     if s.host.get("link", "pty") not in LINKS:
         raise ScenarioError("%s: [host] link is one of %s" % (s.path, ", ".join(LINKS)))
+    count = s.device.get("count", 1)
+    if not 1 <= count <= MAX_DEVICES:
+        raise ScenarioError(
+            "%s: [device] count is how many devices alike, 1 to %d, not %d"
+            % (s.path, MAX_DEVICES, count)
+        )
+    tcp = s.host.get("link") == "tcp" or any(st.get("link") == "tcp" for st in s.steps)
+    if count > 1 and tcp:
+        raise ScenarioError(
+            '%s: several devices dock at once over pseudo-terminal cables: use link = "pty"'
+            % s.path
+        )
 
 
 def _check_expect(s: Scenario) -> None:

@@ -142,3 +142,23 @@ def test_a_mistake_in_a_repeat_names_the_step_inside_it(tmp_path, change, messag
     with pytest.raises(ScenarioError) as err:
         load(write(tmp_path, REPEAT.replace(*change)))
     assert message in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('id = "SC-T-1"', 'id = "SC-T-1"\ncount = 0'), "count is how many devices alike, 1 to 64"),
+        (('id = "SC-T-1"', 'id = "SC-T-1"\ncount = 65'), "count is how many devices alike"),
+        (
+            (
+                '[[step]]\ndo = "power_on"',
+                'count = 2\n[host]\nlink = "tcp"\n[[step]]\ndo = "power_on"',
+            ),
+            'several devices dock at once over pseudo-terminal cables: use link = "pty"',
+        ),
+    ],
+)
+def test_several_devices_are_between_one_and_64_on_cables(tmp_path, change, message):
+    with pytest.raises(ScenarioError) as err:
+        load(write(tmp_path, GOOD.replace(*change)))
+    assert message in str(err.value)

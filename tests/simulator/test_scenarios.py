@@ -37,6 +37,7 @@ COVERS = {
     "two-stages": ["R-DEV-5", "R-DEV-10", "R-DEV-15"],
     "six-months": ["R-DEV-4", "R-DEV-5"],
     "ten-hour-shift": ["R-DEV-5", "R-DEV-7", "R-DEV-9"],
+    "charging-rack": ["R-DEV-9", "R-HOST-1"],
 }
 
 
@@ -83,3 +84,23 @@ def test_link_faults_on_a_tcp_dock_are_refused_not_ignored(tmp_path):
     s = parse({"step": [{"do": "dock", "link": "tcp", "flip_every": 1000}]})
     with pytest.raises(ScenarioError, match="link faults need the pseudo-terminal cable"):
         Runner(s, str(tmp_path)).run()
+
+
+def test_a_squad_docks_at_once_with_one_daemon_and_each_device_is_judged(tmp_path, monkeypatch):
+    from simulator.run import Host
+
+    started = []
+    real = Host.daemon
+    monkeypatch.setattr(
+        Host, "daemon", lambda self, *a, **k: started.append(a) or real(self, *a, **k)
+    )
+    # A host that would hear two recordings from each device: the run fails for every device.
+    report = _run_changed("charging-rack", tmp_path, lambda s: s.expect.update(recordings=2))
+    ids = ["SC-SIM-000%d" % n for n in range(1, 7)]
+    assert len(started) == 1 and started[0][0].count("--serial") == 6  # one daemon, six ports
+    assert [d["device"] for d in report["devices"]] == ids
+    assert [d["device"] for d in report["docks"]] == ids
+    assert all(d["result"] == "done" and d["entries_stored"] > 0 for d in report["docks"])
+    failed = [c["what"] for c in report["expectations"] if not c["passed"]]
+    assert failed == ["%s: recordings" % i for i in ids]
+    assert not report["passed"]

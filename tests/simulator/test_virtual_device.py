@@ -15,7 +15,7 @@ from protocol.registry import (
     KIND_CHUNK,
 )
 from protocol.verify import OK, verify_ledger
-from simulator.device import VirtualDevice
+from simulator.device import VirtualDevice, nth_device
 from simulator.links import LinkFaults
 
 SHIFT = [
@@ -133,3 +133,17 @@ def test_a_spoken_reason_from_a_wav_file_becomes_the_reasons_audio(tmp_path):  #
     resume = [parse_entry(r) for r in d.ledger_entries()]
     resume = [e for e in resume if e.fields.get(F_EVENT) == EV_RESUME]
     assert len(resume) == 1 and F_SPOKEN in resume[0].fields
+
+
+def test_devices_alike_get_the_next_ids_and_officers_and_their_own_seeds():
+    base = {"id": "SC-SIM-0009", "officer": "P-0427", "fps": 2}
+    assert nth_device(base, 0) == base
+    third = nth_device(base, 2)
+    assert (third["id"], third["officer"], third["seed"], third["fps"]) == (
+        "SC-SIM-0011",
+        "P-0429",
+        3,
+        2,
+    )
+    assert nth_device({"id": "RACK", "officer": "P-99"}, 1)["id"] == "RACK-2"
+    assert nth_device({}, 1)["id"] == "SC-SIM-0002"  # from the default id
