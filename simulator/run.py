@@ -300,9 +300,13 @@ class Runner:
                 serve = [arg for c in cables for arg in ("--serial", c.host_port)]
                 daemon = self.host.daemon(serve, self._true_ms(), self.idle_s)
                 ends: list = [None] * len(on)
+                errors: list = []
 
                 def session(k: int) -> None:
-                    ends[k] = self._device_session(on[k][0], SerialTransport(ports[k]), True)
+                    try:
+                        ends[k] = self._device_session(on[k][0], SerialTransport(ports[k]), True)
+                    except BaseException as exc:  # a power cut, say: the runner's to handle
+                        errors.append(exc)
 
                 threads = [threading.Thread(target=session, args=(k,)) for k in range(len(on))]
                 for t in threads:
@@ -312,9 +316,11 @@ class Runner:
                 for port in ports:
                     port.close()
                 out, err = _finish(daemon)
+                if errors:
+                    raise errors[0]
                 sessions = _session_lines(out)
                 for k, (device, fault) in enumerate(on):
-                    result, receipts = ends[k] or ("the device's side failed", [])
+                    result, receipts = ends[k]
                     mine = [s for s in sessions if s.get("link") == "serial:" + cables[k].host_port]
                     record = _dock_record(result, receipts, mine, err)
                     if fault.any:
