@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -64,7 +65,7 @@ class Host:
         finally:
             store.close()
 
-    def daemon(self, link: list, clock_ms: int, idle_s: float = IDLE_S) -> subprocess.Popen:
+    def daemon(self, link: list, clock_ms: int, idle_s: float = IDLE_S) -> "Daemon":
         cmd = [
             *SEALCAM,
             "sync",
@@ -80,9 +81,7 @@ class Host:
             str(clock_ms),
             *link,
         ]
-        return subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()
-        )
+        return Daemon(cmd)
 
     def conclude(self, device_id: str, policy: dict) -> dict:
         """What ``sealcam verify --json`` says of this device in the evidence store."""
@@ -275,7 +274,6 @@ class Runner:
         return self._dock_pty([self.devices[i] for i in which], [faults[i] for i in which])
 
     def _dock_pty(self, devices: list, faults: list) -> list:
-        import threading
         from contextlib import ExitStack
 
         import serial
@@ -315,7 +313,7 @@ class Runner:
                     t.join()
                 for port in ports:
                     port.close()
-                out, err = _finish(daemon)
+                out, err = daemon.finish()
                 if errors:
                     raise errors[0]
                 sessions = _session_lines(out)
@@ -335,13 +333,13 @@ class Runner:
         from host.sync import SocketTransport
 
         daemon = self.host.daemon(["--tcp", "127.0.0.1:0"], self._true_ms())
-        address = _listening(daemon)
+        address = daemon.listening()
         sock = socket.create_connection(address, timeout=10)
         try:
             result, receipts = self._device_session(self.device, SocketTransport(sock), False)
         finally:
             sock.close()
-        out, err = _finish(daemon)
+        out, err = daemon.finish()
         return _dock_record(result, receipts, _session_lines(out), err)
 
     def _device_session(self, device: Any, transport: object, serial_link: bool) -> tuple:
@@ -372,10 +370,10 @@ class Runner:
         from simulator.links import LinkFaults
 
         daemon = self.host.daemon(["--tcp", "127.0.0.1:0"], self._true_ms())
-        address = _listening(daemon)
+        address = daemon.listening()
         injure = faults.injure if isinstance(faults, LinkFaults) and faults.any else None
         outcome = self.device.dock(address, injure=injure)
-        out, err = _finish(daemon)
+        out, err = daemon.finish()
         record = _dock_record(
             outcome["result"], outcome.get("receipts", []), _session_lines(out), err
         )
@@ -491,27 +489,58 @@ def _fault_note(faults: "dict | None") -> str:
     return " (link: %s)" % ", ".join(parts) if parts else ""
 
 
-def _listening(daemon: subprocess.Popen) -> tuple:
-    assert daemon.stdout is not None
-    for _ in range(20):
-        line = daemon.stdout.readline()
-        if not line:
-            break
-        doc = json.loads(line)
-        if doc.get("event") == "listening":
-            host, _, port = doc["tcp"].rpartition(":")
-            return host, int(port)
-    err = daemon.stderr.read() if daemon.stderr else ""
-    raise SimulatorError("the host daemon did not start listening: %s" % err.strip())
+class Daemon:
+    """A ``sealcam sync`` process whose output is read as it comes: a daemon serving many
+    links logs more than a pipe holds, and one that waits on a full pipe serves nobody."""
 
+    def __init__(self, cmd: list) -> None:
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()
+        )
+        self._out: list = []
+        self._err: list = []
+        self._address: tuple | None = None
+        self._started = threading.Event()  # listening, or the output ended
+        self._readers = [
+            threading.Thread(target=self._read_out, daemon=True),
+            threading.Thread(target=self._read_err, daemon=True),
+        ]
+        for t in self._readers:
+            t.start()
 
-def _finish(daemon: subprocess.Popen) -> tuple:
-    try:
-        out, err = daemon.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        daemon.kill()
-        out, err = daemon.communicate()
-    return out, err
+    def _read_out(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._out.append(line)
+            if self._address is None and '"listening"' in line:
+                doc = json.loads(line)
+                host, _, port = doc["tcp"].rpartition(":")
+                self._address = (host, int(port))
+                self._started.set()
+        self._started.set()
+
+    def _read_err(self) -> None:
+        assert self.proc.stderr is not None
+        self._err.append(self.proc.stderr.read())
+
+    def listening(self, timeout_s: float = 30) -> tuple:
+        """The TCP address the daemon listens on, once it says so."""
+        self._started.wait(timeout_s)
+        if self._address is None:
+            _, err = self.finish(timeout_s=5)
+            raise SimulatorError("the host daemon did not start listening: %s" % err.strip())
+        return self._address
+
+    def finish(self, timeout_s: float = 60) -> tuple:
+        """Wait for the daemon to stop (kill it past ``timeout_s``); its stdout and stderr."""
+        try:
+            self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        for t in self._readers:
+            t.join()
+        return "".join(self._out), "".join(self._err)
 
 
 def _iso(ms: int) -> str:

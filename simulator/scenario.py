@@ -103,7 +103,7 @@ DEVICE_KEYS = {
     "battery_hours": _NUM,  # hours a full battery records for (default 10)
     "count": int,  # devices alike, living the same steps and docking at once (default 1)
 }
-MAX_DEVICES = 32  # docking at once through one daemon: see BENCHMARKS.md
+MAX_DEVICES = 64  # docking at once through one daemon: see BENCHMARKS.md
 HOST_KEYS = {"late_hours": _NUM, "clock_drift_s": _NUM, "link": str}
 EXPECT_KEYS = {
     "state": str,

@@ -147,8 +147,8 @@ def test_a_mistake_in_a_repeat_names_the_step_inside_it(tmp_path, change, messag
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (('id = "SC-T-1"', 'id = "SC-T-1"\ncount = 0'), "count is how many devices alike, 1 to 32"),
-        (('id = "SC-T-1"', 'id = "SC-T-1"\ncount = 33'), "count is how many devices alike"),
+        (('id = "SC-T-1"', 'id = "SC-T-1"\ncount = 0'), "count is how many devices alike, 1 to 64"),
+        (('id = "SC-T-1"', 'id = "SC-T-1"\ncount = 65'), "count is how many devices alike"),
         (
             (
                 '[[step]]\ndo = "power_on"',
@@ -158,7 +158,7 @@ def test_a_mistake_in_a_repeat_names_the_step_inside_it(tmp_path, change, messag
         ),
     ],
 )
-def test_several_devices_are_between_one_and_32_on_cables(tmp_path, change, message):
+def test_several_devices_are_between_one_and_64_on_cables(tmp_path, change, message):
     with pytest.raises(ScenarioError) as err:
         load(write(tmp_path, GOOD.replace(*change)))
     assert message in str(err.value)

@@ -104,3 +104,22 @@ def test_a_squad_docks_at_once_with_one_daemon_and_each_device_is_judged(tmp_pat
     failed = [c["what"] for c in report["expectations"] if not c["passed"]]
     assert failed == ["%s: recordings" % i for i in ids]
     assert not report["passed"]
+
+
+def test_the_runner_hears_a_daemon_that_logs_more_than_a_pipe_holds():
+    # A daemon serving many docks logs a lot; read only at the end, it would wait on a full
+    # pipe with every session in hand (48 devices did). Its output is read as it comes.
+    import sys
+
+    from simulator.run import Daemon
+
+    talk = (
+        "import sys; sys.stdout.write('x' * 2_000_000 + '\\n'); "
+        'print(\'{"event": "listening", "tcp": "127.0.0.1:4321"}\', flush=True); '
+        "sys.stderr.write('e' * 200_000)"
+    )
+    daemon = Daemon([sys.executable, "-c", talk])
+    assert daemon.listening(timeout_s=30) == ("127.0.0.1", 4321)
+    out, err = daemon.finish(timeout_s=30)
+    assert len(out) > 2_000_000 and len(err) == 200_000
+    assert daemon.proc.returncode == 0  # it ended by itself: nothing waited on a pipe
