@@ -71,7 +71,6 @@ class Agent:
         self.memory = Memory()  # the fold of the ledger so far: the catalogue, settings
         self.checkpoint_key = b""  # set at boot; empty: no checkpoint is saved
         self.host_keys: dict = {}  # pinned agency host keys: key id -> Ed25519 public key
-        self.config_issued_ms = -1
         self.evicted_unlogged: list = []  # digests evicted, for the next eviction event
         self.bitrate_bps = DEFAULT_BITRATE_BPS
         self.storage_check_ms = STORAGE_CHECK_MS
@@ -91,6 +90,11 @@ class Agent:
     def catalogue(self, items: "list | Catalogue") -> None:
         self.memory.catalogue = items if isinstance(items, Catalogue) else Catalogue(items)
         self.catalogue_changed()
+
+    @property
+    def config_issued_ms(self) -> int:
+        """When the last config applied was issued (-1: none), against replays."""
+        return self.memory.config_issued_ms
 
     def now(self) -> tuple:
         return self.clock.wall_ms(), self.clock.mono_ms()
@@ -199,8 +203,7 @@ class Agent:
         if floor is not None:
             self.retention.apply_floor(floor, signed_by_host=True)
             self.catalogue_changed()
-        self.config_issued_ms = issued
-        self.run(actions)
+        self.run(actions)  # stored, the config-applied event carries `issued` (Memory.fold)
 
     def check_storage(self) -> None:
         """Tell the recorder how much recording time is left; pause it before space runs out."""
@@ -307,7 +310,6 @@ def boot(
     agent.memory = memory
     agent.checkpoint_key = mac_key
     agent.host_keys = dict(host_keys or {})
-    agent.config_issued_ms = memory.config_issued_ms
     wall, mono = agent.now()
     rec = store.recovery
     if rec.in_flight:
