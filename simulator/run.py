@@ -29,7 +29,6 @@ HOST_KID = "agency-host-1"
 SEALCAM = [sys.executable, "-c", "import sys; from host.cli import main; sys.exit(main())"]
 DOCK_ATTEMPTS = 8  # with faults on the link, dock again until the host has everything
 IDLE_S = 3.0  # both ends give up on a silent link this fast (the simulator's cables are short)
-DEVICES_PER_IDLE = 8  # devices docking at once share this process: per 8, allow IDLE_S more
 
 
 class Host:
@@ -162,9 +161,6 @@ class Runner:
             self.device = self.devices[0]
         for device in self.devices:
             self.host.enrol(device.device_id, device.public_key)
-        # Every device's side of its link runs in this one process, so with many docking at
-        # once each is served more slowly; a silent link must not look dead for that alone.
-        self.idle_s = IDLE_S * -(-len(self.devices) // DEVICES_PER_IDLE)
 
     def run(self) -> dict:
         try:
@@ -290,13 +286,13 @@ class Runner:
             ports = []
             for cable in cables:
                 port = serial.Serial(
-                    cable.device_port, baudrate=921600, timeout=0.05, write_timeout=self.idle_s
+                    cable.device_port, baudrate=921600, timeout=0.05, write_timeout=IDLE_S
                 )
                 stack.callback(port.close)
                 ports.append(port)
             if on:
                 serve = [arg for c in cables for arg in ("--serial", c.host_port)]
-                daemon = self.host.daemon(serve, self._true_ms(), self.idle_s)
+                daemon = self.host.daemon(serve, self._true_ms())
                 ends: list = [None] * len(on)
                 errors: list = []
 
@@ -354,7 +350,7 @@ class Runner:
             serial_link,
             os.urandom,
             set_clock=device.clock.set,
-            idle_ms=int(self.idle_s * 1000),
+            idle_ms=int(IDLE_S * 1000),
             max_frame=DEFAULT_MAX_FRAME if serial_link else MAX_FRAME,
         )
         try:
