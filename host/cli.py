@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from host.files import write_atomic
 from host.progress import Progress
@@ -14,6 +15,9 @@ from protocol.errors import ProtocolError
 from protocol.keys import DeviceKey, decode_key, encode_key
 from protocol.signer import generate_seed, make_signer
 from protocol.verify import NOT_OK, OK, OK_MISSING, Finding, verify_ledger
+
+if TYPE_CHECKING:
+    from firmware.storelock import StoreClaim
 
 EXIT_OK = 0
 EXIT_NOT_OK = 1
@@ -179,13 +183,36 @@ def verify_evidence(path: Path, args: argparse.Namespace) -> int:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
+    store = Path(args.store)
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageProblem("cannot make the store %s: %s" % (store, exc.strerror)) from None
+    # Provisioning the key writes the store too: the claim comes first (R-DEV-2).
+    held = claim_store(str(store), "sealcam record")
+    try:
+        return _record_claimed(args, store, held)
+    finally:
+        held.release()
+
+
+def claim_store(path: str, command: str) -> "StoreClaim":
+    """Claim a device store for this process's writer, or say in one line who holds it."""
+    from firmware.errors import StoreError
+    from firmware.storelock import claim
+
+    try:
+        return claim(path, command)
+    except StoreError as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+def _record_claimed(args: argparse.Namespace, store: Path, held: "StoreClaim") -> int:
     from firmware.errors import FirmwareError
     from firmware.hal import Indicators
     from firmware.ports.cpython import record
-    from firmware.store import Store
+    from firmware.store import ledger_bytes
 
-    store = Path(args.store)
-    store.mkdir(parents=True, exist_ok=True)
     key_path = Path(args.key) if args.key else store / "device.key"
     if key_path.exists():
         key = load_key(str(key_path))
@@ -216,10 +243,11 @@ def cmd_record(args: argparse.Namespace) -> int:
             args.seconds,
             agency,
             Indicators() if quiet else None,
+            store_claim=held,
         )
     except FirmwareError as exc:
         raise UsageProblem(str(exc)) from None
-    ledger = b"".join(Store(str(store)).entries())
+    ledger = ledger_bytes(str(store))  # read only: the agent has closed the store
     report = verify_ledger(ledger, key.device_id, key.public)
     summary.update(store=str(store), device_id=key.device_id, ledger_state=report.state)
     if args.json:
@@ -454,6 +482,7 @@ def cmd_dock(args: argparse.Namespace) -> int:
         host_key = load_key(path)
         pinned[host_key.device_id] = host_key.public
     signer = make_signer(key.seed)
+    held = claim_store(args.store, "sealcam dock")  # never beside another writer (R-DEV-2)
     agent = boot(args.store, signer, key.device_id, "", SystemClock(), None, Indicators())
     if args.connect:
         sock = socket.create_connection(_address(args.connect))
@@ -481,6 +510,7 @@ def cmd_dock(args: argparse.Namespace) -> int:
     )
     result = link.run()
     agent.store.close()
+    held.release()
     out = {"device_id": key.device_id, "result": result, "receipts": link.receipts}
     print(
         json.dumps(out)

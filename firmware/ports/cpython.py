@@ -13,6 +13,7 @@ import numpy as np
 
 from firmware.errors import FirmwareError
 from firmware.hal import Battery, Camera, Clock, Indicators
+from firmware.storelock import StoreClaim
 from protocol.registry import MEDIA_MJPEG
 
 JPEG_QUALITY = 85
@@ -125,13 +126,47 @@ def record(
     agency_public: bytes = b"",
     indicators: Indicators | None = None,
     queue_frames: int = 8,
+    store_claim: "StoreClaim | None" = None,
 ) -> dict:
     """Run the agent on this machine: capture until the source ends, ``seconds`` pass, or ^C.
 
     A capture thread reads the camera into a bounded queue and never waits on the agent;
     the main thread signs and stores. Frames the queue had no room for are logged as an
-    overrun (R-DEV-6).
+    overrun (R-DEV-6). The agent is the store's only writer: it claims the store first
+    (``firmware.storelock``; ``StoreInUse`` when another process holds it), unless the
+    caller holds the claim already and passes it as ``store_claim``.
     """
+    from firmware.storelock import claim
+
+    held = store_claim if store_claim is not None else claim(store, "sealcam record")
+    try:
+        return _record(
+            store,
+            camera_source,
+            seed,
+            device_id,
+            officer_id,
+            seconds,
+            agency_public,
+            indicators,
+            queue_frames,
+        )
+    finally:
+        if store_claim is None:
+            held.release()
+
+
+def _record(
+    store: str,
+    camera_source: str,
+    seed: bytes,
+    device_id: str,
+    officer_id: str,
+    seconds: float,
+    agency_public: bytes,
+    indicators: Indicators | None,
+    queue_frames: int,
+) -> dict:
     from firmware.agent import boot
     from firmware.capture import CaptureQueue
     from protocol.sealing import sealed_fields
