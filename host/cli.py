@@ -144,9 +144,13 @@ def verify_evidence(path: Path, args: argparse.Namespace) -> int:
                     "holds is not what it signed" % s["result"][len("refused: ") :],
                 )
             )
+        held_next = max((e.seq for e in entries), default=-1) + 1
+        short = compliance.not_collected(device, store.sessions(device), held_next)
+        if short:
+            report.findings.append(Finding("entries-not-collected", short, held_next))
         if altered or refusals or damaged:
             report.state = NOT_OK
-        elif media and report.state == OK:
+        elif (media or short) and report.state == OK:
             report.state = OK_MISSING
         ok = ok and report.ok
         results.append((device, report, flags, recs))
@@ -650,7 +654,9 @@ output:
     closed         link, device, code, reason: how the session's protocol ended
     session        link, device, result ("done" or why not), entries_stored,
                    media_stored, media_gone, bytes_stored, bytes_in, clock_drift_ms,
-                   seconds, rate_Bps: one per session, when it ends
+                   device_head (the next seq the device announced; a session that
+                   stored less ends "ended short: ..."), seconds, rate_Bps: one per
+                   session, when it ends
     summary        sessions, done, failed, entries_stored, media_stored, bytes_stored,
                    seconds: the last line, when the daemon stops
 
