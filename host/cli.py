@@ -18,6 +18,7 @@ from protocol.verify import NOT_OK, OK, OK_MISSING, Finding, verify_ledger
 
 if TYPE_CHECKING:
     from firmware.storelock import StoreClaim
+    from host.dockrelay import HostEnd
 
 EXIT_OK = 0
 EXIT_NOT_OK = 1
@@ -486,7 +487,9 @@ def cmd_dock(args: argparse.Namespace) -> int:
         host_key = load_key(path)
         pinned[host_key.device_id] = host_key.public
     signer = make_signer(key.seed)
-    held = claim_store(args.store, "sealcam dock")  # never beside another writer (R-DEV-2)
+    held = claim_or_relay(args, pinned)  # never beside another writer (R-DEV-2)
+    if isinstance(held, dict):
+        return report_relayed_dock(held, args)
     agent = boot(args.store, signer, key.device_id, "", SystemClock(), None, Indicators())
     if args.connect:
         sock = socket.create_connection(_address(args.connect))
@@ -522,6 +525,79 @@ def cmd_dock(args: argparse.Namespace) -> int:
         else "%s: %s; receipts %s" % (key.device_id, result, link.receipts or "none")
     )
     return EXIT_OK if result == "done" else EXIT_NOT_OK
+
+
+def claim_or_relay(args: argparse.Namespace, pinned: dict) -> "StoreClaim | dict":
+    """Claim the store for this dock; or, when a running ``sealcam record`` holds it and
+    serves docks, carry the session to it (the agent writes its own ledger) and return the
+    outcome. Beside any other writer the dock is refused in one line."""
+    from firmware.errors import StoreError
+    from firmware.storelock import StoreInUse, claim
+    from host.dockrelay import RelayProblem, connect_agent, relay_dock
+    from protocol.messages import DEFAULT_MAX_FRAME, MAX_FRAME
+
+    try:
+        return claim(args.store, "sealcam dock")
+    except StoreInUse as busy:
+        try:
+            agent = connect_agent(args.store)
+        except OSError:
+            raise UsageProblem(str(busy)) from None
+    except StoreError as exc:
+        raise UsageProblem(str(exc)) from None
+    header = {
+        "trust": {kid: public.hex() for kid, public in pinned.items()},
+        "serial": not args.connect,
+        "idle_ms": int(args.idle * 1000),
+        "max_frame": MAX_FRAME if args.connect else DEFAULT_MAX_FRAME,
+    }
+    try:
+        host = _host_end(args)
+        try:
+            return relay_dock(agent, host, header)
+        finally:
+            host.close()
+    except RelayProblem as exc:
+        raise UsageProblem(str(exc)) from None
+    except OSError as exc:
+        raise UsageProblem("the dock through the running recorder failed: %s" % exc) from None
+    finally:
+        agent.close()
+
+
+def _host_end(args: argparse.Namespace) -> "HostEnd":
+    """The link to the host a relayed dock carries: TCP or serial, as for a dock of its own."""
+    import socket
+
+    from host.dockrelay import SerialEnd, TcpEnd
+
+    if args.connect:
+        address = _address(args.connect)
+        try:
+            return TcpEnd(socket.create_connection(address))
+        except OSError as exc:
+            raise UsageProblem(
+                "cannot connect to the host at %s: %s" % (args.connect, exc.strerror or exc)
+            ) from None
+    if args.serial:
+        import serial
+
+        try:
+            return SerialEnd(serial.Serial(args.serial, baudrate=args.baud, timeout=0.2))
+        except (OSError, serial.SerialException) as exc:
+            raise UsageProblem("cannot open %s: %s" % (args.serial, exc)) from None
+    raise UsageProblem("give --connect HOST:PORT or --serial PORT")
+
+
+def report_relayed_dock(out: dict, args: argparse.Namespace) -> int:
+    """Print a dock served by the running recorder as a dock of its own is printed."""
+    print(
+        json.dumps(out)
+        if args.json
+        else "%s: %s; receipts %s (served by the running recorder)"
+        % (out["device_id"], out["result"], out["receipts"] or "none")
+    )
+    return EXIT_OK if out["result"] == "done" else EXIT_NOT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,6 +21,8 @@ from host.cli import main
 from host.compliance import not_collected
 from host.evidence import SqliteEvidenceStore
 from protocol.keys import decode_key
+from protocol.ledger import read_ledger
+from protocol.registry import EV_HOST_RECEIPT, F_EVENT
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
 from tests.firmware.test_agent import Log, SceneCamera, StepClock
@@ -130,21 +132,21 @@ def test_a_second_record_on_a_store_being_recorded_is_refused_in_one_line(tmp_pa
     assert ledger_findings(store) == []
 
 
-def test_a_dock_beside_a_running_record_is_refused_and_docks_once_it_stops(tmp_path):
-    # R-DEV-2: the dock's agent would write receipts and clock events beside the recorder.
-    video = long_video(tmp_path / "scene.avi")
-    store = tmp_path / "rec"
-    rec = recording(video, store)
-    (tmp_path / "host").mkdir()
-    setup(tmp_path / "host", frames=1)  # host keys and an evidence store (its device unused)
+def host_for(tmp_path: Path, store: Path) -> Path:
+    """Host keys and an evidence store with the recorder at ``store`` enrolled."""
     host = tmp_path / "host"
+    host.mkdir()
+    setup(host, frames=1)  # keys, and an evidence store (its own test device unused)
     subprocess.run(
         [*SEALCAM, "enrol", "--evidence", str(host / "ev"), str(store / "device.pub")],
         check=True,
         capture_output=True,
     )
-    daemon, address = start_daemon(host / "ev", host / "host.key")
-    dock_cmd = [
+    return host
+
+
+def dock_command(store: Path, host: Path, address: tuple, *extra: str) -> list:
+    return [
         *SEALCAM,
         "dock",
         "--store",
@@ -153,39 +155,91 @@ def test_a_dock_beside_a_running_record_is_refused_and_docks_once_it_stops(tmp_p
         str(host / "host.pub"),
         "--connect",
         "%s:%d" % address,
+        *extra,
         "--json",
     ]
+
+
+def test_a_dock_beside_a_running_record_is_served_by_the_recorder(tmp_path):
+    # R-DEV-2: the dock never writes beside the recorder; the running agent serves it and
+    # logs the receipt into the one ledger it writes. R-DEV-6: capture goes on meanwhile.
+    video = long_video(tmp_path / "scene.avi")
+    store = tmp_path / "rec"
+    rec = recording(video, store)
+    host = host_for(tmp_path, store)
+    wait_for(lambda: (store / "agent.sock").exists(), "the recorder's dock socket")
+    daemon, address = start_daemon(host / "ev", host / "host.key")
     try:
-        refused = subprocess.run(dock_cmd, capture_output=True, text=True, timeout=WAIT_S)
-        assert refused.returncode == 2, refused
-        line = one_line(refused.stderr)
-        assert "in use by sealcam record (pid %d" % rec.pid in line, line
-        assert refused.stdout == ""
-        code, _, err = stop(rec)
-        assert code == 0, err
-        docked = subprocess.run(dock_cmd, capture_output=True, text=True, timeout=WAIT_S)
+        docked = subprocess.run(
+            dock_command(store, host, address), capture_output=True, text=True, timeout=WAIT_S
+        )
         assert docked.returncode == 0, docked.stderr
-        assert json.loads(docked.stdout)["result"] == "done"
+        outcome = json.loads(docked.stdout)
+        assert outcome["result"] == "done" and outcome["receipts"], outcome
         out, _ = daemon.communicate(timeout=WAIT_S)
         sessions = [json.loads(x) for x in out.splitlines() if '"session"' in x]
-        assert [s["result"] for s in sessions] == ["done"]  # the refused dock never connected
+        assert [s["result"] for s in sessions] == ["done"]
+        assert rec.poll() is None  # still recording
     finally:
-        if rec.poll() is None:
-            stop(rec)
+        code, out, err = stop(rec)
         if daemon.poll() is None:
             daemon.kill()
             daemon.wait()
+    assert code == 0, err
+    summary = json.loads(out)
+    assert [d["result"] for d in summary["docks"]] == ["done"]
+    assert summary["ledger_state"] == "OK"
     assert ledger_findings(store) == []  # one chain: no conflicting-seq, nothing broken
+    entries = [
+        x[2] for x in read_ledger(ledger_bytes(str(store))) if x[0] == "entry"
+    ]  # the receipt is in the recorder's own ledger, among its chunks
+    assert any(e.fields.get(F_EVENT) == EV_HOST_RECEIPT for e in entries)
     ev = SqliteEvidenceStore(host / "ev")
     raws = ev.entries("SC-0001")
     ev.close()
-    assert (
-        raws
-        and verify_ledger(
-            b"".join(raws), "SC-0001", decode_key((store / "device.pub").read_bytes()).public
-        ).state
-        == OK
+    public = decode_key((store / "device.pub").read_bytes()).public
+    assert raws and verify_ledger(b"".join(raws), "SC-0001", public).state == OK
+    assert raws == [e.raw for e in entries[: len(raws)]]
+
+
+def test_a_second_dock_while_the_recorder_serves_one_is_refused_in_one_line(tmp_path):
+    # R-DEV-2: one session at a time, as on a recorder with one cradle.
+    video = long_video(tmp_path / "scene.avi")
+    store = tmp_path / "rec"
+    rec = recording(video, store)
+    host = host_for(tmp_path, store)
+    wait_for(lambda: (store / "agent.sock").exists(), "the recorder's dock socket")
+    stalled = socket.create_server(("127.0.0.1", 0))
+    first = subprocess.Popen(
+        dock_command(store, host, stalled.getsockname()[:2], "--idle", str(WAIT_S * 2)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    try:
+        stalled.settimeout(WAIT_S)
+        conn, _ = stalled.accept()  # the first dock is queued at the recorder already
+        second = subprocess.run(
+            dock_command(store, host, stalled.getsockname()[:2]),
+            capture_output=True,
+            text=True,
+            timeout=WAIT_S,
+        )
+        assert second.returncode == 2, second
+        line = one_line(second.stderr)
+        refusal = "sealcam dock: the running recorder refused the dock: the recorder is "
+        assert line == refusal + "serving another dock; dock when it ends", line
+        conn.close()  # the first host hangs up: the recorder ends that session
+        out, err = first.communicate(timeout=WAIT_S)
+        assert first.returncode == 1 and json.loads(out)["result"] == "link lost", (out, err)
+    finally:
+        stalled.close()
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+        code, out, err = stop(rec)
+    assert code == 0, err
+    assert ledger_findings(store) == []
 
 
 def test_one_store_docking_to_two_hosts_at_once_is_refused_the_second_time(tmp_path):
