@@ -778,7 +778,9 @@ example:
         help="sync a device store to a host (the device's side)",
         description="Run the device's side of a sync from its store: prove the device key, "
         "check the host against the pinned agency keys, serve entries and media, and log "
-        "the host's receipt and time into the device's own ledger.",
+        "the host's receipt and time into the device's own ledger. A store has one writer: "
+        "while sealcam record runs on it, the running recorder serves the dock (this command "
+        "relays the link to it); beside any other writer the dock is refused (exit 2).",
     )
     dk.add_argument("--store", required=True, help="the device's store directory")
     dk.add_argument(
