@@ -1,3 +1,4 @@
+# micropython: skip (Unix sockets; a board's agent serves its own link)
 """The CPython port's docking point: ``sealcam dock`` reaches a running ``sealcam record``.
 
 On a recorder the dock is served by the running agent: it is the store's only writer
@@ -14,7 +15,6 @@ agent, messages ``[tag][u32 BE length][payload]``: ``D`` bytes for the host, ``R
 outcome (JSON: ``device_id``, ``result``, ``receipts``; or ``refused``, why the agent would
 not serve the dock). The socket is the store owner's alone (mode 0600).
 """
-# micropython: skip (Unix sockets; a board's agent serves its own link)
 
 import json
 import os
