@@ -27,7 +27,7 @@ from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
 from tests.firmware.test_agent import Log, SceneCamera, StepClock
 from tests.host.test_sync import evidence, recorded_device, run_pair
-from tests.host.test_sync_processes import SEALCAM, setup, start_daemon
+from tests.host.test_sync_processes import SEALCAM, Relay, setup, start_daemon
 from tests.protocol.ledgers import DEVICE, SEED_A, device_key
 
 WAIT_S = 120  # a generous bound on every wait for a condition, never a deadline to race
@@ -200,6 +200,60 @@ def test_a_dock_beside_a_running_record_is_served_by_the_recorder(tmp_path):
     public = decode_key((store / "device.pub").read_bytes()).public
     assert raws and verify_ledger(b"".join(raws), "SC-0001", public).state == OK
     assert raws == [e.raw for e in entries[: len(raws)]]
+
+
+def test_a_dock_over_serial_beside_a_running_record_is_served_by_the_recorder(tmp_path):
+    # R-DEV-2: as over TCP, through the cable's pseudo-terminals.
+    video = long_video(tmp_path / "scene.avi")
+    store = tmp_path / "rec"
+    rec = recording(video, store)
+    host = host_for(tmp_path, store)
+    wait_for(lambda: (store / "agent.sock").exists(), "the recorder's dock socket")
+    relay = Relay()
+    daemon = subprocess.Popen(
+        [
+            *SEALCAM,
+            "sync",
+            "--evidence",
+            str(host / "ev"),
+            "--host-key",
+            str(host / "host.key"),
+            "--serial",
+            relay.a_name,
+            "--idle",
+            str(WAIT_S),  # the host waits for the dock process however long it takes to start
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        docked = subprocess.run(
+            [
+                *SEALCAM,
+                "dock",
+                "--store",
+                str(store),
+                "--trust",
+                str(host / "host.pub"),
+                "--serial",
+                relay.b_name,
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=WAIT_S,
+        )
+        assert docked.returncode == 0, docked.stderr
+        assert json.loads(docked.stdout)["result"] == "done"
+    finally:
+        code, out, err = stop(rec)
+        daemon.terminate()
+        daemon.wait(WAIT_S)
+        relay.close()
+    assert code == 0, err
+    assert [d["result"] for d in json.loads(out)["docks"]] == ["done"]
+    assert ledger_findings(store) == []
 
 
 def test_a_second_dock_while_the_recorder_serves_one_is_refused_in_one_line(tmp_path):
