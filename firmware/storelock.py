@@ -16,6 +16,7 @@ On a board (MicroPython: no ``fcntl``) the single agent on it is the only writer
 claim is a no-op.
 """
 
+import errno
 import json
 import os
 import time
@@ -33,6 +34,9 @@ def _load_fcntl() -> object:
 _fcntl = _load_fcntl()
 
 LOCK_NAME = "writer.lock"
+# What flock answers when another holds the lock: EWOULDBLOCK, which is EAGAIN (11 on
+# Linux, 35 on BSD and macOS); some systems say EACCES.
+_HELD = (getattr(errno, "EAGAIN", 11), getattr(errno, "EACCES", 13), 35)
 # What a holder record may hold at most; a longer file is not a holder record.
 _MAX_RECORD = 4096
 
@@ -126,7 +130,13 @@ def claim(path: str, command: str) -> StoreClaim:
     try:
         flags = _fcntl.LOCK_EX | _fcntl.LOCK_NB  # type: ignore[attr-defined]
         _fcntl.flock(f.fileno(), flags)  # type: ignore[attr-defined]
-    except OSError:
+    except OSError as exc:
+        if exc.args and exc.args[0] not in _HELD:
+            f.close()
+            raise StoreError(
+                "cannot lock %s to claim the store (%s): the file system must support flock"
+                % (lock_path, exc)
+            ) from None
         f.seek(0)
         holder = parse_holder(f.read(_MAX_RECORD + 1))
         f.close()
