@@ -11,6 +11,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import termios
 import time
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def ledger_findings(store: Path) -> list:
     return [f.code for f in report.findings]
 
 
-def long_video(path: Path, frames: int = 1200, fps: int = 10) -> Path:
+def long_video(path: Path, frames: int = 3000, fps: int = 10) -> Path:
     """A small video that plays for frames / fps seconds: longer than any wait here, so a
     recorder on it is still running when the test is done with it (and stops it)."""
     import cv2
@@ -210,50 +211,68 @@ def test_a_dock_over_serial_beside_a_running_record_is_served_by_the_recorder(tm
     host = host_for(tmp_path, store)
     wait_for(lambda: (store / "agent.sock").exists(), "the recorder's dock socket")
     relay = Relay()
-    daemon = subprocess.Popen(
+    # The dock opens its end of the cable first, as a recorder in its cradle is there before
+    # the host's first HELLO (a HELLO sent to a closed end is flushed when it opens).
+    dock = subprocess.Popen(
         [
             *SEALCAM,
-            "sync",
-            "--evidence",
-            str(host / "ev"),
-            "--host-key",
-            str(host / "host.key"),
+            "dock",
+            "--store",
+            str(store),
+            "--trust",
+            str(host / "host.pub"),
             "--serial",
-            relay.a_name,
+            relay.b_name,
             "--idle",
-            str(WAIT_S),  # the host waits for the dock process however long it takes to start
+            str(WAIT_S),
             "--json",
         ],
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
+    daemon = None
     try:
-        docked = subprocess.run(
+        wait_for(
+            lambda: dock.poll() is not None or is_raw(relay.slaves[1]),
+            "the dock to open its end of the cable",
+        )
+        daemon = subprocess.Popen(
             [
                 *SEALCAM,
-                "dock",
-                "--store",
-                str(store),
-                "--trust",
-                str(host / "host.pub"),
+                "sync",
+                "--evidence",
+                str(host / "ev"),
+                "--host-key",
+                str(host / "host.key"),
                 "--serial",
-                relay.b_name,
+                relay.a_name,
+                "--idle",
+                str(WAIT_S),
+                "--once",
                 "--json",
             ],
-            capture_output=True,
+            stdout=subprocess.PIPE,
             text=True,
-            timeout=WAIT_S,
         )
-        assert docked.returncode == 0, docked.stderr
-        assert json.loads(docked.stdout)["result"] == "done"
+        out, err = dock.communicate(timeout=WAIT_S * 2)
+        assert dock.returncode == 0, (out, err)
+        assert json.loads(out)["result"] == "done"
     finally:
         code, out, err = stop(rec)
-        daemon.terminate()
-        daemon.wait(WAIT_S)
+        for proc in (dock, daemon):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
         relay.close()
     assert code == 0, err
     assert [d["result"] for d in json.loads(out)["docks"]] == ["done"]
     assert ledger_findings(store) == []
+
+
+def is_raw(fd: int) -> bool:
+    """Whether a pseudo-terminal has been put in raw mode (pyserial does it on open)."""
+    return not termios.tcgetattr(fd)[3] & termios.ICANON
 
 
 def test_a_second_dock_while_the_recorder_serves_one_is_refused_in_one_line(tmp_path):
