@@ -81,15 +81,19 @@ class DeviceLink:
                 if self.transport.at_eof():  # type: ignore[attr-defined]
                     self.closed = "link lost"
                 elif self.agent.clock.mono_ms() - quiet_since > self.idle_ms:
-                    try:
-                        self._send(self.session.abort(ERR_INTERNAL, "the host fell silent"))
-                    except LocalProtocolError:
-                        pass  # the session had already ended
-                    self.closed = "timed out"
+                    self.time_out()
                 continue
             quiet_since = self.agent.clock.mono_ms()
             self.feed(data)
         return self.closed
+
+    def time_out(self) -> None:
+        """End the session because the host fell silent (the caller keeps the time)."""
+        try:
+            self._send(self.session.abort(ERR_INTERNAL, "the host fell silent"))
+        except LocalProtocolError:
+            pass  # the session had already ended
+        self.closed = "timed out"
 
     def feed(self, data: bytes) -> str:
         """Take bytes the host sent and answer them through the transport; return why the

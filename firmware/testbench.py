@@ -36,6 +36,7 @@ from firmware.link import DeviceLink
 from firmware.provision import installed_config, load_device_key, pinned_host_keys, read_file
 from firmware.recorder import IDLE, PAUSED, PRE_RECORD, RECORDING, RESUMING
 from firmware.store import SEG_SUFFIX, Store, scan_records
+from firmware.storelock import StoreClaim, claim
 from protocol.hostconfig import ConfigRejected
 from protocol.ledger import parse_entry
 from protocol.registry import (
@@ -316,6 +317,7 @@ class TestBench:
         self.audio_count = 0
         self.tick_due = 0
         self.boot_head = 0
+        self.claim: StoreClaim | None = None  # held while the agent runs
 
     # --- what the host reads -------------------------------------------------------------
 
@@ -516,6 +518,21 @@ class TestBench:
         if battery is not None:
             self.battery.level = int(battery)  # type: ignore[call-overload]
         self.clock.mono = 0  # counts from each boot
+        # The booted agent is the store's only writer until the power goes (R-DEV-2); on a
+        # board the claim is a no-op, on CPython it keeps any other writer out.
+        self.claim = claim(self.store_dir, "a test bench")
+        try:
+            return self._boot()
+        except BaseException:
+            self._release()
+            raise
+
+    def _release(self) -> None:
+        held, self.claim = self.claim, None
+        if held is not None:
+            held.release()
+
+    def _boot(self) -> list:
         store = BenchStore(self.store_dir, self.card_bytes, self.taken)
         if self.leave >= 0:
             self.taken = max(store.card_free() - self.leave, 0)
@@ -546,9 +563,12 @@ class TestBench:
         if agent.recorder.state in (RECORDING, RESUMING, PAUSED):
             agent.input("press_stop")
             lines.append("stopped the recording first")
-        agent.shut_down()
-        self.agent = None
-        self.link = None
+        try:
+            agent.shut_down()
+        finally:
+            self.agent = None
+            self.link = None
+            self._release()
         lines.append("powered off")
         return lines
 
@@ -638,6 +658,7 @@ class TestBench:
         # next boot recovers from what is on the card (R-DEV-14).
         self.agent = None
         self.link = None
+        self._release()  # the writer went with the power
         return ["power lost (%s)" % why]
 
     def _fault_clock_reset(self, seconds: object, leave_mb: object) -> list:

@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from host.files import write_atomic
 from host.progress import Progress
@@ -14,6 +15,10 @@ from protocol.errors import ProtocolError
 from protocol.keys import DeviceKey, decode_key, encode_key
 from protocol.signer import generate_seed, make_signer
 from protocol.verify import NOT_OK, OK, OK_MISSING, Finding, verify_ledger
+
+if TYPE_CHECKING:
+    from firmware.storelock import StoreClaim
+    from host.dockrelay import HostEnd
 
 EXIT_OK = 0
 EXIT_NOT_OK = 1
@@ -140,9 +145,13 @@ def verify_evidence(path: Path, args: argparse.Namespace) -> int:
                     "holds is not what it signed" % s["result"][len("refused: ") :],
                 )
             )
+        held_next = max((e.seq for e in entries), default=-1) + 1
+        short = compliance.not_collected(device, store.sessions(device), held_next)
+        if short:
+            report.findings.append(Finding("entries-not-collected", short, held_next))
         if altered or refusals or damaged:
             report.state = NOT_OK
-        elif media and report.state == OK:
+        elif (media or short) and report.state == OK:
             report.state = OK_MISSING
         ok = ok and report.ok
         results.append((device, report, flags, recs))
@@ -179,13 +188,36 @@ def verify_evidence(path: Path, args: argparse.Namespace) -> int:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
+    store = Path(args.store)
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageProblem("cannot make the store %s: %s" % (store, exc.strerror)) from None
+    # Provisioning the key writes the store too: the claim comes first (R-DEV-2).
+    held = claim_store(str(store), "sealcam record")
+    try:
+        return _record_claimed(args, store, held)
+    finally:
+        held.release()
+
+
+def claim_store(path: str, command: str) -> "StoreClaim":
+    """Claim a device store for this process's writer, or say in one line who holds it."""
+    from firmware.errors import StoreError
+    from firmware.storelock import claim
+
+    try:
+        return claim(path, command)
+    except StoreError as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+def _record_claimed(args: argparse.Namespace, store: Path, held: "StoreClaim") -> int:
     from firmware.errors import FirmwareError
     from firmware.hal import Indicators
     from firmware.ports.cpython import record
-    from firmware.store import Store
+    from firmware.store import ledger_bytes
 
-    store = Path(args.store)
-    store.mkdir(parents=True, exist_ok=True)
     key_path = Path(args.key) if args.key else store / "device.key"
     if key_path.exists():
         key = load_key(str(key_path))
@@ -216,10 +248,11 @@ def cmd_record(args: argparse.Namespace) -> int:
             args.seconds,
             agency,
             Indicators() if quiet else None,
+            store_claim=held,
         )
     except FirmwareError as exc:
         raise UsageProblem(str(exc)) from None
-    ledger = b"".join(Store(str(store)).entries())
+    ledger = ledger_bytes(str(store))  # read only: the agent has closed the store
     report = verify_ledger(ledger, key.device_id, key.public)
     summary.update(store=str(store), device_id=key.device_id, ledger_state=report.state)
     if args.json:
@@ -454,6 +487,9 @@ def cmd_dock(args: argparse.Namespace) -> int:
         host_key = load_key(path)
         pinned[host_key.device_id] = host_key.public
     signer = make_signer(key.seed)
+    held = claim_or_relay(args, pinned)  # never beside another writer (R-DEV-2)
+    if isinstance(held, dict):
+        return report_relayed_dock(held, args)
     agent = boot(args.store, signer, key.device_id, "", SystemClock(), None, Indicators())
     if args.connect:
         sock = socket.create_connection(_address(args.connect))
@@ -481,6 +517,7 @@ def cmd_dock(args: argparse.Namespace) -> int:
     )
     result = link.run()
     agent.store.close()
+    held.release()
     out = {"device_id": key.device_id, "result": result, "receipts": link.receipts}
     print(
         json.dumps(out)
@@ -488,6 +525,79 @@ def cmd_dock(args: argparse.Namespace) -> int:
         else "%s: %s; receipts %s" % (key.device_id, result, link.receipts or "none")
     )
     return EXIT_OK if result == "done" else EXIT_NOT_OK
+
+
+def claim_or_relay(args: argparse.Namespace, pinned: dict) -> "StoreClaim | dict":
+    """Claim the store for this dock; or, when a running ``sealcam record`` holds it and
+    serves docks, carry the session to it (the agent writes its own ledger) and return the
+    outcome. Beside any other writer the dock is refused in one line."""
+    from firmware.errors import StoreError
+    from firmware.storelock import StoreInUse, claim
+    from host.dockrelay import RelayProblem, connect_agent, relay_dock
+    from protocol.messages import DEFAULT_MAX_FRAME, MAX_FRAME
+
+    try:
+        return claim(args.store, "sealcam dock")
+    except StoreInUse as busy:
+        try:
+            agent = connect_agent(args.store)
+        except OSError:
+            raise UsageProblem(str(busy)) from None
+    except StoreError as exc:
+        raise UsageProblem(str(exc)) from None
+    header = {
+        "trust": {kid: public.hex() for kid, public in pinned.items()},
+        "serial": not args.connect,
+        "idle_ms": int(args.idle * 1000),
+        "max_frame": MAX_FRAME if args.connect else DEFAULT_MAX_FRAME,
+    }
+    try:
+        host = _host_end(args)
+        try:
+            return relay_dock(agent, host, header)
+        finally:
+            host.close()
+    except RelayProblem as exc:
+        raise UsageProblem(str(exc)) from None
+    except OSError as exc:
+        raise UsageProblem("the dock through the running recorder failed: %s" % exc) from None
+    finally:
+        agent.close()
+
+
+def _host_end(args: argparse.Namespace) -> "HostEnd":
+    """The link to the host a relayed dock carries: TCP or serial, as for a dock of its own."""
+    import socket
+
+    from host.dockrelay import SerialEnd, TcpEnd
+
+    if args.connect:
+        address = _address(args.connect)
+        try:
+            return TcpEnd(socket.create_connection(address))
+        except OSError as exc:
+            raise UsageProblem(
+                "cannot connect to the host at %s: %s" % (args.connect, exc.strerror or exc)
+            ) from None
+    if args.serial:
+        import serial
+
+        try:
+            return SerialEnd(serial.Serial(args.serial, baudrate=args.baud, timeout=0.2))
+        except (OSError, serial.SerialException) as exc:
+            raise UsageProblem("cannot open %s: %s" % (args.serial, exc)) from None
+    raise UsageProblem("give --connect HOST:PORT or --serial PORT")
+
+
+def report_relayed_dock(out: dict, args: argparse.Namespace) -> int:
+    """Print a dock served by the running recorder as a dock of its own is printed."""
+    print(
+        json.dumps(out)
+        if args.json
+        else "%s: %s; receipts %s (served by the running recorder)"
+        % (out["device_id"], out["result"], out["receipts"] or "none")
+    )
+    return EXIT_OK if out["result"] == "done" else EXIT_NOT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -620,7 +730,9 @@ output:
     closed         link, device, code, reason: how the session's protocol ended
     session        link, device, result ("done" or why not), entries_stored,
                    media_stored, media_gone, bytes_stored, bytes_in, clock_drift_ms,
-                   seconds, rate_Bps: one per session, when it ends
+                   device_head (the next seq the device announced; a session that
+                   stored less ends "ended short: ..."), seconds, rate_Bps: one per
+                   session, when it ends
     summary        sessions, done, failed, entries_stored, media_stored, bytes_stored,
                    seconds: the last line, when the daemon stops
 
@@ -666,7 +778,9 @@ example:
         help="sync a device store to a host (the device's side)",
         description="Run the device's side of a sync from its store: prove the device key, "
         "check the host against the pinned agency keys, serve entries and media, and log "
-        "the host's receipt and time into the device's own ledger.",
+        "the host's receipt and time into the device's own ledger. A store has one writer: "
+        "while sealcam record runs on it, the running recorder serves the dock (this command "
+        "relays the link to it); beside any other writer the dock is refused (exit 2).",
     )
     dk.add_argument("--store", required=True, help="the device's store directory")
     dk.add_argument(

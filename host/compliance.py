@@ -377,3 +377,26 @@ def _cut_by_power_loss(entries: list) -> set:
         elif code == EV_BOOT:
             since_boot = []
     return cut
+
+
+def not_collected(device_id: str, sessions: list, held_next: int) -> str:
+    """What the device announced at a dock and the store still lacks, or "".
+
+    ``sessions`` are the device's recorded sync sessions (``EvidenceStore.sessions``), whose
+    ``device_head`` is the next seq the device announced; ``held_next`` is the next seq
+    after the entries the store holds. Entries a device announced and the host never
+    stored are missing information at best, never a plain OK.
+    """
+    announced = [s for s in sessions if s.get("device_head") is not None]
+    if not announced:
+        return ""
+    top = max(announced, key=lambda s: s["device_head"])
+    if top["device_head"] <= held_next:
+        return ""
+    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(top["ended_ms"] // 1000))
+    holds = "seqs 0-%d" % (held_next - 1) if held_next else "none of its entries"
+    return (
+        "device %s announced its ledger through seq %d at its dock that ended %s; the "
+        "evidence store holds %s: dock it again to collect the rest"
+        % (device_id, top["device_head"] - 1, when, holds)
+    )

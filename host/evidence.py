@@ -160,7 +160,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     entries     INTEGER NOT NULL,
     media       INTEGER NOT NULL,
     bytes_in    INTEGER NOT NULL,
-    drift_ms    INTEGER
+    drift_ms    INTEGER,
+    device_head INTEGER  -- the next seq the device announced at HELLO; NULL before proof
 );
 -- Media a stored chunk names and the store does not hold durably yet: written with the
 -- entries, cleared once the media is named. A sync brings these before its receipt.
@@ -286,6 +287,13 @@ class SqliteEvidenceStore(EvidenceStore):
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a store made by an earlier release up to this schema (columns only added)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(sessions)")}
+        if "device_head" not in columns:
+            self._db.execute("ALTER TABLE sessions ADD COLUMN device_head INTEGER")
 
     def close(self) -> None:
         with self._lock:
@@ -465,10 +473,12 @@ class SqliteEvidenceStore(EvidenceStore):
     # --- sync sessions: when each device docked, what came, how far its clock was off ---
 
     def record_session(self, summary: dict, ended_ms: int) -> None:
-        """Keep a sync session's outcome, clock drift included (R-HOST-11)."""
+        """Keep a sync session's outcome, clock drift included (R-HOST-11), and the ledger
+        head the device announced, which shows entries it holds and the host does not."""
         with self._lock:
             self._db.execute(
-                "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sessions (device_id, ended_ms, link, result, entries, media, "
+                "bytes_in, drift_ms, device_head) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     summary.get("device") or "",
                     ended_ms,
@@ -478,6 +488,7 @@ class SqliteEvidenceStore(EvidenceStore):
                     summary["media_stored"],
                     summary["bytes_in"],
                     summary.get("clock_drift_ms"),
+                    summary.get("device_head"),
                 ),
             )
 
@@ -485,11 +496,14 @@ class SqliteEvidenceStore(EvidenceStore):
         """The device's sync sessions, oldest first, as dicts."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT ended_ms, link, result, entries, media, bytes_in, drift_ms FROM sessions "
-                "WHERE device_id = ? ORDER BY ended_ms",
+                "SELECT ended_ms, link, result, entries, media, bytes_in, drift_ms, device_head "
+                "FROM sessions WHERE device_id = ? ORDER BY ended_ms",
                 (device_id,),
             ).fetchall()
-        keys = ("ended_ms", "link", "result", "entries", "media", "bytes_in", "drift_ms")
+        keys = (
+            "ended_ms", "link", "result", "entries", "media", "bytes_in", "drift_ms",
+            "device_head",
+        )  # fmt: skip
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
     # --- media ---

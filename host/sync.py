@@ -270,6 +270,8 @@ class HostLink:
             "bytes_stored": self.entry_bytes + self.media_bytes,
             "bytes_in": self.bytes_in,
             "clock_drift_ms": self.drift_ms,
+            # The device's announced next seq, None until it proved its key.
+            "device_head": self.device_head if self.device else None,
         }
 
     def progress(self) -> dict:
@@ -330,7 +332,7 @@ class HostLink:
                 self.send(self.session.pull(self.evidence.head(self.device)[0]))
             elif kind == "ok" and event[1] == RECEIPT:
                 self.send(self.session.bye())
-                self.result = "done"
+                self.result = self._ended_short() or "done"
             elif kind == "closed":
                 if self.result == "open":
                     self.result = "closed: %s" % event[2]
@@ -481,12 +483,24 @@ class HostLink:
         )
         self._pull_more()
 
+    def _ended_short(self) -> str:
+        """Why a session that ran its course is not "done": the device announced entries
+        the host does not hold (issue 10: never shown as plain OK), else ""."""
+        held = self.evidence.head(self.device)[0]
+        if self.device_head <= held:
+            return ""
+        holds = "seqs 0-%d" % (held - 1) if held else "none of its entries"
+        return "ended short: the device announced its ledger through seq %d, the host holds %s" % (
+            self.device_head - 1,
+            holds,
+        )
+
     def _finish(self) -> None:
         """Everything is in: make it durable, then send the receipt."""
         head = self.evidence.head(self.device)[0]
         if head == 0:
             self.send(self.session.bye())
-            self.result = "done"
+            self.result = self._ended_short() or "done"
             return
         self._enter(STORING)
         self.flush()  # the device has its last ACK while the disk syncs

@@ -44,6 +44,7 @@ FINDING_CODES = {
     "refused-at-dock": ERROR,  # the device offered entries the host could not accept
     "media-damaged-on-device": ERROR,  # the device holds media that no longer matches its hash
     "media-missing": MISSING,
+    "entries-not-collected": MISSING,  # the device announced entries the host never stored
     "empty": MISSING,
     "starts-mid-ledger": MISSING,
     "unsigned-tail": MISSING,

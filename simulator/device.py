@@ -25,6 +25,7 @@ from firmware.recorder import (
     RESUMING,
     STATE_NAMES,
 )
+from firmware.storelock import StoreClaim, StoreInUse, claim
 from protocol.crc32 import crc32
 from protocol.keys import DeviceKey, encode_key
 from protocol.registry import MEDIA_MJPEG, MEDIA_PCM
@@ -196,7 +197,12 @@ class VirtualDevice:
         }
         self.recorder_config["max_chunk_ms"] = max(2000, self.recorder_config["chunk_ms"])
         self.power = _Power(self.rng)
-        self.key = self._key(seed)
+        self._claim: StoreClaim | None = None
+        self._claim_store()  # provisioning writes the key into the store
+        try:
+            self.key = self._key(seed)
+        finally:
+            self._release_store()
         self.pinned_hosts: dict = {}
         self.agent: Agent | None = None
         self.log: list = []  # (true_ms, line): what happened, for the report
@@ -269,21 +275,14 @@ class VirtualDevice:
         self.clock.power_cycle()
         self.power = _Power(self.rng)
         officer_log: list = []
-        store = CardStore(self.card, str(self.store_dir), opener=self._opener)
-        agent = boot(
-            str(self.store_dir),
-            make_signer(self.key.seed),
-            self.device_id,
-            self.officer,
-            self.clock,
-            self.camera,
-            _Officer(officer_log),
-            self.battery,
-            config=self.recorder_config,
-            host_keys=self.pinned_hosts,
-            store=store,
-            bitrate_bps=self._bitrate(),
-        )
+        # The running agent is the store's only writer while the device is on (R-DEV-2).
+        self._claim_store()
+        try:
+            store = CardStore(self.card, str(self.store_dir), opener=self._opener)
+            agent = self._boot(store, officer_log)
+        except BaseException:
+            self._release_store()
+            raise
         agent.gps = self.gps
         self.agent = agent
         self.officer_log = officer_log
@@ -302,6 +301,34 @@ class VirtualDevice:
         self._tick_due = self.clock.mono_ms() + TICK_MS
         self._battery_due = self.clock.mono_ms() + BATTERY_EVERY_MS
 
+    def _claim_store(self) -> None:
+        if self._claim is None:
+            try:
+                self._claim = claim(str(self.store_dir), "a simulated device (sealcam sim)")
+            except StoreInUse as exc:
+                raise ScenarioError("device %s cannot start: %s" % (self.device_id, exc)) from None
+
+    def _release_store(self) -> None:
+        held, self._claim = self._claim, None
+        if held is not None:
+            held.release()
+
+    def _boot(self, store: CardStore, officer_log: list) -> Agent:
+        return boot(
+            str(self.store_dir),
+            make_signer(self.key.seed),
+            self.device_id,
+            self.officer,
+            self.clock,
+            self.camera,
+            _Officer(officer_log),
+            self.battery,
+            config=self.recorder_config,
+            host_keys=self.pinned_hosts,
+            store=store,
+            bitrate_bps=self._bitrate(),
+        )
+
     def _bitrate(self) -> int:
         """What this camera and microphone write per second, from a frame of the scene."""
         sample = self.camera.render(self.clock.true_ms)
@@ -313,8 +340,11 @@ class VirtualDevice:
         agent = self._on()
         if agent.recorder.state in (RECORDING, RESUMING, PAUSED):
             self._press("stop")
-        agent.shut_down()
-        self.agent = None
+        try:
+            agent.shut_down()
+        finally:
+            self.agent = None
+            self._release_store()
         self.say("powered off")
 
     def _do_record(self, step: dict) -> None:
@@ -499,6 +529,7 @@ class VirtualDevice:
                 pass
         self.power.files.clear()
         self.agent = None
+        self._release_store()  # the writer is gone with the power
 
     # -- the hardware at work --
 
@@ -617,6 +648,7 @@ class VirtualDevice:
             except (OSError, FirmwareError, PowerCut):
                 pass
             self.agent = None
+        self._release_store()
 
     def ledger_entries(self) -> list:
         """The device's ledger entries as its store holds them, read without writing."""

@@ -13,6 +13,8 @@ import numpy as np
 
 from firmware.errors import FirmwareError
 from firmware.hal import Battery, Camera, Clock, Indicators
+from firmware.ports.docking import DockServer
+from firmware.storelock import StoreClaim
 from protocol.registry import MEDIA_MJPEG
 
 JPEG_QUALITY = 85
@@ -125,13 +127,47 @@ def record(
     agency_public: bytes = b"",
     indicators: Indicators | None = None,
     queue_frames: int = 8,
+    store_claim: "StoreClaim | None" = None,
 ) -> dict:
     """Run the agent on this machine: capture until the source ends, ``seconds`` pass, or ^C.
 
     A capture thread reads the camera into a bounded queue and never waits on the agent;
     the main thread signs and stores. Frames the queue had no room for are logged as an
-    overrun (R-DEV-6).
+    overrun (R-DEV-6). The agent is the store's only writer: it claims the store first
+    (``firmware.storelock``; ``StoreInUse`` when another process holds it), unless the
+    caller holds the claim already and passes it as ``store_claim``.
     """
+    from firmware.storelock import claim
+
+    held = store_claim if store_claim is not None else claim(store, "sealcam record")
+    try:
+        return _record(
+            store,
+            camera_source,
+            seed,
+            device_id,
+            officer_id,
+            seconds,
+            agency_public,
+            indicators,
+            queue_frames,
+        )
+    finally:
+        if store_claim is None:
+            held.release()
+
+
+def _record(
+    store: str,
+    camera_source: str,
+    seed: bytes,
+    device_id: str,
+    officer_id: str,
+    seconds: float,
+    agency_public: bytes,
+    indicators: Indicators | None,
+    queue_frames: int,
+) -> dict:
     from firmware.agent import boot
     from firmware.capture import CaptureQueue
     from protocol.sealing import sealed_fields
@@ -140,9 +176,10 @@ def record(
     clock = SystemClock()
     camera = OpenCVCamera(camera_source, clock)
     sealer = (lambda media: sealed_fields(media, agency_public)) if agency_public else None
+    signer = make_signer(seed)
     agent = boot(
         store,
-        make_signer(seed),
+        signer,
         device_id,
         officer_id,
         clock,
@@ -168,29 +205,50 @@ def record(
                 break
         stop.set()
 
+    # The agent serves docks itself, between frames (firmware.ports.docking).
+    docks = DockServer(store, agent, signer)
+    unavailable = docks.open()
     agent.input("press_record")
     agent.input("announce_done")
     thread = threading.Thread(target=capture, name="capture", daemon=True)
     thread.start()
     fed = 0
+    interrupted = False
     try:
         while not stop.is_set() or queue.items:
             n = agent.drain(queue)
             fed += n
+            docks.poll()
             if not n:
-                stop.wait(0.005)  # nothing queued: let the camera deliver the next frame
+                # Nothing queued: let the camera deliver the next frame (sooner while docked).
+                stop.wait(0.001 if docks.busy else 0.005)
     except KeyboardInterrupt:
         stop.set()
+        interrupted = True
     finally:
         thread.join()
         fed += agent.drain(queue)
         agent.input("press_stop")
-        agent.shut_down()
-        camera.close()
-    return {
+        try:
+            # The footage has ended, the power has not: a dock under way finishes (bounded by
+            # its idle limit); ^C ends it at once.
+            while docks.busy and not interrupted:
+                docks.poll()
+                time.sleep(0.001)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            docks.close()
+            agent.shut_down()
+            camera.close()
+    summary = {
         "frames": fed,
         "frames_dropped": counts["captured"] - fed,
         "entries": agent.stored_entries,
         "media_bytes": agent.stored_media_bytes,
         "recovered_power_loss": agent.store.recovery.in_flight,
+        "docks": docks.served,
     }
+    if unavailable:
+        summary["docks_unavailable"] = unavailable
+    return summary
