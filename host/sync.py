@@ -25,9 +25,10 @@ import time
 
 from host.evidence import EvidenceError, EvidenceStore, MediaWriter, chunk_media
 from protocol import framing
+from protocol.bounds import MAX_UNSIGNED_BYTES, MAX_UNSIGNED_RUN, entry_problem
 from protocol.errors import ProtocolError
 from protocol.ledger import parse_entry
-from protocol.messages import ERR_INTERNAL, GONE_NAMES, MAX_FRAME, RECEIPT, TIME
+from protocol.messages import ERR_INTERNAL, ERR_MALFORMED, GONE_NAMES, MAX_FRAME, RECEIPT, TIME
 from protocol.session import HostSession
 from protocol.signer import Ed25519Signer, verify_signature
 
@@ -145,6 +146,11 @@ class HostLink:
         self.public = b""
         self.state = HANDSHAKE
         self.pending: list = []  # unsigned entries waiting for a signature that covers them
+        self.pending_bytes = 0  # their bytes (the run is bounded: MAX_UNSIGNED_RUN, _BYTES)
+        # Why the ledger cannot be taken past an entry the device sent (a field out of
+        # bounds, too long an unsigned run): the entries before it are stored and receipted,
+        # then the session ends refused with this reason, never as done.
+        self.refusal = ""
         self.ready: list = []  # verified entries not yet committed
         self.wanted: list = []  # (digest, size) of media not yet asked for, oldest first
         self.sizes: dict = {}  # digest -> size of the media asked for in this session
@@ -329,8 +335,7 @@ class HostLink:
                 self._enter(PULLING)
                 self.send(self.session.pull(self.evidence.head(self.device)[0]))
             elif kind == "ok" and event[1] == RECEIPT:
-                self.send(self.session.bye())
-                self.result = "done"
+                self._close_done()
             elif kind == "closed":
                 if self.result == "open":
                     self.result = "closed: %s" % event[2]
@@ -359,17 +364,39 @@ class HostLink:
             eta_s=round(max(total - done, 0) / rate, 1) if total is not None and rate else None,
         )
 
-    def _refuse(self, reason: str) -> None:
+    def _refuse(self, reason: str, code: int = ERR_BAD_SIGNATURE) -> None:
         if self.session.closed_reason is None:
-            self.send(self.session.abort(ERR_BAD_SIGNATURE, reason))
+            self.send(self.session.abort(code, reason))
         if self.result == "open":
             self.result = "refused: %s" % reason
+
+    def _close_done(self) -> None:
+        """Everything asked for is in (and receipted): end with BYE, or, when the ledger
+        held an entry the host refused, with an ERROR naming it (R-HOST-5)."""
+        if self.refusal:
+            self._refuse(self.refusal, ERR_MALFORMED)
+            return
+        self.send(self.session.bye())
+        self.result = "done"
+
+    def _refuse_from(self, seq: int, problem: str) -> None:
+        """The ledger is unusable from ``seq`` on: keep and receipt what came before it."""
+        self.refusal = (
+            "entry seq %d: %s: nothing from it on was stored; the entries before it are "
+            "receipted" % (seq, problem)
+        )
+        self.log("refused", device=self.device, seq=seq, reason=problem)
+        self.pending = []  # unsigned entries before it that no signature vouched for
+        self.pending_bytes = 0
 
     def _entries(self, first_seq: int, raws: list) -> None:
         """Verify one DATA message's entries; hold every vouched-for one for the next commit
         (a commit per ``COMMIT_EVERY`` entries, and one when the pull ends)."""
         refused = ""
         for i, raw in enumerate(raws):
+            if self.refusal:  # past an entry the host refused: the rest is not taken
+                self.entry_bytes += len(raw)
+                continue
             try:
                 e = parse_entry(raw)
             except ProtocolError as exc:
@@ -377,8 +404,24 @@ class HostLink:
                     "stored" % (first_seq + i, exc)  # fmt: skip
                 break
             self.entry_bytes += len(raw)
+            # Every field against the registry's bounds before any is used (issue 10 §3).
+            problem = entry_problem(e.fields)
+            if problem:
+                self._refuse_from(first_seq + i, problem)
+                continue
             if not e.signed:
+                if len(self.pending) >= MAX_UNSIGNED_RUN or (
+                    self.pending_bytes + len(raw) > MAX_UNSIGNED_BYTES
+                ):
+                    self._refuse_from(
+                        first_seq + i,
+                        "more than %d unsigned entries (or %d bytes) in a row wait for a "
+                        "signature; a reader holds no more"
+                        % (MAX_UNSIGNED_RUN, MAX_UNSIGNED_BYTES),
+                    )
+                    continue
                 self.pending.append(e)
+                self.pending_bytes += len(raw)
                 continue
             if not verify_signature(self.public, e.to_be_signed(), e.signature):
                 self.log("bad-signature", device=self.device, seq=e.seq)
@@ -391,6 +434,7 @@ class HostLink:
             # checks that they chain into it).
             self.ready += [*self.pending, e]
             self.pending = []
+            self.pending_bytes = 0
         if refused:
             if self._store_ready():  # what came before the bad entry is good evidence
                 self._refuse(refused)
@@ -485,8 +529,7 @@ class HostLink:
         """Everything is in: make it durable, then send the receipt."""
         head = self.evidence.head(self.device)[0]
         if head == 0:
-            self.send(self.session.bye())
-            self.result = "done"
+            self._close_done()
             return
         self._enter(STORING)
         self.flush()  # the device has its last ACK while the disk syncs
