@@ -615,7 +615,13 @@ output:
                    (reason "not-found" or "damaged"; text is the device's own). Kept in
                    the evidence store for good; the receipt no longer waits for it, and
                    every later dock asks for it again
-    frame-error    link, device, problem: a damaged frame was dropped (serial noise)
+    frame-error    link, device, problem: a damaged frame was dropped (serial noise); a
+                   burst is one line, then one with count and seconds at most every 3 s.
+                   A link closes after 8 in a row on TCP (64 on serial) or an
+                   impossible frame length
+    turned-away    address, reason: a TCP connection closed at once, as 128 others (64
+                   from its address) wait for authentication; a burst is summarised as
+                   frame-error is
     store-error    link, device, reason: media of a broken-off session could not be kept
     closed         link, device, code, reason: how the session's protocol ended
     session        link, device, result ("done" or why not), entries_stored,

@@ -18,6 +18,7 @@ import threading
 import time
 
 from host.evidence import SqliteEvidenceStore
+from host.guard import Admission, Limits, LinkGuard, Tally, Ticket
 from host.progress import SessionView
 from host.sync import HostLink, SerialTransport, SocketTransport, Transport
 from protocol.signer import Ed25519Signer
@@ -31,6 +32,7 @@ NOTED = (
     "bad-signature",
     "bad-media",
     "store-error",
+    "turned-away",
 )
 TICK_S = 0.25  # the live view is redrawn this often
 
@@ -46,8 +48,18 @@ class Daemon:
         idle_s: float = 10,
         clock=time.time,
         view: SessionView | None = None,
+        limits: Limits | None = None,
+        monotonic=time.monotonic,
     ) -> None:
         self.idle_s = idle_s
+        # What bad peers cannot wear down (host.guard): deadlines on the link's own clock,
+        # a cap on connections not yet authenticated, repeated refusals logged in summary.
+        self.limits = limits or Limits()
+        self.monotonic = monotonic
+        self.admission = Admission(
+            self.limits.max_unauthenticated, self.limits.max_unauthenticated_per_address
+        )
+        self.tally = Tally(self.log, self.limits.log_every_s, monotonic)
         self.clock = clock  # seconds since the epoch: the time the host signs and records
         self.evidence = evidence
         self.signer = signer
@@ -79,7 +91,18 @@ class Daemon:
             else:
                 print("%s %-14s %s" % (fields["time"], event, extra), file=self.out, flush=True)
 
-    def serve_link(self, transport: Transport, serial: bool, where: str) -> dict:
+    def serve_link(
+        self, transport: Transport, serial: bool, where: str, ticket: Ticket | None = None
+    ) -> dict:
+        try:
+            return self._serve_link(transport, serial, where, ticket)
+        finally:
+            if ticket is not None:
+                ticket.release()  # a link that never authenticated frees its place here
+
+    def _serve_link(
+        self, transport: Transport, serial: bool, where: str, ticket: Ticket | None
+    ) -> dict:
         link = HostLink(
             self.evidence,
             self.signer,
@@ -89,6 +112,7 @@ class Daemon:
             log=lambda ev, **kv: self.log(ev, link=where, **kv),
             idle_s=self.idle_s,
             clock=self.clock,
+            guard=LinkGuard(serial, self.limits, self.monotonic, ticket),
         )
         with self.lock:
             self.serial += 1
@@ -131,10 +155,32 @@ class Daemon:
                     continue
                 except OSError:
                     return
+                ticket = self.admission.enter(addr[0])
+                if ticket is None:
+                    # Every place for an unauthenticated peer (from there) is taken: no
+                    # thread, no wait.
+                    conn.close()
+                    self.tally.note(
+                        "turned-away",
+                        address=addr[0],
+                        reason="too many connections wait for authentication (at most %d, "
+                        "%d from one address)"
+                        % (
+                            self.limits.max_unauthenticated,
+                            self.limits.max_unauthenticated_per_address,
+                        ),
+                    )
+                    continue
                 conn.settimeout(None)
-                t = threading.Thread(target=self._tcp_session, args=(conn, addr), daemon=True)
+                t = threading.Thread(
+                    target=self._tcp_session, args=(conn, addr, ticket), daemon=True
+                )
                 t.start()
-                self.threads.append(t)
+                with self.lock:
+                    # Keep only live threads: a daemon that turns peers over for months
+                    # must not keep one record per connection it ever had.
+                    self.threads[:] = [x for x in self.threads if x.is_alive()]
+                    self.threads.append(t)
                 if once:
                     t.join()
                     self.stop.set()
@@ -144,9 +190,9 @@ class Daemon:
         self.threads.append(t)
         return srv
 
-    def _tcp_session(self, conn: socket.socket, addr: tuple) -> None:
+    def _tcp_session(self, conn: socket.socket, addr: tuple, ticket: Ticket | None = None) -> None:
         try:
-            self.serve_link(SocketTransport(conn), False, "tcp:%s:%d" % addr[:2])
+            self.serve_link(SocketTransport(conn), False, "tcp:%s:%d" % addr[:2], ticket)
         finally:
             conn.close()
 
@@ -219,6 +265,7 @@ class Daemon:
         self.view.draw()
 
     def finish(self) -> None:
+        self.tally.flush()
         with self.lock:
             sessions = list(self.sessions)
         done = [s for s in sessions if s["result"] == "done"]

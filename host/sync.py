@@ -24,6 +24,7 @@ import os
 import time
 
 from host.evidence import EvidenceError, EvidenceStore, MediaWriter, chunk_media
+from host.guard import LinkGuard, Tally
 from protocol import framing
 from protocol.bounds import MAX_UNSIGNED_BYTES, MAX_UNSIGNED_RUN, entry_problem
 from protocol.errors import ProtocolError
@@ -129,8 +130,12 @@ class HostLink:
         log=None,
         random_bytes=os.urandom,
         idle_s: float = IDLE_LIMIT_S,
+        guard: LinkGuard | None = None,
     ) -> None:
         self.idle_s = idle_s
+        # Deadlines bytes cannot extend and the bad-frame limit (issue 10 §4); repeated
+        # frame errors are logged as one line with a count.
+        self.guard = guard or LinkGuard(serial)
         self.evidence = evidence
         self.transport = transport
         # The host offers the largest frame the protocol allows; the device's offer (16 KiB
@@ -139,6 +144,7 @@ class HostLink:
         self.framer = Framer(serial, MAX_FRAME + 1024)
         self.clock = clock
         self.log = log or (lambda event, **kv: None)
+        self.tally = Tally(self.log, self.guard.limits.log_every_s, self.guard.clock)
         self.session = HostSession(
             evidence.device_key, host_signer, host_kid, random_bytes, max_frame=MAX_FRAME
         )
@@ -229,6 +235,7 @@ class HostLink:
                 if self.clock() - idle_since > self.idle_s:
                     self.send(self.session.abort(ERR_INTERNAL, "no answer for %g s" % self.idle_s))
                     self.result = "timed out"
+                self._guard()
                 continue
             idle_since = self.clock()
             self.bytes_in += len(data)
@@ -237,16 +244,22 @@ class HostLink:
             ack_every = max(1, self.session.window // 2)
             for kind, value in self.framer.decoder.feed(data):
                 if kind != framing.BODY:
-                    self.log("frame-error", device=self.device, problem=value)
+                    self._bad_frame(value)
+                    if self.result != "open":
+                        break
                     continue
+                self.guard.good_frame()
                 self.handle(self.session.receive(value))
                 if self.result != "open":
                     break
                 if self.acks_held >= ack_every:
                     self.flush()
+            self.guard.frame(self.framer.decoder.frame_start)
+            self._guard()
             if self.urgent:
                 self.flush()
         self.flush()
+        self.tally.flush()
         if self.writer is not None:  # cut off mid-media: not a whole file, nothing to keep
             self.writer.discard()
             self.writer = None
@@ -256,6 +269,29 @@ class HostLink:
             self._keep_staged()
         self._enter(DONE if self.result == "done" else FAILED)
         return self.summary()
+
+    def _end_link(self, result: str) -> None:
+        """Close the link for a reason of the link's own (a deadline, bad frames)."""
+        if self.session.closed_reason is None:
+            self.send(self.session.abort(ERR_INTERNAL, result))
+        if self.result == "open":
+            self.result = result
+
+    def _guard(self) -> None:
+        why = self.guard.expired() if self.result == "open" else ""
+        if why:
+            self._end_link("timed out: %s" % why)
+
+    def _bad_frame(self, problem: str) -> None:
+        """A frame failed its check: counted, logged in summary; too many, or a stream out
+        of step (an impossible length), end the link."""
+        self.tally.note("frame-error", device=self.device, problem=problem)
+        why = self.guard.bad_frame()
+        failed = getattr(self.framer.decoder, "failed", None)
+        if failed is not None:
+            why = "the stream is out of step: %s" % failed[1]
+        if why:
+            self._end_link("closed: %s" % why)
 
     def _keep_staged(self) -> None:
         """The session ended before its receipt: media that arrived whole and verified is
@@ -322,6 +358,7 @@ class HostLink:
             elif kind == "pulled":
                 self._plan_media()
             elif kind == "authenticated":
+                self.guard.authenticate()
                 self.device = event[1]
                 self.device_head = event[2]
                 self.public = self.evidence.device_key(self.device) or b""
