@@ -18,7 +18,7 @@ import threading
 import time
 
 from host.evidence import SqliteEvidenceStore
-from host.guard import Admission, Limits, LinkGuard, Tally, Ticket
+from host.guard import Admission, HeldLog, Limits, LinkGuard, Tally, Ticket
 from host.progress import SessionView
 from host.sync import HostLink, SerialTransport, SocketTransport, Transport
 from protocol.signer import Ed25519Signer
@@ -60,6 +60,7 @@ class Daemon:
             self.limits.max_unauthenticated, self.limits.max_unauthenticated_per_address
         )
         self.tally = Tally(self.log, self.limits.log_every_s, monotonic)
+        self.anonymous = 0  # links closed before their peer named a device
         self.clock = clock  # seconds since the epoch: the time the host signs and records
         self.evidence = evidence
         self.signer = signer
@@ -103,17 +104,19 @@ class Daemon:
     def _serve_link(
         self, transport: Transport, serial: bool, where: str, ticket: Ticket | None
     ) -> dict:
+        held = HeldLog(lambda ev, **kv: self.log(ev, link=where, **kv), lambda: False)
         link = HostLink(
             self.evidence,
             self.signer,
             self.kid,
             transport,
             serial,
-            log=lambda ev, **kv: self.log(ev, link=where, **kv),
+            log=held,
             idle_s=self.idle_s,
             clock=self.clock,
             guard=LinkGuard(serial, self.limits, self.monotonic, ticket),
         )
+        held.named = lambda: bool(link.session.device_id)
         with self.lock:
             self.serial += 1
             key = self.serial
@@ -132,9 +135,15 @@ class Daemon:
             seconds=round(seconds, 3),
             rate_Bps=int(summary["bytes_in"] / seconds) if seconds > 0 else 0,
         )
-        self.evidence.record_session(summary, int(self.clock() * 1000))
         if self.view is not None:
             self.view.end(key, summary)
+        if not link.session.device_id:
+            # No device to record a session for: counted, and one line for a burst of them.
+            self.tally.note("anonymous", link=where, result=summary["result"])
+            with self.lock:
+                self.anonymous += 1
+            return summary
+        self.evidence.record_session(summary, int(self.clock() * 1000))
         self.log("session", **summary)
         with self.lock:
             self.sessions.append(summary)
@@ -277,6 +286,7 @@ class Daemon:
             entries_stored=sum(s["entries_stored"] for s in sessions),
             media_stored=sum(s["media_stored"] for s in sessions),
             bytes_stored=sum(s.get("bytes_stored", 0) for s in sessions),
+            anonymous=self.anonymous,
             seconds=round(time.monotonic() - self.started, 3),
         )
         if self.view is not None:

@@ -202,3 +202,32 @@ class Tally:
         now = self.clock()
         for event in list(self.counts):
             self._flush_one(event, now)
+
+
+# Lines held for one link until its peer names a device: a handshake's few, and a frame
+# error's one (the Tally keeps it to one); more than this is dropped, never stored.
+MAX_HELD_LINES = 16
+
+
+class HeldLog:
+    """A link's log lines, held until its peer names a device (in its HELLO), then written
+    in order, and every later line at once. A peer that never names one (a port scanner,
+    a flood of garbage, a slowloris) leaves no line of its own: the daemon counts it in a
+    ``Tally`` instead, so a storm of such connections is a few lines, not a few per
+    connection."""
+
+    def __init__(self, log, named) -> None:
+        self.log = log
+        self.named = named
+        self.held: list = []
+
+    def __call__(self, event: str, **fields: object) -> None:
+        if not self.named():
+            if len(self.held) < MAX_HELD_LINES:
+                self.held.append((event, fields))
+            return
+        if self.held:
+            held, self.held = self.held, []
+            for ev, kv in held:
+                self.log(ev, **kv)
+        self.log(event, **fields)
