@@ -627,7 +627,7 @@ output:
     session        link, device, result ("done" or why not), entries_stored,
                    media_stored, media_gone, bytes_stored, bytes_in, clock_drift_ms,
                    seconds, rate_Bps: one per session, when it ends
-    anonymous      link, result: a link closed before its peer named a device (no
+    anonymous      link, result: a TCP link closed before its peer named a device (no
                    session is kept, and none of its lines is written); a burst is
                    summarised as frame-error is
     summary        sessions, done, failed, entries_stored, media_stored, bytes_stored,

@@ -116,7 +116,10 @@ class Daemon:
             clock=self.clock,
             guard=LinkGuard(serial, self.limits, self.monotonic, ticket),
         )
-        held.named = lambda: bool(link.session.device_id)
+        # On TCP anyone may connect, as often as they like: a peer that never names a device
+        # leaves no line of its own. A serial port is a cable someone plugged in: every
+        # session on it is logged and kept, as before.
+        held.named = lambda: serial or bool(link.session.device_id)
         with self.lock:
             self.serial += 1
             key = self.serial
@@ -137,7 +140,7 @@ class Daemon:
         )
         if self.view is not None:
             self.view.end(key, summary)
-        if not link.session.device_id:
+        if not held.named():
             # No device to record a session for: counted, and one line for a burst of them.
             self.tally.note("anonymous", link=where, result=summary["result"])
             with self.lock:
