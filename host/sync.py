@@ -443,6 +443,8 @@ class HostLink:
             self.entry_bytes += len(raw)
             # Every field against the registry's bounds before any is used (issue 10 §3).
             problem = entry_problem(e.fields)
+            if not problem and e.seq != first_seq + i:
+                problem = "its payload says seq %d" % e.seq  # DATA's entries are consecutive
             if problem:
                 self._refuse_from(first_seq + i, problem)
                 continue

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from host.daemon import Daemon
-from host.evidence import SqliteEvidenceStore
+from host.evidence import EvidenceError, SqliteEvidenceStore
 from host.sync import HostLink, Transport
 from protocol import cbor, framing
 from protocol.bounds import ENTRY_FIELDS, MAX_UNSIGNED_RUN
@@ -257,3 +257,17 @@ def test_any_signed_entry_ends_in_a_recorded_outcome_never_an_exception(make, mo
             assert summary["result"].startswith("refused: entry seq 3"), summary["result"]
             assert stored == 3 and device.receipts in ([], [2])
         ev.close()
+
+
+# R-HOST-5, issue 10 §3: the store is the last gate, whoever calls it
+def test_the_evidence_store_refuses_an_entry_out_of_bounds_whoever_offers_it(tmp_path):
+    ev = evidence(tmp_path / "ev")
+    raws = ledger([short_plain_sha])
+    try:
+        ev.add_entries(DEVICE, raws, 0)
+    except EvidenceError as exc:
+        assert str(exc) == "entry seq 3: plain_sha must be 32 bytes"
+    else:
+        raise AssertionError("an entry out of bounds was stored")
+    assert ev.head(DEVICE)[0] == 0  # all or nothing
+    ev.close()
