@@ -74,6 +74,9 @@ class Daemon:
         self.lock = threading.Lock()
         self.sessions: list = []
         self.active: dict = {}  # session number -> its HostLink, while it runs
+        # TCP links not yet in the live view (session number -> where): a link joins the
+        # view once its peer names a device, so a storm of anonymous ones never shows.
+        self.unshown: dict = {}
         self.serial = 0
         self.stop = threading.Event()
         self.threads: list = []
@@ -125,7 +128,11 @@ class Daemon:
             key = self.serial
             self.active[key] = link
         if self.view is not None:
-            self.view.begin(key, where)
+            if serial:
+                self.view.begin(key, where)
+            else:
+                with self.lock:
+                    self.unshown[key] = where
         start = time.monotonic()
         try:
             summary = link.run()
@@ -139,7 +146,12 @@ class Daemon:
             rate_Bps=int(summary["bytes_in"] / seconds) if seconds > 0 else 0,
         )
         if self.view is not None:
-            self.view.end(key, summary)
+            with self.lock:  # as refresh: the row is begun once, then ended
+                unshown = self.unshown.pop(key, None) is not None
+                if unshown and held.named():
+                    self.view.begin(key, where)  # it ended before a redraw showed it
+                if not unshown or held.named():
+                    self.view.end(key, summary)
         if not held.named():
             # No device to record a session for: counted, and one line for a burst of them.
             self.tally.note("anonymous", link=where, result=summary["result"])
@@ -272,7 +284,15 @@ class Daemon:
             return
         with self.lock:
             running = list(self.active.items())
+            unshown = dict(self.unshown)
         for key, link in running:
+            if key in unshown:
+                if not link.session.device_id:
+                    continue
+                with self.lock:
+                    if self.unshown.pop(key, None) is None:
+                        continue  # the session has ended meanwhile, and was shown then
+                    self.view.begin(key, unshown[key])
             self.view.update(key, link.progress())
         self.view.draw()
 

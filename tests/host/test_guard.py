@@ -384,3 +384,25 @@ def test_a_bad_crc_flood_is_closed_after_k_frames_and_the_log_stays_small(tmp_pa
     assert len(lines) == 2 and "8 bad frames in a row" in lines[0], lines
     assert "frame-error" not in log  # never a line per bad frame, nor per link
     assert len(log.splitlines()) < 30
+
+
+# issue 10 §4: a storm of anonymous links neither shows in the live view nor is kept
+def test_an_anonymous_tcp_link_leaves_no_row_no_session_and_one_counted_line(tmp_path):
+    from host.progress import SessionView
+    from tests.host.test_progress import Tty
+
+    ev = evidence(tmp_path / "ev")
+    out = io.StringIO()
+    view = SessionView(Tty(), width=160)
+    daemon = Daemon(ev, make_signer(HOST_SEED), HOST_KID, out=out, view=view)
+    clock = VirtualClock()
+    for _ in range(5):
+        peer = Trickle([b"\xff\xff\xff\xff"], clock, 0.001)
+        daemon.serve_link(peer, False, "tcp:127.0.0.2:5000")
+        daemon.refresh()
+    daemon.finish()
+    assert view.rows == {} and daemon.sessions == [] and ev.sessions("") == []
+    lines = out.getvalue().splitlines()
+    assert [line.split()[1] for line in lines] == ["anonymous", "anonymous", "summary"]
+    assert "count=4" in lines[1] and "anonymous=5" in lines[2]
+    ev.close()
