@@ -71,7 +71,7 @@ _TEXT = 2  # text, length in [lo, hi]
 _CODE = 3  # int in a tuple of allowed values (lo)
 _DIGESTS = 4  # list of at most hi byte strings, each MIN_FRAME_DIGEST..HASH_LEN bytes
 _GPS = 5  # [lat_e7, lon_e7, accuracy_m]
-_DETAIL = 6  # map of text keys to detail values (see _detail_problem)
+_DETAIL = 6  # map of text (or integer) keys to detail values (see _detail_problem)
 _INT = 7  # int in [lo, hi], may be negative
 
 # key: (name, kind, lo, hi)
@@ -138,6 +138,8 @@ DETAIL_FIELDS = {
 }
 
 _I64_LO = -(1 << 63)
+_I32_LO = -(1 << 31)
+_I32_HI = (1 << 31) - 1
 
 TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
 if TYPE_CHECKING:
@@ -162,8 +164,11 @@ def _scalar_problem(value: "Any") -> str:
 
 def _detail_problem(value: dict) -> str:
     for key in value:
-        if type(key) is not str or not 1 <= len(key) <= MAX_ID:
-            return "detail keys must be text of 1..%d characters" % MAX_ID
+        if type(key) is int:
+            if not _I32_LO <= key <= _I32_HI:
+                return "detail keys must be text or 32-bit integers"
+        elif type(key) is not str or not 1 <= len(key) <= MAX_ID:
+            return "detail keys must be text of 1..%d characters (or integers)" % MAX_ID
         item = value[key]
         spec = DETAIL_FIELDS.get(key)
         if spec is not None:
