@@ -227,6 +227,12 @@ def _value_problem(name: str, kind: int, lo: "Any", hi: int, value: "Any") -> st
     return ""
 
 
+def _shown(value: object) -> str:
+    """A value for a message: its repr, cut short (a peer chooses it)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def entry_problem(fields: "Any") -> str:
     """What is wrong with a ledger entry's payload map, naming the field, or "" if nothing.
 
@@ -238,7 +244,7 @@ def entry_problem(fields: "Any") -> str:
     for key in fields:
         # false and 0 are one Python key: only integer keys may stand for field numbers
         if type(key) is not int:
-            return "field key %r is not an integer" % (key,)
+            return "field key %s is not an integer" % _shown(key)
     for key in _COMMON:
         if key not in fields:
             return "the %s field is missing" % ENTRY_FIELDS[key][0]
@@ -255,8 +261,8 @@ def entry_problem(fields: "Any") -> str:
         if key in _COMMON:
             continue
         if key not in required and key not in optional:
-            return "field %r is not part of a %s entry" % (
-                key,
+            return "field %s is not part of a %s entry" % (
+                _shown(key),
                 "chunk" if fields[F_KIND] == KIND_CHUNK else "event",
             )
         name, kind, lo, hi = ENTRY_FIELDS[key]

@@ -111,3 +111,12 @@ def test_the_verifier_reports_a_signed_entry_with_a_bad_field_and_goes_on():
     assert codes == ["bad-field"], codes
     assert report.findings[0].seq == 1 and "missing" in report.findings[0].message
     assert not report.ok
+
+
+def test_a_peer_chosen_key_is_named_briefly():
+    f = fields_of(0)
+    f["x" * 5000] = 1
+    assert len(entry_problem(f)) < 100
+    f = fields_of(0)
+    f[1 << 200] = 1
+    assert len(entry_problem(f)) < 100
