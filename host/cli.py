@@ -608,7 +608,8 @@ output:
     progress       link, device, state, entries, media, bytes, total, rate_Bps, eta_s (at
                    most every 2 s; bytes are entries and media stored; total and eta_s
                    are null until the ledger is in and the media it needs known)
-    refused        link, device, reason: verification failed; nothing after it was stored
+    refused        link, device, reason (and seq, for an entry out of bounds): verification
+                   failed; nothing after it was stored
     bad-signature  link, device, seq: an entry's signature does not verify
     bad-media      link, device, reason: media does not match its signed hash
     media-gone     link, device, digest, reason, text: the device cannot give this media

@@ -289,7 +289,7 @@ class HostLink:
         why = self.guard.bad_frame()
         failed = getattr(self.framer.decoder, "failed", None)
         if failed is not None:
-            why = "the stream is out of step: %s" % failed[1]
+            why = failed[1]  # what the length was, and that the stream cannot go on
         if why:
             self._end_link("closed: %s" % why)
 
