@@ -12,10 +12,10 @@ injected, so tests run them on a virtual clock.
 import threading
 import time
 
-# From connect until the device has proved its key. A board signs its AUTH with
-# pure-Python Ed25519 in about 2 s, over a serial line that may lose a frame to noise;
-# 15 s covers that, and no peer holds an unauthenticated place longer, however it
-# trickles its bytes (a slowloris peer at 1 byte a second resets any idle timer).
+# From connect until the device has proved its key. A microcontroller signing its AUTH
+# with pure-Python Ed25519 may take a second or more, over a serial line that may lose a
+# frame to noise; 15 s covers that, and no peer holds an unauthenticated place longer,
+# however it trickles its bytes (a slowloris peer at 1 byte a second resets any idle timer).
 HANDSHAKE_LIMIT_S = 15.0
 # From a frame's first byte to its last. The largest frame (64 KiB + framing) takes about
 # 6 s at 115200 baud and under 1 s at the default 921600; 20 s is room for a slow line.
@@ -24,7 +24,8 @@ FRAME_LIMIT_S = 20.0
 # no thread. From one address: the simulator's rack docks 64 devices at one moment from
 # one address, each at its first attempt. From all: twice that, so one address flooding
 # its share leaves room for docks from every other. A held place costs a thread and a
-# frame buffer, well under 100 KB: 128 of them stay far below the daemon's 64 MB goal.
+# frame buffer, about 150 KB (64 held add 9 MB to the daemon, BENCHMARKS.md): 128 of them
+# keep it under its 64 MB goal.
 MAX_UNAUTHENTICATED_PER_ADDRESS = 64
 MAX_UNAUTHENTICATED = 128
 # Bad frames (CRC, COBS, impossible length) in a row before the link is closed. TCP
