@@ -718,14 +718,21 @@ output:
     progress       link, device, state, entries, media, bytes, total, rate_Bps, eta_s (at
                    most every 2 s; bytes are entries and media stored; total and eta_s
                    are null until the ledger is in and the media it needs known)
-    refused        link, device, reason: verification failed; nothing after it was stored
+    refused        link, device, reason (and seq, for an entry out of bounds): verification
+                   failed; nothing after it was stored
     bad-signature  link, device, seq: an entry's signature does not verify
     bad-media      link, device, reason: media does not match its signed hash
     media-gone     link, device, digest, reason, text: the device cannot give this media
                    (reason "not-found" or "damaged"; text is the device's own). Kept in
                    the evidence store for good; the receipt no longer waits for it, and
                    every later dock asks for it again
-    frame-error    link, device, problem: a damaged frame was dropped (serial noise)
+    frame-error    link, device, problem: a damaged frame was dropped (serial noise); a
+                   burst is one line, then one with count and seconds at most every 3 s.
+                   A link closes after 8 in a row on TCP (64 on serial) or an
+                   impossible frame length
+    turned-away    address, reason: a TCP connection closed at once, as 128 others (64
+                   from its address) wait for authentication; a burst is summarised as
+                   frame-error is
     store-error    link, device, reason: media of a broken-off session could not be kept
     closed         link, device, code, reason: how the session's protocol ended
     session        link, device, result ("done" or why not), entries_stored,
@@ -733,8 +740,11 @@ output:
                    device_head (the next seq the device announced; a session that
                    stored less ends "ended short: ..."), seconds, rate_Bps: one per
                    session, when it ends
+    anonymous      link, result: a TCP link closed before its peer named a device (no
+                   session is kept, and none of its lines is written); a burst is
+                   summarised as frame-error is
     summary        sessions, done, failed, entries_stored, media_stored, bytes_stored,
-                   seconds: the last line, when the daemon stops
+                   anonymous, seconds: the last line, when the daemon stops
 
 example:
   sealcam sync --evidence /srv/evidence --host-key agency-host-1.key \\

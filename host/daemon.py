@@ -18,6 +18,7 @@ import threading
 import time
 
 from host.evidence import SqliteEvidenceStore
+from host.guard import Admission, HeldLog, Limits, LinkGuard, Tally, Ticket
 from host.progress import SessionView
 from host.sync import HostLink, SerialTransport, SocketTransport, Transport
 from protocol.signer import Ed25519Signer
@@ -31,6 +32,7 @@ NOTED = (
     "bad-signature",
     "bad-media",
     "store-error",
+    "turned-away",
 )
 TICK_S = 0.25  # the live view is redrawn this often
 
@@ -46,8 +48,19 @@ class Daemon:
         idle_s: float = 10,
         clock=time.time,
         view: SessionView | None = None,
+        limits: Limits | None = None,
+        monotonic=time.monotonic,
     ) -> None:
         self.idle_s = idle_s
+        # What bad peers cannot wear down (host.guard): deadlines on the link's own clock,
+        # a cap on connections not yet authenticated, repeated refusals logged in summary.
+        self.limits = limits or Limits()
+        self.monotonic = monotonic
+        self.admission = Admission(
+            self.limits.max_unauthenticated, self.limits.max_unauthenticated_per_address
+        )
+        self.tally = Tally(self.log, self.limits.log_every_s, monotonic)
+        self.anonymous = 0  # links closed before their peer named a device
         self.clock = clock  # seconds since the epoch: the time the host signs and records
         self.evidence = evidence
         self.signer = signer
@@ -61,6 +74,9 @@ class Daemon:
         self.lock = threading.Lock()
         self.sessions: list = []
         self.active: dict = {}  # session number -> its HostLink, while it runs
+        # TCP links not yet in the live view (session number -> where): a link joins the
+        # view once its peer names a device, so a storm of anonymous ones never shows.
+        self.unshown: dict = {}
         self.serial = 0
         self.stop = threading.Event()
         self.threads: list = []
@@ -79,23 +95,44 @@ class Daemon:
             else:
                 print("%s %-14s %s" % (fields["time"], event, extra), file=self.out, flush=True)
 
-    def serve_link(self, transport: Transport, serial: bool, where: str) -> dict:
+    def serve_link(
+        self, transport: Transport, serial: bool, where: str, ticket: Ticket | None = None
+    ) -> dict:
+        try:
+            return self._serve_link(transport, serial, where, ticket)
+        finally:
+            if ticket is not None:
+                ticket.release()  # a link that never authenticated frees its place here
+
+    def _serve_link(
+        self, transport: Transport, serial: bool, where: str, ticket: Ticket | None
+    ) -> dict:
+        held = HeldLog(lambda ev, **kv: self.log(ev, link=where, **kv), lambda: False)
         link = HostLink(
             self.evidence,
             self.signer,
             self.kid,
             transport,
             serial,
-            log=lambda ev, **kv: self.log(ev, link=where, **kv),
+            log=held,
             idle_s=self.idle_s,
             clock=self.clock,
+            guard=LinkGuard(serial, self.limits, self.monotonic, ticket),
         )
+        # On TCP anyone may connect, as often as they like: a peer that never names a device
+        # leaves no line of its own. A serial port is a cable someone plugged in: every
+        # session on it is logged and kept, as before.
+        held.named = lambda: serial or bool(link.session.device_id)
         with self.lock:
             self.serial += 1
             key = self.serial
             self.active[key] = link
         if self.view is not None:
-            self.view.begin(key, where)
+            if serial:
+                self.view.begin(key, where)
+            else:
+                with self.lock:
+                    self.unshown[key] = where
         start = time.monotonic()
         try:
             summary = link.run()
@@ -108,9 +145,20 @@ class Daemon:
             seconds=round(seconds, 3),
             rate_Bps=int(summary["bytes_in"] / seconds) if seconds > 0 else 0,
         )
-        self.evidence.record_session(summary, int(self.clock() * 1000))
         if self.view is not None:
-            self.view.end(key, summary)
+            with self.lock:  # as refresh: the row is begun once, then ended
+                unshown = self.unshown.pop(key, None) is not None
+                if unshown and held.named():
+                    self.view.begin(key, where)  # it ended before a redraw showed it
+                if not unshown or held.named():
+                    self.view.end(key, summary)
+        if not held.named():
+            # No device to record a session for: counted, and one line for a burst of them.
+            self.tally.note("anonymous", link=where, result=summary["result"])
+            with self.lock:
+                self.anonymous += 1
+            return summary
+        self.evidence.record_session(summary, int(self.clock() * 1000))
         self.log("session", **summary)
         with self.lock:
             self.sessions.append(summary)
@@ -131,10 +179,32 @@ class Daemon:
                     continue
                 except OSError:
                     return
+                ticket = self.admission.enter(addr[0])
+                if ticket is None:
+                    # Every place for an unauthenticated peer (from there) is taken: no
+                    # thread, no wait.
+                    conn.close()
+                    self.tally.note(
+                        "turned-away",
+                        address=addr[0],
+                        reason="too many connections wait for authentication (at most %d, "
+                        "%d from one address)"
+                        % (
+                            self.limits.max_unauthenticated,
+                            self.limits.max_unauthenticated_per_address,
+                        ),
+                    )
+                    continue
                 conn.settimeout(None)
-                t = threading.Thread(target=self._tcp_session, args=(conn, addr), daemon=True)
+                t = threading.Thread(
+                    target=self._tcp_session, args=(conn, addr, ticket), daemon=True
+                )
                 t.start()
-                self.threads.append(t)
+                with self.lock:
+                    # Keep only live threads: a daemon that turns peers over for months
+                    # must not keep one record per connection it ever had.
+                    self.threads[:] = [x for x in self.threads if x.is_alive()]
+                    self.threads.append(t)
                 if once:
                     t.join()
                     self.stop.set()
@@ -144,9 +214,9 @@ class Daemon:
         self.threads.append(t)
         return srv
 
-    def _tcp_session(self, conn: socket.socket, addr: tuple) -> None:
+    def _tcp_session(self, conn: socket.socket, addr: tuple, ticket: Ticket | None = None) -> None:
         try:
-            self.serve_link(SocketTransport(conn), False, "tcp:%s:%d" % addr[:2])
+            self.serve_link(SocketTransport(conn), False, "tcp:%s:%d" % addr[:2], ticket)
         finally:
             conn.close()
 
@@ -214,11 +284,20 @@ class Daemon:
             return
         with self.lock:
             running = list(self.active.items())
+            unshown = dict(self.unshown)
         for key, link in running:
+            if key in unshown:
+                if not link.session.device_id:
+                    continue
+                with self.lock:
+                    if self.unshown.pop(key, None) is None:
+                        continue  # the session has ended meanwhile, and was shown then
+                    self.view.begin(key, unshown[key])
             self.view.update(key, link.progress())
         self.view.draw()
 
     def finish(self) -> None:
+        self.tally.flush()
         with self.lock:
             sessions = list(self.sessions)
         done = [s for s in sessions if s["result"] == "done"]
@@ -230,6 +309,7 @@ class Daemon:
             entries_stored=sum(s["entries_stored"] for s in sessions),
             media_stored=sum(s["media_stored"] for s in sessions),
             bytes_stored=sum(s.get("bytes_stored", 0) for s in sessions),
+            anonymous=self.anonymous,
             seconds=round(time.monotonic() - self.started, 3),
         )
         if self.view is not None:

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 from host.files import start_writeback, sync_files, write_all, write_atomic
+from protocol.bounds import entry_problem
 from protocol.ledger import Entry, parse_entry
 from protocol.registry import F_CIPHER_SHA, F_PLAIN_LEN, F_PLAIN_SHA, F_WALL_MS, KIND_CHUNK
 from protocol.sealing import OVERHEAD as SEALED_OVERHEAD
@@ -363,6 +364,9 @@ class SqliteEvidenceStore(EvidenceStore):
                 raise EvidenceError(
                     "entry seq %d belongs to device %s, not %s" % (e.seq, e.device_id, device_id)
                 )
+            problem = entry_problem(e.fields)  # the store never holds what no reader can use
+            if problem:
+                raise EvidenceError("entry seq %d: %s" % (e.seq, problem))
         with self._lock:
             known = self._db.execute(
                 "SELECT 1 FROM devices WHERE device_id = ?", (device_id,)

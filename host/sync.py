@@ -24,10 +24,12 @@ import os
 import time
 
 from host.evidence import EvidenceError, EvidenceStore, MediaWriter, chunk_media
+from host.guard import LinkGuard, Tally
 from protocol import framing
+from protocol.bounds import MAX_UNSIGNED_BYTES, MAX_UNSIGNED_RUN, entry_problem
 from protocol.errors import ProtocolError
 from protocol.ledger import parse_entry
-from protocol.messages import ERR_INTERNAL, GONE_NAMES, MAX_FRAME, RECEIPT, TIME
+from protocol.messages import ERR_INTERNAL, ERR_MALFORMED, GONE_NAMES, MAX_FRAME, RECEIPT, TIME
 from protocol.session import HostSession
 from protocol.signer import Ed25519Signer, verify_signature
 
@@ -128,8 +130,12 @@ class HostLink:
         log=None,
         random_bytes=os.urandom,
         idle_s: float = IDLE_LIMIT_S,
+        guard: LinkGuard | None = None,
     ) -> None:
         self.idle_s = idle_s
+        # Deadlines bytes cannot extend and the bad-frame limit (issue 10 §4); repeated
+        # frame errors are logged as one line with a count.
+        self.guard = guard or LinkGuard(serial)
         self.evidence = evidence
         self.transport = transport
         # The host offers the largest frame the protocol allows; the device's offer (16 KiB
@@ -138,6 +144,7 @@ class HostLink:
         self.framer = Framer(serial, MAX_FRAME + 1024)
         self.clock = clock
         self.log = log or (lambda event, **kv: None)
+        self.tally = Tally(self.log, self.guard.limits.log_every_s, self.guard.clock)
         self.session = HostSession(
             evidence.device_key, host_signer, host_kid, random_bytes, max_frame=MAX_FRAME
         )
@@ -145,6 +152,11 @@ class HostLink:
         self.public = b""
         self.state = HANDSHAKE
         self.pending: list = []  # unsigned entries waiting for a signature that covers them
+        self.pending_bytes = 0  # their bytes (the run is bounded: MAX_UNSIGNED_RUN, _BYTES)
+        # Why the ledger cannot be taken past an entry the device sent (a field out of
+        # bounds, too long an unsigned run): the entries before it are stored and receipted,
+        # then the session ends refused with this reason, never as done.
+        self.refusal = ""
         self.ready: list = []  # verified entries not yet committed
         self.wanted: list = []  # (digest, size) of media not yet asked for, oldest first
         self.sizes: dict = {}  # digest -> size of the media asked for in this session
@@ -223,6 +235,7 @@ class HostLink:
                 if self.clock() - idle_since > self.idle_s:
                     self.send(self.session.abort(ERR_INTERNAL, "no answer for %g s" % self.idle_s))
                     self.result = "timed out"
+                self._guard()
                 continue
             idle_since = self.clock()
             self.bytes_in += len(data)
@@ -231,16 +244,22 @@ class HostLink:
             ack_every = max(1, self.session.window // 2)
             for kind, value in self.framer.decoder.feed(data):
                 if kind != framing.BODY:
-                    self.log("frame-error", device=self.device, problem=value)
+                    self._bad_frame(value)
+                    if self.result != "open":
+                        break
                     continue
+                self.guard.good_frame()
                 self.handle(self.session.receive(value))
                 if self.result != "open":
                     break
                 if self.acks_held >= ack_every:
                     self.flush()
+            self.guard.frame(self.framer.decoder.frame_start)
+            self._guard()
             if self.urgent:
                 self.flush()
         self.flush()
+        self.tally.flush()
         if self.writer is not None:  # cut off mid-media: not a whole file, nothing to keep
             self.writer.discard()
             self.writer = None
@@ -250,6 +269,29 @@ class HostLink:
             self._keep_staged()
         self._enter(DONE if self.result == "done" else FAILED)
         return self.summary()
+
+    def _end_link(self, result: str) -> None:
+        """Close the link for a reason of the link's own (a deadline, bad frames)."""
+        if self.session.closed_reason is None:
+            self.send(self.session.abort(ERR_INTERNAL, result))
+        if self.result == "open":
+            self.result = result
+
+    def _guard(self) -> None:
+        why = self.guard.expired() if self.result == "open" else ""
+        if why:
+            self._end_link("timed out: %s" % why)
+
+    def _bad_frame(self, problem: str) -> None:
+        """A frame failed its check: counted, logged in summary; too many, or a stream out
+        of step (an impossible length), end the link."""
+        self.tally.note("frame-error", device=self.device, problem=problem)
+        why = self.guard.bad_frame()
+        failed = getattr(self.framer.decoder, "failed", None)
+        if failed is not None:
+            why = failed[1]  # what the length was, and that the stream cannot go on
+        if why:
+            self._end_link("closed: %s" % why)
 
     def _keep_staged(self) -> None:
         """The session ended before its receipt: media that arrived whole and verified is
@@ -318,6 +360,7 @@ class HostLink:
             elif kind == "pulled":
                 self._plan_media()
             elif kind == "authenticated":
+                self.guard.authenticate()
                 self.device = event[1]
                 self.device_head = event[2]
                 self.public = self.evidence.device_key(self.device) or b""
@@ -331,8 +374,7 @@ class HostLink:
                 self._enter(PULLING)
                 self.send(self.session.pull(self.evidence.head(self.device)[0]))
             elif kind == "ok" and event[1] == RECEIPT:
-                self.send(self.session.bye())
-                self.result = self._ended_short() or "done"
+                self._close_done()
             elif kind == "closed":
                 if self.result == "open":
                     self.result = "closed: %s" % event[2]
@@ -361,17 +403,39 @@ class HostLink:
             eta_s=round(max(total - done, 0) / rate, 1) if total is not None and rate else None,
         )
 
-    def _refuse(self, reason: str) -> None:
+    def _refuse(self, reason: str, code: int = ERR_BAD_SIGNATURE) -> None:
         if self.session.closed_reason is None:
-            self.send(self.session.abort(ERR_BAD_SIGNATURE, reason))
+            self.send(self.session.abort(code, reason))
         if self.result == "open":
             self.result = "refused: %s" % reason
+
+    def _close_done(self) -> None:
+        """Everything asked for is in (and receipted): end with BYE, or, when the ledger
+        held an entry the host refused, with an ERROR naming it (R-HOST-5)."""
+        if self.refusal:
+            self._refuse(self.refusal, ERR_MALFORMED)
+            return
+        self.send(self.session.bye())
+        self.result = self._ended_short() or "done"
+
+    def _refuse_from(self, seq: int, problem: str) -> None:
+        """The ledger is unusable from ``seq`` on: keep and receipt what came before it."""
+        self.refusal = (
+            "entry seq %d: %s: nothing from it on was stored; the entries before it are "
+            "receipted" % (seq, problem)
+        )
+        self.log("refused", device=self.device, seq=seq, reason=problem)
+        self.pending = []  # unsigned entries before it that no signature vouched for
+        self.pending_bytes = 0
 
     def _entries(self, first_seq: int, raws: list) -> None:
         """Verify one DATA message's entries; hold every vouched-for one for the next commit
         (a commit per ``COMMIT_EVERY`` entries, and one when the pull ends)."""
         refused = ""
         for i, raw in enumerate(raws):
+            if self.refusal:  # past an entry the host refused: the rest is not taken
+                self.entry_bytes += len(raw)
+                continue
             try:
                 e = parse_entry(raw)
             except ProtocolError as exc:
@@ -379,8 +443,26 @@ class HostLink:
                     "stored" % (first_seq + i, exc)  # fmt: skip
                 break
             self.entry_bytes += len(raw)
+            # Every field against the registry's bounds before any is used (issue 10 §3).
+            problem = entry_problem(e.fields)
+            if not problem and e.seq != first_seq + i:
+                problem = "its payload says seq %d" % e.seq  # DATA's entries are consecutive
+            if problem:
+                self._refuse_from(first_seq + i, problem)
+                continue
             if not e.signed:
+                if len(self.pending) >= MAX_UNSIGNED_RUN or (
+                    self.pending_bytes + len(raw) > MAX_UNSIGNED_BYTES
+                ):
+                    self._refuse_from(
+                        first_seq + i,
+                        "more than %d unsigned entries (or %d bytes) in a row wait for a "
+                        "signature; a reader holds no more"
+                        % (MAX_UNSIGNED_RUN, MAX_UNSIGNED_BYTES),
+                    )
+                    continue
                 self.pending.append(e)
+                self.pending_bytes += len(raw)
                 continue
             if not verify_signature(self.public, e.to_be_signed(), e.signature):
                 self.log("bad-signature", device=self.device, seq=e.seq)
@@ -393,6 +475,7 @@ class HostLink:
             # checks that they chain into it).
             self.ready += [*self.pending, e]
             self.pending = []
+            self.pending_bytes = 0
         if refused:
             if self._store_ready():  # what came before the bad entry is good evidence
                 self._refuse(refused)
@@ -499,8 +582,7 @@ class HostLink:
         """Everything is in: make it durable, then send the receipt."""
         head = self.evidence.head(self.device)[0]
         if head == 0:
-            self.send(self.session.bye())
-            self.result = self._ended_short() or "done"
+            self._close_done()
             return
         self._enter(STORING)
         self.flush()  # the device has its last ACK while the disk syncs

@@ -227,6 +227,15 @@ class SerialDecoder:
         """Decoded bytes held for the frame in progress (never more than max_body + 4)."""
         return self._len
 
+    @property
+    def frame_start(self) -> int:
+        """Stream offset of the first byte of the frame in progress, or -1 between frames.
+
+        The decoder only tells; the link's own clock decides how long a frame may take, so
+        that a peer trickling bytes cannot hold a link open (a new offset is a new frame).
+        """
+        return self._start if self._open or self._skip else -1
+
     def feed(self, data: bytes) -> list:
         """Consume ``data`` (bytes or bytearray) and return the events it completes, in order."""
         if isinstance(data, memoryview):
@@ -352,6 +361,12 @@ class StreamDecoder:
     def buffered(self) -> int:
         """Bytes held for the frame in progress (never more than max_body + 4)."""
         return self._head_len + self._have
+
+    @property
+    def frame_start(self) -> int:
+        """Stream offset of the length prefix of the frame in progress, or -1 between
+        frames (see ``SerialDecoder.frame_start``)."""
+        return self._start if self._head_len or self._want else -1
 
     def feed(self, data: bytes) -> list:
         """Consume ``data`` (bytes or bytearray) and return the events it completes, in order."""

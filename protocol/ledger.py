@@ -9,6 +9,7 @@ recorder, the simulator and the tests all use it the same way. ``parse_entry`` a
 import hashlib
 
 from protocol import cbor
+from protocol.bounds import MAX_UNSIGNED_BYTES, MAX_UNSIGNED_RUN
 from protocol.cose import decode_sign1, encode_sign1, protected_header, to_be_signed
 from protocol.errors import DecodeError, EntryError, TruncatedError
 from protocol.registry import (
@@ -148,6 +149,7 @@ class LedgerWriter:
         self.boot = boot
         self.sign_every = sign_every
         self.unsigned_run = 0
+        self.unsigned_bytes = 0  # bytes of the unsigned run, which readers bound too
         self.protected = protected_header(device_id.encode())
 
     def append(
@@ -168,12 +170,21 @@ class LedgerWriter:
         payload[F_BOOT] = self.boot
         payload[F_KIND] = kind
         body = cbor.dumps(payload)
-        if sign or self.unsigned_run + 1 >= self.sign_every:
+        # A reader holds at most MAX_UNSIGNED_RUN unsigned entries (and MAX_UNSIGNED_BYTES)
+        # waiting for a signature: whatever ``sign_every`` says, one comes before that.
+        if (
+            sign
+            or self.unsigned_run + 1 >= self.sign_every
+            or self.unsigned_run + 1 >= MAX_UNSIGNED_RUN
+            or self.unsigned_bytes + len(body) > MAX_UNSIGNED_BYTES // 2
+        ):
             signature = self.signer.sign(to_be_signed(self.protected, body))
             self.unsigned_run = 0
+            self.unsigned_bytes = 0
         else:
             signature = b""
             self.unsigned_run += 1
+            self.unsigned_bytes += len(body)
         raw = encode_sign1(self.protected, body, signature)
         self.prev = entry_hash(raw)
         self.seq += 1

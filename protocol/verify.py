@@ -15,6 +15,7 @@ It remembers the last ``window`` entries to pair up links that arrive out of ord
 only counts and findings beyond that.
 """
 
+from protocol.bounds import entry_problem
 from protocol.ledger import Entry, read_ledger
 from protocol.registry import F_WALL_MS, KIND_NAMES, ZERO_HASH
 from protocol.signer import verify_signature
@@ -40,6 +41,7 @@ FINDING_CODES = {
     "duplicate": ERROR,
     "conflicting-seq": ERROR,
     "unsigned-entry": ERROR,
+    "bad-field": ERROR,  # a field outside the registry's bounds (protocol.bounds)
     "media-altered": ERROR,  # found by the host when it re-hashes stored media
     "refused-at-dock": ERROR,  # the device offered entries the host could not accept
     "media-damaged-on-device": ERROR,  # the device holds media that no longer matches its hash
@@ -172,6 +174,16 @@ class LedgerVerifier:
             )
             return
         self._count(entry)
+        problem = entry_problem(entry.fields)
+        if problem:
+            # Still placed in the chain: its bytes are what the device signed, and the
+            # entries around it link to them.
+            self._add(
+                "bad-field",
+                "entry seq %d at byte %d: %s; no reader can use it" % (seq, offset, problem),
+                seq,
+                offset,
+            )
         rec = _Rec(seq, entry.digest, entry.prev, offset, entry.signed)
         if rec.signed:
             self.signed += 1

@@ -410,3 +410,24 @@ def test_stream_truncated_at_end():
         assert kinds(events) == [TRUNCATED]
         assert "%d bytes into it" % cut in events[0][1]
         assert dec.feed(frame) == [(BODY, b"cut short")]
+
+
+# issue 10 §4: the decoder tells where the frame in progress began; the link's clock decides
+def test_both_decoders_say_where_the_frame_in_progress_began():
+    stream = StreamDecoder()
+    frame = encode_stream(b"hello")
+    assert stream.frame_start == -1
+    stream.feed(frame[:2])
+    assert stream.frame_start == 0
+    stream.feed(frame[2:] + frame[:5])
+    assert stream.frame_start == len(frame)  # the next frame, a new start
+    stream.feed(frame[5:])
+    assert stream.frame_start == -1
+    serial = SerialDecoder()
+    frame = encode_serial(b"hello")
+    serial.feed(frame[:3])
+    assert serial.frame_start == 0
+    serial.feed(frame[3:])
+    assert serial.frame_start == -1
+    serial.feed(frame + frame[:1])
+    assert serial.frame_start == 2 * len(frame)
