@@ -253,6 +253,10 @@ def test_any_signed_entry_ends_in_a_recorded_outcome_never_an_exception(make, mo
         assert stored >= 3  # the good entries before it are always kept
         if summary["result"] == "done":
             assert device.receipts == [stored - 1]
+        elif summary["result"].startswith("ended short"):
+            # an unsigned last entry waits for a signature; the session says it stored less
+            # than the device announced (issue 10 §1)
+            assert stored == 3 and device.receipts == [2]
         else:
             assert summary["result"].startswith("refused: entry seq 3"), summary["result"]
             assert stored == 3 and device.receipts in ([], [2])
