@@ -109,6 +109,8 @@ class Daemon:
             rate_Bps=int(summary["bytes_in"] / seconds) if seconds > 0 else 0,
         )
         self.evidence.record_session(summary, int(self.clock() * 1000))
+        # The session's record is in the host's log too: a checkpoint covers it at once.
+        self.evidence.checkpoint(self.signer, self.kid)
         if self.view is not None:
             self.view.end(key, summary)
         self.log("session", **summary)

@@ -131,6 +131,8 @@ class HostLink:
     ) -> None:
         self.idle_s = idle_s
         self.evidence = evidence
+        self.host_signer = host_signer  # signs the host log's checkpoint a receipt names
+        self.host_kid = host_kid
         self.transport = transport
         # The host offers the largest frame the protocol allows; the device's offer (16 KiB
         # by default, for a microcontroller's RAM) decides what is used. Fewer, larger DATA
@@ -482,8 +484,9 @@ class HostLink:
         self._pull_more()
 
     def _finish(self) -> None:
-        """Everything is in: make it durable, then send the receipt."""
-        head = self.evidence.head(self.device)[0]
+        """Everything is in: make it durable, checkpoint the host's log, then send the
+        receipt, which names the entry hash it covers and the checkpoint that holds it."""
+        head, head_hash = self.evidence.head(self.device)
         if head == 0:
             self.send(self.session.bye())
             self.result = "done"
@@ -500,5 +503,6 @@ class HostLink:
             self.send(self.session.abort(ERR_INTERNAL, reason))
             self.result = "failed: %s" % reason
             return
+        size, root = self.evidence.checkpoint(self.host_signer, self.host_kid)
         self._enter(RECEIPT_SENT)
-        self.send(self.session.durable(head - 1))
+        self.send(self.session.durable(head - 1, head_hash, size, root))
