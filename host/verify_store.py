@@ -97,6 +97,14 @@ def media_files(root: Path) -> int:
     return sum(1 for p in media.glob("??/*") if p.parent.name != "incoming")
 
 
+def media_names(root: Path) -> set:
+    """The names (hex digests) of the named media files in the store's folder."""
+    media = root / "media"
+    if not media.is_dir():
+        return set()
+    return {p.name for p in media.glob("??/*") if p.parent.name != "incoming"}
+
+
 def open_readonly(db_path: Path) -> sqlite3.Connection:
     uri = "file:%s?mode=ro" % quote(str(db_path.absolute()))
     return sqlite3.connect(uri, uri=True, isolation_level=None)
@@ -143,6 +151,10 @@ def check_store(
             % ("media/ holds %d file(s)" % held if held else "a witness checkpoint is held of it"),
         )
         return report
+    # Listed before the database is read: a file named before this was stored with a note
+    # (missing_media) that its leaf replaces in one transaction, so the snapshot read next
+    # has the one or the other for it, even while a daemon syncs.
+    on_disk = media_names(root)
     try:
         db = open_readonly(db_path)
     except sqlite3.Error as exc:
@@ -160,7 +172,7 @@ def check_store(
             _missing_tables(report, root, db_path, db, tables, missing, witness)
             return report
         try:
-            _check(report, root, db, witness, host_key)
+            _check(report, root, db, witness, host_key, on_disk)
         except sqlite3.Error as exc:
             raise StoreUnusable("cannot read %s: %s" % (db_path, exc)) from None
     finally:
@@ -232,6 +244,7 @@ def _check(
     db: sqlite3.Connection,
     witness: bytes | None,
     host_key: tuple | None,
+    on_disk: set,
 ) -> None:
     row = db.execute("SELECT value FROM store_meta WHERE name = 'store_id'").fetchone()
     store_id = row[0] if row else ""
@@ -277,6 +290,7 @@ def _check(
         if fields[0] == hostlog.MEDIA:
             digest = fields[1]
             hexd = digest.hex() if isinstance(digest, bytes) else ""
+            on_disk.discard(hexd)
             if not hexd or not (root / "media" / hexd[:2] / hexd).is_file():
                 lost.setdefault(hostlog.MEDIA, []).append(fields)
         elif want[data] > 0:
@@ -310,6 +324,15 @@ def _check(
         )
     _lost_rows(report, lost)
     _unlogged_rows(report, want)
+    for (digest,) in db.execute("SELECT digest FROM missing_media"):
+        on_disk.discard(bytes(digest).hex())  # named, not yet logged: a sync under way
+    if on_disk:
+        report.add(
+            "media-not-logged",
+            "media/ holds %d file(s) the host log never recorded (%s%s): the evidence database "
+            "was replaced or emptied, or rows were removed with their leaves"
+            % (len(on_disk), ", ".join(sorted(on_disk)[:3]), ", ..." if len(on_disk) > 3 else ""),
+        )
     _checkpoint(
         report, checkpoints, size, matched, mismatched, origin, host_key, db, evidence_leaves
     )
