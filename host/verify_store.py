@@ -256,6 +256,9 @@ def _check(
     checkpoints = db.execute(
         "SELECT size, root, kid, signed_ms, note FROM checkpoints ORDER BY size, rowid"
     ).fetchall()
+    receipts = _receipts(db)  # (log size, log root, device, seq), by size
+    rc_at = 0
+    bad_receipts: list = []
     cp_at = 0  # the next checkpoint to compare as the tree grows past its size
     matched = -1  # the largest checkpoint size the log still matches
     mismatched: list = []  # checkpoints whose root the log no longer gives
@@ -270,6 +273,9 @@ def _check(
             _compare(checkpoints[cp_at], tree, mismatched)
             matched = tree.size if not mismatched else matched
             cp_at += 1
+        while rc_at < len(receipts) and receipts[rc_at][0] == tree.size:
+            _compare(receipts[rc_at], tree, bad_receipts)
+            rc_at += 1
         if idx != tree.size:
             gaps.append((tree.size, idx - 1))
         data = bytes(data)
@@ -301,6 +307,10 @@ def _check(
         _compare(checkpoints[cp_at], tree, mismatched)
         matched = tree.size if not mismatched else matched
         cp_at += 1
+    while rc_at < len(receipts) and receipts[rc_at][0] == tree.size:
+        _compare(receipts[rc_at], tree, bad_receipts)
+        rc_at += 1
+    beyond = receipts[rc_at:]  # receipts naming a log larger than this one
     size = tree.size
     report.stats["leaves"] = size
     head = db.execute("SELECT size FROM log_head").fetchone()
@@ -324,6 +334,7 @@ def _check(
         )
     _lost_rows(report, lost)
     _unlogged_rows(report, want)
+    _receipt_findings(report, bad_receipts, beyond, tree.size)
     for (digest,) in db.execute("SELECT digest FROM missing_media"):
         on_disk.discard(bytes(digest).hex())  # named, not yet logged: a sync under way
     if on_disk:
@@ -338,6 +349,53 @@ def _check(
     )
     if witness is not None:
         _witness(report, witness, size, leaves, tree.root(), origin, host_key, db)
+
+
+def _receipts(db: sqlite3.Connection) -> list:
+    """Every host receipt a device logged and the host stored: ``(log_size, log_root,
+    device, seq)``, by size. Each names a checkpoint of this log, so each is a witness the
+    host cannot take back: the log must still hash to that root at that size."""
+    from protocol.errors import ProtocolError
+    from protocol.ledger import parse_entry
+    from protocol.registry import EV_HOST_RECEIPT, F_DETAIL, F_EVENT, KIND_EVENT
+
+    out = []
+    for device_id, seq, raw in db.execute(
+        "SELECT device_id, seq, raw FROM entries WHERE kind = ?", (KIND_EVENT,)
+    ):
+        try:
+            e = parse_entry(bytes(raw))
+        except ProtocolError:
+            continue  # the device's own verification reports it
+        if e.fields.get(F_EVENT) != EV_HOST_RECEIPT:
+            continue
+        detail = e.fields.get(F_DETAIL)
+        if not isinstance(detail, dict):
+            continue
+        size, root = detail.get("log_size"), detail.get("log_root")
+        if type(size) is int and size >= 0 and isinstance(root, bytes) and len(root) == 32:
+            out.append((size, root, device_id, seq))
+    out.sort(key=lambda r: r[0])
+    return out
+
+
+def _receipt_findings(report: StoreReport, bad: list, beyond: list, size: int) -> None:
+    if bad:
+        first = bad[0]
+        report.add(
+            "receipt-contradicted",
+            "%d receipt(s) the host gave devices name a log this store no longer has: device "
+            "%s logged at seq %d a receipt for a log of %d leaves whose root differs from this "
+            "log's first %d: the store was rewritten"
+            % (len(bad), first[2], first[3], first[0], first[0]),
+        )
+    if beyond:
+        first = beyond[-1]
+        report.add(
+            "receipt-beyond-log",
+            "device %s logged at seq %d a receipt for a log of %d leaves, but this log has only "
+            "%d: the store was truncated or rolled back" % (first[2], first[3], first[0], size),
+        )
 
 
 def _compare(checkpoint: tuple, tree: object, mismatched: list) -> None:

@@ -467,6 +467,22 @@ def test_a_store_rewritten_with_the_host_key_is_caught_by_a_witness(docked, caps
     assert code == 1 and "not an extension" in findings(report)["rewritten"]
 
 
+def test_the_receipts_devices_logged_are_witnesses_too(docked, capsys):
+    # R-DEV-2: a media file removed with its leaf, the log rebuilt and re-signed with the host
+    # key. The store agrees with itself and the device's ledger only misses a file, but the
+    # receipt the device logged (stored at its next dock) names the log as it was.
+    path, _agent = docked
+    victim = sorted((path / "media").glob("??/*"))[0]
+    victim.unlink()
+    digest = bytes.fromhex(victim.name)
+    rewrite_log(path, lambda f: not (f[0] == hostlog.MEDIA and f[1] == digest))
+    code, report = verify(path, capsys=capsys)
+    assert code == 1
+    found = findings(report)
+    assert set(found) == {"receipt-contradicted"} and DEVICE in found["receipt-contradicted"]
+    assert report["devices"][0]["verification"]["state"] == "OK with missing information"
+
+
 def test_a_witness_of_a_replaced_store_or_no_note_at_all(docked, capsys, tmp_path):
     path, _agent = docked
     witness = tmp_path / "witness.cp"
