@@ -121,6 +121,7 @@ class DeviceLink:
                         "head_hash": event[3],
                         "log_size": event[4],
                         "log_root": event[5],
+                        "log_origin": event[6],
                     }
                 }
                 # Stored, the receipt marks the chunks it covers received (Memory.fold).

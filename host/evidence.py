@@ -140,9 +140,9 @@ class EvidenceStore:
         reported_ms."""
         raise NotImplementedError
 
-    def checkpoint(self, signer: hostlog.tlog.NoteSigner, kid: str) -> tuple:
+    def checkpoint(self, signer: hostlog.tlog.NoteSigner, kid: str) -> hostlog.tlog.Checkpoint:
         """Sign a checkpoint of the host's own log with the host key and keep it; return
-        its ``(size, root)``. A receipt names it, so it is durable before this returns."""
+        it (origin, size, root). A receipt names it, so it is durable before this returns."""
         raise NotImplementedError
 
 
@@ -312,9 +312,9 @@ class SqliteEvidenceStore(EvidenceStore):
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
         self.log = hostlog.HostLog(self._db)
 
-    def checkpoint(self, signer: hostlog.tlog.NoteSigner, kid: str) -> tuple:
+    def checkpoint(self, signer: hostlog.tlog.NoteSigner, kid: str) -> hostlog.tlog.Checkpoint:
         """Sign a checkpoint of the host's log with the host key (``host.hostlog``); return
-        its ``(size, root)``. Durable on return."""
+        it. Durable on return."""
         with self._lock:
             return self.log.checkpoint(signer, kid)
 

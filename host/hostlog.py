@@ -76,8 +76,29 @@ TABLES = ("store_meta", "log", "log_head", "checkpoints", "host_keys")
 # --- leaf data: one deterministic CBOR array per row, its kind first ---
 
 
+def _head(major: int, n: int) -> bytes:
+    """A CBOR head in its shortest form, for a non-negative ``n`` below 2**64."""
+    if n < 24:
+        return bytes((major << 5 | n,))
+    for ai, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
+        if n < 1 << (8 * size):
+            return bytes((major << 5 | ai,)) + n.to_bytes(size, "big")
+    raise ValueError("%d does not fit a CBOR head" % n)
+
+
+_ENTRY_HEAD = cbor.dumps([ENTRY, "", 0, b""])[:7]  # array of 4, then the text "entry"
+
+
 def entry_leaf(device_id: str, seq: int, entry_hash: bytes) -> bytes:
-    return cbor.dumps([ENTRY, device_id, seq, bytes(entry_hash)])
+    """``cbor.dumps([ENTRY, device_id, seq, entry_hash])``, written directly: a leaf per
+    stored entry is on the sync's hot path."""
+    name = device_id.encode("utf-8")
+    digest = bytes(entry_hash)
+    if not 0 <= seq < 1 << 64:
+        return cbor.dumps([ENTRY, device_id, seq, digest])
+    return b"".join(
+        (_ENTRY_HEAD, _head(3, len(name)), name, _head(0, seq), _head(2, len(digest)), digest)
+    )
 
 
 def media_leaf(digest: bytes) -> bytes:
@@ -168,9 +189,11 @@ class HostLog:
                 new.append((MEDIA, data))
         self.append(cur, new)
 
-    def checkpoint(self, signer: tlog.NoteSigner, kid: str, now_ms: int | None = None) -> tuple:
+    def checkpoint(
+        self, signer: tlog.NoteSigner, kid: str, now_ms: int | None = None
+    ) -> tlog.Checkpoint:
         """Sign a checkpoint of the whole log with the host key (unless the newest one
-        already covers every leaf); return its ``(size, root)``. Committed with a full sync
+        already covers every leaf); return it. Committed with a full sync
         before this returns: a receipt that names it goes out after it is on disk."""
         cur = self.db.cursor()
         cur.execute("BEGIN IMMEDIATE")
@@ -179,11 +202,12 @@ class HostLog:
             newest = cur.execute(
                 "SELECT size, root FROM checkpoints ORDER BY size DESC, rowid DESC LIMIT 1"
             ).fetchone()
+            origin = origin_of(self.store_id())
             if newest is not None and newest[0] == size:
                 cur.execute("COMMIT")
-                return size, bytes(newest[1])
+                return tlog.Checkpoint(origin, size, bytes(newest[1]))
             root = tlog.CompactTree(size, _frontier_of(frontier)).root()
-            cp = tlog.Checkpoint(origin_of(self.store_id()), size, root)
+            cp = tlog.Checkpoint(origin, size, root)
             note = tlog.sign_checkpoint(cp, kid, signer)
             signed_ms = int(time.time() * 1000) if now_ms is None else now_ms
             text = note.decode() if isinstance(note, bytes) else note
@@ -198,7 +222,7 @@ class HostLog:
         except BaseException:
             cur.execute("ROLLBACK")
             raise
-        return size, root
+        return cp
 
     def newest_note(self) -> str | None:
         row = self.db.execute(

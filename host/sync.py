@@ -503,6 +503,6 @@ class HostLink:
             self.send(self.session.abort(ERR_INTERNAL, reason))
             self.result = "failed: %s" % reason
             return
-        size, root = self.evidence.checkpoint(self.host_signer, self.host_kid)
+        cp = self.evidence.checkpoint(self.host_signer, self.host_kid)
         self._enter(RECEIPT_SENT)
-        self.send(self.session.durable(head - 1, head_hash, size, root))
+        self.send(self.session.durable(head - 1, head_hash, cp.size, cp.root, cp.origin))

@@ -256,7 +256,7 @@ def _check(
     checkpoints = db.execute(
         "SELECT size, root, kid, signed_ms, note FROM checkpoints ORDER BY size, rowid"
     ).fetchall()
-    receipts = _receipts(db)  # (log size, log root, device, seq), by size
+    receipts = _receipts(db, origin)  # (log size, log root, device, seq), by size
     rc_at = 0
     bad_receipts: list = []
     cp_at = 0  # the next checkpoint to compare as the tree grows past its size
@@ -265,6 +265,7 @@ def _check(
     tree = tlog.CompactTree()
     leaves: list = []  # every leaf hash, for a witness's consistency proof
     gaps: list = []
+    expect = 0  # the index the next log row should have
     altered: list = []
     lost: dict = {}  # kind -> [parsed leaf fields] of leaves whose row is gone
     evidence_leaves = 0
@@ -276,8 +277,9 @@ def _check(
         while rc_at < len(receipts) and receipts[rc_at][0] == tree.size:
             _compare(receipts[rc_at], tree, bad_receipts)
             rc_at += 1
-        if idx != tree.size:
-            gaps.append((tree.size, idx - 1))
+        if idx != expect:
+            gaps.append((expect, idx - 1))
+        expect = idx + 1
         data = bytes(data)
         h = tlog.leaf_hash(data)
         if bytes(leaf) != h:
@@ -320,7 +322,7 @@ def _check(
             "leaves %s of the host log were deleted"
             % ", ".join("%d" % a if a == b else "%d-%d" % (a, b) for a, b in gaps),
         )
-    if head is None or head[0] != size + sum(b - a + 1 for a, b in gaps):
+    if head is None or head[0] != expect:
         report.add(
             "log-head-altered",
             "the host log's head says %s leaves, its rows %d: the log was cut or altered"
@@ -351,10 +353,11 @@ def _check(
         _witness(report, witness, size, leaves, tree.root(), origin, host_key, db)
 
 
-def _receipts(db: sqlite3.Connection) -> list:
-    """Every host receipt a device logged and the host stored: ``(log_size, log_root,
-    device, seq)``, by size. Each names a checkpoint of this log, so each is a witness the
-    host cannot take back: the log must still hash to that root at that size."""
+def _receipts(db: sqlite3.Connection, origin: str) -> list:
+    """Every receipt from this store's log a device logged and the host stored:
+    ``(log_size, log_root, device, seq)``, by size. Each names a checkpoint of this log, so
+    each is a witness the host cannot take back: the log must still hash to that root at
+    that size. (Receipts of other hosts' logs, a device docked elsewhere too, are left out.)"""
     from protocol.errors import ProtocolError
     from protocol.ledger import parse_entry
     from protocol.registry import EV_HOST_RECEIPT, F_DETAIL, F_EVENT, KIND_EVENT
@@ -371,6 +374,8 @@ def _receipts(db: sqlite3.Connection) -> list:
             continue
         detail = e.fields.get(F_DETAIL)
         if not isinstance(detail, dict):
+            continue
+        if detail.get("log_origin") != origin:
             continue
         size, root = detail.get("log_size"), detail.get("log_root")
         if type(size) is int and size >= 0 and isinstance(root, bytes) and len(root) == 32:

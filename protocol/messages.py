@@ -151,6 +151,7 @@ K_OF = 28  # OK: the type of the message accepted
 K_REASON = 29  # GONE: a GONE_* code
 K_LOG_SIZE = 30  # RECEIPT: the size (leaves) of the host-log checkpoint that holds the entries
 K_LOG_ROOT = 31  # RECEIPT: that checkpoint's Merkle root hash (RFC 6962)
+K_LOG_ORIGIN = 32  # RECEIPT: that checkpoint's origin, naming the host's log (its store)
 
 # Field kinds
 _UINT = 0  # int in [lo, hi]
@@ -197,6 +198,7 @@ FIELDS = {
     K_REASON: ("reason", _UINT, GONE_NOT_FOUND, GONE_DAMAGED),
     K_LOG_SIZE: ("log_size", _UINT, 1, _U63),
     K_LOG_ROOT: ("log_root", _BYTES, 32, 32),
+    K_LOG_ORIGIN: ("log_origin", _TEXT, 1, 100),
 }
 
 # type: (largest body in bytes, required fields, optional fields)
@@ -213,8 +215,12 @@ MESSAGES = {
     PULL: (64, (), (K_SEQ, K_DIGEST, K_OFFSET)),
     DATA: (MAX_FRAME, (K_LAST,), (K_SEQ, K_ENTRIES, K_DIGEST, K_OFFSET, K_BYTES)),
     ACK: (64, (), (K_SEQ, K_DIGEST, K_OFFSET)),
-    # 227 bytes at most: a 64-character kid, the largest seq and log size.
-    RECEIPT: (240, (K_THROUGH, K_HEAD_HASH, K_LOG_SIZE, K_LOG_ROOT, K_KID, K_SIG), ()),
+    # 330 bytes at most: a 64-character kid, a 100-character origin, the largest seq and size.
+    RECEIPT: (
+        340,
+        (K_THROUGH, K_HEAD_HASH, K_LOG_SIZE, K_LOG_ROOT, K_LOG_ORIGIN, K_KID, K_SIG),
+        (),
+    ),
     CONFIG: (2100, (K_CONFIG,), ()),
     PROVISION: (900, (K_HOST_KEYS,), ()),
     PROVISIONED: (120, (K_PUBLIC, K_SIG), ()),

@@ -39,9 +39,10 @@ Whatever the peer sends that breaks the protocol ends in ``("send", ERROR body)`
 
 Events, device side: ("authenticated", host_kid), ("time", wall_ms, host_kid),
 ("config", raw, settings, host_kid, issued_ms), ("receipt", through_seq, host_kid, head_hash,
-log_size, log_root) (checked: ``head_hash`` is this ledger's entry at ``through_seq``; log it
-as EV_HOST_RECEIPT ``{"through_seq": n, ...}``), ("provision", host_keys) (make the key, pin the
-keys, then call ``provisioned(signer)``), ("gone", digest, reason, text) (a GONE was sent).
+log_size, log_root, log_origin) (checked: ``head_hash`` is this ledger's entry at
+``through_seq``; log it as EV_HOST_RECEIPT ``{"through_seq": n, ...}``), ("provision",
+host_keys) (make the key, pin the keys, then call ``provisioned(signer)``), ("gone", digest,
+reason, text) (a GONE was sent).
 Events, host side: ("ack", body) (an ACK to send; when the next body to send is also an ACK,
 this one may be left out), ("authenticated", device_id, head_seq, head_hash, firmware),
 ("factory", device_id), ("status", dict), ("ok", msg_type), ("entries", first_seq, [raw]),
@@ -99,6 +100,7 @@ from protocol.messages import (
     K_HOST_KEYS,
     K_KID,
     K_LAST,
+    K_LOG_ORIGIN,
     K_LOG_ROOT,
     K_LOG_SIZE,
     K_MAX_FRAME,
@@ -590,6 +592,7 @@ class DeviceSession(_Session):
     def _on_receipt(self, fields: dict, out: list) -> None:
         through, kid = fields[K_THROUGH], fields[K_KID]
         head_hash, size, root = fields[K_HEAD_HASH], fields[K_LOG_SIZE], fields[K_LOG_ROOT]
+        origin = fields[K_LOG_ORIGIN]
         head_seq, _ = self.store.head()  # type: ignore[attr-defined]
         if through >= head_seq:
             raise RemoteProtocolError(
@@ -607,6 +610,7 @@ class DeviceSession(_Session):
             head_hash,
             size,
             root,
+            origin,
         )
         # A receipt binds bytes: the host names the hash of the entry it holds at ``through``,
         # and it must be this ledger's. A host that never pulled (or holds other) entries
@@ -617,7 +621,7 @@ class DeviceSession(_Session):
                 "receipt names entry hash %s at seq %d, which is not this ledger's entry"
                 % (head_hash[:8].hex(), through),
             )
-        out.append(("receipt", through, kid, head_hash, size, root))
+        out.append(("receipt", through, kid, head_hash, size, root, origin))
         self._send(out, OK, {K_OF: RECEIPT})
 
     def _entry_hash(self, seq: int) -> bytes:
@@ -942,10 +946,13 @@ class HostSession(_Session):
         """Send a config made by protocol.hostconfig.sign_config."""
         return self._request("send_config", CONFIG, {K_CONFIG: signed_config})
 
-    def durable(self, through_seq: int, head_hash: bytes, log_size: int, log_root: bytes) -> bytes:
+    def durable(
+        self, through_seq: int, head_hash: bytes, log_size: int, log_root: bytes, log_origin: str
+    ) -> bytes:
         """The daemon holds a verified durable copy of entries through ``through_seq``, whose
-        entry hash is ``head_hash``, in its own log's checkpoint of ``log_size`` leaves and
-        root ``log_root``: the signed RECEIPT body, for the device to check and log."""
+        entry hash is ``head_hash``, in the checkpoint of its own log ``log_origin`` of
+        ``log_size`` leaves and root ``log_root``: the signed RECEIPT body, for the device to
+        check and log."""
         self._local("durable")
         if type(through_seq) is not int or not 0 <= through_seq < self._have:
             raise LocalProtocolError(
@@ -961,12 +968,14 @@ class HostSession(_Session):
             head_hash,
             log_size,
             log_root,
+            log_origin,
         )
         fields = {
             K_THROUGH: through_seq,
             K_HEAD_HASH: head_hash,
             K_LOG_SIZE: log_size,
             K_LOG_ROOT: log_root,
+            K_LOG_ORIGIN: log_origin,
             K_KID: self.kid,
             K_SIG: self.signer.sign(statement),
         }

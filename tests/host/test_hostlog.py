@@ -24,6 +24,7 @@ from host.daemon import Daemon
 from host.evidence import EvidenceError, SqliteEvidenceStore
 from host.sync import SocketTransport
 from host.verify_store import check_store
+from protocol import cbor
 from protocol.keys import DeviceKey, encode_key
 from protocol.ledger import parse_entry
 from protocol.messages import GONE_NOT_FOUND
@@ -93,6 +94,22 @@ def snapshot(path):
     return db.read_bytes(), db.stat().st_mtime_ns
 
 
+@given(
+    device=st.text(max_size=80),
+    seq=st.integers(0, (1 << 64) - 1),
+    digest=st.binary(max_size=40),
+)
+def test_an_entry_leaf_is_the_deterministic_cbor_of_its_fields(device, seq, digest):
+    # The fast encoder and the codec agree byte for byte, so anyone can rebuild a leaf.
+    assert hostlog.entry_leaf(device, seq, digest) == cbor.dumps(["entry", device, seq, digest])
+    assert hostlog.parse_leaf(hostlog.entry_leaf(device, seq, digest)) == [
+        "entry",
+        device,
+        seq,
+        digest,
+    ]
+
+
 # --- the untouched store ---
 
 
@@ -151,6 +168,7 @@ def test_the_receipt_binds_the_head_hash_and_a_checkpoint_that_holds_it(tmp_path
     detail = receipt.fields[F_DETAIL]
     held = ev.entries(DEVICE)
     assert detail["through_seq"] == through and detail["by"] == HOST_KID
+    assert detail["log_origin"] == "sealcam evidence " + ev.log.store_id()
     assert detail["head_hash"] == hashlib.sha256(held[through]).digest()
     db = sqlite3.connect(str(tmp_path / "ev" / "evidence.db"))
     leaves = [bytes(h) for (h,) in db.execute("SELECT leaf FROM log ORDER BY idx")]
@@ -481,6 +499,24 @@ def test_the_receipts_devices_logged_are_witnesses_too(docked, capsys):
     found = findings(report)
     assert set(found) == {"receipt-contradicted"} and DEVICE in found["receipt-contradicted"]
     assert report["devices"][0]["verification"]["state"] == "OK with missing information"
+
+
+def test_receipts_of_another_hosts_log_are_not_held_against_this_one(tmp_path, capsys):
+    # A recorder that docks at two hosts carries each one's receipts; each store checks only
+    # the receipts of its own log (by the checkpoint's origin).
+    agent = recorded_device(tmp_path / "dev", frames=30)
+    stores = []
+    for name in ("ev-a", "ev-b"):
+        ev = SqliteEvidenceStore(tmp_path / name)
+        ev.enrol(DEVICE, device_key().public)
+        stores.append(ev)
+    for ev in stores + stores:
+        assert dock(agent, ev)[0]["result"] == "done"
+    for ev in stores:
+        ev.close()
+        code, report = verify(ev.root, capsys=capsys)
+        assert code == 0, report["store"]
+    agent.store.close()
 
 
 def test_a_witness_of_a_replaced_store_or_no_note_at_all(docked, capsys, tmp_path):

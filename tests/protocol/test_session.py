@@ -34,6 +34,7 @@ from protocol.messages import (
     K_ENTRIES,
     K_HEAD_HASH,
     K_LAST,
+    K_LOG_ORIGIN,
     K_LOG_ROOT,
     K_LOG_SIZE,
     K_OFFSET,
@@ -165,18 +166,19 @@ def connect(store, label="s", host_kw=None, device_kw=None):
 
 
 LOG_ROOT = hashlib.sha256(b"a host log root").digest()
+LOG_ORIGIN = "sealcam evidence 00112233445566778899aabbccddeeff"
 
 
 def receipt(host, items, through, log_size=None):
     """The host's RECEIPT through ``through`` of the ledger ``items`` (encoded entries),
     naming that entry's hash and a checkpoint of the host's log that holds it."""
     head = hashlib.sha256(items[through]).digest()
-    return host.durable(through, head, log_size or through + 1, LOG_ROOT)
+    return host.durable(through, head, log_size or through + 1, LOG_ROOT, LOG_ORIGIN)
 
 
 def receipt_event(items, through, log_size=None):
     head = hashlib.sha256(items[through]).digest()
-    return ("receipt", through, HOST_KID, head, log_size or through + 1, LOG_ROOT)
+    return ("receipt", through, HOST_KID, head, log_size or through + 1, LOG_ROOT, LOG_ORIGIN)
 
 
 def closed(events):
@@ -358,11 +360,11 @@ def test_message_in_the_wrong_state_is_refused():
 def test_local_misuse_raises_and_a_closed_session_takes_nothing():
     host, device = make_pair(MemoryStore([]))
     raises(LocalProtocolError, host.pull, 0)  # not authenticated yet
-    raises(LocalProtocolError, host.durable, 0, bytes(32), 1, LOG_ROOT)
+    raises(LocalProtocolError, host.durable, 0, bytes(32), 1, LOG_ROOT, LOG_ORIGIN)
     host, device, _, _ = connect(MemoryStore([b"a", b"b"]))
-    raises(LocalProtocolError, host.durable, 0, bytes(32), 1, LOG_ROOT)  # nothing held yet
+    raises(LocalProtocolError, host.durable, 0, bytes(32), 1, LOG_ROOT, LOG_ORIGIN)  # none held
     run(host, device, [host.pull(0)])
-    raises(LocalProtocolError, host.durable, 2, bytes(32), 3, LOG_ROOT)  # beyond what arrived
+    raises(LocalProtocolError, host.durable, 2, bytes(32), 3, LOG_ROOT, LOG_ORIGIN)  # not arrived
     device.receive(b"\xff")
     raises(LocalProtocolError, device.receive, host.status())
 
@@ -383,7 +385,7 @@ def test_a_receipt_naming_another_entry_hash_is_refused():
     for wrong in (bytes(32), hashlib.sha256(b"b").digest(), hashlib.sha256(b"c").digest()):
         host, device, _, _ = connect(MemoryStore(items))
         run(host, device, [host.pull(0)])
-        _h, d = run(host, device, [host.durable(0, wrong, 1, LOG_ROOT)])
+        _h, d = run(host, device, [host.durable(0, wrong, 1, LOG_ROOT, LOG_ORIGIN)])
         assert [ev for ev in d if ev[0] == "receipt"] == []
         code, text = closed(d)[0][1:3]
         assert code == ERR_MISMATCH and "seq 0" in text
@@ -396,7 +398,13 @@ def test_a_receipt_naming_another_entry_hash_is_refused():
 def test_a_receipt_whose_head_or_checkpoint_was_changed_does_not_verify():
     # The head hash and the checkpoint are signed with the rest: none can be swapped.
     items = [b"a", b"b"]
-    for key, value in ((K_LOG_SIZE, 99), (K_LOG_ROOT, bytes(32)), (K_HEAD_HASH, bytes(32))):
+    changes = (
+        (K_LOG_SIZE, 99),
+        (K_LOG_ROOT, bytes(32)),
+        (K_LOG_ORIGIN, "sealcam evidence another store"),
+        (K_HEAD_HASH, bytes(32)),
+    )
+    for key, value in changes:
         host, device, _, _ = connect(MemoryStore(items))
         run(host, device, [host.pull(0)])
         msg_type, fields = decode(receipt(host, items, 1))
