@@ -303,7 +303,7 @@ class SqliteEvidenceStore(EvidenceStore):
         self.log.create()
 
     def _open_readonly(self) -> None:
-        """Open for reading only (verify, export): nothing is created, cleaned or written,
+        """Open for reading only (``sealcam verify``): nothing is created, cleaned or written,
         and SQLite itself refuses any write (``mode=ro``). A store that is missing, not a
         database, or lacks tables fails at its first read (sqlite3.Error)."""
         from urllib.parse import quote
@@ -477,8 +477,8 @@ class SqliteEvidenceStore(EvidenceStore):
                     cur.executemany(
                         "DELETE FROM missing_media WHERE digest = ?", [(d,) for d in digests]
                     )
-                    # Logged as the note is cleared: a crash that brings the note back brings
-                    # the leaf back too, and the next sync settles (and logs) it again. The
+                    # Logged as the note is cleared: a crash that undoes this commit undoes
+                    # both, and the next sync settles (and logs) the media again. The
                     # checkpoint after it is committed with a full sync, which syncs this.
                     self.log.append_media(cur, digests)
                     cur.execute("COMMIT")

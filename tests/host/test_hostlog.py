@@ -212,6 +212,8 @@ def test_deleting_a_whole_device_is_not_ok(docked, capsys):
     assert code == 1 and report["devices"] == []
     found = findings(report)
     assert DEVICE in found["device-deleted"] and "seq 0-" in found["entries-deleted"]
+    code, report = verify(path, "--device", DEVICE, capsys=capsys)  # asked for by name
+    assert code == 1 and "device-deleted" in findings(report)
 
 
 def test_an_evidence_db_replaced_by_an_empty_file_is_not_ok(docked, capsys):
