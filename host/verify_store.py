@@ -263,7 +263,7 @@ def _check(
     matched = -1  # the largest checkpoint size the log still matches
     mismatched: list = []  # checkpoints whose root the log no longer gives
     tree = tlog.CompactTree()
-    leaves: list = []  # every leaf hash, for a witness's consistency proof
+    leaves: list = []  # every leaf hash, for a witness's consistency proof (only then)
     gaps: list = []
     expect = 0  # the index the next log row should have
     altered: list = []
@@ -285,7 +285,8 @@ def _check(
         if bytes(leaf) != h:
             altered.append(idx)
         tree.append(h)
-        leaves.append(h)
+        if witness is not None:
+            leaves.append(h)
         try:
             fields = hostlog.parse_leaf(data)
         except ValueError:
