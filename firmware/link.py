@@ -2,7 +2,8 @@
 
 ``DeviceLink`` drives a ``protocol.session.DeviceSession`` for the agent: the session serves
 the store's entries and media; what the host signs comes back into the agent's ledger. A
-receipt is logged as ``EV_HOST_RECEIPT`` (retention may then evict that media once it is old
+receipt (checked against the ledger's own entry hash) is logged as ``EV_HOST_RECEIPT`` with
+the host checkpoint that holds it (retention may then evict that media once it is old
 enough), the host's time as a signed clock change, and a config through
 ``Agent.apply_config``. The transport is anything with ``read() -> bytes`` (b"" when nothing
 has arrived; ``at_eof()`` says whether the link is gone) and ``write(bytes)``.
@@ -114,7 +115,19 @@ class DeviceLink:
             elif kind == "receipt":
                 self.receipts.append(event[1])
                 wall, mono = self.agent.now()
-                detail = {F_DETAIL: {"through_seq": event[1], "by": event[2]}}
+                # What the host signed it holds: the entry hash at through_seq (the session
+                # checked it is this ledger's) and the checkpoint of the host's own log that
+                # holds it, so the receipt names bytes a witness of that log can check.
+                detail = {
+                    F_DETAIL: {
+                        "through_seq": event[1],
+                        "by": event[2],
+                        "head_hash": event[3],
+                        "log_size": event[4],
+                        "log_root": event[5],
+                        "log_origin": event[6],
+                    }
+                }
                 # Stored, the receipt marks the chunks it covers received (Memory.fold).
                 self.agent.run(
                     self.agent.recorder.log_event(EV_HOST_RECEIPT, detail, wall, mono, True)

@@ -19,6 +19,7 @@ from protocol.verify import NOT_OK, OK, OK_MISSING, Finding, verify_ledger
 if TYPE_CHECKING:
     from firmware.storelock import StoreClaim
     from host.dockrelay import HostEnd
+    from host.verify_store import StoreReport
 
 EXIT_OK = 0
 EXIT_NOT_OK = 1
@@ -49,7 +50,9 @@ def load_key(path: str) -> DeviceKey:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     path = Path(args.ledger)
-    if path.is_dir() and (path / "evidence.db").exists():
+    # An evidence store whose database was deleted still has its media: check it as one.
+    gone_db = (path / "media").is_dir() and not (path / "ledger").is_dir()
+    if path.is_dir() and ((path / "evidence.db").exists() or gone_db):
         return verify_evidence(path, args)
     if path.is_dir() and (path / "ledger").is_dir():
         from firmware.store import ledger_bytes
@@ -90,19 +93,47 @@ def _media_finding(seq: int, problem: str) -> Finding:
     )
 
 
+def check_evidence_store(path: Path, args: argparse.Namespace) -> "StoreReport":
+    """The store as a whole against its own log, its newest checkpoint and a witness
+    (``host.verify_store``), read-only; UsageProblem when it cannot be checked at all."""
+    from host.verify_store import StoreUnusable, check_store
+
+    witness = None
+    if getattr(args, "witness", None):
+        witness = _read(args.witness, "witness checkpoint")
+    pinned = None
+    if getattr(args, "host_key", None):
+        key = load_key(args.host_key)
+        pinned = (key.device_id, key.public)
+    try:
+        return check_store(path, witness, pinned)
+    except StoreUnusable as exc:
+        raise UsageProblem(str(exc)) from None
+
+
 def verify_evidence(path: Path, args: argparse.Namespace) -> int:
-    """Every enrolled device in an evidence store: verdict, compliance flags, recordings."""
+    """Every enrolled device in an evidence store: verdict, compliance flags, recordings;
+    and first the store itself: does it still hold all that its signed log says it stored."""
     from host import compliance, timeline
     from host.evidence import SqliteEvidenceStore
+    from host.verify_store import render as render_store
     from protocol.ledger import parse_entry
     from protocol.messages import GONE_DAMAGED
 
-    store = SqliteEvidenceStore(path)
-    devices = [args.device] if args.device else store.devices()
+    whole = check_evidence_store(path, args)
+    readable = not any(
+        f.code in ("database-replaced", "database-deleted", "tables-missing")
+        for f in whole.findings
+    )
+    store = SqliteEvidenceStore(path, readonly=True) if readable else None
+    devices = [] if store is None else [args.device] if args.device else store.devices()
     results = []
     ok = True
     for device in devices:
+        assert store is not None
         public = store.device_key(device)
+        if public is None and not whole.ok:
+            continue  # gone from the register: the store's findings name what went
         if public is None:
             raise UsageProblem("device %s is not enrolled in %s" % (device, path))
         raws = store.entries(device)
@@ -155,27 +186,35 @@ def verify_evidence(path: Path, args: argparse.Namespace) -> int:
             report.state = OK_MISSING
         ok = ok and report.ok
         results.append((device, report, flags, recs))
-    store.close()
+    if store is not None:
+        store.close()
+    ok = ok and whole.ok
     if args.json:
         print(
             json.dumps(
-                [
-                    {
-                        "device_id": d,
-                        "verification": r.to_dict(),
-                        "compliance": [f.to_dict() for f in fl],
-                        "recordings": [
-                            dict(x, id=x["id"].hex() if isinstance(x["id"], bytes) else x["id"])
-                            for x in recs
-                        ],
-                    }
-                    for d, r, fl, recs in results
-                ],
+                {
+                    "store": whole.to_dict(),
+                    "devices": [
+                        {
+                            "device_id": d,
+                            "verification": r.to_dict(),
+                            "compliance": [f.to_dict() for f in fl],
+                            "recordings": [
+                                dict(x, id=x["id"].hex() if isinstance(x["id"], bytes) else x["id"])
+                                for x in recs
+                            ],
+                        }
+                        for d, r, fl, recs in results
+                    ],
+                },
                 indent=2,
                 default=str,
             )
         )
     else:
+        for line in render_store(whole, str(path)):
+            print(line)
+        print()
         for device, report, flags, recs in results:
             print(render(report, "%s (device %s)" % (path, device)))
             print("Compliance  %s" % ("no flags" if not flags else "%d flag(s)" % len(flags)))
@@ -420,6 +459,39 @@ def cmd_enrol(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_checkpoint_export(args: argparse.Namespace) -> int:
+    """The newest signed checkpoint of an evidence store's log, for a witness to keep."""
+    import sqlite3
+
+    from host.verify_store import open_readonly
+
+    db_path = Path(args.evidence) / "evidence.db"
+    if not db_path.is_file():
+        raise UsageProblem("%s is not an evidence store (no evidence.db)" % args.evidence)
+    try:
+        db = open_readonly(db_path)
+        try:
+            row = db.execute(
+                "SELECT note FROM checkpoints ORDER BY size DESC, rowid DESC LIMIT 1"
+            ).fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        raise UsageProblem("cannot read %s: %s" % (db_path, exc)) from None
+    if row is None:
+        raise UsageProblem(
+            "%s holds no checkpoint yet: the sync daemon signs one after every session"
+            % args.evidence
+        )
+    note = row[0].encode("utf-8")
+    if args.out:
+        write_atomic(Path(args.out), note)
+        print("wrote the checkpoint to %s" % args.out, file=sys.stderr)
+    else:
+        sys.stdout.write(row[0])
+    return EXIT_OK
+
+
 def _host_signer(path: str) -> tuple:
     key = load_key(path)
     if not key.seed:
@@ -645,8 +717,35 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="in an evidence store, flag a device clock off by more than this (R-HOST-11)",
     )
+    v.add_argument(
+        "--witness",
+        metavar="FILE",
+        help="in an evidence store, a checkpoint kept elsewhere (sealcam checkpoint export): "
+        "the store's log must extend it, or it was rolled back or rewritten",
+    )
+    v.add_argument(
+        "--host-key",
+        metavar="PUB",
+        help="in an evidence store, the host public key its checkpoints must be signed with "
+        "(default: the keys the store names)",
+    )
     v.add_argument("--json", action="store_true", help="print the report as JSON")
     v.set_defaults(run=cmd_verify)
+
+    cp = sub.add_parser(
+        "checkpoint",
+        help="export the evidence store's newest signed checkpoint for a witness",
+        description="The host signs a checkpoint of its own log (every entry, media file, "
+        "session and report it stored) after every session. Export the newest one and keep "
+        "it elsewhere (another machine, a printout, a court package): 'sealcam verify "
+        "EVIDENCE --witness FILE' then shows whether the store was rolled back or rewritten "
+        "behind it.",
+    )
+    cp_sub = cp.add_subparsers(dest="action", metavar="ACTION", required=True)
+    cpe = cp_sub.add_parser("export", help="write the newest signed checkpoint (a signed note)")
+    cpe.add_argument("--evidence", required=True, help="the evidence store directory")
+    cpe.add_argument("--out", help="write it to this file (default: standard output)")
+    cpe.set_defaults(run=cmd_checkpoint_export)
 
     k = sub.add_parser(
         "keygen",

@@ -159,6 +159,8 @@ class Daemon:
                 self.anonymous += 1
             return summary
         self.evidence.record_session(summary, int(self.clock() * 1000))
+        # The session's record is in the host's log too: a checkpoint covers it at once.
+        self.evidence.checkpoint(self.signer, self.kid)
         self.log("session", **summary)
         with self.lock:
             self.sessions.append(summary)

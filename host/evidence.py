@@ -17,17 +17,22 @@ or one that no longer matches its hash). That answer is evidence in its own righ
 kept for good (``record_gone``, ``gone_media``), and the file stays noted as missing, so
 every later sync asks again and stores it if the device can give it after all.
 There is no delete: nothing in this interface removes an entry, media or a record of either
-(R-HOST-5).
+(R-HOST-5). Every one of them is also a leaf of the host's own log (``host.hostlog``),
+appended in the transaction that stores it, and the host signs checkpoints of that log
+(``checkpoint``), so a row removed later shows when the store is verified.
 """
 
+import contextlib
 import hashlib
 import itertools
 import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+from host import hostlog
 from host.files import start_writeback, sync_files, write_all, write_atomic
 from protocol.bounds import entry_problem
 from protocol.ledger import Entry, parse_entry
@@ -134,6 +139,11 @@ class EvidenceStore:
     def gone_media(self, device_id: str) -> list:
         """Every GONE the device has reported, oldest first, as dicts: digest, reason, text,
         reported_ms."""
+        raise NotImplementedError
+
+    def checkpoint(self, signer: hostlog.tlog.NoteSigner, kid: str) -> hostlog.tlog.Checkpoint:
+        """Sign a checkpoint of the host's own log with the host key and keep it; return
+        it (origin, size, root). A receipt names it, so it is durable before this returns."""
         raise NotImplementedError
 
 
@@ -266,13 +276,17 @@ def _writer_alive(name: str) -> bool:
 class SqliteEvidenceStore(EvidenceStore):
     """The embedded evidence store: a folder with ``evidence.db`` and ``media/``."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, readonly: bool = False) -> None:
         self.root = Path(root)
         self.media = self.root / "media"
+        self.incoming = self.media / "incoming"
+        self._lock = threading.Lock()  # one writer; SQLite serialises commits anyway
+        if readonly:
+            self._open_readonly()
+            return
         self.media.mkdir(parents=True, exist_ok=True)
         # Media received in a session but not yet durable lives here under its digest; a
         # crash leaves it unnamed, so has_media never counts it (see make_durable).
-        self.incoming = self.media / "incoming"
         if self.incoming.exists():
             # Left by a writer that died; a live one (a daemon mid-session, while this opens
             # the store to verify or export) keeps its files.
@@ -280,7 +294,6 @@ class SqliteEvidenceStore(EvidenceStore):
                 if not _writer_alive(stale.name):
                     stale.unlink(missing_ok=True)
         self.incoming.mkdir(exist_ok=True)
-        self._lock = threading.Lock()  # one writer; SQLite serialises commits anyway
         self._db = sqlite3.connect(
             str(self.root / "evidence.db"), check_same_thread=False, isolation_level=None
         )
@@ -289,12 +302,30 @@ class SqliteEvidenceStore(EvidenceStore):
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
         self._migrate()
+        self.log = hostlog.HostLog(self._db)
+        self.log.create()
 
     def _migrate(self) -> None:
         """Bring a store made by an earlier release up to this schema (columns only added)."""
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(sessions)")}
         if "device_head" not in columns:
             self._db.execute("ALTER TABLE sessions ADD COLUMN device_head INTEGER")
+
+    def _open_readonly(self) -> None:
+        """Open for reading only (``sealcam verify``): nothing is created, cleaned or written,
+        and SQLite itself refuses any write (``mode=ro``). A store that is missing, not a
+        database, or lacks tables fails at its first read (sqlite3.Error)."""
+        from urllib.parse import quote
+
+        uri = "file:%s?mode=ro" % quote(str((self.root / "evidence.db").absolute()))
+        self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+        self.log = hostlog.HostLog(self._db)
+
+    def checkpoint(self, signer: hostlog.tlog.NoteSigner, kid: str) -> hostlog.tlog.Checkpoint:
+        """Sign a checkpoint of the host's log with the host key (``host.hostlog``); return
+        it. Durable on return."""
+        with self._lock:
+            return self.log.checkpoint(signer, kid)
 
     def close(self) -> None:
         with self._lock:
@@ -317,10 +348,25 @@ class SqliteEvidenceStore(EvidenceStore):
                         "registered as a key change, not overwritten" % device_id
                     )
                 return
-            self._db.execute(
-                "INSERT INTO devices VALUES (?, ?, ?)",
-                (device_id, public_key, int(time.time() * 1000)),
-            )
+            with self._transaction() as cur:
+                cur.execute(
+                    "INSERT INTO devices VALUES (?, ?, ?)",
+                    (device_id, public_key, int(time.time() * 1000)),
+                )
+                self.log.append(cur, [(hostlog.DEVICE, hostlog.device_leaf(device_id, public_key))])
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        """One write transaction (rows and their log leaves together); the caller holds
+        the lock."""
+        cur = self._db.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
 
     def device_key(self, device_id: str) -> bytes | None:
         with self._lock:
@@ -402,6 +448,8 @@ class SqliteEvidenceStore(EvidenceStore):
                     next_seq, last = e.seq + 1, e.digest
                 cur.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
                 cur.executemany("INSERT OR IGNORE INTO missing_media VALUES (?, ?, ?, ?)", due)
+                leaves = [(hostlog.ENTRY, hostlog.entry_leaf(r[0], r[1], r[2])) for r in rows]
+                self.log.append(cur, leaves)
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
@@ -441,6 +489,10 @@ class SqliteEvidenceStore(EvidenceStore):
                     cur.executemany(
                         "DELETE FROM missing_media WHERE digest = ?", [(d,) for d in digests]
                     )
+                    # Logged as the note is cleared: a crash that undoes this commit undoes
+                    # both, and the next sync settles (and logs) the media again. The
+                    # checkpoint after it is committed with a full sync, which syncs this.
+                    self.log.append_media(cur, digests)
                     cur.execute("COMMIT")
                 except BaseException:
                     cur.execute("ROLLBACK")
@@ -479,22 +531,24 @@ class SqliteEvidenceStore(EvidenceStore):
     def record_session(self, summary: dict, ended_ms: int) -> None:
         """Keep a sync session's outcome, clock drift included (R-HOST-11), and the ledger
         head the device announced, which shows entries it holds and the host does not."""
-        with self._lock:
-            self._db.execute(
+        row = (
+            summary.get("device") or "",
+            ended_ms,
+            summary.get("link", ""),
+            summary["result"],
+            summary["entries_stored"],
+            summary["media_stored"],
+            summary["bytes_in"],
+            summary.get("clock_drift_ms"),
+            summary.get("device_head"),
+        )
+        with self._lock, self._transaction() as cur:
+            cur.execute(
                 "INSERT INTO sessions (device_id, ended_ms, link, result, entries, media, "
                 "bytes_in, drift_ms, device_head) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    summary.get("device") or "",
-                    ended_ms,
-                    summary.get("link", ""),
-                    summary["result"],
-                    summary["entries_stored"],
-                    summary["media_stored"],
-                    summary["bytes_in"],
-                    summary.get("clock_drift_ms"),
-                    summary.get("device_head"),
-                ),
+                row,
             )
+            self.log.append(cur, [(hostlog.SESSION, hostlog.session_leaf(row))])
 
     def sessions(self, device_id: str) -> list:
         """The device's sync sessions, oldest first, as dicts."""
@@ -601,11 +655,15 @@ class SqliteEvidenceStore(EvidenceStore):
             # Committed with a full sync: the receipt that no longer waits for this media
             # goes out only after the reason it need not is on disk.
             row = (device_id, bytes(digest), int(reason), str(text))
-            self._db.execute(
-                "INSERT INTO gone_media SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM "
-                "gone_media WHERE device_id = ? AND digest = ? AND reason = ? AND text = ?)",
-                (*row, int(reported_ms), *row),
-            )
+            with self._transaction() as cur:
+                cur.execute(
+                    "INSERT INTO gone_media SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM "
+                    "gone_media WHERE device_id = ? AND digest = ? AND reason = ? AND text = ?)",
+                    (*row, int(reported_ms), *row),
+                )
+                if cur.rowcount == 1:
+                    leaf = hostlog.gone_leaf(*row, int(reported_ms))
+                    self.log.append(cur, [(hostlog.GONE, leaf)])
 
     def gone_media(self, device_id: str) -> list:
         with self._lock:

@@ -97,6 +97,7 @@ ERR_TOO_LARGE = 10  # a body above its type's limit or the negotiated max frame
 ERR_BAD_OFFSET = 11  # a seq or byte offset that is not the one expected
 ERR_NOT_FOUND = 12  # a thing asked for is not held (media the device lacks is a GONE, not this)
 ERR_INTERNAL = 13  # this side failed (a store error, a bug); the peer did nothing wrong
+ERR_MISMATCH = 14  # a hash the peer names is not the one this side holds (a RECEIPT's head)
 
 ERROR_NAMES = {
     ERR_NONE: "NONE",
@@ -113,6 +114,7 @@ ERROR_NAMES = {
     ERR_BAD_OFFSET: "BAD_OFFSET",
     ERR_NOT_FOUND: "NOT_FOUND",
     ERR_INTERNAL: "INTERNAL",
+    ERR_MISMATCH: "MISMATCH",
 }
 
 # --- field keys ---------------------------------------------------------------------------
@@ -125,7 +127,8 @@ K_NONCE = 5  # NONCE_LEN random bytes, fresh per session
 K_DEVICE = 6  # device id (serial number), text
 K_FIRMWARE = 7  # firmware version, text
 K_HEAD_SEQ = 8  # the seq the device's next entry will get (= entries held)
-K_HEAD_HASH = 9  # entry hash of the device's newest entry (zeros when it has none)
+K_HEAD_HASH = 9  # entry hash of the device's newest entry (zeros when it has none); in a
+# RECEIPT, the entry hash at its through seq: the receipt binds the bytes the host holds
 K_FACTORY = 10  # true: the device is in factory mode (no key yet)
 K_KID = 11  # host key id, text
 K_SIG = 12  # Ed25519 signature, 64 bytes
@@ -146,6 +149,9 @@ K_CODE = 26  # an ERR_* code
 K_TEXT = 27  # why, for a person reading the log
 K_OF = 28  # OK: the type of the message accepted
 K_REASON = 29  # GONE: a GONE_* code
+K_LOG_SIZE = 30  # RECEIPT: the size (leaves) of the host-log checkpoint that holds the entries
+K_LOG_ROOT = 31  # RECEIPT: that checkpoint's Merkle root hash (RFC 6962)
+K_LOG_ORIGIN = 32  # RECEIPT: that checkpoint's origin, naming the host's log (its store)
 
 # Field kinds
 _UINT = 0  # int in [lo, hi]
@@ -190,6 +196,9 @@ FIELDS = {
     K_TEXT: ("text", _TEXT, 0, MAX_TEXT),
     K_OF: ("of", _UINT, 1, 255),
     K_REASON: ("reason", _UINT, GONE_NOT_FOUND, GONE_DAMAGED),
+    K_LOG_SIZE: ("log_size", _UINT, 1, _U63),
+    K_LOG_ROOT: ("log_root", _BYTES, 32, 32),
+    K_LOG_ORIGIN: ("log_origin", _TEXT, 1, 100),
 }
 
 # type: (largest body in bytes, required fields, optional fields)
@@ -206,7 +215,12 @@ MESSAGES = {
     PULL: (64, (), (K_SEQ, K_DIGEST, K_OFFSET)),
     DATA: (MAX_FRAME, (K_LAST,), (K_SEQ, K_ENTRIES, K_DIGEST, K_OFFSET, K_BYTES)),
     ACK: (64, (), (K_SEQ, K_DIGEST, K_OFFSET)),
-    RECEIPT: (160, (K_THROUGH, K_KID, K_SIG), ()),
+    # 330 bytes at most: a 64-character kid, a 100-character origin, the largest seq and size.
+    RECEIPT: (
+        340,
+        (K_THROUGH, K_HEAD_HASH, K_LOG_SIZE, K_LOG_ROOT, K_LOG_ORIGIN, K_KID, K_SIG),
+        (),
+    ),
     CONFIG: (2100, (K_CONFIG,), ()),
     PROVISION: (900, (K_HOST_KEYS,), ()),
     PROVISIONED: (120, (K_PUBLIC, K_SIG), ()),

@@ -38,9 +38,11 @@ Whatever the peer sends that breaks the protocol ends in ``("send", ERROR body)`
 (LocalProtocolError): a request in a state that does not allow it, feeding a closed session.
 
 Events, device side: ("authenticated", host_kid), ("time", wall_ms, host_kid),
-("config", raw, settings, host_kid, issued_ms), ("receipt", through_seq, host_kid) (log it as
-EV_HOST_RECEIPT ``{"through_seq": n}``), ("provision", host_keys) (make the key, pin the
-keys, then call ``provisioned(signer)``), ("gone", digest, reason, text) (a GONE was sent).
+("config", raw, settings, host_kid, issued_ms), ("receipt", through_seq, host_kid, head_hash,
+log_size, log_root, log_origin) (checked: ``head_hash`` is this ledger's entry at
+``through_seq``; log it as EV_HOST_RECEIPT ``{"through_seq": n, ...}``), ("provision",
+host_keys) (make the key, pin the keys, then call ``provisioned(signer)``), ("gone", digest,
+reason, text) (a GONE was sent).
 Events, host side: ("ack", body) (an ACK to send; when the next body to send is also an ACK,
 this one may be left out), ("authenticated", device_id, head_seq, head_hash, firmware),
 ("factory", device_id), ("status", dict), ("ok", msg_type), ("entries", first_seq, [raw]),
@@ -68,6 +70,7 @@ from protocol.messages import (
     ERR_BAD_SIGNATURE,
     ERR_INTERNAL,
     ERR_MALFORMED,
+    ERR_MISMATCH,
     ERR_NONE,
     ERR_PROTOCOL_VERSION,
     ERR_REPLAY,
@@ -97,6 +100,9 @@ from protocol.messages import (
     K_HOST_KEYS,
     K_KID,
     K_LAST,
+    K_LOG_ORIGIN,
+    K_LOG_ROOT,
+    K_LOG_SIZE,
     K_MAX_FRAME,
     K_NONCE,
     K_OF,
@@ -149,7 +155,7 @@ NOT_IN_HOST_HELLO = (K_DEVICE, K_FIRMWARE, K_HEAD_SEQ, K_HEAD_HASH, K_FACTORY)
 # transcript hash, so that no signature is valid in another role, message or session.
 AUTH_CONTEXT = "sealcam-auth/1"
 TIME_CONTEXT = "sealcam-time/1"
-RECEIPT_CONTEXT = "sealcam-receipt/1"
+RECEIPT_CONTEXT = "sealcam-receipt/2"  # /2: the head hash and the host checkpoint too
 PROVISIONED_CONTEXT = "sealcam-provisioned/1"
 
 # --- device states ------------------------------------------------------------------------
@@ -585,6 +591,8 @@ class DeviceSession(_Session):
 
     def _on_receipt(self, fields: dict, out: list) -> None:
         through, kid = fields[K_THROUGH], fields[K_KID]
+        head_hash, size, root = fields[K_HEAD_HASH], fields[K_LOG_SIZE], fields[K_LOG_ROOT]
+        origin = fields[K_LOG_ORIGIN]
         head_seq, _ = self.store.head()  # type: ignore[attr-defined]
         if through >= head_seq:
             raise RemoteProtocolError(
@@ -592,10 +600,35 @@ class DeviceSession(_Session):
                 "receipt through seq %d, but this ledger ends at seq %d" % (through, head_seq - 1),
             )
         self._check_host_sig(
-            kid, fields[K_SIG], RECEIPT_CONTEXT, kid, self._transcript, self.device_id, through
+            kid,
+            fields[K_SIG],
+            RECEIPT_CONTEXT,
+            kid,
+            self._transcript,
+            self.device_id,
+            through,
+            head_hash,
+            size,
+            root,
+            origin,
         )
-        out.append(("receipt", through, kid))
+        # A receipt binds bytes: the host names the hash of the entry it holds at ``through``,
+        # and it must be this ledger's. A host that never pulled (or holds other) entries
+        # cannot receipt them, and the device frees nothing on its word.
+        if head_hash != self._entry_hash(through):
+            raise RemoteProtocolError(
+                ERR_MISMATCH,
+                "receipt names entry hash %s at seq %d, which is not this ledger's entry"
+                % (head_hash[:8].hex(), through),
+            )
+        out.append(("receipt", through, kid, head_hash, size, root, origin))
         self._send(out, OK, {K_OF: RECEIPT})
+
+    def _entry_hash(self, seq: int) -> bytes:
+        """SHA-256 of this ledger's entry at ``seq`` (b"" when the store cannot give it)."""
+        for raw in self.store.entries(seq):  # type: ignore[attr-defined]
+            return hashlib.sha256(raw).digest()
+        return b""
 
     # --- streaming ---
 
@@ -913,9 +946,13 @@ class HostSession(_Session):
         """Send a config made by protocol.hostconfig.sign_config."""
         return self._request("send_config", CONFIG, {K_CONFIG: signed_config})
 
-    def durable(self, through_seq: int) -> bytes:
-        """The daemon holds a verified durable copy of entries through ``through_seq``: the
-        signed RECEIPT body, for the device to log."""
+    def durable(
+        self, through_seq: int, head_hash: bytes, log_size: int, log_root: bytes, log_origin: str
+    ) -> bytes:
+        """The daemon holds a verified durable copy of entries through ``through_seq``, whose
+        entry hash is ``head_hash``, in the checkpoint of its own log ``log_origin`` of
+        ``log_size`` leaves and root ``log_root``: the signed RECEIPT body, for the device to
+        check and log."""
         self._local("durable")
         if type(through_seq) is not int or not 0 <= through_seq < self._have:
             raise LocalProtocolError(
@@ -923,9 +960,25 @@ class HostSession(_Session):
                 % (self._have, through_seq)
             )
         statement = _statement(
-            RECEIPT_CONTEXT, self.kid, self._transcript, self.device_id, through_seq
+            RECEIPT_CONTEXT,
+            self.kid,
+            self._transcript,
+            self.device_id,
+            through_seq,
+            head_hash,
+            log_size,
+            log_root,
+            log_origin,
         )
-        fields = {K_THROUGH: through_seq, K_KID: self.kid, K_SIG: self.signer.sign(statement)}
+        fields = {
+            K_THROUGH: through_seq,
+            K_HEAD_HASH: head_hash,
+            K_LOG_SIZE: log_size,
+            K_LOG_ROOT: log_root,
+            K_LOG_ORIGIN: log_origin,
+            K_KID: self.kid,
+            K_SIG: self.signer.sign(statement),
+        }
         return self._request("durable", RECEIPT, fields)
 
     def _on_status(self, fields: dict, out: list) -> None:

@@ -91,7 +91,7 @@ class Host:
             cmd += ["--drift-limit", str(policy["clock_drift_s"])]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=_env())
         try:
-            return json.loads(r.stdout)[0]
+            return json.loads(r.stdout)["devices"][0]
         except (ValueError, IndexError):
             raise SimulatorError(
                 "sealcam verify gave no report (exit %d): %s" % (r.returncode, r.stderr.strip())

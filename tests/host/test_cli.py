@@ -91,8 +91,8 @@ def test_demo_runs_the_main_job_and_catches_its_own_tampering(tmp_path):  # R-DE
     out = json.loads(r.stdout)
     assert out["scenario"]["passed"]
     assert out["scenario"]["docks"][-1]["result"] == "done"  # synced over a pseudo-terminal
-    assert out["before"][0]["verification"]["state"] == "OK"
-    after = out["after"][0]["verification"]
+    assert out["before"]["devices"][0]["verification"]["state"] == "OK"
+    after = out["after"]["devices"][0]["verification"]
     assert after["state"] == "NOT OK"
     altered = [f for f in after["findings"] if f["code"] == "media-altered"]
     assert [f["seq"] for f in altered] == [out["changed"]["chunk_seq"]]  # exactly where
@@ -140,7 +140,9 @@ def test_record_from_a_video_file_signs_a_verifiable_store(tmp_path):
     assert chunks and {e.fields[F_MEDIA_TYPE] for e in chunks} == {MEDIA_MJPEG}  # as captured
 
 
-def evidence_with_a_shift(root):
+def evidence_with_a_shift(root, left_out=(), held=None):
+    """A store holding a short shift's ledger and media, checkpointed; the media of the
+    chunks at the positions ``left_out`` is never given to it (it goes into ``held``)."""
     import hashlib
     import sqlite3
 
@@ -155,10 +157,27 @@ def evidence_with_a_shift(root):
     shift = run_shift(make_signer(SEED_A), DEVICE, T0, "P-0427", seconds=4, fps=5)
     raws = shift.entries
     store.add_entries(DEVICE, raws, T0 + 3_600_000)
+    from host.evidence import chunk_media
+    from protocol.ledger import parse_entry
+
+    chunks = [e for e in map(parse_entry, raws) if chunk_media(e)]
+    skip = {chunk_media(chunks[i])[0] for i in left_out}
     for media in shift.media:
-        store.put_media(hashlib.sha256(media).digest(), media)
+        digest = hashlib.sha256(media).digest()
+        if digest in skip:
+            held[digest] = media
+        else:
+            store.put_media(digest, media)
+    checkpoint(store)
     store.close()
     return sqlite3, raws
+
+
+def checkpoint(store):
+    """What the sync daemon does after each session: sign a checkpoint of the host's log."""
+    from protocol.signer import make_signer
+
+    store.checkpoint(make_signer(bytes(range(32))), "agency-1")
 
 
 def test_verify_an_evidence_store_reports_each_recording(tmp_path):
@@ -169,7 +188,8 @@ def test_verify_an_evidence_store_reports_each_recording(tmp_path):
     assert "pause (place-change)" in r.stdout and "spoken reason" in r.stdout
     r = run("verify", str(tmp_path), "--json")
     out = json.loads(r.stdout)
-    assert out[0]["verification"]["state"] == "OK" and out[0]["recordings"][0]["chunks"] > 0
+    report = out["devices"][0]
+    assert report["verification"]["state"] == "OK" and report["recordings"][0]["chunks"] > 0
 
 
 def test_an_entry_edited_inside_the_evidence_store_is_caught(tmp_path):  # R-HOST-5
@@ -182,7 +202,7 @@ def test_an_entry_edited_inside_the_evidence_store_is_caught(tmp_path):  # R-HOS
     db.close()
     r = run("verify", str(tmp_path), "--json")
     assert r.returncode == 1
-    findings = json.loads(r.stdout)[0]["verification"]["findings"]
+    findings = json.loads(r.stdout)["devices"][0]["verification"]["findings"]
     assert [(f["code"], f["seq"]) for f in findings] == [("bad-signature", 6)]
 
 
@@ -212,7 +232,7 @@ def test_footage_changed_in_the_evidence_store_is_caught(tmp_path):  # R-HOST-5
     victim.write_bytes(bytes(data))
     r = run("verify", str(tmp_path), "--json")
     assert r.returncode == 1
-    out = json.loads(r.stdout)[0]["verification"]
+    out = json.loads(r.stdout)["devices"][0]["verification"]
     assert out["state"] == "NOT OK"
     assert [f["code"] for f in out["findings"]] == ["media-altered"]
 
@@ -226,22 +246,19 @@ def test_verify_reports_media_the_device_could_not_give_against_its_chunk(tmp_pa
     from protocol.messages import GONE_DAMAGED, GONE_NOT_FOUND
     from tests.protocol.ledgers import DEVICE, T0
 
-    _sqlite3, raws = evidence_with_a_shift(tmp_path)
+    media = {}
+    _sqlite3, raws = evidence_with_a_shift(tmp_path, (1, 2), media)  # the host never got these
     chunks = [e for e in map(parse_entry, raws) if chunk_media(e)]
     damaged, lost = chunks[1], chunks[2]
-    held = {}
-    for e in (damaged, lost):  # the host never got these two files
-        digest = chunk_media(e)[0]
-        path = tmp_path / "media" / digest.hex()[:2] / digest.hex()
-        held[e.seq] = (digest, path.read_bytes())
-        path.unlink()
+    held = {e.seq: (chunk_media(e)[0], media[chunk_media(e)[0]]) for e in (damaged, lost)}
     store = SqliteEvidenceStore(tmp_path)
     store.record_gone(DEVICE, held[damaged.seq][0], GONE_DAMAGED, "the file is damaged", T0)
     store.record_gone(DEVICE, held[lost.seq][0], GONE_NOT_FOUND, "not in the store", T0)
+    checkpoint(store)
     store.close()
     r = run("verify", str(tmp_path), "--json")
     assert r.returncode == 1, r.stderr
-    out = json.loads(r.stdout)[0]
+    out = json.loads(r.stdout)["devices"][0]
     assert out["verification"]["state"] == "NOT OK"
     findings = [(f["code"], f["seq"], f["severity"]) for f in out["verification"]["findings"]]
     assert sorted(findings) == [
@@ -259,10 +276,11 @@ def test_verify_reports_media_the_device_could_not_give_against_its_chunk(tmp_pa
     store = SqliteEvidenceStore(tmp_path)
     store.put_media(*held[damaged.seq])
     assert len(store.gone_media(DEVICE)) == 2
+    checkpoint(store)
     store.close()
     r = run("verify", str(tmp_path), "--json")
     assert r.returncode == 0, r.stdout
-    out = json.loads(r.stdout)[0]
+    out = json.loads(r.stdout)["devices"][0]
     assert out["verification"]["state"] == "OK with missing information"
     assert [f["code"] for f in out["verification"]["findings"]] == ["media-missing"]
     assert [f["code"] for f in out["compliance"]] == ["media-lost-on-device"]
@@ -291,7 +309,7 @@ def test_a_file_changed_on_the_device_is_reported_after_a_dock_with_its_chunk_se
     agent.store.close()
     r = run("verify", str(tmp_path / "ev"), "--device", DEVICE, "--json")
     assert r.returncode == 1
-    findings = json.loads(r.stdout)[0]["verification"]["findings"]
+    findings = json.loads(r.stdout)["devices"][0]["verification"]["findings"]
     assert sorted((f["code"], f["seq"]) for f in findings) == [
         ("media-damaged-on-device", victim.seq),
         ("media-missing", victim.seq),

@@ -409,7 +409,7 @@ def test_a_dock_of_a_forked_store_is_never_done_and_never_verifies_plain_ok(tmp_
     assert summary["result"] != "done", summary
     assert summary["device_head"] is not None and summary["device_head"] > held
     assert main(["verify", str(tmp_path / "ev"), "--json"]) in (0, 1)
-    report = json.loads(capsys.readouterr().out)[0]["verification"]
+    report = json.loads(capsys.readouterr().out)["devices"][0]["verification"]
     assert report["state"] != OK, report
 
 
@@ -421,12 +421,12 @@ def test_a_session_announcing_more_than_was_stored_is_flagged_at_verify(tmp_path
     assert summary["result"] == "done" and summary["device_head"] <= ev.head(DEVICE)[0]
     ev.record_session(summary, 1_800_000_000_000)
     assert main(["verify", str(tmp_path / "ev"), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)[0]["verification"]["state"] == OK
+    assert json.loads(capsys.readouterr().out)["devices"][0]["verification"]["state"] == OK
     held = ev.head(DEVICE)[0]
     ev.record_session(dict(summary, device_head=held + 6), 1_800_000_100_000)
     ev.close()
     assert main(["verify", str(tmp_path / "ev"), "--json"]) == 0  # missing information
-    report = json.loads(capsys.readouterr().out)[0]["verification"]
+    report = json.loads(capsys.readouterr().out)["devices"][0]["verification"]
     assert report["state"] == "OK with missing information"
     (finding,) = [f for f in report["findings"] if f["code"] == "entries-not-collected"]
     assert "through seq %d" % (held + 5) in finding["message"]

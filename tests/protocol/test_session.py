@@ -15,6 +15,7 @@ from protocol.messages import (
     ERR_BAD_OFFSET,
     ERR_BAD_SIGNATURE,
     ERR_MALFORMED,
+    ERR_MISMATCH,
     ERR_NONE,
     ERR_PROTOCOL_VERSION,
     ERR_REPLAY,
@@ -31,7 +32,11 @@ from protocol.messages import (
     K_CODE,
     K_DIGEST,
     K_ENTRIES,
+    K_HEAD_HASH,
     K_LAST,
+    K_LOG_ORIGIN,
+    K_LOG_ROOT,
+    K_LOG_SIZE,
     K_OFFSET,
     K_REASON,
     K_SEQ,
@@ -160,6 +165,22 @@ def connect(store, label="s", host_kw=None, device_kw=None):
     return host, device, h, d
 
 
+LOG_ROOT = hashlib.sha256(b"a host log root").digest()
+LOG_ORIGIN = "sealcam evidence 00112233445566778899aabbccddeeff"
+
+
+def receipt(host, items, through, log_size=None):
+    """The host's RECEIPT through ``through`` of the ledger ``items`` (encoded entries),
+    naming that entry's hash and a checkpoint of the host's log that holds it."""
+    head = hashlib.sha256(items[through]).digest()
+    return host.durable(through, head, log_size or through + 1, LOG_ROOT, LOG_ORIGIN)
+
+
+def receipt_event(items, through, log_size=None):
+    head = hashlib.sha256(items[through]).digest()
+    return ("receipt", through, HOST_KID, head, log_size or through + 1, LOG_ROOT, LOG_ORIGIN)
+
+
 def closed(events):
     return [ev for ev in events if ev[0] == "closed"]
 
@@ -193,8 +214,8 @@ def test_happy_path_from_a_real_store_ends_with_a_receipt_the_device_verifies():
         assert len(h) > 3  # more than one DATA: the window was used
         assert host.state == H_READY and device.state == D_READY
 
-        h, d = run(host, device, [host.durable(11)])
-        assert d == [("receipt", 11, HOST_KID)]
+        h, d = run(host, device, [receipt(host, entries, 11)])
+        assert d == [receipt_event(entries, 11)]
         assert h == [("ok", RECEIPT)]
         # The agent logs it as EV_HOST_RECEIPT, which restore() reads back after a reboot.
         next_seq, prev = store.head()
@@ -339,11 +360,11 @@ def test_message_in_the_wrong_state_is_refused():
 def test_local_misuse_raises_and_a_closed_session_takes_nothing():
     host, device = make_pair(MemoryStore([]))
     raises(LocalProtocolError, host.pull, 0)  # not authenticated yet
-    raises(LocalProtocolError, host.durable, 0)
+    raises(LocalProtocolError, host.durable, 0, bytes(32), 1, LOG_ROOT, LOG_ORIGIN)
     host, device, _, _ = connect(MemoryStore([b"a", b"b"]))
-    raises(LocalProtocolError, host.durable, 0)  # nothing held yet
+    raises(LocalProtocolError, host.durable, 0, bytes(32), 1, LOG_ROOT, LOG_ORIGIN)  # none held
     run(host, device, [host.pull(0)])
-    raises(LocalProtocolError, host.durable, 2)  # beyond what arrived
+    raises(LocalProtocolError, host.durable, 2, bytes(32), 3, LOG_ROOT, LOG_ORIGIN)  # not arrived
     device.receive(b"\xff")
     raises(LocalProtocolError, device.receive, host.status())
 
@@ -352,17 +373,52 @@ def test_receipt_beyond_the_device_head_is_refused():
     host, device, _, _ = connect(MemoryStore([b"a", b"b"]))
     run(host, device, [host.pull(0)])
     device.store.items.pop()  # the device now holds less than the host was told
-    _h, d = run(host, device, [host.durable(1)])
+    _h, d = run(host, device, [receipt(host, [b"a", b"b"], 1)])
     assert closed(d)[0][1] == ERR_BAD_OFFSET
+
+
+def test_a_receipt_naming_another_entry_hash_is_refused():
+    # R-DEV-2, R-DEV-4: a receipt binds bytes. A host that names a head hash other than the
+    # device's own entry at through_seq (it never pulled that entry, or holds another one)
+    # is refused, signed or not, and the device logs no receipt and frees nothing.
+    items = [b"a", b"b", b"c"]
+    for wrong in (bytes(32), hashlib.sha256(b"b").digest(), hashlib.sha256(b"c").digest()):
+        host, device, _, _ = connect(MemoryStore(items))
+        run(host, device, [host.pull(0)])
+        _h, d = run(host, device, [host.durable(0, wrong, 1, LOG_ROOT, LOG_ORIGIN)])
+        assert [ev for ev in d if ev[0] == "receipt"] == []
+        code, text = closed(d)[0][1:3]
+        assert code == ERR_MISMATCH and "seq 0" in text
+    host, device, _, _ = connect(MemoryStore(items))
+    run(host, device, [host.pull(0)])
+    _h, d = run(host, device, [receipt(host, items, 1, log_size=7)])
+    assert d == [receipt_event(items, 1, log_size=7)]
+
+
+def test_a_receipt_whose_head_or_checkpoint_was_changed_does_not_verify():
+    # The head hash and the checkpoint are signed with the rest: none can be swapped.
+    items = [b"a", b"b"]
+    changes = (
+        (K_LOG_SIZE, 99),
+        (K_LOG_ROOT, bytes(32)),
+        (K_LOG_ORIGIN, "sealcam evidence another store"),
+        (K_HEAD_HASH, bytes(32)),
+    )
+    for key, value in changes:
+        host, device, _, _ = connect(MemoryStore(items))
+        run(host, device, [host.pull(0)])
+        msg_type, fields = decode(receipt(host, items, 1))
+        fields[key] = value
+        assert closed(device.receive(encode(msg_type, fields)))[0][1] == ERR_BAD_SIGNATURE
 
 
 def test_receipt_and_time_from_another_session_do_not_verify():
     host1, device1, _, _ = connect(MemoryStore([b"a"]), "one")
     run(host1, device1, [host1.pull(0)])
-    receipt = host1.durable(0)  # signed for session one, never delivered there
+    other = receipt(host1, [b"a"], 0)  # signed for session one, never delivered there
     raises(LocalProtocolError, host1.set_time, T0)  # one request at a time: it waits for OK
     _host2, device2, _, _ = connect(MemoryStore([b"a"]), "two")
-    assert closed(device2.receive(receipt))[0][1] == ERR_BAD_SIGNATURE
+    assert closed(device2.receive(other))[0][1] == ERR_BAD_SIGNATURE
 
     host3, device3, _, _ = connect(MemoryStore([b"a"]), "three")
     run(host3, device3, [host3.set_time(T0)])
@@ -573,8 +629,8 @@ def test_a_device_that_lost_a_file_still_gets_its_receipt():
     run(host, device, [host.pull(0)])
     events = pull_all(host, device, [bytes(32), digests[0]])
     assert [ev[0] for ev in events if ev[0] != "media"] == ["gone", "media-done"]
-    h, d = run(host, device, [host.durable(3)])
-    assert d == [("receipt", 3, HOST_KID)] and h == [("ok", RECEIPT)]
+    h, d = run(host, device, [receipt(host, entries, 3)])
+    assert d == [receipt_event(entries, 3)] and h == [("ok", RECEIPT)]
 
 
 def gone_body(digest, reason=GONE_NOT_FOUND, text="gone"):

@@ -112,7 +112,7 @@ def test_a_shift_on_the_board_reaches_the_host_and_verifies(fresh):
     print("shift and dock on the board: %.1f s" % (time.monotonic() - started))
     r = sealcam("verify", str(evidence), "--json")
     assert r.returncode == 0, r.stdout + r.stderr
-    (report,) = json.loads(r.stdout)
+    (report,) = json.loads(r.stdout)["devices"]
     assert report["device_id"] == DEVICE
     assert report["verification"]["state"] == OK
     assert len(report["recordings"]) == 1
@@ -190,7 +190,7 @@ def test_a_damaged_dock_stores_nothing_corrupt_and_the_next_dock_completes(fresh
     assert crossed[0] >= 4 and first["result"] != "done", first
     assert second["result"] == "done", second
     r = sealcam("verify", str(evidence), "--json")
-    (report,) = json.loads(r.stdout)
+    (report,) = json.loads(r.stdout)["devices"]
     assert report["verification"]["state"] == OK
     held = report["verification"]["stats"]["entries"]
     assert held == second["receipts"][-1] + 1 and len(on_board) == held + 1
