@@ -35,6 +35,19 @@ def _read(path: str, what: str) -> bytes:
         raise UsageProblem("cannot read %s %s: %s" % (what, path, exc.strerror)) from None
 
 
+def check_id(text: str, what: str) -> str:
+    """``text`` when it can serve as a device or host id; the protocol carries ids of
+    1..MAX_ID_LEN characters (the kid of every signed entry, the id in HELLO)."""
+    from protocol.registry import MAX_ID_LEN
+
+    if not 1 <= len(text) <= MAX_ID_LEN:
+        raise UsageProblem(
+            "%s is %d characters long; the protocol allows ids of 1..%d characters: choose "
+            "a shorter one" % (what, len(text), MAX_ID_LEN)
+        )
+    return text
+
+
 def load_key(path: str) -> DeviceKey:
     try:
         return decode_key(_read(path, "key file"))
@@ -196,6 +209,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         if not key.seed:
             raise UsageProblem("%s is a public key; the recorder needs its private key" % key_path)
     elif args.device_id:
+        check_id(args.device_id, "the device id")
         seed = generate_seed()
         key = DeviceKey(args.device_id, make_signer(seed).public_key(), seed)
         write_atomic(key_path, encode_key(key), mode=0o600)
@@ -233,6 +247,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
+    check_id(args.device_id, "the device id")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     seed = generate_seed()
@@ -373,10 +388,12 @@ def _change_stored_footage(evidence: Path, device: str) -> tuple:
 def cmd_enrol(args: argparse.Namespace) -> int:
     from host.evidence import EvidenceError, SqliteEvidenceStore
 
+    keys = [load_key(path) for path in args.keys]
+    for path, key in zip(args.keys, keys, strict=True):
+        check_id(key.device_id, "the key file %s names device" % path)  # before any is enrolled
     store = SqliteEvidenceStore(args.evidence)
     try:
-        for path in args.keys:
-            key = load_key(path)
+        for key in keys:
             try:
                 store.enrol(key.device_id, key.public)
             except EvidenceError as exc:

@@ -347,7 +347,8 @@ class SqliteEvidenceStore(EvidenceStore):
         All or nothing: one transaction, committed with a full sync before this returns,
         noting the media of each new chunk the store lacks (``missing_media``). An entry the
         store already holds, byte for byte, is skipped (a resent window); a different entry
-        for a seq it holds is refused: that is a forked ledger.
+        for a seq it holds, or two different entries for one seq in the batch, is refused
+        whole: that is a forked ledger.
         """
         parsed = [item if isinstance(item, Entry) else parse_entry(item) for item in entries]
         for e in parsed:
@@ -364,13 +365,22 @@ class SqliteEvidenceStore(EvidenceStore):
                     "device %s is not enrolled: enrol its public key before storing its "
                     "ledger" % device_id
                 )
-            next_seq, last = self._head(device_id)
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
+                # Read inside the write transaction: another daemon on this store may have
+                # stored these very entries since this one last looked, and they are then
+                # skipped here, not inserted twice (a UNIQUE failure).
+                next_seq, last = self._head(device_id)
+                batch: dict = {}  # seq -> entry hash of what this batch holds
                 rows = []
                 due = []
                 for e in parsed:
+                    if batch.setdefault(e.seq, e.digest) != e.digest:
+                        raise EvidenceError(
+                            "device %s sent two different entries for seq %d in one batch: "
+                            "the ledger was forked; nothing was stored" % (device_id, e.seq)
+                        )
                     if e.seq < next_seq:
                         self._check_same(cur, device_id, e.seq, e.digest)
                         continue
