@@ -455,56 +455,112 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_dock(args: argparse.Namespace) -> int:
-    """The device side of a sync, for a Linux terminal's store (or a simulated device)."""
+    """The device side of a sync, for a Linux terminal's store (or a simulated device).
+
+    Exit 0 only when the host confirmed the session with a receipt; 1 when the host refused
+    or ended it, or the link went after the host proved its key; 2 when nothing could be
+    done (no listener, no such port, a bad key file, a host this device does not trust).
+    """
     import os
-    import socket
 
     from firmware.agent import boot
+    from firmware.errors import FirmwareError
     from firmware.hal import Indicators
     from firmware.link import DeviceLink
     from firmware.ports.cpython import SystemClock
-    from host.sync import SerialTransport, SocketTransport
 
     key = load_key(str(Path(args.store) / "device.key"))
+    if not key.seed:
+        raise UsageProblem(
+            "%s/device.key is a public key; docking needs the device's private key" % args.store
+        )
     pinned = {}
     for path in args.trust:
         host_key = load_key(path)
         pinned[host_key.device_id] = host_key.public
     signer = make_signer(key.seed)
-    agent = boot(args.store, signer, key.device_id, "", SystemClock(), None, Indicators())
-    if args.connect:
-        sock = socket.create_connection(_address(args.connect))
-        transport: object = SocketTransport(sock)
-        serial_link = False
-    elif args.serial:
-        import serial
+    # The link first: when there is no host to talk to, the store is not touched at all.
+    transport, serial_link = _dock_transport(args)
+    try:
+        try:
+            agent = boot(args.store, signer, key.device_id, "", SystemClock(), None, Indicators())
+        except (FirmwareError, OSError) as exc:
+            raise UsageProblem("cannot open the device store %s: %s" % (args.store, exc)) from None
+        from protocol.messages import DEFAULT_MAX_FRAME, MAX_FRAME
 
-        transport = SerialTransport(serial.Serial(args.serial, baudrate=args.baud, timeout=0.2))
-        serial_link = True
-    else:
-        raise UsageProblem("give --connect HOST:PORT or --serial PORT")
-    from protocol.messages import DEFAULT_MAX_FRAME, MAX_FRAME
-
-    link = DeviceLink(
-        agent,
-        signer,
-        pinned,
-        transport,
-        serial_link,
-        os.urandom,
-        idle_ms=int(args.idle * 1000),
-        # TCP is fast and reliable: offer the largest frame; serial keeps the default.
-        max_frame=DEFAULT_MAX_FRAME if serial_link else MAX_FRAME,
-    )
-    result = link.run()
-    agent.store.close()
+        link = DeviceLink(
+            agent,
+            signer,
+            pinned,
+            transport,
+            serial_link,
+            os.urandom,
+            idle_ms=int(args.idle * 1000),
+            # TCP is fast and reliable: offer the largest frame; serial keeps the default.
+            max_frame=DEFAULT_MAX_FRAME if serial_link else MAX_FRAME,
+        )
+        try:
+            result = link.run()
+        finally:
+            agent.store.close()
+    finally:
+        end = getattr(transport, "sock", None) or getattr(transport, "port", None)
+        if end is not None:
+            end.close()
+    code, result = dock_outcome(link)
     out = {"device_id": key.device_id, "result": result, "receipts": link.receipts}
     print(
         json.dumps(out)
         if args.json
         else "%s: %s; receipts %s" % (key.device_id, result, link.receipts or "none")
     )
-    return EXIT_OK if result == "done" else EXIT_NOT_OK
+    return code
+
+
+def dock_outcome(link: object) -> tuple:
+    """``(exit code, what to say)`` for a finished device link (see ``cmd_dock``)."""
+    from protocol.messages import ERR_BAD_SIGNATURE, ERR_UNTRUSTED_HOST
+
+    closed = link.closed  # type: ignore[attr-defined]
+    if closed == "done":
+        if link.receipts:  # type: ignore[attr-defined]
+            return EXIT_OK, closed
+        return EXIT_NOT_OK, "the host closed the session without a receipt: dock again"
+    if link.closed_by == "peer":  # type: ignore[attr-defined]
+        return EXIT_NOT_OK, closed  # the host refused or ended it: an ERROR
+    if not link.host_kid:  # type: ignore[attr-defined]
+        # The host never proved a pinned key: nothing was given to it.
+        if link.close_code in (ERR_UNTRUSTED_HOST, ERR_BAD_SIGNATURE):  # type: ignore[attr-defined]
+            return EXIT_UNUSABLE, "%s: not a host this device trusts" % closed
+        return EXIT_UNUSABLE, "%s before the host proved its key: nothing was done" % closed
+    return EXIT_NOT_OK, "%s: the session ended without its receipt; dock again" % closed
+
+
+def _dock_transport(args: argparse.Namespace) -> tuple:
+    """The open link to the host and whether it is serial; UsageProblem when there is none."""
+    import socket
+
+    from host.sync import SerialTransport, SocketTransport
+
+    if args.connect:
+        address = _address(args.connect)
+        try:
+            sock = socket.create_connection(address, timeout=args.idle)
+        except OSError as exc:
+            raise UsageProblem(
+                "cannot connect to %s: %s (is `sealcam sync --tcp` listening there?)"
+                % (args.connect, exc.strerror or exc)
+            ) from None
+        return SocketTransport(sock), False
+    if args.serial:
+        import serial
+
+        try:
+            port = serial.Serial(args.serial, baudrate=args.baud, timeout=0.2)
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise UsageProblem("cannot open serial port %s: %s" % (args.serial, exc)) from None
+        return SerialTransport(port), True
+    raise UsageProblem("give --connect HOST:PORT or --serial PORT")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -39,7 +39,7 @@ def test_a_batch_with_two_entries_for_one_seq_is_refused_as_a_fork(tmp_path):  #
     # Today's daemon stored seq 0-3 and dropped the second seq 2 silently, and its receipt
     # then covered a ledger it never checked whole.
     batch = [*LEDGER[:3], fork_at(2), LEDGER[3]]
-    with pytest.raises(EvidenceError, match="two different entries for seq 2.*forked"):
+    with pytest.raises(EvidenceError, match=r"two different entries for seq 2.*forked"):
         store.add_entries(DEVICE, batch, 1000)
     assert store.head(DEVICE)[0] == 0 and store.entries(DEVICE) == []
     assert store.missing_media(DEVICE) == []  # no media note of the refused batch either
