@@ -689,9 +689,12 @@ output:
                    the evidence store for good; the receipt no longer waits for it, and
                    every later dock asks for it again
     frame-error    link, device, problem: a damaged frame was dropped (serial noise)
-    store-error    link, device, reason: media of a broken-off session could not be kept
+    store-error    link, device, reason: media of a broken-off session could not be kept,
+                   or a session could not be recorded (the evidence store has no room)
     closed         link, device, code, reason: how the session's protocol ended
-    session        link, device, result ("done" or why not), entries_stored,
+    session        link, device, result ("done" or why not; "disk-full: ..." when the
+                   evidence store ran out of room: nothing half-stored, no receipt, dock
+                   again once there is room), entries_stored,
                    media_stored, media_gone, bytes_stored, bytes_in, clock_drift_ms,
                    seconds, rate_Bps: one per session, when it ends
     summary        sessions, done, failed, entries_stored, media_stored, bytes_stored,

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 
-from host.evidence import SqliteEvidenceStore
+from host.evidence import SqliteEvidenceStore, disk_full
 from host.progress import SessionView
 from host.sync import HostLink, SerialTransport, SocketTransport, Transport
 from protocol.signer import Ed25519Signer
@@ -108,7 +108,16 @@ class Daemon:
             seconds=round(seconds, 3),
             rate_Bps=int(summary["bytes_in"] / seconds) if seconds > 0 else 0,
         )
-        self.evidence.record_session(summary, int(self.clock() * 1000))
+        try:
+            self.evidence.record_session(summary, int(self.clock() * 1000))
+        except Exception as exc:
+            if not disk_full(exc):
+                raise
+            self.log(
+                "store-error",
+                device=summary["device"],
+                reason="the session could not be recorded: the evidence store has no room",
+            )
         if self.view is not None:
             self.view.end(key, summary)
         self.log("session", **summary)

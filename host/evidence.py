@@ -20,6 +20,7 @@ There is no delete: nothing in this interface removes an entry, media or a recor
 (R-HOST-5).
 """
 
+import errno
 import hashlib
 import itertools
 import os
@@ -36,6 +37,23 @@ from protocol.sealing import OVERHEAD as SEALED_OVERHEAD
 
 class EvidenceError(Exception):
     """The evidence store refused an operation; the message says why and what to do."""
+
+
+DISK_FULL = "disk-full"  # the reason a session ends with when the store has no room left
+_SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the store's disk (or its quota, or SQLite's page limit) is full:
+    an OSError ENOSPC or EDQUOT writing files, or SQLite's SQLITE_FULL."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF == _SQLITE_FULL
+        return "database or disk is full" in str(exc)
+    return False
 
 
 def chunk_media(e: Entry) -> tuple | None:
@@ -116,6 +134,10 @@ class EvidenceStore:
     def make_durable(self, staged: list) -> None:
         """Make deferred media durable; a receipt is sent only after this returns."""
         raise NotImplementedError
+
+    def discard_staged(self, staged: list) -> None:
+        """A session failed before ``make_durable``: let go of its deferred media (never
+        named, so no evidence; the device still holds it and brings it again)."""
 
     def has_media(self, digest: bytes) -> bool:
         raise NotImplementedError
@@ -402,7 +424,10 @@ class SqliteEvidenceStore(EvidenceStore):
                 cur.executemany("INSERT OR IGNORE INTO missing_media VALUES (?, ?, ?, ?)", due)
                 cur.execute("COMMIT")
             except BaseException:
-                cur.execute("ROLLBACK")
+                # SQLite may have rolled back already (a full disk does): a second ROLLBACK
+                # would fail and hide why.
+                if self._db.in_transaction:
+                    cur.execute("ROLLBACK")
                 raise
         return next_seq
 
@@ -441,7 +466,8 @@ class SqliteEvidenceStore(EvidenceStore):
                     )
                     cur.execute("COMMIT")
                 except BaseException:
-                    cur.execute("ROLLBACK")
+                    if self._db.in_transaction:
+                        cur.execute("ROLLBACK")
                     raise
             finally:
                 cur.execute("PRAGMA synchronous=FULL")
@@ -551,6 +577,11 @@ class SqliteEvidenceStore(EvidenceStore):
             named.append(dst)
         sync_files(self.media, named)  # the names
         self._settle([digest for digest, _ in staged])
+
+    def discard_staged(self, staged: list) -> None:
+        for handle in staged:
+            if handle is not None:
+                Path(handle[1]).unlink(missing_ok=True)  # an unnamed file in incoming/
 
     def has_media(self, digest: bytes) -> bool:
         return self._media_path(digest).exists()
