@@ -743,6 +743,10 @@ example:
         description="Run the device's side of a sync from its store: prove the device key, "
         "check the host against the pinned agency keys, serve entries and media, and log "
         "the host's receipt and time into the device's own ledger.",
+        epilog="Exit codes: 0 the host confirmed the session with a receipt; 1 the host "
+        "refused or ended it, or the link went after the host proved its key (dock again); "
+        "2 nothing could be done (no listener, no such serial port, a bad key file, a host "
+        "this device does not trust).",
     )
     dk.add_argument("--store", required=True, help="the device's store directory")
     dk.add_argument(
