@@ -312,18 +312,29 @@ def boot(
     agent.host_keys = dict(host_keys or {})
     wall, mono = agent.now()
     rec = store.recovery
-    if rec.in_flight:
+    if rec.cut_short:
+        # Every cut is logged, one between two writes too (``interrupted``: the store was
+        # never closed), with the bytes of each write it caught: the ledger bytes cut off,
+        # the media writes cut short and the whole media no record names (both kept).
         detail = {
             "segment": rec.segment,
             "torn_offset": rec.torn_offset,
             "torn_bytes": rec.torn_bytes,
             "last_seq": rec.last_seq,
             "orphan_media": [bytes.fromhex(h) for h in rec.orphan_media],
+            "orphan_bytes": rec.orphan_bytes,
             "partial_media": list(rec.partial_media),
+            "partial_bytes": rec.partial_bytes,
+            "interrupted": rec.interrupted,
         }
+        seq = recorder.writer.seq
         agent.run(
             recorder.log_event(EV_POWER_LOSS_RECOVERED, {F_DETAIL: detail}, wall, mono, sign=True)
         )
+        # Named in a durable event, the cut-short writes are accounted for: the next boot
+        # must not report them again as if another cut had made them.
+        store.sync()
+        store.set_aside_partial(rec.partial_media, seq)
     hours = agent.storage_hours()
     checks = {
         "camera_ok": camera.working() if camera is not None else False,

@@ -60,6 +60,11 @@ class DeviceLink:
         )
         self.receipts: list = []
         self.closed = ""
+        # How it ended, for the caller to judge: the host key that proved itself ("" while
+        # none has), and the closing code and side ("us" or "peer") when the protocol closed.
+        self.host_kid = ""
+        self.close_code = -1
+        self.closed_by = ""
 
     def _status(self) -> tuple:
         wall, _ = self.agent.now()
@@ -71,13 +76,22 @@ class DeviceLink:
             data = framing.encode_serial(body, self.max_body)
         else:
             data = framing.encode_stream(body, self.max_body)
-        self.transport.write(data)  # type: ignore[attr-defined]
+        if self.closed.startswith("link lost"):
+            return  # the link is gone: nothing more reaches the host
+        try:
+            self.transport.write(data)  # type: ignore[attr-defined]
+        except OSError as exc:
+            self.closed = "link lost: %s" % _why(exc)
 
     def run(self) -> str:
         """Serve the host until the session closes or the link goes; return why it ended."""
         quiet_since = self.agent.clock.mono_ms()
         while not self.closed:
-            data = self.transport.read()  # type: ignore[attr-defined]
+            try:
+                data = self.transport.read()  # type: ignore[attr-defined]
+            except OSError as exc:  # reset by the host, a cable pulled: one line, no traceback
+                self.closed = "link lost: %s" % _why(exc)
+                break
             if not data:
                 if self.transport.at_eof():  # type: ignore[attr-defined]
                     self.closed = "link lost"
@@ -112,6 +126,8 @@ class DeviceLink:
             kind = event[0]
             if kind == "send":
                 self._send(event[1])
+            elif kind == "authenticated":
+                self.host_kid = event[1]
             elif kind == "receipt":
                 self.receipts.append(event[1])
                 wall, mono = self.agent.now()
@@ -150,4 +166,14 @@ class DeviceLink:
                 except (ConfigError, RecorderError):
                     pass  # refused as the rules say; the ledger shows no config-applied event
             elif kind == "closed":
+                self.close_code = event[1]
+                self.closed_by = event[3]
                 self.closed = "closed by %s: %s" % (event[3], event[2]) if event[1] else "done"
+
+
+def _why(exc: OSError) -> str:
+    """What an OSError says, on CPython (its text) and MicroPython (its errno)."""
+    text = getattr(exc, "strerror", None)
+    if text:
+        return str(text)
+    return str(exc.args[-1]) if exc.args else "I/O error"

@@ -7,9 +7,13 @@ Layout of a store directory::
                           the current one would grow past ``segment_bytes``
     media/new/HEX.bin     media whose ledger record is not yet known to be durable
     media/new/HEX.part    a media write in progress (or cut short by a power loss)
+    media/new/HEX.N.cut   a media write cut short, named in power-loss event seq N (kept)
     media/ab/HEX.bin      media named by a durable ledger record (HEX = its SHA-256)
     checkpoint.bin        what the agent remembers, saved so a boot need not re-read the
                           whole ledger (``save_checkpoint``); a cache, never evidence
+    running               present from a writer's first write until it closes the store:
+                          found at opening, it says the last run was cut short (a power
+                          loss, a kill, a crash), even when no write was under way
 
 Order of writes for one ``append``: the media goes to ``new/HEX.part``, is synced and
 renamed to ``new/HEX.bin`` (and the directory synced where the port allows), and only then
@@ -169,6 +173,10 @@ def media_key(digest: "bytes | str") -> str:
 
 
 CHECKPOINT_NAME = "checkpoint.bin"
+# A cut between two appends leaves a store that looks closed: every record whole, nothing in
+# new/. This file, made durable before a run's first write and removed only when the store
+# is closed, tells such a cut from a clean stop.
+RUNNING_NAME = "running"
 
 
 # --- port functions: the only places that differ between CPython and MicroPython ----------
@@ -308,6 +316,9 @@ class Recovery:
         self.last_digest = b""  # entry hash of that entry
         self.orphan_media: list = []  # hex digests of whole media no surviving record names
         self.partial_media: list = []  # names of media writes cut short (kept in media/new)
+        self.partial_bytes = 0  # how many bytes those hold
+        self.orphan_bytes = 0  # how many bytes the orphan media hold
+        self.interrupted = False  # the last writer never closed the store (RUNNING_NAME)
 
     @property
     def in_flight(self) -> bool:
@@ -315,15 +326,21 @@ class Recovery:
         return self.torn_bytes > 0 or bool(self.orphan_media) or bool(self.partial_media)
 
     @property
+    def cut_short(self) -> bool:
+        """Whether the last run ended without closing the store, or a write was cut."""
+        return self.interrupted or self.in_flight
+
+    @property
     def clean(self) -> bool:
         """Whether the store was closed cleanly (nothing to report)."""
-        return not self.in_flight
+        return not self.cut_short
 
     def __repr__(self) -> str:
         return (
-            "Recovery(segment=%r, torn_offset=%d, torn_bytes=%d, last_seq=%d, "
+            "Recovery(interrupted=%r, segment=%r, torn_offset=%d, torn_bytes=%d, last_seq=%d, "
             "orphans=%d, partial=%d)"
             % (
+                self.interrupted,
                 self.segment,
                 self.torn_offset,
                 self.torn_bytes,
@@ -393,6 +410,7 @@ class Store:
         self._broken = False  # a failed write left bytes past _seg_size
         self._usage: list | None = None
         self._homes: dict = {}  # media folders known to exist
+        self._running = False  # RUNNING_NAME is there for this store to remove at close
         # (seq, offset) of every MARK_EVERY-th record of the open segment, so reading from a
         # seq seeks near it instead of checking every record before it.
         self._marks: list = []
@@ -475,11 +493,13 @@ class Store:
         rec = Recovery()
         for d in (self.path, self._ledger, self._media, self._new):
             _mkdir(d)
+        rec.interrupted = _exists(self.path + "/" + RUNNING_NAME)
         # Media left in new/: whole files wait for a record; .part files are cut-short writes.
         names = []
         for name in _listdir(self._new):
             if name.endswith(".part"):
                 rec.partial_media.append(name)
+                rec.partial_bytes += _size(self._new + "/" + name)
             elif name.endswith(".bin") and len(name) == 68:
                 key = name[:64]
                 names.append([key, binascii.unhexlify(key), False])
@@ -535,6 +555,7 @@ class Store:
                 self._move_home(key)
             else:
                 rec.orphan_media.append(key)
+                rec.orphan_bytes += _size(self._staged_path(key))
                 self._staged.append(key)
         rec.orphan_media.sort()
 
@@ -619,6 +640,7 @@ class Store:
         ``entry`` is ``entry_raw`` already parsed, when the caller has parsed it.
         """
         self._repair()
+        self._mark_running()
         if entry is None or entry.raw != entry_raw:
             entry = self._parse_stored(bytes(entry_raw), "the appended entry")
         if self._last_raw:
@@ -695,10 +717,42 @@ class Store:
                 self._sync_folder(self._ledger)
         return self._seg_file
 
+    def set_aside_partial(self, names: list, seq: int) -> None:
+        """Rename each cut-short media write ``HEX.part`` in new/ to ``HEX.SEQ.cut``, once
+        the power-loss event ``seq`` that names it is durable: kept (footage is never
+        deleted), no longer reported by the next opening as a new cut."""
+        for name in names:
+            if not name.endswith(".part"):
+                continue
+            try:
+                os.rename(self._new + "/" + name, "%s/%s.%d.cut" % (self._new, name[:-5], seq))
+            except OSError:
+                pass  # reported again at the next opening: a repeat, never a loss
+        if names:
+            self._sync_folder(self._new)
+
+    def _mark_running(self) -> None:
+        """Before this store's first write: make RUNNING_NAME durable (see its comment)."""
+        if self._running:
+            return
+        path = self.path + "/" + RUNNING_NAME
+        if not _exists(path):  # else a cut run left it: it stays until this run closes
+            try:
+                f = self._open(path, "wb")
+                try:
+                    f.write(b"a writer has this store open\n")
+                    self._sync_file(f)
+                finally:
+                    f.close()
+            except OSError as exc:
+                raise _storage_error(exc, "marking the store in use") from None
+            self._sync_folder(self.path)
+        self._running = True
+
     def _roll(self) -> None:
         """Seal the current segment (synced) and start the next."""
         self.sync()
-        self.close()
+        self._close_segment()
         self._seg_index += 1
         self._seg_size = 0
         self._synced_size = 0
@@ -724,7 +778,7 @@ class Store:
         if not self._broken:
             return
         try:
-            self.close()
+            self._close_segment()
         except OSError:
             pass  # the handle's buffer could not be written either; the cut below settles it
         path = self._seg_path(self._seg_index)
@@ -736,6 +790,19 @@ class Store:
         self._broken = False
 
     def close(self) -> None:
+        """Close the store: the open segment file (appended but unsynced records are synced
+        first), then the mark that a writer has it open, so the next opening knows this run
+        ended cleanly."""
+        self._close_segment()
+        if self._running and not self._broken:
+            self._running = False
+            try:
+                os.remove(self.path + "/" + RUNNING_NAME)
+            except OSError:
+                return  # gone already, or the medium refuses: at worst a false alarm
+            self._sync_folder(self.path)
+
+    def _close_segment(self) -> None:
         """Close the open segment file (appended but unsynced records are synced first)."""
         f = self._seg_file
         if f is None:
@@ -906,6 +973,7 @@ class Store:
         path = self._home(key)
         if not _exists(path):
             return 0
+        self._mark_running()  # a cut before the eviction is logged must leave a trace
         size = _size(path)
         os.remove(path)
         if self._usage is not None:

@@ -41,6 +41,19 @@ def _read(path: str, what: str) -> bytes:
         raise UsageProblem("cannot read %s %s: %s" % (what, path, exc.strerror)) from None
 
 
+def check_id(text: str, what: str) -> str:
+    """``text`` when it can serve as a device or host id; the protocol carries ids of
+    1..MAX_ID_LEN characters (the kid of every signed entry, the id in HELLO)."""
+    from protocol.registry import MAX_ID_LEN
+
+    if not 1 <= len(text) <= MAX_ID_LEN:
+        raise UsageProblem(
+            "%s is %d characters long; the protocol allows ids of 1..%d characters: choose "
+            "a shorter one" % (what, len(text), MAX_ID_LEN)
+        )
+    return text
+
+
 def load_key(path: str) -> DeviceKey:
     try:
         return decode_key(_read(path, "key file"))
@@ -267,6 +280,7 @@ def _record_claimed(args: argparse.Namespace, store: Path, held: "StoreClaim") -
         if not key.seed:
             raise UsageProblem("%s is a public key; the recorder needs its private key" % key_path)
     elif args.device_id:
+        check_id(args.device_id, "the device id")
         seed = generate_seed()
         key = DeviceKey(args.device_id, make_signer(seed).public_key(), seed)
         write_atomic(key_path, encode_key(key), mode=0o600)
@@ -305,6 +319,7 @@ def _record_claimed(args: argparse.Namespace, store: Path, held: "StoreClaim") -
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
+    check_id(args.device_id, "the device id")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     seed = generate_seed()
@@ -445,10 +460,12 @@ def _change_stored_footage(evidence: Path, device: str) -> tuple:
 def cmd_enrol(args: argparse.Namespace) -> int:
     from host.evidence import EvidenceError, SqliteEvidenceStore
 
+    keys = [load_key(path) for path in args.keys]
+    for path, key in zip(args.keys, keys, strict=True):
+        check_id(key.device_id, "the key file %s names device" % path)  # before any is enrolled
     store = SqliteEvidenceStore(args.evidence)
     try:
-        for path in args.keys:
-            key = load_key(path)
+        for key in keys:
             try:
                 store.enrol(key.device_id, key.public)
             except EvidenceError as exc:
@@ -543,17 +560,25 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_dock(args: argparse.Namespace) -> int:
-    """The device side of a sync, for a Linux terminal's store (or a simulated device)."""
+    """The device side of a sync, for a Linux terminal's store (or a simulated device).
+
+    Exit 0 only when the host confirmed the session with a receipt; 1 when the host refused
+    or ended it, or the link went after the host proved its key; 2 when nothing could be
+    done (no listener, no such port, a bad key file, a host this device does not trust).
+    """
     import os
-    import socket
 
     from firmware.agent import boot
+    from firmware.errors import FirmwareError
     from firmware.hal import Indicators
     from firmware.link import DeviceLink
     from firmware.ports.cpython import SystemClock
-    from host.sync import SerialTransport, SocketTransport
 
     key = load_key(str(Path(args.store) / "device.key"))
+    if not key.seed:
+        raise UsageProblem(
+            "%s/device.key is a public key; docking needs the device's private key" % args.store
+        )
     pinned = {}
     for path in args.trust:
         host_key = load_key(path)
@@ -562,41 +587,103 @@ def cmd_dock(args: argparse.Namespace) -> int:
     held = claim_or_relay(args, pinned)  # never beside another writer (R-DEV-2)
     if isinstance(held, dict):
         return report_relayed_dock(held, args)
-    agent = boot(args.store, signer, key.device_id, "", SystemClock(), None, Indicators())
-    if args.connect:
-        sock = socket.create_connection(_address(args.connect))
-        transport: object = SocketTransport(sock)
-        serial_link = False
-    elif args.serial:
-        import serial
+    try:
+        # The link first: when there is no host to talk to, the store is not touched at all.
+        transport, serial_link = _dock_transport(args)
+        try:
+            try:
+                agent = boot(
+                    args.store, signer, key.device_id, "", SystemClock(), None, Indicators()
+                )
+            except (FirmwareError, OSError) as exc:
+                raise UsageProblem(
+                    "cannot open the device store %s: %s" % (args.store, exc)
+                ) from None
+            from protocol.messages import DEFAULT_MAX_FRAME, MAX_FRAME
 
-        transport = SerialTransport(serial.Serial(args.serial, baudrate=args.baud, timeout=0.2))
-        serial_link = True
-    else:
-        raise UsageProblem("give --connect HOST:PORT or --serial PORT")
-    from protocol.messages import DEFAULT_MAX_FRAME, MAX_FRAME
-
-    link = DeviceLink(
-        agent,
-        signer,
-        pinned,
-        transport,
-        serial_link,
-        os.urandom,
-        idle_ms=int(args.idle * 1000),
-        # TCP is fast and reliable: offer the largest frame; serial keeps the default.
-        max_frame=DEFAULT_MAX_FRAME if serial_link else MAX_FRAME,
-    )
-    result = link.run()
-    agent.store.close()
-    held.release()
+            link = DeviceLink(
+                agent,
+                signer,
+                pinned,
+                transport,
+                serial_link,
+                os.urandom,
+                idle_ms=int(args.idle * 1000),
+                # TCP is fast and reliable: offer the largest frame; serial keeps the default.
+                max_frame=DEFAULT_MAX_FRAME if serial_link else MAX_FRAME,
+            )
+            try:
+                result = link.run()
+            finally:
+                agent.store.close()
+        finally:
+            end = getattr(transport, "sock", None) or getattr(transport, "port", None)
+            if end is not None:
+                end.close()
+    finally:
+        held.release()
+    code, result = dock_outcome(link)
     out = {"device_id": key.device_id, "result": result, "receipts": link.receipts}
     print(
         json.dumps(out)
         if args.json
         else "%s: %s; receipts %s" % (key.device_id, result, link.receipts or "none")
     )
-    return EXIT_OK if result == "done" else EXIT_NOT_OK
+    return code
+
+
+def dock_outcome(link: object) -> tuple:
+    """``(exit code, what to say)`` for a finished device link (see ``cmd_dock``)."""
+    from protocol.messages import ERR_BAD_SIGNATURE, ERR_UNTRUSTED_HOST
+
+    closed = link.closed  # type: ignore[attr-defined]
+    if closed == "done":
+        if link.receipts:  # type: ignore[attr-defined]
+            return EXIT_OK, closed
+        return EXIT_NOT_OK, "the host closed the session without a receipt: dock again"
+    if link.closed_by == "peer":  # type: ignore[attr-defined]
+        return EXIT_NOT_OK, closed  # the host refused or ended it: an ERROR
+    if not link.host_kid:  # type: ignore[attr-defined]
+        # The host never proved a pinned key: nothing was given to it.
+        if link.close_code in (ERR_UNTRUSTED_HOST, ERR_BAD_SIGNATURE):  # type: ignore[attr-defined]
+            return EXIT_UNUSABLE, "%s: not a host this device trusts" % closed
+        return EXIT_UNUSABLE, "%s before the host proved its key: nothing was done" % closed
+    return EXIT_NOT_OK, "%s: the session ended without its receipt; dock again" % closed
+
+
+def _open_host_link(args: argparse.Namespace) -> tuple:
+    """``(socket or serial port, is serial)``: the link to the host that ``--connect`` or
+    ``--serial`` names; UsageProblem in one line when it cannot be opened."""
+    import socket
+
+    if args.connect:
+        address = _address(args.connect)
+        try:
+            sock = socket.create_connection(address, timeout=args.idle)
+        except OSError as exc:
+            raise UsageProblem(
+                "cannot connect to %s: %s (is `sealcam sync --tcp` listening there?)"
+                % (args.connect, exc.strerror or exc)
+            ) from None
+        sock.settimeout(None)
+        return sock, False
+    if args.serial:
+        import serial
+
+        try:
+            port = serial.Serial(args.serial, baudrate=args.baud, timeout=0.2)
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise UsageProblem("cannot open serial port %s: %s" % (args.serial, exc)) from None
+        return port, True
+    raise UsageProblem("give --connect HOST:PORT or --serial PORT")
+
+
+def _dock_transport(args: argparse.Namespace) -> tuple:
+    """The open link to the host as a sync transport, and whether it is serial."""
+    from host.sync import SerialTransport, SocketTransport
+
+    end, serial_link = _open_host_link(args)
+    return (SerialTransport(end) if serial_link else SocketTransport(end)), serial_link
 
 
 def claim_or_relay(args: argparse.Namespace, pinned: dict) -> "StoreClaim | dict":
@@ -639,26 +726,10 @@ def claim_or_relay(args: argparse.Namespace, pinned: dict) -> "StoreClaim | dict
 
 def _host_end(args: argparse.Namespace) -> "HostEnd":
     """The link to the host a relayed dock carries: TCP or serial, as for a dock of its own."""
-    import socket
-
     from host.dockrelay import SerialEnd, TcpEnd
 
-    if args.connect:
-        address = _address(args.connect)
-        try:
-            return TcpEnd(socket.create_connection(address))
-        except OSError as exc:
-            raise UsageProblem(
-                "cannot connect to the host at %s: %s" % (args.connect, exc.strerror or exc)
-            ) from None
-    if args.serial:
-        import serial
-
-        try:
-            return SerialEnd(serial.Serial(args.serial, baudrate=args.baud, timeout=0.2))
-        except (OSError, serial.SerialException) as exc:
-            raise UsageProblem("cannot open %s: %s" % (args.serial, exc)) from None
-    raise UsageProblem("give --connect HOST:PORT or --serial PORT")
+    end, serial_link = _open_host_link(args)
+    return SerialEnd(end) if serial_link else TcpEnd(end)
 
 
 def report_relayed_dock(out: dict, args: argparse.Namespace) -> int:
@@ -669,7 +740,7 @@ def report_relayed_dock(out: dict, args: argparse.Namespace) -> int:
         else "%s: %s; receipts %s (served by the running recorder)"
         % (out["device_id"], out["result"], out["receipts"] or "none")
     )
-    return EXIT_OK if out["result"] == "done" else EXIT_NOT_OK
+    return EXIT_OK if out["result"] == "done" and out["receipts"] else EXIT_NOT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -832,9 +903,12 @@ output:
     turned-away    address, reason: a TCP connection closed at once, as 128 others (64
                    from its address) wait for authentication; a burst is summarised as
                    frame-error is
-    store-error    link, device, reason: media of a broken-off session could not be kept
+    store-error    link, device, reason: media of a broken-off session could not be kept,
+                   or a session could not be recorded (the evidence store has no room)
     closed         link, device, code, reason: how the session's protocol ended
-    session        link, device, result ("done" or why not), entries_stored,
+    session        link, device, result ("done" or why not; "disk-full: ..." when the
+                   evidence store ran out of room: nothing half-stored, no receipt, dock
+                   again once there is room), entries_stored,
                    media_stored, media_gone, bytes_stored, bytes_in, clock_drift_ms,
                    device_head (the next seq the device announced; a session that
                    stored less ends "ended short: ..."), seconds, rate_Bps: one per
@@ -890,6 +964,10 @@ example:
         "the host's receipt and time into the device's own ledger. A store has one writer: "
         "while sealcam record runs on it, the running recorder serves the dock (this command "
         "relays the link to it); beside any other writer the dock is refused (exit 2).",
+        epilog="Exit codes: 0 the host confirmed the session with a receipt; 1 the host "
+        "refused or ended it, or the link went after the host proved its key (dock again); "
+        "2 nothing could be done (no listener, no such serial port, a bad key file, a host "
+        "this device does not trust, a store another process writes).",
     )
     dk.add_argument("--store", required=True, help="the device's store directory")
     dk.add_argument(

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 
-from host.evidence import SqliteEvidenceStore
+from host.evidence import SqliteEvidenceStore, disk_full
 from host.guard import Admission, HeldLog, Limits, LinkGuard, Tally, Ticket
 from host.progress import SessionView
 from host.sync import HostLink, SerialTransport, SocketTransport, Transport
@@ -158,9 +158,18 @@ class Daemon:
             with self.lock:
                 self.anonymous += 1
             return summary
-        self.evidence.record_session(summary, int(self.clock() * 1000))
-        # The session's record is in the host's log too: a checkpoint covers it at once.
-        self.evidence.checkpoint(self.signer, self.kid)
+        try:
+            self.evidence.record_session(summary, int(self.clock() * 1000))
+            # The session's record is in the host's log too: a checkpoint covers it at once.
+            self.evidence.checkpoint(self.signer, self.kid)
+        except Exception as exc:
+            if not disk_full(exc):
+                raise
+            self.log(
+                "store-error",
+                device=summary["device"],
+                reason="the session could not be recorded: the evidence store has no room",
+            )
         self.log("session", **summary)
         with self.lock:
             self.sessions.append(summary)

@@ -23,6 +23,7 @@ appended in the transaction that stores it, and the host signs checkpoints of th
 """
 
 import contextlib
+import errno
 import hashlib
 import itertools
 import os
@@ -42,6 +43,23 @@ from protocol.sealing import OVERHEAD as SEALED_OVERHEAD
 
 class EvidenceError(Exception):
     """The evidence store refused an operation; the message says why and what to do."""
+
+
+DISK_FULL = "disk-full"  # the reason a session ends with when the store has no room left
+_SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the store's disk (or its quota, or SQLite's page limit) is full:
+    an OSError ENOSPC or EDQUOT writing files, or SQLite's SQLITE_FULL."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF == _SQLITE_FULL
+        return "database or disk is full" in str(exc)
+    return False
 
 
 def chunk_media(e: Entry) -> tuple | None:
@@ -122,6 +140,10 @@ class EvidenceStore:
     def make_durable(self, staged: list) -> None:
         """Make deferred media durable; a receipt is sent only after this returns."""
         raise NotImplementedError
+
+    def discard_staged(self, staged: list) -> None:
+        """A session failed before ``make_durable``: let go of its deferred media (never
+        named, so no evidence; the device still holds it and brings it again)."""
 
     def has_media(self, digest: bytes) -> bool:
         raise NotImplementedError
@@ -365,7 +387,10 @@ class SqliteEvidenceStore(EvidenceStore):
             yield cur
             cur.execute("COMMIT")
         except BaseException:
-            cur.execute("ROLLBACK")
+            # SQLite may have rolled back already (a full disk does): a second ROLLBACK
+            # would fail and hide why.
+            if self._db.in_transaction:
+                cur.execute("ROLLBACK")
             raise
 
     def device_key(self, device_id: str) -> bytes | None:
@@ -402,7 +427,8 @@ class SqliteEvidenceStore(EvidenceStore):
         All or nothing: one transaction, committed with a full sync before this returns,
         noting the media of each new chunk the store lacks (``missing_media``). An entry the
         store already holds, byte for byte, is skipped (a resent window); a different entry
-        for a seq it holds is refused: that is a forked ledger.
+        for a seq it holds, or two different entries for one seq in the batch, is refused
+        whole: that is a forked ledger.
         """
         parsed = [item if isinstance(item, Entry) else parse_entry(item) for item in entries]
         for e in parsed:
@@ -422,13 +448,22 @@ class SqliteEvidenceStore(EvidenceStore):
                     "device %s is not enrolled: enrol its public key before storing its "
                     "ledger" % device_id
                 )
-            next_seq, last = self._head(device_id)
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
+                # Read inside the write transaction: another daemon on this store may have
+                # stored these very entries since this one last looked, and they are then
+                # skipped here, not inserted twice (a UNIQUE failure).
+                next_seq, last = self._head(device_id)
+                batch: dict = {}  # seq -> entry hash of what this batch holds
                 rows = []
                 due = []
                 for e in parsed:
+                    if batch.setdefault(e.seq, e.digest) != e.digest:
+                        raise EvidenceError(
+                            "device %s sent two different entries for seq %d in one batch: "
+                            "the ledger was forked; nothing was stored" % (device_id, e.seq)
+                        )
                     if e.seq < next_seq:
                         self._check_same(cur, device_id, e.seq, e.digest)
                         continue
@@ -452,7 +487,10 @@ class SqliteEvidenceStore(EvidenceStore):
                 self.log.append(cur, leaves)
                 cur.execute("COMMIT")
             except BaseException:
-                cur.execute("ROLLBACK")
+                # SQLite may have rolled back already (a full disk does): a second ROLLBACK
+                # would fail and hide why.
+                if self._db.in_transaction:
+                    cur.execute("ROLLBACK")
                 raise
         return next_seq
 
@@ -495,7 +533,8 @@ class SqliteEvidenceStore(EvidenceStore):
                     self.log.append_media(cur, digests)
                     cur.execute("COMMIT")
                 except BaseException:
-                    cur.execute("ROLLBACK")
+                    if self._db.in_transaction:
+                        cur.execute("ROLLBACK")
                     raise
             finally:
                 cur.execute("PRAGMA synchronous=FULL")
@@ -613,6 +652,11 @@ class SqliteEvidenceStore(EvidenceStore):
             named.append(dst)
         sync_files(self.media, named)  # the names
         self._settle([digest for digest, _ in staged])
+
+    def discard_staged(self, staged: list) -> None:
+        for handle in staged:
+            if handle is not None:
+                Path(handle[1]).unlink(missing_ok=True)  # an unnamed file in incoming/
 
     def has_media(self, digest: bytes) -> bool:
         return self._media_path(digest).exists()

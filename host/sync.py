@@ -23,7 +23,14 @@ for several DATA, not for each. Every request, and the end of each pull, goes ou
 import os
 import time
 
-from host.evidence import EvidenceError, EvidenceStore, MediaWriter, chunk_media
+from host.evidence import (
+    DISK_FULL,
+    EvidenceError,
+    EvidenceStore,
+    MediaWriter,
+    chunk_media,
+    disk_full,
+)
 from host.guard import LinkGuard, Tally
 from protocol import framing
 from protocol.bounds import MAX_UNSIGNED_BYTES, MAX_UNSIGNED_RUN, entry_problem
@@ -251,7 +258,12 @@ class HostLink:
                         break
                     continue
                 self.guard.good_frame()
-                self.handle(self.session.receive(value))
+                try:
+                    self.handle(self.session.receive(value))
+                except Exception as exc:
+                    if not disk_full(exc):
+                        raise
+                    self._disk_full(exc)
                 if self.result != "open":
                     break
                 if self.acks_held >= ack_every:
@@ -265,10 +277,18 @@ class HostLink:
         if self.writer is not None:  # cut off mid-media: not a whole file, nothing to keep
             self.writer.discard()
             self.writer = None
-        if self.ready and self.result != "done":
-            self._store_ready()  # verified before the session broke off: kept
-        if self.staged:
-            self._keep_staged()
+        try:
+            if self.ready and self.result != "done":
+                self._store_ready()  # verified before the session broke off: kept
+            if self.staged:
+                self._keep_staged()
+        except Exception as exc:
+            if not disk_full(exc):
+                raise
+            self._disk_full(exc)
+        if self.staged:  # the disk is full: what is not named yet goes, incoming/ is left empty
+            staged, self.staged = self.staged, []
+            self.evidence.discard_staged(staged)
         self._enter(DONE if self.result == "done" else FAILED)
         return self.summary()
 
@@ -298,11 +318,35 @@ class HostLink:
     def _keep_staged(self) -> None:
         """The session ended before its receipt: media that arrived whole and verified is
         still made durable, so the next session need not bring it again."""
-        staged, self.staged = self.staged, []
+        if self.result.startswith(DISK_FULL):
+            return  # no room to name it: run() lets it go
         try:
-            self.evidence.make_durable(staged)
+            self.evidence.make_durable(self.staged)
         except (EvidenceError, OSError) as exc:
+            if disk_full(exc):
+                raise
             self.log("store-error", device=self.device, reason=str(exc))
+        self.staged = []
+
+    def _disk_full(self, exc: BaseException) -> None:
+        """The evidence store has no room left: end the session without a receipt. What
+        is not committed is dropped (SQLite rolled its transaction back; the media not yet
+        named goes from incoming/), so nothing is half-stored; the device keeps everything
+        and its next dock, once there is room, brings it again."""
+        if self.result.startswith(DISK_FULL):
+            return
+        why = getattr(exc, "strerror", None) or str(exc)
+        if self.session.closed_reason is None:
+            self.send(self.session.abort(ERR_INTERNAL, "the host's evidence store is full"))
+        self.result = (
+            "%s: the evidence store has no room (%s); nothing of this session is half-stored "
+            "and no receipt was sent: free space, then dock again" % (DISK_FULL, why)
+        )
+        self.ready = []
+        self.pending = []
+        if self.writer is not None:
+            self.writer.discard()
+            self.writer = None
 
     def summary(self) -> dict:
         return {

@@ -94,7 +94,11 @@ def _event_line(e: Entry, spoken_at: dict) -> dict:
         d = f.get(F_DETAIL, {})
         line["change_s"] = (d.get("new_ms", 0) - d.get("old_ms", 0)) / 1000
     if code == EV_POWER_LOSS_RECOVERED:
-        line["torn_bytes"] = f.get(F_DETAIL, {}).get("torn_bytes", 0)
+        d = f.get(F_DETAIL, {})
+        for key in ("torn_bytes", "partial_bytes", "orphan_bytes"):
+            line[key] = d.get(key, 0)
+        line["partial_media"] = len(d.get("partial_media", []))
+        line["orphan_media"] = len(d.get("orphan_media", []))
     return line
 
 
@@ -133,6 +137,26 @@ def render(recs: list) -> list:
             if "change_s" in t:
                 text += " by %+.1f s" % t["change_s"]
             if "torn_bytes" in t:
-                text += " (%d bytes in flight lost)" % t["torn_bytes"]
+                text += " (%s)" % in_flight(t)
             lines.append(text)
     return lines
+
+
+def in_flight(t: dict) -> str:
+    """What a power-loss event says was being written at the cut, in words."""
+    parts = []
+    if t["torn_bytes"]:
+        parts.append("%d ledger bytes cut off" % t["torn_bytes"])
+    if t.get("partial_media"):
+        parts.append(
+            "%d media write(s) of %d bytes cut short, kept on the device"
+            % (t["partial_media"], t.get("partial_bytes", 0))
+        )
+    if t.get("orphan_media"):
+        parts.append(
+            "%d whole media file(s) of %d bytes whose entry was lost, kept on the device"
+            % (t["orphan_media"], t.get("orphan_bytes", 0))
+        )
+    if not parts:
+        return "cut between two writes: no write was under way"
+    return "in flight: " + "; ".join(parts)

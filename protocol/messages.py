@@ -15,6 +15,7 @@ There is no delete message, and never will be: nothing the protocol says removes
 
 from protocol import cbor
 from protocol.errors import DecodeError, EncodeError, ProtocolError
+from protocol.registry import MAX_ID_LEN
 
 PROTOCOL_VERSION = 1  # the version this code speaks
 MIN_PROTOCOL_VERSION = 1  # older versions are refused (downgrade)
@@ -172,12 +173,12 @@ FIELDS = {
     K_WINDOW: ("window", _UINT, 1, MAX_WINDOW),
     K_ALGS: ("algorithms", _INTS, 1, 8),
     K_NONCE: ("nonce", _BYTES, NONCE_LEN, NONCE_LEN),
-    K_DEVICE: ("device", _TEXT, 1, 64),
+    K_DEVICE: ("device", _TEXT, 1, MAX_ID_LEN),
     K_FIRMWARE: ("firmware", _TEXT, 0, 64),
     K_HEAD_SEQ: ("head_seq", _UINT, 0, _U63),
     K_HEAD_HASH: ("head_hash", _BYTES, 32, 32),
     K_FACTORY: ("factory", _BOOL, 0, 0),
-    K_KID: ("kid", _TEXT, 1, 64),
+    K_KID: ("kid", _TEXT, 1, MAX_ID_LEN),
     K_SIG: ("signature", _BYTES, 64, 64),
     K_BATTERY: ("battery", _UINT, 0, 100),
     K_STORAGE: ("storage", _UINT, 0, _U63),
@@ -299,8 +300,8 @@ def _field_problem(key: int, value: object) -> str:
         if t is not dict or not lo <= len(value) <= hi:  # type: ignore[arg-type]
             return "%s must be a map of %d..%d keys" % (name, lo, hi)
         for kid in value:  # type: ignore[attr-defined]
-            if type(kid) is not str or not 1 <= len(kid) <= 64:
-                return "%s ids must be text of 1..64 characters" % name
+            if type(kid) is not str or not 1 <= len(kid) <= MAX_ID_LEN:
+                return "%s ids must be text of 1..%d characters" % (name, MAX_ID_LEN)
             public = value[kid]  # type: ignore[index]
             if type(public) is not bytes or len(public) != 32:
                 return "%s must map each id to a 32-byte public key" % name

@@ -24,6 +24,10 @@ COSE_KEY_D = -4
 COSE_KTY_OKP = 1
 COSE_CRV_ED25519 = 6
 
+# The longest device or host id, in characters: the kid of every entry's protected header,
+# the id in HELLO (messages.K_DEVICE) and the host key id (messages.K_KID) are 1..this.
+MAX_ID_LEN = 64
+
 # --- payload fields every entry has ---
 F_VERSION = 0  # format version (FORMAT_VERSION)
 F_DEVICE = 1  # device id, text (the serial number the host enrols)
