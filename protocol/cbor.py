@@ -347,11 +347,30 @@ def _decode_simple(r: _Reader, ai: int, start: int) -> object:
     raise DecodeError("simple value %d is not supported" % ai, start)
 
 
-def decode_item(data: bytes, offset: int = 0, max_depth: int = DEFAULT_MAX_DEPTH) -> tuple:
-    """Decode the one data item that starts at ``offset``; return ``(value, end_offset)``."""
-    r = _Reader(data, offset, len(data), max_depth)
+def decode_item(
+    data: bytes, offset: int = 0, max_depth: int = DEFAULT_MAX_DEPTH, end: int = -1
+) -> tuple:
+    """Decode the one data item that starts at ``offset``; return ``(value, end_offset)``.
+
+    ``end``, if given, is where the input stops for this item: the bytes after it are not
+    read, as though they were not there.
+    """
+    r = _Reader(data, offset, len(data) if end < 0 else end, max_depth)
     value = _decode(r, 0)
     return value, r.pos
+
+
+def read_head(data: bytes, offset: int, end: int) -> tuple:
+    """Read only the head of the item at ``offset``: ``(major, argument, offset after it)``.
+
+    For a byte or text string the argument is its length and the content is not read, so a
+    caller can check a structure's shape without copying what it holds.
+    """
+    r = _Reader(data, offset, end, DEFAULT_MAX_DEPTH)
+    major, ai, arg, _start = r.head()
+    if major == 7:
+        arg = ai
+    return major, arg, r.pos
 
 
 def loads(data: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> object:

@@ -15,7 +15,7 @@ It remembers the last ``window`` entries to pair up links that arrive out of ord
 only counts and findings beyond that.
 """
 
-from protocol.ledger import Entry, read_ledger
+from protocol.ledger import Entry, read_chunks
 from protocol.registry import F_WALL_MS, KIND_NAMES, ZERO_HASH
 from protocol.signer import verify_signature
 
@@ -433,12 +433,21 @@ class LedgerVerifier:
 
 
 def verify_ledger(data: bytes, device_id: str, public_key: bytes, progress=None) -> Report:
-    """Verify a whole ledger file (a CBOR sequence of entries).
+    """Verify a whole ledger file held in memory (a CBOR sequence of entries).
 
     ``progress``, if given, is called with the byte offset reached after each record.
     """
+    return verify_chunks((data,), device_id, public_key, progress)
+
+
+def verify_chunks(chunks, device_id: str, public_key: bytes, progress=None) -> Report:
+    """Verify a ledger given as an iterable of byte chunks, holding only a window of it.
+
+    The findings and their byte offsets are those of the ledger as one file: the chunks'
+    boundaries change nothing.
+    """
     v = LedgerVerifier(device_id, public_key)
-    for record in read_ledger(data):
+    for record in read_chunks(chunks):
         what = record[0]
         if what == "entry":
             v.feed(record[2], record[1])
