@@ -228,7 +228,7 @@ class LedgerReader:
         self._scan = 0  # where the search for the next entry start resumes
         self._passed = 0  # positions passed over untried in the current stretch
         self._found: tuple = ()  # (offset, Entry, stop) of the entry that ended a stretch
-        self._reach = 0
+        self._cost = 0
         self.work = 0
         self.failed_work = 0
         self.tries = 0
@@ -320,16 +320,18 @@ class LedgerReader:
     def _try(self, pos: int) -> tuple:
         """Parse the entry at ledger offset ``pos``: ``(Entry, stop)``, or raise why not."""
         self.tries += 1
-        self._reach = pos
+        self._cost = 0
         try:
             return self._parse(pos)
         except (DecodeError, EntryError):
-            self.failed_work += self._reach - pos + 1
+            self.failed_work += self._cost
             raise
         finally:
-            self.work += self._reach - pos + 1
+            self.work += self._cost
 
     def _parse(self, pos: int) -> tuple:
+        # self._cost counts the bytes read or copied: heads, the unprotected header, and
+        # the parts once the outer structure holds. Skipping a declared length costs nothing.
         buf = self._buf
         base = self._base
         start = pos - base
@@ -338,6 +340,7 @@ class LedgerReader:
         whole = self._eof and limit == len(buf)
         # The outer structure first, from heads alone: junk is refused before anything
         # is copied, whatever lengths it declares.
+        p = start
         try:
             major, arg, p = cbor.read_head(buf, start, limit)
             if major != 6 or arg != _TAG_ENTRY:
@@ -346,31 +349,40 @@ class LedgerReader:
             if major != 4 or arg != 4:
                 raise EntryError("COSE_Sign1 must be an array of 4 items")
             prot, p = _bstr(buf, p, limit)
-            self._reach = base + p
+            self._cost = prot[0] - start
             unprotected, p = cbor.decode_item(buf, p, cbor.DEFAULT_MAX_DEPTH - 2, limit)
-            self._reach = base + p
+            self._cost += p - prot[1]
+            unprotected_end = p
             pay, p = _bstr(buf, p, limit)
             sig, p = _bstr(buf, p, limit)
+            self._cost += pay[0] - unprotected_end + sig[0] - pay[1]
         except TruncatedError as exc:
-            if exc.offset >= 0:
-                self._reach = base + exc.offset
+            self._charge_failure(exc, base, p)
             if whole:
                 raise _rebased(exc, base) from None
             raise EntryError("entry is longer than the %d-byte limit" % MAX_ENTRY_BYTES) from None
         except DecodeError as exc:
-            if exc.offset >= 0:
-                self._reach = base + exc.offset
+            self._charge_failure(exc, base, p)
             raise _rebased(exc, base) from None
-        self._reach = base + p
+        except EntryError:
+            self._cost += 2
+            raise
         # The payload stands in as empty while the header is checked: it is copied only
         # for a well-formed COSE_Sign1 whose payload starts as a map.
+        self._cost += 2 * (prot[1] - prot[0]) + sig[1] - sig[0]
         parts = [buf[prot[0] : prot[1]], unprotected, b"", buf[sig[0] : sig[1]]]
         protected, kid, _, signature = decode_sign1(cbor.Tag(_TAG_ENTRY, parts))
         if pay[1] == pay[0] or buf[pay[0]] >> 5 != 5:
             raise EntryError("payload must be a map")
+        # Copied, parsed, and the whole entry copied and hashed.
+        self._cost += 2 * (pay[1] - pay[0]) + 2 * (p - start)
         payload = buf[pay[0] : pay[1]]
         raw = buf[start:p]
         return entry_from_parts(raw, protected, kid, payload, signature), base + p
+
+    def _charge_failure(self, exc: DecodeError, base: int, p: int) -> None:
+        """A decoding error's cost: the bytes from where the last step began to the error."""
+        self._cost += max(exc.offset - p, 0) + 1 if exc.offset >= 0 else 1
 
 
 def _bstr(buf: bytes, pos: int, limit: int) -> tuple:
