@@ -64,8 +64,26 @@ def decode_sign1(item: object) -> tuple:
         raise EntryError("COSE_Sign1 protected header, payload and signature must be byte strings")
     if type(unprotected) is not dict:
         raise EntryError("COSE_Sign1 unprotected header must be a map")
+    kid = _protected_kid(protected)
+    if len(signature) not in (0, 64):
+        raise EntryError("an Ed25519 signature is 64 bytes, not %d" % len(signature))
+    return protected, kid, payload, signature
+
+
+# The last protected header that passed, with its kid: a device's entries all carry the
+# same one, so a ledger's worth of them is checked once. One tuple, replaced whole, so
+# threads reading it see either the old pair or the new.
+_last_protected: tuple = (None, b"")
+
+
+def _protected_kid(protected: bytes) -> bytes:
+    """The kid of a valid protected header; raise EntryError saying what is wrong."""
+    global _last_protected
+    last = _last_protected
+    if protected == last[0]:
+        return last[1]
     try:
-        header = cbor.loads(protected)
+        header = cbor.loads_fast(protected)
     except DecodeError as exc:
         raise EntryError("protected header is not deterministic CBOR: %s" % exc) from None
     if type(header) is not dict or header.get(COSE_HDR_ALG) != COSE_ALG_EDDSA:
@@ -73,6 +91,5 @@ def decode_sign1(item: object) -> tuple:
     kid = header.get(COSE_HDR_KID)
     if type(kid) is not bytes:
         raise EntryError("protected header must carry the device id as kid")
-    if len(signature) not in (0, 64):
-        raise EntryError("an Ed25519 signature is 64 bytes, not %d" % len(signature))
-    return protected, kid, payload, signature
+    _last_protected = (protected, kid)
+    return kid

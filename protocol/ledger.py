@@ -109,7 +109,7 @@ def entry_from_parts(
 ) -> Entry:
     """Build an Entry from a checked COSE_Sign1's parts: parse and check the payload."""
     try:
-        fields = cbor.loads(payload)
+        fields = cbor.loads_fast(payload)
     except DecodeError as exc:
         raise EntryError("payload is not deterministic CBOR: %s" % exc) from None
     if type(fields) is not dict:
@@ -229,6 +229,9 @@ class LedgerReader:
         self._passed = 0  # positions passed over untried in the current stretch
         self._found: tuple = ()  # (offset, Entry, stop) of the entry that ended a stretch
         self._cost = 0
+        # The bytes of the last whole entry up to its payload, the protected header's span
+        # in them, and the unprotected header they hold.
+        self._known_head: tuple = (b"", 0, 0, None)
         self.work = 0
         self.failed_work = 0
         self.tries = 0
@@ -341,17 +344,27 @@ class LedgerReader:
         # The outer structure first, from heads alone: junk is refused before anything
         # is copied, whatever lengths it declares.
         p = start
+        known = self._known_head
         try:
-            major, arg, p = cbor.read_head(buf, start, limit)
-            if major != 6 or arg != _TAG_ENTRY:
-                raise EntryError("not a COSE_Sign1 message (tag 18)")
-            major, arg, p = cbor.read_head(buf, p, limit)
-            if major != 4 or arg != 4:
-                raise EntryError("COSE_Sign1 must be an array of 4 items")
-            prot, p = _bstr(buf, p, limit)
-            self._cost = prot[0] - start
-            unprotected, p = cbor.decode_item(buf, p, cbor.DEFAULT_MAX_DEPTH - 2, limit)
-            self._cost += p - prot[1]
+            n = len(known[0])
+            if n and start + n <= limit and buf[start : start + n] == known[0]:
+                # The same bytes as the last whole entry's, up to its payload: the same
+                # outcome, without reading them again (a device's entries all share them).
+                prot = (start + known[1], start + known[2])
+                unprotected = known[3]
+                p = start + len(known[0])
+                self._cost = p - start
+            else:
+                major, arg, p = cbor.read_head(buf, start, limit)
+                if major != 6 or arg != _TAG_ENTRY:
+                    raise EntryError("not a COSE_Sign1 message (tag 18)")
+                major, arg, p = cbor.read_head(buf, p, limit)
+                if major != 4 or arg != 4:
+                    raise EntryError("COSE_Sign1 must be an array of 4 items")
+                prot, p = _bstr(buf, p, limit)
+                self._cost = prot[0] - start
+                unprotected, p = cbor.decode_item(buf, p, cbor.DEFAULT_MAX_DEPTH - 2, limit)
+                self._cost += p - prot[1]
             unprotected_end = p
             pay, p = _bstr(buf, p, limit)
             sig, p = _bstr(buf, p, limit)
@@ -378,7 +391,11 @@ class LedgerReader:
         self._cost += 2 * (pay[1] - pay[0]) + 2 * (p - start)
         payload = buf[pay[0] : pay[1]]
         raw = buf[start:p]
-        return entry_from_parts(raw, protected, kid, payload, signature), base + p
+        entry = entry_from_parts(raw, protected, kid, payload, signature)
+        if known[0] != raw[: unprotected_end - start]:
+            head = raw[: unprotected_end - start]
+            self._known_head = (head, prot[0] - start, prot[1] - start, unprotected)
+        return entry, base + p
 
     def _charge_failure(self, exc: DecodeError, base: int, p: int) -> None:
         """A decoding error's cost: the bytes from where the last step began to the error."""

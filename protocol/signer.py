@@ -106,6 +106,34 @@ def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> boo
     return True
 
 
+class SignatureChecker:
+    """Checks many signatures under one public key: ``verify_signature`` with the key
+    parsed once (the verifier checks a ledger's worth of entries this way)."""
+
+    def __init__(self, public_key: bytes) -> None:
+        _need_bytes("public key", public_key)
+        self.public_key = bytes(public_key)
+        self._key = None
+        if HAVE_NACL:
+            try:
+                self._key = VerifyKey(self.public_key)
+            except (ValueError, TypeError):
+                self._key = None
+
+    def check(self, message: bytes, signature: bytes) -> bool:
+        """Whether ``signature`` is a valid signature of ``message`` under the key."""
+        key = self._key
+        if key is None:
+            return verify_signature(self.public_key, message, signature)
+        _need_bytes("message", message)
+        _need_bytes("signature", signature)
+        try:
+            key.verify(bytes(message), bytes(signature))
+        except (BadSignatureError, ValueError, TypeError):
+            return False
+        return True
+
+
 def generate_seed() -> bytes:
     """32 bytes from the operating system's random source, for a new device key."""
     try:

@@ -17,7 +17,7 @@ only counts and findings beyond that.
 
 from protocol.ledger import Entry, read_chunks
 from protocol.registry import F_WALL_MS, KIND_NAMES, ZERO_HASH
-from protocol.signer import verify_signature
+from protocol.signer import SignatureChecker
 
 OK = "OK"
 OK_MISSING = "OK with missing information"
@@ -117,6 +117,7 @@ class LedgerVerifier:
         self.device_id = device_id
         self.kid = device_id.encode()
         self.public_key = public_key
+        self.checker = SignatureChecker(public_key)
         self.window = window
         self.recs: dict = {}
         self.findings: list = []
@@ -174,11 +175,7 @@ class LedgerVerifier:
         rec = _Rec(seq, entry.digest, entry.prev, offset, entry.signed)
         if rec.signed:
             self.signed += 1
-            rec.sig_ok = verify_signature(
-                self.public_key,
-                entry.to_be_signed(),
-                entry.signature,
-            )
+            rec.sig_ok = self.checker.check(entry.to_be_signed(), entry.signature)
         if not self._place(rec):
             return
         self._check_links(rec)
