@@ -171,6 +171,13 @@ def _first(pair: tuple) -> bytes:
 
 def bstr_head(n: int) -> bytes:
     """The head of a byte string of length ``n``: for building encodings piece by piece."""
+    # The lengths an entry's parts have, without the general encoder (a hot path).
+    if n < 24:
+        return bytes((0x40 | n,))
+    if n < 0x100:
+        return bytes((0x58, n))
+    if n < 0x10000:
+        return bytes((0x59, n >> 8, n & 0xFF))
     out = bytearray()
     _head(out, 2, n)
     return bytes(out)

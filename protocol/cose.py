@@ -31,8 +31,17 @@ _SIGN1_PREFIX = b"\xd2\x84"  # tag 18 (COSE_SIGN1_TAG), then an array of 4
 
 def to_be_signed(protected: bytes, payload: bytes) -> bytes:
     """The Sig_structure bytes a COSE_Sign1 signature covers (no external AAD)."""
-    h = cbor.bstr_head
-    return b"".join((_TBS_PREFIX, h(len(protected)), protected, b"\x40", h(len(payload)), payload))
+    global _last_tbs_head
+    last = _last_tbs_head
+    if protected != last[0]:
+        head = b"".join((_TBS_PREFIX, cbor.bstr_head(len(protected)), protected, b"\x40"))
+        last = _last_tbs_head = (protected, head)
+    return b"".join((last[1], cbor.bstr_head(len(payload)), payload))
+
+
+# The Sig_structure's bytes up to the payload for the last protected header: a device's
+# entries all share it. One tuple, replaced whole (threads see the old or the new pair).
+_last_tbs_head: tuple = (None, b"")
 
 
 def encode_sign1(protected: bytes, payload: bytes, signature: bytes) -> bytes:
