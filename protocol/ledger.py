@@ -294,6 +294,11 @@ class LedgerReader:
                 self._scan = cand
                 return None
             self._scan = cand + 1
+            third = found + 2
+            if third < len(buf) and not 0x40 <= buf[third] <= 0x5B:
+                # Not a byte string after tag and array: the try would fail right there.
+                self.work += 3
+                continue
             allowed = SEARCH_ALLOWANCE + SEARCH_WORK_PER_BYTE * cand
             if self.failed_work > allowed:
                 self._passed += 1
