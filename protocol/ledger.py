@@ -409,9 +409,24 @@ class LedgerReader:
 
 def _bstr(buf: bytes, pos: int, limit: int) -> tuple:
     """The content span ``(start, stop)`` of the byte string at ``pos``, and where it ends."""
-    major, n, p = cbor.read_head(buf, pos, limit)
-    if major != 2:
-        raise EntryError("COSE_Sign1 protected header, payload and signature must be byte strings")
+    # The heads an entry's parts have, read inline (the hot path); the rest, and every
+    # error, through the general head reader.
+    b = buf[pos] if pos < limit else 0
+    if 0x40 <= b <= 0x57:
+        n = b - 0x40
+        p = pos + 1
+    elif b == 0x58 and pos + 1 < limit and buf[pos + 1] >= 24:
+        n = buf[pos + 1]
+        p = pos + 2
+    elif b == 0x59 and pos + 2 < limit and buf[pos + 1]:
+        n = (buf[pos + 1] << 8) | buf[pos + 2]
+        p = pos + 3
+    else:
+        major, n, p = cbor.read_head(buf, pos, limit)
+        if major != 2:
+            raise EntryError(
+                "COSE_Sign1 protected header, payload and signature must be byte strings"
+            )
     if p + n > limit:
         raise TruncatedError(
             "input ends inside a byte string: %d bytes needed, %d left" % (n, limit - p), p
