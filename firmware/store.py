@@ -1012,15 +1012,42 @@ def ledger_bytes(path: str) -> bytes:
     Nothing is repaired or written: a record that fails its CRC is left out, so a verifier
     reading the result sees the hole it leaves in the chain.
     """
+    return b"".join(ledger_records(path))
+
+
+def ledger_records(path: str, read_size: int = READ_CHUNK) -> "Iterator[bytes]":
+    """The payloads of a store's ledger records in order, read ``read_size`` bytes at a time.
+
+    What ``ledger_bytes`` joins, without holding more than one record and one read of a
+    segment: a segment is read up to its first record that is cut short, has an impossible
+    length or fails its CRC, as ``scan_records`` would.
+    """
     folder = path + "/ledger"
-    out = []
     for name in sorted(n for n in _listdir(folder) if n.endswith(SEG_SUFFIX)):
         f = open(folder + "/" + name, "rb")
         try:
-            data = f.read()
+            buf = b""
+            done = False
+            while not done:
+                more = f.read(read_size)
+                buf += more
+                pos = 0
+                while len(buf) - pos >= HEADER_LEN:
+                    n = int.from_bytes(buf[pos : pos + 4], "big")
+                    if n == 0 or n > MAX_PAYLOAD:
+                        done = True
+                        break
+                    stop = pos + HEADER_LEN + n
+                    if stop > len(buf):
+                        break
+                    payload = buf[pos + HEADER_LEN : stop]
+                    if crc32(payload) != int.from_bytes(buf[pos + 4 : pos + 8], "big"):
+                        done = True
+                        break
+                    yield payload
+                    pos = stop
+                buf = buf[pos:]
+                if not more:
+                    done = True
         finally:
             f.close()
-        records, _end, _problem = scan_records(data)
-        for _offset, payload in records:
-            out.append(payload)
-    return b"".join(out)

@@ -5,6 +5,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,7 @@ from host.report_text import render
 from protocol.errors import ProtocolError
 from protocol.keys import DeviceKey, decode_key, encode_key
 from protocol.signer import generate_seed, make_signer
-from protocol.verify import NOT_OK, OK, OK_MISSING, Finding, verify_ledger
+from protocol.verify import NOT_OK, OK, OK_MISSING, Finding, verify_chunks, verify_ledger
 
 if TYPE_CHECKING:
     from firmware.storelock import StoreClaim
@@ -30,15 +31,59 @@ class UsageProblem(Exception):
     """Input the command cannot use at all; the message says what to do."""
 
 
-def _read(path: str, what: str) -> bytes:
+def _read(path: str, what: str, limit: int = -1) -> bytes:
+    f = _open_regular(path, what)
+    with f:
+        data = f.read() if limit < 0 else f.read(limit + 1)
+    if 0 <= limit < len(data):
+        raise UsageProblem(
+            "%s %s is larger than %d bytes: it is not a %s" % (what, path, limit, what)
+        )
+    return data
+
+
+def _open_regular(path: str, what: str):
+    """Open a regular file for reading; a device, FIFO or socket is refused before a read.
+
+    /dev/zero never ends and a FIFO blocks until someone writes to it, so neither can be a
+    ledger or a key; the file is opened without blocking and checked before it is read.
+    """
+    import stat
+
     try:
-        return Path(path).read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise UsageProblem("%s %s does not exist" % (what, path)) from None
     except IsADirectoryError:
         raise UsageProblem("%s %s is a directory, not a file" % (what, path)) from None
     except OSError as exc:
         raise UsageProblem("cannot read %s %s: %s" % (what, path, exc.strerror)) from None
+    mode = os.fstat(fd).st_mode
+    if stat.S_ISDIR(mode):
+        os.close(fd)
+        raise UsageProblem("%s %s is a directory, not a file" % (what, path))
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise UsageProblem(
+            "%s %s is not a regular file (a device, FIFO or socket): give the file itself"
+            % (what, path)
+        )
+    return os.fdopen(fd, "rb")
+
+
+# A key file is a COSE_Key of a few dozen bytes; anything far larger is not one.
+_KEY_FILE_LIMIT = 64 * 1024
+# The ledger is read in pieces of this size; the reader holds at most one entry beyond one.
+_LEDGER_READ = 1 << 20
+
+
+def _file_chunks(f) -> Iterator[bytes]:
+    with f:
+        while True:
+            chunk = f.read(_LEDGER_READ)
+            if not chunk:
+                return
+            yield chunk
 
 
 def check_id(text: str, what: str) -> str:
@@ -56,7 +101,7 @@ def check_id(text: str, what: str) -> str:
 
 def load_key(path: str) -> DeviceKey:
     try:
-        return decode_key(_read(path, "key file"))
+        return decode_key(_read(path, "key file", _KEY_FILE_LIMIT))
     except ProtocolError as exc:
         raise UsageProblem("%s: %s" % (path, exc)) from None
 
@@ -68,21 +113,24 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if path.is_dir() and ((path / "evidence.db").exists() or gone_db):
         return verify_evidence(path, args)
     if path.is_dir() and (path / "ledger").is_dir():
-        from firmware.store import ledger_bytes
+        from firmware.store import ledger_records
 
-        data = ledger_bytes(str(path))
+        size = sum(p.stat().st_size for p in (path / "ledger").glob("*.seg"))
+        chunks = ledger_records(str(path), _LEDGER_READ)
     elif path.is_dir():
         raise UsageProblem(
             "%s is a directory but neither a device store (ledger/) nor an evidence store "
             "(evidence.db)" % path
         )
     else:
-        data = _read(args.ledger, "ledger")
+        f = _open_regular(args.ledger, "ledger")
+        size = os.fstat(f.fileno()).st_size
+        chunks = _file_chunks(f)
     if not args.key:
         raise UsageProblem("a ledger file or device store needs --key DEVICE.pub to check it")
     key = load_key(args.key)
-    progress = Progress("verifying %s" % args.ledger, len(data))
-    report = verify_ledger(data, key.device_id, key.public, progress.update)
+    progress = Progress("verifying %s" % args.ledger, size)
+    report = verify_chunks(chunks, key.device_id, key.public, progress.update)
     progress.close()
     if args.json:
         print(json.dumps(dict(report.to_dict(), ledger=args.ledger), indent=2))

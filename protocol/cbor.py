@@ -171,6 +171,13 @@ def _first(pair: tuple) -> bytes:
 
 def bstr_head(n: int) -> bytes:
     """The head of a byte string of length ``n``: for building encodings piece by piece."""
+    # The lengths an entry's parts have, without the general encoder (a hot path).
+    if n < 24:
+        return bytes((0x40 | n,))
+    if n < 0x100:
+        return bytes((0x58, n))
+    if n < 0x10000:
+        return bytes((0x59, n >> 8, n & 0xFF))
     out = bytearray()
     _head(out, 2, n)
     return bytes(out)
@@ -347,11 +354,30 @@ def _decode_simple(r: _Reader, ai: int, start: int) -> object:
     raise DecodeError("simple value %d is not supported" % ai, start)
 
 
-def decode_item(data: bytes, offset: int = 0, max_depth: int = DEFAULT_MAX_DEPTH) -> tuple:
-    """Decode the one data item that starts at ``offset``; return ``(value, end_offset)``."""
-    r = _Reader(data, offset, len(data), max_depth)
+def decode_item(
+    data: bytes, offset: int = 0, max_depth: int = DEFAULT_MAX_DEPTH, end: int = -1
+) -> tuple:
+    """Decode the one data item that starts at ``offset``; return ``(value, end_offset)``.
+
+    ``end``, if given, is where the input stops for this item: the bytes after it are not
+    read, as though they were not there.
+    """
+    r = _Reader(data, offset, len(data) if end < 0 else end, max_depth)
     value = _decode(r, 0)
     return value, r.pos
+
+
+def read_head(data: bytes, offset: int, end: int) -> tuple:
+    """Read only the head of the item at ``offset``: ``(major, argument, offset after it)``.
+
+    For a byte or text string the argument is its length and the content is not read, so a
+    caller can check a structure's shape without copying what it holds.
+    """
+    r = _Reader(data, offset, end, DEFAULT_MAX_DEPTH)
+    major, ai, arg, _start = r.head()
+    if major == 7:
+        arg = ai
+    return major, arg, r.pos
 
 
 def loads(data: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> object:
@@ -360,3 +386,82 @@ def loads(data: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> object:
     if end != len(data):
         raise DecodeError("%d bytes follow the data item" % (len(data) - end), end)
     return value
+
+
+# --- the CPython speed-up: loads_fast -------------------------------------------------------
+# cbor2's C decoder reads any well-formed CBOR, deterministic or not, and turns some tags
+# into other types. Its result is taken only when it holds nothing but integers, strings,
+# byte strings, booleans, None, arrays and maps whose keys are unsigned integers in
+# increasing order (for those keys the deterministic order is the numeric one), nested no
+# deeper than the portable decoder allows, and when cbor2's encoding of it (shortest
+# heads, definite lengths, keys in the order read) gives back exactly the input. Then the
+# input is the one deterministic encoding of that value, which is what the portable
+# decoder accepts and returns. Anything else (an error, a float, a tag, other keys, a
+# different encoding) goes to the portable decoder, which gives the verdict and message.
+
+try:
+    from cbor2 import dumps as _native_dumps
+    from cbor2 import loads as _native_decode
+
+    HAVE_NATIVE = True
+except ImportError:
+    HAVE_NATIVE = False
+
+_NOT_NATIVE = object()
+
+
+def loads_fast(data: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> object:
+    """``loads``, through cbor2's C decoder when it is installed, with the same results.
+
+    The same values, errors and messages as ``loads``, several times faster on CPython.
+    One difference: cbor2 may allocate up to its read chunk (64 KiB) for a declared
+    length that the input does not hold, where ``loads`` allocates nothing beyond the
+    input's size; so this is for inputs already bounded, such as one ledger entry.
+    """
+    if HAVE_NATIVE:
+        value = _native_loads(data, max_depth)
+        if value is not _NOT_NATIVE:
+            return value
+    return loads(data, max_depth)
+
+
+def _native_loads(data: bytes, max_depth: int) -> object:
+    try:
+        value = _native_decode(data)
+        if not _plain(value, 0, max_depth):
+            return _NOT_NATIVE
+        if _native_dumps(value) != data:
+            return _NOT_NATIVE
+    except Exception:  # whatever cbor2 raises, the portable decoder gives the verdict
+        return _NOT_NATIVE
+    return value
+
+
+_LEAF_TYPES = {int, bytes, str, bool, type(None)}
+
+
+def _plain(value: object, depth: int, max_depth: int) -> bool:
+    if depth > max_depth:
+        return False
+    t = type(value)
+    if t in _LEAF_TYPES:
+        return True
+    if t is list:
+        items = value
+    elif t is dict:
+        keys = list(value)  # type: ignore[call-overload]
+        # Unsigned keys in increasing order: the deterministic order, as read.
+        if keys and (set(map(type, keys)) != {int} or keys[0] < 0 or keys != sorted(keys)):
+            return False
+        items = value.values()  # type: ignore[attr-defined]
+    else:
+        return False
+    if depth == max_depth:
+        return not value  # anything inside would sit deeper than the limit
+    # The types are gathered in C; only containers inside are walked one by one.
+    if set(map(type, items)) <= _LEAF_TYPES:  # type: ignore[call-overload]
+        return True
+    for item in items:  # type: ignore[attr-defined]
+        if type(item) not in _LEAF_TYPES and not _plain(item, depth + 1, max_depth):
+            return False
+    return True

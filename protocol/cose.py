@@ -31,8 +31,17 @@ _SIGN1_PREFIX = b"\xd2\x84"  # tag 18 (COSE_SIGN1_TAG), then an array of 4
 
 def to_be_signed(protected: bytes, payload: bytes) -> bytes:
     """The Sig_structure bytes a COSE_Sign1 signature covers (no external AAD)."""
-    h = cbor.bstr_head
-    return b"".join((_TBS_PREFIX, h(len(protected)), protected, b"\x40", h(len(payload)), payload))
+    global _last_tbs_head
+    last = _last_tbs_head
+    if protected != last[0]:
+        head = b"".join((_TBS_PREFIX, cbor.bstr_head(len(protected)), protected, b"\x40"))
+        last = _last_tbs_head = (protected, head)
+    return b"".join((last[1], cbor.bstr_head(len(payload)), payload))
+
+
+# The Sig_structure's bytes up to the payload for the last protected header: a device's
+# entries all share it. One tuple, replaced whole (threads see the old or the new pair).
+_last_tbs_head: tuple = (None, b"")
 
 
 def encode_sign1(protected: bytes, payload: bytes, signature: bytes) -> bytes:
@@ -64,8 +73,26 @@ def decode_sign1(item: object) -> tuple:
         raise EntryError("COSE_Sign1 protected header, payload and signature must be byte strings")
     if type(unprotected) is not dict:
         raise EntryError("COSE_Sign1 unprotected header must be a map")
+    kid = _protected_kid(protected)
+    if len(signature) not in (0, 64):
+        raise EntryError("an Ed25519 signature is 64 bytes, not %d" % len(signature))
+    return protected, kid, payload, signature
+
+
+# The last protected header that passed, with its kid: a device's entries all carry the
+# same one, so a ledger's worth of them is checked once. One tuple, replaced whole, so
+# threads reading it see either the old pair or the new.
+_last_protected: tuple = (None, b"")
+
+
+def _protected_kid(protected: bytes) -> bytes:
+    """The kid of a valid protected header; raise EntryError saying what is wrong."""
+    global _last_protected
+    last = _last_protected
+    if protected == last[0]:
+        return last[1]
     try:
-        header = cbor.loads(protected)
+        header = cbor.loads_fast(protected)
     except DecodeError as exc:
         raise EntryError("protected header is not deterministic CBOR: %s" % exc) from None
     if type(header) is not dict or header.get(COSE_HDR_ALG) != COSE_ALG_EDDSA:
@@ -73,6 +100,5 @@ def decode_sign1(item: object) -> tuple:
     kid = header.get(COSE_HDR_KID)
     if type(kid) is not bytes:
         raise EntryError("protected header must carry the device id as kid")
-    if len(signature) not in (0, 64):
-        raise EntryError("an Ed25519 signature is 64 bytes, not %d" % len(signature))
-    return protected, kid, payload, signature
+    _last_protected = (protected, kid)
+    return kid

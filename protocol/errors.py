@@ -17,6 +17,7 @@ class DecodeError(CodecError):
     """Input is not well-formed deterministic CBOR; ``offset`` is where it went wrong."""
 
     def __init__(self, message: str, offset: int = -1) -> None:
+        self.detail = message  # without the offset, for a reader that re-bases it
         if offset >= 0:
             message = "%s (at byte %d)" % (message, offset)
         super().__init__(message)

@@ -9,6 +9,7 @@ from protocol import ed25519
 from protocol.errors import ProtocolError
 
 try:
+    from nacl.bindings import crypto_sign_open
     from nacl.exceptions import BadSignatureError
     from nacl.signing import SigningKey, VerifyKey
 
@@ -104,6 +105,40 @@ def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> boo
     except (BadSignatureError, ValueError, TypeError):
         return False
     return True
+
+
+class SignatureChecker:
+    """Checks many signatures under one public key: ``verify_signature`` with the key
+    parsed once (the verifier checks a ledger's worth of entries this way)."""
+
+    def __init__(self, public_key: bytes) -> None:
+        _need_bytes("public key", public_key)
+        self.public_key = bytes(public_key)
+        self._key = None
+        if HAVE_NACL:
+            try:
+                self._key = VerifyKey(self.public_key)
+            except (ValueError, TypeError):
+                self._key = None
+
+    def check(self, message: bytes, signature: bytes) -> bool:
+        """Whether ``signature`` is a valid signature of ``message`` under the key."""
+        key = self._key
+        if key is None:
+            return verify_signature(self.public_key, message, signature)
+        if type(message) is not bytes or type(signature) is not bytes:
+            _need_bytes("message", message)
+            _need_bytes("signature", signature)
+            message = bytes(message)
+            signature = bytes(signature)
+        if len(signature) != 64:
+            return False
+        try:
+            # What VerifyKey.verify does, without its per-call checks and encoder.
+            crypto_sign_open(signature + message, self.public_key)
+        except (BadSignatureError, ValueError, TypeError):
+            return False
+        return True
 
 
 def generate_seed() -> bytes:

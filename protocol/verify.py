@@ -16,9 +16,9 @@ only counts and findings beyond that.
 """
 
 from protocol.bounds import entry_problem
-from protocol.ledger import Entry, read_ledger
+from protocol.ledger import Entry, read_chunks
 from protocol.registry import F_WALL_MS, KIND_NAMES, ZERO_HASH
-from protocol.signer import verify_signature
+from protocol.signer import SignatureChecker
 
 OK = "OK"
 OK_MISSING = "OK with missing information"
@@ -120,6 +120,7 @@ class LedgerVerifier:
         self.device_id = device_id
         self.kid = device_id.encode()
         self.public_key = public_key
+        self.checker = SignatureChecker(public_key)
         self.window = window
         self.recs: dict = {}
         self.findings: list = []
@@ -187,11 +188,7 @@ class LedgerVerifier:
         rec = _Rec(seq, entry.digest, entry.prev, offset, entry.signed)
         if rec.signed:
             self.signed += 1
-            rec.sig_ok = verify_signature(
-                self.public_key,
-                entry.to_be_signed(),
-                entry.signature,
-            )
+            rec.sig_ok = self.checker.check(entry.to_be_signed(), entry.signature)
         if not self._place(rec):
             return
         self._check_links(rec)
@@ -446,12 +443,21 @@ class LedgerVerifier:
 
 
 def verify_ledger(data: bytes, device_id: str, public_key: bytes, progress=None) -> Report:
-    """Verify a whole ledger file (a CBOR sequence of entries).
+    """Verify a whole ledger file held in memory (a CBOR sequence of entries).
 
     ``progress``, if given, is called with the byte offset reached after each record.
     """
+    return verify_chunks((data,), device_id, public_key, progress)
+
+
+def verify_chunks(chunks, device_id: str, public_key: bytes, progress=None) -> Report:
+    """Verify a ledger given as an iterable of byte chunks, holding only a window of it.
+
+    The findings and their byte offsets are those of the ledger as one file: the chunks'
+    boundaries change nothing.
+    """
     v = LedgerVerifier(device_id, public_key)
-    for record in read_ledger(data):
+    for record in read_chunks(chunks):
         what = record[0]
         if what == "entry":
             v.feed(record[2], record[1])

@@ -314,3 +314,59 @@ def test_a_file_changed_on_the_device_is_reported_after_a_dock_with_its_chunk_se
         ("media-damaged-on-device", victim.seq),
         ("media-missing", victim.seq),
     ]
+
+
+def test_verify_refuses_devices_and_fifos_as_ledger_or_key(tmp_path):
+    # issue 10 §5: /dev/zero or a FIFO is exit 2 with one line, never a hang or a
+    # read without end.
+    import os
+
+    ledger, key = write_case(tmp_path, make_entries(3))
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for args in (
+        ("/dev/zero", "--key", key),
+        (str(fifo), "--key", key),
+        (ledger, "--key", "/dev/zero"),
+        (ledger, "--key", str(fifo)),
+    ):
+        r = run("verify", *args)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1 and "not a regular file" in r.stderr
+        assert "Traceback" not in r.stderr
+
+
+def test_verify_refuses_a_huge_key_file(tmp_path):
+    # issue 10 §5: a key file is read with a limit, not whole.
+    ledger, _key = write_case(tmp_path, make_entries(3))
+    big = tmp_path / "big.pub"
+    big.write_bytes(bytes(1 << 20))
+    r = run("verify", ledger, "--key", str(big))
+    assert r.returncode == 2 and "larger than" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_verify_streams_a_device_store_with_the_same_findings(tmp_path):
+    # issue 10 §5: a device store is read record by record; the report is the one the
+    # joined ledger gives, offsets included.
+    from firmware.store import Store, ledger_bytes, ledger_records
+    from protocol.verify import verify_ledger
+
+    key = device_key()
+    entries = make_entries(40)
+    store = Store(str(tmp_path / "rec"), segment_bytes=4096)  # the ledger spans segments
+    for raw in entries:
+        store.append(raw)
+    store.close()
+    rec = str(tmp_path / "rec")
+    segments = sorted((tmp_path / "rec" / "ledger").glob("*.seg"))
+    assert len(segments) > 2
+    damaged = bytearray(segments[1].read_bytes())
+    damaged[len(damaged) // 2] ^= 1  # a record there fails its CRC: the rest of it is cut
+    segments[1].write_bytes(bytes(damaged))
+    assert b"".join(ledger_records(rec, read_size=7)) == ledger_bytes(rec)
+    keyfile = tmp_path / "device.pub"
+    keyfile.write_bytes(encode_key(key.public_only()))
+    r = run("verify", rec, "--key", str(keyfile), "--json")
+    assert r.returncode == 1
+    expect = verify_ledger(ledger_bytes(rec), key.device_id, key.public).to_dict()
+    assert json.loads(r.stdout) == dict(expect, ledger=rec)

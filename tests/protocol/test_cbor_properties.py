@@ -9,7 +9,7 @@ import cbor2
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from protocol.cbor import Tag, _valid_utf8, dumps, loads
+from protocol.cbor import Tag, _valid_utf8, dumps, loads, loads_fast
 from protocol.errors import DecodeError
 
 ints = st.integers(min_value=-(2**80), max_value=2**80)
@@ -155,3 +155,49 @@ def strict_utf8(raw: bytes) -> bool:
 def test_own_utf8_check_matches_cpython(raw):
     # MicroPython's decoder is lax, so the codec checks UTF-8 itself there.
     assert _valid_utf8(raw) == strict_utf8(raw)
+
+
+def _outcome(decode, data: bytes) -> tuple:
+    try:
+        value = decode(data)
+    except DecodeError as exc:
+        return ("error", type(exc), str(exc))
+    return ("value", dumps(value), repr(value))
+
+
+@settings(max_examples=2000)
+@given(ledger_values(), st.data())
+def test_the_native_path_agrees_with_the_portable_decoder(value, data):
+    # issue 10 §5: cbor2's C decoder speeds loads_fast up on CPython and changes no verdict,
+    # value or message: on valid encodings, mutated ones and deep nesting alike.
+    encoded = bytearray(dumps(value))
+    for _ in range(data.draw(st.integers(min_value=0, max_value=3))):
+        if encoded:
+            i = data.draw(st.integers(min_value=0, max_value=len(encoded) - 1))
+            encoded[i] = data.draw(st.integers(min_value=0, max_value=255))
+    raw = bytes(encoded)
+    assert _outcome(loads_fast, raw) == _outcome(loads, raw)
+
+
+def test_the_native_path_keeps_the_depth_limit():
+    for depth in (31, 32, 33, 34):
+        for open_ in (b"\x81", b"\xa1\x00"):
+            raw = open_ * depth + b"\x00"
+            assert _outcome(loads_fast, raw) == _outcome(loads, raw)
+
+
+def test_the_native_path_refuses_what_the_portable_decoder_refuses():
+    # issue 10 §5: encodings cbor2 reads but determinism forbids get the portable verdict.
+    for raw in (
+        b"\xa2\x01\x00\x00\x00",  # keys out of order
+        b"\xa2\x01\x00\x01\x00",  # a repeated key
+        b"\x18\x05",  # a long head for 5
+        b"\x9f\x00\xff",  # an indefinite-length array
+        b"\xa1\xf5\x00",  # a key true
+        b"\xa2\x00\x00\xf9\x00\x00\x01",  # 0 and 0.0 as keys
+        b"\xc1\x00",  # a date tag
+        b"\xf9\x3c\x00",  # 1.0
+        b"\x82\x00\x00\x00",  # a byte after the item
+        b"\x62\xc3\x28",  # text that is not UTF-8
+    ):
+        assert _outcome(loads_fast, raw) == _outcome(loads, raw), raw.hex()
