@@ -13,12 +13,17 @@ from pathlib import Path
 from firmware.store import Store
 from host.evidence import SqliteEvidenceStore
 from protocol.keys import DeviceKey, encode_key
+from protocol.ledger import parse_entry
+from protocol.registry import EV_CLOCK_SET, F_DETAIL, F_EVENT
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
 from tests.host.test_sync import HOST_SEED, recorded_device
 from tests.protocol.ledgers import DEVICE, device_key
 
 SEALCAM = [str(Path(sys.executable).with_name("sealcam"))]
+# Bounds on waits that end as soon as their condition holds: reached only when the code under
+# test is broken, never because a loaded machine ran it slowly.
+WAIT_S = 300
 
 
 def setup(tmp_path, frames=12):
@@ -46,8 +51,9 @@ def stored_ok(tmp_path) -> int:
     return len(raws)
 
 
-def start_daemon(evidence, host_key) -> tuple:
-    """``sealcam sync --once`` on a free loopback port: the process and its address."""
+def start_daemon(evidence, host_key, *extra: str) -> tuple:
+    """``sealcam sync --once`` on a free loopback port: the process and its address. TCP
+    loses nothing, so its idle limit only has to end a hung session, not a slow one."""
     daemon = subprocess.Popen(
         [
             *SEALCAM,
@@ -60,6 +66,9 @@ def start_daemon(evidence, host_key) -> tuple:
             "127.0.0.1:0",
             "--once",
             "--json",
+            "--idle",
+            "60",
+            *extra,
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -84,12 +93,14 @@ def test_tcp_between_two_processes(tmp_path):
             "--connect",
             "%s:%d" % address,
             "--json",
+            "--idle",
+            "60",
         ],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=WAIT_S,
     )
-    out, _ = daemon.communicate(timeout=60)
+    out, _ = daemon.communicate(timeout=WAIT_S)
     assert dock.returncode == 0, dock.stderr
     assert daemon.returncode == 0, out
     assert json.loads(dock.stdout)["receipts"]
@@ -102,9 +113,32 @@ def test_tcp_between_two_processes(tmp_path):
     assert kept[0]["result"] == "done" and kept[0]["drift_ms"] is not None  # R-HOST-11
 
 
-# Bounds on waits that end as soon as their condition holds: reached only when the code under
-# test is broken, never because a loaded machine ran it slowly.
-WAIT_S = 300
+def test_a_simulated_host_clock_runs_from_the_moment_its_caller_gives(tmp_path):
+    # Issue 10, item 6: a simulator reads its scenario's time, then starts the daemon; the
+    # daemon's clock must run from that reading, not from whenever the process got going
+    # (on a loaded machine that was seconds later, and the host flagged clock drift).
+    setup(tmp_path)
+    start = 1_800_000_000_000
+    at = int(time.time() * 1000) - 3_600_000  # as if read an hour ago
+    daemon, address = start_daemon(
+        tmp_path / "ev", tmp_path / "host.key", "--clock-start", str(start), "--clock-at", str(at)
+    )
+    dock = subprocess.run(
+        [*SEALCAM, "dock", "--store", str(tmp_path / "dev"), "--trust",
+         str(tmp_path / "host.pub"), "--connect", "%s:%d" % address, "--json"],
+        capture_output=True, text=True, timeout=WAIT_S,
+    )  # fmt: skip
+    daemon.communicate(timeout=WAIT_S)
+    assert dock.returncode == 0, dock.stderr
+    events = [parse_entry(raw).fields for raw in Store(str(tmp_path / "dev")).entries()]
+    [set_to] = [f[F_DETAIL]["new_ms"] for f in events if f.get(F_EVENT) == EV_CLOCK_SET]
+    assert start + 3_600_000 <= set_to < start + 3_600_000 + WAIT_S * 1000
+    r = subprocess.run(
+        [*SEALCAM, "sync", "--evidence", str(tmp_path / "ev"), "--host-key",
+         str(tmp_path / "host.key"), "--tcp", "127.0.0.1:0", "--clock-at", str(at)],
+        capture_output=True, text=True, timeout=WAIT_S,
+    )  # fmt: skip
+    assert r.returncode == 2 and "--clock-start" in r.stderr and "Traceback" not in r.stderr
 
 
 class Injury:
