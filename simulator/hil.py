@@ -29,6 +29,9 @@ BENCH = "_sealcam_bench"  # the bench's name in the board's REPL namespace
 # A step films and signs on the board's CPU: slow boards need long for long footage.
 STEP_TIMEOUT_S = 600.0
 DOCK_IDLE_S = 15.0  # a silent daemon for this long ends the dock; the next one resumes
+# A board that answers nothing for this long is gone. The WebAssembly board imports the whole
+# firmware from source on a shared CPU, so this bounds a broken board, not a slow one.
+REPL_TIMEOUT_S = 60.0
 POWER_CUTS = ("power_loss", "dead_battery")
 ENTRIES_PER_CALL = 32  # ledger entries fetched from the board per round trip
 
@@ -89,7 +92,7 @@ class BoardDevice:
     def _open(self) -> object:
         from simulator.rawrepl import RawRepl
 
-        return RawRepl(self.port, self.baudrate)
+        return RawRepl(self.port, self.baudrate, REPL_TIMEOUT_S)
 
     def _start_bench(self) -> None:
         """Make a bench on the board (again, after a reset) with the hardware it had."""
