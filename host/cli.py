@@ -576,13 +576,18 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from host.evidence import SqliteEvidenceStore
     from host.progress import SessionView
 
+    if args.clock_at is not None and args.clock_start is None:
+        raise UsageProblem("--clock-at says when the clock read --clock-start: give both")
     signer, kid = _host_signer(args.host_key)
     store = SqliteEvidenceStore(args.evidence)
     clock = time.time
     if args.clock_start is not None:
         # The simulator docks devices that live in virtual time: the host's clock starts at
         # the scenario's moment and runs at real speed from there.
-        offset = args.clock_start / 1000 - time.time()
+        # Read at --clock-at when the caller gives it: the caller's clock and this one then
+        # agree however long the daemon took to start.
+        at = args.clock_at / 1000 if args.clock_at is not None else time.time()
+        offset = args.clock_start / 1000 - at
 
         def clock() -> float:
             return time.time() + offset
@@ -1001,6 +1006,13 @@ example:
         metavar="MS",
         help="for simulation: the host's clock reads this time (ms since the epoch) when the "
         "daemon starts, and runs at real speed; default: the system clock",
+    )
+    sy.add_argument(
+        "--clock-at",
+        type=int,
+        metavar="MS",
+        help="for simulation: the system time (ms since the epoch) at which the host's clock "
+        "read --clock-start; default: when the daemon starts",
     )
     sy.set_defaults(run=cmd_sync)
 

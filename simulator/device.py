@@ -637,9 +637,10 @@ class VirtualDevice:
 
     # -- docking --
 
-    def dock_transport(self, transport: object) -> object:
-        """The transport as the device sees it: while docked, its clock runs in real time."""
-        return _RealTime(transport, self.clock)
+    def dock_transport(self, transport: object, since: "float | None" = None) -> object:
+        """The transport as the device sees it: while docked, its clock runs in real time,
+        from ``since`` (a ``time.monotonic()`` reading; default: now)."""
+        return _RealTime(transport, self.clock, since)
 
     def close(self) -> None:
         if self.agent is not None:
@@ -663,10 +664,10 @@ class _RealTime:
     """A link transport that moves the device's virtual clock on by the real time that
     passes, so the link's idle timeout works while the device is docked."""
 
-    def __init__(self, inner: object, clock: SimClock) -> None:
+    def __init__(self, inner: object, clock: SimClock, since: "float | None" = None) -> None:
         self.inner = inner
         self.clock = clock
-        self.last = time.monotonic()
+        self.last = time.monotonic() if since is None else since
 
     def _catch_up(self) -> None:
         now = time.monotonic()

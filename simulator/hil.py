@@ -29,6 +29,9 @@ BENCH = "_sealcam_bench"  # the bench's name in the board's REPL namespace
 # A step films and signs on the board's CPU: slow boards need long for long footage.
 STEP_TIMEOUT_S = 600.0
 DOCK_IDLE_S = 15.0  # a silent daemon for this long ends the dock; the next one resumes
+# A board that answers nothing for this long is gone. The WebAssembly board imports the whole
+# firmware from source on a shared CPU, so this bounds a broken board, not a slow one.
+REPL_TIMEOUT_S = 60.0
 POWER_CUTS = ("power_loss", "dead_battery")
 ENTRIES_PER_CALL = 32  # ledger entries fetched from the board per round trip
 
@@ -89,7 +92,7 @@ class BoardDevice:
     def _open(self) -> object:
         from simulator.rawrepl import RawRepl
 
-        return RawRepl(self.port, self.baudrate)
+        return RawRepl(self.port, self.baudrate, REPL_TIMEOUT_S)
 
     def _start_bench(self) -> None:
         """Make a bench on the board (again, after a reset) with the hardware it had."""
@@ -178,12 +181,21 @@ class BoardDevice:
                     "the card's writes; the power goes at once" % (where, key)
                 )
 
-    def dock(self, address: tuple, idle_s: float = DOCK_IDLE_S, injure: object = None) -> dict:
+    def dock(
+        self,
+        address: tuple,
+        idle_s: float = DOCK_IDLE_S,
+        injure: object = None,
+        since: "float | None" = None,
+    ) -> dict:
         """Sync with the host daemon at ``address`` (``sealcam sync --tcp``), relaying the
         bytes between its socket and the board; return ``{"device_id", "result",
         "receipts"}`` as ``sealcam dock --json`` prints. ``injure(bytes) -> bytes``, if
         given, damages what crosses in either direction, as a bad cable would. A recorder
-        that is off is powered on first, as a cradle does; ``"lines"`` says so."""
+        that is off is powered on first, as a cradle does; ``"lines"`` says so. With
+        ``since`` (a ``time.monotonic()`` reading), the board's clock runs in real time from
+        then while docked, as the daemon's does from the same moment: the drift the host
+        measures is the board's own, not the time the relay and the daemon took."""
         try:
             sock = socket.create_connection(address, timeout=idle_s)
         except OSError as exc:
@@ -198,7 +210,7 @@ class BoardDevice:
                 lines += self.step({"do": "power_on", "battery": 100})
             self._eval("%s.dock_begin(False)" % BENCH, "start a dock")
             try:
-                self._relay(sock, idle_s, injure)
+                self._relay(sock, idle_s, injure, since)
             finally:
                 outcome = self._eval("%s.dock_end()" % BENCH, "end the dock")
                 self.hw = self._eval("%s.hardware()" % BENCH, "read its hardware")
@@ -207,7 +219,10 @@ class BoardDevice:
         outcome["lines"] = lines
         return dict(outcome)
 
-    def _relay(self, sock: socket.socket, idle_s: float, injure: object) -> None:
+    def _relay(
+        self, sock: socket.socket, idle_s: float, injure: object, since: "float | None"
+    ) -> None:
+        moved_ms = 0  # how far the board's clock was moved on since ``since``
         quiet_since = time.monotonic()
         while True:
             ready, _, _ = select.select([sock], [], [], 0.2)
@@ -224,9 +239,12 @@ class BoardDevice:
             quiet_since = time.monotonic()
             if injure is not None:
                 data = injure(data)  # type: ignore[operator]
-            answer, closed = self._eval(
-                "(%s.dock_io(%r), %s.dock_closed())" % (BENCH, data, BENCH), "relay the dock"
-            )
+            expr = "(%s.dock_io(%r), %s.dock_closed())" % (BENCH, data, BENCH)
+            if since is not None:
+                due_ms = int((time.monotonic() - since) * 1000)
+                expr = "(%s.clock.advance(%d),) + %s" % (BENCH, due_ms - moved_ms, expr)
+                moved_ms = due_ms
+            answer, closed = self._eval(expr, "relay the dock")[-2:]
             if answer:
                 if injure is not None:
                     answer = injure(answer)  # type: ignore[operator]

@@ -28,7 +28,13 @@ from simulator.scenario import Scenario
 HOST_KID = "agency-host-1"
 SEALCAM = [sys.executable, "-c", "import sys; from host.cli import main; sys.exit(main())"]
 DOCK_ATTEMPTS = 8  # with faults on the link, dock again until the host has everything
-IDLE_S = 3.0  # both ends give up on a silent link this fast (the simulator's cables are short)
+# On a cable with faults both ends give up on a silent link this fast (the simulator's cables
+# are short): a frame lost to noise stalls the session, and the next dock resumes it.
+IDLE_S = 3.0
+# A clean cable loses nothing, so a silent end there is a hung one, never a lost frame: the
+# limit only has to end a broken dock, and must not end one that a loaded machine ran slowly.
+CLEAN_IDLE_S = 60.0
+HOST_START_S = 120.0  # a device waits this long for a starting daemon to say its first word
 
 
 class Host:
@@ -64,7 +70,11 @@ class Host:
         finally:
             store.close()
 
-    def daemon(self, link: list, clock_ms: int, idle_s: float = IDLE_S) -> "Daemon":
+    def daemon(
+        self, link: list, clock_ms: int, idle_s: float = IDLE_S, clock_at_ms: "int | None" = None
+    ) -> "Daemon":
+        """``sealcam sync`` serving ``link``; its clock reads ``clock_ms`` at the system time
+        ``clock_at_ms`` (default: when it has started) and runs at real speed from there."""
         cmd = [
             *SEALCAM,
             "sync",
@@ -78,6 +88,7 @@ class Host:
             str(idle_s),
             "--clock-start",
             str(clock_ms),
+            *(["--clock-at", str(clock_at_ms)] if clock_at_ms is not None else []),
             *link,
         ]
         return Daemon(cmd)
@@ -235,11 +246,12 @@ class Runner:
                 booted = device.step({"do": "power_on", "n": step["n"]})
                 lines += self._tagged(device, ["docked: the cradle powers the device on", *booted])
         pending = list(range(len(self.devices)))
+        idle_s = IDLE_S if any(f.any for f in faults) else CLEAN_IDLE_S
         for attempt in range(1, (DOCK_ATTEMPTS if until_done else 1) + 1):
             if attempt > 1:
                 for i in pending:
                     faults[i].next_attempt()
-            records = self._dock_once(link, pending, faults)
+            records = self._dock_once(link, pending, faults, idle_s)
             for i, record in zip(pending, records, strict=True):
                 device = self.devices[i]
                 record["attempt"] = attempt
@@ -259,17 +271,25 @@ class Runner:
                 break
         return lines
 
-    def _dock_once(self, link: str, which: list, faults: list) -> list:
-        """Dock the devices numbered ``which`` at once; a record for each, in that order."""
+    def _dock_once(self, link: str, which: list, faults: list, idle_s: float) -> list:
+        """Dock the devices numbered ``which`` at once; a record for each, in that order.
+        Both ends of each link give up on it after ``idle_s`` quiet seconds."""
         if self.on_board:
-            return [self._dock_board(faults[0])]
+            return [self._dock_board(faults[0], idle_s)]
         if link == "tcp":
             if self.device.agent is None:
                 return [_dock_record("device is off: nothing answered on the dock")]
-            return [self._dock_tcp()]
-        return self._dock_pty([self.devices[i] for i in which], [faults[i] for i in which])
+            return [self._dock_tcp(idle_s)]
+        devices = [self.devices[i] for i in which]
+        return self._dock_pty(devices, [faults[i] for i in which], idle_s)
 
-    def _dock_pty(self, devices: list, faults: list) -> list:
+    def _clocks(self) -> tuple:
+        """The scenario's time now, with the system time and the monotonic time it was read
+        at: the daemon's clock and the devices' clocks all run on from this one moment, so
+        they agree however long the daemon takes to start."""
+        return self._true_ms(), int(time.time() * 1000), time.monotonic()
+
+    def _dock_pty(self, devices: list, faults: list, idle_s: float) -> list:
         from contextlib import ExitStack
 
         import serial
@@ -286,19 +306,24 @@ class Runner:
             ports = []
             for cable in cables:
                 port = serial.Serial(
-                    cable.device_port, baudrate=921600, timeout=0.05, write_timeout=IDLE_S
+                    cable.device_port, baudrate=921600, timeout=0.05, write_timeout=idle_s
                 )
                 stack.callback(port.close)
                 ports.append(port)
             if on:
                 serve = [arg for c in cables for arg in ("--serial", c.host_port)]
-                daemon = self.host.daemon(serve, self._true_ms())
+                true_ms, wall_ms, since = self._clocks()
+                daemon = self.host.daemon(serve, true_ms, idle_s, wall_ms)
                 ends: list = [None] * len(on)
                 errors: list = []
 
                 def session(k: int) -> None:
                     try:
-                        ends[k] = self._device_session(on[k][0], SerialTransport(ports[k]), True)
+                        # The host speaks first (HELLO): a device's idle limit counts from
+                        # then, not from while the daemon process is still starting.
+                        _await_host(ports[k], daemon)
+                        transport = SerialTransport(ports[k])
+                        ends[k] = self._device_session(on[k][0], transport, True, idle_s, since)
                     except BaseException as exc:  # a power cut, say: the runner's to handle
                         errors.append(exc)
 
@@ -323,22 +348,27 @@ class Runner:
         off = _dock_record("device is off: nothing answered on the dock")
         return [records.get(d.device_id, dict(off)) for d in devices]
 
-    def _dock_tcp(self) -> dict:
+    def _dock_tcp(self, idle_s: float) -> dict:
         import socket
 
         from host.sync import SocketTransport
 
-        daemon = self.host.daemon(["--tcp", "127.0.0.1:0"], self._true_ms())
+        true_ms, wall_ms, since = self._clocks()
+        daemon = self.host.daemon(["--tcp", "127.0.0.1:0"], true_ms, idle_s, wall_ms)
         address = daemon.listening()
         sock = socket.create_connection(address, timeout=10)
         try:
-            result, receipts = self._device_session(self.device, SocketTransport(sock), False)
+            transport = SocketTransport(sock)
+            result, receipts = self._device_session(self.device, transport, False, idle_s, since)
         finally:
             sock.close()
         out, err = daemon.finish()
         return _dock_record(result, receipts, _session_lines(out), err)
 
-    def _device_session(self, device: Any, transport: object, serial_link: bool) -> tuple:
+    def _device_session(
+        self, device: Any, transport: object, serial_link: bool, idle_s: float, since: float
+    ) -> tuple:
+        """Run the device's end of one dock; its clock runs in real time from ``since``."""
         from firmware.link import DeviceLink
         from protocol.messages import DEFAULT_MAX_FRAME, MAX_FRAME
 
@@ -346,11 +376,11 @@ class Runner:
             device.agent,
             make_signer(device.key.seed),
             device.pinned_hosts,
-            device.dock_transport(transport),
+            device.dock_transport(transport, since),
             serial_link,
             os.urandom,
             set_clock=device.clock.set,
-            idle_ms=int(IDLE_S * 1000),
+            idle_ms=int(idle_s * 1000),
             max_frame=DEFAULT_MAX_FRAME if serial_link else MAX_FRAME,
         )
         try:
@@ -362,13 +392,14 @@ class Runner:
         device.battery.charge(100)  # docked is charging
         return result, list(link.receipts)
 
-    def _dock_board(self, faults: Any) -> dict:
+    def _dock_board(self, faults: Any, idle_s: float) -> dict:
         from simulator.links import LinkFaults
 
-        daemon = self.host.daemon(["--tcp", "127.0.0.1:0"], self._true_ms())
+        true_ms, wall_ms, since = self._clocks()
+        daemon = self.host.daemon(["--tcp", "127.0.0.1:0"], true_ms, idle_s, wall_ms)
         address = daemon.listening()
         injure = faults.injure if isinstance(faults, LinkFaults) and faults.any else None
-        outcome = self.device.dock(address, injure=injure)
+        outcome = self.device.dock(address, injure=injure, since=since)
         out, err = daemon.finish()
         record = _dock_record(
             outcome["result"], outcome.get("receipts", []), _session_lines(out), err
@@ -454,6 +485,14 @@ class Runner:
             out["device_entries"] = len(device_entries)
             out["stored_once"] = out["stored_once"] and held == device_entries[: len(held)]
         return out
+
+
+def _await_host(port: Any, daemon: "Daemon") -> None:
+    """Wait until the host has sent something to ``port`` (or its daemon has ended); a
+    daemon that never speaks leaves the device to its idle limit after HOST_START_S."""
+    deadline = time.monotonic() + HOST_START_S
+    while not port.in_waiting and daemon.proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def _dock_record(

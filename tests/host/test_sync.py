@@ -32,6 +32,17 @@ from tests.protocol.ledgers import DEVICE, SEED_A, SEED_B, device_key
 
 HOST_SEED = bytes(range(50, 82))
 HOST_KID = "agency-host-1"
+# These tests are not about a quiet link: the host's idle limit would otherwise end a session
+# whose device thread a loaded machine starved for a few seconds. Both bounds below matter
+# only when the code under test is broken (a hung end), never on a slow machine.
+QUIET_S = 600.0
+JOIN_S = 300.0
+
+
+def joined(t: threading.Thread) -> None:
+    """Wait for the device's thread to finish its session (its last store write included)."""
+    t.join(JOIN_S)
+    assert not t.is_alive(), "the device's end of the link did not finish"
 
 
 def recorded_device(path, frames=12, pad=200):
@@ -75,12 +86,14 @@ def run_pair(
     out = {}
     t = threading.Thread(target=lambda: out.setdefault("device", device_run(device)))
     t.start()
-    host = HostLink(ev, make_signer(host_seed), HOST_KID, SocketTransport(b), False, log=log)
+    host = HostLink(
+        ev, make_signer(host_seed), HOST_KID, SocketTransport(b), False, log=log, idle_s=QUIET_S
+    )
     try:
         summary = host.run()
     finally:
         b.close()  # the device sees the link go and ends its session
-        t.join(10)
+        joined(t)
         a.close()
     return summary, device, out.get("device")
 
@@ -149,8 +162,11 @@ def test_sync_over_a_pseudo_terminal_with_pyserial(tmp_path):
     device = DeviceLink(agent, make_signer(SEED_A), pinned, PtyEnd(), True, os.urandom)
     t = threading.Thread(target=device.run, daemon=True)
     t.start()
-    summary = HostLink(ev, make_signer(HOST_SEED), HOST_KID, SerialTransport(port), True).run()
-    t.join(10)
+    host = HostLink(
+        ev, make_signer(HOST_SEED), HOST_KID, SerialTransport(port), True, idle_s=QUIET_S
+    )
+    summary = host.run()
+    joined(t)
     port.close()
     os.close(master)
     assert summary["result"] == "done", summary
@@ -179,9 +195,12 @@ def test_progress_is_logged_per_device_with_rate_and_time_left(tmp_path):
         False,
         clock=lambda: float(next(ticks)),  # every reading is a second later
         log=lambda event, **kv: lines.append((event, kv)),
+        # On that clock a few quiet reads (a starved device thread) would pass for ten
+        # seconds of silence: the idle limit must not count them.
+        idle_s=10.0**9,
     )
     assert host.run()["result"] == "done"
-    t.join(10)
+    joined(t)
     a.close()
     b.close()
     progress = [kv for event, kv in lines if event == "progress"]
@@ -263,14 +282,14 @@ def daemon_sessions(tmp_path, daemon, devices):
             t.start()
             daemon.serve_link(SocketTransport(b), False, "tcp:127.0.0.1:%d" % (40000 + n))
             b.close()
-            t.join(10)
+            joined(t)
             a.close()
 
         threads.append(threading.Thread(target=serve))
     for t in threads:
         t.start()
     for t in threads:
-        t.join(30)
+        joined(t)
 
 
 def stranger(path):
@@ -291,7 +310,7 @@ def test_the_daemon_on_a_terminal_shows_live_sessions_and_their_outcomes(tmp_pat
     screen = Tty()
     out = Tty()  # stdout is the same terminal: log lines would tear the view
     view = SessionView(screen, width=160)
-    daemon = Daemon(ev, make_signer(HOST_SEED), HOST_KID, out=out, view=view)
+    daemon = Daemon(ev, make_signer(HOST_SEED), HOST_KID, out=out, view=view, idle_s=QUIET_S)
     daemon.log("listening", tcp="127.0.0.1:7878")
     daemon_sessions(tmp_path, daemon, [(good, SEED_A), (bad, SEED_B)])
     daemon.refresh()
@@ -314,7 +333,7 @@ def test_the_daemon_elsewhere_logs_one_json_object_per_event_as_its_help_documen
     good = recorded_device(tmp_path / "good")
     bad = stranger(tmp_path / "bad")
     out = io.StringIO()
-    daemon = Daemon(ev, make_signer(HOST_SEED), HOST_KID, as_json=True, out=out)
+    daemon = Daemon(ev, make_signer(HOST_SEED), HOST_KID, as_json=True, out=out, idle_s=QUIET_S)
     daemon_sessions(tmp_path, daemon, [(good, SEED_A), (bad, SEED_B)])
     daemon.finish()
     events = [json.loads(line) for line in out.getvalue().splitlines()]

@@ -25,6 +25,7 @@ from simulator.mpboard import VirtualBoard
 from tests.host.test_sync_processes import start_daemon
 
 SEALCAM = [sys.executable, "-c", "import sys; from host.cli import main; sys.exit(main())"]
+WAIT_S = 300  # a daemon's end is awaited this long: reached only if it hangs
 DEVICE = "SC-HIL-0001"
 HOST = "agency-host-1"
 
@@ -104,7 +105,7 @@ def test_a_shift_on_the_board_reaches_the_host_and_verifies(fresh):
         assert board.status()["officer"] == "P-0427"  # from the config flashing signed
         daemon, address = start_daemon(evidence, host_key)
         outcome = board.dock(address)
-        out, _ = daemon.communicate(timeout=60)
+        out, _ = daemon.communicate(timeout=WAIT_S)
         assert daemon.returncode == 0, out
         assert outcome["device_id"] == DEVICE and outcome["result"] == "done", outcome
         assert outcome["receipts"]
@@ -157,7 +158,7 @@ def test_a_board_that_is_off_is_powered_by_the_cradle_and_docks(fresh):
         assert board.status()["state"] == "OFF"
         daemon, address = start_daemon(evidence, host_key)
         outcome = board.dock(address)
-        daemon.communicate(timeout=60)
+        daemon.communicate(timeout=WAIT_S)
         assert outcome["result"] == "done", outcome
         assert outcome["lines"][0] == "docked: the cradle powers the device on"
         assert any("self-check ok" in line for line in outcome["lines"])
@@ -181,11 +182,14 @@ def test_a_damaged_dock_stores_nothing_corrupt_and_the_next_dock_completes(fresh
         for step in [*SHIFT[:5], {"do": "stop"}]:
             board.step(step)
         daemon, address = start_daemon(evidence, host_key)
-        first = board.dock(address, idle_s=1.5, injure=injure)  # a stalled link ends soon
-        daemon.communicate(timeout=60)
+        # The damaged piece stalls the session: the relay gives up when the daemon does (its
+        # idle limit is 10 s), not so soon that a loaded daemon's slow first answers end the
+        # dock before the fourth piece has crossed.
+        first = board.dock(address, idle_s=10, injure=injure)
+        daemon.communicate(timeout=WAIT_S)
         daemon, address = start_daemon(evidence, host_key)
         second = board.dock(address)
-        daemon.communicate(timeout=60)
+        daemon.communicate(timeout=WAIT_S)
         on_board = board.ledger_entries()
     assert crossed[0] >= 4 and first["result"] != "done", first
     assert second["result"] == "done", second
