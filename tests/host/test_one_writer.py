@@ -11,7 +11,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import termios
 import time
 from pathlib import Path
 
@@ -26,9 +25,10 @@ from protocol.ledger import read_ledger
 from protocol.registry import EV_HOST_RECEIPT, F_EVENT
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
+from simulator.links import Cable
 from tests.firmware.test_agent import Log, SceneCamera, StepClock
 from tests.host.test_sync import evidence, recorded_device, run_pair
-from tests.host.test_sync_processes import SEALCAM, Relay, setup, start_daemon
+from tests.host.test_sync_processes import SEALCAM, Injury, holds_open, setup, start_daemon
 from tests.protocol.ledgers import DEVICE, SEED_A, device_key
 
 WAIT_S = 120  # a generous bound on every wait for a condition, never a deadline to race
@@ -210,7 +210,7 @@ def test_a_dock_over_serial_beside_a_running_record_is_served_by_the_recorder(tm
     rec = recording(video, store)
     host = host_for(tmp_path, store)
     wait_for(lambda: (store / "agent.sock").exists(), "the recorder's dock socket")
-    relay = Relay()
+    cable = Cable(Injury())
     # The dock opens its end of the cable first, as a recorder in its cradle is there before
     # the host's first HELLO (a HELLO sent to a closed end is flushed when it opens).
     dock = subprocess.Popen(
@@ -222,7 +222,7 @@ def test_a_dock_over_serial_beside_a_running_record_is_served_by_the_recorder(tm
             "--trust",
             str(host / "host.pub"),
             "--serial",
-            relay.b_name,
+            cable.device_port,
             "--idle",
             str(WAIT_S),
             "--json",
@@ -234,7 +234,7 @@ def test_a_dock_over_serial_beside_a_running_record_is_served_by_the_recorder(tm
     daemon = None
     try:
         wait_for(
-            lambda: dock.poll() is not None or is_raw(relay.slaves[1]),
+            lambda: dock.poll() is not None or holds_open(dock.pid, cable.device_port),
             "the dock to open its end of the cable",
         )
         daemon = subprocess.Popen(
@@ -246,7 +246,7 @@ def test_a_dock_over_serial_beside_a_running_record_is_served_by_the_recorder(tm
                 "--host-key",
                 str(host / "host.key"),
                 "--serial",
-                relay.a_name,
+                cable.host_port,
                 "--idle",
                 str(WAIT_S),
                 "--once",
@@ -264,15 +264,10 @@ def test_a_dock_over_serial_beside_a_running_record_is_served_by_the_recorder(tm
             if proc is not None and proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        relay.close()
+        cable.close()
     assert code == 0, err
     assert [d["result"] for d in json.loads(out)["docks"]] == ["done"]
     assert ledger_findings(store) == []
-
-
-def is_raw(fd: int) -> bool:
-    """Whether a pseudo-terminal has been put in raw mode (pyserial does it on open)."""
-    return not termios.tcgetattr(fd)[3] & termios.ICANON
 
 
 def test_a_second_dock_while_the_recorder_serves_one_is_refused_in_one_line(tmp_path):
