@@ -935,10 +935,15 @@ example:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from host.evidence import StoreUnopenable
+
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
     except UsageProblem as exc:
+        print("sealcam %s: %s" % (args.command, exc), file=sys.stderr)
+        return EXIT_UNUSABLE
+    except StoreUnopenable as exc:  # an evidence store that any command opens
         print("sealcam %s: %s" % (args.command, exc), file=sys.stderr)
         return EXIT_UNUSABLE
     except KeyboardInterrupt:

@@ -44,6 +44,24 @@ class EvidenceError(Exception):
     """The evidence store refused an operation; the message says why and what to do."""
 
 
+class StoreUnopenable(EvidenceError):
+    """The evidence store cannot be opened at all (its database is a directory, a FIFO or a
+    device, or not an SQLite database); the message says which, in one line."""
+
+
+def check_database_file(db_path: Path) -> None:
+    """StoreUnopenable unless ``db_path`` is missing (a store not made yet) or a regular file
+    (through symlinks). SQLite would block opening a FIFO for reading until some writer
+    appears, and read a device such as /dev/zero as an empty database."""
+    if db_path.is_dir():
+        raise StoreUnopenable("%s is a directory, not an evidence database" % db_path)
+    if db_path.exists() and not db_path.is_file():
+        raise StoreUnopenable(
+            "%s is not a regular file (a FIFO, a device or a socket): not an evidence database"
+            % db_path
+        )
+
+
 def chunk_media(e: Entry) -> tuple | None:
     """``(digest, size)`` of the media a chunk entry names (sealed, when it is); None for an
     event."""
@@ -281,9 +299,36 @@ class SqliteEvidenceStore(EvidenceStore):
         self.media = self.root / "media"
         self.incoming = self.media / "incoming"
         self._lock = threading.Lock()  # one writer; SQLite serialises commits anyway
+        check_database_file(self.root / "evidence.db")
         if readonly:
             self._open_readonly()
             return
+        db_path = self.root / "evidence.db"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnopenable(
+                "cannot make the evidence store %s: %s" % (self.root, exc.strerror or exc)
+            ) from None
+        try:
+            self._db = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreUnopenable("cannot open %s: %s" % (db_path, exc)) from None
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+            self._migrate()
+            self.log = hostlog.HostLog(self._db)
+            self.log.create()
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise StoreUnopenable(
+                "cannot open %s: %s (is it an evidence database? sealcam verify %s says more)"
+                % (db_path, exc, self.root)
+            ) from None
+        # Opened first: nothing is made beside a file that is no evidence database.
         self.media.mkdir(parents=True, exist_ok=True)
         # Media received in a session but not yet durable lives here under its digest; a
         # crash leaves it unnamed, so has_media never counts it (see make_durable).
@@ -294,16 +339,6 @@ class SqliteEvidenceStore(EvidenceStore):
                 if not _writer_alive(stale.name):
                     stale.unlink(missing_ok=True)
         self.incoming.mkdir(exist_ok=True)
-        self._db = sqlite3.connect(
-            str(self.root / "evidence.db"), check_same_thread=False, isolation_level=None
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
-        self._migrate()
-        self.log = hostlog.HostLog(self._db)
-        self.log.create()
 
     def _migrate(self) -> None:
         """Bring a store made by an earlier release up to this schema (columns only added)."""
@@ -313,12 +348,18 @@ class SqliteEvidenceStore(EvidenceStore):
 
     def _open_readonly(self) -> None:
         """Open for reading only (``sealcam verify``): nothing is created, cleaned or written,
-        and SQLite itself refuses any write (``mode=ro``). A store that is missing, not a
-        database, or lacks tables fails at its first read (sqlite3.Error)."""
+        and SQLite itself refuses any write (``mode=ro``). A store that is missing or not a
+        database is StoreUnopenable; one that lacks tables fails at its first read of them
+        (sqlite3.Error)."""
         from urllib.parse import quote
 
-        uri = "file:%s?mode=ro" % quote(str((self.root / "evidence.db").absolute()))
-        self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+        db_path = self.root / "evidence.db"
+        uri = "file:%s?mode=ro" % quote(str(db_path.absolute()))
+        try:
+            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+            self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreUnopenable("cannot open %s: %s" % (db_path, exc)) from None
         self.log = hostlog.HostLog(self._db)
 
     def checkpoint(self, signer: hostlog.tlog.NoteSigner, kid: str) -> hostlog.tlog.Checkpoint:

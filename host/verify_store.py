@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from host import hostlog, tlog
+from host.evidence import StoreUnopenable, check_database_file
 
 OK = "OK"
 NOT_OK = "NOT OK"
@@ -138,8 +139,10 @@ def check_store(
     the key the checkpoints must be signed with; otherwise the keys the store kept are used.
     """
     db_path = root / "evidence.db"
-    if db_path.is_dir():
-        raise StoreUnusable("%s is a directory, not an evidence database" % db_path)
+    try:
+        check_database_file(db_path)
+    except StoreUnopenable as exc:
+        raise StoreUnusable(str(exc)) from None
     report = StoreReport()
     if not db_path.exists():
         held = media_files(root)

@@ -314,3 +314,25 @@ def test_a_file_changed_on_the_device_is_reported_after_a_dock_with_its_chunk_se
         ("media-damaged-on-device", victim.seq),
         ("media-missing", victim.seq),
     ]
+
+
+def test_a_broken_evidence_db_is_one_line_and_exit_2_for_every_command(tmp_path):
+    # Issue 10 item 5: enrol and sync on a damaged evidence.db, or a directory in its place,
+    # ended in an sqlite3 traceback with exit 1.
+    key = tmp_path / "SC-0001.pub"
+    key.write_bytes(encode_key(device_key().public_only()))
+    host = tmp_path / "host.key"
+    host.write_bytes(encode_key(device_key()))
+    for name, make in (("garbage", "bytes"), ("folder", "dir")):
+        ev = tmp_path / name
+        ev.mkdir()
+        db = ev / "evidence.db"
+        db.mkdir() if make == "dir" else db.write_bytes(b"not a database at all" * 50)
+        for args in (
+            ("enrol", "--evidence", str(ev), str(key)),
+            ("sync", "--evidence", str(ev), "--host-key", str(host), "--tcp", "127.0.0.1:0"),
+        ):
+            r = run(*args)
+            assert r.returncode == 2, (args, r.stderr)
+            assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+            assert str(db) in r.stderr and r.stdout == ""

@@ -3,11 +3,18 @@
 # R-HOST-5: nobody cuts or edits original footage on the host either.
 
 import hashlib
+import os
 import threading
 
 import pytest
 
-from host.evidence import EvidenceError, EvidenceStore, SqliteEvidenceStore, chunk_media
+from host.evidence import (
+    EvidenceError,
+    EvidenceStore,
+    SqliteEvidenceStore,
+    StoreUnopenable,
+    chunk_media,
+)
 from protocol.ledger import parse_entry
 from protocol.messages import GONE_DAMAGED, GONE_NOT_FOUND
 from protocol.registry import F_CHUNK_INDEX
@@ -251,3 +258,31 @@ def test_opening_the_store_keeps_a_live_writers_staged_media_and_clears_a_dead_o
         assert not dead.exists()
     finally:
         daemon.communicate(b"")
+
+
+# --- an evidence.db that is no database: one clear error, nothing made beside it ---
+# Issue 10 item 2: a corrupt or non-SQLite evidence.db, or a directory in its place, is one
+# clear line (StoreUnopenable, which the command line prints with exit 2), never a traceback.
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda p: p.mkdir(), "is a directory"),
+        (lambda p: os.mkfifo(p), "not a regular file"),
+        (lambda p: p.symlink_to("/dev/zero"), "not a regular file"),
+        (lambda p: p.write_bytes(b"not a database at all" * 50), "file is not a database"),
+    ],
+)
+def test_an_evidence_db_that_is_no_database_cannot_be_opened(tmp_path, make, words):
+    make(tmp_path / "evidence.db")
+    for readonly in (False, True):
+        with pytest.raises(StoreUnopenable, match=words):
+            SqliteEvidenceStore(tmp_path, readonly=readonly).close()
+    assert not (tmp_path / "media").exists()  # nothing created beside it
+
+
+def test_a_store_path_that_is_a_file_cannot_be_opened(tmp_path):
+    (tmp_path / "ev").write_bytes(b"x")
+    with pytest.raises(StoreUnopenable, match="cannot make the evidence store"):
+        SqliteEvidenceStore(tmp_path / "ev")

@@ -370,6 +370,32 @@ def test_an_unusable_evidence_db_is_exit_2_with_one_line(tmp_path, capsys, conte
     assert not (tmp_path / "media").exists()  # nothing created beside it
 
 
+def test_an_evidence_db_that_is_a_fifo_or_a_device_is_exit_2(docked, capsys):
+    """Issue 10 item 2: SQLite opening a FIFO for reading waits for a writer that never
+    comes (verify hung for good), and reads /dev/zero as an empty database (a store with
+    media was 'replaced'); neither is a database: exit 2, one line, at once."""
+    path, _agent = docked
+    db = path / "evidence.db"
+    db.unlink()
+    os.mkfifo(db)
+    result = []
+    t = threading.Thread(target=lambda: result.append(main(["verify", str(path)])), daemon=True)
+    t.start()
+    t.join(120)
+    if t.is_alive():  # unblock the open verify is stuck in, so the test ends
+        os.close(os.open(db, os.O_WRONLY | os.O_NONBLOCK))
+        t.join(120)
+        pytest.fail("verify blocked opening a FIFO as evidence.db")
+    out, err = capsys.readouterr()
+    assert result == [2] and out == "" and "not a regular file" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    db.unlink()
+    db.symlink_to("/dev/zero")
+    code = main(["verify", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and "not a regular file" in err and err.count("\n") == 1
+
+
 def test_verify_no_longer_recreates_a_dropped_table(docked, capsys):
     path, _agent = docked
     sql(path, "DROP TABLE sessions")
