@@ -54,6 +54,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     gone_db = (path / "media").is_dir() and not (path / "ledger").is_dir()
     if path.is_dir() and ((path / "evidence.db").exists() or gone_db):
         return verify_evidence(path, args)
+    if args.witness or args.host_key:  # never let a reader believe a witness was checked
+        raise UsageProblem(
+            "--witness and --host-key check a host evidence store, and %s is not one (a "
+            "ledger or a device store is checked with --key alone)" % path
+        )
     if path.is_dir() and (path / "ledger").is_dir():
         from firmware.store import ledger_bytes
 
@@ -485,7 +490,10 @@ def cmd_checkpoint_export(args: argparse.Namespace) -> int:
         )
     note = row[0].encode("utf-8")
     if args.out:
-        write_atomic(Path(args.out), note)
+        try:
+            write_atomic(Path(args.out), note)
+        except OSError as exc:
+            raise UsageProblem("cannot write %s: %s" % (args.out, exc.strerror or exc)) from None
         print("wrote the checkpoint to %s" % args.out, file=sys.stderr)
     else:
         sys.stdout.write(row[0])

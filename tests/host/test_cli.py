@@ -6,7 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from host.evidence import SqliteEvidenceStore
 from protocol.keys import encode_key
+from protocol.signer import make_signer
 from tests.protocol.ledgers import SEED_B, device_key, make_entries
 
 SEALCAM = Path(sys.executable).with_name("sealcam")
@@ -336,3 +338,31 @@ def test_a_broken_evidence_db_is_one_line_and_exit_2_for_every_command(tmp_path)
             assert r.returncode == 2, (args, r.stderr)
             assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
             assert str(db) in r.stderr and r.stdout == ""
+
+
+def test_a_witness_is_never_silently_ignored(tmp_path):
+    # Issue 10 item 2: `verify rec/ --key K --witness cp.txt` said OK (exit 0) and checked
+    # no witness at all; an auditor would believe the checkpoint held elsewhere was checked.
+    ledger, key = write_case(tmp_path, make_entries(3))
+    witness = tmp_path / "cp.txt"
+    witness.write_text("sealcam evidence 00\n1\nAAAA\n")
+    for extra in (("--witness", str(witness)), ("--host-key", key)):
+        r = run("verify", ledger, "--key", key, *extra)
+        assert r.returncode == 2 and r.stdout == "", r.stdout
+        assert "evidence store" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_checkpoint_export_to_a_folder_that_cannot_hold_it_is_one_line(tmp_path):
+    # Issue 10 item 5: --out in a missing folder, or naming a folder, was a traceback.
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    store = SqliteEvidenceStore(ev)
+    store.enrol(device_key().device_id, device_key().public)
+    store.checkpoint(make_signer(bytes(32)), "agency-host-1")
+    store.close()
+    for out in (tmp_path / "no" / "cp.txt", tmp_path):
+        r = run("checkpoint", "export", "--evidence", str(ev), "--out", str(out))
+        assert r.returncode == 2 and "cannot write" in r.stderr, r.stderr
+        assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    r = run("checkpoint", "export", "--evidence", str(ev), "--out", str(tmp_path / "cp.txt"))
+    assert r.returncode == 0 and (tmp_path / "cp.txt").read_text().startswith("sealcam evidence")
