@@ -119,6 +119,8 @@ def check_evidence_store(path: Path, args: argparse.Namespace) -> "StoreReport":
 def verify_evidence(path: Path, args: argparse.Namespace) -> int:
     """Every enrolled device in an evidence store: verdict, compliance flags, recordings;
     and first the store itself: does it still hold all that its signed log says it stored."""
+    from collections import Counter
+
     from host import compliance, timeline
     from host.evidence import SqliteEvidenceStore
     from host.verify_store import render as render_store
@@ -173,12 +175,17 @@ def verify_evidence(path: Path, args: argparse.Namespace) -> int:
                 )
             )
         refusals = [s for s in store.sessions(device) if s["result"].startswith("refused:")]
-        for s in refusals:
+        # A device refused once is refused at every dock until it is repaired: one finding
+        # per reason, with how many docks it ended. (A refused entry may be validly signed:
+        # a field out of bounds, so the reason, not a guess, says what is wrong.)
+        reasons = Counter(s["result"][len("refused: ") :] for s in refusals)
+        for reason, docks in reasons.items():
             report.findings.append(
                 Finding(
                     "refused-at-dock",
-                    "at a dock the device offered ledger data the host refused (%s): what it "
-                    "holds is not what it signed" % s["result"][len("refused: ") :],
+                    "at %s the host refused ledger data the device offered (%s): what "
+                    "follows it cannot be collected until the device's ledger is repaired"
+                    % ("a dock" if docks == 1 else "%d docks" % docks, reason),
                 )
             )
         held_next = max((e.seq for e in entries), default=-1) + 1

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from host.cli import main
 from host.evidence import SqliteEvidenceStore
 from protocol.keys import encode_key
 from protocol.signer import make_signer
@@ -366,3 +367,27 @@ def test_checkpoint_export_to_a_folder_that_cannot_hold_it_is_one_line(tmp_path)
         assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     r = run("checkpoint", "export", "--evidence", str(ev), "--out", str(tmp_path / "cp.txt"))
     assert r.returncode == 0 and (tmp_path / "cp.txt").read_text().startswith("sealcam evidence")
+
+
+def test_a_device_refused_at_every_dock_is_one_finding_that_blames_nothing_it_did_not_do(
+    tmp_path, capsys
+):
+    # Issue 10 item 3: a validly signed entry with a field out of bounds is refused at every
+    # dock; verify listed one identical finding per dock, each saying "what it holds is not
+    # what it signed", which is false for such an entry.
+    ev = tmp_path / "ev"
+    store = SqliteEvidenceStore(ev)
+    key = device_key()
+    store.enrol(key.device_id, key.public)
+    store.add_entries(key.device_id, make_entries(3), 1000)
+    reason = "refused: entry seq 3: wall_ms must be an integer in 0..9223372036854775807"
+    for ended in (2000, 3000):
+        summary = {"device": key.device_id, "result": reason, "entries_stored": 0,
+                   "media_stored": 0, "bytes_in": 10, "device_head": 4}  # fmt: skip
+        store.record_session(summary, ended)
+    store.close()
+    assert main(["verify", str(ev), "--json"]) == 1
+    found = json.loads(capsys.readouterr().out)["devices"][0]["verification"]["findings"]
+    refused = [f["message"] for f in found if f["code"] == "refused-at-dock"]
+    assert len(refused) == 1 and "2 docks" in refused[0] and "wall_ms must be" in refused[0]
+    assert "not what it signed" not in refused[0]
