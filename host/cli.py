@@ -413,9 +413,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
         frames = note["video"]["frames"]
         print("   (%d frames; its note for the case file: %s.json)\n" % (frames, video))
         print("Try it yourself:")
-        print("  sealcam verify %s" % evidence)
-        print("  sealcam sim run --all")
+        print("  %s verify %s" % (command_name(), evidence))
+        print("  %s sim run --all" % command_name())
     return EXIT_OK if good == EXIT_OK and bad == EXIT_NOT_OK else EXIT_NOT_OK
+
+
+def command_name(argv0: str | None = None) -> str:
+    """How to type this command here: ``sealcam`` when that is what the shell finds, else
+    the path it was run by (``.venv/bin/sealcam`` after ``tools/demo``, whose environment is
+    not activated), so the commands the demo suggests work as printed."""
+    import shutil
+
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    found = shutil.which("sealcam")
+    if not argv0.endswith("sealcam") or not os.path.exists(argv0):
+        return "sealcam"  # run some other way (python -m, tests): name the command only
+    if found and os.path.realpath(found) == os.path.realpath(argv0):
+        return "sealcam"
+    rel = os.path.relpath(argv0)
+    return rel if not rel.startswith("..") else os.path.abspath(argv0)
 
 
 def _quiet_verify(evidence: Path, ns: argparse.Namespace) -> tuple:

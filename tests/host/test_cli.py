@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from host.cli import main
+from host.cli import command_name, main
 from host.evidence import SqliteEvidenceStore
 from protocol.keys import encode_key
 from protocol.signer import make_signer
@@ -391,3 +391,18 @@ def test_a_device_refused_at_every_dock_is_one_finding_that_blames_nothing_it_di
     refused = [f["message"] for f in found if f["code"] == "refused-at-dock"]
     assert len(refused) == 1 and "2 docks" in refused[0] and "wall_ms must be" in refused[0]
     assert "not what it signed" not in refused[0]
+
+
+def test_the_demo_suggests_commands_that_run_as_printed(tmp_path, monkeypatch):
+    # Issue 10 (a newcomer's first run): tools/demo runs .venv/bin/sealcam without activating
+    # the environment, then suggested "sealcam verify ...", which the shell does not find.
+    exe = tmp_path / "venv" / "bin" / "sealcam"
+    exe.parent.mkdir(parents=True)
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", "/nowhere")
+    assert command_name(str(exe)) == "venv/bin/sealcam"
+    monkeypatch.setenv("PATH", str(exe.parent))
+    assert command_name(str(exe)) == "sealcam"
+    assert command_name("/usr/lib/python3/pytest") == "sealcam"
