@@ -235,7 +235,20 @@ def verify_evidence(path: Path, args: argparse.Namespace) -> int:
             for line in timeline.render(recs):
                 print(line)
             print()
+        print(store_verdict(whole.ok, [(d, r.ok) for d, r, _fl, _recs in results]))
     return EXIT_OK if ok else EXIT_NOT_OK
+
+
+def store_verdict(store_ok: bool, devices: list) -> str:
+    """One closing line for an evidence store: the store's own State and each device's
+    come above it, and a reader must not take the first "OK" for the whole answer."""
+    bad = [d for d, good in devices if not good]
+    if store_ok and not bad:
+        return "Verdict  ✓ OK: the store's log and its %d device(s)" % len(devices)
+    parts = [] if store_ok else ["the store's log"]
+    if bad:
+        parts.append("device%s %s" % ("s" if len(bad) > 1 else "", ", ".join(bad)))
+    return "Verdict  ✗ NOT OK: %s (see the findings above)" % " and ".join(parts)
 
 
 def cmd_record(args: argparse.Namespace) -> int:

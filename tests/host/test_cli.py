@@ -2,6 +2,7 @@
 # micropython: skip (runs the command line in a subprocess)
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -406,3 +407,29 @@ def test_the_demo_suggests_commands_that_run_as_printed(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(exe.parent))
     assert command_name(str(exe)) == "sealcam"
     assert command_name("/usr/lib/python3/pytest") == "sealcam"
+
+
+def test_an_evidence_store_report_ends_with_one_verdict(tmp_path, capsys):
+    # Issue 10 (a newcomer reading the demo): after one chunk's footage was changed, the
+    # report opened with the store's "State ✓ OK" and the device's NOT OK came later; a last
+    # line now says what the whole answer is, as the exit code does.
+    ev = tmp_path / "ev"
+    store = SqliteEvidenceStore(ev)
+    key = device_key()
+    store.enrol(key.device_id, key.public)
+    store.add_entries(key.device_id, make_entries(3), 1000)
+    store.checkpoint(make_signer(bytes(32)), "agency-host-1")
+    store.close()
+    assert main(["verify", str(ev)]) == 0
+    assert capsys.readouterr().out.rstrip().splitlines()[-1].startswith("Verdict  ✓ OK")
+    db = sqlite3.connect(str(ev / "evidence.db"))
+    raw = bytearray(db.execute("SELECT raw FROM entries WHERE seq = 1").fetchone()[0])
+    raw[-3] ^= 1
+    db.execute("UPDATE entries SET raw = ? WHERE seq = 1", (bytes(raw),))
+    db.commit()
+    db.close()
+    assert main(["verify", str(ev)]) == 1
+    out = capsys.readouterr().out
+    assert "State    ✓ OK" in out  # the store's log still holds every row
+    last = out.rstrip().splitlines()[-1]
+    assert last.startswith("Verdict  ✗ NOT OK") and key.device_id in last
