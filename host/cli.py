@@ -330,6 +330,17 @@ def _record_claimed(args: argparse.Namespace, store: Path, held: "StoreClaim") -
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
+    from host.evidence import device_id_problem
+
+    problem = device_id_problem(args.device_id)
+    if problem:
+        raise UsageProblem(problem)
+    if "/" in args.device_id or "\0" in args.device_id or args.device_id.startswith("."):
+        # The id names the key files: it must not lead them out of --out, or hide them.
+        raise UsageProblem(
+            "a device id that names key files cannot hold '/' or start with '.': %r"
+            % args.device_id
+        )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     seed = generate_seed()

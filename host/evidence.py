@@ -34,7 +34,7 @@ from pathlib import Path
 
 from host import hostlog
 from host.files import start_writeback, sync_files, write_all, write_atomic
-from protocol.bounds import entry_problem
+from protocol.bounds import MAX_ID, entry_problem
 from protocol.ledger import Entry, parse_entry
 from protocol.registry import F_CIPHER_SHA, F_PLAIN_LEN, F_PLAIN_SHA, F_WALL_MS, KIND_CHUNK
 from protocol.sealing import OVERHEAD as SEALED_OVERHEAD
@@ -60,6 +60,21 @@ def check_database_file(db_path: Path) -> None:
             "%s is not a regular file (a FIFO, a device or a socket): not an evidence database"
             % db_path
         )
+
+
+def device_id_problem(device_id: object) -> str:
+    """Why ``device_id`` cannot name a device (the protocol's bounds: 1 to MAX_ID
+    characters), or "". A device enrolled under a longer id could never dock: the sync
+    protocol refuses its HELLO."""
+    if type(device_id) is not str:
+        return "a device id is text, not %s" % type(device_id).__name__
+    if not 1 <= len(device_id) <= MAX_ID:
+        return "a device id is 1 to %d characters, not %d (%r)" % (
+            MAX_ID,
+            len(device_id),
+            device_id[:24],
+        )
+    return ""
 
 
 def chunk_media(e: Entry) -> tuple | None:
@@ -378,6 +393,9 @@ class SqliteEvidenceStore(EvidenceStore):
         """Enrol a device's public key; re-enrolling the same key is a no-op."""
         if len(public_key) != 32:
             raise EvidenceError("an Ed25519 public key is 32 bytes, not %d" % len(public_key))
+        problem = device_id_problem(device_id)
+        if problem:
+            raise EvidenceError(problem)
         with self._lock:
             row = self._db.execute(
                 "SELECT public_key FROM devices WHERE device_id = ?", (device_id,)

@@ -433,3 +433,19 @@ def test_an_evidence_store_report_ends_with_one_verdict(tmp_path, capsys):
     assert "State    ✓ OK" in out  # the store's log still holds every row
     last = out.rstrip().splitlines()[-1]
     assert last.startswith("Verdict  ✗ NOT OK") and key.device_id in last
+
+
+def test_keygen_refuses_an_id_no_device_can_carry_or_that_leaves_its_folder(tmp_path):
+    # Issue 10 item 5: a 300-character id was a traceback ("File name too long"), an empty
+    # one wrote the hidden files ".key" and ".pub", and "../x" wrote beside --out.
+    out = tmp_path / "keys"
+    for bad, words in (
+        ("X" * 300, "1 to 64 characters"),
+        ("", "1 to 64 characters"),
+        ("../SC-0001", "cannot hold '/'"),
+        (".hidden", "start with '.'"),
+    ):
+        r = run("keygen", "--device-id", bad, "--out", str(out))
+        assert r.returncode == 2 and words in r.stderr, (bad, r.stderr)
+        assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert not any(tmp_path.rglob("*.key")) and not any(tmp_path.rglob("*.pub"))

@@ -286,3 +286,13 @@ def test_a_store_path_that_is_a_file_cannot_be_opened(tmp_path):
     (tmp_path / "ev").write_bytes(b"x")
     with pytest.raises(StoreUnopenable, match="cannot make the evidence store"):
         SqliteEvidenceStore(tmp_path / "ev")
+
+
+def test_a_device_id_the_protocol_cannot_carry_is_never_enrolled(store):
+    # Issue 10 item 5: a key for a 300-character id was enrolled; the device could never
+    # dock (the sync protocol's ids are 1 to 64 characters, protocol/bounds.py).
+    for bad in ("X" * 65, "X" * 300):
+        with pytest.raises(EvidenceError, match="1 to 64 characters, not %d" % len(bad)):
+            store.enrol(bad, KEY.public)
+    store.enrol("X" * 64, SEED_B[:32])
+    assert "X" * 64 in store.devices() and "X" * 65 not in store.devices()
