@@ -17,6 +17,8 @@ from protocol.signer import generate_seed, make_signer
 from protocol.verify import NOT_OK, OK, OK_MISSING, Finding, verify_ledger
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from firmware.storelock import StoreClaim
     from host.dockrelay import HostEnd
     from host.verify_store import StoreReport
@@ -556,9 +558,28 @@ def _host_signer(path: str) -> tuple:
 
 def _address(text: str) -> tuple:
     host, _, port = text.rpartition(":")
-    if not host or not port.isdigit():
-        raise UsageProblem("give an address as HOST:PORT, not %r" % text)
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise UsageProblem("give an address as HOST:PORT (a port up to 65535), not %r" % text)
     return host, int(port)
+
+
+def number_at_least(minimum: float, above: bool = False) -> "Callable[[str], float]":
+    """An argparse type: a finite number no less than ``minimum`` (above it, when ``above``).
+    An infinite limit was a traceback, and a negative one or NaN turned a check off."""
+    import math
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < minimum or (above and value == minimum):
+            raise argparse.ArgumentTypeError(
+                "give a number %s %g, not %r" % ("above" if above else "of at least", minimum, text)
+            )
+        return value
+
+    return parse
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -761,13 +782,13 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--device", help="in an evidence store, check only this device")
     v.add_argument(
         "--late-hours",
-        type=float,
+        type=number_at_least(0),
         default=24,
         help="in an evidence store, flag footage that reached it later than this (R-HOST-1)",
     )
     v.add_argument(
         "--drift-limit",
-        type=float,
+        type=number_at_least(0),
         default=2,
         metavar="SECONDS",
         help="in an evidence store, flag a device clock off by more than this (R-HOST-11)",
@@ -830,7 +851,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--device-id", help="provision a key for this device on first use")
     r.add_argument("--key", help="the device's private key file (default STORE/device.key)")
     r.add_argument("--officer", default="", help="the officer's id, shown in the overlay")
-    r.add_argument("--seconds", type=float, default=0, help="stop after this long")
+    r.add_argument("--seconds", type=number_at_least(0), default=0, help="stop after this long")
     r.add_argument("--seal-to", help="encrypt media to this agency X25519 public key file")
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
     r.set_defaults(run=cmd_record)
@@ -919,7 +940,7 @@ example:
     sy.add_argument("--once", action="store_true", help="stop after one session per link")
     sy.add_argument(
         "--idle",
-        type=float,
+        type=number_at_least(0, above=True),
         default=10,
         help="end a session after this many quiet seconds; the device's next dock resumes it",
     )
@@ -958,7 +979,7 @@ example:
     dk.add_argument("--baud", type=int, default=921600, help="serial line rate")
     dk.add_argument(
         "--idle",
-        type=float,
+        type=number_at_least(0, above=True),
         default=15,
         help="give up after this many quiet "
         "seconds (a frame lost to noise stalls a session; the next dock resumes)",

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from host.cli import command_name, main
 from host.evidence import SqliteEvidenceStore
 from protocol.keys import encode_key
@@ -449,3 +451,25 @@ def test_keygen_refuses_an_id_no_device_can_carry_or_that_leaves_its_folder(tmp_
         assert r.returncode == 2 and words in r.stderr, (bad, r.stderr)
         assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     assert not any(tmp_path.rglob("*.key")) and not any(tmp_path.rglob("*.pub"))
+
+
+def test_a_limit_that_is_infinite_negative_or_nan_is_refused_before_anything_runs(tmp_path, capsys):
+    # Issue 10 item 5: `dock --idle inf` was an OverflowError traceback, `sync --tcp
+    # 127.0.0.1:99999` another; `verify --late-hours nan` or `--drift-limit -1` silently
+    # turned a compliance check off or flagged everything.
+    ev = str(tmp_path)
+    for argv in (
+        ["dock", "--store", ev, "--trust", "k.pub", "--connect", "127.0.0.1:1", "--idle", "inf"],
+        ["sync", "--evidence", ev, "--host-key", "h.key", "--tcp", "127.0.0.1:1", "--idle", "-1"],
+        ["verify", ev, "--late-hours", "nan"],
+        ["verify", ev, "--drift-limit", "-1"],
+        ["record", "--camera", "0", "--store", ev, "--seconds", "-5"],
+    ):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2, argv
+        assert "give a number" in capsys.readouterr().err
+    host = tmp_path / "h.key"
+    host.write_bytes(encode_key(device_key()))
+    r = run("sync", "--evidence", ev, "--host-key", str(host), "--tcp", "127.0.0.1:99999")
+    assert r.returncode == 2 and "port up to 65535" in r.stderr and "Traceback" not in r.stderr
