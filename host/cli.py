@@ -366,8 +366,8 @@ def cmd_keygen(args: argparse.Namespace) -> int:
         )
     else:
         print(
-            "device %s\n  private key %s (keep on the device)\n  public key  %s (enrol on "
-            "the host)" % (key.device_id, private, public)
+            "device %s (key %s)\n  private key %s (keep on the device)\n  public key  %s "
+            "(enrol on the host)" % (key.device_id, key.public[:8].hex(), private, public)
         )
     return EXIT_OK
 

@@ -513,6 +513,26 @@ def test_a_store_rewritten_with_the_host_key_is_caught_by_a_witness(docked, caps
     assert code == 1 and "not an extension" in findings(report)["rewritten"]
 
 
+def test_the_report_names_the_key_the_checkpoint_verified_with(docked, capsys):
+    """Issue 10 item 2: with the host key replaced by another and the checkpoint re-signed,
+    a store verified without --host-key or a witness is consistent in itself; the report now
+    names the key (as keygen and enrol print it), so a reader who knows the agency's key
+    sees the change."""
+    path, _agent = docked
+    code, report = verify(path, capsys=capsys)
+    assert (
+        code == 0 and report["store"]["stats"]["checkpoint"]["key"] == HOST.public_key()[:8].hex()
+    )
+    intruder = make_signer(bytes(range(32)))
+    sql(path, "DELETE FROM checkpoints", "DELETE FROM host_keys")
+    store = SqliteEvidenceStore(path)
+    store.checkpoint(intruder, HOST_KID)
+    store.close()
+    main(["verify", str(path)])
+    out = capsys.readouterr().out
+    assert "signed by %s (key %s)" % (HOST_KID, intruder.public_key()[:8].hex()) in out
+
+
 def test_the_receipts_devices_logged_are_witnesses_too(docked, capsys):
     # R-DEV-2: a media file removed with its leaf, the log rebuilt and re-signed with the host
     # key. The store agrees with itself and the device's ledger only misses a file, but the
