@@ -49,6 +49,11 @@ class StoreUnopenable(EvidenceError):
     device, or not an SQLite database); the message says which, in one line."""
 
 
+def _holds_media(media: Path) -> bool:
+    """Whether ``media`` holds a named media file (``ab/HEX``; incoming/ is not one)."""
+    return media.is_dir() and next(media.glob("??/*"), None) is not None
+
+
 def check_database_file(db_path: Path) -> None:
     """StoreUnopenable unless ``db_path`` is missing (a store not made yet) or a regular file
     (through symlinks). SQLite would block opening a FIFO for reading until some writer
@@ -319,6 +324,19 @@ class SqliteEvidenceStore(EvidenceStore):
             self._open_readonly()
             return
         db_path = self.root / "evidence.db"
+        if (not db_path.exists() or db_path.stat().st_size == 0) and _holds_media(self.media):
+            # A new database here would be a new store (a new id, an empty log) over the
+            # footage of one whose database is gone: it must be restored, not replaced.
+            raise StoreUnopenable(
+                "%s holds media but %s: the store's database was deleted or emptied; "
+                "restore it from a backup rather than start a new store over this footage "
+                "(sealcam verify %s says more)"
+                % (
+                    self.root,
+                    "no evidence.db" if not db_path.exists() else "an empty evidence.db",
+                    self.root,
+                )
+            )
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

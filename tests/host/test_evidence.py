@@ -296,3 +296,22 @@ def test_a_device_id_the_protocol_cannot_carry_is_never_enrolled(store):
             store.enrol(bad, KEY.public)
     store.enrol("X" * 64, SEED_B[:32])
     assert "X" * 64 in store.devices() and "X" * 65 not in store.devices()
+
+
+@pytest.mark.parametrize("how", ["deleted", "emptied"])
+def test_no_new_store_is_made_over_the_footage_of_one_whose_database_is_gone(tmp_path, how):
+    # Issue 10 item 2: with evidence.db deleted or emptied, `sealcam enrol` or `sealcam sync`
+    # made a fresh store (a new id, an empty log) over the old footage, and verify could then
+    # no longer say the database was deleted.
+    store = SqliteEvidenceStore(tmp_path)
+    store.put_media(hashlib.sha256(b"footage").digest(), b"footage")
+    store.close()
+    for name in os.listdir(tmp_path):
+        if name.startswith("evidence.db"):
+            os.remove(tmp_path / name)
+    if how == "emptied":
+        (tmp_path / "evidence.db").write_bytes(b"")
+    with pytest.raises(StoreUnopenable, match="database was deleted or emptied"):
+        SqliteEvidenceStore(tmp_path)
+    assert (tmp_path / "evidence.db").exists() == (how == "emptied")
+    assert not (tmp_path / "evidence.db").exists() or (tmp_path / "evidence.db").stat().st_size == 0

@@ -236,7 +236,10 @@ def test_an_evidence_db_emptied_to_a_fresh_store_is_not_ok(docked, capsys):
     for name in os.listdir(path):
         if name.startswith("evidence.db"):
             os.remove(path / name)
-    SqliteEvidenceStore(path).close()  # a new, empty store in its place: the media stays
+    # A new, empty store in its place (made elsewhere: sealcam refuses to make one over
+    # the media of another, test_evidence.py): the media stays.
+    SqliteEvidenceStore(path.parent / "fresh").close()
+    shutil.copy(path.parent / "fresh" / "evidence.db", path / "evidence.db")
     code, report = verify(path, capsys=capsys)
     assert code == 1
     assert "replaced or emptied" in findings(report)["media-not-logged"]
