@@ -238,6 +238,7 @@ def verify_evidence(path: Path, args: argparse.Namespace) -> int:
                 print(line)
             print()
         print(store_verdict(whole.ok, [(d, r.ok) for d, r, _fl, _recs in results]))
+        print()  # the report's end, before whatever follows it (the demo's next step)
     return EXIT_OK if ok else EXIT_NOT_OK
 
 
