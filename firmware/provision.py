@@ -27,6 +27,7 @@ from protocol import cbor
 from protocol.errors import DecodeError, EntryError
 from protocol.hostconfig import ConfigRejected, open_config
 from protocol.keys import DeviceKey, decode_key, encode_key
+from protocol.registry import MAX_ID_LEN
 from protocol.signer import SEED_SIZE, SignerError, generate_seed, make_signer
 
 TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
@@ -40,7 +41,6 @@ PUB_SUFFIX = ".pub"
 # Signed by the device key to prove it to the host that enrolled it; the prefix keeps such a
 # signature from ever being mistaken for one over a ledger entry.
 PROOF_CONTEXT = b"sealcam-key-proof/1:"
-MAX_ID_LEN = 64
 _ID_PUNCTUATION = "-_."
 
 

@@ -18,6 +18,8 @@ from protocol.signer import generate_seed, make_signer
 from protocol.verify import NOT_OK, OK, OK_MISSING, Finding, verify_chunks, verify_ledger
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from firmware.storelock import StoreClaim
     from host.dockrelay import HostEnd
     from host.verify_store import StoreReport
@@ -112,6 +114,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     gone_db = (path / "media").is_dir() and not (path / "ledger").is_dir()
     if path.is_dir() and ((path / "evidence.db").exists() or gone_db):
         return verify_evidence(path, args)
+    if args.witness or args.host_key:  # never let a reader believe a witness was checked
+        raise UsageProblem(
+            "--witness and --host-key check a host evidence store, and %s is not one (a "
+            "ledger or a device store is checked with --key alone)" % path
+        )
     if path.is_dir() and (path / "ledger").is_dir():
         from firmware.store import ledger_records
 
@@ -175,6 +182,8 @@ def check_evidence_store(path: Path, args: argparse.Namespace) -> "StoreReport":
 def verify_evidence(path: Path, args: argparse.Namespace) -> int:
     """Every enrolled device in an evidence store: verdict, compliance flags, recordings;
     and first the store itself: does it still hold all that its signed log says it stored."""
+    from collections import Counter
+
     from host import compliance, timeline
     from host.evidence import SqliteEvidenceStore
     from host.verify_store import render as render_store
@@ -229,12 +238,17 @@ def verify_evidence(path: Path, args: argparse.Namespace) -> int:
                 )
             )
         refusals = [s for s in store.sessions(device) if s["result"].startswith("refused:")]
-        for s in refusals:
+        # A device refused once is refused at every dock until it is repaired: one finding
+        # per reason, with how many docks it ended. (A refused entry may be validly signed:
+        # a field out of bounds, so the reason, not a guess, says what is wrong.)
+        reasons = Counter(s["result"][len("refused: ") :] for s in refusals)
+        for reason, docks in reasons.items():
             report.findings.append(
                 Finding(
                     "refused-at-dock",
-                    "at a dock the device offered ledger data the host refused (%s): what it "
-                    "holds is not what it signed" % s["result"][len("refused: ") :],
+                    "at %s the host refused ledger data the device offered (%s): what "
+                    "follows it cannot be collected until the device's ledger is repaired"
+                    % ("a dock" if docks == 1 else "%d docks" % docks, reason),
                 )
             )
         held_next = max((e.seq for e in entries), default=-1) + 1
@@ -284,7 +298,21 @@ def verify_evidence(path: Path, args: argparse.Namespace) -> int:
             for line in timeline.render(recs):
                 print(line)
             print()
+        print(store_verdict(whole.ok, [(d, r.ok) for d, r, _fl, _recs in results]))
+        print()  # the report's end, before whatever follows it (the demo's next step)
     return EXIT_OK if ok else EXIT_NOT_OK
+
+
+def store_verdict(store_ok: bool, devices: list) -> str:
+    """One closing line for an evidence store: the store's own State and each device's
+    come above it, and a reader must not take the first "OK" for the whole answer."""
+    bad = [d for d, good in devices if not good]
+    if store_ok and not bad:
+        return "Verdict  ✓ OK: the store's log and its %d device(s)" % len(devices)
+    parts = [] if store_ok else ["the store's log"]
+    if bad:
+        parts.append("device%s %s" % ("s" if len(bad) > 1 else "", ", ".join(bad)))
+    return "Verdict  ✗ NOT OK: %s (see the findings above)" % " and ".join(parts)
 
 
 def cmd_record(args: argparse.Namespace) -> int:
@@ -368,6 +396,12 @@ def _record_claimed(args: argparse.Namespace, store: Path, held: "StoreClaim") -
 
 def cmd_keygen(args: argparse.Namespace) -> int:
     check_id(args.device_id, "the device id")
+    if "/" in args.device_id or "\0" in args.device_id or args.device_id.startswith("."):
+        # The id names the key files: it must not lead them out of --out, or hide them.
+        raise UsageProblem(
+            "a device id that names key files cannot hold '/' or start with '.': %r"
+            % args.device_id
+        )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     seed = generate_seed()
@@ -391,8 +425,8 @@ def cmd_keygen(args: argparse.Namespace) -> int:
         )
     else:
         print(
-            "device %s\n  private key %s (keep on the device)\n  public key  %s (enrol on "
-            "the host)" % (key.device_id, private, public)
+            "device %s (key %s)\n  private key %s (keep on the device)\n  public key  %s "
+            "(enrol on the host)" % (key.device_id, key.public[:8].hex(), private, public)
         )
     return EXIT_OK
 
@@ -464,9 +498,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
         frames = note["video"]["frames"]
         print("   (%d frames; its note for the case file: %s.json)\n" % (frames, video))
         print("Try it yourself:")
-        print("  sealcam verify %s" % evidence)
-        print("  sealcam sim run --all")
+        print("  %s verify %s" % (command_name(), evidence))
+        print("  %s sim run --all" % command_name())
     return EXIT_OK if good == EXIT_OK and bad == EXIT_NOT_OK else EXIT_NOT_OK
+
+
+def command_name(argv0: str | None = None) -> str:
+    """How to type this command here: ``sealcam`` when that is what the shell finds, else
+    the path it was run by (``.venv/bin/sealcam`` after ``tools/demo``, whose environment is
+    not activated), so the commands the demo suggests work as printed."""
+    import shutil
+
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    found = shutil.which("sealcam")
+    if not argv0.endswith("sealcam") or not os.path.exists(argv0):
+        return "sealcam"  # run some other way (python -m, tests): name the command only
+    if found and os.path.realpath(found) == os.path.realpath(argv0):
+        return "sealcam"
+    rel = os.path.relpath(argv0)
+    return rel if not rel.startswith("..") else os.path.abspath(argv0)
 
 
 def _quiet_verify(evidence: Path, ns: argparse.Namespace) -> tuple:
@@ -550,7 +600,10 @@ def cmd_checkpoint_export(args: argparse.Namespace) -> int:
         )
     note = row[0].encode("utf-8")
     if args.out:
-        write_atomic(Path(args.out), note)
+        try:
+            write_atomic(Path(args.out), note)
+        except OSError as exc:
+            raise UsageProblem("cannot write %s: %s" % (args.out, exc.strerror or exc)) from None
         print("wrote the checkpoint to %s" % args.out, file=sys.stderr)
     else:
         sys.stdout.write(row[0])
@@ -566,9 +619,28 @@ def _host_signer(path: str) -> tuple:
 
 def _address(text: str) -> tuple:
     host, _, port = text.rpartition(":")
-    if not host or not port.isdigit():
-        raise UsageProblem("give an address as HOST:PORT, not %r" % text)
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise UsageProblem("give an address as HOST:PORT (a port up to 65535), not %r" % text)
     return host, int(port)
+
+
+def number_at_least(minimum: float, above: bool = False) -> "Callable[[str], float]":
+    """An argparse type: a finite number no less than ``minimum`` (above it, when ``above``).
+    An infinite limit was a traceback, and a negative one or NaN turned a check off."""
+    import math
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < minimum or (above and value == minimum):
+            raise argparse.ArgumentTypeError(
+                "give a number %s %g, not %r" % ("above" if above else "of at least", minimum, text)
+            )
+        return value
+
+    return parse
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -830,13 +902,13 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--device", help="in an evidence store, check only this device")
     v.add_argument(
         "--late-hours",
-        type=float,
+        type=number_at_least(0),
         default=24,
         help="in an evidence store, flag footage that reached it later than this (R-HOST-1)",
     )
     v.add_argument(
         "--drift-limit",
-        type=float,
+        type=number_at_least(0),
         default=2,
         metavar="SECONDS",
         help="in an evidence store, flag a device clock off by more than this (R-HOST-11)",
@@ -899,7 +971,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--device-id", help="provision a key for this device on first use")
     r.add_argument("--key", help="the device's private key file (default STORE/device.key)")
     r.add_argument("--officer", default="", help="the officer's id, shown in the overlay")
-    r.add_argument("--seconds", type=float, default=0, help="stop after this long")
+    r.add_argument("--seconds", type=number_at_least(0), default=0, help="stop after this long")
     r.add_argument("--seal-to", help="encrypt media to this agency X25519 public key file")
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
     r.set_defaults(run=cmd_record)
@@ -991,7 +1063,7 @@ example:
     sy.add_argument("--once", action="store_true", help="stop after one session per link")
     sy.add_argument(
         "--idle",
-        type=float,
+        type=number_at_least(0, above=True),
         default=10,
         help="end a session after this many quiet seconds; the device's next dock resumes it",
     )
@@ -1041,7 +1113,7 @@ example:
     dk.add_argument("--baud", type=int, default=921600, help="serial line rate")
     dk.add_argument(
         "--idle",
-        type=float,
+        type=number_at_least(0, above=True),
         default=15,
         help="give up after this many quiet "
         "seconds (a frame lost to noise stalls a session; the next dock resumes)",
@@ -1073,10 +1145,15 @@ example:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from host.evidence import StoreUnopenable
+
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
     except UsageProblem as exc:
+        print("sealcam %s: %s" % (args.command, exc), file=sys.stderr)
+        return EXIT_UNUSABLE
+    except StoreUnopenable as exc:  # an evidence store that any command opens
         print("sealcam %s: %s" % (args.command, exc), file=sys.stderr)
         return EXIT_UNUSABLE
     except KeyboardInterrupt:

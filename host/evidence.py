@@ -35,7 +35,7 @@ from pathlib import Path
 
 from host import hostlog
 from host.files import start_writeback, sync_files, write_all, write_atomic
-from protocol.bounds import entry_problem
+from protocol.bounds import MAX_ID, entry_problem
 from protocol.ledger import Entry, parse_entry
 from protocol.registry import F_CIPHER_SHA, F_PLAIN_LEN, F_PLAIN_SHA, F_WALL_MS, KIND_CHUNK
 from protocol.sealing import OVERHEAD as SEALED_OVERHEAD
@@ -60,6 +60,44 @@ def disk_full(exc: BaseException) -> bool:
             return code & 0xFF == _SQLITE_FULL
         return "database or disk is full" in str(exc)
     return False
+
+
+class StoreUnopenable(EvidenceError):
+    """The evidence store cannot be opened at all (its database is a directory, a FIFO or a
+    device, or not an SQLite database); the message says which, in one line."""
+
+
+def _holds_media(media: Path) -> bool:
+    """Whether ``media`` holds a named media file (``ab/HEX``; incoming/ is not one)."""
+    return media.is_dir() and next(media.glob("??/*"), None) is not None
+
+
+def check_database_file(db_path: Path) -> None:
+    """StoreUnopenable unless ``db_path`` is missing (a store not made yet) or a regular file
+    (through symlinks). SQLite would block opening a FIFO for reading until some writer
+    appears, and read a device such as /dev/zero as an empty database."""
+    if db_path.is_dir():
+        raise StoreUnopenable("%s is a directory, not an evidence database" % db_path)
+    if db_path.exists() and not db_path.is_file():
+        raise StoreUnopenable(
+            "%s is not a regular file (a FIFO, a device or a socket): not an evidence database"
+            % db_path
+        )
+
+
+def device_id_problem(device_id: object) -> str:
+    """Why ``device_id`` cannot name a device (the protocol's bounds: 1 to MAX_ID
+    characters), or "". A device enrolled under a longer id could never dock: the sync
+    protocol refuses its HELLO."""
+    if type(device_id) is not str:
+        return "a device id is text, not %s" % type(device_id).__name__
+    if not 1 <= len(device_id) <= MAX_ID:
+        return "a device id is 1 to %d characters, not %d (%r)" % (
+            MAX_ID,
+            len(device_id),
+            device_id[:24],
+        )
+    return ""
 
 
 def chunk_media(e: Entry) -> tuple | None:
@@ -303,9 +341,49 @@ class SqliteEvidenceStore(EvidenceStore):
         self.media = self.root / "media"
         self.incoming = self.media / "incoming"
         self._lock = threading.Lock()  # one writer; SQLite serialises commits anyway
+        check_database_file(self.root / "evidence.db")
         if readonly:
             self._open_readonly()
             return
+        db_path = self.root / "evidence.db"
+        if (not db_path.exists() or db_path.stat().st_size == 0) and _holds_media(self.media):
+            # A new database here would be a new store (a new id, an empty log) over the
+            # footage of one whose database is gone: it must be restored, not replaced.
+            raise StoreUnopenable(
+                "%s holds media but %s: the store's database was deleted or emptied; "
+                "restore it from a backup rather than start a new store over this footage "
+                "(sealcam verify %s says more)"
+                % (
+                    self.root,
+                    "no evidence.db" if not db_path.exists() else "an empty evidence.db",
+                    self.root,
+                )
+            )
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnopenable(
+                "cannot make the evidence store %s: %s" % (self.root, exc.strerror or exc)
+            ) from None
+        try:
+            self._db = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreUnopenable("cannot open %s: %s" % (db_path, exc)) from None
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+            self._migrate()
+            self.log = hostlog.HostLog(self._db)
+            self.log.create()
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise StoreUnopenable(
+                "cannot open %s: %s (is it an evidence database? sealcam verify %s says more)"
+                % (db_path, exc, self.root)
+            ) from None
+        # Opened first: nothing is made beside a file that is no evidence database.
         self.media.mkdir(parents=True, exist_ok=True)
         # Media received in a session but not yet durable lives here under its digest; a
         # crash leaves it unnamed, so has_media never counts it (see make_durable).
@@ -316,16 +394,6 @@ class SqliteEvidenceStore(EvidenceStore):
                 if not _writer_alive(stale.name):
                     stale.unlink(missing_ok=True)
         self.incoming.mkdir(exist_ok=True)
-        self._db = sqlite3.connect(
-            str(self.root / "evidence.db"), check_same_thread=False, isolation_level=None
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
-        self._migrate()
-        self.log = hostlog.HostLog(self._db)
-        self.log.create()
 
     def _migrate(self) -> None:
         """Bring a store made by an earlier release up to this schema (columns only added)."""
@@ -335,12 +403,18 @@ class SqliteEvidenceStore(EvidenceStore):
 
     def _open_readonly(self) -> None:
         """Open for reading only (``sealcam verify``): nothing is created, cleaned or written,
-        and SQLite itself refuses any write (``mode=ro``). A store that is missing, not a
-        database, or lacks tables fails at its first read (sqlite3.Error)."""
+        and SQLite itself refuses any write (``mode=ro``). A store that is missing or not a
+        database is StoreUnopenable; one that lacks tables fails at its first read of them
+        (sqlite3.Error)."""
         from urllib.parse import quote
 
-        uri = "file:%s?mode=ro" % quote(str((self.root / "evidence.db").absolute()))
-        self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+        db_path = self.root / "evidence.db"
+        uri = "file:%s?mode=ro" % quote(str(db_path.absolute()))
+        try:
+            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+            self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreUnopenable("cannot open %s: %s" % (db_path, exc)) from None
         self.log = hostlog.HostLog(self._db)
 
     def checkpoint(self, signer: hostlog.tlog.NoteSigner, kid: str) -> hostlog.tlog.Checkpoint:
@@ -359,6 +433,9 @@ class SqliteEvidenceStore(EvidenceStore):
         """Enrol a device's public key; re-enrolling the same key is a no-op."""
         if len(public_key) != 32:
             raise EvidenceError("an Ed25519 public key is 32 bytes, not %d" % len(public_key))
+        problem = device_id_problem(device_id)
+        if problem:
+            raise EvidenceError(problem)
         with self._lock:
             row = self._db.execute(
                 "SELECT public_key FROM devices WHERE device_id = ?", (device_id,)

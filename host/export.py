@@ -18,13 +18,14 @@ import argparse
 import hashlib
 import json
 import os
+import sqlite3
 import statistics
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from host.evidence import EvidenceError, SqliteEvidenceStore
+from host.evidence import EvidenceError, SqliteEvidenceStore, StoreUnopenable
 from host.files import fsync_dir, write_atomic
 from protocol.frames import frame_digest
 from protocol.ledger import Entry, parse_entry
@@ -319,11 +320,21 @@ def export_recording(
             "%s is not an evidence store (no evidence.db): give the folder that "
             "sealcam sync --evidence writes" % evidence_dir
         )
-    store = SqliteEvidenceStore(root)
     try:
-        public, state, entries, rec_id, chunks = _recording(
-            store, device_id, recording, mark_changed
-        )
+        # Read only: an export never creates, cleans or writes anything in the store.
+        store = SqliteEvidenceStore(root, readonly=True)
+    except StoreUnopenable as exc:
+        raise ExportError(str(exc)) from None
+    try:
+        try:
+            public, state, entries, rec_id, chunks = _recording(
+                store, device_id, recording, mark_changed
+            )
+        except sqlite3.Error as exc:
+            raise ExportError(
+                "cannot read the evidence store %s: %s (sealcam verify %s says more)"
+                % (evidence_dir, exc, evidence_dir)
+            ) from None
         number = recording_number(rec_id)
         out = Path(out_path)
         tmp = out.with_name(".%s.tmp-%d%s" % (out.stem, os.getpid(), out.suffix))

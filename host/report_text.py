@@ -16,12 +16,17 @@ def _when(ms: int | None) -> str:
 def render(report: Report, source: str) -> str:
     """A short, complete text report: what was checked, the verdict, every finding."""
     s = report.stats
+    entries = "%d (%d signed)" % (s["entries"], s["signed"])
+    if s["first_seq"] is not None:
+        entries += ", seq %s to %s" % (s["first_seq"], s["last_seq"])
+    when = "none"  # no entry, so no time (not "? to ?", which reads as times unknown)
+    if s["first_wall_ms"] is not None or s["last_wall_ms"] is not None:
+        when = "%s to %s" % (_when(s["first_wall_ms"]), _when(s["last_wall_ms"]))
     lines = [
         "Ledger   %s" % source,
         "Device   %s" % report.device_id,
-        "Entries  %d (%d signed), seq %s to %s"
-        % (s["entries"], s["signed"], s["first_seq"], s["last_seq"]),
-        "Time     %s to %s" % (_when(s["first_wall_ms"]), _when(s["last_wall_ms"])),
+        "Entries  %s" % entries,
+        "Time     %s" % when,
         "State    %s %s" % (_MARK.get(report.state, "?"), report.state),
     ]
     if report.findings:

@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from host import hostlog, tlog
+from host.evidence import StoreUnopenable, check_database_file
 
 OK = "OK"
 NOT_OK = "NOT OK"
@@ -138,8 +139,10 @@ def check_store(
     the key the checkpoints must be signed with; otherwise the keys the store kept are used.
     """
     db_path = root / "evidence.db"
-    if db_path.is_dir():
-        raise StoreUnusable("%s is a directory, not an evidence database" % db_path)
+    try:
+        check_database_file(db_path)
+    except StoreUnopenable as exc:
+        raise StoreUnusable(str(exc)) from None
     report = StoreReport()
     if not db_path.exists():
         held = media_files(root)
@@ -507,9 +510,12 @@ def _checkpoint(
     for k, public in keys:
         try:
             opened = tlog.open_checkpoint(note.encode(), k, public)
-            break
         except tlog.CheckpointError:
             continue
+        # Named in the report, as enrol and keygen name a key: a reader who knows the
+        # agency's key sees a replaced one even without --host-key or a witness.
+        report.stats["checkpoint"]["key"] = key_fingerprint(public)
+        break
     named = "checkpoint of %d leaves signed by %s at %s" % (n_size, kid, _when(signed_ms))
     if opened is None:
         report.add(
@@ -546,6 +552,11 @@ def _checkpoint(
             "checkpoint)" % (size - n_size),
             INFO,
         )
+
+
+def key_fingerprint(public: bytes) -> str:
+    """A public key as people compare it: its first 8 bytes in hex (as enrol prints it)."""
+    return bytes(public)[:8].hex()
 
 
 def _has_evidence(db: sqlite3.Connection) -> bool:
@@ -628,9 +639,10 @@ def render(report: StoreReport, source: str) -> list:
     cp = s["checkpoint"]
     log = "%d leaves" % s["leaves"]
     if cp:
-        log += "; newest checkpoint %d leaves, signed by %s at %s" % (
+        log += "; newest checkpoint %d leaves, signed by %s%s at %s" % (
             cp["size"],
             cp["kid"],
+            " (key %s)" % cp["key"] if cp.get("key") else "",
             cp["signed"],
         )
     lines.append("Log      %s" % log)

@@ -44,10 +44,12 @@ from protocol.registry import (
     HASH_LEN,
     KIND_CHUNK,
     KIND_EVENT,
+    MAX_ID_LEN,
 )
 
 U63 = (1 << 63) - 1  # times, seqs and counts: what a signed 64-bit SQLite integer holds
-MAX_ID = 64  # device and officer ids, characters (as the sync protocol's device id)
+# device and officer ids, characters: the sync protocol's own limit for a device id
+MAX_ID = MAX_ID_LEN
 MAX_RECORDING_ID = 32  # bytes; the recorder writes 8
 MIN_FRAME_DIGEST = 16  # protocol.frames cuts SHA-256 to 16 bytes; a whole one is 32
 MAX_FRAMES = 4096  # frame digests in one chunk: minutes of 30 fps video, far past a chunk

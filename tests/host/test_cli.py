@@ -2,11 +2,17 @@
 # micropython: skip (runs the command line in a subprocess)
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from host.cli import command_name, main
+from host.evidence import SqliteEvidenceStore
 from protocol.keys import encode_key
+from protocol.signer import make_signer
 from tests.protocol.ledgers import SEED_B, device_key, make_entries
 
 SEALCAM = Path(sys.executable).with_name("sealcam")
@@ -387,3 +393,156 @@ def test_verify_streams_a_device_store_with_the_same_findings(tmp_path):
     assert r.returncode == 1
     expect = verify_ledger(ledger_bytes(rec), key.device_id, key.public).to_dict()
     assert json.loads(r.stdout) == dict(expect, ledger=rec)
+
+
+def test_a_broken_evidence_db_is_one_line_and_exit_2_for_every_command(tmp_path):
+    # Issue 10 item 5: enrol and sync on a damaged evidence.db, or a directory in its place,
+    # ended in an sqlite3 traceback with exit 1.
+    key = tmp_path / "SC-0001.pub"
+    key.write_bytes(encode_key(device_key().public_only()))
+    host = tmp_path / "host.key"
+    host.write_bytes(encode_key(device_key()))
+    for name, make in (("garbage", "bytes"), ("folder", "dir")):
+        ev = tmp_path / name
+        ev.mkdir()
+        db = ev / "evidence.db"
+        db.mkdir() if make == "dir" else db.write_bytes(b"not a database at all" * 50)
+        for args in (
+            ("enrol", "--evidence", str(ev), str(key)),
+            ("sync", "--evidence", str(ev), "--host-key", str(host), "--tcp", "127.0.0.1:0"),
+        ):
+            r = run(*args)
+            assert r.returncode == 2, (args, r.stderr)
+            assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+            assert str(db) in r.stderr and r.stdout == ""
+
+
+def test_a_witness_is_never_silently_ignored(tmp_path):
+    # Issue 10 item 2: `verify rec/ --key K --witness cp.txt` said OK (exit 0) and checked
+    # no witness at all; an auditor would believe the checkpoint held elsewhere was checked.
+    ledger, key = write_case(tmp_path, make_entries(3))
+    witness = tmp_path / "cp.txt"
+    witness.write_text("sealcam evidence 00\n1\nAAAA\n")
+    for extra in (("--witness", str(witness)), ("--host-key", key)):
+        r = run("verify", ledger, "--key", key, *extra)
+        assert r.returncode == 2 and r.stdout == "", r.stdout
+        assert "evidence store" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_checkpoint_export_to_a_folder_that_cannot_hold_it_is_one_line(tmp_path):
+    # Issue 10 item 5: --out in a missing folder, or naming a folder, was a traceback.
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    store = SqliteEvidenceStore(ev)
+    store.enrol(device_key().device_id, device_key().public)
+    store.checkpoint(make_signer(bytes(32)), "agency-host-1")
+    store.close()
+    for out in (tmp_path / "no" / "cp.txt", tmp_path):
+        r = run("checkpoint", "export", "--evidence", str(ev), "--out", str(out))
+        assert r.returncode == 2 and "cannot write" in r.stderr, r.stderr
+        assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    r = run("checkpoint", "export", "--evidence", str(ev), "--out", str(tmp_path / "cp.txt"))
+    assert r.returncode == 0 and (tmp_path / "cp.txt").read_text().startswith("sealcam evidence")
+
+
+def test_a_device_refused_at_every_dock_is_one_finding_that_blames_nothing_it_did_not_do(
+    tmp_path, capsys
+):
+    # Issue 10 item 3: a validly signed entry with a field out of bounds is refused at every
+    # dock; verify listed one identical finding per dock, each saying "what it holds is not
+    # what it signed", which is false for such an entry.
+    ev = tmp_path / "ev"
+    store = SqliteEvidenceStore(ev)
+    key = device_key()
+    store.enrol(key.device_id, key.public)
+    store.add_entries(key.device_id, make_entries(3), 1000)
+    reason = "refused: entry seq 3: wall_ms must be an integer in 0..9223372036854775807"
+    for ended in (2000, 3000):
+        summary = {"device": key.device_id, "result": reason, "entries_stored": 0,
+                   "media_stored": 0, "bytes_in": 10, "device_head": 4}  # fmt: skip
+        store.record_session(summary, ended)
+    store.close()
+    assert main(["verify", str(ev), "--json"]) == 1
+    found = json.loads(capsys.readouterr().out)["devices"][0]["verification"]["findings"]
+    refused = [f["message"] for f in found if f["code"] == "refused-at-dock"]
+    assert len(refused) == 1 and "2 docks" in refused[0] and "wall_ms must be" in refused[0]
+    assert "not what it signed" not in refused[0]
+
+
+def test_the_demo_suggests_commands_that_run_as_printed(tmp_path, monkeypatch):
+    # Issue 10 (a newcomer's first run): tools/demo runs .venv/bin/sealcam without activating
+    # the environment, then suggested "sealcam verify ...", which the shell does not find.
+    exe = tmp_path / "venv" / "bin" / "sealcam"
+    exe.parent.mkdir(parents=True)
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", "/nowhere")
+    assert command_name(str(exe)) == "venv/bin/sealcam"
+    monkeypatch.setenv("PATH", str(exe.parent))
+    assert command_name(str(exe)) == "sealcam"
+    assert command_name("/usr/lib/python3/pytest") == "sealcam"
+
+
+def test_an_evidence_store_report_ends_with_one_verdict(tmp_path, capsys):
+    # Issue 10 (a newcomer reading the demo): after one chunk's footage was changed, the
+    # report opened with the store's "State ✓ OK" and the device's NOT OK came later; a last
+    # line now says what the whole answer is, as the exit code does.
+    ev = tmp_path / "ev"
+    store = SqliteEvidenceStore(ev)
+    key = device_key()
+    store.enrol(key.device_id, key.public)
+    store.add_entries(key.device_id, make_entries(3), 1000)
+    store.checkpoint(make_signer(bytes(32)), "agency-host-1")
+    store.close()
+    assert main(["verify", str(ev)]) == 0
+    assert capsys.readouterr().out.rstrip().splitlines()[-1].startswith("Verdict  ✓ OK")
+    db = sqlite3.connect(str(ev / "evidence.db"))
+    raw = bytearray(db.execute("SELECT raw FROM entries WHERE seq = 1").fetchone()[0])
+    raw[-3] ^= 1
+    db.execute("UPDATE entries SET raw = ? WHERE seq = 1", (bytes(raw),))
+    db.commit()
+    db.close()
+    assert main(["verify", str(ev)]) == 1
+    out = capsys.readouterr().out
+    assert "State    ✓ OK" in out  # the store's log still holds every row
+    last = out.rstrip().splitlines()[-1]
+    assert last.startswith("Verdict  ✗ NOT OK") and key.device_id in last
+
+
+def test_keygen_refuses_an_id_no_device_can_carry_or_that_leaves_its_folder(tmp_path):
+    # Issue 10 item 5: a 300-character id was a traceback ("File name too long"), an empty
+    # one wrote the hidden files ".key" and ".pub", and "../x" wrote beside --out.
+    out = tmp_path / "keys"
+    for bad, words in (
+        ("X" * 300, "1 to 64 characters"),
+        ("", "1 to 64 characters"),
+        ("../SC-0001", "cannot hold '/'"),
+        (".hidden", "start with '.'"),
+    ):
+        r = run("keygen", "--device-id", bad, "--out", str(out))
+        assert r.returncode == 2 and words in r.stderr, (bad, r.stderr)
+        assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert not any(tmp_path.rglob("*.key")) and not any(tmp_path.rglob("*.pub"))
+
+
+def test_a_limit_that_is_infinite_negative_or_nan_is_refused_before_anything_runs(tmp_path, capsys):
+    # Issue 10 item 5: `dock --idle inf` was an OverflowError traceback, `sync --tcp
+    # 127.0.0.1:99999` another; `verify --late-hours nan` or `--drift-limit -1` silently
+    # turned a compliance check off or flagged everything.
+    ev = str(tmp_path)
+    for argv in (
+        ["dock", "--store", ev, "--trust", "k.pub", "--connect", "127.0.0.1:1", "--idle", "inf"],
+        ["sync", "--evidence", ev, "--host-key", "h.key", "--tcp", "127.0.0.1:1", "--idle", "-1"],
+        ["verify", ev, "--late-hours", "nan"],
+        ["verify", ev, "--drift-limit", "-1"],
+        ["record", "--camera", "0", "--store", ev, "--seconds", "-5"],
+    ):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2, argv
+        assert "give a number" in capsys.readouterr().err
+    host = tmp_path / "h.key"
+    host.write_bytes(encode_key(device_key()))
+    r = run("sync", "--evidence", ev, "--host-key", str(host), "--tcp", "127.0.0.1:99999")
+    assert r.returncode == 2 and "port up to 65535" in r.stderr and "Traceback" not in r.stderr

@@ -3,11 +3,18 @@
 # R-HOST-5: nobody cuts or edits original footage on the host either.
 
 import hashlib
+import os
 import threading
 
 import pytest
 
-from host.evidence import EvidenceError, EvidenceStore, SqliteEvidenceStore, chunk_media
+from host.evidence import (
+    EvidenceError,
+    EvidenceStore,
+    SqliteEvidenceStore,
+    StoreUnopenable,
+    chunk_media,
+)
 from protocol.ledger import parse_entry
 from protocol.messages import GONE_DAMAGED, GONE_NOT_FOUND
 from protocol.registry import F_CHUNK_INDEX
@@ -251,3 +258,60 @@ def test_opening_the_store_keeps_a_live_writers_staged_media_and_clears_a_dead_o
         assert not dead.exists()
     finally:
         daemon.communicate(b"")
+
+
+# --- an evidence.db that is no database: one clear error, nothing made beside it ---
+# Issue 10 item 2: a corrupt or non-SQLite evidence.db, or a directory in its place, is one
+# clear line (StoreUnopenable, which the command line prints with exit 2), never a traceback.
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda p: p.mkdir(), "is a directory"),
+        (lambda p: os.mkfifo(p), "not a regular file"),
+        (lambda p: p.symlink_to("/dev/zero"), "not a regular file"),
+        (lambda p: p.write_bytes(b"not a database at all" * 50), "file is not a database"),
+    ],
+)
+def test_an_evidence_db_that_is_no_database_cannot_be_opened(tmp_path, make, words):
+    make(tmp_path / "evidence.db")
+    for readonly in (False, True):
+        with pytest.raises(StoreUnopenable, match=words):
+            SqliteEvidenceStore(tmp_path, readonly=readonly).close()
+    assert not (tmp_path / "media").exists()  # nothing created beside it
+
+
+def test_a_store_path_that_is_a_file_cannot_be_opened(tmp_path):
+    (tmp_path / "ev").write_bytes(b"x")
+    with pytest.raises(StoreUnopenable, match="cannot make the evidence store"):
+        SqliteEvidenceStore(tmp_path / "ev")
+
+
+def test_a_device_id_the_protocol_cannot_carry_is_never_enrolled(store):
+    # Issue 10 item 5: a key for a 300-character id was enrolled; the device could never
+    # dock (the sync protocol's ids are 1 to 64 characters, protocol/bounds.py).
+    for bad in ("X" * 65, "X" * 300):
+        with pytest.raises(EvidenceError, match="1 to 64 characters, not %d" % len(bad)):
+            store.enrol(bad, KEY.public)
+    store.enrol("X" * 64, SEED_B[:32])
+    assert "X" * 64 in store.devices() and "X" * 65 not in store.devices()
+
+
+@pytest.mark.parametrize("how", ["deleted", "emptied"])
+def test_no_new_store_is_made_over_the_footage_of_one_whose_database_is_gone(tmp_path, how):
+    # Issue 10 item 2: with evidence.db deleted or emptied, `sealcam enrol` or `sealcam sync`
+    # made a fresh store (a new id, an empty log) over the old footage, and verify could then
+    # no longer say the database was deleted.
+    store = SqliteEvidenceStore(tmp_path)
+    store.put_media(hashlib.sha256(b"footage").digest(), b"footage")
+    store.close()
+    for name in os.listdir(tmp_path):
+        if name.startswith("evidence.db"):
+            os.remove(tmp_path / name)
+    if how == "emptied":
+        (tmp_path / "evidence.db").write_bytes(b"")
+    with pytest.raises(StoreUnopenable, match="database was deleted or emptied"):
+        SqliteEvidenceStore(tmp_path)
+    assert (tmp_path / "evidence.db").exists() == (how == "emptied")
+    assert not (tmp_path / "evidence.db").exists() or (tmp_path / "evidence.db").stat().st_size == 0

@@ -217,3 +217,22 @@ def test_the_command_exports_and_exits_by_the_verdict(synced, tmp_path, capsys):
     tamper(media_file(ev, first_video_chunk(ev)))
     assert cmd_export(parser.parse_args([*argv, "--extractor", "W. Li"])) == 1
     assert "NOT OK" in capsys.readouterr().err
+
+
+def test_export_never_writes_the_store_and_a_broken_one_is_one_line(synced, tmp_path, capsys):
+    """Issue 10 item 2: export opened the store for writing; on an emptied evidence.db it
+    made a fresh store (new tables, a new store id) over the evidence before it said the
+    device was not enrolled, and a damaged one was a traceback."""
+    ev, _ = synced
+    db = ev / "evidence.db"
+    out = str(tmp_path / "x.avi")
+    before = db.read_bytes()
+    export_recording(str(ev), DEVICE, None, out, "W. Li")
+    assert db.read_bytes() == before
+    db.write_bytes(b"")
+    with pytest.raises(ExportError, match="cannot read the evidence store"):
+        export_recording(str(ev), DEVICE, None, out, "W. Li")
+    assert db.read_bytes() == b""
+    db.write_bytes(b"not a database at all" * 50)
+    with pytest.raises(ExportError, match="not a database"):
+        export_recording(str(ev), DEVICE, None, out, "W. Li")

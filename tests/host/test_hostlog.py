@@ -236,7 +236,10 @@ def test_an_evidence_db_emptied_to_a_fresh_store_is_not_ok(docked, capsys):
     for name in os.listdir(path):
         if name.startswith("evidence.db"):
             os.remove(path / name)
-    SqliteEvidenceStore(path).close()  # a new, empty store in its place: the media stays
+    # A new, empty store in its place (made elsewhere: sealcam refuses to make one over
+    # the media of another, test_evidence.py): the media stays.
+    SqliteEvidenceStore(path.parent / "fresh").close()
+    shutil.copy(path.parent / "fresh" / "evidence.db", path / "evidence.db")
     code, report = verify(path, capsys=capsys)
     assert code == 1
     assert "replaced or emptied" in findings(report)["media-not-logged"]
@@ -370,6 +373,32 @@ def test_an_unusable_evidence_db_is_exit_2_with_one_line(tmp_path, capsys, conte
     assert not (tmp_path / "media").exists()  # nothing created beside it
 
 
+def test_an_evidence_db_that_is_a_fifo_or_a_device_is_exit_2(docked, capsys):
+    """Issue 10 item 2: SQLite opening a FIFO for reading waits for a writer that never
+    comes (verify hung for good), and reads /dev/zero as an empty database (a store with
+    media was 'replaced'); neither is a database: exit 2, one line, at once."""
+    path, _agent = docked
+    db = path / "evidence.db"
+    db.unlink()
+    os.mkfifo(db)
+    result = []
+    t = threading.Thread(target=lambda: result.append(main(["verify", str(path)])), daemon=True)
+    t.start()
+    t.join(120)
+    if t.is_alive():  # unblock the open verify is stuck in, so the test ends
+        os.close(os.open(db, os.O_WRONLY | os.O_NONBLOCK))
+        t.join(120)
+        pytest.fail("verify blocked opening a FIFO as evidence.db")
+    out, err = capsys.readouterr()
+    assert result == [2] and out == "" and "not a regular file" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    db.unlink()
+    db.symlink_to("/dev/zero")
+    code = main(["verify", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and "not a regular file" in err and err.count("\n") == 1
+
+
 def test_verify_no_longer_recreates_a_dropped_table(docked, capsys):
     path, _agent = docked
     sql(path, "DROP TABLE sessions")
@@ -485,6 +514,26 @@ def test_a_store_rewritten_with_the_host_key_is_caught_by_a_witness(docked, caps
     store.close()
     code, report = verify(path, "--witness", str(witness), capsys=capsys)
     assert code == 1 and "not an extension" in findings(report)["rewritten"]
+
+
+def test_the_report_names_the_key_the_checkpoint_verified_with(docked, capsys):
+    """Issue 10 item 2: with the host key replaced by another and the checkpoint re-signed,
+    a store verified without --host-key or a witness is consistent in itself; the report now
+    names the key (as keygen and enrol print it), so a reader who knows the agency's key
+    sees the change."""
+    path, _agent = docked
+    code, report = verify(path, capsys=capsys)
+    assert (
+        code == 0 and report["store"]["stats"]["checkpoint"]["key"] == HOST.public_key()[:8].hex()
+    )
+    intruder = make_signer(bytes(range(32)))
+    sql(path, "DELETE FROM checkpoints", "DELETE FROM host_keys")
+    store = SqliteEvidenceStore(path)
+    store.checkpoint(intruder, HOST_KID)
+    store.close()
+    main(["verify", str(path)])
+    out = capsys.readouterr().out
+    assert "signed by %s (key %s)" % (HOST_KID, intruder.public_key()[:8].hex()) in out
 
 
 def test_the_receipts_devices_logged_are_witnesses_too(docked, capsys):
