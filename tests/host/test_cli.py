@@ -515,8 +515,8 @@ def test_keygen_refuses_an_id_no_device_can_carry_or_that_leaves_its_folder(tmp_
     # one wrote the hidden files ".key" and ".pub", and "../x" wrote beside --out.
     out = tmp_path / "keys"
     for bad, words in (
-        ("X" * 300, "1 to 64 characters"),
-        ("", "1 to 64 characters"),
+        ("X" * 300, "ids of 1..64 characters"),
+        ("", "ids of 1..64 characters"),
         ("../SC-0001", "cannot hold '/'"),
         (".hidden", "start with '.'"),
     ):
