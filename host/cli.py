@@ -680,6 +680,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
         raise UsageProblem("nothing to serve: give --tcp, --serial or --scan")
     daemon.wait()
     store.close()
+    if args.once and not daemon.sessions and not args.tcp and daemon.port_errors:
+        # Nothing was served, and nothing could be: every port given failed to open.
+        name, why = daemon.port_errors[0]
+        raise UsageProblem("cannot open serial port %s: %s" % (name, why))
     failed = [s for s in daemon.sessions if s["result"] != "done"]
     return EXIT_NOT_OK if args.once and failed else EXIT_OK
 
@@ -711,6 +715,7 @@ def cmd_dock(args: argparse.Namespace) -> int:
     signer = make_signer(key.seed)
     held = claim_or_relay(args, pinned)  # never beside another writer (R-DEV-2)
     if isinstance(held, dict):
+        held["device_id"] = held["device_id"] or key.device_id  # a recorder cut off says none
         return report_relayed_dock(held, args)
     try:
         # The link first: when there is no host to talk to, the store is not touched at all.

@@ -61,6 +61,7 @@ class Daemon:
         )
         self.tally = Tally(self.log, self.limits.log_every_s, monotonic)
         self.anonymous = 0  # links closed before their peer named a device
+        self.port_errors: list = []  # (port, why) of serial ports that could not be opened
         self.clock = clock  # seconds since the epoch: the time the host signs and records
         self.evidence = evidence
         self.signer = signer
@@ -243,6 +244,8 @@ class Daemon:
                     port = serial.Serial(name, baudrate=baudrate, timeout=0.2)
                 except (serial.SerialException, OSError) as exc:
                     self.log("port-error", port=name, reason=str(exc))
+                    with self.lock:
+                        self.port_errors.append((name, str(exc)))
                     return
                 try:
                     summary = self.serve_link(SerialTransport(port), True, "serial:" + name)

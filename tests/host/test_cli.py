@@ -546,3 +546,15 @@ def test_a_limit_that_is_infinite_negative_or_nan_is_refused_before_anything_run
     host.write_bytes(encode_key(device_key()))
     r = run("sync", "--evidence", ev, "--host-key", str(host), "--tcp", "127.0.0.1:99999")
     assert r.returncode == 2 and "port up to 65535" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_sync_once_on_a_serial_port_that_cannot_be_opened_is_exit_2_in_one_line(tmp_path):
+    # Issue 10 §5: `sync --serial /dev/nonexistent --once` served nothing and exited 0.
+    host = tmp_path / "host.key"
+    host.write_bytes(encode_key(device_key()))
+    missing = str(tmp_path / "no-such-port")
+    r = run("sync", "--evidence", str(tmp_path / "ev"), "--host-key", str(host),
+            "--serial", missing, "--once", "--json")  # fmt: skip
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert r.stderr.count("\n") == 1 and "cannot open serial port %s" % missing in r.stderr
+    assert "Traceback" not in r.stderr
