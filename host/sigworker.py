@@ -56,14 +56,8 @@ class WorkerChecks(CheckPipeline):
             self._send()
 
     def ready(self) -> bool:
-        if self._outcomes:
-            return True
-        if self._sent and self._conn is not None:
-            try:
-                if self._conn.poll():
-                    self._receive()
-            except (OSError, EOFError):
-                self._fail()
+        # Answers are collected once a batch, when the next is sent (a poll per record
+        # would cost a system call each): an outcome waits a batch or so longer.
         return len(self._outcomes) > 0
 
     def take(self) -> bool:
@@ -104,7 +98,9 @@ class WorkerChecks(CheckPipeline):
         self._sent.append(batch)
         try:
             self._conn.send(batch)
-        except OSError:
+            while self._sent and self._conn.poll():
+                self._receive()
+        except (OSError, EOFError):
             self._fail()
             return
         while len(self._sent) > IN_FLIGHT:
