@@ -312,6 +312,12 @@ def _plainly_valid(fields: dict) -> bool:
         elif k == _BYTES:
             if type(value) is not bytes or not lo <= len(value) <= hi:
                 return False
+        elif k == _CODE:
+            if type(value) is not int or value not in lo:
+                return False
+        elif k == _TEXT:
+            if type(value) is not str or not lo <= len(value) <= hi:
+                return False
         elif _value_problem(name, k, lo, hi, value):
             return False
     return present == len(needed) and (F_CIPHER_SHA in fields) == (F_CIPHER_ALG in fields)
