@@ -13,6 +13,7 @@ signature while the parsing thread holds it. A process has its own.
 
 import multiprocessing
 import os
+import signal
 from collections import deque
 from typing import Any
 
@@ -25,15 +26,18 @@ IN_FLIGHT = 4  # batches sent and not yet answered: bounds what the pipe and wor
 
 def _serve(conn, public_key: bytes) -> None:
     """The worker: answer each batch of (message, signature) with one byte per outcome."""
+    # Ctrl-C reaches the whole process group: the command handles it and closes the pipe,
+    # which ends the worker without a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     checker = SignatureChecker(public_key)
     while True:
         try:
             batch = conn.recv()
-        except EOFError:
-            return
-        if batch is None:
-            return
-        conn.send_bytes(bytes(checker.check(m, s) for m, s in batch))
+            if batch is None:
+                return
+            conn.send_bytes(bytes(checker.check(m, s) for m, s in batch))
+        except (EOFError, OSError):
+            return  # the command has gone
 
 
 class WorkerChecks(CheckPipeline):

@@ -2,6 +2,8 @@
 # issue 10 (verify throughput): `sealcam verify` checks signatures in a second process while
 # it reads on; the report is the one the verifier gives alone.
 
+import json
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -9,6 +11,7 @@ from host.sigworker import BATCH, IN_FLIGHT, WorkerChecks, worker_checks
 from protocol.ledger import read_ledger
 from protocol.signer import SignatureChecker
 from protocol.verify import verify_chunks
+from tests.host.test_cli import run, write_case
 from tests.protocol.ledgers import DEVICE, SEED_B, device_key, make_entries
 
 KEY = device_key()
@@ -107,3 +110,20 @@ def test_verify_with_a_worker_gives_the_same_report(data):
     with_worker = verify_chunks([data], DEVICE, KEY.public, seen_worker.append, checks)
     assert with_worker.to_dict() == alone.to_dict()
     assert seen_worker == seen_alone
+
+
+def test_sealcam_verify_with_its_worker_reports_what_the_verifier_alone_does(tmp_path):
+    # A ledger long enough for the command to start its worker, with a changed entry, a
+    # tail signed by another key and a cut end: the same JSON report as verify_chunks alone.
+    entries = make_entries(4 * BATCH, sign_every=2)
+    raw = bytearray(entries[40])
+    raw[-70] ^= 0x01
+    entries[40] = bytes(raw)
+    entries += make_entries(3, seed=SEED_B)[1:]
+    data = b"".join(entries)[:-7]
+    ledger, keyfile = write_case(tmp_path, [data])
+    r = run("verify", ledger, "--key", keyfile, "--json")
+    assert r.returncode == 1, r.stderr
+    assert r.stderr == ""
+    alone = verify_chunks([data], DEVICE, KEY.public)
+    assert json.loads(r.stdout) == dict(alone.to_dict(), ledger=ledger)
