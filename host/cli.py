@@ -137,7 +137,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise UsageProblem("a ledger file or device store needs --key DEVICE.pub to check it")
     key = load_key(args.key)
     progress = Progress("verifying %s" % args.ledger, size)
-    report = verify_chunks(chunks, key.device_id, key.public, progress.update)
+    from host.sigworker import worker_checks
+
+    checks = worker_checks(key.public)
+    report = verify_chunks(chunks, key.device_id, key.public, progress.update, checks)
     progress.close()
     if args.json:
         print(json.dumps(dict(report.to_dict(), ledger=args.ledger), indent=2))

@@ -243,6 +243,13 @@ def entry_problem(fields: "Any") -> str:
     """
     if type(fields) is not dict:
         return "the payload must be a map"
+    if _plainly_valid(fields):
+        return ""
+    return _named_problem(fields)
+
+
+def _named_problem(fields: dict) -> str:
+    """``entry_problem``'s checks one by one, in the order that picks the message."""
     for key in fields:
         # false and 0 are one Python key: only integer keys may stand for field numbers
         if type(key) is not int:
@@ -274,3 +281,45 @@ def entry_problem(fields: "Any") -> str:
     if (F_CIPHER_SHA in fields) != (F_CIPHER_ALG in fields):
         return "cipher_sha and cipher come together or not at all"
     return ""
+
+
+# Per kind: the fields an entry may hold, and those it must (the common ones among them).
+_ALLOWED = {kind: set(_COMMON + req + opt) for kind, (req, opt) in KINDS.items()}
+_NEEDED = {kind: set(_COMMON + req) for kind, (req, opt) in KINDS.items()}
+_SPECS: dict = ENTRY_FIELDS  # the same table, its bounds read as plain values
+
+
+def _plainly_valid(fields: dict) -> bool:
+    """True only where ``entry_problem`` finds nothing, with one pass over the fields.
+
+    The same checks, in another order: every key an integer field its kind allows, every
+    field its kind needs present, every value within ENTRY_FIELDS, the cipher fields
+    together. False sends the entry through the checks that name the problem.
+    """
+    kind = fields.get(F_KIND)
+    if type(kind) is not int or kind not in _ALLOWED:
+        return False
+    allowed = _ALLOWED[kind]
+    needed = _NEEDED[kind]
+    present = 0
+    for key, value in fields.items():
+        if type(key) is not int or key not in allowed:
+            return False
+        if key in needed:
+            present += 1
+        name, k, lo, hi = _SPECS[key]
+        if k == _UINT:
+            if type(value) is not int or not lo <= value <= hi:
+                return False
+        elif k == _BYTES:
+            if type(value) is not bytes or not lo <= len(value) <= hi:
+                return False
+        elif k == _CODE:
+            if type(value) is not int or value not in lo:
+                return False
+        elif k == _TEXT:
+            if type(value) is not str or not lo <= len(value) <= hi:
+                return False
+        elif _value_problem(name, k, lo, hi, value):
+            return False
+    return present == len(needed) and (F_CIPHER_SHA in fields) == (F_CIPHER_ALG in fields)

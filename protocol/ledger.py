@@ -241,8 +241,9 @@ class LedgerReader:
         self._found: tuple = ()  # (offset, Entry, stop) of the entry that ended a stretch
         self._cost = 0
         # The bytes of the last whole entry up to its payload, the protected header's span
-        # in them, and the unprotected header they hold.
-        self._known_head: tuple = (b"", 0, 0, None)
+        # in them, the unprotected header they hold, and the protected header and kid that
+        # decode_sign1 gave for them.
+        self._known_head: tuple = (b"", 0, 0, None, b"", b"")
         self.work = 0
         self.failed_work = 0
         self.tries = 0
@@ -361,6 +362,7 @@ class LedgerReader:
         # is copied, whatever lengths it declares.
         p = start
         known = self._known_head
+        same_head = False
         try:
             n = len(known[0])
             if n and start + n <= limit and buf[start : start + n] == known[0]:
@@ -370,6 +372,7 @@ class LedgerReader:
                 unprotected = known[3]
                 p = start + len(known[0])
                 self._cost = p - start
+                same_head = True
             else:
                 major, arg, p = cbor.read_head(buf, start, limit)
                 if major != 6 or arg != _TAG_ENTRY:
@@ -399,8 +402,13 @@ class LedgerReader:
         # The payload stands in as empty while the header is checked: it is copied only
         # for a well-formed COSE_Sign1 whose payload starts as a map.
         self._cost += 2 * (prot[1] - prot[0]) + sig[1] - sig[0]
-        parts = [buf[prot[0] : prot[1]], unprotected, b"", buf[sig[0] : sig[1]]]
-        protected, kid, _, signature = decode_sign1(cbor.Tag(_TAG_ENTRY, parts))
+        if same_head and (sig[1] - sig[0] == 64 or sig[1] == sig[0]):
+            # The headers decode_sign1 accepted for the last entry, and a signature of a
+            # length it accepts: its answer, without building the item again.
+            protected, kid, signature = known[4], known[5], buf[sig[0] : sig[1]]
+        else:
+            parts = [buf[prot[0] : prot[1]], unprotected, b"", buf[sig[0] : sig[1]]]
+            protected, kid, _, signature = decode_sign1(cbor.Tag(_TAG_ENTRY, parts))
         if pay[1] == pay[0] or buf[pay[0]] >> 5 != 5:
             raise EntryError("payload must be a map")
         # Copied, parsed, and the whole entry copied and hashed.
@@ -410,7 +418,7 @@ class LedgerReader:
         entry = entry_from_parts(raw, protected, kid, payload, signature)
         if known[0] != raw[: unprotected_end - start]:
             head = raw[: unprotected_end - start]
-            self._known_head = (head, prot[0] - start, prot[1] - start, unprotected)
+            self._known_head = (head, prot[0] - start, prot[1] - start, unprotected, protected, kid)
         return entry, base + p
 
     def _charge_failure(self, exc: DecodeError, base: int, p: int) -> None:

@@ -160,8 +160,16 @@ class LedgerVerifier:
             offset=offset,
         )
 
-    def feed(self, entry: Entry, offset: int) -> None:
-        """Check one parsed entry found at ``offset``."""
+    def wants_check(self, entry: Entry) -> bool:
+        """Whether ``feed`` checks this entry's signature (the key's own, signed entries)."""
+        return entry.kid == self.kid and entry.signed
+
+    def feed(self, entry: Entry, offset: int, sig_ok: "bool | None" = None) -> None:
+        """Check one parsed entry found at ``offset``.
+
+        ``sig_ok``, if given, is the outcome of checking its signature against the key,
+        made beforehand (see ``verify_chunks``); otherwise ``feed`` checks it.
+        """
         self.entries += 1
         seq = entry.seq
         if entry.kid != self.kid:
@@ -188,7 +196,9 @@ class LedgerVerifier:
         rec = _Rec(seq, entry.digest, entry.prev, offset, entry.signed)
         if rec.signed:
             self.signed += 1
-            rec.sig_ok = self.checker.check(entry.to_be_signed(), entry.signature)
+            if sig_ok is None:
+                sig_ok = self.checker.check(entry.to_be_signed(), entry.signature)
+            rec.sig_ok = sig_ok
         if not self._place(rec):
             return
         self._check_links(rec)
@@ -450,21 +460,94 @@ def verify_ledger(data: bytes, device_id: str, public_key: bytes, progress=None)
     return verify_chunks((data,), device_id, public_key, progress)
 
 
-def verify_chunks(chunks, device_id: str, public_key: bytes, progress=None) -> Report:
+def verify_chunks(
+    chunks, device_id: str, public_key: bytes, progress=None, checks: "CheckPipeline | None" = None
+) -> Report:
     """Verify a ledger given as an iterable of byte chunks, holding only a window of it.
 
     The findings and their byte offsets are those of the ledger as one file: the chunks'
-    boundaries change nothing.
+    boundaries change nothing. ``checks``, if given, checks signatures while the next
+    entries are read (see ``CheckPipeline``); the report is the same either way.
     """
     v = LedgerVerifier(device_id, public_key)
+    if checks is not None:
+        return _verify_pipelined(v, read_chunks(chunks), progress, checks)
     for record in read_chunks(chunks):
-        what = record[0]
-        if what == "entry":
-            v.feed(record[2], record[1])
-        elif what == "malformed":
-            v.malformed(record[1], record[2], record[3])
-        else:
-            v.truncated(record[1], record[2], record[3])
+        _apply(v, record, None)
         if progress is not None:
             progress(record[1])
+    return v.finish()
+
+
+def _apply(v: LedgerVerifier, record: tuple, sig_ok: "bool | None") -> None:
+    what = record[0]
+    if what == "entry":
+        v.feed(record[2], record[1], sig_ok)
+    elif what == "malformed":
+        v.malformed(record[1], record[2], record[3])
+    else:
+        v.truncated(record[1], record[2], record[3])
+
+
+class CheckPipeline:
+    """Signature checks made apart from the reader (a worker on another core, say).
+
+    ``submit`` a message and signature; ``take`` gives the outcomes in the order they were
+    submitted, waiting for the next if need be; ``ready`` says whether ``take`` would not
+    wait; ``close`` ends it. Each outcome must be exactly ``SignatureChecker.check``'s
+    for the verifier's key. This class checks at once, in the caller: the portable
+    default that others replace.
+    """
+
+    def __init__(self, public_key: bytes) -> None:
+        self._checker = SignatureChecker(public_key)
+        self._done: list = []
+
+    def submit(self, message: bytes, signature: bytes) -> None:
+        self._done.append(self._checker.check(message, signature))
+
+    def ready(self) -> bool:
+        return len(self._done) > 0
+
+    def take(self) -> bool:
+        return self._done.pop(0)
+
+    def close(self) -> None:
+        self._done = []
+
+
+# Records read ahead of the verifier while their signatures are checked elsewhere: enough
+# to keep a worker busy, few enough to hold (an entry is at most MAX_ENTRY_BYTES).
+PIPELINE_AHEAD = 256
+
+
+def _verify_pipelined(v: LedgerVerifier, records, progress, checks: CheckPipeline) -> Report:
+    # Each record waits until its signature's outcome is in, then goes to the verifier in
+    # the order read, exactly as verify_chunks feeds it without a pipeline.
+    held: list = []  # (record, whether a check was submitted for it), in order
+    first = 0
+    try:
+        for record in records:
+            wanted = record[0] == "entry" and v.wants_check(record[2])
+            if wanted:
+                checks.submit(record[2].to_be_signed(), record[2].signature)
+            held.append((record, wanted))
+            while first < len(held):
+                record, wanted = held[first]
+                if wanted and len(held) - first <= PIPELINE_AHEAD and not checks.ready():
+                    break
+                _apply(v, record, checks.take() if wanted else None)
+                held[first] = None
+                first += 1
+                if progress is not None:
+                    progress(record[1])
+            if first > PIPELINE_AHEAD:
+                del held[:first]
+                first = 0
+        for record, wanted in held[first:]:
+            _apply(v, record, checks.take() if wanted else None)
+            if progress is not None:
+                progress(record[1])
+    finally:
+        checks.close()
     return v.finish()

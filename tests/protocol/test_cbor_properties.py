@@ -9,7 +9,16 @@ import cbor2
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from protocol.cbor import Tag, _valid_utf8, dumps, loads, loads_fast
+from protocol.cbor import (
+    _NOT_NATIVE,
+    DEFAULT_MAX_DEPTH,
+    Tag,
+    _shallow_loads,
+    _valid_utf8,
+    dumps,
+    loads,
+    loads_fast,
+)
 from protocol.errors import DecodeError
 
 ints = st.integers(min_value=-(2**80), max_value=2**80)
@@ -201,3 +210,79 @@ def test_the_native_path_refuses_what_the_portable_decoder_refuses():
         b"\x62\xc3\x28",  # text that is not UTF-8
     ):
         assert _outcome(loads_fast, raw) == _outcome(loads, raw), raw.hex()
+
+
+# Values of a ledger payload's shape: what the shallow path takes (and some it passes on).
+payload_leaf = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**64), max_value=2**64 - 1),
+    st.binary(max_size=40),
+    st.text(max_size=12),
+)
+payload_values = st.dictionaries(
+    st.integers(min_value=0, max_value=2**64 - 1),
+    payload_leaf
+    | st.lists(payload_leaf, max_size=5)
+    | st.lists(st.binary(min_size=16, max_size=40), min_size=2, max_size=8)
+    | st.integers(1, 40).flatmap(lambda n: st.lists(st.binary(min_size=n, max_size=n), max_size=6)),
+    max_size=12,
+)
+
+
+@settings(max_examples=2000)
+@given(payload_values, st.data())
+def test_the_shallow_path_agrees_with_the_portable_decoder(value, data):
+    # issue 10 (verify throughput): the one-pass decoder for a payload's shape changes no
+    # verdict, value or message: on valid encodings and mutated ones alike.
+    encoded = bytearray(dumps(value))
+    for _ in range(data.draw(st.integers(min_value=0, max_value=3))):
+        if encoded:
+            i = data.draw(st.integers(min_value=0, max_value=len(encoded) - 1))
+            encoded[i] = data.draw(st.integers(min_value=0, max_value=255))
+    if data.draw(st.booleans()):
+        cut = data.draw(st.integers(min_value=0, max_value=len(encoded)))
+        encoded = encoded[:cut]
+    raw = bytes(encoded)
+    assert _outcome(loads_fast, raw) == _outcome(loads, raw)
+    shallow = _shallow_loads(raw, DEFAULT_MAX_DEPTH)
+    if shallow is not _NOT_NATIVE:
+        # Taken only where the portable decoder accepts, with the same value.
+        assert ("value", dumps(shallow), repr(shallow)) == _outcome(loads, raw)
+
+
+@given(payload_values)
+def test_the_shallow_path_takes_every_payload_shaped_value(value):
+    # issue 10 (verify throughput): a ledger payload's shape never falls back to slower paths.
+    assert _shallow_loads(dumps(value), DEFAULT_MAX_DEPTH) == value
+
+
+def test_the_shallow_path_refuses_what_the_portable_decoder_refuses():
+    # issue 10 (verify throughput): each non-deterministic or unsupported form goes on to
+    # the paths that give the portable verdict.
+    for raw in (
+        b"\xa2\x01\x00\x00\x00",  # keys out of order
+        b"\xa2\x01\x00\x01\x00",  # a repeated key
+        b"\xa1\x18\x05\x00",  # a long head for key 5
+        b"\xa1\x00\x18\x05",  # a long head for value 5
+        b"\xa1\x00\x19\x00\xff",  # a two-byte head for 255
+        b"\xa1\x00\x1a\x00\x00\xff\xff",  # a four-byte head for 65535
+        b"\xa1\x00\x1b\x00\x00\x00\x00\xff\xff\xff\xff",  # an eight-byte head for 2**32-1
+        b"\xbf\x00\x00\xff",  # an indefinite-length map
+        b"\xa1\x00\x9f\x00\xff",  # an indefinite-length array
+        b"\xa1\x00\x5f\x41\x00\xff",  # an indefinite-length byte string
+        b"\xa1\x20\x00",  # a negative key
+        b"\xa1\x00\xf9\x3c\x00",  # a float
+        b"\xa1\x00\xc1\x00",  # a tag
+        b"\xa1\x00\xa0",  # a nested map
+        b"\xa1\x00\x81\x80",  # a nested array
+        b"\xa1\x00\x62\xc3\x28",  # text that is not UTF-8
+        b"\xa1\x00\x00\x00",  # a byte after the item
+        b"\xa1\x00\x42\x00",  # a byte string cut short
+        b"\xa1\x00\x82\x58\x18" + bytes(24) + b"\x58\x18" + bytes(23),  # a digest cut short
+        b"\xa1\x00\x82\x58\x17" + bytes(23) + b"\x58\x17" + bytes(23),  # a long head for 23
+        b"\xa2\x00\x00",  # pairs missing
+    ):
+        assert _shallow_loads(raw, DEFAULT_MAX_DEPTH) is _NOT_NATIVE, raw.hex()
+        assert _outcome(loads_fast, raw) == _outcome(loads, raw), raw.hex()
+    assert _shallow_loads(b"\xa1\x00\x81\x00", 1) is _NOT_NATIVE  # deeper than allowed

@@ -1,0 +1,162 @@
+"""Signature checks in a second process, while the verifier reads on (CPython, two cores).
+
+Checking an Ed25519 signature is about half of what verifying a ledger costs, and the rest
+(reading, parsing, chaining) is Python, which one process runs on one core at a time. A
+worker process checks batches of signatures while this one parses the next entries, so on
+a machine with a free core the two halves overlap. The outcomes are ``SignatureChecker``'s
+own, taken in the order submitted; a worker that cannot be started or that fails hands its
+batches back to be checked here, so the report never depends on it.
+
+Threads would share one interpreter lock: the checking thread would wait for it after every
+signature while the parsing thread holds it. A process has its own.
+"""
+
+import multiprocessing
+import os
+import signal
+from collections import deque
+from typing import Any
+
+from protocol.signer import HAVE_NACL, SignatureChecker
+from protocol.verify import CheckPipeline
+
+BATCH = 32  # signatures sent to the worker at once
+IN_FLIGHT = 4  # batches sent and not yet answered: bounds what the pipe and worker hold
+
+
+def _serve(conn, public_key: bytes) -> None:
+    """The worker: answer each batch of (message, signature) with one byte per outcome."""
+    # Ctrl-C reaches the whole process group: the command handles it and closes the pipe,
+    # which ends the worker without a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    checker = SignatureChecker(public_key)
+    while True:
+        try:
+            batch = conn.recv()
+            if batch is None:
+                return
+            conn.send_bytes(bytes(checker.check(m, s) for m, s in batch))
+        except (EOFError, OSError):
+            return  # the command has gone
+
+
+class WorkerChecks(CheckPipeline):
+    """A ``CheckPipeline`` whose checks run in a worker process, started at the first full
+    batch (a short ledger is checked here and starts nothing)."""
+
+    def __init__(self, public_key: bytes) -> None:
+        self._key = bytes(public_key)
+        self._checker = SignatureChecker(self._key)
+        self._batch: list = []  # submitted, not yet sent
+        self._sent: deque = deque()  # batches sent, oldest first, kept until answered
+        self._outcomes: deque = deque()  # outcomes in hand, oldest first
+        self._conn: Any = None
+        self._proc: Any = None
+        self._broken = False
+
+    def submit(self, message: bytes, signature: bytes) -> None:
+        self._batch.append((message, signature))
+        if len(self._batch) >= BATCH:
+            self._send()
+
+    def ready(self) -> bool:
+        # Answers are collected once a batch, when the next is sent (a poll per record
+        # would cost a system call each): an outcome waits a batch or so longer.
+        return len(self._outcomes) > 0
+
+    def take(self) -> bool:
+        while not self._outcomes:
+            if self._sent:
+                self._receive()
+            elif self._batch:
+                # The last, partial batch: checked here, as waiting for a worker would be
+                # no faster.
+                self._check_here(self._batch)
+                self._batch = []
+            else:
+                raise IndexError("no signature check is waiting")
+        return self._outcomes.popleft()
+
+    def close(self) -> None:
+        conn, proc = self._conn, self._proc
+        self._conn = self._proc = None
+        if conn is not None:
+            try:
+                conn.send(None)
+            except OSError:
+                pass
+            conn.close()
+        if proc is not None:
+            proc.join(5)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
+
+    def _send(self) -> None:
+        batch, self._batch = self._batch, []
+        if self._conn is None and not self._broken:
+            self._start()
+        if self._conn is None:
+            self._check_here(batch)
+            return
+        self._sent.append(batch)
+        try:
+            self._conn.send(batch)
+            while self._sent and self._conn.poll():
+                self._receive()
+        except (OSError, EOFError):
+            self._fail()
+            return
+        while len(self._sent) > IN_FLIGHT:
+            self._receive()
+
+    def _receive(self) -> None:
+        if self._conn is None:
+            self._fail()
+            return
+        try:
+            answer = self._conn.recv_bytes()
+        except (OSError, EOFError):
+            self._fail()
+            return
+        batch = self._sent.popleft()
+        if len(answer) != len(batch):
+            self._sent.appendleft(batch)
+            self._fail()
+            return
+        self._outcomes.extend(b == 1 for b in answer)
+
+    def _start(self) -> None:
+        try:
+            context = multiprocessing.get_context("fork")
+            mine, theirs = context.Pipe()
+            proc = context.Process(target=_serve, args=(theirs, self._key), daemon=True)
+            proc.start()
+            theirs.close()
+        except (OSError, ValueError):
+            self._broken = True
+            return
+        self._conn, self._proc = mine, proc
+
+    def _fail(self) -> None:
+        """The worker is gone or garbled: check what it held here, and go on without it."""
+        self._broken = True
+        sent, self._sent = self._sent, deque()
+        for batch in sent:
+            self._check_here(batch)
+        self.close()
+
+    def _check_here(self, batch: list) -> None:
+        check = self._checker.check
+        self._outcomes.extend(check(m, s) for m, s in batch)
+
+
+def worker_checks(public_key: bytes) -> "CheckPipeline | None":
+    """Checks in a worker process where that can help (PyNaCl, fork, two or more cores);
+    None where the verifier had better check each signature itself."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if not HAVE_NACL or (usable or 1) < 2:
+        return None
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return WorkerChecks(public_key)

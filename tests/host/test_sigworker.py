@@ -1,0 +1,129 @@
+"""Signature checks in a worker process: the same outcomes, in order, whatever happens to it."""
+# issue 10 (verify throughput): `sealcam verify` checks signatures in a second process while
+# it reads on; the report is the one the verifier gives alone.
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from host.sigworker import BATCH, IN_FLIGHT, WorkerChecks, worker_checks
+from protocol.ledger import read_ledger
+from protocol.signer import SignatureChecker
+from protocol.verify import verify_chunks
+from tests.host.test_cli import run, write_case
+from tests.protocol.ledgers import DEVICE, SEED_B, device_key, make_entries
+
+KEY = device_key()
+
+
+def signed_pairs(n: int) -> list:
+    """(message, signature) of ``n`` entries, every third with a signature of another key
+    or of other bytes."""
+    good = make_entries(n)
+    other = make_entries(n, seed=SEED_B)
+    records = zip(read_ledger(b"".join(good)), read_ledger(b"".join(other)), strict=True)
+    pairs = []
+    for i, (a, b) in enumerate(records):
+        message, signature = a[2].to_be_signed(), a[2].signature
+        if i % 3 == 1:
+            signature = b[2].signature
+        elif i % 3 == 2:
+            message = message[:-1] + bytes([message[-1] ^ 1])
+        pairs.append((message, signature))
+    return pairs
+
+
+def outcomes(checks: WorkerChecks, pairs: list) -> list:
+    got = []
+    for message, signature in pairs:
+        checks.submit(message, signature)
+        while checks.ready():
+            got.append(checks.take())
+    while len(got) < len(pairs):
+        got.append(checks.take())
+    return got
+
+
+def test_worker_outcomes_are_the_checkers_in_order():
+    pairs = signed_pairs(BATCH * (IN_FLIGHT + 2) + 5)
+    checker = SignatureChecker(KEY.public)
+    expected = [checker.check(m, s) for m, s in pairs]
+    assert True in expected and False in expected
+    checks = WorkerChecks(KEY.public)
+    try:
+        assert outcomes(checks, pairs) == expected
+        assert checks._proc is not None  # a worker did the full batches
+    finally:
+        checks.close()
+    assert checks._proc is None
+
+
+def test_a_short_ledger_starts_no_worker():
+    pairs = signed_pairs(BATCH - 1)
+    checks = WorkerChecks(KEY.public)
+    checker = SignatureChecker(KEY.public)
+    assert outcomes(checks, pairs) == [checker.check(m, s) for m, s in pairs]
+    assert checks._proc is None
+    checks.close()
+
+
+def test_a_worker_that_dies_changes_no_outcome():
+    pairs = signed_pairs(BATCH * 4)
+    checker = SignatureChecker(KEY.public)
+    expected = [checker.check(m, s) for m, s in pairs]
+    checks = WorkerChecks(KEY.public)
+    for message, signature in pairs[: 2 * BATCH]:
+        checks.submit(message, signature)
+    proc = checks._proc
+    assert proc is not None
+    proc.kill()
+    proc.join()
+    got = [checks.take() for _ in range(2 * BATCH)]
+    for message, signature in pairs[2 * BATCH :]:
+        checks.submit(message, signature)
+    got += [checks.take() for _ in range(2 * BATCH)]
+    checks.close()
+    assert got == expected
+
+
+@st.composite
+def damaged(draw) -> bytes:
+    entries = make_entries(draw(st.integers(BATCH, 3 * BATCH)), sign_every=draw(st.integers(1, 3)))
+    for _ in range(draw(st.integers(0, 3))):
+        i = draw(st.integers(0, len(entries) - 1))
+        raw = bytearray(entries[i])
+        raw[draw(st.integers(0, len(raw) - 1))] ^= 0x10
+        entries[i] = bytes(raw)
+    if draw(st.booleans()):
+        entries += make_entries(3, seed=SEED_B)[1:]
+    return b"".join(entries)
+
+
+@settings(max_examples=15, deadline=None)
+@given(damaged())
+def test_verify_with_a_worker_gives_the_same_report(data):
+    seen_alone: list = []
+    seen_worker: list = []
+    alone = verify_chunks([data], DEVICE, KEY.public, seen_alone.append)
+    checks = worker_checks(KEY.public)
+    with_worker = verify_chunks([data], DEVICE, KEY.public, seen_worker.append, checks)
+    assert with_worker.to_dict() == alone.to_dict()
+    assert seen_worker == seen_alone
+
+
+def test_sealcam_verify_with_its_worker_reports_what_the_verifier_alone_does(tmp_path):
+    # A ledger long enough for the command to start its worker, with a changed entry, a
+    # tail signed by another key and a cut end: the same JSON report as verify_chunks alone.
+    entries = make_entries(4 * BATCH, sign_every=2)
+    raw = bytearray(entries[40])
+    raw[-70] ^= 0x01
+    entries[40] = bytes(raw)
+    entries += make_entries(3, seed=SEED_B)[1:]
+    data = b"".join(entries)[:-7]
+    ledger, keyfile = write_case(tmp_path, [data])
+    r = run("verify", ledger, "--key", keyfile, "--json")
+    assert r.returncode == 1, r.stderr
+    assert r.stderr == ""
+    alone = verify_chunks([data], DEVICE, KEY.public)
+    assert json.loads(r.stdout) == dict(alone.to_dict(), ledger=ledger)
