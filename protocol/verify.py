@@ -12,7 +12,9 @@ States follow ONVIF Media Signing's validation results:
 
 The verifier is fed entries one at a time, so the host can check each entry as it arrives.
 It remembers the last ``window`` entries to pair up links that arrive out of order, and keeps
-only counts and findings beyond that.
+only counts and findings beyond that. Findings are bounded too (KEEP_PER_CODE), so its memory
+stays the same whatever the file holds: a ledger checked with the wrong key, or damaged
+everywhere, costs no more than a sound one.
 """
 
 from protocol.bounds import entry_problem
@@ -52,25 +54,40 @@ FINDING_CODES = {
     "unsigned-tail": MISSING,
 }
 
+# How many findings of one code a report holds in full. Without a limit, a ledger checked
+# with the wrong key, or one whose every link or record is damaged, makes one finding per
+# entry, and the verifier's memory grows with the file (millions of entries). Past this many,
+# the findings of a code are only counted, with the seqs (or bytes) they span, and told in
+# one summary finding at the end. A thousand is more than a person reads, and the first ones
+# already say what happened and where it starts.
+KEEP_PER_CODE = 1000
+
 
 class Finding:
     """One thing the verifier found: a code from FINDING_CODES, where, and what it means."""
 
-    def __init__(self, code: str, message: str, seq: int = -1, offset: int = -1) -> None:
+    def __init__(
+        self, code: str, message: str, seq: int = -1, offset: int = -1, more: int = 0
+    ) -> None:
         self.code = code
         self.severity = FINDING_CODES[code]
         self.message = message
         self.seq = seq
         self.offset = offset
+        # A summary of findings past KEEP_PER_CODE: how many it stands for (0: one finding).
+        self.more = more
 
     def to_dict(self) -> dict:
-        return {
+        d = {
             "code": self.code,
             "severity": self.severity,
             "seq": self.seq if self.seq >= 0 else None,
             "offset": self.offset if self.offset >= 0 else None,
             "message": self.message,
         }
+        if self.more:
+            d["more"] = self.more
+        return d
 
 
 class Report:
@@ -113,23 +130,87 @@ def _short(h: bytes) -> str:
     return h[:8].hex()
 
 
+def _thousands(n: int) -> str:
+    """``n`` with a comma every three digits (MicroPython's format has no ``,`` option)."""
+    digits = str(n)
+    head = len(digits) % 3 or 3
+    groups = [digits[:head]]
+    for i in range(head, len(digits), 3):
+        groups.append(digits[i : i + 3])
+    return ",".join(groups)
+
+
+class _Tally:
+    """Findings counted but not kept: how many, and the lowest and highest seq and byte."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first_seq = -1
+        self.last_seq = -1
+        self.first_offset = -1
+        self.last_offset = -1
+
+    def add(self, seq: int, offset: int, count: int = 1, last: int = -1) -> None:
+        """Count ``count`` findings at ``seq`` (to ``last``, for a range) and ``offset``."""
+        self.count += count
+        for s in (seq, last):
+            if s >= 0:
+                if self.first_seq < 0 or s < self.first_seq:
+                    self.first_seq = s
+                if s > self.last_seq:
+                    self.last_seq = s
+        if offset >= 0:
+            if self.first_offset < 0 or offset < self.first_offset:
+                self.first_offset = offset
+            if offset > self.last_offset:
+                self.last_offset = offset
+
+    def merge(self, other: "_Tally") -> None:
+        self.add(other.first_seq, other.first_offset, other.count, other.last_seq)
+        self.add(-1, other.last_offset, 0)
+
+    def where(self) -> str:
+        if self.first_seq >= 0:
+            if self.first_seq == self.last_seq:
+                return "seq %d" % self.first_seq
+            return "seqs %d to %d" % (self.first_seq, self.last_seq)
+        if self.first_offset >= 0:
+            return "bytes %d to %d" % (self.first_offset, self.last_offset)
+        return "no seq"
+
+
 class LedgerVerifier:
     """Streaming verifier for one device's entries against its enrolled public key."""
 
-    def __init__(self, device_id: str, public_key: bytes, window: int = 4096) -> None:
+    def __init__(
+        self, device_id: str, public_key: bytes, window: int = 4096, keep: int = KEEP_PER_CODE
+    ) -> None:
         self.device_id = device_id
         self.kid = device_id.encode()
         self.public_key = public_key
         self.checker = SignatureChecker(public_key)
         self.window = window
+        # Every list below holds at most ``keep`` items: what lies past that is counted.
+        self.keep = max(1, keep)
         self.recs: dict = {}
         self.findings: list = []
+        self.kept: dict = {}  # code -> findings of that code held in full
+        self.more: dict = {}  # code -> _Tally of its findings past ``keep``
+        self.more_codes: list = []  # codes in self.more, in the order they overflowed
         self.first_seq = -1
         self.max_seq = -1
-        self.missing: list = []  # [lo, hi] ranges of seqs skipped so far
-        self.broken: list = []  # (seq, offset, why) of entries whose incoming link fails
-        self.bad_sigs: list = []  # (seq, offset) of signed entries that failed
-        self.fail_run: list = []  # signed failures since the last good signature
+        self.missing: list = []  # [lo, hi] ranges of seqs skipped so far (the lowest ones)
+        # [lo, hi, offset, why] per run of consecutive seqs whose incoming link fails, in seq
+        # order: each run is one finding, told at its first seq (see _broken_findings).
+        self.broken: list = []
+        self.broken_over = -1  # highest seq of the last run counted past ``keep``
+        self.bad_sigs: list = []  # (seq, offset) of the first signed entries that failed
+        self.bad_more = _Tally()  # failures past those, before the current run
+        self.run_more = _Tally()  # failures past those, in the current run
+        # The signed failures since the last good signature: first and last seq, how many.
+        self.fail_first = -1
+        self.fail_last = -1
+        self.fail_count = 0
         self.fail_run_intact = True
         self.verified_any = False
         self.entries = 0
@@ -140,7 +221,20 @@ class LedgerVerifier:
         self.last_wall = -1
 
     def _add(self, code: str, message: str, seq: int = -1, offset: int = -1) -> None:
-        self.findings.append(Finding(code, message, seq, offset))
+        kept = self.kept.get(code, 0)
+        if kept < self.keep:
+            self.kept[code] = kept + 1
+            self.findings.append(Finding(code, message, seq, offset))
+        else:
+            self._tally(code).add(seq, offset)
+
+    def _tally(self, code: str) -> _Tally:
+        """The count of ``code``'s findings past ``keep``."""
+        tally = self.more.get(code)
+        if tally is None:
+            tally = self.more[code] = _Tally()
+            self.more_codes.append(code)
+        return tally
 
     # --- inputs ---------------------------------------------------------------------------
 
@@ -248,7 +342,10 @@ class LedgerVerifier:
             if not self._fill_missing(seq):
                 return False  # older than anything we can pair it with
         elif seq > self.max_seq + 1 and self.max_seq >= 0:
-            self.missing.append([self.max_seq + 1, seq - 1])
+            if len(self.missing) < self.keep:
+                self.missing.append([self.max_seq + 1, seq - 1])
+            else:
+                self._tally("seq-gap").add(self.max_seq + 1, -1, 1, seq - 1)
         if seq > self.max_seq:
             self.max_seq = seq
         self.recs[seq] = rec
@@ -261,6 +358,11 @@ class LedgerVerifier:
             if lo <= seq <= hi:
                 pieces = [[a, b] for a, b in ((lo, seq - 1), (seq + 1, hi)) if a <= b]
                 self.missing[i : i + 1] = pieces
+                if len(self.missing) > self.keep:
+                    # The highest range is only counted now: an entry that would fill it
+                    # later is told as out of order and takes no further part.
+                    lo, hi = self.missing.pop()
+                    self._tally("seq-gap").add(lo, -1, 1, hi)
                 return True
         return False
 
@@ -311,15 +413,41 @@ class LedgerVerifier:
         )
 
     def _broken(self, rec: _Rec, why: str) -> None:
-        self.broken.append((rec.seq, rec.offset, why))
+        """Note that ``rec``'s incoming link fails (each seq is noted at most once)."""
+        seq = rec.seq
+        runs = self.broken
+        if not runs or seq > runs[-1][1] + 1:
+            i = len(runs)  # the usual case: entries arrive in seq order
+        else:
+            i = 0
+            while runs[i][1] + 1 < seq:
+                i += 1
+        if i < len(runs) and runs[i][1] + 1 == seq:
+            runs[i][1] = seq  # extends the run before it
+            if i + 1 < len(runs) and runs[i + 1][0] == seq + 1:
+                runs[i][1] = runs.pop(i + 1)[1]  # and joins the run after it
+        elif i < len(runs) and runs[i][0] == seq + 1:
+            runs[i][0] = seq  # the run now starts here: told at this entry
+            runs[i][2] = rec.offset
+            runs[i][3] = why
+        elif i < len(runs) or len(runs) < self.keep:
+            runs.insert(i, [seq, seq, rec.offset, why])
+            if len(runs) > self.keep:
+                lo, hi, offset, _ = runs.pop()
+                self._tally("broken-prev").add(lo, offset, 1, hi)
+                self.broken_over = max(self.broken_over, hi)
+        elif seq == self.broken_over + 1:
+            self._tally("broken-prev").add(seq, -1, 0)  # the counted run goes on
+            self.broken_over = seq
+        else:
+            self._tally("broken-prev").add(seq, rec.offset)
+            self.broken_over = seq
 
     def _broken_findings(self) -> None:
-        """One finding per broken link; an entry broken on both sides was replaced."""
-        after = {seq for seq, _, _ in self.broken}
-        for seq, offset, why in sorted(self.broken):
-            if seq - 1 in after:
-                continue  # told with the replaced entry before it
-            if seq + 1 in after:
+        """One finding per run of broken links; an entry broken on both sides was replaced."""
+        for seq, hi, offset, why in self.broken:
+            if hi > seq:
+                # The links after it are told with it.
                 why = "neither its own prev nor the next entry's prev fits: it was replaced"
             self._add(
                 "broken-prev",
@@ -332,14 +460,23 @@ class LedgerVerifier:
     def _after_signature(self, rec: _Rec) -> None:
         if rec.sig_ok:
             self.verified_any = True
-            self.fail_run = []
+            self.fail_first = self.fail_last = -1
+            self.fail_count = 0
             self.fail_run_intact = True
+            self.bad_more.merge(self.run_more)
+            self.run_more = _Tally()
             self._authenticate_back(rec)
             return
-        self.bad_sigs.append((rec.seq, rec.offset))
+        if len(self.bad_sigs) < self.keep:
+            self.bad_sigs.append((rec.seq, rec.offset))
+        else:
+            self.run_more.add(rec.seq, rec.offset)
         if not rec.link_ok:
             self.fail_run_intact = False
-        self.fail_run.append(rec.seq)
+        if self.fail_count == 0:
+            self.fail_first = rec.seq
+        self.fail_last = rec.seq
+        self.fail_count += 1
 
     def _authenticate_back(self, rec: _Rec) -> None:
         """A valid signature vouches for the unsigned entries that chain into it."""
@@ -377,13 +514,31 @@ class LedgerVerifier:
         self._broken_findings()
         self._signature_findings()
         self._unsigned_findings()
+        self._summary_findings()
         return Report(self._state(), self.device_id, self.findings, self._stats())
 
+    def _summary_findings(self) -> None:
+        """One finding per code for its findings past ``keep``: how many, and where."""
+        for code in self.more_codes:
+            t = self.more[code]
+            self.findings.append(
+                Finding(
+                    code,
+                    "... and %s more %s findings, %s (only the first %s of each kind are "
+                    "listed)" % (_thousands(t.count), code, t.where(), _thousands(self.keep)),
+                    t.first_seq,
+                    t.first_offset,
+                    t.count,
+                )
+            )
+
     def _signature_findings(self) -> None:
-        run = self.fail_run
-        key_change = len(run) >= 2 and self.fail_run_intact and run[-1] == self._last_signed()
+        first = self.fail_first
+        key_change = (
+            self.fail_count >= 2 and self.fail_run_intact and self.fail_last == self._last_signed()
+        )
         for seq, offset in self.bad_sigs:
-            if key_change and seq >= run[0]:
+            if key_change and seq >= first:
                 continue
             self._add(
                 "bad-signature",
@@ -392,14 +547,21 @@ class LedgerVerifier:
                 seq,
                 offset,
             )
+        # Failures past the kept ones, told in the summary; a key change's run is told whole
+        # by its own finding.
+        more = self.bad_more
+        if not key_change:
+            more.merge(self.run_more)
+        if more.count:
+            self._tally("bad-signature").merge(more)
         if key_change:
-            offset = self.recs[run[0]].offset if run[0] in self.recs else -1
+            offset = self.recs[first].offset if first in self.recs else -1
             self._add(
                 "key-change",
                 "from seq %d on, %d entries are signed by a key other than the enrolled one; "
                 "their chain is intact, so they were written that way, not edited later"
-                % (run[0], len(run)),
-                run[0],
+                % (first, self.fail_count),
+                first,
                 offset,
             )
 
