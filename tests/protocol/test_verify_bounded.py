@@ -46,8 +46,8 @@ class _Watched(LedgerVerifier):
     def __init__(self, device_id: str, public_key: bytes) -> None:
         super().__init__(device_id, public_key, window=WINDOW, keep=KEEP)
 
-    def feed(self, entry, offset: int) -> None:
-        super().feed(entry, offset)
+    def feed(self, entry, offset: int, sig_ok=None) -> None:
+        super().feed(entry, offset, sig_ok)
         if self.entries % 50 == 0:
             self._measure()
 
