@@ -273,7 +273,10 @@ def _check(
     altered: list = []
     lost: dict = {}  # kind -> [parsed leaf fields] of leaves whose row is gone
     evidence_leaves = 0
-    for idx, leaf, kind, data in db.execute("SELECT idx, leaf, kind, data FROM log ORDER BY idx"):
+
+    def compare_at_size() -> None:
+        """Hold every checkpoint and receipt naming the tree's present size to its root."""
+        nonlocal cp_at, rc_at, matched
         while cp_at < len(checkpoints) and checkpoints[cp_at][0] == tree.size:
             _compare(checkpoints[cp_at], tree, mismatched)
             matched = tree.size if not mismatched else matched
@@ -281,6 +284,9 @@ def _check(
         while rc_at < len(receipts) and receipts[rc_at][0] == tree.size:
             _compare(receipts[rc_at], tree, bad_receipts)
             rc_at += 1
+
+    for idx, leaf, kind, data in db.execute("SELECT idx, leaf, kind, data FROM log ORDER BY idx"):
+        compare_at_size()
         if idx != expect:
             gaps.append((expect, idx - 1))
         expect = idx + 1
@@ -310,13 +316,7 @@ def _check(
             want[data] -= 1
         else:
             lost.setdefault(fields[0], []).append(fields)
-    while cp_at < len(checkpoints) and checkpoints[cp_at][0] == tree.size:
-        _compare(checkpoints[cp_at], tree, mismatched)
-        matched = tree.size if not mismatched else matched
-        cp_at += 1
-    while rc_at < len(receipts) and receipts[rc_at][0] == tree.size:
-        _compare(receipts[rc_at], tree, bad_receipts)
-        rc_at += 1
+    compare_at_size()
     beyond = receipts[rc_at:]  # receipts naming a log larger than this one
     size = tree.size
     report.stats["leaves"] = size
