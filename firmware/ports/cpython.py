@@ -5,6 +5,7 @@ OpenCV captures from a camera index or reads a video file, burns the overlay int
 """
 # micropython: skip (OpenCV and the system clock are CPython-only)
 
+import signal
 import threading
 import time
 
@@ -117,6 +118,37 @@ class ConsoleIndicators(Indicators):
         self.write(">> %s" % text)
 
 
+class StopKey:
+    """^C asks a recording to stop; it never lands in the middle of an entry.
+
+    Python turns ^C into a KeyboardInterrupt raised wherever the main thread happens to be,
+    which may be between the recorder signing an entry and the store writing it: the entry
+    after it then follows a seq the store never got, the store refuses it (one chain, never
+    a gap) and the recording dies. While a recording runs, ^C only sets ``stop`` and counts;
+    the loop reads both between frames. Outside the main thread (a test driving the port)
+    signals are not ours to take, and nothing changes.
+    """
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.presses = 0
+        self._previous: object = None
+
+    def __enter__(self) -> "StopKey":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._pressed)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
+            self._previous = None
+
+    def _pressed(self, signum: int, frame: object) -> None:
+        self.presses += 1
+        self.stop.set()
+
+
 def record(
     store: str,
     camera_source: str,
@@ -213,34 +245,31 @@ def _record(
     thread = threading.Thread(target=capture, name="capture", daemon=True)
     thread.start()
     fed = 0
-    interrupted = False
-    try:
-        while not stop.is_set() or queue.items:
-            n = agent.drain(queue)
-            fed += n
-            docks.poll()
-            if not n:
-                # Nothing queued: let the camera deliver the next frame (sooner while docked).
-                stop.wait(0.001 if docks.busy else 0.005)
-    except KeyboardInterrupt:
-        stop.set()
-        interrupted = True
-    finally:
-        thread.join()
-        fed += agent.drain(queue)
-        agent.input("press_stop")
+    with StopKey(stop) as key:
         try:
-            # The footage has ended, the power has not: a dock under way finishes (bounded by
-            # its idle limit); ^C ends it at once.
-            while docks.busy and not interrupted:
+            while not stop.is_set() or queue.items:
+                n = agent.drain(queue)
+                fed += n
                 docks.poll()
-                time.sleep(0.001)
-        except KeyboardInterrupt:
-            pass
+                if not n:
+                    # Nothing queued: let the camera deliver the next frame (sooner while
+                    # docked).
+                    stop.wait(0.001 if docks.busy else 0.005)
         finally:
-            docks.close()
-            agent.shut_down()
-            camera.close()
+            stop.set()
+            thread.join()
+            fed += agent.drain(queue)
+            agent.input("press_stop")
+            try:
+                # The footage has ended, the power has not: a dock under way finishes
+                # (bounded by its idle limit); ^C ends it at once.
+                while docks.busy and not key.presses:
+                    docks.poll()
+                    time.sleep(0.001)
+            finally:
+                docks.close()
+                agent.shut_down()
+                camera.close()
     summary = {
         "frames": fed,
         "frames_dropped": counts["captured"] - fed,

@@ -47,3 +47,44 @@ def test_overlay_changes_the_bottom_band_only():
 def test_unopenable_source_says_what_to_give():
     with pytest.raises(FirmwareError, match="camera index"):
         OpenCVCamera("/nonexistent/video.avi", SystemClock())
+
+
+def test_ctrl_c_between_signing_and_storing_an_entry_loses_nothing(tmp_path):
+    # R-DEV-2: ^C reaches a recording at whatever point the main thread is at. It once
+    # landed between the recorder signing a chunk and the store writing it; the next entry
+    # then followed a seq the store never got, the store refused it and the recording died
+    # with exit 2. Here ^C arrives exactly there, deterministically.
+    import os
+    import signal
+
+    from firmware.ports import cpython
+    from firmware.store import Store, ledger_bytes
+    from protocol.ledger import read_ledger
+    from protocol.signer import make_signer
+    from protocol.verify import OK, verify_ledger
+
+    video = tmp_path / "scene.avi"
+    write_video(video, frames=90, size=(64, 48))  # 3 s at 30 fps: a few 1 s chunks
+    real_append = Store.append
+    pressed = []
+
+    def append_with_ctrl_c(self, raw, media=None, media_sha=None, entry=None):
+        if media is not None and not pressed:
+            pressed.append(True)
+            os.kill(os.getpid(), signal.SIGINT)  # the officer's ^C, before the write
+        return real_append(self, raw, media, media_sha, entry)
+
+    seed = bytes(range(32))
+    Store.append = append_with_ctrl_c
+    try:
+        summary = cpython.record(str(tmp_path / "rec"), str(video), seed, "SC-0001", "P-1")
+    finally:
+        Store.append = real_append
+    assert pressed  # a chunk was being stored when ^C came
+    assert summary["entries"] > 0
+    raw = ledger_bytes(str(tmp_path / "rec"))
+    entries = [x[2] for x in read_ledger(raw) if x[0] == "entry"]
+    assert len(entries) == summary["entries"]  # every signed entry is on the card
+    public = make_signer(seed).public_key()
+    assert verify_ledger(raw, "SC-0001", public).state == OK
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # ^C is given back
