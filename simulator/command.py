@@ -53,7 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from host.cli import EXIT_NOT_OK, EXIT_OK, UsageProblem
+    from host.errors import EXIT_NOT_OK, EXIT_OK, Unusable
     from simulator.errors import SimulatorError
     from simulator.report import render
     from simulator.run import run_file
@@ -62,9 +62,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.all:
         files += [str(p) for p in sorted(SCENARIO_DIR.glob("*.toml"))]
     if not files:
-        raise UsageProblem("give a scenario file, or --all for the scenario library")
+        raise Unusable("give a scenario file, or --all for the scenario library")
     if args.device and len(files) > 1:
-        raise UsageProblem("a board runs one scenario at a time: give one SCENARIO")
+        raise Unusable("a board runs one scenario at a time: give one SCENARIO")
     live = (not args.json) and sys.stderr.isatty()
     reports = []
     for i, path in enumerate(files):
@@ -78,7 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         try:
             report = run_file(path, str(work), args.device, args.evidence, args.host_key, say)
         except SimulatorError as exc:
-            raise UsageProblem(str(exc)) from None
+            raise Unusable(str(exc)) from None
         report["workdir"] = str(work)
         reports.append(report)
         if not args.json:

@@ -280,13 +280,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_board(args: argparse.Namespace) -> int:
     """Run a virtual board until Ctrl-C; 0 when stopped so, 1 if the board itself ended."""
-    from host.cli import EXIT_NOT_OK, EXIT_OK, UsageProblem
+    from host.errors import EXIT_NOT_OK, EXIT_OK, Unusable
 
     board = VirtualBoard(args.flash)
     try:
         port = board.start()
     except BoardError as exc:
-        raise UsageProblem(str(exc)) from None
+        raise Unusable(str(exc)) from None
     flash = str(Path(args.flash).resolve())
     if args.json:
         print(json.dumps({"port": port, "flash": flash}), flush=True)
