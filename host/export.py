@@ -255,7 +255,7 @@ class _Video:
         self.path = path
         self.fourcc = fourcc
         self.fps = fps
-        self.writer: "cv2.VideoWriter | None" = None
+        self.writer: cv2.VideoWriter | None = None
         self.size = (0, 0)
         self.frames = 0
 

@@ -29,11 +29,33 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_export(sub)
 
     from host.flash import add_parser as add_flash_parser
-    from simulator.command import add_parser as add_sim_parser
 
     add_flash_parser(sub)
-    add_sim_parser(sub)
+    add_plugins(sub)
     return p
+
+
+# The entry point group of commands that packages above the host add (``sealcam sim``).
+PLUGINS = "sealcam.commands"
+
+
+def add_plugins(sub: "argparse._SubParsersAction") -> None:
+    """Let every ``sealcam.commands`` entry point add its commands to ``sub``.
+
+    A plugin that cannot be loaded is named in one line on stderr, and every other command
+    still works: a broken simulator install must not take ``sealcam verify`` with it.
+    """
+    from importlib.metadata import entry_points
+
+    for plugin in sorted(entry_points(group=PLUGINS), key=lambda ep: ep.name):
+        try:
+            plugin.load()(sub)
+        except Exception as exc:  # whatever a plugin raises, the host's commands stay usable
+            print(
+                "sealcam: the command plugin %s (%s) could not be loaded: %s: %s"
+                % (plugin.name, plugin.value, type(exc).__name__, exc),
+                file=sys.stderr,
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
