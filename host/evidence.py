@@ -738,6 +738,11 @@ class SqliteEvidenceStore(EvidenceStore):
     def has_media(self, digest: bytes) -> bool:
         return self._media_path(digest).exists()
 
+    def media_file(self, digest: bytes) -> Path:
+        """The file that holds (or would hold) the media of ``digest``, for a reader that
+        names it to a person; the demo, which changes a byte to show the check catch it."""
+        return self._media_path(digest)
+
     def check_media(self, entries: list) -> list:
         """Re-hash the stored media of every chunk entry given: ``(seq, problem)`` for each
         file that is missing or no longer matches the hash its signed entry names."""

@@ -14,13 +14,11 @@ Sealed footage (R-DEV-3) is ciphertext here; exporting it needs the agency's pri
 which this command does not take.
 """
 
-import argparse
 import hashlib
 import json
 import os
 import sqlite3
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,6 +50,7 @@ from protocol.registry import (
 from protocol.verify import NOT_OK, UNKNOWN_KEY, verify_ledger
 
 if TYPE_CHECKING:  # OpenCV and numpy load only when an export runs, not with every command
+    import cv2
     import numpy as np
 
 # File suffix -> (FourCC, what the note calls the format).
@@ -256,7 +255,7 @@ class _Video:
         self.path = path
         self.fourcc = fourcc
         self.fps = fps
-        self.writer: object = None
+        self.writer: cv2.VideoWriter | None = None
         self.size = (0, 0)
         self.frames = 0
 
@@ -277,12 +276,12 @@ class _Video:
             image = cv2.resize(image, self.size)
         if changed_seq is not None:
             _mark(image, changed_seq)
-        self.writer.write(image)  # type: ignore[attr-defined]
+        self.writer.write(image)
         self.frames += 1
 
     def close(self) -> None:
         if self.writer is not None:
-            self.writer.release()  # type: ignore[attr-defined]
+            self.writer.release()
             self.writer = None
 
 
@@ -486,97 +485,3 @@ def _recording_note(entries: list, rec_id: bytes) -> dict:
         "started": _iso(start),
         "stopped": _iso(stop),
     }
-
-
-# --- the command ---------------------------------------------------------------------------
-
-
-def _recording_arg(text: str) -> int:
-    """A recording number: decimal, or the 16 hex digits ``sealcam verify`` prints."""
-    t = text.strip()
-    try:
-        return int(t, 16) if len(t) == 16 else int(t)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            "give a recording number (decimal) or its 16-hex-digit id, not %r" % text
-        ) from None
-
-
-def add_parser(sub: object) -> argparse.ArgumentParser:
-    """Add ``sealcam export`` to the command's subparsers."""
-    p: argparse.ArgumentParser = sub.add_parser(  # type: ignore[attr-defined]
-        "export",
-        help="export a recording as a video file with its extraction note",
-        description="Export one recording from the evidence store as a video a person can "
-        "open (.avi Motion JPEG or .mp4 MPEG-4, chosen by the file name), with the overlay "
-        "as it was burned in. Every chunk is checked against the SHA-256 its signed entry "
-        "names and the device's ledger is verified first; changed footage is refused. A JSON "
-        "note beside the file (FILE.json) names the extractor, the time, the device and "
-        "officer, the recording and every chunk's seq and hash (R-HOST-4).",
-        epilog="Example: sealcam export --evidence evidence/ --device SC-0001 --out "
-        "case-17.avi --extractor 'W. Li (evidence room)'",
-    )
-    p.add_argument("--evidence", required=True, help="the evidence store directory")
-    p.add_argument("--device", required=True, help="the device's id")
-    p.add_argument(
-        "--recording",
-        type=_recording_arg,
-        help="the recording: its number, or the 16-hex-digit id sealcam verify prints "
-        "(default: the device's newest recording with video)",
-    )
-    p.add_argument("--out", required=True, help="the video file to write: NAME.avi or NAME.mp4")
-    p.add_argument("--extractor", required=True, help="who is extracting the footage")
-    p.add_argument(
-        "--mark-changed",
-        action="store_true",
-        help="export footage that fails its signed hash anyway, every such frame marked "
-        "CHANGED and listed in the note (for showing what was altered)",
-    )
-    p.add_argument("--json", action="store_true", help="print the note as JSON")
-    p.set_defaults(run=cmd_export)
-    return p
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from host.cli import EXIT_NOT_OK, EXIT_OK, UsageProblem
-
-    try:
-        note = export_recording(
-            args.evidence,
-            args.device,
-            args.recording,
-            args.out,
-            args.extractor,
-            mark_changed=args.mark_changed,
-        )
-    except NotAuthentic as exc:
-        print("sealcam export: NOT OK: %s" % exc, file=sys.stderr)
-        return EXIT_NOT_OK
-    except ExportError as exc:
-        raise UsageProblem(str(exc)) from None
-    if args.json:
-        print(json.dumps(note, indent=2))
-    else:
-        v = note["video"]
-        print(
-            "exported recording %d of %s: %d frames, %dx%d at %s fps (%.1f s) to %s\n"
-            "  %d chunks checked against their signed SHA-256%s\n  note: %s.json"
-            % (
-                note["recording"]["number"],
-                note["device_id"],
-                v["frames"],
-                v["width"],
-                v["height"],
-                v["fps"],
-                v["seconds"],
-                args.out,
-                len(note["chunks"]),
-                (
-                    "; CHANGED (marked): seqs %s" % note["changed_chunks"]
-                    if note["changed_chunks"]
-                    else ""
-                ),
-                args.out,
-            )
-        )
-    return EXIT_NOT_OK if note["changed_chunks"] else EXIT_OK

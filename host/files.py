@@ -1,7 +1,12 @@
-"""Durable file writes: a reader sees the old file or the new one, never half of either."""
+"""Durable file writes: a reader sees the old file or the new one, never half of either; and
+reads that take a regular file only, never a device, FIFO or socket."""
 
 import os
+import stat
 from pathlib import Path
+from typing import BinaryIO
+
+from host.errors import Unusable
 
 
 def fsync_dir(path: Path) -> None:
@@ -86,3 +91,41 @@ def sync_files(folder: Path, paths: list) -> None:
         folders.add(Path(p).parent)
     for f in folders:
         fsync_dir(f)
+
+
+def read_regular(path: str, what: str, limit: int = -1) -> bytes:
+    """The bytes of the regular file at ``path`` (``what`` names it in messages), at most
+    ``limit`` of them when it is given; Unusable in one line otherwise."""
+    f = open_regular(path, what)
+    with f:
+        data = f.read() if limit < 0 else f.read(limit + 1)
+    if 0 <= limit < len(data):
+        raise Unusable("%s %s is larger than %d bytes: it is not a %s" % (what, path, limit, what))
+    return data
+
+
+def open_regular(path: str, what: str) -> BinaryIO:
+    """Open a regular file for reading; a device, FIFO or socket is refused before a read.
+
+    /dev/zero never ends and a FIFO blocks until someone writes to it, so neither can be a
+    ledger or a key; the file is opened without blocking and checked before it is read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise Unusable("%s %s does not exist" % (what, path)) from None
+    except IsADirectoryError:
+        raise Unusable("%s %s is a directory, not a file" % (what, path)) from None
+    except OSError as exc:
+        raise Unusable("cannot read %s %s: %s" % (what, path, exc.strerror)) from None
+    mode = os.fstat(fd).st_mode
+    if stat.S_ISDIR(mode):
+        os.close(fd)
+        raise Unusable("%s %s is a directory, not a file" % (what, path))
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise Unusable(
+            "%s %s is not a regular file (a device, FIFO or socket): give the file itself"
+            % (what, path)
+        )
+    return os.fdopen(fd, "rb")

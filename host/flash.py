@@ -171,7 +171,7 @@ def parse_settings(pairs: list[str], officer: str | None) -> dict:
     """The config's settings from ``KEY=VALUE`` pairs (integers stay integers)."""
     from firmware.agent import FLOOR_SETTING
     from firmware.retention import DEFAULT_FLOOR_DAYS
-    from host.cli import UsageProblem
+    from host.errors import Unusable as UsageProblem
 
     settings: dict = {FLOOR_SETTING: DEFAULT_FLOOR_DAYS}
     for pair in pairs:
@@ -417,8 +417,9 @@ class Flash:
 
     def preflight(self) -> None:
         from firmware.provision import ProvisionError, check_id
-        from host.cli import UsageProblem, load_key
+        from host.errors import Unusable as UsageProblem
         from host.evidence import SqliteEvidenceStore
+        from host.keyfile import load_key
         from protocol.signer import make_signer
 
         try:
@@ -717,7 +718,8 @@ def _settings_text(settings: Any) -> str:
 
 def cmd_flash(args: argparse.Namespace) -> int:
     """Flash and provision one board; see the module notes for the steps."""
-    from host.cli import EXIT_NOT_OK, EXIT_OK, EXIT_UNUSABLE, UsageProblem
+    from host.errors import EXIT_NOT_OK, EXIT_OK, EXIT_UNUSABLE
+    from host.errors import Unusable as UsageProblem
 
     report = Report(args.json)
     run = Flash(args, report)

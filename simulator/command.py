@@ -46,14 +46,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--json", action="store_true", help="print the reports as JSON")
     run.set_defaults(run=cmd_run)
     try:
-        mpboard = importlib.import_module("simulator.mpboard")
+        importlib.import_module("simulator.mpboard")
     except ImportError:  # the virtual board's bridge is not installed with this build
         return
-    mpboard.add_parser(simsub)
+    add_board(simsub)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from host.cli import EXIT_NOT_OK, EXIT_OK, UsageProblem
+    from host.errors import EXIT_NOT_OK, EXIT_OK, Unusable
     from simulator.errors import SimulatorError
     from simulator.report import render
     from simulator.run import run_file
@@ -62,9 +62,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.all:
         files += [str(p) for p in sorted(SCENARIO_DIR.glob("*.toml"))]
     if not files:
-        raise UsageProblem("give a scenario file, or --all for the scenario library")
+        raise Unusable("give a scenario file, or --all for the scenario library")
     if args.device and len(files) > 1:
-        raise UsageProblem("a board runs one scenario at a time: give one SCENARIO")
+        raise Unusable("a board runs one scenario at a time: give one SCENARIO")
     live = (not args.json) and sys.stderr.isatty()
     reports = []
     for i, path in enumerate(files):
@@ -78,7 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         try:
             report = run_file(path, str(work), args.device, args.evidence, args.host_key, say)
         except SimulatorError as exc:
-            raise UsageProblem(str(exc)) from None
+            raise Unusable(str(exc)) from None
         report["workdir"] = str(work)
         reports.append(report)
         if not args.json:
@@ -86,3 +86,59 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(reports if len(reports) > 1 else reports[0], indent=2, default=str))
     return EXIT_OK if all(r["passed"] for r in reports) else EXIT_NOT_OK
+
+
+def add_board(sub: argparse._SubParsersAction) -> None:
+    """Register ``board`` (``sealcam sim board``) on a subparsers object."""
+    b = sub.add_parser(
+        "board",
+        help="run a virtual MicroPython board on a pseudo-terminal",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Start a virtual MicroPython board: the MicroPython WebAssembly port's\n"
+        "REPL (raw REPL and raw-paste mode included) behind a pseudo-terminal, so serial\n"
+        "tools (mpremote, pyserial, sealcam flash) open it as they would a board on a USB\n"
+        "cable. Its flash filesystem is a directory on this machine, kept across soft\n"
+        "resets and restarts. Prints the port, then serves until Ctrl-C.",
+        epilog="example:\n"
+        "  sealcam sim board --flash board-flash/\n"
+        "then, in another terminal, with the port it printed:\n"
+        "  mpremote connect PORT fs ls\n"
+        "  sealcam flash --port PORT --device-id SC-0001 --evidence evidence/ \\\n"
+        "                --host-key keys/agency-host-1.key",
+    )
+    b.add_argument(
+        "--flash",
+        required=True,
+        metavar="DIR",
+        help="the board's flash filesystem (created if missing); the board sees it as /flash",
+    )
+    b.add_argument("--json", action="store_true", help="print the port as a JSON object")
+    b.set_defaults(run=cmd_board)
+
+
+def cmd_board(args: argparse.Namespace) -> int:
+    """Run a virtual board until Ctrl-C; 0 when stopped so, 1 if the board itself ended."""
+    from host.errors import EXIT_NOT_OK, EXIT_OK, Unusable
+    from simulator.errors import BoardError
+    from simulator.mpboard import VirtualBoard
+
+    board = VirtualBoard(args.flash)
+    try:
+        port = board.start()
+    except BoardError as exc:
+        raise Unusable(str(exc)) from None
+    flash = str(Path(args.flash).resolve())
+    if args.json:
+        print(json.dumps({"port": port, "flash": flash}), flush=True)
+    else:
+        print("virtual MicroPython board on %s (flash: %s); Ctrl-C stops it" % (port, flash))
+        print("  try: mpremote connect %s fs ls" % port, flush=True)
+    try:
+        status = board.wait()
+    except KeyboardInterrupt:
+        return EXIT_OK
+    finally:
+        board.stop()
+    if status != 0:
+        print(board.log().strip(), flush=True)
+    return EXIT_NOT_OK if status != 0 else EXIT_OK

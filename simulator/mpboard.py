@@ -11,8 +11,6 @@ so its files outlive soft resets and the board itself, and the host can read the
 """
 # micropython: skip (the host side of the virtual board runs on CPython)
 
-import argparse
-import json
 import os
 import select
 import shutil
@@ -245,60 +243,3 @@ def _write(fd: int, data: bytearray) -> int | None:
         return 0
     except OSError:
         return None
-
-
-# --- `sealcam sim board` -----------------------------------------------------------------
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register ``board`` (``sealcam sim board``) on a subparsers object."""
-    b = sub.add_parser(
-        "board",
-        help="run a virtual MicroPython board on a pseudo-terminal",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Start a virtual MicroPython board: the MicroPython WebAssembly port's\n"
-        "REPL (raw REPL and raw-paste mode included) behind a pseudo-terminal, so serial\n"
-        "tools (mpremote, pyserial, sealcam flash) open it as they would a board on a USB\n"
-        "cable. Its flash filesystem is a directory on this machine, kept across soft\n"
-        "resets and restarts. Prints the port, then serves until Ctrl-C.",
-        epilog="example:\n"
-        "  sealcam sim board --flash board-flash/\n"
-        "then, in another terminal, with the port it printed:\n"
-        "  mpremote connect PORT fs ls\n"
-        "  sealcam flash --port PORT --device-id SC-0001 --evidence evidence/ \\\n"
-        "                --host-key keys/agency-host-1.key",
-    )
-    b.add_argument(
-        "--flash",
-        required=True,
-        metavar="DIR",
-        help="the board's flash filesystem (created if missing); the board sees it as /flash",
-    )
-    b.add_argument("--json", action="store_true", help="print the port as a JSON object")
-    b.set_defaults(run=cmd_board)
-
-
-def cmd_board(args: argparse.Namespace) -> int:
-    """Run a virtual board until Ctrl-C; 0 when stopped so, 1 if the board itself ended."""
-    from host.cli import EXIT_NOT_OK, EXIT_OK, UsageProblem
-
-    board = VirtualBoard(args.flash)
-    try:
-        port = board.start()
-    except BoardError as exc:
-        raise UsageProblem(str(exc)) from None
-    flash = str(Path(args.flash).resolve())
-    if args.json:
-        print(json.dumps({"port": port, "flash": flash}), flush=True)
-    else:
-        print("virtual MicroPython board on %s (flash: %s); Ctrl-C stops it" % (port, flash))
-        print("  try: mpremote connect %s fs ls" % port, flush=True)
-    try:
-        status = board.wait()
-    except KeyboardInterrupt:
-        return EXIT_OK
-    finally:
-        board.stop()
-    if status != 0:
-        print(board.log().strip(), flush=True)
-    return EXIT_NOT_OK if status != 0 else EXIT_OK

@@ -13,7 +13,8 @@ import pytest
 
 from firmware.agent import boot
 from firmware.store import Store
-from host.export import ExportError, NotAuthentic, add_parser, cmd_export, export_recording
+from host.cli.export import add_export, cmd_export
+from host.export import ExportError, NotAuthentic, export_recording
 from protocol.ledger import parse_entry
 from protocol.registry import (
     EV_RECORD_START,
@@ -208,7 +209,7 @@ def test_the_recording_is_chosen_by_number_and_unknown_input_is_explained(tmp_pa
 def test_the_command_exports_and_exits_by_the_verdict(synced, tmp_path, capsys):
     ev, _ = synced
     parser = argparse.ArgumentParser(prog="sealcam")
-    add_parser(parser.add_subparsers(dest="command"))
+    add_export(parser.add_subparsers(dest="command"))
     out = tmp_path / "cmd.avi"
     argv = ["export", "--evidence", str(ev), "--device", DEVICE, "--out", str(out)]
     args = parser.parse_args([*argv, "--extractor", "W. Li", "--json"])

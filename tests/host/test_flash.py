@@ -30,7 +30,7 @@ from firmware.provision import (
 )
 from firmware.retention import DEFAULT_FLOOR_DAYS
 from host import flash
-from host.cli import EXIT_OK, EXIT_UNUSABLE, UsageProblem
+from host.errors import EXIT_OK, EXIT_UNUSABLE, Unusable
 from host.evidence import SqliteEvidenceStore
 from protocol.hostconfig import open_config
 from protocol.keys import DeviceKey, decode_key, encode_key
@@ -52,7 +52,7 @@ def sealcam_flash(*argv: str) -> tuple[int, str]:
     with redirect_stdout(out):
         try:
             status = args.run(args)
-        except UsageProblem as exc:  # sealcam prints it and exits 2
+        except Unusable as exc:  # sealcam prints it and exits 2
             return EXIT_UNUSABLE, out.getvalue() + str(exc)
     return status, out.getvalue()
 
@@ -305,7 +305,7 @@ def test_settings_keep_the_retention_floor_at_least_six_months():
         "officer_id": "P-1",
     }
     for bad in (["retention_floor_days=30"], ["retention_floor_days=long"], ["novalue"]):
-        with pytest.raises(UsageProblem):
+        with pytest.raises(Unusable):
             flash.parse_settings(bad, None)
 
 

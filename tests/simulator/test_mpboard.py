@@ -198,8 +198,8 @@ def test_without_node_the_board_says_so(tmp_path, monkeypatch):
 def test_sim_board_serves_a_board_until_interrupted(tmp_path):
     code = (
         "import argparse, sys\n"
-        "from simulator import mpboard\n"
-        "p = argparse.ArgumentParser(); mpboard.add_parser(p.add_subparsers())\n"
+        "from simulator import command\n"
+        "p = argparse.ArgumentParser(); command.add_board(p.add_subparsers())\n"
         "args = p.parse_args(sys.argv[1:])\n"
         "sys.exit(args.run(args))\n"
     )

@@ -1,0 +1,147 @@
+"""``sealcam demo``: the main job end to end on the embedded defaults."""
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from host.cli.common import EXIT_NOT_OK, EXIT_OK, UsageProblem
+from host.cli.verify import render_checkup
+
+if TYPE_CHECKING:
+    from host.checkup import Checkup
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The main job end to end: a virtual recorder's shift, docked over a pseudo-terminal to
+    the host daemon, verified; a byte of stored footage changed; verified again; exported."""
+    from host.export import ExportError, export_recording
+    from simulator.command import SCENARIO_DIR
+    from simulator.errors import SimulatorError
+    from simulator.run import run_file
+
+    out = Path(args.dir)
+    if out.exists() and any(out.iterdir()):
+        if not (out / "host").is_dir():
+            raise UsageProblem("%s is not empty and not an earlier demo: give another --dir" % out)
+        import shutil
+
+        shutil.rmtree(out)  # an earlier demo's files: start afresh
+    out.mkdir(parents=True, exist_ok=True)
+    say = None if args.json else (lambda line: print("  " + line, flush=True))
+    scenario = str(SCENARIO_DIR / "clean-shift.toml")
+    if not args.json:
+        print("1. A virtual recorder (the unchanged firmware on simulated hardware) works a")
+        print("   shift; then it docks with `sealcam sync`, another process, over a")
+        print("   pseudo-terminal.\n")
+    try:
+        report = run_file(scenario, str(out), say=say)
+    except SimulatorError as exc:
+        raise UsageProblem(str(exc)) from None
+    evidence = out / "host" / "evidence"
+    device = report["device"]
+    video = out / "recording.avi"
+    try:
+        note = export_recording(str(evidence), device, None, str(video), "demo")
+    except ExportError as exc:
+        raise UsageProblem("export failed: %s" % exc) from None
+    if not args.json:
+        print("\n2. What the host concluded (sealcam verify %s):\n" % evidence)
+    before = _checkup(evidence, device, args.json)
+    victim, seq = _change_stored_footage(evidence, device)
+    if not args.json:
+        print("3. Someone changes one byte of the stored footage of chunk seq %d" % seq)
+        print("   (%s), and the host verifies again:\n" % victim)
+    after = _checkup(evidence, device, args.json)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "scenario": report,
+                    "export": note,
+                    "changed": {"file": str(victim), "chunk_seq": seq},
+                    "before": before.to_dict(),
+                    "after": after.to_dict(),
+                },
+                indent=2,
+                default=str,
+            )
+        )
+    else:
+        print("4. The recording, with its overlay, exported before the change: %s" % video)
+        frames = note["video"]["frames"]
+        print("   (%d frames; its note for the case file: %s.json)\n" % (frames, video))
+        print("Try it yourself:")
+        print("  %s verify %s" % (command_name(), evidence))
+        print("  %s sim run --all" % command_name())
+    return EXIT_OK if before.ok and not after.ok else EXIT_NOT_OK
+
+
+def command_name(argv0: str | None = None) -> str:
+    """How to type this command here: ``sealcam`` when that is what the shell finds, else
+    the path it was run by (``.venv/bin/sealcam`` after ``tools/demo``, whose environment is
+    not activated), so the commands the demo suggests work as printed."""
+    import shutil
+
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    found = shutil.which("sealcam")
+    if not argv0.endswith("sealcam") or not os.path.exists(argv0):
+        return "sealcam"  # run some other way (python -m, tests): name the command only
+    if found and os.path.realpath(found) == os.path.realpath(argv0):
+        return "sealcam"
+    rel = os.path.relpath(argv0)
+    return rel if not rel.startswith("..") else os.path.abspath(argv0)
+
+
+def _checkup(evidence: Path, device: str, quiet: bool) -> "Checkup":
+    """The host's verdicts on the demo's device, printed as ``sealcam verify`` prints them
+    unless ``quiet``."""
+    from host.checkup import check_evidence
+
+    checkup = check_evidence(evidence, device)
+    if not quiet:
+        for line in render_checkup(checkup, evidence):
+            print(line)
+    return checkup
+
+
+def _change_stored_footage(evidence: Path, device: str) -> tuple:
+    """Flip one bit in the middle of a stored video chunk; return the file and its seq."""
+    from host.evidence import SqliteEvidenceStore
+    from protocol.ledger import parse_entry
+    from protocol.registry import F_MEDIA_TYPE, F_PLAIN_SHA, KIND_CHUNK, MEDIA_H264, MEDIA_MJPEG
+
+    store = SqliteEvidenceStore(evidence, readonly=True)
+    try:
+        chunks = [
+            e
+            for e in (parse_entry(r) for r in store.entries(device))
+            if e.kind == KIND_CHUNK and e.fields.get(F_MEDIA_TYPE) in (MEDIA_H264, MEDIA_MJPEG)
+        ]
+        chunk = chunks[len(chunks) // 2]
+        path = store.media_file(chunk.fields[F_PLAIN_SHA])
+    finally:
+        store.close()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.chmod(0o644)
+    path.write_bytes(bytes(data))
+    return path, chunk.seq
+
+
+def add_demo(sub: "argparse._SubParsersAction") -> None:
+    """Add ``sealcam demo``."""
+    d = sub.add_parser(
+        "demo",
+        help="the main job end to end: a virtual shift, docked, verified, tampered, exported",
+        description="The main job end to end on the embedded defaults: a virtual recorder "
+        "(the unchanged firmware on simulated hardware) works a shift with a pause and its "
+        "spoken reason, docks with the host daemon over a pseudo-terminal, and the host "
+        "verifies and judges it; the recording is exported as a video with its overlay; "
+        "then one byte of the stored footage is changed and the report names the chunk.",
+    )
+    d.add_argument("--dir", default="sealcam-demo", help="where to write the files")
+    d.add_argument("--json", action="store_true", help="print everything as one JSON document")
+    d.set_defaults(run=cmd_demo)

@@ -1,0 +1,232 @@
+"""``sealcam verify`` (a ledger file, a device store, a host evidence store) and
+``sealcam checkpoint``."""
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from host.cli.common import (
+    EXIT_NOT_OK,
+    EXIT_OK,
+    LEDGER_READ,
+    UsageProblem,
+    file_chunks,
+    load_key,
+    number_at_least,
+    open_regular,
+    read_regular,
+)
+from host.files import write_atomic
+from host.progress import Progress
+from host.report_text import render
+from protocol.verify import verify_chunks
+
+if TYPE_CHECKING:
+    from host.checkup import Checkup
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    path = Path(args.ledger)
+    # An evidence store whose database was deleted still has its media: check it as one.
+    gone_db = (path / "media").is_dir() and not (path / "ledger").is_dir()
+    if path.is_dir() and ((path / "evidence.db").exists() or gone_db):
+        return verify_evidence(path, args)
+    if args.witness or args.host_key:  # never let a reader believe a witness was checked
+        raise UsageProblem(
+            "--witness and --host-key check a host evidence store, and %s is not one (a "
+            "ledger or a device store is checked with --key alone)" % path
+        )
+    if path.is_dir() and (path / "ledger").is_dir():
+        from firmware.store import ledger_records
+
+        size = sum(p.stat().st_size for p in (path / "ledger").glob("*.seg"))
+        chunks = ledger_records(str(path), LEDGER_READ)
+    elif path.is_dir():
+        raise UsageProblem(
+            "%s is a directory but neither a device store (ledger/) nor an evidence store "
+            "(evidence.db)" % path
+        )
+    else:
+        f = open_regular(args.ledger, "ledger")
+        size = os.fstat(f.fileno()).st_size
+        chunks = file_chunks(f)
+    if not args.key:
+        raise UsageProblem("a ledger file or device store needs --key DEVICE.pub to check it")
+    key = load_key(args.key)
+    progress = Progress("verifying %s" % args.ledger, size)
+    from host.sigworker import worker_checks
+
+    checks = worker_checks(key.public)
+    report = verify_chunks(chunks, key.device_id, key.public, progress.update, checks)
+    progress.close()
+    if args.json:
+        print(json.dumps(dict(report.to_dict(), ledger=args.ledger), indent=2))
+    else:
+        print(render(report, args.ledger))
+    return EXIT_OK if report.ok else EXIT_NOT_OK
+
+
+def verify_evidence(path: Path, args: argparse.Namespace) -> int:
+    """Every enrolled device in an evidence store: verdict, compliance flags, recordings;
+    and first the store itself: does it still hold all that its signed log says it stored."""
+    from host import compliance
+    from host.checkup import check_evidence
+
+    witness = None
+    if getattr(args, "witness", None):
+        witness = read_regular(args.witness, "witness checkpoint")
+    pinned = None
+    if getattr(args, "host_key", None):
+        key = load_key(args.host_key)
+        pinned = (key.device_id, key.public)
+    policy = compliance.Policy(
+        upload_hours=args.late_hours, clock_drift_ms=int(args.drift_limit * 1000)
+    )
+    checkup = check_evidence(path, args.device, policy, witness, pinned)
+    if args.json:
+        print(json.dumps(checkup.to_dict(), indent=2, default=str))
+    else:
+        for line in render_checkup(checkup, path):
+            print(line)
+    return EXIT_OK if checkup.ok else EXIT_NOT_OK
+
+
+def render_checkup(checkup: "Checkup", path: Path) -> list:
+    """An evidence store's verdicts as lines a person reads: the store, each device's
+    report, compliance flags and recordings, and one closing Verdict line."""
+    from host import timeline
+    from host.verify_store import render as render_store
+
+    lines = [*render_store(checkup.store, str(path)), ""]
+    for d in checkup.devices:
+        lines.append(render(d.report, "%s (device %s)" % (path, d.device_id)))
+        flags = d.flags
+        lines.append("Compliance  %s" % ("no flags" if not flags else "%d flag(s)" % len(flags)))
+        for f in flags:
+            lines.append("  %-30s %-9s %s" % (f.code, f.rule, f.message))
+        lines.extend(timeline.render(d.recordings))
+        lines.append("")
+    lines.append(store_verdict(checkup.store.ok, [(d.device_id, d.ok) for d in checkup.devices]))
+    lines.append("")  # the report's end, before whatever follows it (the demo's next step)
+    return lines
+
+
+def store_verdict(store_ok: bool, devices: list) -> str:
+    """One closing line for an evidence store: the store's own State and each device's
+    come above it, and a reader must not take the first "OK" for the whole answer."""
+    bad = [d for d, good in devices if not good]
+    if store_ok and not bad:
+        return "Verdict  ✓ OK: the store's log and its %d device(s)" % len(devices)
+    parts = [] if store_ok else ["the store's log"]
+    if bad:
+        parts.append("device%s %s" % ("s" if len(bad) > 1 else "", ", ".join(bad)))
+    return "Verdict  ✗ NOT OK: %s (see the findings above)" % " and ".join(parts)
+
+
+def cmd_checkpoint_export(args: argparse.Namespace) -> int:
+    """The newest signed checkpoint of an evidence store's log, for a witness to keep."""
+    import sqlite3
+
+    from host.verify_store import open_readonly
+
+    db_path = Path(args.evidence) / "evidence.db"
+    if not db_path.is_file():
+        raise UsageProblem("%s is not an evidence store (no evidence.db)" % args.evidence)
+    try:
+        db = open_readonly(db_path)
+        try:
+            row = db.execute(
+                "SELECT note FROM checkpoints ORDER BY size DESC, rowid DESC LIMIT 1"
+            ).fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        raise UsageProblem("cannot read %s: %s" % (db_path, exc)) from None
+    if row is None:
+        raise UsageProblem(
+            "%s holds no checkpoint yet: the sync daemon signs one after every session"
+            % args.evidence
+        )
+    note = row[0].encode("utf-8")
+    if args.out:
+        try:
+            write_atomic(Path(args.out), note)
+        except OSError as exc:
+            raise UsageProblem("cannot write %s: %s" % (args.out, exc.strerror or exc)) from None
+        print("wrote the checkpoint to %s" % args.out, file=sys.stderr)
+    else:
+        sys.stdout.write(row[0])
+    return EXIT_OK
+
+
+def add_verify(sub: "argparse._SubParsersAction") -> None:
+    """Add ``sealcam verify``."""
+    v = sub.add_parser(
+        "verify",
+        help="check a ledger against a device's public key",
+        description="Check that a ledger file is exactly what the device signed: every "
+        "signature, every hash link, no gaps, no reordering, no duplicates, no cut-off tail. "
+        "States: OK; OK with missing information (nothing wrong, but part cannot be vouched "
+        "for yet); NOT OK (each finding says what broke and where); unknown key.",
+        epilog="Example: sealcam verify shift.ledger --key SC-0001.pub",
+    )
+    v.add_argument(
+        "ledger",
+        help="a ledger file (a CBOR sequence of COSE_Sign1 entries), a device store "
+        "directory, or a host evidence store directory (every enrolled device is checked, "
+        "with compliance flags and each recording's timeline)",
+    )
+    v.add_argument(
+        "--key",
+        help="the device's public key file (COSE_Key); not needed for "
+        "an evidence store, which holds the enrolled keys",
+    )
+    v.add_argument("--device", help="in an evidence store, check only this device")
+    v.add_argument(
+        "--late-hours",
+        type=number_at_least(0),
+        default=24,
+        help="in an evidence store, flag footage that reached it later than this (R-HOST-1)",
+    )
+    v.add_argument(
+        "--drift-limit",
+        type=number_at_least(0),
+        default=2,
+        metavar="SECONDS",
+        help="in an evidence store, flag a device clock off by more than this (R-HOST-11)",
+    )
+    v.add_argument(
+        "--witness",
+        metavar="FILE",
+        help="in an evidence store, a checkpoint kept elsewhere (sealcam checkpoint export): "
+        "the store's log must extend it, or it was rolled back or rewritten",
+    )
+    v.add_argument(
+        "--host-key",
+        metavar="PUB",
+        help="in an evidence store, the host public key its checkpoints must be signed with "
+        "(default: the keys the store names)",
+    )
+    v.add_argument("--json", action="store_true", help="print the report as JSON")
+    v.set_defaults(run=cmd_verify)
+
+
+def add_checkpoint(sub: "argparse._SubParsersAction") -> None:
+    """Add ``sealcam checkpoint export``."""
+    cp = sub.add_parser(
+        "checkpoint",
+        help="export the evidence store's newest signed checkpoint for a witness",
+        description="The host signs a checkpoint of its own log (every entry, media file, "
+        "session and report it stored) after every session. Export the newest one and keep "
+        "it elsewhere (another machine, a printout, a court package): 'sealcam verify "
+        "EVIDENCE --witness FILE' then shows whether the store was rolled back or rewritten "
+        "behind it.",
+    )
+    cp_sub = cp.add_subparsers(dest="action", metavar="ACTION", required=True)
+    cpe = cp_sub.add_parser("export", help="write the newest signed checkpoint (a signed note)")
+    cpe.add_argument("--evidence", required=True, help="the evidence store directory")
+    cpe.add_argument("--out", help="write it to this file (default: standard output)")
+    cpe.set_defaults(run=cmd_checkpoint_export)

@@ -1,0 +1,19 @@
+"""What a host operation raises when its input cannot be used, and the exit status of each
+outcome.
+
+The statuses are the whole project's convention: 0 done and OK, 1 done and NOT OK, 2 nothing
+usable was done. The command line maps errors to them; the commands that still live beside
+their domain code (``sealcam flash``, the simulator's ``sealcam sim``) return them without
+importing the command line, which sits above every other layer.
+"""
+
+EXIT_OK = 0  # done, and what was checked is OK
+EXIT_NOT_OK = 1  # done, and the answer is no: NOT OK, a failed check, a refused session
+EXIT_UNUSABLE = 2  # nothing usable was done: the input cannot be used
+EXIT_INTERRUPTED = 130  # stopped by Ctrl-C (128 + SIGINT, as a shell reports it)
+
+
+class Unusable(Exception):
+    """Input an operation cannot use at all: a missing or wrong file, a key that is not one,
+    a store another process holds. The message says what is wrong and what to do, in one
+    line; the command line prints it and exits ``EXIT_UNUSABLE``."""
