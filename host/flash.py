@@ -17,7 +17,7 @@ The steps, each reported as it happens:
               fresh random challenge, verified here with the key just enrolled.
 
 The board side of provisioning is ``firmware.provision``; the raw REPL client is
-``simulator.rawrepl``. Exit status: 0 flashed and every check passed, 1 a check failed,
+``host.board.rawrepl``. Exit status: 0 flashed and every check passed, 1 a check failed,
 2 nothing usable was done (bad input, wrong compiler, a provisioned board, no board).
 """
 
@@ -469,8 +469,8 @@ class Flash:
     # --- the board's raw REPL, opened for each stretch of work ---
 
     def open(self) -> Any:
-        from simulator.errors import BoardError
-        from simulator.rawrepl import RawRepl
+        from host.board.errors import BoardError
+        from host.board.rawrepl import RawRepl
 
         if self.repl is None:
             try:
@@ -486,7 +486,7 @@ class Flash:
 
     def on_board(self, step: str, code: str, timeout_s: float = BOARD_TIMEOUT_S) -> Any:
         """The value ``code`` prints on the board; a board error stops ``step``."""
-        from simulator.errors import BoardError
+        from host.board.errors import BoardError
 
         try:
             return board_value(self.open(), code, timeout_s)
@@ -496,7 +496,7 @@ class Flash:
     # --- the steps ---
 
     def identify(self) -> None:
-        from simulator.errors import BoardError
+        from host.board.errors import BoardError
 
         try:
             board = query_board(self.open(), self.store)
@@ -625,7 +625,7 @@ class Flash:
         )
 
     def checks(self) -> bool:
-        from simulator.errors import BoardError
+        from host.board.errors import BoardError
 
         try:
             self.open().soft_reset()  # import from flash afresh, as after power-on
