@@ -22,7 +22,7 @@ from typing import Any
 
 from firmware.testbench import DEFAULT_FPS, DEFAULT_START_MS
 from firmware.testbench import FAULTS as BOARD_FAULTS
-from host.flash import DEFAULT_STORE
+from host.board.steps import DEFAULT_STORE
 from simulator.errors import BoardError, ScenarioError
 
 BENCH = "_sealcam_bench"  # the bench's name in the board's REPL namespace
