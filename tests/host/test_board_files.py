@@ -159,3 +159,17 @@ def test_the_module_loads_with_nothing_of_sealcam_on_the_path(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) == len(image_modules())
+
+
+def test_flashing_a_board_needs_nothing_of_the_simulator():
+    # Issue 11 §1: the layers point one way; sealcam flash is production code.
+    code = (
+        "import sys\n"
+        "import host.flash, host.board.steps, host.board.rawrepl, host.board.image\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'simulator'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
