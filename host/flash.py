@@ -135,7 +135,7 @@ def run_steps(inputs: Inputs, board: Board, build: Path, report: Report) -> bool
         "release": compiler_version[0],
         "mpy_version": "%d.%d" % compiler_version[1],
     }
-    steps.refusal(found, inputs.store, compiler_version)
+    steps.check_board(found, inputs.store, compiler_version)
     report.step(
         "board",
         "%s: MicroPython %s (%s), .mpy v%s; mpy-cross %s emits the same"

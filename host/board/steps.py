@@ -161,7 +161,7 @@ def identify(board: Board, store: str) -> dict:
     return found
 
 
-def refusal(found: dict, store: str, compiler_version: tuple[str, tuple[int, int]]) -> None:
+def check_board(found: dict, store: str, compiler_version: tuple[str, tuple[int, int]]) -> None:
     """FlashError("board", ...) if the compiler's output would not load on the board or
     the board is already provisioned."""
     problem = version_problem(found, compiler_version)
