@@ -54,7 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from host.errors import EXIT_NOT_OK, EXIT_OK, Unusable
-    from simulator.errors import SimulatorError
+    from simulator.errors import BoardError, SimulatorError
     from simulator.report import render
     from simulator.run import run_file
 
@@ -77,7 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print("[%d/%d] %s" % (i + 1, len(files), path), file=sys.stderr)
         try:
             report = run_file(path, str(work), args.device, args.evidence, args.host_key, say)
-        except SimulatorError as exc:
+        except (SimulatorError, BoardError) as exc:
             raise Unusable(str(exc)) from None
         report["workdir"] = str(work)
         reports.append(report)

@@ -1,6 +1,6 @@
 """Hardware in the loop: a real board, flashed with a debug build, driven step by step.
 
-``BoardDevice`` talks to the board's raw REPL (``simulator.rawrepl.RawRepl``) and drives the
+``BoardDevice`` talks to the board's raw REPL (``host.board.rawrepl.RawRepl``) and drives the
 test command set that debug builds carry (``firmware.testbench``, documented in
 ``docs/hil.md``): every scenario step becomes one call on the board's ``TestBench``, and its
 answer comes back as plain data. A dock connects to the host daemon over TCP here, on the
@@ -22,7 +22,7 @@ from typing import Any
 
 from firmware.testbench import DEFAULT_FPS, DEFAULT_START_MS
 from firmware.testbench import FAULTS as BOARD_FAULTS
-from host.flash import DEFAULT_STORE
+from host.board.steps import DEFAULT_STORE
 from simulator.errors import BoardError, ScenarioError
 
 BENCH = "_sealcam_bench"  # the bench's name in the board's REPL namespace
@@ -90,7 +90,7 @@ class BoardDevice:
     # --- the board's side, through the raw REPL ------------------------------------------
 
     def _open(self) -> object:
-        from simulator.rawrepl import RawRepl
+        from host.board.rawrepl import RawRepl
 
         return RawRepl(self.port, self.baudrate, REPL_TIMEOUT_S)
 

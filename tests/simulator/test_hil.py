@@ -303,3 +303,27 @@ def test_any_steps_leave_a_ledger_that_verifies(tmp_path, steps):
     ledger = b"".join(bench.entries(0, 100000))
     if ledger:
         assert verify_ledger(ledger, DEVICE, public).state == OK
+
+
+def test_a_board_that_is_not_there_is_one_line_and_exit_2(tmp_path):
+    # Issue 11 §1: the raw REPL's BoardError now lives under host.board, not under the
+    # simulator's errors; sealcam sim run --device still says it in one line, exit 2.
+    r = sealcam("keygen", "--device-id", HOST, "--out", str(tmp_path / "keys"))
+    assert r.returncode == 0, r.stderr
+    r = sealcam(
+        "sim",
+        "run",
+        str(SCENARIO_DIR / "clean-shift.toml"),
+        "--device",
+        str(tmp_path / "ttyNONE"),
+        "--evidence",
+        str(tmp_path / "evidence"),
+        "--host-key",
+        str(tmp_path / "keys" / (HOST + ".key")),
+        "--dir",
+        str(tmp_path / "work"),
+    )
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot open" in lines[0] and "ttyNONE" in lines[0], lines

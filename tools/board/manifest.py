@@ -22,47 +22,38 @@
 #          sealcam flash --port PORT --device-id ID --evidence DIR --host-key KEY
 #      Modules already frozen need not be copied, but copying them does no harm.
 #
-# What is frozen: the `protocol` package and the `firmware` package, including your board
-# port (firmware/ports/<board>.py, made from board_template.py). What is left out: modules
-# that run only on CPython (the Linux terminal port firmware/ports/cpython.py, and any
-# module whose first lines say "# micropython: skip (...)"), and the hardware-in-the-loop
-# test command set firmware/testbench.py, which no recorder in service may carry (a debug
-# image adds it itself: see docs/hil.md).
+# What is frozen: the modules of the `protocol` and `firmware` packages that the firmware on a
+# board imports, as `sealcam flash` copies them, including your board port
+# (firmware/ports/<board>.py, made from board_template.py). Both take that list from
+# host/board/files.py, which says which modules a board runs and leaves out what needs CPython
+# (the Linux terminal port firmware/ports/cpython.py, and any module whose first lines say
+# "# micropython: skip (...)"), what only the host uses (the verifier), and the
+# hardware-in-the-loop test command set firmware/testbench.py, which no recorder in service
+# may carry (a debug image adds it itself: see docs/hil.md).
 #
 # MicroPython's build runs this file with the manifest functions (package, module, include,
 # ...) defined, and with this file's folder as the working directory.
 # ruff: noqa: F821
 
-import os
+import importlib.util
 
 ROOT = "../.."  # the sealcam repository, from this file's folder
-LEFT_OUT = ("firmware/ports/cpython.py", "firmware/testbench.py")
-SKIP_MARKER = "# micropython: skip"
 
 
-def _runs_on_micropython(path):
-    with open(path, encoding="utf-8") as f:
-        for _ in range(20):
-            if f.readline().strip().startswith(SKIP_MARKER):
-                return False
-    return True
-
-
-def _portable_files(name):
-    """The package's modules for the image, as paths relative to the package."""
-    top = os.path.join(ROOT, name)
-    files = []
-    for folder, dirs, names in os.walk(top):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for file in sorted(names):
-            path = os.path.join(folder, file)
-            rel = os.path.relpath(path, top).replace(os.sep, "/")
-            if not file.endswith(".py") or name + "/" + rel in LEFT_OUT:
-                continue
-            if _runs_on_micropython(path):
-                files.append(rel)
+def _board_files():
+    """host/board/files.py, loaded by its path: the build's Python has no sealcam on its path."""
+    spec = importlib.util.spec_from_file_location(
+        "sealcam_board_files", ROOT + "/host/board/files.py"
+    )
+    files = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(files)
     return files
 
 
-package("protocol", files=_portable_files("protocol"), base_path=ROOT)
-package("firmware", files=_portable_files("firmware"), base_path=ROOT)
+_files = _board_files()
+_image = _files.board_files(ROOT)
+for _name in _files.PACKAGES:
+    _prefix = _name + "/"
+    package(
+        _name, files=[p[len(_prefix) :] for p in _image if p.startswith(_prefix)], base_path=ROOT
+    )

@@ -19,6 +19,9 @@ const REPO = path.resolve(HERE, "..", "..");
 
 // Python packages copied into MicroPython, and the test folders searched for modules.
 const PACKAGES = ["protocol", "firmware", "tests"];
+// The one reader of the "# micropython: skip" marker, which the runner imports, with the
+// package markers on its way.
+const RUNNER_FILES = ["host/__init__.py", "host/board/__init__.py", "host/board/files.py"];
 const TEST_DIRS = ["tests/protocol", "tests/firmware"];
 
 // Where the repository appears inside MicroPython's filesystem.
@@ -115,6 +118,10 @@ for (const pkg of PACKAGES) {
     mkdirs(mp.FS, path.posix.dirname(target));
     mp.FS.writeFile(target, fs.readFileSync(path.join(REPO, rel)));
   }
+}
+for (const rel of RUNNER_FILES) {
+  mkdirs(mp.FS, path.posix.dirname(`${MP_ROOT}/${rel}`));
+  mp.FS.writeFile(`${MP_ROOT}/${rel}`, fs.readFileSync(path.join(REPO, rel)));
 }
 mkdirs(mp.FS, `${MP_ROOT}/.runner`);
 mp.FS.writeFile(`${MP_ROOT}/.runner/mpy_runner.py`, fs.readFileSync(path.join(HERE, "runner.py")));

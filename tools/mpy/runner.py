@@ -6,7 +6,8 @@ tracebacks and ``time.ticks_ms``/``time.ticks_diff`` for timings.
 For each test module name it is given (dotted, e.g. ``tests.protocol.test_cbor``):
 
 * if one of the module's first lines is a comment ``# micropython: skip (reason)`` the
-  module is listed as skipped and never imported;
+  module is listed as skipped and never imported (``host.board.files.skip_reason`` reads
+  the marker, for this runner as for ``sealcam flash`` and the type-check);
 * otherwise it is imported (an import error counts as one failure) and every callable
   attribute whose name starts with ``test_`` is called, in sorted order.
 
@@ -17,32 +18,6 @@ the exit status: 0 only when nothing failed and at least one test ran.
 import gc
 import sys
 import time
-
-SKIP_MARKER = "# micropython: skip"
-# How many leading lines of a module are searched for the skip marker.
-SKIP_SCAN_LINES = 20
-
-
-def skip_reason(path):
-    """Return the skip reason declared at the top of the file at ``path``, or None."""
-    try:
-        f = open(path)
-    except OSError:
-        return None
-    try:
-        for _ in range(SKIP_SCAN_LINES):
-            line = f.readline()
-            if not line:
-                break
-            line = line.strip()
-            if line.startswith(SKIP_MARKER):
-                reason = line[len(SKIP_MARKER) :].strip()
-                if reason.startswith("(") and reason.endswith(")"):
-                    reason = reason[1:-1].strip()
-                return reason or "no reason given"
-    finally:
-        f.close()
-    return None
 
 
 def module_path(root, name):
@@ -78,6 +53,17 @@ class Tally:
     def fail(self, label):
         self.failed += 1
         self.failures.append(label)
+
+
+def skip_reason(path):
+    """The skip reason declared at the top of the file at ``path``, or None (also when
+    there is no such file: its import then fails and says so)."""
+    from host.board.files import skip_reason as declared
+
+    try:
+        return declared(path)
+    except OSError:
+        return None
 
 
 def run_module(root, name, tally):

@@ -18,7 +18,7 @@ import ast
 import time
 from collections.abc import Callable
 
-from simulator.errors import BoardError
+from host.board.errors import BoardError
 
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 SOFT_REBOOT = b"soft reboot\r\n"
