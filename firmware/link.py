@@ -1,20 +1,28 @@
 """The device end of a sync: answer the host over the docking link.
 
-``DeviceLink`` drives a ``protocol.session.DeviceSession`` for the agent: the session serves
+``DeviceLink`` drives a ``protocol.device_session.DeviceSession`` for the agent: the session serves
 the store's entries and media; what the host signs comes back into the agent's ledger. A
 receipt (checked against the ledger's own entry hash) is logged as ``EV_HOST_RECEIPT`` with
 the host checkpoint that holds it (retention may then evict that media once it is old
 enough), the host's time as a signed clock change, and a config through
-``Agent.apply_config``. The transport is anything with ``read() -> bytes`` (b"" when nothing
+``Agent.apply_config``. The host hears OK for a TIME or CONFIG only once the recorder took
+it; when the recorder's rules refuse it, the host hears REFUSED with their reason, and the
+session goes on. The transport is anything with ``read() -> bytes`` (b"" when nothing
 has arrived; ``at_eof()`` says whether the link is gone) and ``write(bytes)``.
 """
 
 from firmware.agent import Agent
 from firmware.errors import ConfigError, RecorderError
 from protocol import framing
+from protocol.device_session import DeviceSession
+from protocol.hostconfig import ConfigRejected
 from protocol.messages import DEFAULT_MAX_FRAME, ERR_INTERNAL, LocalProtocolError
 from protocol.registry import EV_HOST_RECEIPT, F_DETAIL
-from protocol.session import DeviceSession
+from protocol.session import E_AUTHENTICATED, E_CLOSED, E_CONFIG, E_RECEIPT, E_SEND, E_TIME
+
+TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class DeviceLink:
@@ -28,7 +36,7 @@ class DeviceLink:
         transport: object,
         serial: bool,
         random_bytes: object,
-        set_clock: object = None,
+        set_clock: "Callable[[int], None] | None" = None,
         idle_ms: int = 15000,
         max_frame: int = DEFAULT_MAX_FRAME,
     ) -> None:
@@ -121,14 +129,37 @@ class DeviceLink:
                 break
         return self.closed
 
+    def _take_time(self, wall_ms: int, host_kid: str) -> bytes:
+        """Log the host's time as a clock change and set the RTC: the OK body; or, when the
+        recorder refuses (never mid-recording: the next dock sets it), the REFUSED body."""
+        wall, mono = self.agent.now()
+        try:
+            self.agent.run(
+                self.agent.recorder.host_config({"clock_ms": wall_ms}, host_kid, wall, mono)
+            )
+        except RecorderError as exc:
+            return self.session.refuse(_one_line(exc))
+        if self.set_clock is not None:
+            self.set_clock(wall_ms)  # only the clock the ledger took
+        return self.session.accept()
+
+    def _take_config(self, raw: bytes) -> bytes:
+        """Apply a host-signed config: the OK body; or, when the device's rules refuse it
+        (a lower retention floor, while recording, ...), the REFUSED body with why."""
+        try:
+            self.agent.apply_config(raw)
+        except (ConfigError, ConfigRejected, RecorderError) as exc:
+            return self.session.refuse(_one_line(exc))  # the ledger shows no config applied
+        return self.session.accept()
+
     def handle(self, events: list) -> None:
         for event in events:
             kind = event[0]
-            if kind == "send":
+            if kind == E_SEND:
                 self._send(event[1])
-            elif kind == "authenticated":
+            elif kind == E_AUTHENTICATED:
                 self.host_kid = event[1]
-            elif kind == "receipt":
+            elif kind == E_RECEIPT:
                 self.receipts.append(event[1])
                 wall, mono = self.agent.now()
                 # What the host signed it holds: the entry hash at through_seq (the session
@@ -148,27 +179,20 @@ class DeviceLink:
                 self.agent.run(
                     self.agent.recorder.log_event(EV_HOST_RECEIPT, detail, wall, mono, True)
                 )
-            elif kind == "time":
-                wall, mono = self.agent.now()
-                if self.set_clock is not None:
-                    self.set_clock(event[1])  # type: ignore[operator]
-                try:
-                    self.agent.run(
-                        self.agent.recorder.host_config(
-                            {"clock_ms": event[1]}, event[2], wall, mono
-                        )
-                    )
-                except RecorderError:
-                    pass  # recording: the clock is set at the next dock, never mid-recording
-            elif kind == "config":
-                try:
-                    self.agent.apply_config(event[1])
-                except (ConfigError, RecorderError):
-                    pass  # refused as the rules say; the ledger shows no config-applied event
-            elif kind == "closed":
+            elif kind == E_TIME:
+                self._send(self._take_time(event[1], event[2]))
+            elif kind == E_CONFIG:
+                self._send(self._take_config(event[1]))
+            elif kind == E_CLOSED:
                 self.close_code = event[1]
                 self.closed_by = event[3]
                 self.closed = "closed by %s: %s" % (event[3], event[2]) if event[1] else "done"
+
+
+def _one_line(exc: Exception) -> str:
+    """A refusal's reason for the host: its first line, never empty."""
+    text = str(exc).split("\n")[0]
+    return text or type(exc).__name__
 
 
 def _why(exc: OSError) -> str:

@@ -33,6 +33,7 @@ NOTED = (
     "bad-media",
     "store-error",
     "turned-away",
+    "declined",
 )
 TICK_S = 0.25  # the live view is redrawn this often
 

@@ -1,6 +1,6 @@
 """The host end of a sync: collect one device's new entries and media over one link.
 
-``HostLink`` drives a ``protocol.session.HostSession`` over a byte transport (a serial port
+``HostLink`` drives a ``protocol.host_session.HostSession`` over a byte transport (a serial port
 or a TCP socket): it reads the device's status and clock, sets its time, pulls the entries
 after the evidence store's durable head, verifies each one (signature with the enrolled key;
 an unsigned entry only once a signed one covers it through the chain) and stores them, then
@@ -35,12 +35,35 @@ from host.guard import LinkGuard, Tally
 from protocol import framing
 from protocol.bounds import MAX_UNSIGNED_BYTES, MAX_UNSIGNED_RUN, entry_problem
 from protocol.errors import ProtocolError
+from protocol.host_session import HostSession
 from protocol.ledger import parse_entry
-from protocol.messages import ERR_INTERNAL, ERR_MALFORMED, GONE_NAMES, MAX_FRAME, RECEIPT, TIME
-from protocol.session import HostSession
+from protocol.messages import (
+    ERR_BAD_SIGNATURE,
+    ERR_INTERNAL,
+    ERR_MALFORMED,
+    ERROR_NAMES,
+    GONE_NAMES,
+    MAX_FRAME,
+    RECEIPT,
+    TIME,
+    TYPE_NAMES,
+)
+from protocol.session import (
+    E_ACK,
+    E_AUTHENTICATED,
+    E_CLOSED,
+    E_ENTRIES,
+    E_GONE,
+    E_MEDIA,
+    E_MEDIA_DONE,
+    E_OK,
+    E_PULLED,
+    E_REFUSED,
+    E_SEND,
+    E_STATUS,
+)
 from protocol.signer import Ed25519Signer, verify_signature
 
-ERR_BAD_SIGNATURE = 8
 # No in-session retransmission: a frame lost to line noise stalls the session, so a quiet
 # link is given up after this long and the next session resumes from the durable head.
 IDLE_LIMIT_S = 10
@@ -186,6 +209,7 @@ class HostLink:
         self.media_total = 0  # media expected (count)
         self.bytes_in = 0
         self.drift_ms: int | None = None
+        self.clock_set: bool | None = None  # whether the device took the host's time
         self.result = "open"
         self.device_head = 0  # the device's ledger head, from its HELLO
         self.started = clock()
@@ -358,6 +382,8 @@ class HostLink:
             "bytes_stored": self.entry_bytes + self.media_bytes,
             "bytes_in": self.bytes_in,
             "clock_drift_ms": self.drift_ms,
+            # False when the device refused the host's time (it was recording, say).
+            "clock_set": self.clock_set,
             # The device's announced next seq, None until it proved its key.
             "device_head": self.device_head if self.device else None,
         }
@@ -388,43 +414,62 @@ class HostLink:
     def handle(self, events: list) -> None:
         for event in events:
             kind = event[0]
-            if self.result != "open" and kind != "closed":
+            if self.result != "open" and kind != E_CLOSED:
                 continue  # this side ended the session; the rest of the batch is moot
-            if kind == "ack":
+            if kind == E_ACK:
                 self._ack(event[1])
-            elif kind == "send":
+            elif kind == E_SEND:
                 self.send(event[1])
-            elif kind == "media":
+            elif kind == E_MEDIA:
                 self._media(event[1], event[3])
-            elif kind == "media-done":
+            elif kind == E_MEDIA_DONE:
                 self._media_done(event[1])
-            elif kind == "gone":
+            elif kind == E_GONE:
                 self._media_gone(event[1], event[2], event[3])
-            elif kind == "entries":
+            elif kind == E_ENTRIES:
                 self._entries(event[1], event[2])
                 self._progress()
-            elif kind == "pulled":
+            elif kind == E_PULLED:
                 self._plan_media()
-            elif kind == "authenticated":
+            elif kind == E_AUTHENTICATED:
                 self.guard.authenticate()
                 self.device = event[1]
                 self.device_head = event[2]
                 self.public = self.evidence.device_key(self.device) or b""
                 self.log("authenticated", device=self.device, head_seq=event[2])
                 self.send(self.session.status())
-            elif kind == "status":
+            elif kind == E_STATUS:
                 self.drift_ms = event[1]["clock"] - self.now_ms()
                 self.log("clock", device=self.device, drift_ms=self.drift_ms)
                 self.send(self.session.set_time(self.now_ms()))
-            elif kind == "ok" and event[1] == TIME:
-                self._enter(PULLING)
-                self.send(self.session.pull(self.evidence.head(self.device)[0]))
-            elif kind == "ok" and event[1] == RECEIPT:
+            elif kind == E_OK and event[1] == TIME:
+                self.clock_set = True
+                self._pull()
+            elif kind == E_REFUSED:
+                # The device's rules refused it (its clock is not set while it records): kept
+                # with the session, and the footage is collected all the same.
+                if event[1] == TIME:
+                    self.clock_set = False
+                self.log(
+                    "declined",
+                    device=self.device,
+                    of=TYPE_NAMES.get(event[1], str(event[1])),
+                    code=ERROR_NAMES.get(event[2], str(event[2])),
+                    reason=event[3],
+                )
+                if event[1] == TIME:
+                    self._pull()
+            elif kind == E_OK and event[1] == RECEIPT:
                 self._close_done()
-            elif kind == "closed":
+            elif kind == E_CLOSED:
                 if self.result == "open":
                     self.result = "closed: %s" % event[2]
                 self.log("closed", device=self.device, code=event[1], reason=event[2])
+
+    def _pull(self) -> None:
+        """The clock is settled (set, or refused by the device): pull the entries."""
+        self._enter(PULLING)
+        self.send(self.session.pull(self.evidence.head(self.device)[0]))
 
     def _progress(self, every_s: float = 2.0) -> None:
         """A progress log line at most every ``every_s``: bytes, rate, time left."""

@@ -16,6 +16,7 @@ from host.sync import HostLink, Transport
 from protocol import cbor, framing
 from protocol.bounds import ENTRY_FIELDS, MAX_UNSIGNED_RUN
 from protocol.cose import encode_sign1, protected_header, to_be_signed
+from protocol.device_session import DeviceSession
 from protocol.ledger import entry_hash, parse_entry
 from protocol.messages import MAX_FRAME
 from protocol.registry import (
@@ -34,7 +35,6 @@ from protocol.registry import (
     KIND_CHUNK,
     KIND_EVENT,
 )
-from protocol.session import DeviceSession
 from protocol.signer import make_signer
 from tests.host.test_sync import HOST_KID, HOST_SEED
 from tests.protocol.ledgers import DEVICE, SEED_A, T0, chunk_fields, device_key
@@ -124,6 +124,9 @@ class InProcessDevice(Transport):
             for event in self.session.receive(body):
                 if event[0] == "send":
                     self.inbox.append(framing.encode_stream(event[1], MAX_FRAME + 1024))
+                elif event[0] == "time":  # this device takes the host's clock
+                    answer = self.session.accept()
+                    self.inbox.append(framing.encode_stream(answer, MAX_FRAME + 1024))
                 elif event[0] == "receipt":
                     self.receipts.append(event[1])
                 elif event[0] == "closed":
