@@ -67,6 +67,7 @@ class DeviceLink:
             max_frame=max_frame,
         )
         self.receipts: list = []
+        self.error: Exception | None = None  # what failed on this side, if the session did
         self.closed = ""
         # How it ended, for the caller to judge: the host key that proved itself ("" while
         # none has), and the closing code and side ("us" or "peer") when the protocol closed.
@@ -124,10 +125,24 @@ class DeviceLink:
         whose console carries the link (the test bench) calls it for each relayed piece."""
         for kind, value in self.decoder.feed(data):  # type: ignore[attr-defined]
             if kind == framing.BODY:
-                self.handle(self.session.receive(value))
+                try:
+                    events = self.session.receive(value)
+                except Exception as exc:  # this side failed (a store error, a bug): not the host's
+                    events = self._internal(exc)
+                self.handle(events)
             if self.closed:
                 break
         return self.closed
+
+    def _internal(self, exc: Exception) -> list:
+        """The session failed on this side (a store error, a bug in it): the host is told
+        ERR_INTERNAL and why, the session ends, and ``error`` keeps the exception for the
+        port to report. The peer did nothing wrong."""
+        self.error = exc
+        text = "%s: %s" % (type(exc).__name__, exc)
+        body = self.session.abort(ERR_INTERNAL, text)
+        reason = self.session.closed_reason or (ERR_INTERNAL, text, "us")
+        return [(E_SEND, body), (E_CLOSED, reason[0], reason[1], reason[2])]
 
     def _take_time(self, wall_ms: int, host_kid: str) -> bytes:
         """Log the host's time as a clock change and set the RTC: the OK body; or, when the

@@ -34,6 +34,7 @@ NOTED = (
     "store-error",
     "turned-away",
     "declined",
+    "internal-error",
 )
 TICK_S = 0.25  # the live view is redrawn this often
 

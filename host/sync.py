@@ -283,7 +283,11 @@ class HostLink:
                     continue
                 self.guard.good_frame()
                 try:
-                    self.handle(self.session.receive(value))
+                    events = self.session.receive(value)
+                except Exception as exc:  # this side failed (a bug): not the device's doing
+                    events = self._internal(exc)
+                try:
+                    self.handle(events)
                 except Exception as exc:
                     if not disk_full(exc):
                         raise
@@ -322,6 +326,15 @@ class HostLink:
             self.send(self.session.abort(ERR_INTERNAL, result))
         if self.result == "open":
             self.result = result
+
+    def _internal(self, exc: Exception) -> list:
+        """The host's session failed on this side (a bug in it, say): logged with what
+        failed, and the session ends with ERR_INTERNAL, as the device is told."""
+        text = "%s: %s" % (type(exc).__name__, exc)
+        self.log("internal-error", device=self.device or self.session.device_id, reason=text)
+        body = self.session.abort(ERR_INTERNAL, text)
+        reason = self.session.closed_reason or (ERR_INTERNAL, text, "us")
+        return [(E_SEND, body), (E_CLOSED, reason[0], reason[1], reason[2])]
 
     def _guard(self) -> None:
         why = self.guard.expired() if self.result == "open" else ""

@@ -33,7 +33,6 @@ from protocol import cbor
 from protocol.messages import (
     BYE,
     ERR_ALGORITHM,
-    ERR_INTERNAL,
     ERR_NONE,
     ERR_PROTOCOL_VERSION,
     ERR_UNEXPECTED,
@@ -190,7 +189,9 @@ class SyncSession:
         return nxt
 
     def receive(self, body: bytes) -> list:
-        """Feed one received message body; return the events and bodies it gives."""
+        """Feed one received message body; return the events and bodies it gives. What the
+        peer got wrong closes the session with an ERROR; an exception is this side's own
+        failure (see the module's docstring)."""
         if self.state == self.CLOSED:
             raise LocalProtocolError(
                 "the session is closed (%r): feed it nothing more" % (self.closed_reason,)
@@ -218,9 +219,8 @@ class SyncSession:
         except LocalProtocolError as exc:
             out = []
             self._fail(exc.code, exc.text, out)
-        except Exception as exc:  # this side failed (a store error, a bug): close, say so
-            out = []
-            self._fail(ERR_INTERNAL, "%s: %s" % (type(exc).__name__, exc), out)
+        # Anything else (a store that fails, a bug) is not the protocol's to hide: it reaches
+        # the caller, whose link logs it and ends the session with abort(ERR_INTERNAL, ...).
         return out
 
     def _fail(self, code: int, text: str, out: list) -> None:

@@ -18,7 +18,7 @@ from protocol.bounds import ENTRY_FIELDS, MAX_UNSIGNED_RUN
 from protocol.cose import encode_sign1, protected_header, to_be_signed
 from protocol.device_session import DeviceSession
 from protocol.ledger import entry_hash, parse_entry
-from protocol.messages import MAX_FRAME
+from protocol.messages import ERR_INTERNAL, MAX_FRAME
 from protocol.registry import (
     EV_BOOT,
     F_BOOT,
@@ -277,4 +277,28 @@ def test_the_evidence_store_refuses_an_entry_out_of_bounds_whoever_offers_it(tmp
     else:
         raise AssertionError("an entry out of bounds was stored")
     assert ev.head(DEVICE)[0] == 0  # all or nothing
+    ev.close()
+
+
+def test_a_bug_in_the_host_session_is_err_internal_at_the_link_and_logged(tmp_path):
+    # Issue 11 §2: the session lets its own failure through (tests/protocol/test_session.py);
+    # the host link logs it, ends the session with ERR_INTERNAL and tells the device.
+    ev = evidence(tmp_path / "ev")
+    device = InProcessDevice(ledger([]))
+    lines: list = []
+    link = HostLink(
+        ev, make_signer(HOST_SEED), HOST_KID, device, False,
+        log=lambda event, **kv: lines.append((event, kv)),
+    )  # fmt: skip
+
+    def broken(fields: dict, out: list) -> None:
+        raise ZeroDivisionError("a bug in the host's handler")
+
+    link.session._on_status = broken
+    summary = link.run()
+    why = "ZeroDivisionError: a bug in the host's handler"
+    assert summary["result"] == "closed: " + why
+    assert ("internal-error", {"device": DEVICE, "reason": why}) in lines
+    assert device.closed == why  # the device heard ERR_INTERNAL and why
+    assert device.session.closed_reason == (ERR_INTERNAL, why, "peer")
     ev.close()

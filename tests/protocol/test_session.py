@@ -469,6 +469,25 @@ def test_a_refused_answer_the_host_did_not_ask_for_is_unexpected():
     assert closed(host.receive(stray))[0][1] == ERR_UNEXPECTED
 
 
+def test_a_failure_on_this_side_is_not_hidden_as_an_error_message():
+    # Issue 11 §2: a bug (here, in the store view) surfaces as itself; the link, not the
+    # session, turns it into ERR_INTERNAL (tests/firmware/test_link.py).
+    class BrokenStore(MemoryStore):
+        def head(self) -> tuple:
+            raise ZeroDivisionError("a bug in the store view")
+
+    host, device = make_pair(BrokenStore([b"a"]))
+    raises(ZeroDivisionError, device.receive, host.start())
+    host, device, _, _ = connect(MemoryStore([b"a"]))
+
+    def broken(fields, out):
+        raise ZeroDivisionError("a bug in the host's handler")
+
+    host._on_status = broken
+    status = device.receive(host.status())[0][1]
+    raises(ZeroDivisionError, host.receive, status)
+
+
 def test_config_replay_is_refused():
     config = sign_config(HOST, HOST_KID, DEVICE, T0, {"chunk_ms": 2000})
     host, device, _, _ = connect(MemoryStore([]), device_kw={"config_issued_ms": T0})
