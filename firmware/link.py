@@ -8,7 +8,8 @@ enough), the host's time as a signed clock change, and a config through
 ``Agent.apply_config``. The host hears OK for a TIME or CONFIG only once the recorder took
 it; when the recorder's rules refuse it, the host hears REFUSED with their reason, and the
 session goes on. The transport is anything with ``read() -> bytes`` (b"" when nothing
-has arrived; ``at_eof()`` says whether the link is gone) and ``write(bytes)``.
+has arrived; ``at_eof()`` says whether the link is gone) and ``write(bytes)``: a
+``protocol.framing.Transport``.
 """
 
 from firmware.agent import Agent
@@ -24,6 +25,9 @@ TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name a
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from protocol.framing import Transport
+    from protocol.signer import Signer
+
 
 class DeviceLink:
     """One sync session, run to its end."""
@@ -31,11 +35,11 @@ class DeviceLink:
     def __init__(
         self,
         agent: Agent,
-        signer: object,
+        signer: "Signer",
         pinned_host_keys: dict,
-        transport: object,
+        transport: "Transport",
         serial: bool,
-        random_bytes: object,
+        random_bytes: "Callable[[int], bytes]",
         set_clock: "Callable[[int], None] | None" = None,
         idle_ms: int = 15000,
         max_frame: int = DEFAULT_MAX_FRAME,
@@ -50,18 +54,15 @@ class DeviceLink:
         # microcontroller's RAM and a noisy serial line; a terminal on a fast link offers up
         # to MAX_FRAME, which the session settles with the host's offer in HELLO.
         self.max_body = max_frame + 1024
-        if serial:
-            self.decoder: object = framing.SerialDecoder(self.max_body)
-        else:
-            self.decoder = framing.StreamDecoder(self.max_body)
-        # set_clock(wall_ms) sets the RTC, where the port can; the ledger records it either way.
+        self.framer = framing.Framer(serial, self.max_body)
+        # set_clock(wall_ms) sets the RTC, where the port can, once the ledger took the time.
         self.set_clock = set_clock
         self.session = DeviceSession(
             agent.recorder.device_id,
-            signer,  # type: ignore[arg-type]
+            signer,
             pinned_host_keys,
             agent.store,
-            random_bytes,  # type: ignore[arg-type]
+            random_bytes,
             status=self._status,
             config_issued_ms=agent.config_issued_ms,
             max_frame=max_frame,
@@ -81,14 +82,11 @@ class DeviceLink:
         return 100, max(free, 0), wall
 
     def _send(self, body: bytes) -> None:
-        if self.serial:
-            data = framing.encode_serial(body, self.max_body)
-        else:
-            data = framing.encode_stream(body, self.max_body)
+        data = self.framer.encode(body)
         if self.closed.startswith("link lost"):
             return  # the link is gone: nothing more reaches the host
         try:
-            self.transport.write(data)  # type: ignore[attr-defined]
+            self.transport.write(data)
         except OSError as exc:
             self.closed = "link lost: %s" % _why(exc)
 
@@ -97,12 +95,12 @@ class DeviceLink:
         quiet_since = self.agent.clock.mono_ms()
         while not self.closed:
             try:
-                data = self.transport.read()  # type: ignore[attr-defined]
+                data = self.transport.read()
             except OSError as exc:  # reset by the host, a cable pulled: one line, no traceback
                 self.closed = "link lost: %s" % _why(exc)
                 break
             if not data:
-                if self.transport.at_eof():  # type: ignore[attr-defined]
+                if self.transport.at_eof():
                     self.closed = "link lost"
                 elif self.agent.clock.mono_ms() - quiet_since > self.idle_ms:
                     self.time_out()
@@ -123,7 +121,7 @@ class DeviceLink:
         """Take bytes the host sent and answer them through the transport; return why the
         session ended, or "" while it is open. ``run`` calls this as bytes arrive; a board
         whose console carries the link (the test bench) calls it for each relayed piece."""
-        for kind, value in self.decoder.feed(data):  # type: ignore[attr-defined]
+        for kind, value in self.framer.decoder.feed(data):
             if kind == framing.BODY:
                 try:
                     events = self.session.receive(value)

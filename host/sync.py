@@ -22,6 +22,7 @@ for several DATA, not for each. Every request, and the end of each pull, goes ou
 
 import os
 import time
+from typing import TYPE_CHECKING
 
 from host.evidence import (
     DISK_FULL,
@@ -64,10 +65,12 @@ from protocol.session import (
 )
 from protocol.signer import Ed25519Signer, verify_signature
 
+if TYPE_CHECKING:
+    from protocol.framing import Transport
+
 # No in-session retransmission: a frame lost to line noise stalls the session, so a quiet
 # link is given up after this long and the next session resumes from the durable head.
 IDLE_LIMIT_S = 10
-READ_SIZE = 256 * 1024  # a read takes every frame that has arrived, up to this
 COMMIT_EVERY = 2048  # verified entries held before they are committed mid-pull
 
 # What a session is doing, as logs and the live view name it.
@@ -79,73 +82,6 @@ DONE = "done"
 FAILED = "failed"
 
 
-class Transport:
-    """Bytes in and out: ``read`` returns b"" when nothing came (serial) or at EOF (TCP)."""
-
-    def read(self) -> bytes:
-        raise NotImplementedError
-
-    def write(self, data: bytes) -> None:
-        raise NotImplementedError
-
-    def at_eof(self) -> bool:
-        return False
-
-
-class SocketTransport(Transport):
-    def __init__(self, sock: object, poll_s: float = 0.5) -> None:
-        self.sock = sock
-        # Reads wake up now and then, so a peer that went silent is noticed (idle limit).
-        sock.settimeout(poll_s)  # type: ignore[attr-defined]
-        self.eof = False
-
-    def read(self) -> bytes:
-        try:
-            data = self.sock.recv(READ_SIZE)  # type: ignore[attr-defined]
-        except TimeoutError:
-            return b""
-        if not data:
-            self.eof = True
-        return bytes(data)
-
-    def write(self, data: bytes) -> None:
-        self.sock.sendall(data)  # type: ignore[attr-defined]
-
-    def at_eof(self) -> bool:
-        return self.eof
-
-
-class SerialTransport(Transport):
-    """A pyserial port (a USB cable, or a pseudo-terminal in tests)."""
-
-    def __init__(self, port: object) -> None:
-        self.port = port
-
-    def read(self) -> bytes:
-        waiting = max(1, self.port.in_waiting)  # type: ignore[attr-defined]
-        return bytes(self.port.read(waiting))  # type: ignore[attr-defined]
-
-    def write(self, data: bytes) -> None:
-        self.port.write(data)  # type: ignore[attr-defined]
-        self.port.flush()  # type: ignore[attr-defined]
-
-
-class Framer:
-    """Frames bodies for one link: COBS on serial, length prefixes on a stream."""
-
-    def __init__(self, serial: bool, max_body: int = framing.DEFAULT_MAX_BODY + 1024) -> None:
-        self.serial = serial
-        self.max_body = max_body
-        self.decoder = (
-            framing.SerialDecoder(max_body) if serial else framing.StreamDecoder(max_body)
-        )
-
-    def encode(self, body: bytes) -> bytes:
-        if self.serial:
-            return framing.encode_serial(body, self.max_body)
-        return framing.encode_stream(body, self.max_body)
-
-
 class HostLink:
     """One sync session with one device."""
 
@@ -154,7 +90,7 @@ class HostLink:
         evidence: EvidenceStore,
         host_signer: Ed25519Signer,
         host_kid: str,
-        transport: Transport,
+        transport: "Transport",
         serial: bool,
         clock=time.time,
         log=None,
@@ -173,7 +109,7 @@ class HostLink:
         # The host offers the largest frame the protocol allows; the device's offer (16 KiB
         # by default, for a microcontroller's RAM) decides what is used. Fewer, larger DATA
         # cost both ends less per byte on a fast link.
-        self.framer = Framer(serial, MAX_FRAME + 1024)
+        self.framer = framing.Framer(serial, MAX_FRAME + 1024)
         self.clock = clock
         self.log = log or (lambda event, **kv: None)
         self.tally = Tally(self.log, self.guard.limits.log_every_s, self.guard.clock)

@@ -126,9 +126,26 @@ from protocol.signer import verify_signature
 
 TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable, Iterator
+    from typing import Protocol
 
-    from protocol.signer import Ed25519Signer
+    from protocol.signer import Signer
+
+    class StoreView(Protocol):
+        """What the device session reads of its store (firmware.store.Store fits)."""
+
+        def head(self) -> tuple:
+            """``(next_seq, hash of the newest entry)``."""
+
+        def entries(self, from_seq: int = 0) -> Iterable[bytes]:
+            """The encoded entries from ``from_seq`` on, oldest first."""
+
+        def read_media(self, digest: bytes) -> bytes:
+            """The media with this SHA-256, checked; raises when it cannot be served."""
+
+        def has_media(self, digest: bytes) -> bool:
+            """Whether a file is held under that name (intact or not)."""
+
 
 MAX_ENTRIES_PER_DATA = 1024  # the K_ENTRIES limit in protocol.messages
 NOT_IN_HOST_HELLO = (K_DEVICE, K_FIRMWARE, K_HEAD_SEQ, K_HEAD_HASH, K_FACTORY)
@@ -191,9 +208,9 @@ class DeviceSession(SyncSession):
     def __init__(
         self,
         device_id: str,
-        signer: "Ed25519Signer | None",
+        signer: "Signer | None",
         pinned_host_keys: dict,
-        store_view: object,
+        store_view: "StoreView",
         random_bytes: "Callable[[int], bytes]",
         firmware: str = "",
         status: "Callable[[], tuple] | None" = None,
@@ -231,7 +248,7 @@ class DeviceSession(SyncSession):
         self._release()
 
     def _release(self) -> None:
-        self._entries: object = None  # the store's iterator during a pull
+        self._entries: Iterator[bytes] = iter(())  # the store's iterator during a pull
         self._pending: bytes | None = None  # an entry read but not yet sent (next DATA's)
         self._media: bytes | None = None
         self._digest = b""
@@ -253,7 +270,7 @@ class DeviceSession(SyncSession):
                 raise RemoteProtocolError(ERR_MALFORMED, "a host's HELLO carries no device fields")
         mine = self._hello_fields()
         self.version, self.max_frame, self.window = negotiate(mine, fields)
-        head_seq, head_hash = self.store.head()  # type: ignore[attr-defined]
+        head_seq, head_hash = self.store.head()
         mine[K_DEVICE] = self.device_id
         mine[K_FIRMWARE] = self.firmware
         mine[K_HEAD_SEQ] = head_seq
@@ -266,9 +283,10 @@ class DeviceSession(SyncSession):
         if self.factory:
             self.state = D_FACTORY
             return
-        sig = self.signer.sign(  # type: ignore[union-attr]
-            to_sign(AUTH_CONTEXT, "device", self.device_id, self._transcript)
-        )
+        signer = self.signer
+        if signer is None:  # refused in __init__ outside factory mode
+            raise LocalProtocolError("a device outside factory mode needs its signer")
+        sig = signer.sign(to_sign(AUTH_CONTEXT, "device", self.device_id, self._transcript))
         self._send(out, AUTH, {K_SIG: sig})
         self.state = D_AUTH
 
@@ -299,7 +317,7 @@ class DeviceSession(SyncSession):
         if self.status is None:
             raise LocalProtocolError("this device has no status source", ERR_INTERNAL)
         battery, free, wall = self.status()
-        head_seq, head_hash = self.store.head()  # type: ignore[attr-defined]
+        head_seq, head_hash = self.store.head()
         self._send(
             out,
             STATUS,
@@ -343,7 +361,7 @@ class DeviceSession(SyncSession):
 
     def accept(self) -> bytes:
         """The caller applied the TIME or CONFIG it was given: the OK body."""
-        self.state = self._local("accept")  # type: ignore[assignment]
+        self.state = self._local("accept")
         if self._answering == CONFIG:
             self.config_issued_ms = self._offered_ms  # the newest applied: older ones are replays
         return encode(OK, {K_OF: self._answering})
@@ -354,14 +372,14 @@ class DeviceSession(SyncSession):
         nxt = self._local("refuse")
         if code not in ERROR_NAMES or code == ERR_NONE:
             raise LocalProtocolError("refuse needs an ERR_* code, not %r" % (code,))
-        self.state = nxt  # type: ignore[assignment]
+        self.state = nxt
         return encode(REFUSED, {K_OF: self._answering, K_CODE: code, K_TEXT: printable(text)})
 
     def _on_receipt(self, fields: dict, out: list) -> None:
         through, kid = fields[K_THROUGH], fields[K_KID]
         head_hash, size, root = fields[K_HEAD_HASH], fields[K_LOG_SIZE], fields[K_LOG_ROOT]
         origin = fields[K_LOG_ORIGIN]
-        head_seq, _ = self.store.head()  # type: ignore[attr-defined]
+        head_seq, _ = self.store.head()
         if through >= head_seq:
             raise RemoteProtocolError(
                 ERR_BAD_OFFSET,
@@ -394,7 +412,7 @@ class DeviceSession(SyncSession):
 
     def _entry_hash(self, seq: int) -> bytes:
         """SHA-256 of this ledger's entry at ``seq`` (b"" when the store cannot give it)."""
-        for raw in self.store.entries(seq):  # type: ignore[attr-defined]
+        for raw in self.store.entries(seq):
             return hashlib.sha256(raw).digest()
         return b""
 
@@ -407,14 +425,14 @@ class DeviceSession(SyncSession):
                     ERR_UNEXPECTED, "a ledger pull while media pulls are in flight"
                 )
             start = fields[K_SEQ]
-            head_seq, _ = self.store.head()  # type: ignore[attr-defined]
+            head_seq, _ = self.store.head()
             if start > head_seq:
                 raise RemoteProtocolError(
                     ERR_BAD_OFFSET,
                     "pull from seq %d, but this ledger's next seq is %d" % (start, head_seq),
                 )
             self._target = head_seq
-            self._entries = iter(self.store.entries(start))  # type: ignore[attr-defined]
+            self._entries = iter(self.store.entries(start))
             self.state = D_SENDING
             self._next = self._acked = start
         else:
@@ -434,7 +452,7 @@ class DeviceSession(SyncSession):
             digest, start = self._queue.pop(0)
             self._media = None  # one media in memory at a time
             try:
-                media = self.store.read_media(digest)  # type: ignore[attr-defined]
+                media = self.store.read_media(digest)
             except Exception as exc:
                 self._gone(digest, exc, out)
                 continue
@@ -454,7 +472,7 @@ class DeviceSession(SyncSession):
         """Answer a pull the store cannot serve; the pull is over, its window place free."""
         # A file still held under its name that will not read back intact is damaged; no
         # file at all is not found. The store's own words go along for the log.
-        held = self.store.has_media(digest)  # type: ignore[attr-defined]
+        held = self.store.has_media(digest)
         reason = GONE_DAMAGED if held else GONE_NOT_FOUND
         text = printable(str(exc) or type(exc).__name__)
         self._send(out, GONE, {K_DIGEST: digest, K_REASON: reason, K_TEXT: text})
@@ -531,7 +549,7 @@ class DeviceSession(SyncSession):
         while self._next < self._target and len(batch) < MAX_ENTRIES_PER_DATA:
             raw = self._pending
             if raw is None:
-                raw = next(self._entries, None)  # type: ignore[call-overload]
+                raw = next(self._entries, None)
                 if raw is None:
                     raise LocalProtocolError(
                         "the store ended at seq %d, before its head %d" % (self._next, self._target)
@@ -558,7 +576,10 @@ class DeviceSession(SyncSession):
     def _media_data(self) -> bytes:
         start = self._next
         stop = min(self._target, start + self.max_frame - DATA_OVERHEAD)
-        chunk = self._media[start:stop]  # type: ignore[index]
+        media = self._media
+        if media is None:
+            raise LocalProtocolError("no media is being sent")
+        chunk = media[start:stop]
         self._next = stop
         self._last_sent = stop == self._target
         return encode_media_data(self._digest, start, chunk, self._last_sent, self.max_frame)
@@ -569,7 +590,7 @@ class DeviceSession(SyncSession):
         self.state = D_KEYGEN
         out.append((E_PROVISION, dict(fields[K_HOST_KEYS])))
 
-    def provisioned(self, signer: "Ed25519Signer") -> bytes:
+    def provisioned(self, signer: "Signer") -> bytes:
         """The device has made its key (and pinned the host keys): the PROVISIONED body,
         signed with the new key over this session, as proof that the device holds it."""
         self._local("provisioned")

@@ -103,7 +103,7 @@ TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name a
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from protocol.signer import Ed25519Signer
+    from protocol.signer import Signer
 
 _x = None  # a refused cell in the table below
 DEVICE_HELLO_FIELDS = (K_DEVICE, K_FIRMWARE, K_HEAD_SEQ, K_HEAD_HASH)
@@ -166,7 +166,7 @@ class HostSession(SyncSession):
     def __init__(
         self,
         registry_lookup: "Callable[[str], bytes | None]",
-        host_signer: "Ed25519Signer",
+        host_signer: "Signer",
         host_kid: str,
         random_bytes: "Callable[[int], bytes]",
         max_frame: int = DEFAULT_MAX_FRAME,
@@ -203,7 +203,7 @@ class HostSession(SyncSession):
 
     def start(self) -> bytes:
         """The HELLO that opens the session."""
-        self.state = self._local("start")  # type: ignore[assignment]
+        self.state = self._local("start")
         self._hello = encode(HELLO, self._hello_fields())
         return self._hello
 
@@ -269,7 +269,7 @@ class HostSession(SyncSession):
     def _request(self, call: str, msg_type: int, fields: "dict | None" = None) -> bytes:
         nxt = self._local(call)
         body = encode(msg_type, fields, self.max_frame)
-        self.state = nxt  # type: ignore[assignment]
+        self.state = nxt
         self._waiting = msg_type
         return body
 
@@ -366,7 +366,7 @@ class HostSession(SyncSession):
         if type(from_seq) is not int or from_seq < 0:
             raise LocalProtocolError("from_seq must be an integer >= 0")
         body = encode(PULL, {K_SEQ: from_seq}, self.max_frame)
-        self.state = nxt  # type: ignore[assignment]
+        self.state = nxt
         self._expected = from_seq
         self._have = max(self._have, from_seq)
         return body
@@ -385,7 +385,7 @@ class HostSession(SyncSession):
         # Every ACK of this pull is the same map but for the offset, which CBOR writes last:
         # encode it once (checked) and append each offset to it.
         ack_head = encode(ACK, {K_DIGEST: digest, K_OFFSET: 0}, self.max_frame)[:-1]
-        self.state = nxt  # type: ignore[assignment]
+        self.state = nxt
         self._pulls.append([digest, offset, ack_head, offset])
         return body
 
@@ -464,7 +464,7 @@ class HostSession(SyncSession):
         """The PROVISION body: the host keys (id -> public key) the device is to pin."""
         nxt = self._local("provision")
         body = encode(PROVISION, {K_HOST_KEYS: dict(host_keys)}, self.max_frame)
-        self.state = nxt  # type: ignore[assignment]
+        self.state = nxt
         return body
 
     def _on_provisioned(self, fields: dict, out: list) -> None:

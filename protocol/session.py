@@ -173,16 +173,16 @@ class SyncSession:
     def state_name(self) -> str:
         return self.STATE_NAMES[self.state]
 
-    def _allowed(self, what: object) -> object:
+    def _allowed(self, what: "int | str") -> "int | tuple | None":
         row = self.TABLE.get(what)
         return None if row is None else row[self.state]
 
-    def _local(self, call: str) -> object:
+    def _local(self, call: str) -> int:
         """The state a local call leads to; LocalProtocolError if this state refuses it."""
         if self.state == self.CLOSED:
             raise LocalProtocolError("%s: the session is closed (%r)" % (call, self.closed_reason))
         nxt = self._allowed(call)
-        if nxt is None:
+        if not isinstance(nxt, int):  # a local call leads to one state, or is refused
             raise LocalProtocolError(
                 "%s is not allowed in state %s" % (call, self.state_name()), ERR_UNEXPECTED
             )

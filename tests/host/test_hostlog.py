@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from firmware.link import DeviceLink
+from firmware.ports.transports import SocketTransport
 from host import hostlog, tlog
 from host.cli import main
 from host.daemon import Daemon
 from host.evidence import EvidenceError, SqliteEvidenceStore
-from host.sync import SocketTransport
 from host.verify_store import check_store
 from protocol import cbor
 from protocol.keys import DeviceKey, encode_key

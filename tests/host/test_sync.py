@@ -13,12 +13,13 @@ import serial
 
 from firmware.agent import boot
 from firmware.link import DeviceLink
+from firmware.ports.transports import SerialTransport, SocketTransport
 from firmware.store import Store, media_key
 from host.cli import build_parser
 from host.daemon import Daemon
 from host.evidence import SqliteEvidenceStore, chunk_media
 from host.progress import SessionView
-from host.sync import HostLink, SerialTransport, SocketTransport
+from host.sync import HostLink
 from protocol import framing
 from protocol.device_session import DeviceSession
 from protocol.host_session import HostSession

@@ -10,9 +10,10 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
+from firmware.ports.transports import Transport
 from host.daemon import Daemon
 from host.evidence import EvidenceError, SqliteEvidenceStore
-from host.sync import HostLink, Transport
+from host.sync import HostLink
 from protocol import cbor, framing
 from protocol.bounds import ENTRY_FIELDS, MAX_UNSIGNED_RUN
 from protocol.cose import encode_sign1, protected_header, to_be_signed
