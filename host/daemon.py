@@ -168,7 +168,8 @@ class Daemon:
             return summary
         try:
             self.evidence.record_session(summary, int(self.clock() * 1000))
-            # The session's record is in the host's log too: a checkpoint covers it at once.
+            # The session's one signed checkpoint, here where it ends: it covers what the
+            # session stored, the head its receipt named, and the session's own record.
             self.evidence.checkpoint(self.signer, self.kid)
         except Exception as exc:
             if not disk_full(exc):

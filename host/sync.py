@@ -103,7 +103,6 @@ class HostLink:
         # frame errors are logged as one line with a count.
         self.guard = guard or LinkGuard(serial)
         self.evidence = evidence
-        self.host_signer = host_signer  # signs the host log's checkpoint a receipt names
         self.host_kid = host_kid
         self.transport = transport
         # The host offers the largest frame the protocol allows; the device's offer (16 KiB
@@ -619,8 +618,10 @@ class HostLink:
         )
 
     def _finish(self) -> None:
-        """Everything is in: make it durable, checkpoint the host's log, then send the
-        receipt, which names the entry hash it covers and the checkpoint that holds it."""
+        """Everything is in: make it durable, then send the receipt, which names the entry
+        hash it covers and the head of the host's log that holds it (its size and root, which
+        the receipt's signature vouches for). The session's one signed checkpoint comes at
+        its end, after its record (host.daemon), and extends that head."""
         head, head_hash = self.evidence.head(self.device)
         if head == 0:
             self._close_done()
@@ -637,6 +638,6 @@ class HostLink:
             self.send(self.session.abort(ERR_INTERNAL, reason))
             self.result = "failed: %s" % reason
             return
-        cp = self.evidence.checkpoint(self.host_signer, self.host_kid)
+        cp = self.evidence.log_head()  # every leaf it counts is committed
         self._enter(RECEIPT_SENT)
         self.send(self.session.durable(head - 1, head_hash, cp.size, cp.root, cp.origin))
