@@ -1,20 +1,32 @@
 """The device end of a sync: answer the host over the docking link.
 
-``DeviceLink`` drives a ``protocol.session.DeviceSession`` for the agent: the session serves
+``DeviceLink`` drives a ``protocol.device_session.DeviceSession`` for the agent: the session serves
 the store's entries and media; what the host signs comes back into the agent's ledger. A
 receipt (checked against the ledger's own entry hash) is logged as ``EV_HOST_RECEIPT`` with
 the host checkpoint that holds it (retention may then evict that media once it is old
 enough), the host's time as a signed clock change, and a config through
-``Agent.apply_config``. The transport is anything with ``read() -> bytes`` (b"" when nothing
-has arrived; ``at_eof()`` says whether the link is gone) and ``write(bytes)``.
+``Agent.apply_config``. The host hears OK for a TIME or CONFIG only once the recorder took
+it; when the recorder's rules refuse it, the host hears REFUSED with their reason, and the
+session goes on. The transport is anything with ``read() -> bytes`` (b"" when nothing
+has arrived; ``at_eof()`` says whether the link is gone) and ``write(bytes)``: a
+``protocol.framing.Transport``.
 """
 
 from firmware.agent import Agent
 from firmware.errors import ConfigError, RecorderError
 from protocol import framing
+from protocol.device_session import DeviceSession
+from protocol.hostconfig import ConfigRejected
 from protocol.messages import DEFAULT_MAX_FRAME, ERR_INTERNAL, LocalProtocolError
 from protocol.registry import EV_HOST_RECEIPT, F_DETAIL
-from protocol.session import DeviceSession
+from protocol.session import E_AUTHENTICATED, E_CLOSED, E_CONFIG, E_RECEIPT, E_SEND, E_TIME
+
+TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from protocol.framing import Transport
+    from protocol.signer import Signer
 
 
 class DeviceLink:
@@ -23,12 +35,12 @@ class DeviceLink:
     def __init__(
         self,
         agent: Agent,
-        signer: object,
+        signer: "Signer",
         pinned_host_keys: dict,
-        transport: object,
+        transport: "Transport",
         serial: bool,
-        random_bytes: object,
-        set_clock: object = None,
+        random_bytes: "Callable[[int], bytes]",
+        set_clock: "Callable[[int], None] | None" = None,
         idle_ms: int = 15000,
         max_frame: int = DEFAULT_MAX_FRAME,
     ) -> None:
@@ -42,23 +54,21 @@ class DeviceLink:
         # microcontroller's RAM and a noisy serial line; a terminal on a fast link offers up
         # to MAX_FRAME, which the session settles with the host's offer in HELLO.
         self.max_body = max_frame + 1024
-        if serial:
-            self.decoder: object = framing.SerialDecoder(self.max_body)
-        else:
-            self.decoder = framing.StreamDecoder(self.max_body)
-        # set_clock(wall_ms) sets the RTC, where the port can; the ledger records it either way.
+        self.framer = framing.Framer(serial, self.max_body)
+        # set_clock(wall_ms) sets the RTC, where the port can, once the ledger took the time.
         self.set_clock = set_clock
         self.session = DeviceSession(
             agent.recorder.device_id,
-            signer,  # type: ignore[arg-type]
+            signer,
             pinned_host_keys,
             agent.store,
-            random_bytes,  # type: ignore[arg-type]
+            random_bytes,
             status=self._status,
             config_issued_ms=agent.config_issued_ms,
             max_frame=max_frame,
         )
         self.receipts: list = []
+        self.error: Exception | None = None  # what failed on this side, if the session did
         self.closed = ""
         # How it ended, for the caller to judge: the host key that proved itself ("" while
         # none has), and the closing code and side ("us" or "peer") when the protocol closed.
@@ -72,14 +82,11 @@ class DeviceLink:
         return 100, max(free, 0), wall
 
     def _send(self, body: bytes) -> None:
-        if self.serial:
-            data = framing.encode_serial(body, self.max_body)
-        else:
-            data = framing.encode_stream(body, self.max_body)
+        data = self.framer.encode(body)
         if self.closed.startswith("link lost"):
             return  # the link is gone: nothing more reaches the host
         try:
-            self.transport.write(data)  # type: ignore[attr-defined]
+            self.transport.write(data)
         except OSError as exc:
             self.closed = "link lost: %s" % _why(exc)
 
@@ -88,12 +95,12 @@ class DeviceLink:
         quiet_since = self.agent.clock.mono_ms()
         while not self.closed:
             try:
-                data = self.transport.read()  # type: ignore[attr-defined]
+                data = self.transport.read()
             except OSError as exc:  # reset by the host, a cable pulled: one line, no traceback
                 self.closed = "link lost: %s" % _why(exc)
                 break
             if not data:
-                if self.transport.at_eof():  # type: ignore[attr-defined]
+                if self.transport.at_eof():
                     self.closed = "link lost"
                 elif self.agent.clock.mono_ms() - quiet_since > self.idle_ms:
                     self.time_out()
@@ -114,21 +121,58 @@ class DeviceLink:
         """Take bytes the host sent and answer them through the transport; return why the
         session ended, or "" while it is open. ``run`` calls this as bytes arrive; a board
         whose console carries the link (the test bench) calls it for each relayed piece."""
-        for kind, value in self.decoder.feed(data):  # type: ignore[attr-defined]
+        for kind, value in self.framer.decoder.feed(data):
             if kind == framing.BODY:
-                self.handle(self.session.receive(value))
+                try:
+                    events = self.session.receive(value)
+                except Exception as exc:  # this side failed (a store error, a bug): not the host's
+                    events = self._internal(exc)
+                self.handle(events)
             if self.closed:
                 break
         return self.closed
 
+    def _internal(self, exc: Exception) -> list:
+        """The session failed on this side (a store error, a bug in it): the host is told
+        ERR_INTERNAL and why, the session ends, and ``error`` keeps the exception for the
+        port to report. The peer did nothing wrong."""
+        self.error = exc
+        text = "%s: %s" % (type(exc).__name__, exc)
+        body = self.session.abort(ERR_INTERNAL, text)
+        reason = self.session.closed_reason or (ERR_INTERNAL, text, "us")
+        return [(E_SEND, body), (E_CLOSED, reason[0], reason[1], reason[2])]
+
+    def _take_time(self, wall_ms: int, host_kid: str) -> bytes:
+        """Log the host's time as a clock change and set the RTC: the OK body; or, when the
+        recorder refuses (never mid-recording: the next dock sets it), the REFUSED body."""
+        wall, mono = self.agent.now()
+        try:
+            self.agent.run(
+                self.agent.recorder.host_config({"clock_ms": wall_ms}, host_kid, wall, mono)
+            )
+        except RecorderError as exc:
+            return self.session.refuse(_one_line(exc))
+        if self.set_clock is not None:
+            self.set_clock(wall_ms)  # only the clock the ledger took
+        return self.session.accept()
+
+    def _take_config(self, raw: bytes) -> bytes:
+        """Apply a host-signed config: the OK body; or, when the device's rules refuse it
+        (a lower retention floor, while recording, ...), the REFUSED body with why."""
+        try:
+            self.agent.apply_config(raw)
+        except (ConfigError, ConfigRejected, RecorderError) as exc:
+            return self.session.refuse(_one_line(exc))  # the ledger shows no config applied
+        return self.session.accept()
+
     def handle(self, events: list) -> None:
         for event in events:
             kind = event[0]
-            if kind == "send":
+            if kind == E_SEND:
                 self._send(event[1])
-            elif kind == "authenticated":
+            elif kind == E_AUTHENTICATED:
                 self.host_kid = event[1]
-            elif kind == "receipt":
+            elif kind == E_RECEIPT:
                 self.receipts.append(event[1])
                 wall, mono = self.agent.now()
                 # What the host signed it holds: the entry hash at through_seq (the session
@@ -148,27 +192,20 @@ class DeviceLink:
                 self.agent.run(
                     self.agent.recorder.log_event(EV_HOST_RECEIPT, detail, wall, mono, True)
                 )
-            elif kind == "time":
-                wall, mono = self.agent.now()
-                if self.set_clock is not None:
-                    self.set_clock(event[1])  # type: ignore[operator]
-                try:
-                    self.agent.run(
-                        self.agent.recorder.host_config(
-                            {"clock_ms": event[1]}, event[2], wall, mono
-                        )
-                    )
-                except RecorderError:
-                    pass  # recording: the clock is set at the next dock, never mid-recording
-            elif kind == "config":
-                try:
-                    self.agent.apply_config(event[1])
-                except (ConfigError, RecorderError):
-                    pass  # refused as the rules say; the ledger shows no config-applied event
-            elif kind == "closed":
+            elif kind == E_TIME:
+                self._send(self._take_time(event[1], event[2]))
+            elif kind == E_CONFIG:
+                self._send(self._take_config(event[1]))
+            elif kind == E_CLOSED:
                 self.close_code = event[1]
                 self.closed_by = event[3]
                 self.closed = "closed by %s: %s" % (event[3], event[2]) if event[1] else "done"
+
+
+def _one_line(exc: Exception) -> str:
+    """A refusal's reason for the host: its first line, never empty."""
+    text = str(exc).split("\n")[0]
+    return text or type(exc).__name__
 
 
 def _why(exc: OSError) -> str:

@@ -16,12 +16,17 @@ import socket
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
+from firmware.ports.transports import SerialTransport, SocketTransport
 from host.evidence import SqliteEvidenceStore, disk_full
 from host.guard import Admission, HeldLog, Limits, LinkGuard, Tally, Ticket
 from host.progress import SessionView
-from host.sync import HostLink, SerialTransport, SocketTransport, Transport
+from host.sync import HostLink
 from protocol.signer import Ed25519Signer
+
+if TYPE_CHECKING:
+    from protocol.framing import Transport
 
 # Shown above the live view as they happen; the rest only move the view.
 NOTED = (
@@ -33,6 +38,8 @@ NOTED = (
     "bad-media",
     "store-error",
     "turned-away",
+    "declined",
+    "internal-error",
 )
 TICK_S = 0.25  # the live view is redrawn this often
 
@@ -97,7 +104,7 @@ class Daemon:
                 print("%s %-14s %s" % (fields["time"], event, extra), file=self.out, flush=True)
 
     def serve_link(
-        self, transport: Transport, serial: bool, where: str, ticket: Ticket | None = None
+        self, transport: "Transport", serial: bool, where: str, ticket: Ticket | None = None
     ) -> dict:
         try:
             return self._serve_link(transport, serial, where, ticket)
@@ -106,7 +113,7 @@ class Daemon:
                 ticket.release()  # a link that never authenticated frees its place here
 
     def _serve_link(
-        self, transport: Transport, serial: bool, where: str, ticket: Ticket | None
+        self, transport: "Transport", serial: bool, where: str, ticket: Ticket | None
     ) -> dict:
         held = HeldLog(lambda ev, **kv: self.log(ev, link=where, **kv), lambda: False)
         link = HostLink(
@@ -161,7 +168,8 @@ class Daemon:
             return summary
         try:
             self.evidence.record_session(summary, int(self.clock() * 1000))
-            # The session's record is in the host's log too: a checkpoint covers it at once.
+            # The session's one signed checkpoint, here where it ends: it covers what the
+            # session stored, the head its receipt named, and the session's own record.
             self.evidence.checkpoint(self.signer, self.kid)
         except Exception as exc:
             if not disk_full(exc):

@@ -13,6 +13,7 @@ import socket
 from typing import Protocol
 
 from firmware.ports.docking import TAG_DATA, TAG_RESULT, MessageReader, socket_path
+from firmware.ports.transports import SerialPort
 
 READ_BYTES = 64 * 1024
 # With no byte from the agent for this long beyond the session's own idle limit (which the
@@ -69,22 +70,22 @@ class TcpEnd:
 class SerialEnd:
     """The host's end over a serial port (pyserial)."""
 
-    def __init__(self, port: object) -> None:
+    def __init__(self, port: SerialPort) -> None:
         self.port = port
 
     def fileno(self) -> int:
-        return self.port.fileno()  # type: ignore[attr-defined]
+        return self.port.fileno()
 
     def recv(self) -> bytes:
-        waiting = max(1, self.port.in_waiting)  # type: ignore[attr-defined]
-        return bytes(self.port.read(waiting))  # type: ignore[attr-defined]
+        waiting = max(1, self.port.in_waiting)
+        return bytes(self.port.read(waiting))
 
     def send(self, data: bytes) -> None:
-        self.port.write(data)  # type: ignore[attr-defined]
-        self.port.flush()  # type: ignore[attr-defined]
+        self.port.write(data)
+        self.port.flush()
 
     def close(self) -> None:
-        self.port.close()  # type: ignore[attr-defined]
+        self.port.close()
 
 
 def relay_dock(agent: socket.socket, host: HostEnd, header: dict) -> dict:
@@ -145,12 +146,12 @@ def relay_dock(agent: socket.socket, host: HostEnd, header: dict) -> dict:
         sel.close()
 
 
-def _to_host(host: HostEnd, data: bytes, agent: socket.socket, sel: object) -> None:
+def _to_host(host: HostEnd, data: bytes, agent: socket.socket, sel: selectors.BaseSelector) -> None:
     try:
         host.send(data)
     except OSError:
         try:
-            sel.unregister(host)  # type: ignore[attr-defined]
+            sel.unregister(host)
         except (KeyError, ValueError):
             pass
         _hang_up(agent)

@@ -203,7 +203,12 @@ class EvidenceStore:
 
     def checkpoint(self, signer: hostlog.tlog.NoteSigner, kid: str) -> hostlog.tlog.Checkpoint:
         """Sign a checkpoint of the host's own log with the host key and keep it; return
-        it (origin, size, root). A receipt names it, so it is durable before this returns."""
+        it (origin, size, root), durable before this returns."""
+        raise NotImplementedError
+
+    def log_head(self) -> hostlog.tlog.Checkpoint:
+        """The host's log as it stands (origin, size, root), unsigned and not kept: what a
+        receipt names. Every leaf it counts is committed already."""
         raise NotImplementedError
 
 
@@ -422,6 +427,10 @@ class SqliteEvidenceStore(EvidenceStore):
         it. Durable on return."""
         with self._lock:
             return self.log.checkpoint(signer, kid)
+
+    def log_head(self) -> hostlog.tlog.Checkpoint:
+        with self._lock:
+            return self.log.head()
 
     def close(self) -> None:
         with self._lock:

@@ -224,6 +224,14 @@ class HostLog:
             raise
         return cp
 
+    def head(self) -> tlog.Checkpoint:
+        """The log as it stands (origin, size, root), unsigned: what a receipt names (the
+        receipt's own signature vouches for it), before the session's signed checkpoint,
+        made after its record, extends it."""
+        size, frontier = self.db.execute("SELECT size, frontier FROM log_head").fetchone()
+        root = tlog.CompactTree(size, _frontier_of(frontier)).root()
+        return tlog.Checkpoint(origin_of(self.store_id()), size, root)
+
     def newest_note(self) -> str | None:
         row = self.db.execute(
             "SELECT note FROM checkpoints ORDER BY size DESC, rowid DESC LIMIT 1"

@@ -1,6 +1,6 @@
 """The host end of a sync: collect one device's new entries and media over one link.
 
-``HostLink`` drives a ``protocol.session.HostSession`` over a byte transport (a serial port
+``HostLink`` drives a ``protocol.host_session.HostSession`` over a byte transport (a serial port
 or a TCP socket): it reads the device's status and clock, sets its time, pulls the entries
 after the evidence store's durable head, verifies each one (signature with the enrolled key;
 an unsigned entry only once a signed one covers it through the chain) and stores them, then
@@ -22,6 +22,7 @@ for several DATA, not for each. Every request, and the end of each pull, goes ou
 
 import os
 import time
+from typing import TYPE_CHECKING
 
 from host.evidence import (
     DISK_FULL,
@@ -35,16 +36,41 @@ from host.guard import LinkGuard, Tally
 from protocol import framing
 from protocol.bounds import MAX_UNSIGNED_BYTES, MAX_UNSIGNED_RUN, entry_problem
 from protocol.errors import ProtocolError
+from protocol.host_session import HostSession
 from protocol.ledger import parse_entry
-from protocol.messages import ERR_INTERNAL, ERR_MALFORMED, GONE_NAMES, MAX_FRAME, RECEIPT, TIME
-from protocol.session import HostSession
+from protocol.messages import (
+    ERR_BAD_SIGNATURE,
+    ERR_INTERNAL,
+    ERR_MALFORMED,
+    ERROR_NAMES,
+    GONE_NAMES,
+    MAX_FRAME,
+    RECEIPT,
+    TIME,
+    TYPE_NAMES,
+)
+from protocol.session import (
+    E_ACK,
+    E_AUTHENTICATED,
+    E_CLOSED,
+    E_ENTRIES,
+    E_GONE,
+    E_MEDIA,
+    E_MEDIA_DONE,
+    E_OK,
+    E_PULLED,
+    E_REFUSED,
+    E_SEND,
+    E_STATUS,
+)
 from protocol.signer import Ed25519Signer, verify_signature
 
-ERR_BAD_SIGNATURE = 8
+if TYPE_CHECKING:
+    from protocol.framing import Transport
+
 # No in-session retransmission: a frame lost to line noise stalls the session, so a quiet
 # link is given up after this long and the next session resumes from the durable head.
 IDLE_LIMIT_S = 10
-READ_SIZE = 256 * 1024  # a read takes every frame that has arrived, up to this
 COMMIT_EVERY = 2048  # verified entries held before they are committed mid-pull
 
 # What a session is doing, as logs and the live view name it.
@@ -56,73 +82,6 @@ DONE = "done"
 FAILED = "failed"
 
 
-class Transport:
-    """Bytes in and out: ``read`` returns b"" when nothing came (serial) or at EOF (TCP)."""
-
-    def read(self) -> bytes:
-        raise NotImplementedError
-
-    def write(self, data: bytes) -> None:
-        raise NotImplementedError
-
-    def at_eof(self) -> bool:
-        return False
-
-
-class SocketTransport(Transport):
-    def __init__(self, sock: object, poll_s: float = 0.5) -> None:
-        self.sock = sock
-        # Reads wake up now and then, so a peer that went silent is noticed (idle limit).
-        sock.settimeout(poll_s)  # type: ignore[attr-defined]
-        self.eof = False
-
-    def read(self) -> bytes:
-        try:
-            data = self.sock.recv(READ_SIZE)  # type: ignore[attr-defined]
-        except TimeoutError:
-            return b""
-        if not data:
-            self.eof = True
-        return bytes(data)
-
-    def write(self, data: bytes) -> None:
-        self.sock.sendall(data)  # type: ignore[attr-defined]
-
-    def at_eof(self) -> bool:
-        return self.eof
-
-
-class SerialTransport(Transport):
-    """A pyserial port (a USB cable, or a pseudo-terminal in tests)."""
-
-    def __init__(self, port: object) -> None:
-        self.port = port
-
-    def read(self) -> bytes:
-        waiting = max(1, self.port.in_waiting)  # type: ignore[attr-defined]
-        return bytes(self.port.read(waiting))  # type: ignore[attr-defined]
-
-    def write(self, data: bytes) -> None:
-        self.port.write(data)  # type: ignore[attr-defined]
-        self.port.flush()  # type: ignore[attr-defined]
-
-
-class Framer:
-    """Frames bodies for one link: COBS on serial, length prefixes on a stream."""
-
-    def __init__(self, serial: bool, max_body: int = framing.DEFAULT_MAX_BODY + 1024) -> None:
-        self.serial = serial
-        self.max_body = max_body
-        self.decoder = (
-            framing.SerialDecoder(max_body) if serial else framing.StreamDecoder(max_body)
-        )
-
-    def encode(self, body: bytes) -> bytes:
-        if self.serial:
-            return framing.encode_serial(body, self.max_body)
-        return framing.encode_stream(body, self.max_body)
-
-
 class HostLink:
     """One sync session with one device."""
 
@@ -131,7 +90,7 @@ class HostLink:
         evidence: EvidenceStore,
         host_signer: Ed25519Signer,
         host_kid: str,
-        transport: Transport,
+        transport: "Transport",
         serial: bool,
         clock=time.time,
         log=None,
@@ -144,13 +103,12 @@ class HostLink:
         # frame errors are logged as one line with a count.
         self.guard = guard or LinkGuard(serial)
         self.evidence = evidence
-        self.host_signer = host_signer  # signs the host log's checkpoint a receipt names
         self.host_kid = host_kid
         self.transport = transport
         # The host offers the largest frame the protocol allows; the device's offer (16 KiB
         # by default, for a microcontroller's RAM) decides what is used. Fewer, larger DATA
         # cost both ends less per byte on a fast link.
-        self.framer = Framer(serial, MAX_FRAME + 1024)
+        self.framer = framing.Framer(serial, MAX_FRAME + 1024)
         self.clock = clock
         self.log = log or (lambda event, **kv: None)
         self.tally = Tally(self.log, self.guard.limits.log_every_s, self.guard.clock)
@@ -186,6 +144,7 @@ class HostLink:
         self.media_total = 0  # media expected (count)
         self.bytes_in = 0
         self.drift_ms: int | None = None
+        self.clock_set: bool | None = None  # whether the device took the host's time
         self.result = "open"
         self.device_head = 0  # the device's ledger head, from its HELLO
         self.started = clock()
@@ -259,7 +218,11 @@ class HostLink:
                     continue
                 self.guard.good_frame()
                 try:
-                    self.handle(self.session.receive(value))
+                    events = self.session.receive(value)
+                except Exception as exc:  # this side failed (a bug): not the device's doing
+                    events = self._internal(exc)
+                try:
+                    self.handle(events)
                 except Exception as exc:
                     if not disk_full(exc):
                         raise
@@ -298,6 +261,15 @@ class HostLink:
             self.send(self.session.abort(ERR_INTERNAL, result))
         if self.result == "open":
             self.result = result
+
+    def _internal(self, exc: Exception) -> list:
+        """The host's session failed on this side (a bug in it, say): logged with what
+        failed, and the session ends with ERR_INTERNAL, as the device is told."""
+        text = "%s: %s" % (type(exc).__name__, exc)
+        self.log("internal-error", device=self.device or self.session.device_id, reason=text)
+        body = self.session.abort(ERR_INTERNAL, text)
+        reason = self.session.closed_reason or (ERR_INTERNAL, text, "us")
+        return [(E_SEND, body), (E_CLOSED, reason[0], reason[1], reason[2])]
 
     def _guard(self) -> None:
         why = self.guard.expired() if self.result == "open" else ""
@@ -358,6 +330,8 @@ class HostLink:
             "bytes_stored": self.entry_bytes + self.media_bytes,
             "bytes_in": self.bytes_in,
             "clock_drift_ms": self.drift_ms,
+            # False when the device refused the host's time (it was recording, say).
+            "clock_set": self.clock_set,
             # The device's announced next seq, None until it proved its key.
             "device_head": self.device_head if self.device else None,
         }
@@ -388,43 +362,62 @@ class HostLink:
     def handle(self, events: list) -> None:
         for event in events:
             kind = event[0]
-            if self.result != "open" and kind != "closed":
+            if self.result != "open" and kind != E_CLOSED:
                 continue  # this side ended the session; the rest of the batch is moot
-            if kind == "ack":
+            if kind == E_ACK:
                 self._ack(event[1])
-            elif kind == "send":
+            elif kind == E_SEND:
                 self.send(event[1])
-            elif kind == "media":
+            elif kind == E_MEDIA:
                 self._media(event[1], event[3])
-            elif kind == "media-done":
+            elif kind == E_MEDIA_DONE:
                 self._media_done(event[1])
-            elif kind == "gone":
+            elif kind == E_GONE:
                 self._media_gone(event[1], event[2], event[3])
-            elif kind == "entries":
+            elif kind == E_ENTRIES:
                 self._entries(event[1], event[2])
                 self._progress()
-            elif kind == "pulled":
+            elif kind == E_PULLED:
                 self._plan_media()
-            elif kind == "authenticated":
+            elif kind == E_AUTHENTICATED:
                 self.guard.authenticate()
                 self.device = event[1]
                 self.device_head = event[2]
                 self.public = self.evidence.device_key(self.device) or b""
                 self.log("authenticated", device=self.device, head_seq=event[2])
                 self.send(self.session.status())
-            elif kind == "status":
+            elif kind == E_STATUS:
                 self.drift_ms = event[1]["clock"] - self.now_ms()
                 self.log("clock", device=self.device, drift_ms=self.drift_ms)
                 self.send(self.session.set_time(self.now_ms()))
-            elif kind == "ok" and event[1] == TIME:
-                self._enter(PULLING)
-                self.send(self.session.pull(self.evidence.head(self.device)[0]))
-            elif kind == "ok" and event[1] == RECEIPT:
+            elif kind == E_OK and event[1] == TIME:
+                self.clock_set = True
+                self._pull()
+            elif kind == E_REFUSED:
+                # The device's rules refused it (its clock is not set while it records): kept
+                # with the session, and the footage is collected all the same.
+                if event[1] == TIME:
+                    self.clock_set = False
+                self.log(
+                    "declined",
+                    device=self.device,
+                    of=TYPE_NAMES.get(event[1], str(event[1])),
+                    code=ERROR_NAMES.get(event[2], str(event[2])),
+                    reason=event[3],
+                )
+                if event[1] == TIME:
+                    self._pull()
+            elif kind == E_OK and event[1] == RECEIPT:
                 self._close_done()
-            elif kind == "closed":
+            elif kind == E_CLOSED:
                 if self.result == "open":
                     self.result = "closed: %s" % event[2]
                 self.log("closed", device=self.device, code=event[1], reason=event[2])
+
+    def _pull(self) -> None:
+        """The clock is settled (set, or refused by the device): pull the entries."""
+        self._enter(PULLING)
+        self.send(self.session.pull(self.evidence.head(self.device)[0]))
 
     def _progress(self, every_s: float = 2.0) -> None:
         """A progress log line at most every ``every_s``: bytes, rate, time left."""
@@ -625,8 +618,10 @@ class HostLink:
         )
 
     def _finish(self) -> None:
-        """Everything is in: make it durable, checkpoint the host's log, then send the
-        receipt, which names the entry hash it covers and the checkpoint that holds it."""
+        """Everything is in: make it durable, then send the receipt, which names the entry
+        hash it covers and the head of the host's log that holds it (its size and root, which
+        the receipt's signature vouches for). The session's one signed checkpoint comes at
+        its end, after its record (host.daemon), and extends that head."""
         head, head_hash = self.evidence.head(self.device)
         if head == 0:
             self._close_done()
@@ -643,6 +638,6 @@ class HostLink:
             self.send(self.session.abort(ERR_INTERNAL, reason))
             self.result = "failed: %s" % reason
             return
-        cp = self.evidence.checkpoint(self.host_signer, self.host_kid)
+        cp = self.evidence.log_head()  # every leaf it counts is committed
         self._enter(RECEIPT_SENT)
         self.send(self.session.durable(head - 1, head_hash, cp.size, cp.root, cp.origin))

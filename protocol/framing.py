@@ -14,7 +14,9 @@ keeps its own boundaries, so it sends the same bytes without stuffing, behind a 
 
 Both sides are plain functions and objects fed with bytes: ``encode_serial`` and
 ``encode_stream`` make a frame; ``SerialDecoder`` and ``StreamDecoder`` take whatever the
-link delivered, in pieces of any size, and return events in stream order. An event is a
+link delivered, in pieces of any size, and return events in stream order. ``Framer`` holds
+the pair one end of a link uses (the device's and the host's alike), and ``Transport`` names
+what a link's bytes travel over. An event is a
 tuple ``(kind, value)``: ``(BODY, body)`` for a body that passed its CRC, otherwise an
 error kind and a message that says what was wrong and at which byte of the stream.
 
@@ -40,6 +42,22 @@ session may agree on another ``max_body`` in HELLO.
 
 from protocol.crc32 import crc32
 from protocol.errors import ProtocolError
+
+TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class Transport(Protocol):
+        """A link's bytes, at either end: ``read`` returns what has arrived, b"" when nothing
+        has (``at_eof`` says whether the link is gone); ``write`` sends all of ``data`` or
+        raises OSError."""
+
+        def read(self) -> bytes: ...
+
+        def write(self, data: bytes) -> None: ...
+
+        def at_eof(self) -> bool: ...
+
 
 DEFAULT_MAX_BODY = 16 * 1024
 CRC_LEN = 4
@@ -438,3 +456,24 @@ class StreamDecoder:
         event = (kind, msg % (self._start, why))
         self.failed = event
         events.append(event)
+
+
+# --- one end of a link ----------------------------------------------------------------------
+
+
+class Framer:
+    """Frames bodies for one end of a link, the device's or the host's: COBS on serial,
+    length prefixes on a stream. ``encode`` makes a frame; ``decoder`` takes what arrives."""
+
+    def __init__(self, serial: bool, max_body: int = DEFAULT_MAX_BODY) -> None:
+        _check_limit(max_body)
+        self.serial = serial
+        self.max_body = max_body
+        self.decoder: SerialDecoder | StreamDecoder = (
+            SerialDecoder(max_body) if serial else StreamDecoder(max_body)
+        )
+
+    def encode(self, body: bytes) -> bytes:
+        if self.serial:
+            return encode_serial(body, self.max_body)
+        return encode_stream(body, self.max_body)

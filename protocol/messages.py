@@ -52,6 +52,9 @@ OK = 13  # the device accepted a TIME, CONFIG or RECEIPT
 ERROR = 14  # code and text; the sender closes the session
 BYE = 15  # clean end of the session
 GONE = 16  # device: a media pull it cannot serve (reason and text); it goes on to the next
+# device: its own rules refused a TIME or CONFIG (code and why); unlike ERROR, the session
+# goes on (a clock is not set while recording, yet the footage is still collected)
+REFUSED = 17
 
 TYPE_NAMES = {
     HELLO: "HELLO",
@@ -70,6 +73,7 @@ TYPE_NAMES = {
     ERROR: "ERROR",
     BYE: "BYE",
     GONE: "GONE",
+    REFUSED: "REFUSED",
 }
 
 # --- why a media is gone (GONE's reason) --------------------------------------------------
@@ -99,6 +103,7 @@ ERR_BAD_OFFSET = 11  # a seq or byte offset that is not the one expected
 ERR_NOT_FOUND = 12  # a thing asked for is not held (media the device lacks is a GONE, not this)
 ERR_INTERNAL = 13  # this side failed (a store error, a bug); the peer did nothing wrong
 ERR_MISMATCH = 14  # a hash the peer names is not the one this side holds (a RECEIPT's head)
+ERR_REFUSED = 15  # the device's rules refused a TIME or CONFIG (in REFUSED, not in ERROR)
 
 ERROR_NAMES = {
     ERR_NONE: "NONE",
@@ -116,6 +121,7 @@ ERROR_NAMES = {
     ERR_NOT_FOUND: "NOT_FOUND",
     ERR_INTERNAL: "INTERNAL",
     ERR_MISMATCH: "MISMATCH",
+    ERR_REFUSED: "REFUSED",
 }
 
 # --- field keys ---------------------------------------------------------------------------
@@ -148,7 +154,7 @@ K_HOST_KEYS = 24  # map host key id (text) -> 32-byte Ed25519 public key
 K_PUBLIC = 25  # a 32-byte Ed25519 public key
 K_CODE = 26  # an ERR_* code
 K_TEXT = 27  # why, for a person reading the log
-K_OF = 28  # OK: the type of the message accepted
+K_OF = 28  # OK, REFUSED: the type of the message accepted or refused
 K_REASON = 29  # GONE: a GONE_* code
 K_LOG_SIZE = 30  # RECEIPT: the size (leaves) of the host-log checkpoint that holds the entries
 K_LOG_ROOT = 31  # RECEIPT: that checkpoint's Merkle root hash (RFC 6962)
@@ -230,6 +236,7 @@ MESSAGES = {
     BYE: (8, (), ()),
     # 245 bytes with the longest printable text; a text of wider characters is refused.
     GONE: (260, (K_DIGEST, K_REASON, K_TEXT), ()),
+    REFUSED: (260, (K_OF, K_CODE, K_TEXT), ()),
 }
 
 # Types whose optional fields must form exactly one of these groups: ledger entries or media.

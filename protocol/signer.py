@@ -17,6 +17,19 @@ try:
 except ImportError:
     HAVE_NACL = False
 
+TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class Signer(Protocol):
+        """What signs for a session or a ledger: an Ed25519Signer, a cadenced one, a board's
+        secure element."""
+
+        def public_key(self) -> bytes: ...
+
+        def sign(self, message: bytes) -> bytes: ...
+
+
 SEED_SIZE = 32
 
 

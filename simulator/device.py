@@ -13,6 +13,7 @@ the bytes of the store on disk.
 import random
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from firmware.agent import Agent, boot
 from firmware.errors import FirmwareError, StoreError
@@ -42,6 +43,9 @@ from simulator.hardware import (
     SimMicrophone,
 )
 from simulator.scenario import NO_RECORD_CODES, PAUSE_CODES, duration_ms
+
+if TYPE_CHECKING:
+    from protocol.framing import Transport
 
 DEFAULT_START = "2026-11-23T08:00:00+08:00"
 DEFAULT_GPS = [[39.9087, 116.3975], [39.9100, 116.4030], [39.9140, 116.4040]]
@@ -637,7 +641,7 @@ class VirtualDevice:
 
     # -- docking --
 
-    def dock_transport(self, transport: object, since: "float | None" = None) -> object:
+    def dock_transport(self, transport: "Transport", since: "float | None" = None) -> "Transport":
         """The transport as the device sees it: while docked, its clock runs in real time,
         from ``since`` (a ``time.monotonic()`` reading; default: now)."""
         return _RealTime(transport, self.clock, since)
@@ -664,7 +668,7 @@ class _RealTime:
     """A link transport that moves the device's virtual clock on by the real time that
     passes, so the link's idle timeout works while the device is docked."""
 
-    def __init__(self, inner: object, clock: SimClock, since: "float | None" = None) -> None:
+    def __init__(self, inner: "Transport", clock: SimClock, since: "float | None" = None) -> None:
         self.inner = inner
         self.clock = clock
         self.last = time.monotonic() if since is None else since
@@ -675,15 +679,15 @@ class _RealTime:
         self.last = now
 
     def read(self) -> bytes:
-        data = self.inner.read()  # type: ignore[attr-defined]
+        data = self.inner.read()
         self._catch_up()
         return data
 
     def write(self, data: bytes) -> None:
-        self.inner.write(data)  # type: ignore[attr-defined]
+        self.inner.write(data)
 
     def at_eof(self) -> bool:
-        return self.inner.at_eof()  # type: ignore[attr-defined]
+        return self.inner.at_eof()
 
 
 def _iso(ms: int) -> str:

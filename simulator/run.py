@@ -294,7 +294,7 @@ class Runner:
 
         import serial
 
-        from host.sync import SerialTransport
+        from firmware.ports.transports import SerialTransport
         from simulator.links import Cable
 
         records: dict = {}
@@ -351,7 +351,7 @@ class Runner:
     def _dock_tcp(self, idle_s: float) -> dict:
         import socket
 
-        from host.sync import SocketTransport
+        from firmware.ports.transports import SocketTransport
 
         true_ms, wall_ms, since = self._clocks()
         daemon = self.host.daemon(["--tcp", "127.0.0.1:0"], true_ms, idle_s, wall_ms)

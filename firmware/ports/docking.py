@@ -19,9 +19,15 @@ not serve the dock). The socket is the store owner's alone (mode 0600).
 import json
 import os
 import socket
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from firmware.link import DeviceLink
 from protocol.messages import DEFAULT_MAX_FRAME, MAX_FRAME
+
+if TYPE_CHECKING:
+    from firmware.agent import Agent
+    from protocol.signer import Signer
 
 SOCKET_NAME = "agent.sock"
 TAG_DATA = b"D"
@@ -124,7 +130,13 @@ class _Dock:
 class DockServer:
     """Serves docks for a running agent, one at a time, a bounded step per ``poll``."""
 
-    def __init__(self, store: str, agent: object, signer: object, random_bytes=os.urandom) -> None:
+    def __init__(
+        self,
+        store: str,
+        agent: "Agent",
+        signer: "Signer",
+        random_bytes: Callable[[int], bytes] = os.urandom,
+    ) -> None:
         self.path = socket_path(store)
         self.agent = agent
         self.signer = signer
@@ -158,7 +170,7 @@ class DockServer:
         return self.dock is not None
 
     def _now(self) -> int:
-        return self.agent.clock.mono_ms()  # type: ignore[attr-defined]
+        return self.agent.clock.mono_ms()
 
     def poll(self) -> None:
         """Accept a dock, move its bytes and serve its session: never waits."""
@@ -199,8 +211,11 @@ class DockServer:
     # -- steps --
 
     def _accept(self) -> None:
+        listener = self.listener
+        if listener is None:
+            return
         try:
-            conn, _ = self.listener.accept()  # type: ignore[union-attr]
+            conn, _ = listener.accept()
         except BlockingIOError:
             return
         except OSError:
@@ -264,7 +279,7 @@ class DockServer:
             return b""
         dock.idle_ms = params["idle_ms"]
         dock.link = DeviceLink(
-            self.agent,  # type: ignore[arg-type]
+            self.agent,
             self.signer,
             params["pinned"],
             _Outbox(dock.out),
@@ -292,7 +307,7 @@ class DockServer:
     def _end(self, dock: _Dock, result: str) -> None:
         receipts = list(dock.link.receipts) if dock.link is not None else []
         outcome = {
-            "device_id": self.agent.recorder.device_id,  # type: ignore[attr-defined]
+            "device_id": self.agent.recorder.device_id,
             "result": result,
             "receipts": receipts,
         }

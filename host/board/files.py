@@ -30,7 +30,7 @@ ENTRIES = (
 DEBUG_ONLY = ("firmware/testbench.py",)  # the test command set (docs/hil.md): debug builds only
 # Never on a board, even where they run on MicroPython; a firmware module importing one is a
 # bug that board_files() refuses.
-HOST_ONLY = ("protocol/verify.py",)
+HOST_ONLY = ("protocol/verify.py", "protocol/host_session.py")
 # Never on a board: they need CPython (each also carries the marker).
 CPYTHON_ONLY = ("firmware/ports/cpython.py", "firmware/ports/docking.py")
 

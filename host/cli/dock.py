@@ -144,7 +144,7 @@ def _open_host_link(args: argparse.Namespace) -> tuple:
 
 def _dock_transport(args: argparse.Namespace) -> tuple:
     """The open link to the host as a sync transport, and whether it is serial."""
-    from host.sync import SerialTransport, SocketTransport
+    from firmware.ports.transports import SerialTransport, SocketTransport
 
     end, serial_link = _open_host_link(args)
     return (SerialTransport(end) if serial_link else SocketTransport(end)), serial_link

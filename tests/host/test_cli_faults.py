@@ -12,9 +12,10 @@ import threading
 
 import pytest
 
+from firmware.ports.transports import SocketTransport
 from host.cli import main
 from host.evidence import SqliteEvidenceStore
-from host.sync import HostLink, SocketTransport
+from host.sync import HostLink
 from protocol.keys import DeviceKey, encode_key
 from protocol.registry import MAX_ID_LEN
 from protocol.signer import make_signer

@@ -16,9 +16,10 @@ import threading
 import time
 
 from firmware.link import DeviceLink
+from firmware.ports.transports import SocketTransport, Transport
 from host.daemon import Daemon
 from host.guard import Admission, Limits, LinkGuard, Tally
-from host.sync import HostLink, SocketTransport, Transport
+from host.sync import HostLink
 from protocol import framing
 from protocol.messages import MAX_FRAME
 from protocol.signer import make_signer

@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from firmware.link import DeviceLink
+from firmware.ports.transports import SocketTransport
 from host import hostlog, tlog
 from host.cli import main
 from host.daemon import Daemon
 from host.evidence import EvidenceError, SqliteEvidenceStore
-from host.sync import SocketTransport
 from host.verify_store import check_store
 from protocol import cbor
 from protocol.keys import DeviceKey, encode_key
@@ -175,10 +175,33 @@ def test_the_receipt_binds_the_head_hash_and_a_checkpoint_that_holds_it(tmp_path
     sizes = {s: bytes(r) for s, r in db.execute("SELECT size, root FROM checkpoints")}
     db.close()
     size, root = detail["log_size"], detail["log_root"]
-    assert sizes[size] == root
+    # The receipt names the log's head when it was sent (its own signature vouches for it);
+    # the session's one signed checkpoint, after the session's record, extends that head.
+    assert tlog.root_of(leaves[:size]) == root
+    ((signed, signed_root),) = sizes.items()
+    assert signed == size + 1 == len(leaves)  # what the receipt named, and the record
+    proof = tlog.consistency_proof(leaves, size, signed)
+    assert tlog.verify_consistency(size, signed, root, signed_root, proof)
     leaf = tlog.leaf_hash(hostlog.entry_leaf(DEVICE, through, detail["head_hash"]))
     index = leaves.index(leaf)
     assert tlog.verify_inclusion(leaf, index, size, tlog.inclusion_proof(leaves, index, size), root)
+    ev.close()
+    agent.store.close()
+
+
+def test_each_dock_signs_one_checkpoint_after_its_record(tmp_path):
+    # Issue 11 (from issue 10's review): the receipt and the session's end signed one each.
+    agent = recorded_device(tmp_path / "dev", frames=12)
+    ev = SqliteEvidenceStore(tmp_path / "ev")
+    ev.enrol(DEVICE, device_key().public)
+    db = sqlite3.connect(str(tmp_path / "ev" / "evidence.db"))
+    for n in (1, 2, 3):
+        summary, device = dock(agent, ev)
+        assert summary["result"] == "done" and device.receipts
+        rows = db.execute("SELECT size FROM checkpoints ORDER BY size").fetchall()
+        (leaves,) = db.execute("SELECT size FROM log_head").fetchone()
+        assert len(rows) == n and rows[-1][0] == leaves  # one each, covering the record
+    db.close()
     ev.close()
     agent.store.close()
 

@@ -27,7 +27,7 @@ from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
 from simulator.links import Cable
 from tests.firmware.test_agent import Log, SceneCamera, StepClock
-from tests.host.test_sync import evidence, recorded_device, run_pair
+from tests.host.test_sync import HOST_KID, HOST_SEED, evidence, recorded_device, run_pair
 from tests.host.test_sync_processes import SEALCAM, Injury, holds_open, setup, start_daemon
 from tests.protocol.ledgers import DEVICE, SEED_A, device_key
 
@@ -414,7 +414,9 @@ def test_a_session_announcing_more_than_was_stored_is_flagged_at_verify(tmp_path
     summary, _, _ = run_pair(agent, ev)
     agent.store.close()
     assert summary["result"] == "done" and summary["device_head"] <= ev.head(DEVICE)[0]
+    # The session's end as the daemon makes it: its record, then the one signed checkpoint.
     ev.record_session(summary, 1_800_000_000_000)
+    ev.checkpoint(make_signer(HOST_SEED), HOST_KID)
     assert main(["verify", str(tmp_path / "ev"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["devices"][0]["verification"]["state"] == OK
     held = ev.head(DEVICE)[0]

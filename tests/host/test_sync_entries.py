@@ -10,14 +10,16 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
+from firmware.ports.transports import Transport
 from host.daemon import Daemon
 from host.evidence import EvidenceError, SqliteEvidenceStore
-from host.sync import HostLink, Transport
+from host.sync import HostLink
 from protocol import cbor, framing
 from protocol.bounds import ENTRY_FIELDS, MAX_UNSIGNED_RUN
 from protocol.cose import encode_sign1, protected_header, to_be_signed
+from protocol.device_session import DeviceSession
 from protocol.ledger import entry_hash, parse_entry
-from protocol.messages import MAX_FRAME
+from protocol.messages import ERR_INTERNAL, MAX_FRAME
 from protocol.registry import (
     EV_BOOT,
     F_BOOT,
@@ -34,7 +36,6 @@ from protocol.registry import (
     KIND_CHUNK,
     KIND_EVENT,
 )
-from protocol.session import DeviceSession
 from protocol.signer import make_signer
 from tests.host.test_sync import HOST_KID, HOST_SEED
 from tests.protocol.ledgers import DEVICE, SEED_A, T0, chunk_fields, device_key
@@ -124,6 +125,9 @@ class InProcessDevice(Transport):
             for event in self.session.receive(body):
                 if event[0] == "send":
                     self.inbox.append(framing.encode_stream(event[1], MAX_FRAME + 1024))
+                elif event[0] == "time":  # this device takes the host's clock
+                    answer = self.session.accept()
+                    self.inbox.append(framing.encode_stream(answer, MAX_FRAME + 1024))
                 elif event[0] == "receipt":
                     self.receipts.append(event[1])
                 elif event[0] == "closed":
@@ -274,4 +278,28 @@ def test_the_evidence_store_refuses_an_entry_out_of_bounds_whoever_offers_it(tmp
     else:
         raise AssertionError("an entry out of bounds was stored")
     assert ev.head(DEVICE)[0] == 0  # all or nothing
+    ev.close()
+
+
+def test_a_bug_in_the_host_session_is_err_internal_at_the_link_and_logged(tmp_path):
+    # Issue 11 §2: the session lets its own failure through (tests/protocol/test_session.py);
+    # the host link logs it, ends the session with ERR_INTERNAL and tells the device.
+    ev = evidence(tmp_path / "ev")
+    device = InProcessDevice(ledger([]))
+    lines: list = []
+    link = HostLink(
+        ev, make_signer(HOST_SEED), HOST_KID, device, False,
+        log=lambda event, **kv: lines.append((event, kv)),
+    )  # fmt: skip
+
+    def broken(fields: dict, out: list) -> None:
+        raise ZeroDivisionError("a bug in the host's handler")
+
+    link.session._on_status = broken
+    summary = link.run()
+    why = "ZeroDivisionError: a bug in the host's handler"
+    assert summary["result"] == "closed: " + why
+    assert ("internal-error", {"device": DEVICE, "reason": why}) in lines
+    assert device.closed == why  # the device heard ERR_INTERNAL and why
+    assert device.session.closed_reason == (ERR_INTERNAL, why, "peer")
     ev.close()

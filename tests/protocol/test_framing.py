@@ -13,6 +13,7 @@ from protocol.framing import (
     STREAM_OVERHEAD,
     TOO_SHORT,
     TRUNCATED,
+    Framer,
     FramingError,
     SerialDecoder,
     StreamDecoder,
@@ -431,3 +432,13 @@ def test_both_decoders_say_where_the_frame_in_progress_began():
     assert serial.frame_start == -1
     serial.feed(frame + frame[:1])
     assert serial.frame_start == 2 * len(frame)
+
+
+# issue 11 §3: one Framer serves both ends of a link, serial and stream
+def test_a_framer_at_either_end_reads_what_the_other_end_framed():
+    for serial in (True, False):
+        device, host = Framer(serial, 2048), Framer(serial, 2048)
+        bodies = [b"", b"\x00" * 300, bytes(range(256)) * 8]
+        wire = b"".join(device.encode(body) for body in bodies)
+        assert host.decoder.feed(wire) == [(BODY, body) for body in bodies]
+    raises(FramingError, Framer(False, 16).encode, bytes(17))

@@ -63,7 +63,7 @@ def test_there_is_no_delete_message():
     for name in TYPE_NAMES.values():
         for verb in ("DELETE", "ERASE", "REMOVE", "EVICT", "TRUNCATE", "WIPE", "FORMAT"):
             assert verb not in name
-    assert sorted(TYPE_NAMES) == list(range(1, 17))
+    assert sorted(TYPE_NAMES) == list(range(1, 18))  # 17: REFUSED (issue 11 §2)
     assert sorted(MESSAGES) == sorted(TYPE_NAMES)
 
 

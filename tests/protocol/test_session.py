@@ -5,11 +5,14 @@ import hashlib
 from firmware.memory import restore
 from firmware.store import Store, media_key
 from protocol import cbor
+from protocol.device_session import D_CLOSED, D_MEDIA, D_READY, DEVICE_TABLE, DeviceSession
+from protocol.host_session import H_CLOSED, H_MEDIA, H_READY, HOST_TABLE, HostSession
 from protocol.hostconfig import sign_config
 from protocol.ledger import LedgerWriter
 from protocol.messages import (
     ACK,
     AUTH,
+    CONFIG,
     DATA,
     ERR_ALGORITHM,
     ERR_BAD_OFFSET,
@@ -18,6 +21,7 @@ from protocol.messages import (
     ERR_MISMATCH,
     ERR_NONE,
     ERR_PROTOCOL_VERSION,
+    ERR_REFUSED,
     ERR_REPLAY,
     ERR_TOO_LARGE,
     ERR_UNEXPECTED,
@@ -37,6 +41,7 @@ from protocol.messages import (
     K_LOG_ORIGIN,
     K_LOG_ROOT,
     K_LOG_SIZE,
+    K_OF,
     K_OFFSET,
     K_REASON,
     K_SEQ,
@@ -45,24 +50,13 @@ from protocol.messages import (
     MIN_FRAME,
     PULL,
     RECEIPT,
+    REFUSED,
     TIME,
     LocalProtocolError,
     decode,
     encode,
 )
 from protocol.registry import EV_HOST_RECEIPT, F_DETAIL, F_EVENT, F_FRAME_HASHES, KIND_EVENT
-from protocol.session import (
-    D_CLOSED,
-    D_MEDIA,
-    D_READY,
-    DEVICE_TABLE,
-    H_CLOSED,
-    H_MEDIA,
-    H_READY,
-    HOST_TABLE,
-    DeviceSession,
-    HostSession,
-)
 from protocol.signer import make_signer
 from tests.portable import TempDir, raises
 from tests.protocol.ledgers import DEVICE, SEED_A, SEED_B, T0, chunk_fields, make_entries
@@ -132,6 +126,7 @@ def make_pair(store, label="s", host_kw=None, device_kw=None):
 
 
 SENDS = ("send", "ack")  # events that carry a body for the peer
+ANSWERED = ("time", "config")  # events the device's application accepts or refuses
 
 
 def run(host, device, to_device, to_host=()):
@@ -152,6 +147,8 @@ def run(host, device, to_device, to_host=()):
         if to_device:
             for ev in device.receive(to_device.pop(0)):
                 (to_host.append(ev[1]) if ev[0] == "send" else device_events.append(ev))
+                if ev[0] in ANSWERED:  # an application that takes every TIME and CONFIG
+                    to_host.append(device.accept())
         else:
             for ev in host.receive(to_host.pop(0)):
                 (to_device.append(ev[1]) if ev[0] in SENDS else host_events.append(ev))
@@ -426,6 +423,69 @@ def test_receipt_and_time_from_another_session_do_not_verify():
     _host4, device4, _, _ = connect(MemoryStore([b"a"]), "four")
     assert closed(device4.receive(earlier))[0][1] == ERR_BAD_SIGNATURE  # another session's
     assert closed(device3.receive(earlier))[0][1] == ERR_REPLAY  # the clock set back
+
+
+def test_a_time_or_config_is_answered_only_once_the_application_judged_it():
+    # Issue 11 §2: the session emits the event and waits; the caller accepts or refuses.
+    host, device, _, _ = connect(MemoryStore([b"a"]))
+    events = device.receive(host.set_time(T0 + 5))
+    assert events == [("time", T0 + 5, HOST_KID)]  # no answer yet: nothing to send
+    assert device.state_name() == "ANSWER"
+    # While it waits, the host may ask nothing else.
+    assert closed(device.receive(encode(PULL, {K_SEQ: 0})))[0][1] == ERR_UNEXPECTED
+
+
+def test_a_refused_time_reaches_the_host_with_its_reason_and_the_session_goes_on():
+    host, device, _, _ = connect(MemoryStore([b"a"]))
+    assert device.receive(host.set_time(T0 + 5)) == [("time", T0 + 5, HOST_KID)]
+    raises(LocalProtocolError, device.refuse, "no", ERR_NONE)  # a refusal names a code
+    answer = device.refuse("recording: the clock is set at the next dock")
+    assert host.receive(answer) == [
+        ("refused", TIME, ERR_REFUSED, "recording: the clock is set at the next dock")
+    ]
+    assert host.state == H_READY and device.state == D_READY
+    raises(LocalProtocolError, device.accept)  # answered once
+    h, _d = run(host, device, [host.pull(0)])
+    assert h[-1] == ("pulled", 1)
+
+
+def test_a_refused_config_does_not_count_as_applied():
+    host, device, _, _ = connect(MemoryStore([]), device_kw={"config_issued_ms": T0 - 10})
+    config = sign_config(HOST, HOST_KID, DEVICE, T0, {"chunk_ms": 2000})
+    assert device.receive(host.send_config(config))[0][0] == "config"
+    assert host.receive(device.refuse("config not applied: a rule")) == [
+        ("refused", CONFIG, ERR_REFUSED, "config not applied: a rule")
+    ]
+    assert device.config_issued_ms == T0 - 10
+    _h, d = run(host, device, [host.send_config(config)])  # the same config, now taken
+    assert d == [("config", config, {"chunk_ms": 2000}, HOST_KID, T0)]
+    assert device.config_issued_ms == T0
+
+
+def test_a_refused_answer_the_host_did_not_ask_for_is_unexpected():
+    host, device, _, _ = connect(MemoryStore([b"a"]))
+    run(host, device, [host.status()])
+    stray = encode(REFUSED, {K_OF: CONFIG, K_CODE: ERR_REFUSED, K_TEXT: "no"})
+    assert closed(host.receive(stray))[0][1] == ERR_UNEXPECTED
+
+
+def test_a_failure_on_this_side_is_not_hidden_as_an_error_message():
+    # Issue 11 §2: a bug (here, in the store view) surfaces as itself; the link, not the
+    # session, turns it into ERR_INTERNAL (tests/firmware/test_link.py).
+    class BrokenStore(MemoryStore):
+        def head(self) -> tuple:
+            raise ZeroDivisionError("a bug in the store view")
+
+    host, device = make_pair(BrokenStore([b"a"]))
+    raises(ZeroDivisionError, device.receive, host.start())
+    host, device, _, _ = connect(MemoryStore([b"a"]))
+
+    def broken(fields, out):
+        raise ZeroDivisionError("a bug in the host's handler")
+
+    host._on_status = broken
+    status = device.receive(host.status())[0][1]
+    raises(ZeroDivisionError, host.receive, status)
 
 
 def test_config_replay_is_refused():

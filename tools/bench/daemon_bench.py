@@ -40,8 +40,8 @@ from typing import Any
 from common import machine
 from sync_bench import HOST_KID, HOST_SEED, device_id, device_seed, open_device, record_store
 
+from firmware.ports.transports import SocketTransport
 from host.evidence import SqliteEvidenceStore
-from host.sync import SocketTransport
 from protocol import framing
 from protocol.keys import DeviceKey, encode_key
 from protocol.messages import MAX_FRAME

@@ -31,9 +31,10 @@ from pathlib import Path
 from common import machine
 
 from firmware.link import DeviceLink
+from firmware.ports.transports import SocketTransport
 from host import compliance
 from host.evidence import SqliteEvidenceStore
-from host.sync import HostLink, SocketTransport
+from host.sync import HostLink
 from protocol.ledger import parse_entry
 from protocol.messages import MAX_FRAME
 from protocol.registry import EV_EVICTION, F_DETAIL, F_EVENT

@@ -55,9 +55,10 @@ from common import T0_MS, VirtualClock, machine
 from firmware.agent import Agent, boot
 from firmware.hal import Camera, Clock
 from firmware.link import DeviceLink
+from firmware.ports.transports import SerialTransport, SocketTransport, Transport
 from firmware.store import Store
 from host.evidence import SqliteEvidenceStore
-from host.sync import HostLink, SerialTransport, SocketTransport
+from host.sync import HostLink
 from protocol import framing
 from protocol.ledger import parse_entry
 from protocol.messages import DEFAULT_MAX_FRAME, MAX_FRAME
@@ -146,7 +147,7 @@ def store_payload(path: str) -> dict:
     }
 
 
-def open_device(path: str, n: int, transport: object, serial_link: bool) -> tuple:
+def open_device(path: str, n: int, transport: Transport, serial_link: bool) -> tuple:
     agent: Agent = boot(
         path, make_signer(device_seed(n)), device_id(n), OFFICER, RunningClock(), NoCamera()
     )
