@@ -107,6 +107,11 @@ output:
     turned-away    address, reason: a TCP connection closed at once, as 128 others (64
                    from its address) wait for authentication; a burst is summarised as
                    frame-error is
+    declined       link, device, of, code, reason: the device refused the host's TIME or
+                   CONFIG by its own rules (no clock change while it records); the
+                   footage is collected all the same
+    internal-error link, device, reason: this host's side of the session failed (a bug);
+                   the session ends with ERR_INTERNAL, as the device is told
     store-error    link, device, reason: media of a broken-off session could not be kept,
                    or a session could not be recorded (the evidence store has no room)
     closed         link, device, code, reason: how the session's protocol ended
@@ -114,6 +119,7 @@ output:
                    evidence store ran out of room: nothing half-stored, no receipt, dock
                    again once there is room), entries_stored,
                    media_stored, media_gone, bytes_stored, bytes_in, clock_drift_ms,
+                   clock_set (whether the device took the host's time; null: not sent),
                    device_head (the next seq the device announced; a session that
                    stored less ends "ended short: ..."), seconds, rate_Bps: one per
                    session, when it ends

@@ -562,3 +562,19 @@ def test_a_damaged_file_is_recorded_durably_once_though_each_dock_reports_it_aga
     assert ev.gone_media(DEVICE) == first
     agent.store.close()
     ev.close()
+
+
+def test_every_event_the_host_side_names_is_in_sync_help():
+    # Issue 4 (live progress): a line a script may meet is documented, including those
+    # only a fault brings (declined, internal-error), which the run above cannot show.
+    import host.daemon
+    import host.sync
+
+    helptext = build_parser()._subparsers._group_actions[0].choices["sync"].format_help()
+    named = set(host.daemon.NOTED)
+    for module in (host.sync, host.daemon):
+        with open(module.__file__, encoding="utf-8") as f:
+            named |= set(re.findall(r'\.log\(\s*"([a-z-]+)"', f.read()))
+    assert {"declined", "internal-error", "session", "refused"} <= named
+    for name in sorted(named):
+        assert re.search(r"^    %s " % re.escape(name), helptext, re.M), name
