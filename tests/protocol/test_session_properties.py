@@ -38,7 +38,7 @@ from protocol.messages import (
     encode_media_data,
 )
 from protocol.session import D_CLOSED, D_READY, H_CLOSED, H_READY
-from tests.protocol.test_session import SENDS, MemoryStore, make_pair, run
+from tests.protocol.helpers import SENDS, MemoryStore, make_pair, run
 
 
 def field_value(key):
