@@ -4,15 +4,13 @@
 
 import os
 
-from firmware.agent import Agent, boot
+from firmware.agent import Agent
 from firmware.capture import CaptureQueue
 from firmware.errors import ConfigError
-from firmware.hal import Camera, Clock, Indicators
 from firmware.recorder import Recorder
 from firmware.retention import RetentionPolicy
 from firmware.store import Store
 from protocol.hostconfig import ConfigRejected, sign_config
-from protocol.ledger import parse_entry
 from protocol.registry import (
     EV_BOOT,
     EV_CONFIG_APPLIED,
@@ -30,68 +28,10 @@ from protocol.registry import (
     PAUSE_STORAGE,
 )
 from protocol.signer import make_signer
-from protocol.verify import OK, verify_ledger
-from tests.firmware.test_store import FullDisk
+from protocol.verify import OK
+from tests.firmware.helpers import FullDisk, Log, SceneCamera, StepClock, events, start, verdict
 from tests.portable import TempDir, raises
-from tests.protocol.ledgers import DEVICE, SEED_A, T0, device_key
-
-
-class StepClock(Clock):
-    """Virtual time: each reading moves 10 ms on, so nothing waits on a wall clock."""
-
-    def __init__(self) -> None:
-        self.t = 0
-
-    def wall_ms(self) -> int:
-        self.t += 10
-        return T0 + self.t
-
-    def mono_ms(self) -> int:
-        return self.t
-
-
-class SceneCamera(Camera):
-    """Frames of a synthetic scene; every third a keyframe; stops after ``n``."""
-
-    def __init__(self, n: int, pad: int = 0) -> None:
-        self.n = n
-        self.pad = b"." * pad
-        self.i = 0
-        self.overlays: list = []
-
-    def read(self, overlay: str) -> "tuple | None":
-        if self.i >= self.n:
-            return None
-        self.overlays.append(overlay)
-        data = ("frame %d|%s" % (self.i, overlay)).encode() + self.pad
-        self.i += 1
-        return data, self.i % 3 == 1, 0
-
-
-class Log(Indicators):
-    def __init__(self) -> None:
-        self.prompts: list = []
-
-    def prompt(self, prompt_id: int, text: str) -> None:
-        self.prompts.append(text)
-
-
-def start(path: str, frames: int = 9, pad: int = 0) -> tuple:
-    camera = SceneCamera(frames, pad)
-    agent = boot(path, make_signer(SEED_A), DEVICE, "P-0427", StepClock(), camera, Log())
-    return agent, camera
-
-
-def events(path: str) -> list:
-    store = Store(path)
-    out = [parse_entry(raw) for raw in store.entries()]
-    store.close()
-    return [e.fields[F_EVENT] for e in out if e.kind == KIND_EVENT], out
-
-
-def verdict(entries: list) -> str:
-    key = device_key()
-    return verify_ledger(b"".join(e.raw for e in entries), key.device_id, key.public).state
+from tests.protocol.helpers import DEVICE, SEED_A, T0
 
 
 def test_boot_self_checks_records_and_everything_verifies():

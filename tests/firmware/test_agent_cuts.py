@@ -11,7 +11,7 @@ import os
 from firmware.store import RUNNING_NAME, Store
 from protocol.registry import EV_POWER_LOSS_RECOVERED, F_DETAIL, F_EVENT, KIND_EVENT
 from protocol.verify import OK
-from tests.firmware.test_agent import events, start, verdict
+from tests.firmware.helpers import events, start, verdict
 from tests.portable import TempDir
 
 

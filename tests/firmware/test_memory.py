@@ -16,10 +16,9 @@ from firmware.store import CHECKPOINT_NAME, Store
 from protocol.hostconfig import sign_config
 from protocol.registry import EV_EVICTION, EV_HOST_RECEIPT, F_DETAIL
 from protocol.signer import make_signer
-from tests.firmware.test_agent import Log, SceneCamera, StepClock
-from tests.firmware.test_store import FullDisk
+from tests.firmware.helpers import FullDisk, Log, SceneCamera, StepClock
 from tests.portable import TempDir
-from tests.protocol.ledgers import DEVICE, SEED_A, SEED_B, T0
+from tests.protocol.helpers import DEVICE, SEED_A, SEED_B, T0
 
 
 class CountingStore(Store):

@@ -24,7 +24,7 @@ from protocol.registry import (
     KIND_CHUNK,
     KIND_EVENT,
 )
-from tests.protocol.ledgers import T0, make_writer
+from tests.protocol.helpers import T0, make_writer
 
 DIGESTS = [bytes([n]) * 32 for n in range(6)]  # few, so chunks share files
 KEY = bytes(range(32))

@@ -21,8 +21,8 @@ from firmware.ports.docking import (
 )
 from protocol.messages import DEFAULT_MAX_FRAME, MAX_FRAME
 from protocol.signer import make_signer
-from tests.host.test_sync import recorded_device
-from tests.protocol.ledgers import SEED_A
+from tests.firmware.helpers import recorded_device
+from tests.protocol.helpers import SEED_A
 
 KID = "agency-host-1"
 GOOD = {"trust": {KID: "ab" * 32}, "serial": False, "idle_ms": 5000, "max_frame": MAX_FRAME}

@@ -75,7 +75,7 @@ from protocol.registry import (
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
 from tests.portable import raises
-from tests.protocol.ledgers import DEVICE, SEED_A, T0, device_key
+from tests.protocol.helpers import DEVICE, SEED_A, T0, device_key
 
 OFFICER = "OFC-0042"
 GOOD = {"camera_ok": True, "battery_percent": 90, "storage_hours": 40, "clock_ok": True}

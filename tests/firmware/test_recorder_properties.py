@@ -36,7 +36,7 @@ from protocol.registry import (
 )
 from protocol.signer import make_signer
 from protocol.verify import OK, OK_MISSING, verify_ledger
-from tests.protocol.ledgers import DEVICE, SEED_A, T0, device_key
+from tests.protocol.helpers import DEVICE, SEED_A, T0, device_key
 
 KEY = device_key()
 PRE_MS = 1000

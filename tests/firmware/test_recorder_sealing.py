@@ -16,7 +16,7 @@ from protocol.registry import (
 from protocol.sealing import agency_keypair, open_sealed, sealed_fields
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
-from tests.protocol.ledgers import DEVICE, SEED_A, T0, device_key
+from tests.protocol.helpers import DEVICE, SEED_A, T0, device_key
 
 GOOD = {"camera_ok": True, "battery_percent": 90, "storage_hours": 40}
 

@@ -6,7 +6,6 @@ Portable: runs under pytest and under MicroPython (plain asserts, no pytest impo
 # in flight, and continues the chain.
 # R-DEV-2: entries are never removed or rewritten; only media bytes can be evicted.
 
-import errno
 import hashlib
 import os
 
@@ -37,8 +36,9 @@ from protocol.registry import (
 )
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
+from tests.firmware.helpers import FullDisk
 from tests.portable import TempDir, raises
-from tests.protocol.ledgers import (
+from tests.protocol.helpers import (
     DEVICE,
     SEED_A,
     T0,
@@ -49,7 +49,6 @@ from tests.protocol.ledgers import (
 )
 
 KEY = device_key()
-ENOSPC = getattr(errno, "ENOSPC", 28)
 
 # --- a recorded session: entries and the media the chunks name ---
 
@@ -393,40 +392,6 @@ def test_a_media_write_cut_short_is_kept_and_reported():  # R-DEV-14
         assert read(part) == b"half a chunk"
         assert list(store.entries()) == [raw for raw, _ in pairs]
         store.close()
-
-
-class FullDisk:
-    """An opener whose files take only ``budget`` more bytes, then fail with ENOSPC."""
-
-    def __init__(self, budget):
-        self.budget = budget
-
-    def __call__(self, path, mode):
-        return _FullFile(open(path, mode), self)
-
-
-class _FullFile:
-    def __init__(self, f, disk):
-        self.f = f
-        self.disk = disk
-
-    def write(self, data):
-        if len(data) > self.disk.budget:
-            self.f.write(data[: self.disk.budget])  # a partial write, as a real disk does
-            self.f.flush()
-            self.disk.budget = 0
-            raise OSError(ENOSPC, "No space left on device")
-        self.disk.budget -= len(data)
-        return self.f.write(data)
-
-    def flush(self):
-        self.f.flush()
-
-    def fileno(self):
-        return self.f.fileno()
-
-    def close(self):
-        self.f.close()
 
 
 def test_a_full_disk_leaves_no_half_record_and_the_store_goes_on():  # R-DEV-14

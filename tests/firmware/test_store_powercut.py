@@ -33,7 +33,7 @@ from protocol.ledger import LedgerWriter, parse_entry
 from protocol.registry import F_FRAME_HASHES, KIND_CHUNK
 from protocol.signer import make_signer
 from protocol.verify import OK, OK_MISSING, verify_ledger
-from tests.protocol.ledgers import (
+from tests.protocol.helpers import (
     DEVICE,
     SEED_A,
     T0,

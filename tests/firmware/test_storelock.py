@@ -16,7 +16,7 @@ from protocol.registry import EV_BOOT, F_EVENT, KIND_EVENT
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
 from tests.portable import TempDir
-from tests.protocol.ledgers import DEVICE, SEED_A, T0, device_key
+from tests.protocol.helpers import DEVICE, SEED_A, T0, device_key
 
 KEY = device_key()
 SIGNER = make_signer(SEED_A)

@@ -3,8 +3,6 @@
 
 from firmware.errors import FirmwareError
 from firmware.testbench import RTC_RESET_MS, BenchError, TestBench
-from protocol.hostconfig import sign_config
-from protocol.keys import DeviceKey, decode_key
 from protocol.ledger import parse_entry
 from protocol.registry import (
     EV_CONFIG_APPLIED,
@@ -14,34 +12,11 @@ from protocol.registry import (
     F_WALL_MS,
     KIND_CHUNK,
 )
-from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
+from tests.firmware.helpers import BENCH_DEVICE as DEVICE
+from tests.firmware.helpers import BENCH_START as START
+from tests.firmware.helpers import provisioned
 from tests.portable import TempDir, raises
-from tests.protocol.ledgers import SEED_B
-
-DEVICE = "SC-BENCH-0001"
-HOST = "agency-host-1"
-START = 1795392000000
-
-
-def provisioned(path: str, officer: str = "") -> bytes:
-    """A store as factory provisioning leaves it; return the device's public key."""
-    from firmware import provision
-
-    counter = [0]
-
-    def entropy(n: int) -> bytes:  # deterministic, so a failure can be replayed
-        counter[0] += 1
-        return bytes([(counter[0] * 7 + i) % 256 for i in range(n)])
-
-    public = decode_key(provision.provision(path, DEVICE, entropy)).public
-    host = make_signer(SEED_B)
-    provision.install_host_keys(
-        path, provision.encode_host_keys([DeviceKey(HOST, host.public_key())])
-    )
-    settings = {"officer_id": officer} if officer else {}
-    provision.install_config(path, sign_config(host, HOST, DEVICE, START - 1000, settings))
-    return public
 
 
 def ledger(bench: TestBench) -> list:

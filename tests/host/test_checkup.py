@@ -13,7 +13,7 @@ from host.evidence import SqliteEvidenceStore, chunk_media
 from protocol.ledger import parse_entry
 from protocol.signer import make_signer
 from simulator.shift import run_shift
-from tests.protocol.ledgers import DEVICE, SEED_A, T0, device_key
+from tests.protocol.helpers import DEVICE, SEED_A, T0, device_key
 
 
 @pytest.fixture

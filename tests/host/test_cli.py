@@ -3,8 +3,6 @@
 
 import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,23 +11,8 @@ from host.cli import command_name, main
 from host.evidence import SqliteEvidenceStore
 from protocol.keys import encode_key
 from protocol.signer import make_signer
-from tests.protocol.ledgers import SEED_B, device_key, make_entries
-
-SEALCAM = Path(sys.executable).with_name("sealcam")
-
-
-def run(*args: str) -> subprocess.CompletedProcess:
-    cmd = [str(SEALCAM)] if SEALCAM.exists() else [sys.executable, "-m", "host.cli"]
-    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=120)
-
-
-def write_case(tmp_path: Path, entries: list, key=None) -> tuple:
-    key = key or device_key()
-    ledger = tmp_path / "device.ledger"
-    ledger.write_bytes(b"".join(entries))
-    keyfile = tmp_path / "device.pub"
-    keyfile.write_bytes(encode_key(key.public_only()))
-    return str(ledger), str(keyfile)
+from tests.host.helpers import run, write_case
+from tests.protocol.helpers import SEED_B, device_key, make_entries
 
 
 def test_verify_ok_exits_0(tmp_path):
@@ -172,7 +155,7 @@ def evidence_with_a_shift(root, left_out=(), held=None):
     from host.evidence import SqliteEvidenceStore
     from protocol.signer import make_signer
     from simulator.shift import run_shift
-    from tests.protocol.ledgers import DEVICE, SEED_A, T0
+    from tests.protocol.helpers import DEVICE, SEED_A, T0
 
     key = device_key()
     store = SqliteEvidenceStore(root)
@@ -267,7 +250,7 @@ def test_verify_reports_media_the_device_could_not_give_against_its_chunk(tmp_pa
     from host.evidence import SqliteEvidenceStore, chunk_media
     from protocol.ledger import parse_entry
     from protocol.messages import GONE_DAMAGED, GONE_NOT_FOUND
-    from tests.protocol.ledgers import DEVICE, T0
+    from tests.protocol.helpers import DEVICE, T0
 
     media = {}
     _sqlite3, raws = evidence_with_a_shift(tmp_path, (1, 2), media)  # the host never got these
@@ -314,8 +297,9 @@ def test_a_file_changed_on_the_device_is_reported_after_a_dock_with_its_chunk_se
     # `sealcam verify` names the chunk whose footage was changed on the device.
     from host.evidence import chunk_media
     from protocol.ledger import parse_entry
-    from tests.host.test_sync import evidence, media_file, recorded_device, run_pair
-    from tests.protocol.ledgers import DEVICE
+    from tests.firmware.helpers import recorded_device
+    from tests.host.helpers import evidence, media_file, run_pair
+    from tests.protocol.helpers import DEVICE
 
     agent = recorded_device(tmp_path / "dev", frames=90, pad=200)
     chunks = [e for e in map(parse_entry, agent.store.entries()) if chunk_media(e)]

@@ -19,9 +19,9 @@ from host.sync import HostLink
 from protocol.keys import DeviceKey, encode_key
 from protocol.registry import MAX_ID_LEN
 from protocol.signer import make_signer
-from tests.host.test_cli import run
-from tests.host.test_sync import HOST_KID, HOST_SEED, evidence, recorded_device
-from tests.protocol.ledgers import SEED_B, device_key
+from tests.firmware.helpers import recorded_device
+from tests.host.helpers import HOST_KID, HOST_SEED, evidence, run
+from tests.protocol.helpers import SEED_B, device_key
 
 HOST_KEY = DeviceKey(HOST_KID, make_signer(HOST_SEED).public_key(), HOST_SEED)
 
@@ -64,9 +64,7 @@ def serve_once(ev: SqliteEvidenceStore, drop_after_auth: str = "", host_seed=HOS
                 else:
                     conn.shutdown(socket.SHUT_RDWR)
 
-        link = HostLink(
-            ev, make_signer(host_seed), HOST_KID, SocketTransport(conn), False, log=log
-        )
+        link = HostLink(ev, make_signer(host_seed), HOST_KID, SocketTransport(conn), False, log=log)
         try:
             results["summary"] = link.run()
         finally:
@@ -96,6 +94,7 @@ def test_dock_exits_0_only_with_the_hosts_receipt(dock_case):  # issue 10 §5
 def test_dock_with_no_listener_exits_2_in_one_line_and_leaves_the_store_alone(dock_case):
     # issue 10 §5: today a traceback (ConnectionRefusedError).
     _root, store, trust = dock_case
+
     # The writer's lock file names who last claimed the store; it is no evidence.
     def files() -> list:
         return sorted(

@@ -26,7 +26,7 @@ from protocol.registry import (
 )
 from protocol.signer import make_signer
 from simulator.shift import GOOD_CHECKS, ShiftScript, write_shift
-from tests.protocol.ledgers import DEVICE, SEED_A, T0
+from tests.protocol.helpers import DEVICE, SEED_A, T0
 
 
 def shift() -> list:

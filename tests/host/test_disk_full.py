@@ -19,7 +19,7 @@ import host.evidence
 from host.daemon import Daemon
 from host.evidence import SqliteEvidenceStore
 from protocol.signer import make_signer
-from tests.host.test_sync import (
+from tests.host.helpers import (
     HOST_KID,
     HOST_SEED,
     daemon_sessions,
@@ -27,7 +27,7 @@ from tests.host.test_sync import (
     recorded_device,
     run_pair,
 )
-from tests.protocol.ledgers import DEVICE, SEED_A
+from tests.protocol.helpers import DEVICE, SEED_A
 
 
 def events_logged():

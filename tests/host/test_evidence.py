@@ -18,7 +18,7 @@ from host.evidence import (
 from protocol.ledger import parse_entry
 from protocol.messages import GONE_DAMAGED, GONE_NOT_FOUND
 from protocol.registry import F_CHUNK_INDEX
-from tests.protocol.ledgers import DEVICE, SEED_B, device_key, make_entries
+from tests.protocol.helpers import DEVICE, SEED_B, device_key, make_entries
 
 KEY = device_key()
 
@@ -131,7 +131,7 @@ def test_deferred_media_is_invisible_until_made_durable_and_gone_after_a_crash(t
 
 
 def chunk_bytes(index):
-    """The media of the test ledger's chunk ``index`` (see tests.protocol.ledgers)."""
+    """The media of the test ledger's chunk ``index`` (see tests.protocol.helpers)."""
     return b"".join(hashlib.sha256(b"frame %d %d" % (index, i)).digest() for i in range(3))
 
 

@@ -12,7 +12,7 @@ from host.evidence import EvidenceError, SqliteEvidenceStore
 from protocol.ledger import ZERO_HASH, LedgerWriter
 from protocol.registry import EV_PAUSE, F_EVENT, F_REASON, KIND_EVENT, PAUSE_WEATHER
 from protocol.signer import make_signer
-from tests.protocol.ledgers import DEVICE, SEED_A, T0, device_key, make_entries
+from tests.protocol.helpers import DEVICE, SEED_A, T0, device_key, make_entries
 
 KEY = device_key()
 LEDGER = make_entries(10)

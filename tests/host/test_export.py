@@ -29,8 +29,8 @@ from protocol.registry import (
 from protocol.sealing import agency_keypair, sealed_fields
 from protocol.signer import make_signer
 from simulator.hardware import SceneCamera, SimBattery, SimClock, SimMicrophone
-from tests.host.test_sync import evidence, run_pair
-from tests.protocol.ledgers import DEVICE, SEED_A, T0
+from tests.host.helpers import evidence, run_pair
+from tests.protocol.helpers import DEVICE, SEED_A, T0
 
 FPS = 10
 SIZE = (320, 180)

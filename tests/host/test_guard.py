@@ -10,7 +10,6 @@ with a generous bound that only matters when something is broken.
 # micropython: skip (host code, threads and sockets)
 
 import io
-import os
 import socket
 import threading
 import time
@@ -23,8 +22,9 @@ from host.sync import HostLink
 from protocol import framing
 from protocol.messages import MAX_FRAME
 from protocol.signer import make_signer
-from tests.host.test_sync import HOST_KID, HOST_SEED, evidence, recorded_device
-from tests.protocol.ledgers import DEVICE, SEED_A
+from tests.firmware.helpers import recorded_device
+from tests.host.helpers import HOST_KID, HOST_SEED, device_link, evidence
+from tests.protocol.helpers import DEVICE
 
 ATTACKER = "127.0.0.2"
 GENEROUS_S = 60.0  # a bound that only a broken daemon reaches
@@ -210,10 +210,7 @@ class Served:
 
     def dock(self, agent) -> DeviceLink:
         sock = socket.create_connection(("127.0.0.1", self.port))
-        pinned = {HOST_KID: make_signer(HOST_SEED).public_key()}
-        device = DeviceLink(
-            agent, make_signer(SEED_A), pinned, SocketTransport(sock), False, os.urandom
-        )
+        device = device_link(agent, SocketTransport(sock))
         try:
             device.run()
         except OSError:
@@ -390,7 +387,7 @@ def test_a_bad_crc_flood_is_closed_after_k_frames_and_the_log_stays_small(tmp_pa
 # issue 10 §4: a storm of anonymous links neither shows in the live view nor is kept
 def test_an_anonymous_tcp_link_leaves_no_row_no_session_and_one_counted_line(tmp_path):
     from host.progress import SessionView
-    from tests.host.test_progress import Tty
+    from tests.host.helpers import Tty
 
     ev = evidence(tmp_path / "ev")
     out = io.StringIO()

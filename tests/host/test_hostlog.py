@@ -30,8 +30,9 @@ from protocol.ledger import parse_entry
 from protocol.messages import GONE_NOT_FOUND
 from protocol.registry import EV_HOST_RECEIPT, F_DETAIL, F_EVENT, F_PLAIN_SHA
 from protocol.signer import make_signer
-from tests.host.test_sync import HOST_KID, HOST_SEED, device_run, recorded_device
-from tests.protocol.ledgers import DEVICE, SEED_A, SEED_B, T0, device_key, make_entries
+from tests.firmware.helpers import recorded_device
+from tests.host.helpers import HOST_KID, HOST_SEED, device_run
+from tests.protocol.helpers import DEVICE, SEED_A, SEED_B, T0, device_key, make_entries
 
 HOST = make_signer(HOST_SEED)
 FIXTURES = [HealthCheck.function_scoped_fixture]

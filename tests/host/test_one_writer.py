@@ -26,10 +26,23 @@ from protocol.registry import EV_HOST_RECEIPT, F_EVENT
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
 from simulator.links import Cable
-from tests.firmware.test_agent import Log, SceneCamera, StepClock
-from tests.host.test_sync import HOST_KID, HOST_SEED, evidence, recorded_device, run_pair
-from tests.host.test_sync_processes import SEALCAM, Injury, holds_open, setup, start_daemon
-from tests.protocol.ledgers import DEVICE, SEED_A, device_key
+from tests.firmware.helpers import Log, SceneCamera, StepClock, recorded_device
+from tests.host.helpers import (
+    HOST_KID,
+    HOST_SEED,
+    SEALCAM,
+    Injury,
+    dock_argv,
+    enrol_file,
+    evidence,
+    holds_open,
+    host_keys,
+    run_pair,
+    setup,
+    start_daemon,
+    sync_argv,
+)
+from tests.protocol.helpers import DEVICE, SEED_A, device_key
 
 WAIT_S = 120  # a generous bound on every wait for a condition, never a deadline to race
 
@@ -137,28 +150,13 @@ def host_for(tmp_path: Path, store: Path) -> Path:
     """Host keys and an evidence store with the recorder at ``store`` enrolled."""
     host = tmp_path / "host"
     host.mkdir()
-    setup(host, frames=1)  # keys, and an evidence store (its own test device unused)
-    subprocess.run(
-        [*SEALCAM, "enrol", "--evidence", str(host / "ev"), str(store / "device.pub")],
-        check=True,
-        capture_output=True,
-    )
+    host_keys(host)
+    enrol_file(host / "ev", store / "device.pub")
     return host
 
 
 def dock_command(store: Path, host: Path, address: tuple, *extra: str) -> list:
-    return [
-        *SEALCAM,
-        "dock",
-        "--store",
-        str(store),
-        "--trust",
-        str(host / "host.pub"),
-        "--connect",
-        "%s:%d" % address,
-        *extra,
-        "--json",
-    ]
+    return dock_argv(store, host / "host.pub", "--connect", "%s:%d" % address, *extra)
 
 
 def test_a_dock_beside_a_running_record_is_served_by_the_recorder(tmp_path):
@@ -214,19 +212,7 @@ def test_a_dock_over_serial_beside_a_running_record_is_served_by_the_recorder(tm
     # The dock opens its end of the cable first, as a recorder in its cradle is there before
     # the host's first HELLO (a HELLO sent to a closed end is flushed when it opens).
     dock = subprocess.Popen(
-        [
-            *SEALCAM,
-            "dock",
-            "--store",
-            str(store),
-            "--trust",
-            str(host / "host.pub"),
-            "--serial",
-            cable.device_port,
-            "--idle",
-            str(WAIT_S),
-            "--json",
-        ],
+        dock_argv(store, host / "host.pub", "--serial", cable.device_port, "--idle", str(WAIT_S)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -238,20 +224,9 @@ def test_a_dock_over_serial_beside_a_running_record_is_served_by_the_recorder(tm
             "the dock to open its end of the cable",
         )
         daemon = subprocess.Popen(
-            [
-                *SEALCAM,
-                "sync",
-                "--evidence",
-                str(host / "ev"),
-                "--host-key",
-                str(host / "host.key"),
-                "--serial",
-                cable.host_port,
-                "--idle",
-                str(WAIT_S),
-                "--once",
-                "--json",
-            ],
+            sync_argv(
+                host / "ev", host / "host.key", "--serial", cable.host_port, "--idle", str(WAIT_S)
+            ),
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -319,19 +294,14 @@ def test_one_store_docking_to_two_hosts_at_once_is_refused_the_second_time(tmp_p
     # as the test keeps the connection.
     stalled = socket.create_server(("127.0.0.1", 0))
     first = subprocess.Popen(
-        [
-            *SEALCAM,
-            "dock",
-            "--store",
-            str(store),
-            "--trust",
-            str(tmp_path / "host.pub"),
+        dock_argv(
+            store,
+            tmp_path / "host.pub",
             "--connect",
             "127.0.0.1:%d" % stalled.getsockname()[1],
             "--idle",
             str(WAIT_S * 2),
-            "--json",
-        ],
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -339,17 +309,7 @@ def test_one_store_docking_to_two_hosts_at_once_is_refused_the_second_time(tmp_p
     stalled.settimeout(WAIT_S)
     conn, _ = stalled.accept()  # the first dock has claimed the store and connected
     daemon, address = start_daemon(tmp_path / "ev", tmp_path / "host.key")
-    dock_cmd = [
-        *SEALCAM,
-        "dock",
-        "--store",
-        str(store),
-        "--trust",
-        str(tmp_path / "host.pub"),
-        "--connect",
-        "%s:%d" % address,
-        "--json",
-    ]
+    dock_cmd = dock_argv(store, tmp_path / "host.pub", "--connect", "%s:%d" % address)
     try:
         assert holder_pid(store) == first.pid
         second = subprocess.run(dock_cmd, capture_output=True, text=True, timeout=WAIT_S)

@@ -6,11 +6,7 @@ import io
 import re
 
 from host.progress import Progress, SessionView
-
-
-class Tty(io.StringIO):
-    def isatty(self) -> bool:
-        return True
+from tests.host.helpers import Tty
 
 
 def test_silent_when_not_a_terminal():

@@ -20,7 +20,7 @@ from protocol.keys import decode_key
 from protocol.ledger import parse_entry, read_ledger
 from protocol.registry import EV_POWER_LOSS_RECOVERED, F_DETAIL, F_EVENT, KIND_EVENT
 from protocol.verify import verify_ledger
-from tests.host.test_cli import SEALCAM, run
+from tests.host.helpers import SEALCAM_SCRIPT, run
 
 POLL_LIMIT_S = 120  # a generous bound on waiting for the recorder to reach a point
 
@@ -92,7 +92,7 @@ def test_a_killed_recorder_is_logged_at_the_next_start_with_the_bytes_in_flight(
     # Today 1 of 3 kills mid-recording left no trace, and one said "0 bytes lost" beside a
     # .part file. `seen`: how many entries the store held when the kill came.
     store = tmp_path / "store"
-    cmd = [str(SEALCAM), "record", "--camera", str(video), "--store", str(store),
+    cmd = [str(SEALCAM_SCRIPT), "record", "--camera", str(video), "--store", str(store),
            "--device-id", "SC-0009", "--officer", "P-1"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -3,7 +3,7 @@
 
 from host.report_text import render
 from protocol.verify import verify_ledger
-from tests.protocol.ledgers import DEVICE, device_key, make_entries
+from tests.protocol.helpers import DEVICE, device_key, make_entries
 
 
 def test_an_empty_ledger_reads_as_empty_not_as_python_none():

@@ -11,8 +11,8 @@ from host.sigworker import BATCH, IN_FLIGHT, WorkerChecks, worker_checks
 from protocol.ledger import read_ledger
 from protocol.signer import SignatureChecker
 from protocol.verify import verify_chunks
-from tests.host.test_cli import run, write_case
-from tests.protocol.ledgers import DEVICE, SEED_B, device_key, make_entries
+from tests.host.helpers import run, write_case
+from tests.protocol.helpers import DEVICE, SEED_B, device_key, make_entries
 
 KEY = device_key()
 

@@ -14,90 +14,33 @@ import serial
 from firmware.agent import boot
 from firmware.link import DeviceLink
 from firmware.ports.transports import SerialTransport, SocketTransport
-from firmware.store import Store, media_key
+from firmware.store import Store
 from host.cli import build_parser
 from host.daemon import Daemon
 from host.evidence import SqliteEvidenceStore, chunk_media
 from host.progress import SessionView
 from host.sync import HostLink
 from protocol import framing
-from protocol.device_session import DeviceSession
-from protocol.host_session import HostSession
 from protocol.ledger import Entry, parse_entry
 from protocol.messages import GONE_DAMAGED, GONE_NOT_FOUND, MAX_FRAME
 from protocol.registry import EV_CLOCK_SET, EV_HOST_RECEIPT, F_EVENT, KIND_CHUNK, KIND_EVENT
+from protocol.device_session import DeviceSession
+from protocol.host_session import HostSession
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
-from tests.firmware.test_agent import Log, SceneCamera, StepClock
-from tests.host.test_progress import Tty
-from tests.protocol.ledgers import DEVICE, SEED_A, SEED_B, device_key
-
-HOST_SEED = bytes(range(50, 82))
-HOST_KID = "agency-host-1"
-# These tests are not about a quiet link: the host's idle limit would otherwise end a session
-# whose device thread a loaded machine starved for a few seconds. Both bounds below matter
-# only when the code under test is broken (a hung end), never on a slow machine.
-QUIET_S = 600.0
-JOIN_S = 300.0
-
-
-def joined(t: threading.Thread) -> None:
-    """Wait for the device's thread to finish its session (its last store write included)."""
-    t.join(JOIN_S)
-    assert not t.is_alive(), "the device's end of the link did not finish"
-
-
-def recorded_device(path, frames=12, pad=200):
-    agent = boot(
-        str(path),
-        make_signer(SEED_A),
-        DEVICE,
-        "P-0427",
-        StepClock(),
-        SceneCamera(frames, pad=pad),
-        Log(),
-    )
-    agent.input("press_record")
-    while agent.capture():
-        pass
-    agent.input("press_stop")
-    return agent
-
-
-def evidence(path, enrol=True):
-    ev = SqliteEvidenceStore(path)
-    if enrol:
-        ev.enrol(DEVICE, device_key().public)
-    return ev
-
-
-def device_run(device):
-    """Run the device's end; a host that hung up first may cut off its last write."""
-    try:
-        return device.run()
-    except BrokenPipeError:
-        return "link lost"
-
-
-def run_pair(
-    agent, ev, host_seed=HOST_SEED, pinned_seed=HOST_SEED, device_end=SocketTransport, log=None
-):
-    a, b = socket.socketpair()
-    pinned = {HOST_KID: make_signer(pinned_seed).public_key()}
-    device = DeviceLink(agent, make_signer(SEED_A), pinned, device_end(a), False, os.urandom)
-    out = {}
-    t = threading.Thread(target=lambda: out.setdefault("device", device_run(device)))
-    t.start()
-    host = HostLink(
-        ev, make_signer(host_seed), HOST_KID, SocketTransport(b), False, log=log, idle_s=QUIET_S
-    )
-    try:
-        summary = host.run()
-    finally:
-        b.close()  # the device sees the link go and ends its session
-        joined(t)
-        a.close()
-    return summary, device, out.get("device")
+from tests.firmware.helpers import Log, SceneCamera, StepClock, recorded_device
+from tests.host.helpers import (
+    HOST_KID,
+    HOST_SEED,
+    QUIET_S,
+    Tty,
+    daemon_sessions,
+    evidence,
+    joined,
+    media_file,
+    run_pair,
+)
+from tests.protocol.helpers import DEVICE, SEED_A, SEED_B, device_key
 
 
 def test_sync_over_a_socket_stores_everything_once_and_receipts_it(tmp_path):
@@ -269,29 +212,6 @@ def test_a_host_that_dies_before_the_receipt_leaves_the_device_nothing_to_evict(
     assert ev.check_media(stored) == [] and ev.missing_media(DEVICE) == []
     assert summary["media_stored"] == sum(1 for e in stored if e.kind == KIND_CHUNK)
     agent.store.close()
-
-
-def daemon_sessions(tmp_path, daemon, devices):
-    """Serve each (agent, seed) over a socket pair through ``daemon.serve_link``, at once."""
-    pinned = {HOST_KID: make_signer(HOST_SEED).public_key()}
-    threads = []
-    for n, (agent, seed) in enumerate(devices):
-        a, b = socket.socketpair()
-        device = DeviceLink(agent, make_signer(seed), pinned, SocketTransport(a), False, os.urandom)
-
-        def serve(b=b, a=a, device=device, n=n):
-            t = threading.Thread(target=device_run, args=(device,))
-            t.start()
-            daemon.serve_link(SocketTransport(b), False, "tcp:127.0.0.1:%d" % (40000 + n))
-            b.close()
-            joined(t)
-            a.close()
-
-        threads.append(threading.Thread(target=serve))
-    for t in threads:
-        t.start()
-    for t in threads:
-        joined(t)
 
 
 def stranger(path):
@@ -489,11 +409,6 @@ def test_the_host_offers_the_largest_frame_and_the_device_chooses(tmp_path):
     ev.close()
 
 
-def media_file(agent, digest):
-    """Where the device's store keeps this media on its card."""
-    return agent.store._media_path(media_key(digest))
-
-
 def test_a_device_that_lost_a_file_mid_list_hands_over_the_rest_and_gets_its_receipt(tmp_path):
     # R-DEV-4: one lost file must not keep the device from its receipts (and so from ever
     # freeing space); R-HOST-1: every other file still reaches the evidence store.
@@ -562,19 +477,3 @@ def test_a_damaged_file_is_recorded_durably_once_though_each_dock_reports_it_aga
     assert ev.gone_media(DEVICE) == first
     agent.store.close()
     ev.close()
-
-
-def test_every_event_the_host_side_names_is_in_sync_help():
-    # Issue 4 (live progress): a line a script may meet is documented, including those
-    # only a fault brings (declined, internal-error), which the run above cannot show.
-    import host.daemon
-    import host.sync
-
-    helptext = build_parser()._subparsers._group_actions[0].choices["sync"].format_help()
-    named = set(host.daemon.NOTED)
-    for module in (host.sync, host.daemon):
-        with open(module.__file__, encoding="utf-8") as f:
-            named |= set(re.findall(r'\.log\(\s*"([a-z-]+)"', f.read()))
-    assert {"declined", "internal-error", "session", "refused"} <= named
-    for name in sorted(named):
-        assert re.search(r"^    %s " % re.escape(name), helptext, re.M), name

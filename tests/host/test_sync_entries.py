@@ -37,8 +37,8 @@ from protocol.registry import (
     KIND_EVENT,
 )
 from protocol.signer import make_signer
-from tests.host.test_sync import HOST_KID, HOST_SEED
-from tests.protocol.ledgers import DEVICE, SEED_A, T0, chunk_fields, device_key
+from tests.host.helpers import HOST_KID, HOST_SEED
+from tests.protocol.helpers import DEVICE, SEED_A, T0, chunk_fields, device_key
 
 SIGNER = make_signer(SEED_A)
 PROTECTED = protected_header(DEVICE.encode())

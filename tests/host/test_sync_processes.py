@@ -3,44 +3,29 @@ pseudo-terminals joined by a relay that can injure the link."""
 # micropython: skip (host code, subprocesses)
 
 import json
-import os
 import random
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 from firmware.store import Store
 from host.evidence import SqliteEvidenceStore
-from protocol.keys import DeviceKey, encode_key
 from protocol.ledger import parse_entry
 from protocol.registry import EV_CLOCK_SET, F_DETAIL, F_EVENT
-from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
-from tests.host.test_sync import HOST_SEED, recorded_device
-from tests.protocol.ledgers import DEVICE, device_key
+from tests.host.helpers import (
+    SEALCAM,
+    Injury,
+    dock_argv,
+    holds_open,
+    setup,
+    start_daemon,
+    sync_argv,
+)
+from tests.protocol.helpers import DEVICE, device_key
 
-SEALCAM = [str(Path(sys.executable).with_name("sealcam"))]
 # Bounds on waits that end as soon as their condition holds: reached only when the code under
 # test is broken, never because a loaded machine ran it slowly.
 WAIT_S = 300
-
-
-def setup(tmp_path, frames=12):
-    agent = recorded_device(tmp_path / "dev", frames)
-    agent.store.close()
-    key = device_key()
-    (tmp_path / "dev" / "device.key").write_bytes(encode_key(key))
-    (tmp_path / "device.pub").write_bytes(encode_key(key.public_only()))
-    host = DeviceKey("agency-host-1", make_signer(HOST_SEED).public_key(), HOST_SEED)
-    (tmp_path / "host.key").write_bytes(encode_key(host))
-    (tmp_path / "host.pub").write_bytes(encode_key(host.public_only()))
-    r = subprocess.run(
-        [*SEALCAM, "enrol", "--evidence", str(tmp_path / "ev"), str(tmp_path / "device.pub")],
-        capture_output=True,
-        text=True,
-    )
-    assert r.returncode == 0, r.stderr
 
 
 def stored_ok(tmp_path) -> int:
@@ -51,51 +36,13 @@ def stored_ok(tmp_path) -> int:
     return len(raws)
 
 
-def start_daemon(evidence, host_key, *extra: str) -> tuple:
-    """``sealcam sync --once`` on a free loopback port: the process and its address. TCP
-    loses nothing, so its idle limit only has to end a hung session, not a slow one."""
-    daemon = subprocess.Popen(
-        [
-            *SEALCAM,
-            "sync",
-            "--evidence",
-            str(evidence),
-            "--host-key",
-            str(host_key),
-            "--tcp",
-            "127.0.0.1:0",
-            "--once",
-            "--json",
-            "--idle",
-            "60",
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    first = json.loads(daemon.stdout.readline())
-    assert first["event"] == "listening"
-    host, _, port = first["tcp"].rpartition(":")
-    return daemon, (host, int(port))
-
-
 def test_tcp_between_two_processes(tmp_path):
     setup(tmp_path)
     daemon, address = start_daemon(tmp_path / "ev", tmp_path / "host.key")
     dock = subprocess.run(
-        [
-            *SEALCAM,
-            "dock",
-            "--store",
-            str(tmp_path / "dev"),
-            "--trust",
-            str(tmp_path / "host.pub"),
-            "--connect",
-            "%s:%d" % address,
-            "--json",
-            "--idle",
-            "60",
-        ],
+        dock_argv(
+            tmp_path / "dev", tmp_path / "host.pub", "--connect", "%s:%d" % address, "--idle", "60"
+        ),
         capture_output=True,
         text=True,
         timeout=WAIT_S,
@@ -124,8 +71,7 @@ def test_a_simulated_host_clock_runs_from_the_moment_its_caller_gives(tmp_path):
         tmp_path / "ev", tmp_path / "host.key", "--clock-start", str(start), "--clock-at", str(at)
     )
     dock = subprocess.run(
-        [*SEALCAM, "dock", "--store", str(tmp_path / "dev"), "--trust",
-         str(tmp_path / "host.pub"), "--connect", "%s:%d" % address, "--json"],
+        dock_argv(tmp_path / "dev", tmp_path / "host.pub", "--connect", "%s:%d" % address),
         capture_output=True, text=True, timeout=WAIT_S,
     )  # fmt: skip
     daemon.communicate(timeout=WAIT_S)
@@ -141,32 +87,6 @@ def test_a_simulated_host_clock_runs_from_the_moment_its_caller_gives(tmp_path):
     assert r.returncode == 2 and "--clock-start" in r.stderr and "Traceback" not in r.stderr
 
 
-class Injury:
-    """The cable's faults, as ``simulator.links.Cable`` takes them: ``injure`` damages what
-    crosses; the cable never stalls on its own."""
-
-    stall_ms = 0
-
-    def __init__(self, injure=None) -> None:
-        self.injure = injure or (lambda data: data)
-
-
-def holds_open(pid: int, path: str) -> bool:
-    """Whether process ``pid`` has ``path`` open (Linux: its descriptors under /proc)."""
-    fds = "/proc/%d/fd" % pid
-    try:
-        names = os.listdir(fds)
-    except FileNotFoundError:
-        return False
-    for fd in names:
-        try:
-            if os.readlink(os.path.join(fds, fd)) == path:
-                return True
-        except OSError:
-            continue
-    return False
-
-
 def dock_once(tmp_path, injure, host_idle: float, device_idle: float) -> dict:
     """One dock over a fresh cable: ``sealcam dock`` opens its end first, then ``sealcam sync
     --once`` opens the other and speaks first, as a host does when a device is plugged in.
@@ -179,19 +99,14 @@ def dock_once(tmp_path, injure, host_idle: float, device_idle: float) -> dict:
 
     with Cable(Injury(injure)) as cable:
         dock = subprocess.Popen(
-            [
-                *SEALCAM,
-                "dock",
-                "--store",
-                str(tmp_path / "dev"),
-                "--trust",
-                str(tmp_path / "host.pub"),
+            dock_argv(
+                tmp_path / "dev",
+                tmp_path / "host.pub",
                 "--serial",
                 cable.device_port,
-                "--json",
                 "--idle",
                 str(device_idle),
-            ],
+            ),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -202,20 +117,14 @@ def dock_once(tmp_path, injure, host_idle: float, device_idle: float) -> dict:
                 assert time.monotonic() < deadline, "sealcam dock never opened its port"
                 time.sleep(0.01)
             daemon = subprocess.run(
-                [
-                    *SEALCAM,
-                    "sync",
-                    "--evidence",
-                    str(tmp_path / "ev"),
-                    "--host-key",
-                    str(tmp_path / "host.key"),
+                sync_argv(
+                    tmp_path / "ev",
+                    tmp_path / "host.key",
                     "--serial",
                     cable.host_port,
-                    "--once",
-                    "--json",
                     "--idle",
                     str(host_idle),
-                ],
+                ),
                 capture_output=True,
                 text=True,
                 timeout=WAIT_S,

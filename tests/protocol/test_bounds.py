@@ -18,7 +18,7 @@ from protocol.registry import (
     KIND_CHUNK,
 )
 from protocol.verify import verify_ledger
-from tests.protocol.ledgers import DEVICE, device_key, make_entries, make_writer
+from tests.protocol.helpers import DEVICE, device_key, make_entries, make_writer
 
 
 def fields_of(i):

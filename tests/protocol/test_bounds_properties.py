@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from protocol.bounds import ENTRY_FIELDS, _named_problem, _plainly_valid, entry_problem
 from protocol.ledger import parse_entry
 from protocol.registry import CIPHER_SEALED_BOX, F_CIPHER_ALG, F_CIPHER_SHA, F_FRAME_HASHES
-from tests.protocol.ledgers import make_entries
+from tests.protocol.helpers import make_entries
 
 REAL = [dict(parse_entry(raw).fields) for raw in make_entries(10, sign_every=2)]
 

@@ -5,7 +5,7 @@ from protocol.ledger import parse_entry
 from protocol.registry import KIND_CHUNK
 from protocol.verify import OK, verify_ledger
 from tests.portable import raises
-from tests.protocol.ledgers import chunk_fields, device_key, make_writer
+from tests.protocol.helpers import chunk_fields, device_key, make_writer
 
 
 def test_fast_signer_signs_every_entry():

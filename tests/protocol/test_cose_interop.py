@@ -8,7 +8,7 @@ from pycose.messages import Sign1Message
 from protocol import cbor
 from protocol.keys import decode_key, encode_key
 from protocol.registry import F_SEQ
-from tests.protocol.ledgers import device_key, make_entries
+from tests.protocol.helpers import device_key, make_entries
 
 
 def test_every_entry_verifies_with_pycose():

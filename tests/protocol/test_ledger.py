@@ -6,7 +6,7 @@ from protocol.errors import EntryError
 from protocol.ledger import entry_hash, parse_entry, read_ledger
 from protocol.registry import F_DEVICE, F_KIND, F_SEQ, ZERO_HASH
 from tests.portable import raises
-from tests.protocol.ledgers import DEVICE, make_entries, make_writer
+from tests.protocol.helpers import DEVICE, make_entries, make_writer
 
 
 def test_seq_counts_from_zero_and_prev_chains_the_full_bytes():

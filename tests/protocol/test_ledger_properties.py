@@ -9,7 +9,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from protocol.ledger import LedgerWriter, parse_entry
 from protocol.signer import make_signer
 from protocol.verify import NOT_OK, OK, OK_MISSING, LedgerVerifier, verify_ledger
-from tests.protocol.ledgers import DEVICE, SEED_A, SEED_B, device_key, entry_spec, make_entries
+from tests.protocol.helpers import DEVICE, SEED_A, SEED_B, device_key, entry_spec, make_entries
 
 KEY = device_key()
 

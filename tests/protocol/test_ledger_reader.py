@@ -18,7 +18,7 @@ from protocol.ledger import (
     read_ledger,
 )
 from protocol.verify import verify_chunks, verify_ledger
-from tests.protocol.ledgers import DEVICE, device_key, make_entries
+from tests.protocol.helpers import DEVICE, device_key, make_entries
 
 KEY = device_key()
 ENTRIES = make_entries(8, sign_every=2)

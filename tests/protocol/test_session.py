@@ -2,13 +2,8 @@
 
 import hashlib
 
-from firmware.memory import restore
-from firmware.store import Store, media_key
 from protocol import cbor
-from protocol.device_session import D_CLOSED, D_MEDIA, D_READY, DEVICE_TABLE, DeviceSession
-from protocol.host_session import H_CLOSED, H_MEDIA, H_READY, HOST_TABLE, HostSession
 from protocol.hostconfig import sign_config
-from protocol.ledger import LedgerWriter
 from protocol.messages import (
     ACK,
     AUTH,
@@ -51,135 +46,37 @@ from protocol.messages import (
     PULL,
     RECEIPT,
     REFUSED,
-    TIME,
     LocalProtocolError,
     decode,
     encode,
 )
-from protocol.registry import EV_HOST_RECEIPT, F_DETAIL, F_EVENT, F_FRAME_HASHES, KIND_EVENT
+from protocol.device_session import D_CLOSED, D_MEDIA, D_READY, DEVICE_TABLE, DeviceSession
+from protocol.host_session import H_CLOSED, H_MEDIA, H_READY, HOST_TABLE, HostSession
 from protocol.signer import make_signer
-from tests.portable import TempDir, raises
-from tests.protocol.ledgers import DEVICE, SEED_A, SEED_B, T0, chunk_fields, make_entries
+from tests.portable import raises
+from tests.protocol.helpers import (
+    DEVICE,
+    HOST,
+    HOST_KID,
+    LOG_ORIGIN,
+    LOG_ROOT,
+    PINNED,
+    SEED_B,
+    SENDS,
+    T0,
+    MemoryStore,
+    Randomness,
+    closed,
+    connect,
+    enrolled,
+    make_pair,
+    pull_all,
+    receipt,
+    receipt_event,
+    run,
+)
 
-HOST_SEED = bytes(range(200, 232))
 OTHER_HOST_SEED = bytes(range(50, 82))
-HOST_KID = "agency-1"
-HOST = make_signer(HOST_SEED)
-DEVICE_SIGNER = make_signer(SEED_A)
-PINNED = {HOST_KID: HOST.public_key()}
-
-
-class Randomness:
-    """A deterministic random_bytes(n): different per instance and per call."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.n = 0
-
-    def __call__(self, n: int) -> bytes:
-        self.n += 1
-        return hashlib.sha256(("%s %d" % (self.label, self.n)).encode()).digest()[:n]
-
-
-class MemoryStore:
-    """The store_view a session reads, over a list of entries and a dict of media; the
-    digests in ``damaged`` name files it holds but cannot read back intact."""
-
-    def __init__(self, entries: list, media: "dict | None" = None, damaged: tuple = ()) -> None:
-        self.items = list(entries)
-        self.media = media or {}
-        self.damaged = set(damaged)
-
-    def head(self) -> tuple:
-        if not self.items:
-            return 0, bytes(32)
-        return len(self.items), hashlib.sha256(self.items[-1]).digest()
-
-    def entries(self, from_seq: int = 0):
-        yield from self.items[from_seq:]
-
-    def read_media(self, digest: bytes) -> bytes:
-        if digest in self.damaged:
-            raise ValueError("media does not match its SHA-256: the file is damaged")
-        if digest not in self.media:
-            raise LookupError("media not held")
-        return self.media[digest]
-
-    def has_media(self, digest: bytes) -> bool:
-        return digest in self.media or digest in self.damaged
-
-
-def enrolled(device_id):
-    return DEVICE_SIGNER.public_key() if device_id == DEVICE else None
-
-
-def make_pair(store, label="s", host_kw=None, device_kw=None):
-    hkw = {"max_frame": MIN_FRAME, "window": 2}
-    hkw.update(host_kw or {})
-    dkw = {"firmware": "1.0.0", "status": lambda: (87, 123456, T0)}
-    dkw.update(device_kw or {})
-    host = HostSession(enrolled, HOST, HOST_KID, Randomness("host " + label), **hkw)
-    signer = dkw.pop("signer", DEVICE_SIGNER)
-    pinned = dkw.pop("pinned", PINNED)
-    device = DeviceSession(DEVICE, signer, pinned, store, Randomness("dev " + label), **dkw)
-    return host, device
-
-
-SENDS = ("send", "ack")  # events that carry a body for the peer
-ANSWERED = ("time", "config")  # events the device's application accepts or refuses
-
-
-def run(host, device, to_device, to_host=()):
-    """Carry bodies both ways until neither side has more; return (host events, device
-    events), without the sends."""
-    to_device = list(to_device)
-    to_host = list(to_host)
-    host_events: list = []
-    device_events: list = []
-    while to_device or to_host:
-        # A closed side reads no more: its link is shut (feeding it would be local misuse).
-        if device.state == D_CLOSED:
-            to_device = []
-        if host.state == H_CLOSED:
-            to_host = []
-        if not to_device and not to_host:
-            break
-        if to_device:
-            for ev in device.receive(to_device.pop(0)):
-                (to_host.append(ev[1]) if ev[0] == "send" else device_events.append(ev))
-                if ev[0] in ANSWERED:  # an application that takes every TIME and CONFIG
-                    to_host.append(device.accept())
-        else:
-            for ev in host.receive(to_host.pop(0)):
-                (to_device.append(ev[1]) if ev[0] in SENDS else host_events.append(ev))
-    return host_events, device_events
-
-
-def connect(store, label="s", host_kw=None, device_kw=None):
-    host, device = make_pair(store, label, host_kw, device_kw)
-    h, d = run(host, device, [host.start()])
-    assert host.state == H_READY and device.state == D_READY, (h, d)
-    return host, device, h, d
-
-
-LOG_ROOT = hashlib.sha256(b"a host log root").digest()
-LOG_ORIGIN = "sealcam evidence 00112233445566778899aabbccddeeff"
-
-
-def receipt(host, items, through, log_size=None):
-    """The host's RECEIPT through ``through`` of the ledger ``items`` (encoded entries),
-    naming that entry's hash and a checkpoint of the host's log that holds it."""
-    head = hashlib.sha256(items[through]).digest()
-    return host.durable(through, head, log_size or through + 1, LOG_ROOT, LOG_ORIGIN)
-
-
-def receipt_event(items, through, log_size=None):
-    head = hashlib.sha256(items[through]).digest()
-    return ("receipt", through, HOST_KID, head, log_size or through + 1, LOG_ROOT, LOG_ORIGIN)
-
-
-def closed(events):
-    return [ev for ev in events if ev[0] == "closed"]
 
 
 def test_tables_name_every_state_once():
@@ -187,58 +84,6 @@ def test_tables_name_every_state_once():
         for row in table.values():
             assert len(row) == width
             assert row[-1] is None  # a closed session accepts nothing
-
-
-def test_happy_path_from_a_real_store_ends_with_a_receipt_the_device_verifies():
-    entries = make_entries(12)
-    with TempDir() as path:
-        store = Store(path + "/store")
-        for raw in entries:
-            store.append(raw)
-        host, device, h, d = connect(store)
-        head_hash = hashlib.sha256(entries[-1]).digest()
-        assert h == [("authenticated", DEVICE, 12, head_hash, "1.0.0")]
-        assert d == [("authenticated", HOST_KID)]
-        assert host.window == 2 and device.max_frame == MIN_FRAME
-
-        h, d = run(host, device, [host.pull(0)])
-        got = []
-        for ev in h[:-1]:
-            assert ev[0] == "entries" and ev[1] == len(got)
-            got.extend(ev[2])
-        assert got == entries
-        assert h[-1] == ("pulled", 12)
-        assert len(h) > 3  # more than one DATA: the window was used
-        assert host.state == H_READY and device.state == D_READY
-
-        h, d = run(host, device, [receipt(host, entries, 11)])
-        assert d == [receipt_event(entries, 11)]
-        assert h == [("ok", RECEIPT)]
-        # The agent logs it as EV_HOST_RECEIPT, which restore() reads back after a reboot.
-        next_seq, prev = store.head()
-        writer = LedgerWriter(DEVICE_SIGNER, DEVICE, seq=next_seq, prev=prev)
-        detail = {F_EVENT: EV_HOST_RECEIPT, F_DETAIL: {"through_seq": d[0][1]}}
-        store.append(writer.append(KIND_EVENT, detail, T0, 0, sign=True))
-        catalogue = restore(store.entries()).catalogue
-        assert catalogue and all(item.received for item in catalogue)
-
-        h, d = run(host, device, [host.status()])  # the head now includes the receipt
-        assert h == [
-            (
-                "status",
-                {"battery": 87, "storage": 123456, "clock": T0, "head_seq": 13,
-                 "head_hash": store.head()[1]},
-            )
-        ]  # fmt: skip
-        h, d = run(host, device, [host.set_time(T0 + 5)])
-        assert d == [("time", T0 + 5, HOST_KID)] and h == [("ok", TIME)]
-        config = sign_config(HOST, HOST_KID, DEVICE, T0, {"chunk_ms": 2000})
-        h, d = run(host, device, [host.send_config(config)])
-        assert d == [("config", config, {"chunk_ms": 2000}, HOST_KID, T0)]
-        h, d = run(host, device, [host.bye()])
-        assert d == [("closed", ERR_NONE, "peer said goodbye", "peer")]
-        assert host.state == H_CLOSED and device.state == D_CLOSED
-        store.close()
 
 
 def test_unenrolled_device_is_refused():
@@ -606,33 +451,6 @@ def test_a_device_refuses_more_media_pulls_than_the_window():
     )
 
 
-def pull_all(host, device, digests):
-    """Pull every digest, keeping the window full as pulls complete; return the host's
-    events (without ACKs) in order, checking the device's window accounting at every step."""
-    wanted = list(digests)
-    events = []
-    to_device = []
-    to_host = []
-    while wanted and host.pulls_outstanding() < host.window:
-        to_device.append(host.pull_media(wanted.pop(0)))
-    while to_device or to_host:
-        if to_device:
-            for ev in device.receive(to_device.pop(0)):
-                if ev[0] == "send":
-                    to_host.append(ev[1])
-            assert device._open <= device.window and len(device._inflight) <= device.window
-            assert device._open <= host.pulls_outstanding() + len(to_device)
-            continue
-        for ev in host.receive(to_host.pop(0)):
-            if ev[0] in SENDS:
-                to_device.append(ev[1])
-                continue
-            events.append(ev)
-            if ev[0] in ("media-done", "gone") and wanted:
-                to_device.append(host.pull_media(wanted.pop(0)))
-    return events
-
-
 def test_pulls_the_device_cannot_serve_are_answered_gone_in_turn_and_the_rest_arrive():
     # R-DEV-2: one damaged or lost file must not keep every file after it from the host.
     media, digests = media_set([2500, 900, 0, 1800])
@@ -723,34 +541,6 @@ def test_a_gone_that_breaks_the_protocol_closes_the_session_cleanly():
     host, device, _, _ = connect(MemoryStore([], media), "idle")
     assert closed(host.receive(gone_body(digests[0])))[0][1] == ERR_UNEXPECTED
     assert closed(device.receive(gone_body(digests[0])))[0][1] == ERR_UNEXPECTED
-
-
-def test_a_real_store_reports_a_changed_file_damaged_and_an_evicted_one_not_found():
-    # R-DEV-2: a file changed on the card no longer matches its hash, and the device says so.
-    entries = make_entries(6)  # chunks at seq 2, 3 and 5
-    media = [b"".join(chunk_fields(i)[F_FRAME_HASHES]) for i in (2, 3, 5)]
-    digests = [hashlib.sha256(m).digest() for m in media]
-    with TempDir() as path:
-        store = Store(path + "/store")
-        for i, raw in enumerate(entries):
-            store.append(raw, media[(2, 3, 5).index(i)] if i in (2, 3, 5) else None)
-        store.sync()
-        f = open(store._media_path(media_key(digests[0])), "r+b")
-        f.seek(40)
-        f.write(b"X")  # someone with a card reader
-        f.close()
-        store.evict_media(digests[1])
-        host, device, _, _ = connect(store)
-        events = pull_all(host, device, digests)
-        answers = [ev for ev in events if ev[0] != "media"]
-        assert [ev[:3] for ev in answers] == [
-            ("gone", digests[0], GONE_DAMAGED),
-            ("gone", digests[1], GONE_NOT_FOUND),
-            ("media-done", digests[2], len(media[2])),
-        ]
-        assert "damaged" in answers[0][3] and "not in the store" in answers[1][3]
-        assert host.state == H_READY and device.state == D_READY
-        store.close()
 
 
 def test_pipelined_pulls_cut_off_by_a_dropped_link_resume_in_the_next_session():

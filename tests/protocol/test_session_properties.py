@@ -7,8 +7,6 @@ import hashlib
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from protocol.device_session import D_CLOSED, D_READY
-from protocol.host_session import H_CLOSED, H_READY
 from protocol.messages import (
     _BLOBS,
     _BOOL,
@@ -39,7 +37,9 @@ from protocol.messages import (
     encode,
     encode_media_data,
 )
-from tests.protocol.test_session import SENDS, MemoryStore, make_pair, run
+from protocol.device_session import D_CLOSED, D_READY
+from protocol.host_session import H_CLOSED, H_READY
+from tests.protocol.helpers import SENDS, MemoryStore, make_pair, run
 
 
 def field_value(key):

@@ -7,7 +7,7 @@ from protocol.ledger import LedgerWriter, entry_hash, parse_entry, read_ledger
 from protocol.registry import F_PREV, F_SEQ, F_WALL_MS
 from protocol.signer import make_signer
 from protocol.verify import NOT_OK, OK, OK_MISSING, UNKNOWN_KEY, LedgerVerifier, verify_ledger
-from tests.protocol.ledgers import (
+from tests.protocol.helpers import (
     DEVICE,
     SEED_A,
     SEED_B,

@@ -18,7 +18,7 @@ from protocol.verify import (
     LedgerVerifier,
     verify_chunks,
 )
-from tests.protocol.ledgers import (
+from tests.protocol.helpers import (
     DEVICE,
     SEED_A,
     SEED_B,

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from protocol.signer import SignatureChecker
 from protocol.verify import PIPELINE_AHEAD, CheckPipeline, verify_chunks
-from tests.protocol.ledgers import DEVICE, SEED_B, device_key, make_entries
+from tests.protocol.helpers import DEVICE, SEED_B, device_key, make_entries
 
 KEY = device_key()
 

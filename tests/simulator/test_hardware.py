@@ -32,7 +32,7 @@ from simulator.hardware import (
     SimMicrophone,
     pcm_samples,
 )
-from tests.protocol.ledgers import DEVICE, SEED_A, T0, device_key
+from tests.protocol.helpers import DEVICE, SEED_A, T0, device_key
 
 HOUR_MS = 3_600_000
 OVERLAY = "2026-11-23 16:00:00 UTC+8 DEV SC-TEST-0001 OFC P-0427"

@@ -22,7 +22,7 @@ from simulator.command import SCENARIO_DIR
 from simulator.errors import ScenarioError
 from simulator.hil import POWER_CUTS, BoardDevice
 from simulator.mpboard import VirtualBoard
-from tests.host.test_sync_processes import start_daemon
+from tests.host.helpers import start_daemon
 
 SEALCAM = [sys.executable, "-c", "import sys; from host.cli import main; sys.exit(main())"]
 WAIT_S = 300  # a daemon's end is awaited this long: reached only if it hangs
@@ -280,7 +280,9 @@ _runs = [0]
 def test_any_steps_leave_a_ledger_that_verifies(tmp_path, steps):
     # R-DEV-2, R-DEV-14: whatever the officer and the faults do, on the bench's hardware the
     # ledger stays whole and verifiable, and every answer is plain data for the host.
-    from tests.firmware.test_testbench import DEVICE, START, provisioned
+    from tests.firmware.helpers import BENCH_DEVICE as DEVICE
+    from tests.firmware.helpers import BENCH_START as START
+    from tests.firmware.helpers import provisioned
 
     _runs[0] += 1
     path = str(tmp_path / ("store-%d" % _runs[0]))

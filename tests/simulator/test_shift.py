@@ -13,7 +13,7 @@ from protocol.registry import (
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
 from simulator.shift import write_shift
-from tests.protocol.ledgers import DEVICE, SEED_A, T0, device_key
+from tests.protocol.helpers import DEVICE, SEED_A, T0, device_key
 
 
 def test_shift_has_announcement_pause_and_spoken_reason_and_verifies():  # R-DEV-8, R-DEV-9

@@ -1,0 +1,162 @@
+"""What the firmware tests share (portable): virtual time, a synthetic camera and prompts for
+the agent, an agent booted or one that has recorded, a disk that fills up, and a store as
+factory provisioning leaves it for the test bench."""
+
+import errno
+
+from firmware.agent import boot
+from firmware.hal import Camera, Clock, Indicators
+from firmware.store import Store
+from protocol.hostconfig import sign_config
+from protocol.keys import DeviceKey, decode_key
+from protocol.ledger import parse_entry
+from protocol.registry import F_EVENT, KIND_EVENT
+from protocol.signer import make_signer
+from protocol.verify import verify_ledger
+from tests.protocol.helpers import DEVICE, SEED_A, SEED_B, T0, device_key
+
+ENOSPC = getattr(errno, "ENOSPC", 28)
+
+# --- the agent on virtual hardware ---
+
+
+class StepClock(Clock):
+    """Virtual time: each reading moves 10 ms on, so nothing waits on a wall clock."""
+
+    def __init__(self) -> None:
+        self.t = 0
+
+    def wall_ms(self) -> int:
+        self.t += 10
+        return T0 + self.t
+
+    def mono_ms(self) -> int:
+        return self.t
+
+
+class SceneCamera(Camera):
+    """Frames of a synthetic scene; every third a keyframe; stops after ``n``."""
+
+    def __init__(self, n: int, pad: int = 0) -> None:
+        self.n = n
+        self.pad = b"." * pad
+        self.i = 0
+        self.overlays: list = []
+
+    def read(self, overlay: str) -> "tuple | None":
+        if self.i >= self.n:
+            return None
+        self.overlays.append(overlay)
+        data = ("frame %d|%s" % (self.i, overlay)).encode() + self.pad
+        self.i += 1
+        return data, self.i % 3 == 1, 0
+
+
+class Log(Indicators):
+    def __init__(self) -> None:
+        self.prompts: list = []
+
+    def prompt(self, prompt_id: int, text: str) -> None:
+        self.prompts.append(text)
+
+
+def start(path: str, frames: int = 9, pad: int = 0) -> tuple:
+    camera = SceneCamera(frames, pad)
+    agent = boot(path, make_signer(SEED_A), DEVICE, "P-0427", StepClock(), camera, Log())
+    return agent, camera
+
+
+def events(path: str) -> list:
+    store = Store(path)
+    out = [parse_entry(raw) for raw in store.entries()]
+    store.close()
+    return [e.fields[F_EVENT] for e in out if e.kind == KIND_EVENT], out
+
+
+def verdict(entries: list) -> str:
+    key = device_key()
+    return verify_ledger(b"".join(e.raw for e in entries), key.device_id, key.public).state
+
+
+def recorded_device(path, frames=12, pad=200):
+    agent = boot(
+        str(path),
+        make_signer(SEED_A),
+        DEVICE,
+        "P-0427",
+        StepClock(),
+        SceneCamera(frames, pad=pad),
+        Log(),
+    )
+    agent.input("press_record")
+    while agent.capture():
+        pass
+    agent.input("press_stop")
+    return agent
+
+
+# --- a disk that fills up ---
+
+
+class FullDisk:
+    """An opener whose files take only ``budget`` more bytes, then fail with ENOSPC."""
+
+    def __init__(self, budget):
+        self.budget = budget
+
+    def __call__(self, path, mode):
+        return _FullFile(open(path, mode), self)
+
+
+class _FullFile:
+    def __init__(self, f, disk):
+        self.f = f
+        self.disk = disk
+
+    def write(self, data):
+        if len(data) > self.disk.budget:
+            self.f.write(data[: self.disk.budget])  # a partial write, as a real disk does
+            self.f.flush()
+            self.disk.budget = 0
+            raise OSError(ENOSPC, "No space left on device")
+        self.disk.budget -= len(data)
+        return self.f.write(data)
+
+    def flush(self):
+        self.f.flush()
+
+    def fileno(self):
+        return self.f.fileno()
+
+    def close(self):
+        self.f.close()
+
+
+# --- the test bench ---
+
+# The test bench's device: provisioned at the factory, as a debug build runs it.
+BENCH_DEVICE = "SC-BENCH-0001"
+BENCH_HOST = "agency-host-1"
+BENCH_START = 1795392000000
+
+
+def provisioned(path: str, officer: str = "") -> bytes:
+    """A store as factory provisioning leaves it; return the device's public key."""
+    from firmware import provision
+
+    counter = [0]
+
+    def entropy(n: int) -> bytes:  # deterministic, so a failure can be replayed
+        counter[0] += 1
+        return bytes([(counter[0] * 7 + i) % 256 for i in range(n)])
+
+    public = decode_key(provision.provision(path, BENCH_DEVICE, entropy)).public
+    host = make_signer(SEED_B)
+    provision.install_host_keys(
+        path, provision.encode_host_keys([DeviceKey(BENCH_HOST, host.public_key())])
+    )
+    settings = {"officer_id": officer} if officer else {}
+    provision.install_config(
+        path, sign_config(host, BENCH_HOST, BENCH_DEVICE, BENCH_START - 1000, settings)
+    )
+    return public
