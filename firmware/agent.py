@@ -24,14 +24,12 @@ from firmware.recorder import (
 from firmware.retention import DEFAULT_FLOOR_DAYS, Catalogue, RetentionPolicy, hours_left
 from firmware.store import Store
 from protocol.hostconfig import open_config
-from protocol.ledger import parse_entry
+from protocol.ledger import media_digest, parse_entry
 from protocol.registry import (
     EV_EVICTION,
     EV_POWER_LOSS_RECOVERED,
     F_BOOT,
-    F_CIPHER_SHA,
     F_DETAIL,
-    F_PLAIN_SHA,
     PAUSE_STORAGE,
 )
 
@@ -127,8 +125,7 @@ class Agent:
         entry = parse_entry(raw)
         digest = None
         if media is not None:
-            f = entry.fields  # the recorder hashed the chunk while capturing it
-            digest = f[F_CIPHER_SHA] if F_CIPHER_SHA in f else f[F_PLAIN_SHA]
+            digest = media_digest(entry.fields)  # hashed by the recorder while capturing
         evicted: list = []
         try:
             self.store.append(raw, media, digest, entry)

@@ -20,17 +20,15 @@ import struct
 from firmware.retention import Catalogue, MediaItem
 from protocol import cbor
 from protocol.errors import DecodeError
-from protocol.ledger import Entry, entry_hash, parse_entry
+from protocol.ledger import Entry, entry_hash, media_digest, parse_entry
 from protocol.registry import (
     EV_CONFIG_APPLIED,
     EV_EVICTION,
     EV_HOST_RECEIPT,
     EV_MARK_IMPORTANT,
-    F_CIPHER_SHA,
     F_DETAIL,
     F_EVENT,
     F_PLAIN_LEN,
-    F_PLAIN_SHA,
     F_RECORDING,
     F_START_MS,
     KIND_CHUNK,
@@ -52,10 +50,8 @@ _PROTECTED = 2
 def media_item(entry: Entry) -> MediaItem:
     """What retention needs to know of a chunk entry's media (stored under this digest)."""
     f = entry.fields
-    digest = f[F_CIPHER_SHA] if F_CIPHER_SHA in f else f[F_PLAIN_SHA]
-    return MediaItem(
-        digest, f[F_START_MS], f[F_PLAIN_LEN], seq=entry.seq, recording=f.get(F_RECORDING)
-    )
+    start, size = f[F_START_MS], f[F_PLAIN_LEN]
+    return MediaItem(media_digest(f), start, size, seq=entry.seq, recording=f.get(F_RECORDING))
 
 
 class Memory:

@@ -14,9 +14,11 @@ from protocol.cose import decode_sign1, encode_sign1, protected_header, to_be_si
 from protocol.errors import DecodeError, EntryError, TruncatedError
 from protocol.registry import (
     F_BOOT,
+    F_CIPHER_SHA,
     F_DEVICE,
     F_KIND,
     F_MONO_MS,
+    F_PLAIN_SHA,
     F_PREV,
     F_SEQ,
     F_VERSION,
@@ -41,6 +43,14 @@ MAX_ENTRY_BYTES = 1 << 20
 def entry_hash(raw: bytes) -> bytes:
     """The SHA-256 of an entry's full encoded bytes: what the next entry's ``prev`` holds."""
     return hashlib.sha256(raw).digest()
+
+
+def media_digest(fields: dict) -> bytes:
+    """The SHA-256 that names a chunk's media: of the sealed bytes when the chunk is sealed
+    (the device stores and the host fetches only those), else of the plain bytes. The one
+    rule every reader of a chunk entry follows; ``fields`` is a chunk entry's payload."""
+    digest = fields.get(F_CIPHER_SHA)
+    return digest if digest is not None else fields[F_PLAIN_SHA]
 
 
 class Entry:
