@@ -38,6 +38,8 @@ TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name a
 if TYPE_CHECKING:
     from collections.abc import Generator
 
+    from protocol.signer import Ed25519Signer
+
 MAGIC = b"SCCK\x01"  # sealcam checkpoint, format 1
 MAC_LABEL = b"sealcam checkpoint key v1"
 _ITEM = ">32sQQQIB"  # digest, recorded_ms, size, seq, recording, flags
@@ -142,9 +144,9 @@ def recall(store: object, key: bytes) -> Memory:
     return restore(store.entries())  # type: ignore[attr-defined]
 
 
-def checkpoint_key(signer: object) -> bytes:
+def checkpoint_key(signer: "Ed25519Signer") -> bytes:
     """The device's checkpoint MAC key: only a holder of the device key can compute it."""
-    return hashlib.sha256(signer.sign(MAC_LABEL)).digest()  # type: ignore[attr-defined]
+    return hashlib.sha256(signer.sign(MAC_LABEL)).digest()
 
 
 def _mac(key: bytes, data: bytes) -> bytes:
