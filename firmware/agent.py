@@ -26,7 +26,7 @@ from firmware.signing import CadencedSigner
 from firmware.store import Store
 from protocol.cadence import SigningCadence
 from protocol.hostconfig import open_config
-from protocol.ledger import media_digest, parse_entry
+from protocol.ledger import Entry, media_digest
 from protocol.registry import (
     EV_EVICTION,
     EV_POWER_LOSS_RECOVERED,
@@ -114,7 +114,7 @@ class Agent:
         for action in actions:
             code = action[0]
             if code == STORE:
-                self._store(action[1], action[2])
+                self._store(action[1], action[2], action[3])
             elif code == PROMPT:
                 self.indicators.prompt(action[1], action[2])
             elif code == INDICATOR:
@@ -127,8 +127,7 @@ class Agent:
             wall, mono = self.now()
             self.run(self.recorder.log_event(EV_EVICTION, detail, wall, mono))
 
-    def _store(self, raw: bytes, media: "bytes | None") -> None:
-        entry = parse_entry(raw)
+    def _store(self, raw: bytes, media: "bytes | None", entry: Entry) -> None:
         digest = None
         if media is not None:
             digest = media_digest(entry.fields)  # hashed by the recorder while capturing

@@ -36,7 +36,15 @@ import os
 from firmware.errors import StorageFull, StoreError
 from protocol.crc32 import crc32
 from protocol.errors import DecodeError, EntryError
-from protocol.ledger import MAX_ENTRY_BYTES, parse_entry
+from protocol.ledger import MAX_ENTRY_BYTES, media_digest, parse_entry
+from protocol.registry import (
+    EV_POWER_LOSS_RECOVERED,
+    F_CIPHER_SHA,
+    F_DETAIL,
+    F_EVENT,
+    F_PLAIN_SHA,
+    KIND_CHUNK,
+)
 
 TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
 if TYPE_CHECKING:
@@ -134,6 +142,22 @@ def is_torn_tail(rest: bytes) -> bool:
             return False
         pos = stop
     return True
+
+
+def named_media(entry: "Entry") -> list:
+    """The SHA-256s of the media files a ledger entry names: a chunk's own media, and the
+    whole media files a power-loss event accounts for (left in new/ by the cut). A staged
+    media file moves home once a durable record names it."""
+    f = entry.fields
+    if entry.kind == KIND_CHUNK:
+        return [media_digest(f)] if F_PLAIN_SHA in f or F_CIPHER_SHA in f else []
+    if f.get(F_EVENT) == EV_POWER_LOSS_RECOVERED:
+        detail = f.get(F_DETAIL)
+        if type(detail) is dict:
+            orphans = detail.get("orphan_media")
+            if type(orphans) is list:
+                return orphans
+    return []
 
 
 def segment_name(index: int) -> str:
@@ -474,12 +498,16 @@ class Store:
         result.size = _size(self._seg_path(index))
         return result
 
-    @staticmethod
-    def _mark_named(names: list, payload: bytes) -> None:
-        # names holds [hex, digest, named] triples; a record names media by embedding its hash.
+    def _mark_named(self, names: list, payload: bytes) -> None:
+        # names holds [hex, digest, named] triples. A record that names media holds its hash,
+        # so a byte search finds the few records worth parsing; their fields decide.
+        named = None
         for item in names:
             if not item[2] and item[1] in payload:
-                item[2] = True
+                if named is None:
+                    named = named_media(self._parse_stored(payload, "a ledger segment"))
+                if item[1] in named:
+                    item[2] = True
 
     def _read_tail(self, index: int, offset: int, size: int) -> bytes:
         f = open(self._seg_path(index), "rb")
@@ -657,7 +685,7 @@ class Store:
         key = ""
         if media is not None:
             digest = media_sha if media_sha is not None else hashlib.sha256(media).digest()
-            if len(digest) != 32 or digest not in entry_raw:
+            if digest not in named_media(entry):
                 raise StoreError("entry seq %d does not name its media's SHA-256" % entry.seq)
             key = _hex(digest)
             self._put_media(key, media)
@@ -677,11 +705,13 @@ class Store:
         self._seg_size += len(record)
         self._last_raw = bytes(entry_raw)
         self._next_seq = entry.seq + 1
-        for staged in self._staged:
-            if staged not in self._promote and (
-                staged == key or binascii.unhexlify(staged) in entry_raw
-            ):
-                self._promote.append(staged)
+        if self._staged:
+            named = named_media(entry)
+            for staged in self._staged:
+                if staged not in self._promote and (
+                    staged == key or binascii.unhexlify(staged) in named
+                ):
+                    self._promote.append(staged)
         if self._usage is not None:
             self._usage[0] += len(record)
         self._unsynced += 1

@@ -167,7 +167,8 @@ class LedgerWriter:
         self.sign_every = sign_every
         self.unsigned_run = 0
         self.unsigned_bytes = 0  # bytes of the unsigned run, which readers bound too
-        self.protected = protected_header(device_id.encode())
+        self.kid = device_id.encode()
+        self.protected = protected_header(self.kid)
 
     def append(
         self, kind: int, fields: dict, wall_ms: int, mono_ms: int, sign: bool = False
@@ -177,6 +178,15 @@ class LedgerWriter:
         ``sign`` forces a signature now (at record stop, before sync, before shutdown) so
         that no entry waits for one.
         """
+        return self.append_entry(kind, fields, wall_ms, mono_ms, sign).raw
+
+    def append_entry(
+        self, kind: int, fields: dict, wall_ms: int, mono_ms: int, sign: bool = False
+    ) -> Entry:
+        """``append``, returning the new entry as ``parse_entry`` would give it back, so that
+        a caller that stores or folds it need not decode the bytes it just encoded. Its
+        ``fields`` are the values given (they encode to the entry's payload), so a caller
+        gives plain CBOR values: lists, not tuples."""
         payload = dict(fields)
         payload[F_VERSION] = FORMAT_VERSION
         payload[F_DEVICE] = self.device_id
@@ -202,10 +212,17 @@ class LedgerWriter:
             signature = b""
             self.unsigned_run += 1
             self.unsigned_bytes += len(body)
-        raw = encode_sign1(self.protected, body, signature)
-        self.prev = entry_hash(raw)
+        entry = Entry(
+            encode_sign1(self.protected, body, signature),
+            self.protected,
+            self.kid,
+            body,
+            signature,
+            payload,
+        )
+        self.prev = entry.digest
         self.seq += 1
-        return raw
+        return entry
 
 
 # What LedgerReader and read_ledger give: ("entry", offset, Entry), ("malformed", offset,

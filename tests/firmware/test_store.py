@@ -235,6 +235,20 @@ def test_append_refuses_what_would_break_the_chain():  # R-DEV-2
         assert list(Store(d).entries()) == entries[:2]
 
 
+def test_an_entry_names_media_by_its_media_field_not_by_holding_its_bytes():  # R-DEV-2
+    # Issue 11 §3: an event whose detail happens to hold a media hash does not name that
+    # media; the store reads the chunk's media field (protocol.ledger.media_digest).
+    media = b"footage"
+    digest = hashlib.sha256(media).digest()
+    with TempDir() as d:
+        store = Store(d)
+        writer = LedgerWriter(make_signer(SEED_A), DEVICE)
+        mention = writer.append(KIND_EVENT, {F_EVENT: 1, F_DETAIL: {"about": digest}}, T0, 0)
+        assert raises(StoreError, store.append, mention, media)
+        assert store.head()[0] == 0 and not store.has_media(digest)
+        store.close()
+
+
 def test_recovery_cuts_a_torn_tail_at_any_offset():  # R-DEV-14
     entries = make_entries(5)
     with TempDir() as d:
@@ -372,7 +386,7 @@ def test_media_whose_record_was_lost_is_kept_and_reported():  # R-DEV-14
         writer = LedgerWriter(
             make_signer(SEED_A), DEVICE, seq=last.seq + 1, prev=last.digest, boot=1
         )
-        fields = {F_EVENT: EV_POWER_LOSS_RECOVERED, F_DETAIL: {1: [digest]}}
+        fields = {F_EVENT: EV_POWER_LOSS_RECOVERED, F_DETAIL: {"orphan_media": [digest]}}
         event = writer.append(KIND_EVENT, fields, T0 + 5000, 10, sign=True)
         store.append(event)
         store.close()
