@@ -49,8 +49,14 @@ from protocol.registry import (
 TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from typing import Protocol
 
     from protocol.ledger import Entry
+
+    class Readable(Protocol):
+        """An open file, as far as reading records needs one."""
+
+        def read(self, __size: int) -> bytes: ...  # positional, as files take it
 
 HEADER_LEN = 8
 MARK_EVERY = 256  # records between the seek marks of the open segment
@@ -113,6 +119,49 @@ def scan_records(data: bytes, base: int = 0) -> tuple:
         records.append((base + pos, payload))
         pos = stop
     return records, base + pos, None
+
+
+class SegmentScan:
+    """The records of one open segment file, read ``read_size`` bytes at a time.
+
+    Iterating yields ``(offset, payload)`` for each whole, CRC-valid record, from ``base``
+    (where the file is positioned) up to ``end`` (-1: the file's end), and stops at the
+    first record that is not (as ``scan_records`` does); ``valid_end`` and ``problem`` then
+    say where and why. No more than one read and one record is held at a time, so a 16 MiB
+    segment never sits in RAM. The one loop every reader of segments runs.
+    """
+
+    def __init__(
+        self, f: "Readable", base: int = 0, end: int = -1, read_size: int = READ_CHUNK
+    ) -> None:
+        self.f = f
+        self.base = base
+        self.end = end
+        self.read_size = read_size
+        self.valid_end = base
+        self.problem: tuple | None = None
+
+    def __iter__(self) -> "Iterator[tuple]":
+        read = self.f.read
+        end = self.end
+        base = self.base
+        buf = b""
+        while True:
+            chunk = read(self.read_size)
+            data = buf + chunk if buf else chunk
+            if end >= 0 and base + len(data) > end:
+                data = data[: end - base]
+                chunk = b""  # bytes past ``end`` are not the reader's
+            records, valid_end, problem = scan_records(data, base)
+            yield from records
+            self.valid_end = valid_end
+            if problem is not None and (problem[0] != INCOMPLETE or not chunk):
+                self.problem = problem  # an incomplete record is waited for until the end
+                return
+            if not chunk:
+                return
+            buf = data[valid_end - base :]
+            base = valid_end
 
 
 def is_torn_tail(rest: bytes) -> bool:
@@ -470,29 +519,18 @@ class Store:
         result = _Scan()
         f = open(self._seg_path(index), "rb")
         try:
-            buf = b""
-            base = 0
-            while True:
-                chunk = f.read(READ_CHUNK)
-                data = buf + chunk if buf else chunk
-                records, valid_end, problem = scan_records(data, base)
-                for offset, payload in records:
-                    if result.count == 0:
-                        result.first_payload = payload
-                    if result.count % MARK_EVERY == 0:
-                        result.offsets.append(offset)
-                    result.count += 1
-                    result.last_payload = payload
-                    if names:
-                        self._mark_named(names, payload)
-                result.valid_end = valid_end
-                if problem is not None and (problem[0] != INCOMPLETE or not chunk):
-                    result.problem = problem
-                    break
-                if not chunk:
-                    break
-                buf = data[valid_end - base :]
-                base = valid_end
+            scan = SegmentScan(f)
+            for offset, payload in scan:
+                if result.count == 0:
+                    result.first_payload = payload
+                if result.count % MARK_EVERY == 0:
+                    result.offsets.append(offset)
+                result.count += 1
+                result.last_payload = payload
+                if names:
+                    self._mark_named(names, payload)
+            result.valid_end = scan.valid_end
+            result.problem = scan.problem
         finally:
             f.close()
         result.size = _size(self._seg_path(index))
@@ -944,29 +982,20 @@ class Store:
                 seq, base = mark
             f.seek(base)
         try:
-            buf = b""
-            while True:
-                chunk = f.read(READ_CHUNK)
-                data = buf + chunk if buf else chunk
-                if end >= 0 and base + len(data) > end:
-                    data = data[: end - base]
-                    chunk = b""  # bytes past the last whole record are not the store's yet
-                records, valid_end, problem = scan_records(data, base)
-                for _, payload in records:
-                    if seq < 0 and from_seq > 0:
-                        seq = self._parse_stored(payload, segment_name(index)).seq
-                    if seq >= from_seq or from_seq <= 0:
-                        yield payload
-                    seq += 1
-                if problem is not None and (problem[0] != INCOMPLETE or not chunk):
-                    raise StoreError(
-                        "ledger segment %s is corrupt at byte %d (%s)"
-                        % (segment_name(index), problem[1], problem[2])
-                    )
-                if not chunk:
-                    return
-                buf = data[valid_end - base :]
-                base = valid_end
+            # Bytes past the last whole record of the open segment are not the store's yet.
+            scan = SegmentScan(f, base, end)
+            for _, payload in scan:
+                if seq < 0 and from_seq > 0:
+                    seq = self._parse_stored(payload, segment_name(index)).seq
+                if seq >= from_seq or from_seq <= 0:
+                    yield payload
+                seq += 1
+            problem = scan.problem
+            if problem is not None:
+                raise StoreError(
+                    "ledger segment %s is corrupt at byte %d (%s)"
+                    % (segment_name(index), problem[1], problem[2])
+                )
         finally:
             f.close()
 
@@ -1056,28 +1085,7 @@ def ledger_records(path: str, read_size: int = READ_CHUNK) -> "Iterator[bytes]":
     for name in sorted(n for n in _listdir(folder) if n.endswith(SEG_SUFFIX)):
         f = open(folder + "/" + name, "rb")
         try:
-            buf = b""
-            done = False
-            while not done:
-                more = f.read(read_size)
-                buf += more
-                pos = 0
-                while len(buf) - pos >= HEADER_LEN:
-                    n = int.from_bytes(buf[pos : pos + 4], "big")
-                    if n == 0 or n > MAX_PAYLOAD:
-                        done = True
-                        break
-                    stop = pos + HEADER_LEN + n
-                    if stop > len(buf):
-                        break
-                    payload = buf[pos + HEADER_LEN : stop]
-                    if crc32(payload) != int.from_bytes(buf[pos + 4 : pos + 8], "big"):
-                        done = True
-                        break
-                    yield payload
-                    pos = stop
-                buf = buf[pos:]
-                if not more:
-                    done = True
+            for _, payload in SegmentScan(f, read_size=read_size):
+                yield payload
         finally:
             f.close()

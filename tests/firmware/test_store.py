@@ -18,6 +18,7 @@ from firmware.store import (
     INCOMPLETE,
     MARK_EVERY,
     MAX_PAYLOAD,
+    SegmentScan,
     Store,
     encode_record,
     is_torn_tail,
@@ -484,3 +485,35 @@ def test_sync_policy_every_n_keeps_what_was_synced():  # R-DEV-14
         store.close()  # close syncs the rest
         assert list(Store(d).entries()) == entries
         assert raises(StoreError, Store, d + "/x", -1)
+
+
+class _Bytes:
+    """A file of ``data``, read from ``pos`` on."""
+
+    def __init__(self, data: bytes, pos: int = 0) -> None:
+        self.data = data
+        self.pos = pos
+
+    def read(self, size: int) -> bytes:
+        out = self.data[self.pos : self.pos + size]
+        self.pos += len(out)
+        return out
+
+
+def test_one_segment_scan_reads_records_across_reads_up_to_a_bound_or_a_bad_record():
+    # Issue 11 §3: opening, reading from a seq and ledger_records share SegmentScan.
+    payloads = [b"a" * 5, b"b" * 20, b"c"]
+    data = b"".join(encode_record(p) for p in payloads)
+    for size in (1, 3, 7, 64):
+        scan = SegmentScan(_Bytes(data), read_size=size)
+        assert [p for _, p in scan] == payloads
+        assert scan.valid_end == len(data) and scan.problem is None
+    first = len(encode_record(payloads[0]))
+    scan = SegmentScan(_Bytes(data, first), base=first, end=len(data) - 3, read_size=4)
+    assert list(scan) == [(first, payloads[1])]  # the last record lies past ``end``
+    assert scan.problem is not None and scan.problem[0] == INCOMPLETE
+    damaged = data[:-1] + b"x"
+    scan = SegmentScan(_Bytes(damaged), read_size=3)
+    assert [p for _, p in scan] == payloads[:2]
+    assert scan.problem is not None and scan.problem[0] == BAD_CRC
+    assert scan.valid_end == len(data) - len(encode_record(payloads[2]))
