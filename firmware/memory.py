@@ -36,9 +36,17 @@ from protocol.registry import (
 
 TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
 if TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Generator, Iterable
+    from typing import Protocol
 
     from protocol.signer import Ed25519Signer
+
+    class LedgerStore(Protocol):
+        """What a boot reads of the device store (``firmware.store.Store``)."""
+
+        def load_checkpoint(self) -> bytes | None: ...
+
+        def entries(self, from_seq: int = 0) -> Generator[bytes, None, None]: ...
 
 MAGIC = b"SCCK\x01"  # sealcam checkpoint, format 1
 MAC_LABEL = b"sealcam checkpoint key v1"
@@ -117,21 +125,21 @@ class Memory:
         return changed
 
 
-def restore(entries: object) -> Memory:
+def restore(entries: "Iterable[bytes]") -> Memory:
     """The fold of every entry in ``entries`` (encoded), oldest first."""
     memory = Memory()
-    for raw in entries:  # type: ignore[attr-defined]
+    for raw in entries:
         memory.fold(parse_entry(raw))
     return memory
 
 
-def recall(store: object, key: bytes) -> Memory:
+def recall(store: "LedgerStore", key: bytes) -> Memory:
     """The memory at the head of ``store``'s ledger: its checkpoint brought up to date when
     the checkpoint is intact and names an entry the ledger holds, else the whole fold."""
-    data = store.load_checkpoint()  # type: ignore[attr-defined]
+    data = store.load_checkpoint()
     memory = decode_checkpoint(data, key) if data is not None else None
     if memory is not None and memory.seq >= 0:
-        entries: Generator[bytes, None, None] = store.entries(memory.seq)  # type: ignore[attr-defined]
+        entries = store.entries(memory.seq)
         try:
             first = next(entries)
         except StopIteration:
@@ -141,7 +149,7 @@ def recall(store: object, key: bytes) -> Memory:
                 memory.fold(parse_entry(raw))
             return memory
         entries.close()
-    return restore(store.entries())  # type: ignore[attr-defined]
+    return restore(store.entries())
 
 
 def checkpoint_key(signer: "Ed25519Signer") -> bytes:

@@ -48,7 +48,7 @@ from protocol.registry import (
 
 TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Generator, Iterator
     from typing import Protocol
 
     from protocol.ledger import Entry
@@ -57,6 +57,15 @@ if TYPE_CHECKING:
         """An open file, as far as reading records needs one."""
 
         def read(self, __size: int) -> bytes: ...  # positional, as files take it
+
+    class WritableFile(Protocol):
+        """An open file the store writes: a segment (``opener`` may give a stand-in)."""
+
+        def write(self, __data: bytes) -> int | None: ...
+
+        def flush(self) -> None: ...
+
+        def close(self) -> None: ...
 
 HEADER_LEN = 8
 MARK_EVERY = 256  # records between the seek marks of the open segment
@@ -469,7 +478,7 @@ class Store:
         self._ledger = path + "/ledger"
         self._media = path + "/media"
         self._new = self._media + "/new"
-        self._seg_file: object = None
+        self._seg_file: WritableFile | None = None
         self._seg_index = 0
         self._seg_size = 0  # bytes of whole records in the current segment
         self._synced_size = 0  # of those, how many are known durable
@@ -733,10 +742,10 @@ class Store:
             self._marks.append((entry.seq, self._seg_size))
         try:
             f = self._segment_file()
-            n = f.write(record)  # type: ignore[attr-defined]
+            n = f.write(record)
             if n is not None and n != len(record):
                 raise OSError(_ENOSPC, "short write")
-            f.flush()  # type: ignore[attr-defined]
+            f.flush()
         except OSError as exc:
             self._fail()
             raise _storage_error(exc, "appending entry seq %d" % entry.seq) from None
@@ -776,7 +785,7 @@ class Store:
             self._staged.remove(key)
         self._promote = []
 
-    def _segment_file(self) -> object:
+    def _segment_file(self) -> "WritableFile":
         if self._seg_file is None:
             path = self._seg_path(self._seg_index)
             created = not _exists(path)
@@ -884,7 +893,7 @@ class Store:
                 self._synced_raw = self._last_raw
                 self._synced_next_seq = self._next_seq
         finally:
-            f.close()  # type: ignore[attr-defined]
+            f.close()
 
     # -- durability: a port whose medium syncs its own way overrides these --
 
@@ -942,7 +951,7 @@ class Store:
 
     # -- reading --
 
-    def entries(self, from_seq: int = 0) -> "Iterator[bytes]":
+    def entries(self, from_seq: int = 0) -> "Generator[bytes, None, None]":
         """Yield the stored entries with seq >= ``from_seq``, oldest first, across segments."""
         segments = self._segments()
         start = 0
