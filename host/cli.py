@@ -90,11 +90,13 @@ def _file_chunks(f) -> Iterator[bytes]:
 
 def check_id(text: str, what: str) -> str:
     """``text`` when it can serve as a device or host id (``protocol.registry.id_problem``)."""
-    from protocol.registry import id_problem
+    from protocol.registry import MAX_ID_LEN, id_problem
 
-    problem = id_problem(text, what)
-    if problem:
-        raise UsageProblem(problem + ": choose a shorter one")
+    if id_problem(text, what):  # for text, only its length can be wrong
+        raise UsageProblem(
+            "%s is %d characters long; the protocol allows ids of 1..%d characters: choose "
+            "a shorter one" % (what, len(text), MAX_ID_LEN)
+        )
     return text
 
 
