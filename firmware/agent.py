@@ -22,18 +22,22 @@ from firmware.recorder import (
     Recorder,
 )
 from firmware.retention import DEFAULT_FLOOR_DAYS, Catalogue, RetentionPolicy, hours_left
+from firmware.signing import CadencedSigner
 from firmware.store import Store
+from protocol.cadence import SigningCadence
 from protocol.hostconfig import open_config
-from protocol.ledger import parse_entry
+from protocol.ledger import Entry, media_digest
 from protocol.registry import (
     EV_EVICTION,
     EV_POWER_LOSS_RECOVERED,
     F_BOOT,
-    F_CIPHER_SHA,
     F_DETAIL,
-    F_PLAIN_SHA,
     PAUSE_STORAGE,
 )
+
+TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
+if TYPE_CHECKING:
+    from protocol.signer import Ed25519Signer
 
 FLOOR_SETTING = "retention_floor_days"  # a host-signed setting that may only rise (R-DEV-4)
 STORAGE_CHECK_MS = 5000  # how often the agent re-measures free storage while it runs
@@ -110,7 +114,7 @@ class Agent:
         for action in actions:
             code = action[0]
             if code == STORE:
-                self._store(action[1], action[2])
+                self._store(action[1], action[2], action[3])
             elif code == PROMPT:
                 self.indicators.prompt(action[1], action[2])
             elif code == INDICATOR:
@@ -123,12 +127,10 @@ class Agent:
             wall, mono = self.now()
             self.run(self.recorder.log_event(EV_EVICTION, detail, wall, mono))
 
-    def _store(self, raw: bytes, media: "bytes | None") -> None:
-        entry = parse_entry(raw)
+    def _store(self, raw: bytes, media: "bytes | None", entry: Entry) -> None:
         digest = None
         if media is not None:
-            f = entry.fields  # the recorder hashed the chunk while capturing it
-            digest = f[F_CIPHER_SHA] if F_CIPHER_SHA in f else f[F_PLAIN_SHA]
+            digest = media_digest(entry.fields)  # hashed by the recorder while capturing
         evicted: list = []
         try:
             self.store.append(raw, media, digest, entry)
@@ -261,7 +263,7 @@ class Agent:
 
 def boot(
     store_path: str,
-    signer: object,
+    signer: "Ed25519Signer",
     device_id: str,
     officer_id: str,
     clock: Clock,
@@ -274,6 +276,7 @@ def boot(
     host_keys: "dict | None" = None,
     store: "Store | None" = None,
     bitrate_bps: int = DEFAULT_BITRATE_BPS,
+    signing_budget_percent: int = 0,
 ) -> Agent:
     """Open (and recover) the store, continue the ledger, log any power loss, self-check.
 
@@ -281,6 +284,10 @@ def boot(
     self-check's hours of storage left are right for this device.
     A port whose storage needs more than a directory (a card with its own free-space count,
     say) opens the ``Store`` itself and passes it as ``store``; ``store_path`` is then unused.
+    A port whose signer is too slow to sign every entry in real time (pure-Python Ed25519
+    on a microcontroller) gives ``signing_budget_percent``, the share of real time signing
+    may take: the ledger is then signed every K-th entry (``firmware.signing``). 0, the
+    default, signs every entry.
     """
     if store is None:
         store = Store(store_path, sync_every=sync_every)
@@ -295,8 +302,10 @@ def boot(
     for key in settings:
         if key not in (FLOOR_SETTING, "officer_id"):
             recorder_config[key] = settings[key]
+    if signing_budget_percent:
+        signer = CadencedSigner(signer, SigningCadence(signing_budget_percent), clock)
     recorder = Recorder(
-        signer,  # type: ignore[arg-type]
+        signer,
         device_id,
         settings.get("officer_id", officer_id),
         seq=next_seq,
@@ -305,6 +314,8 @@ def boot(
         config=recorder_config,
         sealer=sealer,
     )
+    if isinstance(signer, CadencedSigner):
+        signer.follow(recorder.writer)  # K becomes the writer's sign_every from now on
     agent = Agent(store, recorder, clock, camera, indicators, RetentionPolicy(floor))
     agent.bitrate_bps = bitrate_bps  # what the port's encoder writes: hours left depend on it
     agent.memory = memory

@@ -20,17 +20,15 @@ import struct
 from firmware.retention import Catalogue, MediaItem
 from protocol import cbor
 from protocol.errors import DecodeError
-from protocol.ledger import Entry, entry_hash, parse_entry
+from protocol.ledger import Entry, entry_hash, media_digest, parse_entry
 from protocol.registry import (
     EV_CONFIG_APPLIED,
     EV_EVICTION,
     EV_HOST_RECEIPT,
     EV_MARK_IMPORTANT,
-    F_CIPHER_SHA,
     F_DETAIL,
     F_EVENT,
     F_PLAIN_LEN,
-    F_PLAIN_SHA,
     F_RECORDING,
     F_START_MS,
     KIND_CHUNK,
@@ -38,7 +36,17 @@ from protocol.registry import (
 
 TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
 if TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Generator, Iterable
+    from typing import Protocol
+
+    from protocol.signer import Ed25519Signer
+
+    class LedgerStore(Protocol):
+        """What a boot reads of the device store (``firmware.store.Store``)."""
+
+        def load_checkpoint(self) -> bytes | None: ...
+
+        def entries(self, from_seq: int = 0) -> Generator[bytes, None, None]: ...
 
 MAGIC = b"SCCK\x01"  # sealcam checkpoint, format 1
 MAC_LABEL = b"sealcam checkpoint key v1"
@@ -52,10 +60,8 @@ _PROTECTED = 2
 def media_item(entry: Entry) -> MediaItem:
     """What retention needs to know of a chunk entry's media (stored under this digest)."""
     f = entry.fields
-    digest = f[F_CIPHER_SHA] if F_CIPHER_SHA in f else f[F_PLAIN_SHA]
-    return MediaItem(
-        digest, f[F_START_MS], f[F_PLAIN_LEN], seq=entry.seq, recording=f.get(F_RECORDING)
-    )
+    start, size = f[F_START_MS], f[F_PLAIN_LEN]
+    return MediaItem(media_digest(f), start, size, seq=entry.seq, recording=f.get(F_RECORDING))
 
 
 class Memory:
@@ -119,21 +125,21 @@ class Memory:
         return changed
 
 
-def restore(entries: object) -> Memory:
+def restore(entries: "Iterable[bytes]") -> Memory:
     """The fold of every entry in ``entries`` (encoded), oldest first."""
     memory = Memory()
-    for raw in entries:  # type: ignore[attr-defined]
+    for raw in entries:
         memory.fold(parse_entry(raw))
     return memory
 
 
-def recall(store: object, key: bytes) -> Memory:
+def recall(store: "LedgerStore", key: bytes) -> Memory:
     """The memory at the head of ``store``'s ledger: its checkpoint brought up to date when
     the checkpoint is intact and names an entry the ledger holds, else the whole fold."""
-    data = store.load_checkpoint()  # type: ignore[attr-defined]
+    data = store.load_checkpoint()
     memory = decode_checkpoint(data, key) if data is not None else None
     if memory is not None and memory.seq >= 0:
-        entries: Generator[bytes, None, None] = store.entries(memory.seq)  # type: ignore[attr-defined]
+        entries = store.entries(memory.seq)
         try:
             first = next(entries)
         except StopIteration:
@@ -143,12 +149,12 @@ def recall(store: object, key: bytes) -> Memory:
                 memory.fold(parse_entry(raw))
             return memory
         entries.close()
-    return restore(store.entries())  # type: ignore[attr-defined]
+    return restore(store.entries())
 
 
-def checkpoint_key(signer: object) -> bytes:
+def checkpoint_key(signer: "Ed25519Signer") -> bytes:
     """The device's checkpoint MAC key: only a holder of the device key can compute it."""
-    return hashlib.sha256(signer.sign(MAC_LABEL)).digest()  # type: ignore[attr-defined]
+    return hashlib.sha256(signer.sign(MAC_LABEL)).digest()
 
 
 def _mac(key: bytes, data: bytes) -> bytes:

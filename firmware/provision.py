@@ -27,7 +27,7 @@ from protocol import cbor
 from protocol.errors import DecodeError, EntryError
 from protocol.hostconfig import ConfigRejected, open_config
 from protocol.keys import DeviceKey, decode_key, encode_key
-from protocol.registry import MAX_ID_LEN
+from protocol.registry import id_problem
 from protocol.signer import SEED_SIZE, SignerError, generate_seed, make_signer
 
 TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
@@ -41,7 +41,6 @@ PUB_SUFFIX = ".pub"
 # Signed by the device key to prove it to the host that enrolled it; the prefix keeps such a
 # signature from ever being mistaken for one over a ledger entry.
 PROOF_CONTEXT = b"sealcam-key-proof/1:"
-_ID_PUNCTUATION = "-_."
 
 
 class ProvisionError(FirmwareError):
@@ -226,15 +225,9 @@ def _installed_issued_ms(store_dir: str, pinned: dict, device_id: str) -> int:
 
 def check_id(text: str, what: str) -> None:
     """Refuse an id that cannot name a key file: 1-64 letters, digits, '-', '_' or '.'."""
-    if type(text) is not str or not 0 < len(text) <= MAX_ID_LEN or text[0] == ".":
-        raise ProvisionError(
-            "%s %r must be 1-%d characters and not start with '.'" % (what, text, MAX_ID_LEN)
-        )
-    for ch in text:
-        if ord(ch) > 127 or not (ch.isalpha() or ch.isdigit() or ch in _ID_PUNCTUATION):
-            raise ProvisionError(
-                "%s %r may hold only ASCII letters, digits, '-', '_' and '.'" % (what, text)
-            )
+    problem = id_problem(text, what, file_name=True)
+    if problem:
+        raise ProvisionError(problem)
 
 
 def _seed(random_bytes: "Callable[[int], bytes] | None") -> bytes:

@@ -4,10 +4,11 @@ Every input is a method call that carries its own time: ``now_ms`` from the wall
 and ``mono_ms`` from the monotonic clock. Every input returns a list of actions, plain tuples
 the caller carries out in order:
 
-    (STORE, entry_raw, media)   append ``entry_raw`` to the ledger; for a chunk, keep ``media``
+    (STORE, entry_raw, media, entry)
+                                append ``entry_raw`` to the ledger; for a chunk, keep ``media``
                                 (the chunk's frames concatenated in capture order, hashed in
                                 the entry's plain SHA-256) beside it; ``media`` is None for an
-                                event
+                                event; ``entry`` is ``entry_raw`` parsed (the writer's Entry)
     (PROMPT, prompt_id, text)   say or show ``text`` to the officer
     (INDICATOR, name, value)    set a light, the buzzer or the vibrator (R-DEV-16)
     (STATUS, status)            redraw the display: state, battery, storage, time (R-DEV-16)
@@ -26,7 +27,7 @@ import hashlib
 
 from firmware.errors import ConfigError, RecorderError
 from protocol.frames import FrameHashes, frame_digest
-from protocol.ledger import LedgerWriter, entry_hash
+from protocol.ledger import LedgerWriter
 from protocol.registry import (
     COMMON_FIELDS,
     EV_ANNOUNCEMENT,
@@ -374,9 +375,9 @@ class Recorder:
         if fields:
             for k in fields:
                 f[k] = fields[k]
-        raw = self.writer.append(KIND_EVENT, f, now_ms, mono_ms, sign)
-        out.append((STORE, raw, None))
-        return raw
+        entry = self.writer.append_entry(KIND_EVENT, f, now_ms, mono_ms, sign)
+        out.append((STORE, entry.raw, None, entry))
+        return entry.raw
 
     def _close(
         self, c: _Chunk, media: int, end_ms: int, now_ms: int, mono_ms: int, out: list
@@ -398,9 +399,9 @@ class Recorder:
         if self.sealer is not None:
             blob, fields[F_CIPHER_SHA], fields[F_CIPHER_ALG] = self.sealer(blob)  # type: ignore[operator]
         self._chunk_index += 1
-        raw = self.writer.append(KIND_CHUNK, fields, now_ms, mono_ms)
-        out.append((STORE, raw, blob))
-        return entry_hash(raw)
+        entry = self.writer.append_entry(KIND_CHUNK, fields, now_ms, mono_ms)
+        out.append((STORE, entry.raw, blob, entry))
+        return entry.digest
 
     def _close_streams(self, now_ms: int, mono_ms: int, out: list) -> None:
         if self._video is not None:

@@ -36,13 +36,36 @@ import os
 from firmware.errors import StorageFull, StoreError
 from protocol.crc32 import crc32
 from protocol.errors import DecodeError, EntryError
-from protocol.ledger import MAX_ENTRY_BYTES, parse_entry
+from protocol.ledger import MAX_ENTRY_BYTES, media_digest, parse_entry
+from protocol.registry import (
+    EV_POWER_LOSS_RECOVERED,
+    F_CIPHER_SHA,
+    F_DETAIL,
+    F_EVENT,
+    F_PLAIN_SHA,
+    KIND_CHUNK,
+)
 
 TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Generator, Iterator
+    from typing import Protocol
 
     from protocol.ledger import Entry
+
+    class Readable(Protocol):
+        """An open file, as far as reading records needs one."""
+
+        def read(self, __size: int) -> bytes: ...  # positional, as files take it
+
+    class WritableFile(Protocol):
+        """An open file the store writes: a segment (``opener`` may give a stand-in)."""
+
+        def write(self, __data: bytes) -> int | None: ...
+
+        def flush(self) -> None: ...
+
+        def close(self) -> None: ...
 
 HEADER_LEN = 8
 MARK_EVERY = 256  # records between the seek marks of the open segment
@@ -107,6 +130,49 @@ def scan_records(data: bytes, base: int = 0) -> tuple:
     return records, base + pos, None
 
 
+class SegmentScan:
+    """The records of one open segment file, read ``read_size`` bytes at a time.
+
+    Iterating yields ``(offset, payload)`` for each whole, CRC-valid record, from ``base``
+    (where the file is positioned) up to ``end`` (-1: the file's end), and stops at the
+    first record that is not (as ``scan_records`` does); ``valid_end`` and ``problem`` then
+    say where and why. No more than one read and one record is held at a time, so a 16 MiB
+    segment never sits in RAM. The one loop every reader of segments runs.
+    """
+
+    def __init__(
+        self, f: "Readable", base: int = 0, end: int = -1, read_size: int = READ_CHUNK
+    ) -> None:
+        self.f = f
+        self.base = base
+        self.end = end
+        self.read_size = read_size
+        self.valid_end = base
+        self.problem: tuple | None = None
+
+    def __iter__(self) -> "Iterator[tuple]":
+        read = self.f.read
+        end = self.end
+        base = self.base
+        buf = b""
+        while True:
+            chunk = read(self.read_size)
+            data = buf + chunk if buf else chunk
+            if end >= 0 and base + len(data) > end:
+                data = data[: end - base]
+                chunk = b""  # bytes past ``end`` are not the reader's
+            records, valid_end, problem = scan_records(data, base)
+            yield from records
+            self.valid_end = valid_end
+            if problem is not None and (problem[0] != INCOMPLETE or not chunk):
+                self.problem = problem  # an incomplete record is waited for until the end
+                return
+            if not chunk:
+                return
+            buf = data[valid_end - base :]
+            base = valid_end
+
+
 def is_torn_tail(rest: bytes) -> bool:
     """Whether ``rest`` (the bytes from a bad record to the end) is what a cut append leaves.
 
@@ -134,6 +200,22 @@ def is_torn_tail(rest: bytes) -> bool:
             return False
         pos = stop
     return True
+
+
+def named_media(entry: "Entry") -> list:
+    """The SHA-256s of the media files a ledger entry names: a chunk's own media, and the
+    whole media files a power-loss event accounts for (left in new/ by the cut). A staged
+    media file moves home once a durable record names it."""
+    f = entry.fields
+    if entry.kind == KIND_CHUNK:
+        return [media_digest(f)] if F_PLAIN_SHA in f or F_CIPHER_SHA in f else []
+    if f.get(F_EVENT) == EV_POWER_LOSS_RECOVERED:
+        detail = f.get(F_DETAIL)
+        if type(detail) is dict:
+            orphans = detail.get("orphan_media")
+            if type(orphans) is list:
+                return orphans
+    return []
 
 
 def segment_name(index: int) -> str:
@@ -396,7 +478,7 @@ class Store:
         self._ledger = path + "/ledger"
         self._media = path + "/media"
         self._new = self._media + "/new"
-        self._seg_file: object = None
+        self._seg_file: WritableFile | None = None
         self._seg_index = 0
         self._seg_size = 0  # bytes of whole records in the current segment
         self._synced_size = 0  # of those, how many are known durable
@@ -446,40 +528,33 @@ class Store:
         result = _Scan()
         f = open(self._seg_path(index), "rb")
         try:
-            buf = b""
-            base = 0
-            while True:
-                chunk = f.read(READ_CHUNK)
-                data = buf + chunk if buf else chunk
-                records, valid_end, problem = scan_records(data, base)
-                for offset, payload in records:
-                    if result.count == 0:
-                        result.first_payload = payload
-                    if result.count % MARK_EVERY == 0:
-                        result.offsets.append(offset)
-                    result.count += 1
-                    result.last_payload = payload
-                    if names:
-                        self._mark_named(names, payload)
-                result.valid_end = valid_end
-                if problem is not None and (problem[0] != INCOMPLETE or not chunk):
-                    result.problem = problem
-                    break
-                if not chunk:
-                    break
-                buf = data[valid_end - base :]
-                base = valid_end
+            scan = SegmentScan(f)
+            for offset, payload in scan:
+                if result.count == 0:
+                    result.first_payload = payload
+                if result.count % MARK_EVERY == 0:
+                    result.offsets.append(offset)
+                result.count += 1
+                result.last_payload = payload
+                if names:
+                    self._mark_named(names, payload)
+            result.valid_end = scan.valid_end
+            result.problem = scan.problem
         finally:
             f.close()
         result.size = _size(self._seg_path(index))
         return result
 
-    @staticmethod
-    def _mark_named(names: list, payload: bytes) -> None:
-        # names holds [hex, digest, named] triples; a record names media by embedding its hash.
+    def _mark_named(self, names: list, payload: bytes) -> None:
+        # names holds [hex, digest, named] triples. A record that names media holds its hash,
+        # so a byte search finds the few records worth parsing; their fields decide.
+        named = None
         for item in names:
             if not item[2] and item[1] in payload:
-                item[2] = True
+                if named is None:
+                    named = named_media(self._parse_stored(payload, "a ledger segment"))
+                if item[1] in named:
+                    item[2] = True
 
     def _read_tail(self, index: int, offset: int, size: int) -> bytes:
         f = open(self._seg_path(index), "rb")
@@ -657,7 +732,7 @@ class Store:
         key = ""
         if media is not None:
             digest = media_sha if media_sha is not None else hashlib.sha256(media).digest()
-            if len(digest) != 32 or digest not in entry_raw:
+            if digest not in named_media(entry):
                 raise StoreError("entry seq %d does not name its media's SHA-256" % entry.seq)
             key = _hex(digest)
             self._put_media(key, media)
@@ -667,21 +742,23 @@ class Store:
             self._marks.append((entry.seq, self._seg_size))
         try:
             f = self._segment_file()
-            n = f.write(record)  # type: ignore[attr-defined]
+            n = f.write(record)
             if n is not None and n != len(record):
                 raise OSError(_ENOSPC, "short write")
-            f.flush()  # type: ignore[attr-defined]
+            f.flush()
         except OSError as exc:
             self._fail()
             raise _storage_error(exc, "appending entry seq %d" % entry.seq) from None
         self._seg_size += len(record)
         self._last_raw = bytes(entry_raw)
         self._next_seq = entry.seq + 1
-        for staged in self._staged:
-            if staged not in self._promote and (
-                staged == key or binascii.unhexlify(staged) in entry_raw
-            ):
-                self._promote.append(staged)
+        if self._staged:
+            named = named_media(entry)
+            for staged in self._staged:
+                if staged not in self._promote and (
+                    staged == key or binascii.unhexlify(staged) in named
+                ):
+                    self._promote.append(staged)
         if self._usage is not None:
             self._usage[0] += len(record)
         self._unsynced += 1
@@ -708,7 +785,7 @@ class Store:
             self._staged.remove(key)
         self._promote = []
 
-    def _segment_file(self) -> object:
+    def _segment_file(self) -> "WritableFile":
         if self._seg_file is None:
             path = self._seg_path(self._seg_index)
             created = not _exists(path)
@@ -816,7 +893,7 @@ class Store:
                 self._synced_raw = self._last_raw
                 self._synced_next_seq = self._next_seq
         finally:
-            f.close()  # type: ignore[attr-defined]
+            f.close()
 
     # -- durability: a port whose medium syncs its own way overrides these --
 
@@ -874,7 +951,7 @@ class Store:
 
     # -- reading --
 
-    def entries(self, from_seq: int = 0) -> "Iterator[bytes]":
+    def entries(self, from_seq: int = 0) -> "Generator[bytes, None, None]":
         """Yield the stored entries with seq >= ``from_seq``, oldest first, across segments."""
         segments = self._segments()
         start = 0
@@ -914,29 +991,20 @@ class Store:
                 seq, base = mark
             f.seek(base)
         try:
-            buf = b""
-            while True:
-                chunk = f.read(READ_CHUNK)
-                data = buf + chunk if buf else chunk
-                if end >= 0 and base + len(data) > end:
-                    data = data[: end - base]
-                    chunk = b""  # bytes past the last whole record are not the store's yet
-                records, valid_end, problem = scan_records(data, base)
-                for _, payload in records:
-                    if seq < 0 and from_seq > 0:
-                        seq = self._parse_stored(payload, segment_name(index)).seq
-                    if seq >= from_seq or from_seq <= 0:
-                        yield payload
-                    seq += 1
-                if problem is not None and (problem[0] != INCOMPLETE or not chunk):
-                    raise StoreError(
-                        "ledger segment %s is corrupt at byte %d (%s)"
-                        % (segment_name(index), problem[1], problem[2])
-                    )
-                if not chunk:
-                    return
-                buf = data[valid_end - base :]
-                base = valid_end
+            # Bytes past the last whole record of the open segment are not the store's yet.
+            scan = SegmentScan(f, base, end)
+            for _, payload in scan:
+                if seq < 0 and from_seq > 0:
+                    seq = self._parse_stored(payload, segment_name(index)).seq
+                if seq >= from_seq or from_seq <= 0:
+                    yield payload
+                seq += 1
+            problem = scan.problem
+            if problem is not None:
+                raise StoreError(
+                    "ledger segment %s is corrupt at byte %d (%s)"
+                    % (segment_name(index), problem[1], problem[2])
+                )
         finally:
             f.close()
 
@@ -1026,28 +1094,7 @@ def ledger_records(path: str, read_size: int = READ_CHUNK) -> "Iterator[bytes]":
     for name in sorted(n for n in _listdir(folder) if n.endswith(SEG_SUFFIX)):
         f = open(folder + "/" + name, "rb")
         try:
-            buf = b""
-            done = False
-            while not done:
-                more = f.read(read_size)
-                buf += more
-                pos = 0
-                while len(buf) - pos >= HEADER_LEN:
-                    n = int.from_bytes(buf[pos : pos + 4], "big")
-                    if n == 0 or n > MAX_PAYLOAD:
-                        done = True
-                        break
-                    stop = pos + HEADER_LEN + n
-                    if stop > len(buf):
-                        break
-                    payload = buf[pos + HEADER_LEN : stop]
-                    if crc32(payload) != int.from_bytes(buf[pos + 4 : pos + 8], "big"):
-                        done = True
-                        break
-                    yield payload
-                    pos = stop
-                buf = buf[pos:]
-                if not more:
-                    done = True
+            for _, payload in SegmentScan(f, read_size=read_size):
+                yield payload
         finally:
             f.close()

@@ -34,7 +34,8 @@ from firmware.errors import ConfigError, FirmwareError
 from firmware.hal import Battery, Camera, Clock, Indicators
 from firmware.link import DeviceLink
 from firmware.provision import installed_config, load_device_key, pinned_host_keys, read_file
-from firmware.recorder import IDLE, PAUSED, PRE_RECORD, RECORDING, RESUMING
+from firmware.recorder import PAUSED, RECORDING, RESUMING
+from firmware.runloop import RunLoop
 from firmware.store import SEG_SUFFIX, Store, scan_records
 from firmware.storelock import StoreClaim, claim
 from protocol.hostconfig import ConfigRejected
@@ -66,14 +67,10 @@ from protocol.signer import make_signer
 DEFAULT_START_MS = 1795392000000  # 2026-11-23 08:00 China Standard Time
 RTC_RESET_MS = 946684800000  # 2000-01-01 00:00 UTC: what an RTC reads once it lost the time
 DEFAULT_FPS = 5
-AUDIO_BLOCK_MS = 200
-TICK_MS = 1000  # how often a capturing recorder is told that time passes
-IDLE_STEP_MS = 60000  # virtual time per tick while nothing is captured
 DEFAULT_JUMP_S = -3600  # a clock_jump without seconds: the RTC goes back an hour
 LATER_MS = 60000  # a new run on a board with a ledger starts this long after its last entry
 DEFAULT_CARD_BYTES = 64 * 1000 * 1000 * 1000  # a 64 GB card: a shift's room at 8 Mbit/s
 MB = 1024 * 1024
-CAPTURING = (IDLE, PRE_RECORD, RECORDING, RESUMING)  # the camera runs while ready
 
 
 # The steps a bench runs, and the keys each takes besides "do" (and "n", the step number a
@@ -315,7 +312,8 @@ class TestBench:
         self.link: DeviceLink | None = None
         self.pipe = _Pipe()
         self.audio_count = 0
-        self.tick_due = 0
+        self.audio_tag = "scene"  # what the synthetic audio blocks say they are
+        self.loop: RunLoop | None = None  # the running agent's, made at each boot
         self.boot_head = 0
         self.claim: StoreClaim | None = None  # held while the agent runs
 
@@ -552,7 +550,7 @@ class TestBench:
             host_keys=self._host_keys(),
             store=store,
         )
-        self.tick_due = TICK_MS
+        self.loop = RunLoop(self.agent, self._audio)
         lines = ["powered on, battery %d%%" % self.battery.level]
         lines.extend(self._apply_config())  # MicroPython has no [*x] displays
         return lines
@@ -606,41 +604,19 @@ class TestBench:
     def _pass(self, ms: int, fps: int, tag: str) -> int:
         """Let ``ms`` of virtual time pass: film at ``fps`` (0: not at all) and record audio
         while the recorder captures, tick it otherwise. Return how many frames were captured."""
-        agent = self.agent
-        clock = self.clock
-        if agent is None:  # off: only the RTC runs
-            clock.advance(ms)
+        loop = self.loop
+        if self.agent is None or loop is None:  # off: only the RTC runs
+            self.clock.advance(ms)
             return 0
         self.camera.fps = fps or DEFAULT_FPS
-        frame_ms = 1000 // fps if fps else 0
-        end = clock.mono + ms
-        frames = 0
-        next_frame = next_audio = clock.mono
-        while clock.mono < end:
-            if not frame_ms or agent.recorder.state not in CAPTURING:
-                clock.advance(min(IDLE_STEP_MS, end - clock.mono))
-                agent.input("tick")
-                agent.check_storage()
-                next_frame = next_audio = clock.mono
-                continue
-            now = clock.mono
-            if now >= next_frame:
-                if agent.capture():
-                    frames += 1
-                next_frame += frame_ms
-            if now >= next_audio:
-                self._audio(agent, tag)
-                next_audio += AUDIO_BLOCK_MS
-            if now >= self.tick_due:
-                self.tick_due = now + TICK_MS
-                agent.input("tick")
-            clock.advance(max(1, min(next_frame, next_audio, end) - now))
-        return frames
+        self.audio_tag = tag
+        return loop.pass_time(ms, 1000 // fps if fps else 0, self.clock.advance)
 
-    def _audio(self, agent: "Agent", tag: str) -> None:
-        data = ("%s audio %d @%d" % (tag, self.audio_count, self.clock.wall)).encode()
+    def _audio(self) -> bytes:
+        """A synthetic audio block, different every time (a bench has no microphone)."""
+        data = ("%s audio %d @%d" % (self.audio_tag, self.audio_count, self.clock.wall)).encode()
         self.audio_count += 1
-        agent.input("audio", data)
+        return data
 
     # --- faults ---------------------------------------------------------------------------
 

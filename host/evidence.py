@@ -35,9 +35,9 @@ from pathlib import Path
 
 from host import hostlog
 from host.files import start_writeback, sync_files, write_all, write_atomic
-from protocol.bounds import MAX_ID, entry_problem
-from protocol.ledger import Entry, parse_entry
-from protocol.registry import F_CIPHER_SHA, F_PLAIN_LEN, F_PLAIN_SHA, F_WALL_MS, KIND_CHUNK
+from protocol.bounds import entry_problem
+from protocol.ledger import Entry, media_digest, parse_entry
+from protocol.registry import F_CIPHER_SHA, F_PLAIN_LEN, F_WALL_MS, KIND_CHUNK, id_problem
 from protocol.sealing import OVERHEAD as SEALED_OVERHEAD
 
 
@@ -85,21 +85,6 @@ def check_database_file(db_path: Path) -> None:
         )
 
 
-def device_id_problem(device_id: object) -> str:
-    """Why ``device_id`` cannot name a device (the protocol's bounds: 1 to MAX_ID
-    characters), or "". A device enrolled under a longer id could never dock: the sync
-    protocol refuses its HELLO."""
-    if type(device_id) is not str:
-        return "a device id is text, not %s" % type(device_id).__name__
-    if not 1 <= len(device_id) <= MAX_ID:
-        return "a device id is 1 to %d characters, not %d (%r)" % (
-            MAX_ID,
-            len(device_id),
-            device_id[:24],
-        )
-    return ""
-
-
 def chunk_media(e: Entry) -> tuple | None:
     """``(digest, size)`` of the media a chunk entry names (sealed, when it is); None for an
     event."""
@@ -108,8 +93,8 @@ def chunk_media(e: Entry) -> tuple | None:
     f = e.fields
     size = f.get(F_PLAIN_LEN, 0)
     if F_CIPHER_SHA in f:
-        return f[F_CIPHER_SHA], size + SEALED_OVERHEAD
-    return f[F_PLAIN_SHA], size
+        size += SEALED_OVERHEAD  # the device holds, and sends, the sealed bytes
+    return media_digest(f), size
 
 
 class MediaWriter:
@@ -442,7 +427,7 @@ class SqliteEvidenceStore(EvidenceStore):
         """Enrol a device's public key; re-enrolling the same key is a no-op."""
         if len(public_key) != 32:
             raise EvidenceError("an Ed25519 public key is 32 bytes, not %d" % len(public_key))
-        problem = device_id_problem(device_id)
+        problem = id_problem(device_id)
         if problem:
             raise EvidenceError(problem)
         with self._lock:
@@ -759,8 +744,7 @@ class SqliteEvidenceStore(EvidenceStore):
         for e in entries:
             if e.kind != KIND_CHUNK:
                 continue
-            f = e.fields
-            digest = f[F_CIPHER_SHA] if F_CIPHER_SHA in f else f[F_PLAIN_SHA]
+            digest = media_digest(e.fields)
             path = self._media_path(digest)
             if not path.exists():
                 problems.append((e.seq, "missing"))

@@ -14,9 +14,11 @@ from protocol.cose import decode_sign1, encode_sign1, protected_header, to_be_si
 from protocol.errors import DecodeError, EntryError, TruncatedError
 from protocol.registry import (
     F_BOOT,
+    F_CIPHER_SHA,
     F_DEVICE,
     F_KIND,
     F_MONO_MS,
+    F_PLAIN_SHA,
     F_PREV,
     F_SEQ,
     F_VERSION,
@@ -41,6 +43,14 @@ MAX_ENTRY_BYTES = 1 << 20
 def entry_hash(raw: bytes) -> bytes:
     """The SHA-256 of an entry's full encoded bytes: what the next entry's ``prev`` holds."""
     return hashlib.sha256(raw).digest()
+
+
+def media_digest(fields: dict) -> bytes:
+    """The SHA-256 that names a chunk's media: of the sealed bytes when the chunk is sealed
+    (the device stores and the host fetches only those), else of the plain bytes. The one
+    rule every reader of a chunk entry follows; ``fields`` is a chunk entry's payload."""
+    digest = fields.get(F_CIPHER_SHA)
+    return digest if digest is not None else fields[F_PLAIN_SHA]
 
 
 class Entry:
@@ -157,7 +167,8 @@ class LedgerWriter:
         self.sign_every = sign_every
         self.unsigned_run = 0
         self.unsigned_bytes = 0  # bytes of the unsigned run, which readers bound too
-        self.protected = protected_header(device_id.encode())
+        self.kid = device_id.encode()
+        self.protected = protected_header(self.kid)
 
     def append(
         self, kind: int, fields: dict, wall_ms: int, mono_ms: int, sign: bool = False
@@ -167,6 +178,15 @@ class LedgerWriter:
         ``sign`` forces a signature now (at record stop, before sync, before shutdown) so
         that no entry waits for one.
         """
+        return self.append_entry(kind, fields, wall_ms, mono_ms, sign).raw
+
+    def append_entry(
+        self, kind: int, fields: dict, wall_ms: int, mono_ms: int, sign: bool = False
+    ) -> Entry:
+        """``append``, returning the new entry as ``parse_entry`` would give it back, so that
+        a caller that stores or folds it need not decode the bytes it just encoded. Its
+        ``fields`` are the values given (they encode to the entry's payload), so a caller
+        gives plain CBOR values: lists, not tuples."""
         payload = dict(fields)
         payload[F_VERSION] = FORMAT_VERSION
         payload[F_DEVICE] = self.device_id
@@ -192,10 +212,17 @@ class LedgerWriter:
             signature = b""
             self.unsigned_run += 1
             self.unsigned_bytes += len(body)
-        raw = encode_sign1(self.protected, body, signature)
-        self.prev = entry_hash(raw)
+        entry = Entry(
+            encode_sign1(self.protected, body, signature),
+            self.protected,
+            self.kid,
+            body,
+            signature,
+            payload,
+        )
+        self.prev = entry.digest
         self.seq += 1
-        return raw
+        return entry
 
 
 # What LedgerReader and read_ledger give: ("entry", offset, Entry), ("malformed", offset,

@@ -27,6 +27,30 @@ COSE_CRV_ED25519 = 6
 # The longest device or host id, in characters: the kid of every entry's protected header,
 # the id in HELLO (messages.K_DEVICE) and the host key id (messages.K_KID) are 1..this.
 MAX_ID_LEN = 64
+_ID_PUNCTUATION = "-_."  # besides ASCII letters and digits, in an id that names a file
+
+
+def id_problem(text: object, what: str = "a device id", file_name: bool = False) -> str:
+    """Why ``text`` cannot serve as a device or host id, or "" when it can: the protocol
+    carries ids of 1..MAX_ID_LEN characters, so a longer one could never dock. ``file_name``
+    adds the rule for an id that names a key file on a board (ASCII letters, digits and
+    "-_.", not starting with "."), which provisioning applies. ``what`` starts the message."""
+    if type(text) is not str:
+        return "%s is text, not %s" % (what, type(text).__name__)
+    if not 1 <= len(text) <= MAX_ID_LEN:
+        return "%s must be 1 to %d characters, not %d (%r)" % (
+            what,
+            MAX_ID_LEN,
+            len(text),
+            text[:24],
+        )
+    if file_name:
+        if text[0] == ".":
+            return "%s %r must not start with '.'" % (what, text)
+        for ch in text:
+            if ord(ch) > 127 or not (ch.isalpha() or ch.isdigit() or ch in _ID_PUNCTUATION):
+                return "%s %r may hold only ASCII letters, digits, '-', '_' and '.'" % (what, text)
+    return ""
 
 # --- payload fields every entry has ---
 F_VERSION = 0  # format version (FORMAT_VERSION)

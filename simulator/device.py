@@ -19,13 +19,12 @@ from firmware.agent import Agent, boot
 from firmware.errors import FirmwareError, StoreError
 from firmware.hal import Indicators
 from firmware.recorder import (
-    IDLE,
     PAUSED,
-    PRE_RECORD,
     RECORDING,
     RESUMING,
     STATE_NAMES,
 )
+from firmware.runloop import AUDIO_BLOCK_MS, RunLoop
 from firmware.storelock import StoreClaim, StoreInUse, claim
 from protocol.crc32 import crc32
 from protocol.keys import DeviceKey, encode_key
@@ -49,11 +48,8 @@ if TYPE_CHECKING:
 
 DEFAULT_START = "2026-11-23T08:00:00+08:00"
 DEFAULT_GPS = [[39.9087, 116.3975], [39.9100, 116.4030], [39.9140, 116.4040]]
-BLOCK_MS = 200  # one audio block
-TICK_MS = 1000  # how often the recorder is told that time passes while it runs
+BLOCK_MS = AUDIO_BLOCK_MS  # one audio block
 BATTERY_EVERY_MS = 60_000
-IDLE_STEP_MS = 60_000  # virtual time per tick while nothing is captured
-CAPTURING = (IDLE, PRE_RECORD, RECORDING, RESUMING)  # the camera runs while ready
 
 
 class PowerCut(BaseException):
@@ -212,7 +208,7 @@ class VirtualDevice:
         self.log: list = []  # (true_ms, line): what happened, for the report
         self.mic_working = True
         self.power_losses = 0
-        self._tick_due = 0
+        self.loop: RunLoop | None = None  # the running agent's, made at each boot
         self._battery_due = 0
 
     # -- set-up --
@@ -302,7 +298,7 @@ class VirtualDevice:
             )
         )
         self._flush_officer()
-        self._tick_due = self.clock.mono_ms() + TICK_MS
+        self.loop = RunLoop(agent, self._audio, audio_block_ms=BLOCK_MS)
         self._battery_due = self.clock.mono_ms() + BATTERY_EVERY_MS
 
     def _claim_store(self) -> None:
@@ -579,58 +575,29 @@ class VirtualDevice:
 
     def _run(self, ms: int, fps: int) -> int:
         """Let ``ms`` of virtual time pass: film at ``fps`` while the recorder captures, feed
-        audio, tick, drain the battery. Return the frames captured."""
-        end = self.clock.mono_ms() + ms
-        frames = 0
+        audio, tick, drain the battery (``firmware.runloop``). Return the frames captured."""
+        if self.agent is None or self.loop is None:  # off: only the RTC runs
+            self.clock.advance(ms)
+            return 0
         frame_ms = 1000 // fps if fps > 0 else 0
-        next_frame = self.clock.mono_ms()
-        next_audio = self.clock.mono_ms()
-        while self.clock.mono_ms() < end:
-            agent = self.agent
-            if agent is None:  # off: only the RTC runs
-                self.clock.advance(end - self.clock.mono_ms())
-                break
-            capturing = frame_ms and agent.recorder.state in CAPTURING
-            if not capturing:
-                step = min(IDLE_STEP_MS, end - self.clock.mono_ms())
-                self._idle(agent, step)
-                next_frame = next_audio = self.clock.mono_ms()
-                continue
-            now = self.clock.mono_ms()
-            if now >= next_frame:
-                if agent.capture():
-                    frames += 1
-                next_frame += frame_ms
-            if now >= next_audio:
-                self._audio(agent)
-                next_audio += BLOCK_MS
-            self._housekeeping(agent)
-            self._flush_officer()
-            self.clock.advance(max(1, min(next_frame, next_audio, end) - self.clock.mono_ms()))
-        return frames
+        return self.loop.pass_time(ms, frame_ms, self.clock.advance, self._chores)
 
-    def _idle(self, agent: Agent, ms: int) -> None:
-        self.clock.advance(ms)
-        self.battery.drain(ms, False)
-        agent.input("tick")
-        agent.check_storage()
-        self._battery(agent)
-        self._flush_officer()
-
-    def _audio(self, agent: Agent) -> None:
-        block = self.microphone.read()
-        if block is not None and self.mic_working:
-            agent.input("audio", block[0])
-
-    def _housekeeping(self, agent: Agent) -> None:
-        mono = self.clock.mono_ms()
-        if mono >= self._tick_due:
-            self._tick_due = mono + TICK_MS
-            agent.input("tick")
-        if mono >= self._battery_due:
-            self._battery_due = mono + BATTERY_EVERY_MS
+    def _chores(self, idle_ms: int) -> None:
+        """The hardware's upkeep after each step of the run loop: the battery drains (all of
+        an idle step, or a minute's worth once a minute while capturing)."""
+        agent = self._on()
+        if idle_ms:
+            self.battery.drain(idle_ms, False)
+            self._battery(agent)
+        elif self.clock.mono_ms() >= self._battery_due:
+            self._battery_due = self.clock.mono_ms() + BATTERY_EVERY_MS
             self.battery.drain(BATTERY_EVERY_MS, agent.recorder.state in (RECORDING, RESUMING))
             self._battery(agent)
+        self._flush_officer()
+
+    def _audio(self) -> "bytes | None":
+        block = self.microphone.read()  # the microphone runs on, heard or not
+        return block[0] if block is not None and self.mic_working else None
 
     def _battery(self, agent: Agent) -> None:
         pct = self.battery.percent()

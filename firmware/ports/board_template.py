@@ -13,20 +13,34 @@ unchanged. What each piece must guarantee:
 - ``make_board_signer`` returns an object with ``public_key()`` and ``sign(message)``. Prefer
   a secure element or a native Ed25519 module: the private key then never exists in Python
   memory. Without one, ``protocol.signer.make_signer(seed, prefer_native=False)`` signs in
-  pure Python, and the agent's adaptive cadence signs every K-th entry if that is slow.
+  pure Python, and ``run`` boots the agent with a signing budget, so the cadenced signer
+  (``firmware.signing``) signs every K-th entry if that is slow; a fast signer keeps K = 1.
+- ``BoardMicrophone.read`` returns the next 200 ms block of encoded audio, or None while the
+  codec has none yet; ``power_off_requested`` reads the power button (and the fuel gauge's
+  cut-off).
 - ``board_entropy`` feeds key generation at provisioning: a hardware RNG, never ``random``.
 - The store directory must be on a filesystem whose writes survive power loss in order
   (littlefs, or FAT with the card's cache flushed on ``sync``).
 - On the power button's off (and on a low-battery shutdown), call ``agent.shut_down()``
   before cutting power: it saves the checkpoint that lets the next boot skip re-reading
   the ledger (``firmware.memory``). A cut without it loses nothing; that boot is slower.
+
+``run`` is the board's main loop: boot, then the camera's frames and ``firmware.runloop``'s
+ticks, audio and storage checks until the power button says off. The buttons' handlers
+call ``agent.input`` ("press_record", "press_stop", ...) between frames.
 """
 
 import time
 
 from firmware.hal import Battery, Camera, Clock, Indicators
 
+TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
+if TYPE_CHECKING:
+    from protocol.signer import Ed25519Signer
+
 STORE_PATH = "/sd/sealcam"  # where the vendor mounts the SD card or flash filesystem
+SIGNING_BUDGET_PERCENT = 50  # the share of real time signing may take (firmware.signing)
+BITRATE_BPS = 8_000_000  # what the encoder and the codec write per second, for hours left
 
 
 class BoardClock(Clock):
@@ -61,7 +75,16 @@ class BoardIndicators(Indicators):
         raise NotImplementedError("play the recorded prompt prompt_id, or show text")
 
 
-def make_board_signer(seed: bytes) -> object:
+class BoardMicrophone:
+    def read(self) -> bytes | None:
+        raise NotImplementedError("return the next 200 ms block from the audio codec, or None")
+
+
+def power_off_requested() -> bool:
+    raise NotImplementedError("read the power button and the battery's cut-off")
+
+
+def make_board_signer(seed: bytes) -> "Ed25519Signer":
     """The device's signer; see the module notes for the order of preference."""
     from protocol.signer import make_signer
 
@@ -70,3 +93,33 @@ def make_board_signer(seed: bytes) -> object:
 
 def board_entropy(n: int) -> bytes:
     raise NotImplementedError("return n bytes from the hardware random number generator")
+
+
+def run(store_path: str = STORE_PATH) -> None:
+    """Boot the agent on this board and run it until the power button says off."""
+    from firmware.agent import boot
+    from firmware.provision import load_device_key, pinned_host_keys
+    from firmware.runloop import RunLoop
+
+    key = load_device_key(store_path)
+    clock = BoardClock()
+    agent = boot(
+        store_path,
+        make_board_signer(key.seed),
+        key.device_id,
+        "",  # the officer comes with the host-signed config (firmware.provision)
+        clock,
+        BoardCamera(),
+        BoardIndicators(),
+        BoardBattery(),
+        host_keys=pinned_host_keys(store_path),
+        bitrate_bps=BITRATE_BPS,
+        signing_budget_percent=SIGNING_BUDGET_PERCENT,
+    )
+    loop = RunLoop(agent, BoardMicrophone().read)
+    try:
+        while not power_off_requested():
+            agent.capture()  # one frame: blocks for at most one frame interval
+            loop.serve()  # audio, ticks and storage checks when due
+    finally:
+        agent.shut_down()

@@ -202,6 +202,7 @@ def _record(
 ) -> dict:
     from firmware.agent import boot
     from firmware.capture import CaptureQueue
+    from firmware.runloop import RunLoop
     from protocol.sealing import sealed_fields
     from protocol.signer import make_signer
 
@@ -242,13 +243,14 @@ def _record(
     unavailable = docks.open()
     agent.input("press_record")
     agent.input("announce_done")
+    loop = RunLoop(agent)  # ticks and storage checks between frames (no microphone here)
     thread = threading.Thread(target=capture, name="capture", daemon=True)
     thread.start()
     fed = 0
     with StopKey(stop) as key:
         try:
             while not stop.is_set() or queue.items:
-                n = agent.drain(queue)
+                n = loop.drain(queue)
                 fed += n
                 docks.poll()
                 if not n:
@@ -258,7 +260,7 @@ def _record(
         finally:
             stop.set()
             thread.join()
-            fed += agent.drain(queue)
+            fed += loop.drain(queue)
             agent.input("press_stop")
             try:
                 # The footage has ended, the power has not: a dock under way finishes

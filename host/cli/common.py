@@ -56,11 +56,10 @@ def file_chunks(f) -> Iterator[bytes]:
 
 
 def check_id(text: str, what: str) -> str:
-    """``text`` when it can serve as a device or host id; the protocol carries ids of
-    1..MAX_ID_LEN characters (the kid of every signed entry, the id in HELLO)."""
-    from protocol.registry import MAX_ID_LEN
+    """``text`` when it can serve as a device or host id (``protocol.registry.id_problem``)."""
+    from protocol.registry import MAX_ID_LEN, id_problem
 
-    if not 1 <= len(text) <= MAX_ID_LEN:
+    if id_problem(text, what):  # for text, only its length can be wrong
         raise UsageProblem(
             "%s is %d characters long; the protocol allows ids of 1..%d characters: choose "
             "a shorter one" % (what, len(text), MAX_ID_LEN)

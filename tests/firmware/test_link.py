@@ -6,9 +6,9 @@ from protocol import framing
 from protocol.host_session import HostSession
 from protocol.messages import ERR_INTERNAL
 from protocol.signer import make_signer
-from tests.firmware.test_agent import start
+from tests.firmware.helpers import start
 from tests.portable import TempDir
-from tests.protocol.ledgers import SEED_A
+from tests.protocol.helpers import SEED_A
 
 HOST = make_signer(bytes(range(200, 232)))
 HOST_KID = "agency-1"

@@ -88,3 +88,25 @@ def test_ctrl_c_between_signing_and_storing_an_entry_loses_nothing(tmp_path):
     public = make_signer(seed).public_key()
     assert verify_ledger(raw, "SC-0001", public).state == OK
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # ^C is given back
+
+
+def test_a_recording_on_this_machine_is_told_that_time_passes(tmp_path, monkeypatch):
+    # Issue 11 §3: the CPython port runs the shared run loop, so its recorder ticks (chunks
+    # close by duration, the status is redrawn); it never ticked before. The file plays at
+    # its own 30 fps, so 60 frames take at least 2 s, past the first tick's due time.
+    from firmware.ports import cpython
+    from firmware.recorder import Recorder
+
+    video = tmp_path / "scene.avi"
+    write_video(video, frames=60, size=(64, 48))
+    ticks = []
+    real_tick = Recorder.tick
+
+    def counted_tick(self, now_ms, mono_ms):
+        ticks.append(mono_ms)
+        return real_tick(self, now_ms, mono_ms)
+
+    monkeypatch.setattr(Recorder, "tick", counted_tick)
+    summary = cpython.record(str(tmp_path / "rec"), str(video), bytes(range(32)), "SC-1", "P-1")
+    assert summary["frames"] > 0
+    assert ticks

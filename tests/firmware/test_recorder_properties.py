@@ -156,6 +156,10 @@ class RecorderMachine(RuleBasedStateMachine):
         for a in actions:
             if a[0] == STORE:
                 self.stored.append(a[1])
+                # The writer hands back the entry it encoded, as parsing would (issue 11 §3).
+                parsed = parse_entry(a[1])
+                assert a[3].raw is a[1] and a[3].digest == parsed.digest
+                assert a[3].fields == parsed.fields and a[3].signature == parsed.signature
         if self.rec.state == REFUSING:
             self.pending = []
         return actions

@@ -6,12 +6,12 @@ import hashlib
 
 from firmware.memory import restore
 from firmware.store import Store, media_key
+from protocol.device_session import D_CLOSED, D_READY
+from protocol.host_session import H_CLOSED, H_READY
 from protocol.hostconfig import sign_config
 from protocol.ledger import LedgerWriter
 from protocol.messages import ERR_NONE, GONE_DAMAGED, GONE_NOT_FOUND, MIN_FRAME, RECEIPT, TIME
 from protocol.registry import EV_HOST_RECEIPT, F_DETAIL, F_EVENT, F_FRAME_HASHES, KIND_EVENT
-from protocol.device_session import D_CLOSED, D_READY
-from protocol.host_session import H_CLOSED, H_READY
 from tests.portable import TempDir
 from tests.protocol.helpers import (
     DEVICE,

@@ -17,6 +17,7 @@ from firmware.store import (
     INCOMPLETE,
     MARK_EVERY,
     MAX_PAYLOAD,
+    SegmentScan,
     Store,
     encode_record,
     is_torn_tail,
@@ -234,6 +235,20 @@ def test_append_refuses_what_would_break_the_chain():  # R-DEV-2
         assert list(Store(d).entries()) == entries[:2]
 
 
+def test_an_entry_names_media_by_its_media_field_not_by_holding_its_bytes():  # R-DEV-2
+    # Issue 11 §3: an event whose detail happens to hold a media hash does not name that
+    # media; the store reads the chunk's media field (protocol.ledger.media_digest).
+    media = b"footage"
+    digest = hashlib.sha256(media).digest()
+    with TempDir() as d:
+        store = Store(d)
+        writer = LedgerWriter(make_signer(SEED_A), DEVICE)
+        mention = writer.append(KIND_EVENT, {F_EVENT: 1, F_DETAIL: {"about": digest}}, T0, 0)
+        assert raises(StoreError, store.append, mention, media)
+        assert store.head()[0] == 0 and not store.has_media(digest)
+        store.close()
+
+
 def test_recovery_cuts_a_torn_tail_at_any_offset():  # R-DEV-14
     entries = make_entries(5)
     with TempDir() as d:
@@ -371,7 +386,7 @@ def test_media_whose_record_was_lost_is_kept_and_reported():  # R-DEV-14
         writer = LedgerWriter(
             make_signer(SEED_A), DEVICE, seq=last.seq + 1, prev=last.digest, boot=1
         )
-        fields = {F_EVENT: EV_POWER_LOSS_RECOVERED, F_DETAIL: {1: [digest]}}
+        fields = {F_EVENT: EV_POWER_LOSS_RECOVERED, F_DETAIL: {"orphan_media": [digest]}}
         event = writer.append(KIND_EVENT, fields, T0 + 5000, 10, sign=True)
         store.append(event)
         store.close()
@@ -435,3 +450,35 @@ def test_sync_policy_every_n_keeps_what_was_synced():  # R-DEV-14
         store.close()  # close syncs the rest
         assert list(Store(d).entries()) == entries
         assert raises(StoreError, Store, d + "/x", -1)
+
+
+class _Bytes:
+    """A file of ``data``, read from ``pos`` on."""
+
+    def __init__(self, data: bytes, pos: int = 0) -> None:
+        self.data = data
+        self.pos = pos
+
+    def read(self, size: int) -> bytes:
+        out = self.data[self.pos : self.pos + size]
+        self.pos += len(out)
+        return out
+
+
+def test_one_segment_scan_reads_records_across_reads_up_to_a_bound_or_a_bad_record():
+    # Issue 11 §3: opening, reading from a seq and ledger_records share SegmentScan.
+    payloads = [b"a" * 5, b"b" * 20, b"c"]
+    data = b"".join(encode_record(p) for p in payloads)
+    for size in (1, 3, 7, 64):
+        scan = SegmentScan(_Bytes(data), read_size=size)
+        assert [p for _, p in scan] == payloads
+        assert scan.valid_end == len(data) and scan.problem is None
+    first = len(encode_record(payloads[0]))
+    scan = SegmentScan(_Bytes(data, first), base=first, end=len(data) - 3, read_size=4)
+    assert list(scan) == [(first, payloads[1])]  # the last record lies past ``end``
+    assert scan.problem is not None and scan.problem[0] == INCOMPLETE
+    damaged = data[:-1] + b"x"
+    scan = SegmentScan(_Bytes(damaged), read_size=3)
+    assert [p for _, p in scan] == payloads[:2]
+    assert scan.problem is not None and scan.problem[0] == BAD_CRC
+    assert scan.valid_end == len(data) - len(encode_record(payloads[2]))

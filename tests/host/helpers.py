@@ -12,9 +12,9 @@ import threading
 from pathlib import Path
 
 from firmware.link import DeviceLink
+from firmware.ports.transports import SocketTransport
 from firmware.store import media_key
 from host.evidence import SqliteEvidenceStore
-from firmware.ports.transports import SocketTransport
 from host.sync import HostLink
 from protocol.keys import DeviceKey, encode_key
 from protocol.signer import make_signer

@@ -21,11 +21,11 @@ from host.evidence import SqliteEvidenceStore, chunk_media
 from host.progress import SessionView
 from host.sync import HostLink
 from protocol import framing
+from protocol.device_session import DeviceSession
+from protocol.host_session import HostSession
 from protocol.ledger import Entry, parse_entry
 from protocol.messages import GONE_DAMAGED, GONE_NOT_FOUND, MAX_FRAME
 from protocol.registry import EV_CLOCK_SET, EV_HOST_RECEIPT, F_EVENT, KIND_CHUNK, KIND_EVENT
-from protocol.device_session import DeviceSession
-from protocol.host_session import HostSession
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
 from tests.firmware.helpers import Log, SceneCamera, StepClock, recorded_device

@@ -14,9 +14,9 @@ from protocol.messages import CONFIG, ERR_REFUSED, MAX_FRAME, TIME
 from protocol.registry import EV_CLOCK_SET, EV_CONFIG_APPLIED, F_EVENT
 from protocol.session import E_CLOSED, E_OK, E_REFUSED, E_SEND
 from protocol.signer import make_signer
-from tests.firmware.test_agent import Log, SceneCamera, StepClock
-from tests.host.test_sync import HOST_KID, HOST_SEED, evidence, run_pair
-from tests.protocol.ledgers import DEVICE, SEED_A, device_key
+from tests.firmware.helpers import Log, SceneCamera, StepClock
+from tests.host.helpers import HOST_KID, HOST_SEED, evidence, run_pair
+from tests.protocol.helpers import DEVICE, SEED_A, device_key
 
 HOST = make_signer(HOST_SEED)
 PINNED = {HOST_KID: HOST.public_key()}

@@ -3,6 +3,8 @@ and signer, and a host and a device session joined back to back over a store in 
 
 import hashlib
 
+from protocol.device_session import D_CLOSED, D_READY, DeviceSession
+from protocol.host_session import H_CLOSED, H_READY, HostSession
 from protocol.keys import DeviceKey
 from protocol.ledger import LedgerWriter
 from protocol.messages import MIN_FRAME
@@ -25,8 +27,6 @@ from protocol.registry import (
     MEDIA_H264,
     PAUSE_WEATHER,
 )
-from protocol.device_session import D_CLOSED, D_READY, DeviceSession
-from protocol.host_session import H_CLOSED, H_READY, HostSession
 from protocol.signer import make_signer
 
 SEED_A = bytes(range(32))

@@ -3,8 +3,16 @@
 from protocol import cbor
 from protocol.cose import encode_sign1
 from protocol.errors import EntryError
-from protocol.ledger import entry_hash, parse_entry, read_ledger
-from protocol.registry import F_DEVICE, F_KIND, F_SEQ, ZERO_HASH
+from protocol.ledger import entry_hash, media_digest, parse_entry, read_ledger
+from protocol.registry import (
+    F_CIPHER_SHA,
+    F_DETAIL,
+    F_DEVICE,
+    F_KIND,
+    F_PLAIN_SHA,
+    F_SEQ,
+    ZERO_HASH,
+)
 from tests.portable import raises
 from tests.protocol.helpers import DEVICE, make_entries, make_writer
 
@@ -82,3 +90,26 @@ def test_parse_entry_refuses_wrong_structures():
             continue
         err = raises(EntryError, parse_entry, raw)
         assert words in str(err), (words, str(err))
+
+
+def test_a_chunks_media_is_named_by_its_sealed_digest_when_sealed_else_by_its_plain_one():
+    # Issue 11 §3: one rule for which digest names a chunk's media (device store, host).
+    plain, sealed = b"p" * 32, b"s" * 32
+    assert media_digest({F_PLAIN_SHA: plain}) == plain
+    assert media_digest({F_PLAIN_SHA: plain, F_CIPHER_SHA: sealed}) == sealed
+
+
+def test_the_writer_hands_back_the_entry_it_encoded_as_parsing_would_give_it():
+    # Issue 11 §3: the agent and the store take this entry instead of decoding the bytes.
+    w = make_writer(sign_every=2)
+    for i in range(4):
+        e = w.append_entry(1, {F_DETAIL: {"n": i, "list": [1, b"x"]}}, 1000 + i, i, sign=i == 3)
+        parsed = parse_entry(e.raw)
+        assert e.fields == parsed.fields and e.digest == parsed.digest == w.prev
+        assert (e.signature, e.protected, e.kid, e.payload) == (
+            parsed.signature,
+            parsed.protected,
+            parsed.kid,
+            parsed.payload,
+        )
+        assert e.to_be_signed() == parsed.to_be_signed()

@@ -3,6 +3,8 @@
 import hashlib
 
 from protocol import cbor
+from protocol.device_session import D_CLOSED, D_MEDIA, D_READY, DEVICE_TABLE, DeviceSession
+from protocol.host_session import H_CLOSED, H_MEDIA, H_READY, HOST_TABLE, HostSession
 from protocol.hostconfig import sign_config
 from protocol.messages import (
     ACK,
@@ -46,12 +48,11 @@ from protocol.messages import (
     PULL,
     RECEIPT,
     REFUSED,
+    TIME,
     LocalProtocolError,
     decode,
     encode,
 )
-from protocol.device_session import D_CLOSED, D_MEDIA, D_READY, DEVICE_TABLE, DeviceSession
-from protocol.host_session import H_CLOSED, H_MEDIA, H_READY, HOST_TABLE, HostSession
 from protocol.signer import make_signer
 from tests.portable import raises
 from tests.protocol.helpers import (

@@ -7,6 +7,8 @@ import hashlib
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from protocol.device_session import D_CLOSED, D_READY
+from protocol.host_session import H_CLOSED, H_READY
 from protocol.messages import (
     _BLOBS,
     _BOOL,
@@ -37,8 +39,6 @@ from protocol.messages import (
     encode,
     encode_media_data,
 )
-from protocol.device_session import D_CLOSED, D_READY
-from protocol.host_session import H_CLOSED, H_READY
 from tests.protocol.helpers import SENDS, MemoryStore, make_pair, run
 
 

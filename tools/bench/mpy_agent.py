@@ -3,8 +3,9 @@
 Virtual footage at 30 fps in 1 s chunks (a keyframe every 30 frames) of small synthetic
 frames is fed into the Recorder, and every STORE action is appended to a Store (sync on
 every record) on the interpreter's own file system. Each signature is timed with
-time.ticks_ms and fed into protocol.cadence.SigningCadence, whose K becomes the ledger
-writer's ``sign_every`` from the next entry on, as an agent on a slow board would run it.
+time.ticks_ms for the report, and the cadenced signer (``firmware.signing``, as ``boot()``
+makes it with a signing budget) feeds protocol.cadence.SigningCadence, whose K becomes the
+ledger writer's ``sign_every`` from the next entry on, as an agent on a slow board runs it.
 
 Prints one line, ``mpy-agent`` followed by ``name=value`` figures:
 seconds (virtual footage), frame_bytes, entries and signed (from the record press to the
@@ -18,7 +19,9 @@ import hashlib
 import os
 import time
 
+from firmware.hal import Clock
 from firmware.recorder import STORE, Recorder
+from firmware.signing import CadencedSigner
 from firmware.store import Store
 from protocol.cadence import SigningCadence
 from protocol.signer import Ed25519Signer, make_signer
@@ -32,22 +35,16 @@ DEVICE = "SC-BENCH-0001"
 T0_MS = 1795420800000
 
 
-class CadencedSigner(Ed25519Signer):
-    """The pure signer, timed; every signature's cost goes into the cadence."""
+class TimedSigner(Ed25519Signer):
+    """The pure signer, with the count and cost of its signatures for the report."""
 
-    name = "pure-python (cadenced)"
+    name = "pure-python (timed)"
 
-    def __init__(self, inner: Ed25519Signer, cadence: SigningCadence) -> None:
+    def __init__(self, inner: Ed25519Signer) -> None:
         self.inner = inner
-        self.cadence = cadence
-        self.writer: object = None  # the LedgerWriter whose sign_every follows the cadence
-        self.now_mono = 0  # the virtual time of the input being handled, set by the loop
-        self.last_mono = 0
-        self.last_seq = -1
         self.count = 0
         self.total_ms = 0
         self.max_ms = 0
-        self.k_max = 1
 
     def public_key(self) -> bytes:
         return self.inner.public_key()
@@ -60,19 +57,20 @@ class CadencedSigner(Ed25519Signer):
         self.total_ms += ms
         if ms > self.max_ms:
             self.max_ms = ms
-        w = self.writer
-        if w is not None:
-            seq = w.seq  # type: ignore[attr-defined]
-            entries = seq - self.last_seq  # the entries this signature covers
-            span = self.now_mono - self.last_mono
-            if entries > 0 and span > 0:
-                k = self.cadence.observe(ms * 1000, span * 1000 // entries)
-                w.sign_every = k  # type: ignore[attr-defined]
-                if k > self.k_max:
-                    self.k_max = k
-            self.last_seq = seq
-            self.last_mono = self.now_mono
         return sig
+
+
+class VirtualClock(Clock):
+    """The footage's own time: the cadence reads the time between entries from it."""
+
+    def __init__(self) -> None:
+        self.mono = 0
+
+    def wall_ms(self) -> int:
+        return T0_MS + self.mono
+
+    def mono_ms(self) -> int:
+        return self.mono
 
 
 def _base_dir() -> str:
@@ -104,10 +102,12 @@ def _filler(tag: bytes, n: int) -> bytes:
 
 def main(seconds: int) -> None:
     cadence = SigningCadence(BUDGET_PERCENT)
-    signer = CadencedSigner(make_signer(bytes(range(32)), prefer_native=False), cadence)
-    signer.inner.sign(b"warm-up")  # builds the base-point table once, as a device does at boot
+    timed = TimedSigner(make_signer(bytes(range(32)), prefer_native=False))
+    timed.inner.sign(b"warm-up")  # builds the base-point table once, as a device does at boot
+    clock = VirtualClock()
+    signer = CadencedSigner(timed, cadence, clock)  # what boot() makes with a budget
     recorder = Recorder(signer, DEVICE, "P-0001")
-    signer.writer = recorder.writer
+    signer.follow(recorder.writer)
     # Each chunk's keyframe is unique, so no two chunks have the same bytes (the store keeps
     # one copy of repeated media, which would skip writes a real recording makes).
     keyframes = [_filler(b"key %d" % c, FRAME_BYTES) for c in range(seconds + 1)]
@@ -131,7 +131,7 @@ def main(seconds: int) -> None:
     checks = {"camera_ok": True, "battery_percent": 100, "storage_hours": 100, "clock_ok": True}
     carry(recorder.power_on(T0_MS, 0, checks))
     # Count from the record press on: the boot entries are not footage.
-    signer.count = signer.total_ms = signer.max_ms = 0
+    timed.count = timed.total_ms = timed.max_ms = 0
     first_seq = recorder.writer.seq
     frames = seconds * FPS + 1  # the last frame opens a chunk that the stop closes
     t_start = time.ticks_ms()
@@ -139,12 +139,12 @@ def main(seconds: int) -> None:
     mono = 0
     for i in range(frames):
         mono = i * 1000 // FPS
-        signer.now_mono = mono
+        clock.mono = mono
         key = i % GOP == 0
         data = keyframes[i // GOP] if key else others[i % GOP - 1]
         carry(recorder.frame(data, key, T0_MS + mono, mono))
     mono += 1000 // FPS
-    signer.now_mono = mono
+    clock.mono = mono
     carry(recorder.press_stop(T0_MS + mono, mono))
     wall_ms = time.ticks_diff(time.ticks_ms(), t_start)
     store.close()
@@ -159,10 +159,10 @@ def main(seconds: int) -> None:
             footage_ms / 1000,
             FRAME_BYTES,
             entries,
-            signer.count,
-            signer.total_ms / max(1, signer.count),
-            signer.total_ms,
-            signer.max_ms,
+            timed.count,
+            timed.total_ms / max(1, timed.count),
+            timed.total_ms,
+            timed.max_ms,
             cadence.k,
             signer.k_max,
             BUDGET_PERCENT,

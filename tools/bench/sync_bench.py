@@ -60,9 +60,9 @@ from firmware.store import Store
 from host.evidence import SqliteEvidenceStore
 from host.sync import HostLink
 from protocol import framing
-from protocol.ledger import parse_entry
+from protocol.ledger import media_digest, parse_entry
 from protocol.messages import DEFAULT_MAX_FRAME, MAX_FRAME
-from protocol.registry import F_CIPHER_SHA, F_PLAIN_SHA, KIND_CHUNK
+from protocol.registry import KIND_CHUNK
 from protocol.signer import make_signer
 
 HOST_SEED = bytes(range(50, 82))
@@ -133,8 +133,7 @@ def store_payload(path: str) -> dict:
         entry_bytes += len(raw)
         e = parse_entry(raw)
         if e.kind == KIND_CHUNK:
-            f = e.fields
-            digest = f[F_CIPHER_SHA] if F_CIPHER_SHA in f else f[F_PLAIN_SHA]
+            digest = media_digest(e.fields)
             media += 1
             media_bytes += len(store.read_media(digest))
     store.close()
@@ -334,8 +333,7 @@ def stored_payload(ev: SqliteEvidenceStore, n: int) -> tuple:
         entry_bytes += len(raw)
         e = parse_entry(raw)
         if e.kind == KIND_CHUNK:
-            f = e.fields
-            digest = f[F_CIPHER_SHA] if F_CIPHER_SHA in f else f[F_PLAIN_SHA]
+            digest = media_digest(e.fields)
             media_bytes += len(ev.read_media(digest))
     return entry_bytes, media_bytes
 
