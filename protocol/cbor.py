@@ -110,8 +110,8 @@ def _encode(out: bytearray, obj: object, depth: int) -> None:
     if depth > DEFAULT_MAX_DEPTH:
         raise EncodeError("value is nested deeper than %d levels" % DEFAULT_MAX_DEPTH)
     # Exact types, not isinstance: a subclass of str, bytes, list or dict is refused. Each
-    # test calls type() afresh, which mypy follows to narrow ``obj`` (a saved type it cannot
-    # follow), at no measurable cost on CPython or MicroPython.
+    # test calls type() itself rather than comparing a saved type, since only then does mypy
+    # narrow ``obj``; it measured no slower on CPython or MicroPython.
     if obj is False:
         out.append(0xF4)
     elif obj is True:
