@@ -6,6 +6,24 @@ storage. The agent side drains the queue and turns every drop into a signed over
 naming how many frames were lost and when: a loss is always visible, never silent.
 """
 
+TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
+if TYPE_CHECKING:
+    from types import TracebackType
+    from typing import Protocol
+
+    class Lock(Protocol):
+        """What the queue needs of a lock (``threading.Lock`` is one): a context manager
+        that lets exceptions through."""
+
+        def __enter__(self) -> object: ...
+
+        def __exit__(
+            self,
+            __kind: "type[BaseException] | None",
+            __exc: "BaseException | None",
+            __tb: "TracebackType | None",
+        ) -> None: ...
+
 
 class _NoLock:
     def __enter__(self) -> None:
@@ -18,12 +36,12 @@ class _NoLock:
 class CaptureQueue:
     """Frames waiting for the agent, at most ``capacity`` of them."""
 
-    def __init__(self, capacity: int = 8, lock: object = None) -> None:
+    def __init__(self, capacity: int = 8, lock: "Lock | None" = None) -> None:
         if capacity < 1:
             raise ValueError("a capture queue holds at least one frame")
         self.capacity = capacity
         # A port with a capture thread passes a real lock; single-threaded ports need none.
-        self.lock = lock if lock is not None else _NoLock()
+        self.lock: Lock = lock if lock is not None else _NoLock()
         self.items: list = []
         self.dropped = 0
         self.first_drop_ms = 0
@@ -31,7 +49,7 @@ class CaptureQueue:
 
     def put(self, item: object, wall_ms: int) -> bool:
         """Queue a captured frame; False if it was dropped because the queue is full."""
-        with self.lock:  # type: ignore[attr-defined]
+        with self.lock:
             if len(self.items) < self.capacity:
                 self.items.append(item)
                 return True
@@ -43,12 +61,12 @@ class CaptureQueue:
 
     def get(self) -> object:
         """The oldest queued frame, or None."""
-        with self.lock:  # type: ignore[attr-defined]
+        with self.lock:
             return self.items.pop(0) if self.items else None
 
     def take_drops(self) -> "tuple | None":
         """``(count, first_ms, last_ms)`` of the frames dropped since the last call, or None."""
-        with self.lock:  # type: ignore[attr-defined]
+        with self.lock:
             if not self.dropped:
                 return None
             out = (self.dropped, self.first_drop_ms, self.last_drop_ms)

@@ -23,8 +23,25 @@ import time
 
 from firmware.errors import StoreError
 
+TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
+if TYPE_CHECKING:
+    from typing import Protocol
 
-def _load_fcntl() -> object:
+    class Fcntl(Protocol):
+        """What a claim uses of CPython's ``fcntl`` module."""
+
+        LOCK_EX: int
+        LOCK_NB: int
+
+        def flock(self, __fd: int, __operation: int) -> None: ...
+
+    class Closable(Protocol):
+        """What a claim keeps of its lock file: closing it drops the flock."""
+
+        def close(self) -> None: ...
+
+
+def _load_fcntl() -> "Fcntl | None":
     try:
         return __import__("fcntl")
     except ImportError:  # MicroPython: the agent is the board's only writer
@@ -89,7 +106,7 @@ def _local_time(seconds: int) -> str:
 class StoreClaim:
     """A writer's claim on one store, held until ``release`` (or until the process ends)."""
 
-    def __init__(self, path: str, file: object) -> None:
+    def __init__(self, path: str, file: "Closable | None") -> None:
         self.path = path
         self._file = file
 
@@ -104,7 +121,7 @@ class StoreClaim:
         if f is None:
             return
         self._file = None
-        f.close()  # type: ignore[attr-defined]  # closing the file drops the flock
+        f.close()  # closing the file drops the flock
 
     def __enter__(self) -> "StoreClaim":
         return self
@@ -128,8 +145,7 @@ def claim(path: str, command: str) -> StoreClaim:
     except OSError as exc:
         raise StoreError("cannot open %s to claim the store: %s" % (lock_path, exc)) from None
     try:
-        flags = _fcntl.LOCK_EX | _fcntl.LOCK_NB  # type: ignore[attr-defined]
-        _fcntl.flock(f.fileno(), flags)  # type: ignore[attr-defined]
+        _fcntl.flock(f.fileno(), _fcntl.LOCK_EX | _fcntl.LOCK_NB)
     except OSError as exc:
         if exc.args and exc.args[0] not in _HELD:
             f.close()

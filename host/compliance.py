@@ -9,6 +9,7 @@ without a spoken reason is recorded faithfully and flagged here.
 
 import time
 
+from protocol.ledger import Entry
 from protocol.messages import GONE_DAMAGED
 from protocol.registry import (
     EV_ANNOUNCEMENT,
@@ -282,27 +283,27 @@ def _evictions(entries: list, policy: Policy, flags: list) -> None:
 
 
 def _check_eviction(
-    e: object, chunk: object, received_through: int, floor_ms: int, policy: Policy, flags: list
+    e: Entry, chunk: Entry, received_through: int, floor_ms: int, policy: Policy, flags: list
 ) -> None:
-    if chunk.seq > received_through:  # type: ignore[attr-defined]
+    if chunk.seq > received_through:
         flags.append(
             Flag(
                 "eviction-before-receipt",
                 "R-DEV-4",
-                e.seq,  # type: ignore[attr-defined]
+                e.seq,
                 "media of chunk seq %d was evicted at seq %d before any host receipt "
-                "covered it" % (chunk.seq, e.seq),  # type: ignore[attr-defined]
+                "covered it" % (chunk.seq, e.seq),
             )
         )
-    age = e.fields[F_WALL_MS] - chunk.fields[F_START_MS]  # type: ignore[attr-defined]
+    age = e.fields[F_WALL_MS] - chunk.fields[F_START_MS]
     if age < floor_ms:
         flags.append(
             Flag(
                 "eviction-too-young",
                 "R-DEV-4",
-                e.seq,  # type: ignore[attr-defined]
+                e.seq,
                 "media of chunk seq %d was evicted after %.0f days, before the %d-day "
-                "floor" % (chunk.seq, age / DAY_MS, policy.retention_floor_days),  # type: ignore[attr-defined]
+                "floor" % (chunk.seq, age / DAY_MS, policy.retention_floor_days),
             )
         )
 

@@ -3,6 +3,7 @@ reads that take a regular file only, never a device, FIFO or socket."""
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -55,7 +56,8 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     fsync_dir(path.parent)
 
 
-def _syncfs() -> object:
+def _syncfs() -> Callable[[int], int] | None:
+    """libc's ``syncfs(fd)`` (0 on success), where this system's C library has it."""
     try:
         import ctypes
 
@@ -77,7 +79,7 @@ def sync_files(folder: Path, paths: list) -> None:
     if _SYNCFS is not None:
         fd = os.open(folder, os.O_RDONLY)
         try:
-            if _SYNCFS(fd) == 0:  # type: ignore[operator]
+            if _SYNCFS(fd) == 0:
                 return
         finally:
             os.close(fd)

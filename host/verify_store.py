@@ -408,8 +408,8 @@ def _receipt_findings(report: StoreReport, bad: list, beyond: list, size: int) -
         )
 
 
-def _compare(checkpoint: tuple, tree: object, mismatched: list) -> None:
-    if bytes(checkpoint[1]) != tree.root():  # type: ignore[attr-defined]
+def _compare(checkpoint: tuple, tree: tlog.CompactTree, mismatched: list) -> None:
+    if bytes(checkpoint[1]) != tree.root():
         mismatched.append(checkpoint)
 
 

@@ -18,6 +18,10 @@ import sys
 
 from protocol.errors import DecodeError, EncodeError, TruncatedError
 
+TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
+if TYPE_CHECKING:
+    from collections.abc import Collection
+
 DEFAULT_MAX_DEPTH = 32
 
 _UINT64_LIMIT = 1 << 64
@@ -105,39 +109,41 @@ def _encode_int(out: bytearray, n: int) -> None:
 def _encode(out: bytearray, obj: object, depth: int) -> None:
     if depth > DEFAULT_MAX_DEPTH:
         raise EncodeError("value is nested deeper than %d levels" % DEFAULT_MAX_DEPTH)
-    t = type(obj)
+    # Exact types, not isinstance: a subclass of str, bytes, list or dict is refused. Each
+    # test calls type() itself rather than comparing a saved type, since only then does mypy
+    # narrow ``obj``; it measured no slower on CPython or MicroPython.
     if obj is False:
         out.append(0xF4)
     elif obj is True:
         out.append(0xF5)
     elif obj is None:
         out.append(0xF6)
-    elif t is int:
-        _encode_int(out, obj)  # type: ignore[arg-type]
-    elif t is bytes or t is bytearray or t is memoryview:
-        _head(out, 2, len(obj))  # type: ignore[arg-type]
-        out.extend(obj)  # type: ignore[arg-type]
-    elif t is str:
-        raw = obj.encode()  # type: ignore[attr-defined]
+    elif type(obj) is int:
+        _encode_int(out, obj)
+    elif type(obj) is bytes or type(obj) is bytearray or type(obj) is memoryview:
+        _head(out, 2, len(obj))
+        out.extend(obj)
+    elif type(obj) is str:
+        raw = obj.encode()
         _head(out, 3, len(raw))
         out.extend(raw)
-    elif t is list or t is tuple:
-        _head(out, 4, len(obj))  # type: ignore[arg-type]
-        for item in obj:  # type: ignore[attr-defined]
+    elif type(obj) is list or type(obj) is tuple:
+        _head(out, 4, len(obj))
+        for item in obj:
             _encode(out, item, depth + 1)
-    elif t is dict:
-        _encode_map(out, obj, depth)  # type: ignore[arg-type]
-    elif t is float:
-        out.extend(_float_bytes(obj))  # type: ignore[arg-type]
-    elif t is Tag:
-        if not 0 <= obj.tag < _UINT64_LIMIT:  # type: ignore[attr-defined]
-            raise EncodeError("tag number %r is outside 0..2**64-1" % obj.tag)  # type: ignore[attr-defined]
-        _head(out, 6, obj.tag)  # type: ignore[attr-defined]
-        _encode(out, obj.value, depth + 1)  # type: ignore[attr-defined]
+    elif type(obj) is dict:
+        _encode_map(out, obj, depth)
+    elif type(obj) is float:
+        out.extend(_float_bytes(obj))
+    elif type(obj) is Tag:
+        if not 0 <= obj.tag < _UINT64_LIMIT:
+            raise EncodeError("tag number %r is outside 0..2**64-1" % obj.tag)
+        _head(out, 6, obj.tag)
+        _encode(out, obj.value, depth + 1)
     elif isinstance(obj, int):
         _encode_int(out, int(obj))
     else:
-        raise EncodeError("cannot encode a value of type %s as CBOR" % t.__name__)
+        raise EncodeError("cannot encode a value of type %s as CBOR" % type(obj).__name__)
 
 
 def _encode_map(out: bytearray, obj: dict, depth: int) -> None:
@@ -449,25 +455,24 @@ _LEAF_TYPES = {int, bytes, str, bool, type(None)}
 def _plain(value: object, depth: int, max_depth: int) -> bool:
     if depth > max_depth:
         return False
-    t = type(value)
-    if t in _LEAF_TYPES:
-        return True
-    if t is list:
-        items = value
-    elif t is dict:
-        keys = list(value)  # type: ignore[call-overload]
+    items: Collection[object]
+    # Maps first: a payload is one. ``type(value) is ...`` in each test lets mypy narrow.
+    if type(value) is dict:
+        keys = list(value)
         # Unsigned keys in increasing order: the deterministic order, as read.
         if keys and (set(map(type, keys)) != {int} or keys[0] < 0 or keys != sorted(keys)):
             return False
-        items = value.values()  # type: ignore[attr-defined]
+        items = value.values()
+    elif type(value) is list:
+        items = value
     else:
-        return False
+        return type(value) in _LEAF_TYPES
     if depth == max_depth:
         return not value  # anything inside would sit deeper than the limit
     # The types are gathered in C; only containers inside are walked one by one.
-    if set(map(type, items)) <= _LEAF_TYPES:  # type: ignore[call-overload]
+    if set(map(type, items)) <= _LEAF_TYPES:
         return True
-    for item in items:  # type: ignore[attr-defined]
+    for item in items:
         if type(item) not in _LEAF_TYPES and not _plain(item, depth + 1, max_depth):
             return False
     return True

@@ -12,6 +12,11 @@ from protocol.cose import decode_sign1, encode_sign1, protected_header, to_be_si
 from protocol.errors import DecodeError, EntryError, ProtocolError
 from protocol.signer import verify_signature
 
+TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
+if TYPE_CHECKING:
+    from protocol.signer import Signer
+
+
 CONFIG_TYPE = "sealcam-config/1"
 
 
@@ -20,14 +25,14 @@ class ConfigRejected(ProtocolError):
 
 
 def sign_config(
-    signer: object, host_kid: str, device_id: str, issued_ms: int, settings: dict
+    signer: "Signer", host_kid: str, device_id: str, issued_ms: int, settings: dict
 ) -> bytes:
     """A config for ``device_id``, signed by the host key ``host_kid``."""
     protected = protected_header(host_kid.encode())
     payload = cbor.dumps(
         {"type": CONFIG_TYPE, "device": device_id, "issued_ms": issued_ms, "settings": settings}
     )
-    signature = signer.sign(to_be_signed(protected, payload))  # type: ignore[attr-defined]
+    signature = signer.sign(to_be_signed(protected, payload))
     return encode_sign1(protected, payload, signature)
 
 

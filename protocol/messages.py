@@ -278,38 +278,38 @@ def type_name(msg_type: int) -> str:
 def _field_problem(key: int, value: object) -> str:
     """Why ``value`` is not a valid field ``key``, or "" when it is."""
     name, kind, lo, hi = FIELDS[key]
-    t = type(value)
+    # One type() call on each path, in the test itself so that mypy narrows ``value``.
     if kind == _UINT or kind == _INT:
-        if t is not int or not lo <= value <= hi:  # type: ignore[operator]
+        if type(value) is not int or not lo <= value <= hi:
             return "%s must be an integer in %d..%d" % (name, lo, hi)
     elif kind == _BYTES:
-        if t is not bytes or not lo <= len(value) <= hi:  # type: ignore[arg-type]
+        if type(value) is not bytes or not lo <= len(value) <= hi:
             return "%s must be %d..%d bytes" % (name, lo, hi)
     elif kind == _TEXT:
-        if t is not str or not lo <= len(value) <= hi:  # type: ignore[arg-type]
+        if type(value) is not str or not lo <= len(value) <= hi:
             return "%s must be text of %d..%d characters" % (name, lo, hi)
     elif kind == _BOOL:
-        if t is not bool:
+        if type(value) is not bool:
             return "%s must be true or false" % name
     elif kind == _INTS:
-        if t is not list or not lo <= len(value) <= hi:  # type: ignore[arg-type]
+        if type(value) is not list or not lo <= len(value) <= hi:
             return "%s must be a list of %d..%d integers" % (name, lo, hi)
-        for item in value:  # type: ignore[attr-defined]
+        for item in value:
             if type(item) is not int or not -(1 << 31) <= item < (1 << 31):
                 return "%s must hold 32-bit integers" % name
     elif kind == _BLOBS:
-        if t is not list or not lo <= len(value) <= hi:  # type: ignore[arg-type]
+        if type(value) is not list or not lo <= len(value) <= hi:
             return "%s must be a list of %d..%d byte strings" % (name, lo, hi)
-        for item in value:  # type: ignore[attr-defined]
+        for item in value:
             if type(item) is not bytes or not item:
                 return "%s must hold non-empty byte strings" % name
     elif kind == _KEYS:
-        if t is not dict or not lo <= len(value) <= hi:  # type: ignore[arg-type]
+        if type(value) is not dict or not lo <= len(value) <= hi:
             return "%s must be a map of %d..%d keys" % (name, lo, hi)
-        for kid in value:  # type: ignore[attr-defined]
+        for kid in value:
             if type(kid) is not str or not 1 <= len(kid) <= MAX_ID_LEN:
                 return "%s ids must be text of 1..%d characters" % (name, MAX_ID_LEN)
-            public = value[kid]  # type: ignore[index]
+            public = value[kid]
             if type(public) is not bytes or len(public) != 32:
                 return "%s must map each id to a 32-byte public key" % name
     return ""

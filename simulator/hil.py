@@ -18,7 +18,8 @@ import os
 import select
 import socket
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from firmware.testbench import DEFAULT_FPS, DEFAULT_START_MS
 from firmware.testbench import FAULTS as BOARD_FAULTS
@@ -34,6 +35,18 @@ DOCK_IDLE_S = 15.0  # a silent daemon for this long ends the dock; the next one 
 REPL_TIMEOUT_S = 60.0
 POWER_CUTS = ("power_loss", "dead_battery")
 ENTRIES_PER_CALL = 32  # ledger entries fetched from the board per round trip
+
+
+class Repl(Protocol):
+    """The board's raw REPL as the driver uses it (``host.board.rawrepl.RawRepl`` is one)."""
+
+    def exec(self, code: str, timeout_s: "float | None" = None) -> bytes:
+        """Run ``code`` on the board; its printed output, or BoardError."""
+        ...
+
+    def soft_reset(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def board_message(exc: BaseException) -> str:
@@ -64,12 +77,12 @@ class BoardDevice:
         officer: str = "",
         fps: int = DEFAULT_FPS,
         config: "dict | None" = None,
-        repl: object = None,
+        repl: "Repl | None" = None,
         step_timeout_s: float = STEP_TIMEOUT_S,
     ) -> None:
         self.port = port
         self.baudrate = baudrate
-        self.repl = repl if repl is not None else self._open()
+        self.repl: Repl | None = repl if repl is not None else self._open()
         self.store_dir = store_dir
         self.options = {"officer_id": officer, "fps": fps, "config": config}
         self.start_ms = start_ms
@@ -89,7 +102,15 @@ class BoardDevice:
 
     # --- the board's side, through the raw REPL ------------------------------------------
 
-    def _open(self) -> object:
+    def _board(self) -> Repl:
+        """The open REPL; once closed, the port is opened again, with a fresh bench on it."""
+        repl = self.repl
+        if repl is None:
+            repl = self.repl = self._open()
+            self._start_bench()
+        return repl
+
+    def _open(self) -> Repl:
         from host.board.rawrepl import RawRepl
 
         return RawRepl(self.port, self.baudrate, REPL_TIMEOUT_S)
@@ -111,7 +132,7 @@ class BoardDevice:
             )
         )
         try:
-            self.repl.exec(code)  # type: ignore[attr-defined]
+            self._board().exec(code)
         except BoardError as exc:
             raise BoardError(
                 "the board on %s has no usable test bench: %s. Flash a debug build and "
@@ -120,11 +141,8 @@ class BoardDevice:
 
     def _eval(self, expr: str, what: str, timeout_s: "float | None" = None) -> Any:
         """Evaluate ``expr`` on the board; a refusal becomes a ScenarioError naming ``what``."""
-        if self.repl is None:  # closed: open the port again, with a fresh bench on the board
-            self.repl = self._open()
-            self._start_bench()
         try:
-            out = self.repl.exec("print(repr(%s))" % expr, timeout_s)  # type: ignore[attr-defined]
+            out = self._board().exec("print(repr(%s))" % expr, timeout_s)
         except BoardError as exc:
             if _is_refusal(exc):
                 raise ScenarioError(
@@ -163,7 +181,7 @@ class BoardDevice:
         )
         if do == "fault" and step.get("kind") in POWER_CUTS:
             # The power goes: the board restarts without closing anything, as after a cut.
-            self.repl.soft_reset()  # type: ignore[attr-defined]
+            self._board().soft_reset()
             self._start_bench()
         return list(lines)
 
@@ -185,7 +203,7 @@ class BoardDevice:
         self,
         address: tuple,
         idle_s: float = DOCK_IDLE_S,
-        injure: object = None,
+        injure: "Callable[[bytes], bytes] | None" = None,
         since: "float | None" = None,
     ) -> dict:
         """Sync with the host daemon at ``address`` (``sealcam sync --tcp``), relaying the
@@ -220,7 +238,11 @@ class BoardDevice:
         return dict(outcome)
 
     def _relay(
-        self, sock: socket.socket, idle_s: float, injure: object, since: "float | None"
+        self,
+        sock: socket.socket,
+        idle_s: float,
+        injure: "Callable[[bytes], bytes] | None",
+        since: "float | None",
     ) -> None:
         moved_ms = 0  # how far the board's clock was moved on since ``since``
         quiet_since = time.monotonic()
@@ -238,7 +260,7 @@ class BoardDevice:
                 return  # the daemon closed the connection
             quiet_since = time.monotonic()
             if injure is not None:
-                data = injure(data)  # type: ignore[operator]
+                data = injure(data)
             expr = "(%s.dock_io(%r), %s.dock_closed())" % (BENCH, data, BENCH)
             if since is not None:
                 due_ms = int((time.monotonic() - since) * 1000)
@@ -247,7 +269,7 @@ class BoardDevice:
             answer, closed = self._eval(expr, "relay the dock")[-2:]
             if answer:
                 if injure is not None:
-                    answer = injure(answer)  # type: ignore[operator]
+                    answer = injure(answer)
                 try:
                     sock.sendall(answer)
                 except OSError:
@@ -278,7 +300,7 @@ class BoardDevice:
         """Let go of the board's port; the board keeps running as it is. Reading the ledger
         afterwards opens the port again."""
         if self.repl is not None:
-            self.repl.close()  # type: ignore[attr-defined]
+            self.repl.close()
             self.repl = None
 
     def __enter__(self) -> "BoardDevice":

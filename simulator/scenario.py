@@ -185,8 +185,8 @@ def _table(raw: object, keys: dict, path: str, where: str) -> dict:
     return dict(raw)
 
 
-def _typed(value: object, kinds: object, path: str, what: str) -> None:
-    ok = isinstance(value, kinds)  # type: ignore[arg-type]
+def _typed(value: object, kinds: "type | tuple[type, ...]", path: str, what: str) -> None:
+    ok = isinstance(value, kinds)
     if isinstance(value, bool) and kinds is not bool and bool not in _as_tuple(kinds):
         ok = False  # TOML true is not a number of seconds
     if not ok:
@@ -194,7 +194,7 @@ def _typed(value: object, kinds: object, path: str, what: str) -> None:
         raise ScenarioError("%s: %s must be %s, not %r" % (path, what, names, value))
 
 
-def _as_tuple(kinds: object) -> tuple:
+def _as_tuple(kinds: "type | tuple[type, ...]") -> "tuple[type, ...]":
     return kinds if isinstance(kinds, tuple) else (kinds,)
 
 

@@ -7,6 +7,7 @@ shift of minutes runs in a fraction of a second.
 
 from firmware.recorder import STORE, Recorder
 from protocol.registry import PAUSE_PLACE_CHANGE
+from protocol.signer import Ed25519Signer
 
 GOOD_CHECKS = {"camera_ok": True, "battery_percent": 95, "storage_hours": 40}
 
@@ -14,8 +15,8 @@ GOOD_CHECKS = {"camera_ok": True, "battery_percent": 95, "storage_hours": 40}
 class ShiftScript:
     """A recorder, a virtual clock and every ledger entry the recorder asked to store."""
 
-    def __init__(self, signer: object, device_id: str, officer: str, start_ms: int) -> None:
-        self.recorder = Recorder(signer, device_id, officer)  # type: ignore[arg-type]
+    def __init__(self, signer: Ed25519Signer, device_id: str, officer: str, start_ms: int) -> None:
+        self.recorder = Recorder(signer, device_id, officer)
         self.wall = start_ms
         self.mono = 0
         self.entries: list = []
@@ -46,7 +47,12 @@ class ShiftScript:
 
 
 def write_shift(
-    signer: object, device_id: str, start_ms: int, officer: str, seconds: int = 60, fps: int = 10
+    signer: Ed25519Signer,
+    device_id: str,
+    start_ms: int,
+    officer: str,
+    seconds: int = 60,
+    fps: int = 10,
 ) -> list:
     """Self-check, record with the announcement, pause for a change of place, resume with
     the spoken reason, record again, stop; return the encoded ledger entries."""
@@ -54,7 +60,12 @@ def write_shift(
 
 
 def run_shift(
-    signer: object, device_id: str, start_ms: int, officer: str, seconds: int = 60, fps: int = 10
+    signer: Ed25519Signer,
+    device_id: str,
+    start_ms: int,
+    officer: str,
+    seconds: int = 60,
+    fps: int = 10,
 ) -> ShiftScript:
     """The scripted shift; the returned script holds its entries and its media."""
     s = ShiftScript(signer, device_id, officer, start_ms)

@@ -38,19 +38,22 @@ from host.sync import HostLink
 from protocol.ledger import parse_entry
 from protocol.messages import MAX_FRAME
 from protocol.registry import EV_EVICTION, F_DETAIL, F_EVENT
-from protocol.signer import generate_seed, make_signer
+from protocol.signer import Ed25519Signer, generate_seed, make_signer
 from simulator.device import VirtualDevice
 
 DAY_MS = 86_400_000
 HOST_KID = "agency-host-1"
 
 
-def dock(device: VirtualDevice, evidence: SqliteEvidenceStore, host_signer: object) -> str:
+def dock(device: VirtualDevice, evidence: SqliteEvidenceStore, host_signer: Ed25519Signer) -> str:
     """One docking session, both ends real, over a socket pair; the host on virtual time."""
+    agent = device.agent
+    if agent is None:  # shift() leaves the recorder on, so this is a bug in the bench
+        raise RuntimeError("the virtual recorder is off; it docks only while on")
     a, b = socket.socketpair()
     host = HostLink(
         evidence,
-        host_signer,  # type: ignore[arg-type]
+        host_signer,
         HOST_KID,
         SocketTransport(a),
         False,
@@ -59,7 +62,7 @@ def dock(device: VirtualDevice, evidence: SqliteEvidenceStore, host_signer: obje
     t = threading.Thread(target=host.run)
     t.start()
     link = DeviceLink(
-        device.agent,  # type: ignore[arg-type]
+        agent,
         make_signer(device.key.seed),
         device.pinned_hosts,
         device.dock_transport(SocketTransport(b)),
