@@ -227,7 +227,7 @@ class Agent:
                 break
             self.check_storage()
             frame = item  # (data, keyframe, wall_ms, mono_ms) as the capture side put it
-            self.run(self.recorder.frame(frame[0], frame[1], frame[2], frame[3]))  # type: ignore[index]
+            self.run(self.recorder.frame(frame[0], frame[1], frame[2], frame[3]))  # type: ignore[index]  # capture queues 4-tuples
             fed += 1
         drops = queue.take_drops()
         if drops is not None:

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
         def entries(self, from_seq: int = 0) -> Generator[bytes, None, None]: ...
 
+
 MAGIC = b"SCCK\x01"  # sealcam checkpoint, format 1
 MAC_LABEL = b"sealcam checkpoint key v1"
 _ITEM = ">32sQQQIB"  # digest, recorded_ms, size, seq, recording, flags
@@ -210,7 +211,7 @@ def decode_checkpoint(data: bytes, key: bytes) -> "Memory | None":
     at = len(MAGIC) + 4
     end = at + int.from_bytes(body[len(MAGIC) : at], "big")
     try:
-        head: dict = cbor.loads(body[at:end])  # type: ignore[assignment]
+        head: dict = cbor.loads(body[at:end])  # type: ignore[assignment]  # its MAC proved it the map we wrote
         memory = Memory()
         memory.seq = head["seq"]
         memory.digest = head["digest"]

@@ -190,7 +190,7 @@ def _need_int(name: str, value: object, low: int = -(1 << 62)) -> None:
 
 def _need_percent(name: str, value: object) -> None:
     _need_int(name, value, 0)
-    if value > 100:  # type: ignore[operator]
+    if value > 100:  # type: ignore[operator]  # _need_int proved it an int
         raise RecorderError("%s must be at most 100, not %r" % (name, value))
 
 
@@ -397,7 +397,7 @@ class Recorder:
         if self.position is not None:
             fields[F_GPS] = list(self.position)  # where the chunk was recorded (R-DEV-13)
         if self.sealer is not None:
-            blob, fields[F_CIPHER_SHA], fields[F_CIPHER_ALG] = self.sealer(blob)  # type: ignore[operator]
+            blob, fields[F_CIPHER_SHA], fields[F_CIPHER_ALG] = self.sealer(blob)  # type: ignore[operator]  # a callable, set at boot
         self._chunk_index += 1
         entry = self.writer.append_entry(KIND_CHUNK, fields, now_ms, mono_ms)
         out.append((STORE, entry.raw, blob, entry))

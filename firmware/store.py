@@ -65,7 +65,10 @@ if TYPE_CHECKING:
 
         def flush(self) -> None: ...
 
+        def fileno(self) -> int: ...  # synced by number where the port has os.fsync
+
         def close(self) -> None: ...
+
 
 HEADER_LEN = 8
 MARK_EVERY = 256  # records between the seek marks of the open segment
@@ -270,15 +273,15 @@ _os_close = getattr(os, "close", None)
 _O_RDONLY = getattr(os, "O_RDONLY", 0)
 
 
-def _sync(f: object) -> None:
+def _sync(f: "WritableFile") -> None:
     """Push a file's bytes to the medium: fsync where the port has it, else flush.
 
     MicroPython's VFS drivers (FAT, littlefs) commit a file's data on flush, so flush is
     the strongest call available there.
     """
-    f.flush()  # type: ignore[attr-defined]
+    f.flush()
     if _os_fsync is not None:
-        _os_fsync(f.fileno())  # type: ignore[attr-defined]
+        _os_fsync(f.fileno())
 
 
 def _sync_dir(path: str) -> None:
@@ -917,7 +920,7 @@ class Store:
                 pass
             raise
 
-    def _sync_file(self, f: object) -> None:
+    def _sync_file(self, f: "WritableFile") -> None:
         """Push a file's written bytes to the medium."""
         _sync(f)
 

@@ -514,7 +514,7 @@ class TestBench:
         if self.agent is not None:
             return ["already on"]
         if battery is not None:
-            self.battery.level = int(battery)  # type: ignore[call-overload]
+            self.battery.level = int(battery)  # type: ignore[call-overload]  # int() refuses a non-number
         self.clock.mono = 0  # counts from each boot
         # The booted agent is the store's only writer until the power goes (R-DEV-2); on a
         # board the claim is a no-op, on CPython it keeps any other writer out.
@@ -667,8 +667,8 @@ class TestBench:
             self.leave = leave  # measured against the card at the next boot
             return ["other data will fill the card, leaving %d bytes" % leave]
         store = self.agent.store
-        self.taken = max(store.card_free() - leave, 0)  # type: ignore[attr-defined]
-        store.taken = self.taken  # type: ignore[attr-defined]
+        self.taken = max(store.card_free() - leave, 0)  # type: ignore[attr-defined]  # the bench's card store
+        store.taken = self.taken  # type: ignore[attr-defined]  # the bench's card store
         return ["other data filled the card: %d bytes left" % store.free_bytes()]
 
     # --- helpers -------------------------------------------------------------------------

@@ -52,6 +52,7 @@ def id_problem(text: object, what: str = "a device id", file_name: bool = False)
                 return "%s %r may hold only ASCII letters, digits, '-', '_' and '.'" % (what, text)
     return ""
 
+
 # --- payload fields every entry has ---
 F_VERSION = 0  # format version (FORMAT_VERSION)
 F_DEVICE = 1  # device id, text (the serial number the host enrols)

@@ -13,7 +13,7 @@ the bytes of the store on disk.
 import random
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from firmware.agent import Agent, boot
 from firmware.errors import FirmwareError, StoreError
@@ -45,6 +45,7 @@ from simulator.scenario import NO_RECORD_CODES, PAUSE_CODES, duration_ms
 
 if TYPE_CHECKING:
     from protocol.framing import Transport
+    from simulator.hardware.sdcard import _CardFile
 
 DEFAULT_START = "2026-11-23T08:00:00+08:00"
 DEFAULT_GPS = [[39.9087, 116.3975], [39.9100, 116.4030], [39.9140, 116.4040]]
@@ -87,7 +88,7 @@ def _count_on(text: str, i: int) -> str:
 class _CutFile:
     """A file on the card that may lose power in the middle of a write."""
 
-    def __init__(self, inner: object, power: "_Power") -> None:
+    def __init__(self, inner: "_CardFile | IO[Any]", power: "_Power") -> None:
         self._inner = inner
         self._power = power
 
@@ -96,22 +97,22 @@ class _CutFile:
         if self._power.count_write():
             # The card took part of this write when the power went.
             keep = self._power.rng.randrange(len(data) + 1) if data else 0
-            self._inner.write(bytes(data[:keep]))  # type: ignore[attr-defined]
-            self._inner.flush()  # type: ignore[attr-defined]
+            self._inner.write(bytes(data[:keep]))
+            self._inner.flush()
             self._power.cut()
-        return self._inner.write(data)  # type: ignore[attr-defined]
+        return self._inner.write(data)
 
     def flush(self) -> None:
         self._power.check()
-        self._inner.flush()  # type: ignore[attr-defined]
+        self._inner.flush()
 
     def truncate(self, size: "int | None" = None) -> int:
         self._power.check()
-        return self._inner.truncate(size)  # type: ignore[attr-defined]
+        return self._inner.truncate(size)
 
     def close(self) -> None:
         self._power.files.discard(self)
-        self._inner.close()  # type: ignore[attr-defined]
+        self._inner.close()
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._inner, name)

@@ -141,7 +141,7 @@ class StopKey:
 
     def __exit__(self, *exc: object) -> None:
         if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
+            signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]  # what signal.signal gave back
             self._previous = None
 
     def _pressed(self, signum: int, frame: object) -> None:

@@ -7,12 +7,15 @@ import os
 import time
 import weakref
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from firmware.store import DEFAULT_SEGMENT_BYTES, Store
 from simulator.errors import SimulatorError
 from simulator.hardware.cardspace import RACY_NS, Folder, FolderWatcher, scan_folder
 from simulator.hardware.clock import whole
+
+if TYPE_CHECKING:
+    from firmware.store import WritableFile
 
 
 class SdCard:
@@ -170,7 +173,9 @@ class SdCard:
 
     # -- files --
 
-    def opener(self, file: str, mode: str = "r", *args: Any, **kwargs: Any) -> object:
+    def opener(
+        self, file: str, mode: str = "r", *args: Any, **kwargs: Any
+    ) -> "_CardFile | IO[Any]":
         """``open`` for files on the card: pass as ``Store(path, opener=card.opener)``."""
         if not any(c in mode for c in "wax+"):
             return open(file, mode, *args, **kwargs)
@@ -262,6 +267,12 @@ class _CardFile:
         self._card._dirty.add(self._folder)
         return int(out)
 
+    def flush(self) -> None:
+        self._f.flush()
+
+    def fileno(self) -> int:
+        return self._f.fileno()
+
     def close(self) -> None:
         self._card._dirty.add(self._folder)
         self._f.close()
@@ -296,11 +307,11 @@ class CardStore(Store):
     def free_bytes(self) -> int:
         return self.card.free_bytes()
 
-    def _sync_file(self, f: object) -> None:
+    def _sync_file(self, f: "WritableFile") -> None:
         if self.card.host_sync:
             super()._sync_file(f)
         else:
-            f.flush()  # type: ignore[attr-defined]  # Store types its files as object
+            f.flush()
 
     def _sync_folder(self, path: str) -> None:
         if self.card.host_sync:
