@@ -108,3 +108,20 @@ def test_helpers_hold_no_tests():
                     % (where(path, node.lineno), name)
                 )
     assert not offences, "\n".join(offences)
+
+
+def test_the_readme_layout_names_every_module_and_package():
+    # Issue 11: the README's layout section matches the tree.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("## Layout")
+    block = readme[start : readme.index("```", readme.index("```", start) + 3)]
+    missing = []
+    for package in ("firmware", "protocol", "host", "simulator"):
+        for path in sorted((ROOT / package).iterdir()):
+            name = path.name
+            if name.startswith(("_", ".")) or (path.is_file() and not name.endswith(".py")):
+                continue
+            shown = name + "/" if path.is_dir() else name
+            if shown not in block:
+                missing.append("%s/%s" % (package, shown))
+    assert not missing, "README.md's Layout does not name: %s" % ", ".join(missing)
