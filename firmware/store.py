@@ -44,6 +44,7 @@ from protocol.registry import (
     F_EVENT,
     F_PLAIN_SHA,
     KIND_CHUNK,
+    ZERO_HASH,
 )
 
 TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
@@ -694,7 +695,7 @@ class Store:
     def head(self) -> tuple:
         """``(next_seq, prev)`` for the next entry: what a LedgerWriter must continue from."""
         if not self._last_raw:
-            return 0, bytes(32)
+            return 0, ZERO_HASH
         return self._next_seq, hashlib.sha256(self._last_raw).digest()
 
     def last_entry(self) -> "Entry | None":

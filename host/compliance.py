@@ -9,7 +9,7 @@ without a spoken reason is recorded faithfully and flagged here.
 
 import time
 
-from protocol.ledger import Entry
+from protocol.ledger import Entry, media_digest
 from protocol.messages import GONE_DAMAGED
 from protocol.registry import (
     EV_ANNOUNCEMENT,
@@ -23,13 +23,11 @@ from protocol.registry import (
     EV_RECORD_STOP,
     EV_RESUME,
     F_BOOT,
-    F_CIPHER_SHA,
     F_DETAIL,
     F_END_MS,
     F_EVENT,
     F_MEDIA_TYPE,
     F_MONO_MS,
-    F_PLAIN_SHA,
     F_REASON,
     F_RECORDING,
     F_SPOKEN,
@@ -273,7 +271,7 @@ def _evictions(entries: list, policy: Policy, flags: list) -> None:
     for e in entries:
         f = e.fields
         if e.kind == KIND_CHUNK:
-            chunks_of.setdefault(f.get(F_CIPHER_SHA, f.get(F_PLAIN_SHA)), []).append(e)
+            chunks_of.setdefault(media_digest(f), []).append(e)
         elif f.get(F_EVENT) == EV_HOST_RECEIPT:
             received_through = max(received_through, f.get(F_DETAIL, {}).get("through_seq", -1))
         elif f.get(F_EVENT) == EV_EVICTION:
@@ -324,7 +322,7 @@ def gone_chunks(entries: list, gone: list | tuple) -> list:
         if e.kind != KIND_CHUNK:
             continue
         f = e.fields
-        reports = first.get(f.get(F_CIPHER_SHA, f.get(F_PLAIN_SHA)))
+        reports = first.get(media_digest(f))
         if reports:
             reason = GONE_DAMAGED if GONE_DAMAGED in reports else min(reports)
             out.append((e, reason, reports[reason]))

@@ -37,7 +37,14 @@ from host import hostlog
 from host.files import start_writeback, sync_files, write_all, write_atomic
 from protocol.bounds import entry_problem
 from protocol.ledger import Entry, media_digest, parse_entry
-from protocol.registry import F_CIPHER_SHA, F_PLAIN_LEN, F_WALL_MS, KIND_CHUNK, id_problem
+from protocol.registry import (
+    F_CIPHER_SHA,
+    F_PLAIN_LEN,
+    F_WALL_MS,
+    KIND_CHUNK,
+    ZERO_HASH,
+    id_problem,
+)
 from protocol.sealing import OVERHEAD as SEALED_OVERHEAD
 
 
@@ -488,7 +495,7 @@ class SqliteEvidenceStore(EvidenceStore):
             (device_id,),
         ).fetchone()
         if row is None:
-            return 0, bytes(32)
+            return 0, ZERO_HASH
         return row[0] + 1, bytes(row[1])
 
     def add_entries(self, device_id: str, entries: list, received_ms: int) -> int:
