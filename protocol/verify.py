@@ -22,7 +22,7 @@ everywhere, costs no more than a sound one.
 
 from protocol.bounds import MAX_UNSIGNED_BYTES, MAX_UNSIGNED_RUN, entry_problem
 from protocol.ledger import Entry, read_chunks
-from protocol.registry import F_WALL_MS, KIND_NAMES, ZERO_HASH
+from protocol.registry import F_KIND, F_PREV, F_SEQ, F_WALL_MS, KIND_NAMES, ZERO_HASH
 from protocol.signer import SignatureChecker
 
 OK = "OK"
@@ -299,7 +299,8 @@ class LedgerVerifier:
         is one unsigned entry more than MAX_UNSIGNED_RUN (or MAX_UNSIGNED_BYTES) in a row.
         """
         self.entries += 1
-        seq = entry.seq
+        fields = entry.fields
+        seq = fields[F_SEQ]
         if entry.kid != self.kid:
             self.foreign += 1
             self._add(
@@ -310,9 +311,15 @@ class LedgerVerifier:
                 offset,
             )
             return "wrong-device"
-        self._count(entry)
+        # What the report's stats count (kinds, times), inline: the host feeds every entry.
+        kind = KIND_NAMES.get(fields[F_KIND], "?")
+        kinds = self.kinds
+        kinds[kind] = kinds.get(kind, 0) + 1
+        if self.first_wall < 0:
+            self.first_wall = fields[F_WALL_MS]
+        self.last_wall = fields[F_WALL_MS]
         why = ""
-        problem = entry_problem(entry.fields)
+        problem = entry_problem(fields)
         if problem:
             why = "bad-field"
             # Still placed in the chain: its bytes are what the device signed, and the
@@ -323,8 +330,9 @@ class LedgerVerifier:
                 seq,
                 offset,
             )
-        rec = _Rec(seq, entry.digest, entry.prev, offset, entry.signed)
-        if rec.signed:
+        signed = len(entry.signature) > 0
+        rec = _Rec(seq, entry.digest, fields[F_PREV], offset, signed)
+        if signed:
             self.signed += 1
             self.run = self.run_bytes = 0
             if sig_ok is None:
@@ -350,21 +358,13 @@ class LedgerVerifier:
             if left_out:
                 return why or left_out
             self._check_links(rec)
-        if rec.signed:
+        if signed:
             self._after_signature(rec)
             if not rec.sig_ok:
                 return why or "bad-signature"
         if not rec.link_ok:
             return why or "broken-prev"
         return why
-
-    def _count(self, entry: Entry) -> None:
-        kind = KIND_NAMES.get(entry.kind, "?")
-        self.kinds[kind] = self.kinds.get(kind, 0) + 1
-        wall = entry.fields[F_WALL_MS]
-        if self.first_wall < 0:
-            self.first_wall = wall
-        self.last_wall = wall
 
     def _place(self, rec: _Rec) -> str:
         """Put ``rec`` in sequence order; return "", or the code of the finding for which it
@@ -523,8 +523,9 @@ class LedgerVerifier:
             self.fail_first = self.fail_last = -1
             self.fail_count = 0
             self.fail_run_intact = True
-            self.bad_more.merge(self.run_more)
-            self.run_more = _Tally()
+            if self.run_more.count:
+                self.bad_more.merge(self.run_more)
+                self.run_more = _Tally()
             self._authenticate_back(rec)
             self._advance()
             return
