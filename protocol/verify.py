@@ -123,15 +123,17 @@ class Report:
 class _Rec:
     """What the verifier remembers of one entry while it is in the window."""
 
+    # Defaults on the class, set on an entry only when they change: one is made per entry.
+    sig_ok = False
+    authentic = False
+    link_ok = True  # False once the link from seq - 1 is known to be broken
+
     def __init__(self, seq: int, digest: bytes, prev: bytes, offset: int, signed: bool) -> None:
         self.seq = seq
         self.digest = digest
         self.prev = prev
         self.offset = offset
         self.signed = signed
-        self.sig_ok = False
-        self.authentic = False
-        self.link_ok = True  # False once the link from seq - 1 is known to be broken
 
 
 def _short(h: bytes) -> str:
