@@ -2,8 +2,10 @@
 
 ``HostLink`` drives a ``protocol.host_session.HostSession`` over a byte transport (a serial port
 or a TCP socket): it reads the device's status and clock, sets its time, pulls the entries
-after the evidence store's durable head, verifies each one (signature with the enrolled key;
-an unsigned entry only once a signed one covers it through the chain) and stores them, then
+after the evidence store's durable head, verifies each one with ``protocol.verify``'s
+incremental verifier (signature with the enrolled key, the chain from the stored head; an
+unsigned entry only once a signed one covers it through the chain) and stores exactly the
+entries it vouches for, then
 pulls every media the store lacks for the device's stored chunks, several pulls in flight,
 hashing each piece as it arrives and writing it straight to an unnamed file. Only when all
 of it is durable (synced, named) does it send the signed receipt, so the device never evicts
@@ -63,7 +65,8 @@ from protocol.session import (
     E_SEND,
     E_STATUS,
 )
-from protocol.signer import Ed25519Signer, verify_signature
+from protocol.signer import Ed25519Signer
+from protocol.verify import UNSIGNED_RUN, LedgerVerifier
 
 if TYPE_CHECKING:
     from protocol.framing import Transport
@@ -118,8 +121,12 @@ class HostLink:
         self.device = ""
         self.public = b""
         self.state = HANDSHAKE
-        self.pending: list = []  # unsigned entries waiting for a signature that covers them
-        self.pending_bytes = 0  # their bytes (the run is bounded: MAX_UNSIGNED_RUN, _BYTES)
+        # Checks each entry of the pull, from the stored head on; set when the pull starts.
+        self.verifier: LedgerVerifier | None = None
+        # Entries checked but not yet vouched for (an unsigned run waiting for the signature
+        # that covers it; the verifier bounds it): dropped if the session ends first.
+        self.pending: list = []
+        self.pulled_bytes = 0  # ledger bytes of this pull fed to the verifier
         # Why the ledger cannot be taken past an entry the device sent (a field out of
         # bounds, too long an unsigned run): the entries before it are stored and receipted,
         # then the session ends refused with this reason, never as done.
@@ -415,9 +422,15 @@ class HostLink:
                 self.log("closed", device=self.device, code=event[1], reason=event[2])
 
     def _pull(self) -> None:
-        """The clock is settled (set, or refused by the device): pull the entries."""
+        """The clock is settled (set, or refused by the device): pull the entries after the
+        stored head, which the verifier starts from."""
         self._enter(PULLING)
-        self.send(self.session.pull(self.evidence.head(self.device)[0]))
+        next_seq, last_hash = self.evidence.head(self.device)
+        # The window holds the longest unsigned run a reader waits out, twice over: an entry
+        # leaves it only once vouched for, or once the session is refused past it.
+        self.verifier = LedgerVerifier(self.device, self.public, window=2 * MAX_UNSIGNED_RUN)
+        self.verifier.resume(next_seq, last_hash)
+        self.send(self.session.pull(next_seq))
 
     def _progress(self, every_s: float = 2.0) -> None:
         """A progress log line at most every ``every_s``: bytes, rate, time left."""
@@ -465,11 +478,12 @@ class HostLink:
         )
         self.log("refused", device=self.device, seq=seq, reason=problem)
         self.pending = []  # unsigned entries before it that no signature vouched for
-        self.pending_bytes = 0
 
     def _entries(self, first_seq: int, raws: list) -> None:
         """Verify one DATA message's entries; hold every vouched-for one for the next commit
         (a commit per ``COMMIT_EVERY`` entries, and one when the pull ends)."""
+        v = self.verifier
+        assert v is not None  # the session hands over entries only after the pull asked
         refused = ""
         for i, raw in enumerate(raws):
             if self.refusal:  # past an entry the host refused: the rest is not taken
@@ -482,39 +496,50 @@ class HostLink:
                     "stored" % (first_seq + i, exc)  # fmt: skip
                 break
             self.entry_bytes += len(raw)
-            # Every field against the registry's bounds before any is used (issue 10 §3).
-            problem = entry_problem(e.fields)
+            vouched = v.vouched
+            # Every field against the registry's bounds before any is used (issue 10 §3),
+            # the signature, the chain and the unsigned run: the verifier's rules.
+            why = v.feed(e, self.pulled_bytes)
+            self.pulled_bytes += len(raw)
+            problem = entry_problem(e.fields) if why == "bad-field" else ""
             if not problem and e.seq != first_seq + i:
                 problem = "its payload says seq %d" % e.seq  # DATA's entries are consecutive
             if problem:
                 self._refuse_from(first_seq + i, problem)
                 continue
-            if not e.signed:
-                if len(self.pending) >= MAX_UNSIGNED_RUN or (
-                    self.pending_bytes + len(raw) > MAX_UNSIGNED_BYTES
-                ):
-                    self._refuse_from(
-                        first_seq + i,
-                        "more than %d unsigned entries (or %d bytes) in a row wait for a "
-                        "signature; a reader holds no more"
-                        % (MAX_UNSIGNED_RUN, MAX_UNSIGNED_BYTES),
-                    )
-                    continue
-                self.pending.append(e)
-                self.pending_bytes += len(raw)
+            if why == UNSIGNED_RUN:
+                self._refuse_from(
+                    first_seq + i,
+                    "more than %d unsigned entries (or %d bytes) in a row wait for a "
+                    "signature; a reader holds no more" % (MAX_UNSIGNED_RUN, MAX_UNSIGNED_BYTES),
+                )
                 continue
-            if not verify_signature(self.public, e.to_be_signed(), e.signature):
+            if why == "bad-signature":
                 self.log("bad-signature", device=self.device, seq=e.seq)
                 refused = (
                     "entry seq %d does not verify with the enrolled key: nothing from it on was "
                     "stored" % e.seq
                 )
                 break
-            # A valid signature vouches for the unsigned entries before it (add_entries
-            # checks that they chain into it).
-            self.ready += [*self.pending, e]
-            self.pending = []
-            self.pending_bytes = 0
+            if why:  # another device's entry, or one that does not chain to the one before
+                refused = "entry seq %d %s: nothing from seq %d on was stored" % (
+                    e.seq,
+                    "belongs to device %s, not %s" % (e.device_id, self.device)
+                    if why == "wrong-device"
+                    else "does not chain to the entry before it",
+                    v.vouched,
+                )
+                self.log("refused", device=self.device, seq=e.seq, reason=refused)
+                break
+            pending = self.pending
+            pending.append(e)
+            taken = v.vouched - vouched  # the entries this one vouched for, itself included
+            if taken == len(pending):
+                self.ready += pending
+                self.pending = []
+            elif taken:
+                self.ready += pending[:taken]
+                del pending[:taken]
         if refused:
             if self._store_ready():  # what came before the bad entry is good evidence
                 self._refuse(refused)

@@ -10,16 +10,19 @@ States follow ONVIF Media Signing's validation results:
   finding names what broke, the seq and the byte offset.
 - unknown key: the entries verify against no key we were given.
 
-The verifier is fed entries one at a time, so the host can check each entry as it arrives.
-It remembers the last ``window`` entries to pair up links that arrive out of order, and keeps
+The verifier is fed entries one at a time, so the host can check each entry as it arrives:
+the host starts it after the entries it holds (``resume``) and keeps exactly the entries below
+``vouched``, the seq up to which every entry is vouched for by a valid signature through an
+unbroken chain; ``feed`` tells it when the ledger cannot be taken past an entry. It
+remembers the last ``window`` entries to pair up links that arrive out of order, and keeps
 only counts and findings beyond that. Findings are bounded too (KEEP_PER_CODE), so its memory
 stays the same whatever the file holds: a ledger checked with the wrong key, or damaged
 everywhere, costs no more than a sound one.
 """
 
-from protocol.bounds import entry_problem
+from protocol.bounds import MAX_UNSIGNED_BYTES, MAX_UNSIGNED_RUN, entry_problem
 from protocol.ledger import Entry, read_chunks
-from protocol.registry import F_WALL_MS, KIND_NAMES, ZERO_HASH
+from protocol.registry import F_KIND, F_PREV, F_SEQ, F_WALL_MS, KIND_NAMES, ZERO_HASH
 from protocol.signer import SignatureChecker
 
 OK = "OK"
@@ -53,6 +56,11 @@ FINDING_CODES = {
     "starts-mid-ledger": MISSING,
     "unsigned-tail": MISSING,
 }
+
+# What ``feed`` answers, besides a finding's code, when an entry is one more unsigned entry in
+# a row than a reader holds waiting for a signature (protocol.bounds): no finding of its own,
+# since a file may hold such a run, but a reader that keeps entries in memory stops there.
+UNSIGNED_RUN = "unsigned-run"
 
 # How many findings of one code a report holds in full. Without a limit, a ledger checked
 # with the wrong key, or one whose every link or record is damaged, makes one finding per
@@ -115,15 +123,17 @@ class Report:
 class _Rec:
     """What the verifier remembers of one entry while it is in the window."""
 
+    # Defaults on the class, set on an entry only when they change: one is made per entry.
+    sig_ok = False
+    authentic = False
+    link_ok = True  # False once the link from seq - 1 is known to be broken
+
     def __init__(self, seq: int, digest: bytes, prev: bytes, offset: int, signed: bool) -> None:
         self.seq = seq
         self.digest = digest
         self.prev = prev
         self.offset = offset
         self.signed = signed
-        self.sig_ok = False
-        self.authentic = False
-        self.link_ok = True  # False once the link from seq - 1 is known to be broken
 
 
 def _short(h: bytes) -> str:
@@ -219,6 +229,27 @@ class LedgerVerifier:
         self.kinds: dict = {}
         self.first_wall = -1
         self.last_wall = -1
+        # Every entry below ``vouched`` (from ``start``, where ``resume`` began, or seq 0) is
+        # vouched for by a valid signature, directly or through an unbroken chain up to one,
+        # and chains to the one before it: what a reader that keeps entries (the host) takes.
+        self.start = 0
+        self.vouched = 0
+        # The unsigned entries fed since the last signed one, and their bytes.
+        self.run = 0
+        self.run_bytes = 0
+
+    def resume(self, next_seq: int, last_hash: bytes) -> None:
+        """Go on after seqs 0 to ``next_seq - 1``, checked and kept elsewhere (the host's
+        store), the last of them hashing to ``last_hash``: the next entry must chain to it.
+        Call before the first ``feed``."""
+        if next_seq <= 0:
+            return
+        anchor = _Rec(next_seq - 1, last_hash, ZERO_HASH, -1, True)
+        anchor.sig_ok = True
+        anchor.authentic = True
+        self.recs[anchor.seq] = anchor
+        self.max_seq = anchor.seq
+        self.start = self.vouched = next_seq
 
     def _add(self, code: str, message: str, seq: int = -1, offset: int = -1) -> None:
         kept = self.kept.get(code, 0)
@@ -258,14 +289,20 @@ class LedgerVerifier:
         """Whether ``feed`` checks this entry's signature (the key's own, signed entries)."""
         return entry.kid == self.kid and entry.signed
 
-    def feed(self, entry: Entry, offset: int, sig_ok: "bool | None" = None) -> None:
-        """Check one parsed entry found at ``offset``.
+    def feed(self, entry: Entry, offset: int, sig_ok: "bool | None" = None) -> str:
+        """Check one parsed entry found at ``offset``; return "" or why a reader that keeps
+        only what ``vouched`` covers can take nothing from this entry on.
 
         ``sig_ok``, if given, is the outcome of checking its signature against the key,
-        made beforehand (see ``verify_chunks``); otherwise ``feed`` checks it.
+        made beforehand (see ``verify_chunks``); otherwise ``feed`` checks it. The answer
+        is the code of the entry's own finding (wrong-device, bad-field, duplicate,
+        conflicting-seq, out-of-order when it takes no further part, bad-signature, or
+        broken-prev when its link to the entry before it fails), else UNSIGNED_RUN when it
+        is one unsigned entry more than MAX_UNSIGNED_RUN (or MAX_UNSIGNED_BYTES) in a row.
         """
         self.entries += 1
-        seq = entry.seq
+        fields = entry.fields
+        seq = fields[F_SEQ]
         if entry.kid != self.kid:
             self.foreign += 1
             self._add(
@@ -275,10 +312,18 @@ class LedgerVerifier:
                 seq,
                 offset,
             )
-            return
-        self._count(entry)
-        problem = entry_problem(entry.fields)
+            return "wrong-device"
+        # What the report's stats count (kinds, times), inline: the host feeds every entry.
+        kind = KIND_NAMES.get(fields[F_KIND], "?")
+        kinds = self.kinds
+        kinds[kind] = kinds.get(kind, 0) + 1
+        if self.first_wall < 0:
+            self.first_wall = fields[F_WALL_MS]
+        self.last_wall = fields[F_WALL_MS]
+        why = ""
+        problem = entry_problem(fields)
         if problem:
+            why = "bad-field"
             # Still placed in the chain: its bytes are what the device signed, and the
             # entries around it link to them.
             self._add(
@@ -287,28 +332,45 @@ class LedgerVerifier:
                 seq,
                 offset,
             )
-        rec = _Rec(seq, entry.digest, entry.prev, offset, entry.signed)
-        if rec.signed:
+        signed = len(entry.signature) > 0
+        rec = _Rec(seq, entry.digest, fields[F_PREV], offset, signed)
+        if signed:
             self.signed += 1
+            self.run = self.run_bytes = 0
             if sig_ok is None:
                 sig_ok = self.checker.check(entry.to_be_signed(), entry.signature)
             rec.sig_ok = sig_ok
-        if not self._place(rec):
-            return
-        self._check_links(rec)
-        if rec.signed:
+        else:
+            self.run += 1
+            self.run_bytes += len(entry.raw)
+            if not why and (self.run > MAX_UNSIGNED_RUN or self.run_bytes > MAX_UNSIGNED_BYTES):
+                why = UNSIGNED_RUN
+        recs = self.recs
+        if seq == self.max_seq + 1 and self.first_seq >= 0:
+            # The usual case, the next seq: nothing to pair up, fill or link after it.
+            self.max_seq = seq
+            recs[seq] = rec
+            before = recs.get(seq - 1)
+            if before is not None and before.digest != rec.prev:
+                self._link(before, rec)
+            if len(recs) > self.window + self.window // 4:
+                self._evict()
+        else:
+            left_out = self._place(rec)
+            if left_out:
+                return why or left_out
+            self._check_links(rec)
+        if signed:
             self._after_signature(rec)
+            if not rec.sig_ok:
+                return why or "bad-signature"
+        if not rec.link_ok:
+            return why or "broken-prev"
+        return why
 
-    def _count(self, entry: Entry) -> None:
-        kind = KIND_NAMES.get(entry.kind, "?")
-        self.kinds[kind] = self.kinds.get(kind, 0) + 1
-        wall = entry.fields[F_WALL_MS]
-        if self.first_wall < 0:
-            self.first_wall = wall
-        self.last_wall = wall
-
-    def _place(self, rec: _Rec) -> bool:
-        """Put ``rec`` in sequence order; return False if it takes no further part."""
+    def _place(self, rec: _Rec) -> str:
+        """Put ``rec`` in sequence order; return "", or the code of the finding for which it
+        takes no further part."""
         seq = rec.seq
         other = self.recs.get(seq)
         if other is not None:
@@ -320,18 +382,18 @@ class LedgerVerifier:
                     seq,
                     rec.offset,
                 )
-            else:
-                self._add(
-                    "conflicting-seq",
-                    "two different entries claim seq %d (bytes %d and %d): one was inserted"
-                    % (seq, other.offset, rec.offset),
-                    seq,
-                    rec.offset,
-                )
-            return False
+                return "duplicate"
+            self._add(
+                "conflicting-seq",
+                "two different entries claim seq %d (bytes %d and %d): one was inserted"
+                % (seq, other.offset, rec.offset),
+                seq,
+                rec.offset,
+            )
+            return "conflicting-seq"
         if self.first_seq < 0:
             self.first_seq = seq
-        elif seq <= self.max_seq:
+        if seq <= self.max_seq:
             self._add(
                 "out-of-order",
                 "entry seq %d at byte %d comes after seq %d: entries were reordered"
@@ -340,7 +402,7 @@ class LedgerVerifier:
                 rec.offset,
             )
             if not self._fill_missing(seq):
-                return False  # older than anything we can pair it with
+                return "out-of-order"  # older than anything we can pair it with
         elif seq > self.max_seq + 1 and self.max_seq >= 0:
             if len(self.missing) < self.keep:
                 self.missing.append([self.max_seq + 1, seq - 1])
@@ -351,7 +413,7 @@ class LedgerVerifier:
         self.recs[seq] = rec
         if len(self.recs) > self.window + self.window // 4:
             self._evict()
-        return True
+        return ""
 
     def _fill_missing(self, seq: int) -> bool:
         for i, (lo, hi) in enumerate(self.missing):
@@ -463,9 +525,11 @@ class LedgerVerifier:
             self.fail_first = self.fail_last = -1
             self.fail_count = 0
             self.fail_run_intact = True
-            self.bad_more.merge(self.run_more)
-            self.run_more = _Tally()
+            if self.run_more.count:
+                self.bad_more.merge(self.run_more)
+                self.run_more = _Tally()
             self._authenticate_back(rec)
+            self._advance()
             return
         if len(self.bad_sigs) < self.keep:
             self.bad_sigs.append((rec.seq, rec.offset))
@@ -490,13 +554,25 @@ class LedgerVerifier:
             rec = before
             seq -= 1
 
+    def _advance(self) -> None:
+        """Move ``vouched`` past the entries now vouched for, each chained to the last."""
+        seq = self.vouched
+        recs = self.recs
+        if seq > 0 and seq - 1 not in recs:
+            return  # the link into it is not known to hold (the entry before it was let go)
+        rec = recs.get(seq)
+        while rec is not None and rec.authentic and rec.link_ok:
+            seq += 1
+            rec = recs.get(seq)
+        self.vouched = seq
+
     # --- verdict --------------------------------------------------------------------------
 
     def finish(self) -> Report:
         """Close the stream and give the verdict."""
         if self.entries == 0 and not self.findings:
             self._add("empty", "the ledger holds no entries")
-        if self.first_seq > 0:
+        if self.first_seq > 0 and not self.start:  # after ``resume``, where it starts is known
             self._add(
                 "starts-mid-ledger",
                 "the ledger starts at seq %d; entries before it are not included, so the "

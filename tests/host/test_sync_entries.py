@@ -207,6 +207,27 @@ def test_an_endless_unsigned_run_is_refused_at_the_bound_and_held_memory_stays_s
     ev.close()
 
 
+# R-HOST-5, issue 11 §3: the host stores what protocol.verify's verifier vouches for, which
+# checks the chain from the stored head on: an entry that does not chain to the one before it
+# ends the session, and the entries before it are kept.
+def test_an_entry_that_does_not_chain_is_refused_and_the_entries_before_it_are_kept(tmp_path):
+    ev = evidence(tmp_path / "ev")
+    unchained = lambda s, p: (common(s, bytes(32), KIND_EVENT, {F_EVENT: EV_BOOT}), False)  # noqa: E731
+    stop = lambda s, p: (common(s, p, KIND_EVENT, {F_EVENT: 4}), True)  # noqa: E731
+    raws = ledger([unchained, stop])
+    why = (
+        "refused: entry seq 3 does not chain to the entry before it: nothing from seq 3 on "
+        "was stored"
+    )
+    summary, device = dock(ev, raws)
+    assert summary["result"] == why
+    assert ev.head(DEVICE)[0] == 3 and device.receipts == []
+    # The next dock starts from the stored head, and checks the link to it.
+    summary2, _ = dock(ev, raws)
+    assert summary2["result"] == why and ev.head(DEVICE)[0] == 3
+    ev.close()
+
+
 _values = st.recursive(
     st.none()
     | st.booleans()

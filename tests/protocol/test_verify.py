@@ -2,16 +2,37 @@
 # R-DEV-2: footage cannot be deleted, edited, reordered or have other footage inserted.
 
 from protocol import cbor
-from protocol.cose import encode_sign1, to_be_signed
+from protocol.bounds import MAX_UNSIGNED_RUN
+from protocol.cose import encode_sign1, protected_header, to_be_signed
 from protocol.ledger import LedgerWriter, entry_hash, parse_entry, read_ledger
-from protocol.registry import F_PREV, F_SEQ, F_WALL_MS
+from protocol.registry import (
+    F_BOOT,
+    F_DEVICE,
+    F_KIND,
+    F_MONO_MS,
+    F_PREV,
+    F_SEQ,
+    F_VERSION,
+    F_WALL_MS,
+    FORMAT_VERSION,
+)
 from protocol.signer import make_signer
-from protocol.verify import NOT_OK, OK, OK_MISSING, UNKNOWN_KEY, LedgerVerifier, verify_ledger
+from protocol.verify import (
+    NOT_OK,
+    OK,
+    OK_MISSING,
+    UNKNOWN_KEY,
+    UNSIGNED_RUN,
+    LedgerVerifier,
+    verify_ledger,
+)
 from tests.protocol.helpers import (
     DEVICE,
     SEED_A,
     SEED_B,
+    T0,
     device_key,
+    entry_spec,
     extend,
     make_entries,
     make_writer,
@@ -252,3 +273,89 @@ def test_a_small_window_still_pairs_neighbours_and_counts_everything():
     report = v.finish()
     assert report.stats["entries"] == 40
     assert codes(report) == ["out-of-order"]
+
+
+# --- what a reader that keeps entries (the host) is told: issue 11 §3 ---------------------
+
+
+def feed_all(v: LedgerVerifier, entries: list, start: int = 0) -> list:
+    """Feed ``entries``; give (what feed answered, vouched after it) for each."""
+    out = []
+    offset = 0
+    for raw in entries:
+        out.append((v.feed(parse_entry(raw), offset), v.vouched))
+        offset += len(raw)
+    return out
+
+
+def test_vouched_moves_only_when_a_valid_signature_covers_the_run_before_it():
+    entries = make_entries(10, sign_every=4)
+    v = LedgerVerifier(KEY.device_id, KEY.public)
+    steps = feed_all(v, entries)
+    assert [why for why, _ in steps] == [""] * 10
+    assert [vouched for _, vouched in steps] == [0, 0, 0, 4, 4, 4, 4, 8, 8, 10]
+    assert v.finish().state == OK
+
+
+def test_a_resumed_verifier_checks_the_link_to_the_stored_head_and_vouches_from_there():
+    entries = make_entries(10, sign_every=4)
+    head = parse_entry(entries[4])
+    v = LedgerVerifier(KEY.device_id, KEY.public)
+    v.resume(5, head.digest)
+    steps = feed_all(v, entries[5:])
+    assert [why for why, _ in steps] == [""] * 5
+    assert [vouched for _, vouched in steps] == [5, 5, 8, 8, 10]
+    assert v.finish().state == OK  # it starts where the store's head is: nothing missing
+    # Resumed on another hash, the first entry does not chain, and nothing is vouched for.
+    v = LedgerVerifier(KEY.device_id, KEY.public)
+    v.resume(5, bytes(32))
+    steps = feed_all(v, entries[5:])
+    assert steps[0] == ("broken-prev", 5)
+    assert max(vouched for _, vouched in steps) == 5
+
+
+def test_feed_says_where_the_ledger_cannot_be_taken_further():
+    entries = make_entries(8, sign_every=4)
+    entries[3] = resign(entries[3], {}, SEED_B)  # signed by another key
+    v = LedgerVerifier(KEY.device_id, KEY.public)
+    steps = feed_all(v, entries)
+    assert steps[3] == ("bad-signature", 0)
+    assert max(vouched for _, vouched in steps) == 0
+    # An unsigned entry changed: the one after it no longer chains to it.
+    entries = make_entries(8, sign_every=4)
+    e = parse_entry(entries[5])
+    fields = dict(e.fields)
+    fields[F_WALL_MS] += 1
+    entries[5] = encode_sign1(e.protected, cbor.dumps(fields), b"")
+    v = LedgerVerifier(KEY.device_id, KEY.public)
+    steps = feed_all(v, entries)
+    assert steps[5] == ("", 4) and steps[6] == ("broken-prev", 4)
+    assert max(vouched for _, vouched in steps) == 4
+    # Another device's entry.
+    v = LedgerVerifier(KEY.device_id, KEY.public)
+    assert feed_all(v, make_entries(2, device="SC-OTHER"))[0] == ("wrong-device", 0)
+
+
+def unsigned_chain(n: int) -> list:
+    """``n`` unsigned entries from seq 0, chained, as no writer of ours leaves them."""
+    protected = protected_header(DEVICE.encode())
+    out: list = []
+    prev = bytes(32)
+    for i in range(n):
+        kind, fields = entry_spec(i)
+        payload = dict(fields)
+        payload.update({F_VERSION: FORMAT_VERSION, F_DEVICE: DEVICE, F_SEQ: i, F_PREV: prev,
+                        F_WALL_MS: T0 + i, F_MONO_MS: i, F_BOOT: 1, F_KIND: kind})  # fmt: skip
+        out.append(encode_sign1(protected, cbor.dumps(payload), b""))
+        prev = entry_hash(out[-1])
+    return out
+
+
+def test_one_unsigned_entry_past_the_bound_is_told_to_a_reader_not_reported():
+    entries = unsigned_chain(MAX_UNSIGNED_RUN + 2)
+    v = LedgerVerifier(KEY.device_id, KEY.public)
+    steps = feed_all(v, entries)
+    assert [why for why, _ in steps[:MAX_UNSIGNED_RUN]] == [""] * MAX_UNSIGNED_RUN
+    assert steps[MAX_UNSIGNED_RUN] == (UNSIGNED_RUN, 0)
+    # A file may hold such a run: the report is what it was (an unsigned tail).
+    assert codes(check(entries)) == ["unsigned-tail"]
