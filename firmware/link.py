@@ -151,7 +151,10 @@ class DeviceLink:
                 self.agent.recorder.host_config({"clock_ms": wall_ms}, host_kid, wall, mono)
             )
         except RecorderError as exc:
-            return self.session.refuse(_one_line(exc))
+            # The recorder's table refuses a clock change while it records (the footage's
+            # times must not jump): said for the operator, with the rule's own words after.
+            why = "the clock is set at a dock outside a recording, not now (%s)"
+            return self.session.refuse(why % _one_line(exc))
         if self.set_clock is not None:
             self.set_clock(wall_ms)  # only the clock the ledger took
         return self.session.accept()
