@@ -34,6 +34,38 @@ class StepClock(Clock):
         return self.t
 
 
+class SetClock(Clock):
+    """Virtual time, moved only by the test (``advance``) or the code under test."""
+
+    def __init__(self) -> None:
+        self.mono = 0
+
+    def wall_ms(self) -> int:
+        return T0 + self.mono
+
+    def mono_ms(self) -> int:
+        return self.mono
+
+    def advance(self, ms: int) -> None:
+        self.mono += ms
+
+
+class Wire:
+    """A device link's transport in this thread: what it writes is kept for the host."""
+
+    def __init__(self) -> None:
+        self.sent = bytearray()
+
+    def read(self) -> bytes:
+        return b""
+
+    def at_eof(self) -> bool:
+        return False
+
+    def write(self, data: bytes) -> None:
+        self.sent += data
+
+
 class SceneCamera(Camera):
     """Frames of a synthetic scene; every third a keyframe; stops after ``n``."""
 

@@ -6,28 +6,12 @@ from protocol import framing
 from protocol.host_session import HostSession
 from protocol.messages import ERR_INTERNAL
 from protocol.signer import make_signer
-from tests.firmware.helpers import start
+from tests.firmware.helpers import Wire, start
 from tests.portable import TempDir
 from tests.protocol.helpers import SEED_A
 
 HOST = make_signer(bytes(range(200, 232)))
 HOST_KID = "agency-1"
-
-
-class Wire:
-    """The link's transport: what it writes is kept for the host."""
-
-    def __init__(self) -> None:
-        self.sent = b""
-
-    def read(self) -> bytes:
-        return b""
-
-    def at_eof(self) -> bool:
-        return False
-
-    def write(self, data: bytes) -> None:
-        self.sent += data
 
 
 class BrokenStore:

@@ -3,7 +3,7 @@
 
 from firmware.agent import boot
 from firmware.capture import CaptureQueue
-from firmware.hal import Camera, Clock
+from firmware.hal import Camera
 from firmware.recorder import IDLE, RECORDING
 from firmware.runloop import RunLoop
 from firmware.store import Store
@@ -11,30 +11,15 @@ from protocol.ledger import parse_entry
 from protocol.registry import KIND_CHUNK
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
+from tests.firmware.helpers import SetClock
 from tests.portable import TempDir
-from tests.protocol.helpers import DEVICE, SEED_A, T0, device_key
-
-
-class Clockwork(Clock):
-    """Virtual time, moved only by the test or the loop."""
-
-    def __init__(self) -> None:
-        self.mono = 0
-
-    def wall_ms(self) -> int:
-        return T0 + self.mono
-
-    def mono_ms(self) -> int:
-        return self.mono
-
-    def advance(self, ms: int) -> None:
-        self.mono += ms
+from tests.protocol.helpers import DEVICE, SEED_A, device_key
 
 
 class Recorder:
     """What the loop gives a recorder, in order, with the time it was given."""
 
-    def __init__(self, clock: Clockwork, state: int = RECORDING) -> None:
+    def __init__(self, clock: SetClock, state: int = RECORDING) -> None:
         self.clock = clock
         self.state = state
         self.inputs: list = []
@@ -44,7 +29,7 @@ class Agent:
     """An agent's surface as the loop uses it: every call is written down."""
 
     def __init__(self, state: int = RECORDING) -> None:
-        self.clock = Clockwork()
+        self.clock = SetClock()
         self.recorder = Recorder(self.clock, state)
         self.frames = 0
 
@@ -117,7 +102,7 @@ def test_a_booted_agent_records_through_the_loop_and_its_ledger_verifies():
             return True
 
     with TempDir() as d:
-        clock = Clockwork()
+        clock = SetClock()
         agent = boot(d, make_signer(SEED_A), DEVICE, "P-0427", clock, Frames())
         loop = RunLoop(agent, lambda: b"pcm block")
         agent.input("press_record")

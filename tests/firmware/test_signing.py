@@ -2,13 +2,14 @@
 # Issue 11 §1: the cadenced signer lives in firmware/ and boot() uses it.
 
 from firmware.agent import boot
-from firmware.hal import Camera, Clock
+from firmware.hal import Camera
 from firmware.signing import CadencedSigner
 from firmware.store import Store
 from protocol.cadence import SigningCadence
 from protocol.ledger import LedgerWriter, parse_entry
 from protocol.signer import Ed25519Signer, make_signer
 from protocol.verify import OK, verify_ledger
+from tests.firmware.helpers import SetClock
 from tests.portable import TempDir
 from tests.protocol.helpers import DEVICE, SEED_A, T0, device_key
 
@@ -41,23 +42,10 @@ class SlowSigner(Ed25519Signer):
         return self.inner.sign(message)
 
 
-class FootageClock(Clock):
-    """Virtual time the test sets."""
-
-    def __init__(self) -> None:
-        self.mono = 0
-
-    def wall_ms(self) -> int:
-        return T0 + self.mono
-
-    def mono_ms(self) -> int:
-        return self.mono
-
-
 class Frames(Camera):
     """``n`` small frames, a keyframe every fifth; the clock moves 200 ms per frame."""
 
-    def __init__(self, clock: FootageClock, n: int) -> None:
+    def __init__(self, clock: SetClock, n: int) -> None:
         self.clock = clock
         self.n = n
         self.i = 0
@@ -75,7 +63,7 @@ class Frames(Camera):
 
 def test_a_signer_slower_than_its_budget_signs_every_kth_entry_from_the_next_entry_on():
     ticks = Ticks()
-    clock = FootageClock()
+    clock = SetClock()
     signer = CadencedSigner(SlowSigner(ticks, 1_400_000), SigningCadence(50), clock, ticks)
     writer = LedgerWriter(signer, DEVICE)
     signer.follow(writer)
@@ -91,7 +79,7 @@ def test_a_signer_slower_than_its_budget_signs_every_kth_entry_from_the_next_ent
 
 def test_a_fast_signer_signs_every_entry():
     ticks = Ticks()
-    clock = FootageClock()
+    clock = SetClock()
     signer = CadencedSigner(SlowSigner(ticks, 50), SigningCadence(50), clock, ticks)
     writer = LedgerWriter(signer, DEVICE)
     signer.follow(writer)
@@ -103,7 +91,7 @@ def test_a_fast_signer_signs_every_entry():
 def test_boot_follows_a_cadenced_signer_and_its_sparser_ledger_verifies():
     with TempDir() as d:
         ticks = Ticks()
-        clock = FootageClock()
+        clock = SetClock()
         signer = CadencedSigner(SlowSigner(ticks, 2_000_000), SigningCadence(50), clock, ticks)
         agent = boot(d, signer, DEVICE, "P-0427", clock, Frames(clock, 60))
         assert signer.writer is agent.recorder.writer
@@ -124,7 +112,7 @@ def test_boot_follows_a_cadenced_signer_and_its_sparser_ledger_verifies():
 
 def test_boot_with_a_signing_budget_makes_the_cadenced_signer_and_without_one_does_not():
     with TempDir() as d:
-        clock = FootageClock()
+        clock = SetClock()
         agent = boot(d, make_signer(SEED_A), DEVICE, "P-0427", clock, signing_budget_percent=40)
         signer = agent.recorder.writer.signer
         assert isinstance(signer, CadencedSigner)

@@ -14,7 +14,7 @@ from protocol.messages import CONFIG, ERR_REFUSED, MAX_FRAME, TIME
 from protocol.registry import EV_CLOCK_SET, EV_CONFIG_APPLIED, F_EVENT
 from protocol.session import E_CLOSED, E_OK, E_REFUSED, E_SEND
 from protocol.signer import make_signer
-from tests.firmware.helpers import Log, SceneCamera, StepClock
+from tests.firmware.helpers import Log, SceneCamera, StepClock, Wire
 from tests.host.helpers import HOST_KID, HOST_SEED, evidence, run_pair
 from tests.protocol.helpers import DEVICE, SEED_A, device_key
 
@@ -34,22 +34,6 @@ def device_agent(path, recording):
     if not recording:
         agent.input("press_stop")
     return agent
-
-
-class Wire:
-    """The device link's transport in this thread: what it writes is kept for the host."""
-
-    def __init__(self) -> None:
-        self.sent = bytearray()
-
-    def read(self) -> bytes:
-        return b""
-
-    def at_eof(self) -> bool:
-        return False
-
-    def write(self, data: bytes) -> None:
-        self.sent += data
 
 
 class Pair:
