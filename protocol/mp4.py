@@ -683,7 +683,9 @@ def read_init(data: bytes) -> list:
         version = _int(data, p, 1, e, "tkhd")
         wide = 8 if version == 1 else 4
         track_id = _int(data, p + 4 + 2 * wide, 4, e, "tkhd")
-        size_at = p + 4 + 3 * wide + 4 + wide + 8 + 8 + 36
+        # after track_id: reserved 4, duration, reserved 8, layer/group/volume/reserved 8,
+        # matrix 36
+        size_at = p + 4 + 3 * wide + 60
         width = _int(data, size_at, 4, e, "tkhd") >> 16
         height = _int(data, size_at + 4, 4, e, "tkhd") >> 16
         mdia = _one(tb, "mdia", "trak %d" % track_id)
