@@ -288,6 +288,8 @@ def _parse_hevc_sps(nal: bytes) -> _Sps:
     s = _Sps()
     b.u(4)  # sps_video_parameter_set_id
     sub_layers_minus1 = b.u(3)
+    if sub_layers_minus1 > 6:
+        raise H26xError("h26x: H.265 SPS with %d sub-layers (at most 7)" % (sub_layers_minus1 + 1))
     s.max_sub_layers = sub_layers_minus1 + 1
     s.temporal_id_nesting = b.u(1)
     # general profile_tier_level: profile space/tier/idc (8), compatibility flags (32),
@@ -363,11 +365,13 @@ def avcc(sps: list, pps: list) -> bytes:
         raise H26xError("h26x: avcC needs at least one SPS and one PPS")
     first = bytes(sps[0])
     s = _parse_avc_sps(first)
+    sps_list = _nal_list(sps, "SPS", 31)
+    pps_list = _nal_list(pps, "PPS", 255)
     out = (
         bytes((1, first[1], first[2], first[3], 0xFC | (_LENGTH - 1), 0xE0 | len(sps)))
-        + _nal_list(sps, "SPS", 31)
+        + sps_list
         + bytes((len(pps),))
-        + _nal_list(pps, "PPS", 255)
+        + pps_list
     )
     if first[1] in _AVC_HIGH_PROFILES:
         out += bytes(

@@ -3,12 +3,15 @@
 # Issue 12 (real footage): the export is the signed fragments unchanged and must play in any
 # player; the verifier must read fragments a vendor's ffmpeg-based muxer wrote.
 
+import functools
 import io
 from fractions import Fraction
 
 import av
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from protocol import h26x, mp4
 
@@ -289,3 +292,29 @@ def parameter_sets(config, entry):
             sets.setdefault(kind, []).append(config[at + 2 : at + 2 + size])
             at += 2 + size
     return sets[32], sets[33], sets[34]
+
+
+@functools.cache
+def ffmpeg_parts():
+    return split_file(ffmpeg_fragmented("libx264"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_damaged_ffmpeg_files_raise_only_mp4_errors(data):
+    # issue 12: a truncated or altered vendor file given to verify is one clear error
+    init, fragments = ffmpeg_parts()
+    tracks = mp4.read_init(init)
+    frag = fragments[data.draw(st.integers(0, len(fragments) - 1))]
+    for good, read in ((init, mp4.read_init), (frag, lambda b: mp4.read_fragment(b, tracks))):
+        bad = bytearray(good)
+        # aim at the boxes' headers and tables, where the sizes and counts are
+        for _ in range(data.draw(st.integers(1, 4))):
+            at = data.draw(st.integers(0, min(len(bad), 1500) - 1))
+            bad[at] = data.draw(st.integers(0, 255))
+        if data.draw(st.booleans()):
+            bad = bad[: data.draw(st.integers(0, len(bad)))]
+        try:
+            read(bytes(bad))
+        except mp4.Mp4Error as e:
+            assert str(e).startswith("mp4: ") and "\n" not in str(e)
