@@ -436,7 +436,7 @@ class AccessUnits:
         self.vps = []  # type: list
         self.sps = []  # type: list
         self.pps = []  # type: list
-        self._buf = b""
+        self._buf = bytearray()
         self._scan = 0  # where to look for the next start code in _buf
         self._started = False  # a start code has been seen; _buf starts at a NAL unit
         self._au = []  # type: list
@@ -446,7 +446,8 @@ class AccessUnits:
     def feed(self, data: bytes) -> list:
         """Take the next bytes of the stream; return the access units they completed."""
         out = []  # type: list
-        buf = self._buf + bytes(data)
+        buf = self._buf
+        buf += data  # in place: a long NAL unit fed in small pieces is not copied each time
         at = self._scan
         start = 0  # where the NAL unit being read begins in buf (once in step)
         while True:
@@ -458,17 +459,20 @@ class AccessUnits:
                 while end > start and buf[end - 1] == 0:
                     end -= 1
                 if end > start:
-                    self._nal(buf[start:end], out)
+                    self._nal(bytes(buf[start:end]), out)
             self._started = True
             start = at = sc + 3
         # Keep the unfinished NAL unit; before the first start code keep only what may
         # begin one.
-        buf = buf[start:] if self._started else buf[-2:]
+        if not self._started:
+            buf = buf[-2:]
+        elif start:
+            buf = buf[start:]
         # A start code may straddle this piece and the next: look again from 2 bytes back.
         self._scan = max(0, len(buf) - 2)
+        self._buf = buf
         if self._au_bytes + len(buf) > self.max_au:
             raise H26xError("h26x: an access unit grew past %d bytes without ending" % self.max_au)
-        self._buf = buf
         return out
 
     def end(self) -> list:
@@ -480,8 +484,8 @@ class AccessUnits:
             while end > 0 and buf[end - 1] == 0:
                 end -= 1
             if end > 0:
-                self._nal(buf[:end], out)
-        self._buf = b""
+                self._nal(bytes(buf[:end]), out)
+        self._buf = bytearray()
         self._scan = 0
         self._started = False
         self._close(out)

@@ -564,6 +564,27 @@ def top_boxes(data: bytes) -> list:
     return [(k, s, e) for (k, s, _p, e) in _children(data, 0, len(data), "the file")]
 
 
+def fragment_spans(data: bytes) -> list:
+    """Where each fragment of a whole file lies: [(start, end)], one per moof, from the moof
+    through the mdat boxes right after it. The init segment, and boxes such as sidx, free
+    or uuid, belong to no fragment; a moof with no mdat after it is an Mp4Error."""
+    boxes = top_boxes(data)
+    spans = []
+    i = 0
+    while i < len(boxes):
+        kind, start, end = boxes[i]
+        i += 1
+        if kind != "moof":
+            continue
+        if i >= len(boxes) or boxes[i][0] != "mdat":
+            raise Mp4Error("mp4: the moof at byte %d has no mdat after it" % start)
+        while i < len(boxes) and boxes[i][0] == "mdat":
+            end = boxes[i][2]
+            i += 1
+        spans.append((start, end))
+    return spans
+
+
 def _one(boxes: list, kind: str, where: str) -> tuple:
     found = [b for b in boxes if b[0] == kind]
     if len(found) != 1:

@@ -215,11 +215,9 @@ def ffmpeg_fragmented(codec, rate=48000):
 
 
 def split_file(data):
-    """(init bytes, [fragment bytes]) of a whole fragmented file, by its top-level boxes."""
-    boxes = mp4.top_boxes(data)
-    starts = [s for kind, s, _e in boxes if kind == "moof"]
-    ends = [*starts[1:], len(data)]
-    return data[: starts[0]], [data[s:e] for s, e in zip(starts, ends, strict=True)]
+    """(init bytes, [fragment bytes]) of a whole fragmented file."""
+    spans = mp4.fragment_spans(data)
+    return data[: spans[0][0]], [data[s:e] for s, e in spans]
 
 
 # ffmpeg labels H.265 'hev1' unless told otherwise; its samples and hvcC are read the same

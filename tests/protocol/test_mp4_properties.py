@@ -123,6 +123,7 @@ def test_damaged_fragments_raise_only_mp4_errors(rs, data):
     good = mp4.fragment(1, rs)
     bad = damage(data.draw, good)
     only_mp4_errors(mp4.read_fragment, bad)
+    only_mp4_errors(mp4.fragment_spans, bad)
     only_mp4_errors(mp4.track_samples, bad, rs[0].track_id)
     if bad != good:
         return
@@ -134,5 +135,5 @@ def test_damaged_fragments_raise_only_mp4_errors(rs, data):
 @settings(max_examples=300)
 @given(st.binary(max_size=200))
 def test_arbitrary_bytes_raise_only_mp4_errors(blob):
-    for fn in (mp4.top_boxes, mp4.read_init, mp4.read_fragment):
+    for fn in (mp4.top_boxes, mp4.read_init, mp4.read_fragment, mp4.fragment_spans):
         only_mp4_errors(fn, blob)
