@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocol import h26x, mp4
-from tests.protocol.test_mp4_interop import FRAMES, TICKS, encode_video
+from tests.protocol.test_mp4_interop import FRAMES, TICKS, encode_video, ffmpeg_log
 
 
 @functools.cache
@@ -19,6 +19,8 @@ def encoded(codec, width=642, height=362, pix_fmt="yuv420p"):
     stream, packets, _ctx = encode_video(codec, width, height, pix_fmt)
     return stream, tuple(packets)
 
+
+__all__ = ["ffmpeg_log"]  # a fixture, shared with the mp4 interop tests
 
 ENTRY = {"libx264": "avc1", "libx265": "hvc1"}
 
@@ -68,7 +70,9 @@ VARIANTS = [
 
 
 @pytest.mark.parametrize(("codec", "width", "height", "pix_fmt"), VARIANTS)
-def test_picture_size_and_config_match_the_encoder(tmp_path, codec, width, height, pix_fmt):
+def test_picture_size_and_config_match_the_encoder(
+    tmp_path, ffmpeg_log, codec, width, height, pix_fmt
+):
     try:
         stream, packets = encoded(codec, width, height, pix_fmt)
     except (av.error.FFmpegError, ValueError) as e:  # a build without this pixel format
@@ -89,6 +93,7 @@ def test_picture_size_and_config_match_the_encoder(tmp_path, codec, width, heigh
     path.write_bytes(mp4.init_segment([track]) + mp4.fragment(1, [mp4.Run(1, 0, samples)]))
     with av.open(str(path)) as container:
         frames = list(container.decode(video=0))
+    assert ffmpeg_log() == []
     assert len(frames) == len(packets)
     assert all((f.width, f.height) == (width, height) for f in frames)
     assert frames[0].format.name.startswith(pix_fmt.replace("le", ""))

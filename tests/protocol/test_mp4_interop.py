@@ -8,6 +8,7 @@ import io
 from fractions import Fraction
 
 import av
+import av.logging
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -28,6 +29,18 @@ def pictures(width, height, n=FRAMES):
         img[(i * 7) % height, :, 1] = 255
         img[:, (i * 11) % width, 2] = 200
         yield i, av.VideoFrame.from_ndarray(img, format="rgb24")
+
+
+@pytest.fixture
+def ffmpeg_log():
+    """What ffmpeg logs at warning level or worse during a test, except the pixel format
+    converter's notes while making the test's pictures: it must stay empty."""
+    av.logging.set_level(av.logging.WARNING)
+    try:
+        with av.logging.Capture() as logs:
+            yield lambda: [m for m in logs if m[1] != "swscaler"]
+    finally:
+        av.logging.set_level(None)
 
 
 def encode_video(codec, width, height, pix_fmt="yuv420p", n=FRAMES):
@@ -114,7 +127,7 @@ def package(entry, stream, audio=None, rate=48000):
 @pytest.mark.parametrize(
     ("codec", "entry", "name"), [("libx264", "avc1", "h264"), ("libx265", "hvc1", "hevc")]
 )
-def test_our_fragments_play_in_ffmpeg(tmp_path, codec, entry, name):
+def test_our_fragments_play_in_ffmpeg(tmp_path, ffmpeg_log, codec, entry, name):
     # issue 12: H.264 / H.265 video with AAC sound, packaged by us, decoded by ffmpeg
     stream, packets, _ctx = encode_video(codec, 642, 362)
     audio = encode_aac()
@@ -139,12 +152,13 @@ def test_our_fragments_play_in_ffmpeg(tmp_path, codec, entry, name):
                     pts.append(frame.pts)
                 else:
                     audio_samples += frame.samples
+    assert ffmpeg_log() == []
     assert pictures_seen == FRAMES
     assert sorted(pts) == [i * TICKS for i in range(FRAMES)]
     assert audio_samples == 1024 * len(audio[1])
 
 
-def test_motion_jpeg_fragments_play(tmp_path):
+def test_motion_jpeg_fragments_play(tmp_path, ffmpeg_log):
     # issue 12: boards keep JPEG frames, packaged the same way
     ctx = av.CodecContext.create("mjpeg", "w")
     ctx.width, ctx.height, ctx.pix_fmt = 320, 240, "yuvj420p"
@@ -163,9 +177,10 @@ def test_motion_jpeg_fragments_play(tmp_path):
     with av.open(str(path)) as container:
         assert container.streams.video[0].codec_context.name == "mjpeg"
         assert len(list(container.decode(video=0))) == 6
+    assert ffmpeg_log() == []
 
 
-def test_text_track_is_a_subtitle_stream(tmp_path):
+def test_text_track_is_a_subtitle_stream(tmp_path, ffmpeg_log):
     # issue 12: the exporter's pause notes are tx3g samples players show as subtitles
     track = mp4.Track(1, mp4.HANDLER_TEXT, 1000, "tx3g", width=642, height=362)
     notes = [
@@ -184,6 +199,7 @@ def test_text_track_is_a_subtitle_stream(tmp_path):
             for subtitle in packet.decode():
                 shown.append((packet.pts, subtitle.dialogue.decode()))
     # the empty sample clears the screen and shows nothing
+    assert ffmpeg_log() == []
     assert shown == [(500, "暂停 / Paused: 设备故障 / device fault"), (3500, "Resumed")]
 
 
