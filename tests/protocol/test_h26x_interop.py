@@ -136,3 +136,30 @@ def test_arbitrary_bytes_raise_only_h26x_errors(entry, blob, piece):
     except h26x.H26xError:
         pass
     assert all(h26x.split_annexb(blob))  # never an empty NAL unit
+
+
+@pytest.mark.parametrize("codec", ["libx264", "libx265"])
+def test_parameter_sets_from_the_encoders_extradata(tmp_path, ffmpeg_log, codec):
+    # issue 12: an encoder opened for a container keeps its parameter sets out of band
+    stream, packets, ctx = encode_video(codec, 642, 362, global_header=True)
+    entry = ENTRY[codec]
+    cut = h26x.AccessUnits(entry)
+    aus = cut.feed(stream) + cut.end()
+    assert len(aus) == len(packets) and cut.sps == []
+    found = {}
+    for nal in h26x.split_annexb(bytes(ctx.extradata)):
+        if h26x.is_parameter_set(nal, entry):
+            found.setdefault(h26x.nal_type(nal, entry), []).append(nal)
+    if entry == "avc1":
+        config = h26x.avcc(found[7], found[8])
+    else:
+        config = h26x.hvcc(found[32], found[33], found[34])
+    sps = found[7 if entry == "avc1" else 33][0]
+    assert h26x.picture_size(sps, entry) == (642, 362)
+    track = mp4.Track(1, mp4.HANDLER_VIDEO, 90000, entry, config, 642, 362)
+    samples = [mp4.Sample(h26x.to_sample(nals), TICKS, key) for nals, key in aus]
+    path = tmp_path / "v.mp4"
+    path.write_bytes(mp4.init_segment([track]) + mp4.fragment(1, [mp4.Run(1, 0, samples)]))
+    with av.open(str(path)) as container:
+        assert len(list(container.decode(video=0))) == len(packets)
+    assert ffmpeg_log() == []

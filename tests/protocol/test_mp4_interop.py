@@ -43,9 +43,12 @@ def ffmpeg_log():
         av.logging.set_level(None)
 
 
-def encode_video(codec, width, height, pix_fmt="yuv420p", n=FRAMES):
-    """(Annex B byte stream, [packet bytes], codec context) from PyAV's encoder."""
+def encode_video(codec, width, height, pix_fmt="yuv420p", n=FRAMES, global_header=False):
+    """(Annex B byte stream, [packet bytes], codec context) from PyAV's encoder; with
+    ``global_header`` the parameter sets are in the context's extradata, not the stream."""
     ctx = av.CodecContext.create(codec, "w")
+    if global_header:
+        ctx.flags |= av.codec.context.Flags.global_header
     ctx.width, ctx.height = width, height
     ctx.pix_fmt = pix_fmt
     ctx.time_base = Fraction(1, FPS)
