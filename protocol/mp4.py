@@ -752,9 +752,11 @@ def read_init(data: bytes) -> list:
         entries = _children(data, stsd[2] + 8, stsd[3], "stsd")
         if count < 1 or not entries:
             raise Mp4Error("mp4: track %d has no sample entry" % track_id)
+        if timescale == 0:
+            raise Mp4Error("mp4: track %d has timescale 0" % track_id)
+        if track_id == 0 or any(t.track_id == track_id for t in tracks):
+            raise Mp4Error("mp4: track_id %d is 0 or appears twice in moov" % track_id)
         track = Track(track_id, handler, timescale, "", width=width, height=height)
-        if handler == HANDLER_VIDEO:
-            track.width, track.height = width, height
         _read_entry(data, entries[0], track)
         if handler != HANDLER_VIDEO and handler != HANDLER_AUDIO:
             # text: width and height are the tkhd's (the region the text is laid out in)
@@ -795,7 +797,8 @@ def read_fragment(data: bytes, tracks: "list | None" = None) -> tuple:
 
     A value a trun leaves out comes from the tfhd defaults, else from the trex of the
     track in ``tracks`` (as ``read_init`` returns them), else duration 0 / size 0 / sync.
-    Every sample must lie inside an mdat of ``data``."""
+    A traf without tfdt starts at decode time 0. Every sample must lie inside an mdat of
+    ``data``."""
     top = _children(data, 0, len(data), "the file")
     moof = _one(top, "moof", "the fragment")
     mdats = [(b[2], b[3]) for b in top if b[0] == "mdat"]

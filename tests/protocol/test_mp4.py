@@ -260,3 +260,16 @@ def test_uuid_boxes():
     assert uuid_payloads(data, bytes(16)) == []
     raises(Mp4Error, uuid_box, b"short", b"")
     raises(Mp4Error, uuid_payloads, uuid_box(kind, b"evidence")[:-1], kind)
+
+
+def test_init_segments_with_unusable_tracks_are_refused():
+    # a timescale of 0 would divide by zero in every reader of times; ids key the fragments
+    data = bytearray(init_segment(tracks()))
+    at = data.find(b"mdhd") + 4 + 12  # after version/flags, creation, modification
+    data[at : at + 4] = u32(0)
+    raises(Mp4Error, read_init, bytes(data))
+    data = bytearray(init_segment(tracks()))
+    second = data.find(b"tkhd", data.find(b"tkhd") + 4) + 4 + 12
+    data[second : second + 4] = u32(1)  # the audio track now claims the video track's id
+    e = raises(Mp4Error, read_init, bytes(data))
+    assert "appears twice" in str(e)
