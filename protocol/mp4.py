@@ -720,7 +720,7 @@ def read_init(data: bytes) -> list:
     top = _children(data, 0, len(data), "the file")
     moov = _one(top, "moov", "the initialisation segment")
     inside = _inside(data, moov, "moov")
-    tracks = []
+    tracks = []  # type: list
     for trak in inside:
         if trak[0] != "trak":
             continue
