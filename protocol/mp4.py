@@ -533,12 +533,16 @@ def _fourcc(raw: bytes) -> str:
     return "".join([chr(c) for c in raw])
 
 
-def _children(data: bytes, start: int, end: int, where: str) -> list:
-    """The boxes between ``start`` and ``end``: [(type, box start, payload start, box end)]."""
+def _children(data: bytes, start: int, end: int, where: str, padded: bool = False) -> list:
+    """The boxes between ``start`` and ``end``: [(type, box start, payload start, box end)].
+    ``padded``: up to 7 zero bytes may follow the last box (as some muxers end a sample
+    entry with a 32-bit zero terminator)."""
     out = []
     at = start
     while at < end:
         if end - at < 8:
+            if padded and not any(data[at:end]):
+                break
             raise Mp4Error("mp4: %d stray bytes at the end of %s" % (end - at, where))
         size = int.from_bytes(data[at : at + 4], "big")
         kind = _fourcc(data[at + 4 : at + 8])
@@ -682,7 +686,7 @@ def _read_entry(data: bytes, box: tuple, track: Track) -> None:
         elif kind == "hev1":
             want = b"hvcC"
         if want is not None:
-            inner = _children(data, p + _VISUAL_ENTRY_LEN, end, "sample entry " + kind)
+            inner = _children(data, p + _VISUAL_ENTRY_LEN, end, "sample entry %r" % kind, True)
             cfg = _opt(inner, want.decode())
             if cfg is None:
                 raise Mp4Error(
@@ -707,7 +711,7 @@ def _read_entry(data: bytes, box: tuple, track: Track) -> None:
         if end - p < _AUDIO_ENTRY_LEN + skip:
             raise Mp4Error("mp4: audio sample entry of track %d is cut short" % track.track_id)
         if kind == "mp4a":
-            inner = _children(data, p + _AUDIO_ENTRY_LEN + skip, end, "sample entry mp4a")
+            inner = _children(data, p + _AUDIO_ENTRY_LEN + skip, end, "sample entry mp4a", True)
             esds = _opt(inner, "esds")
             if esds is None:
                 raise Mp4Error("mp4: sample entry mp4a of track %d has no esds" % track.track_id)

@@ -273,3 +273,18 @@ def test_init_segments_with_unusable_tracks_are_refused():
     data[second : second + 4] = u32(1)  # the audio track now claims the video track's id
     e = raises(Mp4Error, read_init, bytes(data))
     assert "appears twice" in str(e)
+
+
+def test_a_sample_entry_may_end_in_zero_padding():
+    # QuickTime-style muxers end a sample entry with four zero bytes after its boxes
+    data = init_segment(tracks()[:1])
+    at = data.find(b"avc1") - 4
+    size = int.from_bytes(data[at : at + 4], "big")
+    end = at + size
+    padded = bytearray(data[:end] + bytes(4) + data[end:])
+    for kind in (b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsd", b"avc1"):
+        where = padded.find(kind) - 4
+        padded[where : where + 4] = u32(int.from_bytes(padded[where : where + 4], "big") + 4)
+    assert read_init(bytes(padded)) == tracks()[:1]
+    padded[end + 2] = 1  # not padding: stray bytes
+    raises(Mp4Error, read_init, bytes(padded))
