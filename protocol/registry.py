@@ -93,6 +93,8 @@ MEDIA_MJPEG = 3
 MEDIA_AAC = 4
 MEDIA_PCM = 5
 MEDIA_OPUS = 6
+MEDIA_MP4_INIT = 7  # a recording's fMP4 initialisation segment (ftyp + moov)
+MEDIA_MP4 = 8  # one fMP4 fragment (moof + mdat): a GOP of video and its audio
 MEDIA_NAMES = {
     MEDIA_H264: "video/h264",
     MEDIA_H265: "video/h265",
@@ -100,6 +102,8 @@ MEDIA_NAMES = {
     MEDIA_AAC: "audio/aac",
     MEDIA_PCM: "audio/pcm",
     MEDIA_OPUS: "audio/opus",
+    MEDIA_MP4_INIT: "video/mp4-init",
+    MEDIA_MP4: "video/mp4",
 }
 
 CIPHER_SEALED_BOX = 1  # libsodium crypto_box_seal to the agency's X25519 key
