@@ -14,6 +14,7 @@ from protocol.mp4 import (
     SampleRef,
     Track,
     fragment,
+    fragment_spans,
     init_segment,
     read_fragment,
     read_init,
@@ -233,3 +234,16 @@ def test_trex_defaults_are_read():
     at = data.find(b"trex") + 16  # after version/flags, track_id, description index
     data[at : at + 4] = u32(3000)
     assert read_init(bytes(data))[0].default_duration == 3000
+
+
+def test_fragment_spans_split_a_whole_file():
+    # issue 12: an export is init + fragments + notes + a uuid box; verify splits it
+    init = init_segment(tracks())
+    one, two = frag(), fragment(8, [Run(1, 0, [Sample(b"k", 3000)])])
+    evidence = box(b"uuid", bytes(16) + b"cbor")
+    data = init + one + two + evidence
+    spans = fragment_spans(data)
+    assert [data[s:e] for s, e in spans] == [one, two]
+    assert read_init(data) == tracks()
+    assert fragment_spans(init) == []
+    raises(Mp4Error, fragment_spans, init + one[: top_boxes(one)[1][1]])  # moof, no mdat
