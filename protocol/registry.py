@@ -93,8 +93,10 @@ MEDIA_MJPEG = 3
 MEDIA_AAC = 4
 MEDIA_PCM = 5
 MEDIA_OPUS = 6
-MEDIA_MP4_INIT = 7  # a recording's fMP4 initialisation segment (ftyp + moov)
-MEDIA_MP4 = 8  # one fMP4 fragment (moof + mdat): a GOP of video and its audio
+# Fragmented MP4: a recording's initialisation segment (ftyp + moov, chunk index 0), then one
+# fragment (moof + mdat) per chunk holding a GOP of video and the audio captured during it.
+MEDIA_MP4_INIT = 7
+MEDIA_MP4 = 8
 MEDIA_NAMES = {
     MEDIA_H264: "video/h264",
     MEDIA_H265: "video/h265",
