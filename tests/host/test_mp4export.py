@@ -25,11 +25,13 @@ from protocol.registry import (
     F_EVENT,
     F_PLAIN_SHA,
     PAUSE_NAMES,
+    PAUSE_WEATHER,
 )
+from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
 from tests.host import fmp4
 from tests.host.helpers import run
-from tests.protocol.helpers import DEVICE, T0, device_key
+from tests.protocol.helpers import DEVICE, SEED_A, T0, device_key
 
 NOW = T0 + 86_400_000
 
@@ -202,3 +204,92 @@ def test_the_export_streams_one_fragment_at_a_time(tmp_path):
         tracemalloc.stop()
     assert out.stat().st_size > 24 << 20
     assert peak < 6 << 20, peak
+
+
+# --- end to end: the device's recorder and packager, a sync, the export, verify ------------
+
+
+def recorder_recording(path, spoken: str = "voice"):
+    """A device that records real H.264 and AAC through its Recorder and Fmp4Packager: two
+    seconds, a pause (weather), the spoken reason, two seconds more; then the stop."""
+    from firmware.agent import boot
+    from firmware.packager import Fmp4Packager, aac_track, video_track
+    from simulator.hardware import SceneCamera, SimBattery, SimClock
+    from simulator.hardware.microphone import synthetic_voice
+
+    samples, avcc = fmp4.encode_video(4 * fmp4.FPS)
+    background, asc = fmp4.encode_audio(fmp4.tone(5, level=0.05, hz=300))
+    speech = {"voice": synthetic_voice(2.0, fmp4.RATE), "silence": fmp4.tone(2.0, 0.0)}[spoken]
+    said, _ = fmp4.encode_audio(speech)
+    packager = Fmp4Packager(
+        video_track("avc1", avcc, *fmp4.SIZE),
+        aac_track(asc, fmp4.RATE, 1),
+        frame_ms=fmp4.FRAME_MS,
+        audio_frame=fmp4.AAC_FRAME,
+    )
+    clock = SimClock(T0)
+    agent = boot(
+        str(path), make_signer(SEED_A), DEVICE, fmp4.OFFICER, clock,
+        SceneCamera(clock, *fmp4.SIZE), None, SimBattery(),
+        config={"chunk_ms": 1000, "max_chunk_ms": 2000, "spoken_reason_ms": 5000},
+        packager=packager,
+    )  # fmt: skip
+    audio_ms = fmp4.AAC_FRAME * 1000 / fmp4.RATE
+    heard = [0.0]  # ms of audio fed since the button
+
+    def film(frames: list, sound: list) -> None:
+        for sample, key in frames:
+            agent.input("frame", sample, key)
+            clock.advance(fmp4.FRAME_MS)
+            heard[0] += fmp4.FRAME_MS
+            while sound and heard[0] >= audio_ms:
+                agent.input("audio", sound.pop(0))
+                heard[0] -= audio_ms
+
+    agent.input("press_record")
+    film(samples[:10], background)
+    agent.input("announce_done")
+    film(samples[10:20], background)
+    agent.input("pause", PAUSE_WEATHER)
+    clock.advance(3000)
+    agent.input("resume")
+    for frame in said:  # the officer states the reason; the camera runs on
+        agent.input("audio", frame)
+        clock.advance(round(audio_ms))
+    agent.input("spoken_reason_done")
+    heard[0] = 0.0
+    film(samples[20:40], background)
+    agent.input("press_stop")
+    return agent
+
+
+def test_a_recording_from_the_recorder_exports_and_verifies_alone(tmp_path):  # R-HOST-4
+    from host.checkup import check_evidence
+    from host.mp4verify import AUTHENTIC_NOTES, verify_mp4
+    from tests.host.helpers import evidence, run_pair
+
+    agent = recorder_recording(tmp_path / "dev")
+    ev = evidence(tmp_path / "ev")
+    summary, _, _ = run_pair(agent, ev)
+    assert summary["result"] == "done", summary
+    ev.close()
+    agent.store.close()
+    out = tmp_path / "shift.mp4"
+    note = export_recording(str(tmp_path / "ev"), DEVICE, None, str(out), "W. Li")
+    assert note["ledger_verification"] == OK and note["changed_chunks"] == []
+    assert len(note["pause_notes"]) == 1 and "天气恶劣" in note["pause_notes"][0]["text"]
+    # Every signed chunk's bytes are in the file where the note says, as stored.
+    data = out.read_bytes()
+    for c in note["chunks"]:
+        piece = data[c["offset"] : c["offset"] + c["bytes"]]
+        assert hashlib.sha256(piece).hexdigest() == c["sha256"]
+    with av.open(str(out)) as container:
+        assert sorted(s.type for s in container.streams) == ["audio", "subtitle", "video"]
+        frames = sum(1 for _ in container.decode(video=0))
+    assert frames == note["video"]["frames"] > 30
+    report = verify_mp4(str(out), device_key().public_only())
+    assert report.state == AUTHENTIC_NOTES, report.lines()
+    assert report.matched == report.signed_fragments == len(note["chunks"]) - 1
+    # The spoken reason is heard: no compliance flag for it (R-DEV-9).
+    (device,) = check_evidence(tmp_path / "ev").devices
+    assert "silent-spoken-reason" not in [f.code for f in device.flags]
