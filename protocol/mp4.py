@@ -511,6 +511,13 @@ def text_sample(text: str) -> bytes:
     return _u16(len(raw)) + raw
 
 
+def uuid_box(usertype: bytes, payload: bytes) -> bytes:
+    """A top-level ``uuid`` box: players skip it, so it can carry data of our own."""
+    if len(usertype) != 16:
+        raise Mp4Error("mp4: a uuid box's user type is 16 bytes, not %d" % len(usertype))
+    return _box(b"uuid", bytes(usertype), payload)
+
+
 # --- reading --------------------------------------------------------------------------------
 
 
@@ -583,6 +590,15 @@ def fragment_spans(data: bytes) -> list:
             i += 1
         spans.append((start, end))
     return spans
+
+
+def uuid_payloads(data: bytes, usertype: bytes) -> list:
+    """The payload of every top-level ``uuid`` box of ``usertype`` in ``data``, in order."""
+    out = []
+    for kind, _start, payload, end in _children(data, 0, len(data), "the file"):
+        if kind == "uuid" and data[payload - 16 : payload] == usertype:
+            out.append(bytes(data[payload:end]))
+    return out
 
 
 def _one(boxes: list, kind: str, where: str) -> tuple:

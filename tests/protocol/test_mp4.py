@@ -21,6 +21,8 @@ from protocol.mp4 import (
     text_sample,
     top_boxes,
     track_samples,
+    uuid_box,
+    uuid_payloads,
 )
 from tests.portable import raises
 
@@ -247,3 +249,14 @@ def test_fragment_spans_split_a_whole_file():
     assert read_init(data) == tracks()
     assert fragment_spans(init) == []
     raises(Mp4Error, fragment_spans, init + one[: top_boxes(one)[1][1]])  # moof, no mdat
+
+
+def test_uuid_boxes():
+    # issue 12: the export's evidence travels in a uuid box of our own, placed last
+    kind = bytes(range(16))
+    data = init_segment(tracks()) + frag() + uuid_box(kind, b"evidence")
+    assert top_boxes(data)[-1][0] == "uuid"
+    assert uuid_payloads(data, kind) == [b"evidence"]
+    assert uuid_payloads(data, bytes(16)) == []
+    raises(Mp4Error, uuid_box, b"short", b"")
+    raises(Mp4Error, uuid_payloads, uuid_box(kind, b"evidence")[:-1], kind)

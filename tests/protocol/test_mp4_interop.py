@@ -87,7 +87,7 @@ def encode_aac(seconds=0.5, rate=48000):
     return bytes(ctx.extradata), frames
 
 
-def package(entry, stream, audio=None, rate=48000):
+def package(entry, stream, audio=None, rate=48000, text=False):
     """init + fragments (one GOP each) for an Annex B stream, as the device packages it."""
     cut = h26x.AccessUnits(entry)
     aus = cut.feed(stream) + cut.end()
@@ -102,6 +102,8 @@ def package(entry, stream, audio=None, rate=48000):
         tracks.append(
             mp4.Track(2, mp4.HANDLER_AUDIO, rate, "mp4a", asc, channels=1, sample_rate=rate)
         )
+    if text:
+        tracks.append(mp4.Track(len(tracks) + 1, mp4.HANDLER_TEXT, 1000, "tx3g", b"", 642, 362))
     gops = []
     for index, (nals, key) in enumerate(aus):
         if key or not gops:
@@ -335,3 +337,35 @@ def test_damaged_ffmpeg_files_raise_only_mp4_errors(data):
             read(bytes(bad))
         except mp4.Mp4Error as e:
             assert str(e).startswith("mp4: ") and "\n" not in str(e)
+
+
+def test_the_export_layout_plays(tmp_path, ffmpeg_log):
+    # issue 12: export = init, the signed fragments unchanged, one unsigned text-track
+    # fragment with the pause notes, and the evidence in a uuid box last; players show the
+    # notes as subtitles and skip the uuid box
+    stream, _packets, _ctx = encode_video("libx264", 642, 362)
+    audio = encode_aac()
+    parts, _aus = package("avc1", stream, audio, text=True)
+    notes = [
+        mp4.Sample(mp4.text_sample(""), 150),
+        mp4.Sample(mp4.text_sample("暂停 / Paused"), 200),
+    ]
+    note_fragment = mp4.fragment(len(parts), [mp4.Run(3, 0, notes)])
+    evidence = mp4.uuid_box(bytes(range(16)), b"\xa0" * 100)
+    path = tmp_path / "export.mp4"
+    path.write_bytes(b"".join(parts) + note_fragment + evidence)
+    with av.open(str(path)) as container:
+        assert [s.type for s in container.streams] == ["video", "audio", "subtitle"]
+        frames = list(container.decode(video=0))
+    with av.open(str(path)) as container:
+        shown = [
+            (p.pts, sub.dialogue.decode())
+            for p in container.demux(subtitles=0)
+            for sub in p.decode()
+        ]
+    assert len(frames) == FRAMES
+    assert shown == [(150, "暂停 / Paused")]
+    assert ffmpeg_log() == []
+    data = path.read_bytes()
+    assert mp4.uuid_payloads(data, bytes(range(16))) == [b"\xa0" * 100]
+    assert len(mp4.fragment_spans(data)) == len(parts)  # the video fragments and the notes
