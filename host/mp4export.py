@@ -261,6 +261,7 @@ def export_fmp4(
     extractor: str,
     mark_changed: bool = False,
     now_ms: "int | None" = None,
+    export_facts: "dict | None" = None,
 ) -> dict:
     """Write the MP4 export of the fMP4 recording ``rec_id`` to ``out``; return the facts
     for its note: ``format``, ``file_sha256``, ``video``, ``chunks`` (each with its byte
@@ -294,6 +295,7 @@ def export_fmp4(
                     "at_ms": when,
                     "tool": tool_version(),
                     "source": "sealcam evidence store",
+                    **(export_facts or {}),  # e.g. who decrypted sealed footage, with what
                 },
             )
             at, length = sink.write(mp4evidence.box(body))

@@ -28,7 +28,7 @@ import hashlib
 import time
 from typing import BinaryIO
 
-from host import mp4evidence
+from host import contentcred, mp4evidence
 from host.errors import Unusable
 from host.files import open_regular
 from protocol import mp4
@@ -92,6 +92,9 @@ SEVERITY = {
     "unsigned-box": ALTERED,
     "key-mismatch": UNVERIFIABLE,
     "no-key": UNVERIFIABLE,
+    # Content Credentials (host.contentcred): the agency's C2PA manifest on the export.
+    "credentials-invalid": ALTERED,
+    "credentials-untrusted": UNVERIFIABLE,
 }
 
 READ = 1 << 20  # bytes hashed per read
@@ -246,6 +249,7 @@ class Mp4Report:
         self.padding = 0  # padding boxes (free, skip)
         self.frames: list = []  # per altered chunk: (seq, validation string)
         self.export: dict = {}
+        self.credentials: contentcred.Credentials | None = None  # the C2PA manifest's state
 
     def add(self, code: str, message: str, seq: int = -1, offset: int = -1) -> None:
         kept = self.kept.get(code, 0)
@@ -298,6 +302,9 @@ class Mp4Report:
             ],
             "padding_boxes": self.padding,
             "export": self.export,
+            "content_credentials": (
+                self.credentials.to_dict() if self.credentials is not None else None
+            ),
             "findings": [f.to_dict() for f in self.findings]
             + [
                 {"code": c, "severity": SEVERITY[c], "more": n, "message": "... and %d more" % n}
@@ -330,6 +337,11 @@ class Mp4Report:
                     self.export.get("tool", "?"),
                 )
             )
+            if self.export.get("decrypted_by"):
+                out.append(
+                    "Decrypted for export by %s with %s"
+                    % (self.export["decrypted_by"], self.export.get("decrypted_with", "?"))
+                )
         if self.key_source == "given":
             out.append("Key       the key given (--key), fingerprint %s" % self.key_fingerprint)
         elif self.key_source == "carried":
@@ -358,6 +370,8 @@ class Mp4Report:
             out.append("  %-19s %s" % (f.code, f.message))
         for code, n in self.counted.items():
             out.append("  %-19s ... and %d more" % (code, n))
+        if self.credentials is not None:
+            out.append("C2PA      %s" % self.credentials.line())
         out.append("Verdict   %s" % self._verdict())
         return out
 
@@ -372,7 +386,7 @@ class Mp4Report:
         if self.state == MISSING_PARTS:
             return "✗ MISSING PARTS: what is in the file is as signed, but not all of it"
         if self.state == UNVERIFIABLE:
-            return "✗ UNVERIFIABLE: no key that signed these entries (see above)"
+            return "✗ UNVERIFIABLE: no key or certificate given that signed this (see above)"
         return "✗ ALTERED: the file is not what the device signed (see the findings above)"
 
 
@@ -402,8 +416,11 @@ class _Chunks:
             self.by_sha.setdefault(e.fields[F_PLAIN_SHA], e)
 
 
-def verify_mp4(path: str, key: "DeviceKey | None" = None) -> Mp4Report:
-    """Check the exported MP4 at ``path`` alone, or against the device's ``key``.
+def verify_mp4(
+    path: str, key: "DeviceKey | None" = None, anchor: "bytes | None" = None
+) -> Mp4Report:
+    """Check the exported MP4 at ``path`` alone, or against the device's ``key``; its C2PA
+    manifest too, if it has one, trusting the agency CA certificate ``anchor`` (PEM).
     Unusable when the file is not an MP4 or is cut short."""
     fh = open_regular(path, "MP4 file")
     with fh:
@@ -432,9 +449,37 @@ def verify_mp4(path: str, key: "DeviceKey | None" = None) -> Mp4Report:
         entries = _check_ledger(evidence, key, report)
         chunks = _Chunks(entries, evidence.recording)
         report.signed_fragments = len(chunks.fragments)
-        _check_boxes(fh, size, path, chunks, evidence, report, {b.start for b in found})
+        manifests = _check_boxes(fh, size, path, chunks, evidence, report, {b.start for b in found})
+    _check_credentials(path, manifests, anchor, report)
     report.settle()
     return report
+
+
+def _check_credentials(path: str, manifests: list, anchor: "bytes | None", report: Mp4Report):
+    """The C2PA manifest (Content Credentials) beside the device's evidence."""
+    if not manifests:
+        report.credentials = contentcred.Credentials(contentcred.NONE)
+        if anchor is not None:
+            report.add(
+                "credentials-untrusted",
+                "--agency-ca was given, and the file carries no C2PA manifest to check with it",
+            )
+        return
+    creds = report.credentials = contentcred.read(path, anchor)
+    if creds.state == contentcred.INVALID:
+        code, why = creds.failures[0] if creds.failures else ("?", "")
+        report.add(
+            "credentials-invalid",
+            "the C2PA manifest at byte %d no longer matches the file (%s: %s): the file "
+            "changed after the agency signed it" % (manifests[0], code, why),
+            offset=manifests[0],
+        )
+    elif creds.state == contentcred.UNTRUSTED:
+        report.add(
+            "credentials-untrusted",
+            "the C2PA manifest is signed by %s (issued by %s), which does not chain to the "
+            "agency CA given" % (creds.signer or "?", creds.issuer or "?"),
+        )
 
 
 def _read_evidence(fh: BinaryIO, box: Box, report: Mp4Report) -> "mp4evidence.Evidence | None":
@@ -592,9 +637,10 @@ def _check_boxes(
     evidence: "mp4evidence.Evidence",
     report: Mp4Report,
     evidence_at: set,
-) -> None:
-    """Second pass: every top-level box in turn."""
+) -> list:
+    """Second pass: every top-level box in turn; return where the C2PA manifest boxes start."""
     walk = boxes(fh, size, path)
+    manifests: list = []  # the C2PA manifest boxes: (start, end)
     tracks = _Tracks([])
     footage: list = []
     pending = None  # the box read ahead of a fragment's last mdat
@@ -605,11 +651,14 @@ def _check_boxes(
         pending = None
         if box is None:
             break
+        if box.kind == "uuid" and contentcred.is_manifest_box(fh, box.start, box.header):
+            manifests.append((box.start, box.end))  # checked by c2pa-rs, not footage
+            continue
         if not init_done and box.kind in ("ftyp", "moov"):
             if box.kind == "ftyp":
                 continue
             init_done = True
-            tracks = _check_init(fh, box, chunks, report)
+            tracks = _check_init(fh, box, chunks, report, manifests)
             continue
         if box.start in evidence_at:
             continue
@@ -642,16 +691,22 @@ def _check_boxes(
         report.add("init-missing", "the file has no initialisation segment (no moov box)")
     report.fragments = len(footage)
     _place_fragments(fh, footage, chunks, tracks, evidence, report)
+    return [start for start, _end in manifests]
 
 
-def _check_init(fh: BinaryIO, moov: Box, chunks: _Chunks, report: Mp4Report) -> _Tracks:
-    """The initialisation segment: the bytes from the file's start to the end of its moov."""
+def _check_init(
+    fh: BinaryIO, moov: Box, chunks: _Chunks, report: Mp4Report, manifests: list
+) -> _Tracks:
+    """The initialisation segment: the bytes from the file's start to the end of its moov,
+    less the C2PA manifest box that signing put after the ftyp (``manifests``)."""
     if moov.end > MAX_INIT_BYTES:
         raise Unusable(
             "the initialisation segment (bytes 0 to %d) is larger than any sealcam writes: "
             "the file is not an export" % moov.end
         )
     init = _read_at(fh, 0, moov.end)
+    for start, end in reversed(manifests):
+        init = init[:start] + init[end:]
     sha = hashlib.sha256(init).digest()
     if not chunks.init:
         report.add(

@@ -51,6 +51,14 @@ def _fmp4_summary(note: dict, out: str) -> str:
         % (len(note["pause_notes"]), out),
         "  note: %s.json" % out,
     ]
+    opened = note.get("decrypted_for_export")
+    if opened:
+        lines.insert(-1, "  decrypted for export (sealed to the agency) by %s with %s"
+                     % (opened["decrypted_by"], opened["decrypted_with"]))  # fmt: skip
+    creds = note.get("content_credentials")
+    if creds:
+        lines.insert(-1, "  Content Credentials: C2PA manifest signed by %s (%s assertion)"
+                     % (creds["signed_by"], creds["ledger_assertion"]))  # fmt: skip
     return "\n".join(lines)
 
 
@@ -87,6 +95,19 @@ def add_export(sub: "argparse._SubParsersAction") -> None:
         help="export footage that fails its signed hash anyway, every such frame marked "
         "CHANGED and listed in the note (for showing what was altered)",
     )
+    p.add_argument(
+        "--sign-with",
+        metavar="DIR",
+        help="sign the MP4 with Content Credentials (a C2PA manifest holding the signed "
+        "ledger entries) using the agency's certificate in DIR, as sealcam keygen --agency "
+        "wrote it (agency-sign.pem, agency-sign.key)",
+    )
+    p.add_argument(
+        "--agency-key",
+        metavar="FILE",
+        help="the agency's private seal key (agency-seal.key): opens footage the recorder "
+        "sealed to the agency (sealcam record --seal-to); the export says who decrypted it",
+    )
     p.add_argument("--json", action="store_true", help="print the note as JSON")
     p.set_defaults(run=cmd_export)
 
@@ -100,6 +121,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             args.out,
             args.extractor,
             mark_changed=args.mark_changed,
+            sign_with=args.sign_with,
+            agency_key=args.agency_key,
         )
     except NotAuthentic as exc:
         print("sealcam export: NOT OK: %s" % exc, file=sys.stderr)

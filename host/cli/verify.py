@@ -48,6 +48,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     path = Path(args.ledger)
     if _is_mp4(path):
         return verify_mp4_file(args)
+    if args.agency_ca:
+        raise UsageProblem(
+            "--agency-ca checks the Content Credentials of an exported MP4, and %s is not one"
+            % path
+        )
     # An evidence store whose database was deleted still has its media: check it as one.
     gone_db = (path / "media").is_dir() and not (path / "ledger").is_dir()
     if path.is_dir() and ((path / "evidence.db").exists() or gone_db):
@@ -97,7 +102,12 @@ def verify_mp4_file(args: argparse.Namespace) -> int:
             "checked alone, or with --key DEVICE.pub"
         )
     key = load_key(args.key) if args.key else None
-    report = verify_mp4(args.ledger, key)
+    anchor = None
+    if args.agency_ca:
+        from host.agencykeys import load_anchor
+
+        anchor = load_anchor(args.agency_ca)
+    report = verify_mp4(args.ledger, key, anchor)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -228,6 +238,12 @@ def add_verify(sub: "argparse._SubParsersAction") -> None:
         "must be signed with (default: the key the file carries)",
     )
     v.add_argument("--device", help="in an evidence store, check only this device")
+    v.add_argument(
+        "--agency-ca",
+        metavar="PEM",
+        help="for an MP4: the agency's CA certificate (agency-ca.pem, or the folder sealcam "
+        "keygen --agency wrote): its C2PA manifest must be signed by a certificate it issued",
+    )
     v.add_argument(
         "--late-hours",
         type=number_at_least(0),
