@@ -239,7 +239,8 @@ def _pem_private(path: str, what: str, kind: type) -> object:
         ) from None
     if not isinstance(key, kind):
         raise AgencyKeyProblem(
-            "%s holds a %s, not the %s" % (path, type(key).__name__.lstrip("_"), what)
+            "%s holds a key of another kind (%s), not the %s"
+            % (path, type(key).__name__.lstrip("_"), what)
         )
     return key
 
