@@ -293,3 +293,12 @@ def test_a_recording_from_the_recorder_exports_and_verifies_alone(tmp_path):  # 
     # The spoken reason is heard: no compliance flag for it (R-DEV-9).
     (device,) = check_evidence(tmp_path / "ev").devices
     assert "silent-spoken-reason" not in [f.code for f in device.flags]
+
+
+def test_media_not_yet_synced_is_one_line_and_nothing_is_written(tmp_path):
+    rec = fmp4.record(gops_before=1, gops_after=1)
+    fmp4.evidence_store(tmp_path / "ev", rec, media=False).close()
+    with pytest.raises(ExportError, match="not in the evidence store") as info:
+        export_recording(str(tmp_path / "ev"), DEVICE, None, str(tmp_path / "x.mp4"), "W. Li")
+    assert "\n" not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]
