@@ -326,3 +326,15 @@ def test_evidence_without_a_key_is_unverifiable_until_one_is_given(exported, tmp
     broken = data[:start] + mp4.uuid_box(data[start + 8 : start + 24], b"\xff" * 40)
     report = verify_mp4(str(variant(tmp_path, broken, "broken.mp4")))
     assert report.state == ALTERED and codes(report) == ["evidence-unreadable"]
+
+
+def test_a_box_beside_the_initialisation_segment_is_judged_on_its_own(exported, tmp_path):
+    # Where a C2PA manifest goes (after ftyp): the signed ftyp and moov still verify, and
+    # the box is told for what it is, not taken for a change to the tracks.
+    _, out, _, _ = exported
+    data = out.read_bytes()
+    kind, _, ftyp_end = mp4.top_boxes(data)[0]
+    assert kind == "ftyp"
+    manifest = mp4.uuid_box(bytes(range(16)), b"a manifest of someone's own")
+    report = verify_mp4(str(variant(tmp_path, data[:ftyp_end] + manifest + data[ftyp_end:])))
+    assert codes(report) == ["unsigned-box"] and report.matched == report.signed_fragments
