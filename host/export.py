@@ -373,8 +373,9 @@ def export_recording(
                 "video, and --sign-with signs only an export of the signed fragments" % number
             )
         if chunks[0].fields[F_MEDIA_TYPE] in FMP4_MEDIA:
-            note = _export_fmp4(media, public, entries, rec_id, chunks, out, extractor,
-                                mark_changed, now_ms, identity, opened)  # fmt: skip
+            opener = media if opened else None  # the sealed chunks' ChunkOpener
+            note = _export_fmp4(store, public, entries, rec_id, chunks, out, extractor,
+                                mark_changed, now_ms, identity, opened, opener)  # fmt: skip
             note.update(
                 {
                     "device_id": device_id,
@@ -447,7 +448,7 @@ def _opened(
 
 
 def _export_fmp4(
-    store: "SqliteEvidenceStore | OpenedMedia",
+    store: SqliteEvidenceStore,
     public: bytes,
     entries: list,
     rec_id: bytes,
@@ -458,6 +459,7 @@ def _export_fmp4(
     now_ms: int | None,
     identity: "SigningIdentity | None" = None,
     opened: dict | None = None,
+    opener: "OpenedMedia | None" = None,
 ) -> dict:
     """The MP4 export of an fMP4 recording (``host.mp4export``), and the start of its note;
     signed with the agency's C2PA manifest when ``identity`` is given (``host.contentcred``),
@@ -475,9 +477,8 @@ def _export_fmp4(
         out.stem, os.getpid(), out.suffix))  # fmt: skip
     try:
         facts = mp4export.export_fmp4(
-            store,  # type: ignore[arg-type]  # OpenedMedia reads media as the store does
-            chunks[0].device_id, public, entries, rec_id, chunks, target, extractor,
-            mark_changed, now_ms, opened or None,
+            store, chunks[0].device_id, public, entries, rec_id, chunks, target, extractor,
+            mark_changed, now_ms, opener, opened or None,
         )  # fmt: skip
         if identity is not None:
             started = _started_ms(entries, rec_id)

@@ -645,6 +645,7 @@ def _check_boxes(
     footage: list = []
     pending = None  # the box read ahead of a fragment's last mdat
     init_done = False
+    ftyp = None
     extra_cap = len(chunks.fragments) + KEEP
     while True:
         box = pending if pending is not None else next(walk, None)
@@ -654,11 +655,12 @@ def _check_boxes(
         if box.kind == "uuid" and contentcred.is_manifest_box(fh, box.start, box.header):
             manifests.append((box.start, box.end))  # checked by c2pa-rs, not footage
             continue
-        if not init_done and box.kind in ("ftyp", "moov"):
-            if box.kind == "ftyp":
-                continue
+        if not init_done and box.kind == "ftyp" and ftyp is None:
+            ftyp = box
+            continue
+        if not init_done and box.kind == "moov":
             init_done = True
-            tracks = _check_init(fh, box, chunks, report, manifests)
+            tracks = _check_init(fh, ftyp, box, chunks, report)
             continue
         if box.start in evidence_at:
             continue
@@ -695,18 +697,20 @@ def _check_boxes(
 
 
 def _check_init(
-    fh: BinaryIO, moov: Box, chunks: _Chunks, report: Mp4Report, manifests: list
+    fh: BinaryIO, ftyp: "Box | None", moov: Box, chunks: _Chunks, report: Mp4Report
 ) -> _Tracks:
-    """The initialisation segment: the bytes from the file's start to the end of its moov,
-    less the C2PA manifest box that signing put after the ftyp (``manifests``)."""
-    if moov.end > MAX_INIT_BYTES:
+    """The initialisation segment: the file's ftyp and its moov, as the device signed them
+    together. A box between them (a C2PA manifest, which that standard places there) is not
+    part of it; the walk judges it on its own."""
+    head = b""
+    if ftyp is not None:
+        head = _read_at(fh, ftyp.start, ftyp.end - ftyp.start)
+    if len(head) + moov.end - moov.start > MAX_INIT_BYTES:
         raise Unusable(
-            "the initialisation segment (bytes 0 to %d) is larger than any sealcam writes: "
-            "the file is not an export" % moov.end
+            "the initialisation segment (the moov box at byte %d) is larger than any sealcam "
+            "writes: the file is not an export" % moov.start
         )
-    init = _read_at(fh, 0, moov.end)
-    for start, end in reversed(manifests):
-        init = init[:start] + init[end:]
+    init = head + _read_at(fh, moov.start, moov.end - moov.start)
     sha = hashlib.sha256(init).digest()
     if not chunks.init:
         report.add(
@@ -716,8 +720,8 @@ def _check_init(
     elif chunks.init[0].fields[F_PLAIN_SHA] != sha:
         report.add(
             "init-altered",
-            "the initialisation segment (bytes 0 to %d) is not the one chunk seq %d signs: "
-            "the tracks' set-up was changed" % (moov.end, chunks.init[0].seq),
+            "the initialisation segment (ftyp and moov, to byte %d) is not the one chunk seq "
+            "%d signs: the tracks' set-up was changed" % (moov.end, chunks.init[0].seq),
             chunks.init[0].seq,
             0,
         )

@@ -2,17 +2,19 @@
 with every chunk sealed to the agency's X25519 key decrypted on the way.
 
 A sealed chunk's entry signs both hashes: F_CIPHER_SHA of the sealed bytes the store holds
-and F_PLAIN_SHA of the footage inside. ``OpenedMedia.read_media(plain_sha)`` finds the
-chunk, reads its sealed bytes, checks them against F_CIPHER_SHA and opens them with the
-agency's private key; the exporter then checks the plaintext against F_PLAIN_SHA as it does
-for footage that was never sealed. Sealed bytes that fail their hash are handed on as they
-are, so the exporter refuses (or marks) the chunk as changed, naming its seq.
+and F_PLAIN_SHA of the footage inside. ``OpenedMedia.open`` is the MP4 exporter's
+``ChunkOpener`` (``host.mp4export`` checks the sealed bytes against F_CIPHER_SHA first);
+for the video exporter, ``OpenedMedia.read_media(plain_sha)`` finds the chunk, reads its
+sealed bytes, checks them against F_CIPHER_SHA and opens them. Either way the exporter then
+checks the plaintext against F_PLAIN_SHA as it does for footage that was never sealed.
+Sealed bytes that fail their hash are refused (or marked) as changed, naming the chunk.
 """
 
 import hashlib
 
 from host.errors import Unusable
 from host.evidence import EvidenceStore
+from protocol.ledger import Entry
 from protocol.registry import F_CIPHER_SHA, F_PLAIN_SHA, KIND_CHUNK
 from protocol.sealing import SealingError, open_sealed
 
@@ -50,13 +52,18 @@ class OpenedMedia:
         sealed = self.store.read_media(e.fields[F_CIPHER_SHA])
         if hashlib.sha256(sealed).digest() != e.fields[F_CIPHER_SHA]:
             return sealed  # not what the device sealed: the exporter names the chunk
+        return self.open(e, sealed)
+
+    def open(self, entry: Entry, sealed: bytes) -> bytes:
+        """The plaintext of chunk ``entry``'s sealed bytes (already checked against its
+        F_CIPHER_SHA): ``host.mp4export``'s ChunkOpener."""
         try:
             plain = open_sealed(sealed, self.private)
         except SealingError:
             raise SealedMediaProblem(
                 "chunk seq %d does not open with %s: it was sealed to another agency key; "
                 "give --agency-key the private half of the key the recorder was given "
-                "(sealcam record --seal-to)" % (e.seq, self.key_name)
+                "(sealcam record --seal-to)" % (entry.seq, self.key_name)
             ) from None
         self.opened += 1
         return plain
