@@ -14,6 +14,8 @@ import json
 import av
 import c2pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from host import agencykeys, contentcred, mp4evidence
 from host.export import ExportError, export_recording
@@ -226,3 +228,34 @@ def test_a_failed_signing_leaves_nothing_behind(signed, tmp_path, monkeypatch):
         export_recording(str(root / "ev"), DEVICE, None, str(out), "W. Li",
                          sign_with=str(root / "agency"))  # fmt: skip
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_agency_ca_for_an_unsigned_export_or_not_a_certificate(signed, tmp_path):
+    _, root, _, _, plain = signed
+    # Asked to check the agency's signature on a file that has none: not vouched for.
+    r = run("verify", str(plain), "--agency-ca", str(root / "agency"))
+    assert r.returncode == 1 and "credentials-untrusted" in r.stdout
+    assert "C2PA      none" in r.stdout
+    (tmp_path / "ca.pem").write_text("not a certificate\n")
+    for bad in (tmp_path / "ca.pem", tmp_path / "missing.pem"):
+        r = run("verify", str(plain), "--agency-ca", str(bad))
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert "Traceback" not in r.stderr
+    # --agency-ca belongs to an MP4: refused for an evidence store rather than ignored.
+    r = run("verify", str(root / "ev"), "--agency-ca", str(root / "agency"))
+    assert r.returncode == 2 and "--agency-ca" in r.stderr
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200), st.booleans())
+def test_finding_the_manifest_box_never_fails_on_any_bytes(tmp_path_factory, data, with_box):
+    # The box walk reads headers of whatever c2pa-rs or a damaged file holds: it finds the
+    # manifest box where one is, and otherwise answers None, never raising or looping.
+    path = tmp_path_factory.mktemp("boxes") / "x.mp4"
+    box = (24 + 5).to_bytes(4, "big") + b"uuid" + contentcred.MANIFEST_UUID + b"c2pa!"
+    path.write_bytes((box if with_box else b"") + data)
+    found = contentcred.manifest_box(path)
+    if with_box:
+        assert found == (0, len(box))
+    else:
+        assert found is None or 0 <= found[0] < found[1]
