@@ -93,15 +93,12 @@ def _iso(ms: "int | None") -> "str | None":
 
 def ledger_assertion(evidence: "Evidence", payload: bytes) -> dict:
     """The ``cn.sealcam.ledger`` assertion's data, from the evidence box's ``payload``."""
+    from host.mp4evidence import EVIDENCE_UUID
     from protocol.keys import encode_key
     from protocol.ledger import parse_entry
 
-    seqs = []
-    for raw in evidence.entries[:1] + evidence.entries[-1:]:
-        seqs.append(parse_entry(raw).seq)
+    seqs = [parse_entry(raw).seq for raw in evidence.entries[:1] + evidence.entries[-1:]]
     key = evidence.key
-    from host.mp4evidence import EVIDENCE_UUID
-
     return {
         "layout": LAYOUT,
         "device_id": evidence.device_id,
