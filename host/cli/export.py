@@ -156,4 +156,8 @@ def cmd_export(args: argparse.Namespace) -> int:
                 args.out,
             )
         )
+        opened = note.get("decrypted_for_export")
+        if opened:
+            print("  decrypted for export (sealed to the agency) by %s with %s"
+                  % (opened["decrypted_by"], opened["decrypted_with"]))  # fmt: skip
     return EXIT_NOT_OK if note["changed_chunks"] else EXIT_OK

@@ -219,6 +219,10 @@ def test_sealed_motion_jpeg_opens_for_the_avi_export_too(tmp_path):  # R-DEV-3
     assert note["decrypted_for_export"]["decrypted_by"] == "W. Li"
     with av.open(str(out)) as container:
         assert sum(1 for _ in container.decode(video=0)) == 20
+    r = run("export", "--evidence", str(tmp_path / "ev"), "--device", DEVICE, "--out",
+            str(tmp_path / "b.avi"), "--extractor", "W. Li", "--agency-key",
+            str(tmp_path / "agency" / agencykeys.SEAL_KEY))  # fmt: skip
+    assert r.returncode == 0 and "decrypted for export (sealed to the agency) by W. Li" in r.stdout
     # --sign-with signs only an export of signed MP4 fragments, not re-encoded video.
     with pytest.raises(ExportError, match="signs only an export of the signed fragments"):
         export_recording(str(tmp_path / "ev"), DEVICE, None, str(tmp_path / "c.avi"), "W. Li",
