@@ -455,7 +455,9 @@ def verify_mp4(
     return report
 
 
-def _check_credentials(path: str, manifests: list, anchor: "bytes | None", report: Mp4Report):
+def _check_credentials(
+    path: str, manifests: list, anchor: "bytes | None", report: Mp4Report
+) -> None:
     """The C2PA manifest (Content Credentials) beside the device's evidence."""
     if not manifests:
         report.credentials = contentcred.Credentials(contentcred.NONE)
