@@ -338,3 +338,19 @@ def test_a_box_beside_the_initialisation_segment_is_judged_on_its_own(exported, 
     manifest = mp4.uuid_box(bytes(range(16)), b"a manifest of someone's own")
     report = verify_mp4(str(variant(tmp_path, data[:ftyp_end] + manifest + data[ftyp_end:])))
     assert codes(report) == ["unsigned-box"] and report.matched == report.signed_fragments
+
+
+def test_a_boards_motion_jpeg_recording_names_its_changed_frame_too(tmp_path):
+    # Boards package their sensor's JPEG frames the same way (issue 12): each JPEG is a
+    # sample, each has its digest, and the check names a changed one alike.
+    rec = fmp4.record_mjpeg()
+    fmp4.evidence_store(tmp_path / "ev", rec).close()
+    out = tmp_path / "board.mp4"
+    note = export_recording(str(tmp_path / "ev"), DEVICE, None, str(out), "W. Li")
+    assert verify_mp4(str(out)).state == AUTHENTIC  # no pause: no notes
+    at, ref, entry = _sample(rec, note, 1, 7)
+    data = bytearray(out.read_bytes())
+    data[at + ref.size // 2] ^= 0x01
+    report = verify_mp4(str(variant(tmp_path, bytes(data))))
+    assert codes(report) == ["frame-changed"] and report.frames == [(entry.seq, ".......N..")]
+    assert "frame 7 of chunk seq %d" % entry.seq in report.findings[0].message
