@@ -354,3 +354,26 @@ def test_a_boards_motion_jpeg_recording_names_its_changed_frame_too(tmp_path):
     report = verify_mp4(str(variant(tmp_path, bytes(data))))
     assert codes(report) == ["frame-changed"] and report.frames == [(entry.seq, ".......N..")]
     assert "frame 7 of chunk seq %d" % entry.seq in report.findings[0].message
+
+
+def test_an_entry_no_reader_can_use_is_a_finding_not_a_crash(exported, tmp_path):
+    # Entries signed with the key but holding a chunk without its hash: the ledger check
+    # names it (bad-field), and nothing reads the field that is not there.
+    from protocol import cbor
+    from protocol.ledger import LedgerWriter, parse_entry
+    from protocol.registry import F_MEDIA_TYPE, F_RECORDING, KIND_CHUNK, MEDIA_MP4
+    from tests.protocol.helpers import SEED_A
+
+    rec, out, _, _ = exported
+    data = out.read_bytes()
+    start, end = _evidence_at(data)
+    body = cbor.loads(data[start + 24 : end])
+    last = parse_entry(body["entries"][-1])
+    writer = LedgerWriter(make_signer(SEED_A), DEVICE, last.seq + 1, last.digest)
+    bogus = writer.append(KIND_CHUNK, {F_RECORDING: rec.rec_id, F_MEDIA_TYPE: MEDIA_MP4},
+                          last.fields[4] + 1, last.fields[5] + 1, sign=True)  # fmt: skip
+    body["entries"].append(bogus)
+    forged = data[:start] + mp4.uuid_box(data[start + 8 : start + 24], cbor.dumps(body))
+    report = verify_mp4(str(variant(tmp_path, forged)))
+    assert report.state == ALTERED and codes(report) == ["ledger"]
+    assert "plain" in report.findings[0].message or "missing" in report.findings[0].message
