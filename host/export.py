@@ -10,8 +10,15 @@ or MP4 (MPEG-4 Part 2) at the recording's frame rate. Beside the file goes a JSO
 extracted it and when, the device and officer that made it, the recording, every chunk's seq
 and hash, and the store it came from.
 
-Sealed footage (R-DEV-3) is ciphertext here; exporting it needs the agency's private key,
-which this command does not take.
+A recording made in fMP4 mode (an initialisation segment and MP4 fragments) is exported by
+``host.mp4export`` instead: its signed fragments unchanged, with its pause notes and the
+evidence that makes the file verify alone; the note beside it says so.
+
+Sealed footage (R-DEV-3) is ciphertext here; given the agency's X25519 private key
+(``agency_key``), the export opens it on the way (``host.sealedmedia``) and says, in the file
+and in the note, that it was decrypted for export, by whom and with which key. Given the
+agency's signing identity (``sign_with``), an MP4 export also carries Content Credentials, a
+C2PA manifest signed with the agency's certificate (``host.contentcred``).
 """
 
 import hashlib
@@ -45,6 +52,8 @@ from protocol.registry import (
     MEDIA_H264,
     MEDIA_H265,
     MEDIA_MJPEG,
+    MEDIA_MP4,
+    MEDIA_MP4_INIT,
     MEDIA_NAMES,
 )
 from protocol.verify import NOT_OK, UNKNOWN_KEY, verify_ledger
@@ -53,12 +62,16 @@ if TYPE_CHECKING:  # OpenCV and numpy load only when an export runs, not with ev
     import cv2
     import numpy as np
 
+    from host.agencykeys import SealKey, SigningIdentity
+    from host.sealedmedia import OpenedMedia
+
 # File suffix -> (FourCC, what the note calls the format).
 FORMATS = {
     ".avi": ("MJPG", "AVI, Motion JPEG"),
     ".mp4": ("mp4v", "MP4, MPEG-4 Part 2"),
 }
 VIDEO_MEDIA = (MEDIA_H264, MEDIA_H265, MEDIA_MJPEG)
+FMP4_MEDIA = (MEDIA_MP4_INIT, MEDIA_MP4)  # an fMP4 recording's chunks (host.mp4export)
 JPEG_START = b"\xff\xd8"
 JPEG_END = b"\xff\xd9"
 MIN_FPS, MAX_FPS = 0.1, 240.0
@@ -92,13 +105,18 @@ def recording_ids(entries: list) -> list:
 
 
 def video_chunks(entries: list, rec_id: bytes) -> list:
-    return [
+    """The chunks of a recording that hold its video: its JPEG (or raw H.264/H.265) video
+    chunks, or, for a recording in fMP4 mode, its initialisation segment and fragments."""
+    chunks = [
         e
         for e in entries
         if e.kind == KIND_CHUNK
         and e.fields.get(F_RECORDING) == rec_id
-        and e.fields.get(F_MEDIA_TYPE) in VIDEO_MEDIA
+        and e.fields.get(F_MEDIA_TYPE) in VIDEO_MEDIA + FMP4_MEDIA
     ]
+    if any(e.fields[F_MEDIA_TYPE] in FMP4_MEDIA for e in chunks):
+        return [e for e in chunks if e.fields[F_MEDIA_TYPE] in FMP4_MEDIA]
+    return chunks
 
 
 def pick_recording(entries: list, recording: int | None, device_id: str) -> bytes:
@@ -188,7 +206,9 @@ def _check_output(out_path: str) -> tuple:
     return FORMATS[suffix]
 
 
-def _chunk_frames(store: SqliteEvidenceStore, e: Entry, mark_changed: bool) -> tuple:
+def _chunk_frames(
+    store: "SqliteEvidenceStore | OpenedMedia", e: Entry, mark_changed: bool
+) -> tuple:
     """``(frames, changed)`` of one video chunk, checked against its signed entry."""
     f = e.fields
     try:
@@ -303,16 +323,26 @@ def export_recording(
     extractor: str,
     mark_changed: bool = False,
     now_ms: int | None = None,
+    sign_with: str | None = None,
+    agency_key: str | None = None,
 ) -> dict:
     """Export recording number ``recording`` of ``device_id`` (None: its newest) to
     ``out_path`` (.avi or .mp4) and write the note ``out_path + ".json"``; return the note.
+    ``sign_with``: the folder of the agency's signing identity (an MP4 of an fMP4 recording
+    then carries a C2PA manifest); ``agency_key``: the agency's X25519 private key file,
+    which opens sealed footage.
 
     Raises NotAuthentic when the footage is not what the device signed, ExportError when the
-    input cannot be used (no such store, device or recording; sealed or missing media).
+    input cannot be used (no such store, device or recording; sealed footage without the
+    agency key, or missing media); Unusable for a key file that is not one.
     """
     if not extractor.strip():
         raise ExportError("name the person extracting the footage (R-HOST-4): --extractor NAME")
     fourcc, format_name = _check_output(out_path)
+    from host import agencykeys
+
+    identity = agencykeys.load_signing(sign_with) if sign_with else None
+    seal = agencykeys.load_seal_key(agency_key) if agency_key else None
     root = Path(evidence_dir)
     if not (root / "evidence.db").is_file():
         raise ExportError(
@@ -327,7 +357,7 @@ def export_recording(
     try:
         try:
             public, state, entries, rec_id, chunks = _recording(
-                store, device_id, recording, mark_changed
+                store, device_id, recording, mark_changed, seal is not None
             )
         except sqlite3.Error as exc:
             raise ExportError(
@@ -336,10 +366,34 @@ def export_recording(
             ) from None
         number = recording_number(rec_id)
         out = Path(out_path)
+        media, opened = _opened(store, chunks, seal, extractor)
+        if identity is not None and chunks[0].fields[F_MEDIA_TYPE] not in FMP4_MEDIA:
+            raise ExportError(
+                "recording %d was not recorded as MP4 fragments: its export is re-encoded "
+                "video, and --sign-with signs only an export of the signed fragments" % number
+            )
+        if chunks[0].fields[F_MEDIA_TYPE] in FMP4_MEDIA:
+            opener = media if opened else None  # the sealed chunks' ChunkOpener
+            note = _export_fmp4(store, public, entries, rec_id, chunks, out, extractor,
+                                mark_changed, now_ms, identity, opened, opener)  # fmt: skip
+            note.update(
+                {
+                    "device_id": device_id,
+                    "device_key_sha256": hashlib.sha256(public).hexdigest(),
+                    "made_by": _makers(entries, rec_id, device_id),
+                    "recording": _recording_note(entries, rec_id),
+                    "ledger_verification": state,
+                    "source_store": str(root.resolve()),
+                }
+            )
+            if opened:
+                note["decrypted_for_export"] = dict(opened, chunks=media.opened)
+            write_atomic(Path(str(out) + ".json"), (json.dumps(note, indent=2) + "\n").encode())
+            return note
         tmp = out.with_name(".%s.tmp-%d%s" % (out.stem, os.getpid(), out.suffix))
         video = _Video(tmp, fourcc, frame_rate(chunks))
         try:
-            chunk_notes, undecodable = _write_chunks(store, chunks, video, mark_changed)
+            chunk_notes, undecodable = _write_chunks(media, chunks, video, mark_changed)
             video.close()
             if not video.frames:
                 raise ExportError("no frame of recording %d could be decoded" % number)
@@ -368,15 +422,124 @@ def export_recording(
             "this video file has none",
         }
     )
+    if opened:
+        note["decrypted_for_export"] = dict(opened, chunks=media.opened)
     write_atomic(Path(str(out) + ".json"), (json.dumps(note, indent=2) + "\n").encode())
     return note
 
 
+def _opened(
+    store: SqliteEvidenceStore, chunks: list, seal: "SealKey | None", extractor: str
+) -> tuple:
+    """``(media, facts)``: the store as the export reads its media (sealed chunks opened with
+    the agency key ``seal``), and the facts of that decryption ({} when nothing is sealed)."""
+    from host import sealedmedia
+
+    if seal is None or not sealedmedia.is_sealed(chunks):
+        return store, {}
+    name = "the agency seal key %s (public key fingerprint %s)" % (seal.path, seal.fingerprint)
+    facts = {
+        "decrypted": "sealed on the device to the agency's X25519 key (R-DEV-3, %s); "
+        "decrypted for this export" % sealedmedia.CIPHER_NAME,
+        "decrypted_by": extractor,
+        "decrypted_with": "agency seal key %s (X25519 public key fingerprint)" % seal.fingerprint,
+    }
+    return sealedmedia.OpenedMedia(store, chunks, seal.private, name), facts
+
+
+def _export_fmp4(
+    store: SqliteEvidenceStore,
+    public: bytes,
+    entries: list,
+    rec_id: bytes,
+    chunks: list,
+    out: Path,
+    extractor: str,
+    mark_changed: bool,
+    now_ms: int | None,
+    identity: "SigningIdentity | None" = None,
+    opened: dict | None = None,
+    opener: "OpenedMedia | None" = None,
+) -> dict:
+    """The MP4 export of an fMP4 recording (``host.mp4export``), and the start of its note;
+    signed with the agency's C2PA manifest when ``identity`` is given (``host.contentcred``),
+    and saying it was decrypted for export when ``opened`` holds those facts."""
+    from host import contentcred, mp4export
+    from host.sealedmedia import SealedMediaProblem
+
+    if out.suffix.lower() != ".mp4":
+        raise ExportError(
+            "recording %d was recorded as MP4 fragments, and its export is those fragments "
+            "unchanged: name the file .mp4, not %s" % (recording_number(rec_id), out.name)
+        )
+    # Signed exports are written unsigned beside the output first, then signed into it.
+    target = out if identity is None else out.with_name(".%s.unsigned-%d%s" % (
+        out.stem, os.getpid(), out.suffix))  # fmt: skip
+    try:
+        facts = mp4export.export_fmp4(
+            store, chunks[0].device_id, public, entries, rec_id, chunks, target, extractor,
+            mark_changed, now_ms, opener, opened or None,
+        )  # fmt: skip
+        if identity is not None:
+            started = _started_ms(entries, rec_id)
+            facts = contentcred.sign_export(target, out, identity, facts, started)
+    except mp4export.ChangedMedia as exc:
+        raise NotAuthentic(
+            "the media of chunk seq %d does not match the SHA-256 its signed entry names: "
+            "the footage was changed in the evidence store; nothing was exported (pass "
+            "--mark-changed to export the changed bytes as stored, named in the note)" % exc.seq
+        ) from None
+    except (mp4export.ExportProblem, SealedMediaProblem, contentcred.CredentialsProblem) as exc:
+        raise ExportError(str(exc)) from None
+    finally:
+        if target != out:
+            target.unlink(missing_ok=True)
+    when = facts.pop("extracted_at_ms")
+    note: dict = {
+        "note": "evidence export (R-HOST-4): a copy made from the evidence store; the MP4 "
+        "holds the recording's signed initialisation segment and fragments byte for byte "
+        "(no re-encoding), an unsigned subtitle fragment with the pause notes, and the "
+        "device-signed ledger entries with the device key (sealcam verify %s)" % out.name,
+        "file": out.name,
+        "file_bytes": out.stat().st_size,
+        "extracted_by": extractor,
+        "extracted_at": _iso(when),
+        "extracted_by_tool": "sealcam export",
+    }
+    if opened:
+        note["note"] += (
+            "; the footage was sealed on the device to the agency's key (R-DEV-3) and was "
+            "decrypted for this export by %s with %s" % (extractor, opened["decrypted_with"])
+        )
+    if identity is not None:
+        note["note"] += (
+            "; Content Credentials: a C2PA manifest signed with the agency's certificate "
+            "(%s) whose %s assertion holds the same entries"
+            % (identity.subject, contentcred.LEDGER_LABEL)
+        )
+    note.update(facts)
+    return note
+
+
+def _started_ms(entries: list, rec_id: bytes) -> int | None:
+    """The wall time of the recording's record-start, in ms."""
+    for e in entries:
+        if e.kind != KIND_CHUNK and e.fields.get(F_RECORDING) == rec_id:
+            if e.fields.get(F_EVENT) == EV_RECORD_START:
+                return int(e.fields[F_WALL_MS])
+    return None
+
+
 def _recording(
-    store: SqliteEvidenceStore, device_id: str, recording: int | None, mark_changed: bool
+    store: SqliteEvidenceStore,
+    device_id: str,
+    recording: int | None,
+    mark_changed: bool,
+    can_open: bool = False,
 ) -> tuple:
     """``(public key, ledger verdict, entries, recording id, video chunks)``, each checked:
-    the device enrolled, its ledger verified, the recording there, its video not sealed."""
+    the device enrolled, its ledger verified, the recording there, its video not sealed
+    (unless ``can_open``: the agency key was given)."""
     public = store.device_key(device_id)
     if public is None:
         enrolled = ", ".join(store.devices()) or "none"
@@ -397,17 +560,18 @@ def _recording(
     number = recording_number(rec_id)
     if not chunks:
         raise ExportError("recording %d of device %s has no video chunks" % (number, device_id))
-    if any(F_CIPHER_SHA in e.fields for e in chunks):
+    if any(F_CIPHER_SHA in e.fields for e in chunks) and not can_open:
         raise ExportError(
             "recording %d is sealed to the agency's key (R-DEV-3): its chunks are "
-            "ciphertext, and exporting them needs the agency's private key, which this "
-            "command does not take; open them where that key is kept" % number
+            "ciphertext; pass --agency-key with the agency's private seal key "
+            "(agency-seal.key from sealcam keygen --agency, the private half of the key "
+            "the recorder was given with --seal-to)" % number
         )
     return public, report.state, entries, rec_id, chunks
 
 
 def _write_chunks(
-    store: SqliteEvidenceStore, chunks: list, video: _Video, mark_changed: bool
+    store: "SqliteEvidenceStore | OpenedMedia", chunks: list, video: _Video, mark_changed: bool
 ) -> tuple:
     """Check, cut and decode each chunk in turn into ``video``; ``(chunk notes, frames that
     would not decode)``. One chunk's media is in memory at a time."""

@@ -20,6 +20,13 @@ if TYPE_CHECKING:
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
+    if args.agency is not None:
+        return cmd_keygen_agency(args)
+    if args.device_id is None:
+        raise UsageProblem(
+            "name what the keys are for: --device-id ID (a device) or --agency NAME (the "
+            "agency's signing certificate and seal key)"
+        )
     check_id(args.device_id, "the device id")
     if "/" in args.device_id or "\0" in args.device_id or args.device_id.startswith("."):
         # The id names the key files: it must not lead them out of --out, or hide them.
@@ -56,6 +63,59 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_keygen_agency(args: argparse.Namespace) -> int:
+    """The agency's signing certificate chain and seal key pair (``host.agencykeys``)."""
+    from host import agencykeys
+
+    if args.device_id is not None:
+        raise UsageProblem("give --device-id or --agency, not both: they make different keys")
+    files = agencykeys.make_agency(args.agency, args.country)
+    out = Path(args.out)
+    written = agencykeys.write_agency(out, files, args.force)
+    ident = agencykeys.SigningIdentity(
+        files[agencykeys.SIGN_CERT], None, str(out)
+    )  # the certificate's facts, for the summary
+    seal = files[agencykeys.SEAL_PUB]
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "agency": agencykeys.check_name(args.agency),
+                    "signing_certificate": {
+                        "subject": ident.subject,
+                        "issuer": ident.issuer,
+                        "fingerprint": ident.fingerprint,
+                        "expires": ident.expires.isoformat(),
+                    },
+                    "seal_public_key": seal.hex(),
+                    "files": {p.name: str(p) for p in written},
+                },
+                ensure_ascii=False,
+            )
+        )
+    else:
+        print(
+            "agency %s\n"
+            "  signing certificate %s (%s, until %s)\n"
+            "    %s and %s: sealcam export --sign-with %s\n"
+            "  trust anchor %s: give it to whoever checks the exports "
+            "(sealcam verify FILE.mp4 --agency-ca %s)\n"
+            "  CA key %s: keep it offline; it issues the next signing certificate\n"
+            "  seal key %s: %s for sealcam record --seal-to, %s for sealcam export "
+            "--agency-key"
+            % (
+                agencykeys.check_name(args.agency),
+                ident.subject, ident.fingerprint, ident.expires.date(),
+                out / agencykeys.SIGN_CERT, out / agencykeys.SIGN_KEY, out,
+                out / agencykeys.CA_CERT, out / agencykeys.CA_CERT,
+                out / agencykeys.CA_KEY,
+                agencykeys.fingerprint(seal), out / agencykeys.SEAL_PUB,
+                out / agencykeys.SEAL_KEY,
+            )
+        )
+    return EXIT_OK
+
+
 def cmd_enrol(args: argparse.Namespace) -> int:
     from host.evidence import EvidenceError, SqliteEvidenceStore
 
@@ -79,14 +139,30 @@ def add_keygen(sub: "argparse._SubParsersAction") -> None:
     """Add ``sealcam keygen``."""
     k = sub.add_parser(
         "keygen",
-        help="make a device key pair (simulated devices, tests)",
+        help="make a device key pair (simulated devices, tests), or the agency's keys",
         description="Make an Ed25519 key pair for a device. A real recorder makes its own key "
         "at provisioning and never lets the private half out; this command is for simulated "
-        "devices and test benches.",
+        "devices and test benches. With --agency NAME, make the agency's keys instead: a "
+        "small certification authority and the signing certificate it issues (the X.509 "
+        "profile C2PA requires) for the Content Credentials on exports, and the X25519 key "
+        "pair recorders seal footage to (R-DEV-3). Private keys are written mode 0600.",
+        epilog="Examples: sealcam keygen --device-id SC-0001 --out keys/; sealcam keygen "
+        "--agency '某市公安局' --out agency/",
     )
-    k.add_argument("--device-id", required=True, help="the device's serial number")
-    k.add_argument("--out", default=".", help="directory for ID.key and ID.pub")
-    k.add_argument("--force", action="store_true", help="replace an existing key")
+    k.add_argument("--device-id", help="the device's serial number")
+    k.add_argument(
+        "--agency",
+        metavar="NAME",
+        help="make the agency's keys (agency-ca.pem/.key, agency-sign.pem/.key, "
+        "agency-seal.pub/.key) for the agency of this name",
+    )
+    k.add_argument(
+        "--country",
+        default="CN",
+        help="with --agency: the agency's country in its certificates (default CN)",
+    )
+    k.add_argument("--out", default=".", help="directory for the key files")
+    k.add_argument("--force", action="store_true", help="replace existing keys")
     k.add_argument("--json", action="store_true", help="print what was written as JSON")
     k.set_defaults(run=cmd_keygen)
 
