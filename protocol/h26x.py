@@ -1,0 +1,534 @@
+"""H.264 and H.265 bitstreams: what the packager needs to put them in MP4, and no more.
+
+Encoders hand out Annex B: NAL units behind start codes (00 00 01 or 00 00 00 01), with
+the parameter sets (VPS/SPS/PPS) in band before each keyframe. MP4 wants each access unit
+(one picture's NAL units) as one sample of NAL units behind 4-byte lengths, and the
+parameter sets once, in the sample entry's decoder configuration (avcC / hvcC). This
+module converts between the two, tells keyframes and parameter sets by NAL type, builds
+avcC and hvcC from the parameter sets, reads the picture size from an SPS, and cuts a
+stream that arrives in arbitrary pieces into access units (``AccessUnits``).
+
+An SPS is read as far as the fields needed (profile, chroma format, bit depths, size and
+cropping), after removing emulation-prevention bytes. A malformed one raises
+``H26xError`` with one line; nothing reads past the bytes given.
+
+Codec names are the MP4 sample entries: "avc1" for H.264, "hvc1" for H.265.
+Pure Python, no ``struct``: runs unchanged under MicroPython.
+"""
+
+AVC = "avc1"
+HEVC = "hvc1"
+
+# H.264 NAL unit types (ITU-T H.264 Table 7-1)
+AVC_SLICE = 1
+AVC_IDR = 5
+AVC_SEI = 6
+AVC_SPS = 7
+AVC_PPS = 8
+AVC_AUD = 9
+# H.265 NAL unit types (ITU-T H.265 Table 7-1)
+HEVC_IRAP_FIRST = 16  # BLA_W_LP
+HEVC_IRAP_LAST = 21  # CRA_NUT
+HEVC_VPS = 32
+HEVC_SPS = 33
+HEVC_PPS = 34
+HEVC_AUD = 35
+HEVC_PREFIX_SEI = 39
+
+# H.264 profiles whose SPS carries chroma format, bit depths and scaling lists (§7.3.2.1.1)
+_AVC_HIGH_PROFILES = (100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135)
+_LENGTH = 4  # bytes of each NAL unit length in a sample (lengthSizeMinusOne = 3)
+DEFAULT_MAX_AU = 16 * 1024 * 1024  # the most bytes AccessUnits holds for one unfinished AU
+
+
+class H26xError(ValueError):
+    """A bitstream, sample or parameter set is not what H.264/H.265 allows."""
+
+
+def _codec(codec: str) -> bool:
+    """True for H.265, False for H.264."""
+    if codec == HEVC:
+        return True
+    if codec == AVC:
+        return False
+    raise H26xError("h26x: unknown codec %r (avc1 or hvc1)" % (codec,))
+
+
+# --- NAL units and samples ------------------------------------------------------------------
+
+
+def split_annexb(data: bytes) -> list:
+    """The NAL units of an Annex B byte stream, without start codes (bytes before the first
+    start code and trailing zero bytes are dropped)."""
+    data = bytes(data)
+    out = []
+    at = data.find(b"\x00\x00\x01")
+    while at >= 0:
+        start = at + 3
+        nxt = data.find(b"\x00\x00\x01", start)
+        end = len(data) if nxt < 0 else nxt
+        while end > start and data[end - 1] == 0:
+            end -= 1  # the leading zero of a 4-byte start code, or trailing_zero_8bits
+        if end > start:
+            out.append(data[start:end])
+        at = nxt
+    return out
+
+
+def to_sample(nals: list) -> bytes:
+    """The MP4 sample for ``nals``: each behind its length in 4 bytes, big-endian."""
+    return b"".join([len(n).to_bytes(_LENGTH, "big") + bytes(n) for n in nals])
+
+
+def from_sample(sample: bytes) -> list:
+    """The NAL units of a length-prefixed sample; H26xError if a length runs past its end."""
+    out = []
+    at = 0
+    end = len(sample)
+    while at < end:
+        if end - at < _LENGTH:
+            raise H26xError("h26x: %d stray bytes at the end of a sample" % (end - at))
+        n = int.from_bytes(sample[at : at + _LENGTH], "big")
+        at += _LENGTH
+        if n == 0 or n > end - at:
+            raise H26xError(
+                "h26x: a NAL unit length of %d at byte %d does not fit the sample" % (n, at - 4)
+            )
+        out.append(bytes(sample[at : at + n]))
+        at += n
+    return out
+
+
+def nal_type(nal: bytes, codec: str) -> int:
+    if not nal:
+        raise H26xError("h26x: empty NAL unit")
+    if _codec(codec):
+        return (nal[0] >> 1) & 0x3F
+    return nal[0] & 0x1F
+
+
+def is_parameter_set(nal: bytes, codec: str) -> bool:
+    t = nal_type(nal, codec)
+    if _codec(codec):
+        return HEVC_VPS <= t <= HEVC_PPS
+    return t == AVC_SPS or t == AVC_PPS
+
+
+def is_vcl(nal: bytes, codec: str) -> bool:
+    """True for a NAL unit that carries picture data (a slice)."""
+    t = nal_type(nal, codec)
+    if _codec(codec):
+        return t < 32
+    return 1 <= t <= 5
+
+
+def is_keyframe(nals: list, codec: str) -> bool:
+    """True if the access unit holds an IDR picture (H.265: any IRAP, types 16..21)."""
+    hevc = _codec(codec)
+    for n in nals:
+        if not n:
+            continue
+        t = nal_type(n, codec)
+        if hevc and HEVC_IRAP_FIRST <= t <= HEVC_IRAP_LAST:
+            return True
+        if not hevc and t == AVC_IDR:
+            return True
+    return False
+
+
+def sample_nals(nals: list, codec: str) -> list:
+    """The NAL units of an access unit that belong in its MP4 sample: without parameter
+    sets (they live in avcC/hvcC) and access unit delimiters."""
+    aud = HEVC_AUD if _codec(codec) else AVC_AUD
+    return [n for n in nals if n and not is_parameter_set(n, codec) and nal_type(n, codec) != aud]
+
+
+# --- bit reading ----------------------------------------------------------------------------
+
+
+def unescape(nal: bytes) -> bytes:
+    """The RBSP of a NAL unit: every emulation-prevention byte (00 00 03 -> 00 00) removed."""
+    if nal.find(b"\x00\x00\x03") < 0:
+        return bytes(nal)
+    out = bytearray()
+    zeros = 0
+    for c in nal:
+        if zeros >= 2 and c == 3:
+            zeros = 0
+            continue
+        out.append(c)
+        zeros = zeros + 1 if c == 0 else 0
+    return bytes(out)
+
+
+class _Bits:
+    """Reads bits MSB first from an RBSP; past the end raises H26xError."""
+
+    def __init__(self, data: bytes, what: str) -> None:
+        self.data = data
+        self.pos = 0
+        self.what = what
+
+    def u(self, n: int) -> int:
+        if self.pos + n > 8 * len(self.data):
+            raise H26xError("h26x: %s ends early (at bit %d)" % (self.what, self.pos))
+        v = 0
+        for _ in range(n):
+            v = v << 1 | (self.data[self.pos >> 3] >> (7 - (self.pos & 7))) & 1
+            self.pos += 1
+        return v
+
+    def ue(self) -> int:
+        zeros = 0
+        while self.u(1) == 0:
+            zeros += 1
+            if zeros > 31:
+                raise H26xError("h26x: %s has an exp-Golomb code over 32 bits" % self.what)
+        return (1 << zeros) - 1 + self.u(zeros)
+
+    def se(self) -> int:
+        k = self.ue()
+        return (k + 1) >> 1 if k & 1 else -(k >> 1)
+
+
+# --- sequence parameter sets ----------------------------------------------------------------
+
+
+class _Sps:
+    """The fields of an SPS that MP4 needs."""
+
+    def __init__(self) -> None:
+        self.chroma_format_idc = 1
+        self.bit_depth_luma = 8
+        self.bit_depth_chroma = 8
+        self.width = 0
+        self.height = 0
+        self.max_sub_layers = 1
+        self.temporal_id_nesting = 0
+        self.general_ptl = b""  # H.265: the 12 bytes of general profile_tier_level
+
+
+def _scaling_list(b: _Bits, size: int) -> None:
+    last = 8
+    nxt = 8
+    for _ in range(size):
+        if nxt != 0:
+            nxt = (last + b.se() + 256) % 256
+        last = last if nxt == 0 else nxt
+
+
+def _parse_avc_sps(nal: bytes) -> _Sps:
+    if len(nal) < 4 or nal_type(nal, AVC) != AVC_SPS:
+        raise H26xError("h26x: not an H.264 SPS")
+    b = _Bits(unescape(nal[1:]), "the H.264 SPS")
+    s = _Sps()
+    profile = b.u(8)
+    b.u(16)  # constraint flags, level_idc
+    if b.ue() > 31:
+        raise H26xError("h26x: H.264 SPS id over 31")
+    separate = 0
+    if profile in _AVC_HIGH_PROFILES:
+        s.chroma_format_idc = b.ue()
+        if s.chroma_format_idc > 3:
+            raise H26xError("h26x: H.264 SPS chroma_format_idc %d" % s.chroma_format_idc)
+        if s.chroma_format_idc == 3:
+            separate = b.u(1)
+        s.bit_depth_luma = 8 + b.ue()
+        s.bit_depth_chroma = 8 + b.ue()
+        b.u(1)  # qpprime_y_zero_transform_bypass_flag
+        if b.u(1):  # seq_scaling_matrix_present_flag
+            for i in range(8 if s.chroma_format_idc != 3 else 12):
+                if b.u(1):
+                    _scaling_list(b, 16 if i < 6 else 64)
+    b.ue()  # log2_max_frame_num_minus4
+    poc_type = b.ue()
+    if poc_type == 0:
+        b.ue()  # log2_max_pic_order_cnt_lsb_minus4
+    elif poc_type == 1:
+        b.u(1)
+        b.se()
+        b.se()
+        cycle = b.ue()
+        if cycle > 255:
+            raise H26xError("h26x: H.264 SPS with %d reference frames in a POC cycle" % cycle)
+        for _ in range(cycle):
+            b.se()
+    elif poc_type != 2:
+        raise H26xError("h26x: H.264 SPS pic_order_cnt_type %d" % poc_type)
+    b.ue()  # max_num_ref_frames
+    b.u(1)  # gaps_in_frame_num_value_allowed_flag
+    width_mbs = b.ue() + 1
+    height_units = b.ue() + 1
+    frame_mbs_only = b.u(1)
+    if not frame_mbs_only:
+        b.u(1)  # mb_adaptive_frame_field_flag
+    b.u(1)  # direct_8x8_inference_flag
+    crop = (0, 0, 0, 0)
+    if b.u(1):
+        crop = (b.ue(), b.ue(), b.ue(), b.ue())  # left, right, top, bottom
+    chroma_array = 0 if separate else s.chroma_format_idc
+    if chroma_array == 0:
+        unit_x, unit_y = 1, 2 - frame_mbs_only
+    else:
+        sub_w = 1 if chroma_array == 3 else 2
+        sub_h = 2 if chroma_array == 1 else 1
+        unit_x, unit_y = sub_w, sub_h * (2 - frame_mbs_only)
+    s.width = width_mbs * 16 - unit_x * (crop[0] + crop[1])
+    s.height = (2 - frame_mbs_only) * height_units * 16 - unit_y * (crop[2] + crop[3])
+    if s.width <= 0 or s.height <= 0:
+        raise H26xError("h26x: H.264 SPS crops the picture to nothing")
+    return s
+
+
+def _parse_hevc_sps(nal: bytes) -> _Sps:
+    if len(nal) < 3 or nal_type(nal, HEVC) != HEVC_SPS:
+        raise H26xError("h26x: not an H.265 SPS")
+    rbsp = unescape(nal[2:])
+    b = _Bits(rbsp, "the H.265 SPS")
+    s = _Sps()
+    b.u(4)  # sps_video_parameter_set_id
+    sub_layers_minus1 = b.u(3)
+    s.max_sub_layers = sub_layers_minus1 + 1
+    s.temporal_id_nesting = b.u(1)
+    # general profile_tier_level: profile space/tier/idc (8), compatibility flags (32),
+    # constraint flags (48), level (8): 12 whole bytes, copied into hvcC as they are.
+    if len(rbsp) < 13:
+        raise H26xError("h26x: the H.265 SPS ends inside profile_tier_level")
+    s.general_ptl = rbsp[1:13]
+    b.pos = 13 * 8
+    profile_present = []
+    level_present = []
+    for _ in range(sub_layers_minus1):
+        profile_present.append(b.u(1))
+        level_present.append(b.u(1))
+    if sub_layers_minus1 > 0:
+        for _ in range(sub_layers_minus1, 8):
+            b.u(2)
+    for i in range(sub_layers_minus1):
+        if profile_present[i]:
+            b.pos += 88
+        if level_present[i]:
+            b.pos += 8
+    if b.ue() > 15:
+        raise H26xError("h26x: H.265 SPS id over 15")
+    s.chroma_format_idc = b.ue()
+    if s.chroma_format_idc > 3:
+        raise H26xError("h26x: H.265 SPS chroma_format_idc %d" % s.chroma_format_idc)
+    separate = b.u(1) if s.chroma_format_idc == 3 else 0
+    width = b.ue()
+    height = b.ue()
+    crop = (0, 0, 0, 0)
+    if b.u(1):  # conformance_window_flag
+        crop = (b.ue(), b.ue(), b.ue(), b.ue())
+    s.bit_depth_luma = 8 + b.ue()
+    s.bit_depth_chroma = 8 + b.ue()
+    chroma_array = 0 if separate else s.chroma_format_idc
+    sub_w = 2 if chroma_array in (1, 2) else 1
+    sub_h = 2 if chroma_array == 1 else 1
+    s.width = width - sub_w * (crop[0] + crop[1])
+    s.height = height - sub_h * (crop[2] + crop[3])
+    if s.width <= 0 or s.height <= 0:
+        raise H26xError("h26x: H.265 SPS crops the picture to nothing")
+    return s
+
+
+def picture_size(sps: bytes, codec: str) -> tuple:
+    """(width, height) of the pictures an SPS describes, after its cropping window."""
+    s = _parse_hevc_sps(sps) if _codec(codec) else _parse_avc_sps(sps)
+    return s.width, s.height
+
+
+# --- decoder configuration records ----------------------------------------------------------
+
+
+def _u16(n: int) -> bytes:
+    return n.to_bytes(2, "big")
+
+
+def _nal_list(nals: list, what: str, most: int) -> bytes:
+    if len(nals) > most:
+        raise H26xError("h26x: %d %s NAL units, at most %d fit" % (len(nals), what, most))
+    out = []
+    for n in nals:
+        if not n or len(n) > 0xFFFF:
+            raise H26xError("h26x: a %s NAL unit of %d bytes does not fit" % (what, len(n)))
+        out.append(_u16(len(n)) + bytes(n))
+    return b"".join(out)
+
+
+def avcc(sps: list, pps: list) -> bytes:
+    """The AVCDecoderConfigurationRecord (ISO/IEC 14496-15 §5.3.3) for these parameter sets,
+    with 4-byte NAL unit lengths."""
+    if not sps or not pps:
+        raise H26xError("h26x: avcC needs at least one SPS and one PPS")
+    first = bytes(sps[0])
+    s = _parse_avc_sps(first)
+    out = (
+        bytes((1, first[1], first[2], first[3], 0xFC | (_LENGTH - 1), 0xE0 | len(sps)))
+        + _nal_list(sps, "SPS", 31)
+        + bytes((len(pps),))
+        + _nal_list(pps, "PPS", 255)
+    )
+    if first[1] in _AVC_HIGH_PROFILES:
+        out += bytes(
+            (
+                0xFC | s.chroma_format_idc,
+                0xF8 | (s.bit_depth_luma - 8) & 7,
+                0xF8 | (s.bit_depth_chroma - 8) & 7,
+                0,  # numOfSequenceParameterSetExt
+            )
+        )
+    return out
+
+
+def hvcc(vps: list, sps: list, pps: list) -> bytes:
+    """The HEVCDecoderConfigurationRecord (ISO/IEC 14496-15 §8.3.3) for these parameter
+    sets, with 4-byte NAL unit lengths; profile, tier, level, constraint flags, chroma
+    format and bit depths come from the first SPS."""
+    if not vps or not sps or not pps:
+        raise H26xError("h26x: hvcC needs at least one VPS, SPS and PPS")
+    s = _parse_hevc_sps(bytes(sps[0]))
+    arrays = []
+    for kind, nals, name in (
+        (HEVC_VPS, vps, "VPS"),
+        (HEVC_SPS, sps, "SPS"),
+        (HEVC_PPS, pps, "PPS"),
+    ):
+        # array_completeness 1: every parameter set of this kind is here, none in band
+        arrays.append(bytes((0x80 | kind,)) + _u16(len(nals)) + _nal_list(nals, name, 0xFFFF))
+    return (
+        b"\x01"
+        + s.general_ptl
+        + _u16(0xF000)  # reserved, min_spatial_segmentation_idc 0
+        + b"\xfc"  # reserved, parallelismType 0 (unknown)
+        + bytes((0xFC | s.chroma_format_idc,))
+        + bytes((0xF8 | (s.bit_depth_luma - 8) & 7, 0xF8 | (s.bit_depth_chroma - 8) & 7))
+        + _u16(0)  # avgFrameRate unknown
+        + bytes((s.max_sub_layers << 3 | s.temporal_id_nesting << 2 | (_LENGTH - 1),))
+        + bytes((len(arrays),))
+        + b"".join(arrays)
+    )
+
+
+# --- access units ---------------------------------------------------------------------------
+
+
+class AccessUnits:
+    """Cuts an Annex B byte stream, fed in pieces of any size, into access units.
+
+    A new access unit begins at an access unit delimiter; at a parameter set or prefix SEI
+    (or H.264 types 14..18, H.265 types 41..44 and 48..55) once the current one holds a
+    slice; and at a slice that starts a new picture (H.264 first_mb_in_slice 0, H.265
+    first_slice_segment_in_pic_flag 1) once the current one holds a slice. Each access
+    unit comes out as ``(nals, keyframe)`` with every NAL unit it holds, parameter sets and
+    delimiters included (``sample_nals`` leaves those out for the MP4 sample). The latest
+    parameter sets seen are kept in ``vps``, ``sps`` and ``pps``.
+    """
+
+    def __init__(self, codec: str, max_au: int = DEFAULT_MAX_AU) -> None:
+        self._hevc = _codec(codec)
+        self.codec = codec
+        self.max_au = max_au
+        self.vps = []  # type: list
+        self.sps = []  # type: list
+        self.pps = []  # type: list
+        self._buf = b""
+        self._scan = 0  # where to look for the next start code in _buf
+        self._started = False  # a start code has been seen; _buf starts at a NAL unit
+        self._au = []  # type: list
+        self._au_bytes = 0
+        self._has_vcl = False
+
+    def feed(self, data: bytes) -> list:
+        """Take the next bytes of the stream; return the access units they completed."""
+        out = []  # type: list
+        buf = self._buf + bytes(data)
+        at = self._scan
+        start = 0  # where the NAL unit being read begins in buf (once in step)
+        while True:
+            sc = buf.find(b"\x00\x00\x01", at)
+            if sc < 0:
+                break
+            if self._started:
+                end = sc
+                while end > start and buf[end - 1] == 0:
+                    end -= 1
+                if end > start:
+                    self._nal(buf[start:end], out)
+            self._started = True
+            start = at = sc + 3
+        # Keep the unfinished NAL unit; before the first start code keep only what may
+        # begin one.
+        buf = buf[start:] if self._started else buf[-2:]
+        # A start code may straddle this piece and the next: look again from 2 bytes back.
+        self._scan = max(0, len(buf) - 2)
+        if self._au_bytes + len(buf) > self.max_au:
+            raise H26xError("h26x: an access unit grew past %d bytes without ending" % self.max_au)
+        self._buf = buf
+        return out
+
+    def end(self) -> list:
+        """The stream has ended: return the access unit still open, if any."""
+        out = []  # type: list
+        if self._started:
+            buf = self._buf
+            end = len(buf)
+            while end > 0 and buf[end - 1] == 0:
+                end -= 1
+            if end > 0:
+                self._nal(buf[:end], out)
+        self._buf = b""
+        self._scan = 0
+        self._started = False
+        self._close(out)
+        return out
+
+    def _close(self, out: list) -> None:
+        if self._au:
+            out.append((self._au, is_keyframe(self._au, self.codec)))
+        self._au = []
+        self._au_bytes = 0
+        self._has_vcl = False
+
+    def _nal(self, nal: bytes, out: list) -> None:
+        t = nal_type(nal, self.codec)
+        if self._hevc:
+            vcl = t < 32
+            if t == HEVC_AUD:
+                starts = True
+            elif vcl:
+                starts = self._has_vcl and len(nal) > 2 and bool(nal[2] & 0x80)
+            else:
+                starts = self._has_vcl and (
+                    HEVC_VPS <= t <= HEVC_PPS
+                    or t == HEVC_PREFIX_SEI
+                    or 41 <= t <= 44
+                    or 48 <= t <= 55
+                )
+            if t == HEVC_VPS:
+                self.vps = [nal]
+            elif t == HEVC_SPS:
+                self.sps = [nal]
+            elif t == HEVC_PPS:
+                self.pps = [nal]
+        else:
+            vcl = 1 <= t <= 5
+            if t == AVC_AUD:
+                starts = True
+            elif vcl:
+                # first_mb_in_slice is the first ue(v) after the header: 0 is the bit '1'.
+                starts = self._has_vcl and len(nal) > 1 and bool(nal[1] & 0x80)
+            else:
+                starts = self._has_vcl and (
+                    t == AVC_SEI or t == AVC_SPS or t == AVC_PPS or 14 <= t <= 18
+                )
+            if t == AVC_SPS:
+                self.sps = [nal]
+            elif t == AVC_PPS:
+                self.pps = [nal]
+        if starts:
+            self._close(out)
+        self._au.append(nal)
+        self._au_bytes += len(nal)
+        if vcl:
+            self._has_vcl = True
