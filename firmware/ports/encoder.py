@@ -40,7 +40,6 @@ DEVICE_RATE = 48000  # what a sound device is asked for
 
 # FFmpeg's names and sealcam's: the CLI says h264/h265, the sample entries avc1/hvc1.
 ENCODERS = {"h264": ("libx264", "avc1"), "h265": ("libx265", "hvc1")}
-_AUD = {"avc1": 9, "hvc1": 35}  # access unit delimiter NAL types: framing, not picture
 
 
 class MediaError(FirmwareError):
@@ -96,11 +95,7 @@ class ParameterSets:
 
 def access_unit_sample(nals: list, codec: str) -> bytes:
     """One access unit as its mdat sample: no parameter sets or delimiters, 4-byte lengths."""
-    aud = _AUD[codec]
-    body = [
-        n for n in nals if not h26x.is_parameter_set(n, codec) and h26x.nal_type(n, codec) != aud
-    ]
-    return h26x.to_sample(body)
+    return h26x.to_sample(h26x.sample_nals(nals, codec))
 
 
 class VideoEncoder:

@@ -117,11 +117,7 @@ def detect_codec(nal: bytes) -> str:
 
 def has_picture(nals: list, codec: str) -> bool:
     """Whether an access unit holds a coded picture (a VCL NAL unit), not only headers."""
-    for nal in nals:
-        kind = h26x.nal_type(nal, codec)
-        if (codec == "avc1" and 1 <= kind <= 5) or (codec == "hvc1" and kind < 32):
-            return True
-    return False
+    return any(h26x.is_vcl(nal, codec) for nal in nals)
 
 
 def sniff(head: bytes) -> str:
