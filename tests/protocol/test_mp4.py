@@ -14,12 +14,15 @@ from protocol.mp4 import (
     SampleRef,
     Track,
     fragment,
+    fragment_spans,
     init_segment,
     read_fragment,
     read_init,
     text_sample,
     top_boxes,
     track_samples,
+    uuid_box,
+    uuid_payloads,
 )
 from tests.portable import raises
 
@@ -233,3 +236,55 @@ def test_trex_defaults_are_read():
     at = data.find(b"trex") + 16  # after version/flags, track_id, description index
     data[at : at + 4] = u32(3000)
     assert read_init(bytes(data))[0].default_duration == 3000
+
+
+def test_fragment_spans_split_a_whole_file():
+    # issue 12: an export is init + fragments + notes + a uuid box; verify splits it
+    init = init_segment(tracks())
+    one, two = frag(), fragment(8, [Run(1, 0, [Sample(b"k", 3000)])])
+    evidence = box(b"uuid", bytes(16) + b"cbor")
+    data = init + one + two + evidence
+    spans = fragment_spans(data)
+    assert [data[s:e] for s, e in spans] == [one, two]
+    assert read_init(data) == tracks()
+    assert fragment_spans(init) == []
+    raises(Mp4Error, fragment_spans, init + one[: top_boxes(one)[1][1]])  # moof, no mdat
+
+
+def test_uuid_boxes():
+    # issue 12: the export's evidence travels in a uuid box of our own, placed last
+    kind = bytes(range(16))
+    data = init_segment(tracks()) + frag() + uuid_box(kind, b"evidence")
+    assert top_boxes(data)[-1][0] == "uuid"
+    assert uuid_payloads(data, kind) == [b"evidence"]
+    assert uuid_payloads(data, bytes(16)) == []
+    raises(Mp4Error, uuid_box, b"short", b"")
+    raises(Mp4Error, uuid_payloads, uuid_box(kind, b"evidence")[:-1], kind)
+
+
+def test_init_segments_with_unusable_tracks_are_refused():
+    # a timescale of 0 would divide by zero in every reader of times; ids key the fragments
+    data = bytearray(init_segment(tracks()))
+    at = data.find(b"mdhd") + 4 + 12  # after version/flags, creation, modification
+    data[at : at + 4] = u32(0)
+    raises(Mp4Error, read_init, bytes(data))
+    data = bytearray(init_segment(tracks()))
+    second = data.find(b"tkhd", data.find(b"tkhd") + 4) + 4 + 12
+    data[second : second + 4] = u32(1)  # the audio track now claims the video track's id
+    e = raises(Mp4Error, read_init, bytes(data))
+    assert "appears twice" in str(e)
+
+
+def test_a_sample_entry_may_end_in_zero_padding():
+    # QuickTime-style muxers end a sample entry with four zero bytes after its boxes
+    data = init_segment(tracks()[:1])
+    at = data.find(b"avc1") - 4
+    size = int.from_bytes(data[at : at + 4], "big")
+    end = at + size
+    padded = bytearray(data[:end] + bytes(4) + data[end:])
+    for kind in (b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsd", b"avc1"):
+        where = padded.find(kind) - 4
+        padded[where : where + 4] = u32(int.from_bytes(padded[where : where + 4], "big") + 4)
+    assert read_init(bytes(padded)) == tracks()[:1]
+    padded[end + 2] = 1  # not padding: stray bytes
+    raises(Mp4Error, read_init, bytes(padded))
