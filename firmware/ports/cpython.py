@@ -273,6 +273,8 @@ class VendorStream(Media):
             out["skipped_before_first_keyframe"] = self.source.skipped
         if getattr(self.source, "damaged", 0):
             out["damaged_samples"] = getattr(self.source, "damaged", 0)
+        if getattr(self.source, "reordered", 0):
+            out["b_frames_out_of_order"] = getattr(self.source, "reordered", 0)
         if getattr(self.source, "audio_ignored", ""):
             out["audio_ignored"] = getattr(self.source, "audio_ignored", "")
         return out
@@ -456,7 +458,7 @@ def _record(
         audio_track = sound.track if sound is not None else media.audio_track
         # Our own encoder shows its parameter sets with the first frame; the packager learns
         # them then (set_video), before that frame reaches the recorder.
-        packager = Fmp4Packager(media.video_track, audio_track, frame_ms=media.frame_ms)
+        packager = Fmp4Packager(media.video_track, audio_track, frame_ms=max(1, media.frame_ms))
     agent = boot(
         store,
         signer,
@@ -468,9 +470,14 @@ def _record(
         MainsBattery(),
         sealer=sealer,
         config={"video_media": VIDEO_MEDIA[media.codec]},
-        **({"packager": packager} if packager is not None else {}),
+        packager=packager,
     )
-    queue = CaptureQueue(queue_frames, threading.Lock())
+    # A vendor's encoder (or its driver) may hand over a GOP at once: room for two seconds,
+    # so a burst is not an overrun that costs the pictures up to the next keyframe.
+    room = queue_frames
+    if isinstance(media, VendorStream):
+        room = max(queue_frames, 2000 // max(1, media.frame_ms))
+    queue = CaptureQueue(room, threading.Lock())
     # A second queue for sound: AAC frames are many and small, and a burst of them must not
     # take the room of a picture (nor the other way round).
     audio_queue = CaptureQueue(max(8, queue_frames * 8), threading.Lock())
@@ -483,14 +490,18 @@ def _record(
         # The wall time a capture time stands for (both clocks move together).
         return clock.wall_ms() + mono - clock.mono_ms()
 
+    pictures = threading.Event()  # the first picture is queued: sound may start
+
     def put(items: list) -> None:
         for stream, data, keyframe, mono, _cto in items:
             if stream == STREAM_VIDEO:
-                if packager is not None and media.video_track is not known[0]:
-                    known[0] = media.video_track
-                    packager.set_video(media.video_track)
+                track = media.video_track
+                if packager is not None and track is not None and track is not known[0]:
+                    known[0] = track
+                    packager.set_video(track)
                 counts["captured"] += 1
                 queue.put((data, keyframe, wall(mono), mono), clock.wall_ms())
+                pictures.set()
             else:
                 counts["audio_captured"] += 1
                 audio_queue.put((data, wall(mono), mono), clock.wall_ms())
@@ -511,6 +522,11 @@ def _record(
 
     def listen() -> None:
         assert sound is not None
+        # The sound starts with the pictures: media time 0 is the first picture, and the init
+        # segment needs the video's parameter sets, which come with it.
+        while not pictures.wait(0.01):
+            if stop.is_set():
+                return
         while not stop.is_set():
             frames = sound.read()
             if frames is None:

@@ -41,6 +41,7 @@ from protocol.mp4 import HANDLER_AUDIO, HANDLER_VIDEO, Track
 
 READ_SIZE = 1 << 16
 PROBE_LIMIT = 8 << 20  # bytes read for the first keyframe and its parameter sets
+REORDER_LOOKAHEAD = 300  # video packets read ahead for B-frames: one GOP, at most 10 s at 30
 WAIT_S = 0.1  # how long a read waits for the encoder before looking at the stop flag
 CODECS = {"h264": "avc1", "h265": "hvc1"}
 _NAMES = {"avc1": "H.264", "hvc1": "H.265"}
@@ -247,6 +248,7 @@ class Mp4Input:
         self.skipped = 0
         self.ended_early = ""
         self.damaged = 0  # samples whose NAL lengths did not fit
+        self.reordered = 0  # pictures with a composition offset (B-frames) after the probe
         self.audio_ignored = ""
         self.track: Track | None = None
         self.audio_track: Track | None = None
@@ -321,7 +323,32 @@ class Mp4Input:
             if self._zero is None:
                 self._zero = _seconds(packet.dts, packet.time_base)
             self._pending.append(item)
-            return
+            break
+        self._look_for_reordering()
+
+    def _look_for_reordering(self) -> None:
+        """Refuse a stream with B-frames, found in its first GOP (read ahead, kept).
+
+        The recorder keeps video samples in decode order with their capture times and no
+        composition offsets, so pictures shown in another order than they are decoded would
+        play out of order: the encoder must be set to IP-only. Checked before the
+        recording starts, so a refusal signs nothing."""
+        seen = 0
+        while seen < REORDER_LOOKAHEAD:
+            item = self._next_packet()
+            if item is None:
+                break
+            self._pending.append(item)
+            if item[0].stream is self._video:
+                seen += 1
+                if item[0].is_keyframe:
+                    break
+        for packet, _ in self._pending:
+            if packet.stream is self._video and packet.pts is not None and packet.pts != packet.dts:
+                raise MediaError(
+                    "the MP4 on %s has B-frames (pictures shown in another order than they "
+                    "are decoded): set the encoder to IP-only, no B-frames" % self.source.name
+                )
 
     def _next_packet(self) -> "tuple | None":
         while True:
@@ -329,9 +356,9 @@ class Mp4Input:
                 packet = next(self._packets)
             except StopIteration:
                 return None
-            except (av.FFmpegError, OSError) as exc:
+            except (av.FFmpegError, OSError):
                 # The demuxer met bytes it cannot read: the stream was cut or damaged there.
-                self.ended_early = "inside a fragment (%s)" % str(exc).rstrip(".")
+                self.ended_early = "inside a fragment"
                 return None
             if packet.size == 0 or packet.dts is None:
                 continue
@@ -365,6 +392,8 @@ class Mp4Input:
         self.frames += 1
         pts = packet.pts if packet.pts is not None else packet.dts
         cto = round(_seconds(pts - packet.dts, packet.time_base) * VIDEO_TIMESCALE)
+        if cto:
+            self.reordered += 1  # B-frames after the first GOP: said in the summary
         sample = access_unit_sample(nals, self.codec)
         return [(STREAM_VIDEO, sample, bool(packet.is_keyframe), due, cto)]
 
@@ -381,9 +410,9 @@ def _seconds(ticks: int, base: object) -> float:
 
 def open_input(
     spec: str,
-    codec: str = "",
-    fps: int = 30,
-    clock: "Clock | None" = None,
+    codec: str,
+    fps: int,
+    clock: Clock,
     pace: bool = True,
     sleep: Callable[[float], None] = time.sleep,
     stop: "threading.Event | None" = None,
@@ -395,10 +424,6 @@ def open_input(
     """
     if codec and codec not in CODECS:
         raise MediaError("--input takes h264 or h265 streams, not %s" % codec)
-    if clock is None:
-        from firmware.ports.cpython import SystemClock
-
-        clock = SystemClock()
     source = InputBytes(spec, stop)
     try:
         head = b""

@@ -118,7 +118,7 @@ def check_fmp4(store, video_codec: str, pictures: int, audio: bool = True) -> li
         assert "audio" not in found
     # Each chunk names its pictures: the digests of the samples in its own mdat (R-DEV-2).
     tracks = mp4.read_init(media[0])
-    video_id = [t.track_id for t in tracks if t.handler == mp4.HANDLER_VIDEO][0]
+    video_id = next(t.track_id for t in tracks if t.handler == mp4.HANDLER_VIDEO)
     for entry, fragment in zip(chunks[1:], media[1:], strict=True):
         samples = mp4.track_samples(fragment, video_id)
         assert entry.fields[F_FRAME_HASHES] == [frame_digest(s) for s in samples]
