@@ -507,10 +507,14 @@ def _record(
                 audio_queue.put((data, wall(mono), mono), clock.wall_ms())
 
     def capture() -> None:
+        forced = False  # an IDR was asked of the encoder since the recorder wanted one
         try:
             while not stop.is_set():
-                want = bool(getattr(recorder, "wants_keyframe", False))
-                items = media.read(recorder.overlay(clock.wall_ms()), want)
+                # The recorder wants a keyframe from record start or resume until one
+                # arrives; ask once, not again for every frame still in the queue.
+                wanted = recorder.wants_keyframe
+                items = media.read(recorder.overlay(clock.wall_ms()), wanted and not forced)
+                forced = wanted
                 if items is None:
                     break
                 put(items)
@@ -565,6 +569,8 @@ def _record(
     with StopKey(stop) as key:
         try:
             while not stop.is_set() or queue.items or audio_queue.items:
+                if seconds and clock.mono_ms() - start >= seconds * 1000:
+                    stop.set()  # also when a vendor's encoder has gone quiet
                 # Sound first: what was heard up to a picture goes into that picture's chunk.
                 n = feed_audio()
                 n += (frames := loop.drain(queue))

@@ -77,6 +77,7 @@ class InputBytes:
         self.regular = stat.S_ISREG(mode)  # a file: played at its own pace, not a live feed
         self.replay = b""
         self.total = 0  # bytes read from the source
+        self.stopped = False  # reading ended on the stop request, not on the stream's end
 
     def read(self, size: int = READ_SIZE) -> bytes:
         if size is None or size < 0:
@@ -89,6 +90,7 @@ class InputBytes:
             if ready:
                 break
         if self.stop.is_set():
+            self.stopped = True
             return b""
         try:
             data = os.read(self.fd, size)
@@ -160,7 +162,7 @@ class AnnexBInput:
         self.track: Track | None = None
         self.frames = 0  # pictures handed out
         self.skipped = 0  # pictures before the first keyframe with parameter sets
-        self.ended_early = ""
+        self.cut = ""  # where the stream ended, when it ended inside something
         self._pending: list = []  # access units read but not yet handed out
         self._start = -1
         self._ended = False
@@ -201,8 +203,14 @@ class AnnexBInput:
         if last and not has_picture(last[-1][0], self.codec):
             # Headers of a picture that never came: the encoder stopped inside it.
             last = last[:-1]
-            self.ended_early = "inside an access unit"
+            self.cut = "inside an access unit"
         return last
+
+    @property
+    def ended_early(self) -> str:
+        """Where the stream ended, when it ended inside an access unit; "" when it ended
+        whole, or when the recording was stopped (^C, --seconds) while it was being read."""
+        return "" if self.source.stopped else self.cut
 
     def read(self) -> "list | None":
         while not self._pending:
@@ -246,7 +254,7 @@ class Mp4Input:
         self.sleep = sleep
         self.frames = 0
         self.skipped = 0
-        self.ended_early = ""
+        self.cut = ""
         self.damaged = 0  # samples whose NAL lengths did not fit
         self.reordered = 0  # pictures with a composition offset (B-frames) after the probe
         self.audio_ignored = ""
@@ -358,12 +366,12 @@ class Mp4Input:
                 return None
             except (av.FFmpegError, OSError):
                 # The demuxer met bytes it cannot read: the stream was cut or damaged there.
-                self.ended_early = "inside a fragment"
+                self.cut = "inside a fragment"
                 return None
             if packet.size == 0 or packet.dts is None:
                 continue
             if packet.is_corrupt:
-                self.ended_early = "inside a fragment"
+                self.cut = "inside a fragment"
                 continue  # a sample cut short is not footage the encoder finished
             nals: list = []
             if packet.stream is self._video:
@@ -373,6 +381,11 @@ class Mp4Input:
                     self.damaged += 1  # not a picture a player could show; counted
                     continue
             return packet, nals
+
+    @property
+    def ended_early(self) -> str:
+        """As ``AnnexBInput.ended_early``: "inside a fragment" when the MP4 was cut."""
+        return "" if self.source.stopped else self.cut
 
     def read(self) -> "list | None":
         item = self._pending.pop(0) if self._pending else self._next_packet()

@@ -171,6 +171,20 @@ def test_mjpeg_keeps_the_raw_mode(tmp_path):
     assert media[0][:2] == b"\xff\xd8"
 
 
+def test_the_recorders_wish_for_a_keyframe_makes_the_encoder_give_one_at_once(tmp_path):
+    # Record start and resume need a picture that decodes alone (Recorder.wants_keyframe).
+    video = tmp_path / "scene.avi"
+    write_video(video, frames=20)
+    clock = VirtualClock()
+    media = cpython.EncodedFrames(cpython.OpenCVCamera(str(video), clock, pace=False), "h264",
+                                  30, gop=100)  # fmt: skip
+    keys = []
+    for i in range(20):
+        keys += [key for _, _, key, _, _ in media.read("2026-12-05 SC-1 P-1", i == 7) or []]
+    media.close()
+    assert [i for i, key in enumerate(keys) if key] == [0, 7]
+
+
 @pytest.mark.parametrize("fmt,options", [("h264", None), ("mp4", FRAGMENTED)])
 def test_a_vendor_stream_from_a_pipe_is_signed_without_re_encoding(tmp_path, fmt, options):
     fifo = str(tmp_path / "encoder.pipe")
