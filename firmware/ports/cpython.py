@@ -297,6 +297,9 @@ class Sound:
             raise
         self.track = self.encoder.track()
 
+    def begin(self, mono_ms: int) -> None:
+        self.mic.begin(mono_ms)
+
     def read(self) -> "list | None":
         got = self.mic.read()
         if got is None:
@@ -491,6 +494,7 @@ def _record(
         return clock.wall_ms() + mono - clock.mono_ms()
 
     pictures = threading.Event()  # the first picture is queued: sound may start
+    first_picture = [0]  # its capture time
 
     def put(items: list) -> None:
         for stream, data, keyframe, mono, _cto in items:
@@ -501,7 +505,9 @@ def _record(
                     packager.set_video(track)
                 counts["captured"] += 1
                 queue.put((data, keyframe, wall(mono), mono), clock.wall_ms())
-                pictures.set()
+                if not pictures.is_set():
+                    first_picture[0] = mono
+                    pictures.set()
             else:
                 counts["audio_captured"] += 1
                 audio_queue.put((data, wall(mono), mono), clock.wall_ms())
@@ -531,6 +537,7 @@ def _record(
         while not pictures.wait(0.01):
             if stop.is_set():
                 return
+        sound.begin(first_picture[0])
         while not stop.is_set():
             frames = sound.read()
             if frames is None:

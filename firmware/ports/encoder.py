@@ -315,6 +315,11 @@ class WavMicrophone:
         self._read = 0  # samples read so far
         self._start = -1
 
+    def begin(self, mono_ms: int) -> None:
+        """Start the sound at ``mono_ms`` (the first picture's time), so a WAV file made
+        for a video file plays in step with it; without this, it starts at its first read."""
+        self._start = mono_ms
+
     def read(self) -> tuple | None:
         pcm = self._wav.readframes(self._block)
         if not pcm:
@@ -367,6 +372,9 @@ class DeviceMicrophone:
         self._resample = av.AudioResampler(
             format="s16", layout="mono" if self.channels == 1 else "stereo"
         )
+
+    def begin(self, mono_ms: int) -> None:
+        """A device is live: its sound is stamped when read, whenever the pictures began."""
 
     def read(self) -> tuple | None:
         try:
