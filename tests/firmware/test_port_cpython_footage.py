@@ -14,8 +14,6 @@ import os
 import threading
 
 import av
-import cv2
-import numpy as np
 import pytest
 
 from firmware.ports import cpython
@@ -36,8 +34,7 @@ from protocol.registry import (
 )
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
-from tests.firmware.test_port_encoder import write_wav
-from tests.firmware.test_port_vendor import FRAGMENTED, Encoder, mux
+from tests.firmware.avmedia import FRAGMENTED, PipeEncoder, mux, write_video, write_wav
 
 SEED = bytes(range(32))
 DEVICE = "SC-0042"
@@ -65,15 +62,6 @@ class VirtualClock:
     def sleep(self, seconds: float) -> None:
         with self.lock:
             self.mono += max(0, round(seconds * 1000))
-
-
-def write_video(path, frames=45, size=(176, 144), fps=30):
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
-    for i in range(frames):
-        img = np.full((size[1], size[0], 3), 90, np.uint8)
-        img[:, (i * 3) % (size[0] - 20) : (i * 3) % (size[0] - 20) + 20] = 210
-        w.write(img)
-    w.release()
 
 
 def recording(store) -> tuple:
@@ -194,7 +182,7 @@ def test_a_vendor_stream_from_a_pipe_is_signed_without_re_encoding(tmp_path, fmt
     fifo = str(tmp_path / "encoder.pipe")
     os.mkfifo(fifo)
     written = io.BytesIO()
-    encoder = Encoder(fifo, lambda out: (mux(out, fmt, options=options, audio=fmt == "mp4"),
+    encoder = PipeEncoder(fifo, lambda out: (mux(out, fmt, options=options, audio=fmt == "mp4"),
                                          mux(written, fmt, options=options)))  # fmt: skip
     clock = VirtualClock()
     summary = cpython.record(
@@ -213,7 +201,7 @@ def test_a_vendor_stream_cut_mid_way_ends_the_recording_cleanly(tmp_path):
     whole = io.BytesIO()
     mux(whole, "mp4", options=FRAGMENTED, frames=60)
     cut = len(whole.getvalue()) * 3 // 5
-    encoder = Encoder(fifo, lambda out: mux(out, "mp4", options=FRAGMENTED, frames=60, cut=cut))
+    encoder = PipeEncoder(fifo, lambda out: mux(out, "mp4", options=FRAGMENTED, frames=60, cut=cut))
     clock = VirtualClock()
     summary = cpython.record(
         str(tmp_path / "rec"), "", SEED, DEVICE, "P-1", codec="", input_spec=fifo,

@@ -18,9 +18,7 @@ from protocol.keys import decode_key
 from protocol.ledger import read_ledger
 from protocol.registry import EV_RECORD_STOP, F_EVENT, F_MEDIA_TYPE, KIND_CHUNK, MEDIA_MP4
 from protocol.verify import verify_ledger
-from tests.firmware.test_port_cpython_footage import write_video
-from tests.firmware.test_port_encoder import write_wav
-from tests.firmware.test_port_vendor import FRAGMENTED, mux
+from tests.firmware.avmedia import FRAGMENTED, mux, write_video, write_wav
 from tests.host.helpers import SEALCAM
 
 LIMIT_S = 600  # a generous bound on one recording, never a deadline the test races
