@@ -197,7 +197,13 @@ class AnnexBInput:
             return None
         data = self.source.read()
         if data:
-            return self.units.feed(data)
+            try:
+                return self.units.feed(data)
+            except h26x.H26xError:
+                # Bytes that never close an access unit: not a stream that can go on.
+                self._ended = True
+                self.cut = "inside an access unit that never ended"
+                return None
         self._ended = True
         last = self.units.end()
         if last and not has_picture(last[-1][0], self.codec):
@@ -466,7 +472,12 @@ def open_input(
                                 _NAMES.get(wanted, "H.264 or H.265"))
                 )  # fmt: skip
             made = AnnexBInput(source, wanted, fps, clock, pace, sleep)
-        made.probe()
+        try:
+            made.probe()
+        except ValueError as exc:  # H26xError, Mp4Error: a parameter set or box that is bad
+            raise MediaError(
+                "%s is not a stream sealcam can sign: %s" % (source.name, str(exc).rstrip("."))
+            ) from None
         return made
     except BaseException:
         source.close()

@@ -98,6 +98,12 @@ def _record_claimed(args: argparse.Namespace, store: Path, held: "StoreClaim") -
             "%(entries)d ledger entries, %(media_bytes)d media bytes; ledger %(ledger_state)s"
             % summary
         )
+    failed = summary.get("source_failed")
+    if failed:
+        # Everything captured before the failure is signed; the stop event closes it.
+        print("sealcam record: %s; the recording was stopped and is signed up to there" % failed,
+              file=sys.stderr)  # fmt: skip
+        return EXIT_NOT_OK
     early = summary.get("input_ended_early")
     if early:
         # The recording was stopped and signed; the stream itself was cut (docs/vendor-encoder.md).

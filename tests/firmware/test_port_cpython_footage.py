@@ -227,3 +227,29 @@ def test_unusable_media_signs_nothing(tmp_path):
         with pytest.raises(MediaError):
             cpython.record(str(store), str(video), SEED, DEVICE, "P-1", **kwargs)
     assert not (store / "ledger").exists() or not ledger_bytes(str(store))
+
+
+def test_an_encoder_that_fails_mid_recording_ends_it_cleanly_and_says_why(tmp_path, monkeypatch):
+    # Issue 12 bad input: nothing already signed is lost, the stop is signed, one line why.
+    from firmware.ports.encoder import VideoEncoder
+
+    real = VideoEncoder.encode
+    calls = []
+
+    def failing(self, image, mono_ms, keyframe=False):
+        calls.append(mono_ms)
+        if len(calls) > 40:
+            raise MediaError("the encoder refused a frame")
+        return real(self, image, mono_ms, keyframe)
+
+    monkeypatch.setattr(VideoEncoder, "encode", failing)
+    video = tmp_path / "scene.avi"
+    write_video(video, frames=60)
+    clock = VirtualClock()
+    summary = cpython.record(
+        str(tmp_path / "rec"), str(video), SEED, DEVICE, "P-1", clock=clock, sleep=clock.sleep,
+        indicators=cpython.Indicators(), queue_frames=ROOM,
+    )  # fmt: skip
+    assert summary["source_failed"] == "the picture source failed: the encoder refused a frame"
+    assert summary["frames"] == 40
+    check_fmp4(tmp_path / "rec", "h264", 40, audio=False)

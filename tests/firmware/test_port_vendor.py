@@ -151,6 +151,11 @@ def test_an_annex_b_stream_cut_after_a_pictures_headers_ends_early(fifo):
         (b"\x00\x00\x00\x01\x7f\x00" * 500, "first NAL unit is neither H.264 nor H.265"),
         (b"\x00\x00\x00\x01\x09\xf0" * 10, "ended before its first H.264 keyframe"),
         (b"\x00\x00\x00\x18ftypisom" + bytes(30), "not an MP4 that can be read as a stream"),
+        (
+            b"\x00\x00\x00\x01\x67\x42\x00\x00\x00\x01\x68\xce\x38\x80"
+            b"\x00\x00\x00\x01\x65\x88\x84\x00\x00\x00\x01\x09\xf0",
+            "not a stream sealcam can sign: h26x: not an H.264 SPS",  # an SPS cut short
+        ),
     ],
 )
 def test_a_stream_that_is_not_h26x_or_mp4_is_one_line_before_anything(fifo, data, says):
