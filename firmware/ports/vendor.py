@@ -78,9 +78,10 @@ class InputBytes:
         self.replay = b""
         self.total = 0  # bytes read from the source
         self.stopped = False  # reading ended on the stop request, not on the stream's end
+        self.error = ""  # reading ended on this error from the source
 
-    def read(self, size: int = READ_SIZE) -> bytes:
-        if size is None or size < 0:
+    def read(self, size: int = 0) -> bytes:
+        if size is None or size <= 0:
             size = READ_SIZE
         if self.replay:
             out, self.replay = self.replay[:size], self.replay[size:]
@@ -94,7 +95,8 @@ class InputBytes:
             return b""
         try:
             data = os.read(self.fd, size)
-        except OSError:
+        except OSError as exc:
+            self.error = exc.strerror or str(exc)  # the end of the stream, and not a clean one
             return b""
         self.total += len(data)
         return data
@@ -216,7 +218,7 @@ class AnnexBInput:
     def ended_early(self) -> str:
         """Where the stream ended, when it ended inside an access unit; "" when it ended
         whole, or when the recording was stopped (^C, --seconds) while it was being read."""
-        return "" if self.source.stopped else self.cut
+        return _ending(self.source, self.cut)
 
     def read(self) -> "list | None":
         while not self._pending:
@@ -391,7 +393,7 @@ class Mp4Input:
     @property
     def ended_early(self) -> str:
         """As ``AnnexBInput.ended_early``: "inside a fragment" when the MP4 was cut."""
-        return "" if self.source.stopped else self.cut
+        return _ending(self.source, self.cut)
 
     def read(self) -> "list | None":
         item = self._pending.pop(0) if self._pending else self._next_packet()
@@ -421,6 +423,15 @@ class Mp4Input:
             self._container.close()
         finally:
             self.source.close()
+
+
+def _ending(source: InputBytes, cut: str) -> str:
+    """How a stream ended early, "" when it did not (or the operator stopped it)."""
+    if source.stopped:
+        return ""
+    if source.error:
+        return "with a read error (%s)" % source.error
+    return cut
 
 
 def _seconds(ticks: int, base: object) -> float:

@@ -215,3 +215,26 @@ def test_the_codec_is_told_by_the_first_nal_unit():
     assert detect_codec(b"\x40\x01") == "hvc1"  # VPS
     assert detect_codec(b"\x46\x01") == "hvc1"  # AUD
     assert detect_codec(b"\x7f\x00") == "" and detect_codec(b"") == ""
+
+
+def test_a_read_error_mid_stream_ends_it_early_and_says_so(tmp_path, monkeypatch):
+    from firmware.ports import vendor
+
+    path = tmp_path / "stream.h264"
+    with open(path, "wb") as out:
+        mux(out, "h264")
+    real_read = os.read
+    reads = []
+
+    def failing_read(fd, size):
+        reads.append(size)
+        if len(reads) > 4:
+            raise OSError(5, "Input/output error")
+        return real_read(fd, size)
+
+    monkeypatch.setattr(vendor, "READ_SIZE", 512)
+    monkeypatch.setattr(vendor.os, "read", failing_read)
+    source = open_input(str(path), "", 30, StepClock(), pace=False)
+    items = read_all(source)
+    assert 0 < len(items) < 45
+    assert source.ended_early == "with a read error (Input/output error)"
