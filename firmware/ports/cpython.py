@@ -273,6 +273,8 @@ class VendorStream(Media):
             out["skipped_before_first_keyframe"] = self.source.skipped
         if getattr(self.source, "damaged", 0):
             out["damaged_samples"] = getattr(self.source, "damaged", 0)
+        if getattr(self.source, "empty", 0):
+            out["units_without_picture"] = getattr(self.source, "empty", 0)
         if getattr(self.source, "reordered", 0):
             out["b_frames_out_of_order"] = getattr(self.source, "reordered", 0)
         if getattr(self.source, "audio_ignored", ""):

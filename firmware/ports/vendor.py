@@ -165,6 +165,7 @@ class AnnexBInput:
         self.frames = 0  # pictures handed out
         self.skipped = 0  # pictures before the first keyframe with parameter sets
         self.cut = ""  # where the stream ended, when it ended inside something
+        self.empty = 0  # access units without a picture, left out (said in the summary)
         self._pending: list = []  # access units read but not yet handed out
         self._start = -1
         self._ended = False
@@ -227,7 +228,10 @@ class AnnexBInput:
                 return None
             for nals, keyframe in units:
                 self.params.learn(nals)
-                self._pending.append((nals, keyframe))
+                if has_picture(nals, self.codec):
+                    self._pending.append((nals, keyframe))
+                else:
+                    self.empty += 1  # headers or SEI with no picture: no frame to show
         nals, keyframe = self._pending.pop(0)
         if self._start < 0:
             self._start = self.clock.mono_ms()
