@@ -61,6 +61,11 @@ class InputBytes:
         self.name = "standard input" if spec == "-" else spec
         self.stop = stop if stop is not None else threading.Event()
         if spec == "-":
+            if os.isatty(0):
+                raise MediaError(
+                    "standard input is a terminal: pipe the encoder's stream in "
+                    "(encoder | sealcam record --input - ...), or name a pipe or file"
+                )
             self.fd = os.dup(0)
         else:
             try:

@@ -144,3 +144,21 @@ def test_the_help_teaches_the_new_sources():
         assert words in text, words
     r = sealcam("record", "--store", "x")
     assert r.returncode == 2 and b"one of the arguments --camera --input is required" in r.stderr
+
+
+def test_a_terminal_on_standard_input_is_not_waited_on(tmp_path):
+    # `--input -` typed without a pipe would wait for ever on the keyboard: say what to do.
+    import os
+    import pty
+
+    master, terminal = pty.openpty()
+    try:
+        r = subprocess.run(
+            [*SEALCAM, "record", "--input", "-", "--store", str(tmp_path / "rec"),
+             "--device-id", "SC-0007"],
+            stdin=terminal, capture_output=True, timeout=LIMIT_S, check=False,
+        )  # fmt: skip
+    finally:
+        os.close(master)
+        os.close(terminal)
+    assert r.returncode == 2 and "standard input is a terminal" in one_line(r.stderr)
