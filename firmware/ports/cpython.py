@@ -1,13 +1,19 @@
 """The CPython port: a Linux terminal with a camera (or a video file) and a storage folder.
 
-OpenCV captures from a camera index or reads a video file, burns the overlay into every frame
-(R-DEV-1) and encodes each frame as JPEG, so every frame is a keyframe and stands alone.
+OpenCV captures from a camera index or reads a video file and burns the overlay into every
+frame (R-DEV-1). By default PyAV encodes the frames as H.264 (or H.265) and a microphone's
+sound as AAC, and the recorder signs them as fragmented MP4 chunks, one GOP each
+(``firmware.ports.encoder``, ``firmware.packager``); ``--codec mjpeg`` keeps the raw mode,
+every frame a JPEG that stands alone. A vendor's hardware encoder can stand in for the camera
+and the encoder (``firmware.ports.vendor``): its stream is signed as it is.
 """
-# micropython: skip (OpenCV and the system clock are CPython-only)
+# micropython: skip (OpenCV, PyAV and the system clock are CPython-only)
 
 import signal
 import threading
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 import cv2
 import numpy as np
@@ -15,8 +21,13 @@ import numpy as np
 from firmware.errors import FirmwareError
 from firmware.hal import Battery, Camera, Clock, Indicators
 from firmware.ports.docking import DockServer
+from firmware.recorder import STREAM_AUDIO, STREAM_VIDEO
 from firmware.storelock import StoreClaim
-from protocol.registry import MEDIA_MJPEG
+from protocol.registry import MEDIA_H264, MEDIA_H265, MEDIA_MJPEG
+
+if TYPE_CHECKING:
+    from firmware.ports.vendor import AnnexBInput, Mp4Input
+    from protocol.mp4 import Track
 
 JPEG_QUALITY = 85
 
@@ -77,22 +88,40 @@ class OpenCVCamera(Camera):
     def working(self) -> bool:
         return bool(self.capture.isOpened())
 
-    def read(self, overlay: str) -> tuple | None:
+    def fps(self) -> int:
+        """The source's frame rate as it reports it, 0 when unknown."""
+        rate = self.capture.get(cv2.CAP_PROP_FPS)
+        return round(rate) if 0 < rate < 1000 else 0
+
+    def read_image(self, overlay: str) -> tuple | None:
+        """The next frame as ``(bgr_image, mono_ms)``, the overlay burned in; None at the end.
+
+        A paced file's frame is stamped with the time it is due (its position in the file
+        after the first frame), so its timing is the file's own however the threads run.
+        """
         ok, image = self.capture.read()
         if not ok:
             return None
+        mono = -1
         if self.pace:
             if self.started < 0:
                 self.started = self.clock.mono_ms()
-            due = self.started + int(self.capture.get(cv2.CAP_PROP_POS_MSEC))
-            wait = due - self.clock.mono_ms()
+            mono = self.started + int(self.capture.get(cv2.CAP_PROP_POS_MSEC))
+            wait = mono - self.clock.mono_ms()
             if wait > 0:
                 self.sleep(wait / 1000)
         burn_overlay(image, overlay)
+        return image, mono if mono >= 0 else self.clock.mono_ms()
+
+    def read(self, overlay: str) -> tuple | None:
+        got = self.read_image(overlay)
+        if got is None:
+            return None
+        image, mono = got
         ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         if not ok:
             raise FirmwareError("the JPEG encoder refused a frame from %r" % self.source)
-        return encoded.tobytes(), True, self.clock.mono_ms()
+        return encoded.tobytes(), True, mono
 
     def close(self) -> None:
         self.capture.release()
@@ -149,6 +178,209 @@ class StopKey:
         self.stop.set()
 
 
+class Media:
+    """What a recording captures, opened (and checked) before anything is signed.
+
+    ``read(overlay, keyframe)`` gives the next items ``(stream, data, keyframe, mono_ms,
+    cto)`` (STREAM_VIDEO or STREAM_AUDIO), [] while nothing is ready, None at the end;
+    ``keyframe`` asks the encoder for an IDR where it can make one. ``video_track`` is None
+    until the stream has shown its parameter sets, ``audio_track`` None without sound.
+    """
+
+    codec = "mjpeg"
+    video_track: "Track | None" = None
+    audio_track: "Track | None" = None
+    frame_ms = 33
+    ended_early = ""
+    camera: Camera = Camera()  # what the self-check asks whether it works
+
+    def read(self, overlay: str, keyframe: bool) -> "list | None":
+        raise NotImplementedError
+
+    def flush(self) -> list:
+        return []
+
+    def notes(self) -> dict:
+        """What the summary should say about the source beyond the counts."""
+        return {}
+
+    def close(self) -> None:
+        pass
+
+
+class JpegFrames(Media):
+    """Today's raw mode: every frame a JPEG of its own (``--codec mjpeg``)."""
+
+    def __init__(self, camera: OpenCVCamera) -> None:
+        self.camera = self.opencv = camera
+        self.frame_ms = 1000 // (camera.fps() or 30)
+
+    def read(self, overlay: str, keyframe: bool) -> "list | None":
+        got = self.opencv.read(overlay)
+        return None if got is None else [(STREAM_VIDEO, got[0], True, got[2], 0)]
+
+    def close(self) -> None:
+        self.opencv.close()
+
+
+class EncodedFrames(Media):
+    """The camera's frames through the H.264/H.265 encoder (``firmware.ports.encoder``)."""
+
+    def __init__(self, camera: OpenCVCamera, codec: str, fps: int, gop: int = 0) -> None:
+        from firmware.ports.encoder import VideoEncoder
+
+        self.camera = self.opencv = camera
+        self.codec = codec
+        rate = camera.fps() or fps
+        self.frame_ms = 1000 // rate
+        self.encoder = VideoEncoder(codec, rate, gop)
+
+    def read(self, overlay: str, keyframe: bool) -> "list | None":
+        got = self.opencv.read_image(overlay)
+        if got is None:
+            return None
+        samples = self.encoder.encode(got[0], got[1], keyframe)
+        self.video_track = self.encoder.track
+        return [(STREAM_VIDEO, data, key, mono, 0) for data, key, mono in samples]
+
+    def flush(self) -> list:
+        return [(STREAM_VIDEO, d, k, m, 0) for d, k, m in self.encoder.flush()]
+
+    def close(self) -> None:
+        self.opencv.close()
+
+
+class VendorStream(Media):
+    """A vendor's encoder output (``firmware.ports.vendor``), signed as it is."""
+
+    def __init__(self, source: "AnnexBInput | Mp4Input", fps: int) -> None:
+        self.source = source
+        self.codec = {"avc1": "h264", "hvc1": "h265"}[source.codec]
+        self.video_track = source.track
+        self.audio_track = source.audio_track
+        self.frame_ms = 1000 // fps
+        self.camera = Camera()  # the probe found a keyframe: the "camera" works
+
+    def read(self, overlay: str, keyframe: bool) -> "list | None":
+        # The vendor burns the overlay in and decides its own keyframes (docs/vendor-encoder.md).
+        got = self.source.read()
+        self.ended_early = self.source.ended_early
+        return got
+
+    def notes(self) -> dict:
+        out: dict = {"input_format": self.source.kind}
+        if self.source.skipped:
+            out["skipped_before_first_keyframe"] = self.source.skipped
+        if getattr(self.source, "damaged", 0):
+            out["damaged_samples"] = getattr(self.source, "damaged", 0)
+        if getattr(self.source, "empty", 0):
+            out["units_without_picture"] = getattr(self.source, "empty", 0)
+        if getattr(self.source, "reordered", 0):
+            out["b_frames_out_of_order"] = getattr(self.source, "reordered", 0)
+        if getattr(self.source, "audio_ignored", ""):
+            out["audio_ignored"] = getattr(self.source, "audio_ignored", "")
+        return out
+
+    def close(self) -> None:
+        self.source.close()
+
+
+class Sound:
+    """A microphone (``--mic``: a WAV file or a device) through the AAC encoder."""
+
+    def __init__(self, spec: str, clock: Clock, pace: bool, sleep: "Callable[[float], None]"):
+        from firmware.ports.encoder import AudioEncoder, open_microphone
+
+        self.mic = open_microphone(spec, clock, pace, sleep)
+        try:
+            self.encoder = AudioEncoder(self.mic.sample_rate, self.mic.channels)
+        except BaseException:
+            self.mic.close()
+            raise
+        self.track = self.encoder.track()
+
+    def begin(self, mono_ms: int) -> None:
+        self.mic.begin(mono_ms)
+
+    def read(self) -> "list | None":
+        got = self.mic.read()
+        if got is None:
+            return None
+        return self.encoder.encode(got[0], got[1])
+
+    def flush(self) -> list:
+        return self.encoder.flush()
+
+    def close(self) -> None:
+        self.mic.close()
+
+
+def av_errors() -> "type[Exception]":
+    """PyAV's error base (FFmpegError), imported only where PyAV is in use."""
+    import av
+
+    return av.FFmpegError
+
+
+CODECS = ("h264", "h265", "mjpeg")
+VIDEO_MEDIA = {"h264": MEDIA_H264, "h265": MEDIA_H265, "mjpeg": MEDIA_MJPEG}
+
+
+def open_media(
+    camera_source: str,
+    codec: str,
+    clock: Clock,
+    input_spec: str = "",
+    mic: str = "",
+    fps: int = 30,
+    gop: int = 0,
+    pace: bool = True,
+    sleep: "Callable[[float], None]" = time.sleep,
+    stop: "threading.Event | None" = None,
+) -> "tuple[Media, Sound | None]":
+    """Open the picture source and the microphone; FirmwareError (one line) if unusable.
+
+    ``codec`` is h264, h265 or mjpeg for a camera; for ``input_spec`` (a vendor's stream)
+    it is h264, h265 or "" (taken from the stream).
+    """
+    from firmware.ports.encoder import MediaError
+
+    if codec and codec not in CODECS:
+        raise MediaError("unknown codec %r: give h264, h265 or mjpeg" % codec)
+    if mic and codec == "mjpeg":
+        raise MediaError(
+            "the Motion JPEG mode (--codec mjpeg) records no sound: give --codec h264 or "
+            "h265 to record the microphone too"
+        )
+    if input_spec and codec == "mjpeg":
+        raise MediaError("--input takes an H.264 or H.265 stream: give --codec h264 or h265")
+    sound = Sound(mic, clock, pace, sleep) if mic else None
+    try:
+        media: Media
+        if input_spec:
+            from firmware.ports.vendor import open_input
+
+            source = open_input(input_spec, codec, fps, clock, pace, sleep, stop)
+            media = VendorStream(source, fps)
+            if sound is not None and media.audio_track is not None:
+                media.close()
+                raise MediaError(
+                    "the MP4 on the input carries its own AAC sound: drop --mic, or mux the "
+                    "microphone into the encoder's MP4"
+                )
+        else:
+            camera = OpenCVCamera(camera_source, clock, pace, sleep)
+            if codec == "mjpeg":
+                media = JpegFrames(camera)
+            else:
+                media = EncodedFrames(camera, codec or "h264", fps, gop)
+    except BaseException:
+        if sound is not None:
+            sound.close()
+        raise
+    return media, sound
+
+
 def record(
     store: str,
     camera_source: str,
@@ -160,30 +392,50 @@ def record(
     indicators: Indicators | None = None,
     queue_frames: int = 8,
     store_claim: "StoreClaim | None" = None,
+    codec: str = "h264",
+    mic: str = "",
+    input_spec: str = "",
+    fps: int = 30,
+    gop: int = 0,
+    clock: "Clock | None" = None,
+    pace: bool = True,
+    sleep: "Callable[[float], None]" = time.sleep,
 ) -> dict:
     """Run the agent on this machine: capture until the source ends, ``seconds`` pass, or ^C.
 
-    A capture thread reads the camera into a bounded queue and never waits on the agent;
-    the main thread signs and stores. Frames the queue had no room for are logged as an
-    overrun (R-DEV-6). The agent is the store's only writer: it claims the store first
+    The pictures come from ``camera_source`` (a camera index or a video file), encoded as
+    ``codec`` (h264, the default, or h265: fragmented MP4 chunks; mjpeg: today's raw JPEG
+    frames), or from ``input_spec``, a vendor encoder's stream signed as it is
+    (``firmware.ports.vendor``); ``mic`` adds sound (a WAV file or a device). Everything is
+    opened and checked before the store is touched, so unusable media signs nothing.
+
+    A capture thread reads the pictures (and one the microphone) into bounded queues and
+    never waits on the agent; the main thread signs and stores. What a queue had no room
+    for is logged as an overrun (R-DEV-6). A file is played at its own pace: ``clock`` and
+    ``sleep`` are injectable, so a test plays it on a virtual clock, and ``pace`` False
+    reads as fast as it can. The agent is the store's only writer: it claims the store first
     (``firmware.storelock``; ``StoreInUse`` when another process holds it), unless the
     caller holds the claim already and passes it as ``store_claim``.
     """
     from firmware.storelock import claim
 
-    held = store_claim if store_claim is not None else claim(store, "sealcam record")
+    clock = clock if clock is not None else SystemClock()
+    stop = threading.Event()
+    media, sound = open_media(
+        camera_source, codec, clock, input_spec, mic, fps, gop, pace, sleep, stop
+    )
+    try:
+        held = store_claim if store_claim is not None else claim(store, "sealcam record")
+    except BaseException:
+        media.close()
+        if sound is not None:
+            sound.close()
+        raise
     try:
         return _record(
-            store,
-            camera_source,
-            seed,
-            device_id,
-            officer_id,
-            seconds,
-            agency_public,
-            indicators,
-            queue_frames,
-        )
+            store, seed, device_id, officer_id, seconds, agency_public, indicators,
+            queue_frames, clock, media, sound, stop,
+        )  # fmt: skip
     finally:
         if store_claim is None:
             held.release()
@@ -191,7 +443,6 @@ def record(
 
 def _record(
     store: str,
-    camera_source: str,
     seed: bytes,
     device_id: str,
     officer_id: str,
@@ -199,6 +450,10 @@ def _record(
     agency_public: bytes,
     indicators: Indicators | None,
     queue_frames: int,
+    clock: Clock,
+    media: Media,
+    sound: "Sound | None",
+    stop: threading.Event,
 ) -> dict:
     from firmware.agent import boot
     from firmware.capture import CaptureQueue
@@ -206,52 +461,147 @@ def _record(
     from protocol.sealing import sealed_fields
     from protocol.signer import make_signer
 
-    clock = SystemClock()
-    camera = OpenCVCamera(camera_source, clock)
     sealer = (lambda media: sealed_fields(media, agency_public)) if agency_public else None
     signer = make_signer(seed)
+    packager = None
+    if media.codec != "mjpeg":
+        from firmware.packager import Fmp4Packager
+
+        audio_track = sound.track if sound is not None else media.audio_track
+        # Our own encoder shows its parameter sets with the first frame; the packager learns
+        # them then (set_video), before that frame reaches the recorder.
+        packager = Fmp4Packager(media.video_track, audio_track, frame_ms=max(1, media.frame_ms))
     agent = boot(
         store,
         signer,
         device_id,
         officer_id,
         clock,
-        camera,
+        media.camera,  # for the self-check; the capture thread reads the media itself
         indicators or ConsoleIndicators(),
         MainsBattery(),
         sealer=sealer,
-        config={"video_media": MEDIA_MJPEG},  # every frame is a JPEG of its own
+        config={"video_media": VIDEO_MEDIA[media.codec]},
+        packager=packager,
     )
-    queue = CaptureQueue(queue_frames, threading.Lock())
-    stop = threading.Event()
-    counts = {"captured": 0}
+    # A vendor's encoder (or its driver) may hand over a GOP at once: room for two seconds,
+    # so a burst is not an overrun that costs the pictures up to the next keyframe.
+    room = queue_frames
+    if isinstance(media, VendorStream):
+        room = max(queue_frames, 2000 // max(1, media.frame_ms))
+    queue = CaptureQueue(room, threading.Lock())
+    # A second queue for sound: AAC frames are many and small, and a burst of them must not
+    # take the room of a picture (nor the other way round).
+    audio_queue = CaptureQueue(max(8, queue_frames * 8), threading.Lock())
+    counts = {"captured": 0, "audio_captured": 0, "audio_fed": 0}
     start = clock.mono_ms()
+    recorder = agent.recorder
+    known = [media.video_track]
+
+    def wall(mono: int) -> int:
+        # The wall time a capture time stands for (both clocks move together).
+        return clock.wall_ms() + mono - clock.mono_ms()
+
+    pictures = threading.Event()  # the first picture is queued: sound may start
+    first_picture = [0]  # its capture time
+
+    def put(items: list) -> None:
+        for stream, data, keyframe, mono, _cto in items:
+            if stream == STREAM_VIDEO:
+                track = media.video_track
+                if packager is not None and track is not None and track is not known[0]:
+                    known[0] = track
+                    packager.set_video(track)
+                counts["captured"] += 1
+                queue.put((data, keyframe, wall(mono), mono), clock.wall_ms())
+                if not pictures.is_set():
+                    first_picture[0] = mono
+                    pictures.set()
+            else:
+                counts["audio_captured"] += 1
+                audio_queue.put((data, wall(mono), mono), clock.wall_ms())
+
+    failed: list = []  # what made a capture thread give up, in one line each
 
     def capture() -> None:
+        forced = False  # an IDR was asked of the encoder since the recorder wanted one
+        try:
+            while not stop.is_set():
+                # The recorder wants a keyframe from record start or resume until one
+                # arrives; ask once, not again for every frame still in the queue.
+                wanted = recorder.wants_keyframe
+                items = media.read(recorder.overlay(clock.wall_ms()), wanted and not forced)
+                forced = wanted
+                if items is None:
+                    break
+                put(items)
+                if seconds and clock.mono_ms() - start >= seconds * 1000:
+                    break
+            put(media.flush())
+        except (FirmwareError, av_errors(), ValueError) as exc:
+            # The recording ends cleanly with what was captured; the summary says why.
+            failed.append("the picture source failed: %s" % exc)
+        finally:
+            stop.set()
+
+    def listen() -> None:
+        try:
+            hear()
+        except (FirmwareError, av_errors(), ValueError) as exc:
+            failed.append("the microphone failed: %s" % exc)  # the pictures go on
+
+    def hear() -> None:
+        assert sound is not None
+        # The sound starts with the pictures: media time 0 is the first picture, and the init
+        # segment needs the video's parameter sets, which come with it.
+        while not pictures.wait(0.01):
+            if stop.is_set():
+                return
+        sound.begin(first_picture[0])
         while not stop.is_set():
-            got = camera.read(agent.recorder.overlay(clock.wall_ms()))
-            if got is None:
+            frames = sound.read()
+            if frames is None:
+                return  # the sound file has ended; the pictures go on
+            put([(STREAM_AUDIO, data, False, mono, 0) for data, mono in frames])
+        put([(STREAM_AUDIO, data, False, mono, 0) for data, mono in sound.flush()])
+
+    def feed_audio() -> int:
+        n = 0
+        while True:
+            item = audio_queue.get()
+            if item is None:
                 break
-            counts["captured"] += 1
-            queue.put((got[0], got[1], clock.wall_ms(), got[2]), clock.wall_ms())
-            if seconds and clock.mono_ms() - start >= seconds * 1000:
-                break
-        stop.set()
+            data, at_wall, at_mono = cast(tuple, item)  # listen() queues 3-tuples
+            agent.run(recorder.audio(data, at_wall, at_mono))
+            n += 1
+        drops = audio_queue.take_drops()
+        if drops is not None:
+            now, mono = agent.now()
+            agent.run(recorder.overrun(drops[0], drops[1], drops[2], STREAM_AUDIO, now, mono))
+        counts["audio_fed"] += n
+        return n
 
     # The agent serves docks itself, between frames (firmware.ports.docking).
     docks = DockServer(store, agent, signer)
     unavailable = docks.open()
     agent.input("press_record")
     agent.input("announce_done")
-    loop = RunLoop(agent)  # ticks and storage checks between frames (no microphone here)
-    thread = threading.Thread(target=capture, name="capture", daemon=True)
-    thread.start()
+    loop = RunLoop(agent)  # ticks and storage checks between frames; sound comes queued
+    threads = [threading.Thread(target=capture, name="capture", daemon=True)]
+    if sound is not None:
+        threads.append(threading.Thread(target=listen, name="microphone", daemon=True))
+    for thread in threads:
+        thread.start()
     fed = 0
     with StopKey(stop) as key:
         try:
-            while not stop.is_set() or queue.items:
-                n = loop.drain(queue)
-                fed += n
+            while not stop.is_set() or queue.items or audio_queue.items:
+                if seconds and clock.mono_ms() - start >= seconds * 1000:
+                    stop.set()  # also when a vendor's encoder has gone quiet
+                # Sound first: what was heard up to a picture goes into that picture's chunk.
+                n = feed_audio()
+                n += (frames := loop.drain(queue))
+                fed += frames
                 docks.poll()
                 if not n:
                     # Nothing queued: let the camera deliver the next frame (sooner while
@@ -259,7 +609,9 @@ def _record(
                     stop.wait(0.001 if docks.busy else 0.005)
         finally:
             stop.set()
-            thread.join()
+            for thread in threads:
+                thread.join()
+            feed_audio()
             fed += loop.drain(queue)
             agent.input("press_stop")
             try:
@@ -271,15 +623,25 @@ def _record(
             finally:
                 docks.close()
                 agent.shut_down()
-                camera.close()
+                media.close()
+                if sound is not None:
+                    sound.close()
     summary = {
+        "codec": media.codec,
         "frames": fed,
         "frames_dropped": counts["captured"] - fed,
+        "audio_frames": counts["audio_fed"],
+        "audio_frames_dropped": counts["audio_captured"] - counts["audio_fed"],
         "entries": agent.stored_entries,
         "media_bytes": agent.stored_media_bytes,
         "recovered_power_loss": agent.store.recovery.in_flight,
         "docks": docks.served,
     }
+    summary.update(media.notes())
+    if failed:
+        summary["source_failed"] = "; ".join(failed)
+    if media.ended_early:
+        summary["input_ended_early"] = media.ended_early
     if unavailable:
         summary["docks_unavailable"] = unavailable
     return summary

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -65,10 +66,11 @@ def _record_claimed(args: argparse.Namespace, store: Path, held: "StoreClaim") -
     if agency and len(agency) != 32:
         raise UsageProblem("%s must hold the agency's 32-byte X25519 public key" % args.seal_to)
     quiet = args.json
+    codec = args.codec or ("" if args.input else "h264")  # a vendor stream names its own
     try:
         summary = record(
             str(store),
-            args.camera,
+            args.camera or "",
             key.seed,
             key.device_id,
             args.officer,
@@ -76,6 +78,10 @@ def _record_claimed(args: argparse.Namespace, store: Path, held: "StoreClaim") -
             agency,
             Indicators() if quiet else None,
             store_claim=held,
+            codec=codec,
+            mic=args.mic or "",
+            input_spec=args.input or "",
+            fps=args.fps,
         )
     except FirmwareError as exc:
         raise UsageProblem(str(exc)) from None
@@ -85,11 +91,41 @@ def _record_claimed(args: argparse.Namespace, store: Path, held: "StoreClaim") -
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
+        heard = summary["audio_frames"] or args.mic
+        sound = "%(audio_frames)d audio frames" % summary if heard else "no sound"
         print(
-            "recorded %(frames)d frames into %(store)s: %(entries)d ledger entries, "
-            "%(media_bytes)d media bytes; ledger %(ledger_state)s" % summary
+            "recorded %(frames)d %(codec)s frames and " % summary + sound + " into %(store)s: "
+            "%(entries)d ledger entries, %(media_bytes)d media bytes; ledger %(ledger_state)s"
+            % summary
         )
+    failed = summary.get("source_failed")
+    if failed:
+        # Everything captured before the failure is signed; the stop event closes it.
+        print("sealcam record: %s; the recording was stopped and is signed up to there" % failed,
+              file=sys.stderr)  # fmt: skip
+        return EXIT_NOT_OK
+    early = summary.get("input_ended_early")
+    if early:
+        # The recording was stopped and signed; the stream itself was cut (docs/vendor-encoder.md).
+        print(
+            "sealcam record: the input ended %s after %d frames: the recording was stopped "
+            "there and everything before it is signed; check the encoder and its pipe"
+            % (early, summary["frames"]),
+            file=sys.stderr,
+        )
+        return EXIT_NOT_OK
     return EXIT_OK if report.ok else EXIT_NOT_OK
+
+
+def frame_rate(text: str) -> int:
+    """An argparse type: a whole number of frames per second, 1..240."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 240:
+        raise argparse.ArgumentTypeError("give whole frames per second, 1 to 240, not %r" % text)
+    return value
 
 
 def add_record(sub: "argparse._SubParsersAction") -> None:
@@ -97,14 +133,63 @@ def add_record(sub: "argparse._SubParsersAction") -> None:
     r = sub.add_parser(
         "record",
         help="run the recorder agent on this machine (Linux terminal port)",
-        description="Run the device agent with a camera (an index such as 0) or a video file "
-        "as the source: every frame gets the overlay burned in, is hashed at capture, chunked "
-        "and signed into the store's ledger; media is written beside it, crash-safe. The "
-        "store survives power loss: the next run recovers it and logs what was cut.",
-        epilog="Example: sealcam record --camera street.avi --store rec/ --device-id SC-0001 "
-        "--officer P-0427",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="""\
+Run the device agent on this machine. The pictures come from a camera (an index such as 0)
+or a video file, played at its own frame rate; every frame gets the overlay of time, device
+and officer burned in and is encoded as H.264 (the default) or H.265, with the microphone's
+sound as AAC. Each chunk is one fragment of a fragmented MP4 (one GOP of pictures and the
+sound heard meanwhile), hashed frame by frame at capture and signed into the store's ledger;
+the recording's init segment is signed first. The media is written beside the ledger,
+crash-safe: the next run recovers a store cut by a power loss and logs what was cut.
+
+--codec mjpeg keeps the raw mode: every frame a JPEG of its own, no sound.
+
+--input takes a vendor's hardware encoder instead of the camera and the encoder: an H.264
+or H.265 elementary stream (Annex B) or a fragmented MP4, from standard input (-), a named
+pipe, a device or a file. It is signed as it is, never re-encoded (so the vendor's
+pipeline burns the overlay in, and must not use B-frames). Annex B carries no
+time: its pictures are stamped at --fps on this machine's clock. The recording ends when
+the stream ends; a stream cut inside a picture or fragment ends it too, exit 1. See
+docs/vendor-encoder.md.""",
+        epilog="""\
+examples:
+  sealcam record --camera street.mp4 --mic street.wav --store rec/ --device-id SC-0001 \\
+                 --officer P-0427
+  sealcam record --camera 0 --codec h265 --mic default --store rec/ --officer P-0427
+  vendor-encoder | sealcam record --input - --fps 25 --store rec/ --officer P-0427
+
+exit codes: 0 recorded and the ledger verifies; 1 the ledger does not verify, or the input
+ended inside a picture, or a source failed mid-recording (what came before is signed);
+2 nothing could be recorded (a source that cannot be opened or is
+not H.264/H.265/MP4, a missing microphone, a store in use).""",
     )
-    r.add_argument("--camera", required=True, help="camera index (0) or video file")
+    source = r.add_mutually_exclusive_group(required=True)
+    source.add_argument("--camera", help="camera index (0) or video file")
+    source.add_argument(
+        "--input",
+        metavar="-|PATH",
+        help="a vendor encoder's H.264/H.265 Annex B or MP4 stream: - for standard input, or "
+        "a named pipe, device or file",
+    )
+    r.add_argument(
+        "--codec",
+        choices=("h264", "h265", "mjpeg"),
+        help="what to encode the camera as (default h264); with --input, what the stream is "
+        "(default: detected from its first parameter sets)",
+    )
+    r.add_argument(
+        "--mic",
+        metavar="DEVICE|FILE.wav",
+        help="record sound: a 16-bit PCM WAV file (played at its own pace) or an ALSA sound "
+        "device such as default or hw:0",
+    )
+    r.add_argument(
+        "--fps",
+        type=frame_rate,
+        default=30,
+        help="frames per second of an Annex B --input, which carries no time (default 30)",
+    )
     r.add_argument("--store", required=True, help="the device's store directory")
     r.add_argument("--device-id", help="provision a key for this device on first use")
     r.add_argument("--key", help="the device's private key file (default STORE/device.key)")

@@ -1,0 +1,504 @@
+"""A vendor's hardware encoder as the camera: its stream is signed as it is, never re-encoded.
+
+``sealcam record --input -|PATH`` reads what the vendor's encoder writes (stdin, a named
+pipe, a character device or a file) in one of two forms:
+
+- an H.264 or H.265 elementary stream (Annex B, start codes), cut into access units by
+  ``protocol.h26x.AccessUnits``. Annex B carries no time, so the n-th picture is stamped
+  ``first + n * 1000 / fps`` on the recording's clock, ``fps`` given by the operator;
+- an MP4, fragmented (as a live encoder writes it) or plain (from a file), demuxed by PyAV:
+  every packet keeps its own decode time, and its presentation time as a composition offset;
+  AAC sound in it is kept as the recording's audio.
+
+Everything about the stream that can be wrong is found before the recording starts (the
+probe reads up to the first keyframe with its parameter sets), so a stream that is not
+H.264/H.265/MP4 leaves nothing signed. After that, the end of the stream ends the recording
+cleanly; ``ended_early`` says whether it ended inside an access unit or fragment.
+"""
+# micropython: skip (PyAV, select and the file system are CPython-only)
+
+import os
+import select
+import stat
+import threading
+import time
+from collections.abc import Callable
+
+import av
+
+from firmware.hal import Clock
+from firmware.ports.encoder import (
+    AUDIO_TRACK_ID,
+    VIDEO_TIMESCALE,
+    VIDEO_TRACK_ID,
+    MediaError,
+    ParameterSets,
+    access_unit_sample,
+)
+from firmware.recorder import STREAM_AUDIO, STREAM_VIDEO
+from protocol import h26x
+from protocol.mp4 import HANDLER_AUDIO, HANDLER_VIDEO, Track
+
+READ_SIZE = 1 << 16
+PROBE_LIMIT = 8 << 20  # bytes read for the first keyframe and its parameter sets
+REORDER_LOOKAHEAD = 300  # video packets read ahead for B-frames: one GOP, at most 10 s at 30
+WAIT_S = 0.1  # how long a read waits for the encoder before looking at the stop flag
+CODECS = {"h264": "avc1", "h265": "hvc1"}
+_NAMES = {"avc1": "H.264", "hvc1": "H.265"}
+_MP4_BOXES = (b"ftyp", b"styp", b"moov", b"moof", b"free", b"skip", b"mdat", b"sidx")
+
+
+class InputBytes:
+    """The vendor's byte stream, read so that a stop request is never stuck behind a read.
+
+    A pipe or device is waited on with ``select`` a little at a time, so ^C or --seconds
+    end the recording even while the encoder is silent. Bytes looked at by the probe are
+    handed out again first (``replay``), so PyAV sees the stream from its first byte.
+    """
+
+    def __init__(self, spec: str, stop: "threading.Event | None" = None) -> None:
+        self.spec = spec
+        self.name = "standard input" if spec == "-" else spec
+        self.stop = stop if stop is not None else threading.Event()
+        if spec == "-":
+            if os.isatty(0):
+                raise MediaError(
+                    "standard input is a terminal: pipe the encoder's stream in "
+                    "(encoder | sealcam record --input - ...), or name a pipe or file"
+                )
+            self.fd = os.dup(0)
+        else:
+            try:
+                self.fd = os.open(spec, os.O_RDONLY)
+            except OSError as exc:
+                raise MediaError(
+                    "cannot read the input %s (%s): give - for standard input, a named pipe, "
+                    "a device or a file holding the encoder's stream" % (spec, exc.strerror)
+                ) from None
+        mode = os.fstat(self.fd).st_mode
+        if stat.S_ISDIR(mode):
+            os.close(self.fd)
+            raise MediaError("the input %s is a directory: give the encoder's stream" % spec)
+        self.regular = stat.S_ISREG(mode)  # a file: played at its own pace, not a live feed
+        self.replay = b""
+        self.total = 0  # bytes read from the source
+        self.stopped = False  # reading ended on the stop request, not on the stream's end
+        self.error = ""  # reading ended on this error from the source
+
+    def read(self, size: int = 0) -> bytes:
+        if size is None or size <= 0:
+            size = READ_SIZE
+        if self.replay:
+            out, self.replay = self.replay[:size], self.replay[size:]
+            return out
+        while not self.regular and not self.stop.is_set():
+            ready, _, _ = select.select([self.fd], [], [], WAIT_S)
+            if ready:
+                break
+        if self.stop.is_set():
+            self.stopped = True
+            return b""
+        try:
+            data = os.read(self.fd, size)
+        except OSError as exc:
+            self.error = exc.strerror or str(exc)  # the end of the stream, and not a clean one
+            return b""
+        self.total += len(data)
+        return data
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def detect_codec(nal: bytes) -> str:
+    """ "avc1" or "hvc1" from the first NAL unit of a stream, "" when neither fits.
+
+    Streams open with an access unit delimiter, a parameter set or SEI. H.265's two-byte
+    header (type in bits 1..6, layer 0, temporal id 1) is checked first: no H.264 opening
+    NAL unit has that shape.
+    """
+    if len(nal) >= 2 and nal[0] & 0x81 == 0 and nal[1] == 1:
+        if (nal[0] >> 1) & 0x3F in (32, 33, 34, 35, 39):
+            return "hvc1"
+    if nal and nal[0] & 0x80 == 0 and nal[0] & 0x1F in (6, 7, 8, 9):
+        return "avc1"
+    return ""
+
+
+def has_picture(nals: list, codec: str) -> bool:
+    """Whether an access unit holds a coded picture (a VCL NAL unit), not only headers."""
+    return any(h26x.is_vcl(nal, codec) for nal in nals)
+
+
+def sniff(head: bytes) -> str:
+    """ "mp4" or "annexb" from a stream's first bytes; MediaError for anything else."""
+    if len(head) >= 8 and head[4:8] in _MP4_BOXES:
+        return "mp4"
+    if head.startswith(b"\x00\x00\x01") or head.startswith(b"\x00\x00\x00\x01"):
+        return "annexb"
+    raise MediaError(
+        "the input is not an H.264/H.265 elementary stream (Annex B) or an MP4: it begins "
+        "%s; give the encoder's raw stream or its MP4 output" % head[:8].hex(" ")
+    )
+
+
+class AnnexBInput:
+    """An Annex B stream from the vendor's encoder, as ``(stream, sample, keyframe, mono_ms,
+    cto)`` items; ``track`` is the video Track from the first parameter sets."""
+
+    audio_track: Track | None = None
+    kind = "annexb"
+
+    def __init__(
+        self,
+        source: InputBytes,
+        codec: str,
+        fps: int,
+        clock: Clock,
+        pace: bool = True,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.source = source
+        self.codec = codec
+        self.fps = fps
+        self.clock = clock
+        self.pace = pace and source.regular  # a live encoder paces itself
+        self.sleep = sleep
+        self.units = h26x.AccessUnits(codec)
+        self.params = ParameterSets(codec)
+        self.track: Track | None = None
+        self.frames = 0  # pictures handed out
+        self.skipped = 0  # pictures before the first keyframe with parameter sets
+        self.cut = ""  # where the stream ended, when it ended inside something
+        self.empty = 0  # access units without a picture, left out (said in the summary)
+        self._pending: list = []  # access units read but not yet handed out
+        self._start = -1
+        self._ended = False
+
+    def probe(self) -> None:
+        """Read up to the first keyframe with its parameter sets; MediaError if none comes."""
+        while self.track is None:
+            if self.source.total > PROBE_LIMIT:
+                raise MediaError(
+                    "no %s keyframe with its parameter sets in the first %d MB of %s: is this "
+                    "the encoder's elementary stream?"
+                    % (_NAMES[self.codec], PROBE_LIMIT >> 20, self.source.name)
+                )
+            units = self._next_units()
+            if units is None:
+                raise MediaError(
+                    "%s ended before its first %s keyframe with parameter sets: nothing was "
+                    "recorded" % (self.source.name, _NAMES[self.codec])
+                )
+            for nals, keyframe in units:
+                self.params.learn(nals)
+                if self.track is None and keyframe and self.params.complete():
+                    self.track = self.params.track()
+                if self.track is None:
+                    self.skipped += 1
+                else:
+                    self._pending.append((nals, keyframe))
+
+    def _next_units(self) -> "list | None":
+        """The access units the next read completes; None at the end of the stream."""
+        if self._ended:
+            return None
+        data = self.source.read()
+        if data:
+            try:
+                return self.units.feed(data)
+            except h26x.H26xError:
+                # Bytes that never close an access unit: not a stream that can go on.
+                self._ended = True
+                self.cut = "inside an access unit that never ended"
+                return None
+        self._ended = True
+        last = self.units.end()
+        if last and not has_picture(last[-1][0], self.codec):
+            # Headers of a picture that never came: the encoder stopped inside it.
+            last = last[:-1]
+            self.cut = "inside an access unit"
+        return last
+
+    @property
+    def ended_early(self) -> str:
+        """Where the stream ended, when it ended inside an access unit; "" when it ended
+        whole, or when the recording was stopped (^C, --seconds) while it was being read."""
+        return _ending(self.source, self.cut)
+
+    def read(self) -> "list | None":
+        while not self._pending:
+            units = self._next_units()
+            if units is None:
+                return None
+            for nals, keyframe in units:
+                self.params.learn(nals)
+                if has_picture(nals, self.codec):
+                    self._pending.append((nals, keyframe))
+                else:
+                    self.empty += 1  # headers or SEI with no picture: no frame to show
+        nals, keyframe = self._pending.pop(0)
+        if self._start < 0:
+            self._start = self.clock.mono_ms()
+        due = self._start + self.frames * 1000 // self.fps
+        self.frames += 1
+        if self.pace:
+            wait = due - self.clock.mono_ms()
+            if wait > 0:
+                self.sleep(wait / 1000)
+        return [(STREAM_VIDEO, access_unit_sample(nals, self.codec), keyframe, due, 0)]
+
+    def close(self) -> None:
+        self.source.close()
+
+
+class Mp4Input:
+    """A fragmented or plain MP4 from the vendor, demuxed by PyAV: video packets as samples
+    with their own times and composition offsets, AAC packets as the audio."""
+
+    kind = "mp4"
+
+    def __init__(
+        self,
+        source: InputBytes,
+        clock: Clock,
+        pace: bool = True,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.source = source
+        self.clock = clock
+        self.pace = pace and source.regular
+        self.sleep = sleep
+        self.frames = 0
+        self.skipped = 0
+        self.cut = ""
+        self.damaged = 0  # samples whose NAL lengths did not fit
+        self.reordered = 0  # pictures with a composition offset (B-frames) after the probe
+        self.audio_ignored = ""
+        self.track: Track | None = None
+        self.audio_track: Track | None = None
+        self._pending: list = []
+        self._start = -1
+        self._zero: float | None = None  # the first video packet's decode time, seconds
+        try:
+            self._container = av.open(source, "r")
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            raise MediaError(
+                "%s is not an MP4 that can be read as a stream (%s): a live encoder must write "
+                "fragmented MP4 (moov first, then moof+mdat), and a plain MP4 must be given "
+                "as a file" % (source.name, str(exc).rstrip("."))
+            ) from None
+        if not self._container.streams.video:
+            raise MediaError("the MP4 on %s holds no video" % source.name)
+        self._video = self._container.streams.video[0]
+        name = self._video.codec_context.name
+        self.codec = {"h264": "avc1", "hevc": "hvc1"}.get(name, "")
+        if not self.codec:
+            raise MediaError(
+                "the MP4 on %s holds %s video: sealcam signs H.264 or H.265" % (source.name, name)
+            )
+        self._audio = None
+        for stream in self._container.streams.audio:
+            if stream.codec_context.name == "aac" and stream.codec_context.extradata:
+                self._audio = stream
+                ctx = stream.codec_context
+                self.audio_track = Track(
+                    AUDIO_TRACK_ID, HANDLER_AUDIO, ctx.sample_rate, "mp4a",
+                    bytes(ctx.extradata or b""), channels=ctx.channels, sample_rate=ctx.sample_rate,
+                )  # fmt: skip
+                break
+            self.audio_ignored = stream.codec_context.name  # kept out: not AAC
+        streams = [self._video] + ([self._audio] if self._audio is not None else [])
+        self._packets = self._container.demux(streams)
+
+    def probe(self) -> None:
+        """Build the video Track from the MP4's avcC/hvcC and find the first keyframe."""
+        config = bytes(self._video.codec_context.extradata or b"")
+        if config[:1] == b"\x01":
+            at = 4 if self.codec == "avc1" else 21  # lengthSizeMinusOne in avcC / hvcC
+            length_size = config[at] & 3 if len(config) > at else 0
+            if length_size != 3:
+                raise MediaError(
+                    "the MP4 on %s uses %d-byte NAL lengths: sealcam stores 4-byte lengths; "
+                    "set the muxer to 4" % (self.source.name, length_size + 1)
+                )
+            ctx = self._video.codec_context
+            self.track = Track(
+                VIDEO_TRACK_ID, HANDLER_VIDEO, VIDEO_TIMESCALE, self.codec, config,
+                ctx.width, ctx.height,
+            )  # fmt: skip
+        params = ParameterSets(self.codec)
+        while True:
+            item = self._next_packet()
+            if item is None:
+                raise MediaError(
+                    "%s ended before its first keyframe: nothing was recorded" % self.source.name
+                )
+            packet, nals = item
+            if packet.stream is not self._video:
+                if self.track is not None and self._zero is not None:
+                    self._pending.append(item)
+                continue
+            params.learn(nals)
+            if self.track is None and packet.is_keyframe and params.complete():
+                self.track = params.track()  # parameter sets in band only (avc3/hev1)
+            if self.track is None or (not packet.is_keyframe and self._zero is None):
+                self.skipped += 1
+                continue
+            if self._zero is None:
+                self._zero = _seconds(packet.dts, packet.time_base)
+            self._pending.append(item)
+            break
+        self._look_for_reordering()
+
+    def _look_for_reordering(self) -> None:
+        """Refuse a stream with B-frames, found in its first GOP (read ahead, kept).
+
+        The recorder keeps video samples in decode order with their capture times and no
+        composition offsets, so pictures shown in another order than they are decoded would
+        play out of order: the encoder must be set to IP-only. Checked before the
+        recording starts, so a refusal signs nothing."""
+        seen = 0
+        while seen < REORDER_LOOKAHEAD:
+            item = self._next_packet()
+            if item is None:
+                break
+            self._pending.append(item)
+            if item[0].stream is self._video:
+                seen += 1
+                if item[0].is_keyframe:
+                    break
+        for packet, _ in self._pending:
+            if packet.stream is self._video and packet.pts is not None and packet.pts != packet.dts:
+                raise MediaError(
+                    "the MP4 on %s has B-frames (pictures shown in another order than they "
+                    "are decoded): set the encoder to IP-only, no B-frames" % self.source.name
+                )
+
+    def _next_packet(self) -> "tuple | None":
+        while True:
+            try:
+                packet = next(self._packets)
+            except StopIteration:
+                return None
+            except (av.FFmpegError, OSError):
+                # The demuxer met bytes it cannot read: the stream was cut or damaged there.
+                self.cut = "inside a fragment"
+                return None
+            if packet.size == 0 or packet.dts is None:
+                continue
+            if packet.is_corrupt:
+                self.cut = "inside a fragment"
+                continue  # a sample cut short is not footage the encoder finished
+            nals: list = []
+            if packet.stream is self._video:
+                try:
+                    nals = h26x.from_sample(bytes(packet))
+                except ValueError:  # Mp4Error is one: NAL lengths that overrun the sample
+                    self.damaged += 1  # not a picture a player could show; counted
+                    continue
+            return packet, nals
+
+    @property
+    def ended_early(self) -> str:
+        """As ``AnnexBInput.ended_early``: "inside a fragment" when the MP4 was cut."""
+        return _ending(self.source, self.cut)
+
+    def read(self) -> "list | None":
+        item = self._pending.pop(0) if self._pending else self._next_packet()
+        if item is None:
+            return None
+        packet, nals = item
+        seconds = _seconds(packet.dts, packet.time_base) - (self._zero or 0.0)
+        if self._start < 0:
+            self._start = self.clock.mono_ms()
+        due = self._start + max(0, round(seconds * 1000))
+        if self.pace:
+            wait = due - self.clock.mono_ms()
+            if wait > 0:
+                self.sleep(wait / 1000)
+        if packet.stream is not self._video:
+            return [(STREAM_AUDIO, bytes(packet), False, due, 0)]
+        self.frames += 1
+        pts = packet.pts if packet.pts is not None else packet.dts
+        cto = round(_seconds(pts - packet.dts, packet.time_base) * VIDEO_TIMESCALE)
+        if cto:
+            self.reordered += 1  # B-frames after the first GOP: said in the summary
+        sample = access_unit_sample(nals, self.codec)
+        return [(STREAM_VIDEO, sample, bool(packet.is_keyframe), due, cto)]
+
+    def close(self) -> None:
+        try:
+            self._container.close()
+        finally:
+            self.source.close()
+
+
+def _ending(source: InputBytes, cut: str) -> str:
+    """How a stream ended early, "" when it did not (or the operator stopped it)."""
+    if source.stopped:
+        return ""
+    if source.error:
+        return "with a read error (%s)" % source.error
+    return cut
+
+
+def _seconds(ticks: int, base: object) -> float:
+    return float(ticks * base)  # type: ignore[operator]  # base is a Fraction from PyAV
+
+
+def open_input(
+    spec: str,
+    codec: str,
+    fps: int,
+    clock: Clock,
+    pace: bool = True,
+    sleep: Callable[[float], None] = time.sleep,
+    stop: "threading.Event | None" = None,
+) -> "AnnexBInput | Mp4Input":
+    """Open and probe ``--input``; MediaError (one line, nothing recorded) if unusable.
+
+    ``codec`` is "h264"/"h265" to insist on one (an Annex B stream of the other is refused)
+    or "" to take it from the first NAL unit.
+    """
+    if codec and codec not in CODECS:
+        raise MediaError("--input takes h264 or h265 streams, not %s" % codec)
+    source = InputBytes(spec, stop)
+    try:
+        head = b""
+        while len(head) < 8:
+            data = source.read()
+            if not data:
+                break
+            head += data
+        if not head:
+            raise MediaError(
+                "%s is empty: the encoder wrote nothing, and nothing was recorded" % source.name
+            )
+        source.replay = head
+        form = sniff(head)
+        made: AnnexBInput | Mp4Input
+        if form == "mp4":
+            made = Mp4Input(source, clock, pace, sleep)
+        else:
+            nals = h26x.split_annexb(head)
+            found = detect_codec(nals[0]) if nals else ""
+            wanted = CODECS[codec] if codec else found
+            if not found or found != wanted:
+                said = _NAMES.get(found, "neither H.264 nor H.265")
+                raise MediaError(
+                    "the input's first NAL unit is %s%s: give the encoder's %s elementary "
+                    "stream" % (said, ", not what --codec says" if found else "",
+                                _NAMES.get(wanted, "H.264 or H.265"))
+                )  # fmt: skip
+            made = AnnexBInput(source, wanted, fps, clock, pace, sleep)
+        try:
+            made.probe()
+        except ValueError as exc:  # H26xError, Mp4Error: a parameter set or box that is bad
+            raise MediaError(
+                "%s is not a stream sealcam can sign: %s" % (source.name, str(exc).rstrip("."))
+            ) from None
+        return made
+    except BaseException:
+        source.close()
+        raise
