@@ -37,6 +37,7 @@ from protocol.registry import (
 
 TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
 if TYPE_CHECKING:
+    from firmware.packager import Packager
     from protocol.signer import Ed25519Signer
 
 FLOOR_SETTING = "retention_floor_days"  # a host-signed setting that may only rise (R-DEV-4)
@@ -277,6 +278,7 @@ def boot(
     store: "Store | None" = None,
     bitrate_bps: int = DEFAULT_BITRATE_BPS,
     signing_budget_percent: int = 0,
+    packager: "Packager | None" = None,
 ) -> Agent:
     """Open (and recover) the store, continue the ledger, log any power loss, self-check.
 
@@ -288,6 +290,9 @@ def boot(
     on a microcontroller) gives ``signing_budget_percent``, the share of real time signing
     may take: the ledger is then signed every K-th entry (``firmware.signing``). 0, the
     default, signs every entry.
+    A port that packages its footage as fragmented MP4 gives a ``packager``
+    (``firmware.packager``); its init segments and fragments are stored like any chunk.
+    Without one, chunks are raw frames.
     """
     if store is None:
         store = Store(store_path, sync_every=sync_every)
@@ -313,6 +318,7 @@ def boot(
         boot=boot_count,
         config=recorder_config,
         sealer=sealer,
+        packager=packager,
     )
     if isinstance(signer, CadencedSigner):
         signer.follow(recorder.writer)  # K becomes the writer's sign_every from now on

@@ -30,13 +30,15 @@ class RunLoop:
     """Ticks, storage checks, audio and frames for one booted agent (make one per boot).
 
     ``audio`` gives the next audio block (bytes), or None when the microphone has none;
-    without it no audio is fed.
+    without it no audio is fed. An encoder that cuts the sound into frames of its own (AAC,
+    for fragmented MP4, where each frame is one sample) gives a list of
+    ``(data, wall_ms, mono_ms)`` instead, each frame with its capture time.
     """
 
     def __init__(
         self,
         agent: "Agent",
-        audio: "Callable[[], bytes | None] | None" = None,
+        audio: "Callable[[], bytes | list | None] | None" = None,
         tick_ms: int = TICK_MS,
         audio_block_ms: int = AUDIO_BLOCK_MS,
         idle_step_ms: int = IDLE_STEP_MS,
@@ -127,5 +129,9 @@ class RunLoop:
         audio = self.audio
         if audio is not None:
             block = audio()
-            if block is not None:
+            if type(block) is list:
+                agent = self.agent
+                for data, wall, mono in block:
+                    agent.run(agent.recorder.audio(data, wall, mono))
+            elif block is not None:
                 self.agent.input("audio", block)

@@ -136,6 +136,7 @@ DETAIL_FIELDS = {
     "issued_ms": (_INT, -1, U63),  # config-applied
     "torn_bytes": (_UINT, 0, U63),  # power-loss-recovered
     "resumed_ms": (_UINT, 0, U63),  # resume
+    "origin_mono": (_UINT, 0, U63),  # record-start (fMP4): the mono ms media time 0 stands for
     "media": (_DIGESTS, 0, MAX_DETAIL_LIST),  # eviction: the digests evicted
 }
 

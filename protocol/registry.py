@@ -93,6 +93,10 @@ MEDIA_MJPEG = 3
 MEDIA_AAC = 4
 MEDIA_PCM = 5
 MEDIA_OPUS = 6
+# Fragmented MP4: a recording's initialisation segment (ftyp + moov, chunk index 0), then one
+# fragment (moof + mdat) per chunk holding a GOP of video and the audio captured during it.
+MEDIA_MP4_INIT = 7
+MEDIA_MP4 = 8
 MEDIA_NAMES = {
     MEDIA_H264: "video/h264",
     MEDIA_H265: "video/h265",
@@ -100,6 +104,8 @@ MEDIA_NAMES = {
     MEDIA_AAC: "audio/aac",
     MEDIA_PCM: "audio/pcm",
     MEDIA_OPUS: "audio/opus",
+    MEDIA_MP4_INIT: "video/mp4-init",
+    MEDIA_MP4: "video/mp4",
 }
 
 CIPHER_SEALED_BOX = 1  # libsodium crypto_box_seal to the agency's X25519 key
