@@ -12,7 +12,7 @@ from pathlib import Path
 
 from host import compliance, timeline
 from host.errors import Unusable
-from host.evidence import SqliteEvidenceStore
+from host.evidence import EvidenceError, SqliteEvidenceStore
 from host.verify_store import StoreReport, StoreUnusable, check_store
 from protocol.ledger import parse_entry
 from protocol.messages import GONE_DAMAGED
@@ -110,7 +110,7 @@ def _check_device(
     # What the device said of media it could not give, for media still not held here
     # (a file it delivered after all is whole evidence; its report stays as history).
     gone = [g for g in store.gone_media(device) if not store.has_media(g["digest"])]
-    flags = compliance.check(entries, received, policy, gone)
+    flags = compliance.check(entries, received, policy, gone, _media_reader(store))
     recs = timeline.recordings(entries)
     media = store.check_media(entries)
     altered = [seq for seq, problem in media if problem == "altered"]
@@ -154,6 +154,19 @@ def _check_device(
     elif (media or short) and report.state == OK:
         report.state = OK_MISSING
     return DeviceCheck(device, report, flags, recs)
+
+
+def _media_reader(store: SqliteEvidenceStore) -> "compliance.MediaReader":
+    """Stored media by digest for the compliance checks that listen to it; None when the
+    store lacks it (the media checks report that)."""
+
+    def read(digest: bytes) -> bytes | None:
+        try:
+            return store.read_media(digest)
+        except EvidenceError:
+            return None
+
+    return read
 
 
 def _media_finding(seq: int, problem: str) -> Finding:

@@ -4,10 +4,13 @@ Input is one device's stored ledger (parsed entries, in seq order), when the hos
 each entry, and what the device answered for media it could not give (GONE reports, see
 ``host.evidence``); output is a list of flags, each naming the rule, where, and what a
 reviewer should look at. The device never judges itself (DESIGN principle 3): a pause
-without a spoken reason is recorded faithfully and flagged here.
+without a spoken reason is recorded faithfully and flagged here. Given the stored media too,
+a spoken reason recorded as an fMP4 fragment is listened to: one that is silence (below
+``Policy.silence_dbfs`` over its whole span) is flagged like a missing one.
 """
 
 import time
+from collections.abc import Callable
 
 from protocol.ledger import Entry, media_digest
 from protocol.messages import GONE_DAMAGED
@@ -23,6 +26,7 @@ from protocol.registry import (
     EV_RECORD_STOP,
     EV_RESUME,
     F_BOOT,
+    F_CIPHER_SHA,
     F_DETAIL,
     F_END_MS,
     F_EVENT,
@@ -36,6 +40,8 @@ from protocol.registry import (
     KIND_CHUNK,
     KIND_EVENT,
     MEDIA_AAC,
+    MEDIA_MP4,
+    MEDIA_MP4_INIT,
     MEDIA_OPUS,
     MEDIA_PCM,
     PAUSE_NAMES,
@@ -44,6 +50,11 @@ from protocol.registry import (
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 AUDIO = (MEDIA_AAC, MEDIA_OPUS, MEDIA_PCM)
+# A spoken reason in fMP4 mode is an audio-only fragment of the recording (MEDIA_MP4).
+SPOKEN_MEDIA = (*AUDIO, MEDIA_MP4)
+# Below this RMS level over the whole span, a spoken reason is silence (host.spokenlevel):
+# speech into a body-worn microphone is -35 to -20 dBFS, a muted or covered one below -50.
+SILENCE_DBFS = -50.0
 
 
 class Policy:
@@ -54,10 +65,12 @@ class Policy:
         upload_hours: float = 24,
         clock_drift_ms: int = 2000,
         retention_floor_days: int = 183,
+        silence_dbfs: float = SILENCE_DBFS,
     ) -> None:
         self.upload_hours = upload_hours  # R-HOST-1: 24 h, or 48 h by agency policy
         self.clock_drift_ms = clock_drift_ms  # R-HOST-11
         self.retention_floor_days = retention_floor_days  # R-DEV-4
+        self.silence_dbfs = silence_dbfs  # R-DEV-9: a spoken reason quieter is silence
 
 
 class Flag:
@@ -73,17 +86,27 @@ class Flag:
         return {"code": self.code, "rule": self.rule, "seq": self.seq, "message": self.message}
 
 
+# Reads a chunk's stored media by its digest (``protocol.ledger.media_digest``); None when
+# the store does not hold it.
+MediaReader = Callable[[bytes], "bytes | None"]
+
+
 def check(
-    entries: list, received_ms: dict, policy: Policy | None = None, gone: list | tuple = ()
+    entries: list,
+    received_ms: dict,
+    policy: Policy | None = None,
+    gone: list | tuple = (),
+    media: MediaReader | None = None,
 ) -> list:
     """Flags for one device's ledger. ``received_ms`` maps seq to when the host stored it;
     ``gone`` holds the device's GONE reports (``EvidenceStore.gone_media``) for media the
-    host still lacks."""
+    host still lacks; ``media``, when given, reads stored media, so that a spoken reason
+    recorded as an fMP4 fragment is checked for silence."""
     policy = policy or Policy()
     flags: list = []
     _late_uploads(entries, received_ms, policy, flags)
     _recordings(entries, flags)
-    _resumes(entries, flags)
+    _resumes(entries, flags, policy, media)
     _gaps(entries, flags)
     _clock(entries, policy, flags)
     _clock_steps(entries, policy, flags)
@@ -161,17 +184,21 @@ def _no_announcement(rec: object, seq: int) -> Flag:
     )
 
 
-def _resumes(entries: list, flags: list) -> None:
-    """A resume must point at an audio chunk of the spoken reason in the same ledger."""
-    audio = {}
+def _resumes(entries: list, flags: list, policy: Policy, media: MediaReader | None = None) -> None:
+    """A resume must point at an audio chunk of the spoken reason in the same ledger; in
+    fMP4 mode, given the media, that audio must not be silence."""
+    chunks = {}
+    inits: dict = {}  # recording id -> its initialisation segment's chunk entry
     for e in entries:
         if e.kind == KIND_CHUNK:
-            audio[e.digest] = e.fields.get(F_MEDIA_TYPE) in AUDIO
+            chunks[e.digest] = e
+            if e.fields.get(F_MEDIA_TYPE) == MEDIA_MP4_INIT:
+                inits.setdefault(e.fields.get(F_RECORDING), e)
     for e in _events(entries):
         if e.fields[F_EVENT] != EV_RESUME:
             continue
-        spoken = e.fields.get(F_SPOKEN)
-        if spoken is None or not audio.get(spoken, False):
+        spoken = chunks.get(e.fields.get(F_SPOKEN, b""))
+        if spoken is None or spoken.fields.get(F_MEDIA_TYPE) not in SPOKEN_MEDIA:
             flags.append(
                 Flag(
                     "resume-without-spoken-reason",
@@ -181,6 +208,40 @@ def _resumes(entries: list, flags: list) -> None:
                     "interruption" % e.seq,
                 )
             )
+        elif media is not None and spoken.fields[F_MEDIA_TYPE] == MEDIA_MP4:
+            init = inits.get(spoken.fields.get(F_RECORDING))
+            problem = _silent(spoken, init, media, policy)
+            if problem:
+                flags.append(Flag("silent-spoken-reason", "R-DEV-9", e.seq, problem % e.seq))
+
+
+def _silent(spoken: Entry, init: "Entry | None", media: MediaReader, policy: Policy) -> str:
+    """Why the spoken reason in fragment ``spoken`` does not count (a message with one %d
+    for the resume's seq), or "" when it is heard, or cannot be judged here: sealed audio
+    (R-DEV-3) or media the store lacks, which the media checks report."""
+    if init is None or F_CIPHER_SHA in spoken.fields or F_CIPHER_SHA in init.fields:
+        return ""
+    fragment = media(media_digest(spoken.fields))
+    head = media(media_digest(init.fields))
+    if fragment is None or head is None:
+        return ""
+    from host.spokenlevel import Undecodable, level_dbfs
+
+    try:
+        level = level_dbfs(head, fragment)
+    except Undecodable as exc:
+        return (
+            "the spoken reason for the interruption (resumed at seq %%d, chunk seq %d) cannot "
+            "be heard: %s" % (spoken.seq, exc)
+        )
+    if level >= policy.silence_dbfs:
+        return ""
+    heard = "digital silence" if level == float("-inf") else "%.1f dBFS" % level
+    return (
+        "the spoken reason for the interruption (resumed at seq %%d, chunk seq %d) is silence: "
+        "its audio stays at %s, below %g dBFS, over the whole span"
+        % (spoken.seq, heard, policy.silence_dbfs)
+    )
 
 
 def _gaps(entries: list, flags: list) -> None:

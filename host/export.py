@@ -10,6 +10,10 @@ or MP4 (MPEG-4 Part 2) at the recording's frame rate. Beside the file goes a JSO
 extracted it and when, the device and officer that made it, the recording, every chunk's seq
 and hash, and the store it came from.
 
+A recording made in fMP4 mode (an initialisation segment and MP4 fragments) is exported by
+``host.mp4export`` instead: its signed fragments unchanged, with its pause notes and the
+evidence that makes the file verify alone; the note beside it says so.
+
 Sealed footage (R-DEV-3) is ciphertext here; exporting it needs the agency's private key,
 which this command does not take.
 """
@@ -45,6 +49,8 @@ from protocol.registry import (
     MEDIA_H264,
     MEDIA_H265,
     MEDIA_MJPEG,
+    MEDIA_MP4,
+    MEDIA_MP4_INIT,
     MEDIA_NAMES,
 )
 from protocol.verify import NOT_OK, UNKNOWN_KEY, verify_ledger
@@ -59,6 +65,7 @@ FORMATS = {
     ".mp4": ("mp4v", "MP4, MPEG-4 Part 2"),
 }
 VIDEO_MEDIA = (MEDIA_H264, MEDIA_H265, MEDIA_MJPEG)
+FMP4_MEDIA = (MEDIA_MP4_INIT, MEDIA_MP4)  # an fMP4 recording's chunks (host.mp4export)
 JPEG_START = b"\xff\xd8"
 JPEG_END = b"\xff\xd9"
 MIN_FPS, MAX_FPS = 0.1, 240.0
@@ -92,13 +99,18 @@ def recording_ids(entries: list) -> list:
 
 
 def video_chunks(entries: list, rec_id: bytes) -> list:
-    return [
+    """The chunks of a recording that hold its video: its JPEG (or raw H.264/H.265) video
+    chunks, or, for a recording in fMP4 mode, its initialisation segment and fragments."""
+    chunks = [
         e
         for e in entries
         if e.kind == KIND_CHUNK
         and e.fields.get(F_RECORDING) == rec_id
-        and e.fields.get(F_MEDIA_TYPE) in VIDEO_MEDIA
+        and e.fields.get(F_MEDIA_TYPE) in VIDEO_MEDIA + FMP4_MEDIA
     ]
+    if any(e.fields[F_MEDIA_TYPE] in FMP4_MEDIA for e in chunks):
+        return [e for e in chunks if e.fields[F_MEDIA_TYPE] in FMP4_MEDIA]
+    return chunks
 
 
 def pick_recording(entries: list, recording: int | None, device_id: str) -> bytes:
@@ -336,6 +348,21 @@ def export_recording(
             ) from None
         number = recording_number(rec_id)
         out = Path(out_path)
+        if chunks[0].fields[F_MEDIA_TYPE] in FMP4_MEDIA:
+            note = _export_fmp4(store, public, entries, rec_id, chunks, out, extractor,
+                                mark_changed, now_ms)  # fmt: skip
+            note.update(
+                {
+                    "device_id": device_id,
+                    "device_key_sha256": hashlib.sha256(public).hexdigest(),
+                    "made_by": _makers(entries, rec_id, device_id),
+                    "recording": _recording_note(entries, rec_id),
+                    "ledger_verification": state,
+                    "source_store": str(root.resolve()),
+                }
+            )
+            write_atomic(Path(str(out) + ".json"), (json.dumps(note, indent=2) + "\n").encode())
+            return note
         tmp = out.with_name(".%s.tmp-%d%s" % (out.stem, os.getpid(), out.suffix))
         video = _Video(tmp, fourcc, frame_rate(chunks))
         try:
@@ -369,6 +396,54 @@ def export_recording(
         }
     )
     write_atomic(Path(str(out) + ".json"), (json.dumps(note, indent=2) + "\n").encode())
+    return note
+
+
+def _export_fmp4(
+    store: SqliteEvidenceStore,
+    public: bytes,
+    entries: list,
+    rec_id: bytes,
+    chunks: list,
+    out: Path,
+    extractor: str,
+    mark_changed: bool,
+    now_ms: int | None,
+) -> dict:
+    """The MP4 export of an fMP4 recording (``host.mp4export``), and the start of its note."""
+    from host import mp4export
+
+    if out.suffix.lower() != ".mp4":
+        raise ExportError(
+            "recording %d was recorded as MP4 fragments, and its export is those fragments "
+            "unchanged: name the file .mp4, not %s" % (recording_number(rec_id), out.name)
+        )
+    try:
+        facts = mp4export.export_fmp4(
+            store, chunks[0].device_id, public, entries, rec_id, chunks, out, extractor,
+            mark_changed, now_ms,
+        )  # fmt: skip
+    except mp4export.ChangedMedia as exc:
+        raise NotAuthentic(
+            "the media of chunk seq %d does not match the SHA-256 its signed entry names: "
+            "the footage was changed in the evidence store; nothing was exported (pass "
+            "--mark-changed to export the changed bytes as stored, named in the note)" % exc.seq
+        ) from None
+    except mp4export.ExportProblem as exc:
+        raise ExportError(str(exc)) from None
+    when = facts.pop("extracted_at_ms")
+    note = {
+        "note": "evidence export (R-HOST-4): a copy made from the evidence store; the MP4 "
+        "holds the recording's signed initialisation segment and fragments byte for byte "
+        "(no re-encoding), an unsigned subtitle fragment with the pause notes, and the "
+        "device-signed ledger entries with the device key (sealcam verify %s)" % out.name,
+        "file": out.name,
+        "file_bytes": out.stat().st_size,
+        "extracted_by": extractor,
+        "extracted_at": _iso(when),
+        "extracted_by_tool": "sealcam export",
+    }
+    note.update(facts)
     return note
 
 

@@ -288,6 +288,8 @@ def _parse_hevc_sps(nal: bytes) -> _Sps:
     s = _Sps()
     b.u(4)  # sps_video_parameter_set_id
     sub_layers_minus1 = b.u(3)
+    if sub_layers_minus1 > 6:
+        raise H26xError("h26x: H.265 SPS with %d sub-layers (at most 7)" % (sub_layers_minus1 + 1))
     s.max_sub_layers = sub_layers_minus1 + 1
     s.temporal_id_nesting = b.u(1)
     # general profile_tier_level: profile space/tier/idc (8), compatibility flags (32),
@@ -363,11 +365,13 @@ def avcc(sps: list, pps: list) -> bytes:
         raise H26xError("h26x: avcC needs at least one SPS and one PPS")
     first = bytes(sps[0])
     s = _parse_avc_sps(first)
+    sps_list = _nal_list(sps, "SPS", 31)
+    pps_list = _nal_list(pps, "PPS", 255)
     out = (
         bytes((1, first[1], first[2], first[3], 0xFC | (_LENGTH - 1), 0xE0 | len(sps)))
-        + _nal_list(sps, "SPS", 31)
+        + sps_list
         + bytes((len(pps),))
-        + _nal_list(pps, "PPS", 255)
+        + pps_list
     )
     if first[1] in _AVC_HIGH_PROFILES:
         out += bytes(
@@ -432,7 +436,7 @@ class AccessUnits:
         self.vps = []  # type: list
         self.sps = []  # type: list
         self.pps = []  # type: list
-        self._buf = b""
+        self._buf = bytearray()
         self._scan = 0  # where to look for the next start code in _buf
         self._started = False  # a start code has been seen; _buf starts at a NAL unit
         self._au = []  # type: list
@@ -442,7 +446,8 @@ class AccessUnits:
     def feed(self, data: bytes) -> list:
         """Take the next bytes of the stream; return the access units they completed."""
         out = []  # type: list
-        buf = self._buf + bytes(data)
+        buf = self._buf
+        buf += data  # in place: a long NAL unit fed in small pieces is not copied each time
         at = self._scan
         start = 0  # where the NAL unit being read begins in buf (once in step)
         while True:
@@ -454,17 +459,20 @@ class AccessUnits:
                 while end > start and buf[end - 1] == 0:
                     end -= 1
                 if end > start:
-                    self._nal(buf[start:end], out)
+                    self._nal(bytes(buf[start:end]), out)
             self._started = True
             start = at = sc + 3
         # Keep the unfinished NAL unit; before the first start code keep only what may
         # begin one.
-        buf = buf[start:] if self._started else buf[-2:]
+        if not self._started:
+            buf = buf[-2:]
+        elif start:
+            buf = buf[start:]
         # A start code may straddle this piece and the next: look again from 2 bytes back.
         self._scan = max(0, len(buf) - 2)
+        self._buf = buf
         if self._au_bytes + len(buf) > self.max_au:
             raise H26xError("h26x: an access unit grew past %d bytes without ending" % self.max_au)
-        self._buf = buf
         return out
 
     def end(self) -> list:
@@ -476,8 +484,8 @@ class AccessUnits:
             while end > 0 and buf[end - 1] == 0:
                 end -= 1
             if end > 0:
-                self._nal(buf[:end], out)
-        self._buf = b""
+                self._nal(bytes(buf[:end]), out)
+        self._buf = bytearray()
         self._scan = 0
         self._started = False
         self._close(out)

@@ -437,7 +437,7 @@ def fragment(sequence: int, runs: list) -> bytes:
         raise Mp4Error("mp4: a fragment needs at least one run")
     trafs = []
     patches = []  # (offset of trun's data_offset within the moof payload, run index)
-    datas = []
+    sizes = []  # bytes of each run's samples
     pos = 8 + 16  # moof header, mfhd
     for index in range(len(runs)):
         run = runs[index]
@@ -478,19 +478,29 @@ def fragment(sequence: int, runs: list) -> bytes:
         patches.append(pos + 8 + len(tfhd) + len(tfdt) + 16)
         pos += len(traf)
         trafs.append(traf)
-        datas.append(b"".join(s.data for s in samples))
+        sizes.append(sum([len(s.data) for s in samples]))
     moof = bytearray(_box(b"moof", _full(b"mfhd", 0, 0, _u32(sequence)), b"".join(trafs)))
     if len(moof) != pos:
         raise Mp4Error("mp4: internal error: moof layout %d != %d" % (len(moof), pos))
-    mdat = _box(b"mdat", b"".join(datas))
-    offset = len(moof) + (len(mdat) - sum(len(d) for d in datas))
+    total = sum(sizes)
+    # mdat header: a 64-bit size only when 32 bits cannot hold it
+    if total + 8 > _U32:
+        mdat_head = _u32(1) + b"mdat" + _u64(total + 16)
+    else:
+        mdat_head = _u32(total + 8) + b"mdat"
+    offset = len(moof) + len(mdat_head)
     for index in range(len(runs)):
         at = patches[index]
         if offset > 0x7FFFFFFF:
             raise Mp4Error("mp4: fragment too large for a 32-bit data offset")
         moof[at : at + 4] = _u32(offset)
-        offset += len(datas[index])
-    return bytes(moof) + mdat
+        offset += sizes[index]
+    # One join, so each sample's bytes are copied once (a board has little RAM to spare).
+    parts = [bytes(moof), mdat_head]
+    for run in runs:
+        for s in run.samples:
+            parts.append(s.data)
+    return b"".join(parts)
 
 
 def text_sample(text: str) -> bytes:
@@ -499,6 +509,13 @@ def text_sample(text: str) -> bytes:
     if len(raw) > 0xFFFF:
         raise Mp4Error("mp4: a text sample holds at most 65535 bytes of UTF-8")
     return _u16(len(raw)) + raw
+
+
+def uuid_box(usertype: bytes, payload: bytes) -> bytes:
+    """A top-level ``uuid`` box: players skip it, so it can carry data of our own."""
+    if len(usertype) != 16:
+        raise Mp4Error("mp4: a uuid box's user type is 16 bytes, not %d" % len(usertype))
+    return _box(b"uuid", bytes(usertype), payload)
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -552,6 +569,36 @@ def _children(data: bytes, start: int, end: int, where: str) -> list:
 def top_boxes(data: bytes) -> list:
     """The top-level boxes of ``data``: [(type, start, end)], each checked to fit."""
     return [(k, s, e) for (k, s, _p, e) in _children(data, 0, len(data), "the file")]
+
+
+def fragment_spans(data: bytes) -> list:
+    """Where each fragment of a whole file lies: [(start, end)], one per moof, from the moof
+    through the mdat boxes right after it. The init segment, and boxes such as sidx, free
+    or uuid, belong to no fragment; a moof with no mdat after it is an Mp4Error."""
+    boxes = top_boxes(data)
+    spans = []
+    i = 0
+    while i < len(boxes):
+        kind, start, end = boxes[i]
+        i += 1
+        if kind != "moof":
+            continue
+        if i >= len(boxes) or boxes[i][0] != "mdat":
+            raise Mp4Error("mp4: the moof at byte %d has no mdat after it" % start)
+        while i < len(boxes) and boxes[i][0] == "mdat":
+            end = boxes[i][2]
+            i += 1
+        spans.append((start, end))
+    return spans
+
+
+def uuid_payloads(data: bytes, usertype: bytes) -> list:
+    """The payload of every top-level ``uuid`` box of ``usertype`` in ``data``, in order."""
+    out = []
+    for kind, _start, payload, end in _children(data, 0, len(data), "the file"):
+        if kind == "uuid" and data[payload - 16 : payload] == usertype:
+            out.append(bytes(data[payload:end]))
+    return out
 
 
 def _one(boxes: list, kind: str, where: str) -> tuple:
@@ -736,6 +783,13 @@ def _signed32(n: int) -> int:
     return n - (1 << 32) if n & 0x80000000 else n
 
 
+def _within(mdats: list, offset: int, size: int) -> bool:
+    for lo, hi in mdats:
+        if lo <= offset and offset + size <= hi:
+            return True
+    return False
+
+
 def read_fragment(data: bytes, tracks: "list | None" = None) -> tuple:
     """(sequence, [SampleRef ...] in file order) of the one fragment in ``data``.
 
@@ -747,6 +801,7 @@ def read_fragment(data: bytes, tracks: "list | None" = None) -> tuple:
     mdats = [(b[2], b[3]) for b in top if b[0] == "mdat"]
     if not mdats:
         raise Mp4Error("mp4: the fragment has no mdat")
+    lo, hi = mdats[0]  # the usual case, one mdat, checked without a loop
     trex = {}
     if tracks:
         for t in tracks:
@@ -839,7 +894,7 @@ def read_fragment(data: bytes, tracks: "list | None" = None) -> tuple:
                     if version:
                         cto = _signed32(cto)
                     at += 4
-                if not any(m[0] <= offset and offset + size <= m[1] for m in mdats):
+                if not (lo <= offset and offset + size <= hi) and not _within(mdats, offset, size):
                     raise Mp4Error(
                         "mp4: sample %d of track %d (%d bytes at byte %d) lies outside every mdat"
                         % (i, track_id, size, offset)

@@ -19,6 +19,41 @@ def _recording_arg(text: str) -> int:
         ) from None
 
 
+def _fmp4_summary(note: dict, out: str) -> str:
+    """What ``sealcam export`` says of an fMP4 recording's export (``host.mp4export``)."""
+    v = note["video"]
+    chunks = note["chunks"]
+    lines = [
+        "exported recording %d of %s as MP4 to %s: its initialisation segment and %d "
+        "fragments, byte for byte (%d frames, %s %dx%d, %s sound)"
+        % (
+            note["recording"]["number"],
+            note["device_id"],
+            out,
+            len(chunks) - 1,
+            v["frames"],
+            v["codec"] or "video",
+            v["width"],
+            v["height"],
+            "with" if note["audio"] else "no",
+        ),
+        "  %d chunks checked against their signed SHA-256%s"
+        % (
+            len(chunks),
+            (
+                "; CHANGED (exported as stored): seqs %s" % note["changed_chunks"]
+                if note["changed_chunks"]
+                else ""
+            ),
+        ),
+        "  %d pause note(s) in an unsigned subtitle fragment; the signed entries and the "
+        "device key in the sealcam evidence box (sealcam verify %s)"
+        % (len(note["pause_notes"]), out),
+        "  note: %s.json" % out,
+    ]
+    return "\n".join(lines)
+
+
 def add_export(sub: "argparse._SubParsersAction") -> None:
     """Add ``sealcam export``."""
     p = sub.add_parser(
@@ -26,7 +61,10 @@ def add_export(sub: "argparse._SubParsersAction") -> None:
         help="export a recording as a video file with its extraction note",
         description="Export one recording from the evidence store as a video a person can "
         "open (.avi Motion JPEG or .mp4 MPEG-4, chosen by the file name), with the overlay "
-        "as it was burned in. Every chunk is checked against the SHA-256 its signed entry "
+        "as it was burned in. A recording made as MP4 fragments exports as .mp4: its signed "
+        "fragments byte for byte, with sound, a subtitle for each pause and the signed "
+        "ledger entries, so that 'sealcam verify FILE.mp4' checks the file alone. Every chunk "
+        "is checked against the SHA-256 its signed entry "
         "names and the device's ledger is verified first; changed footage is refused. A JSON "
         "note beside the file (FILE.json) names the extractor, the time, the device and "
         "officer, the recording and every chunk's seq and hash (R-HOST-4).",
@@ -70,6 +108,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise UsageProblem(str(exc)) from None
     if args.json:
         print(json.dumps(note, indent=2))
+    elif "evidence_box" in note:
+        print(_fmp4_summary(note, args.out))
     else:
         v = note["video"]
         print(

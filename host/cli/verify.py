@@ -28,8 +28,26 @@ if TYPE_CHECKING:
     from host.checkup import Checkup
 
 
+MP4_SUFFIXES = (".mp4", ".m4v", ".mov")
+
+
+def _is_mp4(path: Path) -> bool:
+    """An MP4 file, by its name or by its first box (a ledger starts with a COSE tag)."""
+    if not path.is_file():
+        return False
+    if path.suffix.lower() in MP4_SUFFIXES:
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(8)[4:8] == b"ftyp"
+    except OSError:
+        return False
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     path = Path(args.ledger)
+    if _is_mp4(path):
+        return verify_mp4_file(args)
     # An evidence store whose database was deleted still has its media: check it as one.
     gone_db = (path / "media").is_dir() and not (path / "ledger").is_dir()
     if path.is_dir() and ((path / "evidence.db").exists() or gone_db):
@@ -66,6 +84,25 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(json.dumps(dict(report.to_dict(), ledger=args.ledger), indent=2))
     else:
         print(render(report, args.ledger))
+    return EXIT_OK if report.ok else EXIT_NOT_OK
+
+
+def verify_mp4_file(args: argparse.Namespace) -> int:
+    """An exported MP4, from the file alone (``host.mp4verify``)."""
+    from host.mp4verify import verify_mp4
+
+    if args.witness or args.host_key or args.device:
+        raise UsageProblem(
+            "--witness, --host-key and --device check a host evidence store; an MP4 file is "
+            "checked alone, or with --key DEVICE.pub"
+        )
+    key = load_key(args.key) if args.key else None
+    report = verify_mp4(args.ledger, key)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        for line in report.lines():
+            print(line)
     return EXIT_OK if report.ok else EXIT_NOT_OK
 
 
@@ -170,19 +207,25 @@ def add_verify(sub: "argparse._SubParsersAction") -> None:
         description="Check that a ledger file is exactly what the device signed: every "
         "signature, every hash link, no gaps, no reordering, no duplicates, no cut-off tail. "
         "States: OK; OK with missing information (nothing wrong, but part cannot be vouched "
-        "for yet); NOT OK (each finding says what broke and where); unknown key.",
-        epilog="Example: sealcam verify shift.ledger --key SC-0001.pub",
+        "for yet); NOT OK (each finding says what broke and where); unknown key. An MP4 "
+        "that sealcam export wrote is checked from the file alone: authentic, authentic with "
+        "notes, altered (naming the frames by time and chunk seq), missing parts, not signed "
+        "or unverifiable.",
+        epilog="Examples: sealcam verify shift.ledger --key SC-0001.pub; sealcam verify "
+        "case-17.mp4 --key SC-0001.pub",
     )
     v.add_argument(
         "ledger",
         help="a ledger file (a CBOR sequence of COSE_Sign1 entries), a device store "
-        "directory, or a host evidence store directory (every enrolled device is checked, "
-        "with compliance flags and each recording's timeline)",
+        "directory, a host evidence store directory (every enrolled device is checked, "
+        "with compliance flags and each recording's timeline), or an MP4 that sealcam "
+        "export wrote",
     )
     v.add_argument(
         "--key",
         help="the device's public key file (COSE_Key); not needed for "
-        "an evidence store, which holds the enrolled keys",
+        "an evidence store, which holds the enrolled keys; for an MP4, the key its entries "
+        "must be signed with (default: the key the file carries)",
     )
     v.add_argument("--device", help="in an evidence store, check only this device")
     v.add_argument(

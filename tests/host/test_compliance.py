@@ -2,7 +2,10 @@
 that broke the rule."""
 # micropython: skip (host code)
 
+import pytest
+
 from firmware.recorder import STORE
+from host.checkup import check_evidence
 from host.compliance import DAY_MS, HOUR_MS, Policy, check, gone_chunks
 from protocol.ledger import LedgerWriter, parse_entry
 from protocol.messages import GONE_DAMAGED, GONE_NOT_FOUND
@@ -26,6 +29,7 @@ from protocol.registry import (
 )
 from protocol.signer import make_signer
 from simulator.shift import GOOD_CHECKS, ShiftScript, write_shift
+from tests.host import fmp4
 from tests.protocol.helpers import DEVICE, SEED_A, T0
 
 
@@ -202,3 +206,49 @@ def test_a_file_once_reported_damaged_stays_damaged_for_the_verifier():  # R-DEV
     ]
     # A damaged file is a finding of the verifier (NOT OK), not a compliance flag.
     assert check(entries, on_time(entries), gone=reports) == []
+
+
+# --- the spoken reason heard, in fMP4 mode (issue 12) -------------------------------------
+
+
+@pytest.mark.parametrize("spoken", ["voice", "tone"])
+def test_a_spoken_reason_that_is_heard_raises_no_flag(spoken):  # R-DEV-9
+    rec = fmp4.record(gops_before=1, gops_after=1, spoken=spoken)
+    assert check(rec.entries, on_time(rec.entries), media=rec.media.get) == []
+
+
+def test_a_silent_spoken_reason_is_flagged():  # R-DEV-9
+    rec = fmp4.record(gops_before=1, gops_after=1, spoken="silence")
+    flags = check(rec.entries, on_time(rec.entries), media=rec.media.get)
+    assert codes(flags) == ["silent-spoken-reason"]
+    resume = next(e for e in rec.entries if e.fields.get(F_EVENT) == EV_RESUME)
+    assert flags[0].rule == "R-DEV-9" and flags[0].seq == resume.seq
+    assert "is silence" in flags[0].message and "below -50 dBFS" in flags[0].message
+    assert "chunk seq %d" % rec.spoken[0].seq in flags[0].message
+    # Without the media (a ledger alone), the resume points at audio and passes as before.
+    assert check(rec.entries, on_time(rec.entries)) == []
+    # Media the store does not hold is not judged here (the media checks report it).
+    assert check(rec.entries, on_time(rec.entries), media=lambda digest: None) == []
+
+
+def test_a_quiet_spoken_reason_is_judged_by_the_agency_threshold():  # R-DEV-9
+    rec = fmp4.record(gops_before=1, gops_after=1, spoken="tone")  # about -13.5 dBFS
+    strict = Policy(silence_dbfs=-10)
+    flags = check(rec.entries, on_time(rec.entries), strict, media=rec.media.get)
+    assert codes(flags) == ["silent-spoken-reason"] and "dBFS" in flags[0].message
+
+
+def test_a_spoken_reason_that_is_not_audio_is_flagged():  # R-DEV-9
+    rec = fmp4.record(gops_before=1, gops_after=1)
+    spoken = rec.spoken[0].fields[F_PLAIN_SHA]
+    media = dict(rec.media)
+    media[spoken] = b"\x00\x00\x00\x08free"  # no audio at all where the reason should be
+    flags = check(rec.entries, on_time(rec.entries), media=media.get)
+    assert codes(flags) == ["silent-spoken-reason"] and "cannot be heard" in flags[0].message
+
+
+def test_the_evidence_check_listens_to_the_stored_spoken_reason(tmp_path):  # R-DEV-9
+    rec = fmp4.record(gops_before=1, gops_after=1, spoken="silence")
+    fmp4.evidence_store(tmp_path / "ev", rec).close()
+    (device,) = check_evidence(tmp_path / "ev").devices
+    assert "silent-spoken-reason" in codes(device.flags)

@@ -14,12 +14,15 @@ from protocol.mp4 import (
     SampleRef,
     Track,
     fragment,
+    fragment_spans,
     init_segment,
     read_fragment,
     read_init,
     text_sample,
     top_boxes,
     track_samples,
+    uuid_box,
+    uuid_payloads,
 )
 from tests.portable import raises
 
@@ -233,3 +236,27 @@ def test_trex_defaults_are_read():
     at = data.find(b"trex") + 16  # after version/flags, track_id, description index
     data[at : at + 4] = u32(3000)
     assert read_init(bytes(data))[0].default_duration == 3000
+
+
+def test_fragment_spans_split_a_whole_file():
+    # issue 12: an export is init + fragments + notes + a uuid box; verify splits it
+    init = init_segment(tracks())
+    one, two = frag(), fragment(8, [Run(1, 0, [Sample(b"k", 3000)])])
+    evidence = box(b"uuid", bytes(16) + b"cbor")
+    data = init + one + two + evidence
+    spans = fragment_spans(data)
+    assert [data[s:e] for s, e in spans] == [one, two]
+    assert read_init(data) == tracks()
+    assert fragment_spans(init) == []
+    raises(Mp4Error, fragment_spans, init + one[: top_boxes(one)[1][1]])  # moof, no mdat
+
+
+def test_uuid_boxes():
+    # issue 12: the export's evidence travels in a uuid box of our own, placed last
+    kind = bytes(range(16))
+    data = init_segment(tracks()) + frag() + uuid_box(kind, b"evidence")
+    assert top_boxes(data)[-1][0] == "uuid"
+    assert uuid_payloads(data, kind) == [b"evidence"]
+    assert uuid_payloads(data, bytes(16)) == []
+    raises(Mp4Error, uuid_box, b"short", b"")
+    raises(Mp4Error, uuid_payloads, uuid_box(kind, b"evidence")[:-1], kind)

@@ -3,12 +3,16 @@
 # Issue 12 (real footage): the export is the signed fragments unchanged and must play in any
 # player; the verifier must read fragments a vendor's ffmpeg-based muxer wrote.
 
+import functools
 import io
 from fractions import Fraction
 
 import av
+import av.logging
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from protocol import h26x, mp4
 
@@ -27,9 +31,24 @@ def pictures(width, height, n=FRAMES):
         yield i, av.VideoFrame.from_ndarray(img, format="rgb24")
 
 
-def encode_video(codec, width, height, pix_fmt="yuv420p", n=FRAMES):
-    """(Annex B byte stream, [packet bytes], codec context) from PyAV's encoder."""
+@pytest.fixture
+def ffmpeg_log():
+    """What ffmpeg logs at warning level or worse during a test, except the pixel format
+    converter's notes while making the test's pictures: it must stay empty."""
+    av.logging.set_level(av.logging.WARNING)
+    try:
+        with av.logging.Capture() as logs:
+            yield lambda: [m for m in logs if m[1] != "swscaler"]
+    finally:
+        av.logging.set_level(None)
+
+
+def encode_video(codec, width, height, pix_fmt="yuv420p", n=FRAMES, global_header=False):
+    """(Annex B byte stream, [packet bytes], codec context) from PyAV's encoder; with
+    ``global_header`` the parameter sets are in the context's extradata, not the stream."""
     ctx = av.CodecContext.create(codec, "w")
+    if global_header:
+        ctx.flags |= av.codec.context.Flags.global_header
     ctx.width, ctx.height = width, height
     ctx.pix_fmt = pix_fmt
     ctx.time_base = Fraction(1, FPS)
@@ -68,7 +87,7 @@ def encode_aac(seconds=0.5, rate=48000):
     return bytes(ctx.extradata), frames
 
 
-def package(entry, stream, audio=None, rate=48000):
+def package(entry, stream, audio=None, rate=48000, text=False):
     """init + fragments (one GOP each) for an Annex B stream, as the device packages it."""
     cut = h26x.AccessUnits(entry)
     aus = cut.feed(stream) + cut.end()
@@ -83,6 +102,8 @@ def package(entry, stream, audio=None, rate=48000):
         tracks.append(
             mp4.Track(2, mp4.HANDLER_AUDIO, rate, "mp4a", asc, channels=1, sample_rate=rate)
         )
+    if text:
+        tracks.append(mp4.Track(len(tracks) + 1, mp4.HANDLER_TEXT, 1000, "tx3g", b"", 642, 362))
     gops = []
     for index, (nals, key) in enumerate(aus):
         if key or not gops:
@@ -111,7 +132,7 @@ def package(entry, stream, audio=None, rate=48000):
 @pytest.mark.parametrize(
     ("codec", "entry", "name"), [("libx264", "avc1", "h264"), ("libx265", "hvc1", "hevc")]
 )
-def test_our_fragments_play_in_ffmpeg(tmp_path, codec, entry, name):
+def test_our_fragments_play_in_ffmpeg(tmp_path, ffmpeg_log, codec, entry, name):
     # issue 12: H.264 / H.265 video with AAC sound, packaged by us, decoded by ffmpeg
     stream, packets, _ctx = encode_video(codec, 642, 362)
     audio = encode_aac()
@@ -136,12 +157,13 @@ def test_our_fragments_play_in_ffmpeg(tmp_path, codec, entry, name):
                     pts.append(frame.pts)
                 else:
                     audio_samples += frame.samples
+    assert ffmpeg_log() == []
     assert pictures_seen == FRAMES
     assert sorted(pts) == [i * TICKS for i in range(FRAMES)]
     assert audio_samples == 1024 * len(audio[1])
 
 
-def test_motion_jpeg_fragments_play(tmp_path):
+def test_motion_jpeg_fragments_play(tmp_path, ffmpeg_log):
     # issue 12: boards keep JPEG frames, packaged the same way
     ctx = av.CodecContext.create("mjpeg", "w")
     ctx.width, ctx.height, ctx.pix_fmt = 320, 240, "yuvj420p"
@@ -160,9 +182,10 @@ def test_motion_jpeg_fragments_play(tmp_path):
     with av.open(str(path)) as container:
         assert container.streams.video[0].codec_context.name == "mjpeg"
         assert len(list(container.decode(video=0))) == 6
+    assert ffmpeg_log() == []
 
 
-def test_text_track_is_a_subtitle_stream(tmp_path):
+def test_text_track_is_a_subtitle_stream(tmp_path, ffmpeg_log):
     # issue 12: the exporter's pause notes are tx3g samples players show as subtitles
     track = mp4.Track(1, mp4.HANDLER_TEXT, 1000, "tx3g", width=642, height=362)
     notes = [
@@ -181,6 +204,7 @@ def test_text_track_is_a_subtitle_stream(tmp_path):
             for subtitle in packet.decode():
                 shown.append((packet.pts, subtitle.dialogue.decode()))
     # the empty sample clears the screen and shows nothing
+    assert ffmpeg_log() == []
     assert shown == [(500, "暂停 / Paused: 设备故障 / device fault"), (3500, "Resumed")]
 
 
@@ -212,11 +236,9 @@ def ffmpeg_fragmented(codec, rate=48000):
 
 
 def split_file(data):
-    """(init bytes, [fragment bytes]) of a whole fragmented file, by its top-level boxes."""
-    boxes = mp4.top_boxes(data)
-    starts = [s for kind, s, _e in boxes if kind == "moof"]
-    ends = [*starts[1:], len(data)]
-    return data[: starts[0]], [data[s:e] for s, e in zip(starts, ends, strict=True)]
+    """(init bytes, [fragment bytes]) of a whole fragmented file."""
+    spans = mp4.fragment_spans(data)
+    return data[: spans[0][0]], [data[s:e] for s, e in spans]
 
 
 # ffmpeg labels H.265 'hev1' unless told otherwise; its samples and hvcC are read the same
@@ -289,3 +311,61 @@ def parameter_sets(config, entry):
             sets.setdefault(kind, []).append(config[at + 2 : at + 2 + size])
             at += 2 + size
     return sets[32], sets[33], sets[34]
+
+
+@functools.cache
+def ffmpeg_parts():
+    return split_file(ffmpeg_fragmented("libx264"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_damaged_ffmpeg_files_raise_only_mp4_errors(data):
+    # issue 12: a truncated or altered vendor file given to verify is one clear error
+    init, fragments = ffmpeg_parts()
+    tracks = mp4.read_init(init)
+    frag = fragments[data.draw(st.integers(0, len(fragments) - 1))]
+    for good, read in ((init, mp4.read_init), (frag, lambda b: mp4.read_fragment(b, tracks))):
+        bad = bytearray(good)
+        # aim at the boxes' headers and tables, where the sizes and counts are
+        for _ in range(data.draw(st.integers(1, 4))):
+            at = data.draw(st.integers(0, min(len(bad), 1500) - 1))
+            bad[at] = data.draw(st.integers(0, 255))
+        if data.draw(st.booleans()):
+            bad = bad[: data.draw(st.integers(0, len(bad)))]
+        try:
+            read(bytes(bad))
+        except mp4.Mp4Error as e:
+            assert str(e).startswith("mp4: ") and "\n" not in str(e)
+
+
+def test_the_export_layout_plays(tmp_path, ffmpeg_log):
+    # issue 12: export = init, the signed fragments unchanged, one unsigned text-track
+    # fragment with the pause notes, and the evidence in a uuid box last; players show the
+    # notes as subtitles and skip the uuid box
+    stream, _packets, _ctx = encode_video("libx264", 642, 362)
+    audio = encode_aac()
+    parts, _aus = package("avc1", stream, audio, text=True)
+    notes = [
+        mp4.Sample(mp4.text_sample(""), 150),
+        mp4.Sample(mp4.text_sample("暂停 / Paused"), 200),
+    ]
+    note_fragment = mp4.fragment(len(parts), [mp4.Run(3, 0, notes)])
+    evidence = mp4.uuid_box(bytes(range(16)), b"\xa0" * 100)
+    path = tmp_path / "export.mp4"
+    path.write_bytes(b"".join(parts) + note_fragment + evidence)
+    with av.open(str(path)) as container:
+        assert [s.type for s in container.streams] == ["video", "audio", "subtitle"]
+        frames = list(container.decode(video=0))
+    with av.open(str(path)) as container:
+        shown = [
+            (p.pts, sub.dialogue.decode())
+            for p in container.demux(subtitles=0)
+            for sub in p.decode()
+        ]
+    assert len(frames) == FRAMES
+    assert shown == [(150, "暂停 / Paused")]
+    assert ffmpeg_log() == []
+    data = path.read_bytes()
+    assert mp4.uuid_payloads(data, bytes(range(16))) == [b"\xa0" * 100]
+    assert len(mp4.fragment_spans(data)) == len(parts)  # the video fragments and the notes

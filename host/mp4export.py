@@ -1,0 +1,431 @@
+"""Evidence export of an fMP4 recording: the device's own signed fragments, byte for byte.
+
+A recording made in fMP4 mode is, in its ledger, an initialisation segment (chunk 0,
+MEDIA_MP4_INIT) and fragments (MEDIA_MP4), each signed by its SHA-256. Their bytes laid end
+to end are already an MP4 every player opens, with sound, so the export re-encodes nothing
+(R-HOST-5): it writes
+
+1. the initialisation segment and every fragment, in ledger order, each checked against
+   the SHA-256 its signed entry names and written unchanged;
+2. one unsigned fragment of the text track the device reserves in every initialisation
+   segment and never fills (``sbtl``/``tx3g``): a subtitle per pause, from the pause to the
+   resume, naming it, its objective reason (R-DEV-9) and that the officer's spoken reason
+   follows, in Chinese and English. No signed byte changes for it, and the verifier tells
+   it apart from footage (its only track is the text track);
+3. the sealcam evidence box (``host.mp4evidence``): the recording's signed ledger entries
+   and the device's public key, so that the file verifies alone (``sealcam verify``).
+
+Media time (what a player's clock shows) starts at the record-start's ``origin_mono``: an
+event's media time is its F_MONO_MS minus that, in ms. A resume entry is written when the
+spoken reason ends, so a pause's note lasts through the spoken reason that explains it.
+
+The file is written under a temporary name, one fragment in memory at a time, made durable
+and only then renamed: a reader never sees half an export.
+"""
+
+import hashlib
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import BinaryIO
+
+from host import mp4evidence
+from host.errors import Unusable
+from host.evidence import EvidenceError, SqliteEvidenceStore
+from host.files import fsync_dir
+from protocol import mp4
+from protocol.ledger import Entry
+from protocol.registry import (
+    EV_PAUSE,
+    EV_RECORD_START,
+    EV_RECORD_STOP,
+    EV_RESUME,
+    F_CHUNK_INDEX,
+    F_DETAIL,
+    F_END_MS,
+    F_EVENT,
+    F_FRAME_HASHES,
+    F_MEDIA_TYPE,
+    F_MONO_MS,
+    F_PLAIN_SHA,
+    F_REASON,
+    F_RECORDING,
+    F_START_MS,
+    KIND_CHUNK,
+    MEDIA_MP4,
+    MEDIA_MP4_INIT,
+    PAUSE_BATTERY,
+    PAUSE_DAMAGE,
+    PAUSE_FAULT,
+    PAUSE_NAMES,
+    PAUSE_OBSTRUCTION,
+    PAUSE_OTHER,
+    PAUSE_PLACE_CHANGE,
+    PAUSE_STORAGE,
+    PAUSE_WEATHER,
+)
+
+FMP4_MEDIA = (MEDIA_MP4_INIT, MEDIA_MP4)
+FORMAT_NAME = "MP4, fragmented: the device's signed fragments, unchanged"
+
+# The objective reasons of R-DEV-9 as the regulations name them, for the Chinese viewer.
+PAUSE_NAMES_ZH = {
+    PAUSE_FAULT: "设备故障",
+    PAUSE_DAMAGE: "设备损坏",
+    PAUSE_WEATHER: "天气恶劣",
+    PAUSE_BATTERY: "电量不足",
+    PAUSE_STORAGE: "存储空间不足",
+    PAUSE_PLACE_CHANGE: "执法场所变换",
+    PAUSE_OBSTRUCTION: "遭遇阻挠",
+    PAUSE_OTHER: "其他客观原因",
+}
+
+
+class ExportProblem(Unusable):
+    """The export cannot be made from this input; the message says what to do."""
+
+
+class ChangedMedia(Exception):
+    """A chunk's stored media is not what its entry signs (and the caller did not ask to
+    export it anyway)."""
+
+    def __init__(self, seq: int) -> None:
+        super().__init__(seq)
+        self.seq = seq
+
+
+def is_fmp4(chunks: list) -> bool:
+    """Whether a recording's chunks are fMP4 (an initialisation segment and fragments)."""
+    return any(e.fields.get(F_MEDIA_TYPE) in FMP4_MEDIA for e in chunks)
+
+
+# --- what the recording's ledger says ------------------------------------------------------
+
+
+def recording_span(entries: list, rec_id: bytes) -> list:
+    """The entries from the recording's record-start to its record-stop, every entry between
+    included, and on to the first signed entry if the last of them waits for a signature
+    (a recording cut by a power loss has no stop: its last entry ends it)."""
+    first = last = -1
+    for i, e in enumerate(entries):
+        if e.fields.get(F_RECORDING) != rec_id:
+            continue
+        if e.kind != KIND_CHUNK and e.fields.get(F_EVENT) == EV_RECORD_START and first < 0:
+            first = i
+        if first >= 0:
+            last = i
+        if e.kind != KIND_CHUNK and e.fields.get(F_EVENT) == EV_RECORD_STOP and first >= 0:
+            break
+    if first < 0:
+        return []
+    while last + 1 < len(entries) and not entries[last].signed:
+        last += 1
+    return entries[first : last + 1]
+
+
+def origin_mono(span: list) -> int:
+    """The monotonic ms that media time 0 stands for (the record-start's ``origin_mono``,
+    else the press itself)."""
+    start = span[0].fields
+    detail = start.get(F_DETAIL)
+    if type(detail) is dict and type(detail.get("origin_mono")) is int:
+        return detail["origin_mono"]
+    return start[F_MONO_MS]
+
+
+def pauses(span: list, rec_id: bytes) -> list:
+    """``[(pause entry, end entry)]``: each pause of the recording and the resume (or stop)
+    that ended it; the end is None when the span ends paused."""
+    out: list = []
+    open_pause: Entry | None = None
+    for e in span:
+        if e.kind == KIND_CHUNK or e.fields.get(F_RECORDING) != rec_id:
+            continue
+        code = e.fields.get(F_EVENT)
+        if code == EV_PAUSE:
+            if open_pause is not None:
+                out.append((open_pause, e))
+            open_pause = e
+        elif code in (EV_RESUME, EV_RECORD_STOP) and open_pause is not None:
+            out.append((open_pause, e))
+            open_pause = None
+    if open_pause is not None:
+        out.append((open_pause, None))
+    return out
+
+
+def pause_text(number: int, count: int, reason: object) -> str:
+    """The subtitle a viewer sees during pause ``number`` of ``count``: Chinese, then
+    English, naming the pause, its objective reason and that the spoken reason follows."""
+    code = reason if type(reason) is int else -1
+    zh = PAUSE_NAMES_ZH.get(code, "未说明原因")
+    en = PAUSE_NAMES.get(code, "no reason given")
+    return (
+        "录像暂停（第%d次，共%d次），原因：%s。恢复录像后，执法人员将口述中断原因。\n"
+        "Recording paused (pause %d of %d), reason: %s. When recording resumes, the "
+        "officer states the reason for the interruption." % (number, count, zh, number, count, en)
+    )
+
+
+def pause_notes(span: list, rec_id: bytes) -> list:
+    """``[(start_ms, end_ms, text, pause seq)]`` in media time, one per pause."""
+    origin = origin_mono(span)
+    found = pauses(span, rec_id)
+    end_of_span = span[-1].fields[F_MONO_MS]
+    notes = []
+    for n, (pause, end) in enumerate(found, 1):
+        start_ms = max(0, pause.fields[F_MONO_MS] - origin)
+        end_mono = end.fields[F_MONO_MS] if end is not None else end_of_span
+        end_ms = max(start_ms, end_mono - origin)
+        text = pause_text(n, len(found), pause.fields.get(F_REASON))
+        notes.append((start_ms, end_ms, text, pause.seq))
+    return notes
+
+
+def note_fragment(notes: list, track: "mp4.Track", sequence: int) -> bytes:
+    """One fragment of the text track holding ``notes``, with empty samples between them,
+    from media time 0."""
+    scale = track.timescale
+    samples = []
+    cursor = 0
+    for start_ms, end_ms, text, _seq in notes:
+        start = max(cursor, start_ms * scale // 1000)
+        end = max(start + 1, end_ms * scale // 1000)
+        if start > cursor:
+            samples.append(mp4.Sample(mp4.text_sample(""), start - cursor))
+        samples.append(mp4.Sample(mp4.text_sample(text), end - start))
+        cursor = end
+    return mp4.fragment(sequence, [mp4.Run(track.track_id, 0, samples)])
+
+
+# --- writing the file ------------------------------------------------------------------------
+
+
+def _iso(ms: "int | None") -> "str | None":
+    if ms is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + ".%03dZ" % (ms % 1000)
+
+
+def tool_version() -> str:
+    """``sealcam export`` and the installed sealcam's version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return "sealcam export %s" % version("sealcam")
+    except PackageNotFoundError:
+        return "sealcam export (version unknown)"
+
+
+def _media(store: SqliteEvidenceStore, e: Entry, mark_changed: bool) -> tuple:
+    """``(bytes, changed)`` of one chunk's stored media, checked against its signed hash."""
+    try:
+        data = store.read_media(e.fields[F_PLAIN_SHA])
+    except EvidenceError:
+        raise ExportProblem(
+            "the media of chunk seq %d is not in the evidence store (not yet synced from "
+            "the device): dock the device and export again" % e.seq
+        ) from None
+    changed = hashlib.sha256(data).digest() != e.fields[F_PLAIN_SHA]
+    if changed and not mark_changed:
+        raise ChangedMedia(e.seq)
+    return data, changed
+
+
+class _Out:
+    """The export file being written: counts its bytes and hashes them as they go."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self.fh = fh
+        self.offset = 0
+        self.sha = hashlib.sha256()
+
+    def write(self, data: bytes) -> tuple:
+        """Write ``data``; return ``(offset, length)`` where it lies in the file."""
+        at = self.offset
+        self.fh.write(data)
+        self.sha.update(data)
+        self.offset += len(data)
+        return at, len(data)
+
+
+def export_fmp4(
+    store: SqliteEvidenceStore,
+    device_id: str,
+    public_key: bytes,
+    entries: list,
+    rec_id: bytes,
+    chunks: list,
+    out: Path,
+    extractor: str,
+    mark_changed: bool = False,
+    now_ms: "int | None" = None,
+) -> dict:
+    """Write the MP4 export of the fMP4 recording ``rec_id`` to ``out``; return the facts
+    for its note: ``format``, ``file_sha256``, ``video``, ``chunks`` (each with its byte
+    offset in the file), ``pause_notes``, ``evidence_box``.
+
+    ChangedMedia when a chunk's stored bytes fail their signed hash (unless
+    ``mark_changed``: then they are written as stored and named); ExportProblem when the
+    recording cannot be exported (no initialisation segment, media not synced)."""
+    init_entry = chunks[0] if chunks else None
+    if init_entry is None or init_entry.fields.get(F_MEDIA_TYPE) != MEDIA_MP4_INIT:
+        raise ExportProblem(
+            "recording %s has no initialisation segment as its first chunk (chunk 0, "
+            "video/mp4-init): it cannot be exported as MP4" % rec_id.hex()
+        )
+    fragments = [e for e in chunks[1:] if e.fields.get(F_MEDIA_TYPE) == MEDIA_MP4]
+    span = recording_span(entries, rec_id)
+    when = int(time.time() * 1000) if now_ms is None else now_ms
+    tmp = out.with_name(".%s.tmp-%d%s" % (out.stem, os.getpid(), out.suffix))
+    try:
+        with open(tmp, "wb") as fh:
+            sink = _Out(fh)
+            facts = _write(store, sink, init_entry, fragments, span, rec_id, mark_changed)
+            body = mp4evidence.payload(
+                device_id,
+                public_key,
+                rec_id,
+                [e.raw for e in span],
+                {
+                    "by": extractor,
+                    "at": _iso(when),
+                    "at_ms": when,
+                    "tool": tool_version(),
+                    "source": "sealcam evidence store",
+                },
+            )
+            at, length = sink.write(mp4evidence.box(body))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_dir(out.resolve().parent)
+    facts.update(
+        {
+            "format": FORMAT_NAME,
+            "file_sha256": sink.sha.hexdigest(),
+            "evidence_box": {
+                "uuid": mp4evidence.EVIDENCE_UUID.hex(),
+                "offset": at,
+                "bytes": length,
+                "entries": len(span),
+                "first_seq": span[0].seq if span else None,
+                "last_seq": span[-1].seq if span else None,
+            },
+            "extracted_at_ms": when,
+        }
+    )
+    return facts
+
+
+def _write(
+    store: SqliteEvidenceStore,
+    sink: _Out,
+    init_entry: Entry,
+    fragments: list,
+    span: list,
+    rec_id: bytes,
+    mark_changed: bool,
+) -> dict:
+    """Write the initialisation segment, the fragments and the notes; return the facts."""
+    chunk_notes = []
+    init, changed = _media(store, init_entry, mark_changed)
+    try:
+        tracks = mp4.read_init(init)
+    except mp4.Mp4Error as exc:
+        raise ExportProblem(
+            "the initialisation segment of chunk seq %d is not readable MP4: %s"
+            % (init_entry.seq, exc)
+        ) from None
+    chunk_notes.append(_chunk_note(init_entry, sink.write(init), changed))
+    del init
+    frames = 0
+    for e in fragments:
+        data, changed = _media(store, e, mark_changed)
+        chunk_notes.append(_chunk_note(e, sink.write(data), changed))
+        frames += len(e.fields.get(F_FRAME_HASHES, ()))
+    text = [t for t in tracks if t.handler == mp4.HANDLER_TEXT]
+    notes = pause_notes(span, rec_id) if span else []
+    note_at = None
+    if notes and text:
+        note_at = sink.write(note_fragment(notes, text[0], len(fragments) + 1))
+    video = [t for t in tracks if t.handler == mp4.HANDLER_VIDEO]
+    audio = [t for t in tracks if t.handler == mp4.HANDLER_AUDIO]
+    return {
+        "chunks": chunk_notes,
+        "changed_chunks": [c["seq"] for c in chunk_notes if not c["matches_signed_hash"]],
+        "video": _video_facts(video[0] if video else None, fragments, frames),
+        "audio": bool(audio),
+        "pause_notes": [
+            {
+                "pause_seq": seq,
+                "from": _clock(start_ms),
+                "to": _clock(end_ms),
+                "from_ms": start_ms,
+                "to_ms": end_ms,
+                "text": text_,
+            }
+            for start_ms, end_ms, text_, seq in notes
+        ],
+        "pause_notes_fragment": (
+            {"offset": note_at[0], "bytes": note_at[1], "signed": False}
+            if note_at is not None
+            else None
+        ),
+        "not_included": (
+            ""
+            if text or not notes
+            else "pause notes: this recording's initialisation segment has no text track"
+        ),
+    }
+
+
+def _chunk_note(e: Entry, where: tuple, changed: bool) -> dict:
+    f = e.fields
+    return {
+        "seq": e.seq,
+        "chunk_index": f[F_CHUNK_INDEX],
+        "media": "video/mp4-init" if f[F_MEDIA_TYPE] == MEDIA_MP4_INIT else "video/mp4",
+        "sha256": f[F_PLAIN_SHA].hex(),
+        "offset": where[0],
+        "bytes": where[1],
+        "frames": len(f.get(F_FRAME_HASHES, ())),
+        "start": _iso(f.get(F_START_MS)),
+        "end": _iso(f.get(F_END_MS)),
+        "matches_signed_hash": not changed,
+    }
+
+
+def frame_rate(fragments: list) -> float:
+    """Frames per second from the fragments' signed frame counts and start and end times:
+    the median, so a fragment a pause or stop closed early does not skew it."""
+    rates = []
+    for e in fragments:
+        n = len(e.fields.get(F_FRAME_HASHES, ()))
+        span = e.fields[F_END_MS] - e.fields[F_START_MS]
+        if n > 1 and span > 0:
+            rates.append(1000 * n / span)
+    return round(statistics.median(rates), 3) if rates else 0.0
+
+
+def _video_facts(track: "mp4.Track | None", fragments: list, frames: int) -> dict:
+    fps = frame_rate(fragments)
+    return {
+        "codec": track.codec if track is not None else None,
+        "frames": frames,
+        "fps": fps,
+        "width": track.width if track is not None else 0,
+        "height": track.height if track is not None else 0,
+        "seconds": round(frames / fps, 3) if fps else 0,
+    }
+
+
+def _clock(ms: int) -> str:
+    """Media time as a player shows it: H:MM:SS.mmm."""
+    s, ms = divmod(ms, 1000)
+    m, s = divmod(s, 60)
+    h, m = divmod(m, 60)
+    return "%d:%02d:%02d.%03d" % (h, m, s, ms)

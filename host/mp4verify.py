@@ -1,0 +1,893 @@
+"""``sealcam verify recording.mp4``: an exported MP4 checked from the file alone.
+
+The file is what ``host.mp4export`` writes: the recording's initialisation segment and
+fragments, byte for byte as the device signed them, an unsigned subtitle fragment with the
+pause notes, and the sealcam evidence box (``host.mp4evidence``) with the recording's signed
+ledger entries and the device key. The check, in the manner of ONVIF Media Signing:
+
+1. the evidence box: its entries' signatures and hash chain (``protocol.verify``), with the
+   key the file carries or, better, with ``--key`` (the device's enrolled key), which must
+   be the same;
+2. every top-level box, read as a stream: the initialisation segment must be the one its
+   chunk entry signs; each fragment must be, in order, a fragment a chunk entry signs
+   (F_PLAIN_SHA). A fragment in a signed fragment's place that differs is opened and its
+   video samples compared with the entry's frame digests (``protocol.frames.compare``), so
+   the frames that were changed, dropped, reordered or added are named by time and by the
+   chunk's seq. A signed fragment the file lacks is missing; footage no entry signs is
+   unsigned; the fragment whose only track is the text track is the notes (unsigned, not
+   footage).
+
+States: authentic; authentic with notes (and unsigned notes that are not footage); altered
+(what and where); missing parts; not signed (no sealcam evidence in the file);
+unverifiable (no key, or the entries are not signed by the key given). The file is never
+read whole: boxes are walked by their headers and hashed in pieces, and only the
+initialisation segment and a fragment that fails its hash are held in memory.
+"""
+
+import hashlib
+import time
+from typing import BinaryIO
+
+from host import mp4evidence
+from host.errors import Unusable
+from host.files import open_regular
+from protocol import mp4
+from protocol.errors import ProtocolError
+from protocol.frames import (
+    FRAME_CHANGED,
+    FRAME_EXTRA,
+    FRAME_MISSING,
+    FRAME_OK,
+    FRAME_REORDERED,
+    compare,
+    frame_digest,
+    validation_string,
+)
+from protocol.keys import DeviceKey
+from protocol.ledger import parse_entry
+from protocol.registry import (
+    EV_RECORD_START,
+    EV_RECORD_STOP,
+    F_DETAIL,
+    F_END_MS,
+    F_EVENT,
+    F_FRAME_HASHES,
+    F_MEDIA_TYPE,
+    F_MONO_MS,
+    F_PLAIN_SHA,
+    F_RECORDING,
+    F_START_MS,
+    F_WALL_MS,
+    KIND_CHUNK,
+    MEDIA_MP4,
+    MEDIA_MP4_INIT,
+)
+from protocol.verify import NOT_OK, OK_MISSING, UNKNOWN_KEY, LedgerVerifier, Report
+
+AUTHENTIC = "authentic"
+AUTHENTIC_NOTES = "authentic with notes"
+ALTERED = "altered"
+MISSING_PARTS = "missing parts"
+NOT_SIGNED = "not signed"
+UNVERIFIABLE = "unverifiable"
+
+# Finding severities: what the state becomes when a finding of that kind is there.
+SEVERITY = {
+    "evidence-unreadable": ALTERED,
+    "evidence-twice": ALTERED,
+    "ledger": ALTERED,
+    "ledger-incomplete": MISSING_PARTS,
+    "wrong-recording": ALTERED,
+    "no-record-stop": MISSING_PARTS,
+    "init-missing": MISSING_PARTS,
+    "init-altered": ALTERED,
+    "fragment-missing": MISSING_PARTS,
+    "fragment-reordered": ALTERED,
+    "fragment-altered": ALTERED,
+    "frame-changed": ALTERED,
+    "frame-missing": ALTERED,
+    "frame-reordered": ALTERED,
+    "frame-added": ALTERED,
+    "unsigned-footage": ALTERED,
+    "unsigned-box": ALTERED,
+    "key-mismatch": UNVERIFIABLE,
+    "no-key": UNVERIFIABLE,
+}
+
+READ = 1 << 20  # bytes hashed per read
+HEADER = 8
+MAX_INIT_BYTES = 64 << 20  # an initialisation segment is kilobytes: ftyp, moov, track configs
+# A fragment that fails its hash is read whole to name its frames; one GOP of 4K video is
+# tens of MB, so a "fragment" past this is not one of ours and is told without its frames.
+MAX_FRAGMENT_BYTES = 512 << 20
+# Top-level boxes that carry nothing a player shows: tolerated, and told.
+PADDING = ("free", "skip")
+# Findings of one code kept in full; the rest are counted (a file of nothing but unsigned
+# boxes must not grow the report without end).
+KEEP = 200
+
+
+class Box:
+    """One top-level box: its type, where it starts and ends, and its header's length."""
+
+    __slots__ = ("end", "header", "kind", "start")
+
+    def __init__(self, kind: str, start: int, end: int, header: int) -> None:
+        self.kind = kind
+        self.start = start
+        self.end = end
+        self.header = header
+
+
+def _read_at(fh: BinaryIO, at: int, n: int) -> bytes:
+    fh.seek(at)
+    data = fh.read(n)
+    if len(data) != n:
+        raise Unusable("the file ended at byte %d while %d bytes were read there" % (at, n))
+    return data
+
+
+def boxes(fh: BinaryIO, size: int, name: str):
+    """The file's top-level boxes, read from their headers alone; Unusable, in one line, at
+    the first that is not a box or runs past the end of the file."""
+    at = 0
+    while at < size:
+        if size - at < HEADER:
+            raise Unusable(
+                "%s ends with %d bytes at byte %d that are not a whole MP4 box header: the "
+                "file is truncated" % (name, size - at, at)
+            )
+        head = _read_at(fh, at, HEADER)
+        length = int.from_bytes(head[:4], "big")
+        kind_bytes = head[4:8]
+        header = HEADER
+        if length == 1:
+            if size - at < 16:
+                raise Unusable("%s ends inside the box header at byte %d: truncated" % (name, at))
+            length = int.from_bytes(_read_at(fh, at + 8, 8), "big")
+            header = 16
+        elif length == 0:
+            length = size - at  # the last box runs to the end of the file
+        if not all(0x20 <= b < 0x7F for b in kind_bytes):
+            if at == 0:
+                raise Unusable("%s is not an MP4 file (it does not start with an MP4 box)" % name)
+            raise Unusable(
+                "%s has bytes at %d that are not an MP4 box (type %s): the file is damaged "
+                "there" % (name, at, kind_bytes.hex())
+            )
+        kind = kind_bytes.decode("ascii")
+        if at == 0 and kind != "ftyp":
+            raise Unusable("%s is not an MP4 file (its first box is %r, not 'ftyp')" % (name, kind))
+        if length < header:
+            raise Unusable(
+                "%s: the %r box at byte %d gives a size of %d bytes, less than its own "
+                "header: the file is damaged there" % (name, kind, at, length)
+            )
+        if at + length > size:
+            raise Unusable(
+                "%s: the %r box at byte %d runs %d bytes past the end of the file (%d "
+                "bytes): the file is truncated" % (name, kind, at, at + length - size, size)
+            )
+        yield Box(kind, at, at + length, header)
+        at += length
+
+
+def _hash_range(fh: BinaryIO, start: int, end: int) -> bytes:
+    h = hashlib.sha256()
+    fh.seek(start)
+    left = end - start
+    while left > 0:
+        block = fh.read(min(READ, left))
+        if not block:
+            raise Unusable("the file ended at byte %d while it was read" % (end - left))
+        h.update(block)
+        left -= len(block)
+    return h.digest()
+
+
+def _is_evidence(fh: BinaryIO, box: Box) -> bool:
+    if box.kind != "uuid" or box.end - box.start < box.header + 16:
+        return False
+    return _read_at(fh, box.start + box.header, 16) == mp4evidence.EVIDENCE_UUID
+
+
+def _iso(ms: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ms // 1000)) + ".%03d UTC" % (ms % 1000)
+
+
+def _clock(ms: float) -> str:
+    """Media time as a player shows it: H:MM:SS.mmm."""
+    ms = round(ms)
+    neg = "-" if ms < 0 else ""
+    s, ms = divmod(abs(ms), 1000)
+    m, s = divmod(s, 60)
+    h, m = divmod(m, 60)
+    return "%s%d:%02d:%02d.%03d" % (neg, h, m, s, ms)
+
+
+class Finding:
+    """One thing the check found: a code from SEVERITY, what it means, and where."""
+
+    def __init__(self, code: str, message: str, seq: int = -1, offset: int = -1) -> None:
+        self.code = code
+        self.message = message
+        self.seq = seq
+        self.offset = offset
+
+    def to_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "severity": SEVERITY[self.code],
+            "seq": self.seq if self.seq >= 0 else None,
+            "offset": self.offset if self.offset >= 0 else None,
+            "message": self.message,
+        }
+
+
+class Mp4Report:
+    """The verdict on one exported MP4."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.state = NOT_SIGNED
+        self.device_id: str | None = None
+        self.recording: bytes | None = None
+        self.key_source = ""  # "given" (--key) or "carried" (the file's own)
+        self.key_fingerprint = ""
+        self.ledger: Report | None = None
+        self.entries = (-1, -1)  # the first and last seq the evidence holds
+        self.findings: list = []
+        self.kept: dict = {}  # code -> findings of that code held in full
+        self.counted: dict = {}  # code -> findings past KEEP, counted only
+        self.fragments = 0  # footage fragments in the file
+        self.signed_fragments = 0  # chunk entries that sign a fragment
+        self.matched = 0  # fragments that are, in place, what an entry signs
+        self.notes: list = []  # (media time from, to, text) of the unsigned notes
+        self.padding = 0  # padding boxes (free, skip)
+        self.frames: list = []  # per altered chunk: (seq, validation string)
+        self.export: dict = {}
+
+    def add(self, code: str, message: str, seq: int = -1, offset: int = -1) -> None:
+        kept = self.kept.get(code, 0)
+        if kept >= KEEP:
+            self.counted[code] = self.counted.get(code, 0) + 1
+            return
+        self.kept[code] = kept + 1
+        self.findings.append(Finding(code, message, seq, offset))
+
+    @property
+    def ok(self) -> bool:
+        return self.state in (AUTHENTIC, AUTHENTIC_NOTES)
+
+    def settle(self) -> None:
+        """Set the state from what was found."""
+        codes = {f.code for f in self.findings} | set(self.counted)
+        severities = {SEVERITY[c] for c in codes}
+        if UNVERIFIABLE in severities:
+            self.state = UNVERIFIABLE
+        elif ALTERED in severities:
+            self.state = ALTERED
+        elif MISSING_PARTS in severities:
+            self.state = MISSING_PARTS
+        elif self.notes or self.padding:
+            self.state = AUTHENTIC_NOTES
+        else:
+            self.state = AUTHENTIC
+
+    def to_dict(self) -> dict:
+        return {
+            "file": self.path,
+            "state": self.state,
+            "device_id": self.device_id,
+            "recording": self.recording.hex() if self.recording is not None else None,
+            "key": {"source": self.key_source or None, "fingerprint": self.key_fingerprint or None},
+            "entries": {
+                "first_seq": self.entries[0] if self.entries[0] >= 0 else None,
+                "last_seq": self.entries[1] if self.entries[1] >= 0 else None,
+            },
+            "ledger": self.ledger.to_dict() if self.ledger is not None else None,
+            "fragments": {
+                "in_file": self.fragments,
+                "signed": self.signed_fragments,
+                "as_signed": self.matched,
+            },
+            "frames": [{"seq": seq, "validation": v} for seq, v in self.frames],
+            "notes": [
+                {"from": _clock(a), "to": _clock(b), "text": text, "signed": False}
+                for a, b, text in self.notes
+            ],
+            "padding_boxes": self.padding,
+            "export": self.export,
+            "findings": [f.to_dict() for f in self.findings]
+            + [
+                {"code": c, "severity": SEVERITY[c], "more": n, "message": "... and %d more" % n}
+                for c, n in self.counted.items()
+            ],
+        }
+
+    def lines(self) -> list:
+        """The report as lines a person reads, ending with one Verdict line."""
+        out = ["File      %s" % self.path]
+        if self.state == NOT_SIGNED and self.device_id is None:
+            out.append(
+                "Evidence  none: the file holds no sealcam evidence box (it was not exported "
+                "by sealcam export, or the box was removed)"
+            )
+            out.append("Verdict   ✗ NOT SIGNED: nothing in this file can be checked")
+            return out
+        rec = self.recording.hex() if self.recording is not None else "?"
+        first, last = self.entries
+        out.append(
+            "Evidence  device %s, recording %s, ledger entries seq %d to %d"
+            % (self.device_id, rec, first, last)
+        )
+        if self.export:
+            out.append(
+                "Exported  by %s at %s with %s"
+                % (
+                    self.export.get("by", "?"),
+                    self.export.get("at", "?"),
+                    self.export.get("tool", "?"),
+                )
+            )
+        if self.key_source == "given":
+            out.append("Key       the key given (--key), fingerprint %s" % self.key_fingerprint)
+        elif self.key_source == "carried":
+            out.append(
+                "Key       the key the file carries, fingerprint %s: compare it with the "
+                "device's enrolled key, or pass --key DEVICE.pub" % self.key_fingerprint
+            )
+        if self.ledger is not None:
+            stats = self.ledger.stats
+            out.append(
+                "Ledger    %s: %d entries, %d signed"
+                % (self.ledger.state, stats["entries"], stats["signed"])
+            )
+        out.append(
+            "Footage   %d of %d signed fragments in the file as signed; %d fragments of "
+            "footage in the file" % (self.matched, self.signed_fragments, self.fragments)
+        )
+        for seq, v in self.frames:
+            out.append("  frames of chunk seq %d: %s  (. ok, N changed, M missing, "
+                       "R reordered, A added)" % (seq, v))  # fmt: skip
+        if self.notes:
+            out.append("Notes     %d (unsigned, not footage):" % len(self.notes))
+            for a, b, text in self.notes:
+                out.append("  %s to %s  %s" % (_clock(a), _clock(b), text.replace("\n", " / ")))
+        for f in self.findings:
+            out.append("  %-19s %s" % (f.code, f.message))
+        for code, n in self.counted.items():
+            out.append("  %-19s ... and %d more" % (code, n))
+        out.append("Verdict   %s" % self._verdict())
+        return out
+
+    def _verdict(self) -> str:
+        if self.state == AUTHENTIC:
+            return "✓ AUTHENTIC: every signed fragment is in the file, unchanged and in order"
+        if self.state == AUTHENTIC_NOTES:
+            return (
+                "✓ AUTHENTIC WITH NOTES: every signed fragment is in the file, unchanged and "
+                "in order; the notes above are not footage and carry no signature"
+            )
+        if self.state == MISSING_PARTS:
+            return "✗ MISSING PARTS: what is in the file is as signed, but not all of it"
+        if self.state == UNVERIFIABLE:
+            return "✗ UNVERIFIABLE: no key that signed these entries (see above)"
+        return "✗ ALTERED: the file is not what the device signed (see the findings above)"
+
+
+# --- the check ------------------------------------------------------------------------------
+
+
+class _Chunks:
+    """The recording's chunk entries, as the evidence signs them."""
+
+    def __init__(self, entries: list, rec_id: bytes) -> None:
+        self.init = [
+            e
+            for e in entries
+            if e.kind == KIND_CHUNK
+            and e.fields.get(F_RECORDING) == rec_id
+            and e.fields.get(F_MEDIA_TYPE) == MEDIA_MP4_INIT
+        ]
+        self.fragments = [
+            e
+            for e in entries
+            if e.kind == KIND_CHUNK
+            and e.fields.get(F_RECORDING) == rec_id
+            and e.fields.get(F_MEDIA_TYPE) == MEDIA_MP4
+        ]
+        self.by_sha: dict = {}
+        for e in self.fragments:
+            self.by_sha.setdefault(e.fields[F_PLAIN_SHA], e)
+
+
+def verify_mp4(path: str, key: "DeviceKey | None" = None) -> Mp4Report:
+    """Check the exported MP4 at ``path`` alone, or against the device's ``key``.
+    Unusable when the file is not an MP4 or is cut short."""
+    fh = open_regular(path, "MP4 file")
+    with fh:
+        fh.seek(0, 2)
+        size = fh.tell()
+        if size == 0:
+            raise Unusable("%s is empty: it is not an MP4 file" % path)
+        report = Mp4Report(path)
+        # First pass: the headers alone, to find the evidence at the end.
+        found = [b for b in boxes(fh, size, path) if _is_evidence(fh, b)]
+        if not found:
+            report.state = NOT_SIGNED
+            return report
+        if len(found) > 1:
+            report.add(
+                "evidence-twice",
+                "the file holds %d sealcam evidence boxes (at bytes %s); an export has one: "
+                "the last is checked" % (len(found), ", ".join(str(b.start) for b in found)),
+                offset=found[1].start,
+            )
+        evidence_box = found[-1]
+        evidence = _read_evidence(fh, evidence_box, report)
+        if evidence is None:
+            report.settle()
+            return report
+        entries = _check_ledger(evidence, key, report)
+        chunks = _Chunks(entries, evidence.recording)
+        report.signed_fragments = len(chunks.fragments)
+        _check_boxes(fh, size, path, chunks, evidence, report, {b.start for b in found})
+    report.settle()
+    return report
+
+
+def _read_evidence(fh: BinaryIO, box: Box, report: Mp4Report) -> "mp4evidence.Evidence | None":
+    length = box.end - box.start - box.header - 16
+    if length > mp4evidence.MAX_EVIDENCE_BYTES:
+        report.add(
+            "evidence-unreadable",
+            "the sealcam evidence box at byte %d holds %d bytes, more than any recording's "
+            "entries take: it is not one sealcam wrote" % (box.start, length),
+            offset=box.start,
+        )
+        return None
+    body = _read_at(fh, box.start + box.header + 16, length)
+    try:
+        evidence = mp4evidence.decode(body)
+    except mp4evidence.EvidenceProblem as exc:
+        report.device_id = "?"
+        report.add(
+            "evidence-unreadable",
+            "the sealcam evidence box at byte %d cannot be read: %s" % (box.start, exc),
+            offset=box.start,
+        )
+        return None
+    report.device_id = evidence.device_id
+    report.recording = evidence.recording
+    report.export = {k: v for k, v in evidence.export.items() if type(v) in (str, int)}
+    return evidence
+
+
+def _check_ledger(evidence: "mp4evidence.Evidence", key: "DeviceKey | None", report: Mp4Report):
+    """Verify the carried entries; return those that parse, in the order carried."""
+    carried = evidence.key
+    if key is not None:
+        if key.device_id != evidence.device_id:
+            report.add(
+                "key-mismatch",
+                "the file holds the entries of device %s, and the key given is device %s's"
+                % (evidence.device_id, key.device_id),
+            )
+        elif carried is not None and carried.public != key.public:
+            report.add(
+                "key-mismatch",
+                "the key the file carries (fingerprint %s) is not the key given (fingerprint "
+                "%s): the entries are checked with the key given"
+                % (carried.public[:8].hex(), key.public[:8].hex()),
+            )
+        public = key.public
+        report.key_source = "given"
+    elif carried is not None:
+        public = carried.public
+        report.key_source = "carried"
+    else:
+        report.add(
+            "no-key",
+            "the file carries no device key: give the device's public key with --key",
+        )
+        public = b""
+    report.key_fingerprint = public[:8].hex()
+    parsed: list = []
+    verifier = LedgerVerifier(evidence.device_id, public) if public else None
+    offset = 0
+    for raw in evidence.entries:
+        try:
+            e = parse_entry(raw)
+        except ProtocolError as exc:
+            if verifier is not None:
+                verifier.malformed(offset, offset + len(raw), str(exc))
+            offset += len(raw)
+            continue
+        if verifier is not None:
+            if not parsed and e.seq > 0:
+                # The evidence starts at the record-start: its link to the entry before it
+                # lies outside the recording, and is taken as given.
+                verifier.resume(e.seq, e.prev)
+            verifier.feed(e, offset)
+        parsed.append(e)
+        offset += len(raw)
+    if parsed:
+        report.entries = (parsed[0].seq, parsed[-1].seq)
+    if verifier is not None:
+        ledger = verifier.finish()
+        report.ledger = ledger
+        if ledger.state == UNKNOWN_KEY:
+            report.add(
+                "key-mismatch",
+                "the entries are not signed by the key %s (fingerprint %s)"
+                % ("given" if key is not None else "the file carries", public[:8].hex()),
+            )
+        elif ledger.state == NOT_OK:
+            for f in ledger.findings:
+                if f.severity == "error":
+                    report.add("ledger", f.message, f.seq)
+        elif ledger.state == OK_MISSING:
+            for f in ledger.findings:
+                report.add("ledger-incomplete", f.message, f.seq)
+    _check_span(parsed, evidence.recording, report)
+    return parsed
+
+
+def _check_span(parsed: list, rec_id: bytes, report: Mp4Report) -> None:
+    """The evidence must run from the recording's start to its stop."""
+    if not parsed:
+        report.add("ledger-incomplete", "the evidence holds no readable entry")
+        return
+    first = parsed[0].fields
+    if first.get(F_EVENT) != EV_RECORD_START or first.get(F_RECORDING) != rec_id:
+        report.add(
+            "wrong-recording",
+            "the evidence's first entry (seq %d) is not the record-start of recording %s"
+            % (parsed[0].seq, rec_id.hex()),
+            parsed[0].seq,
+        )
+    stopped = any(
+        e.kind != KIND_CHUNK
+        and e.fields.get(F_EVENT) == EV_RECORD_STOP
+        and e.fields.get(F_RECORDING) == rec_id
+        for e in parsed
+    )
+    if not stopped:
+        report.add(
+            "no-record-stop",
+            "the evidence ends at seq %d without the recording's record-stop: what came "
+            "after it cannot be vouched for (cut short, or the device lost power)" % parsed[-1].seq,
+            parsed[-1].seq,
+        )
+
+
+class _Fragment:
+    """A fragment of footage found in the file: where, and its SHA-256."""
+
+    __slots__ = ("end", "sha", "start")
+
+    def __init__(self, start: int, end: int, sha: bytes) -> None:
+        self.start = start
+        self.end = end
+        self.sha = sha
+
+
+class _Tracks:
+    """What the verifier needs of the initialisation segment's tracks."""
+
+    def __init__(self, tracks: list) -> None:
+        self.all = tracks
+        video = [t for t in tracks if t.handler == mp4.HANDLER_VIDEO]
+        text = [t for t in tracks if t.handler == mp4.HANDLER_TEXT]
+        self.video = video[0] if video else None
+        self.text = text[0] if text else None
+
+
+def _check_boxes(
+    fh: BinaryIO,
+    size: int,
+    path: str,
+    chunks: _Chunks,
+    evidence: "mp4evidence.Evidence",
+    report: Mp4Report,
+    evidence_at: set,
+) -> None:
+    """Second pass: every top-level box in turn."""
+    walk = boxes(fh, size, path)
+    tracks = _Tracks([])
+    footage: list = []
+    pending = None  # the box read ahead of a fragment's last mdat
+    init_done = False
+    extra_cap = len(chunks.fragments) + KEEP
+    while True:
+        box = pending if pending is not None else next(walk, None)
+        pending = None
+        if box is None:
+            break
+        if not init_done and box.kind in ("ftyp", "moov"):
+            if box.kind == "ftyp":
+                continue
+            init_done = True
+            tracks = _check_init(fh, box, chunks, report)
+            continue
+        if box.start in evidence_at:
+            continue
+        if box.kind in PADDING:
+            report.padding += 1
+            continue
+        if box.kind == "moof":
+            end = box.end
+            pending = next(walk, None)
+            while pending is not None and pending.kind == "mdat":
+                end = pending.end
+                pending = next(walk, None)
+            _fragment(fh, box.start, end, chunks, tracks, report, footage, extra_cap)
+            continue
+        if box.kind == "mdat":
+            report.add(
+                "unsigned-footage",
+                "bytes %d to %d: media data (mdat) with no fragment header before it, signed "
+                "by no entry" % (box.start, box.end),
+                offset=box.start,
+            )
+            continue
+        report.add(
+            "unsigned-box",
+            "bytes %d to %d: a %r box that no entry signs (an export holds only the "
+            "recording's boxes, its notes and its evidence)" % (box.start, box.end, box.kind),
+            offset=box.start,
+        )
+    if not init_done:
+        report.add("init-missing", "the file has no initialisation segment (no moov box)")
+    report.fragments = len(footage)
+    _place_fragments(fh, footage, chunks, tracks, evidence, report)
+
+
+def _check_init(fh: BinaryIO, moov: Box, chunks: _Chunks, report: Mp4Report) -> _Tracks:
+    """The initialisation segment: the bytes from the file's start to the end of its moov."""
+    if moov.end > MAX_INIT_BYTES:
+        raise Unusable(
+            "the initialisation segment (bytes 0 to %d) is larger than any sealcam writes: "
+            "the file is not an export" % moov.end
+        )
+    init = _read_at(fh, 0, moov.end)
+    sha = hashlib.sha256(init).digest()
+    if not chunks.init:
+        report.add(
+            "init-missing",
+            "no entry in the evidence signs an initialisation segment for this recording",
+        )
+    elif chunks.init[0].fields[F_PLAIN_SHA] != sha:
+        report.add(
+            "init-altered",
+            "the initialisation segment (bytes 0 to %d) is not the one chunk seq %d signs: "
+            "the tracks' set-up was changed" % (moov.end, chunks.init[0].seq),
+            chunks.init[0].seq,
+            0,
+        )
+    try:
+        return _Tracks(mp4.read_init(init))
+    except mp4.Mp4Error as exc:
+        report.add("init-altered", "the initialisation segment cannot be read: %s" % exc, -1, 0)
+        return _Tracks([])
+
+
+def _fragment(
+    fh: BinaryIO,
+    start: int,
+    end: int,
+    chunks: _Chunks,
+    tracks: _Tracks,
+    report: Mp4Report,
+    footage: list,
+    extra_cap: int,
+) -> None:
+    """One fragment (a moof and its mdat): footage, or the unsigned notes."""
+    sha = _hash_range(fh, start, end)
+    if sha not in chunks.by_sha:
+        notes = _notes(fh, start, end, tracks)
+        if notes is not None:
+            report.notes.extend(notes)
+            return
+    if len(footage) >= extra_cap:
+        report.add(
+            "unsigned-footage",
+            "bytes %d to %d: a fragment past the %d the evidence signs" % (start, end, extra_cap),
+            offset=start,
+        )
+        return
+    footage.append(_Fragment(start, end, sha))
+
+
+def _parse(fh: BinaryIO, start: int, end: int, tracks: "_Tracks") -> tuple:
+    """``(data, sequence, samples)`` of the fragment at bytes start..end; Mp4Error if it is
+    not one, ValueError if it is too large to open."""
+    if end - start > MAX_FRAGMENT_BYTES:
+        raise ValueError("%d bytes, too large to open frame by frame" % (end - start))
+    data = _read_at(fh, start, end - start)
+    sequence, samples = mp4.read_fragment(data, tracks.all)
+    return data, sequence, samples
+
+
+def _notes(fh: BinaryIO, start: int, end: int, tracks: _Tracks) -> "list | None":
+    """The notes a fragment holds when its only track is the text track, else None."""
+    if tracks.text is None:
+        return None
+    try:
+        data, _seq, samples = _parse(fh, start, end, tracks)
+    except (mp4.Mp4Error, ValueError):
+        return None
+    text_id = tracks.text.track_id
+    if not samples or any(s.track_id != text_id for s in samples):
+        return None
+    scale = tracks.text.timescale or 1000
+    out = []
+    for s in samples:
+        body = data[s.offset : s.offset + s.size]
+        n = int.from_bytes(body[:2], "big") if len(body) >= 2 else 0
+        text = body[2 : 2 + n].decode("utf-8", "replace")
+        if text:
+            a = s.decode_time * 1000 / scale
+            out.append((a, a + s.duration * 1000 / scale, text))
+    return out
+
+
+def _place_fragments(
+    fh: BinaryIO,
+    footage: list,
+    chunks: _Chunks,
+    tracks: _Tracks,
+    evidence: "mp4evidence.Evidence",
+    report: Mp4Report,
+) -> None:
+    """Each fragment against the chunk entry whose place it takes (``compare``)."""
+    signed = [e.fields[F_PLAIN_SHA] for e in chunks.fragments]
+    present = [f.sha for f in footage]
+    origin = _origin(evidence, chunks)
+    for state, i, j in compare(signed, present):
+        if state == FRAME_OK:
+            report.matched += 1
+            continue
+        e = chunks.fragments[i] if i >= 0 else None
+        f = footage[j] if j >= 0 else None
+        if state == FRAME_MISSING and e is not None:
+            report.add(
+                "fragment-missing",
+                "chunk seq %d (%s, from %s to %s): its fragment is not in the file"
+                % (e.seq, _media_time(e, origin), _iso(e.fields[F_START_MS]),
+                   _iso(e.fields[F_END_MS])),
+                e.seq,
+            )  # fmt: skip
+        elif state == FRAME_REORDERED and e is not None and f is not None:
+            report.add(
+                "fragment-reordered",
+                "the fragment of chunk seq %d (%s, %s) is at bytes %d to %d, out of its "
+                "signed order: fragments were reordered"
+                % (e.seq, _media_time(e, origin), _iso(e.fields[F_START_MS]), f.start, f.end),
+                e.seq,
+                f.start,
+            )
+        elif state == FRAME_EXTRA and f is not None:
+            copy = chunks.by_sha.get(f.sha)
+            report.add(
+                "unsigned-footage",
+                "bytes %d to %d: %s" % (
+                    f.start, f.end,
+                    "a second copy of the fragment of chunk seq %d" % copy.seq
+                    if copy is not None else "a fragment of footage that no entry signs",
+                ),
+                offset=f.start,
+            )  # fmt: skip
+        elif state == FRAME_CHANGED and e is not None and f is not None:
+            _changed(fh, e, f, tracks, report)
+
+
+def _origin(evidence: "mp4evidence.Evidence", chunks: _Chunks) -> int:
+    for raw in evidence.entries[:1]:
+        try:
+            e = parse_entry(raw)
+        except ProtocolError:
+            return -1
+        detail = e.fields.get(F_DETAIL)
+        if type(detail) is dict and type(detail.get("origin_mono")) is int:
+            return detail["origin_mono"]
+        return e.fields[F_MONO_MS]
+    return -1
+
+
+def _media_time(e, origin: int) -> str:
+    """About where a chunk starts on the player's clock: its first frame's monotonic time
+    (the entry's, less the chunk's length) from the recording's origin."""
+    if origin < 0:
+        return "media time unknown"
+    f = e.fields
+    start_mono = f[F_MONO_MS] - (f[F_WALL_MS] - f[F_START_MS])
+    return "media time about %s" % _clock(start_mono - origin)
+
+
+def _changed(fh: BinaryIO, e, f: _Fragment, tracks: _Tracks, report: Mp4Report) -> None:
+    """A fragment in chunk ``e``'s place that is not what it signs: name its frames."""
+    where = "bytes %d to %d" % (f.start, f.end)
+    video = tracks.video
+    try:
+        data, _sequence, samples = _parse(fh, f.start, f.end, tracks)
+    except (mp4.Mp4Error, ValueError) as exc:
+        report.add(
+            "fragment-altered",
+            "the fragment in the place of chunk seq %d (%s) is not what it signs and cannot "
+            "be opened frame by frame (%s)" % (e.seq, where, exc),
+            e.seq,
+            f.start,
+        )
+        return
+    if video is None:
+        report.add(
+            "fragment-altered",
+            "the fragment in the place of chunk seq %d (%s) is not what it signs" % (e.seq, where),
+            e.seq,
+            f.start,
+        )
+        return
+    frames = [s for s in samples if s.track_id == video.track_id]
+    digests = [frame_digest(data[s.offset : s.offset + s.size]) for s in frames]
+    signed = list(e.fields.get(F_FRAME_HASHES, ()))
+    results = compare(signed, digests)
+    report.frames.append((e.seq, validation_string(results)))
+    scale = video.timescale or 90000
+    base = frames[0].decode_time if frames else 0
+    start_ms = e.fields[F_START_MS]
+    n = max(1, len(signed))
+    step = (e.fields[F_END_MS] - start_ms) / n  # about one frame, for frames not present
+
+    def at(j: int) -> str:
+        s = frames[j]
+        return "at %s (%s)" % (
+            _clock(s.decode_time * 1000 / scale),
+            _iso(start_ms + (s.decode_time - base) * 1000 // scale),
+        )
+
+    told = 0
+    for state, i, j in results:
+        if state == FRAME_OK:
+            continue
+        told += 1
+        if state == FRAME_CHANGED:
+            report.add(
+                "frame-changed",
+                "frame %d of chunk seq %d, %s: changed" % (i, e.seq, at(j)),
+                e.seq,
+                f.start + frames[j].offset,
+            )
+        elif state == FRAME_MISSING:
+            report.add(
+                "frame-missing",
+                "frame %d of chunk seq %d, about %s: missing from its fragment"
+                % (i, e.seq, _iso(start_ms + int(i * step))),
+                e.seq,
+                f.start,
+            )
+        elif state == FRAME_REORDERED:
+            report.add(
+                "frame-reordered",
+                "frame %d of chunk seq %d is now frame %d, %s: reordered" % (i, e.seq, j, at(j)),
+                e.seq,
+                f.start + frames[j].offset,
+            )
+        else:
+            report.add(
+                "frame-added",
+                "a frame %s in chunk seq %d's fragment is signed by no entry: added"
+                % (at(j), e.seq),
+                e.seq,
+                f.start + frames[j].offset,
+            )
+    if not told:
+        report.add(
+            "fragment-altered",
+            "the fragment of chunk seq %d (%s) differs from what it signs outside its video "
+            "frames (its sound or its timing): every frame still matches its digest"
+            % (e.seq, where),
+            e.seq,
+            f.start,
+        )

@@ -1,0 +1,285 @@
+"""``sealcam verify recording.mp4``: an export checked from the file alone, ONVIF-style
+states, changed, missing and reordered frames named by time and seq (issue 12, verify)."""
+# micropython: skip (host code, PyAV)
+# R-DEV-2: footage cannot be edited, reordered or have footage inserted unnoticed; anyone
+# holding the device's public key can tell, from the exported file alone.
+
+import hashlib
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from host.errors import Unusable
+from host.export import export_recording
+from host.mp4verify import (
+    ALTERED,
+    AUTHENTIC,
+    AUTHENTIC_NOTES,
+    MISSING_PARTS,
+    NOT_SIGNED,
+    UNVERIFIABLE,
+    verify_mp4,
+)
+from protocol import mp4
+from protocol.frames import frame_digest
+from protocol.keys import DeviceKey, encode_key
+from protocol.registry import F_START_MS
+from protocol.signer import make_signer
+from tests.host import fmp4
+from tests.host.helpers import run
+from tests.protocol.helpers import DEVICE, SEED_B, device_key
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A recording with a pause, its export, its note and the device's key file."""
+    root = tmp_path_factory.mktemp("mp4verify")
+    rec = fmp4.record()
+    fmp4.evidence_store(root / "ev", rec).close()
+    out = root / "case.mp4"
+    note = export_recording(str(root / "ev"), DEVICE, None, str(out), "W. Li")
+    key = root / "device.pub"
+    key.write_bytes(encode_key(device_key().public_only()))
+    return rec, out, note, key
+
+
+def variant(tmp_path, data: bytes, name: str = "changed.mp4"):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def codes(report) -> list:
+    return [f.code for f in report.findings]
+
+
+def test_an_untouched_export_is_authentic_with_its_notes(exported):
+    rec, out, _, key = exported
+    report = verify_mp4(str(out))
+    assert report.state == AUTHENTIC_NOTES and report.ok, report.lines()
+    assert report.key_source == "carried"
+    assert report.matched == report.signed_fragments == len(rec.fragments)
+    assert report.findings == []
+    (note,) = report.notes
+    assert note[:2] == rec.pause_ms[0] and "reason: weather" in note[2]
+    pinned = verify_mp4(str(out), device_key().public_only())
+    assert pinned.state == AUTHENTIC_NOTES and pinned.key_source == "given"
+    r = run("verify", str(out), "--key", str(key))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "AUTHENTIC WITH NOTES" in r.stdout and "notes (unsigned" not in r.stderr
+    assert "Notes     1 (unsigned, not footage)" in r.stdout
+    j = json.loads(run("verify", str(out), "--json").stdout)
+    assert j["state"] == AUTHENTIC_NOTES and j["notes"][0]["signed"] is False
+
+
+def _sample(rec, note, fragment: int, frame: int) -> tuple:
+    """``(byte offset in the export, SampleRef)`` of video frame ``frame`` of fragment
+    ``fragment`` (0 = the recording's first)."""
+    entry, data = rec.fragments[fragment]
+    _, refs = mp4.read_fragment(data)
+    video = [r for r in refs if r.track_id == 1]
+    offset = next(c["offset"] for c in note["chunks"] if c["seq"] == entry.seq)
+    return offset + video[frame].offset, video[frame], entry
+
+
+def test_one_changed_byte_names_exactly_that_frame_by_time_and_seq(exported, tmp_path):
+    rec, out, note, _ = exported
+    at, ref, entry = _sample(rec, note, 1, 4)  # the 5th frame of the second second
+    data = bytearray(out.read_bytes())
+    data[at + ref.size // 2] ^= 0x10
+    report = verify_mp4(str(variant(tmp_path, bytes(data))))
+    assert report.state == ALTERED and not report.ok
+    (finding,) = report.findings
+    assert finding.code == "frame-changed" and finding.seq == entry.seq
+    media = ref.decode_time // 90  # ms of media time
+    assert media == 1400
+    assert "frame 4 of chunk seq %d" % entry.seq in finding.message
+    assert "0:00:01.400" in finding.message
+    wall = entry.fields[F_START_MS] + 400
+    assert "%02d.%03d UTC" % (wall // 1000 % 60, wall % 1000) in finding.message
+    assert report.frames == [(entry.seq, "....N.....")]
+    r = run("verify", str(tmp_path / "changed.mp4"))
+    assert r.returncode == 1 and "ALTERED" in r.stdout and finding.message in r.stdout
+
+
+def _cut(data: bytes, note: dict, seq: int) -> tuple:
+    c = next(c for c in note["chunks"] if c["seq"] == seq)
+    return c["offset"], c["offset"] + c["bytes"]
+
+
+def test_a_dropped_fragment_is_named_missing(exported, tmp_path):
+    rec, out, note, _ = exported
+    data = out.read_bytes()
+    entry, _ = rec.fragments[2]
+    a, b = _cut(data, note, entry.seq)
+    report = verify_mp4(str(variant(tmp_path, data[:a] + data[b:])))
+    assert report.state == MISSING_PARTS and not report.ok
+    (finding,) = report.findings
+    assert finding.code == "fragment-missing" and finding.seq == entry.seq
+    assert "chunk seq %d" % entry.seq in finding.message
+    assert "media time about 0:00:02.000" in finding.message
+    r = run("verify", str(tmp_path / "changed.mp4"))
+    assert r.returncode == 1 and "MISSING PARTS" in r.stdout
+
+
+def test_swapped_fragments_are_reordered(exported, tmp_path):
+    rec, out, note, _ = exported
+    data = out.read_bytes()
+    first, second = rec.fragments[0][0], rec.fragments[1][0]
+    a1, b1 = _cut(data, note, first.seq)
+    a2, b2 = _cut(data, note, second.seq)
+    swapped = data[:a1] + data[a2:b2] + data[a1:b1] + data[b2:]
+    report = verify_mp4(str(variant(tmp_path, swapped)))
+    assert report.state == ALTERED
+    assert codes(report) == ["fragment-reordered"]
+    assert "reordered" in report.findings[0].message
+    assert report.findings[0].seq in (first.seq, second.seq)
+
+
+def test_footage_no_entry_signs_is_unsigned(exported, tmp_path):
+    rec, out, note, _ = exported
+    data = out.read_bytes()
+    _, last = _cut(data, note, rec.fragments[-1][0].seq)
+    # A fragment from elsewhere (its own frames), slipped in after the last one.
+    samples, _ = fmp4.encode_video(fmp4.FPS, first=500)
+    foreign = mp4.fragment(99, [mp4.Run(1, 0, [mp4.Sample(s, 9000, k) for s, k in samples])])
+    report = verify_mp4(str(variant(tmp_path, data[:last] + foreign + data[last:])))
+    assert report.state == ALTERED
+    assert codes(report) == ["unsigned-footage"]
+    # And a second copy of a signed fragment is no more signed than a foreign one.
+    a, b = _cut(data, note, rec.fragments[0][0].seq)
+    report = verify_mp4(str(variant(tmp_path, data[:last] + data[a:b] + data[last:])))
+    assert codes(report) == ["unsigned-footage"]
+    assert "second copy" in report.findings[0].message
+
+
+def test_a_changed_frame_in_a_rewritten_fragment_is_named(exported, tmp_path):
+    # The fragment rebuilt with one frame replaced and one dropped: each is named.
+    rec, out, note, _ = exported
+    data = out.read_bytes()
+    entry, original = rec.fragments[0]
+    _, refs = mp4.read_fragment(original)
+    video = [bytes(original[r.offset : r.offset + r.size]) for r in refs if r.track_id == 1]
+    other, _ = fmp4.encode_video(1, first=900)
+    edited = [*video[:3], other[0][0], *video[4:7], *video[8:]]
+    rebuilt = mp4.fragment(1, [mp4.Run(1, 0, [mp4.Sample(s, 9000, i == 0)
+                                             for i, s in enumerate(edited)])])  # fmt: skip
+    a, b = _cut(data, note, entry.seq)
+    report = verify_mp4(str(variant(tmp_path, data[:a] + rebuilt + data[b:])))
+    assert report.state == ALTERED
+    assert codes(report) == ["frame-changed", "frame-missing"]
+    assert "frame 3 of chunk seq %d" % entry.seq in report.findings[0].message
+    assert "frame 7 of chunk seq %d" % entry.seq in report.findings[1].message
+    assert report.frames == [(entry.seq, "...N...M..")]
+    assert frame_digest(video[3]) == entry.fields[12][3]
+
+
+def test_the_wrong_key_is_unverifiable_and_no_evidence_is_not_signed(exported, tmp_path):
+    rec, out, _, _ = exported
+    other = DeviceKey(DEVICE, make_signer(SEED_B).public_key())
+    report = verify_mp4(str(out), other)
+    assert report.state == UNVERIFIABLE and not report.ok
+    assert "key-mismatch" in codes(report)
+    keyfile = tmp_path / "other.pub"
+    keyfile.write_bytes(encode_key(other))
+    r = run("verify", str(out), "--key", str(keyfile))
+    assert r.returncode == 1 and "UNVERIFIABLE" in r.stdout
+    # The same footage with no evidence box: a plain MP4 that proves nothing.
+    plain = rec.init + b"".join(d for _, d in rec.fragments)
+    report = verify_mp4(str(variant(tmp_path, plain, "plain.mp4")))
+    assert report.state == NOT_SIGNED and not report.ok
+    r = run("verify", str(tmp_path / "plain.mp4"))
+    assert r.returncode == 1 and "NOT SIGNED" in r.stdout
+
+
+def test_a_changed_initialisation_segment_is_altered(exported, tmp_path):
+    _, out, _, _ = exported
+    data = bytearray(out.read_bytes())
+    at = bytes(data).find(b"avcC")
+    data[at + 12] ^= 0x01  # inside the SPS the decoder is set up with
+    report = verify_mp4(str(variant(tmp_path, bytes(data))))
+    assert report.state == ALTERED and codes(report)[0] == "init-altered"
+
+
+@pytest.mark.parametrize(
+    "cut, message",
+    [
+        (-100, "runs 100 bytes past the end of the file"),
+        (-3, "past the end of the file"),
+        (4, "not a whole MP4 box header"),
+    ],
+)
+def test_a_truncated_file_is_one_line_and_exit_2(exported, tmp_path, cut, message):
+    _, out, _, _ = exported
+    data = out.read_bytes()
+    path = variant(tmp_path, data[:cut], "cut.mp4")
+    with pytest.raises(Unusable, match=message):
+        verify_mp4(str(path))
+    r = run("verify", str(path))
+    assert r.returncode == 2 and r.stdout == ""
+    assert len(r.stderr.strip().splitlines()) == 1 and "truncated" in r.stderr
+
+
+def test_what_is_not_an_mp4_is_one_line_and_exit_2(tmp_path):
+    cases = {
+        "text.mp4": b"this is a letter, not a video\n" * 10,
+        "empty.mp4": b"",
+        "ledger.mp4": bytes.fromhex("d28443a10127") + bytes(40),
+    }
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        r = run("verify", str(tmp_path / name))
+        assert r.returncode == 2, (name, r.stdout, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1 and "not an MP4" in r.stderr, r.stderr
+    r = run("verify", str(tmp_path / "missing.mp4"))
+    assert r.returncode == 2 and "does not exist" in r.stderr
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(cut=st.integers(min_value=0), flip=st.integers(min_value=0), bit=st.integers(0, 7))
+def test_any_damage_is_told_never_a_traceback(exported, tmp_path, cut, flip, bit):
+    # A byte of signed footage changed, or the file cut anywhere: Unusable (exit 2) or a
+    # report that is not authentic; nothing else escapes.
+    _, out, note, _ = exported
+    data = bytearray(out.read_bytes())
+    signed_end = note["pause_notes_fragment"]["offset"]
+    data[flip % signed_end] ^= 1 << bit
+    data = bytes(data[: len(data) - cut % len(data)]) if cut % 3 == 0 else bytes(data)
+    path = tmp_path / "damaged.mp4"
+    path.write_bytes(data)
+    try:
+        report = verify_mp4(str(path))
+    except Unusable as exc:
+        assert "\n" not in str(exc)
+        return
+    assert not report.ok, report.lines()
+    assert report.state in (ALTERED, MISSING_PARTS, NOT_SIGNED, UNVERIFIABLE)
+
+
+def test_verify_holds_one_fragment_at_most(tmp_path):
+    # A file of 24 MB is checked in a few MB of memory, a changed fragment included.
+    import tracemalloc
+
+    rec = fmp4.record_large(fragments=24, fragment_bytes=1 << 20)
+    fmp4.evidence_store(tmp_path / "ev", rec).close()
+    out = tmp_path / "big.mp4"
+    note = export_recording(str(tmp_path / "ev"), DEVICE, None, str(out), "W. Li")
+    with open(out, "r+b") as fh:
+        fh.seek(note["chunks"][5]["offset"] + 5000)
+        byte = fh.read(1)
+        fh.seek(-1, 1)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    tracemalloc.start()
+    try:
+        report = verify_mp4(str(out))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert report.state == ALTERED and codes(report) == ["frame-changed"]
+    assert peak < 6 << 20, peak
+    assert hashlib.sha256(out.read_bytes()).hexdigest() != note["file_sha256"]
+    assert AUTHENTIC != report.state
