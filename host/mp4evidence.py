@@ -27,7 +27,7 @@ elsewhere (the agency's enrolment register) says that the device is the one it c
 """
 
 from host.errors import Unusable
-from protocol import cbor
+from protocol import cbor, mp4
 from protocol.errors import ProtocolError
 from protocol.keys import DeviceKey, decode_key
 
@@ -84,11 +84,12 @@ def _public_key_file(device_id: str, public_key: bytes) -> bytes:
 
 def box(body: bytes) -> bytes:
     """The whole top-level ``uuid`` box holding ``body`` (an evidence payload)."""
-    size = 8 + 16 + len(body)
-    if size < 1 << 32:
-        return size.to_bytes(4, "big") + b"uuid" + EVIDENCE_UUID + body
-    # A 64-bit size (largesize) for a payload past 4 GiB, which MAX_EVIDENCE_BYTES forbids.
-    raise Unusable("the evidence of this recording is too large for one box (%d bytes)" % size)
+    if len(body) > MAX_EVIDENCE_BYTES:
+        raise Unusable(
+            "the evidence of this recording takes %d bytes, more than one box holds (%d)"
+            % (len(body), MAX_EVIDENCE_BYTES)
+        )
+    return mp4.uuid_box(EVIDENCE_UUID, body)
 
 
 def decode(body: bytes) -> Evidence:
