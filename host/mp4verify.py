@@ -32,6 +32,7 @@ from host import mp4evidence
 from host.errors import Unusable
 from host.files import open_regular
 from protocol import mp4
+from protocol.bounds import entry_problem
 from protocol.errors import ProtocolError
 from protocol.frames import (
     FRAME_CHANGED,
@@ -400,6 +401,15 @@ class _Chunks:
         self.by_sha: dict = {}
         for e in self.fragments:
             self.by_sha.setdefault(e.fields[F_PLAIN_SHA], e)
+        # The monotonic ms of media time 0: the record-start's origin_mono (else the press).
+        self.origin = -1
+        start = entries[0].fields if entries else {}
+        if start.get(F_EVENT) == EV_RECORD_START:
+            detail = start.get(F_DETAIL)
+            if type(detail) is dict and type(detail.get("origin_mono")) is int:
+                self.origin = detail["origin_mono"]
+            else:
+                self.origin = start[F_MONO_MS]
 
 
 def verify_mp4(path: str, key: "DeviceKey | None" = None) -> Mp4Report:
@@ -496,6 +506,7 @@ def _check_ledger(evidence: "mp4evidence.Evidence", key: "DeviceKey | None", rep
     parsed: list = []
     verifier = LedgerVerifier(evidence.device_id, public) if public else None
     offset = 0
+    started = False
     for raw in evidence.entries:
         try:
             e = parse_entry(raw)
@@ -505,12 +516,14 @@ def _check_ledger(evidence: "mp4evidence.Evidence", key: "DeviceKey | None", rep
             offset += len(raw)
             continue
         if verifier is not None:
-            if not parsed and e.seq > 0:
+            if not started and e.seq > 0:
                 # The evidence starts at the record-start: its link to the entry before it
                 # lies outside the recording, and is taken as given.
                 verifier.resume(e.seq, e.prev)
-            verifier.feed(e, offset)
-        parsed.append(e)
+            verifier.feed(e, offset)  # an entry out of bounds is its finding (bad-field)
+        started = True
+        if not entry_problem(e.fields):
+            parsed.append(e)  # only entries every field of which can be read are used
         offset += len(raw)
     if parsed:
         report.entries = (parsed[0].seq, parsed[-1].seq)
@@ -599,17 +612,19 @@ def _check_boxes(
     footage: list = []
     pending = None  # the box read ahead of a fragment's last mdat
     init_done = False
+    ftyp = None
     extra_cap = len(chunks.fragments) + KEEP
     while True:
         box = pending if pending is not None else next(walk, None)
         pending = None
         if box is None:
             break
-        if not init_done and box.kind in ("ftyp", "moov"):
-            if box.kind == "ftyp":
-                continue
+        if not init_done and box.kind == "ftyp" and ftyp is None:
+            ftyp = box
+            continue
+        if not init_done and box.kind == "moov":
             init_done = True
-            tracks = _check_init(fh, box, chunks, report)
+            tracks = _check_init(fh, ftyp, box, chunks, report)
             continue
         if box.start in evidence_at:
             continue
@@ -644,14 +659,21 @@ def _check_boxes(
     _place_fragments(fh, footage, chunks, tracks, evidence, report)
 
 
-def _check_init(fh: BinaryIO, moov: Box, chunks: _Chunks, report: Mp4Report) -> _Tracks:
-    """The initialisation segment: the bytes from the file's start to the end of its moov."""
-    if moov.end > MAX_INIT_BYTES:
+def _check_init(
+    fh: BinaryIO, ftyp: "Box | None", moov: Box, chunks: _Chunks, report: Mp4Report
+) -> _Tracks:
+    """The initialisation segment: the file's ftyp and its moov, as the device signed them
+    together. A box between them (a C2PA manifest, which that standard places there) is not
+    part of it; the walk judges it on its own."""
+    head = b""
+    if ftyp is not None:
+        head = _read_at(fh, ftyp.start, ftyp.end - ftyp.start)
+    if len(head) + moov.end - moov.start > MAX_INIT_BYTES:
         raise Unusable(
-            "the initialisation segment (bytes 0 to %d) is larger than any sealcam writes: "
-            "the file is not an export" % moov.end
+            "the initialisation segment (the moov box at byte %d) is larger than any sealcam "
+            "writes: the file is not an export" % moov.start
         )
-    init = _read_at(fh, 0, moov.end)
+    init = head + _read_at(fh, moov.start, moov.end - moov.start)
     sha = hashlib.sha256(init).digest()
     if not chunks.init:
         report.add(
@@ -661,8 +683,8 @@ def _check_init(fh: BinaryIO, moov: Box, chunks: _Chunks, report: Mp4Report) -> 
     elif chunks.init[0].fields[F_PLAIN_SHA] != sha:
         report.add(
             "init-altered",
-            "the initialisation segment (bytes 0 to %d) is not the one chunk seq %d signs: "
-            "the tracks' set-up was changed" % (moov.end, chunks.init[0].seq),
+            "the initialisation segment (ftyp and moov, to byte %d) is not the one chunk seq "
+            "%d signs: the tracks' set-up was changed" % (moov.end, chunks.init[0].seq),
             chunks.init[0].seq,
             0,
         )
@@ -744,7 +766,7 @@ def _place_fragments(
     """Each fragment against the chunk entry whose place it takes (``compare``)."""
     signed = [e.fields[F_PLAIN_SHA] for e in chunks.fragments]
     present = [f.sha for f in footage]
-    origin = _origin(evidence, chunks)
+    origin = chunks.origin
     for state, i, j in compare(signed, present):
         if state == FRAME_OK:
             report.matched += 1
@@ -781,19 +803,6 @@ def _place_fragments(
             )  # fmt: skip
         elif state == FRAME_CHANGED and e is not None and f is not None:
             _changed(fh, e, f, tracks, report)
-
-
-def _origin(evidence: "mp4evidence.Evidence", chunks: _Chunks) -> int:
-    for raw in evidence.entries[:1]:
-        try:
-            e = parse_entry(raw)
-        except ProtocolError:
-            return -1
-        detail = e.fields.get(F_DETAIL)
-        if type(detail) is dict and type(detail.get("origin_mono")) is int:
-            return detail["origin_mono"]
-        return e.fields[F_MONO_MS]
-    return -1
 
 
 def _media_time(e, origin: int) -> str:

@@ -238,16 +238,18 @@ def test_what_is_not_an_mp4_is_one_line_and_exit_2(tmp_path):
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(cut=st.integers(min_value=0), flip=st.integers(min_value=0), bit=st.integers(0, 7))
 def test_any_damage_is_told_never_a_traceback(exported, tmp_path, cut, flip, bit):
-    # A byte of signed footage changed, or the file cut anywhere: Unusable (exit 2) or a
-    # report that is not authentic; nothing else escapes.
+    # A byte changed anywhere (footage, notes or evidence), or the file cut anywhere:
+    # Unusable (exit 2) or a report; nothing else escapes. A changed byte of signed
+    # footage is never authentic.
     _, out, note, _ = exported
     data = bytearray(out.read_bytes())
     signed_end = note["pause_notes_fragment"]["offset"]
-    data[flip % signed_end] ^= 1 << bit
+    at = flip % len(data)
+    data[at] ^= 1 << bit
     data = bytes(data[: len(data) - cut % len(data)]) if cut % 3 == 0 else bytes(data)
     path = tmp_path / "damaged.mp4"
     path.write_bytes(data)
@@ -256,8 +258,11 @@ def test_any_damage_is_told_never_a_traceback(exported, tmp_path, cut, flip, bit
     except Unusable as exc:
         assert "\n" not in str(exc)
         return
-    assert not report.ok, report.lines()
-    assert report.state in (ALTERED, MISSING_PARTS, NOT_SIGNED, UNVERIFIABLE)
+    report.to_dict()
+    report.lines()
+    if at < signed_end:
+        assert not report.ok, report.lines()
+        assert report.state in (ALTERED, MISSING_PARTS, NOT_SIGNED, UNVERIFIABLE)
 
 
 def test_verify_holds_one_fragment_at_most(tmp_path):
@@ -283,3 +288,97 @@ def test_verify_holds_one_fragment_at_most(tmp_path):
     assert peak < 6 << 20, peak
     assert hashlib.sha256(out.read_bytes()).hexdigest() != note["file_sha256"]
     assert AUTHENTIC != report.state
+
+
+def _evidence_at(data: bytes) -> tuple:
+    kind, start, end = mp4.top_boxes(data)[-1]
+    assert kind == "uuid"
+    return start, end
+
+
+def test_boxes_that_are_not_footage_are_told_by_what_they_can_do(exported, tmp_path):
+    _, out, _, _ = exported
+    data = out.read_bytes()
+    start, end = _evidence_at(data)
+    # Padding shows nothing: the file stays authentic, with it told.
+    free = b"\x00\x00\x00\x10free" + bytes(8)
+    report = verify_mp4(str(variant(tmp_path, data[:start] + free + data[start:])))
+    assert report.state == AUTHENTIC_NOTES and report.padding == 1
+    # Any other box no entry signs (metadata a player may show) makes it altered.
+    meta = b"\x00\x00\x00\x10udta" + bytes(8)
+    report = verify_mp4(str(variant(tmp_path, data[:start] + meta + data[start:])))
+    assert report.state == ALTERED and codes(report) == ["unsigned-box"]
+    # A second evidence box (someone else's claim appended) is altered too.
+    report = verify_mp4(str(variant(tmp_path, data + data[start:end])))
+    assert report.state == ALTERED and "evidence-twice" in codes(report)
+
+
+def test_evidence_without_a_key_is_unverifiable_until_one_is_given(exported, tmp_path):
+    from protocol import cbor
+
+    _, out, _, _ = exported
+    data = out.read_bytes()
+    start, end = _evidence_at(data)
+    body = cbor.loads(data[start + 24 : end])
+    del body["device_key"]
+    stripped = data[:start] + mp4.uuid_box(data[start + 8 : start + 24], cbor.dumps(body))
+    path = variant(tmp_path, stripped, "nokey.mp4")
+    report = verify_mp4(str(path))
+    assert report.state == UNVERIFIABLE and codes(report) == ["no-key"]
+    assert "--key" in report.findings[0].message
+    assert verify_mp4(str(path), device_key().public_only()).state == AUTHENTIC_NOTES
+    # Evidence that is not readable CBOR is no evidence of anything.
+    broken = data[:start] + mp4.uuid_box(data[start + 8 : start + 24], b"\xff" * 40)
+    report = verify_mp4(str(variant(tmp_path, broken, "broken.mp4")))
+    assert report.state == ALTERED and codes(report) == ["evidence-unreadable"]
+
+
+def test_a_box_beside_the_initialisation_segment_is_judged_on_its_own(exported, tmp_path):
+    # Where a C2PA manifest goes (after ftyp): the signed ftyp and moov still verify, and
+    # the box is told for what it is, not taken for a change to the tracks.
+    _, out, _, _ = exported
+    data = out.read_bytes()
+    kind, _, ftyp_end = mp4.top_boxes(data)[0]
+    assert kind == "ftyp"
+    manifest = mp4.uuid_box(bytes(range(16)), b"a manifest of someone's own")
+    report = verify_mp4(str(variant(tmp_path, data[:ftyp_end] + manifest + data[ftyp_end:])))
+    assert codes(report) == ["unsigned-box"] and report.matched == report.signed_fragments
+
+
+def test_a_boards_motion_jpeg_recording_names_its_changed_frame_too(tmp_path):
+    # Boards package their sensor's JPEG frames the same way (issue 12): each JPEG is a
+    # sample, each has its digest, and the check names a changed one alike.
+    rec = fmp4.record_mjpeg()
+    fmp4.evidence_store(tmp_path / "ev", rec).close()
+    out = tmp_path / "board.mp4"
+    note = export_recording(str(tmp_path / "ev"), DEVICE, None, str(out), "W. Li")
+    assert verify_mp4(str(out)).state == AUTHENTIC  # no pause: no notes
+    at, ref, entry = _sample(rec, note, 1, 7)
+    data = bytearray(out.read_bytes())
+    data[at + ref.size // 2] ^= 0x01
+    report = verify_mp4(str(variant(tmp_path, bytes(data))))
+    assert codes(report) == ["frame-changed"] and report.frames == [(entry.seq, ".......N..")]
+    assert "frame 7 of chunk seq %d" % entry.seq in report.findings[0].message
+
+
+def test_an_entry_no_reader_can_use_is_a_finding_not_a_crash(exported, tmp_path):
+    # Entries signed with the key but holding a chunk without its hash: the ledger check
+    # names it (bad-field), and nothing reads the field that is not there.
+    from protocol import cbor
+    from protocol.ledger import LedgerWriter, parse_entry
+    from protocol.registry import F_MEDIA_TYPE, F_RECORDING, KIND_CHUNK, MEDIA_MP4
+    from tests.protocol.helpers import SEED_A
+
+    rec, out, _, _ = exported
+    data = out.read_bytes()
+    start, end = _evidence_at(data)
+    body = cbor.loads(data[start + 24 : end])
+    last = parse_entry(body["entries"][-1])
+    writer = LedgerWriter(make_signer(SEED_A), DEVICE, last.seq + 1, last.digest)
+    bogus = writer.append(KIND_CHUNK, {F_RECORDING: rec.rec_id, F_MEDIA_TYPE: MEDIA_MP4},
+                          last.fields[4] + 1, last.fields[5] + 1, sign=True)  # fmt: skip
+    body["entries"].append(bogus)
+    forged = data[:start] + mp4.uuid_box(data[start + 8 : start + 24], cbor.dumps(body))
+    report = verify_mp4(str(variant(tmp_path, forged)))
+    assert report.state == ALTERED and codes(report) == ["ledger"]
+    assert "plain" in report.findings[0].message or "missing" in report.findings[0].message
