@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 # it: H.264 and AAC in signed MP4 fragments, exported as those fragments byte for byte.
 DEMO_SCENARIO = "clean-shift.toml"
 DEMO_CODEC = "h264"
+CODEC_NAMES = {"avc1": "H.264", "hvc1": "H.265", "jpeg": "Motion JPEG"}
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -92,14 +93,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for line in _verdicts(before, alone, after):
             print(line)
         v = note["video"]
+        notes = len(note["pause_notes"])
         print("\nThe MP4, exported before the change: %s" % video)
         print(
-            "  (%d frames of %s %dx%d with sound, %d pause subtitle(s); its note for the case "
+            "  (%d frames of %s %dx%d with sound, %d pause note%s; its note for the case "
             "file: %s.json)"
-            % (v["frames"], v["codec"], v["width"], v["height"], len(note["pause_notes"]), video)
+            % (
+                v["frames"],
+                CODEC_NAMES.get(v["codec"], v["codec"]),
+                v["width"],
+                v["height"],
+                notes,
+                "" if notes == 1 else "s",
+                video,
+            )
         )
-        print("  Play it with sound in VLC (vlc %s), in a web browser (open the file or" % video)
-        print("  drag it into a window) or with ffplay; turn subtitles on to see the pauses.\n")
+        print("  Play it with its sound in VLC or a web browser (open the file, or drag it into")
+        print("  a window), subtitles on to see the pause notes:")
+        print("    vlc %s\n" % video)
         print("Try it yourself:")
         print("  %s verify %s" % (command_name(), video))
         print("  %s verify %s" % (command_name(), evidence))
