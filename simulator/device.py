@@ -2,11 +2,15 @@
 
 ``VirtualDevice`` boots ``firmware.agent`` with the simulator's hardware (a rendered camera, a
 microphone, a battery, a small SD card, an RTC that drifts, a GPS track, buttons) and runs the
-steps of a scenario against it. Time is virtual: filming renders and signs every frame, but a
-wait of hours costs only the ticks the recorder needs. Faults are real where they can be: a
-power cut tears the write under way on the card and the next boot recovers from the card as
-it is; a full card refuses writes the way a card does; an edit behind the agent's back changes
-the bytes of the store on disk.
+steps of a scenario against it. Its ``codec`` setting chooses the footage: "mjpeg" (the
+default) writes raw chunks, every frame a JPEG and every audio block PCM, as boards do;
+"h264" and "h265" put the camera and microphone through the Linux port's encoders
+(``simulator.hardware.encoder``) into fragmented MP4 chunks, as ``sealcam record`` does.
+Time is virtual: filming renders and signs every frame, but a wait of hours costs only the
+ticks the recorder needs. Faults are real where they can be: a power cut tears the write
+under way on the card and the next boot recovers from the card as it is; a full card refuses
+writes the way a card does; an edit behind the agent's back changes the bytes of the store on
+disk.
 """
 # micropython: skip (the simulator runs on CPython only)
 
