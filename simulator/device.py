@@ -2,11 +2,15 @@
 
 ``VirtualDevice`` boots ``firmware.agent`` with the simulator's hardware (a rendered camera, a
 microphone, a battery, a small SD card, an RTC that drifts, a GPS track, buttons) and runs the
-steps of a scenario against it. Time is virtual: filming renders and signs every frame, but a
-wait of hours costs only the ticks the recorder needs. Faults are real where they can be: a
-power cut tears the write under way on the card and the next boot recovers from the card as
-it is; a full card refuses writes the way a card does; an edit behind the agent's back changes
-the bytes of the store on disk.
+steps of a scenario against it. Its ``codec`` setting chooses the footage: "mjpeg" (the
+default) writes raw chunks, every frame a JPEG and every audio block PCM, as boards do;
+"h264" and "h265" put the camera and microphone through the Linux port's encoders
+(``simulator.hardware.encoder``) into fragmented MP4 chunks, as ``sealcam record`` does.
+Time is virtual: filming renders and signs every frame, but a wait of hours costs only the
+ticks the recorder needs. Faults are real where they can be: a power cut tears the write
+under way on the card and the next boot recovers from the card as it is; a full card refuses
+writes the way a card does; an edit behind the agent's back changes the bytes of the store on
+disk.
 """
 # micropython: skip (the simulator runs on CPython only)
 
@@ -17,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from firmware.agent import Agent, boot
 from firmware.errors import FirmwareError, StoreError
-from firmware.hal import Indicators
+from firmware.hal import Camera, Indicators
 from firmware.recorder import (
     PAUSED,
     RECORDING,
@@ -28,7 +32,7 @@ from firmware.runloop import AUDIO_BLOCK_MS, RunLoop
 from firmware.storelock import StoreClaim, StoreInUse, claim
 from protocol.crc32 import crc32
 from protocol.keys import DeviceKey, encode_key
-from protocol.registry import MEDIA_MJPEG, MEDIA_PCM
+from protocol.registry import MEDIA_AAC, MEDIA_H264, MEDIA_H265, MEDIA_MJPEG, MEDIA_PCM
 from protocol.signer import generate_seed, make_signer
 from simulator.errors import ScenarioError
 from simulator.hardware import (
@@ -41,16 +45,19 @@ from simulator.hardware import (
     SimClock,
     SimMicrophone,
 )
-from simulator.scenario import NO_RECORD_CODES, PAUSE_CODES, duration_ms
+from simulator.scenario import CODECS, NO_RECORD_CODES, PAUSE_CODES, duration_ms
 
 if TYPE_CHECKING:
     from protocol.framing import Transport
+    from simulator.hardware.encoder import EncodedSound
     from simulator.hardware.sdcard import _CardFile
 
 DEFAULT_START = "2026-11-23T08:00:00+08:00"
 DEFAULT_GPS = [[39.9087, 116.3975], [39.9100, 116.4030], [39.9140, 116.4040]]
 BLOCK_MS = AUDIO_BLOCK_MS  # one audio block
 BATTERY_EVERY_MS = 60_000
+DEFAULT_CODEC = "mjpeg"  # what boards and older stores write, and every scenario before codecs
+VIDEO_MEDIA = {"h264": MEDIA_H264, "h265": MEDIA_H265}
 
 
 class PowerCut(BaseException):
@@ -190,13 +197,23 @@ class VirtualDevice:
         self.card = SdCard(str(self.store_dir), capacity)
         self.gps = GpsTrack(self.clock, [tuple(p) for p in cfg.get("gps", DEFAULT_GPS)])
         self.buttons = Buttons()
-        # Every simulated frame is a JPEG and every audio block raw PCM.
-        self.recorder_config = {
-            "chunk_ms": int(cfg.get("chunk_ms", 1000)),
-            "video_media": MEDIA_MJPEG,
-            "audio_media": MEDIA_PCM,
-        }
-        self.recorder_config["max_chunk_ms"] = max(2000, self.recorder_config["chunk_ms"])
+        self.codec = str(cfg.get("codec", DEFAULT_CODEC))
+        if self.codec not in CODECS:
+            raise ScenarioError(
+                "device %s: unknown codec %r; give one of %s"
+                % (self.device_id, self.codec, ", ".join(CODECS))
+            )
+        chunk_ms = int(cfg.get("chunk_ms", 1000))
+        if self.codec == "mjpeg":
+            # Raw chunks: every simulated frame is a JPEG and every audio block raw PCM.
+            media = {"video_media": MEDIA_MJPEG, "audio_media": MEDIA_PCM}
+        else:
+            # Fragmented MP4 from the Linux port's encoders (simulator.hardware.encoder).
+            media = {"video_media": VIDEO_MEDIA[self.codec], "audio_media": MEDIA_AAC}
+        self.recorder_config = {"chunk_ms": chunk_ms, **media}
+        self.recorder_config["max_chunk_ms"] = max(2000, chunk_ms)
+        self.sound: EncodedSound | None = None  # the AAC encoder of the running agent
+        self._bitrate_bps = 0  # the encoded path's, measured once
         self.power = _Power(self.rng)
         self._claim: StoreClaim | None = None
         self._claim_store()  # provisioning writes the key into the store
@@ -315,27 +332,66 @@ class VirtualDevice:
             held.release()
 
     def _boot(self, store: CardStore, officer_log: list) -> Agent:
-        return boot(
+        camera: Camera = self.camera
+        encoded = None
+        extra: dict = {}
+        self.sound = None
+        if self.codec != "mjpeg":
+            # The encoders start with the power, as a recorder's do: a fresh encoder and
+            # packager each boot, the video track learnt from the first access unit.
+            from firmware.packager import Fmp4Packager
+            from simulator.hardware.encoder import EncodedCamera, EncodedSound, gop_frames
+
+            self.sound = EncodedSound(self.clock, self.microphone.rate, BLOCK_MS)
+            packager = Fmp4Packager(None, self.sound.track(), frame_ms=max(1, 1000 // self.fps))
+            gop = gop_frames(self.fps, self.recorder_config["chunk_ms"])
+            camera = encoded = EncodedCamera(self.camera, self.codec, self.fps, gop, packager)
+            extra["packager"] = packager
+        agent = boot(
             str(self.store_dir),
             make_signer(self.key.seed),
             self.device_id,
             self.officer,
             self.clock,
-            self.camera,
+            camera,
             _Officer(officer_log),
             self.battery,
             config=self.recorder_config,
             host_keys=self.pinned_hosts,
             store=store,
             bitrate_bps=self._bitrate(),
+            **extra,
         )
+        if encoded is not None:
+            encoded.follow(agent.recorder)  # an IDR at record start and after a resume
+        return agent
 
     def _bitrate(self) -> int:
-        """What this camera and microphone write per second, from a frame of the scene."""
+        """What this camera and microphone write per second, from a frame of the scene (raw
+        mode) or from one GOP through the encoder (measured once: it costs an encoder)."""
+        if self.codec != "mjpeg":
+            if not self._bitrate_bps:
+                self._bitrate_bps = self._encoded_bitrate()
+            return self._bitrate_bps
         sample = self.camera.render(self.clock.true_ms)
         frame = len(self.camera.encode(sample))
         audio = 8000 * 2 * 8  # 8 kHz, 16-bit PCM
         return frame * 8 * self.fps + audio
+
+    def _encoded_bitrate(self) -> int:
+        from firmware.ports.encoder import VideoEncoder
+        from simulator.hardware.encoder import gop_frames
+
+        gop = gop_frames(self.fps, self.recorder_config["chunk_ms"])
+        encoder = VideoEncoder(self.codec, self.fps, gop)
+        step = max(1, 1000 // self.fps)
+        size = 0
+        for i in range(gop):
+            image = self.camera.render(self.clock.true_ms + i * step)
+            size += sum(len(s[0]) for s in encoder.encode(image, i * step, i == 0))
+        size += sum(len(s[0]) for s in encoder.flush())
+        audio = self.sound.bitrate if self.sound is not None else 0
+        return size * 8 * self.fps // gop + audio
 
     def _do_power_off(self, step: dict) -> None:
         agent = self._on()
@@ -452,6 +508,14 @@ class VirtualDevice:
     def _fault_microphone_repair(self, step: dict) -> None:
         self.mic_working = True
         self.say("the microphone works again")
+
+    def _fault_microphone_covered(self, step: dict) -> None:
+        self.microphone.cover()
+        self.say("something covers the microphone: it hears near silence")
+
+    def _fault_microphone_uncovered(self, step: dict) -> None:
+        self.microphone.uncover()
+        self.say("the microphone is uncovered")
 
     def _fault_gps_lost(self, step: dict) -> None:
         self.gps.lose()
@@ -596,9 +660,15 @@ class VirtualDevice:
             self._battery(agent)
         self._flush_officer()
 
-    def _audio(self) -> "bytes | None":
+    def _audio(self) -> "bytes | list | None":
         block = self.microphone.read()  # the microphone runs on, heard or not
-        return block[0] if block is not None and self.mic_working else None
+        if block is None or not self.mic_working:
+            return None
+        if self.sound is not None:
+            # AAC frames, each with its capture time: the run loop feeds them one by one,
+            # so every frame is one sample of its fragment.
+            return self.sound.encode(block[0], block[1])
+        return block[0]
 
     def _battery(self, agent: Agent) -> None:
         pct = self.battery.percent()

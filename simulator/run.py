@@ -152,6 +152,11 @@ class Runner:
         if device_port:
             # Hardware in the loop: the board is driven through its test command set.
             cfg = scenario.device
+            if cfg.get("codec", "mjpeg") != "mjpeg":
+                raise ScenarioError(
+                    "[device] codec is %s, but a board records Motion JPEG frames and PCM: "
+                    "run this scenario in the simulator (without --device)" % cfg["codec"]
+                )
             self.device = importlib.import_module("simulator.hil").BoardDevice(
                 device_port,
                 start_ms=scenario.start_ms() if "start" in cfg else int(time.time() * 1000),

@@ -41,6 +41,8 @@ FAULTS = (
     "camera_repair",
     "microphone_failure",
     "microphone_repair",
+    "microphone_covered",  # a hand or a raincoat over it: it hears near silence (-50 dB)
+    "microphone_uncovered",
     "full_storage",  # other data fills the card, leaving `leave_mb` free (default 0)
     "edit_store",  # someone changes the device's store behind the agent: `target` media|ledger
     "gps_lost",
@@ -102,7 +104,12 @@ DEVICE_KEYS = {
     "chunk_ms": int,
     "battery_hours": _NUM,  # hours a full battery records for (default 10)
     "count": int,  # devices alike, living the same steps and docking at once (default 1)
+    "codec": str,  # what the recorder writes: one of CODECS (default mjpeg)
 }
+# The recorder's footage: "h264" and "h265" are fragmented MP4 from the Linux port's encoders
+# (H.264/H.265 video and AAC sound, as `sealcam record` writes); "mjpeg" is the raw mode
+# (every frame a JPEG, every audio block PCM), what boards and older stores write.
+CODECS = ("h264", "h265", "mjpeg")
 MAX_DEVICES = 64  # docking at once through one daemon: see BENCHMARKS.md
 HOST_KEYS = {"late_hours": _NUM, "clock_drift_s": _NUM, "link": str}
 EXPECT_KEYS = {
@@ -293,6 +300,12 @@ def _check_device(s: Scenario) -> None:
         raise ScenarioError("%s: [device] resolution %s is out of range" % (s.path, res))
     if "start" in s.device:
         s.start_ms()
+    codec = s.device.get("codec", "mjpeg")
+    if codec not in CODECS:
+        raise ScenarioError(
+            "%s: [device] codec %r is not one this recorder writes: give h264 or h265 "
+            "(MP4 with sound) or mjpeg (raw JPEG frames and PCM)" % (s.path, codec)
+        )
     if s.host.get("link", "pty") not in LINKS:
         raise ScenarioError("%s: [host] link is one of %s" % (s.path, ", ".join(LINKS)))
     count = s.device.get("count", 1)

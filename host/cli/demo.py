@@ -12,15 +12,25 @@ from host.cli.verify import render_checkup
 
 if TYPE_CHECKING:
     from host.checkup import Checkup
+    from host.mp4verify import Mp4Report
+
+# The shift the demo runs (a scenario of the library), recorded as a Linux recorder records
+# it: H.264 and AAC in signed MP4 fragments, exported as those fragments byte for byte.
+DEMO_SCENARIO = "clean-shift.toml"
+DEMO_CODEC = "h264"
+CODEC_NAMES = {"avc1": "H.264", "hvc1": "H.265", "jpeg": "Motion JPEG"}
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """The main job end to end: a virtual recorder's shift, docked over a pseudo-terminal to
-    the host daemon, verified; a byte of stored footage changed; verified again; exported."""
+    the host daemon, verified; exported as MP4 and the file verified alone; a byte of stored
+    footage changed; verified again."""
     from host.export import ExportError, export_recording
+    from host.mp4verify import verify_mp4
     from simulator.command import SCENARIO_DIR
     from simulator.errors import SimulatorError
-    from simulator.run import run_file
+    from simulator.run import Runner
+    from simulator.scenario import load
 
     out = Path(args.dir)
     if out.exists() and any(out.iterdir()):
@@ -31,28 +41,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
         shutil.rmtree(out)  # an earlier demo's files: start afresh
     out.mkdir(parents=True, exist_ok=True)
     say = None if args.json else (lambda line: print("  " + line, flush=True))
-    scenario = str(SCENARIO_DIR / "clean-shift.toml")
     if not args.json:
-        print("1. A virtual recorder (the unchanged firmware on simulated hardware) works a")
-        print("   shift; then it docks with `sealcam sync`, another process, over a")
-        print("   pseudo-terminal.\n")
+        print("1. A virtual recorder (the unchanged firmware on simulated hardware, its")
+        print("   scene and microphone through the H.264 and AAC encoders) works a shift;")
+        print("   then it docks with `sealcam sync`, another process, over a pseudo-terminal.\n")
     try:
-        report = run_file(scenario, str(out), say=say)
+        scenario = load(str(SCENARIO_DIR / DEMO_SCENARIO))
+        scenario.device["codec"] = DEMO_CODEC
+        report = Runner(scenario, str(out), say=say).run()
     except SimulatorError as exc:
         raise UsageProblem(str(exc)) from None
     evidence = out / "host" / "evidence"
     device = report["device"]
-    video = out / "recording.avi"
-    try:
-        note = export_recording(str(evidence), device, None, str(video), "demo")
-    except ExportError as exc:
-        raise UsageProblem("export failed: %s" % exc) from None
     if not args.json:
         print("\n2. What the host concluded (sealcam verify %s):\n" % evidence)
     before = _checkup(evidence, device, args.json)
+    video = out / "recording.mp4"
+    try:
+        note = export_recording(str(evidence), device, None, str(video), "demo")
+        alone = verify_mp4(str(video))
+    except (ExportError, ValueError) as exc:
+        raise UsageProblem("export failed: %s" % exc) from None
+    if not args.json:
+        print("3. The recording exported as MP4 with its sound: the device's signed fragments")
+        print("   byte for byte, a subtitle for each pause, the signed ledger entries and the")
+        print("   device key; then the file is checked alone (sealcam verify %s):\n" % video)
+        for line in alone.lines():
+            print(line)
+        print()
     victim, seq = _change_stored_footage(evidence, device)
     if not args.json:
-        print("3. Someone changes one byte of the stored footage of chunk seq %d" % seq)
+        print("4. Someone changes one byte of the stored footage of chunk seq %d" % seq)
         print("   (%s), and the host verifies again:\n" % victim)
     after = _checkup(evidence, device, args.json)
     if args.json:
@@ -61,6 +80,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 {
                     "scenario": report,
                     "export": note,
+                    "export_verify": alone.to_dict(),
                     "changed": {"file": str(victim), "chunk_seq": seq},
                     "before": before.to_dict(),
                     "after": after.to_dict(),
@@ -70,13 +90,49 @@ def cmd_demo(args: argparse.Namespace) -> int:
             )
         )
     else:
-        print("4. The recording, with its overlay, exported before the change: %s" % video)
-        frames = note["video"]["frames"]
-        print("   (%d frames; its note for the case file: %s.json)\n" % (frames, video))
+        for line in _verdicts(before, alone, after):
+            print(line)
+        v = note["video"]
+        notes = len(note["pause_notes"])
+        print("\nThe MP4, exported before the change: %s" % video)
+        print(
+            "  (%d frames of %s %dx%d with sound, %d pause note%s; its note for the case "
+            "file: %s.json)"
+            % (
+                v["frames"],
+                CODEC_NAMES.get(v["codec"], v["codec"]),
+                v["width"],
+                v["height"],
+                notes,
+                "" if notes == 1 else "s",
+                video,
+            )
+        )
+        print("  Play it with its sound in VLC or a web browser (open the file, or drag it into")
+        print("  a window), subtitles on to see the pause notes:")
+        print("    vlc %s\n" % video)
         print("Try it yourself:")
+        print("  %s verify %s" % (command_name(), video))
         print("  %s verify %s" % (command_name(), evidence))
         print("  %s sim run --all" % command_name())
-    return EXIT_OK if before.ok and not after.ok else EXIT_NOT_OK
+    ok = before.ok and alone.ok and not after.ok
+    return EXIT_OK if ok else EXIT_NOT_OK
+
+
+def _verdicts(before: "Checkup", alone: "Mp4Report", after: "Checkup") -> list:
+    """The three verdicts side by side: the store's before and after the change, and the
+    exported file's on its own."""
+
+    def device_state(checkup: "Checkup") -> str:
+        states = [d.report.state for d in checkup.devices]
+        return ", ".join(states) or "no device"
+
+    return [
+        "Verdicts",
+        "  evidence store, as synced          %s" % device_state(before),
+        "  the exported MP4, on its own       %s" % alone.state.upper(),
+        "  evidence store, after the change   %s" % device_state(after),
+    ]
 
 
 def command_name(argv0: str | None = None) -> str:
@@ -111,14 +167,22 @@ def _change_stored_footage(evidence: Path, device: str) -> tuple:
     """Flip one bit in the middle of a stored video chunk; return the file and its seq."""
     from host.evidence import SqliteEvidenceStore
     from protocol.ledger import parse_entry
-    from protocol.registry import F_MEDIA_TYPE, F_PLAIN_SHA, KIND_CHUNK, MEDIA_H264, MEDIA_MJPEG
+    from protocol.registry import (
+        F_MEDIA_TYPE,
+        F_PLAIN_SHA,
+        KIND_CHUNK,
+        MEDIA_H264,
+        MEDIA_MJPEG,
+        MEDIA_MP4,
+    )
 
     store = SqliteEvidenceStore(evidence, readonly=True)
     try:
         chunks = [
             e
             for e in (parse_entry(r) for r in store.entries(device))
-            if e.kind == KIND_CHUNK and e.fields.get(F_MEDIA_TYPE) in (MEDIA_H264, MEDIA_MJPEG)
+            if e.kind == KIND_CHUNK
+            and e.fields.get(F_MEDIA_TYPE) in (MEDIA_H264, MEDIA_MJPEG, MEDIA_MP4)
         ]
         chunk = chunks[len(chunks) // 2]
         path = store.media_file(chunk.fields[F_PLAIN_SHA])
@@ -135,12 +199,14 @@ def add_demo(sub: "argparse._SubParsersAction") -> None:
     """Add ``sealcam demo``."""
     d = sub.add_parser(
         "demo",
-        help="the main job end to end: a virtual shift, docked, verified, tampered, exported",
+        help="the main job end to end: a virtual shift, docked, verified, exported, tampered",
         description="The main job end to end on the embedded defaults: a virtual recorder "
-        "(the unchanged firmware on simulated hardware) works a shift with a pause and its "
-        "spoken reason, docks with the host daemon over a pseudo-terminal, and the host "
-        "verifies and judges it; the recording is exported as a video with its overlay; "
-        "then one byte of the stored footage is changed and the report names the chunk.",
+        "(the unchanged firmware on simulated hardware, recording H.264 with AAC sound) works "
+        "a shift with a pause and its spoken reason, docks with the host daemon over a "
+        "pseudo-terminal, and the host verifies and judges it; the recording is exported as "
+        "an MP4 with sound (its signed fragments byte for byte) and the file is verified on "
+        "its own; then one byte of the stored footage is changed and the report names the "
+        "chunk.",
     )
     d.add_argument("--dir", default="sealcam-demo", help="where to write the files")
     d.add_argument("--json", action="store_true", help="print everything as one JSON document")

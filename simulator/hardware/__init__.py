@@ -6,7 +6,10 @@ camera renders a moving scene with OpenCV and burns the agent's overlay into it,
 microphone yields PCM blocks (a quiet tone, or speech queued for a spoken reason), the
 battery drains by a simple model, the SD card refuses writes past its capacity the way a full
 card does, the RTC drifts and can lose its time, the GPS walks a track, and the buttons name
-the recorder inputs they cause. One module per part; their names are importable from here.
+the recorder inputs they cause. One module per part; their names are importable from here,
+except the media encoder's (``simulator.hardware.encoder``: the scene and the microphone
+through the Linux port's H.264/H.265 and AAC encoders), which loads PyAV and is imported
+only by a device whose scenario asks for those codecs.
 """
 # micropython: skip (OpenCV and numpy; the simulator runs on CPython only)
 

@@ -92,12 +92,21 @@ class SceneCamera(Camera):
             )
         return data.tobytes()
 
-    def read(self, overlay: str) -> tuple | None:
+    def picture(self, overlay: str) -> "np.ndarray | None":
+        """The frame the sensor takes now, overlay burned in (BGR); None once it failed.
+        ``read`` encodes it as JPEG; a video encoder (``simulator.hardware.encoder``) takes
+        it as it is."""
         if self._failed:
             return None
         image = self.render(self.clock.true_ms)
         burn_overlay(image, overlay)
         self.frames += 1
+        return image
+
+    def read(self, overlay: str) -> tuple | None:
+        image = self.picture(overlay)
+        if image is None:
+            return None
         return self.encode(image), True, self.clock.mono_ms()
 
     def working(self) -> bool:

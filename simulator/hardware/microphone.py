@@ -14,6 +14,10 @@ from simulator.hardware.clock import SimClock
 _TONE_HZ = 440  # a whole number of Hz, so the tone repeats in whole samples
 _TONE_LEVEL = 0.03  # of full scale: a quiet background hum
 _VOICE_LEVEL = 0.5
+# A hand, a raincoat or a pocket over the capsule: what reaches it is about 50 dB down, so
+# the tone sits near -84 dBFS and speech below -60 dBFS, under the level at which the host
+# hears a spoken reason (host.compliance: -50 dBFS).
+_COVERED_GAIN = 10 ** (-50 / 20)
 
 
 def synthetic_voice(seconds: float, rate: int) -> np.ndarray:
@@ -73,7 +77,7 @@ class SimMicrophone(Microphone):
 
     The caller reads one block for every ``block_ms`` of virtual time that passes. Between
     spoken clips the microphone hears a quiet tone; ``speak`` queues a clip, which the next
-    blocks carry over the tone.
+    blocks carry over the tone. ``cover`` muffles everything it hears until ``uncover``.
     """
 
     def __init__(self, clock: SimClock, rate: int = 8000, block_ms: int = 200) -> None:
@@ -90,6 +94,7 @@ class SimMicrophone(Microphone):
         self._speech = np.zeros(0)
         self._pos = 0
         self._failed = False
+        self.covered = False
         # The tone alone repeats every ``_period`` samples: between clips a block is a slice
         # of it, made once, not computed again a block at a time.
         self._period = rate // math.gcd(rate, _TONE_HZ)
@@ -129,17 +134,26 @@ class SimMicrophone(Microphone):
         n = self.block_samples
         start = self._n
         self._n += n
-        if not self.speaking():
+        if not self.speaking() and not self.covered:
             at = 2 * (start % self._period)
             return self._tone[at : at + 2 * n], self.clock.mono_ms()
         signal = self._signal(start, n)
         speech = self._speech[self._pos : self._pos + n]
         signal[: len(speech)] += speech
         self._pos += len(speech)
+        if self.covered:
+            signal *= _COVERED_GAIN
         return self._pcm(signal).tobytes(), self.clock.mono_ms()
 
     def fail(self) -> None:
         self._failed = True
+
+    def cover(self) -> None:
+        """Something covers the capsule: it still delivers blocks, of near silence."""
+        self.covered = True
+
+    def uncover(self) -> None:
+        self.covered = False
 
     def repair(self) -> None:
         self._failed = False

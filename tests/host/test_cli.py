@@ -5,6 +5,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import av
 import pytest
 
 from host.cli import command_name, main
@@ -74,7 +75,7 @@ def test_keygen_writes_a_private_and_a_public_key(tmp_path):
     assert r.returncode == 2 and "--force" in r.stderr
 
 
-def test_demo_runs_the_main_job_and_catches_its_own_tampering(tmp_path):  # R-DEV-2
+def test_demo_runs_the_main_job_and_catches_its_own_tampering(tmp_path):  # R-DEV-2, R-HOST-4
     r = run("demo", "--dir", str(tmp_path / "demo"), "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
@@ -85,8 +86,33 @@ def test_demo_runs_the_main_job_and_catches_its_own_tampering(tmp_path):  # R-DE
     assert after["state"] == "NOT OK"
     altered = [f for f in after["findings"] if f["code"] == "media-altered"]
     assert [f["seq"] for f in altered] == [out["changed"]["chunk_seq"]]  # exactly where
-    assert out["export"]["video"]["frames"] > 0
-    assert (tmp_path / "demo" / "recording.avi").stat().st_size > 0
+    # Issue 12: the recording is H.264 with sound, exported as its signed fragments, and the
+    # file verifies on its own (the pause's subtitle is a note, not footage).
+    export = out["export"]
+    assert export["video"]["codec"] == "avc1" and export["audio"] and export["video"]["frames"]
+    assert export["changed_chunks"] == [] and len(export["pause_notes"]) == 1
+    alone = out["export_verify"]
+    assert alone["state"] == "authentic with notes" and alone["findings"] == []
+    video = tmp_path / "demo" / "recording.mp4"
+    with av.open(str(video)) as container:
+        assert sorted(s.type for s in container.streams) == ["audio", "subtitle", "video"]
+        assert sum(1 for _ in container.decode(audio=0)) > 0
+    with av.open(str(video)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == export["video"]["frames"]
+
+
+def test_the_demo_shows_both_verdicts_and_how_to_play_the_mp4(tmp_path):  # issue 12
+    r = run("demo", "--dir", str(tmp_path / "demo"))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    verdicts = lines[lines.index("Verdicts") + 1 : lines.index("Verdicts") + 4]
+    assert [line.split()[-1] for line in verdicts[:1]] == ["OK"]
+    assert "AUTHENTIC WITH NOTES" in verdicts[1] and "on its own" in verdicts[1]
+    assert verdicts[2].endswith("NOT OK")
+    assert "Verdict   ✓ AUTHENTIC WITH NOTES" in r.stdout  # sealcam verify FILE.mp4's report
+    mp4 = str(tmp_path / "demo" / "recording.mp4")
+    assert "vlc %s" % mp4 in r.stdout and "web browser" in r.stdout
+    assert "sealcam verify %s" % mp4 in r.stdout
 
 
 def test_help_teaches():

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from simulator.errors import ScenarioError
-from simulator.scenario import STEPS, duration_ms, load, parse, parse_time
+from simulator.scenario import CODECS, STEPS, duration_ms, load, parse, parse_time
 
 GOOD = """
 name = "t"
@@ -162,3 +162,48 @@ def test_several_devices_are_between_one_and_64_on_cables(tmp_path, change, mess
     with pytest.raises(ScenarioError) as err:
         load(write(tmp_path, GOOD.replace(*change)))
     assert message in str(err.value)
+
+
+# Issue 12: [device] codec chooses the recorder's footage; anything else is one clear line.
+@pytest.mark.parametrize("codec", ["h264", "h265", "mjpeg"])
+def test_a_codec_the_recorder_writes_loads(tmp_path, codec):
+    s = load(write(tmp_path, GOOD.replace('id = "SC-T-1"', 'id = "SC-T-1"\ncodec = "%s"' % codec)))
+    assert s.device["codec"] == codec
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('"vp9"', "[device] codec 'vp9' is not one this recorder writes: give h264 or h265"),
+        ('"H264"', "[device] codec 'H264' is not one this recorder writes"),
+        ("264", "[device] codec must be str, not 264"),
+    ],
+)
+def test_an_unknown_codec_is_one_clear_line(tmp_path, value, message):
+    path = write(tmp_path, GOOD.replace('id = "SC-T-1"', 'id = "SC-T-1"\ncodec = %s' % value))
+    with pytest.raises(ScenarioError) as err:
+        load(path)
+    assert message in str(err.value) and path in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+@given(st.text(max_size=8))
+def test_any_codec_text_loads_only_if_it_is_one_of_the_three(codec):
+    doc = {"device": {"codec": codec}, "step": [{"do": "power_on"}]}
+    try:
+        s = parse(doc)
+    except ScenarioError as exc:
+        assert codec not in CODECS and "codec" in str(exc)
+    else:
+        assert s.device["codec"] in CODECS
+
+
+def test_a_board_in_the_loop_refuses_an_encoded_codec_before_touching_the_port(tmp_path):
+    # Issue 12: a board records Motion JPEG; an h264 scenario on it is refused in one line,
+    # before the serial port is opened (the port named here does not exist).
+    from simulator.run import run_file
+
+    path = write(tmp_path, GOOD.replace('id = "SC-T-1"', 'id = "SC-T-1"\ncodec = "h264"'))
+    with pytest.raises(ScenarioError) as err:
+        run_file(path, str(tmp_path / "run"), device_port=str(tmp_path / "no-such-port"))
+    assert "a board records Motion JPEG" in str(err.value) and "\n" not in str(err.value)

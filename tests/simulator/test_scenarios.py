@@ -38,6 +38,7 @@ COVERS = {
     "six-months": ["R-DEV-4", "R-DEV-5"],
     "ten-hour-shift": ["R-DEV-5", "R-DEV-7", "R-DEV-9"],
     "charging-rack": ["R-DEV-9", "R-HOST-1"],
+    "silent-spoken-reason": ["R-DEV-9"],  # and issue 12: an H.264 recorder with sound
 }
 
 
