@@ -533,12 +533,16 @@ def _fourcc(raw: bytes) -> str:
     return "".join([chr(c) for c in raw])
 
 
-def _children(data: bytes, start: int, end: int, where: str) -> list:
-    """The boxes between ``start`` and ``end``: [(type, box start, payload start, box end)]."""
+def _children(data: bytes, start: int, end: int, where: str, padded: bool = False) -> list:
+    """The boxes between ``start`` and ``end``: [(type, box start, payload start, box end)].
+    ``padded``: up to 7 zero bytes may follow the last box (as some muxers end a sample
+    entry with a 32-bit zero terminator)."""
     out = []
     at = start
     while at < end:
         if end - at < 8:
+            if padded and not any(data[at:end]):
+                break
             raise Mp4Error("mp4: %d stray bytes at the end of %s" % (end - at, where))
         size = int.from_bytes(data[at : at + 4], "big")
         kind = _fourcc(data[at + 4 : at + 8])
@@ -682,7 +686,7 @@ def _read_entry(data: bytes, box: tuple, track: Track) -> None:
         elif kind == "hev1":
             want = b"hvcC"
         if want is not None:
-            inner = _children(data, p + _VISUAL_ENTRY_LEN, end, "sample entry " + kind)
+            inner = _children(data, p + _VISUAL_ENTRY_LEN, end, "sample entry %r" % kind, True)
             cfg = _opt(inner, want.decode())
             if cfg is None:
                 raise Mp4Error(
@@ -707,7 +711,7 @@ def _read_entry(data: bytes, box: tuple, track: Track) -> None:
         if end - p < _AUDIO_ENTRY_LEN + skip:
             raise Mp4Error("mp4: audio sample entry of track %d is cut short" % track.track_id)
         if kind == "mp4a":
-            inner = _children(data, p + _AUDIO_ENTRY_LEN + skip, end, "sample entry mp4a")
+            inner = _children(data, p + _AUDIO_ENTRY_LEN + skip, end, "sample entry mp4a", True)
             esds = _opt(inner, "esds")
             if esds is None:
                 raise Mp4Error("mp4: sample entry mp4a of track %d has no esds" % track.track_id)
@@ -720,7 +724,7 @@ def read_init(data: bytes) -> list:
     top = _children(data, 0, len(data), "the file")
     moov = _one(top, "moov", "the initialisation segment")
     inside = _inside(data, moov, "moov")
-    tracks = []
+    tracks = []  # type: list
     for trak in inside:
         if trak[0] != "trak":
             continue
@@ -752,9 +756,11 @@ def read_init(data: bytes) -> list:
         entries = _children(data, stsd[2] + 8, stsd[3], "stsd")
         if count < 1 or not entries:
             raise Mp4Error("mp4: track %d has no sample entry" % track_id)
+        if timescale == 0:
+            raise Mp4Error("mp4: track %d has timescale 0" % track_id)
+        if track_id == 0 or any(t.track_id == track_id for t in tracks):
+            raise Mp4Error("mp4: track_id %d is 0 or appears twice in moov" % track_id)
         track = Track(track_id, handler, timescale, "", width=width, height=height)
-        if handler == HANDLER_VIDEO:
-            track.width, track.height = width, height
         _read_entry(data, entries[0], track)
         if handler != HANDLER_VIDEO and handler != HANDLER_AUDIO:
             # text: width and height are the tkhd's (the region the text is laid out in)
@@ -795,7 +801,8 @@ def read_fragment(data: bytes, tracks: "list | None" = None) -> tuple:
 
     A value a trun leaves out comes from the tfhd defaults, else from the trex of the
     track in ``tracks`` (as ``read_init`` returns them), else duration 0 / size 0 / sync.
-    Every sample must lie inside an mdat of ``data``."""
+    A traf without tfdt starts at decode time 0. Every sample must lie inside an mdat of
+    ``data``."""
     top = _children(data, 0, len(data), "the file")
     moof = _one(top, "moof", "the fragment")
     mdats = [(b[2], b[3]) for b in top if b[0] == "mdat"]

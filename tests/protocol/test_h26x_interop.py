@@ -163,3 +163,23 @@ def test_parameter_sets_from_the_encoders_extradata(tmp_path, ffmpeg_log, codec)
     with av.open(str(path)) as container:
         assert len(list(container.decode(video=0))) == len(packets)
     assert ffmpeg_log() == []
+
+
+def test_interlaced_h264_size(tmp_path, ffmpeg_log):
+    # an interlaced SPS doubles the height unit and the vertical crop unit
+    stream, packets, _ctx = encode_video("libx264", 642, 360, interlaced=True)
+    cut = h26x.AccessUnits("avc1")
+    aus = cut.feed(stream) + cut.end()
+    assert len(aus) == len(packets)
+    assert h26x.picture_size(cut.sps[0], "avc1") == (642, 360)
+    track = mp4.Track(1, "vide", 90000, "avc1", h26x.avcc(cut.sps, cut.pps), 642, 360)
+    samples = [
+        mp4.Sample(h26x.to_sample(h26x.sample_nals(nals, "avc1")), TICKS, key) for nals, key in aus
+    ]
+    path = tmp_path / "i.mp4"
+    path.write_bytes(mp4.init_segment([track]) + mp4.fragment(1, [mp4.Run(1, 0, samples)]))
+    with av.open(str(path)) as container:
+        frames = list(container.decode(video=0))
+    assert [(f.width, f.height) for f in frames] == [(642, 360)] * len(packets)
+    assert all(f.interlaced_frame for f in frames)
+    assert ffmpeg_log() == []

@@ -260,3 +260,31 @@ def test_uuid_boxes():
     assert uuid_payloads(data, bytes(16)) == []
     raises(Mp4Error, uuid_box, b"short", b"")
     raises(Mp4Error, uuid_payloads, uuid_box(kind, b"evidence")[:-1], kind)
+
+
+def test_init_segments_with_unusable_tracks_are_refused():
+    # a timescale of 0 would divide by zero in every reader of times; ids key the fragments
+    data = bytearray(init_segment(tracks()))
+    at = data.find(b"mdhd") + 4 + 12  # after version/flags, creation, modification
+    data[at : at + 4] = u32(0)
+    raises(Mp4Error, read_init, bytes(data))
+    data = bytearray(init_segment(tracks()))
+    second = data.find(b"tkhd", data.find(b"tkhd") + 4) + 4 + 12
+    data[second : second + 4] = u32(1)  # the audio track now claims the video track's id
+    e = raises(Mp4Error, read_init, bytes(data))
+    assert "appears twice" in str(e)
+
+
+def test_a_sample_entry_may_end_in_zero_padding():
+    # QuickTime-style muxers end a sample entry with four zero bytes after its boxes
+    data = init_segment(tracks()[:1])
+    at = data.find(b"avc1") - 4
+    size = int.from_bytes(data[at : at + 4], "big")
+    end = at + size
+    padded = bytearray(data[:end] + bytes(4) + data[end:])
+    for kind in (b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsd", b"avc1"):
+        where = padded.find(kind) - 4
+        padded[where : where + 4] = u32(int.from_bytes(padded[where : where + 4], "big") + 4)
+    assert read_init(bytes(padded)) == tracks()[:1]
+    padded[end + 2] = 1  # not padding: stray bytes
+    raises(Mp4Error, read_init, bytes(padded))

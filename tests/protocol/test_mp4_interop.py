@@ -43,7 +43,9 @@ def ffmpeg_log():
         av.logging.set_level(None)
 
 
-def encode_video(codec, width, height, pix_fmt="yuv420p", n=FRAMES, global_header=False):
+def encode_video(
+    codec, width, height, pix_fmt="yuv420p", n=FRAMES, global_header=False, interlaced=False
+):
     """(Annex B byte stream, [packet bytes], codec context) from PyAV's encoder; with
     ``global_header`` the parameter sets are in the context's extradata, not the stream."""
     ctx = av.CodecContext.create(codec, "w")
@@ -56,6 +58,8 @@ def encode_video(codec, width, height, pix_fmt="yuv420p", n=FRAMES, global_heade
     ctx.gop_size = GOP
     if codec == "libx264":
         ctx.options = {"bframes": "0", "preset": "ultrafast", "keyint": str(GOP)}
+        if interlaced:  # MBAFF: frame_mbs_only_flag 0, so the SPS counts map units of 32 rows
+            ctx.options = dict(ctx.options, **{"x264-params": "interlaced=1"})
     elif codec == "libx265":
         ctx.options = {"x265-params": "bframes=0:keyint=%d:log-level=error" % GOP}
     packets = []
