@@ -21,6 +21,11 @@ spoken reason ends, so a pause's note lasts through the spoken reason that expla
 
 The file is written under a temporary name, one fragment in memory at a time, made durable
 and only then renamed: a reader never sees half an export.
+
+Two things have their place here and are not made yet: sealed footage (R-DEV-3) is opened
+through a ``ChunkOpener`` (the agency's private key) that the caller passes, and is refused
+without one; a C2PA manifest would be one more top-level box, which the verifier already
+tells apart from the initialisation segment it may stand beside (``host.mp4verify``).
 """
 
 import hashlib
@@ -28,20 +33,21 @@ import os
 import statistics
 import time
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from host import mp4evidence
 from host.errors import Unusable
 from host.evidence import EvidenceError, SqliteEvidenceStore
 from host.files import fsync_dir
 from protocol import mp4
-from protocol.ledger import Entry
+from protocol.ledger import Entry, media_digest
 from protocol.registry import (
     EV_PAUSE,
     EV_RECORD_START,
     EV_RECORD_STOP,
     EV_RESUME,
     F_CHUNK_INDEX,
+    F_CIPHER_SHA,
     F_DETAIL,
     F_END_MS,
     F_EVENT,
@@ -80,6 +86,13 @@ PAUSE_NAMES_ZH = {
     PAUSE_OBSTRUCTION: "遭遇阻挠",
     PAUSE_OTHER: "其他客观原因",
 }
+
+
+class ChunkOpener(Protocol):
+    """Opens a sealed chunk: its stored (sealed) bytes back to the plaintext its entry
+    signs. Whoever holds the agency's private key implements it (R-DEV-3)."""
+
+    def open(self, entry: Entry, sealed: bytes) -> bytes: ...
 
 
 class ExportProblem(Unusable):
@@ -218,15 +231,30 @@ def tool_version() -> str:
         return "sealcam export (version unknown)"
 
 
-def _media(store: SqliteEvidenceStore, e: Entry, mark_changed: bool) -> tuple:
-    """``(bytes, changed)`` of one chunk's stored media, checked against its signed hash."""
+def _media(
+    store: SqliteEvidenceStore, e: Entry, mark_changed: bool, opener: "ChunkOpener | None"
+) -> tuple:
+    """``(bytes, changed)`` of one chunk's stored media, checked against its signed hash
+    (a sealed chunk's, once ``opener`` has opened it)."""
+    sealed = F_CIPHER_SHA in e.fields
+    if sealed and opener is None:
+        raise ExportProblem(
+            "chunk seq %d is sealed to the agency's key (R-DEV-3): exporting it needs the "
+            "agency's private key, which this export was not given" % e.seq
+        )
     try:
-        data = store.read_media(e.fields[F_PLAIN_SHA])
+        data = store.read_media(media_digest(e.fields))
     except EvidenceError:
         raise ExportProblem(
             "the media of chunk seq %d is not in the evidence store (not yet synced from "
             "the device): dock the device and export again" % e.seq
         ) from None
+    if sealed and opener is not None:
+        if hashlib.sha256(data).digest() != e.fields[F_CIPHER_SHA]:
+            if not mark_changed:
+                raise ChangedMedia(e.seq)
+            return data, True
+        data = opener.open(e, data)
     changed = hashlib.sha256(data).digest() != e.fields[F_PLAIN_SHA]
     if changed and not mark_changed:
         raise ChangedMedia(e.seq)
@@ -261,6 +289,7 @@ def export_fmp4(
     extractor: str,
     mark_changed: bool = False,
     now_ms: "int | None" = None,
+    opener: "ChunkOpener | None" = None,
 ) -> dict:
     """Write the MP4 export of the fMP4 recording ``rec_id`` to ``out``; return the facts
     for its note: ``format``, ``file_sha256``, ``video``, ``chunks`` (each with its byte
@@ -282,7 +311,7 @@ def export_fmp4(
     try:
         with open(tmp, "wb") as fh:
             sink = _Out(fh)
-            facts = _write(store, sink, init_entry, fragments, span, rec_id, mark_changed)
+            facts = _write(store, sink, init_entry, fragments, span, rec_id, mark_changed, opener)
             body = mp4evidence.payload(
                 device_id,
                 public_key,
@@ -329,10 +358,11 @@ def _write(
     span: list,
     rec_id: bytes,
     mark_changed: bool,
+    opener: "ChunkOpener | None",
 ) -> dict:
     """Write the initialisation segment, the fragments and the notes; return the facts."""
     chunk_notes = []
-    init, changed = _media(store, init_entry, mark_changed)
+    init, changed = _media(store, init_entry, mark_changed, opener)
     try:
         tracks = mp4.read_init(init)
     except mp4.Mp4Error as exc:
@@ -344,7 +374,7 @@ def _write(
     del init
     frames = 0
     for e in fragments:
-        data, changed = _media(store, e, mark_changed)
+        data, changed = _media(store, e, mark_changed, opener)
         chunk_notes.append(_chunk_note(e, sink.write(data), changed))
         frames += len(e.fields.get(F_FRAME_HASHES, ()))
     text = [t for t in tracks if t.handler == mp4.HANDLER_TEXT]
@@ -396,6 +426,7 @@ def _chunk_note(e: Entry, where: tuple, changed: bool) -> dict:
         "start": _iso(f.get(F_START_MS)),
         "end": _iso(f.get(F_END_MS)),
         "matches_signed_hash": not changed,
+        "opened_from_sealed": F_CIPHER_SHA in f,
     }
 
 

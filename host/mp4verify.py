@@ -599,17 +599,19 @@ def _check_boxes(
     footage: list = []
     pending = None  # the box read ahead of a fragment's last mdat
     init_done = False
+    ftyp = None
     extra_cap = len(chunks.fragments) + KEEP
     while True:
         box = pending if pending is not None else next(walk, None)
         pending = None
         if box is None:
             break
-        if not init_done and box.kind in ("ftyp", "moov"):
-            if box.kind == "ftyp":
-                continue
+        if not init_done and box.kind == "ftyp" and ftyp is None:
+            ftyp = box
+            continue
+        if not init_done and box.kind == "moov":
             init_done = True
-            tracks = _check_init(fh, box, chunks, report)
+            tracks = _check_init(fh, ftyp, box, chunks, report)
             continue
         if box.start in evidence_at:
             continue
@@ -644,14 +646,21 @@ def _check_boxes(
     _place_fragments(fh, footage, chunks, tracks, evidence, report)
 
 
-def _check_init(fh: BinaryIO, moov: Box, chunks: _Chunks, report: Mp4Report) -> _Tracks:
-    """The initialisation segment: the bytes from the file's start to the end of its moov."""
-    if moov.end > MAX_INIT_BYTES:
+def _check_init(
+    fh: BinaryIO, ftyp: "Box | None", moov: Box, chunks: _Chunks, report: Mp4Report
+) -> _Tracks:
+    """The initialisation segment: the file's ftyp and its moov, as the device signed them
+    together. A box between them (a C2PA manifest, which that standard places there) is not
+    part of it; the walk judges it on its own."""
+    head = b""
+    if ftyp is not None:
+        head = _read_at(fh, ftyp.start, ftyp.end - ftyp.start)
+    if len(head) + moov.end - moov.start > MAX_INIT_BYTES:
         raise Unusable(
-            "the initialisation segment (bytes 0 to %d) is larger than any sealcam writes: "
-            "the file is not an export" % moov.end
+            "the initialisation segment (the moov box at byte %d) is larger than any sealcam "
+            "writes: the file is not an export" % moov.start
         )
-    init = _read_at(fh, 0, moov.end)
+    init = head + _read_at(fh, moov.start, moov.end - moov.start)
     sha = hashlib.sha256(init).digest()
     if not chunks.init:
         report.add(
@@ -661,8 +670,8 @@ def _check_init(fh: BinaryIO, moov: Box, chunks: _Chunks, report: Mp4Report) -> 
     elif chunks.init[0].fields[F_PLAIN_SHA] != sha:
         report.add(
             "init-altered",
-            "the initialisation segment (bytes 0 to %d) is not the one chunk seq %d signs: "
-            "the tracks' set-up was changed" % (moov.end, chunks.init[0].seq),
+            "the initialisation segment (ftyp and moov, to byte %d) is not the one chunk seq "
+            "%d signs: the tracks' set-up was changed" % (moov.end, chunks.init[0].seq),
             chunks.init[0].seq,
             0,
         )

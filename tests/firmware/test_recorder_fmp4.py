@@ -150,7 +150,9 @@ def test_a_recording_is_its_init_segment_then_one_fragment_per_gop():
     ]
     assert all(f[1][0][1] for f in frags)  # every fragment starts at a keyframe
     assert [len(f[2]) for f in frags] == [3, 3, 3]
-    for (entry, media), (seq, video, _audio) in zip(chunks[1:], frags):
+    assert len(chunks) == len(frags) + 1
+    for i in range(len(frags)):
+        (entry, media), (seq, video, _audio) = chunks[i + 1], frags[i]
         assert media == b"fragment%d" % seq and entry.fields[F_CHUNK_INDEX] == seq
         assert entry.fields[F_FRAME_HASHES] == [frame_digest(v[0]) for v in video]
         assert entry.fields[F_PLAIN_LEN] == len(media)

@@ -149,6 +149,17 @@ def tracks(avcc: bytes, asc: bytes) -> list:
     ]
 
 
+SEALED = b"sealed for the test: "
+
+
+class Unsealer:
+    """Opens the tests' stand-in for sealed media (``record(sealed=True)``)."""
+
+    def open(self, entry, sealed: bytes) -> bytes:
+        assert sealed.startswith(SEALED)
+        return sealed[len(SEALED) :][::-1]
+
+
 class Recording:
     """One fMP4 recording, signed: the device's entries, the media of each chunk, and what
     the tests look up (the chunks' entries, the fragments' bytes, the pause in media time)."""
@@ -211,8 +222,9 @@ class _Builder:
             F_PLAIN_SHA: sha,
         }
         if self.sealed:
-            # What a sealed box would hold, as far as the host can tell without the key.
-            cipher = b"sealed to the agency: " + sha
+            # A stand-in for a sealed box, which tests open with ``unseal``: only the seam
+            # between the export and whoever holds the agency's key is under test.
+            cipher = SEALED + data[::-1]
             fields[F_CIPHER_SHA] = hashlib.sha256(cipher).digest()
             fields[F_CIPHER_ALG] = CIPHER_SEALED_BOX
             self.rec.media[fields[F_CIPHER_SHA]] = cipher

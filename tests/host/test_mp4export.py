@@ -293,3 +293,42 @@ def test_a_recording_from_the_recorder_exports_and_verifies_alone(tmp_path):  # 
     # The spoken reason is heard: no compliance flag for it (R-DEV-9).
     (device,) = check_evidence(tmp_path / "ev").devices
     assert "silent-spoken-reason" not in [f.code for f in device.flags]
+
+
+def test_media_not_yet_synced_is_one_line_and_nothing_is_written(tmp_path):
+    rec = fmp4.record(gops_before=1, gops_after=1)
+    fmp4.evidence_store(tmp_path / "ev", rec, media=False).close()
+    with pytest.raises(ExportError, match="not in the evidence store") as info:
+        export_recording(str(tmp_path / "ev"), DEVICE, None, str(tmp_path / "x.mp4"), "W. Li")
+    assert "\n" not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]
+
+
+def test_sealed_fragments_open_through_the_agency_key_seam(tmp_path):  # R-DEV-3
+    # The export of sealed footage (with the agency's key) plugs in here: given an opener,
+    # the plaintext it gives is checked against the signed hash and written unchanged.
+    from host.evidence import SqliteEvidenceStore
+    from host.mp4export import ChangedMedia, ExportProblem, export_fmp4
+    from host.mp4verify import AUTHENTIC_NOTES, verify_mp4
+
+    rec = fmp4.record(gops_before=1, gops_after=1, sealed=True)
+    fmp4.evidence_store(tmp_path / "ev", rec).close()
+    store = SqliteEvidenceStore(tmp_path / "ev", readonly=True)
+    out = tmp_path / "opened.mp4"
+    args = (store, DEVICE, device_key().public, rec.entries, rec.rec_id, rec.chunks, out, "W. Li")
+    try:
+        with pytest.raises(ExportProblem, match="sealed to the agency's key"):
+            export_fmp4(*args)
+        facts = export_fmp4(*args, opener=fmp4.Unsealer())
+
+        class Wrong:
+            def open(self, entry, sealed):
+                return b"not the footage"
+
+        with pytest.raises(ChangedMedia):
+            export_fmp4(*args, opener=Wrong())
+    finally:
+        store.close()
+    assert all(c["opened_from_sealed"] and c["matches_signed_hash"] for c in facts["chunks"])
+    assert out.read_bytes().startswith(rec.init + rec.fragments[0][1])
+    assert verify_mp4(str(out), device_key().public_only()).state == AUTHENTIC_NOTES

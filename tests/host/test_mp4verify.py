@@ -283,3 +283,58 @@ def test_verify_holds_one_fragment_at_most(tmp_path):
     assert peak < 6 << 20, peak
     assert hashlib.sha256(out.read_bytes()).hexdigest() != note["file_sha256"]
     assert AUTHENTIC != report.state
+
+
+def _evidence_at(data: bytes) -> tuple:
+    kind, start, end = mp4.top_boxes(data)[-1]
+    assert kind == "uuid"
+    return start, end
+
+
+def test_boxes_that_are_not_footage_are_told_by_what_they_can_do(exported, tmp_path):
+    _, out, _, _ = exported
+    data = out.read_bytes()
+    start, end = _evidence_at(data)
+    # Padding shows nothing: the file stays authentic, with it told.
+    free = b"\x00\x00\x00\x10free" + bytes(8)
+    report = verify_mp4(str(variant(tmp_path, data[:start] + free + data[start:])))
+    assert report.state == AUTHENTIC_NOTES and report.padding == 1
+    # Any other box no entry signs (metadata a player may show) makes it altered.
+    meta = b"\x00\x00\x00\x10udta" + bytes(8)
+    report = verify_mp4(str(variant(tmp_path, data[:start] + meta + data[start:])))
+    assert report.state == ALTERED and codes(report) == ["unsigned-box"]
+    # A second evidence box (someone else's claim appended) is altered too.
+    report = verify_mp4(str(variant(tmp_path, data + data[start:end])))
+    assert report.state == ALTERED and "evidence-twice" in codes(report)
+
+
+def test_evidence_without_a_key_is_unverifiable_until_one_is_given(exported, tmp_path):
+    from protocol import cbor
+
+    _, out, _, _ = exported
+    data = out.read_bytes()
+    start, end = _evidence_at(data)
+    body = cbor.loads(data[start + 24 : end])
+    del body["device_key"]
+    stripped = data[:start] + mp4.uuid_box(data[start + 8 : start + 24], cbor.dumps(body))
+    path = variant(tmp_path, stripped, "nokey.mp4")
+    report = verify_mp4(str(path))
+    assert report.state == UNVERIFIABLE and codes(report) == ["no-key"]
+    assert "--key" in report.findings[0].message
+    assert verify_mp4(str(path), device_key().public_only()).state == AUTHENTIC_NOTES
+    # Evidence that is not readable CBOR is no evidence of anything.
+    broken = data[:start] + mp4.uuid_box(data[start + 8 : start + 24], b"\xff" * 40)
+    report = verify_mp4(str(variant(tmp_path, broken, "broken.mp4")))
+    assert report.state == ALTERED and codes(report) == ["evidence-unreadable"]
+
+
+def test_a_box_beside_the_initialisation_segment_is_judged_on_its_own(exported, tmp_path):
+    # Where a C2PA manifest goes (after ftyp): the signed ftyp and moov still verify, and
+    # the box is told for what it is, not taken for a change to the tracks.
+    _, out, _, _ = exported
+    data = out.read_bytes()
+    kind, _, ftyp_end = mp4.top_boxes(data)[0]
+    assert kind == "ftyp"
+    manifest = mp4.uuid_box(bytes(range(16)), b"a manifest of someone's own")
+    report = verify_mp4(str(variant(tmp_path, data[:ftyp_end] + manifest + data[ftyp_end:])))
+    assert codes(report) == ["unsigned-box"] and report.matched == report.signed_fragments

@@ -85,6 +85,17 @@ def test_kinds_lists_codes_and_detail_are_bounded():
     assert "mono_ms" in entry_problem(f)
 
 
+# Issue 12: the exporter places fragments in time by the record start's origin_mono.
+def test_the_media_origin_of_a_recording_is_a_time():
+    f = fields_of(0)
+    f[F_DETAIL] = {"pre_frames": 0, "origin_mono": -1}
+    assert "detail origin_mono" in entry_problem(f)
+    f[F_DETAIL] = {"pre_frames": 0, "origin_mono": "soon"}
+    assert "detail origin_mono" in entry_problem(f)
+    f[F_DETAIL] = {"pre_frames": 3, "origin_mono": 0}
+    assert entry_problem(f) == ""
+
+
 def test_false_is_no_field_number():
     f = fields_of(0)
     seq = f.pop(F_SEQ)
