@@ -115,6 +115,8 @@ class Fmp4Packager:
     ``video`` may be None until the stream shows its parameter sets (a vendor's encoder):
     ``set_video`` gives it then, and ``ready`` is False until it has. ``frame_ms`` is the
     nominal frame duration, ``audio_frame`` the samples in one audio frame (1024 for AAC).
+    ``audio`` is None on a device without a microphone, whose port then feeds no audio: a
+    fragment with samples of a track the recording lacks is refused (ValueError).
     """
 
     def __init__(

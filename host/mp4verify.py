@@ -32,6 +32,7 @@ from host import mp4evidence
 from host.errors import Unusable
 from host.files import open_regular
 from protocol import mp4
+from protocol.bounds import entry_problem
 from protocol.errors import ProtocolError
 from protocol.frames import (
     FRAME_CHANGED,
@@ -400,6 +401,15 @@ class _Chunks:
         self.by_sha: dict = {}
         for e in self.fragments:
             self.by_sha.setdefault(e.fields[F_PLAIN_SHA], e)
+        # The monotonic ms of media time 0: the record-start's origin_mono (else the press).
+        self.origin = -1
+        start = entries[0].fields if entries else {}
+        if start.get(F_EVENT) == EV_RECORD_START:
+            detail = start.get(F_DETAIL)
+            if type(detail) is dict and type(detail.get("origin_mono")) is int:
+                self.origin = detail["origin_mono"]
+            else:
+                self.origin = start[F_MONO_MS]
 
 
 def verify_mp4(path: str, key: "DeviceKey | None" = None) -> Mp4Report:
@@ -496,6 +506,7 @@ def _check_ledger(evidence: "mp4evidence.Evidence", key: "DeviceKey | None", rep
     parsed: list = []
     verifier = LedgerVerifier(evidence.device_id, public) if public else None
     offset = 0
+    started = False
     for raw in evidence.entries:
         try:
             e = parse_entry(raw)
@@ -505,12 +516,14 @@ def _check_ledger(evidence: "mp4evidence.Evidence", key: "DeviceKey | None", rep
             offset += len(raw)
             continue
         if verifier is not None:
-            if not parsed and e.seq > 0:
+            if not started and e.seq > 0:
                 # The evidence starts at the record-start: its link to the entry before it
                 # lies outside the recording, and is taken as given.
                 verifier.resume(e.seq, e.prev)
-            verifier.feed(e, offset)
-        parsed.append(e)
+            verifier.feed(e, offset)  # an entry out of bounds is its finding (bad-field)
+        started = True
+        if not entry_problem(e.fields):
+            parsed.append(e)  # only entries every field of which can be read are used
         offset += len(raw)
     if parsed:
         report.entries = (parsed[0].seq, parsed[-1].seq)
@@ -753,7 +766,7 @@ def _place_fragments(
     """Each fragment against the chunk entry whose place it takes (``compare``)."""
     signed = [e.fields[F_PLAIN_SHA] for e in chunks.fragments]
     present = [f.sha for f in footage]
-    origin = _origin(evidence, chunks)
+    origin = chunks.origin
     for state, i, j in compare(signed, present):
         if state == FRAME_OK:
             report.matched += 1
@@ -790,19 +803,6 @@ def _place_fragments(
             )  # fmt: skip
         elif state == FRAME_CHANGED and e is not None and f is not None:
             _changed(fh, e, f, tracks, report)
-
-
-def _origin(evidence: "mp4evidence.Evidence", chunks: _Chunks) -> int:
-    for raw in evidence.entries[:1]:
-        try:
-            e = parse_entry(raw)
-        except ProtocolError:
-            return -1
-        detail = e.fields.get(F_DETAIL)
-        if type(detail) is dict and type(detail.get("origin_mono")) is int:
-            return detail["origin_mono"]
-        return e.fields[F_MONO_MS]
-    return -1
 
 
 def _media_time(e, origin: int) -> str:

@@ -273,6 +273,8 @@ class VendorStream(Media):
             out["skipped_before_first_keyframe"] = self.source.skipped
         if getattr(self.source, "damaged", 0):
             out["damaged_samples"] = getattr(self.source, "damaged", 0)
+        if getattr(self.source, "reordered", 0):
+            out["b_frames_out_of_order"] = getattr(self.source, "reordered", 0)
         if getattr(self.source, "audio_ignored", ""):
             out["audio_ignored"] = getattr(self.source, "audio_ignored", "")
         return out
@@ -294,6 +296,9 @@ class Sound:
             self.mic.close()
             raise
         self.track = self.encoder.track()
+
+    def begin(self, mono_ms: int) -> None:
+        self.mic.begin(mono_ms)
 
     def read(self) -> "list | None":
         got = self.mic.read()
@@ -456,7 +461,7 @@ def _record(
         audio_track = sound.track if sound is not None else media.audio_track
         # Our own encoder shows its parameter sets with the first frame; the packager learns
         # them then (set_video), before that frame reaches the recorder.
-        packager = Fmp4Packager(media.video_track, audio_track, frame_ms=media.frame_ms)
+        packager = Fmp4Packager(media.video_track, audio_track, frame_ms=max(1, media.frame_ms))
     agent = boot(
         store,
         signer,
@@ -468,9 +473,14 @@ def _record(
         MainsBattery(),
         sealer=sealer,
         config={"video_media": VIDEO_MEDIA[media.codec]},
-        **({"packager": packager} if packager is not None else {}),
+        packager=packager,
     )
-    queue = CaptureQueue(queue_frames, threading.Lock())
+    # A vendor's encoder (or its driver) may hand over a GOP at once: room for two seconds,
+    # so a burst is not an overrun that costs the pictures up to the next keyframe.
+    room = queue_frames
+    if isinstance(media, VendorStream):
+        room = max(queue_frames, 2000 // max(1, media.frame_ms))
+    queue = CaptureQueue(room, threading.Lock())
     # A second queue for sound: AAC frames are many and small, and a burst of them must not
     # take the room of a picture (nor the other way round).
     audio_queue = CaptureQueue(max(8, queue_frames * 8), threading.Lock())
@@ -483,23 +493,34 @@ def _record(
         # The wall time a capture time stands for (both clocks move together).
         return clock.wall_ms() + mono - clock.mono_ms()
 
+    pictures = threading.Event()  # the first picture is queued: sound may start
+    first_picture = [0]  # its capture time
+
     def put(items: list) -> None:
         for stream, data, keyframe, mono, _cto in items:
             if stream == STREAM_VIDEO:
-                if packager is not None and media.video_track is not known[0]:
-                    known[0] = media.video_track
-                    packager.set_video(media.video_track)
+                track = media.video_track
+                if packager is not None and track is not None and track is not known[0]:
+                    known[0] = track
+                    packager.set_video(track)
                 counts["captured"] += 1
                 queue.put((data, keyframe, wall(mono), mono), clock.wall_ms())
+                if not pictures.is_set():
+                    first_picture[0] = mono
+                    pictures.set()
             else:
                 counts["audio_captured"] += 1
                 audio_queue.put((data, wall(mono), mono), clock.wall_ms())
 
     def capture() -> None:
+        forced = False  # an IDR was asked of the encoder since the recorder wanted one
         try:
             while not stop.is_set():
-                want = bool(getattr(recorder, "wants_keyframe", False))
-                items = media.read(recorder.overlay(clock.wall_ms()), want)
+                # The recorder wants a keyframe from record start or resume until one
+                # arrives; ask once, not again for every frame still in the queue.
+                wanted = recorder.wants_keyframe
+                items = media.read(recorder.overlay(clock.wall_ms()), wanted and not forced)
+                forced = wanted
                 if items is None:
                     break
                 put(items)
@@ -511,6 +532,12 @@ def _record(
 
     def listen() -> None:
         assert sound is not None
+        # The sound starts with the pictures: media time 0 is the first picture, and the init
+        # segment needs the video's parameter sets, which come with it.
+        while not pictures.wait(0.01):
+            if stop.is_set():
+                return
+        sound.begin(first_picture[0])
         while not stop.is_set():
             frames = sound.read()
             if frames is None:
@@ -549,6 +576,8 @@ def _record(
     with StopKey(stop) as key:
         try:
             while not stop.is_set() or queue.items or audio_queue.items:
+                if seconds and clock.mono_ms() - start >= seconds * 1000:
+                    stop.set()  # also when a vendor's encoder has gone quiet
                 # Sound first: what was heard up to a picture goes into that picture's chunk.
                 n = feed_audio()
                 n += (frames := loop.drain(queue))

@@ -40,7 +40,6 @@ DEVICE_RATE = 48000  # what a sound device is asked for
 
 # FFmpeg's names and sealcam's: the CLI says h264/h265, the sample entries avc1/hvc1.
 ENCODERS = {"h264": ("libx264", "avc1"), "h265": ("libx265", "hvc1")}
-_AUD = {"avc1": 9, "hvc1": 35}  # access unit delimiter NAL types: framing, not picture
 
 
 class MediaError(FirmwareError):
@@ -96,11 +95,7 @@ class ParameterSets:
 
 def access_unit_sample(nals: list, codec: str) -> bytes:
     """One access unit as its mdat sample: no parameter sets or delimiters, 4-byte lengths."""
-    aud = _AUD[codec]
-    body = [
-        n for n in nals if not h26x.is_parameter_set(n, codec) and h26x.nal_type(n, codec) != aud
-    ]
-    return h26x.to_sample(body)
+    return h26x.to_sample(h26x.sample_nals(nals, codec))
 
 
 class VideoEncoder:
@@ -320,6 +315,11 @@ class WavMicrophone:
         self._read = 0  # samples read so far
         self._start = -1
 
+    def begin(self, mono_ms: int) -> None:
+        """Start the sound at ``mono_ms`` (the first picture's time), so a WAV file made
+        for a video file plays in step with it; without this, it starts at its first read."""
+        self._start = mono_ms
+
     def read(self) -> tuple | None:
         pcm = self._wav.readframes(self._block)
         if not pcm:
@@ -372,6 +372,9 @@ class DeviceMicrophone:
         self._resample = av.AudioResampler(
             format="s16", layout="mono" if self.channels == 1 else "stereo"
         )
+
+    def begin(self, mono_ms: int) -> None:
+        """A device is live: its sound is stamped when read, whenever the pictures began."""
 
     def read(self) -> tuple | None:
         try:

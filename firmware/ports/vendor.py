@@ -41,6 +41,7 @@ from protocol.mp4 import HANDLER_AUDIO, HANDLER_VIDEO, Track
 
 READ_SIZE = 1 << 16
 PROBE_LIMIT = 8 << 20  # bytes read for the first keyframe and its parameter sets
+REORDER_LOOKAHEAD = 300  # video packets read ahead for B-frames: one GOP, at most 10 s at 30
 WAIT_S = 0.1  # how long a read waits for the encoder before looking at the stop flag
 CODECS = {"h264": "avc1", "h265": "hvc1"}
 _NAMES = {"avc1": "H.264", "hvc1": "H.265"}
@@ -76,6 +77,7 @@ class InputBytes:
         self.regular = stat.S_ISREG(mode)  # a file: played at its own pace, not a live feed
         self.replay = b""
         self.total = 0  # bytes read from the source
+        self.stopped = False  # reading ended on the stop request, not on the stream's end
 
     def read(self, size: int = READ_SIZE) -> bytes:
         if size is None or size < 0:
@@ -88,6 +90,7 @@ class InputBytes:
             if ready:
                 break
         if self.stop.is_set():
+            self.stopped = True
             return b""
         try:
             data = os.read(self.fd, size)
@@ -117,11 +120,7 @@ def detect_codec(nal: bytes) -> str:
 
 def has_picture(nals: list, codec: str) -> bool:
     """Whether an access unit holds a coded picture (a VCL NAL unit), not only headers."""
-    for nal in nals:
-        kind = h26x.nal_type(nal, codec)
-        if (codec == "avc1" and 1 <= kind <= 5) or (codec == "hvc1" and kind < 32):
-            return True
-    return False
+    return any(h26x.is_vcl(nal, codec) for nal in nals)
 
 
 def sniff(head: bytes) -> str:
@@ -163,7 +162,7 @@ class AnnexBInput:
         self.track: Track | None = None
         self.frames = 0  # pictures handed out
         self.skipped = 0  # pictures before the first keyframe with parameter sets
-        self.ended_early = ""
+        self.cut = ""  # where the stream ended, when it ended inside something
         self._pending: list = []  # access units read but not yet handed out
         self._start = -1
         self._ended = False
@@ -204,8 +203,14 @@ class AnnexBInput:
         if last and not has_picture(last[-1][0], self.codec):
             # Headers of a picture that never came: the encoder stopped inside it.
             last = last[:-1]
-            self.ended_early = "inside an access unit"
+            self.cut = "inside an access unit"
         return last
+
+    @property
+    def ended_early(self) -> str:
+        """Where the stream ended, when it ended inside an access unit; "" when it ended
+        whole, or when the recording was stopped (^C, --seconds) while it was being read."""
+        return "" if self.source.stopped else self.cut
 
     def read(self) -> "list | None":
         while not self._pending:
@@ -249,8 +254,9 @@ class Mp4Input:
         self.sleep = sleep
         self.frames = 0
         self.skipped = 0
-        self.ended_early = ""
+        self.cut = ""
         self.damaged = 0  # samples whose NAL lengths did not fit
+        self.reordered = 0  # pictures with a composition offset (B-frames) after the probe
         self.audio_ignored = ""
         self.track: Track | None = None
         self.audio_track: Track | None = None
@@ -325,7 +331,32 @@ class Mp4Input:
             if self._zero is None:
                 self._zero = _seconds(packet.dts, packet.time_base)
             self._pending.append(item)
-            return
+            break
+        self._look_for_reordering()
+
+    def _look_for_reordering(self) -> None:
+        """Refuse a stream with B-frames, found in its first GOP (read ahead, kept).
+
+        The recorder keeps video samples in decode order with their capture times and no
+        composition offsets, so pictures shown in another order than they are decoded would
+        play out of order: the encoder must be set to IP-only. Checked before the
+        recording starts, so a refusal signs nothing."""
+        seen = 0
+        while seen < REORDER_LOOKAHEAD:
+            item = self._next_packet()
+            if item is None:
+                break
+            self._pending.append(item)
+            if item[0].stream is self._video:
+                seen += 1
+                if item[0].is_keyframe:
+                    break
+        for packet, _ in self._pending:
+            if packet.stream is self._video and packet.pts is not None and packet.pts != packet.dts:
+                raise MediaError(
+                    "the MP4 on %s has B-frames (pictures shown in another order than they "
+                    "are decoded): set the encoder to IP-only, no B-frames" % self.source.name
+                )
 
     def _next_packet(self) -> "tuple | None":
         while True:
@@ -333,14 +364,14 @@ class Mp4Input:
                 packet = next(self._packets)
             except StopIteration:
                 return None
-            except (av.FFmpegError, OSError) as exc:
+            except (av.FFmpegError, OSError):
                 # The demuxer met bytes it cannot read: the stream was cut or damaged there.
-                self.ended_early = "inside a fragment (%s)" % str(exc).rstrip(".")
+                self.cut = "inside a fragment"
                 return None
             if packet.size == 0 or packet.dts is None:
                 continue
             if packet.is_corrupt:
-                self.ended_early = "inside a fragment"
+                self.cut = "inside a fragment"
                 continue  # a sample cut short is not footage the encoder finished
             nals: list = []
             if packet.stream is self._video:
@@ -350,6 +381,11 @@ class Mp4Input:
                     self.damaged += 1  # not a picture a player could show; counted
                     continue
             return packet, nals
+
+    @property
+    def ended_early(self) -> str:
+        """As ``AnnexBInput.ended_early``: "inside a fragment" when the MP4 was cut."""
+        return "" if self.source.stopped else self.cut
 
     def read(self) -> "list | None":
         item = self._pending.pop(0) if self._pending else self._next_packet()
@@ -369,6 +405,8 @@ class Mp4Input:
         self.frames += 1
         pts = packet.pts if packet.pts is not None else packet.dts
         cto = round(_seconds(pts - packet.dts, packet.time_base) * VIDEO_TIMESCALE)
+        if cto:
+            self.reordered += 1  # B-frames after the first GOP: said in the summary
         sample = access_unit_sample(nals, self.codec)
         return [(STREAM_VIDEO, sample, bool(packet.is_keyframe), due, cto)]
 
@@ -385,9 +423,9 @@ def _seconds(ticks: int, base: object) -> float:
 
 def open_input(
     spec: str,
-    codec: str = "",
-    fps: int = 30,
-    clock: "Clock | None" = None,
+    codec: str,
+    fps: int,
+    clock: Clock,
     pace: bool = True,
     sleep: Callable[[float], None] = time.sleep,
     stop: "threading.Event | None" = None,
@@ -399,10 +437,6 @@ def open_input(
     """
     if codec and codec not in CODECS:
         raise MediaError("--input takes h264 or h265 streams, not %s" % codec)
-    if clock is None:
-        from firmware.ports.cpython import SystemClock
-
-        clock = SystemClock()
     source = InputBytes(spec, stop)
     try:
         head = b""

@@ -91,7 +91,8 @@ def _record_claimed(args: argparse.Namespace, store: Path, held: "StoreClaim") -
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        sound = "%(audio_frames)d audio frames" % summary if args.mic or args.input else "no sound"
+        heard = summary["audio_frames"] or args.mic
+        sound = "%(audio_frames)d audio frames" % summary if heard else "no sound"
         print(
             "recorded %(frames)d %(codec)s frames and " % summary + sound + " into %(store)s: "
             "%(entries)d ledger entries, %(media_bytes)d media bytes; ledger %(ledger_state)s"

@@ -33,10 +33,10 @@ MP4_SUFFIXES = (".mp4", ".m4v", ".mov")
 
 def _is_mp4(path: Path) -> bool:
     """An MP4 file, by its name or by its first box (a ledger starts with a COSE tag)."""
+    if path.suffix.lower() in MP4_SUFFIXES and not path.is_dir():
+        return True  # a missing one too: "MP4 file ... does not exist" says it best
     if not path.is_file():
         return False
-    if path.suffix.lower() in MP4_SUFFIXES:
-        return True
     try:
         with open(path, "rb") as fh:
             return fh.read(8)[4:8] == b"ftyp"

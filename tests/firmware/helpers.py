@@ -164,6 +164,22 @@ class _FullFile:
         self.f.close()
 
 
+class TightStore(Store):
+    """A store on a disk that is full: space comes back only as media is evicted."""
+
+    def __init__(self, path: str, disk: FullDisk) -> None:
+        super().__init__(path, opener=disk)
+        self.disk = disk
+
+    def free_bytes(self) -> int:
+        return self.disk.budget
+
+    def evict_media(self, digest: "bytes | str") -> int:
+        freed = super().evict_media(digest)
+        self.disk.budget += freed
+        return freed
+
+
 # --- the test bench ---
 
 # The test bench's device: provisioned at the factory, as a debug build runs it.

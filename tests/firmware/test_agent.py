@@ -29,7 +29,16 @@ from protocol.registry import (
 )
 from protocol.signer import make_signer
 from protocol.verify import OK
-from tests.firmware.helpers import FullDisk, Log, SceneCamera, StepClock, events, start, verdict
+from tests.firmware.helpers import (
+    FullDisk,
+    Log,
+    SceneCamera,
+    StepClock,
+    TightStore,
+    events,
+    start,
+    verdict,
+)
 from tests.portable import TempDir, raises
 from tests.protocol.helpers import DEVICE, SEED_A, T0
 
@@ -196,22 +205,6 @@ def test_only_a_host_signed_config_changes_settings_and_it_survives_a_reboot(): 
         assert agent.config_issued_ms == 2
         codes, entries = events(d)
         assert EV_CONFIG_APPLIED in codes and verdict(entries) == OK
-
-
-class TightStore(Store):
-    """A store on a disk that is full: space comes back only as media is evicted."""
-
-    def __init__(self, path: str, disk: FullDisk) -> None:
-        super().__init__(path, opener=disk)
-        self.disk = disk
-
-    def free_bytes(self) -> int:
-        return self.disk.budget
-
-    def evict_media(self, digest: "bytes | str") -> int:
-        freed = super().evict_media(digest)
-        self.disk.budget += freed
-        return freed
 
 
 def test_a_full_store_evicts_old_received_media_and_keeps_every_entry():  # R-DEV-4, R-DEV-5

@@ -22,8 +22,15 @@ from protocol.registry import (
 )
 from protocol.signer import make_signer
 from protocol.verify import OK
-from tests.firmware.helpers import FullDisk, Log, SceneCamera, SetClock, StepClock, verdict
-from tests.firmware.test_agent import TightStore
+from tests.firmware.helpers import (
+    FullDisk,
+    Log,
+    SceneCamera,
+    SetClock,
+    StepClock,
+    TightStore,
+    verdict,
+)
 from tests.portable import TempDir
 from tests.protocol.helpers import DEVICE, SEED_A
 

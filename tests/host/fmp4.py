@@ -356,3 +356,26 @@ def evidence_store(path, rec: Recording, media: bool = True) -> SqliteEvidenceSt
         for sha, data in rec.media.items():
             ev.put_media(sha, data)
     return ev
+
+
+def record_mjpeg(seconds: int = 2) -> Recording:
+    """A board's recording: Motion JPEG frames in fragments (no encoder, no microphone)."""
+    import cv2
+
+    b = _Builder()
+    b.init(
+        mp4.init_segment(
+            [
+                mp4.Track(1, mp4.HANDLER_VIDEO, 90000, "jpeg", width=SIZE[0], height=SIZE[1]),
+                mp4.Track(2, mp4.HANDLER_TEXT, 1000, "tx3g"),
+            ]
+        )
+    )
+    for g in range(seconds):
+        frames = []
+        for i in range(FPS):
+            ok, jpeg = cv2.imencode(".jpg", _picture(g * FPS + i))
+            assert ok
+            frames.append((jpeg.tobytes(), True))
+        b.gop(frames, [])
+    return b.stop()

@@ -124,7 +124,8 @@ def test_record_from_a_video_file_signs_a_verifiable_store(tmp_path):
         F_EVENT,
         F_MEDIA_TYPE,
         KIND_CHUNK,
-        MEDIA_MJPEG,
+        MEDIA_MP4,
+        MEDIA_MP4_INIT,
     )
 
     def logged_lost() -> int:
@@ -143,7 +144,8 @@ def test_record_from_a_video_file_signs_a_verifiable_store(tmp_path):
 
     entries = [x[2] for x in read_ledger(ledger_bytes(str(store))) if x[0] == "entry"]
     chunks = [e for e in entries if e.kind == KIND_CHUNK]
-    assert chunks and {e.fields[F_MEDIA_TYPE] for e in chunks} == {MEDIA_MJPEG}  # as captured
+    # H.264 by default (issue 12): each recording's init segment, then its fragments.
+    assert chunks and {e.fields[F_MEDIA_TYPE] for e in chunks} == {MEDIA_MP4_INIT, MEDIA_MP4}
 
 
 def evidence_with_a_shift(root, left_out=(), held=None):

@@ -1,0 +1,241 @@
+"""Real footage on a Linux recorder: ``firmware.ports.cpython.record`` signs fMP4 chunks.
+
+A short video file and a WAV file play on a virtual clock (the pacing sleeps move it, so no
+test waits in real time); the store's init segment and fragments, concatenated, are an MP4
+that PyAV decodes with video and sound of the right codec, and each chunk's frame digests
+are those of the samples in its mdat.
+"""
+# micropython: skip (OpenCV, PyAV, threads and named pipes are CPython-only)
+# Issue 12 "CPython port" and "A vendor's hardware encoder"; R-DEV-1 (HD video and audio,
+# the overlay in every frame), R-DEV-2 (every signed frame named by its digest).
+
+import io
+import os
+import threading
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from firmware.ports import cpython
+from firmware.ports.encoder import MediaError
+from firmware.store import Store, ledger_bytes
+from protocol import mp4
+from protocol.frames import frame_digest
+from protocol.ledger import read_ledger
+from protocol.registry import (
+    EV_RECORD_START,
+    EV_RECORD_STOP,
+    F_EVENT,
+    F_FRAME_HASHES,
+    F_MEDIA_TYPE,
+    KIND_CHUNK,
+    MEDIA_MP4,
+    MEDIA_MP4_INIT,
+)
+from protocol.signer import make_signer
+from protocol.verify import OK, verify_ledger
+from tests.firmware.test_port_encoder import write_wav
+from tests.firmware.test_port_vendor import FRAGMENTED, Encoder, mux
+
+SEED = bytes(range(32))
+DEVICE = "SC-0042"
+# On a virtual clock the file plays as fast as the machine reads it, faster than signing:
+# a queue with room for every frame keeps the counts exact (drops are the run loop's tests).
+ROOM = 128
+
+
+class VirtualClock:
+    """Shared by the capture threads: a pacing sleep moves it to the sleeper's due time."""
+
+    def __init__(self) -> None:
+        self.mono = 0
+        self.lock = threading.Lock()
+
+    def wall_ms(self) -> int:
+        return 1_800_000_000_000 + self.mono
+
+    def mono_ms(self) -> int:
+        return self.mono
+
+    def is_set(self) -> bool:
+        return True
+
+    def sleep(self, seconds: float) -> None:
+        with self.lock:
+            self.mono += max(0, round(seconds * 1000))
+
+
+def write_video(path, frames=45, size=(176, 144), fps=30):
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    for i in range(frames):
+        img = np.full((size[1], size[0], 3), 90, np.uint8)
+        img[:, (i * 3) % (size[0] - 20) : (i * 3) % (size[0] - 20) + 20] = 210
+        w.write(img)
+    w.release()
+
+
+def recording(store) -> tuple:
+    """(entries, [media of each chunk in ledger order]) of the store."""
+    raw = ledger_bytes(str(store))
+    assert verify_ledger(raw, DEVICE, make_signer(SEED).public_key()).state == OK
+    entries = [x[2] for x in read_ledger(raw) if x[0] == "entry"]
+    held = Store(str(store))
+    try:
+        from protocol.ledger import media_digest
+
+        media = [held.read_media(media_digest(e.fields)) for e in entries if e.kind == KIND_CHUNK]
+    finally:
+        held.close()
+    return entries, media
+
+
+def play(data: bytes) -> dict:
+    """What PyAV (ffmpeg) finds in an MP4: codec and decoded frame count per stream type."""
+    out: dict = {}
+    with av.open(io.BytesIO(data)) as container:
+        kinds = {s.index: s.type for s in container.streams}
+        names = {s.type: s.codec_context.name for s in container.streams}
+        for frame in container.decode(*[s for s in container.streams if s.type != "subtitle"]):
+            kind = "video" if isinstance(frame, av.VideoFrame) else "audio"
+            out[kind] = out.get(kind, 0) + 1
+        assert kinds
+    return {k: (names[k], n) for k, n in out.items()}
+
+
+def check_fmp4(store, video_codec: str, pictures: int, audio: bool = True) -> list:
+    entries, media = recording(store)
+    chunks = [e for e in entries if e.kind == KIND_CHUNK]
+    types = [e.fields[F_MEDIA_TYPE] for e in chunks]
+    assert types[0] == MEDIA_MP4_INIT and set(types[1:]) == {MEDIA_MP4}
+    assert chunks[0].fields[F_FRAME_HASHES] == []
+    events = [e.fields.get(F_EVENT) for e in entries if e.kind != KIND_CHUNK]
+    assert EV_RECORD_START in events and events[-1] == EV_RECORD_STOP
+    movie = b"".join(media)
+    found = play(movie)
+    signed = sum(len(e.fields[F_FRAME_HASHES]) for e in chunks)
+    assert found["video"] == (video_codec, signed) and signed == pictures
+    if audio:
+        assert found["audio"][0] == "aac" and found["audio"][1] > 0
+    else:
+        assert "audio" not in found
+    # Each chunk names its pictures: the digests of the samples in its own mdat (R-DEV-2).
+    tracks = mp4.read_init(media[0])
+    video_id = next(t.track_id for t in tracks if t.handler == mp4.HANDLER_VIDEO)
+    for entry, fragment in zip(chunks[1:], media[1:], strict=True):
+        samples = mp4.track_samples(fragment, video_id)
+        assert entry.fields[F_FRAME_HASHES] == [frame_digest(s) for s in samples]
+    return tracks
+
+
+@pytest.mark.parametrize("codec,name,entry", [("h264", "h264", "avc1"), ("h265", "hevc", "hvc1")])
+def test_a_video_file_and_a_wav_file_record_as_signed_mp4_fragments(tmp_path, codec, name, entry):
+    video, wav = tmp_path / "scene.avi", tmp_path / "voice.wav"
+    write_video(video, frames=45)
+    write_wav(wav, seconds=1.5, rate=16000)
+    clock = VirtualClock()
+    summary = cpython.record(
+        str(tmp_path / "rec"), str(video), SEED, DEVICE, "P-0427", codec=codec, mic=str(wav),
+        clock=clock, sleep=clock.sleep, indicators=cpython.Indicators(), queue_frames=ROOM,
+    )  # fmt: skip
+    assert summary["codec"] == codec and summary["frames"] + summary["frames_dropped"] == 45
+    assert summary["audio_frames"] > 0
+    tracks = check_fmp4(tmp_path / "rec", name, summary["frames"])
+    assert [t.codec for t in tracks][:2] == [entry, "mp4a"]
+    assert (tracks[0].width, tracks[0].height) == (176, 144)
+
+
+def test_without_a_microphone_the_mp4_has_no_sound(tmp_path):
+    video = tmp_path / "scene.avi"
+    write_video(video, frames=20)
+    clock = VirtualClock()
+    summary = cpython.record(
+        str(tmp_path / "rec"), str(video), SEED, DEVICE, "P-1", clock=clock, sleep=clock.sleep,
+        indicators=cpython.Indicators(), queue_frames=ROOM,
+    )  # fmt: skip
+    assert summary["codec"] == "h264" and summary["audio_frames"] == 0
+    check_fmp4(tmp_path / "rec", "h264", summary["frames"], audio=False)
+
+
+def test_mjpeg_keeps_the_raw_mode(tmp_path):
+    from protocol.registry import MEDIA_MJPEG
+
+    video = tmp_path / "scene.avi"
+    write_video(video, frames=10)
+    clock = VirtualClock()
+    summary = cpython.record(
+        str(tmp_path / "rec"), str(video), SEED, DEVICE, "P-1", codec="mjpeg", clock=clock,
+        sleep=clock.sleep, indicators=cpython.Indicators(),
+    )  # fmt: skip
+    entries, media = recording(tmp_path / "rec")
+    chunks = [e for e in entries if e.kind == KIND_CHUNK]
+    assert {e.fields[F_MEDIA_TYPE] for e in chunks} == {MEDIA_MJPEG}
+    assert sum(len(e.fields[F_FRAME_HASHES]) for e in chunks) == summary["frames"]
+    assert media[0][:2] == b"\xff\xd8"
+
+
+def test_the_recorders_wish_for_a_keyframe_makes_the_encoder_give_one_at_once(tmp_path):
+    # Record start and resume need a picture that decodes alone (Recorder.wants_keyframe).
+    video = tmp_path / "scene.avi"
+    write_video(video, frames=20)
+    clock = VirtualClock()
+    media = cpython.EncodedFrames(cpython.OpenCVCamera(str(video), clock, pace=False), "h264",
+                                  30, gop=100)  # fmt: skip
+    keys = []
+    for i in range(20):
+        keys += [key for _, _, key, _, _ in media.read("2026-12-05 SC-1 P-1", i == 7) or []]
+    media.close()
+    assert [i for i, key in enumerate(keys) if key] == [0, 7]
+
+
+@pytest.mark.parametrize("fmt,options", [("h264", None), ("mp4", FRAGMENTED)])
+def test_a_vendor_stream_from_a_pipe_is_signed_without_re_encoding(tmp_path, fmt, options):
+    fifo = str(tmp_path / "encoder.pipe")
+    os.mkfifo(fifo)
+    written = io.BytesIO()
+    encoder = Encoder(fifo, lambda out: (mux(out, fmt, options=options, audio=fmt == "mp4"),
+                                         mux(written, fmt, options=options)))  # fmt: skip
+    clock = VirtualClock()
+    summary = cpython.record(
+        str(tmp_path / "rec"), "", SEED, DEVICE, "P-1", codec="", input_spec=fifo, fps=30,
+        clock=clock, sleep=clock.sleep, indicators=cpython.Indicators(), queue_frames=ROOM,
+    )  # fmt: skip
+    encoder.join()
+    assert summary["codec"] == "h264" and "input_ended_early" not in summary
+    assert summary["frames"] + summary["frames_dropped"] == 45
+    check_fmp4(tmp_path / "rec", "h264", summary["frames"], audio=fmt == "mp4")
+
+
+def test_a_vendor_stream_cut_mid_way_ends_the_recording_cleanly(tmp_path):
+    fifo = str(tmp_path / "encoder.pipe")
+    os.mkfifo(fifo)
+    whole = io.BytesIO()
+    mux(whole, "mp4", options=FRAGMENTED, frames=60)
+    cut = len(whole.getvalue()) * 3 // 5
+    encoder = Encoder(fifo, lambda out: mux(out, "mp4", options=FRAGMENTED, frames=60, cut=cut))
+    clock = VirtualClock()
+    summary = cpython.record(
+        str(tmp_path / "rec"), "", SEED, DEVICE, "P-1", codec="", input_spec=fifo,
+        clock=clock, sleep=clock.sleep, indicators=cpython.Indicators(), queue_frames=ROOM,
+    )  # fmt: skip
+    encoder.join()
+    assert summary["input_ended_early"].startswith("inside a fragment")
+    assert 0 < summary["frames"] < 60
+    # The stop is signed and every picture that arrived whole is in the signed MP4.
+    check_fmp4(tmp_path / "rec", "h264", summary["frames"], audio=False)
+
+
+def test_unusable_media_signs_nothing(tmp_path):
+    video = tmp_path / "scene.avi"
+    write_video(video, frames=5)
+    store = tmp_path / "rec"
+    for kwargs in (
+        {"mic": str(tmp_path / "missing.wav")},
+        {"mic": "hw:9,0"},
+        {"codec": "mjpeg", "mic": str(tmp_path / "x.wav")},
+        {"codec": "vp9"},
+    ):
+        with pytest.raises(MediaError):
+            cpython.record(str(store), str(video), SEED, DEVICE, "P-1", **kwargs)
+    assert not (store / "ledger").exists() or not ledger_bytes(str(store))

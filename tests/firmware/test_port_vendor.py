@@ -1,0 +1,290 @@
+"""A vendor's hardware encoder as the camera: its stream from a pipe, signed as it is."""
+# micropython: skip (PyAV, named pipes and threads are CPython-only)
+# Issue 12 "A vendor's hardware encoder": an H.264/H.265 Annex B stream or fragmented MP4
+# written into a pipe by another thread (PyAV's libx264 standing in for the hardware) is cut
+# into access units without re-encoding; bad streams are one clear line before anything.
+
+import io
+import itertools
+import os
+import threading
+
+import av
+import numpy as np
+import pytest
+
+from firmware.ports.encoder import MediaError
+from firmware.ports.vendor import AnnexBInput, Mp4Input, detect_codec, open_input
+from firmware.recorder import STREAM_AUDIO, STREAM_VIDEO
+from protocol import h26x, mp4
+
+FRAGMENTED = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+
+
+class StepClock:
+    def __init__(self) -> None:
+        self.mono = 1000
+
+    def wall_ms(self) -> int:
+        return 1_800_000_000_000 + self.mono
+
+    def mono_ms(self) -> int:
+        return self.mono
+
+    def sleep(self, seconds: float) -> None:
+        self.mono += round(seconds * 1000)
+
+
+class Sink:
+    """A write-only file for PyAV's muxer: what a hardware encoder's driver looks like."""
+
+    def __init__(self, out, cut: int = -1) -> None:
+        self.out = out
+        self.cut = cut  # stop passing bytes on after this many (-1: never)
+        self.n = 0
+
+    def write(self, data) -> int:
+        data = bytes(data)
+        if self.cut >= 0:
+            data = data[: max(0, self.cut - self.n)]
+        self.n += len(data)
+        if data:
+            self.out.write(data)
+        return len(data)
+
+
+def mux(out, fmt, codec="libx264", frames=45, audio=False, bframes=0, options=None, cut=-1):
+    """PyAV encodes a moving picture (and a tone) into ``out`` as ``fmt``."""
+    sink = Sink(out, cut)
+    container = av.open(sink, "w", format=fmt, options=options or {})
+    video = container.add_stream(codec, rate=30)
+    video.width, video.height, video.pix_fmt = 160, 96, "yuv420p"
+    params = "keyint=15:bframes=%d" % bframes
+    if codec == "libx265":
+        video.options = {"preset": "ultrafast", "x265-params": params + ":log-level=error"}
+    else:
+        video.options = {"preset": "ultrafast", "x264-params": params}
+    sound = container.add_stream("aac", rate=16000) if audio else None
+    if sound is not None:
+        sound.layout = "mono"
+    for i in range(frames):
+        img = np.full((96, 160, 3), 60, np.uint8)
+        img[:, (i * 3) % 150 : (i * 3) % 150 + 10] = 230
+        frame = av.VideoFrame.from_ndarray(img, format="bgr24")
+        frame.pts = i
+        for packet in video.encode(frame):
+            container.mux(packet)
+        if sound is not None:
+            tone = (np.sin(np.arange(i * 533, (i + 1) * 533) * 0.3) * 8000).astype("<i2")
+            block = av.AudioFrame.from_ndarray(tone.reshape(1, -1), format="s16", layout="mono")
+            block.sample_rate, block.pts = 16000, i * 533
+            for packet in sound.encode(block):
+                container.mux(packet)
+    for packet in video.encode(None):
+        container.mux(packet)
+    if sound is not None:
+        for packet in sound.encode(None):
+            container.mux(packet)
+    container.close()
+
+
+class Encoder:
+    """A second thread that plays the vendor's encoder, writing into a named pipe."""
+
+    def __init__(self, fifo, write) -> None:
+        self.fifo = fifo
+        self.write = write
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            with open(self.fifo, "wb") as out:  # blocks until sealcam opens the other end
+                self.write(out)
+        except BaseException as exc:  # reported by join()
+            self.error = exc
+
+    def join(self) -> None:
+        self.thread.join()
+        if self.error is not None and not isinstance(self.error, BrokenPipeError):
+            raise self.error
+
+
+@pytest.fixture
+def fifo(tmp_path):
+    path = tmp_path / "video.pipe"
+    os.mkfifo(path)
+    return str(path)
+
+
+def read_all(source) -> list:
+    items = []
+    while (got := source.read()) is not None:
+        items += got
+    source.close()
+    return items
+
+
+def play(track, items, audio_track=None) -> tuple:
+    """Package the items with protocol.mp4 and decode them with PyAV: (video, audio) frames."""
+    tracks = [track] + ([audio_track] if audio_track is not None else [])
+    video = [mp4.Sample(d, 3000, k, cto) for s, d, k, _, cto in items if s == STREAM_VIDEO]
+    runs = [mp4.Run(track.track_id, 0, video)]
+    sound = [mp4.Sample(d, 1024) for s, d, _, _, _ in items if s == STREAM_AUDIO]
+    if sound:
+        runs.append(mp4.Run(audio_track.track_id, 0, sound))
+    data = mp4.init_segment(tracks) + mp4.fragment(1, runs)
+    with av.open(io.BytesIO(data)) as container:
+        frames = list(container.decode(*container.streams))
+        pictures = [f for f in frames if isinstance(f, av.VideoFrame)]
+        return (
+            container.streams.video[0].codec_context.name,
+            len(pictures),
+            len(frames) - len(pictures),
+        )
+
+
+@pytest.mark.parametrize(
+    "codec,entry,name", [("libx264", "avc1", "h264"), ("libx265", "hvc1", "hevc")]
+)
+def test_an_annex_b_stream_from_a_pipe_is_cut_into_access_units_and_stamped_at_fps(
+    fifo, codec, entry, name
+):
+    encoder = Encoder(fifo, lambda out: mux(out, "h264" if entry == "avc1" else "hevc", codec))
+    clock = StepClock()
+    source = open_input(fifo, "", 25, clock, sleep=clock.sleep)
+    assert isinstance(source, AnnexBInput) and source.codec == entry
+    items = read_all(source)
+    encoder.join()
+    assert len(items) == 45 and source.ended_early == ""
+    assert [m for _, _, _, m, _ in items] == [1000 + n * 1000 // 25 for n in range(45)]
+    assert [i for i, (_, _, key, _, _) in enumerate(items) if key] == [0, 15, 30]
+    for _, data, _, _, cto in items:
+        assert cto == 0
+        assert not any(h26x.is_parameter_set(n, entry) for n in h26x.from_sample(data))
+    assert source.track is not None and (source.track.width, source.track.height) == (160, 96)
+    assert play(source.track, items)[:2] == (name, 45)  # the bytes are ffmpeg's own, unchanged
+
+
+def test_a_fragmented_mp4_from_a_pipe_keeps_its_times_and_its_aac(fifo):
+    encoder = Encoder(fifo, lambda out: mux(out, "mp4", audio=True, options=FRAGMENTED))
+    clock = StepClock()
+    source = open_input(fifo, "", 30, clock, sleep=clock.sleep)
+    assert isinstance(source, Mp4Input) and source.codec == "avc1"
+    assert source.audio_track is not None and source.audio_track.codec == "mp4a"
+    items = read_all(source)
+    encoder.join()
+    video = [i for i in items if i[0] == STREAM_VIDEO]
+    audio = [i for i in items if i[0] == STREAM_AUDIO]
+    assert len(video) == 45 and len(audio) >= 20 and source.ended_early == ""
+    monos = [m for _, _, _, m, _ in video]
+    # The encoder's own times: a frame every 1/30 s (ffmpeg's muxer moves all but the first
+    # by the AAC priming, 64 ms, which the stream then carries and sealcam keeps).
+    assert monos[0] == 1000 and {b - a for a, b in itertools.pairwise(monos[1:])} <= {33, 34}
+    codec, pictures, heard = play(source.track, items, source.audio_track)
+    assert (codec, pictures) == ("h264", 45) and heard == len(audio)
+
+
+def test_b_frames_in_an_mp4_are_refused_before_anything(fifo):
+    # The recorder stores decode order without composition offsets: B-frames would play
+    # out of order, so the stream is refused in one line while nothing is signed yet.
+    encoder = Encoder(fifo, lambda out: mux(out, "mp4", bframes=2, options=FRAGMENTED))
+    with pytest.raises(MediaError) as err:
+        open_input(fifo, "", 30, StepClock())
+    encoder.join()
+    assert "has B-frames" in str(err.value) and "IP-only" in str(err.value)
+
+
+def test_a_fragmented_mp4_cut_inside_a_fragment_ends_early_with_what_was_whole(fifo):
+    whole = io.BytesIO()
+    mux(whole, "mp4", options=FRAGMENTED)
+    cut = len(whole.getvalue()) * 2 // 3
+    encoder = Encoder(fifo, lambda out: mux(out, "mp4", options=FRAGMENTED, cut=cut))
+    source = open_input(fifo, "", 30, StepClock())
+    items = read_all(source)
+    encoder.join()
+    assert 0 < len(items) < 45 and source.ended_early.startswith("inside a fragment")
+    assert play(source.track, items)[:2] == ("h264", len(items))  # every one kept is whole
+
+
+def test_an_annex_b_stream_cut_after_a_pictures_headers_ends_early(fifo):
+    whole = io.BytesIO()
+    mux(whole, "h264")
+    data = whole.getvalue()
+    second_idr = data.find(b"\x00\x00\x01\x67", 10)  # the SPS before frame 15
+    pps_end = data.find(b"\x00\x00\x01", data.find(b"\x00\x00\x01\x68", second_idr) + 3)
+    encoder = Encoder(fifo, lambda out: out.write(data[:pps_end]))
+    source = open_input(fifo, "", 30, StepClock())
+    items = read_all(source)
+    encoder.join()
+    assert len(items) == 15 and source.ended_early == "inside an access unit"
+
+
+@pytest.mark.parametrize(
+    "data,says",
+    [
+        (bytes(range(7, 250)) * 40, "is not an H.264/H.265 elementary stream (Annex B) or an MP4"),
+        (b"", "is empty: the encoder wrote nothing"),
+        (b"\x00\x00\x00\x01\x7f\x00" * 500, "first NAL unit is neither H.264 nor H.265"),
+        (b"\x00\x00\x00\x01\x09\xf0" * 10, "ended before its first H.264 keyframe"),
+        (b"\x00\x00\x00\x18ftypisom" + bytes(30), "not an MP4 that can be read as a stream"),
+    ],
+)
+def test_a_stream_that_is_not_h26x_or_mp4_is_one_line_before_anything(fifo, data, says):
+    encoder = Encoder(fifo, lambda out: out.write(data))
+    with pytest.raises(MediaError) as err:
+        open_input(fifo, "", 30, StepClock())
+    encoder.join()
+    assert says in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_codec_given_that_the_stream_is_not_is_refused(fifo):
+    encoder = Encoder(fifo, lambda out: mux(out, "h264", frames=3))
+    with pytest.raises(MediaError, match=r"H\.264, not what --codec says"):
+        open_input(fifo, "h265", 30, StepClock())
+    encoder.join()
+
+
+def test_an_input_that_cannot_be_opened_is_one_line(tmp_path):
+    with pytest.raises(MediaError, match=r"cannot read the input .*No such file"):
+        open_input(str(tmp_path / "none.h264"), "", 30, StepClock())
+    with pytest.raises(MediaError, match="is a directory"):
+        open_input(str(tmp_path), "", 30, StepClock())
+
+
+def test_a_stop_request_is_not_stuck_behind_a_silent_encoder(fifo):
+    # ^C or --seconds while the encoder writes nothing: the read gives up, no deadline raced;
+    # and a stop is the operator's, not a stream that ended early, wherever it fell.
+    release = threading.Event()
+    stop = threading.Event()
+    whole = io.BytesIO()
+    mux(whole, "h264")
+    data = whole.getvalue()
+    second_idr = data.find(b"\x00\x00\x01\x67", 10)
+    headers_end = data.find(b"\x00\x00\x01", data.find(b"\x00\x00\x01\x68", second_idr) + 3)
+
+    def pictures_then_silence(out):
+        out.write(data[:headers_end])  # then the next picture's headers, and no picture
+        out.flush()
+        release.wait()  # the pipe stays open: the encoder has gone quiet, not away
+
+    encoder = Encoder(fifo, pictures_then_silence)
+    source = open_input(fifo, "", 30, StepClock(), stop=stop)
+    while source.read() and source.frames < 3:
+        pass
+    stop.set()
+    while source.read() is not None:  # the pipe stays open and silent: ends on the stop
+        pass
+    release.set()
+    source.close()
+    encoder.join()
+    assert source.frames == 15 and source.ended_early == ""
+
+
+def test_the_codec_is_told_by_the_first_nal_unit():
+    assert detect_codec(b"\x67\x42") == "avc1"  # SPS
+    assert detect_codec(b"\x09\xf0") == "avc1"  # AUD
+    assert detect_codec(b"\x40\x01") == "hvc1"  # VPS
+    assert detect_codec(b"\x46\x01") == "hvc1"  # AUD
+    assert detect_codec(b"\x7f\x00") == "" and detect_codec(b"") == ""
