@@ -4,8 +4,8 @@ export and ``sealcam verify FILE.mp4``, each figure beside a baseline measured i
     .venv/bin/python tools/bench/footage_bench.py [--json] [--quick] [--clip-seconds S]
         [--minutes M] [--hour-size WxH] [--rounds R] [--cpu N]
 
-Default: about four minutes on two cores; ``--quick`` (a 2 s clip, a 1-minute recording, one
-round) is the smoke run the test suite makes.
+Default: about four minutes on a loaded 2-core machine; ``--quick`` (a 2 s clip, a 1-minute
+recording, one round; under a minute) is the smoke run the test suite makes.
 
 1. Recording, 1080p30 from a file (``firmware.ports.cpython.record``, as ``sealcam record
    --camera CLIP.mp4 --mic CLIP.wav`` runs it: its capture and microphone threads, OpenCV's
@@ -16,10 +16,10 @@ round) is the smoke run the test suite makes.
    virtual and the pictures drive it (each frame's sleep until it is due moves the clock
    there at once), and the microphone waits for the pictures to reach a block's time, so
    sound arrives beside the pictures as a live microphone's would. The process is pinned to
-   one CPU (``os.sched_setaffinity``) for this part, so libx264 and FFmpeg's decoder run one
-   thread each.
+   one CPU (``os.sched_setaffinity``) for this part: every thread of it, FFmpeg's own
+   included, shares that CPU.
    Real-time factor: seconds of footage (frames / 30) per second of wall time; also per
-   second of the process's CPU time, which is what one idle core would give.
+   second of the process's CPU time, which leaves out the time other work held the CPU.
    CPU split: ``time.thread_time`` of the main thread over the whole ``record`` call is the
    agent (run loop, recorder, packager, signing, store: ``record``'s main thread does nothing
    else); the capture and microphone threads' CPU (their ``thread_time``, read on leaving
@@ -31,16 +31,18 @@ round) is the smoke run the test suite makes.
    entry, one chunk entry a second with its 30 frame digests, all signed), in bits per
    second of footage, beside Axis signed video (~27 kbit/s, a published figure, not
    measured here); the same for the steady state of the hour below.
-3. A one-hour recording: a minute of 30 fps footage (the same synthetic scene, smaller) is
+3. A one-hour recording: a minute of 30 fps footage (the same scene, 1280x720 by default) is
    encoded once with the port's encoders (``firmware.ports.encoder``: libx264 ultrafast, 1 s
    GOP, AAC 48 kHz mono), and its samples are fed 60 times over, on a virtual clock, to the
    real agent with the ``Fmp4Packager``: 3,600 distinct signed fragments (their sequence
-   numbers and decode times differ), one init segment, record start and stop. Its entries
+   numbers and decode times differ), one init segment, record start and stop (the store's
+   fsyncs are skipped while it is made, which is not measured; one sync after). Its entries
    and media go into a real SQLite evidence store (as a finished sync leaves them:
-   ``add_entries``, ``put_media``). Export: ``host.export.export_recording`` to .mp4
-   (reads and checks every chunk against its signed hash, verifies the device's ledger,
-   writes and fsyncs the file) against ``shutil.copyfile`` of the exported file plus an fsync
-   of the copy, alternated, median of the rounds; everything is in the page cache.
+   ``add_entries``, ``put_media`` deferred and made durable at once). Export:
+   ``host.export.export_recording`` to .mp4 (reads and checks every chunk against its signed
+   hash, verifies the device's ledger, writes and fsyncs the file) against
+   ``shutil.copyfile`` of the exported file plus an fsync of the copy, alternated, median of
+   the rounds; everything is in the page cache.
 4. ``host.mp4verify.verify_mp4`` on that export (the file alone, as ``sealcam verify
    FILE.mp4``) against SHA-256 of the file in 1 MiB reads, alternated, median. The CLI
    commands (``sealcam export``, ``sealcam verify``) are also timed once each as child
