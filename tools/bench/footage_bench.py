@@ -469,23 +469,53 @@ def encoder_split(video: str, frames: int) -> dict:
     return {k + "_ms": 1000 * v / len(images) for k, v in split.items()} | {"frames": len(images)}
 
 
-def bench_recording(clip_seconds: int, cpu: int, folder: str) -> dict:
+def bench_recording(clip_seconds: int, cpu: int, folder: str, rounds: int) -> dict:
+    """Part 1 and the 1080p figures of part 2: ``rounds`` recordings and as many baselines,
+    in turn (ABBA: baseline, recording, recording, baseline, ...) so both see the same load;
+    times are medians, CPU shares and stages are summed over the recordings."""
     video, sound = make_clip(folder, clip_seconds)
+    runs: list = []
+    bases: list = []
     undo = pinned(cpu)
     try:
-        base = capture_alone(video, sound)
-        run = record_clip(video, sound, os.path.join(folder, "device"))
+        for i in range(rounds):
+            first_base = i % 2 == 0
+            if first_base:
+                bases.append(capture_alone(video, sound))
+            runs.append(record_clip(video, sound, os.path.join(folder, "device-%d" % i)))
+            if not first_base:
+                bases.append(capture_alone(video, sound))
         split = encoder_split(video, min(60, clip_seconds * FPS))
     finally:
         undo()
-    s = run["summary"]
+    s = runs[0]["summary"]
     footage = s["frames"] / FPS
-    sizes = ledger_sizes(os.path.join(folder, "device"))
-    main = run["main_cpu_s"]
-    stages = run["stages"]
+    sizes = ledger_sizes(os.path.join(folder, "device-0"))
+    stages: dict = {}
+    for run in runs:
+        for label, st in run["stages"].items():
+            into = stages.setdefault(label, {"cpu_s": 0.0, "calls": 0})
+            into["cpu_s"] += st["cpu_s"]
+            into["calls"] += st["calls"]
+    native: dict = {}
+    for run in runs:
+        for name, cpu_s in run["native_threads_cpu_s"].items():
+            native[name] = native.get(name, 0.0) + cpu_s
+
+    def total(key: str, of: list = runs) -> float:
+        return sum(r[key] for r in of)
+
+    def median(key: str, of: list = runs) -> float:
+        return statistics.median(r[key] for r in of)
+
+    cpu_all = total("cpu_s")
+    main = total("main_cpu_s")
     work = stages.get("agent work", {}).get("cpu_s", 0.0)
-    polls = stages.get("dock polls", {}).get("calls", 0)
-    capture_side = run["capture_cpu_s"] + run["microphone_cpu_s"]
+    turns = stages.get("dock polls", {}).get("calls", 0)
+    capture_side = total("capture_cpu_s") + total("microphone_cpu_s")
+    wall, cpu_s = median("wall_s"), median("cpu_s")
+    base_wall, base_cpu = median("wall_s", bases), median("cpu_s", bases)
+    footage_all = footage * len(runs)
     return {
         "clip": {
             "seconds": clip_seconds,
@@ -494,32 +524,42 @@ def bench_recording(clip_seconds: int, cpu: int, folder: str) -> dict:
             "file_bytes": os.path.getsize(video),
         },
         "cpu": cpu,
+        "rounds": rounds,
         "summary": s,
+        "summaries": [r["summary"] for r in runs],
         "footage_s": footage,
-        "wall_s": run["wall_s"],
-        "cpu_s": run["cpu_s"],
-        "rtf_wall": footage / run["wall_s"],
-        "rtf_cpu": footage / run["cpu_s"],
+        "wall_s": wall,
+        "cpu_s": cpu_s,
+        "wall_runs_s": [r["wall_s"] for r in runs],
+        "cpu_runs_s": [r["cpu_s"] for r in runs],
+        "rtf_wall": footage / wall,
+        "rtf_cpu": footage / cpu_s,
         "main_cpu_s": main,
         "agent_work_cpu_s": work,
         "loop_cpu_s": main - work,
-        "loop_turns": polls,
-        "loop_turns_per_s": polls / run["wall_s"],
-        "loop_us_per_turn": 1e6 * (main - work) / polls if polls else None,
+        "loop_turns": turns,
+        "loop_turns_per_s": turns / total("wall_s"),
+        "loop_us_per_turn": 1e6 * (main - work) / turns if turns else None,
         "capture_cpu_s": capture_side,
-        "other_cpu_s": run["cpu_s"] - main - capture_side,
-        "native_threads_cpu_s": run["native_threads_cpu_s"],
-        "agent_share": main / run["cpu_s"],
-        "agent_work_share": work / run["cpu_s"],
-        "agent_core_fraction": main / footage,
-        "agent_work_core_fraction": work / footage,
+        "other_cpu_s": cpu_all - main - capture_side,
+        "native_threads_cpu_s": native,
+        "agent_share": main / cpu_all,
+        "agent_work_share": work / cpu_all,
+        "agent_core_fraction": main / footage_all,
+        "agent_work_core_fraction": work / footage_all,
         "stages": stages,
         "encoder_split": split,
-        "baseline": base,
-        "baseline_rtf_wall": base["frames"] / FPS / base["wall_s"],
-        "baseline_rtf_cpu": base["frames"] / FPS / base["cpu_s"],
-        "cpu_ratio": run["cpu_s"] / base["cpu_s"],
-        "share_by_baseline": (run["cpu_s"] - base["cpu_s"]) / run["cpu_s"],
+        "baseline": {
+            "frames": bases[0]["frames"],
+            "wall_s": base_wall,
+            "cpu_s": base_cpu,
+            "wall_runs_s": [b["wall_s"] for b in bases],
+            "cpu_runs_s": [b["cpu_s"] for b in bases],
+        },
+        "baseline_rtf_wall": bases[0]["frames"] / FPS / base_wall,
+        "baseline_rtf_cpu": bases[0]["frames"] / FPS / base_cpu,
+        "cpu_ratio": cpu_s / base_cpu,
+        "share_by_baseline": (cpu_s - base_cpu) / cpu_s,
         "ledger": sizes,
         "overhead_bps": 8 * sizes["entry_bytes"] / footage,
         "overhead_digests_bps": 8 * sizes["frame_digest_bytes"] / footage,
@@ -747,7 +787,7 @@ def report(r: dict) -> None:
     )
     print(
         "  %d frames (%d dropped), %d AAC frames (%d dropped), %d entries: %.2f s of footage "
-        "in %.2f s wall, %.2f s CPU"
+        "in %.2f s wall, %.2f s CPU (medians of %d: %s s wall)"
         % (
             s["frames"],
             s["frames_dropped"],
@@ -757,6 +797,8 @@ def report(r: dict) -> None:
             p["footage_s"],
             p["wall_s"],
             p["cpu_s"],
+            p["rounds"],
+            fmt_list(p["wall_runs_s"]),
         )
     )
     print(
@@ -773,11 +815,19 @@ def report(r: dict) -> None:
     b = p["baseline"]
     print(
         "  baseline, the capture side alone (decode, overlay, H.264, AAC; nothing stored): "
-        "%.2f s wall, %.2f s CPU = %.2fx (wall), %.2fx (CPU); recording / baseline CPU %.3fx"
-        % (b["wall_s"], b["cpu_s"], p["baseline_rtf_wall"], p["baseline_rtf_cpu"], p["cpu_ratio"])
+        "%.2f s wall (%s), %.2f s CPU = %.2fx (wall), %.2fx (CPU); recording / baseline CPU %.3fx"
+        % (
+            b["wall_s"],
+            fmt_list(b["wall_runs_s"]),
+            b["cpu_s"],
+            p["baseline_rtf_wall"],
+            p["baseline_rtf_cpu"],
+            p["cpu_ratio"],
+        )
     )
     print(
-        "  agent, main thread (run loop, recorder, packager, signing, store): %.3f s CPU = "
+        "  agent, main thread (run loop, recorder, packager, signing, store), all recordings: "
+        "%.3f s CPU = "
         "%.2f%% of the process's CPU, %.2f%% of one core per footage second; goal < 2%%: %s"
         % (
             p["main_cpu_s"],
@@ -802,7 +852,7 @@ def report(r: dict) -> None:
     native = ", ".join("%s %.2f s" % kv for kv in sorted(p["native_threads_cpu_s"].items()))
     print(
         "  capture and microphone threads %.2f s CPU; other threads %.2f s (%s); by the "
-        "baseline: (recording - baseline) / recording = %.2f%%"
+        "baseline (medians): (recording - baseline) / recording = %.2f%%"
         % (p["capture_cpu_s"], p["other_cpu_s"], native or "none", 100 * p["share_by_baseline"])
     )
     for label, st in sorted(p["stages"].items(), key=lambda kv: -kv[1]["cpu_s"]):
@@ -908,6 +958,12 @@ def main() -> int:
     ap.add_argument("--hour-size", default="", help="its picture size (default 1280x720)")
     ap.add_argument("--rounds", type=int, default=0, help="export/verify rounds (default 3)")
     ap.add_argument(
+        "--clip-rounds",
+        type=int,
+        default=0,
+        help="recordings and baselines of the clip (default 2)",
+    )
+    ap.add_argument(
         "--cpu",
         type=int,
         default=-1,
@@ -917,12 +973,13 @@ def main() -> int:
     clip = args.clip_seconds or (2 if args.quick else 10)
     minutes = args.minutes or (1 if args.quick else 60)
     rounds = args.rounds or (1 if args.quick else 3)
+    clip_rounds = args.clip_rounds or (1 if args.quick else 2)
     size_text = args.hour_size or ("320x180" if args.quick else "1280x720")
     try:
         w, h = (int(x) for x in size_text.lower().split("x"))
     except ValueError:
         ap.error("--hour-size takes WIDTHxHEIGHT, such as 640x360")
-    if clip < 2 or minutes < 1 or rounds < 1 or w < 16 or h < 16:
+    if clip < 2 or minutes < 1 or rounds < 1 or clip_rounds < 1 or w < 16 or h < 16:
         ap.error("give at least a 2 s clip, 1 minute, 1 round and 16x16 pictures")
     allowed = sorted(os.sched_getaffinity(0))
     cpu = args.cpu if args.cpu >= 0 else allowed[-1]
@@ -934,7 +991,7 @@ def main() -> int:
         "load_before": load(),
     }
     with tempfile.TemporaryDirectory(prefix="sealcam-footage-bench-") as tmp:
-        results["recording"] = bench_recording(clip, cpu, tmp)
+        results["recording"] = bench_recording(clip, cpu, tmp, clip_rounds)
         results["hour"] = bench_hour(minutes, (w, h), rounds, tmp, 10 if args.quick else 60)
     results["load_after"] = load()
     if args.json:
