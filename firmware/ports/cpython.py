@@ -273,6 +273,8 @@ class VendorStream(Media):
             out["skipped_before_first_keyframe"] = self.source.skipped
         if getattr(self.source, "damaged", 0):
             out["damaged_samples"] = getattr(self.source, "damaged", 0)
+        if getattr(self.source, "empty", 0):
+            out["units_without_picture"] = getattr(self.source, "empty", 0)
         if getattr(self.source, "reordered", 0):
             out["b_frames_out_of_order"] = getattr(self.source, "reordered", 0)
         if getattr(self.source, "audio_ignored", ""):
@@ -311,6 +313,13 @@ class Sound:
 
     def close(self) -> None:
         self.mic.close()
+
+
+def av_errors() -> "type[Exception]":
+    """PyAV's error base (FFmpegError), imported only where PyAV is in use."""
+    import av
+
+    return av.FFmpegError
 
 
 CODECS = ("h264", "h265", "mjpeg")
@@ -512,6 +521,8 @@ def _record(
                 counts["audio_captured"] += 1
                 audio_queue.put((data, wall(mono), mono), clock.wall_ms())
 
+    failed: list = []  # what made a capture thread give up, in one line each
+
     def capture() -> None:
         forced = False  # an IDR was asked of the encoder since the recorder wanted one
         try:
@@ -527,10 +538,19 @@ def _record(
                 if seconds and clock.mono_ms() - start >= seconds * 1000:
                     break
             put(media.flush())
+        except (FirmwareError, av_errors(), ValueError) as exc:
+            # The recording ends cleanly with what was captured; the summary says why.
+            failed.append("the picture source failed: %s" % exc)
         finally:
             stop.set()
 
     def listen() -> None:
+        try:
+            hear()
+        except (FirmwareError, av_errors(), ValueError) as exc:
+            failed.append("the microphone failed: %s" % exc)  # the pictures go on
+
+    def hear() -> None:
         assert sound is not None
         # The sound starts with the pictures: media time 0 is the first picture, and the init
         # segment needs the video's parameter sets, which come with it.
@@ -618,6 +638,8 @@ def _record(
         "docks": docks.served,
     }
     summary.update(media.notes())
+    if failed:
+        summary["source_failed"] = "; ".join(failed)
     if media.ended_early:
         summary["input_ended_early"] = media.ended_early
     if unavailable:

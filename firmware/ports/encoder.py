@@ -184,7 +184,11 @@ class VideoEncoder:
                                      "sets" % self.codec)  # fmt: skip
                 self.track = self.params.track()
             keyframe = bool(packet.is_keyframe) or h26x.is_keyframe(nals, self.entry)
+            # Each access unit carries its picture's capture time (zerolatency: the one just
+            # given); a packet without a time takes the latest.
             mono = self._times.pop(packet.pts, None) if packet.pts is not None else None
+            if mono is None:
+                mono = self._mono0 + self._last_pts // (VIDEO_TIMESCALE // 1000)
             out.append((access_unit_sample(nals, self.entry), keyframe, mono))
         return out
 

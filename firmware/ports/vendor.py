@@ -61,6 +61,11 @@ class InputBytes:
         self.name = "standard input" if spec == "-" else spec
         self.stop = stop if stop is not None else threading.Event()
         if spec == "-":
+            if os.isatty(0):
+                raise MediaError(
+                    "standard input is a terminal: pipe the encoder's stream in "
+                    "(encoder | sealcam record --input - ...), or name a pipe or file"
+                )
             self.fd = os.dup(0)
         else:
             try:
@@ -78,9 +83,10 @@ class InputBytes:
         self.replay = b""
         self.total = 0  # bytes read from the source
         self.stopped = False  # reading ended on the stop request, not on the stream's end
+        self.error = ""  # reading ended on this error from the source
 
-    def read(self, size: int = READ_SIZE) -> bytes:
-        if size is None or size < 0:
+    def read(self, size: int = 0) -> bytes:
+        if size is None or size <= 0:
             size = READ_SIZE
         if self.replay:
             out, self.replay = self.replay[:size], self.replay[size:]
@@ -94,7 +100,8 @@ class InputBytes:
             return b""
         try:
             data = os.read(self.fd, size)
-        except OSError:
+        except OSError as exc:
+            self.error = exc.strerror or str(exc)  # the end of the stream, and not a clean one
             return b""
         self.total += len(data)
         return data
@@ -163,6 +170,7 @@ class AnnexBInput:
         self.frames = 0  # pictures handed out
         self.skipped = 0  # pictures before the first keyframe with parameter sets
         self.cut = ""  # where the stream ended, when it ended inside something
+        self.empty = 0  # access units without a picture, left out (said in the summary)
         self._pending: list = []  # access units read but not yet handed out
         self._start = -1
         self._ended = False
@@ -197,7 +205,13 @@ class AnnexBInput:
             return None
         data = self.source.read()
         if data:
-            return self.units.feed(data)
+            try:
+                return self.units.feed(data)
+            except h26x.H26xError:
+                # Bytes that never close an access unit: not a stream that can go on.
+                self._ended = True
+                self.cut = "inside an access unit that never ended"
+                return None
         self._ended = True
         last = self.units.end()
         if last and not has_picture(last[-1][0], self.codec):
@@ -210,7 +224,7 @@ class AnnexBInput:
     def ended_early(self) -> str:
         """Where the stream ended, when it ended inside an access unit; "" when it ended
         whole, or when the recording was stopped (^C, --seconds) while it was being read."""
-        return "" if self.source.stopped else self.cut
+        return _ending(self.source, self.cut)
 
     def read(self) -> "list | None":
         while not self._pending:
@@ -219,7 +233,10 @@ class AnnexBInput:
                 return None
             for nals, keyframe in units:
                 self.params.learn(nals)
-                self._pending.append((nals, keyframe))
+                if has_picture(nals, self.codec):
+                    self._pending.append((nals, keyframe))
+                else:
+                    self.empty += 1  # headers or SEI with no picture: no frame to show
         nals, keyframe = self._pending.pop(0)
         if self._start < 0:
             self._start = self.clock.mono_ms()
@@ -385,7 +402,7 @@ class Mp4Input:
     @property
     def ended_early(self) -> str:
         """As ``AnnexBInput.ended_early``: "inside a fragment" when the MP4 was cut."""
-        return "" if self.source.stopped else self.cut
+        return _ending(self.source, self.cut)
 
     def read(self) -> "list | None":
         item = self._pending.pop(0) if self._pending else self._next_packet()
@@ -415,6 +432,15 @@ class Mp4Input:
             self._container.close()
         finally:
             self.source.close()
+
+
+def _ending(source: InputBytes, cut: str) -> str:
+    """How a stream ended early, "" when it did not (or the operator stopped it)."""
+    if source.stopped:
+        return ""
+    if source.error:
+        return "with a read error (%s)" % source.error
+    return cut
 
 
 def _seconds(ticks: int, base: object) -> float:
@@ -466,7 +492,12 @@ def open_input(
                                 _NAMES.get(wanted, "H.264 or H.265"))
                 )  # fmt: skip
             made = AnnexBInput(source, wanted, fps, clock, pace, sleep)
-        made.probe()
+        try:
+            made.probe()
+        except ValueError as exc:  # H26xError, Mp4Error: a parameter set or box that is bad
+            raise MediaError(
+                "%s is not a stream sealcam can sign: %s" % (source.name, str(exc).rstrip("."))
+            ) from None
         return made
     except BaseException:
         source.close()

@@ -98,6 +98,12 @@ def _record_claimed(args: argparse.Namespace, store: Path, held: "StoreClaim") -
             "%(entries)d ledger entries, %(media_bytes)d media bytes; ledger %(ledger_state)s"
             % summary
         )
+    failed = summary.get("source_failed")
+    if failed:
+        # Everything captured before the failure is signed; the stop event closes it.
+        print("sealcam record: %s; the recording was stopped and is signed up to there" % failed,
+              file=sys.stderr)  # fmt: skip
+        return EXIT_NOT_OK
     early = summary.get("input_ended_early")
     if early:
         # The recording was stopped and signed; the stream itself was cut (docs/vendor-encoder.md).
@@ -141,7 +147,8 @@ crash-safe: the next run recovers a store cut by a power loss and logs what was 
 
 --input takes a vendor's hardware encoder instead of the camera and the encoder: an H.264
 or H.265 elementary stream (Annex B) or a fragmented MP4, from standard input (-), a named
-pipe, a device or a file. It is signed as it is, never re-encoded. Annex B carries no
+pipe, a device or a file. It is signed as it is, never re-encoded (so the vendor's
+pipeline burns the overlay in, and must not use B-frames). Annex B carries no
 time: its pictures are stamped at --fps on this machine's clock. The recording ends when
 the stream ends; a stream cut inside a picture or fragment ends it too, exit 1. See
 docs/vendor-encoder.md.""",
@@ -153,7 +160,8 @@ examples:
   vendor-encoder | sealcam record --input - --fps 25 --store rec/ --officer P-0427
 
 exit codes: 0 recorded and the ledger verifies; 1 the ledger does not verify, or the input
-ended inside a picture; 2 nothing could be recorded (a source that cannot be opened or is
+ended inside a picture, or a source failed mid-recording (what came before is signed);
+2 nothing could be recorded (a source that cannot be opened or is
 not H.264/H.265/MP4, a missing microphone, a store in use).""",
     )
     source = r.add_mutually_exclusive_group(required=True)

@@ -14,14 +14,12 @@ import os
 import threading
 
 import av
-import cv2
-import numpy as np
 import pytest
 
 from firmware.ports import cpython
 from firmware.ports.encoder import MediaError
 from firmware.store import Store, ledger_bytes
-from protocol import mp4
+from protocol import h26x, mp4
 from protocol.frames import frame_digest
 from protocol.ledger import read_ledger
 from protocol.registry import (
@@ -36,8 +34,7 @@ from protocol.registry import (
 )
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
-from tests.firmware.test_port_encoder import write_wav
-from tests.firmware.test_port_vendor import FRAGMENTED, Encoder, mux
+from tests.firmware.avmedia import FRAGMENTED, PipeEncoder, mux, write_video, write_wav
 
 SEED = bytes(range(32))
 DEVICE = "SC-0042"
@@ -65,15 +62,6 @@ class VirtualClock:
     def sleep(self, seconds: float) -> None:
         with self.lock:
             self.mono += max(0, round(seconds * 1000))
-
-
-def write_video(path, frames=45, size=(176, 144), fps=30):
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
-    for i in range(frames):
-        img = np.full((size[1], size[0], 3), 90, np.uint8)
-        img[:, (i * 3) % (size[0] - 20) : (i * 3) % (size[0] - 20) + 20] = 210
-        w.write(img)
-    w.release()
 
 
 def recording(store) -> tuple:
@@ -189,22 +177,61 @@ def test_the_recorders_wish_for_a_keyframe_makes_the_encoder_give_one_at_once(tm
     assert [i for i, key in enumerate(keys) if key] == [0, 7]
 
 
-@pytest.mark.parametrize("fmt,options", [("h264", None), ("mp4", FRAGMENTED)])
-def test_a_vendor_stream_from_a_pipe_is_signed_without_re_encoding(tmp_path, fmt, options):
+class Tee:
+    """The encoder's output into the pipe, and a copy of every byte for the test."""
+
+    def __init__(self, out, copy) -> None:
+        self.out = out
+        self.copy = copy
+
+    def write(self, data) -> int:
+        self.copy.write(data)
+        return self.out.write(data)
+
+
+def samples_written(data: bytes, fmt: str) -> list:
+    """The mdat samples the bytes an encoder wrote make, cut independently of the port."""
+    if fmt == "mp4":
+        with av.open(io.BytesIO(data)) as container:
+            stream = container.streams.video[0]
+            return [bytes(p) for p in container.demux(stream) if p.size]
+    entry = "avc1" if fmt == "h264" else "hvc1"
+    units = h26x.AccessUnits(entry)
+    aus = units.feed(data) + units.end()
+    return [h26x.to_sample(h26x.sample_nals(nals, entry)) for nals, _ in aus]
+
+
+@pytest.mark.parametrize(
+    "fmt,codec,options,name",
+    [
+        ("h264", "libx264", None, "h264"),
+        ("hevc", "libx265", None, "hevc"),
+        ("mp4", "libx264", FRAGMENTED, "h264"),
+    ],
+)
+def test_a_vendor_stream_from_a_pipe_is_signed_without_re_encoding(
+    tmp_path, fmt, codec, options, name
+):
     fifo = str(tmp_path / "encoder.pipe")
     os.mkfifo(fifo)
     written = io.BytesIO()
-    encoder = Encoder(fifo, lambda out: (mux(out, fmt, options=options, audio=fmt == "mp4"),
-                                         mux(written, fmt, options=options)))  # fmt: skip
+    sound = fmt == "mp4"
+    encoder = PipeEncoder(
+        fifo, lambda out: mux(Tee(out, written), fmt, codec, options=options, audio=sound)
+    )
     clock = VirtualClock()
     summary = cpython.record(
         str(tmp_path / "rec"), "", SEED, DEVICE, "P-1", codec="", input_spec=fifo, fps=30,
         clock=clock, sleep=clock.sleep, indicators=cpython.Indicators(), queue_frames=ROOM,
     )  # fmt: skip
     encoder.join()
-    assert summary["codec"] == "h264" and "input_ended_early" not in summary
-    assert summary["frames"] + summary["frames_dropped"] == 45
-    check_fmp4(tmp_path / "rec", "h264", summary["frames"], audio=fmt == "mp4")
+    assert summary["codec"] == {"h264": "h264", "hevc": "h265"}[name]
+    assert "input_ended_early" not in summary and summary["frames"] == 45
+    check_fmp4(tmp_path / "rec", name, 45, audio=sound)
+    # Not re-encoded: the signed samples are the encoder's own bytes, in its order.
+    _, media = recording(tmp_path / "rec")
+    signed = [s for fragment in media[1:] for s in mp4.track_samples(fragment, 1)]
+    assert signed == samples_written(written.getvalue(), fmt)
 
 
 def test_a_vendor_stream_cut_mid_way_ends_the_recording_cleanly(tmp_path):
@@ -213,7 +240,7 @@ def test_a_vendor_stream_cut_mid_way_ends_the_recording_cleanly(tmp_path):
     whole = io.BytesIO()
     mux(whole, "mp4", options=FRAGMENTED, frames=60)
     cut = len(whole.getvalue()) * 3 // 5
-    encoder = Encoder(fifo, lambda out: mux(out, "mp4", options=FRAGMENTED, frames=60, cut=cut))
+    encoder = PipeEncoder(fifo, lambda out: mux(out, "mp4", options=FRAGMENTED, frames=60, cut=cut))
     clock = VirtualClock()
     summary = cpython.record(
         str(tmp_path / "rec"), "", SEED, DEVICE, "P-1", codec="", input_spec=fifo,
@@ -239,3 +266,29 @@ def test_unusable_media_signs_nothing(tmp_path):
         with pytest.raises(MediaError):
             cpython.record(str(store), str(video), SEED, DEVICE, "P-1", **kwargs)
     assert not (store / "ledger").exists() or not ledger_bytes(str(store))
+
+
+def test_an_encoder_that_fails_mid_recording_ends_it_cleanly_and_says_why(tmp_path, monkeypatch):
+    # Issue 12 bad input: nothing already signed is lost, the stop is signed, one line why.
+    from firmware.ports.encoder import VideoEncoder
+
+    real = VideoEncoder.encode
+    calls = []
+
+    def failing(self, image, mono_ms, keyframe=False):
+        calls.append(mono_ms)
+        if len(calls) > 40:
+            raise MediaError("the encoder refused a frame")
+        return real(self, image, mono_ms, keyframe)
+
+    monkeypatch.setattr(VideoEncoder, "encode", failing)
+    video = tmp_path / "scene.avi"
+    write_video(video, frames=60)
+    clock = VirtualClock()
+    summary = cpython.record(
+        str(tmp_path / "rec"), str(video), SEED, DEVICE, "P-1", clock=clock, sleep=clock.sleep,
+        indicators=cpython.Indicators(), queue_frames=ROOM,
+    )  # fmt: skip
+    assert summary["source_failed"] == "the picture source failed: the encoder refused a frame"
+    assert summary["frames"] == 40
+    check_fmp4(tmp_path / "rec", "h264", 40, audio=False)

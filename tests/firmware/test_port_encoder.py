@@ -4,7 +4,6 @@
 # H.265 and the microphone to AAC; every sample is exactly what goes into the mdat.
 
 import io
-import wave
 
 import av
 import numpy as np
@@ -19,6 +18,7 @@ from firmware.ports.encoder import (
     open_microphone,
 )
 from protocol import h26x, mp4
+from tests.firmware.avmedia import write_wav
 
 
 class StepClock:
@@ -52,17 +52,6 @@ def decode(data: bytes, kind: str) -> tuple:
         stream = getattr(container.streams, kind)[0]
         frames = list(container.decode(stream))
         return stream.codec_context.name, frames
-
-
-def write_wav(path, seconds=1.0, rate=16000, channels=1, width=2):
-    n = int(seconds * rate)
-    tone = (np.sin(np.arange(n) * 2 * np.pi * 440 / rate) * 9000).astype("<i2")
-    data = np.repeat(tone, channels).tobytes() if width == 2 else bytes(n * channels * width)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(channels)
-        w.setsampwidth(width)
-        w.setframerate(rate)
-        w.writeframes(data)
 
 
 @pytest.mark.parametrize("codec,entry,name", [("h264", "avc1", "h264"), ("h265", "hvc1", "hevc")])

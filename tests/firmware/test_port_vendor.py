@@ -10,15 +10,13 @@ import os
 import threading
 
 import av
-import numpy as np
 import pytest
 
 from firmware.ports.encoder import MediaError
 from firmware.ports.vendor import AnnexBInput, Mp4Input, detect_codec, open_input
 from firmware.recorder import STREAM_AUDIO, STREAM_VIDEO
 from protocol import h26x, mp4
-
-FRAGMENTED = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+from tests.firmware.avmedia import FRAGMENTED, PipeEncoder, mux
 
 
 class StepClock:
@@ -33,82 +31,6 @@ class StepClock:
 
     def sleep(self, seconds: float) -> None:
         self.mono += round(seconds * 1000)
-
-
-class Sink:
-    """A write-only file for PyAV's muxer: what a hardware encoder's driver looks like."""
-
-    def __init__(self, out, cut: int = -1) -> None:
-        self.out = out
-        self.cut = cut  # stop passing bytes on after this many (-1: never)
-        self.n = 0
-
-    def write(self, data) -> int:
-        data = bytes(data)
-        if self.cut >= 0:
-            data = data[: max(0, self.cut - self.n)]
-        self.n += len(data)
-        if data:
-            self.out.write(data)
-        return len(data)
-
-
-def mux(out, fmt, codec="libx264", frames=45, audio=False, bframes=0, options=None, cut=-1):
-    """PyAV encodes a moving picture (and a tone) into ``out`` as ``fmt``."""
-    sink = Sink(out, cut)
-    container = av.open(sink, "w", format=fmt, options=options or {})
-    video = container.add_stream(codec, rate=30)
-    video.width, video.height, video.pix_fmt = 160, 96, "yuv420p"
-    params = "keyint=15:bframes=%d" % bframes
-    if codec == "libx265":
-        video.options = {"preset": "ultrafast", "x265-params": params + ":log-level=error"}
-    else:
-        video.options = {"preset": "ultrafast", "x264-params": params}
-    sound = container.add_stream("aac", rate=16000) if audio else None
-    if sound is not None:
-        sound.layout = "mono"
-    for i in range(frames):
-        img = np.full((96, 160, 3), 60, np.uint8)
-        img[:, (i * 3) % 150 : (i * 3) % 150 + 10] = 230
-        frame = av.VideoFrame.from_ndarray(img, format="bgr24")
-        frame.pts = i
-        for packet in video.encode(frame):
-            container.mux(packet)
-        if sound is not None:
-            tone = (np.sin(np.arange(i * 533, (i + 1) * 533) * 0.3) * 8000).astype("<i2")
-            block = av.AudioFrame.from_ndarray(tone.reshape(1, -1), format="s16", layout="mono")
-            block.sample_rate, block.pts = 16000, i * 533
-            for packet in sound.encode(block):
-                container.mux(packet)
-    for packet in video.encode(None):
-        container.mux(packet)
-    if sound is not None:
-        for packet in sound.encode(None):
-            container.mux(packet)
-    container.close()
-
-
-class Encoder:
-    """A second thread that plays the vendor's encoder, writing into a named pipe."""
-
-    def __init__(self, fifo, write) -> None:
-        self.fifo = fifo
-        self.write = write
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            with open(self.fifo, "wb") as out:  # blocks until sealcam opens the other end
-                self.write(out)
-        except BaseException as exc:  # reported by join()
-            self.error = exc
-
-    def join(self) -> None:
-        self.thread.join()
-        if self.error is not None and not isinstance(self.error, BrokenPipeError):
-            raise self.error
 
 
 @pytest.fixture
@@ -151,7 +73,7 @@ def play(track, items, audio_track=None) -> tuple:
 def test_an_annex_b_stream_from_a_pipe_is_cut_into_access_units_and_stamped_at_fps(
     fifo, codec, entry, name
 ):
-    encoder = Encoder(fifo, lambda out: mux(out, "h264" if entry == "avc1" else "hevc", codec))
+    encoder = PipeEncoder(fifo, lambda out: mux(out, "h264" if entry == "avc1" else "hevc", codec))
     clock = StepClock()
     source = open_input(fifo, "", 25, clock, sleep=clock.sleep)
     assert isinstance(source, AnnexBInput) and source.codec == entry
@@ -168,7 +90,7 @@ def test_an_annex_b_stream_from_a_pipe_is_cut_into_access_units_and_stamped_at_f
 
 
 def test_a_fragmented_mp4_from_a_pipe_keeps_its_times_and_its_aac(fifo):
-    encoder = Encoder(fifo, lambda out: mux(out, "mp4", audio=True, options=FRAGMENTED))
+    encoder = PipeEncoder(fifo, lambda out: mux(out, "mp4", audio=True, options=FRAGMENTED))
     clock = StepClock()
     source = open_input(fifo, "", 30, clock, sleep=clock.sleep)
     assert isinstance(source, Mp4Input) and source.codec == "avc1"
@@ -189,7 +111,7 @@ def test_a_fragmented_mp4_from_a_pipe_keeps_its_times_and_its_aac(fifo):
 def test_b_frames_in_an_mp4_are_refused_before_anything(fifo):
     # The recorder stores decode order without composition offsets: B-frames would play
     # out of order, so the stream is refused in one line while nothing is signed yet.
-    encoder = Encoder(fifo, lambda out: mux(out, "mp4", bframes=2, options=FRAGMENTED))
+    encoder = PipeEncoder(fifo, lambda out: mux(out, "mp4", bframes=2, options=FRAGMENTED))
     with pytest.raises(MediaError) as err:
         open_input(fifo, "", 30, StepClock())
     encoder.join()
@@ -200,7 +122,7 @@ def test_a_fragmented_mp4_cut_inside_a_fragment_ends_early_with_what_was_whole(f
     whole = io.BytesIO()
     mux(whole, "mp4", options=FRAGMENTED)
     cut = len(whole.getvalue()) * 2 // 3
-    encoder = Encoder(fifo, lambda out: mux(out, "mp4", options=FRAGMENTED, cut=cut))
+    encoder = PipeEncoder(fifo, lambda out: mux(out, "mp4", options=FRAGMENTED, cut=cut))
     source = open_input(fifo, "", 30, StepClock())
     items = read_all(source)
     encoder.join()
@@ -214,7 +136,7 @@ def test_an_annex_b_stream_cut_after_a_pictures_headers_ends_early(fifo):
     data = whole.getvalue()
     second_idr = data.find(b"\x00\x00\x01\x67", 10)  # the SPS before frame 15
     pps_end = data.find(b"\x00\x00\x01", data.find(b"\x00\x00\x01\x68", second_idr) + 3)
-    encoder = Encoder(fifo, lambda out: out.write(data[:pps_end]))
+    encoder = PipeEncoder(fifo, lambda out: out.write(data[:pps_end]))
     source = open_input(fifo, "", 30, StepClock())
     items = read_all(source)
     encoder.join()
@@ -229,10 +151,15 @@ def test_an_annex_b_stream_cut_after_a_pictures_headers_ends_early(fifo):
         (b"\x00\x00\x00\x01\x7f\x00" * 500, "first NAL unit is neither H.264 nor H.265"),
         (b"\x00\x00\x00\x01\x09\xf0" * 10, "ended before its first H.264 keyframe"),
         (b"\x00\x00\x00\x18ftypisom" + bytes(30), "not an MP4 that can be read as a stream"),
+        (
+            b"\x00\x00\x00\x01\x67\x42\x00\x00\x00\x01\x68\xce\x38\x80"
+            b"\x00\x00\x00\x01\x65\x88\x84\x00\x00\x00\x01\x09\xf0",
+            "not a stream sealcam can sign: h26x: not an H.264 SPS",  # an SPS cut short
+        ),
     ],
 )
 def test_a_stream_that_is_not_h26x_or_mp4_is_one_line_before_anything(fifo, data, says):
-    encoder = Encoder(fifo, lambda out: out.write(data))
+    encoder = PipeEncoder(fifo, lambda out: out.write(data))
     with pytest.raises(MediaError) as err:
         open_input(fifo, "", 30, StepClock())
     encoder.join()
@@ -240,7 +167,7 @@ def test_a_stream_that_is_not_h26x_or_mp4_is_one_line_before_anything(fifo, data
 
 
 def test_a_codec_given_that_the_stream_is_not_is_refused(fifo):
-    encoder = Encoder(fifo, lambda out: mux(out, "h264", frames=3))
+    encoder = PipeEncoder(fifo, lambda out: mux(out, "h264", frames=3))
     with pytest.raises(MediaError, match=r"H\.264, not what --codec says"):
         open_input(fifo, "h265", 30, StepClock())
     encoder.join()
@@ -269,7 +196,7 @@ def test_a_stop_request_is_not_stuck_behind_a_silent_encoder(fifo):
         out.flush()
         release.wait()  # the pipe stays open: the encoder has gone quiet, not away
 
-    encoder = Encoder(fifo, pictures_then_silence)
+    encoder = PipeEncoder(fifo, pictures_then_silence)
     source = open_input(fifo, "", 30, StepClock(), stop=stop)
     while source.read() and source.frames < 3:
         pass
@@ -288,3 +215,26 @@ def test_the_codec_is_told_by_the_first_nal_unit():
     assert detect_codec(b"\x40\x01") == "hvc1"  # VPS
     assert detect_codec(b"\x46\x01") == "hvc1"  # AUD
     assert detect_codec(b"\x7f\x00") == "" and detect_codec(b"") == ""
+
+
+def test_a_read_error_mid_stream_ends_it_early_and_says_so(tmp_path, monkeypatch):
+    from firmware.ports import vendor
+
+    path = tmp_path / "stream.h264"
+    with open(path, "wb") as out:
+        mux(out, "h264")
+    real_read = os.read
+    reads = []
+
+    def failing_read(fd, size):
+        reads.append(size)
+        if len(reads) > 4:
+            raise OSError(5, "Input/output error")
+        return real_read(fd, size)
+
+    monkeypatch.setattr(vendor, "READ_SIZE", 512)
+    monkeypatch.setattr(vendor.os, "read", failing_read)
+    source = open_input(str(path), "", 30, StepClock(), pace=False)
+    items = read_all(source)
+    assert 0 < len(items) < 45
+    assert source.ended_early == "with a read error (Input/output error)"

@@ -18,9 +18,7 @@ from protocol.keys import decode_key
 from protocol.ledger import read_ledger
 from protocol.registry import EV_RECORD_STOP, F_EVENT, F_MEDIA_TYPE, KIND_CHUNK, MEDIA_MP4
 from protocol.verify import verify_ledger
-from tests.firmware.test_port_cpython_footage import write_video
-from tests.firmware.test_port_encoder import write_wav
-from tests.firmware.test_port_vendor import FRAGMENTED, mux
+from tests.firmware.avmedia import FRAGMENTED, mux, write_video, write_wav
 from tests.host.helpers import SEALCAM
 
 LIMIT_S = 600  # a generous bound on one recording, never a deadline the test races
@@ -146,3 +144,21 @@ def test_the_help_teaches_the_new_sources():
         assert words in text, words
     r = sealcam("record", "--store", "x")
     assert r.returncode == 2 and b"one of the arguments --camera --input is required" in r.stderr
+
+
+def test_a_terminal_on_standard_input_is_not_waited_on(tmp_path):
+    # `--input -` typed without a pipe would wait for ever on the keyboard: say what to do.
+    import os
+    import pty
+
+    master, terminal = pty.openpty()
+    try:
+        r = subprocess.run(
+            [*SEALCAM, "record", "--input", "-", "--store", str(tmp_path / "rec"),
+             "--device-id", "SC-0007"],
+            stdin=terminal, capture_output=True, timeout=LIMIT_S, check=False,
+        )  # fmt: skip
+    finally:
+        os.close(master)
+        os.close(terminal)
+    assert r.returncode == 2 and "standard input is a terminal" in one_line(r.stderr)

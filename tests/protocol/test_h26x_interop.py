@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocol import h26x, mp4
-from tests.protocol.test_mp4_interop import FRAMES, TICKS, encode_video, ffmpeg_log
+from tests.protocol.avmedia import FRAMES, TICKS, encode_video
 
 
 @functools.cache
@@ -19,8 +19,6 @@ def encoded(codec, width=642, height=362, pix_fmt="yuv420p"):
     stream, packets, _ctx = encode_video(codec, width, height, pix_fmt)
     return stream, tuple(packets)
 
-
-__all__ = ["ffmpeg_log"]  # a fixture, shared with the mp4 interop tests
 
 ENTRY = {"libx264": "avc1", "libx265": "hvc1"}
 

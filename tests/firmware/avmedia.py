@@ -1,0 +1,111 @@
+"""Footage for the CPython port's tests and the record command's: a camera file, a WAV
+file, and a vendor's encoder (PyAV writing H.264/H.265 Annex B or MP4, into a named pipe)."""
+# micropython: skip (PyAV, OpenCV and numpy are CPython libraries)
+
+import threading
+import wave
+
+import av
+import cv2
+import numpy as np
+
+FRAGMENTED = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}  # a live encoder's MP4
+
+
+def write_video(path, frames=45, size=(176, 144), fps=30):
+    """A Motion JPEG AVI of a bar moving across a grey scene, for a camera file."""
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    for i in range(frames):
+        img = np.full((size[1], size[0], 3), 90, np.uint8)
+        img[:, (i * 3) % (size[0] - 20) : (i * 3) % (size[0] - 20) + 20] = 210
+        w.write(img)
+    w.release()
+
+
+def write_wav(path, seconds=1.0, rate=16000, channels=1, width=2):
+    """A WAV file of a 440 Hz tone (``width`` 2: 16-bit PCM; other widths hold silence)."""
+    n = int(seconds * rate)
+    tone = (np.sin(np.arange(n) * 2 * np.pi * 440 / rate) * 9000).astype("<i2")
+    data = np.repeat(tone, channels).tobytes() if width == 2 else bytes(n * channels * width)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        w.writeframes(data)
+
+
+class Sink:
+    """A write-only file for PyAV's muxer: what a hardware encoder's driver looks like."""
+
+    def __init__(self, out, cut: int = -1) -> None:
+        self.out = out
+        self.cut = cut  # stop passing bytes on after this many (-1: never)
+        self.n = 0
+
+    def write(self, data) -> int:
+        data = bytes(data)
+        if self.cut >= 0:
+            data = data[: max(0, self.cut - self.n)]
+        self.n += len(data)
+        if data:
+            self.out.write(data)
+        return len(data)
+
+
+def mux(out, fmt, codec="libx264", frames=45, audio=False, bframes=0, options=None, cut=-1):
+    """PyAV encodes a moving picture (and a tone) into the file ``out`` as ``fmt`` ("h264",
+    "hevc" for Annex B, "mp4"), as a vendor's encoder would; ``cut`` bytes at most."""
+    sink = Sink(out, cut)
+    container = av.open(sink, "w", format=fmt, options=options or {})
+    video = container.add_stream(codec, rate=30)
+    video.width, video.height, video.pix_fmt = 160, 96, "yuv420p"
+    params = "keyint=15:bframes=%d" % bframes
+    if codec == "libx265":
+        video.options = {"preset": "ultrafast", "x265-params": params + ":log-level=error"}
+    else:
+        video.options = {"preset": "ultrafast", "x264-params": params}
+    sound = container.add_stream("aac", rate=16000) if audio else None
+    if sound is not None:
+        sound.layout = "mono"
+    for i in range(frames):
+        img = np.full((96, 160, 3), 60, np.uint8)
+        img[:, (i * 3) % 150 : (i * 3) % 150 + 10] = 230
+        frame = av.VideoFrame.from_ndarray(img, format="bgr24")
+        frame.pts = i
+        for packet in video.encode(frame):
+            container.mux(packet)
+        if sound is not None:
+            tone = (np.sin(np.arange(i * 533, (i + 1) * 533) * 0.3) * 8000).astype("<i2")
+            block = av.AudioFrame.from_ndarray(tone.reshape(1, -1), format="s16", layout="mono")
+            block.sample_rate, block.pts = 16000, i * 533
+            for packet in sound.encode(block):
+                container.mux(packet)
+    for packet in video.encode(None):
+        container.mux(packet)
+    if sound is not None:
+        for packet in sound.encode(None):
+            container.mux(packet)
+    container.close()
+
+
+class PipeEncoder:
+    """A second thread that plays the vendor's encoder: ``write(file)`` into a named pipe."""
+
+    def __init__(self, fifo, write) -> None:
+        self.fifo = fifo
+        self.write = write
+        self.error = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            with open(self.fifo, "wb") as out:  # blocks until sealcam opens the other end
+                self.write(out)
+        except BaseException as exc:  # reported by join()
+            self.error = exc
+
+    def join(self) -> None:
+        self.thread.join()
+        if self.error is not None and not isinstance(self.error, BrokenPipeError):
+            raise self.error
