@@ -65,7 +65,6 @@ from protocol.registry import (
     PAUSE_BATTERY,
     PAUSE_DAMAGE,
     PAUSE_FAULT,
-    PAUSE_NAMES,
     PAUSE_OBSTRUCTION,
     PAUSE_OTHER,
     PAUSE_PLACE_CHANGE,
@@ -86,6 +85,17 @@ PAUSE_NAMES_ZH = {
     PAUSE_PLACE_CHANGE: "执法场所变换",
     PAUSE_OBSTRUCTION: "遭遇阻挠",
     PAUSE_OTHER: "其他客观原因",
+}
+# The same reasons in plain English for the viewer (PAUSE_NAMES are codes for machines).
+PAUSE_NAMES_EN = {
+    PAUSE_FAULT: "the equipment failed",
+    PAUSE_DAMAGE: "the equipment was damaged",
+    PAUSE_WEATHER: "severe weather",
+    PAUSE_BATTERY: "the battery ran low",
+    PAUSE_STORAGE: "the storage ran out",
+    PAUSE_PLACE_CHANGE: "a change of place",
+    PAUSE_OBSTRUCTION: "the officer was obstructed",
+    PAUSE_OTHER: "another objective reason",
 }
 
 
@@ -174,7 +184,7 @@ def pause_text(number: int, count: int, reason: object) -> str:
     English, naming the pause, its objective reason and that the spoken reason follows."""
     code = reason if type(reason) is int else -1
     zh = PAUSE_NAMES_ZH.get(code, "未说明原因")
-    en = PAUSE_NAMES.get(code, "no reason given")
+    en = PAUSE_NAMES_EN.get(code, "no reason given")
     return (
         "录像暂停（第%d次，共%d次），原因：%s。恢复录像后，执法人员将口述中断原因。\n"
         "Recording paused (pause %d of %d), reason: %s. When recording resumes, the "

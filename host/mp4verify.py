@@ -363,14 +363,16 @@ class Mp4Report:
         for seq, v in self.frames:
             out.append("  frames of chunk seq %d: %s  (. ok, N changed, M missing, "
                        "R reordered, A added)" % (seq, v))  # fmt: skip
+        if self.findings or self.counted:
+            out.append("Findings")
+            for f in self.findings:
+                out.append("  %-19s %s" % (f.code, f.message))
+            for code, n in self.counted.items():
+                out.append("  %-19s ... and %d more" % (code, n))
         if self.notes:
             out.append("Notes     %d (unsigned, not footage):" % len(self.notes))
             for a, b, text in self.notes:
                 out.append("  %s to %s  %s" % (_clock(a), _clock(b), text.replace("\n", " / ")))
-        for f in self.findings:
-            out.append("  %-19s %s" % (f.code, f.message))
-        for code, n in self.counted.items():
-            out.append("  %-19s ... and %d more" % (code, n))
         if self.credentials is not None:
             out.append("C2PA      %s" % self.credentials.line())
         out.append("Verdict   %s" % self._verdict())

@@ -14,7 +14,7 @@ import pytest
 
 from host import mp4evidence
 from host.export import ExportError, NotAuthentic, export_recording
-from host.mp4export import PAUSE_NAMES_ZH, pause_text
+from host.mp4export import PAUSE_NAMES_EN, PAUSE_NAMES_ZH, pause_text
 from protocol import mp4
 from protocol.ledger import parse_entry
 from protocol.registry import (
@@ -97,7 +97,7 @@ def test_pyav_plays_the_export_with_video_sound_and_the_pause_note(exported):
     assert len(shown) == 1
     pts, duration, text = shown[0]
     assert (pts, pts + duration) == (pause_ms, resume_ms)
-    assert "录像暂停" in text and "天气恶劣" in text and "reason: weather" in text
+    assert "录像暂停" in text and "天气恶劣" in text and "reason: severe weather" in text
     assert "states the reason for the interruption" in text and "口述中断原因" in text
     assert note["pause_notes"][0]["text"] == text
     assert note["pause_notes"][0]["pause_seq"] == next(
@@ -139,11 +139,11 @@ def test_the_note_names_the_mp4_its_maker_and_its_extractor(exported):  # R-HOST
     assert note["ledger_verification"] == OK
 
 
-def test_every_objective_reason_has_a_chinese_name_in_the_note():  # R-DEV-9
-    assert set(PAUSE_NAMES_ZH) == set(PAUSE_NAMES)
-    for code, name in PAUSE_NAMES.items():
+def test_every_objective_reason_has_a_chinese_and_english_name_in_the_note():  # R-DEV-9
+    assert set(PAUSE_NAMES_ZH) == set(PAUSE_NAMES) == set(PAUSE_NAMES_EN)
+    for code in PAUSE_NAMES:
         text = pause_text(2, 3, code)
-        assert PAUSE_NAMES_ZH[code] in text and name in text and "2 of 3" in text
+        assert PAUSE_NAMES_ZH[code] in text and PAUSE_NAMES_EN[code] in text and "2 of 3" in text
     assert "no reason given" in pause_text(1, 1, None)
 
 

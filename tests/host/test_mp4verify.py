@@ -63,7 +63,7 @@ def test_an_untouched_export_is_authentic_with_its_notes(exported):
     assert report.matched == report.signed_fragments == len(rec.fragments)
     assert report.findings == []
     (note,) = report.notes
-    assert note[:2] == rec.pause_ms[0] and "reason: weather" in note[2]
+    assert note[:2] == rec.pause_ms[0] and "reason: severe weather" in note[2]
     pinned = verify_mp4(str(out), device_key().public_only())
     assert pinned.state == AUTHENTIC_NOTES and pinned.key_source == "given"
     r = run("verify", str(out), "--key", str(key))
