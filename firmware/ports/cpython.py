@@ -158,8 +158,9 @@ class StopKey:
     signals are not ours to take, and nothing changes.
     """
 
-    def __init__(self, stop: threading.Event) -> None:
+    def __init__(self, stop: threading.Event, wake: "threading.Event | None" = None) -> None:
         self.stop = stop
+        self.wake = wake  # what the loop sleeps on, so that ^C ends its wait at once
         self.presses = 0
         self._previous: object = None
 
@@ -176,6 +177,8 @@ class StopKey:
     def _pressed(self, signum: int, frame: object) -> None:
         self.presses += 1
         self.stop.set()
+        if self.wake is not None:
+            self.wake.set()
 
 
 class Media:
@@ -441,6 +444,19 @@ def record(
             held.release()
 
 
+# The main loop's longest sleep while nothing is queued: a dock that connects, a stop set
+# from outside (not by ^C, which wakes the loop itself) and a storage check wait at most
+# this long. While a dock is being served its bytes are moved every millisecond.
+IDLE_WAIT_S = 0.05
+DOCK_WAIT_S = 0.001
+
+
+def _idle_wait(tick_in_ms: int, docked: bool) -> float:
+    """How long the recording loop may sleep with nothing queued, in seconds."""
+    bound = DOCK_WAIT_S if docked else IDLE_WAIT_S
+    return max(0.0, min(bound, tick_in_ms / 1000))
+
+
 def _record(
     store: str,
     seed: bytes,
@@ -503,6 +519,9 @@ def _record(
         return clock.wall_ms() + mono - clock.mono_ms()
 
     pictures = threading.Event()  # the first picture is queued: sound may start
+    # The main loop sleeps on this until there is work: the capture threads set it after
+    # each put, and whatever sets ``stop`` here sets it too.
+    wake = threading.Event()
     first_picture = [0]  # its capture time
 
     def put(items: list) -> None:
@@ -520,6 +539,7 @@ def _record(
             else:
                 counts["audio_captured"] += 1
                 audio_queue.put((data, wall(mono), mono), clock.wall_ms())
+        wake.set()
 
     failed: list = []  # what made a capture thread give up, in one line each
 
@@ -543,6 +563,7 @@ def _record(
             failed.append("the picture source failed: %s" % exc)
         finally:
             stop.set()
+            wake.set()
 
     def listen() -> None:
         try:
@@ -593,20 +614,22 @@ def _record(
     for thread in threads:
         thread.start()
     fed = 0
-    with StopKey(stop) as key:
+    with StopKey(stop, wake) as key:
         try:
             while not stop.is_set() or queue.items or audio_queue.items:
                 if seconds and clock.mono_ms() - start >= seconds * 1000:
                     stop.set()  # also when a vendor's encoder has gone quiet
+                # Cleared before the queues are read: a put after this wakes the next wait.
+                wake.clear()
                 # Sound first: what was heard up to a picture goes into that picture's chunk.
-                n = feed_audio()
-                n += (frames := loop.drain(queue))
-                fed += frames
+                feed_audio()
+                fed += loop.drain(queue)
                 docks.poll()
-                if not n:
-                    # Nothing queued: let the camera deliver the next frame (sooner while
-                    # docked).
-                    stop.wait(0.001 if docks.busy else 0.005)
+                if not stop.is_set():
+                    # Everything queued is fed: sleep until a capture thread puts more (at
+                    # once if it did during this turn), the next tick is due, or the dock
+                    # server needs a turn. Not another turn to find the queues empty.
+                    wake.wait(_idle_wait(loop.tick_due - clock.mono_ms(), docks.busy))
         finally:
             stop.set()
             for thread in threads:

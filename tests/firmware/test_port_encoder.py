@@ -83,6 +83,41 @@ def test_an_odd_picture_size_loses_its_last_row_and_column():
     assert encoder.track is not None and (encoder.track.width, encoder.track.height) == (160, 96)
 
 
+def colour_chart(width: int, height: int) -> np.ndarray:
+    """A BGR picture with a luma ramp and three large blocks of blue, green and red."""
+    img = np.zeros((height, width, 3), np.uint8)
+    img[:] = np.linspace(20, 235, width, dtype=np.uint8)[None, :, None]
+    third = width // 3
+    for i, bgr in enumerate(((200, 40, 30), (40, 190, 50), (30, 50, 210))):
+        img[height // 4 : height * 3 // 4, i * third + 8 : (i + 1) * third - 8] = bgr
+    return img
+
+
+def test_the_decoded_picture_is_the_picture_given_in_luma_and_colour():
+    # Issue 12 "CPython port": the colour conversion into the encoder (OpenCV's I420) keeps
+    # the picture: BT.601 limited-range luma as FFmpeg reads it back, blue/green/red not
+    # swapped, an odd side cropped (not scaled) to even.
+    img = colour_chart(321, 241)
+    encoder = VideoEncoder("h264", fps=30, gop=1)
+    out = encoder.encode(img, 0) + encoder.flush()
+    assert encoder.track is not None
+    movie = mp4.init_segment([encoder.track]) + mp4.fragment(
+        1, [mp4.Run(1, 0, [mp4.Sample(d, 3000, k) for d, k, _ in out])]
+    )
+    _, frames = decode(movie, "video")
+    assert len(frames) == 1 and (frames[0].width, frames[0].height) == (320, 240)
+    given = img[:240, :320].astype(np.float64)
+    luma = frames[0].to_ndarray(format="yuv420p")[:240].astype(np.float64)
+    b, g, r = given[..., 0], given[..., 1], given[..., 2]
+    expected = 16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255  # BT.601, limited range
+    assert np.abs(luma - expected).mean() < 2.0
+    back = frames[0].to_ndarray(format="bgr24").astype(np.float64)
+    assert np.abs(back - given).mean() < 6.0
+    for i, channel in enumerate((0, 1, 2)):  # each block is still its own colour
+        block = back[100:140, i * 107 + 20 : (i + 1) * 107 - 20]
+        assert block.mean(axis=(0, 1)).argmax() == channel
+
+
 def test_pcm_encodes_to_aac_frames_stamped_by_their_samples():
     encoder = AudioEncoder(16000, 1)
     frames = []
