@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING
 
 from host.evidence import EvidenceError, SqliteEvidenceStore, StoreUnopenable
 from host.files import fsync_dir, write_atomic
+from host.sigworker import worker_checks
 from protocol.frames import frame_digest
-from protocol.ledger import Entry, parse_entry
+from protocol.ledger import Entry
 from protocol.registry import (
     EV_RECORD_START,
     EV_RECORD_STOP,
@@ -56,7 +57,7 @@ from protocol.registry import (
     MEDIA_MP4_INIT,
     MEDIA_NAMES,
 )
-from protocol.verify import NOT_OK, UNKNOWN_KEY, verify_ledger
+from protocol.verify import NOT_OK, UNKNOWN_KEY, verify_chunks
 
 if TYPE_CHECKING:  # OpenCV and numpy load only when an export runs, not with every command
     import cv2
@@ -315,6 +316,21 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def note_json(note: dict) -> bytes:
+    """The note as indented JSON text, each row of its chunk table on one line.
+
+    An hour's table has thousands of rows: ``json.dumps`` with ``indent`` writes them in
+    pure Python, and without it in C; a row a line also reads and compares more easily."""
+    chunks = note.get("chunks")
+    if not isinstance(chunks, list) or not chunks:
+        return (json.dumps(note, indent=2) + "\n").encode()
+    # The table goes in where a placeholder no note value can hold stands.
+    placeholder = json.dumps("chunk table %s" % os.urandom(16).hex())
+    top = json.dumps(dict(note, chunks=json.loads(placeholder)), indent=2)
+    rows = ",\n".join("    " + json.dumps(c) for c in chunks)
+    return (top.replace(placeholder, "[\n%s\n  ]" % rows, 1) + "\n").encode()
+
+
 def export_recording(
     evidence_dir: str,
     device_id: str,
@@ -388,7 +404,7 @@ def export_recording(
             )
             if opened:
                 note["decrypted_for_export"] = dict(opened, chunks=media.opened)
-            write_atomic(Path(str(out) + ".json"), (json.dumps(note, indent=2) + "\n").encode())
+            write_atomic(Path(str(out) + ".json"), note_json(note))
             return note
         tmp = out.with_name(".%s.tmp-%d%s" % (out.stem, os.getpid(), out.suffix))
         video = _Video(tmp, fourcc, frame_rate(chunks))
@@ -424,7 +440,7 @@ def export_recording(
     )
     if opened:
         note["decrypted_for_export"] = dict(opened, chunks=media.opened)
-    write_atomic(Path(str(out) + ".json"), (json.dumps(note, indent=2) + "\n").encode())
+    write_atomic(Path(str(out) + ".json"), note_json(note))
     return note
 
 
@@ -547,14 +563,19 @@ def _recording(
             "device %s is not enrolled in %s (enrolled: %s)" % (device_id, store.root, enrolled)
         )
     raws = store.entries(device_id)
-    report = verify_ledger(b"".join(raws), device_id, public)
+    # One pass parses every entry for both the verifier and the export (``keep``), and the
+    # signatures are checked in a worker process while the entries are parsed and chained.
+    entries: list = []
+    report = verify_chunks(
+        (b"".join(raws),), device_id, public, checks=worker_checks(public), keep=entries
+    )
+    del raws
     if report.state in (NOT_OK, UNKNOWN_KEY) and not mark_changed:
         first = report.findings[0].message if report.findings else report.state
         raise NotAuthentic(
             "device %s's ledger in the evidence store is %s (%s); nothing was exported"
             % (device_id, report.state, first)
         )
-    entries = [parse_entry(r) for r in raws]
     rec_id = pick_recording(entries, recording, device_id)
     chunks = video_chunks(entries, rec_id)
     number = recording_number(rec_id)

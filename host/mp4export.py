@@ -31,7 +31,9 @@ the initialisation segment it stands beside (``host.mp4verify``).
 
 import hashlib
 import os
+import queue
 import statistics
+import threading
 import time
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -273,20 +275,46 @@ def _media(
 
 
 class _Out:
-    """The export file being written: counts its bytes and hashes them as they go."""
+    """The export file being written: counts its bytes and hashes them as they go.
+
+    The file's SHA-256 is taken in a thread beside the writer, fed the same bytes in the
+    same order: hashlib lets go of the interpreter lock on large blocks, so the file hash
+    runs on the other core while this one reads and checks the next fragment against its
+    signed hash. ``hexdigest`` waits for it; ``close`` ends it early on an error."""
 
     def __init__(self, fh: BinaryIO) -> None:
         self.fh = fh
         self.offset = 0
-        self.sha = hashlib.sha256()
+        self._sha = hashlib.sha256()
+        # Bounded, so at most a few fragments wait in memory for the hasher.
+        self._queue: queue.Queue = queue.Queue(maxsize=8)
+        self._thread = threading.Thread(target=self._hash, name="export-sha256", daemon=True)
+        self._thread.start()
+
+    def _hash(self) -> None:
+        while True:
+            data = self._queue.get()
+            if data is None:
+                return
+            self._sha.update(data)
 
     def write(self, data: bytes) -> tuple:
         """Write ``data``; return ``(offset, length)`` where it lies in the file."""
         at = self.offset
         self.fh.write(data)
-        self.sha.update(data)
+        self._queue.put(data)
         self.offset += len(data)
         return at, len(data)
+
+    def hexdigest(self) -> str:
+        """The SHA-256 of every byte written, once the hasher has taken them all."""
+        self.close()
+        return self._sha.hexdigest()
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
 
 
 def export_fmp4(
@@ -323,24 +351,30 @@ def export_fmp4(
     try:
         with open(tmp, "wb") as fh:
             sink = _Out(fh)
-            facts = _write(store, sink, init_entry, fragments, span, rec_id, mark_changed, opener)
-            body = mp4evidence.payload(
-                device_id,
-                public_key,
-                rec_id,
-                [e.raw for e in span],
-                {
-                    "by": extractor,
-                    "at": _iso(when),
-                    "at_ms": when,
-                    "tool": tool_version(),
-                    "source": "sealcam evidence store",
-                    **(export_facts or {}),  # e.g. who decrypted sealed footage, with what
-                },
-            )
-            at, length = sink.write(mp4evidence.box(body))
-            fh.flush()
-            os.fsync(fh.fileno())
+            try:
+                facts = _write(
+                    store, sink, init_entry, fragments, span, rec_id, mark_changed, opener
+                )
+                body = mp4evidence.payload(
+                    device_id,
+                    public_key,
+                    rec_id,
+                    [e.raw for e in span],
+                    {
+                        "by": extractor,
+                        "at": _iso(when),
+                        "at_ms": when,
+                        "tool": tool_version(),
+                        "source": "sealcam evidence store",
+                        **(export_facts or {}),  # e.g. who decrypted sealed footage, with what
+                    },
+                )
+                at, length = sink.write(mp4evidence.box(body))
+                fh.flush()
+                os.fsync(fh.fileno())
+                file_sha = sink.hexdigest()
+            finally:
+                sink.close()
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
@@ -348,7 +382,7 @@ def export_fmp4(
     facts.update(
         {
             "format": FORMAT_NAME,
-            "file_sha256": sink.sha.hexdigest(),
+            "file_sha256": file_sha,
             "evidence_box": {
                 "uuid": mp4evidence.EVIDENCE_UUID.hex(),
                 "offset": at,

@@ -31,6 +31,7 @@ from typing import BinaryIO
 from host import contentcred, mp4evidence
 from host.errors import Unusable
 from host.files import open_regular
+from host.sigworker import worker_checks
 from protocol import mp4
 from protocol.bounds import entry_problem
 from protocol.errors import ProtocolError
@@ -554,26 +555,44 @@ def _check_ledger(evidence: "mp4evidence.Evidence", key: "DeviceKey | None", rep
     report.key_fingerprint = public[:8].hex()
     parsed: list = []
     verifier = LedgerVerifier(evidence.device_id, public) if public else None
-    offset = 0
-    started = False
-    for raw in evidence.entries:
-        try:
-            e = parse_entry(raw)
-        except ProtocolError as exc:
+    # Every entry is parsed first, its signature sent to the signature worker (another
+    # core) as it goes; the verifier then takes the entries in order with the outcomes,
+    # which are exactly the checks ``feed`` would make itself.
+    checks = worker_checks(public) if verifier is not None else None
+    read: list = []  # (raw length, entry or the parse error, whether its check was sent)
+    try:
+        for raw in evidence.entries:
+            try:
+                e = parse_entry(raw)
+            except ProtocolError as exc:
+                read.append((len(raw), exc, False))
+                continue
+            wanted = checks is not None and verifier is not None and verifier.wants_check(e)
+            if wanted and checks is not None:
+                checks.submit(e.to_be_signed(), e.signature)
+            read.append((len(raw), e, wanted))
+        offset = 0
+        started = False
+        for length, e, wanted in read:
+            if isinstance(e, ProtocolError):
+                if verifier is not None:
+                    verifier.malformed(offset, offset + length, str(e))
+                offset += length
+                continue
             if verifier is not None:
-                verifier.malformed(offset, offset + len(raw), str(exc))
-            offset += len(raw)
-            continue
-        if verifier is not None:
-            if not started and e.seq > 0:
-                # The evidence starts at the record-start: its link to the entry before it
-                # lies outside the recording, and is taken as given.
-                verifier.resume(e.seq, e.prev)
-            verifier.feed(e, offset)  # an entry out of bounds is its finding (bad-field)
-        started = True
-        if not entry_problem(e.fields):
-            parsed.append(e)  # only entries every field of which can be read are used
-        offset += len(raw)
+                if not started and e.seq > 0:
+                    # The evidence starts at the record-start: its link to the entry before
+                    # it lies outside the recording, and is taken as given.
+                    verifier.resume(e.seq, e.prev)
+                # An entry out of bounds is its finding (bad-field).
+                verifier.feed(e, offset, checks.take() if wanted and checks else None)
+            started = True
+            if not entry_problem(e.fields):
+                parsed.append(e)  # only entries every field of which can be read are used
+            offset += length
+    finally:
+        if checks is not None:
+            checks.close()
     if parsed:
         report.entries = (parsed[0].seq, parsed[-1].seq)
     if verifier is not None:

@@ -690,31 +690,52 @@ class LedgerVerifier:
         }
 
 
-def verify_ledger(data: bytes, device_id: str, public_key: bytes, progress=None) -> Report:
+def verify_ledger(
+    data: bytes, device_id: str, public_key: bytes, progress=None, keep: "list | None" = None
+) -> Report:
     """Verify a whole ledger file held in memory (a CBOR sequence of entries).
 
-    ``progress``, if given, is called with the byte offset reached after each record.
+    ``progress``, if given, is called with the byte offset reached after each record;
+    ``keep``, if given, receives every entry that parsed, in ledger order.
     """
-    return verify_chunks((data,), device_id, public_key, progress)
+    return verify_chunks((data,), device_id, public_key, progress, keep=keep)
 
 
 def verify_chunks(
-    chunks, device_id: str, public_key: bytes, progress=None, checks: "CheckPipeline | None" = None
+    chunks,
+    device_id: str,
+    public_key: bytes,
+    progress=None,
+    checks: "CheckPipeline | None" = None,
+    keep: "list | None" = None,
 ) -> Report:
     """Verify a ledger given as an iterable of byte chunks, holding only a window of it.
 
     The findings and their byte offsets are those of the ledger as one file: the chunks'
     boundaries change nothing. ``checks``, if given, checks signatures while the next
-    entries are read (see ``CheckPipeline``); the report is the same either way.
+    entries are read (see ``CheckPipeline``); the report is the same either way. ``keep``,
+    if given, receives every entry that parsed, in ledger order: a caller that needs the
+    entries too parses them once, here.
     """
     v = LedgerVerifier(device_id, public_key)
+    records = read_chunks(chunks)
+    if keep is not None:
+        records = _keeping(records, keep)
     if checks is not None:
-        return _verify_pipelined(v, read_chunks(chunks), progress, checks)
-    for record in read_chunks(chunks):
+        return _verify_pipelined(v, records, progress, checks)
+    for record in records:
         _apply(v, record, None)
         if progress is not None:
             progress(record[1])
     return v.finish()
+
+
+def _keeping(records, keep: list):
+    """The records unchanged, each parsed entry also appended to ``keep``."""
+    for record in records:
+        if record[0] == "entry":
+            keep.append(record[2])
+        yield record
 
 
 def _apply(v: LedgerVerifier, record: tuple, sig_ok: "bool | None") -> None:

@@ -11,9 +11,11 @@ import tracemalloc
 import av
 import cbor2
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from host import mp4evidence
-from host.export import ExportError, NotAuthentic, export_recording
+from host.export import ExportError, NotAuthentic, export_recording, note_json
 from host.mp4export import PAUSE_NAMES_EN, PAUSE_NAMES_ZH, pause_text
 from protocol import mp4
 from protocol.ledger import parse_entry
@@ -332,3 +334,29 @@ def test_sealed_fragments_open_through_the_agency_key_seam(tmp_path):  # R-DEV-3
     assert all(c["opened_from_sealed"] and c["matches_signed_hash"] for c in facts["chunks"])
     assert out.read_bytes().startswith(rec.init + rec.fragments[0][1])
     assert verify_mp4(str(out), device_key().public_only()).state == AUTHENTIC_NOTES
+
+
+_VALUES = st.none() | st.booleans() | st.integers() | st.text(max_size=12)
+
+
+@given(
+    extractor=st.text(max_size=40),
+    chunks=st.lists(st.dictionaries(st.text(max_size=6), _VALUES, max_size=4), max_size=6),
+)
+def test_the_note_reads_back_as_written_with_a_chunk_a_line(extractor, chunks):  # R-HOST-4
+    # Issue 12: the chunk table is written a row a line (fast), the rest indented.
+    note = {"file": "case.mp4", "extracted_by": extractor, "chunks": chunks, "after": [1, {}]}
+    text = note_json(note).decode()
+    assert json.loads(text) == note and text.endswith("}\n")
+    lines = text.splitlines()
+    for row in chunks:
+        assert "    " + json.dumps(row) in {line.rstrip(",") for line in lines}
+    assert '  "extracted_by": %s,' % json.dumps(extractor) in lines
+
+
+def test_the_exports_note_has_one_line_per_chunk(exported):  # R-HOST-4
+    out, note = exported[2], exported[3]
+    text = out.with_name(out.name + ".json").read_text()
+    assert json.loads(text) == json.loads(json.dumps(note))
+    rows = [line for line in text.splitlines() if line.startswith('    {"seq": ')]
+    assert len(rows) == len(note["chunks"]) > 1

@@ -27,6 +27,7 @@ from protocol.frames import frame_digest
 from protocol.keys import DeviceKey, encode_key
 from protocol.registry import F_START_MS
 from protocol.signer import make_signer
+from protocol.verify import CheckPipeline
 from tests.host import fmp4
 from tests.host.helpers import run
 from tests.protocol.helpers import DEVICE, SEED_B, device_key
@@ -382,3 +383,40 @@ def test_an_entry_no_reader_can_use_is_a_finding_not_a_crash(exported, tmp_path)
     report = verify_mp4(str(variant(tmp_path, forged)))
     assert report.state == ALTERED and codes(report) == ["ledger"]
     assert "plain" in report.findings[0].message or "missing" in report.findings[0].message
+
+
+class _Checks(CheckPipeline):
+    """Signature checks that count what they are sent and can fail the ``bad``-th one."""
+
+    def __init__(self, public_key: bytes, bad: int = -1) -> None:
+        super().__init__(public_key)
+        self.sent = 0
+        self.bad = bad
+
+    def submit(self, message: bytes, signature: bytes) -> None:
+        super().submit(message, signature)
+        if self.sent == self.bad:
+            self._done[-1] = False
+        self.sent += 1
+
+
+@pytest.mark.parametrize("bad", [-1, 0, 3])
+def test_the_carried_entries_signatures_go_through_the_check_pipeline(
+    exported, monkeypatch, bad
+):  # R-DEV-2; issue 12: the signatures are checked in the signature worker
+    out = exported[1]
+    made: list = []
+
+    def checks(public_key: bytes) -> _Checks:
+        made.append(_Checks(public_key, bad))
+        return made[-1]
+
+    monkeypatch.setattr("host.mp4verify.worker_checks", checks)
+    report = verify_mp4(str(out))
+    (pipeline,) = made
+    assert pipeline.sent == report.ledger.stats["signed"] > 0
+    if bad < 0:
+        assert report.state == AUTHENTIC_NOTES, report.lines()
+    else:
+        # The outcome the pipeline gives is the one the verifier acts on.
+        assert report.state == ALTERED and "ledger" in codes(report), report.lines()

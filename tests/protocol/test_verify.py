@@ -359,3 +359,13 @@ def test_one_unsigned_entry_past_the_bound_is_told_to_a_reader_not_reported():
     assert steps[MAX_UNSIGNED_RUN] == (UNSIGNED_RUN, 0)
     # A file may hold such a run: the report is what it was (an unsigned tail).
     assert codes(check(entries)) == ["unsigned-tail"]
+
+
+def test_keep_hands_back_every_entry_parsed_once():  # issue 12: export parses the ledger once
+    raws = make_entries(12)
+    kept: list = []
+    report = verify_ledger(b"".join(raws), KEY.device_id, KEY.public, keep=kept)
+    assert report.state == OK
+    assert [e.raw for e in kept] == raws
+    assert [e.fields for e in kept] == [parse_entry(r).fields for r in raws]
+    assert [e.seq for e in kept] == list(range(12))
