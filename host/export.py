@@ -693,6 +693,8 @@ def _write_chunks(
             )
             if not changed:  # changed sound is left out (silence), and named in the note
                 video.add_audio(pcm, max(0.0, at_s))
+    if video.has_sound:
+        video.add_audio(b"", video.frames / video.fps)  # silence to the end, never no track
     return notes, undecodable
 
 
