@@ -449,7 +449,7 @@ def export_recording(
         if fourcc == DERIVATIVE:
             from host.derivative import pcm_rate
 
-            sound = pcm_chunks(entries, rec_id)
+            sound = pcm_chunks(entries, rec_id, media)
             metadata, derivative = _derivative_facts(chunks, sound, number)
             rate = pcm_rate(sound) if sound else None
             video = _Video(tmp, fourcc, frame_rate(chunks), metadata, rate)
@@ -718,17 +718,26 @@ def _pcm(store: "SqliteEvidenceStore | OpenedMedia", e: Entry, mark_changed: boo
     return b"", True
 
 
-def pcm_chunks(entries: list, rec_id: bytes) -> list:
-    """A recording's raw PCM sound chunks in ledger order (sealed ones left out: the export
-    opens only its video chunks with the agency key)."""
-    return [
-        e
-        for e in entries
-        if e.kind == KIND_CHUNK
-        and e.fields.get(F_RECORDING) == rec_id
-        and e.fields.get(F_MEDIA_TYPE) == MEDIA_PCM
-        and F_CIPHER_SHA not in e.fields
-    ]
+def pcm_chunks(entries: list, rec_id: bytes, media: "SqliteEvidenceStore | OpenedMedia") -> list:
+    """A recording's raw PCM sound chunks in ledger order. Sealed ones are opened too when
+    ``media`` opens the recording's sealed video (the agency key was given), else left out."""
+    from host.sealedmedia import OpenedMedia
+
+    opener = media if isinstance(media, OpenedMedia) else None
+    out = []
+    for e in entries:
+        if (
+            e.kind != KIND_CHUNK
+            or e.fields.get(F_RECORDING) != rec_id
+            or e.fields.get(F_MEDIA_TYPE) != MEDIA_PCM
+        ):
+            continue
+        if F_CIPHER_SHA in e.fields:
+            if opener is None:
+                continue
+            opener.sealed.setdefault(e.fields[F_PLAIN_SHA], e)
+        out.append(e)
+    return out
 
 
 def _derivative_facts(chunks: list, sound: list, number: int) -> tuple:

@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 
 from firmware.agent import boot
+from host import agencykeys
 from host.evidence import SqliteEvidenceStore
 from host.export import NotAuthentic, export_recording
 from protocol.ledger import parse_entry
 from protocol.registry import F_MEDIA_TYPE, F_PLAIN_SHA, KIND_CHUNK, MEDIA_MJPEG, MEDIA_PCM
+from protocol.sealing import sealed_fields
 from protocol.signer import make_signer
 from simulator.hardware import SceneCamera, SimBattery, SimClock
 from tests.host.helpers import evidence, run_pair
@@ -152,3 +154,21 @@ def test_a_recording_without_sound_exports_a_derivative_without_an_audio_track(t
     assert meta["comment"].startswith("Derivative: H.264 re-encoded")
     assert note["derivative"]["audio_codec"] is None and note["sound_chunks"] == []
     assert note["not_included"].startswith("sound:")
+
+
+def test_sealed_sound_is_opened_with_the_agency_key_for_the_derivative(tmp_path):  # R-DEV-3
+    agencykeys.write_agency(tmp_path / "agency", agencykeys.make_agency("某市公安局"))
+    public = (tmp_path / "agency" / agencykeys.SEAL_PUB).read_bytes()
+    agent, _ = record(tmp_path / "dev", sealer=lambda media: sealed_fields(media, public))
+    ev = evidence(tmp_path / "ev")
+    assert run_pair(agent, ev)[0]["result"] == "done"
+    ev.close()
+    agent.store.close()
+    out = tmp_path / "sealed.mp4"
+    note = export_recording(str(tmp_path / "ev"), DEVICE, None, str(out), "W. Li",
+                            agency_key=str(tmp_path / "agency" / agencykeys.SEAL_KEY))  # fmt: skip
+    _, codecs, frames, sound = decoded(out)
+    assert codecs == {"video": "h264", "audio": "aac"} and len(frames) == 30
+    assert np.sqrt(np.mean(sound**2)) > 0.001  # the opened tone, not silence
+    assert len(note["sound_chunks"]) == 3 and note["changed_chunks"] == []
+    assert note["decrypted_for_export"]["chunks"] == 6  # three video, three sound
