@@ -29,6 +29,7 @@ import os
 import sqlite3
 import statistics
 import time
+from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -652,7 +653,7 @@ def _write_chunks(
     that would not decode)``. One chunk's media is in memory at a time."""
     notes = []
     undecodable = 0
-    sound = list(audio or ()) if video.has_sound else []
+    sound = deque(audio or ()) if video.has_sound else deque()
     for i, e in enumerate(chunks):
         first_frame = video.frames
         frames, changed = _chunk_frames(store, e, mark_changed)
@@ -675,7 +676,7 @@ def _write_chunks(
         )
         later = chunks[i + 1].fields[F_START_MS] if i + 1 < len(chunks) else None
         while sound and (later is None or sound[0].fields[F_START_MS] < later):
-            a = sound.pop(0)
+            a = sound.popleft()
             # The video is frame-counted, so a pause is a cut: sound is placed by its time
             # after the start of the video chunk it falls in, never before sound already laid.
             at_s = first_frame / video.fps + (a.fields[F_START_MS] - e.fields[F_START_MS]) / 1000
