@@ -5,10 +5,12 @@ chunk is used its media is hashed and compared with the SHA-256 its signed entry
 the device's whole ledger is verified against the enrolled key, so the file holds exactly the
 footage the device signed (R-HOST-5); a changed chunk is refused, or, when the caller asks,
 kept with a visible mark and named in the note. Each chunk is cut into its frames by the
-per-frame digests of its entry, the JPEG frames are decoded and written as AVI (Motion JPEG)
-or MP4 (MPEG-4 Part 2) at the recording's frame rate. Beside the file goes a JSON note: who
-extracted it and when, the device and officer that made it, the recording, every chunk's seq
-and hash, and the store it came from.
+per-frame digests of its entry, the JPEG frames are decoded and written at the recording's
+frame rate as AVI (Motion JPEG, the originals' own kind of frames, no sound) or as MP4: an
+H.264 derivative with the recording's PCM sound as AAC (``host.derivative``), labelled in its
+metadata and in the note as a derivative and linked to the signed originals by their hashes.
+Beside the file goes a JSON note: who extracted it and when, the device and officer that made
+it, the recording, every chunk's seq and hash, and the store it came from.
 
 A recording made in fMP4 mode (an initialisation segment and MP4 fragments) is exported by
 ``host.mp4export`` instead: its signed fragments unchanged, with its pause notes and the
@@ -27,6 +29,7 @@ import os
 import sqlite3
 import statistics
 import time
+from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,6 +59,7 @@ from protocol.registry import (
     MEDIA_MP4,
     MEDIA_MP4_INIT,
     MEDIA_NAMES,
+    MEDIA_PCM,
 )
 from protocol.verify import NOT_OK, UNKNOWN_KEY, verify_chunks
 
@@ -64,13 +68,15 @@ if TYPE_CHECKING:  # OpenCV and numpy load only when an export runs, not with ev
     import numpy as np
 
     from host.agencykeys import SealKey, SigningIdentity
+    from host.derivative import H264Derivative
     from host.sealedmedia import OpenedMedia
 
-# File suffix -> (FourCC, what the note calls the format).
+# File suffix -> (FourCC, or "h264" for the PyAV derivative; what the note calls the format).
 FORMATS = {
     ".avi": ("MJPG", "AVI, Motion JPEG"),
-    ".mp4": ("mp4v", "MP4, MPEG-4 Part 2"),
+    ".mp4": ("h264", "MP4, H.264 derivative (re-encoded from the signed Motion JPEG)"),
 }
+DERIVATIVE = "h264"
 VIDEO_MEDIA = (MEDIA_H264, MEDIA_H265, MEDIA_MJPEG)
 FMP4_MEDIA = (MEDIA_MP4_INIT, MEDIA_MP4)  # an fMP4 recording's chunks (host.mp4export)
 JPEG_START = b"\xff\xd8"
@@ -199,7 +205,7 @@ def _check_output(out_path: str) -> tuple:
     if suffix not in FORMATS:
         raise ExportError(
             "cannot tell the video format from %r: name the file .avi (Motion JPEG) or .mp4 "
-            "(MPEG-4)" % out_path
+            "(an H.264 derivative with sound)" % out_path
         )
     parent = Path(out_path).resolve().parent
     if not parent.is_dir():
@@ -270,19 +276,40 @@ def _mark(image: "np.ndarray", seq: int) -> None:
 
 
 class _Video:
-    """The video file being written, opened at the first frame (which sets its size)."""
+    """The video file being written, opened at the first frame (which sets its size): with
+    OpenCV for a FourCC, or, for ``DERIVATIVE``, as a labelled H.264 derivative with PyAV
+    (``metadata`` its title and comment; sound when ``audio_rate`` is given)."""
 
-    def __init__(self, path: Path, fourcc: str, fps: float) -> None:
+    def __init__(
+        self,
+        path: Path,
+        fourcc: str,
+        fps: float,
+        metadata: dict | None = None,
+        audio_rate: int | None = None,
+    ) -> None:
         self.path = path
         self.fourcc = fourcc
         self.fps = fps
         self.writer: cv2.VideoWriter | None = None
         self.size = (0, 0)
         self.frames = 0
+        self.derivative: H264Derivative | None = None
+        if fourcc == DERIVATIVE:
+            from host import derivative
+
+            self.derivative = derivative.H264Derivative(path, fps, metadata or {}, audio_rate)
 
     def add(self, image: "np.ndarray", changed_seq: int | None) -> None:
         import cv2
 
+        if self.derivative is not None:
+            if changed_seq is not None:
+                _mark(image, changed_seq)
+            self._encode(image)
+            self.size = self.derivative.size
+            self.frames = self.derivative.frames
+            return
         h, w = image.shape[:2]
         if self.writer is None:
             self.size = (w, h)
@@ -300,7 +327,34 @@ class _Video:
         self.writer.write(image)
         self.frames += 1
 
+    def _encode(self, image: "np.ndarray") -> None:
+        from host.derivative import DerivativeProblem
+
+        assert self.derivative is not None
+        try:
+            self.derivative.add(image)
+        except DerivativeProblem as exc:
+            raise ExportError(str(exc)) from None
+
+    @property
+    def has_sound(self) -> bool:
+        return self.derivative is not None and self.derivative.audio_rate is not None
+
+    def add_audio(self, pcm: bytes, at_s: float) -> None:
+        """PCM samples meant to start ``at_s`` seconds in (the derivative only; an AVI has
+        no sound). Nothing is written before the first frame has opened the file."""
+        from host.derivative import DerivativeProblem
+
+        if self.derivative is None or not self.derivative.frames:
+            return
+        try:
+            self.derivative.add_audio(pcm, at_s)
+        except DerivativeProblem as exc:
+            raise ExportError(str(exc)) from None
+
     def close(self) -> None:
+        if self.derivative is not None:
+            self.derivative.close()
         if self.writer is not None:
             self.writer.release()
             self.writer = None
@@ -407,9 +461,19 @@ def export_recording(
             write_atomic(Path(str(out) + ".json"), note_json(note))
             return note
         tmp = out.with_name(".%s.tmp-%d%s" % (out.stem, os.getpid(), out.suffix))
-        video = _Video(tmp, fourcc, frame_rate(chunks))
+        sound: list = []
+        derivative = None
+        if fourcc == DERIVATIVE:
+            from host.derivative import pcm_rate
+
+            sound = pcm_chunks(entries, rec_id, media)
+            metadata, derivative = _derivative_facts(chunks, sound, number)
+            rate = pcm_rate(sound) if sound else None
+            video = _Video(tmp, fourcc, frame_rate(chunks), metadata, rate)
+        else:
+            video = _Video(tmp, fourcc, frame_rate(chunks))
         try:
-            chunk_notes, undecodable = _write_chunks(media, chunks, video, mark_changed)
+            chunk_notes, undecodable = _write_chunks(media, chunks, video, mark_changed, sound)
             video.close()
             if not video.frames:
                 raise ExportError("no frame of recording %d could be decoded" % number)
@@ -429,15 +493,22 @@ def export_recording(
             "device_key_sha256": hashlib.sha256(public).hexdigest(),
             "made_by": _makers(entries, rec_id, device_id),
             "recording": _recording_note(entries, rec_id),
-            "chunks": chunk_notes,
+            "chunks": [c for c in chunk_notes if "sound" not in c],
             "changed_chunks": [c["seq"] for c in chunk_notes if not c["matches_signed_hash"]],
             "undecodable_frames": undecodable,
             "ledger_verification": state,
             "source_store": str(root.resolve()),
-            "not_included": "sound: the recording's audio chunks are in the evidence store; "
-            "this video file has none",
         }
     )
+    if derivative is not None:
+        note["note"] += "; a derivative: H.264 re-encoded from the signed originals"
+        note["derivative"] = derivative
+        note["sound_chunks"] = [c for c in chunk_notes if "sound" in c]
+    if not sound:
+        note["not_included"] = (
+            "sound: the recording's audio chunks are in the evidence store; this video file "
+            "has none"
+        )
     if opened:
         note["decrypted_for_export"] = dict(opened, chunks=media.opened)
     write_atomic(Path(str(out) + ".json"), note_json(note))
@@ -592,13 +663,20 @@ def _recording(
 
 
 def _write_chunks(
-    store: "SqliteEvidenceStore | OpenedMedia", chunks: list, video: _Video, mark_changed: bool
+    store: "SqliteEvidenceStore | OpenedMedia",
+    chunks: list,
+    video: _Video,
+    mark_changed: bool,
+    audio: list | None = None,
 ) -> tuple:
-    """Check, cut and decode each chunk in turn into ``video``; ``(chunk notes, frames that
-    would not decode)``. One chunk's media is in memory at a time."""
+    """Check, cut and decode each chunk in turn into ``video``, and, into a video with sound,
+    the PCM ``audio`` chunks that start before the next video chunk; ``(chunk notes, frames
+    that would not decode)``. One chunk's media is in memory at a time."""
     notes = []
     undecodable = 0
-    for e in chunks:
+    sound = deque(audio or ()) if video.has_sound else deque()
+    for i, e in enumerate(chunks):
+        first_frame = video.frames
         frames, changed = _chunk_frames(store, e, mark_changed)
         for frame in frames:
             image = _decode(frame)
@@ -617,7 +695,99 @@ def _write_chunks(
                 "matches_signed_hash": not changed,
             }
         )
+        later = chunks[i + 1].fields[F_START_MS] if i + 1 < len(chunks) else None
+        while sound and (later is None or sound[0].fields[F_START_MS] < later):
+            a = sound.popleft()
+            # The video is frame-counted, so a pause is a cut: sound is placed by its time
+            # after the start of the video chunk it falls in, never before sound already laid.
+            at_s = first_frame / video.fps + (a.fields[F_START_MS] - e.fields[F_START_MS]) / 1000
+            pcm, changed = _pcm(store, a, mark_changed)
+            notes.append(
+                {
+                    "seq": a.seq,
+                    "chunk_index": a.fields[F_CHUNK_INDEX],
+                    "sha256": a.fields[F_PLAIN_SHA].hex(),
+                    "sound": "PCM",
+                    "start": _iso(a.fields[F_START_MS]),
+                    "end": _iso(a.fields[F_END_MS]),
+                    "matches_signed_hash": not changed,
+                }
+            )
+            if not changed:  # changed sound is left out (silence), and named in the note
+                video.add_audio(pcm, max(0.0, at_s))
+    if video.has_sound:
+        video.add_audio(b"", video.frames / video.fps)  # silence to the end, never no track
     return notes, undecodable
+
+
+def _pcm(store: "SqliteEvidenceStore | OpenedMedia", e: Entry, mark_changed: bool) -> tuple:
+    """``(pcm, changed)`` of one PCM sound chunk, checked against its signed entry."""
+    try:
+        media = store.read_media(e.fields[F_PLAIN_SHA])
+    except EvidenceError:
+        raise ExportError(
+            "the media of sound chunk seq %d is not in the evidence store (not yet synced "
+            "from the device): dock the device and export again" % e.seq
+        ) from None
+    if hashlib.sha256(media).digest() == e.fields[F_PLAIN_SHA]:
+        return media, False
+    if not mark_changed:
+        raise NotAuthentic(
+            "the media of sound chunk seq %d does not match the SHA-256 its signed entry "
+            "names: the recording was changed in the evidence store; nothing was exported "
+            "(pass --mark-changed to export it with the changed sound left out)" % e.seq
+        )
+    return b"", True
+
+
+def pcm_chunks(entries: list, rec_id: bytes, media: "SqliteEvidenceStore | OpenedMedia") -> list:
+    """A recording's raw PCM sound chunks in ledger order. Sealed ones are opened too when
+    ``media`` opens the recording's sealed video (the agency key was given), else left out."""
+    from host.sealedmedia import OpenedMedia
+
+    opener = media if isinstance(media, OpenedMedia) else None
+    out = []
+    for e in entries:
+        if (
+            e.kind != KIND_CHUNK
+            or e.fields.get(F_RECORDING) != rec_id
+            or e.fields.get(F_MEDIA_TYPE) != MEDIA_PCM
+        ):
+            continue
+        if F_CIPHER_SHA in e.fields:
+            if opener is None:
+                continue
+            opener.sealed.setdefault(e.fields[F_PLAIN_SHA], e)
+        out.append(e)
+    return out
+
+
+def _derivative_facts(chunks: list, sound: list, number: int) -> tuple:
+    """``(MP4 metadata, the note's "derivative" field)`` of the H.264 derivative of a raw
+    recording: what it is, and the signed originals it was made from by seq and SHA-256."""
+    of = [
+        {
+            "seq": e.seq,
+            "sha256": e.fields[F_PLAIN_SHA].hex(),
+            "media": MEDIA_NAMES.get(e.fields[F_MEDIA_TYPE], "unknown"),
+        }
+        for e in sorted(chunks + sound, key=lambda e: e.seq)
+    ]
+    why = (
+        "recording %d was recorded as JPEG frames%s (raw mode), which common players do "
+        "not open; this file re-encodes them as H.264%s for viewing, so its bytes are not "
+        "the signed footage: the originals are the signed chunks listed, by ledger seq and "
+        "plaintext SHA-256, in the evidence store"
+        % (number, " and PCM sound" if sound else "", " and AAC" if sound else "")
+    )
+    field = {"of": of, "codec": "H.264", "audio_codec": "AAC" if sound else None, "why": why}
+    metadata = {
+        "title": "DERIVATIVE of sealcam recording %d (re-encoded, not the signed footage)" % number,
+        "comment": "Derivative: H.264%s re-encoded from the device-signed originals; verify "
+        "those, not this file. Originals (ledger seq:plaintext SHA-256): %s"
+        % ("/AAC" if sound else "", ", ".join("%d:%s" % (o["seq"], o["sha256"]) for o in of)),
+    }
+    return metadata, field
 
 
 def _note(

@@ -68,9 +68,11 @@ def add_export(sub: "argparse._SubParsersAction") -> None:
         "export",
         help="export a recording as a video file with its extraction note",
         description="Export one recording from the evidence store as a video a person can "
-        "open (.avi Motion JPEG or .mp4 MPEG-4, chosen by the file name), with the overlay "
-        "as it was burned in. A recording made as MP4 fragments exports as .mp4: its signed "
-        "fragments byte for byte, with sound, a subtitle for each pause and the signed "
+        "open (.avi Motion JPEG or .mp4 H.264 with sound, chosen by the file name), with the "
+        "overlay as it was burned in; a recording of JPEG frames exports to .mp4 as a "
+        "re-encoded derivative, labelled so in the file and the note. A recording made as "
+        "MP4 fragments exports as .mp4: its signed fragments byte for byte, with sound, a "
+        "subtitle for each pause and the signed "
         "ledger entries, so that 'sealcam verify FILE.mp4' checks the file alone. Every chunk "
         "is checked against the SHA-256 its signed entry "
         "names and the device's ledger is verified first; changed footage is refused. A JSON "
