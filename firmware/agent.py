@@ -227,8 +227,11 @@ class Agent:
             if item is None:
                 break
             self.check_storage()
-            frame = item  # (data, keyframe, wall_ms, mono_ms) as the capture side put it
-            self.run(self.recorder.frame(frame[0], frame[1], frame[2], frame[3]))  # type: ignore[index]  # capture queues 4-tuples
+            # (data, keyframe, wall_ms, mono_ms) as the capture side put it, and a fifth item,
+            # the composition offset, from a source with B-frames (a vendor's encoder).
+            frame = item
+            cto = frame[4] if len(frame) > 4 else 0  # type: ignore[index, arg-type]  # capture queues tuples
+            self.run(self.recorder.frame(frame[0], frame[1], frame[2], frame[3], cto))  # type: ignore[index]  # capture queues tuples
             fed += 1
         drops = queue.take_drops()
         if drops is not None:

@@ -11,6 +11,9 @@ port could package another way. ``Fmp4Packager`` writes them with ``protocol.mp4
 * media time 0 is ``origin_mono`` (given to ``begin``); a sample's decode time is its capture
   time after that, in its track's timescale; its duration runs to the next sample's, and the
   last sample of a fragment gets the nominal frame duration (video) or ``audio_frame``;
+* a video sample may carry a composition offset (B-frames, from a vendor's encoder): its
+  presentation time minus its decode time, in ticks of the video timescale (90 kHz), written
+  into the trun unchanged. Our own encoders make none (offset 0);
 * fragment sequence numbers count 1, 2, 3 ... within a recording.
 
 Pure Python on ``protocol.mp4``: it runs on MicroPython too, where a board packages the
@@ -49,8 +52,10 @@ if TYPE_CHECKING:
             ...
 
         def fragment(self, video: list, audio: list) -> bytes:
-            """One fragment (``moof`` + ``mdat``): ``video`` is [(data, keyframe, mono_ms)],
-            ``audio`` is [(data, mono_ms)], each in capture order; either may be empty."""
+            """One fragment (``moof`` + ``mdat``): ``video`` is [(data, keyframe, mono_ms)]
+            or [(data, keyframe, mono_ms, cto)] in decode order, ``mono_ms`` the decode time
+            and ``cto`` the composition offset in 90 kHz ticks (0 when left out); ``audio``
+            is [(data, mono_ms)] in capture order; either may be empty."""
             ...
 
 
@@ -223,5 +228,9 @@ class Fmp4Packager:
         for i in range(n):
             duration = times[i + 1] - times[i] if i + 1 < n else last
             item = items[i]
-            samples.append(Sample(item[0], duration, item[1] if video else True))
+            if video:
+                cto = item[3] if len(item) > 3 else 0
+                samples.append(Sample(item[0], duration, item[1], cto))
+            else:
+                samples.append(Sample(item[0], duration, True))
         return Run(track_id, times[0], samples)

@@ -269,13 +269,19 @@ class _Fragment:
         self.start_mono = start_mono
         self.last_ms = start_ms
         self.hashes = FrameHashes()  # of the video samples only
-        self.video: list = []  # (data, keyframe, mono_ms), capture order
+        self.video: list = []  # (data, keyframe, mono_ms, cto), decode order
         self.audio: list = []  # (data, mono_ms), capture order
         self.video_mono = 0  # the first video sample's capture time: the GOP's age counts from it
         self.size = 0
 
     def add_video(
-        self, data: bytes, digest: "bytes | None", keyframe: bool, wall_ms: int, mono_ms: int
+        self,
+        data: bytes,
+        digest: "bytes | None",
+        keyframe: bool,
+        wall_ms: int,
+        mono_ms: int,
+        cto: int = 0,
     ) -> None:
         if digest is None:
             self.hashes.add(data)
@@ -283,7 +289,7 @@ class _Fragment:
             self.hashes.digests.append(digest)  # hashed at capture, while buffered
         if not self.video:
             self.video_mono = mono_ms
-        self.video.append((data, keyframe, mono_ms))
+        self.video.append((data, keyframe, mono_ms, cto))
         self.size += len(data)
         self.last_ms = wall_ms
 
@@ -350,7 +356,7 @@ class Recorder:
         self._resume_ms = 0
         self._resume_mono = 0
         self._prompted_ms = 0
-        self._pre_video: list = []  # (data, digest, keyframe, wall_ms, mono_ms), oldest first
+        self._pre_video: list = []  # (data, digest, keyframe, wall_ms, mono_ms, cto), oldest first
         self._pre_audio: list = []
         self._pre_bytes = 0
         self._battery_low = False
@@ -590,6 +596,7 @@ class Recorder:
         at_ms: int,
         at_mono: int,
         out: list,
+        cto: int = 0,
     ) -> None:
         """fMP4: a video sample into the open fragment, which closes by the GOP rule."""
         if keyframe:
@@ -626,7 +633,7 @@ class Recorder:
                     self.wants_keyframe = True  # cut mid-GOP: the next fragment should start one
         if f is None:
             f = self._frag = _Fragment(wall, mono)
-        f.add_video(data, digest, keyframe, wall, mono)
+        f.add_video(data, digest, keyframe, wall, mono, cto)
 
     def _add_sound(
         self, data: bytes, wall: int, mono: int, at_ms: int, at_mono: int, out: list
@@ -705,11 +712,11 @@ class Recorder:
         i = j = 0
         while i < len(video) or j < len(audio):
             if j >= len(audio) or (i < len(video) and video[i][4] <= audio[j][4]):
-                data, digest, key, wall, mono = video[i]
-                self._add_sample(data, digest, key, wall, mono, now_ms, mono_ms, out)
+                data, digest, key, wall, mono, cto = video[i]
+                self._add_sample(data, digest, key, wall, mono, now_ms, mono_ms, out, cto)
                 i += 1
             else:
-                data, _digest, _key, wall, mono = audio[j]
+                data, _digest, _key, wall, mono, _cto = audio[j]
                 self._add_sound(data, wall, mono, now_ms, mono_ms, out)
                 j += 1
 
@@ -821,11 +828,20 @@ class Recorder:
     def _refusal_text(self) -> str:
         return "无法录像：%s" % ("摄像头故障" if self.refusal == "camera" else "存储空间已满")
 
-    def frame(self, data: bytes, keyframe: bool, now_ms: int, mono_ms: int) -> list:
-        """An encoded video frame captured at ``now_ms`` / ``mono_ms``; hashed at once."""
+    def frame(self, data: bytes, keyframe: bool, now_ms: int, mono_ms: int, cto: int = 0) -> list:
+        """An encoded video frame captured at ``now_ms`` / ``mono_ms``; hashed at once.
+
+        Frames come in decode order, and their times are decode times. ``cto`` is the frame's
+        composition offset (presentation time minus decode time) in ticks of 90 kHz, the
+        video timescale: non-zero only for a stream with B-frames (a vendor's encoder). It
+        goes into the fragment's trun as it is; raw chunks have no place for it and leave it
+        out."""
         self._begin("frame", now_ms, mono_ms)
         _need_bytes("data", data)
         _need_bool("keyframe", keyframe)
+        _need_int("cto", cto, -(1 << 31))
+        if cto >= 1 << 31:
+            raise RecorderError("cto must fit a signed 32-bit composition offset, not %d" % cto)
         data = bytes(data)  # the camera may reuse its buffer once we return
         out: list = []
         new = self.state
@@ -833,11 +849,11 @@ class Recorder:
             new = self._expire(now_ms, mono_ms, out)
         if new in (RECORDING, RESUMING):
             if self.packager is not None:
-                self._add_sample(data, None, keyframe, now_ms, mono_ms, now_ms, mono_ms, out)
+                self._add_sample(data, None, keyframe, now_ms, mono_ms, now_ms, mono_ms, out, cto)
             else:
                 self._add_video(data, None, keyframe, now_ms, mono_ms, now_ms, mono_ms, out)
         elif new in (IDLE, PRE_RECORD):
-            new = self._pre_record(data, keyframe, True, now_ms, mono_ms)
+            new = self._pre_record(data, keyframe, True, now_ms, mono_ms, cto)
         # PAUSED and REFUSING record nothing: the officer stopped with a stated reason, or the
         # device cannot record and has said why.
         return self._finish(new, now_ms, mono_ms, out)
@@ -868,7 +884,7 @@ class Recorder:
         return self._finish(new, now_ms, mono_ms, out)
 
     def _pre_record(
-        self, data: bytes, keyframe: bool, video: bool, now_ms: int, mono_ms: int
+        self, data: bytes, keyframe: bool, video: bool, now_ms: int, mono_ms: int, cto: int = 0
     ) -> int:
         """Keep a frame or audio block captured before the button, hashed now (R-DEV-15)."""
         if self.config["pre_record_ms"] <= 0:
@@ -876,7 +892,7 @@ class Recorder:
             return IDLE
         # fMP4 keeps digests of video samples only; raw chunks, of every frame and block.
         digest = frame_digest(data) if video or self.packager is None else b""
-        item = (data, digest, keyframe, now_ms, mono_ms)
+        item = (data, digest, keyframe, now_ms, mono_ms, cto)
         return self._buffer(item, video, mono_ms)
 
     def press_record(self, now_ms: int, mono_ms: int) -> list:
@@ -917,9 +933,9 @@ class Recorder:
         if self.packager is not None:
             self._pre_fragments(pre_video, pre_audio, now_ms, mono_ms, out)
         else:
-            for data, digest, key, wall, mono in pre_video:
+            for data, digest, key, wall, mono, _cto in pre_video:
                 self._add_video(data, digest, key, wall, mono, now_ms, mono_ms, out)
-            for data, digest, _key, wall, mono in pre_audio:
+            for data, digest, _key, wall, mono, _cto in pre_audio:
                 self._add_audio(data, digest, wall, mono, now_ms, mono_ms, out)
         self._clear_buffer()
         self._prompted_ms = now_ms

@@ -279,7 +279,7 @@ class VendorStream(Media):
         if getattr(self.source, "empty", 0):
             out["units_without_picture"] = getattr(self.source, "empty", 0)
         if getattr(self.source, "reordered", 0):
-            out["b_frames_out_of_order"] = getattr(self.source, "reordered", 0)
+            out["b_frames"] = getattr(self.source, "reordered", 0)
         if getattr(self.source, "audio_ignored", ""):
             out["audio_ignored"] = getattr(self.source, "audio_ignored", "")
         return out
@@ -525,14 +525,14 @@ def _record(
     first_picture = [0]  # its capture time
 
     def put(items: list) -> None:
-        for stream, data, keyframe, mono, _cto in items:
+        for stream, data, keyframe, mono, cto in items:
             if stream == STREAM_VIDEO:
                 track = media.video_track
                 if packager is not None and track is not None and track is not known[0]:
                     known[0] = track
                     packager.set_video(track)
                 counts["captured"] += 1
-                queue.put((data, keyframe, wall(mono), mono), clock.wall_ms())
+                queue.put((data, keyframe, wall(mono), mono, cto), clock.wall_ms())
                 if not pictures.is_set():
                     first_picture[0] = mono
                     pictures.set()

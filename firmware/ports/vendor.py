@@ -7,8 +7,8 @@ pipe, a character device or a file) in one of two forms:
   ``protocol.h26x.AccessUnits``. Annex B carries no time, so the n-th picture is stamped
   ``first + n * 1000 / fps`` on the recording's clock, ``fps`` given by the operator;
 - an MP4, fragmented (as a live encoder writes it) or plain (from a file), demuxed by PyAV:
-  every packet keeps its own decode time, and its presentation time as a composition offset;
-  AAC sound in it is kept as the recording's audio.
+  every packet keeps its own decode time, and its presentation time as a composition offset
+  (B-frames play in order: the offsets go into the trun); AAC sound in it is kept.
 
 Everything about the stream that can be wrong is found before the recording starts (the
 probe reads up to the first keyframe with its parameter sets), so a stream that is not
@@ -41,7 +41,6 @@ from protocol.mp4 import HANDLER_AUDIO, HANDLER_VIDEO, Track
 
 READ_SIZE = 1 << 16
 PROBE_LIMIT = 8 << 20  # bytes read for the first keyframe and its parameter sets
-REORDER_LOOKAHEAD = 300  # video packets read ahead for B-frames: one GOP, at most 10 s at 30
 WAIT_S = 0.1  # how long a read waits for the encoder before looking at the stop flag
 CODECS = {"h264": "avc1", "h265": "hvc1"}
 _NAMES = {"avc1": "H.264", "hvc1": "H.265"}
@@ -144,7 +143,12 @@ def sniff(head: bytes) -> str:
 
 class AnnexBInput:
     """An Annex B stream from the vendor's encoder, as ``(stream, sample, keyframe, mono_ms,
-    cto)`` items; ``track`` is the video Track from the first parameter sets."""
+    cto)`` items; ``track`` is the video Track from the first parameter sets.
+
+    The stream must come without B-frames, and ``cto`` is always 0: Annex B carries no
+    timestamps, so the order its pictures are shown in could only come from each slice
+    header's picture order count, read against its SPS (and for H.265 its PPS), which this
+    reader does not parse. An encoder that makes B-frames is given as fragmented MP4."""
 
     audio_track: Track | None = None
     kind = "annexb"
@@ -273,7 +277,7 @@ class Mp4Input:
         self.skipped = 0
         self.cut = ""
         self.damaged = 0  # samples whose NAL lengths did not fit
-        self.reordered = 0  # pictures with a composition offset (B-frames) after the probe
+        self.reordered = 0  # pictures with a composition offset (B-frames): in the summary
         self.audio_ignored = ""
         self.track: Track | None = None
         self.audio_track: Track | None = None
@@ -349,31 +353,6 @@ class Mp4Input:
                 self._zero = _seconds(packet.dts, packet.time_base)
             self._pending.append(item)
             break
-        self._look_for_reordering()
-
-    def _look_for_reordering(self) -> None:
-        """Refuse a stream with B-frames, found in its first GOP (read ahead, kept).
-
-        The recorder keeps video samples in decode order with their capture times and no
-        composition offsets, so pictures shown in another order than they are decoded would
-        play out of order: the encoder must be set to IP-only. Checked before the
-        recording starts, so a refusal signs nothing."""
-        seen = 0
-        while seen < REORDER_LOOKAHEAD:
-            item = self._next_packet()
-            if item is None:
-                break
-            self._pending.append(item)
-            if item[0].stream is self._video:
-                seen += 1
-                if item[0].is_keyframe:
-                    break
-        for packet, _ in self._pending:
-            if packet.stream is self._video and packet.pts is not None and packet.pts != packet.dts:
-                raise MediaError(
-                    "the MP4 on %s has B-frames (pictures shown in another order than they "
-                    "are decoded): set the encoder to IP-only, no B-frames" % self.source.name
-                )
 
     def _next_packet(self) -> "tuple | None":
         while True:
@@ -423,7 +402,7 @@ class Mp4Input:
         pts = packet.pts if packet.pts is not None else packet.dts
         cto = round(_seconds(pts - packet.dts, packet.time_base) * VIDEO_TIMESCALE)
         if cto:
-            self.reordered += 1  # B-frames after the first GOP: said in the summary
+            self.reordered += 1
         sample = access_unit_sample(nals, self.codec)
         return [(STREAM_VIDEO, sample, bool(packet.is_keyframe), due, cto)]
 

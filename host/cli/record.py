@@ -148,10 +148,10 @@ crash-safe: the next run recovers a store cut by a power loss and logs what was 
 --input takes a vendor's hardware encoder instead of the camera and the encoder: an H.264
 or H.265 elementary stream (Annex B) or a fragmented MP4, from standard input (-), a named
 pipe, a device or a file. It is signed as it is, never re-encoded (so the vendor's
-pipeline burns the overlay in, and must not use B-frames). Annex B carries no
-time: its pictures are stamped at --fps on this machine's clock. The recording ends when
-the stream ends; a stream cut inside a picture or fragment ends it too, exit 1. See
-docs/vendor-encoder.md.""",
+pipeline burns the overlay in). Annex B carries no time: its pictures are stamped at
+--fps on this machine's clock, and it must not use B-frames; an MP4 may. The recording
+ends when the stream ends; a stream cut inside a picture or fragment ends it too, exit 1.
+See docs/vendor-encoder.md.""",
         epilog="""\
 examples:
   sealcam record --camera street.mp4 --mic street.wav --store rec/ --device-id SC-0001 \\

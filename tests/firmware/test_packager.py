@@ -68,6 +68,25 @@ def test_media_time_counts_from_the_origin_in_each_tracks_timescale():
     assert track_samples(data, AUDIO_TRACK) == [b"a1", b"a2", b"a3"]
 
 
+# Issue 12 "A vendor's hardware encoder": B-frames keep their composition offsets (90 kHz
+# ticks), written into the trun and read back by protocol.mp4; items without one get 0.
+def test_composition_offsets_are_written_and_read_back():
+    p = packager(audio=False)
+    p.begin(0)
+    p.init_segment()
+    video = [
+        (b"i", True, 0, 6000),
+        (b"p", False, 33, 9000),
+        (b"b1", False, 67, 0),
+        (b"b2", False, 100),  # an item without an offset, as our own encoders give
+    ]
+    data = p.fragment(video, [])
+    refs = by_track(data, VIDEO_TRACK)
+    assert [r.cto for r in refs] == [6000, 9000, 0, 0]
+    assert [r.decode_time for r in refs] == [0, 33 * 90, 67 * 90, 100 * 90]
+    assert track_samples(data, VIDEO_TRACK) == [b"i", b"p", b"b1", b"b2"]
+
+
 def test_sequence_numbers_count_from_one_in_every_recording():
     p = packager()
     for origin in (0, 90000):

@@ -12,11 +12,19 @@ import threading
 import av
 import pytest
 
+from firmware.packager import Fmp4Packager
 from firmware.ports.encoder import MediaError
 from firmware.ports.vendor import AnnexBInput, Mp4Input, detect_codec, open_input
-from firmware.recorder import STREAM_AUDIO, STREAM_VIDEO
+from firmware.recorder import STORE, STREAM_AUDIO, STREAM_VIDEO, Recorder
 from protocol import h26x, mp4
+from protocol.frames import frame_digest
+from protocol.ledger import parse_entry
+from protocol.registry import F_FRAME_HASHES, F_MEDIA_TYPE, KIND_CHUNK, MEDIA_MP4, MEDIA_MP4_INIT
+from protocol.signer import make_signer
 from tests.firmware.avmedia import FRAGMENTED, PipeEncoder, mux
+from tests.protocol.helpers import DEVICE, SEED_A, T0
+
+GOOD = {"camera_ok": True, "battery_percent": 90, "storage_hours": 40, "clock_ok": True}
 
 
 class StepClock:
@@ -108,14 +116,65 @@ def test_a_fragmented_mp4_from_a_pipe_keeps_its_times_and_its_aac(fifo):
     assert (codec, pictures) == ("h264", 45) and heard == len(audio)
 
 
-def test_b_frames_in_an_mp4_are_refused_before_anything(fifo):
-    # The recorder stores decode order without composition offsets: B-frames would play
-    # out of order, so the stream is refused in one line while nothing is signed yet.
+def pictures(data: bytes) -> list:
+    """Every picture PyAV decodes from ``data``, in presentation order, as arrays."""
+    with av.open(io.BytesIO(data)) as container:
+        return [f.to_ndarray(format="rgb24").tobytes() for f in container.decode(video=0)]
+
+
+def test_b_frames_in_an_mp4_are_recorded_with_their_composition_offsets(fifo):
+    # Issue 12 "A vendor's hardware encoder", R-DEV-2: a stream with B-frames is signed as
+    # it is (decode order, byte-identical samples) and plays in the encoder's display order,
+    # the offsets carried through the pre-record buffer and the open fragment into the trun.
+    source_mp4 = io.BytesIO()
+    mux(source_mp4, "mp4", bframes=2, options=FRAGMENTED)
+    with av.open(io.BytesIO(source_mp4.getvalue())) as container:
+        vendor = [bytes(p) for p in container.demux(video=0) if p.size]
     encoder = PipeEncoder(fifo, lambda out: mux(out, "mp4", bframes=2, options=FRAGMENTED))
-    with pytest.raises(MediaError) as err:
-        open_input(fifo, "", 30, StepClock())
+    clock = StepClock()
+    source = open_input(fifo, "", 30, clock, sleep=clock.sleep)
+    assert isinstance(source, Mp4Input) and source.track is not None
+    items = read_all(source)
     encoder.join()
-    assert "has B-frames" in str(err.value) and "IP-only" in str(err.value)
+    video = [i for i in items if i[0] == STREAM_VIDEO]
+    assert len(video) == 45 and any(cto for *_, cto in video)  # the encoder made B-frames
+    packager = Fmp4Packager(source.track, None, frame_ms=33)
+    rec = Recorder(
+        make_signer(SEED_A), DEVICE, "OFC-1", packager=packager,
+        config={"chunk_ms": 300, "max_chunk_ms": 600, "pre_record_ms": 5000},
+    )  # fmt: skip
+    stored: list = []
+
+    def run(actions: list) -> None:
+        stored.extend(parse_entry(a[1]) for a in actions if a[0] == STORE)
+        media.extend(a[2] for a in actions if a[0] == STORE and a[2] is not None)
+
+    media: list = []
+    mono = video[0][3]
+    run(rec.power_on(T0 + mono, mono, GOOD))
+    for n, (_, data, key, mono, cto) in enumerate(video):
+        if n == 10:  # the first ten pictures come from the pre-record buffer
+            run(rec.press_record(T0 + mono, mono))
+        run(rec.frame(data, key, T0 + mono, mono, cto))
+    run(rec.press_stop(T0 + mono + 40, mono + 40))
+    chunks = [e for e in stored if e.kind == KIND_CHUNK]
+    kinds = [e.fields[F_MEDIA_TYPE] for e in chunks]
+    assert kinds[0] == MEDIA_MP4_INIT and set(kinds[1:]) == {MEDIA_MP4} and len(kinds) > 2
+    footage = b"".join(media)
+    # The signed samples are the vendor's packets, byte for byte, in decode order.
+    samples = []
+    ctos = []
+    for start, end in mp4.fragment_spans(footage):
+        part = footage[start:end]
+        samples += mp4.track_samples(part, 1)
+        ctos += [r.cto for r in mp4.read_fragment(part)[1] if r.track_id == 1]
+    assert samples == vendor
+    assert ctos == [cto for *_, cto in video]
+    digests = [d for e in chunks for d in e.fields[F_FRAME_HASHES]]
+    assert digests == [frame_digest(v) for v in vendor]
+    # Played back, the pictures come in the encoder's presentation order.
+    played = pictures(footage)
+    assert len(played) == 45 and played == pictures(source_mp4.getvalue())
 
 
 def test_a_fragmented_mp4_cut_inside_a_fragment_ends_early_with_what_was_whole(fifo):

@@ -568,3 +568,16 @@ def test_a_resume_with_no_audio_at_all_points_at_no_spoken_reason():
     assert F_SPOKEN not in resume.fields
     assert s.chunks(MEDIA_AAC) == []  # no empty audio chunk stands in for a reason
     assert verdict(s.ledger()) == OK
+
+
+# Issue 12: raw chunks have no place for a composition offset; the frames are kept as today.
+def test_raw_chunks_ignore_a_composition_offset():
+    s = Shift(config={"chunk_ms": 250, "max_chunk_ms": 1000})
+    s.do("press_record")
+    s.rec.frame(b"k0", True, s.wall, s.mono, 6000)
+    s.advance(100)
+    s.rec.frame(b"b1", False, s.wall, s.mono, 3000)
+    s.do("press_stop")
+    stores = [a for a in s.actions if a[0] == STORE and a[2] is not None]
+    assert stores[0][2] == b"k0b1"
+    assert frame_hashes(s.chunks()) == [frame_digest(b"k0"), frame_digest(b"b1")]

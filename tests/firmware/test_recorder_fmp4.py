@@ -7,6 +7,7 @@ the bytes.
 
 import hashlib
 
+from firmware.errors import RecorderError
 from firmware.recorder import (
     PAUSED,
     RECORDING,
@@ -349,3 +350,35 @@ def test_a_lost_video_frame_asks_the_encoder_for_a_keyframe():
     assert s.rec.wants_keyframe is False
     s.do("overrun", 2, s.wall - 50, s.wall, STREAM_VIDEO)
     assert s.rec.wants_keyframe is True
+
+
+# Issue 12 "A vendor's hardware encoder": a frame's composition offset (B-frames, in 90 kHz
+# ticks) goes with it through the pre-record buffer and the open fragment to the packager.
+def test_composition_offsets_reach_the_packager_from_the_buffer_and_the_open_fragment():
+    s = Shift()
+    s.advance(5000)
+    offsets = [6000, 0, 3000, 9000, 0, 3000]  # I P B B... in decode order, as x264 makes them
+    for i in range(6):
+        if i == 3:
+            s.do("press_record")  # the first three wait in the pre-record buffer
+        s.rec.frame(b"v%d" % i, i == 0, s.wall, s.mono, offsets[i])
+        s.advance(33)
+    s.do("press_stop")
+    video = [v for f in s.packager.fragments for v in f[1]]
+    assert [v[0] for v in video] == [b"v%d" % i for i in range(6)]
+    assert [v[3] for v in video] == offsets
+
+
+def test_an_old_call_without_an_offset_gives_zero_and_a_bad_offset_is_refused():
+    s = Shift()
+    s.do("press_record")
+    s.do("frame", b"k", True)
+    for bad in (-(1 << 31) - 1, 1 << 31, 1.5, True):
+        raised = False
+        try:
+            s.rec.frame(b"p", False, s.wall, s.mono, bad)
+        except RecorderError:
+            raised = True
+        assert raised, bad
+    s.do("press_stop")
+    assert [v[3] for f in s.packager.fragments for v in f[1]] == [0]
