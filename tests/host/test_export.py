@@ -5,13 +5,11 @@
 
 import argparse
 import json
-import os
 
 import cv2
 import numpy as np
 import pytest
 
-from firmware.agent import boot
 from firmware.store import Store
 from host.cli.export import add_export, cmd_export
 from host.export import ExportError, NotAuthentic, export_recording
@@ -19,55 +17,12 @@ from protocol.ledger import parse_entry
 from protocol.registry import (
     EV_RECORD_START,
     F_EVENT,
-    F_MEDIA_TYPE,
-    F_PLAIN_SHA,
     F_RECORDING,
-    KIND_CHUNK,
-    MEDIA_MJPEG,
-    MEDIA_PCM,
 )
 from protocol.sealing import agency_keypair, sealed_fields
-from protocol.signer import make_signer
-from simulator.hardware import SceneCamera, SimBattery, SimClock, SimMicrophone
 from tests.host.helpers import evidence, run_pair
-from tests.protocol.helpers import DEVICE, SEED_A, T0
-
-FPS = 10
-SIZE = (320, 180)
-NOW = T0 + 86_400_000
-
-
-def record(path, seconds=3, sealer=None, recordings=1):
-    """A device store with ``recordings`` recordings of rendered, overlaid frames and audio."""
-    clock = SimClock(T0)
-    camera = SceneCamera(clock, *SIZE, seed=7)
-    mic = SimMicrophone(clock)
-    agent = boot(
-        str(path),
-        make_signer(SEED_A),
-        DEVICE,
-        "P-0427",
-        clock,
-        camera,
-        None,
-        SimBattery(),
-        sealer=sealer,
-        config={"video_media": MEDIA_MJPEG, "audio_media": MEDIA_PCM},
-    )
-    originals = []
-    for _ in range(recordings):
-        agent.input("press_record")
-        originals = []
-        for i in range(seconds * FPS):
-            got = camera.read(agent.recorder.overlay(clock.wall_ms()))
-            originals.append(got[0])
-            agent.input("frame", got[0], True)
-            if i % 2 == 0:
-                agent.input("audio", mic.read()[0])
-            clock.advance(1000 // FPS)
-        agent.input("press_stop")
-        clock.advance(60_000)
-    return agent, originals
+from tests.host.rawrec import FPS, NOW, SIZE, first_video_chunk, media_file, record, tamper
+from tests.protocol.helpers import DEVICE
 
 
 @pytest.fixture
@@ -118,36 +73,6 @@ def test_a_recording_exports_to_a_video_with_its_overlay_and_a_note(synced, tmp_
     assert note["changed_chunks"] == [] and len(note["chunks"]) == 3
     assert all(len(c["sha256"]) == 64 and c["matches_signed_hash"] for c in note["chunks"])
     assert note["source_store"] == str(ev.resolve())
-
-
-def media_file(ev, seq):
-    from host.evidence import SqliteEvidenceStore
-
-    store = SqliteEvidenceStore(ev)
-    entry = parse_entry(store.entries(DEVICE)[seq])
-    store.close()
-    h = entry.fields[F_PLAIN_SHA].hex()
-    return ev / "media" / h[:2] / h
-
-
-def first_video_chunk(ev):
-    from host.evidence import SqliteEvidenceStore
-
-    store = SqliteEvidenceStore(ev)
-    seq = next(
-        e.seq
-        for e in map(parse_entry, store.entries(DEVICE))
-        if e.kind == KIND_CHUNK and e.fields[F_MEDIA_TYPE] == MEDIA_MJPEG
-    )
-    store.close()
-    return seq
-
-
-def tamper(path):
-    os.chmod(path, 0o644)
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0x40
-    path.write_bytes(bytes(data))
 
 
 def test_a_changed_chunk_is_refused_and_nothing_is_written(synced, tmp_path):  # R-HOST-5

@@ -20,7 +20,7 @@ from protocol.sealing import sealed_fields
 from protocol.signer import make_signer
 from simulator.hardware import SceneCamera, SimBattery, SimClock
 from tests.host.helpers import evidence, run_pair
-from tests.host.test_export import FPS, NOW, SIZE, first_video_chunk, media_file, record, tamper
+from tests.host.rawrec import FPS, NOW, SIZE, first_video_chunk, media_file, record, tamper
 from tests.protocol.helpers import DEVICE, SEED_A, T0
 
 
