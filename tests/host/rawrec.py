@@ -10,6 +10,7 @@ from protocol.ledger import parse_entry
 from protocol.registry import F_MEDIA_TYPE, F_PLAIN_SHA, KIND_CHUNK, MEDIA_MJPEG, MEDIA_PCM
 from protocol.signer import make_signer
 from simulator.hardware import SceneCamera, SimBattery, SimClock, SimMicrophone
+from tests.host.helpers import evidence, run_pair
 from tests.protocol.helpers import DEVICE, SEED_A, T0
 
 FPS = 10
@@ -74,3 +75,15 @@ def tamper(path):
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x40
     path.write_bytes(bytes(data))
+
+
+def synced_recording(tmp_path):
+    """One recording made in ``tmp_path/dev`` and synced into ``tmp_path/ev``: (the evidence
+    store's path, the recorded frames)."""
+    agent, originals = record(tmp_path / "dev")
+    ev = evidence(tmp_path / "ev")
+    summary, _, _ = run_pair(agent, ev)
+    assert summary["result"] == "done", summary
+    ev.close()
+    agent.store.close()
+    return tmp_path / "ev", originals

@@ -21,19 +21,22 @@ from protocol.registry import (
 )
 from protocol.sealing import agency_keypair, sealed_fields
 from tests.host.helpers import evidence, run_pair
-from tests.host.rawrec import FPS, NOW, SIZE, first_video_chunk, media_file, record, tamper
+from tests.host.rawrec import (
+    FPS,
+    NOW,
+    SIZE,
+    first_video_chunk,
+    media_file,
+    record,
+    synced_recording,
+    tamper,
+)
 from tests.protocol.helpers import DEVICE
 
 
 @pytest.fixture
 def synced(tmp_path):
-    agent, originals = record(tmp_path / "dev")
-    ev = evidence(tmp_path / "ev")
-    summary, _, _ = run_pair(agent, ev)
-    assert summary["result"] == "done", summary
-    ev.close()
-    agent.store.close()
-    return tmp_path / "ev", originals
+    return synced_recording(tmp_path)
 
 
 def frames_of(path):
