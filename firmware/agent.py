@@ -229,9 +229,9 @@ class Agent:
             self.check_storage()
             # (data, keyframe, wall_ms, mono_ms) as the capture side put it, and a fifth item,
             # the composition offset, from a source with B-frames (a vendor's encoder).
-            frame = item
-            cto = frame[4] if len(frame) > 4 else 0  # type: ignore[index, arg-type]  # capture queues tuples
-            self.run(self.recorder.frame(frame[0], frame[1], frame[2], frame[3], cto))  # type: ignore[index]  # capture queues tuples
+            assert isinstance(item, tuple), "a capture queue holds tuples"
+            cto = item[4] if len(item) > 4 else 0
+            self.run(self.recorder.frame(item[0], item[1], item[2], item[3], cto))
             fed += 1
         drops = queue.take_drops()
         if drops is not None:

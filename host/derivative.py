@@ -150,7 +150,14 @@ class H264Derivative:
 
         assert self._container is not None and stream is not None
         try:
-            for packet in stream.encode(frame):  # type: ignore[arg-type]  # frame suits stream
+            # Each stream takes its own kind of frame; the checks tell the type checker so.
+            if isinstance(frame, av.VideoFrame):
+                assert isinstance(stream, av.video.stream.VideoStream)
+                packets = stream.encode(frame)
+            else:
+                assert isinstance(stream, av.audio.stream.AudioStream)
+                packets = stream.encode(frame)
+            for packet in packets:
                 self._container.mux(packet)
         except av.FFmpegError as exc:
             raise DerivativeProblem("cannot encode %s: %s" % (self.path.name, exc)) from None

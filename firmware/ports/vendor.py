@@ -23,6 +23,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable
+from fractions import Fraction
 
 import av
 
@@ -422,8 +423,9 @@ def _ending(source: InputBytes, cut: str) -> str:
     return cut
 
 
-def _seconds(ticks: int, base: object) -> float:
-    return float(ticks * base)  # type: ignore[operator]  # base is a Fraction from PyAV
+def _seconds(ticks: int, base: "Fraction | None") -> float:
+    assert base is not None, "PyAV gives every demuxed packet its stream's time base"
+    return float(ticks * base)
 
 
 def open_input(
