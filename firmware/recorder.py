@@ -26,22 +26,19 @@ chunk closes at the first keyframe once ``chunk_ms`` has passed, or at ``max_chu
 no keyframe comes; an audio chunk closes at ``chunk_ms``. Chunk indices count every chunk of
 a recording, both streams and the spoken reasons, so an index names one chunk.
 
-Fragmented MP4 (``packager`` given, see firmware.packager): chunk index 0 is the recording's
-initialisation segment (MEDIA_MP4_INIT, no frame digests), written just before its first
-fragment; every later chunk is one fragment (MEDIA_MP4) holding one GOP of video (closed by
-the same keyframe, ``chunk_ms`` and ``max_chunk_ms`` rule) and the audio captured during it.
-The frame digests are those of the video samples, exactly as they go into the fragment. Audio
-makes no chunks of its own, except the spoken reason after a resume, an audio-only fragment
-that EV_RESUME points at, and, when no video comes at all (a dead camera), audio-only
-fragments closed at ``chunk_ms``. A fragment must start decodable, so video waits for a
-keyframe after the button (pre-record frames before the first keyframe are left out) and
-after a resume; ``wants_keyframe`` tells the port's encoder to make one now. EV_RECORD_START
-names ``origin_mono``, the monotonic ms that media time 0 stands for.
+Fragmented MP4 (``packager`` given, see firmware.packager): the samples go to a fragmenter
+(firmware.fragmenter), which cuts them into the recording's initialisation segment (chunk 0)
+and one fragment a GOP, with the audio captured during it, and the spoken reason after a
+resume as an audio-only fragment that EV_RESUME points at; the recorder chains what it cuts
+into the ledger. A fragment must start decodable, so video waits for a keyframe after the
+button, a resume or lost frames; ``wants_keyframe`` tells the port's encoder to make one now.
+EV_RECORD_START names ``origin_mono``, the monotonic ms that media time 0 stands for.
 """
 
 import hashlib
 
 from firmware.errors import ConfigError, RecorderError
+from firmware.fragmenter import CUT_LOST, GopFragmenter
 from protocol.frames import FrameHashes, frame_digest
 from protocol.ledger import LedgerWriter
 from protocol.registry import (
@@ -88,8 +85,6 @@ from protocol.registry import (
     MEDIA_H264,
     MEDIA_H265,
     MEDIA_MJPEG,
-    MEDIA_MP4,
-    MEDIA_MP4_INIT,
     MEDIA_OPUS,
     MEDIA_PCM,
     NO_RECORD_NAMES,
@@ -99,6 +94,7 @@ from protocol.registry import (
 
 TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
 if TYPE_CHECKING:
+    from firmware.fragmenter import Fragmenter
     from firmware.packager import Packager
     from protocol.signer import Ed25519Signer
 
@@ -199,10 +195,6 @@ FOREIGN_EVENTS = (EV_POWER_LOSS_RECOVERED, EV_HOST_RECEIPT, EV_EVICTION, EV_KEY_
 
 _BATTERY_HYSTERESIS = 5  # percent above the low mark before a new low warning is logged
 _MAX_NOTE = 1000  # characters of a no-record note
-# fMP4: how long the first fragment of a recording waits for the video's parameter sets
-# before its init segment is written without video (a vendor's stream shows them with its
-# first keyframe, a GOP of a few seconds at most).
-_PARAMETER_SET_WAIT_MS = 10000
 
 
 def _need_int(name: str, value: object, low: int = -(1 << 62)) -> None:
@@ -261,44 +253,6 @@ class _Chunk:
         self.last_ms = wall_ms
 
 
-class _Fragment:
-    """One open fragment (fMP4 mode): a GOP of video and the audio captured during it."""
-
-    def __init__(self, start_ms: int, start_mono: int) -> None:
-        self.start_ms = start_ms
-        self.start_mono = start_mono
-        self.last_ms = start_ms
-        self.hashes = FrameHashes()  # of the video samples only
-        self.video: list = []  # (data, keyframe, mono_ms, cto), decode order
-        self.audio: list = []  # (data, mono_ms), capture order
-        self.video_mono = 0  # the first video sample's capture time: the GOP's age counts from it
-        self.size = 0
-
-    def add_video(
-        self,
-        data: bytes,
-        digest: "bytes | None",
-        keyframe: bool,
-        wall_ms: int,
-        mono_ms: int,
-        cto: int = 0,
-    ) -> None:
-        if digest is None:
-            self.hashes.add(data)
-        else:
-            self.hashes.digests.append(digest)  # hashed at capture, while buffered
-        if not self.video:
-            self.video_mono = mono_ms
-        self.video.append((data, keyframe, mono_ms, cto))
-        self.size += len(data)
-        self.last_ms = wall_ms
-
-    def add_audio(self, data: bytes, wall_ms: int, mono_ms: int) -> None:
-        self.audio.append((data, mono_ms))
-        self.size += len(data)
-        self.last_ms = wall_ms
-
-
 class Recorder:
     """The recorder of one device. Feed it inputs; carry out the actions they return."""
 
@@ -319,12 +273,13 @@ class Recorder:
         # the agency (R-DEV-3, protocol.sealing.sealed_fields with the agency key bound);
         # the entry then signs both hashes and the STORE action carries only the sealed bytes.
         self.sealer = sealer
-        # ``packager`` turns the recorder's chunks into fragmented MP4 (firmware.packager);
-        # without one, chunks are raw frames, as boards, the simulator and older stores keep.
+        # ``packager`` turns the recorder's chunks into fragmented MP4 (firmware.packager),
+        # cut by the fragmenter; without one, chunks are raw frames, as boards, the simulator
+        # and older stores keep.
         self.packager = packager
-        # True while video must start again at a keyframe (after the button, a resume, a
-        # fragment cut without one, lost frames): a port's encoder reads it to make one now.
-        self.wants_keyframe = False
+        self.fragmenter: Fragmenter | None = None
+        if packager is not None:
+            self.fragmenter = GopFragmenter(packager)
         self.config = {}
         for key, default, _low in DEFAULTS:
             self.config[key] = default
@@ -346,12 +301,7 @@ class Recorder:
         self._chunk_index = 0
         self._video: _Chunk | None = None
         self._audio: _Chunk | None = None
-        self._spoken: _Chunk | _Fragment | None = None
-        self._frag: _Fragment | None = None  # the open fragment (fMP4 mode)
-        self._video_gap = False  # fMP4: video is left out until a keyframe starts it again
-        self._gap_lost: list | None = None  # [frames, first_ms, last_ms] left out, to log
-        self._init_written = False  # fMP4: this recording's init segment is in the ledger
-        self._init_video = True  # fMP4: and it has a video track
+        self._spoken: _Chunk | None = None
         self._pause_reason = 0
         self._resume_ms = 0
         self._resume_mono = 0
@@ -363,6 +313,14 @@ class Recorder:
         self._storage_low = False
         self._status_mono = -1
         self._input = ""
+
+    @property
+    def wants_keyframe(self) -> bool:
+        """True while video must start again at a keyframe (after the button, a resume, a
+        fragment cut without one, lost frames): a port's encoder reads it to make one now.
+        Raw chunks need none, so it is False without a packager."""
+        frag = self.fragmenter
+        return frag is not None and frag.wants_keyframe
 
     # --- the machine -----------------------------------------------------------------------
 
@@ -496,47 +454,32 @@ class Recorder:
         out.append((STORE, entry.raw, blob, entry))
         return entry.digest
 
-    def _close_fragment(
-        self, f: _Fragment, end_ms: int, now_ms: int, mono_ms: int, out: list
-    ) -> bytes:
-        """fMP4: write fragment ``f`` as a chunk, the recording's init segment (chunk 0)
-        first if it is not written yet; return the fragment entry's hash."""
-        packager = self.packager
-        assert packager is not None
-        if not self._init_written:
-            # A packager not ready by now (no parameter sets from a vendor's stream) makes
-            # an init segment without video, and this recording's video is left out, logged.
-            self._init_video = packager.ready()
-            init = packager.init_segment()
-            self._init_written = True
-            sha = hashlib.sha256(init).digest()
-            self._write_chunk(
-                init, sha, [], MEDIA_MP4_INIT, f.start_ms, f.start_ms, now_ms, mono_ms, out
-            )
-        blob = packager.fragment(f.video, f.audio)
-        end = end_ms if end_ms > f.last_ms else f.last_ms
-        sha = hashlib.sha256(blob).digest()
-        return self._write_chunk(
-            blob, sha, f.hashes.take(), MEDIA_MP4, f.start_ms, end, now_ms, mono_ms, out
-        )
-
-    def _audio_due(self, f: _Fragment, mono_ms: int) -> bool:
-        """fMP4: whether fragment ``f``, audio only so far, closes by the cadence. Before the
-        packager knows the video's parameter sets, the first one waits (a vendor's stream
-        brings them with its first keyframe), but not for ever: memory is bounded."""
-        if mono_ms - f.start_mono < self.config["chunk_ms"]:
-            return False
-        if self._init_written:
-            return True
-        packager = self.packager
-        assert packager is not None
-        return packager.ready() or mono_ms - f.start_mono >= _PARAMETER_SET_WAIT_MS
+    def _chain(self, cuts: list, now_ms: int, mono_ms: int, out: list) -> bytes:
+        """fMP4: write what the fragmenter cut, in order: chunks as entries (the next
+        indices), and video it left out awaiting a keyframe as EV_OVERRUN (R-DEV-6). Return
+        the last chunk entry's hash."""
+        h = b""
+        for c in cuts:
+            if c[0] == CUT_LOST:
+                detail = {
+                    "stream": STREAM_VIDEO,
+                    "lost": c[1],
+                    "first_ms": c[2],
+                    "last_ms": c[3],
+                    "cause": "awaiting keyframe",
+                }
+                self._event(EV_OVERRUN, now_ms, mono_ms, out, {F_DETAIL: detail})
+            else:
+                _, media, blob, digests, start_ms, end_ms = c
+                sha = hashlib.sha256(blob).digest()
+                h = self._write_chunk(
+                    blob, sha, digests, media, start_ms, end_ms, now_ms, mono_ms, out
+                )
+        return h
 
     def _close_streams(self, now_ms: int, mono_ms: int, out: list) -> None:
-        if self._frag is not None:
-            self._close_fragment(self._frag, now_ms, now_ms, mono_ms, out)
-            self._frag = None
-        self._log_lost(now_ms, mono_ms, out)
+        if self.fragmenter is not None:
+            self._chain(self.fragmenter.close(now_ms), now_ms, mono_ms, out)
         if self._video is not None:
             self._close(self._video, self.config["video_media"], now_ms, now_ms, mono_ms, out)
             self._video = None
@@ -586,95 +529,21 @@ class Recorder:
             c = self._audio = _Chunk(wall, mono)
         c.add(data, digest, wall)
 
-    def _add_sample(
-        self,
-        data: bytes,
-        digest: "bytes | None",
-        keyframe: bool,
-        wall: int,
-        mono: int,
-        at_ms: int,
-        at_mono: int,
-        out: list,
-        cto: int = 0,
-    ) -> None:
-        """fMP4: a video sample into the open fragment, which closes by the GOP rule."""
-        if keyframe:
-            self.wants_keyframe = False
-        packager = self.packager
-        assert packager is not None
-        ok = self._init_video if self._init_written else packager.ready()
-        if not ok or (self._video_gap and not keyframe):
-            # Nothing could decode it: a fragment starts at a keyframe after a gap, and needs
-            # the video's parameter sets. Logged once video starts again (R-DEV-6).
-            lost = self._gap_lost
-            if lost is None:
-                self._gap_lost = [1, wall, wall]
-            else:
-                lost[0] += 1
-                lost[2] = wall
-            return
-        if self._video_gap:
-            self._video_gap = False
-            self._log_lost(at_ms, at_mono, out)
-        f = self._frag
-        if f is not None:
-            if f.video:
-                age = mono - f.video_mono
-                cut = (keyframe and age >= self.config["chunk_ms"]) or (
-                    age >= self.config["max_chunk_ms"]
-                )
-            else:
-                cut = self._audio_due(f, mono)
-            if cut:
-                self._close_fragment(f, wall, at_ms, at_mono, out)
-                f = None
-                if not keyframe:
-                    self.wants_keyframe = True  # cut mid-GOP: the next fragment should start one
-        if f is None:
-            f = self._frag = _Fragment(wall, mono)
-        f.add_video(data, digest, keyframe, wall, mono, cto)
-
-    def _add_sound(
-        self, data: bytes, wall: int, mono: int, at_ms: int, at_mono: int, out: list
-    ) -> None:
-        """fMP4: an audio block into the open fragment; one with no video closes at chunk_ms."""
-        f = self._frag
-        if f is not None and not f.video and self._audio_due(f, mono):
-            self._close_fragment(f, wall, at_ms, at_mono, out)
-            f = None
-        if f is None:
-            f = self._frag = _Fragment(wall, mono)
-        f.add_audio(data, wall, mono)
-
-    def _log_lost(self, now_ms: int, mono_ms: int, out: list) -> None:
-        """fMP4: log the video frames left out while waiting for a keyframe (R-DEV-6)."""
-        lost = self._gap_lost
-        if lost is None:
-            return
-        self._gap_lost = None
-        detail = {
-            "stream": STREAM_VIDEO,
-            "lost": lost[0],
-            "first_ms": lost[1],
-            "last_ms": lost[2],
-            "cause": "awaiting keyframe",
-        }
-        self._event(EV_OVERRUN, now_ms, mono_ms, out, {F_DETAIL: detail})
-
     def _end_spoken(self, now_ms: int, mono_ms: int, out: list) -> int:
         """Close the spoken-reason chunk and write EV_RESUME pointing at it (R-DEV-9)."""
-        spoken = self._spoken
-        assert spoken is not None
-        self._spoken = None
         detail = {"resumed_ms": self._resume_ms}
         fields = {F_REASON: self._pause_reason, F_DETAIL: detail}
-        if spoken.size:
-            if isinstance(spoken, _Fragment):
-                h = self._close_fragment(spoken, now_ms, now_ms, mono_ms, out)
-            else:
-                h = self._close(spoken, self.config["audio_media"], now_ms, now_ms, mono_ms, out)
-            fields[F_SPOKEN] = h
+        if self.fragmenter is not None:
+            cuts = self.fragmenter.end_spoken(now_ms)
+            if cuts:
+                fields[F_SPOKEN] = self._chain(cuts, now_ms, mono_ms, out)
+        else:
+            spoken = self._spoken
+            assert spoken is not None
+            self._spoken = None
+            if spoken.size:
+                media = self.config["audio_media"]
+                fields[F_SPOKEN] = self._close(spoken, media, now_ms, now_ms, mono_ms, out)
         # With no audio at all (a dead microphone) there is no spoken reason to point at: the
         # resume is logged without one, and the host flags it (R-DEV-9).
         self._event(EV_RESUME, now_ms, mono_ms, out, fields, True)
@@ -685,40 +554,6 @@ class Recorder:
         if mono_ms - self._resume_mono >= self.config["spoken_reason_ms"]:
             return self._end_spoken(now_ms, mono_ms, out)
         return RESUMING
-
-    def _decodable(self, video: list, audio: list) -> tuple:
-        """fMP4: the pre-record frames a recording can start with: video from its first
-        keyframe (a fragment must start decodable), and audio from there too; with no
-        keyframe buffered (or no parameter sets yet) only the audio (R-DEV-15)."""
-        first = -1
-        if self.packager is not None and self.packager.ready():
-            for i in range(len(video)):
-                if video[i][2]:
-                    first = i
-                    break
-        if first < 0:
-            return [], audio
-        video = video[first:]
-        start = video[0][4]
-        n = 0
-        while n < len(audio) and audio[n][4] < start:
-            n += 1
-        return video, audio[n:]
-
-    def _pre_fragments(
-        self, video: list, audio: list, now_ms: int, mono_ms: int, out: list
-    ) -> None:
-        """fMP4: the pre-record frames into fragments, video and audio in capture order."""
-        i = j = 0
-        while i < len(video) or j < len(audio):
-            if j >= len(audio) or (i < len(video) and video[i][4] <= audio[j][4]):
-                data, digest, key, wall, mono, cto = video[i]
-                self._add_sample(data, digest, key, wall, mono, now_ms, mono_ms, out, cto)
-                i += 1
-            else:
-                data, _digest, _key, wall, mono, _cto = audio[j]
-                self._add_sound(data, wall, mono, now_ms, mono_ms, out)
-                j += 1
 
     # --- pre-record buffer (R-DEV-15) ------------------------------------------------------
 
@@ -848,8 +683,9 @@ class Recorder:
         if new == RESUMING:
             new = self._expire(now_ms, mono_ms, out)
         if new in (RECORDING, RESUMING):
-            if self.packager is not None:
-                self._add_sample(data, None, keyframe, now_ms, mono_ms, now_ms, mono_ms, out, cto)
+            if self.fragmenter is not None:
+                cuts = self.fragmenter.video(data, None, keyframe, now_ms, mono_ms, cto)
+                self._chain(cuts, now_ms, mono_ms, out)
             else:
                 self._add_video(data, None, keyframe, now_ms, mono_ms, now_ms, mono_ms, out)
         elif new in (IDLE, PRE_RECORD):
@@ -868,15 +704,15 @@ class Recorder:
         if new == RESUMING:
             new = self._expire(now_ms, mono_ms, out)
         if new == RESUMING:
-            spoken = self._spoken
-            if isinstance(spoken, _Fragment):
-                spoken.add_audio(data, now_ms, mono_ms)
+            if self.fragmenter is not None:
+                self.fragmenter.spoken_audio(data, now_ms, mono_ms)
             else:
+                spoken = self._spoken
                 assert spoken is not None
                 spoken.add(data, None, now_ms)
         elif new == RECORDING:
-            if self.packager is not None:
-                self._add_sound(data, now_ms, mono_ms, now_ms, mono_ms, out)
+            if self.fragmenter is not None:
+                self._chain(self.fragmenter.audio(data, now_ms, mono_ms), now_ms, mono_ms, out)
             else:
                 self._add_audio(data, None, now_ms, mono_ms, now_ms, mono_ms, out)
         elif new in (IDLE, PRE_RECORD):
@@ -912,26 +748,23 @@ class Recorder:
         self.recording_id = self.writer.seq.to_bytes(8, "big")  # seq never repeats
         self._chunk_index = 0
         pre_video, pre_audio = self._pre_video, self._pre_audio
-        if self.packager is not None:
-            pre_video, pre_audio = self._decodable(pre_video, pre_audio)
+        frag = self.fragmenter
+        if frag is not None:
+            pre_video, pre_audio = frag.decodable(pre_video, pre_audio)
         detail: dict = {"pre_frames": len(pre_video) + len(pre_audio)}
         if pre_video or pre_audio:
             firsts = [b[0][3] for b in (pre_video, pre_audio) if b]
             detail["pre_from_ms"] = min(firsts)
-        if self.packager is not None:
+        if frag is not None:
             monos = [b[0][4] for b in (pre_video, pre_audio) if b]
             origin = min(monos) if monos else mono_ms
             detail["origin_mono"] = origin
-            self.packager.begin(origin)
-            self._init_written = False
-            self._init_video = True
-            self._frag = None
-            self._gap_lost = None
-            self._video_gap = not pre_video  # live video then starts at a keyframe
-            self.wants_keyframe = True
+            # With no pre-record video, live video starts at a keyframe.
+            c = self.config
+            frag.begin(origin, c["chunk_ms"], c["max_chunk_ms"], not pre_video)
         self._event(EV_RECORD_START, now_ms, mono_ms, out, {F_DETAIL: detail})
-        if self.packager is not None:
-            self._pre_fragments(pre_video, pre_audio, now_ms, mono_ms, out)
+        if frag is not None:
+            self._chain(frag.buffered(pre_video, pre_audio), now_ms, mono_ms, out)
         else:
             for data, digest, key, wall, mono, _cto in pre_video:
                 self._add_video(data, digest, key, wall, mono, now_ms, mono_ms, out)
@@ -953,7 +786,8 @@ class Recorder:
         detail = {"chunks": self._chunk_index}
         self._event(EV_RECORD_STOP, now_ms, mono_ms, out, {F_DETAIL: detail}, True)
         self.recording_id = None
-        self.wants_keyframe = False
+        if self.fragmenter is not None:
+            self.fragmenter.stop()
         out.append((INDICATOR, BUZZER, "record-stop"))
         return self._finish(IDLE, now_ms, mono_ms, out)
 
@@ -967,7 +801,8 @@ class Recorder:
             self._end_spoken(now_ms, mono_ms, out)
         self._close_streams(now_ms, mono_ms, out)
         self._pause_reason = reason_code
-        self.wants_keyframe = False
+        if self.fragmenter is not None:
+            self.fragmenter.stop()
         self._event(EV_PAUSE, now_ms, mono_ms, out, {F_REASON: reason_code}, True)
         out.append((INDICATOR, BUZZER, "pause"))
         return self._finish(PAUSED, now_ms, mono_ms, out)
@@ -975,11 +810,8 @@ class Recorder:
     def resume(self, now_ms: int, mono_ms: int) -> list:
         """Record again; the next spoken_reason_ms of audio is the spoken reason (R-DEV-9)."""
         self._begin("resume", now_ms, mono_ms)
-        if self.packager is not None:
-            self._spoken = _Fragment(now_ms, mono_ms)
-            # Frames since the pause are gone, so video starts again at a keyframe.
-            self._video_gap = True
-            self.wants_keyframe = True
+        if self.fragmenter is not None:
+            self.fragmenter.begin_spoken(now_ms, mono_ms)
         else:
             self._spoken = _Chunk(now_ms, mono_ms)
         self._resume_ms = now_ms
@@ -1038,15 +870,8 @@ class Recorder:
         if new == RESUMING:
             new = self._expire(now_ms, mono_ms, out)
         if new in (RECORDING, RESUMING):
-            f = self._frag
-            if f is not None and f.video:
-                if mono_ms - f.video_mono >= self.config["max_chunk_ms"]:
-                    self._close_fragment(f, now_ms, now_ms, mono_ms, out)
-                    self._frag = None
-                    self.wants_keyframe = True  # cut mid-GOP: the next fragment should start one
-            elif f is not None and self._audio_due(f, mono_ms):
-                self._close_fragment(f, now_ms, now_ms, mono_ms, out)
-                self._frag = None
+            if self.fragmenter is not None:
+                self._chain(self.fragmenter.tick(now_ms, mono_ms), now_ms, mono_ms, out)
             v, a = self._video, self._audio
             if v is not None and mono_ms - v.start_mono >= self.config["max_chunk_ms"]:
                 self._close(v, self.config["video_media"], now_ms, now_ms, mono_ms, out)
@@ -1180,13 +1005,9 @@ class Recorder:
         out: list = []
         detail = {"stream": stream, "lost": frames_lost, "first_ms": first_ms, "last_ms": last_ms}
         self._event(EV_OVERRUN, now_ms, mono_ms, out, {F_DETAIL: detail})
-        if (
-            self.packager is not None
-            and stream == STREAM_VIDEO
-            and self.state in (RECORDING, RESUMING)
-        ):
-            self.wants_keyframe = True  # the frames after a loss decode wrongly until one
-
+        frag = self.fragmenter
+        if frag is not None and stream == STREAM_VIDEO and self.state in (RECORDING, RESUMING):
+            frag.video_lost()
         return self._finish(self.state, now_ms, mono_ms, out)
 
     def log_event(

@@ -214,12 +214,13 @@ class Fmp4Machine(RuleBasedStateMachine):
                     lost += e.fields[F_DETAIL]["lost"]
             elif e.fields[F_EVENT] == EV_RECORD_START:
                 assert "origin_mono" in e.fields[F_DETAIL]
-        for open_ in (self.rec._frag, self.rec._spoken):
+        frag = self.rec.fragmenter
+        for open_ in (frag.open, frag.spoken):
             if open_ is not None:
                 have.extend(open_.hashes.digests)
                 audio.extend(a[0] for a in open_.audio)
-        if self.rec._gap_lost is not None:
-            lost += self.rec._gap_lost[0]
+        if frag.lost is not None:
+            lost += frag.lost[0]
         have_set = set(have)
         missing = [d for d in self.video if d not in have_set]
         assert len(missing) == lost, (len(missing), lost)
