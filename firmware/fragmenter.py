@@ -137,10 +137,7 @@ class _Fragment:
         mono_ms: int,
         cto: int = 0,
     ) -> None:
-        if digest is None:
-            self.hashes.add(data)
-        else:
-            self.hashes.digests.append(digest)  # hashed at capture, while buffered
+        self.hashes.add(data, digest)
         if not self.video:
             self.video_mono = mono_ms
         self.video.append((data, keyframe, mono_ms, cto))

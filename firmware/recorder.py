@@ -243,10 +243,7 @@ class _Chunk:
         self.size = 0
 
     def add(self, data: bytes, digest: "bytes | None", wall_ms: int) -> None:
-        if digest is None:
-            self.hashes.add(data)
-        else:
-            self.hashes.digests.append(digest)  # hashed at capture, while buffered
+        self.hashes.add(data, digest)
         self.parts.append(data)
         self.media_sha.update(data)
         self.size += len(data)

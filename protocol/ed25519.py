@@ -44,7 +44,8 @@ _BYTES = (bytes, bytearray, memoryview)
 _TABLE = None
 
 
-def _need_bytes(name: str, value: bytes) -> None:
+def need_bytes(name: str, value: bytes) -> None:
+    """TypeError unless ``value`` is bytes-like (bytes, bytearray, memoryview)."""
     if not isinstance(value, _BYTES):
         raise TypeError("%s must be bytes, not %s" % (name, type(value).__name__))
 
@@ -304,7 +305,7 @@ class SigningKey:
     """An Ed25519 private key expanded from its 32-byte seed, ready to sign many messages."""
 
     def __init__(self, seed: bytes) -> None:
-        _need_bytes("seed", seed)
+        need_bytes("seed", seed)
         if len(seed) != SEED_SIZE:
             raise ValueError("an Ed25519 seed is %d bytes, not %d" % (SEED_SIZE, len(seed)))
         h = sha512(bytes(seed)).digest()
@@ -317,7 +318,7 @@ class SigningKey:
 
     def sign(self, message: bytes) -> bytes:
         """The 64-byte signature R || S of ``message`` (RFC 8032 §5.1.6)."""
-        _need_bytes("message", message)
+        need_bytes("message", message)
         r = _hash_int(self._prefix, message)
         big_r = _encode(_base_mul(r))
         k = _hash_int(big_r, self.public_key, message)
@@ -337,9 +338,9 @@ def sign(seed: bytes, message: bytes) -> bytes:
 
 def verify(public: bytes, message: bytes, signature: bytes) -> bool:
     """Whether ``signature`` is a valid signature of ``message`` under ``public``."""
-    _need_bytes("public key", public)
-    _need_bytes("message", message)
-    _need_bytes("signature", signature)
+    need_bytes("public key", public)
+    need_bytes("message", message)
+    need_bytes("signature", signature)
     if len(public) != PUBLIC_KEY_SIZE or len(signature) != SIGNATURE_SIZE:
         return False
     public = bytes(public)

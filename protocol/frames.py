@@ -24,9 +24,11 @@ class FrameHashes:
     def __init__(self) -> None:
         self.digests: list = []
 
-    def add(self, frame: bytes) -> bytes:
-        """Hash one encoded frame and remember its digest."""
-        digest = frame_digest(frame)
+    def add(self, frame: bytes, digest: "bytes | None" = None) -> bytes:
+        """Remember one encoded frame's digest: ``digest`` when it was taken at capture (a
+        frame buffered before the button), else hashed now."""
+        if digest is None:
+            digest = frame_digest(frame)
         self.digests.append(digest)
         return digest
 

@@ -6,6 +6,7 @@ apply the same rules (see ``protocol.ed25519``).
 """
 
 from protocol import ed25519
+from protocol.ed25519 import need_bytes
 from protocol.errors import ProtocolError
 
 try:
@@ -86,14 +87,9 @@ class PureSigner(Ed25519Signer):
         return self._key.sign(message)
 
 
-def _need_bytes(name: str, value: bytes) -> None:
-    if not isinstance(value, (bytes, bytearray, memoryview)):
-        raise TypeError("%s must be bytes, not %s" % (name, type(value).__name__))
-
-
 def make_signer(seed: bytes, prefer_native: bool = True) -> Ed25519Signer:
     """A signer for the key with this 32-byte seed: PyNaCl's if available and preferred."""
-    _need_bytes("seed", seed)
+    need_bytes("seed", seed)
     if len(seed) != SEED_SIZE:
         raise SignerError("an Ed25519 seed is %d bytes, not %d" % (SEED_SIZE, len(seed)))
     seed = bytes(seed)
@@ -110,9 +106,9 @@ def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> boo
     """
     if not HAVE_NACL:
         return ed25519.verify(public_key, message, signature)
-    _need_bytes("public key", public_key)
-    _need_bytes("message", message)
-    _need_bytes("signature", signature)
+    need_bytes("public key", public_key)
+    need_bytes("message", message)
+    need_bytes("signature", signature)
     try:
         VerifyKey(bytes(public_key)).verify(bytes(message), bytes(signature))
     except (BadSignatureError, ValueError, TypeError):
@@ -125,7 +121,7 @@ class SignatureChecker:
     parsed once (the verifier checks a ledger's worth of entries this way)."""
 
     def __init__(self, public_key: bytes) -> None:
-        _need_bytes("public key", public_key)
+        need_bytes("public key", public_key)
         self.public_key = bytes(public_key)
         self._key = None
         if HAVE_NACL:
@@ -140,8 +136,8 @@ class SignatureChecker:
         if key is None:
             return verify_signature(self.public_key, message, signature)
         if type(message) is not bytes or type(signature) is not bytes:
-            _need_bytes("message", message)
-            _need_bytes("signature", signature)
+            need_bytes("message", message)
+            need_bytes("signature", signature)
             message = bytes(message)
             signature = bytes(signature)
         if len(signature) != 64:

@@ -14,6 +14,17 @@ def test_every_frame_is_hashed_in_capture_order():
     assert fh.take() == []
 
 
+# R-DEV-15: a frame buffered before the button was hashed at capture; that digest is kept as
+# it was taken, not taken again from the bytes when the chunk is built.
+def test_a_digest_taken_at_capture_is_kept_as_given():
+    fh = FrameHashes()
+    taken = frame_digest(b"buffered")
+    assert fh.add(b"buffered", taken) is taken
+    fh.add(b"live")
+    assert fh.take() == [taken, frame_digest(b"live")]
+    assert fh.add(b"whatever", b"D" * 16) == b"D" * 16  # given, so not computed
+
+
 def test_a_frame_digest_is_sha256_cut_to_16_bytes():
     assert FRAME_DIGEST_LEN == 16
     assert frame_digest(b"abc") == bytes.fromhex("ba7816bf8f01cfea414140de5dae2223")
