@@ -66,7 +66,9 @@ if TYPE_CHECKING:
             mono: int,
             cto: int,
         ) -> list:
-            """A video sample, in decode order."""
+            """A video sample, in decode order: ``digest`` is its frame digest when it was
+            taken at capture (a pre-record frame), else None; ``cto`` its composition offset
+            in 90 kHz ticks (0 without B-frames)."""
             ...
 
         def audio(self, data: bytes, wall: int, mono: int) -> list:
