@@ -5,6 +5,7 @@
 # and the init segment an edit list so the first picture shows at time zero.
 
 import io
+import os
 
 import av
 import pytest
@@ -14,10 +15,45 @@ from firmware.ports.vendor import AnnexBInput, open_input
 from firmware.recorder import STREAM_VIDEO
 from protocol import h26x, mp4
 from tests.firmware.avmedia import PipeEncoder, mux
-from tests.firmware.test_port_vendor import StepClock, fifo, read_all  # noqa: F401 (fixture)
 
 CODECS = [("libx264", "h264"), ("libx265", "hevc")]
 AAC_CONFIG = bytes.fromhex("1408")  # AAC-LC, 16 kHz, mono
+
+
+class StepClock:
+    """The recording's clock: it moves only when the input paces (``sleep``)."""
+
+    def __init__(self) -> None:
+        self.mono = 1000
+
+    def mono_ms(self) -> int:
+        return self.mono
+
+    def wall_ms(self) -> int:
+        return 1_800_000_000_000 + self.mono
+
+    def sleep(self, seconds: float) -> None:
+        self.mono += round(seconds * 1000)
+
+
+@pytest.fixture
+def fifo(tmp_path):
+    path = tmp_path / "video.pipe"
+    os.mkfifo(path)
+    return str(path)
+
+
+def read_all(source) -> list:
+    items = []
+    for _ in range(10_000):  # bounded: every test stream is far shorter
+        got = source.read()
+        if got is None:
+            break
+        items += got
+    else:
+        raise AssertionError("the input never ended")
+    source.close()
+    return items
 
 
 def decoded(data: bytes) -> tuple:
@@ -75,7 +111,7 @@ def test_without_b_frames_nothing_changes(tmp_path, codec, fmt):
     assert decoded(footage)[0] == decoded(path.read_bytes())[0]
 
 
-def test_b_frames_from_a_pipe_keep_their_order(fifo):  # noqa: F811 (the fixture)
+def test_b_frames_from_a_pipe_keep_their_order(fifo):
     whole = io.BytesIO()
     mux(whole, "h264", bframes=2, frames=45)
     encoder = PipeEncoder(fifo, lambda out: mux(out, "h264", bframes=2, frames=45))
