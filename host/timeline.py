@@ -6,7 +6,9 @@ media (video, audio); a fragmented MP4 recording's by their part in the file: it
 segment (chunk 0, which every fragment needs to play), its fragments of footage (video and
 the sound beside it) and its sound-only fragments (the spoken reasons after a resume). A
 fragmented recording whose init segment is missing from the ledger, or not chunk 0, says so:
-its fragments cannot be played without it.
+its fragments cannot be played without it. Its events also say where they fall in the MP4
+(media time, from the record-start's ``origin_mono`` on the same boot), which is where an
+export's pause notes show them.
 """
 
 import time
@@ -21,12 +23,14 @@ from protocol.registry import (
     EV_RECORD_STOP,
     EV_RESUME,
     EVENT_NAMES,
+    F_BOOT,
     F_CHUNK_INDEX,
     F_DETAIL,
     F_END_MS,
     F_EVENT,
     F_FRAME_HASHES,
     F_MEDIA_TYPE,
+    F_MONO_MS,
     F_REASON,
     F_RECORDING,
     F_SPOKEN,
@@ -83,6 +87,7 @@ def recordings(entries: list) -> list:
                 "timeline": [],
                 "format": "raw",  # "fmp4" once a chunk is MP4
                 "problems": [],  # what keeps the recording from playing, in words
+                "origin": _origin(f),  # (boot, mono ms) of media time 0, or None
             }
             by_id[rec_id] = current
             order.append(current)
@@ -98,7 +103,12 @@ def recordings(entries: list) -> list:
                 _check_init(rec, e)
             continue
         code = f.get(F_EVENT)
-        rec["timeline"].append(_event_line(e, spoken_at))
+        line = _event_line(e, spoken_at)
+        origin = rec.get("origin")
+        mono = f.get(F_MONO_MS)
+        if origin is not None and f.get(F_BOOT) == origin[0] and isinstance(mono, int):
+            line["media_s"] = max(0, mono - origin[1]) / 1000
+        rec["timeline"].append(line)
         if code == EV_RECORD_STOP:
             rec["stop_ms"] = f[F_WALL_MS]
             current = None
@@ -106,7 +116,16 @@ def recordings(entries: list) -> list:
             rec["important"] = True
     for r in order:
         r.pop("_problem_keys", None)
+        r.pop("origin", None)
     return order
+
+
+def _origin(fields: dict) -> "tuple | None":
+    """(boot, mono ms) that a record-start says media time 0 stands for, or None."""
+    detail = fields.get(F_DETAIL)
+    if type(detail) is dict and type(detail.get("origin_mono")) is int:
+        return fields.get(F_BOOT), detail["origin_mono"]
+    return None
 
 
 def _check_init(rec: dict, e: Entry) -> None:
@@ -208,10 +227,21 @@ def render(recs: list) -> list:
                 text += " by %+.1f s" % t["change_s"]
             if "torn_bytes" in t:
                 text += " (%s)" % in_flight(t)
+            if r.get("format") == "fmp4" and "media_s" in t:
+                text += "  [%s in the MP4]" % media_clock(t["media_s"])
             lines.append(text)
         for problem in r.get("problems", []):
             lines.append("  PROBLEM: %s" % problem)
     return lines
+
+
+def media_clock(seconds: float) -> str:
+    """A media time as a player shows it: m:ss.s (h:mm:ss.s past an hour)."""
+    tenths = round(seconds * 10)
+    minutes, rest = divmod(tenths, 600)
+    hours, minutes = divmod(minutes, 60)
+    clock = "%d:%04.1f" % (minutes, rest / 10)
+    return "%d:%02d:%04.1f" % (hours, minutes, rest / 10) if hours else clock
 
 
 def _clip_kind(fields: dict) -> str:
