@@ -14,7 +14,7 @@ from firmware.packager import Fmp4Packager, aac_track
 from firmware.ports.vendor import AnnexBInput, open_input
 from firmware.recorder import STREAM_VIDEO
 from protocol import h26x, mp4
-from tests.firmware.avmedia import PipeEncoder, mux
+from tests.firmware.avmedia import FRAGMENTED, PipeEncoder, mux
 
 CODECS = [("libx264", "h264"), ("libx265", "hevc")]
 AAC_CONFIG = bytes.fromhex("1408")  # AAC-LC, 16 kHz, mono
@@ -143,3 +143,19 @@ def test_a_picture_whose_order_cannot_be_read_ends_the_stream_with_what_was_whol
     assert len(items) == 15  # the first GOP, every picture of it
     assert source.ended_early.startswith("at a picture sealcam cannot place in display order")
     assert "parameter set 3" in source.ended_early and "\n" not in source.ended_early
+
+
+def test_b_frames_in_a_vendors_mp4_start_at_their_first_picture_too(tmp_path):
+    # The first keyframe's composition offset is the MP4 stream's start delay: the edit list
+    # skips it, as it does for Annex B.
+    path = tmp_path / "vendor.mp4"
+    with open(path, "wb") as out:
+        mux(out, "mp4", bframes=2, frames=30, audio=True, options=FRAGMENTED)
+    clock = StepClock()
+    source = open_input(str(path), "", 30, clock, pace=False, sleep=clock.sleep)
+    items = read_all(source)
+    first = next(i for i in items if i[0] == STREAM_VIDEO)
+    assert source.track.media_time == first[4] > 0
+    footage = package(source, items)
+    ours, times = decoded(footage)
+    assert ours == decoded(path.read_bytes())[0] and times[0] == 0.0

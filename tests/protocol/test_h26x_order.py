@@ -2,7 +2,7 @@
 # Issue 12 "A vendor's hardware encoder": an H.264/H.265 elementary stream with B-frames is
 # signed in decode order with composition offsets taken from each picture's order count.
 
-from protocol.h26x import H26xError, PictureOrder, reorder_frames
+from protocol.h26x import H26xError, PictureOrder, picture_size, reorder_frames
 from tests.portable import raises
 from tests.protocol.h26xstreams import (
     AVC_PPS,
@@ -62,3 +62,58 @@ def test_a_slice_naming_an_unseen_parameter_set_is_one_clear_error():
     err = raises(H26xError, order.picture, [AVC_SLICES[0]])
     assert "parameter set 0 before the stream has shown it" in str(err)
     assert raises(H26xError, PictureOrder("avc1").picture, [AVC_SPS, AVC_PPS])  # no slice
+
+
+class BitWriter:
+    """Builds an RBSP bit by bit (exp-Golomb included), for parameter sets made to order."""
+
+    def __init__(self) -> None:
+        self.bits = []
+
+    def u(self, n: int, value: int) -> "BitWriter":
+        for i in range(n - 1, -1, -1):
+            self.bits.append((value >> i) & 1)
+        return self
+
+    def ue(self, value: int) -> "BitWriter":
+        code = value + 1
+        size = 0
+        while code >> size:  # bit_length, which MicroPython's int lacks
+            size += 1
+        return self.u(size - 1, 0).u(size, code)
+
+    def rbsp(self) -> bytes:
+        bits = list(self.bits)
+        bits.append(1)  # rbsp_stop_one_bit
+        while len(bits) % 8:
+            bits.append(0)
+        return bytes(
+            sum(bits[i + j] << (7 - j) for j in range(8)) for i in range(0, len(bits), 8)
+        )
+
+
+def avc_sps(profile: int, poc_type: int, reorder: int = -1) -> bytes:
+    """An H.264 SPS of 160x96 frames; ``reorder`` >= 0 adds a VUI with only a bitstream
+    restriction saying it."""
+    w = BitWriter().u(8, profile).u(8, 0).u(8, 30).ue(0)  # profile, flags, level, id 0
+    w.ue(0).ue(poc_type)  # log2_max_frame_num_minus4, pic_order_cnt_type
+    if poc_type == 0:
+        w.ue(2)  # log2_max_pic_order_cnt_lsb_minus4
+    w.ue(3).u(1, 0).ue(9).ue(5)  # refs, gaps, width 10 MBs, height 6 MBs
+    w.u(1, 1).u(1, 1).u(1, 0)  # frame_mbs_only, direct_8x8_inference, no cropping
+    if reorder < 0:
+        w.u(1, 0)  # no VUI
+    else:
+        w.u(1, 1).u(1, 0).u(1, 0).u(1, 0).u(1, 0).u(1, 0).u(1, 0).u(1, 0).u(1, 0)
+        w.u(1, 1).u(1, 1).ue(2).ue(1).ue(16).ue(16).ue(reorder).ue(4)  # bitstream restriction
+    return b"\x67" + w.rbsp()
+
+
+def test_what_an_h264_sps_says_or_implies_about_reordering():
+    assert reorder_frames(avc_sps(77, 0, reorder=1), "avc1") == 1  # said in the VUI
+    assert reorder_frames(avc_sps(77, 2), "avc1") == 0  # POC type 2: decode order
+    assert reorder_frames(avc_sps(66, 0), "avc1") == 0  # Baseline: no B slices
+    assert reorder_frames(avc_sps(77, 0), "avc1") == -1  # nothing says: the caller decides
+    # A VUI cut short says nothing, and the picture size still reads.
+    cut = avc_sps(77, 0, reorder=1)[:-3]
+    assert reorder_frames(cut, "avc1") == -1 and picture_size(cut, "avc1") == (160, 96)
