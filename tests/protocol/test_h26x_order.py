@@ -87,9 +87,7 @@ class BitWriter:
         bits.append(1)  # rbsp_stop_one_bit
         while len(bits) % 8:
             bits.append(0)
-        return bytes(
-            sum(bits[i + j] << (7 - j) for j in range(8)) for i in range(0, len(bits), 8)
-        )
+        return bytes(sum(bits[i + j] << (7 - j) for j in range(8)) for i in range(0, len(bits), 8))
 
 
 def avc_sps(profile: int, poc_type: int, reorder: int = -1) -> bytes:
