@@ -62,7 +62,7 @@ def alsa_config(tmp_path) -> str:
 
 def record(tmp_path, mic: str, conf: str) -> subprocess.CompletedProcess:
     video = tmp_path / "scene.avi"
-    write_video(video, frames=45)
+    write_video(video, frames=90)  # 3 s of pictures: thousands of samples even under load
     env = dict(os.environ, ALSA_CONFIG_PATH=conf)
     return subprocess.run(
         [*SEALCAM, "record", "--camera", str(video), "--mic", mic, "--store",
