@@ -749,8 +749,9 @@ class PictureOrder:
         if sps.poc_type != 0:
             if sps.poc_type == 1 and slice_type == 1:
                 raise H26xError(
-                    "h26x: B slices with pic_order_cnt_type 1, whose display order sealcam "
-                    "does not compute"
+                    "h26x: B slices with pic_order_cnt_type 1, whose display order is not "
+                    "computed here; set the encoder to POC type 0 or 2, turn B-frames off, or "
+                    "give fragmented MP4"
                 )
             return self._count, idr, True  # shown in decode order
         if sps.separate_colour:

@@ -97,6 +97,8 @@ def avc_sps(profile: int, poc_type: int, reorder: int = -1) -> bytes:
     w.ue(0).ue(poc_type)  # log2_max_frame_num_minus4, pic_order_cnt_type
     if poc_type == 0:
         w.ue(2)  # log2_max_pic_order_cnt_lsb_minus4
+    elif poc_type == 1:
+        w.u(1, 0).ue(0).ue(0).ue(0)  # offsets 0 (se 0 is ue 0), no reference frame cycle
     w.ue(3).u(1, 0).ue(9).ue(5)  # refs, gaps, width 10 MBs, height 6 MBs
     w.u(1, 1).u(1, 1).u(1, 0)  # frame_mbs_only, direct_8x8_inference, no cropping
     if reorder < 0:
@@ -115,3 +117,23 @@ def test_what_an_h264_sps_says_or_implies_about_reordering():
     # A VUI cut short says nothing, and the picture size still reads.
     cut = avc_sps(77, 0, reorder=1)[:-3]
     assert reorder_frames(cut, "avc1") == -1 and picture_size(cut, "avc1") == (160, 96)
+
+
+def slice_header(nal_header: int, slice_type: int) -> bytes:
+    """The opening of a slice: first_mb_in_slice 0, ``slice_type``, PPS 0, then frame_num
+    and the rest as zero bits."""
+    return bytes([nal_header]) + BitWriter().ue(0).ue(slice_type).ue(0).u(16, 0).rbsp()
+
+
+def test_h264_poc_type_1_is_taken_in_decode_order_until_a_b_slice_names_the_fix():
+    order = PictureOrder("avc1")
+    pps = b"\x68" + BitWriter().ue(0).ue(0).u(1, 0).u(1, 0).rbsp()
+    sps = avc_sps(77, 1)
+    got = [
+        order.picture([sps, pps, slice_header(0x65, 7)]),  # IDR, I slice
+        order.picture([slice_header(0x41, 5)]),  # P slice
+    ]
+    assert [poc for poc, _, _ in got] == [0, 1] and got[0][1] and not got[1][1]
+    err = raises(H26xError, order.picture, [slice_header(0x01, 6)])  # a B slice
+    text = str(err)
+    assert "pic_order_cnt_type 1" in text and "turn B-frames off" in text and "\n" not in text
