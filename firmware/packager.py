@@ -14,6 +14,11 @@ port could package another way. ``Fmp4Packager`` writes them with ``protocol.mp4
 * a video sample may carry a composition offset (B-frames, from a vendor's encoder): its
   presentation time minus its decode time, in ticks of the video timescale (90 kHz), written
   into the trun unchanged. Our own encoders make none (offset 0);
+* a stream with B-frames shows its first picture some frames after it is decoded. The
+  video track's ``media_time`` (set by the port that knows that delay) becomes an edit list
+  starting the track there, and every other track of the recording gets the same start
+  (in its own timescale), so the first picture shows at time zero and the sound and the
+  notes stay in step with it;
 * fragment sequence numbers count 1, 2, 3 ... within a recording.
 
 Pure Python on ``protocol.mp4``: it runs on MicroPython too, where a board packages the
@@ -176,12 +181,20 @@ class Fmp4Packager:
     def tracks(self) -> list:
         """The tracks an init segment made now holds, in order."""
         tracks = []
+        delay = self.video.media_time if self.video is not None else 0
         if self.video is not None:
             tracks.append(self.video)
         if self.audio is not None:
-            tracks.append(self.audio)
+            audio = self.audio
+            if delay:
+                rate = audio.timescale
+                audio = aac_track(audio.config, audio.sample_rate, audio.channels)
+                audio.media_time = (delay * rate + VIDEO_TIMESCALE // 2) // VIDEO_TIMESCALE
+            tracks.append(audio)
         text_id = (AUDIO_TRACK if self.audio is not None else VIDEO_TRACK) + 1
-        tracks.append(Track(text_id, HANDLER_TEXT, TEXT_TIMESCALE, "tx3g"))
+        text = Track(text_id, HANDLER_TEXT, TEXT_TIMESCALE, "tx3g")
+        text.media_time = (delay * TEXT_TIMESCALE + VIDEO_TIMESCALE // 2) // VIDEO_TIMESCALE
+        tracks.append(text)
         return tracks
 
     def init_segment(self) -> bytes:

@@ -6,7 +6,9 @@ the parameter sets (VPS/SPS/PPS) in band before each keyframe. MP4 wants each ac
 parameter sets once, in the sample entry's decoder configuration (avcC / hvcC). This
 module converts between the two, tells keyframes and parameter sets by NAL type, builds
 avcC and hvcC from the parameter sets, reads the picture size from an SPS, and cuts a
-stream that arrives in arbitrary pieces into access units (``AccessUnits``).
+stream that arrives in arbitrary pieces into access units (``AccessUnits``), and tells the
+order pictures are shown in from their slice headers (``PictureOrder``), so a stream with
+B-frames can be given composition offsets.
 
 An SPS is read as far as the fields needed (profile, chroma format, bit depths, size and
 cropping), after removing emulation-prevention bytes. A malformed one raises
@@ -206,6 +208,18 @@ class _Sps:
         self.max_sub_layers = 1
         self.temporal_id_nesting = 0
         self.general_ptl = b""  # H.265: the 12 bytes of general profile_tier_level
+        # What a slice header needs to be read up to its picture order count:
+        self.sps_id = 0
+        self.profile = 0
+        self.separate_colour = 0
+        self.frame_num_bits = 0  # H.264
+        self.poc_type = 0  # H.264 pic_order_cnt_type (H.265: always as type 0)
+        self.poc_lsb_bits = 0  # 0: not read (an SPS that ends before it)
+        self.frame_mbs_only = 1  # H.264
+        # How many pictures may precede one in decode order and follow it in display
+        # order (H.264 VUI max_num_reorder_frames, H.265 sps_max_num_reorder_pics); -1 when
+        # the SPS does not say.
+        self.reorder = -1
 
 
 def _scaling_list(b: _Bits, size: int) -> None:
@@ -223,8 +237,10 @@ def _parse_avc_sps(nal: bytes) -> _Sps:
     b = _Bits(unescape(nal[1:]), "the H.264 SPS")
     s = _Sps()
     profile = b.u(8)
+    s.profile = profile
     b.u(16)  # constraint flags, level_idc
-    if b.ue() > 31:
+    s.sps_id = b.ue()
+    if s.sps_id > 31:
         raise H26xError("h26x: H.264 SPS id over 31")
     separate = 0
     if profile in _AVC_HIGH_PROFILES:
@@ -240,10 +256,14 @@ def _parse_avc_sps(nal: bytes) -> _Sps:
             for i in range(8 if s.chroma_format_idc != 3 else 12):
                 if b.u(1):
                     _scaling_list(b, 16 if i < 6 else 64)
-    b.ue()  # log2_max_frame_num_minus4
+    s.separate_colour = separate
+    s.frame_num_bits = b.ue() + 4  # log2_max_frame_num_minus4
     poc_type = b.ue()
+    s.poc_type = poc_type
     if poc_type == 0:
-        b.ue()  # log2_max_pic_order_cnt_lsb_minus4
+        s.poc_lsb_bits = b.ue() + 4  # log2_max_pic_order_cnt_lsb_minus4
+        if s.poc_lsb_bits > 16:
+            raise H26xError("h26x: H.264 SPS with a %d-bit picture order count" % s.poc_lsb_bits)
     elif poc_type == 1:
         b.u(1)
         b.se()
@@ -260,6 +280,7 @@ def _parse_avc_sps(nal: bytes) -> _Sps:
     width_mbs = b.ue() + 1
     height_units = b.ue() + 1
     frame_mbs_only = b.u(1)
+    s.frame_mbs_only = frame_mbs_only
     if not frame_mbs_only:
         b.u(1)  # mb_adaptive_frame_field_flag
     b.u(1)  # direct_8x8_inference_flag
@@ -277,7 +298,59 @@ def _parse_avc_sps(nal: bytes) -> _Sps:
     s.height = (2 - frame_mbs_only) * height_units * 16 - unit_y * (crop[2] + crop[3])
     if s.width <= 0 or s.height <= 0:
         raise H26xError("h26x: H.264 SPS crops the picture to nothing")
+    try:
+        if b.u(1):  # vui_parameters_present_flag
+            s.reorder = _avc_vui_reorder(b)
+    except H26xError:
+        s.reorder = -1  # a VUI cut short says nothing; the picture size above still holds
     return s
+
+
+def _avc_hrd(b: _Bits) -> None:
+    count = b.ue() + 1  # cpb_cnt_minus1
+    if count > 32:
+        raise H26xError("h26x: H.264 HRD with %d CPB specifications" % count)
+    b.u(8)  # bit_rate_scale, cpb_size_scale
+    for _ in range(count):
+        b.ue()
+        b.ue()
+        b.u(1)
+    b.u(20)  # four delay and offset lengths of 5 bits
+
+
+def _avc_vui_reorder(b: _Bits) -> int:
+    """max_num_reorder_frames from an H.264 VUI (Annex E.1.1), -1 when it is not there."""
+    if b.u(1):  # aspect_ratio_info_present_flag
+        if b.u(8) == 255:  # Extended_SAR
+            b.u(32)
+    if b.u(1):  # overscan_info_present_flag
+        b.u(1)
+    if b.u(1):  # video_signal_type_present_flag
+        b.u(4)
+        if b.u(1):  # colour_description_present_flag
+            b.u(24)
+    if b.u(1):  # chroma_loc_info_present_flag
+        b.ue()
+        b.ue()
+    if b.u(1):  # timing_info_present_flag
+        b.u(32)
+        b.u(32)
+        b.u(1)
+    nal_hrd = b.u(1)
+    if nal_hrd:
+        _avc_hrd(b)
+    vcl_hrd = b.u(1)
+    if vcl_hrd:
+        _avc_hrd(b)
+    if nal_hrd or vcl_hrd:
+        b.u(1)  # low_delay_hrd_flag
+    b.u(1)  # pic_struct_present_flag
+    if not b.u(1):  # bitstream_restriction_flag
+        return -1
+    b.u(1)
+    for _ in range(4):
+        b.ue()
+    return b.ue()  # max_num_reorder_frames
 
 
 def _parse_hevc_sps(nal: bytes) -> _Sps:
@@ -311,7 +384,8 @@ def _parse_hevc_sps(nal: bytes) -> _Sps:
             b.pos += 88
         if level_present[i]:
             b.pos += 8
-    if b.ue() > 15:
+    s.sps_id = b.ue()
+    if s.sps_id > 15:
         raise H26xError("h26x: H.265 SPS id over 15")
     s.chroma_format_idc = b.ue()
     if s.chroma_format_idc > 3:
@@ -324,6 +398,7 @@ def _parse_hevc_sps(nal: bytes) -> _Sps:
         crop = (b.ue(), b.ue(), b.ue(), b.ue())
     s.bit_depth_luma = 8 + b.ue()
     s.bit_depth_chroma = 8 + b.ue()
+    s.separate_colour = separate
     chroma_array = 0 if separate else s.chroma_format_idc
     sub_w = 2 if chroma_array in (1, 2) else 1
     sub_h = 2 if chroma_array == 1 else 1
@@ -331,6 +406,18 @@ def _parse_hevc_sps(nal: bytes) -> _Sps:
     s.height = height - sub_h * (crop[2] + crop[3])
     if s.width <= 0 or s.height <= 0:
         raise H26xError("h26x: H.265 SPS crops the picture to nothing")
+    try:
+        bits = b.ue() + 4  # log2_max_pic_order_cnt_lsb_minus4
+        if bits > 16:
+            raise H26xError("h26x: H.265 SPS with a %d-bit picture order count" % bits)
+        first = 0 if b.u(1) else sub_layers_minus1  # sps_sub_layer_ordering_info_present
+        for _ in range(first, sub_layers_minus1 + 1):
+            b.ue()  # sps_max_dec_pic_buffering_minus1
+            s.reorder = b.ue()  # sps_max_num_reorder_pics: the highest sub-layer's counts
+            b.ue()  # sps_max_latency_increase_plus1
+        s.poc_lsb_bits = bits
+    except H26xError:
+        s.reorder = -1  # cut short here: the size holds, the picture order is not known
     return s
 
 
@@ -540,3 +627,182 @@ class AccessUnits:
         self._au_bytes += len(nal)
         if vcl:
             self._has_vcl = True
+
+
+# --- picture order --------------------------------------------------------------------------
+
+MAX_REORDER = 16  # no level lets more pictures wait in the decoded picture buffer
+
+
+def reorder_frames(sps: bytes, codec: str) -> int:
+    """How many pictures may wait to be shown behind a later-decoded one, as the SPS
+    declares it (H.265 always does; H.264 in its VUI), or what the stream's form implies:
+    0 for H.264 pictures shown in decode order (pic_order_cnt_type 2, or the Baseline
+    profile, which has no B slices); -1 when nothing says."""
+    if _codec(codec):
+        return _parse_hevc_sps(sps).reorder
+    s = _parse_avc_sps(sps)
+    if s.reorder >= 0:
+        return s.reorder
+    if s.poc_type == 2 or s.profile == 66:
+        return 0
+    return -1
+
+
+class PictureOrder:
+    """The picture order count (POC) of each access unit of an H.264/H.265 stream, in
+    decode order: the order a decoder shows the pictures in.
+
+    Feed every access unit to ``picture``; it learns the SPS/PPS inside it first. It gives
+    ``(poc, new_sequence, shown)``: ``new_sequence`` when the POC starts afresh (an IDR;
+    H.265 also a BLA, or a CRA that opens the stream), so every picture before it is shown
+    first; ``shown`` False for an H.265 RASL picture after such a CRA, which cannot be
+    decoded and which a decoder drops.
+
+    H.264 pic_order_cnt_type 0 reads pic_order_cnt_lsb (§8.2.1.1), type 2 is decode order;
+    type 1 (POC from frame_num and SPS offsets) is not computed: a type 1 stream with B
+    slices raises H26xError, without them its pictures are taken in decode order. A memory
+    management operation 5 (rare; it restarts the POC without an IDR) is not seen. Field
+    pictures take their top field's count. H26xError when a slice header names a parameter
+    set not seen or ends early.
+    """
+
+    def __init__(self, codec: str) -> None:
+        self._hevc = _codec(codec)
+        self.codec = codec
+        self._sps = {}  # type: dict
+        self._pps = {}  # type: dict
+        self._prev_msb = 0
+        self._prev_lsb = 0
+        self._count = 0  # pictures given a POC (decode order, for types 1 and 2)
+        self._started = False
+        self._rasl_dropped = False  # the latest IRAP's RASL pictures cannot be decoded
+
+    def learn(self, nal: bytes) -> None:
+        t = nal_type(nal, self.codec)
+        if self._hevc:
+            if t == HEVC_SPS:
+                s = _parse_hevc_sps(nal)
+                self._sps[s.sps_id] = s
+            elif t == HEVC_PPS:
+                b = _Bits(unescape(nal[2:]), "the H.265 PPS")
+                pps_id = b.ue()
+                sps_id = b.ue()
+                if pps_id > 63 or sps_id > 15:
+                    raise H26xError("h26x: H.265 PPS id %d or SPS id %d too big" % (pps_id, sps_id))
+                b.u(1)  # dependent_slice_segments_enabled_flag (first slices never depend)
+                output_flag = b.u(1)
+                extra = b.u(3)
+                self._pps[pps_id] = (sps_id, output_flag, extra)
+        elif t == AVC_SPS:
+            s = _parse_avc_sps(nal)
+            self._sps[s.sps_id] = s
+        elif t == AVC_PPS:
+            b = _Bits(unescape(nal[1:]), "the H.264 PPS")
+            pps_id = b.ue()
+            sps_id = b.ue()
+            if pps_id > 255 or sps_id > 31:
+                raise H26xError("h26x: H.264 PPS id %d or SPS id %d too big" % (pps_id, sps_id))
+            self._pps[pps_id] = (sps_id,)
+
+    def _params(self, pps_id: int) -> tuple:
+        pps = self._pps.get(pps_id)
+        sps = self._sps.get(pps[0]) if pps is not None else None
+        if pps is None or sps is None:
+            raise H26xError(
+                "h26x: a slice names parameter set %d before the stream has shown it" % pps_id
+            )
+        return sps, pps
+
+    def picture(self, nals: list) -> tuple:
+        """``(poc, new_sequence, shown)`` of one access unit (see the class)."""
+        first = None
+        for nal in nals:
+            if not nal:
+                continue
+            if is_parameter_set(nal, self.codec):
+                self.learn(nal)
+            elif first is None and is_vcl(nal, self.codec):
+                first = nal
+        if first is None:
+            raise H26xError("h26x: an access unit with no slice has no picture order")
+        result = self._hevc_poc(first) if self._hevc else self._avc_poc(first)
+        self._count += 1
+        self._started = True
+        return result
+
+    def _msb(self, lsb: int, bits: int) -> int:
+        half = 1 << (bits - 1)
+        if lsb < self._prev_lsb and self._prev_lsb - lsb >= half:
+            return self._prev_msb + (1 << bits)
+        if lsb > self._prev_lsb and lsb - self._prev_lsb > half:
+            return self._prev_msb - (1 << bits)
+        return self._prev_msb
+
+    def _avc_poc(self, nal: bytes) -> tuple:
+        t = nal_type(nal, AVC)
+        b = _Bits(unescape(nal[1:]), "an H.264 slice header")
+        b.ue()  # first_mb_in_slice
+        slice_type = b.ue() % 5
+        sps, _pps = self._params(b.ue())
+        idr = t == AVC_IDR
+        if sps.poc_type != 0:
+            if sps.poc_type == 1 and slice_type == 1:
+                raise H26xError(
+                    "h26x: B slices with pic_order_cnt_type 1, whose display order is not "
+                    "computed here; set the encoder to POC type 0 or 2, turn B-frames off, or "
+                    "give fragmented MP4"
+                )
+            return self._count, idr, True  # shown in decode order
+        if sps.separate_colour:
+            b.u(2)  # colour_plane_id
+        b.u(sps.frame_num_bits)
+        if not sps.frame_mbs_only and b.u(1):  # field_pic_flag
+            b.u(1)  # bottom_field_flag
+        if idr:
+            b.ue()  # idr_pic_id
+            self._prev_msb = self._prev_lsb = 0
+        lsb = b.u(sps.poc_lsb_bits)
+        msb = self._msb(lsb, sps.poc_lsb_bits)
+        if nal[0] & 0x60:  # nal_ref_idc: a reference picture sets the next one's base
+            self._prev_msb, self._prev_lsb = msb, lsb
+        return msb + lsb, idr, True
+
+    def _hevc_poc(self, nal: bytes) -> tuple:
+        t = nal_type(nal, HEVC)
+        if len(nal) < 3:
+            raise H26xError("h26x: an H.265 slice ends in its header")
+        temporal_id = (nal[1] & 7) - 1
+        b = _Bits(unescape(nal[2:]), "an H.265 slice header")
+        if not b.u(1):
+            raise H26xError("h26x: an H.265 picture does not begin with its first slice")
+        irap = HEVC_IRAP_FIRST <= t <= 23
+        if irap:
+            b.u(1)  # no_output_of_prior_pics_flag
+        sps, pps = self._params(b.ue())
+        if not sps.poc_lsb_bits:
+            raise H26xError("h26x: the H.265 SPS ends before its picture order count")
+        b.u(pps[2])  # slice_reserved_flag[i]
+        b.ue()  # slice_type
+        if pps[1]:
+            b.u(1)  # pic_output_flag
+        if sps.separate_colour:
+            b.u(2)  # colour_plane_id
+        idr = t == 19 or t == 20
+        lsb = 0 if idr else b.u(sps.poc_lsb_bits)
+        # An IDR or BLA starts the count afresh; so does a CRA that opens the stream.
+        fresh = irap and (t <= 20 or not self._started)
+        if irap:
+            self._rasl_dropped = fresh and not idr
+        if fresh:
+            msb = 0
+        else:
+            msb = self._msb(lsb, sps.poc_lsb_bits)
+        poc = msb + lsb
+        leading = 6 <= t <= 9  # RADL, RASL
+        sublayer_non_ref = t <= 14 and t % 2 == 0
+        if temporal_id == 0 and not leading and not sublayer_non_ref:
+            self._prev_lsb = poc & ((1 << sps.poc_lsb_bits) - 1)
+            self._prev_msb = poc - self._prev_lsb
+        shown = not (self._rasl_dropped and (t == 8 or t == 9))
+        return poc, fresh, shown

@@ -8,7 +8,8 @@ bytes laid end to end: any player that plays fragmented MP4 plays it, with no by
 rewritten. Only the few boxes that layout needs are written, always the same way:
 
     ftyp  major 'iso6', compatible iso6 cmfc isom mp41
-    moov  mvhd, one trak per track (tkhd, mdia: mdhd hdlr minf: vmhd|smhd|nmhd dinf stbl
+    moov  mvhd, one trak per track (tkhd, an edts with one elst edit when the track
+          starts later than media time 0, mdia: mdhd hdlr minf: vmhd|smhd|nmhd dinf stbl
           with one sample entry and empty sample tables), mvex with one trex per track
     moof  mfhd (sequence), per run one traf: tfhd (default-base-is-moof), tfdt (v1),
           trun (data offset; per sample duration, size, flags; composition offsets only
@@ -102,7 +103,12 @@ class Track:
     payload), "jpeg" (Motion JPEG, no config), "mp4a" (AAC AudioSpecificConfig), "tx3g"
     (3GPP timed text, no config). The reader fills in any other sample entry's four
     characters with an empty config. ``default_duration``, ``default_size`` and
-    ``default_flags`` are the trex defaults (the writer writes 0, 0, 0)."""
+    ``default_flags`` are the trex defaults (the writer writes 0, 0, 0).
+
+    ``media_time`` is where a player starts the track, in its timescale: the edit list's
+    one edit (``elst`` media_time). 0 writes no edit list. B-frames need it: the first
+    picture is shown a few frames after its decode time (its composition offset), and an
+    edit starting there makes it show at time zero."""
 
     def __init__(
         self,
@@ -115,6 +121,7 @@ class Track:
         height: int = 0,
         channels: int = 0,
         sample_rate: int = 0,
+        media_time: int = 0,
     ) -> None:
         self.track_id = track_id
         self.handler = handler
@@ -125,6 +132,7 @@ class Track:
         self.height = height
         self.channels = channels
         self.sample_rate = sample_rate
+        self.media_time = media_time
         self.default_duration = 0
         self.default_size = 0
         self.default_flags = 0
@@ -140,13 +148,14 @@ class Track:
             self.height,
             self.channels,
             self.sample_rate,
+            self.media_time,
         )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Track) and other._key() == self._key()
 
     def __repr__(self) -> str:
-        return "Track(%d, %r, %d, %r, config=%d bytes, %dx%d, %d ch, %d Hz)" % (
+        return "Track(%d, %r, %d, %r, config=%d bytes, %dx%d, %d ch, %d Hz, starts at %d)" % (
             self.track_id,
             self.handler,
             self.timescale,
@@ -156,6 +165,7 @@ class Track:
             self.height,
             self.channels,
             self.sample_rate,
+            self.media_time,
         )
 
 
@@ -274,6 +284,7 @@ def _check_track(t: Track) -> None:
     _check_uint("height of track %d" % t.track_id, t.height, 16)
     _check_uint("channels of track %d" % t.track_id, t.channels, 16)
     _check_uint("sample_rate of track %d" % t.track_id, t.sample_rate, 32)
+    _check_uint("media_time of track %d" % t.track_id, t.media_time, 31)
     if t.codec in _CONFIG_BOX and not t.config:
         raise Mp4Error("mp4: track %d (%s) needs its decoder configuration" % (t.track_id, t.codec))
 
@@ -394,7 +405,18 @@ def _trak(t: Track) -> bytes:
         _full(b"stco", 0, 0, _u32(0)),
     )
     minf = _box(b"minf", media_header, dinf, stbl)
-    return _box(b"trak", tkhd, _box(b"mdia", mdhd, hdlr, minf))
+    return _box(b"trak", tkhd, _edts(t), _box(b"mdia", mdhd, hdlr, minf))
+
+
+def _edts(t: Track) -> bytes:
+    """The track's edit list: one edit from ``media_time`` to the end, at rate 1; none
+    when the track starts at 0. The edit's duration is 0: the track is fragmented, its length
+    is not known when the init segment is written, and ISO/IEC 14496-12 (8.6.6) lets a
+    fragmented track's edit run to the end of its media that way."""
+    if not t.media_time:
+        return b""
+    elst = _full(b"elst", 0, 0, _u32(1), _u32(0), _u32(t.media_time), _u16(1), _u16(0))
+    return _box(b"edts", elst)
 
 
 def init_segment(tracks: list) -> bytes:
@@ -761,6 +783,7 @@ def read_init(data: bytes) -> list:
         if track_id == 0 or any(t.track_id == track_id for t in tracks):
             raise Mp4Error("mp4: track_id %d is 0 or appears twice in moov" % track_id)
         track = Track(track_id, handler, timescale, "", width=width, height=height)
+        track.media_time = _media_time(data, _opt(tb, "edts"))
         _read_entry(data, entries[0], track)
         if handler != HANDLER_VIDEO and handler != HANDLER_AUDIO:
             # text: width and height are the tkhd's (the region the text is laid out in)
@@ -783,6 +806,37 @@ def read_init(data: bytes) -> list:
                     t.default_size = int.from_bytes(data[p + 16 : p + 20], "big")
                     t.default_flags = int.from_bytes(data[p + 20 : p + 24], "big")
     return tracks
+
+
+def _media_time(data: bytes, edts: "tuple | None") -> int:
+    """Where the track's edit list starts its media: the first edit that is not empty
+    (media_time -1 is a pause before the track). An edit list is only how a player lines
+    the track up, never what is signed, so one this reader does not follow (cut short, an
+    unknown version) counts as none (0) rather than making the file unreadable."""
+    if edts is None:
+        return 0
+    try:
+        elst = _opt(_inside(data, edts, "edts"), "elst")
+    except Mp4Error:
+        return 0
+    if elst is None:
+        return 0
+    p, e = elst[2], elst[3]
+    if e - p < 8:
+        return 0
+    version = data[p]
+    wide = 8 if version == 1 else 4
+    if version > 1:
+        return 0
+    count = int.from_bytes(data[p + 4 : p + 8], "big")
+    at = p + 8
+    for _ in range(min(count, (e - at) // (2 * wide + 4))):
+        raw = int.from_bytes(data[at + wide : at + 2 * wide], "big")
+        start = raw - (1 << (8 * wide)) if raw >> (8 * wide - 1) else raw
+        at += 2 * wide + 4
+        if start >= 0:
+            return start
+    return 0
 
 
 def _signed32(n: int) -> int:

@@ -3,9 +3,9 @@
 ``sealcam record --input -|PATH`` reads what the vendor's encoder writes (stdin, a named
 pipe, a character device or a file) in one of two forms:
 
-- an H.264 or H.265 elementary stream (Annex B, start codes), cut into access units by
-  ``protocol.h26x.AccessUnits``. Annex B carries no time, so the n-th picture is stamped
-  ``first + n * 1000 / fps`` on the recording's clock, ``fps`` given by the operator;
+- an H.264 or H.265 elementary stream (Annex B), cut into access units by ``h26x``. It
+  carries no time: the n-th picture is stamped ``first + n * 1000 / fps`` (``fps`` given by
+  the operator), and B-frames get composition offsets from their picture order counts;
 - an MP4, fragmented (as a live encoder writes it) or plain (from a file), demuxed by PyAV:
   every packet keeps its own decode time, and its presentation time as a composition offset
   (B-frames play in order: the offsets go into the trun); AAC sound in it is kept.
@@ -146,10 +146,15 @@ class AnnexBInput:
     """An Annex B stream from the vendor's encoder, as ``(stream, sample, keyframe, mono_ms,
     cto)`` items; ``track`` is the video Track from the first parameter sets.
 
-    The stream must come without B-frames, and ``cto`` is always 0: Annex B carries no
-    timestamps, so the order its pictures are shown in could only come from each slice
-    header's picture order count, read against its SPS (and for H.265 its PPS), which this
-    reader does not parse. An encoder that makes B-frames is given as fragmented MP4."""
+    Pictures come in decode order, one every ``1000 / fps`` ms. B-frames are shown in
+    another order, which only each slice header's picture order count (POC) tells. A
+    picture's display slot is known once no later picture can still come before it: a
+    decoder's output rule, which holds at most ``reorder`` pictures back (what the SPS
+    declares, else ``h26x.MAX_REORDER``) and lets all go at a new IDR. So pictures wait
+    here, at most ``reorder`` plus a few, until their slot is known; then each is handed
+    out with ``cto`` = (its display slot + ``reorder`` - its decode slot) frames, never
+    negative, and the track's edit list skips the ``reorder`` frames of delay this puts
+    before the first picture. Without B-frames the slots are equal: ``cto`` 0, no edit list."""
 
     audio_track: Track | None = None
     kind = "annexb"
@@ -179,6 +184,12 @@ class AnnexBInput:
         self._pending: list = []  # access units read but not yet handed out
         self._start = -1
         self._ended = False
+        self.order = h26x.PictureOrder(codec)
+        self.reorder = 0  # pictures the display order may hold back (from the SPS)
+        self.reordered = 0  # pictures with a composition offset other than the delay
+        self._waiting: list = []  # [poc, entry] not yet given a display slot
+        self._shown = 0  # display slots given so far
+        self._raw: list = []  # access units the probe read past its keyframe
 
     def probe(self) -> None:
         """Read up to the first keyframe with its parameter sets; MediaError if none comes."""
@@ -195,14 +206,25 @@ class AnnexBInput:
                     "%s ended before its first %s keyframe with parameter sets: nothing was "
                     "recorded" % (self.source.name, _NAMES[self.codec])
                 )
-            for nals, keyframe in units:
+            for at, (nals, keyframe) in enumerate(units):
+                if self.track is not None:
+                    # Read with the first keyframe: placed by read(), so a picture whose
+                    # order cannot be read ends the stream the same way wherever it is.
+                    self._raw = units[at:]
+                    break
                 self.params.learn(nals)
                 if self.track is None and keyframe and self.params.complete():
                     self.track = self.params.track()
+                    self.reorder = h26x.reorder_frames(self.params.sps[0], self.codec)
+                    if self.reorder < 0:
+                        self.reorder = h26x.MAX_REORDER  # unsaid: a decoder's own bound
+                    delay_ms = self.reorder * 1000 // self.fps
+                    self.track.media_time = delay_ms * 90  # 90 kHz: the video timescale
                 if self.track is None:
+                    self._learn_order(nals)
                     self.skipped += 1
                 else:
-                    self._pending.append((nals, keyframe))
+                    self._take(nals, keyframe)  # the first keyframe: never held back
 
     def _next_units(self) -> "list | None":
         """The access units the next read completes; None at the end of the stream."""
@@ -231,27 +253,74 @@ class AnnexBInput:
         whole, or when the recording was stopped (^C, --seconds) while it was being read."""
         return _ending(self.source, self.cut)
 
+    def _take(self, nals: list, keyframe: bool) -> None:
+        """One access unit in decode order: queued, and given its display slot as soon as
+        the output rule lets it go."""
+        if not has_picture(nals, self.codec):
+            self._learn_order(nals)
+            self.empty += 1  # headers or SEI with no picture: no frame to show
+            return
+        poc, fresh, shown = self.order.picture(nals)
+        if not shown:
+            self.skipped += 1  # a leading picture of the first CRA: no decoder shows it
+            return
+        if fresh:
+            self._show(len(self._waiting))  # a new sequence: every earlier picture first
+        entry = [nals, keyframe, -1]
+        self._pending.append(entry)
+        self._waiting.append([poc, entry])
+        self._show(len(self._waiting) - self.reorder)
+
+    def _learn_order(self, nals: list) -> None:
+        """The parameter sets of an access unit without a picture (a picture's own are
+        learnt by ``PictureOrder.picture``)."""
+        for nal in nals:
+            if nal and h26x.is_parameter_set(nal, self.codec):
+                self.order.learn(nal)
+
+    def _show(self, count: int) -> None:
+        """Give display slots to the ``count`` waiting pictures with the lowest POC."""
+        for _ in range(max(0, count)):
+            low = 0
+            for i in range(1, len(self._waiting)):
+                if self._waiting[i][0] < self._waiting[low][0]:
+                    low = i
+            self._waiting.pop(low)[1][2] = self._shown
+            self._shown += 1
+
     def read(self) -> "list | None":
-        while not self._pending:
-            units = self._next_units()
+        while not (self._pending and self._pending[0][2] >= 0):
+            units, self._raw = (self._raw, []) if self._raw else (self._next_units(), [])
             if units is None:
-                return None
+                self._show(len(self._waiting))  # the end: every picture left is shown
+                if not self._pending:
+                    return None
+                break
             for nals, keyframe in units:
                 self.params.learn(nals)
-                if has_picture(nals, self.codec):
-                    self._pending.append((nals, keyframe))
-                else:
-                    self.empty += 1  # headers or SEI with no picture: no frame to show
-        nals, keyframe = self._pending.pop(0)
+                try:
+                    self._take(nals, keyframe)
+                except h26x.H26xError as exc:
+                    # A picture whose order cannot be read: what came before is whole.
+                    self._ended = True
+                    self.cut = "at a picture sealcam cannot place in display order (%s)" % (
+                        str(exc).replace("h26x: ", "")
+                    )
+                    break
+        nals, keyframe, slot = self._pending.pop(0)
         if self._start < 0:
             self._start = self.clock.mono_ms()
         due = self._start + self.frames * 1000 // self.fps
+        shown = self._start + (slot + self.reorder) * 1000 // self.fps
+        if slot != self.frames:
+            self.reordered += 1
         self.frames += 1
         if self.pace:
             wait = due - self.clock.mono_ms()
             if wait > 0:
                 self.sleep(wait / 1000)
-        return [(STREAM_VIDEO, access_unit_sample(nals, self.codec), keyframe, due, 0)]
+        cto = (shown - due) * 90
+        return [(STREAM_VIDEO, access_unit_sample(nals, self.codec), keyframe, due, cto)]
 
     def close(self) -> None:
         self.source.close()
@@ -352,6 +421,11 @@ class Mp4Input:
                 continue
             if self._zero is None:
                 self._zero = _seconds(packet.dts, packet.time_base)
+            # The first keyframe is the first picture shown; its composition offset is the
+            # stream's start delay (B-frames), which the track's edit list skips.
+            pts = packet.pts if packet.pts is not None else packet.dts
+            delay = round(_seconds(pts - packet.dts, packet.time_base) * VIDEO_TIMESCALE)
+            self.track.media_time = max(0, delay)
             self._pending.append(item)
             break
 

@@ -2,6 +2,7 @@
 file, and a vendor's encoder (PyAV writing H.264/H.265 Annex B or MP4, into a named pipe)."""
 # micropython: skip (PyAV, OpenCV and numpy are CPython libraries)
 
+import os
 import threading
 import wave
 
@@ -88,8 +89,16 @@ def mux(out, fmt, codec="libx264", frames=45, audio=False, bframes=0, options=No
     container.close()
 
 
+JOIN_LIMIT_S = 600  # a bound on a writer thread that cannot block, never a deadline raced
+
+
 class PipeEncoder:
-    """A second thread that plays the vendor's encoder: ``write(file)`` into a named pipe."""
+    """A second thread that plays the vendor's encoder: ``write(file)`` into a named pipe.
+
+    ``join`` cannot hang: a writer still waiting for a reader to open the pipe (the test
+    failed before it did), or blocked on a full pipe nobody reads, is released by opening
+    the read end without waiting and closing it, so its open returns and its write fails
+    with a broken pipe."""
 
     def __init__(self, fifo, write) -> None:
         self.fifo = fifo
@@ -105,7 +114,28 @@ class PipeEncoder:
         except BaseException as exc:  # reported by join()
             self.error = exc
 
+    def release(self) -> None:
+        """Unblock the writer however far it got; it ends with a broken pipe."""
+        for _ in range(100):  # bounded: each turn either ends the writer or lets it move
+            if not self.thread.is_alive():
+                return
+            try:
+                fd = os.open(self.fifo, os.O_RDONLY | os.O_NONBLOCK)
+            except OSError:
+                return
+            try:
+                while os.read(fd, 1 << 16):  # drain what a blocked write has queued
+                    pass
+            except BlockingIOError:
+                pass
+            finally:
+                os.close(fd)
+            self.thread.join(0.05)
+
     def join(self) -> None:
-        self.thread.join()
+        """Called once the reader is done with the pipe (closed it, or never opened it)."""
+        self.release()
+        self.thread.join(JOIN_LIMIT_S)
+        assert not self.thread.is_alive(), "the writer thread could not be released"
         if self.error is not None and not isinstance(self.error, BrokenPipeError):
             raise self.error

@@ -150,3 +150,15 @@ def test_tracks_must_carry_the_ids_and_timescales_the_format_fixes():
     raises(ValueError, Fmp4Packager, mjpeg(), wrong_rate)
     raises(ValueError, Fmp4Packager, mjpeg(), None, 0)
     raises(ValueError, Fmp4Packager(None, None).set_video, wrong_id)
+
+
+def test_a_video_start_delay_starts_every_track_at_the_same_moment():
+    # Issue 12 (B-frames' start delay): the video's edit list is mirrored on the sound and
+    # the notes track, each in its own timescale, so they stay in step with the pictures.
+    video = mjpeg()
+    video.media_time = 6030  # 67 ms at 90 kHz
+    p = Fmp4Packager(video, aac_track(ASC, 48000, 2), frame_ms=33)
+    p.begin(0)
+    tracks = read_init(p.init_segment())
+    assert [t.media_time for t in tracks] == [6030, 3216, 67]
+    assert p.audio is not None and p.audio.media_time == 0  # the port's track is not changed

@@ -288,3 +288,55 @@ def test_a_sample_entry_may_end_in_zero_padding():
     assert read_init(bytes(padded)) == tracks()[:1]
     padded[end + 2] = 1  # not padding: stray bytes
     raises(Mp4Error, read_init, bytes(padded))
+
+
+# --- the edit list (B-frames' start delay) ---------------------------------------------------
+
+
+def test_a_track_with_a_start_writes_one_edit_and_reads_it_back():
+    # Issue 12 (B-frames): the first picture shows at time zero via edts/elst.
+    t = tracks()
+    t[0].media_time = 6000
+    t[1].media_time = 2940
+    data = init_segment(t)
+    back = read_init(data)
+    assert [x.media_time for x in back] == [6000, 2940, 0] and back == t
+    assert data.find(b"tkhd") < data.find(b"edts") < data.find(b"mdia")  # in the first trak
+    assert data.count(b"elst") == 2  # none for the text track that starts at 0
+
+
+def test_a_track_starting_at_zero_has_no_edit_list():
+    assert b"edts" not in init_segment(tracks())
+
+
+def test_an_edit_list_the_reader_does_not_follow_is_no_reason_to_refuse():
+    # read_init stays tolerant: an edit list only lines a track up, it is never signed data.
+    good = init_segment(tracks())
+    at = good.find(b"mdia") - 4
+    for elst in (
+        b"\x00\x00\x00\x00",  # cut short
+        b"\x02" + bytes(3) + u32(1) + bytes(20),  # unknown version
+        bytes(4)
+        + u32(2)  # two edits: empty (-1), then the track from 12
+        + u32(0)
+        + u32(0xFFFFFFFF)
+        + u32(0x10000)
+        + u32(0)
+        + u32(12)
+        + u32(0x10000),
+    ):
+        edts = box(b"edts", box(b"elst", elst))
+        data = bytearray(good[:at] + edts + good[at:])
+        # grow moov and the first trak by the edts
+        for kind in (b"moov", b"trak"):
+            p = data.find(kind) - 4
+            data[p : p + 4] = u32(int.from_bytes(data[p : p + 4], "big") + len(edts))
+        got = read_init(bytes(data))
+        assert len(got) == 3 and got[0].media_time in (0, 12)
+    assert got[0].media_time == 12  # an empty edit (-1) first, then the track from 12
+
+
+def test_a_media_time_that_does_not_fit_an_edit_is_refused():
+    t = tracks()
+    t[0].media_time = 1 << 31
+    assert raises(Mp4Error, init_segment, t)

@@ -1,0 +1,105 @@
+"""`sealcam record --mic DEVICE` through a real ALSA capture device, on a machine without a
+sound card: ALSA's own ``file`` plugin over its ``null`` device plays a raw PCM file as the
+device's capture stream, named in an ALSA configuration that ``ALSA_CONFIG_PATH`` points at.
+Everything below ALSA is the same path a body-worn camera's microphone takes: FFmpeg's
+``alsa`` input (PyAV), the port's resampler, the AAC encoder, the packager, the ledger."""
+# micropython: skip (runs `sealcam record` in a subprocess, with PyAV decoding the result)
+# Issue 12 "CPython port": `sealcam record --camera ... --mic DEVICE`, tested end to end.
+
+import io
+import json
+import os
+import subprocess
+
+import av
+import numpy as np
+import pytest
+
+from firmware.store import Store, ledger_bytes, named_media
+from protocol import mp4
+from protocol.keys import decode_key
+from protocol.ledger import read_ledger
+from protocol.registry import F_MEDIA_TYPE, KIND_CHUNK, MEDIA_MP4, MEDIA_MP4_INIT
+from protocol.verify import verify_ledger
+from tests.firmware.avmedia import write_video
+from tests.host.helpers import SEALCAM
+
+LIMIT_S = 600  # a generous bound on one recording, never a deadline the test races
+RATE = 48000  # what the port asks a sound device for
+TONE_HZ = 440
+
+pytestmark = pytest.mark.skipif(
+    "alsa" not in av.formats_available, reason="this PyAV has no ALSA input"
+)
+
+
+def entries(store) -> list:
+    raw = ledger_bytes(str(store))
+    key = decode_key((store / "device.pub").read_bytes())
+    assert verify_ledger(raw, key.device_id, key.public).state == "OK"
+    return [x[2] for x in read_ledger(raw) if x[0] == "entry"]
+
+
+def alsa_config(tmp_path) -> str:
+    """An ALSA configuration with one capture device, ``sealmic``, whose samples are a
+    440 Hz tone read from a file; returns the configuration's path."""
+    tone = np.sin(np.arange(RATE * 20) * 2 * np.pi * TONE_HZ / RATE) * 8000
+    raw = tmp_path / "tone.raw"  # 20 s of signed 16-bit mono, more than any test reads
+    raw.write_bytes(tone.astype("<i2").tobytes())
+    conf = tmp_path / "asound.conf"
+    conf.write_text(
+        "pcm.sealmic {\n"
+        "    type file\n"
+        '    slave.pcm "null"\n'
+        '    file "/dev/null"\n'  # what would be played back goes nowhere
+        '    infile "%s"\n'  # what is captured comes from here
+        '    format "raw"\n'
+        "}\n"
+        "pcm.null { type null }\n" % raw
+    )
+    return str(conf)
+
+
+def record(tmp_path, mic: str, conf: str) -> subprocess.CompletedProcess:
+    video = tmp_path / "scene.avi"
+    write_video(video, frames=90)  # 3 s of pictures: thousands of samples even under load
+    env = dict(os.environ, ALSA_CONFIG_PATH=conf)
+    return subprocess.run(
+        [*SEALCAM, "record", "--camera", str(video), "--mic", mic, "--store",
+         str(tmp_path / "rec"), "--device-id", "SC-0007", "--officer", "P-1", "--json"],
+        capture_output=True, timeout=LIMIT_S, check=False, env=env,
+    )  # fmt: skip
+
+
+def test_an_alsa_capture_device_is_recorded_as_the_sound(tmp_path):
+    r = record(tmp_path, "sealmic", alsa_config(tmp_path))
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["ledger_state"] == "OK" and summary["audio_frames"] > 0
+    store = tmp_path / "rec"
+    chunks = [e for e in entries(store) if e.kind == KIND_CHUNK]
+    kinds = [e.fields[F_MEDIA_TYPE] for e in chunks]
+    assert kinds[0] == MEDIA_MP4_INIT and set(kinds[1:]) == {MEDIA_MP4}
+    media = Store(str(store))
+    footage = b"".join(media.read_media(named_media(e)[0]) for e in chunks)
+    tracks = mp4.read_init(footage)
+    assert [t.handler for t in tracks] == ["vide", "soun", "sbtl"]
+    assert tracks[1].sample_rate == RATE and tracks[1].channels == 1
+    # PyAV (FFmpeg) decodes the signed AAC; its strongest frequency is the device's tone.
+    with av.open(io.BytesIO(footage)) as container:
+        pcm = np.concatenate(
+            [f.to_ndarray().reshape(-1) for f in container.decode(audio=0)]
+        ).astype(float)
+    assert len(pcm) >= 1024
+    spectrum = np.abs(np.fft.rfft(pcm * np.hanning(len(pcm))))
+    peak_hz = np.argmax(spectrum) * RATE / len(pcm)
+    assert abs(peak_hz - TONE_HZ) < 30, peak_hz
+
+
+def test_an_alsa_device_the_configuration_does_not_name_is_one_line_exit_2(tmp_path):
+    r = record(tmp_path, "nosuchmic", alsa_config(tmp_path))
+    assert r.returncode == 2
+    text = r.stderr.decode()
+    assert text.count("\n") == 1 and "Traceback" not in text
+    assert "cannot open the sound device 'nosuchmic'" in text
+    assert not ledger_bytes(str(tmp_path / "rec"))  # nothing signed
