@@ -359,12 +359,14 @@ WRITEBACK_EVERY = 16 << 20
 
 
 class _Out:
-    """The export file being written: counts its bytes and hashes them as they go.
+    """The export file being written: counts its bytes, writes them and hashes them.
 
-    The file's SHA-256 is taken in a thread beside the writer, fed the same bytes in the
-    same order: hashlib lets go of the interpreter lock on large blocks, so the file hash
-    runs on the other core while this one reads and checks the next fragment against its
-    signed hash. ``hexdigest`` waits for it; ``close`` ends it early on an error.
+    The writing and the file's SHA-256 happen in a thread beside the caller, fed the bytes
+    in order: ``write`` only queues them (the caller has checked them against their signed
+    hash already) and goes on to read and check the next fragment while this thread writes
+    and hashes the last. hashlib and os.write let go of the interpreter lock, so the two
+    run on two cores. ``hexdigest`` waits for the thread; ``close`` ends it early on an
+    error; an error of the thread's (a full disk) is raised to the caller at its next call.
 
     The written bytes are handed to the disk every WRITEBACK_EVERY bytes (Linux's
     ``sync_file_range``, which does not wait), so the disk works beside the hashing instead
@@ -374,38 +376,53 @@ class _Out:
         self.fd = fd
         self.offset = 0
         self._buffers = buffers
-        self._flushed = 0  # bytes handed to the disk so far
         self._writeback = _libc_sync_file_range()
         self._sha = hashlib.sha256()
-        # Bounded, so at most a few fragments wait in memory for the hasher.
+        self._error: BaseException | None = None
+        # Bounded, so at most a few fragments wait in memory for the writer.
         self._queue: queue.Queue = queue.Queue(maxsize=8)
-        self._thread = threading.Thread(target=self._hash, name="export-sha256", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="export-writer", daemon=True)
         self._thread.start()
 
-    def _hash(self) -> None:
+    def _run(self) -> None:
+        flushed = written = 0  # bytes handed to the disk so far; bytes written
         while True:
             data = self._queue.get()
             if data is None:
                 return
-            self._sha.update(data)
-            if isinstance(data, memoryview) and self._buffers is not None:
-                self._buffers.give_back(data)
+            try:
+                if self._error is None:
+                    write_all(self.fd, data)
+                    self._sha.update(data)
+                    written += len(data)
+                    if self._writeback is not None and written - flushed >= WRITEBACK_EVERY:
+                        self._writeback(self.fd, flushed, written - flushed)
+                        flushed = written
+            except BaseException as exc:  # raised to the caller at its next call
+                self._error = exc
+            finally:
+                if isinstance(data, memoryview) and self._buffers is not None:
+                    self._buffers.give_back(data)
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
 
     def write(self, data: "bytes | memoryview") -> tuple:
-        """Write ``data``; return ``(offset, length)`` where it lies in the file."""
+        """Queue ``data`` to be written; return ``(offset, length)`` where it lies in the
+        file."""
+        self._raise()
         at = self.offset
-        write_all(self.fd, data)
         length = len(data)
         self._queue.put(data)
         self.offset += length
-        if self._writeback is not None and self.offset - self._flushed >= WRITEBACK_EVERY:
-            self._writeback(self.fd, self._flushed, self.offset - self._flushed)
-            self._flushed = self.offset
         return at, length
 
-    def hexdigest(self) -> str:
-        """The SHA-256 of every byte written, once the hasher has taken them all."""
+    def finish(self) -> str:
+        """Wait for every byte to be written; make the file durable; its SHA-256."""
         self.close()
+        self._raise()
+        os.fsync(self.fd)
         return self._sha.hexdigest()
 
     def close(self) -> None:
@@ -470,8 +487,7 @@ def export_fmp4(
                     },
                 )
                 at, length = sink.write(mp4evidence.box(body))
-                os.fsync(fd)
-                file_sha = sink.hexdigest()
+                file_sha = sink.finish()
             finally:
                 sink.close()
         finally:

@@ -713,16 +713,20 @@ def _check_ledger(evidence: "mp4evidence.Evidence", key: "DeviceKey | None", rep
                     verifier.malformed(offset, offset + length, str(e))
                 offset += length
                 continue
+            why = "wrong-device"  # i.e. its fields are not checked yet
             if verifier is not None:
                 if not started and e.seq > 0:
                     # The evidence starts at the record-start: its link to the entry before
                     # it lies outside the recording, and is taken as given.
                     verifier.resume(e.seq, e.prev)
                 # An entry out of bounds is its finding (bad-field).
-                verifier.feed(e, offset, checks.take() if wanted and checks else None)
+                why = verifier.feed(e, offset, checks.take() if wanted and checks else None)
             started = True
-            if not entry_problem(e.fields):
-                parsed.append(e)  # only entries every field of which can be read are used
+            # Only entries every field of which can be read are used. ``feed`` has checked
+            # the fields of each entry of its device (bad-field if one fails); the fields of
+            # another device's entry, or of any entry when there is no key, are checked here.
+            if why != "bad-field" and (why != "wrong-device" or not entry_problem(e.fields)):
+                parsed.append(e)
             offset += length
     finally:
         if checks is not None:
