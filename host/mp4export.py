@@ -30,13 +30,13 @@ the initialisation segment it stands beside (``host.mp4verify``).
 """
 
 import hashlib
+import multiprocessing
 import os
-import queue
+import signal
 import statistics
-import threading
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from host import mp4evidence
 from host.errors import Unusable
@@ -249,11 +249,11 @@ def _media(
     e: Entry,
     mark_changed: bool,
     opener: "ChunkOpener | None",
-    buffers: "_Buffers | None" = None,
+    buffers: "_Buffer | None" = None,
 ) -> tuple:
     """``(bytes, changed)`` of one chunk's stored media, checked against its signed hash
     (a sealed chunk's, once ``opener`` has opened it). With ``buffers``, plain media is read
-    into one of them and a memoryview of it is returned, which the sink gives back."""
+    into it and a memoryview of it is returned, valid until the next chunk is read."""
     sealed = F_CIPHER_SHA in e.fields
     if sealed and opener is None:
         raise ExportProblem(
@@ -282,55 +282,37 @@ def _media(
     # are what the device signed.
     changed = hashlib.sha256(data).digest() != e.fields[F_PLAIN_SHA]
     if changed and not mark_changed:
-        if buffers is not None and isinstance(data, memoryview):
-            buffers.give_back(data)
         raise ChangedMedia(e.seq)
     return data, changed
 
 
-class _Buffers:
-    """A few buffers that fragments are read into, reused, so that no fragment's bytes are
+class _Buffer:
+    """One buffer that fragments are read into, reused, so that no fragment's bytes are
     allocated afresh (a new 300 KB object is fresh pages the kernel must map and zero, twice
-    per fragment: to read it and to free it). A buffer is in use from the read until the
-    file hasher has taken its bytes; ``read`` waits for a free one, which bounds the memory
-    to ``count`` fragments (two: one read and checked while the other is hashed)."""
+    per fragment: to read it and to free it). A fragment is read, checked and written
+    before the next is read, so one buffer is all the memory the fragments take."""
 
-    def __init__(self, count: int = 2) -> None:
-        self._free: queue.Queue = queue.Queue()
-        for _ in range(count):
-            self._free.put(bytearray())
-        self._owner: dict = {}  # id(view) -> the buffer it shows
+    def __init__(self) -> None:
+        self._buf = bytearray()
 
     def read(self, path: Path) -> memoryview:
-        """The whole file at ``path``, in a free buffer (FileNotFoundError if none)."""
+        """The whole file at ``path`` (FileNotFoundError if none), valid until the next
+        read."""
         with open(path, "rb", buffering=0) as f:
             size = os.fstat(f.fileno()).st_size
-            buf = self._free.get()
-            if len(buf) < size:
-                buf = bytearray(size + (size >> 2))
-            view = memoryview(buf)[:size]
+            if len(self._buf) < size:
+                self._buf = bytearray(size + (size >> 2))
+            view = memoryview(self._buf)[:size]
             got = 0
-            try:
-                while got < size:
-                    n = f.readinto(view[got:])
-                    if not n:
-                        raise ExportProblem(
-                            "%s shrank while it was read (%d of %d bytes): another program is "
-                            "changing the evidence store; export again" % (path, got, size)
-                        )
-                    got += n
-            except BaseException:
-                view.release()
-                self._free.put(buf)
-                raise
-        self._owner[id(view)] = buf
+            while got < size:
+                n = f.readinto(view[got:])
+                if not n:
+                    raise ExportProblem(
+                        "%s shrank while it was read (%d of %d bytes): another program is "
+                        "changing the evidence store; export again" % (path, got, size)
+                    )
+                got += n
         return view
-
-    def give_back(self, view: memoryview) -> None:
-        buf = self._owner.pop(id(view), None)
-        view.release()
-        if buf is not None:
-            self._free.put(buf)
 
 
 def _libc_sync_file_range():  # -> a callable (fd, offset, length) or None
@@ -353,82 +335,147 @@ def _libc_sync_file_range():  # -> a callable (fd, offset, length) or None
     return start
 
 
-# Written bytes handed to the disk at a time, so the disk writes while the export hashes
-# and reads on, and the fsync at the end waits only for the last of them.
+# Written bytes handed to the disk at a time, so the disk writes while the export reads
+# and checks on, and the fsync at the end waits only for the last of them.
 WRITEBACK_EVERY = 16 << 20
+# How far the file hasher is told the file has been written, at a time.
+TELL_EVERY = 4 << 20
+READ = 1 << 20  # bytes the file hasher reads back at a time
+
+
+def _hash_file(conn, path: str) -> None:
+    """The file hasher (a forked process): reads the export file back as far as it is told
+    it has been written, hashes it, and answers the hex SHA-256 when told it is whole."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command handles Ctrl-C
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        sha = hashlib.sha256()
+        buf = memoryview(bytearray(READ))
+        at = 0
+        while True:
+            told = conn.recv_bytes()
+            upto = int.from_bytes(told[:8], "big")
+            while at < upto:
+                n = os.preadv(fd, [buf[: min(READ, upto - at)]], at)
+                if n <= 0:
+                    return  # the file is shorter than told: the writer hashes it itself
+                sha.update(buf[:n])
+                at += n
+            if len(told) > 8:
+                conn.send_bytes(sha.hexdigest().encode())
+                return
+    except (OSError, EOFError):
+        return  # the writer has gone, or hashes the file itself
+
+
+class _FileHash:
+    """The SHA-256 of the export file for its note, taken by a forked process that reads
+    the written bytes back from the page cache while this one reads, checks and writes the
+    next fragments: on two cores the two hashes (each fragment's check, the file's) run
+    side by side, and neither process waits for the other's interpreter lock as a thread
+    would. Where no worker can run (one core, no fork) or it fails, the file is hashed here,
+    so the note's hash never depends on the worker."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._sha: Any = None  # hashing here, as the bytes are written
+        self._conn: Any = None
+        self._proc: Any = None
+        self._told = 0
+        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        if usable >= 2 and "fork" in multiprocessing.get_all_start_methods():
+            try:
+                context = multiprocessing.get_context("fork")
+                mine, theirs = context.Pipe()
+                proc = context.Process(target=_hash_file, args=(theirs, path), daemon=True)
+                proc.start()
+                theirs.close()
+                self._conn, self._proc = mine, proc
+                return
+            except (OSError, ValueError):
+                pass
+        self._sha = hashlib.sha256()
+
+    def written(self, data: "bytes | memoryview", upto: int) -> None:
+        """``data`` was written, and the file now holds ``upto`` bytes."""
+        if self._sha is not None:
+            self._sha.update(data)
+        elif self._conn is not None and upto - self._told >= TELL_EVERY:
+            self._tell(upto)
+
+    def _tell(self, upto: int, last: bool = False) -> None:
+        try:
+            self._conn.send_bytes(upto.to_bytes(8, "big") + (b"." if last else b""))
+            self._told = upto
+        except OSError:
+            self.close()  # the worker has gone: the file is hashed here at the end
+
+    def hexdigest(self, size: int) -> str:
+        """The hex SHA-256 of the file's ``size`` bytes."""
+        if self._sha is not None:
+            return self._sha.hexdigest()
+        answer = b""
+        if self._conn is not None:
+            self._tell(size, last=True)
+        if self._conn is not None:
+            try:
+                answer = self._conn.recv_bytes()
+            except (OSError, EOFError):
+                answer = b""
+        self.close()
+        if len(answer) == 64:
+            return answer.decode()
+        sha = hashlib.sha256()  # the worker failed: read the file back here
+        with open(self._path, "rb") as f:
+            while block := f.read(READ):
+                sha.update(block)
+        return sha.hexdigest()
+
+    def close(self) -> None:
+        conn, proc = self._conn, self._proc
+        self._conn = self._proc = None
+        if conn is not None:
+            conn.close()
+        if proc is not None:
+            proc.join(5)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
 
 
 class _Out:
-    """The export file being written: counts its bytes, writes them and hashes them.
-
-    The writing and the file's SHA-256 happen in a thread beside the caller, fed the bytes
-    in order: ``write`` only queues them (the caller has checked them against their signed
-    hash already) and goes on to read and check the next fragment while this thread writes
-    and hashes the last. hashlib and os.write let go of the interpreter lock, so the two
-    run on two cores. ``hexdigest`` waits for the thread; ``close`` ends it early on an
-    error; an error of the thread's (a full disk) is raised to the caller at its next call.
+    """The export file being written: counts its bytes, writes them, has them hashed.
 
     The written bytes are handed to the disk every WRITEBACK_EVERY bytes (Linux's
-    ``sync_file_range``, which does not wait), so the disk works beside the hashing instead
-    of all of it after, in the final fsync; clean pages stay in the page cache."""
+    ``sync_file_range``, which does not wait), so the disk works while the export reads
+    and checks on, instead of all of it after, in the final fsync; clean pages stay in the
+    page cache, where the file hasher reads them back."""
 
-    def __init__(self, fd: int, buffers: "_Buffers | None" = None) -> None:
+    def __init__(self, fd: int, path: str) -> None:
         self.fd = fd
         self.offset = 0
-        self._buffers = buffers
+        self._flushed = 0  # bytes handed to the disk so far
         self._writeback = _libc_sync_file_range()
-        self._sha = hashlib.sha256()
-        self._error: BaseException | None = None
-        # Bounded, so at most a few fragments wait in memory for the writer.
-        self._queue: queue.Queue = queue.Queue(maxsize=8)
-        self._thread = threading.Thread(target=self._run, name="export-writer", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        flushed = written = 0  # bytes handed to the disk so far; bytes written
-        while True:
-            data = self._queue.get()
-            if data is None:
-                return
-            try:
-                if self._error is None:
-                    write_all(self.fd, data)
-                    self._sha.update(data)
-                    written += len(data)
-                    if self._writeback is not None and written - flushed >= WRITEBACK_EVERY:
-                        self._writeback(self.fd, flushed, written - flushed)
-                        flushed = written
-            except BaseException as exc:  # raised to the caller at its next call
-                self._error = exc
-            finally:
-                if isinstance(data, memoryview) and self._buffers is not None:
-                    self._buffers.give_back(data)
-
-    def _raise(self) -> None:
-        if self._error is not None:
-            raise self._error
+        self._hash = _FileHash(path)
 
     def write(self, data: "bytes | memoryview") -> tuple:
-        """Queue ``data`` to be written; return ``(offset, length)`` where it lies in the
-        file."""
-        self._raise()
+        """Write ``data``; return ``(offset, length)`` where it lies in the file."""
         at = self.offset
-        length = len(data)
-        self._queue.put(data)
-        self.offset += length
-        return at, length
+        write_all(self.fd, data)
+        self.offset += len(data)
+        self._hash.written(data, self.offset)
+        if self._writeback is not None and self.offset - self._flushed >= WRITEBACK_EVERY:
+            self._writeback(self.fd, self._flushed, self.offset - self._flushed)
+            self._flushed = self.offset
+        return at, len(data)
 
     def finish(self) -> str:
-        """Wait for every byte to be written; make the file durable; its SHA-256."""
-        self.close()
-        self._raise()
+        """Make the file durable; return its SHA-256 (hex)."""
         os.fsync(self.fd)
-        return self._sha.hexdigest()
+        return self._hash.hexdigest(self.offset)
 
     def close(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
+        self._hash.close()
 
 
 def export_fmp4(
@@ -465,8 +512,8 @@ def export_fmp4(
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            buffers = _Buffers()
-            sink = _Out(fd, buffers)
+            buffers = _Buffer()
+            sink = _Out(fd, str(tmp))
             try:
                 facts = _write(
                     store, sink, init_entry, fragments, span, rec_id, mark_changed, opener,
@@ -523,7 +570,7 @@ def _write(
     rec_id: bytes,
     mark_changed: bool,
     opener: "ChunkOpener | None",
-    buffers: "_Buffers | None" = None,
+    buffers: "_Buffer | None" = None,
 ) -> dict:
     """Write the initialisation segment, the fragments and the notes; return the facts."""
     chunk_notes = []
