@@ -3,6 +3,12 @@ export and ``sealcam verify FILE.mp4``, each figure beside a baseline measured i
 
     .venv/bin/python tools/bench/footage_bench.py [--json] [--quick] [--clip-seconds S]
         [--clip-rounds N] [--minutes M] [--hour-size WxH] [--rounds R] [--cpu N]
+        [--hour-only] [--keep DIR]
+
+``--hour-only`` runs parts 3 and 4 alone; ``--keep DIR`` makes the long recording and its
+evidence store in DIR and keeps them, so a later run with the same ``--minutes`` and
+``--hour-size`` measures them again without making them (the figures of part 2 and the
+making times are those of the first run).
 
 Default: about four minutes on a loaded 2-core machine; ``--quick`` (a 2 s clip, a 1-minute
 recording, one round; under a minute) is the smoke run the test suite makes.
@@ -45,7 +51,9 @@ The footage it measures is made by ``footage_make.py`` beside it.
    ``shutil.copyfile`` of the exported file plus an fsync of the copy, alternated, median of
    the rounds; everything is in the page cache.
 4. ``host.mp4verify.verify_mp4`` on that export (the file alone, as ``sealcam verify
-   FILE.mp4``) against SHA-256 of the file in 1 MiB reads, alternated, median. The CLI
+   FILE.mp4``) against SHA-256 of the file in 1 MiB reads, alternated, median. The CPU
+   figures of parts 3 and 4 are the process's and its ended children's (``os.times``): the
+   export's and verify's worker processes (signatures, hashes) are counted. The CLI
    commands (``sealcam export``, ``sealcam verify``) are also timed once each as child
    processes, beside the interpreter's start-up (``sealcam --help``).
 """
