@@ -249,10 +249,10 @@ def _media(
     e: Entry,
     mark_changed: bool,
     opener: "ChunkOpener | None",
-    buffers: "_Buffer | None" = None,
+    buffer: "_Buffer | None" = None,
 ) -> tuple:
     """``(bytes, changed)`` of one chunk's stored media, checked against its signed hash
-    (a sealed chunk's, once ``opener`` has opened it). With ``buffers``, plain media is read
+    (a sealed chunk's, once ``opener`` has opened it). With ``buffer``, plain media is read
     into it and a memoryview of it is returned, valid until the next chunk is read."""
     sealed = F_CIPHER_SHA in e.fields
     if sealed and opener is None:
@@ -262,8 +262,8 @@ def _media(
         )
     data: bytes | memoryview
     try:
-        if buffers is not None and not sealed:
-            data = buffers.read(store.media_file(media_digest(e.fields)))
+        if buffer is not None and not sealed:
+            data = buffer.read(store.media_file(media_digest(e.fields)))
         else:
             data = store.read_media(media_digest(e.fields))
     except (EvidenceError, FileNotFoundError):
@@ -512,12 +512,12 @@ def export_fmp4(
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            buffers = _Buffer()
+            buffer = _Buffer()
             sink = _Out(fd, str(tmp))
             try:
                 facts = _write(
                     store, sink, init_entry, fragments, span, rec_id, mark_changed, opener,
-                    buffers,
+                    buffer,
                 )  # fmt: skip
                 body = mp4evidence.payload(
                     device_id,
@@ -570,7 +570,7 @@ def _write(
     rec_id: bytes,
     mark_changed: bool,
     opener: "ChunkOpener | None",
-    buffers: "_Buffer | None" = None,
+    buffer: "_Buffer | None" = None,
 ) -> dict:
     """Write the initialisation segment, the fragments and the notes; return the facts."""
     chunk_notes = []
@@ -586,7 +586,7 @@ def _write(
     del init
     frames = 0
     for e in fragments:
-        data, changed = _media(store, e, mark_changed, opener, buffers)
+        data, changed = _media(store, e, mark_changed, opener, buffer)
         chunk_notes.append(_chunk_note(e, sink.write(data), changed))
         frames += len(e.fields.get(F_FRAME_HASHES, ()))
     text = [t for t in tracks if t.handler == mp4.HANDLER_TEXT]

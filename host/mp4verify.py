@@ -230,7 +230,7 @@ def _hash_fragments(conn, fh: BinaryIO, size: int, path: str) -> None:
                 start, end = box.start, box.end
         if start >= 0 and count < MAX_HASHED:
             done(start, end)
-    except Exception:
+    except Exception:  # the file changed under the walk: the main process hashes the rest
         pass
     try:
         conn.send_bytes(bytes(out))
