@@ -30,18 +30,18 @@ the initialisation segment it stands beside (``host.mp4verify``).
 """
 
 import hashlib
+import multiprocessing
 import os
-import queue
+import signal
 import statistics
-import threading
 import time
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, Protocol
 
 from host import mp4evidence
 from host.errors import Unusable
 from host.evidence import EvidenceError, SqliteEvidenceStore
-from host.files import fsync_dir
+from host.files import fsync_dir, write_all
 from protocol import mp4
 from protocol.ledger import Entry, media_digest
 from protocol.registry import (
@@ -245,76 +245,237 @@ def tool_version() -> str:
 
 
 def _media(
-    store: SqliteEvidenceStore, e: Entry, mark_changed: bool, opener: "ChunkOpener | None"
+    store: SqliteEvidenceStore,
+    e: Entry,
+    mark_changed: bool,
+    opener: "ChunkOpener | None",
+    buffer: "_Buffer | None" = None,
 ) -> tuple:
     """``(bytes, changed)`` of one chunk's stored media, checked against its signed hash
-    (a sealed chunk's, once ``opener`` has opened it)."""
+    (a sealed chunk's, once ``opener`` has opened it). With ``buffer``, plain media is read
+    into it and a memoryview of it is returned, valid until the next chunk is read."""
     sealed = F_CIPHER_SHA in e.fields
     if sealed and opener is None:
         raise ExportProblem(
             "chunk seq %d is sealed to the agency's key (R-DEV-3): exporting it needs the "
             "agency's private key, which this export was not given" % e.seq
         )
+    data: bytes | memoryview
     try:
-        data = store.read_media(media_digest(e.fields))
-    except EvidenceError:
+        if buffer is not None and not sealed:
+            data = buffer.read(store.media_file(media_digest(e.fields)))
+        else:
+            data = store.read_media(media_digest(e.fields))
+    except (EvidenceError, FileNotFoundError):
         raise ExportProblem(
             "the media of chunk seq %d is not in the evidence store (not yet synced from "
             "the device): dock the device and export again" % e.seq
         ) from None
     if sealed and opener is not None:
-        if hashlib.sha256(data).digest() != e.fields[F_CIPHER_SHA]:
+        sealed_bytes = bytes(data)
+        if hashlib.sha256(sealed_bytes).digest() != e.fields[F_CIPHER_SHA]:
             if not mark_changed:
                 raise ChangedMedia(e.seq)
-            return data, True
-        data = opener.open(e, data)
+            return sealed_bytes, True
+        data = opener.open(e, sealed_bytes)
+    # The check that makes the export evidence: these very bytes, which are written next,
+    # are what the device signed.
     changed = hashlib.sha256(data).digest() != e.fields[F_PLAIN_SHA]
     if changed and not mark_changed:
         raise ChangedMedia(e.seq)
     return data, changed
 
 
-class _Out:
-    """The export file being written: counts its bytes and hashes them as they go.
+class _Buffer:
+    """One buffer that fragments are read into, reused, so that no fragment's bytes are
+    allocated afresh (a new 300 KB object is fresh pages the kernel must map and zero, twice
+    per fragment: to read it and to free it). A fragment is read, checked and written
+    before the next is read, so one buffer is all the memory the fragments take."""
 
-    The file's SHA-256 is taken in a thread beside the writer, fed the same bytes in the
-    same order: hashlib lets go of the interpreter lock on large blocks, so the file hash
-    runs on the other core while this one reads and checks the next fragment against its
-    signed hash. ``hexdigest`` waits for it; ``close`` ends it early on an error."""
+    def __init__(self) -> None:
+        self._buf = bytearray()
 
-    def __init__(self, fh: BinaryIO) -> None:
-        self.fh = fh
-        self.offset = 0
-        self._sha = hashlib.sha256()
-        # Bounded, so at most a few fragments wait in memory for the hasher.
-        self._queue: queue.Queue = queue.Queue(maxsize=8)
-        self._thread = threading.Thread(target=self._hash, name="export-sha256", daemon=True)
-        self._thread.start()
+    def read(self, path: Path) -> memoryview:
+        """The whole file at ``path`` (FileNotFoundError if none), valid until the next
+        read."""
+        with open(path, "rb", buffering=0) as f:
+            size = os.fstat(f.fileno()).st_size
+            if len(self._buf) < size:
+                self._buf = bytearray(size + (size >> 2))
+            view = memoryview(self._buf)[:size]
+            got = 0
+            while got < size:
+                n = f.readinto(view[got:])
+                if not n:
+                    raise ExportProblem(
+                        "%s shrank while it was read (%d of %d bytes): another program is "
+                        "changing the evidence store; export again" % (path, got, size)
+                    )
+                got += n
+        return view
 
-    def _hash(self) -> None:
+
+def _libc_sync_file_range():  # -> a callable (fd, offset, length) or None
+    """Linux's ``sync_file_range``, which starts writing a range of dirty pages to disk and
+    returns; None where the C library lacks it."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.sync_file_range
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    write = 2  # SYNC_FILE_RANGE_WRITE: start writeback of the range; do not wait for it
+
+    def start(fd: int, offset: int, length: int) -> None:
+        fn(fd, offset, length, write)  # a hint: a failure only leaves the work to fsync
+
+    return start
+
+
+# Written bytes handed to the disk at a time, so the disk writes while the export reads
+# and checks on, and the fsync at the end waits only for the last of them.
+WRITEBACK_EVERY = 16 << 20
+# How far the file hasher is told the file has been written, at a time.
+TELL_EVERY = 4 << 20
+READ = 1 << 20  # bytes the file hasher reads back at a time
+
+
+def _hash_file(conn, path: str) -> None:
+    """The file hasher (a forked process): reads the export file back as far as it is told
+    it has been written, hashes it, and answers the hex SHA-256 when told it is whole."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command handles Ctrl-C
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        sha = hashlib.sha256()
+        buf = memoryview(bytearray(READ))
+        at = 0
         while True:
-            data = self._queue.get()
-            if data is None:
+            told = conn.recv_bytes()
+            upto = int.from_bytes(told[:8], "big")
+            while at < upto:
+                n = os.preadv(fd, [buf[: min(READ, upto - at)]], at)
+                if n <= 0:
+                    return  # the file is shorter than told: the writer hashes it itself
+                sha.update(buf[:n])
+                at += n
+            if len(told) > 8:
+                conn.send_bytes(sha.hexdigest().encode())
                 return
+    except (OSError, EOFError):
+        return  # the writer has gone, or hashes the file itself
+
+
+class _FileHash:
+    """The SHA-256 of the export file for its note, taken by a forked process that reads
+    the written bytes back from the page cache while this one reads, checks and writes the
+    next fragments: on two cores the two hashes (each fragment's check, the file's) run
+    side by side, and neither process waits for the other's interpreter lock as a thread
+    would. Where no worker can run (one core, no fork) or it fails, the file is hashed here,
+    so the note's hash never depends on the worker."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._sha: Any = None  # hashing here, as the bytes are written
+        self._conn: Any = None
+        self._proc: Any = None
+        self._told = 0
+        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        if usable >= 2 and "fork" in multiprocessing.get_all_start_methods():
+            try:
+                context = multiprocessing.get_context("fork")
+                mine, theirs = context.Pipe()
+                proc = context.Process(target=_hash_file, args=(theirs, path), daemon=True)
+                proc.start()
+                theirs.close()
+                self._conn, self._proc = mine, proc
+                return
+            except (OSError, ValueError):
+                pass
+        self._sha = hashlib.sha256()
+
+    def written(self, data: "bytes | memoryview", upto: int) -> None:
+        """``data`` was written, and the file now holds ``upto`` bytes."""
+        if self._sha is not None:
             self._sha.update(data)
+        elif self._conn is not None and upto - self._told >= TELL_EVERY:
+            self._tell(upto)
 
-    def write(self, data: bytes) -> tuple:
-        """Write ``data``; return ``(offset, length)`` where it lies in the file."""
-        at = self.offset
-        self.fh.write(data)
-        self._queue.put(data)
-        self.offset += len(data)
-        return at, len(data)
+    def _tell(self, upto: int, last: bool = False) -> None:
+        try:
+            self._conn.send_bytes(upto.to_bytes(8, "big") + (b"." if last else b""))
+            self._told = upto
+        except OSError:
+            self.close()  # the worker has gone: the file is hashed here at the end
 
-    def hexdigest(self) -> str:
-        """The SHA-256 of every byte written, once the hasher has taken them all."""
+    def hexdigest(self, size: int) -> str:
+        """The hex SHA-256 of the file's ``size`` bytes."""
+        if self._sha is not None:
+            return self._sha.hexdigest()
+        answer = b""
+        if self._conn is not None:
+            self._tell(size, last=True)
+        if self._conn is not None:
+            try:
+                answer = self._conn.recv_bytes()
+            except (OSError, EOFError):
+                answer = b""
         self.close()
-        return self._sha.hexdigest()
+        if len(answer) == 64:
+            return answer.decode()
+        sha = hashlib.sha256()  # the worker failed: read the file back here
+        with open(self._path, "rb") as f:
+            while block := f.read(READ):
+                sha.update(block)
+        return sha.hexdigest()
 
     def close(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
+        conn, proc = self._conn, self._proc
+        self._conn = self._proc = None
+        if conn is not None:
+            conn.close()
+        if proc is not None:
+            proc.join(5)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
+
+
+class _Out:
+    """The export file being written: counts its bytes, writes them, has them hashed.
+
+    The written bytes are handed to the disk every WRITEBACK_EVERY bytes (Linux's
+    ``sync_file_range``, which does not wait), so the disk works while the export reads
+    and checks on, instead of all of it after, in the final fsync; clean pages stay in the
+    page cache, where the file hasher reads them back."""
+
+    def __init__(self, fd: int, path: str) -> None:
+        self.fd = fd
+        self.offset = 0
+        self._flushed = 0  # bytes handed to the disk so far
+        self._writeback = _libc_sync_file_range()
+        self._hash = _FileHash(path)
+
+    def write(self, data: "bytes | memoryview") -> tuple:
+        """Write ``data``; return ``(offset, length)`` where it lies in the file."""
+        at = self.offset
+        write_all(self.fd, data)
+        self.offset += len(data)
+        self._hash.written(data, self.offset)
+        if self._writeback is not None and self.offset - self._flushed >= WRITEBACK_EVERY:
+            self._writeback(self.fd, self._flushed, self.offset - self._flushed)
+            self._flushed = self.offset
+        return at, len(data)
+
+    def finish(self) -> str:
+        """Make the file durable; return its SHA-256 (hex)."""
+        os.fsync(self.fd)
+        return self._hash.hexdigest(self.offset)
+
+    def close(self) -> None:
+        self._hash.close()
 
 
 def export_fmp4(
@@ -349,12 +510,15 @@ def export_fmp4(
     when = int(time.time() * 1000) if now_ms is None else now_ms
     tmp = out.with_name(".%s.tmp-%d%s" % (out.stem, os.getpid(), out.suffix))
     try:
-        with open(tmp, "wb") as fh:
-            sink = _Out(fh)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            buffer = _Buffer()
+            sink = _Out(fd, str(tmp))
             try:
                 facts = _write(
-                    store, sink, init_entry, fragments, span, rec_id, mark_changed, opener
-                )
+                    store, sink, init_entry, fragments, span, rec_id, mark_changed, opener,
+                    buffer,
+                )  # fmt: skip
                 body = mp4evidence.payload(
                     device_id,
                     public_key,
@@ -370,11 +534,11 @@ def export_fmp4(
                     },
                 )
                 at, length = sink.write(mp4evidence.box(body))
-                fh.flush()
-                os.fsync(fh.fileno())
-                file_sha = sink.hexdigest()
+                file_sha = sink.finish()
             finally:
                 sink.close()
+        finally:
+            os.close(fd)
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
@@ -406,6 +570,7 @@ def _write(
     rec_id: bytes,
     mark_changed: bool,
     opener: "ChunkOpener | None",
+    buffer: "_Buffer | None" = None,
 ) -> dict:
     """Write the initialisation segment, the fragments and the notes; return the facts."""
     chunk_notes = []
@@ -421,7 +586,7 @@ def _write(
     del init
     frames = 0
     for e in fragments:
-        data, changed = _media(store, e, mark_changed, opener)
+        data, changed = _media(store, e, mark_changed, opener, buffer)
         chunk_notes.append(_chunk_note(e, sink.write(data), changed))
         frames += len(e.fields.get(F_FRAME_HASHES, ()))
     text = [t for t in tracks if t.handler == mp4.HANDLER_TEXT]

@@ -25,8 +25,11 @@ initialisation segment and a fragment that fails its hash are held in memory.
 """
 
 import hashlib
+import multiprocessing
+import os
+import signal
 import time
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from host import contentcred, mp4evidence
 from host.errors import Unusable
@@ -105,6 +108,9 @@ MAX_INIT_BYTES = 64 << 20  # an initialisation segment is kilobytes: ftyp, moov,
 # A fragment that fails its hash is read whole to name its frames; one GOP of 4K video is
 # tens of MB, so a "fragment" past this is not one of ours and is told without its frames.
 MAX_FRAGMENT_BYTES = 512 << 20
+# Fragment digests the hashing worker holds for the walk (a ten-hour recording has 36,000
+# fragments); past them the walk hashes for itself.
+MAX_HASHED = 200_000
 # Top-level boxes that carry nothing a player shows: tolerated, and told.
 PADDING = ("free", "skip")
 # Findings of one code kept in full; the rest are counted (a file of nothing but unsigned
@@ -125,8 +131,13 @@ class Box:
 
 
 def _read_at(fh: BinaryIO, at: int, n: int) -> bytes:
-    fh.seek(at)
-    data = fh.read(n)
+    # pread: no seek, and no 8 KB buffer filled to take an 8-byte box header.
+    data = os.pread(fh.fileno(), n, at)
+    while 0 < len(data) < n:
+        more = os.pread(fh.fileno(), n - len(data), at + len(data))
+        if not more:
+            break
+        data += more
     if len(data) != n:
         raise Unusable("the file ended at byte %d while %d bytes were read there" % (at, n))
     return data
@@ -177,17 +188,119 @@ def boxes(fh: BinaryIO, size: int, name: str):
         at += length
 
 
-def _hash_range(fh: BinaryIO, start: int, end: int) -> bytes:
+def _hash_range(fd: int, start: int, end: int, buf: memoryview) -> bytes:
+    """SHA-256 of the file's bytes start..end, read with pread into ``buf``."""
     h = hashlib.sha256()
-    fh.seek(start)
-    left = end - start
-    while left > 0:
-        block = fh.read(min(READ, left))
-        if not block:
-            raise Unusable("the file ended at byte %d while it was read" % (end - left))
-        h.update(block)
-        left -= len(block)
+    at = start
+    while at < end:
+        n = os.preadv(fd, [buf[: min(len(buf), end - at)]], at)
+        if n <= 0:
+            raise Unusable("the file ended at byte %d while it was read" % at)
+        h.update(buf[:n])
+        at += n
     return h.digest()
+
+
+def _hash_fragments(conn, fh: BinaryIO, size: int, path: str) -> None:
+    """The hashing worker (a forked process): every fragment's ``(start, end, SHA-256)``
+    in walk order, sent back at once at the end (at most MAX_HASHED of them)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command handles Ctrl-C
+    buf = memoryview(bytearray(READ))
+    fd = fh.fileno()
+    out = bytearray()
+    count = 0
+    start = end = -1  # the fragment being gathered: a moof and the mdats after it
+
+    def done(start: int, end: int) -> None:
+        out.extend(start.to_bytes(8, "big") + end.to_bytes(8, "big"))
+        out.extend(_hash_range(fd, start, end, buf))
+
+    try:
+        for box in boxes(fh, size, path):
+            if count >= MAX_HASHED:
+                break
+            if box.kind == "mdat" and start >= 0:
+                end = box.end
+                continue
+            if start >= 0:
+                done(start, end)
+                count += 1
+                start = -1
+            if box.kind == "moof":
+                start, end = box.start, box.end
+        if start >= 0 and count < MAX_HASHED:
+            done(start, end)
+    except Exception:  # the file changed under the walk: the main process hashes the rest
+        pass
+    try:
+        conn.send_bytes(bytes(out))
+    except OSError:
+        pass  # the command has gone
+
+
+class _Hasher:
+    """The fragments' SHA-256, taken in a worker process while the ledger is checked.
+
+    Hashing is most of a verify's work, and parsing and chaining the ledger's entries is
+    the rest: in one process they would take turns, as a thread hashing beside the parser
+    waits for the interpreter lock after every block. A forked worker walks the boxes and
+    hashes each fragment on the other core; the walk here takes its digests in the same
+    order. A fragment the worker did not hash (it failed, or the file holds more than
+    MAX_HASHED) is hashed here, so the verdict never depends on the worker."""
+
+    def __init__(self, fh: BinaryIO, size: int, path: str) -> None:
+        self._fh = fh
+        self._sha: dict = {}
+        self._conn: Any = None
+        self._proc: Any = None
+        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        if usable < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return
+        try:
+            context = multiprocessing.get_context("fork")
+            mine, theirs = context.Pipe(duplex=False)
+            proc = context.Process(
+                target=_hash_fragments, args=(theirs, fh, size, path), daemon=True
+            )
+            proc.start()
+            theirs.close()
+        except (OSError, ValueError):
+            return
+        self._conn, self._proc = mine, proc
+
+    def _collect(self) -> None:
+        conn, self._conn = self._conn, None
+        try:
+            data = conn.recv_bytes()
+        except (OSError, EOFError):
+            data = b""
+        finally:
+            conn.close()
+        for at in range(0, len(data) - 47, 48):
+            start = int.from_bytes(data[at : at + 8], "big")
+            end = int.from_bytes(data[at + 8 : at + 16], "big")
+            self._sha[start, end] = data[at + 16 : at + 48]
+        self.stop()
+
+    def stop(self) -> None:
+        """End the worker (at once, if its digests are not wanted any more)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            if proc.is_alive():
+                proc.terminate()
+            proc.join()
+
+    def sha(self, start: int, end: int) -> bytes:
+        """The SHA-256 of bytes start..end (the worker's, else hashed here)."""
+        if self._conn is not None:
+            self._collect()
+        sha = self._sha.pop((start, end), None)
+        if sha is None:
+            sha = _hash_range(self._fh.fileno(), start, end, memoryview(bytearray(READ)))
+        return sha
 
 
 def _is_evidence(fh: BinaryIO, box: Box) -> bool:
@@ -447,25 +560,46 @@ def verify_mp4(
         if not found:
             report.state = NOT_SIGNED
             return report
-        if len(found) > 1:
-            report.add(
-                "evidence-twice",
-                "the file holds %d sealcam evidence boxes (at bytes %s); an export has one: "
-                "the last is checked" % (len(found), ", ".join(str(b.start) for b in found)),
-                offset=found[1].start,
-            )
-        evidence_box = found[-1]
-        evidence = _read_evidence(fh, evidence_box, report)
-        if evidence is None:
-            report.settle()
+        # The fragments are hashed in a worker process while the ledger is checked here.
+        hasher = _Hasher(fh, size, path)
+        try:
+            manifests = _verify_with(fh, size, path, key, report, found, hasher)
+        finally:
+            hasher.stop()
+        if manifests is None:
             return report
-        entries = _check_ledger(evidence, key, report)
-        chunks = _Chunks(entries, evidence.recording)
-        report.signed_fragments = len(chunks.fragments)
-        manifests = _check_boxes(fh, size, path, chunks, evidence, report, {b.start for b in found})
     _check_credentials(path, manifests, anchor, report)
     report.settle()
     return report
+
+
+def _verify_with(
+    fh: BinaryIO,
+    size: int,
+    path: str,
+    key: "DeviceKey | None",
+    report: Mp4Report,
+    found: list,
+    hasher: _Hasher,
+) -> "list | None":
+    """The evidence, its ledger and every box; where the C2PA manifests start (None when
+    the evidence cannot be read: the report is then settled)."""
+    if len(found) > 1:
+        report.add(
+            "evidence-twice",
+            "the file holds %d sealcam evidence boxes (at bytes %s); an export has one: "
+            "the last is checked" % (len(found), ", ".join(str(b.start) for b in found)),
+            offset=found[1].start,
+        )
+    evidence_box = found[-1]
+    evidence = _read_evidence(fh, evidence_box, report)
+    if evidence is None:
+        report.settle()
+        return None
+    entries = _check_ledger(evidence, key, report)
+    chunks = _Chunks(entries, evidence.recording)
+    report.signed_fragments = len(chunks.fragments)
+    return _check_boxes(fh, size, path, chunks, evidence, report, {b.start for b in found}, hasher)
 
 
 def _check_credentials(
@@ -579,16 +713,20 @@ def _check_ledger(evidence: "mp4evidence.Evidence", key: "DeviceKey | None", rep
                     verifier.malformed(offset, offset + length, str(e))
                 offset += length
                 continue
+            why = "wrong-device"  # i.e. its fields are not checked yet
             if verifier is not None:
                 if not started and e.seq > 0:
                     # The evidence starts at the record-start: its link to the entry before
                     # it lies outside the recording, and is taken as given.
                     verifier.resume(e.seq, e.prev)
                 # An entry out of bounds is its finding (bad-field).
-                verifier.feed(e, offset, checks.take() if wanted and checks else None)
+                why = verifier.feed(e, offset, checks.take() if wanted and checks else None)
             started = True
-            if not entry_problem(e.fields):
-                parsed.append(e)  # only entries every field of which can be read are used
+            # Only entries every field of which can be read are used. ``feed`` has checked
+            # the fields of each entry of its device (bad-field if one fails); the fields of
+            # another device's entry, or of any entry when there is no key, are checked here.
+            if why != "bad-field" and (why != "wrong-device" or not entry_problem(e.fields)):
+                parsed.append(e)
             offset += length
     finally:
         if checks is not None:
@@ -673,8 +811,10 @@ def _check_boxes(
     evidence: "mp4evidence.Evidence",
     report: Mp4Report,
     evidence_at: set,
+    hasher: _Hasher,
 ) -> list:
-    """Second pass: every top-level box in turn; return where the C2PA manifest boxes start."""
+    """Second pass: every top-level box in turn; return where the C2PA manifest boxes
+    start. The fragments' hashes come from ``hasher``."""
     walk = boxes(fh, size, path)
     manifests: list = []  # the C2PA manifest boxes: (start, end)
     tracks = _Tracks([])
@@ -709,7 +849,8 @@ def _check_boxes(
             while pending is not None and pending.kind == "mdat":
                 end = pending.end
                 pending = next(walk, None)
-            _fragment(fh, box.start, end, chunks, tracks, report, footage, extra_cap)
+            sha = hasher.sha(box.start, end)
+            _fragment(fh, box.start, end, sha, chunks, tracks, report, footage, extra_cap)
             continue
         if box.kind == "mdat":
             report.add(
@@ -772,14 +913,14 @@ def _fragment(
     fh: BinaryIO,
     start: int,
     end: int,
+    sha: bytes,
     chunks: _Chunks,
     tracks: _Tracks,
     report: Mp4Report,
     footage: list,
     extra_cap: int,
 ) -> None:
-    """One fragment (a moof and its mdat): footage, or the unsigned notes."""
-    sha = _hash_range(fh, start, end)
+    """One fragment (a moof and its mdat, ``sha`` its SHA-256): footage, or the notes."""
     if sha not in chunks.by_sha:
         notes = _notes(fh, start, end, tracks)
         if notes is not None:

@@ -5,6 +5,7 @@ as subtitles, the signed entries in the sealcam evidence box (issue 12, export).
 # R-HOST-5: nobody edits original footage: the export holds the signed bytes unchanged.
 
 import hashlib
+import itertools
 import json
 import tracemalloc
 
@@ -360,3 +361,85 @@ def test_the_exports_note_has_one_line_per_chunk(exported):  # R-HOST-4
     assert json.loads(text) == json.loads(json.dumps(note))
     rows = [line for line in text.splitlines() if line.startswith('    {"seq": ')]
     assert len(rows) == len(note["chunks"]) > 1
+
+
+# --- speed (issue 12, Benchmarks): writing beside the check ---------------------------------
+
+
+def test_the_written_bytes_are_handed_to_the_disk_as_the_export_goes(tmp_path, monkeypatch):
+    # issue 12: Benchmarks, export <= 1.2x copying: the disk writes while the export reads
+    # and checks, so the final fsync waits only for the tail.
+    import host.mp4export as mp4export
+
+    rec = fmp4.record_large(fragments=12, fragment_bytes=256 << 10)
+    fmp4.evidence_store(tmp_path / "ev", rec).close()
+    started: list = []
+    monkeypatch.setattr(mp4export, "_libc_sync_file_range", lambda: (
+        lambda fd, offset, length: started.append((offset, length))))  # fmt: skip
+    monkeypatch.setattr(mp4export, "WRITEBACK_EVERY", 1 << 20)
+    out = tmp_path / "big.mp4"
+    note = export_recording(str(tmp_path / "ev"), DEVICE, None, str(out), "W. Li")
+    size = out.stat().st_size
+    assert len(started) >= 2
+    # Consecutive ranges from the start, each at least WRITEBACK_EVERY, none past the end.
+    assert started[0][0] == 0
+    assert all(a + n == b for (a, n), (b, _) in itertools.pairwise(started))
+    assert all(n >= 1 << 20 for _, n in started) and sum(n for _, n in started) <= size
+    # The file is exactly what the note says and every fragment is in it as signed.
+    data = out.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == note["file_sha256"]
+    for entry, fragment in rec.fragments:
+        c = next(c for c in note["chunks"] if c["seq"] == entry.seq)
+        assert data[c["offset"] : c["offset"] + c["bytes"]] == fragment
+
+
+def test_a_write_that_fails_is_raised_and_nothing_is_left(tmp_path, monkeypatch):
+    # issue 12: Benchmarks; a full disk is not lost beside the file hasher, nor left behind.
+    import errno
+
+    import host.mp4export as mp4export
+
+    rec = fmp4.record(gops_before=1, gops_after=2)
+    fmp4.evidence_store(tmp_path / "ev", rec).close()
+    calls: list = []
+    real = mp4export.write_all
+
+    def full_disk(fd, data):
+        calls.append(len(data))
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(fd, data)
+
+    monkeypatch.setattr(mp4export, "write_all", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        export_recording(str(tmp_path / "ev"), DEVICE, None, str(tmp_path / "x.mp4"), "W. Li")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]  # no file, no temporary
+
+
+def _gone(conn, path):
+    conn.close()  # a file hasher that fails at once
+
+
+def _short(conn, path):
+    conn.recv_bytes()
+    conn.send_bytes(b"0" * 63)  # a file hasher that answers nonsense
+
+
+@pytest.mark.parametrize("hasher", ["worker", "gone", "short", "one core"])
+def test_the_notes_file_hash_never_depends_on_the_file_hasher(tmp_path, monkeypatch, hasher):
+    # issue 12: Benchmarks; R-HOST-4: the note's SHA-256 is the file's, however it is taken.
+    import host.mp4export as mp4export
+
+    rec = fmp4.record_large(fragments=6, fragment_bytes=1 << 20)
+    fmp4.evidence_store(tmp_path / "ev", rec).close()
+    monkeypatch.setattr(mp4export, "TELL_EVERY", 1 << 18)
+    if hasher == "gone":
+        monkeypatch.setattr(mp4export, "_hash_file", _gone)
+    elif hasher == "short":
+        monkeypatch.setattr(mp4export, "_hash_file", _short)
+    elif hasher == "one core":
+        monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0}, raising=False)
+    out = tmp_path / "x.mp4"
+    note = export_recording(str(tmp_path / "ev"), DEVICE, None, str(out), "W. Li")
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == note["file_sha256"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ev", "x.mp4", "x.mp4.json"]

@@ -420,3 +420,66 @@ def test_the_carried_entries_signatures_go_through_the_check_pipeline(
     else:
         # The outcome the pipeline gives is the one the verifier acts on.
         assert report.state == ALTERED and "ledger" in codes(report), report.lines()
+
+
+# --- speed (issue 12, Benchmarks): the fragments are hashed beside the ledger check ---------
+
+
+def _count_main_hashes(monkeypatch) -> list:
+    """Record each fragment this process hashes (a forked worker counts in its own copy)."""
+    import host.mp4verify as mp4verify
+
+    hashed: list = []
+    real = mp4verify._hash_range
+
+    def counting(fd, start, end, buf):
+        hashed.append((start, end))
+        return real(fd, start, end, buf)
+
+    monkeypatch.setattr(mp4verify, "_hash_range", counting)
+    return hashed
+
+
+def test_the_fragments_are_hashed_in_the_worker_beside_the_ledger_check(
+    exported, monkeypatch
+):  # issue 12: Benchmarks, verify <= 1.5x SHA-256 of the file
+    rec, out, _, _ = exported
+    hashed = _count_main_hashes(monkeypatch)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    report = verify_mp4(str(out))
+    assert report.state == AUTHENTIC_NOTES, report.lines()
+    assert report.matched == len(rec.fragments)
+    assert hashed == []  # this process hashed no fragment: the worker hashed them all
+
+
+def _no_worker_digests(conn, fh, size, path):
+    conn.send_bytes(b"")  # a worker that hashed nothing (failed at once)
+
+
+@pytest.mark.parametrize("worker", ["none", "silent", "capped", "one core"])
+def test_the_verdict_never_depends_on_the_hashing_worker(
+    exported, tmp_path, monkeypatch, worker
+):  # issue 12: Benchmarks; R-HOST-5 (every fragment checked)
+    import host.mp4verify as mp4verify
+
+    rec, out, note, _ = exported
+    if worker == "silent":
+        monkeypatch.setattr(mp4verify, "_hash_fragments", _no_worker_digests)
+    elif worker == "capped":
+        monkeypatch.setattr(mp4verify, "MAX_HASHED", 1)
+    elif worker == "one core":
+        monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0}, raising=False)
+    elif worker == "none":
+        monkeypatch.setattr(mp4verify.multiprocessing, "get_all_start_methods", lambda: [])
+    hashed = _count_main_hashes(monkeypatch)
+    report = verify_mp4(str(out))
+    assert report.state == AUTHENTIC_NOTES, report.lines()
+    assert report.matched == len(rec.fragments)
+    # What the worker did not hash, this process did: every fragment, or all but the first.
+    assert len(hashed) == len(rec.fragments) + 1 - (worker == "capped")  # + the notes
+    at, ref, entry = _sample(rec, note, 1, 4)
+    data = bytearray(out.read_bytes())
+    data[at + ref.size // 2] ^= 0x10
+    changed = verify_mp4(str(variant(tmp_path, bytes(data))))
+    assert changed.state == ALTERED and codes(changed) == ["frame-changed"]
+    assert changed.frames == [(entry.seq, "....N.....")]

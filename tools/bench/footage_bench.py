@@ -3,6 +3,12 @@ export and ``sealcam verify FILE.mp4``, each figure beside a baseline measured i
 
     .venv/bin/python tools/bench/footage_bench.py [--json] [--quick] [--clip-seconds S]
         [--clip-rounds N] [--minutes M] [--hour-size WxH] [--rounds R] [--cpu N]
+        [--hour-only] [--keep DIR]
+
+``--hour-only`` runs parts 3 and 4 alone; ``--keep DIR`` makes the long recording and its
+evidence store in DIR and keeps them, so a later run with the same ``--minutes`` and
+``--hour-size`` measures them again without making them (the figures of part 2 and the
+making times are those of the first run).
 
 Default: about four minutes on a loaded 2-core machine; ``--quick`` (a 2 s clip, a 1-minute
 recording, one round; under a minute) is the smoke run the test suite makes.
@@ -45,7 +51,9 @@ The footage it measures is made by ``footage_make.py`` beside it.
    ``shutil.copyfile`` of the exported file plus an fsync of the copy, alternated, median of
    the rounds; everything is in the page cache.
 4. ``host.mp4verify.verify_mp4`` on that export (the file alone, as ``sealcam verify
-   FILE.mp4``) against SHA-256 of the file in 1 MiB reads, alternated, median. The CLI
+   FILE.mp4``) against SHA-256 of the file in 1 MiB reads, alternated, median. The CPU
+   figures of parts 3 and 4 are the process's and its ended children's (``os.times``): the
+   export's and verify's worker processes (signatures, hashes) are counted. The CLI
    commands (``sealcam export``, ``sealcam verify``) are also timed once each as child
    processes, beside the interpreter's start-up (``sealcam --help``).
 """
@@ -524,10 +532,17 @@ def sha256_file(path: str) -> str:
     return h.hexdigest()
 
 
+def cpu_time() -> float:
+    """This process's CPU time and its ended children's (the export's and verify's worker
+    processes, for signatures and hashes, are joined before they return)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def timed(fn: Callable[[], Any]) -> tuple:
-    cpu0, wall0 = time.process_time(), time.perf_counter()
+    cpu0, wall0 = cpu_time(), time.perf_counter()
     out = fn()
-    return time.perf_counter() - wall0, time.process_time() - cpu0, out
+    return time.perf_counter() - wall0, cpu_time() - cpu0, out
 
 
 def cli(*args: str) -> tuple:
@@ -537,8 +552,20 @@ def cli(*args: str) -> tuple:
     return time.perf_counter() - start, done.returncode
 
 
-def bench_hour(minutes: int, size: tuple, rounds: int, folder: str, loop_s: int = 60) -> dict:
-    """A ``minutes``-long recording of ``loop_s`` seconds of footage fed over and over."""
+def make_hour(minutes: int, size: tuple, folder: str, loop_s: int) -> dict:
+    """The recording and its evidence store in ``folder``; the facts of making it. A folder
+    that already holds them (``--keep``, made with the same settings) is used as it is."""
+    facts_file = os.path.join(folder, "hour.json")
+    wanted = {"minutes": minutes, "size": list(size), "loop_s": loop_s}
+    if os.path.exists(facts_file):
+        with open(facts_file) as f:
+            facts = json.load(f)
+        if facts.get("wanted") == wanted:
+            return facts
+        raise SystemExit(
+            "%s holds a recording made with other settings (%s): give another --keep folder"
+            % (folder, facts.get("wanted"))
+        )
     wall0 = time.perf_counter()
     minute = encode_minute(loop_s, size)
     encoded_s = time.perf_counter() - wall0
@@ -546,9 +573,28 @@ def bench_hour(minutes: int, size: tuple, rounds: int, folder: str, loop_s: int 
     made = build_recording(device, minute, minutes)
     built_s = time.perf_counter() - wall0 - encoded_s
     steady = ledger_sizes(device)
-    ev_root = os.path.join(folder, "evidence")
-    filled = fill_evidence(device, ev_root)
+    filled = fill_evidence(device, os.path.join(folder, "evidence"))
     shutil.rmtree(device)  # the device's copy is not needed any more: half the disk back
+    facts = {
+        "wanted": wanted,
+        "encoded_s": encoded_s,
+        "built_s": built_s,
+        "made": made,
+        "steady": steady,
+        "filled": filled,
+    }
+    with open(facts_file, "w") as f:
+        json.dump(facts, f)
+    return facts
+
+
+def bench_hour(minutes: int, size: tuple, rounds: int, folder: str, loop_s: int = 60) -> dict:
+    """A ``minutes``-long recording of ``loop_s`` seconds of footage fed over and over."""
+    os.makedirs(folder, exist_ok=True)
+    hour = make_hour(minutes, size, folder, loop_s)
+    encoded_s, built_s = hour["encoded_s"], hour["built_s"]
+    made, steady, filled = hour["made"], hour["steady"], hour["filled"]
+    ev_root = os.path.join(folder, "evidence")
     out = os.path.join(folder, "recording.mp4")
     copy = os.path.join(folder, "copy.mp4")
     export_runs: list = []
@@ -621,12 +667,8 @@ def met(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
-def report(r: dict) -> None:
-    print("machine: %s" % r["machine"])
-    print("load average before: %s, after: %s" % (r["load_before"], r["load_after"]))
-    print("command: %s" % r["command"])
-    print()
-    p = r["recording"]
+def report_recording(p: dict) -> None:
+    """Part 1: the 1080p30 recording."""
     s = p["summary"]
     clip = p["clip"]
     print(
@@ -712,25 +754,36 @@ def report(r: dict) -> None:
         "OpenCV's BGR to I420 + from_ndarray would take %.1f"
         % (sp["frames"], sp["pyav_conversion_ms"], sp["x264_ms"], sp["opencv_conversion_ms"])
     )
+
+
+def report(r: dict) -> None:
+    print("machine: %s" % r["machine"])
+    print("load average before: %s, after: %s" % (r["load_before"], r["load_after"]))
+    print("command: %s" % r["command"])
     print()
-    lg = p["ledger"]
+    p = r.get("recording")
+    if p is not None:
+        report_recording(p)
+        print()
     h = r["hour"]
     hl = h["ledger"]
     print("2. signing overhead (every stored entry, events included, media excluded)")
-    print(
-        "  1080p30 run: %d entries, %d bytes in %.1f s: %.2f kbit/s (frame digests %.2f, "
-        "signatures %d bytes); video %.1f Mbit/s; goal < 10 kbit/s: %s; Axis ~27 kbit/s"
-        % (
-            lg["entries"],
-            lg["entry_bytes"],
-            p["footage_s"],
-            p["overhead_bps"] / 1000,
-            p["overhead_digests_bps"] / 1000,
-            lg["signature_bytes"],
-            p["video_bps"] / 1e6,
-            met(p["overhead_bps"] < OVERHEAD_GOAL_BPS),
+    if p is not None:
+        lg = p["ledger"]
+        print(
+            "  1080p30 run: %d entries, %d bytes in %.1f s: %.2f kbit/s (frame digests %.2f, "
+            "signatures %d bytes); video %.1f Mbit/s; goal < 10 kbit/s: %s; Axis ~27 kbit/s"
+            % (
+                lg["entries"],
+                lg["entry_bytes"],
+                p["footage_s"],
+                p["overhead_bps"] / 1000,
+                p["overhead_digests_bps"] / 1000,
+                lg["signature_bytes"],
+                p["video_bps"] / 1e6,
+                met(p["overhead_bps"] < OVERHEAD_GOAL_BPS),
+            )
         )
-    )
     print(
         "  the %d-minute recording (30 fps, 1 s GOP): %d entries, %d bytes: %.2f kbit/s "
         "(frame digests %.2f); goal: %s"
@@ -818,6 +871,15 @@ def main() -> int:
         default=-1,
         help="the CPU to pin part 1 to (default: the last this process may use)",
     )
+    ap.add_argument(
+        "--hour-only", action="store_true", help="parts 3 and 4 only: the hour's export, verify"
+    )
+    ap.add_argument(
+        "--keep",
+        default="",
+        help="make the hour's recording in this folder and keep it; a later run with the same "
+        "--minutes and --hour-size measures it again without making it",
+    )
     args = ap.parse_args()
     clip = args.clip_seconds or (2 if args.quick else 10)
     minutes = args.minutes or (1 if args.quick else 60)
@@ -840,8 +902,10 @@ def main() -> int:
         "load_before": load(),
     }
     with tempfile.TemporaryDirectory(prefix="sealcam-footage-bench-") as tmp:
-        results["recording"] = bench_recording(clip, cpu, tmp, clip_rounds)
-        results["hour"] = bench_hour(minutes, (w, h), rounds, tmp, 10 if args.quick else 60)
+        if not args.hour_only:
+            results["recording"] = bench_recording(clip, cpu, tmp, clip_rounds)
+        hour_dir = args.keep or os.path.join(tmp, "hour")
+        results["hour"] = bench_hour(minutes, (w, h), rounds, hour_dir, 10 if args.quick else 60)
     results["load_after"] = load()
     if args.json:
         print(json.dumps(results, indent=2, default=str))
