@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-from host.cli import about, demo, dock, export, flash, keys, record, sync, verify
+from host.cli import about, demo, dock, export, flash, keys, ledger, record, sync, verify
 from host.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNUSABLE, Unusable
 
 
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     verify.add_verify(sub)
     verify.add_checkpoint(sub)
+    ledger.add_ledger(sub)
     keys.add_keygen(sub)
     record.add_record(sub)
     keys.add_enrol(sub)

@@ -7,9 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from firmware.store import ledger_bytes
 from host.cli import main
 from host.evidence import SqliteEvidenceStore
-from protocol.keys import decode_key
+from protocol.keys import decode_key, encode_key
+from tests.firmware.helpers import recorded_device
+from tests.host.helpers import write_case
+from tests.protocol.helpers import device_key, make_entries
 
 
 def test_version_is_one_line(capsys):
@@ -67,4 +71,43 @@ def test_enrol_refuses_a_private_key_and_names_the_public_one(tmp_path, capsys):
     assert main(["enrol", "--evidence", str(ev), str(tmp_path / "SC-0001.pub")]) == 0
     assert "enrolled SC-0001" in capsys.readouterr().out
     assert Path(ev / "evidence.db").exists()
+
+
+def device_store(tmp_path):
+    """A recorded device store ``dev`` and the device's public key file ``device.pub``."""
+    agent = recorded_device(tmp_path / "dev", 6)
+    agent.store.close()
+    key = tmp_path / "device.pub"
+    key.write_bytes(encode_key(device_key().public_only()))
+    return tmp_path / "dev", key
+
+
+def test_verify_on_a_segment_file_says_what_it_is(tmp_path, capsys):
+    # Issue 17: verify on a store's segment file named the file, not a false NOT OK.
+    store, key = device_store(tmp_path)
+    segment = sorted((store / "ledger").glob("*.seg"))[0]
+    code = main(["verify", str(segment), "--key", str(key)])
+    out, err = capsys.readouterr()
+    assert code == 2 and not out and err.count("\n") == 1
+    assert "segment of a device store" in err
+    assert "sealcam verify %s --key" % store in err
+    # A plain ledger file is still a ledger, even one whose first bytes look like a length.
+    ledger, key2 = write_case(tmp_path, make_entries(3))
+    assert main(["verify", ledger, "--key", key2]) == 0
+
+
+def test_ledger_export_writes_the_file_verify_reads(tmp_path, capsys):
+    # Issue 17: `sealcam ledger export STORE --out FILE`, the README's shift.ledger.
+    store, key = device_store(tmp_path)
+    out = tmp_path / "shift.ledger"
+    assert main(["ledger", "export", str(store), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(out) in err
+    assert out.read_bytes() == ledger_bytes(str(store))
+    assert main(["verify", str(out), "--key", str(key)]) == 0
+    assert "✓ OK" in capsys.readouterr().out
+    # Not a store: one line, and no file written.
+    code = main(["ledger", "export", str(tmp_path), "--out", str(tmp_path / "x.ledger")])
+    assert code == 2 and "not a device store" in capsys.readouterr().err
+    assert not (tmp_path / "x.ledger").exists()
 
