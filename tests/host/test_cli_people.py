@@ -11,9 +11,10 @@ from firmware.store import ledger_bytes
 from host.cli import main
 from host.evidence import SqliteEvidenceStore
 from protocol.keys import decode_key, encode_key
+from protocol.verify import verify_ledger
 from tests.firmware.helpers import recorded_device
 from tests.host.helpers import write_case
-from tests.protocol.helpers import device_key, make_entries
+from tests.protocol.helpers import DEVICE, SEED_B, device_key, make_entries
 
 
 def test_version_is_one_line(capsys):
@@ -111,3 +112,18 @@ def test_ledger_export_writes_the_file_verify_reads(tmp_path, capsys):
     assert code == 2 and "not a device store" in capsys.readouterr().err
     assert not (tmp_path / "x.ledger").exists()
 
+
+def test_a_wrong_key_is_one_summary_line(tmp_path, capsys):
+    # Issue 17: a wrong --key (another device's) was one finding per entry.
+    entries = make_entries(40)
+    ledger, _ = write_case(tmp_path, entries)
+    other = tmp_path / "other.pub"
+    other.write_bytes(encode_key(device_key(SEED_B, "SC-OTHER").public_only()))
+    assert main(["verify", ledger, "--key", str(other)]) == 1
+    out = capsys.readouterr().out
+    findings = out.split("Findings\n", 1)[1].strip().splitlines()
+    assert len(findings) == 1 and "wrong-device" in findings[0]
+    assert "all 40 entries (seqs 0 to 39) belong to device %s" % DEVICE in findings[0]
+    assert "unknown key" in out
+    report = verify_ledger(b"".join(entries), "SC-OTHER", device_key(SEED_B).public)
+    assert [f.more for f in report.findings] == [40]
