@@ -46,6 +46,14 @@ CLEAR_LINE = "\x1b[2K"
 CLEAR_BELOW = "\x1b[J"
 RATE_WINDOW_S = 5.0  # a session's rate is measured over about this much recent time
 ID_WIDTH = 12  # device ids are usually no longer
+ID_MAX = 16  # past this, an id no longer widens every row's column
+LINK_MIN = 10  # a link abbreviated below this says nothing: it goes instead
+
+
+def _abbreviate(text: str, width: int) -> str:
+    """``text`` in ``width`` characters: its end (a port's or address's distinctive part)
+    after an ellipsis."""
+    return text if len(text) <= width else "…" + text[len(text) - width + 1 :]
 
 
 def human_bytes(n: float) -> str:
@@ -165,7 +173,10 @@ class SessionView:
             return self.width
         return shutil.get_terminal_size((100, 24)).columns
 
-    def _line(self, row: _Row, now: float, id_width: int) -> str:
+    def _line(self, row: _Row, now: float, id_width: int, width: int = 0) -> str:
+        """A session's line, fitted to ``width`` columns (0: no limit): the device and its
+        state always show, whole; the rate goes first, then the link is abbreviated or goes,
+        then the time left, then the amount; the outcome takes what room is left."""
         if row.total is not None:
             amount = "%s / %s" % (human_bytes(row.done), human_bytes(max(row.total, row.done)))
         else:
@@ -177,18 +188,36 @@ class SessionView:
             when = "%s left" % human_time(max(row.total - row.done, 0) / rate)
         else:
             when = "-"
-        line = "%-*s  %-22s  %-9s  %-21s  %9s/s  %s" % (
-            id_width,
-            row.device or "?",
-            row.link[:22],
-            row.state,
-            amount,
-            human_bytes(rate),
-            when,
-        )
-        if row.outcome:
-            line += "  " + row.outcome
-        return line
+        device = row.device or "?"
+        cols = {
+            "link": "%-22s" % row.link[:22],
+            "amount": "%-21s" % amount,
+            "rate": "%9s/s" % human_bytes(rate),
+            "when": when,
+        }
+        keep = ["link", "amount", "rate", "when"]
+
+        def joined() -> str:
+            parts = ["%-*s" % (id_width, device)]
+            parts += [cols["link"]] if "link" in keep else []
+            parts.append("%-9s" % row.state)
+            parts += [cols[k] for k in ("amount", "rate", "when") if k in keep]
+            if row.outcome:  # why a session failed: worth more than its rate or link
+                parts.append(row.outcome)
+            return "  ".join(parts).rstrip()
+
+        if width:
+            # Columns line up for ids up to ID_MAX; a longer one is whole, its row shifted.
+            id_width = min(id_width, ID_MAX)
+            for drop in ("rate", "link", "when", "amount"):
+                over = len(joined()) - width
+                if over <= 0:
+                    break
+                if drop == "link" and 22 - over >= LINK_MIN:
+                    cols["link"] = "%-*s" % (22 - over, _abbreviate(row.link, 22 - over))
+                    continue
+                keep.remove(drop)
+        return joined()
 
     def render(self) -> list:
         """The view's lines as they stand now, without escape sequences."""
@@ -203,7 +232,7 @@ class SessionView:
             rows = list(self.rows.values())
             active = [r for r in rows if r.ended is None]
             id_width = max([len(r.device or "?") for r in rows] + [ID_WIDTH])
-            lines = [self._line(r, now, id_width)[:width] for r in rows]
+            lines = [self._line(r, now, id_width, width)[:width] for r in rows]
             rate = sum(r.rate(now) for r in active)
             done = self.finished["bytes"] + sum(r.done for r in active)
             summary = "%d active, %d done, %d failed  |  %s stored  |  %s/s now  |  up %s" % (
@@ -246,3 +275,4 @@ class SessionView:
             self.linger_s = 0.0
         self.draw()
         self.drawn = 0
+
