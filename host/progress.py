@@ -1,6 +1,6 @@
-"""Progress on the terminal: one rewritten line for long work (``Progress``), and the sync
-daemon's live multi-line view of its sessions (``SessionView``). Both only draw on a
-terminal; elsewhere the callers log lines instead."""
+"""Progress on the terminal: one rewritten line for long work (``Progress``), the sync
+daemon's live multi-line view of its sessions (``SessionView``), and the device's side of a
+dock (``DockView``). All only draw on a terminal; elsewhere the callers log lines instead."""
 
 import shutil
 import sys
@@ -276,3 +276,84 @@ class SessionView:
         self.draw()
         self.drawn = 0
 
+
+# --- the device's side of a dock ----------------------------------------------------------
+
+# What a person reads for the device session's state (protocol.device_session's D_* order).
+DOCK_STATES = (
+    "connecting",  # IDLE: the host's HELLO not yet in
+    "handshake",  # AUTH
+    "host working",  # READY: the host checks, stores or asks for the next thing
+    "sending entries",  # SENDING
+    "sending media",  # MEDIA
+    "factory",  # FACTORY
+    "factory",  # KEYGEN
+    "factory",  # DONE
+    "host's time",  # ANSWER: a TIME or CONFIG being judged
+    "closed",  # CLOSED
+)
+
+
+def dock_state(state: int, receipts: int) -> str:
+    """The words for a device session's state; once a receipt is in, the host has it all."""
+    if receipts and state != len(DOCK_STATES) - 1:
+        return "receipt in"
+    return DOCK_STATES[state] if 0 <= state < len(DOCK_STATES) else "?"
+
+
+class DockView:
+    """The device's side of a dock on one rewritten line, as the host's view shows its
+    side: ``SC-0001 -> tcp:HOST:PORT  sending media  1.2 MB sent  300 kB/s  0:04``.
+    Redrawn at most every ``every_s`` (at once when the state changes); ``close`` leaves the
+    outcome as a last line. Draws only on a terminal; ``clock`` and ``width`` for tests."""
+
+    def __init__(
+        self,
+        label: str,
+        stream=None,
+        clock=time.monotonic,
+        width: int | None = None,
+        every_s: float = 0.2,
+    ) -> None:
+        self.label = label
+        self.stream = stream if stream is not None else sys.stderr
+        self.clock = clock
+        self.width = width
+        self.every_s = every_s
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.started = clock()
+        self.shown_at = -1.0
+        self.state = ""
+        self.sent = 0
+        self.received = 0
+
+    def line(self) -> str:
+        elapsed = self.clock() - self.started
+        rate = self.sent / elapsed if elapsed > 0 else 0.0
+        text = "%s  %s  %s sent  %s/s  %s" % (
+            self.label,
+            self.state,
+            human_bytes(self.sent),
+            human_bytes(rate),
+            human_time(elapsed),
+        )
+        width = self.width or shutil.get_terminal_size((80, 24)).columns
+        return text[: max(width - 1, 1)]  # the last column would wrap on some terminals
+
+    def update(self, state: str, sent: int, received: int) -> None:
+        self.sent, self.received = sent, received
+        now = self.clock()
+        if state == self.state and now - self.shown_at < self.every_s:
+            return
+        self.state = state
+        self.shown_at = now
+        if self.enabled:
+            self.stream.write("\r" + CLEAR_LINE + self.line())
+            self.stream.flush()
+
+    def close(self, outcome: str) -> None:
+        """Leave the last state on screen with the outcome after it."""
+        if self.enabled:
+            self.state = outcome
+            self.stream.write("\r" + CLEAR_LINE + self.line() + "\n")
+            self.stream.flush()
