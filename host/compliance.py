@@ -12,6 +12,7 @@ a spoken reason recorded as an fMP4 fragment is listened to: one that is silence
 import time
 from collections.abc import Callable
 
+from host.recordings import recording_label
 from protocol.ledger import Entry, media_digest
 from protocol.messages import GONE_DAMAGED
 from protocol.registry import (
@@ -132,10 +133,10 @@ def _late_uploads(entries: list, received: dict, policy: Policy, flags: list) ->
                 "late-upload",
                 "R-HOST-1",
                 first,
-                "recording %s: %d chunk%s reached the evidence store more than %g h after "
+                "%s: %d chunk%s reached the evidence store more than %g h after "
                 "recording (latest %.1f h)"
                 % (
-                    rec.hex(),
+                    recording_label(rec),
                     count,
                     "" if count == 1 else "s",
                     policy.upload_hours,
@@ -175,12 +176,12 @@ def _recordings(entries: list, flags: list) -> None:
 
 
 def _no_announcement(rec: object, seq: int) -> Flag:
-    rid = rec.hex() if isinstance(rec, bytes) else str(rec)
     return Flag(
         "no-announcement",
         "R-DEV-8",
         seq,
-        "recording %s (started at seq %d) has no announcement of the standard phrase" % (rid, seq),
+        "%s (started at seq %d) has no announcement of the standard phrase"
+        % (recording_label(rec), seq),
     )
 
 

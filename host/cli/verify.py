@@ -187,7 +187,7 @@ def render_checkup(checkup: "Checkup", path: Path) -> list:
     from host import timeline
     from host.verify_store import render as render_store
 
-    lines = [*render_store(checkup.store, str(path)), ""]
+    lines = [*device_summary(checkup), *render_store(checkup.store, str(path)), ""]
     for d in checkup.devices:
         lines.append(render(d.report, "%s (device %s)" % (path, d.device_id)))
         flags = d.flags
@@ -199,6 +199,30 @@ def render_checkup(checkup: "Checkup", path: Path) -> list:
     lines.append(store_verdict(checkup.store.ok, [(d.device_id, d.ok) for d in checkup.devices]))
     lines.append("")  # the report's end, before whatever follows it (the demo's next step)
     return lines
+
+
+# The summary across devices that opens an evidence store's report: one format per line.
+SUMMARY_HEAD = "Summary  %d device(s): %d NOT OK, %d with compliance flags, %d OK without flags"
+SUMMARY_NOT_OK = "  NOT OK          %s"
+SUMMARY_FLAGS = "  with flags      %s"
+SUMMARY_CLEAN = "  OK, no flags    %s"
+SUMMARY_NONE = "Summary  no device enrolled"
+
+
+def device_summary(checkup: "Checkup") -> list:
+    """The report's first lines: which devices are NOT OK, which have flags (and how many),
+    which are clean, before the store's section and the per-device ones."""
+    devices = checkup.devices
+    if not devices:
+        return [SUMMARY_NONE, ""]
+    bad = [d.device_id for d in devices if not d.ok]
+    flagged = ["%s (%d)" % (d.device_id, len(d.flags)) for d in devices if d.flags]
+    clean = [d.device_id for d in devices if d.ok and not d.flags]
+    lines = [SUMMARY_HEAD % (len(devices), len(bad), len(flagged), len(clean))]
+    for fmt, names in ((SUMMARY_NOT_OK, bad), (SUMMARY_FLAGS, flagged), (SUMMARY_CLEAN, clean)):
+        if names:
+            lines.append(fmt % ", ".join(names))
+    return [*lines, ""]
 
 
 def store_verdict(store_ok: bool, devices: list) -> str:

@@ -127,3 +127,62 @@ def test_a_wrong_key_is_one_summary_line(tmp_path, capsys):
     assert "unknown key" in out
     report = verify_ledger(b"".join(entries), "SC-OTHER", device_key(SEED_B).public)
     assert [f.more for f in report.findings] == [40]
+
+
+def two_devices(ev, tamper: bool) -> None:
+    """An evidence store with two enrolled devices, each with a short ledger; with
+    ``tamper``, one byte of SC-OTHER's first entry is changed in the database."""
+    import sqlite3
+
+    from protocol.signer import make_signer
+
+    store = SqliteEvidenceStore(ev)
+    a, b = device_key(), device_key(SEED_B, "SC-OTHER")
+    store.enrol(a.device_id, a.public)
+    store.enrol(b.device_id, b.public)
+    store.add_entries(a.device_id, make_entries(3), 1000)
+    store.add_entries(b.device_id, make_entries(3, seed=SEED_B, device="SC-OTHER"), 10**13)
+    store.checkpoint(make_signer(bytes(32)), "agency-host-1")
+    store.close()
+    if tamper:
+        db = sqlite3.connect(str(ev / "evidence.db"))
+        raw = bytearray(
+            db.execute(
+                "SELECT raw FROM entries WHERE device_id = 'SC-OTHER' AND seq = 1"
+            ).fetchone()[0]
+        )
+        raw[-3] ^= 1
+        db.execute(
+            "UPDATE entries SET raw = ? WHERE device_id = 'SC-OTHER' AND seq = 1", (bytes(raw),)
+        )
+        db.commit()
+        db.close()
+
+
+def test_verify_evidence_starts_with_a_summary_across_devices(tmp_path, capsys):
+    # Issue 17: `verify evidence/` starts with which devices are NOT OK and which have flags.
+    ev = tmp_path / "ev"
+    two_devices(ev, tamper=True)
+    assert main(["verify", str(ev)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (
+        "Summary  2 device(s): 1 NOT OK, 2 with compliance flags, 0 OK without flags"
+    )
+    assert lines[1] == "  NOT OK          SC-OTHER"
+    assert lines[2].startswith("  with flags      SC-OTHER (") and "SC-TEST-0001 (1)" in lines[2]
+    assert lines[3] == "" and lines[4].startswith("Store ")
+    assert lines.index("Device   SC-OTHER") > 4  # the per-device sections come after it
+
+
+def test_reports_name_recordings_by_number_and_never_say_none(tmp_path, capsys):
+    # Issue 17: no `None` in reports; recordings are named by the number export takes.
+    from host.recordings import recording_label
+
+    assert recording_label((42).to_bytes(8, "big")) == "recording 42"
+    assert recording_label(None) == "a recording without an id"
+    ev = tmp_path / "ev"
+    two_devices(ev, tamper=False)
+    assert main(["verify", str(ev)]) == 0
+    flags = [line for line in capsys.readouterr().out.splitlines() if "R-DEV-8" in line]
+    assert flags and all("None" not in line for line in flags)
+    assert "a recording without an id (started at seq 1)" in flags[0]
