@@ -74,10 +74,36 @@ class Policy:
         self.silence_dbfs = silence_dbfs  # R-DEV-9: a spoken reason quieter is silence
 
 
+# Every flag code the host raises, with what it means: the reference the scenario
+# documentation is generated from (docs/scenarios.md). A Flag of a code not listed here is
+# a mistake in this module, refused at once.
+FLAG_CODES = {
+    "late-upload": "chunks reached the evidence store later than the policy allows after "
+    "they were recorded (--late-hours, [host] late_hours)",
+    "no-announcement": "a recording has no announcement of the standard phrase",
+    "pause-without-reason": "a pause carries no objective reason code",
+    "resume-without-spoken-reason": "a resume does not point at a recording of the spoken "
+    "reason in the same ledger",
+    "silent-spoken-reason": "the spoken reason a resume points at is (near) silence",
+    "recording-cut-by-power-loss": "a power loss ended a recording without a stop; for review",
+    "seq-gap": "entries are missing from the ledger the host holds",
+    "clock-drift": "the device clock was off the host's by more than the limit at a dock "
+    "(--drift-limit, [host] clock_drift_s)",
+    "clock-jumped": "the device clock jumped forward between entries by more than it can drift",
+    "clock-rolled-back": "the device clock went back between entries",
+    "eviction-before-receipt": "the device freed footage the host had not confirmed",
+    "eviction-too-young": "the device freed footage younger than the retention floor",
+    "media-lost-on-device": "the device no longer held media the host asked for (after a "
+    "power loss: R-DEV-14; otherwise R-DEV-4)",
+}
+
+
 class Flag:
     """One compliance finding: the rule broken, the entry it concerns, and the reason."""
 
     def __init__(self, code: str, rule: str, seq: int, message: str) -> None:
+        if code not in FLAG_CODES:
+            raise ValueError("flag code %r is not in FLAG_CODES: describe it there" % code)
         self.code = code
         self.rule = rule
         self.seq = seq

@@ -33,8 +33,17 @@ from tests.host.helpers import (
     run_pair,
     sync_argv,
 )
-from tests.host.test_progress import Clock
 from tests.protocol.helpers import DEVICE, SEED_A
+
+
+class Clock:
+    """A clock that moves only when the test moves it."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
 
 ESCAPES = re.compile(r"\x1b\[\d*[A-Za-z]|\r")
 BOUND_S = 120.0  # a generous bound on waiting for an event; reached only when it never comes
