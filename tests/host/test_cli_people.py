@@ -186,3 +186,47 @@ def test_reports_name_recordings_by_number_and_never_say_none(tmp_path, capsys):
     flags = [line for line in capsys.readouterr().out.splitlines() if "R-DEV-8" in line]
     assert flags and all("None" not in line for line in flags)
     assert "a recording without an id (started at seq 1)" in flags[0]
+
+
+def test_tools_demo_runs_where_it_is_called_so_its_suggestions_work_as_printed(tmp_path):
+    # Issue 17: after tools/demo, its "try it yourself" lines work as printed. The script
+    # runs setup in its checkout, then the demo in the caller's folder by the checkout's
+    # own sealcam (here a stand-in that says how it was called).
+    import shutil
+    import subprocess
+
+    repo = tmp_path / "checkout"
+    (repo / "tools").mkdir(parents=True)
+    shutil.copy(Path(__file__).resolve().parents[2] / "tools" / "demo", repo / "tools" / "demo")
+    setup = repo / "tools" / "setup"
+    setup.write_text("#!/bin/sh\npwd > setup-ran-in\n")
+    bindir = repo / ".venv" / "bin"
+    bindir.mkdir(parents=True)
+    fake = bindir / "sealcam"
+    fake.write_text('#!/bin/sh\necho "$0"; pwd; echo "$@"\n')
+    for f in (setup, fake, repo / "tools" / "demo"):
+        f.chmod(0o755)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    r = subprocess.run(
+        [str(repo / "tools" / "demo")], cwd=elsewhere, capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 0, r.stderr
+    argv0, cwd, args = r.stdout.splitlines()
+    assert Path(argv0) == fake and Path(argv0).is_absolute()
+    assert Path(cwd) == elsewhere.resolve()
+    assert args == "demo --dir %s" % (repo.resolve() / "sealcam-demo")
+    assert (repo / "setup-ran-in").read_text().strip() == str(repo.resolve())
+    r = subprocess.run(
+        [str(repo / "tools" / "demo"), "--dir", "mine"], cwd=elsewhere, capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert r.stdout.splitlines()[2] == "demo --dir mine"
+
+
+def test_the_demo_names_paths_as_they_are_typed_from_here(tmp_path, monkeypatch):
+    from host.cli.demo import shown
+
+    monkeypatch.chdir(tmp_path)
+    assert shown(tmp_path / "demo" / "recording.mp4") == "demo/recording.mp4"
+    assert shown(tmp_path.parent / "x.mp4") == str(tmp_path.parent / "x.mp4")
