@@ -22,7 +22,7 @@ from firmware.ports.transports import SerialTransport, SocketTransport
 from host.evidence import SqliteEvidenceStore, disk_full
 from host.guard import Admission, HeldLog, Limits, LinkGuard, Tally, Ticket
 from host.progress import SessionView
-from host.sync import HostLink
+from host.sync import STOPPED, HostLink
 from protocol.signer import Ed25519Signer
 
 if TYPE_CHECKING:
@@ -41,7 +41,10 @@ NOTED = (
     "declined",
     "internal-error",
 )
-TICK_S = 0.25  # the live view is redrawn this often
+TICK_S = 0.25  # the live view is redrawn this often (and at once when a session ends)
+# After Ctrl-C, how long the sessions get to end at their next read and keep what they
+# verified; a second Ctrl-C does not wait.
+STOP_JOIN_S = 10.0
 
 
 class Daemon:
@@ -87,12 +90,19 @@ class Daemon:
         self.unshown: dict = {}
         self.serial = 0
         self.stop = threading.Event()
+        self.wake = threading.Event()  # a session ended: redraw the view now, not next tick
+        self.interrupted = False  # stopped by Ctrl-C (exit 130)
+        self.totals: dict = {}  # the summary, once the daemon has stopped
         self.threads: list = []
         self.started = time.monotonic()
 
     def log(self, event: str, **fields: object) -> None:
         fields = dict(fields, event=event, time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-        extra = " ".join("%s=%s" % (k, v) for k, v in fields.items() if k not in ("event", "time"))
+        extra = " ".join(
+            "%s=%s" % (k, "-" if v is None else v)  # None is "not known": a person reads "-"
+            for k, v in fields.items()
+            if k not in ("event", "time")
+        )
         if self.view is not None and event in NOTED:
             self.view.note("%s %s" % (event, extra))
         if self.quiet:
@@ -160,6 +170,7 @@ class Daemon:
                     self.view.begin(key, where)  # it ended before a redraw showed it
                 if not unshown or held.named():
                     self.view.end(key, summary)
+            self.wake.set()
         if not held.named():
             # No device to record a session for: counted, and one line for a burst of them.
             self.tally.note("anonymous", link=where, result=summary["result"])
@@ -228,6 +239,7 @@ class Daemon:
                 if once:
                     t.join()
                     self.stop.set()
+                    self.wake.set()
 
         t = threading.Thread(target=accept, daemon=True)
         t.start()
@@ -291,14 +303,30 @@ class Daemon:
         """Serve until told to stop (Ctrl-C) or every link is done; then log the summary."""
         try:
             while not self.stop.is_set():
-                self.stop.wait(TICK_S if self.view is not None else 0.5)
+                # The stop event ends the wait too: ``stop`` sets ``wake`` with it.
+                self.wake.wait(TICK_S if self.view is not None else 0.5)
+                self.wake.clear()
                 self.refresh()
                 if self.threads and all(not t.is_alive() for t in self.threads):
                     break
         except KeyboardInterrupt:
-            self.stop.set()
+            self.interrupted = True
+            self.halt()
         finally:
             self.finish()
+
+    def halt(self) -> None:
+        """Stop serving: every running session ends at its next read, keeping what it
+        verified, and is recorded as cut short; wait a bounded time for them."""
+        self.stop.set()
+        self.wake.set()
+        with self.lock:
+            running = list(self.active.values())
+        for link in running:
+            link.stop()
+        deadline = time.monotonic() + STOP_JOIN_S
+        for t in list(self.threads):
+            t.join(max(deadline - time.monotonic(), 0.0))
 
     def refresh(self) -> None:
         """Redraw the live view from every running session."""
@@ -323,8 +351,11 @@ class Daemon:
         with self.lock:
             sessions = list(self.sessions)
         done = [s for s in sessions if s["result"] == "done"]
-        self.log(
-            "summary",
+        with self.lock:
+            cut = [link.progress() for link in self.active.values()]  # did not end in time
+        left = [s.get("bytes_left") for s in sessions if s["result"] == STOPPED]
+        left += [p["total"] - p["done"] if p["total"] is not None else None for p in cut]
+        self.totals = dict(
             sessions=len(sessions),
             done=len(done),
             failed=len(sessions) - len(done),
@@ -333,6 +364,12 @@ class Daemon:
             bytes_stored=sum(s.get("bytes_stored", 0) for s in sessions),
             anonymous=self.anonymous,
             seconds=round(time.monotonic() - self.started, 3),
+            interrupted=self.interrupted,
+            still_running=len(cut),
+            # What the sessions that did not finish had yet to pull (known ones only).
+            bytes_left=sum(n for n in left if n is not None),
+            left_unknown=sum(1 for n in left if n is None),
         )
+        self.log("summary", **self.totals)
         if self.view is not None:
             self.view.close()

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 from host.evidence import EvidenceError, SqliteEvidenceStore, StoreUnopenable
 from host.files import fsync_dir, write_atomic
+from host.recordings import recording_number
 from host.sigworker import worker_checks
 from protocol.frames import frame_digest
 from protocol.ledger import Entry
@@ -93,11 +94,6 @@ class NotAuthentic(ExportError):
 
 
 # --- the recording's chunks ----------------------------------------------------------------
-
-
-def recording_number(rec_id: bytes) -> int:
-    """A recording id as the integer it encodes (the seq of its record-start entry)."""
-    return int.from_bytes(rec_id, "big")
 
 
 def recording_ids(entries: list) -> list:

@@ -1,6 +1,6 @@
-"""Progress on the terminal: one rewritten line for long work (``Progress``), and the sync
-daemon's live multi-line view of its sessions (``SessionView``). Both only draw on a
-terminal; elsewhere the callers log lines instead."""
+"""Progress on the terminal: one rewritten line for long work (``Progress``), the sync
+daemon's live multi-line view of its sessions (``SessionView``), and the device's side of a
+dock (``DockView``). All only draw on a terminal; elsewhere the callers log lines instead."""
 
 import shutil
 import sys
@@ -46,6 +46,14 @@ CLEAR_LINE = "\x1b[2K"
 CLEAR_BELOW = "\x1b[J"
 RATE_WINDOW_S = 5.0  # a session's rate is measured over about this much recent time
 ID_WIDTH = 12  # device ids are usually no longer
+ID_MAX = 16  # past this, an id no longer widens every row's column
+LINK_MIN = 10  # a link abbreviated below this says nothing: it goes instead
+
+
+def _abbreviate(text: str, width: int) -> str:
+    """``text`` in ``width`` characters: its end (a port's or address's distinctive part)
+    after an ellipsis."""
+    return text if len(text) <= width else "…" + text[len(text) - width + 1 :]
 
 
 def human_bytes(n: float) -> str:
@@ -165,7 +173,10 @@ class SessionView:
             return self.width
         return shutil.get_terminal_size((100, 24)).columns
 
-    def _line(self, row: _Row, now: float, id_width: int) -> str:
+    def _line(self, row: _Row, now: float, id_width: int, width: int = 0) -> str:
+        """A session's line, fitted to ``width`` columns (0: no limit): the device and its
+        state always show, whole; the rate goes first, then the link is abbreviated or goes,
+        then the time left, then the amount; the outcome takes what room is left."""
         if row.total is not None:
             amount = "%s / %s" % (human_bytes(row.done), human_bytes(max(row.total, row.done)))
         else:
@@ -177,18 +188,36 @@ class SessionView:
             when = "%s left" % human_time(max(row.total - row.done, 0) / rate)
         else:
             when = "-"
-        line = "%-*s  %-22s  %-9s  %-21s  %9s/s  %s" % (
-            id_width,
-            row.device or "?",
-            row.link[:22],
-            row.state,
-            amount,
-            human_bytes(rate),
-            when,
-        )
-        if row.outcome:
-            line += "  " + row.outcome
-        return line
+        device = row.device or "?"
+        cols = {
+            "link": "%-22s" % row.link[:22],
+            "amount": "%-21s" % amount,
+            "rate": "%9s/s" % human_bytes(rate),
+            "when": when,
+        }
+        keep = ["link", "amount", "rate", "when"]
+
+        def joined() -> str:
+            parts = ["%-*s" % (id_width, device)]
+            parts += [cols["link"]] if "link" in keep else []
+            parts.append("%-9s" % row.state)
+            parts += [cols[k] for k in ("amount", "rate", "when") if k in keep]
+            if row.outcome:  # why a session failed: worth more than its rate or link
+                parts.append(row.outcome)
+            return "  ".join(parts).rstrip()
+
+        if width:
+            # Columns line up for ids up to ID_MAX; a longer one is whole, its row shifted.
+            id_width = min(id_width, ID_MAX)
+            for drop in ("rate", "link", "when", "amount"):
+                over = len(joined()) - width
+                if over <= 0:
+                    break
+                if drop == "link" and 22 - over >= LINK_MIN:
+                    cols["link"] = "%-*s" % (22 - over, _abbreviate(row.link, 22 - over))
+                    continue
+                keep.remove(drop)
+        return joined()
 
     def render(self) -> list:
         """The view's lines as they stand now, without escape sequences."""
@@ -203,7 +232,7 @@ class SessionView:
             rows = list(self.rows.values())
             active = [r for r in rows if r.ended is None]
             id_width = max([len(r.device or "?") for r in rows] + [ID_WIDTH])
-            lines = [self._line(r, now, id_width)[:width] for r in rows]
+            lines = [self._line(r, now, id_width, width)[:width] for r in rows]
             rate = sum(r.rate(now) for r in active)
             done = self.finished["bytes"] + sum(r.done for r in active)
             summary = "%d active, %d done, %d failed  |  %s stored  |  %s/s now  |  up %s" % (
@@ -246,3 +275,85 @@ class SessionView:
             self.linger_s = 0.0
         self.draw()
         self.drawn = 0
+
+
+# --- the device's side of a dock ----------------------------------------------------------
+
+# What a person reads for the device session's state (protocol.device_session's D_* order).
+DOCK_STATES = (
+    "connecting",  # IDLE: the host's HELLO not yet in
+    "handshake",  # AUTH
+    "host working",  # READY: the host checks, stores or asks for the next thing
+    "sending entries",  # SENDING
+    "sending media",  # MEDIA
+    "factory",  # FACTORY
+    "factory",  # KEYGEN
+    "factory",  # DONE
+    "host's time",  # ANSWER: a TIME or CONFIG being judged
+    "closed",  # CLOSED
+)
+
+
+def dock_state(state: int, receipts: int) -> str:
+    """The words for a device session's state; once a receipt is in, the host has it all."""
+    if receipts and state != len(DOCK_STATES) - 1:
+        return "receipt in"
+    return DOCK_STATES[state] if 0 <= state < len(DOCK_STATES) else "?"
+
+
+class DockView:
+    """The device's side of a dock on one rewritten line, as the host's view shows its
+    side: ``SC-0001 -> tcp:HOST:PORT  sending media  1.2 MB sent  300 kB/s  0:04``.
+    Redrawn at most every ``every_s`` (at once when the state changes); ``close`` leaves the
+    outcome as a last line. Draws only on a terminal; ``clock`` and ``width`` for tests."""
+
+    def __init__(
+        self,
+        label: str,
+        stream=None,
+        clock=time.monotonic,
+        width: int | None = None,
+        every_s: float = 0.2,
+    ) -> None:
+        self.label = label
+        self.stream = stream if stream is not None else sys.stderr
+        self.clock = clock
+        self.width = width
+        self.every_s = every_s
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.started = clock()
+        self.shown_at = -1.0
+        self.state = ""
+        self.sent = 0
+        self.received = 0
+
+    def line(self) -> str:
+        elapsed = self.clock() - self.started
+        rate = self.sent / elapsed if elapsed > 0 else 0.0
+        text = "%s  %s  %s sent  %s/s  %s" % (
+            self.label,
+            self.state,
+            human_bytes(self.sent),
+            human_bytes(rate),
+            human_time(elapsed),
+        )
+        width = self.width or shutil.get_terminal_size((80, 24)).columns
+        return text[: max(width - 1, 1)]  # the last column would wrap on some terminals
+
+    def update(self, state: str, sent: int, received: int) -> None:
+        self.sent, self.received = sent, received
+        now = self.clock()
+        if state == self.state and now - self.shown_at < self.every_s:
+            return
+        self.state = state
+        self.shown_at = now
+        if self.enabled:
+            self.stream.write("\r" + CLEAR_LINE + self.line())
+            self.stream.flush()
+
+    def close(self, outcome: str) -> None:
+        """Leave the last state on screen with the outcome after it."""
+        if self.enabled:
+            self.state = outcome
+            self.stream.write("\r" + CLEAR_LINE + self.line() + "\n")
+            self.stream.flush()

@@ -85,6 +85,10 @@ DONE = "done"
 FAILED = "failed"
 
 
+# A session's result when the host was stopped under it (Ctrl-C of sealcam sync).
+STOPPED = "interrupted: the host was stopped; what was verified is kept, dock again for the rest"
+
+
 class HostLink:
     """One sync session with one device."""
 
@@ -153,6 +157,9 @@ class HostLink:
         self.drift_ms: int | None = None
         self.clock_set: bool | None = None  # whether the device took the host's time
         self.result = "open"
+        # Set from another thread when the host stops (Ctrl-C): the session ends at its next
+        # read, keeping what it verified, as a link lost would (``stop``).
+        self.stopping = False
         self.device_head = 0  # the device's ledger head, from its HELLO
         self.started = clock()
         self.progress_at = -1.0
@@ -190,6 +197,10 @@ class HostLink:
             # The device is gone; what it sent before it went is still read and stored.
             self.write_failed = "link lost: %s" % (exc.strerror or exc)
 
+    def stop(self) -> None:
+        """End the session at its next read (any thread): the host is stopping."""
+        self.stopping = True
+
     def run(self) -> dict:
         """Run the session until it closes or the link goes away; return what happened."""
         self.log("state", device=self.device, state=self.state)
@@ -197,6 +208,9 @@ class HostLink:
         self.flush()
         idle_since = self.clock()
         while self.result == "open":
+            if self.stopping:
+                self._end_link(STOPPED)
+                break
             try:
                 data = self.transport.read()
             except OSError as exc:
@@ -341,7 +355,16 @@ class HostLink:
             "clock_set": self.clock_set,
             # The device's announced next seq, None until it proved its key.
             "device_head": self.device_head if self.device else None,
+            # Payload bytes the device still had for this session when it ended short of
+            # done; None while unknown (before the ledger was in) and for a done session.
+            "bytes_left": self.bytes_left(),
         }
+
+    def bytes_left(self) -> int | None:
+        """What the session had yet to pull: known once the ledger is in."""
+        if self.result == "done" or self.total_bytes is None:
+            return None
+        return max(self.total_bytes - (self.entry_bytes + self.media_bytes), 0)
 
     def progress(self) -> dict:
         """Where the session stands, for a progress display: bytes are payload (entries and

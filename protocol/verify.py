@@ -226,6 +226,9 @@ class LedgerVerifier:
         self.entries = 0
         self.signed = 0
         self.foreign = 0
+        self.foreign_id = ""  # the device the first entry of another device names
+        self.foreign_span = _Tally()  # the seqs and bytes of the other devices' entries
+        self.foreign_mixed = False  # entries of more than one other device
         self.kinds: dict = {}
         self.first_wall = -1
         self.last_wall = -1
@@ -305,6 +308,11 @@ class LedgerVerifier:
         seq = fields[F_SEQ]
         if entry.kid != self.kid:
             self.foreign += 1
+            if not self.foreign_id:
+                self.foreign_id = entry.device_id
+            elif entry.device_id != self.foreign_id:
+                self.foreign_mixed = True
+            self.foreign_span.add(seq, offset)
             self._add(
                 "wrong-device",
                 "entry seq %d at byte %d belongs to device %s, not %s"
@@ -590,8 +598,31 @@ class LedgerVerifier:
         self._broken_findings()
         self._signature_findings()
         self._unsigned_findings()
+        if self.entries and self.foreign == self.entries:
+            self._all_foreign_finding()
         self._summary_findings()
         return Report(self._state(), self.device_id, self.findings, self._stats())
+
+    def _all_foreign_finding(self) -> None:
+        """One finding, not one per entry, when no entry is the key's device's: the key
+        given is another device's (issue 17: a wrong --key is one line)."""
+        self.findings = [f for f in self.findings if f.code != "wrong-device"]
+        if "wrong-device" in self.more:
+            del self.more["wrong-device"]
+            self.more_codes.remove("wrong-device")
+        t = self.foreign_span
+        who = self.foreign_id + (" and others" if self.foreign_mixed else "")
+        self.findings.append(
+            Finding(
+                "wrong-device",
+                "all %s entries (%s) belong to device %s, not %s: the key given is another "
+                "device's; check them with the key of the device that wrote them"
+                % (_thousands(self.entries), t.where(), who, self.device_id),
+                t.first_seq,
+                t.first_offset,
+                self.entries if self.entries > 1 else 0,
+            )
+        )
 
     def _summary_findings(self) -> None:
         """One finding per code for its findings past ``keep``: how many, and where."""

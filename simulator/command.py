@@ -33,13 +33,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "  sealcam sim run simulator/scenarios/place-change.toml\n"
         "  sealcam sim run --all                      # the whole scenario library\n"
         "  sealcam sim run SCENARIO --json             # the report as JSON\n"
+        "  sealcam sim run --all --junit results.xml   # and JUnit XML for a CI system\n"
+        "  sealcam sim run SCENARIO --keep             # keep its stores to look into\n"
         "  sealcam sim run SCENARIO --device /dev/ttyACM0 --evidence ev/ --host-key host.key\n"
         "                                             # hardware in the loop: a flashed board\n"
         "\nexit status: 0 every expectation held, 1 one did not, 2 the scenario could not run",
     )
     run.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario TOML files")
     run.add_argument("--all", action="store_true", help="run every scenario in the library")
-    run.add_argument("--dir", help="keep the device stores and evidence here (default: temp)")
+    run.add_argument(
+        "--dir",
+        help="keep the device stores and evidence here, one folder per scenario (default: a "
+        "temporary folder, removed after the scenario unless --keep)",
+    )
+    run.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep each scenario's temporary folder (its path is printed after its report)",
+    )
+    run.add_argument(
+        "--junit",
+        metavar="FILE",
+        help="also write the results as JUnit XML, for CI systems to show",
+    )
     run.add_argument("--device", metavar="PORT", help="drive a real board on this serial port")
     run.add_argument("--evidence", help="the host evidence store (default: a fresh one)")
     run.add_argument("--host-key", help="the host's private key (the one the board pins)")
@@ -52,7 +68,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_board(simsub)
 
 
+# Where each scenario's stores are, said after its report (one format per case).
+STORES_KEPT = "Stores    %s (kept)"
+STORES_REMOVED = "Stores    %s (removed after the run; --keep keeps them)"
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    import shutil
+    import time
+
     from host.errors import EXIT_NOT_OK, EXIT_OK, Unusable
     from simulator.errors import BoardError, SimulatorError
     from simulator.report import render
@@ -67,25 +91,95 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise Unusable("a board runs one scenario at a time: give one SCENARIO")
     live = (not args.json) and sys.stderr.isatty()
     reports = []
+    results: list = []  # (path, report or None, seconds, error) for --junit
     for i, path in enumerate(files):
+        # Stores under --dir are the user's; a temporary folder goes after the scenario
+        # unless --keep (the whole library leaves hundreds of MiB otherwise).
         work = Path(args.dir) / Path(path).stem if args.dir else None
         if work is None:
-            tmp = tempfile.mkdtemp(prefix="sealcam-sim-")
-            work = Path(tmp)
+            work = Path(tempfile.mkdtemp(prefix="sealcam-sim-%s-" % Path(path).stem))
+        keep = bool(args.dir) or args.keep
         say = (lambda line: print("  " + line, file=sys.stderr)) if live else None
         if live:
             print("[%d/%d] %s" % (i + 1, len(files), path), file=sys.stderr)
+        started = time.monotonic()
         try:
             report = run_file(path, str(work), args.device, args.evidence, args.host_key, say)
         except (SimulatorError, BoardError) as exc:
+            results.append((path, None, time.monotonic() - started, str(exc)))
+            if args.junit:
+                write_junit(args.junit, results)
             raise Unusable(str(exc)) from None
+        finally:
+            if not keep:
+                shutil.rmtree(work, ignore_errors=True)
+        results.append((path, report, time.monotonic() - started, ""))
         report["workdir"] = str(work)
+        report["kept"] = keep
         reports.append(report)
         if not args.json:
             print(render(report))
+            print((STORES_KEPT if keep else STORES_REMOVED) % work)
+    if args.junit:
+        write_junit(args.junit, results)
     if args.json:
         print(json.dumps(reports if len(reports) > 1 else reports[0], indent=2, default=str))
     return EXIT_OK if all(r["passed"] for r in reports) else EXIT_NOT_OK
+
+
+def junit_xml(results: list) -> bytes:
+    """JUnit XML for CI systems: one test case per scenario, its failed expectations as the
+    failure, a scenario that could not run as an error, the text report as its output."""
+    import xml.etree.ElementTree as ET
+
+    from simulator.report import render
+
+    failures = sum(1 for _, r, _, err in results if r is not None and not r["passed"])
+    errors = sum(1 for _, r, _, _ in results if r is None)
+    suites = ET.Element("testsuites")
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name="sealcam scenarios",
+        tests=str(len(results)),
+        failures=str(failures),
+        errors=str(errors),
+        time="%.3f" % sum(t for _, _, t, _ in results),
+    )
+    for path, report, seconds, error in results:
+        name = report["scenario"] if report is not None else Path(path).stem
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname="sealcam.scenarios.%s" % Path(path).stem,
+            name=name,
+            file=str(path),
+            time="%.3f" % seconds,
+        )
+        if report is None:
+            ET.SubElement(case, "error", message=error).text = error
+            continue
+        failed = [c for c in report["expectations"] if not c["passed"]]
+        if failed:
+            text = "\n".join(
+                "%s: expected %s, got %s" % (c["what"], c["expected"], c["got"]) for c in failed
+            )
+            ET.SubElement(
+                case, "failure", message="%d expectation(s) failed" % len(failed)
+            ).text = text
+        ET.SubElement(case, "system-out").text = render(report)
+    return ET.tostring(suites, encoding="utf-8", xml_declaration=True)
+
+
+def write_junit(path: str, results: list) -> None:
+    """Write the JUnit XML whole or not at all; a file that cannot be written is one line."""
+    from host.errors import Unusable
+    from host.files import write_atomic
+
+    try:
+        write_atomic(Path(path), junit_xml(results))
+    except OSError as exc:
+        raise Unusable("cannot write %s: %s" % (path, exc.strerror or exc)) from None
 
 
 def add_board(sub: argparse._SubParsersAction) -> None:

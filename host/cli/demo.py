@@ -94,7 +94,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(line)
         v = note["video"]
         notes = len(note["pause_notes"])
-        print("\nThe MP4, exported before the change: %s" % video)
+        print("\nThe MP4, exported before the change: %s" % shown(video))
         print(
             "  (%d frames of %s %dx%d with sound, %d pause note%s; its note for the case "
             "file: %s.json)"
@@ -105,15 +105,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 v["height"],
                 notes,
                 "" if notes == 1 else "s",
-                video,
+                shown(video),
             )
         )
         print("  Play it with its sound in VLC or a web browser (open the file, or drag it into")
         print("  a window), subtitles on to see the pause notes:")
-        print("    vlc %s\n" % video)
+        print("    vlc %s\n" % shown(video))
         print("Try it yourself:")
-        print("  %s verify %s" % (command_name(), video))
-        print("  %s verify %s" % (command_name(), evidence))
+        print("  %s verify %s" % (command_name(), shown(video)))
+        print("  %s verify %s" % (command_name(), shown(evidence)))
         print("  %s sim run --all" % command_name())
     ok = before.ok and alone.ok and not after.ok
     return EXIT_OK if ok else EXIT_NOT_OK
@@ -149,6 +149,13 @@ def command_name(argv0: str | None = None) -> str:
         return "sealcam"
     rel = os.path.relpath(argv0)
     return rel if not rel.startswith("..") else os.path.abspath(argv0)
+
+
+def shown(path: Path) -> str:
+    """A path as the reader types it from here: relative below this folder, else absolute,
+    so that the lines the demo suggests work as printed wherever it was started."""
+    rel = os.path.relpath(path)
+    return rel if not rel.startswith("..") else os.path.abspath(path)
 
 
 def _checkup(evidence: Path, device: str, quiet: bool) -> "Checkup":

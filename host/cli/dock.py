@@ -18,9 +18,13 @@ from host.cli.common import (
 from protocol.signer import make_signer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from firmware.link import DeviceLink
     from firmware.storelock import StoreClaim
     from host.dockrelay import HostEnd
+    from host.progress import DockView
+    from protocol.framing import Transport
 
 
 def cmd_dock(args: argparse.Namespace) -> int:
@@ -36,6 +40,7 @@ def cmd_dock(args: argparse.Namespace) -> int:
     from firmware.hal import Indicators
     from firmware.link import DeviceLink
     from firmware.ports.cpython import SystemClock
+    from host.progress import dock_state
 
     key = load_key(str(Path(args.store) / "device.key"))
     if not key.seed:
@@ -65,21 +70,31 @@ def cmd_dock(args: argparse.Namespace) -> int:
                 ) from None
             from protocol.messages import DEFAULT_MAX_FRAME, MAX_FRAME
 
+            view = dock_view(key.device_id, args)
+            watched = WatchedTransport(transport)
             link = DeviceLink(
                 agent,
                 signer,
                 pinned,
-                transport,
+                watched,
                 serial_link,
                 os.urandom,
                 idle_ms=int(args.idle * 1000),
                 # TCP is fast and reliable: offer the largest frame; serial keeps the default.
                 max_frame=DEFAULT_MAX_FRAME if serial_link else MAX_FRAME,
             )
+            if view is not None:
+                watched.tick = lambda: view.update(
+                    dock_state(link.session.state, len(link.receipts)),
+                    watched.sent,
+                    watched.received,
+                )
             try:
                 result = link.run()
             finally:
                 agent.store.close()
+                if view is not None:
+                    view.close(dock_outcome(link)[1])
         finally:
             end = getattr(transport, "sock", None) or getattr(transport, "port", None)
             if end is not None:
@@ -94,6 +109,44 @@ def cmd_dock(args: argparse.Namespace) -> int:
         else "%s: %s; receipts %s" % (key.device_id, result, link.receipts or "none")
     )
     return code
+
+
+class WatchedTransport:
+    """A sync transport that counts the bytes each way and calls ``tick`` after every read
+    and write, for the dock's progress line (the device session itself stays unaware)."""
+
+    def __init__(self, inner: "Transport") -> None:
+        self.inner = inner
+        self.sent = 0
+        self.received = 0
+        self.tick: Callable[[], None] = lambda: None
+
+    def read(self) -> bytes:
+        data = self.inner.read()
+        self.received += len(data)
+        self.tick()
+        return data
+
+    def write(self, data: bytes) -> None:
+        self.inner.write(data)
+        self.sent += len(data)
+        self.tick()
+
+    def at_eof(self) -> bool:
+        return self.inner.at_eof()
+
+
+def dock_view(device_id: str, args: argparse.Namespace) -> "DockView | None":
+    """The device side's progress line, on a terminal and without --json (the host side
+    shows its own in sealcam sync)."""
+    import sys
+
+    from host.progress import DockView
+
+    if args.json or not sys.stderr.isatty():
+        return None
+    where = "tcp:%s" % args.connect if args.connect else "serial:%s" % args.serial
+    return DockView("%s -> %s" % (device_id, where))
 
 
 def dock_outcome(link: "DeviceLink") -> tuple:

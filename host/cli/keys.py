@@ -3,7 +3,6 @@
 import argparse
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from host.cli.common import (
     EXIT_OK,
@@ -15,51 +14,67 @@ from host.files import write_atomic
 from protocol.keys import DeviceKey, encode_key
 from protocol.signer import generate_seed, make_signer
 
-if TYPE_CHECKING:
-    pass
+# What keygen prints for each kind of key pair: where each half goes. One format per kind,
+# so a translation catalogue can take them whole.
+DEVICE_KEY_TEXT = (
+    "device %s (key %s)\n  private key %s (keep on the device)\n  public key  %s "
+    "(enrol on the host: sealcam enrol --evidence EVIDENCE %s)"
+)
+HOST_KEY_TEXT = (
+    "host %s (key %s)\n  private key %s (keep on this host: sealcam sync --host-key %s)\n"
+    "  public key  %s (every device pins it: sealcam dock --trust %s, sealcam flash "
+    "--host-key)"
+)
+ONE_KIND = "give one of --device-id, --host-id and --agency: they make different keys"
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
+    kinds = [k for k in (args.device_id, args.host_id, args.agency) if k is not None]
+    if len(kinds) > 1:
+        raise UsageProblem(ONE_KIND)
     if args.agency is not None:
         return cmd_keygen_agency(args)
-    if args.device_id is None:
+    if not kinds:
         raise UsageProblem(
-            "name what the keys are for: --device-id ID (a device) or --agency NAME (the "
-            "agency's signing certificate and seal key)"
+            "name what the keys are for: --device-id ID (a device), --host-id ID (the sync "
+            "host that signs receipts) or --agency NAME (the agency's signing certificate "
+            "and seal key)"
         )
-    check_id(args.device_id, "the device id")
-    if "/" in args.device_id or "\0" in args.device_id or args.device_id.startswith("."):
+    host = args.host_id is not None
+    ident = args.host_id if host else args.device_id
+    what = "host" if host else "device"
+    check_id(ident, "the %s id" % what)
+    if "/" in ident or "\0" in ident or ident.startswith("."):
         # The id names the key files: it must not lead them out of --out, or hide them.
         raise UsageProblem(
-            "a device id that names key files cannot hold '/' or start with '.': %r"
-            % args.device_id
+            "a %s id that names key files cannot hold '/' or start with '.': %r" % (what, ident)
         )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     seed = generate_seed()
-    key = DeviceKey(args.device_id, make_signer(seed).public_key(), seed)
-    private = out / ("%s.key" % args.device_id)
-    public = out / ("%s.pub" % args.device_id)
+    key = DeviceKey(ident, make_signer(seed).public_key(), seed)
+    private = out / ("%s.key" % ident)
+    public = out / ("%s.pub" % ident)
     if private.exists() and not args.force:
-        raise UsageProblem("%s exists; pass --force to replace this device's key" % private)
+        raise UsageProblem("%s exists; pass --force to replace this %s's key" % (private, what))
     write_atomic(private, encode_key(key), mode=0o600)
     write_atomic(public, encode_key(key.public_only()))
     if args.json:
         print(
             json.dumps(
                 {
-                    "device_id": key.device_id,
+                    "kind": what,
+                    "%s_id" % what: key.device_id,
                     "public_key": key.public.hex(),
                     "private_key_file": str(private),
                     "public_key_file": str(public),
                 }
             )
         )
+    elif host:
+        print(HOST_KEY_TEXT % (ident, key.public[:8].hex(), private, private, public, public))
     else:
-        print(
-            "device %s (key %s)\n  private key %s (keep on the device)\n  public key  %s "
-            "(enrol on the host)" % (key.device_id, key.public[:8].hex(), private, public)
-        )
+        print(DEVICE_KEY_TEXT % (ident, key.public[:8].hex(), private, public, public))
     return EXIT_OK
 
 
@@ -67,8 +82,6 @@ def cmd_keygen_agency(args: argparse.Namespace) -> int:
     """The agency's signing certificate chain and seal key pair (``host.agencykeys``)."""
     from host import agencykeys
 
-    if args.device_id is not None:
-        raise UsageProblem("give --device-id or --agency, not both: they make different keys")
     files = agencykeys.make_agency(args.agency, args.country)
     out = Path(args.out)
     written = agencykeys.write_agency(out, files, args.force)
@@ -121,6 +134,8 @@ def cmd_enrol(args: argparse.Namespace) -> int:
 
     keys = [load_key(path) for path in args.keys]
     for path, key in zip(args.keys, keys, strict=True):
+        if key.seed:  # the private half must stay where it was made, never in the store
+            raise UsageProblem(ENROL_PRIVATE % (path, Path(path).with_suffix(".pub")))
         check_id(key.device_id, "the key file %s names device" % path)  # before any is enrolled
     store = SqliteEvidenceStore(args.evidence)
     try:
@@ -135,21 +150,36 @@ def cmd_enrol(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+ENROL_PRIVATE = (
+    "%s is a private key: enrol its public half (%s) instead; nothing was enrolled"
+)
+
+
 def add_keygen(sub: "argparse._SubParsersAction") -> None:
     """Add ``sealcam keygen``."""
     k = sub.add_parser(
         "keygen",
-        help="make a device key pair (simulated devices, tests), or the agency's keys",
+        help="make a device's or the sync host's key pair, or the agency's keys",
         description="Make an Ed25519 key pair for a device. A real recorder makes its own key "
         "at provisioning and never lets the private half out; this command is for simulated "
-        "devices and test benches. With --agency NAME, make the agency's keys instead: a "
+        "devices and test benches. With --host-id ID, make the sync host's key pair: sealcam sync "
+        "signs receipts and checkpoints with its private half, and devices pin its public "
+        "half. With --agency NAME, make the agency's keys instead: a "
         "small certification authority and the signing certificate it issues (the X.509 "
         "profile C2PA requires) for the Content Credentials on exports, and the X25519 key "
         "pair recorders seal footage to (R-DEV-3). Private keys are written mode 0600.",
         epilog="Examples: sealcam keygen --device-id SC-0001 --out keys/; sealcam keygen "
-        "--agency '某市公安局' --out agency/",
+        "--host-id agency-host-1 --out keys/; sealcam keygen --agency '某市公安局' --out agency/",
     )
-    k.add_argument("--device-id", help="the device's serial number")
+    k.add_argument(
+        "--device-id", help="make a device's key pair; the device's serial number"
+    )
+    k.add_argument(
+        "--host-id",
+        metavar="ID",
+        help="make the sync host's key pair (it signs receipts and checkpoints; devices pin "
+        "its public half); the host's id",
+    )
     k.add_argument(
         "--agency",
         metavar="NAME",
@@ -176,5 +206,7 @@ def add_enrol(sub: "argparse._SubParsersAction") -> None:
         "refused at sync, and its footage is never stored.",
     )
     e.add_argument("--evidence", required=True, help="the evidence store directory")
-    e.add_argument("keys", nargs="+", help="device public key files (ID.pub)")
+    e.add_argument(
+        "keys", nargs="+", help="device public key files (ID.pub; a private key is refused)"
+    )
     e.set_defaults(run=cmd_enrol)

@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-from host.cli import demo, dock, export, flash, keys, record, sync, verify
+from host.cli import about, demo, dock, export, flash, keys, ledger, record, sync, verify
 from host.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNUSABLE, Unusable
 
 
@@ -17,9 +17,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 success or OK, 1 verification NOT OK, 2 unusable input. "
         "Run 'sealcam COMMAND --help' for each command.",
     )
+    p.add_argument("--version", action="version", version=about.version_line())
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     verify.add_verify(sub)
     verify.add_checkpoint(sub)
+    ledger.add_ledger(sub)
     keys.add_keygen(sub)
     record.add_record(sub)
     keys.add_enrol(sub)

@@ -3,9 +3,9 @@
 import argparse
 import sys
 import time
-from typing import TYPE_CHECKING
 
 from host.cli.common import (
+    EXIT_INTERRUPTED,
     EXIT_NOT_OK,
     EXIT_OK,
     UsageProblem,
@@ -14,8 +14,13 @@ from host.cli.common import (
     parse_address,
 )
 
-if TYPE_CHECKING:
-    pass
+# What sync says when Ctrl-C stops it: what the sessions stored, and what they left.
+STOPPED_TEXT = (
+    "sealcam sync: stopped by Ctrl-C: %d session(s), %d done, %d cut short; stored %d "
+    "entries and %d media files (%s); %s"
+)
+LEFT_TEXT = "left on the devices: %s%s; dock them again for the rest"
+NOTHING_LEFT = "nothing was left half-pulled"
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -41,26 +46,60 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     view = SessionView() if SessionView.wanted(sys.stderr, args.json) else None
     daemon = Daemon(store, signer, kid, as_json=args.json, idle_s=args.idle, clock=clock, view=view)
-    if args.tcp:
-        host, port = parse_address(args.tcp)
-        try:
-            daemon.listen(host, port, once=args.once)
-        except OSError as exc:
-            raise UsageProblem("cannot listen on %s: %s" % (args.tcp, exc.strerror)) from None
-    for name in args.serial or ():
-        daemon.serial_port(name, args.baud, once=args.once)
-    if args.scan:
-        daemon.scan_serial(args.scan, args.baud)
     if not (args.tcp or args.serial or args.scan):
         raise UsageProblem("nothing to serve: give --tcp, --serial or --scan")
-    daemon.wait()
+    try:
+        if args.tcp:
+            host, port = parse_address(args.tcp)
+            try:
+                daemon.listen(host, port, once=args.once)
+            except OSError as exc:
+                raise UsageProblem(
+                    "cannot listen on %s: %s" % (args.tcp, exc.strerror)
+                ) from None
+        for name in args.serial or ():
+            daemon.serial_port(name, args.baud, once=args.once)
+        if args.scan:
+            daemon.scan_serial(args.scan, args.baud)
+        daemon.wait()
+    except KeyboardInterrupt:  # before the daemon's wait took Ctrl-C over: the same ending
+        daemon.interrupted = True
+        daemon.halt()
+        daemon.finish()
     store.close()
     if args.once and not daemon.sessions and not args.tcp and daemon.port_errors:
         # Nothing was served, and nothing could be: every port given failed to open.
         name, why = daemon.port_errors[0]
         raise UsageProblem("cannot open serial port %s: %s" % (name, why))
+    if daemon.interrupted:
+        print(stopped_summary(daemon.totals), file=sys.stderr)
+        return EXIT_INTERRUPTED
     failed = [s for s in daemon.sessions if s["result"] != "done"]
     return EXIT_NOT_OK if args.once and failed else EXIT_OK
+
+
+def stopped_summary(totals: dict) -> str:
+    """One line for a person: the daemon's summary after Ctrl-C (``Daemon.totals``)."""
+    from host.progress import human_bytes
+
+    cut = totals["failed"] + totals["still_running"]
+    if totals["bytes_left"] or totals["left_unknown"]:
+        unknown = totals["left_unknown"]
+        left = LEFT_TEXT % (
+            human_bytes(totals["bytes_left"]),
+            " and what %d session(s) had not yet counted" % unknown if unknown else "",
+        )
+    else:
+        left = NOTHING_LEFT
+    return STOPPED_TEXT % (
+        totals["sessions"] + totals["still_running"],
+        totals["done"],
+        cut,
+        totals["entries_stored"],
+        totals["media_stored"],
+        human_bytes(totals["bytes_stored"]),
+        left,
+    )
 
 
 def add_sync(sub: "argparse._SubParsersAction") -> None:
@@ -81,7 +120,11 @@ output:
   there with its outcome for 10 s, then as a line above the view, where news such as
   "listening" goes too. Log lines still go to stdout when it is not that terminal.
 
-  Otherwise stdout gets one line per event, "TIME EVENT key=value ...", or with --json one
+  Ctrl-C stops the daemon: each session ends at once, keeping what it verified, and a
+  summary on stderr says what was stored and what was left; the exit status is 130.
+
+  Otherwise stdout gets one line per event, "TIME EVENT key=value ..." (a value not known
+  is "-"), or with --json one
   JSON object per line with "event", "time" (UTC) and these fields:
     listening      tcp: the address listened on
     port-found     port, description: a serial port matching --scan appeared
@@ -121,13 +164,17 @@ output:
                    media_stored, media_gone, bytes_stored, bytes_in, clock_drift_ms,
                    clock_set (whether the device took the host's time; null: not sent),
                    device_head (the next seq the device announced; a session that
-                   stored less ends "ended short: ..."), seconds, rate_Bps: one per
+                   stored less ends "ended short: ..."), bytes_left (what a session not
+                   done had yet to pull; null when not known), seconds, rate_Bps: one per
                    session, when it ends
     anonymous      link, result: a TCP link closed before its peer named a device (no
                    session is kept, and none of its lines is written); a burst is
                    summarised as frame-error is
     summary        sessions, done, failed, entries_stored, media_stored, bytes_stored,
-                   anonymous, seconds: the last line, when the daemon stops
+                   anonymous, seconds, interrupted (stopped by Ctrl-C), still_running
+                   (sessions that did not end in time), bytes_left and left_unknown
+                   (what the sessions cut short by Ctrl-C had yet to pull, and how many
+                   had not yet counted it): the last line, when the daemon stops
 
 example:
   sealcam sync --evidence /srv/evidence --host-key agency-host-1.key \\

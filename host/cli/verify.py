@@ -44,10 +44,50 @@ def _is_mp4(path: Path) -> bool:
         return False
 
 
+SEGMENT_TEXT = (
+    "%s is a segment of a device store's ledger, not a ledger file: a store's entries are "
+    "checked together, so verify the store folder (sealcam verify %s --key KEY), or write "
+    "its ledger as one file with sealcam ledger export %s --out FILE"
+)
+
+
+def _is_segment(path: Path) -> bool:
+    """A device store's ledger segment: its first bytes are a store record (length, CRC-32,
+    entry) where a ledger file starts with an entry's COSE tag."""
+    from firmware.store import HEADER_LEN, MAX_PAYLOAD
+    from protocol.crc32 import crc32
+
+    if not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(HEADER_LEN)
+            if len(head) < HEADER_LEN:
+                return False
+            n = int.from_bytes(head[:4], "big")
+            if not 0 < n <= MAX_PAYLOAD:
+                return False
+            payload = fh.read(n)
+    except OSError:
+        return False
+    return len(payload) == n and crc32(payload) == int.from_bytes(head[4:8], "big")
+
+
+def _segment_store(path: Path) -> str:
+    """The store a segment belongs to, as the user can type it (``STORE`` when unknown)."""
+    if path.parent.name == "ledger":
+        return str(path.parent.parent)  # as typed: rec/ledger/00000000.seg -> rec
+    parent = path.resolve().parent
+    return str(parent.parent) if parent.name == "ledger" else "STORE"
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     path = Path(args.ledger)
     if _is_mp4(path):
         return verify_mp4_file(args)
+    if _is_segment(path):
+        store = _segment_store(path)
+        raise UsageProblem(SEGMENT_TEXT % (path, store, store))
     if args.agency_ca:
         raise UsageProblem(
             "--agency-ca checks the Content Credentials of an exported MP4, and %s is not one"
@@ -147,7 +187,7 @@ def render_checkup(checkup: "Checkup", path: Path) -> list:
     from host import timeline
     from host.verify_store import render as render_store
 
-    lines = [*render_store(checkup.store, str(path)), ""]
+    lines = [*device_summary(checkup), *render_store(checkup.store, str(path)), ""]
     for d in checkup.devices:
         lines.append(render(d.report, "%s (device %s)" % (path, d.device_id)))
         flags = d.flags
@@ -159,6 +199,30 @@ def render_checkup(checkup: "Checkup", path: Path) -> list:
     lines.append(store_verdict(checkup.store.ok, [(d.device_id, d.ok) for d in checkup.devices]))
     lines.append("")  # the report's end, before whatever follows it (the demo's next step)
     return lines
+
+
+# The summary across devices that opens an evidence store's report: one format per line.
+SUMMARY_HEAD = "Summary  %d device(s): %d NOT OK, %d with compliance flags, %d OK without flags"
+SUMMARY_NOT_OK = "  NOT OK          %s"
+SUMMARY_FLAGS = "  with flags      %s"
+SUMMARY_CLEAN = "  OK, no flags    %s"
+SUMMARY_NONE = "Summary  no device enrolled"
+
+
+def device_summary(checkup: "Checkup") -> list:
+    """The report's first lines: which devices are NOT OK, which have flags (and how many),
+    which are clean, before the store's section and the per-device ones."""
+    devices = checkup.devices
+    if not devices:
+        return [SUMMARY_NONE, ""]
+    bad = [d.device_id for d in devices if not d.ok]
+    flagged = ["%s (%d)" % (d.device_id, len(d.flags)) for d in devices if d.flags]
+    clean = [d.device_id for d in devices if d.ok and not d.flags]
+    lines = [SUMMARY_HEAD % (len(devices), len(bad), len(flagged), len(clean))]
+    for fmt, names in ((SUMMARY_NOT_OK, bad), (SUMMARY_FLAGS, flagged), (SUMMARY_CLEAN, clean)):
+        if names:
+            lines.append(fmt % ", ".join(names))
+    return [*lines, ""]
 
 
 def store_verdict(store_ok: bool, devices: list) -> str:

@@ -147,9 +147,9 @@ def test_existing_keys_are_kept_unless_forced(agency, tmp_path):
         (["--agency", "   "], "give the agency's name"),
         (["--agency", "x" * 65], "at most 64"),
         (["--agency", "A\nB"], "control character"),
-        (["--agency", AGENCY, "--device-id", "SC-1"], "not both"),
+        (["--agency", AGENCY, "--device-id", "SC-1"], "they make different keys"),
         (["--agency", AGENCY, "--country", "china"], "two capital letters"),
-        ([], "--device-id ID (a device) or --agency NAME"),
+        ([], "--device-id ID (a device), --host-id ID"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, args, says):

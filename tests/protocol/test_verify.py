@@ -202,7 +202,9 @@ def test_other_device_is_unknown_key():
     other = device_key(SEED_A, "SC-TEST-0002")
     report = check(make_entries(4), key=other)
     assert report.state == UNKNOWN_KEY
-    assert "belongs to device SC-TEST-0001" in report.findings[0].message
+    # Issue 17: one finding for the whole ledger, not one per entry.
+    assert len(report.findings) == 1
+    assert "all 4 entries (seqs 0 to 3) belong to device SC-TEST-0001" in report.findings[0].message
 
 
 def test_ledger_that_starts_later_is_ok_with_missing_information():

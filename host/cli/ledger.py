@@ -1,0 +1,95 @@
+"""``sealcam ledger export``: a device store's ledger as one plain file, the CBOR sequence of
+COSE_Sign1 entries that ``sealcam verify FILE --key KEY`` reads, for a case file or a reader
+without the store."""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from host.cli.common import EXIT_OK, LEDGER_READ, UsageProblem
+from host.files import fsync_dir, write_all
+
+NOT_A_STORE = "%s is not a device store (it has no ledger/ folder): give the store folder"
+EXPORTED = "wrote %d entries (%d bytes) of %s's ledger to %s; check it with: %s"
+
+
+def export_ledger(store: Path, out: Path) -> tuple:
+    """Write the payloads of ``store``'s ledger records, in order, to ``out``: whole or not
+    at all (a temporary file renamed over it once synced). Returns (entries, bytes)."""
+    from firmware.store import ledger_records
+
+    tmp = out.with_name(".%s.tmp-%d" % (out.name, os.getpid()))
+    count = size = 0
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            batch: list = []
+            held = 0
+            for payload in ledger_records(str(store), LEDGER_READ):
+                batch.append(payload)
+                held += len(payload)
+                count += 1
+                if held >= LEDGER_READ:  # bounded memory for a ledger of any length
+                    write_all(fd, b"".join(batch))
+                    size += held
+                    batch, held = [], 0
+            write_all(fd, b"".join(batch))
+            size += held
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(out.parent)
+    return count, size
+
+
+def cmd_ledger_export(args: argparse.Namespace) -> int:
+    from host.cli.demo import command_name
+
+    store = Path(args.store)
+    if not (store / "ledger").is_dir():
+        raise UsageProblem(NOT_A_STORE % store)
+    out = Path(args.out)
+    if out.is_dir():
+        raise UsageProblem("%s is a directory: give a file name for the ledger" % out)
+    if not out.parent.is_dir():
+        raise UsageProblem("%s does not exist: create it first, or write elsewhere" % out.parent)
+    try:
+        count, size = export_ledger(store, out)
+    except OSError as exc:
+        raise UsageProblem("cannot write %s: %s" % (out, exc.strerror or exc)) from None
+    key = store / "device.pub"
+    check = "%s verify %s --key %s" % (
+        command_name(),
+        out,
+        key if key.is_file() else "DEVICE.pub",
+    )
+    print(EXPORTED % (count, size, store, out, check), file=sys.stderr)
+    return EXIT_OK
+
+
+def add_ledger(sub: "argparse._SubParsersAction") -> None:
+    """Add ``sealcam ledger export``."""
+    lg = sub.add_parser(
+        "ledger",
+        help="export a device store's ledger as one file",
+        description="A device store keeps its ledger in segment files (STORE/ledger/*.seg), "
+        "each entry framed with its length and a checksum. 'sealcam ledger export' writes "
+        "the entries alone, in order, as one plain ledger file (a CBOR sequence of "
+        "COSE_Sign1 entries) that 'sealcam verify FILE --key KEY' checks anywhere. The "
+        "store is only read.",
+    )
+    lg_sub = lg.add_subparsers(dest="action", metavar="ACTION", required=True)
+    e = lg_sub.add_parser(
+        "export",
+        help="write the store's ledger entries to one file",
+        epilog="Example: sealcam ledger export rec/ --out shift.ledger; then sealcam verify "
+        "shift.ledger --key rec/device.pub",
+    )
+    e.add_argument("store", help="the device store directory (it holds ledger/)")
+    e.add_argument("--out", required=True, help="the ledger file to write")
+    e.set_defaults(run=cmd_ledger_export)
