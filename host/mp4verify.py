@@ -34,6 +34,7 @@ from typing import Any, BinaryIO
 from host import contentcred, mp4evidence
 from host.errors import Unusable
 from host.files import open_regular
+from host.recordings import recording_label
 from host.sigworker import worker_checks
 from protocol import mp4
 from protocol.bounds import entry_problem
@@ -437,10 +438,10 @@ class Mp4Report:
             )
             out.append("Verdict   ✗ NOT SIGNED: nothing in this file can be checked")
             return out
-        rec = self.recording.hex() if self.recording is not None else "?"
+        rec = recording_label(self.recording)
         first, last = self.entries
         out.append(
-            "Evidence  device %s, recording %s, ledger entries seq %d to %d"
+            "Evidence  device %s, %s, ledger entries seq %d to %d"
             % (self.device_id, rec, first, last)
         )
         if self.export:
@@ -762,8 +763,8 @@ def _check_span(parsed: list, rec_id: bytes, report: Mp4Report) -> None:
     if first.get(F_EVENT) != EV_RECORD_START or first.get(F_RECORDING) != rec_id:
         report.add(
             "wrong-recording",
-            "the evidence's first entry (seq %d) is not the record-start of recording %s"
-            % (parsed[0].seq, rec_id.hex()),
+            "the evidence's first entry (seq %d) is not the record-start of %s"
+            % (parsed[0].seq, recording_label(rec_id)),
             parsed[0].seq,
         )
     stopped = any(

@@ -13,6 +13,7 @@ export's pause notes show them.
 
 import time
 
+from host.recordings import recording_label
 from protocol.ledger import Entry
 from protocol.registry import (
     EV_CLOCK_SET,
@@ -202,9 +203,9 @@ def render(recs: list) -> list:
         else:
             media = ", ".join("%d %s" % (n, k) for k, n in sorted(r["media"].items()))
         lines.append(
-            "Recording %s  %s to %s  (%s)%s"
+            "%s  %s to %s  (%s)%s"
             % (
-                r["id"].hex() if isinstance(r["id"], bytes) else r["id"],
+                recording_label(r["id"]).capitalize(),
                 when(r["start_ms"]),
                 when(r["stop_ms"]) if r["stop_ms"] else "not stopped",
                 media or "no chunks",
