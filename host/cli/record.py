@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from host import i18n
 from host.cli.common import (
     EXIT_NOT_OK,
     EXIT_OK,
@@ -55,7 +56,7 @@ def _record_claimed(args: argparse.Namespace, store: Path, held: "StoreClaim") -
         if not key.seed:
             raise UsageProblem("%s is a public key; the recorder needs its private key" % key_path)
     elif args.device_id:
-        check_id(args.device_id, "the device id")
+        check_id(args.device_id, "usage.what_device_id")
         seed = generate_seed()
         key = DeviceKey(args.device_id, make_signer(seed).public_key(), seed)
         write_atomic(key_path, encode_key(key), mode=0o600)
@@ -92,11 +93,22 @@ def _record_claimed(args: argparse.Namespace, store: Path, held: "StoreClaim") -
         print(json.dumps(summary, indent=2))
     else:
         heard = summary["audio_frames"] or args.mic
-        sound = "%(audio_frames)d audio frames" % summary if heard else "no sound"
+        sound = (
+            i18n.text("record.sound", count=summary["audio_frames"])
+            if heard
+            else i18n.text("record.no_sound")
+        )
         print(
-            "recorded %(frames)d %(codec)s frames and " % summary + sound + " into %(store)s: "
-            "%(entries)d ledger entries, %(media_bytes)d media bytes; ledger %(ledger_state)s"
-            % summary
+            i18n.text(
+                "record.summary",
+                frames=summary["frames"],
+                codec=summary["codec"],
+                sound=sound,
+                store=summary["store"],
+                entries=summary["entries"],
+                media_bytes=summary["media_bytes"],
+                state=i18n.verdict(report.state),
+            )
         )
     failed = summary.get("source_failed")
     if failed:
