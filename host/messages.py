@@ -35,6 +35,29 @@ MESSAGES: "dict[str, tuple[str, str]]" = {
         "sealcam: the command plugin {name} ({value}) could not be loaded: {error}",
         "sealcam：命令插件 {name}（{value}）无法加载：{error}",
     ),
+    # argparse's own words (host.cli.argwords): the English is argparse's, word for word
+    "argparse.usage": ("usage: ", "用法："),
+    "argparse.positional": ("\npositional arguments:\n", "\n位置参数：\n"),
+    "argparse.options": ("\noptions:\n", "\n选项：\n"),
+    "argparse.help": ("show this help message and exit", "显示本帮助并退出"),
+    "argparse.error": ("{prog}: error: {problem}", "{prog}：错误：{problem}"),
+    "argparse.argument": ("argument {name}: {problem}", "参数 {name}：{problem}"),
+    "argparse.required": (
+        "the following arguments are required: {names}",
+        "缺少必需的参数：{names}",
+    ),
+    "argparse.one_required": (
+        "one of the arguments {names} is required",
+        "以下参数必须给出一个：{names}",
+    ),
+    "argparse.unrecognized": ("unrecognized arguments: {args}", "无法识别的参数：{args}"),
+    "argparse.choice": (
+        "invalid choice: {value} (choose from {choices})",
+        "无效的选项：{value}（可选：{choices}）",
+    ),
+    "argparse.one_value": ("expected one argument", "此参数需要一个值"),
+    "argparse.not_with": ("not allowed with argument {other}", "不能与参数 {other} 同时使用"),
+    "argparse.invalid_value": ("invalid {type} value: {value}", "无效的 {type} 值：{value}"),
     # one line per command in `sealcam --help`
     "cmd.verify": ("check a ledger against a device's public key", "用设备公钥校验签名日志"),
     "cmd.checkpoint": (

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from host import i18n
 from host.cli import demo, dock, export, flash, keys, record, sync, verify
+from host.cli.argwords import Parser
 from host.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNUSABLE, Unusable
 from host.messages import MESSAGES
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line, its help in the language in force (``host.i18n``)."""
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="sealcam",
         description=i18n.text("main.description"),
         epilog=i18n.text("main.epilog"),

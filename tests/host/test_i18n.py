@@ -184,3 +184,29 @@ def test_the_usage_lines_of_common_arguments_in_chinese(capsys, tmp_path):  # is
         main(["--lang", "zh", "record", "--camera", "x", "--store", "s", "--seconds", "-1"])
     assert out.value.code == 2
     assert "请给出不小于 0 的数值，而不是 '-1'" in capsys.readouterr().err
+
+
+def test_argparse_refusals_and_headings_in_chinese_and_unchanged_in_english():  # issue 17
+    zh = {"LANG": "zh_CN.UTF-8"}
+    r = sealcam("verify", env=zh)
+    assert r.returncode == 2 and r.stderr.endswith("sealcam verify：错误：缺少必需的参数：ledger\n")
+    r = sealcam("record", "--store", "s", "--camera", "0", "--seconds", "x", env=zh)
+    assert "参数 --seconds：请给出不小于 0 的数值，而不是 'x'" in r.stderr
+    r = sealcam("verify", "--help", env=zh)
+    assert r.stdout.startswith("用法：sealcam verify") and "显示本帮助并退出" in r.stdout
+    # English is argparse's own wording, word for word.
+    r = sealcam("verify")
+    assert r.stderr.endswith(
+        "sealcam verify: error: the following arguments are required: ledger\n"
+    )
+    r = sealcam("verify", "--help")
+    assert r.stdout.startswith("usage: sealcam verify") and "\noptions:\n" in r.stdout
+    assert not chinese(r.stdout)
+
+
+def test_an_argparse_refusal_the_catalogue_does_not_know_stays_as_argparse_wrote_it():
+    from host.cli.argwords import refusal
+
+    i18n.use("zh")
+    assert refusal("something new: x") == "something new: x"
+    assert refusal("argument --x: something new") == "参数 --x：something new"
