@@ -788,7 +788,6 @@ def _record(
     with StopKey(stop, wake) as key:
         try:
             while not stop.is_set() or queue.items or audio_queue.items:
-                apply_keys()
                 if seconds and clock.mono_ms() - start >= seconds * 1000:
                     stop.set()  # also when a vendor's encoder has gone quiet
                 # Cleared before the queues are read: a put after this wakes the next wait.
@@ -796,6 +795,9 @@ def _record(
                 # Sound first: what was heard up to a picture goes into that picture's chunk.
                 feed_audio()
                 fed += loop.drain(queue)
+                # Keys after the footage queued so far: a key acts on what was captured
+                # before it was pressed (the spoken reason's sound before d, say).
+                apply_keys()
                 docks.poll()
                 if not stop.is_set():
                     # Everything queued is fed: sleep until a capture thread puts more (at

@@ -30,6 +30,7 @@ from protocol.registry import (
     F_DETAIL,
     F_EVENT,
     F_REASON,
+    F_SPOKEN,
     KIND_EVENT,
     NO_RECORD_SECRECY,
     PAUSE_PLACE_CHANGE,
@@ -195,6 +196,25 @@ def test_a_key_script_works_the_recorder_and_a_no_record_work_record(tmp_path): 
     assert r.returncode == 0, r.stderr
     out = r.stdout.decode()
     assert "开始录像" in out and "签名日志校验通过" in out
+
+
+def test_the_reason_for_a_pause_is_recorded_from_the_microphone(tmp_path):  # R-DEV-9
+    from tests.firmware.avmedia import write_wav
+
+    video = tmp_path / "street.avi"
+    write_video(video, 3000)
+    wav = tmp_path / "officer.wav"
+    write_wav(wav, seconds=60)  # the microphone: longer than the test
+    store = tmp_path / "store"
+    script = tmp_path / "keys.txt"
+    # Two seconds to state the reason: the sound heard meanwhile is fed before the d key.
+    script.write_text("r\na\nwait 0.5\np%d\nwait 0.3\nc\nwait 2\nd\nq\n" % PAUSE_PLACE_CHANGE)
+    r = run_record(["--camera", str(video), "--mic", str(wav), "--store", str(store),
+                    "--device-id", "SC-0021", "--keys", str(script)])  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    resumes = [f for f in events(store) if f[F_EVENT] == EV_RESUME]
+    assert len(resumes) == 1 and resumes[0][F_REASON] == PAUSE_PLACE_CHANGE
+    assert resumes[0].get(F_SPOKEN), "the resume names no spoken-reason chunk"
 
 
 def test_unattended_the_announcement_is_not_assumed(tmp_path):  # issue 17
