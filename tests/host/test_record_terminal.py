@@ -70,6 +70,7 @@ class Pty:
 
     def __init__(self, args: list, lang: str) -> None:
         self.master, slave = pty.openpty()
+        self.slave_name = os.ttyname(slave)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "host.cli", *args],
             stdin=slave,
@@ -161,6 +162,34 @@ def test_the_officer_works_the_recorder_from_a_terminal(tmp_path, lang):  # issu
     assert start[F_DETAIL]["pre_frames"] > 0  # R-DEV-15: the pre-record went in
     pause = next(f for f in fields if f[F_EVENT] == EV_PAUSE)
     assert pause[F_REASON] == PAUSE_PLACE_CHANGE
+
+
+def test_ctrl_c_on_the_terminal_stops_a_signed_recording_and_gives_the_terminal_back(tmp_path):
+    import termios
+
+    video = tmp_path / "street.avi"
+    write_video(video, 3000)
+    store = tmp_path / "store"
+    t = Pty(["record", "--camera", str(video), "--store", str(store),
+             "--device-id", "SC-0022"], "C.UTF-8")  # fmt: skip
+    try:
+        t.expect("[pre-record]")
+        t.press("r")
+        t.expect("recording started")
+        t.press("\x03")  # ^C from the keyboard: the terminal sends SIGINT
+        t.expect("ledger OK")
+        assert t.proc.wait(timeout=OUTPUT_LIMIT_S) == 0
+        # The keys were read in cbreak mode, without echo; the terminal has them back.
+        fd = os.open(t.slave_name, os.O_RDWR | os.O_NOCTTY)
+        try:
+            lflag = termios.tcgetattr(fd)[3]
+        finally:
+            os.close(fd)
+        assert lflag & termios.ECHO and lflag & termios.ICANON
+    finally:
+        t.finish()
+    got = codes(store)
+    assert got.index(EV_RECORD_START) < got.index(EV_RECORD_STOP)
 
 
 def run_record(args: list, lang: str = "C.UTF-8", stdin: "bytes | None" = None):
