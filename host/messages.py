@@ -249,6 +249,37 @@ MESSAGES: "dict[str, tuple[str, str]]" = {
     ),
     "record.sound": ("{count} audio frames", "声音 {count} 帧"),
     "record.no_sound": ("no sound", "无声音"),
+    "record.bad_agency": (
+        "{path} must hold the agency's 32-byte X25519 public key",
+        "{path} 应为单位的 32 字节 X25519 公钥文件",
+    ),
+    "record.wrong_device": (
+        "{path} belongs to device {device}, not {given}",
+        "{path} 属于设备 {device}，不是 {given}",
+    ),
+    "record.public_key": (
+        "{path} is a public key; the recorder needs its private key",
+        "{path} 是公钥文件；记录仪需要其私钥文件",
+    ),
+    "record.no_key": (
+        "no device key at {path}: pass --device-id to provision one",
+        "{path} 处没有设备密钥：请用 --device-id 生成设备密钥",
+    ),
+    "record.no_store": ("cannot make the store {path}: {why}", "无法创建存储目录 {path}：{why}"),
+    "record.keys_and_input": (
+        "--keys - and --input - both read standard input: give the key script as a file",
+        "--keys - 与 --input - 都要读取标准输入：请把按键脚本写成文件",
+    ),
+    "record.source_failed": (
+        "sealcam record: {problem}; the recording was stopped and is signed up to there",
+        "sealcam record：{problem}；录像已停止，此前的内容均已签名",
+    ),
+    "record.input_ended_early": (
+        "sealcam record: the input ended {how} after {frames} frames: the recording was "
+        "stopped there and everything before it is signed; check the encoder and its pipe",
+        "sealcam record：输入在 {frames} 帧后中断（{how}）：录像已在此停止，此前的内容均已签名；"
+        "请检查编码器及其管道",
+    ),
     "prompt.no_mic": (
         "no microphone (--mic): the reason cannot be recorded, and the host will flag it",
         "未接麦克风（--mic）：中断原因无法录音，采集站将标记此问题",

@@ -38,21 +38,23 @@ def cmd_record(args: argparse.Namespace) -> int:
     store = Path(args.store)
     agency = read_regular(args.seal_to, "agency public key") if args.seal_to else b""
     if agency and len(agency) != 32:
-        raise UsageProblem("%s must hold the agency's 32-byte X25519 public key" % args.seal_to)
+        raise UsageProblem(i18n.text("record.bad_agency", path=args.seal_to))
     key_path = Path(args.key) if args.key else store / "device.key"
     key = None
     if key_path.exists():
         key = load_key(str(key_path))
         if args.device_id and args.device_id != key.device_id:
             raise UsageProblem(
-                "%s belongs to device %s, not %s" % (key_path, key.device_id, args.device_id)
+                i18n.text(
+                    "record.wrong_device", path=key_path, device=key.device_id, given=args.device_id
+                )
             )
         if not key.seed:
-            raise UsageProblem("%s is a public key; the recorder needs its private key" % key_path)
+            raise UsageProblem(i18n.text("record.public_key", path=key_path))
     elif args.device_id:
         check_id(args.device_id, "usage.what_device_id")
     else:
-        raise UsageProblem("no device key at %s: pass --device-id to provision one" % key_path)
+        raise UsageProblem(i18n.text("record.no_key", path=key_path))
     clock = SystemClock()
     keys = officer_keys(args, clock)
     codec = args.codec or ("" if args.input else "h264")  # a vendor stream names its own
@@ -68,7 +70,8 @@ def cmd_record(args: argparse.Namespace) -> int:
         try:
             store.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise UsageProblem("cannot make the store %s: %s" % (store, exc.strerror)) from None
+            why = exc.strerror
+            raise UsageProblem(i18n.text("record.no_store", path=store, why=why)) from None
         # Provisioning the key writes the store too: the claim comes first (R-DEV-2).
         held = claim_store(str(store), "sealcam record")
     except BaseException:
@@ -94,9 +97,7 @@ def officer_keys(args: argparse.Namespace, clock: "Clock") -> "KeySource | None"
     from firmware.ports.keysource import ScriptKeys, TtyKeys
 
     if args.keys == "-" and args.input == "-":
-        raise UsageProblem(
-            "--keys - and --input - both read standard input: give the key script as a file"
-        )
+        raise UsageProblem(i18n.text("record.keys_and_input"))
     try:
         if args.keys:
             return ScriptKeys.from_file(args.keys, clock)
@@ -178,16 +179,13 @@ def _record_claimed(
     failed = summary.get("source_failed")
     if failed:
         # Everything captured before the failure is signed; the stop event closes it.
-        print("sealcam record: %s; the recording was stopped and is signed up to there" % failed,
-              file=sys.stderr)  # fmt: skip
+        print(i18n.text("record.source_failed", problem=failed), file=sys.stderr)
         return EXIT_NOT_OK
     early = summary.get("input_ended_early")
     if early:
         # The recording was stopped and signed; the stream itself was cut (docs/vendor-encoder.md).
         print(
-            "sealcam record: the input ended %s after %d frames: the recording was stopped "
-            "there and everything before it is signed; check the encoder and its pipe"
-            % (early, summary["frames"]),
+            i18n.text("record.input_ended_early", how=early, frames=summary["frames"]),
             file=sys.stderr,
         )
         return EXIT_NOT_OK

@@ -276,3 +276,17 @@ def test_a_refused_run_leaves_no_store_and_no_key(tmp_path):  # issue 17
         assert r.returncode == 2, (args, r.stderr)
         assert len(r.stderr.decode().strip().splitlines()) == 1, r.stderr
         assert not store.exists(), args
+
+
+def test_a_refusal_in_chinese_is_one_line_and_leaves_nothing(tmp_path):  # issue 17
+    video = tmp_path / "street.avi"
+    write_video(video, 20)
+    store = tmp_path / "store"
+    r = run_record(["--camera", str(video), "--store", str(store)], "zh_CN.UTF-8")
+    assert r.returncode == 2
+    assert (
+        r.stderr.decode()
+        == "sealcam record：%s 处没有设备密钥：请用 --device-id 生成设备密钥\n"
+        % (store / "device.key")
+    )
+    assert not store.exists()
