@@ -1,7 +1,15 @@
 """pytest settings shared by the suite (MicroPython's runner does not read this file)."""
 
+import os
+
 from hypothesis import HealthCheck, settings
 
 # Shared 2-core CI machines have noisy timing: examples are judged on results, not speed.
 settings.register_profile("sealcam", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("sealcam")
+
+# The suite reads the commands' English output: a Chinese locale on the machine running it
+# must not turn it Chinese (host.i18n); the language tests choose their own.
+for _name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+    if os.environ.get(_name, "").startswith("zh"):
+        os.environ[_name] = "C.UTF-8"

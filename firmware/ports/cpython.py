@@ -10,22 +10,37 @@ and the encoder (``firmware.ports.vendor``): its stream is signed as it is.
 # micropython: skip (OpenCV, PyAV and the system clock are CPython-only)
 
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
+from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, cast
 
 import cv2
 import numpy as np
 
-from firmware.errors import FirmwareError
+from firmware.errors import FirmwareError, RecorderError
 from firmware.hal import Battery, Camera, Clock, Indicators
 from firmware.ports.docking import DockServer
-from firmware.recorder import STREAM_AUDIO, STREAM_VIDEO
+from firmware.recorder import (
+    BUZZER,
+    LOCAL_OFFSET_MS,
+    P_ANNOUNCE,
+    P_NARRATE,
+    P_STATE_REASON,
+    PAUSED,
+    RECORDING,
+    RESUMING,
+    STATE_NAMES,
+    STREAM_AUDIO,
+    STREAM_VIDEO,
+)
 from firmware.storelock import StoreClaim
 from protocol.registry import MEDIA_H264, MEDIA_H265, MEDIA_MJPEG
 
 if TYPE_CHECKING:
+    from firmware.ports.keysource import KeySource
     from firmware.ports.vendor import AnnexBInput, Mp4Input
     from protocol.mp4 import Track
 
@@ -145,6 +160,102 @@ class ConsoleIndicators(Indicators):
 
     def prompt(self, prompt_id: int, text: str) -> None:
         self.write(">> %s" % text)
+
+
+# How the officer's terminal renders a message: ``say(message_id, fields)`` gives the line in
+# the officer's language. The texts live above the firmware (``host.messages``); a field that
+# is itself ``(message_id, fields)`` is rendered first.
+Say = Callable[[str, dict], str]
+
+# The prompts the terminal words itself (what to press next); any other prompt is shown with
+# the device's own text.
+_PROMPTS = {
+    P_ANNOUNCE: "prompt.announce",
+    P_NARRATE: "prompt.narrate",
+    P_STATE_REASON: "prompt.reason",
+}
+
+
+class Terminal(Indicators):
+    """The officer's terminal: a status line a person reads, prompts that say which key comes
+    next, and one line per thing that happened, each in the officer's language (``say``).
+
+    On a terminal (``live``) the status line is redrawn in place and other lines are written
+    above it; elsewhere (a log, a pipe) it is written when the state changes.
+    """
+
+    def __init__(
+        self,
+        say: Say,
+        write: "Callable[[str], object] | None" = None,
+        live: bool = False,
+        chunks: "Callable[[], int] | None" = None,
+    ) -> None:
+        self.say = say
+        self.out = write if write is not None else sys.stdout.write
+        self.live = live
+        self.chunks = chunks or (lambda: 0)
+        self.status_line = ""
+        self.last_state = ""
+        self.hears = True  # a microphone is recording: a spoken reason can be
+
+    def render(self, msg_id: str, fields: "dict | None" = None) -> str:
+        done = {}
+        for name, value in (fields or {}).items():
+            if isinstance(value, tuple):
+                value = self.render(value[0], value[1])
+            done[name] = value
+        return self.say(msg_id, done)
+
+    def _write(self, text: str) -> None:
+        self.out(text)
+        flush = getattr(self.out, "__self__", None)
+        if flush is not None and hasattr(flush, "flush"):
+            flush.flush()
+
+    def line(self, msg_id: str, fields: "dict | None" = None) -> None:
+        """One line for the officer, above the status line."""
+        text = self.render(msg_id, fields)
+        if self.live:
+            self._write("\r\x1b[K" + text + "\r\n" + self.status_line)
+        else:
+            self._write(text + "\n")
+
+    def show(self, name: str, value: object) -> None:
+        if name == "status" and isinstance(value, dict):
+            self.status(value)
+        elif name == BUZZER and isinstance(value, str):
+            self.line("buzzer." + value)
+
+    def status(self, status: dict) -> None:
+        """The status line: state, local time, battery, storage hours left, chunks."""
+        secs = (int(status.get("time_ms", 0)) + LOCAL_OFFSET_MS) // 1000 % 86400
+        hours = status.get("storage_hours", -1)
+        percent = status.get("battery_percent", -1)
+        state = str(status.get("state", ""))
+        fields = {
+            "state": ("state." + state, {}),
+            "time": "%02d:%02d:%02d" % (secs // 3600, secs // 60 % 60, secs % 60),
+            "battery": "%d%%" % percent if isinstance(percent, int) and percent >= 0 else "?",
+            "hours": "%.1f" % hours if isinstance(hours, (int, float)) and hours >= 0 else "?",
+            "chunks": self.chunks(),
+        }
+        self.status_line = self.render("status.line", fields)
+        if self.live:
+            self._write("\r\x1b[K" + self.status_line)
+        elif state != self.last_state:
+            self._write(self.status_line + "\n")
+        self.last_state = state
+
+    def prompt(self, prompt_id: int, text: str) -> None:
+        self.line(_PROMPTS.get(prompt_id, "prompt.other"), {"text": text})
+        if prompt_id == P_STATE_REASON and not self.hears:
+            self.line("prompt.no_mic")
+
+    def end(self) -> None:
+        """Leave the status line where it is and start a fresh line below it."""
+        if self.live and self.status_line:
+            self._write("\r\n")
 
 
 class StopKey:
@@ -403,8 +514,20 @@ def record(
     clock: "Clock | None" = None,
     pace: bool = True,
     sleep: "Callable[[float], None]" = time.sleep,
+    keys: "KeySource | None" = None,
+    opened: "tuple[Media, Sound | None] | None" = None,
+    stop: "threading.Event | None" = None,
 ) -> dict:
     """Run the agent on this machine: capture until the source ends, ``seconds`` pass, or ^C.
+
+    Without ``keys`` the recording starts at once and nobody is there to confirm the
+    announcement, so none is logged (the host flags it). With ``keys`` (a terminal or a
+    script, ``firmware.ports.keysource``) the officer works the recorder: the camera runs in
+    pre-record (R-DEV-15) until the record key, and every control is a key
+    (``firmware.ports.terminalkeys``); ``indicators`` should then be a ``Terminal``.
+    ``opened`` is the media and sound the caller has opened already with ``open_media``
+    (so it can refuse an unusable camera before it makes a store or a key), with ``stop``,
+    the event it gave ``open_media`` (a vendor's stream stops reading on it).
 
     The pictures come from ``camera_source`` (a camera index or a video file), encoded as
     ``codec`` (h264, the default, or h265: fragmented MP4 chunks; mjpeg: today's raw JPEG
@@ -423,10 +546,13 @@ def record(
     from firmware.storelock import claim
 
     clock = clock if clock is not None else SystemClock()
-    stop = threading.Event()
-    media, sound = open_media(
-        camera_source, codec, clock, input_spec, mic, fps, gop, pace, sleep, stop
-    )
+    stop = stop if stop is not None else threading.Event()
+    if opened is not None:
+        media, sound = opened
+    else:
+        media, sound = open_media(
+            camera_source, codec, clock, input_spec, mic, fps, gop, pace, sleep, stop
+        )
     try:
         held = store_claim if store_claim is not None else claim(store, "sealcam record")
     except BaseException:
@@ -437,7 +563,7 @@ def record(
     try:
         return _record(
             store, seed, device_id, officer_id, seconds, agency_public, indicators,
-            queue_frames, clock, media, sound, stop,
+            queue_frames, clock, media, sound, stop, keys,
         )  # fmt: skip
     finally:
         if store_claim is None:
@@ -470,6 +596,7 @@ def _record(
     media: Media,
     sound: "Sound | None",
     stop: threading.Event,
+    keys: "KeySource | None" = None,
 ) -> dict:
     from firmware.agent import boot
     from firmware.capture import CaptureQueue
@@ -605,14 +732,58 @@ def _record(
     # The agent serves docks itself, between frames (firmware.ports.docking).
     docks = DockServer(store, agent, signer)
     unavailable = docks.open()
-    agent.input("press_record")
-    agent.input("announce_done")
+    terminal = indicators if isinstance(indicators, Terminal) else None
+    pressed: SimpleQueue[str] = SimpleQueue()
+    keypad = None
+    if keys is None:
+        agent.input("press_record")  # unattended: no one to confirm the announcement
+    else:
+        from firmware.ports.terminalkeys import Keypad, help_lines
+
+        keypad = Keypad()
+        if terminal is not None:
+            # The chunks of the recording under way: the recorder counts them for its stop
+            # event and has no public name for the count.
+            terminal.chunks = lambda: getattr(recorder, "_chunk_index", 0)
+            terminal.hears = sound is not None or media.audio_track is not None
+            for msg_id, fields in help_lines():
+                terminal.line(msg_id, fields)
+
+    def apply_keys() -> None:
+        # The officer's keys, on this thread: the agent has one caller.
+        while keypad is not None:
+            try:
+                key = pressed.get_nowait()
+            except Empty:
+                return
+            inputs, lines = keypad.press(key)
+            for msg_id, fields in lines:
+                if terminal is not None:
+                    terminal.line(msg_id, fields)
+            for step in inputs:
+                if step[0] == "quit":
+                    stop.set()
+                    continue
+                try:
+                    agent.input(*step)
+                except RecorderError:
+                    # The recorder's table refuses it in this state; nothing has changed.
+                    if terminal is not None:
+                        state: tuple = ("state." + STATE_NAMES[recorder.state], {})
+                        terminal.line("key.not_now", {"state": state})
+
+    def key_pressed(key: str) -> None:
+        pressed.put(key)
+        wake.set()
+
     loop = RunLoop(agent)  # ticks and storage checks between frames; sound comes queued
     threads = [threading.Thread(target=capture, name="capture", daemon=True)]
     if sound is not None:
         threads.append(threading.Thread(target=listen, name="microphone", daemon=True))
     for thread in threads:
         thread.start()
+    if keys is not None:
+        keys.start(key_pressed, stop)
     fed = 0
     with StopKey(stop, wake) as key:
         try:
@@ -624,6 +795,9 @@ def _record(
                 # Sound first: what was heard up to a picture goes into that picture's chunk.
                 feed_audio()
                 fed += loop.drain(queue)
+                # Keys after the footage queued so far: a key acts on what was captured
+                # before it was pressed (the spoken reason's sound before d, say).
+                apply_keys()
                 docks.poll()
                 if not stop.is_set():
                     # Everything queued is fed: sleep until a capture thread puts more (at
@@ -636,7 +810,12 @@ def _record(
                 thread.join()
             feed_audio()
             fed += loop.drain(queue)
-            agent.input("press_stop")
+            if keys is not None:
+                keys.close()
+            if recorder.state in (RECORDING, RESUMING, PAUSED):
+                agent.input("press_stop")
+            if terminal is not None:
+                terminal.end()
             try:
                 # The footage has ended, the power has not: a dock under way finishes
                 # (bounded by its idle limit); ^C ends it at once.

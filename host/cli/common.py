@@ -5,6 +5,7 @@ import argparse
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from host import i18n
 from host.errors import EXIT_INTERRUPTED, EXIT_NOT_OK, EXIT_OK, EXIT_UNUSABLE, Unusable
 from host.files import open_regular, read_regular
 from host.keyfile import KEY_FILE_LIMIT, load_key
@@ -56,13 +57,15 @@ def file_chunks(f) -> Iterator[bytes]:
 
 
 def check_id(text: str, what: str) -> str:
-    """``text`` when it can serve as a device or host id (``protocol.registry.id_problem``)."""
+    """``text`` when it can serve as a device or host id (``protocol.registry.id_problem``).
+    ``what`` names the id in the message: a message id (``usage.what_device_id``) or, from
+    code not yet translated, English words."""
     from protocol.registry import MAX_ID_LEN, id_problem
 
     if id_problem(text, what):  # for text, only its length can be wrong
+        named = i18n.text(what) if i18n.known(what) else what
         raise UsageProblem(
-            "%s is %d characters long; the protocol allows ids of 1..%d characters: choose "
-            "a shorter one" % (what, len(text), MAX_ID_LEN)
+            i18n.text("usage.id_too_long", what=named, length=len(text), limit=MAX_ID_LEN)
         )
     return text
 
@@ -81,14 +84,14 @@ def claim_store(path: str, command: str) -> "StoreClaim":
 def host_signer(path: str) -> tuple:
     key = load_key(path)
     if not key.seed:
-        raise UsageProblem("%s is a public key; the host needs its private key to sign" % path)
+        raise UsageProblem(i18n.text("usage.public_not_private", path=path))
     return make_signer(key.seed), key.device_id
 
 
 def parse_address(text: str) -> tuple:
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit() or int(port) > 65535:
-        raise UsageProblem("give an address as HOST:PORT (a port up to 65535), not %r" % text)
+        raise UsageProblem(i18n.text("usage.address", text=text))
     return host, int(port)
 
 
@@ -103,9 +106,8 @@ def number_at_least(minimum: float, above: bool = False) -> "Callable[[str], flo
         except ValueError:
             value = math.nan
         if not math.isfinite(value) or value < minimum or (above and value == minimum):
-            raise argparse.ArgumentTypeError(
-                "give a number %s %g, not %r" % ("above" if above else "of at least", minimum, text)
-            )
+            msg_id = "usage.number_above" if above else "usage.number_at_least"
+            raise argparse.ArgumentTypeError(i18n.text(msg_id, minimum=minimum, text=text))
         return value
 
     return parse

@@ -3,19 +3,24 @@
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
+from host import i18n
 from host.cli import about, demo, dock, export, flash, keys, ledger, record, sync, verify
+from host.cli.argwords import Parser
 from host.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNUSABLE, Unusable
+from host.messages import MESSAGES
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    """The whole command line, its help in the language in force (``host.i18n``)."""
+    p = Parser(
         prog="sealcam",
-        description="Signed, tamper-evident evidence for enforcement recorders. Every frame "
-        "chunk and event a recorder writes is an entry in one hash-chained ledger signed "
-        "with the device's Ed25519 key; these commands check and manage that evidence.",
-        epilog="Exit codes: 0 success or OK, 1 verification NOT OK, 2 unusable input. "
-        "Run 'sealcam COMMAND --help' for each command.",
+        description=i18n.text("main.description"),
+        epilog=i18n.text("main.epilog"),
     )
     p.add_argument("--version", action="version", version=about.version_line())
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -31,7 +36,55 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_export(sub)
     flash.add_parser(sub)
     add_plugins(sub)
+    _every_command(p, "", _lang_option)
     return p
+
+
+def _lang_option(parser: argparse.ArgumentParser, path: str) -> None:
+    """``--lang`` before or after the command: ``main`` has read it already (the help must
+    be in that language before argparse prints it); here it is documented and checked."""
+    parser.add_argument(
+        "--lang",
+        choices=i18n.LANGS,
+        default=argparse.SUPPRESS if path else None,
+        help=i18n.text("main.lang"),
+    )
+
+
+def _every_command(
+    parser: argparse.ArgumentParser,
+    path: str,
+    visit: "Callable[[argparse.ArgumentParser, str], None]",
+) -> None:
+    """Call ``visit(parser, path)`` on ``parser`` and every (sub)command below it, and put
+    each command's one-line summary in the language in force where the catalogue has it
+    (``cmd.PATH``; a test checks that its English is the summary the command declares)."""
+    visit(parser, path)
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for choice in action._choices_actions:
+            msg_id = "cmd." + (path + " " + choice.dest).strip()
+            if msg_id in MESSAGES:
+                choice.help = i18n.text(msg_id)
+        for name, child in action.choices.items():
+            _every_command(child, (path + " " + name).strip(), visit)
+
+
+def lang_from_argv(argv: "list[str]") -> "str | None":
+    """The language ``--lang`` names anywhere before ``--``; None when it is not given (or
+    not a language: argparse then refuses it in one line)."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        value = None
+        if arg == "--lang" and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith("--lang="):
+            value = arg.partition("=")[2]
+        if value in i18n.LANGS:
+            return value
+    return None
 
 
 # The entry point group of commands that packages above the host add (``sealcam sim``).
@@ -50,9 +103,9 @@ def add_plugins(sub: "argparse._SubParsersAction") -> None:
         try:
             plugin.load()(sub)
         except Exception as exc:  # whatever a plugin raises, the host's commands stay usable
+            error = "%s: %s" % (type(exc).__name__, exc)
             print(
-                "sealcam: the command plugin %s (%s) could not be loaded: %s: %s"
-                % (plugin.name, plugin.value, type(exc).__name__, exc),
+                i18n.text("main.plugin_broken", name=plugin.name, value=plugin.value, error=error),
                 file=sys.stderr,
             )
 
@@ -60,14 +113,18 @@ def add_plugins(sub: "argparse._SubParsersAction") -> None:
 def main(argv: list[str] | None = None) -> int:
     from host.evidence import StoreUnopenable
 
+    if argv is None:
+        argv = sys.argv[1:]
+    # The language first: the help argparse prints while parsing is already in it.
+    i18n.use(lang_from_argv(argv))
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
     except Unusable as exc:  # UsageProblem, and what the layers below cannot use
-        print("sealcam %s: %s" % (args.command, exc), file=sys.stderr)
+        print(i18n.text("main.failed", command=args.command, problem=exc), file=sys.stderr)
         return EXIT_UNUSABLE
     except StoreUnopenable as exc:  # an evidence store that any command opens
-        print("sealcam %s: %s" % (args.command, exc), file=sys.stderr)
+        print(i18n.text("main.failed", command=args.command, problem=exc), file=sys.stderr)
         return EXIT_UNUSABLE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

@@ -3,9 +3,11 @@
 import argparse
 import json
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from host import i18n
 from host.cli.common import (
     EXIT_NOT_OK,
     EXIT_OK,
@@ -22,50 +24,111 @@ from protocol.signer import generate_seed, make_signer
 from protocol.verify import verify_ledger
 
 if TYPE_CHECKING:
+    from firmware.hal import Clock
+    from firmware.ports.keysource import KeySource
     from firmware.storelock import StoreClaim
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    store = Path(args.store)
-    try:
-        store.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageProblem("cannot make the store %s: %s" % (store, exc.strerror)) from None
-    # Provisioning the key writes the store too: the claim comes first (R-DEV-2).
-    held = claim_store(str(store), "sealcam record")
-    try:
-        return _record_claimed(args, store, held)
-    finally:
-        held.release()
-
-
-def _record_claimed(args: argparse.Namespace, store: Path, held: "StoreClaim") -> int:
+    """Everything that can refuse the run is checked before anything is written: a run
+    refused (a bad camera, a bad --seal-to, a bad key script) leaves no store and no key."""
     from firmware.errors import FirmwareError
-    from firmware.hal import Indicators
-    from firmware.ports.cpython import record
-    from firmware.store import ledger_bytes
+    from firmware.ports.cpython import SystemClock, open_media
 
+    store = Path(args.store)
+    agency = read_regular(args.seal_to, "agency public key") if args.seal_to else b""
+    if agency and len(agency) != 32:
+        raise UsageProblem(i18n.text("record.bad_agency", path=args.seal_to))
     key_path = Path(args.key) if args.key else store / "device.key"
+    key = None
     if key_path.exists():
         key = load_key(str(key_path))
         if args.device_id and args.device_id != key.device_id:
             raise UsageProblem(
-                "%s belongs to device %s, not %s" % (key_path, key.device_id, args.device_id)
+                i18n.text(
+                    "record.wrong_device", path=key_path, device=key.device_id, given=args.device_id
+                )
             )
         if not key.seed:
-            raise UsageProblem("%s is a public key; the recorder needs its private key" % key_path)
+            raise UsageProblem(i18n.text("record.public_key", path=key_path))
     elif args.device_id:
-        check_id(args.device_id, "the device id")
-        seed = generate_seed()
-        key = DeviceKey(args.device_id, make_signer(seed).public_key(), seed)
-        write_atomic(key_path, encode_key(key), mode=0o600)
-        write_atomic(key_path.with_suffix(".pub"), encode_key(key.public_only()))
+        check_id(args.device_id, "usage.what_device_id")
     else:
-        raise UsageProblem("no device key at %s: pass --device-id to provision one" % key_path)
-    agency = read_regular(args.seal_to, "agency public key") if args.seal_to else b""
-    if agency and len(agency) != 32:
-        raise UsageProblem("%s must hold the agency's 32-byte X25519 public key" % args.seal_to)
-    quiet = args.json
+        raise UsageProblem(i18n.text("record.no_key", path=key_path))
+    clock = SystemClock()
+    keys = officer_keys(args, clock)
+    codec = args.codec or ("" if args.input else "h264")  # a vendor stream names its own
+    stop = threading.Event()  # the recording's: a vendor's stream stops reading on it
+    try:
+        opened = open_media(
+            args.camera or "", codec, clock, args.input or "", args.mic or "", args.fps,
+            stop=stop,
+        )  # fmt: skip
+    except FirmwareError as exc:
+        raise UsageProblem(str(exc)) from None
+    try:
+        try:
+            store.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            why = exc.strerror
+            raise UsageProblem(i18n.text("record.no_store", path=store, why=why)) from None
+        # Provisioning the key writes the store too: the claim comes first (R-DEV-2).
+        held = claim_store(str(store), "sealcam record")
+    except BaseException:
+        opened[0].close()
+        if opened[1] is not None:
+            opened[1].close()
+        raise
+    try:
+        if key is None:
+            seed = generate_seed()
+            key = DeviceKey(args.device_id, make_signer(seed).public_key(), seed)
+            write_atomic(key_path, encode_key(key), mode=0o600)
+            write_atomic(key_path.with_suffix(".pub"), encode_key(key.public_only()))
+        return _record_claimed(args, store, held, key, agency, clock, keys, (opened, stop))
+    finally:
+        held.release()
+
+
+def officer_keys(args: argparse.Namespace, clock: "Clock") -> "KeySource | None":
+    """Where the officer's keys come from: --keys (a script; - is standard input), else the
+    terminal on standard input when there is one; None runs unattended."""
+    from firmware.errors import FirmwareError
+    from firmware.ports.keysource import ScriptKeys, TtyKeys
+
+    if args.keys == "-" and args.input == "-":
+        raise UsageProblem(i18n.text("record.keys_and_input"))
+    try:
+        if args.keys:
+            return ScriptKeys.from_file(args.keys, clock)
+        if args.input != "-" and not args.json and sys.stdin.isatty():
+            return TtyKeys(sys.stdin.fileno())
+    except FirmwareError as exc:
+        raise UsageProblem(str(exc)) from None
+    return None
+
+
+def _record_claimed(
+    args: argparse.Namespace,
+    store: Path,
+    held: "StoreClaim",
+    key: DeviceKey,
+    agency: bytes,
+    clock: "Clock",
+    keys: "KeySource | None",
+    source: tuple,
+) -> int:
+    from firmware.errors import FirmwareError
+    from firmware.hal import Indicators
+    from firmware.ports.cpython import Terminal, record
+    from firmware.store import ledger_bytes
+
+    indicators: Indicators = Indicators()  # --json: the output is for a machine
+    if not args.json:
+        indicators = Terminal(
+            lambda msg_id, fields: i18n.text(msg_id, **fields),
+            live=sys.stdout.isatty(),
+        )
     codec = args.codec or ("" if args.input else "h264")  # a vendor stream names its own
     try:
         summary = record(
@@ -76,12 +139,16 @@ def _record_claimed(args: argparse.Namespace, store: Path, held: "StoreClaim") -
             args.officer,
             args.seconds,
             agency,
-            Indicators() if quiet else None,
+            indicators,
             store_claim=held,
             codec=codec,
             mic=args.mic or "",
             input_spec=args.input or "",
             fps=args.fps,
+            clock=clock,
+            keys=keys,
+            opened=source[0],
+            stop=source[1],
         )
     except FirmwareError as exc:
         raise UsageProblem(str(exc)) from None
@@ -92,25 +159,33 @@ def _record_claimed(args: argparse.Namespace, store: Path, held: "StoreClaim") -
         print(json.dumps(summary, indent=2))
     else:
         heard = summary["audio_frames"] or args.mic
-        sound = "%(audio_frames)d audio frames" % summary if heard else "no sound"
+        sound = (
+            i18n.text("record.sound", count=summary["audio_frames"])
+            if heard
+            else i18n.text("record.no_sound")
+        )
         print(
-            "recorded %(frames)d %(codec)s frames and " % summary + sound + " into %(store)s: "
-            "%(entries)d ledger entries, %(media_bytes)d media bytes; ledger %(ledger_state)s"
-            % summary
+            i18n.text(
+                "record.summary",
+                frames=summary["frames"],
+                codec=summary["codec"],
+                sound=sound,
+                store=summary["store"],
+                entries=summary["entries"],
+                media_bytes=summary["media_bytes"],
+                state=i18n.verdict(report.state),
+            )
         )
     failed = summary.get("source_failed")
     if failed:
         # Everything captured before the failure is signed; the stop event closes it.
-        print("sealcam record: %s; the recording was stopped and is signed up to there" % failed,
-              file=sys.stderr)  # fmt: skip
+        print(i18n.text("record.source_failed", problem=failed), file=sys.stderr)
         return EXIT_NOT_OK
     early = summary.get("input_ended_early")
     if early:
         # The recording was stopped and signed; the stream itself was cut (docs/vendor-encoder.md).
         print(
-            "sealcam record: the input ended %s after %d frames: the recording was stopped "
-            "there and everything before it is signed; check the encoder and its pipe"
-            % (early, summary["frames"]),
+            i18n.text("record.input_ended_early", how=early, frames=summary["frames"]),
             file=sys.stderr,
         )
         return EXIT_NOT_OK
@@ -142,6 +217,17 @@ sound as AAC. Each chunk is one fragment of a fragmented MP4 (one GOP of picture
 sound heard meanwhile), hashed frame by frame at capture and signed into the store's ledger;
 the recording's init segment is signed first. The media is written beside the ledger,
 crash-safe: the next run recovers a store cut by a power loss and logs what was cut.
+
+On a terminal the officer works the recorder with keys, listed at the start (h lists them
+again): the camera runs in pre-record until r, and the first seconds before r go into the
+recording; a confirms the announcement was said, n the narration; p pauses with an
+objective reason chosen from a list; c resumes and the reason is then stated to the
+microphone (d when done); m marks a moment important; w makes the work record of a duty
+that cannot be recorded, with its reason and a note; s stops; q stops and quits. A status
+line shows the state, the time, the battery, the hours of storage left and the chunks, in
+Chinese or English (--lang, or the locale). --keys FILE plays the keys from a script (for
+tests and QA). Without a terminal or --keys the recording starts at once, and no
+announcement is logged: nobody confirmed one.
 
 --codec mjpeg keeps the raw mode: every frame a JPEG of its own, no sound.
 
@@ -196,5 +282,11 @@ not H.264/H.265/MP4, a missing microphone, a store in use).""",
     r.add_argument("--officer", default="", help="the officer's id, shown in the overlay")
     r.add_argument("--seconds", type=number_at_least(0), default=0, help="stop after this long")
     r.add_argument("--seal-to", help="encrypt media to this agency X25519 public key file")
+    r.add_argument(
+        "--keys",
+        metavar="FILE|-",
+        help="the officer's keys from a script instead of the terminal (for tests and QA): "
+        "lines of keys, 'wait SECONDS' and 'type NOTE'; - reads it from standard input",
+    )
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
     r.set_defaults(run=cmd_record)

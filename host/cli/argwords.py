@@ -1,0 +1,69 @@
+"""argparse's own words (usage, options, its refusals) in the language in force.
+
+argparse writes its headings and its error lines in English. ``Parser`` is argparse's parser
+with those words put through the catalogue (``host.messages``, ids ``argparse.*``), so a
+Chinese officer's mistyped option is refused in Chinese too; subcommands inherit the class.
+A refusal argparse words in a way the catalogue does not know stays as argparse wrote it.
+"""
+
+import argparse
+import re
+import sys
+from typing import NoReturn
+
+from host import i18n
+
+# argparse's refusals (Python 3.10 to 3.13), most specific first: pattern -> message id,
+# the pattern's named groups being the message's fields.
+_REFUSALS = (
+    (r"argument (?P<name>.+?): (?P<problem>.+)", "argparse.argument"),
+    (r"the following arguments are required: (?P<names>.+)", "argparse.required"),
+    (r"one of the arguments (?P<names>.+) is required", "argparse.one_required"),
+    (r"unrecognized arguments: (?P<args>.+)", "argparse.unrecognized"),
+    (r"invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)", "argparse.choice"),
+    (r"expected one argument", "argparse.one_value"),
+    (r"not allowed with argument (?P<other>.+)", "argparse.not_with"),
+    (r"invalid (?P<type>\S+) value: (?P<value>.+)", "argparse.invalid_value"),
+)
+
+# Headings and the help option's line, as argparse writes them.
+_WORDS = (
+    ("usage: ", "argparse.usage"),
+    ("\npositional arguments:\n", "argparse.positional"),
+    ("\noptions:\n", "argparse.options"),
+    ("show this help message and exit", "argparse.help"),
+)
+
+
+def refusal(message: str) -> str:
+    """An argparse error message in the language in force."""
+    for pattern, msg_id in _REFUSALS:
+        found = re.fullmatch(pattern, message, re.DOTALL)
+        if found is None:
+            continue
+        fields = found.groupdict()
+        if "problem" in fields:
+            fields["problem"] = refusal(fields["problem"])
+        return i18n.text(msg_id, **fields)
+    return message
+
+
+def words(text: str) -> str:
+    """argparse's help or usage text with its headings in the language in force."""
+    for english, msg_id in _WORDS:
+        text = text.replace(english, i18n.text(msg_id))
+    return text
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, speaking the language in force."""
+
+    def format_usage(self) -> str:
+        return words(super().format_usage())
+
+    def format_help(self) -> str:
+        return words(super().format_help())
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, i18n.text("argparse.error", prog=self.prog, problem=refusal(message)) + "\n")

@@ -1,0 +1,287 @@
+"""The message catalogue: message id -> (English, Chinese), rendered by ``host.i18n.text``.
+
+Each text is a ``str.format`` template; both languages fill the same named fields (a test
+checks it). Ids are grouped by where they are shown: ``cmd.*`` the one-line summary of a
+command in ``sealcam --help`` (the English is the summary the command declares), ``usage.*``
+the one-line refusals of unusable arguments (exit 2), ``verdict.*`` the words of a
+verification verdict, ``report.*`` the labels of a verification report, ``record.*`` the
+recorder's summary, ``term.*`` the officer's terminal. The Chinese is in the plain register
+of public-security software: short, exact, no figures of speech.
+"""
+
+MESSAGES: "dict[str, tuple[str, str]]" = {
+    # sealcam itself
+    "main.description": (
+        "Signed, tamper-evident evidence for enforcement recorders. Every frame chunk and "
+        "event a recorder writes is an entry in one hash-chained ledger signed with the "
+        "device's Ed25519 key; these commands check and manage that evidence.",
+        "执法记录仪防篡改签名证据系统。记录仪写入的每个视频分段和每个事件，都是一条用设备 "
+        "Ed25519 密钥签名、以哈希链相连的签名日志记录；以下命令用于校验和管理这些证据。",
+    ),
+    "main.epilog": (
+        "Exit codes: 0 success or OK, 1 verification NOT OK, 2 unusable input. "
+        "Run 'sealcam COMMAND --help' for each command.",
+        "退出码：0 成功或校验通过，1 校验不通过，2 输入无法使用。"
+        "各命令的用法请运行 'sealcam 命令 --help'。",
+    ),
+    "main.lang": (
+        "language of the messages: en (English) or zh (Chinese); default from the locale "
+        "(LC_ALL, LC_MESSAGES, LANG: zh_* is Chinese). JSON output is never translated",
+        "提示信息的语言：en（英文）或 zh（中文）；默认依据系统区域设置"
+        "（LC_ALL、LC_MESSAGES、LANG，zh_* 为中文）。JSON 输出不翻译",
+    ),
+    "main.failed": ("sealcam {command}: {problem}", "sealcam {command}：{problem}"),
+    "main.plugin_broken": (
+        "sealcam: the command plugin {name} ({value}) could not be loaded: {error}",
+        "sealcam：命令插件 {name}（{value}）无法加载：{error}",
+    ),
+    # argparse's own words (host.cli.argwords): the English is argparse's, word for word
+    "argparse.usage": ("usage: ", "用法："),
+    "argparse.positional": ("\npositional arguments:\n", "\n位置参数：\n"),
+    "argparse.options": ("\noptions:\n", "\n选项：\n"),
+    "argparse.help": ("show this help message and exit", "显示本帮助并退出"),
+    "argparse.error": ("{prog}: error: {problem}", "{prog}：错误：{problem}"),
+    "argparse.argument": ("argument {name}: {problem}", "参数 {name}：{problem}"),
+    "argparse.required": (
+        "the following arguments are required: {names}",
+        "缺少必需的参数：{names}",
+    ),
+    "argparse.one_required": (
+        "one of the arguments {names} is required",
+        "以下参数必须给出一个：{names}",
+    ),
+    "argparse.unrecognized": ("unrecognized arguments: {args}", "无法识别的参数：{args}"),
+    "argparse.choice": (
+        "invalid choice: {value} (choose from {choices})",
+        "无效的选项：{value}（可选：{choices}）",
+    ),
+    "argparse.one_value": ("expected one argument", "此参数需要一个值"),
+    "argparse.not_with": ("not allowed with argument {other}", "不能与参数 {other} 同时使用"),
+    "argparse.invalid_value": ("invalid {type} value: {value}", "无效的 {type} 值：{value}"),
+    # one line per command in `sealcam --help`
+    "cmd.verify": ("check a ledger against a device's public key", "用设备公钥校验签名日志"),
+    "cmd.checkpoint": (
+        "export the evidence store's newest signed checkpoint for a witness",
+        "导出证据库最新的签名检查点，交见证方保存",
+    ),
+    "cmd.checkpoint export": (
+        "write the newest signed checkpoint (a signed note)",
+        "写出最新的签名检查点（一份签名文件）",
+    ),
+    "cmd.keygen": (
+        "make a device key pair (simulated devices, tests), or the agency's keys",
+        "生成设备密钥对（用于模拟设备和测试），或生成单位密钥",
+    ),
+    "cmd.record": (
+        "run the recorder agent on this machine (Linux terminal port)",
+        "在本机运行记录仪程序（Linux 终端版）",
+    ),
+    "cmd.enrol": ("enrol device public keys in an evidence store", "将设备公钥登记到证据库"),
+    "cmd.sync": (
+        "collect footage from devices over TCP and serial",
+        "通过 TCP 或串口从设备采集录像",
+    ),
+    "cmd.dock": (
+        "sync a device store to a host (the device's side)",
+        "将设备存储同步到采集站（设备端）",
+    ),
+    "cmd.demo": (
+        "the main job end to end: a virtual shift, docked, verified, exported, tampered",
+        "完整流程演示：模拟一个班次，采集、校验、导出，并演示篡改被发现",
+    ),
+    "cmd.export": (
+        "export a recording as a video file with its extraction note",
+        "将一段录像导出为视频文件，并附提取说明",
+    ),
+    "cmd.flash": (
+        "flash the agent onto a MicroPython board and provision it",
+        "将记录仪程序烧录到 MicroPython 开发板并完成初始化",
+    ),
+    "cmd.sim": (
+        "virtual recorders: run a scenario, serve a virtual MicroPython board",
+        "模拟记录仪：运行测试场景，提供虚拟 MicroPython 开发板",
+    ),
+    "cmd.sim run": (
+        "run a scenario file and check the host's verdict",
+        "运行场景文件并核对采集站的校验结论",
+    ),
+    "cmd.sim board": (
+        "run a virtual MicroPython board on a pseudo-terminal",
+        "在伪终端上运行虚拟 MicroPython 开发板",
+    ),
+    # host/cli/common.py: arguments that cannot be used (exit 2)
+    "usage.id_too_long": (
+        "{what} is {length} characters long; the protocol allows ids of 1..{limit} "
+        "characters: choose a shorter one",
+        "{what}长 {length} 个字符；协议允许的编号长度为 1 至 {limit} 个字符，请改用更短的编号",
+    ),
+    "usage.what_device_id": ("the device id", "设备编号"),
+    "usage.what_host_id": ("the host id", "采集站编号"),
+    "usage.public_not_private": (
+        "{path} is a public key; the host needs its private key to sign",
+        "{path} 是公钥文件；采集站签名需要其私钥文件",
+    ),
+    "usage.address": (
+        "give an address as HOST:PORT (a port up to 65535), not {text!r}",
+        "地址格式应为 主机:端口（端口不大于 65535），而不是 {text!r}",
+    ),
+    "usage.number_at_least": (
+        "give a number of at least {minimum:g}, not {text!r}",
+        "请给出不小于 {minimum:g} 的数值，而不是 {text!r}",
+    ),
+    "usage.number_above": (
+        "give a number above {minimum:g}, not {text!r}",
+        "请给出大于 {minimum:g} 的数值，而不是 {text!r}",
+    ),
+    # verdict words (protocol.verify, host.mp4verify states)
+    "verdict.ok": ("OK", "通过"),
+    "verdict.ok_missing": ("OK with missing information", "通过（信息缺失）"),
+    "verdict.not_ok": ("NOT OK", "不通过"),
+    "verdict.unknown_key": ("unknown key", "密钥未知"),
+    "verdict.authentic": ("AUTHENTIC", "真实"),
+    "verdict.authentic_notes": ("AUTHENTIC WITH NOTES", "真实（附说明）"),
+    "verdict.missing_parts": ("MISSING PARTS", "部分缺失"),
+    "verdict.unverifiable": ("UNVERIFIABLE", "无法验证"),
+    "verdict.altered": ("ALTERED", "已被篡改"),
+    # host/report_text.py: a ledger's verification report
+    "report.ledger": ("Ledger   {source}", "签名日志  {source}"),
+    "report.device": ("Device   {device}", "设备      {device}"),
+    "report.entries": (
+        "Entries  {entries} ({signed} signed)",
+        "记录数    {entries}（已签名 {signed}）",
+    ),
+    "report.seq": (", seq {first} to {last}", "，序号 {first} 至 {last}"),
+    "report.time": ("Time     {first} to {last}", "时间      {first} 至 {last}"),
+    "report.no_time": ("Time     none", "时间      无"),
+    "report.state": ("State    {mark} {state}", "结论      {mark} {state}"),
+    "report.findings": ("Findings", "发现的问题"),
+    # the officer's terminal (firmware.ports.terminalkeys, firmware.ports.cpython.Terminal)
+    "key.title": ("Keys:", "按键说明："),
+    "key.record": (
+        "  {key}  record (pre-record runs until then)",
+        "  {key}  开始录像（此前为预录）",
+    ),
+    "key.announced": ("  {key}  announcement said", "  {key}  已宣读告知语"),
+    "key.narrated": (
+        "  {key}  time, place, officers and action narrated",
+        "  {key}  已口述时间、地点、执法人员和执法事项",
+    ),
+    "key.pause": (
+        "  {key}  pause, with a reason from the list",
+        "  {key}  暂停录像（从列表选择原因）",
+    ),
+    "key.resume": ("  {key}  resume, then state the reason", "  {key}  恢复录像，并口述中断原因"),
+    "key.reason_done": ("  {key}  reason stated", "  {key}  中断原因陈述完毕"),
+    "key.mark": ("  {key}  mark this moment important", "  {key}  标记为重点"),
+    "key.no_record": (
+        "  {key}  work record: a duty that cannot be recorded, with its reason",
+        "  {key}  无法录像的工作记录（选择原因）",
+    ),
+    "key.stop": ("  {key}  stop recording", "  {key}  停止录像"),
+    "key.quit": ("  {key}  stop and quit", "  {key}  停止并退出"),
+    "key.help": ("  {key}  show these keys", "  {key}  显示按键说明"),
+    "key.unknown": (
+        "no key {key}: press h for the keys",
+        "无此按键 {key}：按 h 查看按键说明",
+    ),
+    "key.not_now": ("not possible now ({state})", "当前状态（{state}）下不能执行此操作"),
+    "menu.pause": ("Why pause? Press the number:", "暂停原因（按数字选择）："),
+    "menu.no_record": (
+        "Why can it not be recorded? Press the number:",
+        "无法录像的原因（按数字选择）：",
+    ),
+    "menu.note": (
+        "Type a short note and press Enter (Esc cancels):",
+        "请输入简要说明，按回车确认（按 Esc 取消）：",
+    ),
+    "menu.cancelled": ("cancelled", "已取消"),
+    "reason.item": ("  {key}  {reason}", "  {key}  {reason}"),
+    "reason.cancel": ("  any other key cancels", "  按其他键取消"),
+    "pause.fault": ("equipment fault", "设备故障"),
+    "pause.damage": ("equipment damaged", "设备损坏"),
+    "pause.weather": ("weather", "恶劣天气"),
+    "pause.battery": ("battery low", "电量不足"),
+    "pause.storage": ("storage full", "存储空间不足"),
+    "pause.place-change": ("moving to another place", "转换执法场所"),
+    "pause.obstruction": ("obstructed", "现场受阻"),
+    "pause.other": ("other objective reason", "其他客观原因"),
+    "no_record.explosive-area": ("explosive area", "易燃易爆场所"),
+    "no_record.secrecy": ("secrecy", "涉及秘密"),
+    "no_record.privacy": ("privacy", "涉及个人隐私"),
+    "no_record.emergency": ("emergency", "紧急情况"),
+    "no_record.objective-cause": ("other objective cause", "其他客观原因"),
+    "state.SELF_CHECK": ("self-check", "自检中"),
+    "state.IDLE": ("ready", "待机"),
+    "state.PRE_RECORD": ("pre-record", "预录中"),
+    "state.RECORDING": ("RECORDING", "录像中"),
+    "state.RESUMING": ("RECORDING, stating the reason", "录像中（陈述中断原因）"),
+    "state.PAUSED": ("PAUSED", "已暂停"),
+    "state.REFUSING": ("CANNOT RECORD", "无法录像"),
+    "status.line": (
+        "[{state}] {time}  battery {battery}  storage {hours} h  chunks {chunks}",
+        "[{state}] {time}  电量 {battery}  可录 {hours} 小时  分段 {chunks}",
+    ),
+    "buzzer.power-on": ("recorder on", "记录仪已开机"),
+    "buzzer.record-start": ("recording started", "开始录像"),
+    "buzzer.record-stop": ("recording stopped", "停止录像"),
+    "buzzer.pause": ("recording paused", "录像已暂停"),
+    "buzzer.resume": ("recording resumed", "录像已恢复"),
+    "buzzer.mark": ("marked important", "已标记重点"),
+    "buzzer.refused": ("recording refused", "拒绝录像"),
+    "buzzer.alert": ("alert", "警示"),
+    "prompt.announce": (
+        'Say the announcement: "{text}" then press a',
+        "请宣读：“{text}”宣读完毕按 a",
+    ),
+    "prompt.narrate": ("Narrate: {text}; then press n", "{text}；口述完毕按 n"),
+    "prompt.reason": (
+        "State the reason for the pause ({text}); it is recorded from the microphone; "
+        "press d when done",
+        "{text}（正在通过麦克风录音），说完按 d",
+    ),
+    "prompt.other": ("Device: {text}", "提示：{text}"),
+    # host/cli/record.py: the recorder's summary
+    "record.summary": (
+        "recorded {frames} {codec} frames and {sound} into {store}: {entries} ledger "
+        "entries, {media_bytes} media bytes; ledger {state}",
+        "已录制 {frames} 帧 {codec} 画面，{sound}，存入 {store}：签名日志 {entries} 条，"
+        "媒体 {media_bytes} 字节；签名日志校验{state}",
+    ),
+    "record.sound": ("{count} audio frames", "声音 {count} 帧"),
+    "record.no_sound": ("no sound", "无声音"),
+    "record.bad_agency": (
+        "{path} must hold the agency's 32-byte X25519 public key",
+        "{path} 应为单位的 32 字节 X25519 公钥文件",
+    ),
+    "record.wrong_device": (
+        "{path} belongs to device {device}, not {given}",
+        "{path} 属于设备 {device}，不是 {given}",
+    ),
+    "record.public_key": (
+        "{path} is a public key; the recorder needs its private key",
+        "{path} 是公钥文件；记录仪需要其私钥文件",
+    ),
+    "record.no_key": (
+        "no device key at {path}: pass --device-id to provision one",
+        "{path} 处没有设备密钥：请用 --device-id 生成设备密钥",
+    ),
+    "record.no_store": ("cannot make the store {path}: {why}", "无法创建存储目录 {path}：{why}"),
+    "record.keys_and_input": (
+        "--keys - and --input - both read standard input: give the key script as a file",
+        "--keys - 与 --input - 都要读取标准输入：请把按键脚本写成文件",
+    ),
+    "record.source_failed": (
+        "sealcam record: {problem}; the recording was stopped and is signed up to there",
+        "sealcam record：{problem}；录像已停止，此前的内容均已签名",
+    ),
+    "record.input_ended_early": (
+        "sealcam record: the input ended {how} after {frames} frames: the recording was "
+        "stopped there and everything before it is signed; check the encoder and its pipe",
+        "sealcam record：输入在 {frames} 帧后中断（{how}）：录像已在此停止，此前的内容均已签名；"
+        "请检查编码器及其管道",
+    ),
+    "prompt.no_mic": (
+        "no microphone (--mic): the reason cannot be recorded, and the host will flag it",
+        "未接麦克风（--mic）：中断原因无法录音，采集站将标记此问题",
+    ),
+}

@@ -1,0 +1,212 @@
+"""Chinese and English (issue 17): one catalogue, ``--lang``, the locale rule, JSON untouched."""
+# micropython: skip (the host's command line)
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from host import i18n
+from host.cli.common import UsageProblem, check_id, host_signer, parse_address
+from host.cli.main import build_parser, lang_from_argv, main
+from host.messages import MESSAGES
+from protocol.keys import encode_key
+from tests.host.helpers import write_case
+from tests.protocol.helpers import device_key, make_entries
+
+# Chinese characters, and the full-width punctuation that only Chinese text uses.
+CJK = (range(0x4E00, 0xA000), range(0x3000, 0x3040), range(0xFF00, 0xFFF0))
+
+
+def chinese(text: str) -> bool:
+    return any(ord(c) in block for c in text for block in CJK)
+
+
+def sealcam(*args: str, env: "dict | None" = None) -> subprocess.CompletedProcess:
+    """The command in a process of its own, with exactly the locale variables given."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES", "LANG")}
+    clean.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "host.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _locale_back():
+    yield
+    i18n.use(None)
+
+
+def test_every_message_has_both_languages_with_the_same_fields():  # issue 17: one catalogue
+    for msg_id, pair in MESSAGES.items():
+        assert isinstance(pair, tuple) and len(pair) == 2, msg_id
+        en, zh = pair
+        assert en.strip() and zh.strip(), msg_id
+        assert i18n.fields_of(en) == i18n.fields_of(zh), msg_id
+        words = re.sub(r"\{[^}]*\}", "", en)
+        if re.search("[A-Za-z]{2}", words):  # not only fields and marks: it has words
+            assert chinese(zh), "%s: the Chinese text has no Chinese in it" % msg_id
+        assert not chinese(en), "%s: the English text has Chinese in it" % msg_id
+
+
+def test_every_message_renders_in_both_languages():
+    for msg_id, (en, _) in MESSAGES.items():
+        fields = {name: 1 for name in i18n.fields_of(en)}  # 1 fits every format spec used
+        for lang in i18n.LANGS:
+            assert i18n.text(msg_id, lang, **fields)
+
+
+def _summaries(parser: argparse.ArgumentParser, path: str = "") -> dict:
+    out = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                out[(path + " " + choice.dest).strip()] = choice.help
+            for name, child in action.choices.items():
+                out.update(_summaries(child, (path + " " + name).strip()))
+    return out
+
+
+def test_every_commands_summary_is_in_the_catalogue_as_the_command_declares_it():  # issue 17
+    i18n.use("en")
+    english = _summaries(build_parser())
+    assert english, "no commands found"
+    for path, summary in english.items():
+        assert MESSAGES["cmd." + path][0] == summary, "catalogue out of date for %r" % path
+    i18n.use("zh")
+    for path, summary in _summaries(build_parser()).items():
+        assert summary == MESSAGES["cmd." + path][1]
+
+
+@pytest.mark.parametrize(
+    "env, lang",
+    [
+        ({}, "en"),
+        ({"LANG": "zh_CN.UTF-8"}, "zh"),
+        ({"LANG": "zh_TW.UTF-8"}, "zh"),
+        ({"LANG": "en_US.UTF-8"}, "en"),
+        ({"LANG": "C.UTF-8"}, "en"),
+        ({"LANG": "zh_CN.UTF-8", "LC_MESSAGES": "en_GB.UTF-8"}, "en"),
+        ({"LANG": "en_US.UTF-8", "LC_MESSAGES": "zh_CN.UTF-8"}, "zh"),
+        ({"LC_ALL": "zh_CN.UTF-8", "LC_MESSAGES": "en_GB.UTF-8"}, "zh"),
+        ({"LC_ALL": "C", "LANG": "zh_CN.UTF-8"}, "en"),
+        ({"LC_ALL": "", "LANG": "zh_CN.UTF-8"}, "zh"),  # set but empty: the next one decides
+        ({"LANG": "zhx"}, "en"),
+    ],
+)
+def test_the_locale_rule(env, lang):  # issue 17: LC_ALL, LC_MESSAGES, LANG; zh_* is Chinese
+    assert i18n.locale_lang(env) == lang
+
+
+@given(st.lists(st.sampled_from(["--lang", "zh", "en", "--lang=zh", "--lang=en", "--", "x"])))
+def test_lang_is_read_from_anywhere_before_the_end_of_options(argv):
+    found = lang_from_argv(argv)
+    end = argv.index("--") if "--" in argv else len(argv)
+    head = argv[:end]
+    if found is None:
+        assert not any(a.startswith("--lang=") for a in head)
+        assert not any(a == "--lang" and i + 1 < end and head[i + 1] in i18n.LANGS
+                       for i, a in enumerate(head))  # fmt: skip
+    else:
+        assert "--lang=" + found in head or any(
+            a == "--lang" and i + 1 < len(argv) and argv[i + 1] == found for i, a in enumerate(head)
+        )
+
+
+def test_use_refuses_an_unknown_language():
+    with pytest.raises(ValueError):
+        i18n.use("fr")
+
+
+def test_a_verdict_in_chinese_by_option_and_by_locale_and_json_untranslated(tmp_path):  # issue 17
+    ledger, key = write_case(tmp_path, make_entries(4))
+    english = sealcam("verify", ledger, "--key", key, env={"LANG": "C.UTF-8"})
+    assert english.returncode == 0, english.stderr
+    assert "State    ✓ OK" in english.stdout and not chinese(english.stdout)
+    by_option = sealcam("--lang", "zh", "verify", ledger, "--key", key)
+    by_option_after = sealcam("verify", ledger, "--key", key, "--lang", "zh")
+    by_locale = sealcam("verify", ledger, "--key", key, env={"LANG": "zh_CN.UTF-8"})
+    for r in (by_option, by_option_after, by_locale):
+        assert r.returncode == 0, r.stderr
+        assert "结论      ✓ 通过" in r.stdout, r.stdout
+    # --lang wins over the locale, both ways.
+    back = sealcam("verify", ledger, "--key", key, "--lang", "en", env={"LC_ALL": "zh_CN.UTF-8"})
+    assert back.stdout == english.stdout
+    # Machines read JSON's keys and values: never translated.
+    plain = sealcam("verify", ledger, "--key", key, "--json")
+    zh = sealcam("--lang", "zh", "verify", ledger, "--key", key, "--json", env={"LANG": "zh_CN"})
+    assert zh.stdout == plain.stdout and json.loads(zh.stdout)["state"] == "OK"
+
+
+def test_a_not_ok_verdict_in_chinese(tmp_path):
+    entries = make_entries(5)
+    del entries[2]
+    ledger, key = write_case(tmp_path, entries)
+    r = sealcam("verify", ledger, "--key", key, env={"LANG": "zh_CN.UTF-8"})
+    assert r.returncode == 1
+    assert "✗ 不通过" in r.stdout
+
+
+def test_help_summaries_in_chinese():  # issue 17
+    r = sealcam("--help", env={"LANG": "zh_CN.UTF-8"})
+    assert r.returncode == 0
+    assert MESSAGES["cmd.verify"][1] in r.stdout and MESSAGES["main.epilog"][1] in r.stdout
+    r = sealcam("--help", "--lang", "en", env={"LANG": "zh_CN.UTF-8"})
+    assert MESSAGES["cmd.verify"][0] in r.stdout and not chinese(r.stdout)
+
+
+def test_an_unknown_language_is_refused_in_one_usage_line():
+    r = sealcam("--lang", "fr", "verify", "x")
+    assert r.returncode == 2 and "--lang" in r.stderr and "invalid choice" in r.stderr
+
+
+def test_the_usage_lines_of_common_arguments_in_chinese(capsys, tmp_path):  # issue 17, exit 2
+    i18n.use("zh")
+    with pytest.raises(UsageProblem, match="地址格式应为 主机:端口"):
+        parse_address("nowhere")
+    key = tmp_path / "host.pub"
+    key.write_bytes(encode_key(device_key().public_only()))
+    with pytest.raises(UsageProblem, match="是公钥文件"):
+        host_signer(str(key))
+    with pytest.raises(UsageProblem, match="设备编号长 "):
+        check_id("x" * 300, "usage.what_device_id")
+    with pytest.raises(SystemExit) as out:
+        main(["--lang", "zh", "record", "--camera", "x", "--store", "s", "--seconds", "-1"])
+    assert out.value.code == 2
+    assert "请给出不小于 0 的数值，而不是 '-1'" in capsys.readouterr().err
+
+
+def test_argparse_refusals_and_headings_in_chinese_and_unchanged_in_english():  # issue 17
+    zh = {"LANG": "zh_CN.UTF-8"}
+    r = sealcam("verify", env=zh)
+    assert r.returncode == 2 and r.stderr.endswith("sealcam verify：错误：缺少必需的参数：ledger\n")
+    r = sealcam("record", "--store", "s", "--camera", "0", "--seconds", "x", env=zh)
+    assert "参数 --seconds：请给出不小于 0 的数值，而不是 'x'" in r.stderr
+    r = sealcam("verify", "--help", env=zh)
+    assert r.stdout.startswith("用法：sealcam verify") and "显示本帮助并退出" in r.stdout
+    # English is argparse's own wording, word for word.
+    r = sealcam("verify")
+    assert r.stderr.endswith(
+        "sealcam verify: error: the following arguments are required: ledger\n"
+    )
+    r = sealcam("verify", "--help")
+    assert r.stdout.startswith("usage: sealcam verify") and "\noptions:\n" in r.stdout
+    assert not chinese(r.stdout)
+
+
+def test_an_argparse_refusal_the_catalogue_does_not_know_stays_as_argparse_wrote_it():
+    from host.cli.argwords import refusal
+
+    i18n.use("zh")
+    assert refusal("something new: x") == "something new: x"
+    assert refusal("argument --x: something new") == "参数 --x：something new"
