@@ -60,6 +60,14 @@ MESSAGES: "dict[str, tuple[str, str]]" = {
     "argparse.invalid_value": ("invalid {type} value: {value}", "无效的 {type} 值：{value}"),
     # one line per command in `sealcam --help`
     "cmd.verify": ("check a ledger against a device's public key", "用设备公钥校验签名日志"),
+    "cmd.ledger": (
+        "export a device store's ledger as one file",
+        "将设备存储的签名日志导出为单个文件",
+    ),
+    "cmd.ledger export": (
+        "write the store's ledger entries to one file",
+        "把存储中的签名日志条目写入一个文件",
+    ),
     "cmd.checkpoint": (
         "export the evidence store's newest signed checkpoint for a witness",
         "导出证据库最新的签名检查点，交见证方保存",
