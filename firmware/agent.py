@@ -8,14 +8,16 @@ self-check (R-DEV-7). Retention decides what the store may evict when space runs
 """
 
 from firmware.capture import CaptureQueue
-from firmware.errors import ConfigError, StorageFull
+from firmware.errors import ConfigError, StorageFull, StoreError
 from firmware.hal import Battery, Camera, Clock, Gps, Indicators
 from firmware.memory import (
+    REBUILT_DAMAGED,
     Memory,
     catalogue_of,
     checkpoint_key,
     encode_checkpoint,
     media_item,
+    rebuild,
     recall,
 )
 from firmware.recorder import (
@@ -97,6 +99,7 @@ class Agent:
         self.host_keys: dict = {}  # pinned agency host keys: key id -> Ed25519 public key
         self.evicted_unlogged: list = []  # digests evicted, for the next eviction event
         self.frontier_unlogged = -1  # the eviction frontier moved here, for that event
+        self.rebuilt_unlogged = ""  # why the index was rebuilt, for the next event
         self.bitrate_bps = DEFAULT_BITRATE_BPS
         self.storage_check_ms = STORAGE_CHECK_MS
         self.storage_reserve_s = STORAGE_RESERVE_S
@@ -147,6 +150,12 @@ class Agent:
                 self.indicators.show(action[1], action[2])
             elif code == STATUS:
                 self.indicators.show("status", action[1])
+        if self.rebuilt_unlogged:
+            detail = {F_DETAIL: {"reason": self.rebuilt_unlogged, "through_seq": self.memory.seq}}
+            self.rebuilt_unlogged = ""
+            wall, mono = self.now()
+            self.run(self.recorder.log_event(EV_INDEX_REBUILT, detail, wall, mono, sign=True))
+            self.save_checkpoint()  # names the new index: the next boot need not rebuild
         if self.evicted_unlogged or self.frontier_unlogged >= 0:
             said: dict = {"media": self.evicted_unlogged}
             if self.frontier_unlogged >= 0:
@@ -218,14 +227,44 @@ class Agent:
         return self._free_by_index(wall, free, needed)
 
     def _free_by_index(self, wall: int, free: int, needed: int) -> list:
-        """Walk the on-card index from the eviction frontier, freeing files until ``needed``
-        bytes fit; move the frontier (now: the files are gone) and return the digests
-        freed, for the eviction event. Raise StorageFull, saying why, when the rules do not
-        free enough."""
+        """Free files by the on-card index until ``needed`` bytes fit; return the digests
+        freed. Raise StorageFull, saying why, when the rules do not free enough."""
+        evicted, freed = self._evict_walk(wall, needed - free)
+        if free + freed < needed:
+            try:
+                report = span_report(self.memory.index, self.retention, wall)
+            except StoreError:
+                self.rebuild_index()
+                report = span_report(self.memory.index, self.retention, wall)
+            raise StorageFull(self.retention._full_message(report, free + freed, needed))
+        return evicted
+
+    def rebuild_index(self) -> None:
+        """The on-card index failed a read (a bad record): fold the whole ledger into a
+        new one (slow, once) and log why at the next chance (never between an entry
+        chained and its store)."""
         index = self.memory.index
-        store = self.store
-        walk = Walk(index, store, self.retention.floor_ms, wall, False)
+        self.memory, _ = rebuild(self.store, index)
+        self.rebuilt_unlogged = REBUILT_DAMAGED
+        self.catalogue_changed()
+
+    def _evict_walk(self, wall: int, limit: int) -> tuple:
+        """Walk the on-card index from the eviction frontier, freeing files until ``limit``
+        bytes are freed (-1: all the rules allow); move the frontier now (the files are
+        gone) and leave it for the next eviction event. Return (digests freed, bytes).
+        A damaged index is rebuilt from the ledger and walked again."""
         evicted: list = []
+        self.store.sync()  # only media a durable record names may go (Store.evict_media)
+        try:
+            freed = self._evict_steps(wall, limit, evicted)
+        except StoreError:
+            self.rebuild_index()
+            freed = self._evict_steps(wall, limit, evicted)
+        return evicted, freed
+
+    def _evict_steps(self, wall: int, limit: int, evicted: list) -> int:
+        index = self.memory.index
+        walk = Walk(index, self.store, self.retention.floor_ms, wall, False)
         freed = 0
         start = index.evicted_through
         for step in walk:
@@ -237,15 +276,33 @@ class Agent:
             index.evicted_through = walk.frontier
             index.walk_from = walk.walk_from
             index.evicted_at = walk.evicted_at
-            if free + freed >= needed:
+            if 0 <= limit <= freed:
                 break
         if index.evicted_through != start:
             self.frontier_unlogged = index.evicted_through
             self.catalogue_changed()
-        if free + freed < needed:
-            report = span_report(index, self.retention, wall)
-            raise StorageFull(self.retention._full_message(report, free + freed, needed))
-        return evicted
+        return freed
+
+    def evict(self, limit: int = -1) -> int:
+        """Free media the retention rules allow now, oldest first, until ``limit`` bytes
+        are freed (-1: all they allow), log the eviction event, and return the bytes
+        freed. The agent evicts by itself when the card is full; a port or a harness may
+        also call this (say, after a dock)."""
+        if self.legacy is not None:
+            raise StorageFull("eviction by the index needs a booted agent")
+        wall, _ = self.now()
+        evicted, freed = self._evict_walk(wall, limit)
+        self.evicted_unlogged.extend(evicted)
+        self.run([])  # logs the eviction event
+        return freed
+
+    def host_receipt(self, through_seq: int, detail: "dict | None" = None) -> None:
+        """Log a host receipt covering every entry up to ``through_seq`` (what the dock
+        link does once the host has verified them); ``detail`` adds its other fields."""
+        said = dict(detail or {})
+        said["through_seq"] = through_seq
+        wall, mono = self.now()
+        self.run(self.recorder.log_event(EV_HOST_RECEIPT, {F_DETAIL: said}, wall, mono, True))
 
     def _evict_file(self, digest: bytes, evicted: list) -> int:
         """Remove one chunk's file, unless a later chunk named the same bytes (the file
@@ -362,10 +419,18 @@ class Agent:
         wall, mono = self.now()
         cached = self._evictable
         if cached is None or not 0 <= mono - cached[1] < EVICTABLE_REUSE_MS:
-            source = self.legacy if self.legacy is not None else self.evictable_source()
-            cached = (self.retention.evictable_bytes(source, wall), mono)
+            cached = (self._evictable_bytes(wall), mono)
             self._evictable = cached
         return hours_left(max(free, 0), cached[0], bitrate_bps or self.bitrate_bps)
+
+    def _evictable_bytes(self, wall: int) -> int:
+        if self.legacy is not None:
+            return self.retention.evictable_bytes(self.legacy, wall)
+        try:
+            return self.retention.evictable_bytes(self.evictable_source(), wall)
+        except StoreError:
+            self.rebuild_index()
+            return self.retention.evictable_bytes(self.evictable_source(), wall)
 
     def evictable_source(self) -> "IndexedMedia":
         """The on-card index as retention's policy reads a catalogue."""
@@ -483,10 +548,10 @@ def boot(
         store.set_aside_partial(rec.partial_media, seq)
     if rebuilt:
         # The index was not what the ledger gives: it was rebuilt from the ledger (slow,
-        # once: the checkpoint saved now names the new one), and the ledger says so.
-        detail = {"reason": rebuilt, "through_seq": memory.seq}
-        agent.run(recorder.log_event(EV_INDEX_REBUILT, {F_DETAIL: detail}, wall, mono, sign=True))
-        agent.save_checkpoint()
+        # once: the checkpoint saved with the event names the new one), and the ledger
+        # says so in a signed event.
+        agent.rebuilt_unlogged = rebuilt
+        agent.run([])
     hours = agent.storage_hours()
     checks = {
         "camera_ok": camera.working() if camera is not None else False,

@@ -223,21 +223,28 @@ def recall(store: "LedgerStore", key: bytes, index: "SpanIndex | None" = None) -
                     memory.fold(parse_entry(raw), (seg, off))
                 return memory, ""
             entries.close()
-    # The whole fold, writing the index anew beside the one found, then compared with it
-    # in bounded reads: a prefix is what a cut after the last checkpoint leaves.
+    memory, found = rebuild(store, index)
+    return memory, reason or found
+
+
+def rebuild(store: "LedgerStore", index: "SpanIndex") -> tuple:
+    """``(memory, why)``: the whole fold of the ledger, writing ``index``'s files anew
+    beside the ones found, then compared with them in bounded reads; ``why`` is "" when
+    the old index was a prefix of the new one (what a cut after the last checkpoint
+    leaves), else REBUILT_MISSING or REBUILT_DAMAGED."""
     had = index.spans.set_aside()
     index.held_file.set_aside()
     memory = Memory(SpanIndex(index.spans, index.held_file))
     for seg, off, raw in store.positioned(0):
         memory.fold(parse_entry(raw), (seg, off))
-    if not reason:
-        if not had:
-            reason = REBUILT_MISSING if index.spans.length else ""
-        elif not (index.spans.aside_is_prefix() and index.held_file.aside_is_prefix()):
-            reason = REBUILT_DAMAGED
+    why = ""
+    if not had:
+        why = REBUILT_MISSING if index.spans.length else ""
+    elif not (index.spans.aside_is_prefix() and index.held_file.aside_is_prefix()):
+        why = REBUILT_DAMAGED
     index.spans.drop_aside()
     index.held_file.drop_aside()
-    return memory, reason
+    return memory, why
 
 
 def checkpoint_key(signer: "Ed25519Signer") -> bytes:
