@@ -224,6 +224,23 @@ def test_the_init_segment_stays_while_a_fragment_of_its_recording_does():
         assert verdict(entries_of(d)) == OK
 
 
+def test_a_checkpoint_is_saved_every_few_spans_while_recording():  # R-DEV-14
+    with SmallSpans(), TempDir() as d:
+        clock = SetClock()
+        agent = power_on(d, clock)
+        film(agent, clock, 8 * 4 + 2)
+        # No shut-down (the power went): the boot folds at most a few spans' entries again.
+        agent.store.close()
+        assert "checkpoint.bin" in os.listdir(d)  # saved as the spans closed
+        saved = agent.memory.index.spans.length
+        agent = power_on(d, clock)
+        got = agent.memory.index
+        assert got.spans.length == saved
+        assert agent.memory.seq > 8 * 4
+        agent.shut_down()
+        assert rebuilt_events(d) == []
+
+
 def two_days(d: str) -> SetClock:
     clock = SetClock()
     agent = power_on(d, clock)
