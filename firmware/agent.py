@@ -63,8 +63,8 @@ STORAGE_CHECK_MS = 5000  # how often the agent re-measures free storage while it
 # pause, the officer's stop and the events around them: full storage never drops an entry.
 STORAGE_RESERVE_S = 60
 DEFAULT_BITRATE_BPS = 8_000_000  # 1080p30 H.264, for predicting hours of storage left
-# How long the evictable total behind the storage estimate is reused. Walking the catalogue
-# costs in proportion to months of chunks, and between walks the total can only grow (chunks
+# How long the evictable total behind the storage estimate is reused. Walking the index's
+# spans up to the floor costs reads of the card, and between walks the total can only grow (chunks
 # age past the floor, receipts come: both refresh it at once) or shrink by a chunk that
 # shares a file with an old one, a few kilobytes: the estimate errs by far less than the
 # reserve. Evictions, receipts and a new floor drop the cached total.
