@@ -73,6 +73,9 @@ EVICTABLE_REUSE_MS = 60_000
 # at most this many spans' entries again (about 17 minutes of 1 s chunks), whatever the
 # ledger's age, for a write of a few hundred bytes.
 CHECKPOINT_EVERY_SPANS = 4
+# Files named in one eviction event at most: an eviction after a long time undocked frees
+# months of chunks, which go in events of this many, so no list and no entry grows with it.
+EVICTION_EVENT_FILES = 64
 
 
 class Agent:
@@ -106,6 +109,7 @@ class Agent:
         self.rebuilt_unlogged = ""  # why the index was rebuilt, for the next event
         self.spans_unsaved = 0  # spans closed since the last checkpoint
         self.checkpoint_every_spans = CHECKPOINT_EVERY_SPANS
+        self.eviction_event_files = EVICTION_EVENT_FILES
         self.bitrate_bps = DEFAULT_BITRATE_BPS
         self.storage_check_ms = STORAGE_CHECK_MS
         self.storage_reserve_s = STORAGE_RESERVE_S
@@ -287,7 +291,7 @@ class Agent:
             index.evicted_through = walk.frontier
             index.walk_from = walk.walk_from
             index.evicted_at = walk.evicted_at
-            if 0 <= limit <= freed:
+            if 0 <= limit <= freed or len(evicted) >= self.eviction_event_files:
                 break
         if index.evicted_through != start:
             self.frontier_unlogged = index.evicted_through
@@ -302,10 +306,14 @@ class Agent:
         if self.legacy is not None:
             raise StorageFull("eviction by the index needs a booted agent")
         wall, _ = self.now()
-        evicted, freed = self._evict_walk(wall, limit)
-        self.evicted_unlogged.extend(evicted)
-        self.run([])  # logs the eviction event
-        return freed
+        total = 0
+        while True:
+            evicted, freed = self._evict_walk(wall, limit - total if limit >= 0 else -1)
+            total += freed
+            self.evicted_unlogged.extend(evicted)
+            self.run([])  # logs the eviction event, EVICTION_EVENT_FILES files at most
+            if len(evicted) < self.eviction_event_files or 0 <= limit <= total:
+                return total
 
     def host_receipt(self, through_seq: int, detail: "dict | None" = None) -> None:
         """Log a host receipt covering every entry up to ``through_seq`` (what the dock

@@ -156,6 +156,32 @@ def test_eviction_frees_exactly_what_the_rules_allow():  # R-DEV-4, R-DEV-5
         assert verdict(entries_of(d)) == OK
 
 
+def test_months_of_eviction_go_in_events_of_a_bounded_size():  # R-DEV-4
+    with SmallSpans(), TempDir() as d:
+        clock = SetClock()
+        agent = power_on(d, clock)
+        agent.eviction_event_files = 5
+        film(agent, clock, N)
+        agent.host_receipt(agent.memory.seq)
+        clock.advance(190 * DAY_MS)
+        freed = agent.evict()
+        chunks, named = chunks_of(agent)
+        assert not any(on_card for _, on_card in chunks)
+        assert sorted(named) == sorted(media_digest(e.fields) for e, _ in chunks)
+        assert freed == sum(e.fields[F_PLAIN_LEN] for e, _ in chunks)
+        events = [
+            e.fields[F_DETAIL]["media"]
+            for e in entries_of_store(agent)
+            if e.kind != KIND_CHUNK and e.fields[F_EVENT] == EV_EVICTION
+        ]
+        assert len(events) == 5 and all(len(media) <= 5 for media in events)
+        agent.shut_down()
+
+
+def entries_of_store(agent) -> list:
+    return [parse_entry(raw) for raw in agent.store.entries()]
+
+
 def test_a_file_two_chunks_share_stays_while_the_younger_needs_it():  # R-DEV-4
     with SmallSpans(), TempDir() as d:
         clock = SetClock()
