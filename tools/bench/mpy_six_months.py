@@ -152,7 +152,11 @@ class Card(Store):
 
 
 def card_usage(path: str) -> int:
-    """Bytes a store's files take (once, when the bench starts on a card made before)."""
+    """Bytes the ledger and the media take on a card made before (once, at the start)."""
+    return _tree_bytes(path + "/ledger") + _tree_bytes(path + "/media")
+
+
+def _tree_bytes(path: str) -> int:
     total = 0
     try:
         names = os.listdir(path)
@@ -162,7 +166,7 @@ def card_usage(path: str) -> int:
         sub = path + "/" + name
         mode = os.stat(sub)
         if mode[0] & 0x4000:
-            total += card_usage(sub)
+            total += _tree_bytes(sub)
         else:
             total += mode[6]
     return total
