@@ -34,7 +34,10 @@ SETTINGS = {
     "path": "/tmp/sealcam-six-months",  # the store's directory
     "days": [],  # the day numbers to record on, ascending (days between are off)
     "chunks": 60,  # one-second chunks a day
-    "media_bytes": 32,  # bytes of each chunk's media (only the count matters here)
+    # Bytes of each chunk's media: small, since the count of chunks and entries is what the
+    # agent's memory and time follow, yet large beside an entry (about 270 bytes), since the
+    # ledger is never evicted and a card must free more than each new chunk takes.
+    "media_bytes": 4096,
     "card_days": 185,  # the card holds this many days of footage (measured on day one)
     "card_bytes": 0,  # or the card's size in bytes, when known (0: measure)
     "budget": 1,  # the cadenced signer's share of real time, percent (0: sign every entry)

@@ -1,13 +1,15 @@
 """Six months on a microcontroller: the agent's heap, checkpoint, boot and retention plan
 against the days recorded, under MicroPython, on a card that fills and evicts.
 
-    .venv/bin/python tools/bench/six_months_bench.py [--chunks C] [--days N]
-        [--sample D,D,...] [--card-days K] [--json] [--keep DIR]
+    .venv/bin/python tools/bench/six_months_bench.py [--chunks C] [--days RANGES]
+        [--sample D,D,...] [--card-days K] [--media-bytes B] [--json] [--keep DIR]
 
-One device's card goes through N days (default 196), each a shift of C one-second chunks
-(default 360) with a dock and a host receipt after it, on a card that holds K days of
-footage (default 185), so that from about day K on, retention must evict footage older than
-the 183-day floor that the host has receipted, and nothing else. The firmware agent is the
+One device's card goes through the days RANGES names (default 0-195: every day for 196
+days; "0-9,184-188" skips the days between, the recorder off), each a shift of C one-second
+chunks (default 360) of B bytes of media each (default 4096) with a dock and a host receipt
+after it, on a card that holds K days of footage (default 185), so that from about day K on,
+retention must evict footage older than the 183-day floor that the host has receipted, and
+nothing else. The firmware agent is the
 same code in both places it runs (tools/bench/mpy_six_months.py):
 
 - the sample days (default 1, 3, 10, 30, 60, 90, 120, 150, 180, 186, 190, 195) run under
@@ -145,12 +147,18 @@ def live(
     sample: set,
     chunks: int,
     card_days: int,
+    media_bytes: int,
     heap: int = MPY_HEAP,
 ) -> dict:
     """Record ``days`` (day numbers, ascending) on one card; the ``sample`` ones under
     MicroPython. Returns the per-day figures and the card's capacity."""
     card = workdir / "card"
-    settings: dict = {"chunks": chunks, "card_days": card_days, "budget": 1}
+    settings: dict = {
+        "chunks": chunks,
+        "card_days": card_days,
+        "budget": 1,
+        "media_bytes": media_bytes,
+    }
     rows: list = []
     capacity = 0
     run: list = []
@@ -249,6 +257,18 @@ def check_card(card: str, capacity: int) -> dict:
     }
 
 
+def day_ranges(text: str) -> list:
+    """``"0-9,184-188"`` as the ascending list of those day numbers (ValueError if not)."""
+    days: set = set()
+    for part in text.split(","):
+        lo, _, hi = part.strip().partition("-")
+        first, last = int(lo), int(hi or lo)
+        if first < 0 or last < first:
+            raise ValueError(part)
+        days.update(range(first, last + 1))
+    return sorted(days)
+
+
 def _table(rows: list) -> str:
     head = (
         "| day | ran on | chunks on card | agent heap peak (B) | checkpoint (B) | boot (ms) "
@@ -276,30 +296,37 @@ def _table(rows: list) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--chunks", type=int, default=360, help="one-second chunks a day")
-    ap.add_argument("--days", type=int, default=196, help="days recorded, one after another")
+    ap.add_argument("--days", default="0-195", help="days recorded: ranges like 0-9,184-188")
     ap.add_argument(
         "--sample", default=",".join(map(str, SAMPLE)), help="days run under MicroPython"
     )
     ap.add_argument("--card-days", type=int, default=185, help="days of footage the card holds")
+    ap.add_argument("--media-bytes", type=int, default=4096, help="media bytes a chunk")
     ap.add_argument("--heap", type=int, default=MPY_HEAP, help="MicroPython's first heap region")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     ap.add_argument("--keep", help="leave the card in this new directory")
     args = ap.parse_args()
     try:
         sample = {int(d) for d in args.sample.split(",") if d.strip()}
+        days = day_ranges(args.days)
     except ValueError:
-        print("six_months_bench: --sample takes day numbers separated by commas", file=sys.stderr)
-        return 2
-    if args.chunks < 1 or args.days < 1 or args.card_days < 2:
         print(
-            "six_months_bench: --chunks and --days at least 1, --card-days at least 2",
+            "six_months_bench: --days takes ranges like 0-9,184-188 and --sample day numbers "
+            "separated by commas",
+            file=sys.stderr,
+        )
+        return 2
+    if args.chunks < 1 or not days or args.card_days < 2 or args.media_bytes < 32:
+        print(
+            "six_months_bench: --chunks must be at least 1, --card-days at least 2 and "
+            "--media-bytes at least 32; --days must name a day",
             file=sys.stderr,
         )
         return 2
     with tempfile.TemporaryDirectory(prefix="sealcam-six-months-") as tmp:
         work = Path(tmp)
         t0 = time.perf_counter()
-        got = live(work, list(range(args.days)), sample, args.chunks, args.card_days, args.heap)
+        got = live(work, days, sample, args.chunks, args.card_days, args.media_bytes, args.heap)
         wall = time.perf_counter() - t0
         check = check_card(got["card"], got["capacity"])
         if args.keep:
@@ -315,7 +342,8 @@ def main() -> int:
         "machine": machine(),
         "load_avg": os.getloadavg(),
         "chunks_per_day": args.chunks,
-        "days": args.days,
+        "days": days,
+        "media_bytes": args.media_bytes,
         "card_bytes": got["capacity"],
         "wall_s": round(wall, 1),
         "mpy_days": [r["day"] for r in mpy],
@@ -341,7 +369,7 @@ def main() -> int:
         print(
             "%d days of %d one-second chunks on a %d-byte card, %.0f s; under MicroPython: days %s"
             % (
-                args.days,
+                len(days),
                 args.chunks,
                 got["capacity"],
                 wall,
