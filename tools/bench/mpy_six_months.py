@@ -28,7 +28,7 @@ from firmware.hal import Camera, Clock
 from firmware.store import HEADER_LEN, Store
 from protocol.ledger import entry_hash
 from protocol.registry import EV_HOST_RECEIPT, F_DETAIL
-from protocol.signer import make_signer
+from protocol.signer import Ed25519Signer, make_signer
 
 SETTINGS = {
     "path": "/tmp/sealcam-six-months",  # the store's directory
@@ -91,6 +91,26 @@ def heap_total() -> int:
     return alloc() + free() if alloc is not None and free is not None else -1
 
 
+class TimedSigner(Ed25519Signer):
+    """The device's signer, with the count and the time of its signatures for the report."""
+
+    def __init__(self, inner: Ed25519Signer) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.count = 0
+        self.ms = 0
+
+    def public_key(self) -> bytes:
+        return self.inner.public_key()
+
+    def sign(self, message: bytes) -> bytes:
+        t = now_ms()
+        signature = self.inner.sign(message)
+        self.ms += since_ms(t)
+        self.count += 1
+        return signature
+
+
 class VirtualClock(Clock):
     def __init__(self) -> None:
         self.wall = T0_MS
@@ -121,6 +141,7 @@ class Card(Store):
         # in constant time); the bench carries it from one power-on to the next.
         self.used_bytes = used
         self.evicted = 0  # media files removed since this power-on
+        self.append_ms = 0  # time in the store's append (media, record, sync)
 
     def used(self) -> int:
         return self.used_bytes
@@ -143,7 +164,9 @@ class Card(Store):
         need = len(entry_raw) + HEADER_LEN + (len(media) if media is not None else 0)
         if self.capacity > 0 and self.used() + need > self.capacity:
             raise StorageFull("the card is full: %d bytes, %d free" % (self.capacity, self.free()))
+        t = now_ms()
         seq = Store.append(self, entry_raw, media, media_sha, entry)
+        self.append_ms += since_ms(t)
         self.used_bytes += need
         return seq
 
@@ -194,7 +217,7 @@ class Life:
     def __init__(self, settings: dict) -> None:
         self.s = settings
         self.clock = VirtualClock()
-        self.signer = make_signer(SEED, prefer_native=bool(settings["native"]))
+        self.signer = TimedSigner(make_signer(SEED, prefer_native=bool(settings["native"])))
         self.days = list(settings["days"])
         self.capacity = int(settings["card_bytes"])
         self.card_used = card_usage(settings["path"])
@@ -210,7 +233,8 @@ class Life:
 
     def plan_day(self) -> None:
         self.day = self.days.pop(0)
-        self.fig = {"day": self.day, "heap_peak": 0, "evicted": 0}
+        self.fig = {"day": self.day, "heap_peak": 0, "evicted": 0, "record_ms": 0}
+        self.signer.count = self.signer.ms = 0
         self.steps = ["boot", "record", "dock", "off"]
         self.chunk = 0
 
@@ -265,6 +289,7 @@ class Life:
             clock.mono += 1000
             clock.wall += 1000
             agent.input("press_record")
+        t = now_ms()
         todo = min(chunks - self.chunk, int(self.s["step_chunks"]))
         size = int(self.s["media_bytes"])
         tag = b"%d/" % self.day
@@ -281,6 +306,7 @@ class Life:
             agent.input("frame", frame, True)  # closes the last chunk
             agent.input("press_stop")
             self.steps.pop(0)
+        self.fig["record_ms"] += since_ms(t)
 
     def _dock(self) -> None:
         self.steps.pop(0)
@@ -330,6 +356,9 @@ class Life:
         agent.shut_down()
         self.card_used = store.used_bytes
         self.fig["evicted"] = store.evicted
+        self.fig["append_ms"] = store.append_ms
+        self.fig["signatures"] = self.signer.count
+        self.fig["sign_ms"] = self.signer.ms
         data = store.load_checkpoint()
         self.fig["checkpoint_bytes"] = len(data) if data is not None else 0
         self.fig["seq"] = store.head()[0]
@@ -341,7 +370,7 @@ class Life:
         print(
             "day day=%d chunks=%d heap_peak=%d heap_off=%d code_heap=%d heap_total=%d "
             "checkpoint_bytes=%d boot_ms=%d plan_ms=%d plan_n=%d used=%d capacity=%d seq=%d "
-            "evicted=%d wall_ms=%d"
+            "evicted=%d record_ms=%d append_ms=%d signatures=%d sign_ms=%d wall_ms=%d"
             % (
                 f["day"],
                 int(self.s["chunks"]),
@@ -357,6 +386,10 @@ class Life:
                 self.capacity,
                 f["seq"],
                 f["evicted"],
+                f["record_ms"],
+                f["append_ms"],
+                f["signatures"],
+                f["sign_ms"],
                 since_ms(f["wall_s0"]),
             )
         )
