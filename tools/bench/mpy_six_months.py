@@ -44,6 +44,9 @@ SETTINGS = {
     "native": True,  # use a native signer where there is one (CPython)
     "step_chunks": 3600,  # chunks recorded in one step, at most
     "sync_every": 1,  # the store's sync policy (the agent's default: every record)
+    # False: no fsync at all, for building a card's older months fast on a computer, where
+    # no power cut is staged (the files, and so the card, are the same)
+    "durable": True,
 }
 SETTINGS.update(globals().get("BENCH", {}))
 
@@ -57,6 +60,7 @@ HOST_KID = "agency-host-1"
 TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
 if TYPE_CHECKING:
     from firmware.agent import Agent
+    from firmware.store import WritableFile
     from protocol.ledger import Entry
 
 # MicroPython counts milliseconds with ticks_ms, which wraps (differences go through
@@ -134,7 +138,10 @@ class Card(Store):
     """The store on a card of ``capacity`` bytes: an append that does not fit is refused as
     a full card would refuse it, so the agent's retention must make room."""
 
-    def __init__(self, path: str, capacity: int, used: int, sync_every: int = 1) -> None:
+    def __init__(
+        self, path: str, capacity: int, used: int, sync_every: int = 1, durable: bool = True
+    ) -> None:
+        self.durable = durable
         Store.__init__(self, path, sync_every=sync_every)
         self.capacity = capacity
         # The card's own count of bytes in use, as a file system keeps it (a board asks it,
@@ -145,6 +152,14 @@ class Card(Store):
 
     def used(self) -> int:
         return self.used_bytes
+
+    def _sync_file(self, f: "WritableFile") -> None:
+        if self.durable:
+            Store._sync_file(self, f)
+
+    def _sync_folder(self, path: str) -> None:
+        if self.durable:
+            Store._sync_folder(self, path)
 
     def free(self) -> int:
         if self.capacity <= 0:
@@ -263,7 +278,13 @@ class Life:
         clock.wall = T0_MS + self.day * DAY_MS
         clock.mono = 0
         t = now_ms()
-        store = Card(self.s["path"], self.capacity, self.card_used, int(self.s["sync_every"]))
+        store = Card(
+            self.s["path"],
+            self.capacity,
+            self.card_used,
+            int(self.s["sync_every"]),
+            bool(self.s["durable"]),
+        )
         per_s = self.s["media_bytes"] + 200  # media and its entry: for the hours left
         self.card = store
         self.agent = boot(
