@@ -170,15 +170,32 @@ def live(
         if not run:
             return
         s = dict(settings, days=list(run), card_bytes=capacity)
+        t = time.perf_counter()
         if where == "mpy":
             got = run_micropython(s, card, workdir, heap)
         else:
             got = run_cpython(
                 dict(s, path=str(card), native=True, sync_every=0, durable=False), workdir
             )
+        stage_s = round(time.perf_counter() - t, 1)  # with the copies in and out of the card
         for row in got:
             row["where"] = where
+            row["stage_s"] = stage_s
             capacity = row["capacity"]
+            if where == "mpy" or row["day"] % 30 == 0:
+                print(  # progress, for a run that takes many minutes
+                    "day %d (%s): heap %d, checkpoint %d B, boot %d ms, day %d ms, run %.0f s"
+                    % (
+                        row["day"],
+                        where,
+                        row["heap_peak"] - row["code_heap"],
+                        row["checkpoint_bytes"],
+                        row["boot_ms"],
+                        row["wall_ms"],
+                        stage_s,
+                    ),
+                    file=sys.stderr,
+                )
         rows.extend(got)
         run.clear()
 
