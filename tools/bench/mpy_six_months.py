@@ -235,7 +235,10 @@ class Life:
         self.signer = TimedSigner(make_signer(SEED, prefer_native=bool(settings["native"])))
         self.days = list(settings["days"])
         self.capacity = int(settings["card_bytes"])
-        self.card_used = card_usage(settings["path"])
+        # The bytes in use on a card made before: given by the caller, which reads them
+        # faster than a walk of the card's files here, or counted.
+        used = int(settings.get("card_used", -1))
+        self.card_used = used if used >= 0 else card_usage(settings["path"])
         self.agent: Agent | None = None
         self.card: Card | None = None
         self.day = -1
@@ -353,15 +356,14 @@ class Life:
         }
         wall, mono = agent.now()
         agent.run(agent.recorder.log_event(EV_HOST_RECEIPT, detail, wall, mono, True))
-        # Planning room for a day of footage: what retention reads to decide (the ledger's
-        # oldest summaries first), timed; nothing is evicted here.
-        need = int(self.s["chunks"]) * (int(self.s["media_bytes"]) + 200)
+        # Eviction planning: the walk retention makes over what the card holds to find
+        # what it may free now (oldest first, stopping at the floor), timed; nothing is
+        # evicted here. An agent with the on-card index walks that (evictable_source); one
+        # with the catalogue in RAM walks the catalogue.
         t = now_ms()
-        try:
-            plan = agent.retention.plan_space(agent.catalogue, wall, 0, need)
-            self.fig["plan_n"] = len(plan)
-        except StorageFull:
-            self.fig["plan_n"] = -1
+        source = getattr(agent, "evictable_source", None)
+        what = source() if source is not None else agent.catalogue
+        self.fig["plan_bytes"] = agent.retention.evictable_bytes(what, wall)
         self.fig["plan_ms"] = since_ms(t)
         if self.capacity <= 0 and self.s["card_days"]:
             # Day one measures the card: it holds card_days days like this one.
@@ -390,7 +392,7 @@ class Life:
         f = self.fig
         print(
             "day day=%d chunks=%d heap_peak=%d heap_off=%d code_heap=%d heap_total=%d "
-            "checkpoint_bytes=%d boot_ms=%d plan_ms=%d plan_n=%d used=%d capacity=%d seq=%d "
+            "checkpoint_bytes=%d boot_ms=%d plan_ms=%d plan_bytes=%d used=%d capacity=%d seq=%d "
             "evicted=%d record_ms=%d append_ms=%d signatures=%d sign_ms=%d wall_ms=%d"
             % (
                 f["day"],
@@ -402,7 +404,7 @@ class Life:
                 f["checkpoint_bytes"],
                 f["boot_ms"],
                 f["plan_ms"],
-                f["plan_n"],
+                f["plan_bytes"],
                 f["used"],
                 self.capacity,
                 f["seq"],

@@ -142,6 +142,15 @@ def run_micropython(settings: dict, card: Path, workdir: Path, heap: int) -> lis
     return _figures(done.stdout)
 
 
+def card_bytes(card: Path) -> int:
+    """Bytes the card's ledger and media take, as the Card in the script counts them."""
+    total = 0
+    for sub in ("ledger", "media"):
+        for folder, _, names in os.walk(card / sub):
+            total += sum(os.path.getsize(os.path.join(folder, n)) for n in names)
+    return total
+
+
 def live(
     workdir: Path,
     days: list,
@@ -169,7 +178,7 @@ def live(
         nonlocal capacity
         if not run:
             return
-        s = dict(settings, days=list(run), card_bytes=capacity)
+        s = dict(settings, days=list(run), card_bytes=capacity, card_used=card_bytes(card))
         t = time.perf_counter()
         if where == "mpy":
             got = run_micropython(s, card, workdir, heap)
