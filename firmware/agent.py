@@ -8,9 +8,18 @@ self-check (R-DEV-7). Retention decides what the store may evict when space runs
 """
 
 from firmware.capture import CaptureQueue
-from firmware.errors import ConfigError, StorageFull
+from firmware.errors import ConfigError, StorageFull, StoreError
 from firmware.hal import Battery, Camera, Clock, Gps, Indicators
-from firmware.memory import Memory, checkpoint_key, encode_checkpoint, recall
+from firmware.memory import (
+    REBUILT_DAMAGED,
+    Memory,
+    catalogue_of,
+    checkpoint_key,
+    encode_checkpoint,
+    media_item,
+    rebuild,
+    recall,
+)
 from firmware.recorder import (
     INDICATOR,
     PROMPT,
@@ -22,6 +31,7 @@ from firmware.recorder import (
     Recorder,
 )
 from firmware.retention import DEFAULT_FLOOR_DAYS, Catalogue, RetentionPolicy, hours_left
+from firmware.retindex import EVICT, HELD_NAME, SPANS_NAME, CardFile, SpanIndex, Walk, span_report
 from firmware.signing import CadencedSigner
 from firmware.store import Store
 from protocol.cadence import SigningCadence
@@ -29,9 +39,15 @@ from protocol.hostconfig import open_config
 from protocol.ledger import Entry, media_digest
 from protocol.registry import (
     EV_EVICTION,
+    EV_HOST_RECEIPT,
+    EV_INDEX_REBUILT,
+    EV_MARK_IMPORTANT,
     EV_POWER_LOSS_RECOVERED,
     F_BOOT,
     F_DETAIL,
+    F_EVENT,
+    F_RECORDING,
+    KIND_CHUNK,
     PAUSE_STORAGE,
 )
 
@@ -73,10 +89,17 @@ class Agent:
         self.camera = camera
         self.indicators = indicators if indicators is not None else Indicators()
         self.retention = retention if retention is not None else RetentionPolicy()
-        self.memory = Memory()  # the fold of the ledger so far: the catalogue, settings
+        # The fold of the ledger so far: settings, and retention's index (on the card once
+        # booted; in RAM for an agent built by hand).
+        self.memory = Memory()
+        # A catalogue given by hand (``catalogue = items``): retention then plans over it,
+        # in RAM, as before the on-card index; None once booted.
+        self.legacy: Catalogue | None = None
         self.checkpoint_key = b""  # set at boot; empty: no checkpoint is saved
         self.host_keys: dict = {}  # pinned agency host keys: key id -> Ed25519 public key
         self.evicted_unlogged: list = []  # digests evicted, for the next eviction event
+        self.frontier_unlogged = -1  # the eviction frontier moved here, for that event
+        self.rebuilt_unlogged = ""  # why the index was rebuilt, for the next event
         self.bitrate_bps = DEFAULT_BITRATE_BPS
         self.storage_check_ms = STORAGE_CHECK_MS
         self.storage_reserve_s = STORAGE_RESERVE_S
@@ -88,12 +111,17 @@ class Agent:
 
     @property
     def catalogue(self) -> Catalogue:
-        """Retention's items, one per chunk whose media is on the card, oldest first."""
-        return self.memory.catalogue
+        """Retention's items, one per chunk whose media is on the card, oldest first.
+
+        Read from the whole ledger each time (its size grows with the ledger): for tools
+        and tests. The agent itself plans over the on-card index."""
+        if self.legacy is not None:
+            return self.legacy
+        return catalogue_of(self.store.entries())
 
     @catalogue.setter
     def catalogue(self, items: "list | Catalogue") -> None:
-        self.memory.catalogue = items if isinstance(items, Catalogue) else Catalogue(items)
+        self.legacy = items if isinstance(items, Catalogue) else Catalogue(items)
         self.catalogue_changed()
 
     @property
@@ -122,9 +150,19 @@ class Agent:
                 self.indicators.show(action[1], action[2])
             elif code == STATUS:
                 self.indicators.show("status", action[1])
-        if self.evicted_unlogged:
-            detail = {F_DETAIL: {"media": self.evicted_unlogged}}
+        if self.rebuilt_unlogged:
+            detail = {F_DETAIL: {"reason": self.rebuilt_unlogged, "through_seq": self.memory.seq}}
+            self.rebuilt_unlogged = ""
+            wall, mono = self.now()
+            self.run(self.recorder.log_event(EV_INDEX_REBUILT, detail, wall, mono, sign=True))
+            self.save_checkpoint()  # names the new index: the next boot need not rebuild
+        if self.evicted_unlogged or self.frontier_unlogged >= 0:
+            said: dict = {"media": self.evicted_unlogged}
+            if self.frontier_unlogged >= 0:
+                said["through_seq"] = self.frontier_unlogged
+            detail = {F_DETAIL: said}
             self.evicted_unlogged = []
+            self.frontier_unlogged = -1
             wall, mono = self.now()
             self.run(self.recorder.log_event(EV_EVICTION, detail, wall, mono))
 
@@ -147,21 +185,134 @@ class Agent:
         self.stored_entries += 1
         if media is not None:
             self.stored_media_bytes += len(media)
-        if self.memory.fold(entry):
+        if self.memory.fold(entry, self.store.appended_at):
             self.catalogue_changed()
+        if self.legacy is not None:
+            self._fold_legacy(entry)
         # Logged once the entries already chained are stored (see run), never before them.
         self.evicted_unlogged.extend(evicted)
+
+    def _fold_legacy(self, entry: Entry) -> None:
+        """Keep a catalogue given by hand up to date, as the fold did before the index."""
+        catalogue = self.legacy
+        assert catalogue is not None
+        f = entry.fields
+        if entry.kind == KIND_CHUNK:
+            item = media_item(entry)
+            item.protected = item.recording in self.memory.important
+            item.received = item.seq <= self.memory.received_through
+            catalogue.add(item)
+            return
+        event = f.get(F_EVENT)
+        if event == EV_HOST_RECEIPT:
+            catalogue.mark_received(self.memory.received_through)
+        elif event == EV_EVICTION:
+            catalogue.drop(f.get(F_DETAIL, {}).get("media", []))
+        elif event == EV_MARK_IMPORTANT and F_RECORDING in f:
+            catalogue.protect(f[F_RECORDING])
 
     def _make_room(self, needed: int) -> list:
         """Evict what the retention rules allow, oldest first; return the digests evicted."""
         wall, _ = self.now()
         free = max(self.store.free_bytes(), 0)
-        plan = self.retention.plan_space(self.catalogue, wall, free, needed)
-        for digest in plan:
-            self.store.evict_media(digest)
-        self.catalogue.drop(plan)  # now, not when the eviction event is stored: it is gone
+        if self.legacy is not None:
+            plan = self.retention.plan_space(self.legacy, wall, free, needed)
+            for digest in plan:
+                self.store.evict_media(digest)
+            self.legacy.drop(plan)  # now, not when the eviction event is stored: it is gone
+            self.catalogue_changed()
+            return plan
+        if needed <= free:
+            return []
+        return self._free_by_index(wall, free, needed)
+
+    def _free_by_index(self, wall: int, free: int, needed: int) -> list:
+        """Free files by the on-card index until ``needed`` bytes fit; return the digests
+        freed. Raise StorageFull, saying why, when the rules do not free enough."""
+        evicted, freed = self._evict_walk(wall, needed - free)
+        if free + freed < needed:
+            try:
+                report = span_report(self.memory.index, self.retention, wall)
+            except StoreError:
+                self.rebuild_index()
+                report = span_report(self.memory.index, self.retention, wall)
+            raise StorageFull(self.retention._full_message(report, free + freed, needed))
+        return evicted
+
+    def rebuild_index(self) -> None:
+        """The on-card index failed a read (a bad record): fold the whole ledger into a
+        new one (slow, once) and log why at the next chance (never between an entry
+        chained and its store)."""
+        index = self.memory.index
+        self.memory, _ = rebuild(self.store, index)
+        self.rebuilt_unlogged = REBUILT_DAMAGED
         self.catalogue_changed()
-        return plan
+
+    def _evict_walk(self, wall: int, limit: int) -> tuple:
+        """Walk the on-card index from the eviction frontier, freeing files until ``limit``
+        bytes are freed (-1: all the rules allow); move the frontier now (the files are
+        gone) and leave it for the next eviction event. Return (digests freed, bytes).
+        A damaged index is rebuilt from the ledger and walked again."""
+        evicted: list = []
+        self.store.sync()  # only media a durable record names may go (Store.evict_media)
+        try:
+            freed = self._evict_steps(wall, limit, evicted)
+        except StoreError:
+            self.rebuild_index()
+            freed = self._evict_steps(wall, limit, evicted)
+        return evicted, freed
+
+    def _evict_steps(self, wall: int, limit: int, evicted: list) -> int:
+        index = self.memory.index
+        walk = Walk(index, self.store, self.retention.floor_ms, wall, False)
+        freed = 0
+        start = index.evicted_through
+        for step in walk:
+            also = step[4]
+            if also is not None:
+                freed += self._evict_file(also[0], evicted)
+            if step[0] == EVICT:
+                freed += self._evict_file(step[2], evicted)
+            index.evicted_through = walk.frontier
+            index.walk_from = walk.walk_from
+            index.evicted_at = walk.evicted_at
+            if 0 <= limit <= freed:
+                break
+        if index.evicted_through != start:
+            self.frontier_unlogged = index.evicted_through
+            self.catalogue_changed()
+        return freed
+
+    def evict(self, limit: int = -1) -> int:
+        """Free media the retention rules allow now, oldest first, until ``limit`` bytes
+        are freed (-1: all they allow), log the eviction event, and return the bytes
+        freed. The agent evicts by itself when the card is full; a port or a harness may
+        also call this (say, after a dock)."""
+        if self.legacy is not None:
+            raise StorageFull("eviction by the index needs a booted agent")
+        wall, _ = self.now()
+        evicted, freed = self._evict_walk(wall, limit)
+        self.evicted_unlogged.extend(evicted)
+        self.run([])  # logs the eviction event
+        return freed
+
+    def host_receipt(self, through_seq: int, detail: "dict | None" = None) -> None:
+        """Log a host receipt covering every entry up to ``through_seq`` (what the dock
+        link does once the host has verified them); ``detail`` adds its other fields."""
+        said = dict(detail or {})
+        said["through_seq"] = through_seq
+        wall, mono = self.now()
+        self.run(self.recorder.log_event(EV_HOST_RECEIPT, {F_DETAIL: said}, wall, mono, True))
+
+    def _evict_file(self, digest: bytes, evicted: list) -> int:
+        """Remove one chunk's file, unless a later chunk named the same bytes (the file
+        then stays: a younger chunk may need it); return the bytes freed."""
+        if self.store.is_shared(digest):
+            return 0
+        n = self.store.evict_media(digest)
+        if n:
+            evicted.append(digest)
+        return n
 
     def catalogue_changed(self) -> None:
         """Receipts, evictions or the floor changed what retention may free: walk again."""
@@ -173,13 +324,21 @@ class Agent:
         if not self.checkpoint_key:
             return False
         self.store.sync()
+        self.memory.index.sync()  # the checkpoint names the index files' lengths
         return self.store.save_checkpoint(encode_checkpoint(self.memory, self.checkpoint_key))
+
+    @property
+    def checkpoint_bytes(self) -> int:
+        """The size of the checkpoint this agent would save now (bounded: no per-chunk
+        state), for a harness measuring it."""
+        return len(encode_checkpoint(self.memory, self.checkpoint_key or bytes(32)))
 
     def shut_down(self) -> None:
         """Power-off: save the checkpoint and close the store."""
         try:
             self.save_checkpoint()
         finally:
+            self.memory.index.close()
             self.store.close()
 
     def apply_config(self, raw: bytes) -> None:
@@ -260,9 +419,40 @@ class Agent:
         wall, mono = self.now()
         cached = self._evictable
         if cached is None or not 0 <= mono - cached[1] < EVICTABLE_REUSE_MS:
-            cached = (self.retention.evictable_bytes(self.catalogue, wall), mono)
+            cached = (self._evictable_bytes(wall), mono)
             self._evictable = cached
         return hours_left(max(free, 0), cached[0], bitrate_bps or self.bitrate_bps)
+
+    def _evictable_bytes(self, wall: int) -> int:
+        if self.legacy is not None:
+            return self.retention.evictable_bytes(self.legacy, wall)
+        try:
+            return self.retention.evictable_bytes(self.evictable_source(), wall)
+        except StoreError:
+            self.rebuild_index()
+            return self.retention.evictable_bytes(self.evictable_source(), wall)
+
+    def evictable_source(self) -> "IndexedMedia":
+        """The on-card index as retention's policy reads a catalogue."""
+        return IndexedMedia(self.memory.index, self.store)
+
+
+class IndexedMedia:
+    """The media on the card as the on-card index and the ledger describe it: what
+    ``RetentionPolicy.evictable_bytes`` walks in place of a catalogue in RAM."""
+
+    def __init__(self, index: SpanIndex, store: Store) -> None:
+        self.index = index
+        self.store = store
+
+    def evictable_bytes(self, floor_ms: int, now_ms: int) -> int:
+        total = 0
+        for step in Walk(self.index, self.store, floor_ms, now_ms, True):
+            if step[4] is not None:
+                total += step[4][1]
+            if step[0] == EVICT:
+                total += step[3]
+        return total
 
 
 def boot(
@@ -303,7 +493,8 @@ def boot(
     last = store.last_entry()
     boot_count = last.fields[F_BOOT] + 1 if last is not None else 0
     mac_key = checkpoint_key(signer)
-    memory = recall(store, mac_key)
+    index = SpanIndex(CardFile(store, SPANS_NAME), CardFile(store, HELD_NAME))
+    memory, rebuilt = recall(store, mac_key, index)
     settings = memory.settings
     floor = settings.get(FLOOR_SETTING, DEFAULT_FLOOR_DAYS)
     recorder_config = dict(config or {})
@@ -355,6 +546,12 @@ def boot(
         # must not report them again as if another cut had made them.
         store.sync()
         store.set_aside_partial(rec.partial_media, seq)
+    if rebuilt:
+        # The index was not what the ledger gives: it was rebuilt from the ledger (slow,
+        # once: the checkpoint saved with the event names the new one), and the ledger
+        # says so in a signed event.
+        agent.rebuilt_unlogged = rebuilt
+        agent.run([])
     hours = agent.storage_hours()
     checks = {
         "camera_ok": camera.working() if camera is not None else False,

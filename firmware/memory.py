@@ -1,23 +1,28 @@
 """What a recorder remembers across power-offs, and the checkpoint that spares re-reading it.
 
-The ledger is the record. What the agent needs from it at power-on (the media still on the
-card and what host receipts cover, the recordings marked important, the host-signed
-settings) is a fold over its entries, ``Memory.fold``, which the agent also applies to each
-entry it stores, so the state it runs on and the state a reboot rebuilds are one code path.
+The ledger is the record. What the agent needs from it at power-on (what retention knows of
+the media on the card, what host receipts cover, the recordings marked important, the
+host-signed settings) is a fold over its entries, ``Memory.fold``, which the agent also
+applies to each entry it stores, so the state it runs on and the state a reboot rebuilds
+are one code path. Retention's part of the fold lives on the card (``firmware.retindex``):
+RAM holds a constant amount whatever the ledger's age.
 
 Folding months of entries at every boot costs seconds that grow with the ledger, so the
 agent saves the fold (``encode_checkpoint``) and the next boot folds only the entries after
 it. A checkpoint is a cache, never evidence: it names the entry it was folded through, by
-seq and hash, and carries a MAC under a key only this device can derive (the device key's
-signature over a fixed label: Ed25519 signatures are deterministic, and the key never
-leaves the signer). A checkpoint that was edited, damaged, or does not match the ledger is
-ignored, and the whole ledger is folded again.
+seq and hash, and the on-card index's lengths and last records, and carries a MAC under a
+key only this device can derive (the device key's signature over a fixed label: Ed25519
+signatures are deterministic, and the key never leaves the signer). A checkpoint that was
+edited, damaged, or does not match the ledger is ignored, and the whole ledger is folded
+again; an index that does not match its checkpoint is rebuilt from the ledger (``recall``
+says so, and the agent logs a signed event).
 """
 
 import hashlib
-import struct
 
+from firmware.errors import StoreError
 from firmware.retention import Catalogue, MediaItem
+from firmware.retindex import MemoryFile, SpanIndex
 from protocol import cbor
 from protocol.errors import DecodeError
 from protocol.ledger import Entry, entry_hash, media_digest, parse_entry
@@ -28,10 +33,12 @@ from protocol.registry import (
     EV_MARK_IMPORTANT,
     F_DETAIL,
     F_EVENT,
+    F_MEDIA_TYPE,
     F_PLAIN_LEN,
     F_RECORDING,
     F_START_MS,
     KIND_CHUNK,
+    MEDIA_MP4_INIT,
 )
 
 TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
@@ -46,16 +53,15 @@ if TYPE_CHECKING:
 
         def load_checkpoint(self) -> bytes | None: ...
 
-        def entries(self, from_seq: int = 0) -> Generator[bytes, None, None]: ...
+        def positioned(self, from_seq: int = 0) -> Generator[tuple, None, None]: ...
 
 
-MAGIC = b"SCCK\x01"  # sealcam checkpoint, format 1
+MAGIC = b"SCCK\x02"  # sealcam checkpoint, format 2: the index lives on the card
 MAC_LABEL = b"sealcam checkpoint key v1"
-_ITEM = ">32sQQQIB"  # digest, recorded_ms, size, seq, recording, flags
-_ITEM_LEN = struct.calcsize(_ITEM)
-_MS_BIAS = 1 << 63  # recorded_ms is stored unsigned: a clock never set may read below 0
-_RECEIVED = 1
-_PROTECTED = 2
+
+# Why a boot rebuilt the on-card index (the detail of EV_INDEX_REBUILT).
+REBUILT_MISSING = "missing"  # the ledger holds chunks, the card no index of them
+REBUILT_DAMAGED = "damaged"  # the index does not match the checkpoint or the ledger
 
 
 def media_item(entry: Entry) -> MediaItem:
@@ -68,53 +74,68 @@ def media_item(entry: Entry) -> MediaItem:
 class Memory:
     """The fold of a device's ledger, entry by entry.
 
-    ``catalogue``        retention's items, one per chunk whose media is still on the card
-                         (an eviction event removes what it names), dated by the first frame;
-                         a host receipt (``EV_HOST_RECEIPT`` with ``{"through_seq": n}``)
-                         marks the chunks up to ``n`` received; a recording marked important
-                         (``EV_MARK_IMPORTANT``) protects its chunks, later ones too.
+    ``index``            retention's view of the chunks, on the card (``SpanIndex``): a host
+                         receipt (``EV_HOST_RECEIPT`` with ``{"through_seq": n}``) marks
+                         the chunks up to ``n`` received; an eviction event's
+                         ``through_seq`` moves the eviction frontier; a recording marked
+                         important (``EV_MARK_IMPORTANT``) holds its chunks, later ones too
     ``settings``         every host-signed setting applied (``EV_CONFIG_APPLIED``), the
                          retention floor and the officer id among them (R-DEV-17)
     ``config_issued_ms`` when the last applied config was issued, against replays
     ``seq``, ``digest``  the last entry folded in (-1 and b"" before any)
     """
 
-    def __init__(self) -> None:
-        self.catalogue = Catalogue()
+    def __init__(self, index: "SpanIndex | None" = None) -> None:
+        self.index = index if index is not None else SpanIndex(MemoryFile(), MemoryFile())
         self.settings: dict = {}
         self.config_issued_ms = -1
-        self.received_through = -1
-        self.important: dict = {}  # recording id -> True
         self.seq = -1
         self.digest = b""
 
-    def fold(self, entry: Entry) -> bool:
-        """Take in the next entry; True when it changed more than adding a chunk (a receipt,
-        an eviction, a mark or a setting), which retention's totals must follow."""
+    @property
+    def received_through(self) -> int:
+        return self.index.received_through
+
+    @property
+    def important(self) -> list:
+        """The recordings marked important lately (at most ``IMPORTANT_KEEP``)."""
+        return self.index.important
+
+    def fold(self, entry: Entry, at: tuple = (-1, -1)) -> bool:
+        """Take in the next entry, stored at ``at`` (segment, offset) in the ledger; True
+        when it changed more than adding a chunk (a receipt, an eviction, a mark or a
+        setting), which retention's totals must follow."""
         f = entry.fields
         changed = False
         if entry.kind == KIND_CHUNK:
-            item = media_item(entry)
-            item.protected = item.recording in self.important
-            item.received = item.seq <= self.received_through
-            self.catalogue.add(item)
+            self.index.chunk(
+                entry.seq,
+                f[F_START_MS],
+                f[F_PLAIN_LEN],
+                f.get(F_RECORDING),
+                at,
+                f.get(F_MEDIA_TYPE) == MEDIA_MP4_INIT,
+            )
         else:
             event = f.get(F_EVENT)
             changed = event in (EV_HOST_RECEIPT, EV_EVICTION, EV_MARK_IMPORTANT, EV_CONFIG_APPLIED)
+            detail = f.get(F_DETAIL, {})
+            if type(detail) is not dict:
+                detail = {}
             if event == EV_HOST_RECEIPT:
                 # A receipt covers every entry up to its seq, and the host's head only grows.
-                through = f.get(F_DETAIL, {}).get("through_seq", -1)
-                if type(through) is int and through > self.received_through:
-                    self.received_through = through
-                    self.catalogue.mark_received(through)
+                through = detail.get("through_seq", -1)
+                if type(through) is int:
+                    self.index.receipt(through)
             elif event == EV_EVICTION:
-                # That media is gone from the card: it is no longer the store's to free.
-                self.catalogue.drop(f.get(F_DETAIL, {}).get("media", []))
+                # The frontier: every chunk up to it left the card unless held. An event
+                # without one (older firmware) named files only; the walk finds them gone.
+                through = detail.get("through_seq", -1)
+                if type(through) is int:
+                    self.index.evicted(through)
             elif event == EV_MARK_IMPORTANT and F_RECORDING in f:
-                self.important[f[F_RECORDING]] = True
-                self.catalogue.protect(f[F_RECORDING])
+                self.index.mark(f[F_RECORDING])
             elif event == EV_CONFIG_APPLIED:
-                detail = f.get(F_DETAIL, {})
                 for key in detail:
                     if key not in ("by", "issued_ms"):
                         self.settings[key] = detail[key]
@@ -126,31 +147,104 @@ class Memory:
         return changed
 
 
-def restore(entries: "Iterable[bytes]") -> Memory:
-    """The fold of every entry in ``entries`` (encoded), oldest first."""
-    memory = Memory()
-    for raw in entries:
-        memory.fold(parse_entry(raw))
+def restore(entries: "Iterable[bytes]", index: "SpanIndex | None" = None) -> Memory:
+    """The fold of every entry in ``entries`` (encoded), oldest first; each entry's place
+    in the ledger is taken as (0, its position in ``entries``)."""
+    memory = Memory(index)
+    for i, raw in enumerate(entries):
+        memory.fold(parse_entry(raw), (0, i))
     return memory
 
 
-def recall(store: "LedgerStore", key: bytes) -> Memory:
-    """The memory at the head of ``store``'s ledger: its checkpoint brought up to date when
-    the checkpoint is intact and names an entry the ledger holds, else the whole fold."""
+def catalogue_of(entries: "Iterable[bytes]") -> Catalogue:
+    """Every chunk whose media a ledger leaves on the card, as ``MediaItem`` in RAM: the
+    whole fold, walked chunk by chunk. For tools and tests on small ledgers, never for the
+    device (its size grows with the ledger)."""
+    catalogue = Catalogue()
+    important: dict = {}
+    received = -1
+    evicted = -1
+    for raw in entries:
+        entry = parse_entry(raw)
+        f = entry.fields
+        if entry.kind == KIND_CHUNK:
+            item = media_item(entry)
+            item.protected = item.recording in important
+            item.received = item.seq <= received
+            catalogue.add(item)
+            continue
+        event = f.get(F_EVENT)
+        detail = f.get(F_DETAIL, {})
+        if type(detail) is not dict:
+            detail = {}
+        if event == EV_HOST_RECEIPT:
+            through = detail.get("through_seq", -1)
+            if type(through) is int and through > received:
+                received = through
+                catalogue.mark_received(through)
+        elif event == EV_EVICTION:
+            catalogue.drop(detail.get("media", []))
+            through = detail.get("through_seq", -1)
+            if type(through) is int and through > evicted:
+                # Files kept for another chunk or held are not named; their chunks stay.
+                evicted = through
+        elif event == EV_MARK_IMPORTANT and F_RECORDING in f:
+            important[f[F_RECORDING]] = True
+            catalogue.protect(f[F_RECORDING])
+    return catalogue
+
+
+def recall(store: "LedgerStore", key: bytes, index: "SpanIndex | None" = None) -> tuple:
+    """``(memory, rebuilt)``: the memory at the head of ``store``'s ledger, and why the
+    on-card index was rebuilt (REBUILT_MISSING, REBUILT_DAMAGED) or "" when it was not.
+
+    The checkpoint is brought up to date when it is intact, names an entry the ledger
+    holds and the index files match it; else the whole ledger is folded again, writing the
+    index anew. A boot without a checkpoint rebuilds silently when the index it finds is a
+    prefix of the one the ledger gives (what a cut leaves), and says so otherwise.
+    """
+    if index is None:
+        index = SpanIndex(MemoryFile(), MemoryFile())
     data = store.load_checkpoint()
-    memory = decode_checkpoint(data, key) if data is not None else None
-    if memory is not None and memory.seq >= 0:
-        entries = store.entries(memory.seq)
-        try:
-            first = next(entries)
-        except StopIteration:
-            first = None
-        if first is not None and entry_hash(first) == memory.digest:
-            for raw in entries:
-                memory.fold(parse_entry(raw))
-            return memory
-        entries.close()
-    return restore(store.entries())
+    head = _open_checkpoint(data, key) if data is not None else None
+    reason = ""
+    if head is not None:
+        memory = _memory_from(head, index)
+        if memory is None:
+            reason = REBUILT_DAMAGED if index.spans.exists() else REBUILT_MISSING
+        elif memory.seq >= 0:
+            entries = store.positioned(memory.seq)
+            try:
+                first = next(entries)
+            except StopIteration:
+                first = None
+            if first is not None and entry_hash(first[2]) == memory.digest:
+                for seg, off, raw in entries:
+                    memory.fold(parse_entry(raw), (seg, off))
+                return memory, ""
+            entries.close()
+    memory, found = rebuild(store, index)
+    return memory, reason or found
+
+
+def rebuild(store: "LedgerStore", index: "SpanIndex") -> tuple:
+    """``(memory, why)``: the whole fold of the ledger, writing ``index``'s files anew
+    beside the ones found, then compared with them in bounded reads; ``why`` is "" when
+    the old index was a prefix of the new one (what a cut after the last checkpoint
+    leaves), else REBUILT_MISSING or REBUILT_DAMAGED."""
+    had = index.spans.set_aside()
+    index.held_file.set_aside()
+    memory = Memory(SpanIndex(index.spans, index.held_file))
+    for seg, off, raw in store.positioned(0):
+        memory.fold(parse_entry(raw), (seg, off))
+    why = ""
+    if not had:
+        why = REBUILT_MISSING if index.spans.length else ""
+    elif not (index.spans.aside_is_prefix() and index.held_file.aside_is_prefix()):
+        why = REBUILT_DAMAGED
+    index.spans.drop_aside()
+    index.held_file.drop_aside()
+    return memory, why
 
 
 def checkpoint_key(signer: "Ed25519Signer") -> bytes:
@@ -166,43 +260,23 @@ def _mac(key: bytes, data: bytes) -> bytes:
 
 
 def encode_checkpoint(memory: Memory, key: bytes) -> bytes:
-    """The memory as checkpoint bytes: a CBOR head, fixed-size items, a MAC over both."""
-    recordings: list = []
-    index: dict = {}
-    parts = []
-    for item in memory.catalogue:
-        rec = item.recording
-        if rec is None:
-            n = 0
-        else:
-            n = index.get(rec, 0)
-            if not n:
-                recordings.append(rec)
-                n = index[rec] = len(recordings)
-        flags = (_RECEIVED if item.received else 0) | (_PROTECTED if item.protected else 0)
-        parts.append(
-            struct.pack(
-                _ITEM, item.digest, item.recorded_ms + _MS_BIAS, item.size, item.seq + 1, n, flags
-            )
-        )
+    """The memory as checkpoint bytes: a CBOR head and a MAC over it. Its size is bounded
+    (the settings, the open span, a few recent marks): the spans are on the card."""
     head = cbor.dumps(
         {
             "seq": memory.seq,
             "digest": memory.digest,
             "settings": memory.settings,
             "issued": memory.config_issued_ms,
-            "received": memory.received_through,
-            "important": list(memory.important),
-            "recordings": recordings,
-            "items": len(parts),
+            "index": memory.index.state(),
         }
     )
-    body = MAGIC + len(head).to_bytes(4, "big") + head + b"".join(parts)
+    body = MAGIC + len(head).to_bytes(4, "big") + head
     return body + _mac(key, body)
 
 
-def decode_checkpoint(data: bytes, key: bytes) -> "Memory | None":
-    """The memory a checkpoint holds, or None when it is not one this device wrote intact."""
+def _open_checkpoint(data: bytes, key: bytes) -> "dict | None":
+    """The head of a checkpoint this device wrote intact, or None."""
     if len(data) < len(MAGIC) + 4 + 32 or data[: len(MAGIC)] != MAGIC:
         return None
     body = data[:-32]
@@ -210,37 +284,35 @@ def decode_checkpoint(data: bytes, key: bytes) -> "Memory | None":
         return None
     at = len(MAGIC) + 4
     end = at + int.from_bytes(body[len(MAGIC) : at], "big")
+    if end != len(body):
+        return None
     try:
-        head: dict = cbor.loads(body[at:end])  # type: ignore[assignment]  # its MAC proved it the map we wrote
-        memory = Memory()
+        head = cbor.loads(body[at:end])
+    except DecodeError:
+        return None
+    return head if type(head) is dict else None
+
+
+def _memory_from(head: dict, index: "SpanIndex") -> "Memory | None":
+    """The memory a checkpoint's head holds, on ``index`` (whose files must match it)."""
+    try:
+        memory = Memory(index)
         memory.seq = head["seq"]
         memory.digest = head["digest"]
         memory.settings = head["settings"]
         memory.config_issued_ms = head["issued"]
-        memory.received_through = head["received"]
-        for rec in head["important"]:
-            memory.important[rec] = True
-        recordings = [None] + head["recordings"]
-        count = head["items"]
-    except (DecodeError, KeyError, TypeError):
+        state = head["index"]
+        if not index.restore(state):
+            return None
+    except (KeyError, TypeError, IndexError, StoreError):
         return None  # the MAC held, so a bug wrote it: fold the ledger instead
-    if len(body) != end + count * _ITEM_LEN:
-        return None
-    catalogue = memory.catalogue
-    try:
-        for i in range(end, len(body), _ITEM_LEN):
-            digest, ms, size, seq, rec, flags = struct.unpack_from(_ITEM, body, i)
-            catalogue.add(
-                MediaItem(
-                    digest,
-                    ms - _MS_BIAS,
-                    size,
-                    flags & _RECEIVED != 0,
-                    flags & _PROTECTED != 0,
-                    seq - 1,
-                    recordings[rec],
-                )
-            )
-    except (IndexError, ValueError):
-        return None
     return memory
+
+
+def decode_checkpoint(data: bytes, key: bytes, index: "SpanIndex | None" = None) -> "Memory | None":
+    """The memory a checkpoint holds, or None when it is not one this device wrote intact
+    or ``index`` (its files) does not match it."""
+    head = _open_checkpoint(data, key)
+    if head is None:
+        return None
+    return _memory_from(head, index if index is not None else SpanIndex(MemoryFile(), MemoryFile()))

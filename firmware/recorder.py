@@ -53,6 +53,7 @@ from protocol.registry import (
     EV_CONFIG_APPLIED,
     EV_EVICTION,
     EV_HOST_RECEIPT,
+    EV_INDEX_REBUILT,
     EV_KEY_CREATED,
     EV_MARK_IMPORTANT,
     EV_NARRATION,
@@ -195,7 +196,13 @@ DEFAULTS = (
 
 # Events other modules write through the recorder's chain (store recovery, sync, retention,
 # provisioning). The recorder's own events are not among them, so none can be forged.
-FOREIGN_EVENTS = (EV_POWER_LOSS_RECOVERED, EV_HOST_RECEIPT, EV_EVICTION, EV_KEY_CREATED)
+FOREIGN_EVENTS = (
+    EV_POWER_LOSS_RECOVERED,
+    EV_HOST_RECEIPT,
+    EV_EVICTION,
+    EV_KEY_CREATED,
+    EV_INDEX_REBUILT,
+)
 
 _BATTERY_HYSTERESIS = 5  # percent above the low mark before a new low warning is logged
 _MAX_NOTE = 1000  # characters of a no-record note

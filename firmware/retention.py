@@ -25,6 +25,13 @@ from firmware.errors import ConfigError, StorageFull
 TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from typing import Protocol
+
+    class MediaSource(Protocol):
+        """Media on the card described elsewhere than in a list (``agent.IndexedMedia``)."""
+
+        def evictable_bytes(self, floor_ms: int, now_ms: int) -> int: ...
+
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -390,7 +397,11 @@ class RetentionPolicy:
                 seen[item.digest] = True
                 yield item
 
-    def evictable_bytes(self, catalogue: "list | Catalogue", now_ms: int) -> int:
+    def evictable_bytes(self, catalogue: "list | Catalogue | MediaSource", now_ms: int) -> int:
+        """Bytes retention may free now; a ``MediaSource`` (the on-card index) counts them
+        itself by the same rules."""
+        if not isinstance(catalogue, (list, Catalogue)):
+            return catalogue.evictable_bytes(self.floor_ms, now_ms)
         total = 0
         for item in self._evictable(catalogue, now_ms):
             total += item.size

@@ -11,6 +11,11 @@ Layout of a store directory::
     media/ab/HEX.bin      media named by a durable ledger record (HEX = its SHA-256)
     checkpoint.bin        what the agent remembers, saved so a boot need not re-read the
                           whole ledger (``save_checkpoint``); a cache, never evidence
+    shared/HEX            a note that media HEX was already on the card when a later chunk
+                          named it again (identical bytes share one file): retention keeps
+                          such a file, since an older and a younger chunk both name it
+    retention/            the agent's on-card retention index (``firmware.retindex``),
+                          framed like the ledger; derived from the ledger, never evidence
     running               present from a writer's first write until it closes the store:
                           found at opening, it says the last run was cut short (a power
                           loss, a kill, a crash), even when no write was under way
@@ -500,6 +505,12 @@ class Store:
         # (seq, offset) of every MARK_EVERY-th record of the open segment, so reading from a
         # seq seeks near it instead of checking every record before it.
         self._marks: list = []
+        # Where the last appended record starts, (segment index, byte offset), so the
+        # retention index can read a span's entries back without scanning a segment; and
+        # whether that append brought new media bytes to the card (False: the file was
+        # there already, or the entry has none).
+        self.appended_at = (-1, -1)
+        self.appended_new_media = False
         self.recovery = self._recover()
 
     # -- opening and recovery --
@@ -676,10 +687,12 @@ class Store:
                 return path
         return ""
 
-    def _put_media(self, key: str, media: bytes) -> None:
-        """Write media durably into new/ (temp file, sync, rename, directory sync)."""
+    def _put_media(self, key: str, media: bytes) -> bool:
+        """Write media durably into new/ (temp file, sync, rename, directory sync); return
+        False when the same bytes were already held (a chunk may repeat: silence, a still)."""
         if self._media_path(key):
-            return  # the same bytes are already held; a chunk may repeat (silence, a still)
+            self._note_shared(key)
+            return False
         try:
             self._write_whole(self._new + "/" + key + ".part", self._staged_path(key), media)
         except OSError as exc:
@@ -689,6 +702,25 @@ class Store:
         self._staged.append(key)
         if self._usage is not None:
             self._usage[1] += len(media)
+        return True
+
+    def _note_shared(self, key: str) -> None:
+        """Note on the card, before the record that repeats it is written, that a second
+        chunk names this file: retention then keeps it (a cut after the note and before the
+        record only keeps a file longer, never loses one)."""
+        path = self.path + "/shared/" + key
+        if _exists(path):
+            return
+        _mkdir(self.path + "/shared")
+        try:
+            self._write_whole(path + ".part", path, b"")
+        except OSError as exc:
+            raise _storage_error(exc, "noting shared media %s" % key) from None
+        self._sync_folder(self.path + "/shared")
+
+    def is_shared(self, digest: "bytes | str") -> bool:
+        """Whether more than one chunk was stored naming this media (see _note_shared)."""
+        return _exists(self.path + "/shared/" + media_key(digest))
 
     # -- appending --
 
@@ -734,14 +766,16 @@ class Store:
                 )
         record = encode_record(entry_raw)
         key = ""
+        self.appended_new_media = False
         if media is not None:
             digest = media_sha if media_sha is not None else hashlib.sha256(media).digest()
             if digest not in named_media(entry):
                 raise StoreError("entry seq %d does not name its media's SHA-256" % entry.seq)
             key = _hex(digest)
-            self._put_media(key, media)
+            self.appended_new_media = self._put_media(key, media)
         if self._seg_size > 0 and self._seg_size + len(record) > self.segment_bytes:
             self._roll()
+        at = (self._seg_index, self._seg_size)
         if self._seg_size == 0 or entry.seq % MARK_EVERY == 0:
             self._marks.append((entry.seq, self._seg_size))
         try:
@@ -756,6 +790,7 @@ class Store:
         self._seg_size += len(record)
         self._last_raw = bytes(entry_raw)
         self._next_seq = entry.seq + 1
+        self.appended_at = at
         if self._staged:
             named = named_media(entry)
             for staged in self._staged:
@@ -929,6 +964,21 @@ class Store:
         """Make new and renamed names in ``path`` durable."""
         _sync_dir(path)
 
+    # -- files beside the ledger (the retention index): the same opener and sync --
+
+    def open_file(self, path: str, mode: str) -> "WritableFile":
+        """Open a file the store's owner writes beside the ledger, through the store's
+        opener (so tests inject the same faults there)."""
+        return self._open(path, mode)
+
+    def sync_file(self, f: "WritableFile") -> None:
+        """Push a file's written bytes to the medium, as the store does its own."""
+        self._sync_file(f)
+
+    def sync_folder(self, path: str) -> None:
+        """Make new names in ``path`` durable, as the store does its own."""
+        self._sync_folder(path)
+
     # -- the checkpoint --
 
     def save_checkpoint(self, data: bytes) -> bool:
@@ -957,6 +1007,12 @@ class Store:
 
     def entries(self, from_seq: int = 0) -> "Generator[bytes, None, None]":
         """Yield the stored entries with seq >= ``from_seq``, oldest first, across segments."""
+        for _, _, payload in self.positioned(from_seq):
+            yield payload
+
+    def positioned(self, from_seq: int = 0) -> "Generator[tuple, None, None]":
+        """``(segment index, offset, payload)`` of each stored entry with seq >= ``from_seq``,
+        oldest first: ``entries`` with where each record starts, for ``entries_at``."""
         segments = self._segments()
         start = 0
         # Skip whole segments: a segment can be skipped when the next one starts at or
@@ -968,6 +1024,16 @@ class Store:
             start += 1
         for index in segments[start:]:
             yield from self._segment_entries(index, from_seq)
+
+    def entries_at(self, index: int, offset: int) -> "Generator[tuple, None, None]":
+        """``(segment index, offset, payload)`` of each entry from the record that starts
+        at ``offset`` in segment ``index`` (a place ``appended_at`` or ``positioned`` gave)
+        to the head, without reading the records before it."""
+        if index < 0 or index > self._seg_index:
+            return
+        yield from self._segment_entries(index, -1, offset)
+        for later in range(index + 1, self._seg_index + 1):
+            yield from self._segment_entries(later, 0)
 
     def _first_seq(self, index: int) -> int:
         f = open(self._seg_path(index), "rb")
@@ -983,25 +1049,28 @@ class Store:
             return -1
         return self._parse_stored(records[0][1], segment_name(index)).seq
 
-    def _segment_entries(self, index: int, from_seq: int) -> "Iterator[bytes]":
+    def _segment_entries(self, index: int, from_seq: int, at: int = 0) -> "Iterator[tuple]":
+        """(index, offset, payload) of the records of one segment with seq >= ``from_seq``;
+        ``from_seq`` -1: every record from byte ``at``."""
         f = open(self._seg_path(index), "rb")
         end = self._seg_size if index == self._seg_index else -1
         seq = -1  # append keeps seqs consecutive, so only a segment's first record is parsed
-        base = 0
+        base = at
         if index == self._seg_index and from_seq > 0:
             for mark in self._marks:
                 if mark[0] > from_seq:
                     break
                 seq, base = mark
+        if base:
             f.seek(base)
         try:
             # Bytes past the last whole record of the open segment are not the store's yet.
             scan = SegmentScan(f, base, end)
-            for _, payload in scan:
+            for offset, payload in scan:
                 if seq < 0 and from_seq > 0:
                     seq = self._parse_stored(payload, segment_name(index)).seq
                 if seq >= from_seq or from_seq <= 0:
-                    yield payload
+                    yield index, offset, payload
                 seq += 1
             problem = scan.problem
             if problem is not None:

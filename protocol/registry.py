@@ -130,6 +130,9 @@ EV_EVICTION = 17
 EV_OVERRUN = 18
 EV_KEY_CREATED = 19
 EV_RECORD_REFUSED = 20  # record pressed while the device cannot record, and why
+# The device's on-card retention index was missing or damaged and was rebuilt from the
+# ledger at boot; detail {"reason": "missing" | "damaged", "through_seq": last seq folded}
+EV_INDEX_REBUILT = 21
 
 EVENT_NAMES = {
     EV_BOOT: "boot",
@@ -152,6 +155,7 @@ EVENT_NAMES = {
     EV_OVERRUN: "overrun",
     EV_KEY_CREATED: "key-created",
     EV_RECORD_REFUSED: "record-refused",
+    EV_INDEX_REBUILT: "index-rebuilt",
 }
 
 # Objective reasons a recording may stop (R-DEV-9)

@@ -7,13 +7,15 @@ import os
 
 from firmware.agent import boot
 from firmware.memory import (
+    Memory,
     checkpoint_key,
     decode_checkpoint,
     encode_checkpoint,
-    restore,
 )
+from firmware.retindex import HELD_NAME, SPANS_NAME, CardFile, SpanIndex
 from firmware.store import CHECKPOINT_NAME, Store
 from protocol.hostconfig import sign_config
+from protocol.ledger import parse_entry
 from protocol.registry import EV_EVICTION, EV_HOST_RECEIPT, F_DETAIL
 from protocol.signer import make_signer
 from tests.firmware.helpers import FullDisk, Log, SceneCamera, StepClock
@@ -28,10 +30,10 @@ class CountingStore(Store):
         super().__init__(path, opener=opener)
         self.read = 0
 
-    def entries(self, from_seq: int = 0) -> object:
-        for raw in super().entries(from_seq):
+    def positioned(self, from_seq: int = 0) -> object:
+        for found in super().positioned(from_seq):
             self.read += 1
-            yield raw
+            yield found
 
 
 def record(agent: object, mark: bool = False) -> None:
@@ -96,11 +98,14 @@ def write_checkpoint(path: str, data: bytes) -> None:
 
 
 def snapshot(memory: object) -> tuple:
-    items = [
-        (m.digest, m.recorded_ms, m.size, m.received, m.protected, m.seq, m.recording)
-        for m in memory.catalogue
-    ]
-    return items, memory.settings, memory.config_issued_ms, memory.seq
+    """The fold's state, the on-card index's records among it (the walk's hints left out:
+    they are caches of where the frontier lies)."""
+    index = memory.index
+    kept = index.state()
+    kept = kept[:11] + kept[13:]
+    spans = [p for _, p in index.spans.records(0)]
+    held = [p for _, p in index.held_file.records(0)]
+    return kept, spans, held, memory.settings, memory.config_issued_ms, memory.seq
 
 
 def state(agent: object) -> tuple:
@@ -111,7 +116,9 @@ def state(agent: object) -> tuple:
 def folded(path: str) -> tuple:
     """The state a boot would rebuild from the whole ledger."""
     store = Store(path)
-    memory = restore(store.entries())
+    memory = Memory()
+    for seg, off, raw in store.positioned():
+        memory.fold(parse_entry(raw), (seg, off))
     store.close()
     return snapshot(memory)
 
@@ -132,14 +139,14 @@ def test_the_checkpoint_holds_exactly_the_fold_of_the_ledger():  # R-DEV-4, R-DE
     with TempDir() as d:
         before = a_day(d, mark=True)
         assert before == folded(d)
-        assert before[1]["retention_floor_days"] == 200
+        assert before[3]["retention_floor_days"] == 200
         a_day(d, frames=150)  # a second day's work, folded onto the checkpoint
         agent = rebooted(d)
         after = state(agent)
         assert after == folded(d)
-        assert len(after[0]) > len(before[0])
+        assert after[-1] > before[-1]
         assert agent.retention.floor_days == 200  # the host's settings, from the checkpoint
-        assert agent.recorder.officer_id == after[1]["officer_id"]
+        assert agent.recorder.officer_id == after[3]["officer_id"]
 
 
 def test_an_edited_checkpoint_is_ignored_and_the_ledger_decides():  # R-DEV-4
@@ -147,10 +154,12 @@ def test_an_edited_checkpoint_is_ignored_and_the_ledger_decides():  # R-DEV-4
         a_day(d)
         # Claim every chunk received, so retention would evict footage the host never got:
         # without the device's key the MAC cannot follow.
-        memory = decode_checkpoint(read_checkpoint(d), checkpoint_key(make_signer(SEED_A)))
+        store = Store(d)
+        index = SpanIndex(CardFile(store, SPANS_NAME), CardFile(store, HELD_NAME))
+        memory = decode_checkpoint(read_checkpoint(d), checkpoint_key(make_signer(SEED_A)), index)
+        store.close()
         assert memory is not None
-        for item in memory.catalogue:
-            item.received = True
+        memory.index.received_through = 10**6
         write_checkpoint(d, encode_checkpoint(memory, checkpoint_key(make_signer(SEED_B))))
         store = CountingStore(d)
         agent = rebooted(d, store)
@@ -201,7 +210,7 @@ def test_a_full_card_keeps_the_old_checkpoint_and_loses_nothing():  # R-DEV-14
         disk.budget = 40  # and then the card is full
         assert agent.save_checkpoint() is False
         agent.store.close()
-        assert sorted(os.listdir(d)) == sorted(["ledger", "media", CHECKPOINT_NAME])
+        assert sorted(os.listdir(d)) == sorted(["ledger", "media", "retention", CHECKPOINT_NAME])
         assert read_checkpoint(d) == old
         assert state(rebooted(d)) == folded(d)
 

@@ -4,7 +4,7 @@ receipt the agent's memory reads back, and a card whose files were changed or ev
 
 import hashlib
 
-from firmware.memory import restore
+from firmware.memory import catalogue_of
 from firmware.store import Store, media_key
 from protocol.device_session import D_CLOSED, D_READY
 from protocol.host_session import H_CLOSED, H_READY
@@ -59,7 +59,7 @@ def test_happy_path_from_a_real_store_ends_with_a_receipt_the_device_verifies():
         writer = LedgerWriter(DEVICE_SIGNER, DEVICE, seq=next_seq, prev=prev)
         detail = {F_EVENT: EV_HOST_RECEIPT, F_DETAIL: {"through_seq": d[0][1]}}
         store.append(writer.append(KIND_EVENT, detail, T0, 0, sign=True))
-        catalogue = restore(store.entries()).catalogue
+        catalogue = catalogue_of(store.entries())
         assert catalogue and all(item.received for item in catalogue)
 
         h, d = run(host, device, [host.status()])  # the head now includes the receipt
