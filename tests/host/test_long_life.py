@@ -61,11 +61,6 @@ def test_the_ledger_verifies_and_retention_freed_exactly_what_the_rules_allow(fi
     assert mpy[187]["evicted"] > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 19: the retention catalogue and the checkpoint still grow with every chunk "
-    "until the on-card retention index lands",
-)
 def test_heap_and_checkpoint_stay_flat_as_the_days_go_by(figures):
     # Issue 19: RAM bounded by a constant, not by chunks or days; the checkpoint under 64 KB.
     day = figures["by_day"]

@@ -251,7 +251,7 @@ class Life:
 
     def plan_day(self) -> None:
         self.day = self.days.pop(0)
-        self.fig = {"day": self.day, "heap_peak": 0, "evicted": 0, "record_ms": 0}
+        self.fig = {"day": self.day, "heap_peak": 0, "evicted": 0, "record_ms": 0, "heaps": []}
         self.signer.count = self.signer.ms = 0
         self.steps = ["boot", "record", "dock", "off"]
         self.chunk = 0
@@ -261,8 +261,10 @@ class Life:
         heap = live_heap()
         if self.agent is None and self.code_heap < 0:
             self.code_heap = heap
-        if self.fig and heap > self.fig["heap_peak"]:
-            self.fig["heap_peak"] = heap
+        if self.fig:
+            self.fig["heaps"].append(heap)
+            if heap > self.fig["heap_peak"]:
+                self.fig["heap_peak"] = heap
         if not self.steps:
             if self.fig:
                 self.fig["heap_off"] = heap
@@ -391,13 +393,15 @@ class Life:
     def _report(self) -> None:
         f = self.fig
         print(
-            "day day=%d chunks=%d heap_peak=%d heap_off=%d code_heap=%d heap_total=%d "
-            "checkpoint_bytes=%d boot_ms=%d plan_ms=%d plan_bytes=%d used=%d capacity=%d seq=%d "
-            "evicted=%d record_ms=%d append_ms=%d signatures=%d sign_ms=%d wall_ms=%d"
+            "day day=%d chunks=%d heap_peak=%d heap_median=%d heap_off=%d code_heap=%d "
+            "heap_total=%d checkpoint_bytes=%d boot_ms=%d plan_ms=%d plan_bytes=%d used=%d "
+            "capacity=%d seq=%d evicted=%d record_ms=%d append_ms=%d signatures=%d sign_ms=%d "
+            "wall_ms=%d"
             % (
                 f["day"],
                 int(self.s["chunks"]),
                 f["heap_peak"],
+                _median(f["heaps"]),
                 f["heap_off"],
                 self.code_heap,
                 heap_total(),
@@ -416,6 +420,13 @@ class Life:
                 since_ms(f["wall_s0"]),
             )
         )
+
+
+def _median(values: list) -> int:
+    """The middle of ``values`` (the lower of the two middles), -1 for none."""
+    if not values:
+        return -1
+    return sorted(values)[(len(values) - 1) // 2]
 
 
 def start(settings: dict) -> Life:

@@ -71,7 +71,12 @@ DAY_MS = 86_400_000
 FLOOR_DAYS = 183
 HEADER_LEN = 8  # a ledger record's frame (length and CRC) before its payload
 ROOM_SLACK = 64  # what the agent asks beyond an entry and its media when it makes room
-MPY_HEAP = 256 * 1024
+# MicroPython's first heap region: large enough that the code and a step's garbage fit, so
+# that this build never adds a region (heap_total shows it), and small beside the 4 GiB
+# address space, so that few random words (digests, signatures) in live objects look like
+# pointers into the heap and keep garbage alive in its conservative collection.
+MPY_HEAP = 8 * 1024 * 1024
+MPY_STEP_CHUNKS = 30  # chunks recorded in one step: a step's garbage stays small
 AGENT_BUDGET = 128 * 1024  # the issue's bound on the agent's live heap
 SAMPLE = (1, 3, 10, 30, 60, 90, 120, 150, 180, 186, 190, 195)
 _LINE = re.compile(r"^day (.*)$")
@@ -109,7 +114,7 @@ def run_cpython(settings: dict, workdir: Path) -> list:
 
 def run_micropython(settings: dict, card: Path, workdir: Path, heap: int) -> list:
     """Days under MicroPython on a copy of ``card``, copied back over it afterwards."""
-    settings = dict(settings, path="/card", native=False, sync_every=1)
+    settings = dict(settings, path="/card", native=False, sync_every=1, step_chunks=MPY_STEP_CHUNKS)
     out = workdir / "card-out"
     if out.exists():
         shutil.rmtree(out)
