@@ -63,12 +63,19 @@ STORAGE_CHECK_MS = 5000  # how often the agent re-measures free storage while it
 # pause, the officer's stop and the events around them: full storage never drops an entry.
 STORAGE_RESERVE_S = 60
 DEFAULT_BITRATE_BPS = 8_000_000  # 1080p30 H.264, for predicting hours of storage left
-# How long the evictable total behind the storage estimate is reused. Walking the catalogue
-# costs in proportion to months of chunks, and between walks the total can only grow (chunks
+# How long the evictable total behind the storage estimate is reused. Walking the index's
+# spans up to the floor costs reads of the card, and between walks the total can only grow (chunks
 # age past the floor, receipts come: both refresh it at once) or shrink by a chunk that
 # shares a file with an old one, a few kilobytes: the estimate errs by far less than the
 # reserve. Evictions, receipts and a new floor drop the cached total.
 EVICTABLE_REUSE_MS = 60_000
+# Spans closed between checkpoints saved while running: a boot after a power cut then folds
+# at most this many spans' entries again (about 17 minutes of 1 s chunks), whatever the
+# ledger's age, for a write of a few hundred bytes.
+CHECKPOINT_EVERY_SPANS = 4
+# Files named in one eviction event at most: an eviction after a long time undocked frees
+# months of chunks, which go in events of this many, so no list and no entry grows with it.
+EVICTION_EVENT_FILES = 64
 
 
 class Agent:
@@ -100,6 +107,9 @@ class Agent:
         self.evicted_unlogged: list = []  # digests evicted, for the next eviction event
         self.frontier_unlogged = -1  # the eviction frontier moved here, for that event
         self.rebuilt_unlogged = ""  # why the index was rebuilt, for the next event
+        self.spans_unsaved = 0  # spans closed since the last checkpoint
+        self.checkpoint_every_spans = CHECKPOINT_EVERY_SPANS
+        self.eviction_event_files = EVICTION_EVENT_FILES
         self.bitrate_bps = DEFAULT_BITRATE_BPS
         self.storage_check_ms = STORAGE_CHECK_MS
         self.storage_reserve_s = STORAGE_RESERVE_S
@@ -185,8 +195,13 @@ class Agent:
         self.stored_entries += 1
         if media is not None:
             self.stored_media_bytes += len(media)
+        spans = self.memory.index.spans.length
         if self.memory.fold(entry, self.store.appended_at):
             self.catalogue_changed()
+        if self.memory.index.spans.length != spans:
+            self.spans_unsaved += 1
+            if self.spans_unsaved >= self.checkpoint_every_spans and self.checkpoint_key:
+                self.save_checkpoint()
         if self.legacy is not None:
             self._fold_legacy(entry)
         # Logged once the entries already chained are stored (see run), never before them.
@@ -276,7 +291,7 @@ class Agent:
             index.evicted_through = walk.frontier
             index.walk_from = walk.walk_from
             index.evicted_at = walk.evicted_at
-            if 0 <= limit <= freed:
+            if 0 <= limit <= freed or len(evicted) >= self.eviction_event_files:
                 break
         if index.evicted_through != start:
             self.frontier_unlogged = index.evicted_through
@@ -291,10 +306,14 @@ class Agent:
         if self.legacy is not None:
             raise StorageFull("eviction by the index needs a booted agent")
         wall, _ = self.now()
-        evicted, freed = self._evict_walk(wall, limit)
-        self.evicted_unlogged.extend(evicted)
-        self.run([])  # logs the eviction event
-        return freed
+        total = 0
+        while True:
+            evicted, freed = self._evict_walk(wall, limit - total if limit >= 0 else -1)
+            total += freed
+            self.evicted_unlogged.extend(evicted)
+            self.run([])  # logs the eviction event, EVICTION_EVENT_FILES files at most
+            if len(evicted) < self.eviction_event_files or 0 <= limit <= total:
+                return total
 
     def host_receipt(self, through_seq: int, detail: "dict | None" = None) -> None:
         """Log a host receipt covering every entry up to ``through_seq`` (what the dock
@@ -325,6 +344,7 @@ class Agent:
             return False
         self.store.sync()
         self.memory.index.sync()  # the checkpoint names the index files' lengths
+        self.spans_unsaved = 0
         return self.store.save_checkpoint(encode_checkpoint(self.memory, self.checkpoint_key))
 
     @property

@@ -156,6 +156,32 @@ def test_eviction_frees_exactly_what_the_rules_allow():  # R-DEV-4, R-DEV-5
         assert verdict(entries_of(d)) == OK
 
 
+def test_months_of_eviction_go_in_events_of_a_bounded_size():  # R-DEV-4
+    with SmallSpans(), TempDir() as d:
+        clock = SetClock()
+        agent = power_on(d, clock)
+        agent.eviction_event_files = 5
+        film(agent, clock, N)
+        agent.host_receipt(agent.memory.seq)
+        clock.advance(190 * DAY_MS)
+        freed = agent.evict()
+        chunks, named = chunks_of(agent)
+        assert not any(on_card for _, on_card in chunks)
+        assert sorted(named) == sorted(media_digest(e.fields) for e, _ in chunks)
+        assert freed == sum(e.fields[F_PLAIN_LEN] for e, _ in chunks)
+        events = [
+            e.fields[F_DETAIL]["media"]
+            for e in entries_of_store(agent)
+            if e.kind != KIND_CHUNK and e.fields[F_EVENT] == EV_EVICTION
+        ]
+        assert len(events) == 5 and all(len(media) <= 5 for media in events)
+        agent.shut_down()
+
+
+def entries_of_store(agent) -> list:
+    return [parse_entry(raw) for raw in agent.store.entries()]
+
+
 def test_a_file_two_chunks_share_stays_while_the_younger_needs_it():  # R-DEV-4
     with SmallSpans(), TempDir() as d:
         clock = SetClock()
@@ -196,9 +222,11 @@ def test_the_init_segment_stays_while_a_fragment_of_its_recording_does():
         agent.host_receipt(agent.memory.seq)
         clock.advance(200 * DAY_MS)
         inits: dict = {}
+        order = []  # the recordings in ledger order (a dict's order is not, on MicroPython)
         for e, _ in chunks_of(agent)[0]:
             if e.fields[F_MEDIA_TYPE] == MEDIA_MP4_INIT:
                 inits[e.fields[F_RECORDING]] = media_digest(e.fields)
+                order.append(e.fields[F_RECORDING])
         assert len(inits) == 2
         steps = 0
         while agent.evict(1) > 0:
@@ -215,11 +243,28 @@ def test_the_init_segment_stays_while_a_fragment_of_its_recording_does():
                     assert init_on_card, "an init segment went before its fragments"
         assert steps > 3
         chunks, named = chunks_of(agent)
-        first, second = list(inits)
+        first, second = order
         assert inits[first] in named  # passed: the next recording's chunks went too
         assert inits[second] not in named  # the last recording's: nothing after it yet
         agent.shut_down()
         assert verdict(entries_of(d)) == OK
+
+
+def test_a_checkpoint_is_saved_every_few_spans_while_recording():  # R-DEV-14
+    with SmallSpans(), TempDir() as d:
+        clock = SetClock()
+        agent = power_on(d, clock)
+        film(agent, clock, 8 * 4 + 2)
+        # No shut-down (the power went): the boot folds at most a few spans' entries again.
+        agent.store.close()
+        assert "checkpoint.bin" in os.listdir(d)  # saved as the spans closed
+        saved = agent.memory.index.spans.length
+        agent = power_on(d, clock)
+        got = agent.memory.index
+        assert got.spans.length == saved
+        assert agent.memory.seq > 8 * 4
+        agent.shut_down()
+        assert rebuilt_events(d) == []
 
 
 def two_days(d: str) -> SetClock:
