@@ -4,6 +4,17 @@
 //
 // Usage: node tools/mpy/run.mjs [PATTERN...]
 //        node tools/mpy/run.mjs --script FILE   (run one Python file, e.g. a benchmark)
+//        node tools/mpy/run.mjs --script FILE --steps [--heap BYTES]
+//            [--copy-in HOSTDIR=MPDIR] [--copy-out MPDIR=HOSTDIR]
+//   --steps: after FILE has run, call its mpy_step() until it returns False, each call a
+//   separate entry from JavaScript. This build collects garbage only when control returns to
+//   JavaScript (its gc.collect() merely schedules a collection), so between two calls the
+//   runner schedules one and returns: the next step's gc.mem_alloc() is the live heap.
+//   --heap: the first heap region's size (default 256 MiB). This build adds 128 MiB regions
+//   whenever the heap runs short instead of raising MemoryError, so a small value does not
+//   bound the heap: a script checks gc.mem_alloc() against its own budget.
+//   --copy-in / --copy-out: copy a host directory tree into MicroPython's file system before
+//   the script, and one back out after it (a store the script works on).
 //   A module is selected when its dotted name (tests.protocol.test_cbor) or its path
 //   (tests/protocol/test_cbor.py) contains any PATTERN; no pattern selects them all.
 //
@@ -91,6 +102,26 @@ process.stdout.on("error", (err) => {
 const scriptMode = process.argv[2] === "--script";
 const scriptFile = scriptMode ? process.argv[3] : null;
 if (scriptMode && !scriptFile) fail("--script needs a file");
+const scriptOptions = { steps: false, heap: HEAP_BYTES, copyIn: [], copyOut: [] };
+if (scriptMode) {
+  const rest = process.argv.slice(4);
+  for (let i = 0; i < rest.length; i++) {
+    const opt = rest[i];
+    if (opt === "--steps") scriptOptions.steps = true;
+    else if (opt === "--heap" || opt === "--copy-in" || opt === "--copy-out") {
+      const value = rest[++i];
+      if (value === undefined) fail(`${opt} needs a value`);
+      if (opt === "--heap") {
+        scriptOptions.heap = Number.parseInt(value, 10);
+        if (!(scriptOptions.heap > 0)) fail(`--heap needs a size in bytes, not ${value}`);
+      } else {
+        const pair = value.split("=");
+        if (pair.length !== 2 || !pair[0] || !pair[1]) fail(`${opt} needs FROM=TO, not ${value}`);
+        (opt === "--copy-in" ? scriptOptions.copyIn : scriptOptions.copyOut).push(pair);
+      }
+    } else fail(`unknown option ${opt} after --script FILE`);
+  }
+}
 const patterns = scriptMode ? [] : process.argv.slice(2);
 const modules = scriptMode ? [] : testModules(patterns);
 if (patterns.length && !modules.length) {
@@ -105,7 +136,7 @@ try {
 }
 
 const mp = await loadMicroPython({
-  heapsize: HEAP_BYTES,
+  heapsize: scriptOptions.heap,
   pystack: PYSTACK_WORDS,
   // One callback per completed line, written straight away so long runs show progress.
   stdout: (line) => process.stdout.write(line + "\n"),
@@ -126,10 +157,43 @@ for (const rel of RUNNER_FILES) {
 mkdirs(mp.FS, `${MP_ROOT}/.runner`);
 mp.FS.writeFile(`${MP_ROOT}/.runner/mpy_runner.py`, fs.readFileSync(path.join(HERE, "runner.py")));
 
+// A host directory tree into MicroPython's file system, and back.
+function copyIn(from, to) {
+  mkdirs(mp.FS, to);
+  for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+    const src = path.join(from, entry.name);
+    const dst = `${to}/${entry.name}`;
+    if (entry.isDirectory()) copyIn(src, dst);
+    else if (entry.isFile()) mp.FS.writeFile(dst, fs.readFileSync(src));
+  }
+}
+
+function copyOut(from, to) {
+  fs.mkdirSync(to, { recursive: true });
+  for (const name of mp.FS.readdir(from)) {
+    if (name === "." || name === "..") continue;
+    const src = `${from}/${name}`;
+    const dst = path.join(to, name);
+    if (mp.FS.isDir(mp.FS.stat(src).mode)) copyOut(src, dst);
+    else fs.writeFileSync(dst, mp.FS.readFile(src));
+  }
+}
+
 if (scriptMode) {
   try {
+    for (const [from, to] of scriptOptions.copyIn) copyIn(path.resolve(from), to);
     mp.runPython(`import sys\nsys.path.insert(0, ${JSON.stringify(MP_ROOT)})`);
+    if (scriptOptions.steps) mp.runPython("BENCH_STEPPED = True");
     mp.runPython(fs.readFileSync(path.resolve(scriptFile), "utf8"));
+    if (scriptOptions.steps) {
+      // Each call returns to JavaScript, where this build collects what was scheduled.
+      for (;;) {
+        mp.runPython("_mpy_more = mpy_step()");
+        if (!mp.globals.get("_mpy_more")) break;
+        mp.runPython("import gc\ngc.collect()");
+      }
+    }
+    for (const [from, to] of scriptOptions.copyOut) copyOut(from, path.resolve(to));
     process.exit(0);
   } catch (err) {
     process.stderr.write(`mpy: ${scriptFile} raised:\n${err && err.message ? err.message : err}\n`);
