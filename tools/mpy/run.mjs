@@ -201,17 +201,20 @@ if (scriptMode) {
   }
 }
 
-// Module names match ^[\w.]+$, so a JSON array of them is also a valid Python literal.
-const call = [
-  "import sys",
-  `sys.path.insert(0, ${JSON.stringify(MP_ROOT + "/.runner")})`,
-  "import mpy_runner",
-  `_mpy_status = mpy_runner.main(${JSON.stringify(MP_ROOT)}, ${JSON.stringify(modules)})`,
-].join("\n");
-
+// Module names match ^[\w.]+$, so JSON strings of them are also valid Python literals.
+// One call per module: this build collects garbage only between calls from JavaScript.
 let status;
 try {
-  mp.runPython(call);
+  mp.runPython(
+    [
+      "import sys",
+      `sys.path.insert(0, ${JSON.stringify(MP_ROOT + "/.runner")})`,
+      "import mpy_runner",
+      `_mpy_run = mpy_runner.Run(${JSON.stringify(MP_ROOT)}, ${modules.length})`,
+    ].join("\n"),
+  );
+  for (const name of modules) mp.runPython(`_mpy_run.module(${JSON.stringify(name)})`);
+  mp.runPython("_mpy_status = _mpy_run.finish()");
   status = mp.globals.get("_mpy_status");
 } catch (err) {
   if (err && err.name === "PythonError") {

@@ -11,8 +11,8 @@ For each test module name it is given (dotted, e.g. ``tests.protocol.test_cbor``
 * otherwise it is imported (an import error counts as one failure) and every callable
   attribute whose name starts with ``test_`` is called, in sorted order.
 
-The last line printed is the summary ``N passed, M failed, K skipped``. ``main`` returns
-the exit status: 0 only when nothing failed and at least one test ran.
+The last line printed is the summary ``N passed, M failed, K skipped``. ``Run.finish``
+returns the exit status: 0 only when nothing failed and at least one test ran.
 """
 
 import gc
@@ -102,28 +102,45 @@ def run_module(root, name, tally):
     gc.collect()
 
 
-def main(root, names):
-    """Run the test modules ``names`` found under ``root``; return the exit status."""
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    print("running under Python %s (%s)" % (sys.version, sys.platform))
-    tally = Tally()
-    start = time.ticks_ms()
-    for name in names:
-        run_module(root, name, tally)
-    elapsed = time.ticks_diff(time.ticks_ms(), start)
-    if tally.failures:
+class Run:
+    """One run over many modules, driven from JavaScript one module per call.
+
+    The WebAssembly build collects garbage only when control is back in JavaScript (a
+    ``gc.collect()`` inside a call merely schedules one), so a single call running every
+    module never frees anything and the heap grows until the port's 2 GiB ceiling. The
+    runner therefore returns after each module, and forgets the module it ran.
+    """
+
+    def __init__(self, root, count):
+        if root not in sys.path:
+            sys.path.insert(0, root)
+        print("running under Python %s (%s)" % (sys.version, sys.platform))
+        self.root = root
+        self.count = count
+        self.tally = Tally()
+        self.start = time.ticks_ms()
+
+    def module(self, name):
+        run_module(self.root, name, self.tally)
+        sys.modules.pop(name, None)
+
+    def finish(self):
+        """Print the summary; return the exit status."""
+        tally = self.tally
+        elapsed = time.ticks_diff(time.ticks_ms(), self.start)
+        if tally.failures:
+            print("")
+            print("failed:")
+            for label in tally.failures:
+                print("  " + label)
+        ran = tally.passed + tally.failed
+        if ran == 0:
+            print("")
+            print("no tests ran (%d test modules selected)" % self.count)
         print("")
-        print("failed:")
-        for label in tally.failures:
-            print("  " + label)
-    ran = tally.passed + tally.failed
-    if ran == 0:
-        print("")
-        print("no tests ran (%d test modules selected)" % len(names))
-    print("")
-    print("ran %d tests in %d ms" % (ran, elapsed))
-    print("%d passed, %d failed, %d skipped" % (tally.passed, tally.failed, tally.skipped))
-    if tally.failed or ran == 0:
-        return 1
-    return 0
+        print("ran %d tests in %d ms" % (ran, elapsed))
+        print("%d passed, %d failed, %d skipped" % (tally.passed, tally.failed, tally.skipped))
+        if tally.failed or ran == 0:
+            return 1
+        return 0
+
