@@ -82,6 +82,11 @@ MAX_PAYLOAD = MAX_ENTRY_BYTES
 DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024
 # Bytes read per step when scanning a segment: bounded so a 16 MiB segment never sits in RAM.
 READ_CHUNK = 64 * 1024
+# Bytes read per step when reading entries from a known place (retention's walk, a few records
+# at a time, many times a day once the card is full): small, so what a walk holds, and what a
+# conservative collector may keep of it after it is garbage, is a few KB and not 64 KiB
+# (BENCHMARKS.md, "Six months on a microcontroller").
+SEEK_READ = 4 * 1024
 # A torn tail is what one interrupted burst of unsynced appends leaves; more than this many
 # bytes after a bad record cannot be one, so they are treated as corruption, never cut.
 TAIL_LIMIT = 2 * (HEADER_LEN + MAX_PAYLOAD)
@@ -1025,15 +1030,17 @@ class Store:
         for index in segments[start:]:
             yield from self._segment_entries(index, from_seq)
 
-    def entries_at(self, index: int, offset: int) -> "Generator[tuple, None, None]":
+    def entries_at(
+        self, index: int, offset: int, read_size: int = SEEK_READ
+    ) -> "Generator[tuple, None, None]":
         """``(segment index, offset, payload)`` of each entry from the record that starts
         at ``offset`` in segment ``index`` (a place ``appended_at`` or ``positioned`` gave)
-        to the head, without reading the records before it."""
+        to the head, without reading the records before it, ``read_size`` bytes a read."""
         if index < 0 or index > self._seg_index:
             return
-        yield from self._segment_entries(index, -1, offset)
+        yield from self._segment_entries(index, -1, offset, read_size)
         for later in range(index + 1, self._seg_index + 1):
-            yield from self._segment_entries(later, 0)
+            yield from self._segment_entries(later, 0, 0, read_size)
 
     def _first_seq(self, index: int) -> int:
         f = open(self._seg_path(index), "rb")
@@ -1049,7 +1056,9 @@ class Store:
             return -1
         return self._parse_stored(records[0][1], segment_name(index)).seq
 
-    def _segment_entries(self, index: int, from_seq: int, at: int = 0) -> "Iterator[tuple]":
+    def _segment_entries(
+        self, index: int, from_seq: int, at: int = 0, read_size: int = READ_CHUNK
+    ) -> "Iterator[tuple]":
         """(index, offset, payload) of the records of one segment with seq >= ``from_seq``;
         ``from_seq`` -1: every record from byte ``at``."""
         f = open(self._seg_path(index), "rb")
@@ -1065,7 +1074,7 @@ class Store:
             f.seek(base)
         try:
             # Bytes past the last whole record of the open segment are not the store's yet.
-            scan = SegmentScan(f, base, end)
+            scan = SegmentScan(f, base, end, read_size)
             for offset, payload in scan:
                 if seq < 0 and from_seq > 0:
                     seq = self._parse_stored(payload, segment_name(index)).seq
