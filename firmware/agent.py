@@ -31,7 +31,16 @@ from firmware.recorder import (
     Recorder,
 )
 from firmware.retention import DEFAULT_FLOOR_DAYS, Catalogue, RetentionPolicy, hours_left
-from firmware.retindex import EVICT, HELD_NAME, SPANS_NAME, CardFile, SpanIndex, Walk, span_report
+from firmware.retindex import (
+    EVICT,
+    HELD_NAME,
+    SPANS_NAME,
+    CardFile,
+    SpanIndex,
+    Walk,
+    close_iter,
+    span_report,
+)
 from firmware.signing import CadencedSigner
 from firmware.store import Store
 from protocol.cadence import SigningCadence
@@ -282,17 +291,21 @@ class Agent:
         walk = Walk(index, self.store, self.retention.floor_ms, wall, False)
         freed = 0
         start = index.evicted_through
-        for step in walk:
-            also = step[4]
-            if also is not None:
-                freed += self._evict_file(also[0], evicted)
-            if step[0] == EVICT:
-                freed += self._evict_file(step[2], evicted)
-            index.evicted_through = walk.frontier
-            index.walk_from = walk.walk_from
-            index.evicted_at = walk.evicted_at
-            if 0 <= limit <= freed or len(evicted) >= self.eviction_event_files:
-                break
+        steps = iter(walk)
+        try:
+            for step in steps:
+                also = step[4]
+                if also is not None:
+                    freed += self._evict_file(also[0], evicted)
+                if step[0] == EVICT:
+                    freed += self._evict_file(step[2], evicted)
+                index.evicted_through = walk.frontier
+                index.walk_from = walk.walk_from
+                index.evicted_at = walk.evicted_at
+                if 0 <= limit <= freed or len(evicted) >= self.eviction_event_files:
+                    break
+        finally:
+            close_iter(steps)  # its segment file and read buffer, now (see close_iter)
         if index.evicted_through != start:
             self.frontier_unlogged = index.evicted_through
             self.catalogue_changed()

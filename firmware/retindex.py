@@ -649,30 +649,47 @@ class Chunk:
         self.init = init
 
 
+def close_iter(it: object) -> None:
+    """Close a generator left part-way (its file, its read buffer) now: MicroPython runs
+    no generator's ``finally`` when the generator becomes garbage, so a walk that stops
+    early would leave its segment file open until a collection finds it."""
+    close = getattr(it, "close", None)
+    if close is not None:
+        close()
+
+
 def _chunks(reader: "LedgerReader", at: tuple, lo: int, hi: int) -> "Iterator[tuple]":
     """(chunk, place of the next record) for the chunks with seq in lo..hi, from ``at``."""
-    for index, offset, raw in reader.entries_at(at[0], at[1]):
-        e = parse_entry(raw)
-        if e.seq > hi:
-            return
-        if e.kind != KIND_CHUNK or e.seq < lo:
-            continue
-        f = e.fields
-        chunk = Chunk(
-            e.seq,
-            f[F_START_MS],
-            f[F_PLAIN_LEN],
-            f.get(F_RECORDING),
-            media_digest(f),
-            f.get(F_MEDIA_TYPE) == MEDIA_MP4_INIT,
-        )
-        yield chunk, (index, offset + _HEADER + len(raw))
+    entries = reader.entries_at(at[0], at[1])
+    try:
+        for index, offset, raw in entries:
+            e = parse_entry(raw)
+            if e.seq > hi:
+                return
+            if e.kind != KIND_CHUNK or e.seq < lo:
+                continue
+            f = e.fields
+            chunk = Chunk(
+                e.seq,
+                f[F_START_MS],
+                f[F_PLAIN_LEN],
+                f.get(F_RECORDING),
+                media_digest(f),
+                f.get(F_MEDIA_TYPE) == MEDIA_MP4_INIT,
+            )
+            yield chunk, (index, offset + _HEADER + len(raw))
+    finally:
+        close_iter(entries)
 
 
 def init_digest(reader: "LedgerReader", init: list) -> bytes:
     """The media digest of an init segment the index names by its place in the ledger."""
-    for chunk, _ in _chunks(reader, (init[1], init[2]), init[0], init[0]):
-        return chunk.digest
+    chunks = _chunks(reader, (init[1], init[2]), init[0], init[0])
+    try:
+        for chunk, _ in chunks:
+            return chunk.digest
+    finally:
+        close_iter(chunks)
     raise StoreError("the ledger holds no chunk seq %d where the index says" % init[0])
 
 
@@ -710,16 +727,27 @@ class Walk:
         return digest, pending[3]
 
     def __iter__(self) -> "Iterator[tuple]":
+        held = HeldRanges(self.index)
+        spans = self.index._spans_from(self.index.walk_from)
+        self._reading: object = None
+        try:
+            yield from self._steps(held, spans)
+        finally:
+            # A walk stopped early (enough freed) closes its readers now: see close_iter.
+            close_iter(self._reading)
+            close_iter(spans)
+            close_iter(held.source)
+
+    def _steps(self, held: HeldRanges, spans: "Iterator[tuple]") -> "Iterator[tuple]":
         index = self.index
         e = index.evicted_through
         received = index.received_through
         cutoff = self.cutoff
-        held = HeldRanges(index)
         run: object = None
         started = False  # the run the frontier is in is known
         pending: list | None = None  # that run's init segment, still on the card
         hint = index.walk_from
-        for offset, sp in index._spans_from(hint):
+        for offset, sp in spans:
             if sp.first_seq <= e:
                 # The frontier is in or past this span: note its run, and the run's init
                 # segment, on the card until the frontier passes into the next recording.
@@ -761,7 +789,10 @@ class Walk:
             ea = index.evicted_at
             if not fresh and ea is not None and offset == hint:
                 at = (ea[0], ea[1])
-            for chunk, after in _chunks(self.reader, at, e + 1, sp.last_seq):
+            chunks = _chunks(self.reader, at, e + 1, sp.last_seq)
+            close_iter(self._reading)
+            self._reading = chunks
+            for chunk, after in chunks:
                 if chunk.ms > cutoff or chunk.seq > received:
                     return
                 also = None

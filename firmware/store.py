@@ -80,8 +80,15 @@ HEADER_LEN = 8
 MARK_EVERY = 256  # records between the seek marks of the open segment
 MAX_PAYLOAD = MAX_ENTRY_BYTES
 DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024
-# Bytes read per step when scanning a segment: bounded so a 16 MiB segment never sits in RAM.
-READ_CHUNK = 64 * 1024
+# Bytes read per step when scanning a segment: bounded so a 16 MiB segment never sits in RAM,
+# and small beside the agent's 128 KB heap budget (a read and the record split from it are
+# live at once; a conservative collector may keep a dead one: see SEEK_READ).
+READ_CHUNK = 16 * 1024
+# Bytes read per step when reading entries from a known place (retention's walk, a few records
+# at a time, many times a day once the card is full): small, so what a walk holds, and what a
+# conservative collector may keep of it after it is garbage, is a few KB and not 64 KiB
+# (BENCHMARKS.md, "Six months on a microcontroller").
+SEEK_READ = 4 * 1024
 # A torn tail is what one interrupted burst of unsynced appends leaves; more than this many
 # bytes after a bad record cannot be one, so they are treated as corruption, never cut.
 TAIL_LIMIT = 2 * (HEADER_LEN + MAX_PAYLOAD)
@@ -268,6 +275,11 @@ CHECKPOINT_NAME = "checkpoint.bin"
 # new/. This file, made durable before a run's first write and removed only when the store
 # is closed, tells such a cut from a clean stop.
 RUNNING_NAME = "running"
+# Where the last durable record of the open segment starts: "segment offset seq crc", written
+# (temp file, sync, rename) with each checkpoint and at close, so an opening scans only from
+# there to the end instead of the whole segment (up to 16 MiB). It is a hint, checked against
+# the record it names; a missing, stale or wrong one only means a full scan.
+TAIL_NAME = "tail"
 
 
 # --- port functions: the only places that differ between CPython and MicroPython ----------
@@ -450,6 +462,7 @@ class _Scan:
         self.first_payload = b""
         self.last_payload = b""
         self.offsets: list = []  # where each MARK_EVERY-th record (from the first) starts
+        self.last_offset = -1  # where the last whole record starts
         self.valid_end = 0
         self.problem: tuple | None = None
         self.size = 0
@@ -511,6 +524,7 @@ class Store:
         # there already, or the entry has none).
         self.appended_at = (-1, -1)
         self.appended_new_media = False
+        self._synced_at = (-1, -1)  # where the newest durable record starts
         self.recovery = self._recover()
 
     # -- opening and recovery --
@@ -538,12 +552,15 @@ class Store:
                 )
         return out
 
-    def _scan_file(self, index: int, names: "list | None" = None) -> _Scan:
-        """Scan one segment in bounded reads; mark in ``names`` each digest a record holds."""
+    def _scan_file(self, index: int, names: "list | None" = None, start: int = 0) -> _Scan:
+        """Scan one segment in bounded reads from byte ``start`` (a record's start); mark
+        in ``names`` each digest a record holds."""
         result = _Scan()
         f = open(self._seg_path(index), "rb")
         try:
-            scan = SegmentScan(f)
+            if start:
+                f.seek(start)
+            scan = SegmentScan(f, start)
             for offset, payload in scan:
                 if result.count == 0:
                     result.first_payload = payload
@@ -551,6 +568,7 @@ class Store:
                     result.offsets.append(offset)
                 result.count += 1
                 result.last_payload = payload
+                result.last_offset = offset
                 if names:
                     self._mark_named(names, payload)
             result.valid_end = scan.valid_end
@@ -599,7 +617,21 @@ class Store:
             self._finish_media(names, rec)
             return rec
         last = segments[-1]
-        scan = self._scan_file(last, names)
+        scan = None
+        hint = self._read_tail_hint(last) if not names else None
+        if hint is not None:
+            # Media waiting in new/ (a cut) may be named by any record since the last
+            # rename, so that opening scans the whole segment; otherwise from the hint.
+            scan = self._scan_file(last, None, hint[0])
+            named = scan.first_payload
+            if (
+                scan.count == 0
+                or crc32(named) != hint[2]
+                or self._parse_stored(named, segment_name(last)).seq != hint[1]
+            ):
+                scan = None  # the hint names no record of this ledger: trust only a full scan
+        if scan is None:
+            scan = self._scan_file(last, names)
         rec.segment = segment_name(last)
         if scan.problem is not None:
             offset, message = scan.problem[1], scan.problem[2]
@@ -635,8 +667,50 @@ class Store:
             rec.last_digest = entry.digest
             first = entry.seq - scan.count + 1  # seqs run on without a gap
             self._marks = [(first + i * MARK_EVERY, off) for i, off in enumerate(scan.offsets)]
+            if scan.count:
+                self._synced_at = (last, scan.last_offset)
         self._finish_media(names, rec)
         return rec
+
+    def _read_tail_hint(self, last: int) -> "tuple | None":
+        """(offset, seq, crc) of the record TAIL_NAME names in segment ``last``, or None
+        when there is no usable hint (none, unreadable, or for another segment)."""
+        try:
+            f = open(self.path + "/" + TAIL_NAME, "rb")
+        except OSError:
+            return None
+        try:
+            text = f.read(80)
+        finally:
+            f.close()
+        try:
+            parts = [int(v) for v in text.decode().split()]
+        except (UnicodeError, ValueError):
+            return None
+        if len(parts) != 4 or parts[0] != last or parts[1] < 0:
+            return None
+        if parts[1] >= _size(self._seg_path(last)):
+            return None
+        return parts[1], parts[2], parts[3]
+
+    def _note_tail(self) -> None:
+        """Write TAIL_NAME for the newest durable record (see its comment). Only a hint:
+        a medium that refuses it leaves the old one, which the next opening checks."""
+        index, offset = self._synced_at
+        if offset < 0 or self._broken or not self._synced_raw:
+            return
+        text = "%d %d %d %d\n" % (
+            index,
+            offset,
+            self._synced_next_seq - 1,
+            crc32(self._synced_raw),
+        )
+        path = self.path + "/" + TAIL_NAME
+        try:
+            self._write_whole(path + ".part", path, text.encode())
+            self._sync_folder(self.path)
+        except OSError:
+            pass
 
     def _finish_media(self, names: list, rec: Recovery) -> None:
         """Move media a surviving record names to its home; keep and report the rest."""
@@ -818,6 +892,8 @@ class Store:
         self._synced_size = self._seg_size
         self._synced_raw = self._last_raw
         self._synced_next_seq = self._next_seq
+        if self.appended_at[1] >= 0:
+            self._synced_at = self.appended_at
         # Not synced: a lost rename leaves the file in new/, where recovery finds it named.
         for key in self._promote:
             self._move_home(key)
@@ -880,6 +956,7 @@ class Store:
         self._last_raw = self._synced_raw
         self._next_seq = self._synced_next_seq
         self._seg_size = self._synced_size
+        self.appended_at = self._synced_at  # the records after it are gone
         self._marks = [m for m in self._marks if m[1] < self._seg_size]
         self._unsynced = 0
         self._promote = []
@@ -911,6 +988,7 @@ class Store:
         ended cleanly."""
         self._close_segment()
         if self._running and not self._broken:
+            self._note_tail()  # before the clean-stop mark goes: the next opening is quick
             self._running = False
             try:
                 os.remove(self.path + "/" + RUNNING_NAME)
@@ -931,6 +1009,8 @@ class Store:
                 self._synced_size = self._seg_size
                 self._synced_raw = self._last_raw
                 self._synced_next_seq = self._next_seq
+                if self.appended_at[1] >= 0:
+                    self._synced_at = self.appended_at
         finally:
             f.close()
 
@@ -990,6 +1070,7 @@ class Store:
         except OSError:
             return False
         self._sync_folder(self.path)
+        self._note_tail()  # a boot after a cut then scans from about here, not the segment
         return True
 
     def load_checkpoint(self) -> "bytes | None":
@@ -1025,15 +1106,17 @@ class Store:
         for index in segments[start:]:
             yield from self._segment_entries(index, from_seq)
 
-    def entries_at(self, index: int, offset: int) -> "Generator[tuple, None, None]":
+    def entries_at(
+        self, index: int, offset: int, read_size: int = SEEK_READ
+    ) -> "Generator[tuple, None, None]":
         """``(segment index, offset, payload)`` of each entry from the record that starts
         at ``offset`` in segment ``index`` (a place ``appended_at`` or ``positioned`` gave)
-        to the head, without reading the records before it."""
+        to the head, without reading the records before it, ``read_size`` bytes a read."""
         if index < 0 or index > self._seg_index:
             return
-        yield from self._segment_entries(index, -1, offset)
+        yield from self._segment_entries(index, -1, offset, read_size)
         for later in range(index + 1, self._seg_index + 1):
-            yield from self._segment_entries(later, 0)
+            yield from self._segment_entries(later, 0, 0, read_size)
 
     def _first_seq(self, index: int) -> int:
         f = open(self._seg_path(index), "rb")
@@ -1049,7 +1132,9 @@ class Store:
             return -1
         return self._parse_stored(records[0][1], segment_name(index)).seq
 
-    def _segment_entries(self, index: int, from_seq: int, at: int = 0) -> "Iterator[tuple]":
+    def _segment_entries(
+        self, index: int, from_seq: int, at: int = 0, read_size: int = READ_CHUNK
+    ) -> "Iterator[tuple]":
         """(index, offset, payload) of the records of one segment with seq >= ``from_seq``;
         ``from_seq`` -1: every record from byte ``at``."""
         f = open(self._seg_path(index), "rb")
@@ -1065,7 +1150,7 @@ class Store:
             f.seek(base)
         try:
             # Bytes past the last whole record of the open segment are not the store's yet.
-            scan = SegmentScan(f, base, end)
+            scan = SegmentScan(f, base, end, read_size)
             for offset, payload in scan:
                 if seq < 0 and from_seq > 0:
                     seq = self._parse_stored(payload, segment_name(index)).seq

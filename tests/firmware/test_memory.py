@@ -13,7 +13,7 @@ from firmware.memory import (
     encode_checkpoint,
 )
 from firmware.retindex import HELD_NAME, SPANS_NAME, CardFile, SpanIndex
-from firmware.store import CHECKPOINT_NAME, Store
+from firmware.store import CHECKPOINT_NAME, TAIL_NAME, Store
 from protocol.hostconfig import sign_config
 from protocol.ledger import parse_entry
 from protocol.registry import EV_EVICTION, EV_HOST_RECEIPT, F_DETAIL
@@ -210,7 +210,9 @@ def test_a_full_card_keeps_the_old_checkpoint_and_loses_nothing():  # R-DEV-14
         disk.budget = 40  # and then the card is full
         assert agent.save_checkpoint() is False
         agent.store.close()
-        assert sorted(os.listdir(d)) == sorted(["ledger", "media", "retention", CHECKPOINT_NAME])
+        # TAIL_NAME: the day before closed the store cleanly (the store's start hint).
+        listing = ["ledger", "media", "retention", CHECKPOINT_NAME, TAIL_NAME]
+        assert sorted(os.listdir(d)) == sorted(listing)
         assert read_checkpoint(d) == old
         assert state(rebooted(d)) == folded(d)
 

@@ -17,6 +17,7 @@ from firmware.store import (
     INCOMPLETE,
     MARK_EVERY,
     MAX_PAYLOAD,
+    TAIL_NAME,
     SegmentScan,
     Store,
     encode_record,
@@ -300,6 +301,7 @@ def test_corruption_inside_a_segment_is_reported_not_dropped():  # R-DEV-2
         at = 2 * HEADER_LEN + len(entries[0]) + len(entries[1])  # record 2 starts here
         broken = whole[: at + 20] + bytes([whole[at + 20] ^ 1]) + whole[at + 21 :]
         write(seg(d), broken)
+        os.remove(d + "/" + TAIL_NAME)  # no hint where to start: the opening scans it all
         exc = raises(StoreError, Store, d)
         assert segment_name(0) in str(exc) and ("byte %d" % at) in str(exc), str(exc)
         assert read(seg(d)) == broken  # not one byte cut or rewritten
@@ -309,6 +311,85 @@ def test_corruption_inside_a_segment_is_reported_not_dropped():  # R-DEV-2
         exc = raises(StoreError, Store, d)
         assert ("byte %d" % at) in str(exc)
         assert read(seg(d)) == broken
+
+
+def test_an_opening_scans_from_the_tail_hint_and_reads_find_corruption_before_it():
+    # Issue 19 (boot flat): a clean close leaves TAIL_NAME, and the next opening scans only
+    # from the record it names; the bytes before are not read (a flipped byte there goes
+    # unseen at open) and are reported, never cut, by the first read that reaches them.
+    # R-DEV-2
+    entries = make_entries(6)
+    with TempDir() as d:
+        fill(d, [(raw, None) for raw in entries])
+        whole = read(seg(d))
+        at = 2 * HEADER_LEN + len(entries[0]) + len(entries[1])
+        broken = whole[: at + 20] + bytes([whole[at + 20] ^ 1]) + whole[at + 21 :]
+        write(seg(d), broken)
+        store = Store(d)
+        assert store.recovery.clean and store.recovery.last_seq == 5
+        assert store.head()[1] == hashlib.sha256(entries[-1]).digest()
+        assert list(store.entries(5)) == [entries[5]]  # the marks start at the hint
+        exc = raises(StoreError, list, store.entries())
+        assert ("byte %d" % at) in str(exc), str(exc)
+        store.close()
+        assert read(seg(d)) == broken
+
+
+def test_a_tail_hint_that_names_no_record_means_a_full_scan():
+    # Issue 19: the hint is never trusted blindly: unreadable, for another segment, past
+    # the end, or naming bytes whose CRC or seq differ, the opening scans the whole segment
+    # (and so still finds corruption anywhere in it).  R-DEV-2
+    entries = make_entries(5)
+    with TempDir() as d:
+        fill(d, [(raw, None) for raw in entries])
+        hint = read(d + "/" + TAIL_NAME).split()
+        whole = read(seg(d))
+        at = 2 * HEADER_LEN + len(entries[0]) + len(entries[1])
+        broken = whole[: at + 20] + bytes([whole[at + 20] ^ 1]) + whole[at + 21 :]
+        write(seg(d), broken)
+        for bad in (
+            b"garbage",
+            b"1 " + b" ".join(hint[1:]),  # another segment
+            b"0 999999 4 " + hint[3],  # past the end
+            b"0 0 4 " + hint[3],  # a record, but not the one named
+            b" ".join(hint[:3]) + b" 12345",  # the right place, the wrong CRC
+            b" ".join(hint[:2]) + b" 3 " + hint[3],  # the wrong seq
+        ):
+            write(d + "/" + TAIL_NAME, bad)
+            exc = raises(StoreError, Store, d)
+            assert ("byte %d" % at) in str(exc), (bad, str(exc))
+        write(seg(d), whole)
+        write(d + "/" + TAIL_NAME, b"0 0 4 " + hint[3])
+        store = Store(d)
+        assert store.recovery.last_seq == 4 and list(store.entries()) == entries
+        store.close()
+
+
+def test_a_torn_tail_after_the_tail_hint_is_cut_as_before():
+    # Issue 19: the hint names a durable record (written with the checkpoint); a cut after
+    # it leaves a torn tail past the hint, which the opening from the hint cuts as a full
+    # scan would.  R-DEV-2
+    entries = make_entries(6)
+    with TempDir() as d:
+        store = Store(d)
+        for raw in entries[:3]:
+            store.append(raw)
+        assert store.save_checkpoint(b"state")
+        for raw in entries[3:5]:
+            store.append(raw)
+        size = len(read(seg(d)))
+        f = open(seg(d), "ab")
+        f.write(encode_record(entries[5])[:11])  # the cut, mid-record
+        f.close()
+        hint = read(d + "/" + TAIL_NAME).split()
+        assert int(hint[2]) == 2  # the newest durable record when the checkpoint was saved
+        again = Store(d)
+        assert again.recovery.torn_offset == size and again.recovery.torn_bytes == 11
+        assert again.recovery.last_seq == 4 and len(read(seg(d))) == size
+        assert list(again.entries()) == entries[:5]
+        again.append(entries[5])
+        again.close()
+        assert list(Store(d).entries()) == entries
 
 
 def test_rollover_spreads_entries_over_segments():

@@ -69,10 +69,10 @@ def test_heap_and_checkpoint_stay_flat_as_the_days_go_by(figures):
         return day[d]["heap_peak"] - day[d]["code_heap"]
 
     # This WebAssembly build grows its heap instead of failing; the live heap is measured
-    # after a collection between steps and held to the budget here (the benchmark says how).
-    # The day that evicts is not held to the budget: its heap under this port varies from
-    # run to run by more than the budget (BENCHMARKS.md, "Six months on a microcontroller").
-    for d in (3, 9):
+    # after a collection between steps and held to the budget here (the benchmark says how),
+    # the day that evicts included: its walks read the ledger 4 KiB at a time, so what they
+    # leave (and what this port's conservative collector may keep of it) is a few KB.
+    for d in (3, 9, 187):
         assert agent_heap(d) <= AGENT_BUDGET, (d, agent_heap(d))
     for d in (3, 9, 187):
         assert day[d]["checkpoint_bytes"] < CHECKPOINT_BOUND, (d, day[d]["checkpoint_bytes"])

@@ -396,7 +396,7 @@ class Life:
             "day day=%d chunks=%d heap_peak=%d heap_median=%d heap_off=%d code_heap=%d "
             "heap_total=%d checkpoint_bytes=%d boot_ms=%d plan_ms=%d plan_bytes=%d used=%d "
             "capacity=%d seq=%d evicted=%d record_ms=%d append_ms=%d signatures=%d sign_ms=%d "
-            "wall_ms=%d"
+            "wall_ms=%d heaps=%s"
             % (
                 f["day"],
                 int(self.s["chunks"]),
@@ -418,6 +418,7 @@ class Life:
                 f["signatures"],
                 f["sign_ms"],
                 since_ms(f["wall_s0"]),
+                "/".join(str(h) for h in f["heaps"]),  # the live heap before each step
             )
         )
 

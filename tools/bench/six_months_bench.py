@@ -82,12 +82,19 @@ SAMPLE = (1, 3, 10, 30, 60, 90, 120, 150, 180, 186, 190, 195)
 _LINE = re.compile(r"^day (.*)$")
 
 
+def _value(text: str) -> "int | list":
+    """A figure of a day's line: a number, or numbers joined by "/" (one per step)."""
+    if "/" in text:
+        return [int(v) for v in text.split("/")]
+    return int(text)
+
+
 def _figures(out: str) -> list:
     days = []
     for line in out.splitlines():
         m = _LINE.match(line)
         if m:
-            days.append({k: int(v) for k, v in (p.split("=", 1) for p in m.group(1).split())})
+            days.append({k: _value(v) for k, v in (p.split("=", 1) for p in m.group(1).split())})
     return days
 
 
