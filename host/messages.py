@@ -151,6 +151,32 @@ MESSAGES: "dict[str, tuple[str, str]]" = {
     "verdict.missing_parts": ("MISSING PARTS", "部分缺失"),
     "verdict.unverifiable": ("UNVERIFIABLE", "无法验证"),
     "verdict.altered": ("ALTERED", "已被篡改"),
+    # host/mp4verify.py: the closing line of `sealcam verify FILE.mp4`
+    "mp4.verdict.authentic": (
+        "✓ {word}: every signed fragment is in the file, unchanged and in order",
+        "✓ {word}：所有签名片段都在文件中，未被改动，顺序无误",
+    ),
+    "mp4.verdict.authentic_notes": (
+        "✓ {word}: every signed fragment is in the file, unchanged and in order; the notes "
+        "above are not footage and carry no signature",
+        "✓ {word}：所有签名片段都在文件中，未被改动，顺序无误；上面的说明不是录像内容，不带签名",
+    ),
+    "mp4.verdict.missing_parts": (
+        "✗ {word}: what is in the file is as signed, but not all of it",
+        "✗ {word}：文件中的内容与签名一致，但并不完整",
+    ),
+    "mp4.verdict.unverifiable": (
+        "✗ {word}: no key or certificate given that signed this (see above)",
+        "✗ {word}：所给的密钥或证书都不是签署本文件的那一个（见上文）",
+    ),
+    "mp4.verdict.altered": (
+        "✗ {word}: the file is not what the device signed (see the findings above)",
+        "✗ {word}：文件已不是设备签名时的样子（见上文的检查结果）",
+    ),
+    "mp4.verdict.unsigned": (
+        "✗ NOT SIGNED: nothing in this file can be checked",
+        "✗ 未签名：本文件中没有任何可校验的内容",
+    ),
     # host/report_text.py: a ledger's verification report
     "report.ledger": ("Ledger   {source}", "签名日志  {source}"),
     "report.device": ("Device   {device}", "设备      {device}"),

@@ -31,7 +31,7 @@ import signal
 import time
 from typing import Any, BinaryIO
 
-from host import contentcred, mp4evidence
+from host import contentcred, i18n, mp4evidence
 from host.errors import Unusable
 from host.files import open_regular
 from host.recordings import recording_label
@@ -76,6 +76,15 @@ ALTERED = "altered"
 MISSING_PARTS = "missing parts"
 NOT_SIGNED = "not signed"
 UNVERIFIABLE = "unverifiable"
+
+# The closing line of each state, from the catalogue (``host.messages``).
+_VERDICT_LINES = {
+    AUTHENTIC: "mp4.verdict.authentic",
+    AUTHENTIC_NOTES: "mp4.verdict.authentic_notes",
+    MISSING_PARTS: "mp4.verdict.missing_parts",
+    UNVERIFIABLE: "mp4.verdict.unverifiable",
+    ALTERED: "mp4.verdict.altered",
+}
 
 # Finding severities: what the state becomes when a finding of that kind is there.
 SEVERITY = {
@@ -436,7 +445,7 @@ class Mp4Report:
                 "Evidence  none: the file holds no sealcam evidence box (it was not exported "
                 "by sealcam export, or the box was removed)"
             )
-            out.append("Verdict   ✗ NOT SIGNED: nothing in this file can be checked")
+            out.append("Verdict   %s" % i18n.text("mp4.verdict.unsigned"))
             return out
         rec = recording_label(self.recording)
         first, last = self.entries
@@ -494,18 +503,9 @@ class Mp4Report:
         return out
 
     def _verdict(self) -> str:
-        if self.state == AUTHENTIC:
-            return "✓ AUTHENTIC: every signed fragment is in the file, unchanged and in order"
-        if self.state == AUTHENTIC_NOTES:
-            return (
-                "✓ AUTHENTIC WITH NOTES: every signed fragment is in the file, unchanged and "
-                "in order; the notes above are not footage and carry no signature"
-            )
-        if self.state == MISSING_PARTS:
-            return "✗ MISSING PARTS: what is in the file is as signed, but not all of it"
-        if self.state == UNVERIFIABLE:
-            return "✗ UNVERIFIABLE: no key or certificate given that signed this (see above)"
-        return "✗ ALTERED: the file is not what the device signed (see the findings above)"
+        """The closing line, in the language in force (``host.i18n``)."""
+        state = self.state if self.state in _VERDICT_LINES else ALTERED
+        return i18n.text(_VERDICT_LINES[state], word=i18n.verdict(state))
 
 
 # --- the check ------------------------------------------------------------------------------

@@ -210,3 +210,21 @@ def test_an_argparse_refusal_the_catalogue_does_not_know_stays_as_argparse_wrote
     i18n.use("zh")
     assert refusal("something new: x") == "something new: x"
     assert refusal("argument --x: something new") == "参数 --x：something new"
+
+
+def test_the_mp4_verdict_line_is_in_the_language_in_force():  # issue 17, issue 12
+    from host import mp4verify
+
+    report = mp4verify.Mp4Report("recording.mp4")
+    for state in (*mp4verify._VERDICT_LINES, "a state with no line of its own"):
+        report.state = state
+        named = state if state in mp4verify._VERDICT_LINES else mp4verify.ALTERED
+        i18n.use("en")
+        english = report._verdict()
+        assert i18n.verdict(named, "en") in english and not chinese(english)
+        i18n.use("zh")
+        zh = report._verdict()
+        assert i18n.verdict(named, "zh") in zh and chinese(zh)
+    unsigned = mp4verify.Mp4Report("recording.mp4")  # no evidence box: nothing to check
+    i18n.use("zh")
+    assert i18n.text("mp4.verdict.unsigned", "zh") in unsigned.lines()[-1]
