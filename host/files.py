@@ -3,7 +3,7 @@ reads that take a regular file only, never a device, FIFO or socket."""
 
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -40,12 +40,21 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     On any failure (a full disk included) the temporary file is removed and ``path`` keeps
     what it held before.
     """
+    write_atomic_parts(path, (data,), mode)
+
+
+def write_atomic_parts(path: Path, parts: Iterable[bytes], mode: int = 0o644) -> int:
+    """``write_atomic`` of the bytes ``parts`` yields one after another, so a file of any
+    length is written whole or not at all in bounded memory; return the bytes written."""
     path = Path(path)
     tmp = path.with_name(".%s.tmp-%d" % (path.name, os.getpid()))
+    size = 0
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
         try:
-            write_all(fd, data)
+            for part in parts:
+                write_all(fd, part)
+                size += len(part)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -54,6 +63,7 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+    return size
 
 
 def _syncfs() -> Callable[[int], int] | None:

@@ -3,12 +3,12 @@ COSE_Sign1 entries that ``sealcam verify FILE --key KEY`` reads, for a case file
 without the store."""
 
 import argparse
-import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from host.cli.common import EXIT_OK, LEDGER_READ, UsageProblem
-from host.files import fsync_dir, write_all
+from host.files import write_atomic_parts
 
 NOT_A_STORE = "%s is not a device store (it has no ledger/ folder): give the store folder"
 EXPORTED = "wrote %d entries (%d bytes) of %s's ledger to %s; check it with: %s"
@@ -19,31 +19,22 @@ def export_ledger(store: Path, out: Path) -> tuple:
     at all (a temporary file renamed over it once synced). Returns (entries, bytes)."""
     from firmware.store import ledger_records
 
-    tmp = out.with_name(".%s.tmp-%d" % (out.name, os.getpid()))
-    count = size = 0
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            batch: list = []
-            held = 0
-            for payload in ledger_records(str(store), LEDGER_READ):
-                batch.append(payload)
-                held += len(payload)
-                count += 1
-                if held >= LEDGER_READ:  # bounded memory for a ledger of any length
-                    write_all(fd, b"".join(batch))
-                    size += held
-                    batch, held = [], 0
-            write_all(fd, b"".join(batch))
-            size += held
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(out.parent)
+    count = 0
+
+    def batches() -> Iterator[bytes]:
+        nonlocal count
+        batch: list = []
+        held = 0
+        for payload in ledger_records(str(store), LEDGER_READ):
+            batch.append(payload)
+            held += len(payload)
+            count += 1
+            if held >= LEDGER_READ:  # bounded memory for a ledger of any length
+                yield b"".join(batch)
+                batch, held = [], 0
+        yield b"".join(batch)
+
+    size = write_atomic_parts(out, batches())
     return count, size
 
 
