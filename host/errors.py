@@ -17,3 +17,15 @@ class Unusable(Exception):
     """Input an operation cannot use at all: a missing or wrong file, a key that is not one,
     a store another process holds. The message says what is wrong and what to do, in one
     line; the command line prints it and exits ``EXIT_UNUSABLE``."""
+
+
+class Refused(Exception):
+    """The evidence rules refuse an action: a role that does not allow it, footage of
+    another officer, restricted footage without an approval, a deletion under a hold, a
+    wrong password. ``reason`` is a short stable code (it goes into the audit record);
+    the message says why and what would allow it. The command line prints it in one line
+    and exits ``EXIT_NOT_OK``: the request was understood, and the answer is no."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -471,6 +471,39 @@ class SqliteEvidenceStore(EvidenceStore):
                 cur.execute("ROLLBACK")
             raise
 
+    # --- for the layers above the sync (evidence management: host.people, host.audit, ...) ---
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Cursor]:
+        """One write transaction on the store (its lock held, BEGIN IMMEDIATE), committed
+        when the block ends without an exception, rolled back otherwise: a change and the
+        audit record of it land together or not at all."""
+        with self._lock, self._transaction() as cur:
+            yield cur
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlite3.Cursor]:
+        """A cursor on one snapshot of the store (a deferred transaction, ended on exit)."""
+        with self._lock:
+            cur = self._db.cursor()
+            cur.execute("BEGIN")
+            try:
+                yield cur
+            finally:
+                if self._db.in_transaction:
+                    cur.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple = ()) -> list:
+        """The rows of one read (a consistent snapshot: SQLite reads one)."""
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def add_tables(self, schema: str) -> None:
+        """Make a layer's tables (``CREATE ... IF NOT EXISTS``), so a store made by an
+        earlier release gains them when it is next opened for writing."""
+        with self._lock:
+            self._db.executescript(schema)
+
     def device_key(self, device_id: str) -> bytes | None:
         with self._lock:
             row = self._db.execute(

@@ -3,7 +3,8 @@
 Every row that is evidence becomes a leaf, in the order it was stored: each ledger entry a
 device gave (``entry``: device, seq, entry hash), each media file made durable (``media``:
 its SHA-256), each device enrolled (``device``: id and public key), each GONE a device
-answered (``gone``) and each sync session's record (``session``). A leaf's data is a small
+answered (``gone``), each sync session's record (``session``) and each record of the audit
+trail (``audit``: a person's action on the evidence, ``host.audit``). A leaf's data is a small
 deterministic CBOR array that names its kind first; its hash is RFC 6962's (``host.tlog``).
 Leaves are appended inside the SQLite transaction that writes the rows they cover, so a
 crash never leaves a row without its leaf or a leaf without its row; the tree's frontier is
@@ -30,7 +31,8 @@ MEDIA = "media"
 DEVICE = "device"
 GONE = "gone"
 SESSION = "session"
-KINDS = (ENTRY, MEDIA, DEVICE, GONE, SESSION)
+AUDIT = "audit"  # one record of the audit trail (host.audit): who did what to which item
+KINDS = (ENTRY, MEDIA, DEVICE, GONE, SESSION, AUDIT)
 ORIGIN_PREFIX = "sealcam evidence "
 
 SCHEMA = """
@@ -117,6 +119,12 @@ def session_leaf(row: tuple) -> bytes:
     """A ``sessions`` row as stored: device, ended_ms, link, result, entries, media,
     bytes_in, drift_ms, device_head."""
     return cbor.dumps([SESSION, *row])
+
+
+def audit_leaf(row: tuple) -> bytes:
+    """An ``audit`` row as stored: seq, at_ms, actor, action, item, outcome, details (CBOR),
+    prev (the hash of the record before it, chaining the trail)."""
+    return cbor.dumps([AUDIT, *row])
 
 
 def parse_leaf(data: bytes) -> list:

@@ -318,4 +318,31 @@ MESSAGES: "dict[str, tuple[str, str]]" = {
         "no microphone (--mic): the reason cannot be recorded, and the host will flag it",
         "未接麦克风（--mic）：中断原因无法录音，采集站将标记此问题",
     ),
+    # acting as a person on the evidence (host.cli.auth)
+    "auth.evidence": ("the evidence store directory", "证据库目录"),
+    "auth.user": (
+        "act as this user (default: ${env}); the password comes from ${password_env}, "
+        "else a prompt",
+        "以该用户身份操作（默认取 ${env}）；密码取自 ${password_env}，否则在终端提示输入",
+    ),
+    "auth.no_user": (
+        "say who is acting: --user NAME (or set {env})",
+        "请指明操作人：--user 用户名（或设置 {env}）",
+    ),
+    "auth.no_password": (
+        "no password: set {env} or run the command on a terminal to be asked for it",
+        "未提供密码：请设置 {env}，或在终端中运行本命令以输入密码",
+    ),
+    "auth.prompt": ("password for {name}: ", "{name} 的密码："),
+    "auth.no_store": (
+        "{path} is not an evidence store (no evidence.db): check the path; "
+        "sealcam enrol or sealcam sync makes a store",
+        "{path} 不是证据库（没有 evidence.db）：请检查路径；"
+        "证据库由 sealcam enrol 或 sealcam sync 创建",
+    ),
+    "auth.unsigned": (
+        "warning: the host key {path} cannot be used ({problem}): the action is recorded, "
+        "and the next checkpoint will sign it",
+        "警告：主机密钥 {path} 无法使用（{problem}）：操作已记录，将由下一个检查点签名",
+    ),
 }

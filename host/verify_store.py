@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
-from host import hostlog, tlog
+from host import audit, hostlog, tlog
 from host.evidence import StoreUnopenable, check_database_file
 
 OK = "OK"
@@ -239,7 +239,32 @@ def _expected_leaves(db: sqlite3.Connection) -> Counter:
         "FROM sessions"
     ):
         want[hostlog.session_leaf(tuple(row))] += 1
+    if _has_table(db, "audit"):
+        for row in db.execute("SELECT %s FROM audit" % audit.COLUMNS):
+            want[audit.leaf_of(tuple(row))] += 1
     return want
+
+
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
+    """Whether the store has ``name`` (evidence management's tables come with its first use)."""
+    found = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,))
+    return found.fetchone() is not None
+
+
+def _check_audit(report: StoreReport, db: sqlite3.Connection) -> None:
+    """The audit trail's own chain: a record edited, deleted or slipped in shows here as
+    well as in the log (``host.audit``)."""
+    if not _has_table(db, "audit"):
+        return
+    rows = [tuple(r) for r in db.execute("SELECT %s FROM audit ORDER BY seq" % audit.COLUMNS)]
+    report.stats["audit_records"] = len(rows)
+    problems = audit.chain_problems(rows)
+    if problems:
+        more = " (and %d more)" % (len(problems) - 3) if len(problems) > 3 else ""
+        report.add(
+            "audit-chain-broken",
+            "the audit trail was altered: %s%s" % ("; ".join(problems[:3]), more),
+        )
 
 
 def _check(
@@ -341,6 +366,7 @@ def _check(
         )
     _lost_rows(report, lost)
     _unlogged_rows(report, want)
+    _check_audit(report, db)
     _receipt_findings(report, bad_receipts, beyond, tree.size)
     for (digest,) in db.execute("SELECT digest FROM missing_media"):
         on_disk.discard(bytes(digest).hex())  # named, not yet logged: a sync under way
@@ -452,6 +478,14 @@ def _lost_rows(report: StoreReport, lost: dict) -> None:
             "device %s's report that it could not give media %s (%s) is in the host log but "
             "gone from the store" % (fields[1], fields[2].hex()[:16], fields[4]),
         )
+    audits = lost.get(hostlog.AUDIT, [])
+    if audits:
+        report.add(
+            "audit-deleted",
+            "audit record(s) %s are in the host log but gone from the audit trail, or were "
+            "edited: the trail of who did what to the evidence was altered"
+            % _ranges([f[1] for f in audits if type(f[1]) is int]),
+        )
 
 
 def _unlogged_rows(report: StoreReport, want: Counter) -> None:
@@ -471,11 +505,11 @@ def _unlogged_rows(report: StoreReport, want: Counter) -> None:
             "device %s: entries seq %s are in the store but not in the host log: they were "
             "added behind the log's back" % (device_id, _ranges(seqs)),
         )
-    for kind in (hostlog.DEVICE, hostlog.SESSION, hostlog.GONE):
+    for kind in (hostlog.DEVICE, hostlog.SESSION, hostlog.GONE, hostlog.AUDIT):
         rows = extra.get(kind, [])
         if rows:
             what = {"device": "device(s) enrolled", "session": "session record(s)",
-                    "gone": "GONE report(s)"}[kind]  # fmt: skip
+                    "gone": "GONE report(s)", "audit": "audit record(s)"}[kind]  # fmt: skip
             report.add(
                 "rows-not-logged",
                 "%d %s in the store are not in the host log: added behind the log's back"

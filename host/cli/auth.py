@@ -1,0 +1,91 @@
+"""How a command acts as a person: ``--evidence``, ``--user`` and the password, then a desk.
+
+Every command that reads or changes evidence takes ``--evidence DIR`` and ``--user NAME``
+(default: ``SEALCAM_USER``). The password comes from ``SEALCAM_PASSWORD`` when it is set
+(scripts, the review page's tests), else from a prompt on the terminal that does not echo;
+with neither, the command stops in one line rather than hang on a pipe. ``desk_from`` opens
+the store, logs the user in (``host.access.Desk.login``: the login, or the failed attempt,
+goes into the audit trail) and returns the desk every action goes through.
+
+After each action the store signs a checkpoint of its log with the host key the agency set
+(``sealcam setting host-key``), so the audit record is covered by a signature at once. A key
+that cannot be read does not undo the action: the command says so on stderr, and the next
+checkpoint (a sync, or the next action once the key is back) covers it.
+"""
+
+import argparse
+import getpass
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from host import i18n
+from host.cli.common import UsageProblem, host_signer
+
+if TYPE_CHECKING:
+    from host.access import Desk, Store
+    from host.evidence import SqliteEvidenceStore
+
+USER_ENV = "SEALCAM_USER"
+PASSWORD_ENV = "SEALCAM_PASSWORD"
+
+
+def add_login_options(p: argparse.ArgumentParser) -> None:
+    """``--evidence`` and ``--user``, for a command that acts on the evidence as a person."""
+    p.add_argument("--evidence", required=True, help=i18n.text("auth.evidence"))
+    p.add_argument(
+        "--user",
+        default=os.environ.get(USER_ENV),
+        help=i18n.text("auth.user", env=USER_ENV, password_env=PASSWORD_ENV),
+    )
+
+
+def password_for(name: str) -> str:
+    """The password: SEALCAM_PASSWORD, else asked for on the terminal."""
+    given = os.environ.get(PASSWORD_ENV)
+    if given is not None:
+        return given
+    if not sys.stdin.isatty():
+        raise UsageProblem(i18n.text("auth.no_password", env=PASSWORD_ENV))
+    try:
+        return getpass.getpass(i18n.text("auth.prompt", name=name))
+    except EOFError:
+        raise UsageProblem(i18n.text("auth.no_password", env=PASSWORD_ENV)) from None
+
+
+def open_store(path: str) -> "SqliteEvidenceStore":
+    """The evidence store at ``path``, which must exist already (an action never makes a
+    store: a typo in the path must not start an empty one)."""
+    from pathlib import Path
+
+    from host.evidence import SqliteEvidenceStore
+
+    if not (Path(path) / "evidence.db").is_file():
+        raise UsageProblem(i18n.text("auth.no_store", path=path))
+    return SqliteEvidenceStore(path)
+
+
+def signer_for(store: "Store") -> None:
+    """Sign a checkpoint of ``store``'s log with the host key the agency set, if any."""
+    from host import settings
+
+    with store.read() as cur:
+        path = settings.get(cur, settings.HOST_KEY)
+    if not path:
+        return
+    try:
+        signer, kid = host_signer(str(path))
+    except Exception as exc:  # any unreadable key: the action stands, the warning says so
+        print(i18n.text("auth.unsigned", path=path, problem=exc), file=sys.stderr)
+        return
+    store.checkpoint(signer, kid)
+
+
+def desk_from(args: argparse.Namespace) -> "Desk":
+    """Log ``args.user`` in to ``args.evidence``; Refused (exit 1) for a wrong password."""
+    from host.access import Desk
+
+    if not args.user:
+        raise UsageProblem(i18n.text("auth.no_user", env=USER_ENV))
+    store = open_store(args.evidence)
+    return Desk.login(store, args.user, password_for(args.user), sign=signer_for)
