@@ -82,10 +82,34 @@ def signer_for(store: "Store") -> None:
 
 
 def desk_from(args: argparse.Namespace) -> "Desk":
-    """Log ``args.user`` in to ``args.evidence``; Refused (exit 1) for a wrong password."""
-    from host.access import Desk
+    """Log ``args.user`` in to ``args.evidence``; Refused (exit 1) for a wrong password.
+    The items index is brought up to the ledger first, so the desk sees every recording."""
+    return desk_for(open_store(args.evidence), args.user)
 
-    if not args.user:
+
+def desk_for(store: "SqliteEvidenceStore", user: "str | None") -> "Desk":
+    from host import items
+    from host.access import Desk, prepare
+
+    if not user:
         raise UsageProblem(i18n.text("auth.no_user", env=USER_ENV))
-    store = open_store(args.evidence)
-    return Desk.login(store, args.user, password_for(args.user), sign=signer_for)
+    prepare(store)
+    with store.write() as cur:
+        items.refresh(cur)
+    return Desk.login(store, user, password_for(user), sign=signer_for)
+
+
+def desk_if_accounts(store: "SqliteEvidenceStore", user: "str | None") -> "Desk | None":
+    """The desk of ``user`` once the store has accounts; None for a store that has none
+    yet (a store being set up, a demo): its commands work as before accounts existed, and
+    the first ``sealcam user add`` (an administrator) ends that. A user named for a store
+    without accounts is refused (they cannot have logged in)."""
+    from host import people
+    from host.access import prepare
+
+    prepare(store)
+    with store.read() as cur:
+        has_accounts = people.any_user(cur)
+    if not has_accounts and not user:
+        return None
+    return desk_for(store, user)

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from host import i18n
 from host.cli import about, demo, dock, export, flash, keys, ledger, record, sync, verify
 from host.cli.argwords import Parser
-from host.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNUSABLE, Unusable
+from host.cli.common import EXIT_INTERRUPTED, EXIT_NOT_OK, EXIT_OK, EXIT_UNUSABLE, Unusable
+from host.errors import Refused
 from host.messages import MESSAGES
 
 if TYPE_CHECKING:
@@ -126,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     except StoreUnopenable as exc:  # an evidence store that any command opens
         print(i18n.text("main.failed", command=args.command, problem=exc), file=sys.stderr)
         return EXIT_UNUSABLE
+    except Refused as exc:  # the evidence rules said no; the attempt is in the audit trail
+        print(i18n.text("main.failed", command=args.command, problem=exc), file=sys.stderr)
+        return EXIT_NOT_OK
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
