@@ -167,6 +167,14 @@ class Desk:
         if refusal is not None:
             raise refusal  # the refused record is committed: the attempt is on record
 
+    def refusal(self, action: str, item: "str | None" = None) -> "Refused | None":
+        """The refusal ``act(action, item)`` would give now, without acting or recording
+        anything: for long work (an export) that must neither start nor hold the store's
+        write lock while it runs unless it may go ahead; ``act`` records it afterwards."""
+        with self.store.read() as cur:
+            problem = self._problem(cur, action, item)
+        return None if problem is None else Refused(problem[1], problem[0])
+
     def _problem(self, cur: "Cursor", action: str, item: "str | None") -> "tuple | None":
         """Why ``action`` on ``item`` is refused for this user, or None: (reason, message,
         details for the audit record)."""

@@ -197,6 +197,11 @@ def _record(row: tuple) -> Record:
     )
 
 
+def records_of(rows: "list[tuple]") -> "list[Record]":
+    """Records from rows a caller selected with ``COLUMNS`` (a query of its own)."""
+    return [_record(r) for r in rows]
+
+
 def history(
     cur: "Cursor", item: "str | None" = None, actor: "str | None" = None, limit: int = 0
 ) -> "list[Record]":

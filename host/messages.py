@@ -345,4 +345,237 @@ MESSAGES: "dict[str, tuple[str, str]]" = {
         "and the next checkpoint will sign it",
         "警告：主机密钥 {path} 无法使用（{problem}）：操作已记录，将由下一个检查点签名",
     ),
+    # restricted footage and approvals (host.restricted, host.cli.approve, sealcam export)
+    "cmd.restrict": (
+        "mark footage as holding state secrets, trade secrets or private matters",
+        "将录像标记为涉及国家秘密、商业秘密或个人隐私",
+    ),
+    "cmd.approval": (
+        "approvals to play, export, share, lend or publish restricted footage",
+        "受限录像播放、导出、对外提供、借出或公开发布的审批",
+    ),
+    "cmd.approval request": (
+        "ask for an approval to act on restricted footage",
+        "申请对受限录像进行操作的审批",
+    ),
+    "cmd.approval grant": ("grant a request (an approver)", "批准申请（审批人）"),
+    "cmd.approval refuse": ("refuse a request, saying why", "驳回申请并说明理由"),
+    "cmd.approval revoke": ("end an approval in force now", "立即撤销有效的审批"),
+    "cmd.approval list": ("list approvals and requests", "列出审批及申请"),
+    "cmd.approval attempts": (
+        "refused attempts at restricted footage: possible leaking (exit 1 when any)",
+        "访问受限录像被拒绝的记录：可能的泄密（有记录时退出码为 1）",
+    ),
+    "restrict.kind_state_secret": ("state secrets", "国家秘密"),
+    "restrict.kind_trade_secret": ("trade secrets", "商业秘密"),
+    "restrict.kind_private": ("private matters", "个人隐私"),
+    "restrict.opt_item": (
+        "the item: DEVICE/N (a recording) or DEVICE/N~HEX (a derivative)",
+        "证据项：DEVICE/N（录像）或 DEVICE/N~HEX（衍生文件）",
+    ),
+    "restrict.opt_kind": ("what it holds: {kinds}", "所涉内容：{kinds}"),
+    "restrict.opt_reason": (
+        "why (it goes into the audit trail)",
+        "原因（记入审计日志）",
+    ),
+    "restrict.opt_lift": ("lift the restriction instead", "改为解除限制"),
+    "restrict.no_kind": (
+        "say what it holds: --kind {kinds} (or --lift to lift a restriction)",
+        "请说明所涉内容：--kind {kinds}（解除限制请用 --lift）",
+    ),
+    "restrict.bad_kind": (
+        "{kind} is not a kind of restriction: give one of {kinds}",
+        "{kind} 不是限制类别：请给出 {kinds} 之一",
+    ),
+    "restrict.no_reason": (
+        "give the reason: --reason TEXT (it goes into the audit trail)",
+        "请说明原因：--reason 文字（将记入审计日志）",
+    ),
+    "restrict.lift_origin": (
+        "{item} is restricted through its original {origin}: lift the restriction of {origin}",
+        "{item} 因其原始录像 {origin} 受限：请解除 {origin} 的限制",
+    ),
+    "restrict.not_restricted": (
+        "{item} is not restricted: there is nothing to lift",
+        "{item} 未受限：无需解除",
+    ),
+    "restrict.refusal": (
+        "{item} holds {kind} and is restricted: to {doing} it, {user} needs an approval from "
+        "a user with the role {role} ({approvers}); ask for one with sealcam approval request "
+        "{item} --action {action} --purpose TEXT --until DATE",
+        "{item} 涉及{kind}，已受限：{user} 要{doing}该录像，须经角色为 {role} 的用户审批"
+        "（{approvers}）；请用 sealcam approval request {item} --action {action} "
+        "--purpose 用途 --until 日期 申请",
+    ),
+    "restrict.no_approvers": (
+        "the store has no approver yet: an administrator adds one",
+        "证据库尚无审批人：请管理员添加",
+    ),
+    "restrict.marked": (
+        "{item} is restricted now ({kind}): playing, exporting, sharing, lending or "
+        "publishing it needs an approval (sealcam approval request)",
+        "{item} 现已受限（{kind}）：播放、导出、对外提供、借出或公开发布均须审批"
+        "（sealcam approval request）",
+    ),
+    "restrict.lifted": (
+        "the restriction of {item} ({kind}) is lifted",
+        "{item} 的限制（{kind}）已解除",
+    ),
+    "approval.action_play": ("play", "播放"),
+    "approval.action_export": ("export", "导出"),
+    "approval.action_share": ("share", "对外提供"),
+    "approval.action_lend": ("lend", "借出"),
+    "approval.action_publish": ("publish", "公开发布"),
+    "approval.state_pending": ("pending", "待审批"),
+    "approval.state_approved": ("in force", "有效"),
+    "approval.state_ended": ("ended", "已到期"),
+    "approval.state_refused": ("refused", "已驳回"),
+    "approval.state_revoked": ("revoked", "已撤销"),
+    "approval.opt_id": (
+        "the approval's number (sealcam approval list)",
+        "审批编号（见 sealcam approval list）",
+    ),
+    "approval.opt_action": ("what is to be done: {actions}", "拟进行的操作：{actions}"),
+    "approval.opt_purpose": ("what it is for", "用途"),
+    "approval.opt_until": (
+        "until when: YYYY-MM-DD (to the end of that day) or YYYY-MM-DD HH:MM, in the "
+        "agency's time zone",
+        "截止时间：YYYY-MM-DD（至当日结束）或 YYYY-MM-DD HH:MM，按机构时区",
+    ),
+    "approval.opt_grant_until": (
+        "grant it for a shorter time than asked for (a date as for request --until)",
+        "批准期限短于申请期限（日期格式同 request --until）",
+    ),
+    "approval.opt_refuse_reason": ("why it is refused", "驳回理由"),
+    "approval.opt_revoke_reason": ("why it is revoked", "撤销理由"),
+    "approval.opt_pending": ("only requests awaiting a decision", "仅列出待审批的申请"),
+    "approval.opt_since": (
+        "only attempts from this date on (YYYY-MM-DD or YYYY-MM-DD HH:MM, the agency's time zone)",
+        "仅列出该时间之后的记录（YYYY-MM-DD 或 YYYY-MM-DD HH:MM，按机构时区）",
+    ),
+    "approval.opt_json": ("print JSON (times in UTC milliseconds)", "输出 JSON（时间为 UTC 毫秒）"),
+    "approval.bad_id": (
+        "give the approval's number (sealcam approval list shows them), not {text}",
+        "请给出审批编号（见 sealcam approval list），而不是 {text}",
+    ),
+    "approval.bad_date": (
+        "{text} is not a date: give YYYY-MM-DD or YYYY-MM-DD HH:MM, in the agency's time "
+        "zone ({zone})",
+        "{text} 不是日期：请按 YYYY-MM-DD 或 YYYY-MM-DD HH:MM 给出（机构时区 {zone}）",
+    ),
+    "approval.no_such": (
+        "there is no approval {id}: sealcam approval list shows them",
+        "没有编号为 {id} 的审批：可用 sealcam approval list 查看",
+    ),
+    "approval.bad_action": (
+        "{action} needs no approval: give one of {actions}",
+        "{action} 无需审批：请给出 {actions} 之一",
+    ),
+    "approval.no_purpose": ("say what it is for: --purpose TEXT", "请说明用途：--purpose 文字"),
+    "approval.until_past": (
+        "that end has passed already: give a later --until",
+        "该截止时间已过：请给出更晚的 --until",
+    ),
+    "approval.not_needed": (
+        "{item} is not restricted: to {doing} it needs no approval",
+        "{item} 未受限：{doing}无需审批",
+    ),
+    "approval.not_pending": (
+        "approval {id} is {state}, not awaiting a decision: a new request is needed",
+        "审批 {id} 的状态为{state}，不在待审批状态：须重新申请",
+    ),
+    "approval.own_request": (
+        "approval {id} is your own request: another approver must decide it",
+        "审批 {id} 是您本人的申请：须由其他审批人决定",
+    ),
+    "approval.until_longer": (
+        "an approver may shorten the time asked for in request {id}, not lengthen it",
+        "审批人可以缩短申请 {id} 的期限，但不能延长",
+    ),
+    "approval.lapsed": (
+        "the time asked for in request {id} has passed: a new request is needed",
+        "申请 {id} 的期限已过：须重新申请",
+    ),
+    "approval.no_refuse_reason": (
+        "say why it is refused: --reason TEXT",
+        "请说明驳回理由：--reason 文字",
+    ),
+    "approval.not_in_force": (
+        "approval {id} is {state}, not in force: only an approval in force can be revoked",
+        "审批 {id} 的状态为{state}，并非有效：只有有效的审批可以撤销",
+    ),
+    "approval.requested": (
+        "approval request {id}: {user} asks to {doing} {item} until {until}, for: {purpose}; "
+        "an approver decides it (sealcam approval grant {id}, or refuse {id})",
+        "审批申请 {id}：{user} 申请{doing} {item}，至 {until}，用途：{purpose}；"
+        "由审批人决定（sealcam approval grant {id} 或 refuse {id}）",
+    ),
+    "approval.granted": (
+        "approval {id} granted by {approver}: {user} may {doing} {item} until {until}, "
+        "for: {purpose}",
+        "审批 {id} 已由 {approver} 批准：{user} 可{doing} {item}，至 {until}，用途：{purpose}",
+    ),
+    "approval.refused": (
+        "approval request {id} refused by {approver}: {reason}",
+        "审批申请 {id} 已被 {approver} 驳回：{reason}",
+    ),
+    "approval.revoked": (
+        "approval {id} revoked by {approver}: {user} may no longer {doing} {item}",
+        "审批 {id} 已被 {approver} 撤销：{user} 不能再{doing} {item}",
+    ),
+    "approval.row": (
+        "{id}  {state}  {item}  {doing}  for {user}  until {until}  purpose: {purpose}  "
+        "(asked {asked}){decided}",
+        "{id}  {state}  {item}  {doing}  申请人 {user}  至 {until}  用途：{purpose}  "
+        "（申请于 {asked}）{decided}",
+    ),
+    "approval.by_granted": ("; granted by {who} at {when}", "；{who} 于 {when} 批准"),
+    "approval.by_refused": (
+        "; refused by {who} at {when}: {note}",
+        "；{who} 于 {when} 驳回：{note}",
+    ),
+    "approval.by_revoked": ("; revoked by {who} at {when}", "；{who} 于 {when} 撤销"),
+    "approval.by_revoked_note": (
+        "; revoked by {who} at {when}: {note}",
+        "；{who} 于 {when} 撤销：{note}",
+    ),
+    "approval.none": ("no approvals", "没有审批记录"),
+    "approval.none_pending": ("no request awaits a decision", "没有待审批的申请"),
+    "approval.attempt": (
+        "{when}  {actor} tried to {doing} {item}: refused ({reason})",
+        "{when}  {actor} 试图{doing} {item}：被拒绝（{reason}）",
+    ),
+    "approval.since_date": ("since {date}", "自 {date} 以来"),
+    "approval.since_ever": ("in the whole audit trail", "在全部审计日志中"),
+    "approval.attempts_none": (
+        "no refused attempt at restricted footage {since}",
+        "{since}，没有访问受限录像被拒绝的记录",
+    ),
+    "approval.attempts_found": (
+        "{count} refused attempt(s) at restricted footage {since}: possible leaking, to be "
+        "looked into (R-HOST-10)",
+        "{since}，共有 {count} 次访问受限录像被拒绝：可能存在泄密，须核查（R-HOST-10）",
+    ),
+    "export.opt_user": (
+        "export as this user (a store with accounts needs one; default: ${env}); the "
+        "password comes from ${password_env}, else a prompt",
+        "以该用户身份导出（有账户的证据库必须指定；默认取 ${env}）；密码取自 "
+        "${password_env}，否则在终端提示输入",
+    ),
+    "export.derivative": (
+        "  registered as item {id}: a derivative of {origin} (file SHA-256 {sha}); the "
+        "export is in the audit trail",
+        "  已登记为证据项 {id}：{origin} 的衍生文件（文件 SHA-256 {sha}）；导出已记入审计日志",
+    ),
+    "export.extractor_mismatch": (
+        "--extractor {given} is not {user}, who is logged in: the extractor of an export "
+        "is the user making it (leave --extractor out)",
+        "--extractor {given} 与登录用户 {user} 不符：导出的提取人即进行导出的用户"
+        "（请省略 --extractor）",
+    ),
+    "export.no_extractor": (
+        "name the person extracting the footage (R-HOST-4): --extractor NAME, or --user "
+        "NAME on a store with accounts",
+        "请写明提取人（R-HOST-4）：--extractor 姓名；有账户的证据库请用 --user 用户名",
+    ),
 }

@@ -1,11 +1,39 @@
-"""``sealcam export``: one recording as a video with its note (``host.export`` makes it)."""
+"""``sealcam export``: one recording as a video with its note (``host.export`` makes it).
+
+On a store with accounts the export is an action of the user who makes it (``--user``,
+``host.access``): the ``export`` action is checked before anything is written (the role, an
+officer's own recordings, and for restricted footage an approval in force, R-HOST-6), the
+note names that user as the extractor, and the file written is registered as a new item, a
+derivative linked to its original by the file's SHA-256 (R-HOST-5), which the ``export``
+audit record names. A refused export writes no file and leaves a refused record, which
+``sealcam approval attempts`` lists as possible leaking (R-HOST-10). The store's write lock
+is not held while the video is made: the rules are checked first, and the record is written
+once the file is there (were the approval to end meanwhile, the file is removed again).
+
+A store without accounts yet (one being set up, the demo's) exports as before: the
+extractor is ``--extractor``, and nothing is written to the store.
+"""
 
 import argparse
 import json
+import os
+import sqlite3
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from host import audit, i18n, items, restricted
+from host.cli.auth import PASSWORD_ENV, USER_ENV, desk_if_accounts, open_store
 from host.cli.common import EXIT_NOT_OK, EXIT_OK, UsageProblem
+from host.errors import Refused, Unusable
 from host.export import ExportError, NotAuthentic, export_recording
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from host.access import Desk
+
+NOT_AUTHENTIC = "not-authentic"  # the refused record's reason for footage that was changed
 
 
 def _recording_arg(text: str) -> int:
@@ -90,7 +118,17 @@ def add_export(sub: "argparse._SubParsersAction") -> None:
         "(default: the device's newest recording with video)",
     )
     p.add_argument("--out", required=True, help="the video file to write: NAME.avi or NAME.mp4")
-    p.add_argument("--extractor", required=True, help="who is extracting the footage")
+    p.add_argument(
+        "--extractor",
+        help="who is extracting the footage, as the note names them; on a store with "
+        "accounts the note names the user (--user), and --extractor, if given, must be "
+        "that user's name or display name",
+    )
+    p.add_argument(
+        "--user",
+        default=os.environ.get(USER_ENV),
+        help=i18n.text("export.opt_user", env=USER_ENV, password_env=PASSWORD_ENV),
+    )
     p.add_argument(
         "--mark-changed",
         action="store_true",
@@ -115,22 +153,136 @@ def add_export(sub: "argparse._SubParsersAction") -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    desk = _desk(args)
+    if desk is None:
+        if not (args.extractor or "").strip():
+            raise UsageProblem(i18n.text("export.no_extractor"))
+        try:
+            note = _export(args, args.extractor)
+        except NotAuthentic as exc:
+            print("sealcam export: NOT OK: %s" % exc, file=sys.stderr)
+            return EXIT_NOT_OK
+        except ExportError as exc:
+            raise UsageProblem(str(exc)) from None
+        return _report(args, note)
+    return _export_as(desk, args)
+
+
+def _has_accounts(root: Path) -> bool:
+    """Whether the store at ``root`` has accounts, read without writing anything (a store
+    without them is exported as before, untouched; one that cannot be read is left for the
+    export to report)."""
+    from host.evidence import SqliteEvidenceStore, StoreUnopenable
+
+    if not (root / "evidence.db").is_file():
+        return False
     try:
-        note = export_recording(
-            args.evidence,
-            args.device,
-            args.recording,
-            args.out,
-            args.extractor,
-            mark_changed=args.mark_changed,
-            sign_with=args.sign_with,
-            agency_key=args.agency_key,
+        store = SqliteEvidenceStore(root, readonly=True)
+    except StoreUnopenable:
+        return False
+    try:
+        return bool(store.query("SELECT 1 FROM users LIMIT 1"))
+    except sqlite3.Error:  # no users table: a store from before accounts
+        return False
+    finally:
+        store.close()
+
+
+def _desk(args: argparse.Namespace) -> "Desk | None":
+    """The desk of ``--user`` on a store with accounts; None on one without them."""
+    if not args.user and not _has_accounts(Path(args.evidence)):
+        return None
+    return desk_if_accounts(open_store(args.evidence), args.user)
+
+
+def _extractor(desk: "Desk", given: "str | None") -> str:
+    """The note's extractor: the user, by display name and account name."""
+    user = desk.user
+    name = "%s (%s)" % (user.display, user.name) if user.display else user.name
+    if given and given.strip() not in (user.name, user.display, name):
+        raise UsageProblem(i18n.text("export.extractor_mismatch", given=given, user=user.name))
+    return name
+
+
+def _export(
+    args: argparse.Namespace,
+    extractor: str,
+    gate: "Callable[[int], None] | None" = None,
+    now_ms: "int | None" = None,
+) -> dict:
+    return export_recording(
+        args.evidence,
+        args.device,
+        args.recording,
+        args.out,
+        extractor,
+        mark_changed=args.mark_changed,
+        now_ms=now_ms,
+        sign_with=args.sign_with,
+        agency_key=args.agency_key,
+        gate=gate,
+    )
+
+
+def _export_as(desk: "Desk", args: argparse.Namespace) -> int:
+    """Export as ``desk``'s user: checked, recorded, and registered as a derivative."""
+    extractor = _extractor(desk, args.extractor)
+    out = Path(args.out)
+    gated: list[str] = []
+
+    def gate(number: int) -> None:
+        item = items.recording_id(args.device, number)
+        gated.append(item)
+        said_no = desk.refusal(audit.EXPORT, item)
+        if said_no is not None:
+            # The refusal goes on record through the door itself (which says no again,
+            # or, had an approval arrived meanwhile, records this one).
+            with desk.act(audit.EXPORT, item, file=out.name):
+                raise said_no
+
+    try:
+        note = _export(args, extractor, gate, desk.now())
+    except (NotAuthentic, ExportError) as exc:
+        if not gated:  # no recording found: nothing to name in the audit trail
+            raise UsageProblem(str(exc)) from None
+        problem = (
+            Refused(str(exc), NOT_AUTHENTIC)
+            if isinstance(exc, NotAuthentic)
+            else Unusable(str(exc))
         )
-    except NotAuthentic as exc:
-        print("sealcam export: NOT OK: %s" % exc, file=sys.stderr)
-        return EXIT_NOT_OK
-    except ExportError as exc:
-        raise UsageProblem(str(exc)) from None
+        try:
+            with desk.act(audit.EXPORT, gated[0], file=out.name):
+                raise problem
+        except Refused:
+            print("sealcam export: NOT OK: %s" % exc, file=sys.stderr)
+            return EXIT_NOT_OK
+    item = gated[0]
+    sha = str(note["file_sha256"])
+    try:
+        with desk.act(audit.EXPORT, item, file=out.name, sha256=sha) as act:
+            made = "%s (%s)" % (out.name, note.get("format", ""))
+            derived = items.add_derivative(act.cur, item, bytes.fromhex(sha), made, desk.now())
+            act.details["derivative"] = derived
+            if note.get("changed_chunks"):
+                act.details["changed_chunks"] = list(note["changed_chunks"])
+            allowed = restricted.approval_in_force(
+                act.cur, item, desk.user.name, audit.EXPORT, desk.now()
+            )
+            if allowed is not None:
+                act.details["approval"] = allowed[0]
+    except Refused:
+        # The rules changed while the file was made (the approval ended): it must not stay.
+        out.unlink(missing_ok=True)
+        Path(str(out) + ".json").unlink(missing_ok=True)
+        raise
+    # --json prints the note with the item it became; the note file is as export wrote it.
+    code = _report(args, dict(note, derivative_item={"id": derived, "origin": item}))
+    if not args.json:
+        print(i18n.text("export.derivative", id=derived, origin=item, sha=sha))
+    return code
+
+
+def _report(args: argparse.Namespace, note: dict) -> int:
     if args.json:
         print(json.dumps(note, indent=2))
     elif "evidence_box" in note:

@@ -6,7 +6,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from host import i18n
-from host.cli import about, demo, dock, export, flash, keys, ledger, record, sync, verify
+from host.cli import about, approve, demo, dock, export, flash, keys, ledger, record, sync, verify
 from host.cli.argwords import Parser
 from host.cli.common import EXIT_INTERRUPTED, EXIT_NOT_OK, EXIT_OK, EXIT_UNUSABLE, Unusable
 from host.errors import Refused
@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     dock.add_dock(sub)
     demo.add_demo(sub)
     export.add_export(sub)
+    approve.add_restrict(sub)
+    approve.add_approval(sub)
     flash.add_parser(sub)
     add_plugins(sub)
     _every_command(p, "", _lang_option)
