@@ -192,7 +192,8 @@ def cmd_request(args: argparse.Namespace) -> int:
     desk = desk_from(args)
     zone = _zone(desk)
     until = local_ms(args.until, zone, end_of_day=True)
-    asked_for = {"action": args.action, "purpose": args.purpose, "until_ms": until}
+    # (not "action": that is the name of act's own argument)
+    asked_for = {"for_action": args.action, "purpose": args.purpose, "until_ms": until}
     with desk.act(audit.REQUEST_APPROVAL, args.item, **asked_for) as act:
         asked = restricted.request(
             act.cur, args.item, args.action, desk.user.name, args.purpose, until, desk.now()
