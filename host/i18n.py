@@ -15,9 +15,10 @@ template with named fields, the same fields in both languages. The areas, by id 
 
 A new area is a new pair of files; a message id is unique across all of them. ``tools/i18n
 compile`` turns each ``.po`` into the ``.mo`` read here with the standard library's gettext;
-a ``.mo`` that is missing or older than its ``.po`` is passed over for the ``.po`` itself
-(read with babel), so a checkout never shows stale text. Each language is loaded once per
-process, on first use. An id missing from the Chinese catalog is shown in English.
+a ``.mo`` that is missing or not compiled from the ``.po`` as it is now (``read_area``) is
+passed over for the ``.po`` itself (read with babel), so a checkout never shows stale text.
+Each language is loaded once per process, on first use. An id missing from the Chinese
+catalog is shown in English.
 
 Code renders a message with ``text(msg_id, **fields)`` in the chosen language, which the
 command line sets once (``--lang en|zh``, else the locale: LC_ALL, LC_MESSAGES, LANG, the
@@ -32,6 +33,7 @@ tests of the code that builds it list those ids.
 """
 
 import gettext
+import hashlib
 import os
 import string
 from collections.abc import Mapping
@@ -43,6 +45,12 @@ LANGS = (EN, ZH)
 LOCALE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "locale")
 # The catalog folder of each language (gettext's locale names).
 CATALOG_LANGS = {EN: "en", ZH: "zh_CN"}
+
+# The entry of a compiled catalog that holds the SHA-256 of the .po it was compiled from
+# (gettext's key of msgid "source-sha256" in context "sealcam").
+SOURCE_CONTEXT = "sealcam"
+SOURCE_ID = "source-sha256"
+SOURCE_KEY = SOURCE_CONTEXT + "\x04" + SOURCE_ID
 
 _chosen: list = []  # the language set by ``use``; empty: the locale decides
 _catalogs: "dict[str, dict[str, str]]" = {}  # language -> message id -> text, once loaded
@@ -64,13 +72,27 @@ def catalog_files(lang: str) -> "list[str]":
     return [os.path.join(folder, name) for name in sorted(names) if name.endswith(".po")]
 
 
-def read_mo(path: str) -> "dict[str, str]":
-    """The messages of a compiled catalog, by the standard library alone."""
+def source_digest(po_path: str) -> str:
+    """The SHA-256 of a ``.po`` file, as ``tools/i18n compile`` records it in the ``.mo``."""
+    with open(po_path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def _compiled(path: str) -> "dict[str, str]":
     with open(path, "rb") as f:
         translations = gettext.GNUTranslations(f)
     # GNUTranslations keeps its messages in _catalog, the header under "".
-    found = translations._catalog  # type: ignore[attr-defined]  # not in typeshed's stub
-    return {k: v for k, v in found.items() if isinstance(k, str) and k}
+    return dict(translations._catalog)  # type: ignore[attr-defined]  # not in typeshed's stub
+
+
+def _messages(compiled: "dict[str, str]") -> "dict[str, str]":
+    # Without the header ("") and entries with a context (SOURCE_KEY), which are no messages.
+    return {k: v for k, v in compiled.items() if isinstance(k, str) and k and "\x04" not in k}
+
+
+def read_mo(path: str) -> "dict[str, str]":
+    """The messages of a compiled catalog, by the standard library alone."""
+    return _messages(_compiled(path))
 
 
 def read_po(path: str) -> "dict[str, str]":
@@ -83,19 +105,33 @@ def read_po(path: str) -> "dict[str, str]":
     return {
         m.id: m.string
         for m in source
-        if m.id and isinstance(m.id, str) and isinstance(m.string, str) and m.string
+        if m.id
+        and isinstance(m.id, str)
+        and isinstance(m.string, str)
+        and m.string
         and not m.fuzzy
     }
 
 
 def read_area(po_path: str) -> "dict[str, str]":
-    """One area's messages: its ``.mo`` when that is at least as new as the ``.po``."""
+    """One area's messages: from its ``.mo`` when that was compiled from the ``.po`` as it
+    is now, else from the ``.po``.
+
+    ``tools/i18n compile`` records the ``.po``'s digest in the ``.mo`` (``SOURCE_KEY``): the
+    digests decide, since an installer writes files in no set order. A ``.mo`` without one
+    (compiled by ``pybabel compile``) is current when it is not older than the ``.po``.
+    """
     mo_path = po_path[:-3] + ".mo"
     try:
-        fresh = os.stat(mo_path).st_mtime_ns >= os.stat(po_path).st_mtime_ns
+        compiled = _compiled(mo_path)
     except FileNotFoundError:
-        fresh = False
-    return read_mo(mo_path) if fresh else read_po(po_path)
+        return read_po(po_path)
+    recorded = compiled.get(SOURCE_KEY)
+    if recorded is not None:
+        fresh = recorded == source_digest(po_path)
+    else:
+        fresh = os.stat(mo_path).st_mtime_ns >= os.stat(po_path).st_mtime_ns
+    return _messages(compiled) if fresh else read_po(po_path)
 
 
 def catalog(lang: str) -> "dict[str, str]":

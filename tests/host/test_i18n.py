@@ -170,6 +170,7 @@ def locale(tmp_path, monkeypatch):
 
 
 def test_a_stale_or_missing_compiled_catalog_gives_the_source_text(locale):  # issue 13
+    # A .mo without its source's digest (pybabel compile's): current when not older.
     po = locale / "zh_CN" / "LC_MESSAGES" / "cli.po"
     mo = po.with_suffix(".mo")
     _catalog_file(po, "zh_CN", {"main.failed": "新的 {problem}"})
@@ -187,6 +188,25 @@ def test_a_stale_or_missing_compiled_catalog_gives_the_source_text(locale):  # i
     os.utime(mo, ns=(when + 10**10, when + 10**10))
     i18n._catalogs.clear()
     assert i18n.text("main.failed", "zh", problem="x") == "编译的 x"
+
+
+def test_a_compiled_catalog_is_current_by_its_sources_digest_not_its_time(locale, monkeypatch):
+    # issue 13: an installer writes the .po after the .mo, or the other way round.
+    po = locale / "zh_CN" / "LC_MESSAGES" / "cli.po"
+    _catalog_file(po, "zh_CN", {"main.failed": "编译的 {problem}"})
+    assert _tool()["compile_all"](None) == 0
+    mo = po.with_suffix(".mo")
+    when = po.stat().st_mtime_ns
+    os.utime(mo, ns=(when - 10**10, when - 10**10))  # older than its .po, yet compiled from it
+    with monkeypatch.context() as m:
+        m.setattr(i18n, "read_po", lambda path: pytest.fail("read %s, not its .mo" % path))
+        assert i18n.text("main.failed", "zh", problem="x") == "编译的 x"
+        assert i18n.catalog("zh") == {"main.failed": "编译的 {problem}"}  # no digest entry
+    # The .po edited since, its .mo newer all the same: the .po's text.
+    _catalog_file(po, "zh_CN", {"main.failed": "改过的 {problem}"})
+    os.utime(mo, ns=(when + 10**10, when + 10**10))
+    i18n._catalogs.clear()
+    assert i18n.text("main.failed", "zh", problem="x") == "改过的 x"
 
 
 def test_a_message_not_yet_in_chinese_is_shown_in_english_and_an_unknown_id_is_an_error(locale):
