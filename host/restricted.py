@@ -44,9 +44,9 @@ KINDS = (STATE_SECRET, TRADE_SECRET, PRIVATE)
 
 # How a person reads each kind (catalogue ids).
 KIND_TEXT = {
-    STATE_SECRET: "restrict.kind_state_secret",
-    TRADE_SECRET: "restrict.kind_trade_secret",
-    PRIVATE: "restrict.kind_private",
+    STATE_SECRET: i18n.N_("restrict.kind_state_secret"),
+    TRADE_SECRET: i18n.N_("restrict.kind_trade_secret"),
+    PRIVATE: i18n.N_("restrict.kind_private"),
 }
 
 # What needs an approval once an item is restricted.
@@ -65,18 +65,18 @@ STATES = (PENDING, APPROVED, ENDED, REFUSED, REVOKED)
 
 # How a person reads them (catalogue ids).
 STATE_TEXT = {
-    PENDING: "approval.state_pending",
-    APPROVED: "approval.state_approved",
-    ENDED: "approval.state_ended",
-    REFUSED: "approval.state_refused",
-    REVOKED: "approval.state_revoked",
+    PENDING: i18n.N_("approval.state_pending"),
+    APPROVED: i18n.N_("approval.state_approved"),
+    ENDED: i18n.N_("approval.state_ended"),
+    REFUSED: i18n.N_("approval.state_refused"),
+    REVOKED: i18n.N_("approval.state_revoked"),
 }
 ACTION_TEXT = {
-    audit.PLAY: "approval.action_play",
-    audit.EXPORT: "approval.action_export",
-    audit.SHARE: "approval.action_share",
-    audit.LEND: "approval.action_lend",
-    audit.PUBLISH: "approval.action_publish",
+    audit.PLAY: i18n.N_("approval.action_play"),
+    audit.EXPORT: i18n.N_("approval.action_export"),
+    audit.SHARE: i18n.N_("approval.action_share"),
+    audit.LEND: i18n.N_("approval.action_lend"),
+    audit.PUBLISH: i18n.N_("approval.action_publish"),
 }
 
 # Why the approval rules refuse a step (Refused.reason, and the refused record's reason).

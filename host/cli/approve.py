@@ -92,7 +92,7 @@ def cmd_restrict(args: argparse.Namespace) -> int:
                 )
             )
     kind = restricted.kind_text(str(act.details["kind"]))
-    msg_id = "restrict.lifted" if args.lift else "restrict.marked"
+    msg_id = i18n.N_("restrict.lifted") if args.lift else i18n.N_("restrict.marked")
     print(i18n.text(msg_id, item=args.item, kind=kind))
     return EXIT_OK
 
@@ -280,7 +280,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(json.dumps([a.to_dict(now) for a in found], indent=2, ensure_ascii=False))
         return EXIT_OK
     if not found:
-        print(i18n.text("approval.none_pending" if args.pending else "approval.none"))
+        print(i18n.text("approval.none_pending") if args.pending else i18n.text("approval.none"))
     for a in found:
         print(_row(a, now, zone))
     return EXIT_OK
@@ -301,7 +301,11 @@ def _row(a: restricted.Approval, now: int, zone: str) -> str:
             note=a.decision_note or "",
         )
     if a.revoked_ms is not None:
-        msg_id = "approval.by_revoked_note" if a.decision_note else "approval.by_revoked"
+        msg_id = (
+            i18n.N_("approval.by_revoked_note")
+            if a.decision_note
+            else i18n.N_("approval.by_revoked")
+        )
         decided += i18n.text(
             msg_id, who=a.revoked_by, when=_show(a.revoked_ms, zone), note=a.decision_note
         )
@@ -345,6 +349,6 @@ def cmd_attempts(args: argparse.Namespace) -> int:
         if args.since
         else i18n.text("approval.since_ever")
     )
-    msg_id = "approval.attempts_found" if found else "approval.attempts_none"
+    msg_id = i18n.N_("approval.attempts_found") if found else i18n.N_("approval.attempts_none")
     print(i18n.text(msg_id, count=len(found), since=when))
     return EXIT_NOT_OK if found else EXIT_OK
