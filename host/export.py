@@ -435,9 +435,9 @@ def export_recording(
                 "cannot read the evidence store %s: %s (sealcam verify %s says more)"
                 % (evidence_dir, exc, evidence_dir)
             ) from None
-        number = recording_number(rec_id)
         if gate is not None:
-            gate(number)
+            gate(recording_number(rec_id))
+        number = recording_number(rec_id)
         out = Path(out_path)
         media, opened = _opened(store, chunks, seal, extractor)
         if identity is not None and chunks[0].fields[F_MEDIA_TYPE] not in FMP4_MEDIA:
