@@ -29,22 +29,26 @@ DAY_FORM = "%Y-%m-%d"
 def local_ms(text: str, zone: str, end_of_day: bool = False) -> int:
     """UTC milliseconds of ``text``, a date (and time) in ``zone``. A date alone is the
     start of that day, or, with ``end_of_day``, its end (the next day's start): an approval
-    ``--until 2026-12-31`` holds all of the 31st."""
+    ``--until 2026-12-31`` holds all of the 31st. UsageProblem for anything else."""
     t = text.strip()
-    tz = ZoneInfo(zone)
+    try:
+        moment = _parsed(t)
+        if moment is None:
+            moment = datetime.datetime.strptime(t, DAY_FORM)
+            if end_of_day:
+                moment += datetime.timedelta(days=1)
+        return int(moment.replace(tzinfo=ZoneInfo(zone)).timestamp() * 1000)
+    except (ValueError, OverflowError):  # not a date, or one past year 9999
+        raise UsageProblem(i18n.text("approval.bad_date", text=text, zone=zone)) from None
+
+
+def _parsed(text: str) -> "datetime.datetime | None":
     for form in DATE_FORMS:
         try:
-            moment = datetime.datetime.strptime(t, form)
+            return datetime.datetime.strptime(text, form)
         except ValueError:
             continue
-        return int(moment.replace(tzinfo=tz).timestamp() * 1000)
-    try:
-        day = datetime.datetime.strptime(t, DAY_FORM)
-    except ValueError:
-        raise UsageProblem(i18n.text("approval.bad_date", text=text, zone=zone)) from None
-    if end_of_day:
-        day += datetime.timedelta(days=1)
-    return int(day.replace(tzinfo=tz).timestamp() * 1000)
+    return None
 
 
 def _approval_id(text: str) -> int:

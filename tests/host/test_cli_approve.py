@@ -4,14 +4,19 @@ derivative item linked to its original by hash (R-HOST-5), and every refused try
 as possible leaking (R-HOST-10)."""
 # micropython: skip (the host's command line)
 
+import datetime
 import hashlib
 import json
 import types
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from host import access, audit, i18n, items, people
+from host import access, audit, i18n, items, localtime, people
+from host.cli.approve import local_ms
 from host.cli.auth import PASSWORD_ENV
+from host.cli.common import UsageProblem
 from host.cli.main import main
 from host.evidence import SqliteEvidenceStore
 from tests.host.deskstore import PASSWORD, Clock, store_with, the_recording, trail
@@ -211,3 +216,28 @@ def test_a_store_without_accounts_exports_as_before_and_is_not_written(tmp_path,
     assert main(["export", "--evidence", str(path), "--device", DEVICE,
                  "--out", str(tmp_path / "b.avi")]) == 2  # fmt: skip
     assert "name the person extracting the footage" in capsys.readouterr().err
+
+
+@given(
+    st.datetimes(min_value=datetime.datetime(1971, 1, 2), max_value=datetime.datetime(9999, 12, 30))
+)
+def test_a_local_time_reads_back_as_localtime_shows_it(moment):  # issue 13: the agency's zone
+    zone = "Asia/Shanghai"  # no daylight saving: every local time is one moment
+    text = moment.strftime("%Y-%m-%d %H:%M:%S")
+    ms = local_ms(text, zone)
+    assert localtime.show(ms, zone) == text + " UTC+8"
+    day = moment.strftime("%Y-%m-%d")
+    assert local_ms(day, zone, end_of_day=True) - local_ms(day, zone) == DAY
+
+
+@given(st.text(max_size=30))
+def test_any_text_is_a_date_or_one_line(text):
+    try:
+        local_ms(text, "Asia/Shanghai", end_of_day=True)
+    except UsageProblem as exc:
+        assert "is not a date" in str(exc)  # anything else raised fails the test
+
+
+def test_the_last_day_there_is_is_one_line_not_a_traceback():
+    with pytest.raises(UsageProblem, match="is not a date"):
+        local_ms("9999-12-31", "Asia/Shanghai", end_of_day=True)
