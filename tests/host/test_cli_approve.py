@@ -241,3 +241,25 @@ def test_any_text_is_a_date_or_one_line(text):
 def test_the_last_day_there_is_is_one_line_not_a_traceback():
     with pytest.raises(UsageProblem, match="is not a date"):
         local_ms("9999-12-31", "Asia/Shanghai", end_of_day=True)
+
+
+def test_export_on_a_store_with_accounts_needs_a_user_allowed_to_export(room, tmp_path, capsys):
+    path, item, _ = room
+    out = tmp_path / "a.avi"
+    argv = ["export", "--evidence", str(path), "--device", DEVICE, "--out", str(out)]
+    assert main([*argv, "--extractor", "W. Li"]) == 2  # who is acting must be said
+    assert "--user NAME" in capsys.readouterr().err
+    assert export(path, "boss", out) == 1  # an approver's role does not export
+    assert "boss may not export: it needs the role evidence-clerk or officer" in (
+        capsys.readouterr().err
+    )
+    assert not out.exists()
+    last = records(path)[-1]
+    assert (last.actor, last.action, last.item, last.outcome) == (
+        "boss",
+        audit.EXPORT,
+        item,
+        audit.REFUSED,
+    )
+    assert export(path, "clerk", out) == 0  # not restricted: no approval needed
+    assert records(path)[-1].details["derivative"].startswith(item + "~")
