@@ -47,47 +47,47 @@ def _recording_arg(text: str) -> int:
         ) from None
 
 
+def _changed(note: dict, msg_id: str) -> str:
+    return i18n.text(msg_id, seqs=note["changed_chunks"]) if note["changed_chunks"] else ""
+
+
 def _fmp4_summary(note: dict, out: str) -> str:
     """What ``sealcam export`` says of an fMP4 recording's export (``host.mp4export``)."""
     v = note["video"]
     chunks = note["chunks"]
     lines = [
-        "exported recording %d of %s as MP4 to %s: its initialisation segment and %d "
-        "fragments, byte for byte (%d frames, %s %dx%d, %s sound)"
-        % (
-            note["recording"]["number"],
-            note["device_id"],
-            out,
-            len(chunks) - 1,
-            v["frames"],
-            v["codec"] or "video",
-            v["width"],
-            v["height"],
-            "with" if note["audio"] else "no",
+        i18n.text(
+            "export.mp4_done",
+            number=note["recording"]["number"],
+            device=note["device_id"],
+            out=out,
+            fragments=len(chunks) - 1,
+            frames=v["frames"],
+            codec=v["codec"] or "video",
+            width=v["width"],
+            height=v["height"],
+            sound=i18n.text("export.with_sound") if note["audio"] else i18n.text("export.no_sound"),
         ),
-        "  %d chunks checked against their signed SHA-256%s"
-        % (
-            len(chunks),
-            (
-                "; CHANGED (exported as stored): seqs %s" % note["changed_chunks"]
-                if note["changed_chunks"]
-                else ""
-            ),
+        i18n.text(
+            "export.checked",
+            chunks=len(chunks),
+            changed=_changed(note, i18n.N_("export.changed_stored")),
         ),
-        "  %d pause note(s) in an unsigned subtitle fragment; the signed entries and the "
-        "device key in the sealcam evidence box (sealcam verify %s)"
-        % (len(note["pause_notes"]), out),
-        "  note: %s.json" % out,
+        i18n.text("export.pauses", count=len(note["pause_notes"]), out=out),
+        i18n.text("export.note_file", out=out),
     ]
     opened = note.get("decrypted_for_export")
     if opened:
-        lines.insert(-1, "  decrypted for export (sealed to the agency) by %s with %s"
-                     % (opened["decrypted_by"], opened["decrypted_with"]))  # fmt: skip
+        lines.insert(-1, _decrypted(opened))
     creds = note.get("content_credentials")
     if creds:
-        lines.insert(-1, "  Content Credentials: C2PA manifest signed by %s (%s assertion)"
-                     % (creds["signed_by"], creds["ledger_assertion"]))  # fmt: skip
+        lines.insert(-1, i18n.text("export.credentials", signer=creds["signed_by"],
+                                   assertion=creds["ledger_assertion"]))  # fmt: skip
     return "\n".join(lines)
+
+
+def _decrypted(opened: dict) -> str:
+    return i18n.text("export.decrypted", who=opened["decrypted_by"], key=opened["decrypted_with"])
 
 
 def add_export(sub: "argparse._SubParsersAction") -> None:
@@ -160,7 +160,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         try:
             note = _export(args, args.extractor)
         except NotAuthentic as exc:
-            print("sealcam export: NOT OK: %s" % exc, file=sys.stderr)
+            print(i18n.text("export.not_ok", problem=exc), file=sys.stderr)
             return EXIT_NOT_OK
         except ExportError as exc:
             raise UsageProblem(str(exc)) from None
@@ -254,7 +254,7 @@ def _export_as(desk: "Desk", args: argparse.Namespace) -> int:
             with desk.act(audit.EXPORT, gated[0], file=out.name):
                 raise problem
         except Refused:
-            print("sealcam export: NOT OK: %s" % exc, file=sys.stderr)
+            print(i18n.text("export.not_ok", problem=exc), file=sys.stderr)
             return EXIT_NOT_OK
     item = gated[0]
     sha = str(note["file_sha256"])
@@ -290,28 +290,22 @@ def _report(args: argparse.Namespace, note: dict) -> int:
     else:
         v = note["video"]
         print(
-            "exported recording %d of %s: %d frames, %dx%d at %s fps (%.1f s) to %s\n"
-            "  %d chunks checked against their signed SHA-256%s\n  note: %s.json"
-            % (
-                note["recording"]["number"],
-                note["device_id"],
-                v["frames"],
-                v["width"],
-                v["height"],
-                v["fps"],
-                v["seconds"],
-                args.out,
-                len(note["chunks"]),
-                (
-                    "; CHANGED (marked): seqs %s" % note["changed_chunks"]
-                    if note["changed_chunks"]
-                    else ""
-                ),
-                args.out,
+            i18n.text(
+                "export.avi_done",
+                number=note["recording"]["number"],
+                device=note["device_id"],
+                frames=v["frames"],
+                width=v["width"],
+                height=v["height"],
+                fps=v["fps"],
+                seconds=v["seconds"],
+                out=args.out,
             )
         )
+        changed = _changed(note, i18n.N_("export.changed_marked"))
+        print(i18n.text("export.checked", chunks=len(note["chunks"]), changed=changed))
+        print(i18n.text("export.note_file", out=args.out))
         opened = note.get("decrypted_for_export")
         if opened:
-            print("  decrypted for export (sealed to the agency) by %s with %s"
-                  % (opened["decrypted_by"], opened["decrypted_with"]))  # fmt: skip
+            print(_decrypted(opened))
     return EXIT_NOT_OK if note["changed_chunks"] else EXIT_OK

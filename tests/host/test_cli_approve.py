@@ -263,3 +263,12 @@ def test_export_on_a_store_with_accounts_needs_a_user_allowed_to_export(room, tm
     )
     assert export(path, "clerk", out) == 0  # not restricted: no approval needed
     assert records(path)[-1].details["derivative"].startswith(item + "~")
+
+
+def test_what_export_says_is_in_chinese_with_lang_zh(room, tmp_path, capsys):  # issue 13
+    path, item, _ = room
+    assert export(path, "clerk", tmp_path / "a.avi", "--lang", "zh") == 0
+    said = capsys.readouterr().out.splitlines()
+    assert said[0].startswith("已导出设备 %s 的第 " % DEVICE)
+    assert "已按签名的 SHA-256 校验" in said[1] and said[2].startswith("  提取说明：")
+    assert said[3].startswith("  已登记为证据项 %s~" % item)
