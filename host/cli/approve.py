@@ -14,7 +14,7 @@ import json
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from host import audit, i18n, localtime, restricted, settings
+from host import access, audit, i18n, localtime, restricted, settings
 from host.cli.auth import add_login_options, desk_from
 from host.cli.common import EXIT_NOT_OK, EXIT_OK, UsageProblem
 
@@ -327,6 +327,18 @@ def _row(a: restricted.Approval, now: int, zone: str) -> str:
     )
 
 
+# Why host.access refused an attempt, as a person reads it (other reasons show as recorded).
+WHY = {
+    access.RESTRICTED: i18n.N_("approval.why_restricted"),
+    access.NOT_ALLOWED: i18n.N_("approval.why_role"),
+    access.NOT_OWN: i18n.N_("approval.why_not_own"),
+}
+
+
+def _why(reason: str) -> str:
+    return i18n.text(WHY[reason]) if reason in WHY else reason
+
+
 def cmd_attempts(args: argparse.Namespace) -> int:
     desk = desk_from(args)
     zone = _zone(desk)
@@ -345,7 +357,7 @@ def cmd_attempts(args: argparse.Namespace) -> int:
                 actor=r.actor,
                 doing=restricted.action_text(r.action),
                 item=r.item,
-                reason=r.details.get("reason", "-"),
+                reason=_why(str(r.details.get("reason", "-"))),
             )
         )
     when = (
