@@ -245,3 +245,10 @@ def test_refused_attempts_at_restricted_footage_are_possible_leaking(room):  # R
     assert [r.details["reason"] for r in found] == ["restricted", "restricted", "role-not-allowed"]
     # The earlier refusal is of an item restricted now: it counts over the whole trail.
     assert len(everything) == 4 and later == []
+
+
+def test_the_restricted_reason_is_the_one_host_access_records():  # R-HOST-10
+    from host import access
+
+    # leak_attempts finds the restriction's refusals by this reason; host.access writes it.
+    assert restricted.RESTRICTED == access.RESTRICTED
