@@ -345,4 +345,431 @@ MESSAGES: "dict[str, tuple[str, str]]" = {
         "and the next checkpoint will sign it",
         "警告：主机密钥 {path} 无法使用（{problem}）：操作已记录，将由下一个检查点签名",
     ),
+    # evidence staff: accounts, settings, items and the audit trail (host.cli.people,
+    # host.cli.setting, host.cli.items, host.cli.audit; refusals of host.access, host.people)
+    "cmd.user": (
+        "manage the accounts of the people who use an evidence store",
+        "管理证据库的用户账号",
+    ),
+    "cmd.user add": (
+        "add an account (the first one: an administrator, no login needed)",
+        "添加账号（第一个账号必须是管理员，无需登录）",
+    ),
+    "cmd.user list": ("list the accounts, their roles and state", "列出账号及其角色和状态"),
+    "cmd.user passwd": (
+        "change your password, or (administrator) reset another's",
+        "修改本人密码，或由管理员重置他人密码",
+    ),
+    "cmd.user disable": ("disable an account (administrator)", "停用账号（管理员）"),
+    "cmd.user enable": (
+        "enable a disabled account again (administrator)",
+        "重新启用已停用的账号（管理员）",
+    ),
+    "cmd.setting": (
+        "show or change the agency's settings: time zone, host key",
+        "查看或修改本单位设置：时区、主机密钥",
+    ),
+    "cmd.setting show": ("show the agency's settings", "显示本单位设置"),
+    "cmd.setting set": (
+        "change a setting (administrator; recorded with the old and new value)",
+        "修改设置（管理员；新旧值均记入审计日志）",
+    ),
+    "cmd.items": (
+        "list the recordings and derivatives in an evidence store, newest first",
+        "列出证据库中的原始录像和衍生文件，最新的在前",
+    ),
+    "cmd.audit": (
+        "show the chain of custody of an item, or everything one person did",
+        "显示一项证据的保管链，或某人的全部操作",
+    ),
+    "role.administrator": ("administrator", "管理员"),
+    "role.evidence-clerk": ("evidence-clerk", "证据管理员"),
+    "role.legal-reviewer": ("legal-reviewer", "法制审核员"),
+    "role.approver": ("approver", "审批人"),
+    "role.officer": ("officer", "执法人员"),
+    "access.not_allowed": (
+        "{name} may not {action}: it needs the role {roles}",
+        "{name} 无权执行 {action}：需要角色 {roles}",
+    ),
+    "access.or": (" or ", " 或 "),
+    "access.not_own": (
+        "{item} is not a recording of officer {officer}: an officer reaches only their own",
+        "{item} 不是执法人员 {officer} 的录像：执法人员只能访问本人的录像",
+    ),
+    "access.locked": (
+        "too many wrong passwords for {name}: locked until {until}; the attempts are in the "
+        "audit trail",
+        "{name} 密码错误次数过多：锁定至 {until}；各次尝试已记入审计日志",
+    ),
+    "access.disabled": (
+        "the account {name} is disabled: ask an administrator",
+        "账号 {name} 已停用：请联系管理员",
+    ),
+    "access.wrong_password": (
+        "wrong user name or password for {name} (the attempt is recorded)",
+        "{name} 的用户名或密码错误（本次尝试已记录）",
+    ),
+    "people.unknown_role": (
+        "unknown role {unknown}: give one or more of {roles}, separated by commas",
+        "未知角色 {unknown}：请从 {roles} 中选择一个或多个，以逗号分隔",
+    ),
+    "people.password_short": (
+        "a password needs at least {least} characters",
+        "密码至少需要 {least} 个字符",
+    ),
+    "people.password_long": (
+        "a password may have at most {most} characters",
+        "密码最多 {most} 个字符",
+    ),
+    "people.bad_name": (
+        "a user name is 1 to {most} printable characters, no commas and no spaces at its ends",
+        "用户名为 1 至 {most} 个可打印字符，不含逗号，首尾不能有空格",
+    ),
+    "people.officer_needs_id": (
+        "an officer account needs the officer id their recordings bear (--officer-id)",
+        "执法人员账号需要填写其录像中记录的警号（--officer-id）",
+    ),
+    "people.name_taken": (
+        "there is already a user named {name}",
+        "已有名为 {name} 的用户",
+    ),
+    "user.description": (
+        "The people who use an evidence store, each with one or more roles: administrator "
+        "(accounts and settings), evidence-clerk (the evidence room's work), legal-reviewer, "
+        "approver (approvals for restricted footage, deletions), officer (their own "
+        "recordings only). Every change is recorded in the audit trail, never a password.",
+        "证据库的使用人员，每人一个或多个角色：administrator 管理员（账号和设置）、"
+        "evidence-clerk 证据管理员（证据室日常工作）、legal-reviewer 法制审核员、"
+        "approver 审批人（涉密录像和删除的审批）、officer 执法人员（仅限本人录像）。"
+        "每次变更都记入审计日志，密码除外。",
+    ),
+    "user.epilog": (
+        "Example: SEALCAM_NEW_PASSWORD=... sealcam user add --evidence evidence/ --name admin "
+        "--role administrator; then sealcam user add --evidence evidence/ --user admin "
+        "--name wang --role officer --officer-id P-0427",
+        "示例：SEALCAM_NEW_PASSWORD=... sealcam user add --evidence evidence/ --name admin "
+        "--role administrator；之后 sealcam user add --evidence evidence/ --user admin "
+        "--name wang --role officer --officer-id P-0427",
+    ),
+    "user.add_description": (
+        "Add an account. The first account of a store must be an administrator and is made "
+        "without a login; later ones are made by an administrator (--user). The new "
+        "password comes from {env}, else it is asked for twice.",
+        "添加账号。证据库的第一个账号必须是管理员，无需登录；之后的账号由管理员（--user）"
+        "添加。新密码取自 {env}，否则在终端输入两次。",
+    ),
+    "user.add_epilog": (
+        "Example: sealcam user add --evidence evidence/ --user admin --name li "
+        '--role evidence-clerk,approver --display "Li Na"',
+        "示例：sealcam user add --evidence evidence/ --user admin --name li "
+        '--role evidence-clerk,approver --display "李娜"',
+    ),
+    "user.name_new": ("the new account's user name", "新账号的用户名"),
+    "user.role": (
+        "one or more roles, separated by commas: {roles}",
+        "一个或多个角色，以逗号分隔：{roles}",
+    ),
+    "user.officer_id": (
+        "for an officer: the officer id the recorders write into their recordings",
+        "执法人员必填：记录仪写入其录像的警号",
+    ),
+    "user.display": ("the person's name as shown (optional)", "显示的姓名（可选）"),
+    "user.list_description": (
+        "List every account: roles, officer id, whether it is active, disabled or locked, "
+        "and since when it exists. The listing is recorded in the audit trail.",
+        "列出全部账号：角色、警号、状态（正常、停用或锁定）及创建时间。本次查看记入审计日志。",
+    ),
+    "user.list_epilog": (
+        "Example: sealcam user list --evidence evidence/ --user admin --json",
+        "示例：sealcam user list --evidence evidence/ --user admin --json",
+    ),
+    "user.json": (
+        "print the accounts as JSON (times in UTC milliseconds)",
+        "以 JSON 输出账号（时间为 UTC 毫秒）",
+    ),
+    "user.passwd_description": (
+        "Change your own password (you log in with the old one), or, as an administrator, "
+        "reset another account's (--name), which also ends a lock. The new password comes "
+        "from {env}, else it is asked for twice.",
+        "修改本人密码（用旧密码登录），或由管理员重置他人密码（--name），同时解除锁定。"
+        "新密码取自 {env}，否则在终端输入两次。",
+    ),
+    "user.passwd_epilog": (
+        "Example: sealcam user passwd --evidence evidence/ --user admin --name wang",
+        "示例：sealcam user passwd --evidence evidence/ --user admin --name wang",
+    ),
+    "user.name_passwd": (
+        "whose password (default: your own; another's needs an administrator)",
+        "修改谁的密码（默认本人；修改他人密码需管理员）",
+    ),
+    "user.disable_description": (
+        "Disable an account: it can no longer log in; its records stay. The last active "
+        "administrator cannot be disabled.",
+        "停用账号：该账号不能再登录，其记录保留。最后一个在用的管理员账号不能停用。",
+    ),
+    "user.disable_epilog": (
+        "Example: sealcam user disable --evidence evidence/ --user admin --name wang",
+        "示例：sealcam user disable --evidence evidence/ --user admin --name wang",
+    ),
+    "user.enable_description": (
+        "Enable a disabled account again.",
+        "重新启用已停用的账号。",
+    ),
+    "user.enable_epilog": (
+        "Example: sealcam user enable --evidence evidence/ --user admin --name wang",
+        "示例：sealcam user enable --evidence evidence/ --user admin --name wang",
+    ),
+    "user.name_existing": ("the account's user name", "账号的用户名"),
+    "user.no_new_password": (
+        "no new password: set {env} or run the command on a terminal to be asked for it",
+        "未提供新密码：请设置 {env}，或在终端中运行本命令以输入新密码",
+    ),
+    "user.prompt_new": ("new password for {name}: ", "{name} 的新密码："),
+    "user.prompt_again": ("the same password again: ", "再次输入新密码："),
+    "user.passwords_differ": (
+        "the two passwords differ: nothing was changed; run the command again",
+        "两次输入的密码不一致：未作任何修改；请重新运行本命令",
+    ),
+    "user.roles_sep": (", ", "、"),
+    "user.no_such_user": (
+        "there is no user named {name} (sealcam user list shows them)",
+        "没有名为 {name} 的用户（sealcam user list 可列出全部用户）",
+    ),
+    "user.none_yet": (
+        "the store {evidence} has no accounts yet: make the administrator first: sealcam user "
+        "add --evidence {evidence} --name NAME --role administrator",
+        "证据库 {evidence} 尚无账号：请先创建管理员：sealcam user add --evidence {evidence} "
+        "--name 用户名 --role administrator",
+    ),
+    "user.not_first_any_more": (
+        "someone made the first account meanwhile: run the command again with --user",
+        "其他人已先创建了第一个账号：请加上 --user 重新运行本命令",
+    ),
+    "user.first_must_administer": (
+        "the first account of a store must have the role {role}: it makes the others",
+        "证据库的第一个账号必须具有 {role} 角色：其他账号由它创建",
+    ),
+    "user.added": ("added the user {name} ({roles})", "已添加用户 {name}（{roles}）"),
+    "user.added_first": (
+        "added the user {name} ({roles}), the store's first account; from now on every "
+        "command on this store acts as a user (--user)",
+        "已添加用户 {name}（{roles}），这是本证据库的第一个账号；此后对本证据库的每条命令"
+        "都须以用户身份执行（--user）",
+    ),
+    "user.list_head": (
+        "{count} account(s); times in {zone}",
+        "共 {count} 个账号；时间为 {zone}",
+    ),
+    "user.list_row": (
+        "{name} {roles} {officer} {state} {since}  {display}",
+        "{name} {roles} {officer} {state} {since}  {display}",
+    ),
+    "user.state_active": ("active", "正常"),
+    "user.state_disabled": ("disabled", "已停用"),
+    "user.state_locked": ("locked until {until}", "锁定至 {until}"),
+    "user.password_set": ("your password is changed ({name})", "已修改您的密码（{name}）"),
+    "user.password_reset": (
+        "the password of {name} is reset (a lock, if any, is ended)",
+        "已重置 {name} 的密码（如有锁定已解除）",
+    ),
+    "user.last_administrator": (
+        "{name} is the last active administrator: make or enable another one first",
+        "{name} 是最后一个在用的管理员：请先创建或启用另一个管理员",
+    ),
+    "user.disabled": ("disabled the user {name}", "已停用用户 {name}"),
+    "user.enabled": ("enabled the user {name}", "已启用用户 {name}"),
+    "setting.description": (
+        "The agency's settings: time-zone (every time a person reads is shown in it; an "
+        "IANA name, default Asia/Shanghai) and host-key (the private key the store signs "
+        "its log with after every action). Changing one needs an administrator and is "
+        "recorded with the old and the new value.",
+        "本单位设置：time-zone 时区（所有显示给人看的时间都按此时区；IANA 名称，默认 "
+        "Asia/Shanghai）和 host-key 主机密钥（每次操作后证据库用此私钥签署日志）。修改需管理员，"
+        "新旧值均记入审计日志。",
+    ),
+    "setting.epilog": (
+        "Example: sealcam setting set --evidence evidence/ --user admin time-zone Asia/Shanghai",
+        "示例：sealcam setting set --evidence evidence/ --user admin time-zone Asia/Shanghai",
+    ),
+    "setting.show_description": (
+        "Show every setting and whether it is the default.",
+        "显示全部设置及其是否为默认值。",
+    ),
+    "setting.show_epilog": (
+        "Example: sealcam setting show --evidence evidence/ --user admin --json",
+        "示例：sealcam setting show --evidence evidence/ --user admin --json",
+    ),
+    "setting.json": ("print the settings as JSON", "以 JSON 输出设置"),
+    "setting.set_description": (
+        "Change a setting (administrator). time-zone must be a zone this machine knows; "
+        "host-key must be a private key file (sealcam keygen --host-id writes one), kept by "
+        "its absolute path.",
+        "修改设置（管理员）。time-zone 必须是本机已知的时区；host-key 必须是私钥文件"
+        "（由 sealcam keygen --host-id 生成），按绝对路径保存。",
+    ),
+    "setting.set_epilog": (
+        "Example: sealcam setting set --evidence evidence/ --user admin host-key "
+        "keys/agency-host-1.key",
+        "示例：sealcam setting set --evidence evidence/ --user admin host-key "
+        "keys/agency-host-1.key",
+    ),
+    "setting.name": ("the setting: time-zone or host-key", "设置名：time-zone 或 host-key"),
+    "setting.value": (
+        "its new value: an IANA zone name, or a private key file",
+        "新值：IANA 时区名，或私钥文件",
+    ),
+    "setting.bad_zone": (
+        "{zone} is not a time zone name (give an IANA name such as Asia/Shanghai)",
+        "{zone} 不是时区名（请给出 IANA 名称，如 Asia/Shanghai）",
+    ),
+    "setting.changed": (
+        "{name}: {old} -> {new} (recorded in the audit trail)",
+        "{name}：{old} -> {new}（已记入审计日志）",
+    ),
+    "setting.unset": ("(not set)", "（未设置）"),
+    "setting.default": ("(default)", "（默认）"),
+    "items.description": (
+        "The recordings (DEVICE/N, N the recording number) and the derivatives made from "
+        "them (DEVICE/N~HEX: exports, clips), newest first, times in the agency's zone. "
+        "An officer sees only their own recordings. The listing is recorded in the audit "
+        "trail.",
+        "列出原始录像（DEVICE/N，N 为录像编号）及由其生成的衍生文件（DEVICE/N~HEX：导出件、"
+        "剪辑），最新的在前，时间按本单位时区显示。执法人员只能看到本人的录像。本次查看记入"
+        "审计日志。",
+    ),
+    "items.epilog": (
+        "Example: sealcam items --evidence evidence/ --user li --officer P-0427 --since "
+        "2026-12-01 --until 2026-12-05",
+        "示例：sealcam items --evidence evidence/ --user li --officer P-0427 --since "
+        "2026-12-01 --until 2026-12-05",
+    ),
+    "items.officer": (
+        "only the recordings of this officer id (an officer: only their own)",
+        "只列出该警号的录像（执法人员只能查看本人的）",
+    ),
+    "items.device": ("only the items of this device", "只列出该设备的项目"),
+    "items.since": (
+        "only items started at or after this local date or time (YYYY-MM-DD [HH:MM])",
+        "只列出在此本地日期或时间之后开始的项目（YYYY-MM-DD [HH:MM]）",
+    ),
+    "items.until": (
+        "only items started before this local time; a date alone includes that whole day",
+        "只列出在此本地时间之前开始的项目；只给日期时包括当天全天",
+    ),
+    "items.limit": ("show at most this many (default {limit})", "最多显示这么多项（默认 {limit}）"),
+    "items.json": (
+        "print the items as JSON (times in UTC milliseconds)",
+        "以 JSON 输出（时间为 UTC 毫秒）",
+    ),
+    "items.bad_date": (
+        "{text} is not a local date or time: give YYYY-MM-DD or YYYY-MM-DD HH:MM",
+        "{text} 不是本地日期或时间：请给出 YYYY-MM-DD 或 YYYY-MM-DD HH:MM",
+    ),
+    "items.bad_limit": ("{text} is not a whole number of at least 1", "{text} 不是不小于 1 的整数"),
+    "items.not_own": (
+        "{name} is an officer and may list only their own recordings, not those of {officer}",
+        "{name} 是执法人员，只能列出本人的录像，不能列出 {officer} 的录像",
+    ),
+    "items.head": (
+        "{count} item(s), newest first; times in {zone}",
+        "共 {count} 项，最新的在前；时间为 {zone}",
+    ),
+    "items.row": (
+        "{item} {started}  {officer} {what}",
+        "{item} {started}  {officer} {what}",
+    ),
+    "items.recording": (
+        "recording, {length}, {chunks} chunk(s), {size}",
+        "原始录像，时长 {length}，{chunks} 个分段，{size}",
+    ),
+    "items.not_stopped": (", not stopped yet", "，尚未停止"),
+    "items.derivative": (
+        "derivative of {origin} {note}",
+        "{origin} 的衍生文件 {note}",
+    ),
+    "items.more": (
+        "(the newest {limit} only: narrow with --since and --until, or raise --limit)",
+        "（仅显示最新的 {limit} 项：可用 --since 和 --until 缩小范围，或加大 --limit）",
+    ),
+    "audit.description": (
+        "The audit trail, hash-chained and signed: every view, play, export, change, "
+        "approval, refusal and login. --item lists the chain of custody of one item (for "
+        "a recording, with its derivatives); --of lists everything one person did. --user "
+        "is, as for every command, who is reading: the reading is recorded too. (The "
+        "person whose actions are listed is --of, not --user, since --user always names "
+        "who is acting.)",
+        "审计日志以哈希链相连并经签名：每次查看、播放、导出、修改、审批、拒绝和登录。--item "
+        "列出一项证据的保管链（录像连同其衍生文件）；--of 列出某人的全部操作。--user 与其他"
+        "命令一样是查阅人，本次查阅也被记录。（被查的人用 --of 指定而不是 --user，因为 "
+        "--user 总是指操作人。）",
+    ),
+    "audit.epilog": (
+        "Examples: sealcam audit --evidence evidence/ --user li --item SC-0001/42; "
+        "sealcam audit --evidence evidence/ --user admin --of wang --csv > wang.csv",
+        "示例：sealcam audit --evidence evidence/ --user li --item SC-0001/42；"
+        "sealcam audit --evidence evidence/ --user admin --of wang --csv > wang.csv",
+    ),
+    "audit.item": (
+        "an item id (DEVICE/N or DEVICE/N~HEX), or a case number or user name",
+        "项目编号（DEVICE/N 或 DEVICE/N~HEX），或案件编号、用户名",
+    ),
+    "audit.of": ("the user whose actions to list", "要列出其操作的用户"),
+    "audit.csv": (
+        "print CSV: UTC milliseconds and the local time",
+        "以 CSV 输出：UTC 毫秒及本地时间",
+    ),
+    "audit.json": (
+        "print JSON (times in UTC milliseconds, at_ms)",
+        "以 JSON 输出（时间为 UTC 毫秒，at_ms）",
+    ),
+    "audit.head_item": (
+        "chain of custody of {item}: {count} record(s); times in {zone}",
+        "{item} 的保管链：共 {count} 条记录；时间为 {zone}",
+    ),
+    "audit.with_derivatives": (
+        " (with its derivatives {ids})",
+        "（含衍生文件 {ids}）",
+    ),
+    "audit.head_of": (
+        "actions of {name}: {count} record(s); times in {zone}",
+        "{name} 的操作：共 {count} 条记录；时间为 {zone}",
+    ),
+    "outcome.done": ("done", "完成"),
+    "outcome.refused": ("refused", "拒绝"),
+    "action.login": ("login", "登录"),
+    "action.login-failed": ("login-failed", "登录失败"),
+    "action.view": ("view", "查看"),
+    "action.play": ("play", "播放"),
+    "action.export": ("export", "导出"),
+    "action.share": ("share", "提供他人"),
+    "action.lend": ("lend", "借出"),
+    "action.publish": ("publish", "公开"),
+    "action.categorise": ("categorise", "分类标注"),
+    "action.case-change": ("case-change", "案件变更"),
+    "action.link-case": ("link-case", "关联案件"),
+    "action.retention-change": ("retention-change", "保存期限变更"),
+    "action.policy-change": ("policy-change", "设置变更"),
+    "action.hold": ("hold", "冻结保存"),
+    "action.release-hold": ("release-hold", "解除冻结"),
+    "action.delete-request": ("delete-request", "申请删除"),
+    "action.delete-approve": ("delete-approve", "批准删除"),
+    "action.delete-undo": ("delete-undo", "撤销删除"),
+    "action.delete": ("delete", "删除"),
+    "action.restrict": ("restrict", "标记涉密"),
+    "action.request-approval": ("request-approval", "申请审批"),
+    "action.approve": ("approve", "批准"),
+    "action.refuse": ("refuse", "不予批准"),
+    "action.review": ("review", "审核"),
+    "action.user-add": ("user-add", "添加用户"),
+    "action.user-change": ("user-change", "用户变更"),
+    "action.password-change": ("password-change", "修改密码"),
+    "action.audit-read": ("audit-read", "查阅审计日志"),
+    "verify.audit_ok": (
+        "Audit    {count} record(s), chained and in the log",
+        "审计     {count} 条记录，哈希链完整且已计入日志",
+    ),
+    "verify.audit_broken": (
+        "Audit    {count} record(s): ALTERED (see the findings)",
+        "审计     {count} 条记录：已被篡改（见下方问题）",
+    ),
 }
