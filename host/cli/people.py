@@ -63,6 +63,12 @@ def roles_text(roles: "list[str] | tuple[str, ...]") -> str:
     return i18n.text("user.roles_sep").join(role_label(r) for r in roles)
 
 
+def _role_choice(role: str) -> str:
+    """A role as ``--role`` takes it, with its label where the language has another word."""
+    label = role_label(role)
+    return role if label == role else "%s (%s)" % (role, label)
+
+
 def cell(text: str, width: int) -> str:
     """``text`` padded to ``width`` terminal columns: a Chinese character takes two, so
     padding by characters would leave a Chinese table's columns ragged."""
@@ -305,9 +311,7 @@ def add_user(sub: "argparse._SubParsersAction") -> None:
         "--role",
         required=True,
         metavar="ROLE[,ROLE]",
-        help=i18n.text(
-            "user.role", roles=", ".join("%s (%s)" % (r, role_label(r)) for r in people.ROLES)
-        ),
+        help=i18n.text("user.role", roles=", ".join(_role_choice(r) for r in people.ROLES)),
     )
     a.add_argument("--officer-id", metavar="P-0427", help=i18n.text("user.officer_id"))
     a.add_argument("--display", metavar="TEXT", help=i18n.text("user.display"))

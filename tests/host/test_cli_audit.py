@@ -120,7 +120,7 @@ def handle(path: str, clock: WallClock) -> "tuple[str, str]":
 
 def test_audit_item_lists_its_chain_of_custody_in_order_in_local_time(ev, sealcam, clock):
     # Issue 13: `sealcam audit --item ID` prints the chain of custody; times in the agency's
-    # zone with the offset (Asia/Shanghai: UTC+8), as the overlay shows them.
+    # zone with the offset (Asia/Shanghai: UTC+8), as the overlay shows them (R-HOST-11).
     rec, derived = handle(ev, clock)
     code, out, err = sealcam(
         "audit", "--evidence", ev, "--user", "clerk", "--item", rec, password=CLERK_PW
@@ -316,7 +316,8 @@ def test_items_filters_by_local_dates(ev, sealcam):
 
 
 def test_editing_an_audit_row_makes_verify_not_ok(ev, sealcam, tmp_path, clock):
-    # Issue 13: editing or deleting an audit row makes `sealcam verify evidence/` NOT OK;
+    # Issue 13, R-HOST-10 (altering surfaced): editing or deleting an audit row makes
+    # `sealcam verify evidence/` NOT OK;
     # here end to end, the host key set by the administrator signing after every action.
     keys = tmp_path / "keys"
     keys.mkdir()
