@@ -23,6 +23,7 @@ from host import audit, i18n, people, settings
 from host.cli.auth import add_login_options, desk_for, open_store
 from host.cli.common import EXIT_OK, UsageProblem
 from host.errors import Refused
+from host.i18n import N_
 
 if TYPE_CHECKING:
     from sqlite3 import Cursor
@@ -260,7 +261,10 @@ def cmd_user_passwd(args: argparse.Namespace) -> int:
         if locked_until(failures, failed_ms, desk.now()):
             act.details["unlocked"] = True
         people.set_password(act.cur, target, password)
-    print(i18n.text("user.password_set" if own else "user.password_reset", name=target))
+    if own:
+        print(i18n.text("user.password_set", name=target))
+    else:
+        print(i18n.text("user.password_reset", name=target))
     return EXIT_OK
 
 
@@ -276,8 +280,10 @@ def _set_disabled(args: argparse.Namespace, disabled: bool) -> int:
             raise Refused(i18n.text("user.last_administrator", name=args.name), LAST_ADMINISTRATOR)
         act.cur.execute("UPDATE users SET disabled = ? WHERE name = ?", (int(disabled), args.name))
         act.details["disabled"] = [was, disabled]
-    msg_id = "user.disabled" if disabled else "user.enabled"
-    print(i18n.text(msg_id, name=args.name))
+    if disabled:
+        print(i18n.text("user.disabled", name=args.name))
+    else:
+        print(i18n.text("user.enabled", name=args.name))
     return EXIT_OK
 
 
@@ -337,12 +343,27 @@ def add_user(sub: "argparse._SubParsersAction") -> None:
     pw.add_argument("--name", help=i18n.text("user.name_passwd"))
     pw.set_defaults(run=cmd_user_passwd)
 
-    for name, run in (("disable", cmd_user_disable), ("enable", cmd_user_enable)):
+    for name, run, summary, description, epilog in (
+        (
+            "disable",
+            cmd_user_disable,
+            N_("cmd.user disable"),
+            N_("user.disable_description"),
+            N_("user.disable_epilog"),
+        ),
+        (
+            "enable",
+            cmd_user_enable,
+            N_("cmd.user enable"),
+            N_("user.enable_description"),
+            N_("user.enable_epilog"),
+        ),
+    ):
         d = u_sub.add_parser(
             name,
-            help=i18n.text("cmd.user " + name),
-            description=i18n.text("user.%s_description" % name),
-            epilog=i18n.text("user.%s_epilog" % name),
+            help=i18n.text(summary),
+            description=i18n.text(description),
+            epilog=i18n.text(epilog),
         )
         add_login_options(d)
         d.add_argument("--name", required=True, help=i18n.text("user.name_existing"))

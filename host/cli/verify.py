@@ -212,7 +212,10 @@ def with_audit_line(lines: list, store: "StoreReport") -> list:
     if count is None:
         return lines
     broken = any(f.code.startswith("audit-") for f in store.findings)
-    line = i18n.text("verify.audit_broken" if broken else "verify.audit_ok", count=count)
+    if broken:
+        line = i18n.text("verify.audit_broken", count=count)
+    else:
+        line = i18n.text("verify.audit_ok", count=count)
     at = next((i + 1 for i, text in enumerate(lines) if text.startswith("Log ")), len(lines))
     return [*lines[:at], line, *lines[at:]]
 

@@ -350,6 +350,17 @@ def test_editing_an_audit_row_makes_verify_not_ok(ev, sealcam, tmp_path, clock):
     assert "audit-chain-broken" in out
 
 
+def test_every_action_outcome_and_role_has_its_label_in_both_languages():
+    # Issue 13 "Chinese first": these ids are built at run time ("action." + name), so the
+    # extractor cannot find them; a new action or role needs its label here.
+    from host import people
+
+    ids = ["action." + a for a in audit.ACTIONS] + ["role." + r for r in people.ROLES]
+    ids += ["outcome." + o for o in (audit.DONE, audit.REFUSED)]
+    for msg_id in ids:
+        assert msg_id in i18n.catalog(i18n.EN) and msg_id in i18n.catalog(i18n.ZH), msg_id
+
+
 def _records(path: str) -> "list[audit.Record]":
     store = SqliteEvidenceStore(path, readonly=True)
     try:
