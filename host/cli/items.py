@@ -23,15 +23,23 @@ LIMIT = 1000
 
 
 def local_moment(text: str) -> "tuple[datetime.datetime, bool]":
-    """An argparse type: ``YYYY-MM-DD`` or ``YYYY-MM-DD HH:MM[:SS]`` (no zone: the agency's
-    applies, once the store says which) -> (the moment, whether only a date was given)."""
+    """An argparse type: ``YYYY-MM-DD`` or ``YYYY-MM-DD HH:MM[:SS]`` (without an offset,
+    the agency's zone applies, once the store says which) -> (the moment, whether only a
+    date was given)."""
+    given = text.strip()
     try:
-        moment = datetime.datetime.fromisoformat(text.strip())
+        day = datetime.date.fromisoformat(given)
+    except ValueError:
+        pass
+    else:
+        return datetime.datetime(day.year, day.month, day.day), True
+    try:
+        moment = datetime.datetime.fromisoformat(given)
     except ValueError:
         moment = None
-    if moment is None or moment.tzinfo is not None:
+    if moment is None:
         raise argparse.ArgumentTypeError(i18n.text("items.bad_date", text=text))
-    return moment, len(text.strip()) == 10
+    return moment, False
 
 
 def how_many(text: str) -> int:
@@ -49,7 +57,9 @@ def utc_ms(given: "tuple[datetime.datetime, bool] | None", zone: str, end: bool)
     moment, date_only = given
     if date_only and end:
         moment += datetime.timedelta(days=1)
-    return int(moment.replace(tzinfo=ZoneInfo(zone)).timestamp() * 1000)
+    if moment.tzinfo is None:  # as people give it: in the agency's zone
+        moment = moment.replace(tzinfo=ZoneInfo(zone))
+    return int(moment.timestamp() * 1000)
 
 
 def filters_of(args: argparse.Namespace) -> dict:

@@ -311,6 +311,7 @@ def test_items_filters_by_local_dates(ev, sealcam):
     assert ids("--since", day, "--until", day) == [rec.item_id]  # a date: the whole day
     assert ids("--until", day + " 00:00") == []
     assert ids("--device", "NO-SUCH-DEVICE") == []
+    assert ids("--since", "2000-01-01T00:00+00:00") == [rec.item_id]  # an offset, as given
     code, _, err = sealcam("items", *E, "--since", "yesterday", password=CLERK_PW)
     assert code == 2 and "not a local date or time" in err
 
