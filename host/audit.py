@@ -56,6 +56,7 @@ REFUSE = "refuse"  # an approval refused
 REVIEW = "review"  # the legal department's review of a sampled recording
 USER_ADD = "user-add"
 USER_CHANGE = "user-change"
+PASSWORD_CHANGE = "password-change"  # one's own (another's, reset, is a user-change)
 AUDIT_READ = "audit-read"
 
 ACTIONS = (
@@ -85,6 +86,7 @@ ACTIONS = (
     REVIEW,
     USER_ADD,
     USER_CHANGE,
+    PASSWORD_CHANGE,
     AUDIT_READ,
 )
 

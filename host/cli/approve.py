@@ -9,46 +9,30 @@ agency's time zone (``host.settings``, ``host.localtime``); ``--json`` gives UTC
 """
 
 import argparse
-import datetime
 import json
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from host import access, audit, i18n, localtime, restricted, settings
-from host.cli.auth import add_login_options, desk_from
+from host.cli.auth import add_login_options
 from host.cli.common import EXIT_NOT_OK, EXIT_OK, UsageProblem
+from host.cli.items import local_moment, utc_ms
+from host.cli.people import acting_desk
 
 if TYPE_CHECKING:
     from host.access import Desk
 
-# The date forms a person may give, longest first; a date alone is a whole day.
-DATE_FORMS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
-DAY_FORM = "%Y-%m-%d"
-
 
 def local_ms(text: str, zone: str, end_of_day: bool = False) -> int:
-    """UTC milliseconds of ``text``, a date (and time) in ``zone``. A date alone is the
+    """UTC milliseconds of ``text``, a date or a time in ``zone`` as ``sealcam items``
+    reads them (``host.cli.items``: one syntax for every command). A date alone is the
     start of that day, or, with ``end_of_day``, its end (the next day's start): an approval
     ``--until 2026-12-31`` holds all of the 31st. UsageProblem for anything else."""
-    t = text.strip()
     try:
-        moment = _parsed(t)
-        if moment is None:
-            moment = datetime.datetime.strptime(t, DAY_FORM)
-            if end_of_day:
-                moment += datetime.timedelta(days=1)
-        return int(moment.replace(tzinfo=ZoneInfo(zone)).timestamp() * 1000)
-    except (ValueError, OverflowError):  # not a date, or one past year 9999
+        ms = utc_ms(local_moment(text), zone, end_of_day)
+    except (argparse.ArgumentTypeError, OverflowError):  # not a date, or past year 9999
         raise UsageProblem(i18n.text("approval.bad_date", text=text, zone=zone)) from None
-
-
-def _parsed(text: str) -> "datetime.datetime | None":
-    for form in DATE_FORMS:
-        try:
-            return datetime.datetime.strptime(text, form)
-        except ValueError:
-            continue
-    return None
+    assert ms is not None  # a moment was given
+    return ms
 
 
 def _approval_id(text: str) -> int:
@@ -85,7 +69,7 @@ def add_restrict(sub: "argparse._SubParsersAction") -> None:
 def cmd_restrict(args: argparse.Namespace) -> int:
     if not args.lift and not args.kind:
         raise UsageProblem(i18n.text("restrict.no_kind", kinds=" | ".join(restricted.KINDS)))
-    desk = desk_from(args)
+    desk = acting_desk(args)
     with desk.act(audit.RESTRICT, args.item) as act:
         if args.lift:
             act.details.update(restricted.lift(act.cur, args.item, args.reason))
@@ -193,7 +177,7 @@ def _show(ms: "int | None", zone: str) -> str:
 
 
 def cmd_request(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
+    desk = acting_desk(args)
     zone = _zone(desk)
     until = local_ms(args.until, zone, end_of_day=True)
     # (not "action": that is the name of act's own argument)
@@ -218,7 +202,7 @@ def cmd_request(args: argparse.Namespace) -> int:
 
 
 def cmd_grant(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
+    desk = acting_desk(args)
     zone = _zone(desk)
     until = local_ms(args.until, zone, end_of_day=True) if args.until else None
     with desk.act(audit.APPROVE, _item_of(desk, args.id), step="grant", approval=args.id) as act:
@@ -241,7 +225,7 @@ def cmd_grant(args: argparse.Namespace) -> int:
 
 
 def cmd_refuse(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
+    desk = acting_desk(args)
     with desk.act(
         audit.REFUSE, _item_of(desk, args.id), step="refuse", approval=args.id, reason=args.reason
     ) as act:
@@ -252,7 +236,7 @@ def cmd_refuse(args: argparse.Namespace) -> int:
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
+    desk = acting_desk(args)
     with desk.act(
         audit.REFUSE, _item_of(desk, args.id), step="revoke", approval=args.id, reason=args.reason
     ) as act:
@@ -272,7 +256,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
+    desk = acting_desk(args)
     zone = _zone(desk)
     # An officer sees their own requests; evidence staff and approvers see every one.
     mine = desk.user.name if desk.user.officer_only else None
@@ -340,7 +324,7 @@ def _why(reason: str) -> str:
 
 
 def cmd_attempts(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
+    desk = acting_desk(args)
     zone = _zone(desk)
     since = local_ms(args.since, zone) if args.since else 0
     with desk.act(audit.AUDIT_READ, None, query="leak-attempts", since_ms=since) as act:
