@@ -54,7 +54,7 @@ def add_restrict(sub: "argparse._SubParsersAction") -> None:
         help=i18n.text("cmd.restrict"),
         description=i18n.text("cmd.restrict"),
         epilog="Example: sealcam restrict SC-0001/42 --kind private --reason 'a witness is "
-        "named' --evidence evidence/ --user wli",
+        "named' --evidence evidence/ --user li",
     )
     add_login_options(p)
     p.add_argument("item", metavar="ITEM", help=i18n.text("restrict.opt_item"))
@@ -99,7 +99,7 @@ def add_approval(sub: "argparse._SubParsersAction") -> None:
         help=i18n.text("cmd.approval request"),
         description=i18n.text("cmd.approval request"),
         epilog="Example: sealcam approval request SC-0001/42 --action export --purpose "
-        "'court case 2026-17' --until 2026-12-31 --evidence evidence/ --user wli",
+        "'court case 2026-17' --until 2026-12-31 --evidence evidence/ --user li",
     )
     add_login_options(q)
     q.add_argument("item", metavar="ITEM", help=i18n.text("restrict.opt_item"))
