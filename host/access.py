@@ -153,7 +153,9 @@ class Desk:
                     cur.execute("ROLLBACK TO act")
                     refusal = exc
                     reason = exc.reason if isinstance(exc, Refused) else "unusable"
-                    record = (item, audit.REFUSED, {"reason": reason, "message": str(exc)})
+                    # What the action had noted (the approval, the file) stays on record.
+                    details = {**act.details, "reason": reason, "message": str(exc)}
+                    record = (item, audit.REFUSED, details)
                 else:
                     record = (act.item, audit.DONE, act.details)
                 cur.execute("RELEASE act")
