@@ -345,4 +345,238 @@ MESSAGES: "dict[str, tuple[str, str]]" = {
         "and the next checkpoint will sign it",
         "警告：主机密钥 {path} 无法使用（{problem}）：操作已记录，将由下一个检查点签名",
     ),
+    # cases, categories and what a recording proves (host.cases, host/cli/case.py)
+    "cmd.case": (
+        "cases: their recordings, what each proves, and what the footage lacks",
+        "案件管理：关联录像、证明对象及录像缺失情况",
+    ),
+    "cmd.case add": ("open a case", "新建案件"),
+    "cmd.case show": ("a case, its recordings and its flags", "查看案件、关联录像及问题标记"),
+    "cmd.case list": ("the cases", "案件列表"),
+    "cmd.case link": ("link recordings to a case", "将录像关联到案件"),
+    "cmd.case unlink": (
+        "take a recording out of a case, with the reason",
+        "解除录像与案件的关联（须说明理由）",
+    ),
+    "cmd.case close": ("close a case file", "案件归档结案"),
+    "cmd.case check": (
+        "the flags of one case or of every case (exit 1: some)",
+        "检查一个或全部案件的问题标记（有标记时退出码为 1）",
+    ),
+    "cmd.item": (
+        "a recording's category and what it is meant to prove",
+        "录像的分类及证明对象",
+    ),
+    "cmd.item note": (
+        "record a recording's category and what it proves",
+        "登记录像的分类及证明对象",
+    ),
+    "case.description": (
+        "Cases and the recordings linked to them. A case type that touches personal liberty, "
+        "life and health or major property must be recorded in full: every linked recording "
+        "with a pause, missing entries or no announcement is flagged, and so is such a case "
+        "without footage; a case whose type requires footage is flagged when it has none.",
+        "案件及其关联录像。直接涉及人身自由、生命健康、重大财产权益的案件类型必须全过程音像记录："
+        "关联录像中有暂停、记录缺失或未告知录像的，均予以标记，无任何录像的此类案件亦予以标记；"
+        "应当音像记录的案件类型没有关联录像的，予以标记。",
+    ),
+    "item.description": (
+        "A recording's category and what it is meant to prove (who noted it and when is kept).",
+        "录像的分类及证明对象（同时记录登记人和登记时间）。",
+    ),
+    "case.opt.number": ("the case number", "案件编号"),
+    "case.opt.type": (
+        "the case type (the agency's setting case_types)",
+        "案件类型（取自本单位设置 case_types）",
+    ),
+    "case.opt.title": ("what the case is about", "案件名称"),
+    "case.opt.responsible": ("the person responsible", "责任人"),
+    "case.opt.place": ("where it happened", "发生地点"),
+    "case.opt.when": (
+        "when it happened: YYYY-MM-DD HH:MM in the agency's time zone",
+        "发生时间：YYYY-MM-DD HH:MM（本单位时区）",
+    ),
+    "case.opt.major": (
+        "a major or complex case (its evidence is kept forever)",
+        "重大、疑难、复杂案件（其证据永久保存）",
+    ),
+    "case.opt.json": ("machine-readable output (UTC milliseconds)", "机器可读输出（UTC 毫秒）"),
+    "case.opt.list_type": ("only cases of this type", "仅列出该类型的案件"),
+    "case.opt.flagged": ("only cases with flags", "仅列出有问题标记的案件"),
+    "case.opt.items": ("recordings: DEVICE/N", "录像：设备编号/N"),
+    "case.opt.item": ("a recording: DEVICE/N", "一段录像：设备编号/N"),
+    "case.opt.reason": ("why it is taken out of the case", "解除关联的理由"),
+    "case.opt.check_number": ("one case (default: every case)", "指定案件（默认检查全部案件）"),
+    "item.opt.category": ("the category: {categories}", "分类：{categories}"),
+    "item.opt.proves": (
+        "what the recording is meant to prove",
+        "证明对象（该录像用以证明的事项）",
+    ),
+    "case.what.number": ("a case number", "案件编号"),
+    "case.what.title": ("the title", "案件名称"),
+    "case.what.responsible": ("the person responsible", "责任人"),
+    "case.what.place": ("the place", "发生地点"),
+    "case.what.proves": ("what it proves", "证明对象"),
+    "case.what.reason": ("the reason", "理由"),
+    "case.err.text": (
+        "{what} must be 1 to {limit} characters of text without control characters",
+        "{what}应为 1 至 {limit} 个字符的文字，且不含控制字符",
+    ),
+    "case.err.number_spaces": (
+        "a case number has no spaces: {number!r}",
+        "案件编号不能含空格：{number!r}",
+    ),
+    "case.err.when": (
+        "{text!r} is not a time: give YYYY-MM-DD HH:MM in the agency's time zone ({zone})",
+        "{text!r} 不是有效时间：请按 YYYY-MM-DD HH:MM 给出本单位时区（{zone}）的时间",
+    ),
+    "case.err.type": (
+        "{name!r} is not a case type of this agency: give one of {known}",
+        "{name!r} 不是本单位的案件类型：请从以下类型中选择：{known}",
+    ),
+    "case.err.no_case": (
+        "there is no case {number} (sealcam case list shows them)",
+        "没有案件 {number}（可用 sealcam case list 查看案件列表）",
+    ),
+    "case.err.exists": (
+        "case {number} exists already (sealcam case show {number})",
+        "案件 {number} 已存在（可用 sealcam case show {number} 查看）",
+    ),
+    "case.err.closed": ("case {number} is closed already", "案件 {number} 已结案"),
+    "case.err.not_held": (
+        "case {number} does not hold {item}",
+        "案件 {number} 未关联 {item}",
+    ),
+    "case.err.category": (
+        "{category!r} is not a category: give one of {known}",
+        "{category!r} 不是有效分类：请从以下分类中选择：{known}",
+    ),
+    "case.err.no_note": (
+        "{item} has no note yet: give both --category (one of {known}) and --proves",
+        "{item} 尚未登记：请同时给出 --category（{known} 之一）和 --proves",
+    ),
+    "case.added": (
+        "case {number} opened: {type}, happened {when}",
+        "案件 {number} 已建立：{type}，发生时间 {when}",
+    ),
+    "case.linked": (
+        "case {number}: {count} of {given} recording(s) newly linked",
+        "案件 {number}：新关联录像 {count} 段（共给出 {given} 段）",
+    ),
+    "case.unlinked": (
+        "case {number}: {item} taken out (the reason is in the audit trail)",
+        "案件 {number}：已解除与 {item} 的关联（理由已记入审计日志）",
+    ),
+    "case.closed": ("case {number} closed at {when}", "案件 {number} 已于 {when} 结案"),
+    "item.noted": (
+        "{item}: {category}; proves: {proves} (noted {when})",
+        "{item}：{category}；证明对象：{proves}（登记于 {when}）",
+    ),
+    "case.head": ("Case {number}  {type}{rules}", "案件 {number}  {type}{rules}"),
+    "case.rules.list": ("  [{rules}]", "  【{rules}】"),
+    "case.rules.sep": ("; ", "；"),
+    "case.rules.full": ("must be recorded in full", "必须全过程记录"),
+    "case.rules.required": ("footage required", "应当音像记录"),
+    "case.rules.permanent": ("kept forever", "永久保存"),
+    "case.row": ("  {label} {value}", "  {label} {value}"),
+    "case.label.title": ("Title      ", "案件名称"),
+    "case.label.responsible": ("Responsible", "责任人  "),
+    "case.label.place": ("Place      ", "地点    "),
+    "case.label.happened": ("Happened   ", "发生时间"),
+    "case.label.opened": ("Opened     ", "立案时间"),
+    "case.label.closed": ("Closed     ", "结案时间"),
+    "case.label.major": ("Major case ", "重大案件"),
+    "case.by": ("{when} by {name}", "{when}（{name}）"),
+    "case.open": ("open", "未结案"),
+    "case.yes": ("yes", "是"),
+    "case.no": ("no", "否"),
+    "case.items": ("Recordings: {count}", "关联录像：{count} 段"),
+    "case.item": (
+        "  {item}  {start} to {end}  officer {officer}",
+        "  {item}  {start} 至 {end}  执法人员 {officer}",
+    ),
+    "case.item_note": (
+        "      {category}; proves: {proves} (noted by {name}, {when})",
+        "      {category}；证明对象：{proves}（{name} 登记于 {when}）",
+    ),
+    "case.item_no_note": (
+        "      no category or note of what it proves yet",
+        "      尚未登记分类和证明对象",
+    ),
+    "case.flags": ("Flags: {count}", "问题标记：{count} 项"),
+    "case.no_flags": ("Flags: none", "问题标记：无"),
+    "case.flag.paused": (
+        "{rule} {item}: paused at {at} ({reason}), resumed at {resumed}: not recorded in full",
+        "{rule} {item}：于 {at} 暂停（{reason}），{resumed} 恢复：未全过程记录",
+    ),
+    "case.flag.paused_not_resumed": (
+        "{rule} {item}: paused at {at} ({reason}) and not resumed: not recorded in full",
+        "{rule} {item}：于 {at} 暂停（{reason}）且未恢复：未全过程记录",
+    ),
+    "case.flag.seq-gap": (
+        "{rule} {item}: {count} entries are missing (seq {first} to {last}): not recorded "
+        "in full",
+        "{rule} {item}：缺失 {count} 条记录（序号 {first} 至 {last}）：未全过程记录",
+    ),
+    "case.flag.no-announcement": (
+        "{rule} {item}: no announcement that recording is under way (started at seq {seq})",
+        "{rule} {item}：未告知正在录音录像（自序号 {seq} 开始）",
+    ),
+    "case.flag.empty-recording": (
+        "{rule} {item}: the recording holds no footage",
+        "{rule} {item}：该录像没有任何音像内容",
+    ),
+    "case.flag.no-footage": (
+        "{rule} no footage: a case of this type must be recorded in full",
+        "{rule} 无录像：此类案件必须全过程音像记录",
+    ),
+    "case.flag.not-recorded-when-required": (
+        "{rule} not recorded when required: no recording is linked",
+        "{rule} 应当记录而未记录：没有关联任何录像",
+    ),
+    "case.list_line": (
+        "{number}  {type}  {title}  {when}  {count} item(s){closed}",
+        "{number}  {type}  {title}  {when}  {count} 项{closed}",
+    ),
+    "case.closed_mark": ("  closed", "  已结案"),
+    "case.list_count": ("{count} case(s)", "共 {count} 件案件"),
+    "case.check_case": ("Case {number}: {count} flag(s)", "案件 {number}：{count} 项问题标记"),
+    "case.check_total": (
+        "{checked} case(s) checked, {flagged} flagged",
+        "已检查 {checked} 件案件，其中 {flagged} 件有问题标记",
+    ),
+    "case.category.routine": ("routine enforcement", "日常执法"),
+    "case.category.evidence": ("evidence", "证据"),
+    "case.category.obstruction": ("obstruction of enforcement", "妨碍执法"),
+    "case.category.emergency": (
+        "major emergency or mass incident",
+        "重大突发事件或群体性事件",
+    ),
+    "case.category.complaint": ("complaint", "投诉"),
+    "case.category.training": ("training", "培训"),
+    "case.type.detention": (
+        "summons, detention or arrest (personal liberty)",
+        "传唤、拘留、逮捕（涉及人身自由）",
+    ),
+    "case.type.search": ("search", "搜查"),
+    "case.type.seizure": (
+        "sealing up or seizing major property",
+        "查封、扣押重大财产",
+    ),
+    "case.type.injury": (
+        "on-scene injury or danger to life (life and health)",
+        "现场伤情处置（涉及生命健康）",
+    ),
+    "case.type.mass-incident": (
+        "major emergency or mass incident",
+        "处置重大突发事件、群体性事件",
+    ),
+    "case.type.inspection": ("on-site inspection or random check", "现场检查、随机抽查"),
+    "case.type.investigation": ("investigation and evidence-taking", "调查取证"),
+    "case.type.preservation": ("preservation of evidence", "证据保全"),
+    "case.type.enforcement": ("administrative compulsory measure", "行政强制"),
+    "case.type.hearing": ("hearing", "听证"),
+    "case.type.service": ("service of enforcement documents", "文书送达"),
+    "case.type.traffic": ("traffic enforcement", "交通管理执法"),
+    "case.type.administrative": ("general administrative enforcement", "一般行政执法"),
 }
