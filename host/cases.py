@@ -242,15 +242,16 @@ def flags(
 ) -> "list[CaseFlag]":
     """The flags of a case of type ``kind`` holding ``linked``; ``findings`` has every
     linked recording's findings when the type is ``full`` (``needs_findings``)."""
-    footage = [x for x in linked if x.is_footage]
+    recordings = [x for x in linked if x.is_footage]
+    footage = [x for x in recordings if x.item.chunks > 0]  # a recording with something in it
     out: list[CaseFlag] = []
     if kind.full:
-        if not footage:
-            out.append(CaseFlag(NO_FOOTAGE))
-        for x in footage:
+        for x in recordings:
             if x.item.chunks == 0:
                 out.append(CaseFlag(EMPTY_RECORDING, x.item.item_id))
             out.extend(recording_flags(x.item.item_id, findings[x.item.item_id]))
+        if not footage:
+            out.append(CaseFlag(NO_FOOTAGE))
     if kind.required and not footage:
         out.append(CaseFlag(NOT_RECORDED))
     return out
@@ -481,9 +482,11 @@ def note(
     now_ms: int,
 ) -> "tuple[Note | None, Note]":
     """Record item ``item_id``'s category and what it proves (either may be None: kept as
-    it was), by ``by`` at ``now_ms``; returns the old note and the new one, for the audit
-    record. CaseError for a category the agency does not have or nothing to note."""
+    it was, but not both), by ``by`` at ``now_ms``; returns the old note and the new one, for
+    the audit record. CaseError for a category not in ``CATEGORIES``, or nothing to note."""
     items.get(cur, item_id)
+    if category is None and proves is None:
+        raise CaseError(i18n.text("case.err.nothing_to_note", known=", ".join(CATEGORIES)))
     old = note_of(cur, item_id)
     if category is not None and category not in CATEGORIES:
         raise CaseError(

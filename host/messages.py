@@ -455,6 +455,10 @@ MESSAGES: "dict[str, tuple[str, str]]" = {
         "{item} has no note yet: give both --category (one of {known}) and --proves",
         "{item} 尚未登记：请同时给出 --category（{known} 之一）和 --proves",
     ),
+    "case.err.nothing_to_note": (
+        "nothing to note: give --category (one of {known}), --proves, or both",
+        "没有要登记的内容：请给出 --category（{known} 之一）、--proves 或两者",
+    ),
     "case.added": (
         "case {number} opened: {type}, happened {when}",
         "案件 {number} 已建立：{type}，发生时间 {when}",

@@ -106,7 +106,14 @@ def test_a_missing_announcement_in_a_full_recording_case_is_flagged(fresh):  # R
 
 def test_a_recording_without_footage_in_a_full_recording_case_is_flagged(fresh):  # R-HOST-12
     ev, ids = fresh
-    assert codes(case_holding(ev, [ids[EMPTY]])) == [(cases.EMPTY_RECORDING, ids[EMPTY])]
+    assert codes(case_holding(ev, [ids[WHOLE], ids[EMPTY]])) == [
+        (cases.EMPTY_RECORDING, ids[EMPTY])
+    ]
+
+
+def test_an_empty_recording_is_no_footage_where_footage_is_required(fresh):  # R-HOST-10
+    ev, ids = fresh
+    assert codes(case_holding(ev, [ids[EMPTY]], "traffic")) == [(cases.NOT_RECORDED, None)]
 
 
 def test_a_full_recording_case_without_footage_is_flagged(fresh):  # R-HOST-12, R-HOST-10
@@ -199,7 +206,7 @@ def test_a_full_case_is_flagged_iff_a_recording_has_a_finding_or_none_is_linked(
     assert all(f.rule == cases.FLAG_RULES[f.code] for f in flags)
     # A type that need not be in full is judged on whether footage is linked at all.
     loose = cases.flags(cases.CaseType("t", required=required), linked, {})
-    assert bool(loose) == (required and not recs)
+    assert bool(loose) == (required and all(chunks == 0 for _, chunks in recs))
 
 
 # --- the store's rows -------------------------------------------------------------------------
@@ -252,6 +259,8 @@ def test_what_does_not_exist_is_unusable(fresh):
             cases.note(cur, ids[WHOLE], "gossip", "x", "clerk", NOW)
         with pytest.raises(cases.CaseError, match="no note yet"):
             cases.note(cur, ids[WHOLE], cases.ROUTINE, None, "clerk", NOW)
+        with pytest.raises(cases.CaseError, match="nothing to note"):
+            cases.note(cur, ids[WHOLE], None, None, "clerk", NOW)
 
 
 def test_closing_a_case_file_keeps_when_and_only_once(fresh):
