@@ -101,6 +101,40 @@ def add_item(sub: "argparse._SubParsersAction") -> None:
 
 # --- the words a person reads --------------------------------------------------------------
 
+N_ = i18n.N_
+# The catalogue's name of each default case type, category and flag.
+TYPE_LABELS = {
+    "detention": N_("case.type.detention"),
+    "search": N_("case.type.search"),
+    "seizure": N_("case.type.seizure"),
+    "injury": N_("case.type.injury"),
+    "mass-incident": N_("case.type.mass-incident"),
+    "inspection": N_("case.type.inspection"),
+    "investigation": N_("case.type.investigation"),
+    "preservation": N_("case.type.preservation"),
+    "enforcement": N_("case.type.enforcement"),
+    "hearing": N_("case.type.hearing"),
+    "service": N_("case.type.service"),
+    "traffic": N_("case.type.traffic"),
+    "administrative": N_("case.type.administrative"),
+}
+CATEGORY_LABELS = {
+    cases.ROUTINE: N_("case.category.routine"),
+    cases.EVIDENCE: N_("case.category.evidence"),
+    cases.OBSTRUCTION: N_("case.category.obstruction"),
+    cases.EMERGENCY: N_("case.category.emergency"),
+    cases.COMPLAINT: N_("case.category.complaint"),
+    cases.TRAINING: N_("case.category.training"),
+}
+FLAG_TEXTS = {
+    cases.PAUSED: N_("case.flag.paused"),
+    cases.SEQ_GAP: N_("case.flag.seq-gap"),
+    cases.NO_ANNOUNCEMENT: N_("case.flag.no-announcement"),
+    cases.EMPTY_RECORDING: N_("case.flag.empty-recording"),
+    cases.NO_FOOTAGE: N_("case.flag.no-footage"),
+    cases.NOT_RECORDED: N_("case.flag.not-recorded-when-required"),
+}
+
 
 def type_label(kind: cases.CaseType) -> str:
     """A case type in the language in force: the agency's own label, the catalogue's, or
@@ -108,16 +142,17 @@ def type_label(kind: cases.CaseType) -> str:
     lang = i18n.current()
     if kind.labels.get(lang):
         return kind.labels[lang]
-    msg_id = "case.type." + kind.name
-    return i18n.text(msg_id) if i18n.known(msg_id) else kind.name
+    msg_id = TYPE_LABELS.get(kind.name)
+    return i18n.text(msg_id) if msg_id else kind.name
 
 
 def category_label(category: str) -> str:
-    msg_id = "case.category." + category
-    return i18n.text(msg_id) if i18n.known(msg_id) else category
+    msg_id = CATEGORY_LABELS.get(category)
+    return i18n.text(msg_id) if msg_id else category
 
 
 def pause_reason(reason: str) -> str:
+    """A pause's reason in the officer's terminal's words (``pause.*``), else its name."""
     msg_id = "pause." + reason
     return i18n.text(msg_id) if i18n.known(msg_id) else reason
 
@@ -135,7 +170,7 @@ def flag_text(flag: cases.CaseFlag, zone: str) -> str:
         fields.update(first=d["first"], last=d["last"], count=d["last"] - d["first"] + 1)
     elif flag.code == cases.NO_ANNOUNCEMENT:
         fields["seq"] = flag.seq
-    return i18n.text("case.flag." + flag.code, **fields)
+    return i18n.text(FLAG_TEXTS[flag.code], **fields)
 
 
 def _rules_text(kind: cases.CaseType) -> str:

@@ -334,3 +334,19 @@ def test_a_time_that_is_no_time_is_unusable(text):
 def test_the_agencys_zone_decides_the_moment():
     assert cases.parse_when("2026-12-05 14:00", ZONE) == cases.parse_when("2026-12-05 06:00", "UTC")
     assert cases.parse_when("2026-12-05", ZONE) == cases.parse_when("2026-12-04 16:00", "UTC")
+
+
+def test_every_case_type_category_and_flag_has_its_words_in_both_languages():  # issue 13
+    from host import i18n
+    from host.cli import case
+
+    assert set(case.TYPE_LABELS) == set(cases.DEFAULT_CASE_TYPES)
+    assert set(case.CATEGORY_LABELS) == set(cases.CATEGORIES)
+    assert set(case.FLAG_TEXTS) == set(cases.FLAG_RULES)
+    ids = [*case.TYPE_LABELS.values(), *case.CATEGORY_LABELS.values(), *case.FLAG_TEXTS.values()]
+    for msg_id in [*ids, "case.flag.paused_not_resumed"]:
+        assert i18n.text(msg_id, "en", **FIELDS) != i18n.text(msg_id, "zh", **FIELDS), msg_id
+
+
+FIELDS = dict(item="D/1", rule="R-HOST-12", at="t", resumed="t", reason="r", seq=1,
+              first=1, last=2, count=2)  # fmt: skip
