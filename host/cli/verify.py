@@ -1,5 +1,11 @@
 """``sealcam verify`` (a ledger file, a device store, a host evidence store) and
-``sealcam checkpoint``."""
+``sealcam checkpoint``.
+
+Every report is in the language in force (``host.i18n``), every time in it in the agency's
+time zone with the offset, as the overlay burns it (issue 17, issue 13 "Chinese first"): an
+evidence store's own setting (``host.settings``), else Asia/Shanghai; ``--tz`` names
+another. ``--json`` is for machines: UTC milliseconds and English, as before.
+"""
 
 import argparse
 import json
@@ -8,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from host import i18n, settings
 from host.cli.common import (
     EXIT_NOT_OK,
     EXIT_OK,
@@ -20,8 +27,10 @@ from host.cli.common import (
     read_regular,
 )
 from host.files import write_atomic
+from host.i18n import text
+from host.localtime import DEFAULT_ZONE, zone_problem
 from host.progress import Progress
-from host.report_text import render
+from host.report_text import finding_text, render, when
 from protocol.verify import verify_chunks
 
 if TYPE_CHECKING:
@@ -44,11 +53,41 @@ def _is_mp4(path: Path) -> bool:
         return False
 
 
-SEGMENT_TEXT = (
-    "%s is a segment of a device store's ledger, not a ledger file: a store's entries are "
-    "checked together, so verify the store folder (sealcam verify %s --key KEY), or write "
-    "its ledger as one file with sealcam ledger export %s --out FILE"
-)
+def chosen_zone(args: argparse.Namespace, store: "Path | None" = None) -> str:
+    """The time zone a report shows its times in: ``--tz``; else the evidence store's
+    setting (``store``: its folder); else the default, Asia/Shanghai. An unknown ``--tz`` is
+    unusable (exit 2); a store's zone this machine does not know gives the default."""
+    given = getattr(args, "tz", None)
+    if given:
+        if zone_problem(given):
+            raise UsageProblem(text("refuse.tz", zone=given))
+        return given
+    if store is not None:
+        zone = _store_zone(store / "evidence.db")
+        if isinstance(zone, str) and zone and not zone_problem(zone):
+            return zone
+    return DEFAULT_ZONE
+
+
+def _store_zone(db_path: Path) -> object:
+    """The zone an evidence store's settings name (their default in a store made before
+    settings existed), or None when its database cannot be read (its report says why)."""
+    import sqlite3
+
+    from host.verify_store import open_readonly
+
+    if not db_path.is_file():
+        return None
+    try:
+        db = open_readonly(db_path)
+    except sqlite3.Error:
+        return None
+    try:
+        return settings.get(db.cursor(), settings.TIME_ZONE)
+    except (sqlite3.Error, ValueError):
+        return None
+    finally:
+        db.close()
 
 
 def _is_segment(path: Path) -> bool:
@@ -87,39 +126,31 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return verify_mp4_file(args)
     if _is_segment(path):
         store = _segment_store(path)
-        raise UsageProblem(SEGMENT_TEXT % (path, store, store))
+        raise UsageProblem(text("refuse.segment", path=path, store=store))
     if args.agency_ca:
-        raise UsageProblem(
-            "--agency-ca checks the Content Credentials of an exported MP4, and %s is not one"
-            % path
-        )
+        raise UsageProblem(text("refuse.agency_ca", path=path))
     # An evidence store whose database was deleted still has its media: check it as one.
     gone_db = (path / "media").is_dir() and not (path / "ledger").is_dir()
     if path.is_dir() and ((path / "evidence.db").exists() or gone_db):
         return verify_evidence(path, args)
     if args.witness or args.host_key:  # never let a reader believe a witness was checked
-        raise UsageProblem(
-            "--witness and --host-key check a host evidence store, and %s is not one (a "
-            "ledger or a device store is checked with --key alone)" % path
-        )
+        raise UsageProblem(text("refuse.witness", path=path))
     if path.is_dir() and (path / "ledger").is_dir():
         from firmware.store import ledger_records
 
         size = sum(p.stat().st_size for p in (path / "ledger").glob("*.seg"))
         chunks = ledger_records(str(path), LEDGER_READ)
     elif path.is_dir():
-        raise UsageProblem(
-            "%s is a directory but neither a device store (ledger/) nor an evidence store "
-            "(evidence.db)" % path
-        )
+        raise UsageProblem(text("refuse.directory", path=path))
     else:
         f = open_regular(args.ledger, "ledger")
         size = os.fstat(f.fileno()).st_size
         chunks = file_chunks(f)
     if not args.key:
-        raise UsageProblem("a ledger file or device store needs --key DEVICE.pub to check it")
+        raise UsageProblem(text("refuse.no_key"))
+    zone = chosen_zone(args)
     key = load_key(args.key)
-    progress = Progress("verifying %s" % args.ledger, size)
+    progress = Progress(text("evidence.verifying", path=args.ledger), size)
     from host.sigworker import worker_checks
 
     checks = worker_checks(key.public)
@@ -128,7 +159,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(dict(report.to_dict(), ledger=args.ledger), indent=2))
     else:
-        print(render(report, args.ledger))
+        print(render(report, args.ledger, zone))
     return EXIT_OK if report.ok else EXIT_NOT_OK
 
 
@@ -137,10 +168,8 @@ def verify_mp4_file(args: argparse.Namespace) -> int:
     from host.mp4verify import verify_mp4
 
     if args.witness or args.host_key or args.device:
-        raise UsageProblem(
-            "--witness, --host-key and --device check a host evidence store; an MP4 file is "
-            "checked alone, or with --key DEVICE.pub"
-        )
+        raise UsageProblem(text("refuse.mp4_options"))
+    zone = chosen_zone(args)
     key = load_key(args.key) if args.key else None
     anchor = None
     if args.agency_ca:
@@ -151,7 +180,7 @@ def verify_mp4_file(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
-        for line in report.lines():
+        for line in report.lines(zone):
             print(line)
     return EXIT_OK if report.ok else EXIT_NOT_OK
 
@@ -172,41 +201,88 @@ def verify_evidence(path: Path, args: argparse.Namespace) -> int:
     policy = compliance.Policy(
         upload_hours=args.late_hours, clock_drift_ms=int(args.drift_limit * 1000)
     )
+    zone = chosen_zone(args, path)
     checkup = check_evidence(path, args.device, policy, witness, pinned)
     if args.json:
         print(json.dumps(checkup.to_dict(), indent=2, default=str))
     else:
-        for line in render_checkup(checkup, path):
+        for line in render_checkup(checkup, path, zone):
             print(line)
     return EXIT_OK if checkup.ok else EXIT_NOT_OK
 
 
-def render_checkup(checkup: "Checkup", path: Path) -> list:
+def render_checkup(checkup: "Checkup", path: Path, zone: str = DEFAULT_ZONE) -> list:
     """An evidence store's verdicts as lines a person reads: the store, each device's
-    report, compliance flags and recordings, and one closing Verdict line."""
+    report, compliance flags and recordings, and one closing Verdict line; in the language
+    in force, times in ``zone``."""
     from host import timeline
-    from host.verify_store import render as render_store
 
-    lines = [*device_summary(checkup), *render_store(checkup.store, str(path)), ""]
+    lines = [*device_summary(checkup), *store_section(checkup, path, zone), ""]
     for d in checkup.devices:
-        lines.append(render(d.report, "%s (device %s)" % (path, d.device_id)))
+        source = text("evidence.device_source", path=path, device=d.device_id)
+        lines.append(render(d.report, source, zone))
         flags = d.flags
-        lines.append("Compliance  %s" % ("no flags" if not flags else "%d flag(s)" % len(flags)))
+        count = text("evidence.flags", count=len(flags)) if flags else text("evidence.no_flags")
+        lines.append(text("evidence.compliance", flags=count))
         for f in flags:
-            lines.append("  %-30s %-9s %s" % (f.code, f.rule, f.message))
-        lines.extend(timeline.render(d.recordings))
+            lines.append("  %-30s %-9s %s" % (f.code, f.rule, finding_text(f, zone)))
+        lines.extend(timeline.render(d.recordings, zone))
         lines.append("")
     lines.append(store_verdict(checkup.store.ok, [(d.device_id, d.ok) for d in checkup.devices]))
     lines.append("")  # the report's end, before whatever follows it (the demo's next step)
     return lines
 
 
-# The summary across devices that opens an evidence store's report: one format per line.
-SUMMARY_HEAD = "Summary  %d device(s): %d NOT OK, %d with compliance flags, %d OK without flags"
-SUMMARY_NOT_OK = "  NOT OK          %s"
-SUMMARY_FLAGS = "  with flags      %s"
-SUMMARY_CLEAN = "  OK, no flags    %s"
-SUMMARY_NONE = "Summary  no device enrolled"
+def store_section(checkup: "Checkup", path: Path, zone: str = DEFAULT_ZONE) -> list:
+    """The store's own section (``host.verify_store``'s verdict): its id, its signed log,
+    the witness, its state and findings. (The findings' texts are the store check's own,
+    in English.)"""
+    report = checkup.store
+    s = report.stats
+    lines = [text("evidence.store", path=path, store_id=s["store_id"] or "?")]
+    cp = s["checkpoint"]
+    if cp:
+        signed = _utc_text_as_local(cp["signed"], zone)
+        if cp.get("key"):
+            checkpoint = text(
+                "evidence.checkpoint.key",
+                size=cp["size"],
+                kid=cp["kid"],
+                key=cp["key"],
+                signed=signed,
+            )
+        else:
+            checkpoint = text("evidence.checkpoint", size=cp["size"], kid=cp["kid"], signed=signed)
+        lines.append(text("evidence.log.checkpoint", leaves=s["leaves"], checkpoint=checkpoint))
+    else:
+        lines.append(text("evidence.log", leaves=s["leaves"]))
+    w = s["witness"]
+    if w:
+        if w["consistent"]:
+            msg_id = i18n.N_("evidence.witness.consistent")
+        else:
+            msg_id = i18n.N_("evidence.witness.not")
+        lines.append(text(msg_id, size=w["size"], kid=w["kid"]))
+    mark = "✓" if report.ok else "✗"
+    lines.append(text("report.state", mark=mark, state=i18n.verdict(report.state)))
+    if report.findings:
+        lines.append(text("report.findings"))
+        for f in report.findings:
+            lines.append("  %-22s %s" % (f.code, finding_text(f, zone)))
+    return lines
+
+
+def _utc_text_as_local(value: object, zone: str) -> str:
+    """A time the store check wrote as ``YYYY-MM-DD HH:MM:SS UTC`` (its JSON), shown in
+    ``zone``; anything else as it is."""
+    import datetime
+
+    try:
+        moment = datetime.datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S UTC")
+    except ValueError:
+        return str(value)
+    ms = int(moment.replace(tzinfo=datetime.UTC).timestamp() * 1000)
+    return when(ms, zone)
 
 
 def device_summary(checkup: "Checkup") -> list:
@@ -214,14 +290,26 @@ def device_summary(checkup: "Checkup") -> list:
     which are clean, before the store's section and the per-device ones."""
     devices = checkup.devices
     if not devices:
-        return [SUMMARY_NONE, ""]
+        return [text("evidence.summary.none"), ""]
     bad = [d.device_id for d in devices if not d.ok]
     flagged = ["%s (%d)" % (d.device_id, len(d.flags)) for d in devices if d.flags]
     clean = [d.device_id for d in devices if d.ok and not d.flags]
-    lines = [SUMMARY_HEAD % (len(devices), len(bad), len(flagged), len(clean))]
-    for fmt, names in ((SUMMARY_NOT_OK, bad), (SUMMARY_FLAGS, flagged), (SUMMARY_CLEAN, clean)):
+    lines = [
+        text(
+            "evidence.summary",
+            devices=len(devices),
+            not_ok=len(bad),
+            flagged=len(flagged),
+            clean=len(clean),
+        )
+    ]
+    for msg_id, names in (
+        (i18n.N_("evidence.summary.not_ok"), bad),
+        (i18n.N_("evidence.summary.flags"), flagged),
+        (i18n.N_("evidence.summary.clean"), clean),
+    ):
         if names:
-            lines.append(fmt % ", ".join(names))
+            lines.append(text(msg_id, devices=", ".join(names)))
     return [*lines, ""]
 
 
@@ -230,11 +318,12 @@ def store_verdict(store_ok: bool, devices: list) -> str:
     come above it, and a reader must not take the first "OK" for the whole answer."""
     bad = [d for d, good in devices if not good]
     if store_ok and not bad:
-        return "Verdict  ✓ OK: the store's log and its %d device(s)" % len(devices)
-    parts = [] if store_ok else ["the store's log"]
+        return text("evidence.verdict.ok", count=len(devices))
+    parts = [] if store_ok else [text("evidence.verdict.log")]
     if bad:
-        parts.append("device%s %s" % ("s" if len(bad) > 1 else "", ", ".join(bad)))
-    return "Verdict  ✗ NOT OK: %s (see the findings above)" % " and ".join(parts)
+        msg_id = "evidence.verdict.devices" if len(bad) > 1 else "evidence.verdict.device"
+        parts.append(text(msg_id, devices=", ".join(bad)))
+    return text("evidence.verdict.not_ok", what=text("evidence.verdict.and").join(parts))
 
 
 def cmd_checkpoint_export(args: argparse.Namespace) -> int:
@@ -332,6 +421,12 @@ def add_verify(sub: "argparse._SubParsersAction") -> None:
         metavar="PUB",
         help="in an evidence store, the host public key its checkpoints must be signed with "
         "(default: the keys the store names)",
+    )
+    v.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="show times in this time zone (an IANA name, such as Asia/Shanghai or UTC); "
+        "default: an evidence store's own setting, else Asia/Shanghai",
     )
     v.add_argument("--json", action="store_true", help="print the report as JSON")
     v.set_defaults(run=cmd_verify)
