@@ -221,8 +221,8 @@ def _media(r: dict) -> str:
         for k, n in sorted(r["media"].items(), key=_fmp4_order):
             ids = _FMP4_PARTS.get(k)
             parts.append(text(ids[0] if n == 1 else ids[1], count=n) if ids else "%d %s" % (n, k))
-        return text("timeline.fmp4", parts=", ".join(parts))
-    return ", ".join("%d %s" % (n, k) for k, n in sorted(r["media"].items()))
+        return text("timeline.fmp4", parts=text("timeline.comma").join(parts))
+    return text("timeline.comma").join("%d %s" % (n, k) for k, n in sorted(r["media"].items()))
 
 
 def event_name(name: str) -> str:
