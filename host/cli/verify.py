@@ -363,72 +363,34 @@ def cmd_checkpoint_export(args: argparse.Namespace) -> int:
 
 
 def add_verify(sub: "argparse._SubParsersAction") -> None:
-    """Add ``sealcam verify``."""
+    """Add ``sealcam verify``; its help in the language in force (``verifyhelp.*``)."""
     v = sub.add_parser(
         "verify",
         help="check a ledger against a device's public key",
-        description="Check that a ledger file is exactly what the device signed: every "
-        "signature, every hash link, no gaps, no reordering, no duplicates, no cut-off tail. "
-        "States: OK; OK with missing information (nothing wrong, but part cannot be vouched "
-        "for yet); NOT OK (each finding says what broke and where); unknown key. An MP4 "
-        "that sealcam export wrote is checked from the file alone: authentic, authentic with "
-        "notes, altered (naming the frames by time and chunk seq), missing parts, not signed "
-        "or unverifiable.",
-        epilog="Examples: sealcam verify shift.ledger --key SC-0001.pub; sealcam verify "
-        "case-17.mp4 --key SC-0001.pub",
+        description=text("verifyhelp.description"),
+        epilog=text("verifyhelp.epilog"),
     )
-    v.add_argument(
-        "ledger",
-        help="a ledger file (a CBOR sequence of COSE_Sign1 entries), a device store "
-        "directory, a host evidence store directory (every enrolled device is checked, "
-        "with compliance flags and each recording's timeline), or an MP4 that sealcam "
-        "export wrote",
-    )
-    v.add_argument(
-        "--key",
-        help="the device's public key file (COSE_Key); not needed for "
-        "an evidence store, which holds the enrolled keys; for an MP4, the key its entries "
-        "must be signed with (default: the key the file carries)",
-    )
-    v.add_argument("--device", help="in an evidence store, check only this device")
-    v.add_argument(
-        "--agency-ca",
-        metavar="PEM",
-        help="for an MP4: the agency's CA certificate (agency-ca.pem, or the folder sealcam "
-        "keygen --agency wrote): its C2PA manifest must be signed by a certificate it issued",
-    )
+    v.add_argument("ledger", help=text("verifyhelp.ledger"))
+    v.add_argument("--key", help=text("verifyhelp.key"))
+    v.add_argument("--device", help=text("verifyhelp.device"))
+    v.add_argument("--agency-ca", metavar="PEM", help=text("verifyhelp.agency_ca"))
     v.add_argument(
         "--late-hours",
         type=number_at_least(0),
         default=24,
-        help="in an evidence store, flag footage that reached it later than this (R-HOST-1)",
+        help=text("verifyhelp.late_hours"),
     )
     v.add_argument(
         "--drift-limit",
         type=number_at_least(0),
         default=2,
         metavar="SECONDS",
-        help="in an evidence store, flag a device clock off by more than this (R-HOST-11)",
+        help=text("verifyhelp.drift_limit"),
     )
-    v.add_argument(
-        "--witness",
-        metavar="FILE",
-        help="in an evidence store, a checkpoint kept elsewhere (sealcam checkpoint export): "
-        "the store's log must extend it, or it was rolled back or rewritten",
-    )
-    v.add_argument(
-        "--host-key",
-        metavar="PUB",
-        help="in an evidence store, the host public key its checkpoints must be signed with "
-        "(default: the keys the store names)",
-    )
-    v.add_argument(
-        "--tz",
-        metavar="ZONE",
-        help="show times in this time zone (an IANA name, such as Asia/Shanghai or UTC); "
-        "default: an evidence store's own setting, else Asia/Shanghai",
-    )
-    v.add_argument("--json", action="store_true", help="print the report as JSON")
+    v.add_argument("--witness", metavar="FILE", help=text("verifyhelp.witness"))
+    v.add_argument("--host-key", metavar="PUB", help=text("verifyhelp.host_key"))
+    v.add_argument("--tz", metavar="ZONE", help=text("verifyhelp.tz"))
+    v.add_argument("--json", action="store_true", help=text("verifyhelp.json"))
     v.set_defaults(run=cmd_verify)
 
 
