@@ -151,7 +151,7 @@ def _read_at(fh: BinaryIO, at: int, n: int) -> bytes:
             break
         data += more
     if len(data) != n:
-        raise Unusable("the file ended at byte %d while %d bytes were read there" % (at, n))
+        raise Unusable(i18n.text("mp4u.ended_reading", at=at, count=n))
     return data
 
 
@@ -161,40 +161,39 @@ def boxes(fh: BinaryIO, size: int, name: str):
     at = 0
     while at < size:
         if size - at < HEADER:
-            raise Unusable(
-                "%s ends with %d bytes at byte %d that are not a whole MP4 box header: the "
-                "file is truncated" % (name, size - at, at)
-            )
+            raise Unusable(i18n.text("mp4u.short_header", name=name, count=size - at, at=at))
         head = _read_at(fh, at, HEADER)
         length = int.from_bytes(head[:4], "big")
         kind_bytes = head[4:8]
         header = HEADER
         if length == 1:
             if size - at < 16:
-                raise Unusable("%s ends inside the box header at byte %d: truncated" % (name, at))
+                raise Unusable(i18n.text("mp4u.inside_header", name=name, at=at))
             length = int.from_bytes(_read_at(fh, at + 8, 8), "big")
             header = 16
         elif length == 0:
             length = size - at  # the last box runs to the end of the file
         if not all(0x20 <= b < 0x7F for b in kind_bytes):
             if at == 0:
-                raise Unusable("%s is not an MP4 file (it does not start with an MP4 box)" % name)
-            raise Unusable(
-                "%s has bytes at %d that are not an MP4 box (type %s): the file is damaged "
-                "there" % (name, at, kind_bytes.hex())
-            )
+                raise Unusable(i18n.text("mp4u.not_mp4", name=name))
+            raise Unusable(i18n.text("mp4u.not_box", name=name, at=at, kind=kind_bytes.hex()))
         kind = kind_bytes.decode("ascii")
         if at == 0 and kind != "ftyp":
-            raise Unusable("%s is not an MP4 file (its first box is %r, not 'ftyp')" % (name, kind))
+            raise Unusable(i18n.text("mp4u.not_ftyp", name=name, kind=repr(kind)))
         if length < header:
             raise Unusable(
-                "%s: the %r box at byte %d gives a size of %d bytes, less than its own "
-                "header: the file is damaged there" % (name, kind, at, length)
+                i18n.text("mp4u.too_small", name=name, kind=repr(kind), at=at, size=length)
             )
         if at + length > size:
             raise Unusable(
-                "%s: the %r box at byte %d runs %d bytes past the end of the file (%d "
-                "bytes): the file is truncated" % (name, kind, at, at + length - size, size)
+                i18n.text(
+                    "mp4u.past_end",
+                    name=name,
+                    kind=repr(kind),
+                    at=at,
+                    count=at + length - size,
+                    size=size,
+                )
             )
         yield Box(kind, at, at + length, header)
         at += length
@@ -207,7 +206,7 @@ def _hash_range(fd: int, start: int, end: int, buf: memoryview) -> bytes:
     while at < end:
         n = os.preadv(fd, [buf[: min(len(buf), end - at)]], at)
         if n <= 0:
-            raise Unusable("the file ended at byte %d while it was read" % at)
+            raise Unusable(i18n.text("mp4u.ended", at=at))
         h.update(buf[:n])
         at += n
     return h.digest()
@@ -605,7 +604,7 @@ def verify_mp4(
         fh.seek(0, 2)
         size = fh.tell()
         if size == 0:
-            raise Unusable("%s is empty: it is not an MP4 file" % path)
+            raise Unusable(i18n.text("mp4u.empty", path=path))
         report = Mp4Report(path)
         # First pass: the headers alone, to find the evidence at the end.
         found = [b for b in boxes(fh, size, path) if _is_evidence(fh, b)]
@@ -973,10 +972,7 @@ def _check_init(
     if ftyp is not None:
         head = _read_at(fh, ftyp.start, ftyp.end - ftyp.start)
     if len(head) + moov.end - moov.start > MAX_INIT_BYTES:
-        raise Unusable(
-            "the initialisation segment (the moov box at byte %d) is larger than any sealcam "
-            "writes: the file is not an export" % moov.start
-        )
+        raise Unusable(i18n.text("mp4u.init_too_large", at=moov.start))
     init = head + _read_at(fh, moov.start, moov.end - moov.start)
     sha = hashlib.sha256(init).digest()
     if not chunks.init:

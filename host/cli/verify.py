@@ -334,7 +334,7 @@ def cmd_checkpoint_export(args: argparse.Namespace) -> int:
 
     db_path = Path(args.evidence) / "evidence.db"
     if not db_path.is_file():
-        raise UsageProblem("%s is not an evidence store (no evidence.db)" % args.evidence)
+        raise UsageProblem(text("checkpoint.not_store", path=args.evidence))
     try:
         db = open_readonly(db_path)
         try:
@@ -344,19 +344,17 @@ def cmd_checkpoint_export(args: argparse.Namespace) -> int:
         finally:
             db.close()
     except sqlite3.Error as exc:
-        raise UsageProblem("cannot read %s: %s" % (db_path, exc)) from None
+        raise UsageProblem(text("checkpoint.unreadable", path=db_path, why=exc)) from None
     if row is None:
-        raise UsageProblem(
-            "%s holds no checkpoint yet: the sync daemon signs one after every session"
-            % args.evidence
-        )
+        raise UsageProblem(text("checkpoint.none", path=args.evidence))
     note = row[0].encode("utf-8")
     if args.out:
         try:
             write_atomic(Path(args.out), note)
         except OSError as exc:
-            raise UsageProblem("cannot write %s: %s" % (args.out, exc.strerror or exc)) from None
-        print("wrote the checkpoint to %s" % args.out, file=sys.stderr)
+            why = exc.strerror or exc
+            raise UsageProblem(text("checkpoint.unwritable", path=args.out, why=why)) from None
+        print(text("checkpoint.wrote", path=args.out), file=sys.stderr)
     else:
         sys.stdout.write(row[0])
     return EXIT_OK

@@ -322,3 +322,14 @@ def test_every_compliance_flag_has_a_message_with_the_same_english():  # issue 1
         i18n.use("zh")
         zh = finding_text(f)
         assert CJK.search(zh) and english_sentences(zh) == [], (f.msg_id, zh)
+
+
+def test_an_mp4_that_cannot_be_checked_is_one_line_in_chinese(made, tmp_path):  # issue 17
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes((made / "case.mp4").read_bytes()[:5000])
+    r = sealcam("--lang", "zh", "verify", str(cut))
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "文件被截断" in r.stderr, r.stderr
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    r = sealcam("--lang", "zh", "verify", str(tmp_path / "empty.mp4"))
+    assert r.returncode == 2 and "是空文件：不是 MP4 文件" in r.stderr, r.stderr
