@@ -333,3 +333,20 @@ def test_an_mp4_that_cannot_be_checked_is_one_line_in_chinese(made, tmp_path):  
     (tmp_path / "empty.mp4").write_bytes(b"")
     r = sealcam("--lang", "zh", "verify", str(tmp_path / "empty.mp4"))
     assert r.returncode == 2 and "是空文件：不是 MP4 文件" in r.stderr, r.stderr
+
+
+def test_the_ids_the_timeline_builds_at_run_time_are_in_the_catalogs():  # issue 17
+    # host/timeline.py renders "event." + an event's name and "timeline.pause." + a reason:
+    # every name the registry has must have both languages, English the name itself.
+    from host import timeline
+    from protocol.registry import EVENT_NAMES, PAUSE_NAMES
+
+    ids = [("event." + n, n) for n in EVENT_NAMES.values()]
+    ids += [("timeline.pause." + n, n) for n in PAUSE_NAMES.values()]
+    for msg_id, name in ids:
+        assert msg_id in i18n.catalog("en") and msg_id in i18n.catalog("zh"), msg_id
+        assert i18n.catalog("en")[msg_id] == name
+    i18n.use("zh")
+    assert timeline.event_name("pause") == "暂停"
+    assert timeline.pause_reason("none given") == "未给出"
+    assert timeline.event_name("99") == "99"  # an unknown event code: its number
