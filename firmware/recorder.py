@@ -319,6 +319,12 @@ class Recorder:
         self._input = ""
 
     @property
+    def chunk_count(self) -> int:
+        """How many chunks the recording under way has closed so far (the count its stop
+        event records); a status line shows it. Read-only: the recorder alone counts."""
+        return self._chunk_index
+
+    @property
     def wants_keyframe(self) -> bool:
         """True while video must start again at a keyframe (after the button, a resume, a
         fragment cut without one, lost frames): a port's encoder reads it to make one now.

@@ -13,6 +13,7 @@ from pathlib import Path
 from host import compliance, timeline
 from host.errors import Unusable
 from host.evidence import EvidenceError, SqliteEvidenceStore
+from host.i18n import text
 from host.verify_store import StoreReport, StoreUnusable, check_store
 from protocol.ledger import parse_entry
 from protocol.messages import GONE_DAMAGED
@@ -42,7 +43,11 @@ class DeviceCheck:
             "verification": self.report.to_dict(),
             "compliance": [f.to_dict() for f in self.flags],
             "recordings": [
-                dict(x, id=x["id"].hex() if isinstance(x["id"], bytes) else x["id"])
+                # Without the keys for the text report (``_problems``): the JSON as before.
+                {
+                    **{k: v for k, v in x.items() if not k.startswith("_")},
+                    "id": x["id"].hex() if isinstance(x["id"], bytes) else x["id"],
+                }
                 for x in self.recordings
             ],
         }
@@ -93,7 +98,7 @@ def check_evidence(
             if public is None and not whole.ok:
                 continue  # gone from the register: the store's findings name what went
             if public is None:
-                raise Unusable("device %s is not enrolled in %s" % (device_id, path))
+                raise Unusable(text("evidence.not_enrolled", device=device_id, path=path))
             checks.append(_check_device(store, device_id, public, policy or compliance.Policy()))
     finally:
         store.close()
@@ -129,6 +134,8 @@ def _check_device(
                 "SHA-256 its signed entry names: the footage was changed or corrupted on "
                 "the device (%s)" % (seq, compliance.reported(rep)),
                 seq,
+                msg_id="finding.media-damaged-on-device",
+                fields={"seq": seq, "reported": compliance.reported_said(rep)},
             )
         )
     refusals = [s for s in store.sessions(device) if s["result"].startswith("refused:")]
@@ -143,12 +150,18 @@ def _check_device(
                 "at %s the host refused ledger data the device offered (%s): what "
                 "follows it cannot be collected until the device's ledger is repaired"
                 % ("a dock" if docks == 1 else "%d docks" % docks, reason),
+                msg_id="finding.refused-at-dock" + ("" if docks == 1 else ".docks"),
+                fields={"docks": docks, "reason": reason},
             )
         )
     held_next = max((e.seq for e in entries), default=-1) + 1
-    short = compliance.not_collected(device, store.sessions(device), held_next)
+    sessions = store.sessions(device)
+    short = compliance.not_collected(device, sessions, held_next)
     if short:
-        report.findings.append(Finding("entries-not-collected", short, held_next))
+        msg_id, fields = compliance.not_collected_said(device, sessions, held_next) or ("", {})
+        report.findings.append(
+            Finding("entries-not-collected", short, held_next, msg_id=msg_id, fields=fields)
+        )
     if altered or refusals or damaged:
         report.state = NOT_OK
     elif (media or short) and report.state == OK:
@@ -176,9 +189,13 @@ def _media_finding(seq: int, problem: str) -> Finding:
             "the stored media of chunk seq %d no longer matches the SHA-256 its signed entry "
             "names: the footage was changed in the evidence store" % seq,
             seq,
+            msg_id="finding.media-altered",
+            fields={"seq": seq},
         )
     return Finding(
         "media-missing",
         "the media of chunk seq %d is not in the evidence store (not yet pulled, or removed)" % seq,
         seq,
+        msg_id="finding.media-missing",
+        fields={"seq": seq},
     )

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from host.recordings import recording_label
+from host.report_text import recording_said
 from protocol.ledger import Entry, media_digest
 from protocol.messages import GONE_DAMAGED
 from protocol.registry import (
@@ -103,10 +104,22 @@ FLAG_CODES = {
 
 
 class Flag:
-    """One compliance finding: the rule broken, the entry it concerns, and the reason."""
+    """One compliance finding: the rule broken, the entry it concerns, and the reason.
+
+    ``message`` is the reason in English, as ``--json`` gives it; ``msg_id`` and ``fields``
+    are the same reason as a catalogue message (``host.report_text.said``), which a report
+    shows in the reader's language with times in the agency's zone (issue 17).
+    """
 
     def __init__(
-        self, code: str, rule: str, seq: int, message: str, through: "int | None" = None
+        self,
+        code: str,
+        rule: str,
+        seq: int,
+        message: str,
+        msg_id: str = "",
+        fields: "dict | None" = None,
+        through: "int | None" = None,
     ) -> None:
         if code not in FLAG_CODES:
             raise ValueError("flag code %r is not in FLAG_CODES: describe it there" % code)
@@ -115,6 +128,8 @@ class Flag:
         self.seq = seq
         self.message = message
         self.through = seq if through is None else through  # the last seq a span covers
+        self.msg_id = msg_id
+        self.fields = fields
 
     def to_dict(self) -> dict:
         return {"code": self.code, "rule": self.rule, "seq": self.seq, "message": self.message}
@@ -175,6 +190,13 @@ def _late_uploads(entries: list, received: dict, policy: Policy, flags: list) ->
                     policy.upload_hours,
                     worst / HOUR_MS,
                 ),
+                "flag.late-upload" + (".one" if count == 1 else ""),
+                {
+                    "recording": recording_said(rec),
+                    "count": count,
+                    "hours": policy.upload_hours,
+                    "worst": worst / HOUR_MS,
+                },
             )
         )
 
@@ -209,6 +231,8 @@ def _recordings(entries: list, flags: list) -> None:
                     "R-DEV-9",
                     e.seq,
                     "recording paused at seq %d with no objective reason code" % e.seq,
+                    "flag.pause-without-reason",
+                    {"seq": e.seq},
                 )
             )
     for rec, start in open_recs.items():
@@ -223,6 +247,8 @@ def _cut_by_power(rec: object, start: int, seq: int) -> Flag:
         start,
         "%s (started at seq %d) was cut by a power loss, recovered at seq %d: its footage "
         "ends there without a stop; review why the power went" % (recording_label(rec), start, seq),
+        "flag.recording-cut-by-power-loss",
+        {"recording": recording_said(rec), "start": start, "seq": seq},
     )
 
 
@@ -233,6 +259,8 @@ def _no_announcement(rec: object, seq: int) -> Flag:
         seq,
         "%s (started at seq %d) has no announcement of the standard phrase"
         % (recording_label(rec), seq),
+        "flag.no-announcement",
+        {"recording": recording_said(rec), "seq": seq},
     )
 
 
@@ -258,25 +286,34 @@ def _resumes(entries: list, flags: list, policy: Policy, media: MediaReader | No
                     e.seq,
                     "recording resumed at seq %d without a recorded spoken reason for the "
                     "interruption" % e.seq,
+                    "flag.resume-without-spoken-reason",
+                    {"seq": e.seq},
                 )
             )
         elif media is not None and spoken.fields[F_MEDIA_TYPE] == MEDIA_MP4:
             init = inits.get(spoken.fields.get(F_RECORDING))
             problem = _silent(spoken, init, media, policy)
             if problem:
-                flags.append(Flag("silent-spoken-reason", "R-DEV-9", e.seq, problem % e.seq))
+                message, msg_id, fields = problem
+                fields["seq"] = e.seq
+                flags.append(
+                    Flag("silent-spoken-reason", "R-DEV-9", e.seq, message % e.seq, msg_id, fields)
+                )
 
 
-def _silent(spoken: Entry, init: "Entry | None", media: MediaReader, policy: Policy) -> str:
-    """Why the spoken reason in fragment ``spoken`` does not count (a message with one %d
-    for the resume's seq), or "" when it is heard, or cannot be judged here: sealed audio
-    (R-DEV-3) or media the store lacks, which the media checks report."""
+def _silent(
+    spoken: Entry, init: "Entry | None", media: MediaReader, policy: Policy
+) -> "tuple | None":
+    """Why the spoken reason in fragment ``spoken`` does not count, or None when it is
+    heard, or cannot be judged here: sealed audio (R-DEV-3) or media the store lacks, which
+    the media checks report. The reason is (English message with one %d for the resume's
+    seq, message id, fields without the resume's seq)."""
     if init is None or F_CIPHER_SHA in spoken.fields or F_CIPHER_SHA in init.fields:
-        return ""
+        return None
     fragment = media(media_digest(spoken.fields))
     head = media(media_digest(init.fields))
     if fragment is None or head is None:
-        return ""
+        return None
     from host.spokenlevel import Undecodable, level_dbfs
 
     try:
@@ -284,15 +321,25 @@ def _silent(spoken: Entry, init: "Entry | None", media: MediaReader, policy: Pol
     except Undecodable as exc:
         return (
             "the spoken reason for the interruption (resumed at seq %%d, chunk seq %d) cannot "
-            "be heard: %s" % (spoken.seq, exc)
+            "be heard: %s" % (spoken.seq, exc),
+            "flag.silent-spoken-reason.undecodable",
+            {"chunk": spoken.seq, "why": str(exc)},
         )
     if level >= policy.silence_dbfs:
-        return ""
+        return None
     heard = "digital silence" if level == float("-inf") else "%.1f dBFS" % level
+    fields: dict = {"chunk": spoken.seq, "limit": policy.silence_dbfs}
+    if level == float("-inf"):
+        msg_id = "flag.silent-spoken-reason.digital"
+    else:
+        msg_id = "flag.silent-spoken-reason"
+        fields["level"] = level
     return (
         "the spoken reason for the interruption (resumed at seq %%d, chunk seq %d) is silence: "
         "its audio stays at %s, below %g dBFS, over the whole span"
-        % (spoken.seq, heard, policy.silence_dbfs)
+        % (spoken.seq, heard, policy.silence_dbfs),
+        msg_id,
+        fields,
     )
 
 
@@ -315,7 +362,9 @@ def _gap(lo: int, hi: int, flags: list) -> None:
             "R-DEV-2",
             lo,
             "seq %d to %d are missing from the stored ledger (%d entries)" % (lo, hi, hi - lo + 1),
-            hi,
+            "flag.seq-gap",
+            {"first": lo, "last": hi, "count": hi - lo + 1},
+            through=hi,
         )
     )
 
@@ -335,6 +384,8 @@ def _clock(entries: list, policy: Policy, flags: list) -> None:
                     "device clock was %s by %.1f s when set at seq %d; times recorded before it "
                     "are off by up to that much"
                     % ("behind" if drift > 0 else "ahead", abs(drift) / 1000, e.seq),
+                    "flag.clock-drift." + ("behind" if drift > 0 else "ahead"),
+                    {"seconds": abs(drift) / 1000, "seq": e.seq},
                 )
             )
 
@@ -376,6 +427,8 @@ def _clock_jump(seq: int, off_ms: int, reboot: bool = False) -> Flag:
         "the device clock went %s by %.1f s %s without the host setting it; recorded times "
         "after it are off by that much"
         % ("back" if off_ms < 0 else "forward", abs(off_ms) / 1000, where),
+        "flag.clock-%s%s" % ("back" if off_ms < 0 else "forward", ".reboot" if reboot else ""),
+        {"seconds": abs(off_ms) / 1000, "seq": seq},
     )
 
 
@@ -411,6 +464,8 @@ def _check_eviction(
                 e.seq,
                 "media of chunk seq %d was evicted at seq %d before any host receipt "
                 "covered it" % (chunk.seq, e.seq),
+                "flag.eviction-before-receipt",
+                {"chunk": chunk.seq, "seq": e.seq},
             )
         )
     age = e.fields[F_WALL_MS] - chunk.fields[F_START_MS]
@@ -422,6 +477,8 @@ def _check_eviction(
                 e.seq,
                 "media of chunk seq %d was evicted after %.0f days, before the %d-day "
                 "floor" % (chunk.seq, age / DAY_MS, policy.retention_floor_days),
+                "flag.eviction-too-young",
+                {"chunk": chunk.seq, "days": age / DAY_MS, "floor": policy.retention_floor_days},
             )
         )
 
@@ -455,6 +512,14 @@ def reported(report: dict) -> str:
     return "reported at %s: %s" % (when, report["text"] or "no reason given")
 
 
+def reported_said(report: dict) -> tuple:
+    """``reported`` as a catalogue message (``host.report_text.said``): a person reads the
+    time in the agency's zone."""
+    if report["text"]:
+        return ("report.reported", {"when_ms": report["reported_ms"], "said": report["text"]})
+    return ("report.reported.none", {"when_ms": report["reported_ms"]})
+
+
 def _lost_on_device(entries: list, gone: list | tuple, flags: list) -> None:
     """Media the device no longer holds at all (GONE, not found). A power loss before the
     chunk's boot ended explains, and breaks, R-DEV-14 (saved footage survives a restart);
@@ -467,8 +532,10 @@ def _lost_on_device(entries: list, gone: list | tuple, flags: list) -> None:
             continue
         if chunk.seq in cut:
             rule, why = "R-DEV-14", "the device lost power before its next boot"
+            msg_id = "flag.media-lost-on-device.power"
         else:
             rule, why = "R-DEV-4", "no power loss explains it"
+            msg_id = "flag.media-lost-on-device"
         flags.append(
             Flag(
                 "media-lost-on-device",
@@ -476,6 +543,8 @@ def _lost_on_device(entries: list, gone: list | tuple, flags: list) -> None:
                 chunk.seq,
                 "the media of chunk seq %d is lost: the device no longer held it when the host "
                 "asked (%s), and %s" % (chunk.seq, reported(report), why),
+                msg_id,
+                {"seq": chunk.seq, "reported": reported_said(report)},
             )
         )
 
@@ -499,7 +568,24 @@ def _cut_by_power_loss(entries: list) -> set:
 
 
 def not_collected(device_id: str, sessions: list, held_next: int) -> str:
-    """What the device announced at a dock and the store still lacks, or "".
+    """``not_collected_said``'s English sentence, or "" (see there)."""
+    found = not_collected_said(device_id, sessions, held_next)
+    if found is None:
+        return ""
+    fields = found[1]
+    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(fields["ended_ms"] // 1000))
+    held = fields["held"]
+    holds = "seqs 0-%d" % held if held >= 0 else "none of its entries"
+    return (
+        "device %s announced its ledger through seq %d at its dock that ended %s; the "
+        "evidence store holds %s: dock it again to collect the rest"
+        % (device_id, fields["last"], when, holds)
+    )
+
+
+def not_collected_said(device_id: str, sessions: list, held_next: int) -> "tuple | None":
+    """What the device announced at a dock and the store still lacks, as a catalogue
+    message ``(msg_id, fields)`` (``host.report_text.said``), or None.
 
     ``sessions`` are the device's recorded sync sessions (``EvidenceStore.sessions``), whose
     ``device_head`` is the next seq the device announced; ``held_next`` is the next seq
@@ -508,17 +594,17 @@ def not_collected(device_id: str, sessions: list, held_next: int) -> str:
     """
     announced = [s for s in sessions if s.get("device_head") is not None]
     if not announced:
-        return ""
+        return None
     top = max(announced, key=lambda s: s["device_head"])
     if top["device_head"] <= held_next:
-        return ""
-    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(top["ended_ms"] // 1000))
-    holds = "seqs 0-%d" % (held_next - 1) if held_next else "none of its entries"
-    return (
-        "device %s announced its ledger through seq %d at its dock that ended %s; the "
-        "evidence store holds %s: dock it again to collect the rest"
-        % (device_id, top["device_head"] - 1, when, holds)
-    )
+        return None
+    fields = {
+        "device": device_id,
+        "last": top["device_head"] - 1,
+        "ended_ms": top["ended_ms"],
+        "held": held_next - 1,
+    }
+    return ("finding.not-collected" + ("" if held_next else ".none"), fields)
 
 
 # --- one recording's findings, for the rules that need a recording whole ---------------------

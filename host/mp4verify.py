@@ -34,7 +34,9 @@ from typing import Any, BinaryIO
 from host import contentcred, i18n, mp4evidence
 from host.errors import Unusable
 from host.files import open_regular
+from host.localtime import DEFAULT_ZONE
 from host.recordings import recording_label
+from host.report_text import finding_text, recording_said, said, when
 from host.sigworker import worker_checks
 from protocol import mp4
 from protocol.bounds import entry_problem
@@ -149,7 +151,7 @@ def _read_at(fh: BinaryIO, at: int, n: int) -> bytes:
             break
         data += more
     if len(data) != n:
-        raise Unusable("the file ended at byte %d while %d bytes were read there" % (at, n))
+        raise Unusable(i18n.text("mp4u.ended_reading", at=at, count=n))
     return data
 
 
@@ -159,40 +161,39 @@ def boxes(fh: BinaryIO, size: int, name: str):
     at = 0
     while at < size:
         if size - at < HEADER:
-            raise Unusable(
-                "%s ends with %d bytes at byte %d that are not a whole MP4 box header: the "
-                "file is truncated" % (name, size - at, at)
-            )
+            raise Unusable(i18n.text("mp4u.short_header", name=name, count=size - at, at=at))
         head = _read_at(fh, at, HEADER)
         length = int.from_bytes(head[:4], "big")
         kind_bytes = head[4:8]
         header = HEADER
         if length == 1:
             if size - at < 16:
-                raise Unusable("%s ends inside the box header at byte %d: truncated" % (name, at))
+                raise Unusable(i18n.text("mp4u.inside_header", name=name, at=at))
             length = int.from_bytes(_read_at(fh, at + 8, 8), "big")
             header = 16
         elif length == 0:
             length = size - at  # the last box runs to the end of the file
         if not all(0x20 <= b < 0x7F for b in kind_bytes):
             if at == 0:
-                raise Unusable("%s is not an MP4 file (it does not start with an MP4 box)" % name)
-            raise Unusable(
-                "%s has bytes at %d that are not an MP4 box (type %s): the file is damaged "
-                "there" % (name, at, kind_bytes.hex())
-            )
+                raise Unusable(i18n.text("mp4u.not_mp4", name=name))
+            raise Unusable(i18n.text("mp4u.not_box", name=name, at=at, kind=kind_bytes.hex()))
         kind = kind_bytes.decode("ascii")
         if at == 0 and kind != "ftyp":
-            raise Unusable("%s is not an MP4 file (its first box is %r, not 'ftyp')" % (name, kind))
+            raise Unusable(i18n.text("mp4u.not_ftyp", name=name, kind=repr(kind)))
         if length < header:
             raise Unusable(
-                "%s: the %r box at byte %d gives a size of %d bytes, less than its own "
-                "header: the file is damaged there" % (name, kind, at, length)
+                i18n.text("mp4u.too_small", name=name, kind=repr(kind), at=at, size=length)
             )
         if at + length > size:
             raise Unusable(
-                "%s: the %r box at byte %d runs %d bytes past the end of the file (%d "
-                "bytes): the file is truncated" % (name, kind, at, at + length - size, size)
+                i18n.text(
+                    "mp4u.past_end",
+                    name=name,
+                    kind=repr(kind),
+                    at=at,
+                    count=at + length - size,
+                    size=size,
+                )
             )
         yield Box(kind, at, at + length, header)
         at += length
@@ -205,7 +206,7 @@ def _hash_range(fd: int, start: int, end: int, buf: memoryview) -> bytes:
     while at < end:
         n = os.preadv(fd, [buf[: min(len(buf), end - at)]], at)
         if n <= 0:
-            raise Unusable("the file ended at byte %d while it was read" % at)
+            raise Unusable(i18n.text("mp4u.ended", at=at))
         h.update(buf[:n])
         at += n
     return h.digest()
@@ -334,13 +335,27 @@ def _clock(ms: float) -> str:
 
 
 class Finding:
-    """One thing the check found: a code from SEVERITY, what it means, and where."""
+    """One thing the check found: a code from SEVERITY, what it means, and where.
 
-    def __init__(self, code: str, message: str, seq: int = -1, offset: int = -1) -> None:
+    ``message`` is in English (``--json``); ``msg_id`` and ``fields`` are the same as a
+    catalogue message, which ``lines`` shows in the language in force, its times in the
+    zone given (``host.report_text.said``; issue 17)."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        seq: int = -1,
+        offset: int = -1,
+        msg_id: str = "",
+        fields: "dict | None" = None,
+    ) -> None:
         self.code = code
         self.message = message
         self.seq = seq
         self.offset = offset
+        self.msg_id = msg_id
+        self.fields = fields
 
     def to_dict(self) -> dict:
         return {
@@ -376,13 +391,21 @@ class Mp4Report:
         self.export: dict = {}
         self.credentials: contentcred.Credentials | None = None  # the C2PA manifest's state
 
-    def add(self, code: str, message: str, seq: int = -1, offset: int = -1) -> None:
+    def add(
+        self,
+        code: str,
+        message: str,
+        seq: int = -1,
+        offset: int = -1,
+        msg_id: str = "",
+        fields: "dict | None" = None,
+    ) -> None:
         kept = self.kept.get(code, 0)
         if kept >= KEEP:
             self.counted[code] = self.counted.get(code, 0) + 1
             return
         self.kept[code] = kept + 1
-        self.findings.append(Finding(code, message, seq, offset))
+        self.findings.append(Finding(code, message, seq, offset, msg_id, fields))
 
     @property
     def ok(self) -> bool:
@@ -437,75 +460,102 @@ class Mp4Report:
             ],
         }
 
-    def lines(self) -> list:
-        """The report as lines a person reads, ending with one Verdict line."""
-        out = ["File      %s" % self.path]
+    def lines(self, zone: str = DEFAULT_ZONE) -> list:
+        """The report as lines a person reads, ending with one Verdict line: in the language
+        in force (``host.i18n``), times in ``zone``."""
+        out = [i18n.text("mp4r.file", path=self.path)]
         if self.state == NOT_SIGNED and self.device_id is None:
-            out.append(
-                "Evidence  none: the file holds no sealcam evidence box (it was not exported "
-                "by sealcam export, or the box was removed)"
-            )
-            out.append("Verdict   %s" % i18n.text("mp4.verdict.unsigned"))
+            out.append(i18n.text("mp4r.no_evidence"))
+            out.append(i18n.text("mp4r.verdict", verdict=i18n.text("mp4.verdict.unsigned")))
             return out
-        rec = recording_label(self.recording)
         first, last = self.entries
         out.append(
-            "Evidence  device %s, %s, ledger entries seq %d to %d"
-            % (self.device_id, rec, first, last)
+            i18n.text(
+                "mp4r.evidence",
+                device=self.device_id,
+                recording=said(*recording_said(self.recording)),
+                first=first,
+                last=last,
+            )
         )
         if self.export:
+            at_ms = self.export.get("at_ms")
+            at = when(at_ms, zone) if type(at_ms) is int else self.export.get("at", "?")
             out.append(
-                "Exported  by %s at %s with %s"
-                % (
-                    self.export.get("by", "?"),
-                    self.export.get("at", "?"),
-                    self.export.get("tool", "?"),
+                i18n.text(
+                    "mp4r.exported",
+                    by=self.export.get("by", "?"),
+                    at=at,
+                    tool=self.export.get("tool", "?"),
                 )
             )
             if self.export.get("decrypted_by"):
                 out.append(
-                    "Decrypted for export by %s with %s"
-                    % (self.export["decrypted_by"], self.export.get("decrypted_with", "?"))
+                    i18n.text(
+                        "mp4r.decrypted",
+                        by=self.export["decrypted_by"],
+                        key=self.export.get("decrypted_with", "?"),
+                    )
                 )
         if self.key_source == "given":
-            out.append("Key       the key given (--key), fingerprint %s" % self.key_fingerprint)
+            out.append(i18n.text("mp4r.key.given", fingerprint=self.key_fingerprint))
         elif self.key_source == "carried":
-            out.append(
-                "Key       the key the file carries, fingerprint %s: compare it with the "
-                "device's enrolled key, or pass --key DEVICE.pub" % self.key_fingerprint
-            )
+            out.append(i18n.text("mp4r.key.carried", fingerprint=self.key_fingerprint))
         if self.ledger is not None:
             stats = self.ledger.stats
             out.append(
-                "Ledger    %s: %d entries, %d signed"
-                % (self.ledger.state, stats["entries"], stats["signed"])
+                i18n.text(
+                    "mp4r.ledger",
+                    state=i18n.verdict(self.ledger.state),
+                    entries=stats["entries"],
+                    signed=stats["signed"],
+                )
             )
         out.append(
-            "Footage   %d of %d signed fragments in the file as signed; %d fragments of "
-            "footage in the file" % (self.matched, self.signed_fragments, self.fragments)
+            i18n.text(
+                "mp4r.footage",
+                matched=self.matched,
+                signed=self.signed_fragments,
+                fragments=self.fragments,
+            )
         )
         for seq, v in self.frames:
-            out.append("  frames of chunk seq %d: %s  (. ok, N changed, M missing, "
-                       "R reordered, A added)" % (seq, v))  # fmt: skip
+            out.append(i18n.text("mp4r.frames", seq=seq, validation=v))
         if self.findings or self.counted:
-            out.append("Findings")
+            out.append(i18n.text("report.findings"))
             for f in self.findings:
-                out.append("  %-19s %s" % (f.code, f.message))
+                out.append("  %-19s %s" % (f.code, finding_text(f, zone)))
             for code, n in self.counted.items():
-                out.append("  %-19s ... and %d more" % (code, n))
+                out.append("  %-19s %s" % (code, i18n.text("mp4r.more", count=n)))
         if self.notes:
-            out.append("Notes     %d (unsigned, not footage):" % len(self.notes))
+            out.append(i18n.text("mp4r.notes", count=len(self.notes)))
             for a, b, text in self.notes:
-                out.append("  %s to %s  %s" % (_clock(a), _clock(b), text.replace("\n", " / ")))
+                note = text.replace("\n", " / ")
+                out.append(i18n.text("mp4r.note", start=_clock(a), end=_clock(b), text=note))
         if self.credentials is not None:
-            out.append("C2PA      %s" % self.credentials.line())
-        out.append("Verdict   %s" % self._verdict())
+            out.append(i18n.text("mp4r.c2pa", state=_credentials_line(self.credentials)))
+        out.append(i18n.text("mp4r.verdict", verdict=self._verdict()))
         return out
 
     def _verdict(self) -> str:
         """The closing line, in the language in force (``host.i18n``)."""
         state = self.state if self.state in _VERDICT_LINES else ALTERED
         return i18n.text(_VERDICT_LINES[state], word=i18n.verdict(state))
+
+
+def _credentials_line(creds: contentcred.Credentials) -> str:
+    """``contentcred.Credentials.line`` in the language in force: the state and who signed."""
+    if creds.state == contentcred.NONE:
+        return i18n.text("mp4r.c2pa.none")
+    who = i18n.text("mp4r.c2pa.who", signer=creds.signer or "?", issuer=creds.issuer or "?")
+    if creds.state == contentcred.TRUSTED:
+        return i18n.text("mp4r.c2pa.trusted", who=who)
+    if creds.state == contentcred.VALID:
+        return i18n.text("mp4r.c2pa.valid", who=who)
+    if creds.state == contentcred.UNTRUSTED:
+        return i18n.text("mp4r.c2pa.untrusted", who=who)
+    code, why = creds.failures[0] if creds.failures else ("?", "")
+    return i18n.text("mp4r.c2pa.invalid", code=code, why=why, who=who)
 
 
 # --- the check ------------------------------------------------------------------------------
@@ -554,7 +604,7 @@ def verify_mp4(
         fh.seek(0, 2)
         size = fh.tell()
         if size == 0:
-            raise Unusable("%s is empty: it is not an MP4 file" % path)
+            raise Unusable(i18n.text("mp4u.empty", path=path))
         report = Mp4Report(path)
         # First pass: the headers alone, to find the evidence at the end.
         found = [b for b in boxes(fh, size, path) if _is_evidence(fh, b)]
@@ -591,6 +641,8 @@ def _verify_with(
             "the file holds %d sealcam evidence boxes (at bytes %s); an export has one: "
             "the last is checked" % (len(found), ", ".join(str(b.start) for b in found)),
             offset=found[1].start,
+            msg_id="mp4f.evidence-twice",
+            fields={"count": len(found), "at": ", ".join(str(b.start) for b in found)},
         )
     evidence_box = found[-1]
     evidence = _read_evidence(fh, evidence_box, report)
@@ -613,6 +665,8 @@ def _check_credentials(
             report.add(
                 "credentials-untrusted",
                 "--agency-ca was given, and the file carries no C2PA manifest to check with it",
+                msg_id="mp4f.credentials-none",
+                fields={},
             )
         return
     creds = report.credentials = contentcred.read(path, anchor)
@@ -623,12 +677,16 @@ def _check_credentials(
             "the C2PA manifest at byte %d no longer matches the file (%s: %s): the file "
             "changed after the agency signed it" % (manifests[0], code, why),
             offset=manifests[0],
+            msg_id="mp4f.credentials-invalid",
+            fields={"offset": manifests[0], "code": code, "why": why},
         )
     elif creds.state == contentcred.UNTRUSTED:
         report.add(
             "credentials-untrusted",
             "the C2PA manifest is signed by %s (issued by %s), which does not chain to the "
             "agency CA given" % (creds.signer or "?", creds.issuer or "?"),
+            msg_id="mp4f.credentials-untrusted",
+            fields={"signer": creds.signer or "?", "issuer": creds.issuer or "?"},
         )
 
 
@@ -640,6 +698,8 @@ def _read_evidence(fh: BinaryIO, box: Box, report: Mp4Report) -> "mp4evidence.Ev
             "the sealcam evidence box at byte %d holds %d bytes, more than any recording's "
             "entries take: it is not one sealcam wrote" % (box.start, length),
             offset=box.start,
+            msg_id="mp4f.evidence-too-large",
+            fields={"offset": box.start, "size": length},
         )
         return None
     body = _read_at(fh, box.start + box.header + 16, length)
@@ -651,6 +711,8 @@ def _read_evidence(fh: BinaryIO, box: Box, report: Mp4Report) -> "mp4evidence.Ev
             "evidence-unreadable",
             "the sealcam evidence box at byte %d cannot be read: %s" % (box.start, exc),
             offset=box.start,
+            msg_id="mp4f.evidence-unreadable",
+            fields={"offset": box.start, "why": str(exc)},
         )
         return None
     report.device_id = evidence.device_id
@@ -668,6 +730,8 @@ def _check_ledger(evidence: "mp4evidence.Evidence", key: "DeviceKey | None", rep
                 "key-mismatch",
                 "the file holds the entries of device %s, and the key given is device %s's"
                 % (evidence.device_id, key.device_id),
+                msg_id="mp4f.key-other-device",
+                fields={"device": evidence.device_id, "other": key.device_id},
             )
         elif carried is not None and carried.public != key.public:
             report.add(
@@ -675,6 +739,8 @@ def _check_ledger(evidence: "mp4evidence.Evidence", key: "DeviceKey | None", rep
                 "the key the file carries (fingerprint %s) is not the key given (fingerprint "
                 "%s): the entries are checked with the key given"
                 % (carried.public[:8].hex(), key.public[:8].hex()),
+                msg_id="mp4f.key-not-carried",
+                fields={"carried": carried.public[:8].hex(), "given": key.public[:8].hex()},
             )
         public = key.public
         report.key_source = "given"
@@ -685,6 +751,8 @@ def _check_ledger(evidence: "mp4evidence.Evidence", key: "DeviceKey | None", rep
         report.add(
             "no-key",
             "the file carries no device key: give the device's public key with --key",
+            msg_id="mp4f.no-key",
+            fields={},
         )
         public = b""
     report.key_fingerprint = public[:8].hex()
@@ -742,14 +810,16 @@ def _check_ledger(evidence: "mp4evidence.Evidence", key: "DeviceKey | None", rep
                 "key-mismatch",
                 "the entries are not signed by the key %s (fingerprint %s)"
                 % ("given" if key is not None else "the file carries", public[:8].hex()),
+                msg_id="mp4f.key-unknown." + ("given" if key is not None else "carried"),
+                fields={"fingerprint": public[:8].hex()},
             )
         elif ledger.state == NOT_OK:
             for f in ledger.findings:
                 if f.severity == "error":
-                    report.add("ledger", f.message, f.seq)
+                    report.add("ledger", f.message, f.seq, msg_id=f.msg_id, fields=f.fields)
         elif ledger.state == OK_MISSING:
             for f in ledger.findings:
-                report.add("ledger-incomplete", f.message, f.seq)
+                report.add("ledger-incomplete", f.message, f.seq, msg_id=f.msg_id, fields=f.fields)
     _check_span(parsed, evidence.recording, report)
     return parsed
 
@@ -757,7 +827,12 @@ def _check_ledger(evidence: "mp4evidence.Evidence", key: "DeviceKey | None", rep
 def _check_span(parsed: list, rec_id: bytes, report: Mp4Report) -> None:
     """The evidence must run from the recording's start to its stop."""
     if not parsed:
-        report.add("ledger-incomplete", "the evidence holds no readable entry")
+        report.add(
+            "ledger-incomplete",
+            "the evidence holds no readable entry",
+            msg_id="mp4f.no-entry",
+            fields={},
+        )
         return
     first = parsed[0].fields
     if first.get(F_EVENT) != EV_RECORD_START or first.get(F_RECORDING) != rec_id:
@@ -766,6 +841,8 @@ def _check_span(parsed: list, rec_id: bytes, report: Mp4Report) -> None:
             "the evidence's first entry (seq %d) is not the record-start of %s"
             % (parsed[0].seq, recording_label(rec_id)),
             parsed[0].seq,
+            msg_id="mp4f.wrong-recording",
+            fields={"seq": parsed[0].seq, "recording": recording_said(rec_id)},
         )
     stopped = any(
         e.kind != KIND_CHUNK
@@ -779,6 +856,8 @@ def _check_span(parsed: list, rec_id: bytes, report: Mp4Report) -> None:
             "the evidence ends at seq %d without the recording's record-stop: what came "
             "after it cannot be vouched for (cut short, or the device lost power)" % parsed[-1].seq,
             parsed[-1].seq,
+            msg_id="mp4f.no-record-stop",
+            fields={"seq": parsed[-1].seq},
         )
 
 
@@ -859,6 +938,8 @@ def _check_boxes(
                 "bytes %d to %d: media data (mdat) with no fragment header before it, signed "
                 "by no entry" % (box.start, box.end),
                 offset=box.start,
+                msg_id="mp4f.mdat-alone",
+                fields={"start": box.start, "end": box.end},
             )
             continue
         report.add(
@@ -866,9 +947,16 @@ def _check_boxes(
             "bytes %d to %d: a %r box that no entry signs (an export holds only the "
             "recording's boxes, its notes and its evidence)" % (box.start, box.end, box.kind),
             offset=box.start,
+            msg_id="mp4f.unsigned-box",
+            fields={"start": box.start, "end": box.end, "kind": repr(box.kind)},
         )
     if not init_done:
-        report.add("init-missing", "the file has no initialisation segment (no moov box)")
+        report.add(
+            "init-missing",
+            "the file has no initialisation segment (no moov box)",
+            msg_id="mp4f.no-moov",
+            fields={},
+        )
     report.fragments = len(footage)
     _place_fragments(fh, footage, chunks, tracks, evidence, report)
     return [start for start, _end in manifests]
@@ -884,16 +972,15 @@ def _check_init(
     if ftyp is not None:
         head = _read_at(fh, ftyp.start, ftyp.end - ftyp.start)
     if len(head) + moov.end - moov.start > MAX_INIT_BYTES:
-        raise Unusable(
-            "the initialisation segment (the moov box at byte %d) is larger than any sealcam "
-            "writes: the file is not an export" % moov.start
-        )
+        raise Unusable(i18n.text("mp4u.init_too_large", at=moov.start))
     init = head + _read_at(fh, moov.start, moov.end - moov.start)
     sha = hashlib.sha256(init).digest()
     if not chunks.init:
         report.add(
             "init-missing",
             "no entry in the evidence signs an initialisation segment for this recording",
+            msg_id="mp4f.init-unsigned",
+            fields={},
         )
     elif chunks.init[0].fields[F_PLAIN_SHA] != sha:
         report.add(
@@ -902,11 +989,20 @@ def _check_init(
             "%d signs: the tracks' set-up was changed" % (moov.end, chunks.init[0].seq),
             chunks.init[0].seq,
             0,
+            "mp4f.init-altered",
+            {"end": moov.end, "seq": chunks.init[0].seq},
         )
     try:
         return _Tracks(mp4.read_init(init))
     except mp4.Mp4Error as exc:
-        report.add("init-altered", "the initialisation segment cannot be read: %s" % exc, -1, 0)
+        report.add(
+            "init-altered",
+            "the initialisation segment cannot be read: %s" % exc,
+            -1,
+            0,
+            "mp4f.init-unreadable",
+            {"why": str(exc)},
+        )
         return _Tracks([])
 
 
@@ -932,6 +1028,8 @@ def _fragment(
             "unsigned-footage",
             "bytes %d to %d: a fragment past the %d the evidence signs" % (start, end, extra_cap),
             offset=start,
+            msg_id="mp4f.fragment-past",
+            fields={"start": start, "end": end, "count": extra_cap},
         )
         return
     footage.append(_Fragment(start, end, sha))
@@ -995,6 +1093,9 @@ def _place_fragments(
                 % (e.seq, _media_time(e, origin), _iso(e.fields[F_START_MS]),
                    _iso(e.fields[F_END_MS])),
                 e.seq,
+                msg_id="mp4f.fragment-missing",
+                fields={"seq": e.seq, "media": _media_time_said(e, origin),
+                        "from_millis": e.fields[F_START_MS], "to_millis": e.fields[F_END_MS]},
             )  # fmt: skip
         elif state == FRAME_REORDERED and e is not None and f is not None:
             report.add(
@@ -1004,6 +1105,14 @@ def _place_fragments(
                 % (e.seq, _media_time(e, origin), _iso(e.fields[F_START_MS]), f.start, f.end),
                 e.seq,
                 f.start,
+                "mp4f.fragment-reordered",
+                {
+                    "seq": e.seq,
+                    "media": _media_time_said(e, origin),
+                    "from_millis": e.fields[F_START_MS],
+                    "start": f.start,
+                    "end": f.end,
+                },
             )
         elif state == FRAME_EXTRA and f is not None:
             copy = chunks.by_sha.get(f.sha)
@@ -1015,19 +1124,28 @@ def _place_fragments(
                     if copy is not None else "a fragment of footage that no entry signs",
                 ),
                 offset=f.start,
+                msg_id="mp4f.fragment-copy" if copy is not None else "mp4f.fragment-unsigned",
+                fields={"start": f.start, "end": f.end,
+                        "seq": copy.seq if copy is not None else -1},
             )  # fmt: skip
         elif state == FRAME_CHANGED and e is not None and f is not None:
             _changed(fh, e, f, tracks, report)
 
 
 def _media_time(e, origin: int) -> str:
+    """About where a chunk starts on the player's clock, in English (the JSON)."""
+    msg_id, fields = _media_time_said(e, origin)
+    return i18n.text(msg_id, i18n.EN, **fields)
+
+
+def _media_time_said(e, origin: int) -> tuple:
     """About where a chunk starts on the player's clock: its first frame's monotonic time
-    (the entry's, less the chunk's length) from the recording's origin."""
+    (the entry's, less the chunk's length) from the recording's origin; a message."""
     if origin < 0:
-        return "media time unknown"
+        return ("mp4f.media-unknown", {})
     f = e.fields
     start_mono = f[F_MONO_MS] - (f[F_WALL_MS] - f[F_START_MS])
-    return "media time about %s" % _clock(start_mono - origin)
+    return ("mp4f.media-about", {"clock": _clock(start_mono - origin)})
 
 
 def _changed(fh: BinaryIO, e, f: _Fragment, tracks: _Tracks, report: Mp4Report) -> None:
@@ -1043,6 +1161,8 @@ def _changed(fh: BinaryIO, e, f: _Fragment, tracks: _Tracks, report: Mp4Report) 
             "be opened frame by frame (%s)" % (e.seq, where, exc),
             e.seq,
             f.start,
+            "mp4f.fragment-unopened",
+            {"seq": e.seq, "start": f.start, "end": f.end, "why": str(exc)},
         )
         return
     if video is None:
@@ -1051,6 +1171,8 @@ def _changed(fh: BinaryIO, e, f: _Fragment, tracks: _Tracks, report: Mp4Report) 
             "the fragment in the place of chunk seq %d (%s) is not what it signs" % (e.seq, where),
             e.seq,
             f.start,
+            "mp4f.fragment-altered",
+            {"seq": e.seq, "start": f.start, "end": f.end},
         )
         return
     frames = [s for s in samples if s.track_id == video.track_id]
@@ -1071,6 +1193,16 @@ def _changed(fh: BinaryIO, e, f: _Fragment, tracks: _Tracks, report: Mp4Report) 
             _iso(start_ms + (s.decode_time - base) * 1000 // scale),
         )
 
+    def at_said(j: int) -> tuple:
+        s = frames[j]
+        return (
+            "mp4f.at",
+            {
+                "clock": _clock(s.decode_time * 1000 / scale),
+                "when_millis": start_ms + (s.decode_time - base) * 1000 // scale,
+            },
+        )
+
     told = 0
     for state, i, j in results:
         if state == FRAME_OK:
@@ -1082,6 +1214,8 @@ def _changed(fh: BinaryIO, e, f: _Fragment, tracks: _Tracks, report: Mp4Report) 
                 "frame %d of chunk seq %d, %s: changed" % (i, e.seq, at(j)),
                 e.seq,
                 f.start + frames[j].offset,
+                "mp4f.frame-changed",
+                {"frame": i, "seq": e.seq, "at": at_said(j)},
             )
         elif state == FRAME_MISSING:
             report.add(
@@ -1090,6 +1224,8 @@ def _changed(fh: BinaryIO, e, f: _Fragment, tracks: _Tracks, report: Mp4Report) 
                 % (i, e.seq, _iso(start_ms + int(i * step))),
                 e.seq,
                 f.start,
+                "mp4f.frame-missing",
+                {"frame": i, "seq": e.seq, "about_millis": start_ms + int(i * step)},
             )
         elif state == FRAME_REORDERED:
             report.add(
@@ -1097,6 +1233,8 @@ def _changed(fh: BinaryIO, e, f: _Fragment, tracks: _Tracks, report: Mp4Report) 
                 "frame %d of chunk seq %d is now frame %d, %s: reordered" % (i, e.seq, j, at(j)),
                 e.seq,
                 f.start + frames[j].offset,
+                "mp4f.frame-reordered",
+                {"frame": i, "seq": e.seq, "now": j, "at": at_said(j)},
             )
         else:
             report.add(
@@ -1105,6 +1243,8 @@ def _changed(fh: BinaryIO, e, f: _Fragment, tracks: _Tracks, report: Mp4Report) 
                 % (at(j), e.seq),
                 e.seq,
                 f.start + frames[j].offset,
+                "mp4f.frame-added",
+                {"seq": e.seq, "at": at_said(j)},
             )
     if not told:
         report.add(
@@ -1114,4 +1254,6 @@ def _changed(fh: BinaryIO, e, f: _Fragment, tracks: _Tracks, report: Mp4Report) 
             % (e.seq, where),
             e.seq,
             f.start,
+            "mp4f.fragment-outside-frames",
+            {"seq": e.seq, "start": f.start, "end": f.end},
         )

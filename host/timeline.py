@@ -9,11 +9,17 @@ fragmented recording whose init segment is missing from the ledger, or not chunk
 its fragments cannot be played without it. Its events also say where they fall in the MP4
 (media time, from the record-start's ``origin_mono`` on the same boot), which is where an
 export's pause notes show them.
+
+``render`` tells the story in the language in force (``host.i18n``), its times in the
+agency's zone with the offset, as the overlay (issue 17). The recordings' dicts are what
+``--json`` gives: their words (event names, ``problems``) stay English there; a problem's
+text for a person is kept beside it under ``_problems`` (a catalogue message), which
+``host.checkup`` leaves out of the JSON.
 """
 
-import time
-
-from host.recordings import recording_label
+from host.i18n import N_, known, text
+from host.localtime import DEFAULT_ZONE, show
+from host.recordings import recording_number
 from protocol.ledger import Entry
 from protocol.registry import (
     EV_CLOCK_SET,
@@ -134,26 +140,22 @@ def _check_init(rec: dict, e: Entry) -> None:
     f = e.fields
     if f.get(F_MEDIA_TYPE) == MEDIA_MP4_INIT:
         if f.get(F_CHUNK_INDEX) != 0:
-            _problem(
-                rec, "index", "its init segment is chunk %s, not chunk 0" % f.get(F_CHUNK_INDEX)
-            )
+            index = f.get(F_CHUNK_INDEX)
+            _problem(rec, "index", N_("timeline.problem.index"), {"index": index})
         if rec["media"].get(INIT_SEGMENT, 0) > 1:
-            _problem(rec, "twice", "it has more than one init segment")
+            _problem(rec, "twice", N_("timeline.problem.twice"), {})
     elif not rec["media"].get(INIT_SEGMENT):
-        _problem(
-            rec,
-            "missing",
-            "fragment seq %d comes before any init segment: the fragments cannot be played "
-            "without one" % e.seq,
-        )
+        _problem(rec, "missing", N_("timeline.problem.missing"), {"seq": e.seq})
 
 
-def _problem(rec: dict, key: str, text: str) -> None:
-    """One line per kind of problem (``key``): the first fragment that shows it says it."""
+def _problem(rec: dict, key: str, msg_id: str, fields: dict) -> None:
+    """One line per kind of problem (``key``): the first fragment that shows it says it,
+    in English in ``problems`` (the JSON), as a message in ``_problems`` (for ``render``)."""
     seen = rec.setdefault("_problem_keys", [])
     if key not in seen:
         seen.append(key)
-        rec["problems"].append(text)
+        rec["problems"].append(text(msg_id, "en", **fields))
+        rec.setdefault("_problems", []).append((msg_id, fields))
 
 
 def _event_line(e: Entry, spoken_at: dict) -> dict:
@@ -185,54 +187,101 @@ def _event_line(e: Entry, spoken_at: dict) -> dict:
     return line
 
 
-def when(ms: int | None) -> str:
+def when(ms: "int | None", zone: str = DEFAULT_ZONE) -> str:
+    """A moment as the overlay shows it (``2026-12-05 14:03:07 UTC+8``), or ``?``."""
     if ms is None:
         return "?"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ms / 1000)) + " UTC"
+    return show(ms, zone)
 
 
-def render(recs: list) -> list:
-    """Text lines telling each recording's story."""
+# The words of a fragmented recording's parts, by how many there are (1, more).
+_FMP4_PARTS = {
+    INIT_SEGMENT: (N_("timeline.media.init"), N_("timeline.media.init")),
+    FRAGMENTS: (N_("timeline.media.fragment"), N_("timeline.media.fragments")),
+    SOUND_FRAGMENTS: (N_("timeline.media.sound"), N_("timeline.media.sounds")),
+}
+# The kind of clip a spoken reason was recorded as (``_clip_kind``).
+_CLIP_KINDS = {
+    "sound-only fragment": N_("timeline.clip.sound"),
+    "fragment": N_("timeline.clip.fragment"),
+    "clip": N_("timeline.clip.clip"),
+}
+
+
+def _label(rec_id: object) -> str:
+    """``Recording 42``, as ``host.recordings.recording_label`` names it, capitalised."""
+    if isinstance(rec_id, bytes) and rec_id:
+        return text("timeline.recording", number=recording_number(rec_id))
+    return text("timeline.recording.none")
+
+
+def _media(r: dict) -> str:
+    if r.get("format") == "fmp4":
+        parts = []
+        for k, n in sorted(r["media"].items(), key=_fmp4_order):
+            ids = _FMP4_PARTS.get(k)
+            parts.append(text(ids[0] if n == 1 else ids[1], count=n) if ids else "%d %s" % (n, k))
+        return text("timeline.fmp4", parts=text("timeline.comma").join(parts))
+    return text("timeline.comma").join("%d %s" % (n, k) for k, n in sorted(r["media"].items()))
+
+
+def event_name(name: str) -> str:
+    """An event's name (``protocol.registry.EVENT_NAMES``) in the language in force; one
+    without a message (an unknown code, shown as its number) as it is."""
+    msg_id = "event." + name
+    return text(msg_id) if known(msg_id) else name
+
+
+def pause_reason(name: str) -> str:
+    """A pause reason (``PAUSE_NAMES``, or ``none given``) in the language in force."""
+    msg_id = "timeline.pause." + ("none" if name == "none given" else name)
+    return text(msg_id) if known(msg_id) else name
+
+
+def render(recs: list, zone: str = DEFAULT_ZONE) -> list:
+    """Text lines telling each recording's story, in the language in force, times in
+    ``zone`` (an event's time of day only: its date and offset are the recording's)."""
     lines = []
     for r in recs:
-        if r.get("format") == "fmp4":
-            media = "fragmented MP4: " + ", ".join(
-                "%d %s" % (n, k if n != 1 or k == INIT_SEGMENT else k[:-1])
-                for k, n in sorted(r["media"].items(), key=_fmp4_order)
-            )
-        else:
-            media = ", ".join("%d %s" % (n, k) for k, n in sorted(r["media"].items()))
         lines.append(
-            "%s  %s to %s  (%s)%s"
-            % (
-                recording_label(r["id"]).capitalize(),
-                when(r["start_ms"]),
-                when(r["stop_ms"]) if r["stop_ms"] else "not stopped",
-                media or "no chunks",
-                "  [important]" if r["important"] else "",
+            text(
+                "timeline.span",
+                recording=_label(r["id"]),
+                start=when(r["start_ms"], zone),
+                stop=when(r["stop_ms"], zone) if r["stop_ms"] else text("timeline.not_stopped"),
+                media=_media(r) or text("timeline.no_chunks"),
+                important=text("timeline.important") if r["important"] else "",
             )
         )
         for t in r["timeline"]:
-            text = "  %s  seq %-6d %s" % (when(t["time_ms"])[11:19], t["seq"], t["event"])
+            line = text(
+                "timeline.event",
+                time=when(t["time_ms"], zone)[11:19],
+                seq=t["seq"],
+                event=event_name(t["event"]),
+            )
             if "reason" in t:
-                text += " (%s)" % t["reason"]
+                line += text("timeline.reason", reason=pause_reason(t["reason"]))
             if t.get("event") == "resume":
                 clip = t.get("spoken_reason")
-                text += (
-                    " spoken reason: %.0f s %s, seq %d"
-                    % (clip["seconds"], clip.get("kind", "clip"), clip["seq"])
-                    if clip
-                    else " WITHOUT a spoken reason"
-                )
+                if clip:
+                    kind = _CLIP_KINDS.get(clip.get("kind", "clip"), _CLIP_KINDS["clip"])
+                    line += text(
+                        "timeline.spoken", seconds=clip["seconds"], kind=text(kind), seq=clip["seq"]
+                    )
+                else:
+                    line += text("timeline.no_spoken")
             if "change_s" in t:
-                text += " by %+.1f s" % t["change_s"]
+                line += text("timeline.clock_change", change=t["change_s"])
             if "torn_bytes" in t:
-                text += " (%s)" % in_flight(t)
+                line += text("timeline.in_brackets", what=in_flight(t))
             if r.get("format") == "fmp4" and "media_s" in t:
-                text += "  [%s in the MP4]" % media_clock(t["media_s"])
-            lines.append(text)
-        for problem in r.get("problems", []):
-            lines.append("  PROBLEM: %s" % problem)
+                line += text("timeline.in_mp4", at=media_clock(t["media_s"]))
+            lines.append(line)
+        saids = r.get("_problems")
+        problems = [text(m, **f) for m, f in saids] if saids else r.get("problems", [])
+        for problem in problems:
+            lines.append(text("timeline.problem", problem=problem))
     return lines
 
 
@@ -258,20 +307,19 @@ def _fmp4_order(item: tuple) -> tuple:
 
 
 def in_flight(t: dict) -> str:
-    """What a power-loss event says was being written at the cut, in words."""
+    """What a power-loss event says was being written at the cut, in words (the language
+    in force)."""
     parts = []
     if t["torn_bytes"]:
-        parts.append("%d ledger bytes cut off" % t["torn_bytes"])
+        parts.append(text("timeline.torn", bytes=t["torn_bytes"]))
     if t.get("partial_media"):
         parts.append(
-            "%d media write(s) of %d bytes cut short, kept on the device"
-            % (t["partial_media"], t.get("partial_bytes", 0))
+            text("timeline.partial", count=t["partial_media"], bytes=t.get("partial_bytes", 0))
         )
     if t.get("orphan_media"):
         parts.append(
-            "%d whole media file(s) of %d bytes whose entry was lost, kept on the device"
-            % (t["orphan_media"], t.get("orphan_bytes", 0))
+            text("timeline.orphan", count=t["orphan_media"], bytes=t.get("orphan_bytes", 0))
         )
     if not parts:
-        return "cut between two writes: no write was under way"
-    return "in flight: " + "; ".join(parts)
+        return text("timeline.between_writes")
+    return text("timeline.in_flight", parts=text("timeline.separator").join(parts))

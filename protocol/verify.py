@@ -72,10 +72,23 @@ KEEP_PER_CODE = 1000
 
 
 class Finding:
-    """One thing the verifier found: a code from FINDING_CODES, where, and what it means."""
+    """One thing the verifier found: a code from FINDING_CODES, where, and what it means.
+
+    ``message`` is the English sentence (``to_dict``, MicroPython's output). ``msg_id`` and
+    ``fields``, when given, are the same sentence as a message id of the host's catalogue
+    and the values it names, so that the host can show it in the reader's language (issue
+    17, issue 13 "Chinese first"); the verifier itself has no catalogue.
+    """
 
     def __init__(
-        self, code: str, message: str, seq: int = -1, offset: int = -1, more: int = 0
+        self,
+        code: str,
+        message: str,
+        seq: int = -1,
+        offset: int = -1,
+        more: int = 0,
+        msg_id: str = "",
+        fields: "dict | None" = None,
     ) -> None:
         self.code = code
         self.severity = FINDING_CODES[code]
@@ -84,6 +97,8 @@ class Finding:
         self.offset = offset
         # A summary of findings past KEEP_PER_CODE: how many it stands for (0: one finding).
         self.more = more
+        self.msg_id = msg_id
+        self.fields = fields
 
     def to_dict(self) -> dict:
         d = {
@@ -189,6 +204,22 @@ class _Tally:
         return "no seq"
 
 
+def _where_fields(t: _Tally, fields: dict) -> dict:
+    """``fields`` with where a tally's findings lie, as ``_Tally.where`` says it: ``where``
+    names the form (seq, seqs, bytes, none), ``first`` and ``last`` the numbers."""
+    if t.first_seq >= 0:
+        form = "seq" if t.first_seq == t.last_seq else "seqs"
+        fields["first"], fields["last"] = t.first_seq, t.last_seq
+    elif t.first_offset >= 0:
+        form = "bytes"
+        fields["first"], fields["last"] = t.first_offset, t.last_offset
+    else:
+        form = "none"
+        fields["first"] = fields["last"] = -1
+    fields["where"] = form
+    return fields
+
+
 class LedgerVerifier:
     """Streaming verifier for one device's entries against its enrolled public key."""
 
@@ -254,11 +285,19 @@ class LedgerVerifier:
         self.max_seq = anchor.seq
         self.start = self.vouched = next_seq
 
-    def _add(self, code: str, message: str, seq: int = -1, offset: int = -1) -> None:
+    def _add(
+        self,
+        code: str,
+        message: str,
+        seq: int = -1,
+        offset: int = -1,
+        msg_id: str = "",
+        fields: "dict | None" = None,
+    ) -> None:
         kept = self.kept.get(code, 0)
         if kept < self.keep:
             self.kept[code] = kept + 1
-            self.findings.append(Finding(code, message, seq, offset))
+            self.findings.append(Finding(code, message, seq, offset, 0, msg_id, fields))
         else:
             self._tally(code).add(seq, offset)
 
@@ -278,6 +317,8 @@ class LedgerVerifier:
             "bytes %d to %d are not a readable entry (%s); they were changed or damaged"
             % (offset, end, message),
             offset=offset,
+            msg_id="finding.malformed",
+            fields={"start": offset, "end": end, "why": message},
         )
 
     def truncated(self, offset: int, end: int, message: str) -> None:
@@ -286,6 +327,8 @@ class LedgerVerifier:
             "the ledger ends with %d bytes at byte %d that are not a whole entry (%s): "
             "the file was cut short" % (end - offset, offset, message),
             offset=offset,
+            msg_id="finding.truncated",
+            fields={"count": end - offset, "offset": offset, "why": message},
         )
 
     def wants_check(self, entry: Entry) -> bool:
@@ -319,6 +362,8 @@ class LedgerVerifier:
                 % (seq, offset, entry.device_id, self.device_id),
                 seq,
                 offset,
+                "finding.wrong-device",
+                {"seq": seq, "offset": offset, "other": entry.device_id, "device": self.device_id},
             )
             return "wrong-device"
         # What the report's stats count (kinds, times), inline: the host feeds every entry.
@@ -339,6 +384,8 @@ class LedgerVerifier:
                 "entry seq %d at byte %d: %s; no reader can use it" % (seq, offset, problem),
                 seq,
                 offset,
+                "finding.bad-field",
+                {"seq": seq, "offset": offset, "why": problem},
             )
         signed = len(entry.signature) > 0
         rec = _Rec(seq, entry.digest, fields[F_PREV], offset, signed)
@@ -389,6 +436,8 @@ class LedgerVerifier:
                     % (seq, rec.offset, other.offset),
                     seq,
                     rec.offset,
+                    "finding.duplicate",
+                    {"seq": seq, "offset": rec.offset, "first": other.offset},
                 )
                 return "duplicate"
             self._add(
@@ -397,6 +446,8 @@ class LedgerVerifier:
                 % (seq, other.offset, rec.offset),
                 seq,
                 rec.offset,
+                "finding.conflicting-seq",
+                {"seq": seq, "first": other.offset, "offset": rec.offset},
             )
             return "conflicting-seq"
         if self.first_seq < 0:
@@ -408,6 +459,8 @@ class LedgerVerifier:
                 % (seq, rec.offset, self.max_seq),
                 seq,
                 rec.offset,
+                "finding.out-of-order",
+                {"seq": seq, "offset": rec.offset, "after": self.max_seq},
             )
             if not self._fill_missing(seq):
                 return "out-of-order"  # older than anything we can pair it with
@@ -453,6 +506,8 @@ class LedgerVerifier:
             "chain from them to the next signed entry is broken" % (where, offset),
             first,
             offset,
+            "finding.unsigned-entry" if first == last else "finding.unsigned-entries",
+            {"first": first, "last": last, "offset": offset},
         )
 
     def _check_links(self, rec: _Rec) -> None:
@@ -460,7 +515,7 @@ class LedgerVerifier:
         if seq == 0:
             if rec.prev != ZERO_HASH:
                 rec.link_ok = False
-                self._broken(rec, "seq 0 must have an all-zero prev")
+                self._broken(rec, "seq 0 must have an all-zero prev", ("zero", {}))
         else:
             before = self.recs.get(seq - 1)
             if before is not None:
@@ -480,9 +535,13 @@ class LedgerVerifier:
             after,
             "its prev is %s.. but entry seq %d hashes to %s..: an entry was changed, replaced "
             "or inserted here" % (_short(after.prev), before.seq, _short(before.digest)),
+            (
+                "link",
+                {"prev": _short(after.prev), "before": before.seq, "digest": _short(before.digest)},
+            ),
         )
 
-    def _broken(self, rec: _Rec, why: str) -> None:
+    def _broken(self, rec: _Rec, why: str, said: tuple) -> None:
         """Note that ``rec``'s incoming link fails (each seq is noted at most once)."""
         seq = rec.seq
         runs = self.broken
@@ -500,10 +559,11 @@ class LedgerVerifier:
             runs[i][0] = seq  # the run now starts here: told at this entry
             runs[i][2] = rec.offset
             runs[i][3] = why
+            runs[i][4] = said
         elif i < len(runs) or len(runs) < self.keep:
-            runs.insert(i, [seq, seq, rec.offset, why])
+            runs.insert(i, [seq, seq, rec.offset, why, said])
             if len(runs) > self.keep:
-                lo, hi, offset, _ = runs.pop()
+                lo, hi, offset, _, _ = runs.pop()
                 self._tally("broken-prev").add(lo, offset, 1, hi)
                 self.broken_over = max(self.broken_over, hi)
         elif seq == self.broken_over + 1:
@@ -515,16 +575,22 @@ class LedgerVerifier:
 
     def _broken_findings(self) -> None:
         """One finding per run of broken links; an entry broken on both sides was replaced."""
-        for seq, hi, offset, why in self.broken:
+        for seq, hi, offset, why, said in self.broken:
             if hi > seq:
                 # The links after it are told with it.
                 why = "neither its own prev nor the next entry's prev fits: it was replaced"
+                said = ("replaced", {})
+            fields = dict(said[1])
+            fields["seq"] = seq
+            fields["offset"] = offset
             self._add(
                 "broken-prev",
                 "entry seq %d at byte %d does not chain to the entry before it: %s"
                 % (seq, offset, why),
                 seq,
                 offset,
+                "finding.broken-prev." + said[0],
+                fields,
             )
 
     def _after_signature(self, rec: _Rec) -> None:
@@ -579,13 +645,15 @@ class LedgerVerifier:
     def finish(self) -> Report:
         """Close the stream and give the verdict."""
         if self.entries == 0 and not self.findings:
-            self._add("empty", "the ledger holds no entries")
+            self._add("empty", "the ledger holds no entries", msg_id="finding.empty", fields={})
         if self.first_seq > 0 and not self.start:  # after ``resume``, where it starts is known
             self._add(
                 "starts-mid-ledger",
                 "the ledger starts at seq %d; entries before it are not included, so the "
                 "first entry's link cannot be checked" % self.first_seq,
                 self.first_seq,
+                msg_id="finding.starts-mid-ledger",
+                fields={"seq": self.first_seq},
             )
         for lo, hi in self.missing:
             count = hi - lo + 1
@@ -594,6 +662,8 @@ class LedgerVerifier:
                 "seq %d to %d are missing (%d entr%s): deleted or never delivered"
                 % (lo, hi, count, "y" if count == 1 else "ies"),
                 lo,
+                msg_id="finding.seq-gap" if count > 1 else "finding.seq-gap.one",
+                fields={"first": lo, "last": hi, "count": count},
             )
         self._broken_findings()
         self._signature_findings()
@@ -621,6 +691,10 @@ class LedgerVerifier:
                 t.first_seq,
                 t.first_offset,
                 self.entries if self.entries > 1 else 0,
+                "finding.all-wrong-device" + (".mixed" if self.foreign_mixed else ""),
+                _where_fields(
+                    t, {"count": self.entries, "other": self.foreign_id, "device": self.device_id}
+                ),
             )
         )
 
@@ -636,6 +710,8 @@ class LedgerVerifier:
                     t.first_seq,
                     t.first_offset,
                     t.count,
+                    "finding.more",
+                    _where_fields(t, {"count": t.count, "code": code, "keep": self.keep}),
                 )
             )
 
@@ -653,6 +729,8 @@ class LedgerVerifier:
                 "the entry was changed after it was signed" % (seq, offset),
                 seq,
                 offset,
+                "finding.bad-signature",
+                {"seq": seq, "offset": offset},
             )
         # Failures past the kept ones, told in the summary; a key change's run is told whole
         # by its own finding.
@@ -670,6 +748,8 @@ class LedgerVerifier:
                 % (first, self.fail_count),
                 first,
                 offset,
+                "finding.key-change",
+                {"seq": first, "count": self.fail_count},
             )
 
     def _last_signed(self) -> int:
@@ -697,6 +777,8 @@ class LedgerVerifier:
                 % (len(tail), tail[0], tail[-1]),
                 tail[0],
                 self.recs[tail[0]].offset,
+                "finding.unsigned-tail",
+                {"count": len(tail), "first": tail[0], "last": tail[-1]},
             )
 
     def _state(self) -> str:

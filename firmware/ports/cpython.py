@@ -743,9 +743,8 @@ def _record(
 
         keypad = Keypad()
         if terminal is not None:
-            # The chunks of the recording under way: the recorder counts them for its stop
-            # event and has no public name for the count.
-            terminal.chunks = lambda: getattr(recorder, "_chunk_index", 0)
+            # The chunks of the recording under way, as the recorder counts them.
+            terminal.chunks = lambda: recorder.chunk_count
             terminal.hears = sound is not None or media.audio_track is not None
             for msg_id, fields in help_lines():
                 terminal.line(msg_id, fields)

@@ -1,5 +1,11 @@
 """``sealcam verify`` (a ledger file, a device store, a host evidence store) and
-``sealcam checkpoint``."""
+``sealcam checkpoint``.
+
+Every report is in the language in force (``host.i18n``), every time in it in the agency's
+time zone with the offset, as the overlay burns it (issue 17, issue 13 "Chinese first"): an
+evidence store's own setting (``host.settings``), else Asia/Shanghai; ``--tz`` names
+another. ``--json`` is for machines: UTC milliseconds and English, as before.
+"""
 
 import argparse
 import json
@@ -8,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from host import i18n
+from host import i18n, settings
 from host.cli.common import (
     EXIT_NOT_OK,
     EXIT_OK,
@@ -21,8 +27,10 @@ from host.cli.common import (
     read_regular,
 )
 from host.files import write_atomic
+from host.i18n import text
+from host.localtime import DEFAULT_ZONE, zone_problem
 from host.progress import Progress
-from host.report_text import render
+from host.report_text import finding_text, render, when
 from protocol.verify import verify_chunks
 
 if TYPE_CHECKING:
@@ -46,11 +54,41 @@ def _is_mp4(path: Path) -> bool:
         return False
 
 
-SEGMENT_TEXT = (
-    "%s is a segment of a device store's ledger, not a ledger file: a store's entries are "
-    "checked together, so verify the store folder (sealcam verify %s --key KEY), or write "
-    "its ledger as one file with sealcam ledger export %s --out FILE"
-)
+def chosen_zone(args: argparse.Namespace, store: "Path | None" = None) -> str:
+    """The time zone a report shows its times in: ``--tz``; else the evidence store's
+    setting (``store``: its folder); else the default, Asia/Shanghai. An unknown ``--tz`` is
+    unusable (exit 2); a store's zone this machine does not know gives the default."""
+    given = getattr(args, "tz", None)
+    if given:
+        if zone_problem(given):
+            raise UsageProblem(text("refuse.tz", zone=given))
+        return given
+    if store is not None:
+        zone = _store_zone(store / "evidence.db")
+        if isinstance(zone, str) and zone and not zone_problem(zone):
+            return zone
+    return DEFAULT_ZONE
+
+
+def _store_zone(db_path: Path) -> object:
+    """The zone an evidence store's settings name (their default in a store made before
+    settings existed), or None when its database cannot be read (its report says why)."""
+    import sqlite3
+
+    from host.verify_store import open_readonly
+
+    if not db_path.is_file():
+        return None
+    try:
+        db = open_readonly(db_path)
+    except sqlite3.Error:
+        return None
+    try:
+        return settings.get(db.cursor(), settings.TIME_ZONE)
+    except (sqlite3.Error, ValueError):
+        return None
+    finally:
+        db.close()
 
 
 def _is_segment(path: Path) -> bool:
@@ -89,39 +127,31 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return verify_mp4_file(args)
     if _is_segment(path):
         store = _segment_store(path)
-        raise UsageProblem(SEGMENT_TEXT % (path, store, store))
+        raise UsageProblem(text("refuse.segment", path=path, store=store))
     if args.agency_ca:
-        raise UsageProblem(
-            "--agency-ca checks the Content Credentials of an exported MP4, and %s is not one"
-            % path
-        )
+        raise UsageProblem(text("refuse.agency_ca", path=path))
     # An evidence store whose database was deleted still has its media: check it as one.
     gone_db = (path / "media").is_dir() and not (path / "ledger").is_dir()
     if path.is_dir() and ((path / "evidence.db").exists() or gone_db):
         return verify_evidence(path, args)
     if args.witness or args.host_key:  # never let a reader believe a witness was checked
-        raise UsageProblem(
-            "--witness and --host-key check a host evidence store, and %s is not one (a "
-            "ledger or a device store is checked with --key alone)" % path
-        )
+        raise UsageProblem(text("refuse.witness", path=path))
     if path.is_dir() and (path / "ledger").is_dir():
         from firmware.store import ledger_records
 
         size = sum(p.stat().st_size for p in (path / "ledger").glob("*.seg"))
         chunks = ledger_records(str(path), LEDGER_READ)
     elif path.is_dir():
-        raise UsageProblem(
-            "%s is a directory but neither a device store (ledger/) nor an evidence store "
-            "(evidence.db)" % path
-        )
+        raise UsageProblem(text("refuse.directory", path=path))
     else:
         f = open_regular(args.ledger, "ledger")
         size = os.fstat(f.fileno()).st_size
         chunks = file_chunks(f)
     if not args.key:
-        raise UsageProblem("a ledger file or device store needs --key DEVICE.pub to check it")
+        raise UsageProblem(text("refuse.no_key"))
+    zone = chosen_zone(args)
     key = load_key(args.key)
-    progress = Progress("verifying %s" % args.ledger, size)
+    progress = Progress(text("evidence.verifying", path=args.ledger), size)
     from host.sigworker import worker_checks
 
     checks = worker_checks(key.public)
@@ -130,7 +160,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(dict(report.to_dict(), ledger=args.ledger), indent=2))
     else:
-        print(render(report, args.ledger))
+        print(render(report, args.ledger, zone))
     return EXIT_OK if report.ok else EXIT_NOT_OK
 
 
@@ -139,10 +169,8 @@ def verify_mp4_file(args: argparse.Namespace) -> int:
     from host.mp4verify import verify_mp4
 
     if args.witness or args.host_key or args.device:
-        raise UsageProblem(
-            "--witness, --host-key and --device check a host evidence store; an MP4 file is "
-            "checked alone, or with --key DEVICE.pub"
-        )
+        raise UsageProblem(text("refuse.mp4_options"))
+    zone = chosen_zone(args)
     key = load_key(args.key) if args.key else None
     anchor = None
     if args.agency_ca:
@@ -153,7 +181,7 @@ def verify_mp4_file(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
-        for line in report.lines():
+        for line in report.lines(zone):
             print(line)
     return EXIT_OK if report.ok else EXIT_NOT_OK
 
@@ -174,58 +202,101 @@ def verify_evidence(path: Path, args: argparse.Namespace) -> int:
     policy = compliance.Policy(
         upload_hours=args.late_hours, clock_drift_ms=int(args.drift_limit * 1000)
     )
+    zone = chosen_zone(args, path)
     checkup = check_evidence(path, args.device, policy, witness, pinned)
     if args.json:
         print(json.dumps(checkup.to_dict(), indent=2, default=str))
     else:
-        for line in render_checkup(checkup, path):
+        for line in render_checkup(checkup, path, zone):
             print(line)
     return EXIT_OK if checkup.ok else EXIT_NOT_OK
 
 
-def render_checkup(checkup: "Checkup", path: Path) -> list:
+def render_checkup(checkup: "Checkup", path: Path, zone: str = DEFAULT_ZONE) -> list:
     """An evidence store's verdicts as lines a person reads: the store, each device's
-    report, compliance flags and recordings, and one closing Verdict line."""
+    report, compliance flags and recordings, and one closing Verdict line; in the language
+    in force, times in ``zone``."""
     from host import timeline
-    from host.verify_store import render as render_store
 
-    store_lines = render_store(checkup.store, str(path))
-    lines = [*device_summary(checkup), *with_audit_line(store_lines, checkup.store), ""]
+    lines = [*device_summary(checkup), *store_section(checkup, path, zone), ""]
     for d in checkup.devices:
-        lines.append(render(d.report, "%s (device %s)" % (path, d.device_id)))
+        source = text("evidence.device_source", path=path, device=d.device_id)
+        lines.append(render(d.report, source, zone))
         flags = d.flags
-        lines.append("Compliance  %s" % ("no flags" if not flags else "%d flag(s)" % len(flags)))
+        count = text("evidence.flags", count=len(flags)) if flags else text("evidence.no_flags")
+        lines.append(text("evidence.compliance", flags=count))
         for f in flags:
-            lines.append("  %-30s %-9s %s" % (f.code, f.rule, f.message))
-        lines.extend(timeline.render(d.recordings))
+            lines.append("  %-30s %-9s %s" % (f.code, f.rule, finding_text(f, zone)))
+        lines.extend(timeline.render(d.recordings, zone))
         lines.append("")
     lines.append(store_verdict(checkup.store.ok, [(d.device_id, d.ok) for d in checkup.devices]))
     lines.append("")  # the report's end, before whatever follows it (the demo's next step)
     return lines
 
 
-def with_audit_line(lines: list, store: "StoreReport") -> list:
-    """The store's lines with the audit trail's size and state after its Log line (issue 13:
-    a person sees at once how long the trail is and whether it still holds together). A
-    store made before accounts has no trail, and no such line."""
+def audit_line(store: "StoreReport") -> list:
+    """The audit trail's size and state, as one line after the log's (issue 13: a person
+    sees at once how long the trail is and whether it still holds together); none for a
+    store made before accounts, which has no trail."""
     count = store.stats.get("audit_records")
     if count is None:
-        return lines
+        return []
     broken = any(f.code.startswith("audit-") for f in store.findings)
-    if broken:
-        line = i18n.text("verify.audit_broken", count=count)
+    msg_id = i18n.N_("verify.audit_broken") if broken else i18n.N_("verify.audit_ok")
+    return [i18n.text(msg_id, count=count)]
+
+
+def store_section(checkup: "Checkup", path: Path, zone: str = DEFAULT_ZONE) -> list:
+    """The store's own section (``host.verify_store``'s verdict): its id, its signed log,
+    the witness, its state and findings. (The findings' texts are the store check's own,
+    in English.)"""
+    report = checkup.store
+    s = report.stats
+    lines = [text("evidence.store", path=path, store_id=s["store_id"] or "?")]
+    cp = s["checkpoint"]
+    if cp:
+        signed = _utc_text_as_local(cp["signed"], zone)
+        if cp.get("key"):
+            checkpoint = text(
+                "evidence.checkpoint.key",
+                size=cp["size"],
+                kid=cp["kid"],
+                key=cp["key"],
+                signed=signed,
+            )
+        else:
+            checkpoint = text("evidence.checkpoint", size=cp["size"], kid=cp["kid"], signed=signed)
+        lines.append(text("evidence.log.checkpoint", leaves=s["leaves"], checkpoint=checkpoint))
     else:
-        line = i18n.text("verify.audit_ok", count=count)
-    at = next((i + 1 for i, text in enumerate(lines) if text.startswith("Log ")), len(lines))
-    return [*lines[:at], line, *lines[at:]]
+        lines.append(text("evidence.log", leaves=s["leaves"]))
+    lines.extend(audit_line(report))
+    w = s["witness"]
+    if w:
+        if w["consistent"]:
+            msg_id = i18n.N_("evidence.witness.consistent")
+        else:
+            msg_id = i18n.N_("evidence.witness.not")
+        lines.append(text(msg_id, size=w["size"], kid=w["kid"]))
+    mark = "✓" if report.ok else "✗"
+    lines.append(text("report.state", mark=mark, state=i18n.verdict(report.state)))
+    if report.findings:
+        lines.append(text("report.findings"))
+        for f in report.findings:
+            lines.append("  %-22s %s" % (f.code, finding_text(f, zone)))
+    return lines
 
 
-# The summary across devices that opens an evidence store's report: one format per line.
-SUMMARY_HEAD = "Summary  %d device(s): %d NOT OK, %d with compliance flags, %d OK without flags"
-SUMMARY_NOT_OK = "  NOT OK          %s"
-SUMMARY_FLAGS = "  with flags      %s"
-SUMMARY_CLEAN = "  OK, no flags    %s"
-SUMMARY_NONE = "Summary  no device enrolled"
+def _utc_text_as_local(value: object, zone: str) -> str:
+    """A time the store check wrote as ``YYYY-MM-DD HH:MM:SS UTC`` (its JSON), shown in
+    ``zone``; anything else as it is."""
+    import datetime
+
+    try:
+        moment = datetime.datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S UTC")
+    except ValueError:
+        return str(value)
+    ms = int(moment.replace(tzinfo=datetime.UTC).timestamp() * 1000)
+    return when(ms, zone)
 
 
 def device_summary(checkup: "Checkup") -> list:
@@ -233,14 +304,26 @@ def device_summary(checkup: "Checkup") -> list:
     which are clean, before the store's section and the per-device ones."""
     devices = checkup.devices
     if not devices:
-        return [SUMMARY_NONE, ""]
+        return [text("evidence.summary.none"), ""]
     bad = [d.device_id for d in devices if not d.ok]
     flagged = ["%s (%d)" % (d.device_id, len(d.flags)) for d in devices if d.flags]
     clean = [d.device_id for d in devices if d.ok and not d.flags]
-    lines = [SUMMARY_HEAD % (len(devices), len(bad), len(flagged), len(clean))]
-    for fmt, names in ((SUMMARY_NOT_OK, bad), (SUMMARY_FLAGS, flagged), (SUMMARY_CLEAN, clean)):
+    lines = [
+        text(
+            "evidence.summary",
+            devices=len(devices),
+            not_ok=len(bad),
+            flagged=len(flagged),
+            clean=len(clean),
+        )
+    ]
+    for msg_id, names in (
+        (i18n.N_("evidence.summary.not_ok"), bad),
+        (i18n.N_("evidence.summary.flags"), flagged),
+        (i18n.N_("evidence.summary.clean"), clean),
+    ):
         if names:
-            lines.append(fmt % ", ".join(names))
+            lines.append(text(msg_id, devices=", ".join(names)))
     return [*lines, ""]
 
 
@@ -249,11 +332,12 @@ def store_verdict(store_ok: bool, devices: list) -> str:
     come above it, and a reader must not take the first "OK" for the whole answer."""
     bad = [d for d, good in devices if not good]
     if store_ok and not bad:
-        return "Verdict  ✓ OK: the store's log and its %d device(s)" % len(devices)
-    parts = [] if store_ok else ["the store's log"]
+        return text("evidence.verdict.ok", count=len(devices))
+    parts = [] if store_ok else [text("evidence.verdict.log")]
     if bad:
-        parts.append("device%s %s" % ("s" if len(bad) > 1 else "", ", ".join(bad)))
-    return "Verdict  ✗ NOT OK: %s (see the findings above)" % " and ".join(parts)
+        msg_id = "evidence.verdict.devices" if len(bad) > 1 else "evidence.verdict.device"
+        parts.append(text(msg_id, devices=", ".join(bad)))
+    return text("evidence.verdict.not_ok", what=text("evidence.verdict.and").join(parts))
 
 
 def cmd_checkpoint_export(args: argparse.Namespace) -> int:
@@ -264,7 +348,7 @@ def cmd_checkpoint_export(args: argparse.Namespace) -> int:
 
     db_path = Path(args.evidence) / "evidence.db"
     if not db_path.is_file():
-        raise UsageProblem("%s is not an evidence store (no evidence.db)" % args.evidence)
+        raise UsageProblem(text("checkpoint.not_store", path=args.evidence))
     try:
         db = open_readonly(db_path)
         try:
@@ -274,85 +358,51 @@ def cmd_checkpoint_export(args: argparse.Namespace) -> int:
         finally:
             db.close()
     except sqlite3.Error as exc:
-        raise UsageProblem("cannot read %s: %s" % (db_path, exc)) from None
+        raise UsageProblem(text("checkpoint.unreadable", path=db_path, why=exc)) from None
     if row is None:
-        raise UsageProblem(
-            "%s holds no checkpoint yet: the sync daemon signs one after every session"
-            % args.evidence
-        )
+        raise UsageProblem(text("checkpoint.none", path=args.evidence))
     note = row[0].encode("utf-8")
     if args.out:
         try:
             write_atomic(Path(args.out), note)
         except OSError as exc:
-            raise UsageProblem("cannot write %s: %s" % (args.out, exc.strerror or exc)) from None
-        print("wrote the checkpoint to %s" % args.out, file=sys.stderr)
+            why = exc.strerror or exc
+            raise UsageProblem(text("checkpoint.unwritable", path=args.out, why=why)) from None
+        print(text("checkpoint.wrote", path=args.out), file=sys.stderr)
     else:
         sys.stdout.write(row[0])
     return EXIT_OK
 
 
 def add_verify(sub: "argparse._SubParsersAction") -> None:
-    """Add ``sealcam verify``."""
+    """Add ``sealcam verify``; its help in the language in force (``verifyhelp.*``)."""
     v = sub.add_parser(
         "verify",
         help="check a ledger against a device's public key",
-        description="Check that a ledger file is exactly what the device signed: every "
-        "signature, every hash link, no gaps, no reordering, no duplicates, no cut-off tail. "
-        "States: OK; OK with missing information (nothing wrong, but part cannot be vouched "
-        "for yet); NOT OK (each finding says what broke and where); unknown key. An MP4 "
-        "that sealcam export wrote is checked from the file alone: authentic, authentic with "
-        "notes, altered (naming the frames by time and chunk seq), missing parts, not signed "
-        "or unverifiable.",
-        epilog="Examples: sealcam verify shift.ledger --key SC-0001.pub; sealcam verify "
-        "case-17.mp4 --key SC-0001.pub",
+        description=text("verifyhelp.description"),
+        epilog=text("verifyhelp.epilog"),
     )
-    v.add_argument(
-        "ledger",
-        help="a ledger file (a CBOR sequence of COSE_Sign1 entries), a device store "
-        "directory, a host evidence store directory (every enrolled device is checked, "
-        "with compliance flags and each recording's timeline), or an MP4 that sealcam "
-        "export wrote",
-    )
-    v.add_argument(
-        "--key",
-        help="the device's public key file (COSE_Key); not needed for "
-        "an evidence store, which holds the enrolled keys; for an MP4, the key its entries "
-        "must be signed with (default: the key the file carries)",
-    )
-    v.add_argument("--device", help="in an evidence store, check only this device")
-    v.add_argument(
-        "--agency-ca",
-        metavar="PEM",
-        help="for an MP4: the agency's CA certificate (agency-ca.pem, or the folder sealcam "
-        "keygen --agency wrote): its C2PA manifest must be signed by a certificate it issued",
-    )
+    v.add_argument("ledger", help=text("verifyhelp.ledger"))
+    v.add_argument("--key", help=text("verifyhelp.key"))
+    v.add_argument("--device", help=text("verifyhelp.device"))
+    v.add_argument("--agency-ca", metavar="PEM", help=text("verifyhelp.agency_ca"))
     v.add_argument(
         "--late-hours",
         type=number_at_least(0),
         default=24,
-        help="in an evidence store, flag footage that reached it later than this (R-HOST-1)",
+        help=text("verifyhelp.late_hours"),
     )
     v.add_argument(
         "--drift-limit",
         type=number_at_least(0),
         default=2,
         metavar="SECONDS",
-        help="in an evidence store, flag a device clock off by more than this (R-HOST-11)",
+        help=text("verifyhelp.drift_limit"),
     )
-    v.add_argument(
-        "--witness",
-        metavar="FILE",
-        help="in an evidence store, a checkpoint kept elsewhere (sealcam checkpoint export): "
-        "the store's log must extend it, or it was rolled back or rewritten",
-    )
-    v.add_argument(
-        "--host-key",
-        metavar="PUB",
-        help="in an evidence store, the host public key its checkpoints must be signed with "
-        "(default: the keys the store names)",
-    )
-    v.add_argument("--json", action="store_true", help="print the report as JSON")
+    v.add_argument("--witness", metavar="FILE", help=text("verifyhelp.witness"))
+    v.add_argument("--host-key", metavar="PUB", help=text("verifyhelp.host_key"))
+    v.add_argument("--tz", metavar="ZONE", help=text("verifyhelp.tz"))
+    v.add_argument("--json", action="store_true", help=text("verifyhelp.json"))
     v.set_defaults(run=cmd_verify)
 
 

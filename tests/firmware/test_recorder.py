@@ -252,6 +252,22 @@ def test_video_chunks_close_at_a_keyframe_once_the_duration_is_reached():
     assert [c.fields[F_CHUNK_INDEX] for c in chunks] == [0, 1, 2]
 
 
+# Issue 17 (the officer's status line shows the chunk count): a public, read-only count.
+def test_the_chunk_count_is_the_recording_under_ways_and_read_only():
+    s = Shift(config={"chunk_ms": 250, "max_chunk_ms": 1000})
+    assert s.rec.chunk_count == 0
+    s.do("press_record")
+    s.frames(9)
+    assert s.rec.chunk_count == len(s.chunks()) == 2  # the third is still open
+    s.do("press_stop")
+    assert s.rec.chunk_count == 3
+    try:
+        s.rec.chunk_count = 7  # type: ignore[misc]  # the point: it cannot be set
+    except AttributeError:
+        pass
+    assert s.rec.chunk_count == 3
+
+
 # R-DEV-6
 def test_a_video_chunk_closes_at_the_bound_when_no_keyframe_comes():
     s = Shift(config={"chunk_ms": 200, "max_chunk_ms": 400})

@@ -17,7 +17,6 @@ from protocol.registry import (
     EV_POWER_LOSS_RECOVERED,
     EV_RESUME,
     F_DETAIL,
-    F_END_MS,
     F_EVENT,
     F_MONO_MS,
     F_PLAIN_SHA,
@@ -28,26 +27,14 @@ from protocol.registry import (
     PAUSE_WEATHER,
 )
 from protocol.signer import make_signer
-from simulator.shift import GOOD_CHECKS, ShiftScript, write_shift
+from simulator.shift import GOOD_CHECKS, ShiftScript
 from tests.host import fmp4
+from tests.host.shiftledger import continue_ledger, on_time, shift
 from tests.protocol.helpers import DEVICE, SEED_A, T0
-
-
-def shift() -> list:
-    return [parse_entry(r) for r in write_shift(make_signer(SEED_A), DEVICE, T0, "P-1", 6, 5)]
-
-
-def on_time(entries: list, after_ms: int = HOUR_MS) -> dict:
-    return {e.seq: e.fields.get(F_END_MS, e.fields[F_WALL_MS]) + after_ms for e in entries}
 
 
 def codes(flags: list) -> list:
     return [f.code for f in flags]
-
-
-def continue_ledger(entries: list) -> LedgerWriter:
-    last = entries[-1]
-    return LedgerWriter(make_signer(SEED_A), DEVICE, last.seq + 1, last.digest)
 
 
 def test_a_clean_shift_raises_no_flag():

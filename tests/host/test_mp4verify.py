@@ -22,6 +22,7 @@ from host.mp4verify import (
     UNVERIFIABLE,
     verify_mp4,
 )
+from host.report_text import finding_text
 from protocol import mp4
 from protocol.frames import frame_digest
 from protocol.keys import DeviceKey, encode_key
@@ -102,7 +103,12 @@ def test_one_changed_byte_names_exactly_that_frame_by_time_and_seq(exported, tmp
     assert "%02d.%03d UTC" % (wall // 1000 % 60, wall % 1000) in finding.message
     assert report.frames == [(entry.seq, "....N.....")]
     r = run("verify", str(tmp_path / "changed.mp4"))
-    assert r.returncode == 1 and "ALTERED" in r.stdout and finding.message in r.stdout
+    assert r.returncode == 1 and "ALTERED" in r.stdout
+    # Issue 17: the report a person reads gives the frame's time in the agency's zone (the
+    # default, UTC+8), to the millisecond; the JSON's message keeps UTC.
+    assert finding_text(finding) in r.stdout
+    local = wall + 8 * 3_600_000
+    assert "%02d.%03d UTC+8): changed" % (local // 1000 % 60, local % 1000) in r.stdout
 
 
 def _cut(data: bytes, note: dict, seq: int) -> tuple:

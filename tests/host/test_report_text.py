@@ -16,4 +16,6 @@ def test_an_empty_ledger_reads_as_empty_not_as_python_none():
 
 def test_a_ledger_names_its_seqs_and_times():
     text = render(verify_ledger(b"".join(make_entries(3)), DEVICE, device_key().public), "x")
-    assert "Entries  3 (3 signed), seq 0 to 2" in text and "UTC to " in text
+    assert "Entries  3 (3 signed), seq 0 to 2" in text
+    # Issue 17 "Chinese first": times in the agency's zone with the offset, as the overlay.
+    assert "Time     2026-11-23 16:00:00 UTC+8 to 2026-11-23 16:00:02 UTC+8" in text

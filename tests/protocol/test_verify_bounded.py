@@ -188,9 +188,9 @@ class _Noting(LedgerVerifier):
         super().__init__(device_id, public_key, window, keep)
         self.noted: list = []
 
-    def _broken(self, rec, why: str) -> None:
+    def _broken(self, rec, why: str, said: tuple) -> None:
         self.noted.append((rec.seq, rec.offset, why))
-        super()._broken(rec, why)
+        super()._broken(rec, why, said)
 
 
 def broken_by_set(noted: list) -> list:
