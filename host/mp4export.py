@@ -294,7 +294,8 @@ def _copy_files(conn, fd: int, paths: list, flushed: int) -> None:
     """The copier (a forked process): copies each file of ``paths`` to the export file
     ``fd`` at its position, in turn (the position is shared with the parent), handing the
     bytes to the disk from ``flushed`` on, and answers ``(offset, length, handed to the disk
-    up to)`` for each, or ``("missing", path)`` or ``("failed", errno, text)`` and stops."""
+    up to)`` for each, or ``("missing", path, 0)`` or ``("failed", errno, text)`` and
+    stops."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command handles Ctrl-C
     sink = _Out(fd, "", hashed=False)
     sink.offset = os.lseek(fd, 0, os.SEEK_CUR)
@@ -304,7 +305,7 @@ def _copy_files(conn, fd: int, paths: list, flushed: int) -> None:
             try:
                 where = sink.copy(path)
             except FileNotFoundError:
-                conn.send(("missing", str(path)))
+                conn.send(("missing", str(path), 0))
                 return
             except ExportProblem as exc:
                 conn.send(("failed", 0, str(exc)))
@@ -359,17 +360,22 @@ class _Copier:
                 got = self._conn.recv()
             except (OSError, EOFError):
                 got = None
-            if type(got) is tuple and len(got) == 3 and type(got[0]) is int:
+            # Believed only where it carries on from the last: the file's fragments lie
+            # one after another, in order (each is checked where it is said to lie).
+            if type(got) is tuple and len(got) == 3 and got[0] == self._sink.offset:
                 self._sink.copied(got[:2], got[2])
                 return got[:2]
+            said = got[0] if type(got) is tuple and len(got) == 3 else None
+            if said not in ("missing", "failed") and self._proc is not None:
+                self._proc.kill()  # gone, or saying what cannot be: it copies nothing more
             self._end()
-            if type(got) is tuple and got[0] == "missing":
+            if said == "missing":
                 raise FileNotFoundError(got[1])
-            if type(got) is tuple and got[0] == "failed":
+            if said == "failed":
                 if got[1]:
                     raise OSError(got[1], got[2])
                 raise ExportProblem(got[2])
-            # The copier has gone: what it copied of this fragment is cut off, and the
+            # What the copier wrote past the last fragment it copied is cut off, and the
             # rest is copied here.
             self._sink.cut()
         return self._sink.copy(path)

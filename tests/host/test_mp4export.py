@@ -471,6 +471,14 @@ def _copier_two_then_half(conn, fd, paths, flushed):
     os._exit(1)
 
 
+def _copier_misplaces(conn, fd, paths, flushed):
+    # A copier that says its first fragment lies a byte further on than it does.
+    at = os.lseek(fd, 0, os.SEEK_CUR)
+    data = open(paths[0], "rb").read()
+    os.write(fd, data)
+    conn.send((at + 1, len(data), flushed))
+
+
 def _copier_changes_a_byte(conn, fd, paths, flushed):
     # The store's file changes while it is copied: the third fragment lands with a byte
     # flipped, though the store now holds the signed bytes again.
@@ -484,7 +492,7 @@ def _copier_changes_a_byte(conn, fd, paths, flushed):
         at += len(data)
 
 
-@pytest.mark.parametrize("copier", ["gone at once", "gone mid-fragment", "one core"])
+@pytest.mark.parametrize("copier", ["gone at once", "gone mid-fragment", "misplaces", "one core"])
 def test_the_export_never_depends_on_the_copier(tmp_path, monkeypatch, copier):
     # issue 12: Benchmarks; R-HOST-5: however the fragments are copied, the file holds every
     # signed fragment byte for byte and the note's hash is the file's.
@@ -496,6 +504,8 @@ def test_the_export_never_depends_on_the_copier(tmp_path, monkeypatch, copier):
         monkeypatch.setattr(mp4export, "_copy_files", _copier_gone)
     elif copier == "gone mid-fragment":
         monkeypatch.setattr(mp4export, "_copy_files", _copier_two_then_half)
+    elif copier == "misplaces":
+        monkeypatch.setattr(mp4export, "_copy_files", _copier_misplaces)
     else:
         monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0}, raising=False)
     out = tmp_path / "x.mp4"
