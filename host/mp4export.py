@@ -297,7 +297,7 @@ def _copy_files(conn, fd: int, paths: list, flushed: int) -> None:
     up to)`` for each, or ``("missing", path, 0)`` or ``("failed", errno, text)`` and
     stops."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command handles Ctrl-C
-    sink = _Out(fd, "", hashed=False)
+    sink = _Out(fd)
     sink.offset = os.lseek(fd, 0, os.SEEK_CUR)
     sink.flushed = flushed
     try:
@@ -455,131 +455,27 @@ def _libc_sync_file_range():  # -> a callable (fd, offset, length) or None
 # Written bytes handed to the disk at a time, so the disk writes while the export reads
 # and checks on, and the fsync at the end waits only for the last of them.
 WRITEBACK_EVERY = 16 << 20
-# How far the file hasher is told the file has been written, at a time.
-TELL_EVERY = 4 << 20
-READ = 1 << 20  # bytes the file hasher reads back at a time
-
-
-def _hash_file(conn, path: str) -> None:
-    """The file hasher (a forked process): reads the export file back as far as it is told
-    it has been written, hashes it, and answers the hex SHA-256 when told it is whole."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command handles Ctrl-C
-    try:
-        fd = os.open(path, os.O_RDONLY)
-        sha = hashlib.sha256()
-        buf = memoryview(bytearray(READ))
-        at = 0
-        while True:
-            told = conn.recv_bytes()
-            upto = int.from_bytes(told[:8], "big")
-            while at < upto:
-                n = os.preadv(fd, [buf[: min(READ, upto - at)]], at)
-                if n <= 0:
-                    return  # the file is shorter than told: the writer hashes it itself
-                sha.update(buf[:n])
-                at += n
-            if len(told) > 8:
-                conn.send_bytes(sha.hexdigest().encode())
-                return
-    except (OSError, EOFError):
-        return  # the writer has gone, or hashes the file itself
-
-
-class _FileHash:
-    """The SHA-256 of the export file for its note, taken by a forked process that reads
-    the written bytes back from the page cache while this one reads, checks and writes the
-    next fragments: on two cores the two hashes (each fragment's check, the file's) run
-    side by side, and neither process waits for the other's interpreter lock as a thread
-    would. Where no worker can run (one core, no fork) or it fails, the file is hashed here,
-    so the note's hash never depends on the worker."""
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._sha: Any = None  # hashing here, as the bytes are written
-        self._conn: Any = None
-        self._proc: Any = None
-        self._told = 0
-        if _cores() >= 2 and "fork" in multiprocessing.get_all_start_methods():
-            try:
-                context = multiprocessing.get_context("fork")
-                mine, theirs = context.Pipe()
-                proc = context.Process(target=_hash_file, args=(theirs, path), daemon=True)
-                proc.start()
-                theirs.close()
-                self._conn, self._proc = mine, proc
-                return
-            except (OSError, ValueError):
-                pass
-        self._sha = hashlib.sha256()
-
-    def written(self, data: "bytes | memoryview | None", upto: int) -> None:
-        """``data`` was written (None: copied without passing through this process), and
-        the file now holds ``upto`` bytes."""
-        if self._sha is not None:
-            if data is None:
-                self._sha = None  # hashed by reading the file back at the end
-            else:
-                self._sha.update(data)
-        elif self._conn is not None and upto - self._told >= TELL_EVERY:
-            self._tell(upto)
-
-    def _tell(self, upto: int, last: bool = False) -> None:
-        try:
-            self._conn.send_bytes(upto.to_bytes(8, "big") + (b"." if last else b""))
-            self._told = upto
-        except OSError:
-            self.close()  # the worker has gone: the file is hashed here at the end
-
-    def hexdigest(self, size: int) -> str:
-        """The hex SHA-256 of the file's ``size`` bytes."""
-        if self._sha is not None:
-            return self._sha.hexdigest()
-        answer = b""
-        if self._conn is not None:
-            self._tell(size, last=True)
-        if self._conn is not None:
-            try:
-                answer = self._conn.recv_bytes()
-            except (OSError, EOFError):
-                answer = b""
-        self.close()
-        if len(answer) == 64:
-            return answer.decode()
-        sha = hashlib.sha256()  # the worker failed: read the file back here
-        with open(self._path, "rb") as f:
-            while block := f.read(READ):
-                sha.update(block)
-        return sha.hexdigest()
-
-    def close(self) -> None:
-        conn, proc = self._conn, self._proc
-        self._conn = self._proc = None
-        if conn is not None:
-            conn.close()
-        if proc is not None:
-            proc.join(5)
-            if proc.is_alive():
-                proc.terminate()
-                proc.join()
+READ = 1 << 20  # bytes copied at a time where the kernel cannot copy
 
 
 class _Out:
     """The export file being written: counts its bytes, writes or copies them, reads them
-    back to check them, has them hashed.
+    back to check them, and hashes them for the note.
 
     A fragment is copied from the evidence store by the kernel (``copy_file_range``: no
     pass through this process's memory), then read back from the file, where it lies in
-    the page cache, and checked. The written bytes are handed to the disk every
-    WRITEBACK_EVERY bytes (Linux's ``sync_file_range``, which does not wait), so the disk
-    works while the export copies and checks on, instead of all of it after, in the final
-    fsync; clean pages stay in the page cache, where the file hasher reads them back."""
+    the page cache, once: that one read gives both its check against the signed hash and
+    the file's SHA-256 for the note, so every byte is read back once and hashed twice, in
+    order. The written bytes are handed to the disk every WRITEBACK_EVERY bytes (Linux's
+    ``sync_file_range``, which does not wait for the disk), so the disk works while the
+    export copies and checks on, instead of all of it after, in the final fsync."""
 
-    def __init__(self, fd: int, path: str, hashed: bool = True) -> None:
+    def __init__(self, fd: int) -> None:
         self.fd = fd  # opened for reading and writing, at offset 0
         self.offset = 0
         self.flushed = 0  # bytes handed to the disk so far
         self._writeback = _libc_sync_file_range()
-        self._hash: Any = _FileHash(path) if hashed else None
+        self._sha = hashlib.sha256()  # of the file's bytes so far, in order
         self._buffer = _Buffer()  # what holds() reads back
         self._copy_buffer = _Buffer()  # what copy() goes through where the kernel cannot
         self._kernel_copy = hasattr(os, "copy_file_range")
@@ -589,14 +485,13 @@ class _Out:
         at = self.offset
         write_all(self.fd, data)
         self.offset += len(data)
-        if self._hash is not None:
-            self._hash.written(data, self.offset)
+        self._sha.update(data)
         self._hand_to_disk()
         return at, len(data)
 
     def copy(self, path: Path) -> tuple:
         """Copy the whole file at ``path`` (FileNotFoundError if none) to the end of this
-        one; return ``(offset, length)`` where it lies here."""
+        one; return ``(offset, length)`` where it lies here, for ``holds`` to check next."""
         at = self.offset
         with open(path, "rb", buffering=0) as f:
             src = f.fileno()
@@ -611,8 +506,6 @@ class _Out:
                     )
                 got += n
                 self.offset += n
-        if self._hash is not None:
-            self._hash.written(None, self.offset)
         self._hand_to_disk()
         return at, size
 
@@ -621,8 +514,6 @@ class _Out:
         handed the file to the disk up to ``flushed``."""
         self.offset = where[0] + where[1]
         self.flushed = flushed
-        if self._hash is not None:
-            self._hash.written(None, self.offset)
 
     def cut(self) -> None:
         """Cut off whatever lies past the bytes counted (a copy another process left half
@@ -646,7 +537,8 @@ class _Out:
         return n
 
     def holds(self, where: tuple, digest: bytes) -> bool:
-        """Whether the file's bytes at ``where`` (offset, length) have SHA-256 ``digest``."""
+        """Whether the file's bytes at ``where`` (offset, length), which were copied there
+        last, have SHA-256 ``digest``; they join the file's hash here."""
         at, length = where
         view = self._buffer.view(length)
         got = 0
@@ -655,6 +547,7 @@ class _Out:
             if n <= 0:
                 return False
             got += n
+        self._sha.update(view)
         return hashlib.sha256(view).digest() == digest
 
     def _hand_to_disk(self) -> None:
@@ -665,11 +558,7 @@ class _Out:
     def finish(self) -> str:
         """Make the file durable; return its SHA-256 (hex)."""
         os.fsync(self.fd)
-        return self._hash.hexdigest(self.offset)
-
-    def close(self) -> None:
-        if self._hash is not None:
-            self._hash.close()
+        return self._sha.hexdigest()
 
 
 def export_fmp4(
@@ -706,28 +595,25 @@ def export_fmp4(
     try:
         fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            sink = _Out(fd, str(tmp))
-            try:
-                facts = _write(store, sink, init_entry, fragments, span, rec_id, mark_changed,
-                               opener)  # fmt: skip
-                body = mp4evidence.payload(
-                    device_id,
-                    public_key,
-                    rec_id,
-                    [e.raw for e in span],
-                    {
-                        "by": extractor,
-                        "at": _iso(when),
-                        "at_ms": when,
-                        "tool": tool_version(),
-                        "source": "sealcam evidence store",
-                        **(export_facts or {}),  # e.g. who decrypted sealed footage, with what
-                    },
-                )
-                at, length = sink.write(mp4evidence.box(body))
-                file_sha = sink.finish()
-            finally:
-                sink.close()
+            sink = _Out(fd)
+            facts = _write(store, sink, init_entry, fragments, span, rec_id, mark_changed,
+                           opener)  # fmt: skip
+            body = mp4evidence.payload(
+                device_id,
+                public_key,
+                rec_id,
+                [e.raw for e in span],
+                {
+                    "by": extractor,
+                    "at": _iso(when),
+                    "at_ms": when,
+                    "tool": tool_version(),
+                    "source": "sealcam evidence store",
+                    **(export_facts or {}),  # e.g. who decrypted sealed footage, with what
+                },
+            )
+            at, length = sink.write(mp4evidence.box(body))
+            file_sha = sink.finish()
         finally:
             os.close(fd)
         os.replace(tmp, out)
