@@ -314,8 +314,10 @@ def _copy_files(conn, fd: int, paths: list, flushed: int) -> None:
                 conn.send(("failed", exc.errno or 0, exc.strerror or str(exc)))
                 return
             conn.send((*where, sink.flushed))
-    except (OSError, EOFError):
-        return  # the parent has gone, or goes on without this process
+    except Exception:
+        # The parent has gone, or goes on without this process (it copies the rest itself,
+        # and meets and reports whatever went wrong here); no traceback of the copier's.
+        return
 
 
 class _Copier:
