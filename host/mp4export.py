@@ -5,8 +5,9 @@ MEDIA_MP4_INIT) and fragments (MEDIA_MP4), each signed by its SHA-256. Their byt
 to end are already an MP4 every player opens, with sound, so the export re-encodes nothing
 (R-HOST-5): it writes
 
-1. the initialisation segment and every fragment, in ledger order, each checked against
-   the SHA-256 its signed entry names and written unchanged;
+1. the initialisation segment and every fragment, in ledger order, unchanged, each
+   checked against the SHA-256 its signed entry names as it lies in the written file (a
+   fragment is copied from the store by the kernel, then read back and hashed);
 2. one unsigned fragment of the text track the device reserves in every initialisation
    segment and never fills (``sbtl``/``tx3g``): a subtitle per pause, from the pause to the
    resume, naming it, its objective reason (R-DEV-9) and that the officer's spoken reason
@@ -19,8 +20,9 @@ Media time (what a player's clock shows) starts at the record-start's ``origin_m
 event's media time is its F_MONO_MS minus that, in ms. A resume entry is written when the
 spoken reason ends, so a pause's note lasts through the spoken reason that explains it.
 
-The file is written under a temporary name, one fragment in memory at a time, made durable
-and only then renamed: a reader never sees half an export.
+The file is written under a temporary name, at most one fragment in memory at a time,
+checked, made durable and only then renamed: a reader never sees half an export, and a
+fragment that fails its check leaves nothing behind.
 
 Sealed footage (R-DEV-3) is opened through a ``ChunkOpener`` (the agency's private key,
 ``host.sealedmedia``) that the caller passes, and is refused without one; ``export_facts``
@@ -29,6 +31,7 @@ finished file by the caller: one more top-level box, which the verifier tells ap
 the initialisation segment it stands beside (``host.mp4verify``).
 """
 
+import errno
 import hashlib
 import multiprocessing
 import os
@@ -249,35 +252,25 @@ def _media(
     e: Entry,
     mark_changed: bool,
     opener: "ChunkOpener | None",
-    buffer: "_Buffer | None" = None,
 ) -> tuple:
     """``(bytes, changed)`` of one chunk's stored media, checked against its signed hash
-    (a sealed chunk's, once ``opener`` has opened it). With ``buffer``, plain media is read
-    into it and a memoryview of it is returned, valid until the next chunk is read."""
+    (a sealed chunk's, once ``opener`` has opened it)."""
     sealed = F_CIPHER_SHA in e.fields
     if sealed and opener is None:
         raise ExportProblem(
             "chunk seq %d is sealed to the agency's key (R-DEV-3): exporting it needs the "
             "agency's private key, which this export was not given" % e.seq
         )
-    data: bytes | memoryview
     try:
-        if buffer is not None and not sealed:
-            data = buffer.read(store.media_file(media_digest(e.fields)))
-        else:
-            data = store.read_media(media_digest(e.fields))
+        data = store.read_media(media_digest(e.fields))
     except (EvidenceError, FileNotFoundError):
-        raise ExportProblem(
-            "the media of chunk seq %d is not in the evidence store (not yet synced from "
-            "the device): dock the device and export again" % e.seq
-        ) from None
+        raise _not_synced(e) from None
     if sealed and opener is not None:
-        sealed_bytes = bytes(data)
-        if hashlib.sha256(sealed_bytes).digest() != e.fields[F_CIPHER_SHA]:
+        if hashlib.sha256(data).digest() != e.fields[F_CIPHER_SHA]:
             if not mark_changed:
                 raise ChangedMedia(e.seq)
-            return sealed_bytes, True
-        data = opener.open(e, sealed_bytes)
+            return data, True
+        data = opener.open(e, data)
     # The check that makes the export evidence: these very bytes, which are written next,
     # are what the device signed.
     changed = hashlib.sha256(data).digest() != e.fields[F_PLAIN_SHA]
@@ -286,33 +279,159 @@ def _media(
     return data, changed
 
 
+def _checked(sink: "_Out", e: Entry, where: tuple, mark_changed: bool) -> bool:
+    """Whether one plain chunk, copied to ``where`` (offset, length) in the file, was
+    changed: its bytes there, read back, against its signed hash. The check is of the bytes
+    as they lie in the export, so they are what the device signed even if the store's file
+    changed while it was copied."""
+    changed = not sink.holds(where, e.fields[F_PLAIN_SHA])
+    if changed and not mark_changed:
+        raise ChangedMedia(e.seq)
+    return changed
+
+
+def _copy_files(conn, fd: int, paths: list, flushed: int) -> None:
+    """The copier (a forked process): copies each file of ``paths`` to the export file
+    ``fd`` at its position, in turn (the position is shared with the parent), handing the
+    bytes to the disk from ``flushed`` on, and answers ``(offset, length, handed to the disk
+    up to)`` for each, or ``("missing", path, 0)`` or ``("failed", errno, text)`` and
+    stops."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command handles Ctrl-C
+    sink = _Out(fd)
+    sink.offset = os.lseek(fd, 0, os.SEEK_CUR)
+    sink.flushed = flushed
+    try:
+        for path in paths:
+            try:
+                where = sink.copy(path)
+            except FileNotFoundError:
+                conn.send(("missing", str(path), 0))
+                return
+            except ExportProblem as exc:
+                conn.send(("failed", 0, str(exc)))
+                return
+            except OSError as exc:
+                conn.send(("failed", exc.errno or 0, exc.strerror or str(exc)))
+                return
+            conn.send((*where, sink.flushed))
+    except Exception:
+        # The parent has gone, or goes on without this process (it copies the rest itself,
+        # and meets and reports whatever went wrong here); no traceback of the copier's.
+        return
+
+
+class _Copier:
+    """Copies the plain fragments' stored media to the end of the export, one after
+    another, in a forked process, while this one checks each as it is copied.
+
+    A copy waits on the disk whenever the kernel holds back a writer whose dirty pages
+    outrun it (and ``sync_file_range`` waits when the disk's queue is full); the checks go
+    on meanwhile, so the disk's time and the checks' overlap instead of adding up. (A
+    thread was tried first: it and the checking thread passed the interpreter lock back
+    and forth at every system call, and the copy took four times as long.) Where no
+    process can be forked, or it fails, the fragments not yet copied are copied here."""
+
+    def __init__(self, store: SqliteEvidenceStore, sink: "_Out", fragments: list) -> None:
+        self._paths = [store.media_file(media_digest(e.fields)) for e in fragments]
+        self._sink = sink
+        self._next = 0  # the fragment whose place is asked for next
+        self._conn: Any = None
+        self._proc: Any = None
+        if _cores() >= 2 and "fork" in multiprocessing.get_all_start_methods():
+            try:
+                context = multiprocessing.get_context("fork")
+                mine, theirs = context.Pipe(duplex=False)
+                proc = context.Process(
+                    target=_copy_files,
+                    args=(theirs, sink.fd, self._paths, sink.flushed),
+                    daemon=True,
+                )
+                proc.start()
+                theirs.close()
+                self._conn, self._proc = mine, proc
+            except (OSError, ValueError):
+                pass
+
+    def next(self) -> tuple:
+        """Where the next fragment lies in the file, once it is copied; FileNotFoundError
+        when it is not in the store, OSError or ExportProblem when its copy failed."""
+        path = self._paths[self._next]
+        self._next += 1
+        if self._conn is not None:
+            try:
+                got = self._conn.recv()
+            except (OSError, EOFError):
+                got = None
+            # Believed only where it carries on from the last: the file's fragments lie
+            # one after another, in order (each is checked where it is said to lie).
+            if type(got) is tuple and len(got) == 3 and got[0] == self._sink.offset:
+                self._sink.copied(got[:2], got[2])
+                return got[:2]
+            said = got[0] if type(got) is tuple and len(got) == 3 else None
+            if said not in ("missing", "failed") and self._proc is not None:
+                self._proc.kill()  # gone, or saying what cannot be: it copies nothing more
+            self._end()
+            if said == "missing":
+                raise FileNotFoundError(got[1])
+            if said == "failed":
+                if got[1]:
+                    raise OSError(got[1], got[2])
+                raise ExportProblem(got[2])
+            # What the copier wrote past the last fragment it copied is cut off, and the
+            # rest is copied here.
+            self._sink.cut()
+        return self._sink.copy(path)
+
+    def _end(self) -> None:
+        conn, proc = self._conn, self._proc
+        self._conn = self._proc = None
+        if conn is not None:
+            conn.close()
+        if proc is not None:
+            proc.join(5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+
+    def close(self) -> None:
+        """End the copier (stopped, if the export stops before every fragment is copied):
+        the file is not closed under its copy."""
+        if self._next < len(self._paths) and self._proc is not None:
+            self._proc.kill()
+        self._end()
+
+
+def _cores() -> int:
+    """The CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+
+
+def _not_synced(e: Entry) -> "ExportProblem":
+    return ExportProblem(
+        "the media of chunk seq %d is not in the evidence store (not yet synced from "
+        "the device): dock the device and export again" % e.seq
+    )
+
+
 class _Buffer:
-    """One buffer that fragments are read into, reused, so that no fragment's bytes are
+    """One buffer that bytes are read into, reused, so that no fragment's bytes are
     allocated afresh (a new 300 KB object is fresh pages the kernel must map and zero, twice
-    per fragment: to read it and to free it). A fragment is read, checked and written
-    before the next is read, so one buffer is all the memory the fragments take."""
+    per fragment: to read it and to free it). A fragment is read and checked before the
+    next is read, so one buffer is all the memory the fragments take."""
 
     def __init__(self) -> None:
         self._buf = bytearray()
 
-    def read(self, path: Path) -> memoryview:
-        """The whole file at ``path`` (FileNotFoundError if none), valid until the next
-        read."""
-        with open(path, "rb", buffering=0) as f:
-            size = os.fstat(f.fileno()).st_size
-            if len(self._buf) < size:
-                self._buf = bytearray(size + (size >> 2))
-            view = memoryview(self._buf)[:size]
-            got = 0
-            while got < size:
-                n = f.readinto(view[got:])
-                if not n:
-                    raise ExportProblem(
-                        "%s shrank while it was read (%d of %d bytes): another program is "
-                        "changing the evidence store; export again" % (path, got, size)
-                    )
-                got += n
-        return view
+    def view(self, size: int) -> memoryview:
+        """``size`` bytes of the buffer, valid until the next call."""
+        if len(self._buf) < size:
+            self._buf = bytearray(size + (size >> 2))
+        return memoryview(self._buf)[:size]
+
+
+# Why a copy in the kernel may be refused before it starts: the call is missing, the two
+# files are on file systems it cannot copy between, or the file system does not offer it.
+NO_KERNEL_COPY = {errno.ENOSYS, errno.EXDEV, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM}
 
 
 def _libc_sync_file_range():  # -> a callable (fd, offset, length) or None
@@ -338,144 +457,110 @@ def _libc_sync_file_range():  # -> a callable (fd, offset, length) or None
 # Written bytes handed to the disk at a time, so the disk writes while the export reads
 # and checks on, and the fsync at the end waits only for the last of them.
 WRITEBACK_EVERY = 16 << 20
-# How far the file hasher is told the file has been written, at a time.
-TELL_EVERY = 4 << 20
-READ = 1 << 20  # bytes the file hasher reads back at a time
-
-
-def _hash_file(conn, path: str) -> None:
-    """The file hasher (a forked process): reads the export file back as far as it is told
-    it has been written, hashes it, and answers the hex SHA-256 when told it is whole."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command handles Ctrl-C
-    try:
-        fd = os.open(path, os.O_RDONLY)
-        sha = hashlib.sha256()
-        buf = memoryview(bytearray(READ))
-        at = 0
-        while True:
-            told = conn.recv_bytes()
-            upto = int.from_bytes(told[:8], "big")
-            while at < upto:
-                n = os.preadv(fd, [buf[: min(READ, upto - at)]], at)
-                if n <= 0:
-                    return  # the file is shorter than told: the writer hashes it itself
-                sha.update(buf[:n])
-                at += n
-            if len(told) > 8:
-                conn.send_bytes(sha.hexdigest().encode())
-                return
-    except (OSError, EOFError):
-        return  # the writer has gone, or hashes the file itself
-
-
-class _FileHash:
-    """The SHA-256 of the export file for its note, taken by a forked process that reads
-    the written bytes back from the page cache while this one reads, checks and writes the
-    next fragments: on two cores the two hashes (each fragment's check, the file's) run
-    side by side, and neither process waits for the other's interpreter lock as a thread
-    would. Where no worker can run (one core, no fork) or it fails, the file is hashed here,
-    so the note's hash never depends on the worker."""
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._sha: Any = None  # hashing here, as the bytes are written
-        self._conn: Any = None
-        self._proc: Any = None
-        self._told = 0
-        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-        if usable >= 2 and "fork" in multiprocessing.get_all_start_methods():
-            try:
-                context = multiprocessing.get_context("fork")
-                mine, theirs = context.Pipe()
-                proc = context.Process(target=_hash_file, args=(theirs, path), daemon=True)
-                proc.start()
-                theirs.close()
-                self._conn, self._proc = mine, proc
-                return
-            except (OSError, ValueError):
-                pass
-        self._sha = hashlib.sha256()
-
-    def written(self, data: "bytes | memoryview", upto: int) -> None:
-        """``data`` was written, and the file now holds ``upto`` bytes."""
-        if self._sha is not None:
-            self._sha.update(data)
-        elif self._conn is not None and upto - self._told >= TELL_EVERY:
-            self._tell(upto)
-
-    def _tell(self, upto: int, last: bool = False) -> None:
-        try:
-            self._conn.send_bytes(upto.to_bytes(8, "big") + (b"." if last else b""))
-            self._told = upto
-        except OSError:
-            self.close()  # the worker has gone: the file is hashed here at the end
-
-    def hexdigest(self, size: int) -> str:
-        """The hex SHA-256 of the file's ``size`` bytes."""
-        if self._sha is not None:
-            return self._sha.hexdigest()
-        answer = b""
-        if self._conn is not None:
-            self._tell(size, last=True)
-        if self._conn is not None:
-            try:
-                answer = self._conn.recv_bytes()
-            except (OSError, EOFError):
-                answer = b""
-        self.close()
-        if len(answer) == 64:
-            return answer.decode()
-        sha = hashlib.sha256()  # the worker failed: read the file back here
-        with open(self._path, "rb") as f:
-            while block := f.read(READ):
-                sha.update(block)
-        return sha.hexdigest()
-
-    def close(self) -> None:
-        conn, proc = self._conn, self._proc
-        self._conn = self._proc = None
-        if conn is not None:
-            conn.close()
-        if proc is not None:
-            proc.join(5)
-            if proc.is_alive():
-                proc.terminate()
-                proc.join()
+READ = 1 << 20  # bytes copied at a time where the kernel cannot copy
 
 
 class _Out:
-    """The export file being written: counts its bytes, writes them, has them hashed.
+    """The export file being written: counts its bytes, writes or copies them, reads them
+    back to check them, and hashes them for the note.
 
-    The written bytes are handed to the disk every WRITEBACK_EVERY bytes (Linux's
-    ``sync_file_range``, which does not wait), so the disk works while the export reads
-    and checks on, instead of all of it after, in the final fsync; clean pages stay in the
-    page cache, where the file hasher reads them back."""
+    A fragment is copied from the evidence store by the kernel (``copy_file_range``: no
+    pass through this process's memory), then read back from the file, where it lies in
+    the page cache, once: that one read gives both its check against the signed hash and
+    the file's SHA-256 for the note, so every byte is read back once and hashed twice, in
+    order. The written bytes are handed to the disk every WRITEBACK_EVERY bytes (Linux's
+    ``sync_file_range``, which does not wait for the disk), so the disk works while the
+    export copies and checks on, instead of all of it after, in the final fsync."""
 
-    def __init__(self, fd: int, path: str) -> None:
-        self.fd = fd
+    def __init__(self, fd: int) -> None:
+        self.fd = fd  # opened for reading and writing, at offset 0
         self.offset = 0
-        self._flushed = 0  # bytes handed to the disk so far
+        self.flushed = 0  # bytes handed to the disk so far
         self._writeback = _libc_sync_file_range()
-        self._hash = _FileHash(path)
+        self._sha = hashlib.sha256()  # of the file's bytes so far, in order
+        self._buffer = _Buffer()  # what holds() reads back
+        self._copy_buffer = _Buffer()  # what copy() goes through where the kernel cannot
+        self._kernel_copy = hasattr(os, "copy_file_range")
 
     def write(self, data: "bytes | memoryview") -> tuple:
         """Write ``data``; return ``(offset, length)`` where it lies in the file."""
         at = self.offset
         write_all(self.fd, data)
         self.offset += len(data)
-        self._hash.written(data, self.offset)
-        if self._writeback is not None and self.offset - self._flushed >= WRITEBACK_EVERY:
-            self._writeback(self.fd, self._flushed, self.offset - self._flushed)
-            self._flushed = self.offset
+        self._sha.update(data)
+        self._hand_to_disk()
         return at, len(data)
+
+    def copy(self, path: Path) -> tuple:
+        """Copy the whole file at ``path`` (FileNotFoundError if none) to the end of this
+        one; return ``(offset, length)`` where it lies here, for ``holds`` to check next."""
+        at = self.offset
+        with open(path, "rb", buffering=0) as f:
+            src = f.fileno()
+            size = os.fstat(src).st_size
+            got = 0
+            while got < size:
+                n = self._copy_some(src, size - got)
+                if not n:
+                    raise ExportProblem(
+                        "%s shrank while it was copied (%d of %d bytes): another program is "
+                        "changing the evidence store; export again" % (path, got, size)
+                    )
+                got += n
+                self.offset += n
+        self._hand_to_disk()
+        return at, size
+
+    def copied(self, where: tuple, flushed: int) -> None:
+        """Another process copied ``where`` (offset, length) to the end of the file, and
+        handed the file to the disk up to ``flushed``."""
+        self.offset = where[0] + where[1]
+        self.flushed = flushed
+
+    def cut(self) -> None:
+        """Cut off whatever lies past the bytes counted (a copy another process left half
+        done), so that the next bytes go where they are counted."""
+        os.ftruncate(self.fd, self.offset)
+        os.lseek(self.fd, self.offset, os.SEEK_SET)
+
+    def _copy_some(self, src: int, count: int) -> int:
+        """Copy up to ``count`` bytes from ``src``'s position to this file's; the count."""
+        if self._kernel_copy:
+            try:
+                return os.copy_file_range(src, self.fd, count)
+            except OSError as exc:
+                if exc.errno not in NO_KERNEL_COPY:
+                    raise
+                # Both files' positions are where the kernel stopped: go on through memory.
+                self._kernel_copy = False
+        view = self._copy_buffer.view(min(count, READ))
+        n = os.readv(src, [view])
+        write_all(self.fd, view[:n])
+        return n
+
+    def holds(self, where: tuple, digest: bytes) -> bool:
+        """Whether the file's bytes at ``where`` (offset, length), which were copied there
+        last, have SHA-256 ``digest``; they join the file's hash here."""
+        at, length = where
+        view = self._buffer.view(length)
+        got = 0
+        while got < length:
+            n = os.preadv(self.fd, [view[got:]], at + got)
+            if n <= 0:
+                return False
+            got += n
+        self._sha.update(view)
+        return hashlib.sha256(view).digest() == digest
+
+    def _hand_to_disk(self) -> None:
+        if self._writeback is not None and self.offset - self.flushed >= WRITEBACK_EVERY:
+            self._writeback(self.fd, self.flushed, self.offset - self.flushed)
+            self.flushed = self.offset
 
     def finish(self) -> str:
         """Make the file durable; return its SHA-256 (hex)."""
         os.fsync(self.fd)
-        return self._hash.hexdigest(self.offset)
-
-    def close(self) -> None:
-        self._hash.close()
+        return self._sha.hexdigest()
 
 
 def export_fmp4(
@@ -510,33 +595,27 @@ def export_fmp4(
     when = int(time.time() * 1000) if now_ms is None else now_ms
     tmp = out.with_name(".%s.tmp-%d%s" % (out.stem, os.getpid(), out.suffix))
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            buffer = _Buffer()
-            sink = _Out(fd, str(tmp))
-            try:
-                facts = _write(
-                    store, sink, init_entry, fragments, span, rec_id, mark_changed, opener,
-                    buffer,
-                )  # fmt: skip
-                body = mp4evidence.payload(
-                    device_id,
-                    public_key,
-                    rec_id,
-                    [e.raw for e in span],
-                    {
-                        "by": extractor,
-                        "at": _iso(when),
-                        "at_ms": when,
-                        "tool": tool_version(),
-                        "source": "sealcam evidence store",
-                        **(export_facts or {}),  # e.g. who decrypted sealed footage, with what
-                    },
-                )
-                at, length = sink.write(mp4evidence.box(body))
-                file_sha = sink.finish()
-            finally:
-                sink.close()
+            sink = _Out(fd)
+            facts = _write(store, sink, init_entry, fragments, span, rec_id, mark_changed,
+                           opener)  # fmt: skip
+            body = mp4evidence.payload(
+                device_id,
+                public_key,
+                rec_id,
+                [e.raw for e in span],
+                {
+                    "by": extractor,
+                    "at": _iso(when),
+                    "at_ms": when,
+                    "tool": tool_version(),
+                    "source": "sealcam evidence store",
+                    **(export_facts or {}),  # e.g. who decrypted sealed footage, with what
+                },
+            )
+            at, length = sink.write(mp4evidence.box(body))
+            file_sha = sink.finish()
         finally:
             os.close(fd)
         os.replace(tmp, out)
@@ -570,7 +649,6 @@ def _write(
     rec_id: bytes,
     mark_changed: bool,
     opener: "ChunkOpener | None",
-    buffer: "_Buffer | None" = None,
 ) -> dict:
     """Write the initialisation segment, the fragments and the notes; return the facts."""
     chunk_notes = []
@@ -585,10 +663,26 @@ def _write(
     chunk_notes.append(_chunk_note(init_entry, sink.write(init), changed))
     del init
     frames = 0
-    for e in fragments:
-        data, changed = _media(store, e, mark_changed, opener, buffer)
-        chunk_notes.append(_chunk_note(e, sink.write(data), changed))
-        frames += len(e.fields.get(F_FRAME_HASHES, ()))
+    # Sealed fragments are opened and checked here, then written; plain ones are copied in
+    # the copier's thread and checked here as they come.
+    sealed = any(F_CIPHER_SHA in e.fields for e in fragments)
+    copier = _Copier(store, sink, fragments) if fragments and not sealed else None
+    try:
+        for e in fragments:
+            if copier is None:
+                data, changed = _media(store, e, mark_changed, opener)
+                where = sink.write(data)
+            else:
+                try:
+                    where = copier.next()
+                except FileNotFoundError:
+                    raise _not_synced(e) from None
+                changed = _checked(sink, e, where, mark_changed)
+            chunk_notes.append(_chunk_note(e, where, changed))
+            frames += len(e.fields.get(F_FRAME_HASHES, ()))
+    finally:
+        if copier is not None:
+            copier.close()
     text = [t for t in tracks if t.handler == mp4.HANDLER_TEXT]
     notes = pause_notes(span, rec_id) if span else []
     note_at = None

@@ -7,6 +7,7 @@ as subtitles, the signed entries in the sealcam evidence box (issue 12, export).
 import hashlib
 import itertools
 import json
+import os
 import tracemalloc
 
 import av
@@ -373,13 +374,19 @@ def test_the_written_bytes_are_handed_to_the_disk_as_the_export_goes(tmp_path, m
 
     rec = fmp4.record_large(fragments=12, fragment_bytes=256 << 10)
     fmp4.evidence_store(tmp_path / "ev", rec).close()
-    started: list = []
-    monkeypatch.setattr(mp4export, "_libc_sync_file_range", lambda: (
-        lambda fd, offset, length: started.append((offset, length))))  # fmt: skip
+    # The ranges are written to a file: the copier process hands the fragments to the disk.
+    log = tmp_path / "handed"
+
+    def handed(fd, offset, length):
+        with open(log, "a") as f:
+            f.write("%d %d\n" % (offset, length))
+
+    monkeypatch.setattr(mp4export, "_libc_sync_file_range", lambda: handed)
     monkeypatch.setattr(mp4export, "WRITEBACK_EVERY", 1 << 20)
     out = tmp_path / "big.mp4"
     note = export_recording(str(tmp_path / "ev"), DEVICE, None, str(out), "W. Li")
     size = out.stat().st_size
+    started = [tuple(map(int, line.split())) for line in log.read_text().splitlines()]
     assert len(started) >= 2
     # Consecutive ranges from the start, each at least WRITEBACK_EVERY, none past the end.
     assert started[0][0] == 0
@@ -394,7 +401,7 @@ def test_the_written_bytes_are_handed_to_the_disk_as_the_export_goes(tmp_path, m
 
 
 def test_a_write_that_fails_is_raised_and_nothing_is_left(tmp_path, monkeypatch):
-    # issue 12: Benchmarks; a full disk is not lost beside the file hasher, nor left behind.
+    # issue 12: Benchmarks; a full disk is raised, and nothing is left behind.
     import errno
 
     import host.mp4export as mp4export
@@ -416,30 +423,104 @@ def test_a_write_that_fails_is_raised_and_nothing_is_left(tmp_path, monkeypatch)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]  # no file, no temporary
 
 
-def _gone(conn, path):
-    conn.close()  # a file hasher that fails at once
+def _copier_gone(conn, fd, paths, flushed):
+    # A copier that dies a few bytes into the first fragment.
+    with open(paths[0], "rb") as f:
+        os.write(fd, f.read(100))
+    os._exit(1)
 
 
-def _short(conn, path):
-    conn.recv_bytes()
-    conn.send_bytes(b"0" * 63)  # a file hasher that answers nonsense
+def _copier_two_then_half(conn, fd, paths, flushed):
+    at = os.lseek(fd, 0, os.SEEK_CUR)
+    for path in paths[:2]:
+        data = open(path, "rb").read()
+        os.write(fd, data)
+        conn.send((at, len(data), flushed))
+        at += len(data)
+    data = open(paths[2], "rb").read()
+    os.write(fd, data[: len(data) // 2])
+    os._exit(1)
 
 
-@pytest.mark.parametrize("hasher", ["worker", "gone", "short", "one core"])
-def test_the_notes_file_hash_never_depends_on_the_file_hasher(tmp_path, monkeypatch, hasher):
-    # issue 12: Benchmarks; R-HOST-4: the note's SHA-256 is the file's, however it is taken.
+def _copier_misplaces(conn, fd, paths, flushed):
+    # A copier that says its first fragment lies a byte further on than it does.
+    at = os.lseek(fd, 0, os.SEEK_CUR)
+    data = open(paths[0], "rb").read()
+    os.write(fd, data)
+    conn.send((at + 1, len(data), flushed))
+
+
+def _copier_changes_a_byte(conn, fd, paths, flushed):
+    # The store's file changes while it is copied: the third fragment lands with a byte
+    # flipped, though the store now holds the signed bytes again.
+    at = os.lseek(fd, 0, os.SEEK_CUR)
+    for i, path in enumerate(paths):
+        data = bytearray(open(path, "rb").read())
+        if i == 2:
+            data[len(data) // 2] ^= 0x10
+        os.write(fd, data)
+        conn.send((at, len(data), flushed))
+        at += len(data)
+
+
+@pytest.mark.parametrize("copier", ["gone at once", "gone mid-fragment", "misplaces", "one core"])
+def test_the_export_never_depends_on_the_copier(tmp_path, monkeypatch, copier):
+    # issue 12: Benchmarks; R-HOST-5: however the fragments are copied, the file holds every
+    # signed fragment byte for byte and the note's hash is the file's.
     import host.mp4export as mp4export
 
-    rec = fmp4.record_large(fragments=6, fragment_bytes=1 << 20)
+    rec = fmp4.record(gops_before=2, gops_after=2)
     fmp4.evidence_store(tmp_path / "ev", rec).close()
-    monkeypatch.setattr(mp4export, "TELL_EVERY", 1 << 18)
-    if hasher == "gone":
-        monkeypatch.setattr(mp4export, "_hash_file", _gone)
-    elif hasher == "short":
-        monkeypatch.setattr(mp4export, "_hash_file", _short)
-    elif hasher == "one core":
+    if copier == "gone at once":
+        monkeypatch.setattr(mp4export, "_copy_files", _copier_gone)
+    elif copier == "gone mid-fragment":
+        monkeypatch.setattr(mp4export, "_copy_files", _copier_two_then_half)
+    elif copier == "misplaces":
+        monkeypatch.setattr(mp4export, "_copy_files", _copier_misplaces)
+    else:
         monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0}, raising=False)
     out = tmp_path / "x.mp4"
     note = export_recording(str(tmp_path / "ev"), DEVICE, None, str(out), "W. Li")
-    assert hashlib.sha256(out.read_bytes()).hexdigest() == note["file_sha256"]
+    data = out.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == note["file_sha256"]
+    assert len(rec.fragments) >= 3 and note["changed_chunks"] == []
+    for entry, fragment in rec.fragments:
+        c = next(c for c in note["chunks"] if c["seq"] == entry.seq)
+        assert data[c["offset"] : c["offset"] + c["bytes"]] == fragment
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ev", "x.mp4", "x.mp4.json"]
+
+
+def test_the_check_is_of_the_bytes_written_not_of_the_store(tmp_path, monkeypatch):
+    # R-HOST-5: the fragments are checked as they lie in the export, read back after the
+    # copy: a byte that changed on the way is refused in one line naming its chunk, and
+    # nothing is left; the store's own file is as signed.
+    import host.mp4export as mp4export
+
+    rec = fmp4.record(gops_before=2, gops_after=2)
+    fmp4.evidence_store(tmp_path / "ev", rec).close()
+    monkeypatch.setattr(mp4export, "_copy_files", _copier_changes_a_byte)
+    victim = rec.fragments[2][0]
+    with pytest.raises(NotAuthentic, match="chunk seq %d does not match" % victim.seq) as info:
+        export_recording(str(tmp_path / "ev"), DEVICE, None, str(tmp_path / "x.mp4"), "W. Li")
+    assert "\n" not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]  # no file, no temporary
+
+
+def test_a_copy_that_fails_is_raised_and_nothing_is_left(tmp_path, monkeypatch):
+    # issue 12: Benchmarks; a full disk in the copier is the export's error, nothing left.
+    import errno
+
+    rec = fmp4.record(gops_before=2, gops_after=2)
+    fmp4.evidence_store(tmp_path / "ev", rec).close()
+    calls: list = []
+
+    def full_disk(src, dst, count, *args):
+        calls.append(count)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return os.sendfile(dst, src, None, count)
+
+    monkeypatch.setattr(os, "copy_file_range", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        export_recording(str(tmp_path / "ev"), DEVICE, None, str(tmp_path / "x.mp4"), "W. Li")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]  # no file, no temporary

@@ -49,7 +49,8 @@ The footage it measures is made by ``footage_make.py`` beside it.
    ``host.export.export_recording`` to .mp4 (reads and checks every chunk against its signed
    hash, verifies the device's ledger, writes and fsyncs the file) against
    ``shutil.copyfile`` of the exported file plus an fsync of the copy, alternated, median of
-   the rounds; everything is in the page cache.
+   the rounds; everything is in the page cache. Each writes a new file: before each, the
+   file it would replace is removed and the file system synced, untimed, for both alike.
 4. ``host.mp4verify.verify_mp4`` on that export (the file alone, as ``sealcam verify
    FILE.mp4``) against SHA-256 of the file in 1 MiB reads, alternated, median. The CPU
    figures of parts 3 and 4 are the process's and its ended children's (``os.times``): the
@@ -524,6 +525,14 @@ def copy_durably(src: str, dst: str) -> None:
         os.close(fd)
 
 
+def settle(path: str) -> None:
+    """Remove ``path`` if it is there and wait for the file system to write out what is
+    pending (``sync``), so that none of it lands in the next timed step."""
+    if os.path.exists(path):
+        os.remove(path)
+    os.sync()
+
+
 def sha256_file(path: str) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -601,11 +610,17 @@ def bench_hour(minutes: int, size: tuple, rounds: int, folder: str, loop_s: int 
     copy_runs: list = []
     note: dict = {}
     for _ in range(rounds):
+        # Each writes a new file on a settled file system: the file it replaces is removed
+        # before it, untimed, and so are the copy's (removing a 1.2 GB file drops its pages
+        # and, with ``discard``, trims its blocks at the next commit, which the next fsync
+        # would otherwise wait for).
+        settle(out)
         wall, cpu, note = timed(lambda: export_recording(ev_root, DEVICE, None, out, "bench"))
         export_runs.append((wall, cpu))
+        settle(copy)
         wall, cpu, _ = timed(lambda: copy_durably(out, copy))
         copy_runs.append((wall, cpu))
-        os.remove(copy)
+        settle(copy)
     size_bytes = os.path.getsize(out)
     verify_runs: list = []
     sha_runs: list = []
