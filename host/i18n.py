@@ -3,15 +3,9 @@
 The texts live in gettext catalogs under ``host/locale``: ``LANG/LC_MESSAGES/AREA.po``, one
 pair (``en`` and ``zh_CN``) per area, so that messages of different parts of sealcam are added
 in different files. Each entry's msgid is a message id, its msgstr the text: a ``str.format``
-template with named fields, the same fields in both languages. The areas, by id prefix:
-
-- ``cli``: ``main.*`` (sealcam's own help and failures), ``argparse.*`` (argparse's words),
-  ``cmd.*`` (each command's line in ``--help``), ``usage.*`` (unusable arguments, exit 2);
-- ``verify``: ``verdict.*`` (verdict words), ``mp4.*`` (``verify FILE.mp4``), ``report.*``
-  (a ledger's verification report);
-- ``record``: ``record.*`` (``sealcam record``'s summary and refusals);
-- ``terminal``: ``key.*``, ``menu.*``, ``reason.*``, ``pause.*``, ``no_record.*``,
-  ``state.*``, ``status.*``, ``buzzer.*``, ``prompt.*`` (the officer's terminal).
+template with named fields, the same fields in both languages. An area is one part of
+sealcam (``cli``, ``verify``, ``record``, ``terminal``, ``people``, ``case``, ``retention``,
+...); an area's ids share its prefixes (``case.*`` and ``item.*`` in ``case``).
 
 A new area is a new pair of files; a message id is unique across all of them. ``tools/i18n
 compile`` turns each ``.po`` into the ``.mo`` read here with the standard library's gettext;
