@@ -345,4 +345,287 @@ MESSAGES: "dict[str, tuple[str, str]]" = {
         "and the next checkpoint will sign it",
         "警告：主机密钥 {path} 无法使用（{problem}）：操作已记录，将由下一个检查点签名",
     ),
+    # retention and holds (host.retention, host.cli.retention; R-HOST-3, R-HOST-5)
+    "cmd.retention": (
+        "retention: the plan, the agency's policy, legal holds, deletion of media",
+        "保存期限：删除计划、单位保存策略、法律保全、录像文件删除",
+    ),
+    "cmd.retention plan": (
+        "what may be deleted and when, with the rule that decides, before anything is",
+        "在任何删除之前，列出可删除的录像、可删除时间及所依据的规则",
+    ),
+    "cmd.retention policy": (
+        "show or change the agency's retention periods (administrator)",
+        "查看或修改本单位的保存期限（管理员）",
+    ),
+    "cmd.retention hold": (
+        "place a legal hold on a recording or a case: no deletion until released",
+        "对录像或案件设置法律保全：解除前不得删除",
+    ),
+    "cmd.retention release": (
+        "release the legal holds on a recording or a case",
+        "解除录像或案件的法律保全",
+    ),
+    "cmd.retention delete": (
+        "ask for a recording's media to be deleted, once retention allows it",
+        "保存期满后，申请删除录像文件",
+    ),
+    "cmd.retention approve": (
+        "approve another user's deletion request (approver)",
+        "审批他人的删除申请（审批人）",
+    ),
+    "cmd.retention undo": (
+        "take a deletion back within its grace period",
+        "在撤销期内撤回删除",
+    ),
+    "cmd.retention run": (
+        "remove the media of approved deletions past their grace period",
+        "删除已审批且撤销期已过的录像文件",
+    ),
+    "retention.opt_within": (
+        "also list what becomes deletable within this many days (default 0: what may be "
+        "deleted now)",
+        "同时列出此天数内将可删除的录像（默认 0：仅列出现在可删除的）",
+    ),
+    "retention.opt_json": (
+        "print JSON (times as UTC milliseconds)",
+        "输出 JSON（时间为 UTC 毫秒）",
+    ),
+    "retention.opt_years": (
+        "the default retention in years (at least 1; the regulations' default is 2)",
+        "默认保存年限（至少 1 年；规定默认为 2 年）",
+    ),
+    "retention.opt_category": (
+        "a category's own retention in years, or CATEGORY=default (repeatable)",
+        "某一类别的保存年限，或 类别=default 恢复默认（可重复）",
+    ),
+    "retention.opt_after_close": (
+        "years a case's recordings are kept after it closes (default: the default retention)",
+        "案件结案后其录像的保存年限（默认：与默认保存年限相同）",
+    ),
+    "retention.opt_forever": (
+        "keep a category forever as well as the regulations' permanent ones (repeatable)",
+        "除规定的永久保存类别外，将此类别也永久保存（可重复）",
+    ),
+    "retention.opt_grace": (
+        "days after an approval in which a deletion can be undone (default 30)",
+        "删除审批后可撤销的天数（默认 30）",
+    ),
+    "retention.opt_item": (
+        "the recording (DEVICE/N, as sealcam items lists it)",
+        "录像编号（设备/序号，见 sealcam items）",
+    ),
+    "retention.opt_case": ("the case number", "案件编号"),
+    "retention.opt_reason": ("why (kept in the audit trail)", "原因（记入审计日志）"),
+    "retention.bad_days": (
+        "give a whole number of days from 0 to 36500, not {text!r}",
+        "请给出 0 至 36500 之间的整数天数，而不是 {text!r}",
+    ),
+    "retention.bad_category": (
+        "{spec!r} names no category: give CATEGORY=YEARS or CATEGORY=default, the category "
+        "one of {categories}",
+        "{spec!r} 不是有效的类别设置：请给出 类别=年数 或 类别=default，"
+        "类别为以下之一：{categories}",
+    ),
+    "retention.bad_years": (
+        "{text!r} is not a number of years sealcam can keep: give a whole number from 1 to 100 "
+        "(or default)",
+        "{text!r} 不是可用的年数：请给出 1 至 100 的整数（或 default）",
+    ),
+    "retention.bad_grace": (
+        "{text!r} is not a grace period: give a whole number of days from 0 to 3650",
+        "{text!r} 不是可用的撤销期：请给出 0 至 3650 的整数天数",
+    ),
+    "retention.item_or_case": (
+        "give a recording (ITEM) or a case (--case NUMBER), one of the two",
+        "请给出录像（录像编号）或案件（--case 案件编号），二者选一",
+    ),
+    "retention.no_case": (
+        "there is no case {case}: check the number (sealcam case list)",
+        "不存在案件 {case}：请核对案件编号（sealcam case list）",
+    ),
+    "retention.not_held": (
+        "{target} is under no hold: nothing was released",
+        "{target} 未被保全：没有可解除的保全",
+    ),
+    "retention.no_reason": (
+        "give a reason (--reason TEXT): it is kept in the audit trail",
+        "请给出原因（--reason 原因）：原因将记入审计日志",
+    ),
+    "retention.not_recording": (
+        "{item} is a derivative (an export, a clip), not a recording: retention deletes a "
+        "recording's media only",
+        "{item} 是派生文件（导出件、剪辑），不是原始录像：保存期限只删除原始录像文件",
+    ),
+    "retention.rule.default": (
+        "the default retention: {years} years after recording",
+        "默认保存期限：录制后 {years} 年",
+    ),
+    "retention.rule.category": (
+        "category {category}: {years} years after recording",
+        "类别 {category}：录制后 {years} 年",
+    ),
+    "retention.rule.case-closed": (
+        "case {case} closed: kept {years} years after its closing",
+        "案件 {case} 已结案：结案后保存 {years} 年",
+    ),
+    "retention.rule.case-open": (
+        "case {case} is open: kept as long as its case file",
+        "案件 {case} 未结案：随案卷保存",
+    ),
+    "retention.rule.major-case-evidence": (
+        "evidence in major case {case}: kept forever",
+        "重大案件 {case} 的证据：永久保存",
+    ),
+    "retention.rule.major-case": (
+        "major or complex case {case}: kept forever",
+        "重大、复杂案件 {case}：永久保存",
+    ),
+    "retention.rule.permanent-case-type": (
+        "case {case} is of a type kept forever",
+        "案件 {case} 属于永久保存的案件类型",
+    ),
+    "retention.rule.obstruction": (
+        "obstruction of enforcement: kept forever",
+        "妨碍执法：永久保存",
+    ),
+    "retention.rule.emergency": (
+        "major emergency or mass incident: kept forever",
+        "重大突发事件或群体性事件：永久保存",
+    ),
+    "retention.rule.agency-forever": (
+        "category {category}, which the agency keeps forever",
+        "类别 {category}，本单位规定永久保存",
+    ),
+    "retention.refused_held": (
+        "{item} is under a legal hold{case} placed by {by} at {when} ({reason}): nothing is "
+        "deleted until it is released (sealcam retention release)",
+        "{item} 处于法律保全中{case}（由 {by} 于 {when} 设置，原因：{reason}）：解除保全前不得删除"
+        "（sealcam retention release）",
+    ),
+    "retention.through_case": (" through case {case}", "（经由案件 {case}）"),
+    "retention.refused_not_due": (
+        "{item} must be kept until {until} ({rule}): it cannot be deleted before then",
+        "{item} 须保存至 {until}（{rule}）：此前不得删除",
+    ),
+    "retention.refused_kept": (
+        "{item} cannot be deleted: {rule}",
+        "{item} 不得删除：{rule}",
+    ),
+    "retention.plan_head": (
+        "Retention plan to {until}: {count} recording(s) may be deleted by then (default "
+        "retention {years} years; a deletion can be undone for {grace} days after approval)",
+        "截至 {until} 的删除计划：届时可删除录像 {count} 段"
+        "（默认保存 {years} 年；审批后 {grace} 天内可撤销删除）",
+    ),
+    "retention.state_held": ("HELD: no deletion", "保全中：不得删除"),
+    "retention.state_requested": ("deletion requested, awaiting approval", "已申请删除，待审批"),
+    "retention.state_approved": (
+        "deletion approved, final after {until}",
+        "删除已审批，{until} 后生效",
+    ),
+    "retention.state_deleted": (
+        "media deleted (ledger entries kept)",
+        "录像文件已删除（签名日志保留）",
+    ),
+    "retention.state_deletable": ("may be deleted now", "现在可删除"),
+    "retention.state_later": ("may be deleted from then", "届时可删除"),
+    "retention.policy_years": (
+        "Default retention      {years} years after recording",
+        "默认保存期限      录制后 {years} 年",
+    ),
+    "retention.policy_categories": (
+        "By category (years)    {categories}",
+        "按类别（年）      {categories}",
+    ),
+    "retention.policy_after_close": (
+        "After a case closes    {years} years",
+        "结案后            {years} 年",
+    ),
+    "retention.policy_forever": (
+        "Kept forever           categories {categories}; evidence in a major case; major or "
+        "complex cases; case types {types}",
+        "永久保存          类别 {categories}；重大案件的证据；重大、复杂案件；案件类型 {types}",
+    ),
+    "retention.policy_grace": (
+        "Grace period           {days} days after approval",
+        "撤销期            审批后 {days} 天",
+    ),
+    "retention.none": ("(none)", "（无）"),
+    "retention.too_short": (
+        "{what} would be {years} years: the regulations require at least 1 year; nothing "
+        "was changed",
+        "{what} 将为 {years} 年：规定至少保存 1 年；未作任何修改",
+    ),
+    "retention.permanent_category": (
+        "category {category} is kept forever: a policy may not give it a shorter period; "
+        "nothing was changed",
+        "类别 {category} 须永久保存：保存策略不得缩短其期限；未作任何修改",
+    ),
+    "retention.held": (
+        "{target} is under legal hold {hold}",
+        "{target} 已设置法律保全（编号 {hold}）",
+    ),
+    "retention.released": (
+        "{count} hold(s) on {target} released",
+        "已解除 {target} 的 {count} 项保全",
+    ),
+    "retention.already": (
+        "the deletion of {item} was already requested by {by}",
+        "{item} 的删除已由 {by} 申请",
+    ),
+    "retention.requested": (
+        "deletion of {item} requested: it needs an approver's approval (sealcam retention "
+        "approve), and another user must give it",
+        "已申请删除 {item}：须由另一名审批人审批（sealcam retention approve）",
+    ),
+    "retention.nothing_to_approve": (
+        "there is no deletion request awaiting approval for {item}",
+        "{item} 没有待审批的删除申请",
+    ),
+    "retention.own_request": (
+        "you asked for the deletion of {item}: another user must approve it",
+        "{item} 的删除由您本人申请：须由另一名用户审批",
+    ),
+    "retention.approved": (
+        "deletion of {item} approved: it can be undone until {until}, and sealcam retention "
+        "run deletes the media after that",
+        "已批准删除 {item}：{until} 前可撤销，此后由 sealcam retention run 删除录像文件",
+    ),
+    "retention.nothing_to_undo": (
+        "there is no deletion of {item} that can be undone",
+        "{item} 没有可撤销的删除",
+    ),
+    "retention.grace_over": (
+        "the grace period of {item}'s deletion ended at {until}: it can no longer be undone",
+        "{item} 删除的撤销期已于 {until} 结束：不能再撤销",
+    ),
+    "retention.undone": ("deletion of {item} undone", "已撤销 {item} 的删除"),
+    "retention.run_refused": ("{item} not deleted: {problem}", "{item} 未删除：{problem}"),
+    "retention.run_done": (
+        "{item}: {files} media file(s) deleted; its signed ledger entries are kept",
+        "{item}：已删除录像文件 {files} 个；签名日志条目保留",
+    ),
+    "retention.run_none": (
+        "no approved deletion is past its grace period: nothing deleted",
+        "没有撤销期已过的已审批删除：未删除任何文件",
+    ),
+    "retention.export_deleted": (
+        "recording {number} ({item}) has no footage to export: its media was deleted under "
+        "the retention rules at {deleted}, approved by {approved_by} at {approved}; its "
+        "signed ledger entries remain (sealcam verify shows the deletion)",
+        "录像 {number}（{item}）没有可导出的画面：其录像文件已按保存期限规定于 {deleted} 删除，"
+        "由 {approved_by} 于 {approved} 审批；签名日志条目仍保留（sealcam verify 显示此删除）",
+    ),
+    "verify.deleted_item": (
+        "{item}, {files} file(s): requested by {requested_by}, approved by {approved_by} at "
+        "{approved}, deleted at {deleted}",
+        "{item}，{files} 个文件：由 {requested_by} 申请，{approved_by} 于 {approved} 审批，"
+        "于 {deleted} 删除",
+    ),
+    "verify.deleted_authorised": (
+        "{files} media file(s) were deleted under the retention rules, as the audit trail "
+        "authorises (not a loss): {items}",
+        "{files} 个录像文件已按保存期限规定删除，审计日志记录了其审批（并非丢失）：{items}",
+    ),
 }

@@ -6,7 +6,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from host import i18n
-from host.cli import about, demo, dock, export, flash, keys, ledger, record, sync, verify
+from host.cli import about, demo, dock, export, flash, keys, ledger, record, retention, sync, verify
 from host.cli.argwords import Parser
 from host.cli.common import EXIT_INTERRUPTED, EXIT_NOT_OK, EXIT_OK, EXIT_UNUSABLE, Unusable
 from host.errors import Refused
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_demo(sub)
     export.add_export(sub)
     flash.add_parser(sub)
+    retention.add_retention(sub)
     add_plugins(sub)
     _every_command(p, "", _lang_option)
     return p
