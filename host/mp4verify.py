@@ -77,13 +77,13 @@ MISSING_PARTS = "missing parts"
 NOT_SIGNED = "not signed"
 UNVERIFIABLE = "unverifiable"
 
-# The closing line of each state, from the catalogue (``host.messages``).
+# The closing line of each state, from the catalogs (``host/locale``, area ``verify``).
 _VERDICT_LINES = {
-    AUTHENTIC: "mp4.verdict.authentic",
-    AUTHENTIC_NOTES: "mp4.verdict.authentic_notes",
-    MISSING_PARTS: "mp4.verdict.missing_parts",
-    UNVERIFIABLE: "mp4.verdict.unverifiable",
-    ALTERED: "mp4.verdict.altered",
+    AUTHENTIC: i18n.N_("mp4.verdict.authentic"),
+    AUTHENTIC_NOTES: i18n.N_("mp4.verdict.authentic_notes"),
+    MISSING_PARTS: i18n.N_("mp4.verdict.missing_parts"),
+    UNVERIFIABLE: i18n.N_("mp4.verdict.unverifiable"),
+    ALTERED: i18n.N_("mp4.verdict.altered"),
 }
 
 # Finding severities: what the state becomes when a finding of that kind is there.

@@ -469,7 +469,7 @@ def _authorised(report: StoreReport, db: sqlite3.Connection, lost: dict) -> None
     zone = _zone(db)
     items = [
         i18n.text(
-            "verify.deleted_item",
+            "retention.verify_deleted_item",
             item=item,
             files=len(digests),
             requested_by=requested_by,
@@ -484,7 +484,7 @@ def _authorised(report: StoreReport, db: sqlite3.Connection, lost: dict) -> None
     report.add(
         "media-deleted-authorised",
         i18n.text(
-            "verify.deleted_authorised",
+            "retention.verify_deleted",
             files=sum(len(d) for d in done.values()),
             items="; ".join(items),
         ),

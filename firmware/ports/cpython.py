@@ -23,6 +23,7 @@ import numpy as np
 from firmware.errors import FirmwareError, RecorderError
 from firmware.hal import Battery, Camera, Clock, Indicators
 from firmware.ports.docking import DockServer
+from firmware.ports.terminalkeys import N_
 from firmware.recorder import (
     BUZZER,
     LOCAL_OFFSET_MS,
@@ -163,16 +164,16 @@ class ConsoleIndicators(Indicators):
 
 
 # How the officer's terminal renders a message: ``say(message_id, fields)`` gives the line in
-# the officer's language. The texts live above the firmware (``host.messages``); a field that
-# is itself ``(message_id, fields)`` is rendered first.
+# the officer's language. The texts live above the firmware (``host/locale``, read by
+# ``host.i18n``); a field that is itself ``(message_id, fields)`` is rendered first.
 Say = Callable[[str, dict], str]
 
 # The prompts the terminal words itself (what to press next); any other prompt is shown with
 # the device's own text.
 _PROMPTS = {
-    P_ANNOUNCE: "prompt.announce",
-    P_NARRATE: "prompt.narrate",
-    P_STATE_REASON: "prompt.reason",
+    P_ANNOUNCE: N_("prompt.announce"),
+    P_NARRATE: N_("prompt.narrate"),
+    P_STATE_REASON: N_("prompt.reason"),
 }
 
 
@@ -248,7 +249,7 @@ class Terminal(Indicators):
         self.last_state = state
 
     def prompt(self, prompt_id: int, text: str) -> None:
-        self.line(_PROMPTS.get(prompt_id, "prompt.other"), {"text": text})
+        self.line(_PROMPTS.get(prompt_id, N_("prompt.other")), {"text": text})
         if prompt_id == P_STATE_REASON and not self.hears:
             self.line("prompt.no_mic")
 

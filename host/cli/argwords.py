@@ -1,7 +1,7 @@
 """argparse's own words (usage, options, its refusals) in the language in force.
 
 argparse writes its headings and its error lines in English. ``Parser`` is argparse's parser
-with those words put through the catalogue (``host.messages``, ids ``argparse.*``), so a
+with those words put through the catalogs (``host/locale``, ids ``argparse.*``), so a
 Chinese officer's mistyped option is refused in Chinese too; subcommands inherit the class.
 A refusal argparse words in a way the catalogue does not know stays as argparse wrote it.
 """
@@ -16,22 +16,25 @@ from host import i18n
 # argparse's refusals (Python 3.10 to 3.13), most specific first: pattern -> message id,
 # the pattern's named groups being the message's fields.
 _REFUSALS = (
-    (r"argument (?P<name>.+?): (?P<problem>.+)", "argparse.argument"),
-    (r"the following arguments are required: (?P<names>.+)", "argparse.required"),
-    (r"one of the arguments (?P<names>.+) is required", "argparse.one_required"),
-    (r"unrecognized arguments: (?P<args>.+)", "argparse.unrecognized"),
-    (r"invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)", "argparse.choice"),
-    (r"expected one argument", "argparse.one_value"),
-    (r"not allowed with argument (?P<other>.+)", "argparse.not_with"),
-    (r"invalid (?P<type>\S+) value: (?P<value>.+)", "argparse.invalid_value"),
+    (r"argument (?P<name>.+?): (?P<problem>.+)", i18n.N_("argparse.argument")),
+    (r"the following arguments are required: (?P<names>.+)", i18n.N_("argparse.required")),
+    (r"one of the arguments (?P<names>.+) is required", i18n.N_("argparse.one_required")),
+    (r"unrecognized arguments: (?P<args>.+)", i18n.N_("argparse.unrecognized")),
+    (
+        r"invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)",
+        i18n.N_("argparse.choice"),
+    ),
+    (r"expected one argument", i18n.N_("argparse.one_value")),
+    (r"not allowed with argument (?P<other>.+)", i18n.N_("argparse.not_with")),
+    (r"invalid (?P<type>\S+) value: (?P<value>.+)", i18n.N_("argparse.invalid_value")),
 )
 
 # Headings and the help option's line, as argparse writes them.
 _WORDS = (
-    ("usage: ", "argparse.usage"),
-    ("\npositional arguments:\n", "argparse.positional"),
-    ("\noptions:\n", "argparse.options"),
-    ("show this help message and exit", "argparse.help"),
+    ("usage: ", i18n.N_("argparse.usage")),
+    ("\npositional arguments:\n", i18n.N_("argparse.positional")),
+    ("\noptions:\n", i18n.N_("argparse.options")),
+    ("show this help message and exit", i18n.N_("argparse.help")),
 )
 
 

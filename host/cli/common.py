@@ -106,7 +106,7 @@ def number_at_least(minimum: float, above: bool = False) -> "Callable[[str], flo
         except ValueError:
             value = math.nan
         if not math.isfinite(value) or value < minimum or (above and value == minimum):
-            msg_id = "usage.number_above" if above else "usage.number_at_least"
+            msg_id = i18n.N_("usage.number_above") if above else i18n.N_("usage.number_at_least")
             raise argparse.ArgumentTypeError(i18n.text(msg_id, minimum=minimum, text=text))
         return value
 

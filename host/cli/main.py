@@ -10,7 +10,6 @@ from host.cli import about, demo, dock, export, flash, keys, ledger, record, ret
 from host.cli.argwords import Parser
 from host.cli.common import EXIT_INTERRUPTED, EXIT_NOT_OK, EXIT_OK, EXIT_UNUSABLE, Unusable
 from host.errors import Refused
-from host.messages import MESSAGES
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -67,7 +66,7 @@ def _every_command(
             continue
         for choice in action._choices_actions:
             msg_id = "cmd." + (path + " " + choice.dest).strip()
-            if msg_id in MESSAGES:
+            if i18n.known(msg_id):
                 choice.help = i18n.text(msg_id)
         for name, child in action.choices.items():
             _every_command(child, (path + " " + name).strip(), visit)

@@ -52,7 +52,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         if not key.seed:
             raise UsageProblem(i18n.text("record.public_key", path=key_path))
     elif args.device_id:
-        check_id(args.device_id, "usage.what_device_id")
+        check_id(args.device_id, i18n.N_("usage.what_device_id"))
     else:
         raise UsageProblem(i18n.text("record.no_key", path=key_path))
     clock = SystemClock()

@@ -1,4 +1,5 @@
-"""Chinese and English (issue 17): one catalogue, ``--lang``, the locale rule, JSON untouched."""
+"""Chinese and English (issue 17, issue 13 "Chinese first"): the gettext catalogs, ``--lang``,
+the locale rule, JSON untouched."""
 # micropython: skip (the host's command line)
 
 import argparse
@@ -7,18 +8,24 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
 from hypothesis import given
 from hypothesis import strategies as st
 
 from host import i18n
 from host.cli.common import UsageProblem, check_id, host_signer, parse_address
 from host.cli.main import build_parser, lang_from_argv, main
-from host.messages import MESSAGES
 from protocol.keys import encode_key
 from tests.host.helpers import write_case
 from tests.protocol.helpers import device_key, make_entries
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOL = ROOT / "tools" / "i18n"
 
 # Chinese characters, and the full-width punctuation that only Chinese text uses.
 CJK = (range(0x4E00, 0xA000), range(0x3000, 0x3040), range(0xFF00, 0xFFF0))
@@ -47,10 +54,17 @@ def _locale_back():
     i18n.use(None)
 
 
-def test_every_message_has_both_languages_with_the_same_fields():  # issue 17: one catalogue
-    for msg_id, pair in MESSAGES.items():
-        assert isinstance(pair, tuple) and len(pair) == 2, msg_id
-        en, zh = pair
+def messages() -> dict:
+    """message id -> (English, Chinese), from the catalogs."""
+    en, zh = i18n.catalog("en"), i18n.catalog("zh")
+    return {msg_id: (en.get(msg_id), zh.get(msg_id)) for msg_id in set(en) | set(zh)}
+
+
+def test_every_message_has_both_languages_with_the_same_fields():  # issue 17, issue 13
+    found = messages()
+    assert len(found) > 100  # the catalogs were read
+    for msg_id, (en, zh) in found.items():
+        assert en is not None and zh is not None, "%s: not in both languages" % msg_id
         assert en.strip() and zh.strip(), msg_id
         assert i18n.fields_of(en) == i18n.fields_of(zh), msg_id
         words = re.sub(r"\{[^}]*\}", "", en)
@@ -60,10 +74,171 @@ def test_every_message_has_both_languages_with_the_same_fields():  # issue 17: o
 
 
 def test_every_message_renders_in_both_languages():
-    for msg_id, (en, _) in MESSAGES.items():
+    for msg_id, (en, _) in messages().items():
         fields = {name: 1 for name in i18n.fields_of(en)}  # 1 fits every format spec used
         for lang in i18n.LANGS:
             assert i18n.text(msg_id, lang, **fields)
+
+
+def test_a_message_id_is_in_one_area_only_and_both_languages_have_the_same_areas():  # issue 13
+    for lang in i18n.LANGS:
+        seen: dict = {}
+        for path in i18n.catalog_files(lang):
+            for msg_id in i18n.read_po(path):
+                assert msg_id not in seen, "%s is in %s and %s" % (msg_id, seen[msg_id], path)
+                seen[msg_id] = path
+    en = [Path(p).name for p in i18n.catalog_files("en")]
+    assert en == [Path(p).name for p in i18n.catalog_files("zh")] and len(en) >= 4
+
+
+def test_each_catalog_has_a_proper_header():  # issue 13: gettext catalogs
+    for lang, name in (("en", "en"), ("zh", "zh_CN")):
+        for path in i18n.catalog_files(lang):
+            text = Path(path).read_text(encoding="utf-8")
+            header = dict(re.findall(r'^"([A-Za-z-]+): (.*)\\n"$', text, re.MULTILINE))
+            assert header["Project-Id-Version"] == "sealcam", path
+            assert header["Language"] == name, path
+            assert header["Content-Type"] == "text/plain; charset=UTF-8", path
+            assert header["Plural-Forms"].startswith("nplurals="), path
+            assert "\n#. " in text, "%s: no translator comment" % path
+
+
+def test_every_id_the_code_uses_is_in_the_catalogs(tmp_path):  # issue 13: tools/i18n extract
+    pot = tmp_path / "sealcam.pot"
+    r = subprocess.run(
+        [sys.executable, str(TOOL), "extract", "--pot", str(pot)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    with open(pot, "rb") as f:
+        used = {m.id for m in read_po(f) if m.id}
+    # The extractor finds rendered ids and marked tables: a few of each kind.
+    assert {"record.summary", "verdict.not_ok", "argparse.usage", "key.record"} <= used
+    assert {"mp4.verdict.altered", "prompt.announce", "usage.number_above"} <= used
+    assert sorted(i for i in used if not i18n.known(i)) == []
+    check = subprocess.run(
+        [sys.executable, str(TOOL), "check"], capture_output=True, text=True, timeout=300
+    )
+    assert check.returncode == 0, check.stderr
+
+
+def test_extract_names_an_id_the_code_uses_that_no_catalog_has():  # issue 13
+    found = {"cli.nowhere": ["host/new.py:2"], "main.failed": ["host/cli/main.py:1"]}
+    assert _tool()["missing"](found) == [
+        "host/new.py:2: cli.nowhere is in no catalog: add it to "
+        "host/locale/{en,zh_CN}/LC_MESSAGES/AREA.po"
+    ]
+
+
+def _tool() -> dict:
+    import runpy
+
+    return runpy.run_path(str(TOOL), run_name="tools.i18n")
+
+
+def test_each_compiled_catalog_gives_the_texts_of_its_source(tmp_path):  # issue 13
+    r = subprocess.run(
+        [sys.executable, str(TOOL), "compile", "--into", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    sources = i18n.catalog_files("en") + i18n.catalog_files("zh")
+    for po in sources:
+        mo = tmp_path / Path(po).relative_to(i18n.LOCALE_DIR).with_suffix(".mo")
+        assert i18n.read_mo(str(mo)) == i18n.read_po(po), po
+    assert len(list(tmp_path.rglob("*.mo"))) == len(sources)
+
+
+def _catalog_file(path: Path, lang: str, messages: dict) -> None:
+    catalog = Catalog(locale=lang, project="sealcam")
+    for msg_id, template in messages.items():
+        catalog.add(msg_id, template)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        if path.suffix == ".po":
+            write_po(f, catalog)
+        else:
+            write_mo(f, catalog)
+
+
+@pytest.fixture
+def locale(tmp_path, monkeypatch):
+    """A locale folder of its own for host.i18n, nothing loaded yet."""
+    monkeypatch.setattr(i18n, "LOCALE_DIR", str(tmp_path))
+    monkeypatch.setattr(i18n, "_catalogs", {})
+    return tmp_path
+
+
+def test_a_stale_or_missing_compiled_catalog_gives_the_source_text(locale):  # issue 13
+    # A .mo without its source's digest (pybabel compile's): current when not older.
+    po = locale / "zh_CN" / "LC_MESSAGES" / "cli.po"
+    mo = po.with_suffix(".mo")
+    _catalog_file(po, "zh_CN", {"main.failed": "新的 {problem}"})
+    _catalog_file(mo, "zh_CN", {"main.failed": "旧的 {problem}"})
+    # Older than its source (the .po was edited after the last compile): not used.
+    when = po.stat().st_mtime_ns
+    os.utime(mo, ns=(when - 10**10, when - 10**10))
+    assert i18n.text("main.failed", "zh", problem="x") == "新的 x"
+    # Missing: the same.
+    mo.unlink()
+    i18n._catalogs.clear()
+    assert i18n.text("main.failed", "zh", problem="x") == "新的 x"
+    # At least as new as its source: the compiled one is read.
+    _catalog_file(mo, "zh_CN", {"main.failed": "编译的 {problem}"})
+    os.utime(mo, ns=(when + 10**10, when + 10**10))
+    i18n._catalogs.clear()
+    assert i18n.text("main.failed", "zh", problem="x") == "编译的 x"
+
+
+def test_a_compiled_catalog_is_current_by_its_sources_digest_not_its_time(locale, monkeypatch):
+    # issue 13: an installer writes the .po after the .mo, or the other way round.
+    po = locale / "zh_CN" / "LC_MESSAGES" / "cli.po"
+    _catalog_file(po, "zh_CN", {"main.failed": "编译的 {problem}"})
+    assert _tool()["compile_all"](None) == 0
+    mo = po.with_suffix(".mo")
+    when = po.stat().st_mtime_ns
+    os.utime(mo, ns=(when - 10**10, when - 10**10))  # older than its .po, yet compiled from it
+    with monkeypatch.context() as m:
+        m.setattr(i18n, "read_po", lambda path: pytest.fail("read %s, not its .mo" % path))
+        assert i18n.text("main.failed", "zh", problem="x") == "编译的 x"
+        assert i18n.catalog("zh") == {"main.failed": "编译的 {problem}"}  # no digest entry
+    # The .po edited since, its .mo newer all the same: the .po's text.
+    _catalog_file(po, "zh_CN", {"main.failed": "改过的 {problem}"})
+    os.utime(mo, ns=(when + 10**10, when + 10**10))
+    i18n._catalogs.clear()
+    assert i18n.text("main.failed", "zh", problem="x") == "改过的 x"
+
+
+def test_a_message_not_yet_in_chinese_is_shown_in_english_and_an_unknown_id_is_an_error(locale):
+    _catalog_file(locale / "en" / "LC_MESSAGES" / "cli.po", "en", {"a.new": "new {n}", "a.b": "B"})
+    _catalog_file(locale / "zh_CN" / "LC_MESSAGES" / "cli.po", "zh_CN", {"a.b": "乙"})
+    assert i18n.text("a.new", "zh", n=1) == "new 1" and i18n.text("a.b", "zh") == "乙"
+    assert i18n.known("a.new") and not i18n.known("a.none")
+    with pytest.raises(KeyError):
+        i18n.text("a.none", "zh")
+    assert i18n.catalog("zh") == {"a.b": "乙"}
+
+
+def test_the_compiled_catalogs_are_read_without_babel(tmp_path):  # issue 13: startup cost
+    for lang, name in (("en", "en"), ("zh", "zh_CN")):
+        for po in i18n.catalog_files(lang):
+            target = tmp_path / name / "LC_MESSAGES" / Path(po).name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(Path(po).read_bytes())
+    r = subprocess.run(
+        [sys.executable, str(TOOL), "compile", "--into", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    script = (
+        "import sys; from host import i18n; i18n.LOCALE_DIR = %r; "
+        "print(i18n.text('verdict.not_ok', 'zh'), i18n.text('cmd.verify', 'en')); "
+        "print('babel' in sys.modules)" % str(tmp_path)
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert out.stdout.splitlines() == ["不通过 " + i18n.text("cmd.verify", "en"), "False"], out
 
 
 def _summaries(parser: argparse.ArgumentParser, path: str = "") -> dict:
@@ -82,10 +257,10 @@ def test_every_commands_summary_is_in_the_catalogue_as_the_command_declares_it()
     english = _summaries(build_parser())
     assert english, "no commands found"
     for path, summary in english.items():
-        assert MESSAGES["cmd." + path][0] == summary, "catalogue out of date for %r" % path
+        assert i18n.catalog("en")["cmd." + path] == summary, "catalog out of date for %r" % path
     i18n.use("zh")
     for path, summary in _summaries(build_parser()).items():
-        assert summary == MESSAGES["cmd." + path][1]
+        assert summary == i18n.catalog("zh")["cmd." + path]
 
 
 @pytest.mark.parametrize(
@@ -160,9 +335,10 @@ def test_a_not_ok_verdict_in_chinese(tmp_path):
 def test_help_summaries_in_chinese():  # issue 17
     r = sealcam("--help", env={"LANG": "zh_CN.UTF-8"})
     assert r.returncode == 0
-    assert MESSAGES["cmd.verify"][1] in r.stdout and MESSAGES["main.epilog"][1] in r.stdout
+    zh = i18n.catalog("zh")
+    assert zh["cmd.verify"] in r.stdout and zh["main.epilog"] in r.stdout
     r = sealcam("--help", "--lang", "en", env={"LANG": "zh_CN.UTF-8"})
-    assert MESSAGES["cmd.verify"][0] in r.stdout and not chinese(r.stdout)
+    assert i18n.catalog("en")["cmd.verify"] in r.stdout and not chinese(r.stdout)
 
 
 def test_an_unknown_language_is_refused_in_one_usage_line():

@@ -269,3 +269,13 @@ def test_without_case_tables_every_recording_has_the_default_rule():  # R-HOST-3
     (row,) = retention.plan(cur, Policy(), T0 + 3 * 365 * DAY)
     assert row.verdict.rule.name == retention.DEFAULT and not row.verdict.held
     assert retention.plan(cur, Policy(), T0 + 365 * DAY) == []
+
+
+def test_every_rule_has_its_words_in_both_languages():  # issue 17: ids built at run time
+    from host import i18n
+
+    for name in retention.RULES:
+        msg_id = "retention.rule." + name
+        assert i18n.known(msg_id), msg_id
+        assert i18n.text(msg_id, "en", years=2, case="A-1", category="training")
+        assert i18n.text(msg_id, "zh", years=2, case="A-1", category="training")
