@@ -51,6 +51,8 @@ class StoreReport:
     def __init__(self) -> None:
         self.findings: list = []
         self.stats: dict = {"store_id": None, "leaves": 0, "checkpoint": None, "witness": None}
+        # Media files removed by an approved retention deletion: digest -> the item's id.
+        self.deleted_media: dict[bytes, str] = {}
 
     def add(self, code: str, message: str, severity: str = ERROR) -> None:
         self.findings.append(StoreFinding(code, message, severity))
@@ -458,6 +460,7 @@ def _authorised(report: StoreReport, db: sqlite3.Connection, lost: dict) -> None
             kept.append(fields)
         else:
             done.setdefault(why, []).append(digest)
+            report.deleted_media[digest] = why[0]
     if kept:
         lost[hostlog.MEDIA] = kept
     else:

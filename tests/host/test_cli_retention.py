@@ -123,6 +123,9 @@ def test_request_approve_grace_run_deletes_media_only_and_verify_says_authorised
     code, out, err = sealcam(capsys, "verify", where)
     assert code == 0, out + err
     assert "media-deleted-authorised" in out and "approved by approver" in out
+    # The device's report says the same of each chunk, not "not yet pulled".
+    assert "deleted under the retention rules with recording %s" % item.item_id in out
+    assert "not yet pulled" not in out
     code, out, _ = sealcam(capsys, "verify", where, "--json")
     found = {f["code"]: f for f in json.loads(out)["store"]["findings"]}
     assert found["media-deleted-authorised"]["severity"] == "info"
@@ -146,6 +149,7 @@ def test_media_removed_without_the_approval_chain_is_still_loss(room, capsys, tm
     store.remove_media(digests[:1])
     code, out, _ = sealcam(capsys, "verify", where)
     assert code == 1 and "media-deleted " in out and "media-deleted-authorised" not in out
+    assert "not yet pulled, or removed" in out
 
 
 def test_the_requester_cannot_approve_their_own_request(room, capsys, monkeypatch):
