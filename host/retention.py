@@ -325,6 +325,18 @@ CREATE TABLE IF NOT EXISTS deletions (
     deleted_ms     INTEGER
 );
 CREATE UNIQUE INDEX IF NOT EXISTS deletions_live ON deletions (item_id) WHERE undone_ms IS NULL;
+-- Which recordings name each media file (host.retention), read from the ledger as it grows:
+-- content-addressed media can be one file for two recordings (the same initialisation
+-- segment, the same silence), and such a file goes only with the last of them.
+CREATE TABLE IF NOT EXISTS media_refs (
+    digest   BLOB NOT NULL,
+    item_id  TEXT NOT NULL,
+    PRIMARY KEY (digest, item_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS media_refs_read (
+    device_id  TEXT PRIMARY KEY,
+    next_seq   INTEGER NOT NULL
+);
 -- Every media file removed by a deletion: what an export of it says instead of the footage.
 CREATE TABLE IF NOT EXISTS deleted_media (
     digest    BLOB PRIMARY KEY,
@@ -654,6 +666,60 @@ def media_of(cur: "Cursor", item_id: str) -> "list[bytes]":
         if media is not None and media[0] not in out:
             out.append(media[0])
     return out
+
+
+def refresh_refs(cur: "Cursor") -> int:
+    """Bring ``media_refs`` up to the ledger: every chunk entry stored since the last
+    refresh, per device; returns how many were read. Inside the caller's transaction."""
+    from host import items
+    from host.evidence import chunk_media
+    from host.recordings import recording_number
+    from protocol.errors import ProtocolError
+    from protocol.ledger import parse_entry
+    from protocol.registry import F_RECORDING, KIND_CHUNK
+
+    read = 0
+    heads = cur.execute("SELECT device_id, max(seq) FROM entries GROUP BY device_id").fetchall()
+    for device_id, last in heads:
+        row = cur.execute(
+            "SELECT next_seq FROM media_refs_read WHERE device_id = ?", (device_id,)
+        ).fetchone()
+        start = row[0] if row else 0
+        if last < start:
+            continue
+        refs = []
+        for (raw,) in cur.execute(
+            "SELECT raw FROM entries WHERE device_id = ? AND seq >= ? AND kind = ?",
+            (device_id, start, KIND_CHUNK),
+        ).fetchall():
+            read += 1
+            try:
+                e = parse_entry(bytes(raw))
+            except ProtocolError:
+                continue  # verify reports it; it names no media anyone can rely on
+            rec = e.fields.get(F_RECORDING)
+            media = chunk_media(e)
+            if isinstance(rec, bytes) and rec and media is not None:
+                refs.append((media[0], items.recording_id(device_id, recording_number(rec))))
+        cur.executemany("INSERT OR IGNORE INTO media_refs VALUES (?, ?)", refs)
+        cur.execute(
+            "INSERT INTO media_refs_read VALUES (?, ?) ON CONFLICT (device_id) "
+            "DO UPDATE SET next_seq = excluded.next_seq",
+            (device_id, last + 1),
+        )
+    return read
+
+
+def shared(cur: "Cursor", digest: bytes, item_id: str) -> bool:
+    """Whether a recording other than ``item_id``, whose media is not deleted, names the
+    media file ``digest`` (``media_refs``, brought up to date by ``refresh_refs``)."""
+    row = cur.execute(
+        "SELECT 1 FROM media_refs r WHERE r.digest = ? AND r.item_id != ? AND NOT EXISTS "
+        "(SELECT 1 FROM deletions d WHERE d.item_id = r.item_id AND d.undone_ms IS NULL "
+        "AND d.deleted_ms IS NOT NULL) LIMIT 1",
+        (digest, item_id),
+    ).fetchone()
+    return row is not None
 
 
 def mark_deleted(cur: "Cursor", deletion: Deletion, digests: "list[bytes]", now_ms: int) -> None:

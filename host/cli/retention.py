@@ -423,6 +423,8 @@ def run_run(args: argparse.Namespace) -> int:
     digests, committed before any file goes."""
     desk, store = _open(args)
     now = desk.now()
+    with store.write() as cur:  # an index of the ledger, as items.refresh: no action
+        retention.refresh_refs(cur)
     with desk.look() as cur:
         due = retention.due(cur, now)
         left = retention.deleted_digests(cur)
@@ -431,7 +433,10 @@ def run_run(args: argparse.Namespace) -> int:
         try:
             with desk.act(audit.DELETE, d.item_id) as act:
                 _check_deletable(act.cur, d.item_id, now)
-                digests = retention.media_of(act.cur, d.item_id)
+                named = retention.media_of(act.cur, d.item_id)
+                # A file another recording still names stays; it goes with the last of them.
+                kept = [x for x in named if retention.shared(act.cur, x, d.item_id)]
+                digests = [x for x in named if x not in kept]
                 retention.mark_deleted(act.cur, d, digests, now)
                 act.details.update(
                     deletion=d.id,
@@ -441,6 +446,8 @@ def run_run(args: argparse.Namespace) -> int:
                     approved_ms=d.approved_ms,
                     digests=digests,
                 )
+                if kept:
+                    act.details["kept_shared"] = kept
         except Refused as exc:
             refused.append({"item": d.item_id, "refused": str(exc)})
             if not args.json:
@@ -448,7 +455,14 @@ def run_run(args: argparse.Namespace) -> int:
                       file=sys.stderr)  # fmt: skip
             continue
         removed = store.remove_media(digests)
-        done.append({"item": d.item_id, "files": removed, "digests": [x.hex() for x in digests]})
+        done.append(
+            {
+                "item": d.item_id,
+                "files": removed,
+                "digests": [x.hex() for x in digests],
+                "kept_shared": [x.hex() for x in kept],
+            }
+        )
         if not args.json:
             print(i18n.text("retention.run_done", item=d.item_id, files=removed))
     # Files a run cut off before removing them (its record is committed): removed now.

@@ -306,3 +306,30 @@ def test_messages_in_chinese(room, capsys):  # issue 17: Chinese first
         item.item_id, "--reason", "old",
     )  # fmt: skip
     assert code == 1 and "须保存至" in err and "UTC+8" in err
+
+
+def test_a_media_file_another_recording_names_stays_until_the_last_goes(room, capsys, tmp_path):
+    # R-HOST-5: content-addressed media can be one file for two recordings (the same init
+    # segment, the same silence); deleting one recording must not take the other's footage
+    ev, item, clock, where = room
+    root = tmp_path / "ev"
+    ev.add_tables(retention.SCHEMA)
+    with ev.write() as cur:
+        digests = retention.media_of(cur, item.item_id)
+        retention.refresh_refs(cur)
+        cur.execute("INSERT INTO media_refs VALUES (?, ?)", (digests[0], "SC-OTHER/7"))
+    clock.ms = retention.add_years(item.started_ms, 2)
+    assert retention_cmd(capsys, where, "clerk", "delete", item.item_id, "--reason", "o")[0] == 0
+    assert retention_cmd(capsys, where, "approver", "approve", item.item_id)[0] == 0
+    clock.ms += 30 * DAY
+    code, out, err = retention_cmd(capsys, where, "clerk", "run", "--json")
+    assert code == 0, err
+    (done,) = json.loads(out)["deleted"]
+    assert done["kept_shared"] == [digests[0].hex()]
+    assert digests[0].hex() in media_files(root)
+    assert not {d.hex() for d in digests[1:]} & media_files(root)
+    (deleted,) = [r for r in trail(ev) if r.action == audit.DELETE]
+    assert deleted.details["digests"] == digests[1:]
+    assert deleted.details["kept_shared"] == digests[:1]
+    code, out, err = sealcam(capsys, "verify", where)
+    assert code == 0, out + err
