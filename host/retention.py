@@ -457,10 +457,21 @@ def facts(cur: "Cursor", item_id: str) -> Facts:
 
 
 class PlanRow(NamedTuple):
-    verdict: Verdict
+    """One recording in the plan: when it may be deleted, by which (dated) rule, whether it
+    is held, and the deletion under way (requested, approved, deleted; or None)."""
+
+    until_ms: int
+    item_id: str
+    rule: str
+    case_no: "str | None"
+    held: bool
     category: "str | None"
-    state: "str | None"  # the deletion under way: requested, approved, deleted; or None
+    state: "str | None"
     grace_until_ms: "int | None"
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict(self.item_id, Rule(self.rule, DATED, self.until_ms, self.case_no), self.held)
 
 
 def plan(cur: "Cursor", pol: Policy, until_ms: int) -> "list[PlanRow]":
@@ -493,6 +504,7 @@ def plan(cur: "Cursor", pol: Policy, until_ms: int) -> "list[PlanRow]":
             live[item] = (state, grace)
     out = []
     none: tuple = ()
+    nothing = (None, None)
     years, periods = pol.years, pol.by_category
     forever = set(PERMANENT_CATEGORIES) | pol.forever_categories
     for item_id, started, category in rows:
@@ -501,21 +513,23 @@ def plan(cur: "Cursor", pol: Policy, until_ms: int) -> "list[PlanRow]":
             # No case and no permanent category: the base rule alone, without building
             # the facts (most recordings; ``decide`` gives the same, as the tests check).
             if category in periods:
-                rule = Rule(CATEGORY, DATED, add_years(started, periods[category]))
+                name, n = CATEGORY, periods[category]
             else:
-                rule = Rule(DEFAULT, DATED, add_years(started, years))
-            if rule.until_ms > until_ms:
+                name, n = DEFAULT, years
+            when = started + _year_days(started // DAY_MS, n) * DAY_MS
+            if when > until_ms:
                 continue
-            v = Verdict(item_id, rule, item_id in held)
+            case_no = None
         else:
             v = decide(
                 Facts(item_id, started, category, tuple(linked or none), item_id in held), pol
             )
             if v.rule.level != DATED or v.rule.until_ms > until_ms:
                 continue
-        state, grace = live.get(item_id, (None, None))
-        out.append(PlanRow(v, category, state, grace))
-    out.sort(key=lambda r: (r.verdict.rule.until_ms, r.verdict.item_id))
+            name, when, case_no = v.rule.name, v.rule.until_ms, v.rule.case_no
+        state, grace = live.get(item_id, nothing)
+        out.append(PlanRow(when, item_id, name, case_no, item_id in held, category, state, grace))
+    out.sort()  # by time, then item id (unique: the rest is never compared)
     return out
 
 
