@@ -352,9 +352,14 @@ def has_table(cur: "Cursor", name: str) -> bool:
 
 def _raw_setting(cur: "Cursor", name: str) -> object:
     """A setting another module declares (``case_types``), read without needing it
-    imported; None when it is not set."""
-    row = cur.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
-    return None if row is None else json.loads(row[0])
+    imported; None when it is not set (or cannot be read)."""
+    import sqlite3
+
+    try:
+        row = cur.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
+        return None if row is None else json.loads(row[0])
+    except (sqlite3.Error, ValueError):
+        return None
 
 
 def policy(cur: "Cursor") -> Policy:
@@ -369,19 +374,21 @@ def policy(cur: "Cursor") -> Policy:
     forever = settings.get(cur, FOREVER_CATEGORIES)
     by_category = periods.items() if isinstance(periods, dict) else ()
     return Policy(
-        years=_whole(settings.get(cur, YEARS)),
-        by_category={str(k): _whole(v) for k, v in by_category},
-        after_close_years=None if after is None else _whole(after),
+        years=_years(settings.get(cur, YEARS)),
+        by_category={str(k): _years(v) for k, v in by_category},
+        after_close_years=None if after is None else _years(after),
         forever_categories=frozenset(map(str, forever if isinstance(forever, list) else ())),
         permanent_case_types=permanent_types,
-        grace_days=_whole(settings.get(cur, GRACE_DAYS), 30),
+        grace_days=_years(settings.get(cur, GRACE_DAYS), 30, 0),
     )
 
 
-def _whole(value: object, default: int = 2) -> int:
-    """A setting's number (JSON keeps it an int); a value that is none (a store edited by
-    hand) reads as the regulations' default, never as a shorter period."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
+def _years(value: object, default: int = 2, minimum: int = MIN_YEARS) -> int:
+    """A setting's number (JSON keeps it an int). What a policy change could never store (a
+    store edited by hand) reads as the regulations' default or minimum, never shorter."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return default
+    return max(value, minimum)
 
 
 def put_policy(cur: "Cursor", new: Policy) -> dict:
@@ -424,21 +431,23 @@ def _case_links(cur: "Cursor", item_id: "str | None" = None) -> "dict[str, list[
 
 
 def held_items(cur: "Cursor", item_id: "str | None" = None) -> "set[str]":
-    """The items under a hold in force (directly, or through a held case)."""
+    """The items under a hold in force (directly, or through a held case): all of them,
+    or ``item_id`` alone when it is held."""
     if not has_table(cur, "holds"):
         return set()
+    direct = "SELECT item_id FROM holds WHERE released_ms IS NULL AND item_id IS NOT NULL"
+    by_case = (
+        "SELECT ci.item_id FROM holds h JOIN case_items ci ON ci.case_no = h.case_no "
+        "WHERE h.released_ms IS NULL"
+    )
     args: tuple = ()
-    where = ""
     if item_id is not None:
-        where, args = " AND item_id = ?", (item_id,)
-    held = {r[0] for r in cur.execute(
-        "SELECT item_id FROM holds WHERE released_ms IS NULL AND item_id IS NOT NULL" + where, args
-    )}  # fmt: skip
+        direct += " AND item_id = ?"
+        by_case += " AND ci.item_id = ?"
+        args = (item_id,)
+    held = {r[0] for r in cur.execute(direct, args)}
     if has_table(cur, "case_items"):
-        held |= {r[0] for r in cur.execute(
-            "SELECT ci.item_id FROM holds h JOIN case_items ci ON ci.case_no = h.case_no "
-            "WHERE h.released_ms IS NULL" + where.replace("item_id", "ci.item_id"), args
-        )}  # fmt: skip
+        held |= {r[0] for r in cur.execute(by_case, args)}
     return held
 
 
@@ -456,9 +465,12 @@ def facts(cur: "Cursor", item_id: str) -> Facts:
     return Facts(item_id, item.started_ms, category, cases, item_id in held_items(cur, item_id))
 
 
+DELETED = "deleted"
+
+
 class PlanRow(NamedTuple):
     """One recording in the plan: when it may be deleted, by which (dated) rule, whether it
-    is held, and the deletion under way (requested, approved, deleted; or None)."""
+    is held, and the deletion under way (requested, approved; or None)."""
 
     until_ms: int
     item_id: str
@@ -500,8 +512,7 @@ def plan(cur: "Cursor", pol: Policy, until_ms: int) -> "list[PlanRow]":
             "SELECT item_id, approved_ms, grace_until_ms, deleted_ms FROM deletions "
             "WHERE undone_ms IS NULL"
         ):
-            state = "deleted" if deleted else "approved" if approved else "requested"
-            live[item] = (state, grace)
+            live[item] = (DELETED if deleted else "approved" if approved else "requested", grace)
     out = []
     none: tuple = ()
     nothing = (None, None)
@@ -528,6 +539,8 @@ def plan(cur: "Cursor", pol: Policy, until_ms: int) -> "list[PlanRow]":
                 continue
             name, when, case_no = v.rule.name, v.rule.until_ms, v.rule.case_no
         state, grace = live.get(item_id, nothing)
+        if state == DELETED:
+            continue  # nothing left to delete: its media is gone, its entries stay
         out.append(PlanRow(when, item_id, name, case_no, item_id in held, category, state, grace))
     out.sort()  # by time, then item id (unique: the rest is never compared)
     return out

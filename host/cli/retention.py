@@ -191,12 +191,12 @@ def run_plan(args: argparse.Namespace) -> int:
             "policy": pol.to_dict(),
             "items": [
                 {
-                    "item": r.verdict.item_id,
-                    "deletable_from_ms": r.verdict.rule.until_ms,
-                    "rule": r.verdict.rule.name,
-                    "case": r.verdict.rule.case_no,
+                    "item": r.item_id,
+                    "deletable_from_ms": r.until_ms,
+                    "rule": r.rule,
+                    "case": r.case_no,
                     "category": r.category,
-                    "held": r.verdict.held,
+                    "held": r.held,
                     "deletion": r.state,
                     "grace_until_ms": r.grace_until_ms,
                 }
@@ -214,8 +214,6 @@ def run_plan(args: argparse.Namespace) -> int:
             state = i18n.text("retention.state_requested")
         elif r.state == "approved":
             state = i18n.text("retention.state_approved", until=_show(r.grace_until_ms, zone))
-        elif r.state == "deleted":
-            state = i18n.text("retention.state_deleted")
         elif v.deletable(now):
             state = i18n.text("retention.state_deletable")
         else:

@@ -116,6 +116,8 @@ def test_request_approve_grace_run_deletes_media_only_and_verify_says_authorised
     assert not {d.hex() for d in digests} & media_files(root)
     with ev.read() as cur:  # the ledger entries stay, every one
         assert cur.execute("SELECT count(*) FROM entries").fetchone()[0] == entries_before
+    code, out, _ = retention_cmd(capsys, where, "clerk", "plan", "--json")
+    assert json.loads(out)["items"] == []  # nothing left to delete
     (deleted,) = [r for r in trail(ev) if r.action == audit.DELETE]
     assert deleted.item == item.item_id and deleted.outcome == audit.DONE
     assert deleted.details["digests"] == digests and deleted.details["approved_by"] == "approver"
