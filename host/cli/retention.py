@@ -218,10 +218,10 @@ def run_plan(args: argparse.Namespace) -> int:
             state = i18n.text("retention.state_deletable")
         else:
             state = i18n.text("retention.state_later")
-        print(
-            "  %-24s %s  %s; %s"
-            % (v.item_id, _show(v.rule.until_ms, zone), rule_text(v.rule, pol, r.category), state)
-        )
+        rule = rule_text(v.rule, pol, r.category)
+        when = _show(v.rule.until_ms, zone)
+        print(i18n.text("retention.plan_row", item=v.item_id.ljust(24), when=when, rule=rule,
+                        state=state))  # fmt: skip
     return EXIT_OK
 
 
