@@ -465,10 +465,13 @@ def run_run(args: argparse.Namespace) -> int:
             print(i18n.text("retention.run_done", item=d.item_id, files=removed))
     # Files a run cut off before removing them (its record is committed): removed now.
     leftover = [x for x in left if store.has_media(x)]
-    if leftover:
-        store.remove_media(leftover)
+    finished = store.remove_media(leftover) if leftover else 0
     if args.json:
-        print(json.dumps({"now_ms": now, "deleted": done, "refused": refused}, indent=2))
-    elif not due:
+        print(json.dumps({"now_ms": now, "deleted": done, "refused": refused,
+                          "finished_earlier": finished}, indent=2))  # fmt: skip
+        return EXIT_NOT_OK if refused else EXIT_OK
+    if finished:
+        print(i18n.text("retention.run_finished", files=finished))
+    if not due and not finished:
         print(i18n.text("retention.run_none"))
     return EXIT_NOT_OK if refused else EXIT_OK

@@ -335,3 +335,31 @@ def test_a_media_file_another_recording_names_stays_until_the_last_goes(room, ca
     assert deleted.details["kept_shared"] == digests[:1]
     code, out, err = sealcam(capsys, "verify", where)
     assert code == 0, out + err
+
+
+def test_a_run_cut_off_before_the_files_went_finishes_at_the_next(
+    room, capsys, tmp_path, monkeypatch
+):
+    # R-HOST-5: the delete record is committed before any file goes; a crash between the two
+    # leaves files the record names, and the next run removes them (no second record)
+    ev, item, clock, where = room
+    root = tmp_path / "ev"
+    with ev.read() as cur:
+        digests = retention.media_of(cur, item.item_id)
+    clock.ms = retention.add_years(item.started_ms, 2)
+    assert retention_cmd(capsys, where, "clerk", "delete", item.item_id, "--reason", "o")[0] == 0
+    assert retention_cmd(capsys, where, "approver", "approve", item.item_id)[0] == 0
+    clock.ms += 30 * DAY
+    real = SqliteEvidenceStore.remove_media
+    monkeypatch.setattr(SqliteEvidenceStore, "remove_media", lambda self, digests: 0)
+    assert retention_cmd(capsys, where, "clerk", "run")[0] == 0
+    assert {d.hex() for d in digests} <= media_files(root)  # the "crash": files still there
+    code, out, err = sealcam(capsys, "verify", where)
+    assert code == 0, out + err  # a record naming files still held is no loss
+    monkeypatch.setattr(SqliteEvidenceStore, "remove_media", real)
+    code, out, _ = retention_cmd(capsys, where, "clerk", "run")
+    assert code == 0 and "of a deletion recorded earlier removed" in out
+    assert not {d.hex() for d in digests} & media_files(root)
+    assert len([r for r in trail(ev) if r.action == audit.DELETE]) == 1
+    code, out, err = sealcam(capsys, "verify", where)
+    assert code == 0 and "media-deleted-authorised" in out, out + err
