@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from host import audit, items, people, restricted, settings
+from host import audit, i18n, items, people, restricted, settings
 from host.errors import Refused, Unusable
 
 if TYPE_CHECKING:
@@ -153,7 +153,9 @@ class Desk:
                     cur.execute("ROLLBACK TO act")
                     refusal = exc
                     reason = exc.reason if isinstance(exc, Refused) else "unusable"
-                    record = (item, audit.REFUSED, {"reason": reason, "message": str(exc)})
+                    # What the action had noted (the approval, the file) stays on record.
+                    details = {**act.details, "reason": reason, "message": str(exc)}
+                    record = (item, audit.REFUSED, details)
                 else:
                     record = (act.item, audit.DONE, act.details)
                 cur.execute("RELEASE act")
@@ -167,14 +169,23 @@ class Desk:
         if refusal is not None:
             raise refusal  # the refused record is committed: the attempt is on record
 
+    def refusal(self, action: str, item: "str | None" = None) -> "Refused | None":
+        """The refusal ``act(action, item)`` would give now, without acting or recording
+        anything: for long work (an export) that must neither start nor hold the store's
+        write lock while it runs unless it may go ahead; ``act`` records it afterwards."""
+        with self.store.read() as cur:
+            problem = self._problem(cur, action, item)
+        return None if problem is None else Refused(problem[1], problem[0])
+
     def _problem(self, cur: "Cursor", action: str, item: "str | None") -> "tuple | None":
         """Why ``action`` on ``item`` is refused for this user, or None: (reason, message,
         details for the audit record)."""
         if not self.user.may(action):
-            message = "%s may not %s: it needs the role %s" % (
-                self.user.name,
-                action,
-                " or ".join(roles_allowing(action)) or "(none)",
+            message = i18n.text(
+                "access.not_allowed",
+                name=self.user.name,
+                action=action,
+                roles=i18n.text("access.or").join(roles_allowing(action)) or "-",
             )
             return (NOT_ALLOWED, message, {})
         if item is None:
@@ -184,8 +195,7 @@ class Desk:
             if row is not None and row[0] != self.user.officer_id:
                 return (
                     NOT_OWN,
-                    "%s is not a recording of officer %s: an officer reaches only their own"
-                    % (item, self.user.officer_id),
+                    i18n.text("access.not_own", item=item, officer=self.user.officer_id),
                     {},
                 )
         needed = restricted.refusal(cur, self.user.name, action, item, self.now())
@@ -217,11 +227,8 @@ def login_message(exc: people.LoginRefused) -> str:
     if exc.reason == people.LOCKED:
         from host import localtime
 
-        return (
-            "too many wrong passwords for %s: locked until %s; the attempts are in the "
-            "audit trail" % (exc.name, localtime.show(exc.until_ms))
-        )
+        return i18n.text("access.locked", name=exc.name, until=localtime.show(exc.until_ms))
     if exc.reason == people.DISABLED:
-        return "the account %s is disabled: ask an administrator" % exc.name
+        return i18n.text("access.disabled", name=exc.name)
     # An unknown name and a wrong password read the same, so names cannot be probed.
-    return "wrong user name or password for %s (the attempt is recorded)" % exc.name
+    return i18n.text("access.wrong_password", name=exc.name)

@@ -56,6 +56,7 @@ REFUSE = "refuse"  # an approval refused
 REVIEW = "review"  # the legal department's review of a sampled recording
 USER_ADD = "user-add"
 USER_CHANGE = "user-change"
+PASSWORD_CHANGE = "password-change"  # one's own (another's, reset, is a user-change)
 AUDIT_READ = "audit-read"
 
 ACTIONS = (
@@ -85,6 +86,7 @@ ACTIONS = (
     REVIEW,
     USER_ADD,
     USER_CHANGE,
+    PASSWORD_CHANGE,
     AUDIT_READ,
 )
 
@@ -195,6 +197,11 @@ def _record(row: tuple) -> Record:
     return Record(
         row[0], row[1], row[2], row[3], row[4], row[5], details, bytes(row[7]), bytes(row[8])
     )
+
+
+def records_of(rows: "list[tuple]") -> "list[Record]":
+    """Records from rows a caller selected with ``COLUMNS`` (a query of its own)."""
+    return [_record(r) for r in rows]
 
 
 def history(

@@ -66,6 +66,8 @@ from protocol.registry import (
 from protocol.verify import NOT_OK, UNKNOWN_KEY, verify_chunks
 
 if TYPE_CHECKING:  # OpenCV and numpy load only when an export runs, not with every command
+    from collections.abc import Callable
+
     import cv2
     import numpy as np
 
@@ -392,12 +394,15 @@ def export_recording(
     now_ms: int | None = None,
     sign_with: str | None = None,
     agency_key: str | None = None,
+    gate: "Callable[[int], None] | None" = None,
 ) -> dict:
     """Export recording number ``recording`` of ``device_id`` (None: its newest) to
     ``out_path`` (.avi or .mp4) and write the note ``out_path + ".json"``; return the note.
     ``sign_with``: the folder of the agency's signing identity (an MP4 of an fMP4 recording
     then carries a C2PA manifest); ``agency_key``: the agency's X25519 private key file,
-    which opens sealed footage.
+    which opens sealed footage. ``gate``, given the recording's number once it is known and
+    before anything is written, may stop the export by raising (the evidence rules:
+    ``host.access``).
 
     Raises NotAuthentic when the footage is not what the device signed, ExportError when the
     input cannot be used (no such store, device or recording; sealed footage without the
@@ -431,6 +436,8 @@ def export_recording(
                 "cannot read the evidence store %s: %s (sealcam verify %s says more)"
                 % (evidence_dir, exc, evidence_dir)
             ) from None
+        if gate is not None:
+            gate(recording_number(rec_id))
         number = recording_number(rec_id)
         deleted = retention.deleted_note(store.query, [media_digest(e.fields) for e in chunks])
         if deleted is not None:  # its media removed under the retention rules, not lost

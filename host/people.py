@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from host import audit
+from host import audit, i18n
 from host.errors import Unusable
 
 if TYPE_CHECKING:  # a DB-API cursor: sqlite3 here, PostgreSQL's for the scale-out store
@@ -84,6 +84,9 @@ ROLE_ACTIONS: "dict[str, frozenset[str]]" = {
         {audit.VIEW, audit.PLAY, audit.EXPORT, audit.REQUEST_APPROVAL, audit.CATEGORISE}
     ),
 }
+
+# Every account may change its own password, having just proved the old one by logging in.
+ROLE_ACTIONS = {role: acts | {audit.PASSWORD_CHANGE} for role, acts in ROLE_ACTIONS.items()}
 
 LOCK_AFTER = 5  # wrong passwords in a row before the account locks
 LOCK_MS = 15 * 60 * 1000  # how long after the last wrong one it stays locked
@@ -161,8 +164,11 @@ def parse_roles(text: str) -> "tuple[str, ...]":
     unknown = [r for r in roles if r not in ROLES]
     if unknown or not roles:
         raise PeopleError(
-            "unknown role %s: give one or more of %s, separated by commas"
-            % (", ".join(unknown) or "(none given)", ", ".join(ROLES))
+            i18n.text(
+                "people.unknown_role",
+                unknown=", ".join(unknown) or "(none given)",
+                roles=", ".join(ROLES),
+            )
         )
     return roles
 
@@ -171,9 +177,9 @@ def password_problem(password: str) -> "str | None":
     """Why ``password`` may not be used, or None. Long enough to resist guessing offline
     (NIST SP 800-63B asks for at least 8); no other composition rules."""
     if len(password) < 10:
-        return "a password needs at least 10 characters"
+        return i18n.text("people.password_short", least=10)
     if len(password) > 1024:
-        return "a password may have at most 1024 characters"
+        return i18n.text("people.password_long", most=1024)
     return None
 
 
@@ -189,16 +195,14 @@ def add_user(
     """Make an account inside the caller's transaction; PeopleError if the name is taken,
     the name or a role is unusable, or the password too weak."""
     if not name or len(name) > 64 or not name.isprintable() or "," in name or name != name.strip():
-        raise PeopleError(
-            "a user name is 1 to 64 printable characters, no commas and no spaces at its ends"
-        )
+        raise PeopleError(i18n.text("people.bad_name", most=64))
     problem = password_problem(password)
     if problem:
         raise PeopleError(problem)
     if OFFICER in roles and not officer_id:
-        raise PeopleError("an officer account needs the officer id their recordings bear")
+        raise PeopleError(i18n.text("people.officer_needs_id"))
     if cur.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
-        raise PeopleError("there is already a user named %s" % name)
+        raise PeopleError(i18n.text("people.name_taken", name=name))
     cur.execute(
         "INSERT INTO users (name, display, roles, officer_id, pw_hash, created_ms) "
         "VALUES (?, ?, ?, ?, ?, ?)",

@@ -1,11 +1,39 @@
-"""``sealcam export``: one recording as a video with its note (``host.export`` makes it)."""
+"""``sealcam export``: one recording as a video with its note (``host.export`` makes it).
+
+On a store with accounts the export is an action of the user who makes it (``--user``,
+``host.access``): the ``export`` action is checked before anything is written (the role, an
+officer's own recordings, and for restricted footage an approval in force, R-HOST-6), the
+note names that user as the extractor, and the file written is registered as a new item, a
+derivative linked to its original by the file's SHA-256 (R-HOST-5), which the ``export``
+audit record names. A refused export writes no file and leaves a refused record, which
+``sealcam approval attempts`` lists as possible leaking (R-HOST-10). The store's write lock
+is not held while the video is made: the rules are checked first, and the record is written
+once the file is there (were the approval to end meanwhile, the file is removed again).
+
+A store without accounts yet (one being set up, the demo's) exports as before: the
+extractor is ``--extractor``, and nothing is written to the store.
+"""
 
 import argparse
 import json
+import os
+import sqlite3
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from host import audit, i18n, items, restricted
+from host.cli.auth import PASSWORD_ENV, USER_ENV, desk_if_accounts, open_store
 from host.cli.common import EXIT_NOT_OK, EXIT_OK, UsageProblem
+from host.errors import Refused, Unusable
 from host.export import ExportError, NotAuthentic, export_recording
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from host.access import Desk
+
+NOT_AUTHENTIC = "not-authentic"  # the refused record's reason for footage that was changed
 
 
 def _recording_arg(text: str) -> int:
@@ -19,47 +47,47 @@ def _recording_arg(text: str) -> int:
         ) from None
 
 
+def _changed(note: dict, msg_id: str) -> str:
+    return i18n.text(msg_id, seqs=note["changed_chunks"]) if note["changed_chunks"] else ""
+
+
 def _fmp4_summary(note: dict, out: str) -> str:
     """What ``sealcam export`` says of an fMP4 recording's export (``host.mp4export``)."""
     v = note["video"]
     chunks = note["chunks"]
     lines = [
-        "exported recording %d of %s as MP4 to %s: its initialisation segment and %d "
-        "fragments, byte for byte (%d frames, %s %dx%d, %s sound)"
-        % (
-            note["recording"]["number"],
-            note["device_id"],
-            out,
-            len(chunks) - 1,
-            v["frames"],
-            v["codec"] or "video",
-            v["width"],
-            v["height"],
-            "with" if note["audio"] else "no",
+        i18n.text(
+            "export.mp4_done",
+            number=note["recording"]["number"],
+            device=note["device_id"],
+            out=out,
+            fragments=len(chunks) - 1,
+            frames=v["frames"],
+            codec=v["codec"] or "video",
+            width=v["width"],
+            height=v["height"],
+            sound=i18n.text("export.with_sound") if note["audio"] else i18n.text("export.no_sound"),
         ),
-        "  %d chunks checked against their signed SHA-256%s"
-        % (
-            len(chunks),
-            (
-                "; CHANGED (exported as stored): seqs %s" % note["changed_chunks"]
-                if note["changed_chunks"]
-                else ""
-            ),
+        i18n.text(
+            "export.checked",
+            chunks=len(chunks),
+            changed=_changed(note, i18n.N_("export.changed_stored")),
         ),
-        "  %d pause note(s) in an unsigned subtitle fragment; the signed entries and the "
-        "device key in the sealcam evidence box (sealcam verify %s)"
-        % (len(note["pause_notes"]), out),
-        "  note: %s.json" % out,
+        i18n.text("export.pauses", count=len(note["pause_notes"]), out=out),
+        i18n.text("export.note_file", out=out),
     ]
     opened = note.get("decrypted_for_export")
     if opened:
-        lines.insert(-1, "  decrypted for export (sealed to the agency) by %s with %s"
-                     % (opened["decrypted_by"], opened["decrypted_with"]))  # fmt: skip
+        lines.insert(-1, _decrypted(opened))
     creds = note.get("content_credentials")
     if creds:
-        lines.insert(-1, "  Content Credentials: C2PA manifest signed by %s (%s assertion)"
-                     % (creds["signed_by"], creds["ledger_assertion"]))  # fmt: skip
+        lines.insert(-1, i18n.text("export.credentials", signer=creds["signed_by"],
+                                   assertion=creds["ledger_assertion"]))  # fmt: skip
     return "\n".join(lines)
+
+
+def _decrypted(opened: dict) -> str:
+    return i18n.text("export.decrypted", who=opened["decrypted_by"], key=opened["decrypted_with"])
 
 
 def add_export(sub: "argparse._SubParsersAction") -> None:
@@ -90,7 +118,17 @@ def add_export(sub: "argparse._SubParsersAction") -> None:
         "(default: the device's newest recording with video)",
     )
     p.add_argument("--out", required=True, help="the video file to write: NAME.avi or NAME.mp4")
-    p.add_argument("--extractor", required=True, help="who is extracting the footage")
+    p.add_argument(
+        "--extractor",
+        help="who is extracting the footage, as the note names them; on a store with "
+        "accounts the note names the user (--user), and --extractor, if given, must be "
+        "that user's name or display name",
+    )
+    p.add_argument(
+        "--user",
+        default=os.environ.get(USER_ENV),
+        help=i18n.text("export.opt_user", env=USER_ENV, password_env=PASSWORD_ENV),
+    )
     p.add_argument(
         "--mark-changed",
         action="store_true",
@@ -115,22 +153,136 @@ def add_export(sub: "argparse._SubParsersAction") -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    desk = _desk(args)
+    if desk is None:
+        if not (args.extractor or "").strip():
+            raise UsageProblem(i18n.text("export.no_extractor"))
+        try:
+            note = _export(args, args.extractor)
+        except NotAuthentic as exc:
+            print(i18n.text("export.not_ok", problem=exc), file=sys.stderr)
+            return EXIT_NOT_OK
+        except ExportError as exc:
+            raise UsageProblem(str(exc)) from None
+        return _report(args, note)
+    return _export_as(desk, args)
+
+
+def _has_accounts(root: Path) -> bool:
+    """Whether the store at ``root`` has accounts, read without writing anything (a store
+    without them is exported as before, untouched; one that cannot be read is left for the
+    export to report)."""
+    from host.evidence import SqliteEvidenceStore, StoreUnopenable
+
+    if not (root / "evidence.db").is_file():
+        return False
     try:
-        note = export_recording(
-            args.evidence,
-            args.device,
-            args.recording,
-            args.out,
-            args.extractor,
-            mark_changed=args.mark_changed,
-            sign_with=args.sign_with,
-            agency_key=args.agency_key,
+        store = SqliteEvidenceStore(root, readonly=True)
+    except StoreUnopenable:
+        return False
+    try:
+        return bool(store.query("SELECT 1 FROM users LIMIT 1"))
+    except sqlite3.Error:  # no users table: a store from before accounts
+        return False
+    finally:
+        store.close()
+
+
+def _desk(args: argparse.Namespace) -> "Desk | None":
+    """The desk of ``--user`` on a store with accounts; None on one without them."""
+    if not args.user and not _has_accounts(Path(args.evidence)):
+        return None
+    return desk_if_accounts(open_store(args.evidence), args.user)
+
+
+def _extractor(desk: "Desk", given: "str | None") -> str:
+    """The note's extractor: the user, by display name and account name."""
+    user = desk.user
+    name = "%s (%s)" % (user.display, user.name) if user.display else user.name
+    if given and given.strip() not in (user.name, user.display, name):
+        raise UsageProblem(i18n.text("export.extractor_mismatch", given=given, user=user.name))
+    return name
+
+
+def _export(
+    args: argparse.Namespace,
+    extractor: str,
+    gate: "Callable[[int], None] | None" = None,
+    now_ms: "int | None" = None,
+) -> dict:
+    return export_recording(
+        args.evidence,
+        args.device,
+        args.recording,
+        args.out,
+        extractor,
+        mark_changed=args.mark_changed,
+        now_ms=now_ms,
+        sign_with=args.sign_with,
+        agency_key=args.agency_key,
+        gate=gate,
+    )
+
+
+def _export_as(desk: "Desk", args: argparse.Namespace) -> int:
+    """Export as ``desk``'s user: checked, recorded, and registered as a derivative."""
+    extractor = _extractor(desk, args.extractor)
+    out = Path(args.out)
+    gated: list[str] = []
+
+    def gate(number: int) -> None:
+        item = items.recording_id(args.device, number)
+        gated.append(item)
+        said_no = desk.refusal(audit.EXPORT, item)
+        if said_no is not None:
+            # The refusal goes on record through the door itself (which says no again,
+            # or, had an approval arrived meanwhile, records this one).
+            with desk.act(audit.EXPORT, item, file=out.name):
+                raise said_no
+
+    try:
+        note = _export(args, extractor, gate, desk.now())
+    except (NotAuthentic, ExportError) as exc:
+        if not gated:  # no recording found: nothing to name in the audit trail
+            raise UsageProblem(str(exc)) from None
+        problem = (
+            Refused(str(exc), NOT_AUTHENTIC)
+            if isinstance(exc, NotAuthentic)
+            else Unusable(str(exc))
         )
-    except NotAuthentic as exc:
-        print("sealcam export: NOT OK: %s" % exc, file=sys.stderr)
-        return EXIT_NOT_OK
-    except ExportError as exc:
-        raise UsageProblem(str(exc)) from None
+        try:
+            with desk.act(audit.EXPORT, gated[0], file=out.name):
+                raise problem
+        except Refused:
+            print(i18n.text("export.not_ok", problem=exc), file=sys.stderr)
+            return EXIT_NOT_OK
+    item = gated[0]
+    sha = str(note["file_sha256"])
+    try:
+        with desk.act(audit.EXPORT, item, file=out.name, sha256=sha) as act:
+            made = "%s (%s)" % (out.name, note.get("format", ""))
+            derived = items.add_derivative(act.cur, item, bytes.fromhex(sha), made, desk.now())
+            act.details["derivative"] = derived
+            if note.get("changed_chunks"):
+                act.details["changed_chunks"] = list(note["changed_chunks"])
+            allowed = restricted.approval_in_force(
+                act.cur, item, desk.user.name, audit.EXPORT, desk.now()
+            )
+            if allowed is not None:
+                act.details["approval"] = allowed[0]
+    except Refused:
+        # The rules changed while the file was made (the approval ended): it must not stay.
+        out.unlink(missing_ok=True)
+        Path(str(out) + ".json").unlink(missing_ok=True)
+        raise
+    # --json prints the note with the item it became; the note file is as export wrote it.
+    code = _report(args, dict(note, derivative_item={"id": derived, "origin": item}))
+    if not args.json:
+        print(i18n.text("export.derivative", id=derived, origin=item, sha=sha))
+    return code
+
+
+def _report(args: argparse.Namespace, note: dict) -> int:
     if args.json:
         print(json.dumps(note, indent=2))
     elif "evidence_box" in note:
@@ -138,28 +290,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         v = note["video"]
         print(
-            "exported recording %d of %s: %d frames, %dx%d at %s fps (%.1f s) to %s\n"
-            "  %d chunks checked against their signed SHA-256%s\n  note: %s.json"
-            % (
-                note["recording"]["number"],
-                note["device_id"],
-                v["frames"],
-                v["width"],
-                v["height"],
-                v["fps"],
-                v["seconds"],
-                args.out,
-                len(note["chunks"]),
-                (
-                    "; CHANGED (marked): seqs %s" % note["changed_chunks"]
-                    if note["changed_chunks"]
-                    else ""
-                ),
-                args.out,
+            i18n.text(
+                "export.avi_done",
+                number=note["recording"]["number"],
+                device=note["device_id"],
+                frames=v["frames"],
+                width=v["width"],
+                height=v["height"],
+                fps=v["fps"],
+                seconds=v["seconds"],
+                out=args.out,
             )
         )
+        changed = _changed(note, i18n.N_("export.changed_marked"))
+        print(i18n.text("export.checked", chunks=len(note["chunks"]), changed=changed))
+        print(i18n.text("export.note_file", out=args.out))
         opened = note.get("decrypted_for_export")
         if opened:
-            print("  decrypted for export (sealed to the agency) by %s with %s"
-                  % (opened["decrypted_by"], opened["decrypted_with"]))  # fmt: skip
+            print(_decrypted(opened))
     return EXIT_NOT_OK if note["changed_chunks"] else EXIT_OK

@@ -6,7 +6,12 @@ import sys
 from typing import TYPE_CHECKING
 
 from host import i18n
-from host.cli import about, demo, dock, export, flash, keys, ledger, record, retention, sync, verify
+from host.cli import about, approve, demo, dock, export, flash, keys, ledger, record, sync, verify
+from host.cli import audit as audit_cmd
+from host.cli import items as items_cmd
+from host.cli import people as people_cmd
+from host.cli import retention as retention_cmd
+from host.cli import setting as setting_cmd
 from host.cli.argwords import Parser
 from host.cli.common import EXIT_INTERRUPTED, EXIT_NOT_OK, EXIT_OK, EXIT_UNUSABLE, Unusable
 from host.errors import Refused
@@ -34,8 +39,15 @@ def build_parser() -> argparse.ArgumentParser:
     dock.add_dock(sub)
     demo.add_demo(sub)
     export.add_export(sub)
+    approve.add_restrict(sub)
+    approve.add_approval(sub)
     flash.add_parser(sub)
-    retention.add_retention(sub)
+    # Evidence management: the accounts, the agency's settings, the items, the trail.
+    people_cmd.add_user(sub)
+    setting_cmd.add_setting(sub)
+    items_cmd.add_items(sub)
+    audit_cmd.add_audit(sub)
+    retention_cmd.add_retention(sub)
     add_plugins(sub)
     _every_command(p, "", _lang_option)
     return p

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from host import i18n
 from host.cli.common import (
     EXIT_NOT_OK,
     EXIT_OK,
@@ -26,6 +27,7 @@ from protocol.verify import verify_chunks
 
 if TYPE_CHECKING:
     from host.checkup import Checkup
+    from host.verify_store import StoreReport
 
 
 MP4_SUFFIXES = (".mp4", ".m4v", ".mov")
@@ -187,7 +189,8 @@ def render_checkup(checkup: "Checkup", path: Path) -> list:
     from host import timeline
     from host.verify_store import render as render_store
 
-    lines = [*device_summary(checkup), *render_store(checkup.store, str(path)), ""]
+    store_lines = render_store(checkup.store, str(path))
+    lines = [*device_summary(checkup), *with_audit_line(store_lines, checkup.store), ""]
     for d in checkup.devices:
         lines.append(render(d.report, "%s (device %s)" % (path, d.device_id)))
         flags = d.flags
@@ -199,6 +202,22 @@ def render_checkup(checkup: "Checkup", path: Path) -> list:
     lines.append(store_verdict(checkup.store.ok, [(d.device_id, d.ok) for d in checkup.devices]))
     lines.append("")  # the report's end, before whatever follows it (the demo's next step)
     return lines
+
+
+def with_audit_line(lines: list, store: "StoreReport") -> list:
+    """The store's lines with the audit trail's size and state after its Log line (issue 13:
+    a person sees at once how long the trail is and whether it still holds together). A
+    store made before accounts has no trail, and no such line."""
+    count = store.stats.get("audit_records")
+    if count is None:
+        return lines
+    broken = any(f.code.startswith("audit-") for f in store.findings)
+    if broken:
+        line = i18n.text("verify.audit_broken", count=count)
+    else:
+        line = i18n.text("verify.audit_ok", count=count)
+    at = next((i + 1 for i, text in enumerate(lines) if text.startswith("Log ")), len(lines))
+    return [*lines[:at], line, *lines[at:]]
 
 
 # The summary across devices that opens an evidence store's report: one format per line.

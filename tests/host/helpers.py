@@ -215,3 +215,28 @@ def holds_open(pid: int, path: str) -> bool:
         except OSError:
             continue
     return False
+
+
+# --- evidence staff at the command line (issue 13) ----------------------------------------
+
+
+def synced_evidence(path: Path) -> Path:
+    """An evidence store at ``path`` holding one synced recording of officer P-0427 (the
+    test recorder's), made in this process; the device's store is beside it."""
+    ev = evidence(path)
+    agent = recorded_device(path.with_name(path.name + "-device"), 6)
+    run_pair(agent, ev)
+    agent.store.close()
+    ev.close()
+    return path
+
+
+class WallClock:
+    """Stands in for the ``time`` module that ``host.access.wall_ms`` reads, so a test moves
+    the desk's clock by hand: ``monkeypatch.setattr(host.access, "time", clock)``."""
+
+    def __init__(self, ms: int = 1_764_900_000_000) -> None:  # 2025-12-05 02:00 UTC
+        self.ms = ms
+
+    def time(self) -> float:
+        return self.ms / 1000

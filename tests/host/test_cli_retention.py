@@ -136,7 +136,7 @@ def test_request_approve_grace_run_deletes_media_only_and_verify_says_authorised
     # An export says in one line that the footage was deleted, not that it was never synced.
     code, _, err = sealcam(
         capsys, "export", "--evidence", where, "--device", item.device_id, "--recording",
-        str(item.rec), "--out", str(tmp_path / "x.avi"), "--extractor", "clerk",
+        str(item.rec), "--out", str(tmp_path / "x.avi"), "--extractor", "clerk", "--user", "clerk",
     )  # fmt: skip
     assert code == 2 and "deleted under the retention rules" in err
     assert len(err.strip().splitlines()) == 1
