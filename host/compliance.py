@@ -11,6 +11,7 @@ a spoken reason recorded as an fMP4 fragment is listened to: one that is silence
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from host.recordings import recording_label
 from protocol.ledger import Entry, media_digest
@@ -47,6 +48,9 @@ from protocol.registry import (
     MEDIA_PCM,
     PAUSE_NAMES,
 )
+
+if TYPE_CHECKING:
+    from sqlite3 import Cursor
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -101,13 +105,16 @@ FLAG_CODES = {
 class Flag:
     """One compliance finding: the rule broken, the entry it concerns, and the reason."""
 
-    def __init__(self, code: str, rule: str, seq: int, message: str) -> None:
+    def __init__(
+        self, code: str, rule: str, seq: int, message: str, through: "int | None" = None
+    ) -> None:
         if code not in FLAG_CODES:
             raise ValueError("flag code %r is not in FLAG_CODES: describe it there" % code)
         self.code = code
         self.rule = rule
         self.seq = seq
         self.message = message
+        self.through = seq if through is None else through  # the last seq a span covers
 
     def to_dict(self) -> dict:
         return {"code": self.code, "rule": self.rule, "seq": self.seq, "message": self.message}
@@ -289,21 +296,28 @@ def _silent(spoken: Entry, init: "Entry | None", media: MediaReader, policy: Pol
     )
 
 
-def _gaps(entries: list, flags: list) -> None:
-    previous = -1
+def _gaps(entries: list, flags: list, first: int = 0, last: int = -1) -> None:
+    """Flag the seqs missing from ``entries``: from ``first`` on, and up to ``last`` when it
+    is given (a span whose end is known, as one recording's is)."""
+    previous = first - 1
     for e in entries:
         if e.seq > previous + 1:
-            lo, hi = previous + 1, e.seq - 1
-            flags.append(
-                Flag(
-                    "seq-gap",
-                    "R-DEV-2",
-                    lo,
-                    "seq %d to %d are missing from the stored ledger (%d entries)"
-                    % (lo, hi, hi - lo + 1),
-                )
-            )
+            _gap(previous + 1, e.seq - 1, flags)
         previous = max(previous, e.seq)
+    if last > previous:
+        _gap(previous + 1, last, flags)
+
+
+def _gap(lo: int, hi: int, flags: list) -> None:
+    flags.append(
+        Flag(
+            "seq-gap",
+            "R-DEV-2",
+            lo,
+            "seq %d to %d are missing from the stored ledger (%d entries)" % (lo, hi, hi - lo + 1),
+            hi,
+        )
+    )
 
 
 def _clock(entries: list, policy: Policy, flags: list) -> None:
@@ -505,3 +519,78 @@ def not_collected(device_id: str, sessions: list, held_next: int) -> str:
         "evidence store holds %s: dock it again to collect the rest"
         % (device_id, top["device_head"] - 1, when, holds)
     )
+
+
+# --- one recording's findings, for the rules that need a recording whole ---------------------
+
+
+class Pause:
+    """A pause in a recording: where, why (a ``PAUSE_NAMES`` name, or ``none given``), and
+    the resume after it (None: the recording was stopped, or ended, while paused)."""
+
+    def __init__(self, seq: int, at_ms: int, reason: str, resumed: "tuple | None") -> None:
+        self.seq = seq
+        self.at_ms = at_ms
+        self.reason = reason
+        self.resumed_seq, self.resumed_ms = resumed if resumed else (None, None)
+
+    def to_dict(self) -> dict:
+        return {
+            "seq": self.seq,
+            "at_ms": self.at_ms,
+            "reason": self.reason,
+            "resumed_seq": self.resumed_seq,
+            "resumed_ms": self.resumed_ms,
+        }
+
+
+class RecordingFindings:
+    """What keeps one recording from being whole: the compliance flags of its span of the
+    ledger (``no-announcement``, ``seq-gap``, ``pause-without-reason``, ``resume-without-
+    spoken-reason``), and every pause, with a reason or without. A pause is no compliance
+    flag (an objective reason makes it lawful, R-DEV-9), but footage that must be recorded
+    in full (R-HOST-12, ``host.cases``) has a break there all the same."""
+
+    def __init__(self, flags: list, pauses: list) -> None:
+        self.flags: list[Flag] = flags
+        self.pauses: list[Pause] = pauses
+
+
+def recording_findings(entries: list, first_seq: int, last_seq: int) -> RecordingFindings:
+    """The findings of the recording whose entries are ``entries`` (parsed, in seq order:
+    the device's entries from ``first_seq``, its record-start, through ``last_seq``, its
+    last entry, as the store holds them). Seqs missing in that span are gaps in it."""
+    flags: list = []
+    _recordings(entries, flags)
+    _resumes(entries, flags, Policy())
+    _gaps(entries, flags, first_seq, last_seq)
+    pauses: list = []
+    for e in _events(entries):
+        code = e.fields[F_EVENT]
+        if code == EV_PAUSE:
+            reason = PAUSE_NAMES.get(e.fields.get(F_REASON, -1), "none given")
+            pauses.append([e.seq, e.fields[F_WALL_MS], reason, None])
+        elif code == EV_RESUME and pauses and pauses[-1][3] is None:
+            pauses[-1][3] = (e.seq, e.fields[F_WALL_MS])
+    return RecordingFindings(flags, [Pause(*p) for p in pauses])
+
+
+def findings_in_store(
+    cur: "Cursor", device_id: str, first_seq: int, last_seq: int
+) -> RecordingFindings:
+    """``recording_findings`` of one recording, read from the evidence store's ledger rows
+    through ``cur`` (its span only: one recording costs its own entries, whatever the
+    store's size). An entry that cannot be parsed counts as missing: verify names it."""
+    from protocol.errors import ProtocolError
+    from protocol.ledger import parse_entry
+
+    entries = []
+    for (raw,) in cur.execute(
+        "SELECT raw FROM entries WHERE device_id = ? AND seq BETWEEN ? AND ? ORDER BY seq",
+        (device_id, first_seq, last_seq),
+    ):
+        try:
+            entries.append(parse_entry(bytes(raw)))
+        except ProtocolError:
+            continue
+    return recording_findings(entries, first_seq, last_seq)

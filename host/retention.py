@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-from host import settings
+from host import cases, settings
 from host.localtime import DEFAULT_ZONE
 
 if TYPE_CHECKING:
@@ -48,16 +48,15 @@ BY_CATEGORY = settings.declare("retention_by_category", {})  # category -> years
 AFTER_CLOSE = settings.declare("retention_after_close_years", None)  # None: YEARS
 FOREVER_CATEGORIES = settings.declare("retention_forever_categories", [])  # added by the agency
 POLICY_SETTINGS = (YEARS, GRACE_DAYS, BY_CATEGORY, AFTER_CLOSE, FOREVER_CATEGORIES)
-CASE_TYPES = "case_types"  # host.cases's setting: name -> {"permanent": bool, ...}
 
 MIN_YEARS = 1  # R-HOST-3: "at least 2 years; 1 year at some agencies"
 MAX_YEARS = 100
 MAX_GRACE_DAYS = 3650
 
-# The categories the regulations keep forever (host.cases.CATEGORIES names them all).
-EVIDENCE = "evidence"
-OBSTRUCTION = "obstruction"
-EMERGENCY = "emergency"
+# The categories (host.cases.CATEGORIES) the regulations keep forever, and evidence.
+EVIDENCE = cases.EVIDENCE
+OBSTRUCTION = cases.OBSTRUCTION
+EMERGENCY = cases.EMERGENCY
 PERMANENT_CATEGORIES = (OBSTRUCTION, EMERGENCY)
 
 # How long a rule keeps a recording: to a date, while a case is open, or forever.
@@ -350,25 +349,9 @@ def has_table(cur: "Cursor", name: str) -> bool:
     return found.fetchone() is not None
 
 
-def _raw_setting(cur: "Cursor", name: str) -> object:
-    """A setting another module declares (``case_types``), read without needing it
-    imported; None when it is not set (or cannot be read)."""
-    import sqlite3
-
-    try:
-        row = cur.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
-        return None if row is None else json.loads(row[0])
-    except (sqlite3.Error, ValueError):
-        return None
-
-
 def policy(cur: "Cursor") -> Policy:
     """The agency's policy as its settings stand."""
-    types = _raw_setting(cur, CASE_TYPES)
-    permanent_types = frozenset(
-        name for name, spec in (types.items() if isinstance(types, dict) else ())
-        if isinstance(spec, dict) and spec.get("permanent")
-    )  # fmt: skip
+    permanent_types = frozenset(n for n, t in cases.case_types(cur).items() if t.permanent)
     after = settings.get(cur, AFTER_CLOSE)
     periods = settings.get(cur, BY_CATEGORY)
     forever = settings.get(cur, FOREVER_CATEGORIES)
@@ -813,18 +796,3 @@ def deleted_line(note: dict, number: int) -> str:
         approved_by=note["approved_by"],
         approved=localtime.show(note["approved_ms"], zone),
     )
-
-
-# The categories host.cases names (its CATEGORIES); this list until it is there to read.
-CATEGORIES = ("routine", "evidence", "obstruction", "emergency", "complaint", "training")
-
-
-def known_categories() -> "tuple[str, ...]":
-    """The categories a policy may name: host.cases's, where that module is installed."""
-    import importlib
-
-    try:
-        cases = importlib.import_module("host.cases")
-    except ImportError:
-        return CATEGORIES
-    return tuple(getattr(cases, "CATEGORIES", CATEGORIES))

@@ -6,7 +6,20 @@ import sys
 from typing import TYPE_CHECKING
 
 from host import i18n
-from host.cli import about, approve, demo, dock, export, flash, keys, ledger, record, sync, verify
+from host.cli import (
+    about,
+    approve,
+    case,
+    demo,
+    dock,
+    export,
+    flash,
+    keys,
+    ledger,
+    record,
+    sync,
+    verify,
+)
 from host.cli import audit as audit_cmd
 from host.cli import items as items_cmd
 from host.cli import people as people_cmd
@@ -47,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     setting_cmd.add_setting(sub)
     items_cmd.add_items(sub)
     audit_cmd.add_audit(sub)
+    case.add_case(sub)
+    case.add_item(sub)
     retention_cmd.add_retention(sub)
     add_plugins(sub)
     _every_command(p, "", _lang_option)

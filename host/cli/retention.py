@@ -11,8 +11,9 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from host import audit, i18n, retention
+from host import audit, cases, i18n, retention
 from host.cli import auth
+from host.cli import case as case_cmd
 from host.cli.common import EXIT_NOT_OK, EXIT_OK, UsageProblem
 from host.errors import Refused, Unusable
 
@@ -123,9 +124,9 @@ def rule_text(rule: retention.Rule, pol: retention.Policy, category: "str | None
         retention.CATEGORY: pol.base_years(category),
         retention.CASE_CLOSED: pol.closed_years(),
     }.get(rule.name, 0)
-    return i18n.text(
-        "retention.rule." + rule.name, years=years, case=rule.case_no or "", category=category or ""
-    )
+    label = case_cmd.category_label(category) if category else ""
+    return i18n.text("retention.rule." + rule.name, years=years, case=rule.case_no or "",
+                     category=label)  # fmt: skip
 
 
 def _check_deletable(cur: "Cursor", item_id: str, now_ms: int) -> "retention.Verdict":
@@ -253,7 +254,7 @@ def run_policy(args: argparse.Namespace) -> int:
 
 def _changed(old: retention.Policy, args: argparse.Namespace) -> retention.Policy:
     """The policy the options ask for (UsageProblem for an option that names nothing)."""
-    known = retention.known_categories()
+    known = cases.CATEGORIES
     by_category = dict(old.by_category)
     for spec in args.category:
         category, sep, value = spec.partition("=")
@@ -301,17 +302,22 @@ def _print_policy(pol: retention.Policy, as_json: bool) -> None:
         print(json.dumps(pol.to_dict(), indent=2, ensure_ascii=False))
         return
     none = i18n.text("retention.none")
+    sep = i18n.text("retention.list_sep")
     print(i18n.text("retention.policy_years", years=pol.years))
+    periods = sorted(pol.by_category.items())
     print(
         i18n.text(
             "retention.policy_categories",
-            categories=", ".join("%s %d" % kv for kv in sorted(pol.by_category.items())) or none,
+            categories=sep.join("%s %d" % (case_cmd.category_label(c), n) for c, n in periods)
+            or none,
         )
     )
     print(i18n.text("retention.policy_after_close", years=pol.closed_years()))
     forever = sorted(set(retention.PERMANENT_CATEGORIES) | pol.forever_categories)
-    print(i18n.text("retention.policy_forever", categories=", ".join(forever),
-                    types=", ".join(sorted(pol.permanent_case_types)) or none))  # fmt: skip
+    types = [case_cmd.type_label(cases.CaseType(t)) for t in sorted(pol.permanent_case_types)]
+    print(i18n.text("retention.policy_forever",
+                    categories=sep.join(map(case_cmd.category_label, forever)),
+                    types=sep.join(types) or none))  # fmt: skip
     print(i18n.text("retention.policy_grace", days=pol.grace_days))
 
 

@@ -1,9 +1,6 @@
-"""Stores for the retention tests: a synced recording, accounts, and the case tables.
-
-The case tables belong to ``host.cases``; until it is there, these tests make them with the
-schema the evidence-management plan gives, so retention reads them as it will read the real
-ones (and a store without them is tested too).
-"""
+"""Stores for the retention tests: a synced recording and accounts, and the case facts
+retention reads (``host.cases``'s tables) written directly, as a case clerk's commands
+would leave them."""
 
 from host import items, people
 from host.access import prepare
@@ -13,20 +10,6 @@ from tests.host.helpers import HOST_KID, HOST_SEED, evidence, run_pair
 
 PASSWORD = "correct horse battery"
 
-CASE_TABLES = """
-CREATE TABLE IF NOT EXISTS cases (
-    case_no TEXT PRIMARY KEY, case_type TEXT, title TEXT, responsible TEXT, place TEXT,
-    happened_ms INTEGER, opened_ms INTEGER, closed_ms INTEGER, major INTEGER,
-    created_by TEXT, created_ms INTEGER
-);
-CREATE TABLE IF NOT EXISTS case_items (
-    case_no TEXT, item_id TEXT, linked_by TEXT, linked_ms INTEGER,
-    PRIMARY KEY (case_no, item_id)
-);
-CREATE TABLE IF NOT EXISTS item_notes (
-    item_id TEXT PRIMARY KEY, category TEXT, proves TEXT, noted_by TEXT, noted_ms INTEGER
-);
-"""
 
 ACCOUNTS = (
     ("admin", (people.ADMINISTRATOR,), None),
@@ -41,16 +24,13 @@ def sign(store) -> None:
     store.checkpoint(make_signer(HOST_SEED), HOST_KID)
 
 
-def synced_store(path, accounts=ACCOUNTS, cases=True):
-    """An evidence store at ``path`` with one synced recording, ``accounts`` and (unless
-    ``cases`` is false) the case tables, empty."""
+def synced_store(path, accounts=ACCOUNTS):
+    """An evidence store at ``path`` with one synced recording and ``accounts``."""
     ev = evidence(path)
     agent = recorded_device(path.parent / (path.name + "-device"), 6)
     run_pair(agent, ev)
     agent.store.close()
     prepare(ev)
-    if cases:
-        ev.add_tables(CASE_TABLES)
     with ev.write() as cur:
         items.refresh(cur)
         for name, roles, officer in accounts:

@@ -258,8 +258,10 @@ def test_shortening_a_permanent_class_is_refused_and_recorded(room, capsys):
     assert code == 1 and "at least 1 year" in err
     code, _, err = retention_cmd(capsys, where, "admin", "policy", "--category", "nonsense=3")
     assert code == 2 and "names no category" in err
-    with ev.read() as cur:
-        assert retention.policy(cur) == retention.Policy()  # nothing changed
+    with ev.read() as cur:  # nothing changed: the defaults (mass incidents kept forever)
+        assert retention.policy(cur) == retention.Policy(
+            permanent_case_types=frozenset({"mass-incident"})
+        )
 
     # An agency may set one year, a category's own period, and keep a category forever.
     code, out, err = retention_cmd(
@@ -363,3 +365,14 @@ def test_a_run_cut_off_before_the_files_went_finishes_at_the_next(
     assert len([r for r in trail(ev) if r.action == audit.DELETE]) == 1
     code, out, err = sealcam(capsys, "verify", where)
     assert code == 0 and "media-deleted-authorised" in out, out + err
+
+
+def test_a_case_type_kept_forever_keeps_its_recordings(room, capsys):
+    # R-HOST-3: major emergencies and mass incidents are kept forever (host.cases's default
+    # case type mass-incident is permanent), even after the case closes
+    ev, item, clock, where = room
+    add_case(ev, "E-1", closed_ms=item.started_ms, case_type="mass-incident")
+    link(ev, "E-1", item.item_id)
+    clock.ms = retention.add_years(item.started_ms, 60)
+    code, _, err = retention_cmd(capsys, where, "clerk", "delete", item.item_id, "--reason", "o")
+    assert code == 1 and "case E-1 is of a type kept forever" in err

@@ -11,12 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from host import items, retention, settings
+from host import cases, items, retention, settings
 from host.retention import DATED, FOREVER, WHILE_OPEN, CaseFacts, Facts, Policy
-from tests.host.retentionstore import CASE_TABLES
 
 DAY = 86_400_000
-CATEGORIES = retention.CATEGORIES
+CATEGORIES = cases.CATEGORIES
 TYPES = ("search", "detention", "traffic", "general")
 T0 = 1_764_900_000_000  # 2025-12-05
 
@@ -59,7 +58,7 @@ def reference(f: Facts, p: Policy) -> "dict[str, tuple[int, int]]":
 
 
 times = st.integers(min_value=T0 - 20 * 365 * DAY, max_value=T0 + 20 * 365 * DAY)
-cases = st.lists(
+linked_cases = st.lists(
     st.builds(
         CaseFacts,
         case_no=st.sampled_from(["A-1", "A-2", "B-7", "C-9"]),
@@ -75,7 +74,7 @@ facts = st.builds(
     item_id=st.integers(0, 10**6).map(lambda n: "SC-0001/%d" % n),
     recorded_ms=times,
     category=st.none() | st.sampled_from(CATEGORIES),
-    cases=cases,
+    cases=linked_cases,
     held=st.booleans(),
 )
 policies = st.builds(
@@ -136,7 +135,7 @@ def test_the_permanent_classes_are_never_deletable(f, p, now):  # R-HOST-3
         )
 
 
-@given(facts, policies, cases)
+@given(facts, policies, linked_cases)
 def test_a_further_case_never_shortens_retention(f, p, more):  # R-HOST-3: longest wins
     numbers = {c.case_no for c in f.cases}
     extra = tuple(c for c in more if c.case_no not in numbers)
@@ -190,7 +189,7 @@ def test_a_policy_may_not_shorten_a_permanent_class(change, reason):  # R-HOST-3
 
 def tables() -> sqlite3.Cursor:
     db = sqlite3.connect(":memory:", isolation_level=None)
-    db.executescript(items.SCHEMA + CASE_TABLES + retention.SCHEMA + settings.SCHEMA)
+    db.executescript(items.SCHEMA + cases.SCHEMA + retention.SCHEMA + settings.SCHEMA)
     return db.cursor()
 
 
@@ -210,9 +209,8 @@ def test_the_stores_plan_is_the_rules_applied_to_what_it_holds(batch, p, until):
             )
         for c in f.cases:
             cur.execute(
-                "INSERT OR IGNORE INTO cases (case_no, case_type, major, closed_ms) "
-                "VALUES (?, ?, ?, ?)",
-                (c.case_no, c.case_type, int(c.major), c.closed_ms),
+                "INSERT OR IGNORE INTO cases VALUES (?, ?, 't', 'r', 'p', 0, 0, ?, ?, 'clerk', 0)",
+                (c.case_no, c.case_type, c.closed_ms, int(c.major)),
             )
             cur.execute("INSERT INTO case_items VALUES (?, ?, 'clerk', 0)", (c.case_no, f.item_id))
         if f.held:
@@ -242,7 +240,7 @@ def test_a_hold_on_a_case_holds_every_recording_linked_to_it():  # issue 13: leg
             ("SC-0001/%d" % n, n, T0, T0),
         )
     cur.execute(
-        "INSERT INTO cases (case_no, case_type, major, closed_ms) VALUES ('A-1', 'search', 0, ?)",
+        "INSERT INTO cases VALUES ('A-1', 'search', 't', 'r', 'p', 0, 0, ?, 0, 'clerk', 0)",
         (T0,),
     )
     cur.execute("INSERT INTO case_items VALUES ('A-1', 'SC-0001/1', 'clerk', 0)")
@@ -265,7 +263,8 @@ def test_without_case_tables_every_recording_has_the_default_rule():  # R-HOST-3
         "ended_ms) VALUES ('SC-0001/1', 'recording', 'SC-0001', 1, 0, 0, ?, ?)",
         (T0, T0),
     )
-    assert retention.policy(cur) == Policy()
+    # The defaults: mass incidents are a case type kept forever (host.cases).
+    assert retention.policy(cur) == Policy(permanent_case_types=frozenset({"mass-incident"}))
     (row,) = retention.plan(cur, Policy(), T0 + 3 * 365 * DAY)
     assert row.verdict.rule.name == retention.DEFAULT and not row.verdict.held
     assert retention.plan(cur, Policy(), T0 + 365 * DAY) == []
