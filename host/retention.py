@@ -20,7 +20,9 @@ period (``undo``), and only after it are the media bytes removed (``due`` lists 
 ``host.evidence.SqliteEvidenceStore.remove_media`` removes them). The ledger entries are
 never deleted (R-HOST-5): the signed record of what was recorded stays, and the audit trail
 names every digest removed and the approval behind it, which is how ``sealcam verify``
-tells an authorised deletion from a loss.
+tells an authorised deletion from a loss. Media is content-addressed, so one file can be
+two recordings' (the same initialisation segment, the same silence): it is removed only
+with the last recording that names it (``media_refs``, ``shared``).
 
 The case tables (``cases``, ``case_items``, ``item_notes``) belong to ``host.cases``; this
 module only reads them, and a store without them gives every recording the default rule.
