@@ -10,13 +10,14 @@ the demo reads the same verdicts.
 from collections import Counter
 from pathlib import Path
 
-from host import compliance, timeline
+from host import compliance, i18n, timeline
 from host.errors import Unusable
 from host.evidence import EvidenceError, SqliteEvidenceStore
 from host.i18n import text
 from host.verify_store import StoreReport, StoreUnusable, check_store
-from protocol.ledger import parse_entry
+from protocol.ledger import media_digest, parse_entry
 from protocol.messages import GONE_DAMAGED
+from protocol.registry import KIND_CHUNK
 from protocol.verify import NOT_OK, OK, OK_MISSING, Finding, Report, verify_ledger
 
 # Store findings after which its database cannot be read at all: the devices are not checked.
@@ -99,14 +100,22 @@ def check_evidence(
                 continue  # gone from the register: the store's findings name what went
             if public is None:
                 raise Unusable(text("evidence.not_enrolled", device=device_id, path=path))
-            checks.append(_check_device(store, device_id, public, policy or compliance.Policy()))
+            checks.append(
+                _check_device(
+                    store, device_id, public, policy or compliance.Policy(), whole.deleted_media
+                )
+            )
     finally:
         store.close()
     return Checkup(whole, checks)
 
 
 def _check_device(
-    store: SqliteEvidenceStore, device: str, public: bytes, policy: compliance.Policy
+    store: SqliteEvidenceStore,
+    device: str,
+    public: bytes,
+    policy: compliance.Policy,
+    deleted: "dict[bytes, str] | None" = None,
 ) -> DeviceCheck:
     raws = store.entries(device)
     report = verify_ledger(b"".join(raws), device, public)
@@ -119,7 +128,16 @@ def _check_device(
     recs = timeline.recordings(entries)
     media = store.check_media(entries)
     altered = [seq for seq, problem in media if problem == "altered"]
+    digests = {e.seq: media_digest(e.fields) for e in entries if e.kind == KIND_CHUNK}
     for seq, problem in media:
+        item = (deleted or {}).get(digests.get(seq, b""))
+        if item is not None and problem == "missing":  # the store's findings say by whom
+            report.findings.append(
+                Finding(
+                    "media-missing", i18n.text("retention.verify_chunk", seq=seq, item=item), seq
+                )
+            )
+            continue
         report.findings.append(_media_finding(seq, problem))
     damaged = [
         (chunk.seq, rep)

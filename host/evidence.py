@@ -16,8 +16,10 @@ A device may answer that it cannot give a media file at all (GONE: it holds no s
 or one that no longer matches its hash). That answer is evidence in its own right: it is
 kept for good (``record_gone``, ``gone_media``), and the file stays noted as missing, so
 every later sync asks again and stores it if the device can give it after all.
-There is no delete: nothing in this interface removes an entry, media or a record of either
-(R-HOST-5). Every one of them is also a leaf of the host's own log (``host.hostlog``),
+Nothing in this interface removes an entry or a record of one (R-HOST-5); the one removal is
+of media bytes whose retention has run, approved and recorded (``remove_media``, used only by
+``host.retention``'s deletion, which ``sealcam verify`` then reports as authorised). Every
+entry and record is also a leaf of the host's own log (``host.hostlog``),
 appended in the transaction that stores it, and the host signs checkpoints of that log
 (``checkpoint``), so a row removed later shows when the store is verified.
 """
@@ -34,7 +36,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from host import hostlog
-from host.files import start_writeback, sync_files, write_all, write_atomic
+from host.files import fsync_dir, start_writeback, sync_files, write_all, write_atomic
 from protocol.bounds import entry_problem
 from protocol.ledger import Entry, media_digest, parse_entry
 from protocol.registry import (
@@ -796,6 +798,25 @@ class SqliteEvidenceStore(EvidenceStore):
             if h.digest() != digest:
                 problems.append((e.seq, "altered"))
         return problems
+
+    def remove_media(self, digests: list) -> int:
+        """Remove the media files of ``digests`` for good, durably (each folder synced once
+        its names are gone); returns how many were removed. Only retention's deletion calls
+        this, after the audit record naming the digests and the approval behind them is
+        committed (``host.retention``); no entry, no leaf and no record is touched."""
+        removed = 0
+        folders = set()
+        for digest in digests:
+            path = self._media_path(bytes(digest))
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue  # removed already (a run a crash cut off is repeated)
+            removed += 1
+            folders.add(path.parent)
+        for folder in sorted(folders):
+            fsync_dir(folder)
+        return removed
 
     def read_media(self, digest: bytes) -> bytes:
         try:

@@ -33,12 +33,13 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from host import retention
 from host.evidence import EvidenceError, SqliteEvidenceStore, StoreUnopenable
 from host.files import fsync_dir, write_atomic
 from host.recordings import recording_number
 from host.sigworker import worker_checks
 from protocol.frames import frame_digest
-from protocol.ledger import Entry
+from protocol.ledger import Entry, media_digest
 from protocol.registry import (
     EV_RECORD_START,
     EV_RECORD_STOP,
@@ -438,6 +439,9 @@ def export_recording(
         if gate is not None:
             gate(recording_number(rec_id))
         number = recording_number(rec_id)
+        deleted = retention.deleted_note(store.query, [media_digest(e.fields) for e in chunks])
+        if deleted is not None:  # its media removed under the retention rules, not lost
+            raise ExportError(retention.deleted_line(deleted, number))
         out = Path(out_path)
         media, opened = _opened(store, chunks, seal, extractor)
         if identity is not None and chunks[0].fields[F_MEDIA_TYPE] not in FMP4_MEDIA:

@@ -63,6 +63,7 @@ ROLE_ACTIONS: "dict[str, frozenset[str]]" = {
             audit.RELEASE_HOLD,
             audit.DELETE_REQUEST,
             audit.DELETE_UNDO,
+            audit.DELETE,  # runs the deletions approved and past their grace period
             audit.RESTRICT,
             audit.REQUEST_APPROVAL,
             audit.AUDIT_READ,

@@ -51,6 +51,8 @@ class StoreReport:
     def __init__(self) -> None:
         self.findings: list = []
         self.stats: dict = {"store_id": None, "leaves": 0, "checkpoint": None, "witness": None}
+        # Media files removed by an approved retention deletion: digest -> the item's id.
+        self.deleted_media: dict[bytes, str] = {}
 
     def add(self, code: str, message: str, severity: str = ERROR) -> None:
         self.findings.append(StoreFinding(code, message, severity))
@@ -364,6 +366,7 @@ def _check(
             "leaves %s of the host log do not hash to what they hold: the log was edited"
             % _ranges(sorted(set(altered))),
         )
+    _authorised(report, db, lost)
     _lost_rows(report, lost)
     _unlogged_rows(report, want)
     _check_audit(report, db)
@@ -437,6 +440,115 @@ def _receipt_findings(report: StoreReport, bad: list, beyond: list, size: int) -
 def _compare(checkpoint: tuple, tree: tlog.CompactTree, mismatched: list) -> None:
     if bytes(checkpoint[1]) != tree.root():
         mismatched.append(checkpoint)
+
+
+def _authorised(report: StoreReport, db: sqlite3.Connection, lost: dict) -> None:
+    """Take out of ``lost`` the media files an approved retention deletion removed, and
+    report them as such (info, not loss): the audit trail must hold, for the item, a
+    deletion request, an approval by someone else that was not undone, and after its grace
+    period the ``delete`` record naming the file's digest (``host.retention``)."""
+    media = lost.get(hostlog.MEDIA, [])
+    if not media or not _has_table(db, "audit"):
+        return
+    allowed = authorised_deletions(db)
+    kept: list = []
+    done: dict = {}
+    for fields in media:
+        digest = fields[1] if isinstance(fields[1], bytes) else b""
+        why = allowed.get(digest)
+        if why is None:
+            kept.append(fields)
+        else:
+            done.setdefault(why, []).append(digest)
+            report.deleted_media[digest] = why[0]
+    if kept:
+        lost[hostlog.MEDIA] = kept
+    else:
+        del lost[hostlog.MEDIA]
+    if not done:
+        return
+    from host import i18n, localtime
+
+    zone = _zone(db)
+    items = [
+        i18n.text(
+            "retention.verify_deleted_item",
+            item=item,
+            files=len(digests),
+            requested_by=requested_by,
+            approved_by=approved_by,
+            approved=localtime.show(approved_ms, zone),
+            deleted=localtime.show(deleted_ms, zone),
+        )
+        for (item, requested_by, approved_by, approved_ms, deleted_ms), digests in sorted(
+            done.items()
+        )
+    ]
+    report.add(
+        "media-deleted-authorised",
+        i18n.text(
+            "retention.verify_deleted",
+            files=sum(len(d) for d in done.values()),
+            items="; ".join(items),
+        ),
+        INFO,
+    )
+    report.stats["media_deleted_authorised"] = sum(len(d) for d in done.values())
+
+
+def authorised_deletions(db: sqlite3.Connection) -> dict:
+    """digest -> ``(item, requested_by, approved_by, approved_ms, deleted_ms)`` for every
+    media file the audit trail shows deleted with its approval chain complete: a request,
+    then an approval by another user not undone, then, once the grace period the approval
+    named was over, the ``delete`` record naming the digest."""
+    from protocol import cbor
+
+    steps = (audit.DELETE_REQUEST, audit.DELETE_APPROVE, audit.DELETE_UNDO, audit.DELETE)
+    pending: dict = {}  # item -> [requested_by, approved_by, approved_ms, grace_until_ms]
+    out: dict = {}
+    for item, actor, action, at_ms, blob in db.execute(
+        "SELECT item, actor, action, at_ms, details FROM audit WHERE outcome = ? AND action IN "
+        "(?, ?, ?, ?) ORDER BY seq",
+        (audit.DONE, *steps),
+    ):
+        try:
+            details = cbor.loads(bytes(blob))
+        except Exception:  # an edited record: the chain check reports it
+            continue
+        if not isinstance(details, dict):
+            continue
+        state = pending.get(item)
+        if action == audit.DELETE_REQUEST:
+            pending[item] = [actor, None, 0, 0]
+        elif action == audit.DELETE_UNDO:
+            pending.pop(item, None)
+        elif action == audit.DELETE_APPROVE:
+            grace = details.get("grace_until_ms")
+            if state is not None and actor != state[0] and type(grace) is int:
+                state[1:] = [actor, at_ms, grace]
+        elif state is not None and state[1] is not None and at_ms >= state[3]:
+            digests = details.get("digests")
+            for digest in digests if isinstance(digests, list) else ():
+                if isinstance(digest, bytes):
+                    out[digest] = (item, state[0], state[1], state[2], at_ms)
+            pending.pop(item, None)
+    return out
+
+
+def _zone(db: sqlite3.Connection) -> str:
+    """The agency's time zone (host.settings), for the times a person reads."""
+    import json
+
+    from host.localtime import DEFAULT_ZONE, zone_problem
+
+    if not _has_table(db, "settings"):
+        return DEFAULT_ZONE
+    row = db.execute("SELECT value FROM settings WHERE name = 'time_zone'").fetchone()
+    try:
+        zone = json.loads(row[0]) if row else DEFAULT_ZONE
+    except ValueError:
+        return DEFAULT_ZONE
+    return zone if isinstance(zone, str) and zone_problem(zone) is None else DEFAULT_ZONE
 
 
 def _lost_rows(report: StoreReport, lost: dict) -> None:

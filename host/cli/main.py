@@ -23,6 +23,7 @@ from host.cli import (
 from host.cli import audit as audit_cmd
 from host.cli import items as items_cmd
 from host.cli import people as people_cmd
+from host.cli import retention as retention_cmd
 from host.cli import setting as setting_cmd
 from host.cli.argwords import Parser
 from host.cli.common import EXIT_INTERRUPTED, EXIT_NOT_OK, EXIT_OK, EXIT_UNUSABLE, Unusable
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_cmd.add_audit(sub)
     case.add_case(sub)
     case.add_item(sub)
+    retention_cmd.add_retention(sub)
     add_plugins(sub)
     _every_command(p, "", _lang_option)
     return p
