@@ -20,6 +20,7 @@ runs it adds Python's start and the argon2 login; the ``--cli`` figures show the
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -133,7 +134,8 @@ def link_cases(store: SqliteEvidenceStore, ids: list) -> None:
             for item_id in ids[n * per_case : (n + 1) * per_case]:
                 cases.link(cur, case.case_no, item_id, "clerk", at)
         for i, item_id in enumerate(ids):
-            cases.note(cur, item_id, CATEGORIES[i % len(CATEGORIES)], None, "clerk", T0_MS)
+            category = CATEGORIES[i % len(CATEGORIES)]
+            cases.note(cur, item_id, category, "what it shows", "clerk", T0_MS)
 
 
 def median_ms(fn, rounds: int) -> float:
@@ -188,7 +190,7 @@ def measure(root: Path, rounds: int) -> dict:
     return results
 
 
-def cli_ms(root: Path, argv: list, rounds: int) -> float:
+def cli_ms(argv: list, rounds: int) -> float:
     env = dict(os.environ, SEALCAM_PASSWORD=PASSWORD)
     exe = Path(sys.executable).with_name("sealcam")
     times = []
@@ -208,7 +210,10 @@ def main() -> int:
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp()) / "evidence"
     if not (root / "evidence.db").exists():
         t = time.perf_counter()
-        build(root)
+        part = root.with_name(root.name + ".part")  # a build cut short is never reused
+        shutil.rmtree(part, ignore_errors=True)
+        build(part)
+        part.rename(root)
         print("built the store in %.0f s" % (time.perf_counter() - t), file=sys.stderr)
     print("machine:", machine())
     print("store: %d recordings, %d cases" % (DEVICES * RECORDINGS_PER_DEVICE, CASES))
