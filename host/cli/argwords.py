@@ -13,6 +13,12 @@ from typing import NoReturn
 
 from host import i18n
 
+# argparse asks gettext for every word it writes, and gettext looks for an ``argparse``
+# catalog on disk each time (a tenth of a second over sealcam's fifty-odd commands). No
+# such catalog is wanted: the words are matched in English below and put through ours.
+argparse._ = lambda text: text  # type: ignore[attr-defined]
+argparse.ngettext = lambda one, many, n: one if n == 1 else many  # type: ignore[attr-defined]
+
 # argparse's refusals (Python 3.10 to 3.13), most specific first: pattern -> message id,
 # the pattern's named groups being the message's fields.
 _REFUSALS = (

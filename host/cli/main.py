@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=i18n.text("main.description"),
         epilog=i18n.text("main.epilog"),
     )
-    p.add_argument("--version", action="version", version=about.version_line())
+    p.add_argument("--version", action=about.VersionAction, help=i18n.text("main.version"))
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     verify.add_verify(sub)
     verify.add_checkpoint(sub)
