@@ -14,6 +14,7 @@ from host import compliance, i18n, timeline
 from host.errors import Unusable
 from host.evidence import EvidenceError, SqliteEvidenceStore
 from host.i18n import text
+from host.report_text import finding_text
 from host.verify_store import StoreReport, StoreUnusable, check_store
 from protocol.ledger import media_digest, parse_entry
 from protocol.messages import GONE_DAMAGED
@@ -85,8 +86,8 @@ def check_evidence(
     """
     try:
         whole = check_store(path, witness, host_key)
-    except StoreUnusable as exc:
-        raise Unusable(str(exc)) from None
+    except StoreUnusable as exc:  # one line, in the reader's language
+        raise Unusable(finding_text(exc)) from None
     readable = not any(f.code in UNREADABLE for f in whole.findings)
     if not readable:
         return Checkup(whole, [])

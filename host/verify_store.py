@@ -13,6 +13,7 @@ A database that cannot be read at all raises ``StoreUnusable``; one that was emp
 replaced while the store still holds evidence (media files, a witness) is NOT OK.
 """
 
+import re
 import sqlite3
 import time
 from collections import Counter
@@ -21,6 +22,7 @@ from urllib.parse import quote
 
 from host import audit, hostlog, tlog
 from host.evidence import StoreUnopenable, check_database_file
+from host.i18n import N_
 
 OK = "OK"
 NOT_OK = "NOT OK"
@@ -32,14 +34,38 @@ REQUIRED_TABLES = EVIDENCE_TABLES + hostlog.TABLES
 
 
 class StoreUnusable(Exception):
-    """The store cannot be checked at all; the message says why, in one line."""
+    """The store cannot be checked at all; the message says why, in one line (English).
+    ``msg_id`` and ``fields`` are the same line as a message of the catalogue (area
+    ``store``), for ``host.report_text.finding_text`` to give in the reader's language;
+    empty when the line is another layer's (``StoreUnopenable``)."""
+
+    def __init__(self, message: str, msg_id: str = "", fields: "dict | None" = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.msg_id = msg_id
+        self.fields = fields
 
 
 class StoreFinding:
-    def __init__(self, code: str, message: str, severity: str = ERROR) -> None:
+    """One thing the store check found. ``message`` is the English sentence (``--json``);
+    ``msg_id`` and ``fields``, when given, are the same sentence as a message of the
+    catalogue (area ``store``) and the values it names, so that a report shows it in the
+    reader's language with its times (``_ms`` fields) in the agency's zone (issue 13
+    "Chinese first"). A field may itself be a message ``(msg_id, fields)``."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        severity: str = ERROR,
+        msg_id: str = "",
+        fields: "dict | None" = None,
+    ) -> None:
         self.code = code
         self.message = message
         self.severity = severity
+        self.msg_id = msg_id
+        self.fields = fields
 
     def to_dict(self) -> dict:
         return {"code": self.code, "severity": self.severity, "message": self.message}
@@ -54,8 +80,16 @@ class StoreReport:
         # Media files removed by an approved retention deletion: digest -> the item's id.
         self.deleted_media: dict[bytes, str] = {}
 
-    def add(self, code: str, message: str, severity: str = ERROR) -> None:
-        self.findings.append(StoreFinding(code, message, severity))
+    def add(
+        self,
+        code: str,
+        message: str,
+        severity: str = ERROR,
+        said: "tuple | None" = None,
+    ) -> None:
+        """A finding: ``message`` in English, ``said`` the same as ``(msg_id, fields)``."""
+        msg_id, fields = said if said is not None else ("", None)
+        self.findings.append(StoreFinding(code, message, severity, msg_id, fields))
 
     @property
     def state(self) -> str:
@@ -75,6 +109,22 @@ class StoreReport:
 
 def _when(ms: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ms / 1000))
+
+
+def _said(msg_id: str, **fields: object) -> tuple:
+    """A message of the catalogue and its fields, for a finding or a field of one."""
+    return (msg_id, fields)
+
+
+def _joined(parts: list, msg_id: str) -> tuple:
+    """Messages ``parts`` as one, joined by ``msg_id`` (``{first}`` and ``{rest}``)."""
+    if len(parts) == 1:
+        return parts[0]
+    return _said(msg_id, first=parts[0], rest=_joined(parts[1:], msg_id))
+
+
+def _unusable(message: str, msg_id: str, **fields: object) -> StoreUnusable:
+    return StoreUnusable(message, msg_id, fields)
 
 
 def _ranges(seqs: list) -> str:
@@ -117,8 +167,8 @@ def read_witness(data: bytes, keys: list) -> tuple:
     """``(checkpoint, kid)`` of a witness note that one of ``keys`` (``(kid, public)``)
     signed, or ``(None, "")`` when none did. StoreUnusable when it is no signed note."""
     if not data.strip():
-        raise StoreUnusable("the witness file is empty: give a checkpoint from sealcam "
-                            "checkpoint export")  # fmt: skip
+        raise _unusable("the witness file is empty: give a checkpoint from sealcam "
+                        "checkpoint export", "store.unusable.witness_empty")  # fmt: skip
     for kid, public in keys:
         try:
             return tlog.open_checkpoint(data, kid, public), kid
@@ -127,8 +177,9 @@ def read_witness(data: bytes, keys: list) -> tuple:
     try:
         tlog.parse_checkpoint_body(data.split(b"\n\n")[0] + b"\n")
     except (tlog.CheckpointError, ValueError):
-        raise StoreUnusable(
-            "the witness file is not a signed checkpoint (sealcam checkpoint export writes one)"
+        raise _unusable(
+            "the witness file is not a signed checkpoint (sealcam checkpoint export writes one)",
+            "store.unusable.witness_not_note",
         ) from None
     return None, ""
 
@@ -149,11 +200,17 @@ def check_store(
     if not db_path.exists():
         held = media_files(root)
         if not held and witness is None:
-            raise StoreUnusable("%s has no evidence.db: not an evidence store" % root)
+            raise _unusable(
+                "%s has no evidence.db: not an evidence store" % root,
+                "store.unusable.no_database",
+                path=str(root),
+            )
+        trace = _said("store.trace.media", files=held) if held else _said("store.trace.witness")
         report.add(
             "database-deleted",
             "evidence.db is gone, yet %s: the evidence database was deleted"
             % ("media/ holds %d file(s)" % held if held else "a witness checkpoint is held of it"),
+            said=_said("store.database_deleted", traces=trace),
         )
         return report
     # Listed before the database is read: a file named before this was stored with a note
@@ -163,14 +220,19 @@ def check_store(
     try:
         db = open_readonly(db_path)
     except sqlite3.Error as exc:
-        raise StoreUnusable("cannot open %s: %s" % (db_path, exc)) from None
+        raise _unusable(
+            "cannot open %s: %s" % (db_path, exc), "store.unusable.open", path=str(db_path), why=exc
+        ) from None
     try:
         try:
             db.execute("BEGIN")  # one snapshot for every read below
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         except sqlite3.Error as exc:
-            raise StoreUnusable(
-                "%s is not an SQLite database, or is damaged (%s)" % (db_path, exc)
+            raise _unusable(
+                "%s is not an SQLite database, or is damaged (%s)" % (db_path, exc),
+                "store.unusable.not_sqlite",
+                path=str(db_path),
+                why=exc,
             ) from None
         missing = [t for t in REQUIRED_TABLES if t not in tables]
         if missing:
@@ -179,7 +241,12 @@ def check_store(
         try:
             _check(report, root, db, witness, host_key, on_disk)
         except sqlite3.Error as exc:
-            raise StoreUnusable("cannot read %s: %s" % (db_path, exc)) from None
+            raise _unusable(
+                "cannot read %s: %s" % (db_path, exc),
+                "store.unusable.read",
+                path=str(db_path),
+                why=exc,
+            ) from None
     finally:
         db.close()
     return report
@@ -201,29 +268,41 @@ def _missing_tables(
     if "log" in tables:
         logged = db.execute("SELECT count(*) FROM log").fetchone()[0]
     traces = []
+    said = []
     if held:
         traces.append("media/ holds %d file(s)" % held)
+        said.append(_said("store.trace.media", files=held))
     if logged:
         traces.append("its log holds %d leaves" % logged)
+        said.append(_said("store.trace.log", leaves=logged))
     if witness:
         traces.append("a witness checkpoint is held of it")
+        said.append(_said("store.trace.witness"))
     if not traces:
         what = "is empty" if not tables else "lacks the tables %s" % ", ".join(missing)
-        raise StoreUnusable(
-            "%s %s: not an evidence store (sealcam enrol or sealcam sync makes one)"
-            % (db_path, what)
+        message = "%s %s: not an evidence store (sealcam enrol or sealcam sync makes one)" % (
+            db_path,
+            what,
         )
+        if not tables:
+            raise _unusable(message, "store.unusable.empty", path=str(db_path))
+        raise _unusable(
+            message, "store.unusable.tables", path=str(db_path), tables=", ".join(missing)
+        )
+    traced = _joined(said, "store.trace.and")
     if not tables or not any(t in tables for t in EVIDENCE_TABLES):
         report.add(
             "database-replaced",
             "evidence.db holds no evidence tables, yet %s: the evidence database was replaced "
             "or emptied" % " and ".join(traces),
+            said=_said("store.database_replaced", traces=traced),
         )
     else:
         report.add(
             "tables-missing",
             "evidence.db lacks the tables %s, yet %s: the database was altered"
             % (", ".join(missing), " and ".join(traces)),
+            said=_said("store.tables_missing", tables=", ".join(missing), traces=traced),
         )
 
 
@@ -266,7 +345,32 @@ def _check_audit(report: StoreReport, db: sqlite3.Connection) -> None:
         report.add(
             "audit-chain-broken",
             "the audit trail was altered: %s%s" % ("; ".join(problems[:3]), more),
+            said=_said(
+                "store.audit_chain_broken",
+                problems=_joined([_audit_problem(p) for p in problems[:3]], "store.audit.then"),
+                more=_said("store.audit.more", count=len(problems) - 3) if more else "",
+            ),
         )
+
+
+_AUDIT_PROBLEMS = (
+    (re.compile(r"audit records (\d+)-(\d+) are missing$"), "store.audit.missing"),
+    (re.compile(r"audit record (\d+) does not chain to the one before it$"), "store.audit.prev"),
+    (re.compile(r"audit record (\d+) does not hash to what it holds$"), "store.audit.hash"),
+)
+
+
+def _audit_problem(problem: str) -> "tuple | str":
+    """One of ``audit.chain_problems``'s sentences as a message (they are fixed sentences
+    with numbers); one this does not know stays as it is."""
+    for pattern, msg_id in _AUDIT_PROBLEMS:
+        found = pattern.match(problem)
+        if found is None:
+            continue
+        if msg_id == "store.audit.missing":
+            return _said(msg_id, first=int(found[1]), last=int(found[2]))
+        return _said(msg_id, seq=int(found[1]))
+    return problem
 
 
 def _check(
@@ -281,7 +385,11 @@ def _check(
     store_id = row[0] if row else ""
     report.stats["store_id"] = store_id or None
     if not store_id:
-        report.add("store-id-missing", "the store's id is gone from evidence.db: it was altered")
+        report.add(
+            "store-id-missing",
+            "the store's id is gone from evidence.db: it was altered",
+            said=_said("store.store_id_missing"),
+        )
     origin = hostlog.origin_of(store_id)
     want = _expected_leaves(db)
     checkpoints = db.execute(
@@ -349,22 +457,27 @@ def _check(
     report.stats["leaves"] = size
     head = db.execute("SELECT size FROM log_head").fetchone()
     if gaps:
+        spans = ", ".join("%d" % a if a == b else "%d-%d" % (a, b) for a, b in gaps)
         report.add(
             "log-rows-deleted",
-            "leaves %s of the host log were deleted"
-            % ", ".join("%d" % a if a == b else "%d-%d" % (a, b) for a, b in gaps),
+            "leaves %s of the host log were deleted" % spans,
+            said=_said("store.log_rows_deleted", leaves=spans),
         )
     if head is None or head[0] != expect:
         report.add(
             "log-head-altered",
             "the host log's head says %s leaves, its rows %d: the log was cut or altered"
             % (head[0] if head else "no", size),
+            said=_said("store.log_head_altered", head=head[0], rows=size)
+            if head
+            else _said("store.log_head_missing", rows=size),
         )
     if altered:
+        spans = _ranges(sorted(set(altered)))
         report.add(
             "log-leaf-altered",
-            "leaves %s of the host log do not hash to what they hold: the log was edited"
-            % _ranges(sorted(set(altered))),
+            "leaves %s of the host log do not hash to what they hold: the log was edited" % spans,
+            said=_said("store.log_leaf_altered", leaves=spans),
         )
     _authorised(report, db, lost)
     _lost_rows(report, lost)
@@ -374,11 +487,13 @@ def _check(
     for (digest,) in db.execute("SELECT digest FROM missing_media"):
         on_disk.discard(bytes(digest).hex())  # named, not yet logged: a sync under way
     if on_disk:
+        names = ", ".join(sorted(on_disk)[:3]) + (", ..." if len(on_disk) > 3 else "")
         report.add(
             "media-not-logged",
-            "media/ holds %d file(s) the host log never recorded (%s%s): the evidence database "
+            "media/ holds %d file(s) the host log never recorded (%s): the evidence database "
             "was replaced or emptied, or rows were removed with their leaves"
-            % (len(on_disk), ", ".join(sorted(on_disk)[:3]), ", ..." if len(on_disk) > 3 else ""),
+            % (len(on_disk), names),
+            said=_said("store.media_not_logged", files=len(on_disk), names=names),
         )
     _checkpoint(
         report, checkpoints, size, matched, mismatched, origin, host_key, db, evidence_leaves
@@ -427,6 +542,13 @@ def _receipt_findings(report: StoreReport, bad: list, beyond: list, size: int) -
             "%s logged at seq %d a receipt for a log of %d leaves whose root differs from this "
             "log's first %d: the store was rewritten"
             % (len(bad), first[2], first[3], first[0], first[0]),
+            said=_said(
+                "store.receipt_contradicted",
+                receipts=len(bad),
+                device=first[2],
+                seq=first[3],
+                size=first[0],
+            ),
         )
     if beyond:
         first = beyond[-1]
@@ -434,6 +556,13 @@ def _receipt_findings(report: StoreReport, bad: list, beyond: list, size: int) -
             "receipt-beyond-log",
             "device %s logged at seq %d a receipt for a log of %d leaves, but this log has only "
             "%d: the store was truncated or rolled back" % (first[2], first[3], first[0], size),
+            said=_said(
+                "store.receipt_beyond_log",
+                device=first[2],
+                seq=first[3],
+                size=first[0],
+                leaves=size,
+            ),
         )
 
 
@@ -563,40 +692,58 @@ def _lost_rows(report: StoreReport, lost: dict) -> None:
             "device-deleted",
             "device %s is in the host log but gone from the store's register%s"
             % (device_id, " with its %d entries" % len(held) if held else ""),
+            said=_said("store.device_deleted.entries", device=device_id, entries=len(held))
+            if held
+            else _said("store.device_deleted", device=device_id),
         )
     for device_id, seqs in sorted(entries.items()):
         report.add(
             "entries-deleted",
             "device %s: entries seq %s are in the host log but gone from the store (deleted)"
             % (device_id, _ranges(seqs)),
+            said=_said("store.entries_deleted", device=device_id, seqs=_ranges(seqs)),
         )
     media = lost.get(hostlog.MEDIA, [])
     if media:
         names = ", ".join(f[1].hex()[:16] for f in media[:5] if isinstance(f[1], bytes))
+        names += ", ..." if len(media) > 5 else ""
         report.add(
             "media-deleted",
-            "%d media file(s) the host stored are gone from media/ (%s%s)"
-            % (len(media), names, ", ..." if len(media) > 5 else ""),
+            "%d media file(s) the host stored are gone from media/ (%s)" % (len(media), names),
+            said=_said("store.media_deleted", files=len(media), names=names),
         )
     for fields in lost.get(hostlog.SESSION, []):
         report.add(
             "session-deleted",
             "the record of device %s's session ended %s (%s) is in the host log but gone "
             "from the store" % (fields[1] or "?", _when(fields[2]), fields[4]),
+            said=_said(
+                "store.session_deleted",
+                device=fields[1] or "?",
+                ended_ms=fields[2],
+                result=fields[4],
+            ),
         )
     for fields in lost.get(hostlog.GONE, []):
         report.add(
             "gone-report-deleted",
             "device %s's report that it could not give media %s (%s) is in the host log but "
             "gone from the store" % (fields[1], fields[2].hex()[:16], fields[4]),
+            said=_said(
+                "store.gone_report_deleted",
+                device=fields[1],
+                digest=fields[2].hex()[:16],
+                reason=fields[4],
+            ),
         )
     audits = lost.get(hostlog.AUDIT, [])
     if audits:
+        records = _ranges([f[1] for f in audits if type(f[1]) is int])
         report.add(
             "audit-deleted",
             "audit record(s) %s are in the host log but gone from the audit trail, or were "
-            "edited: the trail of who did what to the evidence was altered"
-            % _ranges([f[1] for f in audits if type(f[1]) is int]),
+            "edited: the trail of who did what to the evidence was altered" % records,
+            said=_said("store.audit_deleted", records=records),
         )
 
 
@@ -616,6 +763,7 @@ def _unlogged_rows(report: StoreReport, want: Counter) -> None:
             "entries-not-logged",
             "device %s: entries seq %s are in the store but not in the host log: they were "
             "added behind the log's back" % (device_id, _ranges(seqs)),
+            said=_said("store.entries_not_logged", device=device_id, seqs=_ranges(seqs)),
         )
     for kind in (hostlog.DEVICE, hostlog.SESSION, hostlog.GONE, hostlog.AUDIT):
         rows = extra.get(kind, [])
@@ -626,7 +774,17 @@ def _unlogged_rows(report: StoreReport, want: Counter) -> None:
                 "rows-not-logged",
                 "%d %s in the store are not in the host log: added behind the log's back"
                 % (len(rows), what),
+                said=_said("store.rows_not_logged", count=len(rows), what=_said(_ROWS[kind])),
             )
+
+
+# What rows-not-logged names, by the kind of leaf.
+_ROWS = {
+    hostlog.DEVICE: N_("store.rows.device"),
+    hostlog.SESSION: N_("store.rows.session"),
+    hostlog.GONE: N_("store.rows.gone"),
+    hostlog.AUDIT: N_("store.rows.audit"),
+}
 
 
 def _checkpoint(
@@ -646,11 +804,17 @@ def _checkpoint(
                 "no-checkpoint",
                 "the store holds evidence but no signed checkpoint of its log: it was never "
                 "checkpointed, or its checkpoints were deleted",
+                said=_said("store.no_checkpoint"),
             )
         return
     newest = checkpoints[-1]
     n_size, n_root, kid, signed_ms, note = newest
-    report.stats["checkpoint"] = {"size": n_size, "kid": kid, "signed": _when(signed_ms)}
+    report.stats["checkpoint"] = {
+        "size": n_size,
+        "kid": kid,
+        "signed": _when(signed_ms),
+        "signed_ms": signed_ms,  # for a report in the agency's zone (``signed`` is UTC text)
+    }
     keys = _host_keys(db, kid, host_key)
     opened = None
     for k, public in keys:
@@ -663,33 +827,62 @@ def _checkpoint(
         report.stats["checkpoint"]["key"] = key_fingerprint(public)
         break
     named = "checkpoint of %d leaves signed by %s at %s" % (n_size, kid, _when(signed_ms))
+    said_named = _said("store.checkpoint_named", size=n_size, kid=kid, signed_ms=signed_ms)
     if opened is None:
         report.add(
             "checkpoint-unverified",
             "the newest %s does not verify with %s" % (named, _key_names(keys, host_key)),
+            said=_said(
+                "store.checkpoint_unverified",
+                checkpoint=said_named,
+                keys=_key_names_said(keys, host_key),
+            ),
         )
     elif opened.size != n_size or opened.root != bytes(n_root):
-        report.add("checkpoint-altered", "the newest %s was edited beside its note" % named)
+        report.add(
+            "checkpoint-altered",
+            "the newest %s was edited beside its note" % named,
+            said=_said("store.checkpoint_altered", checkpoint=said_named),
+        )
     elif opened.origin != origin:
         report.add(
             "checkpoint-origin",
             "the newest %s is of store %r, but this store is %r: the database was replaced"
             % (named, opened.origin, origin),
+            said=_said(
+                "store.checkpoint_origin",
+                checkpoint=said_named,
+                theirs=repr(opened.origin),
+                ours=repr(origin),
+            ),
         )
     if size < n_size:
         report.add(
             "log-truncated",
             "the newest %s, but the log now has %d: leaves %d-%d were removed (the store "
             "was truncated or rolled back)" % (named, size, size, n_size - 1),
+            said=_said("store.log_truncated", checkpoint=said_named, size=size, last=n_size - 1),
         )
     if mismatched:
         first = mismatched[0]
         where = "after leaf %d" % (matched - 1) if matched > 0 else "from the first leaf"
+        place = (
+            _said("store.rewritten_after", leaf=matched - 1)
+            if matched > 0
+            else _said("store.rewritten_from_first")
+        )
         report.add(
             "log-rewritten",
             "the host log no longer hashes to the root of %d signed checkpoint(s), the first "
             "of %d leaves (signed %s): its leaves were changed or removed %s"
             % (len(mismatched), first[0], _when(first[3]), where),
+            said=_said(
+                "store.log_rewritten",
+                count=len(mismatched),
+                size=first[0],
+                signed_ms=first[3],
+                place=place,
+            ),
         )
     if size > n_size:
         report.add(
@@ -697,6 +890,7 @@ def _checkpoint(
             "%d leaves after the newest checkpoint (a session under way, or cut off before its "
             "checkpoint)" % (size - n_size),
             INFO,
+            said=_said("store.not_checkpointed", leaves=size - n_size),
         )
 
 
@@ -721,6 +915,15 @@ def _host_keys(db: sqlite3.Connection, kid: str | None, host_key: tuple | None) 
     else:
         rows = db.execute("SELECT kid, public_key FROM host_keys WHERE kid = ?", (kid,)).fetchall()
     return [(k, bytes(p)) for k, p in rows]
+
+
+def _key_names_said(keys: list, host_key: tuple | None) -> tuple:
+    """``_key_names`` as a message."""
+    if host_key is not None:
+        return _said("store.keys.pinned", kid=host_key[0])
+    if not keys:
+        return _said("store.keys.none")
+    return _said("store.keys.store", kids=", ".join(sorted({k for k, _ in keys})))
 
 
 def _key_names(keys: list, host_key: tuple | None) -> str:
@@ -749,6 +952,7 @@ def _witness(
             "the witness checkpoint is not signed by %s: the store's host keys were replaced, "
             "or the witness is of another host (pin its key with --host-key)"
             % _key_names(keys, host_key),
+            said=_said("store.witness_unverified", keys=_key_names_said(keys, host_key)),
         )
         return
     report.stats["witness"] = {"size": cp.size, "kid": kid, "consistent": False}
@@ -757,6 +961,7 @@ def _witness(
             "witness-other-store",
             "the witness checkpoint is of %r, but this store is %r: the evidence database was "
             "replaced (or the witness is of another store)" % (cp.origin, origin),
+            said=_said("store.witness_other_store", theirs=repr(cp.origin), ours=repr(origin)),
         )
         return
     if cp.size > size:
@@ -764,6 +969,7 @@ def _witness(
             "rolled-back",
             "the witness checkpoint holds %d leaves, this store's log only %d: the store was "
             "rolled back or truncated behind a checkpoint someone else holds" % (cp.size, size),
+            said=_said("store.rolled_back", witness=cp.size, leaves=size),
         )
         return
     proof = tlog.consistency_proof(leaves, cp.size, size)
@@ -772,6 +978,7 @@ def _witness(
             "rewritten",
             "the store's log is not an extension of the witness checkpoint of %d leaves: what "
             "it held then was changed or removed" % cp.size,
+            said=_said("store.rewritten", size=cp.size),
         )
         return
     report.stats["witness"]["consistent"] = True

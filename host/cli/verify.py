@@ -248,14 +248,13 @@ def audit_line(store: "StoreReport") -> list:
 
 def store_section(checkup: "Checkup", path: Path, zone: str = DEFAULT_ZONE) -> list:
     """The store's own section (``host.verify_store``'s verdict): its id, its signed log,
-    the witness, its state and findings. (The findings' texts are the store check's own,
-    in English.)"""
+    the witness, its state and findings, in the language in force, times in ``zone``."""
     report = checkup.store
     s = report.stats
     lines = [text("evidence.store", path=path, store_id=s["store_id"] or "?")]
     cp = s["checkpoint"]
     if cp:
-        signed = _utc_text_as_local(cp["signed"], zone)
+        signed = when(cp["signed_ms"], zone)
         if cp.get("key"):
             checkpoint = text(
                 "evidence.checkpoint.key",
@@ -284,19 +283,6 @@ def store_section(checkup: "Checkup", path: Path, zone: str = DEFAULT_ZONE) -> l
         for f in report.findings:
             lines.append("  %-22s %s" % (f.code, finding_text(f, zone)))
     return lines
-
-
-def _utc_text_as_local(value: object, zone: str) -> str:
-    """A time the store check wrote as ``YYYY-MM-DD HH:MM:SS UTC`` (its JSON), shown in
-    ``zone``; anything else as it is."""
-    import datetime
-
-    try:
-        moment = datetime.datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S UTC")
-    except ValueError:
-        return str(value)
-    ms = int(moment.replace(tzinfo=datetime.UTC).timestamp() * 1000)
-    return when(ms, zone)
 
 
 def device_summary(checkup: "Checkup") -> list:

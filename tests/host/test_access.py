@@ -12,6 +12,11 @@ from host.verify_store import check_store
 from protocol.signer import make_signer
 from tests.firmware.helpers import recorded_device
 from tests.host.helpers import HOST_KID, HOST_SEED, evidence, run_pair
+from tests.host.storetext import every_store_finding_said  # noqa: F401 (a fixture)
+
+# Every store finding these tests provoke says in English what its message says, and is
+# Chinese in Chinese (issue 13 "Chinese first").
+pytestmark = pytest.mark.usefixtures("every_store_finding_said")
 
 PASSWORD = "correct horse battery"
 

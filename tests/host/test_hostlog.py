@@ -32,7 +32,12 @@ from protocol.registry import EV_HOST_RECEIPT, F_DETAIL, F_EVENT, F_PLAIN_SHA
 from protocol.signer import make_signer
 from tests.firmware.helpers import recorded_device
 from tests.host.helpers import HOST_KID, HOST_SEED, device_run
+from tests.host.storetext import every_store_finding_said  # noqa: F401 (a fixture)
 from tests.protocol.helpers import DEVICE, SEED_A, SEED_B, T0, device_key, make_entries
+
+# Every store finding these tests provoke says in English what its message says, and is
+# Chinese in Chinese (issue 13 "Chinese first").
+pytestmark = pytest.mark.usefixtures("every_store_finding_said")
 
 HOST = make_signer(HOST_SEED)
 FIXTURES = [HealthCheck.function_scoped_fixture]

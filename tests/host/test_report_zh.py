@@ -7,8 +7,7 @@ either has Chinese in it or holds only what is the same in every language (paths
 ids, finding and flag codes, rule ids, digests, numbers, times, marks); and no line holds
 three English words in a row (a word: a token of letters only, so ``seq-gap``, ``R-DEV-2``,
 ``SC-TEST-0001``, ``/tmp/x/case.mp4`` and ``UTC+8`` are not words). The evidence store's
-own findings (``host.verify_store``, not translated yet) are left out of the check; the
-report of this change lists them.
+own findings (``host.verify_store``) are held to it like every other line.
 """
 # micropython: skip (the host's command line)
 
@@ -24,6 +23,7 @@ from firmware.recorder import STORE
 from host import i18n, settings
 from host.compliance import HOUR_MS, check
 from host.report_text import finding_text
+from host.verify_store import StoreUnusable, check_store
 from protocol.keys import encode_key
 from protocol.ledger import LedgerWriter, parse_entry, read_ledger
 from protocol.registry import (
@@ -42,6 +42,7 @@ from protocol.verify import LedgerVerifier, verify_ledger
 from simulator.shift import GOOD_CHECKS, ShiftScript
 from tests.host import fmp4
 from tests.host.shiftledger import continue_ledger, on_time, shift
+from tests.host.storetext import check_finding
 from tests.protocol.helpers import (
     DEVICE,
     SEED_A,
@@ -60,14 +61,7 @@ WORD = re.compile("[A-Za-z]+")
 def english_sentences(report: str) -> list:
     """The lines of a report that are English to a reader (see the module's docstring)."""
     bad = []
-    store_findings = False
     for line in report.splitlines():
-        if line.startswith("证据库"):
-            store_findings = True  # the store's section: its findings are verify_store's
-        elif not line.strip():
-            store_findings = False
-        if store_findings and line.startswith("  "):
-            continue
         tokens = line.split()
         run = longest = 0
         for token in tokens:
@@ -109,6 +103,13 @@ def made(tmp_path_factory):
     db.execute("DELETE FROM entries WHERE seq IN (4, 5)")  # a gap in the stored ledger
     db.commit()
     db.close()
+    fmp4.evidence_store(root / "lost", rec).close()
+    db = sqlite3.connect(root / "lost" / "evidence.db")
+    db.execute("DELETE FROM entries WHERE seq = 4")  # an entry row deleted
+    db.commit()
+    db.close()
+    media = sorted(p for p in (root / "lost" / "media").glob("??/*") if p.parent.name != "incoming")
+    media[0].unlink()  # and a media file
     (root / "device.pub").write_bytes(encode_key(device_key().public_only()))
     (root / "shift.ledger").write_bytes(b"".join(rec.raws[:4] + rec.raws[6:]))
     return root
@@ -138,6 +139,106 @@ def test_an_evidence_store_with_a_pause_and_a_gap_in_chinese(made):  # issue 17,
         "总结论    ✗ 不通过：本库日志和设备 SC-TEST-0001（见上文发现的问题）"
     )
     assert " UTC " not in out and not out.count(" UTC\n")
+
+
+def test_a_store_missing_an_entry_and_a_media_file_in_chinese(made):  # issue 13 "Chinese first"
+    r = sealcam("verify", str(made / "lost"), "--lang", "zh")
+    assert r.returncode == 1, r.stderr
+    assert english_sentences(r.stdout) == [], r.stdout
+    store = r.stdout.split("\n\n")[1]  # the store's own section, after the summary
+    assert store.startswith("证据库") and "发现的问题" in store
+    assert "entries-deleted        设备 SC-TEST-0001：序号 4 的记录在主机日志中，却已从" in store
+    assert re.search(
+        r"media-deleted +主机存储的 1 个录像文件已从 media/ 中消失（[0-9a-f]{16}）", store
+    )
+    assert "no-checkpoint          证据库中有证据，却没有其日志的签名检查点" in store
+
+
+def test_a_store_missing_an_entry_and_a_media_file_in_english_as_before(made):  # issue 13
+    r = sealcam("verify", str(made / "lost"))
+    assert r.returncode == 1, r.stderr
+    assert (
+        "  entries-deleted        device SC-TEST-0001: entries seq 4 are in the host log but gone "
+        "from the store (deleted)\n"
+    ) in r.stdout
+    assert re.search(
+        r"\n  media-deleted          1 media file\(s\) the host stored are gone from media/ "
+        r"\([0-9a-f]{16}\)\n",
+        r.stdout,
+    )
+    assert (
+        "  no-checkpoint          the store holds evidence but no signed checkpoint of its log: it "
+        "was never checkpointed, or its checkpoints were deleted\n"
+    ) in r.stdout
+    store = json.loads(sealcam("verify", str(made / "lost"), "--json").stdout)["store"]
+    assert [f["code"] for f in store["findings"]] == [
+        "entries-deleted",
+        "media-deleted",
+        "no-checkpoint",
+    ]
+    assert store["findings"][0] == {
+        "code": "entries-deleted",
+        "severity": "error",
+        "message": "device SC-TEST-0001: entries seq 4 are in the host log but gone from the "
+        "store (deleted)",
+    }
+
+
+def _damaged_store(made, tmp_path, *statements):
+    import shutil
+
+    path = tmp_path / "damaged"
+    shutil.rmtree(path, ignore_errors=True)
+    shutil.copytree(made / "ev", path)
+    db = sqlite3.connect(path / "evidence.db")
+    for statement in statements:
+        db.execute(statement)
+    db.commit()
+    db.close()
+    return path
+
+
+def test_store_findings_other_tests_do_not_provoke_say_the_same_in_both(made, tmp_path):
+    # issue 13 "Chinese first": tests/host/test_hostlog.py and test_access.py hold every
+    # store finding they provoke to check_finding; these are the ones they do not provoke.
+    findings = []
+    for statements in (
+        ["DELETE FROM store_meta WHERE name = 'store_id'"],  # store-id-missing
+        ["UPDATE log SET leaf = zeroblob(32) WHERE idx = 2"],  # log-leaf-altered
+        ["DELETE FROM log_head"],  # log-head-altered (no head at all)
+    ):
+        findings += check_store(_damaged_store(made, tmp_path, *statements)).findings
+    codes = {f.code for f in findings}
+    assert {"store-id-missing", "log-leaf-altered", "log-head-altered"} <= codes, codes
+    unusable = []
+    for call in (
+        lambda: check_store(made / "ev", witness=b""),
+        lambda: check_store(tmp_path / "nothing"),
+    ):
+        with pytest.raises(StoreUnusable) as caught:
+            call()
+        unusable.append(caught.value)
+    (tmp_path / "other").mkdir()
+    sqlite3.connect(tmp_path / "other" / "evidence.db").execute("CREATE TABLE t (x)").close()
+    with pytest.raises(StoreUnusable) as caught:
+        check_store(tmp_path / "other")
+    unusable.append(caught.value)
+    assert [u.msg_id for u in unusable] == [
+        "store.unusable.witness_empty",
+        "store.unusable.no_database",
+        "store.unusable.tables",
+    ]
+    for finding in [*findings, *unusable]:
+        assert finding.msg_id, finding.code if hasattr(finding, "code") else finding
+        check_finding(finding)
+
+
+def test_a_store_that_cannot_be_checked_says_so_in_chinese(made, tmp_path):  # issue 13
+    (tmp_path / "other").mkdir()
+    sqlite3.connect(tmp_path / "other" / "evidence.db").execute("CREATE TABLE t (x)").close()
+    r = sealcam("--lang", "zh", "verify", str(tmp_path / "other"))
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "缺少数据表" in r.stderr and "不是证据库" in r.stderr
 
 
 def test_an_mp4_export_in_chinese(made):  # issue 17, issue 12
