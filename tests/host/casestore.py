@@ -4,11 +4,10 @@ leaves them, indexed as items, with accounts to act as."""
 
 from firmware.recorder import STORE
 from host import items, people
-from host.access import prepare
 from protocol.registry import PAUSE_WEATHER
 from protocol.signer import make_signer
 from simulator.shift import GOOD_CHECKS, ShiftScript
-from tests.host.helpers import evidence
+from tests.host.helpers import evidence, with_accounts
 from tests.protocol.helpers import DEVICE, SEED_A, T0
 
 PASSWORD = "correct horse battery"
@@ -53,12 +52,9 @@ def store(path, shapes, accounts=(("clerk", (people.CLERK,), None),)):
         record(s, shape)
     ev = evidence(path)
     ev.add_entries(DEVICE, s.entries, T0 + 3_600_000)
-    prepare(ev)
-    with ev.write() as cur:
-        items.refresh(cur)
+    with_accounts(ev, accounts, PASSWORD)
+    with ev.read() as cur:
         recs = sorted(items.find(cur), key=lambda it: it.rec)
-        for name, roles, officer in accounts:
-            people.add_user(cur, name, roles, PASSWORD, 0, officer)
     ids = [it.item_id for it in recs]
     assert len(ids) == len(shapes)
     for shape, it in zip(shapes, recs, strict=True):

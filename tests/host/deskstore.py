@@ -1,14 +1,12 @@
 """What the restricted-footage tests share: an evidence store with one synced recording and
 accounts, a clock that moves only when a test moves it, and the host key's signer."""
 
-from host import audit, items, people
-from host.access import prepare
+from host import audit, items
 from host.evidence import SqliteEvidenceStore
-from protocol.signer import make_signer
-from tests.host.helpers import HOST_KID, HOST_SEED
+from tests.host.helpers import ACCOUNT_PASSWORD, sign_checkpoint, with_accounts
 from tests.host.rawrec import synced_recording
 
-PASSWORD = "correct horse battery"
+PASSWORD = ACCOUNT_PASSWORD
 START_MS = 1_796_400_000_000  # 2026-12-05 00:00:00 in Asia/Shanghai (UTC+8)
 
 
@@ -22,21 +20,14 @@ class Clock:
         return self.ms
 
 
-def sign(store) -> None:
-    store.checkpoint(make_signer(HOST_SEED), HOST_KID)
+sign = sign_checkpoint
 
 
 def store_with(tmp_path, *accounts):
     """The path of an evidence store holding one synced recording (real JPEG frames, so it
     exports) and the given ``(name, roles, officer id)`` accounts, all with PASSWORD."""
     path, _ = synced_recording(tmp_path)
-    ev = SqliteEvidenceStore(path)
-    prepare(ev)
-    with ev.write() as cur:
-        items.refresh(cur)
-        for name, roles, officer in accounts:
-            people.add_user(cur, name, roles, PASSWORD, 0, officer)
-    ev.close()
+    with_accounts(SqliteEvidenceStore(path), accounts).close()
     return path
 
 

@@ -240,3 +240,28 @@ class WallClock:
 
     def time(self) -> float:
         return self.ms / 1000
+
+
+# --- evidence management: accounts on a store, and the host key's signature ---
+
+ACCOUNT_PASSWORD = "correct horse battery"
+
+
+def with_accounts(ev, accounts, password: str = ACCOUNT_PASSWORD):
+    """``ev`` (an open evidence store) made ready for people: the management tables, the
+    items indexed from its ledger, and the ``(name, roles, officer id)`` accounts, each
+    with ``password``; returns ``ev``."""
+    from host import items, people
+    from host.access import prepare
+
+    prepare(ev)
+    with ev.write() as cur:
+        items.refresh(cur)
+        for name, roles, officer in accounts:
+            people.add_user(cur, name, roles, password, 0, officer)
+    return ev
+
+
+def sign_checkpoint(store) -> None:
+    """Sign a checkpoint of ``store``'s log with the test host's key (a desk's ``sign``)."""
+    store.checkpoint(make_signer(HOST_SEED), HOST_KID)

@@ -3,12 +3,15 @@ retention reads (``host.cases``'s tables) written directly, as a case clerk's co
 would leave them."""
 
 from host import items, people
-from host.access import prepare
-from protocol.signer import make_signer
-from tests.firmware.helpers import recorded_device
-from tests.host.helpers import HOST_KID, HOST_SEED, evidence, run_pair
+from host.evidence import SqliteEvidenceStore
+from tests.host.helpers import (
+    ACCOUNT_PASSWORD,
+    sign_checkpoint,
+    synced_evidence,
+    with_accounts,
+)
 
-PASSWORD = "correct horse battery"
+PASSWORD = ACCOUNT_PASSWORD
 
 
 ACCOUNTS = (
@@ -20,22 +23,12 @@ ACCOUNTS = (
 )
 
 
-def sign(store) -> None:
-    store.checkpoint(make_signer(HOST_SEED), HOST_KID)
+sign = sign_checkpoint
 
 
 def synced_store(path, accounts=ACCOUNTS):
     """An evidence store at ``path`` with one synced recording and ``accounts``."""
-    ev = evidence(path)
-    agent = recorded_device(path.parent / (path.name + "-device"), 6)
-    run_pair(agent, ev)
-    agent.store.close()
-    prepare(ev)
-    with ev.write() as cur:
-        items.refresh(cur)
-        for name, roles, officer in accounts:
-            people.add_user(cur, name, roles, PASSWORD, 0, officer)
-    return ev
+    return with_accounts(SqliteEvidenceStore(synced_evidence(path)), accounts)
 
 
 def the_recording(ev) -> items.Item:

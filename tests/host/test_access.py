@@ -6,19 +6,23 @@ import sqlite3
 import pytest
 
 from host import audit, items, people, restricted
-from host.access import Desk, prepare
+from host.access import Desk
 from host.errors import Refused, Unusable
+from host.evidence import SqliteEvidenceStore
 from host.verify_store import check_store
-from protocol.signer import make_signer
-from tests.firmware.helpers import recorded_device
-from tests.host.helpers import HOST_KID, HOST_SEED, evidence, run_pair
+from tests.host.helpers import (
+    ACCOUNT_PASSWORD,
+    sign_checkpoint,
+    synced_evidence,
+    with_accounts,
+)
 from tests.host.storetext import every_store_finding_said  # noqa: F401 (a fixture)
 
 # Every store finding these tests provoke says in English what its message says, and is
 # Chinese in Chinese (issue 13 "Chinese first").
 pytestmark = pytest.mark.usefixtures("every_store_finding_said")
 
-PASSWORD = "correct horse battery"
+PASSWORD = ACCOUNT_PASSWORD
 
 
 class Clock:
@@ -31,22 +35,12 @@ class Clock:
         return self.ms
 
 
-def sign(store) -> None:
-    store.checkpoint(make_signer(HOST_SEED), HOST_KID)
+sign = sign_checkpoint
 
 
 def store_with(tmp_path, *accounts):
     """An evidence store with a synced recording and the given ``(name, roles, officer)``."""
-    ev = evidence(tmp_path / "ev")
-    agent = recorded_device(tmp_path / "dev", 6)
-    run_pair(agent, ev)
-    agent.store.close()
-    prepare(ev)
-    with ev.write() as cur:
-        items.refresh(cur)
-        for name, roles, officer in accounts:
-            people.add_user(cur, name, roles, PASSWORD, 0, officer)
-    return ev
+    return with_accounts(SqliteEvidenceStore(synced_evidence(tmp_path / "ev")), accounts)
 
 
 def the_recording(ev) -> items.Item:
