@@ -63,8 +63,9 @@ PASSWORD = "benchmark password"
 CATEGORIES = ("routine", "evidence", "obstruction", "emergency", "complaint", "training")
 
 
-def device_entries(n: int, device_id: str) -> list:
-    """One device's ledger: ``RECORDINGS_PER_DEVICE`` recordings of one chunk each."""
+def device_entries(n: int, device_id: str) -> "tuple[list[bytes], bytes]":
+    """One device's ledger (``RECORDINGS_PER_DEVICE`` recordings of one chunk each) and its
+    public key."""
     seed = (n + 1).to_bytes(2, "big") * 16
     writer = LedgerWriter(make_signer(seed), device_id, sign_every=64)
     out = []
