@@ -31,7 +31,8 @@ module only reads them, and a store without them gives every recording the defau
 import datetime
 import functools
 import json
-from collections.abc import Iterable, Mapping
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
@@ -394,19 +395,23 @@ def put_policy(cur: "Cursor", new: Policy) -> dict:
     return changed
 
 
-def _case_links(cur: "Cursor", item_id: "str | None" = None) -> "dict[str, list[CaseFacts]]":
-    """item -> the cases it is linked to (all items, or one)."""
+def _case_links(
+    cur: "Cursor", item_id: "str | None" = None, stale: bool = False
+) -> "dict[str, list[CaseFacts]]":
+    """item -> the cases it is linked to (all items, one, or the stale ones: the plan's
+    index)."""
     if not (has_table(cur, "case_items") and has_table(cur, "cases")):
         return {}
     sql = (
         "SELECT ci.item_id, c.case_no, c.case_type, c.major, c.closed_ms FROM case_items ci "
         "JOIN cases c ON c.case_no = ci.case_no"
     )
-    rows = (
-        cur.execute(sql + " WHERE ci.item_id = ?", (item_id,))
-        if item_id is not None
-        else cur.execute(sql)
-    )
+    if item_id is not None:
+        rows = cur.execute(sql + " WHERE ci.item_id = ?", (item_id,))
+    elif stale:
+        rows = cur.execute(sql + " WHERE ci.item_id IN (SELECT item_id FROM retention_stale)")
+    else:
+        rows = cur.execute(sql)
     out: dict = {}
     for item, case_no, case_type, major, closed_ms in rows:
         out.setdefault(item, []).append(CaseFacts(case_no, case_type or "", bool(major), closed_ms))
@@ -415,9 +420,9 @@ def _case_links(cur: "Cursor", item_id: "str | None" = None) -> "dict[str, list[
     return out
 
 
-def held_items(cur: "Cursor", item_id: "str | None" = None) -> "set[str]":
+def held_items(cur: "Cursor", item_id: "str | None" = None, stale: bool = False) -> "set[str]":
     """The items under a hold in force (directly, or through a held case): all of them,
-    or ``item_id`` alone when it is held."""
+    ``item_id`` alone when it is held, or the stale ones that are (the plan's index)."""
     if not has_table(cur, "holds"):
         return set()
     direct = "SELECT item_id FROM holds WHERE released_ms IS NULL AND item_id IS NOT NULL"
@@ -430,6 +435,9 @@ def held_items(cur: "Cursor", item_id: "str | None" = None) -> "set[str]":
         direct += " AND item_id = ?"
         by_case += " AND ci.item_id = ?"
         args = (item_id,)
+    elif stale:
+        direct += " AND item_id IN (SELECT item_id FROM retention_stale)"
+        by_case += " AND ci.item_id IN (SELECT item_id FROM retention_stale)"
     held = {r[0] for r in cur.execute(direct, args)}
     if has_table(cur, "case_items"):
         held |= {r[0] for r in cur.execute(by_case, args)}
@@ -471,11 +479,218 @@ class PlanRow(NamedTuple):
         return Verdict(self.item_id, Rule(self.rule, DATED, self.until_ms, self.case_no), self.held)
 
 
+# --- the plan's index ------------------------------------------------------------------------
+#
+# Working the rules out for every recording takes seconds in a store of 100,000 of them, and
+# the plan is asked for far more often than the facts change. So each recording's verdict is
+# kept in ``retention_index``: a cache of ``decide``, never a second copy of the rules, in
+# which only the recordings whose facts changed are decided again. Which ones changed is told
+# by triggers on the tables the facts live in (they put the item ids in ``retention_stale``),
+# rather than read from the audit trail: a trigger sees every change, whichever code (or
+# hand) made it, through an audited action or not, so the cache cannot miss one. The index
+# is of one policy; a plan asked with another (or by a release whose INDEX_VERSION differs)
+# decides every recording again, once.
+
+# Raise whenever ``rules`` or ``decide`` change what they give: every store's index is then
+# rebuilt at its next plan.
+INDEX_VERSION = 1
+
+INDEX_SCHEMA = (
+    # Each recording's verdict (host.retention): until_ms NULL when it is kept forever or
+    # while a case is open. A cache of ``decide`` over the facts; rebuilt when in doubt.
+    "CREATE TABLE IF NOT EXISTS retention_index (item_id TEXT PRIMARY KEY, until_ms INTEGER, "
+    "rule TEXT NOT NULL, case_no TEXT, held INTEGER NOT NULL, category TEXT) WITHOUT ROWID",
+    # The plan reads the dated verdicts in date order from this index alone.
+    "CREATE INDEX IF NOT EXISTS retention_index_due ON retention_index "
+    "(until_ms, item_id, rule, case_no, held, category) WHERE until_ms IS NOT NULL",
+    # The items whose facts changed since the index was last brought up to date.
+    "CREATE TABLE IF NOT EXISTS retention_stale (item_id TEXT PRIMARY KEY) WITHOUT ROWID",
+    # The policy the index was decided under.
+    "CREATE TABLE IF NOT EXISTS retention_index_of (one INTEGER PRIMARY KEY CHECK (one = 1), "
+    "policy TEXT NOT NULL)",
+)
+
+_TRIGGER = "retention_stale_"
+
+
+# The triggers add an item only when it is not there yet, rather than INSERT OR IGNORE: the
+# statement that fires a trigger imposes its own conflict rule on the trigger's statements
+# (an upsert's makes a duplicate an error), so they must never meet a conflict at all.
+def _item(row: str) -> str:
+    return (
+        "INSERT INTO retention_stale SELECT %s.item_id WHERE %s.item_id IS NOT NULL "
+        "AND NOT EXISTS (SELECT 1 FROM retention_stale WHERE item_id = %s.item_id);"
+        % (row, row, row)
+    )
+
+
+def _case(row: str) -> str:
+    return (
+        "INSERT INTO retention_stale SELECT item_id FROM case_items WHERE case_no = %s.case_no "
+        "AND item_id NOT IN (SELECT item_id FROM retention_stale);" % row
+    )
+
+
+def _triggers(cur: "Cursor") -> "dict[str, str]":
+    """name -> CREATE TRIGGER, for each table a rule reads that the store has: every change
+    that could change a verdict marks the items it touches stale. The names say whether the
+    case tables were there (a hold on a case holds every item linked to it), so a store that
+    gains them later gets its triggers made again."""
+    linked = has_table(cur, "case_items")
+
+    def hold(row: str) -> str:
+        return _item(row) + _case(row) if linked else _item(row)
+
+    sources: dict[str, tuple[Callable[[str], str], tuple[str, ...]]] = {
+        # table: (what marks a row's items stale, the columns that matter on an update)
+        "items": (_item, ("item_id", "kind", "started_ms")),
+        "item_notes": (_item, ("item_id", "category")),
+        "case_items": (_item, ("item_id", "case_no")),
+        "cases": (_case, ("case_no", "case_type", "major", "closed_ms")),
+        "holds": (hold, ("item_id", "case_no", "released_ms")),
+    }
+    out = {}
+    for table, (mark, columns) in sources.items():
+        if not has_table(cur, table) or (table == "cases" and not linked):
+            continue
+        name = _TRIGGER + table + ("_linked" if linked else "")
+        changed = " OR ".join("OLD.%s IS NOT NEW.%s" % (c, c) for c in columns)
+        out[name + "_insert"] = "CREATE TRIGGER %s_insert AFTER INSERT ON %s BEGIN %s END" % (
+            name,
+            table,
+            mark("NEW"),
+        )
+        out[name + "_delete"] = "CREATE TRIGGER %s_delete AFTER DELETE ON %s BEGIN %s END" % (
+            name,
+            table,
+            mark("OLD"),
+        )
+        out[name + "_update"] = (
+            "CREATE TRIGGER %s_update AFTER UPDATE ON %s WHEN %s BEGIN %s %s END"
+            % (name, table, changed, mark("OLD"), mark("NEW"))
+        )  # fmt: skip
+    return out
+
+
+def _policy_key(pol: Policy) -> str:
+    """The policy as the index records it: what ``decide`` reads (the grace period is not)."""
+    rules_of = pol.to_dict()
+    del rules_of["retention_grace_days"]
+    return json.dumps([INDEX_VERSION, rules_of], sort_keys=True)
+
+
+def bring_up(cur: "Cursor", pol: Policy) -> int:
+    """Bring ``retention_index`` up to date for ``pol``: the stale items decided again, or
+    every recording when the index is of another policy, or its triggers are not all in
+    place (a table made since, a store edited by hand). Returns how many were decided. One
+    savepoint: inside the caller's transaction, or its own."""
+    cur.execute("SAVEPOINT retention_index")
+    try:
+        done = _bring_up(cur, pol)
+    except BaseException:
+        if cur.connection.in_transaction:
+            cur.execute("ROLLBACK TO retention_index")
+            cur.execute("RELEASE retention_index")
+        raise
+    cur.execute("RELEASE retention_index")
+    return done
+
+
+def _bring_up(cur: "Cursor", pol: Policy) -> int:
+    if not has_table(cur, "retention_index_of"):
+        for sql in INDEX_SCHEMA:
+            cur.execute(sql)
+    want = _triggers(cur)
+    have = dict(cur.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, ?) = ?",
+        (len(_TRIGGER), _TRIGGER),
+    ).fetchall())  # fmt: skip
+    key = _policy_key(pol)
+    of = cur.execute("SELECT policy FROM retention_index_of").fetchone()
+    if have != want or of is None or of[0] != key:
+        # Another policy; or the triggers are missing or not these, so changes may have gone
+        # unseen: decide every recording again.
+        for name in sorted(have):
+            cur.execute("DROP TRIGGER %s" % name)
+        for sql in want.values():
+            cur.execute(sql)
+        cur.execute("DELETE FROM retention_index")
+        cur.execute("INSERT OR REPLACE INTO retention_index_of VALUES (1, ?)", (key,))
+        cur.execute("DELETE FROM retention_stale")
+        cur.execute(
+            "INSERT INTO retention_stale SELECT item_id FROM items WHERE kind = 'recording'"
+        )
+    if cur.execute("SELECT 1 FROM retention_stale LIMIT 1").fetchone() is None:
+        return 0
+    cur.execute(
+        "DELETE FROM retention_index WHERE item_id IN (SELECT item_id FROM retention_stale)"
+    )
+    notes = has_table(cur, "item_notes")
+    rows = cur.execute(
+        "SELECT i.item_id, i.started_ms, %s FROM retention_stale s "
+        "JOIN items i ON i.item_id = s.item_id %s WHERE i.kind = 'recording'"
+        % (
+            ("n.category", "LEFT JOIN item_notes n ON n.item_id = i.item_id")
+            if notes
+            else ("NULL", "")
+        ),
+    ).fetchall()
+    links = _case_links(cur, stale=True)
+    held = held_items(cur, stale=True)
+    none: tuple = ()
+    verdicts = []
+    for item_id, started, category in rows:
+        v = decide(
+            Facts(item_id, started, category, tuple(links.get(item_id, none)), item_id in held),
+            pol,
+        )
+        verdicts.append((item_id, v.until_ms, v.rule.name, v.rule.case_no, int(v.held), category))
+    cur.executemany("INSERT INTO retention_index VALUES (?, ?, ?, ?, ?, ?)", verdicts)
+    cur.execute("DELETE FROM retention_stale")
+    return len(verdicts)
+
+
 def plan(cur: "Cursor", pol: Policy, until_ms: int) -> "list[PlanRow]":
     """Every recording that may be deleted by ``until_ms``, with the rule that says so, its
-    hold and the deletion under way; soonest first. One indexed query over the recordings
-    (only those old enough for the shortest period to have run), the small tables beside it,
-    and ``decide`` per recording."""
+    hold and the deletion under way; soonest first. One indexed range query over
+    ``retention_index`` (brought up to date first: ``bring_up``), joined to the deletions
+    under way. A store opened read-only, where the index cannot be written, gets
+    ``plan_scan``: the same rows, worked out afresh."""
+    try:
+        bring_up(cur, pol)
+    except sqlite3.OperationalError as exc:
+        if "readonly" not in str(exc):
+            raise
+        return plan_scan(cur, pol, until_ms)
+    if has_table(cur, "deletions"):
+        sql = (
+            "SELECT x.until_ms, x.item_id, x.rule, x.case_no, x.held, x.category, "
+            "CASE WHEN d.id IS NULL THEN NULL WHEN d.approved_ms THEN 'approved' "
+            "ELSE 'requested' END, d.grace_until_ms FROM retention_index x "
+            "LEFT JOIN deletions d ON d.item_id = x.item_id AND d.undone_ms IS NULL "
+            # A deleted recording has nothing left to delete: its media is gone, its
+            # entries stay.
+            "WHERE x.until_ms <= ? AND NOT coalesce(d.deleted_ms, 0) "
+            "ORDER BY x.until_ms, x.item_id"
+        )
+    else:
+        sql = (
+            "SELECT x.until_ms, x.item_id, x.rule, x.case_no, x.held, x.category, NULL, NULL "
+            "FROM retention_index x WHERE x.until_ms <= ? ORDER BY x.until_ms, x.item_id"
+        )
+    return [
+        PlanRow(when, item_id, rule, case_no, bool(held), category, state, grace)
+        for when, item_id, rule, case_no, held, category, state, grace in cur.execute(
+            sql, (until_ms,)
+        )
+    ]
+
+
+def plan_scan(cur: "Cursor", pol: Policy, until_ms: int) -> "list[PlanRow]":
+    """What ``plan`` gives, worked out from the facts afresh: one indexed query over the
+    recordings (only those old enough for the shortest period to have run), the small tables
+    beside it, and ``decide`` per recording. For a store opened read-only (the index cannot
+    be brought up to date there), and the tests' oracle for the index."""
     # Nothing recorded after this can be due by until_ms (a day's slack for 29 February).
     newest = add_years(until_ms, -pol.shortest_years()) + DAY_MS
     notes = has_table(cur, "item_notes")

@@ -9,6 +9,7 @@ import sqlite3
 
 import pytest
 from hypothesis import given
+from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from host import cases, items, retention, settings
@@ -278,3 +279,207 @@ def test_every_rule_has_its_words_in_both_languages():  # issue 17: ids built at
         assert i18n.known(msg_id), msg_id
         assert i18n.text(msg_id, "en", years=2, case="A-1", category="training")
         assert i18n.text(msg_id, "zh", years=2, case="A-1", category="training")
+
+
+# --- the plan's index (issue 13's benchmark: the plan of 100,000 recordings in 200 ms) -------
+
+CASE_NOS = ("A-1", "A-2")
+RECS = st.integers(1, 3)  # 1 and 2 recorded from the start; 3 synced later, maybe
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("record"), st.just(3), times),
+        st.tuples(st.just("resync"), RECS, times),
+        st.tuples(st.just("note"), RECS, st.sampled_from(("routine", "evidence", "obstruction"))),
+        st.tuples(
+            st.just("open"),
+            st.sampled_from(CASE_NOS),
+            st.sampled_from(("search", "traffic", "mass-incident")),
+            st.booleans(),
+        ),
+        st.tuples(st.just("link"), st.sampled_from(CASE_NOS), RECS),
+        st.tuples(st.just("unlink"), st.sampled_from(CASE_NOS), RECS),
+        st.tuples(st.just("close"), st.sampled_from(CASE_NOS), times),
+        st.tuples(st.just("hold"), RECS),
+        st.tuples(st.just("hold-case"), st.sampled_from(CASE_NOS)),
+        st.tuples(st.just("release"), RECS),
+        st.tuples(st.just("release-case"), st.sampled_from(CASE_NOS)),
+        st.tuples(st.just("delete"), RECS, st.integers(0, 2)),
+        st.tuples(st.just("policy"), policies),
+    ),
+    min_size=4,
+    max_size=30,
+)
+
+
+def store_tables() -> sqlite3.Cursor:
+    cur = tables()
+    cur.executescript(retention.SCHEMA)
+    return cur
+
+
+def change(cur: sqlite3.Cursor, op: tuple) -> None:
+    """One change of the facts through the functions the commands use."""
+    what, *args = op
+    rec_id = "SC-0001/%d" % args[0] if isinstance(args[0], int) else ""
+    try:
+        if what == "record":
+            cur.execute(
+                "INSERT OR IGNORE INTO items (item_id, kind, device_id, rec, first_seq, last_seq, "
+                "started_ms, ended_ms) VALUES (?, 'recording', 'SC-0001', ?, 0, 0, ?, ?)",
+                (rec_id, args[0], args[1], args[1]),
+            )
+        elif what == "resync":  # more of a recording synced: the items index's own upsert
+            items._save(cur, "SC-0001", args[0], [0, 0, args[1], args[1], None, 0, 0, 0])
+        elif what == "note":
+            cases.note(cur, rec_id, args[1], "what it shows", "clerk", T0)
+        elif what == "open":
+            case = cases.Case(args[0], args[1], "t", "r", "p", T0, T0, None, args[2], "clerk", T0)
+            cases.add(cur, case)
+        elif what == "link":
+            cases.link(cur, args[0], "SC-0001/%d" % args[1], "clerk", T0)
+        elif what == "unlink":
+            cases.unlink(cur, args[0], "SC-0001/%d" % args[1])
+        elif what == "close":
+            cases.close(cur, args[0], args[1])
+        elif what in ("hold", "hold-case"):
+            on_item = what == "hold"
+            retention.place_hold(
+                cur, rec_id if on_item else None, None if on_item else args[0], "r", "legal", T0
+            )
+        elif what in ("release", "release-case"):
+            on_item = what == "release"
+            retention.release_holds(
+                cur, rec_id if on_item else None, None if on_item else args[0], "r", "legal", T0
+            )
+        elif what == "delete":
+            found = retention.live_deletion(cur, rec_id)
+            if found is None:
+                retention.request(cur, rec_id, "due", "clerk", T0)
+            elif args[1] == 1 and found.approved_ms is None:
+                retention.approve(cur, found, "approver", T0, 30)
+            elif args[1] == 2 and found.approved_ms is not None:
+                retention.mark_deleted(cur, found, [], T0)
+            else:
+                retention.undo(cur, found, "approver", T0)
+    except (cases.CaseError, items.ItemError):
+        pass  # a change the rules refuse (no such item or case): nothing changed
+
+
+def from_scratch(cur: sqlite3.Cursor, p: Policy, until: int) -> "list[retention.Verdict]":
+    """``decide`` over every recording, each read on its own: what the index caches."""
+    ids = [r[0] for r in cur.execute("SELECT item_id FROM items WHERE kind = 'recording'")]
+    gone = {r[0] for r in cur.execute(
+        "SELECT item_id FROM deletions WHERE undone_ms IS NULL AND deleted_ms IS NOT NULL"
+    )}  # fmt: skip
+    return retention.plan_of([retention.facts(cur, i) for i in ids if i not in gone], p, until)
+
+
+starts = st.lists(times, min_size=2, max_size=2)
+openings = st.lists(
+    st.tuples(
+        st.sampled_from(("search", "traffic", "mass-incident")), st.booleans(), st.none() | times
+    ),
+    min_size=2,
+    max_size=2,
+)
+
+
+@examples(max_examples=300)
+@given(starts, openings, operations, policies, st.integers(T0, T0 + 40 * 365 * DAY))
+def test_the_indexed_plan_is_the_plan_worked_out_afresh(recorded, opened, ops, p, until):
+    # R-HOST-3, issue 13: the index is a cache of ``decide``, whatever changes in between.
+    cur = store_tables()
+    for n, when in enumerate(recorded, 1):
+        change(cur, ("record", n, when))
+    for case_no, (case_type, major, closed) in zip(CASE_NOS, opened, strict=True):
+        change(cur, ("open", case_no, case_type, major))
+        if closed is not None:
+            change(cur, ("close", case_no, closed))
+    retention.plan(cur, p, until)  # the index, built before the changes
+    for op in ops:
+        if op[0] == "policy":
+            p = op[1]  # a policy change: the plan is asked with another policy
+        else:
+            change(cur, op)
+        got = retention.plan(cur, p, until)
+        assert got == retention.plan_scan(cur, p, until)
+        assert [r.verdict for r in got] == from_scratch(cur, p, until)
+        assert indexed(cur) == every_verdict(cur, p)
+
+
+def indexed(cur: sqlite3.Cursor) -> list:
+    """The index itself: each recording's verdict as cached, dated or not."""
+    return cur.execute(
+        "SELECT item_id, until_ms, rule, case_no, held, category FROM retention_index "
+        "ORDER BY item_id"
+    ).fetchall()
+
+
+def every_verdict(cur: sqlite3.Cursor, p: Policy) -> list:
+    out = []
+    for (item_id,) in cur.execute(
+        "SELECT item_id FROM items WHERE kind = 'recording' ORDER BY item_id"
+    ).fetchall():
+        f = retention.facts(cur, item_id)
+        v = retention.decide(f, p)
+        out.append((item_id, v.until_ms, v.rule.name, v.rule.case_no, int(v.held), f.category))
+    return out
+
+
+def recordings(cur: sqlite3.Cursor, n: int) -> "list[str]":
+    for rec in range(1, n + 1):
+        change(cur, ("record", rec, T0 + rec * DAY))
+    return ["SC-0001/%d" % rec for rec in range(1, n + 1)]
+
+
+def test_a_case_closed_after_the_index_was_built_moves_its_items():  # R-HOST-3, issue 13
+    cur = store_tables()
+    ids = recordings(cur, 4)
+    cases.add(cur, cases.Case("A-1", "search", "t", "r", "p", T0, T0, None, False, "clerk", T0))
+    for item_id in ids[:2]:
+        cases.link(cur, "A-1", item_id, "clerk", T0)
+    far = T0 + 30 * 365 * DAY
+    assert [r.item_id for r in retention.plan(cur, Policy(), far)] == ids[2:]  # while open
+    assert retention.bring_up(cur, Policy()) == 0  # nothing changed: nothing decided again
+    closed = T0 + 5 * 365 * DAY
+    cases.close(cur, "A-1", closed)
+    assert retention.bring_up(cur, Policy()) == 2  # the case's items alone
+    rows = {r.item_id: r for r in retention.plan(cur, Policy(), far)}
+    for item_id in ids[:2]:
+        assert (rows[item_id].rule, rows[item_id].until_ms) == (
+            retention.CASE_CLOSED,
+            years_after(closed, 2),
+        )
+
+
+def test_a_policy_change_moves_every_recording():  # R-HOST-3, issue 13
+    cur = store_tables()
+    ids = recordings(cur, 3)
+    far = T0 + 30 * 365 * DAY
+    before = retention.plan(cur, Policy(years=2), far)
+    assert [r.until_ms for r in before] == [years_after(T0 + n * DAY, 2) for n in (1, 2, 3)]
+    after = retention.plan(cur, Policy(years=5), far)
+    assert [(r.item_id, r.until_ms) for r in after] == [
+        (item_id, years_after(T0 + n * DAY, 5)) for n, item_id in zip((1, 2, 3), ids, strict=True)
+    ]
+
+
+def test_a_recording_synced_after_the_index_was_built_is_in_the_plan():  # issue 13
+    cur = store_tables()
+    recordings(cur, 2)
+    far = T0 + 30 * 365 * DAY
+    assert len(retention.plan(cur, Policy(), far)) == 2
+    change(cur, ("record", 3, T0))
+    assert retention.plan(cur, Policy(), far)[0].item_id == "SC-0001/3"
+
+
+def test_a_store_opened_read_only_gets_the_same_plan(tmp_path):  # issue 13
+    path = tmp_path / "store.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(items.SCHEMA + cases.SCHEMA + retention.SCHEMA + settings.SCHEMA)
+    recordings(db.cursor(), 3)
+    db.close()
+    ro = sqlite3.connect("file:%s?mode=ro" % path, uri=True, isolation_level=None)
+    far = T0 + 30 * 365 * DAY
+    rows = retention.plan(ro.cursor(), Policy(), far)
+    assert [r.item_id for r in rows] == ["SC-0001/1", "SC-0001/2", "SC-0001/3"]
