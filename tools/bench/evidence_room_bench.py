@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from common import machine
 
 from host import audit, cases, items, people, retention
 from host.access import prepare
@@ -53,7 +53,6 @@ from protocol.registry import (
     MEDIA_MP4,
 )
 from protocol.signer import make_signer
-from tools.bench.common import machine
 
 DEVICES = 100
 RECORDINGS_PER_DEVICE = 1000
