@@ -15,7 +15,8 @@ def test_chromium_renders_a_page_and_verifies_ed25519(tmp_path):  # issues 15, 1
         # The offline verifier checks Ed25519 with WebCrypto: the browser must have it.
         has = page.evaluate(
             """async () => {
-                const k = await crypto.subtle.generateKey({name: "Ed25519"}, true, ["sign", "verify"]);
+                const ed = {name: "Ed25519"};
+                const k = await crypto.subtle.generateKey(ed, true, ["sign", "verify"]);
                 const data = new TextEncoder().encode("sealcam");
                 const sig = await crypto.subtle.sign({name: "Ed25519"}, k.privateKey, data);
                 return await crypto.subtle.verify({name: "Ed25519"}, k.publicKey, sig, data);
