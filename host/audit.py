@@ -58,6 +58,15 @@ USER_ADD = "user-add"
 USER_CHANGE = "user-change"
 PASSWORD_CHANGE = "password-change"  # one's own (another's, reset, is a user-change)
 AUDIT_READ = "audit-read"
+# Oversight (registers, allocation, random review, reports) and the store's own checks.
+REGISTER = "register"  # the device register or the units changed (a device, a state, upkeep)
+CHECKOUT = "checkout"  # a recorder handed out to an officer
+RETURN = "return"  # a recorder given back
+HANDOVER = "handover"  # a recorder passed from one officer to another
+SAMPLE = "sample-draw"  # a random review sample drawn (its seed recorded)
+REPORT = "report"  # an oversight report read (allocation, review, violations)
+VERIFY = "verify"  # the store verified by a person
+CHECKPOINT_EXPORT = "checkpoint-export"  # a signed checkpoint handed to a witness
 
 ACTIONS = (
     LOGIN,
@@ -88,6 +97,14 @@ ACTIONS = (
     USER_CHANGE,
     PASSWORD_CHANGE,
     AUDIT_READ,
+    REGISTER,
+    CHECKOUT,
+    RETURN,
+    HANDOVER,
+    SAMPLE,
+    REPORT,
+    VERIFY,
+    CHECKPOINT_EXPORT,
 )
 
 DONE = "done"

@@ -45,6 +45,10 @@ ROLE_ACTIONS: "dict[str, frozenset[str]]" = {
             audit.POLICY_CHANGE,
             audit.AUDIT_READ,
             audit.VIEW,
+            audit.REGISTER,
+            audit.REPORT,
+            audit.VERIFY,
+            audit.CHECKPOINT_EXPORT,
         }
     ),
     CLERK: frozenset(
@@ -67,9 +71,27 @@ ROLE_ACTIONS: "dict[str, frozenset[str]]" = {
             audit.RESTRICT,
             audit.REQUEST_APPROVAL,
             audit.AUDIT_READ,
+            audit.REGISTER,
+            audit.CHECKOUT,
+            audit.RETURN,
+            audit.HANDOVER,
+            audit.REPORT,
+            audit.VERIFY,
+            audit.CHECKPOINT_EXPORT,
         }
     ),
-    LEGAL: frozenset({audit.VIEW, audit.PLAY, audit.REVIEW, audit.HOLD, audit.AUDIT_READ}),
+    LEGAL: frozenset(
+        {
+            audit.VIEW,
+            audit.PLAY,
+            audit.REVIEW,
+            audit.HOLD,
+            audit.AUDIT_READ,
+            audit.SAMPLE,
+            audit.REPORT,
+            audit.VERIFY,
+        }
+    ),
     APPROVER: frozenset(
         {
             audit.VIEW,
@@ -78,6 +100,7 @@ ROLE_ACTIONS: "dict[str, frozenset[str]]" = {
             audit.REFUSE,
             audit.DELETE_APPROVE,
             audit.AUDIT_READ,
+            audit.REPORT,
         }
     ),
     OFFICER: frozenset(
