@@ -74,7 +74,7 @@ def test_a_session_line_shows_device_link_state_bytes_rate_and_time_left():
 
 def test_the_rate_follows_the_last_few_seconds():
     clock = Clock()
-    view = SessionView(Tty(), clock=clock)
+    view = SessionView(Tty(), clock=clock, width=120)
     view.begin(1, "serial:/dev/ttyACM0")
     for second in range(1, 21):  # fast for 10 s, then a tenth of that
         clock.t += 1
