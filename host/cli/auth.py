@@ -17,17 +17,36 @@ import argparse
 import getpass
 import os
 import sys
+import time
 from typing import TYPE_CHECKING
 
 from host import i18n
 from host.cli.common import UsageProblem, host_signer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from host.access import Desk, Store
     from host.evidence import SqliteEvidenceStore
 
 USER_ENV = "SEALCAM_USER"
 PASSWORD_ENV = "SEALCAM_PASSWORD"
+
+
+def wall_ms() -> int:
+    """The wall clock, UTC milliseconds."""
+    return int(time.time() * 1000)
+
+
+# The clock of every desk a command opens (and of the first account, made without one):
+# the one seam a test moves time with (``monkeypatch.setattr(host.cli.auth, "clock", c)``),
+# read at each call so a desk made before the test moved it follows too.
+clock: "Callable[[], int]" = wall_ms
+
+
+def now_ms() -> int:
+    """The time now by ``clock``, looked up at each call."""
+    return clock()
 
 
 def add_login_options(p: argparse.ArgumentParser) -> None:
@@ -96,7 +115,7 @@ def desk_for(store: "SqliteEvidenceStore", user: "str | None") -> "Desk":
     prepare(store)
     with store.write() as cur:
         items.refresh(cur)
-    return Desk.login(store, user, password_for(user), sign=signer_for)
+    return Desk.login(store, user, password_for(user), now=now_ms, sign=signer_for)
 
 
 def desk_if_accounts(store: "SqliteEvidenceStore", user: "str | None") -> "Desk | None":

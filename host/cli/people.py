@@ -155,8 +155,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 def _first_account(store: "SqliteEvidenceStore", args: argparse.Namespace) -> int:
     """The store's first account: an administrator, made without a login, and recorded
     as made by itself (the trail's first user-add)."""
-    from host import access
-    from host.cli.auth import signer_for
+    from host.cli.auth import now_ms, signer_for
 
     roles = people.parse_roles(args.role)
     password = new_password(args.name) if people.ADMINISTRATOR in roles else ""
@@ -167,7 +166,7 @@ def _first_account(store: "SqliteEvidenceStore", args: argparse.Namespace) -> in
     with store.write() as cur:
         if people.any_user(cur):  # made by someone else since we looked
             raise UsageProblem(i18n.text("user.not_first_any_more"))
-        now = access.wall_ms()
+        now = now_ms()
         try:
             if people.ADMINISTRATOR not in roles:
                 raise Refused(

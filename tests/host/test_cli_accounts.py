@@ -8,52 +8,16 @@ import json
 
 import pytest
 
-import host.access
-from host import audit, i18n, people
-from host.cli.main import main
+from host import access, audit, people
 from host.evidence import SqliteEvidenceStore
-from tests.host.helpers import WallClock, host_keys, synced_evidence
+from tests.host.helpers import host_keys, synced_evidence
 
 ADMIN_PW = "admin password 1"
 CLERK_PW = "clerk password 2"
 OFFICER_PW = "officer password 3"
 PASSWORDS = (ADMIN_PW, CLERK_PW, OFFICER_PW)
 
-
-@pytest.fixture(autouse=True)
-def _language_back():
-    yield
-    i18n.use(None)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """The desk's clock, moved by the test (no sleeping)."""
-    c = WallClock()
-    monkeypatch.setattr(host.access, "time", c)
-    return c
-
-
-@pytest.fixture
-def sealcam(capsys, monkeypatch):
-    """Run ``sealcam ARGS`` in this process as ``user`` with ``password`` (SEALCAM_PASSWORD),
-    a new password from SEALCAM_NEW_PASSWORD: (exit code, stdout, stderr)."""
-
-    def run(*argv: str, password: "str | None" = None, new: "str | None" = None) -> tuple:
-        for env, value in (("SEALCAM_PASSWORD", password), ("SEALCAM_NEW_PASSWORD", new)):
-            if value is None:
-                monkeypatch.delenv(env, raising=False)
-            else:
-                monkeypatch.setenv(env, value)
-        monkeypatch.delenv("SEALCAM_USER", raising=False)
-        try:
-            code = main(list(argv))
-        except SystemExit as stop:  # argparse's own refusals
-            code = stop.code
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+pytestmark = pytest.mark.usefixtures("language_back")
 
 
 def trail(ev) -> "list[audit.Record]":
@@ -133,7 +97,7 @@ def test_an_officer_cannot_add_users_and_the_attempt_is_recorded(tmp_path, sealc
     assert (last.actor, last.action, last.item, last.outcome) == (
         "wang", audit.USER_ADD, "mole", audit.REFUSED
     )  # fmt: skip
-    assert last.details["reason"] == host.access.NOT_ALLOWED
+    assert last.details["reason"] == access.NOT_ALLOWED
     code, out, _ = sealcam(
         "user", "list", "--evidence", ev, "--user", "admin", "--json", password=ADMIN_PW
     )

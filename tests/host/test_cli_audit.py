@@ -11,10 +11,8 @@ import sqlite3
 
 import pytest
 
-import host.access
-from host import audit, i18n, items
+from host import access, audit, i18n, items
 from host.access import Desk
-from host.cli.main import main
 from host.evidence import SqliteEvidenceStore
 from tests.host.helpers import WallClock, host_keys, synced_evidence
 
@@ -23,39 +21,7 @@ CLERK_PW = "clerk password 2"
 OFFICER_PW = "officer password 3"
 OTHER_PW = "officer password 4"
 
-
-@pytest.fixture(autouse=True)
-def _language_back():
-    yield
-    i18n.use(None)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    c = WallClock()
-    monkeypatch.setattr(host.access, "time", c)
-    return c
-
-
-@pytest.fixture
-def sealcam(capsys, monkeypatch):
-    """Run ``sealcam ARGS`` in this process, the password from SEALCAM_PASSWORD."""
-
-    def run(*argv: str, password: "str | None" = None, new: "str | None" = None) -> tuple:
-        for env, value in (("SEALCAM_PASSWORD", password), ("SEALCAM_NEW_PASSWORD", new)):
-            if value is None:
-                monkeypatch.delenv(env, raising=False)
-            else:
-                monkeypatch.setenv(env, value)
-        monkeypatch.delenv("SEALCAM_USER", raising=False)
-        try:
-            code = main(list(argv))
-        except SystemExit as stop:  # argparse's own refusals
-            code = stop.code
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+pytestmark = pytest.mark.usefixtures("language_back")
 
 
 @pytest.fixture
@@ -100,7 +66,7 @@ def handle(path: str, clock: WallClock) -> "tuple[str, str]":
     minute apart: (the recording's id, the derivative's)."""
     store = open_store(path)
     try:
-        desk = Desk.login(store, "clerk", CLERK_PW)
+        desk = Desk.login(store, "clerk", CLERK_PW, now=clock)
         rec = the_recording(path).item_id
         for action in (audit.VIEW, audit.PLAY):
             clock.ms += 60_000
@@ -229,6 +195,32 @@ def test_audit_of_one_person_and_the_agencys_zone(ev, sealcam, clock):
     assert "登录失败" in out and "拒绝" in out and "clerk 的操作" in out
 
 
+def test_audit_user_name_prints_that_users_own_trail(ev, sealcam, clock):
+    # Issue 13 item "sealcam audit --item ID | --user NAME": the issue's literal command, with
+    # no --item and no --of, lists what the logged-in NAME did; --of stays for an auditor.
+    handle(ev, clock)
+    sealcam("items", "--evidence", ev, "--user", "clerk", password="not the password")
+    code, out, err = sealcam("audit", "--evidence", ev, "--user", "clerk", "--json",
+                             password=CLERK_PW)  # fmt: skip
+    assert code == 0, err
+    got = json.loads(out)
+    assert got["of"] == "clerk" and got["item"] is None
+    actions = [r["action"] for r in got["records"]]
+    assert actions == ["login", "view", "play", "export", "view", "login-failed", "login"]
+    assert {r["actor"] for r in got["records"]} == {"clerk"}
+    code, out, _ = sealcam("audit", "--evidence", ev, "--user", "clerk", password=CLERK_PW)
+    assert code == 0 and out.splitlines()[0].startswith("actions of clerk: ")
+    read = _records(ev)[-1]
+    assert (read.actor, read.action, read.item, read.details["of"]) == (
+        "clerk", audit.AUDIT_READ, "clerk", "clerk"
+    )  # fmt: skip
+    # The help says both ways, in both languages.
+    code, out, _ = sealcam("audit", "--help")
+    assert "sealcam audit --user NAME" in " ".join(out.split())
+    code, out, _ = sealcam("--lang", "zh", "audit", "--help")
+    assert "查阅自己的记录" in out and "--of" in out
+
+
 def test_who_may_read_the_trail_and_bad_items(ev, sealcam):
     # Issue 13 Bad input: refused (exit 1) or unusable (exit 2), in one line, audited.
     code, _, err = sealcam(
@@ -240,8 +232,8 @@ def test_who_may_read_the_trail_and_bad_items(ev, sealcam):
         "audit", "--evidence", ev, "--user", "clerk", "--item", "SC-9/12345", password=CLERK_PW
     )
     assert code == 2 and "no item SC-9/12345" in err and err.count("\n") == 1
-    code, _, err = sealcam("audit", "--evidence", ev, "--user", "clerk", password=CLERK_PW)
-    assert code == 2 and "--item" in err
+    code, _, err = sealcam("audit", "--evidence", ev, "--item", "x", "--of", "y", password=CLERK_PW)
+    assert code == 2 and "--item" in err  # one subject at a time
     # Not an item id: what the trail says about that name (here, the account wang).
     code, out, _ = sealcam(
         "audit", "--evidence", ev, "--user", "clerk", "--item", "wang", "--json", password=CLERK_PW
@@ -280,7 +272,7 @@ def test_items_newest_first_an_officer_sees_only_their_own(ev, sealcam):
     assert code == 1 and out == "" and "may list only their own" in err and err.count("\n") == 1
     refused = _records(ev)[-1]
     assert (refused.actor, refused.action, refused.outcome) == ("zhao", audit.VIEW, audit.REFUSED)
-    assert refused.details["reason"] == host.access.NOT_OWN
+    assert refused.details["reason"] == access.NOT_OWN
     code, _, err = sealcam(
         "--lang",
         "zh",
