@@ -14,7 +14,7 @@ import pytest
 from host import access, audit, i18n, items
 from host.access import Desk
 from host.evidence import SqliteEvidenceStore
-from tests.host.helpers import WallClock, host_keys, synced_evidence
+from tests.host.helpers import WallClock, host_keys, sign_checkpoint, synced_evidence
 
 ADMIN_PW = "admin password 1"
 CLERK_PW = "clerk password 2"
@@ -330,17 +330,114 @@ def test_editing_an_audit_row_makes_verify_not_ok(ev, sealcam, tmp_path, clock):
     handle(ev, clock)
     assert sealcam("items", *E, "--user", "clerk", password=CLERK_PW)[0] == 0
     count = len(_records(ev))
-    code, out, err = sealcam("verify", ev)
+    code, out, err = sealcam("verify", ev, "--user", "clerk", password=CLERK_PW)
     assert code == 0, out + err
+    count += 1  # the clerk's login to verify (its verify record comes after the check)
     assert "Audit    %d record(s), chained and in the log" % count in out.splitlines()
     db = sqlite3.connect(tmp_path / "ev" / "evidence.db")
     db.execute("UPDATE audit SET actor = 'someone else' WHERE action = 'export'")
     db.commit()
     db.close()
-    code, out, _ = sealcam("verify", ev)
+    code, out, _ = sealcam("verify", ev, "--user", "clerk", password=CLERK_PW)
     assert code == 1
+    count += 2  # the first verify's record, and this one's login
     assert "Audit    %d record(s): ALTERED (see the findings)" % count in out.splitlines()
     assert "audit-chain-broken" in out
+
+
+def signing(ev: str, sealcam, tmp_path) -> None:
+    """The administrator sets the host key: every action signs a checkpoint from then on."""
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    host_keys(keys)
+    code, _, err = sealcam("setting", "set", "--evidence", ev, "--user", "admin", "host-key",
+                           str(keys / "host.key"), password=ADMIN_PW)  # fmt: skip
+    assert code == 0, err
+
+
+def test_verify_of_a_store_with_accounts_is_one_audit_record_with_its_outcome(
+    ev, sealcam, tmp_path
+):
+    # Issue 13 item "verify and checkpoint export act as a user": log in, check read-only,
+    # then ONE verify record with the verdict and its counts.
+    signing(ev, sealcam, tmp_path)
+    before = len(_records(ev))
+    code, out, err = sealcam("verify", ev, "--user", "clerk", password=CLERK_PW)
+    assert code == 0, out + err
+    assert "Verdict" in out or "OK" in out
+    login, done = _records(ev)[before:]
+    assert (login.actor, login.action) == ("clerk", audit.LOGIN)
+    assert (done.actor, done.action, done.item, done.outcome) == (
+        "clerk", audit.VERIFY, None, audit.DONE
+    )  # fmt: skip
+    assert done.details["verdict"] == "OK" and done.details["devices"] == 1
+    assert done.details["devices_not_ok"] == 0 and done.details["witness"] is False
+    # Nobody named: one line, exit 2, nothing checked; an officer's role: refused, recorded.
+    code, out, err = sealcam("verify", ev, password=CLERK_PW)
+    assert code == 2 and out == "" and "--user" in err and err.count("\n") == 1
+    code, out, err = sealcam("verify", ev, "--user", "wang", password=OFFICER_PW)
+    assert code == 1 and out == "" and err.count("\n") == 1 and "needs the role" in err
+    refused = _records(ev)[-1]
+    assert (refused.actor, refused.action, refused.outcome) == ("wang", audit.VERIFY,
+                                                                audit.REFUSED)  # fmt: skip
+    code, out, err = sealcam("verify", ev, "--user", "clerk", password="wrong password x")
+    assert code == 1 and out == "" and err.count("\n") == 1
+
+
+def test_verify_works_while_the_store_is_open_read_only_elsewhere(ev, sealcam, tmp_path):
+    # Issue 13 item "verify acts as a user": a reader holding the store open (another
+    # verify, the review page) does not stop the verify or its record.
+    signing(ev, sealcam, tmp_path)
+    reader = SqliteEvidenceStore(ev, readonly=True)
+    try:
+        with reader.read() as cur:
+            seen = cur.execute("SELECT count(*) FROM audit").fetchone()[0]
+            code, out, err = sealcam("verify", ev, "--user", "clerk", "--json",
+                                     password=CLERK_PW)  # fmt: skip
+            assert cur.execute("SELECT count(*) FROM audit").fetchone()[0] == seen
+    finally:
+        reader.close()
+    assert code == 0, err
+    assert json.loads(out)["store"]["state"] == "OK"
+    assert _records(ev)[-1].action == audit.VERIFY
+
+
+def test_verify_and_checkpoint_export_of_a_store_without_accounts_change_nothing(
+    tmp_path, sealcam
+):
+    # Issue 13 item "verify acts as a user": a store without accounts (the demo's) is
+    # checked exactly as before: no login, no record, not a byte of the database changed.
+    ev = synced_evidence(tmp_path / "ev")
+    store = SqliteEvidenceStore(ev)
+    sign_checkpoint(store)
+    store.close()
+    db = ev / "evidence.db"
+    before = db.read_bytes()
+    code, out, err = sealcam("verify", str(ev))
+    assert code == 0 and err == "", out + err
+    code, out, err = sealcam("checkpoint", "export", "--evidence", str(ev))
+    assert code == 0 and out.splitlines()[1].isdigit(), err
+    assert db.read_bytes() == before
+    assert not (ev / "evidence.db-wal").exists() or (ev / "evidence.db-wal").stat().st_size == 0
+
+
+def test_checkpoint_export_is_recorded_and_refused_to_a_role_without_it(ev, sealcam, tmp_path):
+    # Issue 13 item "checkpoint export acts as a user": ONE checkpoint-export record.
+    signing(ev, sealcam, tmp_path)
+    out_file = tmp_path / "witness.note"
+    code, _, err = sealcam("checkpoint", "export", "--evidence", ev, "--user", "clerk",
+                           "--out", str(out_file), password=CLERK_PW)  # fmt: skip
+    assert code == 0, err
+    done = _records(ev)[-1]
+    assert (done.actor, done.action, done.outcome) == ("clerk", audit.CHECKPOINT_EXPORT,
+                                                       audit.DONE)  # fmt: skip
+    assert done.details["to"] == str(out_file) and done.details["size"] > 0
+    assert out_file.read_bytes().decode().splitlines()[1] == str(done.details["size"])
+    code, out, err = sealcam("checkpoint", "export", "--evidence", ev, "--user", "wang",
+                             password=OFFICER_PW)  # fmt: skip
+    assert code == 1 and out == "" and err.count("\n") == 1 and "needs the role" in err
+    refused = _records(ev)[-1]
+    assert (refused.action, refused.outcome) == (audit.CHECKPOINT_EXPORT, audit.REFUSED)
 
 
 def test_every_action_outcome_and_role_has_its_label_in_both_languages():

@@ -45,6 +45,7 @@ def _english():
 def room(tmp_path, monkeypatch):
     """A store with one synced recording, the accounts, and a clock at its recording time."""
     monkeypatch.setenv("SEALCAM_PASSWORD", PASSWORD)
+    monkeypatch.setenv("SEALCAM_USER", "clerk")  # who verifies (a store with accounts)
     ev = synced_store(tmp_path / "ev")
     sign(ev)  # the store's log signed as a sync leaves it; actions after it are info
     item = the_recording(ev)
