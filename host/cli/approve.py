@@ -176,7 +176,7 @@ def _show(ms: "int | None", zone: str) -> str:
     return localtime.show(ms, zone) if ms is not None else "-"
 
 
-def said(msg_id: str, a: restricted.Approval, zone: str, **more: object) -> str:
+def said(msg_id: str, a: restricted.Approval, zone: str, **more: str) -> str:
     """Message ``msg_id`` about approval ``a``: each step's message reads what it needs of
     one field list (the number, who it is for, what for, the item, until when, the purpose)."""
     return i18n.text(
