@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from host import access, audit, i18n, localtime, restricted, settings
 from host.cli.auth import add_login_options
 from host.cli.common import EXIT_NOT_OK, EXIT_OK, UsageProblem
-from host.cli.items import local_moment, utc_ms
 from host.cli.people import acting_desk
 
 if TYPE_CHECKING:
@@ -23,16 +22,14 @@ if TYPE_CHECKING:
 
 
 def local_ms(text: str, zone: str, end_of_day: bool = False) -> int:
-    """UTC milliseconds of ``text``, a date or a time in ``zone`` as ``sealcam items``
-    reads them (``host.cli.items``: one syntax for every command). A date alone is the
-    start of that day, or, with ``end_of_day``, its end (the next day's start): an approval
-    ``--until 2026-12-31`` holds all of the 31st. UsageProblem for anything else."""
+    """UTC milliseconds of ``text``, a date or a time in ``zone`` (``host.localtime.parse``:
+    one syntax for every command). A date alone is the start of that day, or, with
+    ``end_of_day``, its end (the next day's start): an approval ``--until 2026-12-31``
+    holds all of the 31st. UsageProblem for anything else."""
     try:
-        ms = utc_ms(local_moment(text), zone, end_of_day)
-    except (argparse.ArgumentTypeError, OverflowError):  # not a date, or past year 9999
+        return localtime.parse(text, zone, end_of_day)
+    except ValueError:  # not a date, or past year 9999
         raise UsageProblem(i18n.text("approval.bad_date", text=text, zone=zone)) from None
-    assert ms is not None  # a moment was given
-    return ms
 
 
 def _approval_id(text: str) -> int:
