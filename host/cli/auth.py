@@ -152,6 +152,7 @@ def _has_accounts(db_path: "Path") -> bool:
     before accounts existed, and its report says what is wrong with it."""
     import sqlite3
 
+    from host import people
     from host.verify_store import open_readonly
 
     if not db_path.is_file():  # a FIFO or a device must not be opened: it could block
@@ -161,7 +162,7 @@ def _has_accounts(db_path: "Path") -> bool:
     except sqlite3.Error:
         return False
     try:
-        return db.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
+        return people.any_user(db.cursor())
     except sqlite3.Error:
         return False
     finally:

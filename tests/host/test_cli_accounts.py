@@ -343,3 +343,34 @@ def test_a_store_without_accounts_says_how_to_begin(tmp_path, sealcam):
         "items", "--evidence", str(tmp_path / "nothing"), "--user", "a", password="x"
     )
     assert code == 2 and "is not an evidence store" in err
+
+
+def test_the_user_command_changes_accounts_only_through_host_people(tmp_path):
+    # Issue 13 review item: host/cli/people.py neither reads nor writes the users table;
+    # the lock rule, closing an account and counting administrators are host.people's.
+    from pathlib import Path
+
+    import host.cli.people
+
+    source = Path(host.cli.people.__file__).read_text(encoding="utf-8")
+    assert "FROM users" not in source and "UPDATE users" not in source
+    store = SqliteEvidenceStore(tmp_path / "ev")
+    from host.access import prepare
+
+    prepare(store)
+    with store.write() as cur:
+        people.add_user(cur, "root", (people.ADMINISTRATOR,), ADMIN_PW, 0)
+        people.add_user(cur, "li", (people.CLERK,), CLERK_PW, 0)
+        assert people.active_administrators(cur) == ["root"]
+        assert people.active_administrators(cur, besides="root") == []
+        assert people.set_disabled(cur, "li", True) is False
+        assert people.set_disabled(cur, "li", True) is True
+        with pytest.raises(people.PeopleError, match="no user named nobody"):
+            people.set_disabled(cur, "nobody", True)
+        for n in range(people.LOCK_AFTER):
+            with pytest.raises(people.LoginRefused):
+                people.authenticate(cur, "root", "wrong password", 1000 + n)
+        last = 1000 + people.LOCK_AFTER - 1
+        assert people.locked_until(cur, "root", last) == last + people.LOCK_MS
+        assert people.locked_until(cur, "root", last + people.LOCK_MS) == 0
+    store.close()
