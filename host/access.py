@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from host import audit, cases, i18n, items, people, restricted, settings
+from host import audit, cases, i18n, items, people, restricted, retention, settings
 from host.errors import Refused, Unusable
 
 if TYPE_CHECKING:
@@ -158,6 +158,9 @@ class Desk:
                     details = {**act.details, "reason": reason, "message": str(exc)}
                     record = (item, audit.REFUSED, details)
                 else:
+                    # What the action changed may change a recording's retention: the plan
+                    # reads its index without writing, so it is brought up to date here.
+                    retention.keep_up(cur)
                     record = (act.item, audit.DONE, act.details)
                 cur.execute("RELEASE act")
             else:

@@ -119,7 +119,7 @@ def desk_from(args: argparse.Namespace) -> "Desk":
 
 
 def desk_for(store: "SqliteEvidenceStore", user: "str | None") -> "Desk":
-    from host import items
+    from host import items, retention
     from host.access import Desk, prepare
 
     if not user:
@@ -127,6 +127,7 @@ def desk_for(store: "SqliteEvidenceStore", user: "str | None") -> "Desk":
     prepare(store)
     with store.write() as cur:
         items.refresh(cur)
+        retention.keep_up(cur)  # new recordings in the plan's index: a plan only reads
     return Desk.login(store, user, password_for(user), now=now_ms, sign=signer_for)
 
 
