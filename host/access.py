@@ -22,6 +22,7 @@ signature at once, not only at the next sync.
 """
 
 import contextlib
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -82,8 +83,24 @@ class Act:
     item: "str | None" = None
 
 
+# Every table and index the schemas make: ``prepare`` runs them only when one is missing
+# (a new store, or a release that added one), so a login costs one lookup, not six scripts.
+MADE = tuple(
+    sorted(set(re.findall(r"CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)\s+IF NOT EXISTS\s+(\w+)",
+                          "".join(SCHEMAS))))
+)  # fmt: skip
+
+
 def prepare(store: Store) -> None:
-    """Make the evidence-management tables in ``store`` (once; a no-op after)."""
+    """Make the evidence-management tables in ``store`` where any is missing; one read of
+    the schema when they are all there."""
+    with store.read() as cur:
+        have = cur.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name IN (%s)" % ",".join("?" * len(MADE)),
+            MADE,
+        ).fetchone()[0]
+    if have == len(MADE):
+        return
     for schema in SCHEMAS:
         store.add_tables(schema)
 

@@ -659,6 +659,12 @@ def keep_up(cur: "Cursor") -> int:
     return bring_up(cur, policy(cur))
 
 
+def behind(cur: "Cursor") -> bool:
+    """Whether ``keep_up`` has work to do: a store that took up retention whose index is
+    not current under the agency's policy. A read."""
+    return has_table(cur, "holds") and not index_current(cur, policy(cur))
+
+
 def index_current(cur: "Cursor", pol: Policy) -> bool:
     """Whether ``retention_index`` holds every recording's verdict under ``pol``, read
     only: made, of this policy, its triggers all in place, nothing stale since."""

@@ -125,9 +125,14 @@ def desk_for(store: "SqliteEvidenceStore", user: "str | None") -> "Desk":
     if not user:
         raise UsageProblem(i18n.text("auth.no_user", env=USER_ENV))
     prepare(store)
-    with store.write() as cur:
-        items.refresh(cur)
-        retention.keep_up(cur)  # new recordings in the plan's index: a plan only reads
+    # The items index brought up to the ledger, and the retention plan's index to that, in
+    # one write; a read says first whether there is anything to do (most logins: nothing).
+    with store.read() as cur:
+        behind = items.behind(cur) or retention.behind(cur)
+    if behind:
+        with store.write() as cur:
+            items.refresh(cur)
+            retention.keep_up(cur)  # a plan only reads the index
     return Desk.login(store, user, password_for(user), now=now_ms, sign=signer_for)
 
 

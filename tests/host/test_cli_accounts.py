@@ -374,3 +374,35 @@ def test_the_user_command_changes_accounts_only_through_host_people(tmp_path):
         assert people.locked_until(cur, "root", last) == last + people.LOCK_MS
         assert people.locked_until(cur, "root", last + people.LOCK_MS) == 0
     store.close()
+
+
+def test_a_login_with_nothing_new_takes_no_write_but_its_own(tmp_path, sealcam, monkeypatch):
+    # Issue 13 review item: the items refresh and the schemas run at every login; with
+    # nothing new they cost a read (a high-water mark, the schema's names), and a recording
+    # the index has not read is still found.
+    from host.cli import auth
+
+    ev = staffed(tmp_path, sealcam)
+    monkeypatch.setenv("SEALCAM_PASSWORD", CLERK_PW)
+    store = SqliteEvidenceStore(ev)
+    writes, scripts = [], []
+    real_write, real_add = store.write, store.add_tables
+    monkeypatch.setattr(store, "write", lambda: writes.append(1) or real_write())
+    monkeypatch.setattr(store, "add_tables", lambda s: scripts.append(s) or real_add(s))
+    auth.desk_for(store, "clerk")
+    assert (len(writes), scripts) == (1, [])  # the login's record, nothing else
+    with real_write() as cur:  # as if a sync had stored the recording since the last login
+        cur.execute("DELETE FROM items")
+        cur.execute("DELETE FROM items_read")
+    writes.clear()
+    desk = auth.desk_for(store, "clerk")
+    assert len(writes) == 2  # the index brought up to the ledger, then the login
+    with desk.look() as cur:
+        assert [i.officer for i in items_of(cur)] == ["P-0427"]
+    store.close()
+
+
+def items_of(cur):
+    from host import items
+
+    return [items.get(cur, r[0]) for r in cur.execute("SELECT item_id FROM items")]
