@@ -402,6 +402,24 @@ def test_verify_works_while_the_store_is_open_read_only_elsewhere(ev, sealcam, t
     assert _records(ev)[-1].action == audit.VERIFY
 
 
+def test_verify_of_a_store_on_read_only_media_is_made_and_said_unrecorded(
+    ev, sealcam, tmp_path, monkeypatch
+):
+    # Issue 13 item "verify acts as a user": a store this process cannot write (a copy on
+    # read-only media) is still verified; it says in one line that the check is unrecorded.
+    import os
+
+    from host.cli import auth
+
+    signing(ev, sealcam, tmp_path)
+    before = len(_records(ev))
+    monkeypatch.setattr(auth.os, "access", lambda path, mode: mode != os.W_OK)
+    code, out, err = sealcam("verify", ev, password=CLERK_PW)
+    assert code == 0, out + err
+    assert err.count("\n") == 1 and "read-only" in err and "not recorded" in err
+    assert len(_records(ev)) == before
+
+
 def test_verify_and_checkpoint_export_of_a_store_without_accounts_change_nothing(
     tmp_path, sealcam
 ):
