@@ -22,12 +22,13 @@ signature at once, not only at the next sync.
 """
 
 import contextlib
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from host import audit, cases, i18n, items, people, restricted, settings
+from host import audit, cases, i18n, items, people, restricted, retention, settings
 from host.errors import Refused, Unusable
 
 if TYPE_CHECKING:
@@ -82,8 +83,24 @@ class Act:
     item: "str | None" = None
 
 
+# Every table and index the schemas make: ``prepare`` runs them only when one is missing
+# (a new store, or a release that added one), so a login costs one lookup, not six scripts.
+MADE = tuple(
+    sorted(set(re.findall(r"CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)\s+IF NOT EXISTS\s+(\w+)",
+                          "".join(SCHEMAS))))
+)  # fmt: skip
+
+
 def prepare(store: Store) -> None:
-    """Make the evidence-management tables in ``store`` (once; a no-op after)."""
+    """Make the evidence-management tables in ``store`` where any is missing; one read of
+    the schema when they are all there."""
+    with store.read() as cur:
+        have = cur.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name IN (%s)" % ",".join("?" * len(MADE)),
+            MADE,
+        ).fetchone()[0]
+    if have == len(MADE):
+        return
     for schema in SCHEMAS:
         store.add_tables(schema)
 
@@ -158,6 +175,9 @@ class Desk:
                     details = {**act.details, "reason": reason, "message": str(exc)}
                     record = (item, audit.REFUSED, details)
                 else:
+                    # What the action changed may change a recording's retention: the plan
+                    # reads its index without writing, so it is brought up to date here.
+                    retention.keep_up(cur)
                     record = (act.item, audit.DONE, act.details)
                 cur.execute("RELEASE act")
             else:

@@ -23,13 +23,10 @@ in the same transaction. Its refusals are in the catalogue's words (``host.i18n`
 rest of what people read is rendered by ``host.cli.case``.
 """
 
-import datetime
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
-from host import compliance, i18n, items, settings
+from host import compliance, i18n, items, localtime, settings
 from host.errors import Unusable
 
 if TYPE_CHECKING:
@@ -279,21 +276,14 @@ def check_case_no(case_no: str) -> str:
     return case_no
 
 
-_WHEN = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
-
-
 def parse_when(text: str, zone: str) -> int:
     """``2026-12-05 14:00`` (or with seconds, or a date alone: its midnight) read as a time
-    in the agency's zone, as UTC milliseconds; CaseError for anything else."""
-    found = _WHEN.match(text.strip())
+    in the agency's zone, as UTC milliseconds (``host.localtime.parse``: the one way every
+    command reads a moment); CaseError for anything else."""
     try:
-        if not found:
-            raise ValueError(text)
-        y, mo, d, h, mi, s = (int(g) if g else 0 for g in found.groups())
-        local = datetime.datetime(y, mo, d, h, mi, s, tzinfo=ZoneInfo(zone))
+        return localtime.parse(text, zone)
     except ValueError:
         raise CaseError(i18n.text("case.err.when", text=text, zone=zone)) from None
-    return int(local.timestamp()) * 1000
 
 
 # --- the store (inside the caller's transaction) -------------------------------------------

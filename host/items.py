@@ -124,6 +124,20 @@ def parse_id(item_id: str) -> "tuple[str, int]":
     return device, int(number)
 
 
+def behind(cur: "Cursor") -> bool:
+    """Whether a device's ledger holds an entry the index has not read (its high-water
+    mark, ``items_read``, is below the newest seq): a read, one indexed lookup per device,
+    so a login with nothing new takes no write lock to find that out."""
+    return (
+        cur.execute(
+            "SELECT 1 FROM devices d LEFT JOIN items_read r ON r.device_id = d.device_id "
+            "WHERE (SELECT max(seq) FROM entries e WHERE e.device_id = d.device_id) "
+            ">= coalesce(r.next_seq, 0) LIMIT 1"
+        ).fetchone()
+        is not None
+    )
+
+
 def refresh(cur: "Cursor") -> int:
     """Fold every entry stored since the last refresh into the recordings it names; returns
     how many entries were read. Inside the caller's write transaction."""

@@ -280,7 +280,7 @@ def authenticate(cur: "Cursor", name: str, password: str, now_ms: int) -> User:
     pw_hash, disabled, failures, failed_ms = row
     if disabled:
         raise LoginRefused(DISABLED, name)
-    if failures >= LOCK_AFTER and now_ms < failed_ms + LOCK_MS:
+    if lock_end(failures, failed_ms, now_ms):
         # Not even checked: the count does not grow, and the lock does not lengthen, so a
         # locked account opens on time however often a guesser knocks.
         raise LoginRefused(LOCKED, name, failed_ms + LOCK_MS)
@@ -299,6 +299,45 @@ def authenticate(cur: "Cursor", name: str, password: str, now_ms: int) -> User:
     user = user_named(cur, name)
     assert user is not None
     return user
+
+
+def lock_end(failures: int, failed_ms: int, now_ms: int) -> int:
+    """When an account with ``failures`` wrong passwords in a row, the last at
+    ``failed_ms``, opens again; 0 when it is not locked at ``now_ms``."""
+    if failures >= LOCK_AFTER and now_ms < failed_ms + LOCK_MS:
+        return failed_ms + LOCK_MS
+    return 0
+
+
+def _state(cur: "Cursor", name: str) -> tuple:
+    """(disabled, failures, failed_ms) of account ``name``; PeopleError when there is none."""
+    row = cur.execute(
+        "SELECT disabled, failures, failed_ms FROM users WHERE name = ?", (name,)
+    ).fetchone()
+    if row is None:
+        raise PeopleError(i18n.text("people.no_such_user", name=name))
+    return (bool(row[0]), row[1], row[2])
+
+
+def locked_until(cur: "Cursor", name: str, now_ms: int) -> int:
+    """When account ``name``, locked by wrong passwords, opens again; 0 when it is not
+    locked at ``now_ms``. PeopleError when there is no such account."""
+    _, failures, failed_ms = _state(cur, name)
+    return lock_end(failures, failed_ms, now_ms)
+
+
+def set_disabled(cur: "Cursor", name: str, disabled: bool) -> bool:
+    """Close (``disabled``) or reopen account ``name``; returns whether it was closed
+    before. PeopleError when there is no such account."""
+    was = _state(cur, name)[0]
+    cur.execute("UPDATE users SET disabled = ? WHERE name = ?", (int(disabled), name))
+    return was
+
+
+def active_administrators(cur: "Cursor", besides: str = "") -> "list[str]":
+    """The accounts that are open and administer, other than ``besides``."""
+    rows = cur.execute("SELECT name, roles FROM users WHERE disabled = 0 AND name != ?", (besides,))
+    return [name for name, roles in rows if ADMINISTRATOR in roles.split(",")]
 
 
 def set_password(cur: "Cursor", name: str, password: str) -> None:

@@ -180,6 +180,13 @@ def restriction(cur: "Cursor", item_id: str) -> "tuple | None":
     return tuple(row) if row else None
 
 
+def _own_mark(cur: "Cursor", item_id: str) -> "tuple | None":
+    """(kind, reason) of the mark on ``item_id`` itself (not through its original)."""
+    return cur.execute(
+        "SELECT kind, reason FROM restrictions WHERE item_id = ?", (item_id,)
+    ).fetchone()
+
+
 def mark(cur: "Cursor", item_id: str, kind: str, reason: str, by: str, now_ms: int) -> dict:
     """Mark ``item_id`` as holding ``kind`` (marking it again changes the kind and reason);
     returns the details for the ``restrict`` audit record (the old kind and reason too)."""
@@ -188,9 +195,7 @@ def mark(cur: "Cursor", item_id: str, kind: str, reason: str, by: str, now_ms: i
     if not reason.strip():
         raise ApprovalError(i18n.text("restrict.no_reason"))
     items.get(cur, item_id)
-    old = cur.execute(
-        "SELECT kind, reason FROM restrictions WHERE item_id = ?", (item_id,)
-    ).fetchone()
+    old = _own_mark(cur, item_id)
     cur.execute(
         "INSERT INTO restrictions VALUES (?, ?, ?, ?, ?) ON CONFLICT (item_id) DO UPDATE SET "
         "kind = excluded.kind, marked_by = excluded.marked_by, marked_ms = excluded.marked_ms, "
@@ -210,9 +215,7 @@ def lift(cur: "Cursor", item_id: str, reason: str) -> dict:
     if not reason.strip():
         raise ApprovalError(i18n.text("restrict.no_reason"))
     items.get(cur, item_id)
-    row = cur.execute(
-        "SELECT kind, reason FROM restrictions WHERE item_id = ?", (item_id,)
-    ).fetchone()
+    row = _own_mark(cur, item_id)
     if row is None:
         held = restriction(cur, item_id)
         if held is not None:
@@ -225,11 +228,8 @@ def lift(cur: "Cursor", item_id: str, reason: str) -> dict:
 
 def approvers(cur: "Cursor") -> "list[str]":
     """The names of the accounts that may grant an approval (and are not disabled)."""
-    return [
-        u["name"]
-        for u in people.users(cur)
-        if not u["disabled"] and people.User(u["name"], tuple(u["roles"])).may(audit.APPROVE)
-    ]
+    roles = set(approver_roles())
+    return [u["name"] for u in people.users(cur) if not u["disabled"] and roles & set(u["roles"])]
 
 
 def approver_roles() -> "list[str]":
@@ -240,12 +240,22 @@ def _row(row: tuple) -> Approval:
     return Approval(*row)
 
 
+def _approvals(cur: "Cursor", where: "list[str]", params: list) -> "list[Approval]":
+    """The approvals meeting every condition in ``where``, newest first: the one query
+    ``get`` and ``listing`` both read through."""
+    sql = "SELECT %s FROM approvals" % _COLUMNS
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY id DESC"
+    return [_row(r) for r in cur.execute(sql, params).fetchall()]
+
+
 def get(cur: "Cursor", approval_id: int) -> Approval:
     """Approval ``approval_id``; ApprovalError when there is none."""
-    row = cur.execute("SELECT %s FROM approvals WHERE id = ?" % _COLUMNS, (approval_id,)).fetchone()
-    if row is None:
+    found = _approvals(cur, ["id = ?"], [approval_id])
+    if not found:
         raise ApprovalError(i18n.text("approval.no_such", id=approval_id))
-    return _row(row)
+    return found[0]
 
 
 def find(cur: "Cursor", approval_id: int) -> "Approval | None":
@@ -266,11 +276,7 @@ def listing(
     if for_user is not None:
         where.append("for_user = ?")
         params.append(for_user)
-    sql = "SELECT %s FROM approvals" % _COLUMNS
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY id DESC"
-    return [_row(r) for r in cur.execute(sql, params).fetchall()]
+    return _approvals(cur, where, params)
 
 
 def request(
@@ -419,20 +425,42 @@ def refusal(cur: "Cursor", user: str, action: str, item_id: str, now_ms: int) ->
     )
 
 
-def leak_attempts(cur: "Cursor", since_ms: int = 0) -> "list[audit.Record]":
-    """Possible leaking (R-HOST-10): every refused attempt, at or after ``since_ms``, to
-    play, export, share, lend or publish restricted footage, oldest first. An attempt the
-    restriction stopped says so in its reason; one stopped earlier (a role without the
-    action, another officer's recording) counts when its item is restricted now."""
+# The refusals host.access makes at its door (host.access.NOT_ALLOWED, NOT_OWN, RESTRICTED):
+# someone reached for footage they had no right to. On a restricted item, each is possible
+# leaking. Other refusals (the footage failed its check, a hold, a file that cannot be
+# written) are the action's own and say nothing of a leak.
+ACCESS_REASONS = (RESTRICTED, "role-not-allowed", "not-own-recording")
+
+
+def _refused_gated(cur: "Cursor", since_ms: int) -> "list[audit.Record]":
+    """Every refused play, export, share, lend or publication of an item that is restricted
+    (in its reason, or now), at or after ``since_ms``, oldest first."""
     rows = cur.execute(
         "SELECT %s FROM audit WHERE outcome = ? AND at_ms >= ? AND action IN (%s) "
         "AND item IS NOT NULL ORDER BY seq" % (audit.COLUMNS, ",".join("?" * len(GATED))),
         (audit.REFUSED, since_ms, *GATED),
     ).fetchall()
-    found = []
-    for record in audit.records_of(rows):
-        if record.details.get("reason") == RESTRICTED or (
-            record.item is not None and restriction(cur, record.item) is not None
-        ):
-            found.append(record)
-    return found
+    return [
+        r
+        for r in audit.records_of(rows)
+        if r.details.get("reason") == RESTRICTED
+        or (r.item is not None and restriction(cur, r.item) is not None)
+    ]
+
+
+def leak_attempts(cur: "Cursor", since_ms: int = 0) -> "list[audit.Record]":
+    """Possible leaking (R-HOST-10): every attempt, at or after ``since_ms``, to play,
+    export, share, lend or publish restricted footage that the door refused, oldest first.
+    An attempt the restriction stopped says so in its reason; one stopped earlier (a role
+    without the action, another officer's recording) counts when its item is restricted
+    now. An attempt refused for another reason is in ``other_refusals``."""
+    return [r for r in _refused_gated(cur, since_ms) if r.details.get("reason") in ACCESS_REASONS]
+
+
+def other_refusals(cur: "Cursor", since_ms: int = 0) -> "list[audit.Record]":
+    """The refused attempts at restricted footage that are not possible leaking: let
+    through the door, then refused by the action itself (its reason says why: the footage
+    failed its check, a file could not be written), oldest first."""
+    return [
+        r for r in _refused_gated(cur, since_ms) if r.details.get("reason") not in ACCESS_REASONS
+    ]

@@ -31,7 +31,6 @@ module only reads them, and a store without them gives every recording the defau
 import datetime
 import functools
 import json
-import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple, Protocol
@@ -650,40 +649,74 @@ def _bring_up(cur: "Cursor", pol: Policy) -> int:
     return len(verdicts)
 
 
+def keep_up(cur: "Cursor") -> int:
+    """On the write side (every login's items refresh, every desk action): bring the plan's
+    index up to date under the agency's policy, in the caller's write transaction, so a
+    plan is a pure read. Nothing for a store that has not taken up retention (no holds
+    table: ``SCHEMA`` not added). Returns how many recordings were decided."""
+    if not has_table(cur, "holds"):
+        return 0
+    return bring_up(cur, policy(cur))
+
+
+def behind(cur: "Cursor") -> bool:
+    """Whether ``keep_up`` has work to do: a store that took up retention whose index is
+    not current under the agency's policy. A read."""
+    return has_table(cur, "holds") and not index_current(cur, policy(cur))
+
+
+def index_current(cur: "Cursor", pol: Policy) -> bool:
+    """Whether ``retention_index`` holds every recording's verdict under ``pol``, read
+    only: made, of this policy, its triggers all in place, nothing stale since."""
+    if not has_table(cur, "retention_index_of"):
+        return False
+    of = cur.execute("SELECT policy FROM retention_index_of").fetchone()
+    if of is None or of[0] != _policy_key(pol):
+        return False
+    if cur.execute("SELECT 1 FROM retention_stale LIMIT 1").fetchone() is not None:
+        return False
+    have = dict(cur.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, ?) = ?",
+        (len(_TRIGGER), _TRIGGER),
+    ).fetchall())  # fmt: skip
+    return have == _triggers(cur)
+
+
 def plan(cur: "Cursor", pol: Policy, until_ms: int) -> "list[PlanRow]":
     """Every recording that may be deleted by ``until_ms``, with the rule that says so, its
-    hold and the deletion under way; soonest first. One indexed range query over
-    ``retention_index`` (brought up to date first: ``bring_up``), joined to the deletions
-    under way. A store opened read-only, where the index cannot be written, gets
-    ``plan_scan``: the same rows, worked out afresh."""
-    try:
-        bring_up(cur, pol)
-    except sqlite3.OperationalError as exc:
-        if "readonly" not in str(exc):
-            raise
+    hold and the deletion under way; soonest first. A pure read: one indexed range query
+    over ``retention_index`` (which the write side keeps up to date: ``keep_up``), joined to
+    the deletions under way. Where the index is not current (a store opened read-only, one
+    changed by hand, a policy asked for that is not the agency's), ``plan_scan``: the same
+    rows, worked out afresh."""
+    if not index_current(cur, pol):
         return plan_scan(cur, pol, until_ms)
+    # The deletions under way are few: read apart, they spare the range scan a join per row
+    # (the scan reads the covering index alone, in its order).
+    under = {}
     if has_table(cur, "deletions"):
-        sql = (
-            "SELECT x.until_ms, x.item_id, x.rule, x.case_no, x.held, x.category, "
-            "CASE WHEN d.id IS NULL THEN NULL WHEN d.approved_ms THEN 'approved' "
-            "ELSE 'requested' END, d.grace_until_ms FROM retention_index x "
-            "LEFT JOIN deletions d ON d.item_id = x.item_id AND d.undone_ms IS NULL "
-            # A deleted recording has nothing left to delete: its media is gone, its
-            # entries stay.
-            "WHERE x.until_ms <= ? AND NOT coalesce(d.deleted_ms, 0) "
-            "ORDER BY x.until_ms, x.item_id"
-        )
-    else:
-        sql = (
-            "SELECT x.until_ms, x.item_id, x.rule, x.case_no, x.held, x.category, NULL, NULL "
-            "FROM retention_index x WHERE x.until_ms <= ? ORDER BY x.until_ms, x.item_id"
-        )
-    return [
-        PlanRow(when, item_id, rule, case_no, bool(held), category, state, grace)
-        for when, item_id, rule, case_no, held, category, state, grace in cur.execute(
-            sql, (until_ms,)
-        )
-    ]
+        under = {
+            item_id: (deleted, "approved" if approved else "requested", grace)
+            for item_id, deleted, approved, grace in cur.execute(
+                "SELECT item_id, deleted_ms, approved_ms, grace_until_ms FROM deletions "
+                "WHERE undone_ms IS NULL"
+            )
+        }
+    rows = cur.execute(
+        "SELECT until_ms, item_id, rule, case_no, held, category FROM retention_index "
+        "WHERE until_ms <= ? ORDER BY until_ms, item_id",
+        (until_ms,),
+    ).fetchall()
+    out = []
+    for when, item_id, rule, case_no, held, category in rows:
+        deletion = under.get(item_id)
+        if deletion is None:
+            out.append(PlanRow(when, item_id, rule, case_no, held == 1, category, None, None))
+        elif not deletion[0]:  # a deleted recording has nothing left to delete (its
+            # media is gone, its entries stay)
+            state, grace = deletion[1], deletion[2]
+            out.append(PlanRow(when, item_id, rule, case_no, held == 1, category, state, grace))
+    return out
 
 
 def plan_scan(cur: "Cursor", pol: Policy, until_ms: int) -> "list[PlanRow]":

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from host import access, audit, i18n, localtime, restricted, settings
 from host.cli.auth import add_login_options
 from host.cli.common import EXIT_NOT_OK, EXIT_OK, UsageProblem
-from host.cli.items import local_moment, utc_ms
 from host.cli.people import acting_desk
 
 if TYPE_CHECKING:
@@ -23,16 +22,14 @@ if TYPE_CHECKING:
 
 
 def local_ms(text: str, zone: str, end_of_day: bool = False) -> int:
-    """UTC milliseconds of ``text``, a date or a time in ``zone`` as ``sealcam items``
-    reads them (``host.cli.items``: one syntax for every command). A date alone is the
-    start of that day, or, with ``end_of_day``, its end (the next day's start): an approval
-    ``--until 2026-12-31`` holds all of the 31st. UsageProblem for anything else."""
+    """UTC milliseconds of ``text``, a date or a time in ``zone`` (``host.localtime.parse``:
+    one syntax for every command). A date alone is the start of that day, or, with
+    ``end_of_day``, its end (the next day's start): an approval ``--until 2026-12-31``
+    holds all of the 31st. UsageProblem for anything else."""
     try:
-        ms = utc_ms(local_moment(text), zone, end_of_day)
-    except (argparse.ArgumentTypeError, OverflowError):  # not a date, or past year 9999
+        return localtime.parse(text, zone, end_of_day)
+    except ValueError:  # not a date, or past year 9999
         raise UsageProblem(i18n.text("approval.bad_date", text=text, zone=zone)) from None
-    assert ms is not None  # a moment was given
-    return ms
 
 
 def _approval_id(text: str) -> int:
@@ -176,6 +173,21 @@ def _show(ms: "int | None", zone: str) -> str:
     return localtime.show(ms, zone) if ms is not None else "-"
 
 
+def said(msg_id: str, a: restricted.Approval, zone: str, **more: str) -> str:
+    """Message ``msg_id`` about approval ``a``: each step's message reads what it needs of
+    one field list (the number, who it is for, what for, the item, until when, the purpose)."""
+    return i18n.text(
+        msg_id,
+        id=a.id,
+        user=a.for_user,
+        doing=restricted.action_text(a.action),
+        item=a.item_id,
+        until=_show(a.until_ms, zone),
+        purpose=a.purpose,
+        **more,
+    )
+
+
 def cmd_request(args: argparse.Namespace) -> int:
     desk = acting_desk(args)
     zone = _zone(desk)
@@ -187,17 +199,7 @@ def cmd_request(args: argparse.Namespace) -> int:
             act.cur, args.item, args.action, desk.user.name, args.purpose, until, desk.now()
         )
         act.details["approval"] = asked.id
-    print(
-        i18n.text(
-            "approval.requested",
-            id=asked.id,
-            user=asked.for_user,
-            doing=restricted.action_text(asked.action),
-            item=asked.item_id,
-            until=_show(asked.until_ms, zone),
-            purpose=asked.purpose,
-        )
-    )
+    print(said("approval.requested", asked, zone))
     return EXIT_OK
 
 
@@ -209,18 +211,7 @@ def cmd_grant(args: argparse.Namespace) -> int:
         done = restricted.grant(act.cur, args.id, desk.user.name, desk.now(), until)
         granted = {"for_user": done.for_user, "action": done.action, "until_ms": done.until_ms}
         act.details.update(granted, purpose=done.purpose)
-    print(
-        i18n.text(
-            "approval.granted",
-            id=done.id,
-            approver=desk.user.name,
-            user=done.for_user,
-            doing=restricted.action_text(done.action),
-            item=done.item_id,
-            until=_show(done.until_ms, zone),
-            purpose=done.purpose,
-        )
-    )
+    print(said("approval.granted", done, zone, approver=desk.user.name))
     return EXIT_OK
 
 
@@ -231,7 +222,7 @@ def cmd_refuse(args: argparse.Namespace) -> int:
     ) as act:
         done = restricted.refuse(act.cur, args.id, desk.user.name, args.reason, desk.now())
         act.details.update(for_user=done.for_user, action=done.action)
-    print(i18n.text("approval.refused", id=done.id, approver=desk.user.name, reason=args.reason))
+    print(said("approval.refused", done, _zone(desk), approver=desk.user.name, reason=args.reason))
     return EXIT_OK
 
 
@@ -242,16 +233,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     ) as act:
         done = restricted.revoke(act.cur, args.id, desk.user.name, args.reason, desk.now())
         act.details.update(for_user=done.for_user, action=done.action)
-    print(
-        i18n.text(
-            "approval.revoked",
-            id=done.id,
-            approver=desk.user.name,
-            user=done.for_user,
-            doing=restricted.action_text(done.action),
-            item=done.item_id,
-        )
-    )
+    print(said("approval.revoked", done, _zone(desk), approver=desk.user.name))
     return EXIT_OK
 
 
@@ -323,27 +305,37 @@ def _why(reason: str) -> str:
     return i18n.text(WHY[reason]) if reason in WHY else reason
 
 
+def _attempt_line(r: "audit.Record", zone: str) -> str:
+    return i18n.text(
+        "approval.attempt",
+        when=localtime.show(r.at_ms, zone),
+        actor=r.actor,
+        doing=restricted.action_text(r.action),
+        item=r.item,
+        reason=_why(str(r.details.get("reason", "-"))),
+    )
+
+
 def cmd_attempts(args: argparse.Namespace) -> int:
+    """Possible leaking first (the refusals at the door: exit 1 when any), then, apart and
+    with their reasons, the attempts at restricted footage refused for another reason."""
     desk = acting_desk(args)
     zone = _zone(desk)
     since = local_ms(args.since, zone) if args.since else 0
     with desk.act(audit.AUDIT_READ, None, query="leak-attempts", since_ms=since) as act:
         found = restricted.leak_attempts(act.cur, since)
-        act.details["count"] = len(found)
+        other = restricted.other_refusals(act.cur, since)
+        act.details.update(count=len(found), other=len(other))
+    code = EXIT_NOT_OK if found else EXIT_OK
     if args.json:
-        print(json.dumps([r.to_dict() for r in found], indent=2, ensure_ascii=False))
-        return EXIT_NOT_OK if found else EXIT_OK
+        out = {
+            "leaking": [r.to_dict() for r in found],
+            "other": [r.to_dict() for r in other],
+        }
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return code
     for r in found:
-        print(
-            i18n.text(
-                "approval.attempt",
-                when=localtime.show(r.at_ms, zone),
-                actor=r.actor,
-                doing=restricted.action_text(r.action),
-                item=r.item,
-                reason=_why(str(r.details.get("reason", "-"))),
-            )
-        )
+        print(_attempt_line(r, zone))
     when = (
         i18n.text("approval.since_date", date=localtime.show(since, zone))
         if args.since
@@ -351,4 +343,8 @@ def cmd_attempts(args: argparse.Namespace) -> int:
     )
     msg_id = i18n.N_("approval.attempts_found") if found else i18n.N_("approval.attempts_none")
     print(i18n.text(msg_id, count=len(found), since=when))
-    return EXIT_NOT_OK if found else EXIT_OK
+    if other:
+        print(i18n.text("approval.other_head", count=len(other), since=when))
+        for r in other:
+            print("  " + _attempt_line(r, zone))
+    return code

@@ -3,9 +3,11 @@
 ``--item ID`` lists every audit record about an item, oldest first; for a recording, the
 records of what was made from it (its derivatives, and theirs) too, since an export's story
 is part of its original's. An id that names no item (a case number, a user name) lists the
-records about that name. ``--of NAME`` lists everything one person did, failed logins
-included. ``--user`` is, as for every command, who is reading: reading the trail is itself
-an action with its record (``audit-read``), so a custody chain shows who looked at it.
+records about that name. ``--user`` is, as for every command, who is reading: reading the
+trail is itself an action with its record (``audit-read``), so a custody chain shows who
+looked at it. With neither ``--item`` nor ``--of``, the trail read is the reader's own:
+``sealcam audit --user NAME`` (the issue's form) lists everything NAME did, failed logins
+included. ``--of NAME`` names someone else, for an auditor reading another person's trail.
 
 Times are shown in the agency's time zone, as the overlay writes them; ``--csv`` adds that
 text beside UTC milliseconds; ``--json`` keeps UTC milliseconds (``at_ms``) only.
@@ -96,6 +98,8 @@ def render(records: "list[audit.Record]", zone: str) -> "list[str]":
 
 def cmd_audit(args: argparse.Namespace) -> int:
     desk = acting_desk(args)
+    if args.item is None and args.of is None:
+        args.of = desk.user.name  # ``sealcam audit --user NAME``: one's own trail
     subject = args.item if args.item is not None else args.of
     extra = {"of": args.of} if args.of is not None else {}
     with desk.act(audit.AUDIT_READ, subject, **extra) as act:
@@ -140,7 +144,7 @@ def add_audit(sub: "argparse._SubParsersAction") -> None:
         epilog=i18n.text("audit.epilog"),
     )
     add_login_options(a)
-    which = a.add_mutually_exclusive_group(required=True)
+    which = a.add_mutually_exclusive_group()
     which.add_argument("--item", metavar="ID", help=i18n.text("audit.item"))
     which.add_argument("--of", metavar="NAME", help=i18n.text("audit.of"))
     form = a.add_mutually_exclusive_group()

@@ -14,20 +14,41 @@ checkpoint (a sync, or the next action once the key is back) covers it.
 """
 
 import argparse
+import contextlib
 import getpass
 import os
 import sys
+import time
 from typing import TYPE_CHECKING
 
 from host import i18n
 from host.cli.common import UsageProblem, host_signer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
     from host.access import Desk, Store
     from host.evidence import SqliteEvidenceStore
 
 USER_ENV = "SEALCAM_USER"
 PASSWORD_ENV = "SEALCAM_PASSWORD"
+
+
+def wall_ms() -> int:
+    """The wall clock, UTC milliseconds."""
+    return int(time.time() * 1000)
+
+
+# The clock of every desk a command opens (and of the first account, made without one):
+# the one seam a test moves time with (``monkeypatch.setattr(host.cli.auth, "clock", c)``),
+# read at each call so a desk made before the test moved it follows too.
+clock: "Callable[[], int]" = wall_ms
+
+
+def now_ms() -> int:
+    """The time now by ``clock``, looked up at each call."""
+    return clock()
 
 
 def add_login_options(p: argparse.ArgumentParser) -> None:
@@ -37,6 +58,16 @@ def add_login_options(p: argparse.ArgumentParser) -> None:
         "--user",
         default=os.environ.get(USER_ENV),
         help=i18n.text("auth.user", env=USER_ENV, password_env=PASSWORD_ENV),
+    )
+
+
+def add_reader_option(p: argparse.ArgumentParser) -> None:
+    """``--user`` for a check that reads a store (``verify``, ``checkpoint export``): needed
+    once the store has accounts, when the check is recorded in its audit trail."""
+    p.add_argument(
+        "--user",
+        default=os.environ.get(USER_ENV),
+        help=i18n.text("auth.user_reader", env=USER_ENV, password_env=PASSWORD_ENV),
     )
 
 
@@ -88,15 +119,21 @@ def desk_from(args: argparse.Namespace) -> "Desk":
 
 
 def desk_for(store: "SqliteEvidenceStore", user: "str | None") -> "Desk":
-    from host import items
+    from host import items, retention
     from host.access import Desk, prepare
 
     if not user:
         raise UsageProblem(i18n.text("auth.no_user", env=USER_ENV))
     prepare(store)
-    with store.write() as cur:
-        items.refresh(cur)
-    return Desk.login(store, user, password_for(user), sign=signer_for)
+    # The items index brought up to the ledger, and the retention plan's index to that, in
+    # one write; a read says first whether there is anything to do (most logins: nothing).
+    with store.read() as cur:
+        behind = items.behind(cur) or retention.behind(cur)
+    if behind:
+        with store.write() as cur:
+            items.refresh(cur)
+            retention.keep_up(cur)  # a plan only reads the index
+    return Desk.login(store, user, password_for(user), now=now_ms, sign=signer_for)
 
 
 def desk_if_accounts(store: "SqliteEvidenceStore", user: "str | None") -> "Desk | None":
@@ -113,3 +150,61 @@ def desk_if_accounts(store: "SqliteEvidenceStore", user: "str | None") -> "Desk 
     if not has_accounts and not user:
         return None
     return desk_for(store, user)
+
+
+def _has_accounts(db_path: "Path") -> bool:
+    """Whether the store's database, read only, holds an account. False for one that is
+    no regular file, cannot be read, or has no users table: such a store is checked as
+    before accounts existed, and its report says what is wrong with it."""
+    import sqlite3
+
+    from host import people
+    from host.verify_store import open_readonly
+
+    if not db_path.is_file():  # a FIFO or a device must not be opened: it could block
+        return False
+    try:
+        db = open_readonly(db_path)
+    except sqlite3.Error:
+        return False
+    try:
+        return people.any_user(db.cursor())
+    except sqlite3.Error:
+        return False
+    finally:
+        db.close()
+
+
+def reader_desk(root: str, user: "str | None", action: str) -> "Desk | None":
+    """The desk of ``user`` for a check that only reads the store at ``root`` (``action``:
+    ``audit.VERIFY``, ``audit.CHECKPOINT_EXPORT``), with its role already checked: a refusal
+    is recorded and raised (exit 1) before anything is read. None for a store without
+    accounts (a demo's, one being set up): the check runs as before accounts existed. A store
+    this process cannot write (read-only media) is checked too, but cannot record it: the
+    command says so on stderr and goes on unrecorded."""
+    from pathlib import Path
+
+    folder = Path(root)
+    db_path = folder / "evidence.db"
+    if not _has_accounts(db_path):
+        return None
+    if not (os.access(db_path, os.W_OK) and os.access(folder, os.W_OK)):
+        print(i18n.text("auth.read_only_unrecorded", path=root), file=sys.stderr)
+        return None
+    desk = desk_for(open_store(root), user)
+    if desk.refusal(action) is not None:
+        with desk.act(action):  # records the refusal and raises it: the body never runs
+            pass
+    return desk
+
+
+@contextlib.contextmanager
+def recorded(desk: "Desk | None", action: str, **details: object) -> "Iterator[None]":
+    """Run the block (handing over what a read-only check found: print it, write it) as
+    the one audit record of the check ``desk`` made; without a desk, just run it. What the
+    block refuses (a file it cannot write) is recorded as refused."""
+    if desk is None:
+        yield
+        return
+    with desk.act(action, None, **details):
+        yield

@@ -12,7 +12,6 @@ and how many items it showed.
 import argparse
 import datetime
 import json
-from zoneinfo import ZoneInfo
 
 from host import access, audit, i18n, items, localtime, settings
 from host.cli.common import EXIT_OK
@@ -25,21 +24,11 @@ LIMIT = 1000
 def local_moment(text: str) -> "tuple[datetime.datetime, bool]":
     """An argparse type: ``YYYY-MM-DD`` or ``YYYY-MM-DD HH:MM[:SS]`` (without an offset,
     the agency's zone applies, once the store says which) -> (the moment, whether only a
-    date was given)."""
-    given = text.strip()
+    date was given): ``host.localtime.read_moment``, the one syntax every command reads."""
     try:
-        day = datetime.date.fromisoformat(given)
+        return localtime.read_moment(text)
     except ValueError:
-        pass
-    else:
-        return datetime.datetime(day.year, day.month, day.day), True
-    try:
-        moment = datetime.datetime.fromisoformat(given)
-    except ValueError:
-        moment = None
-    if moment is None:
-        raise argparse.ArgumentTypeError(i18n.text("items.bad_date", text=text))
-    return moment, False
+        raise argparse.ArgumentTypeError(i18n.text("items.bad_date", text=text)) from None
 
 
 def how_many(text: str) -> int:
@@ -54,12 +43,7 @@ def utc_ms(given: "tuple[datetime.datetime, bool] | None", zone: str, end: bool)
     is the start of the day after it."""
     if given is None:
         return None
-    moment, date_only = given
-    if date_only and end:
-        moment += datetime.timedelta(days=1)
-    if moment.tzinfo is None:  # as people give it: in the agency's zone
-        moment = moment.replace(tzinfo=ZoneInfo(zone))
-    return int(moment.timestamp() * 1000)
+    return localtime.utc_ms(given[0], given[1], zone, end)
 
 
 def filters_of(args: argparse.Namespace) -> dict:

@@ -1,40 +1,71 @@
 """The ``sealcam`` command: one entry point, a subcommand per job."""
 
 import argparse
+import importlib
 import os
 import sys
 from typing import TYPE_CHECKING
 
 from host import i18n
-from host.cli import (
-    about,
-    approve,
-    case,
-    demo,
-    dock,
-    export,
-    flash,
-    keys,
-    ledger,
-    record,
-    sync,
-    verify,
-)
-from host.cli import audit as audit_cmd
-from host.cli import items as items_cmd
-from host.cli import people as people_cmd
-from host.cli import retention as retention_cmd
-from host.cli import setting as setting_cmd
+from host.cli import about
 from host.cli.argwords import Parser
-from host.cli.common import EXIT_INTERRUPTED, EXIT_NOT_OK, EXIT_OK, EXIT_UNUSABLE, Unusable
-from host.errors import Refused
+from host.errors import EXIT_INTERRUPTED, EXIT_NOT_OK, EXIT_OK, EXIT_UNUSABLE, Refused, Unusable
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+# Every command, in the order ``--help`` lists them: (its name, its module in host.cli, the
+# function there that adds it to the subcommands). A command's module, and the domain
+# modules it imports, are loaded only when that command runs or its help is asked for; the
+# others stand in the parser as their name and one-line summary (``cmd.NAME``, which every
+# command has in the catalogue), so ``sealcam --help`` still lists them all and no command
+# pays for importing every other's. A new command module adds one line here, nothing else.
+COMMANDS: "tuple[tuple[str, str, str], ...]" = (
+    ("verify", "verify", "add_verify"),
+    ("checkpoint", "verify", "add_checkpoint"),
+    ("ledger", "ledger", "add_ledger"),
+    ("keygen", "keys", "add_keygen"),
+    ("record", "record", "add_record"),
+    ("enrol", "keys", "add_enrol"),
+    ("sync", "sync", "add_sync"),
+    ("dock", "dock", "add_dock"),
+    ("demo", "demo", "add_demo"),
+    ("export", "export", "add_export"),
+    ("restrict", "approve", "add_restrict"),
+    ("approval", "approve", "add_approval"),
+    ("flash", "flash", "add_parser"),
+    # Evidence management: the accounts, the agency's settings, the items, the trail.
+    ("user", "people", "add_user"),
+    ("setting", "setting", "add_setting"),
+    ("items", "items", "add_items"),
+    ("audit", "audit", "add_audit"),
+    ("case", "case", "add_case"),
+    ("item", "case", "add_item"),
+    ("retention", "retention", "add_retention"),
+)
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command line, its help in the language in force (``host.i18n``)."""
+
+def command_in(argv: "list[str]") -> "str | None":
+    """The command ``argv`` names: its first word that is no option (nor ``--lang``'s
+    value); None when there is none (``sealcam --help``)."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--lang":
+            skip = True
+        elif arg == "--":
+            break
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def build_parser(argv: "list[str] | None" = None) -> argparse.ArgumentParser:
+    """The whole command line, its help in the language in force (``host.i18n``). With
+    ``argv``, only the command it names is built in full (see ``COMMANDS``); without, every
+    command is (the tests, and anything that walks the whole command line)."""
+    chosen = command_in(argv) if argv is not None else None
     p = Parser(
         prog="sealcam",
         description=i18n.text("main.description"),
@@ -42,28 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action=about.VersionAction, help=i18n.text("main.version"))
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    verify.add_verify(sub)
-    verify.add_checkpoint(sub)
-    ledger.add_ledger(sub)
-    keys.add_keygen(sub)
-    record.add_record(sub)
-    keys.add_enrol(sub)
-    sync.add_sync(sub)
-    dock.add_dock(sub)
-    demo.add_demo(sub)
-    export.add_export(sub)
-    approve.add_restrict(sub)
-    approve.add_approval(sub)
-    flash.add_parser(sub)
-    # Evidence management: the accounts, the agency's settings, the items, the trail.
-    people_cmd.add_user(sub)
-    setting_cmd.add_setting(sub)
-    items_cmd.add_items(sub)
-    audit_cmd.add_audit(sub)
-    case.add_case(sub)
-    case.add_item(sub)
-    retention_cmd.add_retention(sub)
-    add_plugins(sub)
+    for name, module, adder in COMMANDS:
+        if argv is None or name == chosen:
+            getattr(importlib.import_module("host.cli." + module), adder)(sub)
+        else:
+            sub.add_parser(name, help=i18n.text("cmd." + name))
+    if argv is None or chosen not in {name for name, _, _ in COMMANDS}:
+        add_plugins(sub)  # their names are known only once they are loaded
     _every_command(p, "", _lang_option)
     return p
 
@@ -139,19 +155,14 @@ def add_plugins(sub: "argparse._SubParsersAction") -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from host.evidence import StoreUnopenable
-
     if argv is None:
         argv = sys.argv[1:]
     # The language first: the help argparse prints while parsing is already in it.
     i18n.use(lang_from_argv(argv))
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         return int(args.run(args))
     except Unusable as exc:  # UsageProblem, and what the layers below cannot use
-        print(i18n.text("main.failed", command=args.command, problem=exc), file=sys.stderr)
-        return EXIT_UNUSABLE
-    except StoreUnopenable as exc:  # an evidence store that any command opens
         print(i18n.text("main.failed", command=args.command, problem=exc), file=sys.stderr)
         return EXIT_UNUSABLE
     except Refused as exc:  # the evidence rules said no; the attempt is in the audit trail
@@ -162,6 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except Exception as exc:
+        # An evidence store that any command opens and cannot (host.evidence.StoreUnopenable):
+        # looked up only here, so a command that never opens a store never imports it.
+        evidence = sys.modules.get("host.evidence")
+        if evidence is None or not isinstance(exc, evidence.StoreUnopenable):
+            raise
+        print(i18n.text("main.failed", command=args.command, problem=exc), file=sys.stderr)
+        return EXIT_UNUSABLE
 
 
 if __name__ == "__main__":

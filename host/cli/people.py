@@ -26,7 +26,6 @@ from host.errors import Refused
 from host.i18n import N_
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
 
     from host.access import Desk
     from host.evidence import SqliteEvidenceStore
@@ -77,31 +76,6 @@ def cell(text: str, width: int) -> str:
 
     used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
     return text + " " * max(0, width - used)
-
-
-# --- what the users table holds beyond host.people's listing ------------------------------
-
-
-def _account(cur: "Cursor", name: str) -> tuple:
-    """(roles, disabled, failures, failed_ms) of ``name``; PeopleError when there is none."""
-    row = cur.execute(
-        "SELECT roles, disabled, failures, failed_ms FROM users WHERE name = ?", (name,)
-    ).fetchone()
-    if row is None:
-        raise people.PeopleError(i18n.text("user.no_such_user", name=name))
-    return (tuple(row[0].split(",")), bool(row[1]), row[2], row[3])
-
-
-def locked_until(failures: int, failed_ms: int, now_ms: int) -> int:
-    """When a locked account opens (host.people's rule), or 0 when it is not locked."""
-    if failures >= people.LOCK_AFTER and now_ms < failed_ms + people.LOCK_MS:
-        return failed_ms + people.LOCK_MS
-    return 0
-
-
-def _other_active_administrators(cur: "Cursor", name: str) -> int:
-    rows = cur.execute("SELECT roles FROM users WHERE disabled = 0 AND name != ?", (name,))
-    return sum(1 for (roles,) in rows if people.ADMINISTRATOR in roles.split(","))
 
 
 def acting_desk(args: argparse.Namespace) -> "Desk":
@@ -155,8 +129,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 def _first_account(store: "SqliteEvidenceStore", args: argparse.Namespace) -> int:
     """The store's first account: an administrator, made without a login, and recorded
     as made by itself (the trail's first user-add)."""
-    from host import access
-    from host.cli.auth import signer_for
+    from host.cli.auth import now_ms, signer_for
 
     roles = people.parse_roles(args.role)
     password = new_password(args.name) if people.ADMINISTRATOR in roles else ""
@@ -167,7 +140,7 @@ def _first_account(store: "SqliteEvidenceStore", args: argparse.Namespace) -> in
     with store.write() as cur:
         if people.any_user(cur):  # made by someone else since we looked
             raise UsageProblem(i18n.text("user.not_first_any_more"))
-        now = access.wall_ms()
+        now = now_ms()
         try:
             if people.ADMINISTRATOR not in roles:
                 raise Refused(
@@ -210,8 +183,7 @@ def cmd_user_list(args: argparse.Namespace) -> int:
         zone = str(settings.get(act.cur, settings.TIME_ZONE))
         now = desk.now()
         for row in rows:
-            _, _, failures, failed_ms = _account(act.cur, row["name"])
-            row["locked_until_ms"] = locked_until(failures, failed_ms, now) or None
+            row["locked_until_ms"] = people.locked_until(act.cur, row["name"], now) or None
         act.details["count"] = len(rows)
     if args.json:
         print(json.dumps({"users": rows}, indent=2, ensure_ascii=False))
@@ -257,8 +229,7 @@ def cmd_user_passwd(args: argparse.Namespace) -> int:
     action = audit.PASSWORD_CHANGE if own else audit.USER_CHANGE
     password = new_password(target) if desk.user.may(action) else ""
     with desk.act(action, target, changed="password") as act:
-        _, _, failures, failed_ms = _account(act.cur, target)
-        if locked_until(failures, failed_ms, desk.now()):
+        if people.locked_until(act.cur, target, desk.now()):
             act.details["unlocked"] = True
         people.set_password(act.cur, target, password)
     if own:
@@ -271,14 +242,16 @@ def cmd_user_passwd(args: argparse.Namespace) -> int:
 def _set_disabled(args: argparse.Namespace, disabled: bool) -> int:
     desk = acting_desk(args)
     with desk.act(audit.USER_CHANGE, args.name) as act:
-        roles, was, _, _ = _account(act.cur, args.name)
+        user = people.user_named(act.cur, args.name)
+        if user is None:
+            raise people.PeopleError(i18n.text("people.no_such_user", name=args.name))
         if (
             disabled
-            and people.ADMINISTRATOR in roles
-            and not _other_active_administrators(act.cur, args.name)
+            and people.ADMINISTRATOR in user.roles
+            and not people.active_administrators(act.cur, besides=args.name)
         ):
             raise Refused(i18n.text("user.last_administrator", name=args.name), LAST_ADMINISTRATOR)
-        act.cur.execute("UPDATE users SET disabled = ? WHERE name = ?", (int(disabled), args.name))
+        was = people.set_disabled(act.cur, args.name, disabled)
         act.details["disabled"] = [was, disabled]
     if disabled:
         print(i18n.text("user.disabled", name=args.name))

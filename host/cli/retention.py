@@ -88,17 +88,7 @@ def _days(text: str) -> int:
 def _open(args: argparse.Namespace) -> "tuple[Desk, SqliteEvidenceStore]":
     store = auth.open_store(args.evidence)
     store.add_tables(retention.SCHEMA)
-    desk = auth.desk_for(store, args.user)
-    desk.now = _now
-    return desk, store
-
-
-def _now() -> int:
-    """The wall clock, looked up at each call: the seam tests move time with (they set
-    ``host.access.wall_ms``), so a grace period is tested without waiting for it."""
-    from host import access
-
-    return access.wall_ms()
+    return auth.desk_for(store, args.user), store
 
 
 def _desk(args: argparse.Namespace) -> "Desk":

@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from host import i18n, settings
+from host import audit, i18n, settings
+from host.cli.auth import add_reader_option, reader_desk, recorded
 from host.cli.common import (
     EXIT_NOT_OK,
     EXIT_OK,
@@ -203,13 +204,34 @@ def verify_evidence(path: Path, args: argparse.Namespace) -> int:
         upload_hours=args.late_hours, clock_drift_ms=int(args.drift_limit * 1000)
     )
     zone = chosen_zone(args, path)
+    desk = reader_desk(str(path), getattr(args, "user", None), audit.VERIFY)
     checkup = check_evidence(path, args.device, policy, witness, pinned)
-    if args.json:
-        print(json.dumps(checkup.to_dict(), indent=2, default=str))
-    else:
-        for line in render_checkup(checkup, path, zone):
-            print(line)
+    with recorded(desk, audit.VERIFY, **check_details(checkup, witness is not None)):
+        if args.json:
+            print(json.dumps(checkup.to_dict(), indent=2, default=str))
+        else:
+            for line in render_checkup(checkup, path, zone):
+                print(line)
     return EXIT_OK if checkup.ok else EXIT_NOT_OK
+
+
+def check_details(checkup: "Checkup", witnessed: bool) -> dict:
+    """What a person's verify found, for its audit record: the verdict and its counts."""
+    return {
+        "verdict": "OK" if checkup.ok else "NOT OK",
+        "store_state": checkup.store.state,
+        "store_findings": len(checkup.store.findings),
+        "devices": len(checkup.devices),
+        "devices_not_ok": sum(1 for d in checkup.devices if not d.ok),
+        "flags": sum(len(d.flags) for d in checkup.devices),
+        "device": checkup_device(checkup),
+        "witness": witnessed,
+    }
+
+
+def checkup_device(checkup: "Checkup") -> "str | None":
+    """The one device a verify was limited to (``--device``), else None."""
+    return checkup.devices[0].device_id if len(checkup.devices) == 1 else None
 
 
 def render_checkup(checkup: "Checkup", path: Path, zone: str = DEFAULT_ZONE) -> list:
@@ -335,11 +357,12 @@ def cmd_checkpoint_export(args: argparse.Namespace) -> int:
     db_path = Path(args.evidence) / "evidence.db"
     if not db_path.is_file():
         raise UsageProblem(text("checkpoint.not_store", path=args.evidence))
+    desk = reader_desk(args.evidence, args.user, audit.CHECKPOINT_EXPORT)
     try:
         db = open_readonly(db_path)
         try:
             row = db.execute(
-                "SELECT note FROM checkpoints ORDER BY size DESC, rowid DESC LIMIT 1"
+                "SELECT note, size FROM checkpoints ORDER BY size DESC, rowid DESC LIMIT 1"
             ).fetchone()
         finally:
             db.close()
@@ -348,15 +371,16 @@ def cmd_checkpoint_export(args: argparse.Namespace) -> int:
     if row is None:
         raise UsageProblem(text("checkpoint.none", path=args.evidence))
     note = row[0].encode("utf-8")
-    if args.out:
-        try:
-            write_atomic(Path(args.out), note)
-        except OSError as exc:
-            why = exc.strerror or exc
-            raise UsageProblem(text("checkpoint.unwritable", path=args.out, why=why)) from None
-        print(text("checkpoint.wrote", path=args.out), file=sys.stderr)
-    else:
-        sys.stdout.write(row[0])
+    with recorded(desk, audit.CHECKPOINT_EXPORT, size=row[1], to=args.out or "-"):
+        if args.out:
+            try:
+                write_atomic(Path(args.out), note)
+            except OSError as exc:
+                why = exc.strerror or exc
+                raise UsageProblem(text("checkpoint.unwritable", path=args.out, why=why)) from None
+            print(text("checkpoint.wrote", path=args.out), file=sys.stderr)
+        else:
+            sys.stdout.write(row[0])
     return EXIT_OK
 
 
@@ -389,6 +413,7 @@ def add_verify(sub: "argparse._SubParsersAction") -> None:
     v.add_argument("--host-key", metavar="PUB", help=text("verifyhelp.host_key"))
     v.add_argument("--tz", metavar="ZONE", help=text("verifyhelp.tz"))
     v.add_argument("--json", action="store_true", help=text("verifyhelp.json"))
+    add_reader_option(v)
     v.set_defaults(run=cmd_verify)
 
 
@@ -407,4 +432,5 @@ def add_checkpoint(sub: "argparse._SubParsersAction") -> None:
     cpe = cp_sub.add_parser("export", help="write the newest signed checkpoint (a signed note)")
     cpe.add_argument("--evidence", required=True, help="the evidence store directory")
     cpe.add_argument("--out", help="write it to this file (default: standard output)")
+    add_reader_option(cpe)
     cpe.set_defaults(run=cmd_checkpoint_export)

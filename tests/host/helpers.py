@@ -232,14 +232,59 @@ def synced_evidence(path: Path) -> Path:
 
 
 class WallClock:
-    """Stands in for the ``time`` module that ``host.access.wall_ms`` reads, so a test moves
-    the desk's clock by hand: ``monkeypatch.setattr(host.access, "time", clock)``."""
+    """The desk's clock in a command-line test, moved by hand (no sleeping): what
+    ``host.cli.auth.clock`` returns while the ``clock`` fixture below is in force."""
 
     def __init__(self, ms: int = 1_764_900_000_000) -> None:  # 2025-12-05 02:00 UTC
         self.ms = ms
 
-    def time(self) -> float:
-        return self.ms / 1000
+    def __call__(self) -> int:
+        return self.ms
+
+
+# --- fixtures the command-line tests of evidence staff share (tests/host/conftest.py
+# makes them fixtures; a test module asks for them by name) ---
+
+
+def language_back():
+    """Put the language back after a test that chose one (``--lang zh``)."""
+    from host import i18n
+
+    yield
+    i18n.use(None)
+
+
+def desk_clock(monkeypatch) -> WallClock:
+    """The clock every desk a command opens reads (``host.cli.auth.clock``), moved by the
+    test."""
+    import host.cli.auth
+
+    c = WallClock()
+    monkeypatch.setattr(host.cli.auth, "clock", c)
+    return c
+
+
+def run_sealcam(capsys, monkeypatch):
+    """``sealcam ARGS`` run in this process: ``run(*argv, password=, new=)`` sets
+    SEALCAM_PASSWORD and SEALCAM_NEW_PASSWORD (unset for None, and SEALCAM_USER always) and
+    returns (exit code, stdout, stderr)."""
+    from host.cli.main import main
+
+    def run(*argv: str, password: "str | None" = None, new: "str | None" = None) -> tuple:
+        for env, value in (("SEALCAM_PASSWORD", password), ("SEALCAM_NEW_PASSWORD", new)):
+            if value is None:
+                monkeypatch.delenv(env, raising=False)
+            else:
+                monkeypatch.setenv(env, value)
+        monkeypatch.delenv("SEALCAM_USER", raising=False)
+        try:
+            code = main(list(argv))
+        except SystemExit as stop:  # argparse's own refusals
+            code = stop.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
 
 
 # --- evidence management: accounts on a store, and the host key's signature ---

@@ -350,3 +350,19 @@ def test_every_case_type_category_and_flag_has_its_words_in_both_languages():  #
 
 FIELDS = dict(item="D/1", rule="R-HOST-12", at="t", resumed="t", reason="r", seq=1,
               first=1, last=2, count=2)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-12-05", "2026-12-05 14:00", "2026-12-05T14:00:09", "2026-12-05T14:00+05:30",
+             "2026-12-05 06:00Z"],
+)  # fmt: skip
+def test_every_command_reads_a_moment_one_way(text):
+    # Issue 13 review item: cases, sealcam items and sealcam approval read a moment through
+    # one function (host.localtime.parse): the same text is the same moment everywhere.
+    from host.cli.approve import local_ms
+    from host.cli.items import local_moment, utc_ms
+
+    ms = localtime.parse(text, ZONE)
+    assert cases.parse_when(text, ZONE) == ms
+    assert local_ms(text, ZONE) == ms
+    assert utc_ms(local_moment(text), ZONE, end=False) == ms

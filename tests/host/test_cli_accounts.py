@@ -8,52 +8,16 @@ import json
 
 import pytest
 
-import host.access
-from host import audit, i18n, people
-from host.cli.main import main
+from host import access, audit, people
 from host.evidence import SqliteEvidenceStore
-from tests.host.helpers import WallClock, host_keys, synced_evidence
+from tests.host.helpers import host_keys, synced_evidence
 
 ADMIN_PW = "admin password 1"
 CLERK_PW = "clerk password 2"
 OFFICER_PW = "officer password 3"
 PASSWORDS = (ADMIN_PW, CLERK_PW, OFFICER_PW)
 
-
-@pytest.fixture(autouse=True)
-def _language_back():
-    yield
-    i18n.use(None)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """The desk's clock, moved by the test (no sleeping)."""
-    c = WallClock()
-    monkeypatch.setattr(host.access, "time", c)
-    return c
-
-
-@pytest.fixture
-def sealcam(capsys, monkeypatch):
-    """Run ``sealcam ARGS`` in this process as ``user`` with ``password`` (SEALCAM_PASSWORD),
-    a new password from SEALCAM_NEW_PASSWORD: (exit code, stdout, stderr)."""
-
-    def run(*argv: str, password: "str | None" = None, new: "str | None" = None) -> tuple:
-        for env, value in (("SEALCAM_PASSWORD", password), ("SEALCAM_NEW_PASSWORD", new)):
-            if value is None:
-                monkeypatch.delenv(env, raising=False)
-            else:
-                monkeypatch.setenv(env, value)
-        monkeypatch.delenv("SEALCAM_USER", raising=False)
-        try:
-            code = main(list(argv))
-        except SystemExit as stop:  # argparse's own refusals
-            code = stop.code
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+pytestmark = pytest.mark.usefixtures("language_back")
 
 
 def trail(ev) -> "list[audit.Record]":
@@ -133,7 +97,7 @@ def test_an_officer_cannot_add_users_and_the_attempt_is_recorded(tmp_path, sealc
     assert (last.actor, last.action, last.item, last.outcome) == (
         "wang", audit.USER_ADD, "mole", audit.REFUSED
     )  # fmt: skip
-    assert last.details["reason"] == host.access.NOT_ALLOWED
+    assert last.details["reason"] == access.NOT_ALLOWED
     code, out, _ = sealcam(
         "user", "list", "--evidence", ev, "--user", "admin", "--json", password=ADMIN_PW
     )
@@ -379,3 +343,66 @@ def test_a_store_without_accounts_says_how_to_begin(tmp_path, sealcam):
         "items", "--evidence", str(tmp_path / "nothing"), "--user", "a", password="x"
     )
     assert code == 2 and "is not an evidence store" in err
+
+
+def test_the_user_command_changes_accounts_only_through_host_people(tmp_path):
+    # Issue 13 review item: host/cli/people.py neither reads nor writes the users table;
+    # the lock rule, closing an account and counting administrators are host.people's.
+    from pathlib import Path
+
+    import host.cli.people
+
+    source = Path(host.cli.people.__file__).read_text(encoding="utf-8")
+    assert "FROM users" not in source and "UPDATE users" not in source
+    store = SqliteEvidenceStore(tmp_path / "ev")
+    from host.access import prepare
+
+    prepare(store)
+    with store.write() as cur:
+        people.add_user(cur, "root", (people.ADMINISTRATOR,), ADMIN_PW, 0)
+        people.add_user(cur, "li", (people.CLERK,), CLERK_PW, 0)
+        assert people.active_administrators(cur) == ["root"]
+        assert people.active_administrators(cur, besides="root") == []
+        assert people.set_disabled(cur, "li", True) is False
+        assert people.set_disabled(cur, "li", True) is True
+        with pytest.raises(people.PeopleError, match="no user named nobody"):
+            people.set_disabled(cur, "nobody", True)
+        for n in range(people.LOCK_AFTER):
+            with pytest.raises(people.LoginRefused):
+                people.authenticate(cur, "root", "wrong password", 1000 + n)
+        last = 1000 + people.LOCK_AFTER - 1
+        assert people.locked_until(cur, "root", last) == last + people.LOCK_MS
+        assert people.locked_until(cur, "root", last + people.LOCK_MS) == 0
+    store.close()
+
+
+def test_a_login_with_nothing_new_takes_no_write_but_its_own(tmp_path, sealcam, monkeypatch):
+    # Issue 13 review item: the items refresh and the schemas run at every login; with
+    # nothing new they cost a read (a high-water mark, the schema's names), and a recording
+    # the index has not read is still found.
+    from host.cli import auth
+
+    ev = staffed(tmp_path, sealcam)
+    monkeypatch.setenv("SEALCAM_PASSWORD", CLERK_PW)
+    store = SqliteEvidenceStore(ev)
+    writes, scripts = [], []
+    real_write, real_add = store.write, store.add_tables
+    monkeypatch.setattr(store, "write", lambda: writes.append(1) or real_write())
+    monkeypatch.setattr(store, "add_tables", lambda s: scripts.append(s) or real_add(s))
+    auth.desk_for(store, "clerk")
+    assert (len(writes), scripts) == (1, [])  # the login's record, nothing else
+    with real_write() as cur:  # as if a sync had stored the recording since the last login
+        cur.execute("DELETE FROM items")
+        cur.execute("DELETE FROM items_read")
+    writes.clear()
+    desk = auth.desk_for(store, "clerk")
+    assert len(writes) == 2  # the index brought up to the ledger, then the login
+    with desk.look() as cur:
+        assert [i.officer for i in items_of(cur)] == ["P-0427"]
+    store.close()
+
+
+def items_of(cur):
+    from host import items
+
+    return [items.get(cur, r[0]) for r in cur.execute("SELECT item_id FROM items")]

@@ -7,13 +7,13 @@ as possible leaking (R-HOST-10)."""
 import datetime
 import hashlib
 import json
-import types
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from host import access, audit, i18n, items, localtime, people
+from host import audit, i18n, items, localtime, people
+from host.cli import auth
 from host.cli.approve import local_ms
 from host.cli.auth import PASSWORD_ENV
 from host.cli.common import UsageProblem
@@ -28,7 +28,7 @@ DAY = 86_400_000
 @pytest.fixture
 def room(tmp_path, monkeypatch):
     """A store with a clerk, an officer and an approver; its recording's id; the clock every
-    desk reads (host.access's wall clock, replaced)."""
+    desk a command opens reads (host.cli.auth's, replaced)."""
     path = store_with(
         tmp_path,
         ("clerk", (people.CLERK,), None),
@@ -37,7 +37,7 @@ def room(tmp_path, monkeypatch):
         ("admin", (people.ADMINISTRATOR,), None),
     )
     clock = Clock()
-    monkeypatch.setattr(access, "time", types.SimpleNamespace(time=lambda: clock.ms / 1000))
+    monkeypatch.setattr(auth, "clock", clock)
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
     monkeypatch.delenv("SEALCAM_USER", raising=False)
     ev = SqliteEvidenceStore(path)
@@ -128,7 +128,9 @@ def test_restricted_footage_is_exported_only_under_an_approval_in_force(room, tm
     assert "2 refused attempt(s) at restricted footage in the whole audit trail" in listed
     assert sealcam(path, "boss", "approval", "attempts", "--json", "--since",
                    "2026-12-06") == 1  # fmt: skip
-    (late,) = json.loads(capsys.readouterr().out)
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["other"] == []
+    (late,) = listed["leaking"]
     assert (late["actor"], late["action"], late["item"]) == ("clerk", "export", item)
     assert sealcam(path, "boss", "approval", "attempts", "--since", "2026-12-08") == 0
     assert "no refused attempt" in capsys.readouterr().out
@@ -275,3 +277,37 @@ def test_what_export_says_is_in_chinese_with_lang_zh(room, tmp_path, capsys):  #
     assert said[0].startswith("已导出设备 %s 的第 " % DEVICE)
     assert "已按签名的 SHA-256 校验" in said[1] and said[2].startswith("  提取说明：")
     assert said[3].startswith("  已登记为证据项 %s~" % item)
+
+
+def test_attempts_lists_refusals_not_about_restriction_apart_with_their_reason(room, capsys):
+    # R-HOST-10, issue 13 review item: an export let through the door (an approval in force)
+    # and then refused by the export itself (the footage failed its check) is no leak.
+    from host import restricted
+    from host.access import Desk
+    from host.errors import Refused
+
+    path, item, clock = room
+    restrict(path, item)
+    ev = SqliteEvidenceStore(path)
+    try:
+        with ev.write() as cur:
+            asked = restricted.request(cur, item, audit.EXPORT, "clerk", "court case 17",
+                                       clock() + DAY, clock())  # fmt: skip
+            restricted.grant(cur, asked.id, "boss", clock())
+        desk = Desk.login(ev, "clerk", PASSWORD, now=clock)
+        with pytest.raises(Refused), desk.act(audit.EXPORT, item):
+            raise Refused("the footage failed its check", "not-authentic")
+    finally:
+        ev.close()
+    capsys.readouterr()
+    assert sealcam(path, "boss", "approval", "attempts") == 0  # nothing leaking: exit 0
+    out = capsys.readouterr().out
+    assert "no refused attempt at restricted footage in the whole audit trail" in out
+    assert "1 other refused attempt(s) at restricted footage" in out
+    assert "clerk tried to export %s: refused (not-authentic)" % item in out
+    assert sealcam(path, "boss", "approval", "attempts", "--json") == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["leaking"] == [] and len(listed["other"]) == 1
+    assert listed["other"][0]["details"]["reason"] == "not-authentic"
+    assert sealcam(path, "boss", "--lang", "zh", "approval", "attempts") == 0
+    assert "因其他原因被拒绝" in capsys.readouterr().out

@@ -11,51 +11,17 @@ import sqlite3
 
 import pytest
 
-import host.access
-from host import audit, i18n, items
+from host import access, audit, i18n, items
 from host.access import Desk
-from host.cli.main import main
 from host.evidence import SqliteEvidenceStore
-from tests.host.helpers import WallClock, host_keys, synced_evidence
+from tests.host.helpers import WallClock, host_keys, sign_checkpoint, synced_evidence
 
 ADMIN_PW = "admin password 1"
 CLERK_PW = "clerk password 2"
 OFFICER_PW = "officer password 3"
 OTHER_PW = "officer password 4"
 
-
-@pytest.fixture(autouse=True)
-def _language_back():
-    yield
-    i18n.use(None)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    c = WallClock()
-    monkeypatch.setattr(host.access, "time", c)
-    return c
-
-
-@pytest.fixture
-def sealcam(capsys, monkeypatch):
-    """Run ``sealcam ARGS`` in this process, the password from SEALCAM_PASSWORD."""
-
-    def run(*argv: str, password: "str | None" = None, new: "str | None" = None) -> tuple:
-        for env, value in (("SEALCAM_PASSWORD", password), ("SEALCAM_NEW_PASSWORD", new)):
-            if value is None:
-                monkeypatch.delenv(env, raising=False)
-            else:
-                monkeypatch.setenv(env, value)
-        monkeypatch.delenv("SEALCAM_USER", raising=False)
-        try:
-            code = main(list(argv))
-        except SystemExit as stop:  # argparse's own refusals
-            code = stop.code
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+pytestmark = pytest.mark.usefixtures("language_back")
 
 
 @pytest.fixture
@@ -100,7 +66,7 @@ def handle(path: str, clock: WallClock) -> "tuple[str, str]":
     minute apart: (the recording's id, the derivative's)."""
     store = open_store(path)
     try:
-        desk = Desk.login(store, "clerk", CLERK_PW)
+        desk = Desk.login(store, "clerk", CLERK_PW, now=clock)
         rec = the_recording(path).item_id
         for action in (audit.VIEW, audit.PLAY):
             clock.ms += 60_000
@@ -229,6 +195,32 @@ def test_audit_of_one_person_and_the_agencys_zone(ev, sealcam, clock):
     assert "登录失败" in out and "拒绝" in out and "clerk 的操作" in out
 
 
+def test_audit_user_name_prints_that_users_own_trail(ev, sealcam, clock):
+    # Issue 13 item "sealcam audit --item ID | --user NAME": the issue's literal command, with
+    # no --item and no --of, lists what the logged-in NAME did; --of stays for an auditor.
+    handle(ev, clock)
+    sealcam("items", "--evidence", ev, "--user", "clerk", password="not the password")
+    code, out, err = sealcam("audit", "--evidence", ev, "--user", "clerk", "--json",
+                             password=CLERK_PW)  # fmt: skip
+    assert code == 0, err
+    got = json.loads(out)
+    assert got["of"] == "clerk" and got["item"] is None
+    actions = [r["action"] for r in got["records"]]
+    assert actions == ["login", "view", "play", "export", "view", "login-failed", "login"]
+    assert {r["actor"] for r in got["records"]} == {"clerk"}
+    code, out, _ = sealcam("audit", "--evidence", ev, "--user", "clerk", password=CLERK_PW)
+    assert code == 0 and out.splitlines()[0].startswith("actions of clerk: ")
+    read = _records(ev)[-1]
+    assert (read.actor, read.action, read.item, read.details["of"]) == (
+        "clerk", audit.AUDIT_READ, "clerk", "clerk"
+    )  # fmt: skip
+    # The help says both ways, in both languages.
+    code, out, _ = sealcam("audit", "--help")
+    assert "sealcam audit --user NAME" in " ".join(out.split())
+    code, out, _ = sealcam("--lang", "zh", "audit", "--help")
+    assert "查阅自己的记录" in out and "--of" in out
+
+
 def test_who_may_read_the_trail_and_bad_items(ev, sealcam):
     # Issue 13 Bad input: refused (exit 1) or unusable (exit 2), in one line, audited.
     code, _, err = sealcam(
@@ -240,8 +232,8 @@ def test_who_may_read_the_trail_and_bad_items(ev, sealcam):
         "audit", "--evidence", ev, "--user", "clerk", "--item", "SC-9/12345", password=CLERK_PW
     )
     assert code == 2 and "no item SC-9/12345" in err and err.count("\n") == 1
-    code, _, err = sealcam("audit", "--evidence", ev, "--user", "clerk", password=CLERK_PW)
-    assert code == 2 and "--item" in err
+    code, _, err = sealcam("audit", "--evidence", ev, "--item", "x", "--of", "y", password=CLERK_PW)
+    assert code == 2 and "--item" in err  # one subject at a time
     # Not an item id: what the trail says about that name (here, the account wang).
     code, out, _ = sealcam(
         "audit", "--evidence", ev, "--user", "clerk", "--item", "wang", "--json", password=CLERK_PW
@@ -280,7 +272,7 @@ def test_items_newest_first_an_officer_sees_only_their_own(ev, sealcam):
     assert code == 1 and out == "" and "may list only their own" in err and err.count("\n") == 1
     refused = _records(ev)[-1]
     assert (refused.actor, refused.action, refused.outcome) == ("zhao", audit.VIEW, audit.REFUSED)
-    assert refused.details["reason"] == host.access.NOT_OWN
+    assert refused.details["reason"] == access.NOT_OWN
     code, _, err = sealcam(
         "--lang",
         "zh",
@@ -338,17 +330,132 @@ def test_editing_an_audit_row_makes_verify_not_ok(ev, sealcam, tmp_path, clock):
     handle(ev, clock)
     assert sealcam("items", *E, "--user", "clerk", password=CLERK_PW)[0] == 0
     count = len(_records(ev))
-    code, out, err = sealcam("verify", ev)
+    code, out, err = sealcam("verify", ev, "--user", "clerk", password=CLERK_PW)
     assert code == 0, out + err
+    count += 1  # the clerk's login to verify (its verify record comes after the check)
     assert "Audit    %d record(s), chained and in the log" % count in out.splitlines()
     db = sqlite3.connect(tmp_path / "ev" / "evidence.db")
     db.execute("UPDATE audit SET actor = 'someone else' WHERE action = 'export'")
     db.commit()
     db.close()
-    code, out, _ = sealcam("verify", ev)
+    code, out, _ = sealcam("verify", ev, "--user", "clerk", password=CLERK_PW)
     assert code == 1
+    count += 2  # the first verify's record, and this one's login
     assert "Audit    %d record(s): ALTERED (see the findings)" % count in out.splitlines()
     assert "audit-chain-broken" in out
+
+
+def signing(ev: str, sealcam, tmp_path) -> None:
+    """The administrator sets the host key: every action signs a checkpoint from then on."""
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    host_keys(keys)
+    code, _, err = sealcam("setting", "set", "--evidence", ev, "--user", "admin", "host-key",
+                           str(keys / "host.key"), password=ADMIN_PW)  # fmt: skip
+    assert code == 0, err
+
+
+def test_verify_of_a_store_with_accounts_is_one_audit_record_with_its_outcome(
+    ev, sealcam, tmp_path
+):
+    # Issue 13 item "verify and checkpoint export act as a user": log in, check read-only,
+    # then ONE verify record with the verdict and its counts.
+    signing(ev, sealcam, tmp_path)
+    before = len(_records(ev))
+    code, out, err = sealcam("verify", ev, "--user", "clerk", password=CLERK_PW)
+    assert code == 0, out + err
+    assert "Verdict" in out or "OK" in out
+    login, done = _records(ev)[before:]
+    assert (login.actor, login.action) == ("clerk", audit.LOGIN)
+    assert (done.actor, done.action, done.item, done.outcome) == (
+        "clerk", audit.VERIFY, None, audit.DONE
+    )  # fmt: skip
+    assert done.details["verdict"] == "OK" and done.details["devices"] == 1
+    assert done.details["devices_not_ok"] == 0 and done.details["witness"] is False
+    # Nobody named: one line, exit 2, nothing checked; an officer's role: refused, recorded.
+    code, out, err = sealcam("verify", ev, password=CLERK_PW)
+    assert code == 2 and out == "" and "--user" in err and err.count("\n") == 1
+    code, out, err = sealcam("verify", ev, "--user", "wang", password=OFFICER_PW)
+    assert code == 1 and out == "" and err.count("\n") == 1 and "needs the role" in err
+    refused = _records(ev)[-1]
+    assert (refused.actor, refused.action, refused.outcome) == ("wang", audit.VERIFY,
+                                                                audit.REFUSED)  # fmt: skip
+    code, out, err = sealcam("verify", ev, "--user", "clerk", password="wrong password x")
+    assert code == 1 and out == "" and err.count("\n") == 1
+
+
+def test_verify_works_while_the_store_is_open_read_only_elsewhere(ev, sealcam, tmp_path):
+    # Issue 13 item "verify acts as a user": a reader holding the store open (another
+    # verify, the review page) does not stop the verify or its record.
+    signing(ev, sealcam, tmp_path)
+    reader = SqliteEvidenceStore(ev, readonly=True)
+    try:
+        with reader.read() as cur:
+            seen = cur.execute("SELECT count(*) FROM audit").fetchone()[0]
+            code, out, err = sealcam("verify", ev, "--user", "clerk", "--json",
+                                     password=CLERK_PW)  # fmt: skip
+            assert cur.execute("SELECT count(*) FROM audit").fetchone()[0] == seen
+    finally:
+        reader.close()
+    assert code == 0, err
+    assert json.loads(out)["store"]["state"] == "OK"
+    assert _records(ev)[-1].action == audit.VERIFY
+
+
+def test_verify_of_a_store_on_read_only_media_is_made_and_said_unrecorded(
+    ev, sealcam, tmp_path, monkeypatch
+):
+    # Issue 13 item "verify acts as a user": a store this process cannot write (a copy on
+    # read-only media) is still verified; it says in one line that the check is unrecorded.
+    import os
+
+    from host.cli import auth
+
+    signing(ev, sealcam, tmp_path)
+    before = len(_records(ev))
+    monkeypatch.setattr(auth.os, "access", lambda path, mode: mode != os.W_OK)
+    code, out, err = sealcam("verify", ev, password=CLERK_PW)
+    assert code == 0, out + err
+    assert err.count("\n") == 1 and "read-only" in err and "not recorded" in err
+    assert len(_records(ev)) == before
+
+
+def test_verify_and_checkpoint_export_of_a_store_without_accounts_change_nothing(
+    tmp_path, sealcam
+):
+    # Issue 13 item "verify acts as a user": a store without accounts (the demo's) is
+    # checked exactly as before: no login, no record, not a byte of the database changed.
+    ev = synced_evidence(tmp_path / "ev")
+    store = SqliteEvidenceStore(ev)
+    sign_checkpoint(store)
+    store.close()
+    db = ev / "evidence.db"
+    before = db.read_bytes()
+    code, out, err = sealcam("verify", str(ev))
+    assert code == 0 and err == "", out + err
+    code, out, err = sealcam("checkpoint", "export", "--evidence", str(ev))
+    assert code == 0 and out.splitlines()[1].isdigit(), err
+    assert db.read_bytes() == before
+    assert not (ev / "evidence.db-wal").exists() or (ev / "evidence.db-wal").stat().st_size == 0
+
+
+def test_checkpoint_export_is_recorded_and_refused_to_a_role_without_it(ev, sealcam, tmp_path):
+    # Issue 13 item "checkpoint export acts as a user": ONE checkpoint-export record.
+    signing(ev, sealcam, tmp_path)
+    out_file = tmp_path / "witness.note"
+    code, _, err = sealcam("checkpoint", "export", "--evidence", ev, "--user", "clerk",
+                           "--out", str(out_file), password=CLERK_PW)  # fmt: skip
+    assert code == 0, err
+    done = _records(ev)[-1]
+    assert (done.actor, done.action, done.outcome) == ("clerk", audit.CHECKPOINT_EXPORT,
+                                                       audit.DONE)  # fmt: skip
+    assert done.details["to"] == str(out_file) and done.details["size"] > 0
+    assert out_file.read_bytes().decode().splitlines()[1] == str(done.details["size"])
+    code, out, err = sealcam("checkpoint", "export", "--evidence", ev, "--user", "wang",
+                             password=OFFICER_PW)  # fmt: skip
+    assert code == 1 and out == "" and err.count("\n") == 1 and "needs the role" in err
+    refused = _records(ev)[-1]
+    assert (refused.action, refused.outcome) == (audit.CHECKPOINT_EXPORT, audit.REFUSED)
 
 
 def test_every_action_outcome_and_role_has_its_label_in_both_languages():

@@ -1,14 +1,15 @@
 """``sealcam retention`` on a real store (issue 13, R-HOST-3, R-HOST-5): a deletion asked for,
 approved by someone else, past its grace period, removes media bytes only, and verify shows
 it as authorised; holds, permanent classes and one's own approval are refused, recorded,
-and change nothing. Time is a clock the test moves (``host.access.wall_ms``): no waiting."""
+and change nothing. Time is a clock the test moves (``host.cli.auth.clock``): no waiting."""
 # micropython: skip (the host's command line)
 
 import json
 
 import pytest
 
-from host import access, audit, i18n, retention
+from host import audit, i18n, retention
+from host.cli import auth
 from host.cli.main import main
 from host.evidence import SqliteEvidenceStore
 from tests.host.retentionstore import (
@@ -44,11 +45,12 @@ def _english():
 def room(tmp_path, monkeypatch):
     """A store with one synced recording, the accounts, and a clock at its recording time."""
     monkeypatch.setenv("SEALCAM_PASSWORD", PASSWORD)
+    monkeypatch.setenv("SEALCAM_USER", "clerk")  # who verifies (a store with accounts)
     ev = synced_store(tmp_path / "ev")
     sign(ev)  # the store's log signed as a sync leaves it; actions after it are info
     item = the_recording(ev)
     clock = Clock(item.started_ms)
-    monkeypatch.setattr(access, "wall_ms", clock)
+    monkeypatch.setattr(auth, "clock", clock)
     return ev, item, clock, str(tmp_path / "ev")
 
 

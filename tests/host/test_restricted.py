@@ -252,3 +252,31 @@ def test_the_restricted_reason_is_the_one_host_access_records():  # R-HOST-10
 
     # leak_attempts finds the restriction's refusals by this reason; host.access writes it.
     assert restricted.RESTRICTED == access.RESTRICTED
+
+
+def test_a_refusal_by_the_action_itself_is_not_possible_leaking(room):  # R-HOST-10
+    # Issue 13 review item: only the door's refusals (restriction, role, another officer's
+    # recording) are possible leaking; the action's own (not-authentic) are listed apart.
+    ev, item, clock = room
+    mark(ev, item)
+    asked = ask(ev, item, clock, clock() + DAY)
+    with ev.write() as cur:
+        restricted.grant(cur, asked.id, "boss", clock())
+    clerk = Desk.login(ev, "clerk", PASSWORD, clock)
+    with pytest.raises(Refused), clerk.act(audit.EXPORT, item):
+        raise Refused("the footage failed its check", "not-authentic")
+    with pytest.raises(Refused), clerk.act(audit.PUBLISH, item):  # no approval to publish
+        pass
+    with ev.read() as cur:
+        leaks = restricted.leak_attempts(cur)
+        other = restricted.other_refusals(cur)
+    assert [(r.action, r.details["reason"]) for r in leaks] == [(audit.PUBLISH, "restricted")]
+    assert [(r.action, r.details["reason"]) for r in other] == [(audit.EXPORT, "not-authentic")]
+
+
+def test_the_door_reasons_are_the_ones_host_access_records():  # R-HOST-10
+    from host import access
+
+    assert set(restricted.ACCESS_REASONS) == {
+        access.RESTRICTED, access.NOT_ALLOWED, access.NOT_OWN
+    }  # fmt: skip

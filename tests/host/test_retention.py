@@ -395,14 +395,17 @@ def test_the_indexed_plan_is_the_plan_worked_out_afresh(recorded, opened, ops, p
         change(cur, ("open", case_no, case_type, major))
         if closed is not None:
             change(cur, ("close", case_no, closed))
-    retention.plan(cur, p, until)  # the index, built before the changes
+    retention.bring_up(cur, p)  # the index, built before the changes
     for op in ops:
         if op[0] == "policy":
             p = op[1]  # a policy change: the plan is asked with another policy
         else:
             change(cur, op)
+        before = retention.plan(cur, p, until)  # the write side has not caught up yet
+        retention.bring_up(cur, p)  # as every login and desk action does
+        assert retention.index_current(cur, p)
         got = retention.plan(cur, p, until)
-        assert got == retention.plan_scan(cur, p, until)
+        assert got == before == retention.plan_scan(cur, p, until)
         assert [r.verdict for r in got] == from_scratch(cur, p, until)
         assert indexed(cur) == every_verdict(cur, p)
 
@@ -439,6 +442,7 @@ def test_a_case_closed_after_the_index_was_built_moves_its_items():  # R-HOST-3,
     for item_id in ids[:2]:
         cases.link(cur, "A-1", item_id, "clerk", T0)
     far = T0 + 30 * 365 * DAY
+    retention.bring_up(cur, Policy())
     assert [r.item_id for r in retention.plan(cur, Policy(), far)] == ids[2:]  # while open
     assert retention.bring_up(cur, Policy()) == 0  # nothing changed: nothing decided again
     closed = T0 + 5 * 365 * DAY
@@ -471,6 +475,30 @@ def test_a_recording_synced_after_the_index_was_built_is_in_the_plan():  # issue
     assert len(retention.plan(cur, Policy(), far)) == 2
     change(cur, ("record", 3, T0))
     assert retention.plan(cur, Policy(), far)[0].item_id == "SC-0001/3"
+
+
+def test_the_plan_is_a_pure_read():  # R-HOST-3, issue 13 review item
+    # The plan never writes, not even its index: the write side (a login's items refresh,
+    # every desk action: retention.keep_up) keeps the index current; until it has, the plan
+    # is worked out afresh, and is the same.
+    cur = store_tables()
+    recordings(cur, 3)
+    far = T0 + 30 * 365 * DAY
+    db = cur.connection
+    agency = retention.policy(cur)  # what keep_up keeps the index for
+    assert retention.keep_up(cur) == 3 and retention.index_current(cur, agency)
+    changes = db.total_changes
+    rows = retention.plan(cur, agency, far)
+    assert [r.item_id for r in rows] == ["SC-0001/1", "SC-0001/2", "SC-0001/3"]
+    assert db.total_changes == changes
+    change(cur, ("record", 4, T0))
+    changes = db.total_changes
+    assert not retention.index_current(cur, agency)
+    assert retention.plan(cur, agency, far)[0].item_id == "SC-0001/4"
+    assert db.total_changes == changes  # not a row written by the plan
+    assert retention.keep_up(cur) == 1 and retention.index_current(cur, agency)
+    assert retention.plan(cur, agency, far)[0].item_id == "SC-0001/4"
+    assert db.total_changes == changes + 2  # keep_up's: the verdict in, the stale mark out
 
 
 def test_a_store_opened_read_only_gets_the_same_plan(tmp_path):  # issue 13
