@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     case.add_case(sub)
     case.add_item(sub)
     retention_cmd.add_retention(sub)
+    __import__("host.cli.register", fromlist=["*"]).add_commands(sub)  # device, unit, report
     add_plugins(sub)
     _every_command(p, "", _lang_option)
     return p
