@@ -64,6 +64,15 @@ def add_device(sub: "argparse._SubParsersAction") -> None:
     a.add_argument("--keeper", required=True, help=i18n.text("device.opt.keeper"))
     a.set_defaults(run=cmd_add)
 
+    ch = ds.add_parser("set", help="change a recorder's unit, keeper, model or serial")
+    add_login_options(ch)
+    ch.add_argument("device", metavar="DEVICE", help=i18n.text("device.opt.device"))
+    ch.add_argument("--unit", help=i18n.text("device.opt.unit"))
+    ch.add_argument("--keeper", help=i18n.text("device.opt.keeper"))
+    ch.add_argument("--model", help=i18n.text("device.opt.model"))
+    ch.add_argument("--serial", help=i18n.text("device.opt.serial"))
+    ch.set_defaults(run=cmd_set)
+
     ls = ds.add_parser("list", help="the recorders in the register")
     add_login_options(ls)
     ls.add_argument("--unit", help=i18n.text("device.opt.list_unit"))
@@ -291,6 +300,36 @@ def cmd_add(args: argparse.Namespace) -> int:
         )
         act.details["new"] = dev.to_dict()
     print(i18n.text("device.added", device=dev.device_id, unit=dev.unit_id, keeper=dev.keeper))
+    return EXIT_OK
+
+
+def cmd_set(args: argparse.Namespace) -> int:
+    desk = acting_desk(args)
+    with desk.act(audit.REGISTER, args.device, change="device-set") as act:
+        old, new = registers.change(
+            act.cur,
+            args.device,
+            desk.user.name,
+            desk.now(),
+            unit_id=args.unit,
+            keeper=args.keeper,
+            model=args.model,
+            serial=args.serial,
+        )
+        keys = ("unit_id", "keeper", "model", "serial")
+        act.details.update(
+            old={k: getattr(old, k) for k in keys}, new={k: getattr(new, k) for k in keys}
+        )
+    print(
+        i18n.text(
+            "device.changed",
+            device=new.device_id,
+            unit=new.unit_id,
+            keeper=new.keeper,
+            model=new.model,
+            serial=new.serial,
+        )
+    )
     return EXIT_OK
 
 

@@ -244,3 +244,20 @@ def test_the_register_reads_in_chinese(capsys, store, clock):
     assert "A类" in out
     code, _, err = sealcam(capsys, path, "device", "return", "SC-NONE", "--lang", "zh")
     assert code == 2 and "不在台账中" in err
+
+
+def test_a_recorder_moved_to_another_unit_counts_there(capsys, store, clock):  # R-HOST-9
+    path, _ = store
+    set_up(capsys, path)
+    ok(capsys, path, "unit", "add", "U-2", "--name", "Traffic", "--class", "C", "--officers", "3")
+    out = ok(capsys, path, "device", "set", DEVICE, "--unit", "U-2", "--keeper", "Zhao Lei")
+    assert "U-2" in out and "Zhao Lei" in out
+    code, out, _ = sealcam(capsys, path, "report", "allocation", "--json")
+    counted = {u["unit_id"]: u["in_service"] for u in json.loads(out)["units"]}
+    assert counted == {"U-1": 0, "U-2": 1}
+    (r,) = [r for r in records(path, audit.REGISTER) if r.details.get("change") == "device-set"]
+    assert r.details["old"]["unit_id"] == "U-1" and r.details["new"]["keeper"] == "Zhao Lei"
+    doc = json.loads(ok(capsys, path, "device", "show", DEVICE, "--json"))
+    assert doc["log"][-1]["kind"] == "change"
+    code, _, err = sealcam(capsys, path, "device", "set", DEVICE)
+    assert code == 2 and "nothing to change" in err
