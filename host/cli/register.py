@@ -191,6 +191,8 @@ def add_reports(sub: "argparse._SubParsersAction") -> None:
     add_login_options(d)
     d.add_argument("--since", type=local_moment, help=i18n.text("register.opt.since"))
     d.add_argument("--until", type=local_moment, help=i18n.text("register.opt.until"))
+    d.add_argument("--unit", help=i18n.text("register.opt.unit"))
+    d.add_argument("--officer", help=i18n.text("register.opt.officer"))
     form = d.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help=i18n.text("register.opt.json"))
     form.add_argument("--csv", action="store_true", help=i18n.text("register.opt.csv"))
@@ -679,8 +681,17 @@ def cmd_report_devices(args: argparse.Namespace) -> int:
     until = now + 1 if given is None or given > now else given
     start = utc_ms(args.since, zone, end=False)
     since = until - REPORT_DAYS * DAY_MS if start is None else start
-    with desk.act(audit.REPORT, None, report="devices", since_ms=since, until_ms=until) as act:
-        found = registers.device_findings(act.cur, since, until)
+    asked = {"unit": args.unit, "officer": args.officer}
+    with desk.act(
+        audit.REPORT, None, report="devices", since_ms=since, until_ms=until, **asked
+    ) as act:
+        if args.unit is not None:
+            registers.unit(act.cur, args.unit)
+        found = [
+            f
+            for f in registers.device_findings(act.cur, since, until)
+            if args.unit in (None, f.unit_id) and args.officer in (None, f.officer_id)
+        ]
         act.details["findings"] = len(found)
     if args.json:
         _print_json(
