@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from host import audit, cases, i18n, items, people, restricted, retention, settings
+from host import audit, cases, i18n, items, people, registers, restricted, retention, settings
 from host.errors import Refused, Unusable
 
 if TYPE_CHECKING:
@@ -58,6 +58,7 @@ SCHEMAS = (
     items.SCHEMA,
     restricted.SCHEMA,
     cases.SCHEMA,
+    registers.SCHEMA,
 )
 
 

@@ -42,6 +42,10 @@ COMMANDS: "tuple[tuple[str, str, str], ...]" = (
     ("case", "case", "add_case"),
     ("item", "case", "add_item"),
     ("retention", "retention", "add_retention"),
+    # Oversight: the register of recorders, units, and the reports over them.
+    ("device", "register", "add_device"),
+    ("unit", "register", "add_unit"),
+    ("report", "register", "add_reports"),
 )
 
 
