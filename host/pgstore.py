@@ -40,6 +40,8 @@ from protocol.registry import F_WALL_MS, ZERO_HASH, id_problem
 FAULT_ENV = "SEALCAM_TEST_FAULT"
 CLAIM_SPACE = 0x5EA1  # the advisory locks' class: a device's claim by one session
 SCHEMA_LOCK = 0x5EA10001  # makes the tables one host at a time
+UPLOADERS = 1  # an upload runs beside the session while it brings the next media
+UPLOADS = 3  # uploads running or waiting (the media of each held in memory) at most
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS devices (
@@ -222,6 +224,15 @@ class PgHostLog:
         return tlog.Checkpoint(hostlog.origin_of(self.store_id(cur)), size, root)
 
 
+class Upload:
+    """One media object on its way to the bucket: what ``put_media(defer=True)`` returns."""
+
+    def __init__(self, digest: bytes, size: int, future: Any) -> None:
+        self.digest = digest
+        self.size = size
+        self.future = future
+
+
 class PgEvidenceStore(EvidenceStore):
     """``postgresql://...`` for the index and the log, ``s3://BUCKET`` for media."""
 
@@ -233,6 +244,8 @@ class PgEvidenceStore(EvidenceStore):
         self._lock = threading.RLock()  # one connection, one transaction at a time
         self._claims: dict = {}  # thread ident -> (device id, the connection holding it)
         self.log = PgHostLog()
+        self._pool: Any = None  # the upload threads, made at the first upload
+        self._room = threading.BoundedSemaphore(UPLOADS)
         try:
             self.media = S3Media(media_url, create=not readonly)
         except MediaUnusable as exc:
@@ -268,6 +281,8 @@ class PgEvidenceStore(EvidenceStore):
             return self._db.execute(sql, params).fetchall()
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         with self._lock:
             for ident in list(self._claims):
                 self._release(ident)
@@ -491,39 +506,73 @@ class PgEvidenceStore(EvidenceStore):
 
     def put_media(self, digest: bytes, data: bytes, defer: bool = False) -> object:
         """Store the object (its checksums confirmed by the store); unless ``defer``,
-        record it at once. A deferred handle is recorded by ``make_durable``."""
+        record it at once. Deferred, the upload runs beside the session (the next media
+        streams in meanwhile; at most ``UPLOADS`` wait or run, so a fast device cannot
+        fill memory) and ``make_durable`` waits for it before it records it."""
         if hashlib.sha256(data).digest() != bytes(digest):
             raise EvidenceError("media does not match its SHA-256 %s: not stored" % digest.hex())
+        if not defer:
+            self.make_durable([self._upload(bytes(digest), data)])
+            return None
+        return self._upload(bytes(digest), data)
+
+    def _upload(self, digest: bytes, data: bytes) -> "Upload":
+        self._room.acquire()  # back-pressure: the session waits while the uploads catch up
         try:
-            version = self.media.put(digest, data)
-        except MediaRefused as exc:
-            raise EvidenceError(str(exc)) from None
-        handle = (bytes(digest), version, len(data))
-        if defer:
-            return handle
-        self.make_durable([handle])
-        return None
+            future = self._uploader().submit(self._put, digest, data)
+        except BaseException:
+            self._room.release()
+            raise
+        return Upload(digest, len(data), future)
+
+    def _put(self, digest: bytes, data: bytes) -> str:
+        try:
+            return self.media.put(digest, data)
+        finally:
+            self._room.release()
+
+    def _uploader(self) -> Any:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(UPLOADERS, thread_name_prefix="s3-upload")
+            return self._pool
 
     def make_durable(self, staged: list) -> None:
-        """Record the session's stored objects: their rows, their notes cleared and their
-        leaves, in one commit; the receipt waits for it."""
-        staged = [h for h in staged if h is not None]
-        if not staged:
+        """Wait for the session's uploads (each confirmed by the store), then record them:
+        their rows, their notes cleared and their leaves, in one commit; the receipt waits
+        for it. EvidenceError, with nothing recorded, when an upload failed."""
+        uploads = [h for h in staged if h is not None]
+        if not uploads:
             return
+        done = []
+        failed = None
+        for upload in uploads:
+            try:
+                done.append((upload.digest, upload.future.result(), upload.size))
+            except MediaRefused as exc:
+                failed = failed or str(exc)
+        if failed is not None:
+            raise EvidenceError(failed)
         _fault("media-stored")
         now = _now_ms()
         with self._transaction() as cur:
             cur.executemany(
                 "INSERT INTO media VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                [(d, v, n, now) for d, v, n in staged],
+                [(d, v, n, now) for d, v, n in done],
             )
-            digests = [d for d, _v, _n in staged]
+            digests = [d for d, _v, _n in done]
             cur.execute("DELETE FROM missing_media WHERE digest = ANY(%s)", (digests,))
             self.log.append_media(cur, digests)
 
     def discard_staged(self, staged: list) -> None:
-        """Objects stored but never recorded stay in the bucket (they are locked): nothing
-        names them, and the next dock that brings the media records the object."""
+        """The session failed before recording its media: its uploads are let finish (an
+        object stored stays in the bucket, locked, named by nothing; the next dock that
+        brings the media stores and records it)."""
+        for upload in staged:
+            if upload is not None:
+                upload.future.cancel()
 
     def version_of(self, digest: bytes) -> str | None:
         rows = self._rows("SELECT version FROM media WHERE digest = %s", (bytes(digest),))

@@ -145,16 +145,15 @@ class S3Media:
     def put(self, digest: bytes, data: bytes) -> str:
         """Store ``data`` as the object of ``digest`` (refused unless it hashes to it),
         locked in COMPLIANCE mode; return the version id the store gave it, once the store
-        has confirmed the checksums. An object already held with this digest is kept as it
-        is (write-once) and its version returned."""
+        has confirmed the checksums. Asking first whether it is held would cost a round
+        trip per object on the sync's hot path; an object stored again (after a crash
+        before it was recorded, or by two hosts at once) is one more locked version of the
+        same bytes, and every version stays as it was written."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         digest = bytes(digest)
         if hashlib.sha256(data).digest() != digest:
             raise MediaRefused(i18n.text("s3.mismatch", digest=digest.hex()))
-        held = self.version(digest)
-        if held is not None:
-            return held
         md5 = hashlib.md5(data).digest()  # S3's own transfer check, not for security
         try:
             answer = self.s3.put_object(

@@ -676,7 +676,17 @@ class HostLink:
             return
         self._enter(STORING)
         self.flush()  # the device has its last ACK while the disk syncs
-        self.evidence.make_durable(self.staged)  # all media durable before the receipt
+        try:
+            self.evidence.make_durable(self.staged)  # all media durable before the receipt
+        except EvidenceError as exc:
+            # The store could not keep the media (a scale-out store's object store went
+            # down mid-session): no receipt; the device keeps it and its next dock brings it.
+            self.log("store-error", device=self.device, reason=str(exc))
+            staged, self.staged = self.staged, []
+            self.evidence.discard_staged(staged)
+            self.send(self.session.abort(ERR_INTERNAL, str(exc)))
+            self.result = "failed: %s" % exc
+            return
         self.staged = []
         # Media the device declared gone in this session stays noted as missing (a later dock
         # asks again), but the receipt does not wait for it.
