@@ -28,7 +28,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from host import hostlog, i18n, tlog
-from host.evidence import EvidenceError, EvidenceStore, StoreUnopenable, chunk_media
+from host.evidence import (
+    EvidenceError,
+    EvidenceStore,
+    MediaWriter,
+    StoreUnopenable,
+    chunk_media,
+)
 from host.s3media import MediaRefused, MediaUnusable, S3Media
 from protocol.bounds import entry_problem
 from protocol.ledger import Entry, parse_entry
@@ -222,6 +228,31 @@ class PgHostLog:
         size, frontier = cur.execute("SELECT size, frontier FROM log_head").fetchone()
         root = tlog.CompactTree(size, hostlog._frontier_of(frontier)).root()
         return tlog.Checkpoint(hostlog.origin_of(self.store_id(cur)), size, root)
+
+
+class PgMediaWriter(MediaWriter):
+    """Media hashed as its pieces arrive (SHA-256 against the signed digest, MD5 for the
+    object store's own check), handed to the uploads once whole."""
+
+    def __init__(self, store: "PgEvidenceStore", digest: bytes) -> None:
+        super().__init__(store, digest)
+        self.pg = store
+        self._sha = hashlib.sha256()
+        self._md5 = hashlib.md5()  # the object store's transfer check, not for security
+
+    def write(self, data: bytes) -> None:
+        super().write(data)
+        self._sha.update(data)
+        self._md5.update(data)
+
+    def finish(self) -> object:
+        data = b"".join(self.parts)
+        self.parts = []
+        if self._sha.digest() != bytes(self.digest):
+            raise EvidenceError(
+                "media does not match its SHA-256 %s: not stored" % bytes(self.digest).hex()
+            )
+        return self.pg._upload(bytes(self.digest), data, self._md5.digest())
 
 
 class Upload:
@@ -512,24 +543,31 @@ class PgEvidenceStore(EvidenceStore):
         if hashlib.sha256(data).digest() != bytes(digest):
             raise EvidenceError("media does not match its SHA-256 %s: not stored" % digest.hex())
         if not defer:
-            self.make_durable([self._upload(bytes(digest), data)])
+            self.make_durable([self._upload(bytes(digest), data, self._md5(data))])
             return None
-        return self._upload(bytes(digest), data)
+        return self._upload(bytes(digest), data, self._md5(data))
 
-    def _upload(self, digest: bytes, data: bytes) -> "Upload":
+    def begin_media(self, digest: bytes) -> MediaWriter:
+        return PgMediaWriter(self, digest)
+
+    def _upload(self, digest: bytes, data: bytes, md5: bytes | None = None) -> "Upload":
         self._room.acquire()  # back-pressure: the session waits while the uploads catch up
         try:
-            future = self._uploader().submit(self._put, digest, data)
+            future = self._uploader().submit(self._put, digest, data, md5)
         except BaseException:
             self._room.release()
             raise
         return Upload(digest, len(data), future)
 
-    def _put(self, digest: bytes, data: bytes) -> str:
+    def _put(self, digest: bytes, data: bytes, md5: bytes | None) -> str:
         try:
-            return self.media.put(digest, data)
+            return self.media.put(digest, data, md5)
         finally:
             self._room.release()
+
+    @staticmethod
+    def _md5(data: bytes) -> bytes:
+        return hashlib.md5(data).digest()  # the object store's transfer check
 
     def _uploader(self) -> Any:
         from concurrent.futures import ThreadPoolExecutor

@@ -142,19 +142,21 @@ class S3Media:
         now = now or datetime.datetime.now(datetime.UTC)
         return now + datetime.timedelta(days=self.retain_days)
 
-    def put(self, digest: bytes, data: bytes) -> str:
+    def put(self, digest: bytes, data: bytes, md5: bytes | None = None) -> str:
         """Store ``data`` as the object of ``digest`` (refused unless it hashes to it),
         locked in COMPLIANCE mode; return the version id the store gave it, once the store
         has confirmed the checksums. Asking first whether it is held would cost a round
         trip per object on the sync's hot path; an object stored again (after a crash
         before it was recorded, or by two hosts at once) is one more locked version of the
-        same bytes, and every version stays as it was written."""
+        same bytes, and every version stays as it was written. A caller that hashed the
+        bytes as they arrived gives their ``md5`` and has checked their SHA-256 itself."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         digest = bytes(digest)
-        if hashlib.sha256(data).digest() != digest:
-            raise MediaRefused(i18n.text("s3.mismatch", digest=digest.hex()))
-        md5 = hashlib.md5(data).digest()  # S3's own transfer check, not for security
+        if md5 is None:
+            if hashlib.sha256(data).digest() != digest:
+                raise MediaRefused(i18n.text("s3.mismatch", digest=digest.hex()))
+            md5 = hashlib.md5(data).digest()  # S3's own transfer check, not for security
         try:
             answer = self.s3.put_object(
                 Bucket=self.bucket,

@@ -246,3 +246,48 @@ def test_objects_are_write_once_checked_and_locked_longer_never_shorter(scale_st
     assert store.extend(digest, version, first) == store.retention(digest, version) == later
     store.hold(digest, version, True)
     assert store.held(digest, version)
+
+
+def test_the_object_store_going_down_mid_session_fails_it_without_a_receipt(tmp_path, scale_store):
+    # Issue 18 "bad input and faults": the object store going down mid-session: session
+    # failed, no receipt, the device keeps its media, and the next dock completes. The
+    # gateway is made unreachable for this store's uploads only (the other tests share it).
+    import socket
+
+    import boto3
+    from botocore.config import Config
+
+    from host.pgstore import PgEvidenceStore
+    from tests.firmware.helpers import recorded_device
+    from tests.host.helpers import run_pair
+
+    url, media = scale_store
+    setup(tmp_path)
+    r = subprocess.run(
+        [*SEALCAM, "enrol", "--evidence", url, "--media", media, str(tmp_path / "device.pub")],
+        capture_output=True, text=True, timeout=WAIT_S,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    store = PgEvidenceStore(url, media)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = "http://127.0.0.1:%d" % s.getsockname()[1]
+    live = store.media.s3
+    store.media.s3 = boto3.session.Session().client(
+        "s3", endpoint_url=dead, config=Config(retries={"max_attempts": 1}, connect_timeout=2)
+    )
+    agent = recorded_device(tmp_path / "dev2", 6)
+    summary, device, _ = run_pair(agent, store)
+    assert summary["result"].startswith("failed"), summary["result"]
+    assert not device.receipts  # the device frees nothing: it holds every media still
+    assert rows(url, "SELECT count(*) FROM media") == [(0,)]
+    [(waiting,)] = rows(url, "SELECT count(*) FROM missing_media")
+    assert waiting > 0  # noted: the next dock asks for it again
+    store.media.s3 = live
+    summary, device, _ = run_pair(agent, store)
+    assert summary["result"] == "done", summary["result"]
+    assert device.receipts
+    assert rows(url, "SELECT count(*) FROM missing_media") == [(0,)]
+    agent.store.close()
+    store.close()
+    assert verify(url, media).returncode == 0
