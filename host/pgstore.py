@@ -46,8 +46,8 @@ from protocol.registry import F_WALL_MS, ZERO_HASH, id_problem
 FAULT_ENV = "SEALCAM_TEST_FAULT"
 CLAIM_SPACE = 0x5EA1  # the advisory locks' class: a device's claim by one session
 SCHEMA_LOCK = 0x5EA10001  # makes the tables one host at a time
-UPLOADERS = 1  # an upload runs beside the session while it brings the next media
-UPLOADS = 3  # uploads running or waiting (the media of each held in memory) at most
+UPLOADERS = 2  # uploads run at once, beside the session while it brings the next media
+UPLOADS = 4  # uploads running or waiting (the media of each held in memory) at most
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS devices (

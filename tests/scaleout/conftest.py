@@ -6,20 +6,18 @@ and stopped after it, whatever the tests did (nothing is left running)."""
 import importlib.util
 import os
 import shutil
-import subprocess
 import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ROOT / "tools" / "services" / "services"
+from tests.scaleout.helpers import services_command
+
 NEEDED = (
     "/usr/lib/postgresql/15/bin/postgres", "/usr/bin/ceph-mon", "/usr/bin/ceph-osd",
     "/usr/bin/radosgw", "/usr/bin/radosgw-admin",
 )  # fmt: skip
-START_S = 600  # a bound on the services' start or stop, reached only when they are broken
 
 
 def _absent() -> str:
@@ -31,13 +29,6 @@ def _absent() -> str:
         if importlib.util.find_spec(module) is None:
             return "the Python package %s is not installed (pip install -e .)" % module
     return ""
-
-
-def services_command(action: str, state: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(SERVICES), action, "--state", str(state)],
-        capture_output=True, text=True, timeout=START_S,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -61,13 +52,16 @@ def services():
             name, _, value = line.removeprefix("export ").partition("=")
             env[name] = value.strip("'")
         os.environ.update(env)
-        yield env
+        yield dict(env, state=str(state))
     finally:
         os.environ.clear()
         os.environ.update(before)
         stopped = services_command("stop", state)
+        left = services_command("status", state).stdout
         shutil.rmtree(state, ignore_errors=True)
         assert stopped.returncode == 0, stopped.stderr
+        assert all(line.split()[1:] and not line.split()[1].isdigit() for line in
+                   left.splitlines()), "still running after stop:\n" + left  # fmt: skip
 
 
 @pytest.fixture

@@ -291,3 +291,17 @@ def test_the_object_store_going_down_mid_session_fails_it_without_a_receipt(tmp_
     agent.store.close()
     store.close()
     assert verify(url, media).returncode == 0
+
+
+def test_starting_the_services_again_starts_nothing_twice(services):
+    # Issue 18 "real services in the tests": start is idempotent (the daemons running keep
+    # running, with the same pids; none is started beside them).
+    from tests.scaleout.helpers import services_command
+
+    state = services["state"]
+    before = services_command("status", state).stdout
+    assert services_command("start", state).returncode == 0
+    after = services_command("status", state).stdout
+    assert before == after
+    pids = [line.split()[1] for line in after.splitlines()]
+    assert len(pids) == 4 and all(pid.isdigit() for pid in pids), after
