@@ -553,17 +553,13 @@ class PgEvidenceStore(EvidenceStore):
     def _upload(self, digest: bytes, data: bytes, md5: bytes | None = None) -> "Upload":
         self._room.acquire()  # back-pressure: the session waits while the uploads catch up
         try:
-            future = self._uploader().submit(self._put, digest, data, md5)
+            future = self._uploader().submit(self.media.put, digest, data, md5)
         except BaseException:
             self._room.release()
             raise
+        # Its place is given back when it ends, however: stored, failed or cancelled.
+        future.add_done_callback(lambda _done: self._room.release())
         return Upload(digest, len(data), future)
-
-    def _put(self, digest: bytes, data: bytes, md5: bytes | None) -> str:
-        try:
-            return self.media.put(digest, data, md5)
-        finally:
-            self._room.release()
 
     @staticmethod
     def _md5(data: bytes) -> bytes:

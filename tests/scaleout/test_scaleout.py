@@ -305,3 +305,31 @@ def test_starting_the_services_again_starts_nothing_twice(services):
     assert before == after
     pids = [line.split()[1] for line in after.splitlines()]
     assert len(pids) == 4 and all(pid.isdigit() for pid in pids), after
+
+
+def test_uploads_let_go_of_a_failed_session_leave_room_for_the_next(scale_store):
+    # Issue 18 "going down mid-session ... next dock completes": uploads a failed session
+    # lets go of (cancelled, or ended on their own) give their place back; the next
+    # session's uploads are not stuck behind them. Bounded: a hang fails, it never waits.
+    import hashlib
+
+    from host import pgstore
+    from host.pgstore import PgEvidenceStore
+
+    url, media = scale_store
+    store = PgEvidenceStore(url, media)
+    blobs = [b"media %d " % i * 4000 for i in range(3 * pgstore.UPLOADS)]
+    first = [store.put_media(hashlib.sha256(b).digest(), b, defer=True) for b in blobs[:4]]
+    store.discard_staged(first)
+    after = []
+    worker = threading.Thread(
+        target=lambda: after.extend(
+            store.put_media(hashlib.sha256(b).digest(), b, defer=True) for b in blobs[4:]
+        )
+    )
+    worker.start()
+    worker.join(WAIT_S)
+    assert not worker.is_alive(), "uploads stuck behind a failed session's"
+    store.make_durable(after)
+    assert all(store.has_media(hashlib.sha256(b).digest()) for b in blobs[4:])
+    store.close()
