@@ -172,6 +172,11 @@ def connect(url: str) -> Any:
         ) from None
 
 
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def _shown(url: str) -> str:
     """``url`` without a password it may hold, for a message."""
     from urllib.parse import urlsplit
@@ -304,12 +309,33 @@ class PgEvidenceStore(EvidenceStore):
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Any]:
-        with self._lock, self._db.transaction():
-            yield self._db.cursor()
+        """One transaction, committed at the block's end. The database failing under it
+        (gone down, the connection lost) is EvidenceError: the session that stores ends
+        without a receipt, as for any store that will not have its evidence."""
+        import psycopg
+
+        try:
+            with self._lock, self._live().transaction():
+                yield self._db.cursor()
+        except psycopg.OperationalError as exc:
+            raise EvidenceError(i18n.text("pg.lost", why=_first_line(exc))) from None
+
+    def _live(self) -> Any:
+        """The connection, made again when the database dropped it (restarted, or the
+        session ended by an administrator): the next session goes on. The caller holds
+        the lock."""
+        if self._db.closed or self._db.broken:
+            self._db = connect(self.url)
+        return self._db
 
     def _rows(self, sql: str, params: tuple = ()) -> list:
-        with self._lock:
-            return self._db.execute(sql, params).fetchall()
+        import psycopg
+
+        try:
+            with self._lock:
+                return self._live().execute(sql, params).fetchall()
+        except psycopg.OperationalError as exc:
+            raise EvidenceError(i18n.text("pg.lost", why=_first_line(exc))) from None
 
     def close(self) -> None:
         if self._pool is not None:
@@ -383,8 +409,8 @@ class PgEvidenceStore(EvidenceStore):
     # --- ledgers ---
 
     def head(self, device_id: str) -> tuple:
-        with self._lock:
-            return self._head(self._db.cursor(), device_id)
+        with self._transaction() as cur:
+            return self._head(cur, device_id)
 
     def _head(self, cur: Any, device_id: str) -> tuple:
         row = cur.execute(
@@ -686,5 +712,5 @@ class PgEvidenceStore(EvidenceStore):
         return cp
 
     def log_head(self) -> tlog.Checkpoint:
-        with self._lock:
-            return self.log.head(self._db.cursor())
+        with self._transaction() as cur:
+            return self.log.head(cur)

@@ -245,9 +245,12 @@ class HostLink:
                 try:
                     self.handle(events)
                 except Exception as exc:
-                    if not disk_full(exc):
+                    if disk_full(exc):
+                        self._disk_full(exc)
+                    elif isinstance(exc, EvidenceError):
+                        self._store_failed(exc)
+                    else:
                         raise
-                    self._disk_full(exc)
                 if self.result != "open":
                     break
                 if self.acks_held >= ack_every:
@@ -335,6 +338,22 @@ class HostLink:
             "%s: the evidence store has no room (%s); nothing of this session is half-stored "
             "and no receipt was sent: free space, then dock again" % (DISK_FULL, why)
         )
+        self.ready = []
+        self.pending = []
+        if self.writer is not None:
+            self.writer.discard()
+            self.writer = None
+
+    def _store_failed(self, exc: EvidenceError) -> None:
+        """The evidence store failed under the session (a scale-out store's database or
+        object store went away): one store-error line, the session ends failed and sends
+        no receipt; what was committed stays, the device keeps everything, and its next
+        dock goes on from what the store holds."""
+        self.log("store-error", device=self.device, reason=str(exc))
+        if self.session.closed_reason is None:
+            self.send(self.session.abort(ERR_INTERNAL, str(exc)))
+        if self.result == "open":
+            self.result = "failed: %s" % exc
         self.ready = []
         self.pending = []
         if self.writer is not None:

@@ -333,3 +333,36 @@ def test_uploads_let_go_of_a_failed_session_leave_room_for_the_next(scale_store)
     store.make_durable(after)
     assert all(store.has_media(hashlib.sha256(b).digest()) for b in blobs[4:])
     store.close()
+
+
+def test_the_database_dropping_the_host_mid_session_fails_it_and_the_next_dock_completes(
+    tmp_path, scale_store
+):
+    # Issue 18 "bad input and faults": the database going away mid-session (here: the
+    # host's connection ended by the server, as a restart does): the session fails without
+    # a receipt, and the next dock, on a connection made again, completes.
+    from host.pgstore import PgEvidenceStore
+    from tests.firmware.helpers import recorded_device
+    from tests.host.helpers import run_pair
+
+    url, media = scale_store
+    setup(tmp_path)
+    enrol(url, media)
+    store = PgEvidenceStore(url, media)
+    agent = recorded_device(tmp_path / "dev2", 6)
+    ended = {}
+
+    def cut_when_storing(event: str, **fields) -> None:
+        # The first entries are in: end the store's connection before the next step.
+        if event == "authenticated" and not ended:
+            pid = store._db.info.backend_pid
+            ended["rows"] = rows(url, "SELECT pg_terminate_backend(%s)", (pid,))
+
+    summary, device, _ = run_pair(agent, store, log=cut_when_storing)
+    assert ended["rows"] == [(True,)]
+    assert summary["result"] != "done" and not device.receipts, summary["result"]
+    summary, device, _ = run_pair(agent, store)
+    assert summary["result"] == "done" and device.receipts, summary["result"]
+    agent.store.close()
+    store.close()
+    assert verify(url, media).returncode == 0
