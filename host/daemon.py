@@ -19,7 +19,7 @@ import time
 from typing import TYPE_CHECKING
 
 from firmware.ports.transports import SerialTransport, SocketTransport
-from host.evidence import SqliteEvidenceStore, disk_full
+from host.evidence import EvidenceStore, disk_full
 from host.guard import Admission, HeldLog, Limits, LinkGuard, Tally, Ticket
 from host.progress import SessionView
 from host.sync import STOPPED, HostLink
@@ -50,7 +50,7 @@ STOP_JOIN_S = 10.0
 class Daemon:
     def __init__(
         self,
-        evidence: SqliteEvidenceStore,
+        evidence: EvidenceStore,
         signer: Ed25519Signer,
         kid: str,
         as_json: bool = False,

@@ -205,6 +205,13 @@ class EvidenceStore:
         receipt names. Every leaf it counts is committed already."""
         raise NotImplementedError
 
+    def record_session(self, summary: dict, ended_ms: int) -> None:
+        """Keep a sync session's outcome (the daemon's summary of it) with its log leaf."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Let go of the store's connections and files."""
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS devices (

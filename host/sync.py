@@ -245,9 +245,12 @@ class HostLink:
                 try:
                     self.handle(events)
                 except Exception as exc:
-                    if not disk_full(exc):
+                    if disk_full(exc):
+                        self._disk_full(exc)
+                    elif isinstance(exc, EvidenceError):
+                        self._store_failed(exc)
+                    else:
                         raise
-                    self._disk_full(exc)
                 if self.result != "open":
                     break
                 if self.acks_held >= ack_every:
@@ -335,6 +338,22 @@ class HostLink:
             "%s: the evidence store has no room (%s); nothing of this session is half-stored "
             "and no receipt was sent: free space, then dock again" % (DISK_FULL, why)
         )
+        self.ready = []
+        self.pending = []
+        if self.writer is not None:
+            self.writer.discard()
+            self.writer = None
+
+    def _store_failed(self, exc: EvidenceError) -> None:
+        """The evidence store failed under the session (a scale-out store's database or
+        object store went away): one store-error line, the session ends failed and sends
+        no receipt; what was committed stays, the device keeps everything, and its next
+        dock goes on from what the store holds."""
+        self.log("store-error", device=self.device, reason=str(exc))
+        if self.session.closed_reason is None:
+            self.send(self.session.abort(ERR_INTERNAL, str(exc)))
+        if self.result == "open":
+            self.result = "failed: %s" % exc
         self.ready = []
         self.pending = []
         if self.writer is not None:
@@ -676,7 +695,17 @@ class HostLink:
             return
         self._enter(STORING)
         self.flush()  # the device has its last ACK while the disk syncs
-        self.evidence.make_durable(self.staged)  # all media durable before the receipt
+        try:
+            self.evidence.make_durable(self.staged)  # all media durable before the receipt
+        except EvidenceError as exc:
+            # The store could not keep the media (a scale-out store's object store went
+            # down mid-session): no receipt; the device keeps it and its next dock brings it.
+            self.log("store-error", device=self.device, reason=str(exc))
+            staged, self.staged = self.staged, []
+            self.evidence.discard_staged(staged)
+            self.send(self.session.abort(ERR_INTERNAL, str(exc)))
+            self.result = "failed: %s" % exc
+            return
         self.staged = []
         # Media the device declared gone in this session stays noted as missing (a later dock
         # asks again), but the receipt does not wait for it.

@@ -130,14 +130,15 @@ def cmd_keygen_agency(args: argparse.Namespace) -> int:
 
 
 def cmd_enrol(args: argparse.Namespace) -> int:
-    from host.evidence import EvidenceError, SqliteEvidenceStore
+    from host.cli.scaleout import open_store
+    from host.evidence import EvidenceError
 
     keys = [load_key(path) for path in args.keys]
     for path, key in zip(args.keys, keys, strict=True):
         if key.seed:  # the private half must stay where it was made, never in the store
             raise UsageProblem(ENROL_PRIVATE % (path, Path(path).with_suffix(".pub")))
         check_id(key.device_id, "the key file %s names device" % path)  # before any is enrolled
-    store = SqliteEvidenceStore(args.evidence)
+    store = open_store(args.evidence, args.media)
     try:
         for key in keys:
             try:
@@ -205,7 +206,14 @@ def add_enrol(sub: "argparse._SubParsersAction") -> None:
         description="Register devices with the host: a device whose key is not enrolled is "
         "refused at sync, and its footage is never stored.",
     )
-    e.add_argument("--evidence", required=True, help="the evidence store directory")
+    from host.cli.scaleout import add_media_option
+
+    e.add_argument(
+        "--evidence",
+        required=True,
+        help="the evidence store directory, or postgresql://... with --media",
+    )
+    add_media_option(e)
     e.add_argument(
         "keys", nargs="+", help="device public key files (ID.pub; a private key is refused)"
     )

@@ -24,14 +24,14 @@ NOTHING_LEFT = "nothing was left half-pulled"
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from host.cli.scaleout import open_store
     from host.daemon import Daemon
-    from host.evidence import SqliteEvidenceStore
     from host.progress import SessionView
 
     if args.clock_at is not None and args.clock_start is None:
         raise UsageProblem("--clock-at says when the clock read --clock-start: give both")
     signer, kid = host_signer(args.host_key)
-    store = SqliteEvidenceStore(args.evidence)
+    store = open_store(args.evidence, args.media)
     clock = time.time
     if args.clock_start is not None:
         # The simulator docks devices that live in virtual time: the host's clock starts at
@@ -104,6 +104,8 @@ def stopped_summary(totals: dict) -> str:
 
 def add_sync(sub: "argparse._SubParsersAction") -> None:
     """Add ``sealcam sync``."""
+    from host.cli.scaleout import add_media_option
+
     sy = sub.add_parser(
         "sync",
         help="collect footage from devices over TCP and serial",
@@ -182,7 +184,12 @@ example:
 """,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sy.add_argument("--evidence", required=True, help="the evidence store directory")
+    sy.add_argument(
+        "--evidence",
+        required=True,
+        help="the evidence store directory, or postgresql://... with --media",
+    )
+    add_media_option(sy)
     sy.add_argument("--host-key", required=True, help="this host's private key file")
     sy.add_argument("--tcp", help="listen on HOST:PORT (loopback unless you say otherwise)")
     sy.add_argument("--serial", action="append", help="serve this serial port (repeatable)")

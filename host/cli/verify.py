@@ -123,6 +123,12 @@ def _segment_store(path: Path) -> str:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from host.cli.scaleout import is_scaleout, verify_scaleout
+
+    if is_scaleout(args.ledger):
+        return verify_scaleout(args)
+    if getattr(args, "media", None):
+        raise UsageProblem(text("scaleout.media_alone"))
     path = Path(args.ledger)
     if _is_mp4(path):
         return verify_mp4_file(args)
@@ -412,6 +418,9 @@ def add_verify(sub: "argparse._SubParsersAction") -> None:
     v.add_argument("--witness", metavar="FILE", help=text("verifyhelp.witness"))
     v.add_argument("--host-key", metavar="PUB", help=text("verifyhelp.host_key"))
     v.add_argument("--tz", metavar="ZONE", help=text("verifyhelp.tz"))
+    from host.cli.scaleout import add_media_option
+
+    add_media_option(v)
     v.add_argument("--json", action="store_true", help=text("verifyhelp.json"))
     add_reader_option(v)
     v.set_defaults(run=cmd_verify)

@@ -1,0 +1,716 @@
+"""The scale-out evidence store: PostgreSQL for ledgers, sessions and the host's log; media
+as write-once objects in an S3 bucket with Object Lock (``host.s3media``).
+
+The same ``EvidenceStore`` as the embedded one, for many sync hosts writing one store:
+- Each device's entries are appended exactly once, in order, whoever serves it. A session
+  claims its device when it first stores (a session-level advisory lock, held on a
+  connection of its own until the session is recorded): a second session of the same
+  device, on this host or another, is refused then and ends cleanly; the device keeps its
+  footage and its next dock goes on. Inside the commit the device's row is locked too, and
+  the head read under that lock, so a resent window is skipped, never stored twice.
+- The host's log (``host.hostlog``'s leaves, its head and signed checkpoints) lives in the
+  same database and is appended in the transaction that writes the rows it covers; its head
+  row is locked by each append, which orders every host's leaves into one log.
+- Media is stored in the bucket first (the store checks its checksums, ``S3Media.put``),
+  then recorded (``media``: digest and the object's version) in the transaction that clears
+  its note in ``missing_media`` and logs it. A receipt goes out only after that commit and
+  the entries' own; a host that dies between the two leaves an object nothing names yet and
+  the note still open, so the next dock asks for the media again and records the object.
+"""
+
+import contextlib
+import hashlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from host import hostlog, i18n, tlog
+from host.evidence import (
+    EvidenceError,
+    EvidenceStore,
+    MediaWriter,
+    StoreUnopenable,
+    chunk_media,
+)
+from host.s3media import MediaRefused, MediaUnusable, S3Media
+from protocol.bounds import entry_problem
+from protocol.ledger import Entry, parse_entry
+from protocol.registry import F_WALL_MS, ZERO_HASH, id_problem
+
+# Where a test stops this process dead (SIGKILL) to prove a crash there leaves nothing
+# half-recorded: "media-stored" is after the session's objects are in the bucket and
+# before they are recorded. Read once per use; unset in production.
+FAULT_ENV = "SEALCAM_TEST_FAULT"
+CLAIM_SPACE = 0x5EA1  # the advisory locks' class: a device's claim by one session
+SCHEMA_LOCK = 0x5EA10001  # makes the tables one host at a time
+UPLOADERS = 2  # uploads run at once, beside the session while it brings the next media
+UPLOADS = 4  # uploads running or waiting (the media of each held in memory) at most
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS devices (
+    device_id   TEXT PRIMARY KEY,
+    public_key  BYTEA NOT NULL,
+    enrolled_ms BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entries (
+    device_id   TEXT NOT NULL REFERENCES devices (device_id),
+    seq         BIGINT NOT NULL,
+    hash        BYTEA NOT NULL,
+    raw         BYTEA NOT NULL,
+    kind        INTEGER NOT NULL,
+    wall_ms     BIGINT NOT NULL,
+    received_ms BIGINT NOT NULL,
+    PRIMARY KEY (device_id, seq)
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id          BIGSERIAL PRIMARY KEY,
+    device_id   TEXT NOT NULL,
+    ended_ms    BIGINT NOT NULL,
+    link        TEXT NOT NULL,
+    result      TEXT NOT NULL,
+    entries     BIGINT NOT NULL,
+    media       BIGINT NOT NULL,
+    bytes_in    BIGINT NOT NULL,
+    drift_ms    BIGINT,
+    device_head BIGINT
+);
+CREATE TABLE IF NOT EXISTS missing_media (
+    device_id   TEXT NOT NULL,
+    digest      BYTEA NOT NULL,
+    seq         BIGINT NOT NULL,
+    size        BIGINT NOT NULL,
+    PRIMARY KEY (device_id, digest)
+);
+CREATE TABLE IF NOT EXISTS gone_media (
+    id          BIGSERIAL PRIMARY KEY,
+    device_id   TEXT NOT NULL,
+    digest      BYTEA NOT NULL,
+    reason      INTEGER NOT NULL,
+    text        TEXT NOT NULL,
+    reported_ms BIGINT NOT NULL
+);
+-- Media held in the bucket: the object's digest and the version the store gave it.
+CREATE TABLE IF NOT EXISTS media (
+    digest    BYTEA PRIMARY KEY,
+    version   TEXT NOT NULL,
+    size      BIGINT NOT NULL,
+    stored_ms BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS store_meta (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS log (
+    idx  BIGINT PRIMARY KEY,
+    leaf BYTEA NOT NULL,
+    kind TEXT NOT NULL,
+    data BYTEA NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS log_media ON log (data) WHERE kind = 'media';
+CREATE TABLE IF NOT EXISTS log_head (
+    one      INTEGER PRIMARY KEY CHECK (one = 0),
+    size     BIGINT NOT NULL,
+    frontier BYTEA NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    id        BIGSERIAL PRIMARY KEY,
+    size      BIGINT NOT NULL,
+    root      BYTEA NOT NULL,
+    kid       TEXT NOT NULL,
+    signed_ms BIGINT NOT NULL,
+    note      TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS host_keys (
+    kid        TEXT NOT NULL,
+    public_key BYTEA NOT NULL,
+    first_ms   BIGINT NOT NULL,
+    PRIMARY KEY (kid, public_key)
+);
+"""
+
+TABLES = (
+    "devices", "entries", "sessions", "missing_media", "gone_media", "media", "store_meta",
+    "log", "log_head", "checkpoints", "host_keys",
+)  # fmt: skip
+
+
+def is_url(text: str) -> bool:
+    """Whether ``--evidence`` names a PostgreSQL database rather than a folder."""
+    return text.startswith(("postgresql://", "postgres://"))
+
+
+def _fault(point: str) -> None:
+    if os.environ.get(FAULT_ENV) == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _claim_key(device_id: str) -> int:
+    """A device's advisory lock key: 32 bits of its id's SHA-256 (two ids sharing one
+    only make their sessions wait for each other, never mix their ledgers)."""
+    digest = hashlib.sha256(device_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big", signed=True)
+
+
+def connect(url: str) -> Any:
+    """A connection to ``url`` (its password from the environment or ~/.pgpass, as libpq
+    finds it); StoreUnopenable, in one line, when the database cannot be reached."""
+    import psycopg
+
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.Error as exc:
+        why = str(exc).strip().splitlines()
+        raise StoreUnopenable(
+            i18n.text("pg.unreachable", url=_shown(url), why=why[-1] if why else type(exc).__name__)
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _shown(url: str) -> str:
+    """``url`` without a password it may hold, for a message."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
+    return parts._replace(netloc=netloc).geturl()
+
+
+class PgHostLog:
+    """``host.hostlog``'s log on PostgreSQL: the same leaves, head and checkpoints."""
+
+    def create(self, cur: Any) -> None:
+        cur.execute(
+            "INSERT INTO store_meta VALUES ('store_id', %s) ON CONFLICT DO NOTHING",
+            (os.urandom(16).hex(),),
+        )
+        cur.execute("INSERT INTO log_head VALUES (0, 0, '') ON CONFLICT DO NOTHING")
+
+    def store_id(self, cur: Any) -> str:
+        row = cur.execute("SELECT value FROM store_meta WHERE name = 'store_id'").fetchone()
+        return row[0] if row else ""
+
+    def append(self, cur: Any, leaves: list) -> None:
+        """Append ``(kind, data)`` leaves in order; the head row's lock orders every
+        writer's leaves into one log."""
+        if not leaves:
+            return
+        size, frontier = cur.execute("SELECT size, frontier FROM log_head FOR UPDATE").fetchone()
+        tree = tlog.CompactTree(size, hostlog._frontier_of(frontier))
+        rows = []
+        for kind, data in leaves:
+            leaf = tlog.leaf_hash(data)
+            rows.append((tree.size, leaf, kind, data))
+            tree.append(leaf)
+        cur.executemany("INSERT INTO log VALUES (%s, %s, %s, %s)", rows)
+        cur.execute(
+            "UPDATE log_head SET size = %s, frontier = %s",
+            (tree.size, hostlog._frontier_bytes(tree.frontier())),
+        )
+
+    def append_media(self, cur: Any, digests: list) -> None:
+        new = []
+        for digest in dict.fromkeys(bytes(d) for d in digests):
+            data = hostlog.media_leaf(digest)
+            held = cur.execute("SELECT 1 FROM log WHERE kind = 'media' AND data = %s", (data,))
+            if held.fetchone() is None:
+                new.append((hostlog.MEDIA, data))
+        self.append(cur, new)
+
+    def head(self, cur: Any) -> tlog.Checkpoint:
+        size, frontier = cur.execute("SELECT size, frontier FROM log_head").fetchone()
+        root = tlog.CompactTree(size, hostlog._frontier_of(frontier)).root()
+        return tlog.Checkpoint(hostlog.origin_of(self.store_id(cur)), size, root)
+
+
+class PgMediaWriter(MediaWriter):
+    """Media hashed as its pieces arrive (SHA-256 against the signed digest, MD5 for the
+    object store's own check), handed to the uploads once whole."""
+
+    def __init__(self, store: "PgEvidenceStore", digest: bytes) -> None:
+        super().__init__(store, digest)
+        self.pg = store
+        self._sha = hashlib.sha256()
+        self._md5 = hashlib.md5()  # the object store's transfer check, not for security
+
+    def write(self, data: bytes) -> None:
+        super().write(data)
+        self._sha.update(data)
+        self._md5.update(data)
+
+    def finish(self) -> object:
+        data = b"".join(self.parts)
+        self.parts = []
+        if self._sha.digest() != bytes(self.digest):
+            raise EvidenceError(
+                "media does not match its SHA-256 %s: not stored" % bytes(self.digest).hex()
+            )
+        return self.pg._upload(bytes(self.digest), data, self._md5.digest())
+
+
+class Upload:
+    """One media object on its way to the bucket: what ``put_media(defer=True)`` returns."""
+
+    def __init__(self, digest: bytes, size: int, future: Any) -> None:
+        self.digest = digest
+        self.size = size
+        self.future = future
+
+
+class PgEvidenceStore(EvidenceStore):
+    """``postgresql://...`` for the index and the log, ``s3://BUCKET`` for media."""
+
+    def __init__(self, url: str, media_url: str, readonly: bool = False) -> None:
+        import psycopg
+
+        self.url = url
+        self.readonly = readonly
+        self._lock = threading.RLock()  # one connection, one transaction at a time
+        self._claims: dict = {}  # thread ident -> (device id, the connection holding it)
+        self.log = PgHostLog()
+        self._pool: Any = None  # the upload threads, made at the first upload
+        self._room = threading.BoundedSemaphore(UPLOADS)
+        try:
+            self.media = S3Media(media_url, create=not readonly)
+        except MediaUnusable as exc:
+            raise StoreUnopenable(str(exc)) from None
+        self._db = connect(url)
+        try:
+            if readonly:
+                missing = [t for t in TABLES if not self._has_table(t)]
+                if missing:
+                    raise StoreUnopenable(
+                        i18n.text("pg.not_store", url=_shown(url), tables=", ".join(missing))
+                    )
+            else:
+                with self._db.transaction():
+                    self._db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+                    self._db.execute(SCHEMA)
+                    self.log.create(self._db.cursor())
+        except psycopg.Error as exc:
+            self._db.close()
+            raise StoreUnopenable(i18n.text("pg.failed", url=_shown(url), why=exc)) from None
+
+    def _has_table(self, name: str) -> bool:
+        row = self._db.execute("SELECT to_regclass(%s)", (name,)).fetchone()
+        return row[0] is not None
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        """One transaction, committed at the block's end. The database failing under it
+        (gone down, the connection lost) is EvidenceError: the session that stores ends
+        without a receipt, as for any store that will not have its evidence."""
+        import psycopg
+
+        try:
+            with self._lock, self._live().transaction():
+                yield self._db.cursor()
+        except psycopg.OperationalError as exc:
+            raise EvidenceError(i18n.text("pg.lost", why=_first_line(exc))) from None
+
+    def _live(self) -> Any:
+        """The connection, made again when the database dropped it (restarted, or the
+        session ended by an administrator): the next session goes on. The caller holds
+        the lock."""
+        if self._db.closed or self._db.broken:
+            self._db = connect(self.url)
+        return self._db
+
+    def _rows(self, sql: str, params: tuple = ()) -> list:
+        import psycopg
+
+        try:
+            with self._lock:
+                return self._live().execute(sql, params).fetchall()
+        except psycopg.OperationalError as exc:
+            raise EvidenceError(i18n.text("pg.lost", why=_first_line(exc))) from None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        with self._lock:
+            for ident in list(self._claims):
+                self._release(ident)
+            self._db.close()
+
+    # --- one session per device at a time ---
+
+    def _claim(self, device_id: str) -> None:
+        """This thread's session holds the device (an advisory lock on a connection of its
+        own, until ``record_session``); EvidenceError when another session holds it."""
+        me = threading.get_ident()
+        with self._lock:
+            held = self._claims.get(me)
+            if held is not None and held[0] == device_id:
+                return
+            alive = {t.ident for t in threading.enumerate()}
+            for ident in [i for i in self._claims if i == me or i not in alive]:
+                self._release(ident)  # a thread that ended without recording its session
+        conn = connect(self.url)
+        got = conn.execute(
+            "SELECT pg_try_advisory_lock(%s, %s)", (CLAIM_SPACE, _claim_key(device_id))
+        ).fetchone()[0]
+        if not got:
+            conn.close()
+            raise EvidenceError(i18n.text("pg.busy", device=device_id))
+        with self._lock:
+            self._claims[me] = (device_id, conn)
+
+    def _release(self, ident: int) -> None:
+        held = self._claims.pop(ident, None)
+        if held is not None:
+            with contextlib.suppress(Exception):
+                held[1].close()  # its session's end lets the lock go
+
+    # --- the device register ---
+
+    def enrol(self, device_id: str, public_key: bytes) -> None:
+        if len(public_key) != 32:
+            raise EvidenceError("an Ed25519 public key is 32 bytes, not %d" % len(public_key))
+        problem = id_problem(device_id)
+        if problem:
+            raise EvidenceError(problem)
+        with self._transaction() as cur:
+            cur.execute("LOCK TABLE devices IN SHARE ROW EXCLUSIVE MODE")
+            row = cur.execute(
+                "SELECT public_key FROM devices WHERE device_id = %s", (device_id,)
+            ).fetchone()
+            if row is not None:
+                if bytes(row[0]) != public_key:
+                    raise EvidenceError(
+                        "device %s is enrolled with another key; a re-keyed device must be "
+                        "registered as a key change, not overwritten" % device_id
+                    )
+                return
+            cur.execute(
+                "INSERT INTO devices VALUES (%s, %s, %s)", (device_id, public_key, _now_ms())
+            )
+            self.log.append(cur, [(hostlog.DEVICE, hostlog.device_leaf(device_id, public_key))])
+
+    def device_key(self, device_id: str) -> bytes | None:
+        rows = self._rows("SELECT public_key FROM devices WHERE device_id = %s", (device_id,))
+        return bytes(rows[0][0]) if rows else None
+
+    def devices(self) -> list:
+        return [r[0] for r in self._rows("SELECT device_id FROM devices ORDER BY device_id")]
+
+    # --- ledgers ---
+
+    def head(self, device_id: str) -> tuple:
+        with self._transaction() as cur:
+            return self._head(cur, device_id)
+
+    def _head(self, cur: Any, device_id: str) -> tuple:
+        row = cur.execute(
+            "SELECT seq, hash FROM entries WHERE device_id = %s ORDER BY seq DESC LIMIT 1",
+            (device_id,),
+        ).fetchone()
+        if row is None:
+            return 0, ZERO_HASH
+        return row[0] + 1, bytes(row[1])
+
+    def add_entries(self, device_id: str, entries: list, received_ms: int) -> int:
+        """As the embedded store's (all or nothing, a resent window skipped, a fork
+        refused whole), once this session holds the device's claim."""
+        parsed = [item if isinstance(item, Entry) else parse_entry(item) for item in entries]
+        for e in parsed:
+            if e.device_id != device_id:
+                raise EvidenceError(
+                    "entry seq %d belongs to device %s, not %s" % (e.seq, e.device_id, device_id)
+                )
+            problem = entry_problem(e.fields)
+            if problem:
+                raise EvidenceError("entry seq %d: %s" % (e.seq, problem))
+        self._claim(device_id)
+        with self._transaction() as cur:
+            known = cur.execute(
+                "SELECT 1 FROM devices WHERE device_id = %s FOR UPDATE", (device_id,)
+            ).fetchone()
+            if known is None:
+                raise EvidenceError(
+                    "device %s is not enrolled: enrol its public key before storing its "
+                    "ledger" % device_id
+                )
+            next_seq, last = self._head(cur, device_id)
+            batch: dict = {}
+            rows = []
+            due = []
+            for e in parsed:
+                if batch.setdefault(e.seq, e.digest) != e.digest:
+                    raise EvidenceError(
+                        "device %s sent two different entries for seq %d in one batch: "
+                        "the ledger was forked; nothing was stored" % (device_id, e.seq)
+                    )
+                if e.seq < next_seq:
+                    self._check_same(cur, device_id, e.seq, e.digest)
+                    continue
+                if e.seq != next_seq or (e.seq > 0 and e.prev != last):
+                    raise EvidenceError(
+                        "entry seq %d does not continue device %s's stored ledger (next seq "
+                        "%d): store entries in order, verified" % (e.seq, device_id, next_seq)
+                    )
+                rows.append(
+                    (device_id, e.seq, e.digest, bytes(e.raw), e.kind, e.fields[F_WALL_MS],
+                     received_ms)
+                )  # fmt: skip
+                media = chunk_media(e)
+                if media is not None and not self._held(cur, media[0]):
+                    due.append((device_id, media[0], e.seq, media[1]))
+                next_seq, last = e.seq + 1, e.digest
+            cur.executemany("INSERT INTO entries VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
+            cur.executemany(
+                "INSERT INTO missing_media VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING", due
+            )
+            self.log.append(
+                cur, [(hostlog.ENTRY, hostlog.entry_leaf(r[0], r[1], r[2])) for r in rows]
+            )
+        return next_seq
+
+    def _check_same(self, cur: Any, device_id: str, seq: int, digest: bytes) -> None:
+        row = cur.execute(
+            "SELECT hash FROM entries WHERE device_id = %s AND seq = %s", (device_id, seq)
+        ).fetchone()
+        if row is not None and bytes(row[0]) != digest:
+            raise EvidenceError(
+                "device %s sent a different entry for seq %d than the one stored: the ledger "
+                "was forked or altered; nothing was stored" % (device_id, seq)
+            )
+
+    def entries(self, device_id: str, from_seq: int = 0) -> list:
+        rows = self._rows(
+            "SELECT raw FROM entries WHERE device_id = %s AND seq >= %s ORDER BY seq",
+            (device_id, from_seq),
+        )
+        return [bytes(r[0]) for r in rows]
+
+    def received_ms(self, device_id: str, seq: int) -> int | None:
+        rows = self._rows(
+            "SELECT received_ms FROM entries WHERE device_id = %s AND seq = %s", (device_id, seq)
+        )
+        return rows[0][0] if rows else None
+
+    def missing_media(self, device_id: str) -> list:
+        rows = self._rows(
+            "SELECT m.digest, m.size, d.digest IS NOT NULL FROM missing_media m "
+            "LEFT JOIN media d ON d.digest = m.digest WHERE m.device_id = %s ORDER BY m.seq",
+            (device_id,),
+        )
+        held = [bytes(d) for d, _size, have in rows if have]
+        if held:  # recorded by a session of another device that names the same media
+            with self._transaction() as cur:
+                cur.execute("DELETE FROM missing_media WHERE digest = ANY(%s)", (held,))
+        return [(bytes(d), size) for d, size, have in rows if not have]
+
+    # --- sessions ---
+
+    def record_session(self, summary: dict, ended_ms: int) -> None:
+        row = (
+            summary.get("device") or "",
+            ended_ms,
+            summary.get("link", ""),
+            summary["result"],
+            summary["entries_stored"],
+            summary["media_stored"],
+            summary["bytes_in"],
+            summary.get("clock_drift_ms"),
+            summary.get("device_head"),
+        )
+        try:
+            with self._transaction() as cur:
+                cur.execute(
+                    "INSERT INTO sessions (device_id, ended_ms, link, result, entries, media, "
+                    "bytes_in, drift_ms, device_head) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, "
+                    "%s)",
+                    row,
+                )
+                self.log.append(cur, [(hostlog.SESSION, hostlog.session_leaf(row))])
+        finally:
+            with self._lock:
+                self._release(threading.get_ident())  # the session is over: so is its claim
+
+    def sessions(self, device_id: str) -> list:
+        rows = self._rows(
+            "SELECT ended_ms, link, result, entries, media, bytes_in, drift_ms, device_head "
+            "FROM sessions WHERE device_id = %s ORDER BY ended_ms, id",
+            (device_id,),
+        )
+        keys = (
+            "ended_ms", "link", "result", "entries", "media", "bytes_in", "drift_ms",
+            "device_head",
+        )  # fmt: skip
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    # --- media ---
+
+    def _held(self, cur: Any, digest: bytes) -> bool:
+        row = cur.execute("SELECT 1 FROM media WHERE digest = %s", (digest,)).fetchone()
+        return row is not None
+
+    def has_media(self, digest: bytes) -> bool:
+        return bool(self._rows("SELECT 1 FROM media WHERE digest = %s", (bytes(digest),)))
+
+    def put_media(self, digest: bytes, data: bytes, defer: bool = False) -> object:
+        """Store the object (its checksums confirmed by the store); unless ``defer``,
+        record it at once. Deferred, the upload runs beside the session (the next media
+        streams in meanwhile; at most ``UPLOADS`` wait or run, so a fast device cannot
+        fill memory) and ``make_durable`` waits for it before it records it."""
+        if hashlib.sha256(data).digest() != bytes(digest):
+            raise EvidenceError("media does not match its SHA-256 %s: not stored" % digest.hex())
+        if not defer:
+            self.make_durable([self._upload(bytes(digest), data, self._md5(data))])
+            return None
+        return self._upload(bytes(digest), data, self._md5(data))
+
+    def begin_media(self, digest: bytes) -> MediaWriter:
+        return PgMediaWriter(self, digest)
+
+    def _upload(self, digest: bytes, data: bytes, md5: bytes | None = None) -> "Upload":
+        self._room.acquire()  # back-pressure: the session waits while the uploads catch up
+        try:
+            future = self._uploader().submit(self.media.put, digest, data, md5)
+        except BaseException:
+            self._room.release()
+            raise
+        # Its place is given back when it ends, however: stored, failed or cancelled.
+        future.add_done_callback(lambda _done: self._room.release())
+        return Upload(digest, len(data), future)
+
+    @staticmethod
+    def _md5(data: bytes) -> bytes:
+        return hashlib.md5(data).digest()  # the object store's transfer check
+
+    def _uploader(self) -> Any:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(UPLOADERS, thread_name_prefix="s3-upload")
+            return self._pool
+
+    def make_durable(self, staged: list) -> None:
+        """Wait for the session's uploads (each confirmed by the store), then record them:
+        their rows, their notes cleared and their leaves, in one commit; the receipt waits
+        for it. EvidenceError, with nothing recorded, when an upload failed."""
+        uploads = [h for h in staged if h is not None]
+        if not uploads:
+            return
+        done = []
+        failed = None
+        for upload in uploads:
+            try:
+                done.append((upload.digest, upload.future.result(), upload.size))
+            except MediaRefused as exc:
+                failed = failed or str(exc)
+        if failed is not None:
+            raise EvidenceError(failed)
+        _fault("media-stored")
+        now = _now_ms()
+        with self._transaction() as cur:
+            cur.executemany(
+                "INSERT INTO media VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                [(d, v, n, now) for d, v, n in done],
+            )
+            digests = [d for d, _v, _n in done]
+            cur.execute("DELETE FROM missing_media WHERE digest = ANY(%s)", (digests,))
+            self.log.append_media(cur, digests)
+
+    def discard_staged(self, staged: list) -> None:
+        """The session failed before recording its media: its uploads are let finish (an
+        object stored stays in the bucket, locked, named by nothing; the next dock that
+        brings the media stores and records it)."""
+        for upload in staged:
+            if upload is not None:
+                upload.future.cancel()
+
+    def version_of(self, digest: bytes) -> str | None:
+        rows = self._rows("SELECT version FROM media WHERE digest = %s", (bytes(digest),))
+        return rows[0][0] if rows else None
+
+    def read_media(self, digest: bytes) -> bytes:
+        version = self.version_of(digest)
+        if version is None:
+            raise EvidenceError("no media %s in the evidence store" % digest.hex())
+        try:
+            return self.media.read(digest, version)
+        except MediaRefused as exc:
+            raise EvidenceError(str(exc)) from None
+
+    # --- media a device could not give ---
+
+    def record_gone(
+        self, device_id: str, digest: bytes, reason: int, text: str, reported_ms: int
+    ) -> None:
+        if len(digest) != 32:
+            raise EvidenceError("a media digest is 32 bytes, not %d" % len(digest))
+        row = (device_id, bytes(digest), int(reason), str(text))
+        with self._transaction() as cur:
+            cur.execute("SELECT 1 FROM devices WHERE device_id = %s FOR UPDATE", (device_id,))
+            held = cur.execute(
+                "SELECT 1 FROM gone_media WHERE device_id = %s AND digest = %s AND reason = %s "
+                "AND text = %s",
+                row,
+            ).fetchone()
+            if held is None:
+                cur.execute(
+                    "INSERT INTO gone_media (device_id, digest, reason, text, reported_ms) "
+                    "VALUES (%s, %s, %s, %s, %s)",
+                    (*row, int(reported_ms)),
+                )
+                leaf = hostlog.gone_leaf(*row, int(reported_ms))
+                self.log.append(cur, [(hostlog.GONE, leaf)])
+
+    def gone_media(self, device_id: str) -> list:
+        rows = self._rows(
+            "SELECT digest, reason, text, reported_ms FROM gone_media WHERE device_id = %s "
+            "ORDER BY reported_ms, id",
+            (device_id,),
+        )
+        return [
+            {"digest": bytes(d), "reason": reason, "text": text, "reported_ms": ms}
+            for d, reason, text, ms in rows
+        ]
+
+    # --- the host's log ---
+
+    def checkpoint(self, signer: tlog.NoteSigner, kid: str) -> tlog.Checkpoint:
+        with self._transaction() as cur:
+            size, frontier = cur.execute(
+                "SELECT size, frontier FROM log_head FOR UPDATE"
+            ).fetchone()
+            newest = cur.execute(
+                "SELECT size, root FROM checkpoints ORDER BY size DESC, id DESC LIMIT 1"
+            ).fetchone()
+            origin = hostlog.origin_of(self.log.store_id(cur))
+            if newest is not None and newest[0] == size:
+                return tlog.Checkpoint(origin, size, bytes(newest[1]))
+            root = tlog.CompactTree(size, hostlog._frontier_of(frontier)).root()
+            cp = tlog.Checkpoint(origin, size, root)
+            note = tlog.sign_checkpoint(cp, kid, signer)
+            text = note.decode() if isinstance(note, bytes) else note
+            now = _now_ms()
+            cur.execute(
+                "INSERT INTO checkpoints (size, root, kid, signed_ms, note) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                (size, root, kid, now, text),
+            )
+            cur.execute(
+                "INSERT INTO host_keys VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                (kid, signer.public_key(), now),
+            )
+        return cp
+
+    def log_head(self) -> tlog.Checkpoint:
+        with self._transaction() as cur:
+            return self.log.head(cur)

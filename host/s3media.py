@@ -1,0 +1,273 @@
+"""Media as write-once objects in an S3 bucket with Object Lock (the scale-out store's media).
+
+Every media file is one object, ``media/HEX`` (its SHA-256), written once and locked in
+COMPLIANCE mode until its retention ends: nobody holding the S3 keys (this host included)
+can delete the version or shorten its lock; a retention that grows is extended
+(``extend``), never shortened, and a legal hold (``hold``) keeps it past any date. A bucket
+without Object Lock is refused when the store opens (evidence must be write-once).
+
+The store checks what it received: each upload carries its MD5 (``Content-MD5``; the store
+refuses a body that does not match, and its ETag names the MD5 it computed) and its SHA-256
+(``x-amz-checksum-sha256``; a store that knows the header refuses a mismatch and returns it,
+which is then compared too). The bytes are hashed here against the digest the signed entry
+names before they are sent, so the store's MD5 check binds what it holds to that digest.
+(Ceph's gateway before release 18 ignores the SHA-256 header; its MD5 check holds.)
+
+Endpoint and keys come from the environment or boto3's config files (``AWS_ENDPOINT_URL_S3``,
+``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_CONFIG_FILE``,
+``AWS_SHARED_CREDENTIALS_FILE``), never from the command line.
+"""
+
+import base64
+import datetime
+import hashlib
+from typing import Any
+
+from host import i18n
+
+PREFIX = "media/"
+SHA_META = "sha256"  # the object's own note of the digest, beside the store's checksums
+DEFAULT_RETAIN_DAYS = 730  # R-HOST-3: two years unless the agency's categories say longer
+
+
+class MediaUnusable(Exception):
+    """The object store cannot be used at all (down, keys wrong, bucket missing or not
+    write-once); the message says which, in one line, in the language in force."""
+
+
+class MediaRefused(Exception):
+    """One object was not stored or is not as it should be; the message says why."""
+
+
+def bucket_of(url: str) -> str:
+    """The bucket of ``s3://BUCKET``; MediaUnusable for anything else."""
+    if not url.startswith("s3://"):
+        raise MediaUnusable(i18n.text("s3.not_url", url=url))
+    bucket = url[len("s3://") :].rstrip("/")
+    if not bucket or "/" in bucket:
+        raise MediaUnusable(i18n.text("s3.not_url", url=url))
+    return bucket
+
+
+def client() -> Any:
+    """An S3 client as boto3 configures it from the environment and its config files.
+    Checksums are sent where this module asks (not boto3's default CRC on every request,
+    which older gateways do not know)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+        retries={"max_attempts": 2, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=60,
+    )
+    return boto3.session.Session().client("s3", config=config)
+
+
+def _code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def _status(exc: BaseException) -> int:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    return 0
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _key(digest: bytes) -> str:
+    return PREFIX + bytes(digest).hex()
+
+
+class S3Media:
+    """The media of one evidence store: objects in one bucket with Object Lock."""
+
+    def __init__(
+        self,
+        url: str,
+        create: bool = False,
+        retain_days: int = DEFAULT_RETAIN_DAYS,
+        s3: Any = None,
+    ) -> None:
+        """Open ``s3://BUCKET``; with ``create``, make it (with Object Lock) when it is
+        missing. MediaUnusable when it cannot be reached, the keys are refused, it does not
+        exist, or it has no Object Lock."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        self.bucket = bucket_of(url)
+        self.url = url
+        self.retain_days = retain_days
+        try:
+            self.s3 = s3 if s3 is not None else client()
+            endpoint = self.s3.meta.endpoint_url
+        except BotoCoreError as exc:
+            raise MediaUnusable(i18n.text("s3.config", why=exc)) from None
+        try:
+            try:
+                self.s3.head_bucket(Bucket=self.bucket)
+            except ClientError as exc:
+                if _status(exc) != 404 or not create:
+                    raise
+                self.s3.create_bucket(Bucket=self.bucket, ObjectLockEnabledForBucket=True)
+            lock = self.s3.get_object_lock_configuration(Bucket=self.bucket)
+        except ClientError as exc:
+            code, status = _code(exc), _status(exc)
+            if code == "ObjectLockConfigurationNotFoundError":
+                raise MediaUnusable(i18n.text("s3.no_lock", bucket=self.bucket)) from None
+            if status == 404:
+                raise MediaUnusable(i18n.text("s3.no_bucket", bucket=self.bucket)) from None
+            if status == 403 or code in ("InvalidAccessKeyId", "SignatureDoesNotMatch"):
+                raise MediaUnusable(
+                    i18n.text("s3.denied", bucket=self.bucket, endpoint=endpoint)
+                ) from None
+            raise MediaUnusable(
+                i18n.text("s3.failed", endpoint=endpoint, why=code or status)
+            ) from None
+        except BotoCoreError as exc:
+            raise MediaUnusable(i18n.text("s3.unreachable", endpoint=endpoint, why=exc)) from None
+        enabled = lock.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled")
+        if enabled != "Enabled":
+            raise MediaUnusable(i18n.text("s3.no_lock", bucket=self.bucket))
+
+    def _until(self, now: datetime.datetime | None = None) -> datetime.datetime:
+        now = now or datetime.datetime.now(datetime.UTC)
+        return now + datetime.timedelta(days=self.retain_days)
+
+    def put(self, digest: bytes, data: bytes, md5: bytes | None = None) -> str:
+        """Store ``data`` as the object of ``digest`` (refused unless it hashes to it),
+        locked in COMPLIANCE mode; return the version id the store gave it, once the store
+        has confirmed the checksums. Asking first whether it is held would cost a round
+        trip per object on the sync's hot path; an object stored again (after a crash
+        before it was recorded, or by two hosts at once) is one more locked version of the
+        same bytes, and every version stays as it was written. A caller that hashed the
+        bytes as they arrived gives their ``md5`` and has checked their SHA-256 itself."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        digest = bytes(digest)
+        if md5 is None:
+            if hashlib.sha256(data).digest() != digest:
+                raise MediaRefused(i18n.text("s3.mismatch", digest=digest.hex()))
+            md5 = hashlib.md5(data).digest()  # S3's own transfer check, not for security
+        try:
+            answer = self.s3.put_object(
+                Bucket=self.bucket,
+                Key=_key(digest),
+                Body=data,
+                ContentMD5=_b64(md5),
+                ChecksumSHA256=_b64(digest),
+                Metadata={SHA_META: digest.hex()},
+                ObjectLockMode="COMPLIANCE",
+                ObjectLockRetainUntilDate=self._until(),
+            )
+        except ClientError as exc:
+            raise MediaRefused(
+                i18n.text("s3.put_failed", digest=digest.hex(), why=_code(exc) or _status(exc))
+            ) from None
+        except BotoCoreError as exc:
+            raise MediaRefused(i18n.text("s3.put_failed", digest=digest.hex(), why=exc)) from None
+        etag = str(answer.get("ETag", "")).strip('"')
+        echoed = answer.get("ChecksumSHA256")
+        version = answer.get("VersionId")
+        if etag != md5.hex() or (echoed is not None and echoed != _b64(digest)) or not version:
+            raise MediaRefused(i18n.text("s3.unconfirmed", digest=digest.hex()))
+        return str(version)
+
+    def version(self, digest: bytes) -> str | None:
+        """The version id of the object of ``digest`` as it stands (its newest version),
+        when that is an object noted with this digest; None when there is none (never
+        stored, or hidden by a delete marker)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.s3.head_object(Bucket=self.bucket, Key=_key(digest))
+        except ClientError as exc:
+            if _status(exc) in (404, 405):  # 405: the newest version is a delete marker
+                return None
+            raise
+        if head.get("Metadata", {}).get(SHA_META) != bytes(digest).hex():
+            return None
+        return str(head.get("VersionId") or "")
+
+    def read(self, digest: bytes, version: str | None = None) -> bytes:
+        """The bytes of the object of ``digest`` (its newest version, or ``version``)."""
+        from botocore.exceptions import ClientError
+
+        args = {"Bucket": self.bucket, "Key": _key(digest)}
+        if version:
+            args["VersionId"] = version
+        try:
+            return bytes(self.s3.get_object(**args)["Body"].read())
+        except ClientError as exc:
+            if _status(exc) in (404, 405):
+                raise MediaRefused(i18n.text("s3.missing", digest=bytes(digest).hex())) from None
+            raise
+
+    def check(self, digest: bytes, version: str) -> str | None:
+        """What is wrong with the object of ``digest``: ``missing`` (gone, or hidden by a
+        delete marker), ``replaced`` (its newest version, what a reader by name gets, is
+        other bytes), ``altered`` (the version the store recorded is gone or no longer
+        hashes to the digest); None when it is whole. Two hosts that stored the same
+        media at once leave two versions of the same bytes: both whole, no problem."""
+        from botocore.exceptions import ClientError
+
+        digest = bytes(digest)
+        try:
+            newest = self.s3.get_object(Bucket=self.bucket, Key=_key(digest))
+            data = bytes(newest["Body"].read())
+        except ClientError as exc:
+            if _status(exc) in (404, 405):
+                return "missing"
+            raise
+        if hashlib.sha256(data).digest() != digest:
+            return "replaced"
+        if newest.get("VersionId") == version:
+            return None
+        try:
+            kept = self.read(digest, version)
+        except (MediaRefused, ClientError):
+            return "altered"
+        return None if hashlib.sha256(kept).digest() == digest else "altered"
+
+    def retention(self, digest: bytes, version: str) -> datetime.datetime | None:
+        answer = self.s3.get_object_retention(
+            Bucket=self.bucket, Key=_key(digest), VersionId=version
+        )
+        return answer.get("Retention", {}).get("RetainUntilDate")
+
+    def extend(self, digest: bytes, version: str, until: datetime.datetime) -> datetime.datetime:
+        """Keep the object locked at least until ``until``: the lock is extended when it
+        ends sooner, never shortened; returns the date it holds now."""
+        current = self.retention(digest, version)
+        if current is not None and current >= until:
+            return current
+        self.s3.put_object_retention(
+            Bucket=self.bucket,
+            Key=_key(digest),
+            VersionId=version,
+            Retention={"Mode": "COMPLIANCE", "RetainUntilDate": until},
+        )
+        return until
+
+    def hold(self, digest: bytes, version: str, on: bool) -> None:
+        """Put a legal hold on the object (or lift it): held, no date lets it go."""
+        self.s3.put_object_legal_hold(
+            Bucket=self.bucket,
+            Key=_key(digest),
+            VersionId=version,
+            LegalHold={"Status": "ON" if on else "OFF"},
+        )
+
+    def held(self, digest: bytes, version: str) -> bool:
+        answer = self.s3.get_object_legal_hold(
+            Bucket=self.bucket, Key=_key(digest), VersionId=version
+        )
+        return answer.get("LegalHold", {}).get("Status") == "ON"
