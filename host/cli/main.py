@@ -23,7 +23,9 @@ from host.cli import (
 from host.cli import audit as audit_cmd
 from host.cli import items as items_cmd
 from host.cli import people as people_cmd
+from host.cli import report as report_cmd
 from host.cli import retention as retention_cmd
+from host.cli import review as review_cmd
 from host.cli import setting as setting_cmd
 from host.cli.argwords import Parser
 from host.cli.common import EXIT_INTERRUPTED, EXIT_NOT_OK, EXIT_OK, EXIT_UNUSABLE, Unusable
@@ -63,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     case.add_case(sub)
     case.add_item(sub)
     retention_cmd.add_retention(sub)
+    review_cmd.add_review(sub)
+    report_cmd.add_report(sub)
     add_plugins(sub)
     _every_command(p, "", _lang_option)
     return p
