@@ -291,13 +291,14 @@ def _entry_at(cur: "Cursor", device: str, seq: int) -> "tuple[int, str | None, o
     return row[1], officer if isinstance(officer, str) else None, e if row[0] == seq else None
 
 
-def _recording_at(cur: "Cursor", device: str, seq: int) -> "str | None":
+def _recording_at(cur: "Cursor", device: str, seq: int) -> "tuple[str | None, str | None]":
+    """The recording that holds ``seq`` of ``device`` and its officer, or (None, None)."""
     row = cur.execute(
-        "SELECT item_id FROM items WHERE device_id = ? AND kind = ? AND first_seq <= ? "
-        "AND last_seq >= ? LIMIT 1",
+        "SELECT item_id, officer FROM items WHERE device_id = ? AND kind = ? "
+        "AND first_seq <= ? AND last_seq >= ? LIMIT 1",
         (device, items.RECORDING, seq, seq),
     ).fetchone()
-    return row[0] if row else None
+    return (row[0], row[1]) if row else (None, None)
 
 
 def from_checkup(
@@ -328,12 +329,13 @@ def from_checkup(
                 continue
             if code == "media-missing" and _deleted_by_retention(entry, checkup):
                 continue
+            item, holder = _recording_at(cur, d.device_id, seq)
             out.append(
                 Violation(
                     code,
                     at,
-                    officer=officer,
-                    item=_recording_at(cur, d.device_id, seq),
+                    officer=holder or officer,  # chunks bear no officer id; the recording does
+                    item=item,
                     device=d.device_id,
                     seq=seq,
                     fields={"finding": source},

@@ -2,6 +2,8 @@
 (the firmware's state machine on a virtual clock) working a shift for two officers, with
 the recordings each test needs, stored as a finished sync leaves them, with accounts."""
 
+import hashlib
+
 from firmware.recorder import STORE, STREAM_VIDEO
 from host import items, people
 from host.compliance import HOUR_MS
@@ -58,8 +60,9 @@ def _record(s: ShiftScript, shape: str) -> None:
     s.wait(10 * 60_000)
 
 
-def shift(shape_list=SHIFT) -> "tuple[list, list]":
-    """The shift's entries, split where the late recording starts: (on time, late)."""
+def shift(shape_list=SHIFT) -> "tuple[list, list, list]":
+    """The shift's entries, split where the late recording starts (on time, late), and
+    the chunks' media."""
     s = ShiftScript(make_signer(SEED_A), DEVICE, OFFICER_A, T0)
     s.entries += [a[1] for a in s.recorder.power_on(s.wall, s.mono, GOOD_CHECKS) if a[0] == STORE]
     # Work records of duties that could not be recorded (R-DEV-11): one saying why, one
@@ -73,17 +76,20 @@ def shift(shape_list=SHIFT) -> "tuple[list, list]":
             cut = len(s.entries)
         _record(s, shape)
     cut = len(s.entries) if cut is None else cut
-    return s.entries[:cut], s.entries[cut:]
+    return s.entries[:cut], s.entries[cut:], s.media
 
 
 def store(path, accounts=ACCOUNTS):
     """The store: the shift docked an hour after it, but for the late recording, two days
-    after; returns it and the recordings' item ids in the order of ``SHIFT``."""
-    on_time, late = shift()
+    after, with its media; returns it and the recordings' item ids in the order of
+    ``SHIFT``."""
+    on_time, late, media = shift()
     ev = evidence(path)
     ev.add_entries(DEVICE, on_time, T0 + HOUR_MS)
     if late:
         ev.add_entries(DEVICE, late, T0 + 2 * DAY_MS)
+    for blob in media:
+        ev.put_media(hashlib.sha256(blob).digest(), blob)
     with_accounts(ev, accounts, PASSWORD)
     with ev.read() as cur:
         recs = sorted(items.find(cur), key=lambda it: it.rec)
