@@ -128,7 +128,7 @@ def test_a_draw_is_recorded_and_its_replay_recomputes_it(tmp_path):
 def test_the_seed_is_not_known_before_the_draw(tmp_path):
     # R-HOST-7: two draws of equal plans on equal stores differ in their fresh randomness
     # and hence their seeds: the seed is made at the draw, not from anything set before.
-    ev, _, desk = _desk(tmp_path)
+    _, _, desk = _desk(tmp_path)
     a, _ = _plan(desk, count=1)
     b, _ = _plan(desk, count=1)
     da, db = _draw(desk, a.plan_id), _draw(desk, b.plan_id)
