@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from host import audit, cases, i18n, items, people, restricted, settings
+from host import audit, cases, i18n, items, people, registers, restricted, settings
 from host.errors import Refused, Unusable
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ SCHEMAS = (
     items.SCHEMA,
     restricted.SCHEMA,
     cases.SCHEMA,
+    registers.SCHEMA,
 )
 
 
