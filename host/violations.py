@@ -28,13 +28,12 @@ rest is read through the caller's cursor.
 """
 
 import csv
-import importlib
 import io
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from host import audit, cases, i18n, items, restricted, shiftevents
+from host import audit, cases, i18n, items, registers, restricted, shiftevents
 from protocol.errors import ProtocolError
 from protocol.ledger import media_digest, parse_entry
 from protocol.registry import F_KIND, F_OFFICER, KIND_CHUNK
@@ -78,8 +77,8 @@ CODES = {
     "left-without-approval": (LEAKED, "R-HOST-6"),
     "entries-forged": (FABRICATED, "R-DEV-2"),
     "entries-refused": (FABRICATED, "R-DEV-2"),
-    "device-lost": (LOSS, "R-HOST-8"),
-    "device-not-returned": (LOSS, "R-HOST-8"),
+    "device-lost": (LOSS, "R-HOST-10"),
+    "device-not-returned": (LOSS, "R-HOST-10"),
     "footage-wrong-officer": (LOSS, "R-HOST-8"),
     "footage-from-lost-device": (LOSS, "R-HOST-8"),
     "footage-from-retired-device": (LOSS, "R-HOST-8"),
@@ -197,27 +196,15 @@ def _said(value: object) -> object:
 # --- reading each source --------------------------------------------------------------------
 
 
-def _registers() -> object:
-    """``host.registers`` (the device and unit registers), or None in a build without it."""
-    try:
-        return importlib.import_module("host.registers")
-    except ImportError:
-        return None
-
-
 def unit_reader(cur: "Cursor") -> "Callable[[str | None], str | None]":
     """An officer's unit (``host.registers.unit_of``), looked up once per officer."""
-    reg = _registers()
     known: dict = {}
 
     def unit_of(officer: "str | None") -> "str | None":
-        if officer is None or reg is None:
+        if officer is None:
             return None
         if officer not in known:
-            try:
-                known[officer] = reg.unit_of(cur, officer)  # type: ignore[attr-defined]
-            except Exception:  # a store without the unit register: no unit
-                known[officer] = None
+            known[officer] = registers.unit_of(cur, officer)
         return known[officer]
 
     return unit_of
@@ -422,15 +409,7 @@ def _from_record(code: str, r: audit.Record, officers: dict) -> Violation:
 def device_losses(cur: "Cursor", since_ms: int, until_ms: int) -> "list[Violation]":
     """The registers' findings (``host.registers.device_findings``): devices lost or not
     returned, footage from the wrong officer or from a lost or retired device."""
-    reg = _registers()
-    if reg is None:
-        return []
-    try:
-        found = reg.device_findings(cur, since_ms, until_ms)  # type: ignore[attr-defined]
-    except Exception as exc:  # a store without the registers' tables: nothing registered
-        if "no such table" in str(exc):
-            return []
-        raise
+    found = registers.device_findings(cur, since_ms, until_ms)
     out = []
     for f in found:
         code = _DEVICE_KINDS.get(f.kind)

@@ -167,7 +167,7 @@ def test_loss_and_non_return_come_from_the_registers(built, monkeypatch):
     fake = SimpleNamespace(
         device_findings=device_findings, unit_of=lambda cur, officer: units.get(officer)
     )
-    monkeypatch.setattr(violations, "_registers", lambda: fake)
+    monkeypatch.setattr(violations, "registers", fake)
     found = _report(built)
     lost = [v for v in found if v.kind == violations.LOSS]
     assert _codes(lost) == ["device-lost", "device-not-returned"]
@@ -196,3 +196,27 @@ def test_forged_entries_refused_at_a_dock_are_fabricating(tmp_path):
     (v,) = found
     assert (v.code, v.kind, v.device) == ("entries-forged", violations.FABRICATED, DEVICE)
     assert hashlib and people  # the module's imports stay used by the fixtures above
+
+
+def test_a_lost_recorder_in_the_register_is_in_its_unit_s_report(tmp_path):
+    # R-HOST-10 "loss", R-HOST-8: with the register itself (host.registers), the loss and
+    # the officer's unit; the other unit's report does not hold it.
+    from host import registers
+
+    ev, _ = rs.store(tmp_path)
+    with ev.write() as cur:
+        registers.add_unit(cur, "U-TRAFFIC", "traffic", "B", 6, None)
+        registers.add_unit(cur, "U-MARKET", "market", "C", 2, None)
+        registers.set_member(cur, rs.OFFICER_A, "U-TRAFFIC")
+        registers.set_member(cur, rs.OFFICER_B, "U-MARKET")
+        registers.register(cur, DEVICE, "X1", "S-1", "U-TRAFFIC", rs.OFFICER_A, "admin", rs.T0)
+        registers.checkout(cur, DEVICE, rs.OFFICER_A, rs.T0 + 20 * 3_600_000, "admin", rs.T0 + 1)
+        registers.set_state(cur, DEVICE, registers.LOST, "left on a bus", "admin", rs.T0 + 2)
+    checkup = check_evidence(ev.root)
+    with ev.read() as cur:
+        found = violations.report(cur, checkup, rs.SINCE, rs.UNTIL, unit_id="U-TRAFFIC")
+        market = violations.report(cur, checkup, rs.SINCE, rs.UNTIL, unit_id="U-MARKET")
+    lost = [v for v in found if v.code == "device-lost"]
+    assert len(lost) == 1 and lost[0].device == DEVICE and lost[0].rule == "R-HOST-10"
+    assert {v.unit for v in found} == {"U-TRAFFIC"}
+    assert "device-lost" not in _codes(market) and {v.unit for v in market} <= {"U-MARKET"}
