@@ -49,8 +49,10 @@ def add_review(sub: "argparse._SubParsersAction") -> None:
     auth.add_login_options(q)
     _scope_options(q, required=True)
     size = q.add_mutually_exclusive_group(required=True)
-    size.add_argument("--rate", type=_rate, help=i18n.text("review.opt_rate"))
-    size.add_argument("--count", type=_count, help=i18n.text("review.opt_count"))
+    # Read in the command, not by argparse: a size that cannot be used is one line, and the
+    # attempt is on record, as every other refusal of a plan is.
+    size.add_argument("--rate", help=i18n.text("review.opt_rate"))
+    size.add_argument("--count", help=i18n.text("review.opt_count"))
     q.add_argument("--json", action="store_true", help=i18n.text("review.opt_json"))
     q.set_defaults(run=run_plan)
 
@@ -108,20 +110,25 @@ def _scope_options(q: argparse.ArgumentParser, required: bool) -> None:
                    help=i18n.text("review.opt_until"))  # fmt: skip
 
 
-def _rate(text: str) -> float:
+def _rate(text: "str | None") -> "float | None":
+    if text is None:
+        return None
     try:
         value = float(text)
     except ValueError:
         value = float("nan")
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(i18n.text("review.err.rate", rate=text))
+    if not 0 < value <= 1:  # NaN too
+        raise UsageProblem(i18n.text("review.err.rate", rate=text))
     return value
 
 
-def _count(text: str) -> int:
-    if not text.strip().lstrip("-").isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(i18n.text("review.err.count", count=text))
-    return int(text)
+def _count(text: "str | None") -> "int | None":
+    if text is None:
+        return None
+    given = text.strip()
+    if not given.lstrip("-").isdigit() or int(given) < 1:
+        raise UsageProblem(i18n.text("review.err.count", count=text))
+    return int(given)
 
 
 def _plan_id(text: str) -> int:
@@ -212,13 +219,14 @@ def run_plan(args: argparse.Namespace) -> int:
         zone = _zone(act.cur)
         since, until = _period(args, zone)
         _check_unit(act.cur, args.unit)
+        rate, wanted = _rate(args.rate), _count(args.count)
         plan, count = sampling.make_plan(
-            act.cur, args.unit, args.officer, since, until, args.rate, args.count,
+            act.cur, args.unit, args.officer, since, until, rate, wanted,
             desk.user.name, desk.now(),
         )  # fmt: skip
         act.details.update(
             plan=plan.plan_id, unit=args.unit, officer=args.officer, since_ms=since,
-            until_ms=until, rate=args.rate, count=args.count, population=count,
+            until_ms=until, rate=rate, count=wanted, population=count,
         )  # fmt: skip
     size = sampling.sample_size(count, plan.rate, plan.count)
     if args.json:
