@@ -146,3 +146,40 @@ def test_findings_only_for_a_recording_a_draw_took_and_the_report_counts_them(tm
     assert (row.unit_id, row.officer_id, row.sampled, row.reviewed) == ("U-1", rs.OFFICER_A, 2, 1)
     assert sum(row.findings.values()) == len(done.findings) and row.findings[review.LATE_START] == 1
     assert record.outcome == audit.DONE
+
+
+def test_the_scenario_of_a_pause_for_another_reason_is_pre_filled_and_reported(tmp_path):
+    # R-HOST-7, R-HOST-10 on the simulator's shift (simulator/scenarios/pause-other-
+    # reason.toml): the host raises no compliance flag, but the review finds the pause for
+    # "other", the missing narration and the reasonless work record, and the violations
+    # report names the work record, with its device and seq.
+    from host import violations
+    from host.checkup import check_evidence
+    from host.evidence import SqliteEvidenceStore
+    from simulator.command import SCENARIO_DIR
+    from simulator.run import run_file
+    from tests.host.helpers import with_accounts
+
+    evidence_dir = tmp_path / "evidence"
+    report = run_file(
+        str(SCENARIO_DIR / "pause-other-reason.toml"),
+        str(tmp_path / "run"),
+        evidence=str(evidence_dir),
+    )
+    assert report["passed"], [c for c in report["expectations"] if not c["passed"]]
+    ev = with_accounts(SqliteEvidenceStore(evidence_dir), ())
+    with ev.read() as cur:
+        (item,) = items.find(cur)
+        marks = review.prefill_in_store(cur, item)
+    assert _codes(marks) == sorted(
+        [review.PAUSE_OTHER, review.NO_NARRATION, review.NO_RECORD_REASON]
+    )
+    assert item.officer == "P-0427"
+    checkup = check_evidence(evidence_dir)
+    with ev.read() as cur:
+        found = violations.report(cur, checkup, item.started_ms - rs.DAY_MS, item.ended_ms + 1)
+    (reasonless,) = [v for v in found if v.code == "no-record-without-reason"]
+    assert (reasonless.officer, reasonless.device, reasonless.rule) == ("P-0427", item.device_id,
+                                                                       "R-DEV-11")  # fmt: skip
+    assert reasonless.seq is not None and reasonless.seq < item.rec
+    assert all(v.kind != violations.ALTERED for v in found)

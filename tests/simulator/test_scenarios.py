@@ -39,6 +39,7 @@ COVERS = {
     "ten-hour-shift": ["R-DEV-5", "R-DEV-7", "R-DEV-9"],
     "charging-rack": ["R-DEV-9", "R-HOST-1"],
     "silent-spoken-reason": ["R-DEV-9"],  # and issue 12: an H.264 recorder with sound
+    "pause-other-reason": ["R-DEV-9", "R-DEV-11", "R-DEV-12", "R-HOST-7", "R-HOST-10"],
 }
 
 
