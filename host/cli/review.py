@@ -14,7 +14,8 @@
 
 Every command acts as a person (``--evidence``, ``--user``) through ``host.access.Desk``:
 a plan and a draw are ``sample-draw`` records in the audit trail, a review a ``review``
-record, a replay a ``verify`` record, a report a ``report`` record. Input that cannot be
+record (and so is reading the queue: only the legal department sees which recordings were
+taken), a replay a ``verify`` record, a report a ``report`` record. Input that cannot be
 used (an empty period, a rate outside (0, 1], a count below 1, a recording no draw took,
 an unknown unit or officer) is one line, exit 2, and changes nothing but the record of the
 attempt.
@@ -300,7 +301,9 @@ def _media(store: "SqliteEvidenceStore") -> "compliance.MediaReader":
 
 def run_queue(args: argparse.Namespace) -> int:
     desk, store = _open(args)
-    with desk.act(audit.VIEW, None, listed="review-queue", plan=args.plan) as act:
+    # The queue names recordings a draw took: a review action, never a plain view, so that
+    # no officer learns which of their recordings will be looked at (R-HOST-7).
+    with desk.act(audit.REVIEW, None, listed="queue", plan=args.plan) as act:
         if args.plan is not None:
             sampling.get_plan(act.cur, args.plan)
         waiting = review.queue(act.cur, args.plan)

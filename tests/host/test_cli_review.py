@@ -124,8 +124,11 @@ def test_an_officer_may_not_draw_or_read_the_reports(room, capsys):
     code, _, err = sealcam(capsys, "report", "violations", "--evidence", path, "--user", "wang",
                            *PERIOD)  # fmt: skip
     assert code == 1
+    # Nor learn which recordings a draw took (R-HOST-7: they cannot know what is reviewed).
+    code, out, err = sealcam(capsys, "review", "queue", "--evidence", path, "--user", "wang")
+    assert code == 1 and out == ""
     refused = [r for r in _trail(ev) if r.outcome == audit.REFUSED]
-    assert [r.action for r in refused] == [audit.SAMPLE, audit.REPORT]
+    assert [r.action for r in refused] == [audit.SAMPLE, audit.REPORT, audit.REVIEW]
 
 
 def test_the_violations_report_as_text_json_and_csv(room, capsys):
