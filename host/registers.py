@@ -25,6 +25,7 @@ its maintenance; a device lost or not returned is a violation. Here:
 officer is not the device's holder at its start, or from a device lost or retired then (or
 docked while it was), a device reported lost, a checkout not back by its due time.
 
+The tables are made with the other evidence-management tables (``host.access.prepare``).
 The rules take the caller's DB-API cursor and times (UTC ms): no clock and no I/O here. A
 change goes through ``host.access.Desk.act`` (``register``, ``checkout``, ``return``,
 ``handover``), which records it in the audit trail in the same transaction. Unknown names
@@ -242,17 +243,6 @@ class DeviceFinding:
             "rule": self.rule,
             "detail": dict(self.detail),
         }
-
-
-class Store:
-    """What ``prepare`` needs of a store (``host.evidence.SqliteEvidenceStore``)."""
-
-    def add_tables(self, schema: str) -> None: ...
-
-
-def prepare(store: Store) -> None:
-    """Make the register's tables in ``store`` (once; a no-op after)."""
-    store.add_tables(SCHEMA)
 
 
 # --- checks on what a person gives ---------------------------------------------------------
@@ -776,7 +766,8 @@ def handover(
     ``now_ms``; from then the receiver is answerable ("who uses it is responsible"). Due back
     at ``due_ms``, or when the giver's holding was. Returns the ended holding and the new.
     RegisterError for an unknown device or receiver, a receiver who is the giver, or a due
-    time not after now; Refused when the giver does not hold the device."""
+    time not after now; Refused when the giver does not hold the device, or it is not in
+    service (reported lost while out)."""
     device(cur, device_id)
     out = open_checkout(cur, device_id)
     if out is None or out.officer_id != giver:
@@ -785,6 +776,7 @@ def handover(
             i18n.text("device.err.not_holder", device=device_id, officer=giver, holder=holder),
             NOT_HOLDER,
         )
+    _in_service(cur, device_id)  # a device reported lost is in nobody's hands to pass on
     check_officer(cur, receiver)
     if receiver == giver:
         raise RegisterError(i18n.text("device.err.same_officer", device=device_id, officer=giver))

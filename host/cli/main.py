@@ -23,7 +23,6 @@ from host.cli import (
 from host.cli import audit as audit_cmd
 from host.cli import items as items_cmd
 from host.cli import people as people_cmd
-from host.cli import report as report_cmd
 from host.cli import retention as retention_cmd
 from host.cli import review as review_cmd
 from host.cli import setting as setting_cmd
@@ -65,8 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     case.add_case(sub)
     case.add_item(sub)
     retention_cmd.add_retention(sub)
-    review_cmd.add_review(sub)
-    report_cmd.add_report(sub)
+    __import__("host.cli.register", fromlist=["*"]).add_commands(sub)  # device, unit, report
+    review_cmd.add_review(sub)  # review, and report review|violations
     add_plugins(sub)
     _every_command(p, "", _lang_option)
     return p

@@ -82,6 +82,10 @@ def add_review(sub: "argparse._SubParsersAction") -> None:
     q.add_argument("--json", action="store_true", help=i18n.text("review.opt_json"))
     q.set_defaults(run=run_finding)
 
+    from host.cli.register import report_commands  # ``sealcam report``, made once
+
+    add_reports(report_commands(sub))
+
 
 def add_reports(reports: "argparse._SubParsersAction") -> None:
     """``report review`` and ``report violations`` under ``sealcam report``."""

@@ -1,0 +1,90 @@
+"""Allocation (配备, R-HOST-9): each unit against the rule of its class, counting only the
+recorders in service.
+
+000 §6 sets how many recorders a unit must have by its class: class A at least one per two
+front-line officers, class B one per three, class C at least two. A recorder in repair,
+lost or retired is not one an officer can wear, so only those in service count; the others
+are shown beside them, so a reader sees why a unit falls short. The units, their classes
+and officer counts, and the devices are the register's (``host.registers``); the rule here
+is a function of numbers, tested without a store.
+"""
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from host import registers
+
+if TYPE_CHECKING:
+    from sqlite3 import Cursor
+
+RULE = "R-HOST-9"
+# Class -> (officers per recorder, the least any unit of the class must have).
+RATIOS = {"A": (2, 0), "B": (3, 0), "C": (0, 2)}
+
+
+def required(klass: str, officers: int) -> int:
+    """How many recorders in service a unit of ``klass`` with ``officers`` front-line
+    officers must have: A one per two officers, B one per three (a part counts as a
+    whole: 5 officers in class A need 3), C at least two."""
+    per, least = RATIOS[klass]
+    need = -(-officers // per) if per else 0
+    return max(need, least)
+
+
+@dataclass(frozen=True)
+class UnitAllocation:
+    """One unit against its rule: the recorders it must have, those in service, and the
+    rest of its register by state."""
+
+    unit_id: str
+    name: str
+    klass: str
+    officers: int
+    required: int
+    in_service: int
+    other: "dict[str, int]" = field(default_factory=dict)  # state -> devices
+
+    @property
+    def met(self) -> bool:
+        return self.in_service >= self.required
+
+    @property
+    def short(self) -> int:
+        return max(0, self.required - self.in_service)
+
+    def to_dict(self) -> dict:
+        return {
+            "unit_id": self.unit_id,
+            "name": self.name,
+            "class": self.klass,
+            "officers": self.officers,
+            "required": self.required,
+            "in_service": self.in_service,
+            "other": dict(self.other),
+            "met": self.met,
+            "short": self.short,
+            "rule": RULE,
+        }
+
+
+def judge(unit: registers.Unit, states: "dict[str, int]") -> UnitAllocation:
+    """``unit`` against its rule, given how many of its devices are in each state."""
+    return UnitAllocation(
+        unit.unit_id,
+        unit.name,
+        unit.klass,
+        unit.officers,
+        required(unit.klass, unit.officers),
+        states.get(registers.IN_SERVICE, 0),
+        {s: n for s, n in sorted(states.items()) if s != registers.IN_SERVICE and n},
+    )
+
+
+def allocation(cur: "Cursor") -> "list[UnitAllocation]":
+    """Every unit against its rule, by unit id, as the register stands now."""
+    counts: dict[str, dict[str, int]] = {}
+    for unit_id, state, n in cur.execute(
+        "SELECT unit_id, state, count(*) FROM device_register GROUP BY unit_id, state"
+    ).fetchall():
+        counts.setdefault(unit_id, {})[state] = int(n)
+    return [judge(u, counts.get(u.unit_id, {})) for u in registers.units(cur)]
