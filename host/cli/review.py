@@ -343,7 +343,7 @@ def _mark_text(m: review.Mark) -> str:
     where = "" if m.seq is None else i18n.text("review.at_seq", seq=m.seq)
     how = i18n.text("review.auto") if m.auto else i18n.text("review.by_reviewer")
     aside = i18n.text("review.set_aside") if m.set_aside else ""
-    return "%s [%s] %s%s %s" % (m.code, m.rule, review.item_text(m.code), where, how + aside)
+    return "%s [%s] %s%s%s" % (m.code, m.rule, review.item_text(m.code), where, how + aside)
 
 
 def run_finding(args: argparse.Namespace) -> int:
@@ -411,7 +411,7 @@ def run_report_review(args: argparse.Namespace) -> int:
         )
     )
     for r in rows:
-        found = ", ".join(
+        found = i18n.text("review.scope_sep").join(
             "%s %d" % (review.item_text(code), n) for code, n in sorted(r.findings.items())
         )
         print(

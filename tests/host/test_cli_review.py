@@ -51,7 +51,7 @@ def test_plan_draw_replay_queue_finding_and_the_review_report(room, capsys):
     code, out, err = sealcam(capsys, "review", "plan", *login, "--officer", rs.OFFICER_A,
                              *PERIOD, "--count", "2")  # fmt: skip
     assert code == 0, err
-    assert "plan 1" in out and "3 recordings" in out and "2 to be drawn" in out
+    assert "plan 1" in out and "period now: 3" in out and "to be drawn: 2" in out
     code, out, err = sealcam(capsys, "review", "draw", *login, "1", "--json")
     assert code == 0, err
     drawn = json.loads(out)
