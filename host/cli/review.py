@@ -10,7 +10,7 @@
 - ``review finding ITEM``: a reviewer's findings from the checklist (``host.review``);
 - ``report review``: per unit and officer, sampled, reviewed and findings;
 - ``report violations``: everything R-HOST-10 names (``host.violations``), as text, JSON
-  or CSV.
+  or CSV; exit 1 when it names any.
 
 Every command acts as a person (``--evidence``, ``--user``) through ``host.access.Desk``:
 a plan and a draw are ``sample-draw`` records in the audit trail, a review a ``review``
@@ -460,10 +460,10 @@ def run_report_violations(args: argparse.Namespace) -> int:
                 "violations": [v.to_dict() for v in found],
             }
         )
-        return EXIT_OK
+        return EXIT_NOT_OK if found else EXIT_OK
     if args.csv:
         sys.stdout.write(violations_mod.as_csv(found, lambda ms: localtime.show(ms, zone)))
-        return EXIT_OK
+        return EXIT_NOT_OK if found else EXIT_OK
     print(
         i18n.text("violation.title", since=_show(since, zone), until=_show(until, zone),
                   count=len(found))
@@ -482,4 +482,5 @@ def run_report_violations(args: argparse.Namespace) -> int:
                     violations_mod.violation_text(v),
                 )
             )
-    return EXIT_OK
+    # Like the register's report: exit 1 when there is something to act on.
+    return EXIT_NOT_OK if found else EXIT_OK

@@ -136,7 +136,7 @@ def test_the_violations_report_as_text_json_and_csv(room, capsys):
     ev, ids, path = room
     login = ("--evidence", path, "--user", "admin")
     code, out, err = sealcam(capsys, "report", "violations", *login, *PERIOD, "--json")
-    assert code == 0, err
+    assert code == 1, err  # violations found
     found = json.loads(out)["violations"]
     codes = {v["code"] for v in found}
     assert {"no-record-without-reason", "late-upload"} <= codes
@@ -144,12 +144,12 @@ def test_the_violations_report_as_text_json_and_csv(room, capsys):
     assert late["rule"] == "R-HOST-1" and late["evidence"]["item"] == ids[4]
     assert late["officer"] == rs.OFFICER_B and late["under"] == "R-HOST-10"
     code, out, err = sealcam(capsys, "report", "violations", *login, *PERIOD, "--csv")
-    assert code == 0, err
+    assert code == 1, err  # violations found
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == len(found) and {r["code"] for r in rows} == codes
     i18n.use("zh")
     code, out, err = sealcam(capsys, "report", "violations", *login, *PERIOD, "--lang", "zh")
-    assert code == 0, err
+    assert code == 1, err  # violations found
     assert "违规情况" in out and "逾期" in out and "R-DEV-11" in out
     reports = [r for r in _trail(ev) if r.action == audit.REPORT]
     assert len(reports) == 3 and all(r.details["report"] == "violations" for r in reports)
