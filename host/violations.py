@@ -167,12 +167,13 @@ class Violation:
                 "case": self.case,
             },
             "fields": dict(self.fields),
-            "text": violation_text(self),
+            # For machines: the sentence in English, whatever the reader's language.
+            "message": violation_text(self, i18n.EN),
         }
 
 
-def violation_text(v: Violation) -> str:
-    """The finding as a person reads it, in the language in force."""
+def violation_text(v: Violation, lang: "str | None" = None) -> str:
+    """The finding as a person reads it, in ``lang`` (default: the language in force)."""
     values: dict[str, object] = {
         "item": v.item or "-",
         "device": v.device or "-",
@@ -184,7 +185,7 @@ def violation_text(v: Violation) -> str:
         **{k: _said(x) for k, x in v.fields.items()},
     }
     values.pop("lang", None)  # text's own argument, never a field
-    return i18n.text(CODE_TEXT[v.code], None, **values)
+    return i18n.text(CODE_TEXT[v.code], lang, **values)
 
 
 def _said(value: object) -> object:

@@ -151,5 +151,8 @@ def test_the_violations_report_as_text_json_and_csv(room, capsys):
     code, out, err = sealcam(capsys, "report", "violations", *login, *PERIOD, "--lang", "zh")
     assert code == 1, err  # violations found
     assert "违规情况" in out and "逾期" in out and "R-DEV-11" in out
+    code, out, err = sealcam(capsys, "report", "violations", *login, *PERIOD, "--json")
+    # --json is for machines: its sentences stay English in any language.
+    assert all(v["message"].isascii() for v in json.loads(out)["violations"])
     reports = [r for r in _trail(ev) if r.action == audit.REPORT]
-    assert len(reports) == 3 and all(r.details["report"] == "violations" for r in reports)
+    assert len(reports) == 4 and all(r.details["report"] == "violations" for r in reports)
