@@ -196,8 +196,13 @@ def of_recording(cur: "Cursor", item: "Item") -> RecordingEvents:
     device = item.device_id
     first = min(item.rec, item.first_seq)
     span = _facts_between(cur, device, first, item.last_seq)
-    before = _walk(cur, device, first, back=True)
-    after = _walk(cur, device, item.last_seq, back=False)
+    row = cur.execute(
+        "SELECT raw FROM entries WHERE device_id = ? AND seq = ?", (device, first)
+    ).fetchone()
+    starts = _parsed([row]) if row else []
+    boot = starts[0].fields.get(F_BOOT) if starts else None  # the recording's power-on
+    before = _walk(cur, device, first, boot, back=True)
+    after = _walk(cur, device, item.last_seq, boot, back=False)
     return of_entries(item.rec, item.officer, span, before + after)
 
 
@@ -210,16 +215,16 @@ def _facts_between(cur: "Cursor", device: str, lo: int, hi: int) -> "list[Fact]"
     return facts(device, _parsed(rows))
 
 
-def _walk(cur: "Cursor", device: str, seq: int, back: bool) -> "list[Fact]":
+def _walk(cur: "Cursor", device: str, seq: int, boot: object, back: bool) -> "list[Fact]":
     """The facts of the event rows beyond ``seq`` (before it when ``back``) as far as the
-    power-on reaches: through the boot event that starts it going back, up to the boot
-    that starts the next one going forward."""
+    power-on ``boot`` (a boot counter; None: the first event's) reaches: through the boot
+    event that starts it going back, up to the boot that starts the next one going
+    forward."""
     sql = (
         "SELECT raw FROM entries WHERE device_id = ? AND kind = ? AND seq %s ? "
         "ORDER BY seq %s LIMIT %d" % ("<" if back else ">", "DESC" if back else "ASC", _PAGE)
     )
     found: list = []
-    boot = None
     at = seq
     while True:
         rows = cur.execute(sql, (device, KIND_EVENT, at)).fetchall()

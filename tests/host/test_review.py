@@ -183,3 +183,35 @@ def test_the_scenario_of_a_pause_for_another_reason_is_pre_filled_and_reported(t
                                                                        "R-DEV-11")  # fmt: skip
     assert reasonless.seq is not None and reasonless.seq < item.rec
     assert all(v.kind != violations.ALTERED for v in found)
+
+
+def test_a_work_record_of_an_earlier_power_on_is_not_this_recording_s(tmp_path):
+    # R-DEV-11: the shift a recording belongs to is its power-on (boot): a reasonless work
+    # record before the device was switched off and on again is that earlier shift's.
+    from firmware.recorder import STORE, Recorder
+    from protocol.ledger import parse_entry
+    from protocol.registry import NO_RECORD_OBJECTIVE
+    from protocol.signer import make_signer
+    from simulator.shift import GOOD_CHECKS, ShiftScript
+    from tests.host.helpers import evidence, with_accounts
+    from tests.protocol.helpers import DEVICE, SEED_A
+
+    s = ShiftScript(make_signer(SEED_A), DEVICE, rs.OFFICER_A, rs.T0)
+    s.entries += [a[1] for a in s.recorder.power_on(s.wall, s.mono, GOOD_CHECKS) if a[0] == STORE]
+    s.do("no_record", NO_RECORD_OBJECTIVE, "")
+    last = parse_entry(s.entries[-1])
+    s.recorder = Recorder(make_signer(SEED_A), DEVICE, rs.OFFICER_A, last.seq + 1, last.digest, 1)
+    s.wait(3_600_000)
+    s.mono = 0
+    s.entries += [a[1] for a in s.recorder.power_on(s.wall, s.mono, GOOD_CHECKS) if a[0] == STORE]
+    rs._record(s, "whole")
+    ev = evidence(tmp_path)
+    ev.add_entries(DEVICE, s.entries, rs.T0 + 2 * 3_600_000)
+    with_accounts(ev, ())
+    with ev.read() as cur:
+        (item,) = items.find(cur)
+        events = shiftevents.of_recording(cur, item)
+        marks = review.prefill_in_store(cur, item)
+    assert events.no_records == [] and events.self_check is not None
+    assert events.self_check.seq > last.seq  # this power-on's own self-check
+    assert review.NO_RECORD_REASON not in _codes(marks)
