@@ -83,6 +83,9 @@ CREATE TABLE IF NOT EXISTS checkouts (
     recorded_by  TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS checkouts_device ON checkouts (device_id, taken_ms);
+-- One holder at a time, whatever writes the table.
+CREATE UNIQUE INDEX IF NOT EXISTS checkouts_open ON checkouts (device_id)
+    WHERE returned_ms IS NULL;
 CREATE INDEX IF NOT EXISTS checkouts_due ON checkouts (due_ms);
 -- Units (R-HOST-9): class A, B or C; officers: its front-line officers; parent: the unit
 -- above it, or NULL.

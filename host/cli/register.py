@@ -64,6 +64,15 @@ def add_device(sub: "argparse._SubParsersAction") -> None:
     a.add_argument("--keeper", required=True, help=i18n.text("device.opt.keeper"))
     a.set_defaults(run=cmd_add)
 
+    ch = ds.add_parser("set", help="change a recorder's unit, keeper, model or serial")
+    add_login_options(ch)
+    ch.add_argument("device", metavar="DEVICE", help=i18n.text("device.opt.device"))
+    ch.add_argument("--unit", help=i18n.text("device.opt.unit"))
+    ch.add_argument("--keeper", help=i18n.text("device.opt.keeper"))
+    ch.add_argument("--model", help=i18n.text("device.opt.model"))
+    ch.add_argument("--serial", help=i18n.text("device.opt.serial"))
+    ch.set_defaults(run=cmd_set)
+
     ls = ds.add_parser("list", help="the recorders in the register")
     add_login_options(ls)
     ls.add_argument("--unit", help=i18n.text("device.opt.list_unit"))
@@ -182,6 +191,8 @@ def add_reports(sub: "argparse._SubParsersAction") -> None:
     add_login_options(d)
     d.add_argument("--since", type=local_moment, help=i18n.text("register.opt.since"))
     d.add_argument("--until", type=local_moment, help=i18n.text("register.opt.until"))
+    d.add_argument("--unit", help=i18n.text("register.opt.unit"))
+    d.add_argument("--officer", help=i18n.text("register.opt.officer"))
     form = d.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help=i18n.text("register.opt.json"))
     form.add_argument("--csv", action="store_true", help=i18n.text("register.opt.csv"))
@@ -291,6 +302,36 @@ def cmd_add(args: argparse.Namespace) -> int:
         )
         act.details["new"] = dev.to_dict()
     print(i18n.text("device.added", device=dev.device_id, unit=dev.unit_id, keeper=dev.keeper))
+    return EXIT_OK
+
+
+def cmd_set(args: argparse.Namespace) -> int:
+    desk = acting_desk(args)
+    with desk.act(audit.REGISTER, args.device, change="device-set") as act:
+        old, new = registers.change(
+            act.cur,
+            args.device,
+            desk.user.name,
+            desk.now(),
+            unit_id=args.unit,
+            keeper=args.keeper,
+            model=args.model,
+            serial=args.serial,
+        )
+        keys = ("unit_id", "keeper", "model", "serial")
+        act.details.update(
+            old={k: getattr(old, k) for k in keys}, new={k: getattr(new, k) for k in keys}
+        )
+    print(
+        i18n.text(
+            "device.changed",
+            device=new.device_id,
+            unit=new.unit_id,
+            keeper=new.keeper,
+            model=new.model,
+            serial=new.serial,
+        )
+    )
     return EXIT_OK
 
 
@@ -640,8 +681,17 @@ def cmd_report_devices(args: argparse.Namespace) -> int:
     until = now + 1 if given is None or given > now else given
     start = utc_ms(args.since, zone, end=False)
     since = until - REPORT_DAYS * DAY_MS if start is None else start
-    with desk.act(audit.REPORT, None, report="devices", since_ms=since, until_ms=until) as act:
-        found = registers.device_findings(act.cur, since, until)
+    asked = {"unit": args.unit, "officer": args.officer}
+    with desk.act(
+        audit.REPORT, None, report="devices", since_ms=since, until_ms=until, **asked
+    ) as act:
+        if args.unit is not None:
+            registers.unit(act.cur, args.unit)
+        found = [
+            f
+            for f in registers.device_findings(act.cur, since, until)
+            if args.unit in (None, f.unit_id) and args.officer in (None, f.officer_id)
+        ]
         act.details["findings"] = len(found)
     if args.json:
         _print_json(

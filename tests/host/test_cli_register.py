@@ -244,3 +244,43 @@ def test_the_register_reads_in_chinese(capsys, store, clock):
     assert "A类" in out
     code, _, err = sealcam(capsys, path, "device", "return", "SC-NONE", "--lang", "zh")
     assert code == 2 and "不在台账中" in err
+
+
+def test_a_recorder_moved_to_another_unit_counts_there(capsys, store, clock):  # R-HOST-9
+    path, _ = store
+    set_up(capsys, path)
+    ok(capsys, path, "unit", "add", "U-2", "--name", "Traffic", "--class", "C", "--officers", "3")
+    out = ok(capsys, path, "device", "set", DEVICE, "--unit", "U-2", "--keeper", "Zhao Lei")
+    assert "U-2" in out and "Zhao Lei" in out
+    code, out, _ = sealcam(capsys, path, "report", "allocation", "--json")
+    counted = {u["unit_id"]: u["in_service"] for u in json.loads(out)["units"]}
+    assert counted == {"U-1": 0, "U-2": 1}
+    (r,) = [r for r in records(path, audit.REGISTER) if r.details.get("change") == "device-set"]
+    assert r.details["old"]["unit_id"] == "U-1" and r.details["new"]["keeper"] == "Zhao Lei"
+    doc = json.loads(ok(capsys, path, "device", "show", DEVICE, "--json"))
+    assert doc["log"][-1]["kind"] == "change"
+    code, _, err = sealcam(capsys, path, "device", "set", DEVICE)
+    assert code == 2 and "nothing to change" in err
+
+
+def test_the_devices_report_narrows_to_a_unit_or_an_officer(capsys, store, clock):  # R-HOST-10
+    path, _ = store
+    set_up(capsys, path)
+    ok(capsys, path, "unit", "add", "U-2", "--name", "Traffic", "--class", "C", "--officers", "3")
+    ok(capsys, path, "unit", "member", "P-0002", "--unit", "U-2")
+    ok(capsys, path, "device", "checkout", DEVICE, "--officer", "P-0427", "--hours", "20")
+    clock.ms = T0 + 30 * HOUR  # past the due time: not returned (P-0427, U-1)
+
+    def kinds(*extra):
+        code, out, err = sealcam(capsys, path, "report", "devices", "--since", "2026-11-22",
+                                 "--json", *extra)  # fmt: skip
+        assert code in (0, 1), err
+        return sorted(f["kind"] for f in json.loads(out)["findings"])
+
+    assert kinds() == ["not-returned"]
+    assert kinds("--unit", "U-1") == ["not-returned"]
+    assert kinds("--unit", "U-2") == []
+    assert kinds("--officer", "P-0427") == ["not-returned"]
+    assert kinds("--officer", "P-0002") == []
+    code, _, err = sealcam(capsys, path, "report", "devices", "--unit", "U-9")
+    assert code == 2 and "no unit U-9" in err
