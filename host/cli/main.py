@@ -45,7 +45,8 @@ COMMANDS: "tuple[tuple[str, str, str], ...]" = (
     # Oversight: the register of recorders, units, and the reports over them.
     ("device", "register", "add_device"),
     ("unit", "register", "add_unit"),
-    ("report", "register", "add_reports"),
+    ("review", "review", "add_review"),
+    ("report", "report", "add_report"),
 )
 
 

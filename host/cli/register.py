@@ -154,25 +154,8 @@ def add_unit(sub: "argparse._SubParsersAction") -> None:
     m.set_defaults(run=cmd_unit_member)
 
 
-def report_commands(sub: "argparse._SubParsersAction") -> "argparse._SubParsersAction":
-    """The subcommands of ``sealcam report``, made here or by whichever module made it
-    first (other reports live in their own modules)."""
-    p = sub.choices.get("report")
-    if p is None:
-        p = sub.add_parser(
-            "report",
-            help="oversight reports",
-            description=i18n.text("register.report_description"),
-        )
-        p.add_subparsers(dest="report_command", metavar="REPORT", required=True)
-    for action in p._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    raise AssertionError("sealcam report has no subcommands")
-
-
-def add_reports(sub: "argparse._SubParsersAction") -> None:
-    rs = report_commands(sub)
+def add_reports(rs: "argparse._SubParsersAction") -> None:
+    """``report allocation`` and ``report devices`` under ``sealcam report``."""
     a = rs.add_parser("allocation", help="each unit's recorders in service against its class")
     add_login_options(a)
     form = a.add_mutually_exclusive_group()

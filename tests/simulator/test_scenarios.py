@@ -39,6 +39,8 @@ COVERS = {
     "ten-hour-shift": ["R-DEV-5", "R-DEV-7", "R-DEV-9"],
     "charging-rack": ["R-DEV-9", "R-HOST-1"],
     "silent-spoken-reason": ["R-DEV-9"],  # and issue 12: an H.264 recorder with sound
+    "pause-other-reason": ["R-DEV-9", "R-DEV-11", "R-DEV-12", "R-HOST-7", "R-HOST-10"],  # the
+    # review and violations side: tests/host/test_review.py
     "wrong-officer": ["R-HOST-8"],  # the register's side: tests/host/test_registers_scenarios.py
     "lost-device-docks": ["R-HOST-8", "R-HOST-10"],  # likewise
 }
