@@ -211,7 +211,7 @@ def frame_rate(text: str) -> int:
     except ValueError:
         value = 0
     if not 1 <= value <= 240:
-        raise argparse.ArgumentTypeError("give whole frames per second, 1 to 240, not %r" % text)
+        raise argparse.ArgumentTypeError(i18n.text("usage.fps", text=text))
     return value
 
 
