@@ -321,3 +321,20 @@ def test_the_evidence_check_flags_a_recording_without_sound(tmp_path):  # R-DEV-
     fmp4.evidence_store(tmp_path / "ev", rec).close()
     (device,) = check_evidence(tmp_path / "ev").devices
     assert "announcement-not-heard" in codes(device.flags)
+
+
+def test_a_recording_a_power_loss_cut_is_flagged_for_review():  # R-DEV-14, issue 17
+    s = ShiftScript(make_signer(SEED_A), DEVICE, "P-1", T0)
+    s.entries += [a[1] for a in s.recorder.power_on(T0, 0, GOOD_CHECKS) if a[0] == STORE]
+    s.do("press_record")
+    s.do("announce_done")
+    s.film(2, 5, "cut short")  # no stop: the power went
+    entries = [parse_entry(r) for r in s.entries]
+    w = continue_ledger(entries)
+    recovered = {F_EVENT: EV_POWER_LOSS_RECOVERED, F_DETAIL: {}}
+    after = parse_entry(w.append(KIND_EVENT, recovered, s.wall + 1000, s.mono + 1000, True))
+    flags = check([*entries, after], on_time(entries))
+    assert codes(flags) == ["recording-cut-by-power-loss"]
+    assert flags[0].rule == "R-DEV-9" and "seq %d" % after.seq in flags[0].message
+    # Before the recovery is logged, the recording is only open: nothing to flag yet.
+    assert check(entries, on_time(entries)) == []
