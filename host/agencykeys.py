@@ -323,9 +323,7 @@ def load_signing(folder: str) -> SigningIdentity:
     try:
         certs = x509.load_pem_x509_certificates(chain_pem)
     except ValueError:
-        raise AgencyKeyProblem(
-            "%s is not a PEM certificate chain" % (root / SIGN_CERT)
-        ) from None
+        raise AgencyKeyProblem("%s is not a PEM certificate chain" % (root / SIGN_CERT)) from None
     key = _pem_private(str(root / SIGN_KEY), "agency signing key", ed25519.Ed25519PrivateKey)
     assert isinstance(key, ed25519.Ed25519PrivateKey)
     raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw

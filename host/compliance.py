@@ -6,7 +6,9 @@ each entry, and what the device answered for media it could not give (GONE repor
 reviewer should look at. The device never judges itself (DESIGN principle 3): a pause
 without a spoken reason is recorded faithfully and flagged here. Given the stored media too,
 a spoken reason recorded as an fMP4 fragment is listened to: one that is silence (below
-``Policy.silence_dbfs`` over its whole span) is flagged like a missing one.
+``Policy.silence_dbfs`` over its whole span) is flagged like a missing one; so is the start
+of a recording, up to the announcement the officer confirmed: a recording with no sound, or
+only silence there, cannot hold the announcement (issue 17).
 """
 
 import time
@@ -90,6 +92,8 @@ FLAG_CODES = {
     "resume-without-spoken-reason": "a resume does not point at a recording of the spoken "
     "reason in the same ledger",
     "silent-spoken-reason": "the spoken reason a resume points at is (near) silence",
+    "announcement-not-heard": "the officer confirmed the announcement, but the recording has "
+    "no sound, or only (near) silence, up to it",
     "recording-cut-by-power-loss": "a power loss ended a recording without a stop; for review",
     "seq-gap": "entries are missing from the ledger the host holds",
     "clock-drift": "the device clock was off the host's by more than the limit at a dock "
@@ -156,6 +160,7 @@ def check(
     _late_uploads(entries, received_ms, policy, flags)
     _recordings(entries, flags)
     _resumes(entries, flags, policy, media)
+    _announcements_heard(entries, flags, policy, media)
     _gaps(entries, flags)
     _clock(entries, policy, flags)
     _clock_steps(entries, policy, flags)
@@ -299,6 +304,101 @@ def _resumes(entries: list, flags: list, policy: Policy, media: MediaReader | No
                 flags.append(
                     Flag("silent-spoken-reason", "R-DEV-9", e.seq, message % e.seq, msg_id, fields)
                 )
+
+
+# At most this many fragments from a recording's start are listened to for its announcement
+# (one GOP, a second or two, each): the phrase is said at the start.
+ANNOUNCEMENT_FRAGMENTS = 30
+
+
+def _announcements_heard(
+    entries: list, flags: list, policy: Policy, media: MediaReader | None = None
+) -> None:
+    """The announcement (R-DEV-8) is said aloud at the start of a recording and confirmed
+    by the officer: a recording with no sound at all cannot hold it (the ledger says so for
+    raw chunks), nor one whose sound up to the confirmation is silence (fMP4, given the
+    media: its fragments from the start to the announcement, at least the first)."""
+    spoken = {e.fields.get(F_SPOKEN) for e in _events(entries) if e.fields[F_EVENT] == EV_RESUME}
+    inits: dict = {}  # recording id -> its init segment's entry
+    fragments: dict = {}  # recording id -> its fragments' entries (spoken reasons aside)
+    heard: set = set()  # recordings with raw audio chunks
+    footage: set = set()  # recordings with any chunk
+    for e in entries:
+        if e.kind != KIND_CHUNK:
+            continue
+        rec = e.fields.get(F_RECORDING)
+        footage.add(rec)
+        kind = e.fields.get(F_MEDIA_TYPE)
+        if kind == MEDIA_MP4_INIT:
+            inits.setdefault(rec, e)
+        elif kind == MEDIA_MP4 and e.digest not in spoken:
+            fragments.setdefault(rec, []).append(e)
+        elif kind in AUDIO:
+            heard.add(rec)
+    for e in _events(entries):
+        rec = e.fields.get(F_RECORDING)
+        if e.fields[F_EVENT] != EV_ANNOUNCEMENT or rec not in footage:
+            continue
+        if rec in inits:
+            said = fragments.get(rec, [])
+            span = [f for f in said if f.fields.get(F_START_MS, 0) <= e.fields[F_WALL_MS]]
+            problem = _unheard(
+                inits[rec], (span or said[:1])[:ANNOUNCEMENT_FRAGMENTS], media, policy
+            )
+        elif rec not in heard:
+            problem = ("no-track", None)
+        else:
+            problem = None
+        if problem is None:
+            continue
+        how, level = problem
+        fields: dict = {"recording": recording_said(rec), "seq": e.seq}
+        if how == "silence":
+            fields["limit"] = policy.silence_dbfs
+            if level == float("-inf"):
+                how = "digital"
+            else:
+                fields["level"] = level
+        english = {
+            "no-track": "the recording has no sound",
+            "no-samples": "the recording holds no sound up to it",
+            "undecodable": "its sound up to it cannot be decoded",
+            "digital": "its sound up to it is digital silence, below %g dBFS" % policy.silence_dbfs,
+            "silence": "its sound up to it stays at %.1f dBFS, below %g dBFS"
+            % (level or 0.0, policy.silence_dbfs),
+        }[how]
+        flags.append(
+            Flag(
+                "announcement-not-heard",
+                "R-DEV-8",
+                e.seq,
+                "%s: the announcement confirmed at seq %d cannot have been heard: %s"
+                % (recording_label(rec), e.seq, english),
+                "flag.announcement-not-heard." + how,
+                fields,
+            )
+        )
+
+
+def _unheard(init: Entry, span: list, media: MediaReader | None, policy: Policy) -> "tuple | None":
+    """Why the fragments ``span`` cannot hold the announcement, as (how, dBFS level or
+    None), or None when they are heard, or cannot be judged here: no media given, sealed
+    audio (R-DEV-3), or media the store lacks (the media checks report that)."""
+    if media is None or F_CIPHER_SHA in init.fields:
+        return None
+    if any(F_CIPHER_SHA in f.fields for f in span):
+        return None
+    head = media(media_digest(init.fields))
+    parts = [media(media_digest(f.fields)) for f in span]
+    if head is None or any(part is None for part in parts):
+        return None
+    from host.spokenlevel import Undecodable, level_dbfs
+
+    try:
+        level = level_dbfs(head, b"".join(part or b"" for part in parts))
+    except Undecodable as exc:
+        return exc.kind, None
+    return ("silence", level) if level < policy.silence_dbfs else None
 
 
 def _silent(

@@ -35,8 +35,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from host import hostlog
-from host.files import fsync_dir, start_writeback, sync_files, write_all, write_atomic
+from host import hostlog, i18n
+from host.files import fsync_dir, os_why, start_writeback, sync_files, write_all, write_atomic
 from protocol.bounds import entry_problem
 from protocol.ledger import Entry, media_digest, parse_entry
 from protocol.registry import (
@@ -73,7 +73,15 @@ def disk_full(exc: BaseException) -> bool:
 
 class StoreUnopenable(EvidenceError):
     """The evidence store cannot be opened at all (its database is a directory, a FIFO or a
-    device, or not an SQLite database); the message says which, in one line."""
+    device, or not an SQLite database); the message says which, in one line, in the
+    reader's language."""
+
+
+def _sqlite_why(exc: Exception) -> str:
+    """SQLite's reason, in the reader's language where the catalogue has it."""
+    if str(exc) == "file is not a database":
+        return i18n.text("store.sqlite.not_a_database")
+    return str(exc)
 
 
 def _holds_media(media: Path) -> bool:
@@ -86,12 +94,9 @@ def check_database_file(db_path: Path) -> None:
     (through symlinks). SQLite would block opening a FIFO for reading until some writer
     appears, and read a device such as /dev/zero as an empty database."""
     if db_path.is_dir():
-        raise StoreUnopenable("%s is a directory, not an evidence database" % db_path)
+        raise StoreUnopenable(i18n.text("store.unopenable.directory", path=db_path))
     if db_path.exists() and not db_path.is_file():
-        raise StoreUnopenable(
-            "%s is not a regular file (a FIFO, a device or a socket): not an evidence database"
-            % db_path
-        )
+        raise StoreUnopenable(i18n.text("store.unopenable.not_regular", path=db_path))
 
 
 def chunk_media(e: Entry) -> tuple | None:
@@ -355,26 +360,24 @@ class SqliteEvidenceStore(EvidenceStore):
         if (not db_path.exists() or db_path.stat().st_size == 0) and _holds_media(self.media):
             # A new database here would be a new store (a new id, an empty log) over the
             # footage of one whose database is gone: it must be restored, not replaced.
-            raise StoreUnopenable(
-                "%s holds media but %s: the store's database was deleted or emptied; "
-                "restore it from a backup rather than start a new store over this footage "
-                "(sealcam verify %s says more)"
-                % (
-                    self.root,
-                    "no evidence.db" if not db_path.exists() else "an empty evidence.db",
-                    self.root,
-                )
-            )
+            gone = i18n.N_("store.unopenable.no_db")
+            if db_path.exists():
+                gone = i18n.N_("store.unopenable.empty_db")
+            raise StoreUnopenable(i18n.text(gone, root=self.root))
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
+            why = os_why(exc)
             raise StoreUnopenable(
-                "cannot make the evidence store %s: %s" % (self.root, exc.strerror or exc)
+                i18n.text("store.unopenable.cannot_make", path=self.root, why=why)
             ) from None
         try:
             self._db = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None)
         except sqlite3.Error as exc:
-            raise StoreUnopenable("cannot open %s: %s" % (db_path, exc)) from None
+            why = _sqlite_why(exc)
+            raise StoreUnopenable(
+                i18n.text("store.unopenable.cannot_open", path=db_path, why=why)
+            ) from None
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
@@ -385,9 +388,9 @@ class SqliteEvidenceStore(EvidenceStore):
             self.log.create()
         except sqlite3.Error as exc:
             self._db.close()
+            why = _sqlite_why(exc)
             raise StoreUnopenable(
-                "cannot open %s: %s (is it an evidence database? sealcam verify %s says more)"
-                % (db_path, exc, self.root)
+                i18n.text("store.unopenable.not_evidence", path=db_path, why=why, root=self.root)
             ) from None
         # Opened first: nothing is made beside a file that is no evidence database.
         self.media.mkdir(parents=True, exist_ok=True)
@@ -420,7 +423,10 @@ class SqliteEvidenceStore(EvidenceStore):
             self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
             self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.Error as exc:
-            raise StoreUnopenable("cannot open %s: %s" % (db_path, exc)) from None
+            why = _sqlite_why(exc)
+            raise StoreUnopenable(
+                i18n.text("store.unopenable.cannot_open", path=db_path, why=why)
+            ) from None
         self.log = hostlog.HostLog(self._db)
 
     def checkpoint(self, signer: hostlog.tlog.NoteSigner, kid: str) -> hostlog.tlog.Checkpoint:

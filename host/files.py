@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
+from host import i18n
 from host.errors import Unusable
 
 
@@ -105,6 +106,37 @@ def sync_files(folder: Path, paths: list) -> None:
         fsync_dir(f)
 
 
+# The kinds of file callers name (``what``), by their English words: each is said in the
+# reader's language. A message id (``file.what.key``) may be given instead.
+_WHAT = {
+    "key file": i18n.N_("file.what.key"),
+    "ledger": i18n.N_("file.what.ledger"),
+    "MP4 file": i18n.N_("file.what.mp4"),
+    "witness checkpoint": i18n.N_("file.what.witness"),
+    "agency public key": i18n.N_("file.what.agency_public"),
+    "agency signing certificate": i18n.N_("file.what.agency_cert"),
+    "agency CA certificate": i18n.N_("file.what.agency_ca"),
+    "agency signing key": i18n.N_("file.what.agency_key"),
+}
+
+
+def said_what(what: str) -> str:
+    """``what`` (a kind of file) in the reader's language where the catalogue has it."""
+    msg_id = _WHAT.get(what, what)
+    return i18n.text(msg_id) if i18n.known(msg_id) else what
+
+
+def os_why(exc: OSError) -> str:
+    """Why the system refused, in the reader's language for the common reasons (the C
+    library's English otherwise)."""
+    import errno
+
+    name = errno.errorcode.get(exc.errno or 0, "")
+    if name and i18n.known("oserror." + name):
+        return i18n.text("oserror." + name)
+    return str(exc.strerror or exc)
+
+
 def read_regular(path: str, what: str, limit: int = -1) -> bytes:
     """The bytes of the regular file at ``path`` (``what`` names it in messages), at most
     ``limit`` of them when it is given; Unusable in one line otherwise."""
@@ -112,7 +144,7 @@ def read_regular(path: str, what: str, limit: int = -1) -> bytes:
     with f:
         data = f.read() if limit < 0 else f.read(limit + 1)
     if 0 <= limit < len(data):
-        raise Unusable("%s %s is larger than %d bytes: it is not a %s" % (what, path, limit, what))
+        raise Unusable(i18n.text("file.too_large", what=said_what(what), path=path, limit=limit))
     return data
 
 
@@ -125,19 +157,19 @@ def open_regular(path: str, what: str) -> BinaryIO:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        raise Unusable("%s %s does not exist" % (what, path)) from None
+        raise Unusable(i18n.text("file.missing", what=said_what(what), path=path)) from None
     except IsADirectoryError:
-        raise Unusable("%s %s is a directory, not a file" % (what, path)) from None
+        raise Unusable(i18n.text("file.directory", what=said_what(what), path=path)) from None
     except OSError as exc:
-        raise Unusable("cannot read %s %s: %s" % (what, path, exc.strerror)) from None
+        why = os_why(exc)
+        raise Unusable(
+            i18n.text("file.unreadable", what=said_what(what), path=path, why=why)
+        ) from None
     mode = os.fstat(fd).st_mode
     if stat.S_ISDIR(mode):
         os.close(fd)
-        raise Unusable("%s %s is a directory, not a file" % (what, path))
+        raise Unusable(i18n.text("file.directory", what=said_what(what), path=path))
     if not stat.S_ISREG(mode):
         os.close(fd)
-        raise Unusable(
-            "%s %s is not a regular file (a device, FIFO or socket): give the file itself"
-            % (what, path)
-        )
+        raise Unusable(i18n.text("file.not_regular", what=said_what(what), path=path))
     return os.fdopen(fd, "rb")

@@ -99,11 +99,7 @@ def read_po(path: str) -> "dict[str, str]":
     return {
         m.id: m.string
         for m in source
-        if m.id
-        and isinstance(m.id, str)
-        and isinstance(m.string, str)
-        and m.string
-        and not m.fuzzy
+        if m.id and isinstance(m.id, str) and isinstance(m.string, str) and m.string and not m.fuzzy
     }
 
 

@@ -1,5 +1,6 @@
 """Key files as the host reads them: a regular file of a few dozen bytes holding a COSE_Key."""
 
+from host import i18n
 from host.errors import Unusable
 from host.files import read_regular
 from protocol.errors import ProtocolError
@@ -14,4 +15,7 @@ def load_key(path: str) -> DeviceKey:
     try:
         return decode_key(read_regular(path, "key file", KEY_FILE_LIMIT))
     except ProtocolError as exc:
-        raise Unusable("%s: %s" % (path, exc)) from None
+        # What the decoder found (bytes after the item, a field missing) helps nobody who
+        # gave the wrong file: the line says what a key file is and where one comes from.
+        del exc
+        raise Unusable(i18n.text("keyfile.bad", path=path)) from None

@@ -33,9 +33,7 @@ class OpenedMedia:
     """The store's media as an export reads it (``read_media`` by the plaintext SHA-256),
     the sealed chunks among ``chunks`` opened with ``private`` (the agency's X25519 key)."""
 
-    def __init__(
-        self, store: EvidenceStore, chunks: list, private: bytes, key_name: str
-    ) -> None:
+    def __init__(self, store: EvidenceStore, chunks: list, private: bytes, key_name: str) -> None:
         self.store = store
         self.private = private
         self.key_name = key_name  # how messages name the key: its file and fingerprint

@@ -77,6 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import shutil
     import time
 
+    from host import i18n
     from host.errors import EXIT_NOT_OK, EXIT_OK, Unusable
     from simulator.errors import BoardError, SimulatorError
     from simulator.report import render
@@ -86,9 +87,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.all:
         files += [str(p) for p in sorted(SCENARIO_DIR.glob("*.toml"))]
     if not files:
-        raise Unusable("give a scenario file, or --all for the scenario library")
+        raise Unusable(i18n.text("sim.no_scenario"))
     if args.device and len(files) > 1:
-        raise Unusable("a board runs one scenario at a time: give one SCENARIO")
+        raise Unusable(i18n.text("sim.one_on_board"))
     live = (not args.json) and sys.stderr.isatty()
     reports = []
     results: list = []  # (path, report or None, seconds, error) for --junit
@@ -173,13 +174,14 @@ def junit_xml(results: list) -> bytes:
 
 def write_junit(path: str, results: list) -> None:
     """Write the JUnit XML whole or not at all; a file that cannot be written is one line."""
+    from host import i18n
     from host.errors import Unusable
-    from host.files import write_atomic
+    from host.files import os_why, write_atomic
 
     try:
         write_atomic(Path(path), junit_xml(results))
     except OSError as exc:
-        raise Unusable("cannot write %s: %s" % (path, exc.strerror or exc)) from None
+        raise Unusable(i18n.text("sim.cannot_write", path=path, why=os_why(exc))) from None
 
 
 def add_board(sub: argparse._SubParsersAction) -> None:

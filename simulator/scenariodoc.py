@@ -114,7 +114,7 @@ STEPS = {
         "something goes wrong: see Faults below",
         {
             "kind": "the fault, one of the Faults below",
-            "at_write": 'power_loss, dead_battery: cut the power at this write to the card '
+            "at_write": "power_loss, dead_battery: cut the power at this write to the card "
             'from now (a number, or "random"); without it, at once',
             "seconds": "clock_jump: by how many seconds (negative: back; default -3600)",
             "target": 'edit_store: what is changed, "media" (default) or "ledger"',
@@ -125,7 +125,7 @@ STEPS = {
         "the listed steps, `times` times over (at most %d steps in all)" % sc.MAX_STEPS,
         {
             "times": "how many times",
-            "steps": "the steps, as inline tables: `{ do = \"film\", minutes = 56 }`",
+            "steps": 'the steps, as inline tables: `{ do = "film", minutes = 56 }`',
         },
     ),
     "dock": (
@@ -136,8 +136,7 @@ STEPS = {
             "drop_every": "link fault: drop one byte in about every N bytes",
             "stall_ms": "link fault: once, after the first 4 KiB, carry nothing for this long",
             "disconnect_after": "link fault: carry nothing more after N bytes",
-            "until_done": "dock again after a failed session until one is done (default "
-            "true)",
+            "until_done": "dock again after a failed session until one is done (default true)",
         },
     ),
 }
@@ -239,7 +238,7 @@ def render() -> str:
     out += [
         "- `[device]`: the virtual recorder",
         "- `[host]`: the host's policy",
-        "- `[[step]]`: what happens, in order (at least one), each with `do = \"STEP\"`",
+        '- `[[step]]`: what happens, in order (at least one), each with `do = "STEP"`',
         "- `[expect]`: what the host must conclude once the device has docked",
         "",
         "## [device]",
@@ -268,7 +267,7 @@ def render() -> str:
                 name = "**`%s`**" % key if key in required else "`%s`" % key
                 out.append("| %s | %s | %s |" % (name, _type(sc.STEPS[do][key]), meaning))
         out.append("")
-    out += ["## Faults", "", "`do = \"fault\"` with `kind` one of:", ""]
+    out += ["## Faults", "", '`do = "fault"` with `kind` one of:', ""]
     out += ["| kind | what happens |", "|---|---|"]
     out += ["| `%s` | %s |" % (kind, text) for kind, text in FAULTS.items()]
     out += ["", "## [expect]", "", *_table(EXPECT, sc.EXPECT_KEYS), ""]

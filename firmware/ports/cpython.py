@@ -41,6 +41,7 @@ from firmware.storelock import StoreClaim
 from protocol.registry import MEDIA_H264, MEDIA_H265, MEDIA_MJPEG
 
 if TYPE_CHECKING:
+    from firmware.ports.encoder import ReasonClip
     from firmware.ports.keysource import KeySource
     from firmware.ports.vendor import AnnexBInput, Mp4Input
     from protocol.mp4 import Track
@@ -496,6 +497,26 @@ def open_media(
     return media, sound
 
 
+def open_reason(path: str, media: Media, sound: "Sound | None") -> "ReasonClip":
+    """``--reason FILE.wav``, read and encoded in the recording's sound format before anything
+    is recorded; FirmwareError (one line) if the file or the combination is unusable."""
+    from firmware.ports.encoder import MediaError, ReasonClip
+
+    if media.codec == "mjpeg":
+        raise MediaError(
+            "the Motion JPEG mode (--codec mjpeg) records no sound, so no spoken reason: give "
+            "--codec h264 or h265 to record the reason from a file"
+        )
+    if sound is not None:
+        return ReasonClip(path, sound.encoder.sample_rate, sound.encoder.channels)
+    if media.audio_track is not None:
+        raise MediaError(
+            "the MP4 on the input carries its own AAC sound, and the spoken reason is that "
+            "sound: drop --reason"
+        )
+    return ReasonClip(path)
+
+
 def record(
     store: str,
     camera_source: str,
@@ -518,6 +539,7 @@ def record(
     keys: "KeySource | None" = None,
     opened: "tuple[Media, Sound | None] | None" = None,
     stop: "threading.Event | None" = None,
+    reason: "ReasonClip | None" = None,
 ) -> dict:
     """Run the agent on this machine: capture until the source ends, ``seconds`` pass, or ^C.
 
@@ -528,7 +550,9 @@ def record(
     (``firmware.ports.terminalkeys``); ``indicators`` should then be a ``Terminal``.
     ``opened`` is the media and sound the caller has opened already with ``open_media``
     (so it can refuse an unusable camera before it makes a store or a key), with ``stop``,
-    the event it gave ``open_media`` (a vendor's stream stops reading on it).
+    the event it gave ``open_media`` (a vendor's stream stops reading on it). ``reason``
+    (``open_reason``) is the spoken reason said at every resume, from a file: it stands in
+    for the microphone until it has been said, and its end is the officer's d.
 
     The pictures come from ``camera_source`` (a camera index or a video file), encoded as
     ``codec`` (h264, the default, or h265: fragmented MP4 chunks; mjpeg: today's raw JPEG
@@ -564,7 +588,7 @@ def record(
     try:
         return _record(
             store, seed, device_id, officer_id, seconds, agency_public, indicators,
-            queue_frames, clock, media, sound, stop, keys,
+            queue_frames, clock, media, sound, stop, keys, reason,
         )  # fmt: skip
     finally:
         if store_claim is None:
@@ -598,6 +622,7 @@ def _record(
     sound: "Sound | None",
     stop: threading.Event,
     keys: "KeySource | None" = None,
+    reason: "ReasonClip | None" = None,
 ) -> dict:
     from firmware.agent import boot
     from firmware.capture import CaptureQueue
@@ -612,6 +637,8 @@ def _record(
         from firmware.packager import Fmp4Packager
 
         audio_track = sound.track if sound is not None else media.audio_track
+        if audio_track is None and reason is not None:
+            audio_track = reason.track()  # the recording's only sound: its spoken reasons
         # Our own encoder shows its parameter sets with the first frame; the packager learns
         # them then (set_video), before that frame reaches the recorder.
         packager = Fmp4Packager(media.video_track, audio_track, frame_ms=max(1, media.frame_ms))
@@ -637,7 +664,7 @@ def _record(
     # A second queue for sound: AAC frames are many and small, and a burst of them must not
     # take the room of a picture (nor the other way round).
     audio_queue = CaptureQueue(max(8, queue_frames * 8), threading.Lock())
-    counts = {"captured": 0, "audio_captured": 0, "audio_fed": 0}
+    counts = {"captured": 0, "audio_captured": 0, "audio_fed": 0, "audio_replaced": 0}
     start = clock.mono_ms()
     recorder = agent.recorder
     known = [media.video_track]
@@ -714,12 +741,19 @@ def _record(
             put([(STREAM_AUDIO, data, False, mono, 0) for data, mono in frames])
         put([(STREAM_AUDIO, data, False, mono, 0) for data, mono in sound.flush()])
 
+    # While the --reason file is said: the resume's monotonic time and the clip's frames
+    # fed so far; the microphone is not fed meanwhile (its sound would interleave).
+    saying = [-1, 0]
+
     def feed_audio() -> int:
         n = 0
         while True:
             item = audio_queue.get()
             if item is None:
                 break
+            if saying[0] >= 0:
+                counts["audio_replaced"] += 1
+                continue
             data, at_wall, at_mono = cast(tuple, item)  # listen() queues 3-tuples
             agent.run(recorder.audio(data, at_wall, at_mono))
             n += 1
@@ -745,7 +779,7 @@ def _record(
         if terminal is not None:
             # The chunks of the recording under way, as the recorder counts them.
             terminal.chunks = lambda: recorder.chunk_count
-            terminal.hears = sound is not None or media.audio_track is not None
+            terminal.hears = sound is not None or media.audio_track is not None or bool(reason)
             for msg_id, fields in help_lines():
                 terminal.line(msg_id, fields)
 
@@ -766,11 +800,33 @@ def _record(
                     continue
                 try:
                     agent.input(*step)
+                    if step[0] == "resume" and reason is not None:
+                        saying[:] = [clock.mono_ms(), 0]
+                        if terminal is not None:
+                            terminal.line("prompt.reason_file", {"path": reason.path})
                 except RecorderError:
                     # The recorder's table refuses it in this state; nothing has changed.
                     if terminal is not None:
                         state: tuple = ("state." + STATE_NAMES[recorder.state], {})
                         terminal.line("key.not_now", {"state": state})
+
+    def say_reason() -> None:
+        # The file's frames, each at its due time from the resume; once all are said, the
+        # reason is done, as when the officer presses d. The recorder may have ended it
+        # before (its time was up, d, a stop): then the rest is not said.
+        if reason is None or saying[0] < 0:
+            return
+        now = clock.mono_ms()
+        while recorder.state == RESUMING and saying[1] < len(reason.frames):
+            data, offset = reason.frames[saying[1]]
+            if saying[0] + offset > now:
+                return
+            mono = saying[0] + offset
+            agent.run(recorder.audio(data, wall(mono), mono))
+            saying[1] += 1
+        if recorder.state == RESUMING:
+            agent.input("spoken_reason_done")
+        saying[0] = -1
 
     def key_pressed(key: str) -> None:
         pressed.put(key)
@@ -798,6 +854,7 @@ def _record(
                 # Keys after the footage queued so far: a key acts on what was captured
                 # before it was pressed (the spoken reason's sound before d, say).
                 apply_keys()
+                say_reason()
                 docks.poll()
                 if not stop.is_set():
                     # Everything queued is fed: sleep until a capture thread puts more (at
@@ -833,7 +890,9 @@ def _record(
         "frames": fed,
         "frames_dropped": counts["captured"] - fed,
         "audio_frames": counts["audio_fed"],
-        "audio_frames_dropped": counts["audio_captured"] - counts["audio_fed"],
+        "audio_frames_dropped": counts["audio_captured"]
+        - counts["audio_fed"]
+        - counts["audio_replaced"],
         "entries": agent.stored_entries,
         "media_bytes": agent.stored_media_bytes,
         "recovered_power_loss": agent.store.recovery.in_flight,

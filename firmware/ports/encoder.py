@@ -38,6 +38,8 @@ AAC_FRAME = 1024  # samples per AAC-LC frame
 AAC_BITRATE = 64000  # speech from a body-worn microphone, mono or stereo
 WAV_BLOCK_MS = 100  # a microphone block read from a WAV file
 DEVICE_RATE = 48000  # what a sound device is asked for
+# The sampling rates AAC's AudioSpecificConfig has an index for.
+AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000)
 
 # FFmpeg's names and sealcam's: the CLI says h264/h265, the sample entries avc1/hvc1.
 ENCODERS = {"h264": ("libx264", "avc1"), "h265": ("libx265", "hvc1")}
@@ -211,10 +213,9 @@ def to_i420(image: np.ndarray, size: tuple) -> np.ndarray:
 
 def audio_specific_config(rate: int, channels: int) -> bytes:
     """AAC-LC's AudioSpecificConfig (ISO/IEC 14496-3), for a rate in the standard table."""
-    rates = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000)
-    if rate not in rates or not 1 <= channels <= 7:
+    if rate not in AAC_RATES or not 1 <= channels <= 7:
         raise MediaError("AAC cannot carry %d Hz with %d channels" % (rate, channels))
-    value = (2 << 11) | (rates.index(rate) << 7) | (channels << 3)  # object type 2: LC
+    value = (2 << 11) | (AAC_RATES.index(rate) << 7) | (channels << 3)  # object type 2: LC
     return value.to_bytes(2, "big")
 
 
@@ -295,6 +296,92 @@ class AudioEncoder:
         return out
 
 
+def open_wav(path: str, or_else: str) -> "wave.Wave_read":
+    """A 16-bit PCM WAV file opened for reading; MediaError (one line that ends with what to
+    give instead, ``or_else``) when it is missing or of another kind."""
+    try:
+        wav = wave.open(path, "rb")
+    except FileNotFoundError:
+        raise MediaError(
+            "no sound file %s: give a 16-bit PCM WAV file or %s" % (path, or_else)
+        ) from None
+    except IsADirectoryError:
+        raise MediaError(
+            "%s is a folder: give a 16-bit PCM WAV file or %s" % (path, or_else)
+        ) from None
+    except (OSError, wave.Error, EOFError) as exc:
+        raise MediaError(
+            "%s is not a readable WAV file (%s): give 16-bit PCM WAV" % (path, exc)
+        ) from None
+    if wav.getsampwidth() != 2 or wav.getcomptype() != "NONE":
+        wav.close()
+        raise MediaError(
+            "%s is not 16-bit PCM: convert it, for example with "
+            "ffmpeg -i IN -c:a pcm_s16le OUT.wav" % path
+        )
+    return wav
+
+
+# The most of a --reason file that is read: the recorder keeps the first spoken_reason_ms
+# (10 s by default) of a spoken reason, so a longer file is cut there anyway.
+REASON_MAX_S = 60
+
+
+class ReasonClip:
+    """``--reason FILE.wav``: the spoken reason for a pause (R-DEV-9) from a file, said at
+    every resume in place of the microphone.
+
+    The file is read and encoded once, before anything is recorded, so a missing or
+    unusable file is one line with nothing written. ``frames`` are its AAC frames
+    ``(data, offset_ms)``, the offset from the clip's start; they are in the recording's
+    sound format: the microphone's rate and channels when there is one (the clip is
+    resampled to them), else the file's own, and ``track()`` is then the recording's sound
+    track.
+    """
+
+    def __init__(self, path: str, sample_rate: int = 0, channels: int = 0) -> None:
+        wav = open_wav(path, "leave out --reason to state the reason to the microphone")
+        try:
+            rate, got = wav.getframerate(), wav.getnchannels()
+            pcm = wav.readframes(rate * REASON_MAX_S)
+        except (OSError, wave.Error, EOFError) as exc:
+            raise MediaError("%s cannot be read (%s): give 16-bit PCM WAV" % (path, exc)) from None
+        finally:
+            wav.close()
+        if got not in (1, 2):
+            raise MediaError("%s has %d channels: give a mono or stereo WAV file" % (path, got))
+        if len(pcm) < 2 * got * AAC_FRAME:
+            raise MediaError(
+                "%s holds no sound to speak of (under %d samples): record the reason into it"
+                % (path, AAC_FRAME)
+            )
+        want_rate = sample_rate or (rate if rate in AAC_RATES else 48000)
+        want_channels = channels or got
+        if (want_rate, want_channels) != (rate, got):
+            pcm = _resampled(pcm, rate, got, want_rate, want_channels)
+        self.encoder = AudioEncoder(want_rate, want_channels)
+        self.frames = self.encoder.encode(pcm, 0) + self.encoder.flush()
+        self.path = path
+
+    def track(self, track_id: int = AUDIO_TRACK_ID) -> Track:
+        return self.encoder.track(track_id)
+
+
+def _resampled(pcm: bytes, rate: int, channels: int, to_rate: int, to_channels: int) -> bytes:
+    """Interleaved 16-bit PCM at ``rate``/``channels`` converted to ``to_rate``/``to_channels``."""
+    layouts = {1: "mono", 2: "stereo"}
+    samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % (2 * channels)], dtype="<i2")
+    frame = av.AudioFrame.from_ndarray(
+        samples.reshape(1, -1), format="s16", layout=layouts[channels]
+    )
+    frame.sample_rate = rate
+    frame.pts = 0
+    frame.time_base = Fraction(1, rate)
+    resampler = av.AudioResampler(format="s16", layout=layouts[to_channels], rate=to_rate)
+    out = resampler.resample(frame) + resampler.resample(None)
+    return b"".join(bytes(f.to_ndarray().tobytes()) for f in out)
+
+
 class WavMicrophone:
     """A WAV file (16-bit PCM) played as a microphone, paced to real time like a camera file.
 
@@ -310,22 +397,7 @@ class WavMicrophone:
         pace: bool = True,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        try:
-            self._wav = wave.open(path, "rb")
-        except FileNotFoundError:
-            raise MediaError(
-                "no sound file %s: give a 16-bit PCM WAV file or a sound device with --mic" % path
-            ) from None
-        except (OSError, wave.Error, EOFError) as exc:
-            raise MediaError(
-                "%s is not a readable WAV file (%s): give 16-bit PCM WAV" % (path, exc)
-            ) from None
-        if self._wav.getsampwidth() != 2 or self._wav.getcomptype() != "NONE":
-            self._wav.close()
-            raise MediaError(
-                "%s is not 16-bit PCM: convert it, for example with "
-                "ffmpeg -i IN -c:a pcm_s16le OUT.wav" % path
-            )
+        self._wav = open_wav(path, "a sound device with --mic")
         self.sample_rate = self._wav.getframerate()
         self.channels = self._wav.getnchannels()
         self.clock = clock

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from host import i18n
 from host.cli.common import (
     EXIT_NOT_OK,
     EXIT_OK,
@@ -15,6 +16,7 @@ from host.cli.common import (
     number_at_least,
     parse_address,
 )
+from host.files import os_why
 from protocol.signer import make_signer
 
 if TYPE_CHECKING:
@@ -44,9 +46,7 @@ def cmd_dock(args: argparse.Namespace) -> int:
 
     key = load_key(str(Path(args.store) / "device.key"))
     if not key.seed:
-        raise UsageProblem(
-            "%s/device.key is a public key; docking needs the device's private key" % args.store
-        )
+        raise UsageProblem(i18n.text("dock.public_key", path=str(Path(args.store) / "device.key")))
     pinned = {}
     for path in args.trust:
         host_key = load_key(path)
@@ -65,9 +65,8 @@ def cmd_dock(args: argparse.Namespace) -> int:
                     args.store, signer, key.device_id, "", SystemClock(), None, Indicators()
                 )
             except (FirmwareError, OSError) as exc:
-                raise UsageProblem(
-                    "cannot open the device store %s: %s" % (args.store, exc)
-                ) from None
+                why = os_why(exc) if isinstance(exc, OSError) else str(exc)
+                raise UsageProblem(i18n.text("dock.store", path=args.store, why=why)) from None
             from protocol.messages import DEFAULT_MAX_FRAME, MAX_FRAME
 
             view = dock_view(key.device_id, args)
@@ -178,10 +177,8 @@ def _open_host_link(args: argparse.Namespace) -> tuple:
         try:
             sock = socket.create_connection(address, timeout=args.idle)
         except OSError as exc:
-            raise UsageProblem(
-                "cannot connect to %s: %s (is `sealcam sync --tcp` listening there?)"
-                % (args.connect, exc.strerror or exc)
-            ) from None
+            why = os_why(exc)
+            raise UsageProblem(i18n.text("dock.connect", address=args.connect, why=why)) from None
         sock.settimeout(None)
         return sock, False
     if args.serial:
@@ -190,9 +187,10 @@ def _open_host_link(args: argparse.Namespace) -> tuple:
         try:
             port = serial.Serial(args.serial, baudrate=args.baud, timeout=0.2)
         except (serial.SerialException, OSError, ValueError) as exc:
-            raise UsageProblem("cannot open serial port %s: %s" % (args.serial, exc)) from None
+            why = os_why(exc) if isinstance(exc, OSError) and exc.errno else str(exc)
+            raise UsageProblem(i18n.text("dock.serial", port=args.serial, why=why)) from None
         return port, True
-    raise UsageProblem("give --connect HOST:PORT or --serial PORT")
+    raise UsageProblem(i18n.text("dock.no_link"))
 
 
 def _dock_transport(args: argparse.Namespace) -> tuple:
@@ -236,7 +234,7 @@ def claim_or_relay(args: argparse.Namespace, pinned: dict) -> "StoreClaim | dict
     except RelayProblem as exc:
         raise UsageProblem(str(exc)) from None
     except OSError as exc:
-        raise UsageProblem("the dock through the running recorder failed: %s" % exc) from None
+        raise UsageProblem(i18n.text("dock.relay_failed", why=os_why(exc))) from None
     finally:
         agent.close()
 

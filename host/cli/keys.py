@@ -4,6 +4,7 @@ import argparse
 import json
 from pathlib import Path
 
+from host import i18n
 from host.cli.common import (
     EXIT_OK,
     UsageProblem,
@@ -25,30 +26,24 @@ HOST_KEY_TEXT = (
     "  public key  %s (every device pins it: sealcam dock --trust %s, sealcam flash "
     "--host-key)"
 )
-ONE_KIND = "give one of --device-id, --host-id and --agency: they make different keys"
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
     kinds = [k for k in (args.device_id, args.host_id, args.agency) if k is not None]
     if len(kinds) > 1:
-        raise UsageProblem(ONE_KIND)
+        raise UsageProblem(i18n.text("keys.one_kind"))
     if args.agency is not None:
         return cmd_keygen_agency(args)
     if not kinds:
-        raise UsageProblem(
-            "name what the keys are for: --device-id ID (a device), --host-id ID (the sync "
-            "host that signs receipts) or --agency NAME (the agency's signing certificate "
-            "and seal key)"
-        )
+        raise UsageProblem(i18n.text("keys.name_kind"))
     host = args.host_id is not None
     ident = args.host_id if host else args.device_id
     what = "host" if host else "device"
-    check_id(ident, "the %s id" % what)
+    what_id = i18n.N_("usage.what_host_id") if host else i18n.N_("usage.what_device_id")
+    check_id(ident, what_id)
     if "/" in ident or "\0" in ident or ident.startswith("."):
         # The id names the key files: it must not lead them out of --out, or hide them.
-        raise UsageProblem(
-            "a %s id that names key files cannot hold '/' or start with '.': %r" % (what, ident)
-        )
+        raise UsageProblem(i18n.text("keys.bad_file_id", what=i18n.text(what_id), ident=ident))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     seed = generate_seed()
@@ -56,7 +51,8 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     private = out / ("%s.key" % ident)
     public = out / ("%s.pub" % ident)
     if private.exists() and not args.force:
-        raise UsageProblem("%s exists; pass --force to replace this %s's key" % (private, what))
+        exists = i18n.N_("keys.exists_host") if host else i18n.N_("keys.exists_device")
+        raise UsageProblem(i18n.text(exists, path=private))
     write_atomic(private, encode_key(key), mode=0o600)
     write_atomic(public, encode_key(key.public_only()))
     if args.json:
@@ -118,11 +114,17 @@ def cmd_keygen_agency(args: argparse.Namespace) -> int:
             "--agency-key"
             % (
                 agencykeys.check_name(args.agency),
-                ident.subject, ident.fingerprint, ident.expires.date(),
-                out / agencykeys.SIGN_CERT, out / agencykeys.SIGN_KEY, out,
-                out / agencykeys.CA_CERT, out / agencykeys.CA_CERT,
+                ident.subject,
+                ident.fingerprint,
+                ident.expires.date(),
+                out / agencykeys.SIGN_CERT,
+                out / agencykeys.SIGN_KEY,
+                out,
+                out / agencykeys.CA_CERT,
+                out / agencykeys.CA_CERT,
                 out / agencykeys.CA_KEY,
-                agencykeys.fingerprint(seal), out / agencykeys.SEAL_PUB,
+                agencykeys.fingerprint(seal),
+                out / agencykeys.SEAL_PUB,
                 out / agencykeys.SEAL_KEY,
             )
         )
@@ -136,8 +138,11 @@ def cmd_enrol(args: argparse.Namespace) -> int:
     keys = [load_key(path) for path in args.keys]
     for path, key in zip(args.keys, keys, strict=True):
         if key.seed:  # the private half must stay where it was made, never in the store
-            raise UsageProblem(ENROL_PRIVATE % (path, Path(path).with_suffix(".pub")))
-        check_id(key.device_id, "the key file %s names device" % path)  # before any is enrolled
+            public = Path(path).with_suffix(".pub")
+            raise UsageProblem(i18n.text("keys.enrol_private", path=path, public=public))
+        check_id(
+            key.device_id, i18n.text("keys.what_key_device", path=path)
+        )  # before any is enrolled
     store = open_store(args.evidence, args.media)
     try:
         for key in keys:
@@ -149,11 +154,6 @@ def cmd_enrol(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return EXIT_OK
-
-
-ENROL_PRIVATE = (
-    "%s is a private key: enrol its public half (%s) instead; nothing was enrolled"
-)
 
 
 def add_keygen(sub: "argparse._SubParsersAction") -> None:
@@ -172,9 +172,7 @@ def add_keygen(sub: "argparse._SubParsersAction") -> None:
         epilog="Examples: sealcam keygen --device-id SC-0001 --out keys/; sealcam keygen "
         "--host-id agency-host-1 --out keys/; sealcam keygen --agency '某市公安局' --out agency/",
     )
-    k.add_argument(
-        "--device-id", help="make a device's key pair; the device's serial number"
-    )
+    k.add_argument("--device-id", help="make a device's key pair; the device's serial number")
     k.add_argument(
         "--host-id",
         metavar="ID",

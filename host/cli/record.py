@@ -33,7 +33,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     """Everything that can refuse the run is checked before anything is written: a run
     refused (a bad camera, a bad --seal-to, a bad key script) leaves no store and no key."""
     from firmware.errors import FirmwareError
-    from firmware.ports.cpython import SystemClock, open_media
+    from firmware.ports.cpython import SystemClock, open_media, open_reason
 
     store = Path(args.store)
     agency = read_regular(args.seal_to, "agency public key") if args.seal_to else b""
@@ -67,6 +67,12 @@ def cmd_record(args: argparse.Namespace) -> int:
     except FirmwareError as exc:
         raise UsageProblem(str(exc)) from None
     try:
+        # The spoken reason's file is read whole now: a bad one is refused with nothing made.
+        reason = open_reason(args.reason, *opened) if args.reason else None
+    except FirmwareError as exc:
+        _close(opened)
+        raise UsageProblem(str(exc)) from None
+    try:
         try:
             store.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -75,9 +81,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         # Provisioning the key writes the store too: the claim comes first (R-DEV-2).
         held = claim_store(str(store), "sealcam record")
     except BaseException:
-        opened[0].close()
-        if opened[1] is not None:
-            opened[1].close()
+        _close(opened)
         raise
     try:
         if key is None:
@@ -85,9 +89,16 @@ def cmd_record(args: argparse.Namespace) -> int:
             key = DeviceKey(args.device_id, make_signer(seed).public_key(), seed)
             write_atomic(key_path, encode_key(key), mode=0o600)
             write_atomic(key_path.with_suffix(".pub"), encode_key(key.public_only()))
-        return _record_claimed(args, store, held, key, agency, clock, keys, (opened, stop))
+        return _record_claimed(args, store, held, key, agency, clock, keys, (opened, stop, reason))
     finally:
         held.release()
+
+
+def _close(opened: tuple) -> None:
+    """Close what ``open_media`` opened, when the run is refused before it records."""
+    opened[0].close()
+    if opened[1] is not None:
+        opened[1].close()
 
 
 def officer_keys(args: argparse.Namespace, clock: "Clock") -> "KeySource | None":
@@ -149,6 +160,7 @@ def _record_claimed(
             keys=keys,
             opened=source[0],
             stop=source[1],
+            reason=source[2],
         )
     except FirmwareError as exc:
         raise UsageProblem(str(exc)) from None
@@ -199,7 +211,7 @@ def frame_rate(text: str) -> int:
     except ValueError:
         value = 0
     if not 1 <= value <= 240:
-        raise argparse.ArgumentTypeError("give whole frames per second, 1 to 240, not %r" % text)
+        raise argparse.ArgumentTypeError(i18n.text("usage.fps", text=text))
     return value
 
 
@@ -220,13 +232,13 @@ crash-safe: the next run recovers a store cut by a power loss and logs what was 
 
 On a terminal the officer works the recorder with keys, listed at the start (h lists them
 again): the camera runs in pre-record until r, and the first seconds before r go into the
-recording; a confirms the announcement was said, n the narration; p pauses with an
-objective reason chosen from a list; c resumes and the reason is then stated to the
-microphone (d when done); m marks a moment important; w makes the work record of a duty
-that cannot be recorded, with its reason and a note; s stops; q stops and quits. A status
-line shows the state, the time, the battery, the hours of storage left and the chunks, in
-Chinese or English (--lang, or the locale). --keys FILE plays the keys from a script (for
-tests and QA). Without a terminal or --keys the recording starts at once, and no
+recording; a confirms the announcement was said, n the narration; p pauses with an objective
+reason chosen from a list; c resumes and the reason is then stated to the microphone (d when
+done) or played from --reason FILE.wav; m marks a moment important; w makes the work record
+of a duty that cannot be recorded, with its reason and a note; s stops; q stops and quits. A
+status line shows the state, the time, the battery, the hours of storage left and the
+chunks, in Chinese or English (--lang, or the locale). --keys FILE plays the keys from a
+script (for tests and QA). Without a terminal or --keys the recording starts at once, and no
 announcement is logged: nobody confirmed one.
 
 --codec mjpeg keeps the raw mode: every frame a JPEG of its own, no sound.
@@ -248,7 +260,7 @@ examples:
 exit codes: 0 recorded and the ledger verifies; 1 the ledger does not verify, or the input
 ended inside a picture, or a source failed mid-recording (what came before is signed);
 2 nothing could be recorded (a source that cannot be opened or is
-not H.264/H.265/MP4, a missing microphone, a store in use).""",
+not H.264/H.265/MP4, a missing microphone or --reason file, a store in use).""",
     )
     source = r.add_mutually_exclusive_group(required=True)
     source.add_argument("--camera", help="camera index (0) or video file")
@@ -269,6 +281,12 @@ not H.264/H.265/MP4, a missing microphone, a store in use).""",
         metavar="DEVICE|FILE.wav",
         help="record sound: a 16-bit PCM WAV file (played at its own pace) or an ALSA sound "
         "device such as default or hw:0",
+    )
+    r.add_argument(
+        "--reason",
+        metavar="FILE.wav",
+        help="the spoken reason for a pause from a 16-bit PCM WAV file: said at every resume "
+        "in place of the microphone, and the reason is done when it ends",
     )
     r.add_argument(
         "--fps",

@@ -4,6 +4,7 @@ import argparse
 import sys
 import time
 
+from host import i18n
 from host.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_NOT_OK,
@@ -13,6 +14,7 @@ from host.cli.common import (
     number_at_least,
     parse_address,
 )
+from host.files import os_why
 
 # What sync says when Ctrl-C stops it: what the sessions stored, and what they left.
 STOPPED_TEXT = (
@@ -29,7 +31,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from host.progress import SessionView
 
     if args.clock_at is not None and args.clock_start is None:
-        raise UsageProblem("--clock-at says when the clock read --clock-start: give both")
+        raise UsageProblem(i18n.text("sync.clock_at"))
     signer, kid = host_signer(args.host_key)
     store = open_store(args.evidence, args.media)
     clock = time.time
@@ -47,15 +49,16 @@ def cmd_sync(args: argparse.Namespace) -> int:
     view = SessionView() if SessionView.wanted(sys.stderr, args.json) else None
     daemon = Daemon(store, signer, kid, as_json=args.json, idle_s=args.idle, clock=clock, view=view)
     if not (args.tcp or args.serial or args.scan):
-        raise UsageProblem("nothing to serve: give --tcp, --serial or --scan")
+        raise UsageProblem(i18n.text("sync.nothing"))
     try:
         if args.tcp:
             host, port = parse_address(args.tcp)
             try:
                 daemon.listen(host, port, once=args.once)
             except OSError as exc:
+                why = os_why(exc)
                 raise UsageProblem(
-                    "cannot listen on %s: %s" % (args.tcp, exc.strerror)
+                    i18n.text("sync.cannot_listen", address=args.tcp, why=why)
                 ) from None
         for name in args.serial or ():
             daemon.serial_port(name, args.baud, once=args.once)
@@ -70,7 +73,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if args.once and not daemon.sessions and not args.tcp and daemon.port_errors:
         # Nothing was served, and nothing could be: every port given failed to open.
         name, why = daemon.port_errors[0]
-        raise UsageProblem("cannot open serial port %s: %s" % (name, why))
+        raise UsageProblem(i18n.text("sync.serial", name=name, why=why))
     if daemon.interrupted:
         print(stopped_summary(daemon.totals), file=sys.stderr)
         return EXIT_INTERRUPTED

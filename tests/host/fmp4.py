@@ -142,9 +142,11 @@ def encode_audio(pcm: np.ndarray) -> tuple:
 
 
 def tracks(avcc: bytes, asc: bytes) -> list:
+    """The init segment's tracks; no sound track when ``asc`` is empty."""
+    audio = [mp4.Track(2, mp4.HANDLER_AUDIO, RATE, "mp4a", asc, channels=1, sample_rate=RATE)]
     return [
         mp4.Track(1, mp4.HANDLER_VIDEO, 90000, "avc1", avcc, width=SIZE[0], height=SIZE[1]),
-        mp4.Track(2, mp4.HANDLER_AUDIO, RATE, "mp4a", asc, channels=1, sample_rate=RATE),
+        *(audio if asc else []),
         mp4.Track(3, mp4.HANDLER_TEXT, 1000, "tx3g"),
     ]
 
@@ -272,18 +274,16 @@ class _Builder:
         resume_at = self.mono
         a_base = round((resume_at - self.rec.origin_mono) * RATE / 1000)
         self.audio_time = a_base + len(spoken) * AAC_FRAME
-        self.sequence += 1
-        data = mp4.fragment(
-            self.sequence, [mp4.Run(2, a_base, [mp4.Sample(a, AAC_FRAME) for a in spoken])]
-        )
         spoken_end = resume_at + 2000
-        entry = self.chunk(data, MEDIA_MP4, resume_at, spoken_end, [])
-        self.rec.spoken.append(entry)
-        fields = {
-            F_REASON: PAUSE_WEATHER,
-            F_SPOKEN: entry.digest,
-            F_DETAIL: {"resumed_ms": T0 + resume_at},
-        }
+        fields = {F_REASON: PAUSE_WEATHER, F_DETAIL: {"resumed_ms": T0 + resume_at}}
+        if spoken:  # no sound at all: the resume points at nothing, as the recorder logs it
+            self.sequence += 1
+            data = mp4.fragment(
+                self.sequence, [mp4.Run(2, a_base, [mp4.Sample(a, AAC_FRAME) for a in spoken])]
+            )
+            entry = self.chunk(data, MEDIA_MP4, resume_at, spoken_end, [])
+            self.rec.spoken.append(entry)
+            fields[F_SPOKEN] = entry.digest
         self.event(EV_RESUME, spoken_end, fields, sign=True)
         origin = self.rec.origin_mono
         self.rec.pause_ms.append((pause_at - origin, spoken_end - origin))
@@ -299,27 +299,33 @@ def record(
     spoken: str = "voice",
     pause_s: int = 4,
     sealed: bool = False,
+    background: str = "tone",
 ) -> Recording:
     """A recording: ``gops_before`` one-second GOPs, a pause (weather) of ``pause_s``
     seconds, the spoken reason (``"voice"``, ``"silence"`` or ``"tone"``, 2 s, its own
     audio-only fragment), then ``gops_after`` GOPs and the stop. ``sealed``: every chunk's
-    media sealed to the agency (R-DEV-3), as far as the entries and the store show it."""
+    media sealed to the agency (R-DEV-3), as far as the entries and the store show it.
+    ``background``: what the microphone hears while recording, "tone" (a quiet hum),
+    "silence", or "none" (no microphone: no sound track, and no spoken reason either)."""
     gops = gops_before + gops_after
     samples, avcc = encode_video(gops * FPS)
-    background, asc = encode_audio(tone(gops + 2, level=0.05, hz=300))
+    level = {"tone": 0.05, "silence": 0.0, "none": 0.0}[background]
+    heard, asc = encode_audio(tone(gops + 2, level=level, hz=300))
     speech = {
         "voice": synthetic_voice(2.0, RATE),
         "silence": np.zeros(2 * RATE),
         "tone": tone(2.0),
     }[spoken]
     spoken_frames, _ = encode_audio(speech)
+    if background == "none":
+        asc, heard, spoken_frames = b"", [], []
     b = _Builder(sealed)
     b.event(EV_ANNOUNCEMENT, b.mono, {F_DETAIL: {"prompted_ms": T0 + b.mono}})
     b.init(mp4.init_segment(tracks(avcc, asc)))
     for g in range(gops):
         if g == gops_before:
             b.pause(pause_s, spoken_frames)
-        b.gop(samples[g * FPS : (g + 1) * FPS], background)
+        b.gop(samples[g * FPS : (g + 1) * FPS], heard)
     return b.stop()
 
 

@@ -10,6 +10,7 @@ from host.compliance import DAY_MS, HOUR_MS, Policy, check, gone_chunks
 from protocol.ledger import LedgerWriter, parse_entry
 from protocol.messages import GONE_DAMAGED, GONE_NOT_FOUND
 from protocol.registry import (
+    EV_ANNOUNCEMENT,
     EV_BOOT,
     EV_CLOCK_SET,
     EV_EVICTION,
@@ -222,7 +223,9 @@ def test_a_quiet_spoken_reason_is_judged_by_the_agency_threshold():  # R-DEV-9
     rec = fmp4.record(gops_before=1, gops_after=1, spoken="tone")  # about -13.5 dBFS
     strict = Policy(silence_dbfs=-10)
     flags = check(rec.entries, on_time(rec.entries), strict, media=rec.media.get)
-    assert codes(flags) == ["silent-spoken-reason"] and "dBFS" in flags[0].message
+    # The hum the announcement is heard over is silence by so strict a threshold too.
+    assert codes(flags) == ["silent-spoken-reason", "announcement-not-heard"]
+    assert "dBFS" in flags[0].message
 
 
 def test_a_spoken_reason_that_is_not_audio_is_flagged():  # R-DEV-9
@@ -239,3 +242,99 @@ def test_the_evidence_check_listens_to_the_stored_spoken_reason(tmp_path):  # R-
     fmp4.evidence_store(tmp_path / "ev", rec).close()
     (device,) = check_evidence(tmp_path / "ev").devices
     assert "silent-spoken-reason" in codes(device.flags)
+
+
+# --- the announcement heard (issue 17: a recording without sound is not "no flags") --------
+
+
+def test_an_announcement_on_a_recording_with_sound_raises_no_flag():  # R-DEV-8
+    rec = fmp4.record(gops_before=1, gops_after=1)
+    assert check(rec.entries, on_time(rec.entries), media=rec.media.get) == []
+
+
+@pytest.mark.parametrize(
+    "background, how, says",
+    [
+        ("none", "no-track", "the recording has no sound"),
+        ("silence", "digital", "digital silence, below -50 dBFS"),
+    ],
+)
+def test_an_announcement_the_recording_cannot_hold_is_flagged(background, how, says):  # R-DEV-8
+    from host import i18n
+    from host.report_text import said
+
+    rec = fmp4.record(gops_before=1, gops_after=1, background=background)
+    flags = [f for f in check(rec.entries, on_time(rec.entries), media=rec.media.get)]
+    heard = [f for f in flags if f.code == "announcement-not-heard"]
+    assert len(heard) == 1 and heard[0].rule == "R-DEV-8", codes(flags)
+    announced = next(e for e in rec.entries if e.fields.get(F_EVENT) == EV_ANNOUNCEMENT)
+    assert heard[0].seq == announced.seq and says in heard[0].message
+    assert heard[0].msg_id == "flag.announcement-not-heard." + how
+    # No sound at all: the resume has no spoken reason to point at, flagged as ever.
+    if background == "none":
+        assert "resume-without-spoken-reason" in codes(flags)
+    # In both languages, the English the same as --json gives.
+    try:
+        i18n.use("en")
+        assert said(heard[0].msg_id, heard[0].fields) == heard[0].message
+        i18n.use("zh")
+        assert "无法听到告知内容" in said(heard[0].msg_id, heard[0].fields)
+    finally:
+        i18n.use("en")
+
+
+def test_a_quiet_start_is_judged_by_the_agency_threshold():  # R-DEV-8
+    rec = fmp4.record(gops_before=1, gops_after=1)  # a hum at about -29 dBFS
+    flags = check(rec.entries, on_time(rec.entries), Policy(silence_dbfs=-20), media=rec.media.get)
+    heard = [f for f in flags if f.code == "announcement-not-heard"]
+    assert heard and heard[0].msg_id == "flag.announcement-not-heard.silence"
+    assert "dBFS, below -20 dBFS" in heard[0].message
+
+
+def test_sealed_or_missing_media_is_not_judged_for_the_announcement():  # R-DEV-8, R-DEV-3
+    rec = fmp4.record(gops_before=1, gops_after=1, background="silence", sealed=True)
+    assert "announcement-not-heard" not in codes(
+        check(rec.entries, on_time(rec.entries), media=rec.media.get)
+    )
+    rec = fmp4.record(gops_before=1, gops_after=1, background="silence")
+    assert check(rec.entries, on_time(rec.entries)) == []  # a ledger alone
+    assert check(rec.entries, on_time(rec.entries), media=lambda digest: None) == []
+
+
+def test_a_raw_recording_without_any_sound_cannot_hold_its_announcement():  # R-DEV-8
+    s = ShiftScript(make_signer(SEED_A), DEVICE, "P-1", T0)
+    s.entries += [a[1] for a in s.recorder.power_on(T0, 0, GOOD_CHECKS) if a[0] == STORE]
+    s.do("press_record")
+    s.do("announce_done")
+    for i in range(20):  # pictures only: no microphone
+        s.do("frame", b"frame %d" % i, i % 10 == 0)
+        s.wait(100)
+    s.do("press_stop")
+    entries = [parse_entry(r) for r in s.entries]
+    flags = check(entries, on_time(entries))
+    assert codes(flags) == ["announcement-not-heard"]
+    assert flags[0].msg_id == "flag.announcement-not-heard.no-track"
+
+
+def test_the_evidence_check_flags_a_recording_without_sound(tmp_path):  # R-DEV-8, issue 17
+    rec = fmp4.record(gops_before=1, gops_after=1, background="none")
+    fmp4.evidence_store(tmp_path / "ev", rec).close()
+    (device,) = check_evidence(tmp_path / "ev").devices
+    assert "announcement-not-heard" in codes(device.flags)
+
+
+def test_a_recording_a_power_loss_cut_is_flagged_for_review():  # R-DEV-14, issue 17
+    s = ShiftScript(make_signer(SEED_A), DEVICE, "P-1", T0)
+    s.entries += [a[1] for a in s.recorder.power_on(T0, 0, GOOD_CHECKS) if a[0] == STORE]
+    s.do("press_record")
+    s.do("announce_done")
+    s.film(2, 5, "cut short")  # no stop: the power went
+    entries = [parse_entry(r) for r in s.entries]
+    w = continue_ledger(entries)
+    recovered = {F_EVENT: EV_POWER_LOSS_RECOVERED, F_DETAIL: {}}
+    after = parse_entry(w.append(KIND_EVENT, recovered, s.wall + 1000, s.mono + 1000, True))
+    flags = check([*entries, after], on_time(entries))
+    assert codes(flags) == ["recording-cut-by-power-loss"]
+    assert flags[0].rule == "R-DEV-9" and "seq %d" % after.seq in flags[0].message
+    # Before the recovery is logged, the recording is only open: nothing to flag yet.
+    assert check(entries, on_time(entries)) == []

@@ -9,9 +9,12 @@ import pty
 import select
 import subprocess
 import sys
+import threading
 import time
+from fractions import Fraction
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -38,6 +41,8 @@ from protocol.registry import (
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT_LIMIT_S = 120.0  # a generous bound on each wait for the recorder's output
+LIVE_FPS = 30
+LIVE_FRAMES_BOUND = LIVE_FPS * 900  # a bound on the live camera's loop, never reached
 
 
 def write_video(path: Path, frames: int) -> None:
@@ -47,6 +52,60 @@ def write_video(path: Path, frames: int) -> None:
         img[:, (i * 3) % 140 : (i * 3) % 140 + 20] = 230
         w.write(img)
     w.release()
+
+
+class LiveCamera:
+    """A camera that never runs out: a thread plays a vendor's live encoder, H.264 pictures
+    at 30 a second into a named pipe (``--input``), until the recorder closes its end.
+
+    The tests wait on what the recorder shows and on its exit, so however slowly the
+    machine runs them, the pictures are still coming when the last key is pressed (a clip
+    of fixed length could end first)."""
+
+    def __init__(self, path: Path) -> None:
+        from tests.firmware.avmedia import PipeEncoder
+
+        self.path = path
+        os.mkfifo(self.path)
+        self.stop = threading.Event()
+        self.encoder = PipeEncoder(self.path, self._play)
+
+    def _play(self, out) -> None:
+        ctx = av.CodecContext.create("libx264", "w")
+        assert isinstance(ctx, av.video.codeccontext.VideoCodecContext)
+        ctx.width, ctx.height, ctx.pix_fmt = 160, 96, "yuv420p"
+        ctx.time_base = Fraction(1, LIVE_FPS)
+        ctx.options = {"preset": "ultrafast", "tune": "zerolatency", "x264-params": "keyint=15"}
+        for i in range(LIVE_FRAMES_BOUND):
+            if self.stop.is_set():
+                return
+            img = np.full((96, 160, 3), 60, np.uint8)
+            img[:, (i * 3) % 140 : (i * 3) % 140 + 20] = 230
+            frame = av.VideoFrame.from_ndarray(img, format="bgr24").reformat(format="yuv420p")
+            frame.pts = i
+            for packet in ctx.encode(frame):
+                out.write(bytes(packet))
+            out.flush()
+            # A live encoder's pace (pictures come as they are taken); not a deadline.
+            self.stop.wait(1 / LIVE_FPS)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.encoder.join()
+
+
+@pytest.fixture
+def live_camera(tmp_path):
+    """Makes a live camera (one recording reads each), every one closed at the end."""
+    made: list = []
+
+    def make() -> str:
+        made.append(LiveCamera(tmp_path / ("camera%d.h264" % len(made))))
+        return str(made[-1].path)
+
+    yield make
+    for camera in made:
+        camera.close()
 
 
 def events(store: Path) -> list:
@@ -65,6 +124,13 @@ def env(lang: str) -> dict:
     return out
 
 
+def _take_terminal() -> None:
+    import fcntl
+    import termios
+
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
 class Pty:
     """``sealcam record`` with a pseudo-terminal as its standard input and output."""
 
@@ -78,6 +144,11 @@ class Pty:
             stderr=subprocess.PIPE,
             env=env(lang),
             cwd=ROOT,
+            # The terminal is the recorder's controlling terminal, as in a login: ^C typed
+            # on it is then SIGINT to the recorder (without this, the line discipline has
+            # no process to send it to, and ^C is lost).
+            start_new_session=True,
+            preexec_fn=_take_terminal,
         )
         os.close(slave)
         self.seen = b""
@@ -114,9 +185,8 @@ class Pty:
 
 
 @pytest.mark.parametrize("lang", ["en_US.UTF-8", "zh_CN.UTF-8"])
-def test_the_officer_works_the_recorder_from_a_terminal(tmp_path, lang):  # issue 17, R-DEV-15
-    video = tmp_path / "street.avi"
-    write_video(video, 3000)  # longer than the test: q ends the recording
+def test_the_officer_works_the_recorder_from_a_terminal(tmp_path, lang, live_camera):
+    # issue 17, R-DEV-15; the camera never runs out: q ends the recording
     store = tmp_path / "store"
     zh = lang.startswith("zh")
     words = {
@@ -128,7 +198,7 @@ def test_the_officer_works_the_recorder_from_a_terminal(tmp_path, lang):  # issu
         "reason": "说完按 d" if zh else "press d when done",
         "stopped": "停止录像" if zh else "recording stopped",
     }
-    t = Pty(["record", "--camera", str(video), "--store", str(store),
+    t = Pty(["record", "--input", live_camera(), "--store", str(store),
              "--device-id", "SC-0017", "--officer", "P-0427"], lang)  # fmt: skip
     try:
         t.expect(words["keys"])  # the keys are documented on screen
@@ -164,13 +234,13 @@ def test_the_officer_works_the_recorder_from_a_terminal(tmp_path, lang):  # issu
     assert pause[F_REASON] == PAUSE_PLACE_CHANGE
 
 
-def test_ctrl_c_on_the_terminal_stops_a_signed_recording_and_gives_the_terminal_back(tmp_path):
+def test_ctrl_c_on_the_terminal_stops_a_signed_recording_and_gives_the_terminal_back(
+    tmp_path, live_camera
+):
     import termios
 
-    video = tmp_path / "street.avi"
-    write_video(video, 3000)
     store = tmp_path / "store"
-    t = Pty(["record", "--camera", str(video), "--store", str(store),
+    t = Pty(["record", "--input", live_camera(), "--store", str(store),
              "--device-id", "SC-0022"], "C.UTF-8")  # fmt: skip
     try:
         t.expect("[pre-record]")
@@ -203,14 +273,13 @@ def run_record(args: list, lang: str = "C.UTF-8", stdin: "bytes | None" = None):
     )
 
 
-def test_a_key_script_works_the_recorder_and_a_no_record_work_record(tmp_path):  # issue 17
-    video = tmp_path / "street.avi"
-    write_video(video, 3000)
+def test_a_key_script_works_the_recorder_and_a_no_record_work_record(tmp_path, live_camera):
+    # issue 17
     store = tmp_path / "store"
     script = tmp_path / "keys.txt"
     script.write_text("w%d\ntype 当事人住宅内 #2\nwait 0.4\nr\na\nm\ns\nq\n" % NO_RECORD_SECRECY)
-    common = ["--camera", str(video), "--store", str(store), "--device-id", "SC-0018"]
-    r = run_record([*common, "--keys", str(script)])
+    common = ["--store", str(store), "--device-id", "SC-0018"]
+    r = run_record(["--input", live_camera(), *common, "--keys", str(script)])
     assert r.returncode == 0, r.stderr
     fields = events(store)
     work = [f for f in fields if f[F_EVENT] == EV_NO_RECORD]
@@ -221,29 +290,73 @@ def test_a_key_script_works_the_recorder_and_a_no_record_work_record(tmp_path): 
     want = [EV_NO_RECORD, EV_RECORD_START, EV_ANNOUNCEMENT, EV_MARK_IMPORTANT, EV_RECORD_STOP]
     assert [c for c in got if c in want] == want
     # The same from standard input, in Chinese.
-    r = run_record([*common, "--keys", "-"], "zh_CN.UTF-8", b"r\nq\n")
+    r = run_record(["--input", live_camera(), *common, "--keys", "-"], "zh_CN.UTF-8", b"r\nq\n")
     assert r.returncode == 0, r.stderr
     out = r.stdout.decode()
     assert "开始录像" in out and "签名日志校验通过" in out
 
 
-def test_the_reason_for_a_pause_is_recorded_from_the_microphone(tmp_path):  # R-DEV-9
+def test_the_reason_for_a_pause_is_recorded_from_the_microphone(tmp_path, live_camera):
+    # R-DEV-9
     from tests.firmware.avmedia import write_wav
 
-    video = tmp_path / "street.avi"
-    write_video(video, 3000)
     wav = tmp_path / "officer.wav"
     write_wav(wav, seconds=60)  # the microphone: longer than the test
     store = tmp_path / "store"
     script = tmp_path / "keys.txt"
     # Two seconds to state the reason: the sound heard meanwhile is fed before the d key.
     script.write_text("r\na\nwait 0.5\np%d\nwait 0.3\nc\nwait 2\nd\nq\n" % PAUSE_PLACE_CHANGE)
-    r = run_record(["--camera", str(video), "--mic", str(wav), "--store", str(store),
+    r = run_record(["--input", live_camera(), "--mic", str(wav), "--store", str(store),
                     "--device-id", "SC-0021", "--keys", str(script)])  # fmt: skip
     assert r.returncode == 0, r.stderr
     resumes = [f for f in events(store) if f[F_EVENT] == EV_RESUME]
     assert len(resumes) == 1 and resumes[0][F_REASON] == PAUSE_PLACE_CHANGE
     assert resumes[0].get(F_SPOKEN), "the resume names no spoken-reason chunk"
+
+
+def spoken_reason_flags(store: Path) -> list:
+    """The host's judgement of the store's spoken reasons: the compliance check, listening
+    to the stored media as the evidence store's verify does."""
+    from host import compliance
+    from protocol.ledger import media_digest
+
+    entries = [x[2] for x in read_ledger(ledger_bytes(str(store))) if x[0] == "entry"]
+
+    def media(digest: bytes) -> "bytes | None":
+        path = store / "media" / digest.hex()[:2] / (digest.hex() + ".bin")
+        return path.read_bytes() if path.exists() else None
+
+    assert all(media(media_digest(e.fields)) for e in entries if e.kind != KIND_EVENT)
+    flags = compliance.check(entries, {}, media=media)
+    return [f.code for f in flags if "spoken-reason" in f.code]
+
+
+@pytest.mark.parametrize("mic", [False, True])
+def test_the_spoken_reason_is_recorded_from_a_wav_file(tmp_path, live_camera, mic):
+    # R-DEV-9, issue 17 (--reason FILE.wav): said at the resume, in place of the microphone
+    from tests.firmware.avmedia import write_wav
+
+    reason = tmp_path / "reason.wav"
+    write_wav(reason, seconds=0.5, rate=22050, channels=2)  # resampled to the mic's format
+    store = tmp_path / "store"
+    script = tmp_path / "keys.txt"
+    # No d: the file's end is the end of the reason. The stop may come before the file has
+    # been said whole on a slow machine; what was said by then is the reason, either way.
+    script.write_text("r\na\np%d\nc\nwait 2\ns\nq\n" % PAUSE_PLACE_CHANGE)
+    args = ["--input", live_camera(), "--reason", str(reason), "--store", str(store),
+            "--device-id", "SC-0023", "--keys", str(script)]  # fmt: skip
+    if mic:
+        silent = tmp_path / "silent.wav"  # a microphone that hears nothing: not the reason
+        write_wav(silent, seconds=60, rate=16000, width=2)
+        silent.write_bytes(silent.read_bytes()[:44] + bytes(len(silent.read_bytes()) - 44))
+        args += ["--mic", str(silent)]
+    r = run_record(args)
+    assert r.returncode == 0, r.stderr
+    assert ("played from %s" % reason) in r.stdout.decode()
+    resumes = [f for f in events(store) if f[F_EVENT] == EV_RESUME]
+    assert len(resumes) == 1 and resumes[0].get(F_SPOKEN), "no spoken-reason chunk"
+    # The host hears it: neither missing nor silence (the silent microphone was not fed).
+    assert spoken_reason_flags(store) == []
 
 
 def test_unattended_the_announcement_is_not_assumed(tmp_path):  # issue 17
@@ -258,6 +371,8 @@ def test_unattended_the_announcement_is_not_assumed(tmp_path):  # issue 17
 
 
 def test_a_refused_run_leaves_no_store_and_no_key(tmp_path):  # issue 17
+    from tests.firmware.avmedia import write_wav
+
     video = tmp_path / "street.avi"
     write_video(video, 20)
     store = tmp_path / "store"
@@ -265,12 +380,21 @@ def test_a_refused_run_leaves_no_store_and_no_key(tmp_path):  # issue 17
     bad_agency.write_bytes(b"not a key")
     bad_script = tmp_path / "keys.txt"
     bad_script.write_text("wait soon\n")
+    eight_bit = tmp_path / "eight.wav"
+    write_wav(eight_bit, seconds=1, width=1)
+    reason = tmp_path / "reason.wav"
+    write_wav(reason, seconds=1)
     for args in (
         ["--camera", str(tmp_path / "no-such.avi")],
         ["--camera", str(video), "--seal-to", str(bad_agency)],
         ["--camera", str(video), "--seal-to", str(tmp_path / "missing.pub")],
         ["--camera", str(video), "--keys", str(bad_script)],
         ["--camera", str(video), "--mic", str(tmp_path / "missing.wav")],
+        ["--camera", str(video), "--reason", str(tmp_path / "missing.wav")],  # issue 17
+        ["--camera", str(video), "--reason", str(eight_bit)],
+        ["--camera", str(video), "--reason", str(bad_agency)],  # not a WAV file at all
+        ["--camera", str(video), "--reason", str(tmp_path)],  # a folder
+        ["--camera", str(video), "--reason", str(reason), "--codec", "mjpeg"],  # no sound
     ):
         r = run_record([*args, "--store", str(store), "--device-id", "SC-0020"])
         assert r.returncode == 2, (args, r.stderr)
