@@ -17,6 +17,7 @@ from host.cli import (
     keys,
     ledger,
     record,
+    serve,
     sync,
     verify,
 )
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     case.add_case(sub)
     case.add_item(sub)
     retention_cmd.add_retention(sub)
+    serve.add_serve(sub)
     add_plugins(sub)
     _every_command(p, "", _lang_option)
     return p

@@ -1,0 +1,62 @@
+"""Reading a recording from the store through the cursor of a desk's action, so that what
+a page shows is read in the same transaction as the audit record of showing it."""
+
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+
+from host import access, items
+from host.errors import Refused
+from host.web import i18n, pages
+from protocol.errors import ProtocolError
+from protocol.ledger import Entry, parse_entry
+
+if TYPE_CHECKING:
+    from sqlite3 import Cursor
+
+    from host.web.session import WebSession
+
+
+def entries(cur: "Cursor", device_id: str, first: int, last: int) -> "list[Entry]":
+    """The device's entries ``first`` to ``last`` (a recording's span); one that does not
+    parse is left out (``sealcam verify`` names it)."""
+    out = []
+    for (raw,) in cur.execute(
+        "SELECT raw FROM entries WHERE device_id = ? AND seq BETWEEN ? AND ? ORDER BY seq",
+        (device_id, first, last),
+    ):
+        try:
+            out.append(parse_entry(bytes(raw)))
+        except ProtocolError:
+            continue
+    return out
+
+
+def item_id(request: Request) -> str:
+    """The recording a URL names: ``/…/{device}/{rec}``; never a path to a file."""
+    device = request.path_params["device"]
+    rec = request.path_params["rec"]
+    return items.recording_id(device, int(rec))
+
+
+@contextlib.contextmanager
+def acting(
+    request: Request, s: "WebSession", action: str, item: "str | None" = None, **details: object
+) -> Iterator[access.Act]:
+    """``s.desk.act(action, item)``, the host's messages in the page's language."""
+    web = request.app.state.web
+    with (
+        i18n.speaking(web.speaking, pages.lang_of(request)),
+        s.desk.act(action, item, **details) as act,
+    ):
+        yield act
+
+
+def may(s: "WebSession", request: Request, action: str, item: "str | None" = None) -> bool:
+    """Whether ``action`` on ``item`` would be allowed now (nothing recorded)."""
+    return s.desk.refusal(action, item) is None
+
+
+__all__ = ["Refused", "acting", "entries", "item_id", "may"]
