@@ -61,6 +61,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # uvicorn has shut down already, then passes Ctrl-C on: the end asked for
     finally:
         sock.close()
         store.close()
