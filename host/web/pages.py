@@ -53,7 +53,8 @@ def render(
     request: Request, s: "WebSession | None", name: str, status: int = 200, **context: object
 ) -> HTMLResponse:
     lang = lang_of(request)
-    zone = str(context.pop("zone", None) or zone_of(request))
+    zone = str(context.get("zone") or zone_of(request))
+    context["zone"] = zone
     user = s.desk.user if s is not None else None
     menu = []
     if user is not None:

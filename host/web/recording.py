@@ -26,6 +26,8 @@ from protocol.registry import F_RECORDING
 if TYPE_CHECKING:
     from host.web.session import WebSession
 
+CUSTODY_SHOWN = 200  # the newest records of the chain on the page; sealcam audit has them all
+
 # Events drawn as marks along the axis, and the colour class of each.
 MARKS = {
     "record-start": "start",
@@ -127,13 +129,17 @@ def page_data(request: Request, s: "WebSession", wanted: str) -> dict:
             restricted.refusal(cur, user.name, audit.PLAY, wanted, now) is None
         )
         in_force = restricted.approval_in_force(cur, wanted, user.name, audit.PLAY, now)
-        custody = audit.history(cur, item=wanted)
         held_by = cases.cases_of(cur, wanted)
         note = cases.note_of(cur, wanted)
         asked = [
             a for a in restricted.listing(cur, now, for_user=user.name)
             if a.item_id == wanted and a.state(now) == restricted.PENDING
         ]  # fmt: skip
+    # After the view's own record, which the chain then shows as its newest line.
+    with s.desk.look() as cur:
+        ids = [wanted] + [d.item_id for d in items.derivatives_of(cur, wanted)]
+        records = [r for i in ids for r in audit.history(cur, item=i, limit=CUSTODY_SHOWN)]
+    custody = sorted(records, key=lambda r: r.seq)[-CUSTODY_SHOWN:]
     start = item.started_ms
     end = max(item.ended_ms, start + 1)
     length = end - start

@@ -23,9 +23,9 @@ from host.web import gpstrack, ranges
 from host.web.app import create_app
 from host.web.session import Limiter
 from host.web.state import Web
+from protocol.registry import F_CHUNK_INDEX
 from tests.host import webstore
 from tests.host.helpers import SEALCAM
-from protocol.registry import F_CHUNK_INDEX
 from tests.protocol.helpers import DEVICE
 
 FIRST = webstore.FIRST
@@ -319,7 +319,7 @@ def test_the_session_cookie_is_secure_httponly_and_strict(shared):
         data={"csrf": token, "name": "clerk", "password": webstore.PASSWORD},
         follow_redirects=False,
     )
-    cookie = [v for k, v in r.headers.multi_items() if k == "set-cookie" and "session" in v][0]
+    cookie = next(v for k, v in r.headers.multi_items() if k == "set-cookie" and "session" in v)
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=strict" in cookie
 
 
@@ -441,9 +441,8 @@ def test_no_url_reaches_a_file_by_its_path(shared):
 
 
 def test_a_raw_recording_says_it_does_not_play_in_the_browser(tmp_path):
-    from tests.host.deskstore import store_with
-
     from host.evidence import SqliteEvidenceStore
+    from tests.host.deskstore import store_with
 
     path = store_with(tmp_path, ("clerk", (people.CLERK,), None))
     ev = SqliteEvidenceStore(path)
@@ -535,7 +534,9 @@ def test_every_message_a_template_shows_is_in_both_catalogs():
     templates = Path(__file__).resolve().parents[2] / "host" / "web" / "templates"
     ids = set()
     for page in templates.glob("*.html"):
-        ids |= set(re.findall(r"""\bt\(["'](web\.[A-Za-z0-9_.-]*[A-Za-z0-9_-])["']""", page.read_text()))
+        ids |= set(
+            re.findall(r"""\bt\(["'](web\.[A-Za-z0-9_.-]*[A-Za-z0-9_-])["']""", page.read_text())
+        )
     for state in ("ok", "missing", "altered"):
         ids.add("web.check." + state)
     for why in ("raw", "sealed", "no-init"):
@@ -552,6 +553,8 @@ def test_the_recording_page_in_chinese(shared):
     page = c.get("/recording/" + FIRST).text
     for msg_id in ("web.rec.timeline", "web.rec.gps", "web.rec.custody", "timeline.pause.weather"):
         assert i18n.text(msg_id, "zh") in page
+    found = c.get("/search").text
+    assert i18n.text("web.search.zone", "zh", zone="Asia/Shanghai") in found
 
 
 # --- the GPS track --------------------------------------------------------------------------
