@@ -1,11 +1,15 @@
 """The review page's application: the areas' routes, the static assets, the guards' answers.
 
 ``create_app(store)`` builds it on an open evidence store. ``AREAS`` are the route modules,
-each with ``routes()`` and a ``MENU`` of ``(href, message id, action needed or None)``;
-another area (the review queue, the registers, the court-package export) is one more
-module there. The answers of the guards are the same for every route: no session sends a
-page to the login form and a script to 401; a form without its CSRF token is 403; an
-action the desk refuses is 403 with its reason (an officer's attempt on another officer's
+each with ``routes()``, a ``MENU`` of ``(href, message id, action needed or None)`` and,
+where it adds to another area's page, ``PANELS``: ``{page: function}``, the function giving
+a template and its context for that page (``pages.Panel``; "dashboard": reviews due,
+"recording": the court-package export button). Another area (the review queue, the
+registers, the court-package export) is one more module there.
+
+The answers of the guards are the same for every route: no session sends a page to the
+login form and a script to 401; a form without its CSRF token is 403; an action the desk
+refuses is 403 with its reason (an officer's attempt on another officer's
 recording is 404, the same as a recording that does not exist, so ids cannot be probed);
 an id that names nothing is 404.
 """
@@ -17,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
@@ -46,9 +50,12 @@ def create_app(
     access.prepare(store)
     routes: list[BaseRoute] = []
     menu: list = []
+    panels: dict = {}
     for area in AREAS:
         routes.extend(area.routes())
         menu.extend(getattr(area, "MENU", ()))
+        for page, panel in getattr(area, "PANELS", {}).items():
+            panels.setdefault(page, []).append(panel)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))
     app = Starlette(
         routes=routes,
@@ -62,6 +69,7 @@ def create_app(
     )
     app.state.web = web or Web(store, now, sign)
     app.state.menu = menu
+    app.state.panels = panels
     return app
 
 
@@ -99,9 +107,10 @@ def _refused(request: Request, exc: Exception) -> Response:
 
 def _unusable(request: Request, exc: Exception) -> Response:
     from host.items import ItemError
+    from host.restricted import ApprovalError
 
     lang = pages.lang_of(request)
-    if isinstance(exc, ItemError):
+    if isinstance(exc, (ItemError, ApprovalError)):
         return _problem(request, 404, host_i18n.text("web.problem.not_found", lang))
     return _problem(request, 400, str(exc))
 
@@ -113,4 +122,4 @@ def _not_found(request: Request, exc: Exception) -> Response:
     return _problem(request, 404, host_i18n.text("web.problem.not_found", lang))
 
 
-__all__ = ["AREAS", "JSONResponse", "create_app"]
+__all__ = ["AREAS", "create_app"]

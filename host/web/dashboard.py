@@ -107,6 +107,7 @@ def show(request: Request) -> Response:
         else:
             data["devices"], data["late"], data["flags"] = devices(cur, zone)
             data["waiting"] = restricted.listing(cur, now, pending=True)
+        data["panels"] = pages.panels(request, "dashboard", s, cur)
     # Media found not to match its signed hash, by the checks the recording pages made.
     data["altered"] = web.checks.altered()
     return pages.render(request, s, "dashboard.html", zone=zone, now=web.now(), **data)

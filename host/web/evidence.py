@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 
 from host import access, items
-from host.errors import Refused
 from host.web import i18n, pages
 from protocol.errors import ProtocolError
 from protocol.ledger import Entry, parse_entry
@@ -54,9 +53,4 @@ def acting(
         yield act
 
 
-def may(s: "WebSession", request: Request, action: str, item: "str | None" = None) -> bool:
-    """Whether ``action`` on ``item`` would be allowed now (nothing recorded)."""
-    return s.desk.refusal(action, item) is None
-
-
-__all__ = ["Refused", "acting", "entries", "item_id", "may"]
+__all__ = ["acting", "entries", "item_id"]

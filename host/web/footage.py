@@ -21,6 +21,7 @@ memory (``Thumbnails``), as are the checks of each chunk's media against its sig
 import bisect
 import hashlib
 import io
+import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -51,6 +52,7 @@ NO_INIT = "no-init"  # the init segment is missing: no fragment plays without it
 CHECK_OK = "ok"  # present, and its SHA-256 is the one its signed entry names
 CHECK_MISSING = "missing"  # not (yet) in the store: not collected, or deleted
 CHECK_ALTERED = "altered"  # present, but its bytes are not those the entry signed
+CHECK_PENDING = "checking"  # not checked yet: a background thread is on its way
 
 READ_BLOCK = 256 * 1024
 
@@ -135,34 +137,65 @@ class Footage:
             i += 1
 
 
-def footage(chunks: "list[Entry]") -> Footage:
-    """The whole recording: the init segment and every fragment, in ledger order."""
-    return Footage([part_of(e) for e in chunks])
-
-
-def clip(chunks: "list[Entry]", index: int) -> "Footage | None":
-    """The init segment and the one fragment of chunk ``index`` (a spoken reason)."""
-    parts = [part_of(e) for e in chunks]
-    init = [p for p in parts if p.index == 0]
-    one = [p for p in parts if p.index == index and index != 0]
-    if not init or not one:
-        return None
-    return Footage([init[0], one[0]])
-
-
 class Checks:
     """Each chunk's media checked against the hash its signed entry names, once per digest
-    (the store's media never change in place: a different byte is a different check)."""
+    (the store's media never change in place: a different byte is a different check).
 
-    def __init__(self, limit: int = 200_000) -> None:
+    A page asks for the states of all its recording's chunks (``states``): up to ``inline``
+    unchecked ones are checked there and then; the rest go to one background thread, and
+    show as CHECK_PENDING until it has been through them, so a ten-hour recording's page
+    does not wait for 36,000 files to be read."""
+
+    def __init__(self, limit: int = 500_000, inline: int = 300) -> None:
         self.limit = limit
+        self.inline = inline
         self._done: dict[bytes, str] = {}
+        self._queued: set[bytes] = set()
+        self._queue: queue.SimpleQueue[tuple[MediaFiles, bytes]] = queue.SimpleQueue()
+        self._worker: threading.Thread | None = None
         self._lock = threading.Lock()
 
+    def states(self, files: MediaFiles, digests: "list[bytes]") -> "list[str]":
+        with self._lock:
+            known = [self._done.get(d) for d in digests]
+        budget = self.inline
+        out = []
+        for digest, state in zip(digests, known, strict=True):
+            if state is None and budget > 0:
+                budget -= 1
+                state = self.state(files, digest)
+            elif state is None:
+                state = self._later(files, digest)
+            out.append(state)
+        return out
+
+    def _later(self, files: MediaFiles, digest: bytes) -> str:
+        with self._lock:
+            if digest not in self._queued:
+                self._queued.add(digest)
+                self._queue.put((files, digest))
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._work, daemon=True)
+                self._worker.start()
+        return CHECK_PENDING
+
+    def _work(self) -> None:
+        while True:
+            try:
+                files, digest = self._queue.get(timeout=5)
+            except queue.Empty:
+                return  # started again by the next page that needs it
+            try:
+                self.state(files, digest)
+            finally:
+                with self._lock:
+                    self._queued.discard(digest)
+
     def state(self, files: MediaFiles, digest: bytes) -> str:
+        """The state of one digest's media, checked now unless known."""
         with self._lock:
             known = self._done.get(digest)
-        if known is not None and known != CHECK_MISSING:
+        if known is not None:
             return known
         path = files.media_file(digest)
         try:
@@ -171,7 +204,7 @@ class Checks:
                 for block in iter(lambda: fh.read(1 << 20), b""):
                     h.update(block)
         except FileNotFoundError:
-            return CHECK_MISSING  # not cached: it may arrive at the next dock
+            return CHECK_MISSING  # not kept: it may arrive at the next dock
         found = CHECK_OK if h.digest() == digest else CHECK_ALTERED
         with self._lock:
             if len(self._done) >= self.limit:
@@ -195,24 +228,23 @@ class Thumbnails:
         self._kept: OrderedDict[str, bytes | None] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str, files: MediaFiles, chunks: "list[Entry]") -> "bytes | None":
+    def get(self, key: str, files: MediaFiles, parts: "list[Part]") -> "bytes | None":
         with self._lock:
             if key in self._kept:
                 self._kept.move_to_end(key)
                 return self._kept[key]
-        jpeg = self.make(files, chunks)
+        jpeg = self.make(files, parts)
         with self._lock:
             self._kept[key] = jpeg
             while len(self._kept) > self.limit:
                 self._kept.popitem(last=False)
         return jpeg
 
-    def make(self, files: MediaFiles, chunks: "list[Entry]") -> "bytes | None":
-        """The first keyframe of the footage as a JPEG ``width`` wide; None when there is
-        none to decode (no playable footage, a fragment missing, a decoder error)."""
-        if playability(chunks) != PLAYABLE:
+    def make(self, files: MediaFiles, parts: "list[Part]") -> "bytes | None":
+        """The first keyframe of playable footage's ``parts`` as a JPEG ``width`` wide; None
+        when there is none to decode (a fragment missing, a decoder error)."""
+        if not parts or parts[0].index != 0:
             return None
-        parts = [part_of(e) for e in chunks]
         first = next((p for p in parts if p.video), None)
         if first is None:
             return None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from protocol.registry import F_END_MS, F_GPS, KIND_CHUNK
 
 EARTH_M = 6_371_000.0
+MOST_POINTS = 1500  # drawn of a long track: more adds bytes, not detail, at this size
 ROUND_M = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000)
 
 
@@ -58,6 +59,10 @@ def draw(
     """The track fitted into ``width`` x ``height``; None without a position."""
     if not track:
         return None
+    count = len(track)
+    if len(track) > MOST_POINTS:  # a ten-hour track: every k-th fix, and the last
+        step = -(-len(track) // MOST_POINTS)
+        track = track[::step] + ([track[-1]] if (len(track) - 1) % step else [])
     mid = math.radians((min(f.lat for f in track) + max(f.lat for f in track)) / 2)
     lon0, lat0 = track[0].lon, track[0].lat
     # Metres east and north of the first fix.
@@ -79,7 +84,7 @@ def draw(
     scale_m = max(m for m in ROUND_M if m * per_m <= inner_w / 3 or m == ROUND_M[0])
     picks = sorted({0, len(track) - 1, *(len(track) * k // 4 for k in (1, 2, 3))})
     labels = [(points[i][0], points[i][1], track[i].at_ms) for i in picks]
-    return Drawing(width, height, points, scale_m, scale_m * per_m, labels, len(track))
+    return Drawing(width, height, points, scale_m, scale_m * per_m, labels, count)
 
 
 def distance_text(metres: int) -> str:

@@ -9,51 +9,26 @@ stops the player at its next request. The first play of a recording in a web ses
 the file piece by piece, and again at every seek) are the same play.
 """
 
-import threading
-from collections import OrderedDict
-
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from host import audit, items
 from host.web import footage, ranges
-from host.web.evidence import acting, entries, item_id
+from host.web.evidence import acting, item_id
+from host.web.recordview import View
 from host.web.session import WebSession, need, web_of
-from protocol.registry import F_RECORDING
-
-_kept: "OrderedDict[tuple, list]" = OrderedDict()  # (item, last seq) -> its chunk entries
-_kept_lock = threading.Lock()
-KEEP = 64
 
 
-def _chunks(cur, item: items.Item) -> list:
-    key = (item.item_id, item.last_seq)
-    with _kept_lock:
-        if key in _kept:
-            _kept.move_to_end(key)
-            return _kept[key]
-    span = entries(cur, item.device_id, item.first_seq, item.last_seq)
-    rec_ids = {e.fields.get(F_RECORDING) for e in span if e.fields.get(F_RECORDING)}
-    from host.recordings import recording_number
-
-    mine = {r for r in rec_ids if isinstance(r, bytes) and recording_number(r) == item.rec}
-    chunks = [e for e in footage.chunk_entries(span) if e.fields.get(F_RECORDING) in mine]
-    with _kept_lock:
-        _kept[key] = chunks
-        while len(_kept) > KEEP:
-            _kept.popitem(last=False)
-    return chunks
-
-
-def _playing(request: Request, s: WebSession, wanted: str, **details: object) -> list:
-    """The chunks of ``wanted``, once ``play`` is allowed; the first time this session, with
+def _playing(request: Request, s: WebSession, wanted: str) -> View:
+    """The view of ``wanted``, once ``play`` is allowed; the first time this session, with
     the play on the audit trail."""
+    views = web_of(request).views
     if wanted not in s.played:
-        with acting(request, s, audit.PLAY, wanted, via="web", **details) as act:
-            chunks = _chunks(act.cur, items.get(act.cur, wanted))
+        with acting(request, s, audit.PLAY, wanted, via="web") as act:
+            view = views.get(act.cur, items.get(act.cur, wanted))
         s.played.add(wanted)
-        return chunks
+        return view
     refused = s.desk.refusal(audit.PLAY, wanted)
     if refused is not None:
         s.played.discard(wanted)
@@ -61,7 +36,7 @@ def _playing(request: Request, s: WebSession, wanted: str, **details: object) ->
         with acting(request, s, audit.PLAY, wanted, via="web"):
             pass
     with s.desk.look() as cur:
-        return _chunks(cur, items.get(cur, wanted))
+        return views.get(cur, items.get(cur, wanted))
 
 
 def _serve(request: Request, whole: footage.Footage) -> Response:
@@ -93,18 +68,17 @@ def _not_playable() -> Response:
 def recording(request: Request) -> Response:
     s = need(request)
     wanted = item_id(request)
-    chunks = _playing(request, s, wanted)
-    if footage.playability(chunks) != footage.PLAYABLE:
+    view = _playing(request, s, wanted)
+    if view.whole is None:
         return _not_playable()
-    return _serve(request, footage.footage(chunks))
+    return _serve(request, view.whole)
 
 
 def clip(request: Request) -> Response:
     s = need(request)
     wanted = item_id(request)
     index = request.path_params["index"]
-    chunks = _playing(request, s, wanted)
-    one = footage.clip(chunks, index) if footage.playability(chunks) == footage.PLAYABLE else None
+    one = _playing(request, s, wanted).clip(index)
     if one is None:
         return Response("no such clip", status_code=404)
     return _serve(request, one)
@@ -121,8 +95,10 @@ def thumbnail(request: Request) -> Response:
         raise refused
     with s.desk.look() as cur:
         item = items.get(cur, wanted)
-        chunks = _chunks(cur, item)
-    jpeg = web.thumbnails.get("%s@%d" % (wanted, item.last_seq), web.store, chunks)
+        view = web.views.get(cur, item)
+    if view.whole is None:
+        return Response(status_code=404)
+    jpeg = web.thumbnails.get("%s@%d" % (wanted, item.last_seq), web.store, view.parts)
     if jpeg is None:
         return Response(status_code=404)
     return Response(

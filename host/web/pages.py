@@ -3,6 +3,7 @@ what every page shows: the person, the menu of the areas they may use, the langu
 switch, the CSRF token its forms carry, and times in the agency's zone."""
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -14,7 +15,27 @@ from host import localtime
 from host.web import i18n
 
 if TYPE_CHECKING:
+    from sqlite3 import Cursor
+
     from host.web.session import WebSession
+
+# What another area adds to a page (``app.AREAS``' ``PANELS``): called with the request,
+# the session, the cursor of the page's own audited read and the item (or None), it gives
+# ``(template name, context)`` or None to add nothing.
+Panel = Callable[[Request, "WebSession", "Cursor", "str | None"], "tuple[str, dict] | None"]
+
+
+def panels(
+    request: Request, page: str, s: "WebSession", cur: "Cursor", item: "str | None" = None
+) -> "list[tuple[str, dict]]":
+    """The panels the areas add to ``page``, in the order of ``app.AREAS``."""
+    out = []
+    for panel in request.app.state.panels.get(page, ()):
+        got = panel(request, s, cur, item)
+        if got is not None:
+            out.append(got)
+    return out
+
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 

@@ -16,12 +16,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from host import audit, cases, i18n, items, restricted, timeline
-from host.recordings import recording_number
 from host.web import footage, gpstrack, pages
 from host.web import i18n as web_i18n
-from host.web.evidence import acting, entries, item_id
+from host.web.evidence import acting, item_id
 from host.web.session import need, web_of
-from protocol.registry import F_RECORDING
 
 if TYPE_CHECKING:
     from host.web.session import WebSession
@@ -40,14 +38,6 @@ MARKS = {
     "clock-set": "clock",
     "power-loss-recovered": "power",
 }
-
-
-def story(span: list, rec_number: int) -> "dict | None":
-    """``host.timeline``'s dict of the recording numbered ``rec_number`` in ``span``."""
-    for r in timeline.recordings(span):
-        if isinstance(r["id"], bytes) and recording_number(r["id"]) == rec_number:
-            return r
-    return None
 
 
 def _where(ms: int, start: int, length: int) -> float:
@@ -100,8 +90,8 @@ def chunk_runs(web, parts: "list[footage.Part]", start: int, length: int) -> "tu
     """Consecutive chunks in the same state, as stretches of the axis; counts per state."""
     runs: list = []
     counts: dict = {}
-    for p in parts:
-        state = web.checks.state(web.store, p.digest)
+    states = web.checks.states(web.store, [p.digest for p in parts])
+    for p, state in zip(parts, states, strict=True):
         counts[state] = counts.get(state, 0) + 1
         a, b = _where(p.start_ms, start, length), _where(max(p.end_ms, p.start_ms), start, length)
         if runs and runs[-1]["state"] == state:
@@ -119,10 +109,7 @@ def page_data(request: Request, s: "WebSession", wanted: str) -> dict:
     with acting(request, s, audit.VIEW, wanted) as act:
         cur = act.cur
         item = items.get(cur, wanted)
-        span = entries(cur, item.device_id, item.first_seq, item.last_seq)
-        rec = story(span, item.rec)
-        rec_id = rec["id"] if rec else None
-        chunks = [e for e in footage.chunk_entries(span) if e.fields.get(F_RECORDING) == rec_id]
+        view = web.views.get(cur, item)
         held = restricted.restriction(cur, wanted)
         now = web.now()
         may_play = user.may(audit.PLAY) and (
@@ -131,6 +118,7 @@ def page_data(request: Request, s: "WebSession", wanted: str) -> dict:
         in_force = restricted.approval_in_force(cur, wanted, user.name, audit.PLAY, now)
         held_by = cases.cases_of(cur, wanted)
         note = cases.note_of(cur, wanted)
+        extra = pages.panels(request, "recording", s, cur, wanted)
         asked = [
             a for a in restricted.listing(cur, now, for_user=user.name)
             if a.item_id == wanted and a.state(now) == restricted.PENDING
@@ -143,11 +131,10 @@ def page_data(request: Request, s: "WebSession", wanted: str) -> dict:
     start = item.started_ms
     end = max(item.ended_ms, start + 1)
     length = end - start
+    rec = view.story
     with web_i18n.speaking(web.speaking, lang):
         lines = marks(rec, start, length, lang) if rec else []
-    parts = [footage.part_of(e) for e in chunks]
-    runs, counts = chunk_runs(web, parts, start, length)
-    track = gpstrack.fixes(chunks)
+    runs, counts = chunk_runs(web, view.parts, start, length)
     return {
         "item": item,
         "rec": rec,
@@ -155,18 +142,19 @@ def page_data(request: Request, s: "WebSession", wanted: str) -> dict:
         "segments": segments(lines, start, end, length),
         "runs": runs,
         "counts": counts,
-        "chunks": len(parts),
-        "playable": footage.playability(chunks),
+        "chunks": len(view.parts),
+        "playable": view.playable,
         "may_play": may_play,
         "in_force": in_force,
         "restricted": held,
         "restricted_kind": restricted.KIND_TEXT.get(held[0]) if held else None,
-        "gps": gpstrack.draw(track),
+        "gps": gpstrack.draw(view.fixes),
         "distance_text": gpstrack.distance_text,
         "custody": custody,
         "cases": held_by,
         "note": note,
         "asked": asked,
+        "panels": extra,
         "seconds": length / 1000,
         "problems": rec.get("problems", []) if rec else [],
     }

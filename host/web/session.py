@@ -57,6 +57,10 @@ class Sessions:
     def start(self, desk: "Desk", now_ms: int) -> WebSession:
         s = WebSession(secrets.token_urlsafe(32), desk, secrets.token_urlsafe(32), now_ms)
         with self._lock:
+            # Sessions left idle go when a new one starts: the table stays as small as the
+            # number of people using the page.
+            for token in [t for t, old in self._by_token.items() if now_ms - old.last_ms > IDLE_MS]:
+                del self._by_token[token]
             self._by_token[s.token] = s
         return s
 
@@ -188,7 +192,7 @@ def _login_form(request: Request, problem: "str | None", status: int) -> Respons
 
 async def login(request: Request) -> Response:
     from host import items
-    from host.access import Desk, login_message, prepare  # noqa: F401
+    from host.access import Desk, prepare
 
     web = web_of(request)
     lang = pages.lang_of(request)
@@ -217,7 +221,7 @@ async def login(request: Request) -> Response:
     s = web.sessions.start(desk, now)
     response = RedirectResponse(local_path(form.get("next")), 303)
     set_cookie(response, COOKIE, s.token)
-    response.delete_cookie(LOGIN_CSRF, path="/")
+    response.delete_cookie(LOGIN_CSRF, path="/", secure=True, httponly=True, samesite="strict")
     return response
 
 

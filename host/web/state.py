@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from host.web.footage import Checks, Thumbnails
+from host.web.recordview import Views
 from host.web.session import Limiter, Sessions
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ class Web:
     limiter: Limiter = field(default_factory=Limiter)
     checks: Checks = field(default_factory=Checks)
     thumbnails: Thumbnails = field(default_factory=Thumbnails)
+    views: Views = field(default_factory=Views)
     # The host's messages (a refusal's line) speak the language in force, which is
     # process-wide: a request that shows one holds this while it chooses and renders.
     speaking: threading.Lock = field(default_factory=threading.Lock)
