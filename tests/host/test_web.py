@@ -7,6 +7,7 @@ import re
 import signal
 import socket
 import subprocess
+import threading
 from pathlib import Path
 
 import av
@@ -620,3 +621,69 @@ def test_serve_serves_and_ends_cleanly_on_ctrl_c(shared):
             p.wait()
     assert p.returncode == 0, err
     assert "stopped" in out and "Traceback" not in err
+
+
+# --- what the pages show --------------------------------------------------------------------
+
+
+def test_an_altered_chunk_shows_on_its_recording_and_the_dashboard(fresh):
+    # Issue 16: the per-chunk verification state drawn along the timeline; the dashboard's
+    # verification failures.
+    from protocol.ledger import media_digest
+
+    ev, recs = fresh
+    path = ev.media_file(media_digest(recs[0].fragments[1][0].fields))
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01
+    path.write_bytes(bytes(data))
+    c = logged_in(app_on(ev), "clerk")
+    page = c.get("/recording/" + FIRST).text
+    assert '<rect class="chunk altered"' in page
+    assert "%s: 1" % i18n.text("web.check.altered", "en") in page
+    assert i18n.text("web.dashboard.altered", "en", count=1) in c.get("/").text
+
+
+def test_checks_beyond_the_pages_budget_are_made_in_the_background(shared):
+    from host.web.footage import CHECK_OK, CHECK_PENDING, Checks
+    from protocol.ledger import media_digest
+
+    ev, recs = shared
+    digests = [media_digest(e.fields) for e in recs[0].chunks]
+    checks = Checks(inline=2)
+    first = checks.states(ev, digests)
+    assert first[:2] == [CHECK_OK, CHECK_OK] and set(first[2:]) == {CHECK_PENDING}
+    for _ in range(600):  # a generous bound: the background thread is what is awaited
+        if checks.states(ev, digests) == [CHECK_OK] * len(digests):
+            break
+        threading.Event().wait(0.1)
+    assert checks.states(ev, digests) == [CHECK_OK] * len(digests)
+
+
+def test_an_officer_sees_their_own_recordings_only(shared):
+    app = app_on(shared[0])
+    mine = logged_in(app, "officer").get("/").text
+    assert "/recording/%s" % FIRST in mine
+    theirs = logged_in(app, "stranger")
+    assert "/recording/" not in theirs.get("/").text
+    # Whatever officer the search asks for, it covers their own recordings only.
+    assert "/recording/" not in theirs.get("/search?officer=P-0427").text
+
+
+def test_an_approver_refuses_a_request_with_a_reason(fresh):
+    ev, recs = fresh
+    second = webstore.second_id(recs)
+    app = app_on(ev)
+    clerk = logged_in(app, "clerk")
+    clerk.post("/approvals/request", data={"csrf": form_token(clerk), "item": second,
+                                           "purpose": "curiosity", "hours": "1"})  # fmt: skip
+    approver = logged_in(app, "approver")
+    queue = approver.get("/approvals", headers=HTML).text
+    (number,) = re.findall(r'data-approval="(\d+)"', queue)
+    r = approver.post(
+        "/approvals/%s/refuse" % number,
+        data={"csrf": csrf_in(queue), "reason": "no case"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert i18n.text("approval.state_refused", "en") in clerk.get("/approvals").text
+    assert clerk.get("/media/%s/footage.mp4" % second).status_code == 403
