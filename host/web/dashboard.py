@@ -8,6 +8,8 @@ only their own recordings, sees those and their own requests instead. Looking is
 """
 
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -17,7 +19,7 @@ from starlette.routing import Route
 from host import audit, compliance, items, restricted
 from host.report_text import finding_text, said
 from host.web import pages
-from host.web.evidence import acting, entries
+from host.web.evidence import acting, parsed, raws
 from host.web.session import need, web_of
 
 if TYPE_CHECKING:
@@ -30,32 +32,32 @@ _flags_kept: dict = {}  # device -> (what the ledger held, its flags): checked o
 _flags_lock = threading.Lock()
 
 
-def device_flags(cur: "Cursor", device_id: str) -> list:
-    """The compliance flags of a device's whole ledger, recomputed only when it grew."""
-    top, count = cur.execute(
-        "SELECT max(seq), count(*) FROM entries WHERE device_id = ?", (device_id,)
-    ).fetchone()
-    key = (top, count)
-    with _flags_lock:
-        kept = _flags_kept.get(device_id)
-    if kept is not None and kept[0] == key:
-        return kept[1]
-    found = entries(cur, device_id, 0, top if top is not None else -1)
-    received = dict(
-        cur.execute("SELECT seq, received_ms FROM entries WHERE device_id = ?", (device_id,))
-    )
-    flags = compliance.check(found, received)
+def device_flags(look: "Callable[[], AbstractContextManager[Cursor]]", device_id: str) -> list:
+    """The compliance flags of a device's whole ledger, recomputed only when it grew: its
+    entries read through ``look`` (a desk's) and checked with the store free for others."""
+    with look() as cur:
+        top, count = cur.execute(
+            "SELECT max(seq), count(*) FROM entries WHERE device_id = ?", (device_id,)
+        ).fetchone()
+        key = (top, count)
+        with _flags_lock:
+            kept = _flags_kept.get(device_id)
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        stored = raws(cur, device_id, 0, top if top is not None else -1)
+        received = dict(
+            cur.execute("SELECT seq, received_ms FROM entries WHERE device_id = ?", (device_id,))
+        )
+    flags = compliance.check(parsed(stored), received)
     with _flags_lock:
         _flags_kept[device_id] = (key, flags)
     return flags
 
 
-def devices(cur: "Cursor", zone: str) -> "tuple[list, list, list]":
-    """Per device: (id, last dock ms, its result, what it announced and we lack); the late
-    footage; the other flags, newest first."""
+def devices(cur: "Cursor", zone: str) -> "list[dict]":
+    """Per device: its id, last dock and its result, what it announced there that the store
+    lacks, and how many media it still owes."""
     rows: list[dict] = []
-    late: list[dict] = []
-    others: list[dict] = []
     for (device_id,) in cur.execute("SELECT device_id FROM devices ORDER BY device_id").fetchall():
         docks = [
             dict(zip(("ended_ms", "result", "device_head"), r, strict=True))
@@ -84,11 +86,21 @@ def devices(cur: "Cursor", zone: str) -> "tuple[list, list, list]":
                 "missing": missing,
             }
         )
-        for flag in device_flags(cur, device_id):
+    return rows
+
+
+def flags(
+    look: "Callable[[], AbstractContextManager[Cursor]]", device_ids: "list[str]", zone: str
+) -> "tuple[list, list]":
+    """The footage uploaded late (R-HOST-1) and the other compliance flags, newest first."""
+    late: list[dict] = []
+    others: list[dict] = []
+    for device_id in device_ids:
+        for flag in device_flags(look, device_id):
             line = {"device": device_id, "rule": flag.rule, "seq": flag.seq,
                     "text": finding_text(flag, zone), "code": flag.code}  # fmt: skip
             (late if flag.code == "late-upload" else others).append(line)
-    return rows, late[-FLAGS_SHOWN:][::-1], others[-FLAGS_SHOWN:][::-1]
+    return late[-FLAGS_SHOWN:][::-1], others[-FLAGS_SHOWN:][::-1]
 
 
 def show(request: Request) -> Response:
@@ -105,9 +117,12 @@ def show(request: Request) -> Response:
             data["mine"] = items.find(cur, officer=user.officer_id, limit=20)
             data["waiting"] = restricted.listing(cur, now, pending=True, for_user=user.name)
         else:
-            data["devices"], data["late"], data["flags"] = devices(cur, zone)
+            data["devices"] = devices(cur, zone)
             data["waiting"] = restricted.listing(cur, now, pending=True)
         data["panels"] = pages.panels(request, "dashboard", s, cur)
+    if "devices" in data:  # out of the view's write transaction: a first check reads it all
+        ids = [d["id"] for d in data["devices"]]
+        data["late"], data["flags"] = flags(s.desk.look, ids, zone)
     # Media found not to match its signed hash, by the checks the recording pages made.
     data["altered"] = web.checks.altered()
     return pages.render(request, s, "dashboard.html", zone=zone, now=web.now(), **data)

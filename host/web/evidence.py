@@ -18,19 +18,31 @@ if TYPE_CHECKING:
     from host.web.session import WebSession
 
 
-def entries(cur: "Cursor", device_id: str, first: int, last: int) -> "list[Entry]":
-    """The device's entries ``first`` to ``last`` (a recording's span); one that does not
-    parse is left out (``sealcam verify`` names it)."""
+def raws(cur: "Cursor", device_id: str, first: int, last: int) -> "list[bytes]":
+    """The device's entries ``first`` to ``last`` (a recording's span), as stored."""
+    return [
+        bytes(raw)
+        for (raw,) in cur.execute(
+            "SELECT raw FROM entries WHERE device_id = ? AND seq BETWEEN ? AND ? ORDER BY seq",
+            (device_id, first, last),
+        )
+    ]
+
+
+def parsed(stored: "list[bytes]") -> "list[Entry]":
+    """Entries parsed; one that does not parse is left out (``sealcam verify`` names it)."""
     out = []
-    for (raw,) in cur.execute(
-        "SELECT raw FROM entries WHERE device_id = ? AND seq BETWEEN ? AND ? ORDER BY seq",
-        (device_id, first, last),
-    ):
+    for raw in stored:
         try:
-            out.append(parse_entry(bytes(raw)))
+            out.append(parse_entry(raw))
         except ProtocolError:
             continue
     return out
+
+
+def entries(cur: "Cursor", device_id: str, first: int, last: int) -> "list[Entry]":
+    """``raws`` parsed."""
+    return parsed(raws(cur, device_id, first, last))
 
 
 def item_id(request: Request) -> str:

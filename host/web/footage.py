@@ -157,27 +157,27 @@ class Checks:
 
     def states(self, files: MediaFiles, digests: "list[bytes]") -> "list[str]":
         with self._lock:
-            known = [self._done.get(d) for d in digests]
-        budget = self.inline
-        out = []
-        for digest, state in zip(digests, known, strict=True):
-            if state is None and budget > 0:
-                budget -= 1
-                state = self.state(files, digest)
-            elif state is None:
-                state = self._later(files, digest)
-            out.append(state)
+            done = self._done
+            out: list = [done.get(d) for d in digests]
+        unknown = [i for i, state in enumerate(out) if state is None]
+        for i in unknown[: self.inline]:
+            out[i] = self.state(files, digests[i])
+        later = unknown[self.inline :]
+        if later:
+            self._later(files, [digests[i] for i in later])
+            for i in later:
+                out[i] = CHECK_PENDING
         return out
 
-    def _later(self, files: MediaFiles, digest: bytes) -> str:
+    def _later(self, files: MediaFiles, digests: "list[bytes]") -> None:
         with self._lock:
-            if digest not in self._queued:
-                self._queued.add(digest)
-                self._queue.put((files, digest))
+            for digest in digests:
+                if digest not in self._queued:
+                    self._queued.add(digest)
+                    self._queue.put((files, digest))
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(target=self._work, daemon=True)
                 self._worker.start()
-        return CHECK_PENDING
 
     def _work(self) -> None:
         while True:

@@ -63,6 +63,7 @@ def draw(
     if len(track) > MOST_POINTS:  # a ten-hour track: every k-th fix, and the last
         step = -(-len(track) // MOST_POINTS)
         track = track[::step] + ([track[-1]] if (len(track) - 1) % step else [])
+    # (the bounds of a decimated track: a fix left out lies between two kept, a step apart)
     mid = math.radians((min(f.lat for f in track) + max(f.lat for f in track)) / 2)
     lon0, lat0 = track[0].lon, track[0].lat
     # Metres east and north of the first fix.

@@ -26,17 +26,24 @@ def _playing(request: Request, s: WebSession, wanted: str) -> View:
     views = web_of(request).views
     if wanted not in s.played:
         with acting(request, s, audit.PLAY, wanted, via="web") as act:
-            view = views.get(act.cur, items.get(act.cur, wanted))
+            items.get(act.cur, wanted)
         s.played.add(wanted)
-        return view
+    else:
+        _still_allowed(request, s, wanted)
+    # Out of the action's write transaction: a first look at a long recording takes seconds.
+    with s.desk.look() as cur:
+        item = items.get(cur, wanted)
+    return views.get(s.desk.look, item)
+
+
+def _still_allowed(request: Request, s: WebSession, wanted: str) -> None:
+    """Refused (and on record) once ``play`` no longer is: an approval that ended."""
     refused = s.desk.refusal(audit.PLAY, wanted)
     if refused is not None:
         s.played.discard(wanted)
         # Through ``act`` so the refused attempt is on record, as any other.
         with acting(request, s, audit.PLAY, wanted, via="web"):
             pass
-    with s.desk.look() as cur:
-        return views.get(cur, items.get(cur, wanted))
 
 
 def _serve(request: Request, whole: footage.Footage) -> Response:
@@ -95,7 +102,7 @@ def thumbnail(request: Request) -> Response:
         raise refused
     with s.desk.look() as cur:
         item = items.get(cur, wanted)
-        view = web.views.get(cur, item)
+    view = web.views.get(s.desk.look, item)
     if view.whole is None:
         return Response(status_code=404)
     jpeg = web.thumbnails.get("%s@%d" % (wanted, item.last_seq), web.store, view.parts)

@@ -9,6 +9,7 @@ custody chain (``host.audit.history``). Opening the page is a ``view`` record; p
 a ``play`` record, made by the media route on the first byte (``media``).
 """
 
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -16,12 +17,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from host import audit, cases, i18n, items, restricted, timeline
-from host.web import footage, gpstrack, pages
+from host.web import gpstrack, pages
 from host.web import i18n as web_i18n
 from host.web.evidence import acting, item_id
 from host.web.session import need, web_of
 
 if TYPE_CHECKING:
+    from host.web.recordview import View
     from host.web.session import WebSession
 
 CUSTODY_SHOWN = 200  # the newest records of the chain on the page; sealcam audit has them all
@@ -86,18 +88,17 @@ def segments(lines: "list[dict]", start: int, end: int, length: int) -> "list[di
     return [s for s in out if s["to"] > s["from"]]
 
 
-def chunk_runs(web, parts: "list[footage.Part]", start: int, length: int) -> "tuple[list, dict]":
+def chunk_runs(web, view: "View") -> "tuple[list, dict]":
     """Consecutive chunks in the same state, as stretches of the axis; counts per state."""
     runs: list = []
-    counts: dict = {}
-    states = web.checks.states(web.store, [p.digest for p in parts])
-    for p, state in zip(parts, states, strict=True):
-        counts[state] = counts.get(state, 0) + 1
-        a, b = _where(p.start_ms, start, length), _where(max(p.end_ms, p.start_ms), start, length)
+    states = web.checks.states(web.store, [p.digest for p in view.parts])
+    counts = dict(Counter(states))
+    for (a, b), state in zip(view.places, states, strict=True):
+        b = max(a, b)
         if runs and runs[-1]["state"] == state:
             runs[-1]["to"] = max(runs[-1]["to"], b)
             runs[-1]["count"] += 1
-        else:
+        else:  # a new stretch, at least a sliver wide to be seen
             runs.append({"state": state, "from": a, "to": max(b, a + 0.2), "count": 1})
     return runs, counts
 
@@ -109,7 +110,6 @@ def page_data(request: Request, s: "WebSession", wanted: str) -> dict:
     with acting(request, s, audit.VIEW, wanted) as act:
         cur = act.cur
         item = items.get(cur, wanted)
-        view = web.views.get(cur, item)
         held = restricted.restriction(cur, wanted)
         now = web.now()
         may_play = user.may(audit.PLAY) and (
@@ -123,7 +123,10 @@ def page_data(request: Request, s: "WebSession", wanted: str) -> dict:
             a for a in restricted.listing(cur, now, for_user=user.name)
             if a.item_id == wanted and a.state(now) == restricted.PENDING
         ]  # fmt: skip
-    # After the view's own record, which the chain then shows as its newest line.
+    # After the view's own record, which the chain then shows as its newest line; and the
+    # recording's view, which a first look at a long recording takes seconds to make, out of
+    # the action's write transaction (the store's writers, a dock among them, go on).
+    view = web.views.get(s.desk.look, item)
     with s.desk.look() as cur:
         ids = [wanted] + [d.item_id for d in items.derivatives_of(cur, wanted)]
         records = [r for i in ids for r in audit.history(cur, item=i, limit=CUSTODY_SHOWN)]
@@ -134,7 +137,7 @@ def page_data(request: Request, s: "WebSession", wanted: str) -> dict:
     rec = view.story
     with web_i18n.speaking(web.speaking, lang):
         lines = marks(rec, start, length, lang) if rec else []
-    runs, counts = chunk_runs(web, view.parts, start, length)
+    runs, counts = chunk_runs(web, view)
     return {
         "item": item,
         "rec": rec,
@@ -148,7 +151,7 @@ def page_data(request: Request, s: "WebSession", wanted: str) -> dict:
         "in_force": in_force,
         "restricted": held,
         "restricted_kind": restricted.KIND_TEXT.get(held[0]) if held else None,
-        "gps": gpstrack.draw(view.fixes),
+        "gps": view.track,
         "distance_text": gpstrack.distance_text,
         "custody": custody,
         "cases": held_by,

@@ -9,13 +9,15 @@ is paid once per process, and every seek and every later look costs a lookup.
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from host import items, timeline
 from host.recordings import recording_number
 from host.web import footage, gpstrack
-from host.web.evidence import entries
+from host.web.evidence import parsed, raws
 from protocol.registry import F_RECORDING
 
 if TYPE_CHECKING:
@@ -28,7 +30,8 @@ class View:
     parts: "list[footage.Part]"
     playable: str  # footage.PLAYABLE or why not
     whole: "footage.Footage | None"  # the file the player gets, when it plays
-    fixes: "list[gpstrack.Fix]"
+    track: "gpstrack.Drawing | None"
+    places: "list[tuple[float, float]]"  # each part's stretch of the page's axis, in %
 
     def clip(self, index: int) -> "footage.Footage | None":
         if self.playable != footage.PLAYABLE:
@@ -38,8 +41,9 @@ class View:
         return footage.Footage([init[0], one[0]]) if init and one else None
 
 
-def make(cur: "Cursor", item: items.Item) -> View:
-    span = entries(cur, item.device_id, item.first_seq, item.last_seq)
+def make(item: items.Item, stored: "list[bytes]") -> View:
+    """The view of ``item`` from its span's entries as stored."""
+    span = parsed(stored)
     story = None
     for r in timeline.recordings(span):
         if isinstance(r["id"], bytes) and recording_number(r["id"]) == item.rec:
@@ -50,7 +54,16 @@ def make(cur: "Cursor", item: items.Item) -> View:
     parts = [footage.part_of(e) for e in chunks]
     playable = footage.playability(chunks)
     whole = footage.Footage(parts) if playable == footage.PLAYABLE else None
-    return View(story, parts, playable, whole, gpstrack.fixes(chunks))
+    start = item.started_ms
+    length = max(item.ended_ms, start + 1) - start
+    places = [(axis(p.start_ms, start, length), axis(p.end_ms, start, length)) for p in parts]
+    track = gpstrack.draw(gpstrack.fixes(chunks))
+    return View(story, parts, playable, whole, track, places)
+
+
+def axis(ms: int, start: int, length: int) -> float:
+    """Where ``ms`` falls along a recording from ``start`` lasting ``length``, in %."""
+    return max(0.0, min(100.0, (ms - start) * 100.0 / length))
 
 
 class Views:
@@ -61,13 +74,17 @@ class Views:
         self._kept: OrderedDict[tuple, View] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, cur: "Cursor", item: items.Item) -> View:
+    def get(self, look: "Callable[[], AbstractContextManager[Cursor]]", item: items.Item) -> View:
+        """The view of ``item``; made (its entries read through ``look``, a desk's, then
+        parsed with the store free for others) unless kept."""
         key = (item.item_id, item.last_seq)
         with self._lock:
             if key in self._kept:
                 self._kept.move_to_end(key)
                 return self._kept[key]
-        view = make(cur, item)
+        with look() as cur:
+            stored = raws(cur, item.device_id, item.first_seq, item.last_seq)
+        view = make(item, stored)
         with self._lock:
             self._kept[key] = view
             while len(self._kept) > self.limit:
