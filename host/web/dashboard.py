@@ -29,29 +29,35 @@ MENU = (("/", "web.menu.dashboard", audit.VIEW),)
 FLAGS_SHOWN = 50
 
 _flags_kept: dict = {}  # device -> (what the ledger held, its flags): checked once per change
+_flags_making: "dict[str, threading.Lock]" = {}  # one check per device at a time
 _flags_lock = threading.Lock()
 
 
 def device_flags(look: "Callable[[], AbstractContextManager[Cursor]]", device_id: str) -> list:
     """The compliance flags of a device's whole ledger, recomputed only when it grew: its
     entries read through ``look`` (a desk's) and checked with the store free for others."""
-    with look() as cur:
-        top, count = cur.execute(
-            "SELECT max(seq), count(*) FROM entries WHERE device_id = ?", (device_id,)
-        ).fetchone()
-        key = (top, count)
-        with _flags_lock:
-            kept = _flags_kept.get(device_id)
-        if kept is not None and kept[0] == key:
-            return kept[1]
-        stored = raws(cur, device_id, 0, top if top is not None else -1)
-        received = dict(
-            cur.execute("SELECT seq, received_ms FROM entries WHERE device_id = ?", (device_id,))
-        )
-    flags = compliance.check(parsed(stored), received)
     with _flags_lock:
-        _flags_kept[device_id] = (key, flags)
-    return flags
+        making = _flags_making.setdefault(device_id, threading.Lock())
+    with making:
+        with look() as cur:
+            top, count = cur.execute(
+                "SELECT max(seq), count(*) FROM entries WHERE device_id = ?", (device_id,)
+            ).fetchone()
+            key = (top, count)
+            with _flags_lock:
+                kept = _flags_kept.get(device_id)
+            if kept is not None and kept[0] == key:
+                return kept[1]
+            stored = raws(cur, device_id, 0, top if top is not None else -1)
+            received = dict(
+                cur.execute(
+                    "SELECT seq, received_ms FROM entries WHERE device_id = ?", (device_id,)
+                )
+            )
+        flags = compliance.check(parsed(stored), received)
+        with _flags_lock:
+            _flags_kept[device_id] = (key, flags)
+        return flags
 
 
 def devices(cur: "Cursor", zone: str) -> "list[dict]":

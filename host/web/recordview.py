@@ -72,6 +72,7 @@ class Views:
     def __init__(self, limit: int = 16) -> None:
         self.limit = limit
         self._kept: OrderedDict[tuple, View] = OrderedDict()
+        self._making: dict[tuple, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def get(self, look: "Callable[[], AbstractContextManager[Cursor]]", item: items.Item) -> View:
@@ -82,11 +83,18 @@ class Views:
             if key in self._kept:
                 self._kept.move_to_end(key)
                 return self._kept[key]
-        with look() as cur:
-            stored = raws(cur, item.device_id, item.first_seq, item.last_seq)
-        view = make(item, stored)
-        with self._lock:
-            self._kept[key] = view
-            while len(self._kept) > self.limit:
-                self._kept.popitem(last=False)
+            # One maker per recording: twenty reviewers opening it at once wait for one.
+            making = self._making.setdefault(key, threading.Lock())
+        with making:
+            with self._lock:
+                if key in self._kept:
+                    return self._kept[key]
+            with look() as cur:
+                stored = raws(cur, item.device_id, item.first_seq, item.last_seq)
+            view = make(item, stored)
+            with self._lock:
+                self._kept[key] = view
+                self._making.pop(key, None)
+                while len(self._kept) > self.limit:
+                    self._kept.popitem(last=False)
         return view

@@ -20,7 +20,17 @@ if TYPE_CHECKING:
 
 MENU = (("/search", "web.menu.search", audit.VIEW),)
 LIMIT = 200
-FIELDS = ("officer", "device", "case", "category", "since", "until")
+FIELDS = ("officer", "unit", "device", "case", "category", "since", "until")
+
+
+def has_units(cur: "Cursor") -> bool:
+    """Whether the store keeps the units' members (the registers: ``host.registers``)."""
+    return (
+        cur.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'unit_members'"
+        ).fetchone()
+        is not None
+    )
 
 
 def find(cur: "Cursor", wanted: dict, zone: str) -> "list[dict]":
@@ -30,6 +40,9 @@ def find(cur: "Cursor", wanted: dict, zone: str) -> "list[dict]":
     if wanted.get("officer"):
         where.append("i.officer = ?")
         params.append(wanted["officer"])
+    if wanted.get("unit") and has_units(cur):
+        where.append("i.officer IN (SELECT officer_id FROM unit_members WHERE unit_id = ?)")
+        params.append(wanted["unit"])
     if wanted.get("device"):
         where.append("i.device_id = ?")
         params.append(wanted["device"])
@@ -85,6 +98,7 @@ def show(request: Request) -> Response:
         except Unusable as exc:  # a time that does not parse: said on the form
             problem = str(exc)
         act.details["count"] = len(found)
+        units = has_units(act.cur)
     return pages.render(
         request,
         s,
@@ -95,6 +109,7 @@ def show(request: Request) -> Response:
         problem=problem,
         limit=LIMIT,
         categories=cases.CATEGORIES,
+        units=units,
     )
 
 

@@ -687,3 +687,15 @@ def test_an_approver_refuses_a_request_with_a_reason(fresh):
     assert r.status_code == 303
     assert i18n.text("approval.state_refused", "en") in clerk.get("/approvals").text
     assert clerk.get("/media/%s/footage.mp4" % second).status_code == 403
+
+
+def test_search_by_unit_once_the_registers_keep_units(fresh):
+    # Issue 16: search by unit (the units' members are the registers', issue 14).
+    ev, _ = fresh
+    c = logged_in(app_on(ev), "clerk")
+    assert 'name="unit"' not in c.get("/search").text  # no registers yet: no unit field
+    with ev.write() as cur:
+        cur.execute("CREATE TABLE unit_members (officer_id TEXT PRIMARY KEY, unit_id TEXT)")
+        cur.execute("INSERT INTO unit_members VALUES (?, ?)", (webstore.OFFICER, "U-01"))
+    assert c.get("/search", params={"unit": "U-01"}).text.count('class="open"') == 2
+    assert c.get("/search", params={"unit": "U-02"}).text.count('class="open"') == 0
