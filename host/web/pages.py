@@ -4,7 +4,7 @@ switch, the CSRF token its forms carry, and times in the agency's zone."""
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
@@ -17,7 +17,14 @@ from host.web import i18n
 if TYPE_CHECKING:
     from sqlite3 import Cursor
 
-    from host.web.session import WebSession
+    from host.access import Desk
+
+
+class WebSession(Protocol):
+    """What a page shows of a web session (``host.web.session.WebSession``)."""
+
+    desk: "Desk"
+    csrf: str
 
 # What another area adds to a page (``app.AREAS``' ``PANELS``): called with the request,
 # the session, the cursor of the page's own audited read and the item (or None), it gives
