@@ -26,6 +26,7 @@ class WebSession(Protocol):
     desk: "Desk"
     csrf: str
 
+
 # What another area adds to a page (``app.AREAS``' ``PANELS``): called with the request,
 # the session, the cursor of the page's own audited read and the item (or None), it gives
 # ``(template name, context)`` or None to add nothing.
