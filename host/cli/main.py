@@ -47,6 +47,8 @@ COMMANDS: "tuple[tuple[str, str, str], ...]" = (
     ("unit", "register", "add_unit"),
     ("review", "review", "add_review"),
     ("report", "report", "add_report"),
+    # The review page: the evidence store in a browser.
+    ("serve", "serve", "add_serve"),
 )
 
 

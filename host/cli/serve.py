@@ -1,0 +1,86 @@
+"""``sealcam serve``: the review page (``host.web``) on an evidence store.
+
+It listens on loopback by default (``--listen 127.0.0.1:8080``); people log in on the page
+with their own accounts, so the command itself takes no user. A port another program holds
+is said in one line (exit 2) before anything starts; Ctrl-C ends the server cleanly: the
+requests under way finish, nothing is left half-written.
+"""
+
+import argparse
+import errno
+import socket
+
+from host import i18n
+from host.cli.common import EXIT_OK, UsageProblem
+
+DEFAULT_LISTEN = "127.0.0.1:8080"
+
+
+def listen_address(text: str) -> "tuple[str, int]":
+    """An argparse type: ``HOST:PORT`` (``[::1]:8080`` for IPv6)."""
+    host, sep, port = text.strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(i18n.text("serve.bad_listen", text=text))
+    return host, int(port)
+
+
+def bound(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``; UsageProblem (one line) when it cannot be had."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageProblem(i18n.text("serve.port_taken", host=host, port=port)) from None
+        raise UsageProblem(
+            i18n.text("serve.cannot_listen", host=host, port=port, problem=exc.strerror or exc)
+        ) from None
+    return sock
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from host.cli.auth import open_store, signer_for
+    from host.web.app import create_app
+
+    store = open_store(args.evidence)
+    host, port = args.listen
+    sock = bound(host, port)
+    port = sock.getsockname()[1]
+    app = create_app(store, sign=signer_for)
+    shown = "[%s]" % host if ":" in host else host
+    print(i18n.text("serve.listening", url="http://%s:%d/" % (shown, port)), flush=True)
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    )
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # uvicorn has shut down already, then passes Ctrl-C on: the end asked for
+    finally:
+        sock.close()
+        store.close()
+    print(i18n.text("serve.stopped"), flush=True)
+    return EXIT_OK
+
+
+def add_serve(sub: "argparse._SubParsersAction") -> None:
+    """Add ``sealcam serve``."""
+    p = sub.add_parser(
+        "serve", help=i18n.text("cmd.serve"), description=i18n.text("serve.description")
+    )
+    p.add_argument("--evidence", required=True, help=i18n.text("auth.evidence"))
+    p.add_argument(
+        "--listen",
+        type=listen_address,
+        default=listen_address(DEFAULT_LISTEN),
+        metavar="HOST:PORT",
+        help=i18n.text("serve.listen", default=DEFAULT_LISTEN),
+    )
+    p.set_defaults(run=cmd_serve)

@@ -1,0 +1,275 @@
+"""What the page plays of a recording: its signed fMP4 parts laid end to end, read in pieces.
+
+A recording made in fMP4 mode is its initialisation segment (chunk 0) and its fragments;
+their bytes in ledger order are an MP4 a browser plays as it stands (``host.mp4export``
+writes the same bytes, plus its notes, into an export). The page serves them as one
+virtual file (``Footage``): a byte range maps onto the parts it covers, each read from the
+store's file for its digest, so a seek reads only what it needs and nothing is copied or
+assembled on disk. A spoken reason is its own audio-only fragment; with the init segment
+before it, it is a file of its own, played on its own (``clip``).
+
+A raw recording's chunks (JPEG frames, PCM) are no MP4: the page says so and points to
+``sealcam export``, which makes a playable derivative. Sealed footage (R-DEV-3) is opened
+only with the agency's private key, which the web server never holds: not playable here.
+
+Every read goes through the store by digest (``media_file``); no part of a URL names a
+file. Thumbnails (the first keyframe, decoded with PyAV) are made on demand and kept in
+memory (``Thumbnails``), as are the checks of each chunk's media against its signed hash
+(``Checks``).
+"""
+
+import bisect
+import hashlib
+import io
+import queue
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from protocol.ledger import Entry, media_digest
+from protocol.registry import (
+    F_CHUNK_INDEX,
+    F_CIPHER_SHA,
+    F_END_MS,
+    F_FRAME_HASHES,
+    F_MEDIA_TYPE,
+    F_PLAIN_LEN,
+    F_START_MS,
+    KIND_CHUNK,
+    MEDIA_MP4,
+    MEDIA_MP4_INIT,
+)
+
+# Why a recording does not play in the browser.
+PLAYABLE = "playable"
+RAW = "raw"  # JPEG frames and PCM: sealcam export makes a playable derivative
+SEALED = "sealed"  # opened only with the agency's private key
+NO_INIT = "no-init"  # the init segment is missing: no fragment plays without it
+
+# A chunk's media, as the page shows it along the timeline.
+CHECK_OK = "ok"  # present, and its SHA-256 is the one its signed entry names
+CHECK_MISSING = "missing"  # not (yet) in the store: not collected, or deleted
+CHECK_ALTERED = "altered"  # present, but its bytes are not those the entry signed
+CHECK_PENDING = "checking"  # not checked yet: a background thread is on its way
+
+READ_BLOCK = 256 * 1024
+
+
+class MediaFiles(Protocol):
+    """What footage needs of an evidence store: the file of a digest."""
+
+    def media_file(self, digest: bytes) -> "object": ...
+
+
+@dataclass(frozen=True)
+class Part:
+    """One chunk in the virtual file: its entry's seq, chunk index, digest and length."""
+
+    seq: int
+    index: int
+    digest: bytes
+    size: int
+    start_ms: int
+    end_ms: int
+    video: bool  # a fragment of footage (not the init segment, not a sound-only fragment)
+
+
+def part_of(e: Entry) -> Part:
+    f = e.fields
+    return Part(
+        e.seq,
+        int(f.get(F_CHUNK_INDEX, -1)),
+        media_digest(f),
+        int(f.get(F_PLAIN_LEN, 0)),
+        int(f.get(F_START_MS, 0)),
+        int(f.get(F_END_MS, 0)),
+        f.get(F_MEDIA_TYPE) == MEDIA_MP4 and bool(f.get(F_FRAME_HASHES)),
+    )
+
+
+def chunk_entries(entries: list) -> "list[Entry]":
+    return [e for e in entries if e.kind == KIND_CHUNK]
+
+
+def playability(chunks: "list[Entry]") -> str:
+    """PLAYABLE, or why not (RAW, SEALED, NO_INIT), from a recording's chunk entries."""
+    media = [e.fields.get(F_MEDIA_TYPE) for e in chunks]
+    if not media or any(m not in (MEDIA_MP4_INIT, MEDIA_MP4) for m in media):
+        return RAW
+    if any(e.fields.get(F_CIPHER_SHA) is not None for e in chunks):
+        return SEALED
+    if media[0] != MEDIA_MP4_INIT:
+        return NO_INIT
+    return PLAYABLE
+
+
+class Footage:
+    """Parts laid end to end: a file of ``size`` bytes, read a range at a time."""
+
+    def __init__(self, parts: "list[Part]") -> None:
+        self.parts = parts
+        self.starts: list[int] = []
+        at = 0
+        for p in parts:
+            self.starts.append(at)
+            at += p.size
+        self.size = at
+
+    def read(self, files: MediaFiles, first: int, last: int) -> Iterator[bytes]:
+        """Bytes ``first`` to ``last`` inclusive, in blocks; each part read from its file."""
+        at = first
+        i = bisect.bisect_right(self.starts, at) - 1
+        while at <= last and 0 <= i < len(self.parts):
+            part, base = self.parts[i], self.starts[i]
+            stop = min(last, base + part.size - 1)
+            with open(str(files.media_file(part.digest)), "rb") as fh:
+                fh.seek(at - base)
+                left = stop - at + 1
+                while left > 0:
+                    block = fh.read(min(READ_BLOCK, left))
+                    if not block:
+                        raise OSError("media of seq %d is shorter than signed" % part.seq)
+                    left -= len(block)
+                    yield block
+            at = stop + 1
+            i += 1
+
+
+class Checks:
+    """Each chunk's media checked against the hash its signed entry names, once per digest
+    (the store's media never change in place: a different byte is a different check).
+
+    A page asks for the states of all its recording's chunks (``states``): up to ``inline``
+    unchecked ones are checked there and then; the rest go to one background thread, and
+    show as CHECK_PENDING until it has been through them, so a ten-hour recording's page
+    does not wait for 36,000 files to be read."""
+
+    def __init__(self, limit: int = 500_000, inline: int = 300) -> None:
+        self.limit = limit
+        self.inline = inline
+        self._done: dict[bytes, str] = {}
+        self._queued: set[bytes] = set()
+        self._queue: queue.SimpleQueue[tuple[MediaFiles, bytes]] = queue.SimpleQueue()
+        self._worker: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def states(self, files: MediaFiles, digests: "list[bytes]") -> "list[str]":
+        with self._lock:
+            done = self._done
+            out: list = [done.get(d) for d in digests]
+        unknown = [i for i, state in enumerate(out) if state is None]
+        for i in unknown[: self.inline]:
+            out[i] = self.state(files, digests[i])
+        later = unknown[self.inline :]
+        if later:
+            self._later(files, [digests[i] for i in later])
+            for i in later:
+                out[i] = CHECK_PENDING
+        return out
+
+    def _later(self, files: MediaFiles, digests: "list[bytes]") -> None:
+        with self._lock:
+            for digest in digests:
+                if digest not in self._queued:
+                    self._queued.add(digest)
+                    self._queue.put((files, digest))
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._work, daemon=True)
+                self._worker.start()
+
+    def _work(self) -> None:
+        while True:
+            try:
+                files, digest = self._queue.get(timeout=5)
+            except queue.Empty:
+                return  # started again by the next page that needs it
+            try:
+                self.state(files, digest)
+            finally:
+                with self._lock:
+                    self._queued.discard(digest)
+
+    def state(self, files: MediaFiles, digest: bytes) -> str:
+        """The state of one digest's media, checked now unless known."""
+        with self._lock:
+            known = self._done.get(digest)
+        if known is not None:
+            return known
+        path = files.media_file(digest)
+        try:
+            h = hashlib.sha256()
+            with open(str(path), "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+        except FileNotFoundError:
+            return CHECK_MISSING  # not kept: it may arrive at the next dock
+        found = CHECK_OK if h.digest() == digest else CHECK_ALTERED
+        with self._lock:
+            if len(self._done) >= self.limit:
+                self._done.clear()
+            self._done[digest] = found
+        return found
+
+    def altered(self) -> int:
+        """How many media checked so far do not match their signed hash."""
+        with self._lock:
+            return sum(1 for v in self._done.values() if v == CHECK_ALTERED)
+
+
+class Thumbnails:
+    """The first keyframe of each recording, as a small JPEG, made once and kept (at most
+    ``limit`` of them, the least recently shown dropped first)."""
+
+    def __init__(self, limit: int = 512, width: int = 160) -> None:
+        self.limit = limit
+        self.width = width
+        self._kept: OrderedDict[str, bytes | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, files: MediaFiles, parts: "list[Part]") -> "bytes | None":
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
+        jpeg = self.make(files, parts)
+        with self._lock:
+            self._kept[key] = jpeg
+            while len(self._kept) > self.limit:
+                self._kept.popitem(last=False)
+        return jpeg
+
+    def make(self, files: MediaFiles, parts: "list[Part]") -> "bytes | None":
+        """The first keyframe of playable footage's ``parts`` as a JPEG ``width`` wide; None
+        when there is none to decode (a fragment missing, a decoder error)."""
+        if not parts or parts[0].index != 0:
+            return None
+        first = next((p for p in parts if p.video), None)
+        if first is None:
+            return None
+        try:
+            data = b"".join(
+                Footage([parts[0], first]).read(files, 0, parts[0].size + first.size - 1)
+            )
+        except OSError:
+            return None
+        return _first_picture(data, self.width)
+
+
+def _first_picture(data: bytes, width: int) -> "bytes | None":
+    import av
+    import cv2
+
+    try:
+        with av.open(io.BytesIO(data), mode="r") as container:
+            if not container.streams.video:
+                return None
+            for frame in container.decode(video=0):
+                height = max(2, round(frame.height * width / max(1, frame.width)) // 2 * 2)
+                image = frame.to_ndarray(format="bgr24", width=width, height=height)
+                ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
+                return jpeg.tobytes() if ok else None
+    except (av.FFmpegError, ValueError):
+        return None
+    return None

@@ -1,0 +1,174 @@
+"""A recording's page: the player, and under it the recording's story along one time axis.
+
+The story is ``host.timeline``'s: segments between the pauses, each pause with its
+objective reason and the spoken reason after it (a clip that plays on its own), the
+announcement and narration marks, clock changes and power losses. Along the same axis,
+each chunk's media as the store holds it (present and matching its signed hash, missing,
+or altered: the validation string made visible), the GPS track (``gpstrack``) and the
+custody chain (``host.audit.history``). Opening the page is a ``view`` record; playing is
+a ``play`` record, made by the media route on the first byte (``media``).
+"""
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from host import audit, cases, i18n, items, restricted, timeline
+from host.web import gpstrack, pages
+from host.web import i18n as web_i18n
+from host.web.evidence import acting, item_id
+from host.web.session import need, web_of
+
+if TYPE_CHECKING:
+    from host.web.recordview import View
+    from host.web.session import WebSession
+
+CUSTODY_SHOWN = 200  # the newest records of the chain on the page; sealcam audit has them all
+
+# Events drawn as marks along the axis, and the colour class of each.
+MARKS = {
+    "record-start": "start",
+    "record-stop": "stop",
+    "pause": "pause",
+    "resume": "resume",
+    "announcement": "announce",
+    "narration": "narrate",
+    "mark-important": "important",
+    "clock-set": "clock",
+    "power-loss-recovered": "power",
+}
+
+
+def _where(ms: int, start: int, length: int) -> float:
+    return max(0.0, min(100.0, (ms - start) * 100.0 / length))
+
+
+def marks(rec: dict, start: int, length: int, lang: str) -> "list[dict]":
+    """Each event of the story as the page draws and lists it."""
+    out = []
+    for t in rec["timeline"]:
+        name = t["event"]
+        msg_id = "event." + name
+        line = {
+            "seq": t["seq"],
+            "event": name,
+            "label": i18n.text(msg_id, lang) if i18n.known(msg_id) else name,
+            "time_ms": t["time_ms"],
+            "at": _where(t["time_ms"], start, length),
+            "media_s": t.get("media_s"),
+            "css": MARKS.get(name, "other"),
+        }
+        if "reason" in t:
+            reason_id = "timeline.pause." + ("none" if t["reason"] == "none given" else t["reason"])
+            line["reason"] = i18n.text(reason_id, lang) if i18n.known(reason_id) else t["reason"]
+        if name == "resume":
+            clip = t.get("spoken_reason")
+            line["clip"] = clip
+        if "change_s" in t:
+            line["change_s"] = t["change_s"]
+        if "torn_bytes" in t:
+            line["power"] = timeline.in_flight(t)  # the caller speaks ``lang``
+        out.append(line)
+    return out
+
+
+def segments(lines: "list[dict]", start: int, end: int, length: int) -> "list[dict]":
+    """Recording and paused stretches along the axis, from the pause and resume marks."""
+    out = []
+    at, paused = start, False
+    for m in lines:
+        if m["event"] in ("pause", "resume"):
+            upto = _where(m["time_ms"], start, length)
+            out.append({"from": _where(at, start, length), "to": upto, "paused": paused})
+            at, paused = m["time_ms"], m["event"] == "pause"
+    out.append({"from": _where(at, start, length), "to": 100.0, "paused": paused})
+    return [s for s in out if s["to"] > s["from"]]
+
+
+def chunk_runs(web, view: "View") -> "tuple[list, dict]":
+    """Consecutive chunks in the same state, as stretches of the axis; counts per state."""
+    runs: list = []
+    states = web.checks.states(web.store, [p.digest for p in view.parts])
+    counts = dict(Counter(states))
+    for (a, b), state in zip(view.places, states, strict=True):
+        b = max(a, b)
+        if runs and runs[-1]["state"] == state:
+            runs[-1]["to"] = max(runs[-1]["to"], b)
+            runs[-1]["count"] += 1
+        else:  # a new stretch, at least a sliver wide to be seen
+            runs.append({"state": state, "from": a, "to": max(b, a + 0.2), "count": 1})
+    return runs, counts
+
+
+def page_data(request: Request, s: "WebSession", wanted: str) -> dict:
+    web = web_of(request)
+    lang = pages.lang_of(request)
+    user = s.desk.user
+    with acting(request, s, audit.VIEW, wanted) as act:
+        cur = act.cur
+        item = items.get(cur, wanted)
+        held = restricted.restriction(cur, wanted)
+        now = web.now()
+        may_play = user.may(audit.PLAY) and (
+            restricted.refusal(cur, user.name, audit.PLAY, wanted, now) is None
+        )
+        in_force = restricted.approval_in_force(cur, wanted, user.name, audit.PLAY, now)
+        held_by = cases.cases_of(cur, wanted)
+        note = cases.note_of(cur, wanted)
+        extra = pages.panels(request, "recording", s, cur, wanted)
+        asked = [
+            a for a in restricted.listing(cur, now, for_user=user.name)
+            if a.item_id == wanted and a.state(now) == restricted.PENDING
+        ]  # fmt: skip
+    # After the view's own record, which the chain then shows as its newest line; and the
+    # recording's view, which a first look at a long recording takes seconds to make, out of
+    # the action's write transaction (the store's writers, a dock among them, go on).
+    view = web.views.get(s.desk.look, item)
+    with s.desk.look() as cur:
+        ids = [wanted] + [d.item_id for d in items.derivatives_of(cur, wanted)]
+        records = [r for i in ids for r in audit.history(cur, item=i, limit=CUSTODY_SHOWN)]
+    custody = sorted(records, key=lambda r: r.seq)[-CUSTODY_SHOWN:]
+    start = item.started_ms
+    end = max(item.ended_ms, start + 1)
+    length = end - start
+    rec = view.story
+    with web_i18n.speaking(web.speaking, lang):
+        lines = marks(rec, start, length, lang) if rec else []
+    runs, counts = chunk_runs(web, view)
+    return {
+        "item": item,
+        "rec": rec,
+        "marks": lines,
+        "segments": segments(lines, start, end, length),
+        "runs": runs,
+        "counts": counts,
+        "chunks": len(view.parts),
+        "playable": view.playable,
+        "may_play": may_play,
+        "in_force": in_force,
+        "restricted": held,
+        "restricted_kind": restricted.KIND_TEXT.get(held[0]) if held else None,
+        "gps": view.track,
+        "distance_text": gpstrack.distance_text,
+        "custody": custody,
+        "cases": held_by,
+        "note": note,
+        "asked": asked,
+        "panels": extra,
+        "seconds": length / 1000,
+        "problems": rec.get("problems", []) if rec else [],
+    }
+
+
+def show(request: Request) -> Response:
+    s = need(request)
+    wanted = item_id(request)
+    data = page_data(request, s, wanted)
+    return pages.render(request, s, "recording.html", **data)
+
+
+def routes() -> "list[Route]":
+    return [Route("/recording/{device}/{rec:int}", show, methods=["GET"])]

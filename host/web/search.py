@@ -1,0 +1,113 @@
+"""Search: recordings by officer, device, case, category and time, newest first, each with
+its first picture, its length and its state. An officer's search covers their own
+recordings only, whatever the form says. Every search is a ``view`` record with its
+filters and how many recordings it showed."""
+
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from host import audit, cases, items
+from host.errors import Unusable
+from host.web import pages
+from host.web.evidence import acting
+from host.web.session import need
+
+if TYPE_CHECKING:
+    from sqlite3 import Cursor
+
+MENU = (("/search", "web.menu.search", audit.VIEW),)
+LIMIT = 200
+FIELDS = ("officer", "unit", "device", "case", "category", "since", "until")
+
+
+def has_units(cur: "Cursor") -> bool:
+    """Whether the agency keeps units in the register (``host.registers``): until it does,
+    the search has no unit to ask for."""
+    return cur.execute("SELECT 1 FROM units LIMIT 1").fetchone() is not None
+
+
+def find(cur: "Cursor", wanted: dict, zone: str) -> "list[dict]":
+    """Recordings matching every filter in ``wanted`` (texts as the form gives them)."""
+    where: list[str] = ["i.kind = ?"]
+    params: list[object] = [items.RECORDING]
+    if wanted.get("officer"):
+        where.append("i.officer = ?")
+        params.append(wanted["officer"])
+    if wanted.get("unit") and has_units(cur):
+        where.append("i.officer IN (SELECT officer_id FROM unit_members WHERE unit_id = ?)")
+        params.append(wanted["unit"])
+    if wanted.get("device"):
+        where.append("i.device_id = ?")
+        params.append(wanted["device"])
+    if wanted.get("case"):
+        where.append("i.item_id IN (SELECT item_id FROM case_items WHERE case_no = ?)")
+        params.append(wanted["case"])
+    if wanted.get("category"):
+        where.append("i.item_id IN (SELECT item_id FROM item_notes WHERE category = ?)")
+        params.append(wanted["category"])
+    if wanted.get("since"):
+        where.append("i.started_ms >= ?")
+        params.append(cases.parse_when(wanted["since"], zone))
+    if wanted.get("until"):
+        where.append("i.started_ms < ?")
+        params.append(cases.parse_when(wanted["until"], zone))
+    columns = ", ".join("i." + c.strip() for c in items.COLUMNS.split(","))
+    sql = (
+        "SELECT %s, r.kind, n.category FROM items i "
+        "LEFT JOIN restrictions r ON r.item_id = i.item_id "
+        "LEFT JOIN item_notes n ON n.item_id = i.item_id WHERE %s "
+        "ORDER BY i.started_ms DESC, i.item_id LIMIT %d" % (columns, " AND ".join(where), LIMIT)
+    )
+    width = len(items.COLUMNS.split(","))
+    found = []
+    for row in cur.execute(sql, params).fetchall():
+        item = items._item(row[:width])
+        found.append(
+            {
+                "item": item,
+                "restricted": row[width],
+                "category": row[width + 1],
+                "seconds": max(0, item.ended_ms - item.started_ms) // 1000,
+                "cases": [c.case_no for c in cases.cases_of(cur, item.item_id)],
+            }
+        )
+    return found
+
+
+def show(request: Request) -> Response:
+    s = need(request)
+    user = s.desk.user
+    zone = pages.zone_of(request)
+    wanted = {k: request.query_params.get(k, "").strip()[:100] for k in FIELDS}
+    if user.officer_only:
+        wanted["officer"] = user.officer_id or "-"
+    asked = {k: v for k, v in wanted.items() if v}
+    problem = None
+    found: list = []
+    with acting(request, s, audit.VIEW, None, listed="search", **asked) as act:
+        items.refresh(act.cur)
+        try:
+            found = find(act.cur, wanted, zone)
+        except Unusable as exc:  # a time that does not parse: said on the form
+            problem = str(exc)
+        act.details["count"] = len(found)
+        units = has_units(act.cur)
+    return pages.render(
+        request,
+        s,
+        "search.html",
+        zone=zone,
+        wanted=wanted,
+        found=found,
+        problem=problem,
+        limit=LIMIT,
+        categories=cases.CATEGORIES,
+        units=units,
+    )
+
+
+def routes() -> "list[Route]":
+    return [Route("/search", show, methods=["GET"])]

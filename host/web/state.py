@@ -1,0 +1,30 @@
+"""What the whole application shares: the store, the clock, the web sessions, the caches."""
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from host.web.footage import Checks, Thumbnails
+from host.web.recordview import Views
+from host.web.session import Limiter, Sessions
+
+if TYPE_CHECKING:
+    from host.access import Store
+
+
+@dataclass
+class Web:
+    """The application's state (``request.app.state.web``)."""
+
+    store: "Store"
+    now: "Callable[[], int]"
+    sign: "Callable[[Store], None] | None" = None
+    sessions: Sessions = field(default_factory=Sessions)
+    limiter: Limiter = field(default_factory=Limiter)
+    checks: Checks = field(default_factory=Checks)
+    thumbnails: Thumbnails = field(default_factory=Thumbnails)
+    views: Views = field(default_factory=Views)
+    # The host's messages (a refusal's line) speak the language in force, which is
+    # process-wide: a request that shows one holds this while it chooses and renders.
+    speaking: threading.Lock = field(default_factory=threading.Lock)

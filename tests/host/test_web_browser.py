@@ -1,0 +1,146 @@
+"""The review page in a real browser (headless Chromium): the journeys of issue 16, one
+browser for the module. Screenshots of each page, in Chinese, at 1366x768 and 1920x1080,
+go to test-artifacts/ for people to look at."""
+
+import threading
+
+import pytest
+
+from host.cli.serve import bound
+from host.web.app import create_app
+from tests import browser
+from tests.host import webstore
+
+SIZES = ((1366, 768), (1920, 1080))
+WAIT_MS = 60_000  # a generous bound on a loaded machine; the conditions are what is awaited
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The review page on a store of two recordings, served by uvicorn on loopback."""
+    import uvicorn
+
+    ev, recs = webstore.make(tmp_path_factory.mktemp("webpage") / "ev")
+    sock = bound("127.0.0.1", 0)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(ev, sign=webstore.sign_checkpoint), log_level="warning",
+                       lifespan="off")
+    )  # fmt: skip
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield "http://127.0.0.1:%d" % sock.getsockname()[1], recs
+    finally:
+        server.should_exit = True
+        thread.join(60)
+        sock.close()
+        ev.close()
+
+
+@pytest.fixture(scope="module")
+def page(site):
+    with browser.browser() as context:
+        yield context.new_page()
+
+
+def shots(page, name: str) -> None:
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        browser.screenshot(page, "web-%s-%dx%d" % (name, width, height))
+    page.set_viewport_size({"width": SIZES[0][0], "height": SIZES[0][1]})
+
+
+def log_in(page, base: str, name: str) -> None:
+    page.goto(base + "/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", webstore.PASSWORD)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_url(base + "/")
+
+
+def log_out(page) -> None:
+    page.click("form[action='/logout'] button")
+    page.wait_for_selector("input[name=password]")
+
+
+def test_log_in_search_open_play_and_hear_a_pauses_reason(site, page):
+    # Issue 16: log in, search, open a recording, play it, jump to a pause and hear its reason.
+    base, _ = site
+    page.goto(base + "/login")
+    assert page.get_attribute("html", "lang") == "zh-CN"  # the browser asks for Chinese
+    shots(page, "login")
+    log_in(page, base, "clerk")
+    shots(page, "dashboard")
+    page.click("nav.menu a[href='/search']")
+    page.fill("input[name=officer]", webstore.OFFICER)
+    page.click("form.filters button[type=submit]")
+    page.wait_for_selector("table.results")
+    assert page.locator("table.results tbody tr").count() == 2
+    page.wait_for_function(
+        "() => { const i = document.querySelector('td.thumb img');"
+        " return i && i.complete && i.naturalWidth > 0; }",
+        timeout=WAIT_MS,
+    )
+    shots(page, "search")
+    page.click("a.open[href='/recording/%s']" % webstore.FIRST)
+    page.wait_for_selector("video#player")
+    page.evaluate(
+        "() => { const v = document.getElementById('player'); v.muted = true; v.play(); }"
+    )
+    page.wait_for_function(
+        "() => document.getElementById('player').currentTime > 0.5", timeout=WAIT_MS
+    )
+    # Jump to the pause: the player seeks to its media time and plays on from there.
+    page.click("tr[data-event=pause] button.seek")
+    page.wait_for_function(
+        "() => { const v = document.getElementById('player');"
+        " return !v.paused && v.currentTime >= 3.0; }",
+        timeout=WAIT_MS,
+    )
+    # Its reason, spoken after the resume, plays on its own (its clock starts where the
+    # spoken reason lies in the recording: the clip is the signed bytes, not a re-cut).
+    page.evaluate(
+        "() => { const a = document.querySelector('audio.spoken');"
+        " a.play(); window.clipFrom = a.currentTime; }"
+    )
+    page.wait_for_function(
+        "() => { const a = document.querySelector('audio.spoken');"
+        " return !a.paused && a.currentTime > window.clipFrom + 0.3; }",
+        timeout=WAIT_MS,
+    )
+    assert page.evaluate("() => document.getElementById('player').paused")  # one at a time
+    page.evaluate("() => document.querySelector('audio.spoken').pause()")
+    shots(page, "recording")
+
+
+def test_request_and_grant_an_approval_then_play(site, page):
+    # R-HOST-6 in the browser: ask for the approval, another person grants it, then it plays.
+    base, recs = site
+    second = webstore.second_id(recs)
+    page.goto(base + "/")
+    if page.locator("input[name=password]").count():
+        log_in(page, base, "clerk")
+    page.goto(base + "/recording/" + second)
+    assert page.locator("video#player").count() == 0
+    page.fill("form.ask input[name=purpose]", "庭审举证")
+    page.click("form.ask button[type=submit]")
+    page.wait_for_selector("p.hint >> text=1")  # back on the page: one request waiting
+    shots(page, "restricted")
+    log_out(page)
+    log_in(page, base, "approver")
+    page.goto(base + "/approvals")
+    shots(page, "approvals")
+    assert page.locator("text=庭审举证").count() == 1
+    page.click("button.grant")
+    page.wait_for_load_state()
+    assert page.locator("button.grant").count() == 0  # decided: the queue is empty
+    log_out(page)
+    log_in(page, base, "clerk")
+    page.goto(base + "/recording/" + second)
+    page.evaluate(
+        "() => { const v = document.getElementById('player'); v.muted = true; v.play(); }"
+    )
+    page.wait_for_function(
+        "() => document.getElementById('player').currentTime > 0.3", timeout=WAIT_MS
+    )
+    log_out(page)

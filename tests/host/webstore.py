@@ -1,0 +1,102 @@
+"""What the review page's tests share: an evidence store with two fMP4 recordings of officer
+P-0427 (each with a pause, its spoken reason and a GPS track; the second one restricted),
+an account for every role and a second officer, and a clock the test moves by hand."""
+
+from host import people, restricted
+from protocol.registry import EV_ANNOUNCEMENT, EV_RECORD_START, F_DETAIL, F_GPS, KIND_CHUNK
+from tests.host import fmp4
+from tests.host.deskstore import START_MS, Clock
+from tests.host.helpers import ACCOUNT_PASSWORD, sign_checkpoint, with_accounts
+from tests.protocol.helpers import DEVICE
+
+PASSWORD = ACCOUNT_PASSWORD
+OFFICER = fmp4.OFFICER
+FIRST = "%s/%d" % (DEVICE, 1)  # the first recording's item id (its record-start's seq)
+ACCOUNTS = (
+    ("clerk", (people.CLERK,), None),
+    ("legal", (people.LEGAL,), None),
+    ("approver", (people.APPROVER,), None),
+    ("admin", (people.ADMINISTRATOR,), None),
+    ("officer", (people.OFFICER,), OFFICER),
+    ("stranger", (people.OFFICER,), "P-0999"),  # another officer: none of these are theirs
+)
+# Where the track starts: Shanghai, People's Square, in degrees x 1e7.
+LAT0, LON0 = 312_304_000, 1_214_737_000
+
+
+class _Walker(fmp4._Builder):
+    """The test builder, its chunks carrying a position that moves north-east (R-DEV-13)."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+        super().__init__()
+        write = self.writer.append_entry
+
+        def with_gps(kind, fields, *rest):
+            if kind == KIND_CHUNK:
+                self.steps += 1
+                fields = {**fields, F_GPS: [LAT0 + self.steps * 900, LON0 + self.steps * 600, 8]}
+            return write(kind, fields, *rest)
+
+        self.writer.append_entry = with_gps
+
+    def again(self) -> None:
+        """Start the next recording on the same device, as the recorder would."""
+        self.rec = fmp4.Recording()
+        self.index = self.sequence = self.audio_time = 0
+        self.mono += 3000
+        self.rec.origin_mono = self.mono
+        self.rec.rec_id = self.writer.seq.to_bytes(8, "big")
+        self.event(
+            EV_RECORD_START, self.mono, {F_DETAIL: {"pre_frames": 0, "origin_mono": self.mono}}
+        )
+
+
+def _one(b: _Walker, gops_before: int, gops_after: int) -> fmp4.Recording:
+    gops = gops_before + gops_after
+    samples, avcc = fmp4.encode_video(gops * fmp4.FPS)
+    background, asc = fmp4.encode_audio(fmp4.tone(gops + 2, level=0.05, hz=300))
+    spoken, _ = fmp4.encode_audio(fmp4.tone(2.0, hz=520))
+    b.event(EV_ANNOUNCEMENT, b.mono, {F_DETAIL: {"prompted_ms": fmp4.T0 + b.mono}})
+    b.init(fmp4.mp4.init_segment(fmp4.tracks(avcc, asc)))
+    for g in range(gops):
+        if g == gops_before:
+            b.pause(3, spoken)
+        b.gop(samples[g * fmp4.FPS : (g + 1) * fmp4.FPS], background)
+    return b.stop()
+
+
+def recordings() -> "tuple[list, dict, list]":
+    """Two recordings on the test device: (all entries, all media, [each Recording])."""
+    b = _Walker()
+    first = _one(b, 3, 3)
+    media = dict(first.media)
+    b.again()
+    second = _one(b, 2, 2)
+    media.update(second.media)
+    return [e.raw for e in first.entries + second.entries], media, [first, second]
+
+
+def make(path) -> "tuple[object, list]":
+    """The store at ``path`` (open) and the two Recordings; the second is restricted."""
+    from host.evidence import SqliteEvidenceStore
+    from tests.protocol.helpers import device_key
+
+    raws, media, recs = recordings()
+    ev = SqliteEvidenceStore(path)
+    ev.enrol(DEVICE, device_key().public)
+    ev.add_entries(DEVICE, raws, fmp4.T0 + 3_600_000)
+    for sha, data in media.items():
+        ev.put_media(sha, data)
+    with_accounts(ev, ACCOUNTS)
+    second = second_id(recs)
+    with ev.write() as cur:
+        restricted.mark(cur, second, restricted.PRIVATE, "a witness's home", "clerk", START_MS)
+    return ev, recs
+
+
+def second_id(recs: list) -> str:
+    return "%s/%d" % (DEVICE, int.from_bytes(recs[1].rec_id, "big"))
+
+
+__all__ = ["PASSWORD", "START_MS", "Clock", "make", "sign_checkpoint"]

@@ -1,0 +1,338 @@
+#!/usr/bin/env python3
+"""The review page's figures (issue 16), on loopback, against ``sealcam serve`` running as
+its own process on a store made for the run:
+
+- a ten-hour recording's page (36,000 one-second fragments, a pause with its spoken reason
+  every hour, a GPS position on each chunk): cold (the first look in the server's life,
+  which parses its entries and starts checking its chunks' media) and warm; goal under 1 s;
+- seeking: a range request for one fragment at a random place in the ten-hour file, timed
+  to its last byte; goal p95 under 200 ms;
+- 20 reviewers at once, each logged in, each going dashboard, search, a two-minute
+  recording's page and two seeks in the ten-hour one, ROUNDS times (bounded in count, and
+  in time by DEADLINE_S); goal p95 page time under 300 ms.
+
+Run: .venv/bin/python tools/bench/web_bench.py [--hours 10] [--reviewers 20]
+"""
+
+import argparse
+import hashlib
+import http.client
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from fractions import Fraction
+from pathlib import Path
+from urllib.parse import urlencode
+
+import av
+import numpy as np
+from common import REPO, T0_MS, machine
+
+from host import access, items, people
+from host.evidence import SqliteEvidenceStore
+from protocol import h26x, mp4
+from protocol.frames import frame_digest
+from protocol.ledger import LedgerWriter
+from protocol.registry import (
+    EV_PAUSE,
+    EV_RECORD_START,
+    EV_RECORD_STOP,
+    EV_RESUME,
+    F_CHUNK_INDEX,
+    F_DETAIL,
+    F_END_MS,
+    F_EVENT,
+    F_FRAME_HASHES,
+    F_GPS,
+    F_MEDIA_TYPE,
+    F_OFFICER,
+    F_PLAIN_LEN,
+    F_PLAIN_SHA,
+    F_REASON,
+    F_RECORDING,
+    F_SPOKEN,
+    F_START_MS,
+    KIND_CHUNK,
+    KIND_EVENT,
+    MEDIA_MP4,
+    MEDIA_MP4_INIT,
+    PAUSE_WEATHER,
+)
+from protocol.signer import make_signer
+
+DEVICE = "SC-BENCH-1"
+SEED = bytes(range(32))
+OFFICER = "P-0427"
+FPS = 10
+SIZE = (160, 96)
+PASSWORD = "reviewer password 1"
+ROUNDS = 10
+DEADLINE_S = 300.0
+SEEKS = 50
+SHORT = 30  # two-minute recordings: what the reviewers open
+
+
+def one_second() -> "tuple[list, bytes]":
+    """One GOP of H.264 (FPS frames), reused for every second of the recording."""
+    ctx = av.CodecContext.create("libx264", "w")
+    ctx.width, ctx.height = SIZE
+    ctx.pix_fmt = "yuv420p"
+    ctx.time_base = Fraction(1, FPS)
+    ctx.options = {"preset": "ultrafast", "x264-params": "keyint=%d:bframes=0" % FPS}
+    units = []
+    for i in range(FPS):
+        # A smooth moving picture: small fragments, so ten hours fit a test machine's disk.
+        img = np.zeros((SIZE[1], SIZE[0], 3), np.uint8)
+        img[:, :, 0] = np.linspace(0, 255, SIZE[0], dtype=np.uint8)[None, :]
+        img[20:60, i * 8 : i * 8 + 40, :] = 255
+        frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
+        frame.pts = i
+        units += [bytes(p) for p in ctx.encode(frame)]
+    units += [bytes(p) for p in ctx.encode(None)]
+    sps, pps, samples = [], [], []
+    for unit in units:
+        nals = h26x.split_annexb(unit)
+        sps += [n for n in nals if h26x.nal_type(n, "avc1") == 7]
+        pps += [n for n in nals if h26x.nal_type(n, "avc1") == 8]
+        body = [n for n in nals if not h26x.is_parameter_set(n, "avc1")]
+        samples.append((h26x.to_sample(body), h26x.is_keyframe(nals, "avc1")))
+    return samples, h26x.avcc(sps[:1], pps[:1])
+
+
+class Recorder:
+    """A device's ledger and media, written as its recorder would (unsigned chunks, signed
+    events), a recording at a time, into the evidence store in batches."""
+
+    def __init__(self, ev: SqliteEvidenceStore, device: str, seed: bytes, gop: tuple) -> None:
+        self.ev, self.device = ev, device
+        self.w = LedgerWriter(make_signer(seed), device)
+        ev.enrol(device, make_signer(seed).public_key())
+        self.samples, avcc = gop
+        self.hashes = [frame_digest(s) for s, _ in self.samples]
+        track = mp4.Track(1, mp4.HANDLER_VIDEO, 90000, "avc1", avcc, width=SIZE[0], height=SIZE[1])
+        self.init = mp4.init_segment([track])
+        self.raws: list = []
+        self.media: dict = {}
+        self.size = 0
+        self.at = 0  # ms from T0_MS
+
+    def recording(self, seconds: int, pause_every: int) -> "tuple[str, int]":
+        """One recording of ``seconds``, a pause (and its spoken reason) every
+        ``pause_every`` seconds; its item id and its footage's size."""
+        rec_id = self.w.seq.to_bytes(8, "big")
+        size0 = self.size
+        origin = self.at
+
+        def event(code: int, at: int, extra: "dict | None" = None) -> None:
+            fields = {F_EVENT: code, F_RECORDING: rec_id, F_OFFICER: OFFICER, **(extra or {})}
+            self.raws.append(self.w.append(KIND_EVENT, fields, T0_MS + at, at, True))
+
+        def chunk(index: int, data: bytes, kind: int, start: int, end: int, hashes: list):
+            sha = hashlib.sha256(data).digest()
+            lat, lon = 312_304_000 + index * 3, 1_214_737_000 + (index % 3600) * 2
+            fields = {
+                F_RECORDING: rec_id, F_CHUNK_INDEX: index, F_START_MS: T0_MS + start,
+                F_END_MS: T0_MS + end, F_FRAME_HASHES: hashes, F_MEDIA_TYPE: kind,
+                F_PLAIN_LEN: len(data), F_PLAIN_SHA: sha, F_GPS: [lat, lon, 8],
+            }  # fmt: skip
+            self.raws.append(self.w.append(KIND_CHUNK, fields, T0_MS + end, end))
+            self.media[sha] = data
+            self.size += len(data)
+            if len(self.raws) >= 5000:
+                self.flush()
+            return sha
+
+        event(EV_RECORD_START, self.at, {F_DETAIL: {"pre_frames": 0, "origin_mono": origin}})
+        chunk(0, self.init, MEDIA_MP4_INIT, self.at, self.at, [])
+        index = 1
+        for second in range(seconds):
+            if second and second % pause_every == 0:
+                event(EV_PAUSE, self.at, {F_REASON: PAUSE_WEATHER})
+                self.at += 60_000
+                base = (self.at - origin) * 90
+                run = [mp4.Run(1, base, [mp4.Sample(s, 9000, k) for s, k in self.samples[:2]])]
+                sha = chunk(index, mp4.fragment(index, run), MEDIA_MP4, self.at, self.at + 2000, [])
+                index += 1
+                event(EV_RESUME, self.at + 2000, {F_REASON: PAUSE_WEATHER, F_SPOKEN: sha})
+            base = (self.at - origin) * 90
+            run = [mp4.Run(1, base, [mp4.Sample(s, 9000, k) for s, k in self.samples])]
+            chunk(index, mp4.fragment(index, run), MEDIA_MP4, self.at, self.at + 1000, self.hashes)
+            index += 1
+            self.at += 1000
+        event(EV_RECORD_STOP, self.at + 5)
+        self.at += 600_000
+        return "%s/%d" % (self.device, int.from_bytes(rec_id, "big")), self.size - size0
+
+    def flush(self) -> None:
+        self.ev.add_entries(self.device, self.raws, T0_MS + self.at + 60_000)
+        self.raws = []
+        staged = [self.ev.put_media(sha, data, defer=True) for sha, data in self.media.items()]
+        self.ev.make_durable(staged)
+        self.media = {}
+
+
+def make_store(root: Path, hours: int, reviewers: int) -> "tuple[str, int]":
+    """The store: one recording of ``hours`` hours, SHORT recordings of two minutes on a
+    second device (what reviewers open), the reviewers' accounts; returns the long
+    recording's item id and its footage's size in bytes."""
+    gop = one_second()
+    ev = SqliteEvidenceStore(root)
+    long = Recorder(ev, DEVICE, SEED, gop)
+    item, size = long.recording(hours * 3600, 3600)
+    long.flush()
+    short = Recorder(ev, DEVICE + "-2", bytes(range(1, 33)), gop)
+    for _ in range(SHORT):
+        short.recording(120, 60)
+    short.flush()
+    access.prepare(ev)
+    with ev.write() as cur:
+        items.refresh(cur)
+        for n in range(reviewers):
+            people.add_user(cur, "reviewer%d" % n, (people.LEGAL,), PASSWORD, 0)
+    ev.close()
+    return item, size
+
+
+class Browser:
+    """One reviewer: a connection and the session cookie, as a browser would hold them."""
+
+    def __init__(self, port: int) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        self.cookies: dict = {}
+
+    def request(self, method: str, path: str, body: "dict | None" = None,
+                headers: "dict | None" = None) -> "tuple[int, bytes, float]":  # fmt: skip
+        sent = dict(headers or {})
+        sent["Cookie"] = "; ".join("%s=%s" % kv for kv in self.cookies.items())
+        sent["Accept"] = "text/html"
+        data = None
+        if body is not None:
+            data = urlencode(body)
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        start = time.perf_counter()
+        self.conn.request(method, path, data, sent)
+        r = self.conn.getresponse()
+        content = r.read()
+        took = time.perf_counter() - start
+        for name, value in r.getheaders():
+            if name.lower() == "set-cookie":
+                key, _, rest = value.partition("=")
+                self.cookies[key] = rest.split(";", 1)[0].strip('"')
+        return r.status, content, took
+
+    def log_in(self, name: str) -> None:
+        _, page, _ = self.request("GET", "/login")
+        found = re.search(rb'name="csrf" value="([^"]+)"', page)
+        if found is None:
+            raise RuntimeError("the login page has no form")
+        token = found.group(1).decode()
+        status, _, _ = self.request("POST", "/login", {"csrf": token, "name": name,
+                                                       "password": PASSWORD})  # fmt: skip
+        if status != 303:
+            raise RuntimeError("login of %s failed: %d" % (name, status))
+
+
+def p95(values: list) -> float:
+    return sorted(values)[max(0, int(len(values) * 0.95) - 1)]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--hours", type=int, default=10)
+    p.add_argument("--reviewers", type=int, default=20)
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory(prefix="web-bench-") as tmp:
+        store = Path(tmp) / "ev"
+        t = time.perf_counter()
+        item, size = make_store(store, args.hours, args.reviewers)
+        print("made the store: %d h recording, %.1f MB footage, %.0f s"
+              % (args.hours, size / 1e6, time.perf_counter() - t))  # fmt: skip
+        server = subprocess.Popen(
+            [sys.executable, "-m", "host.cli", "serve", "--evidence", str(store),
+             "--listen", "127.0.0.1:0", "--lang", "en"],
+            stdout=subprocess.PIPE, text=True, cwd=REPO,
+        )  # fmt: skip
+        try:
+            line = server.stdout.readline() if server.stdout else ""
+            listening = re.search(r":(\d+)/", line)
+            if listening is None:
+                raise RuntimeError("sealcam serve did not start: %r" % line)
+            port = int(listening.group(1))
+            return measure(port, item, size, args.reviewers, args.hours)
+        finally:
+            server.terminate()
+            server.wait(60)
+
+
+def measure(port: int, item: str, size: int, reviewers: int, hours: int) -> int:
+    b = Browser(port)
+    b.log_in("reviewer0")
+    page = "/recording/" + item
+    status, body, cold = b.request("GET", page)
+    assert status == 200, status
+    warm = [b.request("GET", page)[2] for _ in range(5)]
+    print("%d-hour page: cold %.0f ms, warm median %.0f ms (%d KB)"
+          % (hours, cold * 1000, statistics.median(warm) * 1000, len(body) // 1024))  # fmt: skip
+    media = "/media/%s/footage.mp4" % item
+    rng = random.Random(16)
+    seeks = []
+    for _ in range(SEEKS):
+        at = rng.randrange(0, size - 70_000)
+        wanted = {"Range": "bytes=%d-%d" % (at, at + 65_535)}
+        status, got, took = b.request("GET", media, headers=wanted)
+        assert status == 206 and len(got) == 65_536, status
+        seeks.append(took)
+    print("seek (64 KB at a random place): median %.1f ms, p95 %.1f ms"
+          % (statistics.median(seeks) * 1000, p95(seeks) * 1000))  # fmt: skip
+    times: list = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + DEADLINE_S
+
+    # The dashboard's first look checks every device's whole ledger (cold, once per change).
+    status, _, first = b.request("GET", "/")
+    assert status == 200, status
+    again = [b.request("GET", "/")[2] for _ in range(5)]
+    print("dashboard: cold %.0f ms, warm median %.0f ms"
+          % (first * 1000, statistics.median(again) * 1000))  # fmt: skip
+    short = re.findall(rb'href="(/recording/%s-2/\d+)"' % DEVICE.encode(),
+                       b.request("GET", "/search?device=%s-2" % DEVICE)[1])  # fmt: skip
+    assert len(short) == SHORT, len(short)
+
+    def reviewer(n: int) -> None:
+        me = Browser(port)
+        me.log_in("reviewer%d" % n)
+        r = random.Random(n)
+        for _ in range(ROUNDS):
+            if time.monotonic() > deadline:
+                return
+            one = r.choice(short).decode()
+            for path in ("/", "/search?officer=" + OFFICER, one):
+                status, _, took = me.request("GET", path)
+                assert status == 200, (path, status)
+                with lock:
+                    times.append(took)
+            for _ in range(2):
+                at = r.randrange(0, size - 70_000)
+                me.request("GET", media, headers={"Range": "bytes=%d-%d" % (at, at + 65_535)})
+
+    threads = [threading.Thread(target=reviewer, args=(n,)) for n in range(reviewers)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    middle, worst = statistics.median(times) * 1000, p95(times) * 1000
+    print("%d reviewers at once: %d pages, median %.0f ms, p95 %.0f ms"
+          % (reviewers, len(times), middle, worst))  # fmt: skip
+    print(machine())
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONPATH", str(REPO))
+    sys.exit(main())
