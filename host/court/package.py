@@ -62,7 +62,6 @@ if TYPE_CHECKING:
     from host.tlog import NoteSigner
 
 HERE = Path(__file__).resolve().parent
-VERIFIER_PAGE = HERE / "verifier" / "verify.html"  # the offline page, one self-contained file
 VERIFIER_SCRIPT = HERE / "verify_package.py"
 NOT_AUTHENTIC = "not-authentic"  # a refusal's reason: stored media is not what was signed
 
@@ -692,10 +691,11 @@ def _build(
         "the verifier for a terminal: python3 verify.py (standard library and PyNaCl)",
         "终端核验脚本：python3 verify.py（需 Python 标准库与 PyNaCl）",
     )
-    if VERIFIER_PAGE.is_file():
+    page = _verifier_page()
+    if page is not None:
         b.add(
             "verify.html",
-            VERIFIER_PAGE.read_bytes(),
+            page,
             "verifier",
             "HTML",
             "the offline verifier page: open it in a browser and choose this folder",
@@ -802,6 +802,16 @@ def _custody_rows(store: "SqliteEvidenceStore", item_ids: list) -> dict:
     except sqlite3.OperationalError:  # no audit table: a store before accounts
         return {}
     return out
+
+
+def _verifier_page() -> "bytes | None":
+    """The offline verifier page (``host.court.verifier``: its scripts inlined into one
+    self-contained file), or None where this sealcam has none."""
+    try:
+        from host.court.verifier import page_html
+    except ImportError:
+        return None
+    return page_html().encode("utf-8")
 
 
 def _tool() -> str:

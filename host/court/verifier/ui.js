@@ -1,0 +1,342 @@
+// The page: the folder chooser (input or drag and drop), then the verdict, each recording's
+// state, video and timeline, what was checked and the file list. Every text comes from
+// SC.STRINGS and is shown in Chinese with English beside it.
+"use strict";
+var SC = globalThis.SC || (globalThis.SC = {});
+
+SC.ui = (function () {
+  const $ = (id) => document.getElementById(id);
+  const urls = [];
+
+  function el(tag, attrs, ...kids) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "class") e.className = v;
+      else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v);
+    }
+    for (const k of kids) if (k !== null && k !== undefined) e.append(k);
+    return e;
+  }
+
+  // One text in both languages: Chinese first, English beside it.
+  function bi(key, fields, tag = "span") {
+    const t = SC.t(key, fields);
+    return el(tag, { class: "bi" }, el("span", { class: "zh", lang: "zh-CN" }, t.zh), " ", el("span", { class: "en", lang: "en" }, t.en));
+  }
+
+  function biText(zh, en, tag = "span") {
+    return el(tag, { class: "bi" }, el("span", { class: "zh", lang: "zh-CN" }, zh || ""), " ", el("span", { class: "en", lang: "en" }, en || ""));
+  }
+
+  // A time as the agency reads it: "2026-12-05 14:03:07 UTC+8" in the manifest's zone.
+  function when(ms, zone) {
+    if (typeof ms !== "number") return "—";
+    const d = new Date(ms);
+    try {
+      const parts = new Intl.DateTimeFormat("en-CA", {
+        timeZone: zone || "UTC", year: "numeric", month: "2-digit", day: "2-digit",
+        hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZoneName: "shortOffset",
+      }).formatToParts(d);
+      const get = (t) => (parts.find((p) => p.type === t) || {}).value;
+      const offset = (get("timeZoneName") || "GMT").replace("GMT", "UTC");
+      return `${get("year")}-${get("month")}-${get("day")} ${get("hour")}:${get("minute")}:${get("second")} ${offset === "UTC" ? "UTC+0" : offset}`;
+    } catch (e) {
+      return d.toISOString().replace("T", " ").slice(0, 19) + " UTC";
+    }
+  }
+
+  function clock(ms) {
+    const s = Math.max(0, Math.round(ms / 1000));
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const pad = (n) => String(n).padStart(2, "0");
+    return (h ? h + ":" + pad(m) : String(m)) + ":" + pad(s % 60);
+  }
+
+  function show(id, ...kids) {
+    const box = $(id);
+    box.replaceChildren(...kids);
+    box.hidden = kids.length === 0;
+  }
+
+  function reasonKey(code) {
+    return SC.STRINGS["reason_" + code] ? "reason_" + code : "reason_unknown";
+  }
+
+  function findingItem(f) {
+    return el("li", { class: f.fail ? "fail" : "info", "data-code": f.code, "data-item": f.item || "" }, bi(f.key, f.fields));
+  }
+
+  function renderVerdict(result) {
+    const problems = result.problems;
+    const info = result.findings.filter((f) => !f.fail);
+    const kids = [
+      el("div", { class: "verdict " + (result.ok ? "ok" : "not-ok"), id: "verdict-word", "data-ok": result.ok ? "1" : "0" },
+        el("span", { class: "mark" }, result.ok ? "✓" : "✗"), bi(result.ok ? "verdict_ok" : "verdict_not_ok", {}, "strong")),
+      bi(result.ok ? "verdict_ok_detail" : "verdict_not_ok_detail", { n: problems.length }, "p"),
+    ];
+    if (problems.length) {
+      const list = el("ul", { class: "problems", id: "problems" });
+      for (const f of problems.slice(0, 200)) list.append(findingItem(f));
+      if (problems.length > 200) list.append(el("li", {}, bi("more", { n: problems.length - 200 })));
+      kids.push(list);
+    }
+    if (info.length) {
+      const list = el("ul", { class: "infos", id: "infos" });
+      for (const f of info.slice(0, 50)) list.append(findingItem(f));
+      kids.push(list);
+    }
+    kids.push(el("p", {}, el("button", { type: "button", onclick: () => $("folder").click() }, bi("again"))));
+    show("verdict", ...kids);
+  }
+
+  function row(key, value) {
+    return el("tr", {}, el("th", {}, bi(key)), el("td", {}, value));
+  }
+
+  function renderPackage(result) {
+    const m = result.manifest || {};
+    const zone = m.time_zone;
+    const table = el("table", { class: "facts" });
+    if (m.case) table.append(row("case", [m.case.number, m.case.title].filter(Boolean).join(" · ")));
+    if (m.extractor) table.append(row("extractor", m.extractor.name || m.extractor.user || ""));
+    table.append(row("created", m.created || when(m.created_ms, zone)));
+    if (m.place) table.append(row("place", m.place));
+    table.append(row("host_key", el("code", {}, result.fingerprint || "—")));
+    show("package", el("h2", {}, bi("package")), table, bi("note_files", {}, "p"));
+  }
+
+  function onvifKey(state) {
+    return "onvif_" + state;
+  }
+
+  // The recording's timeline: its footage, the pauses with their reasons, and the spoken
+  // reason after each; a click on a segment plays the video from there.
+  function timeline(view, video, zone) {
+    const story = view.story;
+    if (!story || !story.start) return null;
+    const start = story.start;
+    const detail = start.detail instanceof Map ? start.detail : new Map();
+    const originMono = detail.get("origin_mono");
+    const originWall = typeof originMono === "number" && typeof start.mono === "number" ? start.atMs - (start.mono - originMono) : start.atMs;
+    const endMs = story.stop ? story.stop.atMs : Math.max(start.atMs, ...story.chunks.map((c) => c.endMs || 0));
+    const span = Math.max(1, endMs - originWall);
+    const bar = el("div", { class: "bar" });
+    const pct = (ms) => (100 * Math.min(Math.max(ms - originWall, 0), span)) / span + "%";
+    const seek = (ms) => () => {
+      if (video) {
+        video.currentTime = Math.max(0, (ms - originWall) / 1000);
+        video.play().catch(() => {});
+      }
+    };
+    // Segments: runs of footage between a start or resume and the next pause or stop.
+    const events = story.events;
+    const legend = el("ol", { class: "events" });
+    let segFrom = originWall;
+    let pauseAt = null;
+    let pauseReason = null;
+    for (const ev of events) {
+      const at = ev.atMs;
+      if (ev.event === SC.ledger.EV.PAUSE) {
+        bar.append(el("div", { class: "seg rec", style: `left:${pct(segFrom)};width:calc(${pct(at)} - ${pct(segFrom)})`, title: SC.t("seg_recording").zh, onclick: seek(segFrom) }));
+        pauseAt = at;
+        pauseReason = ev.reason;
+        const r = SC.t(reasonKey(ev.reason), { code: ev.reason });
+        legend.append(el("li", { class: "pause" }, el("span", { class: "t" }, clock(at - originWall)), bi("ev_pause", { reason: r.zh }, "span")));
+        legend.lastChild.querySelector(".en").textContent = SC.t("ev_pause", { reason: r.en }).en;
+      } else if (ev.event === SC.ledger.EV.RESUME) {
+        if (pauseAt !== null) {
+          const r = SC.t(reasonKey(pauseReason), { code: pauseReason });
+          bar.append(el("div", { class: "seg paused", style: `left:${pct(pauseAt)};width:calc(${pct(at)} - ${pct(pauseAt)})`, title: r.zh + " / " + r.en }));
+        }
+        pauseAt = null;
+        segFrom = at;
+        const li = el("li", { class: "resume" }, el("span", { class: "t" }, clock(at - originWall)), bi("ev_resume"));
+        li.append(" ", spokenControl(view, ev, video, originWall));
+        legend.append(li);
+      } else if (ev.event === SC.ledger.EV.RECORD_START) {
+        legend.append(el("li", {}, el("span", { class: "t" }, clock(at - originWall)), bi("ev_record_start"), " ", el("span", { class: "when" }, when(at, zone))));
+      } else if (ev.event === SC.ledger.EV.RECORD_STOP) {
+        legend.append(el("li", {}, el("span", { class: "t" }, clock(at - originWall)), bi("ev_record_stop"), " ", el("span", { class: "when" }, when(at, zone))));
+      } else if (ev.event === SC.ledger.EV.ANNOUNCEMENT) {
+        legend.append(el("li", {}, el("span", { class: "t" }, clock(at - originWall)), bi("ev_announcement")));
+      }
+    }
+    if (pauseAt === null) {
+      bar.append(el("div", { class: "seg rec", style: `left:${pct(segFrom)};width:calc(${pct(endMs)} - ${pct(segFrom)})`, title: SC.t("seg_recording").zh, onclick: seek(segFrom) }));
+    }
+    // Chunks the package does not hold (a partial export) are shown hatched.
+    for (const c of view.chunks || []) {
+      if (!c.included && c.role !== "init") {
+        const ch = story.chunks.find((x) => x.seq === c.seq);
+        if (ch) bar.append(el("div", { class: "seg absent", style: `left:${pct(ch.startMs)};width:calc(${pct(ch.endMs)} - ${pct(ch.startMs)})` }));
+      }
+    }
+    const scale = el("div", { class: "scale" }, el("span", {}, "0:00"), el("span", {}, clock(span)));
+    const key = el("div", { class: "key" },
+      el("span", { class: "sw rec" }), bi("seg_recording"), el("span", { class: "sw paused" }), bi("seg_paused"));
+    return el("div", { class: "timeline" }, el("h4", {}, bi("timeline")), bar, scale, key, legend);
+  }
+
+  function spokenControl(view, ev, video, originWall) {
+    if (typeof ev.spokenChunk !== "number") return bi("no_spoken", {}, "em");
+    const wav = view.spoken.get(ev.spokenChunk);
+    if (wav) {
+      const url = URL.createObjectURL(wav);
+      urls.push(url);
+      return el("span", { class: "spoken" }, bi("spoken_reason"), " ", el("audio", { controls: "", preload: "none", src: url }));
+    }
+    const chunk = view.story.chunks.find((c) => c.seq === ev.spokenChunk);
+    if (!video || !chunk) return bi("spoken_reason", {}, "em");
+    return el("button", { type: "button", class: "spoken", onclick: () => {
+      video.currentTime = Math.max(0, (chunk.startMs - originWall) / 1000);
+      video.play().catch(() => {});
+    } }, "▶ ", bi("play_spoken"));
+  }
+
+  function renderRecordings(result) {
+    const zone = (result.manifest || {}).time_zone;
+    const out = [el("h2", {}, bi("recordings"))];
+    for (const view of result.recordings) {
+      const rec = view.rec;
+      const card = el("article", { class: "recording state-" + view.state, "data-item": view.name });
+      const onvif = SC.t(onvifKey(view.state));
+      card.append(el("h3", {}, el("span", { class: "item" }, view.name), " ",
+        el("span", { class: "state", "data-state": view.state }, biText(onvif.zh, onvif.en))));
+      const facts = el("table", { class: "facts" });
+      facts.append(row("device", rec.device || ""));
+      if (rec.officer) facts.append(row("officer", rec.officer));
+      facts.append(row("started", when(rec.started_ms, zone)));
+      facts.append(row("ended", when(rec.ended_ms, zone)));
+      if (typeof rec.started_ms === "number" && typeof rec.ended_ms === "number") facts.append(row("duration", clock(rec.ended_ms - rec.started_ms)));
+      if (rec.range) facts.append(el("tr", {}, el("td", { colspan: "2" }, bi("range", { from: when(rec.range.from_ms, zone), to: when(rec.range.to_ms, zone) }))));
+      if (Array.isArray(rec.proves) && rec.proves.length) facts.append(row("proves", rec.proves.join("；")));
+      if (view.fingerprint) facts.append(row("fingerprint", el("code", {}, view.fingerprint)));
+      let video = null;
+      const media = el("div", { class: "media" });
+      if (view.video) {
+        const url = URL.createObjectURL(view.video);
+        urls.push(url);
+        video = el("video", { controls: "", preload: "metadata", src: url });
+        media.append(video);
+      } else {
+        media.append(bi("no_video", {}, "p"));
+      }
+      card.append(el("div", { class: "row" }, media, facts));
+      const tl = timeline(view, video, zone);
+      if (tl) card.append(tl);
+      out.push(card);
+    }
+    show("recordings", ...out);
+  }
+
+  function renderChecks(result) {
+    const list = el("ul", { class: "steps" });
+    for (const s of result.steps) {
+      list.append(el("li", { class: s.pass ? "pass" : "fail" }, el("span", { class: "mark" }, s.pass ? "✓" : "✗"), " ", bi(s.key, s.fields)));
+    }
+    for (const view of result.recordings) {
+      const pass = view.problems === 0;
+      list.append(el("li", { class: pass ? "pass" : "fail" }, el("span", { class: "mark" }, pass ? "✓" : "✗"), " ", bi("c_recording", { rec: view.name })));
+    }
+    show("checks", el("h2", {}, bi("checks")), list);
+  }
+
+  function renderFiles(result) {
+    const table = el("table", { class: "files" });
+    table.append(el("tr", {}, ...["col_file", "col_category", "col_size", "col_sha", "col_result"].map((k) => el("th", {}, bi(k)))));
+    for (const f of result.files) {
+      table.append(el("tr", { class: "file-" + f.result, "data-path": f.path },
+        el("td", {}, el("code", {}, f.path), f.whatZh ? el("div", { class: "what" }, biText(f.whatZh, f.what)) : null),
+        el("td", {}, f.category || ""),
+        el("td", { class: "num" }, typeof f.bytes === "number" ? f.bytes.toLocaleString("en") : ""),
+        el("td", {}, el("code", { class: "sha" }, f.sha || "")),
+        el("td", {}, bi("file_" + f.result))));
+    }
+    show("files", el("h2", {}, bi("files")), table);
+  }
+
+  async function check(fileList) {
+    for (const u of urls.splice(0)) URL.revokeObjectURL(u);
+    for (const id of ["verdict", "package", "recordings", "checks", "files"]) show(id);
+    document.body.dataset.state = "checking";
+    if (!(globalThis.crypto && crypto.subtle)) {
+      show("progress", bi("no_webcrypto", {}, "p"));
+      document.body.dataset.state = "unusable";
+      return null;
+    }
+    const progress = (what) => show("progress", bi("reading", { what }, "p"));
+    progress("");
+    const t0 = performance.now();
+    const result = await SC.package.verifyPackage(Array.from(fileList), progress);
+    result.elapsedMs = performance.now() - t0;
+    show("progress");
+    if (!result.usable) {
+      show("verdict", el("div", { class: "verdict not-ok", id: "verdict-word", "data-ok": "unusable" }, bi("not_a_package", { name: result.missing }, "strong")));
+      document.body.dataset.state = "unusable";
+      return result;
+    }
+    renderVerdict(result);
+    renderPackage(result);
+    renderRecordings(result);
+    renderChecks(result);
+    renderFiles(result);
+    document.body.dataset.state = result.ok ? "ok" : "not-ok";
+    SC.lastResult = result;
+    return result;
+  }
+
+  // A dropped folder: walk its entries into File objects with their relative paths.
+  async function dropped(items) {
+    const out = [];
+    async function walk(entry, prefix) {
+      if (entry.isFile) {
+        const file = await new Promise((ok, bad) => entry.file(ok, bad));
+        Object.defineProperty(file, "relativePath", { value: prefix + entry.name });
+        out.push(file);
+      } else if (entry.isDirectory) {
+        const reader = entry.createReader();
+        for (;;) {
+          const batch = await new Promise((ok, bad) => reader.readEntries(ok, bad));
+          if (!batch.length) break;
+          for (const e of batch) await walk(e, prefix + entry.name + "/");
+        }
+      }
+    }
+    for (const item of items) {
+      const entry = item.webkitGetAsEntry && item.webkitGetAsEntry();
+      if (entry) await walk(entry, "");
+    }
+    return out;
+  }
+
+  function start() {
+    $("intro").replaceChildren(bi("intro"));
+    $("choose-text").replaceChildren(bi("choose"));
+    $("choose-button").replaceChildren(bi("choose_button"));
+    document.body.dataset.state = "waiting";
+    $("folder").addEventListener("change", (e) => {
+      if (e.target.files && e.target.files.length) check(e.target.files);
+    });
+    const zone = $("choose");
+    zone.addEventListener("dragover", (e) => {
+      e.preventDefault();
+      zone.classList.add("over");
+    });
+    zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+    zone.addEventListener("drop", async (e) => {
+      e.preventDefault();
+      zone.classList.remove("over");
+      const files = await dropped(Array.from(e.dataTransfer.items || []));
+      if (files.length) check(files);
+    });
+  }
+
+  return { start, check, when, clock };
+})();
+
+if (typeof document !== "undefined") {
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", SC.ui.start);
+  else SC.ui.start();
+}
