@@ -123,6 +123,12 @@ def _segment_store(path: Path) -> str:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     path = Path(args.ledger)
+    from host.court.check import is_package
+
+    if is_package(path):  # a court package: its folder or its disc image (host.court)
+        from host.cli.court import cmd_verify_package
+
+        return cmd_verify_package(args)
     if _is_mp4(path):
         return verify_mp4_file(args)
     if _is_segment(path):
