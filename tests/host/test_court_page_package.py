@@ -1,15 +1,20 @@
 """The court package's offline page on whole packages, in Chromium: the person chooses the
 package folder and the page says OK, or NOT OK naming the changed or missing item (issue 15,
-"Verification without sealcam"). Screenshots go to test-artifacts/ for people to look at."""
+"Verification without sealcam"). The packages are made by the package builder
+(host/court/package.py) from small evidence stores. Screenshots go to test-artifacts/ for
+people to look at."""
 
 import shutil
 
 import pytest
 
+from host.court import package
 from protocol import mp4
+from protocol.signer import make_signer
 from tests import browser
 from tests.host import fmp4
-from tests.host.courtpkg import write_package
+from tests.host.helpers import HOST_KID, HOST_SEED
+from tests.protocol.helpers import DEVICE, T0
 
 # The page marks its body when the check is over (its CSP allows no string evaluation, so
 # the tests wait on a selector, not on an expression).
@@ -19,6 +24,28 @@ DONE = ", ".join('body[data-state="%s"]' % s for s in ("ok", "not-ok", "unusable
 @pytest.fixture(scope="module")
 def recording():
     return fmp4.record()
+
+
+def write_package(out, rec, **options):
+    """The package of ``rec`` (an fMP4 recording in a store of its own) at ``out``."""
+    ev = fmp4.evidence_store(out.parent / (out.name + "-store"), rec)
+    try:
+        number = int.from_bytes(rec.rec_id, "big")
+        want = package.Wanted(item="%s/%d" % (DEVICE, number), device=DEVICE, number=number)
+        extractor = {"user": "li", "name": "李伟 Li Wei (li)", "roles": ["evidence-clerk"]}
+        package.build(
+            ev,
+            [want],
+            None,
+            extractor,
+            make_signer(HOST_SEED),
+            HOST_KID,
+            package.Options(out=out, place="某市公安局证据室", **options),
+            T0 + 86_400_000,
+        )
+    finally:
+        ev.close()
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +105,19 @@ def test_a_good_package_says_ok(page, good):  # issue 15: on a good package it s
     # The timeline names the pause and its reason in both languages.
     assert "暂停：恶劣天气" in got["text"] and "paused: bad weather" in got["text"]
     assert page.locator("video").count() == 1
+    # The recording plays from the chosen file: the browser reads its length, and the
+    # spoken reason's button moves the video to the spoken reason after the pause.
+    duration = page.evaluate(
+        """() => new Promise((done) => {
+            const v = document.querySelector("video");
+            if (v.readyState >= 1) return done(v.duration);
+            v.addEventListener("loadedmetadata", () => done(v.duration));
+            v.addEventListener("error", () => done(-1));
+        })"""
+    )
+    assert duration > 5
+    page.click("button.spoken")
+    assert page.evaluate("() => document.querySelector('video').currentTime") > 3
 
 
 def test_one_byte_of_media_changed(page, good, tmp_path, recording):  # issue 15: NOT OK, named
@@ -115,7 +155,9 @@ def test_a_chunk_deleted(page, good, tmp_path, recording):  # issue 15
 def test_the_note_edited(page, good, tmp_path):  # issue 15
     pkg = tampered(good, tmp_path, "pkg")
     note = pkg / "note.html"
-    note.write_bytes(note.read_bytes().replace(b"Note", b"Nope"))
+    html = note.read_bytes()
+    at = html.index("提取".encode())
+    note.write_bytes(html[:at] + "制作".encode() + html[at + len("提取".encode()) :])
     got = check(page, pkg)
     assert got["state"] == "not-ok"
     assert got["problems"] == [["file-changed", "note.html"]]
@@ -150,3 +192,27 @@ def test_not_a_package(page, good, tmp_path):  # bad input: one clear line, both
     page.wait_for_selector(DONE, state="attached", timeout=60_000)
     text = page.inner_text("#verdict")
     assert "manifest.cbor" in text and "不是证据包" in text and "not an evidence package" in text
+
+
+def test_a_part_of_a_recording(page, recording, tmp_path):  # issue 15: a partial export
+    # Seconds 0 to 2 of the recording: the page says OK, tells the chunks left out (not a
+    # failure), names the state "OK with missing information" and hatches the rest.
+    pkg = write_package(tmp_path / "part", recording, from_ms=0, to_ms=2000)
+    got = check(page, pkg, "court-page-part")
+    assert got["state"] == "ok", got["problems"]
+    assert got["states"] == ["ok_missing"]
+    assert "有效（信息不完整）" in got["text"] and "OK with missing information" in got["text"]
+    assert "部分导出" in got["text"] and "left out" in got["text"]
+    assert page.locator(".timeline .seg.absent").count() > 0
+
+
+def test_the_checkpoint_edited(page, good, tmp_path):  # issue 15: the host log's checkpoint
+    pkg = tampered(good, tmp_path, "pkg")
+    note = pkg / "host/checkpoint.txt"
+    lines = note.read_bytes().split(b"\n")
+    lines[1] = str(int(lines[1]) + 1).encode()
+    note.write_bytes(b"\n".join(lines))
+    got = check(page, pkg)
+    assert got["state"] == "not-ok"
+    assert ["checkpoint", "host/checkpoint.txt"] in got["problems"]
+    assert ["file-changed", "host/checkpoint.txt"] in got["problems"]

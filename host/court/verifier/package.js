@@ -302,7 +302,7 @@ SC.package = (function () {
     async checkRecording(rec, devices, checkpoint) {
       const mark = this.findings.length;
       const name = rec.item || rec.dir || "?";
-      const view = { rec, name, state: "ok", problems: 0, story: null, video: null, spoken: new Map(), frames: [] };
+      const view = { rec, name, state: "ok", problems: 0, story: null, video: null, spoken: new Map(), badChunks: new Set() };
       this.recordings.push(view);
       const device = devices.get(rec.device) || { publicKey: null, good: false };
       // Step 6: the ledger, as the device signed it.
@@ -337,6 +337,7 @@ SC.package = (function () {
       const proven = await this.checkCustody(rec, name, checkpoint);
       await this.checkApproval(rec, name, proven);
       const failed = this.findings.slice(mark).filter((f) => f.fail);
+      for (const f of failed) if (f.code.startsWith("chunk-") && typeof f.fields.seq === "number") view.badChunks.add(f.fields.seq);
       view.problems = failed.length;
       if (!device.good || failed.some((f) => f.code === "device-key" || f.code === "enrolment")) view.state = "unknown_key";
       else if (failed.length) view.state = "not_ok";
