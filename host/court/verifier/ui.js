@@ -279,20 +279,22 @@ SC.ui = (function () {
     progress("");
     const t0 = performance.now();
     const result = await SC.package.verifyPackage(Array.from(fileList), progress);
-    result.elapsedMs = performance.now() - t0;
     show("progress");
     if (!result.usable) {
       show("verdict", el("div", { class: "verdict not-ok", id: "verdict-word", "data-ok": "unusable" }, bi("not_a_package", { name: result.missing }, "strong")));
       document.body.dataset.state = "unusable";
       return result;
     }
+    const t = performance.now();
     renderVerdict(result);
     renderPackage(result);
     renderRecordings(result);
     renderChecks(result);
     renderFiles(result);
-    document.body.dataset.state = result.ok ? "ok" : "not-ok";
+    result.timings.render = performance.now() - t;
+    result.elapsedMs = performance.now() - t0;
     SC.lastResult = result;
+    document.body.dataset.state = result.ok ? "ok" : "not-ok";
     return result;
   }
 
