@@ -216,3 +216,47 @@ def test_the_checkpoint_edited(page, good, tmp_path):  # issue 15: the host log'
     assert got["state"] == "not-ok"
     assert ["checkpoint", "host/checkpoint.txt"] in got["problems"]
     assert ["file-changed", "host/checkpoint.txt"] in got["problems"]
+
+
+def test_a_raw_recording(page, tmp_path):  # issue 15: the raw mode's media files, one a chunk
+    from host.evidence import SqliteEvidenceStore
+    from protocol.ledger import parse_entry
+    from protocol.registry import EV_RECORD_START, F_EVENT
+    from tests.host import rawrec
+
+    path, _ = rawrec.synced_recording(tmp_path)
+    ev = SqliteEvidenceStore(path)
+    try:
+        starts = [
+            e
+            for e in map(parse_entry, ev.entries(DEVICE))
+            if e.fields.get(F_EVENT) == EV_RECORD_START
+        ]
+        want = package.Wanted(
+            item="%s/%d" % (DEVICE, starts[0].seq), device=DEVICE, number=starts[0].seq
+        )
+        out = tmp_path / "raw"
+        package.build(
+            ev,
+            [want],
+            None,
+            {"user": "li", "name": "li"},
+            make_signer(HOST_SEED),
+            HOST_KID,
+            package.Options(out=out),
+            T0 + 86_400_000,
+        )
+    finally:
+        ev.close()
+    got = check(page, out, "court-page-raw")
+    assert got["state"] == "ok", got["problems"]
+    assert got["states"] == ["ok"]
+    # One byte of one JPEG chunk changed: that chunk and its file are named.
+    chunk = sorted((out / "r01/media").glob("*.mjpeg"))[1]
+    rawrec.tamper(chunk)
+    got = check(page, out)
+    assert got["state"] == "not-ok"
+    name = "r01/media/" + chunk.name
+    assert ["file-changed", name] in got["problems"]
+    seq = int(chunk.stem)
+    assert "entry %d" % seq in got["text"] and "chunk-changed" in {c for c, _ in got["problems"]}

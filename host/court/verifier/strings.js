@@ -140,6 +140,10 @@ SC.STRINGS = {
   host_key: ["主机密钥指纹（请与公安机关公布的核对）", "Host key fingerprint (compare with the one the agency publishes)"],
   proves: ["证明对象", "What it is meant to prove"],
   note_files: ["文字说明材料见 note.html / note.pdf", "The written note is note.html / note.pdf"],
+  derivative: [
+    "此视频为便于播放而转码的副本，并非设备签名的原始数据；原始数据见 media/ 文件夹，已逐一核验。",
+    "This video is a re-encoded copy for viewing, not the bytes the device signed; those are in the media/ folder, each checked.",
+  ],
   no_video: ["本证据包中没有此录像的可播放视频", "The package holds no playable video of this recording"],
   again: ["重新选择文件夹", "Choose another folder"],
   more: ["另有 {n} 项未列出", "{n} more not listed"],

@@ -229,6 +229,7 @@ SC.ui = (function () {
         urls.push(url);
         video = el("video", { controls: "", preload: "metadata", src: url });
         media.append(video);
+        if (rec.playable && rec.playable.kind === "derivative") media.append(bi("derivative", {}, "p"));
       } else {
         media.append(bi("no_video", {}, "p"));
       }
@@ -315,10 +316,8 @@ SC.ui = (function () {
         }
       }
     }
-    for (const item of items) {
-      const entry = item.webkitGetAsEntry && item.webkitGetAsEntry();
-      if (entry) await walk(entry, "");
-    }
+    const entries = items.map((item) => item.webkitGetAsEntry && item.webkitGetAsEntry());
+    for (const entry of entries) if (entry) await walk(entry, "");
     return out;
   }
 
@@ -339,8 +338,12 @@ SC.ui = (function () {
     zone.addEventListener("drop", async (e) => {
       e.preventDefault();
       zone.classList.remove("over");
+      // The drop's items and files are readable only while this handler runs: take them now.
+      const flat = Array.from(e.dataTransfer.files || []);
       const files = await dropped(Array.from(e.dataTransfer.items || []));
+      // Files dropped without their folder (or a browser without folder entries): as given.
       if (files.length) check(files);
+      else if (flat.length) check(flat);
     });
   }
 
