@@ -97,7 +97,7 @@ def _recording(rec: dict, zone: str) -> str:
         )
     pauses = []
     for n, p in enumerate(rec.get("pauses") or [], 1):
-        code = p.get("reason")
+        code = p.get("reason_code")
         reason = "%s / %s" % (
             PAUSE_NAMES_ZH.get(code, "未说明原因") if isinstance(code, int) else "未说明原因",
             PAUSE_NAMES_EN.get(code, "no reason given") if isinstance(code, int) else "none",

@@ -31,7 +31,7 @@ from host.court.note import note_html, note_pdf
 from host.errors import Refused, Unusable
 from host.files import fsync_dir
 from protocol.keys import DeviceKey, encode_key
-from protocol.ledger import parse_entry
+from protocol.ledger import Entry, parse_entry
 from protocol.registry import (
     EV_RECORD_START,
     EV_RECORD_STOP,
@@ -267,8 +267,11 @@ class _Builder:
             "录像 %s 从开始到停止的设备签名记录" % want.item,
         )
         self._proofs(d, want, span)
+        spoken = {e.fields.get(F_SPOKEN) for e in span if e.fields.get(F_SPOKEN)}
         places = (
-            self._fmp4(d, want, span, rec_id, included) if fmp4 else self._raw(d, want, included)
+            self._fmp4(d, want, span, rec_id, included)
+            if fmp4
+            else self._raw(d, want, included, spoken)
         )
         playable = None
         if (self.root / d / "video.mp4").exists():
@@ -276,7 +279,6 @@ class _Builder:
                 "file": "%s/video.mp4" % d,
                 "kind": "signed-fragments" if fmp4 else "derivative",
             }
-        spoken = {e.fields.get(F_SPOKEN) for e in span if e.fields.get(F_SPOKEN)}
         chunk_rows = []
         for e in chunks:
             where = places.get(e.seq)
@@ -416,7 +418,7 @@ class _Builder:
         )
         return {c["seq"]: (rel, c["offset"], c["bytes"]) for c in facts["chunks"]}
 
-    def _raw(self, d: str, want: Wanted, included: list) -> dict:
+    def _raw(self, d: str, want: Wanted, included: list, spoken: set) -> dict:
         places = {}
         for e in included:
             digest = e.fields[F_PLAIN_SHA]
@@ -441,6 +443,8 @@ class _Builder:
                 "录像 %s 第 %d 号片段：设备签名的原始数据" % (want.item, e.seq),
             )
             places[e.seq] = (rel, 0, len(data))
+            if media == MEDIA_PCM and e.digest in spoken:
+                self._spoken_wav(d, want, e, data, included)
         if self.opts.from_ms is not None or self.opts.to_ms is not None:
             self.not_included.append(
                 "%s: no playable video for a part of a raw recording; its chunks are in %s/media"
@@ -449,6 +453,31 @@ class _Builder:
             return places
         self._derivative(d, want)
         return places
+
+    def _spoken_wav(self, d: str, want: Wanted, e: Entry, pcm: bytes, included: list) -> None:
+        """The spoken reason after a pause as WAV, to listen to: the signed PCM chunk with
+        a WAV header (its rate from the recording's PCM chunks)."""
+        import io
+        import wave
+
+        from host.derivative import PCM_BYTES, pcm_rate
+
+        rate = pcm_rate([c for c in included if c.fields.get(F_MEDIA_TYPE) == MEDIA_PCM])
+        out = io.BytesIO()
+        with wave.open(out, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(PCM_BYTES)
+            w.setframerate(rate)
+            w.writeframes(pcm)
+        self.add(
+            "%s/spoken-%08d.wav" % (d, e.seq),
+            out.getvalue(),
+            "derivative",
+            "WAV, 16-bit PCM, mono, %d Hz" % rate,
+            "recording %s: the officer's spoken reason after a pause (chunk seq %d with a WAV "
+            "header)" % (want.item, e.seq),
+            "录像 %s：中断后执法人员口述的原因（第 %d 号片段加 WAV 文件头）" % (want.item, e.seq),
+        )
 
     def _derivative(self, d: str, want: Wanted) -> None:
         from host.export import ExportError, NotAuthentic, export_recording
@@ -557,19 +586,21 @@ class _Builder:
 
 def _pauses(span: list, rec_id: bytes) -> list:
     from host.mp4export import origin_mono, pauses
-    from protocol.registry import F_MONO_MS, F_REASON
+    from protocol.registry import F_MONO_MS, F_REASON, PAUSE_NAMES
 
     seq_of = {e.digest: e.seq for e in span}
     origin = origin_mono(span)
     out = []
     for pause, end in pauses(span, rec_id):
+        code = pause.fields.get(F_REASON)
         spoken = end.fields.get(F_SPOKEN) if end is not None else None
         end_mono = (end or span[-1]).fields[F_MONO_MS]
         out.append(
             {
                 "pause_seq": pause.seq,
                 "end_seq": end.seq if end is not None else None,
-                "reason": pause.fields.get(F_REASON),
+                "reason": PAUSE_NAMES.get(code, "none") if isinstance(code, int) else "none",
+                "reason_code": code if isinstance(code, int) else None,
                 "from_ms": max(0, pause.fields[F_MONO_MS] - origin),
                 "to_ms": max(0, end_mono - origin),
                 "spoken_seq": seq_of.get(spoken) if spoken else None,

@@ -45,12 +45,66 @@ def fmp4_store(tmp_path: Path, accounts: bool = True, gops_before: int = 3) -> P
     return _finish(path, tmp_path, accounts)
 
 
-def raw_store(tmp_path: Path, accounts: bool = True) -> Path:
-    """An evidence store holding one raw recording (JPEG frames, PCM sound), synced."""
+def raw_store(tmp_path: Path, accounts: bool = True, pause: bool = False) -> Path:
+    """An evidence store holding one raw recording (JPEG frames, PCM sound), synced; with
+    ``pause``, a pause (weather) and the officer's spoken reason in the middle of it."""
+    from tests.host.helpers import evidence, run_pair
     from tests.host.rawrec import synced_recording
 
-    path, _ = synced_recording(tmp_path)
-    return _finish(path, tmp_path, accounts)
+    if not pause:
+        path, _ = synced_recording(tmp_path)
+        return _finish(path, tmp_path, accounts)
+    agent = _raw_with_pause(tmp_path / "dev")
+    ev = evidence(tmp_path / "ev")
+    summary, _, _ = run_pair(agent, ev)
+    assert summary["result"] == "done", summary
+    ev.close()
+    agent.store.close()
+    return _finish(tmp_path / "ev", tmp_path, accounts)
+
+
+def _raw_with_pause(path: Path):
+    from firmware.agent import boot
+    from protocol.registry import MEDIA_MJPEG, MEDIA_PCM, PAUSE_WEATHER
+    from protocol.signer import make_signer
+    from simulator.hardware import SceneCamera, SimBattery, SimClock, SimMicrophone
+    from tests.host.rawrec import FPS, SIZE
+    from tests.protocol.helpers import SEED_A, T0
+
+    clock = SimClock(T0)
+    camera = SceneCamera(clock, *SIZE, seed=7)
+    mic = SimMicrophone(clock)
+    agent = boot(
+        str(path),
+        make_signer(SEED_A),
+        DEVICE,
+        "P-0427",
+        clock,
+        camera,
+        None,
+        SimBattery(),
+        config={"video_media": MEDIA_MJPEG, "audio_media": MEDIA_PCM},
+    )
+
+    def film(frames: int) -> None:
+        for i in range(frames):
+            agent.input("frame", camera.read(agent.recorder.overlay(clock.wall_ms()))[0], True)
+            if i % 2 == 0:
+                agent.input("audio", mic.read()[0])
+            clock.advance(1000 // FPS)
+
+    agent.input("press_record")
+    film(2 * FPS)
+    agent.input("pause", PAUSE_WEATHER)
+    clock.advance(3000)
+    agent.input("resume")
+    for _ in range(10):  # the officer states the reason
+        agent.input("audio", mic.read()[0])
+        clock.advance(200)
+    agent.input("spoken_reason_done")
+    film(2 * FPS)
+    agent.input("press_stop")
+    return agent
 
 
 def the_item(path: Path) -> str:

@@ -180,7 +180,8 @@ def test_a_part_proves_its_chunks_contiguous_and_part_of_the_signed_recording(
 
 
 def test_a_raw_recording_packages_its_chunks_and_a_playable_derivative(tmp_path, monkeypatch):
-    store = raw_store(tmp_path)
+    # Issue 15: the original media byte-exact, a video with sound, the spoken reason.
+    store = raw_store(tmp_path, pause=True)
     item = the_item(store)
     pkg = tmp_path / "raw"
     assert export(monkeypatch, store, pkg, "--recording", item) == 0
@@ -189,6 +190,15 @@ def test_a_raw_recording_packages_its_chunks_and_a_playable_derivative(tmp_path,
     assert all(c["included"] and c["file"].startswith("r01/media/") for c in rec["chunks"])
     with av.open(str(pkg / "r01/video.mp4")) as f:
         assert {s.type for s in f.streams} >= {"video", "audio"}
+    (pause,) = rec["pauses"]
+    assert pause["reason"] == "weather" and pause["spoken_seq"] is not None
+    spoken = pkg / ("r01/spoken-%08d.wav" % pause["spoken_seq"])
+    import wave
+
+    with wave.open(str(spoken)) as w:
+        pcm = w.readframes(w.getnframes())
+    (chunk,) = [c for c in rec["chunks"] if c["seq"] == pause["spoken_seq"]]
+    assert chunk["role"] == "spoken-reason" and pcm == (pkg / chunk["file"]).read_bytes()
     assert vp.check(vp.Folder(str(pkg))).ok
 
 
@@ -223,6 +233,13 @@ def test_an_existing_folder_is_refused_without_force_and_replaced_whole_with_it(
     assert export(monkeypatch, store, out, "--recording", item) == 2
     assert "--force" in capsys.readouterr().err
     assert (out / "old.txt").exists()
+    from host import audit
+
+    ev = SqliteEvidenceStore(store)
+    with ev.read() as cur:
+        tried = [r for r in audit.history(cur) if r.action == audit.EXPORT]
+    ev.close()
+    assert [(r.outcome, r.item) for r in tried] == [(audit.REFUSED, item)]  # on record
     assert export(monkeypatch, store, out, "--recording", item, "--force") == 0
     assert not (out / "old.txt").exists() and (out / "manifest.cbor").exists()
     assert vp.check(vp.Folder(str(out))).ok
