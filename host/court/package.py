@@ -20,6 +20,7 @@ import errno
 import hashlib
 import os
 import shutil
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -176,6 +177,7 @@ class _Builder:
         self.now_ms = now_ms
         self.extractor = extractor
         self.files: dict = {}  # path -> (category, format, what, what_zh)
+        self.known: dict = {}  # path -> (SHA-256 hex, size) of what was written, as written
         self.not_included: list = []
         self.log = _Log(store)
         self._ledgers: dict = {}
@@ -183,6 +185,7 @@ class _Builder:
     def add(self, rel: str, data: bytes, category: str, fmt: str, what: str, zh: str) -> None:
         _write(self.root / rel, data)
         self.files[rel] = (category, fmt, what, zh)
+        self.known[rel] = (hashlib.sha256(data).hexdigest(), len(data))
 
     def entries(self, device: str) -> list:
         if device not in self._ledgers:
@@ -416,6 +419,8 @@ class _Builder:
             "byte (the original media), playable with sound, with pause subtitles" % want.item,
             "录像 %s：设备签名的原始片段逐字节首尾相接，可直接播放（含声音及中断字幕）" % want.item,
         )
+        # Hashed as it was written (every fragment then read back and checked): no second read.
+        self.known[rel] = (facts["file_sha256"], (self.root / rel).stat().st_size)
         return {c["seq"]: (rel, c["offset"], c["bytes"]) for c in facts["chunks"]}
 
     def _raw(self, d: str, want: Wanted, included: list, spoken: set) -> dict:
@@ -661,6 +666,8 @@ def build(
         raise PackageError(i18n.text("court.range_one"))
     tmp = parent / (".%s.partial-%d" % (out.name, os.getpid()))
     shutil.rmtree(tmp, ignore_errors=True)
+    # The PDF's library takes seconds to load: load it beside the media's copying.
+    threading.Thread(target=_load_pdf_library, daemon=True).start()
     try:
         tmp.mkdir()
         made = _build(store, wanted, case, extractor, signer, kid, opts, now_ms, tmp)
@@ -770,7 +777,7 @@ def _build(
         "recordings": recordings,
         "not_included": b.not_included,
     }
-    listed = _listing(tmp, b.files)
+    listed = _listing(tmp, b.files, b.known)
     html = note_html(manifest, listed)
     b.add(
         "note.html",
@@ -783,7 +790,7 @@ def _build(
     b.add(
         "note.pdf", note_pdf(html), "note", "PDF", "the written note as PDF", "文字说明材料（PDF）"
     )
-    manifest["files"] = _listing(tmp, b.files)
+    manifest["files"] = _listing(tmp, b.files, b.known)
     signed = signed_manifest.sign(manifest, signer, kid)
     _write(tmp / "manifest.cbor", signed)
     _write(tmp / "manifest.json", signed_manifest.as_json(manifest))
@@ -798,11 +805,13 @@ def _build(
     )
 
 
-def _listing(root: Path, files: dict) -> list:
+def _listing(root: Path, files: dict, known: dict) -> list:
     rows = []
     for rel in sorted(files):
         category, fmt, what, zh = files[rel]
-        digest, size = _sha256_file(root / rel)
+        if rel not in known:
+            known[rel] = _sha256_file(root / rel)
+        digest, size = known[rel]
         rows.append(
             {
                 "path": rel,
@@ -833,6 +842,10 @@ def _custody_rows(store: "SqliteEvidenceStore", item_ids: list) -> dict:
     except sqlite3.OperationalError:  # no audit table: a store before accounts
         return {}
     return out
+
+
+def _load_pdf_library() -> None:
+    import weasyprint  # noqa: F401  (loaded now, used by note_pdf later)
 
 
 def _verifier_page() -> "bytes | None":
