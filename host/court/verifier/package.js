@@ -107,6 +107,23 @@ SC.package = (function () {
     return out.every((h) => h && h.length === 32) ? out : null;
   }
 
+  // A gate that lets at most `width` of the tasks given to it run at once.
+  function limiter(width) {
+    let active = 0;
+    const waiting = [];
+    return async (task) => {
+      if (active >= width) await new Promise((go) => waiting.push(go));
+      active += 1;
+      try {
+        return await task();
+      } finally {
+        active -= 1;
+        const go = waiting.shift();
+        if (go) go();
+      }
+    };
+  }
+
   class Check {
     constructor(files, progress) {
       this.files = files;
@@ -116,6 +133,11 @@ SC.package = (function () {
       this.hashes = new Map(); // path -> {sha, bytes} already computed
       this.recordings = [];
       this.fileRows = [];
+      this.timings = {}; // ms spent in each kind of work, for the benchmark
+    }
+
+    time(what, since) {
+      this.timings[what] = (this.timings[what] || 0) + performance.now() - since;
     }
 
     find(code, item, key, fields, fail = true) {
@@ -302,9 +324,12 @@ SC.package = (function () {
     async checkRecording(rec, devices, checkpoint) {
       const mark = this.findings.length;
       const name = rec.item || rec.dir || "?";
-      const view = { rec, name, state: "ok", problems: 0, story: null, video: null, spoken: new Map(), frames: [] };
+      const view = { rec, name, state: "ok", problems: 0, story: null, video: null, spoken: new Map(), badChunks: new Set() };
       this.recordings.push(view);
       const device = devices.get(rec.device) || { publicKey: null, good: false };
+      // Step 7's reading and hashing starts now and runs beside the ledger's checks.
+      const media = this.hashMedia(rec, name);
+      media.catch(() => {}); // told where it is awaited, below; never an unhandled rejection
       // Step 6: the ledger, as the device signed it.
       const raw = await this.read(rec.entries_file);
       let entries = [];
@@ -322,21 +347,26 @@ SC.package = (function () {
         } catch (e) {
           this.find("ledger", rec.entries_file, "p_entry_unreadable", { rec: name, index: raws.length + 1, why: e.message });
         }
+        const t = performance.now();
         const run = await L().checkRun(raws, device.publicKey, rec.device, null);
+        this.time("ledger", t);
         entries = run.entries;
         for (const p of run.problems) this.ledgerFinding(p, name, rec);
         this.checkSpan(entries, rec, name);
       }
       const good = entries.filter((e) => e !== null);
       view.story = L().story(good);
-      // Step 7: the chunks the entries sign, and the bytes of those included.
-      await this.checkChunks(good, rec, name, view);
       // Step 9: every entry in the host log's signed tree.
+      const t = performance.now();
       await this.checkInclusion(good, rec, name, checkpoint);
+      this.time("proofs", t);
+      // Step 7: the chunks the entries sign, and the bytes of those included.
+      this.checkChunks(good, rec, name, view, await media);
       // Steps 10 and 11: custody and approval.
       const proven = await this.checkCustody(rec, name, checkpoint);
       await this.checkApproval(rec, name, proven);
       const failed = this.findings.slice(mark).filter((f) => f.fail);
+      for (const f of failed) if (f.code.startsWith("chunk-") && typeof f.fields.seq === "number") view.badChunks.add(f.fields.seq);
       view.problems = failed.length;
       if (!device.good || failed.some((f) => f.code === "device-key" || f.code === "enrolment")) view.state = "unknown_key";
       else if (failed.length) view.state = "not_ok";
@@ -374,10 +404,84 @@ SC.package = (function () {
       if (!last || last.seq !== rec.last_seq) this.find("ledger", name, "p_span_end", { rec: name, seq: rec.last_seq });
     }
 
-    async checkChunks(entries, rec, name, view) {
+    // Step 7's reading and hashing, which needs only the signed manifest: which chunks the
+    // package must hold (every one, or the range's and the init segment), each read from
+    // its file and hashed. Runs while the ledger is checked; returns what it found, for
+    // checkChunks to tell once the entries are known.
+    async hashMedia(rec, name) {
+      const out = { notes: [], changed: [], listed: Array.isArray(rec.chunks) ? rec.chunks : [] };
+      const note = (code, key, fields, fail = true) => out.notes.push([code, key, fields, fail]);
+      const range = rec.range;
+      let left = 0;
+      let lastIndex = null;
+      const byFile = new Map(); // each file read once
+      for (const c of out.listed) {
+        const must = !range || c.media === "video/mp4-init" || (c.seq >= range.first_seq && c.seq <= range.last_seq);
+        if (!must) {
+          if (c.included) note("chunk-list", "p_chunk_list", { rec: name });
+          left += 1;
+          continue;
+        }
+        if (!c.included || !c.file) {
+          note("chunk-missing", "p_chunk_missing", { rec: name, index: c.index, seq: c.seq });
+          continue;
+        }
+        if (range && c.media !== "video/mp4-init") {
+          if (lastIndex !== null && c.index !== lastIndex + 1) note("chunk-list", "p_chunk_list", { rec: name });
+          lastIndex = c.index;
+        }
+        if (!byFile.has(c.file)) byFile.set(c.file, []);
+        byFile.get(c.file).push(c);
+      }
+      if (left) note("chunks-left-out", "p_left_out", { rec: name, n: left }, false);
+      for (const [path, chunks] of byFile) {
+        const f = this.file(path);
+        if (f === undefined) {
+          for (const c of chunks) note("chunk-missing", "p_chunk_missing_file", { rec: name, index: c.index, seq: c.seq, file: path });
+          continue;
+        }
+        this.progress(path);
+        const t = performance.now();
+        await this.readAndHash(path, f, chunks, (c) => note("chunk-missing", "p_chunk_missing_file", { rec: name, index: c.index, seq: c.seq, file: path }), (c, piece) => out.changed.push([c, piece, path]));
+        this.time("media", t);
+      }
+      out.changed.sort((x, y) => x[0].seq - y[0].seq);
+      return out;
+    }
+
+    // Read `f` whole (one read is faster than many slices in Chromium, measured), hash
+    // every chunk and the whole file for the file list. WebCrypto digests off the page's
+    // thread, so this runs beside the ledger's checks; a few digests at a time, as each
+    // copies its input. Memory: the file once, plus the pieces being hashed.
+    async readAndHash(path, f, chunks, missing, changed) {
+      const t = performance.now();
+      const buf = await bytesOf(f);
+      this.time("read", t);
+      const size = buf.length;
+      const limit = limiter(4);
+      const tasks = [];
+      for (const c of chunks) {
+        const start = c.offset || 0;
+        const end = c.bytes === null || c.bytes === undefined ? size : start + c.bytes;
+        if (end > size || start > end) {
+          missing(c);
+          continue;
+        }
+        const piece = buf.subarray(start, end);
+        tasks.push(limit(async () => {
+          if (C().hex(await C().sha256(piece)) !== c.sha256) changed(c, piece);
+        }));
+      }
+      tasks.push(limit(async () => this.hashes.set(path, { sha: C().hex(await C().sha256(buf)), bytes: size })));
+      await Promise.all(tasks);
+    }
+
+    // Step 7's judgement, once the entries are known: the manifest's chunk list is exactly
+    // the chunk entries the device signed, and what hashMedia found, told.
+    checkChunks(entries, rec, name, view, media) {
       const F = L().F;
       const signed = entries.filter((e) => e.kind === L().KIND_CHUNK && e.fields.get(F.RECORDING) instanceof Uint8Array && C().hex(e.fields.get(F.RECORDING)) === rec.recording_id);
-      const listed = Array.isArray(rec.chunks) ? rec.chunks : [];
+      const listed = media.listed;
       const bySeq = new Map(signed.map((e) => [e.seq, e]));
       let listOk = signed.length === listed.length;
       for (let i = 0; listOk && i < listed.length; i++) {
@@ -387,54 +491,11 @@ SC.package = (function () {
         listOk = c.seq === e.seq && c.index === e.fields.get(F.CHUNK_INDEX) && c.media === MEDIA_NAMES[e.fields.get(F.MEDIA_TYPE)] && sha instanceof Uint8Array && c.sha256 === C().hex(sha);
       }
       if (!listOk) this.find("chunk-list", name, "p_chunk_list", { rec: name });
-      const range = rec.range;
-      let left = 0;
-      let lastIndex = null;
-      // Group the included chunks by file, so each file is read once.
-      const byFile = new Map();
-      for (const c of listed) {
+      for (const [code, key, fields, fail] of media.notes) this.find(code, name, key, fields, fail);
+      for (const [c, piece, path] of media.changed) {
+        this.find("chunk-changed", name, "p_chunk_changed", { rec: name, index: c.index, seq: c.seq, file: path });
         const e = bySeq.get(c.seq);
-        const must = !range || e && e.fields.get(F.MEDIA_TYPE) === L().MEDIA_MP4_INIT || (c.seq >= range.first_seq && c.seq <= range.last_seq);
-        if (!must) {
-          if (c.included) this.find("chunk-list", name, "p_chunk_list", { rec: name });
-          left += 1;
-          continue;
-        }
-        if (!c.included || !c.file) {
-          this.find("chunk-missing", name, "p_chunk_missing", { rec: name, index: c.index, seq: c.seq });
-          continue;
-        }
-        if (range && c.index !== 0) {
-          if (lastIndex !== null && c.index !== lastIndex + 1) this.find("chunk-list", name, "p_chunk_list", { rec: name });
-          lastIndex = c.index;
-        }
-        if (!byFile.has(c.file)) byFile.set(c.file, []);
-        byFile.get(c.file).push(c);
-      }
-      if (left) this.find("chunks-left-out", name, "p_left_out", { rec: name, n: left }, false);
-      for (const [path, chunks] of byFile) {
-        const f = this.file(path);
-        if (f === undefined) {
-          for (const c of chunks) this.find("chunk-missing", name, "p_chunk_missing_file", { rec: name, index: c.index, seq: c.seq, file: path });
-          continue;
-        }
-        this.progress(path);
-        const bytes = await bytesOf(f);
-        this.hashes.set(path, { sha: C().hex(await C().sha256(bytes)), bytes: bytes.length });
-        for (const c of chunks) {
-          const start = c.offset || 0;
-          const size = c.bytes === null || c.bytes === undefined ? bytes.length - start : c.bytes;
-          if (start + size > bytes.length) {
-            this.find("chunk-missing", name, "p_chunk_missing_file", { rec: name, index: c.index, seq: c.seq, file: path });
-            continue;
-          }
-          const piece = bytes.subarray(start, start + size);
-          const got = await C().sha256(piece);
-          if (C().hex(got) === c.sha256) continue;
-          this.find("chunk-changed", name, "p_chunk_changed", { rec: name, index: c.index, seq: c.seq, file: path });
-          const e = bySeq.get(c.seq);
-          if (e && e.fields.get(F.MEDIA_TYPE) === L().MEDIA_MP4) this.nameFrames(piece, e, c, name);
-        }
+        if (e && e.fields.get(F.MEDIA_TYPE) === L().MEDIA_MP4) this.nameFrames(piece, e, c, name);
       }
       view.chunks = listed;
     }
@@ -571,6 +632,7 @@ SC.package = (function () {
       fingerprint: check.fingerprint || "",
       recordings: check.recordings,
       files: check.fileRows,
+      timings: check.timings,
     };
   }
 

@@ -111,8 +111,10 @@ SC.ui = (function () {
     return "onvif_" + state;
   }
 
-  // The recording's timeline: its footage, the pauses with their reasons, and the spoken
-  // reason after each; a click on a segment plays the video from there.
+  // The recording's timeline, drawn from the signed entries: each chunk of footage where
+  // its entry puts it, the pauses (pause to the resume press) with their reasons, the
+  // spoken reason after each, chunks a partial export leaves out hatched and chunks found
+  // changed or missing in red. A click on footage plays the video from there.
   function timeline(view, video, zone) {
     const story = view.story;
     if (!story || !story.start) return null;
@@ -120,62 +122,69 @@ SC.ui = (function () {
     const detail = start.detail instanceof Map ? start.detail : new Map();
     const originMono = detail.get("origin_mono");
     const originWall = typeof originMono === "number" && typeof start.mono === "number" ? start.atMs - (start.mono - originMono) : start.atMs;
-    const endMs = story.stop ? story.stop.atMs : Math.max(start.atMs, ...story.chunks.map((c) => c.endMs || 0));
+    const endMs = Math.max(story.stop ? story.stop.atMs : 0, ...story.chunks.map((c) => c.endMs || 0), start.atMs + 1);
     const span = Math.max(1, endMs - originWall);
     const bar = el("div", { class: "bar" });
-    const pct = (ms) => (100 * Math.min(Math.max(ms - originWall, 0), span)) / span + "%";
+    const pct = (ms) => (100 * Math.min(Math.max(ms - originWall, 0), span)) / span;
+    const seg = (cls, from, to, title, onclick) => {
+      const left = pct(from);
+      const width = Math.max(pct(to) - left, 0.25);
+      const attrs = { class: "seg " + cls, style: `left:${left}%;width:${width}%`, title };
+      if (onclick) attrs.onclick = onclick;
+      bar.append(el("div", attrs));
+    };
     const seek = (ms) => () => {
       if (video) {
         video.currentTime = Math.max(0, (ms - originWall) / 1000);
         video.play().catch(() => {});
       }
     };
-    // Segments: runs of footage between a start or resume and the next pause or stop.
-    const events = story.events;
+    const listed = new Map((view.chunks || []).map((c) => [c.seq, c]));
+    const spokenSeqs = new Set(story.events.filter((e) => typeof e.spokenChunk === "number").map((e) => e.spokenChunk));
+    const bad = view.badChunks || new Set();
+    const rec = SC.t("seg_recording");
+    for (const c of story.chunks) {
+      if (c.media === SC.ledger.MEDIA_MP4_INIT || typeof c.startMs !== "number") continue;
+      const row = listed.get(c.seq);
+      let cls = spokenSeqs.has(c.seq) ? "spoken" : "rec";
+      if (row && !row.included) cls = "absent";
+      if (bad.has(c.seq)) cls = "bad";
+      const label = SC.t("chunk_at", { index: c.index, seq: c.seq });
+      seg(cls, c.startMs, c.endMs, label.zh + " / " + label.en, cls === "absent" ? null : seek(c.startMs));
+    }
     const legend = el("ol", { class: "events" });
-    let segFrom = originWall;
+    const line = (cls, at, ...kids) => legend.append(el("li", { class: cls }, el("span", { class: "t" }, clock(at - originWall)), ...kids));
     let pauseAt = null;
-    let pauseReason = null;
-    for (const ev of events) {
+    for (const ev of story.events) {
       const at = ev.atMs;
-      if (ev.event === SC.ledger.EV.PAUSE) {
-        bar.append(el("div", { class: "seg rec", style: `left:${pct(segFrom)};width:calc(${pct(at)} - ${pct(segFrom)})`, title: SC.t("seg_recording").zh, onclick: seek(segFrom) }));
+      const E = SC.ledger.EV;
+      if (ev.event === E.PAUSE) {
         pauseAt = at;
-        pauseReason = ev.reason;
         const r = SC.t(reasonKey(ev.reason), { code: ev.reason });
-        legend.append(el("li", { class: "pause" }, el("span", { class: "t" }, clock(at - originWall)), bi("ev_pause", { reason: r.zh }, "span")));
-        legend.lastChild.querySelector(".en").textContent = SC.t("ev_pause", { reason: r.en }).en;
-      } else if (ev.event === SC.ledger.EV.RESUME) {
+        line("pause", at, biText(SC.t("ev_pause", { reason: r.zh }).zh, SC.t("ev_pause", { reason: r.en }).en));
+      } else if (ev.event === E.RESUME) {
+        const d = ev.detail instanceof Map ? ev.detail : new Map();
+        const pressed = typeof d.get("resumed_ms") === "number" ? d.get("resumed_ms") : at;
         if (pauseAt !== null) {
-          const r = SC.t(reasonKey(pauseReason), { code: pauseReason });
-          bar.append(el("div", { class: "seg paused", style: `left:${pct(pauseAt)};width:calc(${pct(at)} - ${pct(pauseAt)})`, title: r.zh + " / " + r.en }));
+          const r = SC.t(reasonKey(ev.reason), { code: ev.reason });
+          seg("paused", pauseAt, pressed, r.zh + " / " + r.en);
         }
         pauseAt = null;
-        segFrom = at;
-        const li = el("li", { class: "resume" }, el("span", { class: "t" }, clock(at - originWall)), bi("ev_resume"));
-        li.append(" ", spokenControl(view, ev, video, originWall));
-        legend.append(li);
-      } else if (ev.event === SC.ledger.EV.RECORD_START) {
-        legend.append(el("li", {}, el("span", { class: "t" }, clock(at - originWall)), bi("ev_record_start"), " ", el("span", { class: "when" }, when(at, zone))));
-      } else if (ev.event === SC.ledger.EV.RECORD_STOP) {
-        legend.append(el("li", {}, el("span", { class: "t" }, clock(at - originWall)), bi("ev_record_stop"), " ", el("span", { class: "when" }, when(at, zone))));
-      } else if (ev.event === SC.ledger.EV.ANNOUNCEMENT) {
-        legend.append(el("li", {}, el("span", { class: "t" }, clock(at - originWall)), bi("ev_announcement")));
+        line("resume", pressed, bi("ev_resume"), " ", spokenControl(view, ev, video, originWall));
+      } else if (ev.event === E.RECORD_START) {
+        line("", at, bi("ev_record_start"), " ", el("span", { class: "when" }, when(at, zone)));
+      } else if (ev.event === E.RECORD_STOP) {
+        line("", at, bi("ev_record_stop"), " ", el("span", { class: "when" }, when(at, zone)));
+      } else if (ev.event === E.ANNOUNCEMENT) {
+        line("", at, bi("ev_announcement"));
       }
     }
-    if (pauseAt === null) {
-      bar.append(el("div", { class: "seg rec", style: `left:${pct(segFrom)};width:calc(${pct(endMs)} - ${pct(segFrom)})`, title: SC.t("seg_recording").zh, onclick: seek(segFrom) }));
-    }
-    // Chunks the package does not hold (a partial export) are shown hatched.
-    for (const c of view.chunks || []) {
-      if (!c.included && c.role !== "init") {
-        const ch = story.chunks.find((x) => x.seq === c.seq);
-        if (ch) bar.append(el("div", { class: "seg absent", style: `left:${pct(ch.startMs)};width:calc(${pct(ch.endMs)} - ${pct(ch.startMs)})` }));
-      }
-    }
+    if (pauseAt !== null) seg("paused", pauseAt, endMs, "");
     const scale = el("div", { class: "scale" }, el("span", {}, "0:00"), el("span", {}, clock(span)));
-    const key = el("div", { class: "key" },
-      el("span", { class: "sw rec" }), bi("seg_recording"), el("span", { class: "sw paused" }), bi("seg_paused"));
+    const key = el("div", { class: "key" });
+    for (const [cls, k] of [["rec", "seg_recording"], ["spoken", "seg_spoken"], ["paused", "seg_paused"], ["absent", "seg_absent"], ["bad", "seg_bad"]]) {
+      key.append(el("span", { class: "sw " + cls }), bi(k));
+    }
     return el("div", { class: "timeline" }, el("h4", {}, bi("timeline")), bar, scale, key, legend);
   }
 
@@ -210,7 +219,7 @@ SC.ui = (function () {
       facts.append(row("started", when(rec.started_ms, zone)));
       facts.append(row("ended", when(rec.ended_ms, zone)));
       if (typeof rec.started_ms === "number" && typeof rec.ended_ms === "number") facts.append(row("duration", clock(rec.ended_ms - rec.started_ms)));
-      if (rec.range) facts.append(el("tr", {}, el("td", { colspan: "2" }, bi("range", { from: when(rec.range.from_ms, zone), to: when(rec.range.to_ms, zone) }))));
+      if (rec.range) facts.append(el("tr", {}, el("td", { colspan: "2" }, bi("range", { from: clock(rec.range.from_ms), to: clock(rec.range.to_ms) }))));
       if (Array.isArray(rec.proves) && rec.proves.length) facts.append(row("proves", rec.proves.join("；")));
       if (view.fingerprint) facts.append(row("fingerprint", el("code", {}, view.fingerprint)));
       let video = null;
@@ -270,20 +279,22 @@ SC.ui = (function () {
     progress("");
     const t0 = performance.now();
     const result = await SC.package.verifyPackage(Array.from(fileList), progress);
-    result.elapsedMs = performance.now() - t0;
     show("progress");
     if (!result.usable) {
       show("verdict", el("div", { class: "verdict not-ok", id: "verdict-word", "data-ok": "unusable" }, bi("not_a_package", { name: result.missing }, "strong")));
       document.body.dataset.state = "unusable";
       return result;
     }
+    const t = performance.now();
     renderVerdict(result);
     renderPackage(result);
     renderRecordings(result);
     renderChecks(result);
     renderFiles(result);
-    document.body.dataset.state = result.ok ? "ok" : "not-ok";
+    result.timings.render = performance.now() - t;
+    result.elapsedMs = performance.now() - t0;
     SC.lastResult = result;
+    document.body.dataset.state = result.ok ? "ok" : "not-ok";
     return result;
   }
 
