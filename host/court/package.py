@@ -118,26 +118,30 @@ class Made:
 
 
 class _Log:
-    """One snapshot of the host log: the tree, and where each leaf a package proves lies."""
+    """One snapshot of the host log: the tree, and where each leaf a package proves lies.
+
+    Leaves are found by their RFC 6962 hash (the ``leaf`` column), so the leaves' data is
+    never read: memory is the tree's hashes and an index of the kinds a package proves."""
 
     def __init__(self, store: "SqliteEvidenceStore") -> None:
         hashes: list = []
         self.index: dict = {}
+        proven = (hostlog.ENTRY, hostlog.DEVICE, hostlog.AUDIT)
         with store.read() as cur:
-            rows = cur.execute("SELECT idx, kind, leaf, data FROM log ORDER BY idx")
-            for idx, kind, leaf, data in rows:
+            for idx, kind, leaf in cur.execute("SELECT idx, kind, leaf FROM log ORDER BY idx"):
                 if idx != len(hashes):
                     raise PackageError(i18n.text("court.log_gap", idx=len(hashes)))
-                hashes.append(bytes(leaf))
-                if kind in (hostlog.ENTRY, hostlog.DEVICE, hostlog.AUDIT):
-                    self.index[bytes(data)] = idx
+                leaf = bytes(leaf)
+                hashes.append(leaf)
+                if kind in proven:
+                    self.index[leaf] = idx
             self.origin = hostlog.origin_of(store.log.store_id())
         self.tree = ProofTree(hashes)
         self.size = self.tree.size
         self.root = self.tree.root()
 
     def proof(self, leaf: bytes) -> "tuple[int, list[str]] | None":
-        idx = self.index.get(bytes(leaf))
+        idx = self.index.get(tlog.leaf_hash(leaf))
         if idx is None:
             return None
         return idx, [h.hex() for h in self.tree.proof(idx)]
