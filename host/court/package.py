@@ -20,6 +20,7 @@ import errno
 import hashlib
 import os
 import shutil
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,7 @@ from host.court.note import note_html, note_pdf
 from host.errors import Refused, Unusable
 from host.files import fsync_dir
 from protocol.keys import DeviceKey, encode_key
-from protocol.ledger import parse_entry
+from protocol.ledger import Entry, parse_entry
 from protocol.registry import (
     EV_RECORD_START,
     EV_RECORD_STOP,
@@ -117,26 +118,30 @@ class Made:
 
 
 class _Log:
-    """One snapshot of the host log: the tree, and where each leaf a package proves lies."""
+    """One snapshot of the host log: the tree, and where each leaf a package proves lies.
+
+    Leaves are found by their RFC 6962 hash (the ``leaf`` column), so the leaves' data is
+    never read: memory is the tree's hashes and an index of the kinds a package proves."""
 
     def __init__(self, store: "SqliteEvidenceStore") -> None:
         hashes: list = []
         self.index: dict = {}
+        proven = (hostlog.ENTRY, hostlog.DEVICE, hostlog.AUDIT)
         with store.read() as cur:
-            rows = cur.execute("SELECT idx, kind, leaf, data FROM log ORDER BY idx")
-            for idx, kind, leaf, data in rows:
+            for idx, kind, leaf in cur.execute("SELECT idx, kind, leaf FROM log ORDER BY idx"):
                 if idx != len(hashes):
                     raise PackageError(i18n.text("court.log_gap", idx=len(hashes)))
-                hashes.append(bytes(leaf))
-                if kind in (hostlog.ENTRY, hostlog.DEVICE, hostlog.AUDIT):
-                    self.index[bytes(data)] = idx
+                leaf = bytes(leaf)
+                hashes.append(leaf)
+                if kind in proven:
+                    self.index[leaf] = idx
             self.origin = hostlog.origin_of(store.log.store_id())
         self.tree = ProofTree(hashes)
         self.size = self.tree.size
         self.root = self.tree.root()
 
     def proof(self, leaf: bytes) -> "tuple[int, list[str]] | None":
-        idx = self.index.get(bytes(leaf))
+        idx = self.index.get(tlog.leaf_hash(leaf))
         if idx is None:
             return None
         return idx, [h.hex() for h in self.tree.proof(idx)]
@@ -176,6 +181,7 @@ class _Builder:
         self.now_ms = now_ms
         self.extractor = extractor
         self.files: dict = {}  # path -> (category, format, what, what_zh)
+        self.known: dict = {}  # path -> (SHA-256 hex, size) of what was written, as written
         self.not_included: list = []
         self.log = _Log(store)
         self._ledgers: dict = {}
@@ -183,6 +189,7 @@ class _Builder:
     def add(self, rel: str, data: bytes, category: str, fmt: str, what: str, zh: str) -> None:
         _write(self.root / rel, data)
         self.files[rel] = (category, fmt, what, zh)
+        self.known[rel] = (hashlib.sha256(data).hexdigest(), len(data))
 
     def entries(self, device: str) -> list:
         if device not in self._ledgers:
@@ -267,8 +274,11 @@ class _Builder:
             "录像 %s 从开始到停止的设备签名记录" % want.item,
         )
         self._proofs(d, want, span)
+        spoken = {e.fields.get(F_SPOKEN) for e in span if e.fields.get(F_SPOKEN)}
         places = (
-            self._fmp4(d, want, span, rec_id, included) if fmp4 else self._raw(d, want, included)
+            self._fmp4(d, want, span, rec_id, included)
+            if fmp4
+            else self._raw(d, want, included, spoken)
         )
         playable = None
         if (self.root / d / "video.mp4").exists():
@@ -276,7 +286,6 @@ class _Builder:
                 "file": "%s/video.mp4" % d,
                 "kind": "signed-fragments" if fmp4 else "derivative",
             }
-        spoken = {e.fields.get(F_SPOKEN) for e in span if e.fields.get(F_SPOKEN)}
         chunk_rows = []
         for e in chunks:
             where = places.get(e.seq)
@@ -414,9 +423,11 @@ class _Builder:
             "byte (the original media), playable with sound, with pause subtitles" % want.item,
             "录像 %s：设备签名的原始片段逐字节首尾相接，可直接播放（含声音及中断字幕）" % want.item,
         )
+        # Hashed as it was written (every fragment then read back and checked): no second read.
+        self.known[rel] = (facts["file_sha256"], (self.root / rel).stat().st_size)
         return {c["seq"]: (rel, c["offset"], c["bytes"]) for c in facts["chunks"]}
 
-    def _raw(self, d: str, want: Wanted, included: list) -> dict:
+    def _raw(self, d: str, want: Wanted, included: list, spoken: set) -> dict:
         places = {}
         for e in included:
             digest = e.fields[F_PLAIN_SHA]
@@ -441,6 +452,8 @@ class _Builder:
                 "录像 %s 第 %d 号片段：设备签名的原始数据" % (want.item, e.seq),
             )
             places[e.seq] = (rel, 0, len(data))
+            if media == MEDIA_PCM and e.digest in spoken:
+                self._spoken_wav(d, want, e, data, included)
         if self.opts.from_ms is not None or self.opts.to_ms is not None:
             self.not_included.append(
                 "%s: no playable video for a part of a raw recording; its chunks are in %s/media"
@@ -449,6 +462,31 @@ class _Builder:
             return places
         self._derivative(d, want)
         return places
+
+    def _spoken_wav(self, d: str, want: Wanted, e: Entry, pcm: bytes, included: list) -> None:
+        """The spoken reason after a pause as WAV, to listen to: the signed PCM chunk with
+        a WAV header (its rate from the recording's PCM chunks)."""
+        import io
+        import wave
+
+        from host.derivative import PCM_BYTES, pcm_rate
+
+        rate = pcm_rate([c for c in included if c.fields.get(F_MEDIA_TYPE) == MEDIA_PCM])
+        out = io.BytesIO()
+        with wave.open(out, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(PCM_BYTES)
+            w.setframerate(rate)
+            w.writeframes(pcm)
+        self.add(
+            "%s/spoken-%08d.wav" % (d, e.seq),
+            out.getvalue(),
+            "derivative",
+            "WAV, 16-bit PCM, mono, %d Hz" % rate,
+            "recording %s: the officer's spoken reason after a pause (chunk seq %d with a WAV "
+            "header)" % (want.item, e.seq),
+            "录像 %s：中断后执法人员口述的原因（第 %d 号片段加 WAV 文件头）" % (want.item, e.seq),
+        )
 
     def _derivative(self, d: str, want: Wanted) -> None:
         from host.export import ExportError, NotAuthentic, export_recording
@@ -557,19 +595,21 @@ class _Builder:
 
 def _pauses(span: list, rec_id: bytes) -> list:
     from host.mp4export import origin_mono, pauses
-    from protocol.registry import F_MONO_MS, F_REASON
+    from protocol.registry import F_MONO_MS, F_REASON, PAUSE_NAMES
 
     seq_of = {e.digest: e.seq for e in span}
     origin = origin_mono(span)
     out = []
     for pause, end in pauses(span, rec_id):
+        code = pause.fields.get(F_REASON)
         spoken = end.fields.get(F_SPOKEN) if end is not None else None
         end_mono = (end or span[-1]).fields[F_MONO_MS]
         out.append(
             {
                 "pause_seq": pause.seq,
                 "end_seq": end.seq if end is not None else None,
-                "reason": pause.fields.get(F_REASON),
+                "reason": PAUSE_NAMES.get(code, "none") if isinstance(code, int) else "none",
+                "reason_code": code if isinstance(code, int) else None,
                 "from_ms": max(0, pause.fields[F_MONO_MS] - origin),
                 "to_ms": max(0, end_mono - origin),
                 "spoken_seq": seq_of.get(spoken) if spoken else None,
@@ -630,6 +670,8 @@ def build(
         raise PackageError(i18n.text("court.range_one"))
     tmp = parent / (".%s.partial-%d" % (out.name, os.getpid()))
     shutil.rmtree(tmp, ignore_errors=True)
+    # The PDF's library takes seconds to load: load it beside the media's copying.
+    threading.Thread(target=_load_pdf_library, daemon=True).start()
     try:
         tmp.mkdir()
         made = _build(store, wanted, case, extractor, signer, kid, opts, now_ms, tmp)
@@ -739,7 +781,7 @@ def _build(
         "recordings": recordings,
         "not_included": b.not_included,
     }
-    listed = _listing(tmp, b.files)
+    listed = _listing(tmp, b.files, b.known)
     html = note_html(manifest, listed)
     b.add(
         "note.html",
@@ -752,7 +794,7 @@ def _build(
     b.add(
         "note.pdf", note_pdf(html), "note", "PDF", "the written note as PDF", "文字说明材料（PDF）"
     )
-    manifest["files"] = _listing(tmp, b.files)
+    manifest["files"] = _listing(tmp, b.files, b.known)
     signed = signed_manifest.sign(manifest, signer, kid)
     _write(tmp / "manifest.cbor", signed)
     _write(tmp / "manifest.json", signed_manifest.as_json(manifest))
@@ -767,11 +809,13 @@ def _build(
     )
 
 
-def _listing(root: Path, files: dict) -> list:
+def _listing(root: Path, files: dict, known: dict) -> list:
     rows = []
     for rel in sorted(files):
         category, fmt, what, zh = files[rel]
-        digest, size = _sha256_file(root / rel)
+        if rel not in known:
+            known[rel] = _sha256_file(root / rel)
+        digest, size = known[rel]
         rows.append(
             {
                 "path": rel,
@@ -802,6 +846,10 @@ def _custody_rows(store: "SqliteEvidenceStore", item_ids: list) -> dict:
     except sqlite3.OperationalError:  # no audit table: a store before accounts
         return {}
     return out
+
+
+def _load_pdf_library() -> None:
+    import weasyprint  # noqa: F401  (loaded now, used by note_pdf later)
 
 
 def _verifier_page() -> "bytes | None":
