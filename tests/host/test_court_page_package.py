@@ -218,39 +218,21 @@ def test_the_checkpoint_edited(page, good, tmp_path):  # issue 15: the host log'
     assert ["file-changed", "host/checkpoint.txt"] in got["problems"]
 
 
-def test_a_raw_recording(page, tmp_path):  # issue 15: the raw mode's media files, one a chunk
-    from host.evidence import SqliteEvidenceStore
-    from protocol.ledger import parse_entry
-    from protocol.registry import EV_RECORD_START, F_EVENT
-    from tests.host import rawrec
+def test_a_raw_recording(page, tmp_path, monkeypatch):  # issue 15: raw mode, spoken WAV
+    # A raw recording (JPEG frames, PCM sound) with a pause and its spoken reason: the
+    # media files are one a chunk, the video is a labelled derivative, and the spoken
+    # reason plays as its WAV beside the timeline.
+    from tests.host import courtstore, rawrec
 
-    path, _ = rawrec.synced_recording(tmp_path)
-    ev = SqliteEvidenceStore(path)
-    try:
-        starts = [
-            e
-            for e in map(parse_entry, ev.entries(DEVICE))
-            if e.fields.get(F_EVENT) == EV_RECORD_START
-        ]
-        want = package.Wanted(
-            item="%s/%d" % (DEVICE, starts[0].seq), device=DEVICE, number=starts[0].seq
-        )
-        out = tmp_path / "raw"
-        package.build(
-            ev,
-            [want],
-            None,
-            {"user": "li", "name": "li"},
-            make_signer(HOST_SEED),
-            HOST_KID,
-            package.Options(out=out),
-            T0 + 86_400_000,
-        )
-    finally:
-        ev.close()
+    store = courtstore.raw_store(tmp_path, pause=True)
+    item = courtstore.the_item(store)
+    out = tmp_path / "raw"
+    assert courtstore.export(monkeypatch, store, out, "--recording", item) == 0
     got = check(page, out, "court-page-raw")
     assert got["state"] == "ok", got["problems"]
     assert got["states"] == ["ok"]
+    assert "转码的副本" in got["text"] and "re-encoded copy" in got["text"]
+    assert page.locator(".spoken audio").count() == 1
     # One byte of one JPEG chunk changed: that chunk and its file are named.
     chunk = sorted((out / "r01/media").glob("*.mjpeg"))[1]
     rawrec.tamper(chunk)
@@ -260,3 +242,28 @@ def test_a_raw_recording(page, tmp_path):  # issue 15: the raw mode's media file
     assert ["file-changed", name] in got["problems"]
     seq = int(chunk.stem)
     assert "entry %d" % seq in got["text"] and "chunk-changed" in {c for c, _ in got["problems"]}
+
+
+def test_custody_edited(page, tmp_path, monkeypatch):  # issue 15: custody, proven in the log
+    # A package made by `sealcam export` from a store with accounts: its custody excerpt
+    # holds the audit records of the recording, each proven in the signed host log.
+    import json
+
+    from tests.host import courtstore
+
+    store = courtstore.fmp4_store(tmp_path)
+    item = courtstore.the_item(store)
+    out = tmp_path / "pkg"
+    # Viewed first, so that the excerpt holds a record before this export's own.
+    assert courtstore.export(monkeypatch, store, tmp_path / "first", "--recording", item) == 0
+    assert courtstore.export(monkeypatch, store, out, "--recording", item) == 0
+    custody = json.loads((out / "r01/custody.json").read_text())
+    assert custody["records"], "the second export's excerpt holds the first's record"
+    got = check(page, out)
+    assert got["state"] == "ok", got["problems"]
+    custody["records"][0]["actor"] = "someone-else"
+    (out / "r01/custody.json").write_text(json.dumps(custody))
+    got = check(page, out)
+    assert got["state"] == "not-ok"
+    assert ["custody", "r01/custody.json"] in got["problems"]
+    assert ["file-changed", "r01/custody.json"] in got["problems"]

@@ -73,6 +73,7 @@ SC.STRINGS = {
   reason_6: ["场所变换", "change of place"],
   reason_7: ["镜头被遮挡", "lens obstructed"],
   reason_8: ["其他原因", "other reason"],
+  reason_none: ["未记录原因", "no reason recorded"],
   reason_unknown: ["未知原因（代码 {code}）", "unknown reason (code {code})"],
   device: ["设备", "Device"],
   officer: ["警员", "Officer"],

@@ -61,6 +61,7 @@ SC.ui = (function () {
   }
 
   function reasonKey(code) {
+    if (typeof code !== "number") return "reason_none";
     return SC.STRINGS["reason_" + code] ? "reason_" + code : "reason_unknown";
   }
 
