@@ -267,3 +267,16 @@ def test_custody_edited(page, tmp_path, monkeypatch):  # issue 15: custody, prov
     assert got["state"] == "not-ok"
     assert ["custody", "r01/custody.json"] in got["problems"]
     assert ["file-changed", "r01/custody.json"] in got["problems"]
+
+
+def test_the_device_key_replaced(page, good, tmp_path):  # issue 15: the device key file
+    from protocol.keys import DeviceKey, encode_key
+
+    pkg = tampered(good, tmp_path, "pkg")
+    other = DeviceKey(DEVICE, make_signer(bytes(range(7, 39))).public_key())
+    (pkg / "keys/d01.cose").write_bytes(encode_key(other))
+    got = check(page, pkg)
+    assert got["state"] == "not-ok"
+    assert ["device-key", "keys/d01.cose"] in got["problems"]
+    assert got["states"] == ["unknown_key"]
+    assert "密钥未知" in got["text"] and "unknown key" in got["text"]

@@ -351,7 +351,17 @@ SC.package = (function () {
         const run = await L().checkRun(raws, device.publicKey, rec.device, null);
         this.time("ledger", t);
         entries = run.entries;
-        for (const p of run.problems) this.ledgerFinding(p, name, rec);
+        // Told one by one up to a score of each kind (an unknown key fails every signature),
+        // then counted.
+        const told = new Map();
+        for (const p of run.problems) {
+          const n = (told.get(p.code) || 0) + 1;
+          told.set(p.code, n);
+          if (n <= 20) this.ledgerFinding(p, name, rec);
+        }
+        for (const [code, n] of told) {
+          if (n > 20) this.find(code === "signature" ? "bad-signature" : code === "chain" || code === "seq-gap" ? "broken-chain" : "ledger", name, "p_more", { rec: name, n: n - 20 });
+        }
         this.checkSpan(entries, rec, name);
       }
       const good = entries.filter((e) => e !== null);
@@ -537,6 +547,7 @@ SC.package = (function () {
         const ok = proof !== null && SC.tlog.verifyInclusion(SC.tlog.leafHash(entryLeaf(rec.device, e.seq, e.digest)), row.leaf_index, checkpoint.size, proof, checkpoint.root);
         if (!ok && shown++ < 20) this.find("inclusion", name, "p_inclusion", { rec: name, seq: e.seq });
       }
+      if (shown > 20) this.find("inclusion", name, "p_more", { rec: name, n: shown - 20 });
     }
 
     async checkCustody(rec, name, checkpoint) {

@@ -109,6 +109,7 @@ SC.STRINGS = {
   p_checkpoint: ["日志检查点的签名无效：{why}", "The log checkpoint's signature does not verify: {why}"],
   p_inclusion: ["{rec}：第 {seq} 号条目不在已签名的主机日志中（包含证明不成立）", "{rec}: entry {seq} is not in the signed host log (its inclusion proof fails)"],
   p_unreadable: ["无法读取：{file}（{why}）", "Cannot read: {file} ({why})"],
+  p_more: ["{rec}：另有 {n} 个同类问题", "{rec}: {n} more problems of this kind"],
   p_internal: ["核验中断：{why}", "The check stopped: {why}"],
   p_manifest_json: ["{file} 与已签名的清单不一致", "{file} differs from the signed manifest"],
   p_device_key: ["设备 {device} 的公钥文件不符：{file}", "Device {device}'s key file does not match: {file}"],
