@@ -59,8 +59,12 @@ def page():
         p = context.new_page()
         errors: list = []
         p.on("pageerror", lambda e: errors.append(str(e)))
+        # Offline: the page asks for nothing but itself and the chosen files (blob: URLs).
+        asked: list = []
+        p.on("request", lambda r: asked.append(r.url))
         yield p
         assert not errors, errors
+        assert asked and all(u.startswith(("file:", "blob:", "data:")) for u in asked), asked
 
 
 def check(page, folder, shot: str = "") -> dict:
