@@ -30,26 +30,45 @@ SC.crypto = (function () {
   ]);
   const W = new Uint32Array(64);
 
+  const H0 = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+  const H = new Int32Array(8);
+  const SMALL = new Uint8Array(128); // the padded message of inputs up to 119 bytes, reused
+
   function sha256Sync(data) {
     const n = data.length;
-    const padded = new Uint8Array(((n + 9 + 63) >> 6) << 6);
+    const blocks = (n + 9 + 63) >> 6;
+    let padded;
+    if (blocks <= 2) {
+      padded = SMALL;
+      padded.fill(0);
+    } else {
+      padded = new Uint8Array(blocks << 6);
+    }
     padded.set(data);
     padded[n] = 0x80;
-    const bits = n * 8;
-    const view = new DataView(padded.buffer);
-    view.setUint32(padded.length - 8, Math.floor(bits / 4294967296));
-    view.setUint32(padded.length - 4, bits >>> 0);
-    let h0 = 0x6a09e667, h1 = 0xbb67ae85, h2 = 0x3c6ef372, h3 = 0xa54ff53a;
-    let h4 = 0x510e527f, h5 = 0x9b05688c, h6 = 0x1f83d9ab, h7 = 0x5be0cd19;
-    for (let off = 0; off < padded.length; off += 64) {
-      for (let i = 0; i < 16; i++) W[i] = view.getUint32(off + 4 * i);
+    const end = blocks << 6;
+    const hi = Math.floor(n / 0x20000000); // the bit length's upper 32 bits
+    const lo = (n << 3) >>> 0;
+    padded[end - 8] = hi >>> 24;
+    padded[end - 7] = (hi >>> 16) & 0xff;
+    padded[end - 6] = (hi >>> 8) & 0xff;
+    padded[end - 5] = hi & 0xff;
+    padded[end - 4] = lo >>> 24;
+    padded[end - 3] = (lo >>> 16) & 0xff;
+    padded[end - 2] = (lo >>> 8) & 0xff;
+    padded[end - 1] = lo & 0xff;
+    H.set(H0);
+    for (let off = 0; off < end; off += 64) {
+      for (let i = 0, p = off; i < 16; i++, p += 4) {
+        W[i] = (padded[p] << 24) | (padded[p + 1] << 16) | (padded[p + 2] << 8) | padded[p + 3];
+      }
       for (let i = 16; i < 64; i++) {
         const a = W[i - 15], b = W[i - 2];
         const s0 = ((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3);
         const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
         W[i] = (W[i - 16] + s0 + W[i - 7] + s1) | 0;
       }
-      let a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7;
+      let a = H[0], b = H[1], c = H[2], d = H[3], e = H[4], f = H[5], g = H[6], h = H[7];
       for (let i = 0; i < 64; i++) {
         const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
         const t1 = (h + S1 + ((e & f) ^ (~e & g)) + K[i] + W[i]) | 0;
@@ -58,12 +77,16 @@ SC.crypto = (function () {
         h = g; g = f; f = e; e = (d + t1) | 0;
         d = c; c = b; b = a; a = (t1 + t2) | 0;
       }
-      h0 = (h0 + a) | 0; h1 = (h1 + b) | 0; h2 = (h2 + c) | 0; h3 = (h3 + d) | 0;
-      h4 = (h4 + e) | 0; h5 = (h5 + f) | 0; h6 = (h6 + g) | 0; h7 = (h7 + h) | 0;
+      H[0] += a; H[1] += b; H[2] += c; H[3] += d; H[4] += e; H[5] += f; H[6] += g; H[7] += h;
     }
     const out = new Uint8Array(32);
-    const ov = new DataView(out.buffer);
-    [h0, h1, h2, h3, h4, h5, h6, h7].forEach((x, i) => ov.setUint32(4 * i, x >>> 0));
+    for (let i = 0; i < 8; i++) {
+      const x = H[i];
+      out[4 * i] = x >>> 24;
+      out[4 * i + 1] = (x >>> 16) & 0xff;
+      out[4 * i + 2] = (x >>> 8) & 0xff;
+      out[4 * i + 3] = x & 0xff;
+    }
     return out;
   }
 
