@@ -173,7 +173,7 @@ class Folder:
 
     def _path(self, rel: str) -> str:
         if rel.startswith("/") or ".." in rel.split("/"):
-            raise Unusable("a path in the manifest leaves the package: %r" % rel)
+            raise ValueError("a path in the manifest leaves the package: %r" % rel)
         return os.path.join(self.root, *rel.split("/"))
 
     def open(self, rel: str) -> BinaryIO | None:
