@@ -73,7 +73,6 @@ def package_only_given(args: argparse.Namespace) -> "list[str]":
 
 
 def cmd_package(args: argparse.Namespace) -> int:
-    from host.cli.export import _has_accounts
     from host.court.package import Options
 
     if not args.case and not args.recording:
@@ -91,7 +90,7 @@ def cmd_package(args: argparse.Namespace) -> int:
 
     root = Path(args.evidence)
     desk: Desk | None = None
-    if args.user or _has_accounts(root):
+    if args.user or _has_accounts(root):  # as the one-file export decides it
         desk = desk_if_accounts(open_store(args.evidence), args.user)
     if desk is not None:
         store = desk.store
@@ -258,10 +257,34 @@ def _signer(store: "SqliteEvidenceStore", args: argparse.Namespace) -> tuple:
     return host_signer(str(path))
 
 
-def _extractor(desk: "Desk", given: "str | None") -> dict:
-    from host.cli.export import _extractor as named
+def _has_accounts(root: Path) -> bool:
+    """Whether the store at ``root`` has accounts, read without writing anything."""
+    import sqlite3
 
-    return {"user": desk.user.name, "name": named(desk, given), "roles": sorted(desk.user.roles)}
+    from host.evidence import SqliteEvidenceStore, StoreUnopenable
+
+    if not (root / "evidence.db").is_file():
+        return False
+    try:
+        store = SqliteEvidenceStore(root, readonly=True)
+    except StoreUnopenable:
+        return False
+    try:
+        return bool(store.query("SELECT 1 FROM users LIMIT 1"))
+    except sqlite3.Error:  # no users table: a store from before accounts
+        return False
+    finally:
+        store.close()
+
+
+def _extractor(desk: "Desk", given: "str | None") -> dict:
+    """The note's extractor: the user, by display name and account name (``--extractor``,
+    if given, must name the same person)."""
+    user = desk.user
+    name = "%s (%s)" % (user.display, user.name) if user.display else user.name
+    if given and given.strip() not in (user.name, user.display, name):
+        raise UsageProblem(i18n.text("export.extractor_mismatch", given=given, user=user.name))
+    return {"user": desk.user.name, "name": name, "roles": sorted(desk.user.roles)}
 
 
 def _wanted(

@@ -37,6 +37,7 @@ FINDING_TEXT = {
     "left-out": i18n.N_("court.f_left_out"),
     "no-stop": i18n.N_("court.f_no_stop"),
 }
+SPOKEN = {True: i18n.N_("court.spoken_yes"), False: i18n.N_("court.spoken_no")}
 STATE_TEXT = {
     "OK": i18n.N_("court.state_ok"),
     "OK with missing information": i18n.N_("court.state_missing"),
@@ -77,6 +78,15 @@ def _checked(files: object) -> vp.Report:
         raise Unusable(i18n.text("court.not_package", problem=exc)) from None
 
 
+def _reason(code: object) -> str:
+    """A pause's objective reason (R-DEV-9) as the regulations name it, and in English."""
+    from host.mp4export import PAUSE_NAMES_EN, PAUSE_NAMES_ZH
+
+    if not isinstance(code, int) or code not in PAUSE_NAMES_EN:
+        return "未说明原因 / no reason given"
+    return "%s / %s" % (PAUSE_NAMES_ZH[code], PAUSE_NAMES_EN[code])
+
+
 def render(report: vp.Report, path: str) -> str:
     lines = [i18n.text("court.checking", path=path)]
     for f in report.findings:
@@ -94,6 +104,15 @@ def render(report: vp.Report, path: str) -> str:
                 pauses=len(r["pauses"]),
             )
         )
+        for p in r["pauses"]:
+            lines.append(
+                i18n.text(
+                    "court.pause_line",
+                    seq=p["pause_seq"],
+                    reason=_reason(p.get("reason")),
+                    spoken=i18n.text(SPOKEN[bool(p.get("spoken"))]),
+                )
+            )
     lines.append(i18n.text("court.host_key", fingerprint=report.host_fingerprint or "-"))
     verdict = i18n.text("court.verdict_ok") if report.ok else i18n.text("court.verdict_not_ok")
     lines.append(i18n.text("court.verdict", verdict=verdict, files=report.files))

@@ -63,7 +63,9 @@ def test_a_package_is_on_record_and_verifies_as_a_folder_and_an_iso(
 
     assert record.details["manifest_sha256"] == hashlib.sha256(signed).hexdigest()
     assert verify(pkg) == 0
-    assert "OK" in capsys.readouterr().out.splitlines()[-1]
+    said = capsys.readouterr().out
+    assert "OK" in said.splitlines()[-1]
+    assert "severe weather" in said and "spoken reason is recorded" in said  # R-DEV-9
     assert verify(iso, "--json") == 0
     assert json.loads(capsys.readouterr().out)["verdict"] == "OK"
     note = pkg / "note.html"

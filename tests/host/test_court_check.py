@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from host.court import check as court_check
 from host.court import verify_package as vp
@@ -195,3 +197,21 @@ def test_the_packaged_script_imports_only_the_standard_library_and_pynacl():
         elif isinstance(node, ast.ImportFrom):
             top.add((node.module or "").split(".")[0])
     assert top - set(sys.stdlib_module_names) == {"nacl"}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.binary(max_size=3000), st.lists(st.tuples(st.integers(0, 3100), st.integers(0, 900))))
+def test_chunks_hashed_with_their_file_are_those_read_alone(data, ranges):
+    import hashlib
+    import io
+
+    old = vp.READ_SIZE
+    vp.READ_SIZE = 256  # many blocks, so ranges cross block edges
+    try:
+        digest, count, parts = vp.hash_with_ranges(io.BytesIO(data), ranges)
+    finally:
+        vp.READ_SIZE = old
+    assert (digest, count) == (hashlib.sha256(data).hexdigest(), len(data))
+    for (offset, length), got in parts.items():
+        piece = data[offset : offset + length]
+        assert got == (hashlib.sha256(piece).hexdigest(), len(piece))
