@@ -69,6 +69,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for line in alone.lines():
             print(line)
         print()
+    # The court package is made from the store as it was synced, before the change below.
+    court = _court_package(evidence, device, note["recording"]["number"], out)
     victim, seq = _change_stored_footage(evidence, device)
     if not args.json:
         print("4. Someone changes one byte of the stored footage of chunk seq %d" % seq)
@@ -82,6 +84,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     "export": note,
                     "export_verify": alone.to_dict(),
                     "changed": {"file": str(victim), "chunk_seq": seq},
+                    "court_package": court,
                     "before": before.to_dict(),
                     "after": after.to_dict(),
                 },
@@ -90,8 +93,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
             )
         )
     else:
+        print("5. The court package, made before that change, as this command makes it:")
+        print(
+            "   %s export --evidence %s --recording %s/%d --extractor demo --host-key %s "
+            "--out %s --iso %s"
+            % (
+                command_name(),
+                shown(evidence),
+                device,
+                note["recording"]["number"],
+                shown(Path(court["host_key"])),
+                shown(Path(court["folder"])),
+                shown(Path(court["iso"])),
+            )
+        )
+        print("   the signed entries, the original fragments byte for byte (a video that")
+        print("   plays), proofs in a signed checkpoint of the host's log, the device key, the")
+        print("   note in Chinese and English (HTML, PDF), a signed manifest of every file, and")
+        print("   an offline verifier; then the folder and its ISO 9660 image are checked.\n")
         for line in _verdicts(before, alone, after):
             print(line)
+        print("  the court package, its folder      %s" % court["folder_verdict"])
+        print("  the court package, its ISO image   %s" % court["iso_verdict"])
         v = note["video"]
         notes = len(note["pause_notes"])
         print("\nThe MP4, exported before the change: %s" % shown(video))
@@ -111,12 +134,61 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("  Play it with its sound in VLC or a web browser (open the file, or drag it into")
         print("  a window), subtitles on to see the pause notes:")
         print("    vlc %s\n" % shown(video))
+        print(
+            "The court package: %s (its disc image: %s)"
+            % (shown(Path(court["folder"])), shown(Path(court["iso"])))
+        )
+        print(
+            "  Open %s in a browser and choose the folder,"
+            % shown(Path(court["folder"]) / "verify.html")
+        )
+        print("  or read its note: %s\n" % shown(Path(court["folder"]) / "note.pdf"))
         print("Try it yourself:")
+        print("  %s verify %s" % (command_name(), shown(Path(court["folder"]))))
+        print("  %s verify %s" % (command_name(), shown(Path(court["iso"]))))
         print("  %s verify %s" % (command_name(), shown(video)))
         print("  %s verify %s" % (command_name(), shown(evidence)))
         print("  %s sim run --all" % command_name())
-    ok = before.ok and alone.ok and not after.ok
+    ok = before.ok and alone.ok and not after.ok and court["ok"]
     return EXIT_OK if ok else EXIT_NOT_OK
+
+
+def _court_package(evidence: Path, device: str, number: int, out: Path) -> dict:
+    """The recording's court package and its disc image (docs/court-package.md), signed with
+    the demo host's key, each then checked as ``sealcam verify`` checks it."""
+    import time
+
+    from host import items
+    from host.court import check, iso, package
+    from host.evidence import SqliteEvidenceStore
+
+    (key_path,) = sorted((evidence.parent).glob("*.key"))
+    from host.cli.common import host_signer
+
+    signer, kid = host_signer(str(key_path))
+    folder, image = out / "court-package", out / "court-package.iso"
+    store = SqliteEvidenceStore(evidence, readonly=True)
+    try:
+        item = items.recording_id(device, number)
+        wanted = [package.Wanted(item, device, number)]
+        extractor: dict = {"user": None, "name": "demo", "roles": []}
+        opts = package.Options(folder, place="sealcam demo")
+        made = package.build(
+            store, wanted, None, extractor, signer, kid, opts, int(time.time() * 1000)
+        )
+    finally:
+        store.close()
+    iso.write_iso(folder, image, "SEALCAM_DEMO")
+    on_folder, on_image = check.check_path(folder), check.check_path(image)
+    return {
+        "folder": str(folder),
+        "iso": str(image),
+        "host_key": str(key_path),
+        "manifest_sha256": made.manifest_sha256,
+        "folder_verdict": "OK" if on_folder.ok else "NOT OK",
+        "iso_verdict": "OK" if on_image.ok else "NOT OK",
+        "ok": on_folder.ok and on_image.ok,
+    }
 
 
 def _verdicts(before: "Checkup", alone: "Mp4Report", after: "Checkup") -> list:

@@ -107,17 +107,29 @@ def add_export(sub: "argparse._SubParsersAction") -> None:
         "note beside the file (FILE.json) names the extractor, the time, the device and "
         "officer, the recording and every chunk's seq and hash (R-HOST-4).",
         epilog="Example: sealcam export --evidence evidence/ --device SC-0001 --out "
-        "case-17.avi --extractor 'W. Li (evidence room)'",
+        "case-17.avi --extractor 'W. Li (evidence room)'. Without --device it makes a court "
+        "package (docs/court-package.md): sealcam export --evidence evidence/ --user li "
+        "--case 2026-0042 [--recording SC-0001/42 ...] --out pkg/ [--iso pkg.iso] "
+        "[--from MM:SS --to MM:SS]; check it with sealcam verify pkg/.",
     )
     p.add_argument("--evidence", required=True, help="the evidence store directory")
-    p.add_argument("--device", required=True, help="the device's id")
+    p.add_argument(
+        "--device",
+        help="the device's id: export one recording to one video file; without --device, "
+        "sealcam export makes a court package (see --case)",
+    )
     p.add_argument(
         "--recording",
-        type=_recording_arg,
-        help="the recording: its number, or the 16-hex-digit id sealcam verify prints "
-        "(default: the device's newest recording with video)",
+        action="append",
+        help="with --device: the recording, its number or the 16-hex-digit id sealcam verify "
+        "prints (default: the device's newest recording with video); for a court package: "
+        "a recording's item id DEVICE/N, as often as needed",
     )
-    p.add_argument("--out", required=True, help="the video file to write: NAME.avi or NAME.mp4")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="the video file to write (NAME.avi or NAME.mp4), or a court package's folder",
+    )
     p.add_argument(
         "--extractor",
         help="who is extracting the footage, as the note names them; on a store with "
@@ -149,10 +161,28 @@ def add_export(sub: "argparse._SubParsersAction") -> None:
         "sealed to the agency (sealcam record --seal-to); the export says who decrypted it",
     )
     p.add_argument("--json", action="store_true", help="print the note as JSON")
+    from host.cli.court import add_package_options
+
+    add_package_options(p)
     p.set_defaults(run=cmd_export)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.device is None:  # a court package (host.cli.court)
+        from host.cli.court import cmd_package
+
+        return cmd_package(args)
+    from host.cli.court import package_only_given
+
+    given = package_only_given(args)
+    if given:
+        raise UsageProblem(i18n.text("court.package_only", options=" ".join(given)))
+    if len(args.recording or []) > 1:
+        raise UsageProblem(i18n.text("court.one_recording"))
+    try:
+        args.recording = _recording_arg(args.recording[0]) if args.recording else None
+    except argparse.ArgumentTypeError as exc:
+        raise UsageProblem(str(exc)) from None
     desk = _desk(args)
     if desk is None:
         if not (args.extractor or "").strip():

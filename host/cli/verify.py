@@ -130,6 +130,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if getattr(args, "media", None):
         raise UsageProblem(text("scaleout.media_alone"))
     path = Path(args.ledger)
+    from host.court.check import is_package
+
+    if is_package(path):  # a court package: its folder or its disc image (host.court)
+        from host.cli.court import cmd_verify_package
+
+        return cmd_verify_package(args)
     if _is_mp4(path):
         return verify_mp4_file(args)
     if _is_segment(path):

@@ -99,6 +99,10 @@ def test_demo_runs_the_main_job_and_catches_its_own_tampering(tmp_path):  # R-DE
         assert sum(1 for _ in container.decode(audio=0)) > 0
     with av.open(str(video)) as container:
         assert sum(1 for _ in container.decode(video=0)) == export["video"]["frames"]
+    # Issue 15: the court package and its disc image, made before the change, verify.
+    court = out["court_package"]
+    assert court["ok"] and court["folder_verdict"] == court["iso_verdict"] == "OK"
+    assert (tmp_path / "demo" / "court-package" / "manifest.cbor").exists()
 
 
 def test_the_demo_shows_both_verdicts_and_how_to_play_the_mp4(tmp_path):  # issue 12

@@ -1,0 +1,886 @@
+"""The court package: recordings, their proofs and their note in one folder (R-HOST-4).
+
+``build`` writes the package that docs/court-package.md describes: for every recording the
+device-signed ledger entries from record-start to record-stop, the original media byte for
+byte (for a recording made as MP4 fragments, the signed fragments end to end in its
+``video.mp4``, which also plays; for a raw one, each chunk's file and a playable H.264 + AAC
+derivative), inclusion proofs of every entry in a checkpoint of the host log signed now
+with the host key, the device keys and their enrolment, the custody excerpt and the
+approval of restricted footage; then the note (HTML and PDF) and the manifest listing every
+file with its SHA-256, signed with the host key (COSE_Sign1).
+
+Nothing half-written is ever left where the package goes: it is written into a temporary
+folder beside ``out``, made durable, and renamed into place at the end; any failure
+removes the temporary folder. Who may export what (the role, an officer's own footage, the
+approval of restricted footage: R-HOST-6) is the caller's to check before calling, through
+``host.access.Desk``; this module reads the store and writes files, nothing else.
+"""
+
+import errno
+import hashlib
+import os
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from host import hostlog, i18n, localtime, tlog
+from host.court import manifest as signed_manifest
+from host.court.logproofs import ProofTree
+from host.court.note import note_html, note_pdf
+from host.errors import Refused, Unusable
+from host.files import fsync_dir
+from protocol.keys import DeviceKey, encode_key
+from protocol.ledger import Entry, parse_entry
+from protocol.registry import (
+    EV_RECORD_START,
+    EV_RECORD_STOP,
+    F_CHUNK_INDEX,
+    F_CIPHER_SHA,
+    F_END_MS,
+    F_EVENT,
+    F_MEDIA_TYPE,
+    F_OFFICER,
+    F_PLAIN_SHA,
+    F_RECORDING,
+    F_SPOKEN,
+    F_START_MS,
+    F_WALL_MS,
+    KIND_CHUNK,
+    MEDIA_AAC,
+    MEDIA_H264,
+    MEDIA_H265,
+    MEDIA_MJPEG,
+    MEDIA_MP4_INIT,
+    MEDIA_NAMES,
+    MEDIA_OPUS,
+    MEDIA_PCM,
+)
+
+if TYPE_CHECKING:
+    from host.evidence import SqliteEvidenceStore
+    from host.tlog import NoteSigner
+
+HERE = Path(__file__).resolve().parent
+VERIFIER_SCRIPT = HERE / "verify_package.py"
+NOT_AUTHENTIC = "not-authentic"  # a refusal's reason: stored media is not what was signed
+
+EXTENSIONS = {
+    MEDIA_H264: "h264",
+    MEDIA_H265: "h265",
+    MEDIA_MJPEG: "mjpeg",
+    MEDIA_AAC: "aac",
+    MEDIA_PCM: "pcm",
+    MEDIA_OPUS: "opus",
+}
+AUDIO = (MEDIA_AAC, MEDIA_PCM, MEDIA_OPUS)
+
+
+class PackageError(Unusable):
+    """The package cannot be made from this input (exit 2); the message says what to do."""
+
+
+@dataclass
+class Wanted:
+    """One recording to put in the package, with what the evidence room says of it."""
+
+    item: str
+    device: str
+    number: int
+    proves: list = field(default_factory=list)
+    category: "str | None" = None
+    restricted: "dict | None" = None
+    approval: "dict | None" = None  # the approval in force for this export
+
+
+@dataclass
+class Options:
+    out: Path
+    force: bool = False
+    place: str = ""
+    purpose: str = ""
+    from_ms: "int | None" = None  # a part of the (one) recording, in media time
+    to_ms: "int | None" = None
+    zone: str = localtime.DEFAULT_ZONE
+
+
+@dataclass
+class Made:
+    """What ``build`` made: where, the manifest's SHA-256, the files and recordings."""
+
+    out: Path
+    manifest_sha256: str
+    files: int
+    bytes: int
+    recordings: list
+    package_id: str
+
+
+class _Log:
+    """One snapshot of the host log: the tree, and where each leaf a package proves lies.
+
+    Leaves are found by their RFC 6962 hash (the ``leaf`` column), so the leaves' data is
+    never read: memory is the tree's hashes and an index of the kinds a package proves."""
+
+    def __init__(self, store: "SqliteEvidenceStore") -> None:
+        hashes: list = []
+        self.index: dict = {}
+        proven = (hostlog.ENTRY, hostlog.DEVICE, hostlog.AUDIT)
+        with store.read() as cur:
+            for idx, kind, leaf in cur.execute("SELECT idx, kind, leaf FROM log ORDER BY idx"):
+                if idx != len(hashes):
+                    raise PackageError(i18n.text("court.log_gap", idx=len(hashes)))
+                leaf = bytes(leaf)
+                hashes.append(leaf)
+                if kind in proven:
+                    self.index[leaf] = idx
+            self.origin = hostlog.origin_of(store.log.store_id())
+        self.tree = ProofTree(hashes)
+        self.size = self.tree.size
+        self.root = self.tree.root()
+
+    def proof(self, leaf: bytes) -> "tuple[int, list[str]] | None":
+        idx = self.index.get(tlog.leaf_hash(leaf))
+        if idx is None:
+            return None
+        return idx, [h.hex() for h in self.tree.proof(idx)]
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write one file of the package (made durable with the rest before the rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _sha256_file(path: Path) -> tuple:
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+            size += len(block)
+    return h.hexdigest(), size
+
+
+def _mmss(ms: int) -> str:
+    s = ms // 1000
+    return "%d:%02d:%02d" % (s // 3600, s // 60 % 60, s % 60)
+
+
+class _Builder:
+    def __init__(
+        self, store: "SqliteEvidenceStore", root: Path, opts: Options, now_ms: int, extractor: dict
+    ) -> None:
+        self.store = store
+        self.root = root
+        self.opts = opts
+        self.now_ms = now_ms
+        self.extractor = extractor
+        self.files: dict = {}  # path -> (category, format, what, what_zh)
+        self.known: dict = {}  # path -> (SHA-256 hex, size) of what was written, as written
+        self.not_included: list = []
+        self.log = _Log(store)
+        self._ledgers: dict = {}
+
+    def add(self, rel: str, data: bytes, category: str, fmt: str, what: str, zh: str) -> None:
+        _write(self.root / rel, data)
+        self.files[rel] = (category, fmt, what, zh)
+        self.known[rel] = (hashlib.sha256(data).hexdigest(), len(data))
+
+    def entries(self, device: str) -> list:
+        if device not in self._ledgers:
+            self._ledgers[device] = [parse_entry(raw) for raw in self.store.entries(device)]
+        return self._ledgers[device]
+
+    # --- devices ---
+
+    def device(self, n: int, device: str) -> dict:
+        public = self.store.device_key(device)
+        if public is None:
+            raise PackageError(i18n.text("court.no_device", device=device))
+        key_file, enrol_file = "keys/d%02d.cose" % n, "keys/d%02d.json" % n
+        self.add(
+            key_file,
+            encode_key(DeviceKey(device, public)),
+            "device-key",
+            "COSE_Key (Ed25519)",
+            "the public key of recorder %s" % device,
+            "执法记录仪 %s 的公钥" % device,
+        )
+        proven = self.log.proof(hostlog.device_leaf(device, public))
+        if proven is None:
+            raise PackageError(i18n.text("court.not_logged", what="device %s" % device))
+        record = {
+            "device": device,
+            "public_key": public.hex(),
+            "leaf_index": proven[0],
+            "proof": proven[1],
+            "tree_size": self.log.size,
+        }
+        self.add(
+            enrol_file,
+            _json(record),
+            "enrolment",
+            "JSON",
+            "the host's enrolment of recorder %s's key, proven in its log" % device,
+            "主机登记执法记录仪 %s 公钥的记录及其日志证明" % device,
+        )
+        return {
+            "id": device,
+            "key_file": key_file,
+            "enrolment_file": enrol_file,
+            "public_key": public.hex(),
+            "fingerprint": public[:8].hex(),
+        }
+
+    # --- recordings ---
+
+    def recording(self, n: int, want: Wanted, custody_rows: list) -> dict:
+        from host.mp4export import recording_span
+
+        d = "r%02d" % n
+        entries = self.entries(want.device)
+        rec_id = want.number.to_bytes(8, "big") if 0 <= want.number < 1 << 64 else b""
+        span = recording_span(entries, rec_id) if rec_id else []
+        if not span or span[0].fields.get(F_EVENT) != EV_RECORD_START:
+            raise PackageError(i18n.text("court.no_recording", item=want.item))
+        chunks = [e for e in span if e.kind == KIND_CHUNK and e.fields.get(F_RECORDING) == rec_id]
+        if not [e for e in chunks if e.fields.get(F_MEDIA_TYPE) != MEDIA_MP4_INIT]:
+            raise PackageError(i18n.text("court.no_footage", item=want.item))
+        for e in chunks:
+            if F_CIPHER_SHA in e.fields:
+                raise PackageError(i18n.text("court.sealed", item=want.item))
+        fmp4 = any(e.fields.get(F_MEDIA_TYPE) == MEDIA_MP4_INIT for e in chunks)
+        part = self._range(want, chunks)
+        included = [
+            e
+            for e in chunks
+            if part is None
+            or e.fields.get(F_MEDIA_TYPE) == MEDIA_MP4_INIT
+            or part["first_seq"] <= e.seq <= part["last_seq"]
+        ]
+        self._deleted(want, included)
+        self.add(
+            "%s/entries.cbor" % d,
+            b"".join(e.raw for e in span),
+            "ledger",
+            "CBOR sequence of COSE_Sign1",
+            "recording %s's ledger entries, record-start to "
+            "record-stop, as the device signed them" % want.item,
+            "录像 %s 从开始到停止的设备签名记录" % want.item,
+        )
+        self._proofs(d, want, span)
+        spoken = {e.fields.get(F_SPOKEN) for e in span if e.fields.get(F_SPOKEN)}
+        places = (
+            self._fmp4(d, want, span, rec_id, included)
+            if fmp4
+            else self._raw(d, want, included, spoken)
+        )
+        playable = None
+        if (self.root / d / "video.mp4").exists():
+            playable = {
+                "file": "%s/video.mp4" % d,
+                "kind": "signed-fragments" if fmp4 else "derivative",
+            }
+        chunk_rows = []
+        for e in chunks:
+            where = places.get(e.seq)
+            media = e.fields.get(F_MEDIA_TYPE)
+            role = (
+                "init"
+                if media == MEDIA_MP4_INIT
+                else "spoken-reason"
+                if e.digest in spoken
+                else "audio"
+                if media in AUDIO
+                else "footage"
+            )
+            chunk_rows.append(
+                {
+                    "seq": e.seq,
+                    "index": e.fields.get(F_CHUNK_INDEX),
+                    "media": MEDIA_NAMES.get(media, str(media)),
+                    "sha256": e.fields[F_PLAIN_SHA].hex(),
+                    "role": role,
+                    "included": where is not None,
+                    "file": where[0] if where else None,
+                    "offset": where[1] if where else None,
+                    "bytes": where[2] if where else None,
+                }
+            )
+        custody_file = self._custody(d, want, custody_rows)
+        approval_file = self._approval(d, want, custody_rows)
+        start = span[0].fields
+        stop = [
+            e
+            for e in span
+            if e.fields.get(F_EVENT) == EV_RECORD_STOP and e.fields.get(F_RECORDING) == rec_id
+        ]
+        officers = [e.fields[F_OFFICER] for e in span if e.fields.get(F_OFFICER)]
+        return {
+            "item": want.item,
+            "device": want.device,
+            "number": want.number,
+            "recording_id": rec_id.hex(),
+            "dir": d,
+            "entries_file": "%s/entries.cbor" % d,
+            "proofs_file": "%s/proofs.json" % d,
+            "custody_file": custody_file,
+            "approval_file": approval_file,
+            "officer": officers[0] if officers else None,
+            "started_ms": start.get(F_WALL_MS),
+            "ended_ms": stop[0].fields.get(F_WALL_MS) if stop else span[-1].fields.get(F_WALL_MS),
+            "mode": "fmp4" if fmp4 else "raw",
+            "first_seq": span[0].seq,
+            "last_seq": span[-1].seq,
+            "range": part,
+            "playable": playable,
+            "proves": list(want.proves),
+            "category": want.category,
+            "restricted": want.restricted,
+            "chunks": chunk_rows,
+            "pauses": _pauses(span, rec_id),
+        }
+
+    def _range(self, want: Wanted, chunks: list) -> "dict | None":
+        opts = self.opts
+        if opts.from_ms is None and opts.to_ms is None:
+            return None
+        footage = [e for e in chunks if e.fields.get(F_MEDIA_TYPE) != MEDIA_MP4_INIT]
+        t0 = min(e.fields[F_START_MS] for e in footage)
+        lo = opts.from_ms or 0
+        hi = opts.to_ms if opts.to_ms is not None else 1 << 62
+        chosen = [
+            e for e in footage if e.fields[F_START_MS] - t0 < hi and e.fields[F_END_MS] - t0 > lo
+        ]
+        if not chosen:
+            length = max(e.fields[F_END_MS] for e in footage) - t0
+            raise PackageError(i18n.text("court.range_empty", item=want.item, length=_mmss(length)))
+        return {
+            "first_seq": chosen[0].seq,
+            "last_seq": chosen[-1].seq,
+            "from_ms": lo,
+            "to_ms": min(hi, max(e.fields[F_END_MS] for e in footage) - t0),
+        }
+
+    def _deleted(self, want: Wanted, included: list) -> None:
+        from host import retention
+        from protocol.ledger import media_digest
+
+        gone = retention.deleted_note(self.store.query, [media_digest(e.fields) for e in included])
+        if gone is not None:
+            raise PackageError(retention.deleted_line(gone, want.number))
+
+    def _proofs(self, d: str, want: Wanted, span: list) -> None:
+        rows = []
+        for e in span:
+            proven = self.log.proof(hostlog.entry_leaf(want.device, e.seq, e.digest))
+            if proven is None:
+                raise PackageError(
+                    i18n.text("court.not_logged", what="%s seq %d" % (want.item, e.seq))
+                )
+            rows.append({"seq": e.seq, "leaf_index": proven[0], "proof": proven[1]})
+        body = {"tree_size": self.log.size, "root": self.log.root.hex(), "entries": rows}
+        self.add(
+            "%s/proofs.json" % d,
+            _json(body),
+            "proof",
+            "JSON",
+            "inclusion proofs of recording %s's entries in the host log's checkpoint" % want.item,
+            "录像 %s 各条记录在主机日志检查点中的包含证明" % want.item,
+        )
+
+    def _fmp4(self, d: str, want: Wanted, span: list, rec_id: bytes, included: list) -> dict:
+        from host.mp4export import ChangedMedia, export_fmp4
+
+        rel = "%s/video.mp4" % d
+        (self.root / d).mkdir(parents=True, exist_ok=True)
+        public = self.store.device_key(want.device) or b""
+        try:
+            facts = export_fmp4(
+                self.store,
+                want.device,
+                public,
+                self.entries(want.device),
+                rec_id,
+                included,
+                self.root / rel,
+                self.extractor["name"],
+                now_ms=self.now_ms,
+            )
+        except ChangedMedia as exc:
+            raise Refused(
+                i18n.text("court.changed", item=want.item, seq=exc.seq), NOT_AUTHENTIC
+            ) from None
+        self.files[rel] = (
+            "original",
+            "MP4 (fragmented, H.264/H.265 + AAC): the signed fragments unchanged",
+            "recording %s: the device's signed initialisation segment and fragments byte for "
+            "byte (the original media), playable with sound, with pause subtitles" % want.item,
+            "录像 %s：设备签名的原始片段逐字节首尾相接，可直接播放（含声音及中断字幕）" % want.item,
+        )
+        # Hashed as it was written (every fragment then read back and checked): no second read.
+        self.known[rel] = (facts["file_sha256"], (self.root / rel).stat().st_size)
+        return {c["seq"]: (rel, c["offset"], c["bytes"]) for c in facts["chunks"]}
+
+    def _raw(self, d: str, want: Wanted, included: list, spoken: set) -> dict:
+        places = {}
+        for e in included:
+            digest = e.fields[F_PLAIN_SHA]
+            path = self.store.media_file(digest)
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                raise PackageError(
+                    i18n.text("court.media_missing", item=want.item, seq=e.seq)
+                ) from None
+            if hashlib.sha256(data).digest() != digest:
+                raise Refused(i18n.text("court.changed", item=want.item, seq=e.seq), NOT_AUTHENTIC)
+            media = e.fields.get(F_MEDIA_TYPE)
+            rel = "%s/media/%08d.%s" % (d, e.seq, EXTENSIONS.get(media, "bin"))
+            self.add(
+                rel,
+                data,
+                "original",
+                MEDIA_NAMES.get(media, "media"),
+                "recording %s, chunk seq %d: the original media as the device signed it"
+                % (want.item, e.seq),
+                "录像 %s 第 %d 号片段：设备签名的原始数据" % (want.item, e.seq),
+            )
+            places[e.seq] = (rel, 0, len(data))
+            if media == MEDIA_PCM and e.digest in spoken:
+                self._spoken_wav(d, want, e, data, included)
+        if self.opts.from_ms is not None or self.opts.to_ms is not None:
+            self.not_included.append(
+                "%s: no playable video for a part of a raw recording; its chunks are in %s/media"
+                % (want.item, d)
+            )
+            return places
+        self._derivative(d, want)
+        return places
+
+    def _spoken_wav(self, d: str, want: Wanted, e: Entry, pcm: bytes, included: list) -> None:
+        """The spoken reason after a pause as WAV, to listen to: the signed PCM chunk with
+        a WAV header (its rate from the recording's PCM chunks)."""
+        import io
+        import wave
+
+        from host.derivative import PCM_BYTES, pcm_rate
+
+        rate = pcm_rate([c for c in included if c.fields.get(F_MEDIA_TYPE) == MEDIA_PCM])
+        out = io.BytesIO()
+        with wave.open(out, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(PCM_BYTES)
+            w.setframerate(rate)
+            w.writeframes(pcm)
+        self.add(
+            "%s/spoken-%08d.wav" % (d, e.seq),
+            out.getvalue(),
+            "derivative",
+            "WAV, 16-bit PCM, mono, %d Hz" % rate,
+            "recording %s: the officer's spoken reason after a pause (chunk seq %d with a WAV "
+            "header)" % (want.item, e.seq),
+            "录像 %s：中断后执法人员口述的原因（第 %d 号片段加 WAV 文件头）" % (want.item, e.seq),
+        )
+
+    def _derivative(self, d: str, want: Wanted) -> None:
+        from host.export import ExportError, NotAuthentic, export_recording
+
+        out = self.root / d / "video.mp4"
+        try:
+            export_recording(
+                str(self.store.root),
+                want.device,
+                want.number,
+                str(out),
+                self.extractor["name"],
+                now_ms=self.now_ms,
+            )
+        except NotAuthentic as exc:
+            raise Refused(str(exc), NOT_AUTHENTIC) from None
+        except ExportError as exc:
+            self.not_included.append("%s: no playable video (%s)" % (want.item, exc))
+            return
+        finally:
+            Path(str(out) + ".json").unlink(missing_ok=True)
+        self.files["%s/video.mp4" % d] = (
+            "derivative",
+            "MP4, H.264 + AAC (re-encoded for viewing)",
+            "recording %s re-encoded for viewing (not the signed bytes: those are in %s/media)"
+            % (want.item, d),
+            "录像 %s 为便于播放而转码的副本（非签名原始数据，原始数据见 %s/media）"
+            % (want.item, d),
+        )
+
+    def _custody(self, d: str, want: Wanted, rows: list) -> str:
+        from host import audit
+        from protocol import cbor
+
+        records = []
+        for row in rows:
+            leaf = audit.leaf_of(row)
+            proven = self.log.proof(leaf)
+            if proven is None:  # newer than this snapshot of the log
+                continue
+            try:
+                details = audit._plain(cbor.loads(bytes(row[6])))
+            except Exception:  # an undecodable blob: its leaf still proves what it is
+                details = {"undecodable": bytes(row[6]).hex()}
+            records.append(
+                {
+                    "seq": row[0],
+                    "at_ms": row[1],
+                    "at": localtime.show(row[1], self.opts.zone),
+                    "actor": row[2],
+                    "action": row[3],
+                    "item": row[4],
+                    "outcome": row[5],
+                    "details": details,
+                    "leaf": leaf.hex(),
+                    "leaf_index": proven[0],
+                    "proof": proven[1],
+                }
+            )
+        rel = "%s/custody.json" % d
+        body = {"item": want.item, "tree_size": self.log.size, "records": records}
+        self.add(
+            rel,
+            _json(body),
+            "custody",
+            "JSON",
+            "recording %s's chain of custody from the audit trail, each record proven" % want.item,
+            "录像 %s 的保管链（审计记录），每条均有日志证明" % want.item,
+        )
+        return rel
+
+    def _approval(self, d: str, want: Wanted, rows: list) -> "str | None":
+        if want.restricted is None:
+            return None
+        from host import audit
+        from protocol import cbor
+
+        approval = want.approval or {}
+        seqs = []
+        for row in rows:
+            if row[3] not in (audit.REQUEST_APPROVAL, audit.APPROVE):
+                continue
+            try:
+                details = cbor.loads(bytes(row[6]))
+            except Exception:  # not one of ours to read
+                continue
+            if isinstance(details, dict) and details.get("approval") == approval.get("id"):
+                seqs.append(row[0])
+        rel = "%s/approval.json" % d
+        body = {
+            "item": want.item,
+            "restriction": want.restricted,
+            "approval": approval,
+            "audit_seqs": seqs,
+        }
+        self.add(
+            rel,
+            _json(body),
+            "approval",
+            "JSON",
+            "the approval in force to export restricted recording %s" % want.item,
+            "导出涉密/隐私录像 %s 的有效审批" % want.item,
+        )
+        return rel
+
+
+def _pauses(span: list, rec_id: bytes) -> list:
+    from host.mp4export import origin_mono, pauses
+    from protocol.registry import F_MONO_MS, F_REASON, PAUSE_NAMES
+
+    seq_of = {e.digest: e.seq for e in span}
+    origin = origin_mono(span)
+    out = []
+    for pause, end in pauses(span, rec_id):
+        code = pause.fields.get(F_REASON)
+        spoken = end.fields.get(F_SPOKEN) if end is not None else None
+        end_mono = (end or span[-1]).fields[F_MONO_MS]
+        out.append(
+            {
+                "pause_seq": pause.seq,
+                "end_seq": end.seq if end is not None else None,
+                "reason": PAUSE_NAMES.get(code, "none") if isinstance(code, int) else "none",
+                "reason_code": code if isinstance(code, int) else None,
+                "from_ms": max(0, pause.fields[F_MONO_MS] - origin),
+                "to_ms": max(0, end_mono - origin),
+                "spoken_seq": seq_of.get(spoken) if spoken else None,
+            }
+        )
+    return out
+
+
+def _json(value: object) -> bytes:
+    import json
+
+    return (json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode()
+
+
+README = """sealcam 法庭证据包 / sealcam court package
+
+核验方法 How to check it:
+1. 用浏览器（Chrome、Edge、Firefox 等）打开本光盘上的 verify.html，点击"选择文件夹"，
+   选择本证据包所在的文件夹。无需联网，无需安装。
+   Open verify.html from this disc in a browser, press "choose folder" and choose this
+   package's folder. No network, nothing to install.
+2. 或者在终端运行 / or, in a terminal:  python3 verify.py
+   （需要 Python 3.10+ 与 PyNaCl：pip install pynacl / needs Python 3.10+ and PyNaCl）
+
+结果为"通过 OK"或"不通过 NOT OK"，并指明出问题的文件或录像。
+The result is OK, or NOT OK naming each file or recording that failed.
+
+主机密钥指纹 Host key fingerprint: {fingerprint}
+请与执法机关公布的密钥指纹核对。Compare it with the fingerprint the agency publishes.
+"""
+
+
+def build(
+    store: "SqliteEvidenceStore",
+    wanted: "list[Wanted]",
+    case: "dict | None",
+    extractor: dict,
+    signer: "NoteSigner",
+    kid: str,
+    opts: Options,
+    now_ms: int,
+) -> Made:
+    """Write the package of ``wanted`` to ``opts.out``; see the module's docstring.
+
+    PackageError (exit 2) for input that cannot make a package, Refused (exit 1) for
+    stored footage that is not what its device signed; either leaves nothing behind."""
+    out = opts.out
+    if not wanted:
+        raise PackageError(i18n.text("court.nothing"))
+    if out.exists() and not opts.force:
+        raise PackageError(i18n.text("court.out_exists", out=out))
+    if out.exists() and not out.is_dir():
+        raise PackageError(i18n.text("court.out_not_folder", out=out))
+    parent = out.resolve().parent
+    if not parent.is_dir():
+        raise PackageError(i18n.text("court.no_parent", parent=parent))
+    if (opts.from_ms is not None or opts.to_ms is not None) and len(wanted) != 1:
+        raise PackageError(i18n.text("court.range_one"))
+    tmp = parent / (".%s.partial-%d" % (out.name, os.getpid()))
+    shutil.rmtree(tmp, ignore_errors=True)
+    # The PDF's library takes seconds to load: load it beside the media's copying.
+    threading.Thread(target=_load_pdf_library, daemon=True).start()
+    try:
+        tmp.mkdir()
+        made = _build(store, wanted, case, extractor, signer, kid, opts, now_ms, tmp)
+        _durable(tmp)
+        _into_place(tmp, out)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise PackageError(i18n.text("court.no_space", out=out)) from None
+        raise PackageError(i18n.text("court.os_error", out=out, problem=exc)) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    made.out = out
+    return made
+
+
+def _build(
+    store: "SqliteEvidenceStore",
+    wanted: "list[Wanted]",
+    case: "dict | None",
+    extractor: dict,
+    signer: "NoteSigner",
+    kid: str,
+    opts: Options,
+    now_ms: int,
+    tmp: Path,
+) -> Made:
+    b = _Builder(store, tmp, opts, now_ms, extractor)
+    public = signer.public_key()
+    cp = tlog.Checkpoint(b.log.origin, b.log.size, b.log.root)
+    b.add(
+        "host/checkpoint.txt",
+        tlog.sign_checkpoint(cp, kid, signer),
+        "checkpoint",
+        "C2SP signed note (tlog-checkpoint)",
+        "the host log's checkpoint, signed with the host key when the package was made",
+        "主机日志检查点，制作证据包时以主机密钥签名",
+    )
+    b.add(
+        "host/host-key.txt",
+        (tlog.verifier_key(kid, public) + "\n").encode(),
+        "host-key",
+        "C2SP verifier key",
+        "the host key that signs the checkpoint and the manifest",
+        "签署检查点和清单的主机公钥",
+    )
+    devices: list = []
+    for want in wanted:
+        if want.device not in [d["id"] for d in devices]:
+            devices.append(b.device(len(devices) + 1, want.device))
+    custody = _custody_rows(store, [w.item for w in wanted])
+    recordings = [b.recording(n, w, custody.get(w.item, [])) for n, w in enumerate(wanted, 1)]
+    b.add(
+        "verify.py",
+        VERIFIER_SCRIPT.read_bytes(),
+        "verifier",
+        "Python 3 script",
+        "the verifier for a terminal: python3 verify.py (standard library and PyNaCl)",
+        "终端核验脚本：python3 verify.py（需 Python 标准库与 PyNaCl）",
+    )
+    page = _verifier_page()
+    if page is not None:
+        b.add(
+            "verify.html",
+            page,
+            "verifier",
+            "HTML",
+            "the offline verifier page: open it in a browser and choose this folder",
+            "离线核验页面：用浏览器打开并选择本文件夹",
+        )
+    else:
+        b.not_included.append("verify.html: this sealcam has no offline verifier page built")
+    b.add(
+        "readme.txt",
+        README.format(fingerprint=public[:8].hex()).encode(),
+        "verifier",
+        "text",
+        "how to check the package",
+        "核验方法说明",
+    )
+    manifest: dict[str, Any] = {
+        "format": signed_manifest.FORMAT,
+        "version": signed_manifest.VERSION,
+        "package_id": os.urandom(16).hex(),
+        "created_ms": now_ms,
+        "created": localtime.show(now_ms, opts.zone),
+        "time_zone": opts.zone,
+        "tool": _tool(),
+        "case": case,
+        "extractor": extractor,
+        "place": opts.place,
+        "purpose": opts.purpose,
+        "host": {
+            "key_file": "host/host-key.txt",
+            "name": kid,
+            "public_key": public.hex(),
+            "fingerprint": public[:8].hex(),
+        },
+        "checkpoint": {
+            "file": "host/checkpoint.txt",
+            "origin": cp.origin,
+            "size": cp.size,
+            "root": cp.root.hex(),
+        },
+        "devices": devices,
+        "recordings": recordings,
+        "not_included": b.not_included,
+    }
+    listed = _listing(tmp, b.files, b.known)
+    html = note_html(manifest, listed)
+    b.add(
+        "note.html",
+        html.encode("utf-8"),
+        "note",
+        "HTML",
+        "the written note: maker, extractor, time and place, case, files (Chinese, English)",
+        "文字说明材料：制作人、提取人、提取时间地点、案件、文件清单（中英文）",
+    )
+    b.add(
+        "note.pdf", note_pdf(html), "note", "PDF", "the written note as PDF", "文字说明材料（PDF）"
+    )
+    manifest["files"] = _listing(tmp, b.files, b.known)
+    signed = signed_manifest.sign(manifest, signer, kid)
+    _write(tmp / "manifest.cbor", signed)
+    _write(tmp / "manifest.json", signed_manifest.as_json(manifest))
+    total = sum(f["bytes"] for f in manifest["files"])
+    return Made(
+        tmp,
+        hashlib.sha256(signed).hexdigest(),
+        len(manifest["files"]) + 2,
+        total,
+        [r["item"] for r in recordings],
+        manifest["package_id"],
+    )
+
+
+def _listing(root: Path, files: dict, known: dict) -> list:
+    rows = []
+    for rel in sorted(files):
+        category, fmt, what, zh = files[rel]
+        if rel not in known:
+            known[rel] = _sha256_file(root / rel)
+        digest, size = known[rel]
+        rows.append(
+            {
+                "path": rel,
+                "category": category,
+                "format": fmt,
+                "bytes": size,
+                "sha256": digest,
+                "what": what,
+                "what_zh": zh,
+            }
+        )
+    return rows
+
+
+def _custody_rows(store: "SqliteEvidenceStore", item_ids: list) -> dict:
+    """Every audit row about each item (none in a store without an audit trail)."""
+    import sqlite3
+
+    from host import audit
+
+    out: dict = {}
+    try:
+        with store.read() as cur:
+            for item in item_ids:
+                out[item] = cur.execute(
+                    "SELECT %s FROM audit WHERE item = ? ORDER BY seq" % audit.COLUMNS, (item,)
+                ).fetchall()
+    except sqlite3.OperationalError:  # no audit table: a store before accounts
+        return {}
+    return out
+
+
+def _load_pdf_library() -> None:
+    import weasyprint  # noqa: F401  (loaded now, used by note_pdf later)
+
+
+def _verifier_page() -> "bytes | None":
+    """The offline verifier page (``host.court.verifier``: its scripts inlined into one
+    self-contained file), or None where this sealcam has none."""
+    try:
+        from host.court.verifier import page_html
+    except ImportError:
+        return None
+    return page_html().encode("utf-8")
+
+
+def _tool() -> str:
+    from host.mp4export import tool_version
+
+    return tool_version()
+
+
+def _durable(root: Path) -> None:
+    for top, dirs, _files in os.walk(root):
+        fsync_dir(Path(top))
+        dirs.sort()
+
+
+def _into_place(tmp: Path, out: Path) -> None:
+    """Rename the finished package to ``out``; an old one (``--force``) goes only now."""
+    old = None
+    if out.exists():
+        old = out.with_name(".%s.old-%d" % (out.name, os.getpid()))
+        os.replace(out, old)
+    os.replace(tmp, out)
+    fsync_dir(out.resolve().parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
