@@ -77,11 +77,37 @@ class StoreUnopenable(EvidenceError):
     reader's language."""
 
 
+# SQLite's primary result codes (its C API's, the low byte of sqlite_errorcode) that a
+# person meets opening a store, and the line each becomes in the reader's language.
+_SQLITE_REASONS = {
+    5: i18n.N_("store.sqlite.locked"),  # SQLITE_BUSY: another process holds it
+    6: i18n.N_("store.sqlite.locked"),  # SQLITE_LOCKED
+    8: i18n.N_("store.sqlite.readonly"),  # SQLITE_READONLY
+    10: i18n.N_("store.sqlite.io"),  # SQLITE_IOERR
+    11: i18n.N_("store.sqlite.malformed"),  # SQLITE_CORRUPT
+    13: i18n.N_("store.sqlite.full"),  # SQLITE_FULL
+    14: i18n.N_("store.sqlite.cannot_open"),  # SQLITE_CANTOPEN
+    26: i18n.N_("store.sqlite.not_a_database"),  # SQLITE_NOTADB
+}
+# The same by SQLite's English words, for an error that carries no code.
+_SQLITE_WORDS = {
+    "database is locked": i18n.N_("store.sqlite.locked"),
+    "database table is locked": i18n.N_("store.sqlite.locked"),
+    "attempt to write a readonly database": i18n.N_("store.sqlite.readonly"),
+    "disk I/O error": i18n.N_("store.sqlite.io"),
+    "database disk image is malformed": i18n.N_("store.sqlite.malformed"),
+    "database or disk is full": i18n.N_("store.sqlite.full"),
+    "unable to open database file": i18n.N_("store.sqlite.cannot_open"),
+    "file is not a database": i18n.N_("store.sqlite.not_a_database"),
+}
+
+
 def _sqlite_why(exc: Exception) -> str:
     """SQLite's reason, in the reader's language where the catalogue has it."""
-    if str(exc) == "file is not a database":
-        return i18n.text("store.sqlite.not_a_database")
-    return str(exc)
+    code = getattr(exc, "sqlite_errorcode", None)
+    msg_id = _SQLITE_REASONS.get(code & 0xFF) if isinstance(code, int) else None
+    msg_id = msg_id or _SQLITE_WORDS.get(str(exc))
+    return i18n.text(msg_id) if msg_id else str(exc)
 
 
 def _holds_media(media: Path) -> bool:

@@ -68,9 +68,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_board(simsub)
 
 
-# Where each scenario's stores are, said after its report (one format per case).
-STORES_KEPT = "Stores    %s (kept)"
-STORES_REMOVED = "Stores    %s (removed after the run; --keep keeps them)"
+# Where each scenario's stores are, said after its report (one message per case).
+STORES_KEPT = "sim.stores_kept"
+STORES_REMOVED = "sim.stores_removed"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -79,7 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from host import i18n
     from host.errors import EXIT_NOT_OK, EXIT_OK, Unusable
-    from simulator.errors import BoardError, SimulatorError
+    from simulator.errors import BoardError, ScenarioError, SimulatorError
     from simulator.report import render
     from simulator.run import run_file
 
@@ -102,9 +102,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         keep = bool(args.dir) or args.keep
         say = (lambda line: print("  " + line, file=sys.stderr)) if live else None
         if live:
-            print("[%d/%d] %s" % (i + 1, len(files), path), file=sys.stderr)
+            print(i18n.text("sim.progress", at=i + 1, of=len(files), path=path), file=sys.stderr)
         started = time.monotonic()
         try:
+            if not Path(path).exists():
+                # The parser's words are English (it is the library's); the person's are here.
+                raise ScenarioError(i18n.text("sim.no_such_scenario", path=path))
             report = run_file(path, str(work), args.device, args.evidence, args.host_key, say)
         except (SimulatorError, BoardError) as exc:
             results.append((path, None, time.monotonic() - started, str(exc)))
@@ -120,7 +123,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         reports.append(report)
         if not args.json:
             print(render(report))
-            print((STORES_KEPT if keep else STORES_REMOVED) % work)
+            print(i18n.text(STORES_KEPT if keep else STORES_REMOVED, path=work))
     if args.junit:
         write_junit(args.junit, results)
     if args.json:

@@ -97,9 +97,13 @@ class OpenCVCamera(Camera):
         self.started = -1
         self.capture = cv2.VideoCapture(int(source) if source.isdigit() else source)
         if not self.capture.isOpened():
-            raise FirmwareError(
+            from firmware.ports.encoder import MediaError
+
+            raise MediaError(
                 "cannot open camera %r: give a camera index such as 0, or a readable video "
-                "file" % source
+                "file" % source,
+                N_("record.media.camera"),
+                source=source,
             )
 
     def working(self) -> bool:
@@ -462,14 +466,22 @@ def open_media(
     from firmware.ports.encoder import MediaError
 
     if codec and codec not in CODECS:
-        raise MediaError("unknown codec %r: give h264, h265 or mjpeg" % codec)
+        raise MediaError(
+            "unknown codec %r: give h264, h265 or mjpeg" % codec,
+            N_("record.media.unknown_codec"),
+            codec=codec,
+        )
     if mic and codec == "mjpeg":
         raise MediaError(
             "the Motion JPEG mode (--codec mjpeg) records no sound: give --codec h264 or "
-            "h265 to record the microphone too"
+            "h265 to record the microphone too",
+            N_("record.media.mjpeg_mic"),
         )
     if input_spec and codec == "mjpeg":
-        raise MediaError("--input takes an H.264 or H.265 stream: give --codec h264 or h265")
+        raise MediaError(
+            "--input takes an H.264 or H.265 stream: give --codec h264 or h265",
+            N_("record.media.mjpeg_input"),
+        )
     sound = Sound(mic, clock, pace, sleep) if mic else None
     try:
         media: Media
@@ -482,7 +494,8 @@ def open_media(
                 media.close()
                 raise MediaError(
                     "the MP4 on the input carries its own AAC sound: drop --mic, or mux the "
-                    "microphone into the encoder's MP4"
+                    "microphone into the encoder's MP4",
+                    N_("record.media.input_sound_mic"),
                 )
         else:
             camera = OpenCVCamera(camera_source, clock, pace, sleep)
@@ -505,14 +518,16 @@ def open_reason(path: str, media: Media, sound: "Sound | None") -> "ReasonClip":
     if media.codec == "mjpeg":
         raise MediaError(
             "the Motion JPEG mode (--codec mjpeg) records no sound, so no spoken reason: give "
-            "--codec h264 or h265 to record the reason from a file"
+            "--codec h264 or h265 to record the reason from a file",
+            N_("record.media.mjpeg_reason"),
         )
     if sound is not None:
         return ReasonClip(path, sound.encoder.sample_rate, sound.encoder.channels)
     if media.audio_track is not None:
         raise MediaError(
             "the MP4 on the input carries its own AAC sound, and the spoken reason is that "
-            "sound: drop --reason"
+            "sound: drop --reason",
+            N_("record.media.input_sound_reason"),
         )
     return ReasonClip(path)
 
@@ -664,7 +679,13 @@ def _record(
     # A second queue for sound: AAC frames are many and small, and a burst of them must not
     # take the room of a picture (nor the other way round).
     audio_queue = CaptureQueue(max(8, queue_frames * 8), threading.Lock())
-    counts = {"captured": 0, "audio_captured": 0, "audio_fed": 0, "audio_replaced": 0}
+    counts = {
+        "captured": 0,
+        "audio_captured": 0,
+        "audio_fed": 0,
+        "audio_replaced": 0,
+        "reason_fed": 0,  # frames of the --reason file said at resumes
+    }
     start = clock.mono_ms()
     recorder = agent.recorder
     known = [media.video_track]
@@ -824,6 +845,7 @@ def _record(
             mono = saying[0] + offset
             agent.run(recorder.audio(data, wall(mono), mono))
             saying[1] += 1
+            counts["reason_fed"] += 1
         if recorder.state == RESUMING:
             agent.input("spoken_reason_done")
         saying[0] = -1
@@ -890,6 +912,7 @@ def _record(
         "frames": fed,
         "frames_dropped": counts["captured"] - fed,
         "audio_frames": counts["audio_fed"],
+        "reason_frames": counts["reason_fed"],
         "audio_frames_dropped": counts["audio_captured"]
         - counts["audio_fed"]
         - counts["audio_replaced"],

@@ -28,6 +28,7 @@ import numpy as np
 
 from firmware.errors import FirmwareError
 from firmware.hal import Clock
+from firmware.ports.terminalkeys import N_
 from protocol import h26x
 from protocol.mp4 import HANDLER_AUDIO, HANDLER_VIDEO, Track
 
@@ -46,7 +47,18 @@ ENCODERS = {"h264": ("libx264", "avc1"), "h265": ("libx265", "hvc1")}
 
 
 class MediaError(FirmwareError):
-    """A source or stream this port cannot use; the message says what to give instead."""
+    """A source or stream this port cannot use; the message says what to give instead.
+
+    The message is English, as a board without the host shows it; ``msg_id`` and
+    ``fields`` name the same line for a host that speaks the officer's language (the
+    command line translates them; firmware never imports the host). A field may itself be
+    a message, ``(msg_id, fields)``, or an OSError (the system's reason, which the host
+    says in its language)."""
+
+    def __init__(self, message: str, msg_id: str = "", **fields: object) -> None:
+        super().__init__(message)
+        self.msg_id = msg_id
+        self.fields = fields
 
 
 class ParameterSets:
@@ -87,7 +99,11 @@ class ParameterSets:
     def track(self, track_id: int = VIDEO_TRACK_ID) -> Track:
         """The video Track (avcC/hvcC and picture size from the SPS)."""
         if not self.complete():
-            raise MediaError("the %s stream has shown no complete parameter sets" % self.codec)
+            raise MediaError(
+                "the %s stream has shown no complete parameter sets" % self.codec,
+                N_("record.media.no_parameter_sets"),
+                codec=self.codec,
+            )
         if self.codec == "avc1":
             config = h26x.avcc(self.sps, self.pps)
         else:
@@ -112,7 +128,11 @@ class VideoEncoder:
 
     def __init__(self, codec: str = "h264", fps: int = 30, gop: int = 0) -> None:
         if codec not in ENCODERS:
-            raise MediaError("unknown video codec %r: give h264 or h265" % codec)
+            raise MediaError(
+                "unknown video codec %r: give h264 or h265" % codec,
+                N_("record.media.unknown_video_codec"),
+                codec=codec,
+            )
         self.codec = codec
         self.entry = ENCODERS[codec][1]
         self.fps = max(1, fps)
@@ -129,7 +149,12 @@ class VideoEncoder:
         # 4:2:0 needs even sides; a camera with an odd side loses its last row or column.
         self._size = (width & ~1, height & ~1)
         if self._size[0] < 16 or self._size[1] < 16:
-            raise MediaError("a %dx%d picture is too small to encode" % (width, height))
+            raise MediaError(
+                "a %dx%d picture is too small to encode" % (width, height),
+                N_("record.media.too_small"),
+                width=width,
+                height=height,
+            )
         name = ENCODERS[self.codec][0]
         ctx = av.CodecContext.create(name, "w")
         assert isinstance(ctx, av.video.codeccontext.VideoCodecContext)
@@ -182,8 +207,11 @@ class VideoEncoder:
             self.params.learn(nals)
             if self.track is None:
                 if not self.params.complete():
-                    raise MediaError("the %s encoder gave a picture before its parameter "
-                                     "sets" % self.codec)  # fmt: skip
+                    raise MediaError(
+                        "the %s encoder gave a picture before its parameter sets" % self.codec,
+                        N_("record.media.picture_first"),
+                        codec=self.codec,
+                    )
                 self.track = self.params.track()
             keyframe = bool(packet.is_keyframe) or h26x.is_keyframe(nals, self.entry)
             # Each access unit carries its picture's capture time (zerolatency: the one just
@@ -214,7 +242,12 @@ def to_i420(image: np.ndarray, size: tuple) -> np.ndarray:
 def audio_specific_config(rate: int, channels: int) -> bytes:
     """AAC-LC's AudioSpecificConfig (ISO/IEC 14496-3), for a rate in the standard table."""
     if rate not in AAC_RATES or not 1 <= channels <= 7:
-        raise MediaError("AAC cannot carry %d Hz with %d channels" % (rate, channels))
+        raise MediaError(
+            "AAC cannot carry %d Hz with %d channels" % (rate, channels),
+            N_("record.media.aac_format"),
+            rate=rate,
+            channels=channels,
+        )
     value = (2 << 11) | (AAC_RATES.index(rate) << 7) | (channels << 3)  # object type 2: LC
     return value.to_bytes(2, "big")
 
@@ -229,7 +262,11 @@ class AudioEncoder:
 
     def __init__(self, sample_rate: int, channels: int, bitrate: int = AAC_BITRATE) -> None:
         if channels not in (1, 2):
-            raise MediaError("a microphone with %d channels: give mono or stereo" % channels)
+            raise MediaError(
+                "a microphone with %d channels: give mono or stereo" % channels,
+                N_("record.media.mic_channels"),
+                channels=channels,
+            )
         self.sample_rate = sample_rate
         self.channels = channels
         self.config = audio_specific_config(sample_rate, channels)  # checks the rate too
@@ -296,28 +333,40 @@ class AudioEncoder:
         return out
 
 
-def open_wav(path: str, or_else: str) -> "wave.Wave_read":
+def open_wav(path: str, or_else: str, instead: str = "") -> "wave.Wave_read":
     """A 16-bit PCM WAV file opened for reading; MediaError (one line that ends with what to
-    give instead, ``or_else``) when it is missing or of another kind."""
+    give instead, ``or_else``; ``instead`` is its message id) when it is missing or of
+    another kind."""
     try:
         wav = wave.open(path, "rb")
     except FileNotFoundError:
         raise MediaError(
-            "no sound file %s: give a 16-bit PCM WAV file or %s" % (path, or_else)
+            "no sound file %s: give a 16-bit PCM WAV file or %s" % (path, or_else),
+            N_("record.media.no_wav"),
+            path=path,
+            instead=(instead, {}),
         ) from None
     except IsADirectoryError:
         raise MediaError(
-            "%s is a folder: give a 16-bit PCM WAV file or %s" % (path, or_else)
+            "%s is a folder: give a 16-bit PCM WAV file or %s" % (path, or_else),
+            N_("record.media.wav_folder"),
+            path=path,
+            instead=(instead, {}),
         ) from None
     except (OSError, wave.Error, EOFError) as exc:
         raise MediaError(
-            "%s is not a readable WAV file (%s): give 16-bit PCM WAV" % (path, exc)
+            "%s is not a readable WAV file (%s): give 16-bit PCM WAV" % (path, exc),
+            N_("record.media.wav_unreadable"),
+            path=path,
+            why=str(exc),
         ) from None
     if wav.getsampwidth() != 2 or wav.getcomptype() != "NONE":
         wav.close()
         raise MediaError(
             "%s is not 16-bit PCM: convert it, for example with "
-            "ffmpeg -i IN -c:a pcm_s16le OUT.wav" % path
+            "ffmpeg -i IN -c:a pcm_s16le OUT.wav" % path,
+            N_("record.media.wav_not_16bit"),
+            path=path,
         )
     return wav
 
@@ -340,20 +389,37 @@ class ReasonClip:
     """
 
     def __init__(self, path: str, sample_rate: int = 0, channels: int = 0) -> None:
-        wav = open_wav(path, "leave out --reason to state the reason to the microphone")
+        wav = open_wav(
+            path,
+            "leave out --reason to state the reason to the microphone",
+            N_("record.media.or_no_reason"),
+        )
         try:
             rate, got = wav.getframerate(), wav.getnchannels()
             pcm = wav.readframes(rate * REASON_MAX_S)
         except (OSError, wave.Error, EOFError) as exc:
-            raise MediaError("%s cannot be read (%s): give 16-bit PCM WAV" % (path, exc)) from None
+            raise MediaError(
+                "%s cannot be read (%s): give 16-bit PCM WAV" % (path, exc),
+                N_("record.media.reason_unreadable"),
+                path=path,
+                why=str(exc),
+            ) from None
         finally:
             wav.close()
         if got not in (1, 2):
-            raise MediaError("%s has %d channels: give a mono or stereo WAV file" % (path, got))
+            raise MediaError(
+                "%s has %d channels: give a mono or stereo WAV file" % (path, got),
+                N_("record.media.reason_channels"),
+                path=path,
+                channels=got,
+            )
         if len(pcm) < 2 * got * AAC_FRAME:
             raise MediaError(
                 "%s holds no sound to speak of (under %d samples): record the reason into it"
-                % (path, AAC_FRAME)
+                % (path, AAC_FRAME),
+                N_("record.media.reason_too_short"),
+                path=path,
+                samples=AAC_FRAME,
             )
         want_rate = sample_rate or (rate if rate in AAC_RATES else 48000)
         want_channels = channels or got
@@ -397,7 +463,7 @@ class WavMicrophone:
         pace: bool = True,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._wav = open_wav(path, "a sound device with --mic")
+        self._wav = open_wav(path, "a sound device with --mic", N_("record.media.or_device"))
         self.sample_rate = self._wav.getframerate()
         self.channels = self._wav.getnchannels()
         self.clock = clock
@@ -442,7 +508,8 @@ class DeviceMicrophone:
             if fmt not in av.formats_available:
                 raise MediaError(
                     "this PyAV has no PulseAudio input: give the ALSA device pulse "
-                    "(--mic pulse) or a WAV file"
+                    "(--mic pulse) or a WAV file",
+                    N_("record.media.no_pulse"),
                 )
         self.clock = clock
         try:
@@ -455,7 +522,10 @@ class DeviceMicrophone:
         except (av.FFmpegError, OSError, ValueError) as exc:
             raise MediaError(
                 "cannot open the sound device %r (%s): name an ALSA device such as default "
-                "or hw:0 (see arecord -l), or give a WAV file" % (device, _reason(exc))
+                "or hw:0 (see arecord -l), or give a WAV file" % (device, _reason(exc)),
+                N_("record.media.sound_device"),
+                device=device,
+                why=_reason(exc),
             ) from None
         stream = self._container.streams.audio[0]
         self.sample_rate = stream.rate or DEVICE_RATE

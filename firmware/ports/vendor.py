@@ -36,6 +36,7 @@ from firmware.ports.encoder import (
     ParameterSets,
     access_unit_sample,
 )
+from firmware.ports.terminalkeys import N_
 from firmware.recorder import STREAM_AUDIO, STREAM_VIDEO
 from protocol import h26x
 from protocol.mp4 import HANDLER_AUDIO, HANDLER_VIDEO, Track
@@ -64,7 +65,8 @@ class InputBytes:
             if os.isatty(0):
                 raise MediaError(
                     "standard input is a terminal: pipe the encoder's stream in "
-                    "(encoder | sealcam record --input - ...), or name a pipe or file"
+                    "(encoder | sealcam record --input - ...), or name a pipe or file",
+                    N_("record.media.stdin_terminal"),
                 )
             self.fd = os.dup(0)
         else:
@@ -73,12 +75,19 @@ class InputBytes:
             except OSError as exc:
                 raise MediaError(
                     "cannot read the input %s (%s): give - for standard input, a named pipe, "
-                    "a device or a file holding the encoder's stream" % (spec, exc.strerror)
+                    "a device or a file holding the encoder's stream" % (spec, exc.strerror),
+                    N_("record.media.input_unreadable"),
+                    spec=spec,
+                    why=exc,
                 ) from None
         mode = os.fstat(self.fd).st_mode
         if stat.S_ISDIR(mode):
             os.close(self.fd)
-            raise MediaError("the input %s is a directory: give the encoder's stream" % spec)
+            raise MediaError(
+                "the input %s is a directory: give the encoder's stream" % spec,
+                N_("record.media.input_folder"),
+                spec=spec,
+            )
         self.regular = stat.S_ISREG(mode)  # a file: played at its own pace, not a live feed
         self.replay = b""
         self.total = 0  # bytes read from the source
@@ -138,7 +147,9 @@ def sniff(head: bytes) -> str:
         return "annexb"
     raise MediaError(
         "the input is not an H.264/H.265 elementary stream (Annex B) or an MP4: it begins "
-        "%s; give the encoder's raw stream or its MP4 output" % head[:8].hex(" ")
+        "%s; give the encoder's raw stream or its MP4 output" % head[:8].hex(" "),
+        N_("record.media.not_a_stream"),
+        head=head[:8].hex(" "),
     )
 
 
@@ -198,13 +209,20 @@ class AnnexBInput:
                 raise MediaError(
                     "no %s keyframe with its parameter sets in the first %d MB of %s: is this "
                     "the encoder's elementary stream?"
-                    % (_NAMES[self.codec], PROBE_LIMIT >> 20, self.source.name)
+                    % (_NAMES[self.codec], PROBE_LIMIT >> 20, self.source.name),
+                    N_("record.media.no_keyframe_in"),
+                    codec=_NAMES[self.codec],
+                    mb=PROBE_LIMIT >> 20,
+                    name=self.source.name,
                 )
             units = self._next_units()
             if units is None:
                 raise MediaError(
                     "%s ended before its first %s keyframe with parameter sets: nothing was "
-                    "recorded" % (self.source.name, _NAMES[self.codec])
+                    "recorded" % (self.source.name, _NAMES[self.codec]),
+                    N_("record.media.ended_before_keyframe"),
+                    name=self.source.name,
+                    codec=_NAMES[self.codec],
                 )
             for at, (nals, keyframe) in enumerate(units):
                 if self.track is not None:
@@ -360,16 +378,26 @@ class Mp4Input:
             raise MediaError(
                 "%s is not an MP4 that can be read as a stream (%s): a live encoder must write "
                 "fragmented MP4 (moov first, then moof+mdat), and a plain MP4 must be given "
-                "as a file" % (source.name, str(exc).rstrip("."))
+                "as a file" % (source.name, str(exc).rstrip(".")),
+                N_("record.media.mp4_not_streamable"),
+                name=source.name,
+                why=str(exc).rstrip("."),
             ) from None
         if not self._container.streams.video:
-            raise MediaError("the MP4 on %s holds no video" % source.name)
+            raise MediaError(
+                "the MP4 on %s holds no video" % source.name,
+                N_("record.media.mp4_no_video"),
+                name=source.name,
+            )
         self._video = self._container.streams.video[0]
         name = self._video.codec_context.name
         self.codec = {"h264": "avc1", "hevc": "hvc1"}.get(name, "")
         if not self.codec:
             raise MediaError(
-                "the MP4 on %s holds %s video: sealcam signs H.264 or H.265" % (source.name, name)
+                "the MP4 on %s holds %s video: sealcam signs H.264 or H.265" % (source.name, name),
+                N_("record.media.mp4_codec"),
+                name=source.name,
+                codec=name,
             )
         self._audio = None
         for stream in self._container.streams.audio:
@@ -394,7 +422,10 @@ class Mp4Input:
             if length_size != 3:
                 raise MediaError(
                     "the MP4 on %s uses %d-byte NAL lengths: sealcam stores 4-byte lengths; "
-                    "set the muxer to 4" % (self.source.name, length_size + 1)
+                    "set the muxer to 4" % (self.source.name, length_size + 1),
+                    N_("record.media.nal_length"),
+                    name=self.source.name,
+                    length=length_size + 1,
                 )
             ctx = self._video.codec_context
             self.track = Track(
@@ -406,7 +437,9 @@ class Mp4Input:
             item = self._next_packet()
             if item is None:
                 raise MediaError(
-                    "%s ended before its first keyframe: nothing was recorded" % self.source.name
+                    "%s ended before its first keyframe: nothing was recorded" % self.source.name,
+                    N_("record.media.mp4_ended_before_keyframe"),
+                    name=self.source.name,
                 )
             packet, nals = item
             if packet.stream is not self._video:
@@ -517,7 +550,11 @@ def open_input(
     or "" to take it from the first NAL unit.
     """
     if codec and codec not in CODECS:
-        raise MediaError("--input takes h264 or h265 streams, not %s" % codec)
+        raise MediaError(
+            "--input takes h264 or h265 streams, not %s" % codec,
+            N_("record.media.input_codec"),
+            codec=codec,
+        )
     source = InputBytes(spec, stop)
     try:
         head = b""
@@ -528,7 +565,9 @@ def open_input(
             head += data
         if not head:
             raise MediaError(
-                "%s is empty: the encoder wrote nothing, and nothing was recorded" % source.name
+                "%s is empty: the encoder wrote nothing, and nothing was recorded" % source.name,
+                N_("record.media.input_empty"),
+                name=source.name,
             )
         source.replay = head
         form = sniff(head)
@@ -544,14 +583,20 @@ def open_input(
                 raise MediaError(
                     "the input's first NAL unit is %s%s: give the encoder's %s elementary "
                     "stream" % (said, ", not what --codec says" if found else "",
-                                _NAMES.get(wanted, "H.264 or H.265"))
+                                _NAMES.get(wanted, "H.264 or H.265")),
+                    N_("record.media.first_nal_other") if found
+                    else N_("record.media.first_nal_neither"),
+                    found=_NAMES.get(found, found), wanted=_NAMES.get(wanted, "H.264/H.265"),
                 )  # fmt: skip
             made = AnnexBInput(source, wanted, fps, clock, pace, sleep)
         try:
             made.probe()
         except ValueError as exc:  # H26xError, Mp4Error: a parameter set or box that is bad
             raise MediaError(
-                "%s is not a stream sealcam can sign: %s" % (source.name, str(exc).rstrip("."))
+                "%s is not a stream sealcam can sign: %s" % (source.name, str(exc).rstrip(".")),
+                N_("record.media.not_signable"),
+                name=source.name,
+                why=str(exc).rstrip("."),
             ) from None
         return made
     except BaseException:

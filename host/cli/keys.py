@@ -15,17 +15,10 @@ from host.files import write_atomic
 from protocol.keys import DeviceKey, encode_key
 from protocol.signer import generate_seed, make_signer
 
-# What keygen prints for each kind of key pair: where each half goes. One format per kind,
-# so a translation catalogue can take them whole.
-DEVICE_KEY_TEXT = (
-    "device %s (key %s)\n  private key %s (keep on the device)\n  public key  %s "
-    "(enrol on the host: sealcam enrol --evidence EVIDENCE %s)"
-)
-HOST_KEY_TEXT = (
-    "host %s (key %s)\n  private key %s (keep on this host: sealcam sync --host-key %s)\n"
-    "  public key  %s (every device pins it: sealcam dock --trust %s, sealcam flash "
-    "--host-key)"
-)
+# What keygen prints for each kind of key pair: where each half goes. One message per kind,
+# so a translation takes it whole.
+DEVICE_KEY_TEXT = "keys.made_device"
+HOST_KEY_TEXT = "keys.made_host"
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
@@ -68,9 +61,11 @@ def cmd_keygen(args: argparse.Namespace) -> int:
             )
         )
     elif host:
-        print(HOST_KEY_TEXT % (ident, key.public[:8].hex(), private, private, public, public))
+        print(i18n.text(HOST_KEY_TEXT, ident=ident, key=key.public[:8].hex(), private=private,
+                        public=public))  # fmt: skip
     else:
-        print(DEVICE_KEY_TEXT % (ident, key.public[:8].hex(), private, public, public))
+        print(i18n.text(DEVICE_KEY_TEXT, ident=ident, key=key.public[:8].hex(), private=private,
+                        public=public))  # fmt: skip
     return EXIT_OK
 
 
@@ -104,28 +99,20 @@ def cmd_keygen_agency(args: argparse.Namespace) -> int:
         )
     else:
         print(
-            "agency %s\n"
-            "  signing certificate %s (%s, until %s)\n"
-            "    %s and %s: sealcam export --sign-with %s\n"
-            "  trust anchor %s: give it to whoever checks the exports "
-            "(sealcam verify FILE.mp4 --agency-ca %s)\n"
-            "  CA key %s: keep it offline; it issues the next signing certificate\n"
-            "  seal key %s: %s for sealcam record --seal-to, %s for sealcam export "
-            "--agency-key"
-            % (
-                agencykeys.check_name(args.agency),
-                ident.subject,
-                ident.fingerprint,
-                ident.expires.date(),
-                out / agencykeys.SIGN_CERT,
-                out / agencykeys.SIGN_KEY,
-                out,
-                out / agencykeys.CA_CERT,
-                out / agencykeys.CA_CERT,
-                out / agencykeys.CA_KEY,
-                agencykeys.fingerprint(seal),
-                out / agencykeys.SEAL_PUB,
-                out / agencykeys.SEAL_KEY,
+            i18n.text(
+                "keys.made_agency",
+                agency=agencykeys.check_name(args.agency),
+                subject=ident.subject,
+                fingerprint=ident.fingerprint,
+                until=ident.expires.date(),
+                sign_cert=out / agencykeys.SIGN_CERT,
+                sign_key=out / agencykeys.SIGN_KEY,
+                out=out,
+                ca_cert=out / agencykeys.CA_CERT,
+                ca_key=out / agencykeys.CA_KEY,
+                seal=agencykeys.fingerprint(seal),
+                seal_pub=out / agencykeys.SEAL_PUB,
+                seal_key=out / agencykeys.SEAL_KEY,
             )
         )
     return EXIT_OK
@@ -150,7 +137,7 @@ def cmd_enrol(args: argparse.Namespace) -> int:
                 store.enrol(key.device_id, key.public)
             except EvidenceError as exc:
                 raise UsageProblem(str(exc)) from None
-            print("enrolled %s (%s)" % (key.device_id, key.public[:8].hex()))
+            print(i18n.text("keys.enrolled", device=key.device_id, key=key.public[:8].hex()))
     finally:
         store.close()
     return EXIT_OK

@@ -65,13 +65,13 @@ def cmd_record(args: argparse.Namespace) -> int:
             stop=stop,
         )  # fmt: skip
     except FirmwareError as exc:
-        raise UsageProblem(str(exc)) from None
+        raise UsageProblem(said(exc)) from None
     try:
         # The spoken reason's file is read whole now: a bad one is refused with nothing made.
         reason = open_reason(args.reason, *opened) if args.reason else None
     except FirmwareError as exc:
         _close(opened)
-        raise UsageProblem(str(exc)) from None
+        raise UsageProblem(said(exc)) from None
     try:
         try:
             store.mkdir(parents=True, exist_ok=True)
@@ -92,6 +92,28 @@ def cmd_record(args: argparse.Namespace) -> int:
         return _record_claimed(args, store, held, key, agency, clock, keys, (opened, stop, reason))
     finally:
         held.release()
+
+
+def said(exc: Exception) -> str:
+    """A firmware error in the language in force: a MediaError names its line by message id
+    and fields (a field may be a message of its own); any other keeps the firmware's words."""
+    msg_id = getattr(exc, "msg_id", "")
+    if not msg_id:
+        return str(exc)
+    return _message(msg_id, getattr(exc, "fields", {}))
+
+
+def _message(msg_id: str, fields: dict) -> str:
+    from host.files import os_why
+
+    def filled(value: object) -> object:
+        if isinstance(value, tuple) and len(value) == 2:
+            return _message(*value)
+        if isinstance(value, OSError):  # the system's reason, in the reader's language
+            return os_why(value)
+        return value
+
+    return i18n.text(msg_id, **{name: filled(value) for name, value in fields.items()})
 
 
 def _close(opened: tuple) -> None:
@@ -115,7 +137,7 @@ def officer_keys(args: argparse.Namespace, clock: "Clock") -> "KeySource | None"
         if args.input != "-" and not args.json and sys.stdin.isatty():
             return TtyKeys(sys.stdin.fileno())
     except FirmwareError as exc:
-        raise UsageProblem(str(exc)) from None
+        raise UsageProblem(said(exc)) from None
     return None
 
 
@@ -163,19 +185,14 @@ def _record_claimed(
             reason=source[2],
         )
     except FirmwareError as exc:
-        raise UsageProblem(str(exc)) from None
+        raise UsageProblem(said(exc)) from None
     ledger = ledger_bytes(str(store))  # read only: the agent has closed the store
     report = verify_ledger(ledger, key.device_id, key.public)
     summary.update(store=str(store), device_id=key.device_id, ledger_state=report.state)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        heard = summary["audio_frames"] or args.mic
-        sound = (
-            i18n.text("record.sound", count=summary["audio_frames"])
-            if heard
-            else i18n.text("record.no_sound")
-        )
+        sound = _sound_said(summary, bool(args.mic))
         print(
             i18n.text(
                 "record.summary",
@@ -202,6 +219,18 @@ def _record_claimed(
         )
         return EXIT_NOT_OK
     return EXIT_OK if report.ok else EXIT_NOT_OK
+
+
+def _sound_said(summary: dict, mic: bool) -> str:
+    """What the summary says of the sound: the microphone's frames, or, when the only sound
+    is the spoken reasons played from --reason, that (not "no sound", which is untrue)."""
+    heard = summary["audio_frames"]
+    said = summary.get("reason_frames", 0)
+    if heard or mic:
+        return i18n.text("record.sound", count=heard + said)
+    if said:
+        return i18n.text("record.reason_sound_only", count=said)
+    return i18n.text("record.no_sound")
 
 
 def frame_rate(text: str) -> int:

@@ -94,6 +94,63 @@ class LiveCamera:
         self.encoder.join()
 
 
+class LiveMicrophone:
+    """A microphone that never runs out, as LiveCamera is for pictures: a thread plays a
+    16-bit WAV stream (a 440 Hz tone) into a named pipe that ``--mic`` reads, until the
+    recorder closes its end. Its header names more sound than the loop's bound will ever
+    write, so the recorder reads it as a WAV file that is still being said; the tests wait
+    on the recorder, never on the sound's length."""
+
+    RATE = 16000
+    BLOCK = RATE // 10  # samples a write: 100 ms
+
+    def __init__(self, path: Path, silent: bool = False) -> None:
+        from tests.firmware.avmedia import PipeEncoder
+
+        self.path = path
+        self.silent = silent  # a microphone that hears nothing
+        os.mkfifo(self.path)
+        self.stop = threading.Event()
+        self.encoder = PipeEncoder(self.path, self._play)
+
+    def _play(self, out) -> None:
+        import struct
+
+        size = 0x7FFF0000  # bytes of sound the header promises: over 18 hours
+        out.write(
+            b"RIFF" + struct.pack("<I", size + 36) + b"WAVE"
+            + b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, self.RATE, 2 * self.RATE, 2, 16)
+            + b"data" + struct.pack("<I", size)
+        )  # fmt: skip
+        n = np.arange(self.BLOCK)
+        tone = (np.sin(n * 2 * np.pi * 440 / self.RATE) * 9000).astype("<i2").tobytes()
+        if self.silent:
+            tone = bytes(len(tone))
+        for _ in range(LIVE_FRAMES_BOUND):  # bounded like the camera, never reached
+            if self.stop.is_set():
+                return
+            out.write(tone)  # a full pipe blocks here: the recorder sets the pace
+            out.flush()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.encoder.join()
+
+
+@pytest.fixture
+def live_microphone(tmp_path):
+    """Makes a live microphone (a WAV stream on a named pipe), closed at the end."""
+    made: list = []
+
+    def make(silent: bool = False) -> str:
+        made.append(LiveMicrophone(tmp_path / ("microphone%d.wav" % len(made)), silent))
+        return str(made[-1].path)
+
+    yield make
+    for microphone in made:
+        microphone.close()
+
+
 @pytest.fixture
 def live_camera(tmp_path):
     """Makes a live camera (one recording reads each), every one closed at the end."""
@@ -296,12 +353,11 @@ def test_a_key_script_works_the_recorder_and_a_no_record_work_record(tmp_path, l
     assert "开始录像" in out and "签名日志校验通过" in out
 
 
-def test_the_reason_for_a_pause_is_recorded_from_the_microphone(tmp_path, live_camera):
-    # R-DEV-9
-    from tests.firmware.avmedia import write_wav
-
-    wav = tmp_path / "officer.wav"
-    write_wav(wav, seconds=60)  # the microphone: longer than the test
+def test_the_reason_for_a_pause_is_recorded_from_the_microphone(
+    tmp_path, live_camera, live_microphone
+):
+    # R-DEV-9; issue 17: the microphone, like the camera, does not run out while the test runs
+    wav = live_microphone()
     store = tmp_path / "store"
     script = tmp_path / "keys.txt"
     # Two seconds to state the reason: the sound heard meanwhile is fed before the d key.
@@ -332,7 +388,7 @@ def spoken_reason_flags(store: Path) -> list:
 
 
 @pytest.mark.parametrize("mic", [False, True])
-def test_the_spoken_reason_is_recorded_from_a_wav_file(tmp_path, live_camera, mic):
+def test_the_spoken_reason_is_recorded_from_a_wav_file(tmp_path, live_camera, live_microphone, mic):
     # R-DEV-9, issue 17 (--reason FILE.wav): said at the resume, in place of the microphone
     from tests.firmware.avmedia import write_wav
 
@@ -346,13 +402,15 @@ def test_the_spoken_reason_is_recorded_from_a_wav_file(tmp_path, live_camera, mi
     args = ["--input", live_camera(), "--reason", str(reason), "--store", str(store),
             "--device-id", "SC-0023", "--keys", str(script)]  # fmt: skip
     if mic:
-        silent = tmp_path / "silent.wav"  # a microphone that hears nothing: not the reason
-        write_wav(silent, seconds=60, rate=16000, width=2)
-        silent.write_bytes(silent.read_bytes()[:44] + bytes(len(silent.read_bytes()) - 44))
-        args += ["--mic", str(silent)]
+        # A microphone that hears nothing (not the reason), and never runs out (issue 17).
+        args += ["--mic", live_microphone(silent=True)]
     r = run_record(args)
     assert r.returncode == 0, r.stderr
     assert ("played from %s" % reason) in r.stdout.decode()
+    # issue 17: the summary says what sound there is, never "no sound" beside a reason
+    out = [x for x in r.stdout.decode().splitlines() if x.startswith("recorded ")][-1]
+    assert "no sound" not in out
+    assert ("spoken reasons' sound only" in out) != mic, out
     resumes = [f for f in events(store) if f[F_EVENT] == EV_RESUME]
     assert len(resumes) == 1 and resumes[0].get(F_SPOKEN), "no spoken-reason chunk"
     # The host hears it: neither missing nor silence (the silent microphone was not fed).
