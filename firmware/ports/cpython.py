@@ -103,7 +103,7 @@ class OpenCVCamera(Camera):
                 "cannot open camera %r: give a camera index such as 0, or a readable video "
                 "file" % source,
                 N_("record.media.camera"),
-                source=source,
+                source=repr(source),  # as the English says it (%r)
             )
 
     def working(self) -> bool:
@@ -469,7 +469,7 @@ def open_media(
         raise MediaError(
             "unknown codec %r: give h264, h265 or mjpeg" % codec,
             N_("record.media.unknown_codec"),
-            codec=codec,
+            codec=repr(codec),
         )
     if mic and codec == "mjpeg":
         raise MediaError(

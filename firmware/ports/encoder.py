@@ -131,7 +131,7 @@ class VideoEncoder:
             raise MediaError(
                 "unknown video codec %r: give h264 or h265" % codec,
                 N_("record.media.unknown_video_codec"),
-                codec=codec,
+                codec=repr(codec),
             )
         self.codec = codec
         self.entry = ENCODERS[codec][1]
@@ -524,7 +524,7 @@ class DeviceMicrophone:
                 "cannot open the sound device %r (%s): name an ALSA device such as default "
                 "or hw:0 (see arecord -l), or give a WAV file" % (device, _reason(exc)),
                 N_("record.media.sound_device"),
-                device=device,
+                device=repr(device),  # as the English says it (%r)
                 why=_reason(exc),
             ) from None
         stream = self._container.streams.audio[0]
