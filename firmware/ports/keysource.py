@@ -22,6 +22,19 @@ from typing import Protocol
 
 from firmware.errors import FirmwareError
 from firmware.hal import Clock
+from firmware.ports.terminalkeys import N_
+
+
+class KeyScriptError(FirmwareError):
+    """A key script that cannot be used. The message is English; ``msg_id`` and ``fields``
+    name the same line for the command line to say in the officer's language (as
+    ``firmware.ports.encoder.MediaError`` does: firmware never imports the host)."""
+
+    def __init__(self, message: str, msg_id: str, **fields: object) -> None:
+        super().__init__(message)
+        self.msg_id = msg_id
+        self.fields = fields
+
 
 POLL_S = 0.05  # how long a source waits for a key before looking at ``stop`` again
 MAX_SCRIPT_BYTES = 1 << 20  # a key script is a page of text, not a stream
@@ -53,9 +66,13 @@ def parse_script(text: str) -> list:
             except ValueError:
                 seconds = -1.0
             if not 0 <= seconds <= MAX_WAIT_S:
-                raise FirmwareError(
+                raise KeyScriptError(
                     "key script line %d: give 'wait SECONDS' with 0 to %d seconds, not %r"
-                    % (number, MAX_WAIT_S, raw.strip())
+                    % (number, MAX_WAIT_S, raw.strip()),
+                    N_("record.keys_script.wait"),
+                    line=number,
+                    most=MAX_WAIT_S,
+                    text=repr(raw.strip()),
                 )
             steps.append(("wait", seconds))
         elif word == "type":
@@ -84,14 +101,27 @@ class ScriptKeys:
                 with open(path, "rb") as f:
                     data = f.read(MAX_SCRIPT_BYTES + 1)
         except OSError as exc:
-            why = exc.strerror
-            raise FirmwareError("cannot read the key script %s: %s" % (path, why)) from None
+            raise KeyScriptError(
+                "cannot read the key script %s: %s" % (path, exc.strerror),
+                N_("record.keys_script.unreadable"),
+                path=path,
+                why=exc,
+            ) from None
         if len(data) > MAX_SCRIPT_BYTES:
-            raise FirmwareError("the key script %s is over %d bytes" % (path, MAX_SCRIPT_BYTES))
+            raise KeyScriptError(
+                "the key script %s is over %d bytes" % (path, MAX_SCRIPT_BYTES),
+                N_("record.keys_script.too_big"),
+                path=path,
+                most=MAX_SCRIPT_BYTES,
+            )
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            raise FirmwareError("the key script %s is not UTF-8 text" % path) from None
+            raise KeyScriptError(
+                "the key script %s is not UTF-8 text" % path,
+                N_("record.keys_script.not_utf8"),
+                path=path,
+            ) from None
         return cls(text, clock)
 
     def start(self, put: "Callable[[str], None]", stop: threading.Event) -> None:

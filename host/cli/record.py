@@ -5,7 +5,7 @@ import json
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from host import i18n
 from host.cli.common import (
@@ -106,7 +106,7 @@ def said(exc: Exception) -> str:
 def _message(msg_id: str, fields: dict) -> str:
     from host.files import os_why
 
-    def filled(value: object) -> object:
+    def filled(value: Any) -> Any:  # a field: str.format takes any value
         if isinstance(value, tuple) and len(value) == 2:
             return _message(*value)
         if isinstance(value, OSError):  # the system's reason, in the reader's language

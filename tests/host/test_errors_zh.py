@@ -234,3 +234,21 @@ def test_sqlite_reasons_a_store_cannot_open_for_are_chinese(tmp_path):  # issue 
     finally:
         i18n._chosen[:] = chosen
     assert said == ["数据库被另一个进程锁定", "数据库为只读", "数据库文件已损坏", "磁盘读写错误"]
+
+
+def test_key_script_refusals_of_record_are_chinese(tmp_path, said):  # issue 17
+    from tests.firmware.avmedia import write_video
+
+    video = tmp_path / "street.avi"
+    write_video(video, frames=10)
+    bad = tmp_path / "keys.txt"
+    bad.write_text("wait soon\n")
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes(b"r\n\xff\n")
+    common = ["--camera", str(video), "--store", str(tmp_path / "s"), "--device-id", "SC-0001"]
+    for script in (bad, latin, tmp_path / "missing.txt"):
+        code, err = said("record", *common, "--keys", str(script))
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert code == 2 and len(lines) == 1, (script, err)
+        assert "按键脚本" in lines[0] and english_run(lines[0]) < 3, (script, lines[0])
+        assert not (tmp_path / "s").exists(), script
