@@ -149,9 +149,15 @@ class Violation:
     def rule(self) -> str:
         return CODES[self.code][1]
 
+    @property
+    def store_wide(self) -> bool:
+        """A finding of the store's check of itself: it concerns the store, not an officer."""
+        return self.code == "store-altered"
+
     def to_dict(self) -> dict:
         return {
             "kind": self.kind,
+            "scope": "store" if self.store_wide else "officer",
             "code": self.code,
             "rule": self.rule,
             "under": "R-HOST-10",
@@ -290,20 +296,37 @@ def _recording_at(cur: "Cursor", device: str, seq: int) -> "tuple[str | None, st
 
 
 def from_checkup(
-    cur: "Cursor", checkup: "Checkup", since_ms: int, until_ms: int
+    cur: "Cursor",
+    checkup: "Checkup",
+    since_ms: int,
+    until_ms: int,
+    found_ms: "int | None" = None,
 ) -> "list[Violation]":
     """The deleting, altering, forging and late footage a store's check found, in the
-    period: the store's own errors (no time of their own: every report holds them), then
-    each device's verification findings and compliance flags, at the time of the entry they
-    concern."""
+    period: the store's own errors (``store_wide``: at the time they concern where the
+    finding names one, a dock's end, otherwise when the check found them, ``found_ms``),
+    then each device's verification findings and compliance flags, at the time of the entry
+    they concern."""
     from host.report_text import finding_text
 
     out = []
     for f in checkup.store.findings:
-        if f.severity == "error":
-            out.append(
-                Violation("store-altered", 0, fields={"what": finding_text(f), "code": f.code})
+        if f.severity != "error":
+            continue
+        fields = f.fields if isinstance(f.fields, dict) else {}
+        times = [v for k, v in fields.items() if k.endswith("_ms") and isinstance(v, int)]
+        at = min(times) if times else found_ms
+        if at is None or not since_ms <= at < until_ms:
+            continue
+        device = fields.get("device")
+        out.append(
+            Violation(
+                "store-altered",
+                at,
+                device=device if isinstance(device, str) else None,
+                fields={"what": finding_text(f), "code": f.code},
             )
+        )
     for d in checkup.devices:
         found = [(f.code, f.seq, _VERIFY_CODES.get(f.code)) for f in d.report.findings]
         found += [(f.code, f.seq, _FLAG_CODES.get(f.code)) for f in d.flags]
@@ -437,13 +460,17 @@ def report(
     until_ms: int,
     unit_id: "str | None" = None,
     officer_id: "str | None" = None,
+    found_ms: "int | None" = None,
 ) -> "list[Violation]":
     """Every violation of the period, with its unit, sorted by unit, officer and time;
-    only those of ``unit_id`` or ``officer_id`` when given."""
+    only those of ``unit_id`` or ``officer_id`` when given. ``found_ms`` is when the
+    store's check ran: the time of its findings that concern no time of their own. The
+    store-wide findings (``store_wide``) concern no unit or officer: a report narrowed to
+    one still holds them, since they put every unit's evidence in doubt."""
     unit_of = unit_reader(cur)
     found = (
         not_recorded(cur, since_ms, until_ms)
-        + from_checkup(cur, checkup, since_ms, until_ms)
+        + from_checkup(cur, checkup, since_ms, until_ms, found_ms)
         + refused_docks(cur, since_ms, until_ms)
         + leaking(cur, since_ms, until_ms)
         + device_losses(cur, since_ms, until_ms)
@@ -452,6 +479,9 @@ def report(
     for v in found:
         if v.unit is None and v.officer is not None:
             v = Violation(**{**v.__dict__, "unit": unit_of(v.officer)})
+        if v.store_wide:
+            out.append(v)
+            continue
         if unit_id is not None and v.unit != unit_id:
             continue
         if officer_id is not None and v.officer != officer_id:
@@ -461,17 +491,33 @@ def report(
 
 
 def _order(v: Violation) -> tuple:
-    return (v.unit or "", v.officer or "", v.actor or "", v.at_ms, v.code, v.seq or -1)
+    return (
+        not v.store_wide,
+        v.unit or "",
+        v.officer or "",
+        v.actor or "",
+        v.at_ms,
+        v.code,
+        v.seq or -1,
+    )
 
 
 def grouped(found: "list[Violation]") -> "list[tuple[str | None, str | None, list[Violation]]]":
     """The violations per unit and officer (an actor without an officer id stands for
-    themself), in the report's order."""
+    themself), in the report's order; the store-wide findings are not among them
+    (``store_wide_of``)."""
     groups: dict = {}
     for v in found:
+        if v.store_wide:
+            continue
         who = v.officer or (("@" + v.actor) if v.actor else None)
         groups.setdefault((v.unit, who), []).append(v)
     return [(unit, who, vs) for (unit, who), vs in groups.items()]
+
+
+def store_wide_of(found: "list[Violation]") -> "list[Violation]":
+    """The findings of the store's check of itself, shown in their own section."""
+    return [v for v in found if v.store_wide]
 
 
 CSV_FIELDS = (
@@ -489,6 +535,7 @@ CSV_FIELDS = (
     "audit_seq",
     "case",
     "text",
+    "scope",
 )
 
 
@@ -514,6 +561,7 @@ def as_csv(found: "list[Violation]", when: "Callable[[int], str]") -> str:
                 "" if v.audit_seq is None else v.audit_seq,
                 v.case or "",
                 violation_text(v),
+                "store" if v.store_wide else "officer",
             ]
         )
     return out.getvalue()
