@@ -33,7 +33,17 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from host import audit, cases, i18n, items, registers, restricted, shiftevents
+from host import (
+    audit,
+    cases,
+    i18n,
+    items,
+    localtime,
+    registers,
+    restricted,
+    settings,
+    shiftevents,
+)
 from protocol.errors import ProtocolError
 from protocol.ledger import media_digest, parse_entry
 from protocol.registry import F_KIND, F_OFFICER, KIND_CHUNK
@@ -191,7 +201,13 @@ def violation_text(v: Violation, lang: "str | None" = None) -> str:
         **{k: _said(x) for k, x in v.fields.items()},
     }
     values.pop("lang", None)  # text's own argument, never a field
-    return i18n.text(CODE_TEXT[v.code], lang, **values)
+    msg_id = CODE_TEXT[v.code]
+    if v.code == "footage-wrong-officer" and v.fields.get("holder") in (None, "-"):
+        msg_id = _WRONG_OFFICER_NOBODY  # nobody held the device: no name to give
+    return i18n.text(msg_id, lang, **values)
+
+
+_WRONG_OFFICER_NOBODY = i18n.N_("violation.footage-wrong-officer.nobody")
 
 
 def _said(value: object) -> object:
@@ -430,10 +446,17 @@ def _from_record(code: str, r: audit.Record, officers: dict) -> Violation:
     )
 
 
-def device_losses(cur: "Cursor", since_ms: int, until_ms: int) -> "list[Violation]":
+def device_losses(
+    cur: "Cursor", since_ms: int, until_ms: int, now_ms: "int | None" = None
+) -> "list[Violation]":
     """The registers' findings (``host.registers.device_findings``): devices lost or not
-    returned, footage from the wrong officer or from a lost or retired device."""
-    found = registers.device_findings(cur, since_ms, until_ms)
+    returned, footage from the wrong officer or from a lost or retired device. A period
+    reaching past ``now_ms`` is judged as the register stands then: a checkout due later
+    is not late yet."""
+    if now_ms is not None:
+        until_ms = min(until_ms, now_ms + 1)
+    found = registers.device_findings(cur, since_ms, until_ms) if since_ms < until_ms else []
+    zone = str(settings.get(cur, settings.TIME_ZONE))
     out = []
     for f in found:
         code = _DEVICE_KINDS.get(f.kind)
@@ -447,10 +470,27 @@ def device_losses(cur: "Cursor", since_ms: int, until_ms: int) -> "list[Violatio
                 officer=f.officer_id,
                 item=f.item_id,
                 device=f.device_id,
-                fields={"detail": json.dumps(f.detail, ensure_ascii=False, sort_keys=True)},
+                fields=_device_fields(f.detail, zone),
             )
         )
     return out
+
+
+def _device_fields(detail: dict, zone: str) -> dict:
+    """What a register finding's sentence names, its times as the agency reads them
+    (``detail``, for machines, as the register gave it)."""
+
+    def show(ms: object) -> str:
+        return localtime.show(ms, zone) if isinstance(ms, int) else "-"
+
+    return {
+        "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True),
+        "note": detail.get("note") or "-",
+        "taken": show(detail.get("taken_ms")),
+        "due": show(detail.get("due_ms")),
+        "holder": detail.get("holder") or "-",
+        "since": show(detail.get("state_ms")),
+    }
 
 
 def report(
@@ -473,7 +513,7 @@ def report(
         + from_checkup(cur, checkup, since_ms, until_ms, found_ms)
         + refused_docks(cur, since_ms, until_ms)
         + leaking(cur, since_ms, until_ms)
-        + device_losses(cur, since_ms, until_ms)
+        + device_losses(cur, since_ms, until_ms, found_ms)
     )
     out = []
     for v in found:

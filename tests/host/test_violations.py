@@ -355,3 +355,27 @@ def test_work_records_of_a_period_are_read_by_an_index(tmp_path):
         assert "entries_event_wall" in plan, plan
         found = shiftevents.in_period(cur, shiftevents.NO_RECORD, rs.SINCE, rs.UNTIL)
     assert found and all(rs.SINCE <= f.at_ms < rs.UNTIL for f in found)
+
+
+def test_a_checkout_due_after_the_report_is_not_late_yet(tmp_path):
+    # R-HOST-10 "loss", R-HOST-8: a period reaching past now is judged as the register
+    # stands now; a late checkout reads with its times, not the register's raw detail.
+    from host import registers
+
+    ev, _ = rs.store(tmp_path)
+    taken = rs.T0 + 2 * 3_600_000
+    due = taken + 10 * 3_600_000
+    with ev.write() as cur:
+        registers.add_unit(cur, "U-1", "patrol", "A", 2, None)
+        registers.set_member(cur, rs.OFFICER_B, "U-1")
+        registers.register(cur, DEVICE, "X1", "S-1", "U-1", rs.OFFICER_B, "admin", rs.T0)
+        registers.checkout(cur, DEVICE, rs.OFFICER_B, due, "admin", taken)
+    checkup = check_evidence(ev.root)
+    with ev.read() as cur:
+        early = violations.report(cur, checkup, rs.SINCE, rs.UNTIL, found_ms=taken + 1)
+        late = violations.report(cur, checkup, rs.SINCE, rs.UNTIL, found_ms=due + 1)
+    assert "device-not-returned" not in _codes(early)
+    (v,) = [v for v in late if v.code == "device-not-returned"]
+    for lang in i18n.LANGS:
+        text = violations.violation_text(v, lang)
+        assert "due_ms" not in text and "{" not in text and "UTC+8" in text, text
