@@ -475,7 +475,10 @@ def run_report_violations(args: argparse.Namespace) -> int:
     sections = [(i18n.text("violation.store_group", count=len(store_wide)), store_wide)]
     sections = sections if store_wide else []
     for unit, who, group in violations_mod.grouped(found):
-        head = i18n.text("violation.group", unit=unit or "-", who=who or "-", count=len(group))
+        if unit is None:
+            head = i18n.text("violation.group_no_unit", who=who or "-", count=len(group))
+        else:
+            head = i18n.text("violation.group", unit=unit, who=who or "-", count=len(group))
         sections.append((head, group))
     for head, group in sections:
         print(head)
