@@ -27,6 +27,7 @@ case, the session) and the rule it breaks, and reads in the reader's language
 rest is read through the caller's cursor.
 """
 
+import bisect
 import csv
 import io
 import json
@@ -301,6 +302,25 @@ def _entry_at(cur: "Cursor", device: str, seq: int) -> "tuple[int, str | None, o
     return row[1], officer if isinstance(officer, str) else None, e if row[0] == seq else None
 
 
+def _wall_reader(cur: "Cursor", device: str) -> "Callable[[int], int]":
+    """The wall time ``_entry_at`` gives for a seq of ``device``, from one read of the
+    ledger's seqs and times (no entry parsed), for the findings outside a period to be
+    passed over cheaply."""
+    rows = cur.execute(
+        "SELECT seq, wall_ms FROM entries WHERE device_id = ? ORDER BY seq", (device,)
+    ).fetchall()
+    seqs = [r[0] for r in rows]
+    walls = [r[1] for r in rows]
+
+    def wall(seq: int) -> int:
+        if not seqs:
+            return 0
+        i = bisect.bisect_right(seqs, seq) - 1
+        return walls[max(i, 0)]  # the nearest before it, else the first, as _entry_at
+
+    return wall
+
+
 def _recording_at(cur: "Cursor", device: str, seq: int) -> "tuple[str | None, str | None]":
     """The recording that holds ``seq`` of ``device`` and its officer, or (None, None)."""
     row = cur.execute(
@@ -347,10 +367,13 @@ def from_checkup(
         found = [(f.code, f.seq, _VERIFY_CODES.get(f.code)) for f in d.report.findings]
         found += [(f.code, f.seq, _FLAG_CODES.get(f.code)) for f in d.flags]
         seen = set()
+        wall = _wall_reader(cur, d.device_id) if found else None
         for source, seq, code in found:
             if code is None or seq is None or seq < 0 or (code, seq) in seen:
                 continue
             seen.add((code, seq))
+            if wall is not None and not since_ms <= wall(seq) < until_ms:
+                continue  # outside the period: not parsed
             at, officer, entry = _entry_at(cur, d.device_id, seq)
             if not since_ms <= at < until_ms:
                 continue
