@@ -321,14 +321,30 @@ def _wall_reader(cur: "Cursor", device: str) -> "Callable[[int], int]":
     return wall
 
 
-def _recording_at(cur: "Cursor", device: str, seq: int) -> "tuple[str | None, str | None]":
-    """The recording that holds ``seq`` of ``device`` and its officer, or (None, None)."""
-    row = cur.execute(
-        "SELECT item_id, officer FROM items WHERE device_id = ? AND kind = ? "
-        "AND first_seq <= ? AND last_seq >= ? LIMIT 1",
-        (device, items.RECORDING, seq, seq),
-    ).fetchone()
-    return (row[0], row[1]) if row else (None, None)
+def _recording_reader(
+    cur: "Cursor", device: str
+) -> "Callable[[int], tuple[str | None, str | None]]":
+    """The recording of ``device`` that holds a seq and its officer, or (None, None): one
+    read of the device's recordings, then a search per seq (the items table has no index
+    by device and seq, and a finding per chunk would scan it each time)."""
+    rows = cur.execute(
+        "SELECT first_seq, last_seq, item_id, officer FROM items WHERE device_id = ? "
+        "AND kind = ? ORDER BY first_seq, item_id",
+        (device, items.RECORDING),
+    ).fetchall()
+    starts = [r[0] for r in rows]
+
+    def at(seq: int) -> "tuple[str | None, str | None]":
+        # Recordings do not overlap; the first (by id) that holds it, as a LIMIT 1 would.
+        for i in range(bisect.bisect_right(starts, seq) - 1, -1, -1):
+            first, last, item, officer = rows[i]
+            if first <= seq <= last:
+                return item, officer
+            if last < seq:
+                break
+        return None, None
+
+    return at
 
 
 def from_checkup(
@@ -368,6 +384,7 @@ def from_checkup(
         found += [(f.code, f.seq, _FLAG_CODES.get(f.code)) for f in d.flags]
         seen = set()
         wall = _wall_reader(cur, d.device_id) if found else None
+        recording_at = _recording_reader(cur, d.device_id) if found else None
         for source, seq, code in found:
             if code is None or seq is None or seq < 0 or (code, seq) in seen:
                 continue
@@ -379,7 +396,7 @@ def from_checkup(
                 continue
             if code == "media-missing" and _deleted_by_retention(entry, checkup):
                 continue
-            item, holder = _recording_at(cur, d.device_id, seq)
+            item, holder = recording_at(seq) if recording_at else (None, None)
             out.append(
                 Violation(
                     code,
