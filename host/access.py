@@ -28,7 +28,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from host import audit, cases, i18n, items, people, registers, restricted, retention, settings
+from host import (
+    audit,
+    cases,
+    i18n,
+    items,
+    people,
+    registers,
+    restricted,
+    retention,
+    settings,
+    shiftevents,
+)
 from host.errors import Refused, Unusable
 
 if TYPE_CHECKING:
@@ -59,6 +70,7 @@ SCHEMAS = (
     restricted.SCHEMA,
     cases.SCHEMA,
     registers.SCHEMA,
+    shiftevents.SCHEMA,
 )
 
 

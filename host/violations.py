@@ -27,13 +27,24 @@ case, the session) and the rule it breaks, and reads in the reader's language
 rest is read through the caller's cursor.
 """
 
+import bisect
 import csv
 import io
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from host import audit, cases, i18n, items, registers, restricted, shiftevents
+from host import (
+    audit,
+    cases,
+    i18n,
+    items,
+    localtime,
+    registers,
+    restricted,
+    settings,
+    shiftevents,
+)
 from protocol.errors import ProtocolError
 from protocol.ledger import media_digest, parse_entry
 from protocol.registry import F_KIND, F_OFFICER, KIND_CHUNK
@@ -149,9 +160,15 @@ class Violation:
     def rule(self) -> str:
         return CODES[self.code][1]
 
+    @property
+    def store_wide(self) -> bool:
+        """A finding of the store's check of itself: it concerns the store, not an officer."""
+        return self.code == "store-altered"
+
     def to_dict(self) -> dict:
         return {
             "kind": self.kind,
+            "scope": "store" if self.store_wide else "officer",
             "code": self.code,
             "rule": self.rule,
             "under": "R-HOST-10",
@@ -185,7 +202,13 @@ def violation_text(v: Violation, lang: "str | None" = None) -> str:
         **{k: _said(x) for k, x in v.fields.items()},
     }
     values.pop("lang", None)  # text's own argument, never a field
-    return i18n.text(CODE_TEXT[v.code], lang, **values)
+    msg_id = CODE_TEXT[v.code]
+    if v.code == "footage-wrong-officer" and v.fields.get("holder") in (None, "-"):
+        msg_id = _WRONG_OFFICER_NOBODY  # nobody held the device: no name to give
+    return i18n.text(msg_id, lang, **values)
+
+
+_WRONG_OFFICER_NOBODY = i18n.N_("violation.footage-wrong-officer.nobody")
 
 
 def _said(value: object) -> object:
@@ -279,45 +302,101 @@ def _entry_at(cur: "Cursor", device: str, seq: int) -> "tuple[int, str | None, o
     return row[1], officer if isinstance(officer, str) else None, e if row[0] == seq else None
 
 
-def _recording_at(cur: "Cursor", device: str, seq: int) -> "tuple[str | None, str | None]":
-    """The recording that holds ``seq`` of ``device`` and its officer, or (None, None)."""
-    row = cur.execute(
-        "SELECT item_id, officer FROM items WHERE device_id = ? AND kind = ? "
-        "AND first_seq <= ? AND last_seq >= ? LIMIT 1",
-        (device, items.RECORDING, seq, seq),
-    ).fetchone()
-    return (row[0], row[1]) if row else (None, None)
+def _wall_reader(cur: "Cursor", device: str) -> "Callable[[int], int]":
+    """The wall time ``_entry_at`` gives for a seq of ``device``, from one read of the
+    ledger's seqs and times (no entry parsed), for the findings outside a period to be
+    passed over cheaply."""
+    rows = cur.execute(
+        "SELECT seq, wall_ms FROM entries WHERE device_id = ? ORDER BY seq", (device,)
+    ).fetchall()
+    seqs = [r[0] for r in rows]
+    walls = [r[1] for r in rows]
+
+    def wall(seq: int) -> int:
+        if not seqs:
+            return 0
+        i = bisect.bisect_right(seqs, seq) - 1
+        return walls[max(i, 0)]  # the nearest before it, else the first, as _entry_at
+
+    return wall
+
+
+def _recording_reader(
+    cur: "Cursor", device: str
+) -> "Callable[[int], tuple[str | None, str | None]]":
+    """The recording of ``device`` that holds a seq and its officer, or (None, None): one
+    read of the device's recordings, then a search per seq (the items table has no index
+    by device and seq, and a finding per chunk would scan it each time)."""
+    rows = cur.execute(
+        "SELECT first_seq, last_seq, item_id, officer FROM items WHERE device_id = ? "
+        "AND kind = ? ORDER BY first_seq, item_id",
+        (device, items.RECORDING),
+    ).fetchall()
+    starts = [r[0] for r in rows]
+
+    def at(seq: int) -> "tuple[str | None, str | None]":
+        # Recordings do not overlap; the first (by id) that holds it, as a LIMIT 1 would.
+        for i in range(bisect.bisect_right(starts, seq) - 1, -1, -1):
+            first, last, item, officer = rows[i]
+            if first <= seq <= last:
+                return item, officer
+            if last < seq:
+                break
+        return None, None
+
+    return at
 
 
 def from_checkup(
-    cur: "Cursor", checkup: "Checkup", since_ms: int, until_ms: int
+    cur: "Cursor",
+    checkup: "Checkup",
+    since_ms: int,
+    until_ms: int,
+    found_ms: "int | None" = None,
 ) -> "list[Violation]":
     """The deleting, altering, forging and late footage a store's check found, in the
-    period: the store's own errors (no time of their own: every report holds them), then
-    each device's verification findings and compliance flags, at the time of the entry they
-    concern."""
+    period: the store's own errors (``store_wide``: at the time they concern where the
+    finding names one, a dock's end, otherwise when the check found them, ``found_ms``),
+    then each device's verification findings and compliance flags, at the time of the entry
+    they concern."""
     from host.report_text import finding_text
 
     out = []
     for f in checkup.store.findings:
-        if f.severity == "error":
-            out.append(
-                Violation("store-altered", 0, fields={"what": finding_text(f), "code": f.code})
+        if f.severity != "error":
+            continue
+        fields = f.fields if isinstance(f.fields, dict) else {}
+        times = [v for k, v in fields.items() if k.endswith("_ms") and isinstance(v, int)]
+        at = min(times) if times else found_ms
+        if at is None or not since_ms <= at < until_ms:
+            continue
+        device = fields.get("device")
+        out.append(
+            Violation(
+                "store-altered",
+                at,
+                device=device if isinstance(device, str) else None,
+                fields={"what": finding_text(f), "code": f.code},
             )
+        )
     for d in checkup.devices:
         found = [(f.code, f.seq, _VERIFY_CODES.get(f.code)) for f in d.report.findings]
         found += [(f.code, f.seq, _FLAG_CODES.get(f.code)) for f in d.flags]
         seen = set()
+        wall = _wall_reader(cur, d.device_id) if found else None
+        recording_at = _recording_reader(cur, d.device_id) if found else None
         for source, seq, code in found:
             if code is None or seq is None or seq < 0 or (code, seq) in seen:
                 continue
             seen.add((code, seq))
+            if wall is not None and not since_ms <= wall(seq) < until_ms:
+                continue  # outside the period: not parsed
             at, officer, entry = _entry_at(cur, d.device_id, seq)
             if not since_ms <= at < until_ms:
                 continue
             if code == "media-missing" and _deleted_by_retention(entry, checkup):
                 continue
-            item, holder = _recording_at(cur, d.device_id, seq)
+            item, holder = recording_at(seq) if recording_at else (None, None)
             out.append(
                 Violation(
                     code,
@@ -407,10 +486,17 @@ def _from_record(code: str, r: audit.Record, officers: dict) -> Violation:
     )
 
 
-def device_losses(cur: "Cursor", since_ms: int, until_ms: int) -> "list[Violation]":
+def device_losses(
+    cur: "Cursor", since_ms: int, until_ms: int, now_ms: "int | None" = None
+) -> "list[Violation]":
     """The registers' findings (``host.registers.device_findings``): devices lost or not
-    returned, footage from the wrong officer or from a lost or retired device."""
-    found = registers.device_findings(cur, since_ms, until_ms)
+    returned, footage from the wrong officer or from a lost or retired device. A period
+    reaching past ``now_ms`` is judged as the register stands then: a checkout due later
+    is not late yet."""
+    if now_ms is not None:
+        until_ms = min(until_ms, now_ms + 1)
+    found = registers.device_findings(cur, since_ms, until_ms) if since_ms < until_ms else []
+    zone = str(settings.get(cur, settings.TIME_ZONE))
     out = []
     for f in found:
         code = _DEVICE_KINDS.get(f.kind)
@@ -424,10 +510,27 @@ def device_losses(cur: "Cursor", since_ms: int, until_ms: int) -> "list[Violatio
                 officer=f.officer_id,
                 item=f.item_id,
                 device=f.device_id,
-                fields={"detail": json.dumps(f.detail, ensure_ascii=False, sort_keys=True)},
+                fields=_device_fields(f.detail, zone),
             )
         )
     return out
+
+
+def _device_fields(detail: dict, zone: str) -> dict:
+    """What a register finding's sentence names, its times as the agency reads them
+    (``detail``, for machines, as the register gave it)."""
+
+    def show(ms: object) -> str:
+        return localtime.show(ms, zone) if isinstance(ms, int) else "-"
+
+    return {
+        "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True),
+        "note": detail.get("note") or "-",
+        "taken": show(detail.get("taken_ms")),
+        "due": show(detail.get("due_ms")),
+        "holder": detail.get("holder") or "-",
+        "since": show(detail.get("state_ms")),
+    }
 
 
 def report(
@@ -437,21 +540,28 @@ def report(
     until_ms: int,
     unit_id: "str | None" = None,
     officer_id: "str | None" = None,
+    found_ms: "int | None" = None,
 ) -> "list[Violation]":
     """Every violation of the period, with its unit, sorted by unit, officer and time;
-    only those of ``unit_id`` or ``officer_id`` when given."""
+    only those of ``unit_id`` or ``officer_id`` when given. ``found_ms`` is when the
+    store's check ran: the time of its findings that concern no time of their own. The
+    store-wide findings (``store_wide``) concern no unit or officer: a report narrowed to
+    one still holds them, since they put every unit's evidence in doubt."""
     unit_of = unit_reader(cur)
     found = (
         not_recorded(cur, since_ms, until_ms)
-        + from_checkup(cur, checkup, since_ms, until_ms)
+        + from_checkup(cur, checkup, since_ms, until_ms, found_ms)
         + refused_docks(cur, since_ms, until_ms)
         + leaking(cur, since_ms, until_ms)
-        + device_losses(cur, since_ms, until_ms)
+        + device_losses(cur, since_ms, until_ms, found_ms)
     )
     out = []
     for v in found:
         if v.unit is None and v.officer is not None:
             v = Violation(**{**v.__dict__, "unit": unit_of(v.officer)})
+        if v.store_wide:
+            out.append(v)
+            continue
         if unit_id is not None and v.unit != unit_id:
             continue
         if officer_id is not None and v.officer != officer_id:
@@ -461,17 +571,33 @@ def report(
 
 
 def _order(v: Violation) -> tuple:
-    return (v.unit or "", v.officer or "", v.actor or "", v.at_ms, v.code, v.seq or -1)
+    return (
+        not v.store_wide,
+        v.unit or "",
+        v.officer or "",
+        v.actor or "",
+        v.at_ms,
+        v.code,
+        v.seq or -1,
+    )
 
 
 def grouped(found: "list[Violation]") -> "list[tuple[str | None, str | None, list[Violation]]]":
     """The violations per unit and officer (an actor without an officer id stands for
-    themself), in the report's order."""
+    themself), in the report's order; the store-wide findings are not among them
+    (``store_wide_of``)."""
     groups: dict = {}
     for v in found:
+        if v.store_wide:
+            continue
         who = v.officer or (("@" + v.actor) if v.actor else None)
         groups.setdefault((v.unit, who), []).append(v)
     return [(unit, who, vs) for (unit, who), vs in groups.items()]
+
+
+def store_wide_of(found: "list[Violation]") -> "list[Violation]":
+    """The findings of the store's check of itself, shown in their own section."""
+    return [v for v in found if v.store_wide]
 
 
 CSV_FIELDS = (
@@ -489,6 +615,7 @@ CSV_FIELDS = (
     "audit_seq",
     "case",
     "text",
+    "scope",
 )
 
 
@@ -514,6 +641,7 @@ def as_csv(found: "list[Violation]", when: "Callable[[int], str]") -> str:
                 "" if v.audit_seq is None else v.audit_seq,
                 v.case or "",
                 violation_text(v),
+                "store" if v.store_wide else "officer",
             ]
         )
     return out.getvalue()

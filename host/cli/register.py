@@ -599,7 +599,8 @@ def cmd_unit_member(args: argparse.Namespace) -> int:
 
 # The columns of the reports' CSV (stable names, as --json's keys).
 ALLOCATION_CSV = ["unit_id", "name", "class", "officers", "required", "in_service", "other"]
-ALLOCATION_CSV += ["met", "rule"]
+ALLOCATION_CSV += ["met", "rule", "parent", "with_sub_units", "total_officers"]
+ALLOCATION_CSV += ["total_required", "total_in_service", "units_short"]
 FINDINGS_CSV = ["at", "at_ms", "kind", "rule", "device_id", "officer_id", "unit_id", "item_id"]
 FINDINGS_CSV += ["text"]
 
@@ -619,7 +620,14 @@ def cmd_report_allocation(args: argparse.Namespace) -> int:
         for u in judged:
             other = ";".join("%s=%d" % kv for kv in u.other.items())
             row = [u.unit_id, u.name, u.klass, u.officers, u.required, u.in_service, other]
-            w.writerow([*row, int(u.met), allocation.RULE])
+            r = u.rollup
+            rolled = (
+                ["", "", "", "", ""]
+                if r is None
+                else [";".join(r.units[1:]), r.officers, r.required, r.in_service,
+                      ";".join(r.short_units)]
+            )  # fmt: skip
+            w.writerow([*row, int(u.met), allocation.RULE, u.parent or "", *rolled])
         print(out.getvalue(), end="")
     else:
         for u in judged:
@@ -642,6 +650,19 @@ def cmd_report_allocation(args: argparse.Namespace) -> int:
                     other=i18n.text("allocation.others", states=other) if other else "",
                 )
             )
+            r = u.rollup
+            if r is not None:
+                print(
+                    i18n.text(
+                        N_("allocation.rollup") if r.met else N_("allocation.rollup_short"),
+                        subunits=len(r.units) - 1,
+                        units=", ".join(r.units[1:]),
+                        officers=r.officers,
+                        required=r.required,
+                        in_service=r.in_service,
+                        short_units=", ".join(r.short_units),
+                    )
+                )
         print(i18n.text("allocation.total", units=len(judged), short=len(short)))
     return EXIT_NOT_OK if short else EXIT_OK
 

@@ -424,7 +424,7 @@ def run_report_review(args: argparse.Namespace) -> int:
 
 
 def run_report_violations(args: argparse.Namespace) -> int:
-    from host.checkup import check_evidence
+    from host.periodcheck import check_period
 
     desk, store = _open(args)
     try:  # what would refuse the report, found before the long check below
@@ -432,17 +432,21 @@ def run_report_violations(args: argparse.Namespace) -> int:
         if problem is not None:
             raise problem
         with desk.look() as cur:
-            _scope(args, cur)
+            _, since, until = _scope(args, cur)
     except (Refused, Unusable):
         with desk.act(audit.REPORT, None, report="violations") as act:
             _scope(args, act.cur)  # the refusal again, now on record
         raise
-    # The store's check runs on its own read-only connection before the report's record,
-    # so the write lock is not held while every ledger is verified.
-    checkup = check_evidence(store.root, policy=compliance.Policy(upload_hours=args.late_hours))
+    # The store's check for the period runs on its own read-only connection before the
+    # report's record, so the write lock is not held meanwhile.
+    policy = compliance.Policy(upload_hours=args.late_hours)
+    checked_ms = desk.now()
+    checkup = check_period(store.root, since, until, policy)
     with desk.act(audit.REPORT, None, report="violations") as act:
         zone, since, until = _scope(args, act.cur)
-        found = violations_mod.report(act.cur, checkup, since, until, args.unit, args.officer)
+        found = violations_mod.report(
+            act.cur, checkup, since, until, args.unit, args.officer, found_ms=checked_ms
+        )
         act.details.update(
             since_ms=since, until_ms=until, unit=args.unit, officer=args.officer,
             count=len(found),
@@ -466,8 +470,18 @@ def run_report_violations(args: argparse.Namespace) -> int:
     )  # fmt: skip
     if not found:
         print(i18n.text("violation.none"))
+    # The store's check of itself first, in its own section: it concerns every unit.
+    store_wide = violations_mod.store_wide_of(found)
+    sections = [(i18n.text("violation.store_group", count=len(store_wide)), store_wide)]
+    sections = sections if store_wide else []
     for unit, who, group in violations_mod.grouped(found):
-        print(i18n.text("violation.group", unit=unit or "-", who=who or "-", count=len(group)))
+        if unit is None:
+            head = i18n.text("violation.group_no_unit", who=who or "-", count=len(group))
+        else:
+            head = i18n.text("violation.group", unit=unit, who=who or "-", count=len(group))
+        sections.append((head, group))
+    for head, group in sections:
+        print(head)
         for v in group:
             print(
                 "  %s  %s [%s] %s"

@@ -88,3 +88,33 @@ def test_a_unit_cannot_be_under_itself():  # R-HOST-9 (the issue: counts that do
         registers.set_unit(cur, "U-1", parent="U-2")
     with pytest.raises(registers.RegisterError):
         registers.add_unit(cur, "U-3", "Team", "C", 2, "U-9")
+
+
+def test_a_parent_unit_shows_its_own_line_and_its_roll_up():  # R-HOST-9
+    # The regulation counts per unit: each unit's own line is judged on its own officers
+    # and recorders; a unit with sub-units also has the roll-up of everything under it.
+    cur = store()
+    registers.add_unit(cur, "U-0", "Bureau", "C", 1, None)  # needs 2, has 2
+    registers.add_unit(cur, "U-1", "Station 1", "A", 4, "U-0")  # needs 2, has 1
+    registers.add_unit(cur, "U-2", "Station 2", "B", 3, "U-0")  # needs 1, has 1
+    registers.add_unit(cur, "U-21", "Post", "C", 0, "U-2")  # needs 2, has 2
+    registers.add_unit(cur, "U-9", "Elsewhere", "C", 0, None)  # needs 2, has 2
+    add_devices(cur, "U-0", ["in-service", "in-service"])
+    add_devices(cur, "U-1", ["in-service", "lost"])
+    add_devices(cur, "U-2", ["in-service"])
+    add_devices(cur, "U-21", ["in-service", "in-service"])
+    add_devices(cur, "U-9", ["in-service", "in-service"])
+    by_unit = {u.unit_id: u for u in allocation.allocation(cur)}
+    top = by_unit["U-0"]
+    # Its own line: its own officer and its own two recorders.
+    assert (top.officers, top.required, top.in_service, top.met) == (1, 2, 2, True)
+    r = top.rollup
+    assert r is not None and r.units == ("U-0", "U-1", "U-2", "U-21")
+    assert (r.officers, r.required, r.in_service) == (8, 7, 6)
+    assert r.short_units == ("U-1",) and not r.met
+    mid = by_unit["U-2"].rollup
+    assert mid is not None and (mid.units, mid.required, mid.in_service, mid.met) == (
+        ("U-2", "U-21"), 3, 3, True)  # fmt: skip
+    assert by_unit["U-1"].rollup is None and by_unit["U-9"].rollup is None
+    assert top.to_dict()["rollup"]["short_units"] == ["U-1"]
+    assert by_unit["U-1"].to_dict()["parent"] == "U-0"

@@ -176,6 +176,28 @@ def test_allocation_counts_only_recorders_in_service(capsys, store, clock):  # R
     assert "不足 1 台" in out and "维修中 1 台" in out
 
 
+def test_allocation_shows_a_unit_s_own_line_and_its_roll_up(capsys, store, clock):  # R-HOST-9
+    path, _ = store
+    set_up(capsys, path)  # U-1: class A, 4 officers, one recorder in service: short by 1
+    ok(capsys, path, "unit", "add", "U-0", "--name", "Bureau", "--class", "C", "--officers", "0")
+    ok(capsys, path, "unit", "set", "U-1", "--parent", "U-0")
+    code, out, _ = sealcam(capsys, path, "report", "allocation")
+    lines = out.splitlines()
+    own = next(i for i, line in enumerate(lines) if line.startswith("U-0"))
+    assert code == 1 and "SHORT by 2" in lines[own]  # its own: class C, no recorder
+    assert "sub-unit(s) (U-1)" in lines[own + 1] and "short: U-0, U-1" in lines[own + 1]
+    code, out, _ = sealcam(capsys, path, "report", "allocation", "--json")
+    by = {u["unit_id"]: u for u in json.loads(out)["units"]}
+    rolled = by["U-0"]["rollup"]
+    assert (rolled["officers"], rolled["required"], rolled["in_service"]) == (4, 4, 1)
+    assert by["U-1"]["rollup"] is None and by["U-1"]["parent"] == "U-0"
+    code, out, _ = sealcam(capsys, path, "report", "allocation", "--csv")
+    rows = {r["unit_id"]: r for r in csv.DictReader(io.StringIO(out))}
+    assert rows["U-0"]["with_sub_units"] == "U-1" and rows["U-0"]["total_required"] == "4"
+    code, out, _ = sealcam(capsys, path, "report", "allocation", "--lang", "zh")
+    assert "含下属 1 个单位（U-1）" in out and "配备不足的单位：U-0, U-1" in out
+
+
 BAD = [
     # (what, argv after the set-up, exit code, what the line names)
     ("already out", ["device", "checkout", DEVICE, "--officer", "P-0002", "--hours", "2"], 1,

@@ -156,3 +156,24 @@ def test_the_violations_report_as_text_json_and_csv(room, capsys):
     assert all(v["message"].isascii() for v in json.loads(out)["violations"])
     reports = [r for r in _trail(ev) if r.action == audit.REPORT]
     assert len(reports) == 4 and all(r.details["report"] == "violations" for r in reports)
+
+
+def test_the_store_s_own_findings_have_their_own_section(room, capsys):
+    # R-HOST-10, R-HOST-5: a dock's record deleted behind the log's back is at the dock's
+    # time, before every officer's group; an officer the register places in no unit says so.
+    ev, _, path = room
+    ended = rs.T0 + 3_600_000
+    ev.record_session({"device": rs.DEVICE, "result": "ok", "entries_stored": 0,
+                       "media_stored": 0, "bytes_in": 1}, ended)  # fmt: skip
+    with ev.write() as cur:
+        cur.execute("DELETE FROM sessions WHERE ended_ms = ?", (ended,))
+    login = ("--evidence", path, "--user", "admin")
+    code, out, err = sealcam(capsys, "report", "violations", *login, *PERIOD)
+    assert code == 1, err
+    lines = out.splitlines()
+    assert lines[1] == "the evidence store itself, not one unit or officer: 1"
+    assert "2026-11-23 17:00:00 UTC+8" in lines[2] and "gone from the store" in lines[2]
+    assert rs.OFFICER_A + ", in no unit of the register:" in out
+    code, out, err = sealcam(capsys, "report", "violations", *login, *PERIOD, "--json")
+    (store,) = [v for v in json.loads(out)["violations"] if v["scope"] == "store"]
+    assert store["at_ms"] == ended and store["officer"] is None

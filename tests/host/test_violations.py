@@ -220,3 +220,162 @@ def test_a_lost_recorder_in_the_register_is_in_its_unit_s_report(tmp_path):
     assert len(lost) == 1 and lost[0].device == DEVICE and lost[0].rule == "R-HOST-10"
     assert {v.unit for v in found} == {"U-TRAFFIC"}
     assert "device-lost" not in _codes(market) and {v.unit for v in market} <= {"U-MARKET"}
+
+
+# --- the store's check for a period (host.periodcheck) ---------------------------------------
+
+
+def test_the_period_check_finds_what_the_whole_check_finds(built, monkeypatch):
+    # R-HOST-10: the report reads what arrival verified and the store's own check proves
+    # unchanged; it hashes the period's media again, and verifies no signature.
+    from host import checkup, periodcheck
+
+    def no_signatures(*args, **kw):
+        raise AssertionError("a clean store's ledgers are not verified again")
+
+    monkeypatch.setattr(checkup, "verify_ledger", no_signatures)
+    quick = periodcheck.check_period(built.ev.root, rs.SINCE, rs.UNTIL)
+    with built.ev.read() as cur:
+        whole = violations.report(cur, built.checkup, rs.SINCE, rs.UNTIL)
+        period = violations.report(cur, quick, rs.SINCE, rs.UNTIL)
+    assert [v.to_dict() for v in period] == [v.to_dict() for v in whole]
+    assert "media-altered" in _codes(period)  # the period's media was hashed again
+    # A period the device has no entry in checks none of its media.
+    assert periodcheck.check_period(built.ev.root, rs.T0 + 30 * rs.DAY_MS,
+                                    rs.T0 + 31 * rs.DAY_MS).devices == []  # fmt: skip
+
+
+def test_entries_deleted_behind_the_log_are_found_by_the_period_check(tmp_path):
+    # R-HOST-10 "deleting": entries gone from the middle of a ledger, found both ways.
+    from host import periodcheck
+
+    ev, _ = rs.store(tmp_path)
+    with ev.write() as cur:
+        cur.execute("DELETE FROM entries WHERE device_id = ? AND seq = 5", (DEVICE,))
+    quick = periodcheck.check_period(ev.root, rs.SINCE, rs.UNTIL)
+    whole = check_evidence(ev.root)
+    with ev.read() as cur:
+        a = violations.report(cur, quick, rs.SINCE, rs.UNTIL)
+        b = violations.report(cur, whole, rs.SINCE, rs.UNTIL)
+    assert "ledger-altered" in _codes(a) and _codes(a) == _codes(b)
+    assert next(v for v in a if v.code == "ledger-altered").seq == 5
+
+
+def test_seqs_a_clean_store_lacks_are_a_gap():
+    # R-HOST-10 "deleting": what arrival cannot see, a run of seqs never stored.
+    from host import periodcheck
+
+    gaps = periodcheck._gaps([0, 1, 2, 5, 6, 9])
+    assert [(f.code, f.seq) for f in gaps] == [("seq-gap", 3), ("seq-gap", 7)]
+    assert periodcheck._gaps([0, 1, 2]) == []
+
+
+def test_a_store_that_changed_is_verified_again_whole(tmp_path, monkeypatch):
+    # When the store's own check finds rows changed, nothing stored is trusted: the
+    # ledgers are verified as sealcam verify does.
+    from host import periodcheck
+
+    ev, _ = rs.store(tmp_path)
+    with ev.write() as cur:
+        (raw,) = cur.execute(
+            "SELECT raw FROM entries WHERE device_id = ? AND seq = 4", (DEVICE,)
+        ).fetchone()
+        forged = bytearray(raw)
+        forged[-1] ^= 1  # the signature's last byte
+        cur.execute("UPDATE entries SET raw = ? WHERE device_id = ? AND seq = 4",
+                    (bytes(forged), DEVICE))  # fmt: skip
+    called = []
+    real = periodcheck.check_evidence
+
+    def counted(*args, **kw):
+        called.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(periodcheck, "check_evidence", counted)
+    quick = periodcheck.check_period(ev.root, rs.SINCE, rs.UNTIL)
+    assert called and not quick.store.ok
+    with ev.read() as cur:
+        found = violations.report(cur, quick, rs.SINCE, rs.UNTIL, found_ms=rs.T0)
+    assert {"store-altered", "entries-forged"} <= set(_codes(found))
+
+
+# --- the store's findings about itself: their time, their own section --------------------------
+
+
+def test_the_store_s_own_findings_have_a_time_and_stand_apart(tmp_path):
+    # R-HOST-10, R-HOST-5: a session record deleted behind the log's back is at the time
+    # the dock ended; a finding with no time of its own is at the time the check ran. They
+    # concern no officer: not in any officer's group, but in every unit's report.
+    ev, _ = rs.store(tmp_path)
+    ended = rs.T0 + 3 * 3_600_000
+    ev.record_session({"device": DEVICE, "result": "ok", "entries_stored": 0,
+                       "media_stored": 0, "bytes_in": 1}, ended)  # fmt: skip
+    with ev.write() as cur:
+        cur.execute("DELETE FROM sessions WHERE ended_ms = ?", (ended,))
+        cur.execute("INSERT INTO devices VALUES ('SC-EXTRA', ?, 0)", (bytes(32),))
+    checkup = check_evidence(ev.root)
+    with ev.read() as cur:
+        found = violations.report(cur, checkup, rs.SINCE, rs.UNTIL, found_ms=rs.T0 + 5)
+        later = violations.report(cur, checkup, rs.T0 + 30 * rs.DAY_MS,
+                                  rs.T0 + 31 * rs.DAY_MS, found_ms=rs.T0 + 5)  # fmt: skip
+        narrowed = violations.report(cur, checkup, rs.SINCE, rs.UNTIL, officer_id=rs.OFFICER_B,
+                                     found_ms=rs.T0 + 5)  # fmt: skip
+    store = violations.store_wide_of(found)
+    by = {v.fields["code"]: v for v in store}
+    assert by["session-deleted"].at_ms == ended and by["session-deleted"].device == DEVICE
+    assert by["rows-not-logged"].at_ms == rs.T0 + 5  # when the check found it
+    assert all(v.unit is None and v.officer is None for v in store)
+    assert found[: len(store)] == store  # first, before any unit
+    assert all(not any(v.store_wide for v in vs) for _, _, vs in violations.grouped(found))
+    assert violations.store_wide_of(later) == []  # another period: not there
+    assert violations.store_wide_of(narrowed) == store
+    assert all(v.to_dict()["scope"] == "store" for v in store)
+
+
+# --- the index of the work records' query ----------------------------------------------------
+
+
+def test_work_records_of_a_period_are_read_by_an_index(tmp_path):
+    # R-HOST-10 "not recording when required": the no-record work records of a period are
+    # found through the index the desk makes (host.shiftevents.SCHEMA), not a scan.
+    from host import shiftevents
+    from host.access import Desk
+
+    ev, _ = rs.store(tmp_path)
+    Desk.login(ev, "legal", rs.PASSWORD)
+    with ev.read() as cur:
+        names = {r[0] for r in cur.execute("SELECT name FROM sqlite_master")}
+        assert "entries_event_wall" in names
+        plan = " ".join(
+            str(r[-1])
+            for r in cur.execute(
+                "EXPLAIN QUERY PLAN " + shiftevents.IN_PERIOD_SQL, (rs.SINCE, rs.UNTIL)
+            )
+        )
+        assert "entries_event_wall" in plan, plan
+        found = shiftevents.in_period(cur, shiftevents.NO_RECORD, rs.SINCE, rs.UNTIL)
+    assert found and all(rs.SINCE <= f.at_ms < rs.UNTIL for f in found)
+
+
+def test_a_checkout_due_after_the_report_is_not_late_yet(tmp_path):
+    # R-HOST-10 "loss", R-HOST-8: a period reaching past now is judged as the register
+    # stands now; a late checkout reads with its times, not the register's raw detail.
+    from host import registers
+
+    ev, _ = rs.store(tmp_path)
+    taken = rs.T0 + 2 * 3_600_000
+    due = taken + 10 * 3_600_000
+    with ev.write() as cur:
+        registers.add_unit(cur, "U-1", "patrol", "A", 2, None)
+        registers.set_member(cur, rs.OFFICER_B, "U-1")
+        registers.register(cur, DEVICE, "X1", "S-1", "U-1", rs.OFFICER_B, "admin", rs.T0)
+        registers.checkout(cur, DEVICE, rs.OFFICER_B, due, "admin", taken)
+    checkup = check_evidence(ev.root)
+    with ev.read() as cur:
+        early = violations.report(cur, checkup, rs.SINCE, rs.UNTIL, found_ms=taken + 1)
+        late = violations.report(cur, checkup, rs.SINCE, rs.UNTIL, found_ms=due + 1)
+    assert "device-not-returned" not in _codes(early)
+    (v,) = [v for v in late if v.code == "device-not-returned"]
+    for lang in i18n.LANGS:
+        text = violations.violation_text(v, lang)
+        assert "due_ms" not in text and "{" not in text and "UTC+8" in text, text

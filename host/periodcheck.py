@@ -1,0 +1,122 @@
+"""The store's check for one period: what the violations report needs of it, without
+verifying every signature and hashing every file of the store again.
+
+Every entry in the store was verified against its device's key and chain when it arrived
+(a dock that offers anything else is refused, and the refusal is recorded as its session),
+and the store's own check (``host.verify_store``: each row against the host's signed log)
+proves that no row changed since. So while that check is clean, a ledger's signatures need
+no second look. What remains for a period is what can change after arrival, or what arrival
+cannot see: seqs the store lacks between those it holds, the media of the period's chunks
+(hashed again: a file can be changed behind the database), what devices reported gone, and
+the compliance flags (parsed from the stored entries, not verified). When the store's own
+check finds it changed, nothing stored can be trusted: every ledger is verified again, as
+``sealcam verify`` does (``host.checkup.check_evidence``).
+
+The result is a ``host.checkup.Checkup`` holding the devices with entries in the period; its
+findings are those the whole check would give for the period (``host.violations`` keeps
+the ones whose entry lies in it).
+"""
+
+from itertools import pairwise
+from pathlib import Path
+
+from host import compliance
+from host.checkup import UNREADABLE, Checkup, DeviceCheck, check_evidence
+from host.errors import Unusable
+from host.evidence import EvidenceError, SqliteEvidenceStore
+from host.report_text import finding_text
+from host.verify_store import StoreUnusable, check_store
+from protocol.errors import ProtocolError
+from protocol.ledger import media_digest, parse_entry
+from protocol.messages import GONE_DAMAGED
+from protocol.verify import OK, Finding, Report
+
+
+def check_period(
+    root: Path, since_ms: int, until_ms: int, policy: "compliance.Policy | None" = None
+) -> Checkup:
+    """The check of the store at ``root`` for entries whose wall time lies in
+    [since_ms, until_ms); see the module's docstring."""
+    policy = policy or compliance.Policy()
+    try:
+        whole = check_store(root)
+    except StoreUnusable as exc:  # one line, in the reader's language
+        raise Unusable(finding_text(exc)) from None
+    if not whole.ok or any(f.code in UNREADABLE for f in whole.findings):
+        return check_evidence(root, policy=policy)
+    store = SqliteEvidenceStore(root, readonly=True)
+    try:
+        checks = []
+        for device in store.devices():
+            found = _device(store, device, since_ms, until_ms, policy, whole.deleted_media)
+            if found is not None:
+                checks.append(found)
+    finally:
+        store.close()
+    return Checkup(whole, checks)
+
+
+def _device(
+    store: SqliteEvidenceStore,
+    device: str,
+    since_ms: int,
+    until_ms: int,
+    policy: compliance.Policy,
+    deleted: "dict[bytes, str]",
+) -> "DeviceCheck | None":
+    """One device's findings that concern the period, or None when no entry of it lies
+    in the period."""
+    lo, hi = store.query(
+        "SELECT min(seq), max(seq) FROM entries WHERE device_id = ? AND wall_ms >= ? "
+        "AND wall_ms < ?",
+        (device, since_ms, until_ms),
+    )[0]
+    if lo is None:
+        return None
+    rows = store.query(
+        "SELECT seq, raw, received_ms FROM entries WHERE device_id = ? ORDER BY seq", (device,)
+    )
+    entries = []
+    received = {}
+    for seq, raw, at in rows:
+        received[seq] = at
+        try:
+            entries.append(parse_entry(bytes(raw)))
+        except ProtocolError:  # arrival verified it, the store's check holds the row: unseen
+            continue
+    findings = _gaps([r[0] for r in rows])
+    gone = [g for g in store.gone_media(device) if not store.has_media(g["digest"])]
+    flags = compliance.check(entries, received, policy, gone, _media_reader(store))
+    in_period = [e for e in entries if lo <= e.seq <= hi]
+    for seq, problem in store.check_media(in_period):
+        digest = next(media_digest(e.fields) for e in in_period if e.seq == seq)
+        if problem == "missing" and digest in deleted:
+            # Deleted by an approved retention deletion: the store's findings say by whom.
+            findings.append(Finding("media-missing", "deleted by retention", seq))
+            continue
+        findings.append(Finding("media-" + problem, "chunk media " + problem, seq))
+    for chunk, reason, _ in compliance.gone_chunks(entries, gone):
+        if reason == GONE_DAMAGED and lo <= chunk.seq <= hi:
+            findings.append(Finding("media-damaged-on-device", "damaged on the device", chunk.seq))
+    return DeviceCheck(device, Report(OK, device, findings, {}), flags, [])
+
+
+def _gaps(seqs: "list[int]") -> "list[Finding]":
+    """A seq-gap finding at the first seq of every run the store lacks between two it
+    holds (the verifier's finding; arrival refuses a chain that does not join)."""
+    out = []
+    for before, after in pairwise(seqs):
+        if after > before + 1:
+            out.append(Finding("seq-gap", "seqs %d to %d missing" % (before + 1, after - 1),
+                               before + 1))  # fmt: skip
+    return out
+
+
+def _media_reader(store: SqliteEvidenceStore) -> "compliance.MediaReader":
+    def read(digest: bytes) -> "bytes | None":
+        try:
+            return store.read_media(digest)
+        except EvidenceError:
+            return None
+
+    return read
