@@ -56,17 +56,23 @@ def _head(major: int, n: int) -> bytes:
 class _Encoder:
     """Deterministic CBOR (RFC 8949 section 4.2.1) of the manifest's few value types, the
     bytes ``protocol.cbor.dumps`` gives, made faster for a manifest of thousands of chunk
-    rows by encoding each map key once (the rows repeat the same keys)."""
+    rows: the rows repeat the same keys, so each set of keys is encoded and sorted once.
+    It refuses what ``_plain`` refuses (``payload`` then asks ``_plain`` where it is)."""
 
     def __init__(self) -> None:
-        self._keys: dict = {}
+        self._orders: dict = {}  # the keys of a map, in order -> [(encoded key, key)] sorted
         self.out: list = []
 
-    def key(self, k: str) -> bytes:
-        got = self._keys.get(k)
+    def order(self, keys: tuple) -> list:
+        got = self._orders.get(keys)
         if got is None:
-            raw = k.encode("utf-8")
-            got = self._keys[k] = _head(3, len(raw)) + raw
+            pairs = []
+            for k in keys:
+                if type(k) is not str:
+                    raise ValueError("a key that is not text")
+                raw = k.encode("utf-8")
+                pairs.append((_head(3, len(raw)) + raw, k))
+            got = self._orders[keys] = sorted(pairs)
         return got
 
     def add(self, value: object) -> None:
@@ -77,31 +83,39 @@ class _Encoder:
             out.append(b"\xf5")
         elif value is False:
             out.append(b"\xf4")
-        elif type(value) is int:
-            out.append(_head(0, value) if value >= 0 else _head(1, -1 - value))
-        elif type(value) is str:
+        elif isinstance(value, str):
             raw = value.encode("utf-8")
             out.append(_head(3, len(raw)))
             out.append(raw)
-        elif type(value) is list:
+        elif isinstance(value, int):
+            if not -(2**53) < value < 2**53:
+                raise ValueError("%d is too large for a JSON number" % value)
+            out.append(_head(0, value) if value >= 0 else _head(1, -1 - value))
+        elif isinstance(value, dict):
+            out.append(_head(5, len(value)))
+            for encoded, k in self.order(tuple(value)):
+                out.append(encoded)
+                self.add(value[k])
+        elif isinstance(value, list):
             out.append(_head(4, len(value)))
             for v in value:
                 self.add(v)
-        elif type(value) is dict:
-            out.append(_head(5, len(value)))
-            for encoded, k in sorted((self.key(k), k) for k in value):
-                out.append(encoded)
-                self.add(value[k])
-        else:  # _plain refused everything else before
+        else:
             raise ValueError("%s has no place in the manifest" % type(value).__name__)
 
 
 def payload(manifest: dict) -> bytes:
     """The manifest as deterministic CBOR."""
-    _plain(manifest)
     encoder = _Encoder()
-    encoder.add(manifest)
+    try:
+        encoder.add(manifest)
+    except ValueError:
+        _plain(manifest)  # says where
+        raise
     return b"".join(encoder.out)
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 
 
 def pretty_json(value: object) -> bytes:
@@ -115,31 +129,32 @@ def pretty_json(value: object) -> bytes:
 
 
 def _flat(value: object) -> bool:
-    if isinstance(value, dict):
-        return all(not isinstance(v, (dict, list)) or _flat_list(v) for v in value.values())
-    return _flat_list(value)
-
-
-def _flat_list(value: object) -> bool:
-    return isinstance(value, list) and all(not isinstance(v, (dict, list)) for v in value)
+    """A list of plain values, or a map whose values are plain or such lists."""
+    if type(value) is dict:
+        for v in value.values():
+            if type(v) is dict or (type(v) is list and not _flat(v)):
+                return False
+        return True
+    return type(value) is list and not any(type(v) in (dict, list) for v in value)
 
 
 def _pretty(value: object, indent: str, parts: list) -> None:
-    if not isinstance(value, (dict, list)) or not value or _flat(value):
-        parts.append(json.dumps(value, ensure_ascii=False, sort_keys=True))
+    if type(value) not in (dict, list) or not value or _flat(value):
+        parts.append(_ENCODER.encode(value))
         return
     inner = indent + " "
-    if isinstance(value, list):
+    if type(value) is list:
         parts.append("[")
         for i, v in enumerate(value):
             parts.append(",\n" + inner if i else "\n" + inner)
             _pretty(v, inner, parts)
         parts.append("\n" + indent + "]")
         return
+    assert isinstance(value, dict)
     parts.append("{")
     for i, k in enumerate(sorted(value)):
         parts.append(",\n" + inner if i else "\n" + inner)
-        parts.append(json.dumps(k, ensure_ascii=False) + ": ")
+        parts.append(_ENCODER.encode(k) + ": ")
         _pretty(value[k], inner, parts)
     parts.append("\n" + indent + "}")
 
