@@ -477,27 +477,23 @@ SC.package = (function () {
       return out;
     }
 
-    // Check the chunks of file `f`. When the chunks and the file's unsigned parts (the
-    // manifest's `files[].unsigned`: pause subtitles, evidence box) cover every byte once,
-    // the file is read as a stream and each piece hashed as soon as its bytes have come,
-    // against its signed hash or the manifest's (step 3): every byte is hashed once, the
-    // hashing runs while the rest is read, and the file is never held whole. Otherwise
-    // it is read whole (one read is faster than many slices in Chromium, measured) and
-    // hashed whole too, for the file list. WebCrypto digests off the page's thread, so
-    // this runs beside the ledger's checks; a few digests at a time, as each copies its
-    // input.
+    // Read `f` whole (one read is faster than many slices in Chromium, measured) and hash
+    // every chunk. When the chunks and the file's unsigned parts (the manifest's
+    // `files[].unsigned`: pause subtitles, evidence box) cover every byte once, each part is
+    // checked against the manifest and the file as a whole is not hashed again (step 3):
+    // every byte is hashed once. Otherwise the whole file is hashed for the file list.
+    // WebCrypto digests off the page's thread, so this runs beside the ledger's checks; a
+    // few digests at a time, as each copies its input. Memory: the file once, plus the
+    // pieces being hashed.
     async readAndHash(path, f, chunks, missing, changed) {
-      const row = this.fileRow(path);
-      const parts = row && Array.isArray(row.unsigned) ? row.unsigned : [];
-      if (row !== undefined && f.size === row.bytes && covers(chunks, parts, f.size)) {
-        const good = await this.streamAndHash(f, chunks, parts, changed);
-        this.hashes.set(path, { covered: true, good, bytes: f.size });
-        return;
-      }
       const t = performance.now();
       const buf = await bytesOf(f);
       this.time("read", t);
       const size = buf.length;
+      const row = this.fileRow(path);
+      const parts = row && Array.isArray(row.unsigned) ? row.unsigned : [];
+      const tiled = row !== undefined && size === row.bytes && covers(chunks, parts, size);
+      let good = true;
       const limit = limiter(4);
       const tasks = [];
       for (const c of chunks) {
@@ -505,63 +501,29 @@ SC.package = (function () {
         const end = c.bytes === null || c.bytes === undefined ? size : start + c.bytes;
         if (end > size || start > end) {
           missing(c);
+          good = false;
           continue;
         }
         const piece = buf.subarray(start, end);
         tasks.push(limit(async () => {
-          if (C().hex(await C().sha256(piece)) !== c.sha256) changed(c, piece);
+          if (C().hex(await C().sha256(piece)) !== c.sha256) {
+            good = false;
+            changed(c, piece);
+          }
         }));
       }
-      tasks.push(limit(async () => this.hashes.set(path, { sha: C().hex(await C().sha256(buf)), bytes: size })));
-      await Promise.all(tasks);
-    }
-
-    // The pieces (chunks and unsigned parts, which cover the file: `covers`) hashed as the
-    // file's stream brings them; whether every one is as the manifest says.
-    async streamAndHash(f, chunks, parts, changed) {
-      const pieces = [
-        ...chunks.map((c) => ({ at: c.offset, bytes: c.bytes, sha: c.sha256, chunk: c })),
-        ...parts.map((u) => ({ at: u.offset, bytes: u.bytes, sha: u.sha256, chunk: null })),
-      ].sort((a, b) => a.at - b.at);
-      let good = true;
-      const pending = [];
-      const hash = async (p, bytes) => {
-        if (C().hex(await C().sha256(bytes)) !== p.sha) {
-          good = false;
-          if (p.chunk) changed(p.chunk, bytes);
+      if (tiled) {
+        for (const u of parts) {
+          const piece = buf.subarray(u.offset, u.offset + u.bytes);
+          tasks.push(limit(async () => {
+            if (C().hex(await C().sha256(piece)) !== u.sha256) good = false;
+          }));
         }
-      };
-      let i = 0;
-      let piece = null;
-      let filled = 0;
-      const t = performance.now();
-      const reader = f.stream().getReader();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        let at = 0;
-        while (i < pieces.length && (at < value.length || pieces[i].bytes === 0)) {
-          const p = pieces[i];
-          if (piece === null) {
-            piece = new Uint8Array(p.bytes);
-            filled = 0;
-          }
-          const take = Math.min(p.bytes - filled, value.length - at);
-          piece.set(value.subarray(at, at + take), filled);
-          filled += take;
-          at += take;
-          if (filled === p.bytes) {
-            pending.push(hash(p, piece));
-            piece = null;
-            i += 1;
-            // A few digests at a time; the stream waits meanwhile, so memory stays small.
-            if (pending.length >= 4) await pending.shift();
-          }
-        }
+      } else {
+        tasks.push(limit(async () => this.hashes.set(path, { sha: C().hex(await C().sha256(buf)), bytes: size })));
       }
-      await Promise.all(pending);
-      this.time("read", t);
-      return good && i === pieces.length;
+      await Promise.all(tasks);
+      if (tiled) this.hashes.set(path, { covered: true, good, bytes: size });
     }
 
     fileRow(path) {
