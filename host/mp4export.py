@@ -37,6 +37,7 @@ import multiprocessing
 import os
 import signal
 import statistics
+import threading
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -460,6 +461,63 @@ WRITEBACK_EVERY = 16 << 20
 READ = 1 << 20  # bytes copied at a time where the kernel cannot copy
 
 
+class _FileHash:
+    """The SHA-256 of the export file's bytes, in order, computed in a thread beside the
+    checks where there are two CPUs: each fragment read back is hashed twice (against its
+    signed hash, and into the file's hash), and hashlib lets go of the interpreter lock for
+    large inputs, so the two hashes run at once instead of one after the other.
+
+    ``update(data, done)`` hands over bytes that stay unchanged until ``done`` is set (the
+    buffer they lie in is then free to be read into again)."""
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+        self._queue: Any = None
+        self._thread: Any = None
+        self._threaded = _cores() >= 2
+
+    def _start(self) -> None:
+        import queue
+
+        self._queue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="export-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            data, done = item
+            self._sha.update(data)
+            if done is not None:
+                done.set()
+
+    def update(self, data: "bytes | memoryview", done: Any = None) -> None:
+        # The thread starts with the first fragment read back, after the copier's process
+        # is forked (a process forked while a thread holds a lock inherits it held).
+        if self._thread is None and self._threaded and done is not None:
+            self._start()
+        if self._thread is None:
+            self._sha.update(data)
+            if done is not None:
+                done.set()
+        else:
+            self._queue.put((data, done))
+
+    def close(self) -> None:
+        """End the thread (once every byte handed over is hashed)."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        self._threaded = False  # whatever comes after is hashed here
+
+    def hexdigest(self) -> str:
+        self.close()
+        return self._sha.hexdigest()
+
+
 class _Out:
     """The export file being written: counts its bytes, writes or copies them, reads them
     back to check them, and hashes them for the note.
@@ -477,8 +535,14 @@ class _Out:
         self.offset = 0
         self.flushed = 0  # bytes handed to the disk so far
         self._writeback = _libc_sync_file_range()
-        self._sha = hashlib.sha256()  # of the file's bytes so far, in order
-        self._buffer = _Buffer()  # what holds() reads back
+        self._sha = _FileHash()  # of the file's bytes so far, in order
+        # What holds() reads back into, in turn: one is read and checked while the file's
+        # hash still takes the other's bytes.
+        self._buffers = [_Buffer(), _Buffer()]
+        self._free = [threading.Event(), threading.Event()]
+        for free in self._free:
+            free.set()
+        self._turn = 0
         self._copy_buffer = _Buffer()  # what copy() goes through where the kernel cannot
         self._kernel_copy = hasattr(os, "copy_file_range")
 
@@ -487,7 +551,7 @@ class _Out:
         at = self.offset
         write_all(self.fd, data)
         self.offset += len(data)
-        self._sha.update(data)
+        self._sha.update(bytes(data))  # a copy: the caller's buffer may change after this
         self._hand_to_disk()
         return at, len(data)
 
@@ -542,14 +606,19 @@ class _Out:
         """Whether the file's bytes at ``where`` (offset, length), which were copied there
         last, have SHA-256 ``digest``; they join the file's hash here."""
         at, length = where
-        view = self._buffer.view(length)
+        turn = self._turn
+        self._turn ^= 1
+        free = self._free[turn]
+        free.wait()  # the file's hash is done with this buffer's last bytes
+        view = self._buffers[turn].view(length)
         got = 0
         while got < length:
             n = os.preadv(self.fd, [view[got:]], at + got)
             if n <= 0:
                 return False
             got += n
-        self._sha.update(view)
+        free.clear()
+        self._sha.update(view, free)
         return hashlib.sha256(view).digest() == digest
 
     def _hand_to_disk(self) -> None:
@@ -561,6 +630,10 @@ class _Out:
         """Make the file durable; return its SHA-256 (hex)."""
         os.fsync(self.fd)
         return self._sha.hexdigest()
+
+    def close(self) -> None:
+        """End the file hash's thread (an export that stops early never calls finish)."""
+        self._sha.close()
 
 
 def export_fmp4(
@@ -596,8 +669,8 @@ def export_fmp4(
     tmp = out.with_name(".%s.tmp-%d%s" % (out.stem, os.getpid(), out.suffix))
     try:
         fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+        sink = _Out(fd)
         try:
-            sink = _Out(fd)
             facts = _write(store, sink, init_entry, fragments, span, rec_id, mark_changed,
                            opener)  # fmt: skip
             body = mp4evidence.payload(
@@ -617,6 +690,7 @@ def export_fmp4(
             at, length = sink.write(mp4evidence.box(body))
             file_sha = sink.finish()
         finally:
+            sink.close()
             os.close(fd)
         os.replace(tmp, out)
     finally:

@@ -24,6 +24,7 @@ class ProofTree:
         self.size = len(leaf_hashes)
         level = [bytes(h) for h in leaf_hashes]
         self._levels = [level]
+        self._edge: dict = {}
         while len(level) > 1:
             level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
             self._levels.append(level)
@@ -33,8 +34,15 @@ class ProofTree:
         power of two not above ``n``, as every range a proof needs is."""
         if n & (n - 1) == 0:
             return self._levels[n.bit_length() - 1][start // n]
-        k = _split(n)
-        return node_hash(self._levels[k.bit_length() - 1][start // k], self._root(start + k, n - k))
+        # The tree's ragged right edge: every proof asks for the same few, so kept.
+        got = self._edge.get((start, n))
+        if got is None:
+            k = _split(n)
+            got = node_hash(
+                self._levels[k.bit_length() - 1][start // k], self._root(start + k, n - k)
+            )
+            self._edge[(start, n)] = got
+        return got
 
     def root(self) -> bytes:
         from host.tlog import EMPTY_ROOT

@@ -10,7 +10,7 @@ checkpoints, so generic COSE tooling checks it with the public key the package c
 import json
 from typing import Protocol
 
-from protocol import cbor, cose
+from protocol import cose
 
 FORMAT = "sealcam-court-package"
 VERSION = 1
@@ -44,16 +44,125 @@ def _plain(value: object, where: str = "manifest") -> None:
     raise ValueError("%s: %s has no place in the manifest" % (where, type(value).__name__))
 
 
+def _head(major: int, n: int) -> bytes:
+    if n < 24:
+        return bytes((major << 5 | n,))
+    for size, extra in ((1, 24), (2, 25), (4, 26), (8, 27)):
+        if n < 1 << (8 * size):
+            return bytes((major << 5 | extra,)) + n.to_bytes(size, "big")
+    raise ValueError("%d is too large for CBOR" % n)
+
+
+class _Encoder:
+    """Deterministic CBOR (RFC 8949 section 4.2.1) of the manifest's few value types, the
+    bytes ``protocol.cbor.dumps`` gives, made faster for a manifest of thousands of chunk
+    rows: the rows repeat the same keys, so each set of keys is encoded and sorted once.
+    It refuses what ``_plain`` refuses (``payload`` then asks ``_plain`` where it is)."""
+
+    def __init__(self) -> None:
+        self._orders: dict = {}  # the keys of a map, in order -> [(encoded key, key)] sorted
+        self.out: list = []
+
+    def order(self, keys: tuple) -> list:
+        got = self._orders.get(keys)
+        if got is None:
+            pairs = []
+            for k in keys:
+                if type(k) is not str:
+                    raise ValueError("a key that is not text")
+                raw = k.encode("utf-8")
+                pairs.append((_head(3, len(raw)) + raw, k))
+            got = self._orders[keys] = sorted(pairs)
+        return got
+
+    def add(self, value: object) -> None:
+        out = self.out
+        if value is None:
+            out.append(b"\xf6")
+        elif value is True:
+            out.append(b"\xf5")
+        elif value is False:
+            out.append(b"\xf4")
+        elif isinstance(value, str):
+            raw = value.encode("utf-8")
+            out.append(_head(3, len(raw)))
+            out.append(raw)
+        elif isinstance(value, int):
+            if not -(2**53) < value < 2**53:
+                raise ValueError("%d is too large for a JSON number" % value)
+            out.append(_head(0, value) if value >= 0 else _head(1, -1 - value))
+        elif isinstance(value, dict):
+            out.append(_head(5, len(value)))
+            for encoded, k in self.order(tuple(value)):
+                out.append(encoded)
+                self.add(value[k])
+        elif isinstance(value, list):
+            out.append(_head(4, len(value)))
+            for v in value:
+                self.add(v)
+        else:
+            raise ValueError("%s has no place in the manifest" % type(value).__name__)
+
+
 def payload(manifest: dict) -> bytes:
     """The manifest as deterministic CBOR."""
-    _plain(manifest)
-    return cbor.dumps(manifest)
+    encoder = _Encoder()
+    try:
+        encoder.add(manifest)
+    except ValueError:
+        _plain(manifest)  # says where
+        raise
+    return b"".join(encoder.out)
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+
+
+def pretty_json(value: object) -> bytes:
+    """JSON for people, UTF-8, keys sorted: indented, but a map of plain values (a chunk
+    row, a proof's row) and a list of plain values on one line each, so that thousands of
+    rows are written by the json module's C encoder, not its indenting Python one."""
+    parts: list = []
+    _pretty(value, "", parts)
+    parts.append("\n")
+    return "".join(parts).encode("utf-8")
+
+
+def _flat(value: object) -> bool:
+    """A list of plain values, or a map whose values are plain or such lists."""
+    if type(value) is dict:
+        for v in value.values():
+            if type(v) is dict or (type(v) is list and not _flat(v)):
+                return False
+        return True
+    return type(value) is list and not any(type(v) in (dict, list) for v in value)
+
+
+def _pretty(value: object, indent: str, parts: list) -> None:
+    if type(value) not in (dict, list) or not value or _flat(value):
+        parts.append(_ENCODER.encode(value))
+        return
+    inner = indent + " "
+    if type(value) is list:
+        parts.append("[")
+        for i, v in enumerate(value):
+            parts.append(",\n" + inner if i else "\n" + inner)
+            _pretty(v, inner, parts)
+        parts.append("\n" + indent + "]")
+        return
+    assert isinstance(value, dict)
+    parts.append("{")
+    for i, k in enumerate(sorted(value)):
+        parts.append(",\n" + inner if i else "\n" + inner)
+        parts.append(_ENCODER.encode(k) + ": ")
+        _pretty(value[k], inner, parts)
+    parts.append("\n" + indent + "}")
 
 
 def as_json(manifest: dict) -> bytes:
     """``manifest.json``: the same value, UTF-8, keys sorted, for people and simple tools."""
     _plain(manifest)
-    return (json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
+    return pretty_json(manifest)
 
 
 def sign(manifest: dict, signer: Signer, kid: str) -> bytes:

@@ -198,14 +198,21 @@ def note_html(manifest: dict, files: list) -> str:
     return "".join(parts)
 
 
+_FONTS: list = []  # WeasyPrint's font configuration, made once per process
+
+
 def note_pdf(html_text: str) -> bytes:
-    """The note as PDF (WeasyPrint, loaded only when a package is made)."""
+    """The note as PDF (WeasyPrint, loaded only when a package is made). The fonts are
+    found and loaded once per process, not once per note."""
     import logging
 
     from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)  # font notices are not for users
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    pdf = HTML(string=html_text).write_pdf()
+    if not _FONTS:
+        _FONTS.append(FontConfiguration())
+    pdf = HTML(string=html_text).write_pdf(font_config=_FONTS[0])
     assert pdf is not None  # write_pdf without a target returns the bytes
     return bytes(pdf)

@@ -182,6 +182,7 @@ class _Builder:
         self.extractor = extractor
         self.files: dict = {}  # path -> (category, format, what, what_zh)
         self.known: dict = {}  # path -> (SHA-256 hex, size) of what was written, as written
+        self.unsigned: dict = {}  # path -> the unsigned parts of a file that holds chunks
         self.not_included: list = []
         self.log = _Log(store)
         self._ledgers: dict = {}
@@ -424,7 +425,9 @@ class _Builder:
             "录像 %s：设备签名的原始片段逐字节首尾相接，可直接播放（含声音及中断字幕）" % want.item,
         )
         # Hashed as it was written (every fragment then read back and checked): no second read.
-        self.known[rel] = (facts["file_sha256"], (self.root / rel).stat().st_size)
+        size = (self.root / rel).stat().st_size
+        self.known[rel] = (facts["file_sha256"], size)
+        self.unsigned[rel] = _unsigned_parts(self.root / rel, size, facts)
         return {c["seq"]: (rel, c["offset"], c["bytes"]) for c in facts["chunks"]}
 
     def _raw(self, d: str, want: Wanted, included: list, spoken: set) -> dict:
@@ -619,9 +622,7 @@ def _pauses(span: list, rec_id: bytes) -> list:
 
 
 def _json(value: object) -> bytes:
-    import json
-
-    return (json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode()
+    return signed_manifest.pretty_json(value)
 
 
 README = """sealcam 法庭证据包 / sealcam court package
@@ -781,7 +782,7 @@ def _build(
         "recordings": recordings,
         "not_included": b.not_included,
     }
-    listed = _listing(tmp, b.files, b.known)
+    listed = _listing(tmp, b.files, b.known, b.unsigned)
     html = note_html(manifest, listed)
     b.add(
         "note.html",
@@ -794,7 +795,7 @@ def _build(
     b.add(
         "note.pdf", note_pdf(html), "note", "PDF", "the written note as PDF", "文字说明材料（PDF）"
     )
-    manifest["files"] = _listing(tmp, b.files, b.known)
+    manifest["files"] = _listing(tmp, b.files, b.known, b.unsigned)
     signed = signed_manifest.sign(manifest, signer, kid)
     _write(tmp / "manifest.cbor", signed)
     _write(tmp / "manifest.json", signed_manifest.as_json(manifest))
@@ -809,25 +810,66 @@ def _build(
     )
 
 
-def _listing(root: Path, files: dict, known: dict) -> list:
+def _listing(root: Path, files: dict, known: dict, unsigned: dict) -> list:
     rows = []
     for rel in sorted(files):
         category, fmt, what, zh = files[rel]
         if rel not in known:
             known[rel] = _sha256_file(root / rel)
         digest, size = known[rel]
-        rows.append(
-            {
-                "path": rel,
-                "category": category,
-                "format": fmt,
-                "bytes": size,
-                "sha256": digest,
-                "what": what,
-                "what_zh": zh,
-            }
-        )
+        row = {
+            "path": rel,
+            "category": category,
+            "format": fmt,
+            "bytes": size,
+            "sha256": digest,
+            "what": what,
+            "what_zh": zh,
+        }
+        if rel in unsigned:
+            row["unsigned"] = unsigned[rel]
+        rows.append(row)
     return rows
+
+
+def _unsigned_parts(path: Path, size: int, facts: dict) -> list:
+    """The byte ranges of an fMP4 export that no signed chunk covers (the pause subtitles,
+    the evidence box), each with its SHA-256: with the chunks' signed hashes they cover
+    every byte of the file once, so a verifier can check the file without hashing it whole
+    a second time (docs/court-package.md, step 3). Read back from the written file: they
+    are small, and what is listed is what lies there."""
+    names = {}
+    for key, what in (
+        ("pause_notes_fragment", "pause subtitles"),
+        ("evidence_box", "evidence box"),
+    ):
+        at = facts.get(key)
+        if at is not None:
+            names[at["offset"]] = what
+    covered = sorted((c["offset"], c["bytes"]) for c in facts["chunks"])
+    gaps = []
+    pos = 0
+    for offset, length in [*covered, (size, 0)]:
+        # A gap is cut where a part the export names starts: one part, one hash.
+        cuts = sorted(at for at in names if pos < at < offset)
+        for lo, hi in zip([pos, *cuts], [*cuts, offset], strict=True):
+            if hi > lo:
+                gaps.append((lo, hi - lo))
+        pos = max(pos, offset + length)
+    parts = []
+    with open(path, "rb") as fh:
+        for offset, length in gaps:
+            fh.seek(offset)
+            data = fh.read(length)
+            parts.append(
+                {
+                    "offset": offset,
+                    "bytes": length,
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "what": names.get(offset, "unsigned bytes"),
+                }
+            )
+    return parts
 
 
 def _custody_rows(store: "SqliteEvidenceStore", item_ids: list) -> dict:

@@ -600,14 +600,35 @@ def _check_files(files: Any, manifest: dict, report: Report) -> None:
         if fh is None:
             report.add("file-missing", path)
             continue
+        unsigned = f.get("unsigned") or []
+        wanted = ranges.get(path, []) + [(u["offset"], u["bytes"]) for u in unsigned]
         with fh:
-            digest, count, parts = hash_with_ranges(fh, ranges.get(path, []))
+            digest, count, parts = hash_with_ranges(fh, wanted)
         for (offset, length), got in parts.items():
             report.ranges[(path, offset, length)] = got
+        # The unsigned parts (pause subtitles, evidence box) are checked too, though the
+        # whole file's hash covers them: the page checks them instead of the whole file,
+        # and the two verifiers must agree.
+        wrong = [
+            u
+            for u in unsigned
+            if parts[(int(u["offset"]), int(u["bytes"]))] != (u["sha256"], u["bytes"])
+        ]
         if count != f["bytes"]:
             report.add("file-changed", path, "%d bytes, not %d" % (count, f["bytes"]))
         elif digest != f["sha256"]:
             report.add("file-changed", path, "SHA-256 %s, not %s" % (digest, f["sha256"]))
+        elif wrong:
+            report.add(
+                "file-changed",
+                path,
+                "bytes %d to %d (%s) are not those the manifest lists"
+                % (
+                    wrong[0]["offset"],
+                    wrong[0]["offset"] + wrong[0]["bytes"],
+                    wrong[0].get("what"),
+                ),
+            )
     report.files = len(listed)
     for name in files.names():
         if name not in listed and name not in (MANIFEST, MANIFEST_JSON):

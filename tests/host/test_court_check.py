@@ -70,6 +70,40 @@ def test_one_changed_media_byte_is_not_ok_naming_the_file_and_the_chunk(packages
     assert "seq %d" % chunk["seq"] in changed[0][2]
 
 
+def test_the_chunks_and_the_unsigned_parts_cover_the_video_every_byte_once(packages):
+    # R-HOST-5: the manifest lists what no signed chunk covers, so a verifier can check every
+    # byte of the video once (docs/court-package.md, step 3).
+    pkg = packages["a"]
+    m = manifest(pkg)
+    (row,) = [f for f in m["files"] if f["path"] == "r01/video.mp4"]
+    (rec,) = m["recordings"]
+    ranges = [(c["offset"], c["bytes"]) for c in rec["chunks"] if c["included"]]
+    ranges += [(u["offset"], u["bytes"]) for u in row["unsigned"]]
+    pos = 0
+    for offset, length in sorted(ranges):
+        assert offset == pos
+        pos += length
+    assert pos == row["bytes"] == (pkg / "r01/video.mp4").stat().st_size
+    assert [u["what"] for u in row["unsigned"]] == ["pause subtitles", "evidence box"]
+    data = (pkg / "r01/video.mp4").read_bytes()
+    for u in row["unsigned"]:
+        part = data[u["offset"] : u["offset"] + u["bytes"]]
+        assert vp.sha256(part).hex() == u["sha256"]
+    # A file that is one chunk has no unsigned parts.
+    assert all("unsigned" not in f for f in manifest(packages["raw"])["files"])
+
+
+def test_a_changed_byte_of_the_evidence_box_is_not_ok_naming_the_video(packages, tmp_path):
+    pkg = copy(packages["a"], tmp_path / "pkg")
+    (row,) = [f for f in manifest(pkg)["files"] if f["path"] == "r01/video.mp4"]
+    box = row["unsigned"][-1]
+    video = pkg / "r01/video.mp4"
+    data = bytearray(video.read_bytes())
+    data[box["offset"] + box["bytes"] // 2] ^= 0x01
+    video.write_bytes(bytes(data))
+    assert [f[:2] for f in findings(pkg)] == [("file-changed", "r01/video.mp4")]
+
+
 def test_a_deleted_chunk_is_not_ok_naming_it(packages, tmp_path):
     pkg = copy(packages["raw"], tmp_path / "pkg")
     (rec,) = manifest(pkg)["recordings"]

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from host import tlog
 from host.court import logproofs
+from host.court import manifest as signed_manifest
 from host.court import package as court_package
 from host.court import verify_package as vp
 from host.evidence import SqliteEvidenceStore
@@ -275,3 +276,21 @@ def test_proofs_from_one_tree_are_those_tlog_gives(size, data):
     assert tree.root() == tlog.root_of(leaves)
     index = data.draw(st.integers(0, size - 1))
     assert tree.proof(index) == tlog.inclusion_proof(leaves, index, size)
+
+
+PLAIN = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.dictionaries(st.text(max_size=6), PLAIN, max_size=6))
+def test_the_manifest_encoder_gives_the_bytes_of_deterministic_cbor(value):
+    # issue 15: the manifest's own (faster) encoder writes what protocol.cbor writes, and its
+    # JSON is the same value.
+    assert signed_manifest.payload(value) == cbor.dumps(value)
+    assert json.loads(signed_manifest.as_json(value)) == value

@@ -4,6 +4,7 @@ package folder and the page says OK, or NOT OK naming the changed or missing ite
 (host/court/package.py) from small evidence stores. Screenshots go to test-artifacts/ for
 people to look at."""
 
+import json
 import shutil
 
 import pytest
@@ -142,6 +143,23 @@ def test_one_byte_of_media_changed(page, good, tmp_path, recording):  # issue 15
     assert any(code.startswith("frame-") for code, _ in got["problems"]), got["problems"]
     assert "核验不通过" in got["text"] and "r01/video.mp4" in got["text"]
     assert got["states"] == ["not_ok"]
+
+
+def test_a_byte_of_the_evidence_box_changed(page, good, tmp_path):  # issue 15, R-HOST-5
+    # The page checks the video by its signed fragments and its unsigned parts, not by its
+    # whole hash: a byte outside every fragment is still found, and named.
+    pkg = tampered(good, tmp_path, "pkg")
+    video = pkg / "r01/video.mp4"
+    manifest = json.loads((pkg / "manifest.json").read_text())
+    (row,) = [f for f in manifest["files"] if f["path"] == "r01/video.mp4"]
+    box = row["unsigned"][-1]
+    assert box["what"] == "evidence box"
+    data = bytearray(video.read_bytes())
+    data[box["offset"] + box["bytes"] // 2] ^= 0x01
+    video.write_bytes(bytes(data))
+    got = check(page, pkg)
+    assert got["state"] == "not-ok"
+    assert got["problems"] == [["file-changed", "r01/video.mp4"]]
 
 
 def test_a_chunk_deleted(page, good, tmp_path, recording):  # issue 15

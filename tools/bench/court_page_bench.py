@@ -238,6 +238,12 @@ def main() -> None:
     ap.add_argument("--mbit", type=float, default=2.7, help="video bit rate, Mbit/s")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--keep", default="", help="make the package here, or use the one made there")
+    ap.add_argument(
+        "--compare",
+        default="",
+        help="another build of the page (an HTML file), checked in turn with this tree's in "
+        "each round, for a ratio measured under the same load",
+    )
     args = ap.parse_args()
 
     from tests import browser
@@ -262,10 +268,16 @@ def main() -> None:
         files = sum(1 for p in pkg.rglob("*") if p.is_file())
         pages: list = []
         hashes: list = []
+        others: list = []
+        other_file = folder / "other-verify.html"
+        if args.compare:
+            shutil.copyfile(args.compare, other_file)
         with browser.browser() as context:
             for _ in range(args.rounds):
                 pages.append(page_check(context, pkg, page_file))
                 hashes.append(hash_all(pkg))
+                if args.compare:
+                    others.append(page_check(context, pkg, other_file))
         result = {
             "machine": machine(),
             "minutes": args.minutes,
@@ -281,6 +293,15 @@ def main() -> None:
             "goal_s": 10.0,
         }
         result["met"] = result["page_wall_s"] < 10.0
+        if others:
+            result["compared"] = {
+                "page": args.compare,
+                "page_s": statistics.median(p["page_s"] for p in others),
+                "page_wall_s": statistics.median(p["wall_s"] for p in others),
+                "verdicts": sorted({p["state"] for p in others}),
+                "rounds": others,
+            }
+            result["compared"]["ratio"] = result["page_s"] / result["compared"]["page_s"]
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)

@@ -124,6 +124,24 @@ SC.package = (function () {
     };
   }
 
+  // Whether the byte ranges of `chunks` and `parts` ({offset, bytes}) cover 0 .. size,
+  // every byte once: then their hashes together stand for the whole file's.
+  function covers(chunks, parts, size) {
+    const ranges = [];
+    for (const r of [...chunks, ...parts]) {
+      if (!Number.isSafeInteger(r.offset) || !Number.isSafeInteger(r.bytes) || r.offset < 0 || r.bytes < 0) return false;
+      ranges.push([r.offset, r.bytes]);
+    }
+    for (const u of parts) if (typeof u.sha256 !== "string") return false;
+    ranges.sort((a, b) => a[0] - b[0]);
+    let pos = 0;
+    for (const [offset, bytes] of ranges) {
+      if (offset !== pos) return false;
+      pos += bytes;
+    }
+    return pos === size;
+  }
+
   class Check {
     constructor(files, progress) {
       this.files = files;
@@ -459,15 +477,23 @@ SC.package = (function () {
       return out;
     }
 
-    // Read `f` whole (one read is faster than many slices in Chromium, measured), hash
-    // every chunk and the whole file for the file list. WebCrypto digests off the page's
-    // thread, so this runs beside the ledger's checks; a few digests at a time, as each
-    // copies its input. Memory: the file once, plus the pieces being hashed.
+    // Read `f` whole (one read is faster than many slices in Chromium, measured) and hash
+    // every chunk. When the chunks and the file's unsigned parts (the manifest's
+    // `files[].unsigned`: pause subtitles, evidence box) cover every byte once, each part is
+    // checked against the manifest and the file as a whole is not hashed again (step 3):
+    // every byte is hashed once. Otherwise the whole file is hashed for the file list.
+    // WebCrypto digests off the page's thread, so this runs beside the ledger's checks; a
+    // few digests at a time, as each copies its input. Memory: the file once, plus the
+    // pieces being hashed.
     async readAndHash(path, f, chunks, missing, changed) {
       const t = performance.now();
       const buf = await bytesOf(f);
       this.time("read", t);
       const size = buf.length;
+      const row = this.fileRow(path);
+      const parts = row && Array.isArray(row.unsigned) ? row.unsigned : [];
+      const tiled = row !== undefined && size === row.bytes && covers(chunks, parts, size);
+      let good = true;
       const limit = limiter(4);
       const tasks = [];
       for (const c of chunks) {
@@ -475,15 +501,34 @@ SC.package = (function () {
         const end = c.bytes === null || c.bytes === undefined ? size : start + c.bytes;
         if (end > size || start > end) {
           missing(c);
+          good = false;
           continue;
         }
         const piece = buf.subarray(start, end);
         tasks.push(limit(async () => {
-          if (C().hex(await C().sha256(piece)) !== c.sha256) changed(c, piece);
+          if (C().hex(await C().sha256(piece)) !== c.sha256) {
+            good = false;
+            changed(c, piece);
+          }
         }));
       }
-      tasks.push(limit(async () => this.hashes.set(path, { sha: C().hex(await C().sha256(buf)), bytes: size })));
+      if (tiled) {
+        for (const u of parts) {
+          const piece = buf.subarray(u.offset, u.offset + u.bytes);
+          tasks.push(limit(async () => {
+            if (C().hex(await C().sha256(piece)) !== u.sha256) good = false;
+          }));
+        }
+      } else {
+        tasks.push(limit(async () => this.hashes.set(path, { sha: C().hex(await C().sha256(buf)), bytes: size })));
+      }
       await Promise.all(tasks);
+      if (tiled) this.hashes.set(path, { covered: true, good, bytes: size });
+    }
+
+    fileRow(path) {
+      const rows = this.manifest && Array.isArray(this.manifest.files) ? this.manifest.files : [];
+      return rows.find((r) => r && r.path === path);
     }
 
     // Step 7's judgement, once the entries are known: the manifest's chunk list is exactly
@@ -606,7 +651,8 @@ SC.package = (function () {
           this.progress(row.path);
           got = { sha: C().hex(await C().sha256(await bytesOf(f))), bytes: f.size };
         }
-        if (got.bytes !== row.bytes || got.sha !== row.sha256) {
+        const changed = got.covered ? !got.good || got.bytes !== row.bytes : got.bytes !== row.bytes || got.sha !== row.sha256;
+        if (changed) {
           out.result = "changed";
           this.find("file-changed", row.path, "p_file_changed", { file: row.path });
         }
