@@ -95,6 +95,16 @@ def _expect(name: str, key: str, second: str) -> int:
     may_play = user.may(audit.PLAY)
     if key in ("dashboard", "search", "approvals"):
         return 200
+    if key in ("review", "review-form"):  # R-HOST-7: only the roles that review
+        return 200 if user.may(audit.REVIEW) else 403
+    if key == "review-record":
+        return 303 if user.may(audit.REVIEW) else 403
+    if key == "registers":
+        return 200 if user.may(audit.REPORT) else 403
+    if key == "export-second":  # restricted, no approval: refused, or unknown to a stranger
+        return 404 if stranger else 403
+    if key in ("export-made", "export-iso"):  # a package this session never made
+        return 404
     if key == "recording":
         return 404 if stranger else 200
     if key in ("recording-second",):
@@ -149,6 +159,19 @@ def _walk(c: TestClient, second: str, approval: int) -> "dict[str, int]":
         "decide": c.post(
             "/approvals/%d/grant" % approval, data={"csrf": token}, follow_redirects=False
         ).status_code,
+        "review": c.get("/review", headers=HTML, follow_redirects=False).status_code,
+        "review-form": c.get("/review/" + FIRST, headers=HTML, follow_redirects=False).status_code,
+        "review-record": c.post(
+            "/review/" + FIRST, data={"csrf": token, "note": ""}, follow_redirects=False
+        ).status_code,
+        "registers": c.get("/registers", headers=HTML, follow_redirects=False).status_code,
+        "export-second": c.post(
+            "/export/" + second, data={"csrf": token}, follow_redirects=False
+        ).status_code,
+        "export-made": c.get(
+            "/exports/%s-1-1" % DEVICE, headers=HTML, follow_redirects=False
+        ).status_code,
+        "export-iso": c.get("/exports/%s-1-1/package.iso" % DEVICE).status_code,
     }
     assert dev2 == DEVICE and rec2.isdigit()
     got["logout"] = c.post("/logout", data={"csrf": token}, follow_redirects=False).status_code
@@ -167,6 +190,12 @@ WALKED = {
     "/approvals/request": "ask",
     "/approvals/{id:int}/{step}": "decide",
     "/logout": "logout",
+    "/review": "review",
+    "/review/{device}/{rec:int}": "review-form, review-record",
+    "/registers": "registers",
+    "/export/{device}/{rec:int}": "export-second (a package made: below)",
+    "/exports/{name}": "export-made",
+    "/exports/{name}/package.iso": "export-iso",
     "/login": "login (below)",
     "/lang/{lang}": "language (below)",
 }
@@ -187,7 +216,8 @@ def test_every_route_for_every_role_and_for_no_session(fresh):
     app = app_on(ev)
     anonymous = TestClient(app, base_url=BASE)
     got = _walk(anonymous, second, 1)
-    pages = ("dashboard", "search", "approvals", "recording", "recording-second")
+    pages = ("dashboard", "search", "approvals", "recording", "recording-second", "review",
+             "review-form", "registers", "export-made")  # fmt: skip
     for key, status in got.items():
         if key in pages or key == "recording-none":
             assert status == 303, key  # to the login form
