@@ -730,3 +730,105 @@ def test_search_by_unit_once_the_registers_keep_units(fresh):
     assert 'name="unit"' in c.get("/search").text
     assert c.get("/search", params={"unit": "U-01"}).text.count('class="open"') == 2
     assert c.get("/search", params={"unit": "U-02"}).text.count('class="open"') == 0
+
+
+# --- the review queue, the registers, the court package ------------------------------------
+
+
+def test_a_reviewer_records_findings_from_the_prefilled_checklist(fresh):
+    # R-HOST-7 (issue 16: the review queue, findings form with the checklist): the items the
+    # ledger fills in are ticked already; the reviewer sets one aside with a note, adds one.
+    from host import review
+
+    ev, recs = fresh
+    app = app_on(ev)
+    legal = logged_in(app, "legal")
+    queue = legal.get("/review", headers=HTML).text
+    assert 'href="/review/%s"' % FIRST in queue
+    assert "/review/" + webstore.second_id(recs) in queue
+    form = legal.get("/review/" + FIRST, headers=HTML).text
+    assert 'data-code="no-narration"' in form  # the ledger shows no narration: pre-filled
+    token = csrf_in(form)
+    # Setting an item aside needs a note: nothing recorded, a refused record says why.
+    r = legal.post("/review/" + FIRST, data={"csrf": token, "aside-no-narration": "on"})
+    assert r.status_code == 400
+    with ev.read() as cur:
+        assert review.latest(cur, FIRST) is None
+    assert legal.post("/review/" + FIRST, data={"note": "x"}).status_code == 403  # no CSRF
+    r = legal.post(
+        "/review/" + FIRST,
+        data={"csrf": token, "aside-no-narration": "on", "add-late-start": "on",
+              "note": "叙述在画面外完成 / narrated off camera"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert r.status_code == 303
+    with ev.read() as cur:
+        done = review.latest(cur, FIRST)
+    assert done is not None and done.reviewer == "legal"
+    marks = {m.code: (m.auto, m.set_aside) for m in done.marks}
+    assert marks["no-narration"] == (True, True)
+    assert marks["late-start"] == (False, False)
+    assert [m.code for m in done.findings] == [c for c in marks if c != "no-narration"]
+    record = _trail(ev)[-1]
+    assert (record.actor, record.action, record.item) == ("legal", audit.REVIEW, FIRST)
+    assert record.details["set_aside"] == ["no-narration"]
+    assert 'href="/review/%s"' % FIRST not in legal.get("/review", headers=HTML).text
+
+
+def test_the_dashboard_shows_reviews_due_to_those_who_review(shared):
+    # Issue 16: the dashboard's "reviews due".
+    app = app_on(shared[0])
+    legal = logged_in(app, "legal").get("/", headers=HTML).text
+    assert "reviews-due" in legal and 'href="/review"' in legal
+    assert "reviews-due" not in logged_in(app, "clerk").get("/", headers=HTML).text
+
+
+def test_the_registers_page_shows_devices_holders_and_allocation(shared):
+    # R-HOST-8, R-HOST-9 (issue 16: the registers): the device, its state, keeper and who
+    # holds it now; the unit against its class (A: one per two of its 4 officers).
+    ev, _ = shared
+    c = logged_in(app_on(ev), "clerk")
+    page = c.get("/registers", headers=HTML).text
+    row = page.split('data-device="%s"' % DEVICE)[1].split("</tr>")[0]
+    assert "in service" in row and "王保管" in row and webstore.OFFICER in row
+    unit = page.split('data-unit="%s"' % webstore.UNIT)[1].split("</tr>")[0]
+    assert [int(n) for n in re.findall(r"<td>(\d+)</td>", unit)] == [4, 2, 1]
+    assert "1 short" in unit
+    assert c.get("/registers?days=0", headers=HTML).status_code == 400
+    assert _trail(ev)[-1].details.get("report") == "registers"
+
+
+def test_a_court_package_is_made_as_the_user_and_offered_as_an_iso(fresh):
+    # Issue 16: the court-package export button; issue 15's package, made as the logged-in
+    # user (an export record naming it), its ISO image downloaded from this session only.
+    from host.court.check import check_path
+
+    ev, recs = fresh
+    app = app_on(ev)
+    clerk = logged_in(app, "clerk")
+    page = clerk.get("/recording/" + FIRST, headers=HTML).text
+    assert 'action="/export/%s"' % FIRST in page
+    r = clerk.post("/export/" + FIRST, data={"csrf": csrf_in(page), "purpose": "庭审"},
+                   follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303, r.text
+    where = r.headers["location"]
+    name = where.rsplit("/", 1)[1]
+    made = clerk.get(where, headers=HTML)
+    assert made.status_code == 200 and "package.iso" in made.text
+    iso = clerk.get(where + "/package.iso")
+    assert iso.status_code == 200
+    assert iso.headers["content-disposition"] == 'attachment; filename="%s.iso"' % name
+    assert iso.content[0x8001:0x8006] == b"CD001"  # an ISO 9660 volume
+    folder = Path(ev.root) / "exports" / name
+    assert check_path(folder).ok
+    record = _trail(ev)[-1]
+    assert (record.actor, record.action, record.item) == ("clerk", audit.EXPORT, FIRST)
+    assert record.details["package"] == name and len(record.details["manifest_sha256"]) == 64
+    # Another session (even the same person's) does not reach it by its name.
+    assert logged_in(app, "clerk").get(where + "/package.iso").status_code == 404
+    # Restricted footage needs an approval for the export: the refusal names the approvers.
+    second = webstore.second_id(recs)
+    r = clerk.post("/export/" + second, data={"csrf": csrf_in(page)})
+    assert r.status_code == 403 and "approver" in r.text
+    assert _trail(ev)[-1].outcome == audit.REFUSED
+    assert sorted(p.name for p in (Path(ev.root) / "exports").iterdir()) == [name, name + ".iso"]
