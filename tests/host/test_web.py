@@ -835,3 +835,36 @@ def test_a_court_package_is_made_as_the_user_and_offered_as_an_iso(fresh):
     assert r.status_code == 403 and "approver" in r.text
     assert _trail(ev)[-1].outcome == audit.REFUSED
     assert sorted(p.name for p in (Path(ev.root) / "exports").iterdir()) == [name, name + ".iso"]
+
+
+def test_a_restarted_server_reads_a_recordings_view_from_the_store(fresh, monkeypatch):
+    # Issue 16 (a ten-hour recording's page under 1 s): what the page needs of a recording
+    # is made once and kept in the store by item and last seq, so a server started again
+    # does not parse the entries a second time; a kept form it cannot read is made again.
+    from host.web import recordview
+
+    ev, _ = fresh
+    first = logged_in(app_on(ev), "clerk").get("/recording/" + FIRST, headers=HTML)
+    assert first.status_code == 200
+    with ev.read() as cur:
+        kept = cur.execute("SELECT item_id, last_seq FROM web_views").fetchall()
+        (item,) = cur.execute("SELECT last_seq FROM items WHERE item_id = ?", (FIRST,))
+    assert kept == [(FIRST, item[0])]
+
+    def parse(*args):
+        raise AssertionError("the entries were parsed again")
+
+    with monkeypatch.context() as m:
+        m.setattr(recordview, "make", parse)
+        again = logged_in(app_on(ev), "clerk").get("/recording/" + FIRST, headers=HTML)
+        assert again.status_code == 200
+        assert again.text.count('class="seek"') == first.text.count('class="seek"') > 0
+        media = logged_in(app_on(ev), "clerk").get("/media/%s/footage.mp4" % FIRST)
+        assert media.status_code == 200 and media.content.startswith(b"\0\0\0")
+    with ev.write() as cur:
+        cur.execute("UPDATE web_views SET data = ?", (b"\xff not a view",))
+    made = logged_in(app_on(ev), "clerk").get("/recording/" + FIRST, headers=HTML)
+    assert made.text.count('class="seek"') == first.text.count('class="seek"')
+    with ev.read() as cur:
+        (data,) = cur.execute("SELECT data FROM web_views").fetchone()
+    assert not bytes(data).startswith(b"\xff")  # made again, and kept again
