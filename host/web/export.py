@@ -214,7 +214,23 @@ def button(
     if item is None or "~" in item or not s.desk.user.may(audit.EXPORT):
         return None
     device, number = items.parse_id(item)
-    return "panel_export.html", {"device": device, "number": number}
+    user = s.desk.user.name
+    now = web_of(request).now()
+    # Restricted footage: the export needs an approval of its own, asked for here.
+    held = restricted.restriction(cur, item) is not None
+    approved = held and restricted.approval_in_force(cur, item, user, audit.EXPORT, now)
+    asked = held and any(
+        a.item_id == item and a.action == audit.EXPORT and a.state(now) == restricted.PENDING
+        for a in restricted.listing(cur, now, for_user=user)
+    )
+    return "panel_export.html", {
+        "device": device,
+        "number": number,
+        "item": item,
+        "needs_approval": held and not approved,
+        "asked": asked,
+        "may_ask": s.desk.user.may(audit.REQUEST_APPROVAL),
+    }
 
 
 PANELS = {"recording": button}

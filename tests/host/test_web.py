@@ -868,3 +868,33 @@ def test_a_restarted_server_reads_a_recordings_view_from_the_store(fresh, monkey
     with ev.read() as cur:
         (data,) = cur.execute("SELECT data FROM web_views").fetchone()
     assert not bytes(data).startswith(b"\xff")  # made again, and kept again
+
+
+def test_restricted_footage_is_exported_once_its_export_is_approved(fresh):
+    # R-HOST-6 on the export button: an approval to play is not one to export; the page asks
+    # for an export approval, another person grants it, then the package is made under it.
+    ev, recs = fresh
+    second = webstore.second_id(recs)
+    app = app_on(ev)
+    clerk = logged_in(app, "clerk")
+    page = clerk.get("/recording/" + second, headers=HTML).text
+    assert 'class="ask-export"' in page and 'action="/export/' not in page
+    token = csrf_in(page)
+    ask = {"csrf": token, "item": second, "purpose": "移送起诉", "hours": "24"}
+    bad = clerk.post("/approvals/request", data=dict(ask, action="delete"))
+    assert bad.status_code == 400
+    r = clerk.post("/approvals/request", data=dict(ask, action="export"), follow_redirects=False)
+    assert r.status_code == 303
+    assert 'class="hint asked-export"' in clerk.get("/recording/" + second, headers=HTML).text
+    approver = logged_in(app, "approver")
+    queue = approver.get("/approvals", headers=HTML).text
+    (number,) = re.findall(r'data-approval="(\d+)"', queue)
+    approver.post("/approvals/%s/grant" % number, data={"csrf": csrf_in(queue)})
+    assert clerk.get("/media/%s/footage.mp4" % second).status_code == 403  # still no play
+    page = clerk.get("/recording/" + second, headers=HTML).text
+    assert 'action="/export/%s"' % second in page
+    r = clerk.post("/export/" + second, data={"csrf": token}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    record = _trail(ev)[-1]
+    assert (record.action, record.item, record.outcome) == (audit.EXPORT, second, audit.DONE)
+    assert record.details["approval"] == int(number)
