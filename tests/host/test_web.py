@@ -898,3 +898,22 @@ def test_restricted_footage_is_exported_once_its_export_is_approved(fresh):
     record = _trail(ev)[-1]
     assert (record.action, record.item, record.outcome) == (audit.EXPORT, second, audit.DONE)
     assert record.details["approval"] == int(number)
+
+
+def test_a_kept_view_reads_back_as_made(shared):
+    # Issue 16: the kept form of a recording's view is the view, part for part.
+    from host import items
+    from host.web import recordview
+    from host.web.evidence import raws
+
+    ev, _ = shared
+    with ev.read() as cur:
+        item = items.get(cur, FIRST)
+        made = recordview.make(item, raws(cur, item.device_id, item.first_seq, item.last_seq))
+    back = recordview.from_bytes(item, recordview.to_bytes(made))
+    assert back is not None and made.parts and made.track is not None
+    assert (back.story, back.parts, back.playable, back.track, back.places) == (
+        made.story, made.parts, made.playable, made.track, made.places
+    )  # fmt: skip
+    assert back.whole is not None and back.whole.size == made.whole.size
+    assert recordview.from_bytes(item, recordview.to_bytes(made)[:-3]) is None  # cut short
