@@ -4,8 +4,8 @@
 each with ``routes()``, a ``MENU`` of ``(href, message id, action needed or None)`` and,
 where it adds to another area's page, ``PANELS``: ``{page: function}``, the function giving
 a template and its context for that page (``pages.Panel``; "dashboard": reviews due,
-"recording": the court-package export button). Another area (the review queue, the
-registers, the court-package export) is one more module there.
+"recording": the court-package export button), and may have ``prepare(store)`` making
+tables of its own.
 
 The answers of the guards are the same for every route: no session sends a page to the
 login form and a script to 401; a form without its CSRF token is 403; an action the desk
@@ -28,7 +28,18 @@ from starlette.staticfiles import StaticFiles
 from host import access
 from host import i18n as host_i18n
 from host.errors import Refused, Unusable
-from host.web import approvals, dashboard, media, pages, recording, search, session
+from host.web import (
+    approvals,
+    dashboard,
+    export,
+    media,
+    pages,
+    recording,
+    registers,
+    reviewqueue,
+    search,
+    session,
+)
 from host.web.state import Web
 
 if TYPE_CHECKING:
@@ -36,7 +47,17 @@ if TYPE_CHECKING:
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 
-AREAS: "tuple[ModuleType, ...]" = (session, dashboard, search, recording, media, approvals)
+AREAS: "tuple[ModuleType, ...]" = (
+    session,
+    dashboard,
+    search,
+    recording,
+    media,
+    approvals,
+    reviewqueue,
+    registers,
+    export,
+)
 
 
 def create_app(
@@ -52,6 +73,7 @@ def create_app(
     menu: list = []
     panels: dict = {}
     for area in AREAS:
+        getattr(area, "prepare", lambda store: None)(store)  # tables of its own, if any
         routes.extend(area.routes())
         menu.extend(getattr(area, "MENU", ()))
         for page, panel in getattr(area, "PANELS", {}).items():

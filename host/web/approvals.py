@@ -16,6 +16,7 @@ from host.web.session import checked_form, local_path, need, web_of
 
 MENU = (("/approvals", "web.menu.approvals", None),)
 HOURS_MAX = 24 * 90
+ASKABLE = (audit.PLAY, audit.EXPORT)  # what the page asks approvals for
 
 
 def show(request: Request) -> Response:
@@ -51,10 +52,14 @@ async def ask(request: Request) -> Response:
     if not hours.isdigit() or not 1 <= int(hours) <= HOURS_MAX:
         raise Unusable(pages_text(request, "web.approvals.bad_hours", most=HOURS_MAX))
     until = web.now() + int(hours) * 3_600_000
-    asked_for = {"for_action": audit.PLAY, "purpose": purpose, "until_ms": until}
+    # To play (the player) or to export (the court-package button); nothing else here.
+    action = form.get("action", audit.PLAY)
+    if action not in ASKABLE:
+        raise Unusable(pages_text(request, "web.approvals.bad_action"))
+    asked_for = {"for_action": action, "purpose": purpose, "until_ms": until}
     with acting(request, s, audit.REQUEST_APPROVAL, wanted, **asked_for) as act:
         asked = restricted.request(
-            act.cur, wanted, audit.PLAY, s.desk.user.name, purpose, until, s.desk.now()
+            act.cur, wanted, action, s.desk.user.name, purpose, until, s.desk.now()
         )
         act.details["approval"] = asked.id
     return RedirectResponse(local_path(form.get("back")) if form.get("back") else "/approvals", 303)

@@ -33,7 +33,7 @@ def _playing(request: Request, s: WebSession, wanted: str) -> View:
     # Out of the action's write transaction: a first look at a long recording takes seconds.
     with s.desk.look() as cur:
         item = items.get(cur, wanted)
-    return views.get(s.desk.look, item)
+    return views.get(s.desk.look, item, web_of(request).store.write)
 
 
 def _still_allowed(request: Request, s: WebSession, wanted: str) -> None:
@@ -102,7 +102,7 @@ def thumbnail(request: Request) -> Response:
         raise refused
     with s.desk.look() as cur:
         item = items.get(cur, wanted)
-    view = web.views.get(s.desk.look, item)
+    view = web.views.get(s.desk.look, item, web.store.write)
     if view.whole is None:
         return Response(status_code=404)
     jpeg = web.thumbnails.get("%s@%d" % (wanted, item.last_seq), web.store, view.parts)

@@ -23,6 +23,7 @@ from host.web.evidence import acting, item_id
 from host.web.session import need, web_of
 
 if TYPE_CHECKING:
+    from host.access import Store
     from host.web.recordview import View
     from host.web.session import WebSession
 
@@ -126,7 +127,7 @@ def page_data(request: Request, s: "WebSession", wanted: str) -> dict:
     # After the view's own record, which the chain then shows as its newest line; and the
     # recording's view, which a first look at a long recording takes seconds to make, out of
     # the action's write transaction (the store's writers, a dock among them, go on).
-    view = web.views.get(s.desk.look, item)
+    view = web.views.get(s.desk.look, item, web.store.write)
     with s.desk.look() as cur:
         ids = [wanted] + [d.item_id for d in items.derivatives_of(cur, wanted)]
         records = [r for i in ids for r in audit.history(cur, item=i, limit=CUSTODY_SHOWN)]
@@ -168,6 +169,13 @@ def show(request: Request) -> Response:
     wanted = item_id(request)
     data = page_data(request, s, wanted)
     return pages.render(request, s, "recording.html", **data)
+
+
+def prepare(store: "Store") -> None:
+    """The table the recordings' views are kept in (``recordview``)."""
+    from host.web.recordview import SCHEMA
+
+    store.add_tables(SCHEMA)
 
 
 def routes() -> "list[Route]":

@@ -45,6 +45,7 @@ class WebSession:
     csrf: str
     last_ms: int
     played: set = field(default_factory=set)  # items whose play is on record this session
+    exports: dict = field(default_factory=dict)  # packages made in this session, by name
 
 
 class Sessions:

@@ -25,6 +25,8 @@ class Web:
     checks: Checks = field(default_factory=Checks)
     thumbnails: Thumbnails = field(default_factory=Thumbnails)
     views: Views = field(default_factory=Views)
+    # Where court packages are made (``host.web.export``); None: the store's exports folder.
+    exports: "str | None" = None
     # The host's messages (a refusal's line) speak the language in force, which is
     # process-wide: a request that shows one holds this while it chooses and renders.
     speaking: threading.Lock = field(default_factory=threading.Lock)

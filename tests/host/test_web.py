@@ -95,6 +95,16 @@ def _expect(name: str, key: str, second: str) -> int:
     may_play = user.may(audit.PLAY)
     if key in ("dashboard", "search", "approvals"):
         return 200
+    if key in ("review", "review-form"):  # R-HOST-7: only the roles that review
+        return 200 if user.may(audit.REVIEW) else 403
+    if key == "review-record":
+        return 303 if user.may(audit.REVIEW) else 403
+    if key == "registers":
+        return 200 if user.may(audit.REPORT) else 403
+    if key == "export-second":  # restricted, no approval: refused, or unknown to a stranger
+        return 404 if stranger else 403
+    if key in ("export-made", "export-iso"):  # a package this session never made
+        return 404
     if key == "recording":
         return 404 if stranger else 200
     if key in ("recording-second",):
@@ -149,6 +159,19 @@ def _walk(c: TestClient, second: str, approval: int) -> "dict[str, int]":
         "decide": c.post(
             "/approvals/%d/grant" % approval, data={"csrf": token}, follow_redirects=False
         ).status_code,
+        "review": c.get("/review", headers=HTML, follow_redirects=False).status_code,
+        "review-form": c.get("/review/" + FIRST, headers=HTML, follow_redirects=False).status_code,
+        "review-record": c.post(
+            "/review/" + FIRST, data={"csrf": token, "note": ""}, follow_redirects=False
+        ).status_code,
+        "registers": c.get("/registers", headers=HTML, follow_redirects=False).status_code,
+        "export-second": c.post(
+            "/export/" + second, data={"csrf": token}, follow_redirects=False
+        ).status_code,
+        "export-made": c.get(
+            "/exports/%s-1-1" % DEVICE, headers=HTML, follow_redirects=False
+        ).status_code,
+        "export-iso": c.get("/exports/%s-1-1/package.iso" % DEVICE).status_code,
     }
     assert dev2 == DEVICE and rec2.isdigit()
     got["logout"] = c.post("/logout", data={"csrf": token}, follow_redirects=False).status_code
@@ -167,6 +190,12 @@ WALKED = {
     "/approvals/request": "ask",
     "/approvals/{id:int}/{step}": "decide",
     "/logout": "logout",
+    "/review": "review",
+    "/review/{device}/{rec:int}": "review-form, review-record",
+    "/registers": "registers",
+    "/export/{device}/{rec:int}": "export-second (a package made: below)",
+    "/exports/{name}": "export-made",
+    "/exports/{name}/package.iso": "export-iso",
     "/login": "login (below)",
     "/lang/{lang}": "language (below)",
 }
@@ -187,7 +216,8 @@ def test_every_route_for_every_role_and_for_no_session(fresh):
     app = app_on(ev)
     anonymous = TestClient(app, base_url=BASE)
     got = _walk(anonymous, second, 1)
-    pages = ("dashboard", "search", "approvals", "recording", "recording-second")
+    pages = ("dashboard", "search", "approvals", "recording", "recording-second", "review",
+             "review-form", "registers", "export-made")  # fmt: skip
     for key, status in got.items():
         if key in pages or key == "recording-none":
             assert status == 303, key  # to the login form
@@ -692,6 +722,9 @@ def test_an_approver_refuses_a_request_with_a_reason(fresh):
 def test_search_by_unit_once_the_registers_keep_units(fresh):
     # Issue 16: search by unit (the units' members are the registers', issue 14).
     ev, _ = fresh
+    with ev.write() as cur:  # the store as it was before the register kept units
+        cur.execute("DELETE FROM unit_members")
+        cur.execute("DELETE FROM units")
     c = logged_in(app_on(ev), "clerk")
     assert 'name="unit"' not in c.get("/search").text  # no units registered: no unit field
     with ev.write() as cur:
@@ -700,3 +733,187 @@ def test_search_by_unit_once_the_registers_keep_units(fresh):
     assert 'name="unit"' in c.get("/search").text
     assert c.get("/search", params={"unit": "U-01"}).text.count('class="open"') == 2
     assert c.get("/search", params={"unit": "U-02"}).text.count('class="open"') == 0
+
+
+# --- the review queue, the registers, the court package ------------------------------------
+
+
+def test_a_reviewer_records_findings_from_the_prefilled_checklist(fresh):
+    # R-HOST-7 (issue 16: the review queue, findings form with the checklist): the items the
+    # ledger fills in are ticked already; the reviewer sets one aside with a note, adds one.
+    from host import review
+
+    ev, recs = fresh
+    app = app_on(ev)
+    legal = logged_in(app, "legal")
+    queue = legal.get("/review", headers=HTML).text
+    assert 'href="/review/%s"' % FIRST in queue
+    assert "/review/" + webstore.second_id(recs) in queue
+    form = legal.get("/review/" + FIRST, headers=HTML).text
+    assert 'data-code="no-narration"' in form  # the ledger shows no narration: pre-filled
+    token = csrf_in(form)
+    # Setting an item aside needs a note: nothing recorded, a refused record says why.
+    r = legal.post("/review/" + FIRST, data={"csrf": token, "aside-no-narration": "on"})
+    assert r.status_code == 400
+    with ev.read() as cur:
+        assert review.latest(cur, FIRST) is None
+    assert legal.post("/review/" + FIRST, data={"note": "x"}).status_code == 403  # no CSRF
+    r = legal.post(
+        "/review/" + FIRST,
+        data={"csrf": token, "aside-no-narration": "on", "add-late-start": "on",
+              "note": "叙述在画面外完成 / narrated off camera"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert r.status_code == 303
+    with ev.read() as cur:
+        done = review.latest(cur, FIRST)
+    assert done is not None and done.reviewer == "legal"
+    marks = {m.code: (m.auto, m.set_aside) for m in done.marks}
+    assert marks["no-narration"] == (True, True)
+    assert marks["late-start"] == (False, False)
+    assert [m.code for m in done.findings] == [c for c in marks if c != "no-narration"]
+    record = _trail(ev)[-1]
+    assert (record.actor, record.action, record.item) == ("legal", audit.REVIEW, FIRST)
+    assert record.details["set_aside"] == ["no-narration"]
+    assert 'href="/review/%s"' % FIRST not in legal.get("/review", headers=HTML).text
+
+
+def test_the_dashboard_shows_reviews_due_to_those_who_review(shared):
+    # Issue 16: the dashboard's "reviews due".
+    app = app_on(shared[0])
+    legal = logged_in(app, "legal").get("/", headers=HTML).text
+    assert "reviews-due" in legal and 'href="/review"' in legal
+    assert "reviews-due" not in logged_in(app, "clerk").get("/", headers=HTML).text
+
+
+def test_the_registers_page_shows_devices_holders_and_allocation(shared):
+    # R-HOST-8, R-HOST-9 (issue 16: the registers): the device, its state, keeper and who
+    # holds it now; the unit against its class (A: one per two of its 4 officers).
+    ev, _ = shared
+    c = logged_in(app_on(ev), "clerk")
+    page = c.get("/registers", headers=HTML).text
+    row = page.split('data-device="%s"' % DEVICE)[1].split("</tr>")[0]
+    assert "in service" in row and "王保管" in row and webstore.OFFICER in row
+    unit = page.split('data-unit="%s"' % webstore.UNIT)[1].split("</tr>")[0]
+    assert [int(n) for n in re.findall(r"<td>(\d+)</td>", unit)] == [4, 2, 1]
+    assert "1 short" in unit
+    assert c.get("/registers?days=0", headers=HTML).status_code == 400
+    assert _trail(ev)[-1].details.get("report") == "registers"
+
+
+def test_a_court_package_is_made_as_the_user_and_offered_as_an_iso(fresh):
+    # Issue 16: the court-package export button; issue 15's package, made as the logged-in
+    # user (an export record naming it), its ISO image downloaded from this session only.
+    from host.court.check import check_path
+
+    ev, recs = fresh
+    app = app_on(ev)
+    clerk = logged_in(app, "clerk")
+    page = clerk.get("/recording/" + FIRST, headers=HTML).text
+    assert 'action="/export/%s"' % FIRST in page
+    r = clerk.post("/export/" + FIRST, data={"csrf": csrf_in(page), "purpose": "庭审"},
+                   follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303, r.text
+    where = r.headers["location"]
+    name = where.rsplit("/", 1)[1]
+    made = clerk.get(where, headers=HTML)
+    assert made.status_code == 200 and "package.iso" in made.text
+    iso = clerk.get(where + "/package.iso")
+    assert iso.status_code == 200
+    assert iso.headers["content-disposition"] == 'attachment; filename="%s.iso"' % name
+    assert iso.content[0x8001:0x8006] == b"CD001"  # an ISO 9660 volume
+    folder = Path(ev.root) / "exports" / name
+    assert check_path(folder).ok
+    record = _trail(ev)[-1]
+    assert (record.actor, record.action, record.item) == ("clerk", audit.EXPORT, FIRST)
+    assert record.details["package"] == name and len(record.details["manifest_sha256"]) == 64
+    # Another session (even the same person's) does not reach it by its name.
+    assert logged_in(app, "clerk").get(where + "/package.iso").status_code == 404
+    # Restricted footage needs an approval for the export: the refusal names the approvers.
+    second = webstore.second_id(recs)
+    r = clerk.post("/export/" + second, data={"csrf": csrf_in(page)})
+    assert r.status_code == 403 and "approver" in r.text
+    assert _trail(ev)[-1].outcome == audit.REFUSED
+    assert sorted(p.name for p in (Path(ev.root) / "exports").iterdir()) == [name, name + ".iso"]
+
+
+def test_a_restarted_server_reads_a_recordings_view_from_the_store(fresh, monkeypatch):
+    # Issue 16 (a ten-hour recording's page under 1 s): what the page needs of a recording
+    # is made once and kept in the store by item and last seq, so a server started again
+    # does not parse the entries a second time; a kept form it cannot read is made again.
+    from host.web import recordview
+
+    ev, _ = fresh
+    first = logged_in(app_on(ev), "clerk").get("/recording/" + FIRST, headers=HTML)
+    assert first.status_code == 200
+    with ev.read() as cur:
+        kept = cur.execute("SELECT item_id, last_seq FROM web_views").fetchall()
+        (item,) = cur.execute("SELECT last_seq FROM items WHERE item_id = ?", (FIRST,))
+    assert kept == [(FIRST, item[0])]
+
+    def parse(*args):
+        raise AssertionError("the entries were parsed again")
+
+    with monkeypatch.context() as m:
+        m.setattr(recordview, "make", parse)
+        again = logged_in(app_on(ev), "clerk").get("/recording/" + FIRST, headers=HTML)
+        assert again.status_code == 200
+        assert again.text.count('class="seek"') == first.text.count('class="seek"') > 0
+        media = logged_in(app_on(ev), "clerk").get("/media/%s/footage.mp4" % FIRST)
+        assert media.status_code == 200 and media.content.startswith(b"\0\0\0")
+    with ev.write() as cur:
+        cur.execute("UPDATE web_views SET data = ?", (b"\xff not a view",))
+    made = logged_in(app_on(ev), "clerk").get("/recording/" + FIRST, headers=HTML)
+    assert made.text.count('class="seek"') == first.text.count('class="seek"')
+    with ev.read() as cur:
+        (data,) = cur.execute("SELECT data FROM web_views").fetchone()
+    assert not bytes(data).startswith(b"\xff")  # made again, and kept again
+
+
+def test_restricted_footage_is_exported_once_its_export_is_approved(fresh):
+    # R-HOST-6 on the export button: an approval to play is not one to export; the page asks
+    # for an export approval, another person grants it, then the package is made under it.
+    ev, recs = fresh
+    second = webstore.second_id(recs)
+    app = app_on(ev)
+    clerk = logged_in(app, "clerk")
+    page = clerk.get("/recording/" + second, headers=HTML).text
+    assert 'class="ask-export"' in page and 'action="/export/' not in page
+    token = csrf_in(page)
+    ask = {"csrf": token, "item": second, "purpose": "移送起诉", "hours": "24"}
+    bad = clerk.post("/approvals/request", data=dict(ask, action="delete"))
+    assert bad.status_code == 400
+    r = clerk.post("/approvals/request", data=dict(ask, action="export"), follow_redirects=False)
+    assert r.status_code == 303
+    assert 'class="hint asked-export"' in clerk.get("/recording/" + second, headers=HTML).text
+    approver = logged_in(app, "approver")
+    queue = approver.get("/approvals", headers=HTML).text
+    (number,) = re.findall(r'data-approval="(\d+)"', queue)
+    approver.post("/approvals/%s/grant" % number, data={"csrf": csrf_in(queue)})
+    assert clerk.get("/media/%s/footage.mp4" % second).status_code == 403  # still no play
+    page = clerk.get("/recording/" + second, headers=HTML).text
+    assert 'action="/export/%s"' % second in page
+    r = clerk.post("/export/" + second, data={"csrf": token}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    record = _trail(ev)[-1]
+    assert (record.action, record.item, record.outcome) == (audit.EXPORT, second, audit.DONE)
+    assert record.details["approval"] == int(number)
+
+
+def test_a_kept_view_reads_back_as_made(shared):
+    # Issue 16: the kept form of a recording's view is the view, part for part.
+    from host import items
+    from host.web import recordview
+    from host.web.evidence import raws
+
+    ev, _ = shared
+    with ev.read() as cur:
+        item = items.get(cur, FIRST)
+        made = recordview.make(item, raws(cur, item.device_id, item.first_seq, item.last_seq))
+    back = recordview.from_bytes(item, recordview.to_bytes(made))
+    assert back is not None and made.parts and made.track is not None
+    assert (back.story, back.parts, back.playable, back.track, back.places) == (
+        made.story, made.parts, made.playable, made.track, made.places
+    )  # fmt: skip
+    assert back.whole is not None and back.whole.size == made.whole.size
+    assert recordview.from_bytes(item, recordview.to_bytes(made)[:-3]) is None  # cut short

@@ -144,3 +144,60 @@ def test_request_and_grant_an_approval_then_play(site, page):
         "() => document.getElementById('player').currentTime > 0.3", timeout=WAIT_MS
     )
     log_out(page)
+
+
+def as_user(page, base: str, name: str) -> None:
+    """Log in as ``name``, whoever the page had logged in before."""
+    page.goto(base + "/")
+    if page.locator("form[action='/logout']").count():
+        log_out(page)
+    log_in(page, base, name)
+
+
+def test_record_a_review_finding(site, page):
+    # Issue 16: record a review finding (R-HOST-7): from the dashboard's reviews due to the
+    # queue, the checklist with the ledger's items ticked, one set aside with a note.
+    base, _ = site
+    as_user(page, base, "legal")
+    assert page.locator("section.reviews-due a[href='/review']").count() == 1
+    shots(page, "dashboard-legal")
+    page.click("section.reviews-due a[href='/review']")
+    page.wait_for_selector("table.queue")
+    shots(page, "review-queue")
+    page.click("a.open-review[href='/review/%s']" % webstore.FIRST)
+    page.wait_for_selector("form.review")
+    assert page.locator("tr[data-code=no-narration]").count() == 1
+    page.check("input[name=aside-no-narration]")
+    page.check("input[name=add-late-start]")
+    page.fill("textarea[name=note]", "执法记录仪画面外已口头说明时间、地点、人员和事由")
+    shots(page, "review-form")
+    page.click("form.review button.record")
+    page.wait_for_selector("p.recorded")
+    assert page.locator("a.open-review[href='/review/%s']" % webstore.FIRST).count() == 0
+    shots(page, "review-done")
+    log_out(page)
+
+
+def test_export_a_package(site, page):
+    # Issue 16: export a court package from a recording's page and download its ISO image;
+    # the registers on the way (R-HOST-8, R-HOST-9).
+    base, _ = site
+    as_user(page, base, "clerk")
+    page.click("nav.menu a[href='/registers']")
+    page.wait_for_selector("table.devices")
+    shots(page, "registers")
+    page.goto(base + "/recording/" + webstore.FIRST)
+    page.fill("form.export input[name=purpose]", "移送检察院审查起诉")
+    page.locator("section.export").scroll_into_view_if_needed()
+    shots(page, "recording-export")
+    page.click("form.export button[type=submit]")
+    page.wait_for_selector("a.download", timeout=WAIT_MS)
+    shots(page, "export")
+    with page.expect_download(timeout=WAIT_MS) as got:
+        page.click("a.download")
+    download = got.value
+    assert download.suggested_filename.endswith(".iso")
+    with open(download.path(), "rb") as f:
+        f.seek(0x8001)
+        assert f.read(5) == b"CD001"  # an ISO 9660 volume
+    log_out(page)

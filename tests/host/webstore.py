@@ -1,12 +1,14 @@
 """What the review page's tests share: an evidence store with two fMP4 recordings of officer
 P-0427 (each with a pause, its spoken reason and a GPS track; the second one restricted),
-an account for every role and a second officer, and a clock the test moves by hand."""
+an account for every role and a second officer, a clock the test moves by hand; both
+recordings drawn for review, the device in the register (unit U-1, held by the officer)
+and the host key set, so that a court package can be made."""
 
-from host import people, restricted
+from host import people, registers, restricted, review, sampling, settings
 from protocol.registry import EV_ANNOUNCEMENT, EV_RECORD_START, F_DETAIL, F_GPS, KIND_CHUNK
 from tests.host import fmp4
 from tests.host.deskstore import START_MS, Clock
-from tests.host.helpers import ACCOUNT_PASSWORD, sign_checkpoint, with_accounts
+from tests.host.helpers import ACCOUNT_PASSWORD, host_keys, sign_checkpoint, with_accounts
 from tests.protocol.helpers import DEVICE
 
 PASSWORD = ACCOUNT_PASSWORD
@@ -20,6 +22,7 @@ ACCOUNTS = (
     ("officer", (people.OFFICER,), OFFICER),
     ("stranger", (people.OFFICER,), "P-0999"),  # another officer: none of these are theirs
 )
+UNIT = "U-1"
 # Where the track starts: Shanghai, People's Square, in degrees x 1e7.
 LAT0, LON0 = 312_304_000, 1_214_737_000
 
@@ -90,8 +93,19 @@ def make(path) -> "tuple[object, list]":
         ev.put_media(sha, data)
     with_accounts(ev, ACCOUNTS)
     second = second_id(recs)
+    host_keys(path.parent)
+    ev.add_tables(sampling.SCHEMA)
+    ev.add_tables(review.SCHEMA)
     with ev.write() as cur:
         restricted.mark(cur, second, restricted.PRIVATE, "a witness's home", "clerk", START_MS)
+        settings.put(cur, settings.HOST_KEY, str(path.parent / "host.key"))
+        registers.add_unit(cur, UNIT, "人民广场派出所", "A", 4, None)
+        registers.set_member(cur, OFFICER, UNIT)
+        registers.register(cur, DEVICE, "DSJ-V9", "SN-0001", UNIT, "王保管", "clerk", START_MS)
+        registers.checkout(cur, DEVICE, OFFICER, START_MS + 8 * 3_600_000, "clerk", START_MS)
+        # Both recordings drawn for review (a draw of two from two), as sealcam review would.
+        plan, _ = sampling.make_plan(cur, None, OFFICER, 0, 2**62, None, 2, "legal", START_MS)
+        sampling.draw(cur, plan.plan_id, "legal", START_MS, bytes(32))
     return ev, recs
 
 
