@@ -146,16 +146,19 @@ def desk_if_accounts(store: "SqliteEvidenceStore", user: "str | None") -> "Desk 
 
     prepare(store)
     with store.read() as cur:
-        has_accounts = people.any_user(cur)
-    if not has_accounts and not user:
+        any_account = people.any_user(cur)
+    if not any_account and not user:
         return None
     return desk_for(store, user)
 
 
-def _has_accounts(db_path: "Path") -> bool:
-    """Whether the store's database, read only, holds an account. False for one that is
-    no regular file, cannot be read, or has no users table: such a store is checked as
-    before accounts existed, and its report says what is wrong with it."""
+def has_accounts(root: "str | Path") -> bool:
+    """Whether the store at ``root``, its database read only, holds an account. False for
+    one that is no regular file, cannot be read, or has no users table: such a store is
+    used as before accounts existed, and what is wrong with it is for the command to say."""
+    from pathlib import Path
+
+    db_path = Path(root) / "evidence.db"
     import sqlite3
 
     from host import people
@@ -186,7 +189,7 @@ def reader_desk(root: str, user: "str | None", action: str) -> "Desk | None":
 
     folder = Path(root)
     db_path = folder / "evidence.db"
-    if not _has_accounts(db_path):
+    if not has_accounts(folder):
         return None
     if not (os.access(db_path, os.W_OK) and os.access(folder, os.W_OK)):
         print(i18n.text("auth.read_only_unrecorded", path=root), file=sys.stderr)

@@ -85,12 +85,12 @@ def cmd_package(args: argparse.Namespace) -> int:
         raise UsageProblem(i18n.text("court.iso_exists", iso=iso))
     if iso is not None and iso.resolve().is_relative_to(out.resolve()):
         raise UsageProblem(i18n.text("court.iso_inside", iso=iso, out=out))
-    from host.cli.auth import desk_if_accounts, open_store
+    from host.cli.auth import desk_if_accounts, has_accounts, open_store
     from host.evidence import SqliteEvidenceStore, StoreUnopenable
 
     root = Path(args.evidence)
     desk: Desk | None = None
-    if args.user or _has_accounts(root):  # as the one-file export decides it
+    if args.user or has_accounts(root):  # as the one-file export decides it
         desk = desk_if_accounts(open_store(args.evidence), args.user)
     if desk is not None:
         store = desk.store
@@ -257,26 +257,6 @@ def _signer(store: "SqliteEvidenceStore", args: argparse.Namespace) -> tuple:
     return host_signer(str(path))
 
 
-def _has_accounts(root: Path) -> bool:
-    """Whether the store at ``root`` has accounts, read without writing anything."""
-    import sqlite3
-
-    from host.evidence import SqliteEvidenceStore, StoreUnopenable
-
-    if not (root / "evidence.db").is_file():
-        return False
-    try:
-        store = SqliteEvidenceStore(root, readonly=True)
-    except StoreUnopenable:
-        return False
-    try:
-        return bool(store.query("SELECT 1 FROM users LIMIT 1"))
-    except sqlite3.Error:  # no users table: a store from before accounts
-        return False
-    finally:
-        store.close()
-
-
 def _extractor(desk: "Desk", given: "str | None") -> dict:
     """The note's extractor: the user, by display name and account name (``--extractor``,
     if given, must name the same person)."""
@@ -343,35 +323,16 @@ def _case(desk: "Desk", case_no: str) -> "tuple[dict, list[str]]":
 
 
 def _describe(desk: "Desk", wanted: "list[Wanted]") -> None:
-    """What the evidence room says of each recording: what it proves, its category, its
-    restriction and the approval in force for this user's export."""
-    from host import cases, items, restricted
+    """What the evidence room says of each recording (``package.describe``); Unusable
+    (exit 2) for a recording the store lacks."""
+    from host import items
+    from host.court.package import describe
 
     now = desk.now()
     with desk.look() as cur:
         for w in wanted:
-            items.get(cur, w.item)  # Unusable (exit 2) for a recording the store lacks
-            note = cases.note_of(cur, w.item)
-            if note is not None:
-                w.proves = [note.proves] if note.proves else []
-                w.category = note.category
-            held = restricted.restriction(cur, w.item)
-            if held is not None:
-                w.restricted = {"kind": held[0], "reason": held[3]}
-                allowed = restricted.approval_in_force(
-                    cur, w.item, desk.user.name, audit.EXPORT, now
-                )
-                if allowed is not None:
-                    approval = restricted.get(cur, allowed[0])
-                    w.approval = {
-                        "id": approval.id,
-                        "action": approval.action,
-                        "purpose": approval.purpose,
-                        "requested_by": approval.for_user,
-                        "granted_by": approval.approved_by,
-                        "granted_ms": approval.approved_ms,
-                        "until_ms": approval.until_ms,
-                    }
+            items.get(cur, w.item)
+            describe(cur, w, desk.user.name, now)
 
 
 def cmd_verify_package(args: argparse.Namespace) -> int:

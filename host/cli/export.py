@@ -17,13 +17,12 @@ extractor is ``--extractor``, and nothing is written to the store.
 import argparse
 import json
 import os
-import sqlite3
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from host import audit, i18n, items, restricted
-from host.cli.auth import PASSWORD_ENV, USER_ENV, desk_if_accounts, open_store
+from host.cli.auth import PASSWORD_ENV, USER_ENV, desk_if_accounts, has_accounts, open_store
 from host.cli.common import EXIT_NOT_OK, EXIT_OK, UsageProblem
 from host.errors import Refused, Unusable
 from host.export import ExportError, NotAuthentic, export_recording
@@ -198,29 +197,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     return _export_as(desk, args)
 
 
-def _has_accounts(root: Path) -> bool:
-    """Whether the store at ``root`` has accounts, read without writing anything (a store
-    without them is exported as before, untouched; one that cannot be read is left for the
-    export to report)."""
-    from host.evidence import SqliteEvidenceStore, StoreUnopenable
-
-    if not (root / "evidence.db").is_file():
-        return False
-    try:
-        store = SqliteEvidenceStore(root, readonly=True)
-    except StoreUnopenable:
-        return False
-    try:
-        return bool(store.query("SELECT 1 FROM users LIMIT 1"))
-    except sqlite3.Error:  # no users table: a store from before accounts
-        return False
-    finally:
-        store.close()
-
-
 def _desk(args: argparse.Namespace) -> "Desk | None":
     """The desk of ``--user`` on a store with accounts; None on one without them."""
-    if not args.user and not _has_accounts(Path(args.evidence)):
+    if not args.user and not has_accounts(args.evidence):
         return None
     return desk_if_accounts(open_store(args.evidence), args.user)
 

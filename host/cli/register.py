@@ -522,16 +522,7 @@ def cmd_unit_add(args: argparse.Namespace) -> int:
             act.cur, args.unit, args.name, args.klass, args.officers, args.parent
         )
         act.details["new"] = u.to_dict()
-    print(
-        i18n.text(
-            "unit.added",
-            unit=u.unit_id,
-            name=u.name,
-            klass=u.klass,
-            officers=u.officers,
-            required=allocation.required(u.klass, u.officers),
-        )
-    )
+    _say_unit("unit.added", u)
     return EXIT_OK
 
 
@@ -542,17 +533,21 @@ def cmd_unit_set(args: argparse.Namespace) -> int:
             act.cur, args.unit, args.name, args.klass, args.officers, args.parent
         )
         act.details.update(old=old.to_dict(), new=new.to_dict())
+    _say_unit("unit.changed", new)
+    return EXIT_OK
+
+
+def _say_unit(msg_id: str, u: "registers.Unit") -> None:
     print(
         i18n.text(
-            "unit.changed",
-            unit=new.unit_id,
-            name=new.name,
-            klass=new.klass,
-            officers=new.officers,
-            required=allocation.required(new.klass, new.officers),
+            msg_id,
+            unit=u.unit_id,
+            name=u.name,
+            klass=u.klass,
+            officers=u.officers,
+            required=allocation.required(u.klass, u.officers),
         )
     )
-    return EXIT_OK
 
 
 def cmd_unit_list(args: argparse.Namespace) -> int:

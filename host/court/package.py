@@ -59,6 +59,8 @@ from protocol.registry import (
 )
 
 if TYPE_CHECKING:
+    from sqlite3 import Cursor
+
     from host.evidence import SqliteEvidenceStore
     from host.tlog import NoteSigner
 
@@ -92,6 +94,33 @@ class Wanted:
     category: "str | None" = None
     restricted: "dict | None" = None
     approval: "dict | None" = None  # the approval in force for this export
+
+
+def describe(cur: "Cursor", wanted: Wanted, user: str, now_ms: int) -> None:
+    """Fill in what the evidence room says of ``wanted``: what it proves, its category, its
+    restriction and the approval in force for ``user``'s export at ``now_ms``."""
+    from host import audit, cases, restricted
+
+    note = cases.note_of(cur, wanted.item)
+    if note is not None:
+        wanted.proves = [note.proves] if note.proves else []
+        wanted.category = note.category
+    held = restricted.restriction(cur, wanted.item)
+    if held is None:
+        return
+    wanted.restricted = {"kind": held[0], "reason": held[3]}
+    allowed = restricted.approval_in_force(cur, wanted.item, user, audit.EXPORT, now_ms)
+    if allowed is not None:
+        a = restricted.get(cur, allowed[0])
+        wanted.approval = {
+            "id": a.id,
+            "action": a.action,
+            "purpose": a.purpose,
+            "requested_by": a.for_user,
+            "granted_by": a.approved_by,
+            "granted_ms": a.approved_ms,
+            "until_ms": a.until_ms,
+        }
 
 
 @dataclass

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from host import audit, cases, items, restricted, settings
+from host import audit, items, restricted, settings
 from host.errors import Refused, Unusable
 from host.web import i18n, pages
 from host.web.evidence import acting, item_id
@@ -30,7 +30,6 @@ from host.web.session import checked_form, need, web_of
 if TYPE_CHECKING:
     from sqlite3 import Cursor
 
-    from host.court.package import Wanted
     from host.web.pages import WebSession
     from host.web.session import WebSession as Session
 
@@ -44,31 +43,6 @@ def folder_of(web) -> Path:  # web: host.web.state.Web
     if web.exports is not None:
         return Path(web.exports)
     return Path(web.store.root) / EXPORTS
-
-
-def _describe(cur: "Cursor", wanted: "Wanted", user: str, now: int) -> None:
-    """What the evidence room says of the recording: what it proves, its category, its
-    restriction and the approval in force for this user's export."""
-    note = cases.note_of(cur, wanted.item)
-    if note is not None:
-        wanted.proves = [note.proves] if note.proves else []
-        wanted.category = note.category
-    held = restricted.restriction(cur, wanted.item)
-    if held is None:
-        return
-    wanted.restricted = {"kind": held[0], "reason": held[3]}
-    allowed = restricted.approval_in_force(cur, wanted.item, user, audit.EXPORT, now)
-    if allowed is not None:
-        a = restricted.get(cur, allowed[0])
-        wanted.approval = {
-            "id": a.id,
-            "action": a.action,
-            "purpose": a.purpose,
-            "requested_by": a.for_user,
-            "granted_by": a.approved_by,
-            "granted_ms": a.approved_ms,
-            "until_ms": a.until_ms,
-        }
 
 
 def _signer(cur: "Cursor", lang: str) -> tuple:
@@ -117,7 +91,7 @@ async def make(request: Request) -> Response:
     with s.desk.look() as cur:
         items.get(cur, wanted)  # 404 for a recording the store lacks
         one = package.Wanted(wanted, device, number)
-        _describe(cur, one, user.name, now)
+        package.describe(cur, one, user.name, now)
         signer, kid = _signer(cur, lang)
     if not isinstance(store, SqliteEvidenceStore):
         raise Unusable(i18n.text(lang, "web.export.store"))
