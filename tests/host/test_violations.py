@@ -1,6 +1,7 @@
 """The violations report (R-HOST-10): every kind the rules name, per unit and officer for a
 period, each with its evidence and the rule it breaks, in Chinese and English."""
 
+import copy
 import hashlib
 import json
 import os
@@ -8,9 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from host import audit, cases, i18n, items, people, restricted, violations
+from host import audit, cases, compliance, i18n, items, people, restricted, violations
 from host.checkup import check_evidence
 from host.errors import Refused
+from protocol.verify import Finding
 from tests.host import reviewstore as rs
 from tests.host.helpers import sign_checkpoint
 from tests.protocol.helpers import DEVICE
@@ -111,6 +113,37 @@ def test_every_kind_the_store_shows_is_reported_with_its_evidence_and_rule(built
                                                                      rs.OFFICER_A)  # fmt: skip
     # Nothing the store does not show: the media is all there, nothing was forged.
     assert "media-missing" not in by and "entries-forged" not in by
+
+
+@pytest.mark.parametrize(
+    "flag, code, kind, rule",
+    [
+        ("eviction-before-receipt", "early-eviction", violations.ALTERED, "R-DEV-4"),
+        ("eviction-too-young", "early-eviction", violations.ALTERED, "R-DEV-4"),
+        ("media-damaged-on-device", "media-damaged-on-device", violations.ALTERED, "R-DEV-2"),
+        ("media-lost-on-device", "footage-lost-on-device", violations.LOSS, "R-DEV-4"),
+    ],
+)
+def test_what_the_device_lost_or_freed_too_early_is_reported(built, flag, code, kind, rule):
+    # R-HOST-10 (deleting or altering, loss): what the device's own ledger shows (the
+    # verifier's finding of media it reported damaged, host.compliance's flags of evictions
+    # and lost media; their own tests make them from real ledgers) becomes a violation of
+    # the officer whose recording the entry belongs to, with the rule it breaks.
+    d = built.checkup.devices[0]
+    flagged = copy.copy(d)
+    if flag in compliance.FLAG_CODES:
+        flagged.flags = [*d.flags, compliance.Flag(flag, rule, built.altered_seq, "test")]
+    else:
+        flagged.report = copy.copy(d.report)
+        flagged.report.findings = [*d.report.findings, Finding(flag, "test", built.altered_seq)]
+    checkup = copy.copy(built.checkup)
+    checkup.devices = [flagged, *built.checkup.devices[1:]]
+    with built.ev.read() as cur:
+        found = violations.report(cur, checkup, rs.SINCE, rs.UNTIL)
+    (v,) = [v for v in found if v.code == code]
+    assert (v.kind, v.rule, v.device, v.seq) == (kind, rule, DEVICE, built.altered_seq)
+    assert (v.item, v.officer) == (built.ids[0], rs.OFFICER_A)
+    assert code not in _codes(_report(built))  # the store itself shows none of them
 
 
 def test_the_report_is_per_unit_and_officer_and_can_be_narrowed(built):
