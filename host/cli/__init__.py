@@ -28,6 +28,7 @@ def __getattr__(name: str) -> object:
 
     return getattr(importlib.import_module(_LATER[name]), name)
 
+
 __all__ = [
     "EXIT_NOT_OK",
     "EXIT_OK",

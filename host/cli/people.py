@@ -26,7 +26,6 @@ from host.errors import Refused
 from host.i18n import N_
 
 if TYPE_CHECKING:
-
     from host.access import Desk
     from host.evidence import SqliteEvidenceStore
 

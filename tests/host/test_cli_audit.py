@@ -420,9 +420,7 @@ def test_verify_of_a_store_on_read_only_media_is_made_and_said_unrecorded(
     assert len(_records(ev)) == before
 
 
-def test_verify_and_checkpoint_export_of_a_store_without_accounts_change_nothing(
-    tmp_path, sealcam
-):
+def test_verify_and_checkpoint_export_of_a_store_without_accounts_change_nothing(tmp_path, sealcam):
     # Issue 13 item "verify acts as a user": a store without accounts (the demo's) is
     # checked exactly as before: no login, no record, not a byte of the database changed.
     ev = synced_evidence(tmp_path / "ev")

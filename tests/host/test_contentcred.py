@@ -87,8 +87,7 @@ def test_one_byte_changed_makes_the_manifest_invalid(signed, where):
     at = {
         "video": _fragment_byte(note, 1),
         "evidence box": note["evidence_box"]["offset"] + note["evidence_box"]["bytes"] - 40,
-        "notes": note["pause_notes_fragment"]["offset"] + note["pause_notes_fragment"]["bytes"]
-        - 3,
+        "notes": note["pause_notes_fragment"]["offset"] + note["pause_notes_fragment"]["bytes"] - 3,
     }[where]
     data[at] ^= 0x01
     reader = _reader(bytes(data))

@@ -23,6 +23,7 @@ class Clock:
     def __call__(self) -> float:
         return self.t
 
+
 ESCAPES = re.compile(r"\x1b\[\d*[A-Za-z]")
 
 

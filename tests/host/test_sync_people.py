@@ -45,6 +45,7 @@ class Clock:
     def __call__(self) -> float:
         return self.t
 
+
 ESCAPES = re.compile(r"\x1b\[\d*[A-Za-z]|\r")
 BOUND_S = 120.0  # a generous bound on waiting for an event; reached only when it never comes
 
@@ -105,8 +106,7 @@ def test_the_view_is_redrawn_when_a_session_ends_not_at_the_next_tick(tmp_path, 
         def shown_done() -> bool:
             text = ESCAPES.sub("", screen.getvalue())
             return any(
-                line.startswith(DEVICE) and line.split()[2] == "done"
-                for line in text.splitlines()
+                line.startswith(DEVICE) and line.split()[2] == "done" for line in text.splitlines()
             )
 
         assert eventually(shown_done)

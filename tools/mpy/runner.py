@@ -143,4 +143,3 @@ class Run:
         if tally.failed or ran == 0:
             return 1
         return 0
-
