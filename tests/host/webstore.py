@@ -2,9 +2,10 @@
 P-0427 (each with a pause, its spoken reason and a GPS track; the second one restricted),
 an account for every role and a second officer, a clock the test moves by hand; both
 recordings drawn for review, the device in the register (unit U-1, held by the officer)
-and the host key set, so that a court package can be made."""
+and the host key set, so that a court package can be made; and a case holding both
+recordings (a search: recorded in full, so the pauses are flagged), under a legal hold."""
 
-from host import people, registers, restricted, review, sampling, settings
+from host import cases, items, people, registers, restricted, retention, review, sampling, settings
 from protocol.registry import EV_ANNOUNCEMENT, EV_RECORD_START, F_DETAIL, F_GPS, KIND_CHUNK
 from tests.host import fmp4
 from tests.host.deskstore import START_MS, Clock
@@ -23,6 +24,8 @@ ACCOUNTS = (
     ("stranger", (people.OFFICER,), "P-0999"),  # another officer: none of these are theirs
 )
 UNIT = "U-1"
+# A case number as agencies write them: brackets, a Chinese one among them.
+CASE = "峨公(治)行罚决字〔2026〕42号"
 # Where the track starts: Shanghai, People's Square, in degrees x 1e7.
 LAT0, LON0 = 312_304_000, 1_214_737_000
 
@@ -96,6 +99,7 @@ def make(path) -> "tuple[object, list]":
     host_keys(path.parent)
     ev.add_tables(sampling.SCHEMA)
     ev.add_tables(review.SCHEMA)
+    ev.add_tables(retention.SCHEMA)
     with ev.write() as cur:
         restricted.mark(cur, second, restricted.PRIVATE, "a witness's home", "clerk", START_MS)
         settings.put(cur, settings.HOST_KEY, str(path.parent / "host.key"))
@@ -106,6 +110,27 @@ def make(path) -> "tuple[object, list]":
         # Both recordings drawn for review (a draw of two from two), as sealcam review would.
         plan, _ = sampling.make_plan(cur, None, OFFICER, 0, 2**62, None, 2, "legal", START_MS)
         sampling.draw(cur, plan.plan_id, "legal", START_MS, bytes(32))
+        items.refresh(cur)
+        cases.add(
+            cur,
+            cases.Case(
+                CASE,
+                "search",
+                "搜查涉案车辆",
+                "王警官",
+                "人民广场",
+                START_MS,
+                START_MS,
+                None,
+                False,
+                "clerk",
+                START_MS,
+            ),
+        )
+        for item in (FIRST, second):
+            cases.link(cur, CASE, item, "clerk", START_MS)
+        cases.note(cur, FIRST, cases.EVIDENCE, "搜查经过", "clerk", START_MS)
+        retention.place_hold(cur, None, CASE, "诉讼中", "legal", START_MS)
     return ev, recs
 
 
