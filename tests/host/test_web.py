@@ -22,9 +22,7 @@ from starlette.testclient import TestClient
 
 from host import audit, i18n, people, registers, restricted
 from host.web import gpstrack, ranges
-from host.web.app import create_app
 from host.web.session import Limiter
-from host.web.state import Web
 from protocol.registry import F_CHUNK_INDEX
 from tests.host import webstore
 from tests.host.helpers import SEALCAM
@@ -32,8 +30,9 @@ from tests.protocol.helpers import DEVICE
 
 FIRST = webstore.FIRST
 CASE_PAGE = "/case/" + quote(webstore.CASE, safe="")
-HTML = {"accept": "text/html"}
-BASE = "https://127.0.0.1"  # Secure cookies: the test client sends them over https only
+HTML = webstore.HTML
+BASE = webstore.BASE
+app_on, csrf_in, logged_in = webstore.app_on, webstore.csrf_in, webstore.logged_in
 
 
 @pytest.fixture(scope="module")
@@ -48,30 +47,6 @@ def fresh(tmp_path):
     ev, recs = webstore.make(tmp_path / "ev")
     yield ev, recs
     ev.close()
-
-
-def app_on(ev, clock=None, limiter=None):
-    clock = clock or webstore.Clock()
-    web = Web(ev, clock, webstore.sign_checkpoint)
-    if limiter is not None:
-        web.limiter = limiter
-    return create_app(ev, web=web)
-
-
-def csrf_in(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
-
-
-def logged_in(app, name: str, password: str = webstore.PASSWORD) -> TestClient:
-    c = TestClient(app, base_url=BASE)
-    token = csrf_in(c.get("/login").text)
-    r = c.post(
-        "/login",
-        data={"csrf": token, "name": name, "password": password, "next": "/"},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-    return c
 
 
 def form_token(c: TestClient) -> str:
@@ -517,9 +492,7 @@ def test_a_raw_recording_plays_through_its_derivative(tmp_path):
     from protocol.registry import F_PLAIN_SHA
     from tests.host.deskstore import store_with
 
-    path = store_with(
-        tmp_path, ("clerk", (people.CLERK,), None), ("clerk2", (people.CLERK,), None)
-    )
+    path = store_with(tmp_path, ("clerk", (people.CLERK,), None), ("clerk2", (people.CLERK,), None))
     ev = SqliteEvidenceStore(path)
     try:
         c = logged_in(app_on(ev), "clerk")

@@ -134,6 +134,44 @@ def make(path) -> "tuple[object, list]":
     return ev, recs
 
 
+HTML = {"accept": "text/html"}
+BASE = "https://127.0.0.1"  # Secure cookies: the test client sends them over https only
+
+
+def app_on(ev, clock=None, limiter=None):
+    """The review page on ``ev``, with the test clock and the checkpoint signer."""
+    from host.web.app import create_app
+    from host.web.state import Web
+
+    web = Web(ev, clock or Clock(), sign_checkpoint)
+    if limiter is not None:
+        web.limiter = limiter
+    return create_app(ev, web=web)
+
+
+def csrf_in(html: str) -> str:
+    import re
+
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None, "no CSRF token on the page"
+    return found.group(1)
+
+
+def logged_in(app, name: str, password: str = PASSWORD):
+    """A test client logged in to ``app`` as ``name``."""
+    from starlette.testclient import TestClient
+
+    c = TestClient(app, base_url=BASE)
+    token = csrf_in(c.get("/login").text)
+    r = c.post(
+        "/login",
+        data={"csrf": token, "name": name, "password": password, "next": "/"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    return c
+
+
 def second_id(recs: list) -> str:
     return "%s/%d" % (DEVICE, int.from_bytes(recs[1].rec_id, "big"))
 
