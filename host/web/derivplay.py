@@ -20,6 +20,7 @@ URL: the file is the recording's, found by its item id.
 
 import hashlib
 import json
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -98,6 +99,15 @@ class Derivatives:
         ).start()
         return job
 
+    def forget(self, item: items.Item) -> None:
+        """Remove ``item``'s kept derivative, and what is known of it."""
+        key = "%s@%d" % (item.item_id, item.last_seq)
+        with self._lock:
+            self._jobs.pop(key, None)
+        path = self.path_of(item)
+        path.unlink(missing_ok=True)
+        Path(str(path) + ".json").unlink(missing_ok=True)
+
     def _make(self, job: Job, item: items.Item, root: str, extractor: str,
               path_only: bool) -> None:  # fmt: skip
         note_path = Path(str(job.path) + ".json")
@@ -170,6 +180,22 @@ def _raw(request: Request, item: items.Item) -> bool:
     return view.playable == footage.RAW
 
 
+def _originals_gone(request: Request, item: items.Item) -> bool:
+    """Whether media of the recording are no longer in the store (deleted under the
+    retention rules, or not collected): a derivative made of them is then not shown, and
+    a kept one is removed, so that no copy outlives the footage it was made from."""
+    web = web_of(request)
+    view = web.views.get(web.store.read, item, web.store.write)
+    media_file = getattr(web.store, "media_file", None)
+    if media_file is None:  # a store of objects: its derivative is not made here anyway
+        return False
+    # Each file looked for now (the checks' memory of a digest outlives a deletion).
+    if all(os.path.exists(str(media_file(p.digest))) for p in view.parts):
+        return False
+    derivatives_of(request).forget(item)
+    return True
+
+
 def _status(request: Request, item: items.Item, job: "Job | None") -> Response:
     lang = pages.lang_of(request)
     body: dict = {"state": NONE if job is None else job.state}
@@ -190,7 +216,16 @@ def status(request: Request) -> Response:
     item = _raw_item(request, s, wanted)
     if not _raw(request, item):
         return Response("not a raw recording", status_code=409)
+    if _originals_gone(request, item):
+        return _gone(request)
     return _status(request, item, derivatives_of(request).job(item))
+
+
+def _gone(request: Request) -> Response:
+    problem = i18n.text(pages.lang_of(request), "web.deriv.gone")
+    return JSONResponse(
+        {"state": FAILED, "problem": problem}, headers={"Cache-Control": "no-store"}
+    )
 
 
 async def start(request: Request) -> Response:
@@ -201,6 +236,8 @@ async def start(request: Request) -> Response:
     item = _raw_item(request, s, wanted)
     if not _raw(request, item):
         return Response("not a raw recording", status_code=409)
+    if _originals_gone(request, item):
+        return _gone(request)
     user = s.desk.user
     shown = "%s (%s)" % (user.display, user.name) if user.display else user.name
     root = str(web_of(request).store.root)
@@ -220,6 +257,8 @@ def play(request: Request) -> Response:
     derived = derived_id(item, job.sha256)
     played = wanted + " derivative"  # (not the signed footage's play: a play of its own)
     if played not in s.played:
+        if _originals_gone(request, item):  # looked for once per play, not per range
+            return Response("the derivative is not ready", status_code=409)
         web = web_of(request)
         with acting(request, s, audit.PLAY, wanted, via="web", derivative=derived) as act:
             made = "%s (MP4, H.264 derivative for the review page)" % job.path.name

@@ -537,6 +537,14 @@ def test_a_raw_recording_plays_through_its_derivative(tmp_path):
         # Kept: a server started again finds it made, checked against its note.
         again = logged_in(app_on(ev), "clerk2")
         assert _ready(again, item)["sha256"] == state["sha256"]
+        # Its originals' media deleted (as retention does): no copy outlives them.
+        kept = sorted((Path(ev.root) / "derivatives").glob("*.mp4"))
+        assert len(kept) == 1
+        Path(ev.media_file(bytes.fromhex(state["of"][0]["sha256"]))).unlink()
+        gone = again.get("/media/%s/derivative.json" % item).json()
+        assert gone["state"] == "failed" and gone["problem"] == i18n.text("web.deriv.gone", "en")
+        assert not kept[0].exists() and not Path(str(kept[0]) + ".json").exists()
+        assert again.get(state["src"]).status_code == 409
     finally:
         ev.close()
 
