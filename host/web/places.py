@@ -244,26 +244,30 @@ def keep(cur: "Cursor", item: items.Item, fixes: "list[tuple[int, int]]") -> Non
     )
 
 
-def keep_up(look: "Callable[[], AbstractContextManager[Cursor]]",
-            write: "Callable[[], AbstractContextManager[Cursor]]") -> int:  # fmt: skip
+def keep_up(
+    look: "Callable[[], AbstractContextManager[Cursor]]",
+    write: "Callable[[], AbstractContextManager[Cursor]]",
+    batch: int = 100,
+) -> int:
     """Read the fixes of every recording the table lacks (or holds as it was before it
-    grew) and keep them: each read through ``look``, all kept through one ``write``.
-    Returns how many were read. Run before a search by place; costs nothing when none is
-    new."""
+    grew) and keep them, ``batch`` recordings at a time (each batch read through ``look``,
+    kept through one ``write``: a store's first search by place does not hold the writers
+    back for long). Returns how many were read; costs one query when none is new."""
     from host.web.evidence import entries
 
     with look() as cur:
         todo = stale(cur)
-        found = [
-            (item, track_of(entries(cur, item.device_id, item.first_seq, item.last_seq),
-                            item.rec))
-            for item in todo
-        ]  # fmt: skip
-    if found:
+    for at in range(0, len(todo), batch):
+        with look() as cur:
+            found = [
+                (item, track_of(entries(cur, item.device_id, item.first_seq, item.last_seq),
+                                item.rec))
+                for item in todo[at : at + batch]
+            ]  # fmt: skip
         with write() as cur:
             for item, fixes in found:
                 keep(cur, item, fixes)
-    return len(found)
+    return len(todo)
 
 
 def keep_one(look: "Callable[[], AbstractContextManager[Cursor]]",

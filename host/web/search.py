@@ -123,6 +123,15 @@ def show(request: Request) -> Response:
             problem = str(exc)
         act.details["count"] = len(found)
         units = has_units(act.cur)
+        # A case number searched for: its page is one click away.
+        case_page = (
+            bool(wanted["case"])
+            and bool(found or not user.officer_only)
+            and act.cur.execute(
+                "SELECT 1 FROM cases WHERE case_no = ?", (wanted["case"],)
+            ).fetchone()
+            is not None
+        )
     return pages.render(
         request,
         s,
@@ -134,6 +143,7 @@ def show(request: Request) -> Response:
         limit=LIMIT,
         categories=cases.CATEGORIES,
         units=units,
+        case_page=case_page,
     )
 
 

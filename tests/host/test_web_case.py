@@ -83,7 +83,9 @@ def test_it_is_reached_from_search_results_and_from_a_recording(shared):
     _, _, app = shared
     c = logged_in(app, "clerk")
     link = 'href="/case/%s"' % quote(webstore.CASE)
-    assert link in c.get("/search?case=" + quote(webstore.CASE), headers=HTML).text
+    searched = c.get("/search?case=" + quote(webstore.CASE), headers=HTML).text
+    assert link in searched
+    assert i18n.text("web.search.case_page", "en", case=webstore.CASE) in unescape(searched)
     assert link in c.get("/recording/" + FIRST, headers=HTML).text
     assert c.get("/case/" + quote(webstore.CASE), headers=HTML).status_code == 200
 
