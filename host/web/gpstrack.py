@@ -60,39 +60,6 @@ def draw(
     if not track:
         return None
     count = len(track)
-    f = _frame(track, width, height, margin)
-    track, xy, per_m, cx, cy, inner_w, inner_h = (
-        f.track,
-        f.xy,
-        f.per_m,
-        f.cx,
-        f.cy,
-        f.inner_w,
-        f.inner_h,
-    )
-    points = [
-        (width / 2 + (x - cx) * per_m, margin + inner_h / 2 - (y - cy) * per_m) for x, y in xy
-    ]
-    scale_m = max(m for m in ROUND_M if m * per_m <= inner_w / 3 or m == ROUND_M[0])
-    picks = sorted({0, len(track) - 1, *(len(track) * k // 4 for k in (1, 2, 3))})
-    labels = [(points[i][0], points[i][1], track[i].at_ms) for i in picks]
-    return Drawing(width, height, points, scale_m, scale_m * per_m, labels, count)
-
-
-@dataclass(frozen=True)
-class _Frame:
-    track: "list[Fix]"  # as drawn: a long one decimated
-    xy: "list[tuple[float, float]]"  # metres east and north of its first fix
-    mid: float  # the middle latitude, radians
-    per_m: float  # pixels per metre
-    cx: float
-    cy: float
-    inner_w: int
-    inner_h: int
-
-
-def _frame(track: "list[Fix]", width: int, height: int, margin: int) -> _Frame:
-    """Where the drawing puts ``track``: the projection and the scale (``draw``)."""
     if len(track) > MOST_POINTS:  # a ten-hour track: every k-th fix, and the last
         step = -(-len(track) // MOST_POINTS)
         track = track[::step] + ([track[-1]] if (len(track) - 1) % step else [])
@@ -112,27 +79,38 @@ def _frame(track: "list[Fix]", width: int, height: int, margin: int) -> _Frame:
     inner_w, inner_h = width - 2 * margin, height - 2 * margin - 16
     per_m = min(inner_w, inner_h) / span
     cx, cy = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
-    return _Frame(track, xy, mid, per_m, cx, cy, inner_w, inner_h)
+    points = [
+        (width / 2 + (x - cx) * per_m, margin + inner_h / 2 - (y - cy) * per_m) for x, y in xy
+    ]
+    scale_m = max(m for m in ROUND_M if m * per_m <= inner_w / 3 or m == ROUND_M[0])
+    picks = sorted({0, len(track) - 1, *(len(track) * k // 4 for k in (1, 2, 3))})
+    labels = [(points[i][0], points[i][1], track[i].at_ms) for i in picks]
+    return Drawing(width, height, points, scale_m, scale_m * per_m, labels, count)
 
 
 def georef(
-    track: "list[Fix]", width: int = 480, height: int = 320, margin: int = 28
+    drawing: Drawing, lat0: float, lon0: float
 ) -> "tuple[float, float, float, float] | None":
-    """How a point of ``draw``'s picture of ``track`` maps back to the earth: ``(a, b, c,
-    d)`` with longitude ``a + b * x`` and latitude ``c + d * y`` (degrees, x and y in the
-    SVG's box); None without a position. The page turns a click on the track into a
-    place to search near (``host.web.places``)."""
-    if not track:
+    """How a point of ``drawing`` maps back to the earth, given the position of the track's
+    first fix (``lat0``, ``lon0``, degrees: the drawing's first point): ``(a, b, c, d)``
+    with longitude ``a + b * x`` and latitude ``c + d * y``, x and y in the SVG's box.
+    The drawing's scale bar gives its pixels per metre, and its points' extent in latitude
+    the middle latitude ``draw`` projected about; None for a drawing without a scale. The
+    page turns a click on the track into a place to search near (``host.web.places``)."""
+    if not drawing.points or drawing.scale_m <= 0 or drawing.scale_px <= 0:
         return None
-    f = _frame(track, width, height, margin)
-    lon0, lat0 = f.track[0].lon, f.track[0].lat
-    east = f.per_m * math.cos(f.mid) * EARTH_M  # pixels per radian of longitude
-    north = f.per_m * EARTH_M  # pixels per radian of latitude
-    b = math.degrees(1 / east)
-    a = lon0 + math.degrees((f.cx * f.per_m - width / 2) / east)
-    d = -math.degrees(1 / north)
-    c = lat0 + math.degrees((margin + f.inner_h / 2 + f.cy * f.per_m) / north)
-    return a, b, c, d
+    per_m = drawing.scale_px / drawing.scale_m
+    north = per_m * EARTH_M  # pixels per radian of latitude
+    x0, y0 = drawing.points[0]
+    ys = [p[1] for p in drawing.points]
+    mid = lat0 + math.degrees((y0 - (min(ys) + max(ys)) / 2) / north)
+    east = north * math.cos(math.radians(mid))  # pixels per radian of longitude
+    return (
+        lon0 - math.degrees(x0 / east),
+        math.degrees(1 / east),
+        lat0 + math.degrees(y0 / north),
+        -math.degrees(1 / north),
+    )
 
 
 def distance_text(metres: int) -> str:

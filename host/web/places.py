@@ -270,27 +270,19 @@ def keep_up(
     return len(todo)
 
 
-def keep_one(look: "Callable[[], AbstractContextManager[Cursor]]",
-             write: "Callable[[], AbstractContextManager[Cursor]]",
-             item: items.Item) -> None:  # fmt: skip
-    """Read and keep ``item``'s fixes (after a recording's page is sent, when they were
-    not kept yet: the page's next look can turn a click on the track into a place)."""
+def first_fix(cur: "Cursor", item: items.Item, window: int = 64) -> "tuple[int, int] | None":
+    """The first fix (lat_e7, lon_e7) of ``item``'s track, read from its first entries on
+    (a few, however long the recording): where the page's drawing of the track starts."""
     from host.web.evidence import entries
 
-    with look() as cur:
-        fixes = track_of(entries(cur, item.device_id, item.first_seq, item.last_seq), item.rec)
-    with write() as cur:
-        keep(cur, item, fixes)
-
-
-def fixes_of(cur: "Cursor", item: items.Item) -> "list[tuple[int, int]] | None":
-    """``item``'s fixes as kept, or None when they are not (or kept as they were before it
-    grew)."""
-    row = cur.execute(
-        "SELECT fixes FROM web_places WHERE item_id = ? AND last_seq = ?",
-        (item.item_id, item.last_seq),
-    ).fetchone()
-    return None if row is None else unpack(bytes(row[0]))
+    at = item.first_seq
+    while at <= item.last_seq:
+        upto = min(item.last_seq, at + window - 1)
+        found = track_of(entries(cur, item.device_id, at, upto), item.rec)
+        if found:
+            return found[0]
+        at = upto + 1
+    return None
 
 
 WHERE_BOX = (

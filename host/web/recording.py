@@ -12,7 +12,6 @@ a ``play`` record, made by the media route on the first byte (``media``).
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -132,11 +131,13 @@ def page_data(request: Request, s: "WebSession", wanted: str) -> dict:
     with s.desk.look() as cur:
         ids = [wanted] + [d.item_id for d in items.derivatives_of(cur, wanted)]
         records = [r for i in ids for r in audit.history(cur, item=i, limit=CUSTODY_SHOWN)]
-        kept_fixes = places.fixes_of(cur, item)
+        # Where the drawn track starts (its first few entries read): a click on the
+        # drawing then names a place to search near.
+        first = places.first_fix(cur, item) if view.track is not None else None
     custody = sorted(records, key=lambda r: r.seq)[-CUSTODY_SHOWN:]
     geo = None
-    if kept_fixes:  # a click on the drawn track names a place to search near
-        geo = gpstrack.georef([gpstrack.Fix(0, a / 1e7, b / 1e7, 0) for a, b in kept_fixes])
+    if view.track is not None and first is not None:
+        geo = gpstrack.georef(view.track, first[0] / 1e7, first[1] / 1e7)
     start = item.started_ms
     end = max(item.ended_ms, start + 1)
     length = end - start
@@ -159,8 +160,6 @@ def page_data(request: Request, s: "WebSession", wanted: str) -> dict:
         "restricted_kind": restricted.KIND_TEXT.get(held[0]) if held else None,
         "gps": view.track,
         "geo": geo,
-        # The fixes are read for the places' table after the page is sent (not in its time).
-        "place_later": item if kept_fixes is None and view.track is not None else None,
         "radius": places.DEFAULT_RADIUS_M,
         "distance_text": gpstrack.distance_text,
         "custody": custody,
@@ -177,12 +176,7 @@ def show(request: Request) -> Response:
     s = need(request)
     wanted = item_id(request)
     data = page_data(request, s, wanted)
-    later = data.pop("place_later")
-    response = pages.render(request, s, "recording.html", **data)
-    if later is not None:
-        web = web_of(request)
-        response.background = BackgroundTask(places.keep_one, s.desk.look, web.store.write, later)
-    return response
+    return pages.render(request, s, "recording.html", **data)
 
 
 def prepare(store: "Store") -> None:

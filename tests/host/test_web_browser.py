@@ -244,11 +244,7 @@ def test_search_by_place_from_a_click_on_the_track(site, page):
     # the point; the search finds the recordings that passed within the distance of it.
     base, _ = site
     as_user(page, base, "clerk")
-    for _ in range(60):  # the track's fixes are kept just after the page is first sent
-        page.goto(base + "/recording/" + webstore.FIRST)
-        if page.locator("svg.track[data-geo]").count():
-            break
-        page.wait_for_timeout(500)
+    page.goto(base + "/recording/" + webstore.FIRST)
     track = page.locator("svg.track[data-geo]")
     start = page.locator("svg.track circle.start")
     start.scroll_into_view_if_needed()

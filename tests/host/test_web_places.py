@@ -224,19 +224,36 @@ def test_a_recording_that_grew_is_read_again(site):
 
 def test_a_click_on_the_track_names_a_place(site):
     # The recording's page maps its drawn track back to degrees (the script turns a click
-    # into a search near that point); tested here by the drawn points themselves.
+    # into a search near that point): at once, from its drawing and its first fix.
     import re
 
-    from host.web import gpstrack
-
-    _ev, app = site
+    _, app = site
     c = logged_in(app, "clerk")
-    c.get("/recording/" + webstore.FIRST, headers=HTML)  # the fixes are kept after it
     page = c.get("/recording/" + webstore.FIRST, headers=HTML).text
     a, b, cc, d = map(float, re.search(r'data-geo="([^"]+)"', page).group(1).split())
     points = re.search(r'<polyline class="path" points="([^"]+)"', page).group(1).split()
-    x, y = map(float, points[0].split(","))
-    assert abs(a + b * x - (LON0 + 600e-7)) < 2e-6  # the first fix, to the drawing's 0.1 px
-    assert abs(cc + d * y - (LAT0 + 900e-7)) < 2e-6
-    assert gpstrack.georef([]) is None
+    for n, point in enumerate(points):  # the test walker moves 900 and 600 x 1e-7 a chunk
+        x, y = map(float, point.split(","))
+        assert abs(a + b * x - (LON0 + (n + 1) * 600e-7)) < 2e-6  # to the drawing's 0.1 px
+        assert abs(cc + d * y - (LAT0 + (n + 1) * 900e-7)) < 2e-6
     assert BASE.startswith("https://")
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 4000), st.floats(-60, 60), st.floats(-170, 170), st.floats(1e-6, 1e-3))
+def test_the_drawing_maps_back_to_the_fixes_it_drew(count, lat, lon, step):
+    from host.web import gpstrack
+
+    track = [
+        gpstrack.Fix(i, lat + step * math.sin(i / 7), lon + step * i / count * 3, 5)
+        for i in range(count)
+    ]
+    drawing = gpstrack.draw(track)
+    a, b, c, d = gpstrack.georef(drawing, track[0].lat, track[0].lon)
+    first, last = drawing.points[0], drawing.points[-1]
+    assert (
+        abs(a + b * first[0] - track[0].lon) < 1e-9 and abs(c + d * first[1] - track[0].lat) < 1e-9
+    )
+    assert (
+        abs(a + b * last[0] - track[-1].lon) < 1e-9 and abs(c + d * last[1] - track[-1].lat) < 1e-9
+    )
