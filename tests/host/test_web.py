@@ -492,7 +492,13 @@ def test_a_raw_recording_plays_through_its_derivative(tmp_path):
     from protocol.registry import F_PLAIN_SHA
     from tests.host.deskstore import store_with
 
-    path = store_with(tmp_path, ("clerk", (people.CLERK,), None), ("clerk2", (people.CLERK,), None))
+    path = store_with(
+        tmp_path,
+        ("clerk", (people.CLERK,), None),
+        ("clerk2", (people.CLERK,), None),
+        ("admin", (people.ADMINISTRATOR,), None),  # no role to play
+        ("stranger", (people.OFFICER,), "P-0999"),  # not their recording
+    )
     ev = SqliteEvidenceStore(path)
     try:
         c = logged_in(app_on(ev), "clerk")
@@ -537,6 +543,18 @@ def test_a_raw_recording_plays_through_its_derivative(tmp_path):
         # Kept: a server started again finds it made, checked against its note.
         again = logged_in(app_on(ev), "clerk2")
         assert _ready(again, item)["sha256"] == state["sha256"]
+        # Roles on the derivative's routes too: refused (on record), or not found.
+        for name, status in (("admin", 403), ("stranger", 404)):
+            other = logged_in(app_on(ev), name)
+            token = csrf_in(other.get("/", headers=HTML).text)
+            assert other.get("/media/%s/derivative.json" % item).status_code == status
+            assert (
+                other.post("/media/%s/derivative" % item, data={"csrf": token}).status_code
+                == status
+            )
+            assert other.get(state["src"]).status_code == status
+            with ev.read() as cur:
+                assert audit.history(cur)[-1].outcome == audit.REFUSED
         # Its originals' media deleted (as retention does): no copy outlives them.
         kept = sorted((Path(ev.root) / "derivatives").glob("*.mp4"))
         assert len(kept) == 1
