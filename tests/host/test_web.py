@@ -507,6 +507,9 @@ def test_a_raw_recording_plays_through_its_derivative(tmp_path):
         page = c.get("/recording/" + item).text
         assert i18n.text("web.deriv.label", "en") in page  # said before it plays
         assert c.get("/media/%s/footage.mp4" % item).status_code == 409  # no signed MP4
+        thumb = c.get("/thumb/%s.jpg" % item)  # its first JPEG frame, made small
+        picture = cv2.imdecode(np.frombuffer(thumb.content, np.uint8), cv2.IMREAD_COLOR)
+        assert thumb.status_code == 200 and picture.shape[1] == 160
         assert c.get("/media/%s/derivative.json" % item).json() == {"state": "none"}
         assert c.get("/media/%s/derivative.mp4" % item).status_code == 409  # not made yet
         assert c.post("/media/%s/derivative" % item, data={}).status_code == 403  # no CSRF
