@@ -63,10 +63,12 @@ class Job:
 class Derivatives:
     """The derivatives of raw recordings, made one at a time per recording and kept."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, at_once: int = 1) -> None:
         self.folder = folder
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
+        # Encoding is heavy: one derivative made at a time (the others wait, "making").
+        self._making = threading.Semaphore(at_once)
 
     def path_of(self, item: items.Item) -> Path:
         device = re.sub(r"[^A-Za-z0-9_-]", "_", item.device_id)
@@ -123,7 +125,8 @@ class Derivatives:
             from host.export import export_recording
 
             self.folder.mkdir(parents=True, exist_ok=True)
-            note = export_recording(root, item.device_id, item.rec, str(job.path), extractor)
+            with self._making:
+                note = export_recording(root, item.device_id, item.rec, str(job.path), extractor)
             self._done(job, note)
         except Exception as exc:  # any failure is the page's to say, not the server's end
             job.problem = str(exc) or exc.__class__.__name__
