@@ -30,7 +30,9 @@ from host import i18n as host_i18n
 from host.errors import Refused, Unusable
 from host.web import (
     approvals,
+    casepage,
     dashboard,
+    derivplay,
     export,
     media,
     pages,
@@ -52,7 +54,9 @@ AREAS: "tuple[ModuleType, ...]" = (
     dashboard,
     search,
     recording,
+    casepage,
     media,
+    derivplay,
     approvals,
     reviewqueue,
     registers,

@@ -8,8 +8,8 @@ store's file for its digest, so a seek reads only what it needs and nothing is c
 assembled on disk. A spoken reason is its own audio-only fragment; with the init segment
 before it, it is a file of its own, played on its own (``clip``).
 
-A raw recording's chunks (JPEG frames, PCM) are no MP4: the page says so and points to
-``sealcam export``, which makes a playable derivative. Sealed footage (R-DEV-3) is opened
+A raw recording's chunks (JPEG frames, PCM) are no MP4: the page plays its derivative
+(``derivplay``), and its thumbnail is its first JPEG frame. Sealed footage (R-DEV-3) is opened
 only with the agency's private key, which the web server never holds: not playable here.
 
 Every read goes through the store by digest (``media_file``); no part of a URL names a
@@ -243,6 +243,8 @@ class Thumbnails:
     def make(self, files: MediaFiles, parts: "list[Part]") -> "bytes | None":
         """The first keyframe of playable footage's ``parts`` as a JPEG ``width`` wide; None
         when there is none to decode (a fragment missing, a decoder error)."""
+        if parts and not any(p.video for p in parts):  # raw chunks: the first JPEG frame
+            return _first_jpeg(files, parts, self.width)
         if not parts or parts[0].index != 0:
             return None
         first = next((p for p in parts if p.video), None)
@@ -272,4 +274,31 @@ def _first_picture(data: bytes, width: int) -> "bytes | None":
                 return jpeg.tobytes() if ok else None
     except (av.FFmpegError, ValueError):
         return None
+    return None
+
+
+RAW_LOOKED_AT = 8  # chunks of a raw recording tried for a picture (its sound chunks between)
+
+
+def _first_jpeg(files: MediaFiles, parts: "list[Part]", width: int) -> "bytes | None":
+    """The first picture of a raw recording (chunks of JPEG frames, PCM between) as a JPEG
+    ``width`` wide: the first chunk that decodes as a picture; None when none does."""
+    import cv2
+    import numpy as np
+
+    for part in parts[:RAW_LOOKED_AT]:
+        try:
+            with open(str(files.media_file(part.digest)), "rb") as fh:
+                data = fh.read()
+        except OSError:
+            continue
+        if not data.startswith(b"\xff\xd8"):  # not a JPEG: a sound chunk
+            continue
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if image is None:
+            continue
+        height = max(2, round(image.shape[0] * width / max(1, image.shape[1])) // 2 * 2)
+        ok, jpeg = cv2.imencode(".jpg", cv2.resize(image, (width, height)),
+                                [cv2.IMWRITE_JPEG_QUALITY, 80])  # fmt: skip
+        return jpeg.tobytes() if ok else None
     return None

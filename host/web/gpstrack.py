@@ -88,5 +88,30 @@ def draw(
     return Drawing(width, height, points, scale_m, scale_m * per_m, labels, count)
 
 
+def georef(
+    drawing: Drawing, lat0: float, lon0: float
+) -> "tuple[float, float, float, float] | None":
+    """How a point of ``drawing`` maps back to the earth, given the position of the track's
+    first fix (``lat0``, ``lon0``, degrees: the drawing's first point): ``(a, b, c, d)``
+    with longitude ``a + b * x`` and latitude ``c + d * y``, x and y in the SVG's box.
+    The drawing's scale bar gives its pixels per metre, and its points' extent in latitude
+    the middle latitude ``draw`` projected about; None for a drawing without a scale. The
+    page turns a click on the track into a place to search near (``host.web.places``)."""
+    if not drawing.points or drawing.scale_m <= 0 or drawing.scale_px <= 0:
+        return None
+    per_m = drawing.scale_px / drawing.scale_m
+    north = per_m * EARTH_M  # pixels per radian of latitude
+    x0, y0 = drawing.points[0]
+    ys = [p[1] for p in drawing.points]
+    mid = lat0 + math.degrees((y0 - (min(ys) + max(ys)) / 2) / north)
+    east = north * math.cos(math.radians(mid))  # pixels per radian of longitude
+    return (
+        lon0 - math.degrees(x0 / east),
+        math.degrees(1 / east),
+        lat0 + math.degrees(y0 / north),
+        -math.degrees(1 / north),
+    )
+
+
 def distance_text(metres: int) -> str:
     return "%d km" % (metres // 1000) if metres >= 1000 else "%d m" % metres

@@ -103,7 +103,7 @@ def thumbnail(request: Request) -> Response:
     with s.desk.look() as cur:
         item = items.get(cur, wanted)
     view = web.views.get(s.desk.look, item, web.store.write)
-    if view.whole is None:
+    if view.whole is None and view.playable != footage.RAW:  # (raw: its first JPEG frame)
         return Response(status_code=404)
     jpeg = web.thumbnails.get("%s@%d" % (wanted, item.last_seq), web.store, view.parts)
     if jpeg is None:

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from host import audit, cases, i18n, items, restricted, timeline
-from host.web import gpstrack, pages
+from host.web import gpstrack, pages, places
 from host.web import i18n as web_i18n
 from host.web.evidence import acting, item_id
 from host.web.session import need, web_of
@@ -131,7 +131,13 @@ def page_data(request: Request, s: "WebSession", wanted: str) -> dict:
     with s.desk.look() as cur:
         ids = [wanted] + [d.item_id for d in items.derivatives_of(cur, wanted)]
         records = [r for i in ids for r in audit.history(cur, item=i, limit=CUSTODY_SHOWN)]
+        # Where the drawn track starts (its first few entries read): a click on the
+        # drawing then names a place to search near.
+        first = places.first_fix(cur, item) if view.track is not None else None
     custody = sorted(records, key=lambda r: r.seq)[-CUSTODY_SHOWN:]
+    geo = None
+    if view.track is not None and first is not None:
+        geo = gpstrack.georef(view.track, first[0] / 1e7, first[1] / 1e7)
     start = item.started_ms
     end = max(item.ended_ms, start + 1)
     length = end - start
@@ -153,6 +159,8 @@ def page_data(request: Request, s: "WebSession", wanted: str) -> dict:
         "restricted": held,
         "restricted_kind": restricted.KIND_TEXT.get(held[0]) if held else None,
         "gps": view.track,
+        "geo": geo,
+        "radius": places.DEFAULT_RADIUS_M,
         "distance_text": gpstrack.distance_text,
         "custody": custody,
         "cases": held_by,

@@ -1,5 +1,7 @@
-"""Search: recordings by officer, device, case, category and time, newest first, each with
-its first picture, its length and its state. An officer's search covers their own
+"""Search: recordings by officer, device, case, category, time and place, newest first, each
+with its first picture, its length and its state. A place is a point and a distance, or a
+box between two corners (``places``: each recording's track kept as a bounding box, so a
+search tests only the tracks whose box meets the place's). An officer's search covers their own
 recordings only, whatever the form says. Every search is a ``view`` record with its
 filters and how many recordings it showed."""
 
@@ -11,16 +13,22 @@ from starlette.routing import Route
 
 from host import audit, cases, items
 from host.errors import Unusable
-from host.web import pages
+from host.web import pages, places
 from host.web.evidence import acting
-from host.web.session import need
+from host.web.session import need, web_of
 
 if TYPE_CHECKING:
     from sqlite3 import Cursor
 
 MENU = (("/search", "web.menu.search", audit.VIEW),)
 LIMIT = 200
-FIELDS = ("officer", "unit", "device", "case", "category", "since", "until")
+FIELDS = ("officer", "unit", "device", "case", "category", "since", "until", "near", "within",
+          "corner")  # fmt: skip
+
+
+def prepare(store) -> None:  # store: host.access.Store
+    """The table of the recordings' places (``places``)."""
+    store.add_tables(places.SCHEMA)
 
 
 def has_units(cur: "Cursor") -> bool:
@@ -29,8 +37,11 @@ def has_units(cur: "Cursor") -> bool:
     return cur.execute("SELECT 1 FROM units LIMIT 1").fetchone() is not None
 
 
-def find(cur: "Cursor", wanted: dict, zone: str) -> "list[dict]":
-    """Recordings matching every filter in ``wanted`` (texts as the form gives them)."""
+def find(
+    cur: "Cursor", wanted: dict, zone: str, place: "places.Near | places.Box | None" = None
+) -> "list[dict]":
+    """Recordings matching every filter in ``wanted`` (texts as the form gives them) and
+    passing through ``place`` (``places``: its table brought up to date first)."""
     where: list[str] = ["i.kind = ?"]
     params: list[object] = [items.RECORDING]
     if wanted.get("officer"):
@@ -54,17 +65,26 @@ def find(cur: "Cursor", wanted: dict, zone: str) -> "list[dict]":
     if wanted.get("until"):
         where.append("i.started_ms < ?")
         params.append(cases.parse_when(wanted["until"], zone))
+    if place is not None:  # the boxes that meet the place's, by the index; exactly below
+        where.append(places.WHERE_BOX)
+        params.extend(places.box_params(place))
     columns = ", ".join("i." + c.strip() for c in items.COLUMNS.split(","))
     sql = (
         "SELECT %s, r.kind, n.category FROM items i "
         "LEFT JOIN restrictions r ON r.item_id = i.item_id "
         "LEFT JOIN item_notes n ON n.item_id = i.item_id WHERE %s "
-        "ORDER BY i.started_ms DESC, i.item_id LIMIT %d" % (columns, " AND ".join(where), LIMIT)
+        "ORDER BY i.started_ms DESC, i.item_id" % (columns, " AND ".join(where))
     )
+    if place is None:
+        sql += " LIMIT %d" % LIMIT
     width = len(items.COLUMNS.split(","))
-    found = []
+    found: list[dict] = []
     for row in cur.execute(sql, params).fetchall():
+        if len(found) >= LIMIT:
+            break
         item = items._item(row[:width])
+        if place is not None and not places.matching(cur, [item.item_id], place):
+            continue  # its box meets the place, its track does not
         found.append(
             {
                 "item": item,
@@ -87,14 +107,31 @@ def show(request: Request) -> Response:
     asked = {k: v for k, v in wanted.items() if v}
     problem = None
     found: list = []
+    web = web_of(request)
+    if wanted["near"] or wanted["corner"]:
+        # The recordings' places, read from the ledger of those not read yet, before the
+        # search's own transaction (which then reads the index only).
+        with web.store.write() as cur:
+            items.refresh(cur)
+        places.keep_up(s.desk.look, web.store.write)
     with acting(request, s, audit.VIEW, None, listed="search", **asked) as act:
         items.refresh(act.cur)
         try:
-            found = find(act.cur, wanted, zone)
-        except Unusable as exc:  # a time that does not parse: said on the form
+            place = places.parse(wanted["near"], wanted["within"], wanted["corner"])
+            found = find(act.cur, wanted, zone, place)
+        except Unusable as exc:  # a time or a place that does not parse: said on the form
             problem = str(exc)
         act.details["count"] = len(found)
         units = has_units(act.cur)
+        # A case number searched for: its page is one click away.
+        case_page = (
+            bool(wanted["case"])
+            and bool(found or not user.officer_only)
+            and act.cur.execute(
+                "SELECT 1 FROM cases WHERE case_no = ?", (wanted["case"],)
+            ).fetchone()
+            is not None
+        )
     return pages.render(
         request,
         s,
@@ -106,6 +143,7 @@ def show(request: Request) -> Response:
         limit=LIMIT,
         categories=cases.CATEGORIES,
         units=units,
+        case_page=case_page,
     )
 
 

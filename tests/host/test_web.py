@@ -9,6 +9,7 @@ import socket
 import subprocess
 import threading
 from pathlib import Path
+from urllib.parse import quote
 
 import av
 import cv2
@@ -21,17 +22,17 @@ from starlette.testclient import TestClient
 
 from host import audit, i18n, people, registers, restricted
 from host.web import gpstrack, ranges
-from host.web.app import create_app
 from host.web.session import Limiter
-from host.web.state import Web
 from protocol.registry import F_CHUNK_INDEX
 from tests.host import webstore
 from tests.host.helpers import SEALCAM
 from tests.protocol.helpers import DEVICE
 
 FIRST = webstore.FIRST
-HTML = {"accept": "text/html"}
-BASE = "https://127.0.0.1"  # Secure cookies: the test client sends them over https only
+CASE_PAGE = "/case/" + quote(webstore.CASE, safe="")
+HTML = webstore.HTML
+BASE = webstore.BASE
+app_on, csrf_in, logged_in = webstore.app_on, webstore.csrf_in, webstore.logged_in
 
 
 @pytest.fixture(scope="module")
@@ -46,30 +47,6 @@ def fresh(tmp_path):
     ev, recs = webstore.make(tmp_path / "ev")
     yield ev, recs
     ev.close()
-
-
-def app_on(ev, clock=None, limiter=None):
-    clock = clock or webstore.Clock()
-    web = Web(ev, clock, webstore.sign_checkpoint)
-    if limiter is not None:
-        web.limiter = limiter
-    return create_app(ev, web=web)
-
-
-def csrf_in(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
-
-
-def logged_in(app, name: str, password: str = webstore.PASSWORD) -> TestClient:
-    c = TestClient(app, base_url=BASE)
-    token = csrf_in(c.get("/login").text)
-    r = c.post(
-        "/login",
-        data={"csrf": token, "name": name, "password": password, "next": "/"},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-    return c
 
 
 def form_token(c: TestClient) -> str:
@@ -123,6 +100,14 @@ def _expect(name: str, key: str, second: str) -> int:
         return 303 if user.may(audit.APPROVE) else 403
     if key == "logout":
         return 303
+    if key == "case":  # an officer sees a case through their own recordings in it
+        return 404 if stranger else 200
+    if key == "case-none":
+        return 404
+    if key == "case-export":  # the restricted one has no export approval: refused
+        return 404 if stranger else 403
+    if key in ("derivative-status", "derivative-start", "derivative-play"):
+        return 404 if stranger else 409 if may_play else 403  # fMP4: no derivative
     raise AssertionError(key)
 
 
@@ -172,6 +157,16 @@ def _walk(c: TestClient, second: str, approval: int) -> "dict[str, int]":
             "/exports/%s-1-1" % DEVICE, headers=HTML, follow_redirects=False
         ).status_code,
         "export-iso": c.get("/exports/%s-1-1/package.iso" % DEVICE).status_code,
+        "case": c.get(CASE_PAGE, headers=HTML, follow_redirects=False).status_code,
+        "case-none": c.get("/case/A-404", headers=HTML, follow_redirects=False).status_code,
+        "case-export": c.post(
+            "/case-export/" + quote(webstore.CASE), data={"csrf": token}, follow_redirects=False
+        ).status_code,
+        "derivative-status": c.get("/media/%s/derivative.json" % FIRST).status_code,
+        "derivative-start": c.post(
+            "/media/%s/derivative" % FIRST, data={"csrf": token}, follow_redirects=False
+        ).status_code,
+        "derivative-play": c.get("/media/%s/derivative.mp4" % FIRST, headers=ranged).status_code,
     }
     assert dev2 == DEVICE and rec2.isdigit()
     got["logout"] = c.post("/logout", data={"csrf": token}, follow_redirects=False).status_code
@@ -198,6 +193,11 @@ WALKED = {
     "/exports/{name}/package.iso": "export-iso",
     "/login": "login (below)",
     "/lang/{lang}": "language (below)",
+    "/case/{number:path}": "case, case-none",
+    "/case-export/{number:path}": "case-export (a package made: below)",
+    "/media/{device}/{rec:int}/derivative.json": "derivative-status (a raw one: below)",
+    "/media/{device}/{rec:int}/derivative": "derivative-start",
+    "/media/{device}/{rec:int}/derivative.mp4": "derivative-play",
 }
 
 
@@ -217,9 +217,9 @@ def test_every_route_for_every_role_and_for_no_session(fresh):
     anonymous = TestClient(app, base_url=BASE)
     got = _walk(anonymous, second, 1)
     pages = ("dashboard", "search", "approvals", "recording", "recording-second", "review",
-             "review-form", "registers", "export-made")  # fmt: skip
+             "review-form", "registers", "export-made", "case")  # fmt: skip
     for key, status in got.items():
-        if key in pages or key == "recording-none":
+        if key in pages or key in ("recording-none", "case-none"):
             assert status == 303, key  # to the login form
         else:
             assert status == 401, key
@@ -471,21 +471,109 @@ def test_no_url_reaches_a_file_by_its_path(shared):
         assert b"SQLite" not in r.content and b"root:" not in r.content
 
 
-def test_a_raw_recording_says_it_does_not_play_in_the_browser(tmp_path):
+def _ready(c: TestClient, item: str) -> dict:
+    """The derivative's state once it is no longer being made (polled, generously bounded)."""
+    import time
+
+    for _ in range(1200):
+        state = c.get("/media/%s/derivative.json" % item).json()
+        if state["state"] != "making":
+            return state
+        time.sleep(0.1)
+    raise AssertionError("the derivative was still being made after two minutes")
+
+
+def test_a_raw_recording_plays_through_its_derivative(tmp_path):
+    # Issue 16: a raw-chunk (JPEG/PCM) recording plays in the page through a derivative,
+    # made on its first play, kept, labelled, linked to the originals by their hashes, and
+    # the play is on the audit trail as for fMP4, naming the derivative it registered.
     from host.evidence import SqliteEvidenceStore
+    from protocol.ledger import parse_entry
+    from protocol.registry import F_PLAIN_SHA
     from tests.host.deskstore import store_with
 
-    path = store_with(tmp_path, ("clerk", (people.CLERK,), None))
+    path = store_with(
+        tmp_path,
+        ("clerk", (people.CLERK,), None),
+        ("clerk2", (people.CLERK,), None),
+        ("admin", (people.ADMINISTRATOR,), None),  # no role to play
+        ("stranger", (people.OFFICER,), "P-0999"),  # not their recording
+    )
     ev = SqliteEvidenceStore(path)
     try:
         c = logged_in(app_on(ev), "clerk")
         with ev.read() as cur:
             (item,) = [r[0] for r in cur.execute("SELECT item_id FROM items")]
         page = c.get("/recording/" + item).text
-        assert i18n.text("web.rec.not_playable.raw", "en") in page
-        assert c.get("/media/%s/footage.mp4" % item).status_code == 409
+        assert i18n.text("web.deriv.label", "en") in page  # said before it plays
+        assert c.get("/media/%s/footage.mp4" % item).status_code == 409  # no signed MP4
+        thumb = c.get("/thumb/%s.jpg" % item)  # its first JPEG frame, made small
+        picture = cv2.imdecode(np.frombuffer(thumb.content, np.uint8), cv2.IMREAD_COLOR)
+        assert thumb.status_code == 200 and picture.shape[1] == 160
+        assert c.get("/media/%s/derivative.json" % item).json() == {"state": "none"}
+        assert c.get("/media/%s/derivative.mp4" % item).status_code == 409  # not made yet
+        assert c.post("/media/%s/derivative" % item, data={}).status_code == 403  # no CSRF
+        started = c.post("/media/%s/derivative" % item, data={"csrf": csrf_in(page)})
+        assert started.status_code == 200 and started.json()["state"] in ("making", "ready")
+        state = _ready(c, item)
+        assert state["state"] == "ready", state
+        # Its originals are the recording's signed chunks, by seq and SHA-256.
+        signed = {
+            e.seq: e.fields[F_PLAIN_SHA].hex()
+            for e in map(parse_entry, ev.entries(DEVICE))
+            if F_PLAIN_SHA in e.fields
+        }
+        assert state["of"] and all(signed[o["seq"]] == o["sha256"] for o in state["of"])
+        assert state["item"] == "%s~%s" % (item, state["sha256"][:12])
+        r = c.get(state["src"], headers={"range": "bytes=0-"})
+        assert r.status_code == 206
+        import hashlib
+
+        assert hashlib.sha256(r.content).hexdigest() == state["sha256"]
+        with av.open(io.BytesIO(r.content)) as mp4:  # PyAV (ffmpeg) as the oracle
+            assert mp4.streams.video[0].codec_context.name == "h264"
+            assert mp4.streams.audio[0].codec_context.name == "aac"
+            assert "DERIVATIVE" in mp4.metadata.get("title", "")
+            assert sum(1 for _ in mp4.decode(video=0)) > 0
+        c.get(state["src"], headers={"range": "bytes=100-"})  # a seek: the same play
+        with ev.read() as cur:
+            plays = [r for r in audit.history(cur) if r.action == audit.PLAY]
+            derived = [i.item_id for i in items_of(cur, item)]
+        # (the footage.mp4 asked for above is a play refused as not playable, on record)
+        assert [(p.item, p.details.get("derivative")) for p in plays][-1] == (item, state["item"])
+        assert len([p for p in plays if p.details.get("derivative")]) == 1
+        assert derived == [state["item"]]  # registered as an item, linked to its original
+        # Kept: a server started again finds it made, checked against its note.
+        again = logged_in(app_on(ev), "clerk2")
+        assert _ready(again, item)["sha256"] == state["sha256"]
+        # Roles on the derivative's routes too: refused (on record), or not found.
+        for name, status in (("admin", 403), ("stranger", 404)):
+            other = logged_in(app_on(ev), name)
+            token = csrf_in(other.get("/", headers=HTML).text)
+            assert other.get("/media/%s/derivative.json" % item).status_code == status
+            assert (
+                other.post("/media/%s/derivative" % item, data={"csrf": token}).status_code
+                == status
+            )
+            assert other.get(state["src"]).status_code == status
+            with ev.read() as cur:
+                assert audit.history(cur)[-1].outcome == audit.REFUSED
+        # Its originals' media deleted (as retention does): no copy outlives them.
+        kept = sorted((Path(ev.root) / "derivatives").glob("*.mp4"))
+        assert len(kept) == 1
+        Path(ev.media_file(bytes.fromhex(state["of"][0]["sha256"]))).unlink()
+        gone = again.get("/media/%s/derivative.json" % item).json()
+        assert gone["state"] == "failed" and gone["problem"] == i18n.text("web.deriv.gone", "en")
+        assert not kept[0].exists() and not Path(str(kept[0]) + ".json").exists()
+        assert again.get(state["src"]).status_code == 409
     finally:
         ev.close()
+
+
+def items_of(cur, origin: str) -> list:
+    from host import items
+
+    return items.derivatives_of(cur, origin)
 
 
 # --- Range headers (hypothesis) -----------------------------------------------------------

@@ -2,7 +2,10 @@
 browser for the module. Screenshots of each page, in Chinese, at 1366x768 and 1920x1080,
 go to test-artifacts/ for people to look at."""
 
+import contextlib
 import threading
+from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
 
@@ -15,12 +18,11 @@ SIZES = ((1366, 768), (1920, 1080))
 WAIT_MS = 60_000  # a generous bound on a loaded machine; the conditions are what is awaited
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """The review page on a store of two recordings, served by uvicorn on loopback."""
+@contextlib.contextmanager
+def serving(ev) -> "Iterator[str]":
+    """The review page on ``ev``, served by uvicorn on loopback: its base URL."""
     import uvicorn
 
-    ev, recs = webstore.make(tmp_path_factory.mktemp("webpage") / "ev")
     sock = bound("127.0.0.1", 0)
     server = uvicorn.Server(
         uvicorn.Config(create_app(ev, sign=webstore.sign_checkpoint), log_level="warning",
@@ -29,11 +31,21 @@ def site(tmp_path_factory):
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
-        yield "http://127.0.0.1:%d" % sock.getsockname()[1], recs
+        yield "http://127.0.0.1:%d" % sock.getsockname()[1]
     finally:
         server.should_exit = True
         thread.join(60)
         sock.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The review page on a store of two recordings."""
+    ev, recs = webstore.make(tmp_path_factory.mktemp("webpage") / "ev")
+    try:
+        with serving(ev) as base:
+            yield base, recs
+    finally:
         ev.close()
 
 
@@ -200,4 +212,101 @@ def test_export_a_package(site, page):
     with open(download.path(), "rb") as f:
         f.seek(0x8001)
         assert f.read(5) == b"CD001"  # an ISO 9660 volume
+    log_out(page)
+
+
+def test_open_a_case_from_the_search_and_from_a_recording(site, page):
+    # Issue 16: a case's page, reached from the search results and from a recording's page;
+    # from it, its recordings open.
+    base, _ = site
+    as_user(page, base, "clerk")
+    page.goto(base + "/search?officer=" + webstore.OFFICER)
+    page.click("table.results a.case >> nth=0")
+    page.wait_for_selector("section.case-recordings")
+    assert webstore.CASE in page.inner_text("h1")
+    assert page.locator("table.case-items tbody tr").count() == 2
+    page.wait_for_function(
+        "() => { const i = document.querySelector('table.case-items td.thumb img');"
+        " return i && i.complete && i.naturalWidth > 0; }",
+        timeout=WAIT_MS,
+    )
+    shots(page, "case")
+    page.click("table.case-items a.open[href='/recording/%s']" % webstore.FIRST)
+    page.wait_for_selector("video#player")
+    page.click("p.facts a.case")
+    page.wait_for_selector("section.case-state")
+    assert page.url == base + "/case/" + quote(webstore.CASE, safe="")
+    log_out(page)
+
+
+def test_search_by_place_from_a_click_on_the_track(site, page):
+    # Issue 16: search by place: a click on a recording's GPS track (no map server) names
+    # the point; the search finds the recordings that passed within the distance of it.
+    base, _ = site
+    as_user(page, base, "clerk")
+    page.goto(base + "/recording/" + webstore.FIRST)
+    track = page.locator("svg.track[data-geo]")
+    start = page.locator("svg.track circle.start")
+    start.scroll_into_view_if_needed()
+    box = start.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector("p.picked a.near")
+    assert track.locator("circle.picked").count() == 1
+    page.locator("section.gps").scroll_into_view_if_needed()
+    shots(page, "recording-track-picked")
+    page.click("p.picked a.near")
+    page.wait_for_selector("table.results")
+    near = page.input_value("input[name=near]")
+    lat, lon = (float(v) for v in near.split(","))
+    assert abs(lat - webstore.LAT0 / 1e7) < 0.001 and abs(lon - webstore.LON0 / 1e7) < 0.001
+    assert page.locator("table.results tbody tr").count() >= 1
+    shots(page, "search-place")
+    # Far from any track: nothing.
+    page.fill("input[name=near]", "31.3304, 121.4737")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_selector("p.count")
+    assert page.locator("table.results").count() == 0
+    log_out(page)
+
+
+@pytest.fixture(scope="module")
+def raw_site(tmp_path_factory):
+    """The review page on a store of one raw recording (JPEG frames, PCM sound)."""
+    from host import people
+    from host.evidence import SqliteEvidenceStore
+    from tests.host.deskstore import store_with
+
+    path = store_with(tmp_path_factory.mktemp("rawpage"), ("clerk", (people.CLERK,), None))
+    ev = SqliteEvidenceStore(path)
+    try:
+        with ev.read() as cur:
+            (item,) = [r[0] for r in cur.execute("SELECT item_id FROM items")]
+        with serving(ev) as base:
+            yield base, item
+    finally:
+        ev.close()
+
+
+def test_play_a_raw_recording_through_its_derivative(raw_site, page):
+    # Issue 16: a raw-chunk recording plays in the page: its derivative is prepared on the
+    # first play, labelled as a derivative, with the signed originals it was made from.
+    base, item = raw_site
+    page.goto(base + "/login")
+    log_in(page, base, "clerk")
+    page.goto(base + "/recording/" + item)
+    page.wait_for_selector("button.prepare")
+    assert page.locator("p.derivative-label").is_visible()
+    page.click("button.prepare")
+    page.wait_for_selector("video#player:not([hidden])", timeout=WAIT_MS)
+    page.evaluate(
+        "() => { const v = document.getElementById('player'); v.muted = true; v.play(); }"
+    )
+    page.wait_for_function(
+        "() => document.getElementById('player').currentTime > 0.5", timeout=WAIT_MS
+    )
+    assert page.inner_text("code.derived-item").startswith(item + "~")
+    assert page.locator("table.originals tbody tr").count() > 0
+    page.evaluate("() => document.getElementById('player').pause()")
+    page.click("details.originals summary")
+    shots(page, "recording-raw")
     log_out(page)

@@ -2,9 +2,10 @@
 P-0427 (each with a pause, its spoken reason and a GPS track; the second one restricted),
 an account for every role and a second officer, a clock the test moves by hand; both
 recordings drawn for review, the device in the register (unit U-1, held by the officer)
-and the host key set, so that a court package can be made."""
+and the host key set, so that a court package can be made; and a case holding both
+recordings (a search: recorded in full, so the pauses are flagged), under a legal hold."""
 
-from host import people, registers, restricted, review, sampling, settings
+from host import cases, items, people, registers, restricted, retention, review, sampling, settings
 from protocol.registry import EV_ANNOUNCEMENT, EV_RECORD_START, F_DETAIL, F_GPS, KIND_CHUNK
 from tests.host import fmp4
 from tests.host.deskstore import START_MS, Clock
@@ -23,6 +24,8 @@ ACCOUNTS = (
     ("stranger", (people.OFFICER,), "P-0999"),  # another officer: none of these are theirs
 )
 UNIT = "U-1"
+# A case number as agencies write them: brackets, a Chinese one among them.
+CASE = "峨公(治)行罚决字〔2026〕42号"
 # Where the track starts: Shanghai, People's Square, in degrees x 1e7.
 LAT0, LON0 = 312_304_000, 1_214_737_000
 
@@ -96,6 +99,7 @@ def make(path) -> "tuple[object, list]":
     host_keys(path.parent)
     ev.add_tables(sampling.SCHEMA)
     ev.add_tables(review.SCHEMA)
+    ev.add_tables(retention.SCHEMA)
     with ev.write() as cur:
         restricted.mark(cur, second, restricted.PRIVATE, "a witness's home", "clerk", START_MS)
         settings.put(cur, settings.HOST_KEY, str(path.parent / "host.key"))
@@ -106,7 +110,66 @@ def make(path) -> "tuple[object, list]":
         # Both recordings drawn for review (a draw of two from two), as sealcam review would.
         plan, _ = sampling.make_plan(cur, None, OFFICER, 0, 2**62, None, 2, "legal", START_MS)
         sampling.draw(cur, plan.plan_id, "legal", START_MS, bytes(32))
+        items.refresh(cur)
+        cases.add(
+            cur,
+            cases.Case(
+                CASE,
+                "search",
+                "搜查涉案车辆",
+                "王警官",
+                "人民广场",
+                START_MS,
+                START_MS,
+                None,
+                False,
+                "clerk",
+                START_MS,
+            ),
+        )
+        for item in (FIRST, second):
+            cases.link(cur, CASE, item, "clerk", START_MS)
+        cases.note(cur, FIRST, cases.EVIDENCE, "搜查经过", "clerk", START_MS)
+        retention.place_hold(cur, None, CASE, "诉讼中", "legal", START_MS)
     return ev, recs
+
+
+HTML = {"accept": "text/html"}
+BASE = "https://127.0.0.1"  # Secure cookies: the test client sends them over https only
+
+
+def app_on(ev, clock=None, limiter=None):
+    """The review page on ``ev``, with the test clock and the checkpoint signer."""
+    from host.web.app import create_app
+    from host.web.state import Web
+
+    web = Web(ev, clock or Clock(), sign_checkpoint)
+    if limiter is not None:
+        web.limiter = limiter
+    return create_app(ev, web=web)
+
+
+def csrf_in(html: str) -> str:
+    import re
+
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None, "no CSRF token on the page"
+    return found.group(1)
+
+
+def logged_in(app, name: str, password: str = PASSWORD):
+    """A test client logged in to ``app`` as ``name``."""
+    from starlette.testclient import TestClient
+
+    c = TestClient(app, base_url=BASE)
+    token = csrf_in(c.get("/login").text)
+    r = c.post(
+        "/login",
+        data={"csrf": token, "name": name, "password": password, "next": "/"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    return c
 
 
 def second_id(recs: list) -> str:
