@@ -44,8 +44,12 @@ MOST_OPEN_S = 0.05  # a group takes no one else in once it has been open this lo
 class Front:
     """``store`` with per-thread readers and group commits (see the module's docstring)."""
 
-    def __init__(self, store: "Store") -> None:
+    def __init__(
+        self, store: "Store", most_blocks: int = MOST_BLOCKS, most_open_s: float = MOST_OPEN_S
+    ) -> None:
         self.store = store
+        self.most_blocks = most_blocks
+        self.most_open_s = most_open_s
         self.log: hostlog.HostLog = store.log
         root = getattr(store, "root", None)
         db = Path(str(root)) / "evidence.db" if root is not None else None
@@ -152,13 +156,13 @@ class Front:
 
     def _commit_unless_joined(self) -> None:
         """Commit the open group now unless someone is waiting to join it (the last to join
-        commits), or it holds MOST_BLOCKS blocks, or it has been open MOST_OPEN_S: what a
+        commits), or it holds ``most_blocks`` blocks, or it has been open ``most_open_s``: what a
         block waits for its commit is bounded however many keep coming. Runs in the
         caller's turn (the connection is the group's until its COMMIT is done)."""
         with self._state:
             joining = self._queued
-        young = time.monotonic() - self._opened < MOST_OPEN_S
-        if joining and self._held < MOST_BLOCKS and young:
+        young = time.monotonic() - self._opened < self.most_open_s
+        if joining and self._held < self.most_blocks and young:
             return
         assert self._open is not None
         opening, cur = self._open
