@@ -266,3 +266,40 @@ def test_each_request_thread_speaks_its_own_language():
         t.join(timeout=60)
     assert said == {lang: i18n.text("web.menu.search", lang) for lang in i18n.LANGS}
     assert said[i18n.EN] != said[i18n.ZH]
+
+
+def test_a_docked_recording_is_made_ready_before_anyone_looks(fresh, monkeypatch):
+    # Issue 16 (a ten-hour recording's page under 1 s, its first look included): the server
+    # makes each recording's view as docks bring it; the first look then parses nothing.
+    from host.web import prepare, recordview
+
+    ev, recs = fresh
+    web = Web(ev, webstore.Clock(), webstore.sign_checkpoint)
+    create_app(ev, web=web)
+    assert sorted(prepare.wanting(web.front)) == sorted([FIRST, webstore.second_id(recs)])
+    assert prepare.once(web.front, web.views) == 2
+    assert prepare.wanting(web.front) == [] and prepare.once(web.front, web.views) == 0
+
+    def parse(*args):
+        raise AssertionError("the entries were parsed at the first look")
+
+    monkeypatch.setattr(recordview, "make", parse)
+    c = logged_in(create_app(ev, web=Web(ev, webstore.Clock(), webstore.sign_checkpoint)), "legal")
+    page = c.get("/recording/" + FIRST, headers=HTML)
+    assert page.status_code == 200 and 'class="seek"' in page.text
+
+
+def test_the_preparer_stops_when_asked(fresh):
+    from host.web import prepare
+
+    ev, _ = fresh
+    web = Web(ev, webstore.Clock(), webstore.sign_checkpoint)
+    create_app(ev, web=web)
+    p = prepare.Preparer(web.front, web.views, poll_s=3600.0)
+    p.start()
+    for _ in range(BOUND):  # its first round, awaited with a generous bound
+        if p.rounds:
+            break
+        threading.Event().wait(0.1)
+    p.stop()
+    assert p.rounds == 1 and p.made == 2 and not p._thread.is_alive()
