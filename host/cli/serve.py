@@ -44,6 +44,16 @@ def bound(host: str, port: int) -> socket.socket:
     return sock
 
 
+def warm_templates() -> None:
+    """Compile every page's template now, not at the first request that shows it (a
+    recording's page: a few hundred milliseconds of someone's first look)."""
+    from host.web import pages
+
+    env = pages._env  # the pages' one Jinja environment, which keeps what it compiled
+    for name in env.list_templates(extensions=["html"]):
+        env.get_template(name)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -58,8 +68,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(store, sign=signer_for)
     web = app.state.web
     # Recordings' pages made ready as docks bring them, so that no first look parses them.
-    preparer = Preparer(web.front, web.views)
+    preparer = Preparer(web.front, web.views, checks=web.checks)
     preparer.start()
+    warm_templates()
     shown = "[%s]" % host if ":" in host else host
     print(i18n.text("serve.listening", url="http://%s:%d/" % (shown, port)), flush=True)
     server = uvicorn.Server(

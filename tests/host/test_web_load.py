@@ -303,3 +303,38 @@ def test_the_preparer_stops_when_asked(fresh):
         threading.Event().wait(0.1)
     p.stop()
     assert p.rounds == 1 and p.made == 2 and not p._thread.is_alive()
+
+
+def test_the_chunks_are_checked_before_the_first_look_and_an_altered_one_shows(fresh):
+    # Issue 16: the per-chunk verification state at the first look is what a check found,
+    # never "verified" for a chunk not checked: made ready with its checks, an altered
+    # chunk shows altered and the others ok, none left "checking".
+    from host.web import prepare
+    from host.web.footage import CHECK_ALTERED, CHECK_OK, CHECK_PENDING, Checks
+    from protocol.ledger import media_digest
+
+    ev, recs = fresh
+    altered = media_digest(recs[0].fragments[1][0].fields)
+    path = ev.media_file(altered)
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01
+    path.write_bytes(bytes(data))
+    web = Web(ev, webstore.Clock(), webstore.sign_checkpoint)
+    create_app(ev, web=web)
+    checks = Checks(inline=0)  # nothing checked at look time: all must be known already
+    digests = [media_digest(e.fields) for e in recs[0].chunks]
+    assert set(checks.states(ev, digests)) == {CHECK_PENDING}
+    checks = Checks(inline=0)
+    assert prepare.once(web.front, web.views, checks=checks) == 2
+    states = dict(zip(digests, checks.states(ev, digests), strict=True))
+    assert states.pop(altered) == CHECK_ALTERED and set(states.values()) == {CHECK_OK}
+    # Over the budget, nothing is checked ahead (the page checks them when it shows them).
+    other, _ = webstore.make(ev.root.parent / "other")
+    try:
+        web2 = Web(other, webstore.Clock(), webstore.sign_checkpoint)
+        create_app(other, web=web2)
+        none = Checks(inline=0)
+        assert prepare.once(web2.front, web2.views, checks=none, budget=1) == 2
+        assert set(none.states(other, digests)) == {CHECK_PENDING}
+    finally:
+        other.close()
