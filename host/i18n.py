@@ -26,11 +26,13 @@ argument unchanged. An id built at run time (``"buzzer." + sound``) is not found
 tests of the code that builds it list those ids.
 """
 
+import contextlib
 import gettext
 import hashlib
 import os
 import string
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 
 EN = "en"
 ZH = "zh"
@@ -47,6 +49,9 @@ SOURCE_ID = "source-sha256"
 SOURCE_KEY = SOURCE_CONTEXT + "\x04" + SOURCE_ID
 
 _chosen: list = []  # the language set by ``use``; empty: the locale decides
+# A language for one thread only, over ``use``'s (``speaking``): a server answers people of
+# both languages at once, each request in its own thread.
+_here = threading.local()
 _catalogs: "dict[str, dict[str, str]]" = {}  # language -> message id -> text, once loaded
 
 
@@ -156,8 +161,26 @@ def use(lang: "str | None") -> str:
 
 
 def current() -> str:
-    """The language in force: the one ``use`` chose, else the locale's."""
+    """The language in force: this thread's (``speaking``), else the one ``use`` chose,
+    else the locale's."""
+    here = getattr(_here, "lang", None)
+    if here is not None:
+        return str(here)
     return _chosen[0] if _chosen else locale_lang()
+
+
+@contextlib.contextmanager
+def speaking(lang: str) -> Iterator[None]:
+    """Everything rendered in this thread while the block runs is in ``lang``; other
+    threads keep theirs."""
+    if lang not in LANGS:
+        raise ValueError("unknown language %r: give one of %s" % (lang, ", ".join(LANGS)))
+    before = getattr(_here, "lang", None)
+    _here.lang = lang
+    try:
+        yield
+    finally:
+        _here.lang = before
 
 
 def text(msg_id: str, lang: "str | None" = None, **fields: object) -> str:

@@ -3,7 +3,8 @@
 It listens on loopback by default (``--listen 127.0.0.1:8080``); people log in on the page
 with their own accounts, so the command itself takes no user. A port another program holds
 is said in one line (exit 2) before anything starts; Ctrl-C ends the server cleanly: the
-requests under way finish, nothing is left half-written.
+requests under way finish, nothing is left half-written. Beside the page, a thread makes
+each recording's page ready as docks bring it (``host.web.prepare``).
 """
 
 import argparse
@@ -43,17 +44,33 @@ def bound(host: str, port: int) -> socket.socket:
     return sock
 
 
+def warm_templates() -> None:
+    """Compile every page's template now, not at the first request that shows it (a
+    recording's page: a few hundred milliseconds of someone's first look)."""
+    from host.web import pages
+
+    env = pages._env  # the pages' one Jinja environment, which keeps what it compiled
+    for name in env.list_templates(extensions=["html"]):
+        env.get_template(name)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from host.cli.auth import open_store, signer_for
     from host.web.app import create_app
+    from host.web.prepare import Preparer
 
     store = open_store(args.evidence)
     host, port = args.listen
     sock = bound(host, port)
     port = sock.getsockname()[1]
     app = create_app(store, sign=signer_for)
+    web = app.state.web
+    # Recordings' pages made ready as docks bring them, so that no first look parses them.
+    preparer = Preparer(web.front, web.views, checks=web.checks)
+    preparer.start()
+    warm_templates()
     shown = "[%s]" % host if ":" in host else host
     print(i18n.text("serve.listening", url="http://%s:%d/" % (shown, port)), flush=True)
     server = uvicorn.Server(
@@ -65,6 +82,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         pass  # uvicorn has shut down already, then passes Ctrl-C on: the end asked for
     finally:
         sock.close()
+        preparer.stop()
+        web.front.close()
         store.close()
     print(i18n.text("serve.stopped"), flush=True)
     return EXIT_OK

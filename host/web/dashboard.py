@@ -40,10 +40,12 @@ def device_flags(look: "Callable[[], AbstractContextManager[Cursor]]", device_id
         making = _flags_making.setdefault(device_id, threading.Lock())
     with making:
         with look() as cur:
-            top, count = cur.execute(
-                "SELECT max(seq), count(*) FROM entries WHERE device_id = ?", (device_id,)
+            # A ledger is stored without gaps from seq 0 (``add_entries``): its last seq says
+            # whether it grew, in one index lookup (a count would read every entry).
+            (top,) = cur.execute(
+                "SELECT max(seq) FROM entries WHERE device_id = ?", (device_id,)
             ).fetchone()
-            key = (top, count)
+            key = top
             with _flags_lock:
                 kept = _flags_kept.get(device_id)
             if kept is not None and kept[0] == key:

@@ -53,11 +53,8 @@ def text(lang: str, msg_id: str, **fields: object) -> str:
 
 @contextlib.contextmanager
 def speaking(lock: threading.Lock, lang: str) -> Iterator[None]:
-    """The host's messages in ``lang`` while the block runs (one request at a time)."""
-    with lock:
-        before = i18n._chosen[:]
-        i18n.use(lang)
-        try:
-            yield
-        finally:
-            i18n._chosen[:] = before
+    """The host's messages in ``lang`` while the block runs, in this request's thread only
+    (``host.i18n.speaking``): requests in the other language go on at the same time.
+    ``lock`` is no longer taken (kept for the callers: the language is per thread now)."""
+    with i18n.speaking(lang):
+        yield

@@ -74,7 +74,8 @@ def zone_of(request: Request) -> str:
     from host import settings
 
     web = request.app.state.web
-    with web.store.read() as cur:
+    # On the request thread's own reader: not behind the views' commits (``storefront``).
+    with web.front.read() as cur:
         return str(settings.get(cur, settings.TIME_ZONE))
 
 

@@ -175,7 +175,7 @@ class Views:
                     stored = raws(cur, item.device_id, item.first_seq, item.last_seq)
                 view = make(item, stored)
                 if keep is not None:
-                    _keep_in_store(keep, item, view)
+                    keep_in_store(keep, item, view)
             with self._lock:
                 self._kept[key] = view
                 self._making.pop(key, None)
@@ -198,7 +198,7 @@ def _kept_in_store(
     return None if row is None else from_bytes(item, bytes(row[0]))
 
 
-def _keep_in_store(
+def keep_in_store(
     keep: "Callable[[], AbstractContextManager[Cursor]]", item: items.Item, view: View
 ) -> None:
     try:

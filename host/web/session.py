@@ -213,9 +213,12 @@ async def login(request: Request) -> Response:
     try:
         with i18n.speaking(web.speaking, lang):
             prepare(web.store)
-            with web.store.write() as cur:
-                items.refresh(cur)
-            desk = Desk.login(web.store, name, password, now=web.now, sign=web.sign)
+            with web.front.read() as cur:
+                behind = items.behind(cur)
+            if behind:  # most logins: nothing new, and no write to find that out
+                with web.front.write() as cur:
+                    items.refresh(cur)
+            desk = Desk.login(web.front, name, password, now=web.now, sign=web.sign)
     except Refused as exc:
         web.limiter.failed(address, now)
         return _login_form(request, str(exc), 403)

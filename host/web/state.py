@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from host.web.footage import Checks, Thumbnails
 from host.web.recordview import Views
 from host.web.session import Limiter, Sessions
+from host.web.storefront import Front
 
 if TYPE_CHECKING:
     from host.access import Store
@@ -27,6 +28,12 @@ class Web:
     views: Views = field(default_factory=Views)
     # Where court packages are made (``host.web.export``); None: the store's exports folder.
     exports: "str | None" = None
-    # The host's messages (a refusal's line) speak the language in force, which is
-    # process-wide: a request that shows one holds this while it chooses and renders.
+    # No longer held: the host's messages speak each request's language in its own thread
+    # (``host.i18n.speaking``); kept for the callers that still pass it.
     speaking: threading.Lock = field(default_factory=threading.Lock)
+    # The store as the desks use it: each thread reading on its own connection, the audit
+    # records of views and plays committed in groups (``storefront``).
+    front: Front = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.front = Front(self.store)

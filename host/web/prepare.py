@@ -1,0 +1,123 @@
+"""Recordings' pages made ready before anyone asks: when a dock brings a recording, or more
+of one, the server makes what its page needs (``recordview``) and keeps it in the store.
+
+A ten-hour recording is 36,000 entries, seconds of parsing; done while a person waits, that
+is their first look. ``sealcam serve`` runs a ``Preparer`` beside the page instead: a thread
+that looks every ``poll_s`` seconds for what the ledger holds that the items index has not
+read (one indexed lookup per device), brings the index up to it, and makes the view of
+every recording that has none kept for its last seq, the newest first; and checks its
+chunks' media against their signed hashes (``footage.Checks``, the page's own, within a
+budget) before it keeps the view, so that the first look shows their states instead of
+"checking". The view is derived from the signed entries, as the index is; the checks'
+results are what a page would have found itself, and a chunk not checked yet is shown so.
+"""
+
+import threading
+from typing import TYPE_CHECKING, cast
+
+from host import items
+from host.web.recordview import VERSION, Views, keep_in_store
+
+if TYPE_CHECKING:
+    from host.access import Store
+    from host.web.footage import Checks, MediaFiles
+
+POLL_S = 2.0  # how soon after a dock its recordings are made ready, at most (plus the work)
+# Chunks whose media a round checks ahead of the first look, at most: a server started on a
+# store it never served does not read every file it holds before it looks at the next dock.
+CHECK_BUDGET = 200_000
+
+_WANTING = """
+SELECT i.item_id FROM items i
+WHERE i.kind = ? AND NOT EXISTS (
+    SELECT 1 FROM web_views v
+    WHERE v.item_id = i.item_id AND v.last_seq = i.last_seq AND v.version = ?)
+ORDER BY i.started_ms DESC, i.item_id
+"""
+
+
+def wanting(store: "Store") -> "list[str]":
+    """The recordings whose view is not kept for their last seq, newest first."""
+    with store.read() as cur:
+        return [r[0] for r in cur.execute(_WANTING, (items.RECORDING, VERSION)).fetchall()]
+
+
+def once(
+    store: "Store",
+    views: Views,
+    stop: "threading.Event | None" = None,
+    checks: "Checks | None" = None,
+    budget: int = CHECK_BUDGET,
+) -> int:
+    """Bring the items index up to the ledger and make every wanting view; how many were
+    made. With ``checks`` (the page's), each one's chunks are checked against their signed
+    hashes too, within ``budget`` chunks, before the view is kept: the first look then
+    shows their states at once. Stops early once ``stop`` is set."""
+    with store.read() as cur:
+        behind = items.behind(cur)
+    if behind:
+        with store.write() as cur:
+            items.refresh(cur)
+    made = 0
+    for item_id in wanting(store):
+        if stop is not None and stop.is_set():
+            break
+        with store.read() as cur:
+            item = items.get(cur, item_id)
+        view = views.get(store.read, item)
+        if checks is not None and len(view.parts) <= budget:
+            budget -= len(view.parts)
+            # The evidence store itself (under a Front), which names each digest's file.
+            media = cast("MediaFiles", getattr(store, "store", store))
+            # From the end: a page looked at meanwhile queues its chunks from the start to
+            # the same checks' own thread, and the two meet in the middle, not hash twice.
+            for part in reversed(view.parts):
+                if stop is not None and stop.is_set():
+                    return made
+                checks.state(media, part.digest)
+        keep_in_store(store.write, item, view)
+        made += 1
+    return made
+
+
+class Preparer:
+    """``once`` now and every ``poll_s`` seconds after, in a thread, until ``stop``."""
+
+    def __init__(
+        self,
+        store: "Store",
+        views: Views,
+        poll_s: float = POLL_S,
+        checks: "Checks | None" = None,
+    ) -> None:
+        self.store = store
+        self.views = views
+        self.checks = checks
+        self.poll_s = poll_s
+        self.made = 0
+        self.rounds = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="prepare-views", daemon=True)
+        self._thread.start()
+
+    def stop(self, wait_s: float = 60.0) -> None:
+        """Stop after the view under way (a ten-hour one: seconds), waiting at most
+        ``wait_s``; the store may then be closed."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(wait_s)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.made += once(self.store, self.views, self._stop, self.checks)
+            except Exception:  # a store busy or closing: the next round tries again
+                pass
+            self.rounds += 1
+            self._stop.wait(self.poll_s)
+
+
+__all__ = ["POLL_S", "Preparer", "once", "wanting"]
