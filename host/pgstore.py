@@ -32,12 +32,14 @@ from host.evidence import (
     EvidenceError,
     EvidenceStore,
     MediaWriter,
+    SameAsStored,
     StoreUnopenable,
-    chunk_media,
+    media_notes,
+    order_batch,
+    parse_batch,
+    sort_notes,
 )
 from host.s3media import MediaRefused, MediaUnusable, S3Media
-from protocol.bounds import entry_problem
-from protocol.ledger import Entry, parse_entry
 from protocol.registry import F_WALL_MS, ZERO_HASH, id_problem
 
 # Where a test stops this process dead (SIGKILL) to prove a crash there leaves nothing
@@ -424,15 +426,7 @@ class PgEvidenceStore(EvidenceStore):
     def add_entries(self, device_id: str, entries: list, received_ms: int) -> int:
         """As the embedded store's (all or nothing, a resent window skipped, a fork
         refused whole), once this session holds the device's claim."""
-        parsed = [item if isinstance(item, Entry) else parse_entry(item) for item in entries]
-        for e in parsed:
-            if e.device_id != device_id:
-                raise EvidenceError(
-                    "entry seq %d belongs to device %s, not %s" % (e.seq, e.device_id, device_id)
-                )
-            problem = entry_problem(e.fields)
-            if problem:
-                raise EvidenceError("entry seq %d: %s" % (e.seq, problem))
+        parsed = parse_batch(device_id, entries)
         self._claim(device_id)
         with self._transaction() as cur:
             known = cur.execute(
@@ -443,32 +437,14 @@ class PgEvidenceStore(EvidenceStore):
                     "device %s is not enrolled: enrol its public key before storing its "
                     "ledger" % device_id
                 )
-            next_seq, last = self._head(cur, device_id)
-            batch: dict = {}
-            rows = []
-            due = []
-            for e in parsed:
-                if batch.setdefault(e.seq, e.digest) != e.digest:
-                    raise EvidenceError(
-                        "device %s sent two different entries for seq %d in one batch: "
-                        "the ledger was forked; nothing was stored" % (device_id, e.seq)
-                    )
-                if e.seq < next_seq:
-                    self._check_same(cur, device_id, e.seq, e.digest)
-                    continue
-                if e.seq != next_seq or (e.seq > 0 and e.prev != last):
-                    raise EvidenceError(
-                        "entry seq %d does not continue device %s's stored ledger (next seq "
-                        "%d): store entries in order, verified" % (e.seq, device_id, next_seq)
-                    )
-                rows.append(
-                    (device_id, e.seq, e.digest, bytes(e.raw), e.kind, e.fields[F_WALL_MS],
-                     received_ms)
-                )  # fmt: skip
-                media = chunk_media(e)
-                if media is not None and not self._held(cur, media[0]):
-                    due.append((device_id, media[0], e.seq, media[1]))
-                next_seq, last = e.seq + 1, e.digest
+            same = self._same_as_stored(cur, device_id)
+            new, next_seq = order_batch(device_id, parsed, self._head(cur, device_id), same)
+            rows = [
+                (device_id, e.seq, e.digest, bytes(e.raw), e.kind, e.fields[F_WALL_MS],
+                 received_ms)
+                for e in new
+            ]  # fmt: skip
+            due = media_notes(device_id, new, lambda digest: self._held(cur, digest))
             cur.executemany("INSERT INTO entries VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
             cur.executemany(
                 "INSERT INTO missing_media VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING", due
@@ -478,15 +454,15 @@ class PgEvidenceStore(EvidenceStore):
             )
         return next_seq
 
-    def _check_same(self, cur: Any, device_id: str, seq: int, digest: bytes) -> None:
-        row = cur.execute(
-            "SELECT hash FROM entries WHERE device_id = %s AND seq = %s", (device_id, seq)
-        ).fetchone()
-        if row is not None and bytes(row[0]) != digest:
-            raise EvidenceError(
-                "device %s sent a different entry for seq %d than the one stored: the ledger "
-                "was forked or altered; nothing was stored" % (device_id, seq)
-            )
+    @staticmethod
+    def _same_as_stored(cur: Any, device_id: str) -> SameAsStored:
+        def same(seq: int, digest: bytes) -> bool:
+            row = cur.execute(
+                "SELECT hash FROM entries WHERE device_id = %s AND seq = %s", (device_id, seq)
+            ).fetchone()
+            return row is None or bytes(row[0]) == digest
+
+        return same
 
     def entries(self, device_id: str, from_seq: int = 0) -> list:
         rows = self._rows(
@@ -507,11 +483,12 @@ class PgEvidenceStore(EvidenceStore):
             "LEFT JOIN media d ON d.digest = m.digest WHERE m.device_id = %s ORDER BY m.seq",
             (device_id,),
         )
-        held = [bytes(d) for d, _size, have in rows if have]
+        have = {bytes(d) for d, _size, held in rows if held}
+        due, held = sort_notes([(d, size) for d, size, _ in rows], lambda d: d in have)
         if held:  # recorded by a session of another device that names the same media
             with self._transaction() as cur:
                 cur.execute("DELETE FROM missing_media WHERE digest = ANY(%s)", (held,))
-        return [(bytes(d), size) for d, size, have in rows if not have]
+        return due
 
     # --- sessions ---
 
