@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from host import hostlog, i18n, tlog
+from host import hostlog, i18n, sqlstore, tlog
 from host.evidence import (
     EvidenceError,
     EvidenceStore,
@@ -48,6 +48,10 @@ from protocol.registry import F_WALL_MS, ZERO_HASH, id_problem
 FAULT_ENV = "SEALCAM_TEST_FAULT"
 CLAIM_SPACE = 0x5EA1  # the advisory locks' class: a device's claim by one session
 SCHEMA_LOCK = 0x5EA10001  # makes the tables one host at a time
+# Evidence management's writes (host.access), one at a time across every host, as the
+# embedded store's BEGIN IMMEDIATE makes them: each reads the audit trail's last record to
+# chain the next, and a plan's index to bring it up, so two at once would fork them.
+WRITE_LOCK = 0x5EA10002
 UPLOADERS = 2  # uploads run at once, beside the session while it brings the next media
 UPLOADS = 4  # uploads running or waiting (the media of each held in memory) at most
 
@@ -209,6 +213,7 @@ class PgHostLog:
         writer's leaves into one log."""
         if not leaves:
             return
+        cur = getattr(cur, "raw", cur)  # a management write's cursor: its psycopg one
         size, frontier = cur.execute("SELECT size, frontier FROM log_head FOR UPDATE").fetchone()
         tree = tlog.CompactTree(size, hostlog._frontier_of(frontier))
         rows = []
@@ -338,6 +343,36 @@ class PgEvidenceStore(EvidenceStore):
                 return self._live().execute(sql, params).fetchall()
         except psycopg.OperationalError as exc:
             raise EvidenceError(i18n.text("pg.lost", why=_first_line(exc))) from None
+
+    # --- for the layers above the sync (evidence management: host.access and behind) ---
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlstore.PgCursor]:
+        """One write transaction (``host.access.Store``): the management writers' lock
+        taken first, so they run one at a time as on the embedded store; committed when the
+        block ends without an exception, rolled back otherwise. Its cursor takes the
+        management code's SQL (``host.sqlstore``)."""
+        import psycopg
+
+        with self._transaction() as raw:
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            yield sqlstore.PgCursor(psycopg.ClientCursor(self._db))
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlstore.PgCursor]:
+        """A cursor on one snapshot of the store (a repeatable-read transaction)."""
+        import psycopg
+
+        with self._transaction() as raw:
+            raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield sqlstore.PgCursor(psycopg.ClientCursor(self._db))
+
+    def add_tables(self, schema: str) -> None:
+        """Make a layer's tables, written for SQLite, in PostgreSQL's types
+        (``host.sqlstore.pg_schema``); one host at a time."""
+        with self._transaction() as raw:
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            raw.execute(sqlstore.pg_schema(schema))
 
     def close(self) -> None:
         if self._pool is not None:

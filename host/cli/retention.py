@@ -9,7 +9,7 @@ shortened, one's own request approved) changes nothing and is recorded all the s
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from host import audit, cases, i18n, retention
 from host.cli import auth
@@ -18,10 +18,18 @@ from host.cli.common import EXIT_NOT_OK, EXIT_OK, UsageProblem
 from host.errors import Refused, Unusable
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
+    from host.access import Desk, Store
+    from host.sqlstore import Cursor
 
-    from host.access import Desk
-    from host.evidence import SqliteEvidenceStore
+
+@runtime_checkable
+class MediaStore(Protocol):
+    """A store whose media retention can remove (``SqliteEvidenceStore``'s files; a
+    scale-out store's objects once their lock allows it)."""
+
+    def has_media(self, digest: bytes) -> bool: ...
+
+    def remove_media(self, digests: list) -> int: ...
 
 
 def add_retention(sub: "argparse._SubParsersAction") -> None:
@@ -85,8 +93,8 @@ def _days(text: str) -> int:
     return int(text)
 
 
-def _open(args: argparse.Namespace) -> "tuple[Desk, SqliteEvidenceStore]":
-    store = auth.open_store(args.evidence)
+def _open(args: argparse.Namespace) -> "tuple[Desk, Store]":
+    store = auth.open_store(args.evidence, args.media)
     store.add_tables(retention.SCHEMA)
     return auth.desk_for(store, args.user), store
 
@@ -416,6 +424,8 @@ def run_run(args: argparse.Namespace) -> int:
     checking the hold and the rules again; one ``delete`` record per item names its
     digests, committed before any file goes."""
     desk, store = _open(args)
+    if not isinstance(store, MediaStore):
+        raise UsageProblem(i18n.text("retention.cannot_remove", evidence=args.evidence))
     now = desk.now()
     with store.write() as cur:  # an index of the ledger, as items.refresh: no action
         retention.refresh_refs(cur)

@@ -36,10 +36,9 @@ from host.cli.people import cell
 from host.errors import Refused, Unusable
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
-
     from host.access import Desk
     from host.evidence import SqliteEvidenceStore
+    from host.sqlstore import Cursor
 
 
 def add_review(sub: "argparse._SubParsersAction") -> None:

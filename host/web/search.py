@@ -16,7 +16,7 @@ from host.web.evidence import acting
 from host.web.session import need
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
+    from host.sqlstore import Cursor
 
 MENU = (("/search", "web.menu.search", audit.VIEW),)
 LIMIT = 200
