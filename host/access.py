@@ -199,6 +199,9 @@ class Desk:
             audit.record(cur, self.store.log, self.user.name, action, self.now(), *record)
         if self._sign is not None:
             self._sign(self.store)
+        after = getattr(self.store, "after_act", None)
+        if refusal is None and after is not None:
+            after(action, self.now())  # a scale-out store's object locks follow retention
         if refusal is not None:
             raise refusal  # the refused record is committed: the attempt is on record
 

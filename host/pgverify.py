@@ -32,6 +32,7 @@ class ScaleReport:
         self.stats: dict = {"store_id": "", "leaves": 0, "checkpoint": None, "devices": {}}
         self.media_checked = 0
         self.media_waiting = 0
+        self.media_removed = 0  # by retention's approved deletions
 
     def add(self, code: str, msg_id: str, **fields: object) -> None:
         self.findings.append((code, text(msg_id, None, **fields)))
@@ -52,6 +53,8 @@ class ScaleReport:
             entries, state = d["entries"], d["state"]
             out.append(text("scaleout.device", device=device, entries=entries, state=state))
         out.append(text("scaleout.media", count=self.media_checked, waiting=self.media_waiting))
+        if self.media_removed:
+            out.append(text("scaleout.media.removed", count=self.media_removed))
         if self.findings:
             out.append(text("scaleout.findings"))
             out.extend("  %-16s %s" % f for f in self.findings)
@@ -65,7 +68,7 @@ class ScaleReport:
             "state": "OK" if self.ok else "NOT OK",
             "findings": [{"code": c, "message": m} for c, m in self.findings],
             "stats": dict(self.stats, media_checked=self.media_checked,
-                          media_waiting=self.media_waiting),
+                          media_waiting=self.media_waiting, media_removed=self.media_removed),
         }  # fmt: skip
 
 
@@ -92,7 +95,15 @@ def check(store: "PgEvidenceStore") -> ScaleReport:
                 "SELECT raw FROM entries WHERE device_id = %s ORDER BY seq", (dev,)).fetchall()])
             for dev, key in devices.fetchall()
         ]  # fmt: skip
-        media = [(bytes(d), v) for d, v in cur.execute("SELECT digest, version FROM media")]
+        media = [(bytes(d), v) for d, v in cur.execute(
+            "SELECT digest, version FROM media WHERE digest NOT IN (%s)" % _REMOVED
+            if _has(cur, "media_locks") else "SELECT digest, version FROM media")]  # fmt: skip
+        removed = []
+        if _has(cur, "media_locks"):
+            removed = [bytes(r[0]) for r in cur.execute(_REMOVED).fetchall()]
+        approved = set()
+        if _has(cur, "deleted_media"):
+            approved = {bytes(r[0]) for r in cur.execute("SELECT digest FROM deleted_media")}
         report.media_waiting = cur.execute(
             "SELECT count(DISTINCT digest) FROM missing_media"
         ).fetchone()[0]
@@ -103,6 +114,13 @@ def check(store: "PgEvidenceStore") -> ScaleReport:
         report.stats["devices"][device] = {"entries": len(raws), "state": result.state}
         if result.state != "OK":
             report.add("ledger", "scaleout.f.ledger", device=device, state=result.state)
+    for digest in removed:
+        # Removed by retention's deletion (the object store let it go): authorised only
+        # where a deletion, approved and on record, names it.
+        if digest in approved:
+            report.media_removed += 1
+        else:
+            report.add("object-removed", "scaleout.f.removed", digest=digest.hex())
     for digest, version in media:
         problem = store.media.check(digest, version)
         report.media_checked += 1
@@ -114,6 +132,13 @@ def check(store: "PgEvidenceStore") -> ScaleReport:
                 problem=text(PROBLEM_WORDS[problem]),
             )
     return report
+
+
+_REMOVED = "SELECT digest FROM media_locks WHERE removed_ms IS NOT NULL"
+
+
+def _has(cur, table: str) -> bool:
+    return cur.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is not None
 
 
 def _row_leaves(cur) -> Counter:
