@@ -306,6 +306,7 @@ class PgEvidenceStore(EvidenceStore):
         self._recorded: dict = {}
         self._lock_policy: Any = None  # host.retention.Policy, read at the first upload
         self.lock_problems: list = []  # object locks the object store would not set, why
+        self._removed = "media_locks"  # what has_media reads removals from
         self.refused_removals: list = []  # digests retention's deletion found still locked
         try:
             self.media = S3Media(media_url, create=not readonly)
@@ -318,6 +319,10 @@ class PgEvidenceStore(EvidenceStore):
                 if missing:
                     raise StoreUnopenable(
                         i18n.text("pg.not_store", url=_shown(url), tables=", ".join(missing))
+                    )
+                if not self._has_table("media_locks"):  # a store made before locks were noted
+                    self._removed = (
+                        "(SELECT NULL::bytea AS digest, NULL::bigint AS removed_ms WHERE false)"
                     )
             else:
                 with self._db.transaction():
@@ -599,8 +604,8 @@ class PgEvidenceStore(EvidenceStore):
         """Whether the object of ``digest`` is recorded and not removed by retention."""
         return bool(
             self._rows(
-                "SELECT 1 FROM media d LEFT JOIN media_locks l ON l.digest = d.digest "
-                "WHERE d.digest = %s AND l.removed_ms IS NULL",
+                "SELECT 1 FROM media d WHERE d.digest = %%s AND NOT EXISTS (SELECT 1 FROM %s l "
+                "WHERE l.digest = d.digest AND l.removed_ms IS NOT NULL)" % self._removed,
                 (bytes(digest),),
             )
         )

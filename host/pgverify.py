@@ -9,6 +9,7 @@ digest (``S3Media.check``). Reads only; nothing is written.
 """
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from host import hostlog, tlog
@@ -16,6 +17,8 @@ from host.i18n import N_, text
 
 if TYPE_CHECKING:
     from host.pgstore import PgEvidenceStore
+
+READERS = 4  # objects read and hashed at once
 
 PROBLEM_WORDS = {
     "missing": N_("scaleout.p.missing"),
@@ -121,8 +124,11 @@ def check(store: "PgEvidenceStore") -> ScaleReport:
             report.media_removed += 1
         else:
             report.add("object-removed", "scaleout.f.removed", digest=digest.hex())
-    for digest, version in media:
-        problem = store.media.check(digest, version)
+    # The objects are read and hashed a few at once: each is a round trip to the object
+    # store, which serves several as fast as one (boto3's client is thread-safe).
+    with ThreadPoolExecutor(READERS, thread_name_prefix="verify-media") as pool:
+        problems = list(pool.map(lambda dv: store.media.check(*dv), media))
+    for (digest, _version), problem in zip(media, problems, strict=True):
         report.media_checked += 1
         if problem is not None:
             report.add(
