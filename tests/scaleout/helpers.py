@@ -15,3 +15,21 @@ def services_command(action: str, state) -> subprocess.CompletedProcess:
         [str(SERVICES), action, "--state", str(state)],
         capture_output=True, text=True, timeout=START_S,
     )  # fmt: skip
+
+
+def copy_into_scaleout(src, url: str, media: str):
+    """A scale-out store at ``url`` and ``media`` holding what the embedded store ``src``
+    synced (its devices, their ledgers and media), as a sync into it would leave it;
+    returns it open."""
+    from host.pgstore import PgEvidenceStore
+
+    store = PgEvidenceStore(url, media)
+    for device_id in src.devices():
+        store.enrol(device_id, src.device_key(device_id))
+        store.add_entries(device_id, src.entries(device_id), 0)
+        for digest, _size in store.missing_media(device_id):
+            store.put_media(digest, src.read_media(digest))
+        summary = {"device": device_id, "result": "ok", "entries_stored": 0, "media_stored": 0,
+                   "bytes_in": 0}  # fmt: skip
+        store.record_session(summary, 0)  # ends the copy's claim on the device
+    return store
