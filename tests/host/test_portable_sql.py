@@ -74,7 +74,8 @@ def test_the_scan_finds_sql_and_would_catch_a_sqlite_only_form():
         ("SELECT '?', \"?\" FROM t WHERE b = ?", "SELECT '?', \"?\" FROM t WHERE b = %s"),
         ("SELECT 1 FROM t WHERE r LIKE 'refused:%' AND d = ?",
          "SELECT 1 FROM t WHERE r LIKE 'refused:%%' AND d = %s"),
-        ("SELECT 'it''s ?' FROM t -- why?\nWHERE b = ?", "SELECT 'it''s ?' FROM t -- why?\nWHERE b = %s"),
+        ("SELECT 'it''s ?' FROM t -- why?\nWHERE b = ?",
+         "SELECT 'it''s ?' FROM t -- why?\nWHERE b = %s"),
     ],
 )  # fmt: skip
 def test_placeholders_become_psycopgs_outside_quotes(sql, pg):
