@@ -26,7 +26,16 @@ def copy_into_scaleout(src, url: str, media: str):
     store = PgEvidenceStore(url, media)
     for device_id in src.devices():
         store.enrol(device_id, src.device_key(device_id))
-        store.add_entries(device_id, src.entries(device_id), 0)
+        raws = src.entries(device_id)
+        # Each run of entries received together is added with the time it was received.
+        start = 0
+        while start < len(raws):
+            at = src.received_ms(device_id, start)
+            end = start
+            while end < len(raws) and src.received_ms(device_id, end) == at:
+                end += 1
+            store.add_entries(device_id, raws[start:end], at)
+            start = end
         for digest, _size in store.missing_media(device_id):
             store.put_media(digest, src.read_media(digest))
         summary = {"device": device_id, "result": "ok", "entries_stored": 0, "media_stored": 0,

@@ -218,3 +218,33 @@ def test_a_review_sample(room, capsys):
     assert replay["ok"] is True  # the seed and the log it names give the same sample
     queue = json.loads(room.ok(capsys, "legal", "review", "queue", "--json"))
     assert [(q["plan"], q["item"]["item_id"]) for q in queue] == [(1, room.item.item_id)]
+
+
+def test_the_policy_a_category_and_the_reports(room, capsys):
+    # R-HOST-3 (a category's period decides retention), R-HOST-10 (the violations report),
+    # R-HOST-7 (the review report): the same answers from both stores.
+    item = room.item.item_id
+    room.ok(capsys, "admin", "retention", "policy", "--years", "5", "--category", "evidence=10")
+    room.ok(capsys, "admin", "setting", "set", "time-zone", "Asia/Urumqi")
+    shown = json.loads(room.ok(capsys, "admin", "setting", "show", "--json"))
+    zone = [(r["value"], r["default"]) for r in shown["settings"] if "zone" in r["name"]]
+    assert zone == [("Asia/Urumqi", False)]
+    room.ok(capsys, "clerk", "item", "note", item, "--category", "evidence", "--proves", "a fight")
+    plan = json.loads(room.ok(capsys, "clerk", "retention", "plan", "--within", "36500", "--json"))
+    ((one, category, rule, until),) = [
+        (r["item"], r["category"], r["rule"], r["deletable_from_ms"]) for r in plan["items"]
+    ]
+    assert (one, category, rule) == (item, "evidence", "category")
+    assert until > room.item.started_ms + 9 * 365 * 24 * HOUR
+    day = datetime.datetime.fromtimestamp(room.item.started_ms / 1000, datetime.UTC)
+    scope = ("--since", (day - datetime.timedelta(days=1)).strftime("%Y-%m-%d"),
+             "--until", (day + datetime.timedelta(days=1)).strftime("%Y-%m-%d"))  # fmt: skip
+    code, out, err = room.run(capsys, "legal", "report", "violations", *scope, "--json")
+    assert code == 1, err  # a violation found: exit 1
+    found = [
+        (v["kind"], v["officer"], v["evidence"]["item"]) for v in json.loads(out)["violations"]
+    ]
+    assert found == [("late-upload", "P-0427", item)]  # the test recording reached us late
+    code, out, err = room.run(capsys, "legal", "report", "review", *scope, "--json")
+    assert code == 0, err
+    assert json.loads(out)["rows"] == []  # nothing sampled yet
