@@ -63,21 +63,34 @@ class Room:
             return audit.history(cur)
 
 
-@pytest.fixture(params=["embedded", "scaleout"])
-def room(request, tmp_path, monkeypatch):
+def _store(request, tmp_path, monkeypatch) -> tuple:
+    """A store of the kind the test is parametrised with, holding one synced recording:
+    (the store, its --evidence/--media arguments)."""
     i18n.use("en")
     monkeypatch.setenv("SEALCAM_PASSWORD", ACCOUNT_PASSWORD)
     monkeypatch.delenv("SEALCAM_USER", raising=False)
     path = synced_evidence(tmp_path / "ev")
     if request.param == "embedded":
-        store = SqliteEvidenceStore(path)
-        where: tuple = ("--evidence", str(path))
-    else:
-        url, media = request.getfixturevalue("scale_store")
-        src = SqliteEvidenceStore(path, readonly=True)
-        store = copy_into_scaleout(src, url, media)
-        src.close()
-        where = ("--evidence", url, "--media", media)
+        return SqliteEvidenceStore(path), ("--evidence", str(path))
+    url, media = request.getfixturevalue("scale_store")
+    src = SqliteEvidenceStore(path, readonly=True)
+    store = copy_into_scaleout(src, url, media)
+    src.close()
+    return store, ("--evidence", url, "--media", media)
+
+
+@pytest.fixture(params=["embedded", "scaleout"])
+def bare(request, tmp_path, monkeypatch):
+    """A store of either kind with a synced recording and no accounts yet."""
+    store, where = _store(request, tmp_path, monkeypatch)
+    yield store, where
+    store.close()
+    i18n.use(None)
+
+
+@pytest.fixture(params=["embedded", "scaleout"])
+def room(request, tmp_path, monkeypatch):
+    store, where = _store(request, tmp_path, monkeypatch)
     with_accounts(store, ACCOUNTS)
     with store.read() as cur:
         (item,) = items.find(cur)
@@ -248,3 +261,68 @@ def test_the_policy_a_category_and_the_reports(room, capsys):
     code, out, err = room.run(capsys, "legal", "report", "review", *scope, "--json")
     assert code == 0, err
     assert json.loads(out)["rows"] == []  # nothing sampled yet
+
+
+def test_the_first_account_is_an_administrator_made_without_a_login(bare, capsys, monkeypatch):
+    # Issue 18: ``sealcam user`` on both stores; R-HOST-5: the first user-add is on record.
+    store, where = bare
+    monkeypatch.setenv("SEALCAM_NEW_PASSWORD", "first admin password")
+    assert main(["user", "add", *where, "--name", "li", "--role", "legal-reviewer"]) == 1
+    assert main(["user", "add", *where, "--name", "root", "--role", "administrator"]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("SEALCAM_PASSWORD", "first admin password")
+    assert main(["user", "list", *where, "--user", "root", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(u["name"], u["roles"]) for u in listed["users"]] == [("root", ["administrator"])]
+    with store.read() as cur:
+        trail = audit.history(cur)
+    assert [(r.actor, r.action, r.outcome, r.details.get("first")) for r in trail[:3]] == [
+        ("li", audit.USER_ADD, audit.REFUSED, True),
+        ("root", audit.USER_ADD, audit.DONE, True),
+        ("root", audit.LOGIN, audit.DONE, None),
+    ]
+
+
+ROUNDS = 8  # actions per desk in the race below: enough to interleave, bounded
+
+
+def test_two_hosts_acting_at_once_keep_one_audit_chain(room, capsys):
+    # R-HOST-5 (an unbroken trail); issue 18: many hosts write one store. Two desks, each on
+    # a store opened apart (the scale-out one: its own connection, as another host has),
+    # act at the same time; every action lands, and the trail stays one chain.
+    import threading
+
+    from host.access import Desk
+
+    if isinstance(room.store, SqliteEvidenceStore):
+        other = SqliteEvidenceStore(room.store.root)
+    else:
+        from host.pgstore import PgEvidenceStore
+
+        other = PgEvidenceStore(room.store.url, "s3://" + room.store.media.bucket)
+    desks = [Desk.login(s, "clerk", ACCOUNT_PASSWORD, now=room.clock) for s in (room.store, other)]
+    before = len(room.trail())
+    start = threading.Barrier(2)
+    failed: list = []
+
+    def act(desk) -> None:
+        try:
+            start.wait(timeout=60)
+            for n in range(ROUNDS):
+                with desk.act(audit.VIEW, room.item.item_id, round=n):
+                    pass
+        except Exception as exc:  # reported below, with what it was
+            failed.append(repr(exc))
+
+    threads = [threading.Thread(target=act, args=(d,)) for d in desks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    other.close()
+    assert not failed, failed
+    trail = room.trail()
+    assert len(trail) == before + 2 * ROUNDS
+    assert [r.seq for r in trail] == list(range(len(trail)))
+    for earlier, later in itertools.pairwise(trail):
+        assert later.prev == earlier.hash
