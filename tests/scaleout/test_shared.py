@@ -18,7 +18,12 @@ from host import audit, hostlog, i18n, items, people, tlog
 from host.cli import auth
 from host.cli.main import main
 from host.evidence import SqliteEvidenceStore
-from tests.host.helpers import ACCOUNT_PASSWORD, synced_evidence, with_accounts
+from tests.host.helpers import (
+    ACCOUNT_PASSWORD,
+    sign_checkpoint,
+    synced_evidence,
+    with_accounts,
+)
 from tests.scaleout.helpers import copy_into_scaleout
 
 ACCOUNTS = (
@@ -92,6 +97,7 @@ def bare(request, tmp_path, monkeypatch):
 def room(request, tmp_path, monkeypatch):
     store, where = _store(request, tmp_path, monkeypatch)
     with_accounts(store, ACCOUNTS)
+    sign_checkpoint(store)  # the log signed, as a sync leaves it
     with store.read() as cur:
         (item,) = items.find(cur)
     clock = Clock(item.started_ms + HOUR)
@@ -326,3 +332,19 @@ def test_two_hosts_acting_at_once_keep_one_audit_chain(room, capsys):
     assert [r.seq for r in trail] == list(range(len(trail)))
     for earlier, later in itertools.pairwise(trail):
         assert later.prev == earlier.hash
+
+
+def test_verify_of_a_store_with_accounts_is_on_record(room, capsys):
+    # R-HOST-5 (who checked the store is on record), issue 18: verify on both stores.
+    where = [room.where[1], *room.where[2:]]  # verify names the store as its argument
+    assert main(["verify", *where, "--user", "wang"]) == 1  # an officer may not: refused
+    assert "Traceback" not in capsys.readouterr().err
+    last = room.trail()[-1]
+    assert (last.actor, last.action, last.outcome) == ("wang", audit.VERIFY, audit.REFUSED)
+    code = main(["verify", *where, "--user", "clerk", "--json"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    json.loads(out.out)
+    last = room.trail()[-1]
+    assert (last.actor, last.action, last.outcome) == ("clerk", audit.VERIFY, audit.DONE)
+    assert last.details["verdict"] == "OK"
