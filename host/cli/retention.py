@@ -424,14 +424,16 @@ def run_run(args: argparse.Namespace) -> int:
     checking the hold and the rules again; one ``delete`` record per item names its
     digests, committed before any file goes."""
     desk, store = _open(args)
-    if not isinstance(store, MediaStore):
-        raise UsageProblem(i18n.text("retention.cannot_remove", evidence=args.evidence))
     now = desk.now()
     with store.write() as cur:  # an index of the ledger, as items.refresh: no action
         retention.refresh_refs(cur)
     with desk.look() as cur:
         due = retention.due(cur, now)
         left = retention.deleted_digests(cur)
+    media = store if isinstance(store, MediaStore) else None
+    if (due or left) and media is None:
+        # Nothing is recorded as deleted that this store cannot then remove.
+        raise UsageProblem(i18n.text("retention.cannot_remove", evidence=args.evidence))
     done, refused = [], []
     for d in due:
         try:
@@ -458,7 +460,8 @@ def run_run(args: argparse.Namespace) -> int:
                 print(i18n.text("retention.run_refused", item=d.item_id, problem=exc),
                       file=sys.stderr)  # fmt: skip
             continue
-        removed = store.remove_media(digests)
+        assert media is not None  # something is due: checked above
+        removed = media.remove_media(digests)
         done.append(
             {
                 "item": d.item_id,
@@ -470,8 +473,8 @@ def run_run(args: argparse.Namespace) -> int:
         if not args.json:
             print(i18n.text("retention.run_done", item=d.item_id, files=removed))
     # Files a run cut off before removing them (its record is committed): removed now.
-    leftover = [x for x in left if store.has_media(x)]
-    finished = store.remove_media(leftover) if leftover else 0
+    leftover = [x for x in left if media is not None and media.has_media(x)]
+    finished = media.remove_media(leftover) if media is not None and leftover else 0
     if args.json:
         print(json.dumps({"now_ms": now, "deleted": done, "refused": refused,
                           "finished_earlier": finished}, indent=2))  # fmt: skip

@@ -194,6 +194,8 @@ def test_the_retention_plan_and_a_hold(room, capsys):
     assert code == 1 and err.strip()
     last = room.trail()[-1]
     assert (last.action, last.item, last.outcome) == (audit.DELETE_REQUEST, item, audit.REFUSED)
+    # Nothing approved and past its grace period: a run deletes nothing, on either store.
+    assert "nothing deleted" in room.ok(capsys, "clerk", "retention", "run")
 
 
 def test_a_recorder_checked_out_and_returned(room, capsys):
