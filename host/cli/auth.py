@@ -209,7 +209,22 @@ def reader_desk(root: str, user: "str | None", action: str) -> "Desk | None":
     if not (os.access(db_path, os.W_OK) and os.access(folder, os.W_OK)):
         print(i18n.text("auth.read_only_unrecorded", path=root), file=sys.stderr)
         return None
-    desk = desk_for(open_store(root), user)
+    return checked_desk(open_store(root), user, action)
+
+
+def scaleout_reader_desk(store: "Store", user: "str | None", action: str) -> "Desk | None":
+    """``reader_desk`` of an open scale-out store: None while it has no accounts."""
+    from host import people, sqlstore
+
+    with store.read() as cur:
+        accounts = sqlstore.has_table(cur, "users") and people.any_user(cur)
+    return checked_desk(store, user, action) if accounts else None
+
+
+def checked_desk(store: "Store", user: "str | None", action: str) -> "Desk":
+    """The desk of ``user`` on ``store``, its role for ``action`` checked first: a refusal
+    is recorded and raised (exit 1) before anything is read."""
+    desk = desk_for(store, user)
     if desk.refusal(action) is not None:
         with desk.act(action):  # records the refusal and raises it: the body never runs
             pass

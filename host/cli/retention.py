@@ -443,14 +443,16 @@ def run_run(args: argparse.Namespace) -> int:
     checking the hold and the rules again; one ``delete`` record per item names its
     digests, committed before any file goes."""
     desk, store = _open(args)
-    if not isinstance(store, MediaStore):
-        raise UsageProblem(i18n.text("retention.cannot_remove", evidence=args.evidence))
     now = desk.now()
     with store.write() as cur:  # an index of the ledger, as items.refresh: no action
         retention.refresh_refs(cur)
     with desk.look() as cur:
         due = retention.due(cur, now)
         left = retention.deleted_digests(cur)
+    media = store if isinstance(store, MediaStore) else None
+    if (due or left) and media is None:
+        # Nothing is recorded as deleted that this store cannot then remove.
+        raise UsageProblem(i18n.text("retention.cannot_remove", evidence=args.evidence))
     done, refused, waiting = [], [], []
     for d in due:
         try:
@@ -483,7 +485,8 @@ def run_run(args: argparse.Namespace) -> int:
                 print(i18n.text("retention.run_refused", item=d.item_id, problem=exc),
                       file=sys.stderr)  # fmt: skip
             continue
-        removed = store.remove_media(digests)
+        assert media is not None  # something is due: checked above
+        removed = media.remove_media(digests)
         done.append(
             {
                 "item": d.item_id,
@@ -495,8 +498,8 @@ def run_run(args: argparse.Namespace) -> int:
         if not args.json:
             print(i18n.text("retention.run_done", item=d.item_id, files=removed))
     # Files a run cut off before removing them (its record is committed): removed now.
-    leftover = [x for x in left if store.has_media(x)]
-    finished = store.remove_media(leftover) if leftover else 0
+    leftover = [x for x in left if media is not None and media.has_media(x)]
+    finished = media.remove_media(leftover) if media is not None and leftover else 0
     # Objects the object store still kept (its clock ahead of this host's): tried again by
     # the next run, as files a run was cut off before removing.
     still = [x.hex() for x in getattr(store, "refused_removals", [])]
