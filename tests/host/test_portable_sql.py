@@ -16,10 +16,12 @@ from host import sqlstore
 HOST = Path(__file__).resolve().parents[2] / "host"
 # The modules whose SQL speaks to one engine only: the embedded store and its check
 # (SQLite), the scale-out store and its check (PostgreSQL, psycopg's own placeholders), the
-# seam itself (a branch per engine), and ``sealcam verify`` of an embedded store.
+# seam itself (a branch per engine), ``sealcam verify`` of an embedded store, and the move
+# from one to the other (``host.migrate``: SQLite's catalogue and rowid read, PostgreSQL's
+# written).
 ONE_ENGINE = {
     "evidence.py", "hostlog.py", "verify_store.py", "pgstore.py", "pgverify.py",
-    "sqlstore.py", "cli/verify.py", "cli/demo.py",
+    "sqlstore.py", "cli/verify.py", "cli/demo.py", "migrate.py",
 }  # fmt: skip
 SQL = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|WITH|REPLACE)\b", re.I)
 SQLITE_ONLY = {
