@@ -7,13 +7,20 @@ again, and bad input is one line."""
 # R-HOST-5: the evidence and its record arrive whole, and the copy proves it.
 
 import json
+import os
 import subprocess
 
 from host import audit, i18n, items, people, retention
 from host.evidence import SqliteEvidenceStore
 from host.pgstore import PgEvidenceStore
 from host.s3media import S3Media
-from tests.host.helpers import SEALCAM, sign_checkpoint, synced_evidence, with_accounts
+from tests.host.helpers import (
+    ACCOUNT_PASSWORD,
+    SEALCAM,
+    sign_checkpoint,
+    synced_evidence,
+    with_accounts,
+)
 
 ACCOUNTS = (("clerk", (people.CLERK,), None),)
 WAIT_S = 600  # a bound on a command's run, reached only when it hangs
@@ -74,11 +81,13 @@ def test_a_store_moves_whole_verifies_and_is_refused_a_second_time(tmp_path, sca
     held = [S3Media(media).held(d, v) for d, (v, _lock) in objects.items()]
     assert any(held)
     store.close()
+    # The moved accounts work: verify by one of them, as on the source.
     verified = subprocess.run(
-        [*SEALCAM, "verify", url, "--media", media, "--lang", "en"],
+        [*SEALCAM, "verify", url, "--media", media, "--lang", "en", "--user", "clerk"],
         capture_output=True, text=True, timeout=WAIT_S,
+        env=dict(os.environ, SEALCAM_PASSWORD=ACCOUNT_PASSWORD),
     )  # fmt: skip
-    assert verified.returncode == 0, verified.stdout
+    assert verified.returncode == 0, verified.stdout + verified.stderr
 
     # The same target again: not empty, refused in one line, nothing written.
     again = migrate("--from", str(path), "--to", url, "--media", media)
