@@ -39,19 +39,21 @@ from host import (
     retention,
     settings,
     shiftevents,
+    sqlstore,
 )
 from host.errors import Refused, Unusable
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
-
     from host import hostlog
+    from host.sqlstore import Cursor
 
 
 class Store(Protocol):
-    """What a desk needs of an evidence store (``host.evidence.SqliteEvidenceStore``)."""
+    """What a desk needs of an evidence store: ``host.evidence.SqliteEvidenceStore``, or
+    ``host.pgstore.PgEvidenceStore`` (its cursors take the same SQL: ``host.sqlstore``)."""
 
-    log: "hostlog.HostLog"
+    @property
+    def log(self) -> audit.Log: ...
 
     def write(self) -> "contextlib.AbstractContextManager[Cursor]": ...
 
@@ -108,11 +110,8 @@ def prepare(store: Store) -> None:
     """Make the evidence-management tables in ``store`` where any is missing; one read of
     the schema when they are all there."""
     with store.read() as cur:
-        have = cur.execute(
-            "SELECT count(*) FROM sqlite_master WHERE name IN (%s)" % ",".join("?" * len(MADE)),
-            MADE,
-        ).fetchone()[0]
-    if have == len(MADE):
+        have = sqlstore.existing(cur, MADE)
+    if len(have) == len(MADE):
         return
     for schema in SCHEMAS:
         store.add_tables(schema)
@@ -200,6 +199,9 @@ class Desk:
             audit.record(cur, self.store.log, self.user.name, action, self.now(), *record)
         if self._sign is not None:
             self._sign(self.store)
+        after = getattr(self.store, "after_act", None)
+        if refusal is None and after is not None:
+            after(action, self.now())  # a scale-out store's object locks follow retention
         if refusal is not None:
             raise refusal  # the refused record is committed: the attempt is on record
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from host import registers
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
+    from host.sqlstore import Cursor
 
 RULE = "R-HOST-9"
 # Class -> (officers per recorder, the least any unit of the class must have).

@@ -21,13 +21,21 @@ import csv
 import hashlib
 import io
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from host import hostlog
 from protocol import cbor
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
+    from host.sqlstore import Cursor
+
+
+class Log(Protocol):
+    """The host's log as the trail appends to it (``hostlog.HostLog``, or the scale-out
+    store's ``pgstore.PgHostLog``): leaves, in the caller's write transaction."""
+
+    def append(self, cur: Any, leaves: list) -> None: ...
+
 
 # Actions: what a person did. The names are stable (they are in signed records).
 LOGIN = "login"
@@ -181,7 +189,7 @@ def leaf_of(row: tuple) -> bytes:
 
 def record(
     cur: "Cursor",
-    log: hostlog.HostLog,
+    log: Log,
     actor: str,
     action: str,
     now_ms: int,

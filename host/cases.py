@@ -30,7 +30,7 @@ from host import compliance, i18n, items, localtime, settings
 from host.errors import Unusable
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
+    from host.sqlstore import Cursor
 
 SCHEMA = """
 -- Cases (host.cases): the case file's particulars (R-HOST-2). Times are UTC ms; major is
@@ -401,7 +401,8 @@ def link(cur: "Cursor", case_no: str, item_id: str, by: str, now_ms: int) -> boo
     get(cur, case_no)
     items.get(cur, item_id)
     cur.execute(
-        "INSERT OR IGNORE INTO case_items VALUES (?, ?, ?, ?)", (case_no, item_id, by, now_ms)
+        "INSERT INTO case_items VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (case_no, item_id, by, now_ms),
     )
     return cur.rowcount > 0
 

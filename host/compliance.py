@@ -53,7 +53,7 @@ from protocol.registry import (
 )
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
+    from host.sqlstore import Cursor
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS

@@ -34,6 +34,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 from host import hostlog, i18n
 from host.files import fsync_dir, os_why, start_writeback, sync_files, write_all, write_atomic
@@ -135,6 +136,104 @@ def chunk_media(e: Entry) -> tuple | None:
     if F_CIPHER_SHA in f:
         size += SEALED_OVERHEAD  # the device holds, and sends, the sealed bytes
     return media_digest(f), size
+
+
+# --- the order every store appends a device's ledger in (sans-I/O) ----------------------
+
+
+class SameAsStored(Protocol):
+    """Whether the entry a store holds for ``seq`` is the one hashing to ``digest`` (True
+    when it holds none there: there is nothing to differ from)."""
+
+    def __call__(self, seq: int, digest: bytes) -> bool: ...
+
+
+class HeldMedia(Protocol):
+    """Whether a store durably holds the media of ``digest``."""
+
+    def __call__(self, digest: bytes) -> bool: ...
+
+
+def parse_batch(device_id: str, entries: list) -> "list[Entry]":
+    """``entries`` (encoded, or parsed ``Entry`` objects) parsed once, each checked to be the
+    device's and readable; EvidenceError for the first that is not."""
+    parsed = [item if isinstance(item, Entry) else parse_entry(item) for item in entries]
+    for e in parsed:
+        if e.device_id != device_id:
+            raise EvidenceError(
+                "entry seq %d belongs to device %s, not %s" % (e.seq, e.device_id, device_id)
+            )
+        problem = entry_problem(e.fields)  # the store never holds what no reader can use
+        if problem:
+            raise EvidenceError("entry seq %d: %s" % (e.seq, problem))
+    return parsed
+
+
+def order_batch(
+    device_id: str, parsed: "list[Entry]", head: tuple, same: SameAsStored
+) -> "tuple[list[Entry], int]":
+    """Which of ``parsed`` a store appends to a ledger whose ``head`` is ``(next_seq, last
+    entry hash)``, and the next seq after them: ``(new entries in order, next_seq)``.
+
+    An entry the store already holds, the same one (``same``), is skipped: a resent window.
+    Two different entries for one seq in the batch, or one that differs from the stored
+    entry for its seq, is a forked ledger; an entry that does not take the next seq with the
+    last entry's hash as its link does not continue the ledger. Either is EvidenceError for
+    the whole batch: the caller stores nothing of it. Read the head inside the transaction
+    that appends: another host may have stored these very entries meanwhile.
+    """
+    next_seq, last = head
+    held = next_seq  # the store holds the seqs below this; the batch's own are checked here
+    batch: dict = {}  # seq -> entry hash of what this batch holds
+    new = []
+    for e in parsed:
+        if batch.setdefault(e.seq, e.digest) != e.digest:
+            raise EvidenceError(
+                "device %s sent two different entries for seq %d in one batch: the ledger was "
+                "forked; nothing was stored" % (device_id, e.seq)
+            )
+        if e.seq < next_seq:
+            if e.seq < held and not same(e.seq, e.digest):
+                raise EvidenceError(
+                    "device %s sent a different entry for seq %d than the one stored: the "
+                    "ledger was forked or altered; nothing was stored" % (device_id, e.seq)
+                )
+            continue
+        if e.seq != next_seq or (e.seq > 0 and e.prev != last):
+            raise EvidenceError(
+                "entry seq %d does not continue device %s's stored ledger (next seq %d): store "
+                "entries in order, verified" % (e.seq, device_id, next_seq)
+            )
+        new.append(e)
+        next_seq, last = e.seq + 1, e.digest
+    return new, next_seq
+
+
+def media_notes(device_id: str, new: "list[Entry]", held: HeldMedia) -> list:
+    """The ``missing_media`` rows ``(device_id, digest, seq, size)`` for the chunks among
+    ``new`` whose media the store does not hold: what a sync must bring before a receipt."""
+    due = []
+    for e in new:
+        media = chunk_media(e)
+        if media is not None and not held(media[0]):
+            due.append((device_id, media[0], e.seq, media[1]))
+    return due
+
+
+def sort_notes(notes: list, held: HeldMedia) -> "tuple[list, list]":
+    """A device's ``missing_media`` notes ``(digest, size)``, oldest first, split into what
+    is still owed (``(digest, size)``, in order) and the digests the store holds already (a
+    crash cut off clearing the note, or another device's session brought the same media):
+    those notes are to be cleared, and the media logged, by the caller."""
+    due = []
+    settled = []
+    for digest, size in notes:
+        digest = bytes(digest)
+        if held(digest):
+            settled.append(digest)
+        else:
+            due.append((digest, size))
+    return due, settled
 
 
 class MediaWriter:
@@ -582,15 +681,7 @@ class SqliteEvidenceStore(EvidenceStore):
         for a seq it holds, or two different entries for one seq in the batch, is refused
         whole: that is a forked ledger.
         """
-        parsed = [item if isinstance(item, Entry) else parse_entry(item) for item in entries]
-        for e in parsed:
-            if e.device_id != device_id:
-                raise EvidenceError(
-                    "entry seq %d belongs to device %s, not %s" % (e.seq, e.device_id, device_id)
-                )
-            problem = entry_problem(e.fields)  # the store never holds what no reader can use
-            if problem:
-                raise EvidenceError("entry seq %d: %s" % (e.seq, problem))
+        parsed = parse_batch(device_id, entries)
         with self._lock:
             known = self._db.execute(
                 "SELECT 1 FROM devices WHERE device_id = ?", (device_id,)
@@ -606,33 +697,15 @@ class SqliteEvidenceStore(EvidenceStore):
                 # Read inside the write transaction: another daemon on this store may have
                 # stored these very entries since this one last looked, and they are then
                 # skipped here, not inserted twice (a UNIQUE failure).
-                next_seq, last = self._head(device_id)
-                batch: dict = {}  # seq -> entry hash of what this batch holds
-                rows = []
-                due = []
-                for e in parsed:
-                    if batch.setdefault(e.seq, e.digest) != e.digest:
-                        raise EvidenceError(
-                            "device %s sent two different entries for seq %d in one batch: "
-                            "the ledger was forked; nothing was stored" % (device_id, e.seq)
-                        )
-                    if e.seq < next_seq:
-                        self._check_same(cur, device_id, e.seq, e.digest)
-                        continue
-                    if e.seq != next_seq or (e.seq > 0 and e.prev != last):
-                        raise EvidenceError(
-                            "entry seq %d does not continue device %s's stored ledger (next "
-                            "seq %d): store entries in order, verified"
-                            % (e.seq, device_id, next_seq)
-                        )
-                    rows.append(
-                        (device_id, e.seq, e.digest, bytes(e.raw), e.kind, e.fields[F_WALL_MS],
-                         received_ms)
-                    )  # fmt: skip
-                    media = chunk_media(e)
-                    if media is not None and not self.has_media(media[0]):
-                        due.append((device_id, media[0], e.seq, media[1]))
-                    next_seq, last = e.seq + 1, e.digest
+                new, next_seq = order_batch(
+                    device_id, parsed, self._head(device_id), self._same_as_stored(device_id)
+                )
+                rows = [
+                    (device_id, e.seq, e.digest, bytes(e.raw), e.kind, e.fields[F_WALL_MS],
+                     received_ms)
+                    for e in new
+                ]  # fmt: skip
+                due = media_notes(device_id, new, self.has_media)
                 cur.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
                 cur.executemany("INSERT OR IGNORE INTO missing_media VALUES (?, ?, ?, ?)", due)
                 leaves = [(hostlog.ENTRY, hostlog.entry_leaf(r[0], r[1], r[2])) for r in rows]
@@ -652,14 +725,7 @@ class SqliteEvidenceStore(EvidenceStore):
                 "SELECT digest, size FROM missing_media WHERE device_id = ? ORDER BY seq",
                 (device_id,),
             ).fetchall()
-        due = []
-        held = []
-        for digest, size in rows:
-            digest = bytes(digest)
-            if self.has_media(digest):
-                held.append(digest)  # named before a crash cut off the note's clearing
-            else:
-                due.append((digest, size))
+        due, held = sort_notes(rows, self.has_media)
         if held:
             self._settle(held)
         return due
@@ -691,15 +757,14 @@ class SqliteEvidenceStore(EvidenceStore):
             finally:
                 cur.execute("PRAGMA synchronous=FULL")
 
-    def _check_same(self, cur: sqlite3.Cursor, device_id: str, seq: int, digest: bytes) -> None:
-        row = cur.execute(
-            "SELECT hash FROM entries WHERE device_id = ? AND seq = ?", (device_id, seq)
-        ).fetchone()
-        if row is not None and bytes(row[0]) != digest:
-            raise EvidenceError(
-                "device %s sent a different entry for seq %d than the one stored: the ledger "
-                "was forked or altered; nothing was stored" % (device_id, seq)
-            )
+    def _same_as_stored(self, device_id: str) -> SameAsStored:
+        def same(seq: int, digest: bytes) -> bool:
+            row = self._db.execute(
+                "SELECT hash FROM entries WHERE device_id = ? AND seq = ?", (device_id, seq)
+            ).fetchone()
+            return row is None or bytes(row[0]) == digest
+
+        return same
 
     def entries(self, device_id: str, from_seq: int = 0) -> list:
         with self._lock:

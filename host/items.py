@@ -37,7 +37,7 @@ from protocol.registry import (
 )
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
+    from host.sqlstore import Cursor
 
 RECORDING = "recording"
 DERIVATIVE = "derivative"
@@ -198,6 +198,17 @@ def _fold(open_recs: "dict[int, list]", rec: int, seq: int, fields: dict) -> Non
         acc[7] = True
 
 
+# The smaller (larger) of a row's column and the one being merged in: written as CASE, which
+# both engines take (SQLite's two-argument min/max is PostgreSQL's LEAST/GREATEST); the
+# columns are NOT NULL, so no NULL makes them differ.
+def _least(column: str) -> str:
+    return "CASE WHEN excluded.%s < items.%s THEN excluded.%s ELSE items.%s END" % ((column,) * 4)
+
+
+def _most(column: str) -> str:
+    return "CASE WHEN excluded.%s > items.%s THEN excluded.%s ELSE items.%s END" % ((column,) * 4)
+
+
 def _save(cur: "Cursor", device_id: str, rec: int, acc: list) -> None:
     """Merge a recording's summary from this refresh into its row (made on first sight)."""
     item_id = recording_id(device_id, rec)
@@ -206,13 +217,17 @@ def _save(cur: "Cursor", device_id: str, rec: int, acc: list) -> None:
         "INSERT INTO items (item_id, kind, device_id, rec, first_seq, last_seq, started_ms, "
         "ended_ms, officer, chunks, size, stopped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (item_id) DO UPDATE SET "
-        "first_seq = min(first_seq, excluded.first_seq), "
-        "last_seq = max(last_seq, excluded.last_seq), "
-        "started_ms = min(started_ms, excluded.started_ms), "
-        "ended_ms = max(ended_ms, excluded.ended_ms), "
-        "officer = coalesce(officer, excluded.officer), "
-        "chunks = chunks + excluded.chunks, size = size + excluded.size, "
-        "stopped = max(stopped, excluded.stopped)",
+        "first_seq = %s, last_seq = %s, started_ms = %s, ended_ms = %s, "
+        "officer = coalesce(items.officer, excluded.officer), "
+        "chunks = items.chunks + excluded.chunks, size = items.size + excluded.size, "
+        "stopped = %s"
+        % (
+            _least("first_seq"),
+            _most("last_seq"),
+            _least("started_ms"),
+            _most("ended_ms"),
+            _most("stopped"),
+        ),
         (
             item_id,
             RECORDING,
@@ -236,9 +251,9 @@ def add_derivative(cur: "Cursor", origin: str, sha256: bytes, note: str, now_ms:
     src = get(cur, origin)
     item_id = "%s/%d~%s" % (src.device_id, src.rec, sha256.hex()[:12])
     cur.execute(
-        "INSERT OR IGNORE INTO items (item_id, kind, device_id, rec, first_seq, last_seq, "
+        "INSERT INTO items (item_id, kind, device_id, rec, first_seq, last_seq, "
         "started_ms, ended_ms, officer, chunks, size, stopped, origin, sha256, note) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 1, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 1, ?, ?, ?) ON CONFLICT DO NOTHING",
         (
             item_id,
             DERIVATIVE,

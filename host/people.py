@@ -26,7 +26,7 @@ from host import audit, i18n
 from host.errors import Unusable
 
 if TYPE_CHECKING:  # a DB-API cursor: sqlite3 here, PostgreSQL's for the scale-out store
-    from sqlite3 import Cursor
+    from host.sqlstore import Cursor
 
 ADMINISTRATOR = "administrator"
 CLERK = "evidence-clerk"

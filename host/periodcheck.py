@@ -19,6 +19,7 @@ the ones whose entry lies in it).
 
 from itertools import pairwise
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from host import compliance
 from host.checkup import UNREADABLE, Checkup, DeviceCheck, check_evidence
@@ -29,7 +30,26 @@ from host.verify_store import StoreUnusable, check_store
 from protocol.errors import ProtocolError
 from protocol.ledger import media_digest, parse_entry
 from protocol.messages import GONE_DAMAGED
+from protocol.registry import KIND_CHUNK
 from protocol.verify import OK, Finding, Report
+
+if TYPE_CHECKING:
+    from host.pgstore import PgEvidenceStore
+
+
+class PeriodReads(Protocol):
+    """What the period's check reads of a store (``SqliteEvidenceStore``, or
+    ``ScaleoutReads`` over the scale-out one)."""
+
+    def query(self, sql: str, params: tuple = ()) -> list: ...
+
+    def gone_media(self, device_id: str) -> list: ...
+
+    def has_media(self, digest: bytes) -> bool: ...
+
+    def read_media(self, digest: bytes) -> bytes: ...
+
+    def check_media(self, entries: list) -> list: ...
 
 
 def check_period(
@@ -56,8 +76,64 @@ def check_period(
     return Checkup(whole, checks)
 
 
+def check_scaleout_period(
+    store: "PgEvidenceStore",
+    since_ms: int,
+    until_ms: int,
+    policy: "compliance.Policy | None" = None,
+) -> Checkup:
+    """``check_period`` of the scale-out store: its own check (``host.pgverify``: the log,
+    the rows it covers, every ledger against its key, every object) as the store's
+    findings, then each device's findings for the period, as for the embedded store."""
+    from host import pgverify
+    from host.verify_store import StoreReport
+
+    policy = policy or compliance.Policy()
+    checked = pgverify.check(store)
+    whole = StoreReport()
+    for code, message in checked.findings:
+        whole.add(code, message)
+    reads = ScaleoutReads(store)
+    checks = []
+    for device in store.devices():
+        found = _device(reads, device, since_ms, until_ms, policy, whole.deleted_media)
+        if found is not None:
+            checks.append(found)
+    return Checkup(whole, checks)
+
+
+class ScaleoutReads:
+    """``PeriodReads`` of the scale-out store: its SQL through ``host.sqlstore``, and a
+    chunk's media missing where no object is recorded for it (an object is checked against
+    its checksum by the store when put, and is write-once after: ``host.pgverify`` reads
+    every one)."""
+
+    def __init__(self, store: "PgEvidenceStore") -> None:
+        self.store = store
+
+    def query(self, sql: str, params: tuple = ()) -> list:
+        with self.store.read() as cur:
+            return cur.execute(sql, params).fetchall()
+
+    def gone_media(self, device_id: str) -> list:
+        return self.store.gone_media(device_id)
+
+    def has_media(self, digest: bytes) -> bool:
+        return self.store.has_media(digest)
+
+    def read_media(self, digest: bytes) -> bytes:
+        return self.store.read_media(digest)
+
+    def check_media(self, entries: list) -> list:
+        return [
+            (e.seq, "missing")
+            for e in entries
+            if e.kind == KIND_CHUNK and not self.store.has_media(media_digest(e.fields))
+        ]
+
+
 def _device(
-    store: SqliteEvidenceStore,
+    store: PeriodReads,
     device: str,
     since_ms: int,
     until_ms: int,
@@ -112,7 +188,7 @@ def _gaps(seqs: "list[int]") -> "list[Finding]":
     return out
 
 
-def _media_reader(store: SqliteEvidenceStore) -> "compliance.MediaReader":
+def _media_reader(store: PeriodReads) -> "compliance.MediaReader":
     def read(digest: bytes) -> "bytes | None":
         try:
             return store.read_media(digest)

@@ -19,25 +19,29 @@ The same ``EvidenceStore`` as the embedded one, for many sync hosts writing one 
 """
 
 import contextlib
+import datetime
 import hashlib
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
-from host import hostlog, i18n, tlog
+from host import hostlog, i18n, sqlstore, tlog
 from host.evidence import (
     EvidenceError,
     EvidenceStore,
     MediaWriter,
+    SameAsStored,
     StoreUnopenable,
-    chunk_media,
+    media_notes,
+    order_batch,
+    parse_batch,
+    sort_notes,
 )
 from host.s3media import MediaRefused, MediaUnusable, S3Media
-from protocol.bounds import entry_problem
-from protocol.ledger import Entry, parse_entry
 from protocol.registry import F_WALL_MS, ZERO_HASH, id_problem
 
 # Where a test stops this process dead (SIGKILL) to prove a crash there leaves nothing
@@ -46,6 +50,10 @@ from protocol.registry import F_WALL_MS, ZERO_HASH, id_problem
 FAULT_ENV = "SEALCAM_TEST_FAULT"
 CLAIM_SPACE = 0x5EA1  # the advisory locks' class: a device's claim by one session
 SCHEMA_LOCK = 0x5EA10001  # makes the tables one host at a time
+# Evidence management's writes (host.access), one at a time across every host, as the
+# embedded store's BEGIN IMMEDIATE makes them: each reads the audit trail's last record to
+# chain the next, and a plan's index to bring it up, so two at once would fork them.
+WRITE_LOCK = 0x5EA10002
 UPLOADERS = 2  # uploads run at once, beside the session while it brings the next media
 UPLOADS = 4  # uploads running or waiting (the media of each held in memory) at most
 
@@ -98,6 +106,14 @@ CREATE TABLE IF NOT EXISTS media (
     version   TEXT NOT NULL,
     size      BIGINT NOT NULL,
     stored_ms BIGINT NOT NULL
+);
+-- Each recorded object's lock as this host set it (host.objectlock, host.medialocks): its
+-- COMPLIANCE retain-until and legal hold; and when retention removed it (removed_ms).
+CREATE TABLE IF NOT EXISTS media_locks (
+    digest     BYTEA PRIMARY KEY,
+    until_ms   BIGINT NOT NULL,
+    held       BOOLEAN NOT NULL,
+    removed_ms BIGINT
 );
 CREATE TABLE IF NOT EXISTS store_meta (
     name  TEXT PRIMARY KEY,
@@ -207,6 +223,7 @@ class PgHostLog:
         writer's leaves into one log."""
         if not leaves:
             return
+        cur = getattr(cur, "raw", cur)  # a management write's cursor: its psycopg one
         size, frontier = cur.execute("SELECT size, frontier FROM log_head FOR UPDATE").fetchone()
         tree = tlog.CompactTree(size, hostlog._frontier_of(frontier))
         rows = []
@@ -261,12 +278,14 @@ class PgMediaWriter(MediaWriter):
 
 
 class Upload:
-    """One media object on its way to the bucket: what ``put_media(defer=True)`` returns."""
+    """One media object on its way to the bucket: what ``put_media(defer=True)`` returns;
+    ``until_ms``: the retain-until it is locked to."""
 
-    def __init__(self, digest: bytes, size: int, future: Any) -> None:
+    def __init__(self, digest: bytes, size: int, future: Any, until_ms: int) -> None:
         self.digest = digest
         self.size = size
         self.future = future
+        self.until_ms = until_ms
 
 
 class PgEvidenceStore(EvidenceStore):
@@ -282,6 +301,13 @@ class PgEvidenceStore(EvidenceStore):
         self.log = PgHostLog()
         self._pool: Any = None  # the upload threads, made at the first upload
         self._room = threading.BoundedSemaphore(UPLOADS)
+        # digest -> when the chunk naming it was recorded (ms), for the media a session is
+        # about to bring (``missing_media``): its object's first lock starts from there.
+        self._recorded: dict = {}
+        self._lock_policy: Any = None  # host.retention.Policy, read at the first upload
+        self.lock_problems: list = []  # object locks the object store would not set, why
+        self._removed = "media_locks"  # what has_media reads removals from
+        self.refused_removals: list = []  # digests retention's deletion found still locked
         try:
             self.media = S3Media(media_url, create=not readonly)
         except MediaUnusable as exc:
@@ -293,6 +319,10 @@ class PgEvidenceStore(EvidenceStore):
                 if missing:
                     raise StoreUnopenable(
                         i18n.text("pg.not_store", url=_shown(url), tables=", ".join(missing))
+                    )
+                if not self._has_table("media_locks"):  # a store made before locks were noted
+                    self._removed = (
+                        "(SELECT NULL::bytea AS digest, NULL::bigint AS removed_ms WHERE false)"
                     )
             else:
                 with self._db.transaction():
@@ -336,6 +366,36 @@ class PgEvidenceStore(EvidenceStore):
                 return self._live().execute(sql, params).fetchall()
         except psycopg.OperationalError as exc:
             raise EvidenceError(i18n.text("pg.lost", why=_first_line(exc))) from None
+
+    # --- for the layers above the sync (evidence management: host.access and behind) ---
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlstore.PgCursor]:
+        """One write transaction (``host.access.Store``): the management writers' lock
+        taken first, so they run one at a time as on the embedded store; committed when the
+        block ends without an exception, rolled back otherwise. Its cursor takes the
+        management code's SQL (``host.sqlstore``)."""
+        import psycopg
+
+        with self._transaction() as raw:
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            yield sqlstore.PgCursor(psycopg.ClientCursor(self._db))
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlstore.PgCursor]:
+        """A cursor on one snapshot of the store (a repeatable-read transaction)."""
+        import psycopg
+
+        with self._transaction() as raw:
+            raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield sqlstore.PgCursor(psycopg.ClientCursor(self._db))
+
+    def add_tables(self, schema: str) -> None:
+        """Make a layer's tables, written for SQLite, in PostgreSQL's types
+        (``host.sqlstore.pg_schema``); one host at a time."""
+        with self._transaction() as raw:
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            raw.execute(sqlstore.pg_schema(schema))
 
     def close(self) -> None:
         if self._pool is not None:
@@ -424,15 +484,7 @@ class PgEvidenceStore(EvidenceStore):
     def add_entries(self, device_id: str, entries: list, received_ms: int) -> int:
         """As the embedded store's (all or nothing, a resent window skipped, a fork
         refused whole), once this session holds the device's claim."""
-        parsed = [item if isinstance(item, Entry) else parse_entry(item) for item in entries]
-        for e in parsed:
-            if e.device_id != device_id:
-                raise EvidenceError(
-                    "entry seq %d belongs to device %s, not %s" % (e.seq, e.device_id, device_id)
-                )
-            problem = entry_problem(e.fields)
-            if problem:
-                raise EvidenceError("entry seq %d: %s" % (e.seq, problem))
+        parsed = parse_batch(device_id, entries)
         self._claim(device_id)
         with self._transaction() as cur:
             known = cur.execute(
@@ -443,32 +495,14 @@ class PgEvidenceStore(EvidenceStore):
                     "device %s is not enrolled: enrol its public key before storing its "
                     "ledger" % device_id
                 )
-            next_seq, last = self._head(cur, device_id)
-            batch: dict = {}
-            rows = []
-            due = []
-            for e in parsed:
-                if batch.setdefault(e.seq, e.digest) != e.digest:
-                    raise EvidenceError(
-                        "device %s sent two different entries for seq %d in one batch: "
-                        "the ledger was forked; nothing was stored" % (device_id, e.seq)
-                    )
-                if e.seq < next_seq:
-                    self._check_same(cur, device_id, e.seq, e.digest)
-                    continue
-                if e.seq != next_seq or (e.seq > 0 and e.prev != last):
-                    raise EvidenceError(
-                        "entry seq %d does not continue device %s's stored ledger (next seq "
-                        "%d): store entries in order, verified" % (e.seq, device_id, next_seq)
-                    )
-                rows.append(
-                    (device_id, e.seq, e.digest, bytes(e.raw), e.kind, e.fields[F_WALL_MS],
-                     received_ms)
-                )  # fmt: skip
-                media = chunk_media(e)
-                if media is not None and not self._held(cur, media[0]):
-                    due.append((device_id, media[0], e.seq, media[1]))
-                next_seq, last = e.seq + 1, e.digest
+            same = self._same_as_stored(cur, device_id)
+            new, next_seq = order_batch(device_id, parsed, self._head(cur, device_id), same)
+            rows = [
+                (device_id, e.seq, e.digest, bytes(e.raw), e.kind, e.fields[F_WALL_MS],
+                 received_ms)
+                for e in new
+            ]  # fmt: skip
+            due = media_notes(device_id, new, lambda digest: self._held(cur, digest))
             cur.executemany("INSERT INTO entries VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
             cur.executemany(
                 "INSERT INTO missing_media VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING", due
@@ -478,15 +512,15 @@ class PgEvidenceStore(EvidenceStore):
             )
         return next_seq
 
-    def _check_same(self, cur: Any, device_id: str, seq: int, digest: bytes) -> None:
-        row = cur.execute(
-            "SELECT hash FROM entries WHERE device_id = %s AND seq = %s", (device_id, seq)
-        ).fetchone()
-        if row is not None and bytes(row[0]) != digest:
-            raise EvidenceError(
-                "device %s sent a different entry for seq %d than the one stored: the ledger "
-                "was forked or altered; nothing was stored" % (device_id, seq)
-            )
+    @staticmethod
+    def _same_as_stored(cur: Any, device_id: str) -> SameAsStored:
+        def same(seq: int, digest: bytes) -> bool:
+            row = cur.execute(
+                "SELECT hash FROM entries WHERE device_id = %s AND seq = %s", (device_id, seq)
+            ).fetchone()
+            return row is None or bytes(row[0]) == digest
+
+        return same
 
     def entries(self, device_id: str, from_seq: int = 0) -> list:
         rows = self._rows(
@@ -503,15 +537,23 @@ class PgEvidenceStore(EvidenceStore):
 
     def missing_media(self, device_id: str) -> list:
         rows = self._rows(
-            "SELECT m.digest, m.size, d.digest IS NOT NULL FROM missing_media m "
-            "LEFT JOIN media d ON d.digest = m.digest WHERE m.device_id = %s ORDER BY m.seq",
+            "SELECT m.digest, m.size, d.digest IS NOT NULL AND l.removed_ms IS NULL, e.wall_ms "
+            "FROM missing_media m LEFT JOIN media d ON d.digest = m.digest "
+            "LEFT JOIN media_locks l ON l.digest = m.digest "
+            "LEFT JOIN entries e ON e.device_id = m.device_id AND e.seq = m.seq "
+            "WHERE m.device_id = %s ORDER BY m.seq",
             (device_id,),
         )
-        held = [bytes(d) for d, _size, have in rows if have]
+        have = {bytes(d) for d, _size, held, _ms in rows if held}
+        due, held = sort_notes([(d, size) for d, size, _h, _ms in rows], lambda d: d in have)
         if held:  # recorded by a session of another device that names the same media
             with self._transaction() as cur:
                 cur.execute("DELETE FROM missing_media WHERE digest = ANY(%s)", (held,))
-        return [(bytes(d), size) for d, size, have in rows if not have]
+        with self._lock:
+            if len(self._recorded) > 4 * UPLOADS + len(rows):
+                self._recorded.clear()  # notes of sessions that ended without their media
+            self._recorded.update((bytes(d), ms) for d, _s, _h, ms in rows if ms is not None)
+        return due
 
     # --- sessions ---
 
@@ -559,7 +601,14 @@ class PgEvidenceStore(EvidenceStore):
         return row is not None
 
     def has_media(self, digest: bytes) -> bool:
-        return bool(self._rows("SELECT 1 FROM media WHERE digest = %s", (bytes(digest),)))
+        """Whether the object of ``digest`` is recorded and not removed by retention."""
+        return bool(
+            self._rows(
+                "SELECT 1 FROM media d WHERE d.digest = %%s AND NOT EXISTS (SELECT 1 FROM %s l "
+                "WHERE l.digest = d.digest AND l.removed_ms IS NOT NULL)" % self._removed,
+                (bytes(digest),),
+            )
+        )
 
     def put_media(self, digest: bytes, data: bytes, defer: bool = False) -> object:
         """Store the object (its checksums confirmed by the store); unless ``defer``,
@@ -577,15 +626,29 @@ class PgEvidenceStore(EvidenceStore):
         return PgMediaWriter(self, digest)
 
     def _upload(self, digest: bytes, data: bytes, md5: bytes | None = None) -> "Upload":
+        until_ms = self._first_lock(digest)
+        until = datetime.datetime.fromtimestamp(until_ms / 1000, datetime.UTC)
         self._room.acquire()  # back-pressure: the session waits while the uploads catch up
         try:
-            future = self._uploader().submit(self.media.put, digest, data, md5)
+            future = self._uploader().submit(self.media.put, digest, data, md5, until)
         except BaseException:
             self._room.release()
             raise
         # Its place is given back when it ends, however: stored, failed or cancelled.
         future.add_done_callback(lambda _done: self._room.release())
-        return Upload(digest, len(data), future)
+        return Upload(digest, len(data), future, until_ms)
+
+    def _first_lock(self, digest: bytes) -> int:
+        """The retain-until (ms) a new object is stored with (``objectlock.new_object_until``):
+        from when its chunk was recorded, as the session's ``missing_media`` read it, or
+        from now for media no note names."""
+        from host import medialocks, objectlock
+
+        with self._lock:
+            recorded = self._recorded.pop(bytes(digest), None)
+            if self._lock_policy is None:
+                self._lock_policy = medialocks.policy_of(self)
+        return objectlock.new_object_until(recorded or _now_ms(), self._lock_policy)
 
     @staticmethod
     def _md5(data: bytes) -> bytes:
@@ -610,7 +673,7 @@ class PgEvidenceStore(EvidenceStore):
         failed = None
         for upload in uploads:
             try:
-                done.append((upload.digest, upload.future.result(), upload.size))
+                done.append((upload.digest, upload.future.result(), upload.size, upload.until_ms))
             except MediaRefused as exc:
                 failed = failed or str(exc)
         if failed is not None:
@@ -620,11 +683,51 @@ class PgEvidenceStore(EvidenceStore):
         with self._transaction() as cur:
             cur.executemany(
                 "INSERT INTO media VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                [(d, v, n, now) for d, v, n in done],
+                [(d, v, n, now) for d, v, n, _u in done],
             )
-            digests = [d for d, _v, _n in done]
+            # The lock the recorded version was stored with; a version already recorded
+            # (another host's, stored at once) keeps the row it has.
+            cur.executemany(
+                "INSERT INTO media_locks VALUES (%s, %s, false, NULL) ON CONFLICT DO NOTHING",
+                [(d, u) for d, _v, _n, u in done],
+            )
+            # Media retention removed that a newer chunk names again: stored anew.
+            cur.executemany(
+                "UPDATE media SET version = %s, size = %s, stored_ms = %s WHERE digest = %s AND "
+                "digest IN (SELECT digest FROM media_locks WHERE removed_ms IS NOT NULL)",
+                [(v, n, now, d) for d, v, n, _u in done],
+            )
+            cur.executemany(
+                "UPDATE media_locks SET until_ms = %s, held = false, removed_ms = NULL "
+                "WHERE digest = %s AND removed_ms IS NOT NULL",
+                [(u, d) for d, _v, _n, u in done],
+            )
+            digests = [d for d, _v, _n, _u in done]
             cur.execute("DELETE FROM missing_media WHERE digest = ANY(%s)", (digests,))
             self.log.append_media(cur, digests)
+        self._lock_new(digests, now)
+
+    def _lock_new(self, digests: list, now_ms: int) -> None:
+        """New objects of a recording whose retention is longer than their first lock get
+        it now (``host.medialocks.after_dock``). Not part of what a receipt waits for: an
+        object store that refuses is planned again at the next change to retention."""
+        from host import medialocks
+
+        try:
+            medialocks.after_dock(self, digests, now_ms)
+        except Exception as exc:  # the session's evidence is stored and recorded already
+            self.lock_problems.append(("", str(exc).splitlines()[0] if str(exc) else repr(exc)))
+
+    def after_act(self, action: str, now_ms: int) -> None:
+        """After a desk action is committed (``host.access``): one that may have grown an
+        item's retention or changed a hold brings the objects' locks to it."""
+        from host import medialocks
+
+        if action in medialocks.RETENTION_ACTIONS:
+            applied = medialocks.after_change(self, now_ms)
+            for digest, why in applied.failed:  # planned again at the next change
+                self.lock_problems.append((digest, why))
+                print(i18n.text("lock.failed", digest=digest, why=why), file=sys.stderr)
 
     def discard_staged(self, staged: list) -> None:
         """The session failed before recording its media: its uploads are let finish (an
@@ -633,6 +736,83 @@ class PgEvidenceStore(EvidenceStore):
         for upload in staged:
             if upload is not None:
                 upload.future.cancel()
+
+    def locks(self, digests: "list | None" = None) -> dict:
+        """``digest -> (version, objectlock.Lock or None)`` of the recorded objects not
+        removed (all, or those of ``digests``): the lock as this host set it, None where it
+        has no note of it (an object recorded before locks were noted)."""
+        from host.objectlock import Lock
+
+        sql = (
+            "SELECT d.digest, d.version, l.until_ms, l.held FROM media d "
+            "LEFT JOIN media_locks l ON l.digest = d.digest WHERE l.removed_ms IS NULL"
+        )
+        params: tuple = ()
+        if digests is not None:
+            sql += " AND d.digest = ANY(%s)"
+            params = ([bytes(x) for x in digests],)
+        return {
+            bytes(d): (v, None if until is None else Lock(until, bool(held)))
+            for d, v, until, held in self._rows(sql, params)
+        }
+
+    def note_locks(self, changed: dict) -> None:
+        """Keep ``digest -> objectlock.Lock`` as the objects' locks now stand."""
+        rows = [(bytes(d), lk.until_ms, lk.held) for d, lk in changed.items()]
+        if not rows:
+            return
+        with self._transaction() as cur:
+            cur.executemany(
+                "INSERT INTO media_locks VALUES (%s, %s, %s, NULL) ON CONFLICT (digest) "
+                "DO UPDATE SET until_ms = excluded.until_ms, held = excluded.held",
+                rows,
+            )
+
+    def locked_media(self, digests: list, now_ms: "int | None" = None) -> list:
+        """``(digest, objectlock.Lock)`` of each of ``digests`` whose object the store's
+        lock still keeps at ``now_ms`` (by default now: the object store judges a lock by
+        its own clock, whatever a desk's says): retention must not delete its item's media
+        yet. Read from the store's own answer for objects this host has no note of."""
+        from host import medialocks
+
+        now_ms = _now_ms() if now_ms is None else now_ms
+        out = []
+        for digest, (version, lock) in self.locks(digests).items():
+            have = lock or medialocks.lock_in_store(self.media, digest, version)
+            if not medialocks.objectlock.removable(have, now_ms):
+                out.append((digest, have))
+        return out
+
+    def remove_media(self, digests: list) -> int:
+        """Delete the objects of ``digests`` (every version) for good; returns how many
+        objects went. Only retention's deletion calls this, after the audit record naming
+        the digests is committed (``host.retention``). A version the object store's lock
+        still keeps is refused by the store: it stays, the object is not counted, and the
+        next run (which finds it still held: ``has_media``) tries again."""
+        removed = 0
+        gone = []
+        for digest in dict.fromkeys(bytes(d) for d in digests):
+            try:
+                _done, refused = self.media.remove(digest)
+            except Exception as exc:  # the store down: the next run tries again
+                why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise EvidenceError(
+                    i18n.text("s3.remove_failed", digest=digest.hex(), why=why)
+                ) from None
+            if refused:
+                self.refused_removals.append(digest)
+            else:
+                removed += 1
+                gone.append(digest)
+        if gone:
+            now = _now_ms()
+            with self._transaction() as cur:
+                cur.executemany(
+                    "INSERT INTO media_locks VALUES (%s, 0, false, %s) ON CONFLICT (digest) "
+                    "DO UPDATE SET removed_ms = excluded.removed_ms",
+                    [(d, now) for d in gone],
+                )
+        return removed
 
     def version_of(self, digest: bytes) -> str | None:
         rows = self._rows("SELECT version FROM media WHERE digest = %s", (bytes(digest),))

@@ -9,6 +9,7 @@ digest (``S3Media.check``). Reads only; nothing is written.
 """
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from host import hostlog, tlog
@@ -16,6 +17,8 @@ from host.i18n import N_, text
 
 if TYPE_CHECKING:
     from host.pgstore import PgEvidenceStore
+
+READERS = 4  # objects read and hashed at once
 
 PROBLEM_WORDS = {
     "missing": N_("scaleout.p.missing"),
@@ -32,6 +35,7 @@ class ScaleReport:
         self.stats: dict = {"store_id": "", "leaves": 0, "checkpoint": None, "devices": {}}
         self.media_checked = 0
         self.media_waiting = 0
+        self.media_removed = 0  # by retention's approved deletions
 
     def add(self, code: str, msg_id: str, **fields: object) -> None:
         self.findings.append((code, text(msg_id, None, **fields)))
@@ -52,6 +56,8 @@ class ScaleReport:
             entries, state = d["entries"], d["state"]
             out.append(text("scaleout.device", device=device, entries=entries, state=state))
         out.append(text("scaleout.media", count=self.media_checked, waiting=self.media_waiting))
+        if self.media_removed:
+            out.append(text("scaleout.media.removed", count=self.media_removed))
         if self.findings:
             out.append(text("scaleout.findings"))
             out.extend("  %-16s %s" % f for f in self.findings)
@@ -65,7 +71,7 @@ class ScaleReport:
             "state": "OK" if self.ok else "NOT OK",
             "findings": [{"code": c, "message": m} for c, m in self.findings],
             "stats": dict(self.stats, media_checked=self.media_checked,
-                          media_waiting=self.media_waiting),
+                          media_waiting=self.media_waiting, media_removed=self.media_removed),
         }  # fmt: skip
 
 
@@ -92,7 +98,15 @@ def check(store: "PgEvidenceStore") -> ScaleReport:
                 "SELECT raw FROM entries WHERE device_id = %s ORDER BY seq", (dev,)).fetchall()])
             for dev, key in devices.fetchall()
         ]  # fmt: skip
-        media = [(bytes(d), v) for d, v in cur.execute("SELECT digest, version FROM media")]
+        media = [(bytes(d), v) for d, v in cur.execute(
+            "SELECT digest, version FROM media WHERE digest NOT IN (%s)" % _REMOVED
+            if _has(cur, "media_locks") else "SELECT digest, version FROM media")]  # fmt: skip
+        removed = []
+        if _has(cur, "media_locks"):
+            removed = [bytes(r[0]) for r in cur.execute(_REMOVED).fetchall()]
+        approved = set()
+        if _has(cur, "deleted_media"):
+            approved = {bytes(r[0]) for r in cur.execute("SELECT digest FROM deleted_media")}
         report.media_waiting = cur.execute(
             "SELECT count(DISTINCT digest) FROM missing_media"
         ).fetchone()[0]
@@ -103,8 +117,18 @@ def check(store: "PgEvidenceStore") -> ScaleReport:
         report.stats["devices"][device] = {"entries": len(raws), "state": result.state}
         if result.state != "OK":
             report.add("ledger", "scaleout.f.ledger", device=device, state=result.state)
-    for digest, version in media:
-        problem = store.media.check(digest, version)
+    for digest in removed:
+        # Removed by retention's deletion (the object store let it go): authorised only
+        # where a deletion, approved and on record, names it.
+        if digest in approved:
+            report.media_removed += 1
+        else:
+            report.add("object-removed", "scaleout.f.removed", digest=digest.hex())
+    # The objects are read and hashed a few at once: each is a round trip to the object
+    # store, which serves several as fast as one (boto3's client is thread-safe).
+    with ThreadPoolExecutor(READERS, thread_name_prefix="verify-media") as pool:
+        problems = list(pool.map(lambda dv: store.media.check(*dv), media))
+    for (digest, _version), problem in zip(media, problems, strict=True):
         report.media_checked += 1
         if problem is not None:
             report.add(
@@ -114,6 +138,13 @@ def check(store: "PgEvidenceStore") -> ScaleReport:
                 problem=text(PROBLEM_WORDS[problem]),
             )
     return report
+
+
+_REMOVED = "SELECT digest FROM media_locks WHERE removed_ms IS NOT NULL"
+
+
+def _has(cur, table: str) -> bool:
+    return cur.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is not None
 
 
 def _row_leaves(cur) -> Counter:

@@ -41,7 +41,7 @@ from host import i18n, items
 from host.errors import Refused, Unusable
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
+    from host.sqlstore import Cursor
 
 SCHEMA = """
 -- The device register (host.registers, R-HOST-8): what the agency knows of each enrolled
@@ -689,11 +689,11 @@ def _insert_checkout(
 ) -> Checkout:
     cur.execute(
         "INSERT INTO checkouts (device_id, officer_id, taken_ms, due_ms, returned_ms, "
-        "handed_from, recorded_by) VALUES (?, ?, ?, ?, NULL, ?, ?)",
+        "handed_from, recorded_by) VALUES (?, ?, ?, ?, NULL, ?, ?) RETURNING id",
         (device_id, officer_id, now_ms, due_ms, handed_from, by),
     )
     return Checkout(
-        int(cur.lastrowid or 0), device_id, officer_id, now_ms, due_ms, None, handed_from, by
+        int(cur.fetchone()[0]), device_id, officer_id, now_ms, due_ms, None, handed_from, by
     )
 
 

@@ -35,7 +35,7 @@ from host import audit, i18n, items, people
 from host.errors import Refused, Unusable
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
+    from host.sqlstore import Cursor
 
 STATE_SECRET = "state-secret"
 TRADE_SECRET = "trade-secret"
@@ -305,10 +305,10 @@ def request(
         )
     cur.execute(
         "INSERT INTO approvals (item_id, action, for_user, purpose, until_ms, requested_ms) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         (item_id, action, user, purpose, until_ms, now_ms),
     )
-    return get(cur, int(cur.lastrowid or 0))
+    return get(cur, int(cur.fetchone()[0]))
 
 
 def _pending(cur: "Cursor", approval_id: int, now_ms: int) -> Approval:

@@ -35,11 +35,11 @@ from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-from host import cases, settings
+from host import cases, settings, sqlstore
 from host.localtime import DEFAULT_ZONE
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
+    from host.sqlstore import Cursor
 
 DAY_MS = 86_400_000
 
@@ -347,8 +347,7 @@ CREATE TABLE IF NOT EXISTS deleted_media (
 
 
 def has_table(cur: "Cursor", name: str) -> bool:
-    found = cur.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
-    return found.fetchone() is not None
+    return sqlstore.has_table(cur, name)
 
 
 def policy(cur: "Cursor") -> Policy:
@@ -530,45 +529,84 @@ def _case(row: str) -> str:
     )
 
 
-def _triggers(cur: "Cursor") -> "dict[str, str]":
-    """name -> CREATE TRIGGER, for each table a rule reads that the store has: every change
-    that could change a verdict marks the items it touches stale. The names say whether the
-    case tables were there (a hold on a case holds every item linked to it), so a store that
-    gains them later gets its triggers made again."""
+# PostgreSQL's triggers run a function each, and its statements meet no conflict rule but
+# their own: a duplicate is simply not added.
+def _pg_item(row: str) -> str:
+    return (
+        "INSERT INTO retention_stale SELECT %s.item_id WHERE %s.item_id IS NOT NULL "
+        "ON CONFLICT DO NOTHING;" % (row, row)
+    )
+
+
+def _pg_case(row: str) -> str:
+    return (
+        "INSERT INTO retention_stale SELECT item_id FROM case_items WHERE case_no = %s.case_no "
+        "ON CONFLICT DO NOTHING;" % row
+    )
+
+
+def _triggers(cur: "Cursor") -> "dict[str, tuple[str, tuple[str, ...]]]":
+    """name -> (what defines it as ``sqlstore.triggers`` reads it back, the statements that
+    make it), for each table a rule reads that the store has: every change that could change
+    a verdict marks the items it touches stale. The names say whether the case tables were
+    there (a hold on a case holds every item linked to it), so a store that gains them later
+    gets its triggers made again. Written per engine: SQLite's trigger holds its statements,
+    PostgreSQL's runs a function that does."""
     linked = has_table(cur, "case_items")
+    pg = sqlstore.dialect(cur) == sqlstore.POSTGRESQL
+    item_mark, case_mark = (_pg_item, _pg_case) if pg else (_item, _case)
 
     def hold(row: str) -> str:
-        return _item(row) + _case(row) if linked else _item(row)
+        return item_mark(row) + case_mark(row) if linked else item_mark(row)
 
     sources: dict[str, tuple[Callable[[str], str], tuple[str, ...]]] = {
         # table: (what marks a row's items stale, the columns that matter on an update)
-        "items": (_item, ("item_id", "kind", "started_ms")),
-        "item_notes": (_item, ("item_id", "category")),
-        "case_items": (_item, ("item_id", "case_no")),
-        "cases": (_case, ("case_no", "case_type", "major", "closed_ms")),
+        "items": (item_mark, ("item_id", "kind", "started_ms")),
+        "item_notes": (item_mark, ("item_id", "category")),
+        "case_items": (item_mark, ("item_id", "case_no")),
+        "cases": (case_mark, ("case_no", "case_type", "major", "closed_ms")),
         "holds": (hold, ("item_id", "case_no", "released_ms")),
     }
-    out = {}
+    out: dict = {}
     for table, (mark, columns) in sources.items():
         if not has_table(cur, table) or (table == "cases" and not linked):
             continue
         name = _TRIGGER + table + ("_linked" if linked else "")
+        if pg:
+            changed = " OR ".join("OLD.%s IS DISTINCT FROM NEW.%s" % (c, c) for c in columns)
+            bodies = {
+                "insert": "BEGIN %s RETURN NULL; END" % mark("NEW"),
+                "delete": "BEGIN %s RETURN NULL; END" % mark("OLD"),
+                "update": "BEGIN IF %s THEN %s %s END IF; RETURN NULL; END"
+                % (changed, mark("OLD"), mark("NEW")),
+            }  # fmt: skip
+            for event, body in bodies.items():
+                one = "%s_%s" % (name, event)
+                out[one] = (body, (
+                    "CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $$%s$$"
+                    % (one, body),
+                    "CREATE TRIGGER %s AFTER %s ON %s FOR EACH ROW EXECUTE FUNCTION %s()"
+                    % (one, event.upper(), table, one),
+                ))  # fmt: skip
+            continue
         changed = " OR ".join("OLD.%s IS NOT NEW.%s" % (c, c) for c in columns)
-        out[name + "_insert"] = "CREATE TRIGGER %s_insert AFTER INSERT ON %s BEGIN %s END" % (
-            name,
-            table,
-            mark("NEW"),
-        )
-        out[name + "_delete"] = "CREATE TRIGGER %s_delete AFTER DELETE ON %s BEGIN %s END" % (
-            name,
-            table,
-            mark("OLD"),
-        )
-        out[name + "_update"] = (
-            "CREATE TRIGGER %s_update AFTER UPDATE ON %s WHEN %s BEGIN %s %s END"
-            % (name, table, changed, mark("OLD"), mark("NEW"))
-        )  # fmt: skip
+        made = {
+            name + "_insert": "CREATE TRIGGER %s_insert AFTER INSERT ON %s BEGIN %s END"
+            % (name, table, mark("NEW")),
+            name + "_delete": "CREATE TRIGGER %s_delete AFTER DELETE ON %s BEGIN %s END"
+            % (name, table, mark("OLD")),
+            name + "_update": "CREATE TRIGGER %s_update AFTER UPDATE ON %s WHEN %s BEGIN %s %s END"
+            % (name, table, changed, mark("OLD"), mark("NEW")),
+        }  # fmt: skip
+        out.update((n, (sql, (sql,))) for n, sql in made.items())
     return out
+
+
+def _drop_trigger(cur: "Cursor", name: str) -> None:
+    if sqlstore.dialect(cur) == sqlstore.POSTGRESQL:
+        cur.execute("DROP FUNCTION IF EXISTS %s() CASCADE" % name)  # its trigger with it
+    else:
+        cur.execute("DROP TRIGGER %s" % name)
 
 
 def _policy_key(pol: Policy) -> str:
@@ -587,7 +625,7 @@ def bring_up(cur: "Cursor", pol: Policy) -> int:
     try:
         done = _bring_up(cur, pol)
     except BaseException:
-        if cur.connection.in_transaction:
+        if sqlstore.in_transaction(cur):
             cur.execute("ROLLBACK TO retention_index")
             cur.execute("RELEASE retention_index")
         raise
@@ -599,22 +637,25 @@ def _bring_up(cur: "Cursor", pol: Policy) -> int:
     if not has_table(cur, "retention_index_of"):
         for sql in INDEX_SCHEMA:
             cur.execute(sql)
-    want = _triggers(cur)
-    have = dict(cur.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, ?) = ?",
-        (len(_TRIGGER), _TRIGGER),
-    ).fetchall())  # fmt: skip
+    made = _triggers(cur)
+    want = {name: definition for name, (definition, _make) in made.items()}
+    have = sqlstore.triggers(cur, _TRIGGER)
     key = _policy_key(pol)
     of = cur.execute("SELECT policy FROM retention_index_of").fetchone()
     if have != want or of is None or of[0] != key:
         # Another policy; or the triggers are missing or not these, so changes may have gone
         # unseen: decide every recording again.
         for name in sorted(have):
-            cur.execute("DROP TRIGGER %s" % name)
-        for sql in want.values():
-            cur.execute(sql)
+            _drop_trigger(cur, name)
+        for _definition, make in made.values():
+            for sql in make:
+                cur.execute(sql)
         cur.execute("DELETE FROM retention_index")
-        cur.execute("INSERT OR REPLACE INTO retention_index_of VALUES (1, ?)", (key,))
+        cur.execute(
+            "INSERT INTO retention_index_of VALUES (1, ?) ON CONFLICT (one) "
+            "DO UPDATE SET policy = excluded.policy",
+            (key,),
+        )
         cur.execute("DELETE FROM retention_stale")
         cur.execute(
             "INSERT INTO retention_stale SELECT item_id FROM items WHERE kind = 'recording'"
@@ -675,11 +716,8 @@ def index_current(cur: "Cursor", pol: Policy) -> bool:
         return False
     if cur.execute("SELECT 1 FROM retention_stale LIMIT 1").fetchone() is not None:
         return False
-    have = dict(cur.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, ?) = ?",
-        (len(_TRIGGER), _TRIGGER),
-    ).fetchall())  # fmt: skip
-    return have == _triggers(cur)
+    want = {name: definition for name, (definition, _make) in _triggers(cur).items()}
+    return sqlstore.triggers(cur, _TRIGGER) == want
 
 
 def plan(cur: "Cursor", pol: Policy, until_ms: int) -> "list[PlanRow]":
@@ -791,11 +829,12 @@ def case_exists(cur: "Cursor", case_no: str) -> bool:
 def place_hold(
     cur: "Cursor", item_id: "str | None", case_no: "str | None", reason: str, by: str, now_ms: int
 ) -> int:
-    cur.execute(
-        "INSERT INTO holds (item_id, case_no, reason, placed_by, placed_ms) VALUES (?, ?, ?, ?, ?)",
+    row = cur.execute(
+        "INSERT INTO holds (item_id, case_no, reason, placed_by, placed_ms) VALUES (?, ?, ?, ?, ?) "
+        "RETURNING id",
         (item_id, case_no, reason, by, now_ms),
-    )
-    return int(cur.lastrowid or 0)
+    ).fetchone()
+    return int(row[0])
 
 
 def release_holds(
@@ -863,11 +902,12 @@ def live_deletion(cur: "Cursor", item_id: str) -> "Deletion | None":
 
 
 def request(cur: "Cursor", item_id: str, reason: str, by: str, now_ms: int) -> int:
-    cur.execute(
-        "INSERT INTO deletions (item_id, reason, requested_by, requested_ms) VALUES (?, ?, ?, ?)",
+    row = cur.execute(
+        "INSERT INTO deletions (item_id, reason, requested_by, requested_ms) VALUES (?, ?, ?, ?) "
+        "RETURNING id",
         (item_id, reason, by, now_ms),
-    )
-    return int(cur.lastrowid or 0)
+    ).fetchone()
+    return int(row[0])
 
 
 def approve(cur: "Cursor", deletion: Deletion, by: str, now_ms: int, grace_days: int) -> int:
@@ -961,7 +1001,7 @@ def refresh_refs(cur: "Cursor") -> int:
             media = chunk_media(e)
             if isinstance(rec, bytes) and rec and media is not None:
                 refs.append((media[0], items.recording_id(device_id, recording_number(rec))))
-        cur.executemany("INSERT OR IGNORE INTO media_refs VALUES (?, ?)", refs)
+        cur.executemany("INSERT INTO media_refs VALUES (?, ?) ON CONFLICT DO NOTHING", refs)
         cur.execute(
             "INSERT INTO media_refs_read VALUES (?, ?) ON CONFLICT (device_id) "
             "DO UPDATE SET next_seq = excluded.next_seq",
@@ -985,7 +1025,8 @@ def shared(cur: "Cursor", digest: bytes, item_id: str) -> bool:
 def mark_deleted(cur: "Cursor", deletion: Deletion, digests: "list[bytes]", now_ms: int) -> None:
     cur.execute("UPDATE deletions SET deleted_ms = ? WHERE id = ?", (now_ms, deletion.id))
     cur.executemany(
-        "INSERT OR IGNORE INTO deleted_media VALUES (?, ?)", [(d, deletion.id) for d in digests]
+        "INSERT INTO deleted_media VALUES (?, ?) ON CONFLICT DO NOTHING",
+        [(d, deletion.id) for d in digests],
     )
 
 

@@ -32,7 +32,8 @@ from protocol.ledger import parse_entry
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from sqlite3 import Cursor
+
+    from host.sqlstore import Cursor
 
 SCHEMA = """
 -- Reviews of sampled recordings (host.review): who reviewed which recording of which draw,
@@ -271,11 +272,10 @@ def record(
     plan = plan_of(cur, item_id, plan_id)
     cur.execute(
         "INSERT INTO reviews (plan_id, item_id, reviewer, at_ms, findings, note) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         (plan, item_id, by, now_ms, json.dumps([m.to_dict() for m in marks]), note),
     )
-    assert cur.lastrowid is not None
-    return Review(cur.lastrowid, plan, item_id, by, now_ms, marks, note)
+    return Review(int(cur.fetchone()[0]), plan, item_id, by, now_ms, marks, note)
 
 
 def _review(row: tuple) -> Review:

@@ -26,8 +26,14 @@ from typing import Any
 from host import i18n
 
 PREFIX = "media/"
+# Ceph's gateway (16.2) keeps a retain-until as 32-bit seconds since 1970: a later date
+# wraps round to one in the past and leaves the object unlocked. Never sent.
+LATEST = datetime.datetime(2106, 1, 1, tzinfo=datetime.UTC)
 SHA_META = "sha256"  # the object's own note of the digest, beside the store's checksums
-DEFAULT_RETAIN_DAYS = 730  # R-HOST-3: two years unless the agency's categories say longer
+# R-HOST-3's shortest period (one year, at some agencies): the lock of an object stored
+# without a date of its own. The store gives each object its item's date (``put``'s
+# ``until``, ``host.objectlock``), which is never shorter.
+DEFAULT_RETAIN_DAYS = 365
 
 
 class MediaUnusable(Exception):
@@ -142,17 +148,27 @@ class S3Media:
         now = now or datetime.datetime.now(datetime.UTC)
         return now + datetime.timedelta(days=self.retain_days)
 
-    def put(self, digest: bytes, data: bytes, md5: bytes | None = None) -> str:
+    def put(
+        self,
+        digest: bytes,
+        data: bytes,
+        md5: bytes | None = None,
+        until: datetime.datetime | None = None,
+    ) -> str:
         """Store ``data`` as the object of ``digest`` (refused unless it hashes to it),
         locked in COMPLIANCE mode; return the version id the store gave it, once the store
         has confirmed the checksums. Asking first whether it is held would cost a round
         trip per object on the sync's hot path; an object stored again (after a crash
         before it was recorded, or by two hosts at once) is one more locked version of the
         same bytes, and every version stays as it was written. A caller that hashed the
-        bytes as they arrived gives their ``md5`` and has checked their SHA-256 itself."""
+        bytes as they arrived gives their ``md5`` and has checked their SHA-256 itself.
+        ``until``: the COMPLIANCE retain-until the object is locked to (by default
+        ``retain_days`` from now)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         digest = bytes(digest)
+        if until is not None and until > LATEST:
+            raise MediaRefused(i18n.text("s3.too_late", digest=digest.hex(), until=until))
         if md5 is None:
             if hashlib.sha256(data).digest() != digest:
                 raise MediaRefused(i18n.text("s3.mismatch", digest=digest.hex()))
@@ -166,7 +182,7 @@ class S3Media:
                 ChecksumSHA256=_b64(digest),
                 Metadata={SHA_META: digest.hex()},
                 ObjectLockMode="COMPLIANCE",
-                ObjectLockRetainUntilDate=self._until(),
+                ObjectLockRetainUntilDate=until or self._until(),
             )
         except ClientError as exc:
             raise MediaRefused(
@@ -246,6 +262,8 @@ class S3Media:
     def extend(self, digest: bytes, version: str, until: datetime.datetime) -> datetime.datetime:
         """Keep the object locked at least until ``until``: the lock is extended when it
         ends sooner, never shortened; returns the date it holds now."""
+        if until > LATEST:
+            raise MediaRefused(i18n.text("s3.too_late", digest=bytes(digest).hex(), until=until))
         current = self.retention(digest, version)
         if current is not None and current >= until:
             return current
@@ -271,3 +289,59 @@ class S3Media:
             Bucket=self.bucket, Key=_key(digest), VersionId=version
         )
         return answer.get("LegalHold", {}).get("Status") == "ON"
+
+    def lock(self, digest: bytes, version: str) -> "tuple[datetime.datetime | None, bool]":
+        """The version's COMPLIANCE retain-until (None: none) and whether a legal hold is on."""
+        from botocore.exceptions import ClientError
+
+        try:
+            until = self.retention(digest, version)
+        except ClientError as exc:
+            if _code(exc) not in (
+                "NoSuchObjectLockConfiguration",
+                "ObjectLockConfigurationNotFoundError",
+            ):
+                raise
+            until = None
+        try:
+            held = self.held(digest, version)
+        except ClientError as exc:
+            if _code(exc) not in (
+                "NoSuchObjectLockConfiguration",
+                "ObjectLockConfigurationNotFoundError",
+            ):
+                raise
+            held = False
+        return until, held
+
+    def versions(self, digest: bytes) -> "list[str]":
+        """Every version id the object of ``digest`` has (delete markers included): a
+        media stored twice (after a crash, or by two hosts at once) has two."""
+        key = _key(digest)
+        out = []
+        pages = self.s3.get_paginator("list_object_versions").paginate(
+            Bucket=self.bucket, Prefix=key
+        )
+        for page in pages:
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                if v.get("Key") == key:
+                    out.append(str(v["VersionId"]))
+        return out
+
+    def remove(self, digest: bytes) -> "tuple[list[str], list[str]]":
+        """Delete every version of the object of ``digest`` for good: ``(removed, refused)``
+        version ids. The store refuses a version its lock still keeps (a retain-until not
+        yet passed, a legal hold): that one stays, and is only reported here."""
+        from botocore.exceptions import ClientError
+
+        removed, refused = [], []
+        for version in self.versions(digest):
+            try:
+                self.s3.delete_object(Bucket=self.bucket, Key=_key(digest), VersionId=version)
+            except ClientError as exc:
+                if _status(exc) == 403 or _code(exc) == "AccessDenied":
+                    refused.append(version)
+                    continue
+                raise
+            removed.append(version)
+        return removed, refused

@@ -31,7 +31,7 @@ from host import audit, i18n, items, tlog
 from host.errors import Refused, Unusable
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
+    from host.sqlstore import Cursor
 
 SCHEMA = """
 -- Random review (host.sampling): plans, their draws, and the recordings each drew. A plan
@@ -278,11 +278,10 @@ def make_plan(
         raise SamplingError(i18n.text("review.err.empty"))
     cur.execute(
         "INSERT INTO review_plans (unit_id, officer_id, since_ms, until_ms, rate, count, "
-        "made_by, made_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "made_by, made_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING plan_id",
         (unit_id, officer_id, since_ms, until_ms, rate, count, by, now_ms),
     )
-    plan_id = cur.lastrowid
-    assert plan_id is not None
+    plan_id = int(cur.fetchone()[0])
     return get_plan(cur, plan_id), len(found)
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from host.localtime import DEFAULT_ZONE
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
+    from host.sqlstore import Cursor
 
 SCHEMA = """
 -- The agency's settings (host.settings): name -> JSON value; a missing name has its default.

@@ -41,9 +41,8 @@ from protocol.registry import (
 )
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
-
     from host.items import Item
+    from host.sqlstore import Cursor
     from protocol.ledger import Entry
 
 NARRATION = "narration"

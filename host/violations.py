@@ -51,9 +51,9 @@ from protocol.registry import F_KIND, F_OFFICER, KIND_CHUNK
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from sqlite3 import Cursor
 
     from host.checkup import Checkup
+    from host.sqlstore import Cursor
 
 # What the rules name (the catalogue: ``violation.kind.NAME``).
 NOT_RECORDED = "not-recorded"

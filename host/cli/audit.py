@@ -22,7 +22,7 @@ from host.cli.common import EXIT_OK
 from host.cli.people import acting_desk
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
+    from host.sqlstore import Cursor
 
 
 def family(cur: "Cursor", item_id: str) -> "list[str]":

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from host.access import Desk, Store
     from host.evidence import SqliteEvidenceStore
+    from host.pgstore import PgEvidenceStore
 
 USER_ENV = "SEALCAM_USER"
 PASSWORD_ENV = "SEALCAM_PASSWORD"
@@ -52,8 +53,12 @@ def now_ms() -> int:
 
 
 def add_login_options(p: argparse.ArgumentParser) -> None:
-    """``--evidence`` and ``--user``, for a command that acts on the evidence as a person."""
+    """``--evidence`` (a folder, or ``postgresql://...`` with ``--media s3://BUCKET``) and
+    ``--user``, for a command that acts on the evidence as a person."""
+    from host.cli.scaleout import add_media_option
+
     p.add_argument("--evidence", required=True, help=i18n.text("auth.evidence"))
+    add_media_option(p)
     p.add_argument(
         "--user",
         default=os.environ.get(USER_ENV),
@@ -84,13 +89,23 @@ def password_for(name: str) -> str:
         raise UsageProblem(i18n.text("auth.no_password", env=PASSWORD_ENV)) from None
 
 
-def open_store(path: str) -> "SqliteEvidenceStore":
+def open_store(path: str, media: "str | None" = None) -> "SqliteEvidenceStore | PgEvidenceStore":
     """The evidence store at ``path``, which must exist already (an action never makes a
-    store: a typo in the path must not start an empty one)."""
+    store: a typo in the path must not start an empty one); or the scale-out store
+    ``postgresql://...`` with its ``media`` bucket (``host.cli.scaleout``)."""
     from pathlib import Path
 
+    from host.cli import scaleout
     from host.evidence import SqliteEvidenceStore
 
+    if scaleout.is_scaleout(path):
+        from host.pgstore import PgEvidenceStore
+
+        store = scaleout.open_store(path, media)
+        assert isinstance(store, PgEvidenceStore)
+        return store
+    if media:
+        raise UsageProblem(i18n.text("scaleout.media_alone"))
     if not (Path(path) / "evidence.db").is_file():
         raise UsageProblem(i18n.text("auth.no_store", path=path))
     return SqliteEvidenceStore(path)
@@ -115,10 +130,10 @@ def signer_for(store: "Store") -> None:
 def desk_from(args: argparse.Namespace) -> "Desk":
     """Log ``args.user`` in to ``args.evidence``; Refused (exit 1) for a wrong password.
     The items index is brought up to the ledger first, so the desk sees every recording."""
-    return desk_for(open_store(args.evidence), args.user)
+    return desk_for(open_store(args.evidence, getattr(args, "media", None)), args.user)
 
 
-def desk_for(store: "SqliteEvidenceStore", user: "str | None") -> "Desk":
+def desk_for(store: "Store", user: "str | None") -> "Desk":
     from host import items, retention
     from host.access import Desk, prepare
 
@@ -136,7 +151,7 @@ def desk_for(store: "SqliteEvidenceStore", user: "str | None") -> "Desk":
     return Desk.login(store, user, password_for(user), now=now_ms, sign=signer_for)
 
 
-def desk_if_accounts(store: "SqliteEvidenceStore", user: "str | None") -> "Desk | None":
+def desk_if_accounts(store: "Store", user: "str | None") -> "Desk | None":
     """The desk of ``user`` once the store has accounts; None for a store that has none
     yet (a store being set up, a demo): its commands work as before accounts existed, and
     the first ``sealcam user add`` (an administrator) ends that. A user named for a store
@@ -194,7 +209,22 @@ def reader_desk(root: str, user: "str | None", action: str) -> "Desk | None":
     if not (os.access(db_path, os.W_OK) and os.access(folder, os.W_OK)):
         print(i18n.text("auth.read_only_unrecorded", path=root), file=sys.stderr)
         return None
-    desk = desk_for(open_store(root), user)
+    return checked_desk(open_store(root), user, action)
+
+
+def scaleout_reader_desk(store: "Store", user: "str | None", action: str) -> "Desk | None":
+    """``reader_desk`` of an open scale-out store: None while it has no accounts."""
+    from host import people, sqlstore
+
+    with store.read() as cur:
+        accounts = sqlstore.has_table(cur, "users") and people.any_user(cur)
+    return checked_desk(store, user, action) if accounts else None
+
+
+def checked_desk(store: "Store", user: "str | None", action: str) -> "Desk":
+    """The desk of ``user`` on ``store``, its role for ``action`` checked first: a refusal
+    is recorded and raised (exit 1) before anything is read."""
+    desk = desk_for(store, user)
     if desk.refusal(action) is not None:
         with desk.act(action):  # records the refusal and raises it: the body never runs
             pass

@@ -19,9 +19,8 @@ from host.cli.auth import add_login_options, desk_from
 from host.errors import EXIT_NOT_OK, EXIT_OK
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
-
     from host.access import Desk
+    from host.sqlstore import Cursor
 
 
 def add_case(sub: "argparse._SubParsersAction") -> None:

@@ -42,6 +42,7 @@ COMMANDS: "tuple[tuple[str, str, str], ...]" = (
     ("case", "case", "add_case"),
     ("item", "case", "add_item"),
     ("retention", "retention", "add_retention"),
+    ("store", "store", "add_store"),  # the scale-out form: an embedded store moved into it
     # Oversight: the register of recorders, units, and the reports over them.
     ("device", "register", "add_device"),
     ("unit", "register", "add_unit"),

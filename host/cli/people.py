@@ -26,8 +26,7 @@ from host.errors import Refused
 from host.i18n import N_
 
 if TYPE_CHECKING:
-    from host.access import Desk
-    from host.evidence import SqliteEvidenceStore
+    from host.access import Desk, Store
 
 NEW_PASSWORD_ENV = "SEALCAM_NEW_PASSWORD"
 LAST_ADMINISTRATOR = "last-administrator"  # the reason a refused disable is recorded with
@@ -82,7 +81,7 @@ def acting_desk(args: argparse.Namespace) -> "Desk":
     a store without accounts yet says how to make the first one (a login would only fail)."""
     from host.access import prepare
 
-    store = open_store(args.evidence)
+    store = open_store(args.evidence, args.media)
     prepare(store)
     with store.read() as cur:
         if not people.any_user(cur):
@@ -104,7 +103,7 @@ def account_details(args: argparse.Namespace) -> dict:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    store = open_store(args.evidence)
+    store = open_store(args.evidence, args.media)
     from host.access import prepare
 
     prepare(store)
@@ -125,7 +124,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _first_account(store: "SqliteEvidenceStore", args: argparse.Namespace) -> int:
+def _first_account(store: "Store", args: argparse.Namespace) -> int:
     """The store's first account: an administrator, made without a login, and recorded
     as made by itself (the trail's first user-add)."""
     from host.cli.auth import now_ms, signer_for
@@ -165,7 +164,7 @@ def _first_account(store: "SqliteEvidenceStore", args: argparse.Namespace) -> in
 
 
 def cmd_user_list(args: argparse.Namespace) -> int:
-    store = open_store(args.evidence)
+    store = open_store(args.evidence, args.media)
     from host.access import prepare
 
     prepare(store)

@@ -9,19 +9,27 @@ shortened, one's own request approved) changes nothing and is recorded all the s
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from host import audit, cases, i18n, retention
+from host import audit, cases, i18n, objectlock, retention
 from host.cli import auth
 from host.cli import case as case_cmd
 from host.cli.common import EXIT_NOT_OK, EXIT_OK, UsageProblem
 from host.errors import Refused, Unusable
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
+    from host.access import Desk, Store
+    from host.sqlstore import Cursor
 
-    from host.access import Desk
-    from host.evidence import SqliteEvidenceStore
+
+@runtime_checkable
+class MediaStore(Protocol):
+    """A store whose media retention can remove (``SqliteEvidenceStore``'s files; a
+    scale-out store's objects once their lock allows it)."""
+
+    def has_media(self, digest: bytes) -> bool: ...
+
+    def remove_media(self, digests: list) -> int: ...
 
 
 def add_retention(sub: "argparse._SubParsersAction") -> None:
@@ -85,8 +93,8 @@ def _days(text: str) -> int:
     return int(text)
 
 
-def _open(args: argparse.Namespace) -> "tuple[Desk, SqliteEvidenceStore]":
-    store = auth.open_store(args.evidence)
+def _open(args: argparse.Namespace) -> "tuple[Desk, Store]":
+    store = auth.open_store(args.evidence, args.media)
     store.add_tables(retention.SCHEMA)
     return auth.desk_for(store, args.user), store
 
@@ -411,6 +419,25 @@ def run_undo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_unlocked(store: object, cur: "Cursor", item: str, digests: list) -> None:
+    """Refused (``objectlock.LOCKED``) while the object store's lock still keeps any of the
+    item's media (a scale-out store: a retain-until not passed, a legal hold): the
+    deletion stays approved, and the refusal is on record; a later run deletes it. The lock
+    runs by the object store's clock, not the desk's: the store judges it by wall time."""
+    locked = getattr(store, "locked_media", None)
+    kept = locked(digests) if locked is not None else []
+    if not kept:
+        return
+    untils = [lock.until_ms for _d, lock in kept if lock.until_ms is not None]
+    held = any(lock.held for _d, lock in kept)
+    until = _show(max(untils), _zone(cur)) if untils else "-"
+    raise Refused(
+        i18n.text("lock.waiting", item=item, count=len(kept), until=until,
+                  held=i18n.text("lock.held") if held else ""),
+        objectlock.LOCKED,
+    )  # fmt: skip
+
+
 def run_run(args: argparse.Namespace) -> int:
     """Remove the media of every approved deletion whose grace period is over, after
     checking the hold and the rules again; one ``delete`` record per item names its
@@ -422,7 +449,11 @@ def run_run(args: argparse.Namespace) -> int:
     with desk.look() as cur:
         due = retention.due(cur, now)
         left = retention.deleted_digests(cur)
-    done, refused = [], []
+    media = store if isinstance(store, MediaStore) else None
+    if (due or left) and media is None:
+        # Nothing is recorded as deleted that this store cannot then remove.
+        raise UsageProblem(i18n.text("retention.cannot_remove", evidence=args.evidence))
+    done, refused, waiting = [], [], []
     for d in due:
         try:
             with desk.act(audit.DELETE, d.item_id) as act:
@@ -431,6 +462,7 @@ def run_run(args: argparse.Namespace) -> int:
                 # A file another recording still names stays; it goes with the last of them.
                 kept = [x for x in named if retention.shared(act.cur, x, d.item_id)]
                 digests = [x for x in named if x not in kept]
+                _check_unlocked(store, act.cur, d.item_id, digests)
                 retention.mark_deleted(act.cur, d, digests, now)
                 act.details.update(
                     deletion=d.id,
@@ -443,12 +475,18 @@ def run_run(args: argparse.Namespace) -> int:
                 if kept:
                     act.details["kept_shared"] = kept
         except Refused as exc:
+            if exc.reason == objectlock.LOCKED:  # the lock decides when: not an error
+                waiting.append({"item": d.item_id, "waiting": str(exc)})
+                if not args.json:
+                    print(exc)
+                continue
             refused.append({"item": d.item_id, "refused": str(exc)})
             if not args.json:
                 print(i18n.text("retention.run_refused", item=d.item_id, problem=exc),
                       file=sys.stderr)  # fmt: skip
             continue
-        removed = store.remove_media(digests)
+        assert media is not None  # something is due: checked above
+        removed = media.remove_media(digests)
         done.append(
             {
                 "item": d.item_id,
@@ -460,12 +498,18 @@ def run_run(args: argparse.Namespace) -> int:
         if not args.json:
             print(i18n.text("retention.run_done", item=d.item_id, files=removed))
     # Files a run cut off before removing them (its record is committed): removed now.
-    leftover = [x for x in left if store.has_media(x)]
-    finished = store.remove_media(leftover) if leftover else 0
+    leftover = [x for x in left if media is not None and media.has_media(x)]
+    finished = media.remove_media(leftover) if media is not None and leftover else 0
+    # Objects the object store still kept (its clock ahead of this host's): tried again by
+    # the next run, as files a run was cut off before removing.
+    still = [x.hex() for x in getattr(store, "refused_removals", [])]
     if args.json:
         print(json.dumps({"now_ms": now, "deleted": done, "refused": refused,
+                          "waiting": waiting, "still_locked": still,
                           "finished_earlier": finished}, indent=2))  # fmt: skip
         return EXIT_NOT_OK if refused else EXIT_OK
+    for digest in still:
+        print(i18n.text("lock.refused", digest=digest))
     if finished:
         print(i18n.text("retention.run_finished", files=finished))
     if not due and not finished:

@@ -36,10 +36,10 @@ from host.cli.people import cell
 from host.errors import Refused, Unusable
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
-
     from host.access import Desk
     from host.evidence import SqliteEvidenceStore
+    from host.pgstore import PgEvidenceStore
+    from host.sqlstore import Cursor
 
 
 def add_review(sub: "argparse._SubParsersAction") -> None:
@@ -155,7 +155,7 @@ def _now() -> int:
     return access.wall_ms()
 
 
-def _open(args: argparse.Namespace) -> "tuple[Desk, SqliteEvidenceStore]":
+def _open(args: argparse.Namespace) -> "tuple[Desk, SqliteEvidenceStore | PgEvidenceStore]":
     from host.cli.people import acting_desk
 
     desk = acting_desk(args)
@@ -163,7 +163,7 @@ def _open(args: argparse.Namespace) -> "tuple[Desk, SqliteEvidenceStore]":
     store.add_tables(sampling.SCHEMA)
     store.add_tables(review.SCHEMA)
     desk.now = _now
-    return desk, store  # type: ignore[return-value]  # acting_desk opens a SqliteEvidenceStore
+    return desk, store  # type: ignore[return-value]  # acting_desk opens one of the two
 
 
 def _zone(cur: "Cursor") -> str:
@@ -287,7 +287,7 @@ def run_replay(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_NOT_OK
 
 
-def _media(store: "SqliteEvidenceStore") -> "compliance.MediaReader":
+def _media(store: "SqliteEvidenceStore | PgEvidenceStore") -> "compliance.MediaReader":
     from host.evidence import EvidenceError
 
     def read(digest: bytes) -> "bytes | None":
@@ -424,7 +424,8 @@ def run_report_review(args: argparse.Namespace) -> int:
 
 
 def run_report_violations(args: argparse.Namespace) -> int:
-    from host.periodcheck import check_period
+    from host.evidence import SqliteEvidenceStore
+    from host.periodcheck import check_period, check_scaleout_period
 
     desk, store = _open(args)
     try:  # what would refuse the report, found before the long check below
@@ -441,7 +442,10 @@ def run_report_violations(args: argparse.Namespace) -> int:
     # report's record, so the write lock is not held meanwhile.
     policy = compliance.Policy(upload_hours=args.late_hours)
     checked_ms = desk.now()
-    checkup = check_period(store.root, since, until, policy)
+    if isinstance(store, SqliteEvidenceStore):
+        checkup = check_period(store.root, since, until, policy)
+    else:
+        checkup = check_scaleout_period(store, since, until, policy)
     with desk.act(audit.REPORT, None, report="violations") as act:
         zone, since, until = _scope(args, act.cur)
         found = violations_mod.report(

@@ -41,18 +41,26 @@ def open_store(evidence: str, media: "str | None", readonly: bool = False) -> "E
 
 def verify_scaleout(args: argparse.Namespace) -> int:
     """``sealcam verify postgresql://... --media s3://BUCKET``: the store's own check."""
-    from host import pgverify
+    from host import audit, pgverify
+    from host.cli.auth import recorded, scaleout_reader_desk
     from host.pgstore import PgEvidenceStore, _shown
 
     store = open_store(args.ledger, getattr(args, "media", None), readonly=True)
     assert isinstance(store, PgEvidenceStore)
     try:
+        # A store with accounts records who checked it, and what they found, as the
+        # embedded store's verify does (``host.cli.auth.reader_desk``).
+        desk = scaleout_reader_desk(store, getattr(args, "user", None), audit.VERIFY)
         report = pgverify.check(store)
+        details = {"verdict": "OK" if report.ok else "NOT OK",
+                   "store_findings": len(report.findings),
+                   "devices": len(report.stats["devices"])}  # fmt: skip
+        with recorded(desk, audit.VERIFY, **details):
+            if args.json:
+                print(json.dumps(report.to_dict(), indent=2, default=str))
+            else:
+                for line in report.lines(_shown(args.ledger), store.media.bucket):
+                    print(line)
     finally:
         store.close()
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2, default=str))
-    else:
-        for line in report.lines(_shown(args.ledger), store.media.bucket):
-            print(line)
     return EXIT_OK if report.ok else EXIT_NOT_OK

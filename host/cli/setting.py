@@ -19,7 +19,7 @@ from host.cli.common import EXIT_OK, UsageProblem, host_signer
 from host.cli.people import acting_desk
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
+    from host.sqlstore import Cursor
 
 # The name a person types -> the setting's stored name.
 SETTABLE = {"time-zone": settings.TIME_ZONE, "host-key": settings.HOST_KEY}

@@ -59,9 +59,8 @@ from protocol.registry import (
 )
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
-
     from host.evidence import SqliteEvidenceStore
+    from host.sqlstore import Cursor
     from host.tlog import NoteSigner
 
 HERE = Path(__file__).resolve().parent

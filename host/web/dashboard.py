@@ -23,7 +23,7 @@ from host.web.evidence import acting, parsed, raws
 from host.web.session import need, web_of
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
+    from host.sqlstore import Cursor
 
 MENU = (("/", "web.menu.dashboard", audit.VIEW),)
 FLAGS_SHOWN = 50

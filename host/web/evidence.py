@@ -13,8 +13,7 @@ from protocol.errors import ProtocolError
 from protocol.ledger import Entry, parse_entry
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
-
+    from host.sqlstore import Cursor
     from host.web.session import WebSession
 
 

@@ -28,8 +28,7 @@ from host.web.evidence import acting, item_id
 from host.web.session import checked_form, need, web_of
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
-
+    from host.sqlstore import Cursor
     from host.web.pages import WebSession
     from host.web.session import WebSession as Session
 

@@ -15,9 +15,8 @@ from host import localtime
 from host.web import i18n
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
-
     from host.access import Desk
+    from host.sqlstore import Cursor
 
 
 class WebSession(Protocol):

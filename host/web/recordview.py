@@ -208,8 +208,9 @@ def keep_in_store(
     try:
         with keep() as cur:
             cur.execute(
-                "INSERT OR REPLACE INTO web_views (item_id, last_seq, version, data) "
-                "VALUES (?, ?, ?, ?)",
+                "INSERT INTO web_views (item_id, last_seq, version, data) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (item_id) DO UPDATE SET last_seq = excluded.last_seq, "
+                "version = excluded.version, data = excluded.data",
                 (item.item_id, item.last_seq, VERSION, data),
             )
     except sqlite3.Error:  # a store that cannot take it now: the page works without

@@ -21,9 +21,8 @@ from host.web.evidence import acting, item_id
 from host.web.session import checked_form, need, web_of
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
-
     from host.access import Store
+    from host.sqlstore import Cursor
     from host.web.pages import WebSession
 
 MENU = (("/review", "web.menu.review", audit.REVIEW),)

@@ -18,7 +18,7 @@ from host.web.evidence import acting
 from host.web.session import need, web_of
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
+    from host.sqlstore import Cursor
 
 MENU = (("/search", "web.menu.search", audit.VIEW),)
 LIMIT = 200

@@ -1,0 +1,399 @@
+"""Moving an embedded evidence store (a folder: SQLite and media files) into the scale-out
+form (PostgreSQL and an S3 bucket with Object Lock), then proving the copy whole.
+
+What moves: the devices, their ledgers, the sync sessions, the notes of media still owed
+and of media devices could not give; the host's own log (its leaves, head, signed
+checkpoints and host keys, and the store's id, so every checkpoint signed before still
+verifies); every media file, as a locked object; and the evidence-management tables (people,
+the audit trail, items, cases, retention, registers, review, ...), table by table through
+the schema both stores share (``host.access.SCHEMAS`` and the layers' own, made in
+PostgreSQL's types by ``host.sqlstore``), column by column. The caches a store rebuilds
+(retention's plan index, the review page's views) are left behind and named.
+
+The target must be empty: a database with no rows (a ``sealcam`` schema made but never
+written is empty), and a bucket holding nothing but objects of this very store's media (an
+earlier run's, cut off). The database is written in ONE transaction, after every object is
+stored: all or nothing. The objects cannot be taken back (they are locked the moment they
+are written), so that side is resumable: run the same command again and each object already
+in the bucket is kept, checked by the MD5 the object store computed of it, not sent again.
+
+Each object is locked from when its chunk was recorded for the shortest period the store's
+policy gives (``host.objectlock.new_object_until``), then brought to its item's class and
+holds once the tables are in (``host.medialocks``). Then the copy is verified
+(``host.pgverify``) and compared with the source: the same log (size and root), the same
+entries per device, the same media. Reads the source only; it is never changed.
+"""
+
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from host import hostlog, i18n, objectlock, retention, sqlstore
+from host.errors import Unusable
+
+if TYPE_CHECKING:
+    from host.evidence import SqliteEvidenceStore
+    from host.pgstore import PgEvidenceStore
+
+# Rebuilt by the store that needs them, never copied: retention's plan index and the review
+# page's views. (PostgreSQL numbers sessions, gone media and checkpoints with an id that
+# SQLite keeps as the rowid: it is given from there, so their order stays.)
+REBUILT = frozenset({"retention_index", "retention_stale", "retention_index_of", "web_views"})
+UPLOADERS = 4  # objects sent at once
+BATCH = 2000  # rows per insert
+
+
+class Report(NamedTuple):
+    """What was moved, what was left behind (rebuilt), and the copy's verdict."""
+
+    tables: "dict[str, int]"  # table -> rows copied
+    media: int  # objects stored
+    reused: int  # of which already in the bucket from a run cut off
+    media_bytes: int
+    removed: int  # media retention had deleted: recorded as removed, nothing to send
+    left: "list[str]"  # tables not copied (rebuilt where needed)
+    verified: Any  # host.pgverify.ScaleReport
+    differences: "list[str]"  # where the copy and the source disagree
+
+
+def _schemas() -> tuple:
+    from host import access, review, sampling
+
+    return (*access.SCHEMAS, retention.SCHEMA, sampling.SCHEMA, review.SCHEMA)
+
+
+def _source_tables(src: "SqliteEvidenceStore") -> "list[str]":
+    rows = src._db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "ORDER BY name"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _columns_sqlite(src: "SqliteEvidenceStore", table: str) -> "list[str]":
+    return [r[1] for r in src._db.execute("PRAGMA table_info(%s)" % table)]
+
+
+def _columns_pg(cur: Any, table: str) -> "list[str]":
+    rows = cur.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+        "current_schema() AND table_name = %s ORDER BY ordinal_position",
+        (table,),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def target_problem(url: str) -> "str | None":
+    """Why the database at ``url`` is no empty target, or None. Read before anything is
+    made in it: a database holding anything (ours or another's) is refused."""
+    from host.pgstore import _shown, connect
+
+    conn = connect(url)
+    try:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+                "current_schema() AND table_type = 'BASE TABLE'"
+            ).fetchall()
+        ]
+        for table in sorted(tables):
+            if table in ("log_head", "store_meta"):
+                # Made with the schema: the empty log's head, the store's new id.
+                if table == "log_head":
+                    n = conn.execute("SELECT count(*) FROM log_head WHERE size > 0").fetchone()
+                else:
+                    n = conn.execute(
+                        "SELECT count(*) FROM store_meta WHERE name != 'store_id'"
+                    ).fetchone()
+            else:
+                n = conn.execute('SELECT 1 FROM "%s" LIMIT 1' % table.replace('"', '""'))
+                n = (len(n.fetchall()),)
+            if n[0]:
+                return i18n.text("migrate.not_empty", url=_shown(url), table=table)
+    finally:
+        conn.close()
+    return None
+
+
+def bucket_problem(media: Any, digests: "set[bytes]") -> "str | None":
+    """Why the bucket is no target for the store whose media are ``digests``, or None: it
+    may hold only objects of those media (a run cut off)."""
+    from host.s3media import PREFIX
+
+    pages = media.s3.get_paginator("list_object_versions").paginate(Bucket=media.bucket)
+    for page in pages:
+        for v in page.get("DeleteMarkers", []):
+            return i18n.text("migrate.bucket_used", bucket=media.bucket, key=v.get("Key"))
+        for v in page.get("Versions", []):
+            key = str(v.get("Key", ""))
+            try:
+                digest = bytes.fromhex(key[len(PREFIX) :]) if key.startswith(PREFIX) else b""
+            except ValueError:
+                digest = b""
+            if digest not in digests:
+                return i18n.text("migrate.bucket_used", bucket=media.bucket, key=key)
+    return None
+
+
+def _recorded(src: "SqliteEvidenceStore") -> "dict[bytes, int]":
+    """digest -> when the first chunk naming it was recorded (ms)."""
+    from host.evidence import chunk_media
+    from protocol.errors import ProtocolError
+    from protocol.ledger import parse_entry
+    from protocol.registry import KIND_CHUNK
+
+    out: dict = {}
+    for raw, wall_ms in src._db.execute(
+        "SELECT raw, wall_ms FROM entries WHERE kind = ? ORDER BY wall_ms", (KIND_CHUNK,)
+    ):
+        try:
+            media = chunk_media(parse_entry(bytes(raw)))
+        except ProtocolError:
+            continue  # verify reports it; it names nothing to lock
+        if media is not None:
+            out.setdefault(media[0], wall_ms)
+    return out
+
+
+def _logged_media(src: "SqliteEvidenceStore") -> "list[bytes]":
+    """Every media the source's log says it stored, in log order."""
+    out = []
+    for (data,) in src._db.execute("SELECT data FROM log WHERE kind = ? ORDER BY idx",
+                                   (hostlog.MEDIA,)):  # fmt: skip
+        out.append(bytes(hostlog.parse_leaf(bytes(data))[1]))
+    return out
+
+
+def _md5_of(path: str) -> "tuple[bytes, int]":
+    h = hashlib.md5()  # the object store's own check of what it holds, not for security
+    size = 0
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+            size += len(block)
+    return h.digest(), size
+
+
+def _store_object(media: Any, digest: bytes, path: str, until_ms: int) -> "tuple[str, int, bool]":
+    """``(version, size, reused)``: the object of ``digest`` in the bucket, its bytes the
+    file's; one an earlier run stored is kept when the store's MD5 of it is the file's."""
+    import datetime
+
+    from botocore.exceptions import ClientError
+
+    from host.s3media import PREFIX, SHA_META
+
+    md5, size = _md5_of(path)
+    try:
+        head = media.s3.head_object(Bucket=media.bucket, Key=PREFIX + digest.hex())
+    except ClientError:
+        head = None
+    if (
+        head is not None
+        and str(head.get("ETag", "")).strip('"') == md5.hex()
+        and head.get("Metadata", {}).get(SHA_META) == digest.hex()
+        and head.get("VersionId")
+    ):
+        return str(head["VersionId"]), size, True
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if hashlib.sha256(data).digest() != digest:
+        raise Unusable(i18n.text("migrate.media_altered", digest=digest.hex(), path=path))
+    until = datetime.datetime.fromtimestamp(until_ms / 1000, datetime.UTC)
+    return media.put(digest, data, md5, until), size, False
+
+
+def migrate(
+    src: "SqliteEvidenceStore",
+    url: str,
+    media_url: str,
+    progress: "Callable[[int, int], None]" = lambda done, total: None,
+    now_ms: "Callable[[], int]" = lambda: int(time.time() * 1000),
+) -> Report:
+    """Move ``src`` into ``url`` and ``media_url`` (see the module's docstring); Unusable,
+    in one line, for a target that is not empty or cannot be reached. ``progress(bytes
+    done, bytes in all)`` as the objects go."""
+    from host import medialocks, pgverify
+    from host.evidence import StoreUnopenable
+    from host.pgstore import PgEvidenceStore
+    from host.s3media import MediaUnusable, S3Media
+
+    try:
+        problem = target_problem(url)
+    except StoreUnopenable as exc:
+        raise Unusable(str(exc)) from None
+    if problem:
+        raise Unusable(problem)
+    logged = _logged_media(src)
+    try:
+        bucket = S3Media(media_url, create=True)
+    except MediaUnusable as exc:
+        raise Unusable(str(exc)) from None
+    problem = bucket_problem(bucket, set(logged))
+    if problem:
+        raise Unusable(problem)
+
+    with src.read() as cur:
+        pol = retention.policy(cur) if sqlstore.has_table(cur, "settings") else retention.Policy()
+        deleted = set(retention.deleted_digests(cur))
+    recorded = _recorded(src)
+    files = []
+    removed = []
+    for digest in dict.fromkeys(logged):
+        path = str(src.media_file(digest))
+        if os.path.exists(path):
+            files.append((digest, path))
+        else:
+            removed.append(digest)  # deleted by retention (or lost: verify says which)
+    total = sum(os.path.getsize(p) for _d, p in files)
+    now = now_ms()
+    stored: dict = {}
+    done_bytes = 0
+    reused = 0
+    with ThreadPoolExecutor(UPLOADERS, thread_name_prefix="migrate") as pool:
+        futures = [
+            (digest, pool.submit(_store_object, bucket, digest, path,
+                                 objectlock.new_object_until(recorded.get(digest, now), pol)))
+            for digest, path in files
+        ]  # fmt: skip
+        for digest, future in futures:
+            version, size, again = future.result()
+            until = objectlock.new_object_until(recorded.get(digest, now), pol)
+            stored[digest] = (version, size, until)
+            reused += again
+            done_bytes += size
+            progress(done_bytes, total)
+
+    try:
+        target = PgEvidenceStore(url, media_url)
+    except StoreUnopenable as exc:
+        raise Unusable(str(exc)) from None
+    try:
+        for schema in _schemas():
+            target.add_tables(schema)
+        copied, left = _copy_tables(src, target, stored, removed, deleted, now)
+        with src.read() as cur:
+            managed = sqlstore.has_table(cur, "holds")
+        if managed:
+            medialocks.after_change(target, now)  # classes and holds onto the locks
+        verified = pgverify.check(target)
+        differences = _compare(src, target)
+    finally:
+        target.close()
+    return Report(copied, len(stored), reused, total, len(removed), left, verified, differences)
+
+
+def _copy_tables(
+    src: "SqliteEvidenceStore",
+    target: "PgEvidenceStore",
+    stored: dict,
+    removed: list,
+    deleted: set,
+    now: int,
+) -> "tuple[dict, list]":
+    """Every table, in one transaction of the target: all or nothing."""
+    copied: dict = {}
+    left = []
+    with target._transaction() as cur:
+        # The schema's own rows (a new store id, an empty head) give way to the source's.
+        cur.execute("DELETE FROM store_meta")
+        cur.execute("DELETE FROM log_head")
+        have = set(_pg_tables(cur))
+        for table in _source_tables(src):
+            if table in ("media_locks", "media"):
+                continue
+            if table in REBUILT or table not in have:
+                left.append(table)
+                continue
+            copied[table] = _copy_one(src, cur, table)
+        rows = [(d, v, n, now) for d, (v, n, _u) in stored.items()]
+        rows += [(d, "", 0, now) for d in removed]
+        _insert(cur, "media", ["digest", "version", "size", "stored_ms"], rows)
+        locks: list = [(d, u, False, None) for d, (_v, _n, u) in stored.items()]
+        # Removed by retention: noted as removed (verify asks for an approved deletion of
+        # each); lost otherwise: left for verify to report missing.
+        locks += [(d, 0, False, now) for d in removed if d in deleted]
+        _insert(cur, "media_locks", ["digest", "until_ms", "held", "removed_ms"], locks)
+        copied["media"] = len(rows)
+    return copied, sorted(left)
+
+
+def _pg_tables(cur: Any) -> "list[str]":
+    return [
+        r[0]
+        for r in cur.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+            "current_schema()"
+        ).fetchall()
+    ]
+
+
+def _copy_one(src: "SqliteEvidenceStore", cur: Any, table: str) -> int:
+    """A table's rows, by the columns both have; SQLite's rowid as the id where PostgreSQL
+    numbers the rows and SQLite does not name the column; identities moved past them."""
+    theirs = _columns_pg(cur, table)
+    ours = _columns_sqlite(src, table)
+    columns = [c for c in ours if c in theirs]
+    select = ", ".join('"%s"' % c for c in columns)
+    into = list(columns)
+    if "id" in theirs and "id" not in ours:
+        select = "rowid, " + select
+        into = ["id", *columns]
+    n = 0
+    rows = src._db.execute('SELECT %s FROM "%s" ORDER BY rowid' % (select, table)) if _has_rowid(
+        src, table
+    ) else src._db.execute('SELECT %s FROM "%s"' % (select, table))
+    while True:
+        batch = rows.fetchmany(BATCH)
+        if not batch:
+            break
+        _insert(cur, table, into, [tuple(_pg(v) for v in r) for r in batch])
+        n += len(batch)
+    for column in into:
+        seq = cur.execute("SELECT pg_get_serial_sequence(%s, %s)", (table, column)).fetchone()
+        if seq and seq[0]:
+            cur.execute(
+                'SELECT setval(%%s, coalesce((SELECT max("%s") FROM "%s"), 0) + 1, false)'
+                % (column, table),
+                (seq[0],),
+            )
+    return n
+
+
+def _has_rowid(src: "SqliteEvidenceStore", table: str) -> bool:
+    sql = src._db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    ).fetchone()
+    return bool(sql) and "WITHOUT ROWID" not in str(sql[0]).upper()
+
+
+def _pg(value: Any) -> Any:
+    return bytes(value) if isinstance(value, memoryview) else value
+
+
+def _insert(cur: Any, table: str, columns: "list[str]", rows: list) -> None:
+    if not rows:
+        return
+    names = ", ".join('"%s"' % c for c in columns)
+    with cur.copy('COPY "%s" (%s) FROM STDIN' % (table, names)) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _compare(src: "SqliteEvidenceStore", target: "PgEvidenceStore") -> "list[str]":
+    """Where the copy says otherwise than the source: its log, each ledger, the media."""
+    out = []
+    a, b = src.log_head(), target.log_head()
+    if (a.origin, a.size, a.root) != (b.origin, b.size, b.root):
+        out.append(i18n.text("migrate.diff_log", source=a.size, target=b.size))
+    for device in src.devices():
+        n, m = src.head(device), target.head(device)
+        if n != m:
+            out.append(i18n.text("migrate.diff_ledger", device=device, source=n[0], target=m[0]))
+    if sorted(src.devices()) != sorted(target.devices()):
+        out.append(i18n.text("migrate.diff_devices"))
+    return out
