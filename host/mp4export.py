@@ -39,6 +39,7 @@ import signal
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -649,6 +650,7 @@ def export_fmp4(
     now_ms: "int | None" = None,
     opener: "ChunkOpener | None" = None,
     export_facts: "dict | None" = None,
+    ledger: "Callable[[], object] | None" = None,
 ) -> dict:
     """Write the MP4 export of the fMP4 recording ``rec_id`` to ``out``; return the facts
     for its note: ``format``, ``file_sha256``, ``video``, ``chunks`` (each with its byte
@@ -656,7 +658,12 @@ def export_fmp4(
 
     ChangedMedia when a chunk's stored bytes fail their signed hash (unless
     ``mark_changed``: then they are written as stored and named); ExportProblem when the
-    recording cannot be exported (no initialisation segment, media not synced)."""
+    recording cannot be exported (no initialisation segment, media not synced).
+
+    ``ledger``, when given, is called once every fragment is written and checked and before
+    the file is made durable and renamed into place; whatever it raises stops the export
+    and leaves nothing behind. The caller that parsed ``entries`` without verifying them
+    yet passes the verification's verdict here, so that it runs beside the copy."""
     init_entry = chunks[0] if chunks else None
     if init_entry is None or init_entry.fields.get(F_MEDIA_TYPE) != MEDIA_MP4_INIT:
         raise ExportProblem(
@@ -673,6 +680,8 @@ def export_fmp4(
         try:
             facts = _write(store, sink, init_entry, fragments, span, rec_id, mark_changed,
                            opener)  # fmt: skip
+            if ledger is not None:
+                ledger()
             body = mp4evidence.payload(
                 device_id,
                 public_key,

@@ -524,3 +524,94 @@ def test_a_copy_that_fails_is_raised_and_nothing_is_left(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space left"):
         export_recording(str(tmp_path / "ev"), DEVICE, None, str(tmp_path / "x.mp4"), "W. Li")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]  # no file, no temporary
+
+
+# --- the ledger verified beside the copy (issue 12, Benchmarks: export <= 1.2x copying) ----
+
+
+def _break_signature(ev_root, seq: int) -> None:
+    """Change a byte of entry ``seq``'s signature where the store holds it."""
+    import sqlite3
+
+    db = sqlite3.connect(ev_root / "evidence.db")
+    try:
+        (raw,) = db.execute("SELECT raw FROM entries WHERE seq = ?", (seq,)).fetchone()
+        raw = bytearray(raw)
+        raw[-5] ^= 0x01  # the signature is the entry's last field
+        db.execute("UPDATE entries SET raw = ? WHERE seq = ?", (bytes(raw), seq))
+        db.commit()
+    finally:
+        db.close()
+
+
+def _change_fragment(ev_root, entry) -> None:
+    from host.evidence import SqliteEvidenceStore
+
+    ev = SqliteEvidenceStore(ev_root, readonly=True)
+    path = ev.media_file(entry.fields[F_PLAIN_SHA])
+    ev.close()
+    path.chmod(0o644)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("also", ["", "a changed fragment", "missing media"])
+def test_a_ledger_that_is_not_what_the_device_signed_stops_the_export(tmp_path, also):
+    # R-HOST-5: the ledger is verified while the fragments are copied, and its verdict is
+    # taken before the file is made final: a failed signature leaves no file, no temporary,
+    # and is what the export says even when a fragment is changed or missing as well.
+    rec = fmp4.record(gops_before=2, gops_after=2)
+    fmp4.evidence_store(tmp_path / "ev", rec, media=also != "missing media").close()
+    stop = next(e for e in rec.entries if e.fields.get(F_EVENT) == EV_RECORD_STOP)
+    assert stop.signed
+    _break_signature(tmp_path / "ev", stop.seq)
+    if also == "a changed fragment":
+        _change_fragment(tmp_path / "ev", rec.fragments[1][0])
+    out = tmp_path / "x.mp4"
+    with pytest.raises(NotAuthentic, match="ledger in the evidence store is NOT OK") as info:
+        export_recording(str(tmp_path / "ev"), DEVICE, None, str(out), "W. Li")
+    assert "\n" not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]  # no file, no temporary
+    if also:
+        return
+    # Asked to export changed footage anyway, the note says what the ledger is.
+    note = export_recording(str(tmp_path / "ev"), DEVICE, None, str(out), "W. Li", True)
+    assert note["ledger_verification"] == "NOT OK" and note["changed_chunks"] == []
+
+
+def test_the_ledgers_verdict_is_taken_after_the_copy_and_before_the_file_is_final(tmp_path):
+    # issue 12: Benchmarks; R-HOST-5: export_fmp4 takes the verdict once every fragment is
+    # written and checked, before the file is made durable and renamed; a verdict that
+    # raises leaves nothing.
+    from host.evidence import SqliteEvidenceStore
+    from host.mp4export import export_fmp4
+
+    rec = fmp4.record(gops_before=2, gops_after=2)
+    fmp4.evidence_store(tmp_path / "ev", rec).close()
+    store = SqliteEvidenceStore(tmp_path / "ev", readonly=True)
+    out = tmp_path / "x.mp4"
+    seen: list = []
+
+    def verdict(broken: bool):
+        def check():
+            (tmp,) = [p for p in tmp_path.iterdir() if p.name.startswith(".x.tmp-")]
+            held = tmp.read_bytes()
+            seen.append(all(fragment in held for _, fragment in rec.fragments))
+            assert not out.exists()
+            if broken:
+                raise NotAuthentic("the ledger is broken")
+            return "OK"
+
+        return check
+
+    args = (store, DEVICE, device_key().public, rec.entries, rec.rec_id, rec.chunks, out)
+    try:
+        with pytest.raises(NotAuthentic, match="the ledger is broken"):
+            export_fmp4(*args, "W. Li", ledger=verdict(True))
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]
+        facts = export_fmp4(*args, "W. Li", ledger=verdict(False))
+    finally:
+        store.close()
+    assert seen == [True, True]
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == facts["file_sha256"]
