@@ -37,11 +37,12 @@ import multiprocessing
 import os
 import signal
 import statistics
+import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 from host import mp4evidence
 from host.errors import Unusable
@@ -281,41 +282,47 @@ def _media(
     return data, changed
 
 
-def _checked(sink: "_Out", e: Entry, where: tuple, mark_changed: bool) -> bool:
-    """Whether one plain chunk, copied to ``where`` (offset, length) in the file, was
-    changed: its bytes there, read back, against its signed hash. The check is of the bytes
-    as they lie in the export, so they are what the device signed even if the store's file
-    changed while it was copied."""
-    changed = not sink.holds(where, e.fields[F_PLAIN_SHA])
-    if changed and not mark_changed:
-        raise ChangedMedia(e.seq)
-    return changed
+# The copier's reports: per fragment, where it lies (offset, length) and how far the file
+# is handed to the disk; a length of FAILED says the copy failed, the offset then holding
+# the error's number. Reports go in batches, each one write of at most PIPE_BUF bytes, so
+# that no report is ever read in part and the reader wakes once per batch.
+REPORT = struct.Struct("<qqq")
+REPORTS_AT_ONCE = 4096 // REPORT.size
+FAILED = -1
+# Bytes read back and checked at once: a run of fragments that lie one after another in the
+# file (at least one fragment). Whole runs take one read, one hand-over to the file's hash
+# and one wait for it, where a fragment at a time took one each per fragment.
+RUN = 2 << 20
 
 
-def _copy_files(conn, fd: int, paths: list, flushed: int) -> None:
+def _copy_files(report: int, fd: int, paths: list, flushed: int) -> None:
     """The copier (a forked process): copies each file of ``paths`` to the export file
     ``fd`` at its position, in turn (the position is shared with the parent), handing the
-    bytes to the disk from ``flushed`` on, and answers ``(offset, length, handed to the disk
-    up to)`` for each, or ``("missing", path, 0)`` or ``("failed", errno, text)`` and
-    stops."""
+    bytes to the disk from ``flushed`` on, and reports on the pipe ``report`` where each
+    lies (``REPORT``: offset, length, handed to the disk up to), in batches of about RUN
+    bytes; at an error with a number it reports that (length FAILED) and stops, at any
+    other it stops."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command handles Ctrl-C
     sink = _Out(fd)
     sink.offset = os.lseek(fd, 0, os.SEEK_CUR)
     sink.flushed = flushed
+    batch: list = []
+    run = 0
     try:
         for path in paths:
             try:
-                where = sink.copy(path)
-            except FileNotFoundError:
-                conn.send(("missing", str(path), 0))
-                return
-            except ExportProblem as exc:
-                conn.send(("failed", 0, str(exc)))
-                return
+                at, length = sink.copy(path)
             except OSError as exc:
-                conn.send(("failed", exc.errno or 0, exc.strerror or str(exc)))
-                return
-            conn.send((*where, sink.flushed))
+                if exc.errno:
+                    batch.append(REPORT.pack(exc.errno, FAILED, sink.flushed))
+                break
+            batch.append(REPORT.pack(at, length, sink.flushed))
+            run += length
+            if run >= RUN or len(batch) == REPORTS_AT_ONCE:
+                write_all(report, b"".join(batch))
+                batch, run = [], 0
+        if batch:
+            write_all(report, b"".join(batch))
     except Exception:
         # The parent has gone, or goes on without this process (it copies the rest itself,
         # and meets and reports whatever went wrong here); no traceback of the copier's.
@@ -324,7 +331,7 @@ def _copy_files(conn, fd: int, paths: list, flushed: int) -> None:
 
 class _Copier:
     """Copies the plain fragments' stored media to the end of the export, one after
-    another, in a forked process, while this one checks each as it is copied.
+    another, in a forked process, while this one checks them as they are copied.
 
     A copy waits on the disk whenever the kernel holds back a writer whose dirty pages
     outrun it (and ``sync_file_range`` waits when the disk's queue is full); the checks go
@@ -334,61 +341,82 @@ class _Copier:
     process can be forked, or it fails, the fragments not yet copied are copied here."""
 
     def __init__(self, store: SqliteEvidenceStore, sink: "_Out", fragments: list) -> None:
-        self._paths = [store.media_file(media_digest(e.fields)) for e in fragments]
+        self._paths = _MediaFiles(store, fragments)
         self._sink = sink
-        self._next = 0  # the fragment whose place is asked for next
-        self._conn: Any = None
+        self._next = 0  # the fragment whose place is given next
+        self._reports = b""  # read from the pipe, not yet taken
+        self._pipe = -1
         self._proc: Any = None
         if _cores() >= 2 and "fork" in multiprocessing.get_all_start_methods():
+            mine, theirs = os.pipe()
             try:
                 context = multiprocessing.get_context("fork")
-                mine, theirs = context.Pipe(duplex=False)
                 proc = context.Process(
                     target=_copy_files,
                     args=(theirs, sink.fd, self._paths, sink.flushed),
                     daemon=True,
                 )
                 proc.start()
-                theirs.close()
-                self._conn, self._proc = mine, proc
+                self._pipe, self._proc = mine, proc
             except (OSError, ValueError):
-                pass
+                os.close(mine)
+            finally:
+                os.close(theirs)
 
-    def next(self) -> tuple:
-        """Where the next fragment lies in the file, once it is copied; FileNotFoundError
-        when it is not in the store, OSError or ExportProblem when its copy failed."""
+    def run(self, limit: int = RUN) -> list:
+        """Where the next fragments lie in the file, once copied: ``[(offset, length)]`` of
+        at least one fragment and of as many more, already copied, as fit in ``limit``
+        bytes, one after another. FileNotFoundError when the first is not in the store,
+        OSError or ExportProblem when its copy failed."""
+        places = [self._take()]
+        run = places[0][1]
+        while self._next < len(self._paths) and self._pipe >= 0:
+            if len(self._reports) < REPORT.size:
+                break  # the next is not copied yet: check these meanwhile
+            at, length, _ = REPORT.unpack_from(self._reports)
+            if length < 0 or at != self._sink.offset or run + length > limit:
+                break
+            places.append(self._take())
+            run += length
+        return places
+
+    def _take(self) -> tuple:
         path = self._paths[self._next]
         self._next += 1
-        if self._conn is not None:
+        while self._pipe >= 0:
+            if len(self._reports) >= REPORT.size:
+                at, length, flushed = REPORT.unpack_from(self._reports)
+                self._reports = self._reports[REPORT.size :]
+                # Believed only where it carries on from the last: the file's fragments
+                # lie one after another, in order (each is checked where it is said to lie).
+                if length >= 0 and at == self._sink.offset:
+                    self._sink.copied((at, length), flushed)
+                    return at, length
+                self._end(kill=length >= 0)  # saying what cannot be: it copies no more
+                if length == FAILED and at > 0:
+                    raise OSError(at, os.strerror(at))
+                break
             try:
-                got = self._conn.recv()
-            except (OSError, EOFError):
-                got = None
-            # Believed only where it carries on from the last: the file's fragments lie
-            # one after another, in order (each is checked where it is said to lie).
-            if type(got) is tuple and len(got) == 3 and got[0] == self._sink.offset:
-                self._sink.copied(got[:2], got[2])
-                return got[:2]
-            said = got[0] if type(got) is tuple and len(got) == 3 else None
-            if said not in ("missing", "failed") and self._proc is not None:
-                self._proc.kill()  # gone, or saying what cannot be: it copies nothing more
-            self._end()
-            if said == "missing":
-                raise FileNotFoundError(got[1])
-            if said == "failed":
-                if got[1]:
-                    raise OSError(got[1], got[2])
-                raise ExportProblem(got[2])
-            # What the copier wrote past the last fragment it copied is cut off, and the
-            # rest is copied here.
-            self._sink.cut()
+                got = os.read(self._pipe, 1 << 16)
+            except OSError:
+                got = b""
+            if not got:  # gone before it said where this one lies
+                self._end(kill=True)
+                break
+            self._reports += got
+        # What the copier wrote past the last fragment it copied is cut off, and the rest
+        # is copied here.
+        self._sink.cut()
         return self._sink.copy(path)
 
-    def _end(self) -> None:
-        conn, proc = self._conn, self._proc
-        self._conn = self._proc = None
-        if conn is not None:
-            conn.close()
+    def _end(self, kill: bool) -> None:
+        pipe, proc = self._pipe, self._proc
+        self._pipe, self._proc = -1, None
+        self._reports = b""
+        if proc is not None and kill:
+            proc.kill()
+        if pipe >= 0:
+            os.close(pipe)
         if proc is not None:
             proc.join(5)
             if proc.is_alive():
@@ -398,9 +426,31 @@ class _Copier:
     def close(self) -> None:
         """End the copier (stopped, if the export stops before every fragment is copied):
         the file is not closed under its copy."""
-        if self._next < len(self._paths) and self._proc is not None:
-            self._proc.kill()
-        self._end()
+        self._end(kill=self._next < len(self._paths))
+
+
+class _MediaFiles(Sequence):
+    """The stored media files of chunk entries, in order, each named when it is asked for:
+    the copier names them as it goes, so the export's own process, which forks it, does
+    not spend its time on thousands of paths first."""
+
+    def __init__(self, store: SqliteEvidenceStore, entries: list) -> None:
+        self._store = store
+        self._digests = [media_digest(e.fields) for e in entries]
+
+    def __len__(self) -> int:
+        return len(self._digests)
+
+    @overload
+    def __getitem__(self, i: int) -> Path: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list: ...
+
+    def __getitem__(self, i: "int | slice") -> "Path | list":
+        if isinstance(i, slice):
+            return [self._store.media_file(d) for d in self._digests[i]]
+        return self._store.media_file(self._digests[i])
 
 
 def _cores() -> int:
@@ -418,8 +468,8 @@ def _not_synced(e: Entry) -> "ExportProblem":
 class _Buffer:
     """One buffer that bytes are read into, reused, so that no fragment's bytes are
     allocated afresh (a new 300 KB object is fresh pages the kernel must map and zero, twice
-    per fragment: to read it and to free it). A fragment is read and checked before the
-    next is read, so one buffer is all the memory the fragments take."""
+    per fragment: to read it and to free it). A run of fragments is read and checked before
+    the next is read, so the buffers hold at most two runs of the recording at a time."""
 
     def __init__(self) -> None:
         self._buf = bytearray()
@@ -537,7 +587,7 @@ class _Out:
         self.flushed = 0  # bytes handed to the disk so far
         self._writeback = _libc_sync_file_range()
         self._sha = _FileHash()  # of the file's bytes so far, in order
-        # What holds() reads back into, in turn: one is read and checked while the file's
+        # What check_run() reads back into, in turn: one is read and checked while the file's
         # hash still takes the other's bytes.
         self._buffers = [_Buffer(), _Buffer()]
         self._free = [threading.Event(), threading.Event()]
@@ -558,10 +608,10 @@ class _Out:
 
     def copy(self, path: Path) -> tuple:
         """Copy the whole file at ``path`` (FileNotFoundError if none) to the end of this
-        one; return ``(offset, length)`` where it lies here, for ``holds`` to check next."""
+        one; return ``(offset, length)`` where it lies here, for ``check_run`` to check."""
         at = self.offset
-        with open(path, "rb", buffering=0) as f:
-            src = f.fileno()
+        src = os.open(path, os.O_RDONLY)
+        try:
             size = os.fstat(src).st_size
             got = 0
             while got < size:
@@ -573,6 +623,8 @@ class _Out:
                     )
                 got += n
                 self.offset += n
+        finally:
+            os.close(src)
         self._hand_to_disk()
         return at, size
 
@@ -603,24 +655,33 @@ class _Out:
         write_all(self.fd, view[:n])
         return n
 
-    def holds(self, where: tuple, digest: bytes) -> bool:
-        """Whether the file's bytes at ``where`` (offset, length), which were copied there
-        last, have SHA-256 ``digest``; they join the file's hash here."""
-        at, length = where
+    def check_run(self, places: list, digests: list) -> list:
+        """Whether the file's bytes at each of ``places`` ((offset, length), one after
+        another, copied there last) have the SHA-256 of ``digests``; they join the file's
+        hash here. The run is read back at once, and each fragment hashed where it lies."""
+        start = places[0][0]
+        size = places[-1][0] + places[-1][1] - start
         turn = self._turn
         self._turn ^= 1
         free = self._free[turn]
         free.wait()  # the file's hash is done with this buffer's last bytes
-        view = self._buffers[turn].view(length)
+        view = self._buffers[turn].view(size)
         got = 0
-        while got < length:
-            n = os.preadv(self.fd, [view[got:]], at + got)
+        while got < size:
+            n = os.preadv(self.fd, [view[got:]], start + got)
             if n <= 0:
-                return False
+                raise ExportProblem(
+                    "the export file was cut short while it was written (%d of %d bytes at "
+                    "byte %d): another program is changing it; export again" % (got, size, start)
+                )
             got += n
         free.clear()
         self._sha.update(view, free)
-        return hashlib.sha256(view).digest() == digest
+        sha256 = hashlib.sha256
+        return [
+            sha256(view[at - start : at - start + length]).digest() == digest
+            for (at, length), digest in zip(places, digests, strict=True)
+        ]
 
     def _hand_to_disk(self) -> None:
         if self._writeback is not None and self.offset - self.flushed >= WRITEBACK_EVERY:
@@ -745,24 +806,32 @@ def _write(
         ) from None
     chunk_notes.append(_chunk_note(init_entry, sink.write(init), changed))
     del init
-    frames = 0
     # Sealed fragments are opened and checked here, then written; plain ones are copied in
     # the copier's thread and checked here as they come.
     sealed = any(F_CIPHER_SHA in e.fields for e in fragments)
     copier = _Copier(store, sink, fragments) if fragments and not sealed else None
     try:
-        for e in fragments:
-            if copier is None:
+        if copier is None:
+            for e in fragments:
                 data, changed = _media(store, e, mark_changed, opener)
-                where = sink.write(data)
-            else:
-                try:
-                    where = copier.next()
-                except FileNotFoundError:
-                    raise _not_synced(e) from None
-                changed = _checked(sink, e, where, mark_changed)
-            chunk_notes.append(_chunk_note(e, where, changed))
-            frames += len(e.fields.get(F_FRAME_HASHES, ()))
+                chunk_notes.append(_chunk_note(e, sink.write(data), changed))
+        done = 0
+        while copier is not None and done < len(fragments):
+            try:
+                places = copier.run()
+            except FileNotFoundError:
+                raise _not_synced(fragments[done]) from None
+            run = fragments[done : done + len(places)]
+            # The check that makes the export evidence: each fragment's bytes as they lie
+            # in the file, read back after the copy, against the hash its entry signs; so
+            # they are what the device signed even if the store's file changed meanwhile.
+            held = sink.check_run(places, [e.fields[F_PLAIN_SHA] for e in run])
+            for e, where, ok in zip(run, places, held, strict=True):
+                if not ok and not mark_changed:
+                    raise ChangedMedia(e.seq)
+                chunk_notes.append(_chunk_note(e, where, not ok))
+            done += len(places)
+        frames = sum(len(e.fields.get(F_FRAME_HASHES, ())) for e in fragments)
     finally:
         if copier is not None:
             copier.close()

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from host import mp4evidence
+from host import mp4evidence, mp4export
 from host.export import ExportError, NotAuthentic, export_recording, note_json
 from host.mp4export import PAUSE_NAMES_EN, PAUSE_NAMES_ZH, pause_text
 from protocol import mp4
@@ -196,7 +196,8 @@ def test_sealed_fragments_are_refused_in_one_line(tmp_path):  # R-DEV-3
 
 def test_the_export_streams_one_fragment_at_a_time(tmp_path):
     # An hour of footage must not be held in memory: with 24 fragments of 1 MB each, the
-    # export's peak allocation stays near one fragment, far below the recording.
+    # export's peak allocation stays near the two runs of fragments it reads back in turn
+    # (mp4export.RUN, 2 MB each), far below the recording.
     rec = fmp4.record_large(fragments=24, fragment_bytes=1 << 20)
     fmp4.evidence_store(tmp_path / "ev", rec).close()
     out = tmp_path / "big.mp4"
@@ -370,7 +371,6 @@ def test_the_exports_note_has_one_line_per_chunk(exported):  # R-HOST-4
 def test_the_written_bytes_are_handed_to_the_disk_as_the_export_goes(tmp_path, monkeypatch):
     # issue 12: Benchmarks, export <= 1.2x copying: the disk writes while the export reads
     # and checks, so the final fsync waits only for the tail.
-    import host.mp4export as mp4export
 
     rec = fmp4.record_large(fragments=12, fragment_bytes=256 << 10)
     fmp4.evidence_store(tmp_path / "ev", rec).close()
@@ -404,8 +404,6 @@ def test_a_write_that_fails_is_raised_and_nothing_is_left(tmp_path, monkeypatch)
     # issue 12: Benchmarks; a full disk is raised, and nothing is left behind.
     import errno
 
-    import host.mp4export as mp4export
-
     rec = fmp4.record(gops_before=1, gops_after=2)
     fmp4.evidence_store(tmp_path / "ev", rec).close()
     calls: list = []
@@ -423,34 +421,50 @@ def test_a_write_that_fails_is_raised_and_nothing_is_left(tmp_path, monkeypatch)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]  # no file, no temporary
 
 
-def _copier_gone(conn, fd, paths, flushed):
+def _report(pipe, at, length, flushed):
+    os.write(pipe, mp4export.REPORT.pack(at, length, flushed))
+
+
+def _copier_gone(pipe, fd, paths, flushed):
     # A copier that dies a few bytes into the first fragment.
     with open(paths[0], "rb") as f:
         os.write(fd, f.read(100))
     os._exit(1)
 
 
-def _copier_two_then_half(conn, fd, paths, flushed):
+def _copier_two_then_half(pipe, fd, paths, flushed):
     at = os.lseek(fd, 0, os.SEEK_CUR)
     for path in paths[:2]:
         data = open(path, "rb").read()
         os.write(fd, data)
-        conn.send((at, len(data), flushed))
+        _report(pipe, at, len(data), flushed)
         at += len(data)
     data = open(paths[2], "rb").read()
     os.write(fd, data[: len(data) // 2])
     os._exit(1)
 
 
-def _copier_misplaces(conn, fd, paths, flushed):
+def _copier_misplaces(pipe, fd, paths, flushed):
     # A copier that says its first fragment lies a byte further on than it does.
     at = os.lseek(fd, 0, os.SEEK_CUR)
     data = open(paths[0], "rb").read()
     os.write(fd, data)
-    conn.send((at + 1, len(data), flushed))
+    _report(pipe, at + 1, len(data), flushed)
 
 
-def _copier_changes_a_byte(conn, fd, paths, flushed):
+def _copier_misplaces_later(pipe, fd, paths, flushed):
+    # Two fragments in place, in one batch with a third said to lie where it does not.
+    at = os.lseek(fd, 0, os.SEEK_CUR)
+    reports = b""
+    for i, path in enumerate(paths[:3]):
+        data = open(path, "rb").read()
+        os.write(fd, data)
+        reports += mp4export.REPORT.pack(at + (7 if i == 2 else 0), len(data), flushed)
+        at += len(data)
+    os.write(pipe, reports)
+
+
+def _copier_changes_a_byte(pipe, fd, paths, flushed):
     # The store's file changes while it is copied: the third fragment lands with a byte
     # flipped, though the store now holds the signed bytes again.
     at = os.lseek(fd, 0, os.SEEK_CUR)
@@ -459,15 +473,16 @@ def _copier_changes_a_byte(conn, fd, paths, flushed):
         if i == 2:
             data[len(data) // 2] ^= 0x10
         os.write(fd, data)
-        conn.send((at, len(data), flushed))
+        _report(pipe, at, len(data), flushed)
         at += len(data)
 
 
-@pytest.mark.parametrize("copier", ["gone at once", "gone mid-fragment", "misplaces", "one core"])
+@pytest.mark.parametrize(
+    "copier", ["gone at once", "gone mid-fragment", "misplaces", "misplaces later", "one core"]
+)
 def test_the_export_never_depends_on_the_copier(tmp_path, monkeypatch, copier):
     # issue 12: Benchmarks; R-HOST-5: however the fragments are copied, the file holds every
     # signed fragment byte for byte and the note's hash is the file's.
-    import host.mp4export as mp4export
 
     rec = fmp4.record(gops_before=2, gops_after=2)
     fmp4.evidence_store(tmp_path / "ev", rec).close()
@@ -477,6 +492,8 @@ def test_the_export_never_depends_on_the_copier(tmp_path, monkeypatch, copier):
         monkeypatch.setattr(mp4export, "_copy_files", _copier_two_then_half)
     elif copier == "misplaces":
         monkeypatch.setattr(mp4export, "_copy_files", _copier_misplaces)
+    elif copier == "misplaces later":
+        monkeypatch.setattr(mp4export, "_copy_files", _copier_misplaces_later)
     else:
         monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0}, raising=False)
     out = tmp_path / "x.mp4"
@@ -494,7 +511,6 @@ def test_the_check_is_of_the_bytes_written_not_of_the_store(tmp_path, monkeypatc
     # R-HOST-5: the fragments are checked as they lie in the export, read back after the
     # copy: a byte that changed on the way is refused in one line naming its chunk, and
     # nothing is left; the store's own file is as signed.
-    import host.mp4export as mp4export
 
     rec = fmp4.record(gops_before=2, gops_after=2)
     fmp4.evidence_store(tmp_path / "ev", rec).close()
