@@ -509,6 +509,7 @@ def _libc_sync_file_range():  # -> a callable (fd, offset, length) or None
 # Written bytes handed to the disk at a time, so the disk writes while the export reads
 # and checks on, and the fsync at the end waits only for the last of them.
 WRITEBACK_EVERY = 16 << 20
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 READ = 1 << 20  # bytes copied at a time where the kernel cannot copy
 
 
@@ -684,9 +685,14 @@ class _Out:
         ]
 
     def _hand_to_disk(self) -> None:
-        if self._writeback is not None and self.offset - self.flushed >= WRITEBACK_EVERY:
-            self._writeback(self.fd, self.flushed, self.offset - self.flushed)
-            self.flushed = self.offset
+        # Whole pages only: the page the file ends in is written again by the next copy,
+        # and a page under writeback cannot be changed until the disk has it, so handing
+        # it over made the next copy wait for the whole range's write (a stall of tens of
+        # ms, every WRITEBACK_EVERY bytes).
+        end = self.offset - self.offset % PAGE
+        if self._writeback is not None and end - self.flushed >= WRITEBACK_EVERY:
+            self._writeback(self.fd, self.flushed, end - self.flushed)
+            self.flushed = end
 
     def finish(self) -> str:
         """Make the file durable; return its SHA-256 (hex)."""

@@ -392,6 +392,8 @@ def test_the_written_bytes_are_handed_to_the_disk_as_the_export_goes(tmp_path, m
     assert started[0][0] == 0
     assert all(a + n == b for (a, n), (b, _) in itertools.pairwise(started))
     assert all(n >= 1 << 20 for _, n in started) and sum(n for _, n in started) <= size
+    # Whole pages only: the page the file ends in is still being written.
+    assert all((a + n) % mp4export.PAGE == 0 for a, n in started)
     # The file is exactly what the note says and every fragment is in it as signed.
     data = out.read_bytes()
     assert hashlib.sha256(data).hexdigest() == note["file_sha256"]
