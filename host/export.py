@@ -4,11 +4,14 @@ The recording's video chunks are read from the host evidence store in ledger ord
 chunk is used its media is hashed and compared with the SHA-256 its signed entry names, and
 the device's whole ledger is verified against the enrolled key, so the file holds exactly the
 footage the device signed (R-HOST-5); a changed chunk is refused, or, when the caller asks,
-kept with a visible mark and named in the note. Each chunk is cut into its frames by the
-per-frame digests of its entry, the JPEG frames are decoded and written at the recording's
-frame rate as AVI (Motion JPEG, the originals' own kind of frames, no sound) or as MP4: an
-H.264 derivative with the recording's PCM sound as AAC (``host.derivative``), labelled in its
-metadata and in the note as a derivative and linked to the signed originals by their hashes.
+kept with a visible mark and named in the note. The ledger is read and parsed once; its
+verification runs in a worker process (``host.sigworker.LedgerWorker``) while an MP4 export
+copies and checks the fragments, and its verdict is taken before the file is made final.
+Each chunk is cut into its frames by the per-frame digests of its entry, the JPEG frames are
+decoded and written at the recording's frame rate as AVI (Motion JPEG, the originals' own kind
+of frames, no sound) or as MP4: an H.264 derivative with the recording's PCM sound as AAC
+(``host.derivative``), labelled in its metadata and in the note as a derivative and linked to
+the signed originals by their hashes.
 Beside the file goes a JSON note: who extracted it and when, the device and officer that made
 it, the recording, every chunk's seq and hash, and the store it came from.
 

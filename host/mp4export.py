@@ -290,9 +290,11 @@ REPORT = struct.Struct("<qqq")
 REPORTS_AT_ONCE = 4096 // REPORT.size
 FAILED = -1
 # Bytes read back and checked at once: a run of fragments that lie one after another in the
-# file (at least one fragment). Whole runs take one read, one hand-over to the file's hash
-# and one wait for it, where a fragment at a time took one each per fragment.
-RUN = 2 << 20
+# file (at least one fragment). A run takes one report from the copier, one read, one
+# hand-over to each hashing thread and one wait for each, where a fragment at a time took
+# one each per fragment: on a busy machine every wait for another thread or process is a
+# wait for a core too, and the hour's 3,600 fragments made thousands of them.
+RUN = 8 << 20
 
 
 def _copy_files(report: int, fd: int, paths: list, flushed: int) -> None:
@@ -513,61 +515,114 @@ PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 READ = 1 << 20  # bytes copied at a time where the kernel cannot copy
 
 
-class _FileHash:
-    """The SHA-256 of the export file's bytes, in order, computed in a thread beside the
-    checks where there are two CPUs: each fragment read back is hashed twice (against its
-    signed hash, and into the file's hash), and hashlib lets go of the interpreter lock for
-    large inputs, so the two hashes run at once instead of one after the other.
+class _Lane:
+    """One thread that runs the calls it is handed, one after another, in order, where
+    there are two CPUs; where there is one, each call runs at once, in the caller.
 
-    ``update(data, done)`` hands over bytes that stay unchanged until ``done`` is set (the
-    buffer they lie in is then free to be read into again)."""
+    The export keeps two: the file's hash and the fragments' checks. Both are SHA-256 of
+    large buffers, and hashlib lets go of the interpreter lock for large inputs, so they
+    run at once on two cores while the export's own thread reads the next run back.
+    ``call(fn, args, done)`` sets ``done`` once ``fn(*args)`` has run; what ``args`` hold
+    must stay unchanged until then. The thread starts at the first call with a ``done``:
+    the first fragment read back, after the copier's process is forked (a process forked
+    while a thread holds a lock inherits it held)."""
 
-    def __init__(self) -> None:
-        self._sha = hashlib.sha256()
+    def __init__(self, name: str) -> None:
+        self._name = name
         self._queue: Any = None
         self._thread: Any = None
         self._threaded = _cores() >= 2
+        self._failed: Exception | None = None
 
-    def _start(self) -> None:
-        import queue
+    def call(self, fn: Callable, args: tuple, done: "threading.Event | None" = None) -> None:
+        if self._thread is None and self._threaded and done is not None:
+            import queue
 
-        self._queue = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="export-sha256", daemon=True)
-        self._thread.start()
+            self._queue = queue.SimpleQueue()
+            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+            self._thread.start()
+        if self._thread is None:
+            fn(*args)
+            if done is not None:
+                done.set()
+        else:
+            self._queue.put((fn, args, done))
 
     def _run(self) -> None:
         while True:
             item = self._queue.get()
             if item is None:
                 return
-            data, done = item
-            self._sha.update(data)
-            if done is not None:
-                done.set()
-
-    def update(self, data: "bytes | memoryview", done: Any = None) -> None:
-        # The thread starts with the first fragment read back, after the copier's process
-        # is forked (a process forked while a thread holds a lock inherits it held).
-        if self._thread is None and self._threaded and done is not None:
-            self._start()
-        if self._thread is None:
-            self._sha.update(data)
-            if done is not None:
-                done.set()
-        else:
-            self._queue.put((data, done))
+            fn, args, done = item
+            try:
+                if self._failed is None:
+                    fn(*args)
+            except Exception as exc:  # raised to the caller by close()
+                self._failed = exc
+            finally:  # whoever waits is never left waiting
+                if done is not None:
+                    done.set()
 
     def close(self) -> None:
-        """End the thread (once every byte handed over is hashed)."""
+        """End the thread (once every call handed over has run); raise what a call raised
+        there, if one did (the calls after it did not run)."""
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join()
             self._thread = None
-        self._threaded = False  # whatever comes after is hashed here
+        self._threaded = False  # whatever comes after runs in the caller
+        failed, self._failed = self._failed, None
+        if failed is not None:
+            raise failed
+
+
+class _FileHash:
+    """The SHA-256 of the export file's bytes, in order, computed in a thread (``_Lane``)
+    beside the fragments' checks where there are two CPUs.
+
+    ``update(data, done)`` hands over bytes that stay unchanged until ``done`` is set (the
+    buffer they lie in is then free to be read into again)."""
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+        self._lane = _Lane("export-sha256")
+
+    def update(self, data: "bytes | memoryview", done: "threading.Event | None" = None) -> None:
+        self._lane.call(self._sha.update, (data,), done)
+
+    def close(self) -> None:
+        """End the thread (once every byte handed over is hashed)."""
+        self._lane.close()
 
     def hexdigest(self) -> str:
         self.close()
         return self._sha.hexdigest()
+
+
+def _check(held: list, view: memoryview, start: int, places: list, digests: list) -> None:
+    """Append to ``held`` whether each fragment at ``places`` (offset, length), read back
+    into ``view`` from file offset ``start``, has the SHA-256 of ``digests``."""
+    sha256 = hashlib.sha256
+    held.extend(
+        sha256(view[at - start : at - start + length]).digest() == digest
+        for (at, length), digest in zip(places, digests, strict=True)
+    )
+
+
+class _Run:
+    """A run of fragments read back and being checked: ``held()`` waits for the checks
+    and gives whether each fragment is what its entry signs."""
+
+    def __init__(self, size: int) -> None:
+        self.checked = threading.Event()
+        self.size = size
+        self._held: list = []
+
+    def held(self) -> list:
+        self.checked.wait()
+        if len(self._held) != self.size:  # the check itself failed: nothing is vouched for
+            raise ExportProblem("the fragments' checks stopped part way: export again")
+        return self._held
 
 
 class _Out:
@@ -576,11 +631,13 @@ class _Out:
 
     A fragment is copied from the evidence store by the kernel (``copy_file_range``: no
     pass through this process's memory), then read back from the file, where it lies in
-    the page cache, once: that one read gives both its check against the signed hash and
-    the file's SHA-256 for the note, so every byte is read back once and hashed twice, in
-    order. The written bytes are handed to the disk every WRITEBACK_EVERY bytes (Linux's
-    ``sync_file_range``, which does not wait for the disk), so the disk works while the
-    export copies and checks on, instead of all of it after, in the final fsync."""
+    the page cache, once, in a run with the fragments beside it (``check_run``): that one
+    read gives both its check against the signed hash and the file's SHA-256 for the note,
+    so every byte is read back once and hashed twice, in order, the two hashes in two
+    threads (``_Lane``) while the next run is read. The written bytes are handed to the disk
+    every WRITEBACK_EVERY bytes (Linux's ``sync_file_range``, which does not wait for the
+    disk), so the disk works while the export copies and checks on, instead of all of it
+    after, in the final fsync."""
 
     def __init__(self, fd: int) -> None:
         self.fd = fd  # opened for reading and writing, at offset 0
@@ -588,12 +645,15 @@ class _Out:
         self.flushed = 0  # bytes handed to the disk so far
         self._writeback = _libc_sync_file_range()
         self._sha = _FileHash()  # of the file's bytes so far, in order
-        # What check_run() reads back into, in turn: one is read and checked while the file's
-        # hash still takes the other's bytes.
+        self._checks = _Lane("export-check")  # the fragments' checks, run by run
+        # What check_run() reads back into, in turn: one is read while the file's hash and
+        # the checks still take the other's bytes. A buffer is free again once both are
+        # done with it (its file hash's event, and its run's).
         self._buffers = [_Buffer(), _Buffer()]
-        self._free = [threading.Event(), threading.Event()]
-        for free in self._free:
-            free.set()
+        self._hashed = [threading.Event(), threading.Event()]
+        self._runs: list = [None, None]
+        for hashed in self._hashed:
+            hashed.set()
         self._turn = 0
         self._copy_buffer = _Buffer()  # what copy() goes through where the kernel cannot
         self._kernel_copy = hasattr(os, "copy_file_range")
@@ -656,16 +716,19 @@ class _Out:
         write_all(self.fd, view[:n])
         return n
 
-    def check_run(self, places: list, digests: list) -> list:
-        """Whether the file's bytes at each of ``places`` ((offset, length), one after
-        another, copied there last) have the SHA-256 of ``digests``; they join the file's
-        hash here. The run is read back at once, and each fragment hashed where it lies."""
+    def check_run(self, places: list, digests: list) -> _Run:
+        """Read back the file's bytes at ``places`` ((offset, length), one after another,
+        copied there last) at once, hand them to the file's hash and start checking each
+        against the SHA-256 of ``digests``; the ``_Run`` says whether each holds."""
         start = places[0][0]
         size = places[-1][0] + places[-1][1] - start
         turn = self._turn
         self._turn ^= 1
-        free = self._free[turn]
-        free.wait()  # the file's hash is done with this buffer's last bytes
+        hashed = self._hashed[turn]
+        hashed.wait()  # the file's hash is done with this buffer's last bytes
+        last = self._runs[turn]
+        if last is not None:
+            last.checked.wait()  # and so are the last run's checks
         view = self._buffers[turn].view(size)
         got = 0
         while got < size:
@@ -676,13 +739,11 @@ class _Out:
                     "byte %d): another program is changing it; export again" % (got, size, start)
                 )
             got += n
-        free.clear()
-        self._sha.update(view, free)
-        sha256 = hashlib.sha256
-        return [
-            sha256(view[at - start : at - start + length]).digest() == digest
-            for (at, length), digest in zip(places, digests, strict=True)
-        ]
+        hashed.clear()
+        self._sha.update(view, hashed)
+        run = self._runs[turn] = _Run(len(places))
+        self._checks.call(_check, (run._held, view, start, places, digests), run.checked)
+        return run
 
     def _hand_to_disk(self) -> None:
         # Whole pages only: the page the file ends in is written again by the next copy,
@@ -700,8 +761,12 @@ class _Out:
         return self._sha.hexdigest()
 
     def close(self) -> None:
-        """End the file hash's thread (an export that stops early never calls finish)."""
-        self._sha.close()
+        """End the file hash's and the checks' threads (an export that stops early never
+        calls finish)."""
+        try:
+            self._checks.close()
+        finally:
+            self._sha.close()
 
 
 def export_fmp4(
@@ -822,21 +887,21 @@ def _write(
                 data, changed = _media(store, e, mark_changed, opener)
                 chunk_notes.append(_chunk_note(e, sink.write(data), changed))
         done = 0
+        checking: tuple = ()  # the run being checked while the next is read back
         while copier is not None and done < len(fragments):
             try:
                 places = copier.run()
             except FileNotFoundError:
                 raise _not_synced(fragments[done]) from None
             run = fragments[done : done + len(places)]
-            # The check that makes the export evidence: each fragment's bytes as they lie
-            # in the file, read back after the copy, against the hash its entry signs; so
-            # they are what the device signed even if the store's file changed meanwhile.
-            held = sink.check_run(places, [e.fields[F_PLAIN_SHA] for e in run])
-            for e, where, ok in zip(run, places, held, strict=True):
-                if not ok and not mark_changed:
-                    raise ChangedMedia(e.seq)
-                chunk_notes.append(_chunk_note(e, where, not ok))
             done += len(places)
+            digests = [e.fields[F_PLAIN_SHA] for e in run]
+            read = (run, places, sink.check_run(places, digests))
+            if checking:
+                _settle(chunk_notes, checking, mark_changed)
+            checking = read
+        if checking:
+            _settle(chunk_notes, checking, mark_changed)
         frames = sum(len(e.fields.get(F_FRAME_HASHES, ())) for e in fragments)
     finally:
         if copier is not None:
@@ -875,6 +940,21 @@ def _write(
             else "pause notes: this recording's initialisation segment has no text track"
         ),
     }
+
+
+def _settle(notes: list, read: tuple, mark_changed: bool) -> None:
+    """Take the checks of a run read back (``(entries, places, _Run)``) into the chunk
+    notes; ChangedMedia for its first fragment that is not what its entry signs (unless the
+    caller asked to export changed footage anyway).
+
+    The check that makes the export evidence: each fragment's bytes as they lie in the
+    file, read back after the copy, against the hash its entry signs; so they are what the
+    device signed even if the store's file changed meanwhile."""
+    run, places, checks = read
+    for e, where, ok in zip(run, places, checks.held(), strict=True):
+        if not ok and not mark_changed:
+            raise ChangedMedia(e.seq)
+        notes.append(_chunk_note(e, where, not ok))
 
 
 def _chunk_note(e: Entry, where: tuple, changed: bool) -> dict:
