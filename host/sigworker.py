@@ -26,6 +26,9 @@ from protocol.signer import HAVE_NACL, SignatureChecker
 from protocol.verify import CheckPipeline, LedgerVerifier, Report
 
 BATCH = 32  # signatures sent to the worker at once
+# Records below which a whole ledger is verified here, when its report is asked for: a
+# worker's start costs more than verifying them (about 0.15 ms a record).
+LEDGER_WORKER_MIN = 256
 IN_FLIGHT = 4  # batches sent and not yet answered: bounds what the pipe and worker hold
 
 
@@ -201,14 +204,16 @@ class LedgerWorker:
     An export reads the ledger once, finds the recording's chunks in it, and starts copying
     them while the worker verifies; it takes the ``report`` before anything is made final.
     Where no process can be forked (one core, no fork), or the worker fails, the report is
-    made here, so it never depends on the worker."""
+    made here, so it never depends on the worker; a ledger of fewer than LEDGER_WORKER_MIN
+    records is verified here too."""
 
-    def __init__(self, records: list, device_id: str, public_key: bytes) -> None:
+    def __init__(self, records: list, device_id: str, public_key: bytes, at_least: int = 0) -> None:
+        """``at_least``: the fewest records worth a worker (default LEDGER_WORKER_MIN)."""
         self._args = (records, device_id, bytes(public_key))
         self._conn: Any = None
         self._proc: Any = None
         self._report: Report | None = None
-        if _forkable():
+        if len(records) >= (at_least or LEDGER_WORKER_MIN) and _forkable():
             try:
                 context = multiprocessing.get_context("fork")
                 mine, theirs = context.Pipe(duplex=False)

@@ -575,10 +575,14 @@ def _change_fragment(ev_root, entry) -> None:
 
 
 @pytest.mark.parametrize("also", ["", "a changed fragment", "missing media"])
-def test_a_ledger_that_is_not_what_the_device_signed_stops_the_export(tmp_path, also):
-    # R-HOST-5: the ledger is verified while the fragments are copied, and its verdict is
-    # taken before the file is made final: a failed signature leaves no file, no temporary,
-    # and is what the export says even when a fragment is changed or missing as well.
+def test_a_ledger_that_is_not_what_the_device_signed_stops_the_export(tmp_path, monkeypatch, also):
+    # R-HOST-5: the ledger is verified (in a worker process) while the fragments are copied,
+    # and its verdict is taken before the file is made final: a failed signature leaves no
+    # file, no temporary, and is what the export says even when a fragment is changed or
+    # missing as well.
+    from host import sigworker
+
+    monkeypatch.setattr(sigworker, "LEDGER_WORKER_MIN", 1)  # a worker even for a short ledger
     rec = fmp4.record(gops_before=2, gops_after=2)
     fmp4.evidence_store(tmp_path / "ev", rec, media=also != "missing media").close()
     stop = next(e for e in rec.entries if e.fields.get(F_EVENT) == EV_RECORD_STOP)

@@ -139,8 +139,9 @@ def test_sealcam_verify_with_its_worker_reports_what_the_verifier_alone_does(tmp
 @given(damaged())
 def test_a_parsed_ledger_verified_in_a_worker_gives_the_verifiers_report(data):
     records = list(read_chunks([data]))
-    worker = LedgerWorker(records, DEVICE, KEY.public)
+    worker = LedgerWorker(records, DEVICE, KEY.public, at_least=1)
     try:
+        assert worker._proc is not None
         assert worker.report().to_dict() == verify_chunks([data], DEVICE, KEY.public).to_dict()
     finally:
         worker.close()
@@ -169,7 +170,7 @@ def test_the_ledgers_report_never_depends_on_its_worker(monkeypatch, worker):
         monkeypatch.setattr(sigworker, "_verify", _worker_garbled)
     elif worker == "one core":
         monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0}, raising=False)
-    ledger = LedgerWorker(list(read_chunks([data])), DEVICE, KEY.public)
+    ledger = LedgerWorker(list(read_chunks([data])), DEVICE, KEY.public, at_least=1)
     assert (ledger._proc is None) == (worker == "one core")
     if worker == "never asked":  # closed before its report: the worker is ended, no wait
         ledger.close()
@@ -178,3 +179,10 @@ def test_the_ledgers_report_never_depends_on_its_worker(monkeypatch, worker):
     assert ledger.report().to_dict() == alone
     assert ledger._proc is None  # ended once the report is in
     assert ledger.report().to_dict() == alone  # asked again: the same, nothing more runs
+
+
+def test_a_short_ledger_is_verified_without_a_worker():
+    data = b"".join(make_entries(sigworker.LEDGER_WORKER_MIN - 1))
+    ledger = LedgerWorker(list(read_chunks([data])), DEVICE, KEY.public)
+    assert ledger._proc is None
+    assert ledger.report().to_dict() == verify_chunks([data], DEVICE, KEY.public).to_dict()
