@@ -978,8 +978,10 @@ def main() -> int:
         "same rounds, interleaved with this code's, each in a fresh process",
     )
     args = ap.parse_args()
-    if args.against and not os.path.isfile(os.path.join(args.against, "host", "export.py")):
-        ap.error("--against takes a checkout of sealcam (a folder holding host/export.py)")
+    if args.against:
+        args.against = os.path.abspath(args.against)
+        if not os.path.isfile(os.path.join(args.against, "host", "export.py")):
+            ap.error("--against takes a checkout of sealcam (a folder holding host/export.py)")
     clip = args.clip_seconds or (2 if args.quick else 10)
     minutes = args.minutes or (1 if args.quick else 60)
     rounds = args.rounds or (1 if args.quick else 3)
