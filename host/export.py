@@ -4,11 +4,14 @@ The recording's video chunks are read from the host evidence store in ledger ord
 chunk is used its media is hashed and compared with the SHA-256 its signed entry names, and
 the device's whole ledger is verified against the enrolled key, so the file holds exactly the
 footage the device signed (R-HOST-5); a changed chunk is refused, or, when the caller asks,
-kept with a visible mark and named in the note. Each chunk is cut into its frames by the
-per-frame digests of its entry, the JPEG frames are decoded and written at the recording's
-frame rate as AVI (Motion JPEG, the originals' own kind of frames, no sound) or as MP4: an
-H.264 derivative with the recording's PCM sound as AAC (``host.derivative``), labelled in its
-metadata and in the note as a derivative and linked to the signed originals by their hashes.
+kept with a visible mark and named in the note. The ledger is read and parsed once; its
+verification runs in a worker process (``host.sigworker.LedgerWorker``) while an MP4 export
+copies and checks the fragments, and its verdict is taken before the file is made final.
+Each chunk is cut into its frames by the per-frame digests of its entry, the JPEG frames are
+decoded and written at the recording's frame rate as AVI (Motion JPEG, the originals' own kind
+of frames, no sound) or as MP4: an H.264 derivative with the recording's PCM sound as AAC
+(``host.derivative``), labelled in its metadata and in the note as a derivative and linked to
+the signed originals by their hashes.
 Beside the file goes a JSON note: who extracted it and when, the device and officer that made
 it, the recording, every chunk's seq and hash, and the store it came from.
 
@@ -37,9 +40,9 @@ from host import retention
 from host.evidence import EvidenceError, SqliteEvidenceStore, StoreUnopenable
 from host.files import fsync_dir, write_atomic
 from host.recordings import recording_number
-from host.sigworker import worker_checks
+from host.sigworker import LedgerWorker
 from protocol.frames import frame_digest
-from protocol.ledger import Entry, media_digest
+from protocol.ledger import Entry, media_digest, read_chunks
 from protocol.registry import (
     EV_RECORD_START,
     EV_RECORD_STOP,
@@ -63,7 +66,7 @@ from protocol.registry import (
     MEDIA_NAMES,
     MEDIA_PCM,
 )
-from protocol.verify import NOT_OK, UNKNOWN_KEY, verify_chunks
+from protocol.verify import NOT_OK, UNKNOWN_KEY
 
 if TYPE_CHECKING:  # OpenCV and numpy load only when an export runs, not with every command
     from collections.abc import Callable
@@ -426,9 +429,10 @@ def export_recording(
         store = SqliteEvidenceStore(root, readonly=True)
     except StoreUnopenable as exc:
         raise ExportError(str(exc)) from None
+    ledger: _Ledger | None = None
     try:
         try:
-            public, state, entries, rec_id, chunks = _recording(
+            public, ledger, entries, rec_id, chunks = _recording(
                 store, device_id, recording, mark_changed, seal is not None
             )
         except sqlite3.Error as exc:
@@ -436,60 +440,71 @@ def export_recording(
                 "cannot read the evidence store %s: %s (sealcam verify %s says more)"
                 % (evidence_dir, exc, evidence_dir)
             ) from None
-        if gate is not None:
-            gate(recording_number(rec_id))
-        number = recording_number(rec_id)
-        deleted = retention.deleted_note(store.query, [media_digest(e.fields) for e in chunks])
-        if deleted is not None:  # its media removed under the retention rules, not lost
-            raise ExportError(retention.deleted_line(deleted, number))
-        out = Path(out_path)
-        media, opened = _opened(store, chunks, seal, extractor)
-        if identity is not None and chunks[0].fields[F_MEDIA_TYPE] not in FMP4_MEDIA:
-            raise ExportError(
-                "recording %d was not recorded as MP4 fragments: its export is re-encoded "
-                "video, and --sign-with signs only an export of the signed fragments" % number
-            )
-        if chunks[0].fields[F_MEDIA_TYPE] in FMP4_MEDIA:
-            opener = media if opened else None  # the sealed chunks' ChunkOpener
-            note = _export_fmp4(store, public, entries, rec_id, chunks, out, extractor,
-                                mark_changed, now_ms, identity, opened, opener)  # fmt: skip
-            note.update(
-                {
-                    "device_id": device_id,
-                    "device_key_sha256": hashlib.sha256(public).hexdigest(),
-                    "made_by": _makers(entries, rec_id, device_id),
-                    "recording": _recording_note(entries, rec_id),
-                    "ledger_verification": state,
-                    "source_store": str(root.resolve()),
-                }
-            )
-            if opened:
-                note["decrypted_for_export"] = dict(opened, chunks=media.opened)
-            write_atomic(Path(str(out) + ".json"), note_json(note))
-            return note
-        tmp = out.with_name(".%s.tmp-%d%s" % (out.stem, os.getpid(), out.suffix))
-        sound: list = []
-        derivative = None
-        if fourcc == DERIVATIVE:
-            from host.derivative import pcm_rate
-
-            sound = pcm_chunks(entries, rec_id, media)
-            metadata, derivative = _derivative_facts(chunks, sound, number)
-            rate = pcm_rate(sound) if sound else None
-            video = _Video(tmp, fourcc, frame_rate(chunks), metadata, rate)
-        else:
-            video = _Video(tmp, fourcc, frame_rate(chunks))
         try:
-            chunk_notes, undecodable = _write_chunks(media, chunks, video, mark_changed, sound)
-            video.close()
-            if not video.frames:
-                raise ExportError("no frame of recording %d could be decoded" % number)
-            sha = _file_sha256(tmp)
-            os.replace(tmp, out)
-        finally:
-            video.close()
-            tmp.unlink(missing_ok=True)
+            if gate is not None:
+                gate(recording_number(rec_id))
+            number = recording_number(rec_id)
+            digests = [media_digest(e.fields) for e in chunks]
+            deleted = retention.deleted_note(store.query, digests)
+            if deleted is not None:  # its media removed under the retention rules, not lost
+                raise ExportError(retention.deleted_line(deleted, number))
+            out = Path(out_path)
+            media, opened = _opened(store, chunks, seal, extractor)
+            if identity is not None and chunks[0].fields[F_MEDIA_TYPE] not in FMP4_MEDIA:
+                raise ExportError(
+                    "recording %d was not recorded as MP4 fragments: its export is re-encoded "
+                    "video, and --sign-with signs only an export of the signed fragments" % number
+                )
+            if chunks[0].fields[F_MEDIA_TYPE] in FMP4_MEDIA:
+                opener = media if opened else None  # the sealed chunks' ChunkOpener
+                note = _export_fmp4(store, public, entries, rec_id, chunks, out, extractor,
+                                    mark_changed, now_ms, identity, opened, opener,
+                                    ledger.check)  # fmt: skip
+                note.update(
+                    {
+                        "device_id": device_id,
+                        "device_key_sha256": hashlib.sha256(public).hexdigest(),
+                        "made_by": _makers(entries, rec_id, device_id),
+                        "recording": _recording_note(entries, rec_id),
+                        "ledger_verification": ledger.check(),
+                        "source_store": str(root.resolve()),
+                    }
+                )
+                if opened:
+                    note["decrypted_for_export"] = dict(opened, chunks=media.opened)
+                write_atomic(Path(str(out) + ".json"), note_json(note))
+                return note
+            state = ledger.check()  # before anything is written
+            tmp = out.with_name(".%s.tmp-%d%s" % (out.stem, os.getpid(), out.suffix))
+            sound: list = []
+            derivative = None
+            if fourcc == DERIVATIVE:
+                from host.derivative import pcm_rate
+
+                sound = pcm_chunks(entries, rec_id, media)
+                metadata, derivative = _derivative_facts(chunks, sound, number)
+                rate = pcm_rate(sound) if sound else None
+                video = _Video(tmp, fourcc, frame_rate(chunks), metadata, rate)
+            else:
+                video = _Video(tmp, fourcc, frame_rate(chunks))
+            try:
+                chunk_notes, undecodable = _write_chunks(media, chunks, video, mark_changed, sound)
+                video.close()
+                if not video.frames:
+                    raise ExportError("no frame of recording %d could be decoded" % number)
+                sha = _file_sha256(tmp)
+                os.replace(tmp, out)
+            finally:
+                video.close()
+                tmp.unlink(missing_ok=True)
+        except ExportError:
+            # A broken ledger is said first, whatever else went wrong, as when the ledger
+            # was verified before anything else.
+            ledger.check()
+            raise
     finally:
+        if ledger is not None:
+            ledger.close()
         store.close()
     fsync_dir(out.resolve().parent)
     width, height = video.size
@@ -554,10 +569,13 @@ def _export_fmp4(
     identity: "SigningIdentity | None" = None,
     opened: dict | None = None,
     opener: "OpenedMedia | None" = None,
+    ledger: "Callable[[], object] | None" = None,
 ) -> dict:
     """The MP4 export of an fMP4 recording (``host.mp4export``), and the start of its note;
     signed with the agency's C2PA manifest when ``identity`` is given (``host.contentcred``),
-    and saying it was decrypted for export when ``opened`` holds those facts."""
+    and saying it was decrypted for export when ``opened`` holds those facts. ``ledger`` is
+    called once the fragments are written and checked, before the file is made final: it
+    raises when the ledger is not what the device signed."""
     from host import contentcred, mp4export
     from host.sealedmedia import SealedMediaProblem
 
@@ -572,7 +590,7 @@ def _export_fmp4(
     try:
         facts = mp4export.export_fmp4(
             store, chunks[0].device_id, public, entries, rec_id, chunks, target, extractor,
-            mark_changed, now_ms, opener, opened or None,
+            mark_changed, now_ms, opener, opened or None, ledger,
         )  # fmt: skip
         if identity is not None:
             started = _started_ms(entries, rec_id)
@@ -624,6 +642,38 @@ def _started_ms(entries: list, rec_id: bytes) -> int | None:
     return None
 
 
+class _Ledger:
+    """The device's ledger in the store, read and parsed once, for the export and its
+    verifier alike; the verification (the hash chain and every signature) runs in a worker
+    process (``host.sigworker.LedgerWorker``) while the export finds the recording's chunks
+    and copies and checks them. ``check`` takes the verdict; the export takes it before
+    anything is made final (an MP4 export: before its file is made durable and renamed into
+    place; any other: before its file is begun), so nothing is exported from a ledger that
+    is not what the device signed."""
+
+    def __init__(self, raws: list, device_id: str, public: bytes, mark_changed: bool) -> None:
+        self.device_id = device_id
+        self.mark_changed = mark_changed
+        records = list(read_chunks((b"".join(raws),)))
+        self.entries = [r[2] for r in records if r[0] == "entry"]
+        self._worker = LedgerWorker(records, device_id, public)
+
+    def check(self) -> str:
+        """The ledger's state; NotAuthentic when it is not what the device signed (unless
+        the caller asked to export changed footage anyway)."""
+        report = self._worker.report()
+        if report.state in (NOT_OK, UNKNOWN_KEY) and not self.mark_changed:
+            first = report.findings[0].message if report.findings else report.state
+            raise NotAuthentic(
+                "device %s's ledger in the evidence store is %s (%s); nothing was exported"
+                % (self.device_id, report.state, first)
+            )
+        return report.state
+
+    def close(self) -> None:
+        self._worker.close()
+
+
 def _recording(
     store: SqliteEvidenceStore,
     device_id: str,
@@ -631,42 +681,38 @@ def _recording(
     mark_changed: bool,
     can_open: bool = False,
 ) -> tuple:
-    """``(public key, ledger verdict, entries, recording id, video chunks)``, each checked:
-    the device enrolled, its ledger verified, the recording there, its video not sealed
-    (unless ``can_open``: the agency key was given)."""
+    """``(public key, ledger, entries, recording id, video chunks)``: the device enrolled,
+    its ledger parsed and being verified (``_Ledger``), the recording there, its video not
+    sealed (unless ``can_open``: the agency key was given)."""
     public = store.device_key(device_id)
     if public is None:
         enrolled = ", ".join(store.devices()) or "none"
         raise ExportError(
             "device %s is not enrolled in %s (enrolled: %s)" % (device_id, store.root, enrolled)
         )
-    raws = store.entries(device_id)
-    # One pass parses every entry for both the verifier and the export (``keep``), and the
-    # signatures are checked in a worker process while the entries are parsed and chained.
-    entries: list = []
-    report = verify_chunks(
-        (b"".join(raws),), device_id, public, checks=worker_checks(public), keep=entries
-    )
-    del raws
-    if report.state in (NOT_OK, UNKNOWN_KEY) and not mark_changed:
-        first = report.findings[0].message if report.findings else report.state
-        raise NotAuthentic(
-            "device %s's ledger in the evidence store is %s (%s); nothing was exported"
-            % (device_id, report.state, first)
-        )
-    rec_id = pick_recording(entries, recording, device_id)
-    chunks = video_chunks(entries, rec_id)
-    number = recording_number(rec_id)
-    if not chunks:
-        raise ExportError("recording %d of device %s has no video chunks" % (number, device_id))
-    if any(F_CIPHER_SHA in e.fields for e in chunks) and not can_open:
-        raise ExportError(
-            "recording %d is sealed to the agency's key (R-DEV-3): its chunks are "
-            "ciphertext; pass --agency-key with the agency's private seal key "
-            "(agency-seal.key from sealcam keygen --agency, the private half of the key "
-            "the recorder was given with --seal-to)" % number
-        )
-    return public, report.state, entries, rec_id, chunks
+    ledger = _Ledger(store.entries(device_id), device_id, public, mark_changed)
+    try:
+        entries = ledger.entries
+        rec_id = pick_recording(entries, recording, device_id)
+        chunks = video_chunks(entries, rec_id)
+        number = recording_number(rec_id)
+        if not chunks:
+            raise ExportError("recording %d of device %s has no video chunks" % (number, device_id))
+        if any(F_CIPHER_SHA in e.fields for e in chunks) and not can_open:
+            raise ExportError(
+                "recording %d is sealed to the agency's key (R-DEV-3): its chunks are "
+                "ciphertext; pass --agency-key with the agency's private seal key "
+                "(agency-seal.key from sealcam keygen --agency, the private half of the key "
+                "the recorder was given with --seal-to)" % number
+            )
+    except BaseException as exc:
+        try:
+            if isinstance(exc, ExportError):
+                ledger.check()  # a broken ledger is said first, as before anything else
+        finally:
+            ledger.close()
+        raise
+    return public, ledger, entries, rec_id, chunks
 
 
 def _write_chunks(

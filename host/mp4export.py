@@ -37,10 +37,12 @@ import multiprocessing
 import os
 import signal
 import statistics
+import struct
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 from host import mp4evidence
 from host.errors import Unusable
@@ -280,41 +282,49 @@ def _media(
     return data, changed
 
 
-def _checked(sink: "_Out", e: Entry, where: tuple, mark_changed: bool) -> bool:
-    """Whether one plain chunk, copied to ``where`` (offset, length) in the file, was
-    changed: its bytes there, read back, against its signed hash. The check is of the bytes
-    as they lie in the export, so they are what the device signed even if the store's file
-    changed while it was copied."""
-    changed = not sink.holds(where, e.fields[F_PLAIN_SHA])
-    if changed and not mark_changed:
-        raise ChangedMedia(e.seq)
-    return changed
+# The copier's reports: per fragment, where it lies (offset, length) and how far the file
+# is handed to the disk; a length of FAILED says the copy failed, the offset then holding
+# the error's number. Reports go in batches, each one write of at most PIPE_BUF bytes, so
+# that no report is ever read in part and the reader wakes once per batch.
+REPORT = struct.Struct("<qqq")
+REPORTS_AT_ONCE = 4096 // REPORT.size
+FAILED = -1
+# Bytes read back and checked at once: a run of fragments that lie one after another in the
+# file (at least one fragment). A run takes one report from the copier, one read, one
+# hand-over to each hashing thread and one wait for each, where a fragment at a time took
+# one each per fragment: on a busy machine every wait for another thread or process is a
+# wait for a core too, and the hour's 3,600 fragments made thousands of them.
+RUN = 8 << 20
 
 
-def _copy_files(conn, fd: int, paths: list, flushed: int) -> None:
+def _copy_files(report: int, fd: int, paths: list, flushed: int) -> None:
     """The copier (a forked process): copies each file of ``paths`` to the export file
     ``fd`` at its position, in turn (the position is shared with the parent), handing the
-    bytes to the disk from ``flushed`` on, and answers ``(offset, length, handed to the disk
-    up to)`` for each, or ``("missing", path, 0)`` or ``("failed", errno, text)`` and
-    stops."""
+    bytes to the disk from ``flushed`` on, and reports on the pipe ``report`` where each
+    lies (``REPORT``: offset, length, handed to the disk up to), in batches of about RUN
+    bytes; at an error with a number it reports that (length FAILED) and stops, at any
+    other it stops."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command handles Ctrl-C
     sink = _Out(fd)
     sink.offset = os.lseek(fd, 0, os.SEEK_CUR)
     sink.flushed = flushed
+    batch: list = []
+    run = 0
     try:
         for path in paths:
             try:
-                where = sink.copy(path)
-            except FileNotFoundError:
-                conn.send(("missing", str(path), 0))
-                return
-            except ExportProblem as exc:
-                conn.send(("failed", 0, str(exc)))
-                return
+                at, length = sink.copy(path)
             except OSError as exc:
-                conn.send(("failed", exc.errno or 0, exc.strerror or str(exc)))
-                return
-            conn.send((*where, sink.flushed))
+                if exc.errno:
+                    batch.append(REPORT.pack(exc.errno, FAILED, sink.flushed))
+                break
+            batch.append(REPORT.pack(at, length, sink.flushed))
+            run += length
+            if run >= RUN or len(batch) == REPORTS_AT_ONCE:
+                write_all(report, b"".join(batch))
+                batch, run = [], 0
+        if batch:
+            write_all(report, b"".join(batch))
     except Exception:
         # The parent has gone, or goes on without this process (it copies the rest itself,
         # and meets and reports whatever went wrong here); no traceback of the copier's.
@@ -323,7 +333,7 @@ def _copy_files(conn, fd: int, paths: list, flushed: int) -> None:
 
 class _Copier:
     """Copies the plain fragments' stored media to the end of the export, one after
-    another, in a forked process, while this one checks each as it is copied.
+    another, in a forked process, while this one checks them as they are copied.
 
     A copy waits on the disk whenever the kernel holds back a writer whose dirty pages
     outrun it (and ``sync_file_range`` waits when the disk's queue is full); the checks go
@@ -333,61 +343,82 @@ class _Copier:
     process can be forked, or it fails, the fragments not yet copied are copied here."""
 
     def __init__(self, store: SqliteEvidenceStore, sink: "_Out", fragments: list) -> None:
-        self._paths = [store.media_file(media_digest(e.fields)) for e in fragments]
+        self._paths = _MediaFiles(store, fragments)
         self._sink = sink
-        self._next = 0  # the fragment whose place is asked for next
-        self._conn: Any = None
+        self._next = 0  # the fragment whose place is given next
+        self._reports = b""  # read from the pipe, not yet taken
+        self._pipe = -1
         self._proc: Any = None
         if _cores() >= 2 and "fork" in multiprocessing.get_all_start_methods():
+            mine, theirs = os.pipe()
             try:
                 context = multiprocessing.get_context("fork")
-                mine, theirs = context.Pipe(duplex=False)
                 proc = context.Process(
                     target=_copy_files,
                     args=(theirs, sink.fd, self._paths, sink.flushed),
                     daemon=True,
                 )
                 proc.start()
-                theirs.close()
-                self._conn, self._proc = mine, proc
+                self._pipe, self._proc = mine, proc
             except (OSError, ValueError):
-                pass
+                os.close(mine)
+            finally:
+                os.close(theirs)
 
-    def next(self) -> tuple:
-        """Where the next fragment lies in the file, once it is copied; FileNotFoundError
-        when it is not in the store, OSError or ExportProblem when its copy failed."""
+    def run(self, limit: int = RUN) -> list:
+        """Where the next fragments lie in the file, once copied: ``[(offset, length)]`` of
+        at least one fragment and of as many more, already copied, as fit in ``limit``
+        bytes, one after another. FileNotFoundError when the first is not in the store,
+        OSError or ExportProblem when its copy failed."""
+        places = [self._take()]
+        run = places[0][1]
+        while self._next < len(self._paths) and self._pipe >= 0:
+            if len(self._reports) < REPORT.size:
+                break  # the next is not copied yet: check these meanwhile
+            at, length, _ = REPORT.unpack_from(self._reports)
+            if length < 0 or at != self._sink.offset or run + length > limit:
+                break
+            places.append(self._take())
+            run += length
+        return places
+
+    def _take(self) -> tuple:
         path = self._paths[self._next]
         self._next += 1
-        if self._conn is not None:
+        while self._pipe >= 0:
+            if len(self._reports) >= REPORT.size:
+                at, length, flushed = REPORT.unpack_from(self._reports)
+                self._reports = self._reports[REPORT.size :]
+                # Believed only where it carries on from the last: the file's fragments
+                # lie one after another, in order (each is checked where it is said to lie).
+                if length >= 0 and at == self._sink.offset:
+                    self._sink.copied((at, length), flushed)
+                    return at, length
+                self._end(kill=length >= 0)  # saying what cannot be: it copies no more
+                if length == FAILED and at > 0:
+                    raise OSError(at, os.strerror(at))
+                break
             try:
-                got = self._conn.recv()
-            except (OSError, EOFError):
-                got = None
-            # Believed only where it carries on from the last: the file's fragments lie
-            # one after another, in order (each is checked where it is said to lie).
-            if type(got) is tuple and len(got) == 3 and got[0] == self._sink.offset:
-                self._sink.copied(got[:2], got[2])
-                return got[:2]
-            said = got[0] if type(got) is tuple and len(got) == 3 else None
-            if said not in ("missing", "failed") and self._proc is not None:
-                self._proc.kill()  # gone, or saying what cannot be: it copies nothing more
-            self._end()
-            if said == "missing":
-                raise FileNotFoundError(got[1])
-            if said == "failed":
-                if got[1]:
-                    raise OSError(got[1], got[2])
-                raise ExportProblem(got[2])
-            # What the copier wrote past the last fragment it copied is cut off, and the
-            # rest is copied here.
-            self._sink.cut()
+                got = os.read(self._pipe, 1 << 16)
+            except OSError:
+                got = b""
+            if not got:  # gone before it said where this one lies
+                self._end(kill=True)
+                break
+            self._reports += got
+        # What the copier wrote past the last fragment it copied is cut off, and the rest
+        # is copied here.
+        self._sink.cut()
         return self._sink.copy(path)
 
-    def _end(self) -> None:
-        conn, proc = self._conn, self._proc
-        self._conn = self._proc = None
-        if conn is not None:
-            conn.close()
+    def _end(self, kill: bool) -> None:
+        pipe, proc = self._pipe, self._proc
+        self._pipe, self._proc = -1, None
+        self._reports = b""
+        if proc is not None and kill:
+            proc.kill()
+        if pipe >= 0:
+            os.close(pipe)
         if proc is not None:
             proc.join(5)
             if proc.is_alive():
@@ -397,9 +428,31 @@ class _Copier:
     def close(self) -> None:
         """End the copier (stopped, if the export stops before every fragment is copied):
         the file is not closed under its copy."""
-        if self._next < len(self._paths) and self._proc is not None:
-            self._proc.kill()
-        self._end()
+        self._end(kill=self._next < len(self._paths))
+
+
+class _MediaFiles(Sequence):
+    """The stored media files of chunk entries, in order, each named when it is asked for:
+    the copier names them as it goes, so the export's own process, which forks it, does
+    not spend its time on thousands of paths first."""
+
+    def __init__(self, store: SqliteEvidenceStore, entries: list) -> None:
+        self._store = store
+        self._digests = [media_digest(e.fields) for e in entries]
+
+    def __len__(self) -> int:
+        return len(self._digests)
+
+    @overload
+    def __getitem__(self, i: int) -> Path: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list: ...
+
+    def __getitem__(self, i: "int | slice") -> "Path | list":
+        if isinstance(i, slice):
+            return [self._store.media_file(d) for d in self._digests[i]]
+        return self._store.media_file(self._digests[i])
 
 
 def _cores() -> int:
@@ -417,8 +470,8 @@ def _not_synced(e: Entry) -> "ExportProblem":
 class _Buffer:
     """One buffer that bytes are read into, reused, so that no fragment's bytes are
     allocated afresh (a new 300 KB object is fresh pages the kernel must map and zero, twice
-    per fragment: to read it and to free it). A fragment is read and checked before the
-    next is read, so one buffer is all the memory the fragments take."""
+    per fragment: to read it and to free it). A run of fragments is read and checked before
+    the next is read, so the buffers hold at most two runs of the recording at a time."""
 
     def __init__(self) -> None:
         self._buf = bytearray()
@@ -458,64 +511,118 @@ def _libc_sync_file_range():  # -> a callable (fd, offset, length) or None
 # Written bytes handed to the disk at a time, so the disk writes while the export reads
 # and checks on, and the fsync at the end waits only for the last of them.
 WRITEBACK_EVERY = 16 << 20
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 READ = 1 << 20  # bytes copied at a time where the kernel cannot copy
 
 
-class _FileHash:
-    """The SHA-256 of the export file's bytes, in order, computed in a thread beside the
-    checks where there are two CPUs: each fragment read back is hashed twice (against its
-    signed hash, and into the file's hash), and hashlib lets go of the interpreter lock for
-    large inputs, so the two hashes run at once instead of one after the other.
+class _Lane:
+    """One thread that runs the calls it is handed, one after another, in order, where
+    there are two CPUs; where there is one, each call runs at once, in the caller.
 
-    ``update(data, done)`` hands over bytes that stay unchanged until ``done`` is set (the
-    buffer they lie in is then free to be read into again)."""
+    The export keeps two: the file's hash and the fragments' checks. Both are SHA-256 of
+    large buffers, and hashlib lets go of the interpreter lock for large inputs, so they
+    run at once on two cores while the export's own thread reads the next run back.
+    ``call(fn, args, done)`` sets ``done`` once ``fn(*args)`` has run; what ``args`` hold
+    must stay unchanged until then. The thread starts at the first call with a ``done``:
+    the first fragment read back, after the copier's process is forked (a process forked
+    while a thread holds a lock inherits it held)."""
 
-    def __init__(self) -> None:
-        self._sha = hashlib.sha256()
+    def __init__(self, name: str) -> None:
+        self._name = name
         self._queue: Any = None
         self._thread: Any = None
         self._threaded = _cores() >= 2
+        self._failed: Exception | None = None
 
-    def _start(self) -> None:
-        import queue
+    def call(self, fn: Callable, args: tuple, done: "threading.Event | None" = None) -> None:
+        if self._thread is None and self._threaded and done is not None:
+            import queue
 
-        self._queue = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="export-sha256", daemon=True)
-        self._thread.start()
+            self._queue = queue.SimpleQueue()
+            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+            self._thread.start()
+        if self._thread is None:
+            fn(*args)
+            if done is not None:
+                done.set()
+        else:
+            self._queue.put((fn, args, done))
 
     def _run(self) -> None:
         while True:
             item = self._queue.get()
             if item is None:
                 return
-            data, done = item
-            self._sha.update(data)
-            if done is not None:
-                done.set()
-
-    def update(self, data: "bytes | memoryview", done: Any = None) -> None:
-        # The thread starts with the first fragment read back, after the copier's process
-        # is forked (a process forked while a thread holds a lock inherits it held).
-        if self._thread is None and self._threaded and done is not None:
-            self._start()
-        if self._thread is None:
-            self._sha.update(data)
-            if done is not None:
-                done.set()
-        else:
-            self._queue.put((data, done))
+            fn, args, done = item
+            try:
+                if self._failed is None:
+                    fn(*args)
+            except Exception as exc:  # raised to the caller by close()
+                self._failed = exc
+            finally:  # whoever waits is never left waiting
+                if done is not None:
+                    done.set()
 
     def close(self) -> None:
-        """End the thread (once every byte handed over is hashed)."""
+        """End the thread (once every call handed over has run); raise what a call raised
+        there, if one did (the calls after it did not run)."""
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join()
             self._thread = None
-        self._threaded = False  # whatever comes after is hashed here
+        self._threaded = False  # whatever comes after runs in the caller
+        failed, self._failed = self._failed, None
+        if failed is not None:
+            raise failed
+
+
+class _FileHash:
+    """The SHA-256 of the export file's bytes, in order, computed in a thread (``_Lane``)
+    beside the fragments' checks where there are two CPUs.
+
+    ``update(data, done)`` hands over bytes that stay unchanged until ``done`` is set (the
+    buffer they lie in is then free to be read into again)."""
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+        self._lane = _Lane("export-sha256")
+
+    def update(self, data: "bytes | memoryview", done: "threading.Event | None" = None) -> None:
+        self._lane.call(self._sha.update, (data,), done)
+
+    def close(self) -> None:
+        """End the thread (once every byte handed over is hashed)."""
+        self._lane.close()
 
     def hexdigest(self) -> str:
         self.close()
         return self._sha.hexdigest()
+
+
+def _check(held: list, view: memoryview, start: int, places: list, digests: list) -> None:
+    """Append to ``held`` whether each fragment at ``places`` (offset, length), read back
+    into ``view`` from file offset ``start``, has the SHA-256 of ``digests``."""
+    sha256 = hashlib.sha256
+    held.extend(
+        sha256(view[at - start : at - start + length]).digest() == digest
+        for (at, length), digest in zip(places, digests, strict=True)
+    )
+
+
+class _Run:
+    """A run of fragments read back and being checked: ``held()`` waits for the checks
+    and gives whether each fragment is what its entry signs."""
+
+    def __init__(self, size: int) -> None:
+        self.checked = threading.Event()
+        self.size = size
+        self._held: list = []
+
+    def held(self) -> list:
+        self.checked.wait()
+        if len(self._held) != self.size:  # the check itself failed: nothing is vouched for
+            raise ExportProblem("the fragments' checks stopped part way: export again")
+        return self._held
 
 
 class _Out:
@@ -524,11 +631,13 @@ class _Out:
 
     A fragment is copied from the evidence store by the kernel (``copy_file_range``: no
     pass through this process's memory), then read back from the file, where it lies in
-    the page cache, once: that one read gives both its check against the signed hash and
-    the file's SHA-256 for the note, so every byte is read back once and hashed twice, in
-    order. The written bytes are handed to the disk every WRITEBACK_EVERY bytes (Linux's
-    ``sync_file_range``, which does not wait for the disk), so the disk works while the
-    export copies and checks on, instead of all of it after, in the final fsync."""
+    the page cache, once, in a run with the fragments beside it (``check_run``): that one
+    read gives both its check against the signed hash and the file's SHA-256 for the note,
+    so every byte is read back once and hashed twice, in order, the two hashes in two
+    threads (``_Lane``) while the next run is read. The written bytes are handed to the disk
+    every WRITEBACK_EVERY bytes (Linux's ``sync_file_range``, which does not wait for the
+    disk), so the disk works while the export copies and checks on, instead of all of it
+    after, in the final fsync."""
 
     def __init__(self, fd: int) -> None:
         self.fd = fd  # opened for reading and writing, at offset 0
@@ -536,12 +645,15 @@ class _Out:
         self.flushed = 0  # bytes handed to the disk so far
         self._writeback = _libc_sync_file_range()
         self._sha = _FileHash()  # of the file's bytes so far, in order
-        # What holds() reads back into, in turn: one is read and checked while the file's
-        # hash still takes the other's bytes.
+        self._checks = _Lane("export-check")  # the fragments' checks, run by run
+        # What check_run() reads back into, in turn: one is read while the file's hash and
+        # the checks still take the other's bytes. A buffer is free again once both are
+        # done with it (its file hash's event, and its run's).
         self._buffers = [_Buffer(), _Buffer()]
-        self._free = [threading.Event(), threading.Event()]
-        for free in self._free:
-            free.set()
+        self._hashed = [threading.Event(), threading.Event()]
+        self._runs: list = [None, None]
+        for hashed in self._hashed:
+            hashed.set()
         self._turn = 0
         self._copy_buffer = _Buffer()  # what copy() goes through where the kernel cannot
         self._kernel_copy = hasattr(os, "copy_file_range")
@@ -557,10 +669,10 @@ class _Out:
 
     def copy(self, path: Path) -> tuple:
         """Copy the whole file at ``path`` (FileNotFoundError if none) to the end of this
-        one; return ``(offset, length)`` where it lies here, for ``holds`` to check next."""
+        one; return ``(offset, length)`` where it lies here, for ``check_run`` to check."""
         at = self.offset
-        with open(path, "rb", buffering=0) as f:
-            src = f.fileno()
+        src = os.open(path, os.O_RDONLY)
+        try:
             size = os.fstat(src).st_size
             got = 0
             while got < size:
@@ -572,6 +684,8 @@ class _Out:
                     )
                 got += n
                 self.offset += n
+        finally:
+            os.close(src)
         self._hand_to_disk()
         return at, size
 
@@ -602,29 +716,44 @@ class _Out:
         write_all(self.fd, view[:n])
         return n
 
-    def holds(self, where: tuple, digest: bytes) -> bool:
-        """Whether the file's bytes at ``where`` (offset, length), which were copied there
-        last, have SHA-256 ``digest``; they join the file's hash here."""
-        at, length = where
+    def check_run(self, places: list, digests: list) -> _Run:
+        """Read back the file's bytes at ``places`` ((offset, length), one after another,
+        copied there last) at once, hand them to the file's hash and start checking each
+        against the SHA-256 of ``digests``; the ``_Run`` says whether each holds."""
+        start = places[0][0]
+        size = places[-1][0] + places[-1][1] - start
         turn = self._turn
         self._turn ^= 1
-        free = self._free[turn]
-        free.wait()  # the file's hash is done with this buffer's last bytes
-        view = self._buffers[turn].view(length)
+        hashed = self._hashed[turn]
+        hashed.wait()  # the file's hash is done with this buffer's last bytes
+        last = self._runs[turn]
+        if last is not None:
+            last.checked.wait()  # and so are the last run's checks
+        view = self._buffers[turn].view(size)
         got = 0
-        while got < length:
-            n = os.preadv(self.fd, [view[got:]], at + got)
+        while got < size:
+            n = os.preadv(self.fd, [view[got:]], start + got)
             if n <= 0:
-                return False
+                raise ExportProblem(
+                    "the export file was cut short while it was written (%d of %d bytes at "
+                    "byte %d): another program is changing it; export again" % (got, size, start)
+                )
             got += n
-        free.clear()
-        self._sha.update(view, free)
-        return hashlib.sha256(view).digest() == digest
+        hashed.clear()
+        self._sha.update(view, hashed)
+        run = self._runs[turn] = _Run(len(places))
+        self._checks.call(_check, (run._held, view, start, places, digests), run.checked)
+        return run
 
     def _hand_to_disk(self) -> None:
-        if self._writeback is not None and self.offset - self.flushed >= WRITEBACK_EVERY:
-            self._writeback(self.fd, self.flushed, self.offset - self.flushed)
-            self.flushed = self.offset
+        # Whole pages only: the page the file ends in is written again by the next copy,
+        # and a page under writeback cannot be changed until the disk has it, so handing
+        # it over made the next copy wait for the whole range's write (a stall of tens of
+        # ms, every WRITEBACK_EVERY bytes).
+        end = self.offset - self.offset % PAGE
+        if self._writeback is not None and end - self.flushed >= WRITEBACK_EVERY:
+            self._writeback(self.fd, self.flushed, end - self.flushed)
+            self.flushed = end
 
     def finish(self) -> str:
         """Make the file durable; return its SHA-256 (hex)."""
@@ -632,8 +761,12 @@ class _Out:
         return self._sha.hexdigest()
 
     def close(self) -> None:
-        """End the file hash's thread (an export that stops early never calls finish)."""
-        self._sha.close()
+        """End the file hash's and the checks' threads (an export that stops early never
+        calls finish)."""
+        try:
+            self._checks.close()
+        finally:
+            self._sha.close()
 
 
 def export_fmp4(
@@ -649,6 +782,7 @@ def export_fmp4(
     now_ms: "int | None" = None,
     opener: "ChunkOpener | None" = None,
     export_facts: "dict | None" = None,
+    ledger: "Callable[[], object] | None" = None,
 ) -> dict:
     """Write the MP4 export of the fMP4 recording ``rec_id`` to ``out``; return the facts
     for its note: ``format``, ``file_sha256``, ``video``, ``chunks`` (each with its byte
@@ -656,7 +790,12 @@ def export_fmp4(
 
     ChangedMedia when a chunk's stored bytes fail their signed hash (unless
     ``mark_changed``: then they are written as stored and named); ExportProblem when the
-    recording cannot be exported (no initialisation segment, media not synced)."""
+    recording cannot be exported (no initialisation segment, media not synced).
+
+    ``ledger``, when given, is called once every fragment is written and checked and before
+    the file is made durable and renamed into place; whatever it raises stops the export
+    and leaves nothing behind. The caller that parsed ``entries`` without verifying them
+    yet passes the verification's verdict here, so that it runs beside the copy."""
     init_entry = chunks[0] if chunks else None
     if init_entry is None or init_entry.fields.get(F_MEDIA_TYPE) != MEDIA_MP4_INIT:
         raise ExportProblem(
@@ -673,6 +812,8 @@ def export_fmp4(
         try:
             facts = _write(store, sink, init_entry, fragments, span, rec_id, mark_changed,
                            opener)  # fmt: skip
+            if ledger is not None:
+                ledger()
             body = mp4evidence.payload(
                 device_id,
                 public_key,
@@ -736,24 +877,32 @@ def _write(
         ) from None
     chunk_notes.append(_chunk_note(init_entry, sink.write(init), changed))
     del init
-    frames = 0
     # Sealed fragments are opened and checked here, then written; plain ones are copied in
     # the copier's thread and checked here as they come.
     sealed = any(F_CIPHER_SHA in e.fields for e in fragments)
     copier = _Copier(store, sink, fragments) if fragments and not sealed else None
     try:
-        for e in fragments:
-            if copier is None:
+        if copier is None:
+            for e in fragments:
                 data, changed = _media(store, e, mark_changed, opener)
-                where = sink.write(data)
-            else:
-                try:
-                    where = copier.next()
-                except FileNotFoundError:
-                    raise _not_synced(e) from None
-                changed = _checked(sink, e, where, mark_changed)
-            chunk_notes.append(_chunk_note(e, where, changed))
-            frames += len(e.fields.get(F_FRAME_HASHES, ()))
+                chunk_notes.append(_chunk_note(e, sink.write(data), changed))
+        done = 0
+        checking: tuple = ()  # the run being checked while the next is read back
+        while copier is not None and done < len(fragments):
+            try:
+                places = copier.run()
+            except FileNotFoundError:
+                raise _not_synced(fragments[done]) from None
+            run = fragments[done : done + len(places)]
+            done += len(places)
+            digests = [e.fields[F_PLAIN_SHA] for e in run]
+            read = (run, places, sink.check_run(places, digests))
+            if checking:
+                _settle(chunk_notes, checking, mark_changed)
+            checking = read
+        if checking:
+            _settle(chunk_notes, checking, mark_changed)
+        frames = sum(len(e.fields.get(F_FRAME_HASHES, ())) for e in fragments)
     finally:
         if copier is not None:
             copier.close()
@@ -791,6 +940,21 @@ def _write(
             else "pause notes: this recording's initialisation segment has no text track"
         ),
     }
+
+
+def _settle(notes: list, read: tuple, mark_changed: bool) -> None:
+    """Take the checks of a run read back (``(entries, places, _Run)``) into the chunk
+    notes; ChangedMedia for its first fragment that is not what its entry signs (unless the
+    caller asked to export changed footage anyway).
+
+    The check that makes the export evidence: each fragment's bytes as they lie in the
+    file, read back after the copy, against the hash its entry signs; so they are what the
+    device signed even if the store's file changed meanwhile."""
+    run, places, checks = read
+    for e, where, ok in zip(run, places, checks.held(), strict=True):
+        if not ok and not mark_changed:
+            raise ChangedMedia(e.seq)
+        notes.append(_chunk_note(e, where, not ok))
 
 
 def _chunk_note(e: Entry, where: tuple, changed: bool) -> dict:

@@ -11,8 +11,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_footage_bench_quick_mode_runs_every_part():  # issue 12: Benchmarks
+    bench = str(ROOT / "tools/bench/footage_bench.py")
+    # --against this very checkout: the interleaved exports in fresh processes run too.
     done = subprocess.run(
-        [sys.executable, str(ROOT / "tools/bench/footage_bench.py"), "--quick", "--json"],
+        [sys.executable, bench, "--quick", "--json", "--against", str(ROOT)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -37,3 +39,7 @@ def test_the_footage_bench_quick_mode_runs_every_part():  # issue 12: Benchmarks
     assert hour["cli"]["export_exit"] == 0 and hour["cli"]["verify_exit"] == 0
     for key in ("export_ratio", "verify_ratio", "overhead_bps"):
         assert hour[key] > 0
+    compared = hour["compared"]
+    assert compared["against"] == str(ROOT)
+    assert len(compared["this_wall_s"]) == len(compared["against_wall_s"]) == hour["rounds"]
+    assert compared["this_ratio"] > 0 and compared["against_ratio"] > 0

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from host import mp4evidence
+from host import mp4evidence, mp4export
 from host.export import ExportError, NotAuthentic, export_recording, note_json
 from host.mp4export import PAUSE_NAMES_EN, PAUSE_NAMES_ZH, pause_text
 from protocol import mp4
@@ -194,10 +194,11 @@ def test_sealed_fragments_are_refused_in_one_line(tmp_path):  # R-DEV-3
     assert all(F_CIPHER_SHA in e.fields and F_CIPHER_ALG in e.fields for e in writer_rec.chunks)
 
 
-def test_the_export_streams_one_fragment_at_a_time(tmp_path):
-    # An hour of footage must not be held in memory: with 24 fragments of 1 MB each, the
-    # export's peak allocation stays near one fragment, far below the recording.
-    rec = fmp4.record_large(fragments=24, fragment_bytes=1 << 20)
+def test_the_export_streams_one_run_at_a_time(tmp_path):
+    # An hour of footage must not be held in memory: with 48 fragments of 1 MB each, the
+    # export's peak allocation stays near the two runs of fragments it reads back in turn
+    # (mp4export.RUN each), far below the recording.
+    rec = fmp4.record_large(fragments=48, fragment_bytes=1 << 20)
     fmp4.evidence_store(tmp_path / "ev", rec).close()
     out = tmp_path / "big.mp4"
     tracemalloc.start()
@@ -206,8 +207,8 @@ def test_the_export_streams_one_fragment_at_a_time(tmp_path):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert out.stat().st_size > 24 << 20
-    assert peak < 6 << 20, peak
+    assert out.stat().st_size > 48 << 20
+    assert peak < 3 * mp4export.RUN <= 24 << 20, peak
 
 
 # --- end to end: the device's recorder and packager, a sync, the export, verify ------------
@@ -370,7 +371,6 @@ def test_the_exports_note_has_one_line_per_chunk(exported):  # R-HOST-4
 def test_the_written_bytes_are_handed_to_the_disk_as_the_export_goes(tmp_path, monkeypatch):
     # issue 12: Benchmarks, export <= 1.2x copying: the disk writes while the export reads
     # and checks, so the final fsync waits only for the tail.
-    import host.mp4export as mp4export
 
     rec = fmp4.record_large(fragments=12, fragment_bytes=256 << 10)
     fmp4.evidence_store(tmp_path / "ev", rec).close()
@@ -392,6 +392,8 @@ def test_the_written_bytes_are_handed_to_the_disk_as_the_export_goes(tmp_path, m
     assert started[0][0] == 0
     assert all(a + n == b for (a, n), (b, _) in itertools.pairwise(started))
     assert all(n >= 1 << 20 for _, n in started) and sum(n for _, n in started) <= size
+    # Whole pages only: the page the file ends in is still being written.
+    assert all((a + n) % mp4export.PAGE == 0 for a, n in started)
     # The file is exactly what the note says and every fragment is in it as signed.
     data = out.read_bytes()
     assert hashlib.sha256(data).hexdigest() == note["file_sha256"]
@@ -403,8 +405,6 @@ def test_the_written_bytes_are_handed_to_the_disk_as_the_export_goes(tmp_path, m
 def test_a_write_that_fails_is_raised_and_nothing_is_left(tmp_path, monkeypatch):
     # issue 12: Benchmarks; a full disk is raised, and nothing is left behind.
     import errno
-
-    import host.mp4export as mp4export
 
     rec = fmp4.record(gops_before=1, gops_after=2)
     fmp4.evidence_store(tmp_path / "ev", rec).close()
@@ -423,34 +423,50 @@ def test_a_write_that_fails_is_raised_and_nothing_is_left(tmp_path, monkeypatch)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]  # no file, no temporary
 
 
-def _copier_gone(conn, fd, paths, flushed):
+def _report(pipe, at, length, flushed):
+    os.write(pipe, mp4export.REPORT.pack(at, length, flushed))
+
+
+def _copier_gone(pipe, fd, paths, flushed):
     # A copier that dies a few bytes into the first fragment.
     with open(paths[0], "rb") as f:
         os.write(fd, f.read(100))
     os._exit(1)
 
 
-def _copier_two_then_half(conn, fd, paths, flushed):
+def _copier_two_then_half(pipe, fd, paths, flushed):
     at = os.lseek(fd, 0, os.SEEK_CUR)
     for path in paths[:2]:
         data = open(path, "rb").read()
         os.write(fd, data)
-        conn.send((at, len(data), flushed))
+        _report(pipe, at, len(data), flushed)
         at += len(data)
     data = open(paths[2], "rb").read()
     os.write(fd, data[: len(data) // 2])
     os._exit(1)
 
 
-def _copier_misplaces(conn, fd, paths, flushed):
+def _copier_misplaces(pipe, fd, paths, flushed):
     # A copier that says its first fragment lies a byte further on than it does.
     at = os.lseek(fd, 0, os.SEEK_CUR)
     data = open(paths[0], "rb").read()
     os.write(fd, data)
-    conn.send((at + 1, len(data), flushed))
+    _report(pipe, at + 1, len(data), flushed)
 
 
-def _copier_changes_a_byte(conn, fd, paths, flushed):
+def _copier_misplaces_later(pipe, fd, paths, flushed):
+    # Two fragments in place, in one batch with a third said to lie where it does not.
+    at = os.lseek(fd, 0, os.SEEK_CUR)
+    reports = b""
+    for i, path in enumerate(paths[:3]):
+        data = open(path, "rb").read()
+        os.write(fd, data)
+        reports += mp4export.REPORT.pack(at + (7 if i == 2 else 0), len(data), flushed)
+        at += len(data)
+    os.write(pipe, reports)
+
+
+def _copier_changes_a_byte(pipe, fd, paths, flushed):
     # The store's file changes while it is copied: the third fragment lands with a byte
     # flipped, though the store now holds the signed bytes again.
     at = os.lseek(fd, 0, os.SEEK_CUR)
@@ -459,15 +475,16 @@ def _copier_changes_a_byte(conn, fd, paths, flushed):
         if i == 2:
             data[len(data) // 2] ^= 0x10
         os.write(fd, data)
-        conn.send((at, len(data), flushed))
+        _report(pipe, at, len(data), flushed)
         at += len(data)
 
 
-@pytest.mark.parametrize("copier", ["gone at once", "gone mid-fragment", "misplaces", "one core"])
+@pytest.mark.parametrize(
+    "copier", ["gone at once", "gone mid-fragment", "misplaces", "misplaces later", "one core"]
+)
 def test_the_export_never_depends_on_the_copier(tmp_path, monkeypatch, copier):
     # issue 12: Benchmarks; R-HOST-5: however the fragments are copied, the file holds every
     # signed fragment byte for byte and the note's hash is the file's.
-    import host.mp4export as mp4export
 
     rec = fmp4.record(gops_before=2, gops_after=2)
     fmp4.evidence_store(tmp_path / "ev", rec).close()
@@ -477,6 +494,8 @@ def test_the_export_never_depends_on_the_copier(tmp_path, monkeypatch, copier):
         monkeypatch.setattr(mp4export, "_copy_files", _copier_two_then_half)
     elif copier == "misplaces":
         monkeypatch.setattr(mp4export, "_copy_files", _copier_misplaces)
+    elif copier == "misplaces later":
+        monkeypatch.setattr(mp4export, "_copy_files", _copier_misplaces_later)
     else:
         monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0}, raising=False)
     out = tmp_path / "x.mp4"
@@ -494,7 +513,6 @@ def test_the_check_is_of_the_bytes_written_not_of_the_store(tmp_path, monkeypatc
     # R-HOST-5: the fragments are checked as they lie in the export, read back after the
     # copy: a byte that changed on the way is refused in one line naming its chunk, and
     # nothing is left; the store's own file is as signed.
-    import host.mp4export as mp4export
 
     rec = fmp4.record(gops_before=2, gops_after=2)
     fmp4.evidence_store(tmp_path / "ev", rec).close()
@@ -524,3 +542,98 @@ def test_a_copy_that_fails_is_raised_and_nothing_is_left(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space left"):
         export_recording(str(tmp_path / "ev"), DEVICE, None, str(tmp_path / "x.mp4"), "W. Li")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]  # no file, no temporary
+
+
+# --- the ledger verified beside the copy (issue 12, Benchmarks: export <= 1.2x copying) ----
+
+
+def _break_signature(ev_root, seq: int) -> None:
+    """Change a byte of entry ``seq``'s signature where the store holds it."""
+    import sqlite3
+
+    db = sqlite3.connect(ev_root / "evidence.db")
+    try:
+        (raw,) = db.execute("SELECT raw FROM entries WHERE seq = ?", (seq,)).fetchone()
+        raw = bytearray(raw)
+        raw[-5] ^= 0x01  # the signature is the entry's last field
+        db.execute("UPDATE entries SET raw = ? WHERE seq = ?", (bytes(raw), seq))
+        db.commit()
+    finally:
+        db.close()
+
+
+def _change_fragment(ev_root, entry) -> None:
+    from host.evidence import SqliteEvidenceStore
+
+    ev = SqliteEvidenceStore(ev_root, readonly=True)
+    path = ev.media_file(entry.fields[F_PLAIN_SHA])
+    ev.close()
+    path.chmod(0o644)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("also", ["", "a changed fragment", "missing media"])
+def test_a_ledger_that_is_not_what_the_device_signed_stops_the_export(tmp_path, monkeypatch, also):
+    # R-HOST-5: the ledger is verified (in a worker process) while the fragments are copied,
+    # and its verdict is taken before the file is made final: a failed signature leaves no
+    # file, no temporary, and is what the export says even when a fragment is changed or
+    # missing as well.
+    from host import sigworker
+
+    monkeypatch.setattr(sigworker, "LEDGER_WORKER_MIN", 1)  # a worker even for a short ledger
+    rec = fmp4.record(gops_before=2, gops_after=2)
+    fmp4.evidence_store(tmp_path / "ev", rec, media=also != "missing media").close()
+    stop = next(e for e in rec.entries if e.fields.get(F_EVENT) == EV_RECORD_STOP)
+    assert stop.signed
+    _break_signature(tmp_path / "ev", stop.seq)
+    if also == "a changed fragment":
+        _change_fragment(tmp_path / "ev", rec.fragments[1][0])
+    out = tmp_path / "x.mp4"
+    with pytest.raises(NotAuthentic, match="ledger in the evidence store is NOT OK") as info:
+        export_recording(str(tmp_path / "ev"), DEVICE, None, str(out), "W. Li")
+    assert "\n" not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]  # no file, no temporary
+    if also:
+        return
+    # Asked to export changed footage anyway, the note says what the ledger is.
+    note = export_recording(str(tmp_path / "ev"), DEVICE, None, str(out), "W. Li", True)
+    assert note["ledger_verification"] == "NOT OK" and note["changed_chunks"] == []
+
+
+def test_the_ledgers_verdict_is_taken_after_the_copy_and_before_the_file_is_final(tmp_path):
+    # issue 12: Benchmarks; R-HOST-5: export_fmp4 takes the verdict once every fragment is
+    # written and checked, before the file is made durable and renamed; a verdict that
+    # raises leaves nothing.
+    from host.evidence import SqliteEvidenceStore
+    from host.mp4export import export_fmp4
+
+    rec = fmp4.record(gops_before=2, gops_after=2)
+    fmp4.evidence_store(tmp_path / "ev", rec).close()
+    store = SqliteEvidenceStore(tmp_path / "ev", readonly=True)
+    out = tmp_path / "x.mp4"
+    seen: list = []
+
+    def verdict(broken: bool):
+        def check():
+            (tmp,) = [p for p in tmp_path.iterdir() if p.name.startswith(".x.tmp-")]
+            held = tmp.read_bytes()
+            seen.append(all(fragment in held for _, fragment in rec.fragments))
+            assert not out.exists()
+            if broken:
+                raise NotAuthentic("the ledger is broken")
+            return "OK"
+
+        return check
+
+    args = (store, DEVICE, device_key().public, rec.entries, rec.rec_id, rec.chunks, out)
+    try:
+        with pytest.raises(NotAuthentic, match="the ledger is broken"):
+            export_fmp4(*args, "W. Li", ledger=verdict(True))
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]
+        facts = export_fmp4(*args, "W. Li", ledger=verdict(False))
+    finally:
+        store.close()
+    assert seen == [True, True]
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == facts["file_sha256"]

@@ -3,12 +3,15 @@
 # it reads on; the report is the one the verifier gives alone.
 
 import json
+import os
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from host.sigworker import BATCH, IN_FLIGHT, WorkerChecks, worker_checks
-from protocol.ledger import read_ledger
+from host import sigworker
+from host.sigworker import BATCH, IN_FLIGHT, LedgerWorker, WorkerChecks, worker_checks
+from protocol.ledger import read_chunks, read_ledger
 from protocol.signer import SignatureChecker
 from protocol.verify import verify_chunks
 from tests.host.helpers import run, write_case
@@ -127,3 +130,59 @@ def test_sealcam_verify_with_its_worker_reports_what_the_verifier_alone_does(tmp
     assert r.stderr == ""
     alone = verify_chunks([data], DEVICE, KEY.public)
     assert json.loads(r.stdout) == dict(alone.to_dict(), ledger=ledger)
+
+
+# --- a whole parsed ledger verified in a worker (issue 12: the export's ledger beside its copy)
+
+
+@settings(max_examples=10, deadline=None)
+@given(damaged())
+def test_a_parsed_ledger_verified_in_a_worker_gives_the_verifiers_report(data):
+    records = list(read_chunks([data]))
+    worker = LedgerWorker(records, DEVICE, KEY.public, at_least=1)
+    try:
+        assert worker._proc is not None
+        assert worker.report().to_dict() == verify_chunks([data], DEVICE, KEY.public).to_dict()
+    finally:
+        worker.close()
+
+
+def _worker_gone(conn, records, device_id, public_key):
+    os._exit(1)
+
+
+def _worker_garbled(conn, records, device_id, public_key):
+    conn.send("not a report")
+
+
+@pytest.mark.parametrize("worker", ["gone", "garbled", "one core", "never asked"])
+def test_the_ledgers_report_never_depends_on_its_worker(monkeypatch, worker):
+    entries = make_entries(2 * BATCH, sign_every=3)
+    raw = bytearray(entries[20])
+    raw[-10] ^= 0x01  # a signature that fails
+    entries[20] = bytes(raw)
+    data = b"".join(entries)
+    alone = verify_chunks([data], DEVICE, KEY.public).to_dict()
+    assert alone["state"] == "NOT OK"
+    if worker == "gone":
+        monkeypatch.setattr(sigworker, "_verify", _worker_gone)
+    elif worker == "garbled":
+        monkeypatch.setattr(sigworker, "_verify", _worker_garbled)
+    elif worker == "one core":
+        monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0}, raising=False)
+    ledger = LedgerWorker(list(read_chunks([data])), DEVICE, KEY.public, at_least=1)
+    assert (ledger._proc is None) == (worker == "one core")
+    if worker == "never asked":  # closed before its report: the worker is ended, no wait
+        ledger.close()
+        assert ledger._proc is None
+        return
+    assert ledger.report().to_dict() == alone
+    assert ledger._proc is None  # ended once the report is in
+    assert ledger.report().to_dict() == alone  # asked again: the same, nothing more runs
+
+
+def test_a_short_ledger_is_verified_without_a_worker():
+    data = b"".join(make_entries(sigworker.LEDGER_WORKER_MIN - 1))
+    ledger = LedgerWorker(list(read_chunks([data])), DEVICE, KEY.public)
+    assert ledger._proc is None
+    assert ledger.report().to_dict() == verify_chunks([data], DEVICE, KEY.public).to_dict()

@@ -3,12 +3,14 @@ export and ``sealcam verify FILE.mp4``, each figure beside a baseline measured i
 
     .venv/bin/python tools/bench/footage_bench.py [--json] [--quick] [--clip-seconds S]
         [--clip-rounds N] [--minutes M] [--hour-size WxH] [--rounds R] [--cpu N]
-        [--hour-only] [--keep DIR]
+        [--hour-only] [--keep DIR] [--against CHECKOUT]
 
 ``--hour-only`` runs parts 3 and 4 alone; ``--keep DIR`` makes the long recording and its
 evidence store in DIR and keeps them, so a later run with the same ``--minutes`` and
 ``--hour-size`` measures them again without making them (the figures of part 2 and the
-making times are those of the first run).
+making times are those of the first run). ``--against CHECKOUT`` also times, in every
+round of part 3, the export of the code in another checkout (the code before a change)
+and this code's, each in a fresh process, in turns, beside the same copies.
 
 Default: about four minutes on a loaded 2-core machine; ``--quick`` (a 2 s clip, a 1-minute
 recording, one round; under a minute) is the smoke run the test suite makes.
@@ -561,6 +563,42 @@ def cli(*args: str) -> tuple:
     return time.perf_counter() - start, done.returncode
 
 
+# One export in a fresh process, which imports ``host`` from its PYTHONPATH: the wall and
+# CPU time of the call alone (its worker processes' included), as JSON.
+EXPORT_ONCE = """
+import json, os, sys, time
+from host.export import export_recording
+def cpu():
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+cpu0, wall0 = cpu(), time.perf_counter()
+export_recording(sys.argv[1], sys.argv[2], None, sys.argv[3], "bench")
+print(json.dumps([time.perf_counter() - wall0, cpu() - cpu0]))
+"""
+HERE = Path(__file__).resolve().parents[2]  # this checkout
+
+
+def export_child(ev_root: str, out: str, code: str) -> tuple:
+    """``(wall s, CPU s)`` of one export in a fresh process running the code in the
+    checkout ``code``, onto a settled file system (``out`` removed before and after)."""
+    settle(out)
+    env = dict(os.environ, PYTHONPATH=code)
+    done = subprocess.run(
+        [sys.executable, "-c", EXPORT_ONCE, ev_root, DEVICE, out],
+        env=env,
+        cwd=code,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise SystemExit("the export with the code in %s failed: %s" % (code, last))
+    wall, cpu = json.loads(done.stdout.strip().splitlines()[-1])
+    settle(out)
+    Path(out + ".json").unlink(missing_ok=True)
+    return wall, cpu
+
+
 def make_hour(minutes: int, size: tuple, folder: str, loop_s: int) -> dict:
     """The recording and its evidence store in ``folder``; the facts of making it. A folder
     that already holds them (``--keep``, made with the same settings) is used as it is."""
@@ -597,8 +635,12 @@ def make_hour(minutes: int, size: tuple, folder: str, loop_s: int) -> dict:
     return facts
 
 
-def bench_hour(minutes: int, size: tuple, rounds: int, folder: str, loop_s: int = 60) -> dict:
-    """A ``minutes``-long recording of ``loop_s`` seconds of footage fed over and over."""
+def bench_hour(
+    minutes: int, size: tuple, rounds: int, folder: str, loop_s: int = 60, against: str = ""
+) -> dict:
+    """A ``minutes``-long recording of ``loop_s`` seconds of footage fed over and over.
+    ``against``: a checkout of other code (the code before a change) whose export is timed
+    in the same rounds, interleaved with this code's, each in a fresh process."""
     os.makedirs(folder, exist_ok=True)
     hour = make_hour(minutes, size, folder, loop_s)
     encoded_s, built_s = hour["encoded_s"], hour["built_s"]
@@ -608,8 +650,10 @@ def bench_hour(minutes: int, size: tuple, rounds: int, folder: str, loop_s: int 
     copy = os.path.join(folder, "copy.mp4")
     export_runs: list = []
     copy_runs: list = []
+    fresh: dict = {"this": [], "against": []}  # (wall, CPU) of each, in fresh processes
+    other = os.path.join(folder, "against.mp4")
     note: dict = {}
-    for _ in range(rounds):
+    for i in range(rounds):
         # Each writes a new file on a settled file system: the file it replaces is removed
         # before it, untimed, and so are the copy's (removing a 1.2 GB file drops its pages
         # and, with ``discard``, trims its blocks at the next commit, which the next fsync
@@ -617,6 +661,11 @@ def bench_hour(minutes: int, size: tuple, rounds: int, folder: str, loop_s: int 
         settle(out)
         wall, cpu, note = timed(lambda: export_recording(ev_root, DEVICE, None, out, "bench"))
         export_runs.append((wall, cpu))
+        if against:
+            # Which goes first alternates, so neither always follows the other.
+            for which in ("this", "against")[:: 1 if i % 2 == 0 else -1]:
+                code = str(HERE) if which == "this" else against
+                fresh[which].append(export_child(ev_root, other, code))
         settle(copy)
         wall, cpu, _ = timed(lambda: copy_durably(out, copy))
         copy_runs.append((wall, cpu))
@@ -640,6 +689,17 @@ def bench_hour(minutes: int, size: tuple, rounds: int, folder: str, loop_s: int 
     def med(runs: list, i: int) -> float:
         return statistics.median(r[i] for r in runs)
 
+    compared = {}
+    if against:
+        compared = {
+            "against": against,
+            "this_wall_s": [r[0] for r in fresh["this"]],
+            "this_cpu_s": med(fresh["this"], 1),
+            "this_ratio": med(fresh["this"], 0) / med(copy_runs, 0),
+            "against_wall_s": [r[0] for r in fresh["against"]],
+            "against_cpu_s": med(fresh["against"], 1),
+            "against_ratio": med(fresh["against"], 0) / med(copy_runs, 0),
+        }
     return {
         "minutes": minutes,
         "size": "%dx%d" % size,
@@ -665,6 +725,7 @@ def bench_hour(minutes: int, size: tuple, rounds: int, folder: str, loop_s: int 
         "sha_cpu_s": med(sha_runs, 1),
         "verify_ratio": med(verify_runs, 0) / med(sha_runs, 0),
         "verify_state": state,
+        "compared": compared,
         "cli": {
             "startup_s": startup_s,
             "export_s": cli_export_s,
@@ -838,6 +899,21 @@ def report(r: dict) -> None:
             met(h["export_ratio"] <= EXPORT_GOAL),
         )
     )
+    if h.get("compared"):
+        c = h["compared"]
+        print(
+            "  interleaved, each export in a fresh process: this code %s s (CPU %.2f s): %.2fx; "
+            "the code in %s %s s (CPU %.2f s): %.2fx the copy"
+            % (
+                fmt_list(c["this_wall_s"]),
+                c["this_cpu_s"],
+                c["this_ratio"],
+                c["against"],
+                fmt_list(c["against_wall_s"]),
+                c["against_cpu_s"],
+                c["against_ratio"],
+            )
+        )
     print(
         "4. verify FILE.mp4 %s s wall (CPU %.2f s, %s) vs SHA-256 of the file %s s "
         "(CPU %.2f s): %.2fx; goal <= %.1fx: %s"
@@ -895,7 +971,17 @@ def main() -> int:
         help="make the hour's recording in this folder and keep it; a later run with the same "
         "--minutes and --hour-size measures it again without making it",
     )
+    ap.add_argument(
+        "--against",
+        default="",
+        help="a checkout of other code (the code before a change): its export is timed in the "
+        "same rounds, interleaved with this code's, each in a fresh process",
+    )
     args = ap.parse_args()
+    if args.against:
+        args.against = os.path.abspath(args.against)
+        if not os.path.isfile(os.path.join(args.against, "host", "export.py")):
+            ap.error("--against takes a checkout of sealcam (a folder holding host/export.py)")
     clip = args.clip_seconds or (2 if args.quick else 10)
     minutes = args.minutes or (1 if args.quick else 60)
     rounds = args.rounds or (1 if args.quick else 3)
@@ -920,7 +1006,9 @@ def main() -> int:
         if not args.hour_only:
             results["recording"] = bench_recording(clip, cpu, tmp, clip_rounds)
         hour_dir = args.keep or os.path.join(tmp, "hour")
-        results["hour"] = bench_hour(minutes, (w, h), rounds, hour_dir, 10 if args.quick else 60)
+        results["hour"] = bench_hour(
+            minutes, (w, h), rounds, hour_dir, 10 if args.quick else 60, args.against
+        )
     results["load_after"] = load()
     if args.json:
         print(json.dumps(results, indent=2, default=str))
