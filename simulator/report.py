@@ -5,7 +5,7 @@ English lines (``simulator.said``), which ``--json`` prints whatever the languag
 """
 # micropython: skip (the simulator runs on CPython only)
 
-from host.i18n import EN, N_, current, text
+from host.i18n import EN, N_, ZH, current, text
 from simulator.said import Said, say, verdict_term
 
 # What each compliance flag means (host.compliance.FLAG_CODES), for a reader of another
@@ -29,9 +29,13 @@ FLAG_MEANINGS = {
 
 
 def render(report: dict) -> str:
-    lines = [text("sim.report.scenario", name=report["scenario"], file=report["file"])]
-    if report["description"]:
-        lines.append(text("sim.report.description", description=report["description"]))
+    # The scenario's own words, in Chinese where the file has them and Chinese is in force.
+    zh = current() == ZH
+    name = (zh and report.get("name_zh")) or report["scenario"]
+    description = (zh and report.get("description_zh")) or report["description"]
+    lines = [text("sim.report.scenario", name=name, file=report["file"])]
+    if description:
+        lines.append(text("sim.report.description", description=description))
     lines.append(text("sim.report.device", device=report["device"]))
     lines.append("")
     lines.append(text("sim.report.happened"))

@@ -431,6 +431,9 @@ class Runner:
             "scenario": s.name,
             "file": s.path,
             "description": s.description,
+            # In Chinese too, when the file gives them (the human report in Chinese shows them).
+            **({"name_zh": s.name_zh} if s.name_zh else {}),
+            **({"description_zh": s.description_zh} if s.description_zh else {}),
             "device": ", ".join(d["device"] for d in each),
             "happened": self.happened,
             "docks": self.docks,

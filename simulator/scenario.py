@@ -134,6 +134,8 @@ class Scenario:
         self.path = path
         self.name = name
         self.description = description
+        self.name_zh = ""  # in Chinese, when the file gives it
+        self.description_zh = ""
         self.device: dict = {}
         self.host: dict = {}
         self.steps: list = []
@@ -157,14 +159,21 @@ def load(path: str) -> Scenario:
     return parse(doc, str(path))
 
 
+# The top level of a file; a scenario's name and description may be given in Chinese too,
+# for reports read in Chinese (``--lang zh``).
+TOP_KEYS = ("name", "description", "name_zh", "description_zh", "device", "host", "step", "expect")
+
+
 def parse(doc: dict, path: str = "<scenario>") -> Scenario:
-    unknown = set(doc) - {"name", "description", "device", "host", "step", "expect"}
+    unknown = set(doc) - set(TOP_KEYS)
     if unknown:
         raise ScenarioError(
             "%s: unknown top-level key(s) %s; a scenario has name, description, [device], "
             "[host], [[step]] and [expect]" % (path, ", ".join(sorted(unknown)))
         )
     s = Scenario(path, str(doc.get("name", Path(path).stem)), str(doc.get("description", "")))
+    s.name_zh = str(doc.get("name_zh", ""))
+    s.description_zh = str(doc.get("description_zh", ""))
     s.device = _table(doc.get("device", {}), DEVICE_KEYS, path, "[device]")
     s.host = _table(doc.get("host", {}), HOST_KEYS, path, "[host]")
     s.expect = _table(doc.get("expect", {}), EXPECT_KEYS, path, "[expect]")
