@@ -101,7 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         started = time.monotonic()
         try:
             if not Path(path).exists():
-                # The parser's words are English (it is the library's); the person's are here.
+                # Said here with what to do (the parser only says the file is missing).
                 raise ScenarioError(i18n.text("sim.no_such_scenario", path=path))
             report = run_file(path, str(work), args.device, args.evidence, args.host_key, say)
         except (SimulatorError, BoardError) as exc:
