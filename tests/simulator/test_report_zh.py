@@ -266,3 +266,52 @@ def test_the_catalogs_pass_tools_i18n_check():  # issue 13: every id in both lan
         timeout=300,
     )
     assert r.returncode == 0, r.stderr
+
+
+BENCH_STEPS = [
+    {"do": "power_on"},
+    {"do": "power_on"},
+    {"do": "record"},
+    {"do": "announce", "seconds": 1},
+    {"do": "narrate", "seconds": 1},
+    {"do": "film", "seconds": 1},
+    {"do": "pause", "reason": "obstruction"},
+    {"do": "wait", "seconds": 30},
+    {"do": "resume"},
+    {"do": "say_reason", "seconds": 1},
+    {"do": "fault", "kind": "clock_jump", "seconds": 5},
+    {"do": "fault", "kind": "camera_failure"},
+    {"do": "fault", "kind": "camera_repair"},
+    {"do": "stop"},
+    {"do": "stop"},  # refused: nothing is recording
+    {"do": "no_record", "reason": "secrecy", "note": "x"},
+    {"do": "fault", "kind": "full_storage", "leave_mb": 1},
+    {"do": "power_off"},
+    {"do": "fault", "kind": "clock_reset"},
+    {"do": "power_on"},
+    {"do": "fault", "kind": "power_loss"},
+]
+
+
+def test_a_boards_lines_read_in_chinese_where_their_shape_is_known(tmp_path):  # issue 17
+    # A board's test bench speaks English (it runs on MicroPython, without the catalogs);
+    # BoardDevice gives each line it knows the shape of its words in the reader's language.
+    from firmware.testbench import TestBench
+    from simulator.hil import board_line
+    from tests.firmware.helpers import BENCH_START, provisioned
+
+    path = str(tmp_path / "store")
+    provisioned(path)
+    bench = TestBench(path, start_ms=BENCH_START, seed=b"host entropy")
+    lines = []
+    for step in BENCH_STEPS:
+        lines += bench.run(step)
+    said = [board_line(x) for x in lines]
+    assert said == lines  # the English is the board's own
+    i18n.use(i18n.ZH)
+    for english, chinese in zip(lines, [say(s) for s in said], strict=True):
+        if english.startswith("the recorder refused "):
+            continue  # the refusal itself is the firmware's English
+        left = english_left(chinese, [*sc.STEPS, "r1", "r2", "agency-host-1"])
+        assert left == [] and CJK.search(chinese), (english, chinese)
+    assert board_line("something a newer bench says") == "something a newer bench says"
