@@ -315,3 +315,12 @@ def test_a_boards_lines_read_in_chinese_where_their_shape_is_known(tmp_path):  #
         left = english_left(chinese, [*sc.STEPS, "r1", "r2", "agency-host-1"])
         assert left == [] and CJK.search(chinese), (english, chinese)
     assert board_line("something a newer bench says") == "something a newer bench says"
+
+
+def test_a_setting_the_simulated_hardware_refuses_is_said_in_chinese(tmp_path, capsys):
+    bad = tmp_path / "bad-battery.toml"
+    bad.write_text('[device]\nbattery = 150\n[[step]]\ndo = "power_on"\n', encoding="utf-8")
+    assert main(["--lang", "zh", "sim", "run", str(bad), "--dir", str(tmp_path / "w")]) == 2
+    assert "电池电量应为 0 至 100%，而不是 150" in capsys.readouterr().err
+    assert main(["sim", "run", str(bad), "--dir", str(tmp_path / "w2")]) == 2
+    assert "a battery charge is 0..100 percent, not 150" in capsys.readouterr().err
