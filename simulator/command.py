@@ -8,6 +8,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from host import i18n
+from host.i18n import N_
+
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 
 
@@ -15,8 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     sim = sub.add_parser(
         "sim",
         help="virtual recorders: run a scenario, serve a virtual MicroPython board",
-        description="The simulator, for QA: virtual recorders running the unchanged firmware "
-        "on simulated hardware and virtual time, docked to a real host daemon.",
+        description=i18n.text("sim.help.description"),
     )
     simsub = sim.add_subparsers(dest="sim_command", metavar="SUBCOMMAND")
     simsub.required = True
@@ -24,42 +26,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "run",
         help="run a scenario file and check the host's verdict",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Run an officer's shift from a TOML scenario: the device lives through "
-        "the steps (self-check, announcement, recording, pauses with spoken reasons, faults), "
-        "docks with `sealcam sync` running in its own process over a pseudo-terminal (or "
-        "TCP), and the host's verification and compliance verdicts are checked against the "
-        "scenario's [expect] table.",
-        epilog="examples:\n"
-        "  sealcam sim run simulator/scenarios/place-change.toml\n"
-        "  sealcam sim run --all                      # the whole scenario library\n"
-        "  sealcam sim run SCENARIO --json             # the report as JSON\n"
-        "  sealcam sim run --all --junit results.xml   # and JUnit XML for a CI system\n"
-        "  sealcam sim run SCENARIO --keep             # keep its stores to look into\n"
-        "  sealcam sim run SCENARIO --device /dev/ttyACM0 --evidence ev/ --host-key host.key\n"
-        "                                             # hardware in the loop: a flashed board\n"
-        "\nexit status: 0 every expectation held, 1 one did not, 2 the scenario could not run",
-    )
-    run.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario TOML files")
-    run.add_argument("--all", action="store_true", help="run every scenario in the library")
-    run.add_argument(
-        "--dir",
-        help="keep the device stores and evidence here, one folder per scenario (default: a "
-        "temporary folder, removed after the scenario unless --keep)",
+        description=i18n.text("sim.help.run"),
+        epilog=i18n.text("sim.help.run_examples", examples=RUN_EXAMPLES),
     )
     run.add_argument(
-        "--keep",
-        action="store_true",
-        help="keep each scenario's temporary folder (its path is printed after its report)",
+        "scenarios", nargs="*", metavar="SCENARIO", help=i18n.text("sim.help.scenarios")
     )
-    run.add_argument(
-        "--junit",
-        metavar="FILE",
-        help="also write the results as JUnit XML, for CI systems to show",
-    )
-    run.add_argument("--device", metavar="PORT", help="drive a real board on this serial port")
-    run.add_argument("--evidence", help="the host evidence store (default: a fresh one)")
-    run.add_argument("--host-key", help="the host's private key (the one the board pins)")
-    run.add_argument("--json", action="store_true", help="print the reports as JSON")
+    run.add_argument("--all", action="store_true", help=i18n.text("sim.help.all"))
+    run.add_argument("--dir", help=i18n.text("sim.help.dir"))
+    run.add_argument("--keep", action="store_true", help=i18n.text("sim.help.keep"))
+    run.add_argument("--junit", metavar="FILE", help=i18n.text("sim.help.junit"))
+    run.add_argument("--device", metavar="PORT", help=i18n.text("sim.help.device"))
+    run.add_argument("--evidence", help=i18n.text("sim.help.evidence"))
+    run.add_argument("--host-key", help=i18n.text("sim.help.host_key"))
+    run.add_argument("--json", action="store_true", help=i18n.text("sim.help.json"))
     run.set_defaults(run=cmd_run)
     try:
         importlib.import_module("simulator.mpboard")
@@ -68,16 +48,31 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_board(simsub)
 
 
+# The commands `sealcam sim run --help` shows as examples: the same in every language.
+RUN_EXAMPLES = (
+    "  sealcam sim run simulator/scenarios/clean-shift.toml\n"
+    "  sealcam sim run --all\n"
+    "  sealcam sim run SCENARIO --json\n"
+    "  sealcam sim run --all --junit results.xml\n"
+    "  sealcam sim run SCENARIO --keep\n"
+    "  sealcam sim run SCENARIO --device /dev/ttyACM0 --evidence ev/ --host-key host.key"
+)
+BOARD_EXAMPLE = "  sealcam sim board --flash board-flash/"
+BOARD_THEN = (
+    "  mpremote connect PORT fs ls\n"
+    "  sealcam flash --port PORT --device-id SC-0001 --evidence evidence/ \\\n"
+    "                --host-key keys/agency-host-1.key"
+)
+
 # Where each scenario's stores are, said after its report (one message per case).
-STORES_KEPT = "sim.stores_kept"
-STORES_REMOVED = "sim.stores_removed"
+STORES_KEPT = N_("sim.stores_kept")
+STORES_REMOVED = N_("sim.stores_removed")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     import shutil
     import time
 
-    from host import i18n
     from host.errors import EXIT_NOT_OK, EXIT_OK, Unusable
     from simulator.errors import BoardError, ScenarioError, SimulatorError
     from simulator.report import render
@@ -106,7 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         started = time.monotonic()
         try:
             if not Path(path).exists():
-                # The parser's words are English (it is the library's); the person's are here.
+                # Said here with what to do (the parser only says the file is missing).
                 raise ScenarioError(i18n.text("sim.no_such_scenario", path=path))
             report = run_file(path, str(work), args.device, args.evidence, args.host_key, say)
         except (SimulatorError, BoardError) as exc:
@@ -136,7 +131,8 @@ def junit_xml(results: list) -> bytes:
     failure, a scenario that could not run as an error, the text report as its output."""
     import xml.etree.ElementTree as ET
 
-    from simulator.report import render
+    from simulator.report import render, value
+    from simulator.said import say
 
     failures = sum(1 for _, r, _, err in results if r is not None and not r["passed"])
     errors = sum(1 for _, r, _, _ in results if r is None)
@@ -166,18 +162,22 @@ def junit_xml(results: list) -> bytes:
         failed = [c for c in report["expectations"] if not c["passed"]]
         if failed:
             text = "\n".join(
-                "%s: expected %s, got %s" % (c["what"], c["expected"], c["got"]) for c in failed
+                i18n.text(
+                    "sim.junit.check",
+                    what=say(c["what"]),
+                    expected=value(c["expected"]),
+                    got=value(c["got"]),
+                )
+                for c in failed
             )
-            ET.SubElement(
-                case, "failure", message="%d expectation(s) failed" % len(failed)
-            ).text = text
+            message = i18n.text("sim.junit.failed", count=len(failed))
+            ET.SubElement(case, "failure", message=message).text = text
         ET.SubElement(case, "system-out").text = render(report)
     return ET.tostring(suites, encoding="utf-8", xml_declaration=True)
 
 
 def write_junit(path: str, results: list) -> None:
     """Write the JUnit XML whole or not at all; a file that cannot be written is one line."""
-    from host import i18n
     from host.errors import Unusable
     from host.files import os_why, write_atomic
 
@@ -193,25 +193,11 @@ def add_board(sub: argparse._SubParsersAction) -> None:
         "board",
         help="run a virtual MicroPython board on a pseudo-terminal",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Start a virtual MicroPython board: the MicroPython WebAssembly port's\n"
-        "REPL (raw REPL and raw-paste mode included) behind a pseudo-terminal, so serial\n"
-        "tools (mpremote, pyserial, sealcam flash) open it as they would a board on a USB\n"
-        "cable. Its flash filesystem is a directory on this machine, kept across soft\n"
-        "resets and restarts. Prints the port, then serves until Ctrl-C.",
-        epilog="example:\n"
-        "  sealcam sim board --flash board-flash/\n"
-        "then, in another terminal, with the port it printed:\n"
-        "  mpremote connect PORT fs ls\n"
-        "  sealcam flash --port PORT --device-id SC-0001 --evidence evidence/ \\\n"
-        "                --host-key keys/agency-host-1.key",
+        description=i18n.text("sim.help.board"),
+        epilog=i18n.text("sim.help.board_example", example=BOARD_EXAMPLE, then=BOARD_THEN),
     )
-    b.add_argument(
-        "--flash",
-        required=True,
-        metavar="DIR",
-        help="the board's flash filesystem (created if missing); the board sees it as /flash",
-    )
-    b.add_argument("--json", action="store_true", help="print the port as a JSON object")
+    b.add_argument("--flash", required=True, metavar="DIR", help=i18n.text("sim.help.flash"))
+    b.add_argument("--json", action="store_true", help=i18n.text("sim.help.board_json"))
     b.set_defaults(run=cmd_board)
 
 
@@ -230,8 +216,8 @@ def cmd_board(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"port": port, "flash": flash}), flush=True)
     else:
-        print("virtual MicroPython board on %s (flash: %s); Ctrl-C stops it" % (port, flash))
-        print("  try: mpremote connect %s fs ls" % port, flush=True)
+        print(i18n.text("sim.board.running", port=port, flash=flash))
+        print(i18n.text("sim.board.try", port=port), flush=True)
     try:
         status = board.wait()
     except KeyboardInterrupt:

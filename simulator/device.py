@@ -30,6 +30,7 @@ from firmware.recorder import (
 )
 from firmware.runloop import AUDIO_BLOCK_MS, RunLoop
 from firmware.storelock import StoreClaim, StoreInUse, claim
+from host import i18n
 from protocol.crc32 import crc32
 from protocol.keys import DeviceKey, encode_key
 from protocol.registry import MEDIA_AAC, MEDIA_H264, MEDIA_H265, MEDIA_MJPEG, MEDIA_PCM
@@ -45,6 +46,7 @@ from simulator.hardware import (
     SimClock,
     SimMicrophone,
 )
+from simulator.said import Said, Term, line
 from simulator.scenario import CODECS, NO_RECORD_CODES, PAUSE_CODES, duration_ms
 
 if TYPE_CHECKING:
@@ -81,15 +83,15 @@ def nth_device(settings: dict, i: int) -> dict:
     return out
 
 
-def _count_on(text: str, i: int) -> str:
-    """``text`` with its trailing number ``i`` further on: SC-SIM-0001, 2 -> SC-SIM-0003."""
-    j = len(text)
-    while j > 0 and text[j - 1].isdigit():
+def _count_on(name: str, i: int) -> str:
+    """``name`` with its trailing number ``i`` further on: SC-SIM-0001, 2 -> SC-SIM-0003."""
+    j = len(name)
+    while j > 0 and name[j - 1].isdigit():
         j -= 1
-    if j == len(text):
-        return "%s-%d" % (text, i + 1)
-    digits = text[j:]
-    return text[:j] + str(int(digits) + i).zfill(len(digits))
+    if j == len(name):
+        return "%s-%d" % (name, i + 1)
+    digits = name[j:]
+    return name[:j] + str(int(digits) + i).zfill(len(digits))
 
 
 class _CutFile:
@@ -148,11 +150,11 @@ class _Power:
 
     def check(self) -> None:
         if self.dead:
-            raise PowerCut("the device has no power")
+            raise PowerCut(line("sim.dev.no_power"))
 
     def cut(self) -> None:
         self.dead = True
-        raise PowerCut("the power went during a write to the card")
+        raise PowerCut(line("sim.dev.power_went_writing"))
 
 
 class _Officer(Indicators):
@@ -162,11 +164,14 @@ class _Officer(Indicators):
         self.log = log
 
     def prompt(self, prompt_id: int, text: str) -> None:
-        self.log.append("prompt: %s" % text)
+        # The recorder's own words (Chinese, as it says them), in every report language.
+        self.log.append(line("sim.dev.prompt", text=text))
 
     def show(self, name: str, value: object) -> None:
         if name == "buzzer":
-            self.log.append("buzzer: %s" % value)
+            # The officer's terminal names each sound (terminal.po, "buzzer." + sound).
+            sound = Term(str(value), "buzzer.%s" % value)
+            self.log.append(line("sim.dev.buzzer", sound=sound))
 
 
 class VirtualDevice:
@@ -200,8 +205,12 @@ class VirtualDevice:
         self.codec = str(cfg.get("codec", DEFAULT_CODEC))
         if self.codec not in CODECS:
             raise ScenarioError(
-                "device %s: unknown codec %r; give one of %s"
-                % (self.device_id, self.codec, ", ".join(CODECS))
+                i18n.text(
+                    "sim.error.codec",
+                    device=self.device_id,
+                    codec=self.codec,
+                    codecs=", ".join(CODECS),
+                )
             )
         chunk_ms = int(cfg.get("chunk_ms", 1000))
         if self.codec == "mjpeg":
@@ -223,7 +232,7 @@ class VirtualDevice:
             self._release_store()
         self.pinned_hosts: dict = {}
         self.agent: Agent | None = None
-        self.log: list = []  # (true_ms, line): what happened, for the report
+        self.log: list = []  # (true_ms, Said): what happened, for the report
         self.mic_working = True
         self.power_losses = 0
         self.loop: RunLoop | None = None  # the running agent's, made at each boot
@@ -253,40 +262,42 @@ class VirtualDevice:
         if self.agent is not None:
             self.agent.host_keys[key_id] = public
 
-    def say(self, line: str) -> None:
-        self.log.append((self.clock.true_ms, line))
+    def line(self, msg_id: str, **fields: object) -> None:
+        """Log what happened: message ``msg_id`` with ``fields`` (``simulator.said``)."""
+        self.log.append((self.clock.true_ms, line(msg_id, **fields)))
+
+    def _said(self, said: Said) -> None:
+        self.log.append((self.clock.true_ms, said))
 
     # -- the steps --
 
     def step(self, step: dict) -> list:
-        """Run one scenario step; return the lines it added to the log."""
+        """Run one scenario step; return the lines it added to the log (each a ``Said``:
+        the English line, which can be said in another language)."""
         before = len(self.log)
         do = step["do"]
         handler = getattr(self, "_do_" + do, None)
         if handler is None:
-            raise ScenarioError("step %s: a virtual device cannot %r" % (step.get("n", "?"), do))
+            raise ScenarioError(i18n.text("sim.error.cannot_step", n=step.get("n", "?"), do=do))
         if do not in ("power_on", "wait", "fault", "dock") and self.agent is None:
-            raise ScenarioError(
-                "step %s (%s): the device is off; add a power_on step first"
-                % (step.get("n", "?"), do)
-            )
+            raise ScenarioError(i18n.text("sim.error.device_off", n=step.get("n", "?"), do=do))
         try:
             handler(step)
         except PowerCut as cut:
-            self._lose_power(str(cut))
+            self._lose_power(cut.args[0] if cut.args else line("sim.dev.power_went"))
         except StoreError as exc:
             # The card failed under the agent: its watchdog restarts it, and the boot carries
-            # on from what the store really holds.
-            self.say("the store failed (%s): the watchdog restarts the device" % exc)
+            # on from what the store really holds. (The firmware's words are English.)
+            self.line("sim.dev.store_failed", why=str(exc))
             self._discard()
             self._do_power_on({})
         except FirmwareError as exc:
-            self.say("the recorder refused %s: %s" % (do, exc))
+            self.line("sim.dev.refused", do=do, why=str(exc))
         return [line for _, line in self.log[before:]]
 
     def _do_power_on(self, step: dict) -> None:
         if self.agent is not None:
-            self.say("already on")
+            self.line("sim.dev.already_on")
             return
         if "battery" in step:
             self.battery.charge(float(step["battery"]))
@@ -306,14 +317,12 @@ class VirtualDevice:
         self.officer_log = officer_log
         rec = store.recovery
         if rec.in_flight:
-            self.say("recovered the store after a power loss (torn bytes: %d)" % rec.torn_bytes)
-        self.say(
-            "powered on: %s, battery %d%%, clock %s"
-            % (
-                STATE_NAMES[agent.recorder.state],
-                self.battery.percent(),
-                _iso(self.clock.wall_ms()),
-            )
+            self.line("sim.dev.recovered", torn=rec.torn_bytes)
+        self.line(
+            "sim.dev.powered_on",
+            state=_state_term(agent.recorder.state),
+            battery=int(self.battery.percent()),
+            clock=_iso(self.clock.wall_ms()),
         )
         self._flush_officer()
         self.loop = RunLoop(agent, self._audio, audio_block_ms=BLOCK_MS)
@@ -324,7 +333,9 @@ class VirtualDevice:
             try:
                 self._claim = claim(str(self.store_dir), "a simulated device (sealcam sim)")
             except StoreInUse as exc:
-                raise ScenarioError("device %s cannot start: %s" % (self.device_id, exc)) from None
+                raise ScenarioError(
+                    i18n.text("sim.error.store_in_use", device=self.device_id, why=exc)
+                ) from None
 
     def _release_store(self) -> None:
         held, self._claim = self._claim, None
@@ -402,61 +413,62 @@ class VirtualDevice:
         finally:
             self.agent = None
             self._release_store()
-        self.say("powered off")
+        self.line("sim.dev.powered_off")
 
     def _do_record(self, step: dict) -> None:
         self._press("record")
-        self.say("record pressed: %s" % self._state())
+        self.line("sim.dev.record", state=self._state())
 
     def _do_announce(self, step: dict) -> None:
         self._speak(step, 4)
         self._input("announce_done")
-        self.say("announcement made")
+        self.line("sim.dev.announced")
 
     def _do_narrate(self, step: dict) -> None:
         self._speak(step, 4)
         self._input("narration_done")
-        self.say("opening narration made")
+        self.line("sim.dev.narrated")
 
     def _do_film(self, step: dict) -> None:
         fps = int(step.get("fps", self.fps))
         ms = duration_ms(step)
         frames = self._run(ms, fps)
-        self.say("filmed %s: %d frames" % (_span(ms), frames))
+        self.line("sim.dev.filmed", span=_span(ms), frames=frames)
 
     def _do_wait(self, step: dict) -> None:
         ms = duration_ms(step)
         if self.agent is not None and self.agent.recorder.state in (RECORDING, RESUMING):
             frames = self._run(ms, self.fps)  # a running recording keeps recording
-            self.say("%s passed while recording (%d frames)" % (_span(ms), frames))
+            self.line("sim.dev.waited_recording", span=_span(ms), frames=frames)
         else:
             self._run(ms, 0)
-            self.say("%s passed" % _span(ms))
+            self.line("sim.dev.waited", span=_span(ms))
 
     def _do_pause(self, step: dict) -> None:
         self._input("pause", PAUSE_CODES[step["reason"]])
-        self.say("paused: %s" % step["reason"])
+        self.line("sim.dev.paused", reason=Term(step["reason"], "pause.%s" % step["reason"]))
 
     def _do_resume(self, step: dict) -> None:
         self._press("resume")
-        self.say("resumed: %s" % self._state())
+        self.line("sim.dev.resumed", state=self._state())
 
     def _do_say_reason(self, step: dict) -> None:
         self._speak(step, 3)
         self._input("spoken_reason_done")
-        self.say("reason for the pause stated")
+        self.line("sim.dev.reason_stated")
 
     def _do_stop(self, step: dict) -> None:
         self._press("stop")
-        self.say("recording stopped")
+        self.line("sim.dev.stopped")
 
     def _do_mark_important(self, step: dict) -> None:
         self._press("mark")
-        self.say("recording marked important")
+        self.line("sim.dev.marked")
 
     def _do_no_record(self, step: dict) -> None:
         self._input("no_record", NO_RECORD_CODES[step["reason"]], str(step.get("note", "")))
-        self.say("not recording: %s" % step["reason"])
+        reason = Term(step["reason"], "no_record.%s" % step["reason"])
+        self.line("sim.dev.no_record", reason=reason)
 
     def _do_fault(self, step: dict) -> None:
         kind = step["kind"]
@@ -468,68 +480,64 @@ class VirtualDevice:
         at = step.get("at_write")
         if at is None:
             self.power.dead = True
-            self._lose_power("the power went")
+            self._lose_power(line("sim.dev.power_went"))
             return
         n = self.rng.randrange(1, 200) if at == "random" else int(at)
         self.power.writes_left = n
-        self.say("the power will go during the %s write to the card from now" % _nth(n))
+        nth = Term(_nth(n), i18n.N_("sim.dev.nth"), n=n)  # "23rd" in English
+        self.line("sim.dev.power_will_go", nth=nth)
 
     def _fault_dead_battery(self, step: dict) -> None:
         self.battery.die()
         self.power.dead = True
-        self._lose_power("the battery is empty")
+        self._lose_power(line("sim.dev.battery_empty"))
 
     def _fault_clock_reset(self, step: dict) -> None:
         self.clock.reset()
-        self.say(
-            "the RTC lost the time (backup cell): it now reads %s" % _iso(self.clock.wall_ms())
-        )
+        self.line("sim.dev.clock_reset", clock=_iso(self.clock.wall_ms()))
 
     def _fault_clock_jump(self, step: dict) -> None:
         seconds = float(step.get("seconds", -3600))
         self.clock.set(self.clock.wall_ms() + int(seconds * 1000))
-        self.say(
-            "the RTC jumped %+.0f s without the host: it reads %s"
-            % (seconds, _iso(self.clock.wall_ms()))
-        )
+        self.line("sim.dev.clock_jump", seconds=seconds, clock=_iso(self.clock.wall_ms()))
 
     def _fault_camera_failure(self, step: dict) -> None:
         self.camera.fail()
-        self.say("the camera failed")
+        self.line("sim.dev.camera_failed")
 
     def _fault_camera_repair(self, step: dict) -> None:
         self.camera.repair()
-        self.say("the camera works again")
+        self.line("sim.dev.camera_repaired")
 
     def _fault_microphone_failure(self, step: dict) -> None:
         self.mic_working = False
-        self.say("the microphone failed")
+        self.line("sim.dev.mic_failed")
 
     def _fault_microphone_repair(self, step: dict) -> None:
         self.mic_working = True
-        self.say("the microphone works again")
+        self.line("sim.dev.mic_repaired")
 
     def _fault_microphone_covered(self, step: dict) -> None:
         self.microphone.cover()
-        self.say("something covers the microphone: it hears near silence")
+        self.line("sim.dev.mic_covered")
 
     def _fault_microphone_uncovered(self, step: dict) -> None:
         self.microphone.uncover()
-        self.say("the microphone is uncovered")
+        self.line("sim.dev.mic_uncovered")
 
     def _fault_gps_lost(self, step: dict) -> None:
         self.gps.lose()
-        self.say("GPS fix lost")
+        self.line("sim.dev.gps_lost")
 
     def _fault_gps_found(self, step: dict) -> None:
         self.gps.regain()
-        self.say("GPS fix found")
+        self.line("sim.dev.gps_found")
 
     def _fault_full_storage(self, step: dict) -> None:
         leave = int(float(step.get("leave_mb", 0)) * 1024 * 1024)
         fill = max(self.card.free_bytes() - leave, 0)
         self.card.fill(fill)
-        self.say("other data filled the card: %d bytes left" % self.card.free_bytes())
+        self.line("sim.dev.card_filled", free=self.card.free_bytes())
 
     def _fault_edit_store(self, step: dict) -> None:
         """Change the store on the card the way someone with a card reader would."""
@@ -542,22 +550,20 @@ class VirtualDevice:
         media = self.store_dir / "media"
         files = sorted(p for p in media.rglob("*") if p.is_file() and "new" not in p.parts)
         if not files:
-            raise ScenarioError("step %s: the store has no media to edit yet" % step["n"])
+            raise ScenarioError(i18n.text("sim.error.no_media", n=step["n"]))
         victim = files[len(files) // 2]
         data = bytearray(victim.read_bytes())
         at = len(data) // 2
         data[at] ^= 0x20
         victim.write_bytes(bytes(data))
-        self.say(
-            "someone changed byte %d of media file %s behind the agent's back" % (at, victim.name)
-        )
+        self.line("sim.dev.media_edited", at=at, file=victim.name)
 
     def _edit_ledger(self, step: dict) -> None:
         # A careful forger: one byte of one entry changes, and the store's record checksum is
         # recomputed so the store itself sees nothing wrong. Only the signatures can tell.
         segments = sorted(p for p in (self.store_dir / "ledger").glob("*.seg") if p.is_file())
         if not segments:
-            raise ScenarioError("step %s: the store has no ledger to edit yet" % step["n"])
+            raise ScenarioError(i18n.text("sim.error.no_ledger", n=step["n"]))
         seg = segments[-1]
         data = bytearray(seg.read_bytes())
         starts = []
@@ -569,21 +575,18 @@ class VirtualDevice:
             starts.append((pos, n))
             pos += 8 + n
         if not starts:
-            raise ScenarioError("step %s: the ledger has no whole record to edit" % step["n"])
+            raise ScenarioError(i18n.text("sim.error.no_record", n=step["n"]))
         pos, n = starts[len(starts) // 2]
         payload = pos + 8
         data[payload + n - 20] ^= 0x01  # inside the entry's signed bytes, not its framing
         data[pos + 4 : pos + 8] = crc32(bytes(data[payload : payload + n])).to_bytes(4, "big")
         seg.write_bytes(bytes(data))
-        self.say(
-            "someone changed one byte of the ledger record at offset %d of %s and fixed its "
-            "checksum, behind the agent's back" % (pos, seg.name)
-        )
+        self.line("sim.dev.ledger_edited", offset=pos, file=seg.name)
 
-    def _lose_power(self, why: str) -> None:
+    def _lose_power(self, why: Said) -> None:
         self._discard()
         self.power_losses += 1
-        self.say("power lost (%s)" % why)
+        self.line("sim.dev.power_lost", why=why)
 
     def _discard(self) -> None:
         """The running agent is gone, its files left as they are on the card."""
@@ -609,11 +612,11 @@ class VirtualDevice:
 
     def _on(self) -> Agent:
         if self.agent is None:
-            raise ScenarioError("the device is off")
+            raise ScenarioError(i18n.text("sim.error.off"))
         return self.agent
 
-    def _state(self) -> str:
-        return STATE_NAMES[self._on().recorder.state]
+    def _state(self) -> Term:
+        return _state_term(self._on().recorder.state)
 
     def _press(self, button: str) -> None:
         self._input(self.buttons.press(button))
@@ -623,8 +626,8 @@ class VirtualDevice:
         self._flush_officer()
 
     def _flush_officer(self) -> None:
-        for line in self.officer_log:
-            self.say(line)
+        for said in self.officer_log:
+            self._said(said)
         self.officer_log.clear()
 
     def _speak(self, step: dict, default_s: float) -> None:
@@ -675,7 +678,7 @@ class VirtualDevice:
         agent.input("battery", pct)
         if pct <= 0:
             self.power.dead = True
-            raise PowerCut("the battery ran out")
+            raise PowerCut(line("sim.dev.battery_ran_out"))
 
     # -- docking --
 
@@ -732,15 +735,21 @@ def _iso(ms: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms // 1000))
 
 
-def _span(ms: int) -> str:
+def _span(ms: int) -> Said:
     s = ms / 1000
     if s >= 86400:
-        return "%.1f days" % (s / 86400)
+        return line("sim.span.days", n=s / 86400)
     if s >= 3600:
-        return "%.1f h" % (s / 3600)
+        return line("sim.span.hours", n=s / 3600)
     if s >= 60:
-        return "%.1f min" % (s / 60)
-    return "%.1f s" % s
+        return line("sim.span.minutes", n=s / 60)
+    return line("sim.span.seconds", n=s)
+
+
+def _state_term(state: int) -> Term:
+    """A recorder state: its name in English, the officer's terminal's word otherwise."""
+    name = STATE_NAMES[state]
+    return Term(name, "state.%s" % name)
 
 
 def _nth(n: int) -> str:

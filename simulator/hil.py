@@ -15,6 +15,7 @@ would keep it.
 
 import ast
 import os
+import re
 import select
 import socket
 import time
@@ -24,7 +25,9 @@ from typing import Any, Protocol
 from firmware.testbench import DEFAULT_FPS, DEFAULT_START_MS
 from firmware.testbench import FAULTS as BOARD_FAULTS
 from host.board.steps import DEFAULT_STORE
+from host.i18n import N_, known, text
 from simulator.errors import BoardError, ScenarioError
+from simulator.said import Said, Term, line
 
 BENCH = "_sealcam_bench"  # the bench's name in the board's REPL namespace
 # A step films and signs on the board's CPU: slow boards need long for long footage.
@@ -51,10 +54,10 @@ class Repl(Protocol):
 
 def board_message(exc: BaseException) -> str:
     """The last line of a board's traceback ("RecorderError: ..."), or the whole message."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    for line in reversed(lines):
-        if not line.startswith(("Traceback", 'File "', "File ")):
-            return line
+    lines = [row.strip() for row in str(exc).splitlines() if row.strip()]
+    for row in reversed(lines):
+        if not row.startswith(("Traceback", 'File "', "File ")):
+            return row
     return str(exc)
 
 
@@ -92,8 +95,8 @@ class BoardDevice:
         self.step_timeout_s = step_timeout_s
         try:
             self._start_bench()
-            device_id, public_key = self._eval("%s.identity()" % BENCH, "read the device key")
-            self.hw = self._eval("%s.hardware()" % BENCH, "read its hardware")
+            device_id, public_key = self._eval("%s.identity()" % BENCH, text("sim.hil.read_key"))
+            self.hw = self._eval("%s.hardware()" % BENCH, text("sim.hil.read_hardware"))
         except BaseException:
             self.close()
             raise
@@ -135,8 +138,7 @@ class BoardDevice:
             self._board().exec(code)
         except BoardError as exc:
             raise BoardError(
-                "the board on %s has no usable test bench: %s. Flash a debug build and "
-                "provision it (sealcam flash), then try again" % (self.port, board_message(exc))
+                text("sim.hil.no_bench", port=self.port, why=board_message(exc))
             ) from None
 
     def _eval(self, expr: str, what: str, timeout_s: "float | None" = None) -> Any:
@@ -146,28 +148,23 @@ class BoardDevice:
         except BoardError as exc:
             if _is_refusal(exc):
                 raise ScenarioError(
-                    "the board refused to %s: %s" % (what, board_message(exc))
+                    text("sim.hil.refused", what=what, why=board_message(exc))
                 ) from None
             raise
-        text = out.decode("utf-8", "replace").strip()
+        answer = out.decode("utf-8", "replace").strip()
         try:
-            return ast.literal_eval(text)
+            return ast.literal_eval(answer)
         except (ValueError, SyntaxError):
-            raise BoardError(
-                "the board's answer to %s is not plain data: %.200r" % (what, text)
-            ) from None
+            raise BoardError(text("sim.hil.not_data", what=what, answer=answer[:200])) from None
 
     # --- what a scenario runner calls ----------------------------------------------------
 
     def step(self, step: dict) -> list:
         """Run one scenario step on the board; return the lines of what happened."""
         do = step.get("do")
-        where = "step %s (%s)" % (step.get("n", "?"), do)
+        where = text("sim.scenario.step", at=step.get("n", "?"), do=do)
         if do == "dock":
-            raise ScenarioError(
-                "%s: a board docks through BoardDevice.dock((host, port)), which relays the "
-                "daemon's bytes through the board's console" % where
-            )
+            raise ScenarioError(text("sim.hil.dock_step", where=where))
         if do == "fault":
             self._check_fault(step, where)
         plain = {}
@@ -176,28 +173,23 @@ class BoardDevice:
                 plain[key] = step[key]
         lines, self.hw = self._eval(
             "(%s.run(%r), %s.hardware())" % (BENCH, plain, BENCH),
-            "run %s" % where,
+            text("sim.hil.run", where=where),
             self.step_timeout_s,
         )
         if do == "fault" and step.get("kind") in POWER_CUTS:
             # The power goes: the board restarts without closing anything, as after a cut.
             self._board().soft_reset()
             self._start_bench()
-        return list(lines)
+        return [board_line(said) for said in lines]
 
     def _check_fault(self, step: dict, where: str) -> None:
         kind = step.get("kind")
         if kind not in BOARD_FAULTS:
-            raise ScenarioError(
-                "%s: fault %r is not available on a real device; a board on a test bench "
-                "can suffer: %s" % (where, kind, ", ".join(BOARD_FAULTS))
-            )
+            faults = ", ".join(BOARD_FAULTS)
+            raise ScenarioError(text("sim.hil.fault", where=where, kind=kind, faults=faults))
         for key in ("at_write", "target"):
             if key in step:
-                raise ScenarioError(
-                    "%s: %s is not available on a real device: the bench cannot reach into "
-                    "the card's writes; the power goes at once" % (where, key)
-                )
+                raise ScenarioError(text("sim.hil.fault_key", where=where, key=key))
 
     def dock(
         self,
@@ -217,21 +209,20 @@ class BoardDevice:
         try:
             sock = socket.create_connection(address, timeout=idle_s)
         except OSError as exc:
-            raise ScenarioError(
-                "cannot reach the host daemon at %s:%d: %s" % (address[0], address[1], exc)
-            ) from None
+            address_text = "%s:%d" % (address[0], address[1])
+            raise ScenarioError(text("sim.hil.no_daemon", address=address_text, why=exc)) from None
         lines: list = []
         try:
             if self.status()["state"] == "OFF":
                 # The cradle powers a switched-off or flat recorder, as on the simulator.
-                lines = ["docked: the cradle powers the device on"]
+                lines = [line("sim.run.cradle")]
                 lines += self.step({"do": "power_on", "battery": 100})
-            self._eval("%s.dock_begin(False)" % BENCH, "start a dock")
+            self._eval("%s.dock_begin(False)" % BENCH, text("sim.hil.dock_begin"))
             try:
                 self._relay(sock, idle_s, injure, since)
             finally:
-                outcome = self._eval("%s.dock_end()" % BENCH, "end the dock")
-                self.hw = self._eval("%s.hardware()" % BENCH, "read its hardware")
+                outcome = self._eval("%s.dock_end()" % BENCH, text("sim.hil.dock_end"))
+                self.hw = self._eval("%s.hardware()" % BENCH, text("sim.hil.read_hardware"))
         finally:
             sock.close()
         outcome["lines"] = lines
@@ -266,7 +257,7 @@ class BoardDevice:
                 due_ms = int((time.monotonic() - since) * 1000)
                 expr = "(%s.clock.advance(%d),) + %s" % (BENCH, due_ms - moved_ms, expr)
                 moved_ms = due_ms
-            answer, closed = self._eval(expr, "relay the dock")[-2:]
+            answer, closed = self._eval(expr, text("sim.hil.relay"))[-2:]
             if answer:
                 if injure is not None:
                     answer = injure(answer)
@@ -279,7 +270,7 @@ class BoardDevice:
 
     def status(self) -> dict:
         """What the recorder's display shows (``{"state": "OFF", ...}`` while it is off)."""
-        return dict(self._eval("%s.status()" % BENCH, "read its status"))
+        return dict(self._eval("%s.status()" % BENCH, text("sim.hil.read_status")))
 
     def true_ms(self) -> int:
         """The scenario's time on the bench (the RTC may be wrong; this is not)."""
@@ -290,7 +281,8 @@ class BoardDevice:
         out: list = []
         while True:
             got = self._eval(
-                "%s.entries(%d, %d)" % (BENCH, len(out), ENTRIES_PER_CALL), "read its ledger"
+                "%s.entries(%d, %d)" % (BENCH, len(out), ENTRIES_PER_CALL),
+                text("sim.hil.read_ledger"),
             )
             out.extend(got)
             if len(got) < ENTRIES_PER_CALL:
@@ -308,6 +300,105 @@ class BoardDevice:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# The lines a board's test bench says (firmware.testbench, in English: it runs on
+# MicroPython, without the catalogs), with the message that says each in another language.
+# A line of no shape here is shown as the board said it.
+BOARD_LINES = [
+    (r"already on", N_("sim.dev.already_on")),
+    (r"powered on, battery (?P<battery>\d+)%", N_("sim.board.powered_on")),
+    (r"stopped the recording first", N_("sim.board.stopped_first")),
+    (r"powered off", N_("sim.dev.powered_off")),
+    (
+        r"(?P<wav>.+): a bench plays no sound files; synthetic speech instead",
+        N_("sim.board.no_wav"),
+    ),
+    (r"the recorder refused (?P<do>\S+): (?P<why>.+)", N_("sim.dev.refused")),
+    (r"filmed (?P<ms>\d+) ms: (?P<frames>\d+) frames", N_("sim.board.filmed")),
+    (
+        r"(?P<ms>\d+) ms passed while recording \((?P<frames>\d+) frames\)",
+        N_("sim.board.waited_recording"),
+    ),
+    (r"(?P<ms>\d+) ms passed", N_("sim.board.waited")),
+    (r"power lost \((?P<why>.+)\)", N_("sim.dev.power_lost")),
+    (r"the power went", N_("sim.dev.power_went")),
+    (r"the battery is empty", N_("sim.dev.battery_empty")),
+    (r"no power to lose: the recorder is off", N_("sim.board.no_power_to_lose")),
+    (r"the RTC lost the time: it reads 2000-01-01 and is not set", N_("sim.board.clock_reset")),
+    (r"the RTC jumped (?P<ms>-?\d+) ms without the host", N_("sim.board.clock_jump")),
+    (r"the camera failed", N_("sim.dev.camera_failed")),
+    (r"the camera works again", N_("sim.dev.camera_repaired")),
+    (
+        r"other data will fill the card, leaving (?P<leave>\d+) bytes",
+        N_("sim.board.card_will_fill"),
+    ),
+    (r"other data filled the card: (?P<free>\d+) bytes left", N_("sim.dev.card_filled")),
+    (r"prompt: (?P<text>.*)", N_("sim.dev.prompt")),
+    (r"(?P<count>\d+) chunk\(s\) signed and stored", N_("sim.board.chunks")),
+    (r"the provisioned config was refused: (?P<why>.+)", N_("sim.board.config_refused")),
+    (r"seq (?P<seq>\d+): recording (?P<rec>\S+) started", N_("sim.board.ev.start")),
+    (
+        r"seq (?P<seq>\d+): recording (?P<rec>\S+) stopped, (?P<chunks>\d+) chunk\(s\)",
+        N_("sim.board.ev.stop"),
+    ),
+    (r"seq (?P<seq>\d+): paused: (?P<pause>\S+)", N_("sim.board.ev.pause")),
+    (r"seq (?P<seq>\d+): resumed, spoken reason kept", N_("sim.board.ev.resume")),
+    (r"seq (?P<seq>\d+): not recorded: (?P<no_record>\S+)", N_("sim.board.ev.no_record")),
+    (r"seq (?P<seq>\d+): record refused: (?P<why>.+)", N_("sim.board.ev.refused")),
+    (
+        r"seq (?P<seq>\d+): self-check failed \((?P<failed>.*)\); "
+        r"(?P<verdict>can record|cannot record)",
+        N_("sim.board.ev.check_failed"),
+    ),
+    (r"seq (?P<seq>\d+): self-check ok", N_("sim.board.ev.check_ok")),
+    (
+        r"seq (?P<seq>\d+): power loss recovered after seq (?P<last>-?\d+)",
+        N_("sim.board.ev.recovered"),
+    ),
+    (r"seq (?P<seq>\d+): clock set by (?P<by>.+)", N_("sim.board.ev.clock_set")),
+    (r"seq (?P<seq>\d+): config applied, signed by (?P<by>.+)", N_("sim.board.ev.config")),
+    (r"seq (?P<seq>\d+): host receipt through seq (?P<through>-?\d+)", N_("sim.board.ev.receipt")),
+    (r"seq (?P<seq>\d+): (?P<event>[a-z-]+)", N_("sim.board.ev.other")),  # named only
+]
+_BOARD_LINES = [(re.compile(pattern), msg_id) for pattern, msg_id in BOARD_LINES]
+VERDICTS = {
+    "can record": N_("sim.board.can_record"),
+    "cannot record": N_("sim.board.cannot_record"),
+}
+# The checks of the pre-use self-check (firmware.recorder), as a failed one is named.
+CHECKS = {
+    "camera": N_("sim.board.check.camera"),
+    "battery": N_("sim.board.check.battery"),
+    "storage": N_("sim.board.check.storage"),
+    "clock": N_("sim.board.check.clock"),
+}
+
+
+def board_line(said: str) -> "Said | str":
+    """A line the board said: as it is in English, and in another language where its shape
+    is known (``BOARD_LINES``)."""
+    for pattern, msg_id in _BOARD_LINES:
+        found = pattern.fullmatch(said)
+        if found is None:
+            continue
+        fields: dict = dict(found.groupdict())
+        if "why" in fields and msg_id == "sim.dev.power_lost":
+            fields["why"] = board_line(fields["why"])
+        for name in ("pause", "no_record", "event"):
+            if name in fields:
+                reason = fields.pop(name)
+                word = "%s.%s" % (name, reason)  # the terminal's word for the reason
+                fields["event" if name == "event" else "reason"] = (
+                    Term(reason, word) if known(word) else reason
+                )
+        if "failed" in fields:
+            names = fields["failed"].split(", ")
+            fields["failed"] = [Term(n, CHECKS[n]) if n in CHECKS else n for n in names]
+        if "verdict" in fields:
+            fields["verdict"] = Term(fields["verdict"], VERDICTS[fields["verdict"]])
+        return Term(said, msg_id, **fields)
+    return said
 
 
 def _is_refusal(exc: BoardError) -> bool:

@@ -19,6 +19,7 @@ import threading
 import tty
 from pathlib import Path
 
+from host.i18n import text
 from simulator.errors import BoardError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,20 +37,14 @@ def find_node() -> str:
     """The ``node`` executable, or a BoardError saying how to get one."""
     node = shutil.which("node")
     if node is None:
-        raise BoardError(
-            "node (Node.js 18 or newer) is not on PATH: install Node.js and npm, then run "
-            "tools/setup to install MicroPython"
-        )
+        raise BoardError(text("sim.board.no_node"))
     return node
 
 
 def check_micropython() -> None:
     """Raise BoardError unless the pinned MicroPython WebAssembly port is installed."""
     if not (MICROPYTHON / "package.json").is_file():
-        raise BoardError(
-            "the MicroPython WebAssembly port is not installed in node_modules/: run "
-            "tools/setup (it installs the pinned version with npm ci), then try again"
-        )
+        raise BoardError(text("sim.board.no_micropython"))
 
 
 class VirtualBoard:
@@ -94,16 +89,14 @@ class VirtualBoard:
             )
         except OSError as exc:
             self._close_fds()
-            raise BoardError("cannot start %s: %s" % (node, exc)) from None
+            raise BoardError(text("sim.board.cannot_start", node=node, why=exc)) from None
         self._thread = threading.Thread(target=self._relay, name="virtual-board", daemon=True)
         self._thread.start()
         if not self._ready.wait(START_TIMEOUT_S) or self._proc.poll() is not None:
             log = self.log()
             self.stop()
-            raise BoardError(
-                "the virtual board did not start within %.0f s; it said: %s"
-                % (START_TIMEOUT_S, log.strip() or "nothing")
-            )
+            said = log.strip() or text("sim.board.nothing")
+            raise BoardError(text("sim.board.did_not_start", seconds=START_TIMEOUT_S, said=said))
         return self.port
 
     def running(self) -> bool:

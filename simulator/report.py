@@ -1,55 +1,119 @@
-"""A scenario run as text: what happened, what the host concluded, pass or fail."""
+"""A scenario run as text: what happened, what the host concluded, pass or fail.
+
+The text is in the language in force (``host.i18n``); the report it is made from keeps its
+English lines (``simulator.said``), which ``--json`` prints whatever the language.
+"""
 # micropython: skip (the simulator runs on CPython only)
+
+from host.i18n import EN, N_, ZH, current, text
+from simulator.said import Said, say, verdict_term
+
+# What each compliance flag means (host.compliance.FLAG_CODES), for a reader of another
+# language than the host's English sentence (a flag in ``verify --json`` has no message id).
+FLAG_MEANINGS = {
+    "late-upload": N_("sim.flag.late-upload"),
+    "no-announcement": N_("sim.flag.no-announcement"),
+    "pause-without-reason": N_("sim.flag.pause-without-reason"),
+    "resume-without-spoken-reason": N_("sim.flag.resume-without-spoken-reason"),
+    "silent-spoken-reason": N_("sim.flag.silent-spoken-reason"),
+    "announcement-not-heard": N_("sim.flag.announcement-not-heard"),
+    "recording-cut-by-power-loss": N_("sim.flag.recording-cut-by-power-loss"),
+    "seq-gap": N_("sim.flag.seq-gap"),
+    "clock-drift": N_("sim.flag.clock-drift"),
+    "clock-jumped": N_("sim.flag.clock-jumped"),
+    "clock-rolled-back": N_("sim.flag.clock-rolled-back"),
+    "eviction-before-receipt": N_("sim.flag.eviction-before-receipt"),
+    "eviction-too-young": N_("sim.flag.eviction-too-young"),
+    "media-lost-on-device": N_("sim.flag.media-lost-on-device"),
+}
 
 
 def render(report: dict) -> str:
-    lines = ["Scenario  %s (%s)" % (report["scenario"], report["file"])]
-    if report["description"]:
-        lines.append("          %s" % report["description"])
-    lines.append("Device    %s" % report["device"])
+    # The scenario's own words, in Chinese where the file has them and Chinese is in force.
+    zh = current() == ZH
+    name = (zh and report.get("name_zh")) or report["scenario"]
+    description = (zh and report.get("description_zh")) or report["description"]
+    lines = [text("sim.report.scenario", name=name, file=report["file"])]
+    if description:
+        lines.append(text("sim.report.description", description=description))
+    lines.append(text("sim.report.device", device=report["device"]))
     lines.append("")
-    lines.append("What happened")
+    lines.append(text("sim.report.happened"))
     for h in report["happened"]:
-        lines.append("  %s  %2d %-14s %s" % (h["at"], h["step"], h["do"], h["what"]))
+        lines.append("  %s  %2d %-14s %s" % (h["at"], h["step"], h["do"], say(h["what"])))
     for each in report.get("devices") or [report]:
         lines.append("")
         if "devices" in report:
-            lines.append("What the host concluded for %s" % each["device"])
+            lines.append(text("sim.report.concluded_for", device=each["device"]))
         else:
-            lines.append("What the host concluded")
+            lines.append(text("sim.report.concluded"))
         lines += _concluded(each["host"])
     lines.append("")
-    lines.append("Expectations")
+    lines.append(text("sim.report.expectations"))
     for c in report["expectations"]:
-        mark = "PASS" if c["passed"] else "FAIL"
-        detail = "" if c["passed"] else "  (expected %s, got %s)" % (c["expected"], c["got"])
-        lines.append("  %s  %s: %s%s" % (mark, c["what"], c["got"], detail))
+        fields = {
+            "mark": _mark(c["passed"]),
+            "what": say(c["what"]),
+            "got": value(c["got"]),
+            "expected": value(c["expected"]),
+        }
+        msg_id = N_("sim.report.check") if c["passed"] else N_("sim.report.check_failed")
+        lines.append(text(msg_id, **fields))
     if not report["expectations"]:
-        lines.append("  (none: the scenario has no [expect] table)")
+        lines.append(text("sim.report.no_expectations"))
     lines.append("")
-    lines.append("Result    %s" % ("PASS" if report["passed"] else "FAIL"))
+    lines.append(text("sim.report.result", result=_mark(report["passed"])))
     return "\n".join(lines)
+
+
+def value(v: object) -> str:
+    """An expected or found value as a person reads it."""
+    if isinstance(v, bool):
+        return text(N_("sim.value.true") if v else N_("sim.value.false"))
+    if isinstance(v, (list, tuple)):
+        return text("sim.value.list", items=say([value(x) for x in v]))
+    if isinstance(v, Said):
+        return v.say()
+    return str(v)
+
+
+def _mark(passed: bool) -> str:
+    return text(N_("sim.report.pass") if passed else N_("sim.report.fail"))
 
 
 def _concluded(host: dict) -> list:
     """The host's verdict on one device, as lines."""
-    lines = ["  verification   %s" % host["state"]]
+    lines = [text("sim.report.verification", state=say(verdict_term(host["state"])))]
     if host["findings"]:
         counts: dict = {}
         for code in host["findings"]:
             counts[code] = counts.get(code, 0) + 1
-        found = ", ".join(c if n == 1 else "%s (%d)" % (c, n) for c, n in counts.items())
-        lines.append("  findings       %s" % found)
-    lines.append(
-        "  stored         %d entries%s"
-        % (host["entries"], ", each once" if host["stored_once"] else ", NOT each exactly once")
-    )
-    lines.append("  recordings     %d" % len(host["recordings"]))
+        found = [
+            c if n == 1 else text("sim.report.finding_times", code=c, count=n)
+            for c, n in counts.items()
+        ]
+        lines.append(text("sim.report.findings", found=say(found)))
+    once = N_("sim.report.stored_once") if host["stored_once"] else N_("sim.report.stored_not_once")
+    lines.append(text(once, entries=host["entries"]))
+    lines.append(text("sim.report.recordings", count=len(host["recordings"])))
     if not host["flags"]:
-        lines.append("  compliance     no flags")
+        lines.append(text("sim.report.no_flags"))
     for f in host["flags"]:
         lines.append(
-            "  flag           %s (%s) at seq %d: %s"
-            % (f["code"], f["rule"], f["seq"], f["message"])
+            text(
+                "sim.report.flag",
+                code=f["code"],
+                rule=f["rule"],
+                seq=f["seq"],
+                message=_flag_message(f),
+            )
         )
     return lines
+
+
+def _flag_message(flag: dict) -> str:
+    """The host's sentence in English; elsewhere what the flag's code means."""
+    meaning = FLAG_MEANINGS.get(flag["code"])
+    if current() == EN or meaning is None:
+        return str(flag["message"])
+    return text(meaning)

@@ -20,9 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from host import i18n
 from protocol.keys import DeviceKey, decode_key, encode_key
 from protocol.signer import generate_seed, make_signer
 from simulator.errors import ScenarioError, SimulatorError
+from simulator.said import DEVICE_OFF, Said, Term, dock_result, line
 from simulator.scenario import Scenario
 
 HOST_KID = "agency-host-1"
@@ -35,6 +37,8 @@ IDLE_S = 3.0
 # limit only has to end a broken dock, and must not end one that a loaded machine ran slowly.
 CLEAN_IDLE_S = 60.0
 HOST_START_S = 120.0  # a device waits this long for a starting daemon to say its first word
+# The cables a dock goes over, as the report names them.
+LINKS = {"pty": i18n.N_("sim.link.pty"), "tcp": i18n.N_("sim.link.tcp")}
 
 
 class Host:
@@ -56,7 +60,7 @@ class Host:
                 self.key = DeviceKey(HOST_KID, make_signer(seed).public_key(), seed)
                 self.key_path.write_bytes(encode_key(self.key))
         if not self.key.seed:
-            raise SimulatorError("%s is a public key; the host needs its private key" % key)
+            raise SimulatorError(i18n.text("sim.error.public_host_key", path=key))
 
     def enrol(self, device_id: str, public: bytes) -> None:
         from host.evidence import EvidenceError, SqliteEvidenceStore
@@ -105,7 +109,7 @@ class Host:
             return json.loads(r.stdout)["devices"][0]
         except (ValueError, IndexError):
             raise SimulatorError(
-                "sealcam verify gave no report (exit %d): %s" % (r.returncode, r.stderr.strip())
+                i18n.text("sim.error.no_verdict", code=r.returncode, why=r.stderr.strip())
             ) from None
 
 
@@ -118,9 +122,9 @@ def _env() -> dict:
 
 def _session_lines(out: str) -> list:
     sessions = []
-    for line in out.splitlines():
+    for printed in out.splitlines():
         try:
-            doc = json.loads(line)
+            doc = json.loads(printed)
         except ValueError:
             continue
         if doc.get("event") == "session":
@@ -140,6 +144,8 @@ class Runner:
         host_key: "str | None" = None,
         say: "Callable[[str], None] | None" = None,
     ) -> None:
+        """``say``, if given, hears each line of what happens as it happens, in the language
+        in force."""
         self.scenario = scenario
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -153,10 +159,7 @@ class Runner:
             # Hardware in the loop: the board is driven through its test command set.
             cfg = scenario.device
             if cfg.get("codec", "mjpeg") != "mjpeg":
-                raise ScenarioError(
-                    "[device] codec is %s, but a board records Motion JPEG frames and PCM: "
-                    "run this scenario in the simulator (without --device)" % cfg["codec"]
-                )
+                raise ScenarioError(i18n.text("sim.error.board_codec", codec=cfg["codec"]))
             self.device = importlib.import_module("simulator.hil").BoardDevice(
                 device_port,
                 start_ms=scenario.start_ms() if "start" in cfg else int(time.time() * 1000),
@@ -191,25 +194,31 @@ class Runner:
         finally:
             for device in self.devices:
                 device.close()
-        self.say("asking the host for its verdict")
+        self.say(i18n.text("sim.run.verdict"))
         return self._report()
 
     def _tagged(self, device: Any, lines: list) -> list:
         """With several devices, each line says whose it is."""
         if len(self.devices) == 1:
             return lines
-        return ["%s: %s" % (device.device_id, line) for line in lines or ["done"]]
+        return [
+            line("sim.run.device_line", device=device.device_id, line=said)
+            for said in lines or [line("sim.run.done")]
+        ]
 
     def _note(self, step: dict, lines: list) -> None:
         at = self._true_ms()
         n = step["n"]
         place = step.get("at", str(n))  # where it is in the file: "3.2" inside a repeat
         label = "%d" % n if place == str(n) else "%d (%s)" % (n, place)
-        for line in lines or ["done"]:
-            self.happened.append(
-                {"step": n, "in_file": place, "do": step["do"], "at": _iso(at), "what": line}
-            )
-            self.say("step %s %-14s %s" % (label, step["do"], line))
+        for said in lines or [line("sim.run.done")]:
+            # ``what`` is the English line (a board's lines are plain English: no id);
+            # ``msg`` and ``fields`` say it again in another language.
+            record = {"step": n, "in_file": place, "do": step["do"], "at": _iso(at), "what": said}
+            if isinstance(said, Said):
+                record.update(said.to_json())
+            self.happened.append(record)
+            self.say(i18n.text("sim.run.step", label=label, do=step["do"], line=say_line(said)))
 
     def _true_ms(self) -> int:
         clock = getattr(self.device, "clock", None)
@@ -239,9 +248,7 @@ class Runner:
         if self.on_board:
             link = "tcp"  # a board is docked through its test command channel
         elif link == "tcp" and faults[0].any:
-            raise ScenarioError(
-                'step %d: link faults need the pseudo-terminal cable: use link = "pty"' % step["n"]
-            )
+            raise ScenarioError(i18n.text("sim.error.tcp_faults", n=step["n"]))
         lines = []
         for device in self.devices if not self.on_board else ():
             if device.agent is None:
@@ -249,7 +256,7 @@ class Runner:
                 # boots on it (and recovers its store, if the power was cut).
                 device.battery.charge(100)
                 booted = device.step({"do": "power_on", "n": step["n"]})
-                lines += self._tagged(device, ["docked: the cradle powers the device on", *booted])
+                lines += self._tagged(device, [line("sim.run.cradle"), *booted])
         pending = list(range(len(self.devices)))
         idle_s = IDLE_S if any(f.any for f in faults) else CLEAN_IDLE_S
         for attempt in range(1, (DOCK_ATTEMPTS if until_done else 1) + 1):
@@ -262,15 +269,16 @@ class Runner:
                 record["attempt"] = attempt
                 record["device"] = device.device_id
                 self.docks.append(record)
-                line = "dock %d over %s: %s; host stored %d entries, %d media%s" % (
-                    attempt,
-                    link,
-                    record["result"],
-                    record["entries_stored"],
-                    record["media_stored"],
-                    _fault_note(record.get("link_faults")),
+                said = line(
+                    "sim.run.dock",
+                    attempt=attempt,
+                    link=Term(link, LINKS[link]),
+                    result=dock_result(record["result"]),
+                    entries=record["entries_stored"],
+                    media=record["media_stored"],
+                    faults=_fault_note(record.get("link_faults")),
                 )
-                lines += self._tagged(device, [line])
+                lines += self._tagged(device, [said])
             pending = [i for i, r in zip(pending, records, strict=True) if r["result"] != "done"]
             if not pending:
                 break
@@ -283,7 +291,7 @@ class Runner:
             return [self._dock_board(faults[0], idle_s)]
         if link == "tcp":
             if self.device.agent is None:
-                return [_dock_record("device is off: nothing answered on the dock")]
+                return [_dock_record(DEVICE_OFF)]
             return [self._dock_tcp(idle_s)]
         devices = [self.devices[i] for i in which]
         return self._dock_pty(devices, [faults[i] for i in which], idle_s)
@@ -350,7 +358,7 @@ class Runner:
                     if fault.any:
                         record["link_faults"] = fault.summary()
                     records[device.device_id] = record
-        off = _dock_record("device is off: nothing answered on the dock")
+        off = _dock_record(DEVICE_OFF)
         return [records.get(d.device_id, dict(off)) for d in devices]
 
     def _dock_tcp(self, idle_s: float) -> dict:
@@ -423,6 +431,9 @@ class Runner:
             "scenario": s.name,
             "file": s.path,
             "description": s.description,
+            # In Chinese too, when the file gives them (the human report in Chinese shows them).
+            **({"name_zh": s.name_zh} if s.name_zh else {}),
+            **({"description_zh": s.description_zh} if s.description_zh else {}),
             "device": ", ".join(d["device"] for d in each),
             "happened": self.happened,
             "docks": self.docks,
@@ -433,7 +444,7 @@ class Runner:
         if len(each) > 1:
             report["devices"] = each
             report["expectations"] = [
-                dict(c, what="%s: %s" % (d["device"], c["what"]))
+                dict(c, what=line("sim.run.device_line", device=d["device"], line=c["what"]))
                 for d in each
                 for c in d["expectations"]
             ]
@@ -514,19 +525,24 @@ def _dock_record(
     }
 
 
-def _fault_note(faults: "dict | None") -> str:
+def _fault_note(faults: "dict | None") -> "Said | str":
     if not faults:
         return ""
     parts = []
     if faults["bits_flipped"]:
-        parts.append("%d bit(s) flipped" % faults["bits_flipped"])
+        parts.append(line("sim.fault.flipped", count=faults["bits_flipped"]))
     if faults["bytes_dropped"]:
-        parts.append("%d byte(s) dropped" % faults["bytes_dropped"])
+        parts.append(line("sim.fault.dropped", count=faults["bytes_dropped"]))
     if faults["stalled_ms"]:
-        parts.append("stalled %d ms" % faults["stalled_ms"])
+        parts.append(line("sim.fault.stalled", ms=faults["stalled_ms"]))
     if faults["disconnected_after"] is not None:
-        parts.append("cable pulled after %d bytes" % faults["disconnected_after"])
-    return " (link: %s)" % ", ".join(parts) if parts else ""
+        parts.append(line("sim.fault.pulled", count=faults["disconnected_after"]))
+    return line("sim.run.faults", faults=parts) if parts else ""
+
+
+def say_line(said: object) -> str:
+    """A line of what happened in the language in force (a board's plain line as it is)."""
+    return said.say() if isinstance(said, Said) else str(said)
 
 
 class Daemon:
@@ -550,10 +566,10 @@ class Daemon:
 
     def _read_out(self) -> None:
         assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self._out.append(line)
-            if self._address is None and '"listening"' in line:
-                doc = json.loads(line)
+        for out in self.proc.stdout:
+            self._out.append(out)
+            if self._address is None and '"listening"' in out:
+                doc = json.loads(out)
                 host, _, port = doc["tcp"].rpartition(":")
                 self._address = (host, int(port))
                 self._started.set()
@@ -568,7 +584,7 @@ class Daemon:
         self._started.wait(timeout_s)
         if self._address is None:
             _, err = self.finish(timeout_s=5)
-            raise SimulatorError("the host daemon did not start listening: %s" % err.strip())
+            raise SimulatorError(i18n.text("sim.error.not_listening", why=err.strip()))
         return self._address
 
     def finish(self, timeout_s: float = 60) -> tuple:

@@ -25,6 +25,7 @@ import time
 import tomllib
 from pathlib import Path
 
+from host.i18n import text
 from protocol.registry import NO_RECORD_NAMES, PAUSE_NAMES
 from simulator.errors import ScenarioError
 
@@ -134,6 +135,8 @@ class Scenario:
         self.path = path
         self.name = name
         self.description = description
+        self.name_zh = ""  # in Chinese, when the file gives it
+        self.description_zh = ""
         self.device: dict = {}
         self.host: dict = {}
         self.steps: list = []
@@ -149,28 +152,34 @@ def load(path: str) -> Scenario:
     try:
         doc = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ScenarioError("scenario %s does not exist" % path) from None
+        raise ScenarioError(text("sim.scenario.missing", path=path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError("cannot read scenario %s: %s" % (path, exc)) from None
+        raise ScenarioError(text("sim.scenario.unreadable", path=path, why=exc)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError("%s is not valid TOML: %s" % (path, exc)) from None
+        raise ScenarioError(text("sim.scenario.not_toml", path=path, why=exc)) from None
     return parse(doc, str(path))
 
 
+# The top level of a file; a scenario's name and description may be given in Chinese too,
+# for reports read in Chinese (``--lang zh``).
+TOP_KEYS = ("name", "description", "name_zh", "description_zh", "device", "host", "step", "expect")
+
+
 def parse(doc: dict, path: str = "<scenario>") -> Scenario:
-    unknown = set(doc) - {"name", "description", "device", "host", "step", "expect"}
+    unknown = set(doc) - set(TOP_KEYS)
     if unknown:
         raise ScenarioError(
-            "%s: unknown top-level key(s) %s; a scenario has name, description, [device], "
-            "[host], [[step]] and [expect]" % (path, ", ".join(sorted(unknown)))
+            text("sim.scenario.unknown_top", path=path, keys=", ".join(sorted(unknown)))
         )
     s = Scenario(path, str(doc.get("name", Path(path).stem)), str(doc.get("description", "")))
+    s.name_zh = str(doc.get("name_zh", ""))
+    s.description_zh = str(doc.get("description_zh", ""))
     s.device = _table(doc.get("device", {}), DEVICE_KEYS, path, "[device]")
     s.host = _table(doc.get("host", {}), HOST_KEYS, path, "[host]")
     s.expect = _table(doc.get("expect", {}), EXPECT_KEYS, path, "[expect]")
     steps = doc.get("step", [])
     if not isinstance(steps, list) or not steps:
-        raise ScenarioError("%s: no [[step]] tables; a scenario needs at least one step" % path)
+        raise ScenarioError(text("sim.scenario.no_steps", path=path))
     for i, raw in enumerate(steps):
         _expand(raw, str(i + 1), path, s.steps)
     for n, step in enumerate(s.steps, 1):
@@ -182,11 +191,12 @@ def parse(doc: dict, path: str = "<scenario>") -> Scenario:
 
 def _table(raw: object, keys: dict, path: str, where: str) -> dict:
     if not isinstance(raw, dict):
-        raise ScenarioError("%s: %s must be a table" % (path, where))
+        raise ScenarioError(text("sim.scenario.not_table", path=path, where=where))
     for key, value in raw.items():
         if key not in keys:
+            takes = ", ".join(sorted(keys))
             raise ScenarioError(
-                "%s: %s has no key %r; it takes %s" % (path, where, key, ", ".join(sorted(keys)))
+                text("sim.scenario.no_key", path=path, where=where, key=key, takes=takes)
             )
         _typed(value, keys[key], path, "%s %s" % (where, key))
     return dict(raw)
@@ -198,7 +208,9 @@ def _typed(value: object, kinds: "type | tuple[type, ...]", path: str, what: str
         ok = False  # TOML true is not a number of seconds
     if not ok:
         names = "/".join(k.__name__ for k in _as_tuple(kinds))
-        raise ScenarioError("%s: %s must be %s, not %r" % (path, what, names, value))
+        raise ScenarioError(
+            text("sim.scenario.wrong_type", path=path, what=what, kinds=names, value=value)
+        )
 
 
 def _as_tuple(kinds: "type | tuple[type, ...]") -> "tuple[type, ...]":
@@ -213,48 +225,47 @@ def _expand(raw: object, at: str, path: str, out: list) -> None:
         step["at"] = at
         out.append(step)
         return
-    where = "step %s (repeat)" % at
+    where = text("sim.scenario.step", at=at, do="repeat")
     if step["times"] < 1 or not step["steps"]:
-        raise ScenarioError("%s: %s needs times >= 1 and at least one step" % (path, where))
+        raise ScenarioError(text("sim.scenario.empty_repeat", path=path, where=where))
     body: list = []
     for j, sub in enumerate(step["steps"]):
         _expand(sub, "%s.%d" % (at, j + 1), path, body)
     if len(out) + step["times"] * len(body) > MAX_STEPS:
-        raise ScenarioError(
-            "%s: %s makes more than %d steps; a scenario runs at most that many"
-            % (path, where, MAX_STEPS)
-        )
+        raise ScenarioError(text("sim.scenario.too_many", path=path, where=where, limit=MAX_STEPS))
     for _ in range(step["times"]):
         out.extend(dict(sub) for sub in body)
 
 
 def _step(raw: object, at: str, path: str) -> dict:
     if not isinstance(raw, dict) or "do" not in raw:
-        raise ScenarioError("%s: step %s has no `do`; steps are: %s" % (path, at, ", ".join(STEPS)))
+        raise ScenarioError(text("sim.scenario.no_do", path=path, at=at, steps=", ".join(STEPS)))
     do = raw["do"]
     if do not in STEPS:
         raise ScenarioError(
-            "%s: step %s: unknown step %r; steps are: %s" % (path, at, do, ", ".join(STEPS))
+            text("sim.scenario.unknown_step", path=path, at=at, do=do, steps=", ".join(STEPS))
         )
-    where = "step %s (%s)" % (at, do)
+    where = text("sim.scenario.step", at=at, do=do)
     keys = STEPS[do]
     for key, value in raw.items():
         if key == "do":
             continue
         if key not in keys:
-            takes = ", ".join(sorted(keys)) or "nothing"
-            raise ScenarioError("%s: %s has no key %r; it takes %s" % (path, where, key, takes))
+            takes = ", ".join(sorted(keys)) or text("sim.scenario.nothing")
+            raise ScenarioError(
+                text("sim.scenario.no_key", path=path, where=where, key=key, takes=takes)
+            )
         _typed(value, keys[key], path, "%s %s" % (where, key))
     for key in REQUIRED.get(do, ()):
         if key not in raw:
-            raise ScenarioError("%s: %s needs `%s`" % (path, where, key))
+            raise ScenarioError(text("sim.scenario.needs", path=path, where=where, key=key))
     step = dict(raw)
     _check_step(step, path, where)
     if "wav" in step:
         # A recording of the words, beside the scenario file unless the path says otherwise.
         wav = Path(path).parent / step["wav"]
         if not wav.is_file():
-            raise ScenarioError("%s: %s: no WAV file %s" % (path, where, wav))
+            raise ScenarioError(text("sim.scenario.no_wav", path=path, where=where, wav=wav))
         step["wav"] = str(wav)
     return step
 
@@ -262,30 +273,44 @@ def _step(raw: object, at: str, path: str) -> dict:
 def _check_step(step: dict, path: str, where: str) -> None:
     do = step["do"]
     if do == "pause" and step["reason"] not in PAUSE_CODES:
+        reasons = ", ".join(PAUSE_CODES)
         raise ScenarioError(
-            "%s: %s: %r is not an objective reason; reasons are: %s"
-            % (path, where, step["reason"], ", ".join(PAUSE_CODES))
+            text(
+                "sim.scenario.pause_reason",
+                path=path,
+                where=where,
+                reason=step["reason"],
+                reasons=reasons,
+            )
         )
     if do == "no_record" and step["reason"] not in NO_RECORD_CODES:
+        reasons = ", ".join(NO_RECORD_CODES)
         raise ScenarioError(
-            "%s: %s: %r is not a reason for not recording; reasons are: %s"
-            % (path, where, step["reason"], ", ".join(NO_RECORD_CODES))
+            text(
+                "sim.scenario.no_record_reason",
+                path=path,
+                where=where,
+                reason=step["reason"],
+                reasons=reasons,
+            )
         )
     if do == "fault":
         if step["kind"] not in FAULTS:
+            faults = ", ".join(FAULTS)
             raise ScenarioError(
-                "%s: %s: unknown fault %r; faults are: %s"
-                % (path, where, step["kind"], ", ".join(FAULTS))
+                text("sim.scenario.fault", path=path, where=where, kind=step["kind"], faults=faults)
             )
         at = step.get("at_write")
         if isinstance(at, str) and at != "random":
-            raise ScenarioError('%s: %s: at_write is a number or "random"' % (path, where))
+            raise ScenarioError(text("sim.scenario.at_write", path=path, where=where))
         if step["kind"] == "edit_store" and step.get("target", "media") not in ("media", "ledger"):
-            raise ScenarioError('%s: %s: target is "media" or "ledger"' % (path, where))
+            raise ScenarioError(text("sim.scenario.target", path=path, where=where))
     if do == "dock" and step.get("link", "pty") not in LINKS:
-        raise ScenarioError("%s: %s: link is one of %s" % (path, where, ", ".join(LINKS)))
+        raise ScenarioError(
+            text("sim.scenario.link", path=path, where=where, links=", ".join(LINKS))
+        )
     if do in ("film", "wait") and duration_ms(step) <= 0:
-        raise ScenarioError("%s: %s needs a duration above zero" % (path, where))
+        raise ScenarioError(text("sim.scenario.no_duration", path=path, where=where))
 
 
 def _check_device(s: Scenario) -> None:
@@ -293,40 +318,29 @@ def _check_device(s: Scenario) -> None:
     try:
         w, h = (int(x) for x in res.lower().split("x"))
     except ValueError:
-        raise ScenarioError(
-            "%s: [device] resolution is WIDTHxHEIGHT, like 640x360, not %r" % (s.path, res)
-        ) from None
+        raise ScenarioError(text("sim.scenario.resolution", path=s.path, value=res)) from None
     if not (16 <= w <= 7680 and 16 <= h <= 4320):
-        raise ScenarioError("%s: [device] resolution %s is out of range" % (s.path, res))
+        raise ScenarioError(text("sim.scenario.resolution_range", path=s.path, value=res))
     if "start" in s.device:
         s.start_ms()
     codec = s.device.get("codec", "mjpeg")
     if codec not in CODECS:
-        raise ScenarioError(
-            "%s: [device] codec %r is not one this recorder writes: give h264 or h265 "
-            "(MP4 with sound) or mjpeg (raw JPEG frames and PCM)" % (s.path, codec)
-        )
+        raise ScenarioError(text("sim.scenario.codec", path=s.path, codec=codec))
     if s.host.get("link", "pty") not in LINKS:
-        raise ScenarioError("%s: [host] link is one of %s" % (s.path, ", ".join(LINKS)))
+        raise ScenarioError(text("sim.scenario.host_link", path=s.path, links=", ".join(LINKS)))
     count = s.device.get("count", 1)
     if not 1 <= count <= MAX_DEVICES:
-        raise ScenarioError(
-            "%s: [device] count is how many devices alike, 1 to %d, not %d"
-            % (s.path, MAX_DEVICES, count)
-        )
+        raise ScenarioError(text("sim.scenario.count", path=s.path, limit=MAX_DEVICES, count=count))
     tcp = s.host.get("link") == "tcp" or any(st.get("link") == "tcp" for st in s.steps)
     if count > 1 and tcp:
-        raise ScenarioError(
-            '%s: several devices dock at once over pseudo-terminal cables: use link = "pty"'
-            % s.path
-        )
+        raise ScenarioError(text("sim.scenario.squad_tcp", path=s.path))
 
 
 def _check_expect(s: Scenario) -> None:
     state = s.expect.get("state")
     if state is not None and state not in STATES:
         raise ScenarioError(
-            "%s: [expect] state is one of %s, not %r" % (s.path, ", ".join(STATES), state)
+            text("sim.scenario.state", path=s.path, states=", ".join(STATES), state=state)
         )
 
 
@@ -338,14 +352,12 @@ def duration_ms(step: dict) -> int:
     return int(total * 1000)
 
 
-def parse_time(text: str, path: str = "<scenario>") -> int:
+def parse_time(value: str, path: str = "<scenario>") -> int:
     """An ISO 8601 time with its offset ("2026-11-23T08:00:00+08:00") as ms since the epoch."""
     for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"):
         try:
-            t = time.strptime(text.replace("Z", "+0000"), fmt)
+            t = time.strptime(value.replace("Z", "+0000"), fmt)
         except ValueError:
             continue
         return (calendar.timegm(t) - (t.tm_gmtoff or 0)) * 1000
-    raise ScenarioError(
-        "%s: [device] start must look like 2026-11-23T08:00:00+08:00, not %r" % (path, text)
-    )
+    raise ScenarioError(text("sim.scenario.start", path=path, value=value))

@@ -22,6 +22,8 @@ EXAMPLE = "power-loss.toml"  # the worked example, read from the scenario librar
 TOP = {
     "name": "the scenario's name in reports (default: the file name)",
     "description": "what the scenario shows, and the rules it proves",
+    "name_zh": "the name in Chinese, for reports read in Chinese (`--lang zh`)",
+    "description_zh": "the description in Chinese, for reports read in Chinese",
 }
 
 DEVICE = {

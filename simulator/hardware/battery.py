@@ -4,6 +4,7 @@
 import math
 
 from firmware.hal import Battery
+from host.i18n import text
 from simulator.errors import SimulatorError
 from simulator.hardware.clock import whole
 
@@ -16,7 +17,7 @@ class SimBattery(Battery):
         self, percent: float = 100.0, hours_recording: float = 10.0, hours_idle: float = 48.0
     ) -> None:
         if hours_recording <= 0 or hours_idle <= 0:
-            raise SimulatorError("a full battery must last some time: hours must be above 0")
+            raise SimulatorError(text("sim.hw.battery_hours"))
         self.hours_recording = hours_recording
         self.hours_idle = hours_idle
         self.level = self._checked(percent)
@@ -24,7 +25,7 @@ class SimBattery(Battery):
     @staticmethod
     def _checked(percent: float) -> float:
         if not 0 <= percent <= 100:
-            raise SimulatorError("a battery charge is 0..100 percent, not %r" % (percent,))
+            raise SimulatorError(text("sim.hw.battery_percent", value=percent))
         return float(percent)
 
     def percent(self) -> int:

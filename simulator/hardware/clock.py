@@ -5,6 +5,7 @@ that drifts from it and can lose its time."""
 import math
 
 from firmware.hal import Clock
+from host.i18n import text
 from simulator.errors import SimulatorError
 
 RTC_RESET_MS = 946684800000  # 2000-01-01T00:00:00Z: where an RTC starts after losing power
@@ -26,7 +27,7 @@ class SimClock(Clock):
 
     def __init__(self, true_start_ms: int, drift_ppm: float = 0.0) -> None:
         if drift_ppm <= -1e6:
-            raise SimulatorError("drift_ppm must be above -1000000 (a clock that runs forward)")
+            raise SimulatorError(text("sim.hw.drift"))
         self._true = whole(true_start_ms, "true_start_ms")
         self.drift_ppm = float(drift_ppm)
         self._boot_true = self._true  # true time of the last power-up

@@ -6,6 +6,7 @@ import itertools
 import math
 
 from firmware.hal import Gps
+from host.i18n import text
 from simulator.errors import SimulatorError
 from simulator.hardware.clock import SimClock
 
@@ -27,11 +28,11 @@ class GpsTrack(Gps):
 
     def __init__(self, clock: SimClock, points: list, speed_mps: float = 1.4) -> None:
         if not points:
-            raise SimulatorError("a GPS track needs at least one (lat, lon) point")
+            raise SimulatorError(text("sim.hw.gps_empty"))
         track = []
         for p in points:
             if len(p) != 2 or not (-90 <= p[0] <= 90 and -180 <= p[1] <= 180):
-                raise SimulatorError("a GPS point is (lat, lon) in degrees, not %r" % (p,))
+                raise SimulatorError(text("sim.hw.gps_point", value=p))
             track.append((float(p[0]), float(p[1])))
         if speed_mps < 0:
             raise SimulatorError("speed_mps must be >= 0, not %r" % speed_mps)

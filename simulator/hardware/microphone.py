@@ -8,6 +8,7 @@ import wave
 import numpy as np
 
 from firmware.hal import Microphone
+from host.i18n import text
 from simulator.errors import SimulatorError
 from simulator.hardware.clock import SimClock
 
@@ -45,12 +46,9 @@ def read_wav(path: str, rate: int) -> np.ndarray:
             width, channels, src_rate = w.getsampwidth(), w.getnchannels(), w.getframerate()
             raw = w.readframes(w.getnframes())
     except FileNotFoundError:
-        raise SimulatorError("WAV file %s does not exist" % path) from None
+        raise SimulatorError(text("sim.hw.wav_missing", path=path)) from None
     except (wave.Error, EOFError) as exc:
-        raise SimulatorError(
-            "%s is not a PCM WAV file (%s): give 8-, 16-, 24- or 32-bit integer PCM, for "
-            "example converted with ffmpeg -i IN -c:a pcm_s16le OUT.wav" % (path, exc)
-        ) from None
+        raise SimulatorError(text("sim.hw.wav_not_pcm", path=path, why=exc)) from None
     if width == 1:
         samples = (np.frombuffer(raw, np.uint8).astype(np.float64) - 128) / 128
     elif width == 2:
@@ -63,7 +61,7 @@ def read_wav(path: str, rate: int) -> np.ndarray:
     elif width == 4:
         samples = np.frombuffer(raw, "<i4").astype(np.float64) / (1 << 31)
     else:
-        raise SimulatorError("%s has %d-byte samples; give 1 to 4" % (path, width))
+        raise SimulatorError(text("sim.hw.wav_width", path=path, width=width))
     frames = len(samples) // channels
     mono = samples[: frames * channels].reshape(frames, channels).mean(axis=1)
     if src_rate != rate and frames > 1:
@@ -111,7 +109,7 @@ class SimMicrophone(Microphone):
         elif seconds is not None and seconds >= 0:
             clip = synthetic_voice(seconds, self.rate)
         else:
-            raise SimulatorError("speak needs seconds >= 0 or a WAV file, not %r" % (seconds,))
+            raise SimulatorError(text("sim.hw.speak", value=seconds))
         rest = self._speech[self._pos :]
         self._speech = np.concatenate([rest, clip])
         self._pos = 0

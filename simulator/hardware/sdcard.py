@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
 from firmware.store import DEFAULT_SEGMENT_BYTES, Store
+from host.i18n import text
 from simulator.errors import SimulatorError
 from simulator.hardware.cardspace import RACY_NS, Folder, FolderWatcher, scan_folder
 from simulator.hardware.clock import whole
@@ -38,7 +39,7 @@ class SdCard:
         self, path: str, capacity_bytes: int, watch: bool = True, host_sync: bool = False
     ) -> None:
         if capacity_bytes <= 0:
-            raise SimulatorError("an SD card holds some bytes: capacity must be above 0")
+            raise SimulatorError(text("sim.hw.card_capacity"))
         os.makedirs(path, exist_ok=True)
         self.path = os.path.abspath(path)
         self.capacity_bytes = int(capacity_bytes)
