@@ -16,6 +16,11 @@ The same ``EvidenceStore`` as the embedded one, for many sync hosts writing one 
   its note in ``missing_media`` and logs it. A receipt goes out only after that commit and
   the entries' own; a host that dies between the two leaves an object nothing names yet and
   the note still open, so the next dock asks for the media again and records the object.
+- Evidence management (``host.access``'s Desk and everything behind it) runs on the same
+  database through ``write``/``read``/``add_tables``: its SQL, written once for both stores,
+  through ``host.sqlstore``'s adapter. Its writes take one advisory lock first, so they run
+  one at a time across every host, as the embedded store's do: each chains its audit record
+  to the one before.
 """
 
 import contextlib

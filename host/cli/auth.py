@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from host.evidence import SqliteEvidenceStore
     from host.pgstore import PgEvidenceStore
 
+    # How a read-only check is recorded: ``record(**details)`` around handing it over.
+    Record = Callable[..., contextlib.AbstractContextManager[None]]
+
 USER_ENV = "SEALCAM_USER"
 PASSWORD_ENV = "SEALCAM_PASSWORD"
 
@@ -219,6 +222,20 @@ def scaleout_reader_desk(store: "Store", user: "str | None", action: str) -> "De
     with store.read() as cur:
         accounts = sqlstore.has_table(cur, "users") and people.any_user(cur)
     return checked_desk(store, user, action) if accounts else None
+
+
+def recorder(
+    user: "str | None", action: str
+) -> "Callable[[Store], Callable[..., contextlib.AbstractContextManager[None]]]":
+    """For a check of a scale-out store that only reads it (``action``): given the open
+    store, its role checked first (``scaleout_reader_desk``), then the way to record the
+    check, ``record(**details)`` around handing over what it found (``recorded``)."""
+
+    def opened(store: "Store") -> "Record":
+        desk = scaleout_reader_desk(store, user, action)
+        return lambda **details: recorded(desk, action, **details)
+
+    return opened
 
 
 def checked_desk(store: "Store", user: "str | None", action: str) -> "Desk":

@@ -3,13 +3,19 @@ with ``--media s3://BUCKET`` (``host.pgstore``), and ``sealcam verify`` of the l
 
 import argparse
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from host import i18n
 from host.cli.common import EXIT_NOT_OK, EXIT_OK, UsageProblem
 
 if TYPE_CHECKING:
+    import contextlib
+    from collections.abc import Callable
+
     from host.evidence import EvidenceStore
+
+    # What records a read-only check: given the open store, ``record(**details)``.
+    Recorder = Callable[[Any], Callable[..., contextlib.AbstractContextManager[None]]]
 
 
 def is_scaleout(evidence: str) -> bool:
@@ -39,10 +45,10 @@ def open_store(evidence: str, media: "str | None", readonly: bool = False) -> "E
         raise UsageProblem(str(exc)) from None
 
 
-def verify_scaleout(args: argparse.Namespace) -> int:
-    """``sealcam verify postgresql://... --media s3://BUCKET``: the store's own check."""
-    from host import audit, pgverify
-    from host.cli.auth import recorded, scaleout_reader_desk
+def verify_scaleout(args: argparse.Namespace, recorder: "Recorder") -> int:
+    """``sealcam verify postgresql://... --media s3://BUCKET``: the store's own check;
+    ``recorder`` (``host.cli.auth.recorder``) checks the reader's role and records it."""
+    from host import pgverify
     from host.pgstore import PgEvidenceStore, _shown
 
     store = open_store(args.ledger, getattr(args, "media", None), readonly=True)
@@ -50,12 +56,12 @@ def verify_scaleout(args: argparse.Namespace) -> int:
     try:
         # A store with accounts records who checked it, and what they found, as the
         # embedded store's verify does (``host.cli.auth.reader_desk``).
-        desk = scaleout_reader_desk(store, getattr(args, "user", None), audit.VERIFY)
+        record = recorder(store)
         report = pgverify.check(store)
         details = {"verdict": "OK" if report.ok else "NOT OK",
                    "store_findings": len(report.findings),
                    "devices": len(report.stats["devices"])}  # fmt: skip
-        with recorded(desk, audit.VERIFY, **details):
+        with record(**details):
             if args.json:
                 print(json.dumps(report.to_dict(), indent=2, default=str))
             else:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from host import audit, i18n, settings
-from host.cli.auth import add_reader_option, reader_desk, recorded
+from host.cli.auth import add_reader_option, reader_desk, recorded, recorder
 from host.cli.common import (
     EXIT_NOT_OK,
     EXIT_OK,
@@ -126,7 +126,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from host.cli.scaleout import is_scaleout, verify_scaleout
 
     if is_scaleout(args.ledger):
-        return verify_scaleout(args)
+        return verify_scaleout(args, recorder(getattr(args, "user", None), audit.VERIFY))
     if getattr(args, "media", None):
         raise UsageProblem(text("scaleout.media_alone"))
     path = Path(args.ledger)
