@@ -24,9 +24,25 @@ from host import objectlock, retention, sqlstore
 from host.objectlock import Keep, Lock
 
 if TYPE_CHECKING:
-    from host.pgstore import PgEvidenceStore
+    import contextlib
+
     from host.s3media import S3Media
     from host.sqlstore import Cursor
+
+
+class LockedStore(Protocol):
+    """What the applier needs of a store whose media are locked objects
+    (``host.pgstore.PgEvidenceStore``; named here, not imported: the store calls this)."""
+
+    media: "S3Media"
+
+    def read(self) -> "contextlib.AbstractContextManager[Cursor]": ...
+
+    def write(self) -> "contextlib.AbstractContextManager[Cursor]": ...
+
+    def locks(self, digests: "list | None" = None) -> dict: ...
+
+    def note_locks(self, changed: dict) -> None: ...
 
 FEW = 32  # items read one by one below this; the whole table in one read above it
 
@@ -144,7 +160,7 @@ def keeps_from(cur: "Cursor", item_ids: "Iterable[str]", now_ms: int) -> "dict[s
 
 
 def apply(
-    store: "PgEvidenceStore",
+    store: "LockedStore",
     source: ItemRetention,
     now_ms: int,
     digests: "list[bytes] | None" = None,
@@ -182,7 +198,7 @@ def apply(
     return Applied(len(objects), extended, held, released, failed)
 
 
-def after_change(store: "PgEvidenceStore", now_ms: int) -> Applied:
+def after_change(store: "LockedStore", now_ms: int) -> Applied:
     """After a change to retention: every object's lock brought up to date (the plan asks
     the object store only where a lock must change)."""
     with store.write() as cur:  # media_refs is an index of the ledger, as items.refresh
@@ -191,7 +207,7 @@ def after_change(store: "PgEvidenceStore", now_ms: int) -> Applied:
     return apply(store, CursorRetention(store.read), now_ms)
 
 
-def after_dock(store: "PgEvidenceStore", digests: "list[bytes]", now_ms: int) -> "Applied | None":
+def after_dock(store: "LockedStore", digests: "list[bytes]", now_ms: int) -> "Applied | None":
     """For a session's new objects, once recorded: those that belong to a recording whose
     retention is longer than their first lock (a case already linked, a class already set,
     a hold) are brought to it. Nothing where the store has no evidence management yet."""

@@ -35,9 +35,8 @@ from host.web.evidence import acting
 from host.web.session import checked_form, need, web_of
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
-
     from host.access import Desk
+    from host.sqlstore import Cursor
     from host.web.session import WebSession
 
 # The pause reasons' words, as the officer's terminal has them (``pause.*``).

@@ -28,7 +28,7 @@ from host.recordings import recording_number
 from protocol.registry import F_GPS, F_RECORDING, KIND_CHUNK
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
+    from host.sqlstore import Cursor
 
 SCHEMA = """
 -- Where each recording went (host.web.places), from its chunks' GPS fixes up to last_seq:
@@ -237,9 +237,12 @@ def keep(cur: "Cursor", item: items.Item, fixes: "list[tuple[int, int]]") -> Non
         lats, lons = [f[0] for f in fixes], [f[1] for f in fixes]
         box = (min(lats), max(lats), min(lons), max(lons))
     cur.execute(
-        "INSERT OR REPLACE INTO web_places "
+        "INSERT INTO web_places "
         "(item_id, last_seq, min_lat, max_lat, min_lon, max_lon, fixes) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (item_id) DO UPDATE SET "
+        "last_seq = excluded.last_seq, min_lat = excluded.min_lat, "
+        "max_lat = excluded.max_lat, min_lon = excluded.min_lon, "
+        "max_lon = excluded.max_lon, fixes = excluded.fixes",
         (item.item_id, item.last_seq, *box, pack(fixes)),
     )
 

@@ -31,7 +31,7 @@ from protocol.errors import ProtocolError
 from protocol.registry import F_RECORDING
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
+    from host.sqlstore import Cursor
 
 
 SCHEMA = """

@@ -31,10 +31,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sqlite3 import Cursor
-
     from host import hostlog
     from host.access import Store
+    from host.sqlstore import Cursor
 
 BUSY_MS = 30_000  # a reader waits this long for a checkpoint of the WAL, at most
 MOST_BLOCKS = 64  # blocks in one group at most
@@ -50,7 +49,7 @@ class Front:
         self.store = store
         self.most_blocks = most_blocks
         self.most_open_s = most_open_s
-        self.log: hostlog.HostLog = store.log
+        self.log = store.log
         root = getattr(store, "root", None)
         db = Path(str(root)) / "evidence.db" if root is not None else None
         self._db = db if db is not None and db.exists() else None
@@ -149,8 +148,7 @@ class Front:
     def _undo(self, cur: "Cursor") -> None:
         """Undo one failed block; if SQLite ended the whole transaction (a full disk does),
         the group is lost: its commit fails for everyone in it."""
-        db = cur.connection
-        if db.in_transaction:
+        if _in_transaction(cur):
             cur.execute("ROLLBACK TO grouped")
             cur.execute("RELEASE grouped")
 
@@ -171,7 +169,7 @@ class Front:
         self._group += 1
         failed: BaseException | None = None
         try:
-            if cur.connection.in_transaction:
+            if _in_transaction(cur):
                 opening.__exit__(None, None, None)  # COMMIT, synced
             else:
                 raise sqlite3.OperationalError("the transaction was rolled back by SQLite")
@@ -206,3 +204,10 @@ class Front:
 
 
 __all__ = ["Front"]
+
+
+def _in_transaction(cur: "Cursor") -> bool:
+    """Whether the transaction ``cur`` writes in is still open: SQLite ends the whole of it
+    on some failures (a full disk); a cursor of another engine keeps it open until told."""
+    connection = getattr(cur, "connection", None)
+    return bool(getattr(connection, "in_transaction", True))
