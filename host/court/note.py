@@ -216,3 +216,19 @@ def note_pdf(html_text: str) -> bytes:
     pdf = HTML(string=html_text).write_pdf(font_config=_FONTS[0])
     assert pdf is not None  # write_pdf without a target returns the bytes
     return bytes(pdf)
+
+
+def warm_up() -> None:
+    """Load the PDF library and lay out a small note, so that the first real note of this
+    process is laid out with the library, its fonts and their caches ready (the first
+    note a process lays out takes about twice as long as the next)."""
+    note_pdf(
+        "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'><style>%s</style>"
+        "</head><body><h1>%s</h1><table>%s</table><p class='hash'>%s</p></body></html>"
+        % (
+            CSS,
+            _label("执法音像资料提取说明", "Note of extraction"),
+            _row("提取人", "Extractor", "-"),
+            "0123456789abcdef" * 4,
+        )
+    )

@@ -20,15 +20,15 @@ import errno
 import hashlib
 import os
 import shutil
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from host import hostlog, i18n, localtime, tlog
 from host.court import manifest as signed_manifest
+from host.court.beside import Beside
 from host.court.logproofs import ProofTree
-from host.court.note import note_html, note_pdf
+from host.court.note import note_html, note_pdf, warm_up
 from host.errors import Refused, Unusable
 from host.files import fsync_dir
 from protocol.keys import DeviceKey, encode_key
@@ -173,7 +173,10 @@ class _Log:
         idx = self.index.get(tlog.leaf_hash(leaf))
         if idx is None:
             return None
-        return idx, [h.hex() for h in self.tree.proof(idx)]
+        return idx, self.path(idx)
+
+    def path(self, idx: int) -> "list[str]":
+        return [h.hex() for h in self.tree.proof(idx)]
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -183,6 +186,12 @@ def _write(path: Path, data: bytes) -> None:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def _write_known(path: Path, data: bytes) -> tuple:
+    """Write one file of the package; its (SHA-256 hex, size)."""
+    _write(path, data)
+    return hashlib.sha256(data).hexdigest(), len(data)
 
 
 def _sha256_file(path: Path) -> tuple:
@@ -215,6 +224,24 @@ class _Builder:
         self.not_included: list = []
         self.log = _Log(store)
         self._ledgers: dict = {}
+        # The proofs and the note's PDF are made beside the media's copy; the PDF's
+        # library starts loading now.
+        self.beside = Beside(self.log)
+        self.beside.submit(_warm_pdf)
+        self._pending: dict = {}  # path -> the ticket of the job writing it beside
+
+    def add_beside(
+        self, rel: str, ticket: int, category: str, fmt: str, what: str, zh: str
+    ) -> None:
+        """A file a job beside writes: its (SHA-256 hex, size) is that job's result."""
+        self.files[rel] = (category, fmt, what, zh)
+        self._pending[rel] = ticket
+
+    def written(self) -> None:
+        """Wait for the files written beside."""
+        for rel, ticket in sorted(self._pending.items()):
+            self.known[rel] = self.beside.result(ticket)
+        self._pending.clear()
 
     def add(self, rel: str, data: bytes, category: str, fmt: str, what: str, zh: str) -> None:
         _write(self.root / rel, data)
@@ -406,18 +433,21 @@ class _Builder:
             raise PackageError(retention.deleted_line(gone, want.number))
 
     def _proofs(self, d: str, want: Wanted, span: list) -> None:
-        rows = []
+        # Every entry is found in the log here (a missing one stops the package before its
+        # media is copied); the proofs' paths are made and written beside.
+        index = self.log.index
+        places = []
         for e in span:
-            proven = self.log.proof(hostlog.entry_leaf(want.device, e.seq, e.digest))
-            if proven is None:
+            idx = index.get(tlog.leaf_hash(hostlog.entry_leaf(want.device, e.seq, e.digest)))
+            if idx is None:
                 raise PackageError(
                     i18n.text("court.not_logged", what="%s seq %d" % (want.item, e.seq))
                 )
-            rows.append({"seq": e.seq, "leaf_index": proven[0], "proof": proven[1]})
-        body = {"tree_size": self.log.size, "root": self.log.root.hex(), "entries": rows}
-        self.add(
-            "%s/proofs.json" % d,
-            _json(body),
+            places.append((e.seq, idx))
+        rel = "%s/proofs.json" % d
+        self.add_beside(
+            rel,
+            self.beside.submit(_proofs_file, str(self.root / rel), places),
             "proof",
             "JSON",
             "inclusion proofs of recording %s's entries in the host log's checkpoint" % want.item,
@@ -700,8 +730,6 @@ def build(
         raise PackageError(i18n.text("court.range_one"))
     tmp = parent / (".%s.partial-%d" % (out.name, os.getpid()))
     shutil.rmtree(tmp, ignore_errors=True)
-    # The PDF's library takes seconds to load: load it beside the media's copying.
-    threading.Thread(target=_load_pdf_library, daemon=True).start()
     try:
         tmp.mkdir()
         made = _build(store, wanted, case, extractor, signer, kid, opts, now_ms, tmp)
@@ -731,6 +759,24 @@ def _build(
     tmp: Path,
 ) -> Made:
     b = _Builder(store, tmp, opts, now_ms, extractor)
+    try:
+        return _build_with(b, store, wanted, case, signer, kid, opts, now_ms, tmp)
+    finally:
+        b.beside.close()
+
+
+def _build_with(
+    b: _Builder,
+    store: "SqliteEvidenceStore",
+    wanted: "list[Wanted]",
+    case: "dict | None",
+    signer: "NoteSigner",
+    kid: str,
+    opts: Options,
+    now_ms: int,
+    tmp: Path,
+) -> Made:
+    extractor = b.extractor
     public = signer.public_key()
     cp = tlog.Checkpoint(b.log.origin, b.log.size, b.log.root)
     b.add(
@@ -811,8 +857,17 @@ def _build(
         "recordings": recordings,
         "not_included": b.not_included,
     }
+    b.written()
     listed = _listing(tmp, b.files, b.known, b.unsigned)
     html = note_html(manifest, listed)
+    b.add_beside(
+        "note.pdf",
+        b.beside.submit(_pdf_file, str(tmp / "note.pdf"), html),
+        "note",
+        "PDF",
+        "the written note as PDF",
+        "文字说明材料（PDF）",
+    )
     b.add(
         "note.html",
         html.encode("utf-8"),
@@ -821,9 +876,7 @@ def _build(
         "the written note: maker, extractor, time and place, case, files (Chinese, English)",
         "文字说明材料：制作人、提取人、提取时间地点、案件、文件清单（中英文）",
     )
-    b.add(
-        "note.pdf", note_pdf(html), "note", "PDF", "the written note as PDF", "文字说明材料（PDF）"
-    )
+    b.written()
     manifest["files"] = _listing(tmp, b.files, b.known, b.unsigned)
     signed = signed_manifest.sign(manifest, signer, kid)
     _write(tmp / "manifest.cbor", signed)
@@ -919,8 +972,22 @@ def _custody_rows(store: "SqliteEvidenceStore", item_ids: list) -> dict:
     return out
 
 
-def _load_pdf_library() -> None:
-    import weasyprint  # noqa: F401  (loaded now, used by note_pdf later)
+# Jobs done beside (``host.court.beside``), each given the package's ``_Log`` first.
+
+
+def _warm_pdf(_log: _Log) -> None:
+    warm_up()
+
+
+def _proofs_file(log: _Log, path: str, places: list) -> tuple:
+    """``proofs.json``: the inclusion proof of each entry (seq, leaf index) in the log."""
+    rows = [{"seq": seq, "leaf_index": idx, "proof": log.path(idx)} for seq, idx in places]
+    body = {"tree_size": log.size, "root": log.root.hex(), "entries": rows}
+    return _write_known(Path(path), _json(body))
+
+
+def _pdf_file(_log: _Log, path: str, html: str) -> tuple:
+    return _write_known(Path(path), note_pdf(html))
 
 
 def _verifier_page() -> "bytes | None":
