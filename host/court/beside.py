@@ -10,9 +10,10 @@ while the export waits on the disk, and shares, copy-on-write, what this process
 before the fork (the host log's tree).
 
 A job is a module-level function and its (picklable) arguments; it is called with the
-object given at the fork (``shared``) first. Jobs run one after another in the order given;
-their results are asked for in any order. Where no process can be forked, or the process
-fails a job or is gone, the job is run here when its result is asked for, so the result,
+object given at the fork (``shared``) first. An argument ``Earlier(ticket)``, also inside a
+list or tuple, stands for the result of an earlier job. Jobs run one after another in the
+order given; their results are asked for in any order. Where no process can be forked, or
+the process fails a job or is gone, the job is run here when its result is asked for, so the result,
 or the error the job raises, is the same as if it had never left this process.
 """
 
@@ -23,6 +24,25 @@ from collections.abc import Callable
 from typing import Any
 
 _FAILED = object()  # a job the process did not finish: run it here
+
+
+class Earlier:
+    """A job's argument that stands for the result of the earlier job ``ticket``."""
+
+    def __init__(self, ticket: int) -> None:
+        self.ticket = ticket
+
+
+def _fill(value: Any, result: Callable[[int], Any]) -> Any:
+    if isinstance(value, Earlier):
+        return result(value.ticket)
+    if type(value) in (list, tuple) and any(isinstance(v, (Earlier, list, tuple)) for v in value):
+        return type(value)(_fill(v, result) for v in value)
+    return value
+
+
+class _Failed(Exception):
+    pass
 
 
 def _serve(conn: Any, shared: object) -> None:
@@ -43,17 +63,25 @@ def _serve(conn: Any, shared: object) -> None:
                 return
 
     threading.Thread(target=receive, daemon=True).start()
+    results: dict = {}
+
+    def result(ticket: int) -> Any:
+        if ticket not in results:
+            raise _Failed
+        return results[ticket]
+
     while True:
         job = jobs.get()
         if job is None:
             return
         ticket, fn, args = job
         try:
-            value = fn(shared, *args)
+            value = fn(shared, *_fill(args, result))
         except BaseException:  # the caller runs the job itself and meets the error there
             value, ok = None, False
         else:
             ok = True
+            results[ticket] = value
         try:
             conn.send((ticket, ok, value))
         except (OSError, ValueError):
@@ -67,6 +95,7 @@ class Beside:
         self._shared = shared
         self._jobs: dict = {}  # ticket -> (fn, args) not yet answered
         self._done: dict = {}  # ticket -> result answered before it was asked for
+        self._given: dict = {}  # ticket -> result given to the caller
         self._next = 0
         self._conn: Any = None
         self._proc: Any = None
@@ -82,6 +111,11 @@ class Beside:
         except (OSError, ValueError):
             pass
 
+    @property
+    def forked(self) -> bool:
+        """Whether jobs run in another process (else each runs here when asked for)."""
+        return self._conn is not None
+
     def submit(self, fn: Callable[..., Any], *args: Any) -> int:
         """Start ``fn(shared, *args)`` beside; the ticket to ask for its result with."""
         ticket = self._next
@@ -96,6 +130,8 @@ class Beside:
 
     def result(self, ticket: int) -> Any:
         """The result of job ``ticket`` (run here if the process could not give it)."""
+        if ticket in self._given:
+            return self._given[ticket]
         while ticket not in self._done and self._conn is not None:
             try:
                 got = self._conn.recv()
@@ -109,7 +145,8 @@ class Beside:
         value = self._done.pop(ticket, _FAILED)
         fn, args = self._jobs.pop(ticket)
         if value is _FAILED:
-            value = fn(self._shared, *args)
+            value = fn(self._shared, *_fill(args, self.result))
+        self._given[ticket] = value
         return value
 
     def _lost(self) -> None:

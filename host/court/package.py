@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from host import hostlog, i18n, localtime, tlog
 from host.court import manifest as signed_manifest
-from host.court.beside import Beside
+from host.court.beside import Beside, Earlier
 from host.court.logproofs import ProofTree
 from host.court.note import note_html, note_pdf, warm_up
 from host.errors import Refused, Unusable
@@ -52,6 +52,7 @@ from protocol.registry import (
     MEDIA_H264,
     MEDIA_H265,
     MEDIA_MJPEG,
+    MEDIA_MP4,
     MEDIA_MP4_INIT,
     MEDIA_NAMES,
     MEDIA_OPUS,
@@ -226,7 +227,7 @@ class _Builder:
         self._ledgers: dict = {}
         # The proofs and the note's PDF are made beside the media's copy; the PDF's
         # library starts loading now.
-        self.beside = Beside(self.log)
+        self.beside = Beside(_Shared(self.log, store))
         self.beside.submit(_warm_pdf)
         self._pending: dict = {}  # path -> the ticket of the job writing it beside
 
@@ -296,7 +297,10 @@ class _Builder:
 
     # --- recordings ---
 
-    def recording(self, n: int, want: Wanted, custody_rows: list) -> dict:
+    def recording(self, n: int, want: Wanted, custody_rows: list) -> "tuple[dict, _Video | None]":
+        """What the manifest says of recording ``want``, with every file of it written but
+        an fMP4 recording's video: that one is exported later (``export``), and its
+        chunks' places in the file are foreseen until then."""
         from host.mp4export import recording_span
 
         d = "r%02d" % n
@@ -332,43 +336,28 @@ class _Builder:
         )
         self._proofs(d, want, span)
         spoken = {e.fields.get(F_SPOKEN) for e in span if e.fields.get(F_SPOKEN)}
-        places = (
-            self._fmp4(d, want, span, rec_id, included)
-            if fmp4
-            else self._raw(d, want, included, spoken)
-        )
+        video = None
+        if fmp4:
+            video = _Video(d, want, span, rec_id, included, chunks, spoken)
+            places = video.foreseen()
+            self.files["%s/video.mp4" % d] = (
+                "original",
+                "MP4 (fragmented, H.264/H.265 + AAC): the signed fragments unchanged",
+                "recording %s: the device's signed initialisation segment and fragments byte "
+                "for byte (the original media), playable with sound, with pause subtitles"
+                % want.item,
+                "录像 %s：设备签名的原始片段逐字节首尾相接，可直接播放（含声音及中断字幕）"
+                % want.item,
+            )
+        else:
+            places = self._raw(d, want, included, spoken)
         playable = None
-        if (self.root / d / "video.mp4").exists():
+        if fmp4 or (self.root / d / "video.mp4").exists():
             playable = {
                 "file": "%s/video.mp4" % d,
                 "kind": "signed-fragments" if fmp4 else "derivative",
             }
-        chunk_rows = []
-        for e in chunks:
-            where = places.get(e.seq)
-            media = e.fields.get(F_MEDIA_TYPE)
-            role = (
-                "init"
-                if media == MEDIA_MP4_INIT
-                else "spoken-reason"
-                if e.digest in spoken
-                else "audio"
-                if media in AUDIO
-                else "footage"
-            )
-            chunk_rows.append(
-                {
-                    "seq": e.seq,
-                    "index": e.fields.get(F_CHUNK_INDEX),
-                    "media": MEDIA_NAMES.get(media, str(media)),
-                    "sha256": e.fields[F_PLAIN_SHA].hex(),
-                    "role": role,
-                    "included": where is not None,
-                    "file": where[0] if where else None,
-                    "offset": where[1] if where else None,
-                    "bytes": where[2] if where else None,
-                }
-            )
+        chunk_rows = _chunk_rows(chunks, places, spoken)
         custody_file = self._custody(d, want, custody_rows)
         approval_file = self._approval(d, want, custody_rows)
         start = span[0].fields
@@ -401,7 +390,55 @@ class _Builder:
             "restricted": want.restricted,
             "chunks": chunk_rows,
             "pauses": _pauses(span, rec_id),
-        }
+        }, video
+
+    def export(self, rec: dict, video: "_Video") -> None:
+        """Export ``video``'s recording into the package, and say where its chunks lie."""
+        places = self._fmp4(video.d, video.want, video.span, video.rec_id, video.included)
+        rec["chunks"] = _chunk_rows(video.chunks, places, video.spoken)
+
+    def foresee_note(self, manifest: dict, videos: list) -> "int | None":
+        """Start making the note's PDF beside the videos' exports, from their SHA-256
+        foreseen from the store (``host.court.foresee``); the job's ticket, or None where
+        it cannot be foreseen. Each file not yet written,
+        or written beside, stands in that HTML as a token the job replaces."""
+        from host.court import foresee
+
+        if not videos or not self.beside.forked:
+            return None
+        tokens: list = []
+        rows = _listing(self.root, self.files, self.known, self.unsigned, self._stand_in(tokens))
+        for _rec, video in videos:
+            public = self.store.device_key(video.want.device) or b""
+            planned = foresee.plan(
+                self.store,
+                video.want.device,
+                public,
+                video.span,
+                video.rec_id,
+                video.included,
+                self.extractor["name"],
+                self.now_ms,
+            )
+            if planned is None:
+                return None
+            row = [r for r in rows if r["path"] == "%s/video.mp4" % video.d]
+            if len(row) != 1:
+                return None
+            sha, size = _token(len(tokens))
+            row[0].update({"sha256": sha, "bytes": size})
+            tokens.append((sha, size, planned))
+        html = note_html(manifest, rows)
+        return self.beside.submit(_early_pdf_file, str(self.root / "note.pdf"), html, tokens)
+
+    def _stand_in(self, tokens: list) -> dict:
+        """Tokens for the files written beside whose hashes are not here yet."""
+        out = {}
+        for rel, ticket in self._pending.items():
+            sha, size = _token(len(tokens))
+            tokens.append((sha, size, Earlier(ticket)))
+            out[rel] = (sha, size)
+        return out
 
     def _range(self, want: Wanted, chunks: list) -> "dict | None":
         opts = self.opts
@@ -476,13 +513,6 @@ class _Builder:
             raise Refused(
                 i18n.text("court.changed", item=want.item, seq=exc.seq), NOT_AUTHENTIC
             ) from None
-        self.files[rel] = (
-            "original",
-            "MP4 (fragmented, H.264/H.265 + AAC): the signed fragments unchanged",
-            "recording %s: the device's signed initialisation segment and fragments byte for "
-            "byte (the original media), playable with sound, with pause subtitles" % want.item,
-            "录像 %s：设备签名的原始片段逐字节首尾相接，可直接播放（含声音及中断字幕）" % want.item,
-        )
         # Hashed as it was written (every fragment then read back and checked): no second read.
         size = (self.root / rel).stat().st_size
         self.known[rel] = (facts["file_sha256"], size)
@@ -655,6 +685,66 @@ class _Builder:
         return rel
 
 
+class _Video:
+    """An fMP4 recording's video, to be exported into the package."""
+
+    def __init__(
+        self, d: str, want: Wanted, span: list, rec_id: bytes, included: list, chunks: list,
+        spoken: set,
+    ) -> None:  # fmt: skip
+        self.d, self.want, self.span, self.rec_id = d, want, span, rec_id
+        self.included, self.chunks, self.spoken = included, chunks, spoken
+
+    def foreseen(self) -> dict:
+        """Where the export will put the chunks, as far as the note needs it: which."""
+        rel = "%s/video.mp4" % self.d
+        first = self.included[:1]
+        return {
+            e.seq: (rel, None, None)
+            for e in self.included
+            if e in first or e.fields.get(F_MEDIA_TYPE) == MEDIA_MP4
+        }
+
+
+def _chunk_rows(chunks: list, places: dict, spoken: set) -> list:
+    rows = []
+    for e in chunks:
+        where = places.get(e.seq)
+        media = e.fields.get(F_MEDIA_TYPE)
+        role = (
+            "init"
+            if media == MEDIA_MP4_INIT
+            else "spoken-reason"
+            if e.digest in spoken
+            else "audio"
+            if media in AUDIO
+            else "footage"
+        )
+        rows.append(
+            {
+                "seq": e.seq,
+                "index": e.fields.get(F_CHUNK_INDEX),
+                "media": MEDIA_NAMES.get(media, str(media)),
+                "sha256": e.fields[F_PLAIN_SHA].hex(),
+                "role": role,
+                "included": where is not None,
+                "file": where[0] if where else None,
+                "offset": where[1] if where else None,
+                "bytes": where[2] if where else None,
+            }
+        )
+    return rows
+
+
+NOTE_PDF = ("note", "PDF", "the written note as PDF", "文字说明材料（PDF）")
+
+
+def _token(n: int) -> tuple:
+    """A file's SHA-256 and size in a note made before they are known: text and a number
+    nothing else in a note is."""
+    return "@@sealcam-sha256-%d@@" % n, 987_654_321_000_000 + n
+
+
 def _pauses(span: list, rec_id: bytes) -> list:
     from host.mp4export import origin_mono, pauses
     from protocol.registry import F_MONO_MS, F_REASON, PAUSE_NAMES
@@ -800,7 +890,8 @@ def _build_with(
         if want.device not in [d["id"] for d in devices]:
             devices.append(b.device(len(devices) + 1, want.device))
     custody = _custody_rows(store, [w.item for w in wanted])
-    recordings = [b.recording(n, w, custody.get(w.item, [])) for n, w in enumerate(wanted, 1)]
+    made = [b.recording(n, w, custody.get(w.item, [])) for n, w in enumerate(wanted, 1)]
+    recordings = [rec for rec, _video in made]
     b.add(
         "verify.py",
         VERIFIER_SCRIPT.read_bytes(),
@@ -857,17 +948,21 @@ def _build_with(
         "recordings": recordings,
         "not_included": b.not_included,
     }
+    # The videos' exports take most of the time: the note's PDF is made beside them, from
+    # their foreseen hashes, and made again only if the note it shows is not the package's.
+    videos = [(rec, video) for rec, video in made if video is not None]
+    early = b.foresee_note(manifest, videos)
+    for rec, video in videos:
+        b.export(rec, video)
     b.written()
     listed = _listing(tmp, b.files, b.known, b.unsigned)
     html = note_html(manifest, listed)
-    b.add_beside(
-        "note.pdf",
-        b.beside.submit(_pdf_file, str(tmp / "note.pdf"), html),
-        "note",
-        "PDF",
-        "the written note as PDF",
-        "文字说明材料（PDF）",
-    )
+    got = b.beside.result(early) if early is not None else None
+    if got is not None and got[0] == html:  # the note as foreseen is the package's
+        b.files["note.pdf"] = NOTE_PDF
+        b.known["note.pdf"] = got[1:]
+    else:
+        b.add_beside("note.pdf", b.beside.submit(_pdf_file, str(tmp / "note.pdf"), html), *NOTE_PDF)
     b.add(
         "note.html",
         html.encode("utf-8"),
@@ -892,13 +987,20 @@ def _build_with(
     )
 
 
-def _listing(root: Path, files: dict, known: dict, unsigned: dict) -> list:
+def _listing(
+    root: Path, files: dict, known: dict, unsigned: dict, stand_in: "dict | None" = None
+) -> list:
+    """The manifest's file rows; ``stand_in`` gives the (SHA-256, size) of files whose own
+    are not known yet (a note made before they are: ``foresee_note``)."""
     rows = []
     for rel in sorted(files):
         category, fmt, what, zh = files[rel]
-        if rel not in known:
-            known[rel] = _sha256_file(root / rel)
-        digest, size = known[rel]
+        if stand_in is not None and rel not in known:
+            digest, size = stand_in.get(rel, (None, None))
+        else:
+            if rel not in known:
+                known[rel] = _sha256_file(root / rel)
+            digest, size = known[rel]
         row = {
             "path": rel,
             "category": category,
@@ -972,22 +1074,42 @@ def _custody_rows(store: "SqliteEvidenceStore", item_ids: list) -> dict:
     return out
 
 
-# Jobs done beside (``host.court.beside``), each given the package's ``_Log`` first.
+# Jobs done beside (``host.court.beside``), each given what the process was forked with.
 
 
-def _warm_pdf(_log: _Log) -> None:
+@dataclass
+class _Shared:
+    log: _Log
+    store: "SqliteEvidenceStore"  # only to name its files: the process beside has no database
+
+
+def _warm_pdf(_shared: _Shared) -> None:
     warm_up()
 
 
-def _proofs_file(log: _Log, path: str, places: list) -> tuple:
+def _proofs_file(shared: _Shared, path: str, places: list) -> tuple:
     """``proofs.json``: the inclusion proof of each entry (seq, leaf index) in the log."""
+    log = shared.log
     rows = [{"seq": seq, "leaf_index": idx, "proof": log.path(idx)} for seq, idx in places]
     body = {"tree_size": log.size, "root": log.root.hex(), "entries": rows}
     return _write_known(Path(path), _json(body))
 
 
-def _pdf_file(_log: _Log, path: str, html: str) -> tuple:
+def _pdf_file(_shared: _Shared, path: str, html: str) -> tuple:
     return _write_known(Path(path), note_pdf(html))
+
+
+def _early_pdf_file(shared: "_Shared", path: str, html: str, tokens: list) -> "tuple | None":
+    """The note's PDF from its HTML with tokens: each replaced by an earlier job's (SHA-256,
+    size) or a video's foreseen from the store. The HTML it shows, its (SHA-256, size)."""
+    from host.court import foresee
+
+    for sha, size, source in tokens:
+        got = source.digest(shared.store) if isinstance(source, foresee.Video) else source
+        if got is None:
+            return None
+        html = html.replace(sha, got[0]).replace(str(size), str(got[1]))
+    return (html, *_write_known(Path(path), note_pdf(html)))
 
 
 def _verifier_page() -> "bytes | None":
