@@ -219,16 +219,14 @@ def note_pdf(html_text: str) -> bytes:
 
 
 def warm_up() -> None:
-    """Load the PDF library and lay out a small note, so that the first real note of this
-    process is laid out with the library, its fonts and their caches ready (the first
-    note a process lays out takes about twice as long as the next)."""
-    note_pdf(
-        "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'><style>%s</style>"
-        "</head><body><h1>%s</h1><table>%s</table><p class='hash'>%s</p></body></html>"
-        % (
-            CSS,
-            _label("执法音像资料提取说明", "Note of extraction"),
-            _row("提取人", "Extractor", "-"),
-            "0123456789abcdef" * 4,
-        )
-    )
+    """Load the PDF library and find the fonts (seconds, mostly the library's own loading),
+    so that a note laid out later need not wait for them. Nothing is laid out: a small
+    note laid out first was measured to make the real one no cheaper in all."""
+    import logging
+
+    from weasyprint.text.fonts import FontConfiguration
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    if not _FONTS:
+        _FONTS.append(FontConfiguration())

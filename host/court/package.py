@@ -180,13 +180,15 @@ class _Log:
         return [h.hex() for h in self.tree.proof(idx)]
 
 
-def _write(path: Path, data: bytes) -> None:
-    """Write one file of the package (made durable with the rest before the rename)."""
+def _write(path: Path, data: bytes, sync: bool = True) -> None:
+    """Write one file of the package, made durable now unless ``sync`` is false (then the
+    caller makes it durable before the rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as fh:
         fh.write(data)
         fh.flush()
-        os.fsync(fh.fileno())
+        if sync:
+            os.fsync(fh.fileno())
 
 
 def _write_known(path: Path, data: bytes) -> tuple:
@@ -230,6 +232,23 @@ class _Builder:
         self.beside = Beside(_Shared(self.log, store))
         self.beside.submit(_warm_pdf)
         self._pending: dict = {}  # path -> the ticket of the job writing it beside
+        # Files written here are made durable beside, a batch at a time (each fsync waits
+        # for the disk, which the export keeps busy).
+        self._unsynced: list = []
+        self._syncing: list = []
+
+    def sync_beside(self) -> None:
+        """Make the files written so far durable, beside."""
+        if self._unsynced:
+            self._syncing.append(self.beside.submit(_sync_files, self._unsynced))
+            self._unsynced = []
+
+    def synced(self) -> None:
+        """Wait until every file written here is durable."""
+        self.sync_beside()
+        for ticket in self._syncing:
+            self.beside.result(ticket)
+        self._syncing.clear()
 
     def add_beside(
         self, rel: str, ticket: int, category: str, fmt: str, what: str, zh: str
@@ -245,7 +264,8 @@ class _Builder:
         self._pending.clear()
 
     def add(self, rel: str, data: bytes, category: str, fmt: str, what: str, zh: str) -> None:
-        _write(self.root / rel, data)
+        _write(self.root / rel, data, sync=False)
+        self._unsynced.append(str(self.root / rel))
         self.files[rel] = (category, fmt, what, zh)
         self.known[rel] = (hashlib.sha256(data).hexdigest(), len(data))
 
@@ -951,6 +971,7 @@ def _build_with(
     # The videos' exports take most of the time: the note's PDF is made beside them, from
     # their foreseen hashes, and made again only if the note it shows is not the package's.
     videos = [(rec, video) for rec, video in made if video is not None]
+    b.sync_beside()
     early = b.foresee_note(manifest, videos)
     for rec, video in videos:
         b.export(rec, video)
@@ -972,6 +993,7 @@ def _build_with(
         "文字说明材料：制作人、提取人、提取时间地点、案件、文件清单（中英文）",
     )
     b.written()
+    b.synced()
     manifest["files"] = _listing(tmp, b.files, b.known, b.unsigned)
     signed = signed_manifest.sign(manifest, signer, kid)
     _write(tmp / "manifest.cbor", signed)
@@ -1093,6 +1115,15 @@ def _proofs_file(shared: _Shared, path: str, places: list) -> tuple:
     rows = [{"seq": seq, "leaf_index": idx, "proof": log.path(idx)} for seq, idx in places]
     body = {"tree_size": log.size, "root": log.root.hex(), "entries": rows}
     return _write_known(Path(path), _json(body))
+
+
+def _sync_files(_shared: _Shared, paths: list) -> None:
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _pdf_file(_shared: _Shared, path: str, html: str) -> tuple:

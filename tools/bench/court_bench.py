@@ -1,7 +1,7 @@
 """Court package benchmark: packaging a one-hour recording against copying its bytes.
 
     .venv/bin/python tools/bench/court_bench.py [--minutes M] [--hour-size WxH] [--rounds R]
-        [--keep DIR] [--fresh] [--compare CHECKOUT] [--json]
+        [--keep DIR] [--fresh] [--compare CHECKOUT ...] [--json]
 
 The recording is the footage benchmark's (``footage_bench.make_hour``: a minute of 30 fps
 H.264 + AAC fed 60 times over to the real agent with the fMP4 packager, 3,600 signed
@@ -16,9 +16,9 @@ fragments, in a real SQLite evidence store); ``--keep DIR`` keeps it for a later
    the page cache. Goal (issue 15): packaging <= 1.3x the copy.
    ``--fresh`` makes each package in a new process, as ``sealcam export`` does (the
    PDF library is then loaded in every round, not only the first); ``--compare CHECKOUT``
-   also makes it, in each round and in a new process too, with the code of another
-   checkout of sealcam (on ``PYTHONPATH``), the two in turn, the order swapped every round:
-   an A/B of two versions under the same load.
+   (given once or more) also makes it, in each round and in a new process too, with the
+   code of another checkout of sealcam (on ``PYTHONPATH``), all in turn with the copy, the
+   order rotated every round: an A/B of versions under the same load.
 2. Checking the package as ``sealcam verify PACKAGE`` and the packaged ``verify.py`` do
    (``host.court.verify_package.check``: every file's SHA-256, every entry's signature and
    link, every chunk against its signed hash, every inclusion proof) against SHA-256 of the
@@ -152,7 +152,10 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--keep", help="make the recording in this folder and keep it")
     ap.add_argument("--fresh", action="store_true", help="each package in a new process")
-    ap.add_argument("--compare", metavar="CHECKOUT", help="also package with this code, in turn")
+    ap.add_argument(
+        "--compare", metavar="CHECKOUT", action="append", default=[],
+        help="also package with this code, in turn",
+    )  # fmt: skip
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--build-one", nargs=2, metavar=("EVIDENCE", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -169,9 +172,9 @@ def main() -> int:
         out_dir.mkdir(exist_ok=True)
         pkg, copied = out_dir / "pkg", out_dir / "copy.bin"
         packaging, copying, checking, hashing = [], [], [], []
-        before: list = []
+        before: dict = {code: [] for code in args.compare}
         loads: list = []
-        steps = ["package", "copy"] + (["before"] if args.compare else [])
+        steps = ["package", "copy", *args.compare]
         for n in range(args.rounds):
             loads.append(os.getloadavg()[0])
             for step in steps[n % len(steps) :] + steps[: n % len(steps)]:
@@ -181,10 +184,10 @@ def main() -> int:
                     media_bytes = copy_bytes(files, str(copied))
                     copying.append(time.perf_counter() - t)
                     settle(copied)
-                elif step == "before":
+                elif step != "package":
                     other = out_dir / "pkg-before"
                     settle(other)
-                    before.append(build_fresh(ev_root, other, args.compare))
+                    before[step].append(build_fresh(ev_root, other, step))
                     settle(other)
                 elif args.fresh or args.compare:
                     settle(pkg)
@@ -224,9 +227,10 @@ def main() -> int:
             "made": facts.get("made"),
         }
         result["package_ratio"] = result["package_s"] / result["copy_s"]
-        if before:
-            result["before_s"] = statistics.median(before)
-            result["before_ratio"] = result["before_s"] / result["copy_s"]
+        result["before"] = {
+            code: {"s": statistics.median(v), "ratio": statistics.median(v) / result["copy_s"]}
+            for code, v in before.items()
+        }
         result["check_ratio"] = result["check_s"] / result["sha256_s"]
         shutil.rmtree(out_dir, ignore_errors=True)
     if args.json:
@@ -246,18 +250,17 @@ def main() -> int:
                 "met" if result["package_ratio"] <= 1.3 else "NOT met",
             )
         )
-        if before:
+        for code, got in result["before"].items():
             print(
-                "the code of %s: packaging %.2f s: %.2fx the copy"
-                % (args.compare, result["before_s"], result["before_ratio"])
+                "the code of %s: packaging %.2f s: %.2fx the copy" % (code, got["s"], got["ratio"])
             )
         print(
             "rounds (package / copy%s): %s; load average %s"
             % (
-                " / before" if before else "",
+                "".join(" / " + code for code in before),
                 ", ".join(
                     " / ".join("%.2f" % v for v in vs)
-                    for vs in zip(packaging, copying, *([before] if before else []), strict=False)
+                    for vs in zip(packaging, copying, *before.values(), strict=False)
                 ),
                 " ".join("%.1f" % v for v in result["load_average"]),
             )
