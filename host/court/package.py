@@ -424,8 +424,8 @@ class _Builder:
         or written beside, stands in that HTML as a token the job replaces."""
         from host.court import foresee
 
-        if not videos or not self.beside.forked:
-            return None
+        if not videos or not self.beside.forked or _cores() < 2:
+            return None  # foreseeing costs a hash of the media: worth it only on a core free
         tokens: list = []
         rows = _listing(self.root, self.files, self.known, self.unsigned, self._stand_in(tokens))
         for _rec, video in videos:
@@ -1157,6 +1157,11 @@ def _tool() -> str:
     from host.mp4export import tool_version
 
     return tool_version()
+
+
+def _cores() -> int:
+    """The CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 
 
 def _durable(root: Path) -> None:
