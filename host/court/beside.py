@@ -13,10 +13,12 @@ A job is a module-level function and its (picklable) arguments; it is called wit
 object given at the fork (``shared``) first. An argument ``Earlier(ticket)``, also inside a
 list or tuple, stands for the result of an earlier job. Jobs run one after another in the
 order given; their results are asked for in any order. Where no process can be forked, or
-the process fails a job or is gone, the job is run here when its result is asked for, so the result,
+the process fails a job or is gone, or this process runs other threads (see ``Beside``), the job is
+run here when its result is asked for, so the result,
 or the error the job raises, is the same as if it had never left this process.
 """
 
+import gc
 import multiprocessing
 import signal
 import threading
@@ -99,13 +101,23 @@ class Beside:
         self._next = 0
         self._conn: Any = None
         self._proc: Any = None
-        if "fork" not in multiprocessing.get_all_start_methods():
+        # Forked only from a process of one thread: a lock another thread holds at the fork
+        # (an import's, a logger's) stays held in the child for ever, and a job that needs
+        # it never ends (a web server's worker thread, the demo's daemon threads).
+        if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
             return
         try:
             context = multiprocessing.get_context("fork")
             mine, theirs = context.Pipe()
             proc = context.Process(target=_serve, args=(theirs, shared), daemon=True)
-            proc.start()
+            # Everything this process holds is out of the child's garbage collector: a
+            # finaliser of an object inherited (a database's, a stopped server's) run there
+            # can wait for ever on a lock (the demo's package hung on one).
+            gc.freeze()
+            try:
+                proc.start()
+            finally:
+                gc.unfreeze()
             theirs.close()
             self._conn, self._proc = mine, proc
         except (OSError, ValueError):

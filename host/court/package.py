@@ -231,6 +231,10 @@ class _Builder:
         # library starts loading now.
         self.beside = Beside(_Shared(self.log, store))
         self.beside.submit(_warm_pdf)
+        if not self.beside.forked:  # then at least the PDF library loads beside, in a thread
+            import threading
+
+            threading.Thread(target=warm_up, daemon=True).start()
         self._pending: dict = {}  # path -> the ticket of the job writing it beside
         # Files written here are made durable beside, a batch at a time (each fsync waits
         # for the disk, which the export keeps busy).

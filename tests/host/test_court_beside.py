@@ -157,3 +157,21 @@ def test_without_a_process_beside_the_package_is_the_same(store, spied, tmp_path
     assert (pkg / "note.pdf").read_bytes() == fake_pdf((pkg / "note.html").read_text())
     assert "_early_pdf_file" not in spied
     assert vp.check(vp.Folder(str(pkg))).ok
+
+
+def test_no_fork_from_a_process_running_other_threads():
+    # The demo's daemon and a web server's workers run threads: a lock one of them holds at
+    # the fork would stay held in the child for ever (the demo hung on it once).
+    import threading
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        b = bs.Beside(3)
+        assert not b.forked
+        assert b.result(b.submit(_pid, "here")) == (os.getpid(), 3, "here")
+        b.close()
+    finally:
+        stop.set()
+        other.join()
