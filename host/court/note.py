@@ -216,3 +216,17 @@ def note_pdf(html_text: str) -> bytes:
     pdf = HTML(string=html_text).write_pdf(font_config=_FONTS[0])
     assert pdf is not None  # write_pdf without a target returns the bytes
     return bytes(pdf)
+
+
+def warm_up() -> None:
+    """Load the PDF library and find the fonts (seconds, mostly the library's own loading),
+    so that a note laid out later need not wait for them. Nothing is laid out: a small
+    note laid out first was measured to make the real one no cheaper in all."""
+    import logging
+
+    from weasyprint.text.fonts import FontConfiguration
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    if not _FONTS:
+        _FONTS.append(FontConfiguration())

@@ -20,15 +20,15 @@ import errno
 import hashlib
 import os
 import shutil
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from host import hostlog, i18n, localtime, tlog
 from host.court import manifest as signed_manifest
+from host.court.beside import Beside, Earlier
 from host.court.logproofs import ProofTree
-from host.court.note import note_html, note_pdf
+from host.court.note import note_html, note_pdf, warm_up
 from host.errors import Refused, Unusable
 from host.files import fsync_dir
 from protocol.keys import DeviceKey, encode_key
@@ -52,6 +52,7 @@ from protocol.registry import (
     MEDIA_H264,
     MEDIA_H265,
     MEDIA_MJPEG,
+    MEDIA_MP4,
     MEDIA_MP4_INIT,
     MEDIA_NAMES,
     MEDIA_OPUS,
@@ -172,16 +173,27 @@ class _Log:
         idx = self.index.get(tlog.leaf_hash(leaf))
         if idx is None:
             return None
-        return idx, [h.hex() for h in self.tree.proof(idx)]
+        return idx, self.path(idx)
+
+    def path(self, idx: int) -> "list[str]":
+        return [h.hex() for h in self.tree.proof(idx)]
 
 
-def _write(path: Path, data: bytes) -> None:
-    """Write one file of the package (made durable with the rest before the rename)."""
+def _write(path: Path, data: bytes, sync: bool = True) -> None:
+    """Write one file of the package, made durable now unless ``sync`` is false (then the
+    caller makes it durable before the rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as fh:
         fh.write(data)
         fh.flush()
-        os.fsync(fh.fileno())
+        if sync:
+            os.fsync(fh.fileno())
+
+
+def _write_known(path: Path, data: bytes) -> tuple:
+    """Write one file of the package; its (SHA-256 hex, size)."""
+    _write(path, data)
+    return hashlib.sha256(data).hexdigest(), len(data)
 
 
 def _sha256_file(path: Path) -> tuple:
@@ -214,9 +226,49 @@ class _Builder:
         self.not_included: list = []
         self.log = _Log(store)
         self._ledgers: dict = {}
+        # The proofs and the note's PDF are made beside the media's copy; the PDF's
+        # library starts loading now.
+        self.beside = Beside(_Shared(self.log, store))
+        self.beside.submit(_warm_pdf)
+        if not self.beside.forked:  # then at least the PDF library loads beside, in a thread
+            import threading
+
+            threading.Thread(target=warm_up, daemon=True).start()
+        self._pending: dict = {}  # path -> the ticket of the job writing it beside
+        # Files written here are made durable beside, a batch at a time (each fsync waits
+        # for the disk, which the export keeps busy).
+        self._unsynced: list = []
+        self._syncing: list = []
+
+    def sync_beside(self) -> None:
+        """Make the files written so far durable, beside."""
+        if self._unsynced:
+            self._syncing.append(self.beside.submit(_sync_files, self._unsynced))
+            self._unsynced = []
+
+    def synced(self) -> None:
+        """Wait until every file written here is durable."""
+        self.sync_beside()
+        for ticket in self._syncing:
+            self.beside.result(ticket)
+        self._syncing.clear()
+
+    def add_beside(
+        self, rel: str, ticket: int, category: str, fmt: str, what: str, zh: str
+    ) -> None:
+        """A file a job beside writes: its (SHA-256 hex, size) is that job's result."""
+        self.files[rel] = (category, fmt, what, zh)
+        self._pending[rel] = ticket
+
+    def written(self) -> None:
+        """Wait for the files written beside."""
+        for rel, ticket in sorted(self._pending.items()):
+            self.known[rel] = self.beside.result(ticket)
+        self._pending.clear()
 
     def add(self, rel: str, data: bytes, category: str, fmt: str, what: str, zh: str) -> None:
-        _write(self.root / rel, data)
+        _write(self.root / rel, data, sync=False)
+        self._unsynced.append(str(self.root / rel))
         self.files[rel] = (category, fmt, what, zh)
         self.known[rel] = (hashlib.sha256(data).hexdigest(), len(data))
 
@@ -268,7 +320,10 @@ class _Builder:
 
     # --- recordings ---
 
-    def recording(self, n: int, want: Wanted, custody_rows: list) -> dict:
+    def recording(self, n: int, want: Wanted, custody_rows: list) -> "tuple[dict, _Video | None]":
+        """What the manifest says of recording ``want``, with every file of it written but
+        an fMP4 recording's video: that one is exported later (``export``), and its
+        chunks' places in the file are foreseen until then."""
         from host.mp4export import recording_span
 
         d = "r%02d" % n
@@ -304,43 +359,28 @@ class _Builder:
         )
         self._proofs(d, want, span)
         spoken = {e.fields.get(F_SPOKEN) for e in span if e.fields.get(F_SPOKEN)}
-        places = (
-            self._fmp4(d, want, span, rec_id, included)
-            if fmp4
-            else self._raw(d, want, included, spoken)
-        )
+        video = None
+        if fmp4:
+            video = _Video(d, want, span, rec_id, included, chunks, spoken)
+            places = video.foreseen()
+            self.files["%s/video.mp4" % d] = (
+                "original",
+                "MP4 (fragmented, H.264/H.265 + AAC): the signed fragments unchanged",
+                "recording %s: the device's signed initialisation segment and fragments byte "
+                "for byte (the original media), playable with sound, with pause subtitles"
+                % want.item,
+                "录像 %s：设备签名的原始片段逐字节首尾相接，可直接播放（含声音及中断字幕）"
+                % want.item,
+            )
+        else:
+            places = self._raw(d, want, included, spoken)
         playable = None
-        if (self.root / d / "video.mp4").exists():
+        if fmp4 or (self.root / d / "video.mp4").exists():
             playable = {
                 "file": "%s/video.mp4" % d,
                 "kind": "signed-fragments" if fmp4 else "derivative",
             }
-        chunk_rows = []
-        for e in chunks:
-            where = places.get(e.seq)
-            media = e.fields.get(F_MEDIA_TYPE)
-            role = (
-                "init"
-                if media == MEDIA_MP4_INIT
-                else "spoken-reason"
-                if e.digest in spoken
-                else "audio"
-                if media in AUDIO
-                else "footage"
-            )
-            chunk_rows.append(
-                {
-                    "seq": e.seq,
-                    "index": e.fields.get(F_CHUNK_INDEX),
-                    "media": MEDIA_NAMES.get(media, str(media)),
-                    "sha256": e.fields[F_PLAIN_SHA].hex(),
-                    "role": role,
-                    "included": where is not None,
-                    "file": where[0] if where else None,
-                    "offset": where[1] if where else None,
-                    "bytes": where[2] if where else None,
-                }
-            )
+        chunk_rows = _chunk_rows(chunks, places, spoken)
         custody_file = self._custody(d, want, custody_rows)
         approval_file = self._approval(d, want, custody_rows)
         start = span[0].fields
@@ -373,7 +413,55 @@ class _Builder:
             "restricted": want.restricted,
             "chunks": chunk_rows,
             "pauses": _pauses(span, rec_id),
-        }
+        }, video
+
+    def export(self, rec: dict, video: "_Video") -> None:
+        """Export ``video``'s recording into the package, and say where its chunks lie."""
+        places = self._fmp4(video.d, video.want, video.span, video.rec_id, video.included)
+        rec["chunks"] = _chunk_rows(video.chunks, places, video.spoken)
+
+    def foresee_note(self, manifest: dict, videos: list) -> "int | None":
+        """Start making the note's PDF beside the videos' exports, from their SHA-256
+        foreseen from the store (``host.court.foresee``); the job's ticket, or None where
+        it cannot be foreseen. Each file not yet written,
+        or written beside, stands in that HTML as a token the job replaces."""
+        from host.court import foresee
+
+        if not videos or not self.beside.forked or _cores() < 2:
+            return None  # foreseeing costs a hash of the media: worth it only on a core free
+        tokens: list = []
+        rows = _listing(self.root, self.files, self.known, self.unsigned, self._stand_in(tokens))
+        for _rec, video in videos:
+            public = self.store.device_key(video.want.device) or b""
+            planned = foresee.plan(
+                self.store,
+                video.want.device,
+                public,
+                video.span,
+                video.rec_id,
+                video.included,
+                self.extractor["name"],
+                self.now_ms,
+            )
+            if planned is None:
+                return None
+            row = [r for r in rows if r["path"] == "%s/video.mp4" % video.d]
+            if len(row) != 1:
+                return None
+            sha, size = _token(len(tokens))
+            row[0].update({"sha256": sha, "bytes": size})
+            tokens.append((sha, size, planned))
+        html = note_html(manifest, rows)
+        return self.beside.submit(_early_pdf_file, str(self.root / "note.pdf"), html, tokens)
+
+    def _stand_in(self, tokens: list) -> dict:
+        """Tokens for the files written beside whose hashes are not here yet."""
+        out = {}
+        for rel, ticket in self._pending.items():
+            sha, size = _token(len(tokens))
+            tokens.append((sha, size, Earlier(ticket)))
+            out[rel] = (sha, size)
+        return out
 
     def _range(self, want: Wanted, chunks: list) -> "dict | None":
         opts = self.opts
@@ -405,18 +493,21 @@ class _Builder:
             raise PackageError(retention.deleted_line(gone, want.number))
 
     def _proofs(self, d: str, want: Wanted, span: list) -> None:
-        rows = []
+        # Every entry is found in the log here (a missing one stops the package before its
+        # media is copied); the proofs' paths are made and written beside.
+        index = self.log.index
+        places = []
         for e in span:
-            proven = self.log.proof(hostlog.entry_leaf(want.device, e.seq, e.digest))
-            if proven is None:
+            idx = index.get(tlog.leaf_hash(hostlog.entry_leaf(want.device, e.seq, e.digest)))
+            if idx is None:
                 raise PackageError(
                     i18n.text("court.not_logged", what="%s seq %d" % (want.item, e.seq))
                 )
-            rows.append({"seq": e.seq, "leaf_index": proven[0], "proof": proven[1]})
-        body = {"tree_size": self.log.size, "root": self.log.root.hex(), "entries": rows}
-        self.add(
-            "%s/proofs.json" % d,
-            _json(body),
+            places.append((e.seq, idx))
+        rel = "%s/proofs.json" % d
+        self.add_beside(
+            rel,
+            self.beside.submit(_proofs_file, str(self.root / rel), places),
             "proof",
             "JSON",
             "inclusion proofs of recording %s's entries in the host log's checkpoint" % want.item,
@@ -445,13 +536,6 @@ class _Builder:
             raise Refused(
                 i18n.text("court.changed", item=want.item, seq=exc.seq), NOT_AUTHENTIC
             ) from None
-        self.files[rel] = (
-            "original",
-            "MP4 (fragmented, H.264/H.265 + AAC): the signed fragments unchanged",
-            "recording %s: the device's signed initialisation segment and fragments byte for "
-            "byte (the original media), playable with sound, with pause subtitles" % want.item,
-            "录像 %s：设备签名的原始片段逐字节首尾相接，可直接播放（含声音及中断字幕）" % want.item,
-        )
         # Hashed as it was written (every fragment then read back and checked): no second read.
         size = (self.root / rel).stat().st_size
         self.known[rel] = (facts["file_sha256"], size)
@@ -624,6 +708,66 @@ class _Builder:
         return rel
 
 
+class _Video:
+    """An fMP4 recording's video, to be exported into the package."""
+
+    def __init__(
+        self, d: str, want: Wanted, span: list, rec_id: bytes, included: list, chunks: list,
+        spoken: set,
+    ) -> None:  # fmt: skip
+        self.d, self.want, self.span, self.rec_id = d, want, span, rec_id
+        self.included, self.chunks, self.spoken = included, chunks, spoken
+
+    def foreseen(self) -> dict:
+        """Where the export will put the chunks, as far as the note needs it: which."""
+        rel = "%s/video.mp4" % self.d
+        first = self.included[:1]
+        return {
+            e.seq: (rel, None, None)
+            for e in self.included
+            if e in first or e.fields.get(F_MEDIA_TYPE) == MEDIA_MP4
+        }
+
+
+def _chunk_rows(chunks: list, places: dict, spoken: set) -> list:
+    rows = []
+    for e in chunks:
+        where = places.get(e.seq)
+        media = e.fields.get(F_MEDIA_TYPE)
+        role = (
+            "init"
+            if media == MEDIA_MP4_INIT
+            else "spoken-reason"
+            if e.digest in spoken
+            else "audio"
+            if media in AUDIO
+            else "footage"
+        )
+        rows.append(
+            {
+                "seq": e.seq,
+                "index": e.fields.get(F_CHUNK_INDEX),
+                "media": MEDIA_NAMES.get(media, str(media)),
+                "sha256": e.fields[F_PLAIN_SHA].hex(),
+                "role": role,
+                "included": where is not None,
+                "file": where[0] if where else None,
+                "offset": where[1] if where else None,
+                "bytes": where[2] if where else None,
+            }
+        )
+    return rows
+
+
+NOTE_PDF = ("note", "PDF", "the written note as PDF", "文字说明材料（PDF）")
+
+
+def _token(n: int) -> tuple:
+    """A file's SHA-256 and size in a note made before they are known: text and a number
+    nothing else in a note is."""
+    return "@@sealcam-sha256-%d@@" % n, 987_654_321_000_000 + n
+
+
 def _pauses(span: list, rec_id: bytes) -> list:
     from host.mp4export import origin_mono, pauses
     from protocol.registry import F_MONO_MS, F_REASON, PAUSE_NAMES
@@ -699,8 +843,6 @@ def build(
         raise PackageError(i18n.text("court.range_one"))
     tmp = parent / (".%s.partial-%d" % (out.name, os.getpid()))
     shutil.rmtree(tmp, ignore_errors=True)
-    # The PDF's library takes seconds to load: load it beside the media's copying.
-    threading.Thread(target=_load_pdf_library, daemon=True).start()
     try:
         tmp.mkdir()
         made = _build(store, wanted, case, extractor, signer, kid, opts, now_ms, tmp)
@@ -730,6 +872,24 @@ def _build(
     tmp: Path,
 ) -> Made:
     b = _Builder(store, tmp, opts, now_ms, extractor)
+    try:
+        return _build_with(b, store, wanted, case, signer, kid, opts, now_ms, tmp)
+    finally:
+        b.beside.close()
+
+
+def _build_with(
+    b: _Builder,
+    store: "SqliteEvidenceStore",
+    wanted: "list[Wanted]",
+    case: "dict | None",
+    signer: "NoteSigner",
+    kid: str,
+    opts: Options,
+    now_ms: int,
+    tmp: Path,
+) -> Made:
+    extractor = b.extractor
     public = signer.public_key()
     cp = tlog.Checkpoint(b.log.origin, b.log.size, b.log.root)
     b.add(
@@ -753,7 +913,8 @@ def _build(
         if want.device not in [d["id"] for d in devices]:
             devices.append(b.device(len(devices) + 1, want.device))
     custody = _custody_rows(store, [w.item for w in wanted])
-    recordings = [b.recording(n, w, custody.get(w.item, [])) for n, w in enumerate(wanted, 1)]
+    made = [b.recording(n, w, custody.get(w.item, [])) for n, w in enumerate(wanted, 1)]
+    recordings = [rec for rec, _video in made]
     b.add(
         "verify.py",
         VERIFIER_SCRIPT.read_bytes(),
@@ -810,8 +971,22 @@ def _build(
         "recordings": recordings,
         "not_included": b.not_included,
     }
+    # The videos' exports take most of the time: the note's PDF is made beside them, from
+    # their foreseen hashes, and made again only if the note it shows is not the package's.
+    videos = [(rec, video) for rec, video in made if video is not None]
+    b.sync_beside()
+    early = b.foresee_note(manifest, videos)
+    for rec, video in videos:
+        b.export(rec, video)
+    b.written()
     listed = _listing(tmp, b.files, b.known, b.unsigned)
     html = note_html(manifest, listed)
+    got = b.beside.result(early) if early is not None else None
+    if got is not None and got[0] == html:  # the note as foreseen is the package's
+        b.files["note.pdf"] = NOTE_PDF
+        b.known["note.pdf"] = got[1:]
+    else:
+        b.add_beside("note.pdf", b.beside.submit(_pdf_file, str(tmp / "note.pdf"), html), *NOTE_PDF)
     b.add(
         "note.html",
         html.encode("utf-8"),
@@ -820,9 +995,8 @@ def _build(
         "the written note: maker, extractor, time and place, case, files (Chinese, English)",
         "文字说明材料：制作人、提取人、提取时间地点、案件、文件清单（中英文）",
     )
-    b.add(
-        "note.pdf", note_pdf(html), "note", "PDF", "the written note as PDF", "文字说明材料（PDF）"
-    )
+    b.written()
+    b.synced()
     manifest["files"] = _listing(tmp, b.files, b.known, b.unsigned)
     signed = signed_manifest.sign(manifest, signer, kid)
     _write(tmp / "manifest.cbor", signed)
@@ -838,13 +1012,20 @@ def _build(
     )
 
 
-def _listing(root: Path, files: dict, known: dict, unsigned: dict) -> list:
+def _listing(
+    root: Path, files: dict, known: dict, unsigned: dict, stand_in: "dict | None" = None
+) -> list:
+    """The manifest's file rows; ``stand_in`` gives the (SHA-256, size) of files whose own
+    are not known yet (a note made before they are: ``foresee_note``)."""
     rows = []
     for rel in sorted(files):
         category, fmt, what, zh = files[rel]
-        if rel not in known:
-            known[rel] = _sha256_file(root / rel)
-        digest, size = known[rel]
+        if stand_in is not None and rel not in known:
+            digest, size = stand_in.get(rel, (None, None))
+        else:
+            if rel not in known:
+                known[rel] = _sha256_file(root / rel)
+            digest, size = known[rel]
         row = {
             "path": rel,
             "category": category,
@@ -918,8 +1099,51 @@ def _custody_rows(store: "SqliteEvidenceStore", item_ids: list) -> dict:
     return out
 
 
-def _load_pdf_library() -> None:
-    import weasyprint  # noqa: F401  (loaded now, used by note_pdf later)
+# Jobs done beside (``host.court.beside``), each given what the process was forked with.
+
+
+@dataclass
+class _Shared:
+    log: _Log
+    store: "SqliteEvidenceStore"  # only to name its files: the process beside has no database
+
+
+def _warm_pdf(_shared: _Shared) -> None:
+    warm_up()
+
+
+def _proofs_file(shared: _Shared, path: str, places: list) -> tuple:
+    """``proofs.json``: the inclusion proof of each entry (seq, leaf index) in the log."""
+    log = shared.log
+    rows = [{"seq": seq, "leaf_index": idx, "proof": log.path(idx)} for seq, idx in places]
+    body = {"tree_size": log.size, "root": log.root.hex(), "entries": rows}
+    return _write_known(Path(path), _json(body))
+
+
+def _sync_files(_shared: _Shared, paths: list) -> None:
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _pdf_file(_shared: _Shared, path: str, html: str) -> tuple:
+    return _write_known(Path(path), note_pdf(html))
+
+
+def _early_pdf_file(shared: "_Shared", path: str, html: str, tokens: list) -> "tuple | None":
+    """The note's PDF from its HTML with tokens: each replaced by an earlier job's (SHA-256,
+    size) or a video's foreseen from the store. The HTML it shows, its (SHA-256, size)."""
+    from host.court import foresee
+
+    for sha, size, source in tokens:
+        got = source.digest(shared.store) if isinstance(source, foresee.Video) else source
+        if got is None:
+            return None
+        html = html.replace(sha, got[0]).replace(str(size), str(got[1]))
+    return (html, *_write_known(Path(path), note_pdf(html)))
 
 
 def _verifier_page() -> "bytes | None":
@@ -936,6 +1160,11 @@ def _tool() -> str:
     from host.mp4export import tool_version
 
     return tool_version()
+
+
+def _cores() -> int:
+    """The CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 
 
 def _durable(root: Path) -> None:

@@ -209,11 +209,11 @@ def test_no_disc_space_leaves_nothing_and_says_so_in_one_line(tmp_path, monkeypa
     real = court_package._write
     calls = []
 
-    def full(path, data):
+    def full(path, data, sync=True):
         calls.append(path)
         if len(calls) > 4:
             raise OSError(errno.ENOSPC, "No space left on device")
-        real(path, data)
+        real(path, data, sync)
 
     monkeypatch.setattr(court_package, "_write", full)
     assert export(monkeypatch, store, tmp_path / "pkg", "--recording", item) == 2

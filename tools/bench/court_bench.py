@@ -1,7 +1,7 @@
 """Court package benchmark: packaging a one-hour recording against copying its bytes.
 
     .venv/bin/python tools/bench/court_bench.py [--minutes M] [--hour-size WxH] [--rounds R]
-        [--keep DIR] [--json]
+        [--keep DIR] [--fresh] [--compare CHECKOUT ...] [--json]
 
 The recording is the footage benchmark's (``footage_bench.make_hour``: a minute of 30 fps
 H.264 + AAC fed 60 times over to the real agent with the fMP4 packager, 3,600 signed
@@ -14,6 +14,11 @@ fragments, in a real SQLite evidence store); ``--keep DIR`` keeps it for a later
    bytes: the recording's stored media files concatenated into one file and fsynced (what
    any copy to a disc costs at least). Alternated, median of the rounds; everything is in
    the page cache. Goal (issue 15): packaging <= 1.3x the copy.
+   ``--fresh`` makes each package in a new process, as ``sealcam export`` does (the
+   PDF library is then loaded in every round, not only the first); ``--compare CHECKOUT``
+   (given once or more) also makes it, in each round and in a new process too, with the
+   code of another checkout of sealcam (on ``PYTHONPATH``), all in turn with the copy, the
+   order rotated every round: an A/B of versions under the same load.
 2. Checking the package as ``sealcam verify PACKAGE`` and the packaged ``verify.py`` do
    (``host.court.verify_package.check``: every file's SHA-256, every entry's signature and
    link, every chunk against its signed hash, every inclusion proof) against SHA-256 of the
@@ -26,6 +31,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -93,6 +99,32 @@ def build(ev_root: str, out: Path) -> package.Made:
         store.close()
 
 
+def build_fresh(ev_root: str, out: Path, code: "str | None") -> float:
+    """Seconds of ``build`` in a new process, with the code of checkout ``code`` if given:
+    timed in that process around the one call, as in this one."""
+    env = dict(os.environ)
+    if code:
+        env["PYTHONPATH"] = os.pathsep.join(
+            [os.path.abspath(code), *filter(None, [env.get("PYTHONPATH")])]
+        )
+    ran = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--build-one", ev_root, str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if ran.returncode != 0:
+        raise SystemExit("making the package failed (%s):\n%s" % (code or "this code", ran.stderr))
+    return float(json.loads(ran.stdout.strip().splitlines()[-1])["seconds"])
+
+
+def build_one(ev_root: str, out: str) -> int:
+    t = time.perf_counter()
+    build(ev_root, Path(out))
+    print(json.dumps({"seconds": time.perf_counter() - t}))
+    return 0
+
+
 def sha_folder(root: Path) -> int:
     total = 0
     for path in sorted(root.rglob("*")):
@@ -119,8 +151,16 @@ def main() -> int:
     ap.add_argument("--hour-size", default="1280x720")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--keep", help="make the recording in this folder and keep it")
+    ap.add_argument("--fresh", action="store_true", help="each package in a new process")
+    ap.add_argument(
+        "--compare", metavar="CHECKOUT", action="append", default=[],
+        help="also package with this code, in turn",
+    )  # fmt: skip
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--build-one", nargs=2, metavar=("EVIDENCE", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.build_one:
+        return build_one(*args.build_one)
     size = tuple(int(v) for v in args.hour_size.split("x"))
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or os.path.join(tmp, "hour")
@@ -132,16 +172,31 @@ def main() -> int:
         out_dir.mkdir(exist_ok=True)
         pkg, copied = out_dir / "pkg", out_dir / "copy.bin"
         packaging, copying, checking, hashing = [], [], [], []
-        made = None
-        for _ in range(args.rounds):
-            settle(pkg)
-            t = time.perf_counter()
-            made = build(ev_root, pkg)
-            packaging.append(time.perf_counter() - t)
-            settle(copied)
-            t = time.perf_counter()
-            media_bytes = copy_bytes(files, str(copied))
-            copying.append(time.perf_counter() - t)
+        before: dict = {code: [] for code in args.compare}
+        loads: list = []
+        steps = ["package", "copy", *args.compare]
+        for n in range(args.rounds):
+            loads.append(os.getloadavg()[0])
+            for step in steps[n % len(steps) :] + steps[: n % len(steps)]:
+                if step == "copy":
+                    settle(copied)
+                    t = time.perf_counter()
+                    media_bytes = copy_bytes(files, str(copied))
+                    copying.append(time.perf_counter() - t)
+                    settle(copied)
+                elif step != "package":
+                    other = out_dir / "pkg-before"
+                    settle(other)
+                    before[step].append(build_fresh(ev_root, other, step))
+                    settle(other)
+                elif args.fresh or args.compare:
+                    settle(pkg)
+                    packaging.append(build_fresh(ev_root, pkg, None))
+                else:
+                    settle(pkg)
+                    t = time.perf_counter()
+                    build(ev_root, pkg)
+                    packaging.append(time.perf_counter() - t)
             t = time.perf_counter()
             report = vp.check(vp.Folder(str(pkg)))
             checking.append(time.perf_counter() - t)
@@ -150,7 +205,6 @@ def main() -> int:
             t = time.perf_counter()
             package_bytes = sha_folder(pkg)
             hashing.append(time.perf_counter() - t)
-        assert made is not None
         result = {
             "machine": machine(),
             "minutes": args.minutes,
@@ -161,10 +215,22 @@ def main() -> int:
             "copy_s": statistics.median(copying),
             "check_s": statistics.median(checking),
             "sha256_s": statistics.median(hashing),
-            "rounds": {"package": packaging, "copy": copying, "check": checking, "sha256": hashing},
+            "rounds": {
+                "package": packaging,
+                "copy": copying,
+                "check": checking,
+                "sha256": hashing,
+                "before": before,
+            },
+            "load_average": [*loads, os.getloadavg()[0]],
+            "fresh_process": bool(args.fresh or args.compare),
             "made": facts.get("made"),
         }
         result["package_ratio"] = result["package_s"] / result["copy_s"]
+        result["before"] = {
+            code: {"s": statistics.median(v), "ratio": statistics.median(v) / result["copy_s"]}
+            for code, v in before.items()
+        }
         result["check_ratio"] = result["check_s"] / result["sha256_s"]
         shutil.rmtree(out_dir, ignore_errors=True)
     if args.json:
@@ -182,6 +248,21 @@ def main() -> int:
                 result["copy_s"],
                 result["package_ratio"],
                 "met" if result["package_ratio"] <= 1.3 else "NOT met",
+            )
+        )
+        for code, got in result["before"].items():
+            print(
+                "the code of %s: packaging %.2f s: %.2fx the copy" % (code, got["s"], got["ratio"])
+            )
+        print(
+            "rounds (package / copy%s): %s; load average %s"
+            % (
+                "".join(" / " + code for code in before),
+                ", ".join(
+                    " / ".join("%.2f" % v for v in vs)
+                    for vs in zip(packaging, copying, *before.values(), strict=False)
+                ),
+                " ".join("%.1f" % v for v in result["load_average"]),
             )
         )
         print(
