@@ -1,9 +1,14 @@
 """What the benchmarks share: the machine's description and running a script under
 MicroPython (the WebAssembly port, through tools/mpy/run.mjs)."""
 
+import contextlib
 import os
 import platform
+import shutil
 import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from firmware.hal import Clock
@@ -56,3 +61,45 @@ def run_micropython(script: str, timeout_s: int = 600) -> str:
             "MicroPython run failed (run tools/mpy-test once to install it): %s" % exc
         ) from None
     return done.stdout
+
+
+@contextlib.contextmanager
+def scaleout_services() -> Iterator[dict]:
+    """PostgreSQL and Ceph's S3 gateway for one benchmark: started on loopback by
+    tools/services/services in a state folder of their own, their settings (``SEALCAM_PG_URL``,
+    the S3 endpoint and keys) yielded and put in this process's environment for the block,
+    and all of it stopped and removed afterwards, whatever happened."""
+    services = str(REPO / "tools" / "services" / "services")
+    state = tempfile.mkdtemp(prefix="sealcam-services-")
+    before = dict(os.environ)
+
+    def run(action: str) -> str:
+        done = subprocess.run([services, action, "--state", state], capture_output=True, text=True)
+        if done.returncode != 0 and action != "stop":
+            raise SystemExit("services %s failed: %s" % (action, done.stderr.strip()))
+        return done.stdout
+
+    try:
+        run("start")
+        env = {}
+        for line in run("env").splitlines():
+            name, _, value = line.removeprefix("export ").partition("=")
+            env[name] = value.strip("'")
+        os.environ.update(env)
+        yield env
+    finally:
+        os.environ.clear()
+        os.environ.update(before)
+        run("stop")
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def fresh_store(env: dict) -> tuple:
+    """A new, empty scale-out store on the running services: ``(postgresql URL, s3://bucket)``
+    (the bucket is made by the store when it first opens)."""
+    import psycopg
+
+    name = "b" + uuid.uuid4().hex[:12]
+    with psycopg.connect(env["SEALCAM_PG_URL"], autocommit=True) as conn:
+        conn.execute("CREATE DATABASE %s" % name)
+    return env["SEALCAM_PG_URL"].rsplit("/", 1)[0] + "/" + name, "s3://" + name

@@ -17,18 +17,14 @@ transaction. Figures: the medians of both, and their ratio. Goal: the dock withi
 import argparse
 import json
 import multiprocessing
-import os
 import shutil
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from pathlib import Path
 
-from common import REPO, machine
+from common import fresh_store, machine, scaleout_services
 from sync_bench import (
     FPS,
     HOST_KID,
@@ -50,32 +46,7 @@ from protocol.ledger import parse_entry
 from protocol.registry import F_WALL_MS
 from protocol.signer import make_signer
 
-SERVICES = REPO / "tools" / "services" / "services"
 GOAL = 1.3
-
-
-def start_services(state: Path) -> dict:
-    for action in ("start", "env"):
-        done = subprocess.run(
-            [str(SERVICES), action, "--state", str(state)], capture_output=True, text=True
-        )
-        if done.returncode != 0:
-            raise SystemExit("services %s failed: %s" % (action, done.stderr.strip()))
-    env = {}
-    for line in done.stdout.splitlines():
-        name, _, value = line.removeprefix("export ").partition("=")
-        env[name] = value.strip("'")
-    return env
-
-
-def fresh_store(env: dict) -> tuple:
-    """A new database and bucket name: ``(url, s3://name)``."""
-    import psycopg
-
-    name = "b" + uuid.uuid4().hex[:12]
-    with psycopg.connect(env["SEALCAM_PG_URL"], autocommit=True) as conn:
-        conn.execute("CREATE DATABASE %s" % name)
-    return env["SEALCAM_PG_URL"].rsplit("/", 1)[0] + "/" + name, "s3://" + name
 
 
 def dock(master: str, tmp: str, env: dict, tag: str) -> dict:
@@ -156,23 +127,16 @@ def device_payload(master: str) -> tuple:
 
 def run(seconds: int, repeats: int) -> dict:
     tmp = tempfile.mkdtemp(prefix="sealcam-scaleout-bench-")
-    state = Path(tempfile.mkdtemp(prefix="sealcam-services-"))
-    before = dict(os.environ)
     try:
-        env = start_services(state)
-        os.environ.update(env)
-        master = "%s/master" % tmp
-        record_store(master, 0, seconds, LARGE_VIDEO_BPS // 8 // FPS)
-        payload, total = device_payload(master)
-        docks, bases = [], []
-        for i in range(repeats):
-            docks.append(dock(master, tmp, env, "r%d" % i))
-            bases.append(baseline(payload, env))
+        with scaleout_services() as env:
+            master = "%s/master" % tmp
+            record_store(master, 0, seconds, LARGE_VIDEO_BPS // 8 // FPS)
+            payload, total = device_payload(master)
+            docks, bases = [], []
+            for i in range(repeats):
+                docks.append(dock(master, tmp, env, "r%d" % i))
+                bases.append(baseline(payload, env))
     finally:
-        os.environ.clear()
-        os.environ.update(before)
-        subprocess.run([str(SERVICES), "stop", "--state", str(state)], capture_output=True)
-        shutil.rmtree(state, ignore_errors=True)
         shutil.rmtree(tmp, ignore_errors=True)
     dock_s = statistics.median(d["wall_s"] for d in docks)
     base_s = statistics.median(b["wall_s"] for b in bases)

@@ -34,11 +34,10 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-from common import REPO, machine
+from common import fresh_store, machine, scaleout_services
 from sync_bench import (
     FPS,
     HOST_KID,
@@ -55,27 +54,8 @@ from firmware.ports.transports import SocketTransport
 from protocol.keys import DeviceKey, encode_key
 from protocol.signer import make_signer
 
-SERVICES = REPO / "tools" / "services" / "services"
 SEALCAM = str(Path(sys.executable).with_name("sealcam"))
 DOCK_LIMIT_S = 1800  # a bound on one round, reached only when something hangs
-
-
-def services(action: str, state: Path) -> str:
-    done = subprocess.run(
-        [str(SERVICES), action, "--state", str(state)], capture_output=True, text=True
-    )
-    if done.returncode != 0 and action != "stop":
-        raise SystemExit("services %s failed: %s" % (action, done.stderr.strip()))
-    return done.stdout
-
-
-def fresh_store(env: dict) -> tuple:
-    import psycopg
-
-    name = "f" + uuid.uuid4().hex[:12]
-    with psycopg.connect(env["SEALCAM_PG_URL"], autocommit=True) as conn:
-        conn.execute("CREATE DATABASE %s" % name)
-    return env["SEALCAM_PG_URL"].rsplit("/", 1)[0] + "/" + name, "s3://" + name
 
 
 class Daemon:
@@ -217,34 +197,23 @@ def stored_once(url: str, masters: list) -> bool:
 
 def run(devices: int, daemons_n: int, seconds: int, repeats: int) -> dict:
     tmp = tempfile.mkdtemp(prefix="sealcam-fleet-bench-")
-    state = Path(tempfile.mkdtemp(prefix="sealcam-services-"))
-    before = dict(os.environ)
     try:
-        services("start", state)
-        env = {}
-        for line in services("env", state).splitlines():
-            name, _, value = line.removeprefix("export ").partition("=")
-            env[name] = value.strip("'")
-        os.environ.update(env)
-        host = DeviceKey(HOST_KID, make_signer(HOST_SEED).public_key(), HOST_SEED)
-        host_key = tmp + "/host.key"
-        Path(host_key).write_bytes(encode_key(host))
-        masters = []
-        for n in range(devices):
-            path = "%s/master-%d" % (tmp, n)
-            record_store(path, n, seconds, LARGE_VIDEO_BPS // 8 // FPS)
-            masters.append((n, path))
-        payload = sum(store_payload(p)["file_bytes"] for _n, p in masters)
-        one, many = [], []
-        for r in range(repeats):
-            one.append(one_round(masters, 1, tmp, env, host_key, "one%d" % r))
-            many.append(one_round(masters, daemons_n, tmp, env, host_key, "many%d" % r))
-        load = os.getloadavg()
+        with scaleout_services() as env:
+            host = DeviceKey(HOST_KID, make_signer(HOST_SEED).public_key(), HOST_SEED)
+            host_key = tmp + "/host.key"
+            Path(host_key).write_bytes(encode_key(host))
+            masters = []
+            for n in range(devices):
+                path = "%s/master-%d" % (tmp, n)
+                record_store(path, n, seconds, LARGE_VIDEO_BPS // 8 // FPS)
+                masters.append((n, path))
+            payload = sum(store_payload(p)["file_bytes"] for _n, p in masters)
+            one, many = [], []
+            for r in range(repeats):
+                one.append(one_round(masters, 1, tmp, env, host_key, "one%d" % r))
+                many.append(one_round(masters, daemons_n, tmp, env, host_key, "many%d" % r))
+            load = os.getloadavg()
     finally:
-        os.environ.clear()
-        os.environ.update(before)
-        services("stop", state)
-        shutil.rmtree(state, ignore_errors=True)
         shutil.rmtree(tmp, ignore_errors=True)
     one_s = statistics.median(x["wall_s"] for x in one)
     many_s = statistics.median(x["wall_s"] for x in many)

@@ -27,10 +27,8 @@ import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-from common import machine
-from scaleout_fleet_bench import fresh_store, services
+from common import fresh_store, machine, scaleout_services
 from sync_bench import (
     FPS,
     HOST_KID,
@@ -104,32 +102,21 @@ def read_objects(url: str, media: str) -> dict:
 
 def run(devices: int, seconds: int, repeats: int) -> dict:
     tmp = tempfile.mkdtemp(prefix="sealcam-verify-bench-")
-    state = Path(tempfile.mkdtemp(prefix="sealcam-services-"))
-    before = dict(os.environ)
     try:
-        services("start", state)
-        env = {}
-        for line in services("env", state).splitlines():
-            name, _, value = line.removeprefix("export ").partition("=")
-            env[name] = value.strip("'")
-        os.environ.update(env)
-        masters = []
-        for n in range(devices):
-            path = "%s/master-%d" % (tmp, n)
-            record_store(path, n, seconds, LARGE_VIDEO_BPS // 8 // FPS)
-            masters.append((n, path))
-        url, media = fresh_store(env)
-        total = fill(url, media, masters)
-        verifies, reads = [], []
-        for _ in range(repeats):
-            verifies.append(verify(url, media))
-            reads.append(read_objects(url, media))
-        load = os.getloadavg()
+        with scaleout_services() as env:
+            masters = []
+            for n in range(devices):
+                path = "%s/master-%d" % (tmp, n)
+                record_store(path, n, seconds, LARGE_VIDEO_BPS // 8 // FPS)
+                masters.append((n, path))
+            url, media = fresh_store(env)
+            total = fill(url, media, masters)
+            verifies, reads = [], []
+            for _ in range(repeats):
+                verifies.append(verify(url, media))
+                reads.append(read_objects(url, media))
+            load = os.getloadavg()
     finally:
-        os.environ.clear()
-        os.environ.update(before)
-        services("stop", state)
-        shutil.rmtree(state, ignore_errors=True)
         shutil.rmtree(tmp, ignore_errors=True)
     v = statistics.median(x["wall_s"] for x in verifies)
     b = statistics.median(x["wall_s"] for x in reads)
