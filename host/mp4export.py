@@ -44,7 +44,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, overload
 
-from host import mp4evidence
+from host import forking, mp4evidence
 from host.errors import Unusable
 from host.evidence import EvidenceError, SqliteEvidenceStore
 from host.files import fsync_dir, write_all
@@ -358,7 +358,7 @@ class _Copier:
                     args=(theirs, sink.fd, self._paths, sink.flushed),
                     daemon=True,
                 )
-                proc.start()
+                forking.start(proc)
                 self._pipe, self._proc = mine, proc
             except (OSError, ValueError):
                 os.close(mine)

@@ -31,7 +31,7 @@ import signal
 import time
 from typing import Any, BinaryIO
 
-from host import contentcred, i18n, mp4evidence
+from host import contentcred, forking, i18n, mp4evidence
 from host.errors import Unusable
 from host.files import open_regular
 from host.localtime import DEFAULT_ZONE
@@ -273,7 +273,7 @@ class _Hasher:
             proc = context.Process(
                 target=_hash_fragments, args=(theirs, fh, size, path), daemon=True
             )
-            proc.start()
+            forking.start(proc)
             theirs.close()
         except (OSError, ValueError):
             return

@@ -22,6 +22,7 @@ import signal
 from collections import deque
 from typing import Any
 
+from host import forking
 from protocol.signer import HAVE_NACL, SignatureChecker
 from protocol.verify import CheckPipeline, LedgerVerifier, Report
 
@@ -139,7 +140,7 @@ class WorkerChecks(CheckPipeline):
             context = multiprocessing.get_context("fork")
             mine, theirs = context.Pipe()
             proc = context.Process(target=_serve, args=(theirs, self._key), daemon=True)
-            proc.start()
+            forking.start(proc)
             theirs.close()
         except (OSError, ValueError):
             self._broken = True
@@ -218,7 +219,7 @@ class LedgerWorker:
                 context = multiprocessing.get_context("fork")
                 mine, theirs = context.Pipe(duplex=False)
                 proc = context.Process(target=_verify, args=(theirs, *self._args), daemon=True)
-                proc.start()
+                forking.start(proc)
                 theirs.close()
                 self._conn, self._proc = mine, proc
             except (OSError, ValueError):

@@ -18,12 +18,13 @@ run here when its result is asked for, so the result,
 or the error the job raises, is the same as if it had never left this process.
 """
 
-import gc
 import multiprocessing
 import signal
 import threading
 from collections.abc import Callable
 from typing import Any
+
+from host import forking
 
 _FAILED = object()  # a job the process did not finish: run it here
 
@@ -110,14 +111,9 @@ class Beside:
             context = multiprocessing.get_context("fork")
             mine, theirs = context.Pipe()
             proc = context.Process(target=_serve, args=(theirs, shared), daemon=True)
-            # Everything this process holds is out of the child's garbage collector: a
-            # finaliser of an object inherited (a database's, a stopped server's) run there
-            # can wait for ever on a lock (the demo's package hung on one).
-            gc.freeze()
-            try:
-                proc.start()
-            finally:
-                gc.unfreeze()
+            # A finaliser of an object inherited (a database's, a stopped server's) run in
+            # the child can wait for ever on a lock (the demo's package hung on one).
+            forking.start(proc)
             theirs.close()
             self._conn, self._proc = mine, proc
         except (OSError, ValueError):
