@@ -1,6 +1,7 @@
 """pytest settings shared by the suite (MicroPython's runner does not read this file)."""
 
 import os
+import signal
 
 from hypothesis import HealthCheck, settings
 
@@ -24,3 +25,10 @@ try:
     people.HASHER = PasswordHasher.from_parameters(profiles.CHEAPEST)
 except ImportError:  # the portable tests' interpreters have neither
     pass
+
+# A suite started in the background by a shell without job control (``tools/test &`` in a
+# script, a CI runner's detached step) inherits Ctrl-C ignored, as POSIX has it, and so
+# would every process a test starts: the tests of what Ctrl-C does would then wait for ever.
+# Each test process takes Ctrl-C as a terminal gives it.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
