@@ -136,7 +136,14 @@ class Flag:
         self.fields = fields
 
     def to_dict(self) -> dict:
-        return {"code": self.code, "rule": self.rule, "seq": self.seq, "message": self.message}
+        """The flag for ``--json``: its English ``message``, and, where it has them, the
+        catalogue message and its fields, so that a reader in another language can say the
+        same sentence (``host.report_text.said``) instead of only what the code means."""
+        out = {"code": self.code, "rule": self.rule, "seq": self.seq, "message": self.message}
+        if self.msg_id:
+            out["msg_id"] = self.msg_id
+            out["fields"] = dict(self.fields or {})
+        return out
 
 
 # Reads a chunk's stored media by its digest (``protocol.ledger.media_digest``); None when

@@ -43,6 +43,17 @@ def recording_said(rec_id: object) -> tuple:
     return ("report.recording.none", {})
 
 
+def _is_message(value: object) -> bool:
+    """A field that is a message of its own: ``(msg_id, fields)``, or the list JSON makes of
+    that pair when a flag has been written out and read back."""
+    return (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and isinstance(value[1], dict)
+    )
+
+
 def said(msg_id: str, fields: dict, zone: str = DEFAULT_ZONE) -> str:
     """Message ``msg_id`` with ``fields``: ``NAME_ms`` fields become local times ``NAME``
     (``NAME_millis``: to the millisecond); a field that is itself a message ``(msg_id,
@@ -54,7 +65,7 @@ def said(msg_id: str, fields: dict, zone: str = DEFAULT_ZONE) -> str:
             values[name[:-3]] = when(value, zone)
         elif name.endswith("_millis"):
             values[name[:-7]] = "?" if value is None else when_millis(value, zone)
-        elif isinstance(value, tuple):
+        elif _is_message(value):
             values[name] = said(value[0], value[1], zone)
         else:
             values[name] = value

@@ -6,26 +6,8 @@ English lines (``simulator.said``), which ``--json`` prints whatever the languag
 # micropython: skip (the simulator runs on CPython only)
 
 from host.i18n import EN, N_, ZH, current, text
+from host.report_text import said
 from simulator.said import Said, say, verdict_term
-
-# What each compliance flag means (host.compliance.FLAG_CODES), for a reader of another
-# language than the host's English sentence (a flag in ``verify --json`` has no message id).
-FLAG_MEANINGS = {
-    "late-upload": N_("sim.flag.late-upload"),
-    "no-announcement": N_("sim.flag.no-announcement"),
-    "pause-without-reason": N_("sim.flag.pause-without-reason"),
-    "resume-without-spoken-reason": N_("sim.flag.resume-without-spoken-reason"),
-    "silent-spoken-reason": N_("sim.flag.silent-spoken-reason"),
-    "announcement-not-heard": N_("sim.flag.announcement-not-heard"),
-    "recording-cut-by-power-loss": N_("sim.flag.recording-cut-by-power-loss"),
-    "seq-gap": N_("sim.flag.seq-gap"),
-    "clock-drift": N_("sim.flag.clock-drift"),
-    "clock-jumped": N_("sim.flag.clock-jumped"),
-    "clock-rolled-back": N_("sim.flag.clock-rolled-back"),
-    "eviction-before-receipt": N_("sim.flag.eviction-before-receipt"),
-    "eviction-too-young": N_("sim.flag.eviction-too-young"),
-    "media-lost-on-device": N_("sim.flag.media-lost-on-device"),
-}
 
 
 def render(report: dict) -> str:
@@ -112,8 +94,8 @@ def _concluded(host: dict) -> list:
 
 
 def _flag_message(flag: dict) -> str:
-    """The host's sentence in English; elsewhere what the flag's code means."""
-    meaning = FLAG_MEANINGS.get(flag["code"])
-    if current() == EN or meaning is None:
+    """The host's sentence: in English as the host wrote it, in another language from its
+    catalogue message (every flag the host raises has one)."""
+    if current() == EN or not flag.get("msg_id"):
         return str(flag["message"])
-    return text(meaning)
+    return said(flag["msg_id"], flag.get("fields") or {})

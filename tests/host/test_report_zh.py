@@ -305,6 +305,9 @@ def test_json_is_the_same_in_both_languages_with_utc_milliseconds(made):  # issu
         "rule": "R-DEV-2",
         "seq": 4,
         "message": "seq 4 to 5 are missing from the stored ledger (2 entries)",
+        # The same sentence as a catalogue message, for a reader in another language.
+        "msg_id": "flag.seq-gap",
+        "fields": {"count": 2, "first": 4, "last": 5},
     }
     assert all(not k.startswith("_") for r in device["recordings"] for k in r)
 
@@ -451,3 +454,27 @@ def test_the_ids_the_timeline_builds_at_run_time_are_in_the_catalogs():  # issue
     assert timeline.event_name("pause") == "暂停"
     assert timeline.pause_reason("none given") == "未给出"
     assert timeline.event_name("99") == "99"  # an unknown event code: its number
+
+
+def test_a_flag_written_as_json_and_read_back_says_the_same_sentence():  # issue 17
+    # A nested message is a (msg_id, fields) pair in memory and a two-item list once the
+    # flag has been through --json; a reader in Chinese must get the same sentence from both.
+    from host.compliance import Flag, reported_said
+    from host.report_text import said
+
+    flag = Flag(
+        "media-lost-on-device",
+        "R-DEV-4",
+        7,
+        "the media of chunk seq 7 is lost",
+        "flag.media-lost-on-device",
+        {"seq": 7, "reported": reported_said({"text": "", "reported_ms": T0})},
+    )
+    i18n.use(i18n.ZH)
+    try:
+        direct = said(flag.msg_id, flag.fields or {})
+        row = json.loads(json.dumps(flag.to_dict()))
+        assert said(row["msg_id"], row["fields"]) == direct
+    finally:
+        i18n.use(None)
+    assert re.search(r"[\u4e00-\u9fff]", direct) and "7" in direct
