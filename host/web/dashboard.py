@@ -12,6 +12,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -20,34 +21,32 @@ from host import audit, compliance, items, restricted
 from host.report_text import finding_text, said
 from host.web import pages
 from host.web.evidence import acting, parsed, raws
+from host.web.recordview import FLAGS
 from host.web.session import need, web_of
 
 if TYPE_CHECKING:
     from host.sqlstore import Cursor
+    from host.web.recordview import Views
+    from host.web.session import WebSession
 
 MENU = (("/", "web.menu.dashboard", audit.VIEW),)
 FLAGS_SHOWN = 50
 
-_flags_kept: dict = {}  # device -> (what the ledger held, its flags): checked once per change
-_flags_making: "dict[str, threading.Lock]" = {}  # one check per device at a time
-_flags_lock = threading.Lock()
 
-
-def device_flags(look: "Callable[[], AbstractContextManager[Cursor]]", device_id: str) -> list:
+def device_flags(
+    look: "Callable[[], AbstractContextManager[Cursor]]", views: "Views", device_id: str
+) -> list:
     """The compliance flags of a device's whole ledger, recomputed only when it grew: its
-    entries read through ``look`` (a desk's) and checked with the store free for others."""
-    with _flags_lock:
-        making = _flags_making.setdefault(device_id, threading.Lock())
+    entries read through ``look`` (a desk's) and checked with the store free for others;
+    kept beside the recordings' views (``Views.flags``: per device, its last seq then and
+    its flags), one check per device at a time."""
+    with views.flags_lock:
+        making = views.flags_making.setdefault(device_id, threading.Lock())
     with making:
         with look() as cur:
-            # A ledger is stored without gaps from seq 0 (``add_entries``): its last seq says
-            # whether it grew, in one index lookup (a count would read every entry).
-            (top,) = cur.execute(
-                "SELECT max(seq) FROM entries WHERE device_id = ?", (device_id,)
-            ).fetchone()
-            key = top
-            with _flags_lock:
-                kept = _flags_kept.get(device_id)
+            top = key = _top(cur, device_id)
+            with views.flags_lock:
+                kept = views.flags.get(device_id)
             if kept is not None and kept[0] == key:
                 return kept[1]
             stored = raws(cur, device_id, 0, top if top is not None else -1)
@@ -57,9 +56,44 @@ def device_flags(look: "Callable[[], AbstractContextManager[Cursor]]", device_id
                 )
             )
         flags = compliance.check(parsed(stored), received)
-        with _flags_lock:
-            _flags_kept[device_id] = (key, flags)
+        with views.flags_lock:
+            views.flags[device_id] = (key, flags)
         return flags
+
+
+def _top(cur: "Cursor", device_id: str) -> "int | None":
+    # A ledger is stored without gaps from seq 0 (``add_entries``): its last seq says
+    # whether it grew, in one index lookup (a count would read every entry).
+    (top,) = cur.execute(
+        "SELECT max(seq) FROM entries WHERE device_id = ?", (device_id,)
+    ).fetchone()
+    return top
+
+
+def all_flags(look: "Callable[[], AbstractContextManager[Cursor]]", views: "Views") -> None:
+    """Every device's flags checked where its ledger grew (``device_flags``): what the
+    preparer does each round, so that no dashboard waits for a whole ledger's check."""
+    with look() as cur:
+        ids = [r[0] for r in cur.execute("SELECT device_id FROM devices ORDER BY device_id")]
+    for device_id in ids:
+        device_flags(look, views, device_id)
+
+
+def flags_ready(
+    look: "Callable[[], AbstractContextManager[Cursor]]",
+    views: "Views",
+    device_ids: "list[str]",
+    zone: str,
+) -> "tuple[list, list] | None":
+    """``flags`` when every device's check is kept for its ledger as it is now (a lookup
+    each), else None: the check is then the preparer's (``Views.ask(FLAGS)``)."""
+    with look() as cur:
+        for device_id in device_ids:
+            with views.flags_lock:
+                kept = views.flags.get(device_id)
+            if kept is None or kept[0] != _top(cur, device_id):
+                return None
+    return flags(look, views, device_ids, zone)
 
 
 def devices(cur: "Cursor", zone: str) -> "list[dict]":
@@ -98,13 +132,16 @@ def devices(cur: "Cursor", zone: str) -> "list[dict]":
 
 
 def flags(
-    look: "Callable[[], AbstractContextManager[Cursor]]", device_ids: "list[str]", zone: str
+    look: "Callable[[], AbstractContextManager[Cursor]]",
+    views: "Views",
+    device_ids: "list[str]",
+    zone: str,
 ) -> "tuple[list, list]":
     """The footage uploaded late (R-HOST-1) and the other compliance flags, newest first."""
     late: list[dict] = []
     others: list[dict] = []
     for device_id in device_ids:
-        for flag in device_flags(look, device_id):
+        for flag in device_flags(look, views, device_id):
             line = {"device": device_id, "rule": flag.rule, "seq": flag.seq,
                     "text": finding_text(flag, zone), "code": flag.code}  # fmt: skip
             (late if flag.code == "late-upload" else others).append(line)
@@ -129,12 +166,47 @@ def show(request: Request) -> Response:
             data["waiting"] = restricted.listing(cur, now, pending=True)
         data["panels"] = pages.panels(request, "dashboard", s, cur)
     if "devices" in data:  # out of the view's write transaction: a first check reads it all
-        ids = [d["id"] for d in data["devices"]]
-        data["late"], data["flags"] = flags(s.desk.look, ids, zone)
+        data.update(_flags_of(web, s, [d["id"] for d in data["devices"]], zone))
     # Media found not to match its signed hash, by the checks the recording pages made.
     data["altered"] = web.checks.altered()
     return pages.render(request, s, "dashboard.html", zone=zone, now=web.now(), **data)
 
 
+def _flags_of(web, s: "WebSession", ids: "list[str]", zone: str) -> dict:
+    """The late footage and the flags, or ``preparing`` where the preparer checks them (a
+    device's whole ledger, seconds: the page shows at once and fetches them, ``panel``)."""
+    if not web.views.prepared:
+        late, others = flags(s.desk.look, web.views, ids, zone)
+        return {"late": late, "flags": others, "preparing": False}
+    ready = flags_ready(s.desk.look, web.views, ids, zone)
+    if ready is None:
+        web.views.ask(FLAGS)
+        return {"late": [], "flags": [], "preparing": True}
+    return {"late": ready[0], "flags": ready[1], "preparing": False}
+
+
+def panel(request: Request) -> Response:
+    """The flags' panels alone, for a dashboard shown before they were ready: 202 (and the
+    preparer asked again) until they are. The dashboard's view is on record already; this
+    records nothing, and answers only those whose dashboard shows the flags."""
+    s = need(request)
+    web = web_of(request)
+    refused = s.desk.refusal(audit.VIEW)
+    if refused is not None:
+        with acting(request, s, audit.VIEW, None, listed="dashboard"):
+            pass  # the door says no, on record, as the dashboard's own would
+    if s.desk.user.officer_only:
+        raise HTTPException(404)  # an officer's dashboard lists their own recordings only
+    zone = pages.zone_of(request)
+    with s.desk.look() as cur:
+        ids = [r[0] for r in cur.execute("SELECT device_id FROM devices ORDER BY device_id")]
+    data = _flags_of(web, s, ids, zone)
+    status = 202 if data["preparing"] else 200
+    return pages.render(request, s, "dashboard_flags.html", status=status, zone=zone, **data)
+
+
 def routes() -> "list[Route]":
-    return [Route("/", show, methods=["GET"])]
+    return [
+        Route("/", show, methods=["GET"]),
+        Route("/dashboard/flags", panel, methods=["GET"]),
+    ]
