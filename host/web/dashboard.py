@@ -5,6 +5,10 @@ footage uploaded late (R-HOST-1: within 24 hours of recording); the open complia
 media missing or not matching its signed hash; approvals waiting. An officer, who reaches
 only their own recordings, sees those and their own requests instead. Looking is a
 ``view`` record on the audit trail.
+
+The compliance flags read every device's whole ledger: where a preparer runs, it checks
+them (``all_flags``), and a dashboard shown before it has comes at once without them and
+fetches them when ready (``panel``).
 """
 
 import threading

@@ -10,6 +10,12 @@ chunks' media against their signed hashes (``footage.Checks``, the page's own, w
 budget) before it keeps the view, so that the first look shows their states instead of
 "checking". The view is derived from the signed entries, as the index is; the checks'
 results are what a page would have found itself, and a chunk not checked yet is shown so.
+
+A page that finds its recording's view not made yet does not make it: it is shown at once
+without what needs the view, and asks the preparer for it (``Views.ask``), which wakes and
+takes it before anything else; the page then fetches the missing parts once ready. The
+dashboard's costly part, every device's compliance flags over its whole ledger, is made
+here too, each round, for the devices whose ledger grew (``dashboard.all_flags``).
 """
 
 import threading

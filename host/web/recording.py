@@ -7,6 +7,11 @@ each chunk's media as the store holds it (present and matching its signed hash, 
 or altered: the validation string made visible), the GPS track (``gpstrack``) and the
 custody chain (``host.audit.history``). Opening the page is a ``view`` record; playing is
 a ``play`` record, made by the media route on the first byte (``media``).
+
+What needs the recording's view (its story, chunk states, track) is drawn from it; a view
+not made yet (a ten-hour recording docked seconds ago) is not made while the person waits:
+the page comes at once without those parts and its script fetches them (``parts``) when
+the preparer has made the view (``host.web.prepare``).
 """
 
 from collections import Counter
