@@ -91,13 +91,15 @@ def flags_ready(
 ) -> "tuple[list, list] | None":
     """``flags`` when every device's check is kept for its ledger as it is now (a lookup
     each), else None: the check is then the preparer's (``Views.ask(FLAGS)``)."""
+    kept = []
     with look() as cur:
         for device_id in device_ids:
             with views.flags_lock:
-                kept = views.flags.get(device_id)
-            if kept is None or kept[0] != _top(cur, device_id):
+                got = views.flags.get(device_id)
+            if got is None or got[0] != _top(cur, device_id):
                 return None
-    return flags(look, views, device_ids, zone)
+            kept.append((device_id, got[1]))
+    return _shown(kept, zone)
 
 
 def devices(cur: "Cursor", zone: str) -> "list[dict]":
@@ -142,14 +144,26 @@ def flags(
     zone: str,
 ) -> "tuple[list, list]":
     """The footage uploaded late (R-HOST-1) and the other compliance flags, newest first."""
-    late: list[dict] = []
-    others: list[dict] = []
-    for device_id in device_ids:
-        for flag in device_flags(look, views, device_id):
-            line = {"device": device_id, "rule": flag.rule, "seq": flag.seq,
-                    "text": finding_text(flag, zone), "code": flag.code}  # fmt: skip
-            (late if flag.code == "late-upload" else others).append(line)
-    return late[-FLAGS_SHOWN:][::-1], others[-FLAGS_SHOWN:][::-1]
+    return _shown([(d, device_flags(look, views, d)) for d in device_ids], zone)
+
+
+def _shown(per_device: "list[tuple[str, list]]", zone: str) -> "tuple[list, list]":
+    """The newest ``FLAGS_SHOWN`` late uploads and other flags, newest first, as the page
+    lists them (only those put into words: a fleet's ledgers may hold thousands)."""
+    late: list = []
+    others: list = []
+    for device_id, found in per_device:
+        for flag in found:
+            (late if flag.code == "late-upload" else others).append((device_id, flag))
+
+    def line(device_id: str, flag) -> dict:
+        return {"device": device_id, "rule": flag.rule, "seq": flag.seq,
+                "text": finding_text(flag, zone), "code": flag.code}  # fmt: skip
+
+    return (
+        [line(d, f) for d, f in late[-FLAGS_SHOWN:][::-1]],
+        [line(d, f) for d, f in others[-FLAGS_SHOWN:][::-1]],
+    )
 
 
 def show(request: Request) -> Response:

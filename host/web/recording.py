@@ -140,6 +140,8 @@ def page_data(request: Request, s: "WebSession", wanted: str) -> dict:
         if view is None:
             web.views.ask(wanted)
             playable = recordview.first_guess(cur, item)
+        else:
+            first = _first_fix(cur, item, view)
     custody = sorted(records, key=lambda r: r.seq)[-CUSTODY_SHOWN:]
     start = item.started_ms
     length = max(item.ended_ms, start + 1) - start
@@ -161,7 +163,7 @@ def page_data(request: Request, s: "WebSession", wanted: str) -> dict:
     if view is None:
         data.update(playable=playable, problems=[])
     else:
-        data.update(story_data(request, s, item, view))
+        data.update(story_data(request, item, view, first))
     return data
 
 
@@ -181,15 +183,17 @@ def _view(web, s: "WebSession", item: items.Item) -> "View | None":
     return web.views.get(s.desk.look, item, web.store.write)
 
 
-def story_data(request: Request, s: "WebSession", item: items.Item, view: "View") -> dict:
-    """What the page shows from the recording's view: its story along the axis, each
-    chunk's media state, the GPS track; whether it plays."""
+def _first_fix(cur: "Cursor", item: items.Item, view: "View") -> "tuple | None":
+    """Where the drawn track starts (its first few entries read): a click on the drawing
+    then names a place to search near."""
+    return places.first_fix(cur, item) if view.track is not None else None
+
+
+def story_data(request: Request, item: items.Item, view: "View", first: "tuple | None") -> dict:
+    """What the page shows from the recording's view (``first``: ``_first_fix``): its
+    story along the axis, each chunk's media state, the GPS track; whether it plays."""
     web = web_of(request)
     lang = pages.lang_of(request)
-    with s.desk.look() as cur:
-        # Where the drawn track starts (its first few entries read): a click on the
-        # drawing then names a place to search near.
-        first = places.first_fix(cur, item) if view.track is not None else None
     geo = None
     if view.track is not None and first is not None:
         geo = gpstrack.georef(view.track, first[0] / 1e7, first[1] / 1e7)
@@ -242,7 +246,9 @@ def parts(request: Request) -> Response:
     if view is None:
         web.views.ask(wanted)
         return pages.render(request, s, "recording_waiting.html", status=202)
-    data = story_data(request, s, item, view)
+    with s.desk.look() as cur:
+        first = _first_fix(cur, item, view)
+    data = story_data(request, item, view, first)
     shown = request.query_params.get("shown")
     return pages.render(
         request, s, "recording_parts.html", item=item, may_play=may_play, restricted=held,
