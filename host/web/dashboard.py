@@ -11,10 +11,11 @@ them (``all_flags``), and a dashboard shown before it has comes at once without 
 fetches them when ready (``panel``).
 """
 
+import sqlite3
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -27,8 +28,11 @@ from host.web import pages
 from host.web.evidence import acting, parsed, raws
 from host.web.recordview import FLAGS
 from host.web.session import need, web_of
+from protocol import cbor
+from protocol.errors import ProtocolError
 
 if TYPE_CHECKING:
+    from host.access import Store
     from host.sqlstore import Cursor
     from host.web.recordview import Views
     from host.web.session import WebSession
@@ -37,13 +41,35 @@ MENU = (("/", "web.menu.dashboard", audit.VIEW),)
 FLAGS_SHOWN = 50
 
 
+SCHEMA = """
+-- The dashboard's compliance flags of each device's whole ledger up to last_seq
+-- (host.web.dashboard), kept so that a restarted server need not check the ledger again.
+CREATE TABLE IF NOT EXISTS web_flags (
+    device_id TEXT PRIMARY KEY,
+    last_seq  INTEGER NOT NULL,
+    version   INTEGER NOT NULL,
+    data      BLOB NOT NULL
+);
+"""
+VERSION = 1  # of the kept form: a CBOR array of flags, each [code, rule, seq, message,
+# msg_id, fields, through]; flags kept in another form are checked again
+
+
+def prepare(store: "Store") -> None:
+    store.add_tables(SCHEMA)
+
+
 def device_flags(
-    look: "Callable[[], AbstractContextManager[Cursor]]", views: "Views", device_id: str
+    look: "Callable[[], AbstractContextManager[Cursor]]",
+    views: "Views",
+    device_id: str,
+    keep: "Callable[[], AbstractContextManager[Cursor]] | None" = None,
 ) -> list:
     """The compliance flags of a device's whole ledger, recomputed only when it grew: its
     entries read through ``look`` (a desk's) and checked with the store free for others;
     kept beside the recordings' views (``Views.flags``: per device, its last seq then and
-    its flags), one check per device at a time."""
+    its flags), one check per device at a time, and with ``keep`` (the store's ``write``)
+    in the store, which a restarted server reads instead of checking again."""
     with views.flags_lock:
         making = views.flags_making.setdefault(device_id, threading.Lock())
     with making:
@@ -53,6 +79,11 @@ def device_flags(
                 kept = views.flags.get(device_id)
             if kept is not None and kept[0] == key:
                 return kept[1]
+            found = _kept_in_store(cur, device_id, top)
+            if found is not None:
+                with views.flags_lock:
+                    views.flags[device_id] = (key, found)
+                return found
             stored = raws(cur, device_id, 0, top if top is not None else -1)
             received = dict(
                 cur.execute(
@@ -60,9 +91,74 @@ def device_flags(
                 )
             )
         flags = compliance.check(parsed(stored), received)
+        if keep is not None and top is not None:
+            _keep_in_store(keep, device_id, top, flags)
         with views.flags_lock:
             views.flags[device_id] = (key, flags)
         return flags
+
+
+def _kept_in_store(cur: "Cursor", device_id: str, top: "int | None") -> "list | None":
+    """The flags kept for the device's ledger up to ``top``, or None (checked, then)."""
+    try:
+        row = cur.execute(
+            "SELECT data FROM web_flags WHERE device_id = ? AND last_seq = ? AND version = ?",
+            (device_id, top, VERSION),
+        ).fetchone()
+        if row is None:
+            return None
+        got = cbor.loads(bytes(row[0]))
+        if not isinstance(got, list):
+            return None
+        return [compliance.Flag(*_back(f)) for f in got]
+    except (sqlite3.Error, ProtocolError, TypeError, ValueError):
+        return None  # a store without the table, or a form not ours: checked again
+
+
+# A flag's fields may hold a message as a tuple (``report_text.said``); CBOR has no tuple,
+# so a tuple is kept as a map of this one key, and read back as a tuple.
+_TUPLE = "(tuple)"
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, tuple):
+        return {_TUPLE: [_plain(v) for v in value]}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _back(value: "object") -> "Any":
+    if isinstance(value, dict):
+        if list(value) == [_TUPLE] and isinstance(value[_TUPLE], list):
+            return tuple(_back(v) for v in value[_TUPLE])
+        return {k: _back(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_back(v) for v in value]
+    return value
+
+
+def _keep_in_store(
+    keep: "Callable[[], AbstractContextManager[Cursor]]", device_id: str, top: int, flags: list
+) -> None:
+    try:
+        data = cbor.dumps(
+            [
+                _plain([f.code, f.rule, f.seq, f.message, f.msg_id, f.fields, f.through])
+                for f in flags
+            ]
+        )
+        with keep() as cur:
+            cur.execute(
+                "INSERT INTO web_flags (device_id, last_seq, version, data) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (device_id) DO UPDATE SET last_seq = excluded.last_seq, "
+                "version = excluded.version, data = excluded.data",
+                (device_id, top, VERSION, data),
+            )
+    except (sqlite3.Error, ProtocolError, TypeError, ValueError):
+        return  # not kept: checked again after a restart
 
 
 def _top(cur: "Cursor", device_id: str) -> "int | None":
@@ -74,13 +170,18 @@ def _top(cur: "Cursor", device_id: str) -> "int | None":
     return top
 
 
-def all_flags(look: "Callable[[], AbstractContextManager[Cursor]]", views: "Views") -> None:
-    """Every device's flags checked where its ledger grew (``device_flags``): what the
-    preparer does each round, so that no dashboard waits for a whole ledger's check."""
+def all_flags(
+    look: "Callable[[], AbstractContextManager[Cursor]]",
+    views: "Views",
+    keep: "Callable[[], AbstractContextManager[Cursor]] | None" = None,
+) -> None:
+    """Every device's flags checked where its ledger grew (``device_flags``, kept in the
+    store with ``keep``): what the preparer does each round, so that no dashboard waits for
+    a whole ledger's check."""
     with look() as cur:
         ids = [r[0] for r in cur.execute("SELECT device_id FROM devices ORDER BY device_id")]
     for device_id in ids:
-        device_flags(look, views, device_id)
+        device_flags(look, views, device_id, keep)
 
 
 def flags_ready(
@@ -94,10 +195,15 @@ def flags_ready(
     kept = []
     with look() as cur:
         for device_id in device_ids:
+            top = _top(cur, device_id)
             with views.flags_lock:
                 got = views.flags.get(device_id)
-            if got is None or got[0] != _top(cur, device_id):
-                return None
+            if got is None or got[0] != top:
+                found = _kept_in_store(cur, device_id, top)  # a server started again
+                if found is None:
+                    return None
+                with views.flags_lock:
+                    views.flags[device_id] = got = (top, found)
             kept.append((device_id, got[1]))
     return _shown(kept, zone)
 

@@ -76,7 +76,7 @@ def once(
             break
         asked = views.next_asked()
         if asked == FLAGS or (asked is None and not flagged):
-            dashboard.all_flags(store.read, views)
+            dashboard.all_flags(store.read, views, store.write)
             flagged = True
             continue
         if asked is None:

@@ -208,3 +208,55 @@ def test_the_preparer_takes_what_a_page_asked_for_first(fresh):
     web.views.get = noting  # type: ignore[method-assign]
     assert prepare.once(web.front, web.views) == 2
     assert made[0] == last and sorted(made) == sorted([FIRST, second])
+
+
+def test_a_restarted_server_reads_the_flags_kept_and_checks_no_ledger(fresh, monkeypatch):
+    # The flags made once are kept in the store by the ledger's last seq: a server started
+    # again shows its dashboard whole at once, without checking any ledger; they read back
+    # as made.
+    from host import compliance
+    from host.web import dashboard
+
+    ev, _ = fresh
+    web, _ = unprepared(ev)
+    prepare.once(web.front, web.views)
+    made = dict(web.views.flags)
+    assert made, "no device's flags were made"
+    web2, app2 = unprepared(ev)
+
+    def check(*args, **kwargs):
+        raise AssertionError("a ledger was checked again")
+
+    monkeypatch.setattr(compliance, "check", check)
+    page = webstore.logged_in(app2, "clerk").get("/", headers=HTML).text
+    assert "data-from" not in page and 'data-slot="flags"' in page
+    for device_id, (top, flags) in made.items():
+        again = web2.views.flags[device_id]
+        assert again[0] == top
+        assert [vars(f) for f in again[1]] == [vars(f) for f in flags]
+    # A ledger that grew is checked again (the kept flags are for the seq it had).
+    with ev.read() as cur:
+        device_id = next(iter(made))
+        top = dashboard._top(cur, device_id)
+        assert dashboard._kept_in_store(cur, device_id, top) is not None
+        assert dashboard._kept_in_store(cur, device_id, top + 1) is None
+
+
+def test_kept_flags_read_back_as_made(fresh):
+    from host import compliance
+    from host.web import dashboard
+
+    ev, _ = fresh
+    web, _ = unprepared(ev)
+    flags = [
+        compliance.Flag("late-upload", "R-HOST-1", 7, "chunks 7..9 late", "compliance.late",
+                        {"hours": 30, "first": 7, "last": 9,
+                         "recording": ("report.recording", {"number": 3})}, 9),
+        compliance.Flag("no-announcement", "R-DEV-5", 3, "no announcement"),
+    ]  # fmt: skip
+    dashboard._keep_in_store(web.front.write, "SC-X", 41, flags)
+    with ev.read() as cur:
+        again = dashboard._kept_in_store(cur, "SC-X", 41)
+        assert dashboard._kept_in_store(cur, "SC-X", 42) is None  # the ledger grew since
+    assert again is not None
+    assert [vars(f) for f in again] == [vars(f) for f in flags]
