@@ -36,7 +36,7 @@ function bind(root) {
 // A part still being prepared: its URL (data-from) answers 202 until the part is ready,
 // then the parts themselves, each marked data-slot as the placeholder it replaces.
 function fillIn(holder) {
-  var wait = 1000;
+  var wait = 500;
   function failed() {
     var note = holder.querySelector(".preparing");
     if (note) {
@@ -49,7 +49,7 @@ function fillIn(holder) {
       .then(function (r) {
         if (r.status === 202) {
           window.setTimeout(ask, wait);
-          wait = Math.min(wait * 1.5, 5000);
+          wait = Math.min(wait * 1.5, 3000);
           return null;
         }
         if (!r.ok) { throw new Error(String(r.status)); }
