@@ -8,6 +8,8 @@ not run; its rounds are run by the test (``prepare.once``)."""
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from host import audit, restricted
@@ -260,3 +262,23 @@ def test_kept_flags_read_back_as_made(fresh):
         assert dashboard._kept_in_store(cur, "SC-X", 42) is None  # the ledger grew since
     assert again is not None
     assert [vars(f) for f in again] == [vars(f) for f in flags]
+
+
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=8)
+    | st.binary(max_size=8),
+    lambda inner: st.lists(inner, max_size=3).map(tuple) | st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=12,
+)  # fmt: skip
+
+
+@given(_VALUES)
+@settings(max_examples=200, deadline=None)
+def test_a_flags_fields_keep_their_tuples_through_the_store(value):
+    # A flag's fields hold messages as tuples (report_text.said renders a tuple as a
+    # message, a list as itself): kept and read back, each is what it was.
+    from host.web import dashboard
+    from protocol import cbor
+
+    assert dashboard._back(cbor.loads(cbor.dumps(dashboard._plain(value)))) == value
