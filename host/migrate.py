@@ -39,8 +39,9 @@ if TYPE_CHECKING:
     from host.pgstore import PgEvidenceStore
 
 # Rebuilt by the store that needs them, never copied: retention's plan index and the review
-# page's views and dashboard flags. (PostgreSQL numbers sessions, gone media and checkpoints with an id that
-# SQLite keeps as the rowid: it is given from there, so their order stays.)
+# page's views and dashboard flags. (PostgreSQL numbers sessions, gone media and
+# checkpoints with an id that SQLite keeps as the rowid: it is given from there, so their
+# order stays.)
 REBUILT = frozenset(
     {"retention_index", "retention_stale", "retention_index_of", "web_views", "web_flags"}
 )
