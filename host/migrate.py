@@ -39,9 +39,12 @@ if TYPE_CHECKING:
     from host.pgstore import PgEvidenceStore
 
 # Rebuilt by the store that needs them, never copied: retention's plan index and the review
-# page's views. (PostgreSQL numbers sessions, gone media and checkpoints with an id that
-# SQLite keeps as the rowid: it is given from there, so their order stays.)
-REBUILT = frozenset({"retention_index", "retention_stale", "retention_index_of", "web_views"})
+# page's views and dashboard flags. (PostgreSQL numbers sessions, gone media and
+# checkpoints with an id that SQLite keeps as the rowid: it is given from there, so their
+# order stays.)
+REBUILT = frozenset(
+    {"retention_index", "retention_stale", "retention_index_of", "web_views", "web_flags"}
+)
 UPLOADERS = 4  # objects sent at once
 BATCH = 2000  # rows per insert
 

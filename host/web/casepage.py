@@ -17,11 +17,9 @@ approval), and each gets its ``export`` record naming the package.
 """
 
 import re
-import shutil
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -30,9 +28,8 @@ from starlette.routing import Route
 from host import access, audit, cases, i18n, items, registers, restricted, retention
 from host.errors import Refused, Unusable
 from host.web import export, pages
-from host.web import i18n as web_i18n
 from host.web.evidence import acting
-from host.web.session import checked_form, need, web_of
+from host.web.session import need, web_of
 
 if TYPE_CHECKING:
     from host.access import Desk
@@ -218,44 +215,36 @@ def show(request: Request) -> Response:
 
 async def make(request: Request) -> Response:
     """The court package of every recording case ``number`` holds."""
-    from host.court import iso as court_iso
     from host.court import package
-    from host.evidence import SqliteEvidenceStore
 
-    s = need(request)
-    form = await checked_form(request, s)
-    web = web_of(request)
-    lang = pages.lang_of(request)
     number = _number(request)
+
+    def recordings(s: "WebSession") -> "list[str]":
+        with s.desk.look() as cur:
+            try:
+                cases.get(cur, number)
+            except cases.CaseError:
+                raise HTTPException(404) from None
+            linked = [x.item.item_id for x in cases.linked(cur, number) if x.is_footage]
+        if not linked:
+            with acting(request, s, audit.EXPORT, None, case=number):
+                raise Unusable(i18n.text("court.case_empty", pages.lang_of(request), case=number))
+        return linked
+
+    a, linked = await export.asked(request, recordings, case=number, package=None)
+    s = a.s
     user = s.desk.user
-    with s.desk.look() as cur:
-        try:
-            case = cases.get(cur, number)
-        except cases.CaseError:
-            raise HTTPException(404) from None
-        linked = [x.item.item_id for x in cases.linked(cur, number) if x.is_footage]
-    if not linked:
-        with acting(request, s, audit.EXPORT, None, case=number):
-            raise Unusable(i18n.text("court.case_empty", lang, case=number))
-    for item in linked:  # each recording through the door: a refusal is on record
-        if s.desk.refusal(audit.EXPORT, item) is not None:
-            with acting(request, s, audit.EXPORT, item, case=number, package=None):
-                pass
     now = s.desk.now()
     name = "case-%s-%d" % (re.sub(r"[^A-Za-z0-9_-]", "_", number)[:40], now)
     wanted = []
     with s.desk.look() as cur:
+        case = cases.get(cur, number)
         for item in linked:
             device, rec = items.parse_id(item)
             one = package.Wanted(item, device, rec)
             package.describe(cur, one, user.name, now)
             wanted.append(one)
-        signer, kid = export._signer(cur, lang)
-    store = web.store
-    if not isinstance(store, SqliteEvidenceStore):
-        raise Unusable(web_i18n.text(lang, "web.export.store"))
-    shown = "%s (%s)" % (user.display, user.name) if user.display else user.name
-    extractor = {"user": user.name, "name": shown, "roles": sorted(user.roles)}
+        signer, kid = export._signer(cur, a.lang)
     about = {
         "number": case.case_no,
         "type": case.case_type,
@@ -265,46 +254,14 @@ async def make(request: Request) -> Response:
         "when_ms": case.happened_ms,
         "major": bool(case.major),
     }
-    where = export.folder_of(web)
-    out, image = where / name, where / (name + ".iso")
-    opts = package.Options(
-        out,
-        place=form.get("place", "").strip()[: export.TEXT_MAX],
-        purpose=form.get("purpose", "").strip()[: export.TEXT_MAX],
-        zone=pages.zone_of(request),
-    )
-    try:
-        where.mkdir(parents=True, exist_ok=True)
-        made = await run_in_threadpool(
-            package.build, store, wanted, about, extractor, signer, kid, opts, now
-        )
-        size = await run_in_threadpool(
-            court_iso.write_iso, out, image, "SEALCAM_" + made.package_id[:8]
-        )
-    except OSError as exc:
-        shutil.rmtree(out, ignore_errors=True)
-        problem = Unusable(web_i18n.text(lang, "web.export.failed", problem=exc.strerror or exc))
-        _failed(request, s, linked[0], number, name, problem)
-        raise problem from None
-    except (Unusable, Refused) as exc:
-        _failed(request, s, linked[0], number, name, exc)
-        raise
-    try:
-        for one in wanted:
-            details: dict = {
-                "case": number,
-                "package": name,
-                "package_id": made.package_id,
-                "manifest_sha256": made.manifest_sha256,
-            }
-            if one.approval:
-                details["approval"] = one.approval["id"]
-            with acting(request, s, audit.EXPORT, one.item, **details):
-                pass
-    except Refused:  # an approval ended while the package was made
-        shutil.rmtree(out, ignore_errors=True)
-        image.unlink(missing_ok=True)
-        raise
+    extractor = a.extractor
+    made, out, image, size = await export.made_as_iso(
+        request, a, name,
+        lambda out: package.build(a.store, wanted, about, extractor, signer, kid,
+                                  export.options(a, out), now),
+        linked[0], case=number, package=name,
+    )  # fmt: skip
+    export.on_record(request, a, made, out, image, wanted, case=number, package=name)
     s.exports[name] = {
         "item": linked[0],
         "case": number,
@@ -318,18 +275,6 @@ async def make(request: Request) -> Response:
         "made_ms": now,
     }
     return RedirectResponse("/exports/" + name, 303)
-
-
-def _failed(request: Request, s: "WebSession", item: str, number: str, name: str,
-            exc: Exception) -> None:  # fmt: skip
-    """A failed package as a refused ``export`` record; ``exc`` goes on up."""
-    if getattr(exc, "recorded", False):
-        return
-    try:
-        with acting(request, s, audit.EXPORT, item, case=number, package=name):
-            raise exc
-    except (Refused, Unusable):
-        pass
 
 
 def routes() -> "list[Route]":

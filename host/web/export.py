@@ -13,8 +13,10 @@ is downloaded from this web session only, by a name the server chose: no URL nam
 
 import re
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -28,6 +30,8 @@ from host.web.evidence import acting, item_id
 from host.web.session import checked_form, need, web_of
 
 if TYPE_CHECKING:
+    from host.court import package
+    from host.evidence import SqliteEvidenceStore
     from host.sqlstore import Cursor
     from host.web.pages import WebSession
     from host.web.session import WebSession as Session
@@ -58,82 +62,149 @@ def _signer(cur: "Cursor", lang: str) -> tuple:
     return make_signer(key.seed), key.device_id
 
 
-def _failed(request: Request, s: "Session", wanted: str, name: str, exc: Exception) -> None:
-    """A failed attempt as a refused ``export`` record; ``exc`` goes on up."""
-    if getattr(exc, "recorded", False):
-        return
-    try:
-        with acting(request, s, audit.EXPORT, wanted, package=name):
-            raise exc
-    except (Refused, Unusable):
-        pass
+@dataclass(frozen=True)
+class Asked:
+    """An export asked for by a page's form, past what every export checks first
+    (``asked``): the session, its form, the application's state, the page's language."""
+
+    s: "Session"
+    form: "dict[str, str]"
+    web: Any  # host.web.state.Web
+    lang: str
+    zone: str  # the agency's time zone, which the note's times are in
+    store: "SqliteEvidenceStore"
+
+    @property
+    def extractor(self) -> dict:
+        """Who makes the package, as its note names them."""
+        user = self.s.desk.user
+        shown = "%s (%s)" % (user.display, user.name) if user.display else user.name
+        return {"user": user.name, "name": shown, "roles": sorted(user.roles)}
 
 
-async def make(request: Request) -> Response:
-    from host.court import iso as court_iso
-    from host.court import package
+async def asked(
+    request: Request, recordings: "Callable[[Session], list[str]]", **details: object
+) -> "tuple[Asked, list[str]]":
+    """What every export from a page checks first, a recording's and a case's alike: the
+    session, the form and its CSRF token; the recordings (``recordings``: it may refuse,
+    404 or Unusable, on record as it sees fit), each through the desk's door (a refusal on
+    record, with ``details``, in the page's language); a store packages are made from."""
     from host.evidence import SqliteEvidenceStore
 
     s = need(request)
     form = await checked_form(request, s)
     web = web_of(request)
     lang = pages.lang_of(request)
-    wanted = item_id(request)
-    user = s.desk.user
-    if s.desk.refusal(audit.EXPORT, wanted) is not None:
-        with acting(request, s, audit.EXPORT, wanted, package=None):
-            pass  # the door says no again, on record, in the page's language
-    device, number = items.parse_id(wanted)
-    now = s.desk.now()
-    name = "%s-%d-%d" % (re.sub(r"[^A-Za-z0-9_-]", "_", device), number, now)
+    wanted = recordings(s)
+    for item in wanted:
+        if s.desk.refusal(audit.EXPORT, item) is not None:
+            with acting(request, s, audit.EXPORT, item, **details):
+                pass  # the door says no again, on record, in the page's language
     store = web.store
-    with s.desk.look() as cur:
-        items.get(cur, wanted)  # 404 for a recording the store lacks
-        one = package.Wanted(wanted, device, number)
-        package.describe(cur, one, user.name, now)
-        signer, kid = _signer(cur, lang)
     if not isinstance(store, SqliteEvidenceStore):
         raise Unusable(i18n.text(lang, "web.export.store"))
-    shown = "%s (%s)" % (user.display, user.name) if user.display else user.name
-    extractor = {"user": user.name, "name": shown, "roles": sorted(user.roles)}
-    where = folder_of(web)
+    return Asked(s, form, web, lang, pages.zone_of(request), store), wanted
+
+
+async def made_as_iso(
+    request: Request,
+    a: Asked,
+    name: str,
+    build: "Callable[[Path], Any]",
+    failed_item: str,
+    **details: object,
+) -> "tuple[Any, Path, Path, int]":
+    """The package ``build(folder)`` makes (``host.court.package.build``, in a thread) and
+    its ISO image: ``(what build returned, its folder, the image, the image's size)``. A
+    failure removes what was made and is on record as a refused ``export`` of
+    ``failed_item`` with ``details``, then goes on up (an OSError as one line, in the page's
+    language)."""
+    from host.court import iso as court_iso
+
+    where = folder_of(a.web)
     out, image = where / name, where / (name + ".iso")
-    opts = package.Options(
-        out,
-        place=form.get("place", "").strip()[:TEXT_MAX],
-        purpose=form.get("purpose", "").strip()[:TEXT_MAX],
-        zone=pages.zone_of(request),
-    )
     try:
         where.mkdir(parents=True, exist_ok=True)
-        made = await run_in_threadpool(
-            package.build, store, [one], None, extractor, signer, kid, opts, now
-        )
+        made = await run_in_threadpool(build, out)
         size = await run_in_threadpool(
             court_iso.write_iso, out, image, "SEALCAM_" + made.package_id[:8]
         )
     except OSError as exc:
         shutil.rmtree(out, ignore_errors=True)
-        problem = Unusable(i18n.text(lang, "web.export.failed", problem=exc.strerror or exc))
-        _failed(request, s, wanted, name, problem)
+        problem = Unusable(i18n.text(a.lang, "web.export.failed", problem=exc.strerror or exc))
+        _failed(request, a.s, failed_item, problem, **details)
         raise problem from None
     except (Unusable, Refused) as exc:
-        _failed(request, s, wanted, name, exc)
+        _failed(request, a.s, failed_item, exc, **details)
         raise
-    details: dict = {
-        "package": name,
-        "package_id": made.package_id,
-        "manifest_sha256": made.manifest_sha256,
-    }
-    if one.approval:
-        details["approval"] = one.approval["id"]
+    return made, out, image, size
+
+
+def options(a: Asked, out: Path) -> "package.Options":
+    """The package's options from the form: the place and purpose its note names."""
+    from host.court import package
+
+    return package.Options(
+        out,
+        place=a.form.get("place", "").strip()[:TEXT_MAX],
+        purpose=a.form.get("purpose", "").strip()[:TEXT_MAX],
+        zone=a.zone,
+    )
+
+
+def on_record(
+    request: Request, a: Asked, made: Any, out: Path, image: Path, wanted: list, **details: object
+) -> None:
+    """Each recording's ``export`` record (``wanted``: ``package.Wanted``), naming the
+    package, its manifest's SHA-256 and the approval it was made under; an approval that
+    ended while it was made refuses it, on record, and the package is removed."""
     try:
-        with acting(request, s, audit.EXPORT, wanted, **details):
-            pass
-    except Refused:  # the approval ended while the package was made
+        for one in wanted:
+            named = dict(details, package_id=made.package_id,
+                         manifest_sha256=made.manifest_sha256)  # fmt: skip
+            if one.approval:
+                named["approval"] = one.approval["id"]
+            with acting(request, a.s, audit.EXPORT, one.item, **named):
+                pass
+    except Refused:
         shutil.rmtree(out, ignore_errors=True)
         image.unlink(missing_ok=True)
         raise
+
+
+def _failed(request: Request, s: "Session", wanted: str, exc: Exception, **details: object) -> None:
+    """A failed attempt as a refused ``export`` record; ``exc`` goes on up."""
+    if getattr(exc, "recorded", False):
+        return
+    try:
+        with acting(request, s, audit.EXPORT, wanted, **details):
+            raise exc
+    except (Refused, Unusable):
+        pass
+
+
+async def make(request: Request) -> Response:
+    from host.court import package
+
+    wanted = item_id(request)
+    a, _ = await asked(request, lambda s: [wanted], package=None)
+    s = a.s
+    device, number = items.parse_id(wanted)
+    now = s.desk.now()
+    name = "%s-%d-%d" % (re.sub(r"[^A-Za-z0-9_-]", "_", device), number, now)
+    with s.desk.look() as cur:
+        items.get(cur, wanted)  # 404 for a recording the store lacks
+        one = package.Wanted(wanted, device, number)
+        package.describe(cur, one, s.desk.user.name, now)
+        signer, kid = _signer(cur, a.lang)
+    extractor = a.extractor
+    made, out, image, size = await made_as_iso(
+        request, a, name,
+        lambda out: package.build(a.store, [one], None, extractor, signer, kid,
+                                  options(a, out), now),
+        wanted, package=name,
+    )  # fmt: skip
+    on_record(request, a, made, out, image, [one], package=name)
     s.exports[name] = {
         "item": wanted,
         "iso": str(image),

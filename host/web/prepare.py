@@ -10,13 +10,20 @@ chunks' media against their signed hashes (``footage.Checks``, the page's own, w
 budget) before it keeps the view, so that the first look shows their states instead of
 "checking". The view is derived from the signed entries, as the index is; the checks'
 results are what a page would have found itself, and a chunk not checked yet is shown so.
+
+A page that finds its recording's view not made yet does not make it: it is shown at once
+without what needs the view, and asks the preparer for it (``Views.ask``), which wakes and
+takes it before anything else; the page then fetches the missing parts once ready. The
+dashboard's costly part, every device's compliance flags over its whole ledger, is made
+here too, each round, for the devices whose ledger grew (``dashboard.all_flags``).
 """
 
 import threading
 from typing import TYPE_CHECKING, cast
 
 from host import items
-from host.web.recordview import VERSION, Views, keep_in_store
+from host.web import dashboard
+from host.web.recordview import FLAGS, VERSION, Views, keep_in_store
 
 if TYPE_CHECKING:
     from host.access import Store
@@ -50,20 +57,43 @@ def once(
     budget: int = CHECK_BUDGET,
 ) -> int:
     """Bring the items index up to the ledger and make every wanting view; how many were
-    made. With ``checks`` (the page's), each one's chunks are checked against their signed
-    hashes too, within ``budget`` chunks, before the view is kept: the first look then
-    shows their states at once. Stops early once ``stop`` is set."""
+    made. What pages asked for (``Views.ask``) comes first, before each next recording:
+    a recording someone has open, the dashboard's compliance flags; then the flags of every
+    device whose ledger grew, then the other recordings, newest first. With ``checks`` (the
+    page's), each one's chunks are checked against their signed hashes too, within
+    ``budget`` chunks, before the view is kept: the first look then shows their states at
+    once. Stops early once ``stop`` is set."""
     with store.read() as cur:
         behind = items.behind(cur)
     if behind:
         with store.write() as cur:
             items.refresh(cur)
     made = 0
-    for item_id in wanting(store):
+    todo = wanting(store)
+    flagged = False
+    while True:
         if stop is not None and stop.is_set():
             break
+        asked = views.next_asked()
+        if asked == FLAGS or (asked is None and not flagged):
+            dashboard.all_flags(store.read, views, store.write)
+            flagged = True
+            continue
+        if asked is None:
+            if not todo:
+                break
+            item_id = todo.pop(0)
+        else:
+            item_id = asked
+            if item_id in todo:
+                todo.remove(item_id)
         with store.read() as cur:
-            item = items.get(cur, item_id)
+            try:
+                item = items.get(cur, item_id)
+            except items.ItemError:
+                continue  # asked for by a URL that names nothing
+        if asked is not None and views.ready(store.read, item) is not None:
+            continue  # made already (by a player's request, or an earlier round)
         view = views.get(store.read, item)
         if checks is not None and len(view.parts) <= budget:
             budget -= len(view.parts)
@@ -98,6 +128,9 @@ class Preparer:
         self.rounds = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # The pages on these views no longer make them: they ask this preparer, and show
+        # what needs no view at once (``recording``, ``dashboard``).
+        views.prepared = True
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="prepare-views", daemon=True)
@@ -107,6 +140,7 @@ class Preparer:
         """Stop after the view under way (a ten-hour one: seconds), waiting at most
         ``wait_s``; the store may then be closed."""
         self._stop.set()
+        self.views.wake.set()
         if self._thread is not None:
             self._thread.join(wait_s)
 
@@ -117,7 +151,9 @@ class Preparer:
             except Exception:  # a store busy or closing: the next round tries again
                 pass
             self.rounds += 1
-            self._stop.wait(self.poll_s)
+            # The next round in ``poll_s``, or at once when a page asks (``Views.ask``).
+            self.views.wake.wait(self.poll_s)
+            self.views.wake.clear()
 
 
 __all__ = ["POLL_S", "Preparer", "once", "wanting"]

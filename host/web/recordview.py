@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS web_views (
     data     BLOB NOT NULL
 );
 """
+FLAGS = "flags"  # what a dashboard asks the preparer for: the devices' compliance flags
 VERSION = 1  # of the kept form below: a view kept in another is made again
 # One part in the kept form: seq, chunk index, media digest, size, start and end (ms), video.
 # Packed, not a CBOR array per part: a ten-hour recording's 36,000 parts unpack in
@@ -83,6 +84,21 @@ def make(item: items.Item, stored: "list[bytes]") -> View:
     whole = footage.Footage(parts) if playable == footage.PLAYABLE else None
     track = gpstrack.draw(gpstrack.fixes(chunks))
     return View(story, parts, playable, whole, track, _places(item, parts))
+
+
+def first_guess(cur: "Cursor", item: items.Item, within: int = 64) -> "str | None":
+    """Whether ``item`` plays (``footage.playability``) as its first chunk says, read from
+    the first ``within`` entries of its span, or None when none is a chunk of it: what a
+    page shows its player by before the view is made (a recording keeps one media form,
+    so its first chunk says it; the view, when made, says it from every chunk)."""
+    for raw in raws(
+        cur, item.device_id, item.first_seq, min(item.last_seq, item.first_seq + within - 1)
+    ):
+        for e in footage.chunk_entries(parsed([raw])):
+            rec_id = e.fields.get(F_RECORDING)
+            if isinstance(rec_id, bytes) and recording_number(rec_id) == item.rec:
+                return footage.playability([e])
+    return None
 
 
 def _places(item: items.Item, parts: "list[footage.Part]") -> "list[tuple[float, float]]":
@@ -141,13 +157,61 @@ def axis(ms: int, start: int, length: int) -> float:
 
 
 class Views:
-    """The views of the recordings looked at lately (at most ``limit``)."""
+    """The views of the recordings looked at lately (at most ``limit``).
+
+    Where a preparer makes them (``host.web.prepare``: ``prepared`` is then set), a page
+    does not wait for a view that is not ready: it asks for it (``ask``: the preparer takes
+    what is asked before anything else) and shows what it can at once; the view's parts of
+    the page follow when it is ready (``ready``)."""
 
     def __init__(self, limit: int = 16) -> None:
         self.limit = limit
+        self.prepared = False  # a preparer makes the views (pages then never parse)
+        # What pages asked the preparer for, oldest first (recording ids, or ``FLAGS``);
+        # ``wake`` is set at each ask, so that the preparer starts on it at once.
+        self.wake = threading.Event()
+        self._asked: OrderedDict[str, None] = OrderedDict()
+        # The dashboard's compliance flags, kept here beside the views and made by the same
+        # preparer: per device, its last seq when checked and its flags (``dashboard``).
+        self.flags: dict[str, tuple] = {}
+        self.flags_making: dict[str, threading.Lock] = {}
+        self.flags_lock = threading.Lock()
         self._kept: OrderedDict[tuple, View] = OrderedDict()
         self._making: dict[tuple, threading.Lock] = {}
         self._lock = threading.Lock()
+
+    def ask(self, key: str) -> None:
+        """Ask the preparer for ``key`` next (a recording's id, or ``FLAGS``)."""
+        with self._lock:
+            self._asked[key] = None
+        self.wake.set()
+
+    def next_asked(self) -> "str | None":
+        """The oldest key asked for and not yet taken, or None."""
+        with self._lock:
+            if not self._asked:
+                return None
+            return self._asked.popitem(last=False)[0]
+
+    def ready(
+        self, look: "Callable[[], AbstractContextManager[Cursor]]", item: items.Item
+    ) -> "View | None":
+        """The view of ``item`` when it costs no parse: kept here, or kept in the store
+        (read through ``look``; milliseconds); None while it is still to be made."""
+        key = (item.item_id, item.last_seq)
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
+            if key in self._making:
+                return None  # being made (by the preparer, or a player's request)
+        view = _kept_in_store(look, item)
+        if view is not None:
+            with self._lock:
+                self._kept[key] = view
+                while len(self._kept) > self.limit:
+                    self._kept.popitem(last=False)
+        return view
 
     def get(
         self,
@@ -169,16 +233,19 @@ class Views:
             with self._lock:
                 if key in self._kept:
                     return self._kept[key]
-            view = _kept_in_store(look, item)
-            if view is None:
-                with look() as cur:
-                    stored = raws(cur, item.device_id, item.first_seq, item.last_seq)
-                view = make(item, stored)
-                if keep is not None:
-                    keep_in_store(keep, item, view)
+            try:
+                view = _kept_in_store(look, item)
+                if view is None:
+                    with look() as cur:
+                        stored = raws(cur, item.device_id, item.first_seq, item.last_seq)
+                    view = make(item, stored)
+                    if keep is not None:
+                        keep_in_store(keep, item, view)
+            finally:  # made or failed: no longer "being made" (``ready``)
+                with self._lock:
+                    self._making.pop(key, None)
             with self._lock:
                 self._kept[key] = view
-                self._making.pop(key, None)
                 while len(self._kept) > self.limit:
                     self._kept.popitem(last=False)
         return view

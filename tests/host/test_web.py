@@ -88,6 +88,12 @@ def _expect(name: str, key: str, second: str) -> int:
         return 404 if stranger else 200
     if key == "recording-none":
         return 404
+    if key in ("parts", "parts-second"):  # the page's door: the view is not gated
+        return 404 if stranger else 200
+    if key == "parts-none":
+        return 404
+    if key == "flags":  # the whole fleet's flags: not on an officer's dashboard
+        return 404 if user.officer_only else 200
     if key in ("media-none", "thumb-none", "clip-none"):
         return 404 if may_play else 403  # the role is refused before the item is looked up
     if key in ("media", "clip", "thumb"):
@@ -127,6 +133,10 @@ def _walk(c: TestClient, second: str, approval: int) -> "dict[str, int]":
         "recording-none": c.get(
             "/recording/%s/999" % DEVICE, headers=HTML, follow_redirects=False
         ).status_code,
+        "parts": c.get("/recording/%s/timeline" % FIRST).status_code,
+        "parts-second": c.get("/recording/%s/timeline" % second).status_code,
+        "parts-none": c.get("/recording/%s/999/timeline" % DEVICE).status_code,
+        "flags": c.get("/dashboard/flags").status_code,
         "media": c.get("/media/%s/footage.mp4" % FIRST, headers=ranged).status_code,
         "media-second": c.get("/media/%s/footage.mp4" % second, headers=ranged).status_code,
         "media-none": c.get("/media/%s/999/footage.mp4" % DEVICE, headers=ranged).status_code,
@@ -179,6 +189,8 @@ WALKED = {
     "/search": "search",
     "/approvals": "approvals",
     "/recording/{device}/{rec:int}": "recording",
+    "/recording/{device}/{rec:int}/timeline": "parts, parts-second, parts-none",
+    "/dashboard/flags": "flags",
     "/media/{device}/{rec:int}/footage.mp4": "media",
     "/media/{device}/{rec:int}/clip/{index:int}.mp4": "clip",
     "/thumb/{device}/{rec:int}.jpg": "thumb",

@@ -19,14 +19,15 @@ WAIT_MS = 60_000  # a generous bound on a loaded machine; the conditions are wha
 
 
 @contextlib.contextmanager
-def serving(ev) -> "Iterator[str]":
-    """The review page on ``ev``, served by uvicorn on loopback: its base URL."""
+def serving(ev, web=None) -> "Iterator[str]":
+    """The review page on ``ev`` (with the application's state ``web``, if given), served by
+    uvicorn on loopback: its base URL."""
     import uvicorn
 
     sock = bound("127.0.0.1", 0)
     server = uvicorn.Server(
-        uvicorn.Config(create_app(ev, sign=webstore.sign_checkpoint), log_level="warning",
-                       lifespan="off")
+        uvicorn.Config(create_app(ev, sign=webstore.sign_checkpoint, web=web),
+                       log_level="warning", lifespan="off")
     )  # fmt: skip
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -309,4 +310,68 @@ def test_play_a_raw_recording_through_its_derivative(raw_site, page):
     page.evaluate("() => document.getElementById('player').pause()")
     page.click("details.originals summary")
     shots(page, "recording-raw")
+    log_out(page)
+
+
+@pytest.fixture(scope="module")
+def unprepared_site(tmp_path_factory):
+    """The review page on a store of two recordings, none prepared: its preparer is there
+    but runs only when the test says (``prepare.once``), so "before" is certain."""
+    from host import access
+    from host.web import prepare
+    from host.web.state import Web
+
+    ev, _ = webstore.make(tmp_path_factory.mktemp("unprepared") / "ev")
+    web = Web(ev, access.wall_ms, webstore.sign_checkpoint)
+    prepare.Preparer(web.front, web.views, poll_s=3600.0)  # attached, never started
+    try:
+        with serving(ev, web) as base:
+            yield base, web
+    finally:
+        ev.close()
+
+
+def test_open_a_recording_before_it_is_prepared(unprepared_site, page):
+    # Issue 16 (a page in under 1 s, the first look included): the dashboard and a
+    # recording's page come at once, saying what they are still preparing; their flags and
+    # timeline appear by themselves once the preparer has made them, and work as ever.
+    from host.web import prepare
+
+    base, web = unprepared_site
+    held: list = []  # the player's requests, held: only the preparer makes the view here
+    page.route("**/footage.mp4", lambda route: held.append(route))
+    as_user(page, base, "clerk")
+    page.wait_for_selector("section.late p.preparing")
+    shots(page, "dashboard-preparing")
+    page.goto(base + "/recording/" + webstore.FIRST)
+    page.wait_for_selector("section.timeline p.preparing")
+    assert page.locator("video#player").count() == 1  # the player is there at once
+    assert page.locator("section.gps p.preparing").count() == 1
+    assert page.locator("section.custody tbody tr").count() >= 1
+    shots(page, "recording-preparing")
+    prepare.once(web.front, web.views)  # the preparer's round
+    page.wait_for_selector("table.events", timeout=WAIT_MS)
+    page.wait_for_selector("svg.track circle.start", timeout=WAIT_MS)
+    assert page.locator("p.preparing").count() == 0
+    for route in held:
+        route.continue_()
+    page.unroute("**/footage.mp4")
+    page.evaluate(
+        "() => { const v = document.getElementById('player'); v.muted = true; v.play(); }"
+    )
+    page.wait_for_function(
+        "() => document.getElementById('player').currentTime > 0.3", timeout=WAIT_MS
+    )
+    # The timeline put in place works: its jump seeks the player to the pause.
+    page.click("tr[data-event=pause] button.seek")
+    page.wait_for_function(
+        "() => { const v = document.getElementById('player');"
+        " return !v.paused && v.currentTime >= 3.0; }",
+        timeout=WAIT_MS,
+    )
+    page.evaluate("() => document.getElementById('player').pause()")
+    shots(page, "recording-prepared")
+    page.goto(base + "/")
+    page.wait_for_selector("section.flags")
+    assert page.locator("p.preparing").count() == 0
     log_out(page)

@@ -1,30 +1,77 @@
 // The review page's only script: a timeline mark's "jump" button seeks the player to the
 // mark's media time and plays from there; playing one sound pauses the others; a raw
 // recording is played through its derivative, asked for and awaited here; a click on a
-// GPS track offers a search for recordings that passed near that point.
+// GPS track offers a search for recordings that passed near that point; and the parts of a
+// page the server was still preparing when it sent it (a long recording's timeline, the
+// dashboard's flags) are asked for until ready, then put in place.
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
-  var player = document.getElementById("player");
-  var sounds = Array.prototype.slice.call(document.querySelectorAll("audio.spoken"));
-  if (player) { sounds.push(player); }
-  sounds.forEach(function (one) {
-    one.addEventListener("play", function () {
-      sounds.forEach(function (other) { if (other !== one) { other.pause(); } });
+  // One sound at a time, whichever started last (the play event does not bubble: caught
+  // on its way down, so parts put in later are covered too).
+  document.addEventListener("play", function (event) {
+    document.querySelectorAll("audio, video").forEach(function (other) {
+      if (other !== event.target) { other.pause(); }
     });
+  }, true);
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("button.seek") : null;
+    var player = document.getElementById("player");
+    if (!button || !player) { return; }
+    player.currentTime = parseFloat(button.getAttribute("data-at"));
+    player.play();
+    player.scrollIntoView({block: "nearest"});
   });
-  document.querySelectorAll("button.seek").forEach(function (button) {
-    button.addEventListener("click", function () {
-      if (!player) { return; }
-      player.currentTime = parseFloat(button.getAttribute("data-at"));
-      player.play();
-      player.scrollIntoView({block: "nearest"});
-    });
-  });
-  var derivative = document.querySelector("div.derivative");
-  if (derivative) { playDerivative(derivative, player); }
-  var track = document.querySelector("svg.track[data-geo]");
-  if (track) { pickOnTrack(track); }
+  bind(document);
+  document.querySelectorAll("[data-from]").forEach(fillIn);
 });
+
+// What a part of the page needs once it is in the document.
+function bind(root) {
+  var derivative = root.querySelector("div.derivative");
+  if (derivative) { playDerivative(derivative, document.getElementById("player")); }
+  var track = root.querySelector("svg.track[data-geo]");
+  if (track) { pickOnTrack(track); }
+}
+
+// A part still being prepared: its URL (data-from) answers 202 until the part is ready,
+// then the parts themselves, each marked data-slot as the placeholder it replaces.
+function fillIn(holder) {
+  var wait = 500;
+  function failed() {
+    var note = holder.querySelector(".preparing");
+    if (note) {
+      note.textContent = holder.getAttribute("data-failed");
+      note.setAttribute("role", "alert");
+    }
+  }
+  function ask() {
+    fetch(holder.getAttribute("data-from"), {headers: {"Accept": "*/*"}})
+      .then(function (r) {
+        if (r.status === 202) {
+          window.setTimeout(ask, wait);
+          wait = Math.min(wait * 1.5, 3000);
+          return null;
+        }
+        if (!r.ok) { throw new Error(String(r.status)); }
+        return r.text();
+      })
+      .then(function (text) {
+        if (text === null) { return; }
+        var got = new DOMParser().parseFromString(text, "text/html");
+        var root = got.body || got;
+        Array.prototype.slice.call(root.children).forEach(function (part) {
+          var slot = part.getAttribute("data-slot");
+          var here = slot && document.querySelector("[data-slot='" + slot + "']");
+          if (!here) { return; }
+          var node = document.importNode(part, true);
+          here.parentNode.replaceChild(node, here);
+          bind(node);
+        });
+      })
+      .catch(failed);
+  }
+  ask();
+}
 
 // A raw recording: its derivative is made on the server at the first play (the button),
 // and its state asked for every second until it is ready; then it plays, labelled, with
