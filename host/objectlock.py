@@ -77,6 +77,13 @@ class Hold(NamedTuple):
     on: bool
 
 
+def whole_s(ms: int) -> int:
+    """``ms`` rounded up to a whole second (never past ``LATEST_MS``): the object store keeps
+    a retain-until in whole seconds, so a date asked with milliseconds reads back earlier
+    than asked, short of its own plan by a fraction of a second."""
+    return min(-(-ms // 1000) * 1000, LATEST_MS)
+
+
 def keep_of(facts: retention.Facts, policy: retention.Policy, now_ms: int) -> Keep:
     """What an item's retention wants of its media's lock at ``now_ms``: every rule that
     applies to it (``retention.rules``) counts, the longest wins; see the module's
@@ -118,7 +125,7 @@ def plan(digest: bytes, version: str, want: Keep, have: Lock) -> "list[Extend | 
     two calls, held by neither. Never a shorter date; nothing when it is as it should be."""
     calls: list[Extend | Hold] = []
     if have.until_ms is None or have.until_ms < want.need_ms:
-        until = min(max(want.until_ms, want.need_ms), LATEST_MS)
+        until = whole_s(max(want.until_ms, want.need_ms))
         if have.until_ms is None or until > have.until_ms:
             calls.append(Extend(digest, version, until))
     if want.held != have.held:
@@ -150,4 +157,4 @@ def new_object_until(recorded_ms: int, policy: retention.Policy) -> int:
     are not known at the dock, and a lock cannot be shortened after). The item's own class
     is applied after (``plan``): with no shorter category period, that is this date."""
     until = retention.add_years(recorded_ms, max(policy.shortest_years(), retention.MIN_YEARS))
-    return min(until, LATEST_MS)
+    return whole_s(until)
