@@ -392,3 +392,43 @@ def keep_up(
     with store.read() as cur:
         moving = open_case_items(cur)
     return _marked(store, moving, at, progress=progress)
+
+
+def counts(done: Applied, margin_days: int, full: bool) -> dict:
+    """A run's counts, as its audit record and its reports give them."""
+    return {
+        "margin_days": margin_days,
+        "full": full,
+        "objects": done.objects,
+        "extended": done.extended,
+        "held": done.held,
+        "released": done.released,
+        "failed": len(done.failed),
+        "short": len(done.short),
+        "corrected": done.corrected,
+    }
+
+
+def daemon_upkeep(open_store: "Callable[[], Any]", actor: str, now_ms: int) -> "dict | None":
+    """One upkeep run as a sync daemon makes it (``host.daemon.Daemon.upkeep``): on a store
+    of its own (its own database connection and S3 client, so no session waits for it),
+    by one host at a time (``try_upkeep``; None when another holds it, or the store has no
+    evidence management yet), with one ``lock-keep-up`` audit record by ``actor`` (the
+    daemon's host key id: no person ran it). Its counts."""
+    from host import audit
+
+    store = open_store()
+    try:
+        if not store.try_upkeep():
+            return None
+        with store.read() as cur:
+            if not sqlstore.has_table(cur, "audit"):
+                return None
+        done = keep_up(store, now_ms)
+        out = counts(done, MARGIN_DAYS, False)
+        details = dict(out, failed_digests=[d for d, _why in done.failed][:100])
+        with store.write() as cur:
+            audit.record(cur, store.log, actor, audit.LOCK_KEEP_UP, now_ms, details=details)
+        return out
+    finally:
+        store.close()

@@ -59,6 +59,9 @@ SCHEMA_LOCK = 0x5EA10001  # makes the tables one host at a time
 # embedded store's BEGIN IMMEDIATE makes them: each reads the audit trail's last record to
 # chain the next, and a plan's index to bring it up, so two at once would fork them.
 WRITE_LOCK = 0x5EA10002
+# The object locks' upkeep (host.medialocks.keep_up) run by a sync daemon: one host's at a
+# time (a session-level lock on the upkeep's own connection, let go when it closes).
+UPKEEP_LOCK = 0x5EA10003
 UPLOADERS = 2  # uploads run at once, beside the session while it brings the next media
 UPLOADS = 4  # uploads running or waiting (the media of each held in memory) at most
 
@@ -805,6 +808,11 @@ class PgEvidenceStore(EvidenceStore):
                 "DO UPDATE SET until_ms = %s, held = excluded.held" % until,
                 rows,
             )
+
+    def try_upkeep(self) -> bool:
+        """Whether this store's connection now holds the upkeep's lock (``UPKEEP_LOCK``):
+        False while another host's daemon runs it. Held until the store is closed."""
+        return bool(self._rows("SELECT pg_try_advisory_lock(%s)", (UPKEEP_LOCK,))[0][0])
 
     def pending_locks(self) -> "list[tuple[str, int]]":
         """``(item_id, mark)`` of the recordings whose objects' locks wait for a change to

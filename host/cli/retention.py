@@ -564,17 +564,7 @@ def run_keep_up(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    counts = {
-        "margin_days": margin,
-        "full": args.full,
-        "objects": done.objects,
-        "extended": done.extended,
-        "held": done.held,
-        "released": done.released,
-        "failed": len(done.failed),
-        "short": len(done.short),
-        "corrected": done.corrected,
-    }
+    counts = medialocks.counts(done, margin, args.full)
     try:
         with desk.act(audit.LOCK_KEEP_UP, None, **counts) as act:
             if done.short:

@@ -9,6 +9,10 @@ when a service is down. Against PostgreSQL 15 and Ceph's S3 gateway."""
 # store's lock must keep it too, however long the case stays open.
 
 import json
+import select
+import signal
+import subprocess
+import time
 from collections import Counter
 
 import pytest
@@ -21,7 +25,10 @@ from host.pgstore import PgEvidenceStore
 from tests.firmware.helpers import start
 from tests.host.helpers import (
     ACCOUNT_PASSWORD,
+    HOST_KID,
+    SEALCAM,
     evidence,
+    host_keys,
     run_pair,
     sign_checkpoint,
     with_accounts,
@@ -286,6 +293,45 @@ def test_keep_up_says_in_one_line_when_a_service_is_down(
                  "--user", "clerk"])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_serving_daemon_keeps_the_locks_up_at_its_start(tmp_path, scale_store):
+    # The sync daemon (not --once) does the upkeep's work at its start, beside serving, on
+    # its own connection; recorded by the host's key id, no person having run it.
+    url, media = scale_store
+    store = two_recordings(tmp_path, url, media)
+    with store.read() as cur:
+        first, _second = sorted(items.find(cur), key=lambda i: i.started_ms)
+    mine = objects(store, first.item_id)
+    now = first.started_ms + DAY
+    clerk = Desk.login(store, "clerk", ACCOUNT_PASSWORD, now=lambda: now, sign=sign_checkpoint)
+    with clerk.act(audit.LINK_CASE, first.item_id) as act:
+        open_case(act, "A-1", first.item_id)
+    store.close()
+    host_keys(tmp_path)
+    argv = [*SEALCAM, "sync", "--evidence", url, "--media", media, "--host-key",
+            str(tmp_path / "host.key"), "--tcp", "127.0.0.1:0", "--json",
+            "--clock-start", str(now + 10 * DAY)]  # fmt: skip
+    daemon = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    events = []
+    try:
+        deadline = time.monotonic() + 300  # a bound on a hang, not a timing assertion
+        while not any(e["event"] in ("lock-keep-up", "upkeep-failed") for e in events):
+            assert time.monotonic() < deadline, events
+            if select.select([daemon.stdout], [], [], 1.0)[0]:
+                line = daemon.stdout.readline()
+                assert line, events  # the daemon ended
+                events.append(json.loads(line))
+    finally:
+        daemon.send_signal(signal.SIGINT)
+        daemon.communicate(timeout=120)
+    (done,) = [e for e in events if e["event"] == "lock-keep-up"]
+    assert done["extended"] == len(mine) and done["failed"] == 0
+    store = PgEvidenceStore(url, media)
+    with store.read() as cur:
+        (run,) = [r for r in audit.history(cur) if r.action == audit.LOCK_KEEP_UP]
+    assert run.actor == "sync:" + HOST_KID and run.details["extended"] == len(mine)
+    store.close()
 
 
 @pytest.fixture(autouse=True)

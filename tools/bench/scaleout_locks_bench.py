@@ -71,7 +71,6 @@ def fill(store: PgEvidenceStore, recordings: int, per: int) -> str:
     for k in range(per):  # the changed recording's objects, really stored and locked
         data = b"chunk %d of the recording that changes " % k * 2000
         digest = hashlib.sha256(data).digest()
-        store._first_lock = lambda _d: objectlock.new_object_until(T0, pol)
         store.put_media(digest, data)
         real.append(digest)
     until = objectlock.new_object_until(T0, pol)
