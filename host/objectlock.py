@@ -17,13 +17,16 @@ An object lock needs a date, so:
 - a dated rule gives its date;
 - "while a case is open": the case is open now, and closing it keeps the item at least the
   period after closing, so ``now + that period`` is a date the item is surely kept to. It
-  moves on with time: each run extends the lock once it is within ``STEP_DAYS`` of running
-  out (``need_ms``), a step further (``until_ms``), so a run does not call the store for
-  every such object every day;
+  moves on with time, and no change to retention extends it: the daily upkeep
+  (``host.medialocks.keep_up``, ``sealcam retention keep-up``) plans it as of a margin
+  ahead, extends it once it would fall short within the margin (``need_ms``), a step
+  further (``until_ms``), so a run does not call the store for every such object every
+  day;
 - "forever": ``FOREVER_YEARS`` after the recording (as long as the store itself is meant
   to last; an agency that keeps the store longer extends it by running this again).
 
-No date is ever later than ``LATEST_MS`` (2106-01-01): Ceph's gateway (16.2, measured) keeps a
+Dates are asked in whole seconds, rounded up (``whole_s``): the store keeps no more. No
+date is ever later than ``LATEST_MS`` (2106-01-01): Ceph's gateway (16.2, measured) keeps a
 retain-until as 32-bit seconds since 1970, so a date past 2106-02-07 wraps round to one in
 the past and leaves the object unlocked. A "forever" that reaches past it is set to it.
 

@@ -177,7 +177,11 @@ BEGIN
         ON CONFLICT (item_id) DO UPDATE SET mark = excluded.mark;
     RETURN NEW;
 END$$;
-CREATE OR REPLACE TRIGGER lock_pending_mark BEFORE INSERT ON retention_stale
+"""
+# Made only where it is missing: making a trigger locks its table against writers, and every
+# store that opens (each command, each daemon) would wait for the desk's transactions.
+LOCK_PENDING_TRIGGER = """
+CREATE TRIGGER lock_pending_mark BEFORE INSERT ON retention_stale
     FOR EACH ROW EXECUTE FUNCTION lock_pending_mark();
 """
 
@@ -363,6 +367,11 @@ class PgEvidenceStore(EvidenceStore):
                     self._db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
                     self._db.execute(SCHEMA)
                     self._db.execute(LOCK_PENDING)
+                    made = self._db.execute(
+                        "SELECT 1 FROM pg_trigger WHERE tgname = 'lock_pending_mark'"
+                    ).fetchone()
+                    if made is None:
+                        self._db.execute(LOCK_PENDING_TRIGGER)
                     self.log.create(self._db.cursor())
         except psycopg.Error as exc:
             self._db.close()
