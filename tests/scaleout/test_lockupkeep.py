@@ -144,8 +144,17 @@ def test_a_change_to_one_recording_touches_only_its_objects(tmp_path, scale_stor
         retention.place_hold(act.cur, first.item_id, None, "court order", "clerk", now[0])
     assert counted.keys() == mine
     assert counted.calls == Counter({("put_object_legal_hold", d): 1 for d in mine})
-    # Its class made a permanent one: its dates grow, the other recording's are not asked.
+    # Its class made a permanent one: its dates grow, the other recording's are not asked,
+    # nor even planned (the objects whose locks the applier reads, counted too).
     counted.calls.clear()
+    planned = []
+    read_locks = store.locks
+
+    def locks(digests=None):
+        planned.append(None if digests is None else {bytes(d).hex() for d in digests})
+        return read_locks(digests)
+
+    store.locks = locks
     with clerk.act(audit.CATEGORISE, first.item_id) as act:
         act.cur.execute(
             "INSERT INTO item_notes VALUES (?, ?, '', 'clerk', 0)",
@@ -153,6 +162,7 @@ def test_a_change_to_one_recording_touches_only_its_objects(tmp_path, scale_stor
         )
     assert counted.keys() == mine
     assert {op for op, _k in counted.calls} == {"put_object_retention", "get_object_retention"}
+    assert planned == [mine]
     # A change that asks nothing more of the locks (the hold placed again): no request.
     counted.calls.clear()
     with clerk.act(audit.HOLD, first.item_id) as act:
