@@ -99,8 +99,6 @@ class Daemon:
         self.totals: dict = {}  # the summary, once the daemon has stopped
         self.threads: list = []
         self.started = time.monotonic()
-        self.upkeep_runs = 0  # upkeep runs ended (done, skipped or failed)
-        self.upkeep_ended = threading.Condition(self.lock)
 
     def log(self, event: str, **fields: object) -> None:
         fields = dict(fields, event=event, time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
@@ -223,9 +221,6 @@ class Daemon:
                 else:
                     if done is not None:
                         self.log("lock-keep-up", **done)
-                with self.lock:
-                    self.upkeep_runs += 1
-                    self.upkeep_ended.notify_all()
                 self.stop.wait(every_s)
 
         threading.Thread(target=loop, daemon=True, name="upkeep").start()
