@@ -66,6 +66,7 @@ class LockedStore(Protocol):
 FEW = 32  # items read one by one below this
 MANY = 20_000  # items read by lists of ids up to this; the whole tables above it
 CHUNK = 500  # ids in one IN (...) list
+READERS = 4  # objects whose locks a full check asks the object store about at once
 MARGIN_DAYS = objectlock.STEP_DAYS  # the upkeep's default: a lock short within it is extended
 
 # The desk's actions after which retention may have grown or a hold changed (host.audit).
@@ -277,15 +278,21 @@ def apply(
     extended = held = released = corrected = 0
     failed, short = [], []
     changed, exact = {}, {}
+    asked = _ask_ahead(store.media, objects) if check else iter(())
     for n, (digest, (version, noted)) in enumerate(objects.items()):
         if progress is not None:
             progress(n, len(objects))
+        answer = next(asked, None)  # the object store's answer for this object (check)
         want = objectlock.combine(keeps[i] for i in users.get(digest, ()) if i in keeps)
         if want is None and not check:
             continue  # no item uses it (yet): its first lock stands
         try:
-            if check or noted is None:
-                have = lock_in_store(store.media, digest, version)
+            if answer is not None or noted is None:  # asked of the object store
+                have = (
+                    answer.result()
+                    if answer is not None
+                    else lock_in_store(store.media, digest, version)
+                )
                 if have != noted:
                     corrected += noted is not None
                     exact[digest] = have
@@ -314,6 +321,26 @@ def apply(
     store.note_locks(exact, exact=True)  # the object store's answer first, then what was set
     store.note_locks(changed)
     return Applied(len(objects), extended, held, released, failed, tuple(short), corrected)
+
+
+def _ask_ahead(media: "S3Media", objects: dict) -> "Iterator[Any]":
+    """Each object's lock as the object store answers it (a future, in ``objects``'
+    order), READERS asked at once and at most a few dozen ahead of the one waited for:
+    a full check of many objects waits on the store's round trips, not on one at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ahead = READERS * 8
+    with ThreadPoolExecutor(READERS, thread_name_prefix="lock-check") as pool:
+        items = iter(objects.items())
+        queue = [pool.submit(lock_in_store, media, d, v) for d, (v, _n) in _take(items, ahead)]
+        while queue:
+            yield queue.pop(0)
+            for d, (v, _n) in _take(items, 1):
+                queue.append(pool.submit(lock_in_store, media, d, v))
+
+
+def _take(items: "Iterator[Any]", n: int) -> list:
+    return [x for _i, x in zip(range(n), items, strict=False)]
 
 
 def _refresh_refs(store: "LockedStore") -> bool:
