@@ -75,6 +75,7 @@ SAMPLE = "sample-draw"  # a random review sample drawn (its seed recorded)
 REPORT = "report"  # an oversight report read (allocation, review, violations)
 VERIFY = "verify"  # the store verified by a person
 CHECKPOINT_EXPORT = "checkpoint-export"  # a signed checkpoint handed to a witness
+LOCK_KEEP_UP = "lock-keep-up"  # the object locks of the scale-out store's media kept up
 
 ACTIONS = (
     LOGIN,
@@ -113,6 +114,7 @@ ACTIONS = (
     REPORT,
     VERIFY,
     CHECKPOINT_EXPORT,
+    LOCK_KEEP_UP,
 )
 
 DONE = "done"

@@ -26,6 +26,8 @@ from host.sync import STOPPED, HostLink
 from protocol.signer import Ed25519Signer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from protocol.framing import Transport
 
 # Shown above the live view as they happen; the rest only move the view.
@@ -40,11 +42,13 @@ NOTED = (
     "turned-away",
     "declined",
     "internal-error",
+    "upkeep-failed",
 )
 TICK_S = 0.25  # the live view is redrawn this often (and at once when a session ends)
 # After Ctrl-C, how long the sessions get to end at their next read and keep what they
 # verified; a second Ctrl-C does not wait.
 STOP_JOIN_S = 10.0
+UPKEEP_EVERY_S = 24 * 3600.0  # the store's upkeep: at the start, then once a day
 
 
 class Daemon:
@@ -194,6 +198,32 @@ class Daemon:
         with self.lock:
             self.sessions.append(summary)
         return summary
+
+    # --- the store's upkeep ---
+
+    def upkeep(self, run: "Callable[[], dict | None]", every_s: float = UPKEEP_EVERY_S) -> None:
+        """Run ``run`` (the store's periodic upkeep: the scale-out store's object locks,
+        ``host.medialocks.daemon_upkeep``) now and every ``every_s`` while the daemon
+        serves, in a thread of its own, never in a session's: it works on its own database
+        connection and S3 client and holds no lock a session takes, so a dock never waits
+        for it (it shares only the CPU). Logged as ``lock-keep-up`` with its counts (none
+        when another host's daemon ran it), ``upkeep-failed`` with why; a failure never
+        stops the daemon, and the next run tries again. Not one of ``threads``: serving
+        ends when the links do, whatever the upkeep is doing."""
+
+        def loop() -> None:
+            while not self.stop.is_set():
+                try:
+                    done = run()
+                except Exception as exc:  # the store down, the object store refusing: later
+                    why = str(exc).strip().splitlines()
+                    self.log("upkeep-failed", reason=why[0] if why else type(exc).__name__)
+                else:
+                    if done is not None:
+                        self.log("lock-keep-up", **done)
+                self.stop.wait(every_s)
+
+        threading.Thread(target=loop, daemon=True, name="upkeep").start()
 
     # --- TCP ---
 

@@ -282,7 +282,7 @@ def migrate(
         with src.read() as cur:
             managed = sqlstore.has_table(cur, "holds")
         if managed:
-            medialocks.after_change(target, now)  # classes and holds onto the locks
+            medialocks.after_change(target, now, every=True)  # classes and holds onto the locks
         verified = pgverify.check(target)
         differences = _compare(src, target)
     finally:
@@ -329,8 +329,7 @@ def _pg_tables(cur: Any) -> "list[str]":
     return [
         r[0]
         for r in cur.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
-            "current_schema()"
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
         ).fetchall()
     ]
 
@@ -347,9 +346,11 @@ def _copy_one(src: "SqliteEvidenceStore", cur: Any, table: str) -> int:
         select = "rowid, " + select
         into = ["id", *columns]
     n = 0
-    rows = src._db.execute('SELECT %s FROM "%s" ORDER BY rowid' % (select, table)) if _has_rowid(
-        src, table
-    ) else src._db.execute('SELECT %s FROM "%s"' % (select, table))
+    rows = (
+        src._db.execute('SELECT %s FROM "%s" ORDER BY rowid' % (select, table))
+        if _has_rowid(src, table)
+        else src._db.execute('SELECT %s FROM "%s"' % (select, table))
+    )
     while True:
         batch = rows.fetchmany(BATCH)
         if not batch:

@@ -17,13 +17,16 @@ An object lock needs a date, so:
 - a dated rule gives its date;
 - "while a case is open": the case is open now, and closing it keeps the item at least the
   period after closing, so ``now + that period`` is a date the item is surely kept to. It
-  moves on with time: each run extends the lock once it is within ``STEP_DAYS`` of running
-  out (``need_ms``), a step further (``until_ms``), so a run does not call the store for
-  every such object every day;
+  moves on with time, and no change to retention extends it: the daily upkeep
+  (``host.medialocks.keep_up``, ``sealcam retention keep-up``) plans it as of a margin
+  ahead, extends it once it would fall short within the margin (``need_ms``), a step
+  further (``until_ms``), so a run does not call the store for every such object every
+  day;
 - "forever": ``FOREVER_YEARS`` after the recording (as long as the store itself is meant
   to last; an agency that keeps the store longer extends it by running this again).
 
-No date is ever later than ``LATEST_MS`` (2106-01-01): Ceph's gateway (16.2, measured) keeps a
+Dates are asked in whole seconds, rounded up (``whole_s``): the store keeps no more. No
+date is ever later than ``LATEST_MS`` (2106-01-01): Ceph's gateway (16.2, measured) keeps a
 retain-until as 32-bit seconds since 1970, so a date past 2106-02-07 wraps round to one in
 the past and leaves the object unlocked. A "forever" that reaches past it is set to it.
 
@@ -77,6 +80,13 @@ class Hold(NamedTuple):
     on: bool
 
 
+def whole_s(ms: int) -> int:
+    """``ms`` rounded up to a whole second (never past ``LATEST_MS``): the object store keeps
+    a retain-until in whole seconds, so a date asked with milliseconds reads back earlier
+    than asked, short of its own plan by a fraction of a second."""
+    return min(-(-ms // 1000) * 1000, LATEST_MS)
+
+
 def keep_of(facts: retention.Facts, policy: retention.Policy, now_ms: int) -> Keep:
     """What an item's retention wants of its media's lock at ``now_ms``: every rule that
     applies to it (``retention.rules``) counts, the longest wins; see the module's
@@ -118,7 +128,7 @@ def plan(digest: bytes, version: str, want: Keep, have: Lock) -> "list[Extend | 
     two calls, held by neither. Never a shorter date; nothing when it is as it should be."""
     calls: list[Extend | Hold] = []
     if have.until_ms is None or have.until_ms < want.need_ms:
-        until = min(max(want.until_ms, want.need_ms), LATEST_MS)
+        until = whole_s(max(want.until_ms, want.need_ms))
         if have.until_ms is None or until > have.until_ms:
             calls.append(Extend(digest, version, until))
     if want.held != have.held:
@@ -150,4 +160,4 @@ def new_object_until(recorded_ms: int, policy: retention.Policy) -> int:
     are not known at the dock, and a lock cannot be shortened after). The item's own class
     is applied after (``plan``): with no shorter category period, that is this date."""
     until = retention.add_years(recorded_ms, max(policy.shortest_years(), retention.MIN_YEARS))
-    return min(until, LATEST_MS)
+    return whole_s(until)

@@ -49,6 +49,7 @@ ROLE_ACTIONS: "dict[str, frozenset[str]]" = {
             audit.REPORT,
             audit.VERIFY,
             audit.CHECKPOINT_EXPORT,
+            audit.LOCK_KEEP_UP,
         }
     ),
     CLERK: frozenset(
@@ -78,6 +79,7 @@ ROLE_ACTIONS: "dict[str, frozenset[str]]" = {
             audit.REPORT,
             audit.VERIFY,
             audit.CHECKPOINT_EXPORT,
+            audit.LOCK_KEEP_UP,
         }
     ),
     LEGAL: frozenset(

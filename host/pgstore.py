@@ -59,6 +59,9 @@ SCHEMA_LOCK = 0x5EA10001  # makes the tables one host at a time
 # embedded store's BEGIN IMMEDIATE makes them: each reads the audit trail's last record to
 # chain the next, and a plan's index to bring it up, so two at once would fork them.
 WRITE_LOCK = 0x5EA10002
+# The object locks' upkeep (host.medialocks.keep_up) run by a sync daemon: one host's at a
+# time (a session-level lock on the upkeep's own connection, let go when it closes).
+UPKEEP_LOCK = 0x5EA10003
 UPLOADERS = 2  # uploads run at once, beside the session while it brings the next media
 UPLOADS = 4  # uploads running or waiting (the media of each held in memory) at most
 
@@ -120,6 +123,15 @@ CREATE TABLE IF NOT EXISTS media_locks (
     held       BOOLEAN NOT NULL,
     removed_ms BIGINT
 );
+-- Recordings whose retention changed since their objects' locks were last brought to it
+-- (host.medialocks): marked in the very transaction that changed them (LOCK_PENDING's
+-- trigger), cleared once the locks are set, so a change whose locks the object store did
+-- not take (down, refusing) is planned again by the next run, and only such changes are.
+-- ``mark`` grows with each marking: a run clears only the marks it planned.
+CREATE TABLE IF NOT EXISTS lock_pending (
+    item_id TEXT PRIMARY KEY,
+    mark    BIGSERIAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS store_meta (
     name  TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -150,6 +162,27 @@ CREATE TABLE IF NOT EXISTS host_keys (
     first_ms   BIGINT NOT NULL,
     PRIMARY KEY (kid, public_key)
 );
+"""
+
+# Whatever changes a recording's retention (its class, its cases, a case's state, a hold, a
+# policy: any code, audited or not) marks it in the plan's index's stale list, by that
+# index's own triggers (host.retention); this trigger marks each such recording for the
+# lock applier too, in the same transaction. BEFORE INSERT, so a recording already on the
+# stale list (where the list's insert meets a conflict and adds nothing) is marked again.
+LOCK_PENDING = """
+CREATE TABLE IF NOT EXISTS retention_stale (item_id TEXT PRIMARY KEY);
+CREATE OR REPLACE FUNCTION lock_pending_mark() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO lock_pending (item_id) VALUES (NEW.item_id)
+        ON CONFLICT (item_id) DO UPDATE SET mark = excluded.mark;
+    RETURN NEW;
+END$$;
+"""
+# Made only where it is missing: making a trigger locks its table against writers, and every
+# store that opens (each command, each daemon) would wait for the desk's transactions.
+LOCK_PENDING_TRIGGER = """
+CREATE TRIGGER lock_pending_mark BEFORE INSERT ON retention_stale
+    FOR EACH ROW EXECUTE FUNCTION lock_pending_mark();
 """
 
 TABLES = (
@@ -333,6 +366,12 @@ class PgEvidenceStore(EvidenceStore):
                 with self._db.transaction():
                     self._db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
                     self._db.execute(SCHEMA)
+                    self._db.execute(LOCK_PENDING)
+                    made = self._db.execute(
+                        "SELECT 1 FROM pg_trigger WHERE tgname = 'lock_pending_mark'"
+                    ).fetchone()
+                    if made is None:
+                        self._db.execute(LOCK_PENDING_TRIGGER)
                     self.log.create(self._db.cursor())
         except psycopg.Error as exc:
             self._db.close()
@@ -761,16 +800,44 @@ class PgEvidenceStore(EvidenceStore):
             for d, v, until, held in self._rows(sql, params)
         }
 
-    def note_locks(self, changed: dict) -> None:
-        """Keep ``digest -> objectlock.Lock`` as the objects' locks now stand."""
+    def note_locks(self, changed: dict, exact: bool = False) -> None:
+        """Keep ``digest -> objectlock.Lock`` as the objects' locks now stand. A date only
+        grows (two hosts noting at once keep the later: the object store never shortens a
+        lock either), unless ``exact``: what the object store itself answered (a full
+        check), which the note then says whatever it said before."""
         rows = [(bytes(d), lk.until_ms, lk.held) for d, lk in changed.items()]
         if not rows:
             return
+        until = (
+            "excluded.until_ms" if exact else "GREATEST(media_locks.until_ms, excluded.until_ms)"
+        )
         with self._transaction() as cur:
             cur.executemany(
-                "INSERT INTO media_locks VALUES (%s, %s, %s, NULL) ON CONFLICT (digest) "
-                "DO UPDATE SET until_ms = excluded.until_ms, held = excluded.held",
+                "INSERT INTO media_locks VALUES (%%s, %%s, %%s, NULL) ON CONFLICT (digest) "
+                "DO UPDATE SET until_ms = %s, held = excluded.held" % until,
                 rows,
+            )
+
+    def try_upkeep(self) -> bool:
+        """Whether this store's connection now holds the upkeep's lock (``UPKEEP_LOCK``):
+        False while another host's daemon runs it. Held until the store is closed."""
+        return bool(self._rows("SELECT pg_try_advisory_lock(%s)", (UPKEEP_LOCK,))[0][0])
+
+    def pending_locks(self) -> "list[tuple[str, int]]":
+        """``(item_id, mark)`` of the recordings whose objects' locks wait for a change to
+        their retention (``lock_pending``)."""
+        return [(r[0], int(r[1])) for r in self._rows("SELECT item_id, mark FROM lock_pending")]
+
+    def clear_pending(self, done: "list[tuple[str, int]]") -> None:
+        """The recordings ``done`` (``(item_id, mark)``, as ``pending_locks`` read them)
+        have their locks: cleared, unless marked again since."""
+        if not done:
+            return
+        with self._transaction() as cur:
+            cur.execute(
+                "DELETE FROM lock_pending p USING unnest(%s::text[], %s::bigint[]) AS d(i, m) "
+                "WHERE p.item_id = d.i AND p.mark = d.m",
+                ([i for i, _m in done], [m for _i, m in done]),
             )
 
     def locked_media(self, digests: list, now_ms: "int | None" = None) -> list:

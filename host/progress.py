@@ -11,8 +11,11 @@ import time
 class Progress:
     """Shows ``label  42%  1.3 MB/s`` on one rewritten line, at most a few times a second."""
 
-    def __init__(self, label: str, total: int, stream=None, clock=time.monotonic) -> None:
+    def __init__(
+        self, label: str, total: int, stream=None, clock=time.monotonic, bytes_: bool = True
+    ) -> None:
         self.label = label
+        self.bytes = bytes_  # counting bytes (shown as a rate in MB/s), or things (as done/all)
         self.total = max(total, 1)
         self.stream = stream if stream is not None else sys.stderr
         self.clock = clock
@@ -28,9 +31,8 @@ class Progress:
             return
         self.shown_at = now
         rate = done / max(now - self.start, 1e-6)
-        self.stream.write(
-            "\r%s  %3d%%  %.1f MB/s " % (self.label, 100 * done // self.total, rate / 1e6)
-        )
+        shown = "%.1f MB/s" % (rate / 1e6) if self.bytes else "%d/%d" % (done, self.total)
+        self.stream.write("\r%s  %3d%%  %s " % (self.label, 100 * done // self.total, shown))
         self.stream.flush()
 
     def close(self) -> None:

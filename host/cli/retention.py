@@ -86,6 +86,19 @@ def add_retention(sub: "argparse._SubParsersAction") -> None:
     q.add_argument("--json", action="store_true", help=i18n.text("retention.opt_json"))
     q.set_defaults(run=run_run)
 
+    q = rsub.add_parser("keep-up", help=i18n.text("cmd.retention keep-up"),
+                        description=i18n.text("lock.description"))  # fmt: skip
+    auth.add_login_options(q)
+    q.add_argument("--margin", type=_days, default=None, metavar="DAYS",
+                   help=i18n.text("lock.opt_margin", days=MARGIN_DAYS))  # fmt: skip
+    q.add_argument("--full", action="store_true", help=i18n.text("lock.opt_full"))
+    q.add_argument("--json", action="store_true", help=i18n.text("retention.opt_json"))
+    q.set_defaults(run=run_keep_up)
+
+
+MARGIN_DAYS = objectlock.STEP_DAYS  # host.medialocks.MARGIN_DAYS, without importing it here
+SHOWN = 10  # objects named one by one on a terminal; the rest counted
+
 
 def _days(text: str) -> int:
     if not text.isdigit() or int(text) > 36500:
@@ -515,3 +528,73 @@ def run_run(args: argparse.Namespace) -> int:
     if not due and not finished:
         print(i18n.text("retention.run_none"))
     return EXIT_NOT_OK if refused else EXIT_OK
+
+
+def run_keep_up(args: argparse.Namespace) -> int:
+    """Keep the scale-out store's object locks up with retention (``host.medialocks.keep_up``):
+    meant to run daily from a timer. One ``lock-keep-up`` record per run with its counts;
+    exit 1 while a lock it planned is not set (the object store refused or went away)."""
+    from host.evidence import EvidenceError
+    from host.progress import Progress
+
+    desk, store = _open(args)
+    now = desk.now()
+    margin = MARGIN_DAYS if args.margin is None else args.margin
+    if not hasattr(store, "pending_locks"):  # the embedded store: files, no object locks
+        with desk.act(audit.LOCK_KEEP_UP, None, store="embedded", objects=0, extended=0):
+            pass
+        if args.json:
+            print(json.dumps({"now_ms": now, "locks": False, "objects": 0, "extended": 0}))
+        else:
+            print(i18n.text("lock.embedded", evidence=args.evidence))
+        return EXIT_OK
+    from host import medialocks
+
+    bar = None if args.json else Progress(i18n.text("lock.progress"), 1, bytes_=False)
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.total = max(total, 1)
+            bar.update(done)
+
+    try:
+        done = medialocks.keep_up(store, now, margin, args.full, progress)  # type: ignore[arg-type]
+    except EvidenceError as exc:  # the database went away under the run
+        raise Unusable(str(exc)) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    counts = medialocks.counts(done, margin, args.full)
+    try:
+        with desk.act(audit.LOCK_KEEP_UP, None, **counts) as act:
+            if done.short:
+                act.details["short_digests"] = [d for d, _u, _n in done.short]
+            if done.failed:
+                act.details["failed_digests"] = [d for d, _why in done.failed]
+    except EvidenceError as exc:
+        raise Unusable(str(exc)) from None
+    if args.json:
+        print(json.dumps({
+            "now_ms": now, "locks": True, **counts,
+            "short_objects": [{"digest": d, "until_ms": u, "planned_ms": n}
+                              for d, u, n in done.short],
+            "failed_objects": [{"digest": d, "why": why} for d, why in done.failed],
+        }, indent=2))  # fmt: skip
+        return EXIT_NOT_OK if done.failed else EXIT_OK
+    with desk.look() as cur:
+        zone = _zone(cur)
+    for digest, until, need in done.short[:SHOWN]:
+        print(i18n.text("lock.short", digest=digest, until=_show(until, zone),
+                        planned=_show(need, zone)))  # fmt: skip
+    if len(done.short) > SHOWN:
+        print(i18n.text("lock.more", count=len(done.short) - SHOWN))
+    if done.corrected:
+        print(i18n.text("lock.corrected", count=done.corrected))
+    print(i18n.text("lock.kept_up", objects=done.objects, extended=done.extended,
+                    held=done.held, released=done.released, margin=margin))  # fmt: skip
+    for digest, why in done.failed[:SHOWN]:
+        print(i18n.text("lock.failed_run", digest=digest, why=why), file=sys.stderr)
+    if done.failed:
+        print(i18n.text("lock.not_kept", count=len(done.failed)), file=sys.stderr)
+        return EXIT_NOT_OK
+    return EXIT_OK

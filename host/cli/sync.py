@@ -3,6 +3,7 @@
 import argparse
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from host import i18n
 from host.cli.common import (
@@ -15,6 +16,9 @@ from host.cli.common import (
     parse_address,
 )
 from host.files import os_why
+
+if TYPE_CHECKING:
+    from host.daemon import Daemon
 
 # What sync says when Ctrl-C stops it: what the sessions stored, and what they left.
 STOPPED_TEXT = (
@@ -50,6 +54,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
     daemon = Daemon(store, signer, kid, as_json=args.json, idle_s=args.idle, clock=clock, view=view)
     if not (args.tcp or args.serial or args.scan):
         raise UsageProblem(i18n.text("sync.nothing"))
+    if args.evidence.startswith(("postgresql://", "postgres://")) and not (
+        args.once or args.no_lock_upkeep
+    ):
+        _lock_upkeep(daemon, args, kid)
     try:
         if args.tcp:
             host, port = parse_address(args.tcp)
@@ -79,6 +87,23 @@ def cmd_sync(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     failed = [s for s in daemon.sessions if s["result"] != "done"]
     return EXIT_NOT_OK if args.once and failed else EXIT_OK
+
+
+def _lock_upkeep(daemon: "Daemon", args: argparse.Namespace, kid: str) -> None:
+    """A daemon serving a scale-out store keeps its object locks up (``sealcam retention
+    keep-up``'s work) at its start and once a day, beside the sessions; one host at a
+    time does it, so many daemons on one store do it once."""
+    from host import medialocks
+    from host.pgstore import PgEvidenceStore
+
+    def run() -> "dict | None":
+        return medialocks.daemon_upkeep(
+            lambda: PgEvidenceStore(args.evidence, args.media),
+            "sync:" + kid,
+            int(daemon.clock() * 1000),
+        )
+
+    daemon.upkeep(run)
 
 
 def stopped_summary(totals: dict) -> str:
@@ -172,6 +197,11 @@ output:
                    stored less ends "ended short: ..."), bytes_left (what a session not
                    done had yet to pull; null when not known), seconds, rate_Bps: one per
                    session, when it ends
+    lock-keep-up   margin_days, full, objects, extended, held, released, failed, short,
+                   corrected: the scale-out store's object locks kept up (sealcam
+                   retention keep-up's work), at the start and once a day, by one
+                   daemon of those serving the store; in a thread of its own
+    upkeep-failed  reason: that upkeep could not run (tried again the next day)
     anonymous      link, result: a TCP link closed before its peer named a device (no
                    session is kept, and none of its lines is written); a burst is
                    summarised as frame-error is
@@ -203,6 +233,12 @@ example:
     )
     sy.add_argument("--baud", type=int, default=921600, help="serial line rate")
     sy.add_argument("--once", action="store_true", help="stop after one session per link")
+    sy.add_argument(
+        "--no-lock-upkeep",
+        action="store_true",
+        help="on a scale-out store, do not keep the object locks up at the start and daily "
+        "(a timer runs sealcam retention keep-up instead); never done with --once",
+    )
     sy.add_argument(
         "--idle",
         type=number_at_least(0, above=True),

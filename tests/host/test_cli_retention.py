@@ -378,3 +378,21 @@ def test_a_case_type_kept_forever_keeps_its_recordings(room, capsys):
     clock.ms = retention.add_years(item.started_ms, 60)
     code, _, err = retention_cmd(capsys, where, "clerk", "delete", item.item_id, "--reason", "o")
     assert code == 1 and "case E-1 is of a type kept forever" in err
+
+
+def test_keep_up_on_the_embedded_store_has_nothing_to_extend(room, capsys):
+    # The command exists on both stores; files have no object locks (issue 18). One record
+    # per run, in either language, exit 0.
+    ev, _item, _clock, where = room
+    code, out, err = retention_cmd(capsys, where, "clerk", "keep-up")
+    assert code == 0 and "nothing to extend" in out and err == ""
+    code, out, _ = retention_cmd(capsys, where, "clerk", "keep-up", "--json")
+    assert code == 0 and json.loads(out)["locks"] is False
+    code, out, _ = sealcam(capsys, "--lang", "zh", "retention", "keep-up", "--evidence", where,
+                           "--user", "clerk")  # fmt: skip
+    assert code == 0 and "内嵌证据库" in out
+    runs = [r for r in trail(ev) if r.action == audit.LOCK_KEEP_UP]
+    assert len(runs) == 3 and all(r.details["store"] == "embedded" for r in runs)
+    # An approver may not run it: refused and recorded, exit 1.
+    code, _, err = retention_cmd(capsys, where, "approver", "keep-up")
+    assert code == 1 and err

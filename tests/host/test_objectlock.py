@@ -95,3 +95,55 @@ def test_a_new_object_is_locked_for_the_shortest_period_any_class_gives():
     assert objectlock.new_object_until(T0, POLICY) == retention.add_years(T0, 2)
     one = retention.Policy(years=2, by_category={"minor": 1})
     assert objectlock.new_object_until(T0, one) == retention.add_years(T0, 1)
+
+
+# --- the periodic upkeep (sealcam retention keep-up): planned ``margin`` ahead -------------
+
+OPEN = retention.CaseFacts("A-1", "search", False, None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    have=st.builds(Lock, st.one_of(st.none(), st.integers(0, objectlock.LATEST_MS)),
+                   st.booleans()),
+    recorded=st.integers(T0 - 3650 * DAY, T0),
+    now=st.integers(T0, T0 + 80 * 365 * DAY),
+    margin=st.integers(0, 400),
+    years=st.integers(1, 10),
+    closed=st.integers(1, 10),
+    category=st.sampled_from([None, "traffic", retention.OBSTRUCTION]),
+)  # fmt: skip
+def test_keep_up_extends_exactly_the_locks_short_within_the_margin(
+    have, recorded, now, margin, years, closed, category
+):
+    # R-HOST-3: footage of an open case is kept while it stays open; the daily upkeep plans
+    # each such lock at now + margin: it extends exactly the locks that would fall short of
+    # retention's want within the margin, never shortens one, never asks past the cap.
+    pol = retention.Policy(years=years, by_category={"traffic": years + 1},
+                           after_close_years=closed)  # fmt: skip
+    facts = retention.Facts("r1", recorded, category, (OPEN,))
+    at = now + margin * DAY
+    want = objectlock.keep_of(facts, pol, at)
+    calls = objectlock.plan(DIGEST, "v", want, have)
+    extends = [c for c in calls if isinstance(c, Extend)]
+    wanted = min(max(objectlock.keep_of(facts, pol, t).need_ms for t in (now, at)),
+                 objectlock.LATEST_MS)  # fmt: skip
+    assert want.need_ms == wanted  # the want only grows with time: its margin's end
+    assert bool(extends) == (have.until_ms is None or have.until_ms < wanted)
+    for call in extends:
+        assert call.until_ms <= objectlock.LATEST_MS
+        assert have.until_ms is None or call.until_ms > have.until_ms
+    kept = objectlock.after(have, calls)
+    assert have.until_ms is None or kept.until_ms >= have.until_ms
+    # Whatever day within the margin the next run comes, the lock still covers the want.
+    for day in {0, margin // 2, margin}:
+        assert kept.until_ms >= objectlock.keep_of(facts, pol, now + day * DAY).need_ms
+    # Run again at once: nothing to do.
+    assert objectlock.plan(DIGEST, "v", want, kept) == []
+
+
+@given(st.integers(0, objectlock.LATEST_MS))
+def test_dates_are_asked_in_whole_seconds_never_earlier(ms):
+    # The object store keeps whole seconds: a date with milliseconds would read back short.
+    s = objectlock.whole_s(ms)
+    assert s % 1000 == 0 and ms <= s < ms + 1000

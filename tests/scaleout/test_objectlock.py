@@ -219,7 +219,9 @@ def test_the_applier_plans_against_the_stores_own_answer_where_it_has_no_note(sc
     assert near(locks[digests[0]].until_ms, farther) and locks[digests[0]].held
     assert near(locks[digests[1]].until_ms, far) and not locks[digests[1]].held
     noted = {d: lk for d, (_v, lk) in store.locks().items()}
-    assert noted == {digests[0]: Lock(farther, True), digests[1]: Lock(far, False)}
+    # Noted as asked: in whole seconds, rounded up (the store keeps no more).
+    whole = objectlock.whole_s
+    assert noted == {digests[0]: Lock(whole(farther), True), digests[1]: Lock(whole(far), False)}
     # Run again: nothing to call.
     assert medialocks.apply(store, Source(), now)[1:4] == (0, 0, 0)
     store.close()
