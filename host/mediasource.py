@@ -1,0 +1,246 @@
+"""A store's media read by digest, whichever store holds it: files or objects.
+
+The readers of footage (the review page's range requests, its checks and thumbnails, the
+exports) ask one thing of a store's media: the bytes of a digest, or a range of them, a block
+at a time (``MediaSource``). The embedded store answers from its files (``FileMedia``); the
+scale-out store from its bucket, an S3 GET with a ``Range`` of the version it recorded
+(``ObjectMedia``), so a seek in a long recording reads only what it needs from the object
+store, never a whole fragment first.
+
+Two ways a read fails, told apart because they mean different things to a person:
+``MediaMissing`` (the store does not hold it: not collected yet, removed under retention, or
+an object gone from the bucket) and ``MediaUnreachable`` (the object store cannot be asked
+now: down, or the network; try again). Both are ``OSError``s, so a reader that only cares
+whether it got the bytes handles them as any failed file read.
+
+An export copies files (``host.mp4export`` hands the kernel one path per fragment), so
+``fetch`` brings a recording's objects into a private folder of files, in order, each
+hashed as it arrives: ``Fetched`` then stands in for the store's files.
+"""
+
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Protocol
+
+READ_BLOCK = 256 * 1024
+FETCHERS = 4  # objects fetched at once: the gateway serves several as fast as one
+VERSIONS_KEPT = 100_000  # digest -> recorded version, remembered (a version never changes)
+
+
+class MediaMissing(FileNotFoundError):
+    """The store holds no media of this digest (never stored, removed, or its object gone)."""
+
+
+class MediaUnreachable(OSError):
+    """The object store cannot be asked now (down, the network); the message says which."""
+
+
+class MediaSource(Protocol):
+    """What a reader of footage needs of a store's media."""
+
+    def read_range(
+        self, digest: bytes, first: int = 0, last: "int | None" = None
+    ) -> Iterator[bytes]:
+        """Bytes ``first`` to ``last`` inclusive (None: to the end) of the media of
+        ``digest``, in blocks. MediaMissing, MediaUnreachable; OSError when the media is
+        shorter than asked for."""
+        ...
+
+    def size(self, digest: bytes) -> int:
+        """How many bytes the media of ``digest`` holds (MediaMissing, MediaUnreachable)."""
+        ...
+
+
+def read_all(source: MediaSource, digest: bytes) -> bytes:
+    """The whole media of ``digest``."""
+    return b"".join(source.read_range(digest))
+
+
+class FileMedia:
+    """The embedded store's media: one file per digest (``file_of``: its path)."""
+
+    def __init__(self, file_of: "Callable[[bytes], Path]") -> None:
+        self.file_of = file_of
+
+    def read_range(
+        self, digest: bytes, first: int = 0, last: "int | None" = None
+    ) -> Iterator[bytes]:
+        try:
+            fh = open(self.file_of(digest), "rb")  # closed by the blocks, as they are read
+        except FileNotFoundError:
+            raise MediaMissing("no media %s in the evidence store" % bytes(digest).hex()) from None
+        return self._blocks(fh, digest, first, last)
+
+    @staticmethod
+    def _blocks(fh: Any, digest: bytes, first: int, last: "int | None") -> Iterator[bytes]:
+        with fh:
+            fh.seek(first)
+            left = None if last is None else last - first + 1
+            while left is None or left > 0:
+                block = fh.read(READ_BLOCK if left is None else min(READ_BLOCK, left))
+                if not block:
+                    if left is None:
+                        return
+                    raise OSError("media %s is shorter than signed" % bytes(digest).hex())
+                if left is not None:
+                    left -= len(block)
+                yield block
+
+    def size(self, digest: bytes) -> int:
+        try:
+            return os.stat(self.file_of(digest)).st_size
+        except FileNotFoundError:
+            raise MediaMissing("no media %s in the evidence store" % bytes(digest).hex()) from None
+
+
+class ObjectMedia:
+    """The scale-out store's media: objects in one bucket (``s3``: its boto3 client), each
+    read at the version the store recorded (``version_of``: None when none is recorded)."""
+
+    def __init__(self, s3: Any, bucket: str, version_of: "Callable[[bytes], str | None]") -> None:
+        self.s3 = s3
+        self.bucket = bucket
+        self._version_of = version_of
+        self._versions: OrderedDict[bytes, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def version(self, digest: bytes) -> str:
+        """The recorded version of ``digest``'s object (asked of the database once)."""
+        digest = bytes(digest)
+        with self._lock:
+            known = self._versions.get(digest)
+        if known is not None:
+            return known
+        version = self._version_of(digest)
+        if version is None:
+            raise MediaMissing("no media %s in the evidence store" % digest.hex())
+        with self._lock:
+            self._versions[digest] = version
+            while len(self._versions) > VERSIONS_KEPT:
+                self._versions.popitem(last=False)
+        return version
+
+    def _get(self, digest: bytes, **extra: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from host import i18n
+        from host.s3media import _code, _key, _status
+
+        args = {"Bucket": self.bucket, "Key": _key(digest), "VersionId": self.version(digest)}
+        try:
+            return self.s3.get_object(**args, **extra)
+        except ClientError as exc:
+            status, code = _status(exc), _code(exc)
+            if status in (404, 405) or code in ("NoSuchKey", "NoSuchVersion"):
+                raise MediaMissing(i18n.text("s3.missing", digest=bytes(digest).hex())) from None
+            if status == 416:
+                raise OSError("media %s is shorter than signed" % bytes(digest).hex()) from None
+            raise MediaUnreachable(self._down(code or status)) from None
+        except BotoCoreError as exc:
+            raise MediaUnreachable(self._down(exc)) from None
+
+    def _down(self, why: object) -> str:
+        from host import i18n
+
+        return i18n.text("media.unreachable", bucket=self.bucket,
+                         endpoint=self.s3.meta.endpoint_url, why=why)  # fmt: skip
+
+    def read_range(
+        self, digest: bytes, first: int = 0, last: "int | None" = None
+    ) -> Iterator[bytes]:
+        extra = {}
+        if first or last is not None:
+            extra["Range"] = "bytes=%d-%s" % (first, "" if last is None else last)
+        answer = self._get(digest, **extra)  # asked now: a failure is the caller's at once
+        return self._blocks(answer["Body"], digest, None if last is None else last - first + 1)
+
+    def _blocks(self, body: Any, digest: bytes, want: "int | None") -> Iterator[bytes]:
+        from botocore.exceptions import BotoCoreError
+
+        got = 0
+        try:
+            for block in body.iter_chunks(READ_BLOCK):
+                got += len(block)
+                yield block
+        except (BotoCoreError, OSError) as exc:  # the gateway went away under the read
+            raise MediaUnreachable(self._down(exc)) from None
+        finally:
+            body.close()
+        if want is not None and got < want:
+            raise OSError("media %s is shorter than signed" % bytes(digest).hex())
+
+    def size(self, digest: bytes) -> int:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from host.s3media import _key, _status
+
+        try:
+            head = self.s3.head_object(
+                Bucket=self.bucket, Key=_key(digest), VersionId=self.version(digest)
+            )
+        except ClientError as exc:
+            if _status(exc) in (404, 405):
+                raise MediaMissing("no media %s in the evidence store" % digest.hex()) from None
+            raise MediaUnreachable(self._down(_status(exc))) from None
+        except BotoCoreError as exc:
+            raise MediaUnreachable(self._down(exc)) from None
+        return int(head["ContentLength"])
+
+
+class Fetched:
+    """A recording's media fetched into a folder of files (``fetch``): the shape an export
+    reads the embedded store in, ``media_file`` (a path per digest) and ``read_media``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def media_file(self, digest: bytes) -> Path:
+        return self.folder / bytes(digest).hex()
+
+    def read_media(self, digest: bytes) -> bytes:
+        from host.evidence import EvidenceError
+
+        try:
+            return self.media_file(digest).read_bytes()
+        except FileNotFoundError:
+            raise EvidenceError("no media %s in the evidence store" % digest.hex()) from None
+
+
+def fetch(source: MediaSource, digests: "list[bytes]", folder: Path) -> "tuple[Fetched, list]":
+    """Bring the media of ``digests`` into files in ``folder`` (FETCHERS at a time), each
+    hashed as it is written: ``(Fetched, changed)``, ``changed`` the digests whose bytes do
+    not hash to them (kept as they are: the export that checks them says which chunk, and
+    refuses it). A digest the store does not hold gets no file (its reader says so).
+    MediaUnreachable when the object store cannot be asked; nothing is left half-written
+    under a digest's name (each file is written under another first)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    changed: list = []
+
+    def one(digest: bytes) -> None:
+        target = folder / bytes(digest).hex()
+        if target.exists():
+            return
+        part = target.with_name(target.name + ".part")
+        h = hashlib.sha256()
+        try:
+            blocks = source.read_range(digest)
+        except MediaMissing:
+            return
+        with open(part, "wb") as fh:
+            for block in blocks:
+                h.update(block)
+                fh.write(block)
+        os.replace(part, target)
+        if h.digest() != bytes(digest):
+            changed.append(bytes(digest))
+
+    unique = list(dict.fromkeys(bytes(d) for d in digests))
+    with ThreadPoolExecutor(FETCHERS) as pool:
+        for done in [pool.submit(one, d) for d in unique]:
+            done.result()
+    return Fetched(folder), changed
