@@ -397,6 +397,21 @@ class PgEvidenceStore(EvidenceStore):
             raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             yield sqlstore.PgCursor(psycopg.ClientCursor(self._db))
 
+    def query(self, sql: str, params: tuple = ()) -> list:
+        """The rows of one read, its SQL as the embedded store's ``query`` takes it
+        (``host.sqlstore``). A table this store lacks (a layer never set up here) is
+        ``sqlite3.OperationalError``, as there, so the callers written for that (an export
+        asking whether retention deleted media) read both stores alike."""
+        import sqlite3
+
+        import psycopg
+
+        try:
+            with self.read() as cur:
+                return list(cur.execute(sql, params).fetchall())
+        except psycopg.errors.UndefinedTable as exc:
+            raise sqlite3.OperationalError(_first_line(exc)) from None
+
     def add_tables(self, schema: str) -> None:
         """Make a layer's tables, written for SQLite, in PostgreSQL's types
         (``host.sqlstore.pg_schema``); one host at a time."""
