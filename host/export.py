@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from host import i18n, retention
-from host.evidence import EvidenceError, SqliteEvidenceStore, StoreUnopenable
+from host.evidence import EvidenceError, EvidenceStore, SqliteEvidenceStore, StoreUnopenable
 from host.files import fsync_dir, write_atomic
 from host.recordings import recording_number
 from host.sigworker import LedgerWorker
@@ -458,14 +458,14 @@ def export_recording(
             if not isinstance(store, SqliteEvidenceStore):  # objects: fetched, then read
                 fetched = Path(tempfile.mkdtemp(prefix=".sealcam-fetch-", dir=out.resolve().parent))
                 files = _fetch(store, entries, rec_id, fetched)
-            media, opened = _opened(files, chunks, seal, extractor)
+            reader, opened = _opened(files, chunks, seal, extractor)
             if identity is not None and chunks[0].fields[F_MEDIA_TYPE] not in FMP4_MEDIA:
                 raise ExportError(
                     "recording %d was not recorded as MP4 fragments: its export is re-encoded "
                     "video, and --sign-with signs only an export of the signed fragments" % number
                 )
             if chunks[0].fields[F_MEDIA_TYPE] in FMP4_MEDIA:
-                opener = media if opened else None  # the sealed chunks' ChunkOpener
+                opener = reader if opened else None  # the sealed chunks' ChunkOpener
                 note = _export_fmp4(files, public, entries, rec_id, chunks, out, extractor,
                                     mark_changed, now_ms, identity, opened, opener,
                                     ledger.check)  # fmt: skip
@@ -480,7 +480,7 @@ def export_recording(
                     }
                 )
                 if opened:
-                    note["decrypted_for_export"] = dict(opened, chunks=media.opened)
+                    note["decrypted_for_export"] = dict(opened, chunks=reader.opened)
                 write_atomic(Path(str(out) + ".json"), note_json(note))
                 return note
             state = ledger.check()  # before anything is written
@@ -490,14 +490,14 @@ def export_recording(
             if fourcc == DERIVATIVE:
                 from host.derivative import pcm_rate
 
-                sound = pcm_chunks(entries, rec_id, media)
+                sound = pcm_chunks(entries, rec_id, reader)
                 metadata, derivative = _derivative_facts(chunks, sound, number)
                 rate = pcm_rate(sound) if sound else None
                 video = _Video(tmp, fourcc, frame_rate(chunks), metadata, rate)
             else:
                 video = _Video(tmp, fourcc, frame_rate(chunks))
             try:
-                chunk_notes, undecodable = _write_chunks(media, chunks, video, mark_changed, sound)
+                chunk_notes, undecodable = _write_chunks(reader, chunks, video, mark_changed, sound)
                 video.close()
                 if not video.frames:
                     raise ExportError("no frame of recording %d could be decoded" % number)
@@ -543,7 +543,7 @@ def export_recording(
             "has none"
         )
     if opened:
-        note["decrypted_for_export"] = dict(opened, chunks=media.opened)
+        note["decrypted_for_export"] = dict(opened, chunks=reader.opened)
     write_atomic(Path(str(out) + ".json"), note_json(note))
     return note
 
@@ -621,7 +621,9 @@ def _opened(
         "decrypted_by": extractor,
         "decrypted_with": "agency seal key %s (X25519 public key fingerprint)" % seal.fingerprint,
     }
-    return sealedmedia.OpenedMedia(store, chunks, seal.private, name), facts
+    # A folder of fetched objects reads as a store does (``read_media``), all it is asked for.
+    held = cast("EvidenceStore", store)
+    return sealedmedia.OpenedMedia(held, chunks, seal.private, name), facts
 
 
 def _export_fmp4(

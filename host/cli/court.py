@@ -108,6 +108,9 @@ def cmd_package(args: argparse.Namespace) -> int:
             store = SqliteEvidenceStore(root, readonly=True)  # a demo's: never written
         except StoreUnopenable as exc:
             raise UsageProblem(str(exc)) from None
+    from host.pgstore import PgEvidenceStore
+
+    assert isinstance(store, (SqliteEvidenceStore, PgEvidenceStore))
     zone = _zone(store)
     opts = Options(out, args.force, args.place, args.purpose, args.from_ms, args.to_ms, zone)
     if desk is None:
@@ -180,8 +183,10 @@ def _package(
             from host.court.fromobjects import fetched_for
 
             view, fetched = fetched_for(store, [(w.device, w.number) for w in wanted], opts.out)
-            source = cast("SqliteEvidenceStore", view)  # the shape the package reads
-        made = package.build(source, wanted, case, extractor, signer, kid, opts, now)
+            source = view  # the shape the package reads: a store's files, by digest
+        made = package.build(
+            cast("SqliteEvidenceStore", source), wanted, case, extractor, signer, kid, opts, now
+        )
     except (Unusable, Refused) as exc:
         setattr(exc, "items", items)  # noqa: B010  (for the refused records)
         raise
