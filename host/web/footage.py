@@ -130,13 +130,16 @@ class Footage:
         """Bytes ``first`` to ``last`` inclusive, in blocks; each part read from the store
         (a range of its file, or of its object). OSError when a part cannot be read
         (``host.mediasource``'s MediaMissing, MediaUnreachable among them)."""
-        source = source_of(files)
+        return source_of(files).read_spans(self.spans(first, last))
+
+    def spans(self, first: int, last: int) -> "Iterator[tuple[bytes, int, int]]":
+        """``(digest, first, last)`` of each part bytes ``first`` to ``last`` cover, in order."""
         at = first
         i = bisect.bisect_right(self.starts, at) - 1
         while at <= last and 0 <= i < len(self.parts):
             part, base = self.parts[i], self.starts[i]
             stop = min(last, base + part.size - 1)
-            yield from source.read_range(part.digest, at - base, stop - base)
+            yield part.digest, at - base, stop - base
             at = stop + 1
             i += 1
 
