@@ -10,6 +10,7 @@ named, the refusal on record)."""
 # micropython: skip (host code, real services)
 
 import hashlib
+import json
 import re
 import signal
 import socket
@@ -62,12 +63,11 @@ def _recording_media(src: SqliteEvidenceStore) -> "tuple[bytes, list]":
     return b"".join(src.read_media(d) for d in digests), digests
 
 
-@pytest.fixture(params=["embedded", "scaleout"])
-def room(request, tmp_path, monkeypatch):
+def _room(request, tmp_path, monkeypatch, path: Path):
+    """The store ``path`` as the test's kind of store (the scale-out one: a copy)."""
     i18n.use("en")
     monkeypatch.setenv("SEALCAM_PASSWORD", ACCOUNT_PASSWORD)
     monkeypatch.delenv("SEALCAM_USER", raising=False)
-    path = courtstore.fmp4_store(tmp_path)
     item = courtstore.the_item(path)
     src = SqliteEvidenceStore(path, readonly=True)
     footage, digests = _recording_media(src)
@@ -85,8 +85,24 @@ def room(request, tmp_path, monkeypatch):
             items.refresh(cur)
         sign_checkpoint(store)
         where = ("--evidence", url, "--media", media)
-    yield Room(store, where, item, footage, digests)
-    store.close()
+    return Room(store, where, item, footage, digests)
+
+
+@pytest.fixture(params=["embedded", "scaleout"])
+def room(request, tmp_path, monkeypatch):
+    """Either store, holding one fMP4 recording."""
+    made = _room(request, tmp_path, monkeypatch, courtstore.fmp4_store(tmp_path))
+    yield made
+    made.store.close()
+    i18n.use(None)
+
+
+@pytest.fixture(params=["embedded", "scaleout"])
+def raw_room(request, tmp_path, monkeypatch):
+    """Either store, holding one raw recording (JPEG frames, PCM sound)."""
+    made = _room(request, tmp_path, monkeypatch, courtstore.raw_store(tmp_path))
+    yield made
+    made.store.close()
     i18n.use(None)
 
 
@@ -134,6 +150,12 @@ class Browser:
 
     def get(self, path: str, **headers: str) -> Answer:
         return self._ask("GET", path, None, headers)
+
+    def post(self, path: str, form: dict) -> Answer:
+        from urllib.parse import urlencode
+
+        return self._ask("POST", path, urlencode(form).encode(),
+                         {"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
 
     def login(self, name: str) -> None:
         from urllib.parse import urlencode
@@ -207,6 +229,40 @@ def test_serve_plays_a_recording_by_range_and_records_the_look(room):
     looks = [(r.actor, r.action, r.item) for r in room.trail() if r.actor == CLERK]
     assert (CLERK, audit.LOGIN, CLERK) in looks and (CLERK, audit.VIEW, room.item) in looks
     assert looks.count((CLERK, audit.PLAY, room.item)) == 1  # one play, however many ranges
+
+
+def test_a_raw_recording_plays_through_its_derivative_made_from_the_store(raw_room):
+    # Issue 18 (serve on both stores), issue 16: a raw recording's derivative is made from
+    # the store's media (on the scale-out store: its objects, fetched), played by range,
+    # and its play on the audit trail names it.
+    import time
+
+    device, number = items.parse_id(raw_room.item)
+    base = "/media/%s/%d/derivative" % (device, number)
+    server = Server(raw_room.where)
+    try:
+        b = Browser(server.url)
+        b.login(CLERK)
+        page = b.get("/recording/" + raw_room.item)
+        assert page.status_code == 200, server.stop()[2][-3000:]
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        started = b.post(base, {"csrf": token})
+        assert started.status_code == 200, started.text
+        for _ in range(WAIT_S * 10):  # polled until made, generously bounded
+            state = json.loads(b.get(base + ".json").text)
+            if state["state"] != "making":
+                break
+            time.sleep(0.1)
+        assert state["state"] == "ready", state
+        got = b.get(state["src"], Range="bytes=0-")
+        assert got.status_code == 206
+        assert hashlib.sha256(got.content).hexdigest() == state["sha256"]
+        assert {o["sha256"] for o in state["of"]} <= {d.hex() for d in raw_room.digests}
+    finally:
+        code, _out, err = server.stop()
+    assert code == 0 and "Traceback" not in err, err
+    plays = [r for r in raw_room.trail() if r.action == audit.PLAY and r.actor == CLERK]
+    assert plays[-1].details.get("derivative") == state["item"]
 
 
 class Relay:
@@ -353,12 +409,11 @@ def test_a_court_package_verifies(room, tmp_path, monkeypatch, capsys):
 
 
 def _spoil(room: Room, digest: bytes, how: str) -> None:
-    """The media of ``digest`` changed or gone, behind the store's back: a file edited or
-    removed; an object given a new version of other bytes (the store keeps what it
-    recorded: that version then is gone) or deleted outright, as only a store without a
-    lock (or one whose lock was bypassed) allows. In the test bucket the objects are locked
-    in COMPLIANCE mode, so the scale-out case is made on a version the store recorded
-    pointing elsewhere."""
+    """The media of ``digest`` changed or gone behind the store's back. In the embedded
+    store: its file edited or removed. In the bucket, whose versions are locked (COMPLIANCE)
+    and cannot be changed or deleted: the store's record pointed at a new version holding
+    other bytes, or at a version the bucket does not hold, which is what a reader of the
+    recorded version meets when an object was changed or lost."""
     if not room.scaleout:
         path = room.store.media_file(digest)
         if how == "missing":
@@ -375,7 +430,8 @@ def _spoil(room: Room, digest: bytes, how: str) -> None:
     if how == "missing":
         # A recorded version the bucket does not hold: what a lost object looks like.
         with room.store.write() as cur:
-            cur.execute("UPDATE media SET version = ? WHERE digest = ?", ("no-such-version", digest))
+            gone = ("no-such-version", digest)
+            cur.execute("UPDATE media SET version = ? WHERE digest = ?", gone)
         return
     data = bytearray(media.read(digest))
     data[-1] ^= 1

@@ -31,7 +31,7 @@ import time
 import uuid
 from pathlib import Path
 
-from common import REPO, machine
+from common import REPO, machine, scaleout_services
 from web_bench import DEVICE, PASSWORD, Browser, Recorder, one_second, p95
 
 from host import access, items, people
@@ -98,8 +98,8 @@ def seeks(port: int, item: str, size: int, n: int, seed: int) -> list:
     out = []
     for _ in range(n):
         at = rng.randrange(0, size - SEEK - 1)
-        status, got, took = b.request("GET", media,
-                                      headers={"Range": "bytes=%d-%d" % (at, at + SEEK - 1)})  # fmt: skip
+        wanted = {"Range": "bytes=%d-%d" % (at, at + SEEK - 1)}
+        status, got, took = b.request("GET", media, headers=wanted)
         assert status == 206 and len(got) == SEEK, status
         out.append(took)
     return out
@@ -113,64 +113,65 @@ def main() -> int:
     ap.add_argument("--state", help="services already running (tools/services/services)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="sealcam-seek-"))
-    state = Path(args.state) if args.state else tmp / "services"
-    started = False
     try:
-        if not args.state:
-            subprocess.run([str(SERVICES), "start", "--state", str(state)], check=True)
-            started = True
-        os.environ.update(services_env(state))
-        root = tmp / "ev"
-        item, size = make_store(root, args.minutes)
-        import psycopg
-
-        from host import migrate
-
-        name = "seek" + uuid.uuid4().hex[:10]
-        with psycopg.connect(os.environ["SEALCAM_PG_URL"], autocommit=True) as conn:
-            conn.execute("CREATE DATABASE %s" % name)
-        url = os.environ["SEALCAM_PG_URL"].rsplit("/", 1)[0] + "/" + name
-        src = SqliteEvidenceStore(root, readonly=True)
-        began = time.perf_counter()
-        report = migrate.migrate(src, url, "s3://" + name)
-        src.close()
-        print("machine: %s" % machine())
-        print("recording: %d min, %d fragments, %.1f MB; moved to PostgreSQL + RGW in %.0f s "
-              "(verified: %s)" % (args.minutes, args.minutes * 60, size / 1e6,
-                                 time.perf_counter() - began, report.verified.ok))  # fmt: skip
-        stores = {
-            "embedded": ["--evidence", str(root)],
-            "scale-out": ["--evidence", url, "--media", "s3://" + name],
-        }
-        times: dict = {k: [] for k in stores}
-        cpu: dict = {k: 0.0 for k in stores}
-        for r in range(args.rounds):
-            for kind, where in stores.items():
-                server = Server(where)
-                try:
-                    before = server.cpu_s()
-                    got = seeks(server.port, item, size, args.seeks, seed=r)
-                    cpu[kind] += server.cpu_s() - before
-                finally:
-                    server.stop()
-                times[kind] += got
-                print("round %d %-9s load %.2f: median %.1f ms, p95 %.1f ms"
-                      % (r + 1, kind, os.getloadavg()[0], statistics.median(got) * 1000,
-                         p95(got) * 1000))  # fmt: skip
-        print()
-        for kind in stores:
-            t = times[kind]
-            print("%-9s %d seeks of 64 KB: median %.1f ms, p95 %.1f ms; server CPU %.2f s "
-                  "(%.1f ms a seek)" % (kind, len(t), statistics.median(t) * 1000, p95(t) * 1000,
-                                        cpu[kind], cpu[kind] / len(t) * 1000))  # fmt: skip
-        a, b = times["scale-out"], times["embedded"]
-        print("scale-out / embedded: median %.2fx, p95 %.2fx (goal: p95 under 200 ms)"
-              % (statistics.median(a) / statistics.median(b), p95(a) / p95(b)))  # fmt: skip
+        if args.state:  # services already running
+            os.environ.update(services_env(Path(args.state)))
+            run(args, tmp)
+        else:
+            with scaleout_services():
+                run(args, tmp)
     finally:
-        if started:
-            subprocess.run([str(SERVICES), "stop", "--state", str(state)], check=False)
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def run(args: argparse.Namespace, tmp: Path) -> None:
+    root = tmp / "ev"
+    item, size = make_store(root, args.minutes)
+    import psycopg
+
+    from host import migrate
+
+    name = "seek" + uuid.uuid4().hex[:10]
+    with psycopg.connect(os.environ["SEALCAM_PG_URL"], autocommit=True) as conn:
+        conn.execute("CREATE DATABASE %s" % name)
+    url = os.environ["SEALCAM_PG_URL"].rsplit("/", 1)[0] + "/" + name
+    src = SqliteEvidenceStore(root, readonly=True)
+    began = time.perf_counter()
+    report = migrate.migrate(src, url, "s3://" + name)
+    src.close()
+    print("machine: %s" % machine())
+    print("recording: %d min, %d fragments, %.1f MB; moved to PostgreSQL + RGW in %.0f s "
+          "(verified: %s)" % (args.minutes, args.minutes * 60, size / 1e6,
+                             time.perf_counter() - began, report.verified.ok))  # fmt: skip
+    stores = {
+        "embedded": ["--evidence", str(root)],
+        "scale-out": ["--evidence", url, "--media", "s3://" + name],
+    }
+    times: dict = {k: [] for k in stores}
+    cpu: dict = {k: 0.0 for k in stores}
+    for r in range(args.rounds):
+        for kind, where in stores.items():
+            server = Server(where)
+            try:
+                before = server.cpu_s()
+                got = seeks(server.port, item, size, args.seeks, seed=r)
+                cpu[kind] += server.cpu_s() - before
+            finally:
+                server.stop()
+            times[kind] += got
+            print("round %d %-9s load %.2f: median %.1f ms, p95 %.1f ms"
+                  % (r + 1, kind, os.getloadavg()[0], statistics.median(got) * 1000,
+                     p95(got) * 1000))  # fmt: skip
+    print()
+    for kind in stores:
+        t = times[kind]
+        print("%-9s %d seeks of 64 KB: median %.1f ms, p95 %.1f ms; server CPU %.2f s "
+              "(%.1f ms a seek)" % (kind, len(t), statistics.median(t) * 1000, p95(t) * 1000,
+                                    cpu[kind], cpu[kind] / len(t) * 1000))  # fmt: skip
+    a, b = times["scale-out"], times["embedded"]
+    print("scale-out / embedded: median %.2fx, p95 %.2fx (goal: p95 under 200 ms)"
+          % (statistics.median(a) / statistics.median(b), p95(a) / p95(b)))  # fmt: skip
 
 
 if __name__ == "__main__":
