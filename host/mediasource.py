@@ -116,6 +116,8 @@ class ObjectMedia:
     """The scale-out store's media: objects in one bucket (``s3``: its boto3 client), each
     read at the version the store recorded (``version_of``: None when none is recorded)."""
 
+    remote = True  # each read a request over the network (``host.web.media`` reads ahead)
+
     def __init__(self, s3: Any, bucket: str, version_of: "Callable[[bytes], str | None]") -> None:
         self.s3 = s3
         self.bucket = bucket

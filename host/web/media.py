@@ -11,7 +11,8 @@ the file piece by piece, and again at every seek) are the same play.
 The bytes come from the store's media (``host.mediasource``): files, or objects read a range
 at a time. When the object store cannot be reached, the answer is 503 with one line saying so
 in the page's language (the player tries again); a failure once the bytes are flowing ends
-the response short, which a player takes as a cue to ask again from where it stopped.
+the response short, which a player takes as a cue to ask again from where it stopped; from an
+object store, a range is answered a part at a time (``REMOTE_SPAN``), read before it is sent.
 """
 
 import itertools
@@ -23,11 +24,17 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from host import audit, items
-from host.mediasource import MediaMissing, MediaUnreachable
+from host.mediasource import MediaMissing
 from host.web import footage, i18n, pages, ranges
 from host.web.evidence import acting, item_id
 from host.web.recordview import View
 from host.web.session import WebSession, need, web_of
+
+# A range of footage in an object store is answered a part at a time, each read whole before
+# its answer starts: a gateway that fails under the read is then a clean 503 (an answer cut
+# off after its headers would leave the server with a half-sent response). A player asks for
+# the rest from where the part ends, as it does after every seek.
+REMOTE_SPAN = 4 << 20
 
 
 def _playing(request: Request, s: WebSession, wanted: str) -> View:
@@ -68,25 +75,33 @@ def _serve(request: Request, whole: footage.Footage) -> Response:
     except ranges.NotSatisfiable:
         headers["Content-Range"] = "bytes */%d" % whole.size
         return Response(status_code=416, headers=headers)
+    remote = getattr(footage.source_of(web.store), "remote", False)
     if span is None:
         first, last, status = 0, whole.size - 1, 200
     else:
         first, last, status = span.first, span.last, 206
-        headers["Content-Range"] = span.content_range()
+        if remote:  # a part at a time, read whole before the answer starts (see below)
+            last = min(last, first + REMOTE_SPAN - 1)
+        headers["Content-Range"] = ranges.Span(first, last, whole.size).content_range()
     headers["Content-Length"] = str(max(0, last - first + 1))
     body = whole.read(web.store, first, last) if whole.size else iter(())
     try:
+        if remote and status == 206:
+            return Response(b"".join(body), status_code=206, headers=headers,
+                            media_type="video/mp4")  # fmt: skip
         # The first block is asked for before the answer starts: a store that cannot give
         # it is said in the status and one line, never a response cut off at its start.
         started = list(itertools.islice(body, 1))
-    except MediaUnreachable as exc:
-        return unavailable(request, str(exc))
     except MediaMissing:
-        return PlainTextResponse(i18n.text(pages.lang_of(request), "web.media.missing"), 404)
-    except OSError as exc:
+        return _missing(request)
+    except OSError as exc:  # the object store away (MediaUnreachable), a short file
         return unavailable(request, str(exc))
     return StreamingResponse(_flowing(itertools.chain(started, body)), status_code=status,
                              headers=headers, media_type="video/mp4")  # fmt: skip
+
+
+def _missing(request: Request) -> Response:
+    return PlainTextResponse(i18n.text(pages.lang_of(request), "web.media.missing"), 404)
 
 
 def unavailable(request: Request, why: str) -> Response:
