@@ -15,7 +15,8 @@ The store is made once per run: the recording written into an embedded store (as
 the bench's own and stopped after (``tools/services/services``), unless ``--state DIR``
 names services already running.
 
-Run: .venv/bin/python tools/bench/serve_seek_bench.py [--minutes 30] [--seeks 60] [--rounds 3]
+Run: .venv/bin/python tools/bench/serve_seek_bench.py [--minutes 5] [--seeks 60] [--rounds 3]
+     [--small]
 """
 
 import argparse
@@ -31,19 +32,59 @@ import time
 import uuid
 from pathlib import Path
 
+import av
+import numpy as np
+import web_bench
 from common import REPO, machine, scaleout_services
-from web_bench import DEVICE, PASSWORD, Browser, Recorder, one_second, p95
+from web_bench import DEVICE, FPS, PASSWORD, Browser, Recorder, one_second, p95
 
 from host import access, items, people
 from host.evidence import SqliteEvidenceStore
+from protocol import h26x
 
 SERVICES = REPO / "tools" / "services" / "services"
 SEEK = 65_536
 
 
-def make_store(root: Path, minutes: int) -> "tuple[str, int]":
+REAL_SIZE = (640, 360)
+REAL_BPS = 8_000_000  # what a recorder films at (the sync benches' figure)
+
+
+def real_second() -> "tuple[list, bytes]":
+    """One second of H.264 at about REAL_BPS: a recorder's fragment is about 1 MB, so a
+    64 KB seek reads from one object, or two. (``web_bench``'s picture is small and smooth,
+    to fit ten hours on a disk: its fragments are about 3 KB, and a seek crosses twenty.)"""
+    from fractions import Fraction
+
+    ctx = av.CodecContext.create("libx264", "w")
+    ctx.width, ctx.height = REAL_SIZE
+    ctx.pix_fmt = "yuv420p"
+    ctx.time_base = Fraction(1, FPS)
+    ctx.bit_rate = REAL_BPS
+    ctx.options = {"preset": "ultrafast", "x264-params": "keyint=%d:bframes=0" % FPS}
+    rng = np.random.default_rng(18)
+    units = []
+    for i in range(FPS):
+        img = rng.integers(0, 256, (REAL_SIZE[1], REAL_SIZE[0], 3), dtype=np.uint8)
+        frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
+        frame.pts = i
+        units += [bytes(p) for p in ctx.encode(frame)]
+    units += [bytes(p) for p in ctx.encode(None)]
+    sps, pps, samples = [], [], []
+    for unit in units:
+        nals = h26x.split_annexb(unit)
+        sps += [n for n in nals if h26x.nal_type(n, "avc1") == 7]
+        pps += [n for n in nals if h26x.nal_type(n, "avc1") == 8]
+        body = [n for n in nals if not h26x.is_parameter_set(n, "avc1")]
+        samples.append((h26x.to_sample(body), h26x.is_keyframe(nals, "avc1")))
+    return samples, h26x.avcc(sps[:1], pps[:1])
+
+
+def make_store(root: Path, minutes: int, small: bool) -> "tuple[str, int]":
     ev = SqliteEvidenceStore(root)
-    rec = Recorder(ev, DEVICE, bytes(range(32)), one_second())
+    if not small:
+        web_bench.SIZE = REAL_SIZE  # the init segment's picture size (read as it is made)
+    rec = Recorder(ev, DEVICE, bytes(range(32)), one_second() if small else real_second())
     item, size = rec.recording(minutes * 60, 3600)
     rec.flush()
     access.prepare(ev)
@@ -107,7 +148,12 @@ def seeks(port: int, item: str, size: int, n: int, seed: int) -> list:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--minutes", type=int, default=30, help="the recording's length")
+    ap.add_argument("--minutes", type=int, default=5, help="the recording's length")
+    ap.add_argument(
+        "--small",
+        action="store_true",
+        help="web_bench's small fragments (about 3 KB: a seek crosses twenty)",
+    )
     ap.add_argument("--seeks", type=int, default=60, help="seeks per server per round")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--state", help="services already running (tools/services/services)")
@@ -127,7 +173,7 @@ def main() -> int:
 
 def run(args: argparse.Namespace, tmp: Path) -> None:
     root = tmp / "ev"
-    item, size = make_store(root, args.minutes)
+    item, size = make_store(root, args.minutes, args.small)
     import psycopg
 
     from host import migrate
