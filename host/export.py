@@ -27,7 +27,7 @@ C2PA manifest signed with the agency's certificate (``host.contentcred``).
 
 On the scale-out store (``postgresql://...`` with its bucket, ``host.pgstore``) the
 recording's objects are first fetched, in order, into a private folder beside the output
-(``host.mediasource.fetch``, each hashed as it arrives), and the export reads them there as
+(``host.mediafetch.fetch``, each hashed as it arrives), and the export reads them there as
 it reads the embedded store's files; the folder is removed whatever happens. An object the
 store recorded and the bucket does not give, or an object store that does not answer, stops
 the export before anything is written, the chunk named.
@@ -85,7 +85,7 @@ if TYPE_CHECKING:  # OpenCV and numpy load only when an export runs, not with ev
 
     from host.agencykeys import SealKey, SigningIdentity
     from host.derivative import H264Derivative
-    from host.mediasource import Fetched
+    from host.mediafetch import Fetched
     from host.pgstore import PgEvidenceStore
     from host.sealedmedia import OpenedMedia
 
@@ -588,7 +588,8 @@ def _fetch(store: "PgEvidenceStore", entries: list, rec_id: bytes, folder: Path)
     object store into ``folder``. ExportError when the store does not answer, or when an
     object it recorded is not in the bucket (the chunk named); a chunk never stored stays
     without a file, for the export to say it is not yet synced."""
-    from host.mediasource import MediaUnreachable, fetch
+    from host.mediafetch import fetch
+    from host.mediasource import MediaUnreachable
 
     chunks = [e for e in entries if e.kind == KIND_CHUNK and e.fields.get(F_RECORDING) == rec_id]
     try:

@@ -13,12 +13,10 @@ an object gone from the bucket) and ``MediaUnreachable`` (the object store canno
 now: down, or the network; try again). Both are ``OSError``s, so a reader that only cares
 whether it got the bytes handles them as any failed file read.
 
-An export copies files (``host.mp4export`` hands the kernel one path per fragment), so
-``fetch`` brings a recording's objects into a private folder of files, in order, each
-hashed as it arrives: ``Fetched`` then stands in for the store's files.
+An export copies files (``host.mp4export`` hands the kernel one path per fragment): the
+objects it needs are fetched into a folder of files first (``host.mediafetch``).
 """
 
-import hashlib
 import os
 import threading
 from collections import OrderedDict, deque
@@ -28,7 +26,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 READ_BLOCK = 256 * 1024
-FETCHERS = 4  # objects fetched at once: the gateway serves several as fast as one
 VERSIONS_KEPT = 100_000  # digest -> recorded version, remembered (a version never changes)
 # Ranges of objects asked for at once by one reader of many (a seek across small fragments):
 # each is a round trip to the gateway, so one after another they add up. Within the S3
@@ -234,57 +231,3 @@ class ObjectMedia:
         except BotoCoreError as exc:
             raise MediaUnreachable(self._down(exc)) from None
         return int(head["ContentLength"])
-
-
-class Fetched:
-    """A recording's media fetched into a folder of files (``fetch``): the shape an export
-    reads the embedded store in, ``media_file`` (a path per digest) and ``read_media``."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def media_file(self, digest: bytes) -> Path:
-        return self.folder / bytes(digest).hex()
-
-    def read_media(self, digest: bytes) -> bytes:
-        from host.evidence import EvidenceError
-
-        try:
-            return self.media_file(digest).read_bytes()
-        except FileNotFoundError:
-            raise EvidenceError("no media %s in the evidence store" % digest.hex()) from None
-
-
-def fetch(source: MediaSource, digests: "list[bytes]", folder: Path) -> "tuple[Fetched, list]":
-    """Bring the media of ``digests`` into files in ``folder`` (FETCHERS at a time), each
-    hashed as it is written: ``(Fetched, changed)``, ``changed`` the digests whose bytes do
-    not hash to them (kept as they are: the export that checks them says which chunk, and
-    refuses it). A digest the store does not hold gets no file (its reader says so).
-    MediaUnreachable when the object store cannot be asked; nothing is left half-written
-    under a digest's name (each file is written under another first)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    changed: list = []
-
-    def one(digest: bytes) -> None:
-        target = folder / bytes(digest).hex()
-        if target.exists():
-            return
-        part = target.with_name(target.name + ".part")
-        h = hashlib.sha256()
-        try:
-            blocks = source.read_range(digest)
-        except MediaMissing:
-            return
-        with open(part, "wb") as fh:
-            for block in blocks:
-                h.update(block)
-                fh.write(block)
-        os.replace(part, target)
-        if h.digest() != bytes(digest):
-            changed.append(bytes(digest))
-
-    unique = list(dict.fromkeys(bytes(d) for d in digests))
-    with ThreadPoolExecutor(FETCHERS) as pool:
-        for done in [pool.submit(one, d) for d in unique]:
-            done.result()
-    return Fetched(folder), changed
