@@ -247,7 +247,9 @@ def history(
     if where:
         sql += " WHERE " + " AND ".join(where)
     if limit:
-        sql = "SELECT * FROM (%s ORDER BY seq DESC LIMIT %d) ORDER BY seq" % (sql, int(limit))
+        # The subquery named: PostgreSQL wants an alias for it (SQLite takes one too).
+        sql = "SELECT * FROM (%s ORDER BY seq DESC LIMIT %d) AS newest ORDER BY seq" % (
+            sql, int(limit))  # fmt: skip
     else:
         sql += " ORDER BY seq"
     return [_record(r) for r in cur.execute(sql, params).fetchall()]

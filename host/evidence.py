@@ -38,6 +38,7 @@ from typing import Protocol
 
 from host import hostlog, i18n
 from host.files import fsync_dir, os_why, start_writeback, sync_files, write_all, write_atomic
+from host.mediasource import FileMedia
 from protocol.bounds import entry_problem
 from protocol.ledger import Entry, media_digest, parse_entry
 from protocol.registry import (
@@ -882,6 +883,10 @@ class SqliteEvidenceStore(EvidenceStore):
         """The file that holds (or would hold) the media of ``digest``, for a reader that
         names it to a person; the demo, which changes a byte to show the check catch it."""
         return self._media_path(digest)
+
+    def media_source(self) -> FileMedia:
+        """The media as readers of footage read it (``host.mediasource``): its files."""
+        return FileMedia(self._media_path)
 
     def check_media(self, entries: list) -> list:
         """Re-hash the stored media of every chunk entry given: ``(seq, problem)`` for each

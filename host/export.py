@@ -24,20 +24,29 @@ Sealed footage (R-DEV-3) is ciphertext here; given the agency's X25519 private k
 and in the note, that it was decrypted for export, by whom and with which key. Given the
 agency's signing identity (``sign_with``), an MP4 export also carries Content Credentials, a
 C2PA manifest signed with the agency's certificate (``host.contentcred``).
+
+On the scale-out store (``postgresql://...`` with its bucket, ``host.pgstore``) the
+recording's objects are first fetched, in order, into a private folder beside the output
+(``host.mediafetch.fetch``, each hashed as it arrives), and the export reads them there as
+it reads the embedded store's files; the folder is removed whatever happens. An object the
+store recorded and the bucket does not give, or an object store that does not answer, stops
+the export before anything is written, the chunk named.
 """
 
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import statistics
+import tempfile
 import time
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from host import retention
-from host.evidence import EvidenceError, SqliteEvidenceStore, StoreUnopenable
+from host import i18n, retention
+from host.evidence import EvidenceError, EvidenceStore, SqliteEvidenceStore, StoreUnopenable
 from host.files import fsync_dir, write_atomic
 from host.recordings import recording_number
 from host.sigworker import LedgerWorker
@@ -76,6 +85,8 @@ if TYPE_CHECKING:  # OpenCV and numpy load only when an export runs, not with ev
 
     from host.agencykeys import SealKey, SigningIdentity
     from host.derivative import H264Derivative
+    from host.mediafetch import Fetched
+    from host.pgstore import PgEvidenceStore
     from host.sealedmedia import OpenedMedia
 
 # File suffix -> (FourCC, or "h264" for the PyAV derivative; what the note calls the format).
@@ -216,7 +227,7 @@ def _check_output(out_path: str) -> tuple:
 
 
 def _chunk_frames(
-    store: "SqliteEvidenceStore | OpenedMedia", e: Entry, mark_changed: bool
+    store: "SqliteEvidenceStore | Fetched | OpenedMedia", e: Entry, mark_changed: bool
 ) -> tuple:
     """``(frames, changed)`` of one video chunk, checked against its signed entry."""
     f = e.fields
@@ -398,6 +409,7 @@ def export_recording(
     sign_with: str | None = None,
     agency_key: str | None = None,
     gate: "Callable[[int], None] | None" = None,
+    media: str | None = None,
 ) -> dict:
     """Export recording number ``recording`` of ``device_id`` (None: its newest) to
     ``out_path`` (.avi or .mp4) and write the note ``out_path + ".json"``; return the note.
@@ -405,7 +417,8 @@ def export_recording(
     then carries a C2PA manifest); ``agency_key``: the agency's X25519 private key file,
     which opens sealed footage. ``gate``, given the recording's number once it is known and
     before anything is written, may stop the export by raising (the evidence rules:
-    ``host.access``).
+    ``host.access``). ``evidence_dir`` may be a scale-out store's ``postgresql://...`` URL,
+    ``media`` then its bucket, ``s3://BUCKET``.
 
     Raises NotAuthentic when the footage is not what the device signed, ExportError when the
     input cannot be used (no such store, device or recording; sealed footage without the
@@ -419,17 +432,9 @@ def export_recording(
     identity = agencykeys.load_signing(sign_with) if sign_with else None
     seal = agencykeys.load_seal_key(agency_key) if agency_key else None
     root = Path(evidence_dir)
-    if not (root / "evidence.db").is_file():
-        raise ExportError(
-            "%s is not an evidence store (no evidence.db): give the folder that "
-            "sealcam sync --evidence writes" % evidence_dir
-        )
-    try:
-        # Read only: an export never creates, cleans or writes anything in the store.
-        store = SqliteEvidenceStore(root, readonly=True)
-    except StoreUnopenable as exc:
-        raise ExportError(str(exc)) from None
+    store = _open_store(evidence_dir, media)
     ledger: _Ledger | None = None
+    fetched: Path | None = None
     try:
         try:
             public, ledger, entries, rec_id, chunks = _recording(
@@ -449,15 +454,19 @@ def export_recording(
             if deleted is not None:  # its media removed under the retention rules, not lost
                 raise ExportError(retention.deleted_line(deleted, number))
             out = Path(out_path)
-            media, opened = _opened(store, chunks, seal, extractor)
+            files: SqliteEvidenceStore | Fetched = store  # type: ignore[assignment]
+            if not isinstance(store, SqliteEvidenceStore):  # objects: fetched, then read
+                fetched = Path(tempfile.mkdtemp(prefix=".sealcam-fetch-", dir=out.resolve().parent))
+                files = _fetch(store, entries, rec_id, fetched)
+            reader, opened = _opened(files, chunks, seal, extractor)
             if identity is not None and chunks[0].fields[F_MEDIA_TYPE] not in FMP4_MEDIA:
                 raise ExportError(
                     "recording %d was not recorded as MP4 fragments: its export is re-encoded "
                     "video, and --sign-with signs only an export of the signed fragments" % number
                 )
             if chunks[0].fields[F_MEDIA_TYPE] in FMP4_MEDIA:
-                opener = media if opened else None  # the sealed chunks' ChunkOpener
-                note = _export_fmp4(store, public, entries, rec_id, chunks, out, extractor,
+                opener = reader if opened else None  # the sealed chunks' ChunkOpener
+                note = _export_fmp4(files, public, entries, rec_id, chunks, out, extractor,
                                     mark_changed, now_ms, identity, opened, opener,
                                     ledger.check)  # fmt: skip
                 note.update(
@@ -467,11 +476,11 @@ def export_recording(
                         "made_by": _makers(entries, rec_id, device_id),
                         "recording": _recording_note(entries, rec_id),
                         "ledger_verification": ledger.check(),
-                        "source_store": str(root.resolve()),
+                        "source_store": _source_name(store, root),
                     }
                 )
                 if opened:
-                    note["decrypted_for_export"] = dict(opened, chunks=media.opened)
+                    note["decrypted_for_export"] = dict(opened, chunks=reader.opened)
                 write_atomic(Path(str(out) + ".json"), note_json(note))
                 return note
             state = ledger.check()  # before anything is written
@@ -481,14 +490,14 @@ def export_recording(
             if fourcc == DERIVATIVE:
                 from host.derivative import pcm_rate
 
-                sound = pcm_chunks(entries, rec_id, media)
+                sound = pcm_chunks(entries, rec_id, reader)
                 metadata, derivative = _derivative_facts(chunks, sound, number)
                 rate = pcm_rate(sound) if sound else None
                 video = _Video(tmp, fourcc, frame_rate(chunks), metadata, rate)
             else:
                 video = _Video(tmp, fourcc, frame_rate(chunks))
             try:
-                chunk_notes, undecodable = _write_chunks(media, chunks, video, mark_changed, sound)
+                chunk_notes, undecodable = _write_chunks(reader, chunks, video, mark_changed, sound)
                 video.close()
                 if not video.frames:
                     raise ExportError("no frame of recording %d could be decoded" % number)
@@ -506,6 +515,8 @@ def export_recording(
         if ledger is not None:
             ledger.close()
         store.close()
+        if fetched is not None:
+            shutil.rmtree(fetched, ignore_errors=True)
     fsync_dir(out.resolve().parent)
     width, height = video.size
     note = _note(out, sha, format_name, (video.frames, width, height, video.fps), extractor, now_ms)
@@ -519,7 +530,7 @@ def export_recording(
             "changed_chunks": [c["seq"] for c in chunk_notes if not c["matches_signed_hash"]],
             "undecodable_frames": undecodable,
             "ledger_verification": state,
-            "source_store": str(root.resolve()),
+            "source_store": _source_name(store, root),
         }
     )
     if derivative is not None:
@@ -532,13 +543,71 @@ def export_recording(
             "has none"
         )
     if opened:
-        note["decrypted_for_export"] = dict(opened, chunks=media.opened)
+        note["decrypted_for_export"] = dict(opened, chunks=reader.opened)
     write_atomic(Path(str(out) + ".json"), note_json(note))
     return note
 
 
+def _open_store(evidence: str, media: str | None) -> "SqliteEvidenceStore | PgEvidenceStore":
+    """The store, read only (an export never creates, cleans or writes anything in it): the
+    folder ``evidence``, or the scale-out store at its URL with its bucket ``media``."""
+    from host.pgstore import is_url
+
+    if is_url(evidence):
+        from host.pgstore import PgEvidenceStore
+
+        if not media:
+            raise ExportError(i18n.text("scaleout.need_media"))
+        try:
+            return PgEvidenceStore(evidence, media, readonly=True)
+        except StoreUnopenable as exc:
+            raise ExportError(str(exc)) from None
+    root = Path(evidence)
+    if not (root / "evidence.db").is_file():
+        raise ExportError(
+            "%s is not an evidence store (no evidence.db): give the folder that "
+            "sealcam sync --evidence writes" % evidence
+        )
+    try:
+        return SqliteEvidenceStore(root, readonly=True)
+    except StoreUnopenable as exc:
+        raise ExportError(str(exc)) from None
+
+
+def _source_name(store: "SqliteEvidenceStore | PgEvidenceStore", root: Path) -> str:
+    """The store the note names: its folder, or its database (no password) and bucket."""
+    if isinstance(store, SqliteEvidenceStore):
+        return str(root.resolve())
+    from host.pgstore import _shown
+
+    return "%s %s" % (_shown(store.url), store.media.url)
+
+
+def _fetch(store: "PgEvidenceStore", entries: list, rec_id: bytes, folder: Path) -> "Fetched":
+    """The recording's media (every chunk of it: video, fragments, sound) fetched from the
+    object store into ``folder``. ExportError when the store does not answer, or when an
+    object it recorded is not in the bucket (the chunk named); a chunk never stored stays
+    without a file, for the export to say it is not yet synced."""
+    from host.mediafetch import fetch
+    from host.mediasource import MediaUnreachable
+
+    chunks = [e for e in entries if e.kind == KIND_CHUNK and e.fields.get(F_RECORDING) == rec_id]
+    try:
+        files, _changed = fetch(store.media_source(), [media_digest(e.fields) for e in chunks],
+                                folder)  # fmt: skip
+    except MediaUnreachable as exc:
+        raise ExportError(i18n.text("export.objects_unreachable", why=exc)) from None
+    for e in chunks:
+        digest = media_digest(e.fields)
+        if not files.media_file(digest).exists() and store.version_of(digest) is not None:
+            raise ExportError(i18n.text("export.object_missing", seq=e.seq, digest=digest.hex(),
+                                        bucket=store.media.url))  # fmt: skip
+    # A changed object is kept as it came: the export's own check refuses it, by its seq.
+    return files
+
+
 def _opened(
-    store: SqliteEvidenceStore, chunks: list, seal: "SealKey | None", extractor: str
+    store: "SqliteEvidenceStore | Fetched", chunks: list, seal: "SealKey | None", extractor: str
 ) -> tuple:
     """``(media, facts)``: the store as the export reads its media (sealed chunks opened with
     the agency key ``seal``), and the facts of that decryption ({} when nothing is sealed)."""
@@ -553,11 +622,13 @@ def _opened(
         "decrypted_by": extractor,
         "decrypted_with": "agency seal key %s (X25519 public key fingerprint)" % seal.fingerprint,
     }
-    return sealedmedia.OpenedMedia(store, chunks, seal.private, name), facts
+    # A folder of fetched objects reads as a store does (``read_media``), all it is asked for.
+    held = cast("EvidenceStore", store)
+    return sealedmedia.OpenedMedia(held, chunks, seal.private, name), facts
 
 
 def _export_fmp4(
-    store: SqliteEvidenceStore,
+    store: "SqliteEvidenceStore | Fetched",
     public: bytes,
     entries: list,
     rec_id: bytes,
@@ -588,8 +659,11 @@ def _export_fmp4(
     target = out if identity is None else out.with_name(".%s.unsigned-%d%s" % (
         out.stem, os.getpid(), out.suffix))  # fmt: skip
     try:
+        # The fetched objects have the embedded store's shape as the export reads it
+        # (``media_file``, a path per digest, and ``read_media``): the copy core is the same.
+        files = cast(SqliteEvidenceStore, store)
         facts = mp4export.export_fmp4(
-            store, chunks[0].device_id, public, entries, rec_id, chunks, target, extractor,
+            files, chunks[0].device_id, public, entries, rec_id, chunks, target, extractor,
             mark_changed, now_ms, opener, opened or None, ledger,
         )  # fmt: skip
         if identity is not None:
@@ -675,7 +749,7 @@ class _Ledger:
 
 
 def _recording(
-    store: SqliteEvidenceStore,
+    store: "SqliteEvidenceStore | PgEvidenceStore",
     device_id: str,
     recording: int | None,
     mark_changed: bool,
@@ -688,7 +762,8 @@ def _recording(
     if public is None:
         enrolled = ", ".join(store.devices()) or "none"
         raise ExportError(
-            "device %s is not enrolled in %s (enrolled: %s)" % (device_id, store.root, enrolled)
+            "device %s is not enrolled in %s (enrolled: %s)"
+            % (device_id, getattr(store, "root", None) or getattr(store, "url", ""), enrolled)
         )
     ledger = _Ledger(store.entries(device_id), device_id, public, mark_changed)
     try:
@@ -716,7 +791,7 @@ def _recording(
 
 
 def _write_chunks(
-    store: "SqliteEvidenceStore | OpenedMedia",
+    store: "SqliteEvidenceStore | Fetched | OpenedMedia",
     chunks: list,
     video: _Video,
     mark_changed: bool,
@@ -773,7 +848,9 @@ def _write_chunks(
     return notes, undecodable
 
 
-def _pcm(store: "SqliteEvidenceStore | OpenedMedia", e: Entry, mark_changed: bool) -> tuple:
+def _pcm(
+    store: "SqliteEvidenceStore | Fetched | OpenedMedia", e: Entry, mark_changed: bool
+) -> tuple:
     """``(pcm, changed)`` of one PCM sound chunk, checked against its signed entry."""
     try:
         media = store.read_media(e.fields[F_PLAIN_SHA])
@@ -793,7 +870,9 @@ def _pcm(store: "SqliteEvidenceStore | OpenedMedia", e: Entry, mark_changed: boo
     return b"", True
 
 
-def pcm_chunks(entries: list, rec_id: bytes, media: "SqliteEvidenceStore | OpenedMedia") -> list:
+def pcm_chunks(
+    entries: list, rec_id: bytes, media: "SqliteEvidenceStore | Fetched | OpenedMedia"
+) -> list:
     """A recording's raw PCM sound chunks in ledger order. Sealed ones are opened too when
     ``media`` opens the recording's sealed video (the agency key was given), else left out."""
     from host.sealedmedia import OpenedMedia

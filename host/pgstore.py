@@ -46,6 +46,7 @@ from host.evidence import (
     parse_batch,
     sort_notes,
 )
+from host.mediasource import ObjectMedia
 from host.s3media import MediaRefused, MediaUnusable, S3Media
 from protocol.registry import F_WALL_MS, ZERO_HASH, id_problem
 
@@ -345,6 +346,7 @@ class PgEvidenceStore(EvidenceStore):
         self._lock_policy: Any = None  # host.retention.Policy, read at the first upload
         self.lock_problems: list = []  # object locks the object store would not set, why
         self._removed = "media_locks"  # what has_media reads removals from
+        self._source: ObjectMedia | None = None  # the readers' view of the media, made once
         self.refused_removals: list = []  # digests retention's deletion found still locked
         try:
             self.media = S3Media(media_url, create=not readonly)
@@ -433,6 +435,21 @@ class PgEvidenceStore(EvidenceStore):
         with self._transaction() as raw:
             raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             yield sqlstore.PgCursor(psycopg.ClientCursor(self._db))
+
+    def query(self, sql: str, params: tuple = ()) -> list:
+        """The rows of one read, its SQL as the embedded store's ``query`` takes it
+        (``host.sqlstore``). A table this store lacks (a layer never set up here) is
+        ``sqlite3.OperationalError``, as there, so the callers written for that (an export
+        asking whether retention deleted media) read both stores alike."""
+        import sqlite3
+
+        import psycopg
+
+        try:
+            with self.read() as cur:
+                return list(cur.execute(sql, params).fetchall())
+        except psycopg.errors.UndefinedTable as exc:
+            raise sqlite3.OperationalError(_first_line(exc)) from None
 
     def add_tables(self, schema: str) -> None:
         """Make a layer's tables, written for SQLite, in PostgreSQL's types
@@ -889,6 +906,14 @@ class PgEvidenceStore(EvidenceStore):
     def version_of(self, digest: bytes) -> str | None:
         rows = self._rows("SELECT version FROM media WHERE digest = %s", (bytes(digest),))
         return rows[0][0] if rows else None
+
+    def media_source(self) -> ObjectMedia:
+        """The media as readers of footage read it (``host.mediasource``): each object at
+        the version recorded here, a range at a time."""
+        with self._lock:
+            if self._source is None:
+                self._source = ObjectMedia(self.media.s3, self.media.bucket, self.version_of)
+            return self._source
 
     def read_media(self, digest: bytes) -> bytes:
         version = self.version_of(digest)

@@ -21,7 +21,7 @@ import re
 import shutil
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from host import audit, i18n
 from host.cli.common import EXIT_NOT_OK, EXIT_OK, UsageProblem, host_signer
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from host.access import Desk
     from host.court.package import Wanted
     from host.evidence import SqliteEvidenceStore
+    from host.pgstore import PgEvidenceStore
 
 _CLOCK = re.compile(r"(?:(\d+):)?(\d+):(\d\d)\Z")
 
@@ -86,14 +87,20 @@ def cmd_package(args: argparse.Namespace) -> int:
     if iso is not None and iso.resolve().is_relative_to(out.resolve()):
         raise UsageProblem(i18n.text("court.iso_inside", iso=iso, out=out))
     from host.cli.auth import desk_if_accounts, has_accounts, open_store
+    from host.cli.scaleout import is_scaleout
     from host.evidence import SqliteEvidenceStore, StoreUnopenable
 
     root = Path(args.evidence)
     desk: Desk | None = None
-    if args.user or has_accounts(root):  # as the one-file export decides it
-        desk = desk_if_accounts(open_store(args.evidence), args.user)
+    media = getattr(args, "media", None)
+    scaleout = is_scaleout(args.evidence)
+    if args.user or scaleout or has_accounts(root):  # as the one-file export decides it
+        opened = open_store(args.evidence, media)
+        desk = desk_if_accounts(opened, args.user)
     if desk is not None:
         store = desk.store
+    elif scaleout:
+        store = opened  # a scale-out store without accounts yet: read as a demo's
     else:
         if not (root / "evidence.db").is_file():
             raise UsageProblem(i18n.text("auth.no_store", path=args.evidence))
@@ -101,7 +108,9 @@ def cmd_package(args: argparse.Namespace) -> int:
             store = SqliteEvidenceStore(root, readonly=True)  # a demo's: never written
         except StoreUnopenable as exc:
             raise UsageProblem(str(exc)) from None
-    assert isinstance(store, SqliteEvidenceStore)
+    from host.pgstore import PgEvidenceStore
+
+    assert isinstance(store, (SqliteEvidenceStore, PgEvidenceStore))
     zone = _zone(store)
     opts = Options(out, args.force, args.place, args.purpose, args.from_ms, args.to_ms, zone)
     if desk is None:
@@ -113,7 +122,7 @@ def cmd_package(args: argparse.Namespace) -> int:
         raise
 
 
-def _zone(store: "SqliteEvidenceStore") -> str:
+def _zone(store: "SqliteEvidenceStore | PgEvidenceStore") -> str:
     import sqlite3
 
     from host import settings
@@ -141,13 +150,14 @@ def _on_record(desk: "Desk", items: list, out: Path, exc: Exception) -> None:
 
 
 def _package(
-    store: "SqliteEvidenceStore",
+    store: "SqliteEvidenceStore | PgEvidenceStore",
     desk: "Desk | None",
     args: argparse.Namespace,
     opts: "object",
     iso: "Path | None",
 ) -> int:
     from host.court import package
+    from host.evidence import SqliteEvidenceStore
 
     assert isinstance(opts, package.Options)
     signer, kid = _signer(store, args)
@@ -166,11 +176,23 @@ def _package(
             raise UsageProblem(i18n.text("export.no_extractor"))
         extractor = {"user": None, "name": name, "roles": []}
     now = desk.now() if desk is not None else _wall_ms()
+    fetched = None
     try:
-        made = package.build(store, wanted, case, extractor, signer, kid, opts, now)
+        source = store
+        if not isinstance(store, SqliteEvidenceStore):  # objects: fetched into files first
+            from host.court.fromobjects import fetched_for
+
+            view, fetched = fetched_for(store, [(w.device, w.number) for w in wanted], opts.out)
+            source = view  # the shape the package reads: a store's files, by digest
+        made = package.build(
+            cast("SqliteEvidenceStore", source), wanted, case, extractor, signer, kid, opts, now
+        )
     except (Unusable, Refused) as exc:
         setattr(exc, "items", items)  # noqa: B010  (for the refused records)
         raise
+    finally:
+        if fetched is not None:
+            shutil.rmtree(fetched, ignore_errors=True)
     if desk is not None:
         try:
             for w in wanted:
@@ -240,7 +262,7 @@ def _wall_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _signer(store: "SqliteEvidenceStore", args: argparse.Namespace) -> tuple:
+def _signer(store: "SqliteEvidenceStore | PgEvidenceStore", args: argparse.Namespace) -> tuple:
     path = args.host_key
     if not path:
         import sqlite3
@@ -268,7 +290,7 @@ def _extractor(desk: "Desk", given: "str | None") -> dict:
 
 
 def _wanted(
-    store: "SqliteEvidenceStore", desk: "Desk | None", args: argparse.Namespace
+    store: "SqliteEvidenceStore | PgEvidenceStore", desk: "Desk | None", args: argparse.Namespace
 ) -> "tuple[dict | None, list[Wanted]]":
     from host import items as items_mod
     from host.court.package import Wanted

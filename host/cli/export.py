@@ -112,6 +112,9 @@ def add_export(sub: "argparse._SubParsersAction") -> None:
         "[--from MM:SS --to MM:SS]; check it with sealcam verify pkg/.",
     )
     p.add_argument("--evidence", required=True, help="the evidence store directory")
+    from host.cli.scaleout import add_media_option
+
+    add_media_option(p)
     p.add_argument(
         "--device",
         help="the device's id: export one recording to one video file; without --device, "
@@ -199,9 +202,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def _desk(args: argparse.Namespace) -> "Desk | None":
     """The desk of ``--user`` on a store with accounts; None on one without them."""
-    if not args.user and not has_accounts(args.evidence):
+    from host.cli.scaleout import is_scaleout
+
+    if not args.user and not is_scaleout(args.evidence) and not has_accounts(args.evidence):
         return None
-    return desk_if_accounts(open_store(args.evidence), args.user)
+    return desk_if_accounts(open_store(args.evidence, args.media), args.user)
 
 
 def _extractor(desk: "Desk", given: "str | None") -> str:
@@ -230,6 +235,7 @@ def _export(
         sign_with=args.sign_with,
         agency_key=args.agency_key,
         gate=gate,
+        media=args.media,
     )
 
 

@@ -4,7 +4,9 @@ It listens on loopback by default (``--listen 127.0.0.1:8080``); people log in o
 with their own accounts, so the command itself takes no user. A port another program holds
 is said in one line (exit 2) before anything starts; Ctrl-C ends the server cleanly: the
 requests under way finish, nothing is left half-written. Beside the page, a thread makes
-each recording's page ready as docks bring it (``host.web.prepare``).
+each recording's page ready as docks bring it (``host.web.prepare``). On the scale-out store
+(``--evidence postgresql://... --media s3://BUCKET``) the footage is read from the objects,
+a range at a time.
 """
 
 import argparse
@@ -61,7 +63,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from host.web.app import create_app
     from host.web.prepare import Preparer
 
-    store = open_store(args.evidence)
+    store = open_store(args.evidence, args.media)
     host, port = args.listen
     sock = bound(host, port)
     port = sock.getsockname()[1]
@@ -85,8 +87,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         preparer.stop()
         web.front.close()
         store.close()
+        _forget_derivatives(app)
     print(i18n.text("serve.stopped"), flush=True)
     return EXIT_OK
+
+
+def _forget_derivatives(app: object) -> None:
+    """The scale-out store's derivatives were made in a temporary folder for the server's
+    life (``host.web.derivplay``): gone with it."""
+    import shutil
+
+    made = getattr(getattr(app, "state", None), "derivatives", None)
+    if made is not None and made.media is not None:
+        shutil.rmtree(made.folder, ignore_errors=True)
 
 
 def add_serve(sub: "argparse._SubParsersAction") -> None:
@@ -95,6 +108,9 @@ def add_serve(sub: "argparse._SubParsersAction") -> None:
         "serve", help=i18n.text("cmd.serve"), description=i18n.text("serve.description")
     )
     p.add_argument("--evidence", required=True, help=i18n.text("auth.evidence"))
+    from host.cli.scaleout import add_media_option
+
+    add_media_option(p)
     p.add_argument(
         "--listen",
         type=listen_address,

@@ -615,6 +615,7 @@ class _Builder:
                 str(out),
                 self.extractor["name"],
                 now_ms=self.now_ms,
+                media=getattr(self.store, "media_url", None),  # a scale-out store's bucket
             )
         except NotAuthentic as exc:
             raise Refused(str(exc), NOT_AUTHENTIC) from None

@@ -8,7 +8,9 @@ seq and SHA-256. Making it takes a while (the frames are decoded and encoded aga
 page asks for it (``start``), shows that it is being prepared and asks how it is going
 (``status``) until it plays. It is made once and kept beside the store
 (``derivatives/``, named by recording and last seq: a recording that grew is made
-again); a server started again finds it there and checks it against its note's hash.
+again); a server started again finds it there and checks it against its note's hash. A
+scale-out store (PostgreSQL and objects) has no folder of its own on this machine: its
+derivatives are made in a private temporary folder for the server's life, from the objects.
 
 The derivative is an item of its own, ``DEVICE/N~HEX12`` (``host.items.add_derivative``),
 linked to its original by its hash: it is registered by the first play of it, in the same
@@ -20,8 +22,8 @@ URL: the file is the recording's, found by its item id.
 
 import hashlib
 import json
-import os
 import re
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -63,8 +65,9 @@ class Job:
 class Derivatives:
     """The derivatives of raw recordings, made one at a time per recording and kept."""
 
-    def __init__(self, folder: Path, at_once: int = 1) -> None:
+    def __init__(self, folder: Path, at_once: int = 1, media: "str | None" = None) -> None:
         self.folder = folder
+        self.media = media  # the scale-out store's bucket (s3://B), None for a folder store
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         # Encoding is heavy: one derivative made at a time (the others wait, "making").
@@ -126,7 +129,8 @@ class Derivatives:
 
             self.folder.mkdir(parents=True, exist_ok=True)
             with self._making:
-                note = export_recording(root, item.device_id, item.rec, str(job.path), extractor)
+                note = export_recording(root, item.device_id, item.rec, str(job.path), extractor,
+                                        media=self.media)  # fmt: skip
             self._done(job, note)
         except Exception as exc:  # any failure is the page's to say, not the server's end
             job.problem = str(exc) or exc.__class__.__name__
@@ -157,9 +161,21 @@ def derivatives_of(request: Request) -> Derivatives:
     with _made_lock:
         found = getattr(state, "derivatives", None)
         if found is None:
-            found = Derivatives(Path(web_of(request).store.root) / FOLDER)
+            store = web_of(request).store
+            root = getattr(store, "root", None)
+            if root is not None:
+                found = Derivatives(Path(str(root)) / FOLDER)
+            else:  # the scale-out store: kept for the server's life (see the module's note)
+                folder = Path(tempfile.mkdtemp(prefix="sealcam-derivatives-"))
+                found = Derivatives(folder, media=getattr(store, "media").url)  # noqa: B009
             state.derivatives = found
     return found
+
+
+def _where(store: object) -> str:
+    """What ``host.export`` opens the store by: its folder, or its database's URL."""
+    root = getattr(store, "root", None)
+    return str(root) if root is not None else str(getattr(store, "url"))  # noqa: B009
 
 
 def derived_id(item: items.Item, sha256: str) -> str:
@@ -189,11 +205,10 @@ def _originals_gone(request: Request, item: items.Item) -> bool:
     a kept one is removed, so that no copy outlives the footage it was made from."""
     web = web_of(request)
     view = web.views.get(web.store.read, item, web.store.write)
-    media_file = getattr(web.store, "media_file", None)
-    if media_file is None:  # a store of objects: its derivative is not made here anyway
-        return False
-    # Each file looked for now (the checks' memory of a digest outlives a deletion).
-    if all(os.path.exists(str(media_file(p.digest))) for p in view.parts):
+    # Each looked for now (the checks' memory of a digest outlives a deletion): a file, or
+    # an object recorded and not removed by retention.
+    has_media = getattr(web.store, "has_media")  # noqa: B009  (both stores have it)
+    if all(has_media(p.digest) for p in view.parts):
         return False
     derivatives_of(request).forget(item)
     return True
@@ -243,7 +258,7 @@ async def start(request: Request) -> Response:
         return _gone(request)
     user = s.desk.user
     shown = "%s (%s)" % (user.display, user.name) if user.display else user.name
-    root = str(web_of(request).store.root)
+    root = _where(web_of(request).store)
     job = derivatives_of(request).start(item, root, "%s, sealcam serve" % shown)
     return _status(request, item, job)
 

@@ -12,10 +12,11 @@ A raw recording's chunks (JPEG frames, PCM) are no MP4: the page plays its deriv
 (``derivplay``), and its thumbnail is its first JPEG frame. Sealed footage (R-DEV-3) is opened
 only with the agency's private key, which the web server never holds: not playable here.
 
-Every read goes through the store by digest (``media_file``); no part of a URL names a
-file. Thumbnails (the first keyframe, decoded with PyAV) are made on demand and kept in
-memory (``Thumbnails``), as are the checks of each chunk's media against its signed hash
-(``Checks``).
+Every read goes through the store by digest (its ``media_source``, ``host.mediasource``: the
+embedded store's files, or the scale-out store's objects read a range at a time); no part of a
+URL names a file or an object. Thumbnails (the first keyframe, decoded with PyAV) are made
+on demand and kept in memory (``Thumbnails``), as are the checks of each chunk's media
+against its signed hash (``Checks``).
 """
 
 import bisect
@@ -26,8 +27,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
+from host.mediasource import MediaMissing, MediaSource, MediaUnreachable, read_all
 from protocol.ledger import Entry, media_digest
 from protocol.registry import (
     F_CHUNK_INDEX,
@@ -58,9 +60,16 @@ READ_BLOCK = 256 * 1024
 
 
 class MediaFiles(Protocol):
-    """What footage needs of an evidence store: the file of a digest."""
+    """What footage needs of an evidence store: its media, read by digest."""
 
-    def media_file(self, digest: bytes) -> "object": ...
+    def media_source(self) -> MediaSource: ...
+
+
+def source_of(files: object) -> MediaSource:
+    """The media ``files`` reads from: a store's (or the page's front over one), or
+    ``files`` itself when it is a source already."""
+    get = getattr(files, "media_source", None)
+    return cast("MediaSource", get() if get is not None else files)
 
 
 @dataclass(frozen=True)
@@ -117,22 +126,20 @@ class Footage:
             at += p.size
         self.size = at
 
-    def read(self, files: MediaFiles, first: int, last: int) -> Iterator[bytes]:
-        """Bytes ``first`` to ``last`` inclusive, in blocks; each part read from its file."""
+    def read(self, files: object, first: int, last: int) -> Iterator[bytes]:
+        """Bytes ``first`` to ``last`` inclusive, in blocks; each part read from the store
+        (a range of its file, or of its object). OSError when a part cannot be read
+        (``host.mediasource``'s MediaMissing, MediaUnreachable among them)."""
+        return source_of(files).read_spans(self.spans(first, last))
+
+    def spans(self, first: int, last: int) -> "Iterator[tuple[bytes, int, int]]":
+        """``(digest, first, last)`` of each part bytes ``first`` to ``last`` cover, in order."""
         at = first
         i = bisect.bisect_right(self.starts, at) - 1
         while at <= last and 0 <= i < len(self.parts):
             part, base = self.parts[i], self.starts[i]
             stop = min(last, base + part.size - 1)
-            with open(str(files.media_file(part.digest)), "rb") as fh:
-                fh.seek(at - base)
-                left = stop - at + 1
-                while left > 0:
-                    block = fh.read(min(READ_BLOCK, left))
-                    if not block:
-                        raise OSError("media of seq %d is shorter than signed" % part.seq)
-                    left -= len(block)
-                    yield block
+            yield part.digest, at - base, stop - base
             at = stop + 1
             i += 1
 
@@ -197,14 +204,14 @@ class Checks:
             known = self._done.get(digest)
         if known is not None:
             return known
-        path = files.media_file(digest)
         try:
             h = hashlib.sha256()
-            with open(str(path), "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(block)
-        except FileNotFoundError:
+            for block in source_of(files).read_range(digest):
+                h.update(block)
+        except MediaMissing:
             return CHECK_MISSING  # not kept: it may arrive at the next dock
+        except MediaUnreachable:
+            return CHECK_PENDING  # the object store is away: not known, asked again later
         found = CHECK_OK if h.digest() == digest else CHECK_ALTERED
         with self._lock:
             if len(self._done) >= self.limit:
@@ -288,8 +295,7 @@ def _first_jpeg(files: MediaFiles, parts: "list[Part]", width: int) -> "bytes | 
 
     for part in parts[:RAW_LOOKED_AT]:
         try:
-            with open(str(files.media_file(part.digest)), "rb") as fh:
-                data = fh.read()
+            data = read_all(source_of(files), part.digest)
         except OSError:
             continue
         if not data.startswith(b"\xff\xd8"):  # not a JPEG: a sound chunk

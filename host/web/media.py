@@ -7,17 +7,34 @@ own recordings, an approval in force for restricted footage), so an approval tha
 stops the player at its next request. The first play of a recording in a web session is a
 ``play`` record on the audit trail; the range requests that follow it (a player asks for
 the file piece by piece, and again at every seek) are the same play.
+
+The bytes come from the store's media (``host.mediasource``): files, or objects read a range
+at a time. When the object store cannot be reached, the answer is 503 with one line saying so
+in the page's language (the player tries again); a failure once the bytes are flowing ends
+the response short, which a player takes as a cue to ask again from where it stopped; from an
+object store, a range is answered a part at a time (``REMOTE_SPAN``), read before it is sent.
 """
 
+import itertools
+import sys
+from collections.abc import Iterator
+
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from host import audit, items
-from host.web import footage, ranges
+from host.mediasource import MediaMissing
+from host.web import footage, i18n, pages, ranges
 from host.web.evidence import acting, item_id
 from host.web.recordview import View
 from host.web.session import WebSession, need, web_of
+
+# A range of footage in an object store is answered a part at a time, each read whole before
+# its answer starts: a gateway that fails under the read is then a clean 503 (an answer cut
+# off after its headers would leave the server with a half-sent response). A player asks for
+# the rest from where the part ends, as it does after every seek.
+REMOTE_SPAN = 4 << 20
 
 
 def _playing(request: Request, s: WebSession, wanted: str) -> View:
@@ -58,14 +75,51 @@ def _serve(request: Request, whole: footage.Footage) -> Response:
     except ranges.NotSatisfiable:
         headers["Content-Range"] = "bytes */%d" % whole.size
         return Response(status_code=416, headers=headers)
+    remote = getattr(footage.source_of(web.store), "remote", False)
     if span is None:
         first, last, status = 0, whole.size - 1, 200
     else:
         first, last, status = span.first, span.last, 206
-        headers["Content-Range"] = span.content_range()
+        if remote:  # a part at a time, read whole before the answer starts (see below)
+            last = min(last, first + REMOTE_SPAN - 1)
+        headers["Content-Range"] = ranges.Span(first, last, whole.size).content_range()
     headers["Content-Length"] = str(max(0, last - first + 1))
     body = whole.read(web.store, first, last) if whole.size else iter(())
-    return StreamingResponse(body, status_code=status, headers=headers, media_type="video/mp4")
+    try:
+        if remote and status == 206:
+            return Response(b"".join(body), status_code=206, headers=headers,
+                            media_type="video/mp4")  # fmt: skip
+        # The first block is asked for before the answer starts: a store that cannot give
+        # it is said in the status and one line, never a response cut off at its start.
+        started = list(itertools.islice(body, 1))
+    except MediaMissing:
+        return _missing(request)
+    except OSError as exc:  # the object store away (MediaUnreachable), a short file
+        return unavailable(request, str(exc))
+    return StreamingResponse(_flowing(itertools.chain(started, body)), status_code=status,
+                             headers=headers, media_type="video/mp4")  # fmt: skip
+
+
+def _missing(request: Request) -> Response:
+    return PlainTextResponse(i18n.text(pages.lang_of(request), "web.media.missing"), 404)
+
+
+def unavailable(request: Request, why: str) -> Response:
+    """503: the footage cannot be read now (the object store is away); one line, no trace."""
+    print("sealcam serve: %s" % why, file=sys.stderr, flush=True)
+    return PlainTextResponse(
+        i18n.text(pages.lang_of(request), "web.media.unavailable"),
+        status_code=503,
+        headers={"Retry-After": "5", "Cache-Control": "no-store"},
+    )
+
+
+def _flowing(body: Iterator[bytes]) -> Iterator[bytes]:
+    """The body, ended short (not with a traceback) when the store fails under it."""
+    try:
+        yield from body
+    except OSError as exc:
+        print("sealcam serve: %s" % exc, file=sys.stderr, flush=True)
 
 
 def _not_playable() -> Response:

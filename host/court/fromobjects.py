@@ -1,0 +1,93 @@
+"""The scale-out store as a court package reads a store: its database as it stands, its
+media fetched first from the bucket into a private folder of files.
+
+The package (``host.court.package``) copies each recording's signed media into the package
+by path (``media_file``: the export's copier, and the foresight of a video's hash in the
+process beside, which has no database) and reads its raw chunks whole (``read_media``).
+Objects have no path, so the media of the recordings wanted are fetched before the package
+starts (``host.mediafetch.fetch``, each hashed as it comes), and this view of the store
+names those files. Everything else (entries, keys, the log, the audit trail, settings) is
+the store's own. The package's own checks stay what they are: every chunk against the hash
+its entry signs, the log's proofs, nothing half-written.
+"""
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from host import i18n
+from host.errors import Unusable
+from host.mediafetch import Fetched, fetch
+from host.mediasource import MediaUnreachable
+from protocol.ledger import media_digest, parse_entry
+from protocol.registry import F_RECORDING, KIND_CHUNK
+
+if TYPE_CHECKING:
+    from host.pgstore import PgEvidenceStore
+
+
+class _LogOf:
+    """The store's log as the package asks it (``store_id()``, with no cursor given)."""
+
+    def __init__(self, store: "PgEvidenceStore") -> None:
+        self._store = store
+
+    def store_id(self) -> str:
+        with self._store.read() as cur:
+            row = cur.execute("SELECT value FROM store_meta WHERE name = 'store_id'").fetchone()
+        return str(row[0]) if row else ""
+
+
+class FetchedStore:
+    """A scale-out store with the media of some recordings fetched into files."""
+
+    def __init__(self, store: "PgEvidenceStore", fetched: Fetched) -> None:
+        self._store = store
+        self._fetched = fetched
+        self.log = _LogOf(store)
+        self.root = store.url  # what an export (a raw recording's derivative) opens it by
+        self.media_url = store.media.url
+
+    def media_file(self, digest: bytes) -> Path:
+        return self._fetched.media_file(digest)
+
+    def read_media(self, digest: bytes) -> bytes:
+        return self._fetched.read_media(digest)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def fetched_for(store: "PgEvidenceStore", recordings: "list[tuple[str, int]]", near: Path) -> tuple:
+    """``(FetchedStore, folder)``: the media of every chunk of ``recordings`` (device,
+    recording number) fetched into a private folder made beside ``near`` (the caller removes
+    it). Unusable, in one line, when the object store does not answer or an object the store
+    recorded is not in the bucket (the chunk named)."""
+    parent = near.resolve().parent
+    folder = Path(
+        tempfile.mkdtemp(prefix=".sealcam-fetch-", dir=parent if parent.is_dir() else None)
+    )
+    try:
+        chunks = []
+        for device, number in recordings:
+            rec_id = int(number).to_bytes(8, "big")
+            for raw in store.entries(device):
+                e = parse_entry(raw)
+                if e.kind == KIND_CHUNK and e.fields.get(F_RECORDING) == rec_id:
+                    chunks.append(e)
+        try:
+            files, _changed = fetch(store.media_source(), [media_digest(e.fields) for e in chunks],
+                                    folder)  # fmt: skip
+        except MediaUnreachable as exc:
+            raise Unusable(i18n.text("export.objects_unreachable", why=exc)) from None
+        for e in chunks:
+            digest = media_digest(e.fields)
+            if not files.media_file(digest).exists() and store.version_of(digest) is not None:
+                raise Unusable(i18n.text("export.object_missing", seq=e.seq, digest=digest.hex(),
+                                         bucket=store.media.url))  # fmt: skip
+        # A changed object is kept as it came: the package's own check refuses its chunk.
+        return FetchedStore(store, files), folder
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise

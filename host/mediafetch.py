@@ -1,0 +1,66 @@
+"""A recording's objects fetched into a private folder of files, for the readers that copy
+files: the export (``host.mp4export`` hands the kernel one path per fragment) and the court
+package. Each object is hashed as it arrives; ``Fetched`` then stands in for the embedded
+store's files (``media_file``, ``read_media``)."""
+
+import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from host.evidence import EvidenceError
+from host.mediasource import MediaMissing, MediaSource
+
+FETCHERS = 4  # objects fetched at once: the gateway serves several as fast as one
+
+
+class Fetched:
+    """A recording's media fetched into a folder of files (``fetch``): the shape an export
+    reads the embedded store in, ``media_file`` (a path per digest) and ``read_media``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def media_file(self, digest: bytes) -> Path:
+        return self.folder / bytes(digest).hex()
+
+    def read_media(self, digest: bytes) -> bytes:
+        try:
+            return self.media_file(digest).read_bytes()
+        except FileNotFoundError:
+            raise EvidenceError("no media %s in the evidence store" % digest.hex()) from None
+
+
+def fetch(source: MediaSource, digests: "list[bytes]", folder: Path) -> "tuple[Fetched, list]":
+    """Bring the media of ``digests`` into files in ``folder`` (FETCHERS at a time), each
+    hashed as it is written: ``(Fetched, changed)``, ``changed`` the digests whose bytes do
+    not hash to them (kept as they are: the export that checks them says which chunk, and
+    refuses it). A digest the store does not hold gets no file (its reader says so).
+    MediaUnreachable when the object store cannot be asked; nothing is left half-written
+    under a digest's name (each file is written under another first)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    changed: list = []
+
+    def one(digest: bytes) -> None:
+        target = folder / bytes(digest).hex()
+        if target.exists():
+            return
+        part = target.with_name(target.name + ".part")
+        h = hashlib.sha256()
+        try:
+            blocks = source.read_range(digest)
+        except MediaMissing:
+            return
+        with open(part, "wb") as fh:
+            for block in blocks:
+                h.update(block)
+                fh.write(block)
+        os.replace(part, target)
+        if h.digest() != bytes(digest):
+            changed.append(bytes(digest))
+
+    unique = list(dict.fromkeys(bytes(d) for d in digests))
+    with ThreadPoolExecutor(FETCHERS) as pool:
+        for done in [pool.submit(one, d) for d in unique]:
+            done.result()
+    return Fetched(folder), changed
