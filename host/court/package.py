@@ -52,7 +52,6 @@ from protocol.registry import (
     MEDIA_H264,
     MEDIA_H265,
     MEDIA_MJPEG,
-    MEDIA_MP4,
     MEDIA_MP4_INIT,
     MEDIA_NAMES,
     MEDIA_OPUS,
@@ -360,9 +359,9 @@ class _Builder:
         self._proofs(d, want, span)
         spoken = {e.fields.get(F_SPOKEN) for e in span if e.fields.get(F_SPOKEN)}
         video = None
+        chunk_rows: list = []  # an fMP4 recording's: made by its export, which says where
         if fmp4:
             video = _Video(d, want, span, rec_id, included, chunks, spoken)
-            places = video.foreseen()
             self.files["%s/video.mp4" % d] = (
                 "original",
                 "MP4 (fragmented, H.264/H.265 + AAC): the signed fragments unchanged",
@@ -373,14 +372,13 @@ class _Builder:
                 % want.item,
             )
         else:
-            places = self._raw(d, want, included, spoken)
+            chunk_rows = _chunk_rows(chunks, self._raw(d, want, included, spoken), spoken)
         playable = None
         if fmp4 or (self.root / d / "video.mp4").exists():
             playable = {
                 "file": "%s/video.mp4" % d,
                 "kind": "signed-fragments" if fmp4 else "derivative",
             }
-        chunk_rows = _chunk_rows(chunks, places, spoken)
         custody_file = self._custody(d, want, custody_rows)
         approval_file = self._approval(d, want, custody_rows)
         start = span[0].fields
@@ -674,16 +672,6 @@ class _Video:
     ) -> None:  # fmt: skip
         self.d, self.want, self.span, self.rec_id = d, want, span, rec_id
         self.included, self.chunks, self.spoken = included, chunks, spoken
-
-    def foreseen(self) -> dict:
-        """Where the export will put the chunks, as far as the note needs it: which."""
-        rel = "%s/video.mp4" % self.d
-        first = self.included[:1]
-        return {
-            e.seq: (rel, None, None)
-            for e in self.included
-            if e in first or e.fields.get(F_MEDIA_TYPE) == MEDIA_MP4
-        }
 
 
 def _chunk_rows(chunks: list, places: dict, spoken: set) -> list:
