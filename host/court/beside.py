@@ -2,20 +2,19 @@
 
 Most of making a package is exporting its media: the kernel copies the fragments and the
 export hashes them as they land, waiting on the disk in between. The rest is Python work
-that needs no media: the inclusion proofs of thousands of entries, and the note's PDF,
-whose library (WeasyPrint) takes seconds to load. Done in this process it comes before or
+that needs no media: the inclusion proofs of thousands of entries, and the loading of the
+note's PDF library (WeasyPrint), then the PDF. Done in this process it comes before or
 after the export and adds to its time; in a thread it would share the interpreter lock with
 the export's checks. In a process forked at the package's start it runs on the other core
 while the export waits on the disk, and shares, copy-on-write, what this process had made
 before the fork (the host log's tree).
 
 A job is a module-level function and its (picklable) arguments; it is called with the
-object given at the fork (``shared``) first. An argument ``Earlier(ticket)``, also inside a
-list or tuple, stands for the result of an earlier job. Jobs run one after another in the
-order given; their results are asked for in any order. Where no process can be forked, or
-the process fails a job or is gone, or this process runs other threads (see ``Beside``), the job is
-run here when its result is asked for, so the result,
-or the error the job raises, is the same as if it had never left this process.
+object given at the fork (``shared``) first. Jobs run one after another in the order given;
+their results are asked for in any order. Where no process can be forked, or the process
+fails a job or is gone, or this process runs other threads (see ``Beside``), the job is run
+here when its result is asked for, so the result, or the error the job raises, is the same
+as if it had never left this process.
 """
 
 import multiprocessing
@@ -27,25 +26,6 @@ from typing import Any
 from host import forking
 
 _FAILED = object()  # a job the process did not finish: run it here
-
-
-class Earlier:
-    """A job's argument that stands for the result of the earlier job ``ticket``."""
-
-    def __init__(self, ticket: int) -> None:
-        self.ticket = ticket
-
-
-def _fill(value: Any, result: Callable[[int], Any]) -> Any:
-    if isinstance(value, Earlier):
-        return result(value.ticket)
-    if type(value) in (list, tuple) and any(isinstance(v, (Earlier, list, tuple)) for v in value):
-        return type(value)(_fill(v, result) for v in value)
-    return value
-
-
-class _Failed(Exception):
-    pass
 
 
 def _serve(conn: Any, shared: object) -> None:
@@ -66,25 +46,15 @@ def _serve(conn: Any, shared: object) -> None:
                 return
 
     threading.Thread(target=receive, daemon=True).start()
-    results: dict = {}
-
-    def result(ticket: int) -> Any:
-        if ticket not in results:
-            raise _Failed
-        return results[ticket]
-
     while True:
         job = jobs.get()
         if job is None:
             return
         ticket, fn, args = job
         try:
-            value = fn(shared, *_fill(args, result))
+            value, ok = fn(shared, *args), True
         except BaseException:  # the caller runs the job itself and meets the error there
             value, ok = None, False
-        else:
-            ok = True
-            results[ticket] = value
         try:
             conn.send((ticket, ok, value))
         except (OSError, ValueError):
@@ -153,7 +123,7 @@ class Beside:
         value = self._done.pop(ticket, _FAILED)
         fn, args = self._jobs.pop(ticket)
         if value is _FAILED:
-            value = fn(self._shared, *_fill(args, self.result))
+            value = fn(self._shared, *args)
         self._given[ticket] = value
         return value
 

@@ -104,11 +104,45 @@ class _Encoder:
             raise ValueError("%s has no place in the manifest" % type(value).__name__)
 
 
-def payload(manifest: dict) -> bytes:
+class Ahead:
+    """Values of a manifest's top-level keys encoded (CBOR and JSON) before the manifest is
+    finished: ``sign`` and ``as_json`` given it use these encodings for each key whose value
+    is still the very object encoded. A package encodes its recordings' thousands of chunk
+    rows so while its note's PDF is being made, before the PDF's hash, the last of the
+    manifest, is known. An object encoded here must not be changed afterwards."""
+
+    def __init__(self, manifest: dict, keys: "tuple[str, ...]") -> None:
+        self._values = {k: manifest[k] for k in keys}
+        self.cbor = {}
+        self.json = {}
+        for k in keys:
+            _plain(manifest[k], k)
+            encoder = _Encoder()
+            encoder.add(manifest[k])
+            self.cbor[k] = b"".join(encoder.out)
+            parts: list = []
+            _pretty(manifest[k], " ", parts)  # as the value of a top-level key
+            self.json[k] = "".join(parts)
+
+    def has(self, manifest: dict, key: str) -> bool:
+        return key in self._values and manifest[key] is self._values[key]
+
+
+def payload(manifest: dict, ahead: "Ahead | None" = None) -> bytes:
     """The manifest as deterministic CBOR."""
     encoder = _Encoder()
     try:
-        encoder.add(manifest)
+        if ahead is None:
+            encoder.add(manifest)
+        else:
+            out = encoder.out
+            out.append(_head(5, len(manifest)))
+            for encoded, k in encoder.order(tuple(manifest)):
+                out.append(encoded)
+                if ahead.has(manifest, k):
+                    out.append(ahead.cbor[k])
+                else:
+                    encoder.add(manifest[k])
     except ValueError:
         _plain(manifest)  # says where
         raise
@@ -138,7 +172,7 @@ def _flat(value: object) -> bool:
     return type(value) is list and not any(type(v) in (dict, list) for v in value)
 
 
-def _pretty(value: object, indent: str, parts: list) -> None:
+def _pretty(value: object, indent: str, parts: list, ahead: "Ahead | None" = None) -> None:
     if type(value) not in (dict, list) or not value or _flat(value):
         parts.append(_ENCODER.encode(value))
         return
@@ -155,19 +189,34 @@ def _pretty(value: object, indent: str, parts: list) -> None:
     for i, k in enumerate(sorted(value)):
         parts.append(",\n" + inner if i else "\n" + inner)
         parts.append(_ENCODER.encode(k) + ": ")
-        _pretty(value[k], inner, parts)
+        if ahead is not None and ahead.has(value, k):
+            parts.append(ahead.json[k])
+        else:
+            _pretty(value[k], inner, parts)
     parts.append("\n" + indent + "}")
 
 
-def as_json(manifest: dict) -> bytes:
+def as_json(manifest: dict, ahead: "Ahead | None" = None) -> bytes:
     """``manifest.json``: the same value, UTF-8, keys sorted, for people and simple tools."""
-    _plain(manifest)
-    return pretty_json(manifest)
+    if ahead is None:
+        _plain(manifest)
+        return pretty_json(manifest)
+    for k, v in manifest.items():
+        if not isinstance(k, str):
+            raise ValueError("manifest: a key that is not text: %r" % (k,))
+        if not ahead.has(manifest, k):
+            _plain(v, "manifest.%s" % k)
+    if not manifest:
+        return pretty_json(manifest)
+    parts: list = []
+    _pretty(manifest, "", parts, ahead)
+    parts.append("\n")
+    return "".join(parts).encode("utf-8")
 
 
-def sign(manifest: dict, signer: Signer, kid: str) -> bytes:
+def sign(manifest: dict, signer: Signer, kid: str, ahead: "Ahead | None" = None) -> bytes:
     """``manifest.cbor``: COSE_Sign1 over the manifest's CBOR, by ``signer`` named ``kid``."""
-    body = payload(manifest)
+    body = payload(manifest, ahead)
     protected = cose.protected_header(kid.encode("utf-8"))
     signature = signer.sign(cose.to_be_signed(protected, body))
     return cose.encode_sign1(protected, body, signature)

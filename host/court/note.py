@@ -12,10 +12,13 @@ import html
 from host import localtime
 from host.mp4export import PAUSE_NAMES_EN, PAUSE_NAMES_ZH
 
+# One weight: a bold face is a second font to subset into every PDF (0.03 to 0.04 s of the
+# PDF's 0.2 s); the headers stand out by their size and shading instead.
 CSS = """
 body { font-family: "WenQuanYi Zen Hei", "Noto Sans CJK SC", sans-serif; font-size: 10pt;
        margin: 1.5em; }
 h1 { font-size: 16pt; } h2 { font-size: 12pt; margin-top: 1.2em; }
+h1, h2, th { font-weight: normal; }
 table { border-collapse: collapse; width: 100%; margin: 0.4em 0; table-layout: fixed; }
 th, td { border: 1px solid #888; padding: 2px 4px; text-align: left; vertical-align: top; }
 th { background: #eee; }

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from host import hostlog, i18n, localtime, tlog
 from host.court import manifest as signed_manifest
-from host.court.beside import Beside, Earlier
+from host.court.beside import Beside
 from host.court.logproofs import ProofTree
 from host.court.note import note_html, note_pdf, warm_up
 from host.errors import Refused, Unusable
@@ -52,7 +52,6 @@ from protocol.registry import (
     MEDIA_H264,
     MEDIA_H265,
     MEDIA_MJPEG,
-    MEDIA_MP4,
     MEDIA_MP4_INIT,
     MEDIA_NAMES,
     MEDIA_OPUS,
@@ -322,8 +321,8 @@ class _Builder:
 
     def recording(self, n: int, want: Wanted, custody_rows: list) -> "tuple[dict, _Video | None]":
         """What the manifest says of recording ``want``, with every file of it written but
-        an fMP4 recording's video: that one is exported later (``export``), and its
-        chunks' places in the file are foreseen until then."""
+        an fMP4 recording's video: that one is exported later (``export``), which says
+        where its chunks lie in the file."""
         from host.mp4export import recording_span
 
         d = "r%02d" % n
@@ -360,9 +359,9 @@ class _Builder:
         self._proofs(d, want, span)
         spoken = {e.fields.get(F_SPOKEN) for e in span if e.fields.get(F_SPOKEN)}
         video = None
+        chunk_rows: list = []  # an fMP4 recording's: made by its export, which says where
         if fmp4:
             video = _Video(d, want, span, rec_id, included, chunks, spoken)
-            places = video.foreseen()
             self.files["%s/video.mp4" % d] = (
                 "original",
                 "MP4 (fragmented, H.264/H.265 + AAC): the signed fragments unchanged",
@@ -373,14 +372,13 @@ class _Builder:
                 % want.item,
             )
         else:
-            places = self._raw(d, want, included, spoken)
+            chunk_rows = _chunk_rows(chunks, self._raw(d, want, included, spoken), spoken)
         playable = None
         if fmp4 or (self.root / d / "video.mp4").exists():
             playable = {
                 "file": "%s/video.mp4" % d,
                 "kind": "signed-fragments" if fmp4 else "derivative",
             }
-        chunk_rows = _chunk_rows(chunks, places, spoken)
         custody_file = self._custody(d, want, custody_rows)
         approval_file = self._approval(d, want, custody_rows)
         start = span[0].fields
@@ -419,49 +417,6 @@ class _Builder:
         """Export ``video``'s recording into the package, and say where its chunks lie."""
         places = self._fmp4(video.d, video.want, video.span, video.rec_id, video.included)
         rec["chunks"] = _chunk_rows(video.chunks, places, video.spoken)
-
-    def foresee_note(self, manifest: dict, videos: list) -> "int | None":
-        """Start making the note's PDF beside the videos' exports, from their SHA-256
-        foreseen from the store (``host.court.foresee``); the job's ticket, or None where
-        it cannot be foreseen. Each file not yet written,
-        or written beside, stands in that HTML as a token the job replaces."""
-        from host.court import foresee
-
-        if not videos or not self.beside.forked or _cores() < 2:
-            return None  # foreseeing costs a hash of the media: worth it only on a core free
-        tokens: list = []
-        rows = _listing(self.root, self.files, self.known, self.unsigned, self._stand_in(tokens))
-        for _rec, video in videos:
-            public = self.store.device_key(video.want.device) or b""
-            planned = foresee.plan(
-                self.store,
-                video.want.device,
-                public,
-                video.span,
-                video.rec_id,
-                video.included,
-                self.extractor["name"],
-                self.now_ms,
-            )
-            if planned is None:
-                return None
-            row = [r for r in rows if r["path"] == "%s/video.mp4" % video.d]
-            if len(row) != 1:
-                return None
-            sha, size = _token(len(tokens))
-            row[0].update({"sha256": sha, "bytes": size})
-            tokens.append((sha, size, planned))
-        html = note_html(manifest, rows)
-        return self.beside.submit(_early_pdf_file, str(self.root / "note.pdf"), html, tokens)
-
-    def _stand_in(self, tokens: list) -> dict:
-        """Tokens for the files written beside whose hashes are not here yet."""
-        out = {}
-        for rel, ticket in self._pending.items():
-            sha, size = _token(len(tokens))
-            tokens.append((sha, size, Earlier(ticket)))
-            out[rel] = (sha, size)
-        return out
 
     def _range(self, want: Wanted, chunks: list) -> "dict | None":
         opts = self.opts
@@ -719,16 +674,6 @@ class _Video:
         self.d, self.want, self.span, self.rec_id = d, want, span, rec_id
         self.included, self.chunks, self.spoken = included, chunks, spoken
 
-    def foreseen(self) -> dict:
-        """Where the export will put the chunks, as far as the note needs it: which."""
-        rel = "%s/video.mp4" % self.d
-        first = self.included[:1]
-        return {
-            e.seq: (rel, None, None)
-            for e in self.included
-            if e in first or e.fields.get(F_MEDIA_TYPE) == MEDIA_MP4
-        }
-
 
 def _chunk_rows(chunks: list, places: dict, spoken: set) -> list:
     rows = []
@@ -761,12 +706,6 @@ def _chunk_rows(chunks: list, places: dict, spoken: set) -> list:
 
 
 NOTE_PDF = ("note", "PDF", "the written note as PDF", "文字说明材料（PDF）")
-
-
-def _token(n: int) -> tuple:
-    """A file's SHA-256 and size in a note made before they are known: text and a number
-    nothing else in a note is."""
-    return "@@sealcam-sha256-%d@@" % n, 987_654_321_000_000 + n
 
 
 def _pauses(span: list, rec_id: bytes) -> list:
@@ -972,22 +911,17 @@ def _build_with(
         "recordings": recordings,
         "not_included": b.not_included,
     }
-    # The videos' exports take most of the time: the note's PDF is made beside them, from
-    # their foreseen hashes, and made again only if the note it shows is not the package's.
-    videos = [(rec, video) for rec, video in made if video is not None]
+    # The videos' exports take most of the time; the proofs, the fsyncs of the files written
+    # so far and the PDF library's loading are done beside them. The note lists the videos'
+    # SHA-256, known only once they are written, so its PDF is laid out after them (beside,
+    # where the library is loaded).
     b.sync_beside()
-    early = b.foresee_note(manifest, videos)
-    for rec, video in videos:
-        b.export(rec, video)
+    for rec, video in made:
+        if video is not None:
+            b.export(rec, video)
     b.written()
-    listed = _listing(tmp, b.files, b.known, b.unsigned)
-    html = note_html(manifest, listed)
-    got = b.beside.result(early) if early is not None else None
-    if got is not None and got[0] == html:  # the note as foreseen is the package's
-        b.files["note.pdf"] = NOTE_PDF
-        b.known["note.pdf"] = got[1:]
-    else:
-        b.add_beside("note.pdf", b.beside.submit(_pdf_file, str(tmp / "note.pdf"), html), *NOTE_PDF)
+    html = note_html(manifest, _listing(tmp, b.files, b.known, b.unsigned))
+    b.add_beside("note.pdf", b.beside.submit(_pdf_file, str(tmp / "note.pdf"), html), *NOTE_PDF)
     b.add(
         "note.html",
         html.encode("utf-8"),
@@ -996,12 +930,14 @@ def _build_with(
         "the written note: maker, extractor, time and place, case, files (Chinese, English)",
         "文字说明材料：制作人、提取人、提取时间地点、案件、文件清单（中英文）",
     )
+    # While the PDF is made, the manifest's largest part (the chunk rows) is encoded.
+    ahead = signed_manifest.Ahead(manifest, ("recordings",))
     b.written()
     b.synced()
     manifest["files"] = _listing(tmp, b.files, b.known, b.unsigned)
-    signed = signed_manifest.sign(manifest, signer, kid)
+    signed = signed_manifest.sign(manifest, signer, kid, ahead)
     _write(tmp / "manifest.cbor", signed)
-    _write(tmp / "manifest.json", signed_manifest.as_json(manifest))
+    _write(tmp / "manifest.json", signed_manifest.as_json(manifest, ahead))
     total = sum(f["bytes"] for f in manifest["files"])
     return Made(
         tmp,
@@ -1013,20 +949,14 @@ def _build_with(
     )
 
 
-def _listing(
-    root: Path, files: dict, known: dict, unsigned: dict, stand_in: "dict | None" = None
-) -> list:
-    """The manifest's file rows; ``stand_in`` gives the (SHA-256, size) of files whose own
-    are not known yet (a note made before they are: ``foresee_note``)."""
+def _listing(root: Path, files: dict, known: dict, unsigned: dict) -> list:
+    """The manifest's file rows."""
     rows = []
     for rel in sorted(files):
         category, fmt, what, zh = files[rel]
-        if stand_in is not None and rel not in known:
-            digest, size = stand_in.get(rel, (None, None))
-        else:
-            if rel not in known:
-                known[rel] = _sha256_file(root / rel)
-            digest, size = known[rel]
+        if rel not in known:
+            known[rel] = _sha256_file(root / rel)
+        digest, size = known[rel]
         row = {
             "path": rel,
             "category": category,
@@ -1134,19 +1064,6 @@ def _pdf_file(_shared: _Shared, path: str, html: str) -> tuple:
     return _write_known(Path(path), note_pdf(html))
 
 
-def _early_pdf_file(shared: "_Shared", path: str, html: str, tokens: list) -> "tuple | None":
-    """The note's PDF from its HTML with tokens: each replaced by an earlier job's (SHA-256,
-    size) or a video's foreseen from the store. The HTML it shows, its (SHA-256, size)."""
-    from host.court import foresee
-
-    for sha, size, source in tokens:
-        got = source.digest(shared.store) if isinstance(source, foresee.Video) else source
-        if got is None:
-            return None
-        html = html.replace(sha, got[0]).replace(str(size), str(got[1]))
-    return (html, *_write_known(Path(path), note_pdf(html)))
-
-
 def _verifier_page() -> "bytes | None":
     """The offline verifier page (``host.court.verifier``: its scripts inlined into one
     self-contained file), or None where this sealcam has none."""
@@ -1161,11 +1078,6 @@ def _tool() -> str:
     from host.mp4export import tool_version
 
     return tool_version()
-
-
-def _cores() -> int:
-    """The CPUs this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 
 
 def _durable(root: Path) -> None:

@@ -1,9 +1,10 @@
-"""The court package's work beside its media's copy (host/court/beside.py) and its note made
-from the video's foreseen hash (host/court/foresee.py): whatever the process beside does or
-fails to do, the package is the one made without it, and its note's PDF is made from the
-package's note (issue 15: the note lists every file with its SHA-256; R-HOST-4)."""
+"""The court package's work beside its media's copy (host/court/beside.py): whatever the
+process beside does or fails to do, the package is the one made without it, and its note's
+PDF is made from the package's note (issue 15: the note lists every file with its SHA-256;
+R-HOST-4)."""
 # micropython: skip (host code: the court package)
 
+import json
 import multiprocessing
 import os
 import signal
@@ -11,7 +12,6 @@ import signal
 import pytest
 
 from host.court import beside as bs
-from host.court import foresee
 from host.court import package as court_package
 from host.court import verify_package as vp
 from tests.host.courtstore import export, fmp4_store, the_item
@@ -48,18 +48,6 @@ def test_jobs_run_in_another_process_in_order_and_their_results_come_in_any_orde
         b.close()
 
 
-def test_an_earlier_result_is_an_argument_also_inside_a_list():
-    b = bs.Beside(0)
-    try:
-        one = b.submit(_add, 1, 2)
-        two = b.submit(_add, bs.Earlier(one), 4)
-        three = b.submit(_pid, [("x", bs.Earlier(two))])
-        assert b.result(three)[2] == [("x", 7)]
-        assert b.result(one) == 3
-    finally:
-        b.close()
-
-
 def test_a_job_that_fails_beside_is_run_here_and_raises_its_own_error_here():
     b = bs.Beside(os.getpid())
     try:
@@ -75,8 +63,8 @@ def test_jobs_of_a_process_gone_are_run_here():
     try:
         first = b.submit(_add, 1, 1)
         b.submit(_die)
-        after = b.submit(_add, bs.Earlier(first), 5)
-        assert b.result(after) == 9
+        after = b.submit(_pid, "after")
+        assert b.result(after) == (os.getpid(), 1, "after")
         assert b.result(first) == 3
         assert not b.forked
     finally:
@@ -123,29 +111,17 @@ def spied(monkeypatch):
     return submitted
 
 
-def test_the_video_hash_foreseen_is_the_exports_and_the_pdf_is_the_packages_note(
-    store, spied, tmp_path, monkeypatch
-):
-    # issue 15: the note's PDF lists the video's SHA-256 although made during its export.
+def test_the_pdf_is_made_beside_from_the_packages_note(store, spied, tmp_path, monkeypatch):
+    # issue 15: the note's PDF lists the video's SHA-256: laid out beside, after the export.
     path, item = store
-    assert export(monkeypatch, path, tmp_path / "pkg", "--recording", item) == 0
-    pkg = tmp_path / "pkg"
-    assert (pkg / "note.pdf").read_bytes() == fake_pdf((pkg / "note.html").read_text())
-    assert "_early_pdf_file" in spied and "_pdf_file" not in spied  # made once, beside
-    assert vp.check(vp.Folder(str(pkg))).ok
-
-
-def test_a_wrong_foresight_costs_a_second_pdf_never_a_wrong_note(
-    store, spied, tmp_path, monkeypatch
-):
-    path, item = store
-    monkeypatch.setattr(foresee.Video, "digest", lambda self, store: ("0" * 64, 1))
     assert export(monkeypatch, path, tmp_path / "pkg", "--recording", item) == 0
     pkg = tmp_path / "pkg"
     html = (pkg / "note.html").read_text()
-    assert "0" * 64 not in html
     assert (pkg / "note.pdf").read_bytes() == fake_pdf(html)
-    assert spied.count("_pdf_file") == 1
+    files = json.loads((pkg / "manifest.json").read_text())["files"]
+    video = [f for f in files if f["path"].endswith("video.mp4")]
+    assert video and video[0]["sha256"] in html  # the video's hash, as the export wrote it
+    assert spied.count("_pdf_file") == 1  # made once
     assert vp.check(vp.Folder(str(pkg))).ok
 
 
@@ -155,7 +131,6 @@ def test_without_a_process_beside_the_package_is_the_same(store, spied, tmp_path
     assert export(monkeypatch, path, tmp_path / "pkg", "--recording", item) == 0
     pkg = tmp_path / "pkg"
     assert (pkg / "note.pdf").read_bytes() == fake_pdf((pkg / "note.html").read_text())
-    assert "_early_pdf_file" not in spied
     assert vp.check(vp.Folder(str(pkg))).ok
 
 

@@ -18,7 +18,9 @@ fragments, in a real SQLite evidence store); ``--keep DIR`` keeps it for a later
    PDF library is then loaded in every round, not only the first); ``--compare CHECKOUT``
    (given once or more) also makes it, in each round and in a new process too, with the
    code of another checkout of sealcam (on ``PYTHONPATH``), all in turn with the copy, the
-   order rotated every round: an A/B of versions under the same load.
+   order rotated every round: an A/B of versions under the same load. Each package's CPU
+   time (user + system, the processes it starts included) is given beside its seconds: on
+   two cores a package is bound by its CPU as much as by the disk.
 2. Checking the package as ``sealcam verify PACKAGE`` and the packaged ``verify.py`` do
    (``host.court.verify_package.check``: every file's SHA-256, every entry's signature and
    link, every chunk against its signed hash, every inclusion proof) against SHA-256 of the
@@ -99,9 +101,16 @@ def build(ev_root: str, out: Path) -> package.Made:
         store.close()
 
 
-def build_fresh(ev_root: str, out: Path, code: "str | None") -> float:
-    """Seconds of ``build`` in a new process, with the code of checkout ``code`` if given:
-    timed in that process around the one call, as in this one."""
+def cpu_s() -> float:
+    """CPU seconds of this process and of its children ended so far (user + system)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def build_fresh(ev_root: str, out: Path, code: "str | None") -> tuple:
+    """Seconds and CPU seconds of ``build`` in a new process, with the code of checkout
+    ``code`` if given: timed in that process around the one call, as in this one (its CPU
+    with the processes the package starts beside, which end with it)."""
     env = dict(os.environ)
     if code:
         env["PYTHONPATH"] = os.pathsep.join(
@@ -115,13 +124,14 @@ def build_fresh(ev_root: str, out: Path, code: "str | None") -> float:
     )
     if ran.returncode != 0:
         raise SystemExit("making the package failed (%s):\n%s" % (code or "this code", ran.stderr))
-    return float(json.loads(ran.stdout.strip().splitlines()[-1])["seconds"])
+    got = json.loads(ran.stdout.strip().splitlines()[-1])
+    return float(got["seconds"]), float(got["cpu"])
 
 
 def build_one(ev_root: str, out: str) -> int:
-    t = time.perf_counter()
+    t, c = time.perf_counter(), cpu_s()
     build(ev_root, Path(out))
-    print(json.dumps({"seconds": time.perf_counter() - t}))
+    print(json.dumps({"seconds": time.perf_counter() - t, "cpu": cpu_s() - c}))
     return 0
 
 
@@ -171,8 +181,9 @@ def main() -> int:
         out_dir = Path(folder) / "bench-out"
         out_dir.mkdir(exist_ok=True)
         pkg, copied = out_dir / "pkg", out_dir / "copy.bin"
-        packaging, copying, checking, hashing = [], [], [], []
+        packaging, copying, checking, hashing, package_cpu = [], [], [], [], []
         before: dict = {code: [] for code in args.compare}
+        before_cpu: dict = {code: [] for code in args.compare}
         loads: list = []
         steps = ["package", "copy", *args.compare]
         for n in range(args.rounds):
@@ -187,16 +198,21 @@ def main() -> int:
                 elif step != "package":
                     other = out_dir / "pkg-before"
                     settle(other)
-                    before[step].append(build_fresh(ev_root, other, step))
+                    wall, cpu = build_fresh(ev_root, other, step)
+                    before[step].append(wall)
+                    before_cpu[step].append(cpu)
                     settle(other)
                 elif args.fresh or args.compare:
                     settle(pkg)
-                    packaging.append(build_fresh(ev_root, pkg, None))
+                    wall, cpu = build_fresh(ev_root, pkg, None)
+                    packaging.append(wall)
+                    package_cpu.append(cpu)
                 else:
                     settle(pkg)
-                    t = time.perf_counter()
+                    t, c = time.perf_counter(), cpu_s()
                     build(ev_root, pkg)
                     packaging.append(time.perf_counter() - t)
+                    package_cpu.append(cpu_s() - c)
             t = time.perf_counter()
             report = vp.check(vp.Folder(str(pkg)))
             checking.append(time.perf_counter() - t)
@@ -212,11 +228,14 @@ def main() -> int:
             "media_bytes": media_bytes,
             "package_bytes": package_bytes,
             "package_s": statistics.median(packaging),
+            "package_cpu_s": statistics.median(package_cpu),
             "copy_s": statistics.median(copying),
             "check_s": statistics.median(checking),
             "sha256_s": statistics.median(hashing),
             "rounds": {
                 "package": packaging,
+                "package_cpu": package_cpu,
+                "before_cpu": before_cpu,
                 "copy": copying,
                 "check": checking,
                 "sha256": hashing,
@@ -228,7 +247,11 @@ def main() -> int:
         }
         result["package_ratio"] = result["package_s"] / result["copy_s"]
         result["before"] = {
-            code: {"s": statistics.median(v), "ratio": statistics.median(v) / result["copy_s"]}
+            code: {
+                "s": statistics.median(v),
+                "ratio": statistics.median(v) / result["copy_s"],
+                "cpu_s": statistics.median(before_cpu[code]),
+            }
             for code, v in before.items()
         }
         result["check_ratio"] = result["check_s"] / result["sha256_s"]
@@ -250,9 +273,11 @@ def main() -> int:
                 "met" if result["package_ratio"] <= 1.3 else "NOT met",
             )
         )
+        print("packaging's CPU (its processes included): %.2f s" % result["package_cpu_s"])
         for code, got in result["before"].items():
             print(
-                "the code of %s: packaging %.2f s: %.2fx the copy" % (code, got["s"], got["ratio"])
+                "the code of %s: packaging %.2f s: %.2fx the copy; CPU %.2f s"
+                % (code, got["s"], got["ratio"], got["cpu_s"])
             )
         print(
             "rounds (package / copy%s): %s; load average %s"
@@ -263,6 +288,16 @@ def main() -> int:
                     for vs in zip(packaging, copying, *before.values(), strict=False)
                 ),
                 " ".join("%.1f" % v for v in result["load_average"]),
+            )
+        )
+        print(
+            "CPU per round (package%s): %s"
+            % (
+                "".join(" / " + code for code in before),
+                ", ".join(
+                    " / ".join("%.2f" % v for v in vs)
+                    for vs in zip(package_cpu, *before_cpu.values(), strict=False)
+                ),
             )
         )
         print(
