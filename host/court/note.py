@@ -8,8 +8,10 @@ does not verify. The PDF is the same HTML laid out by WeasyPrint, with a Chinese
 """
 
 import html
+import subprocess
 
-from host import localtime
+from host import i18n, localtime
+from host.errors import Unusable
 from host.mp4export import PAUSE_NAMES_EN, PAUSE_NAMES_ZH
 
 # One weight: a bold face is a second font to subset into every PDF (0.03 to 0.04 s of the
@@ -204,19 +206,46 @@ def note_html(manifest: dict, files: list) -> str:
 _FONTS: list = []  # WeasyPrint's font configuration, made once per process
 
 
+class NoChineseFont(Unusable):
+    """No installed font covers Chinese: the PDF would show an empty box for every Chinese
+    character of the note, and a court would be handed that."""
+
+
+def _chinese_font() -> None:
+    """Refuse (NoChineseFont) where fontconfig knows no font for Chinese. Asked of
+    ``fc-list`` (fontconfig's own tool, installed with the library WeasyPrint lays text
+    out with); where it cannot be asked, the PDF is made as WeasyPrint finds the fonts."""
+    try:
+        found = subprocess.run(
+            ["fc-list", ":lang=zh", "family"], capture_output=True, text=True, timeout=60
+        )
+    except (OSError, subprocess.SubprocessError):
+        return
+    if found.returncode == 0 and not found.stdout.strip():
+        raise NoChineseFont(i18n.text("court.no_chinese_font"))
+
+
+def _font_config() -> object:
+    """WeasyPrint's font configuration, made once per process, once a Chinese font is known
+    to be there."""
+    if not _FONTS:
+        from weasyprint.text.fonts import FontConfiguration
+
+        _chinese_font()
+        _FONTS.append(FontConfiguration())
+    return _FONTS[0]
+
+
 def note_pdf(html_text: str) -> bytes:
     """The note as PDF (WeasyPrint, loaded only when a package is made). The fonts are
     found and loaded once per process, not once per note."""
     import logging
 
     from weasyprint import HTML
-    from weasyprint.text.fonts import FontConfiguration
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)  # font notices are not for users
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    if not _FONTS:
-        _FONTS.append(FontConfiguration())
-    pdf = HTML(string=html_text).write_pdf(font_config=_FONTS[0])
+    pdf = HTML(string=html_text).write_pdf(font_config=_font_config())
     assert pdf is not None  # write_pdf without a target returns the bytes
     return bytes(pdf)
 
@@ -227,9 +256,9 @@ def warm_up() -> None:
     note laid out first was measured to make the real one no cheaper in all."""
     import logging
 
-    from weasyprint.text.fonts import FontConfiguration
-
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    if not _FONTS:
-        _FONTS.append(FontConfiguration())
+    try:
+        _font_config()
+    except NoChineseFont:
+        return  # said when the note is laid out, where the package's failure is handled

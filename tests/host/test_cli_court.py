@@ -246,3 +246,27 @@ def test_a_store_without_accounts_packages_with_extractor_and_host_key(tmp_path,
     assert verify(pkg) == 0
     manifest = json.loads((pkg / "manifest.json").read_text())
     assert manifest["extractor"]["name"] == "W. Li"
+
+
+def test_without_a_chinese_font_no_package_is_made(room, tmp_path, monkeypatch, capsys):
+    # The note's PDF laid out with no font for Chinese shows an empty box for every Chinese
+    # character: a court must never be handed that (R-HOST-4), so the export refuses, says
+    # what to install, and leaves nothing. Fontconfig itself is given a folder of no fonts.
+    from host.court import note
+
+    store, item = room
+    (tmp_path / "nofonts").mkdir()
+    conf = tmp_path / "fonts.conf"
+    conf.write_text(
+        "<?xml version='1.0'?><fontconfig><dir>%s</dir><cachedir>%s</cachedir></fontconfig>"
+        % (tmp_path / "nofonts", tmp_path / "fontcache")
+    )
+    monkeypatch.setenv("FONTCONFIG_FILE", str(conf))
+    monkeypatch.setattr(note, "_FONTS", [])  # this process's fonts, if a test found them
+    pkg = tmp_path / "pkg"
+    assert export(monkeypatch, store, pkg, "--recording", item) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "font" in err[0] and "fonts-wqy-zenhei" in err[0]
+    assert not pkg.exists() and not list(tmp_path.glob("pkg*"))
+    (record,) = exports(store)  # the attempt is on record, refused, with the reason
+    assert record.outcome == audit.REFUSED and "font" in record.details["message"]
