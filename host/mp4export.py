@@ -640,7 +640,9 @@ def export_fmp4(
                 file_sha = stream.finish()
             finally:
                 stream.close()
-            facts["chunks"] = _settle(placed, stream.held, mark_changed)
+            notes = _settle(placed, stream.held, mark_changed)
+            changed = [c["seq"] for c in notes if not c["matches_signed_hash"]]
+            facts = {"chunks": notes, "changed_chunks": changed, **facts}
             if ledger is not None:
                 ledger()
             os.fsync(fd)
@@ -654,7 +656,6 @@ def export_fmp4(
         {
             "format": FORMAT_NAME,
             "file_sha256": file_sha,
-            "changed_chunks": [c["seq"] for c in facts["chunks"] if not c["matches_signed_hash"]],
             "evidence_box": {
                 "uuid": mp4evidence.EVIDENCE_UUID.hex(),
                 "offset": at,
