@@ -389,10 +389,10 @@ class _Stream:
     the threads run on two cores at once. A buffer is filled again only once all three are
     done with it, so the buffers hold the recording at most BUFFERS windows at a time."""
 
-    def __init__(self, fd: int, direct: int) -> None:
-        self.fd = fd  # the file, written through the page cache
-        self._direct = direct  # the same file opened with O_DIRECT (closed here), or -1
-        self._use_direct = direct >= 0
+    def __init__(self, fd: int, path: Path) -> None:
+        self.fd = fd  # the file at ``path``, written through the page cache
+        self._direct = -1  # the same file opened with O_DIRECT, or -1
+        self._use_direct = False
         self._layout = exportlayout.Layout(WINDOW, BLOCK)
         # Anonymous maps: page-aligned, as O_DIRECT wants the memory it writes from.
         self._maps = [mmap.mmap(-1, WINDOW) for _ in range(BUFFERS)]
@@ -407,6 +407,8 @@ class _Stream:
         # to check, or not checked yet); and the pieces found not to be, as found.
         self.held: list = []
         self.changed: list = []
+        self._direct = _open_direct(path)  # last: nothing above can fail with it open
+        self._use_direct = self._direct >= 0
 
     def add(
         self, data: "bytes | memoryview", digest: "bytes | None" = None, held: "bool | None" = None
@@ -618,7 +620,7 @@ def export_fmp4(
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            stream = _Stream(fd, _open_direct(tmp))
+            stream = _Stream(fd, tmp)
             try:
                 facts, placed = _write(store, stream, init_entry, fragments, span, rec_id,
                                        mark_changed, opener)  # fmt: skip
