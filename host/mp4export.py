@@ -373,8 +373,8 @@ class _Stream:
     The export's own thread lays the file's pieces end to end (``add``, ``add_file``): the
     bytes it holds (the initialisation segment, opened sealed fragments, the trailing
     boxes) are copied into the buffer at their place, and the stored fragments are read
-    from the store's files straight into it (``preadv``), at most one window ahead of the
-    threads below. A full buffer goes to three threads at once (``_Lane``): the file's
+    from the store's files straight into it (``preadv``), up to BUFFERS - 1 windows ahead
+    of the threads below. A full buffer goes to three threads at once (``_Lane``): the file's
     SHA-256 for the note; the checks of the pieces in it against the SHA-256 their signed
     entries name, taken of the bytes where they lie in the buffer, which are the very bytes
     written; and the writer, which writes the buffer whole at its window's place in the

@@ -608,6 +608,26 @@ def test_ctrl_c_mid_export_leaves_nothing(tmp_path, monkeypatch):
     assert not [t for t in threading.enumerate() if t.name.startswith("export-")]
 
 
+def test_a_stored_file_that_shrinks_while_read_is_one_line_and_nothing_is_left(
+    tmp_path, monkeypatch
+):
+    # issue 12: Benchmarks; a store file cut short by another program as it is read.
+    rec = fmp4.record(gops_before=2, gops_after=2)
+    fmp4.evidence_store(tmp_path / "ev", rec).close()
+    real = os.preadv
+    reads: list = []
+
+    def preadv(fd, buffers, offset):
+        reads.append(offset)
+        return 0 if len(reads) == 2 else real(fd, buffers, offset)
+
+    monkeypatch.setattr(os, "preadv", preadv)
+    with pytest.raises(ExportError, match="shrank while it was read") as info:
+        export_recording(str(tmp_path / "ev"), DEVICE, None, str(tmp_path / "x.mp4"), "W. Li")
+    assert "\n" not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     pieces=st.lists(
