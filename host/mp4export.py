@@ -686,8 +686,8 @@ def _write(
     opener: "ChunkOpener | None",
 ) -> tuple:
     """Lay the initialisation segment, the fragments and the notes in ``stream``; return
-    the facts (all but the chunks') and ``[(entry, (offset, length))]`` of each chunk, in
-    the order laid (the stream's pieces, from the first)."""
+    the facts (all but the chunks') and ``[(entry, its chunk note)]`` of each chunk, in the
+    order laid (the stream's pieces, from the first)."""
     init, changed = _media(store, init_entry, mark_changed, opener)
     try:
         tracks = mp4.read_init(init)
@@ -696,7 +696,9 @@ def _write(
             "the initialisation segment of chunk seq %d is not readable MP4: %s"
             % (init_entry.seq, exc)
         ) from None
-    placed = [(init_entry, stream.add(init, held=not changed))]
+    # Each chunk's note is made as it is laid, while the threads hash (not after, when
+    # the export waits for it); whether it matches is filled in by _settle.
+    placed = [(init_entry, _chunk_note(init_entry, stream.add(init, held=not changed), False))]
     del init
     for e in fragments:
         if stream.changed and not mark_changed:
@@ -704,13 +706,14 @@ def _write(
         if F_CIPHER_SHA in e.fields:  # sealed: opened, then laid and checked as any other
             data, intact = _stored(store, e, opener)
             digest = e.fields[F_PLAIN_SHA] if intact else None
-            placed.append((e, stream.add(data, digest, held=None if intact else False)))
+            where = stream.add(data, digest, held=None if intact else False)
+            placed.append((e, _chunk_note(e, where, False)))
             continue
         try:
             where = stream.add_file(store.media_file(e.fields[F_PLAIN_SHA]), e.fields[F_PLAIN_SHA])
         except FileNotFoundError:
             raise _not_synced(e) from None
-        placed.append((e, where))
+        placed.append((e, _chunk_note(e, where, False)))
     frames = sum(len(e.fields.get(F_FRAME_HASHES, ())) for e in fragments)
     text = [t for t in tracks if t.handler == mp4.HANDLER_TEXT]
     notes = pause_notes(span, rec_id) if span else []
@@ -748,20 +751,22 @@ def _write(
 
 
 def _settle(placed: list, held: list, mark_changed: bool) -> list:
-    """The chunk notes of the chunks laid (``[(entry, (offset, length))]``, the stream's
-    first pieces) from their checks (``held``, by piece); ChangedMedia for the first that is
-    not what its entry signs (unless the caller asked to export changed footage anyway).
+    """The chunk notes of the chunks laid (``[(entry, chunk note)]``, the stream's first
+    pieces), each saying whether it matches from its check (``held``, by piece);
+    ChangedMedia for the first that is not what its entry signs (unless the caller asked to
+    export changed footage anyway).
 
     The check that makes the export evidence: each fragment's bytes as they lay in the
     buffer that was written to the file, against the hash its entry signs; so they are what
     the device signed even if the store's file changed meanwhile."""
     notes = []
-    for (e, where), ok in zip(placed, held, strict=False):
+    for (e, note), ok in zip(placed, held, strict=False):
         if ok is None:  # every piece laid is checked by now, unless a check failed
             raise ExportProblem("the fragments' checks stopped part way: export again")
         if not ok and not mark_changed:
             raise ChangedMedia(e.seq)
-        notes.append(_chunk_note(e, where, not ok))
+        note["matches_signed_hash"] = ok
+        notes.append(note)
     return notes
 
 
