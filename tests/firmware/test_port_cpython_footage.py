@@ -44,24 +44,32 @@ ROOM = 128
 
 
 class VirtualClock:
-    """Shared by the capture threads: a pacing sleep moves it to the sleeper's due time."""
+    """Shared by the capture threads: a pacing sleep moves it to the sleeper's due time.
+
+    A sleeper reads the clock, then sleeps for what is left until its due time; another
+    thread may move the clock in between. The due time counts from the sleeper's own
+    reading, and the clock never goes back, so two threads sleeping at once end at the
+    later due time, as on a real clock, not at the sum of their waits."""
 
     def __init__(self) -> None:
         self.mono = 0
         self.lock = threading.Lock()
+        self.read = threading.local()  # each thread's last reading
 
     def wall_ms(self) -> int:
         return 1_800_000_000_000 + self.mono
 
     def mono_ms(self) -> int:
-        return self.mono
+        self.read.mono = self.mono
+        return self.read.mono
 
     def is_set(self) -> bool:
         return True
 
     def sleep(self, seconds: float) -> None:
         with self.lock:
-            self.mono += max(0, round(seconds * 1000))
+            due = getattr(self.read, "mono", self.mono) + max(0, round(seconds * 1000))
+            self.mono = max(self.mono, due)
 
 
 def recording(store) -> tuple:
