@@ -418,6 +418,10 @@ class Sound:
             self.mic.close()
             raise
         self.track = self.encoder.track()
+        # The capture time the sound read so far reaches (the end of its last block), -1
+        # before the first block: how far the microphone has heard, whatever the encoder
+        # still holds back.
+        self.heard_ms = -1
 
     def begin(self, mono_ms: int) -> None:
         self.mic.begin(mono_ms)
@@ -426,7 +430,10 @@ class Sound:
         got = self.mic.read()
         if got is None:
             return None
-        return self.encoder.encode(got[0], got[1])
+        pcm, mono = got
+        samples = len(pcm) // (2 * self.mic.channels)
+        self.heard_ms = mono + samples * 1000 // self.mic.sample_rate
+        return self.encoder.encode(pcm, mono)
 
     def flush(self) -> list:
         return self.encoder.flush()
@@ -699,6 +706,15 @@ def _record(
     # each put, and whatever sets ``stop`` here sets it too.
     wake = threading.Event()
     first_picture = [0]  # its capture time
+    # The footage's end, up to which the sound is recorded: ``captured`` is set once the
+    # capture thread has put its last picture, and ``footage_end`` is then that picture's
+    # capture time plus a frame, but never past the clock then (plus a frame): a stream read
+    # faster than it was filmed (a file on a pipe) must not keep a live microphone going.
+    captured = threading.Event()
+    footage_end = [0]
+    heard = threading.Event()  # the microphone thread has put its last sound (if any)
+    if sound is None:
+        heard.set()
 
     def put(items: list) -> None:
         for stream, data, keyframe, mono, cto in items:
@@ -708,6 +724,7 @@ def _record(
                     known[0] = track
                     packager.set_video(track)
                 counts["captured"] += 1
+                footage_end[0] = max(footage_end[0], mono + media.frame_ms)
                 queue.put((data, keyframe, wall(mono), mono, cto), clock.wall_ms())
                 if not pictures.is_set():
                     first_picture[0] = mono
@@ -738,6 +755,8 @@ def _record(
             # The recording ends cleanly with what was captured; the summary says why.
             failed.append("the picture source failed: %s" % exc)
         finally:
+            footage_end[0] = min(footage_end[0], clock.mono_ms() + media.frame_ms)
+            captured.set()
             stop.set()
             wake.set()
 
@@ -746,6 +765,9 @@ def _record(
             hear()
         except (FirmwareError, av_errors(), ValueError) as exc:
             failed.append("the microphone failed: %s" % exc)  # the pictures go on
+        finally:
+            heard.set()
+            wake.set()
 
     def hear() -> None:
         assert sound is not None
@@ -755,11 +777,18 @@ def _record(
             if stop.is_set():
                 return
         sound.begin(first_picture[0])
-        while not stop.is_set():
+        # The sound ends with the footage, not when this thread notices the stop: on a busy
+        # machine it may run late (even not have read its first block when the last picture
+        # is taken), and what the microphone heard until the last picture is still in its
+        # file or its device's buffer. The footage's end is never past the clock (plus a
+        # frame), so reading on to it waits for one block at most.
+        while not (captured.is_set() and sound.heard_ms >= footage_end[0]):
             frames = sound.read()
             if frames is None:
-                return  # the sound file has ended; the pictures go on
+                break  # the sound has ended before the pictures; the pictures go on
             put([(STREAM_AUDIO, data, False, mono, 0) for data, mono in frames])
+        # The encoder holds back the last samples it was given (AAC's look-ahead): without
+        # its flush, the recording's last tenth of a second of sound would be lost.
         put([(STREAM_AUDIO, data, False, mono, 0) for data, mono in sound.flush()])
 
     # While the --reason file is said: the resume's monotonic time and the clip's frames
@@ -865,7 +894,8 @@ def _record(
     fed = 0
     with StopKey(stop, wake) as key:
         try:
-            while not stop.is_set() or queue.items or audio_queue.items:
+            # After the stop, until the microphone has put the sound up to the footage's end.
+            while not (stop.is_set() and heard.is_set()) or queue.items or audio_queue.items:
                 if seconds and clock.mono_ms() - start >= seconds * 1000:
                     stop.set()  # also when a vendor's encoder has gone quiet
                 # Cleared before the queues are read: a put after this wakes the next wait.
@@ -878,7 +908,7 @@ def _record(
                 apply_keys()
                 say_reason()
                 docks.poll()
-                if not stop.is_set():
+                if not (stop.is_set() and heard.is_set()):
                     # Everything queued is fed: sleep until a capture thread puts more (at
                     # once if it did during this turn), the next tick is due, or the dock
                     # server needs a turn. Not another turn to find the queues empty.
