@@ -149,6 +149,20 @@ class SameAsStored(Protocol):
     def __call__(self, seq: int, digest: bytes) -> bool: ...
 
 
+class MediaReader(Protocol):
+    """Reads a media file's bytes by its SHA-256 (EvidenceError where it is not held)."""
+
+    def read_media(self, digest: bytes) -> bytes: ...
+
+
+class MediaFiles(MediaReader, Protocol):
+    """Media held as one file per digest, as the export reads them: the embedded store, or
+    a recording's objects fetched from the scale-out store into a folder
+    (``host.mediafetch.Fetched``)."""
+
+    def media_file(self, digest: bytes) -> Path: ...
+
+
 class HeldMedia(Protocol):
     """Whether a store durably holds the media of ``digest``."""
 

@@ -43,10 +43,16 @@ import tempfile
 import time
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from host import i18n, retention
-from host.evidence import EvidenceError, EvidenceStore, SqliteEvidenceStore, StoreUnopenable
+from host.evidence import (
+    EvidenceError,
+    MediaFiles,
+    MediaReader,
+    SqliteEvidenceStore,
+    StoreUnopenable,
+)
 from host.files import fsync_dir, write_atomic
 from host.recordings import recording_number
 from host.sigworker import LedgerWorker
@@ -226,9 +232,7 @@ def _check_output(out_path: str) -> tuple:
     return FORMATS[suffix]
 
 
-def _chunk_frames(
-    store: "SqliteEvidenceStore | Fetched | OpenedMedia", e: Entry, mark_changed: bool
-) -> tuple:
+def _chunk_frames(store: "MediaReader", e: Entry, mark_changed: bool) -> tuple:
     """``(frames, changed)`` of one video chunk, checked against its signed entry."""
     f = e.fields
     try:
@@ -454,8 +458,9 @@ def export_recording(
             if deleted is not None:  # its media removed under the retention rules, not lost
                 raise ExportError(retention.deleted_line(deleted, number))
             out = Path(out_path)
-            files: SqliteEvidenceStore | Fetched = store  # type: ignore[assignment]
-            if not isinstance(store, SqliteEvidenceStore):  # objects: fetched, then read
+            if isinstance(store, SqliteEvidenceStore):
+                files: MediaFiles = store
+            else:  # objects: fetched into a folder of files, then read as the store's are
                 fetched = Path(tempfile.mkdtemp(prefix=".sealcam-fetch-", dir=out.resolve().parent))
                 files = _fetch(store, entries, rec_id, fetched)
             reader, opened = _opened(files, chunks, seal, extractor)
@@ -606,9 +611,7 @@ def _fetch(store: "PgEvidenceStore", entries: list, rec_id: bytes, folder: Path)
     return files
 
 
-def _opened(
-    store: "SqliteEvidenceStore | Fetched", chunks: list, seal: "SealKey | None", extractor: str
-) -> tuple:
+def _opened(store: "MediaFiles", chunks: list, seal: "SealKey | None", extractor: str) -> tuple:
     """``(media, facts)``: the store as the export reads its media (sealed chunks opened with
     the agency key ``seal``), and the facts of that decryption ({} when nothing is sealed)."""
     from host import sealedmedia
@@ -622,13 +625,11 @@ def _opened(
         "decrypted_by": extractor,
         "decrypted_with": "agency seal key %s (X25519 public key fingerprint)" % seal.fingerprint,
     }
-    # A folder of fetched objects reads as a store does (``read_media``), all it is asked for.
-    held = cast("EvidenceStore", store)
-    return sealedmedia.OpenedMedia(held, chunks, seal.private, name), facts
+    return sealedmedia.OpenedMedia(store, chunks, seal.private, name), facts
 
 
 def _export_fmp4(
-    store: "SqliteEvidenceStore | Fetched",
+    store: "MediaFiles",
     public: bytes,
     entries: list,
     rec_id: bytes,
@@ -659,11 +660,8 @@ def _export_fmp4(
     target = out if identity is None else out.with_name(".%s.unsigned-%d%s" % (
         out.stem, os.getpid(), out.suffix))  # fmt: skip
     try:
-        # The fetched objects have the embedded store's shape as the export reads it
-        # (``media_file``, a path per digest, and ``read_media``): the copy core is the same.
-        files = cast(SqliteEvidenceStore, store)
         facts = mp4export.export_fmp4(
-            files, chunks[0].device_id, public, entries, rec_id, chunks, target, extractor,
+            store, chunks[0].device_id, public, entries, rec_id, chunks, target, extractor,
             mark_changed, now_ms, opener, opened or None, ledger,
         )  # fmt: skip
         if identity is not None:
@@ -791,7 +789,7 @@ def _recording(
 
 
 def _write_chunks(
-    store: "SqliteEvidenceStore | Fetched | OpenedMedia",
+    store: "MediaReader",
     chunks: list,
     video: _Video,
     mark_changed: bool,
@@ -848,9 +846,7 @@ def _write_chunks(
     return notes, undecodable
 
 
-def _pcm(
-    store: "SqliteEvidenceStore | Fetched | OpenedMedia", e: Entry, mark_changed: bool
-) -> tuple:
+def _pcm(store: "MediaReader", e: Entry, mark_changed: bool) -> tuple:
     """``(pcm, changed)`` of one PCM sound chunk, checked against its signed entry."""
     try:
         media = store.read_media(e.fields[F_PLAIN_SHA])
@@ -870,9 +866,7 @@ def _pcm(
     return b"", True
 
 
-def pcm_chunks(
-    entries: list, rec_id: bytes, media: "SqliteEvidenceStore | Fetched | OpenedMedia"
-) -> list:
+def pcm_chunks(entries: list, rec_id: bytes, media: "MediaReader") -> list:
     """A recording's raw PCM sound chunks in ledger order. Sealed ones are opened too when
     ``media`` opens the recording's sealed video (the agency key was given), else left out."""
     from host.sealedmedia import OpenedMedia

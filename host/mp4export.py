@@ -45,7 +45,7 @@ from typing import Any, Protocol
 
 from host import exportlayout, mp4evidence
 from host.errors import Unusable
-from host.evidence import EvidenceError, SqliteEvidenceStore
+from host.evidence import EvidenceError, MediaFiles
 from host.files import fsync_dir
 from protocol import mp4
 from protocol.ledger import Entry, media_digest
@@ -249,7 +249,7 @@ def tool_version() -> str:
         return "sealcam export (version unknown)"
 
 
-def _stored(store: SqliteEvidenceStore, e: Entry, opener: "ChunkOpener | None") -> tuple:
+def _stored(store: MediaFiles, e: Entry, opener: "ChunkOpener | None") -> tuple:
     """``(bytes, intact)`` of one chunk's stored media: a sealed chunk's opened by ``opener``
     (its sealed bytes as stored, ``intact`` False, when they are not what the device sealed);
     a plain chunk's as stored (``intact`` True: the check against its signed hash is the
@@ -272,7 +272,7 @@ def _stored(store: SqliteEvidenceStore, e: Entry, opener: "ChunkOpener | None") 
 
 
 def _media(
-    store: SqliteEvidenceStore,
+    store: MediaFiles,
     e: Entry,
     mark_changed: bool,
     opener: "ChunkOpener | None",
@@ -584,7 +584,7 @@ def _open_direct(path: Path) -> int:
 
 
 def export_fmp4(
-    store: SqliteEvidenceStore,
+    store: MediaFiles,
     device_id: str,
     public_key: bytes,
     entries: list,
@@ -676,7 +676,7 @@ def export_fmp4(
 
 
 def _write(
-    store: SqliteEvidenceStore,
+    store: MediaFiles,
     stream: _Stream,
     init_entry: Entry,
     fragments: list,

@@ -13,7 +13,7 @@ Sealed bytes that fail their hash are refused (or marked) as changed, naming the
 import hashlib
 
 from host.errors import Unusable
-from host.evidence import EvidenceStore
+from host.evidence import MediaReader
 from protocol.ledger import Entry
 from protocol.registry import F_CIPHER_SHA, F_PLAIN_SHA, KIND_CHUNK
 from protocol.sealing import SealingError, open_sealed
@@ -33,7 +33,7 @@ class OpenedMedia:
     """The store's media as an export reads it (``read_media`` by the plaintext SHA-256),
     the sealed chunks among ``chunks`` opened with ``private`` (the agency's X25519 key)."""
 
-    def __init__(self, store: EvidenceStore, chunks: list, private: bytes, key_name: str) -> None:
+    def __init__(self, store: MediaReader, chunks: list, private: bytes, key_name: str) -> None:
         self.store = store
         self.private = private
         self.key_name = key_name  # how messages name the key: its file and fingerprint
