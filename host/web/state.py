@@ -28,6 +28,9 @@ class Web:
     views: Views = field(default_factory=Views)
     # Where court packages are made (``host.web.export``); None: the store's exports folder.
     exports: "str | None" = None
+    # Whether ``exports`` is a private temporary folder made for the server's life (a store
+    # with no folder of its own: the scale-out one), removed at its end.
+    exports_private: bool = False
     # No longer held: the host's messages speak each request's language in its own thread
     # (``host.i18n.speaking``); kept for the callers that still pass it.
     speaking: threading.Lock = field(default_factory=threading.Lock)
