@@ -94,6 +94,8 @@ def once(
                 continue  # asked for by a URL that names nothing
         if asked is not None and views.ready(store.read, item) is not None:
             continue  # made already (by a player's request, or an earlier round)
+        if checks is not None:
+            checks.give_way()
         view = views.get(store.read, item)
         if checks is not None and len(view.parts) <= budget:
             budget -= len(view.parts)
@@ -104,6 +106,7 @@ def once(
             for part in reversed(view.parts):
                 if stop is not None and stop.is_set():
                     return made
+                checks.give_way()  # the requests under way first (``traffic``)
                 checks.state(media, part.digest)
         keep_in_store(store.write, item, view)
         made += 1
