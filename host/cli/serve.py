@@ -21,7 +21,7 @@ DEFAULT_LISTEN = "127.0.0.1:8080"
 # court package being written), and then the preparer its view under way: a request or a
 # round held up (a lock another host holds, an object store that does not answer) is then
 # let go, and the store's close cancels what it still waits for (``PgEvidenceStore.close``).
-END_S = 15.0
+END_S = 15
 
 
 def listen_address(text: str) -> "tuple[str, int]":
@@ -96,7 +96,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         pass  # uvicorn has shut down already, then passes Ctrl-C on: the end asked for
     finally:
         sock.close()
-        preparer.stop(END_S)
+        preparer.stop(float(END_S))
         web.front.close()
         store.close()
         _forget_private_folders(app)
@@ -114,7 +114,7 @@ def _quiet_at_the_end() -> None:
     def kept(record: logging.LogRecord) -> bool:
         if "timeout graceful shutdown exceeded" in str(record.msg):
             count = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
-            said = i18n.text("serve.cut_short", count=count, seconds=int(END_S))
+            said = i18n.text("serve.cut_short", count=count, seconds=END_S)
             print("sealcam serve: %s" % said, file=sys.stderr, flush=True)
             return False
         cause = record.exc_info[1] if record.exc_info else None
