@@ -3,7 +3,9 @@
 It listens on loopback by default (``--listen 127.0.0.1:8080``); people log in on the page
 with their own accounts, so the command itself takes no user. A port another program holds
 is said in one line (exit 2) before anything starts; Ctrl-C ends the server cleanly: the
-requests under way finish, nothing is left half-written. Beside the page, a thread makes
+requests under way finish (those still running ``END_S`` seconds later are ended, said in
+one line), nothing is left half-written, and nothing the store waits for (a lock another
+host holds) keeps it from ending. Beside the page, a thread makes
 each recording's page ready as docks bring it (``host.web.prepare``). On the scale-out store
 (``--evidence postgresql://... --media s3://BUCKET``) the footage is read from the objects,
 a range at a time.
