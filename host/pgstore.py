@@ -63,6 +63,10 @@ WRITE_LOCK = 0x5EA10002
 # The object locks' upkeep (host.medialocks.keep_up) run by a sync daemon: one host's at a
 # time (a session-level lock on the upkeep's own connection, let go when it closes).
 UPKEEP_LOCK = 0x5EA10003
+# At close, how long a statement another thread has under way is awaited before it is
+# cancelled (one waiting on a lock another host holds would keep the close waiting for ever).
+CLOSE_WAIT_S = 5.0
+CLOSE_CANCELS = 3  # cancels tried before the connection is closed under whoever holds it
 UPLOADERS = 2  # uploads run at once, beside the session while it brings the next media
 UPLOADS = 4  # uploads running or waiting (the media of each held in memory) at most
 
@@ -348,6 +352,7 @@ class PgEvidenceStore(EvidenceStore):
         self._removed = "media_locks"  # what has_media reads removals from
         self._source: ObjectMedia | None = None  # the readers' view of the media, made once
         self.refused_removals: list = []  # digests retention's deletion found still locked
+        self._closing = False  # set by close: no statement starts, no connection is made again
         try:
             self.media = S3Media(media_url, create=not readonly)
         except MediaUnusable as exc:
@@ -399,7 +404,9 @@ class PgEvidenceStore(EvidenceStore):
     def _live(self) -> Any:
         """The connection, made again when the database dropped it (restarted, or the
         session ended by an administrator): the next session goes on. The caller holds
-        the lock."""
+        the lock. Once the store is closing, EvidenceError: nothing starts any more."""
+        if self._closing:
+            raise EvidenceError(i18n.text("pg.closing"))
         if self._db.closed or self._db.broken:
             self._db = connect(self.url)
         return self._db
@@ -459,12 +466,28 @@ class PgEvidenceStore(EvidenceStore):
             raw.execute(sqlstore.pg_schema(schema))
 
     def close(self) -> None:
+        """Wait for the uploads, then close the connection. A statement another thread has
+        under way is awaited ``CLOSE_WAIT_S``, then cancelled (its transaction rolled back:
+        nothing half-written), so that a step waiting on a lock another host holds, or on
+        a database that does not answer, cannot keep a server's end waiting for ever; no
+        statement starts after this."""
         if self._pool is not None:
             self._pool.shutdown(wait=True)
-        with self._lock:
+        self._closing = True
+        held = self._lock.acquire(timeout=CLOSE_WAIT_S)
+        for _ in range(CLOSE_CANCELS):
+            if held:
+                break
+            with contextlib.suppress(Exception):
+                self._db.cancel_safe(timeout=CLOSE_WAIT_S)
+            held = self._lock.acquire(timeout=CLOSE_WAIT_S)
+        try:
             for ident in list(self._claims):
                 self._release(ident)
             self._db.close()
+        finally:
+            if held:
+                self._lock.release()
 
     # --- one session per device at a time ---
 

@@ -3,7 +3,9 @@
 It listens on loopback by default (``--listen 127.0.0.1:8080``); people log in on the page
 with their own accounts, so the command itself takes no user. A port another program holds
 is said in one line (exit 2) before anything starts; Ctrl-C ends the server cleanly: the
-requests under way finish, nothing is left half-written. Beside the page, a thread makes
+requests under way finish (those still running ``END_S`` seconds later are ended, said in
+one line), nothing is left half-written, and nothing the store waits for (a lock another
+host holds) keeps it from ending. Beside the page, a thread makes
 each recording's page ready as docks bring it (``host.web.prepare``). On the scale-out store
 (``--evidence postgresql://... --media s3://BUCKET``) the footage is read from the objects,
 a range at a time.
@@ -17,6 +19,11 @@ from host import i18n
 from host.cli.common import EXIT_OK, UsageProblem
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
+# At Ctrl-C, how long the requests under way are given to finish (a range being sent, a
+# court package being written), and then the preparer its view under way: a request or a
+# round held up (a lock another host holds, an object store that does not answer) is then
+# let go, and the store's close cancels what it still waits for (``PgEvidenceStore.close``).
+END_S = 15
 
 
 def listen_address(text: str) -> "tuple[str, int]":
@@ -76,30 +83,60 @@ def cmd_serve(args: argparse.Namespace) -> int:
     shown = "[%s]" % host if ":" in host else host
     print(i18n.text("serve.listening", url="http://%s:%d/" % (shown, port)), flush=True)
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=END_S,
+        )
     )
+    _quiet_at_the_end()
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass  # uvicorn has shut down already, then passes Ctrl-C on: the end asked for
     finally:
         sock.close()
-        preparer.stop()
+        preparer.stop(float(END_S))
         web.front.close()
         store.close()
-        _forget_derivatives(app)
+        _forget_private_folders(app)
     print(i18n.text("serve.stopped"), flush=True)
     return EXIT_OK
 
 
-def _forget_derivatives(app: object) -> None:
-    """The scale-out store's derivatives were made in a temporary folder for the server's
-    life (``host.web.derivplay``): gone with it."""
+def _quiet_at_the_end() -> None:
+    """Requests ended at Ctrl-C after ``END_S`` (uvicorn cancels them) said in one line, in
+    the person's language, not as uvicorn's error and a traceback per request."""
+    import asyncio
+    import logging
+    import sys
+
+    def kept(record: logging.LogRecord) -> bool:
+        if "timeout graceful shutdown exceeded" in str(record.msg):
+            count = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            said = i18n.text("serve.cut_short", count=count, seconds=END_S)
+            print("sealcam serve: %s" % said, file=sys.stderr, flush=True)
+            return False
+        cause = record.exc_info[1] if record.exc_info else None
+        return not isinstance(cause, asyncio.CancelledError)  # said above already
+
+    logging.getLogger("uvicorn.error").addFilter(kept)
+
+
+def _forget_private_folders(app: object) -> None:
+    """The scale-out store's derivatives and court packages were made in temporary folders
+    for the server's life (``host.web.derivplay``, ``host.web.export``): gone with it."""
     import shutil
 
-    made = getattr(getattr(app, "state", None), "derivatives", None)
+    state = getattr(app, "state", None)
+    made = getattr(state, "derivatives", None)
     if made is not None and made.media is not None:
         shutil.rmtree(made.folder, ignore_errors=True)
+    web = getattr(state, "web", None)
+    if web is not None and web.exports_private and web.exports is not None:
+        shutil.rmtree(web.exports, ignore_errors=True)
 
 
 def add_serve(sub: "argparse._SubParsersAction") -> None:

@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount
@@ -43,6 +44,7 @@ from host.web import (
     session,
 )
 from host.web.state import Web
+from host.web.traffic import Counted
 
 if TYPE_CHECKING:
     from host.access import Store
@@ -83,8 +85,11 @@ def create_app(
         for page, panel in getattr(area, "PANELS", {}).items():
             panels.setdefault(page, []).append(panel)
     routes.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))
+    web = web or Web(store, now, sign)
     app = Starlette(
         routes=routes,
+        # Requests counted while under way: the background work lets them go first.
+        middleware=[Middleware(Counted, traffic=web.traffic)],
         exception_handlers={
             session.NeedLogin: _need_login,
             session.BadForm: _bad_form,
@@ -93,7 +98,7 @@ def create_app(
             404: _not_found,
         },
     )
-    app.state.web = web or Web(store, now, sign)
+    app.state.web = web
     app.state.menu = menu
     app.state.panels = panels
     return app

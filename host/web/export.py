@@ -9,14 +9,22 @@ and its page names whose approval is needed. The package is built outside any tr
 then each recording's ``export`` record names the package and its manifest's SHA-256 (an
 approval that ended meanwhile refuses it then, and the package is removed). A made package
 is downloaded from this web session only, by a name the server chose: no URL names a path.
+
+On the scale-out store (PostgreSQL and objects) the package is made as ``sealcam export``
+makes it there: the wanted recordings' objects are fetched first into a private folder
+beside the package (``host.court.fromobjects``), each hashed as it comes, and removed once
+the package is made; an object missing or the object store away is a refusal on record, in
+one line. Having no folder of its own on this machine, that store's packages are made in a
+private temporary folder for the server's life, unless the application was given one.
 """
 
 import re
 import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -32,6 +40,7 @@ from host.web.session import checked_form, need, web_of
 if TYPE_CHECKING:
     from host.court import package
     from host.evidence import SqliteEvidenceStore
+    from host.pgstore import PgEvidenceStore
     from host.sqlstore import Cursor
     from host.web.pages import WebSession
     from host.web.session import WebSession as Session
@@ -42,10 +51,43 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,120}\Z")
 
 
 def folder_of(web) -> Path:  # web: host.web.state.Web
-    """Where packages are made: the folder the application was given, else the store's."""
-    if web.exports is not None:
-        return Path(web.exports)
-    return Path(web.store.root) / EXPORTS
+    """Where packages are made: the folder the application was given, else the store's;
+    for a store with no folder (the scale-out one), a private one made now, for the
+    server's life (``web.exports_private``: its end removes it)."""
+    if web.exports is None:
+        root = getattr(web.store, "root", None)
+        if root is not None:
+            return Path(str(root)) / EXPORTS
+        web.exports = tempfile.mkdtemp(prefix="sealcam-exports-")
+        web.exports_private = True
+    return Path(web.exports)
+
+
+def build(
+    store: "SqliteEvidenceStore | PgEvidenceStore",
+    wanted: "list[package.Wanted]",
+    case: "dict | None",
+    extractor: dict,
+    signer: Any,
+    kid: str,
+    opts: "package.Options",
+    now: int,
+) -> "package.Made":
+    """``host.court.package.build`` on either store: from the scale-out store's objects,
+    fetched first into files beside the package (removed after it, made or not)."""
+    from host.court import package
+    from host.evidence import SqliteEvidenceStore
+
+    if isinstance(store, SqliteEvidenceStore):
+        return package.build(store, wanted, case, extractor, signer, kid, opts, now)
+    from host.court.fromobjects import fetched_for
+
+    view, fetched = fetched_for(store, [(w.device, w.number) for w in wanted], opts.out)
+    try:
+        return package.build(cast("SqliteEvidenceStore", view), wanted, case, extractor,
+                             signer, kid, opts, now)  # fmt: skip
+    finally:
+        shutil.rmtree(fetched, ignore_errors=True)
 
 
 def _signer(cur: "Cursor", lang: str) -> tuple:
@@ -72,7 +114,7 @@ class Asked:
     web: Any  # host.web.state.Web
     lang: str
     zone: str  # the agency's time zone, which the note's times are in
-    store: "SqliteEvidenceStore"
+    store: "SqliteEvidenceStore | PgEvidenceStore"
 
     @property
     def extractor(self) -> dict:
@@ -88,8 +130,10 @@ async def asked(
     """What every export from a page checks first, a recording's and a case's alike: the
     session, the form and its CSRF token; the recordings (``recordings``: it may refuse,
     404 or Unusable, on record as it sees fit), each through the desk's door (a refusal on
-    record, with ``details``, in the page's language); a store packages are made from."""
+    record, with ``details``, in the page's language); a store packages are made from
+    (either kind: the embedded store, or the scale-out one, whose objects are fetched)."""
     from host.evidence import SqliteEvidenceStore
+    from host.pgstore import PgEvidenceStore
 
     s = need(request)
     form = await checked_form(request, s)
@@ -101,7 +145,7 @@ async def asked(
             with acting(request, s, audit.EXPORT, item, **details):
                 pass  # the door says no again, on record, in the page's language
     store = web.store
-    if not isinstance(store, SqliteEvidenceStore):
+    if not isinstance(store, (SqliteEvidenceStore, PgEvidenceStore)):
         raise Unusable(i18n.text(lang, "web.export.store"))
     return Asked(s, form, web, lang, pages.zone_of(request), store), wanted
 
@@ -200,8 +244,7 @@ async def make(request: Request) -> Response:
     extractor = a.extractor
     made, out, image, size = await made_as_iso(
         request, a, name,
-        lambda out: package.build(a.store, [one], None, extractor, signer, kid,
-                                  options(a, out), now),
+        lambda out: build(a.store, [one], None, extractor, signer, kid, options(a, out), now),
         wanted, package=name,
     )  # fmt: skip
     on_record(request, a, made, out, image, [one], package=name)

@@ -25,7 +25,7 @@ import io
 import queue
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol, cast
 
@@ -151,11 +151,14 @@ class Checks:
     A page asks for the states of all its recording's chunks (``states``): up to ``inline``
     unchecked ones are checked there and then; the rest go to one background thread, and
     show as CHECK_PENDING until it has been through them, so a ten-hour recording's page
-    does not wait for 36,000 files to be read."""
+    does not wait for 36,000 files to be read. That thread, and the preparer's checks, ask
+    ``give_way`` before each chunk (the application's ``traffic.Traffic.give_way``: requests
+    under way first)."""
 
     def __init__(self, limit: int = 500_000, inline: int = 300) -> None:
         self.limit = limit
         self.inline = inline
+        self.give_way: Callable[[], None] = _at_once
         self._done: dict[bytes, str] = {}
         self._queued: set[bytes] = set()
         self._queue: queue.SimpleQueue[tuple[MediaFiles, bytes]] = queue.SimpleQueue()
@@ -193,6 +196,7 @@ class Checks:
             except queue.Empty:
                 return  # started again by the next page that needs it
             try:
+                self.give_way()
                 self.state(files, digest)
             finally:
                 with self._lock:
@@ -223,6 +227,10 @@ class Checks:
         """How many media checked so far do not match their signed hash."""
         with self._lock:
             return sum(1 for v in self._done.values() if v == CHECK_ALTERED)
+
+
+def _at_once() -> None:
+    """No request to let go first (a ``Checks`` outside a server)."""
 
 
 class Thumbnails:

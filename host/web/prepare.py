@@ -94,6 +94,11 @@ def once(
                 continue  # asked for by a URL that names nothing
         if asked is not None and views.ready(store.read, item) is not None:
             continue  # made already (by a player's request, or an earlier round)
+        # What nobody waits for lets the requests under way go first (``traffic``); what a
+        # page asked for is awaited by a person (its page polls for it): it goes on at once.
+        polite = asked is None
+        if checks is not None and polite:
+            checks.give_way()
         view = views.get(store.read, item)
         if checks is not None and len(view.parts) <= budget:
             budget -= len(view.parts)
@@ -104,6 +109,8 @@ def once(
             for part in reversed(view.parts):
                 if stop is not None and stop.is_set():
                     return made
+                if polite:
+                    checks.give_way()
                 checks.state(media, part.digest)
         keep_in_store(store.write, item, view)
         made += 1

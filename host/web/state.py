@@ -9,6 +9,7 @@ from host.web.footage import Checks, Thumbnails
 from host.web.recordview import Views
 from host.web.session import Limiter, Sessions
 from host.web.storefront import Front
+from host.web.traffic import Traffic
 
 if TYPE_CHECKING:
     from host.access import Store
@@ -26,8 +27,14 @@ class Web:
     checks: Checks = field(default_factory=Checks)
     thumbnails: Thumbnails = field(default_factory=Thumbnails)
     views: Views = field(default_factory=Views)
+    # The requests under way, which the background work (checks, views made ahead) lets
+    # go first (``traffic``).
+    traffic: Traffic = field(default_factory=Traffic)
     # Where court packages are made (``host.web.export``); None: the store's exports folder.
     exports: "str | None" = None
+    # Whether ``exports`` is a private temporary folder made for the server's life (a store
+    # with no folder of its own: the scale-out one), removed at its end.
+    exports_private: bool = False
     # No longer held: the host's messages speak each request's language in its own thread
     # (``host.i18n.speaking``); kept for the callers that still pass it.
     speaking: threading.Lock = field(default_factory=threading.Lock)
@@ -37,3 +44,4 @@ class Web:
 
     def __post_init__(self) -> None:
         self.front = Front(self.store)
+        self.checks.give_way = self.traffic.give_way

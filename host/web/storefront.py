@@ -20,6 +20,12 @@ store's one connection, which reads take too, makes them queue for reading as we
 
 Everything else (the log, checkpoints, media) is the store's own (``__getattr__``). Only an
 SQLite store has a file to open more connections on; on any other, ``read()`` is the store's.
+Only an SQLite store's transaction may be joined and committed by another thread than the one
+that opened it; the PostgreSQL store's belongs to its opener (its one connection is guarded by
+a re-entrant lock, which only the thread holding it may release), so there each ``write()`` is
+a transaction of its own, on the caller's thread, one at a time: a commit made by a joiner
+would leave that lock with a thread that no longer uses it, and every later read, and the
+store's close at the server's end, would wait for it for ever.
 """
 
 import contextlib
@@ -121,6 +127,15 @@ class Front:
         finally:
             with self._state:
                 self._queued -= 1
+        if self._db is None:  # not SQLite: the store's own transaction, on this thread
+            try:
+                with self.store.write() as cur:
+                    yield cur
+            finally:
+                self.blocks += 1
+                self.groups += 1
+                self._turn.release()
+            return
         try:
             if self._open is None:
                 opening = self.store.write()
