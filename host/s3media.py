@@ -21,6 +21,7 @@ Endpoint and keys come from the environment or boto3's config files (``AWS_ENDPO
 import base64
 import datetime
 import hashlib
+import re
 from typing import Any
 
 from host import i18n
@@ -45,6 +46,12 @@ class MediaRefused(Exception):
     """One object was not stored or is not as it should be; the message says why."""
 
 
+# S3's rule for a bucket's name (and Ceph RGW's, which otherwise answers only
+# "InvalidBucketName"): 3 to 63 lower-case letters, digits, dots and hyphens, beginning
+# and ending with a letter or digit.
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
 def bucket_of(url: str) -> str:
     """The bucket of ``s3://BUCKET``; MediaUnusable for anything else."""
     if not url.startswith("s3://"):
@@ -52,6 +59,8 @@ def bucket_of(url: str) -> str:
     bucket = url[len("s3://") :].rstrip("/")
     if not bucket or "/" in bucket:
         raise MediaUnusable(i18n.text("s3.not_url", url=url))
+    if not BUCKET_NAME.fullmatch(bucket) or ".." in bucket:
+        raise MediaUnusable(i18n.text("s3.bad_bucket", bucket=bucket))
     return bucket
 
 

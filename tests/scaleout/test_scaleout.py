@@ -76,6 +76,16 @@ def one_line(r: subprocess.CompletedProcess) -> None:
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
+def test_a_device_enrolled_that_has_not_docked_yet_verifies_ok(scale_store):
+    # Judged as the embedded store judges it (``sealcam verify evidence/``): an empty
+    # ledger is OK with missing information, not a problem of the store.
+    url, media = scale_store
+    enrol(url, media)
+    fresh = verify(url, media)
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    assert "Verdict: OK" in fresh.stdout
+
+
 def test_a_dock_into_postgresql_and_rgw_verifies_and_tampering_shows(tmp_path, scale_store):
     # Issue 18 items "one store interface, two implementations" and "checked the same way";
     # R-HOST-5: a deleted row or a hidden object shows.
