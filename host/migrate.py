@@ -252,7 +252,7 @@ def _store_object(
         and head.get("Metadata", {}).get(SHA_META) == digest.hex()
         and head.get("VersionId")
     ):
-        return str(head["VersionId"]), size, True
+        return str(head["VersionId"]), size, True, None
     with open(path, "rb") as fh:
         data = fh.read()
     own = hashlib.sha256(data).digest()

@@ -115,8 +115,8 @@ def check(store: "PgEvidenceStore") -> ScaleReport:
             if _has(cur, "media_locks") else "SELECT digest, version FROM media")]  # fmt: skip
         damaged: dict = {}
         if _has(cur, "damaged_media"):
-            rows = cur.execute("SELECT digest, sha256, object, version FROM damaged_media")
-            damaged = {bytes(r[0]): (bytes(r[1]), r[2], r[3]) for r in rows.fetchall()}
+            noted = cur.execute("SELECT digest, sha256, object, version FROM damaged_media")
+            damaged = {bytes(r[0]): (bytes(r[1]), r[2], r[3]) for r in noted.fetchall()}
         removed = []
         if _has(cur, "media_locks"):
             removed = [bytes(r[0]) for r in cur.execute(_REMOVED).fetchall()]
