@@ -18,7 +18,7 @@ from host import migrate as moving
 from host.pgstore import PgEvidenceStore
 from host.s3media import S3Media
 from tests.host.helpers import ACCOUNT_PASSWORD, SEALCAM
-from tests.scaleout.test_migrate import WAIT_S, migrate, one_line, source_store
+from tests.scaleout.helpers import WAIT_S, migrate, one_line, source_store
 
 
 def damage(path):
