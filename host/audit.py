@@ -76,6 +76,7 @@ REPORT = "report"  # an oversight report read (allocation, review, violations)
 VERIFY = "verify"  # the store verified by a person
 CHECKPOINT_EXPORT = "checkpoint-export"  # a signed checkpoint handed to a witness
 LOCK_KEEP_UP = "lock-keep-up"  # the object locks of the scale-out store's media kept up
+STORE_MIGRATE = "store-migrate"  # moved into the scale-out form carrying damaged media
 
 ACTIONS = (
     LOGIN,
@@ -115,6 +116,7 @@ ACTIONS = (
     VERIFY,
     CHECKPOINT_EXPORT,
     LOCK_KEEP_UP,
+    STORE_MIGRATE,
 )
 
 DONE = "done"

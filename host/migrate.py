@@ -22,6 +22,15 @@ policy gives (``host.objectlock.new_object_until``), then brought to its item's 
 holds once the tables are in (``host.medialocks``). Then the copy is verified
 (``host.pgverify``) and compared with the source: the same log (size and root), the same
 entries per device, the same media. Reads the source only; it is never changed.
+
+A media file that no longer hashes to the digest its signed entry names (bit rot, or a
+change) stops the move, unless ``carry_damaged``: then everything else moves as above, and
+the damaged bytes are kept, never under the digest (an object ``media/HEX`` always hashes
+to HEX), but as an object of their own, ``damaged/OWN`` (OWN: their own SHA-256), locked and
+under a legal hold. The copy records each one in ``damaged_media`` (the digest, the bytes'
+own hash and size, when and by whom it was found) with one ``store-migrate`` audit record
+naming them all, so its verify names those chunks as the source's does and is NOT OK for
+them: the move neither hides damage nor makes any up.
 """
 
 import hashlib
@@ -45,6 +54,22 @@ if TYPE_CHECKING:
 REBUILT = frozenset(
     {"retention_index", "retention_stale", "retention_index_of", "web_views", "web_flags"}
 )
+DAMAGED = "damaged/"  # the key prefix of bytes kept that did not match their digest
+# The copy's note of each digest whose source file was damaged when it was moved (the
+# media row and the log's leaf stay as the source had them; no object of the digest
+# exists, so its media_locks row is marked removed at the move, and verify reads this
+# table, not retention's deletions, for it).
+DAMAGED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS damaged_media (
+    digest BYTEA PRIMARY KEY,
+    sha256 BYTEA NOT NULL,
+    size BIGINT NOT NULL,
+    object TEXT NOT NULL,
+    version TEXT NOT NULL,
+    found_ms BIGINT NOT NULL,
+    found_by TEXT NOT NULL
+)
+"""
 UPLOADERS = 4  # objects sent at once
 BATCH = 2000  # rows per insert
 
@@ -60,6 +85,17 @@ class Report(NamedTuple):
     left: "list[str]"  # tables not copied (rebuilt where needed)
     verified: Any  # host.pgverify.ScaleReport
     differences: "list[str]"  # where the copy and the source disagree
+    damaged: "tuple[Damaged, ...]" = ()  # carried damaged media (``carry_damaged``)
+
+
+class Damaged(NamedTuple):
+    """A source file that did not hash to its digest, as carried into the copy."""
+
+    digest: bytes  # the digest its signed entry names
+    sha256: bytes  # the bytes' own
+    size: int
+    key: str  # their object, ``damaged/OWN``
+    version: str
 
 
 def _schemas() -> tuple:
@@ -122,9 +158,13 @@ def target_problem(url: str) -> "str | None":
     return None
 
 
-def bucket_problem(media: Any, digests: "set[bytes]") -> "str | None":
+def bucket_problem(
+    media: Any, digests: "set[bytes]", kept: "set[str] | None" = None
+) -> "str | None":
     """Why the bucket is no target for the store whose media are ``digests``, or None: it
-    may hold only objects of those media (a run cut off)."""
+    may hold only objects of those media (a run cut off). ``kept``: the damaged bytes this
+    store keeps (their keys); None: any ``damaged/OWN`` passes here, and the caller checks
+    it once it knows which files are damaged."""
     from host.s3media import PREFIX
 
     pages = media.s3.get_paginator("list_object_versions").paginate(Bucket=media.bucket)
@@ -133,6 +173,8 @@ def bucket_problem(media: Any, digests: "set[bytes]") -> "str | None":
             return i18n.text("migrate.bucket_used", bucket=media.bucket, key=v.get("Key"))
         for v in page.get("Versions", []):
             key = str(v.get("Key", ""))
+            if key.startswith(DAMAGED) and (key in kept if kept is not None else _hex64(key)):
+                continue
             try:
                 digest = bytes.fromhex(key[len(PREFIX) :]) if key.startswith(PREFIX) else b""
             except ValueError:
@@ -140,6 +182,11 @@ def bucket_problem(media: Any, digests: "set[bytes]") -> "str | None":
             if digest not in digests:
                 return i18n.text("migrate.bucket_used", bucket=media.bucket, key=key)
     return None
+
+
+def _hex64(key: str) -> bool:
+    name = key[len(DAMAGED) :]
+    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
 
 
 def _recorded(src: "SqliteEvidenceStore") -> "dict[bytes, int]":
@@ -181,9 +228,13 @@ def _md5_of(path: str) -> "tuple[bytes, int]":
     return h.digest(), size
 
 
-def _store_object(media: Any, digest: bytes, path: str, until_ms: int) -> "tuple[str, int, bool]":
-    """``(version, size, reused)``: the object of ``digest`` in the bucket, its bytes the
-    file's; one an earlier run stored is kept when the store's MD5 of it is the file's."""
+def _store_object(
+    media: Any, digest: bytes, path: str, until_ms: int, carry: bool = False
+) -> "tuple[str, int, bool, Damaged | None]":
+    """``(version, size, reused, damaged)``: the object of ``digest`` in the bucket, its
+    bytes the file's; one an earlier run stored is kept when the store's MD5 of it is the
+    file's. A file that does not hash to ``digest`` is refused (Unusable), or with ``carry``
+    kept as ``damaged/OWN`` (``damaged`` says so, ``version`` is then "")."""
     import datetime
 
     from botocore.exceptions import ClientError
@@ -201,13 +252,63 @@ def _store_object(media: Any, digest: bytes, path: str, until_ms: int) -> "tuple
         and head.get("Metadata", {}).get(SHA_META) == digest.hex()
         and head.get("VersionId")
     ):
-        return str(head["VersionId"]), size, True
+        return str(head["VersionId"]), size, True, None
     with open(path, "rb") as fh:
         data = fh.read()
-    if hashlib.sha256(data).digest() != digest:
-        raise Unusable(i18n.text("migrate.media_altered", digest=digest.hex(), path=path))
+    own = hashlib.sha256(data).digest()
     until = datetime.datetime.fromtimestamp(until_ms / 1000, datetime.UTC)
-    return media.put(digest, data, md5, until), size, False
+    if own != digest:
+        if not carry:
+            raise Unusable(i18n.text("migrate.media_altered", digest=digest.hex(), path=path))
+        version, again = _keep_damaged(media, digest, own, data, md5, until)
+        return "", size, again, Damaged(digest, own, size, DAMAGED + own.hex(), version)
+    return media.put(digest, data, md5, until), size, False, None
+
+
+def _keep_damaged(
+    media: Any, digest: bytes, own: bytes, data: bytes, md5: bytes, until: Any
+) -> "tuple[str, bool]":
+    """``(version, reused)`` of the object ``damaged/OWN`` holding ``data``: sent with both
+    checksums (the object store checks the bytes are the ones hashed here), locked in
+    COMPLIANCE mode as the digest's object would have been and under a legal hold, so only
+    a person lifting the hold ever lets it go. One an earlier run stored is kept."""
+    import base64
+
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from host.s3media import SHA_META
+
+    key = DAMAGED + own.hex()
+    meta = {SHA_META: own.hex(), "entry-sha256": digest.hex()}
+    try:
+        head = media.s3.head_object(Bucket=media.bucket, Key=key)
+    except ClientError:
+        head = None
+    if (
+        head is not None
+        and str(head.get("ETag", "")).strip('"') == md5.hex()
+        and head.get("Metadata", {}) == meta
+        and head.get("VersionId")
+    ):
+        return str(head["VersionId"]), True
+    try:
+        answer = media.s3.put_object(
+            Bucket=media.bucket,
+            Key=key,
+            Body=data,
+            ContentMD5=base64.b64encode(md5).decode("ascii"),
+            ChecksumSHA256=base64.b64encode(own).decode("ascii"),
+            Metadata=meta,
+            ObjectLockMode="COMPLIANCE",
+            ObjectLockRetainUntilDate=until,
+            ObjectLockLegalHoldStatus="ON",
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise Unusable(i18n.text("s3.put_failed", digest=own.hex(), why=exc)) from None
+    version = answer.get("VersionId")
+    if str(answer.get("ETag", "")).strip('"') != md5.hex() or not version:
+        raise Unusable(i18n.text("s3.unconfirmed", digest=own.hex()))
+    return str(version), False
 
 
 def migrate(
@@ -216,10 +317,13 @@ def migrate(
     media_url: str,
     progress: "Callable[[int, int], None]" = lambda done, total: None,
     now_ms: "Callable[[], int]" = lambda: int(time.time() * 1000),
+    carry_damaged: bool = False,
+    by: str = "",
 ) -> Report:
     """Move ``src`` into ``url`` and ``media_url`` (see the module's docstring); Unusable,
-    in one line, for a target that is not empty or cannot be reached. ``progress(bytes
-    done, bytes in all)`` as the objects go."""
+    in one line, for a target that is not empty or cannot be reached, or a damaged media
+    file unless ``carry_damaged``. ``progress(bytes done, bytes in all)`` as the objects
+    go; ``by``: who moved it, for the audit record of damage carried."""
     from host import medialocks, pgverify
     from host.evidence import StoreUnopenable
     from host.pgstore import PgEvidenceStore
@@ -255,21 +359,30 @@ def migrate(
     total = sum(os.path.getsize(p) for _d, p in files)
     now = now_ms()
     stored: dict = {}
+    damaged: list = []
     done_bytes = 0
     reused = 0
     with ThreadPoolExecutor(UPLOADERS, thread_name_prefix="migrate") as pool:
         futures = [
             (digest, pool.submit(_store_object, bucket, digest, path,
-                                 objectlock.new_object_until(recorded.get(digest, now), pol)))
+                                 objectlock.new_object_until(recorded.get(digest, now), pol),
+                                 carry_damaged))
             for digest, path in files
         ]  # fmt: skip
         for digest, future in futures:
-            version, size, again = future.result()
+            version, size, again, bad = future.result()
             until = objectlock.new_object_until(recorded.get(digest, now), pol)
-            stored[digest] = (version, size, until)
+            if bad is None:
+                stored[digest] = (version, size, until)
+            else:
+                damaged.append(bad)
             reused += again
             done_bytes += size
             progress(done_bytes, total)
+    # Damaged bytes kept by an earlier run must be those of a file found damaged now.
+    problem = bucket_problem(bucket, set(logged), {d.key for d in damaged})
+    if problem:
+        raise Unusable(problem)
 
     try:
         target = PgEvidenceStore(url, media_url)
@@ -278,16 +391,26 @@ def migrate(
     try:
         for schema in _schemas():
             target.add_tables(schema)
-        copied, left = _copy_tables(src, target, stored, removed, deleted, now)
+        copied, left = _copy_tables(src, target, stored, removed, deleted, now, damaged, by)
         with src.read() as cur:
             managed = sqlstore.has_table(cur, "holds")
         if managed:
             medialocks.after_change(target, now, every=True)  # classes and holds onto the locks
         verified = pgverify.check(target)
-        differences = _compare(src, target)
+        differences = _compare(src, target, 1 if damaged else 0)
     finally:
         target.close()
-    return Report(copied, len(stored), reused, total, len(removed), left, verified, differences)
+    return Report(
+        copied,
+        len(stored),
+        reused,
+        total,
+        len(removed),
+        left,
+        verified,
+        differences,
+        tuple(damaged),
+    )
 
 
 def _copy_tables(
@@ -297,8 +420,12 @@ def _copy_tables(
     removed: list,
     deleted: set,
     now: int,
+    damaged: "list[Damaged] | None" = None,
+    by: str = "",
 ) -> "tuple[dict, list]":
-    """Every table, in one transaction of the target: all or nothing."""
+    """Every table, in one transaction of the target: all or nothing. Damaged media
+    carried are noted (``damaged_media``) with one audit record naming them, in the same
+    transaction."""
     copied: dict = {}
     left = []
     with target._transaction() as cur:
@@ -313,16 +440,47 @@ def _copy_tables(
                 left.append(table)
                 continue
             copied[table] = _copy_one(src, cur, table)
+        damaged = damaged or []
         rows = [(d, v, n, now) for d, (v, n, _u) in stored.items()]
         rows += [(d, "", 0, now) for d in removed]
+        rows += [(d.digest, "", d.size, now) for d in damaged]
         _insert(cur, "media", ["digest", "version", "size", "stored_ms"], rows)
         locks: list = [(d, u, False, None) for d, (_v, _n, u) in stored.items()]
         # Removed by retention: noted as removed (verify asks for an approved deletion of
         # each); lost otherwise: left for verify to report missing.
         locks += [(d, 0, False, now) for d in removed if d in deleted]
+        # No object of a damaged digest exists: nothing to lock or keep up for it.
+        locks += [(d.digest, 0, False, now) for d in damaged]
         _insert(cur, "media_locks", ["digest", "until_ms", "held", "removed_ms"], locks)
         copied["media"] = len(rows)
+        if damaged:
+            _note_damaged(target, cur, damaged, now, by)
     return copied, sorted(left)
+
+
+def _note_damaged(
+    target: "PgEvidenceStore", cur: Any, damaged: "list[Damaged]", now: int, by: str
+) -> None:
+    """``damaged_media``'s rows and one ``store-migrate`` audit record naming each (its
+    leaf is the only one the copy's log has beyond the source's)."""
+    import psycopg
+
+    from host import audit
+
+    cur.execute(DAMAGED_SCHEMA)
+    _insert(cur, "damaged_media",
+            ["digest", "sha256", "size", "object", "version", "found_ms", "found_by"],
+            [(d.digest, d.sha256, d.size, d.key, d.version, now, by) for d in damaged])  # fmt: skip
+    details = {
+        "damaged": [
+            {"digest": d.digest.hex(), "sha256": d.sha256.hex(), "size": d.size,
+             "object": d.key, "version": d.version}
+            for d in damaged
+        ],
+    }  # fmt: skip
+    management = sqlstore.PgCursor(psycopg.ClientCursor(target._db))
+    audit.record(management, target.log, by or "?", audit.STORE_MIGRATE, now,
+                 outcome=audit.DONE, details=details)  # fmt: skip
 
 
 def _pg_tables(cur: Any) -> "list[str]":
@@ -388,11 +546,15 @@ def _insert(cur: Any, table: str, columns: "list[str]", rows: list) -> None:
             copy.write_row(row)
 
 
-def _compare(src: "SqliteEvidenceStore", target: "PgEvidenceStore") -> "list[str]":
-    """Where the copy says otherwise than the source: its log, each ledger, the media."""
+def _compare(src: "SqliteEvidenceStore", target: "PgEvidenceStore", added: int = 0) -> "list[str]":
+    """Where the copy says otherwise than the source: its log, each ledger, the media.
+    ``added``: audit leaves the move itself appended (the record of damage carried): the
+    copy's log is then the source's and those, nothing else."""
     out = []
     a, b = src.log_head(), target.log_head()
-    if (a.origin, a.size, a.root) != (b.origin, b.size, b.root):
+    if (a.origin, a.size + added) != (b.origin, b.size) or _root_at(target, a.size) != a.root:
+        out.append(i18n.text("migrate.diff_log", source=a.size, target=b.size))
+    elif added and _kinds_after(target, a.size) != [hostlog.AUDIT] * added:
         out.append(i18n.text("migrate.diff_log", source=a.size, target=b.size))
     for device in src.devices():
         n, m = src.head(device), target.head(device)
@@ -401,3 +563,18 @@ def _compare(src: "SqliteEvidenceStore", target: "PgEvidenceStore") -> "list[str
     if sorted(src.devices()) != sorted(target.devices()):
         out.append(i18n.text("migrate.diff_devices"))
     return out
+
+
+def _root_at(target: "PgEvidenceStore", size: int) -> bytes:
+    """The root of the copy's log over its first ``size`` leaves, from the leaves."""
+    from host import tlog
+
+    tree = tlog.CompactTree()
+    for (data,) in target._rows("SELECT data FROM log WHERE idx < %s ORDER BY idx", (size,)):
+        tree.append(tlog.leaf_hash(bytes(data)))
+    return tree.root()
+
+
+def _kinds_after(target: "PgEvidenceStore", size: int) -> "list[str]":
+    rows = target._rows("SELECT kind FROM log WHERE idx >= %s ORDER BY idx", (size,))
+    return [r[0] for r in rows]

@@ -5,7 +5,10 @@ re-hashed and the tree over them must hash to every signed checkpoint's root (th
 one's signature checked with the host key it names); every logged row must still be there
 and every row must have its leaf; each device's stored ledger must verify with its enrolled
 key; and every recorded object must be in the bucket as its newest version, hashing to its
-digest (``S3Media.check``). Reads only; nothing is written.
+digest (``S3Media.check``). Media found damaged when the store was moved into this form
+(``host.migrate``'s ``damaged_media``) are named as the embedded store's verify names them,
+by device and chunk seq (``media-altered``), their devices NOT OK; the damaged bytes kept
+must still be in the bucket, hashing to their own SHA-256. Reads only; nothing is written.
 """
 
 from collections import Counter
@@ -32,6 +35,7 @@ class ScaleReport:
 
     def __init__(self) -> None:
         self.findings: list = []  # (code, message in the language in force)
+        self.fields: list = []  # each finding's fields (device and seq of a chunk's)
         self.stats: dict = {"store_id": "", "leaves": 0, "checkpoint": None, "devices": {}}
         self.media_checked = 0
         self.media_waiting = 0
@@ -39,6 +43,7 @@ class ScaleReport:
 
     def add(self, code: str, msg_id: str, **fields: object) -> None:
         self.findings.append((code, text(msg_id, None, **fields)))
+        self.fields.append(fields)
 
     @property
     def ok(self) -> bool:
@@ -69,10 +74,17 @@ class ScaleReport:
     def to_dict(self) -> dict:
         return {
             "state": "OK" if self.ok else "NOT OK",
-            "findings": [{"code": c, "message": m} for c, m in self.findings],
+            "findings": [_finding(c, m, f) for (c, m), f in
+                         zip(self.findings, self.fields, strict=True)],
             "stats": dict(self.stats, media_checked=self.media_checked,
                           media_waiting=self.media_waiting, media_removed=self.media_removed),
         }  # fmt: skip
+
+
+def _finding(code: str, message: str, fields: dict) -> dict:
+    """A finding as data: its code and message, and the chunk or media it names."""
+    named = {k: v for k, v in fields.items() if k in ("device", "seq", "digest")}
+    return dict(named, code=code, message=message)
 
 
 def check(store: "PgEvidenceStore") -> ScaleReport:
@@ -101,9 +113,14 @@ def check(store: "PgEvidenceStore") -> ScaleReport:
         media = [(bytes(d), v) for d, v in cur.execute(
             "SELECT digest, version FROM media WHERE digest NOT IN (%s)" % _REMOVED
             if _has(cur, "media_locks") else "SELECT digest, version FROM media")]  # fmt: skip
+        damaged: dict = {}
+        if _has(cur, "damaged_media"):
+            noted = cur.execute("SELECT digest, sha256, object, version FROM damaged_media")
+            damaged = {bytes(r[0]): (bytes(r[1]), r[2], r[3]) for r in noted.fetchall()}
         removed = []
         if _has(cur, "media_locks"):
             removed = [bytes(r[0]) for r in cur.execute(_REMOVED).fetchall()]
+            removed = [d for d in removed if d not in damaged]
         approved = set()
         if _has(cur, "deleted_media"):
             approved = {bytes(r[0]) for r in cur.execute("SELECT digest FROM deleted_media")}
@@ -119,6 +136,7 @@ def check(store: "PgEvidenceStore") -> ScaleReport:
         # enrolled that has not docked yet holds no entries) is not a problem.
         if not result.ok:
             report.add("ledger", "scaleout.f.ledger", device=device, state=result.state)
+    _check_damaged(report, store, damaged, ledgers)
     for digest in removed:
         # Removed by retention's deletion (the object store let it go): authorised only
         # where a deletion, approved and on record, names it.
@@ -140,6 +158,45 @@ def check(store: "PgEvidenceStore") -> ScaleReport:
                 problem=text(PROBLEM_WORDS[problem]),
             )
     return report
+
+
+def _check_damaged(report: ScaleReport, store, damaged: dict, ledgers: list) -> None:
+    """Each chunk whose media was damaged at the move, as the embedded store's verify
+    names it (``media-altered``, by device and seq; its device NOT OK); and the bytes kept
+    of it, which must still hash to their own SHA-256."""
+    import hashlib
+
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from host.evidence import chunk_media
+    from protocol.errors import ProtocolError
+    from protocol.ledger import parse_entry
+    from protocol.verify import NOT_OK
+
+    if not damaged:
+        return
+    for device, _key, raws in ledgers:
+        for raw in raws:
+            try:
+                entry = parse_entry(raw)
+                media = chunk_media(entry)
+            except ProtocolError:
+                continue  # the ledger's own check names it
+            if media is None or media[0] not in damaged:
+                continue
+            report.add("media-altered", "scaleout.f.media_altered", device=device,
+                       seq=entry.seq, digest=media[0].hex())  # fmt: skip
+            report.stats["devices"][device]["state"] = NOT_OK
+    for digest, (own, key, version) in sorted(damaged.items()):
+        try:
+            answer = store.media.s3.get_object(
+                Bucket=store.media.bucket, Key=key, VersionId=version
+            )
+            kept = hashlib.sha256(answer["Body"].read()).digest() == own
+        except (ClientError, BotoCoreError):  # gone or unreadable: the bytes are not there
+            kept = False
+        if not kept:
+            report.add("damaged-lost", "scaleout.f.damaged_lost", digest=digest.hex(), key=key)
 
 
 _REMOVED = "SELECT digest FROM media_locks WHERE removed_ms IS NOT NULL"

@@ -21,11 +21,15 @@ def add_store(sub: "argparse._SubParsersAction") -> None:
                    help=i18n.text("migrate.opt_to"))  # fmt: skip
     m.add_argument("--media", required=True, metavar="s3://BUCKET",
                    help=i18n.text("scaleout.media_help"))  # fmt: skip
+    m.add_argument("--carry-damaged", action="store_true", help=i18n.text("migrate.opt_carry"))
     m.add_argument("--json", action="store_true", help=i18n.text("migrate.opt_json"))
     m.set_defaults(run=run_migrate)
 
 
 def run_migrate(args: argparse.Namespace) -> int:
+    import getpass
+    import socket
+
     from host import migrate
     from host.cli.scaleout import is_scaleout
     from host.evidence import SqliteEvidenceStore
@@ -50,17 +54,31 @@ def run_migrate(args: argparse.Namespace) -> int:
         bar.update(done)
 
     try:
-        report = migrate.migrate(src, args.target, args.media, progress)
+        by = "%s@%s" % (getpass.getuser(), socket.gethostname())  # who ran it, on which host
+        report = migrate.migrate(
+            src, args.target, args.media, progress, carry_damaged=args.carry_damaged, by=by
+        )
     finally:
         bar.close()
         src.close()
+    # The copy is as good as the source when its only findings are the damage carried from
+    # it (each damaged chunk named, nothing else): complete, but NOT OK, as the source is.
+    carried = {d.digest.hex() for d in report.damaged}
+    unexplained = [
+        f for f in report.verified.to_dict()["findings"]
+        if not (f["code"] == "media-altered" and f.get("digest") in carried)
+    ]  # fmt: skip
     ok = report.verified.ok and not report.differences
+    as_source = bool(carried) and not unexplained and not report.differences
     if args.json:
         print(json.dumps({
             "state": "OK" if ok else "NOT OK", "tables": report.tables, "media": report.media,
             "reused": report.reused, "media_bytes": report.media_bytes,
             "removed": report.removed, "left": report.left,
             "differences": report.differences, "verify": report.verified.to_dict(),
+            "damaged": [{"digest": d.digest.hex(), "sha256": d.sha256.hex(), "size": d.size,
+                         "object": d.key, "version": d.version} for d in report.damaged],
+            "as_source": ok or as_source,
         }, indent=2, default=str))  # fmt: skip
         return EXIT_OK if ok else EXIT_NOT_OK
     print(i18n.text("migrate.copied", rows=sum(report.tables.values()),
@@ -73,7 +91,13 @@ def run_migrate(args: argparse.Namespace) -> int:
         print(line)
     for line in report.differences:
         print(line)
-    if ok:
+    for d in report.damaged:
+        print(i18n.text("migrate.damaged", digest=d.digest.hex(), size=d.size,
+                        own=d.sha256.hex(), key=d.key))  # fmt: skip
+    if as_source:
+        print(i18n.text("migrate.carried", source=args.source, url=shown, count=len(carried)),
+              file=sys.stderr)  # fmt: skip
+    elif ok:
         print(i18n.text("migrate.ok", source=args.source, url=shown))
     else:
         print(i18n.text("migrate.not_ok", source=args.source, url=shown), file=sys.stderr)

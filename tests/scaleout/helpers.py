@@ -4,6 +4,8 @@
 import subprocess
 from pathlib import Path
 
+from tests.host.helpers import SEALCAM, sign_checkpoint, synced_evidence, with_accounts
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ROOT / "tools" / "services" / "services"
 START_S = 600  # a bound on the services' start or stop, reached only when they are broken
@@ -42,3 +44,41 @@ def copy_into_scaleout(src, url: str, media: str):
                    "bytes_in": 0}  # fmt: skip
         store.record_session(summary, 0)  # ends the copy's claim on the device
     return store
+
+
+# --- store migrate's tests -------------------------------------------------------------
+
+WAIT_S = 600  # a bound on a command's run, reached only when it hangs
+
+
+def source_store(tmp_path):
+    """``sealcam store migrate``'s source: an embedded store with a synced recording, an
+    account (clerk), a legal hold on the recording (an audit record), and a signed
+    checkpoint over it all. ``(path, the recording's item)``."""
+    from host import audit, items, people, retention
+    from host.evidence import SqliteEvidenceStore
+
+    accounts = (("clerk", (people.CLERK,), None),)
+    path = synced_evidence(tmp_path / "ev")
+    ev = with_accounts(SqliteEvidenceStore(path), accounts)
+    ev.add_tables(retention.SCHEMA)
+    with ev.write() as cur:
+        (item,) = items.find(cur)
+        retention.place_hold(cur, item.item_id, None, "court order", "clerk", 5)
+        audit.record(cur, ev.log, "clerk", audit.HOLD, 5, item.item_id)
+    sign_checkpoint(ev)
+    ev.close()
+    return path, item
+
+
+def migrate(*argv) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*SEALCAM, "store", "migrate", *argv, "--lang", "en"],
+        capture_output=True, text=True, timeout=WAIT_S,
+    )  # fmt: skip
+
+
+def one_line(r: subprocess.CompletedProcess, words: str) -> None:
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert words in r.stderr, r.stderr

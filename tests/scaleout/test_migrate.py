@@ -10,48 +10,12 @@ import json
 import os
 import subprocess
 
-from host import audit, i18n, items, people, retention
+from host import audit, i18n, retention
 from host.evidence import SqliteEvidenceStore
 from host.pgstore import PgEvidenceStore
 from host.s3media import S3Media
-from tests.host.helpers import (
-    ACCOUNT_PASSWORD,
-    SEALCAM,
-    sign_checkpoint,
-    synced_evidence,
-    with_accounts,
-)
-
-ACCOUNTS = (("clerk", (people.CLERK,), None),)
-WAIT_S = 600  # a bound on a command's run, reached only when it hangs
-
-
-def source_store(tmp_path):
-    """An embedded store with a synced recording, an account, a legal hold on the
-    recording (an audit record), and a signed checkpoint over it all."""
-    path = synced_evidence(tmp_path / "ev")
-    ev = with_accounts(SqliteEvidenceStore(path), ACCOUNTS)
-    ev.add_tables(retention.SCHEMA)
-    with ev.write() as cur:
-        (item,) = items.find(cur)
-        retention.place_hold(cur, item.item_id, None, "court order", "clerk", 5)
-        audit.record(cur, ev.log, "clerk", audit.HOLD, 5, item.item_id)
-    sign_checkpoint(ev)
-    ev.close()
-    return path, item
-
-
-def migrate(*argv) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*SEALCAM, "store", "migrate", *argv, "--lang", "en"],
-        capture_output=True, text=True, timeout=WAIT_S,
-    )  # fmt: skip
-
-
-def one_line(r: subprocess.CompletedProcess, words: str) -> None:
-    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
-    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
-    assert words in r.stderr, r.stderr
+from tests.host.helpers import ACCOUNT_PASSWORD, SEALCAM
+from tests.scaleout.helpers import WAIT_S, migrate, one_line, source_store
 
 
 def test_a_store_moves_whole_verifies_and_is_refused_a_second_time(tmp_path, scale_store):
