@@ -315,6 +315,13 @@ class AnnexBInput:
                     return None
                 break
             for nals, keyframe in units:
+                assert self.track is not None, "probe() made the track"
+                if _foreign_set(nals, self.codec, self.track.config):
+                    # New parameter sets: what follows does not decode with the init
+                    # segment this recording signs. What came before is whole.
+                    self._ended = True
+                    self.cut = CHANGED
+                    break
                 self.params.learn(nals)
                 try:
                     self._take(nals, keyframe)
@@ -372,6 +379,7 @@ class Mp4Input:
         self._pending: list = []
         self._start = -1
         self._zero: float | None = None  # the first video packet's decode time, seconds
+        self._changed = False  # ended at in-band parameter sets the init segment lacks
         try:
             self._container = av.open(source, "r")
         except (av.FFmpegError, OSError, ValueError) as exc:
@@ -492,10 +500,20 @@ class Mp4Input:
         return _ending(self.source, self.cut)
 
     def read(self) -> "list | None":
+        if self._changed:
+            return None
         item = self._pending.pop(0) if self._pending else self._next_packet()
         if item is None:
             return None
         packet, nals = item
+        assert self.track is not None, "probe() made the track"
+        if packet.stream is self._video and _foreign_set(nals, self.codec, self.track.config):
+            # In-band parameter sets other than the init segment's: as in an Annex B stream,
+            # the recording ends with what came before (docs/vendor-encoder.md).
+            self.cut = CHANGED
+            self._changed = True
+            self._pending = []
+            return None
         seconds = _seconds(packet.dts, packet.time_base) - (self._zero or 0.0)
         if self._start < 0:
             self._start = self.clock.mono_ms()
@@ -519,6 +537,24 @@ class Mp4Input:
             self._container.close()
         finally:
             self.source.close()
+
+
+# How a stream that changes its parameter sets mid-recording ends (docs/vendor-encoder.md).
+CHANGED = (
+    "at a change of its parameter sets (SPS/PPS), which a recording cannot take: keep the "
+    "encoder's resolution and profile fixed while recording"
+)
+
+
+def _foreign_set(nals: list, codec: str, config: bytes) -> bool:
+    """Whether the access unit ``nals`` carries a parameter set that the track's avcC/hvcC
+    ``config`` does not hold, byte for byte. The samples are stored without their parameter
+    sets (they live in the signed init segment), so a picture after such a set would not
+    decode as the encoder made it. The same sets repeated before every IDR pass."""
+    for nal in nals:
+        if nal and h26x.is_parameter_set(nal, codec) and bytes(nal) not in config:
+            return True
+    return False
 
 
 def _ending(source: InputBytes, cut: str) -> str:

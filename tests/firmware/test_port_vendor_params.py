@@ -1,0 +1,181 @@
+"""The video's parameter sets: learnt by the thread that packages, and never changed mid-way.
+
+Our own encoder shows its SPS/PPS (and VPS) with its first picture, which the capture thread
+reads; the packager that turns pictures into the init segment and fragments belongs to the
+main thread. A vendor's encoder may send other parameter sets mid-stream (a new resolution
+or profile); the samples are stored without them (they live in the signed init segment),
+so a picture after them cannot decode with the init segment that was signed.
+"""
+# micropython: skip (PyAV, OpenCV and threads are CPython-only)
+# Issue 12 "A vendor's hardware encoder" (R-DEV-2: every signed picture decodes as it was
+# encoded, named by its digest).
+
+import io
+import threading
+
+import av
+import numpy as np
+import pytest
+
+import firmware.packager
+from firmware.packager import Fmp4Packager, video_track
+from firmware.ports import cpython
+from firmware.ports.cpython import PictureQueue
+from firmware.ports.vendor import CHANGED, open_input
+from tests.firmware.avmedia import FRAGMENTED, mux, write_video
+from tests.firmware.test_port_cpython_footage import (
+    DEVICE,
+    ROOM,
+    SEED,
+    VirtualClock,
+    check_fmp4,
+)
+from tests.firmware.test_port_vendor_bframes import StepClock, decoded, package, read_all
+
+CODECS = [("h264", "libx264"), ("hevc", "libx265")]
+
+
+def encode(fmt: str, codec: str, size: tuple, frames: int, options: "dict | None" = None) -> bytes:
+    """A grey picture ``size`` (w, h) brightening, as the vendor's encoder writes it (an
+    IDR every 15 pictures; x264 repeats its SPS/PPS in band before each, MP4 or not)."""
+    out = io.BytesIO()
+    container = av.open(out, "w", format=fmt, options=options or {})
+    stream = container.add_stream(codec, rate=30)
+    stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+    if codec == "libx265":
+        params = {"x265-params": "keyint=15:bframes=0:log-level=error"}
+    else:
+        params = {"x264-params": "keyint=15:bframes=0:repeat-headers=1"}
+    stream.options = {"preset": "ultrafast", **params}
+    for i in range(frames):
+        image = np.full((size[1], size[0], 3), 40 + 5 * i, np.uint8)
+        frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+        frame.pts = i
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)
+    container.close()
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("fmt,codec", CODECS)
+def test_new_parameter_sets_mid_stream_end_it_with_every_picture_before_them(tmp_path, fmt, codec):
+    # The encoder is restarted at a new resolution: its SPS/PPS (VPS) change at the second
+    # stream's IDR. Before, all 45 pictures were handed out for the first stream's init
+    # segment, and the last 15 decoded as garbage of the first picture size.
+    first = io.BytesIO()
+    mux(first, fmt, codec, frames=30)
+    path = tmp_path / "vendor.bin"
+    path.write_bytes(first.getvalue() + encode(fmt, codec, (320, 192), 15))
+    clock = StepClock()
+    source = open_input(str(path), "", 30, clock, pace=False, sleep=clock.sleep)
+    items = read_all(source)
+    assert len(items) == 30  # the first stream, every picture of it, and nothing after
+    assert source.ended_early == CHANGED and "\n" not in CHANGED
+    pictures, _times = decoded(package(source, items, with_audio=False))
+    assert len(pictures) == 30 and {len(p) for p in pictures} == {160 * 96 * 3}
+
+
+@pytest.mark.parametrize("fmt,codec", CODECS)
+def test_the_same_parameter_sets_before_every_idr_go_on(tmp_path, fmt, codec):
+    # Two runs of the same encoder settings: the second's parameter sets are the first's,
+    # byte for byte, as an encoder repeats them before every IDR. Nothing ends.
+    data = encode(fmt, codec, (160, 96), 15)
+    path = tmp_path / "vendor.bin"
+    path.write_bytes(data + data)
+    clock = StepClock()
+    source = open_input(str(path), "", 30, clock, pace=False, sleep=clock.sleep)
+    items = read_all(source)
+    assert len(items) == 30 and source.ended_early == ""
+
+
+def test_an_mp4_with_its_parameter_sets_also_in_band_goes_on(tmp_path):
+    # x264's repeat-headers writes the SPS/PPS into every keyframe besides the avcC: the same
+    # bytes, so the recording goes on to the end.
+    path = tmp_path / "vendor.mp4"
+    path.write_bytes(encode("mp4", "libx264", (160, 96), 30, FRAGMENTED))
+    clock = StepClock()
+    source = open_input(str(path), "", 30, clock, pace=False, sleep=clock.sleep)
+    assert len(read_all(source)) == 30 and source.ended_early == ""
+
+
+def test_a_recording_whose_encoder_changes_its_parameter_sets_is_signed_up_to_there(tmp_path):
+    first = io.BytesIO()
+    mux(first, "h264", frames=30)
+    path = tmp_path / "vendor.h264"
+    path.write_bytes(first.getvalue() + encode("h264", "libx264", (320, 192), 15))
+    clock = VirtualClock()
+    summary = cpython.record(
+        str(tmp_path / "rec"), "", SEED, DEVICE, "P-1", codec="", input_spec=str(path),
+        fps=30, clock=clock, sleep=clock.sleep, indicators=cpython.Indicators(),
+        queue_frames=ROOM,
+    )  # fmt: skip
+    # The CLI says this line and exits 1 (host.cli.record); the stop is signed, and every
+    # signed picture decodes with the signed init segment.
+    assert summary["input_ended_early"] == CHANGED and summary["frames"] == 30
+    check_fmp4(tmp_path / "rec", "h264", 30, audio=False)
+
+
+SEEN: list = []  # (method, thread) of every call to the packager of the recording
+
+
+class ThreadsSeen(Fmp4Packager):
+    """The real packager, noting which thread calls each of its methods."""
+
+    def __getattribute__(self, name: str):
+        if name in ("ready", "set_video", "begin", "init_segment", "fragment", "tracks"):
+            SEEN.append((name, threading.current_thread().name))
+        return super().__getattribute__(name)
+
+
+def test_the_packager_is_only_touched_by_the_thread_that_signs(tmp_path, monkeypatch):
+    # Before, the capture thread gave the packager our own encoder's track (set_video) while
+    # the main thread could be making the init segment from the same packager.
+    SEEN.clear()
+    monkeypatch.setattr(firmware.packager, "Fmp4Packager", ThreadsSeen)
+    video = tmp_path / "scene.avi"
+    write_video(video, frames=20)
+    clock = VirtualClock()
+    summary = cpython.record(
+        str(tmp_path / "rec"), str(video), SEED, DEVICE, "P-1", clock=clock, sleep=clock.sleep,
+        indicators=cpython.Indicators(), queue_frames=ROOM,
+    )  # fmt: skip
+    check_fmp4(tmp_path / "rec", "h264", summary["frames"], audio=False)
+    calls = list(SEEN)
+    assert [c for c in calls if c[0] == "set_video"] == [("set_video", "MainThread")]
+    assert {thread for _name, thread in calls} == {"MainThread"}
+
+
+def test_a_new_track_reaches_the_packager_with_the_first_picture_of_it():
+    # The capture side queues pictures of track a, then of track b; held there, the main
+    # thread takes them one by one: the packager has each track exactly from its first
+    # picture on, whatever the capture side has read meanwhile.
+    a = video_track("jpeg", b"", 160, 96)
+    b = video_track("jpeg", b"", 320, 192)
+    packager = Fmp4Packager(None, None)
+    queue = PictureQueue(8, threading.Lock(), packager, None)
+    queued = threading.Event()
+
+    def capture() -> None:
+        for track in (a, a, b, b):
+            queue.put((b"x", True, 0, 0, 0, track), 0)
+        queued.set()
+
+    thread = threading.Thread(target=capture)
+    thread.start()
+    assert queued.wait(60)  # a bound on a thread that cannot block, not a timing
+    thread.join()
+    assert packager.video is None  # nothing is learnt before the main thread takes it
+    had = []
+    while queue.get() is not None:
+        had.append(packager.video)
+    assert had == [a, a, b, b]
+    # Once a recording's init segment is made, a new track waits for the next recording.
+    packager.begin(0)
+    packager.init_segment()
+    queue.put((b"x", True, 0, 0, 0, a), 0)
+    queue.get()
+    assert packager.video is b
+    packager.begin(0)
+    assert packager.video is a
