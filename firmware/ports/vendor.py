@@ -462,6 +462,10 @@ class Mp4Input:
                 continue
             if self._zero is None:
                 self._zero = _seconds(packet.dts, packet.time_base)
+            if params.complete() and _foreign_set(nals, self.codec, self.track.config):
+                # The first keyframe brings in band other sets than the avcC/hvcC: the ones
+                # it was encoded with are the recording's (read() holds the rest to them).
+                self.track = params.track()
             # The first keyframe is the first picture shown; its composition offset is the
             # stream's start delay (B-frames), which the track's edit list skips.
             pts = packet.pts if packet.pts is not None else packet.dts

@@ -22,6 +22,7 @@ from firmware.packager import Fmp4Packager, video_track
 from firmware.ports import cpython
 from firmware.ports.cpython import PictureQueue
 from firmware.ports.vendor import CHANGED, open_input
+from protocol import h26x, mp4
 from tests.firmware.avmedia import FRAGMENTED, mux, write_video
 from tests.firmware.test_port_cpython_footage import (
     DEVICE,
@@ -48,7 +49,7 @@ def encode(fmt: str, codec: str, size: tuple, frames: int, options: "dict | None
         params = {"x264-params": "keyint=15:bframes=0:repeat-headers=1"}
     stream.options = {"preset": "ultrafast", **params}
     for i in range(frames):
-        image = np.full((size[1], size[0], 3), 40 + 5 * i, np.uint8)
+        image = np.full((size[1], size[0], 3), 40 + 4 * (i % 50), np.uint8)
         frame = av.VideoFrame.from_ndarray(image, format="bgr24")
         frame.pts = i
         for packet in stream.encode(frame):
@@ -179,3 +180,21 @@ def test_a_new_track_reaches_the_packager_with_the_first_picture_of_it():
     assert packager.video is b
     packager.begin(0)
     assert packager.video is a
+
+
+def test_an_mp4_whose_in_band_parameter_sets_change_ends_at_the_change(tmp_path):
+    # The second keyframe's in-band SPS says another level (same length, so every box and
+    # NAL length still fits): the pictures from there on were not made for the avcC.
+    data = encode("mp4", "libx264", (160, 96), 45, FRAGMENTED)
+    config = mp4.read_init(data[: data.find(b"moof") - 4])[0].config
+    sps = config[8 : 8 + int.from_bytes(config[6:8], "big")]  # avcC: the first SPS
+    assert h26x.is_parameter_set(sps, "avc1")
+    at = [i for i in range(len(data)) if data.startswith(sps, i)]
+    assert len(at) == 4  # the avcC, and before each of the three IDRs
+    changed = sps[:3] + bytes([sps[3] ^ 1]) + sps[4:]
+    path = tmp_path / "vendor.mp4"
+    path.write_bytes(data[: at[2]] + changed + data[at[2] + len(sps) :])
+    clock = StepClock()
+    source = open_input(str(path), "", 30, clock, pace=False, sleep=clock.sleep)
+    items = read_all(source)
+    assert len(items) == 15 and source.ended_early == CHANGED
