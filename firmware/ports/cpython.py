@@ -399,6 +399,10 @@ class VendorStream(Media):
             out["units_without_picture"] = getattr(self.source, "empty", 0)
         if getattr(self.source, "reordered", 0):
             out["b_frames"] = getattr(self.source, "reordered", 0)
+        if self.source.params_changed:
+            # The recording ended there: the pictures after them would not decode with the
+            # init segment it signed (docs/vendor-encoder.md).
+            out["parameter_sets_changed"] = True
         if getattr(self.source, "audio_ignored", ""):
             out["audio_ignored"] = getattr(self.source, "audio_ignored", "")
         return out

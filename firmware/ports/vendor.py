@@ -191,6 +191,8 @@ class AnnexBInput:
         self.frames = 0  # pictures handed out
         self.skipped = 0  # pictures before the first keyframe with parameter sets
         self.cut = ""  # where the stream ended, when it ended inside something
+        # The stream ended at parameter sets other than the recording's (its init segment's).
+        self.params_changed = False
         self.empty = 0  # access units without a picture, left out (said in the summary)
         self._pending: list = []  # access units read but not yet handed out
         self._start = -1
@@ -320,7 +322,7 @@ class AnnexBInput:
                     # New parameter sets: what follows does not decode with the init
                     # segment this recording signs. What came before is whole.
                     self._ended = True
-                    self.cut = CHANGED
+                    self.params_changed = True
                     break
                 self.params.learn(nals)
                 try:
@@ -372,6 +374,7 @@ class Mp4Input:
         self.skipped = 0
         self.cut = ""
         self.damaged = 0  # samples whose NAL lengths did not fit
+        self.params_changed = False  # as AnnexBInput's: in-band sets the avcC/hvcC lacks
         self.reordered = 0  # pictures with a composition offset (B-frames): in the summary
         self.audio_ignored = ""
         self.track: Track | None = None
@@ -379,7 +382,6 @@ class Mp4Input:
         self._pending: list = []
         self._start = -1
         self._zero: float | None = None  # the first video packet's decode time, seconds
-        self._changed = False  # ended at in-band parameter sets the init segment lacks
         try:
             self._container = av.open(source, "r")
         except (av.FFmpegError, OSError, ValueError) as exc:
@@ -504,7 +506,7 @@ class Mp4Input:
         return _ending(self.source, self.cut)
 
     def read(self) -> "list | None":
-        if self._changed:
+        if self.params_changed:
             return None
         item = self._pending.pop(0) if self._pending else self._next_packet()
         if item is None:
@@ -514,8 +516,7 @@ class Mp4Input:
         if packet.stream is self._video and _foreign_set(nals, self.codec, self.track.config):
             # In-band parameter sets other than the init segment's: as in an Annex B stream,
             # the recording ends with what came before (docs/vendor-encoder.md).
-            self.cut = CHANGED
-            self._changed = True
+            self.params_changed = True
             self._pending = []
             return None
         seconds = _seconds(packet.dts, packet.time_base) - (self._zero or 0.0)
@@ -541,13 +542,6 @@ class Mp4Input:
             self._container.close()
         finally:
             self.source.close()
-
-
-# How a stream that changes its parameter sets mid-recording ends (docs/vendor-encoder.md).
-CHANGED = (
-    "at a change of its parameter sets (SPS/PPS), which a recording cannot take: keep the "
-    "encoder's resolution and profile fixed while recording"
-)
 
 
 def _foreign_set(nals: list, codec: str, config: bytes) -> bool:

@@ -21,7 +21,7 @@ import firmware.packager
 from firmware.packager import Fmp4Packager, video_track
 from firmware.ports import cpython
 from firmware.ports.cpython import PictureQueue
-from firmware.ports.vendor import CHANGED, open_input
+from firmware.ports.vendor import open_input
 from protocol import h26x, mp4
 from tests.firmware.avmedia import FRAGMENTED, mux, write_video
 from tests.firmware.test_port_cpython_footage import (
@@ -73,7 +73,7 @@ def test_new_parameter_sets_mid_stream_end_it_with_every_picture_before_them(tmp
     source = open_input(str(path), "", 30, clock, pace=False, sleep=clock.sleep)
     items = read_all(source)
     assert len(items) == 30  # the first stream, every picture of it, and nothing after
-    assert source.ended_early == CHANGED and "\n" not in CHANGED
+    assert source.params_changed and source.ended_early == ""
     pictures, _times = decoded(package(source, items, with_audio=False))
     assert len(pictures) == 30 and {len(p) for p in pictures} == {160 * 96 * 3}
 
@@ -88,7 +88,7 @@ def test_the_same_parameter_sets_before_every_idr_go_on(tmp_path, fmt, codec):
     clock = StepClock()
     source = open_input(str(path), "", 30, clock, pace=False, sleep=clock.sleep)
     items = read_all(source)
-    assert len(items) == 30 and source.ended_early == ""
+    assert len(items) == 30 and not source.params_changed and source.ended_early == ""
 
 
 def test_an_mp4_with_its_parameter_sets_also_in_band_goes_on(tmp_path):
@@ -98,7 +98,7 @@ def test_an_mp4_with_its_parameter_sets_also_in_band_goes_on(tmp_path):
     path.write_bytes(encode("mp4", "libx264", (160, 96), 30, FRAGMENTED))
     clock = StepClock()
     source = open_input(str(path), "", 30, clock, pace=False, sleep=clock.sleep)
-    assert len(read_all(source)) == 30 and source.ended_early == ""
+    assert len(read_all(source)) == 30 and not source.params_changed
 
 
 def test_a_recording_whose_encoder_changes_its_parameter_sets_is_signed_up_to_there(tmp_path):
@@ -112,9 +112,13 @@ def test_a_recording_whose_encoder_changes_its_parameter_sets_is_signed_up_to_th
         fps=30, clock=clock, sleep=clock.sleep, indicators=cpython.Indicators(),
         queue_frames=ROOM,
     )  # fmt: skip
-    # The CLI says this line and exits 1 (host.cli.record); the stop is signed, and every
+    # The CLI says so and exits 1 (tests/host/test_record_params.py); the stop is signed, and every
     # signed picture decodes with the signed init segment.
-    assert summary["input_ended_early"] == CHANGED and summary["frames"] == 30
+    assert (
+        summary["parameter_sets_changed"]
+        and "input_ended_early" not in summary
+        and summary["frames"] == 30
+    )
     check_fmp4(tmp_path / "rec", "h264", 30, audio=False)
 
 
@@ -197,4 +201,4 @@ def test_an_mp4_whose_in_band_parameter_sets_change_ends_at_the_change(tmp_path)
     clock = StepClock()
     source = open_input(str(path), "", 30, clock, pace=False, sleep=clock.sleep)
     items = read_all(source)
-    assert len(items) == 15 and source.ended_early == CHANGED
+    assert len(items) == 15 and source.params_changed
