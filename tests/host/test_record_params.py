@@ -9,8 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.firmware.avmedia import mux
-from tests.firmware.test_port_vendor_params import encode
+from tests.firmware.avmedia import encode, mux
 from tests.host.helpers import SEALCAM
 
 
