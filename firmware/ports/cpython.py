@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, cast
 import cv2
 import numpy as np
 
+from firmware.capture import CaptureQueue
 from firmware.errors import FirmwareError, RecorderError
 from firmware.hal import Battery, Camera, Clock, Indicators
 from firmware.ports.docking import DockServer
@@ -41,6 +42,7 @@ from firmware.storelock import StoreClaim
 from protocol.registry import MEDIA_H264, MEDIA_H265, MEDIA_MJPEG
 
 if TYPE_CHECKING:
+    from firmware.packager import Fmp4Packager
     from firmware.ports.encoder import ReasonClip
     from firmware.ports.keysource import KeySource
     from firmware.ports.vendor import AnnexBInput, Mp4Input
@@ -397,6 +399,10 @@ class VendorStream(Media):
             out["units_without_picture"] = getattr(self.source, "empty", 0)
         if getattr(self.source, "reordered", 0):
             out["b_frames"] = getattr(self.source, "reordered", 0)
+        if self.source.params_changed:
+            # The recording ended there: the pictures after them would not decode with the
+            # init segment it signed (docs/vendor-encoder.md).
+            out["parameter_sets_changed"] = True
         if getattr(self.source, "audio_ignored", ""):
             out["audio_ignored"] = getattr(self.source, "audio_ignored", "")
         return out
@@ -617,6 +623,39 @@ def record(
             held.release()
 
 
+class PictureQueue(CaptureQueue):
+    """The capture queue of pictures, each queued with the video track it belongs to.
+
+    The packager is the main thread's: it makes the init segment and the fragments there.
+    The capture thread learns the track (our own encoder shows its parameter sets with its
+    first picture), but handing it to the packager from there would let the main thread
+    package with the old track, or none, while the new one is being set. So the track rides
+    in the queue with every picture (``(data, keyframe, wall, mono, cto, track)``), and
+    ``get``, on the main thread, gives the packager a track it has not seen before the first
+    picture of it is fed. Every picture carries it, so a dropped picture loses no track.
+    """
+
+    def __init__(
+        self,
+        capacity: int,
+        lock: "threading.Lock",
+        packager: "Fmp4Packager | None",
+        track: "Track | None",
+    ) -> None:
+        super().__init__(capacity, lock)
+        self.packager = packager
+        self.known = track  # the track the packager has
+
+    def get(self) -> object:
+        item = super().get()
+        if item is not None and self.packager is not None:
+            track = cast(tuple, item)[5]
+            if track is not None and track is not self.known:
+                self.known = track
+                self.packager.set_video(track)
+        return item
+
+
 # The main loop's longest sleep while nothing is queued: a dock that connects, a stop set
 # from outside (not by ^C, which wakes the loop itself) and a storage check wait at most
 # this long. While a dock is being served its bytes are moved every millisecond.
@@ -647,7 +686,6 @@ def _record(
     reason: "ReasonClip | None" = None,
 ) -> dict:
     from firmware.agent import boot
-    from firmware.capture import CaptureQueue
     from firmware.runloop import RunLoop
     from protocol.sealing import sealed_fields
     from protocol.signer import make_signer
@@ -662,7 +700,7 @@ def _record(
         if audio_track is None and reason is not None:
             audio_track = reason.track()  # the recording's only sound: its spoken reasons
         # Our own encoder shows its parameter sets with the first frame; the packager learns
-        # them then (set_video), before that frame reaches the recorder.
+        # them as the main thread takes that frame from the queue (PictureQueue).
         packager = Fmp4Packager(media.video_track, audio_track, frame_ms=max(1, media.frame_ms))
     agent = boot(
         store,
@@ -682,7 +720,7 @@ def _record(
     room = queue_frames
     if isinstance(media, VendorStream):
         room = max(queue_frames, 2000 // max(1, media.frame_ms))
-    queue = CaptureQueue(room, threading.Lock())
+    queue = PictureQueue(room, threading.Lock(), packager, media.video_track)
     # A second queue for sound: AAC frames are many and small, and a burst of them must not
     # take the room of a picture (nor the other way round).
     audio_queue = CaptureQueue(max(8, queue_frames * 8), threading.Lock())
@@ -695,7 +733,6 @@ def _record(
     }
     start = clock.mono_ms()
     recorder = agent.recorder
-    known = [media.video_track]
 
     def wall(mono: int) -> int:
         # The wall time a capture time stands for (both clocks move together).
@@ -719,13 +756,12 @@ def _record(
     def put(items: list) -> None:
         for stream, data, keyframe, mono, cto in items:
             if stream == STREAM_VIDEO:
-                track = media.video_track
-                if packager is not None and track is not None and track is not known[0]:
-                    known[0] = track
-                    packager.set_video(track)
                 counts["captured"] += 1
                 footage_end[0] = max(footage_end[0], mono + media.frame_ms)
-                queue.put((data, keyframe, wall(mono), mono, cto), clock.wall_ms())
+                # The picture goes with the track it belongs to: the main thread gives the
+                # packager a new one in order, never this thread (PictureQueue).
+                picture = (data, keyframe, wall(mono), mono, cto, media.video_track)
+                queue.put(picture, clock.wall_ms())
                 if not pictures.is_set():
                     first_picture[0] = mono
                     pictures.set()

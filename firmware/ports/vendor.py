@@ -191,6 +191,8 @@ class AnnexBInput:
         self.frames = 0  # pictures handed out
         self.skipped = 0  # pictures before the first keyframe with parameter sets
         self.cut = ""  # where the stream ended, when it ended inside something
+        # The stream ended at parameter sets other than the recording's (its init segment's).
+        self.params_changed = False
         self.empty = 0  # access units without a picture, left out (said in the summary)
         self._pending: list = []  # access units read but not yet handed out
         self._start = -1
@@ -315,6 +317,13 @@ class AnnexBInput:
                     return None
                 break
             for nals, keyframe in units:
+                assert self.track is not None, "probe() made the track"
+                if _foreign_set(nals, self.codec, self.track.config):
+                    # New parameter sets: what follows does not decode with the init
+                    # segment this recording signs. What came before is whole.
+                    self._ended = True
+                    self.params_changed = True
+                    break
                 self.params.learn(nals)
                 try:
                     self._take(nals, keyframe)
@@ -365,6 +374,7 @@ class Mp4Input:
         self.skipped = 0
         self.cut = ""
         self.damaged = 0  # samples whose NAL lengths did not fit
+        self.params_changed = False  # as AnnexBInput's: in-band sets the avcC/hvcC lacks
         self.reordered = 0  # pictures with a composition offset (B-frames): in the summary
         self.audio_ignored = ""
         self.track: Track | None = None
@@ -454,6 +464,10 @@ class Mp4Input:
                 continue
             if self._zero is None:
                 self._zero = _seconds(packet.dts, packet.time_base)
+            if params.complete() and _foreign_set(nals, self.codec, self.track.config):
+                # The first keyframe brings in band other sets than the avcC/hvcC: the ones
+                # it was encoded with are the recording's (read() holds the rest to them).
+                self.track = params.track()
             # The first keyframe is the first picture shown; its composition offset is the
             # stream's start delay (B-frames), which the track's edit list skips.
             pts = packet.pts if packet.pts is not None else packet.dts
@@ -492,10 +506,19 @@ class Mp4Input:
         return _ending(self.source, self.cut)
 
     def read(self) -> "list | None":
+        if self.params_changed:
+            return None
         item = self._pending.pop(0) if self._pending else self._next_packet()
         if item is None:
             return None
         packet, nals = item
+        assert self.track is not None, "probe() made the track"
+        if packet.stream is self._video and _foreign_set(nals, self.codec, self.track.config):
+            # In-band parameter sets other than the init segment's: as in an Annex B stream,
+            # the recording ends with what came before (docs/vendor-encoder.md).
+            self.params_changed = True
+            self._pending = []
+            return None
         seconds = _seconds(packet.dts, packet.time_base) - (self._zero or 0.0)
         if self._start < 0:
             self._start = self.clock.mono_ms()
@@ -519,6 +542,17 @@ class Mp4Input:
             self._container.close()
         finally:
             self.source.close()
+
+
+def _foreign_set(nals: list, codec: str, config: bytes) -> bool:
+    """Whether the access unit ``nals`` carries a parameter set that the track's avcC/hvcC
+    ``config`` does not hold, byte for byte. The samples are stored without their parameter
+    sets (they live in the signed init segment), so a picture after such a set would not
+    decode as the encoder made it. The same sets repeated before every IDR pass."""
+    for nal in nals:
+        if nal and h26x.is_parameter_set(nal, codec) and bytes(nal) not in config:
+            return True
+    return False
 
 
 def _ending(source: InputBytes, cut: str) -> str:

@@ -210,6 +210,13 @@ def _record_claimed(
         # Everything captured before the failure is signed; the stop event closes it.
         print(i18n.text("record.source_failed", problem=failed), file=sys.stderr)
         return EXIT_NOT_OK
+    if summary.get("parameter_sets_changed"):
+        # Stopped at the change, signed up to there (docs/vendor-encoder.md).
+        print(
+            i18n.text("record.parameter_sets_changed", frames=summary["frames"]),
+            file=sys.stderr,
+        )
+        return EXIT_NOT_OK
     early = summary.get("input_ended_early")
     if early:
         # The recording was stopped and signed; the stream itself was cut (docs/vendor-encoder.md).

@@ -2,6 +2,7 @@
 file, and a vendor's encoder (PyAV writing H.264/H.265 Annex B or MP4, into a named pipe)."""
 # micropython: skip (PyAV, OpenCV and numpy are CPython libraries)
 
+import io
 import os
 import threading
 import wave
@@ -87,6 +88,30 @@ def mux(out, fmt, codec="libx264", frames=45, audio=False, bframes=0, options=No
         for packet in sound.encode(None):
             container.mux(packet)
     container.close()
+
+
+def encode(fmt: str, codec: str, size: tuple, frames: int, options: "dict | None" = None) -> bytes:
+    """A grey picture ``size`` (w, h) brightening, as the vendor's encoder writes it (an
+    IDR every 15 pictures; x264 repeats its SPS/PPS in band before each, MP4 or not)."""
+    out = io.BytesIO()
+    container = av.open(out, "w", format=fmt, options=options or {})
+    stream = container.add_stream(codec, rate=30)
+    stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+    if codec == "libx265":
+        params = {"x265-params": "keyint=15:bframes=0:log-level=error"}
+    else:
+        params = {"x264-params": "keyint=15:bframes=0:repeat-headers=1"}
+    stream.options = {"preset": "ultrafast", **params}
+    for i in range(frames):
+        image = np.full((size[1], size[0], 3), 40 + 4 * (i % 50), np.uint8)
+        frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+        frame.pts = i
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)
+    container.close()
+    return out.getvalue()
 
 
 JOIN_LIMIT_S = 600  # a bound on a writer thread that cannot block, never a deadline raced

@@ -1,0 +1,28 @@
+"""`sealcam record --input -` from an encoder that changes its parameter sets mid-stream:
+signed up to there, one line that says what to do, exit 1, in either language."""
+# micropython: skip (runs `sealcam record` in a subprocess; PyAV makes the stream)
+# Issue 12 "A vendor's hardware encoder" (docs/vendor-encoder.md, "Parameter sets are fixed
+# for a recording").
+
+import io
+import subprocess
+
+import pytest
+
+from tests.firmware.avmedia import encode, mux
+from tests.host.helpers import SEALCAM
+
+
+@pytest.mark.parametrize("lang,says", [("en", "changed its parameter sets"), ("zh", "参数集")])
+def test_sealcam_record_says_so_in_one_line_and_exits_1(tmp_path, lang, says):
+    first = io.BytesIO()
+    mux(first, "h264", frames=30)
+    stream = first.getvalue() + encode("h264", "libx264", (320, 192), 15)
+    r = subprocess.run(
+        [*SEALCAM, "--lang", lang, "record", "--input", "-", "--fps", "30",
+         "--store", str(tmp_path / "rec"), "--device-id", "SC-0007", "--officer", "P-1"],
+        input=stream, capture_output=True, timeout=600, check=False,
+    )  # fmt: skip
+    lines = r.stderr.decode().strip().splitlines()
+    assert r.returncode == 1 and len(lines) == 1 and says in lines[0], r.stderr
+    assert "30" in lines[0] and "Traceback" not in lines[0]
