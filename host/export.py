@@ -590,25 +590,15 @@ def _source_name(store: "SqliteEvidenceStore | PgEvidenceStore", root: Path) -> 
 
 def _fetch(store: "PgEvidenceStore", entries: list, rec_id: bytes, folder: Path) -> "Fetched":
     """The recording's media (every chunk of it: video, fragments, sound) fetched from the
-    object store into ``folder``. ExportError when the store does not answer, or when an
-    object it recorded is not in the bucket (the chunk named); a chunk never stored stays
-    without a file, for the export to say it is not yet synced."""
-    from host.mediafetch import fetch
-    from host.mediasource import MediaUnreachable
+    object store into ``folder`` (``host.mediafetch.fetch_chunks``); ExportError, in one
+    line, where they cannot all be."""
+    from host.mediafetch import FetchProblem, fetch_chunks
 
     chunks = [e for e in entries if e.kind == KIND_CHUNK and e.fields.get(F_RECORDING) == rec_id]
     try:
-        files, _changed = fetch(store.media_source(), [media_digest(e.fields) for e in chunks],
-                                folder)  # fmt: skip
-    except MediaUnreachable as exc:
-        raise ExportError(i18n.text("export.objects_unreachable", why=exc)) from None
-    for e in chunks:
-        digest = media_digest(e.fields)
-        if not files.media_file(digest).exists() and store.version_of(digest) is not None:
-            raise ExportError(i18n.text("export.object_missing", seq=e.seq, digest=digest.hex(),
-                                        bucket=store.media.url))  # fmt: skip
-    # A changed object is kept as it came: the export's own check refuses it, by its seq.
-    return files
+        return fetch_chunks(store, chunks, folder)
+    except FetchProblem as exc:
+        raise ExportError(str(exc)) from None
 
 
 def _opened(store: "MediaFiles", chunks: list, seal: "SealKey | None", extractor: str) -> tuple:

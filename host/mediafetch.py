@@ -7,9 +7,15 @@ import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from host import i18n
 from host.evidence import EvidenceError
-from host.mediasource import MediaMissing, MediaSource
+from host.mediasource import MediaMissing, MediaSource, MediaUnreachable
+from protocol.ledger import media_digest
+
+if TYPE_CHECKING:
+    from host.pgstore import PgEvidenceStore
 
 FETCHERS = 4  # objects fetched at once: the gateway serves several as fast as one
 
@@ -64,3 +70,31 @@ def fetch(source: MediaSource, digests: "list[bytes]", folder: Path) -> "tuple[F
         for done in [pool.submit(one, d) for d in unique]:
             done.result()
     return Fetched(folder), changed
+
+
+class FetchProblem(Exception):
+    """A recording's objects could not all be fetched; the message (one line) says which
+    and why."""
+
+
+def fetch_chunks(store: "PgEvidenceStore", chunks: list, folder: Path) -> Fetched:
+    """The media of ``chunks`` (chunk entries) fetched from the scale-out store into
+    ``folder``. FetchProblem when the object store does not answer, or when an object the
+    store recorded is not in its bucket (the chunk named). A chunk never stored gets no
+    file, for its reader to say it is not yet synced; a changed object is kept as it came,
+    for the caller's own check to refuse by its seq."""
+    try:
+        files, _changed = fetch(
+            store.media_source(), [media_digest(e.fields) for e in chunks], folder
+        )
+    except MediaUnreachable as exc:
+        raise FetchProblem(i18n.text("export.objects_unreachable", why=exc)) from None
+    for e in chunks:
+        digest = media_digest(e.fields)
+        if not files.media_file(digest).exists() and store.version_of(digest) is not None:
+            raise FetchProblem(
+                i18n.text(
+                    "export.object_missing", seq=e.seq, digest=digest.hex(), bucket=store.media.url
+                )
+            )
+    return files

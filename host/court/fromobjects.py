@@ -16,11 +16,9 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from host import i18n
 from host.errors import Unusable
-from host.mediafetch import Fetched, fetch
-from host.mediasource import MediaUnreachable
-from protocol.ledger import media_digest, parse_entry
+from host.mediafetch import Fetched, FetchProblem, fetch_chunks
+from protocol.ledger import parse_entry
 from protocol.registry import F_RECORDING, KIND_CHUNK
 
 if TYPE_CHECKING:
@@ -77,15 +75,9 @@ def fetched_for(store: "PgEvidenceStore", recordings: "list[tuple[str, int]]", n
                 if e.kind == KIND_CHUNK and e.fields.get(F_RECORDING) == rec_id:
                     chunks.append(e)
         try:
-            files, _changed = fetch(store.media_source(), [media_digest(e.fields) for e in chunks],
-                                    folder)  # fmt: skip
-        except MediaUnreachable as exc:
-            raise Unusable(i18n.text("export.objects_unreachable", why=exc)) from None
-        for e in chunks:
-            digest = media_digest(e.fields)
-            if not files.media_file(digest).exists() and store.version_of(digest) is not None:
-                raise Unusable(i18n.text("export.object_missing", seq=e.seq, digest=digest.hex(),
-                                         bucket=store.media.url))  # fmt: skip
+            files = fetch_chunks(store, chunks, folder)
+        except FetchProblem as exc:
+            raise Unusable(str(exc)) from None
         # A changed object is kept as it came: the package's own check refuses its chunk.
         return FetchedStore(store, files), folder
     except BaseException:

@@ -32,15 +32,13 @@ import time
 import uuid
 from pathlib import Path
 
-import av
 import numpy as np
 import web_bench
-from common import REPO, machine, scaleout_services
+from common import REPO, h264_gop, machine, scaleout_services
 from web_bench import DEVICE, FPS, PASSWORD, Browser, Recorder, one_second, p95
 
 from host import access, items, people
 from host.evidence import SqliteEvidenceStore
-from protocol import h26x
 
 SERVICES = REPO / "tools" / "services" / "services"
 SEEK = 65_536
@@ -55,30 +53,11 @@ def real_second() -> "tuple[list, bytes]":
     encoder cannot hold the rate on noise), a recorder's is about 1 MB; either way a 64 KB
     seek reads from one object, or two. (``web_bench``'s picture is small and smooth, to fit
     ten hours on a disk: its fragments are about 3 KB, and a seek crosses twenty.)"""
-    from fractions import Fraction
-
-    ctx = av.CodecContext.create("libx264", "w")
-    ctx.width, ctx.height = REAL_SIZE
-    ctx.pix_fmt = "yuv420p"
-    ctx.time_base = Fraction(1, FPS)
-    ctx.bit_rate = REAL_BPS
-    ctx.options = {"preset": "ultrafast", "x264-params": "keyint=%d:bframes=0" % FPS}
     rng = np.random.default_rng(18)
-    units = []
-    for i in range(FPS):
-        img = rng.integers(0, 256, (REAL_SIZE[1], REAL_SIZE[0], 3), dtype=np.uint8)
-        frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
-        frame.pts = i
-        units += [bytes(p) for p in ctx.encode(frame)]
-    units += [bytes(p) for p in ctx.encode(None)]
-    sps, pps, samples = [], [], []
-    for unit in units:
-        nals = h26x.split_annexb(unit)
-        sps += [n for n in nals if h26x.nal_type(n, "avc1") == 7]
-        pps += [n for n in nals if h26x.nal_type(n, "avc1") == 8]
-        body = [n for n in nals if not h26x.is_parameter_set(n, "avc1")]
-        samples.append((h26x.to_sample(body), h26x.is_keyframe(nals, "avc1")))
-    return samples, h26x.avcc(sps[:1], pps[:1])
+    pictures = [
+        rng.integers(0, 256, (REAL_SIZE[1], REAL_SIZE[0], 3), dtype=np.uint8) for _ in range(FPS)
+    ]
+    return h264_gop(REAL_SIZE, FPS, pictures, REAL_BPS)
 
 
 def make_store(root: Path, minutes: int, small: bool) -> "tuple[str, int]":

@@ -41,17 +41,15 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from fractions import Fraction
 from pathlib import Path
 from urllib.parse import urlencode
 
-import av
 import numpy as np
-from common import REPO, T0_MS, machine
+from common import REPO, T0_MS, h264_gop, machine
 
 from host import access, items, people
 from host.evidence import SqliteEvidenceStore
-from protocol import h26x, mp4
+from protocol import mp4
 from protocol.frames import frame_digest
 from protocol.ledger import LedgerWriter
 from protocol.registry import (
@@ -95,29 +93,14 @@ SHORT = 30  # two-minute recordings: what the reviewers open
 
 def one_second() -> "tuple[list, bytes]":
     """One GOP of H.264 (FPS frames), reused for every second of the recording."""
-    ctx = av.CodecContext.create("libx264", "w")
-    ctx.width, ctx.height = SIZE
-    ctx.pix_fmt = "yuv420p"
-    ctx.time_base = Fraction(1, FPS)
-    ctx.options = {"preset": "ultrafast", "x264-params": "keyint=%d:bframes=0" % FPS}
-    units = []
+    pictures = []
     for i in range(FPS):
         # A smooth moving picture: small fragments, so ten hours fit a test machine's disk.
         img = np.zeros((SIZE[1], SIZE[0], 3), np.uint8)
         img[:, :, 0] = np.linspace(0, 255, SIZE[0], dtype=np.uint8)[None, :]
         img[20:60, i * 8 : i * 8 + 40, :] = 255
-        frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
-        frame.pts = i
-        units += [bytes(p) for p in ctx.encode(frame)]
-    units += [bytes(p) for p in ctx.encode(None)]
-    sps, pps, samples = [], [], []
-    for unit in units:
-        nals = h26x.split_annexb(unit)
-        sps += [n for n in nals if h26x.nal_type(n, "avc1") == 7]
-        pps += [n for n in nals if h26x.nal_type(n, "avc1") == 8]
-        body = [n for n in nals if not h26x.is_parameter_set(n, "avc1")]
-        samples.append((h26x.to_sample(body), h26x.is_keyframe(nals, "avc1")))
-    return samples, h26x.avcc(sps[:1], pps[:1])
+        pictures.append(img)
+    return h264_gop(SIZE, FPS, pictures)
 
 
 class Recorder:
