@@ -1,5 +1,6 @@
 """A forked worker never finalises what its parent left as garbage (host/forking.py)."""
 # micropython: skip (host code: fork, multiprocessing)
+# R-HOST-4: an export whose forked worker hung on the parent's garbage never finished.
 
 import gc
 import multiprocessing

@@ -2,7 +2,7 @@
 signed up to there, one line that says what to do, exit 1, in either language."""
 # micropython: skip (runs `sealcam record` in a subprocess; PyAV makes the stream)
 # Issue 12 "A vendor's hardware encoder" (docs/vendor-encoder.md, "Parameter sets are fixed
-# for a recording").
+# for a recording"); R-DEV-2: nothing is signed that does not play as it was recorded.
 
 import io
 import subprocess

@@ -77,8 +77,8 @@ def one_line(r: subprocess.CompletedProcess) -> None:
 
 
 def test_a_device_enrolled_that_has_not_docked_yet_verifies_ok(scale_store):
-    # Judged as the embedded store judges it (``sealcam verify evidence/``): an empty
-    # ledger is OK with missing information, not a problem of the store.
+    # R-HOST-5, issue 18: judged as the embedded store judges it (``sealcam verify
+    # evidence/``): an empty ledger is OK with missing information, not a problem.
     url, media = scale_store
     enrol(url, media)
     fresh = verify(url, media)
