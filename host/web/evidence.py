@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 
 from host import access, items
-from host.web import i18n, pages
+from host import i18n as host_i18n
+from host.web import pages
 from protocol.errors import ProtocolError
 from protocol.ledger import Entry, parse_entry
 
@@ -56,9 +57,8 @@ def acting(
     request: Request, s: "WebSession", action: str, item: "str | None" = None, **details: object
 ) -> Iterator[access.Act]:
     """``s.desk.act(action, item)``, the host's messages in the page's language."""
-    web = request.app.state.web
     with (
-        i18n.speaking(web.speaking, pages.lang_of(request)),
+        host_i18n.speaking(pages.lang_of(request)),
         s.desk.act(action, item, **details) as act,
     ):
         yield act

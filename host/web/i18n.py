@@ -2,9 +2,6 @@
 person picks one (a cookie, switchable on every page); texts from the ``web`` area of the
 catalogs (``host.i18n``), rendered in that language without touching the process's own."""
 
-import contextlib
-import threading
-from collections.abc import Iterator
 
 from host import i18n
 
@@ -51,10 +48,3 @@ def text(lang: str, msg_id: str, **fields: object) -> str:
     return i18n.text(msg_id, lang, **fields)
 
 
-@contextlib.contextmanager
-def speaking(lock: threading.Lock, lang: str) -> Iterator[None]:
-    """The host's messages in ``lang`` while the block runs, in this request's thread only
-    (``host.i18n.speaking``): requests in the other language go on at the same time.
-    ``lock`` is no longer taken (kept for the callers: the language is per thread now)."""
-    with i18n.speaking(lang):
-        yield

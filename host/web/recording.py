@@ -23,7 +23,6 @@ from starlette.routing import Route
 
 from host import audit, cases, i18n, items, restricted, timeline
 from host.web import gpstrack, pages, places, recordview
-from host.web import i18n as web_i18n
 from host.web.evidence import acting, item_id
 from host.web.session import need, web_of
 
@@ -201,7 +200,7 @@ def story_data(request: Request, item: items.Item, view: "View", first: "tuple |
     end = max(item.ended_ms, start + 1)
     length = end - start
     rec = view.story
-    with web_i18n.speaking(web.speaking, lang):
+    with i18n.speaking(lang):
         lines = marks(rec, start, length, lang) if rec else []
     runs, counts = chunk_runs(web, view)
     return {

@@ -211,7 +211,7 @@ async def login(request: Request) -> Response:
     if not name:
         return _login_form(request, i18n.text(lang, "web.login.no_name"), 400)
     try:
-        with i18n.speaking(web.speaking, lang):
+        with host_i18n.speaking(lang):
             prepare(web.store)
             with web.front.read() as cur:
                 behind = items.behind(cur)

@@ -1,6 +1,5 @@
 """What the whole application shares: the store, the clock, the web sessions, the caches."""
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -35,9 +34,6 @@ class Web:
     # Whether ``exports`` is a private temporary folder made for the server's life (a store
     # with no folder of its own: the scale-out one), removed at its end.
     exports_private: bool = False
-    # No longer held: the host's messages speak each request's language in its own thread
-    # (``host.i18n.speaking``); kept for the callers that still pass it.
-    speaking: threading.Lock = field(default_factory=threading.Lock)
     # The store as the desks use it: each thread reading on its own connection, the audit
     # records of views and plays committed in groups (``storefront``).
     front: Front = field(init=False)
