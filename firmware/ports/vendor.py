@@ -324,7 +324,6 @@ class AnnexBInput:
                     self._ended = True
                     self.params_changed = True
                     break
-                self.params.learn(nals)
                 try:
                     self._take(nals, keyframe)
                 except h26x.H26xError as exc:
