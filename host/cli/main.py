@@ -182,13 +182,25 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:
-        # An evidence store that any command opens and cannot (host.evidence.StoreUnopenable):
-        # looked up only here, so a command that never opens a store never imports it.
-        evidence = sys.modules.get("host.evidence")
-        if evidence is None or not isinstance(exc, evidence.StoreUnopenable):
+        # A store that refused, or could not be opened or reached (host.evidence's
+        # EvidenceError, StoreUnopenable among them; the object store's refusals): its
+        # message is one line saying what to do. Looked up only here, so a command that
+        # never opens a store never imports them.
+        if not isinstance(exc, _store_failures()):
             raise
         print(i18n.text("main.failed", command=args.command, problem=exc), file=sys.stderr)
         return EXIT_UNUSABLE
+
+
+def _store_failures() -> "tuple[type, ...]":
+    found: list = []
+    evidence = sys.modules.get("host.evidence")
+    if evidence is not None:
+        found.append(evidence.EvidenceError)
+    s3media = sys.modules.get("host.s3media")
+    if s3media is not None:
+        found += [s3media.MediaUnusable, s3media.MediaRefused]
+    return tuple(found)
 
 
 if __name__ == "__main__":

@@ -191,3 +191,22 @@ def test_enrol_refuses_a_key_whose_id_is_too_long_and_enrols_none(tmp_path, caps
     ev = SqliteEvidenceStore(tmp_path / "ev")
     assert ev.devices() == []  # the good one was not enrolled either: all or nothing
     ev.close()
+
+
+def test_a_store_that_refuses_under_any_command_is_one_line_and_exit_2(
+    tmp_path, monkeypatch, capsys
+):
+    # A refusal the store raises (host.evidence.EvidenceError: a database lost, an object
+    # store that fails mid-way) reaches the command line as one line, never a traceback.
+    from host.evidence import EvidenceError
+
+    key = tmp_path / "device.pub"
+    key.write_bytes(encode_key(device_key().public_only()))
+
+    def refuses(*_args, **_kwargs):
+        raise EvidenceError("the database went away: run the command again once it is back")
+
+    monkeypatch.setattr(SqliteEvidenceStore, "enrol", refuses)
+    assert main(["enrol", "--evidence", str(tmp_path / "ev"), str(key)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert one_line(err) and "the database went away" in err and "Traceback" not in err
