@@ -200,13 +200,13 @@ def test_a_store_that_refuses_under_any_command_is_one_line_and_exit_2(
     # store that fails mid-way) reaches the command line as one line, never a traceback.
     from host.evidence import EvidenceError
 
-    key = tmp_path / "device.pub"
-    key.write_bytes(encode_key(device_key().public_only()))
+    store = tmp_path / "ev"
+    SqliteEvidenceStore(store).close()
 
     def refuses(*_args, **_kwargs):
         raise EvidenceError("the database went away: run the command again once it is back")
 
-    monkeypatch.setattr(SqliteEvidenceStore, "enrol", refuses)
-    assert main(["enrol", "--evidence", str(tmp_path / "ev"), str(key)]) == 2
+    monkeypatch.setattr(SqliteEvidenceStore, "devices", refuses)
+    assert main(["verify", str(store)]) == 2
     err = capsys.readouterr().err.strip()
     assert one_line(err) and "the database went away" in err and "Traceback" not in err
