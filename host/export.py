@@ -27,7 +27,7 @@ C2PA manifest signed with the agency's certificate (``host.contentcred``).
 
 On the scale-out store (``postgresql://...`` with its bucket, ``host.pgstore``) the
 recording's objects are first fetched, in order, into a private folder beside the output
-(``host.mediafetch.fetch``, each hashed as it arrives), and the export reads them there as
+(``host.mediafetch.fetch``), and the export reads them there as
 it reads the embedded store's files; the folder is removed whatever happens. An object the
 store recorded and the bucket does not give, or an object store that does not answer, stops
 the export before anything is written, the chunk named.

@@ -1,9 +1,8 @@
 """A recording's objects fetched into a private folder of files, for the readers that copy
-files: the export (``host.mp4export`` hands the kernel one path per fragment) and the court
-package. Each object is hashed as it arrives; ``Fetched`` then stands in for the embedded
-store's files (``media_file``, ``read_media``)."""
+files: the export (``host.mp4export`` reads one file per fragment) and the court package,
+each of which checks every chunk against its signed hash as it reads it. ``Fetched`` stands
+in for the embedded store's files (``media_file``, ``read_media``)."""
 
-import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -37,39 +36,34 @@ class Fetched:
             raise EvidenceError("no media %s in the evidence store" % digest.hex()) from None
 
 
-def fetch(source: MediaSource, digests: "list[bytes]", folder: Path) -> "tuple[Fetched, list]":
-    """Bring the media of ``digests`` into files in ``folder`` (FETCHERS at a time), each
-    hashed as it is written: ``(Fetched, changed)``, ``changed`` the digests whose bytes do
-    not hash to them (kept as they are: the export that checks them says which chunk, and
-    refuses it). A digest the store does not hold gets no file (its reader says so).
-    MediaUnreachable when the object store cannot be asked; nothing is left half-written
-    under a digest's name (each file is written under another first)."""
+def fetch(source: MediaSource, digests: "list[bytes]", folder: Path) -> Fetched:
+    """Bring the media of ``digests`` into files in ``folder`` (FETCHERS at a time), as the
+    object store holds them: the readers check every chunk against its signed hash
+    themselves, so a changed object is kept as it came, for them to name and refuse. A
+    digest the store does not hold gets no file (its reader says so). MediaUnreachable
+    when the object store cannot be asked; nothing is left half-written under a digest's
+    name (each file is written under another first)."""
     folder.mkdir(parents=True, exist_ok=True)
-    changed: list = []
 
     def one(digest: bytes) -> None:
         target = folder / bytes(digest).hex()
         if target.exists():
             return
         part = target.with_name(target.name + ".part")
-        h = hashlib.sha256()
         try:
             blocks = source.read_range(digest)
         except MediaMissing:
             return
         with open(part, "wb") as fh:
             for block in blocks:
-                h.update(block)
                 fh.write(block)
         os.replace(part, target)
-        if h.digest() != bytes(digest):
-            changed.append(bytes(digest))
 
     unique = list(dict.fromkeys(bytes(d) for d in digests))
     with ThreadPoolExecutor(FETCHERS) as pool:
         for done in [pool.submit(one, d) for d in unique]:
             done.result()
-    return Fetched(folder), changed
+    return Fetched(folder)
 
 
 class FetchProblem(Exception):
@@ -84,9 +78,7 @@ def fetch_chunks(store: "PgEvidenceStore", chunks: list, folder: Path) -> Fetche
     file, for its reader to say it is not yet synced; a changed object is kept as it came,
     for the caller's own check to refuse by its seq."""
     try:
-        files, _changed = fetch(
-            store.media_source(), [media_digest(e.fields) for e in chunks], folder
-        )
+        files = fetch(store.media_source(), [media_digest(e.fields) for e in chunks], folder)
     except MediaUnreachable as exc:
         raise FetchProblem(i18n.text("export.objects_unreachable", why=exc)) from None
     for e in chunks:

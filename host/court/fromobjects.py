@@ -5,7 +5,7 @@ The package (``host.court.package``) copies each recording's signed media into t
 by path (``media_file``: the export's copier, and the foresight of a video's hash in the
 process beside, which has no database) and reads its raw chunks whole (``read_media``).
 Objects have no path, so the media of the recordings wanted are fetched before the package
-starts (``host.mediafetch.fetch``, each hashed as it comes), and this view of the store
+starts (``host.mediafetch.fetch``), and this view of the store
 names those files. Everything else (entries, keys, the log, the audit trail, settings) is
 the store's own. The package's own checks stay what they are: every chunk against the hash
 its entry signs, the log's proofs, nothing half-written.
