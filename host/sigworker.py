@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import threading
 from collections import deque
 from typing import Any
 
@@ -254,6 +255,13 @@ class LedgerWorker:
 
 
 def _forkable() -> bool:
-    """Whether a worker can help: fork, and two or more cores."""
+    """Whether a worker can help and be forked safely: fork, two or more cores, and this
+    process one thread (as ``host.court.beside`` forks): a lock another thread holds at
+    the fork (a web server's worker exporting a derivative) stays held in the child for
+    ever, and the export would wait on its report for ever."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (usable or 1) >= 2 and "fork" in multiprocessing.get_all_start_methods()
+    return (
+        (usable or 1) >= 2
+        and "fork" in multiprocessing.get_all_start_methods()
+        and threading.active_count() == 1
+    )

@@ -4,6 +4,7 @@
 
 import json
 import os
+import threading
 
 import pytest
 from hypothesis import given, settings
@@ -155,7 +156,7 @@ def _worker_garbled(conn, records, device_id, public_key):
     conn.send("not a report")
 
 
-@pytest.mark.parametrize("worker", ["gone", "garbled", "one core", "never asked"])
+@pytest.mark.parametrize("worker", ["gone", "garbled", "one core", "another thread", "never asked"])
 def test_the_ledgers_report_never_depends_on_its_worker(monkeypatch, worker):
     entries = make_entries(2 * BATCH, sign_every=3)
     raw = bytearray(entries[20])
@@ -170,8 +171,14 @@ def test_the_ledgers_report_never_depends_on_its_worker(monkeypatch, worker):
         monkeypatch.setattr(sigworker, "_verify", _worker_garbled)
     elif worker == "one core":
         monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0}, raising=False)
-    ledger = LedgerWorker(list(read_chunks([data])), DEVICE, KEY.public, at_least=1)
-    assert (ledger._proc is None) == (worker == "one core")
+    held = threading.Event()
+    if worker == "another thread":  # a server's worker: no fork, whose child could hang
+        threading.Thread(target=held.wait, daemon=True).start()
+    try:
+        ledger = LedgerWorker(list(read_chunks([data])), DEVICE, KEY.public, at_least=1)
+    finally:
+        held.set()
+    assert (ledger._proc is None) == (worker in ("one core", "another thread"))
     if worker == "never asked":  # closed before its report: the worker is ended, no wait
         ledger.close()
         assert ledger._proc is None
