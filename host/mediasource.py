@@ -17,7 +17,6 @@ An export copies files (``host.mp4export`` hands the kernel one path per fragmen
 objects it needs are fetched into a folder of files first (``host.mediafetch``).
 """
 
-import os
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
@@ -51,10 +50,6 @@ class MediaSource(Protocol):
         """Bytes ``first`` to ``last`` inclusive (None: to the end) of the media of
         ``digest``, in blocks. MediaMissing, MediaUnreachable; OSError when the media is
         shorter than asked for."""
-        ...
-
-    def size(self, digest: bytes) -> int:
-        """How many bytes the media of ``digest`` holds (MediaMissing, MediaUnreachable)."""
         ...
 
     def read_spans(self, spans: "Iterable[tuple[bytes, int, int]]") -> Iterator[bytes]:
@@ -101,12 +96,6 @@ class FileMedia:
     def read_spans(self, spans: "Iterable[tuple[bytes, int, int]]") -> Iterator[bytes]:
         for digest, first, last in spans:
             yield from self.read_range(digest, first, last)
-
-    def size(self, digest: bytes) -> int:
-        try:
-            return os.stat(self.file_of(digest)).st_size
-        except FileNotFoundError:
-            raise MediaMissing("no media %s in the evidence store" % bytes(digest).hex()) from None
 
 
 class ObjectMedia:
@@ -214,20 +203,3 @@ class ObjectMedia:
         finally:
             for later in asked:
                 later.cancel()
-
-    def size(self, digest: bytes) -> int:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        from host.s3media import _key, _status
-
-        try:
-            head = self.s3.head_object(
-                Bucket=self.bucket, Key=_key(digest), VersionId=self.version(digest)
-            )
-        except ClientError as exc:
-            if _status(exc) in (404, 405):
-                raise MediaMissing("no media %s in the evidence store" % digest.hex()) from None
-            raise MediaUnreachable(self._down(_status(exc))) from None
-        except BotoCoreError as exc:
-            raise MediaUnreachable(self._down(exc)) from None
-        return int(head["ContentLength"])
