@@ -30,7 +30,7 @@ NOTHING_LEFT = "nothing was left half-pulled"
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from host.cli.scaleout import open_store
+    from host.cli.scaleout import is_scaleout, open_store
     from host.daemon import Daemon
     from host.progress import SessionView
 
@@ -54,9 +54,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     daemon = Daemon(store, signer, kid, as_json=args.json, idle_s=args.idle, clock=clock, view=view)
     if not (args.tcp or args.serial or args.scan):
         raise UsageProblem(i18n.text("sync.nothing"))
-    if args.evidence.startswith(("postgresql://", "postgres://")) and not (
-        args.once or args.no_lock_upkeep
-    ):
+    if is_scaleout(args.evidence) and not (args.once or args.no_lock_upkeep):
         _lock_upkeep(daemon, args, kid)
     try:
         if args.tcp:
