@@ -24,7 +24,7 @@ from host import i18n
 from protocol.keys import DeviceKey, decode_key, encode_key
 from protocol.signer import generate_seed, make_signer
 from simulator.errors import ScenarioError, SimulatorError
-from simulator.said import DEVICE_OFF, Said, Term, dock_result, line
+from simulator.said import DEVICE_OFF, Said, Term, dock_result, line, say
 from simulator.scenario import Scenario
 
 HOST_KID = "agency-host-1"
@@ -218,7 +218,7 @@ class Runner:
             if isinstance(said, Said):
                 record.update(said.to_json())
             self.happened.append(record)
-            self.say(i18n.text("sim.run.step", label=label, do=step["do"], line=say_line(said)))
+            self.say(i18n.text("sim.run.step", label=label, do=step["do"], line=say(said)))
 
     def _true_ms(self) -> int:
         clock = getattr(self.device, "clock", None)
@@ -538,11 +538,6 @@ def _fault_note(faults: "dict | None") -> "Said | str":
     if faults["disconnected_after"] is not None:
         parts.append(line("sim.fault.pulled", count=faults["disconnected_after"]))
     return line("sim.run.faults", faults=parts) if parts else ""
-
-
-def say_line(said: object) -> str:
-    """A line of what happened in the language in force (a board's plain line as it is)."""
-    return said.say() if isinstance(said, Said) else str(said)
 
 
 class Daemon:
