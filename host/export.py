@@ -711,7 +711,10 @@ class _Ledger:
             first = report.findings[0].message if report.findings else report.state
             raise NotAuthentic(
                 i18n.text(
-                    "export.ledger_not_ok", device=self.device_id, state=report.state, first=first
+                    "export.ledger_not_ok",
+                    device=self.device_id,
+                    state=i18n.verdict(report.state),
+                    first=first,
                 )
             )
         return report.state
@@ -732,7 +735,7 @@ def _recording(
     sealed (unless ``can_open``: the agency key was given)."""
     public = store.device_key(device_id)
     if public is None:
-        enrolled = ", ".join(store.devices()) or "none"
+        enrolled = ", ".join(store.devices()) or i18n.text("export.none")
         raise ExportError(
             i18n.text(
                 "export.not_enrolled",
