@@ -151,16 +151,21 @@ def pick_recording(entries: list, recording: int | None, device_id: str) -> byte
     if recording is None:
         with_video = [r for r in ids if video_chunks(entries, r)]
         if not with_video:
-            raise ExportError("device %s has no recording with video in this store" % device_id)
+            raise ExportError(i18n.text("export.no_video_recording", device=device_id))
         return with_video[-1]
     if recording < 0 or recording >= 1 << 64:
-        raise ExportError("a recording number is 0 or more, below 2**64, not %d" % recording)
+        raise ExportError(i18n.text("export.bad_recording_number", number=recording))
     rec_id = recording.to_bytes(8, "big")
     if rec_id not in ids:
         known = ", ".join("%d (%s)" % (recording_number(r), r.hex()) for r in ids[-10:])
         raise ExportError(
-            "device %s has no recording %d; its recordings%s: %s"
-            % (device_id, recording, " (the last 10)" if len(ids) > 10 else "", known or "none")
+            i18n.text(
+                "export.no_such_recording",
+                device=device_id,
+                number=recording,
+                last=i18n.text("export.last_ten") if len(ids) > 10 else "",
+                known=known or i18n.text("export.none"),
+            )
         )
     return rec_id
 
@@ -222,13 +227,10 @@ def _iso(ms: int | None) -> str | None:
 def _check_output(out_path: str) -> tuple:
     suffix = Path(out_path).suffix.lower()
     if suffix not in FORMATS:
-        raise ExportError(
-            "cannot tell the video format from %r: name the file .avi (Motion JPEG) or .mp4 "
-            "(an H.264 derivative with sound)" % out_path
-        )
+        raise ExportError(i18n.text("export.unknown_format", path=repr(out_path)))
     parent = Path(out_path).resolve().parent
     if not parent.is_dir():
-        raise ExportError("folder %s does not exist: create it or export elsewhere" % parent)
+        raise ExportError(i18n.text("export.no_folder", folder=parent))
     return FORMATS[suffix]
 
 
@@ -238,29 +240,22 @@ def _chunk_frames(store: "MediaReader", e: Entry, mark_changed: bool) -> tuple:
     try:
         media = store.read_media(f[F_PLAIN_SHA])
     except EvidenceError:
-        raise ExportError(
-            "the media of chunk seq %d is not in the evidence store (not yet synced from "
-            "the device): dock the device and export again" % e.seq
-        ) from None
+        raise ExportError(i18n.text("export.chunk_not_synced", seq=e.seq)) from None
     if hashlib.sha256(media).digest() == f[F_PLAIN_SHA]:
         if not media.startswith(JPEG_START):
             raise ExportError(
-                "chunk seq %d holds %s frames that are not JPEG; only Motion JPEG footage "
-                "can be exported for now" % (e.seq, MEDIA_NAMES.get(f[F_MEDIA_TYPE], "video"))
+                i18n.text(
+                    "export.not_jpeg",
+                    seq=e.seq,
+                    media=MEDIA_NAMES.get(f[F_MEDIA_TYPE], "video"),
+                )
             )
         frames = split_frames(media, list(f[F_FRAME_HASHES]))
         if frames is None:
-            raise ExportError(
-                "chunk seq %d matches its signed hash but does not split into JPEG frames "
-                "with the signed frame digests" % e.seq
-            )
+            raise ExportError(i18n.text("export.bad_frames", seq=e.seq))
         return frames, False
     if not mark_changed:
-        raise NotAuthentic(
-            "the media of chunk seq %d does not match the SHA-256 its signed entry names: "
-            "the footage was changed in the evidence store; nothing was exported (pass "
-            "--mark-changed to export it with the changed chunk marked)" % e.seq
-        )
+        raise NotAuthentic(i18n.text("export.changed_chunk", seq=e.seq))
     return split_loosely(media), True
 
 
@@ -334,7 +329,7 @@ class _Video:
             writer = cv2.VideoWriter(str(self.path), code, self.fps, self.size)
             if not writer.isOpened():
                 raise ExportError(
-                    "OpenCV cannot write %s video here (%s)" % (self.fourcc, self.path.suffix)
+                    i18n.text("export.opencv_cannot", fourcc=self.fourcc, suffix=self.path.suffix)
                 )
             self.writer = writer
         elif (w, h) != self.size:
@@ -429,7 +424,7 @@ def export_recording(
     agency key, or missing media); Unusable for a key file that is not one.
     """
     if not extractor.strip():
-        raise ExportError("name the person extracting the footage (R-HOST-4): --extractor NAME")
+        raise ExportError(i18n.text("export.need_extractor"))
     fourcc, format_name = _check_output(out_path)
     from host import agencykeys
 
@@ -446,8 +441,7 @@ def export_recording(
             )
         except sqlite3.Error as exc:
             raise ExportError(
-                "cannot read the evidence store %s: %s (sealcam verify %s says more)"
-                % (evidence_dir, exc, evidence_dir)
+                i18n.text("export.store_unreadable", store=evidence_dir, problem=exc)
             ) from None
         try:
             if gate is not None:
@@ -465,10 +459,7 @@ def export_recording(
                 files = _fetch(store, entries, rec_id, fetched)
             reader, opened = _opened(files, chunks, seal, extractor)
             if identity is not None and chunks[0].fields[F_MEDIA_TYPE] not in FMP4_MEDIA:
-                raise ExportError(
-                    "recording %d was not recorded as MP4 fragments: its export is re-encoded "
-                    "video, and --sign-with signs only an export of the signed fragments" % number
-                )
+                raise ExportError(i18n.text("export.sign_needs_fmp4", number=number))
             if chunks[0].fields[F_MEDIA_TYPE] in FMP4_MEDIA:
                 opener = reader if opened else None  # the sealed chunks' ChunkOpener
                 note = _export_fmp4(files, public, entries, rec_id, chunks, out, extractor,
@@ -505,7 +496,7 @@ def export_recording(
                 chunk_notes, undecodable = _write_chunks(reader, chunks, video, mark_changed, sound)
                 video.close()
                 if not video.frames:
-                    raise ExportError("no frame of recording %d could be decoded" % number)
+                    raise ExportError(i18n.text("export.no_frame_decoded", number=number))
                 sha = _file_sha256(tmp)
                 os.replace(tmp, out)
             finally:
@@ -569,10 +560,7 @@ def _open_store(evidence: str, media: str | None) -> "SqliteEvidenceStore | PgEv
             raise ExportError(str(exc)) from None
     root = Path(evidence)
     if not (root / "evidence.db").is_file():
-        raise ExportError(
-            "%s is not an evidence store (no evidence.db): give the folder that "
-            "sealcam sync --evidence writes" % evidence
-        )
+        raise ExportError(i18n.text("export.not_a_store", path=evidence))
     try:
         return SqliteEvidenceStore(root, readonly=True)
     except StoreUnopenable as exc:
@@ -643,8 +631,7 @@ def _export_fmp4(
 
     if out.suffix.lower() != ".mp4":
         raise ExportError(
-            "recording %d was recorded as MP4 fragments, and its export is those fragments "
-            "unchanged: name the file .mp4, not %s" % (recording_number(rec_id), out.name)
+            i18n.text("export.fmp4_needs_mp4", number=recording_number(rec_id), name=out.name)
         )
     # Signed exports are written unsigned beside the output first, then signed into it.
     target = out if identity is None else out.with_name(".%s.unsigned-%d%s" % (
@@ -658,11 +645,7 @@ def _export_fmp4(
             started = _started_ms(entries, rec_id)
             facts = contentcred.sign_export(target, out, identity, facts, started)
     except mp4export.ChangedMedia as exc:
-        raise NotAuthentic(
-            "the media of chunk seq %d does not match the SHA-256 its signed entry names: "
-            "the footage was changed in the evidence store; nothing was exported (pass "
-            "--mark-changed to export the changed bytes as stored, named in the note)" % exc.seq
-        ) from None
+        raise NotAuthentic(i18n.text("export.changed_fragment", seq=exc.seq)) from None
     except (mp4export.ExportProblem, SealedMediaProblem, contentcred.CredentialsProblem) as exc:
         raise ExportError(str(exc)) from None
     finally:
@@ -727,8 +710,12 @@ class _Ledger:
         if report.state in (NOT_OK, UNKNOWN_KEY) and not self.mark_changed:
             first = report.findings[0].message if report.findings else report.state
             raise NotAuthentic(
-                "device %s's ledger in the evidence store is %s (%s); nothing was exported"
-                % (self.device_id, report.state, first)
+                i18n.text(
+                    "export.ledger_not_ok",
+                    device=self.device_id,
+                    state=i18n.verdict(report.state),
+                    first=first,
+                )
             )
         return report.state
 
@@ -748,10 +735,14 @@ def _recording(
     sealed (unless ``can_open``: the agency key was given)."""
     public = store.device_key(device_id)
     if public is None:
-        enrolled = ", ".join(store.devices()) or "none"
+        enrolled = ", ".join(store.devices()) or i18n.text("export.none")
         raise ExportError(
-            "device %s is not enrolled in %s (enrolled: %s)"
-            % (device_id, getattr(store, "root", None) or getattr(store, "url", ""), enrolled)
+            i18n.text(
+                "export.not_enrolled",
+                device=device_id,
+                store=getattr(store, "root", None) or getattr(store, "url", ""),
+                enrolled=enrolled,
+            )
         )
     ledger = _Ledger(store.entries(device_id), device_id, public, mark_changed)
     try:
@@ -760,14 +751,9 @@ def _recording(
         chunks = video_chunks(entries, rec_id)
         number = recording_number(rec_id)
         if not chunks:
-            raise ExportError("recording %d of device %s has no video chunks" % (number, device_id))
+            raise ExportError(i18n.text("export.no_video_chunks", number=number, device=device_id))
         if any(F_CIPHER_SHA in e.fields for e in chunks) and not can_open:
-            raise ExportError(
-                "recording %d is sealed to the agency's key (R-DEV-3): its chunks are "
-                "ciphertext; pass --agency-key with the agency's private seal key "
-                "(agency-seal.key from sealcam keygen --agency, the private half of the key "
-                "the recorder was given with --seal-to)" % number
-            )
+            raise ExportError(i18n.text("export.sealed_need_key", number=number))
     except BaseException as exc:
         try:
             if isinstance(exc, ExportError):
@@ -841,18 +827,11 @@ def _pcm(store: "MediaReader", e: Entry, mark_changed: bool) -> tuple:
     try:
         media = store.read_media(e.fields[F_PLAIN_SHA])
     except EvidenceError:
-        raise ExportError(
-            "the media of sound chunk seq %d is not in the evidence store (not yet synced "
-            "from the device): dock the device and export again" % e.seq
-        ) from None
+        raise ExportError(i18n.text("export.sound_not_synced", seq=e.seq)) from None
     if hashlib.sha256(media).digest() == e.fields[F_PLAIN_SHA]:
         return media, False
     if not mark_changed:
-        raise NotAuthentic(
-            "the media of sound chunk seq %d does not match the SHA-256 its signed entry "
-            "names: the recording was changed in the evidence store; nothing was exported "
-            "(pass --mark-changed to export it with the changed sound left out)" % e.seq
-        )
+        raise NotAuthentic(i18n.text("export.sound_changed", seq=e.seq))
     return b"", True
 
 

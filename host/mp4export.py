@@ -43,7 +43,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from host import exportlayout, mp4evidence
+from host import exportlayout, i18n, mp4evidence
 from host.errors import Unusable
 from host.evidence import EvidenceError, MediaFiles
 from host.files import fsync_dir
@@ -256,10 +256,7 @@ def _stored(store: MediaFiles, e: Entry, opener: "ChunkOpener | None") -> tuple:
     caller's)."""
     sealed = F_CIPHER_SHA in e.fields
     if sealed and opener is None:
-        raise ExportProblem(
-            "chunk seq %d is sealed to the agency's key (R-DEV-3): exporting it needs the "
-            "agency's private key, which this export was not given" % e.seq
-        )
+        raise ExportProblem(i18n.text("export.sealed_chunk", seq=e.seq))
     try:
         data = store.read_media(media_digest(e.fields))
     except (EvidenceError, FileNotFoundError):
@@ -292,10 +289,7 @@ def _cores() -> int:
 
 
 def _not_synced(e: Entry) -> "ExportProblem":
-    return ExportProblem(
-        "the media of chunk seq %d is not in the evidence store (not yet synced from "
-        "the device): dock the device and export again" % e.seq
-    )
+    return ExportProblem(i18n.text("export.chunk_not_synced", seq=e.seq))
 
 
 # The export file goes to the disk through BUFFERS buffers of WINDOW bytes (one window of
@@ -445,8 +439,7 @@ class _Stream:
                     k = os.preadv(src, [view[n:]], got + n)
                     if k <= 0:
                         raise ExportProblem(
-                            "%s shrank while it was read (%d of %d bytes): another program is "
-                            "changing the evidence store; export again" % (path, got + n, size)
+                            i18n.text("export.shrank", path=path, got=got + n, size=size)
                         )
                     n += k
                 got += n
@@ -612,10 +605,7 @@ def export_fmp4(
     yet passes the verification's verdict here, so that it runs beside the copy."""
     init_entry = chunks[0] if chunks else None
     if init_entry is None or init_entry.fields.get(F_MEDIA_TYPE) != MEDIA_MP4_INIT:
-        raise ExportProblem(
-            "recording %s has no initialisation segment as its first chunk (chunk 0, "
-            "video/mp4-init): it cannot be exported as MP4" % rec_id.hex()
-        )
+        raise ExportProblem(i18n.text("export.no_init", recording=rec_id.hex()))
     fragments = [e for e in chunks[1:] if e.fields.get(F_MEDIA_TYPE) == MEDIA_MP4]
     span = recording_span(entries, rec_id)
     when = int(time.time() * 1000) if now_ms is None else now_ms
@@ -693,8 +683,7 @@ def _write(
         tracks = mp4.read_init(init)
     except mp4.Mp4Error as exc:
         raise ExportProblem(
-            "the initialisation segment of chunk seq %d is not readable MP4: %s"
-            % (init_entry.seq, exc)
+            i18n.text("export.init_unreadable", seq=init_entry.seq, problem=exc)
         ) from None
     # Each chunk's note is made as it is laid, while the threads hash (not after, when
     # the export waits for it); whether it matches is filled in by _settle.
@@ -762,7 +751,7 @@ def _settle(placed: list, held: list, mark_changed: bool) -> list:
     notes = []
     for (e, note), ok in zip(placed, held, strict=False):
         if ok is None:  # every piece laid is checked by now, unless a check failed
-            raise ExportProblem("the fragments' checks stopped part way: export again")
+            raise ExportProblem(i18n.text("export.checks_stopped"))
         if not ok and not mark_changed:
             raise ChangedMedia(e.seq)
         note["matches_signed_hash"] = ok
