@@ -452,14 +452,15 @@ def export_recording(
             if deleted is not None:  # its media removed under the retention rules, not lost
                 raise ExportError(retention.deleted_line(deleted, number))
             out = Path(out_path)
+            # Said before anything is fetched: it needs no media.
+            if identity is not None and chunks[0].fields[F_MEDIA_TYPE] not in FMP4_MEDIA:
+                raise ExportError(i18n.text("export.sign_needs_fmp4", number=number))
             if isinstance(store, SqliteEvidenceStore):
                 files: MediaFiles = store
             else:  # objects: fetched into a folder of files, then read as the store's are
                 fetched = Path(tempfile.mkdtemp(prefix=".sealcam-fetch-", dir=out.resolve().parent))
                 files = _fetch(store, entries, rec_id, fetched)
             reader, opened = _opened(files, chunks, seal, extractor)
-            if identity is not None and chunks[0].fields[F_MEDIA_TYPE] not in FMP4_MEDIA:
-                raise ExportError(i18n.text("export.sign_needs_fmp4", number=number))
             if chunks[0].fields[F_MEDIA_TYPE] in FMP4_MEDIA:
                 opener = reader if opened else None  # the sealed chunks' ChunkOpener
                 note = _export_fmp4(files, public, entries, rec_id, chunks, out, extractor,
@@ -565,6 +566,16 @@ def _open_store(evidence: str, media: str | None) -> "SqliteEvidenceStore | PgEv
         return SqliteEvidenceStore(root, readonly=True)
     except StoreUnopenable as exc:
         raise ExportError(str(exc)) from None
+
+
+def _shown_store(store: "SqliteEvidenceStore | PgEvidenceStore") -> str:
+    """The store as a message names it: its folder as given, or its database's URL
+    without the password."""
+    if isinstance(store, SqliteEvidenceStore):
+        return str(store.root)
+    from host.pgstore import _shown
+
+    return _shown(store.url)
 
 
 def _source_name(store: "SqliteEvidenceStore | PgEvidenceStore", root: Path) -> str:
@@ -740,7 +751,7 @@ def _recording(
             i18n.text(
                 "export.not_enrolled",
                 device=device_id,
-                store=getattr(store, "root", None) or getattr(store, "url", ""),
+                store=_shown_store(store),
                 enrolled=enrolled,
             )
         )
