@@ -2,7 +2,6 @@
 person picks one (a cookie, switchable on every page); texts from the ``web`` area of the
 catalogs (``host.i18n``), rendered in that language without touching the process's own."""
 
-
 from host import i18n
 
 COOKIE = "sealcam_lang"
@@ -46,5 +45,3 @@ def choose(cookie: "str | None", accept: "str | None") -> str:
 
 def text(lang: str, msg_id: str, **fields: object) -> str:
     return i18n.text(msg_id, lang, **fields)
-
-
