@@ -371,20 +371,29 @@ class _Stream:
     bytes it holds (the initialisation segment, opened sealed fragments, the trailing
     boxes) are copied into the buffer at their place, and the stored fragments are read
     from the store's files straight into it (``preadv``), up to BUFFERS - 1 windows ahead
-    of the threads below. A full buffer goes to three threads at once (``_Lane``): the file's
-    SHA-256 for the note; the checks of the pieces in it against the SHA-256 their signed
-    entries name, taken of the bytes where they lie in the buffer, which are the very bytes
-    written; and the writer, which writes the buffer whole at its window's place in the
-    file, bypassing the page cache (``O_DIRECT``) where the file system allows it: the disk
-    takes the bytes from the buffer, with no copy into the page cache and no write-back
-    left for the final fsync, which were most of the export's CPU and of its wait. Where
-    ``O_DIRECT`` is refused (tmpfs, some FUSE and network file systems), at the open or at
-    the first write, the writes go through the page cache; so do the bytes after the
-    file's last whole block.
+    of the two threads below. Each piece is checked against the SHA-256 its signed entry
+    names, of the bytes where they lie in the buffer, which are the very bytes written.
+    A full buffer goes to two threads (``_Lane``): the hash lane, which takes the file's
+    SHA-256 for the note; and the writer, which writes the buffer whole at its window's
+    place in the file, bypassing the page cache (``O_DIRECT``) where the file system allows
+    it: the disk takes the bytes from the buffer, with no copy into the page cache and no
+    write-back left for the final fsync. Where ``O_DIRECT`` is refused (tmpfs, some FUSE
+    and network file systems), at the open or at the first write, the writes go through
+    the page cache; so do the bytes after the file's last whole block.
+
+    Who checks a piece: the two SHA-256 passes over every byte are most of the export's
+    CPU, and the file's hash alone leaves the hash lane idle part of the time while the
+    export's thread reads and checks. So a piece that lies whole in one window is checked
+    by the hash lane, after the window's file hash, when that lane has caught up with the
+    windows handed to it (it has time to spare); otherwise by the export's thread at once,
+    while the bytes it has just read are still in the core's cache. A piece that straddles
+    windows is always the export's thread's, a window at a time. The share each takes
+    follows the machine (how fast it reads against how fast it hashes), where a fixed
+    share would suit one machine only.
 
     hashlib, ``preadv`` and ``pwrite`` let go of the interpreter lock for large buffers, so
-    the threads run on two cores at once. A buffer is filled again only once all three are
-    done with it, so the buffers hold the recording at most BUFFERS windows at a time."""
+    the threads run on two cores at once. A buffer is filled again only once both lanes
+    are done with it, so the buffers hold the recording at most BUFFERS windows at a time."""
 
     def __init__(self, fd: int, path: Path) -> None:
         self.fd = fd  # the file at ``path``, written through the page cache
@@ -396,10 +405,13 @@ class _Stream:
         self._views = [memoryview(m) for m in self._maps]
         self._busy: list = [() for _ in range(BUFFERS)]  # the lanes' done events, per buffer
         self._window = 0  # the window being filled; its buffer is window % BUFFERS
-        self._to_check: list = []  # the parts to check in it: (piece, Span, digest)
+        self._to_check: list = []  # the pieces in it the hash lane checks: (piece, Span, digest)
         self._partial: Any = None  # the hash so far of a piece that straddles windows
         self._sha = hashlib.sha256()
-        self._lanes = (_Lane("export-sha256"), _Lane("export-check"), _Lane("export-write"))
+        # Windows handed to the hash lane, and hashed by it: each counter has one writer.
+        self._sent = 0
+        self._hashed = 0
+        self._lanes = (_Lane("export-sha256"), _Lane("export-write"))
         # Per piece, in the order laid: whether it is what its entry signs (None: nothing
         # to check, or not checked yet); and the pieces found not to be, as found.
         self.held: list = []
@@ -418,8 +430,11 @@ class _Stream:
         piece = self._piece(len(src), digest, held)
         done = 0
         for span in self._layout.place(len(src)):
-            self._enter(span, piece, digest)[:] = src[done : done + span.length]
+            view = self._enter(span)
+            view[:] = src[done : done + span.length]
             done += span.length
+            if digest is not None:
+                self._laid(piece, span, view, digest)
         return at, len(src)
 
     def add_file(self, path: Path, digest: bytes) -> tuple:
@@ -433,7 +448,7 @@ class _Stream:
             piece = self._piece(size, digest, None)
             got = 0
             for span in self._layout.place(size):
-                view = self._enter(span, piece, digest)
+                view = self._enter(span)
                 n = 0
                 while n < span.length:
                     k = os.preadv(src, [view[n:]], got + n)
@@ -443,6 +458,7 @@ class _Stream:
                         )
                     n += k
                 got += n
+                self._laid(piece, span, view, digest)
         finally:
             os.close(src)
         return at, size
@@ -456,16 +472,35 @@ class _Stream:
             self.changed.append(piece)
         return piece
 
-    def _enter(self, span: exportlayout.Span, piece: int, digest: "bytes | None") -> memoryview:
-        """The place in its buffer of ``span`` (of ``piece``, checked against ``digest``),
-        the buffer before it handed on if it starts the next window."""
+    def _enter(self, span: exportlayout.Span) -> memoryview:
+        """The place in its buffer of ``span``, the buffer before it handed on if it
+        starts the next window."""
         if span.window != self._window:
             self._send(final=False)
             self._window = span.window
             self._take(span.window % BUFFERS)
-        if digest is not None:
-            self._to_check.append((piece, span, digest))
         return self._views[span.window % BUFFERS][span.at : span.at + span.length]
+
+    def _laid(self, piece: int, span: exportlayout.Span, view: memoryview, digest: bytes) -> None:
+        """``span`` of ``piece`` is in place (``view``): checked here, at once, or handed
+        to the hash lane with its window (see the class)."""
+        if span.first and span.last:
+            if self._sent == self._hashed:  # the hash lane has caught up: it has time
+                self._to_check.append((piece, span, digest))
+            else:
+                self._held(piece, hashlib.sha256(view).digest() == digest)
+            return
+        if span.first:
+            self._partial = hashlib.sha256()
+        self._partial.update(view)
+        if span.last:
+            self._held(piece, self._partial.digest() == digest)
+            self._partial = None
+
+    def _held(self, piece: int, held: bool) -> None:
+        self.held[piece] = held
+        if not held:
+            self.changed.append(piece)
 
     def _take(self, buffer: int) -> None:
         """Wait until the lanes are done with ``buffer``; raise what failed in them."""
@@ -477,38 +512,30 @@ class _Stream:
                 raise lane.failed
 
     def _send(self, final: bool) -> None:
-        """Hand the window being filled to the lanes: hashed, checked and written."""
+        """Hand the window being filled to the lanes: hashed (and some of its pieces
+        checked) and written."""
         window = self._window
         view = self._views[window % BUFFERS]
         filled = self._layout.filled(window)
         writes = self._layout.writes(window, final)
-        done = (threading.Event(), threading.Event(), threading.Event())
-        sha, checks, writer = self._lanes
-        sha.call(self._sha.update, (view[:filled],), done[0])
-        checks.call(self._check, (view, self._to_check), done[1])
-        writer.call(self._write, (view, writes), done[2])
+        done = (threading.Event(), threading.Event())
+        hasher, writer = self._lanes
+        self._sent += 1
+        hasher.call(self._hash, (view, filled, self._to_check), done[0])
+        writer.call(self._write, (view, writes), done[1])
         self._busy[window % BUFFERS] = done
         self._to_check = []
 
-    def _check(self, view: memoryview, parts: list) -> None:
-        """In the checks' lane: whether each piece in the window, where it lies, has the
-        SHA-256 its entry signs (a piece that straddles windows, once its last part is in)."""
-        sha256 = hashlib.sha256
-        for piece, span, digest in parts:
-            data = view[span.at : span.at + span.length]
-            if span.first and span.last:
-                held = sha256(data).digest() == digest
-            else:
-                if span.first:
-                    self._partial = sha256()
-                self._partial.update(data)
-                if not span.last:
-                    continue
-                held = self._partial.digest() == digest
-                self._partial = None
-            self.held[piece] = held
-            if not held:
-                self.changed.append(piece)
+    def _hash(self, view: memoryview, filled: int, parts: list) -> None:
+        """In the hash lane: the window into the file's SHA-256, then the checks of the
+        pieces handed with it, each where it lies in the buffer."""
+        try:
+            self._sha.update(view[:filled])
+            sha256 = hashlib.sha256
+            for piece, span, digest in parts:
+                self._held(piece, sha256(view[span.at : span.at + span.length]).digest() == digest)
+        finally:
+            self._hashed += 1
 
     def _write(self, view: memoryview, writes: list) -> None:
         """In the writer's lane: write a window's ``exportlayout.Write``s."""
