@@ -607,7 +607,7 @@ def _opened(store: "MediaFiles", chunks: list, seal: "SealKey | None", extractor
 
     if seal is None or not sealedmedia.is_sealed(chunks):
         return store, {}
-    name = "the agency seal key %s (public key fingerprint %s)" % (seal.path, seal.fingerprint)
+    name = i18n.text("export.seal_key_name", path=seal.path, fingerprint=seal.fingerprint)
     facts = {
         "decrypted": "sealed on the device to the agency's X25519 key (R-DEV-3, %s); "
         "decrypted for this export" % sealedmedia.CIPHER_NAME,

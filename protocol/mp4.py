@@ -579,7 +579,9 @@ def text_sample(text: str) -> bytes:
     """A tx3g sample showing ``text`` (UTF-8); "" is the empty sample that clears the screen."""
     raw = text.encode()
     if len(raw) > 0xFFFF:
-        raise Mp4Error("mp4: a text sample holds at most 65535 bytes of UTF-8", "mp4e.text_too_long")
+        raise Mp4Error(
+            "mp4: a text sample holds at most 65535 bytes of UTF-8", "mp4e.text_too_long"
+        )
     return _u16(len(raw)) + raw
 
 
