@@ -72,7 +72,8 @@ def check_name(name: str) -> str:
     it cannot be one."""
     clean = name.strip()
     if not clean:
-        raise AgencyKeyProblem(i18n.text("agency.no_name"))
+        # The example is a name as an agency writes it, in Chinese in both languages.
+        raise AgencyKeyProblem(i18n.text("agency.no_name", example="'某市公安局'"))
     if len(clean) > NAME_LIMIT:
         raise AgencyKeyProblem(i18n.text("agency.name_long", length=len(clean), limit=NAME_LIMIT))
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in clean):
