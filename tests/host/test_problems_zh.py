@@ -349,3 +349,70 @@ def test_command_line_refusals_are_one_chinese_line(tmp_path, capsys, case):
     assert en_code == zh_code == 2
     assert en_line.endswith(english), en_line
     _chinese(zh_line)
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory):
+    """A court package of one fMP4 recording."""
+    from tests.host.courtstore import export, fmp4_store, the_item
+
+    tmp = tmp_path_factory.mktemp("pkg")
+    with pytest.MonkeyPatch.context() as mp:
+        store = fmp4_store(tmp)
+        assert export(mp, store, tmp / "pkg", "--recording", the_item(store)) == 0
+    i18n.use(None)
+    return tmp / "pkg"
+
+
+def _flip_footage(pkg: Path) -> None:
+    video = pkg / "r01" / "video.mp4"
+    data = bytearray(video.read_bytes())
+    data[len(data) // 2] ^= 1
+    video.write_bytes(bytes(data))
+
+
+# What was done to the package, the finding it gives and that finding's English detail
+# (a pattern: hashes and places differ from package to package).
+COURT_CASES = [
+    (_flip_footage, "chunk-changed", r"seq \d+ \(chunk \d+\): not the bytes the device signed"),
+    (
+        lambda pkg: (pkg / "r01" / "proofs.json").unlink(),
+        "inclusion",
+        r"r01/proofs\.json is missing",
+    ),
+    (
+        lambda pkg: (pkg / "host" / "host-key.txt").write_text("sealcam+0000+!!!"),
+        "manifest-signature",
+        r"the host key is not base64",
+    ),
+    (
+        lambda pkg: (pkg / "r01" / "entries.cbor").write_bytes(b"\x9f"),
+        "ledger",
+        r"r01/entries\.cbor: indefinite or reserved length",
+    ),
+]
+
+
+# R-HOST-5: a changed package is NOT OK, and why is said in the reader's language
+@pytest.mark.parametrize("tamper, code, english", COURT_CASES)
+def test_a_court_packages_findings_say_why_in_chinese(package, tmp_path, tamper, code, english):
+    import shutil
+
+    from host.court import check as court_check
+
+    pkg = tmp_path / "pkg"
+    shutil.copytree(package, pkg)
+    tamper(pkg)
+    report = court_check.check_path(pkg)
+    finding = next(f for f in report.findings if f.code == code)
+    assert re.fullmatch(english, finding.detail), finding.detail
+    assert finding.to_dict()["detail"] == finding.detail  # the JSON stays English
+    _chinese(finding.detail_zh)
+    i18n.use(i18n.EN)
+    assert finding.detail in court_check.render(report, str(pkg))
+    i18n.use(i18n.ZH)
+    shown = court_check.render(report, str(pkg))
+    assert finding.detail_zh in shown and finding.detail not in shown
+    # The script the package carries says both, Chinese first.
+    assert finding.text("zh").count(finding.detail_zh) == 1
+    assert finding.text("en").count(finding.detail) == 1
