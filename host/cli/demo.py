@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from host import i18n, problems
 from host.cli.common import EXIT_NOT_OK, EXIT_OK, UsageProblem
 from host.cli.verify import render_checkup
 
@@ -33,9 +34,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from simulator.scenario import load
 
     out = Path(args.dir)
+    if out.exists() and not out.is_dir():
+        raise UsageProblem(i18n.text("demo.not_dir", path=out))
     if out.exists() and any(out.iterdir()):
         if not (out / "host").is_dir():
-            raise UsageProblem("%s is not empty and not an earlier demo: give another --dir" % out)
+            raise UsageProblem(i18n.text("demo.not_empty", path=out))
         import shutil
 
         shutil.rmtree(out)  # an earlier demo's files: start afresh
@@ -61,7 +64,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         note = export_recording(str(evidence), device, None, str(video), "demo")
         alone = verify_mp4(str(video))
     except (ExportError, ValueError) as exc:
-        raise UsageProblem("export failed: %s" % exc) from None
+        raise UsageProblem(i18n.text("demo.export_failed", problem=problems.said(exc))) from None
     if not args.json:
         print("3. The recording exported as MP4 with its sound: the device's signed fragments")
         print("   byte for byte, a subtitle for each pause, the signed ledger entries and the")
