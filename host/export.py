@@ -719,7 +719,12 @@ class _Ledger:
         the caller asked to export changed footage anyway)."""
         report = self._worker.report()
         if report.state in (NOT_OK, UNKNOWN_KEY) and not self.mark_changed:
-            first = report.findings[0].message if report.findings else report.state
+            from host.report_text import finding_text
+
+            # The finding as a person reads it, in the language of the refusal around it.
+            first = (
+                finding_text(report.findings[0]) if report.findings else i18n.verdict(report.state)
+            )
             raise NotAuthentic(
                 i18n.text(
                     "export.ledger_not_ok",

@@ -416,3 +416,32 @@ def test_a_court_packages_findings_say_why_in_chinese(package, tmp_path, tamper,
     # The script the package carries says both, Chinese first.
     assert finding.text("zh").count(finding.detail_zh) == 1
     assert finding.text("en").count(finding.detail) == 1
+
+
+def test_a_ledger_that_is_not_ok_is_said_with_its_finding_in_chinese(tmp_path):
+    """The export names the ledger's first finding inside its own line: in the line's
+    language, not the verifier's English."""
+    from host.export import NotAuthentic, export_recording
+    from protocol.registry import EV_RECORD_STOP, F_EVENT
+    from tests.host import fmp4
+    from tests.host.test_mp4export import _break_signature
+    from tests.protocol.helpers import DEVICE
+
+    rec = fmp4.record(gops_before=2, gops_after=2)
+    fmp4.evidence_store(tmp_path / "ev", rec).close()
+    stop = next(e for e in rec.entries if e.fields.get(F_EVENT) == EV_RECORD_STOP)
+    _break_signature(tmp_path / "ev", stop.seq)
+    said = {}
+    for lang in i18n.LANGS:
+        i18n.use(lang)
+        with pytest.raises(NotAuthentic) as caught:
+            export_recording(str(tmp_path / "ev"), DEVICE, None, str(tmp_path / "x.mp4"), "W")
+        said[lang] = str(caught.value)
+    assert re.fullmatch(
+        r"device %s's ledger in the evidence store is NOT OK \(entry seq %d at byte \d+: the "
+        r"signature does not verify with the enrolled key; the entry was changed after it was "
+        r"signed\); nothing was exported" % (DEVICE, stop.seq),
+        said[i18n.EN],
+    ), said[i18n.EN]
+    _chinese(said[i18n.ZH])
+    assert "签名" in said[i18n.ZH] and str(stop.seq) in said[i18n.ZH]
