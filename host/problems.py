@@ -57,7 +57,7 @@ def place(words: str) -> "str | tuple":
     if m:
         part = m.group(1)
         msg_id = "mp4e.place.of_track" if m.group(2) == "of" else "mp4e.place.in_track"
-        said_part = (_PARTS[part], {}) if part in _PARTS else part
+        said_part: str | tuple = (_PARTS[part], {}) if part in _PARTS else part
         return (msg_id, {"part": said_part, "track": int(m.group(3))})
     m = _TRAK.fullmatch(words)
     if m:
@@ -105,4 +105,4 @@ def message(msg_id: str, fields: dict) -> str:
             return os_why(value)
         return value
 
-    return i18n.text(msg_id, **{name: filled(value) for name, value in fields.items()})
+    return i18n.text(msg_id, None, **{name: filled(value) for name, value in fields.items()})

@@ -546,8 +546,8 @@ class Report:
         """A finding; ``detail`` in English, ``zh`` the same in Chinese (or an exception
         that says both)."""
         if isinstance(detail, BaseException):
-            detail, zh = str(detail), zh_of(detail)
-        self.findings.append(Finding(code, item, detail, zh, **fields))
+            zh = zh_of(detail)
+        self.findings.append(Finding(code, item, str(detail), zh, **fields))
 
     @property
     def ok(self) -> bool:
