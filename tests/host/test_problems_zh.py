@@ -338,10 +338,14 @@ def _cli_cases(tmp: Path) -> list:
             "sealcam keygen: %s is not a directory: give the folder for the key files (--out)"
             % afile,
         ),
+        (
+            ("demo", "--dir", str(afile)),  # was a traceback
+            "sealcam demo: %s is not a folder: give a folder for the demo (--dir)" % afile,
+        ),
     ]
 
 
-@pytest.mark.parametrize("case", range(3))
+@pytest.mark.parametrize("case", range(4))
 def test_command_line_refusals_are_one_chinese_line(tmp_path, capsys, case):
     argv, english = _cli_cases(tmp_path)[case]
     en_code, en_line = _cli(capsys, "en", *argv)
