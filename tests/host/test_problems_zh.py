@@ -18,7 +18,7 @@ from host.cli.main import main
 from protocol import cbor, mp4
 from protocol.sealing import seal
 from protocol.verify import Finding
-from tests.host.test_errors_zh import CJK, english_run
+from tests.host.helpers import CJK, break_signature, english_run
 
 # Every message id protocol.mp4 names: it has no catalogue of its own to be checked against.
 MP4_SOURCE = Path(mp4.__file__).read_text(encoding="utf-8")
@@ -428,13 +428,12 @@ def test_a_ledger_that_is_not_ok_is_said_with_its_finding_in_chinese(tmp_path):
     from host.export import NotAuthentic, export_recording
     from protocol.registry import EV_RECORD_STOP, F_EVENT
     from tests.host import fmp4
-    from tests.host.test_mp4export import _break_signature
     from tests.protocol.helpers import DEVICE
 
     rec = fmp4.record(gops_before=2, gops_after=2)
     fmp4.evidence_store(tmp_path / "ev", rec).close()
     stop = next(e for e in rec.entries if e.fields.get(F_EVENT) == EV_RECORD_STOP)
-    _break_signature(tmp_path / "ev", stop.seq)
+    break_signature(tmp_path / "ev", stop.seq)
     said = {}
     for lang in i18n.LANGS:
         i18n.use(lang)
