@@ -37,8 +37,9 @@ import datetime
 import hashlib
 from pathlib import Path
 
+from host import i18n
 from host.errors import Unusable
-from host.files import read_regular, write_atomic
+from host.files import read_regular, said_what, write_atomic
 
 CA_CERT = "agency-ca.pem"
 CA_KEY = "agency-ca.key"
@@ -71,16 +72,12 @@ def check_name(name: str) -> str:
     it cannot be one."""
     clean = name.strip()
     if not clean:
-        raise AgencyKeyProblem(
-            "give the agency's name: --agency '某市公安局' (or its English name)"
-        )
+        # The example is a name as an agency writes it, in Chinese in both languages.
+        raise AgencyKeyProblem(i18n.text("agency.no_name", example="'某市公安局'"))
     if len(clean) > NAME_LIMIT:
-        raise AgencyKeyProblem(
-            "the agency's name is %d characters; a certificate holds at most %d: shorten it"
-            % (len(clean), NAME_LIMIT)
-        )
+        raise AgencyKeyProblem(i18n.text("agency.name_long", length=len(clean), limit=NAME_LIMIT))
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in clean):
-        raise AgencyKeyProblem("the agency's name holds a control character: %r" % name)
+        raise AgencyKeyProblem(i18n.text("agency.name_control", name=repr(name)))
     return clean
 
 
@@ -100,7 +97,7 @@ def make_agency(name: str, country: str = "CN", now: "datetime.datetime | None" 
 
     name = check_name(name)
     if len(country) != 2 or not country.isalpha() or not country.isupper():
-        raise AgencyKeyProblem("a country is two capital letters (ISO 3166), not %r" % country)
+        raise AgencyKeyProblem(i18n.text("agency.country", country=repr(country)))
     start = (now or datetime.datetime.now(datetime.UTC)) - BACKDATE
 
     def subject(common: str) -> "x509.Name":
@@ -185,13 +182,11 @@ def write_agency(out: Path, files: dict, force: bool = False) -> list:
     paths written. AgencyKeyProblem, before anything is written, when one exists and not
     ``force``."""
     if out.exists() and not out.is_dir():
-        raise AgencyKeyProblem("%s is not a directory: give the folder for the agency's keys" % out)
+        raise AgencyKeyProblem(i18n.text("agency.out_not_dir", path=out))
     there = [out / n for n in files if (out / n).exists()]
     if there and not force:
         raise AgencyKeyProblem(
-            "%s already holds agency keys (%s); pass --force to replace them (exports "
-            "signed and footage sealed with the old keys then need the old files)"
-            % (out, ", ".join(p.name for p in there))
+            i18n.text("agency.exists", path=out, files=", ".join(p.name for p in there))
         )
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -204,7 +199,7 @@ def write_agency(out: Path, files: dict, force: bool = False) -> list:
                 path.chmod(0o600)  # a file --force replaced keeps no wider mode
             written.append(path)
     except OSError as exc:
-        raise AgencyKeyProblem("cannot write the agency's keys in %s: %s" % (out, exc)) from None
+        raise AgencyKeyProblem(i18n.text("agency.cannot_write", path=out, why=exc)) from None
     return written
 
 
@@ -226,21 +221,21 @@ def _pem_private(path: str, what: str, kind: type) -> object:
 
     data = read_regular(path, what, PEM_LIMIT)
     if len(data) == SEAL_KEY_SIZE and b"-----" not in data:
-        raise AgencyKeyProblem(
-            "%s holds 32 raw bytes: that is an agency public key (agency-seal.pub); give the "
-            "private half, %s, made beside it by sealcam keygen --agency" % (path, SEAL_KEY)
-        )
+        raise AgencyKeyProblem(i18n.text("agency.raw_public", path=path, key=SEAL_KEY))
     try:
         key = serialization.load_pem_private_key(data, None)
     except (ValueError, TypeError):
         raise AgencyKeyProblem(
-            "%s is not an unencrypted PEM private key: give the %s that sealcam keygen "
-            "--agency wrote" % (path, what)
+            i18n.text("agency.not_pem_key", path=path, what=said_what(what))
         ) from None
     if not isinstance(key, kind):
         raise AgencyKeyProblem(
-            "%s holds a key of another kind (%s), not the %s"
-            % (path, type(key).__name__.lstrip("_"), what)
+            i18n.text(
+                "agency.other_kind",
+                path=path,
+                kind=type(key).__name__.lstrip("_"),
+                what=said_what(what),
+            )
         )
     return key
 
@@ -263,7 +258,7 @@ def load_seal_key(path: str) -> SealKey:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import x25519
 
-    key = _pem_private(path, "agency seal key (%s)" % SEAL_KEY, x25519.X25519PrivateKey)
+    key = _pem_private(path, i18n.N_("file.what.agency_seal"), x25519.X25519PrivateKey)
     assert isinstance(key, x25519.X25519PrivateKey)
     raw = key.private_bytes(
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
@@ -316,14 +311,13 @@ def load_signing(folder: str) -> SigningIdentity:
     root = Path(folder)
     if not root.is_dir():
         raise AgencyKeyProblem(
-            "%s is not a directory: give the folder sealcam keygen --agency wrote (it holds "
-            "%s and %s)" % (folder, SIGN_CERT, SIGN_KEY)
+            i18n.text("agency.not_folder", path=folder, cert=SIGN_CERT, key=SIGN_KEY)
         )
     chain_pem = read_regular(str(root / SIGN_CERT), "agency signing certificate", PEM_LIMIT)
     try:
         certs = x509.load_pem_x509_certificates(chain_pem)
     except ValueError:
-        raise AgencyKeyProblem("%s is not a PEM certificate chain" % (root / SIGN_CERT)) from None
+        raise AgencyKeyProblem(i18n.text("agency.not_chain", path=root / SIGN_CERT)) from None
     key = _pem_private(str(root / SIGN_KEY), "agency signing key", ed25519.Ed25519PrivateKey)
     assert isinstance(key, ed25519.Ed25519PrivateKey)
     raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
@@ -332,16 +326,18 @@ def load_signing(folder: str) -> SigningIdentity:
         *raw
     ) != key.public_key().public_bytes(*raw):
         raise AgencyKeyProblem(
-            "%s is not the key of the certificate in %s: they come from different runs of "
-            "sealcam keygen --agency" % (root / SIGN_KEY, root / SIGN_CERT)
+            i18n.text("agency.key_not_cert", key=root / SIGN_KEY, cert=root / SIGN_CERT)
         )
     now = datetime.datetime.now(datetime.UTC)
     leaf_cert = certs[0]
     if not leaf_cert.not_valid_before_utc <= now <= leaf_cert.not_valid_after_utc:
         raise AgencyKeyProblem(
-            "the agency signing certificate %s is valid from %s to %s, not today: issue a new "
-            "one (sealcam keygen --agency)"
-            % (root / SIGN_CERT, leaf_cert.not_valid_before_utc, leaf_cert.not_valid_after_utc)
+            i18n.text(
+                "agency.not_valid_now",
+                path=root / SIGN_CERT,
+                start=leaf_cert.not_valid_before_utc,
+                end=leaf_cert.not_valid_after_utc,
+            )
         )
     return SigningIdentity(chain_pem, key, folder)
 
@@ -358,9 +354,7 @@ def load_anchor(path: str) -> bytes:
     try:
         certs = x509.load_pem_x509_certificates(data)
     except ValueError:
-        raise AgencyKeyProblem(
-            "%s is not a PEM certificate: give the agency's %s" % (p, CA_CERT)
-        ) from None
+        raise AgencyKeyProblem(i18n.text("agency.not_ca", path=p, ca=CA_CERT)) from None
     if not certs:
-        raise AgencyKeyProblem("%s holds no certificate" % p)
+        raise AgencyKeyProblem(i18n.text("agency.no_cert", path=p))
     return data

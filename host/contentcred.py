@@ -52,6 +52,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from host import i18n
 from host.errors import Unusable
 from host.files import fsync_dir
 
@@ -195,11 +196,11 @@ def sign_file(unsigned: Path, out: Path, identity: "SigningIdentity", definition
                 os.fsync(dst.fileno())
         box = manifest_box(tmp)
         if box is None:
-            raise CredentialsProblem("c2pa-rs wrote no manifest box into %s" % out.name)
+            raise CredentialsProblem(i18n.text("export.c2pa_no_box", name=out.name))
         os.replace(tmp, out)
     except c2pa.C2paError as exc:
         raise CredentialsProblem(
-            "the C2PA manifest could not be signed: %s" % str(exc).splitlines()[0]
+            i18n.text("export.c2pa_unsigned", why=str(exc).splitlines()[0])
         ) from None
     finally:
         tmp.unlink(missing_ok=True)

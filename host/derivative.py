@@ -17,6 +17,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from host import i18n
 from protocol.registry import F_END_MS, F_FRAME_HASHES, F_PLAIN_LEN, F_START_MS
 
 if TYPE_CHECKING:  # PyAV and numpy load only when a derivative is written
@@ -82,7 +83,9 @@ class H264Derivative:
         try:
             container = av.open(str(self.path), "w", format="mp4")
         except (av.FFmpegError, OSError) as exc:
-            raise DerivativeProblem("cannot create %s: %s" % (self.path, exc)) from None
+            raise DerivativeProblem(
+                i18n.text("export.derivative_create", path=self.path, why=exc)
+            ) from None
         for key, value in self.metadata.items():
             container.metadata[key] = value
         video = container.add_stream(CODEC, rate=self.rate, options=dict(X264_OPTIONS))
@@ -160,7 +163,9 @@ class H264Derivative:
             for packet in packets:
                 self._container.mux(packet)
         except av.FFmpegError as exc:
-            raise DerivativeProblem("cannot encode %s: %s" % (self.path.name, exc)) from None
+            raise DerivativeProblem(
+                i18n.text("export.derivative_encode", name=self.path.name, why=exc)
+            ) from None
 
     def close(self) -> None:
         """Flush the encoders and finish the file (nothing when it was never opened)."""

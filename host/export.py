@@ -607,7 +607,7 @@ def _opened(store: "MediaFiles", chunks: list, seal: "SealKey | None", extractor
 
     if seal is None or not sealedmedia.is_sealed(chunks):
         return store, {}
-    name = "the agency seal key %s (public key fingerprint %s)" % (seal.path, seal.fingerprint)
+    name = i18n.text("export.seal_key_name", path=seal.path, fingerprint=seal.fingerprint)
     facts = {
         "decrypted": "sealed on the device to the agency's X25519 key (R-DEV-3, %s); "
         "decrypted for this export" % sealedmedia.CIPHER_NAME,
@@ -719,7 +719,12 @@ class _Ledger:
         the caller asked to export changed footage anyway)."""
         report = self._worker.report()
         if report.state in (NOT_OK, UNKNOWN_KEY) and not self.mark_changed:
-            first = report.findings[0].message if report.findings else report.state
+            from host.report_text import finding_text
+
+            # The finding as a person reads it, in the language of the refusal around it.
+            first = (
+                finding_text(report.findings[0]) if report.findings else i18n.verdict(report.state)
+            )
             raise NotAuthentic(
                 i18n.text(
                     "export.ledger_not_ok",

@@ -39,7 +39,14 @@ MAX_EVIDENCE_BYTES = 256 << 20
 
 
 class EvidenceProblem(ValueError):
-    """The evidence box is not readable as sealcam evidence; the message says what is wrong."""
+    """The evidence box is not readable as sealcam evidence; the message says what is wrong,
+    in English (the report's ``--json``); ``msg_id`` and ``fields`` say the same in the
+    reader's language (``host.problems``)."""
+
+    def __init__(self, message: str, msg_id: str, **fields: object) -> None:
+        super().__init__(message)
+        self.msg_id = msg_id
+        self.fields = fields
 
 
 class Evidence:
@@ -97,30 +104,39 @@ def decode(body: bytes) -> Evidence:
     try:
         m = cbor.loads(body)
     except ProtocolError as exc:
-        raise EvidenceProblem("its payload is not deterministic CBOR (%s)" % exc) from None
+        raise EvidenceProblem(
+            "its payload is not deterministic CBOR (%s)" % exc, "mp4ev.not_cbor", why=exc
+        ) from None
     if type(m) is not dict:
-        raise EvidenceProblem("its payload is not a CBOR map")
+        raise EvidenceProblem("its payload is not a CBOR map", "mp4ev.not_map")
     if m.get("sealcam") != LAYOUT:
-        raise EvidenceProblem("its layout version is %r, not %d" % (m.get("sealcam"), LAYOUT))
+        raise EvidenceProblem(
+            "its layout version is %r, not %d" % (m.get("sealcam"), LAYOUT),
+            "mp4ev.layout",
+            found=m.get("sealcam"),
+            layout=LAYOUT,
+        )
     device_id = m.get("device_id")
     recording = m.get("recording")
     entries = m.get("entries")
     export = m.get("export", {})
     if type(device_id) is not str or not device_id:
-        raise EvidenceProblem("it names no device id")
+        raise EvidenceProblem("it names no device id", "mp4ev.no_device")
     if type(recording) is not bytes:
-        raise EvidenceProblem("it names no recording id")
+        raise EvidenceProblem("it names no recording id", "mp4ev.no_recording")
     if type(entries) is not list or not all(type(e) is bytes for e in entries):
-        raise EvidenceProblem("its entries are not a list of byte strings")
+        raise EvidenceProblem("its entries are not a list of byte strings", "mp4ev.entries")
     if type(export) is not dict:
-        raise EvidenceProblem("its export facts are not a map")
+        raise EvidenceProblem("its export facts are not a map", "mp4ev.export")
     key = None
     raw_key = m.get("device_key")
     if raw_key is not None:
         if type(raw_key) is not bytes:
-            raise EvidenceProblem("its device key is not a COSE_Key byte string")
+            raise EvidenceProblem("its device key is not a COSE_Key byte string", "mp4ev.key_type")
         try:
             key = decode_key(raw_key)
         except ProtocolError as exc:
-            raise EvidenceProblem("its device key is not readable (%s)" % exc) from None
+            raise EvidenceProblem(
+                "its device key is not readable (%s)" % exc, "mp4ev.key_unreadable", why=exc
+            ) from None
     return Evidence(device_id, key, recording, entries, export)

@@ -43,7 +43,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from host import exportlayout, i18n, mp4evidence
+from host import exportlayout, i18n, mp4evidence, problems
 from host.errors import Unusable
 from host.evidence import EvidenceError, MediaFiles
 from host.files import fsync_dir
@@ -710,7 +710,7 @@ def _write(
         tracks = mp4.read_init(init)
     except mp4.Mp4Error as exc:
         raise ExportProblem(
-            i18n.text("export.init_unreadable", seq=init_entry.seq, problem=exc)
+            i18n.text("export.init_unreadable", seq=init_entry.seq, problem=problems.said(exc))
         ) from None
     # Each chunk's note is made as it is laid, while the threads hash (not after, when
     # the export waits for it); whether it matches is filled in by _settle.

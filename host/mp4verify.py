@@ -31,7 +31,7 @@ import signal
 import time
 from typing import Any, BinaryIO
 
-from host import contentcred, forking, i18n, mp4evidence
+from host import contentcred, forking, i18n, mp4evidence, problems
 from host.errors import Unusable
 from host.files import open_regular
 from host.localtime import DEFAULT_ZONE
@@ -712,7 +712,7 @@ def _read_evidence(fh: BinaryIO, box: Box, report: Mp4Report) -> "mp4evidence.Ev
             "the sealcam evidence box at byte %d cannot be read: %s" % (box.start, exc),
             offset=box.start,
             msg_id="mp4f.evidence-unreadable",
-            fields={"offset": box.start, "why": str(exc)},
+            fields={"offset": box.start, "why": problems.pair(exc)},
         )
         return None
     report.device_id = evidence.device_id
@@ -1001,7 +1001,7 @@ def _check_init(
             -1,
             0,
             "mp4f.init-unreadable",
-            {"why": str(exc)},
+            {"why": problems.pair(exc)},
         )
         return _Tracks([])
 
@@ -1035,11 +1035,21 @@ def _fragment(
     footage.append(_Fragment(start, end, sha))
 
 
+class _Unopenable(ValueError):
+    """A fragment too large to open frame by frame (English, and as ``host.problems``
+    says it)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__("%d bytes, too large to open frame by frame" % size)
+        self.msg_id = "mp4f.too-large-to-open"
+        self.fields = {"size": size}
+
+
 def _parse(fh: BinaryIO, start: int, end: int, tracks: "_Tracks") -> tuple:
     """``(data, sequence, samples)`` of the fragment at bytes start..end; Mp4Error if it is
     not one, ValueError if it is too large to open."""
     if end - start > MAX_FRAGMENT_BYTES:
-        raise ValueError("%d bytes, too large to open frame by frame" % (end - start))
+        raise _Unopenable(end - start)
     data = _read_at(fh, start, end - start)
     sequence, samples = mp4.read_fragment(data, tracks.all)
     return data, sequence, samples
@@ -1162,7 +1172,7 @@ def _changed(fh: BinaryIO, e, f: _Fragment, tracks: _Tracks, report: Mp4Report) 
             e.seq,
             f.start,
             "mp4f.fragment-unopened",
-            {"seq": e.seq, "start": f.start, "end": f.end, "why": str(exc)},
+            {"seq": e.seq, "start": f.start, "end": f.end, "why": problems.pair(exc)},
         )
         return
     if video is None:

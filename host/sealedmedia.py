@@ -12,6 +12,7 @@ Sealed bytes that fail their hash are refused (or marked) as changed, naming the
 
 import hashlib
 
+from host import i18n
 from host.errors import Unusable
 from host.evidence import MediaReader
 from protocol.ledger import Entry
@@ -59,9 +60,7 @@ class OpenedMedia:
             plain = open_sealed(sealed, self.private)
         except SealingError:
             raise SealedMediaProblem(
-                "chunk seq %d does not open with %s: it was sealed to another agency key; "
-                "give --agency-key the private half of the key the recorder was given "
-                "(sealcam record --seal-to)" % (entry.seq, self.key_name)
+                i18n.text("export.seal_other_key", seq=entry.seq, key=self.key_name)
             ) from None
         self.opened += 1
         return plain

@@ -93,7 +93,17 @@ _U32 = 0xFFFFFFFF
 
 
 class Mp4Error(ValueError):
-    """Bytes are not the fragmented MP4 this module reads, or a value cannot be written."""
+    """Bytes are not the fragmented MP4 this module reads, or a value cannot be written.
+
+    The message is English: this module runs on the device too and has no catalogue.
+    ``msg_id`` and ``fields`` name the same line in the host's catalogue (``mp4.*``), so that
+    the host says it in the reader's language (``host.problems.said``); ``where`` and ``what``
+    fields name a place in the file as the English message does."""
+
+    def __init__(self, message: str, msg_id: str = "", **fields: object) -> None:
+        super().__init__(message)
+        self.msg_id = msg_id
+        self.fields = fields
 
 
 class Track:
@@ -262,23 +272,39 @@ def _full(kind: bytes, version: int, flags: int, *parts: bytes) -> bytes:
 
 def _check_uint(what: str, n: object, bits: int) -> int:
     if not isinstance(n, int) or isinstance(n, bool) or n < 0 or n >= 1 << bits:
-        raise Mp4Error("mp4: %s must be an integer 0..2^%d-1, got %r" % (what, bits, n))
+        raise Mp4Error(
+            "mp4: %s must be an integer 0..2^%d-1, got %r" % (what, bits, n),
+            "mp4e.not_uint",
+            what=what,
+            bits=bits,
+            value=n,
+        )
     return n
 
 
 def _check_track(t: Track) -> None:
     _check_uint("track_id", t.track_id, 32)
     if t.track_id == 0:
-        raise Mp4Error("mp4: track_id 0 is reserved; number tracks from 1")
+        raise Mp4Error("mp4: track_id 0 is reserved; number tracks from 1", "mp4e.track_zero")
     _check_uint("timescale of track %d" % t.track_id, t.timescale, 32)
     if t.timescale == 0:
-        raise Mp4Error("mp4: track %d has timescale 0" % t.track_id)
+        raise Mp4Error(
+            "mp4: track %d has timescale 0" % t.track_id, "mp4e.timescale_zero", track=t.track_id
+        )
     want = _CODEC_HANDLER.get(t.codec)
     if want is None:
-        raise Mp4Error("mp4: cannot write codec %r (avc1, hvc1, jpeg, mp4a, tx3g)" % t.codec)
+        raise Mp4Error(
+            "mp4: cannot write codec %r (avc1, hvc1, jpeg, mp4a, tx3g)" % t.codec,
+            "mp4e.codec_unknown",
+            codec=t.codec,
+        )
     if t.handler != want:
         raise Mp4Error(
-            "mp4: codec %s belongs under handler %r, not %r" % (t.codec, want, t.handler)
+            "mp4: codec %s belongs under handler %r, not %r" % (t.codec, want, t.handler),
+            "mp4e.codec_handler",
+            codec=t.codec,
+            want=want,
+            handler=t.handler,
         )
     _check_uint("width of track %d" % t.track_id, t.width, 16)
     _check_uint("height of track %d" % t.track_id, t.height, 16)
@@ -286,7 +312,12 @@ def _check_track(t: Track) -> None:
     _check_uint("sample_rate of track %d" % t.track_id, t.sample_rate, 32)
     _check_uint("media_time of track %d" % t.track_id, t.media_time, 31)
     if t.codec in _CONFIG_BOX and not t.config:
-        raise Mp4Error("mp4: track %d (%s) needs its decoder configuration" % (t.track_id, t.codec))
+        raise Mp4Error(
+            "mp4: track %d (%s) needs its decoder configuration" % (t.track_id, t.codec),
+            "mp4e.no_config",
+            track=t.track_id,
+            codec=t.codec,
+        )
 
 
 def _descriptor(tag: int, payload: bytes) -> bytes:
@@ -422,12 +453,14 @@ def _edts(t: Track) -> bytes:
 def init_segment(tracks: list) -> bytes:
     """The initialisation segment (ftyp + moov) for ``tracks``, in the order given."""
     if not tracks:
-        raise Mp4Error("mp4: an initialisation segment needs at least one track")
+        raise Mp4Error("mp4: an initialisation segment needs at least one track", "mp4e.no_tracks")
     ids = []
     for t in tracks:
         _check_track(t)
         if t.track_id in ids:
-            raise Mp4Error("mp4: track_id %d appears twice" % t.track_id)
+            raise Mp4Error(
+                "mp4: track_id %d appears twice" % t.track_id, "mp4e.track_twice", track=t.track_id
+            )
         ids.append(t.track_id)
     ftyp = _box(b"ftyp", _BRANDS[0], _u32(0), b"".join(_BRANDS))
     mvhd = _full(
@@ -456,7 +489,7 @@ def fragment(sequence: int, runs: list) -> bytes:
     """One fragment (moof + mdat): ``runs`` in order, each a traf and its samples in mdat."""
     _check_uint("sequence", sequence, 32)
     if not runs:
-        raise Mp4Error("mp4: a fragment needs at least one run")
+        raise Mp4Error("mp4: a fragment needs at least one run", "mp4e.no_runs")
     trafs = []
     patches = []  # (offset of trun's data_offset within the moof payload, run index)
     sizes = []  # bytes of each run's samples
@@ -471,15 +504,25 @@ def fragment(sequence: int, runs: list) -> bytes:
         for s in samples:
             _check_uint("sample duration in track %d" % run.track_id, s.duration, 32)
             if not isinstance(s.cto, int) or not -(1 << 31) <= s.cto < 1 << 32:
-                raise Mp4Error("mp4: composition offset %r is out of range" % (s.cto,))
+                raise Mp4Error(
+                    "mp4: composition offset %r is out of range" % (s.cto,),
+                    "mp4e.cto_range",
+                    value=s.cto,
+                )
             if s.cto:
                 with_cto = True
             if s.cto < 0:
                 negative = True
             if len(s.data) > _U32:
-                raise Mp4Error("mp4: a sample of %d bytes does not fit a trun" % len(s.data))
+                raise Mp4Error(
+                    "mp4: a sample of %d bytes does not fit a trun" % len(s.data),
+                    "mp4e.sample_too_large",
+                    size=len(s.data),
+                )
         if negative and any(s.cto >= 1 << 31 for s in samples):
-            raise Mp4Error("mp4: composition offsets mix negative and above 2^31 values")
+            raise Mp4Error(
+                "mp4: composition offsets mix negative and above 2^31 values", "mp4e.cto_mixed"
+            )
         flags = _TRUN_DATA_OFFSET | _TRUN_DURATION | _TRUN_SIZE | _TRUN_FLAGS
         if with_cto:
             flags |= _TRUN_CTO
@@ -503,7 +546,12 @@ def fragment(sequence: int, runs: list) -> bytes:
         sizes.append(sum([len(s.data) for s in samples]))
     moof = bytearray(_box(b"moof", _full(b"mfhd", 0, 0, _u32(sequence)), b"".join(trafs)))
     if len(moof) != pos:
-        raise Mp4Error("mp4: internal error: moof layout %d != %d" % (len(moof), pos))
+        raise Mp4Error(
+            "mp4: internal error: moof layout %d != %d" % (len(moof), pos),
+            "mp4e.moof_layout",
+            made=len(moof),
+            planned=pos,
+        )
     total = sum(sizes)
     # mdat header: a 64-bit size only when 32 bits cannot hold it
     if total + 8 > _U32:
@@ -514,7 +562,9 @@ def fragment(sequence: int, runs: list) -> bytes:
     for index in range(len(runs)):
         at = patches[index]
         if offset > 0x7FFFFFFF:
-            raise Mp4Error("mp4: fragment too large for a 32-bit data offset")
+            raise Mp4Error(
+                "mp4: fragment too large for a 32-bit data offset", "mp4e.fragment_too_large"
+            )
         moof[at : at + 4] = _u32(offset)
         offset += sizes[index]
     # One join, so each sample's bytes are copied once (a board has little RAM to spare).
@@ -529,14 +579,20 @@ def text_sample(text: str) -> bytes:
     """A tx3g sample showing ``text`` (UTF-8); "" is the empty sample that clears the screen."""
     raw = text.encode()
     if len(raw) > 0xFFFF:
-        raise Mp4Error("mp4: a text sample holds at most 65535 bytes of UTF-8")
+        raise Mp4Error(
+            "mp4: a text sample holds at most 65535 bytes of UTF-8", "mp4e.text_too_long"
+        )
     return _u16(len(raw)) + raw
 
 
 def uuid_box(usertype: bytes, payload: bytes) -> bytes:
     """A top-level ``uuid`` box: players skip it, so it can carry data of our own."""
     if len(usertype) != 16:
-        raise Mp4Error("mp4: a uuid box's user type is 16 bytes, not %d" % len(usertype))
+        raise Mp4Error(
+            "mp4: a uuid box's user type is 16 bytes, not %d" % len(usertype),
+            "mp4e.usertype",
+            size=len(usertype),
+        )
     return _box(b"uuid", bytes(usertype), payload)
 
 
@@ -545,7 +601,7 @@ def uuid_box(usertype: bytes, payload: bytes) -> bytes:
 
 def _int(data: bytes, at: int, n: int, end: int, what: str) -> int:
     if at < 0 or at + n > end:
-        raise Mp4Error("mp4: %s is cut short" % what)
+        raise Mp4Error("mp4: %s is cut short" % what, "mp4e.cut_short", what=what)
     return int.from_bytes(data[at : at + n], "big")
 
 
@@ -565,13 +621,23 @@ def _children(data: bytes, start: int, end: int, where: str, padded: bool = Fals
         if end - at < 8:
             if padded and not any(data[at:end]):
                 break
-            raise Mp4Error("mp4: %d stray bytes at the end of %s" % (end - at, where))
+            raise Mp4Error(
+                "mp4: %d stray bytes at the end of %s" % (end - at, where),
+                "mp4e.stray_bytes",
+                count=end - at,
+                where=where,
+            )
         size = int.from_bytes(data[at : at + 4], "big")
         kind = _fourcc(data[at + 4 : at + 8])
         head = 8
         if size == 1:
             if end - at < 16:
-                raise Mp4Error("mp4: box %r in %s is cut short in its 64-bit size" % (kind, where))
+                raise Mp4Error(
+                    "mp4: box %r in %s is cut short in its 64-bit size" % (kind, where),
+                    "mp4e.size64_short",
+                    box=kind,
+                    where=where,
+                )
             size = int.from_bytes(data[at + 8 : at + 16], "big")
             head = 16
         elif size == 0:
@@ -580,12 +646,22 @@ def _children(data: bytes, start: int, end: int, where: str, padded: bool = Fals
             head += 16
         if size < head:
             raise Mp4Error(
-                "mp4: box %r in %s declares %d bytes, less than its header" % (kind, where, size)
+                "mp4: box %r in %s declares %d bytes, less than its header" % (kind, where, size),
+                "mp4e.size_below_header",
+                box=kind,
+                where=where,
+                size=size,
             )
         if size > end - at:
             raise Mp4Error(
                 "mp4: box %r at byte %d declares %d bytes, past the end of %s (%d left)"
-                % (kind, at, size, where, end - at)
+                % (kind, at, size, where, end - at),
+                "mp4e.size_past_end",
+                box=kind,
+                at=at,
+                size=size,
+                where=where,
+                left=end - at,
             )
         out.append((kind, at, at + head, at + size))
         at += size
@@ -610,7 +686,11 @@ def fragment_spans(data: bytes) -> list:
         if kind != "moof":
             continue
         if i >= len(boxes) or boxes[i][0] != "mdat":
-            raise Mp4Error("mp4: the moof at byte %d has no mdat after it" % start)
+            raise Mp4Error(
+                "mp4: the moof at byte %d has no mdat after it" % start,
+                "mp4e.moof_no_mdat",
+                at=start,
+            )
         while i < len(boxes) and boxes[i][0] == "mdat":
             end = boxes[i][2]
             i += 1
@@ -631,8 +711,16 @@ def _one(boxes: list, kind: str, where: str) -> tuple:
     found = [b for b in boxes if b[0] == kind]
     if len(found) != 1:
         if not found:
-            raise Mp4Error("mp4: %s has no %s box" % (where, kind))
-        raise Mp4Error("mp4: %s has %d %s boxes, expected one" % (where, len(found), kind))
+            raise Mp4Error(
+                "mp4: %s has no %s box" % (where, kind), "mp4e.no_box", where=where, box=kind
+            )
+        raise Mp4Error(
+            "mp4: %s has %d %s boxes, expected one" % (where, len(found), kind),
+            "mp4e.boxes_not_one",
+            where=where,
+            count=len(found),
+            box=kind,
+        )
     return found[0]
 
 
@@ -659,9 +747,14 @@ def _read_descriptor(data: bytes, at: int, end: int) -> tuple:
         if not c & 0x80:
             break
     else:
-        raise Mp4Error("mp4: an esds descriptor length runs over four bytes")
+        raise Mp4Error("mp4: an esds descriptor length runs over four bytes", "mp4e.esds_length")
     if n > end - at:
-        raise Mp4Error("mp4: esds descriptor %d declares %d bytes, past its box" % (tag, n))
+        raise Mp4Error(
+            "mp4: esds descriptor %d declares %d bytes, past its box" % (tag, n),
+            "mp4e.esds_past_box",
+            tag=tag,
+            size=n,
+        )
     return tag, at, at + n
 
 
@@ -669,7 +762,7 @@ def _audio_config(data: bytes, start: int, end: int) -> bytes:
     """The AudioSpecificConfig inside an esds payload (after version and flags)."""
     tag, at, stop = _read_descriptor(data, start, end)
     if tag != _ES_DESCR:
-        raise Mp4Error("mp4: esds does not start with an ES_Descriptor")
+        raise Mp4Error("mp4: esds does not start with an ES_Descriptor", "mp4e.esds_start")
     flags = _int(data, at + 2, 1, stop, "the ES_Descriptor")
     at += 3
     if flags & 0x80:
@@ -698,7 +791,10 @@ def _read_entry(data: bytes, box: tuple, track: Track) -> None:
     if track.handler == HANDLER_VIDEO or kind in _CONFIG_BOX or kind == "jpeg":
         if end - p < _VISUAL_ENTRY_LEN:
             raise Mp4Error(
-                "mp4: visual sample entry %r of track %d is cut short" % (kind, track.track_id)
+                "mp4: visual sample entry %r of track %d is cut short" % (kind, track.track_id),
+                "mp4e.visual_entry_short",
+                entry=kind,
+                track=track.track_id,
             )
         track.width = int.from_bytes(data[p + 24 : p + 26], "big")
         track.height = int.from_bytes(data[p + 26 : p + 28], "big")
@@ -713,14 +809,21 @@ def _read_entry(data: bytes, box: tuple, track: Track) -> None:
             if cfg is None:
                 raise Mp4Error(
                     "mp4: sample entry %s of track %d has no %s"
-                    % (kind, track.track_id, want.decode())
+                    % (kind, track.track_id, want.decode()),
+                    "mp4e.entry_no_config",
+                    entry=kind,
+                    track=track.track_id,
+                    box=want.decode(),
                 )
             track.config = bytes(data[cfg[2] : cfg[3]])
         return
     if track.handler == HANDLER_AUDIO:
         if end - p < _AUDIO_ENTRY_LEN:
             raise Mp4Error(
-                "mp4: audio sample entry %r of track %d is cut short" % (kind, track.track_id)
+                "mp4: audio sample entry %r of track %d is cut short" % (kind, track.track_id),
+                "mp4e.audio_entry_short",
+                entry=kind,
+                track=track.track_id,
             )
         version = int.from_bytes(data[p + 8 : p + 10], "big")
         track.channels = int.from_bytes(data[p + 16 : p + 18], "big")
@@ -728,15 +831,26 @@ def _read_entry(data: bytes, box: tuple, track: Track) -> None:
         skip = {0: 0, 1: 16, 2: 36}.get(version)
         if skip is None:
             raise Mp4Error(
-                "mp4: audio sample entry of track %d has version %d" % (track.track_id, version)
+                "mp4: audio sample entry of track %d has version %d" % (track.track_id, version),
+                "mp4e.audio_entry_version",
+                track=track.track_id,
+                version=version,
             )
         if end - p < _AUDIO_ENTRY_LEN + skip:
-            raise Mp4Error("mp4: audio sample entry of track %d is cut short" % track.track_id)
+            raise Mp4Error(
+                "mp4: audio sample entry of track %d is cut short" % track.track_id,
+                "mp4e.audio_entry_rest_short",
+                track=track.track_id,
+            )
         if kind == "mp4a":
             inner = _children(data, p + _AUDIO_ENTRY_LEN + skip, end, "sample entry mp4a", True)
             esds = _opt(inner, "esds")
             if esds is None:
-                raise Mp4Error("mp4: sample entry mp4a of track %d has no esds" % track.track_id)
+                raise Mp4Error(
+                    "mp4: sample entry mp4a of track %d has no esds" % track.track_id,
+                    "mp4e.mp4a_no_esds",
+                    track=track.track_id,
+                )
             track.config = _audio_config(data, esds[2] + 4, esds[3])
 
 
@@ -770,18 +884,30 @@ def read_init(data: bytes) -> list:
         hdlr = _one(mb, "hdlr", "mdia of track %d" % track_id)
         handler = _fourcc(data[hdlr[2] + 8 : hdlr[2] + 12]) if hdlr[3] - hdlr[2] >= 12 else ""
         if len(handler) != 4:
-            raise Mp4Error("mp4: hdlr of track %d is cut short" % track_id)
+            raise Mp4Error(
+                "mp4: hdlr of track %d is cut short" % track_id, "mp4e.hdlr_short", track=track_id
+            )
         minf = _one(mb, "minf", "mdia of track %d" % track_id)
         stbl = _one(_inside(data, minf, "minf"), "stbl", "minf of track %d" % track_id)
         stsd = _one(_inside(data, stbl, "stbl"), "stsd", "stbl of track %d" % track_id)
         count = _int(data, stsd[2] + 4, 4, stsd[3], "stsd")
         entries = _children(data, stsd[2] + 8, stsd[3], "stsd")
         if count < 1 or not entries:
-            raise Mp4Error("mp4: track %d has no sample entry" % track_id)
+            raise Mp4Error(
+                "mp4: track %d has no sample entry" % track_id,
+                "mp4e.no_sample_entry",
+                track=track_id,
+            )
         if timescale == 0:
-            raise Mp4Error("mp4: track %d has timescale 0" % track_id)
+            raise Mp4Error(
+                "mp4: track %d has timescale 0" % track_id, "mp4e.timescale_zero", track=track_id
+            )
         if track_id == 0 or any(t.track_id == track_id for t in tracks):
-            raise Mp4Error("mp4: track_id %d is 0 or appears twice in moov" % track_id)
+            raise Mp4Error(
+                "mp4: track_id %d is 0 or appears twice in moov" % track_id,
+                "mp4e.track_id_bad",
+                track=track_id,
+            )
         track = Track(track_id, handler, timescale, "", width=width, height=height)
         track.media_time = _media_time(data, _opt(tb, "edts"))
         _read_entry(data, entries[0], track)
@@ -790,7 +916,7 @@ def read_init(data: bytes) -> list:
             track.width, track.height = width, height
         tracks.append(track)
     if not tracks:
-        raise Mp4Error("mp4: moov holds no trak")
+        raise Mp4Error("mp4: moov holds no trak", "mp4e.no_trak")
     mvex = _opt(inside, "mvex")
     if mvex is not None:
         for trex in _inside(data, mvex, "mvex"):
@@ -798,7 +924,7 @@ def read_init(data: bytes) -> list:
                 continue
             p, e = trex[2], trex[3]
             if e - p < 24:
-                raise Mp4Error("mp4: trex is cut short")
+                raise Mp4Error("mp4: trex is cut short", "mp4e.trex_short")
             track_id = int.from_bytes(data[p + 4 : p + 8], "big")
             for t in tracks:
                 if t.track_id == track_id:
@@ -861,7 +987,7 @@ def read_fragment(data: bytes, tracks: "list | None" = None) -> tuple:
     moof = _one(top, "moof", "the fragment")
     mdats = [(b[2], b[3]) for b in top if b[0] == "mdat"]
     if not mdats:
-        raise Mp4Error("mp4: the fragment has no mdat")
+        raise Mp4Error("mp4: the fragment has no mdat", "mp4e.no_mdat")
     lo, hi = mdats[0]  # the usual case, one mdat, checked without a loop
     trex = {}
     if tracks:
@@ -933,10 +1059,18 @@ def read_fragment(data: bytes, tracks: "list | None" = None) -> tuple:
                 if count > (e - at) // width:
                     raise Mp4Error(
                         "mp4: trun of track %d declares %d samples, more than its box holds"
-                        % (track_id, count)
+                        % (track_id, count),
+                        "mp4e.trun_overfull",
+                        track=track_id,
+                        count=count,
                     )
             elif count > len(data):
-                raise Mp4Error("mp4: trun of track %d declares %d samples" % (track_id, count))
+                raise Mp4Error(
+                    "mp4: trun of track %d declares %d samples" % (track_id, count),
+                    "mp4e.trun_count",
+                    track=track_id,
+                    count=count,
+                )
             for i in range(count):
                 duration, size, sflags, cto = d_duration, d_size, d_flags, 0
                 if i == 0 and first_flags is not None:
@@ -958,7 +1092,12 @@ def read_fragment(data: bytes, tracks: "list | None" = None) -> tuple:
                 if not (lo <= offset and offset + size <= hi) and not _within(mdats, offset, size):
                     raise Mp4Error(
                         "mp4: sample %d of track %d (%d bytes at byte %d) lies outside every mdat"
-                        % (i, track_id, size, offset)
+                        % (i, track_id, size, offset),
+                        "mp4e.sample_outside",
+                        sample=i,
+                        track=track_id,
+                        size=size,
+                        at=offset,
                     )
                 refs.append(
                     SampleRef(

@@ -52,8 +52,8 @@ class MediaError(FirmwareError):
     The message is English, as a board without the host shows it; ``msg_id`` and
     ``fields`` name the same line for a host that speaks the officer's language (the
     command line translates them; firmware never imports the host). A field may itself be
-    a message, ``(msg_id, fields)``, or an OSError (the system's reason, which the host
-    says in its language)."""
+    a message, ``(msg_id, fields)``, an OSError (the system's reason, which the host
+    says in its language) or an error that names its own line (``protocol.mp4.Mp4Error``)."""
 
     def __init__(self, message: str, msg_id: str = "", **fields: object) -> None:
         super().__init__(message)

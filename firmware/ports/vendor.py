@@ -629,7 +629,9 @@ def open_input(
                 "%s is not a stream sealcam can sign: %s" % (source.name, str(exc).rstrip(".")),
                 N_("record.media.not_signable"),
                 name=source.name,
-                why=str(exc).rstrip("."),
+                # An MP4 error names its own line: the command line says it in the reader's
+                # language (a field may be such an error); any other keeps its words.
+                why=exc if getattr(exc, "msg_id", "") else str(exc).rstrip("."),
             ) from None
         return made
     except BaseException:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from host import i18n, problems
 from host.cli.common import EXIT_NOT_OK, EXIT_OK, UsageProblem
 from host.cli.verify import render_checkup
 
@@ -33,18 +34,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from simulator.scenario import load
 
     out = Path(args.dir)
+    if out.exists() and not out.is_dir():
+        raise UsageProblem(i18n.text("demo.not_dir", path=out))
     if out.exists() and any(out.iterdir()):
         if not (out / "host").is_dir():
-            raise UsageProblem("%s is not empty and not an earlier demo: give another --dir" % out)
+            raise UsageProblem(i18n.text("demo.not_empty", path=out))
         import shutil
 
         shutil.rmtree(out)  # an earlier demo's files: start afresh
     out.mkdir(parents=True, exist_ok=True)
     say = None if args.json else (lambda line: print("  " + line, flush=True))
     if not args.json:
-        print("1. A virtual recorder (the unchanged firmware on simulated hardware, its")
-        print("   scene and microphone through the H.264 and AAC encoders) works a shift;")
-        print("   then it docks with `sealcam sync`, another process, over a pseudo-terminal.\n")
+        print(i18n.text("demo.step_shift"))
     try:
         scenario = load(str(SCENARIO_DIR / DEMO_SCENARIO))
         scenario.device["codec"] = DEMO_CODEC
@@ -54,18 +55,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     evidence = out / "host" / "evidence"
     device = report["device"]
     if not args.json:
-        print("\n2. What the host concluded (sealcam verify %s):\n" % evidence)
+        print(i18n.text("demo.step_verify", evidence=evidence))
     before = _checkup(evidence, device, args.json)
     video = out / "recording.mp4"
     try:
         note = export_recording(str(evidence), device, None, str(video), "demo")
         alone = verify_mp4(str(video))
     except (ExportError, ValueError) as exc:
-        raise UsageProblem("export failed: %s" % exc) from None
+        raise UsageProblem(i18n.text("demo.export_failed", problem=problems.said(exc))) from None
     if not args.json:
-        print("3. The recording exported as MP4 with its sound: the device's signed fragments")
-        print("   byte for byte, a subtitle for each pause, the signed ledger entries and the")
-        print("   device key; then the file is checked alone (sealcam verify %s):\n" % video)
+        print(i18n.text("demo.step_export", video=video))
         for line in alone.lines():
             print(line)
         print()
@@ -73,8 +72,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     court = _court_package(evidence, device, note["recording"]["number"], out)
     victim, seq = _change_stored_footage(evidence, device)
     if not args.json:
-        print("4. Someone changes one byte of the stored footage of chunk seq %d" % seq)
-        print("   (%s), and the host verifies again:\n" % victim)
+        print(i18n.text("demo.step_change", seq=seq, file=victim))
     after = _checkup(evidence, device, args.json)
     if args.json:
         print(
@@ -93,7 +91,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             )
         )
     else:
-        print("5. The court package, made before that change, as this command makes it:")
+        print(i18n.text("demo.step_court"))
         print(
             "   %s export --evidence %s --recording %s/%d --extractor demo --host-key %s "
             "--out %s --iso %s"
@@ -107,43 +105,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 shown(Path(court["iso"])),
             )
         )
-        print("   the signed entries, the original fragments byte for byte (a video that")
-        print("   plays), proofs in a signed checkpoint of the host's log, the device key, the")
-        print("   note in Chinese and English (HTML, PDF), a signed manifest of every file, and")
-        print("   an offline verifier; then the folder and its ISO 9660 image are checked.\n")
+        print(i18n.text("demo.court_holds"))
         for line in _verdicts(before, alone, after):
             print(line)
-        print("  the court package, its folder      %s" % court["folder_verdict"])
-        print("  the court package, its ISO image   %s" % court["iso_verdict"])
+        print(i18n.text("demo.verdict_folder", state=_state(court["folder_verdict"])))
+        print(i18n.text("demo.verdict_iso", state=_state(court["iso_verdict"])))
         v = note["video"]
         notes = len(note["pause_notes"])
-        print("\nThe MP4, exported before the change: %s" % shown(video))
+        print(i18n.text("demo.mp4_file", path=shown(video)))
+        what = i18n.N_("demo.mp4_what_one") if notes == 1 else i18n.N_("demo.mp4_what")
         print(
-            "  (%d frames of %s %dx%d with sound, %d pause note%s; its note for the case "
-            "file: %s.json)"
-            % (
-                v["frames"],
-                CODEC_NAMES.get(v["codec"], v["codec"]),
-                v["width"],
-                v["height"],
-                notes,
-                "" if notes == 1 else "s",
-                shown(video),
+            i18n.text(
+                what,
+                frames=v["frames"],
+                codec=CODEC_NAMES.get(v["codec"], v["codec"]),
+                width=v["width"],
+                height=v["height"],
+                notes=notes,
+                path=shown(video),
             )
         )
-        print("  Play it with its sound in VLC or a web browser (open the file, or drag it into")
-        print("  a window), subtitles on to see the pause notes:")
-        print("    vlc %s\n" % shown(video))
+        print(i18n.text("demo.play", path=shown(video)))
         print(
-            "The court package: %s (its disc image: %s)"
-            % (shown(Path(court["folder"])), shown(Path(court["iso"])))
+            i18n.text(
+                "demo.court_files",
+                folder=shown(Path(court["folder"])),
+                iso=shown(Path(court["iso"])),
+            )
         )
-        print(
-            "  Open %s in a browser and choose the folder,"
-            % shown(Path(court["folder"]) / "verify.html")
-        )
-        print("  or read its note: %s\n" % shown(Path(court["folder"]) / "note.pdf"))
-        print("Try it yourself:")
+        print(i18n.text("demo.court_page", page=shown(Path(court["folder"]) / "verify.html")))
+        print(i18n.text("demo.court_note", note=shown(Path(court["folder"]) / "note.pdf")))
+        print(i18n.text("demo.try"))
         print("  %s verify %s" % (command_name(), shown(Path(court["folder"]))))
         print("  %s verify %s" % (command_name(), shown(Path(court["iso"]))))
         print("  %s verify %s" % (command_name(), shown(video)))
@@ -196,15 +188,20 @@ def _verdicts(before: "Checkup", alone: "Mp4Report", after: "Checkup") -> list:
     exported file's on its own."""
 
     def device_state(checkup: "Checkup") -> str:
-        states = [d.report.state for d in checkup.devices]
-        return ", ".join(states) or "no device"
+        states = [_state(d.report.state) for d in checkup.devices]
+        return ", ".join(states) or i18n.text("demo.no_device")
 
     return [
-        "Verdicts",
-        "  evidence store, as synced          %s" % device_state(before),
-        "  the exported MP4, on its own       %s" % alone.state.upper(),
-        "  evidence store, after the change   %s" % device_state(after),
+        i18n.text("demo.verdicts"),
+        i18n.text("demo.verdict_before", state=device_state(before)),
+        i18n.text("demo.verdict_alone", state=_state(alone.state)),
+        i18n.text("demo.verdict_after", state=device_state(after)),
     ]
+
+
+def _state(state: str) -> str:
+    """A verdict as the demo shows it: in the reader's language, an MP4's in capitals."""
+    return i18n.verdict(state) if state in i18n.VERDICTS else state.upper()
 
 
 def command_name(argv0: str | None = None) -> str:

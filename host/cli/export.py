@@ -42,7 +42,7 @@ def _recording_arg(text: str) -> int:
         return int(t, 16) if len(t) == 16 else int(t)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            "give a recording number (decimal) or its 16-hex-digit id, not %r" % text
+            i18n.text("export.bad_recording_arg", given=repr(text))
         ) from None
 
 

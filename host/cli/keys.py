@@ -11,7 +11,7 @@ from host.cli.common import (
     check_id,
     load_key,
 )
-from host.files import write_atomic
+from host.files import os_why, write_atomic
 from protocol.keys import DeviceKey, encode_key
 from protocol.signer import generate_seed, make_signer
 
@@ -38,7 +38,12 @@ def cmd_keygen(args: argparse.Namespace) -> int:
         # The id names the key files: it must not lead them out of --out, or hide them.
         raise UsageProblem(i18n.text("keys.bad_file_id", what=i18n.text(what_id), ident=ident))
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise UsageProblem(i18n.text("keys.out_not_dir", path=out))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageProblem(i18n.text("keys.cannot_make", path=out, why=os_why(exc))) from None
     seed = generate_seed()
     key = DeviceKey(ident, make_signer(seed).public_key(), seed)
     private = out / ("%s.key" % ident)

@@ -7,11 +7,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from host import i18n
 from host.cli.common import EXIT_OK, LEDGER_READ, UsageProblem
-from host.files import write_atomic_parts
-
-NOT_A_STORE = "%s is not a device store (it has no ledger/ folder): give the store folder"
-EXPORTED = "wrote %d entries (%d bytes) of %s's ledger to %s; check it with: %s"
+from host.files import os_why, write_atomic_parts
 
 
 def export_ledger(store: Path, out: Path) -> tuple:
@@ -43,23 +41,26 @@ def cmd_ledger_export(args: argparse.Namespace) -> int:
 
     store = Path(args.store)
     if not (store / "ledger").is_dir():
-        raise UsageProblem(NOT_A_STORE % store)
+        raise UsageProblem(i18n.text("ledger.not_a_store", path=store))
     out = Path(args.out)
     if out.is_dir():
-        raise UsageProblem("%s is a directory: give a file name for the ledger" % out)
+        raise UsageProblem(i18n.text("ledger.out_is_dir", path=out))
     if not out.parent.is_dir():
-        raise UsageProblem("%s does not exist: create it first, or write elsewhere" % out.parent)
+        raise UsageProblem(i18n.text("ledger.no_folder", path=out.parent))
     try:
         count, size = export_ledger(store, out)
     except OSError as exc:
-        raise UsageProblem("cannot write %s: %s" % (out, exc.strerror or exc)) from None
+        raise UsageProblem(i18n.text("ledger.cannot_write", path=out, why=os_why(exc))) from None
     key = store / "device.pub"
     check = "%s verify %s --key %s" % (
         command_name(),
         out,
         key if key.is_file() else "DEVICE.pub",
     )
-    print(EXPORTED % (count, size, store, out, check), file=sys.stderr)
+    print(
+        i18n.text("ledger.exported", count=count, size=size, store=store, out=out, check=check),
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 

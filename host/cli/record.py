@@ -5,7 +5,7 @@ import json
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from host import i18n
 from host.cli.common import (
@@ -19,6 +19,7 @@ from host.cli.common import (
     read_regular,
 )
 from host.files import write_atomic
+from host.problems import said
 from protocol.keys import DeviceKey, encode_key
 from protocol.signer import generate_seed, make_signer
 from protocol.verify import verify_ledger
@@ -92,28 +93,6 @@ def cmd_record(args: argparse.Namespace) -> int:
         return _record_claimed(args, store, held, key, agency, clock, keys, (opened, stop, reason))
     finally:
         held.release()
-
-
-def said(exc: Exception) -> str:
-    """A firmware error in the language in force: a MediaError names its line by message id
-    and fields (a field may be a message of its own); any other keeps the firmware's words."""
-    msg_id = getattr(exc, "msg_id", "")
-    if not msg_id:
-        return str(exc)
-    return _message(msg_id, getattr(exc, "fields", {}))
-
-
-def _message(msg_id: str, fields: dict) -> str:
-    from host.files import os_why
-
-    def filled(value: Any) -> Any:  # a field: str.format takes any value
-        if isinstance(value, tuple) and len(value) == 2:
-            return _message(*value)
-        if isinstance(value, OSError):  # the system's reason, in the reader's language
-            return os_why(value)
-        return value
-
-    return i18n.text(msg_id, **{name: filled(value) for name, value in fields.items()})
 
 
 def _close(opened: tuple) -> None:

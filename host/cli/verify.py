@@ -27,7 +27,7 @@ from host.cli.common import (
     open_regular,
     read_regular,
 )
-from host.files import write_atomic
+from host.files import os_why, write_atomic
 from host.i18n import text
 from host.localtime import DEFAULT_ZONE, zone_problem
 from host.progress import Progress
@@ -388,7 +388,7 @@ def cmd_checkpoint_export(args: argparse.Namespace) -> int:
             try:
                 write_atomic(Path(args.out), note)
             except OSError as exc:
-                why = exc.strerror or exc
+                why = os_why(exc)
                 raise UsageProblem(text("checkpoint.unwritable", path=args.out, why=why)) from None
             print(text("checkpoint.wrote", path=args.out), file=sys.stderr)
         else:

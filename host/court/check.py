@@ -75,7 +75,16 @@ def _checked(files: object) -> vp.Report:
     try:
         return vp.check(files)
     except vp.Unusable as exc:
-        raise Unusable(i18n.text("court.not_package", problem=exc)) from None
+        raise Unusable(i18n.text("court.not_package", problem=_said(exc))) from None
+
+
+def _said(what: object) -> str:
+    """A finding's detail, or why a package cannot be checked, in the language in force:
+    the script says each in Chinese and in English (``verify_package.Said``)."""
+    if isinstance(what, vp.Finding):
+        return what.detail_zh if i18n.current() == i18n.ZH else what.detail
+    assert isinstance(what, BaseException)
+    return vp.zh_of(what) if i18n.current() == i18n.ZH else str(what)
 
 
 def _reason(code: object) -> str:
@@ -91,7 +100,7 @@ def render(report: vp.Report, path: str) -> str:
     lines = [i18n.text("court.checking", path=path)]
     for f in report.findings:
         mark = i18n.text("court.mark_fail") if f.failed else i18n.text("court.mark_note")
-        said = i18n.text(FINDING_TEXT[f.code], item=f.item, detail=f.detail)
+        said = i18n.text(FINDING_TEXT[f.code], item=f.item, detail=_said(f))
         lines.append("  %s %s" % (mark, said))
     for r in report.recordings:
         lines.append(

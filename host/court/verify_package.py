@@ -139,15 +139,37 @@ TEXTS = {
 }
 
 
+class Said(ValueError):
+    """Why a check failed, in English (``str``, the ``detail`` of the JSON) and in Chinese
+    (``zh``): this script carries no catalogue, and its reader may read either language."""
+
+    def __init__(self, en: str, zh: str) -> None:
+        super().__init__(en)
+        self.zh = zh
+
+
+def zh_of(exc: BaseException) -> str:
+    """What ``exc`` says in Chinese where it says it (``Said``); its own words otherwise."""
+    return getattr(exc, "zh", "") or str(exc)
+
+
 class Unusable(Exception):
-    """The folder is not a package that can be checked at all (exit 2)."""
+    """The folder is not a package that can be checked at all (exit 2); ``zh`` says why in
+    Chinese."""
+
+    def __init__(self, en: str, zh: str = "") -> None:
+        super().__init__(en)
+        self.zh = zh or en
 
 
 class Finding:
-    def __init__(self, code: str, item: str, detail: str = "", **fields: Any) -> None:
+    def __init__(
+        self, code: str, item: str, detail: str = "", detail_zh: str = "", **fields: Any
+    ) -> None:
         self.code = code
         self.item = item
         self.detail = detail
+        self.detail_zh = detail_zh or detail
         self.fields = fields
 
     @property
@@ -156,7 +178,9 @@ class Finding:
 
     def text(self, lang: str = "en") -> str:
         zh, en = TEXTS[self.code]
-        return (zh if lang == "zh" else en).format(item=self.item, detail=self.detail)
+        if lang == "zh":
+            return zh.format(item=self.item, detail=self.detail_zh)
+        return en.format(item=self.item, detail=self.detail)
 
     def to_dict(self) -> dict:
         return dict(self.fields, code=self.code, item=self.item, detail=self.detail)
@@ -173,7 +197,10 @@ class Folder:
 
     def _path(self, rel: str) -> str:
         if rel.startswith("/") or ".." in rel.split("/"):
-            raise ValueError("a path in the manifest leaves the package: %r" % rel)
+            raise Said(
+                "a path in the manifest leaves the package: %r" % rel,
+                "清单中的路径指向证据包之外：%r" % rel,
+            )
         return os.path.join(self.root, *rel.split("/"))
 
     def open(self, rel: str) -> BinaryIO | None:
@@ -209,16 +236,16 @@ class Tag:
         self.value = value
 
 
-class CborError(ValueError):
-    pass
+class CborError(Said):
+    """Bytes that are not the CBOR this script reads."""
 
 
 def cbor_item(data: bytes, pos: int = 0, depth: int = 0) -> tuple[Any, int]:
     """One CBOR data item at ``pos``: (value, position after it). Definite lengths only."""
     if depth > 64:
-        raise CborError("nested too deep")
+        raise CborError("nested too deep", "嵌套过深")
     if pos >= len(data):
-        raise CborError("ends early")
+        raise CborError("ends early", "提前结束")
     head = data[pos]
     major, ai = head >> 5, head & 31
     pos += 1
@@ -227,20 +254,20 @@ def cbor_item(data: bytes, pos: int = 0, depth: int = 0) -> tuple[Any, int]:
     elif ai <= 27:
         size = 1 << (ai - 24)
         if pos + size > len(data):
-            raise CborError("ends early")
+            raise CborError("ends early", "提前结束")
         if major == 7 and ai in (25, 26, 27):
-            raise CborError("floats are not used")
+            raise CborError("floats are not used", "不使用浮点数")
         n = int.from_bytes(data[pos : pos + size], "big")
         pos += size
     else:
-        raise CborError("indefinite or reserved length")
+        raise CborError("indefinite or reserved length", "不定长度或保留的长度")
     if major == 0:
         return n, pos
     if major == 1:
         return -1 - n, pos
     if major in (2, 3):
         if pos + n > len(data):
-            raise CborError("ends early")
+            raise CborError("ends early", "提前结束")
         raw = data[pos : pos + n]
         return (bytes(raw) if major == 2 else raw.decode("utf-8")), pos + n
     if major == 4:
@@ -255,7 +282,7 @@ def cbor_item(data: bytes, pos: int = 0, depth: int = 0) -> tuple[Any, int]:
             key, pos = cbor_item(data, pos, depth + 1)
             value, pos = cbor_item(data, pos, depth + 1)
             if isinstance(key, (list, dict)):
-                raise CborError("a map key that is an array or a map")
+                raise CborError("a map key that is an array or a map", "映射的键是数组或映射")
             out[key] = value
         return out, pos
     if major == 6:
@@ -264,13 +291,13 @@ def cbor_item(data: bytes, pos: int = 0, depth: int = 0) -> tuple[Any, int]:
     simple = {20: False, 21: True, 22: None}
     if ai in simple:
         return simple[ai], pos
-    raise CborError("an unknown simple value")
+    raise CborError("an unknown simple value", "未知的简单值")
 
 
 def cbor_one(data: bytes) -> Any:
     value, end = cbor_item(data)
     if end != len(data):
-        raise CborError("bytes after the item")
+        raise CborError("bytes after the item", "数据项之后还有字节")
     return value
 
 
@@ -280,7 +307,7 @@ def _head(major: int, n: int) -> bytes:
     for ai, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
         if n < 1 << (8 * size):
             return bytes([major << 5 | ai]) + n.to_bytes(size, "big")
-    raise CborError("too large")
+    raise CborError("too large", "过大")
 
 
 def cbor_encode(value: Any) -> bytes:
@@ -298,7 +325,7 @@ def cbor_encode(value: Any) -> bytes:
         return _head(3, len(raw)) + raw
     if isinstance(value, list):
         return _head(4, len(value)) + b"".join(cbor_encode(v) for v in value)
-    raise CborError("cannot encode %r" % type(value).__name__)
+    raise CborError("cannot encode %r" % type(value).__name__, "无法编码 %r" % type(value).__name__)
 
 
 # --- signatures and proofs ------------------------------------------------------------------
@@ -352,7 +379,7 @@ def inclusion_ok(leaf: bytes, index: int, size: int, proof: list[bytes], root: b
 
 def _hexes(values: Any) -> list[bytes]:
     if not isinstance(values, list):
-        raise ValueError("a proof is a list of hex hashes")
+        raise Said("a proof is a list of hex hashes", "证明应为十六进制哈希的列表")
     return [bytes.fromhex(v) for v in values]
 
 
@@ -366,12 +393,14 @@ def parse_vkey(text: str) -> tuple[str, bytes]:
     try:
         material = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
-        raise ValueError("the host key is not base64") from None
+        raise Said("the host key is not base64", "主机密钥不是 base64") from None
     if not name or len(material) != 33 or material[:1] != b"\x01":
-        raise ValueError("the host key is not an Ed25519 verifier key")
+        raise Said("the host key is not an Ed25519 verifier key", "主机密钥不是 Ed25519 校验密钥")
     public = material[1:]
     if sha256(name.encode() + b"\n\x01" + public)[:4].hex() != key_id:
-        raise ValueError("the host key's ID does not match its name and key")
+        raise Said(
+            "the host key's ID does not match its name and key", "主机密钥的 ID 与其名称和密钥不符"
+        )
     return name, public
 
 
@@ -383,27 +412,29 @@ def open_checkpoint(note: bytes, name: str, public: bytes) -> tuple[str, int, by
     text = note.decode("utf-8")
     split = text.rfind("\n\n")
     if split < 0:
-        raise ValueError("no blank line before the signatures")
+        raise Said("no blank line before the signatures", "签名之前没有空行")
     body = text[: split + 1]
     key_id = sha256(name.encode() + b"\n\x01" + public)[:4]
     found = False
     for line in text[split + 2 :].splitlines():
         if not line.startswith("\u2014 "):
-            raise ValueError("a signature line does not start with an em dash")
+            raise Said(
+                "a signature line does not start with an em dash", "签名行不是以长破折号开头"
+            )
         signer, _, encoded = line[2:].partition(" ")
         raw = base64.b64decode(encoded, validate=True)
         if signer == name and raw[:4] == key_id:
             if not ed25519_ok(public, body.encode("utf-8"), raw[4:]):
-                raise ValueError("the host key's signature does not verify")
+                raise Said("the host key's signature does not verify", "主机密钥的签名无效")
             found = True
     if not found:
-        raise ValueError("no signature by the host key")
+        raise Said("no signature by the host key", "没有主机密钥的签名")
     lines = body[:-1].split("\n")
     if len(lines) < 3 or not lines[1].isdigit():
-        raise ValueError("not a checkpoint (origin, size, root)")
+        raise Said("not a checkpoint (origin, size, root)", "不是检查点（来源、大小、根哈希）")
     root = base64.b64decode(lines[2], validate=True)
     if len(root) != 32:
-        raise ValueError("the root is not 32 bytes")
+        raise Said("the root is not 32 bytes", "根哈希不是 32 字节")
     return lines[0], int(lines[1]), root
 
 
@@ -419,11 +450,11 @@ class Entry:
         self.digest = sha256(raw)
         fields = cbor_one(payload)
         if not isinstance(fields, dict):
-            raise CborError("a payload that is not a map")
+            raise CborError("a payload that is not a map", "内容不是映射")
         self.fields: dict[int, Any] = fields
         header = cbor_one(protected)
         if not isinstance(header, dict) or header.get(1) != ALG_EDDSA:
-            raise CborError("a protected header that is not EdDSA")
+            raise CborError("a protected header that is not EdDSA", "受保护头部不是 EdDSA")
         self.kid = header.get(4)
 
     @property
@@ -433,13 +464,13 @@ class Entry:
 
 def parse_sign1(value: Any) -> tuple[bytes, bytes, bytes]:
     if not isinstance(value, Tag) or value.tag != SIGN1_TAG:
-        raise CborError("not a COSE_Sign1 message (tag 18)")
+        raise CborError("not a COSE_Sign1 message (tag 18)", "不是 COSE_Sign1 消息（标签 18）")
     parts = value.value
     if not (isinstance(parts, list) and len(parts) == 4 and isinstance(parts[1], dict)):
-        raise CborError("a COSE_Sign1 message has four parts")
+        raise CborError("a COSE_Sign1 message has four parts", "COSE_Sign1 消息应有四个部分")
     protected, _, payload, signature = parts
     if not all(isinstance(p, bytes) for p in (protected, payload, signature)):
-        raise CborError("a COSE_Sign1 part that is not bytes")
+        raise CborError("a COSE_Sign1 part that is not bytes", "COSE_Sign1 的某部分不是字节串")
     return protected, payload, signature
 
 
@@ -509,8 +540,14 @@ class Report:
         self.files = 0
         self.ranges: dict = {}  # (path, offset, length) -> (SHA-256 hex, bytes found)
 
-    def add(self, code: str, item: str, detail: str = "", **fields: Any) -> None:
-        self.findings.append(Finding(code, item, detail, **fields))
+    def add(
+        self, code: str, item: str, detail: "str | BaseException" = "", zh: str = "", **fields: Any
+    ) -> None:
+        """A finding; ``detail`` in English, ``zh`` the same in Chinese (or an exception
+        that says both)."""
+        if isinstance(detail, BaseException):
+            zh = zh_of(detail)
+        self.findings.append(Finding(code, item, str(detail), zh, **fields))
 
     @property
     def ok(self) -> bool:
@@ -533,36 +570,52 @@ def check(files: Any) -> Report:
     signed = read_all(files, MANIFEST)
     key_text = read_all(files, "host/host-key.txt")
     if signed is None:
-        raise Unusable("no manifest.cbor: this is not a sealcam court package")
+        raise Unusable(
+            "no manifest.cbor: this is not a sealcam court package",
+            "没有 manifest.cbor：这不是 sealcam 法庭证据包",
+        )
     try:
         protected, payload, signature = parse_sign1(cbor_one(signed))
         header = cbor_one(protected)
         manifest = cbor_one(payload)
     except (CborError, UnicodeDecodeError) as exc:
-        raise Unusable("manifest.cbor is not a COSE_Sign1 manifest: %s" % exc) from None
+        raise Unusable(
+            "manifest.cbor is not a COSE_Sign1 manifest: %s" % exc,
+            "manifest.cbor 不是 COSE_Sign1 清单：%s" % zh_of(exc),
+        ) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise Unusable("manifest.cbor is not a sealcam court package's manifest")
+        raise Unusable(
+            "manifest.cbor is not a sealcam court package's manifest",
+            "manifest.cbor 不是 sealcam 法庭证据包的清单",
+        )
     if manifest.get("version") != VERSION:
         raise Unusable(
-            "package format version %r; this verifier reads %d" % (manifest.get("version"), VERSION)
+            "package format version %r; this verifier reads %d"
+            % (manifest.get("version"), VERSION),
+            "证据包格式版本为 %r；本核验程序读取的是 %d" % (manifest.get("version"), VERSION),
         )
     host_name, host_public = "", b""
     try:
         if key_text is None:
-            raise ValueError("host/host-key.txt is missing")
+            raise Said("host/host-key.txt is missing", "缺少 host/host-key.txt")
         host_name, host_public = parse_vkey(key_text.decode("utf-8"))
         report.host_fingerprint = host_public[:8].hex()
         if not (isinstance(header, dict) and header.get(1) == ALG_EDDSA):
-            raise ValueError("the algorithm is not EdDSA")
+            raise Said("the algorithm is not EdDSA", "算法不是 EdDSA")
         if header.get(4) != host_name.encode("utf-8"):
-            raise ValueError("signed by %r, not the host key %r" % (header.get(4), host_name))
+            raise Said(
+                "signed by %r, not the host key %r" % (header.get(4), host_name),
+                "签名者为 %r，而不是主机密钥 %r" % (header.get(4), host_name),
+            )
         if not ed25519_ok(host_public, sig_structure(protected, payload), signature):
-            raise ValueError("the Ed25519 signature is not the host key's")
+            raise Said(
+                "the Ed25519 signature is not the host key's", "Ed25519 签名不是主机密钥所签"
+            )
         host = manifest.get("host") or {}
         if host.get("public_key") != host_public.hex() or host.get("name") != host_name:
-            raise ValueError("the manifest names another host key")
+            raise Said("the manifest names another host key", "清单写明的是另一个主机密钥")
     except (ValueError, UnicodeDecodeError) as exc:
-        report.add("manifest-signature", MANIFEST, str(exc))
+        report.add("manifest-signature", MANIFEST, exc)
     plain = read_all(files, MANIFEST_JSON)
     try:
         if plain is None or json.loads(plain.decode("utf-8")) != manifest:
@@ -576,7 +629,12 @@ def check(files: Any) -> Report:
         for rec in manifest.get("recordings") or []:
             _check_recording(files, rec, keys, root, size, report)
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        report.add("manifest", MANIFEST, "%s: %s" % (type(exc).__name__, exc))
+        report.add(
+            "manifest",
+            MANIFEST,
+            "%s: %s" % (type(exc).__name__, exc),
+            "%s：%s" % (type(exc).__name__, zh_of(exc)),
+        )
     return report
 
 
@@ -615,14 +673,30 @@ def _check_files(files: Any, manifest: dict, report: Report) -> None:
             if parts[(int(u["offset"]), int(u["bytes"]))] != (u["sha256"], u["bytes"])
         ]
         if count != f["bytes"]:
-            report.add("file-changed", path, "%d bytes, not %d" % (count, f["bytes"]))
+            report.add(
+                "file-changed",
+                path,
+                "%d bytes, not %d" % (count, f["bytes"]),
+                "%d 字节，而不是 %d 字节" % (count, f["bytes"]),
+            )
         elif digest != f["sha256"]:
-            report.add("file-changed", path, "SHA-256 %s, not %s" % (digest, f["sha256"]))
+            report.add(
+                "file-changed",
+                path,
+                "SHA-256 %s, not %s" % (digest, f["sha256"]),
+                "SHA-256 为 %s，而不是 %s" % (digest, f["sha256"]),
+            )
         elif wrong:
             report.add(
                 "file-changed",
                 path,
                 "bytes %d to %d (%s) are not those the manifest lists"
+                % (
+                    wrong[0]["offset"],
+                    wrong[0]["offset"] + wrong[0]["bytes"],
+                    wrong[0].get("what"),
+                ),
+                "第 %d 至 %d 字节（%s）不是清单所列的内容"
                 % (
                     wrong[0]["offset"],
                     wrong[0]["offset"] + wrong[0]["bytes"],
@@ -644,12 +718,12 @@ def _check_checkpoint(
     note = read_all(files, want["file"])
     try:
         if note is None:
-            raise ValueError("%s is missing" % want["file"])
+            raise Said("%s is missing" % want["file"], "缺少 %s" % want["file"])
         origin, got_size, got_root = open_checkpoint(note, name, public)
         if (origin, got_size, got_root) != (want["origin"], size, root):
-            raise ValueError("it is not the checkpoint the manifest names")
+            raise Said("it is not the checkpoint the manifest names", "不是清单写明的检查点")
     except (ValueError, UnicodeDecodeError) as exc:
-        report.add("checkpoint", want["file"], str(exc))
+        report.add("checkpoint", want["file"], exc)
     return root, size
 
 
@@ -662,25 +736,38 @@ def _check_devices(files: Any, manifest: dict, root: bytes, size: int, report: R
         try:
             key = cbor_one(data) if data is not None else None
             if not isinstance(key, dict):
-                raise ValueError("%s is not a COSE_Key" % d["key_file"])
+                raise Said(
+                    "%s is not a COSE_Key" % d["key_file"], "%s 不是 COSE_Key" % d["key_file"]
+                )
             if key.get(1) != 1 or key.get(-1) != 6 or key.get(-2) != public:
-                raise ValueError("%s is not this Ed25519 key" % d["key_file"])
+                raise Said(
+                    "%s is not this Ed25519 key" % d["key_file"],
+                    "%s 不是这个 Ed25519 密钥" % d["key_file"],
+                )
             if key.get(2) != device.encode("utf-8"):
-                raise ValueError("%s names another device" % d["key_file"])
+                raise Said(
+                    "%s names another device" % d["key_file"],
+                    "%s 写明的是另一台设备" % d["key_file"],
+                )
         except (ValueError, CborError) as exc:
-            report.add("device-key", device, str(exc))
+            report.add("device-key", device, exc)
         record = read_all(files, d["enrolment_file"])
         try:
             if record is None:
-                raise ValueError("%s is missing" % d["enrolment_file"])
+                raise Said("%s is missing" % d["enrolment_file"], "缺少 %s" % d["enrolment_file"])
             e = json.loads(record.decode("utf-8"))
             leaf = cbor_encode(["device", device, public])
             if e.get("public_key") != d["public_key"] or int(e["tree_size"]) != size:
-                raise ValueError("the record is not of this key and checkpoint")
+                raise Said(
+                    "the record is not of this key and checkpoint", "该登记记录不属于此密钥和检查点"
+                )
             if not inclusion_ok(leaf, e["leaf_index"], size, _hexes(e["proof"]), root):
-                raise ValueError("its inclusion proof does not lead to the checkpoint")
+                raise Said(
+                    "its inclusion proof does not lead to the checkpoint",
+                    "其包含证明不能推导到检查点",
+                )
         except (ValueError, KeyError, TypeError) as exc:
-            report.add("enrolment", device, str(exc))
+            report.add("enrolment", device, exc)
     return keys
 
 
@@ -695,7 +782,12 @@ def _check_recording(
     try:
         entries = parse_entries(data) if data is not None else []
     except (CborError, UnicodeDecodeError) as exc:
-        report.add("ledger", item, "%s: %s" % (rec["entries_file"], exc))
+        report.add(
+            "ledger",
+            item,
+            "%s: %s" % (rec["entries_file"], exc),
+            "%s：%s" % (rec["entries_file"], zh_of(exc)),
+        )
         entries = []
     public = keys.get(device, b"")
     if entries:
@@ -703,7 +795,12 @@ def _check_recording(
         _check_chunks(files, entries, rec, report, state)
         _check_inclusion(files, entries, rec, root, size, report)
     elif data is not None:
-        report.add("ledger", item, "%s holds no entries" % rec["entries_file"])
+        report.add(
+            "ledger",
+            item,
+            "%s holds no entries" % rec["entries_file"],
+            "%s 中没有记录" % rec["entries_file"],
+        )
     proven = _check_custody(files, rec, root, size, report)
     _check_approval(files, rec, proven, report)
     failed = any(f.failed for f in report.findings[before:])
@@ -718,33 +815,56 @@ def _check_chain(
     rid = bytes.fromhex(rec["recording_id"])
     first = entries[0].fields
     if first.get(F_EVENT) != EV_RECORD_START or first.get(F_RECORDING) != rid:
-        report.add("ledger", item, "the first entry is not this recording's record-start")
+        report.add(
+            "ledger",
+            item,
+            "the first entry is not this recording's record-start",
+            "第一条记录不是本录像的开始录像记录",
+        )
     if entries[0].seq != rec["first_seq"] or entries[-1].seq != rec["last_seq"]:
         report.add(
             "ledger",
             item,
             "seqs %r-%r, the manifest says %r-%r"
             % (entries[0].seq, entries[-1].seq, rec["first_seq"], rec["last_seq"]),
+            "序号为 %r-%r，清单写的是 %r-%r"
+            % (entries[0].seq, entries[-1].seq, rec["first_seq"], rec["last_seq"]),
         )
     for i, e in enumerate(entries):
         if e.fields.get(F_DEVICE) != device or e.kid != device.encode("utf-8"):
-            report.add("ledger", item, "entry seq %r is not device %s's" % (e.seq, device))
+            report.add(
+                "ledger",
+                item,
+                "entry seq %r is not device %s's" % (e.seq, device),
+                "序号 %r 的记录不是设备 %s 的" % (e.seq, device),
+            )
         if i:
             before = entries[i - 1]
             if e.seq != before.seq + 1:
                 report.add(
-                    "broken-chain", item, "seq %r follows seq %r" % (e.seq, before.seq), seq=e.seq
+                    "broken-chain",
+                    item,
+                    "seq %r follows seq %r" % (e.seq, before.seq),
+                    "序号 %r 接在序号 %r 之后" % (e.seq, before.seq),
+                    seq=e.seq,
                 )
             elif e.fields.get(F_PREV) != before.digest:
                 report.add(
                     "broken-chain",
                     item,
                     "seq %r does not chain to seq %r" % (e.seq, before.seq),
+                    "序号 %r 没有链接到序号 %r" % (e.seq, before.seq),
                     seq=e.seq,
                 )
         if e.signature:
             if not ed25519_ok(public, sig_structure(e.protected, e.payload), e.signature):
-                report.add("bad-signature", item, "entry seq %r" % e.seq, seq=e.seq)
+                report.add(
+                    "bad-signature",
+                    item,
+                    "entry seq %r" % e.seq,
+                    "序号 %r 的记录" % e.seq,
+                    seq=e.seq,
+                )
     if not entries[-1].signature:
         report.add("unsigned-tail", item)
     stopped = any(
@@ -783,7 +903,12 @@ def _check_chunks(files: Any, entries: list[Entry], rec: dict, report: Report, s
     listed = rec["chunks"]
     state["chunks"] = len(chunks)
     if [c["seq"] for c in listed] != [e.seq for e in chunks]:
-        report.add("chunk-list", item, "the manifest lists other chunks than the entries hold")
+        report.add(
+            "chunk-list",
+            item,
+            "the manifest lists other chunks than the entries hold",
+            "清单所列的片段与记录中的不同",
+        )
         return
     part = rec.get("range")
     included = []
@@ -794,7 +919,13 @@ def _check_chunks(files: Any, entries: list[Entry], rec: dict, report: Report, s
             or c["sha256"] != signed.hex()
             or c["index"] != e.fields.get(F_CHUNK_INDEX)
         ):
-            report.add("chunk-list", item, "chunk seq %r differs from its entry" % e.seq, seq=e.seq)
+            report.add(
+                "chunk-list",
+                item,
+                "chunk seq %r differs from its entry" % e.seq,
+                "序号 %r 的片段与其记录不符" % e.seq,
+                seq=e.seq,
+            )
             continue
         is_init = e.fields.get(F_MEDIA_TYPE) == MEDIA_MP4_INIT
         wanted = part is None or is_init or part["first_seq"] <= e.seq <= part["last_seq"]
@@ -804,6 +935,8 @@ def _check_chunks(files: Any, entries: list[Entry], rec: dict, report: Report, s
                 item,
                 "chunk seq %r is %s, the range says otherwise"
                 % (e.seq, "included" if c["included"] else "left out"),
+                "序号 %r 的片段%s，与导出范围不符"
+                % (e.seq, "已包含" if c["included"] else "未包含"),
                 seq=e.seq,
             )
             continue
@@ -811,22 +944,39 @@ def _check_chunks(files: Any, entries: list[Entry], rec: dict, report: Report, s
             continue
         included.append(e)
         where = "seq %d (chunk %d)" % (e.seq, c["index"])
+        where_zh = "序号 %d（片段 %d）" % (e.seq, c["index"])
         known = report.ranges.get((c.get("file"), int(c["offset"]), int(c["bytes"])))
         if known is not None:
             digest, count = known
         else:
             fh = files.open(c["file"]) if c.get("file") else None
             if fh is None:
-                report.add("chunk-missing", item, where + ", " + str(c.get("file")), seq=e.seq)
+                report.add(
+                    "chunk-missing",
+                    item,
+                    where + ", " + str(c.get("file")),
+                    where_zh + "，" + str(c.get("file")),
+                    seq=e.seq,
+                )
                 continue
             with fh:
                 fh.seek(int(c["offset"]))
                 digest, count = hash_file(fh, int(c["bytes"]))
         if count != c["bytes"]:
-            report.add("chunk-missing", item, where + ": the file ends early", seq=e.seq)
+            report.add(
+                "chunk-missing",
+                item,
+                where + ": the file ends early",
+                where_zh + "：文件提前结束",
+                seq=e.seq,
+            )
         elif digest != signed.hex():
             report.add(
-                "chunk-changed", item, where + ": not the bytes the device signed", seq=e.seq
+                "chunk-changed",
+                item,
+                where + ": not the bytes the device signed",
+                where_zh + "：不是设备签名的字节",
+                seq=e.seq,
             )
     state["included"] = len(included)
     footage = [
@@ -836,13 +986,15 @@ def _check_chunks(files: Any, entries: list[Entry], rec: dict, report: Report, s
     ]
     first = footage[0] if footage else 0
     if not isinstance(first, int) or footage != list(range(first, first + len(footage))):
-        report.add("chunk-list", item, "the included chunks are not contiguous")
+        report.add("chunk-list", item, "the included chunks are not contiguous", "包含的片段不连续")
     if part is not None:
         report.add(
             "left-out",
             item,
             "chunks seq %d to %d of %d chunks; the others are left out"
             % (part["first_seq"], part["last_seq"], len(chunks)),
+            "共 %d 个片段中序号 %d 至 %d 的片段；其余未包含"
+            % (len(chunks), part["first_seq"], part["last_seq"]),
         )
 
 
@@ -853,15 +1005,15 @@ def _check_inclusion(
     data = read_all(files, rec["proofs_file"])
     try:
         if data is None:
-            raise ValueError("%s is missing" % rec["proofs_file"])
+            raise Said("%s is missing" % rec["proofs_file"], "缺少 %s" % rec["proofs_file"])
         proofs = json.loads(data.decode("utf-8"))
         if int(proofs["tree_size"]) != size or proofs["root"] != root.hex():
-            raise ValueError("the proofs are to another checkpoint")
+            raise Said("the proofs are to another checkpoint", "这些证明指向另一个检查点")
         rows = proofs["entries"]
         if [r["seq"] for r in rows] != [e.seq for e in entries]:
-            raise ValueError("the proofs are of other entries")
+            raise Said("the proofs are of other entries", "这些证明属于其他记录")
     except (ValueError, KeyError, TypeError) as exc:
-        report.add("inclusion", item, str(exc))
+        report.add("inclusion", item, exc)
         return
     bad = []
     for e, r in zip(entries, rows, strict=False):
@@ -869,7 +1021,8 @@ def _check_inclusion(
         if not inclusion_ok(leaf, r["leaf_index"], size, _hexes(r["proof"]), root):
             bad.append(e.seq)
     if bad:
-        report.add("inclusion", item, "seqs %s" % ", ".join(str(s) for s in bad[:20]))
+        seqs = ", ".join(str(s) for s in bad[:20])
+        report.add("inclusion", item, "seqs %s" % seqs, "序号 %s" % seqs)
 
 
 def _check_custody(files: Any, rec: dict, root: bytes, size: int, report: Report) -> set:
@@ -878,19 +1031,25 @@ def _check_custody(files: Any, rec: dict, root: bytes, size: int, report: Report
     data = read_all(files, rec["custody_file"])
     try:
         if data is None:
-            raise ValueError("%s is missing" % rec["custody_file"])
+            raise Said("%s is missing" % rec["custody_file"], "缺少 %s" % rec["custody_file"])
         custody = json.loads(data.decode("utf-8"))
         for r in custody["records"]:
             leaf = bytes.fromhex(r["leaf"])
             fields = cbor_one(leaf)
             told = ["audit", r["seq"], r["at_ms"], r["actor"], r["action"], r["item"], r["outcome"]]
             if not isinstance(fields, list) or fields[:7] != told:
-                raise ValueError("record %r says other than its leaf" % r["seq"])
+                raise Said(
+                    "record %r says other than its leaf" % r["seq"],
+                    "记录 %r 与其叶节点所载不符" % r["seq"],
+                )
             if not inclusion_ok(leaf, r["leaf_index"], size, _hexes(r["proof"]), root):
-                raise ValueError("record %r is not in the host log" % r["seq"])
+                raise Said(
+                    "record %r is not in the host log" % r["seq"],
+                    "记录 %r 不在主机日志中" % r["seq"],
+                )
             proven.add(r["seq"])
     except (ValueError, KeyError, TypeError, CborError) as exc:
-        report.add("custody", item, str(exc))
+        report.add("custody", item, exc)
     return proven
 
 
@@ -902,13 +1061,16 @@ def _check_approval(files: Any, rec: dict, proven: set, report: Report) -> None:
     data = read_all(files, path) if path else None
     try:
         if data is None:
-            raise ValueError("restricted footage without an approval file")
+            raise Said("restricted footage without an approval file", "受限录像没有审批文件")
         approval = json.loads(data.decode("utf-8"))
         seqs = approval["audit_seqs"]
         if approval["item"] != item or not seqs or not set(seqs) <= proven:
-            raise ValueError("the approval's audit records are not proven in custody.json")
+            raise Said(
+                "the approval's audit records are not proven in custody.json",
+                "审批的审计记录未在 custody.json 中得到证明",
+            )
     except (ValueError, KeyError, TypeError) as exc:
-        report.add("approval", item, str(exc))
+        report.add("approval", item, exc)
 
 
 # --- the command ---------------------------------------------------------------------------
@@ -935,10 +1097,13 @@ def main(argv: list[str]) -> int:
     folder = args[0] if args else os.path.dirname(os.path.abspath(__file__))
     try:
         if not os.path.isdir(folder):
-            raise Unusable("%s is not a folder: give the package's folder" % folder)
+            raise Unusable(
+                "%s is not a folder: give the package's folder" % folder,
+                "%s 不是文件夹：请指定证据包所在的文件夹" % folder,
+            )
         report = check(Folder(folder))
     except Unusable as exc:
-        print("无法核验 cannot check: %s" % exc, file=sys.stderr)
+        print("无法核验：%s / cannot check: %s" % (exc.zh, exc), file=sys.stderr)
         return 2
     except ImportError:
         print("需要 PyNaCl needs PyNaCl: pip install pynacl", file=sys.stderr)

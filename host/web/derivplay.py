@@ -35,6 +35,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from host import audit, items
+from host.i18n import EN, speaking
+from host.i18n import text as host_text
 from host.web import footage, i18n, pages, ranges
 from host.web.evidence import acting, item_id
 from host.web.session import checked_form, need, web_of
@@ -59,7 +61,7 @@ class Job:
     sha256: str = ""
     of: list = field(default_factory=list)  # the signed originals: {seq, sha256, media}
     size: int = 0
-    problem: str = ""
+    problem: str = ""  # why it failed, in the language of the page that asked for it
 
 
 class Derivatives:
@@ -77,8 +79,9 @@ class Derivatives:
         device = re.sub(r"[^A-Za-z0-9_-]", "_", item.device_id)
         return self.folder / ("%s-%d-%d.mp4" % (device, item.rec, item.last_seq))
 
-    def job(self, item: items.Item) -> "Job | None":
-        """What is known of ``item``'s derivative (a kept one found on disk is checked)."""
+    def job(self, item: items.Item, lang: str = EN) -> "Job | None":
+        """What is known of ``item``'s derivative (a kept one found on disk is checked; a
+        problem said in ``lang``)."""
         key = "%s@%d" % (item.item_id, item.last_seq)
         with self._lock:
             known = self._jobs.get(key)
@@ -87,11 +90,19 @@ class Derivatives:
         path = self.path_of(item)
         if not path.is_file():
             return None
-        return self.start(item, "", "", path_only=True)
+        return self.start(item, "", "", path_only=True, lang=lang)
 
-    def start(self, item: items.Item, root: str, extractor: str, path_only: bool = False) -> Job:
+    def start(
+        self,
+        item: items.Item,
+        root: str,
+        extractor: str,
+        path_only: bool = False,
+        lang: str = EN,
+    ) -> Job:
         """``item``'s derivative: the one being made or made, else one started now in the
-        background (``path_only``: only the check of a kept file)."""
+        background (``path_only``: only the check of a kept file); why it failed, if it
+        does, is said in ``lang``, the language of the page that asked for it."""
         key = "%s@%d" % (item.item_id, item.last_seq)
         with self._lock:
             known = self._jobs.get(key)
@@ -100,7 +111,7 @@ class Derivatives:
             job = Job(self.path_of(item))
             self._jobs[key] = job
         threading.Thread(
-            target=self._make, args=(job, item, root, extractor, path_only), daemon=True
+            target=self._make_in, args=(lang, job, item, root, extractor, path_only), daemon=True
         ).start()
         return job
 
@@ -113,6 +124,12 @@ class Derivatives:
         path.unlink(missing_ok=True)
         Path(str(path) + ".json").unlink(missing_ok=True)
 
+    def _make_in(self, lang: str, job: Job, item: items.Item, root: str, extractor: str,
+                 path_only: bool) -> None:  # fmt: skip
+        # The export says why it failed as it fails: in this thread's language.
+        with speaking(lang):
+            self._make(job, item, root, extractor, path_only)
+
     def _make(self, job: Job, item: items.Item, root: str, extractor: str,
               path_only: bool) -> None:  # fmt: skip
         note_path = Path(str(job.path) + ".json")
@@ -123,7 +140,7 @@ class Derivatives:
                     self._done(job, note)
                     return
             if path_only:
-                job.state, job.problem = FAILED, "kept derivative does not match its note"
+                job.state, job.problem = FAILED, host_text("web.deriv.kept_changed")
                 return
             from host.export import export_recording
 
@@ -236,7 +253,7 @@ def status(request: Request) -> Response:
         return Response("not a raw recording", status_code=409)
     if _originals_gone(request, item):
         return _gone(request)
-    return _status(request, item, derivatives_of(request).job(item))
+    return _status(request, item, derivatives_of(request).job(item, pages.lang_of(request)))
 
 
 def _gone(request: Request) -> Response:
@@ -259,7 +276,9 @@ async def start(request: Request) -> Response:
     user = s.desk.user
     shown = "%s (%s)" % (user.display, user.name) if user.display else user.name
     root = _where(web_of(request).store)
-    job = derivatives_of(request).start(item, root, "%s, sealcam serve" % shown)
+    job = derivatives_of(request).start(
+        item, root, "%s, sealcam serve" % shown, lang=pages.lang_of(request)
+    )
     return _status(request, item, job)
 
 

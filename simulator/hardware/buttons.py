@@ -3,6 +3,7 @@
 
 from typing import ClassVar
 
+from host.i18n import text
 from simulator.errors import SimulatorError
 from simulator.hardware.clock import SimClock
 
@@ -28,7 +29,7 @@ class Buttons:
             action = self.INPUTS[name]
         except KeyError:
             raise SimulatorError(
-                "there is no %r button; the buttons are: %s" % (name, ", ".join(self.INPUTS))
+                text("sim.hw.no_button", name=repr(name), buttons=", ".join(self.INPUTS))
             ) from None
         self.log.append((self.clock.true_ms if self.clock is not None else None, name))
         return action

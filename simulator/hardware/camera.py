@@ -8,6 +8,7 @@ import numpy as np
 
 from firmware.hal import Camera
 from firmware.ports.cpython import burn_overlay
+from host.i18n import text
 from simulator.errors import SimulatorError
 from simulator.hardware.clock import SimClock
 
@@ -48,11 +49,9 @@ class SceneCamera(Camera):
         self, clock: SimClock, width: int = 640, height: int = 360, quality: int = 80, seed: int = 0
     ) -> None:
         if width < 16 or height < 16:
-            raise SimulatorError(
-                "a camera frame must be at least 16x16, not %dx%d" % (width, height)
-            )
+            raise SimulatorError(text("sim.hw.frame_size", width=width, height=height))
         if not 1 <= quality <= 100:
-            raise SimulatorError("JPEG quality must be 1..100, not %r" % quality)
+            raise SimulatorError(text("sim.hw.jpeg_quality", value=quality))
         self.clock = clock
         self.width = width
         self.height = height
@@ -87,9 +86,7 @@ class SceneCamera(Camera):
     def encode(self, image: np.ndarray) -> bytes:
         ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
         if not ok:
-            raise SimulatorError(
-                "the JPEG encoder refused a %dx%d frame" % (self.width, self.height)
-            )
+            raise SimulatorError(text("sim.hw.jpeg_refused", width=self.width, height=self.height))
         return data.tobytes()
 
     def picture(self, overlay: str) -> "np.ndarray | None":

@@ -14,7 +14,7 @@ RTC_RESET_MS = 946684800000  # 2000-01-01T00:00:00Z: where an RTC starts after l
 def whole(value: object, what: str) -> int:
     """``value`` if it is a whole number >= 0; SimulatorError naming ``what`` otherwise."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise SimulatorError("%s must be a whole number >= 0, not %r" % (what, value))
+        raise SimulatorError(text("sim.hw.whole", what=what, value=value))
     return value
 
 

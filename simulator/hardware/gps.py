@@ -35,7 +35,7 @@ class GpsTrack(Gps):
                 raise SimulatorError(text("sim.hw.gps_point", value=p))
             track.append((float(p[0]), float(p[1])))
         if speed_mps < 0:
-            raise SimulatorError("speed_mps must be >= 0, not %r" % speed_mps)
+            raise SimulatorError(text("sim.hw.gps_speed", value=speed_mps))
         self.clock = clock
         self.points = track
         self.speed_mps = speed_mps

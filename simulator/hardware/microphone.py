@@ -80,10 +80,7 @@ class SimMicrophone(Microphone):
 
     def __init__(self, clock: SimClock, rate: int = 8000, block_ms: int = 200) -> None:
         if rate < 1000 or block_ms < 1 or rate * block_ms % 1000:
-            raise SimulatorError(
-                "rate %r and block_ms %r must make a whole number of samples a block"
-                % (rate, block_ms)
-            )
+            raise SimulatorError(text("sim.hw.mic_block", rate=rate, block_ms=block_ms))
         self.clock = clock
         self.rate = rate
         self.block_ms = block_ms

@@ -1,10 +1,12 @@
 """What the host tests share: the test host's keys and an evidence store with the test device
 enrolled; a device and the host syncing over a socket pair, in this process; ``sealcam`` as a
-user runs it, and ``sealcam sync`` and ``sealcam dock`` as processes; a fake terminal."""
+user runs it, and ``sealcam sync`` and ``sealcam dock`` as processes; a fake terminal; what
+tells a Chinese line from one with English left in it; a signature broken in a store."""
 
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -310,3 +312,33 @@ def with_accounts(ev, accounts, password: str = ACCOUNT_PASSWORD):
 def sign_checkpoint(store) -> None:
     """Sign a checkpoint of ``store``'s log with the test host's key (a desk's ``sign``)."""
     store.checkpoint(make_signer(HOST_SEED), HOST_KID)
+
+
+# A Chinese character or full-width mark: a line in Chinese has some.
+CJK = re.compile("[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]")
+WORD = re.compile("[A-Za-z]+")
+
+
+def english_run(line: str) -> int:
+    """The longest run of plain English words in ``line`` (a path or an option is one
+    token, and not a word)."""
+    run = longest = 0
+    for token in line.split():
+        run = run + 1 if WORD.fullmatch(token.strip(",.;:()'")) else 0
+        longest = max(longest, run)
+    return longest
+
+
+def break_signature(ev_root: Path, seq: int) -> None:
+    """Change a byte of entry ``seq``'s signature where the evidence store holds it."""
+    import sqlite3
+
+    db = sqlite3.connect(ev_root / "evidence.db")
+    try:
+        (raw,) = db.execute("SELECT raw FROM entries WHERE seq = ?", (seq,)).fetchone()
+        raw = bytearray(raw)
+        raw[-5] ^= 0x01  # the signature is the entry's last field
+        db.execute("UPDATE entries SET raw = ? WHERE seq = ?", (bytes(raw), seq))
+        db.commit()
+    finally:
+        db.close()

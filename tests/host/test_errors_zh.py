@@ -3,27 +3,13 @@ English sentence left inside it: a missing or unusable file or key, an evidence 
 cannot be opened, a value argparse refuses, what keygen, enrol, sync, dock and sim say."""
 # micropython: skip (the command line)
 
-import re
-
 import pytest
 
 from host import i18n
 from host.cli.main import main
 from protocol.keys import encode_key
+from tests.host.helpers import CJK, english_run
 from tests.protocol.helpers import device_key
-
-CJK = re.compile("[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]")
-WORD = re.compile("[A-Za-z]+")
-
-
-def english_run(line: str) -> int:
-    """The longest run of plain English words in ``line`` (a path or an option is one
-    token, and not a word)."""
-    run = longest = 0
-    for token in line.split():
-        run = run + 1 if WORD.fullmatch(token.strip(",.;:()'")) else 0
-        longest = max(longest, run)
-    return longest
 
 
 @pytest.fixture

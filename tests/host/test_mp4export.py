@@ -36,7 +36,7 @@ from protocol.registry import (
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
 from tests.host import fmp4
-from tests.host.helpers import run
+from tests.host.helpers import break_signature, run
 from tests.protocol.helpers import DEVICE, SEED_A, T0, device_key
 
 NOW = T0 + 86_400_000
@@ -704,21 +704,6 @@ def test_a_stream_of_any_pieces_is_their_concatenation_each_checked(
 # --- the ledger verified beside the copy (issue 12, Benchmarks: export <= 1.2x copying) ----
 
 
-def _break_signature(ev_root, seq: int) -> None:
-    """Change a byte of entry ``seq``'s signature where the store holds it."""
-    import sqlite3
-
-    db = sqlite3.connect(ev_root / "evidence.db")
-    try:
-        (raw,) = db.execute("SELECT raw FROM entries WHERE seq = ?", (seq,)).fetchone()
-        raw = bytearray(raw)
-        raw[-5] ^= 0x01  # the signature is the entry's last field
-        db.execute("UPDATE entries SET raw = ? WHERE seq = ?", (bytes(raw), seq))
-        db.commit()
-    finally:
-        db.close()
-
-
 def _change_fragment(ev_root, entry) -> None:
     from host.evidence import SqliteEvidenceStore
 
@@ -744,7 +729,7 @@ def test_a_ledger_that_is_not_what_the_device_signed_stops_the_export(tmp_path, 
     fmp4.evidence_store(tmp_path / "ev", rec, media=also != "missing media").close()
     stop = next(e for e in rec.entries if e.fields.get(F_EVENT) == EV_RECORD_STOP)
     assert stop.signed
-    _break_signature(tmp_path / "ev", stop.seq)
+    break_signature(tmp_path / "ev", stop.seq)
     if also == "a changed fragment":
         _change_fragment(tmp_path / "ev", rec.fragments[1][0])
     out = tmp_path / "x.mp4"

@@ -1,0 +1,108 @@
+"""An error raised below the host, said in the reader's language.
+
+Protocol and firmware code has no catalogue (it runs on a recorder too), so an error of
+theirs that a person reads (``protocol.mp4.Mp4Error``, ``firmware.ports.encoder.MediaError``,
+``firmware.ports.keysource.KeyScriptError``) keeps its English message and names the same
+line by ``msg_id`` and ``fields``. ``said`` renders such an error in the language in force;
+an error without an id keeps its own words. ``pair`` gives it as a report field, the pair
+``(msg_id, fields)`` that ``host.report_text.said`` renders when the report is shown.
+
+A field may be a message of its own (a pair), an OSError (the system's reason,
+``host.files.os_why``) or another such error. The ``where`` and ``what`` of an MP4 error name
+a place in the file in English words ("the file", "timescale of track 2"): they are said
+through ``mp4e.place.*`` too; a bare box name ("moov") stays as it is.
+"""
+
+import re
+
+from host import i18n
+
+# Where protocol.mp4 says a place in the file in words of its own: the English, as it
+# writes it, and the message that says it in any language.
+_PLACES = {
+    "the file": i18n.N_("mp4e.place.file"),
+    "the initialisation segment": i18n.N_("mp4e.place.init"),
+    "the fragment": i18n.N_("mp4e.place.fragment"),
+    "an esds descriptor": i18n.N_("mp4e.place.esds"),
+    "an esds descriptor length": i18n.N_("mp4e.place.esds_length"),
+    "the ES_Descriptor": i18n.N_("mp4e.place.es_descriptor"),
+    "the ES_Descriptor URL": i18n.N_("mp4e.place.es_url"),
+    "tfhd base_data_offset": i18n.N_("mp4e.place.tfhd_base"),
+    "tfhd default duration": i18n.N_("mp4e.place.tfhd_duration"),
+    "tfhd default size": i18n.N_("mp4e.place.tfhd_size"),
+    "tfhd default flags": i18n.N_("mp4e.place.tfhd_flags"),
+    "trun data offset": i18n.N_("mp4e.place.trun_offset"),
+    "trun first sample flags": i18n.N_("mp4e.place.trun_first"),
+}
+# A value of a track ("width of track 2"); any other part is a box's or a field's name.
+_PARTS = {
+    "timescale": i18n.N_("mp4e.part.timescale"),
+    "width": i18n.N_("mp4e.part.width"),
+    "height": i18n.N_("mp4e.part.height"),
+    "channels": i18n.N_("mp4e.part.channels"),
+    "sample_rate": i18n.N_("mp4e.part.sample_rate"),
+    "sample duration": i18n.N_("mp4e.part.sample_duration"),
+}
+_OF_TRACK = re.compile(r"(.+) (of|in) track (\d+)")
+_TRAK = re.compile(r"trak (\d+)")
+_SAMPLE_ENTRY = re.compile(r"sample entry (.+)")
+
+
+def place(words: str) -> "str | tuple":
+    """A place in an MP4 file as protocol.mp4 names it: a message ``(msg_id, fields)`` whose
+    English is ``words``, or ``words`` itself (a box's name)."""
+    if words in _PLACES:
+        return (_PLACES[words], {})
+    m = _OF_TRACK.fullmatch(words)
+    if m:
+        part = m.group(1)
+        msg_id = "mp4e.place.of_track" if m.group(2) == "of" else "mp4e.place.in_track"
+        said_part: str | tuple = (_PARTS[part], {}) if part in _PARTS else part
+        return (msg_id, {"part": said_part, "track": int(m.group(3))})
+    m = _TRAK.fullmatch(words)
+    if m:
+        return ("mp4e.place.trak", {"track": int(m.group(1))})
+    m = _SAMPLE_ENTRY.fullmatch(words)
+    if m:
+        return ("mp4e.place.sample_entry", {"entry": m.group(1)})
+    return words
+
+
+def pair(exc: BaseException) -> "str | tuple":
+    """``exc`` as a report's field: ``(msg_id, fields)`` when it names its line, each field
+    that is an error or a place made a message too; else its English words."""
+    msg_id = getattr(exc, "msg_id", "")
+    fields = getattr(exc, "fields", None)
+    if not msg_id or not isinstance(fields, dict) or not i18n.known(msg_id):
+        return str(exc)
+    out = {}
+    for name, value in fields.items():
+        if isinstance(value, BaseException) and not isinstance(value, OSError):
+            value = pair(value)
+        elif name in ("where", "what") and msg_id.startswith("mp4e.") and isinstance(value, str):
+            value = place(value)
+        out[name] = value
+    return (msg_id, out)
+
+
+def said(exc: BaseException) -> str:
+    """What ``exc`` says, in the language in force."""
+    given = pair(exc)
+    if isinstance(given, str):
+        return given
+    return message(*given)
+
+
+def message(msg_id: str, fields: dict) -> str:
+    """Message ``msg_id``, a field that is a message ``(msg_id, fields)`` rendered first and
+    an OSError said by its reason."""
+    from host.files import os_why
+
+    def filled(value: object) -> object:
+        if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], dict):
+            return message(*value)
+        if isinstance(value, OSError):
+            return os_why(value)
+        return value
+
+    return i18n.text(msg_id, None, **{name: filled(value) for name, value in fields.items()})
