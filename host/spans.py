@@ -158,7 +158,9 @@ def read(store: LedgerRows, device_id: str, rec_id: bytes) -> Span:
         span.read = 1
         return span
     end = _end(store, device_id, rec_id, first)
-    raws = [bytes(r) for r in store.entries(device_id, first, end)]
+    raws = [bytes(head[0])]
+    if end is None or end > first:
+        raws.extend(bytes(r) for r in store.entries(device_id, first + 1, end))
     # On to the first signed entry: the one that vouches for the unsigned ones before it.
     while end is not None:
         last = _parsed(raws[-1])
