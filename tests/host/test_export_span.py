@@ -28,7 +28,7 @@ from protocol.registry import (
     KIND_EVENT,
 )
 from protocol.signer import make_signer
-from tests.host.helpers import evidence, run_pair
+from tests.host.helpers import evidence, record_starts, run_pair, signed_stop
 from tests.host.rawrec import record
 from tests.protocol.helpers import DEVICE, SEED_A, chunk_fields
 
@@ -64,22 +64,6 @@ def copy_of(ev: Path, tmp_path: Path) -> Path:
     return out
 
 
-def starts(entries: list) -> list:
-    return [e.seq for e in entries if e.kind == KIND_EVENT and e.fields[F_EVENT] == EV_RECORD_START]
-
-
-def signed_in(entries: list, number: int) -> int:
-    """The seq of a signed entry of recording ``number`` (its stop, which is signed)."""
-    rec_id = number.to_bytes(8, "big")
-    (stop,) = [
-        e
-        for e in entries
-        if e.fields.get(F_RECORDING) == rec_id and e.fields.get(F_EVENT) == EV_RECORD_STOP
-    ]
-    assert stop.signed
-    return stop.seq
-
-
 def break_signature(ev: Path, seq: int) -> None:
     db = sqlite3.connect(ev / "evidence.db")
     try:
@@ -108,7 +92,7 @@ def counting(monkeypatch) -> list:
 
 def test_an_early_recordings_export_reads_its_span_only(three, tmp_path, monkeypatch):
     ev, entries = three
-    first, second, _third = starts(entries)
+    first, second, _third = record_starts(entries)
     span = recording_span(entries, first.to_bytes(8, "big"))
     assert span[0].seq == first and span[-1].seq < second
     read = counting(monkeypatch)
@@ -123,7 +107,7 @@ def test_the_newest_recording_with_no_number_given_reads_its_span_only(
     three, tmp_path, monkeypatch
 ):
     ev, entries = three
-    last = starts(entries)[-1]
+    last = record_starts(entries)[-1]
     span = recording_span(entries, last.to_bytes(8, "big"))
     read = counting(monkeypatch)
     note = export_recording(str(ev), DEVICE, None, str(tmp_path / "a.avi"), "W. Li")
@@ -133,9 +117,9 @@ def test_the_newest_recording_with_no_number_given_reads_its_span_only(
 
 def test_a_signature_broken_inside_the_span_stops_the_export(three, tmp_path):  # R-HOST-5
     ev, entries = three
-    second = starts(entries)[1]
+    second = record_starts(entries)[1]
     store = copy_of(ev, tmp_path)
-    break_signature(store, signed_in(entries, second))
+    break_signature(store, signed_stop(entries, second))
     out = tmp_path / "a.avi"
     with pytest.raises(NotAuthentic, match="NOT OK"):
         export_recording(str(store), DEVICE, second, str(out), "W. Li")
@@ -146,9 +130,9 @@ def test_a_signature_broken_in_another_recording_does_not_stop_this_export(three
     # R-HOST-5: the recording exported is verified whole; the broken entry is another
     # recording's, which its own export and the store's verify refuse.
     ev, entries = three
-    first, second, _ = starts(entries)
+    first, second, _ = record_starts(entries)
     store = copy_of(ev, tmp_path)
-    break_signature(store, signed_in(entries, second))
+    break_signature(store, signed_stop(entries, second))
     note = export_recording(str(store), DEVICE, first, str(tmp_path / "a.avi"), "W. Li")
     assert note["ledger_verification"] == "OK"
     with pytest.raises(NotAuthentic):
@@ -159,7 +143,7 @@ def test_a_chain_broken_at_the_spans_start_is_found(three, tmp_path):  # R-HOST-
     # The store's record of the entry before the span is not what the span's first entry
     # chains to (an entry swapped in before it): the link into the span is checked.
     ev, entries = three
-    second = starts(entries)[1]
+    second = record_starts(entries)[1]
     store = copy_of(ev, tmp_path)
     db = sqlite3.connect(store / "evidence.db")
     db.execute("UPDATE entries SET hash = ? WHERE seq = ?", (b"\xab" * 32, second - 1))
@@ -171,7 +155,7 @@ def test_a_chain_broken_at_the_spans_start_is_found(three, tmp_path):  # R-HOST-
 
 def test_a_damaged_record_start_is_said_as_a_broken_ledger(three, tmp_path):  # R-HOST-5
     ev, entries = three
-    second = starts(entries)[1]
+    second = record_starts(entries)[1]
     store = copy_of(ev, tmp_path)
     db = sqlite3.connect(store / "evidence.db")
     db.execute("UPDATE entries SET raw = ? WHERE seq = ?", (b"\xff\x00garbage", second))
@@ -183,7 +167,7 @@ def test_a_damaged_record_start_is_said_as_a_broken_ledger(three, tmp_path):  # 
 
 def test_a_number_that_is_no_recording_lists_the_newest(three, tmp_path):
     ev, entries = three
-    numbers = starts(entries)
+    numbers = record_starts(entries)
     with pytest.raises(ExportError, match="has no recording 1") as info:
         export_recording(str(ev), DEVICE, 1, str(tmp_path / "a.avi"), "W. Li")
     assert all(str(n) in str(info.value) for n in numbers)
@@ -235,7 +219,7 @@ def test_the_span_read_by_seq_is_the_span_of_the_whole_ledger(plan, data):
     # against host.mp4export.recording_span over every entry.
     raws = _ledger(plan)
     entries = [parse_entry(r) for r in raws]
-    numbers = starts(entries)
+    numbers = record_starts(entries)
     number = data.draw(st.sampled_from([*numbers, numbers[-1] + 1, 0]))
     with tempfile.TemporaryDirectory() as folder:
         store = SqliteEvidenceStore(folder)

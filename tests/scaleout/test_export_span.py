@@ -8,11 +8,9 @@ import pytest
 
 from host.export import NotAuthentic, export_recording
 from host.mp4export import recording_span
-from host.pgstore import PgEvidenceStore
 from protocol.ledger import parse_entry
-from tests.host.helpers import evidence, run_pair
+from tests.host.helpers import evidence, record_starts, run_pair, signed_stop
 from tests.host.rawrec import record
-from tests.host.test_export_span import signed_in, starts
 from tests.protocol.helpers import DEVICE
 from tests.scaleout.helpers import copy_into_scaleout
 
@@ -55,8 +53,10 @@ def _break_signature(url: str, seq: int) -> None:
 
 
 def test_an_early_recordings_export_reads_its_span_only(three, tmp_path, monkeypatch):
+    from host.pgstore import PgEvidenceStore
+
     url, media, entries = three
-    first = starts(entries)[0]
+    first = record_starts(entries)[0]
     span = recording_span(entries, first.to_bytes(8, "big"))
     read: list = []
     real = PgEvidenceStore.entries
@@ -76,8 +76,8 @@ def test_an_early_recordings_export_reads_its_span_only(three, tmp_path, monkeyp
 
 def test_a_broken_signature_stops_its_recordings_export_and_no_other(three, tmp_path):
     url, media, entries = three
-    first, second, _ = starts(entries)
-    _break_signature(url, signed_in(entries, second))
+    first, second, _ = record_starts(entries)
+    _break_signature(url, signed_stop(entries, second))
     with pytest.raises(NotAuthentic, match="NOT OK"):
         export_recording(url, DEVICE, second, str(tmp_path / "b.avi"), "W. Li", media=media)
     assert not (tmp_path / "b.avi").exists()
@@ -87,7 +87,7 @@ def test_a_broken_signature_stops_its_recordings_export_and_no_other(three, tmp_
 
 def test_a_chain_broken_at_the_spans_start_is_found(three, tmp_path):
     url, media, entries = three
-    second = starts(entries)[1]
+    second = record_starts(entries)[1]
     _sql(url, "UPDATE entries SET hash = %s WHERE seq = %s", (b"\xab" * 32, second - 1))
     with pytest.raises(NotAuthentic, match="NOT OK"):
         export_recording(url, DEVICE, second, str(tmp_path / "a.avi"), "W. Li", media=media)
