@@ -722,6 +722,7 @@ class _Ledger:
 
     def __init__(self, span: "spans.Span", public: bytes, mark_changed: bool) -> None:
         self.device_id = span.device_id
+        self.number = recording_number(span.rec_id)
         self.mark_changed = mark_changed
         self.entries = span.entries
         self._worker = LedgerWorker(span.records, span.device_id, public, resume=span.resume)
@@ -735,6 +736,7 @@ class _Ledger:
             raise NotAuthentic(
                 i18n.text(
                     "export.ledger_not_ok",
+                    number=self.number,
                     device=self.device_id,
                     state=i18n.verdict(report.state),
                     first=first,
