@@ -10,9 +10,10 @@ batches back to be checked here, so the report never depends on it.
 Threads would share one interpreter lock: the checking thread would wait for it after every
 signature while the parsing thread holds it. A process has its own.
 
-``LedgerWorker`` goes further for a caller that holds the whole ledger, parsed: a forked
-process verifies all of it (chain and signatures) while the caller does other work with the
-entries (an export copies the recording's fragments meanwhile), and answers with the report.
+``LedgerWorker`` goes further for a caller that holds a ledger, or a span of one, parsed: a
+forked process verifies all of it (chain and signatures) while the caller does other work
+with the entries (an export copies the recording's fragments meanwhile), and answers with
+the report.
 """
 
 import multiprocessing
