@@ -237,3 +237,28 @@ def test_the_span_read_by_seq_is_the_span_of_the_whole_ledger(plan, data):
     if want:
         assert [r[2].seq for r in span.records] == [e.seq for e in want]
         assert span.resume == (number, entries[number - 1].digest)
+
+
+def test_a_court_package_of_an_early_recording_reads_its_span_only(three, tmp_path, monkeypatch):
+    # Issue 15's package (and its derivative's export), whole and in part, from the span.
+    from host import settings
+    from tests.host import courtstore
+    from tests.host.helpers import host_keys, with_accounts
+
+    ev, entries = three
+    first = record_starts(entries)[0]
+    span = {e.seq for e in recording_span(entries, first.to_bytes(8, "big"))}
+    store = copy_of(ev, tmp_path)
+    host_keys(tmp_path)
+    opened = with_accounts(SqliteEvidenceStore(store), courtstore.ACCOUNTS)
+    with opened.write() as cur:
+        settings.put(cur, settings.HOST_KEY, str(tmp_path / "host.key"))
+    opened.close()
+    read = counting(monkeypatch)
+    item = "%s/%d" % (DEVICE, first)
+    assert courtstore.export(monkeypatch, store, tmp_path / "pkg", "--recording", item) == 0
+    assert read and {parse_entry(r).seq for r in read} == span
+    read.clear()
+    part = ("--recording", item, "--from", "0:00", "--to", "0:01")
+    assert courtstore.export(monkeypatch, store, tmp_path / "part", *part) == 0
+    assert read and {parse_entry(r).seq for r in read} == span
