@@ -120,15 +120,16 @@ def starts(store: LedgerRows, device_id: str) -> "Iterator[bytes]":
                 yield rec
 
 
-def _end(store: LedgerRows, device_id: str, rec_id: bytes, first: int) -> "int | None":
-    """The last seq to read for the recording starting at ``first``: its record-stop, else
-    the entry before the next record-start; None: to the newest entry."""
+def _end(store: LedgerRows, device_id: str, rec_id: bytes, first: int) -> "tuple[int | None, bool]":
+    """``(last seq to read, stopped)`` for the recording starting at ``first``: its
+    record-stop (True), else the entry before the next record-start, or None: to the newest
+    entry (False)."""
     for seq, e in events(store, device_id, first + 1):
         if _is(e, EV_RECORD_STOP, rec_id):
-            return seq
+            return seq, True
         if _is(e, EV_RECORD_START) and e is not None and e.fields.get(F_RECORDING) != rec_id:
-            return seq - 1
-    return None
+            return seq - 1, False
+    return None, False
 
 
 def _prev_hash(store: LedgerRows, device_id: str, seq: int) -> bytes:
@@ -157,7 +158,7 @@ def read(store: LedgerRows, device_id: str, rec_id: bytes) -> Span:
             span.records = list(read_chunks((bytes(head[0]),)))
         span.read = 1
         return span
-    end = _end(store, device_id, rec_id, first)
+    end, stopped = _end(store, device_id, rec_id, first)
     raws = [bytes(head[0])]
     if end is None or end > first:
         raws.extend(bytes(r) for r in store.entries(device_id, first + 1, end))
@@ -175,7 +176,10 @@ def read(store: LedgerRows, device_id: str, rec_id: bytes) -> Span:
     records = list(read_chunks((b"".join(raws),)))
     entries = [r[2] for r in records if r[0] == "entry"]
     span.entries = recording_span(entries, rec_id)
-    if not span.entries:
+    if not span.entries or not stopped:
+        # Without a stop (a power loss, or a stop entry that no longer parses) everything
+        # read is verified, up to the next recording's start and on to a signed entry: a
+        # damaged stop is then found, not taken for a recording cut short.
         span.records = records
         return span
     last_seq = span.entries[-1].seq

@@ -165,6 +165,22 @@ def test_a_damaged_record_start_is_said_as_a_broken_ledger(three, tmp_path):  # 
         export_recording(str(store), DEVICE, second, str(tmp_path / "a.avi"), "W. Li")
 
 
+def test_a_damaged_record_stop_is_found(three, tmp_path):  # R-HOST-5
+    # A stop that no longer parses is not taken for a recording cut short by a power loss.
+    ev, entries = three
+    second = record_starts(entries)[1]
+    store = copy_of(ev, tmp_path)
+    db = sqlite3.connect(store / "evidence.db")
+    db.execute(
+        "UPDATE entries SET raw = ? WHERE seq = ?",
+        (b"\xff\x00garbage", signed_stop(entries, second)),
+    )
+    db.commit()
+    db.close()
+    with pytest.raises(NotAuthentic, match="NOT OK"):
+        export_recording(str(store), DEVICE, second, str(tmp_path / "a.avi"), "W. Li")
+
+
 def test_a_number_that_is_no_recording_lists_the_newest(three, tmp_path):
     ev, entries = three
     numbers = record_starts(entries)
@@ -232,10 +248,22 @@ def test_the_span_read_by_seq_is_the_span_of_the_whole_ledger(plan, data):
             )
         finally:
             store.close()
-    want = recording_span(entries, number.to_bytes(8, "big"))
+    rec_id = number.to_bytes(8, "big")
+    want = recording_span(entries, rec_id)
     assert [e.seq for e in span.entries] == [e.seq for e in want]
     if want:
-        assert [r[2].seq for r in span.records] == [e.seq for e in want]
+        verified = [r[2] for r in span.records]
+        seqs = [e.seq for e in want]
+        assert [e.seq for e in verified[: len(want)]] == seqs and verified[-1].signed
+        stopped = any(
+            e.fields.get(F_EVENT) == EV_RECORD_STOP and e.fields.get(F_RECORDING) == rec_id
+            for e in want
+        )
+        if stopped:  # the span, no more
+            assert [e.seq for e in verified] == seqs
+        else:  # on to the next recording's start, and a signed entry
+            nxt = [n for n in numbers if n > number]
+            assert verified[-1].seq >= (nxt[0] - 1 if nxt else entries[-1].seq)
         assert span.resume == (number, entries[number - 1].digest)
 
 
