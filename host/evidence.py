@@ -304,7 +304,10 @@ class EvidenceStore:
         does not durably hold, oldest first: what a sync must bring before its receipt."""
         raise NotImplementedError
 
-    def entries(self, device_id: str, from_seq: int = 0) -> object:
+    def entries(self, device_id: str, from_seq: int = 0, to_seq: "int | None" = None) -> object:
+        """The stored entries (encoded) of seqs ``from_seq`` to ``to_seq`` (both included;
+        None: to the newest), in seq order: a ranged read, so that one recording's span
+        (``host.spans``) is read without the rest of the ledger."""
         raise NotImplementedError
 
     def put_media(self, digest: bytes, data: bytes, defer: bool = False) -> object:
@@ -781,11 +784,13 @@ class SqliteEvidenceStore(EvidenceStore):
 
         return same
 
-    def entries(self, device_id: str, from_seq: int = 0) -> list:
+    def entries(self, device_id: str, from_seq: int = 0, to_seq: int | None = None) -> list:
+        upto = (1 << 63) - 1 if to_seq is None else to_seq
         with self._lock:
             rows = self._db.execute(
-                "SELECT raw FROM entries WHERE device_id = ? AND seq >= ? ORDER BY seq",
-                (device_id, from_seq),
+                "SELECT raw FROM entries WHERE device_id = ? AND seq >= ? AND seq <= ? "
+                "ORDER BY seq",
+                (device_id, from_seq, upto),
             ).fetchall()
         return [bytes(r[0]) for r in rows]
 

@@ -2,11 +2,21 @@
 
 The recording's video chunks are read from the host evidence store in ledger order. Before a
 chunk is used its media is hashed and compared with the SHA-256 its signed entry names, and
-the device's whole ledger is verified against the enrolled key, so the file holds exactly the
-footage the device signed (R-HOST-5); a changed chunk is refused, or, when the caller asks,
-kept with a visible mark and named in the note. The ledger is read and parsed once; its
-verification runs in a worker process (``host.sigworker.LedgerWorker``) while an MP4 export
-copies and checks the fragments, and its verdict is taken before the file is made final.
+the recording's span of the device's ledger is verified against the enrolled key, so the
+file holds exactly the footage the device signed (R-HOST-5); a changed chunk is refused, or,
+when the caller asks, kept with a visible mark and named in the note.
+
+Only the span is read, parsed and verified (``host.spans``): the entries from the
+recording's record-start to its record-stop, on to the first signed entry, found by seq in
+the store without reading the rest of the ledger, and the link into it: its first entry must
+chain to the hash the store holds of the entry before it, so a chain broken at the span's
+start is found. Every signature and link inside the span is checked; a broken one stops the
+export. One elsewhere in the device's ledger (another recording) does not stop this export:
+``sealcam verify`` of the store, and the violation reports, judge the whole ledger. So an
+export costs the recording's length, whatever the device has docked before or since.
+The span is read and parsed once; its verification runs in a worker process
+(``host.sigworker.LedgerWorker``) while an MP4 export copies and checks the fragments, and
+its verdict is taken before the file is made final.
 Each chunk is cut into its frames by the per-frame digests of its entry, the JPEG frames are
 decoded and written at the recording's frame rate as AVI (Motion JPEG, the originals' own kind
 of frames, no sound) or as MP4: an H.264 derivative with the recording's PCM sound as AAC
@@ -45,7 +55,7 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from host import i18n, retention
+from host import i18n, retention, spans
 from host.evidence import (
     EvidenceError,
     MediaFiles,
@@ -57,7 +67,7 @@ from host.files import fsync_dir, write_atomic
 from host.recordings import recording_number
 from host.sigworker import LedgerWorker
 from protocol.frames import frame_digest
-from protocol.ledger import Entry, media_digest, read_chunks
+from protocol.ledger import Entry, media_digest
 from protocol.registry import (
     EV_RECORD_START,
     EV_RECORD_STOP,
@@ -119,17 +129,6 @@ class NotAuthentic(ExportError):
 # --- the recording's chunks ----------------------------------------------------------------
 
 
-def recording_ids(entries: list) -> list:
-    """The ids of the recordings in a ledger, oldest first."""
-    out = []
-    for e in entries:
-        if e.kind != KIND_CHUNK and e.fields.get(F_EVENT) == EV_RECORD_START:
-            rec = e.fields.get(F_RECORDING)
-            if rec is not None and rec not in out:
-                out.append(rec)
-    return out
-
-
 def video_chunks(entries: list, rec_id: bytes) -> list:
     """The chunks of a recording that hold its video: its JPEG (or raw H.264/H.265) video
     chunks, or, for a recording in fMP4 mode, its initialisation segment and fragments."""
@@ -145,29 +144,42 @@ def video_chunks(entries: list, rec_id: bytes) -> list:
     return chunks
 
 
-def pick_recording(entries: list, recording: int | None, device_id: str) -> bytes:
-    """The id of recording ``recording`` (its number), or of the newest one with video."""
-    ids = recording_ids(entries)
+def pick_recording(
+    store: "spans.LedgerRows", recording: int | None, device_id: str
+) -> "spans.Span":
+    """The span (``host.spans``) of recording ``recording`` (its number), or of the newest
+    one with video, read from the store by seq: the rest of the ledger is not read. A span
+    without entries: the store holds no such recording (the caller verifies what was read,
+    then says so with ``no_such_recording``)."""
     if recording is None:
-        with_video = [r for r in ids if video_chunks(entries, r)]
-        if not with_video:
-            raise ExportError(i18n.text("export.no_video_recording", device=device_id))
-        return with_video[-1]
+        for rec_id in spans.starts(store, device_id):  # newest first: usually the first
+            span = spans.read(store, device_id, rec_id)
+            if span.entries and video_chunks(span.entries, rec_id):
+                return span
+        raise ExportError(i18n.text("export.no_video_recording", device=device_id))
     if recording < 0 or recording >= 1 << 64:
         raise ExportError(i18n.text("export.bad_recording_number", number=recording))
-    rec_id = recording.to_bytes(8, "big")
-    if rec_id not in ids:
-        known = ", ".join("%d (%s)" % (recording_number(r), r.hex()) for r in ids[-10:])
-        raise ExportError(
-            i18n.text(
-                "export.no_such_recording",
-                device=device_id,
-                number=recording,
-                last=i18n.text("export.last_ten") if len(ids) > 10 else "",
-                known=known or i18n.text("export.none"),
-            )
+    return spans.read(store, device_id, recording.to_bytes(8, "big"))
+
+
+def no_such_recording(store: "spans.LedgerRows", recording: int, device_id: str) -> ExportError:
+    """The refusal of a recording number the device's ledger does not hold, naming its ten
+    newest recordings (read from the newest down, no further)."""
+    ids: list = []
+    for rec_id in spans.starts(store, device_id):
+        ids.insert(0, rec_id)
+        if len(ids) > 10:
+            break
+    known = ", ".join("%d (%s)" % (recording_number(r), r.hex()) for r in ids[-10:])
+    return ExportError(
+        i18n.text(
+            "export.no_such_recording",
+            device=device_id,
+            number=recording,
+            last=i18n.text("export.last_ten") if len(ids) > 10 else "",
+            known=known or i18n.text("export.none"),
         )
-    return rec_id
+    )
 
 
 def split_frames(media: bytes, digests: list) -> list | None:
@@ -699,20 +711,21 @@ def _started_ms(entries: list, rec_id: bytes) -> int | None:
 
 
 class _Ledger:
-    """The device's ledger in the store, read and parsed once, for the export and its
-    verifier alike; the verification (the hash chain and every signature) runs in a worker
-    process (``host.sigworker.LedgerWorker``) while the export finds the recording's chunks
-    and copies and checks them. ``check`` takes the verdict; the export takes it before
-    anything is made final (an MP4 export: before its file is made durable and renamed into
-    place; any other: before its file is begun), so nothing is exported from a ledger that
-    is not what the device signed."""
+    """The recording's span of the device's ledger (``host.spans``), read and parsed once,
+    for the export and its verifier alike; the verification (the hash chain from the entry
+    before the span, and every signature in it) runs in a worker process
+    (``host.sigworker.LedgerWorker``) while the export copies and checks the recording's
+    chunks. ``check`` takes the verdict; the export takes it before anything is made final
+    (an MP4 export: before its file is made durable and renamed into place; any other:
+    before its file is begun), so nothing is exported from a span that is not what the
+    device signed."""
 
-    def __init__(self, raws: list, device_id: str, public: bytes, mark_changed: bool) -> None:
-        self.device_id = device_id
+    def __init__(self, span: "spans.Span", public: bytes, mark_changed: bool) -> None:
+        self.device_id = span.device_id
+        self.number = recording_number(span.rec_id)
         self.mark_changed = mark_changed
-        records = list(read_chunks((b"".join(raws),)))
-        self.entries = [r[2] for r in records if r[0] == "entry"]
-        self._worker = LedgerWorker(records, device_id, public)
+        self.entries = span.entries
+        self._worker = LedgerWorker(span.records, span.device_id, public, resume=span.resume)
 
     def check(self) -> str:
         """The ledger's state; NotAuthentic when it is not what the device signed (unless
@@ -728,6 +741,7 @@ class _Ledger:
             raise NotAuthentic(
                 i18n.text(
                     "export.ledger_not_ok",
+                    number=self.number,
                     device=self.device_id,
                     state=i18n.verdict(report.state),
                     first=first,
@@ -747,8 +761,8 @@ def _recording(
     can_open: bool = False,
 ) -> tuple:
     """``(public key, ledger, entries, recording id, video chunks)``: the device enrolled,
-    its ledger parsed and being verified (``_Ledger``), the recording there, its video not
-    sealed (unless ``can_open``: the agency key was given)."""
+    the recording's span of its ledger read, parsed and being verified (``_Ledger``), its
+    video not sealed (unless ``can_open``: the agency key was given)."""
     public = store.device_key(device_id)
     if public is None:
         enrolled = ", ".join(store.devices()) or i18n.text("export.none")
@@ -760,10 +774,13 @@ def _recording(
                 enrolled=enrolled,
             )
         )
-    ledger = _Ledger(store.entries(device_id), device_id, public, mark_changed)
+    span = pick_recording(store, recording, device_id)
+    ledger = _Ledger(span, public, mark_changed)
     try:
         entries = ledger.entries
-        rec_id = pick_recording(entries, recording, device_id)
+        rec_id = span.rec_id
+        if not entries:
+            raise no_such_recording(store, recording_number(rec_id), device_id)
         chunks = video_chunks(entries, rec_id)
         number = recording_number(rec_id)
         if not chunks:

@@ -606,10 +606,11 @@ class PgEvidenceStore(EvidenceStore):
 
         return same
 
-    def entries(self, device_id: str, from_seq: int = 0) -> list:
+    def entries(self, device_id: str, from_seq: int = 0, to_seq: int | None = None) -> list:
+        upto = (1 << 63) - 1 if to_seq is None else to_seq
         rows = self._rows(
-            "SELECT raw FROM entries WHERE device_id = %s AND seq >= %s ORDER BY seq",
-            (device_id, from_seq),
+            "SELECT raw FROM entries WHERE device_id = %s AND seq >= %s AND seq <= %s ORDER BY seq",
+            (device_id, from_seq, upto),
         )
         return [bytes(r[0]) for r in rows]
 

@@ -10,9 +10,10 @@ batches back to be checked here, so the report never depends on it.
 Threads would share one interpreter lock: the checking thread would wait for it after every
 signature while the parsing thread holds it. A process has its own.
 
-``LedgerWorker`` goes further for a caller that holds the whole ledger, parsed: a forked
-process verifies all of it (chain and signatures) while the caller does other work with the
-entries (an export copies the recording's fragments meanwhile), and answers with the report.
+``LedgerWorker`` goes further for a caller that holds a ledger, or a span of one, parsed: a
+forked process verifies all of it (chain and signatures) while the caller does other work
+with the entries (an export copies the recording's fragments meanwhile), and answers with
+the report.
 """
 
 import multiprocessing
@@ -175,10 +176,16 @@ def worker_checks(public_key: bytes) -> "CheckPipeline | None":
 # --- a whole ledger, parsed, verified beside the caller ------------------------------------
 
 
-def verify_records(records: list, device_id: str, public_key: bytes) -> Report:
+def verify_records(
+    records: list, device_id: str, public_key: bytes, resume: "tuple | None" = None
+) -> Report:
     """The verifier's report on a ledger already read into ``records`` (``read_chunks``'
-    records, in order): the same report as ``verify_chunks`` on its bytes."""
+    records, in order): the same report as ``verify_chunks`` on its bytes. ``resume``:
+    ``(first seq, hash of the entry before it)`` when the records are a span that starts
+    past seq 0 (``host.spans``): its first entry must chain to that hash."""
     v = LedgerVerifier(device_id, public_key)
+    if resume is not None:
+        v.resume(*resume)
     for record in records:
         if record[0] == "entry":
             v.feed(record[2], record[1])
@@ -189,11 +196,11 @@ def verify_records(records: list, device_id: str, public_key: bytes) -> Report:
     return v.finish()
 
 
-def _verify(conn, records: list, device_id: str, public_key: bytes) -> None:
+def _verify(conn, records: list, device_id: str, public_key: bytes, resume: "tuple | None") -> None:
     """The worker: verify the records it was forked with and send the report."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in _serve
     try:
-        conn.send(verify_records(records, device_id, public_key))
+        conn.send(verify_records(records, device_id, public_key, resume))
     except (EOFError, OSError):
         pass  # the command has gone
 
@@ -209,9 +216,18 @@ class LedgerWorker:
     made here, so it never depends on the worker; a ledger of fewer than LEDGER_WORKER_MIN
     records is verified here too."""
 
-    def __init__(self, records: list, device_id: str, public_key: bytes, at_least: int = 0) -> None:
-        """``at_least``: the fewest records worth a worker (default LEDGER_WORKER_MIN)."""
-        self._args = (records, device_id, bytes(public_key))
+    def __init__(
+        self,
+        records: list,
+        device_id: str,
+        public_key: bytes,
+        at_least: int = 0,
+        resume: "tuple | None" = None,
+    ) -> None:
+        """``at_least``: the fewest records worth a worker (default LEDGER_WORKER_MIN);
+        ``resume``: where a span of the ledger starts and what it chains to
+        (``verify_records``)."""
+        self._args = (records, device_id, bytes(public_key), resume)
         self._conn: Any = None
         self._proc: Any = None
         self._report: Report | None = None

@@ -16,9 +16,9 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from host import spans
 from host.errors import Unusable
 from host.mediafetch import Fetched, FetchProblem, fetch_chunks
-from protocol.ledger import parse_entry
 from protocol.registry import F_RECORDING, KIND_CHUNK
 
 if TYPE_CHECKING:
@@ -70,10 +70,9 @@ def fetched_for(store: "PgEvidenceStore", recordings: "list[tuple[str, int]]", n
         chunks = []
         for device, number in recordings:
             rec_id = int(number).to_bytes(8, "big")
-            for raw in store.entries(device):
-                e = parse_entry(raw)
+            for e in spans.read(store, device, rec_id).entries:
                 if e.kind == KIND_CHUNK and e.fields.get(F_RECORDING) == rec_id:
-                    chunks.append(e)
+                    chunks.append(e)  # the recording's span only (host.spans)
         try:
             files = fetch_chunks(store, chunks, folder)
         except FetchProblem as exc:

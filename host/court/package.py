@@ -32,7 +32,7 @@ from host.court.note import note_html, note_pdf, warm_up
 from host.errors import Refused, Unusable
 from host.files import fsync_dir
 from protocol.keys import DeviceKey, encode_key
-from protocol.ledger import Entry, parse_entry
+from protocol.ledger import Entry
 from protocol.registry import (
     EV_RECORD_START,
     EV_RECORD_STOP,
@@ -224,7 +224,7 @@ class _Builder:
         self.unsigned: dict = {}  # path -> the unsigned parts of a file that holds chunks
         self.not_included: list = []
         self.log = _Log(store)
-        self._ledgers: dict = {}
+        self._spans: dict = {}  # (device, recording number) -> its span's entries
         # The proofs and the note's PDF are made beside the media's copy; the PDF's
         # library starts loading now.
         self.beside = Beside(_Shared(self.log, store))
@@ -271,10 +271,18 @@ class _Builder:
         self.files[rel] = (category, fmt, what, zh)
         self.known[rel] = (hashlib.sha256(data).hexdigest(), len(data))
 
-    def entries(self, device: str) -> list:
-        if device not in self._ledgers:
-            self._ledgers[device] = [parse_entry(raw) for raw in self.store.entries(device)]
-        return self._ledgers[device]
+    def entries(self, device: str, number: int) -> list:
+        """Recording ``number``'s span of the device's ledger (``host.spans``): read by seq
+        from the store, never the whole ledger; empty when the store holds no such
+        recording."""
+        from host import spans
+
+        if not 0 <= number < 1 << 64:
+            return []
+        if (device, number) not in self._spans:
+            rec_id = number.to_bytes(8, "big")
+            self._spans[(device, number)] = spans.read(self.store, device, rec_id).entries
+        return self._spans[(device, number)]
 
     # --- devices ---
 
@@ -326,7 +334,7 @@ class _Builder:
         from host.mp4export import recording_span
 
         d = "r%02d" % n
-        entries = self.entries(want.device)
+        entries = self.entries(want.device, want.number)
         rec_id = want.number.to_bytes(8, "big") if 0 <= want.number < 1 << 64 else b""
         span = recording_span(entries, rec_id) if rec_id else []
         if not span or span[0].fields.get(F_EVENT) != EV_RECORD_START:
@@ -480,7 +488,7 @@ class _Builder:
                 self.store,
                 want.device,
                 public,
-                self.entries(want.device),
+                self.entries(want.device, want.number),
                 rec_id,
                 included,
                 self.root / rel,

@@ -342,3 +342,24 @@ def break_signature(ev_root: Path, seq: int) -> None:
         db.commit()
     finally:
         db.close()
+
+
+def record_starts(entries: list) -> list:
+    """The seqs of a ledger's record-start entries (its recordings' numbers), oldest first."""
+    from protocol.registry import EV_RECORD_START, F_EVENT, KIND_EVENT
+
+    return [e.seq for e in entries if e.kind == KIND_EVENT and e.fields[F_EVENT] == EV_RECORD_START]
+
+
+def signed_stop(entries: list, number: int) -> int:
+    """The seq of recording ``number``'s record-stop, a signed entry inside its span."""
+    from protocol.registry import EV_RECORD_STOP, F_EVENT, F_RECORDING
+
+    rec_id = number.to_bytes(8, "big")
+    (stop,) = [
+        e
+        for e in entries
+        if e.fields.get(F_RECORDING) == rec_id and e.fields.get(F_EVENT) == EV_RECORD_STOP
+    ]
+    assert stop.signed
+    return stop.seq

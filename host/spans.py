@@ -1,0 +1,188 @@
+"""One recording's span of its device's ledger, read from the store without the rest of it.
+
+An export (a video, a court package, the review page's buttons) needs one recording: its
+entries from record-start to record-stop, every entry between included, on to the first
+signed entry (``host.mp4export.recording_span``), and the link into them: the hash of the
+entry before the span as the store holds it, which the span's first entry must chain to
+(``LedgerVerifier.resume``). A device docks about 29,000 entries a working day; reading,
+parsing and verifying all of them to export one hour would grow without end.
+
+Where a span lies. A recording's number is the seq of its record-start entry
+(``host.recordings``), so its first seq needs no lookup; its end is the first record-stop
+naming it after that (or, for a recording a power loss cut short, the entry before the next
+record-start). The index that finds it is the store's own ``entries`` table: its primary key
+(device, seq) and each row's ``kind``. The events after the start are read, a few at a time,
+until the stop: a handful per recording, while the chunks (one a second) are passed over by
+the database unparsed.
+
+Why not the ``items`` table (``host.items``), which holds first_seq/last_seq per recording:
+it belongs to evidence management and exists only in a store that layer has prepared (a
+store that only syncs has none); it is brought up to date by writing (``items.refresh``),
+and an export opens the store read only and writes nothing; and it is stale by whatever
+docked since it last ran. The entries table is in every store, on both engines, and always
+current. An index only says where to read, never what the recording is: the signed entries
+read there decide that, and are verified.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from host.mp4export import recording_span
+from protocol.errors import ProtocolError
+from protocol.ledger import Entry, parse_entry, read_chunks
+from protocol.registry import (
+    EV_RECORD_START,
+    EV_RECORD_STOP,
+    F_EVENT,
+    F_RECORDING,
+    KIND_EVENT,
+)
+
+EVENT_BATCH = 8  # events read at first when looking for a stop; doubled each time, to MAX
+EVENT_BATCH_MAX = 1024
+TAIL_BATCH = 64  # entries read at a time past the span's end, to the first signed one
+NO_END = (1 << 63) - 1  # the highest seq either engine holds
+
+
+class LedgerRows(Protocol):
+    """What a span is read from: either evidence store (``host.evidence``, ``host.pgstore``)
+    or a view of one (``host.court.fromobjects``)."""
+
+    def entries(self, device_id: str, from_seq: int = 0, to_seq: "int | None" = None) -> Any: ...
+
+    def query(self, sql: str, params: tuple = ()) -> list: ...
+
+
+@dataclass
+class Span:
+    """A recording's span as read: ``entries`` (parsed, record-start first; empty when the
+    store holds no such recording), ``records`` (what the verifier is fed: the reader's
+    records of the span, damaged bytes included; of all that was read for a recording
+    without a stop, or at the start when there is no span), ``resume`` (``(first seq, hash of the entry before it)``, None from seq 0),
+    and ``read``, how many entries the store returned for it."""
+
+    device_id: str
+    rec_id: bytes
+    entries: list = field(default_factory=list)
+    records: list = field(default_factory=list)
+    resume: "tuple[int, bytes] | None" = None
+    read: int = 0
+
+
+def _parsed(raw: Any) -> "Entry | None":
+    try:
+        return parse_entry(bytes(raw))
+    except ProtocolError:
+        return None
+
+
+def _is(e: "Entry | None", code: int, rec_id: "bytes | None" = None) -> bool:
+    if e is None or e.kind != KIND_EVENT or e.fields.get(F_EVENT) != code:
+        return False
+    return rec_id is None or e.fields.get(F_RECORDING) == rec_id
+
+
+def events(
+    store: LedgerRows, device_id: str, from_seq: int = 0, newest_first: bool = False
+) -> "Iterator[tuple[int, Entry | None]]":
+    """``(seq, entry)`` of the device's events from ``from_seq`` on (newest first: from the
+    newest down), parsed (None for one that does not parse), read a batch at a time so a
+    caller that stops early reads little."""
+    lo, hi, n = from_seq, NO_END, EVENT_BATCH
+    order = "DESC" if newest_first else "ASC"
+    while lo <= hi:
+        rows = store.query(
+            "SELECT seq, raw FROM entries WHERE device_id = ? AND kind = ? AND seq >= ? "
+            "AND seq <= ? ORDER BY seq %s LIMIT %d" % (order, n),
+            (device_id, KIND_EVENT, lo, hi),
+        )
+        for seq, raw in rows:
+            yield int(seq), _parsed(raw)
+        if len(rows) < n:
+            return
+        if newest_first:
+            hi = int(rows[-1][0]) - 1
+        else:
+            lo = int(rows[-1][0]) + 1
+        n = min(2 * n, EVENT_BATCH_MAX)
+
+
+def starts(store: LedgerRows, device_id: str) -> "Iterator[bytes]":
+    """The ids of the device's recordings, newest first, from their record-start events."""
+    seen: set = set()
+    for _seq, e in events(store, device_id, newest_first=True):
+        if _is(e, EV_RECORD_START):
+            assert e is not None
+            rec = e.fields.get(F_RECORDING)
+            if isinstance(rec, bytes) and rec and rec not in seen:
+                seen.add(rec)
+                yield rec
+
+
+def _end(store: LedgerRows, device_id: str, rec_id: bytes, first: int) -> "tuple[int | None, bool]":
+    """``(last seq to read, stopped)`` for the recording starting at ``first``: its
+    record-stop (True), else the entry before the next record-start, or None: to the newest
+    entry (False)."""
+    for seq, e in events(store, device_id, first + 1):
+        if _is(e, EV_RECORD_STOP, rec_id):
+            return seq, True
+        if _is(e, EV_RECORD_START) and e is not None and e.fields.get(F_RECORDING) != rec_id:
+            return seq - 1, False
+    return None, False
+
+
+def _prev_hash(store: LedgerRows, device_id: str, seq: int) -> bytes:
+    """The hash the store holds of entry ``seq`` (the one before a span); a store without it
+    gives the zero-length hash, to which no entry chains: the link is then reported broken."""
+    rows = store.query("SELECT hash FROM entries WHERE device_id = ? AND seq = ?", (device_id, seq))
+    return bytes(rows[0][0]) if rows else b""
+
+
+def read(store: LedgerRows, device_id: str, rec_id: bytes) -> Span:
+    """The span of recording ``rec_id`` (its record-start at the seq its number names),
+    read from the store by seq range."""
+    first = int.from_bytes(rec_id, "big")
+    span = Span(device_id, rec_id)
+    if first > NO_END:
+        return span
+    head = store.entries(device_id, first, first)
+    if not head:
+        return span
+    span.resume = (first, _prev_hash(store, device_id, first - 1)) if first > 0 else None
+    start = _parsed(head[0])
+    if not _is(start, EV_RECORD_START, rec_id):
+        # No recording starts there: a damaged entry is still given to the verifier, so
+        # the export says the ledger is broken before it says the recording is missing.
+        if start is None:
+            span.records = list(read_chunks((bytes(head[0]),)))
+        span.read = 1
+        return span
+    end, stopped = _end(store, device_id, rec_id, first)
+    raws = [bytes(head[0])]
+    if end is None or end > first:
+        raws.extend(bytes(r) for r in store.entries(device_id, first + 1, end))
+    # On to the first signed entry: the one that vouches for the unsigned ones before it.
+    while end is not None:
+        last = _parsed(raws[-1])
+        if last is not None and last.signed:
+            break
+        more = store.entries(device_id, end + 1, end + TAIL_BATCH)
+        if not more:
+            break
+        raws.extend(bytes(r) for r in more)
+        end += TAIL_BATCH
+    span.read = len(raws)
+    records = list(read_chunks((b"".join(raws),)))
+    entries = [r[2] for r in records if r[0] == "entry"]
+    span.entries = recording_span(entries, rec_id)
+    if not span.entries or not stopped:
+        # Without a stop (a power loss, or a stop entry that no longer parses) everything
+        # read is verified, up to the next recording's start and on to a signed entry: a
+        # damaged stop is then found, not taken for a recording cut short.
+        span.records = records
+        return span
+    last_seq = span.entries[-1].seq
+    upto = next(i for i, r in enumerate(records) if r[0] == "entry" and r[2].seq == last_seq)
+    span.records = records[: upto + 1]
+    return span

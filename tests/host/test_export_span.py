@@ -1,0 +1,280 @@
+"""An export reads and verifies its recording's span of the ledger, not the device's whole
+ledger: found by seq in the store, linked to the entry before it as the store holds it."""
+# micropython: skip (host code, OpenCV)
+# R-HOST-5: nothing is exported from a span that is not what the device signed; a broken
+# entry elsewhere in the ledger is the store's verify's finding, not this export's.
+
+import sqlite3
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from host import spans
+from host.evidence import SqliteEvidenceStore
+from host.export import ExportError, NotAuthentic, export_recording
+from host.mp4export import recording_span
+from protocol.ledger import LedgerWriter, parse_entry
+from protocol.registry import (
+    EV_BOOT,
+    EV_PAUSE,
+    EV_RECORD_START,
+    EV_RECORD_STOP,
+    F_EVENT,
+    F_RECORDING,
+    KIND_CHUNK,
+    KIND_EVENT,
+)
+from protocol.signer import make_signer
+from tests.host.helpers import break_signature, evidence, record_starts, run_pair, signed_stop
+from tests.host.rawrec import record
+from tests.protocol.helpers import DEVICE, SEED_A, chunk_fields
+
+
+@pytest.fixture(scope="module")
+def three(tmp_path_factory):
+    """A device with three recordings, synced: (the evidence store's folder, its entries)."""
+    root = tmp_path_factory.mktemp("three")
+    agent, _ = record(root / "dev", seconds=1, recordings=3)
+    ev = evidence(root / "ev")
+    assert run_pair(agent, ev)[0]["result"] == "done"
+    ev.close()
+    agent.store.close()
+    store = SqliteEvidenceStore(root / "ev", readonly=True)
+    try:
+        entries = [parse_entry(r) for r in store.entries(DEVICE)]
+    finally:
+        store.close()
+    return root / "ev", entries
+
+
+def copy_of(ev: Path, tmp_path: Path) -> Path:
+    """A copy of the store to change (its database; the media are read from the original's
+    folder by content hash, so they are linked)."""
+    out = tmp_path / "ev"
+    out.mkdir()
+    src = sqlite3.connect(ev / "evidence.db")
+    dst = sqlite3.connect(out / "evidence.db")
+    src.backup(dst)
+    src.close()
+    dst.close()
+    (out / "media").symlink_to((ev / "media").resolve())
+    return out
+
+
+def counting(monkeypatch) -> list:
+    """Every entry the store hands out is counted (the store's ranged read)."""
+    got: list = []
+    real = SqliteEvidenceStore.entries
+
+    def entries(self, device_id, from_seq=0, to_seq=None):
+        raws = real(self, device_id, from_seq, to_seq)
+        got.extend(raws)
+        return raws
+
+    monkeypatch.setattr(SqliteEvidenceStore, "entries", entries)
+    return got
+
+
+def test_an_early_recordings_export_reads_its_span_only(three, tmp_path, monkeypatch):
+    ev, entries = three
+    first, second, _third = record_starts(entries)
+    span = recording_span(entries, first.to_bytes(8, "big"))
+    assert span[0].seq == first and span[-1].seq < second
+    read = counting(monkeypatch)
+    note = export_recording(str(ev), DEVICE, first, str(tmp_path / "a.avi"), "W. Li")
+    assert note["recording"]["number"] == first and note["ledger_verification"] == "OK"
+    # The span, each entry once, and nothing of the recordings after it.
+    assert [parse_entry(r).seq for r in read] == [e.seq for e in span]
+    assert len(span) < len(entries) / 2
+
+
+def test_the_newest_recording_with_no_number_given_reads_its_span_only(
+    three, tmp_path, monkeypatch
+):
+    ev, entries = three
+    last = record_starts(entries)[-1]
+    span = recording_span(entries, last.to_bytes(8, "big"))
+    read = counting(monkeypatch)
+    note = export_recording(str(ev), DEVICE, None, str(tmp_path / "a.avi"), "W. Li")
+    assert note["recording"]["number"] == last
+    assert [parse_entry(r).seq for r in read] == [e.seq for e in span]
+
+
+def test_a_signature_broken_inside_the_span_stops_the_export(three, tmp_path):  # R-HOST-5
+    ev, entries = three
+    second = record_starts(entries)[1]
+    store = copy_of(ev, tmp_path)
+    break_signature(store, signed_stop(entries, second))
+    out = tmp_path / "a.avi"
+    with pytest.raises(NotAuthentic, match="NOT OK"):
+        export_recording(str(store), DEVICE, second, str(out), "W. Li")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]  # nothing written
+
+
+def test_a_signature_broken_in_another_recording_does_not_stop_this_export(three, tmp_path):
+    # R-HOST-5: the recording exported is verified whole; the broken entry is another
+    # recording's, which its own export and the store's verify refuse.
+    ev, entries = three
+    first, second, _ = record_starts(entries)
+    store = copy_of(ev, tmp_path)
+    break_signature(store, signed_stop(entries, second))
+    note = export_recording(str(store), DEVICE, first, str(tmp_path / "a.avi"), "W. Li")
+    assert note["ledger_verification"] == "OK"
+    with pytest.raises(NotAuthentic):
+        export_recording(str(store), DEVICE, second, str(tmp_path / "b.avi"), "W. Li")
+
+
+def test_a_chain_broken_at_the_spans_start_is_found(three, tmp_path):  # R-HOST-5
+    # The store's record of the entry before the span is not what the span's first entry
+    # chains to (an entry swapped in before it): the link into the span is checked.
+    ev, entries = three
+    second = record_starts(entries)[1]
+    store = copy_of(ev, tmp_path)
+    db = sqlite3.connect(store / "evidence.db")
+    db.execute("UPDATE entries SET hash = ? WHERE seq = ?", (b"\xab" * 32, second - 1))
+    db.commit()
+    db.close()
+    with pytest.raises(NotAuthentic, match="NOT OK"):
+        export_recording(str(store), DEVICE, second, str(tmp_path / "a.avi"), "W. Li")
+
+
+def test_a_damaged_record_start_is_said_as_a_broken_ledger(three, tmp_path):  # R-HOST-5
+    ev, entries = three
+    second = record_starts(entries)[1]
+    store = copy_of(ev, tmp_path)
+    db = sqlite3.connect(store / "evidence.db")
+    db.execute("UPDATE entries SET raw = ? WHERE seq = ?", (b"\xff\x00garbage", second))
+    db.commit()
+    db.close()
+    with pytest.raises(NotAuthentic, match="NOT OK"):
+        export_recording(str(store), DEVICE, second, str(tmp_path / "a.avi"), "W. Li")
+
+
+def test_a_damaged_record_stop_is_found(three, tmp_path):  # R-HOST-5
+    # A stop that no longer parses is not taken for a recording cut short by a power loss.
+    ev, entries = three
+    second = record_starts(entries)[1]
+    store = copy_of(ev, tmp_path)
+    db = sqlite3.connect(store / "evidence.db")
+    db.execute(
+        "UPDATE entries SET raw = ? WHERE seq = ?",
+        (b"\xff\x00garbage", signed_stop(entries, second)),
+    )
+    db.commit()
+    db.close()
+    with pytest.raises(NotAuthentic, match="NOT OK"):
+        export_recording(str(store), DEVICE, second, str(tmp_path / "a.avi"), "W. Li")
+
+
+def test_a_number_that_is_no_recording_lists_the_newest(three, tmp_path):
+    ev, entries = three
+    numbers = record_starts(entries)
+    with pytest.raises(ExportError, match="has no recording 1") as info:
+        export_recording(str(ev), DEVICE, 1, str(tmp_path / "a.avi"), "W. Li")
+    assert all(str(n) in str(info.value) for n in numbers)
+
+
+# --- the span as the store gives it, against the span of the whole ledger ------------------
+
+# One recording: (entries between its start and stop, whether it is stopped, the events
+# between recordings after it, how often the device signs).
+RECORDINGS = st.lists(
+    st.tuples(st.integers(0, 12), st.booleans(), st.integers(0, 3), st.sampled_from([1, 3, 40])),
+    min_size=1,
+    max_size=6,
+)
+
+
+def _ledger(plan: list) -> list:
+    writer = LedgerWriter(make_signer(SEED_A), DEVICE, sign_every=40)
+    raws = []
+    t = 0
+
+    def add(kind, fields, sign=False):
+        nonlocal t
+        t += 1000
+        raws.append(writer.append(kind, fields, 1_700_000_000_000 + t, t, sign))
+
+    add(KIND_EVENT, {F_EVENT: EV_BOOT}, True)
+    for between, stopped, after, every in plan:
+        writer.sign_every = every
+        rec = writer.seq.to_bytes(8, "big")
+        add(KIND_EVENT, {F_EVENT: EV_RECORD_START, F_RECORDING: rec})
+        for i in range(between):
+            if i % 5 == 4:
+                add(KIND_EVENT, {F_EVENT: EV_PAUSE, F_RECORDING: rec})
+            else:
+                add(KIND_CHUNK, {**chunk_fields(len(raws)), F_RECORDING: rec})
+        if stopped:
+            add(KIND_EVENT, {F_EVENT: EV_RECORD_STOP, F_RECORDING: rec}, every != 40)
+        for _ in range(after):
+            add(KIND_EVENT, {F_EVENT: EV_BOOT})
+    add(KIND_EVENT, {F_EVENT: EV_BOOT}, True)  # every entry signed for, in the end
+    return raws
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(RECORDINGS, st.data())
+def test_the_span_read_by_seq_is_the_span_of_the_whole_ledger(plan, data):
+    # The stop's search, the reach on to the first signed entry and the link into the span,
+    # against host.mp4export.recording_span over every entry.
+    raws = _ledger(plan)
+    entries = [parse_entry(r) for r in raws]
+    numbers = record_starts(entries)
+    number = data.draw(st.sampled_from([*numbers, numbers[-1] + 1, 0]))
+    with tempfile.TemporaryDirectory() as folder:
+        store = SqliteEvidenceStore(folder)
+        try:
+            store.enrol(DEVICE, make_signer(SEED_A).public_key())
+            store.add_entries(DEVICE, raws, 1)
+            span = spans.read(store, DEVICE, number.to_bytes(8, "big"))
+            assert (
+                list(spans.starts(store, DEVICE)) == [n.to_bytes(8, "big") for n in numbers][::-1]
+            )
+        finally:
+            store.close()
+    rec_id = number.to_bytes(8, "big")
+    want = recording_span(entries, rec_id)
+    assert [e.seq for e in span.entries] == [e.seq for e in want]
+    if want:
+        verified = [r[2] for r in span.records]
+        seqs = [e.seq for e in want]
+        assert [e.seq for e in verified[: len(want)]] == seqs and verified[-1].signed
+        stopped = any(
+            e.fields.get(F_EVENT) == EV_RECORD_STOP and e.fields.get(F_RECORDING) == rec_id
+            for e in want
+        )
+        if stopped:  # the span, no more
+            assert [e.seq for e in verified] == seqs
+        else:  # on to the next recording's start, and a signed entry
+            nxt = [n for n in numbers if n > number]
+            assert verified[-1].seq >= (nxt[0] - 1 if nxt else entries[-1].seq)
+        assert span.resume == (number, entries[number - 1].digest)
+
+
+def test_a_court_package_of_an_early_recording_reads_its_span_only(three, tmp_path, monkeypatch):
+    # Issue 15's package (and its derivative's export), whole and in part, from the span.
+    from host import settings
+    from tests.host import courtstore
+    from tests.host.helpers import host_keys, with_accounts
+
+    ev, entries = three
+    first = record_starts(entries)[0]
+    span = {e.seq for e in recording_span(entries, first.to_bytes(8, "big"))}
+    store = copy_of(ev, tmp_path)
+    host_keys(tmp_path)
+    opened = with_accounts(SqliteEvidenceStore(store), courtstore.ACCOUNTS)
+    with opened.write() as cur:
+        settings.put(cur, settings.HOST_KEY, str(tmp_path / "host.key"))
+    opened.close()
+    read = counting(monkeypatch)
+    item = "%s/%d" % (DEVICE, first)
+    assert courtstore.export(monkeypatch, store, tmp_path / "pkg", "--recording", item) == 0
+    assert read and {parse_entry(r).seq for r in read} == span
+    read.clear()
+    part = ("--recording", item, "--from", "0:00", "--to", "0:01")
+    assert courtstore.export(monkeypatch, store, tmp_path / "part", *part) == 0
+    assert read and {parse_entry(r).seq for r in read} == span
