@@ -441,7 +441,8 @@ def test_a_ledger_that_is_not_ok_is_said_with_its_finding_in_chinese(tmp_path):
             export_recording(str(tmp_path / "ev"), DEVICE, None, str(tmp_path / "x.mp4"), "W")
         said[lang] = str(caught.value)
     assert re.fullmatch(
-        r"device %s's ledger in the evidence store is NOT OK \(entry seq %d at byte \d+: the "
+        r"recording \d+ of device %s: its span of the ledger in the evidence store is NOT OK "
+        r"\(entry seq %d at byte \d+: the "
         r"signature does not verify with the enrolled key; the entry was changed after it was "
         r"signed\); nothing was exported" % (DEVICE, stop.seq),
         said[i18n.EN],
