@@ -218,14 +218,24 @@ def _logged_media(src: "SqliteEvidenceStore") -> "list[bytes]":
     return out
 
 
-def _md5_of(path: str) -> "tuple[bytes, int]":
-    h = hashlib.md5()  # the object store's own check of what it holds, not for security
-    size = 0
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-            size += len(block)
-    return h.digest(), size
+def _head(media: Any, key: str) -> "dict | None":
+    """The object ``key``'s newest version as the store describes it; None when none."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return dict(media.s3.head_object(Bucket=media.bucket, Key=key))
+    except ClientError:
+        return None
+
+
+def _same(head: "dict | None", md5: bytes, meta: "dict[str, str]") -> bool:
+    """Whether ``head`` is an object of these bytes (the store's MD5 of it) and notes."""
+    return (
+        head is not None
+        and str(head.get("ETag", "")).strip('"') == md5.hex()
+        and head.get("Metadata", {}) == meta
+        and bool(head.get("VersionId"))
+    )
 
 
 def _store_object(
@@ -234,27 +244,20 @@ def _store_object(
     """``(version, size, reused, damaged)``: the object of ``digest`` in the bucket, its
     bytes the file's; one an earlier run stored is kept when the store's MD5 of it is the
     file's. A file that does not hash to ``digest`` is refused (Unusable), or with ``carry``
-    kept as ``damaged/OWN`` (``damaged`` says so, ``version`` is then "")."""
+    kept as ``damaged/OWN`` (``damaged`` says so, ``version`` is then ""). The file is
+    read once: both hashes and the upload are of the same bytes."""
     import datetime
-
-    from botocore.exceptions import ClientError
 
     from host.s3media import PREFIX, SHA_META
 
-    md5, size = _md5_of(path)
-    try:
-        head = media.s3.head_object(Bucket=media.bucket, Key=PREFIX + digest.hex())
-    except ClientError:
-        head = None
-    if (
-        head is not None
-        and str(head.get("ETag", "")).strip('"') == md5.hex()
-        and head.get("Metadata", {}).get(SHA_META) == digest.hex()
-        and head.get("VersionId")
-    ):
-        return str(head["VersionId"]), size, True, None
     with open(path, "rb") as fh:
         data = fh.read()
+    size = len(data)
+    md5 = hashlib.md5(data).digest()  # the object store's own check, not for security
+    head = _head(media, PREFIX + digest.hex())
+    if _same(head, md5, {SHA_META: digest.hex()}):
+        assert head is not None
+        return str(head["VersionId"]), size, True, None
     own = hashlib.sha256(data).digest()
     until = datetime.datetime.fromtimestamp(until_ms / 1000, datetime.UTC)
     if own != digest:
@@ -271,44 +274,17 @@ def _keep_damaged(
     """``(version, reused)`` of the object ``damaged/OWN`` holding ``data``: sent with both
     checksums (the object store checks the bytes are the ones hashed here), locked in
     COMPLIANCE mode as the digest's object would have been and under a legal hold, so only
-    a person lifting the hold ever lets it go. One an earlier run stored is kept."""
-    import base64
-
-    from botocore.exceptions import BotoCoreError, ClientError
-
+    a person lifting the hold ever lets it go (``S3Media.put_locked``). One an earlier run
+    stored is kept."""
     from host.s3media import SHA_META
 
     key = DAMAGED + own.hex()
     meta = {SHA_META: own.hex(), "entry-sha256": digest.hex()}
-    try:
-        head = media.s3.head_object(Bucket=media.bucket, Key=key)
-    except ClientError:
-        head = None
-    if (
-        head is not None
-        and str(head.get("ETag", "")).strip('"') == md5.hex()
-        and head.get("Metadata", {}) == meta
-        and head.get("VersionId")
-    ):
+    head = _head(media, key)
+    if _same(head, md5, meta):
+        assert head is not None
         return str(head["VersionId"]), True
-    try:
-        answer = media.s3.put_object(
-            Bucket=media.bucket,
-            Key=key,
-            Body=data,
-            ContentMD5=base64.b64encode(md5).decode("ascii"),
-            ChecksumSHA256=base64.b64encode(own).decode("ascii"),
-            Metadata=meta,
-            ObjectLockMode="COMPLIANCE",
-            ObjectLockRetainUntilDate=until,
-            ObjectLockLegalHoldStatus="ON",
-        )
-    except (ClientError, BotoCoreError) as exc:
-        raise Unusable(i18n.text("s3.put_failed", digest=own.hex(), why=exc)) from None
-    version = answer.get("VersionId")
-    if str(answer.get("ETag", "")).strip('"') != md5.hex() or not version:
-        raise Unusable(i18n.text("s3.unconfirmed", digest=own.hex()))
-    return str(version), False
+    return media.put_locked(key, data, md5, own, meta, until, held=True), False
 
 
 def migrate(
