@@ -30,7 +30,10 @@ to HEX), but as an object of their own, ``damaged/OWN`` (OWN: their own SHA-256)
 under a legal hold. The copy records each one in ``damaged_media`` (the digest, the bytes'
 own hash and size, when and by whom it was found) with one ``store-migrate`` audit record
 naming them all, so its verify names those chunks as the source's does and is NOT OK for
-them: the move neither hides damage nor makes any up.
+them: the move neither hides damage nor makes any up. A run cut off can leave a chunk both
+objects (the media stored from the file while it was whole, and the damaged bytes); the
+run again records what the bucket holds: the media, once it hashes to its digest, is the
+chunk's, and the damaged bytes stay kept, named in the audit record as kept aside.
 """
 
 import hashlib
@@ -96,6 +99,10 @@ class Damaged(NamedTuple):
     size: int
     key: str  # their object, ``damaged/OWN``
     version: str
+    # The bucket also holds the digest's own object, stored by an earlier run from the
+    # file while it was whole, and it hashes to the digest: that object is the chunk's
+    # media in the copy (nothing is damaged there); these bytes are only kept aside.
+    recovered: bool = False
 
 
 def _schemas() -> tuple:
@@ -264,8 +271,61 @@ def _store_object(
         if not carry:
             raise Unusable(i18n.text("migrate.media_altered", digest=digest.hex(), path=path))
         version, again = _keep_damaged(media, digest, own, data, md5, until)
-        return "", size, again, Damaged(digest, own, size, DAMAGED + own.hex(), version)
+        bad = Damaged(digest, own, size, DAMAGED + own.hex(), version)
+        # A run cut off after it stored the media, from the file while it was whole, and
+        # before it recorded it: that object, if it hashes to the digest, is the media.
+        good = _good_object(media, digest, head)
+        if good is not None:
+            return good[0], good[1], True, bad._replace(recovered=True)
+        return "", size, again, bad
     return media.put(digest, data, md5, until), size, False, None
+
+
+def _good_object(media: Any, digest: bytes, head: "dict | None") -> "tuple[str, int] | None":
+    """``(version, size)`` of the object of ``digest`` described by ``head`` (its newest
+    version, what a reader by name gets) when its bytes hash to ``digest``; else None."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from host.s3media import SHA_META, MediaRefused
+
+    if head is None or head.get("Metadata", {}).get(SHA_META) != digest.hex():
+        return None
+    version = str(head.get("VersionId") or "")
+    if not version:
+        return None
+    try:
+        data = media.read(digest, version)
+    except (ClientError, BotoCoreError, MediaRefused):
+        return None
+    return (version, len(data)) if hashlib.sha256(data).digest() == digest else None
+
+
+def _kept_aside(media: Any, stored: dict, known: "set[str]") -> "list[Damaged]":
+    """Damaged bytes an earlier run kept (``damaged/OWN``, not among ``known``) of a file
+    whose media is stored whole now (``stored``: the file is whole again, or an object
+    stored before it was damaged was found): the media is the chunk's, these bytes are
+    kept aside, each checked to hash to its own SHA-256. Others are left for
+    ``bucket_problem`` to refuse."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    out = []
+    pages = media.s3.get_paginator("list_objects_v2").paginate(Bucket=media.bucket, Prefix=DAMAGED)
+    for page in pages:
+        for listed in page.get("Contents", []):
+            key = str(listed.get("Key", ""))
+            if key in known or not _hex64(key):
+                continue
+            try:
+                answer = media.s3.get_object(Bucket=media.bucket, Key=key)
+                data = bytes(answer["Body"].read())
+                digest = bytes.fromhex(answer.get("Metadata", {}).get("entry-sha256", ""))
+            except (ClientError, BotoCoreError, ValueError):
+                continue
+            own = hashlib.sha256(data).digest()
+            if digest in stored and own.hex() == key[len(DAMAGED) :] and answer.get("VersionId"):
+                version = str(answer["VersionId"])
+                out.append(Damaged(digest, own, len(data), key, version, recovered=True))
+    return out
 
 
 def _keep_damaged(
@@ -348,13 +408,17 @@ def migrate(
         for digest, future in futures:
             version, size, again, bad = future.result()
             until = objectlock.new_object_until(recorded.get(digest, now), pol)
-            if bad is None:
+            if bad is None or bad.recovered:
                 stored[digest] = (version, size, until)
-            else:
+            if bad is not None:
                 damaged.append(bad)
             reused += again
             done_bytes += size
             progress(done_bytes, total)
+    if carry_damaged:
+        # Damaged bytes a run cut off kept of a file whole now (restored since): the media
+        # stored now is the chunk's, the bytes stay kept aside, on record.
+        damaged += _kept_aside(bucket, stored, {d.key for d in damaged})
     # Damaged bytes kept by an earlier run must be those of a file found damaged now.
     problem = bucket_problem(bucket, set(logged), {d.key for d in damaged})
     if problem:
@@ -416,7 +480,9 @@ def _copy_tables(
                 left.append(table)
                 continue
             copied[table] = _copy_one(src, cur, table)
-        damaged = damaged or []
+        noted = damaged or []
+        # Bytes kept aside of a chunk whose media is whole in the copy are on record only.
+        damaged = [d for d in noted if not d.recovered]
         rows = [(d, v, n, now) for d, (v, n, _u) in stored.items()]
         rows += [(d, "", 0, now) for d in removed]
         rows += [(d.digest, "", d.size, now) for d in damaged]
@@ -429,8 +495,8 @@ def _copy_tables(
         locks += [(d.digest, 0, False, now) for d in damaged]
         _insert(cur, "media_locks", ["digest", "until_ms", "held", "removed_ms"], locks)
         copied["media"] = len(rows)
-        if damaged:
-            _note_damaged(target, cur, damaged, now, by)
+        if noted:
+            _note_damaged(target, cur, noted, now, by)
     return copied, sorted(left)
 
 
@@ -438,22 +504,27 @@ def _note_damaged(
     target: "PgEvidenceStore", cur: Any, damaged: "list[Damaged]", now: int, by: str
 ) -> None:
     """``damaged_media``'s rows and one ``store-migrate`` audit record naming each (its
-    leaf is the only one the copy's log has beyond the source's)."""
+    leaf is the only one the copy's log has beyond the source's). Bytes kept aside of a
+    chunk whose media is whole in the copy (``Damaged.recovered``) have no row (nothing
+    of the copy is damaged): the record names them apart, ``kept_aside``."""
     import psycopg
 
     from host import audit
 
     cur.execute(DAMAGED_SCHEMA)
+    carried = [d for d in damaged if not d.recovered]
     _insert(cur, "damaged_media",
             ["digest", "sha256", "size", "object", "version", "found_ms", "found_by"],
-            [(d.digest, d.sha256, d.size, d.key, d.version, now, by) for d in damaged])  # fmt: skip
-    details = {
-        "damaged": [
-            {"digest": d.digest.hex(), "sha256": d.sha256.hex(), "size": d.size,
-             "object": d.key, "version": d.version}
-            for d in damaged
-        ],
-    }  # fmt: skip
+            [(d.digest, d.sha256, d.size, d.key, d.version, now, by) for d in carried])  # fmt: skip
+
+    def named(ds: "list[Damaged]") -> list:
+        return [{"digest": d.digest.hex(), "sha256": d.sha256.hex(), "size": d.size,
+                 "object": d.key, "version": d.version} for d in ds]  # fmt: skip
+
+    details: dict = {"damaged": named(carried)}
+    aside = [d for d in damaged if d.recovered]
+    if aside:
+        details["kept_aside"] = named(aside)
     management = sqlstore.PgCursor(psycopg.ClientCursor(target._db))
     audit.record(management, target.log, by or "?", audit.STORE_MIGRATE, now,
                  outcome=audit.DONE, details=details)  # fmt: skip
