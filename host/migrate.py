@@ -30,7 +30,10 @@ to HEX), but as an object of their own, ``damaged/OWN`` (OWN: their own SHA-256)
 under a legal hold. The copy records each one in ``damaged_media`` (the digest, the bytes'
 own hash and size, when and by whom it was found) with one ``store-migrate`` audit record
 naming them all, so its verify names those chunks as the source's does and is NOT OK for
-them: the move neither hides damage nor makes any up.
+them: the move neither hides damage nor makes any up. A run cut off can leave a chunk both
+objects (the media stored from the file while it was whole, and the damaged bytes); the
+run again records what the bucket holds: the media, once it hashes to its digest, is the
+chunk's, and the damaged bytes stay kept, named in the audit record as kept aside.
 """
 
 import hashlib
@@ -96,6 +99,10 @@ class Damaged(NamedTuple):
     size: int
     key: str  # their object, ``damaged/OWN``
     version: str
+    # The bucket also holds the digest's own object, stored by an earlier run from the
+    # file while it was whole, and it hashes to the digest: that object is the chunk's
+    # media in the copy (nothing is damaged there); these bytes are only kept aside.
+    recovered: bool = False
 
 
 def _schemas() -> tuple:
@@ -218,14 +225,24 @@ def _logged_media(src: "SqliteEvidenceStore") -> "list[bytes]":
     return out
 
 
-def _md5_of(path: str) -> "tuple[bytes, int]":
-    h = hashlib.md5()  # the object store's own check of what it holds, not for security
-    size = 0
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-            size += len(block)
-    return h.digest(), size
+def _head(media: Any, key: str) -> "dict | None":
+    """The object ``key``'s newest version as the store describes it; None when none."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return dict(media.s3.head_object(Bucket=media.bucket, Key=key))
+    except ClientError:
+        return None
+
+
+def _same(head: "dict | None", md5: bytes, meta: "dict[str, str]") -> bool:
+    """Whether ``head`` is an object of these bytes (the store's MD5 of it) and notes."""
+    return (
+        head is not None
+        and str(head.get("ETag", "")).strip('"') == md5.hex()
+        and head.get("Metadata", {}) == meta
+        and bool(head.get("VersionId"))
+    )
 
 
 def _store_object(
@@ -234,35 +251,81 @@ def _store_object(
     """``(version, size, reused, damaged)``: the object of ``digest`` in the bucket, its
     bytes the file's; one an earlier run stored is kept when the store's MD5 of it is the
     file's. A file that does not hash to ``digest`` is refused (Unusable), or with ``carry``
-    kept as ``damaged/OWN`` (``damaged`` says so, ``version`` is then "")."""
+    kept as ``damaged/OWN`` (``damaged`` says so, ``version`` is then ""). The file is
+    read once: both hashes and the upload are of the same bytes."""
     import datetime
-
-    from botocore.exceptions import ClientError
 
     from host.s3media import PREFIX, SHA_META
 
-    md5, size = _md5_of(path)
-    try:
-        head = media.s3.head_object(Bucket=media.bucket, Key=PREFIX + digest.hex())
-    except ClientError:
-        head = None
-    if (
-        head is not None
-        and str(head.get("ETag", "")).strip('"') == md5.hex()
-        and head.get("Metadata", {}).get(SHA_META) == digest.hex()
-        and head.get("VersionId")
-    ):
-        return str(head["VersionId"]), size, True, None
     with open(path, "rb") as fh:
         data = fh.read()
+    size = len(data)
+    md5 = hashlib.md5(data).digest()  # the object store's own check, not for security
+    head = _head(media, PREFIX + digest.hex())
+    if _same(head, md5, {SHA_META: digest.hex()}):
+        assert head is not None
+        return str(head["VersionId"]), size, True, None
     own = hashlib.sha256(data).digest()
     until = datetime.datetime.fromtimestamp(until_ms / 1000, datetime.UTC)
     if own != digest:
         if not carry:
             raise Unusable(i18n.text("migrate.media_altered", digest=digest.hex(), path=path))
         version, again = _keep_damaged(media, digest, own, data, md5, until)
-        return "", size, again, Damaged(digest, own, size, DAMAGED + own.hex(), version)
+        bad = Damaged(digest, own, size, DAMAGED + own.hex(), version)
+        # A run cut off after it stored the media, from the file while it was whole, and
+        # before it recorded it: that object, if it hashes to the digest, is the media.
+        good = _good_object(media, digest, head)
+        if good is not None:
+            return good[0], good[1], True, bad._replace(recovered=True)
+        return "", size, again, bad
     return media.put(digest, data, md5, until), size, False, None
+
+
+def _good_object(media: Any, digest: bytes, head: "dict | None") -> "tuple[str, int] | None":
+    """``(version, size)`` of the object of ``digest`` described by ``head`` (its newest
+    version, what a reader by name gets) when its bytes hash to ``digest``; else None."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from host.s3media import SHA_META, MediaRefused
+
+    if head is None or head.get("Metadata", {}).get(SHA_META) != digest.hex():
+        return None
+    version = str(head.get("VersionId") or "")
+    if not version:
+        return None
+    try:
+        data = media.read(digest, version)
+    except (ClientError, BotoCoreError, MediaRefused):
+        return None
+    return (version, len(data)) if hashlib.sha256(data).digest() == digest else None
+
+
+def _kept_aside(media: Any, stored: dict, known: "set[str]") -> "list[Damaged]":
+    """Damaged bytes an earlier run kept (``damaged/OWN``, not among ``known``) of a file
+    whose media is stored whole now (``stored``: the file is whole again, or an object
+    stored before it was damaged was found): the media is the chunk's, these bytes are
+    kept aside, each checked to hash to its own SHA-256. Others are left for
+    ``bucket_problem`` to refuse."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    out = []
+    pages = media.s3.get_paginator("list_objects_v2").paginate(Bucket=media.bucket, Prefix=DAMAGED)
+    for page in pages:
+        for listed in page.get("Contents", []):
+            key = str(listed.get("Key", ""))
+            if key in known or not _hex64(key):
+                continue
+            try:
+                answer = media.s3.get_object(Bucket=media.bucket, Key=key)
+                data = bytes(answer["Body"].read())
+                digest = bytes.fromhex(answer.get("Metadata", {}).get("entry-sha256", ""))
+            except (ClientError, BotoCoreError, ValueError):
+                continue
+            own = hashlib.sha256(data).digest()
+            if digest in stored and own.hex() == key[len(DAMAGED) :] and answer.get("VersionId"):
+                version = str(answer["VersionId"])
+                out.append(Damaged(digest, own, len(data), key, version, recovered=True))
+    return out
 
 
 def _keep_damaged(
@@ -271,44 +334,17 @@ def _keep_damaged(
     """``(version, reused)`` of the object ``damaged/OWN`` holding ``data``: sent with both
     checksums (the object store checks the bytes are the ones hashed here), locked in
     COMPLIANCE mode as the digest's object would have been and under a legal hold, so only
-    a person lifting the hold ever lets it go. One an earlier run stored is kept."""
-    import base64
-
-    from botocore.exceptions import BotoCoreError, ClientError
-
+    a person lifting the hold ever lets it go (``S3Media.put_locked``). One an earlier run
+    stored is kept."""
     from host.s3media import SHA_META
 
     key = DAMAGED + own.hex()
     meta = {SHA_META: own.hex(), "entry-sha256": digest.hex()}
-    try:
-        head = media.s3.head_object(Bucket=media.bucket, Key=key)
-    except ClientError:
-        head = None
-    if (
-        head is not None
-        and str(head.get("ETag", "")).strip('"') == md5.hex()
-        and head.get("Metadata", {}) == meta
-        and head.get("VersionId")
-    ):
+    head = _head(media, key)
+    if _same(head, md5, meta):
+        assert head is not None
         return str(head["VersionId"]), True
-    try:
-        answer = media.s3.put_object(
-            Bucket=media.bucket,
-            Key=key,
-            Body=data,
-            ContentMD5=base64.b64encode(md5).decode("ascii"),
-            ChecksumSHA256=base64.b64encode(own).decode("ascii"),
-            Metadata=meta,
-            ObjectLockMode="COMPLIANCE",
-            ObjectLockRetainUntilDate=until,
-            ObjectLockLegalHoldStatus="ON",
-        )
-    except (ClientError, BotoCoreError) as exc:
-        raise Unusable(i18n.text("s3.put_failed", digest=own.hex(), why=exc)) from None
-    version = answer.get("VersionId")
-    if str(answer.get("ETag", "")).strip('"') != md5.hex() or not version:
-        raise Unusable(i18n.text("s3.unconfirmed", digest=own.hex()))
-    return str(version), False
+    return media.put_locked(key, data, md5, own, meta, until, held=True), False
 
 
 def migrate(
@@ -372,13 +408,17 @@ def migrate(
         for digest, future in futures:
             version, size, again, bad = future.result()
             until = objectlock.new_object_until(recorded.get(digest, now), pol)
-            if bad is None:
+            if bad is None or bad.recovered:
                 stored[digest] = (version, size, until)
-            else:
+            if bad is not None:
                 damaged.append(bad)
             reused += again
             done_bytes += size
             progress(done_bytes, total)
+    if carry_damaged:
+        # Damaged bytes a run cut off kept of a file whole now (restored since): the media
+        # stored now is the chunk's, the bytes stay kept aside, on record.
+        damaged += _kept_aside(bucket, stored, {d.key for d in damaged})
     # Damaged bytes kept by an earlier run must be those of a file found damaged now.
     problem = bucket_problem(bucket, set(logged), {d.key for d in damaged})
     if problem:
@@ -440,7 +480,9 @@ def _copy_tables(
                 left.append(table)
                 continue
             copied[table] = _copy_one(src, cur, table)
-        damaged = damaged or []
+        noted = damaged or []
+        # Bytes kept aside of a chunk whose media is whole in the copy are on record only.
+        damaged = [d for d in noted if not d.recovered]
         rows = [(d, v, n, now) for d, (v, n, _u) in stored.items()]
         rows += [(d, "", 0, now) for d in removed]
         rows += [(d.digest, "", d.size, now) for d in damaged]
@@ -453,8 +495,8 @@ def _copy_tables(
         locks += [(d.digest, 0, False, now) for d in damaged]
         _insert(cur, "media_locks", ["digest", "until_ms", "held", "removed_ms"], locks)
         copied["media"] = len(rows)
-        if damaged:
-            _note_damaged(target, cur, damaged, now, by)
+        if noted:
+            _note_damaged(target, cur, noted, now, by)
     return copied, sorted(left)
 
 
@@ -462,22 +504,27 @@ def _note_damaged(
     target: "PgEvidenceStore", cur: Any, damaged: "list[Damaged]", now: int, by: str
 ) -> None:
     """``damaged_media``'s rows and one ``store-migrate`` audit record naming each (its
-    leaf is the only one the copy's log has beyond the source's)."""
+    leaf is the only one the copy's log has beyond the source's). Bytes kept aside of a
+    chunk whose media is whole in the copy (``Damaged.recovered``) have no row (nothing
+    of the copy is damaged): the record names them apart, ``kept_aside``."""
     import psycopg
 
     from host import audit
 
     cur.execute(DAMAGED_SCHEMA)
+    carried = [d for d in damaged if not d.recovered]
     _insert(cur, "damaged_media",
             ["digest", "sha256", "size", "object", "version", "found_ms", "found_by"],
-            [(d.digest, d.sha256, d.size, d.key, d.version, now, by) for d in damaged])  # fmt: skip
-    details = {
-        "damaged": [
-            {"digest": d.digest.hex(), "sha256": d.sha256.hex(), "size": d.size,
-             "object": d.key, "version": d.version}
-            for d in damaged
-        ],
-    }  # fmt: skip
+            [(d.digest, d.sha256, d.size, d.key, d.version, now, by) for d in carried])  # fmt: skip
+
+    def named(ds: "list[Damaged]") -> list:
+        return [{"digest": d.digest.hex(), "sha256": d.sha256.hex(), "size": d.size,
+                 "object": d.key, "version": d.version} for d in ds]  # fmt: skip
+
+    details: dict = {"damaged": named(carried)}
+    aside = [d for d in damaged if d.recovered]
+    if aside:
+        details["kept_aside"] = named(aside)
     management = sqlstore.PgCursor(psycopg.ClientCursor(target._db))
     audit.record(management, target.log, by or "?", audit.STORE_MIGRATE, now,
                  outcome=audit.DONE, details=details)  # fmt: skip

@@ -84,7 +84,8 @@ def check_scaleout_period(
 ) -> Checkup:
     """``check_period`` of the scale-out store: its own check (``host.pgverify``: the log,
     the rows it covers, every ledger against its key, every object) as the store's
-    findings, then each device's findings for the period, as for the embedded store."""
+    findings, and the objects retention removed lawfully (``removed_by_retention``), then
+    each device's findings for the period, as for the embedded store."""
     from host import pgverify
     from host.verify_store import StoreReport
 
@@ -93,6 +94,7 @@ def check_scaleout_period(
     whole = StoreReport()
     for code, message in checked.findings:
         whole.add(code, message)
+    whole.deleted_media.update(removed_by_retention(store))
     reads = ScaleoutReads(store)
     checks = []
     for device in store.devices():
@@ -100,6 +102,29 @@ def check_scaleout_period(
         if found is not None:
             checks.append(found)
     return Checkup(whole, checks)
+
+
+def removed_by_retention(store: "PgEvidenceStore") -> "dict[bytes, str]":
+    """digest -> item of each object retention removed from the scale-out store, named as
+    the embedded store's check names the files it removed (``StoreReport.deleted_media``):
+    an object the store records removed (``media_locks``) whose deletion the audit trail
+    shows requested, approved by someone else and done after its grace period
+    (``host.verify_store.authorised_deletions``). An object removed without that is no
+    lawful deletion: the period's check reports its chunk's media missing."""
+    from host.sqlstore import has_table
+    from host.verify_store import authorised_deletions
+
+    with store.read() as cur:
+        if not (has_table(cur, "audit") and has_table(cur, "media_locks")):
+            return {}
+        removed = {
+            bytes(r[0])
+            for r in cur.execute("SELECT digest FROM media_locks WHERE removed_ms IS NOT NULL")
+        }
+        if not removed:
+            return {}
+        allowed = authorised_deletions(cur)
+    return {digest: why[0] for digest, why in allowed.items() if digest in removed}
 
 
 class ScaleoutReads:

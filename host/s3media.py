@@ -173,37 +173,62 @@ class S3Media:
         bytes as they arrived gives their ``md5`` and has checked their SHA-256 itself.
         ``until``: the COMPLIANCE retain-until the object is locked to (by default
         ``retain_days`` from now)."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
         digest = bytes(digest)
-        if until is not None and until > LATEST:
-            raise MediaRefused(i18n.text("s3.too_late", digest=digest.hex(), until=until))
         if md5 is None:
             if hashlib.sha256(data).digest() != digest:
                 raise MediaRefused(i18n.text("s3.mismatch", digest=digest.hex()))
             md5 = hashlib.md5(data).digest()  # S3's own transfer check, not for security
+        return self.put_locked(_key(digest), data, md5, digest, {SHA_META: digest.hex()}, until)
+
+    def put_locked(
+        self,
+        key: str,
+        data: bytes,
+        md5: bytes,
+        sha256: bytes,
+        metadata: "dict[str, str]",
+        until: datetime.datetime | None = None,
+        held: bool = False,
+    ) -> str:
+        """Store ``data`` as the object ``key`` with ``metadata``, locked in COMPLIANCE
+        mode until ``until`` (by default ``retain_days`` from now), under a legal hold when
+        ``held``; return the version id the store gave it once the store has confirmed
+        ``md5`` (its ETag) and, where it knows the header, ``sha256``: both are the
+        caller's of these very bytes. The one way an object is written (``put``, and the
+        damaged bytes a migration keeps, ``host.migrate``); MediaRefused, naming
+        ``sha256``, when it is not stored or not confirmed."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        name = sha256.hex()
+        if until is not None and until > LATEST:
+            raise MediaRefused(i18n.text("s3.too_late", digest=name, until=until))
+        lock: dict = {
+            "ObjectLockMode": "COMPLIANCE",
+            "ObjectLockRetainUntilDate": until or self._until(),
+        }
+        if held:
+            lock["ObjectLockLegalHoldStatus"] = "ON"
         try:
             answer = self.s3.put_object(
                 Bucket=self.bucket,
-                Key=_key(digest),
+                Key=key,
                 Body=data,
                 ContentMD5=_b64(md5),
-                ChecksumSHA256=_b64(digest),
-                Metadata={SHA_META: digest.hex()},
-                ObjectLockMode="COMPLIANCE",
-                ObjectLockRetainUntilDate=until or self._until(),
+                ChecksumSHA256=_b64(sha256),
+                Metadata=metadata,
+                **lock,
             )
         except ClientError as exc:
             raise MediaRefused(
-                i18n.text("s3.put_failed", digest=digest.hex(), why=_code(exc) or _status(exc))
+                i18n.text("s3.put_failed", digest=name, why=_code(exc) or _status(exc))
             ) from None
         except BotoCoreError as exc:
-            raise MediaRefused(i18n.text("s3.put_failed", digest=digest.hex(), why=exc)) from None
+            raise MediaRefused(i18n.text("s3.put_failed", digest=name, why=exc)) from None
         etag = str(answer.get("ETag", "")).strip('"')
         echoed = answer.get("ChecksumSHA256")
         version = answer.get("VersionId")
-        if etag != md5.hex() or (echoed is not None and echoed != _b64(digest)) or not version:
-            raise MediaRefused(i18n.text("s3.unconfirmed", digest=digest.hex()))
+        if etag != md5.hex() or (echoed is not None and echoed != _b64(sha256)) or not version:
+            raise MediaRefused(i18n.text("s3.unconfirmed", digest=name))
         return str(version)
 
     def version(self, digest: bytes) -> str | None:

@@ -18,11 +18,15 @@ import sqlite3
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from host import audit, hostlog, tlog
 from host.evidence import StoreUnopenable, check_database_file
 from host.i18n import N_
+
+if TYPE_CHECKING:
+    from host.sqlstore import Cursor
 
 OK = "OK"
 NOT_OK = "NOT OK"
@@ -625,11 +629,12 @@ def _authorised(report: StoreReport, db: sqlite3.Connection, lost: dict) -> None
     report.stats["media_deleted_authorised"] = sum(len(d) for d in done.values())
 
 
-def authorised_deletions(db: sqlite3.Connection) -> dict:
+def authorised_deletions(db: "sqlite3.Connection | Cursor") -> dict:
     """digest -> ``(item, requested_by, approved_by, approved_ms, deleted_ms)`` for every
     media file the audit trail shows deleted with its approval chain complete: a request,
     then an approval by another user not undone, then, once the grace period the approval
-    named was over, the ``delete`` record naming the digest."""
+    named was over, the ``delete`` record naming the digest. ``db``: the embedded store's
+    database, or a cursor of either store (``host.sqlstore``: the same SQL)."""
     from protocol import cbor
 
     steps = (audit.DELETE_REQUEST, audit.DELETE_APPROVE, audit.DELETE_UNDO, audit.DELETE)

@@ -9,7 +9,7 @@ shortened, one's own request approved) changes nothing and is recorded all the s
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 from host import audit, cases, i18n, objectlock, retention
 from host.cli import auth
@@ -18,18 +18,10 @@ from host.cli.common import EXIT_NOT_OK, EXIT_OK, UsageProblem
 from host.errors import Refused, Unusable
 
 if TYPE_CHECKING:
-    from host.access import Desk, Store
+    from host.access import Desk
+    from host.evidence import SqliteEvidenceStore
+    from host.pgstore import PgEvidenceStore
     from host.sqlstore import Cursor
-
-
-@runtime_checkable
-class MediaStore(Protocol):
-    """A store whose media retention can remove (``SqliteEvidenceStore``'s files; a
-    scale-out store's objects once their lock allows it)."""
-
-    def has_media(self, digest: bytes) -> bool: ...
-
-    def remove_media(self, digests: list) -> int: ...
 
 
 def add_retention(sub: "argparse._SubParsersAction") -> None:
@@ -106,7 +98,9 @@ def _days(text: str) -> int:
     return int(text)
 
 
-def _open(args: argparse.Namespace) -> "tuple[Desk, Store]":
+def _open(args: argparse.Namespace) -> "tuple[Desk, SqliteEvidenceStore | PgEvidenceStore]":
+    """The desk and its store: either kind removes the media retention deleted (files, or
+    objects once their lock allows it)."""
     store = auth.open_store(args.evidence, args.media)
     store.add_tables(retention.SCHEMA)
     return auth.desk_for(store, args.user), store
@@ -462,10 +456,6 @@ def run_run(args: argparse.Namespace) -> int:
     with desk.look() as cur:
         due = retention.due(cur, now)
         left = retention.deleted_digests(cur)
-    media = store if isinstance(store, MediaStore) else None
-    if (due or left) and media is None:
-        # Nothing is recorded as deleted that this store cannot then remove.
-        raise UsageProblem(i18n.text("retention.cannot_remove", evidence=args.evidence))
     done, refused, waiting = [], [], []
     for d in due:
         try:
@@ -498,8 +488,7 @@ def run_run(args: argparse.Namespace) -> int:
                 print(i18n.text("retention.run_refused", item=d.item_id, problem=exc),
                       file=sys.stderr)  # fmt: skip
             continue
-        assert media is not None  # something is due: checked above
-        removed = media.remove_media(digests)
+        removed = store.remove_media(digests)
         done.append(
             {
                 "item": d.item_id,
@@ -511,8 +500,8 @@ def run_run(args: argparse.Namespace) -> int:
         if not args.json:
             print(i18n.text("retention.run_done", item=d.item_id, files=removed))
     # Files a run cut off before removing them (its record is committed): removed now.
-    leftover = [x for x in left if media is not None and media.has_media(x)]
-    finished = media.remove_media(leftover) if media is not None and leftover else 0
+    leftover = [x for x in left if store.has_media(x)]
+    finished = store.remove_media(leftover) if leftover else 0
     # Objects the object store still kept (its clock ahead of this host's): tried again by
     # the next run, as files a run was cut off before removing.
     still = [x.hex() for x in getattr(store, "refused_removals", [])]

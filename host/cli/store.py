@@ -63,7 +63,7 @@ def run_migrate(args: argparse.Namespace) -> int:
         src.close()
     # The copy is as good as the source when its only findings are the damage carried from
     # it (each damaged chunk named, nothing else): complete, but NOT OK, as the source is.
-    carried = {d.digest.hex() for d in report.damaged}
+    carried = {d.digest.hex() for d in report.damaged if not d.recovered}
     unexplained = [
         f for f in report.verified.to_dict()["findings"]
         if not (f["code"] == "media-altered" and f.get("digest") in carried)
@@ -77,7 +77,8 @@ def run_migrate(args: argparse.Namespace) -> int:
             "removed": report.removed, "left": report.left,
             "differences": report.differences, "verify": report.verified.to_dict(),
             "damaged": [{"digest": d.digest.hex(), "sha256": d.sha256.hex(), "size": d.size,
-                         "object": d.key, "version": d.version} for d in report.damaged],
+                         "object": d.key, "version": d.version, "recovered": d.recovered}
+                        for d in report.damaged],
             "as_source": ok or as_source,
         }, indent=2, default=str))  # fmt: skip
         return EXIT_OK if ok else EXIT_NOT_OK
@@ -92,8 +93,12 @@ def run_migrate(args: argparse.Namespace) -> int:
     for line in report.differences:
         print(line)
     for d in report.damaged:
-        print(i18n.text("migrate.damaged", digest=d.digest.hex(), size=d.size,
-                        own=d.sha256.hex(), key=d.key))  # fmt: skip
+        if d.recovered:  # the chunk's media is whole in the copy; the bytes kept aside
+            print(i18n.text("migrate.recovered", digest=d.digest.hex(), size=d.size,
+                            own=d.sha256.hex(), key=d.key))  # fmt: skip
+        else:
+            print(i18n.text("migrate.damaged", digest=d.digest.hex(), size=d.size,
+                            own=d.sha256.hex(), key=d.key))  # fmt: skip
     if as_source:
         print(i18n.text("migrate.carried", source=args.source, url=shown, count=len(carried)),
               file=sys.stderr)  # fmt: skip

@@ -9,12 +9,14 @@ again, and bad input is one line."""
 import json
 import os
 import subprocess
+import sys
 
 from host import audit, i18n, retention
 from host.evidence import SqliteEvidenceStore
 from host.pgstore import PgEvidenceStore
 from host.s3media import S3Media
-from tests.host.helpers import ACCOUNT_PASSWORD, SEALCAM
+from tests.firmware.helpers import recorded_device
+from tests.host.helpers import ACCOUNT_PASSWORD, SEALCAM, evidence, run_pair
 from tests.scaleout.helpers import WAIT_S, migrate, one_line, source_store
 
 
@@ -96,3 +98,48 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, scale_store):
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
         ).fetchone()[0]
     assert tables == 0
+
+
+# Files opened under the folder a test names while it moves a store (an audit hook stays
+# for the process's life: it counts only while a test has set a folder).
+_OPENED: "dict[str, list]" = {}
+
+
+def _count_opens(event: str, args: tuple) -> None:
+    if event != "open" or not _OPENED or not isinstance(args[0], (str, os.PathLike)):
+        return
+    name = os.fspath(args[0])
+    for folder, seen in _OPENED.items():
+        if name.startswith(folder):
+            seen.append(name)
+
+
+sys.addaudithook(_count_opens)
+
+
+def test_each_media_file_is_read_once_whether_it_is_sent_or_kept(tmp_path, scale_store):
+    # Its hashes and its upload are of the same bytes, read once: a file sent now and a
+    # file whose object a run cut off had stored are each opened once by the move.
+    from host import migrate as moving
+
+    url, media = scale_store
+    path = tmp_path / "ev"
+    ev = evidence(path)
+    agent = recorded_device(tmp_path / "device", 80)  # a recording of several media files
+    run_pair(agent, ev)
+    agent.store.close()
+    ev.close()
+    src = SqliteEvidenceStore(path, readonly=True)
+    names = sorted(str(f) for f in (path / "media").glob("??/*"))
+    bucket = S3Media(media, create=True)
+    kept = bytes.fromhex(os.path.basename(names[0]))
+    bucket.put(kept, src.read_media(kept))
+    seen: list = []
+    _OPENED[str(path / "media")] = seen
+    try:
+        done = moving.migrate(src, url, media)
+    finally:
+        _OPENED.clear()
+        src.close()
+    assert done.verified.ok and done.reused == 1 and done.media == len(names) > 2, done
+    assert sorted(seen) == names, seen

@@ -153,3 +153,73 @@ def test_damaged_bytes_in_the_bucket_of_no_damaged_file_are_refused(tmp_path, sc
     one_line(migrate("--from", str(path), "--to", url, "--media", media, "--carry-damaged"),
              "no media of this store")  # fmt: skip
     assert tables_in(url) == 0
+
+
+def kept_aside(url: str, media: str, digest: bytes, own: bytes, data: bytes) -> None:
+    """The copy records the digest's object (the media whole), no damage; the damaged
+    bytes are kept, locked and held, under their own hash; the move's audit record names
+    them kept aside."""
+    bucket = S3Media(media)
+    kept = bucket.s3.get_object(Bucket=bucket.bucket, Key="damaged/" + own.hex())
+    assert kept["Body"].read() == data
+    assert kept.get("ObjectLockMode") == "COMPLIANCE"
+    assert kept.get("ObjectLockLegalHoldStatus") == "ON"
+    store = PgEvidenceStore(url, media)
+    try:
+        assert hashlib.sha256(store.read_media(digest)).digest() == digest
+        assert store._rows("SELECT digest FROM damaged_media") == []
+        with store.read() as cur:
+            moved = [r for r in audit.history(cur) if r.action == audit.STORE_MIGRATE]
+        assert len(moved) == 1 and moved[0].details["damaged"] == []
+        assert [(d["digest"], d["object"]) for d in moved[0].details["kept_aside"]] == [
+            (digest.hex(), "damaged/" + own.hex())
+        ]
+    finally:
+        store.close()
+    status, copy = verify(url, "--media", media)
+    assert status == 0 and copy["state"] == "OK", copy
+
+
+def test_a_run_cut_off_after_storing_the_media_whole_records_it_though_the_file_is_damaged_now(
+    tmp_path, scale_store
+):
+    # A run was cut off between storing the object (from the file while it was whole)
+    # and recording it; the file is damaged since. The object, hashing to its signed
+    # digest, is the media the copy records; the file's bytes are kept aside all the same.
+    url, media = scale_store
+    path, _item = source_store(tmp_path)
+    name = sorted((path / "media").glob("??/*"))[0]
+    whole = name.read_bytes()
+    S3Media(media, create=True).put(bytes.fromhex(name.name), whole, until=a_year())
+    digest, data = damage(path)
+    own = hashlib.sha256(data).digest()
+    r = migrate("--from", str(path), "--to", url, "--media", media, "--carry-damaged", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    done = json.loads(r.stdout)
+    assert done["state"] == "OK" and done["differences"] == [], done
+    assert [(d["object"], d["recovered"]) for d in done["damaged"]] == [
+        ("damaged/" + own.hex(), True)
+    ]
+    assert done["reused"] == 1, done  # the object stored before, not sent again
+    kept_aside(url, media, digest, own, data)
+
+
+def test_a_carrying_run_cut_off_then_the_file_restored_records_the_media_whole(
+    tmp_path, scale_store
+):
+    # The other way round: a carrying run was cut off after it kept a damaged file's
+    # bytes; the file is whole again since (restored). The media is stored and recorded;
+    # the bytes kept before stay kept aside, on record, and the move is not refused.
+    url, media = scale_store
+    path, _item = source_store(tmp_path)
+    name = sorted((path / "media").glob("??/*"))[0]
+    whole = name.read_bytes()
+    digest, data = damage(path)
+    own = hashlib.sha256(data).digest()
+    bucket = S3Media(media, create=True)
+    moving._keep_damaged(bucket, digest, own, data, hashlib.md5(data).digest(), a_year())
+    name.write_bytes(whole)  # restored
+    r = migrate("--from", str(path), "--to", url, "--media", media, "--carry-damaged")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "kept aside as damaged/" + own.hex() in r.stdout, r.stdout
+    kept_aside(url, media, digest, own, data)
