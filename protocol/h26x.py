@@ -668,7 +668,7 @@ def config_sets(config: bytes, codec: str) -> list:
     """The parameter sets (NAL units) an avcC or hvcC payload holds, in its order;
     H26xError when the record is cut short."""
     config = bytes(config)
-    out = []
+    out = []  # type: list
     if _codec(codec):
         if len(config) < 23:
             raise H26xError("h26x: an hvcC of %d bytes" % len(config))

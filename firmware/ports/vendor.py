@@ -655,7 +655,7 @@ class Mp4Input:
                 continue
             if item is None:
                 return None
-            got = self._item(*item)
+            got = self._item(item)
             if got is not None:
                 return got
         return None
@@ -714,8 +714,10 @@ class Mp4Input:
             return True  # no sound from here on: the pictures go on alone
         return bytes(audio.codec_context.extradata or b"") == self.audio_track.config
 
-    def _item(self, packet: "av.Packet", nals: list) -> "list | None":
-        """One demuxed packet as the recording's item; None for one left out."""
+    def _item(self, item: tuple) -> "list | None":
+        """One demuxed packet and its NAL units as the recording's item; None for one left
+        out."""
+        packet, nals = item
         assert self.sets is not None, "probe() made the track"
         if packet.stream is self._video and self.sets.foreign(nals):
             # In-band parameter sets other than the init segment's: as in an Annex B stream,

@@ -178,12 +178,12 @@ def _avc_vui(w: BitWriter, v: dict) -> None:
     if nal_hrd or vcl_hrd:
         w.u(1, v.get("low_delay", 0))
     w.u(1, v.get("pic_struct", 0))
-    restriction = v.get("restriction")  # (reorder, dpb frames)
+    restriction = v.get("restriction")  # (reorder, dpb frames[, the four before them])
     w.u(1, 0 if restriction is None else 1)
     if restriction is not None:
-        w.u(1, 1)
-        for x in (2, 1, 16, 16):
-            w.ue(x)
+        w.u(1, 1)  # motion_vectors_over_pic_boundaries_flag
+        for x in restriction[2:] if len(restriction) > 2 else (2, 1, 16, 16):
+            w.ue(x)  # max bytes per picture, bits per MB, log2 of the longest vectors
         w.ue(restriction[0])
         w.ue(restriction[1])
 
