@@ -1,8 +1,8 @@
 """`sealcam record --input -` from an encoder that changes its parameter sets mid-stream:
 signed up to there, one line that says what to do, exit 1, in either language."""
 # micropython: skip (runs `sealcam record` in a subprocess; PyAV makes the stream)
-# Issue 12 "A vendor's hardware encoder" (docs/vendor-encoder.md, "Parameter sets are fixed
-# for a recording"); R-DEV-2: nothing is signed that does not play as it was recorded.
+# Issue 12 "A vendor's hardware encoder" (docs/vendor-encoder.md, "What a vendor may change
+# mid-stream"); R-DEV-2: nothing is signed that does not play as it was recorded.
 
 import io
 import subprocess
