@@ -15,7 +15,7 @@ import pytest
 
 from firmware.packager import Fmp4Packager
 from firmware.ports import cpython
-from firmware.ports.vendor import Mp4Input, open_input
+from firmware.ports.vendor import Mp4Input, SignedSets, open_input
 from firmware.recorder import STREAM_AUDIO, STREAM_VIDEO
 from firmware.store import Store, ledger_bytes
 from protocol import h26x
@@ -25,6 +25,7 @@ from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
 from tests.firmware.avmedia import FRAGMENTED, PipeEncoder, encode, mux
 from tests.firmware.test_port_vendor_params import StepClock, read_all
+from tests.protocol.spswriter import avc_sps
 
 COLOUR = "colorprim=bt709:transfer=bt709:colormatrix=bt709"  # a VUI change, nothing else
 SEED = bytes(range(32))
@@ -206,3 +207,24 @@ def test_a_recording_whose_mp4_begins_again_otherwise_is_signed_up_to_there(tmp_
     assert summary["frames"] == 30 and summary["parameter_sets_changed"]
     assert summary["new_moov_changed"] and "input_ended_early" not in summary
     assert len(planes(stored_movie(tmp_path / "rec"))) == 30
+
+
+def test_an_annex_b_sps_that_lets_more_pictures_be_reordered_is_not_the_recordings():
+    # The display order of an Annex B stream's B-frames is learnt holding back as many
+    # pictures as the first SPS lets be reordered: a later VUI that lets more would put
+    # pictures in the wrong slots, so it ends the recording; from an MP4, whose offsets
+    # come with the packets, it is only a VUI.
+    fields = {"profile": 100, "level": 30, "width_mbs": 10, "height_units": 6}
+    signed = avc_sps(fields, {"restriction": (2, 3)})
+    pps = bytes.fromhex("68ce0fc8")
+    config = h26x.avcc([signed], [pps])
+    annex_b = SignedSets(config, "avc1", reorder=2)
+    mp4 = SignedSets(config, "avc1")
+    fewer = avc_sps(fields, {"restriction": (1, 3), "timing": (1, 60, 0)})
+    more = avc_sps(fields, {"restriction": (4, 5)})
+    unsaid = avc_sps(fields, {"timing": (1, 50, 1)})  # High profile, POC type 0: up to 16
+    assert annex_b.holds(fewer) and not annex_b.holds(more) and not annex_b.holds(unsaid)
+    assert mp4.holds(fewer) and mp4.holds(more) and mp4.holds(unsaid)
+    other = avc_sps(dict(fields, width_mbs=20), {"restriction": (2, 3)})
+    assert not annex_b.holds(other) and not mp4.holds(other)
+    assert not mp4.foreign([signed, pps, b"\x65\x88"]) and mp4.foreign([other, pps])
