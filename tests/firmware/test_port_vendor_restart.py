@@ -24,13 +24,41 @@ from protocol.registry import EV_RECORD_STOP, F_EVENT, KIND_CHUNK
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
 from tests.firmware.avmedia import FRAGMENTED, PipeEncoder, encode, mux
-from tests.firmware.test_port_vendor_params import StepClock, read_all
 from tests.protocol.spswriter import avc_sps
 
 COLOUR = "colorprim=bt709:transfer=bt709:colormatrix=bt709"  # a VUI change, nothing else
 SEED = bytes(range(32))
 DEVICE = "SC-0043"
 ROOM = 256  # room for every picture: the counts are exact
+
+
+class StepClock:
+    """The input's clock: it moves only when the input paces (``sleep``)."""
+
+    def __init__(self) -> None:
+        self.mono = 1000
+
+    def mono_ms(self) -> int:
+        return self.mono
+
+    def wall_ms(self) -> int:
+        return 1_800_000_000_000 + self.mono
+
+    def sleep(self, seconds: float) -> None:
+        self.mono += round(seconds * 1000)
+
+
+def read_all(source) -> list:
+    items = []
+    for _ in range(10_000):  # bounded: every test stream is far shorter
+        got = source.read()
+        if got is None:
+            break
+        items += got
+    else:
+        raise AssertionError("the input never ended")
+    source.close()
+    return items
 
 
 @pytest.fixture
