@@ -11,8 +11,10 @@ order pictures are shown in from their slice headers (``PictureOrder``), so a st
 B-frames can be given composition offsets.
 
 An SPS is read as far as the fields needed (profile, chroma format, bit depths, size and
-cropping), after removing emulation-prevention bytes. A malformed one raises
-``H26xError`` with one line; nothing reads past the bytes given.
+cropping, picture order, reordering) and over its VUI, after removing emulation-prevention
+bytes; ``decoding_key`` tells whether two parameter sets decode pictures alike (a change in
+the VUI alone does not matter). A malformed one raises ``H26xError`` with one line;
+nothing reads past the bytes given.
 
 Codec names are the MP4 sample entries: "avc1" for H.264, "hvc1" for H.265.
 Pure Python, no ``struct``: runs unchanged under MicroPython.
@@ -220,6 +222,12 @@ class _Sps:
         # order (H.264 VUI max_num_reorder_frames, H.265 sps_max_num_reorder_pics); -1 when
         # the SPS does not say.
         self.reorder = -1
+        # Where the VUI lies in the RBSP, in bits: ``vui_at`` is its presence flag, and
+        # ``vui_end`` the first bit after it; -1 when the SPS could not be read that far.
+        # Nothing in the VUI changes how a picture decodes (``decoding_key``).
+        self.vui_at = -1
+        self.vui_end = -1
+        self.ref_pic_sets = []  # type: list  # H.265: (negative, positive) POC deltas of each
 
 
 def _scaling_list(b: _Bits, size: int) -> None:
@@ -298,9 +306,11 @@ def _parse_avc_sps(nal: bytes) -> _Sps:
     s.height = (2 - frame_mbs_only) * height_units * 16 - unit_y * (crop[2] + crop[3])
     if s.width <= 0 or s.height <= 0:
         raise H26xError("h26x: H.264 SPS crops the picture to nothing")
+    s.vui_at = b.pos
     try:
         if b.u(1):  # vui_parameters_present_flag
             s.reorder = _avc_vui_reorder(b)
+        s.vui_end = b.pos
     except H26xError:
         s.reorder = -1  # a VUI cut short says nothing; the picture size above still holds
     return s
@@ -350,7 +360,9 @@ def _avc_vui_reorder(b: _Bits) -> int:
     b.u(1)
     for _ in range(4):
         b.ue()
-    return b.ue()  # max_num_reorder_frames
+    reorder = b.ue()  # max_num_reorder_frames
+    b.ue()  # max_dec_frame_buffering: read so that the VUI's end is known
+    return reorder
 
 
 def _parse_hevc_sps(nal: bytes) -> _Sps:
@@ -418,7 +430,279 @@ def _parse_hevc_sps(nal: bytes) -> _Sps:
         s.poc_lsb_bits = bits
     except H26xError:
         s.reorder = -1  # cut short here: the size holds, the picture order is not known
+        return s
+    try:
+        _hevc_to_vui(b, s, sub_layers_minus1, bits)
+    except H26xError:
+        pass  # what was read holds; decoding_key compares such an SPS whole
     return s
+
+
+def _hevc_to_vui(b: _Bits, s: _Sps, sub_layers_minus1: int, poc_bits: int) -> None:
+    """Read an H.265 SPS from after its sub-layer ordering info over its VUI (§7.3.2.2),
+    noting where the VUI lies (``vui_at``, ``vui_end``)."""
+    for _ in range(6):
+        b.ue()  # coding and transform block sizes, transform hierarchy depths
+    if b.u(1) and b.u(1):  # scaling_list_enabled_flag, sps_scaling_list_data_present_flag
+        _hevc_scaling_lists(b)
+    b.u(2)  # amp_enabled_flag, sample_adaptive_offset_enabled_flag
+    if b.u(1):  # pcm_enabled_flag
+        b.u(8)  # PCM sample bit depths
+        b.ue()
+        b.ue()
+        b.u(1)  # pcm_loop_filter_disabled_flag
+    count = b.ue()  # num_short_term_ref_pic_sets
+    if count > 64:
+        raise H26xError("h26x: H.265 SPS with %d short-term reference picture sets" % count)
+    sets = []  # type: list
+    for i in range(count):
+        sets.append(_hevc_st_rps(b, i, sets))
+    s.ref_pic_sets = sets
+    if b.u(1):  # long_term_ref_pics_present_flag
+        count = b.ue()
+        if count > 32:
+            raise H26xError("h26x: H.265 SPS with %d long-term reference pictures" % count)
+        for _ in range(count):
+            b.u(poc_bits)  # lt_ref_pic_poc_lsb_sps
+            b.u(1)
+    b.u(2)  # sps_temporal_mvp_enabled_flag, strong_intra_smoothing_enabled_flag
+    s.vui_at = b.pos
+    if b.u(1):  # vui_parameters_present_flag
+        _hevc_vui(b, sub_layers_minus1)
+    s.vui_end = b.pos
+
+
+def _hevc_scaling_lists(b: _Bits) -> None:
+    """scaling_list_data() (§7.3.4), read past."""
+    for size_id in range(4):
+        for _ in range(0, 6, 3 if size_id == 3 else 1):
+            if not b.u(1):  # scaling_list_pred_mode_flag
+                b.ue()  # scaling_list_pred_matrix_id_delta
+                continue
+            if size_id > 1:
+                b.se()  # scaling_list_dc_coef_minus8
+            for _ in range(min(64, 1 << (4 + (size_id << 1)))):
+                b.se()
+
+
+def _hevc_st_rps(b: _Bits, idx: int, sets: list) -> tuple:
+    """st_ref_pic_set(idx) of an SPS (§7.3.7) as (negative, positive) POC deltas: a set
+    predicted from the one before it needs that one's deltas to be read (§7.4.8)."""
+    if idx and b.u(1):  # inter_ref_pic_set_prediction_flag
+        ref_neg, ref_pos = sets[idx - 1]  # delta_idx_minus1 is only in slice headers
+        sign = b.u(1)
+        delta = (b.ue() + 1) * (-1 if sign else 1)
+        count = len(ref_neg) + len(ref_pos)
+        use = []
+        for _ in range(count + 1):
+            used = b.u(1)  # used_by_curr_pic_flag; else use_delta_flag says
+            use.append(1 if used else b.u(1))
+        neg = []  # type: list
+        pos = []  # type: list
+        for j in range(len(ref_pos) - 1, -1, -1):
+            if ref_pos[j] + delta < 0 and use[len(ref_neg) + j]:
+                neg.append(ref_pos[j] + delta)
+        if delta < 0 and use[count]:
+            neg.append(delta)
+        for j in range(len(ref_neg)):
+            if ref_neg[j] + delta < 0 and use[j]:
+                neg.append(ref_neg[j] + delta)
+        for j in range(len(ref_neg) - 1, -1, -1):
+            if ref_neg[j] + delta > 0 and use[j]:
+                pos.append(ref_neg[j] + delta)
+        if delta > 0 and use[count]:
+            pos.append(delta)
+        for j in range(len(ref_pos)):
+            if ref_pos[j] + delta > 0 and use[len(ref_neg) + j]:
+                pos.append(ref_pos[j] + delta)
+    else:
+        n_neg = b.ue()
+        n_pos = b.ue()
+        if n_neg > 16 or n_pos > 16:
+            raise H26xError("h26x: H.265 reference picture set of %d pictures" % (n_neg + n_pos))
+        neg = []
+        poc = 0
+        for _ in range(n_neg):
+            poc -= b.ue() + 1  # delta_poc_s0_minus1
+            b.u(1)
+            neg.append(poc)
+        pos = []
+        poc = 0
+        for _ in range(n_pos):
+            poc += b.ue() + 1  # delta_poc_s1_minus1
+            b.u(1)
+            pos.append(poc)
+    if len(neg) > 16 or len(pos) > 16:
+        raise H26xError("h26x: H.265 reference picture set of %d pictures" % (len(neg) + len(pos)))
+    return neg, pos
+
+
+def _hevc_vui(b: _Bits, sub_layers_minus1: int) -> None:
+    """vui_parameters() of an H.265 SPS (Annex E.2.1), read past."""
+    if b.u(1) and b.u(8) == 255:  # aspect_ratio_info_present_flag, Extended_SAR
+        b.u(32)
+    if b.u(1):  # overscan_info_present_flag
+        b.u(1)
+    if b.u(1):  # video_signal_type_present_flag
+        b.u(4)
+        if b.u(1):  # colour_description_present_flag
+            b.u(24)
+    if b.u(1):  # chroma_loc_info_present_flag
+        b.ue()
+        b.ue()
+    b.u(3)  # neutral_chroma_indication, field_seq, frame_field_info_present
+    if b.u(1):  # default_display_window_flag
+        for _ in range(4):
+            b.ue()
+    if b.u(1):  # vui_timing_info_present_flag
+        b.u(32)
+        b.u(32)
+        if b.u(1):  # vui_poc_proportional_to_timing_flag
+            b.ue()
+        if b.u(1):  # vui_hrd_parameters_present_flag
+            _hevc_hrd(b, sub_layers_minus1)
+    if b.u(1):  # bitstream_restriction_flag
+        b.u(3)
+        for _ in range(5):
+            b.ue()
+
+
+def _hevc_hrd(b: _Bits, sub_layers_minus1: int) -> None:
+    """hrd_parameters(1, sub_layers_minus1) (Annex E.2.2), read past."""
+    nal = b.u(1)
+    vcl = b.u(1)
+    sub_pic = 0
+    if nal or vcl:
+        sub_pic = b.u(1)
+        if sub_pic:
+            b.u(19)  # tick divisor, DU removal delay length, SEI flag, DU output delay length
+        b.u(8)  # bit_rate_scale, cpb_size_scale
+        if sub_pic:
+            b.u(4)  # cpb_size_du_scale
+        b.u(15)  # three delay lengths of 5 bits
+    for _ in range(sub_layers_minus1 + 1):
+        fixed = 1 if b.u(1) else b.u(1)  # fixed_pic_rate_general/within_cvs_flag
+        low_delay = 0
+        if fixed:
+            b.ue()  # elemental_duration_in_tc_minus1
+        else:
+            low_delay = b.u(1)
+        count = 1
+        if not low_delay:
+            count = b.ue() + 1  # cpb_cnt_minus1
+            if count > 32:
+                raise H26xError("h26x: H.265 HRD with %d CPB specifications" % count)
+        for _ in range(nal + vcl):
+            for _ in range(count):
+                b.ue()
+                b.ue()
+                if sub_pic:
+                    b.ue()
+                    b.ue()
+                b.u(1)  # cbr_flag
+
+
+def read_sps(sps: bytes, codec: str) -> _Sps:
+    """The fields of an SPS this module reads (H26xError if it is malformed)."""
+    return _parse_hevc_sps(sps) if _codec(codec) else _parse_avc_sps(sps)
+
+
+def _stop_bit(rbsp: bytes, what: str) -> int:
+    """Where an RBSP's data ends: the bit index of its rbsp_stop_one_bit (the last 1 bit;
+    zero bytes after it are padding)."""
+    at = len(rbsp) - 1
+    while at >= 0 and rbsp[at] == 0:
+        at -= 1
+    if at < 0:
+        raise H26xError("h26x: %s has no data" % what)
+    c = rbsp[at]
+    low = 0
+    while not c >> low & 1:
+        low += 1
+    return 8 * at + 7 - low
+
+
+def _bit_span(rbsp: bytes, start: int, end: int) -> bytes:
+    """Bits ``start`` (inclusive) to ``end`` (exclusive) of ``rbsp``, packed MSB first
+    behind their count in 4 bytes, so spans of different lengths never look alike."""
+    b = _Bits(rbsp, "a parameter set")
+    b.pos = start
+    out = bytearray()
+    left = end - start
+    while left >= 8:
+        out.append(b.u(8))
+        left -= 8
+    if left:
+        out.append(b.u(left) << (8 - left))
+    return (end - start).to_bytes(4, "big") + bytes(out)
+
+
+def decoding_key(nal: bytes, codec: str) -> bytes:
+    """What decoding depends on in a parameter set (an SPS, PPS or VPS), as bytes: two sets
+    of one kind whose keys are equal make every picture decode alike.
+
+    Emulation-prevention bytes, the trailing bits and any zero bytes after them are not
+    part of it, so the same set written out another way has the same key. An SPS's VUI
+    (timing, colour description, aspect ratio, HRD, bitstream restriction) is left out:
+    it tells a player how to show and pace the pictures, not how to decode them. Every
+    other bit counts, in order, H.265's SPS extensions after the VUI included. An SPS
+    whose VUI cannot be read, and every PPS and VPS, count whole. H26xError when ``nal``
+    is not a parameter set or is malformed."""
+    nal = bytes(nal)
+    if not nal or not is_parameter_set(nal, codec):
+        raise H26xError("h26x: not a parameter set")
+    hevc = _codec(codec)
+    kind = nal_type(nal, codec)
+    rbsp = unescape(nal[2:] if hevc else nal[1:])
+    what = "the %s parameter set" % ("H.265" if hevc else "H.264")
+    stop = _stop_bit(rbsp, what)
+    head = bytes((kind,))  # nal_ref_idc / layer / temporal id change no decoding of a set
+    if kind == (HEVC_SPS if hevc else AVC_SPS):
+        s = _parse_hevc_sps(nal) if hevc else _parse_avc_sps(nal)
+        if 0 <= s.vui_at < s.vui_end <= stop:
+            return head + _bit_span(rbsp, 0, s.vui_at) + _bit_span(rbsp, s.vui_end, stop)
+    return head + _bit_span(rbsp, 0, stop)
+
+
+def config_sets(config: bytes, codec: str) -> list:
+    """The parameter sets (NAL units) an avcC or hvcC payload holds, in its order;
+    H26xError when the record is cut short."""
+    config = bytes(config)
+    out = []  # type: list
+    if _codec(codec):
+        if len(config) < 23:
+            raise H26xError("h26x: an hvcC of %d bytes" % len(config))
+        at = 23
+        for _ in range(config[22]):  # numOfArrays
+            if at + 3 > len(config):
+                raise H26xError("h26x: the hvcC ends inside its arrays")
+            count = int.from_bytes(config[at + 1 : at + 3], "big")
+            at += 3
+            for _ in range(count):
+                at = _config_nal(config, at, out)
+        return out
+    if len(config) < 6:
+        raise H26xError("h26x: an avcC of %d bytes" % len(config))
+    at = 6
+    for _ in range(config[5] & 0x1F):  # numOfSequenceParameterSets
+        at = _config_nal(config, at, out)
+    if at >= len(config):
+        raise H26xError("h26x: the avcC ends before its PPS count")
+    count = config[at]
+    at += 1
+    for _ in range(count):
+        at = _config_nal(config, at, out)
+    return out
+
+
+def _config_nal(config: bytes, at: int, out: list) -> int:
+    if at + 2 > len(config):
+        raise H26xError("h26x: a decoder configuration record ends inside a NAL unit length")
+    n = int.from_bytes(config[at : at + 2], "big")
+    if n == 0 or at + 2 + n > len(config):
+        raise H26xError("h26x: a parameter set of %d bytes does not fit its record" % n)
+    out.append(config[at + 2 : at + 2 + n])
+    return at + 2 + n
 
 
 def picture_size(sps: bytes, codec: str) -> tuple:

@@ -403,6 +403,11 @@ class VendorStream(Media):
             # The recording ended there: the pictures after them would not decode with the
             # init segment it signed (docs/vendor-encoder.md).
             out["parameter_sets_changed"] = True
+        if getattr(self.source, "moov_changed", False):
+            out["new_moov_changed"] = True  # the change came as a new MP4 (ftyp/moov)
+        if getattr(self.source, "new_moov", 0):
+            # New MP4s whose settings decode as the signed ones: the recording went on.
+            out["new_moov"] = getattr(self.source, "new_moov", 0)
         if getattr(self.source, "audio_ignored", ""):
             out["audio_ignored"] = getattr(self.source, "audio_ignored", "")
         return out

@@ -93,6 +93,26 @@ class InputBytes:
         self.total = 0  # bytes read from the source
         self.stopped = False  # reading ended on the stop request, not on the stream's end
         self.error = ""  # reading ended on this error from the source
+        # An MP4 is handed out a top-level box at a time (watch_boxes), so that a new init
+        # segment is seen before a demuxer reads it.
+        self._boxes = False
+        self._ahead = b""  # read from the source, not handed out yet
+        self._left = 0  # bytes of the current top-level box still to hand out; -1: all
+        self._moov = False  # the MP4 being handed out has shown its moov
+        self.next_init = False  # a new ftyp/moov is next: the reader was given the end
+
+    def watch_boxes(self) -> None:
+        """From now on, end the stream (``read`` gives b"") where a top-level ``ftyp`` or
+        ``moov`` follows the first ``moov``: the encoder began a new MP4, which a demuxer
+        would read on with the first one's settings (FFmpeg skips a second moov). The new
+        one waits, whole, for ``resume``."""
+        self._boxes = True
+        self._ahead, self.replay = self.replay, b""
+
+    def resume(self) -> None:
+        """Hand out the new init segment ``next_init`` stopped at, and what follows it."""
+        self.next_init = False
+        self._moov = False
 
     def read(self, size: int = 0) -> bytes:
         if size is None or size <= 0:
@@ -100,6 +120,39 @@ class InputBytes:
         if self.replay:
             out, self.replay = self.replay[:size], self.replay[size:]
             return out
+        if self._boxes:
+            return self._boxed(size)
+        return self._source(size)
+
+    def _boxed(self, size: int) -> bytes:
+        while not self.next_init:
+            if self._left and self._ahead:
+                n = len(self._ahead) if self._left < 0 else min(self._left, len(self._ahead))
+                n = min(n, size)
+                out, self._ahead = self._ahead[:n], self._ahead[n:]
+                if self._left > 0:
+                    self._left -= n
+                return out
+            if not self._left and len(self._ahead) >= 8:
+                box = _box_size(self._ahead)
+                if box is not None:
+                    kind = self._ahead[4:8]
+                    if kind in (b"ftyp", b"moov") and self._moov:
+                        self.next_init = True
+                        break
+                    self._moov = self._moov or kind == b"moov"
+                    self._left = box
+                    continue
+            data = self._source(READ_SIZE)
+            if not data:
+                if not self._ahead:
+                    return b""
+                self._left = -1  # a box header cut short by the end: handed out as it is
+                continue
+            self._ahead += data
+        return b""
+
+    def _source(self, size: int) -> bytes:
         while not self.regular and not self.stop.is_set():
             ready, _, _ = select.select([self.fd], [], [], WAIT_S)
             if ready:
@@ -117,6 +170,83 @@ class InputBytes:
 
     def close(self) -> None:
         os.close(self.fd)
+
+
+def _box_size(head: bytes) -> "int | None":
+    """The size of the top-level box whose header ``head`` begins with; -1 for one that
+    runs to the end (or a size no box can have: the rest is handed out as it is, for the
+    demuxer to refuse); None when the header needs more bytes."""
+    size = int.from_bytes(head[:4], "big")
+    if size == 1:
+        if len(head) < 16:
+            return None
+        size = int.from_bytes(head[8:16], "big")
+        return size if size >= 16 else -1
+    return size if size >= 8 else -1
+
+
+class SignedSets:
+    """The parameter sets of a recording's signed init segment (its avcC/hvcC), and the
+    test whether a parameter set the encoder sends later decodes as one of them.
+
+    The samples are stored without their parameter sets, so every picture decodes with
+    the signed ones. A set that differs from them only in what decoding does not read
+    (an SPS's VUI: timing, colour, aspect ratio, HRD, bitstream restriction; or the same
+    set written with other emulation-prevention or trailing bytes) changes nothing for
+    the pictures (``h26x.decoding_key``); any other difference does.
+
+    ``reorder``, when not None, is how many pictures the recording holds back to learn
+    the display order (an Annex B stream): an SPS that lets more be reordered than that
+    would put later pictures in the wrong display slots, so it is not one of them either.
+    """
+
+    def __init__(self, config: bytes, codec: str, reorder: "int | None" = None) -> None:
+        self.codec = codec
+        self.reorder = reorder
+        self._exact = set()  # type: set
+        self._keys = set()  # type: set
+        for nal in h26x.config_sets(config, codec):
+            self._exact.add(bytes(nal))
+            try:
+                self._keys.add(h26x.decoding_key(nal, codec))
+            except h26x.H26xError:
+                pass  # only the same bytes match a set that cannot be read
+        # Sets with other bytes found to decode alike (an encoder repeats them every IDR).
+        self._alike = set()  # type: set
+
+    def foreign(self, nals: list) -> bool:
+        """Whether the access unit ``nals`` carries a parameter set that is not one of the
+        recording's (see the class)."""
+        for nal in nals:
+            if nal and h26x.is_parameter_set(nal, self.codec) and not self.holds(bytes(nal)):
+                return True
+        return False
+
+    def holds(self, nal: bytes) -> bool:
+        """Whether the parameter set ``nal`` decodes as one of the recording's."""
+        if nal in self._exact or nal in self._alike:
+            return True
+        try:
+            if h26x.decoding_key(nal, self.codec) not in self._keys:
+                return False
+            if self.reorder is not None and h26x.nal_type(nal, self.codec) in (7, 33):
+                said = h26x.reorder_frames(nal, self.codec)
+                if (h26x.MAX_REORDER if said < 0 else said) > self.reorder:
+                    return False
+        except h26x.H26xError:
+            return False  # a set that cannot be read is no set the recording can vouch for
+        if len(self._alike) >= 16:
+            self._alike.clear()  # bounded: an encoder that rewrites its VUI every time
+        self._alike.add(nal)
+        return True
+
+    def config_alike(self, config: bytes) -> bool:
+        """Whether every parameter set in another avcC/hvcC decodes as one of these."""
+        try:
+            sets = h26x.config_sets(config, self.codec)
+        except h26x.H26xError:
+            return False
+        return bool(sets) and all(self.holds(bytes(nal)) for nal in sets)
 
 
 def detect_codec(nal: bytes) -> str:
@@ -188,6 +318,7 @@ class AnnexBInput:
         self.units = h26x.AccessUnits(codec)
         self.params = ParameterSets(codec)
         self.track: Track | None = None
+        self.sets: SignedSets | None = None  # the init segment's, once probe() made it
         self.frames = 0  # pictures handed out
         self.skipped = 0  # pictures before the first keyframe with parameter sets
         self.cut = ""  # where the stream ended, when it ended inside something
@@ -240,6 +371,7 @@ class AnnexBInput:
                         self.reorder = h26x.MAX_REORDER  # unsaid: a decoder's own bound
                     delay_ms = self.reorder * 1000 // self.fps
                     self.track.media_time = delay_ms * 90  # 90 kHz: the video timescale
+                    self.sets = SignedSets(self.track.config, self.codec, self.reorder)
                 if self.track is None:
                     self._learn_order(nals)
                     self.skipped += 1
@@ -317,8 +449,8 @@ class AnnexBInput:
                     return None
                 break
             for nals, keyframe in units:
-                assert self.track is not None, "probe() made the track"
-                if _foreign_set(nals, self.codec, self.track.config):
+                assert self.sets is not None, "probe() made the track"
+                if self.sets.foreign(nals):
                     # New parameter sets: what follows does not decode with the init
                     # segment this recording signs. What came before is whole.
                     self._ended = True
@@ -374,13 +506,22 @@ class Mp4Input:
         self.cut = ""
         self.damaged = 0  # samples whose NAL lengths did not fit
         self.params_changed = False  # as AnnexBInput's: in-band sets the avcC/hvcC lacks
+        self.new_moov = 0  # new init segments (ftyp/moov) after the first that went on
+        self.moov_changed = False  # params_changed by a new moov whose settings differ
         self.reordered = 0  # pictures with a composition offset (B-frames): in the summary
         self.audio_ignored = ""
         self.track: Track | None = None
         self.audio_track: Track | None = None
+        self.sets: SignedSets | None = None  # the init segment's, once probe() made it
         self._pending: list = []
         self._start = -1
         self._zero: float | None = None  # the first video packet's decode time, seconds
+        self._last = 0.0  # the latest packet's time after the first keyframe, seconds
+        self._last_video: float | None = None  # the latest picture's time, seconds
+        self._step = 1 / 30  # the latest gap between two pictures, seconds
+        self._rebase = False  # a new MP4 began: its clock starts afresh
+        self._await_key = False  # a new MP4 began: its pictures count from a keyframe
+        source.watch_boxes()
         try:
             self._container = av.open(source, "r")
         except (av.FFmpegError, OSError, ValueError) as exc:
@@ -463,10 +604,12 @@ class Mp4Input:
                 continue
             if self._zero is None:
                 self._zero = _seconds(packet.dts, packet.time_base)
-            if params.complete() and _foreign_set(nals, self.codec, self.track.config):
+            in_band = SignedSets(self.track.config, self.codec)
+            if params.complete() and in_band.foreign(nals):
                 # The first keyframe brings in band other sets than the avcC/hvcC: the ones
                 # it was encoded with are the recording's (read() holds the rest to them).
                 self.track = params.track()
+            self.sets = SignedSets(self.track.config, self.codec)
             # The first keyframe is the first picture shown; its composition offset is the
             # stream's start delay (B-frames), which the track's edit list skips.
             pts = packet.pts if packet.pts is not None else packet.dts
@@ -505,20 +648,99 @@ class Mp4Input:
         return _ending(self.source, self.cut)
 
     def read(self) -> "list | None":
-        if self.params_changed:
-            return None
-        item = self._pending.pop(0) if self._pending else self._next_packet()
-        if item is None:
-            return None
+        while not self.params_changed:
+            item = self._pending.pop(0) if self._pending else self._next_packet()
+            if item is None and self.source.next_init:
+                self._next_init()
+                continue
+            if item is None:
+                return None
+            got = self._item(item)
+            if got is not None:
+                return got
+        return None
+
+    def _next_init(self) -> None:
+        """The encoder began a new MP4 (a new ftyp/moov after the first, from a restart, say)
+        and the demuxer has handed out everything before it. Its video must decode with
+        the recording's signed init segment: the same codec, 4-byte NAL lengths, and
+        parameter sets that decode as the signed ones (a new VUI is fine); its AAC sound,
+        the same AudioSpecificConfig. Then the recording goes on, with the new MP4's time
+        following on from the last packet's. Anything else ends the recording there, as
+        new parameter sets do: what came before is signed (docs/vendor-encoder.md)."""
+        assert self.sets is not None, "probe() made the track"
+        self._container.close()
+        self.source.resume()
+        same = False
+        try:
+            container = av.open(self.source, "r")
+        except (av.FFmpegError, OSError, ValueError):
+            container = None  # not an MP4 that can be read: nothing vouches for it
+        if container is not None:
+            video = container.streams.video[0] if container.streams.video else None
+            audio = None
+            for stream in container.streams.audio:
+                if stream.codec_context.name == "aac" and self._audio is not None:
+                    audio = stream
+                    break
+                self.audio_ignored = stream.codec_context.name  # no sound track to go on
+            same = video is not None and self._same_video(video) and self._same_audio(audio)
+            if same and video is not None:
+                self._video, self._audio = video, audio
+                streams = [video] + ([audio] if audio is not None else [])
+                self._container = container
+                self._packets = container.demux(streams)
+            else:
+                container.close()
+        if not same:
+            self.params_changed = self.moov_changed = True
+            return
+        self.new_moov += 1
+        self._rebase = self._await_key = True
+
+    def _same_video(self, video: "av.video.stream.VideoStream") -> bool:
+        assert self.sets is not None, "probe() made the track"
+        codec = {"h264": "avc1", "hevc": "hvc1"}.get(video.codec_context.name, "")
+        config = bytes(video.codec_context.extradata or b"")
+        if codec != self.codec:
+            return False
+        if config[:1] != b"\x01":
+            return True  # parameter sets in band only (avc3/hev1): read() checks each
+        at = 4 if self.codec == "avc1" else 21  # lengthSizeMinusOne
+        return len(config) > at and config[at] & 3 == 3 and self.sets.config_alike(config)
+
+    def _same_audio(self, audio: "av.audio.stream.AudioStream | None") -> bool:
+        if audio is None or self.audio_track is None:
+            return True  # no sound from here on: the pictures go on alone
+        return bytes(audio.codec_context.extradata or b"") == self.audio_track.config
+
+    def _item(self, item: tuple) -> "list | None":
+        """One demuxed packet and its NAL units as the recording's item; None for one left
+        out."""
         packet, nals = item
-        assert self.track is not None, "probe() made the track"
-        if packet.stream is self._video and _foreign_set(nals, self.codec, self.track.config):
+        assert self.sets is not None, "probe() made the track"
+        if packet.stream is self._video and self.sets.foreign(nals):
             # In-band parameter sets other than the init segment's: as in an Annex B stream,
             # the recording ends with what came before (docs/vendor-encoder.md).
             self.params_changed = True
             self._pending = []
             return None
+        if self._await_key and packet.stream is self._video:
+            if not packet.is_keyframe:
+                self.skipped += 1  # a new MP4 that opens without its keyframe
+                return None
+            self._await_key = False
         seconds = _seconds(packet.dts, packet.time_base) - (self._zero or 0.0)
+        if self._rebase:
+            # A new MP4 counts its time from zero again: it follows on from the last packet.
+            self._zero = (self._zero or 0.0) + seconds - (self._last + self._step)
+            seconds = self._last + self._step
+            self._rebase = False
+        if packet.stream is self._video:
+            if self._last_video is not None and seconds > self._last_video:
+                self._step = min(seconds - self._last_video, 1.0)
+            self._last_video = seconds
+        self._last = max(self._last, seconds)
         if self._start < 0:
             self._start = self.clock.mono_ms()
         due = self._start + max(0, round(seconds * 1000))
@@ -541,17 +763,6 @@ class Mp4Input:
             self._container.close()
         finally:
             self.source.close()
-
-
-def _foreign_set(nals: list, codec: str, config: bytes) -> bool:
-    """Whether the access unit ``nals`` carries a parameter set that the track's avcC/hvcC
-    ``config`` does not hold, byte for byte. The samples are stored without their parameter
-    sets (they live in the signed init segment), so a picture after such a set would not
-    decode as the encoder made it. The same sets repeated before every IDR pass."""
-    for nal in nals:
-        if nal and h26x.is_parameter_set(nal, codec) and bytes(nal) not in config:
-            return True
-    return False
 
 
 def _ending(source: InputBytes, cut: str) -> str:

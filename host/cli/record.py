@@ -191,10 +191,12 @@ def _record_claimed(
         return EXIT_NOT_OK
     if summary.get("parameter_sets_changed"):
         # Stopped at the change, signed up to there (docs/vendor-encoder.md).
-        print(
-            i18n.text("record.parameter_sets_changed", frames=summary["frames"]),
-            file=sys.stderr,
+        changed = (
+            i18n.N_("record.new_moov_changed")  # the encoder's MP4 began again, otherwise
+            if summary.get("new_moov_changed")
+            else i18n.N_("record.parameter_sets_changed")
         )
+        print(i18n.text(changed, frames=summary["frames"]), file=sys.stderr)
         return EXIT_NOT_OK
     early = summary.get("input_ended_early")
     if early:

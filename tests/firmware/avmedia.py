@@ -90,17 +90,29 @@ def mux(out, fmt, codec="libx264", frames=45, audio=False, bframes=0, options=No
     container.close()
 
 
-def encode(fmt: str, codec: str, size: tuple, frames: int, options: "dict | None" = None) -> bytes:
+def encode(
+    fmt: str,
+    codec: str,
+    size: tuple,
+    frames: int,
+    options: "dict | None" = None,
+    extra: str = "",
+    into=None,
+) -> bytes:
     """A grey picture ``size`` (w, h) brightening, as the vendor's encoder writes it (an
-    IDR every 15 pictures; x264 repeats its SPS/PPS in band before each, MP4 or not)."""
+    IDR every 15 pictures; x264 repeats its SPS/PPS in band before each, MP4 or not).
+    ``extra`` is more x264/x265 parameters ("colorprim=bt709:..."); ``into`` a file to
+    write to as it is made (a pipe), else the bytes are returned."""
     out = io.BytesIO()
-    container = av.open(out, "w", format=fmt, options=options or {})
+    container = av.open(Sink(into) if into is not None else out, "w", format=fmt,
+                        options=options or {})  # fmt: skip
     stream = container.add_stream(codec, rate=30)
     stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+    more = ":" + extra if extra else ""
     if codec == "libx265":
-        params = {"x265-params": "keyint=15:bframes=0:log-level=error"}
+        params = {"x265-params": "keyint=15:bframes=0:log-level=error" + more}
     else:
-        params = {"x264-params": "keyint=15:bframes=0:repeat-headers=1"}
+        params = {"x264-params": "keyint=15:bframes=0:repeat-headers=1" + more}
     stream.options = {"preset": "ultrafast", **params}
     for i in range(frames):
         image = np.full((size[1], size[0], 3), 40 + 4 * (i % 50), np.uint8)
