@@ -64,23 +64,28 @@ def run_micropython(script: str, timeout_s: int = 600) -> str:
 
 
 @contextlib.contextmanager
-def scaleout_services() -> Iterator[dict]:
-    """PostgreSQL and Ceph's S3 gateway for one benchmark: started on loopback by
-    tools/services/services in a state folder of their own, their settings (``SEALCAM_PG_URL``,
-    the S3 endpoint and keys) yielded and put in this process's environment for the block,
-    and all of it stopped and removed afterwards, whatever happened."""
+def scaleout_services(state: "str | None" = None) -> Iterator[dict]:
+    """PostgreSQL and Ceph's S3 gateway for one benchmark: their settings (``SEALCAM_PG_URL``,
+    the S3 endpoint and keys) yielded and put in this process's environment for the block.
+
+    Without ``state`` they are started on loopback by tools/services/services in a state
+    folder of their own and all of it stopped and removed afterwards, whatever happened;
+    with ``state`` (``--state DIR`` of a bench), those already running from that folder are
+    used and left running."""
     services = str(REPO / "tools" / "services" / "services")
-    state = tempfile.mkdtemp(prefix="sealcam-services-")
+    own = state is None
+    folder = tempfile.mkdtemp(prefix="sealcam-services-") if state is None else state
     before = dict(os.environ)
 
     def run(action: str) -> str:
-        done = subprocess.run([services, action, "--state", state], capture_output=True, text=True)
+        done = subprocess.run([services, action, "--state", folder], capture_output=True, text=True)
         if done.returncode != 0 and action != "stop":
             raise SystemExit("services %s failed: %s" % (action, done.stderr.strip()))
         return done.stdout
 
     try:
-        run("start")
+        if own:
+            run("start")
         env = {}
         for line in run("env").splitlines():
             name, _, value = line.removeprefix("export ").partition("=")
@@ -90,8 +95,9 @@ def scaleout_services() -> Iterator[dict]:
     finally:
         os.environ.clear()
         os.environ.update(before)
-        run("stop")
-        shutil.rmtree(state, ignore_errors=True)
+        if own:
+            run("stop")
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def fresh_store(env: dict) -> tuple:

@@ -29,18 +29,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 import web_bench
-from common import REPO, h264_gop, machine, scaleout_services
+from common import REPO, fresh_store, h264_gop, machine, scaleout_services
 from web_bench import DEVICE, FPS, PASSWORD, Browser, Recorder, one_second, p95
 
 from host import access, items, people
 from host.evidence import SqliteEvidenceStore
 
-SERVICES = REPO / "tools" / "services" / "services"
 SEEK = 65_536
 
 
@@ -73,16 +71,6 @@ def make_store(root: Path, minutes: int, small: bool) -> "tuple[str, int]":
         people.add_user(cur, "reviewer0", (people.LEGAL,), PASSWORD, 0)
     ev.close()
     return item, size
-
-
-def services_env(state: Path) -> dict:
-    listed = subprocess.run([str(SERVICES), "env", "--state", str(state)], capture_output=True,
-                            text=True, check=True).stdout  # fmt: skip
-    env = {}
-    for line in listed.splitlines():
-        name, _, value = line.removeprefix("export ").partition("=")
-        env[name] = value.strip("'")
-    return env
 
 
 class Server:
@@ -140,31 +128,22 @@ def main() -> int:
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="sealcam-seek-"))
     try:
-        if args.state:  # services already running
-            os.environ.update(services_env(Path(args.state)))
-            run(args, tmp)
-        else:
-            with scaleout_services():
-                run(args, tmp)
+        with scaleout_services(args.state) as env:
+            run(args, env, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
-def run(args: argparse.Namespace, tmp: Path) -> None:
+def run(args: argparse.Namespace, env: dict, tmp: Path) -> None:
     root = tmp / "ev"
     item, size = make_store(root, args.minutes, args.small)
-    import psycopg
-
     from host import migrate
 
-    name = "seek" + uuid.uuid4().hex[:10]
-    with psycopg.connect(os.environ["SEALCAM_PG_URL"], autocommit=True) as conn:
-        conn.execute("CREATE DATABASE %s" % name)
-    url = os.environ["SEALCAM_PG_URL"].rsplit("/", 1)[0] + "/" + name
+    url, bucket = fresh_store(env)
     src = SqliteEvidenceStore(root, readonly=True)
     began = time.perf_counter()
-    report = migrate.migrate(src, url, "s3://" + name)
+    report = migrate.migrate(src, url, bucket)
     src.close()
     print("machine: %s" % machine())
     print("recording: %d min, %d fragments, %.1f MB; moved to PostgreSQL + RGW in %.0f s "
@@ -172,7 +151,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
                              time.perf_counter() - began, report.verified.ok))  # fmt: skip
     stores = {
         "embedded": ["--evidence", str(root)],
-        "scale-out": ["--evidence", url, "--media", "s3://" + name],
+        "scale-out": ["--evidence", url, "--media", bucket],
     }
     times: dict = {k: [] for k in stores}
     cpu: dict = {k: 0.0 for k in stores}
