@@ -4,8 +4,10 @@ MicroPython (the WebAssembly port, through tools/mpy/run.mjs)."""
 import contextlib
 import os
 import platform
+import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -98,6 +100,41 @@ def scaleout_services(state: "str | None" = None) -> Iterator[dict]:
         if own:
             run("stop")
             shutil.rmtree(folder, ignore_errors=True)
+
+
+class Server:
+    """``sealcam serve`` of the checkout ``code`` on the store ``where`` names (its
+    ``--evidence``, and ``--media`` for a scale-out store), in a process of its own on a free
+    loopback port (``port``); ``with`` it, it is stopped when the block ends."""
+
+    def __init__(self, where: list, code: Path = REPO) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "host.cli", "serve", *where, "--listen", "127.0.0.1:0",
+             "--lang", "en"],
+            stdout=subprocess.PIPE, text=True, cwd=code,
+            env=dict(os.environ, PYTHONPATH=str(code)),
+        )  # fmt: skip
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
+        found = re.search(r":(\d+)/", line)
+        if found is None:
+            self.stop()
+            raise RuntimeError("sealcam serve did not start: %r" % line)
+        self.port = int(found.group(1))
+
+    def cpu_s(self) -> float:
+        """User and system CPU seconds of the server process so far (its threads' too)."""
+        fields = Path("/proc/%d/stat" % self.proc.pid).read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(60)
+
+    def __enter__(self) -> "Server":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def fresh_store(env: dict) -> tuple:

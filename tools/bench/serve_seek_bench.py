@@ -22,10 +22,8 @@ Run: .venv/bin/python tools/bench/serve_seek_bench.py [--minutes 5] [--seeks 60]
 import argparse
 import os
 import random
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import web_bench
-from common import REPO, fresh_store, h264_gop, machine, scaleout_services
+from common import Server, fresh_store, h264_gop, machine, scaleout_services
 from web_bench import DEVICE, FPS, PASSWORD, Browser, Recorder, one_second, p95
 
 from host import access, items, people
@@ -71,30 +69,6 @@ def make_store(root: Path, minutes: int, small: bool) -> "tuple[str, int]":
         people.add_user(cur, "reviewer0", (people.LEGAL,), PASSWORD, 0)
     ev.close()
     return item, size
-
-
-class Server:
-    def __init__(self, where: list) -> None:
-        self.p = subprocess.Popen(
-            [sys.executable, "-m", "host.cli", "serve", *where, "--listen", "127.0.0.1:0",
-             "--lang", "en"],
-            stdout=subprocess.PIPE, text=True, cwd=REPO,
-        )  # fmt: skip
-        line = self.p.stdout.readline() if self.p.stdout else ""
-        found = re.search(r":(\d+)/", line)
-        if found is None:
-            self.p.kill()
-            raise RuntimeError("sealcam serve did not start: %r" % line)
-        self.port = int(found.group(1))
-
-    def cpu_s(self) -> float:
-        """User and system CPU seconds of the server process so far."""
-        fields = Path("/proc/%d/stat" % self.p.pid).read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        self.p.terminate()
-        self.p.wait(60)
 
 
 def seeks(port: int, item: str, size: int, n: int, seed: int) -> list:
@@ -157,13 +131,10 @@ def run(args: argparse.Namespace, env: dict, tmp: Path) -> None:
     cpu: dict = {k: 0.0 for k in stores}
     for r in range(args.rounds):
         for kind, where in stores.items():
-            server = Server(where)
-            try:
+            with Server(where) as server:
                 before = server.cpu_s()
                 got = seeks(server.port, item, size, args.seeks, seed=r)
                 cpu[kind] += server.cpu_s() - before
-            finally:
-                server.stop()
             times[kind] += got
             print("round %d %-9s load %.2f: median %.1f ms, p95 %.1f ms"
                   % (r + 1, kind, os.getloadavg()[0], statistics.median(got) * 1000,
