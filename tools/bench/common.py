@@ -2,6 +2,7 @@
 MicroPython (the WebAssembly port, through tools/mpy/run.mjs)."""
 
 import contextlib
+import json
 import os
 import platform
 import re
@@ -9,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +18,7 @@ from pathlib import Path
 from firmware.hal import Clock
 
 REPO = Path(__file__).resolve().parents[2]
+SEALCAM = str(Path(sys.executable).with_name("sealcam"))
 T0_MS = 1795420800000  # 2026-11-23 08:00 UTC: the virtual clock's epoch
 
 
@@ -135,6 +138,55 @@ class Server:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class DaemonProcess:
+    """``sealcam sync`` into the store ``evidence`` (and ``media``, for a scale-out store)
+    on a free loopback port (``port``), its JSON log read as it comes (a full pipe would
+    stall it): every line in ``lines``, their size in ``log_bytes``."""
+
+    def __init__(self, evidence: str, host_key: str, media: str = "") -> None:
+        self.proc = subprocess.Popen(
+            [SEALCAM, "sync", "--evidence", evidence, *(["--media", media] if media else []),
+             "--host-key", host_key, "--tcp", "127.0.0.1:0", "--json"],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert self.proc.stdout is not None
+        first = json.loads(self.proc.stdout.readline())
+        self.port = int(first["tcp"].rpartition(":")[2])
+        self.lines: list = []
+        self.log_bytes = 0
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.log_bytes += len(line)
+            self.lines.append(json.loads(line))
+
+    def sessions(self) -> list:
+        """The sessions logged so far (each once its side of the dock is done)."""
+        return [e for e in self.lines if e.get("event") == "session"]
+
+    def session_logged(self, device: str) -> bool:
+        return any(e.get("device") == device for e in self.sessions())
+
+    def status(self) -> dict:
+        """VmRSS and VmHWM in MB, and Threads, from /proc."""
+        out = {}
+        for line in Path("/proc/%d/status" % self.proc.pid).read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(value.split()[0]) / 1024
+            elif key == "Threads":
+                out[key] = int(value)
+        return out
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(60)
+        self.reader.join(10)
 
 
 def fresh_store(env: dict) -> tuple:
