@@ -53,6 +53,14 @@ def machine() -> str:
     )
 
 
+def cpu_s() -> float:
+    """CPU seconds (user and system) of this process and of its children ended so far (a
+    worker process counts once it is joined): under others' load a steadier figure than
+    wall time."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def run_micropython(script: str, timeout_s: int = 600) -> str:
     """Run ``script`` under MicroPython with the repository's packages; return its output.
 
