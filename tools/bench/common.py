@@ -209,33 +209,19 @@ def fresh_store(env: dict) -> tuple:
 
 
 def h264_gop(size: "tuple[int, int]", fps: int, pictures: list, bit_rate: int = 0) -> tuple:
-    """One GOP of H.264 made by libx264 (ultrafast, no B-frames) from ``pictures`` (RGB
-    arrays of ``size``): ``(samples, avcC)``, each sample ``(bytes, is_keyframe)`` as an
-    MP4 holds it, its parameter sets in the avcC instead."""
-    from fractions import Fraction
+    """One GOP of H.264 from ``pictures`` (RGB arrays of ``size``), made by the recorder's own
+    encoder (``firmware.ports.encoder.VideoEncoder``: libx264 ultrafast, no B-frames, a
+    keyframe every ``fps`` pictures; at ``bit_rate`` where one is given): ``(samples,
+    avcC)``, each sample ``(bytes, is_keyframe)`` as an MP4 holds it, its parameter sets in
+    the avcC instead."""
+    from firmware.ports.encoder import VideoEncoder
 
-    import av
-
-    from protocol import h26x
-
-    ctx = av.CodecContext.create("libx264", "w")
-    ctx.width, ctx.height = size
-    ctx.pix_fmt = "yuv420p"
-    ctx.time_base = Fraction(1, fps)
-    if bit_rate:
-        ctx.bit_rate = bit_rate
-    ctx.options = {"preset": "ultrafast", "x264-params": "keyint=%d:bframes=0" % fps}
-    units = []
+    encoder = VideoEncoder("h264", fps, bit_rate=bit_rate)
+    out = []
     for i, img in enumerate(pictures):
-        frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
-        frame.pts = i
-        units += [bytes(p) for p in ctx.encode(frame)]
-    units += [bytes(p) for p in ctx.encode(None)]
-    sps, pps, samples = [], [], []
-    for unit in units:
-        nals = h26x.split_annexb(unit)
-        sps += [n for n in nals if h26x.nal_type(n, "avc1") == 7]
-        pps += [n for n in nals if h26x.nal_type(n, "avc1") == 8]
-        body = [n for n in nals if not h26x.is_parameter_set(n, "avc1")]
-        samples.append((h26x.to_sample(body), h26x.is_keyframe(nals, "avc1")))
-    return samples, h26x.avcc(sps[:1], pps[:1])
+        assert img.shape[1::-1] == tuple(size), (img.shape, size)
+        # The encoder takes a camera's BGR; a picture's time is its place at ``fps``.
+        out += encoder.encode(img[:, :, ::-1], i * 1000 // fps)
+    out += encoder.flush()
+    assert encoder.track is not None
+    return [(sample, key) for sample, key, _ in out], encoder.track.config

@@ -45,7 +45,7 @@ REAL_BPS = 8_000_000  # what a recorder films at (the sync benches' figure)
 
 
 def real_second() -> "tuple[list, bytes]":
-    """One second of H.264 asked for at REAL_BPS, of noise: about 2.4 MB a fragment (the
+    """One second of H.264 asked for at REAL_BPS, of noise: about 2.6 MB a fragment (the
     encoder cannot hold the rate on noise), a recorder's is about 1 MB; either way a 64 KB
     seek reads from one object, or two. (``web_bench``'s picture is small and smooth, to fit
     ten hours on a disk: its fragments are about 3 KB, and a seek crosses twenty.)"""
