@@ -45,7 +45,7 @@ from sync_bench import (
     device_id,
     device_seed,
     open_device,
-    record_store,
+    record_stores,
     store_payload,
 )
 
@@ -170,11 +170,7 @@ def run(devices: int, daemons_n: int, seconds: int, repeats: int) -> dict:
             host = DeviceKey(HOST_KID, make_signer(HOST_SEED).public_key(), HOST_SEED)
             host_key = tmp + "/host.key"
             Path(host_key).write_bytes(encode_key(host))
-            masters = []
-            for n in range(devices):
-                path = "%s/master-%d" % (tmp, n)
-                record_store(path, n, seconds, LARGE_VIDEO_BPS // 8 // FPS)
-                masters.append((n, path))
+            masters = record_stores(tmp, devices, seconds, LARGE_VIDEO_BPS // 8 // FPS)
             payload = sum(store_payload(p)["file_bytes"] for _n, p in masters)
             one, many = [], []
             for r in range(repeats):

@@ -124,6 +124,17 @@ def record_store(path: str, n: int, seconds: int, frame_bytes: int = FRAME_BYTES
     agent.store.close()
 
 
+def record_stores(folder: str, devices: int, seconds: int, frame_bytes: int = FRAME_BYTES) -> list:
+    """``devices`` device stores, each of ``seconds`` (``record_store``), in
+    ``folder/master-NN``: ``[(n, path)]``."""
+    masters = []
+    for n in range(devices):
+        path = "%s/master-%02d" % (folder, n)
+        record_store(path, n, seconds, frame_bytes)
+        masters.append((n, path))
+    return masters
+
+
 def store_payload(path: str) -> dict:
     """Ledger entry bytes and media bytes a device store holds."""
     store = Store(path)
@@ -527,11 +538,7 @@ def ingest(master: str, tmp: str, tag: str) -> dict:
 def run(seconds: int, large_seconds: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="sealcam-sync-bench-") as tmp:
         t = time.perf_counter()
-        masters = []
-        for n in range(DEVICES):
-            path = "%s/master-%02d" % (tmp, n)
-            record_store(path, n, seconds)
-            masters.append(path)
+        masters = [path for _n, path in record_stores(tmp, DEVICES, seconds)]
         record_s = time.perf_counter() - t
         large_master = tmp + "/master-large"
         record_store(large_master, 0, large_seconds, LARGE_VIDEO_BPS // 8 // FPS)
