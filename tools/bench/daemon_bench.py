@@ -32,16 +32,14 @@ import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from common import DaemonProcess, machine
-from sync_bench import HOST_KID, HOST_SEED, device_id, device_seed, open_device, record_store
+from sync_bench import device_id, device_seed, host_key_file, open_device, record_store
 
 from firmware.ports.transports import SocketTransport
 from host.evidence import SqliteEvidenceStore
 from protocol import framing
-from protocol.keys import DeviceKey, encode_key
 from protocol.messages import MAX_FRAME
 from protocol.signer import make_signer
 
@@ -212,9 +210,7 @@ def run(seconds: int, hostile: int, repeats: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         master = tmp + "/master"
         record_store(master, 1, seconds)
-        host = DeviceKey(HOST_KID, make_signer(HOST_SEED).public_key(), HOST_SEED)
-        host_key = tmp + "/host.key"
-        Path(host_key).write_bytes(encode_key(host))
+        host_key = host_key_file(tmp)
         idle: list = []
         attacked: list = []
         for r in range(repeats):

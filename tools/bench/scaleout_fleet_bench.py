@@ -33,24 +33,21 @@ import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from common import DaemonProcess, fresh_store, machine, scaleout_services
 from sync_bench import (
     FPS,
-    HOST_KID,
-    HOST_SEED,
     LARGE_VIDEO_BPS,
     device_id,
     device_seed,
+    host_key_file,
     open_device,
     record_stores,
     store_payload,
 )
 
 from firmware.ports.transports import SocketTransport
-from protocol.keys import DeviceKey, encode_key
 from protocol.signer import make_signer
 
 DOCK_LIMIT_S = 1800  # a bound on one round, reached only when something hangs
@@ -167,9 +164,7 @@ def run(devices: int, daemons_n: int, seconds: int, repeats: int) -> dict:
     tmp = tempfile.mkdtemp(prefix="sealcam-fleet-bench-")
     try:
         with scaleout_services() as env:
-            host = DeviceKey(HOST_KID, make_signer(HOST_SEED).public_key(), HOST_SEED)
-            host_key = tmp + "/host.key"
-            Path(host_key).write_bytes(encode_key(host))
+            host_key = host_key_file(tmp)
             masters = record_stores(tmp, devices, seconds, LARGE_VIDEO_BPS // 8 // FPS)
             payload = sum(store_payload(p)["file_bytes"] for _n, p in masters)
             one, many = [], []

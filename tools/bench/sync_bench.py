@@ -60,6 +60,7 @@ from firmware.store import Store
 from host.evidence import SqliteEvidenceStore
 from host.sync import HostLink
 from protocol import framing
+from protocol.keys import DeviceKey, encode_key
 from protocol.ledger import media_digest, parse_entry
 from protocol.messages import DEFAULT_MAX_FRAME, MAX_FRAME
 from protocol.registry import KIND_CHUNK
@@ -108,6 +109,15 @@ class NoCamera(Camera):
 
     def read(self, overlay: str) -> tuple | None:
         return None
+
+
+def host_key_file(folder: str) -> str:
+    """The host's signing key (HOST_KID, HOST_SEED) written into ``folder`` as ``sealcam sync
+    --host-key`` reads it; the file's path."""
+    path = os.path.join(folder, "host.key")
+    host = DeviceKey(HOST_KID, make_signer(HOST_SEED).public_key(), HOST_SEED)
+    Path(path).write_bytes(encode_key(host))
+    return path
 
 
 def record_store(path: str, n: int, seconds: int, frame_bytes: int = FRAME_BYTES) -> None:
