@@ -1,5 +1,7 @@
-"""What the benchmarks share: the machine's description and running a script under
-MicroPython (the WebAssembly port, through tools/mpy/run.mjs)."""
+"""What the benchmarks share: the machine's description, CPU seconds, running a script under
+MicroPython (the WebAssembly port, through tools/mpy/run.mjs), the scale-out services and a
+store on them, ``sealcam serve`` and ``sealcam sync`` as processes of their own, and a GOP
+of H.264 from the recorder's encoder."""
 
 import contextlib
 import json
