@@ -121,12 +121,13 @@ class VideoEncoder:
     """BGR frames in, ``(sample, keyframe, mono_ms)`` out, in decode (= capture) order.
 
     ``codec`` is "h264" or "h265"; ``gop`` the frames between keyframes (default: one a
-    second at ``fps``). The picture size is taken from the first frame. ``track`` is None
-    until the first access unit has shown the parameter sets; every sample handed out after
-    that belongs to it.
+    second at ``fps``); ``bit_rate`` the bits a second asked of the encoder (default: none,
+    the encoder's constant quality, as a recorder films). The picture size is taken from the
+    first frame. ``track`` is None until the first access unit has shown the parameter sets;
+    every sample handed out after that belongs to it.
     """
 
-    def __init__(self, codec: str = "h264", fps: int = 30, gop: int = 0) -> None:
+    def __init__(self, codec: str = "h264", fps: int = 30, gop: int = 0, bit_rate: int = 0) -> None:
         if codec not in ENCODERS:
             raise MediaError(
                 "unknown video codec %r: give h264 or h265" % codec,
@@ -137,6 +138,7 @@ class VideoEncoder:
         self.entry = ENCODERS[codec][1]
         self.fps = max(1, fps)
         self.gop = gop if gop > 0 else self.fps
+        self.bit_rate = max(0, bit_rate)
         self.params = ParameterSets(self.entry)
         self.track: Track | None = None
         self._context: av.video.codeccontext.VideoCodecContext | None = None
@@ -164,6 +166,8 @@ class VideoEncoder:
         ctx.framerate = Fraction(self.fps, 1)
         ctx.gop_size = self.gop
         ctx.max_b_frames = 0
+        if self.bit_rate:
+            ctx.bit_rate = self.bit_rate
         options = {"preset": "ultrafast", "tune": "zerolatency", "forced-idr": "1"}
         if self.codec == "h265":
             # x265 reports every setting on stderr unless told not to; bframes=0 is implied

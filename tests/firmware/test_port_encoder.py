@@ -83,6 +83,25 @@ def test_an_odd_picture_size_loses_its_last_row_and_column():
     assert encoder.track is not None and (encoder.track.width, encoder.track.height) == (160, 96)
 
 
+def test_a_bit_rate_asked_for_is_what_the_encoder_aims_at():
+    # Constant quality by default (a recorder's); a bit rate, where one is asked for, is
+    # aimed at instead: on noise, fewer bytes than constant quality when it is low, more
+    # when it is high, and about the rate asked for.
+    rng = np.random.default_rng(7)
+    noise = [rng.integers(0, 256, (96, 160, 3), dtype=np.uint8) for _ in range(20)]
+
+    def two_seconds(**kw) -> int:
+        encoder = VideoEncoder("h264", fps=10, **kw)
+        out = [s for i, img in enumerate(noise) for s in encoder.encode(img, i * 100)]
+        out += encoder.flush()
+        assert len(out) == 20 and [k for _, k, _ in out].count(True) == 2  # the GOP kept
+        return sum(len(d) for d, _, _ in out)
+
+    high = 2_000_000
+    assert two_seconds(bit_rate=400_000) < two_seconds() < two_seconds(bit_rate=high)
+    assert two_seconds(bit_rate=high) < 1.5 * high * 2 / 8
+
+
 def colour_chart(width: int, height: int) -> np.ndarray:
     """A BGR picture with a luma ramp and three large blocks of blue, green and red."""
     img = np.zeros((height, width, 3), np.uint8)

@@ -1,12 +1,18 @@
-"""What the benchmarks share: the machine's description and running a script under
-MicroPython (the WebAssembly port, through tools/mpy/run.mjs)."""
+"""What the benchmarks share: the machine's description, CPU seconds, running a script under
+MicroPython (the WebAssembly port, through tools/mpy/run.mjs), the scale-out services and a
+store on them, ``sealcam serve`` and ``sealcam sync`` as processes of their own, and a GOP
+of H.264 from the recorder's encoder."""
 
 import contextlib
+import json
 import os
 import platform
+import re
 import shutil
 import subprocess
+import sys
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +20,7 @@ from pathlib import Path
 from firmware.hal import Clock
 
 REPO = Path(__file__).resolve().parents[2]
+SEALCAM = str(Path(sys.executable).with_name("sealcam"))
 T0_MS = 1795420800000  # 2026-11-23 08:00 UTC: the virtual clock's epoch
 
 
@@ -48,6 +55,14 @@ def machine() -> str:
     )
 
 
+def cpu_s() -> float:
+    """CPU seconds (user and system) of this process and of its children ended so far (a
+    worker process counts once it is joined): under others' load a steadier figure than
+    wall time."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def run_micropython(script: str, timeout_s: int = 600) -> str:
     """Run ``script`` under MicroPython with the repository's packages; return its output.
 
@@ -64,23 +79,28 @@ def run_micropython(script: str, timeout_s: int = 600) -> str:
 
 
 @contextlib.contextmanager
-def scaleout_services() -> Iterator[dict]:
-    """PostgreSQL and Ceph's S3 gateway for one benchmark: started on loopback by
-    tools/services/services in a state folder of their own, their settings (``SEALCAM_PG_URL``,
-    the S3 endpoint and keys) yielded and put in this process's environment for the block,
-    and all of it stopped and removed afterwards, whatever happened."""
+def scaleout_services(state: "str | None" = None) -> Iterator[dict]:
+    """PostgreSQL and Ceph's S3 gateway for one benchmark: their settings (``SEALCAM_PG_URL``,
+    the S3 endpoint and keys) yielded and put in this process's environment for the block.
+
+    Without ``state`` they are started on loopback by tools/services/services in a state
+    folder of their own and all of it stopped and removed afterwards, whatever happened;
+    with ``state`` (``--state DIR`` of a bench), those already running from that folder are
+    used and left running."""
     services = str(REPO / "tools" / "services" / "services")
-    state = tempfile.mkdtemp(prefix="sealcam-services-")
+    own = state is None
+    folder = tempfile.mkdtemp(prefix="sealcam-services-") if state is None else state
     before = dict(os.environ)
 
     def run(action: str) -> str:
-        done = subprocess.run([services, action, "--state", state], capture_output=True, text=True)
+        done = subprocess.run([services, action, "--state", folder], capture_output=True, text=True)
         if done.returncode != 0 and action != "stop":
             raise SystemExit("services %s failed: %s" % (action, done.stderr.strip()))
         return done.stdout
 
     try:
-        run("start")
+        if own:
+            run("start")
         env = {}
         for line in run("env").splitlines():
             name, _, value = line.removeprefix("export ").partition("=")
@@ -90,8 +110,93 @@ def scaleout_services() -> Iterator[dict]:
     finally:
         os.environ.clear()
         os.environ.update(before)
-        run("stop")
-        shutil.rmtree(state, ignore_errors=True)
+        if own:
+            run("stop")
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+class Server:
+    """``sealcam serve`` of the checkout ``code`` on the store ``where`` names (its
+    ``--evidence``, and ``--media`` for a scale-out store), in a process of its own on a free
+    loopback port (``port``); ``with`` it, it is stopped when the block ends."""
+
+    def __init__(self, where: list, code: Path = REPO) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "host.cli", "serve", *where, "--listen", "127.0.0.1:0",
+             "--lang", "en"],
+            stdout=subprocess.PIPE, text=True, cwd=code,
+            env=dict(os.environ, PYTHONPATH=str(code)),
+        )  # fmt: skip
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
+        found = re.search(r":(\d+)/", line)
+        if found is None:
+            self.stop()
+            raise RuntimeError("sealcam serve did not start: %r" % line)
+        self.port = int(found.group(1))
+
+    def cpu_s(self) -> float:
+        """User and system CPU seconds of the server process so far (its threads' too)."""
+        fields = Path("/proc/%d/stat" % self.proc.pid).read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(60)
+
+    def __enter__(self) -> "Server":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class DaemonProcess:
+    """``sealcam sync`` into the store ``evidence`` (and ``media``, for a scale-out store)
+    on a free loopback port (``port``), its JSON log read as it comes (a full pipe would
+    stall it): every line in ``lines``, their size in ``log_bytes``."""
+
+    def __init__(self, evidence: str, host_key: str, media: str = "") -> None:
+        self.proc = subprocess.Popen(
+            [SEALCAM, "sync", "--evidence", evidence, *(["--media", media] if media else []),
+             "--host-key", host_key, "--tcp", "127.0.0.1:0", "--json"],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert self.proc.stdout is not None
+        first = json.loads(self.proc.stdout.readline())
+        self.port = int(first["tcp"].rpartition(":")[2])
+        self.lines: list = []
+        self.log_bytes = 0
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.log_bytes += len(line)
+            self.lines.append(json.loads(line))
+
+    def sessions(self) -> list:
+        """The sessions logged so far (each once its side of the dock is done)."""
+        return [e for e in self.lines if e.get("event") == "session"]
+
+    def session_logged(self, device: str) -> bool:
+        return any(e.get("device") == device for e in self.sessions())
+
+    def status(self) -> dict:
+        """VmRSS and VmHWM in MB, and Threads, from /proc."""
+        out = {}
+        for line in Path("/proc/%d/status" % self.proc.pid).read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(value.split()[0]) / 1024
+            elif key == "Threads":
+                out[key] = int(value)
+        return out
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(60)
+        self.reader.join(10)
 
 
 def fresh_store(env: dict) -> tuple:
@@ -106,33 +211,19 @@ def fresh_store(env: dict) -> tuple:
 
 
 def h264_gop(size: "tuple[int, int]", fps: int, pictures: list, bit_rate: int = 0) -> tuple:
-    """One GOP of H.264 made by libx264 (ultrafast, no B-frames) from ``pictures`` (RGB
-    arrays of ``size``): ``(samples, avcC)``, each sample ``(bytes, is_keyframe)`` as an
-    MP4 holds it, its parameter sets in the avcC instead."""
-    from fractions import Fraction
+    """One GOP of H.264 from ``pictures`` (RGB arrays of ``size``), made by the recorder's own
+    encoder (``firmware.ports.encoder.VideoEncoder``: libx264 ultrafast, no B-frames, a
+    keyframe every ``fps`` pictures; at ``bit_rate`` where one is given): ``(samples,
+    avcC)``, each sample ``(bytes, is_keyframe)`` as an MP4 holds it, its parameter sets in
+    the avcC instead."""
+    from firmware.ports.encoder import VideoEncoder
 
-    import av
-
-    from protocol import h26x
-
-    ctx = av.CodecContext.create("libx264", "w")
-    ctx.width, ctx.height = size
-    ctx.pix_fmt = "yuv420p"
-    ctx.time_base = Fraction(1, fps)
-    if bit_rate:
-        ctx.bit_rate = bit_rate
-    ctx.options = {"preset": "ultrafast", "x264-params": "keyint=%d:bframes=0" % fps}
-    units = []
+    encoder = VideoEncoder("h264", fps, bit_rate=bit_rate)
+    out = []
     for i, img in enumerate(pictures):
-        frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
-        frame.pts = i
-        units += [bytes(p) for p in ctx.encode(frame)]
-    units += [bytes(p) for p in ctx.encode(None)]
-    sps, pps, samples = [], [], []
-    for unit in units:
-        nals = h26x.split_annexb(unit)
-        sps += [n for n in nals if h26x.nal_type(n, "avc1") == 7]
-        pps += [n for n in nals if h26x.nal_type(n, "avc1") == 8]
-        body = [n for n in nals if not h26x.is_parameter_set(n, "avc1")]
-        samples.append((h26x.to_sample(body), h26x.is_keyframe(nals, "avc1")))
-    return samples, h26x.avcc(sps[:1], pps[:1])
+        assert img.shape[1::-1] == tuple(size), (img.shape, size)
+        # The encoder takes a camera's BGR; a picture's time is its place at ``fps``.
+        out += encoder.encode(img[:, :, ::-1], i * 1000 // fps)
+    out += encoder.flush()
+    assert encoder.track is not None
+    return [(sample, key) for sample, key, _ in out], encoder.track.config

@@ -39,7 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import machine
+from common import cpu_s, machine
 from footage_bench import make_hour
 
 from host.court import package
@@ -99,12 +99,6 @@ def build(ev_root: str, out: Path) -> package.Made:
         )
     finally:
         store.close()
-
-
-def cpu_s() -> float:
-    """CPU seconds of this process and of its children ended so far (user + system)."""
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
 
 
 def build_fresh(ev_root: str, out: Path, code: "str | None") -> tuple:

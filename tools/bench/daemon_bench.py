@@ -29,25 +29,20 @@ import multiprocessing
 import shutil
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from common import machine
-from sync_bench import HOST_KID, HOST_SEED, device_id, device_seed, open_device, record_store
+from common import DaemonProcess, machine
+from sync_bench import device_id, device_seed, host_key_file, open_device, record_store
 
 from firmware.ports.transports import SocketTransport
 from host.evidence import SqliteEvidenceStore
 from protocol import framing
-from protocol.keys import DeviceKey, encode_key
 from protocol.messages import MAX_FRAME
 from protocol.signer import make_signer
 
-SEALCAM = str(Path(sys.executable).with_name("sealcam"))
 ATTACKER = "127.0.0.2"  # another loopback address: the attack comes from another machine
 RSS_GOAL_MB = 64.0
 DOCK_GOAL = 1.5
@@ -146,52 +141,7 @@ def attack(port: int, hostile: int, stop: Any, report: Any) -> None:
     report.send({"opened": opened, "closed_by_daemon": closed})
 
 
-# --- the daemon process -------------------------------------------------------------------
-
-
-class DaemonProcess:
-    """``sealcam sync`` on a free loopback port, its log read as it comes (a full pipe
-    would stall it)."""
-
-    def __init__(self, root: str, host_key: str) -> None:
-        self.proc = subprocess.Popen(
-            [SEALCAM, "sync", "--evidence", root, "--host-key", host_key,
-             "--tcp", "127.0.0.1:0", "--json"],
-            stdout=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        assert self.proc.stdout is not None
-        first = json.loads(self.proc.stdout.readline())
-        self.port = int(first["tcp"].rpartition(":")[2])
-        self.lines: list = []
-        self.log_bytes = 0
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.log_bytes += len(line)
-            self.lines.append(json.loads(line))
-
-    def session_logged(self, device: str) -> bool:
-        return any(e.get("event") == "session" and e.get("device") == device for e in self.lines)
-
-    def status(self) -> dict:
-        """VmRSS and VmHWM in MB, and Threads, from /proc."""
-        out = {}
-        for line in Path("/proc/%d/status" % self.proc.pid).read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                out[key] = int(value.split()[0]) / 1024
-            elif key == "Threads":
-                out[key] = int(value)
-        return out
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(30)
-        self.reader.join(10)
+# --- the dock, on an idle daemon or one under attack --------------------------------------
 
 
 def dock(store: str, port: int) -> tuple:
@@ -239,7 +189,7 @@ def one_dock(tmp: str, master: str, host_key: str, hostile: int, tag: str) -> di
             attacker.join(30)
         final = daemon.status()
         daemon.stop()
-    sessions = [e for e in daemon.lines if e.get("event") == "session"]
+    sessions = daemon.sessions()
     done = [s for s in sessions if s.get("device") == device_id(1) and s["result"] == "done"]
     return {
         "dock_s": seconds,
@@ -260,9 +210,7 @@ def run(seconds: int, hostile: int, repeats: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         master = tmp + "/master"
         record_store(master, 1, seconds)
-        host = DeviceKey(HOST_KID, make_signer(HOST_SEED).public_key(), HOST_SEED)
-        host_key = tmp + "/host.key"
-        Path(host_key).write_bytes(encode_key(host))
+        host_key = host_key_file(tmp)
         idle: list = []
         attacked: list = []
         for r in range(repeats):

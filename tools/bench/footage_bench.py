@@ -83,7 +83,7 @@ from typing import Any
 import av
 import cv2
 import numpy as np
-from common import T0_MS, VirtualClock, machine
+from common import T0_MS, VirtualClock, cpu_s, machine
 from footage_make import (
     CLIP_SIZE,
     DEVICE,
@@ -449,8 +449,8 @@ def bench_recording(clip_seconds: int, cpu: int, folder: str, rounds: int) -> di
             into["calls"] += st["calls"]
     native: dict = {}
     for run in runs:
-        for name, cpu_s in run["native_threads_cpu_s"].items():
-            native[name] = native.get(name, 0.0) + cpu_s
+        for name, seconds in run["native_threads_cpu_s"].items():
+            native[name] = native.get(name, 0.0) + seconds
 
     def total(key: str, of: list = runs) -> float:
         return sum(r[key] for r in of)
@@ -554,17 +554,12 @@ def sha256_file(path: str) -> str:
     return h.hexdigest()
 
 
-def cpu_time() -> float:
-    """This process's CPU time and its ended children's (the export's and verify's worker
-    processes, for signatures and hashes, are joined before they return)."""
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
-
-
 def timed(fn: Callable[[], Any]) -> tuple:
-    cpu0, wall0 = cpu_time(), time.perf_counter()
+    """``(wall s, CPU s, what fn gave)``: the CPU of the export's and verify's worker
+    processes (signatures, hashes) included, as they are joined before they return."""
+    cpu0, wall0 = cpu_s(), time.perf_counter()
     out = fn()
-    return time.perf_counter() - wall0, cpu_time() - cpu0, out
+    return time.perf_counter() - wall0, cpu_s() - cpu0, out
 
 
 def cli(*args: str) -> tuple:
@@ -575,16 +570,16 @@ def cli(*args: str) -> tuple:
 
 
 # One export in a fresh process, which imports ``host`` from its PYTHONPATH: the wall and
-# CPU time of the call alone (its worker processes' included), as JSON.
+# CPU time of the call alone (its worker processes' included), as JSON. The CPU is read by
+# this checkout's common.cpu_s (its folder put after the code under test's on the path).
 EXPORT_ONCE = """
-import json, os, sys, time
+import json, sys, time
+sys.path.append(sys.argv[4])
+from common import cpu_s
 from host.export import export_recording
-def cpu():
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
-cpu0, wall0 = cpu(), time.perf_counter()
+cpu0, wall0 = cpu_s(), time.perf_counter()
 export_recording(sys.argv[1], sys.argv[2], None, sys.argv[3], "bench")
-print(json.dumps([time.perf_counter() - wall0, cpu() - cpu0]))
+print(json.dumps([time.perf_counter() - wall0, cpu_s() - cpu0]))
 """
 HERE = Path(__file__).resolve().parents[2]  # this checkout
 
@@ -595,7 +590,7 @@ def export_child(ev_root: str, out: str, code: str) -> tuple:
     settle(out)
     env = dict(os.environ, PYTHONPATH=code)
     done = subprocess.run(
-        [sys.executable, "-c", EXPORT_ONCE, ev_root, DEVICE, out],
+        [sys.executable, "-c", EXPORT_ONCE, ev_root, DEVICE, out, str(HERE / "tools" / "bench")],
         env=env,
         cwd=code,
         capture_output=True,

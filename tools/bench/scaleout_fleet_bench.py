@@ -29,63 +29,28 @@ import os
 import shutil
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from common import fresh_store, machine, scaleout_services
+from common import DaemonProcess, fresh_store, machine, scaleout_services
 from sync_bench import (
     FPS,
-    HOST_KID,
-    HOST_SEED,
     LARGE_VIDEO_BPS,
     device_id,
     device_seed,
+    host_key_file,
     open_device,
-    record_store,
+    record_stores,
     store_payload,
 )
 
 from firmware.ports.transports import SocketTransport
-from protocol.keys import DeviceKey, encode_key
 from protocol.signer import make_signer
 
-SEALCAM = str(Path(sys.executable).with_name("sealcam"))
 DOCK_LIMIT_S = 1800  # a bound on one round, reached only when something hangs
-
-
-class Daemon:
-    """``sealcam sync`` into the scale-out store on a free loopback port."""
-
-    def __init__(self, url: str, media: str, host_key: str) -> None:
-        self.proc = subprocess.Popen(
-            [SEALCAM, "sync", "--evidence", url, "--media", media, "--host-key", host_key,
-             "--tcp", "127.0.0.1:0", "--json"],
-            stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        assert self.proc.stdout is not None
-        first = json.loads(self.proc.stdout.readline())
-        self.port = int(first["tcp"].rpartition(":")[2])
-        self.lines: list = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(json.loads(line))
-
-    def sessions(self) -> list:
-        return [e for e in self.lines if e.get("event") == "session"]
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(60)
-        self.reader.join(10)
 
 
 def devices_process(jobs: list, port: int, ready: Any, go: Any, out: Any) -> None:
@@ -125,7 +90,7 @@ def one_round(masters: list, daemons_n: int, tmp: str, env: dict, host_key: str,
     for n, _master in masters:
         store.enrol(device_id(n), make_signer(device_seed(n)).public_key())
     store.close()
-    daemons = [Daemon(url, media, host_key) for _ in range(daemons_n)]
+    daemons = [DaemonProcess(url, host_key, media) for _ in range(daemons_n)]
     groups = max(daemons_n, 4)  # as many device processes in both rounds
     ctx = multiprocessing.get_context("fork")
     procs = []
@@ -199,14 +164,8 @@ def run(devices: int, daemons_n: int, seconds: int, repeats: int) -> dict:
     tmp = tempfile.mkdtemp(prefix="sealcam-fleet-bench-")
     try:
         with scaleout_services() as env:
-            host = DeviceKey(HOST_KID, make_signer(HOST_SEED).public_key(), HOST_SEED)
-            host_key = tmp + "/host.key"
-            Path(host_key).write_bytes(encode_key(host))
-            masters = []
-            for n in range(devices):
-                path = "%s/master-%d" % (tmp, n)
-                record_store(path, n, seconds, LARGE_VIDEO_BPS // 8 // FPS)
-                masters.append((n, path))
+            host_key = host_key_file(tmp)
+            masters = record_stores(tmp, devices, seconds, LARGE_VIDEO_BPS // 8 // FPS)
             payload = sum(store_payload(p)["file_bytes"] for _n, p in masters)
             one, many = [], []
             for r in range(repeats):

@@ -26,18 +26,13 @@ import os
 import statistics
 import time
 
-from common import fresh_store, machine, scaleout_services
+from common import cpu_s, fresh_store, machine, scaleout_services
 
 from host import medialocks, objectlock, retention
 from host.pgstore import PgEvidenceStore
 
 DAY = retention.DAY_MS
 T0 = 1_795_420_800_000  # 2026-11-23 08:00 UTC: when the recordings were made
-
-
-def cpu() -> float:
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
 
 
 class Counting:
@@ -119,9 +114,9 @@ def every_object(store: PgEvidenceStore, now: int) -> medialocks.Applied:
 
 def timed(store, counting, how, item: str, on: bool) -> dict:
     change(store, item, on)
-    calls0, wall0, cpu0 = counting.calls, time.perf_counter(), cpu()
+    calls0, wall0, cpu0 = counting.calls, time.perf_counter(), cpu_s()
     done = how(store, T0 + DAY)
-    out = {"wall_s": time.perf_counter() - wall0, "cpu_s": cpu() - cpu0,
+    out = {"wall_s": time.perf_counter() - wall0, "cpu_s": cpu_s() - cpu0,
            "s3_requests": counting.calls - calls0, "objects": done.objects,
            "holds": done.held + done.released}  # fmt: skip
     store.clear_pending(store.pending_locks())  # the old way leaves the marks

@@ -36,7 +36,7 @@ from sync_bench import (
     LARGE_VIDEO_BPS,
     device_id,
     device_seed,
-    record_store,
+    record_stores,
 )
 
 from firmware.store import Store
@@ -104,11 +104,7 @@ def run(devices: int, seconds: int, repeats: int) -> dict:
     tmp = tempfile.mkdtemp(prefix="sealcam-verify-bench-")
     try:
         with scaleout_services() as env:
-            masters = []
-            for n in range(devices):
-                path = "%s/master-%d" % (tmp, n)
-                record_store(path, n, seconds, LARGE_VIDEO_BPS // 8 // FPS)
-                masters.append((n, path))
+            masters = record_stores(tmp, devices, seconds, LARGE_VIDEO_BPS // 8 // FPS)
             url, media = fresh_store(env)
             total = fill(url, media, masters)
             verifies, reads = [], []

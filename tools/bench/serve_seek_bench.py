@@ -22,25 +22,21 @@ Run: .venv/bin/python tools/bench/serve_seek_bench.py [--minutes 5] [--seeks 60]
 import argparse
 import os
 import random
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 import web_bench
-from common import REPO, h264_gop, machine, scaleout_services
+from common import Server, fresh_store, h264_gop, machine, scaleout_services
 from web_bench import DEVICE, FPS, PASSWORD, Browser, Recorder, one_second, p95
 
 from host import access, items, people
 from host.evidence import SqliteEvidenceStore
 
-SERVICES = REPO / "tools" / "services" / "services"
 SEEK = 65_536
 
 
@@ -49,7 +45,7 @@ REAL_BPS = 8_000_000  # what a recorder films at (the sync benches' figure)
 
 
 def real_second() -> "tuple[list, bytes]":
-    """One second of H.264 asked for at REAL_BPS, of noise: about 2.4 MB a fragment (the
+    """One second of H.264 asked for at REAL_BPS, of noise: about 2.6 MB a fragment (the
     encoder cannot hold the rate on noise), a recorder's is about 1 MB; either way a 64 KB
     seek reads from one object, or two. (``web_bench``'s picture is small and smooth, to fit
     ten hours on a disk: its fragments are about 3 KB, and a seek crosses twenty.)"""
@@ -73,40 +69,6 @@ def make_store(root: Path, minutes: int, small: bool) -> "tuple[str, int]":
         people.add_user(cur, "reviewer0", (people.LEGAL,), PASSWORD, 0)
     ev.close()
     return item, size
-
-
-def services_env(state: Path) -> dict:
-    listed = subprocess.run([str(SERVICES), "env", "--state", str(state)], capture_output=True,
-                            text=True, check=True).stdout  # fmt: skip
-    env = {}
-    for line in listed.splitlines():
-        name, _, value = line.removeprefix("export ").partition("=")
-        env[name] = value.strip("'")
-    return env
-
-
-class Server:
-    def __init__(self, where: list) -> None:
-        self.p = subprocess.Popen(
-            [sys.executable, "-m", "host.cli", "serve", *where, "--listen", "127.0.0.1:0",
-             "--lang", "en"],
-            stdout=subprocess.PIPE, text=True, cwd=REPO,
-        )  # fmt: skip
-        line = self.p.stdout.readline() if self.p.stdout else ""
-        found = re.search(r":(\d+)/", line)
-        if found is None:
-            self.p.kill()
-            raise RuntimeError("sealcam serve did not start: %r" % line)
-        self.port = int(found.group(1))
-
-    def cpu_s(self) -> float:
-        """User and system CPU seconds of the server process so far."""
-        fields = Path("/proc/%d/stat" % self.p.pid).read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        self.p.terminate()
-        self.p.wait(60)
 
 
 def seeks(port: int, item: str, size: int, n: int, seed: int) -> list:
@@ -140,31 +102,22 @@ def main() -> int:
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="sealcam-seek-"))
     try:
-        if args.state:  # services already running
-            os.environ.update(services_env(Path(args.state)))
-            run(args, tmp)
-        else:
-            with scaleout_services():
-                run(args, tmp)
+        with scaleout_services(args.state) as env:
+            run(args, env, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
-def run(args: argparse.Namespace, tmp: Path) -> None:
+def run(args: argparse.Namespace, env: dict, tmp: Path) -> None:
     root = tmp / "ev"
     item, size = make_store(root, args.minutes, args.small)
-    import psycopg
-
     from host import migrate
 
-    name = "seek" + uuid.uuid4().hex[:10]
-    with psycopg.connect(os.environ["SEALCAM_PG_URL"], autocommit=True) as conn:
-        conn.execute("CREATE DATABASE %s" % name)
-    url = os.environ["SEALCAM_PG_URL"].rsplit("/", 1)[0] + "/" + name
+    url, bucket = fresh_store(env)
     src = SqliteEvidenceStore(root, readonly=True)
     began = time.perf_counter()
-    report = migrate.migrate(src, url, "s3://" + name)
+    report = migrate.migrate(src, url, bucket)
     src.close()
     print("machine: %s" % machine())
     print("recording: %d min, %d fragments, %.1f MB; moved to PostgreSQL + RGW in %.0f s "
@@ -172,19 +125,16 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
                              time.perf_counter() - began, report.verified.ok))  # fmt: skip
     stores = {
         "embedded": ["--evidence", str(root)],
-        "scale-out": ["--evidence", url, "--media", "s3://" + name],
+        "scale-out": ["--evidence", url, "--media", bucket],
     }
     times: dict = {k: [] for k in stores}
     cpu: dict = {k: 0.0 for k in stores}
     for r in range(args.rounds):
         for kind, where in stores.items():
-            server = Server(where)
-            try:
+            with Server(where) as server:
                 before = server.cpu_s()
                 got = seeks(server.port, item, size, args.seeks, seed=r)
                 cpu[kind] += server.cpu_s() - before
-            finally:
-                server.stop()
             times[kind] += got
             print("round %d %-9s load %.2f: median %.1f ms, p95 %.1f ms"
                   % (r + 1, kind, os.getloadavg()[0], statistics.median(got) * 1000,

@@ -60,6 +60,7 @@ from firmware.store import Store
 from host.evidence import SqliteEvidenceStore
 from host.sync import HostLink
 from protocol import framing
+from protocol.keys import DeviceKey, encode_key
 from protocol.ledger import media_digest, parse_entry
 from protocol.messages import DEFAULT_MAX_FRAME, MAX_FRAME
 from protocol.registry import KIND_CHUNK
@@ -110,6 +111,15 @@ class NoCamera(Camera):
         return None
 
 
+def host_key_file(folder: str) -> str:
+    """The host's signing key (HOST_KID, HOST_SEED) written into ``folder`` as ``sealcam sync
+    --host-key`` reads it; the file's path."""
+    path = os.path.join(folder, "host.key")
+    host = DeviceKey(HOST_KID, make_signer(HOST_SEED).public_key(), HOST_SEED)
+    Path(path).write_bytes(encode_key(host))
+    return path
+
+
 def record_store(path: str, n: int, seconds: int, frame_bytes: int = FRAME_BYTES) -> None:
     """Record ``seconds`` of random 1 s-GOP video into a new device store."""
     clock = VirtualClock()
@@ -122,6 +132,17 @@ def record_store(path: str, n: int, seconds: int, frame_bytes: int = FRAME_BYTES
     clock.ms = frames * 1000 // FPS
     agent.input("press_stop")
     agent.store.close()
+
+
+def record_stores(folder: str, devices: int, seconds: int, frame_bytes: int = FRAME_BYTES) -> list:
+    """``devices`` device stores, each of ``seconds`` (``record_store``), in
+    ``folder/master-NN``: ``[(n, path)]``."""
+    masters = []
+    for n in range(devices):
+        path = "%s/master-%02d" % (folder, n)
+        record_store(path, n, seconds, frame_bytes)
+        masters.append((n, path))
+    return masters
 
 
 def store_payload(path: str) -> dict:
@@ -527,11 +548,7 @@ def ingest(master: str, tmp: str, tag: str) -> dict:
 def run(seconds: int, large_seconds: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="sealcam-sync-bench-") as tmp:
         t = time.perf_counter()
-        masters = []
-        for n in range(DEVICES):
-            path = "%s/master-%02d" % (tmp, n)
-            record_store(path, n, seconds)
-            masters.append(path)
+        masters = [path for _n, path in record_stores(tmp, DEVICES, seconds)]
         record_s = time.perf_counter() - t
         large_master = tmp + "/master-large"
         record_store(large_master, 0, large_seconds, LARGE_VIDEO_BPS // 8 // FPS)

@@ -27,7 +27,6 @@ Run: .venv/bin/python tools/bench/web_bench.py [--hours 10] [--reviewers 20]
 """
 
 import argparse
-import contextlib
 import hashlib
 import http.client
 import os
@@ -35,17 +34,15 @@ import random
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
 import numpy as np
-from common import REPO, T0_MS, h264_gop, machine
+from common import REPO, T0_MS, Server, h264_gop, machine
 
 from host import access, items, people
 from host.evidence import SqliteEvidenceStore
@@ -324,10 +321,10 @@ def one_run(tmp: Path, made: Path, code: Path, item: str, size: int, args) -> di
     checkout prepares views when docks arrive, the first look once it has."""
     page = "/recording/" + item
     store = fresh_copy(tmp, made)
-    with serving(store, code) as port:
-        out = measure(port, item, size, args.reviewers, args.hours)
-    with serving(store, code) as port:
-        b = Browser(port)
+    with Server(["--evidence", str(store)], code) as server:
+        out = measure(server.port, item, size, args.reviewers, args.hours)
+    with Server(["--evidence", str(store)], code) as server:
+        b = Browser(server.port)
         b.log_in("reviewer0")
         status, _, first = b.request("GET", page)
         assert status == 200, status
@@ -336,11 +333,11 @@ def one_run(tmp: Path, made: Path, code: Path, item: str, size: int, args) -> di
     shutil.rmtree(store)
     if (code / PREPARES).exists():
         store = fresh_copy(tmp, made)
-        with serving(store, code) as port:
+        with Server(["--evidence", str(store)], code) as server:
             t = time.perf_counter()
             waited = prepared(store, item)
             out["prepared_s"] = time.perf_counter() - t
-            b = Browser(port)
+            b = Browser(server.port)
             b.log_in("reviewer0")
             status, _, first = b.request("GET", page)
             assert status == 200, status
@@ -398,27 +395,6 @@ def summary(results: dict) -> None:
                 " ".join("%.0f" % v for v in new),
             )
         )
-
-
-@contextlib.contextmanager
-def serving(store: Path, code: Path = REPO) -> "Iterator[int]":
-    """``sealcam serve`` of the checkout ``code`` on ``store``, in a process of its own, for
-    as long as the block runs; its port."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "host.cli", "serve", "--evidence", str(store),
-         "--listen", "127.0.0.1:0", "--lang", "en"],
-        stdout=subprocess.PIPE, text=True, cwd=code,
-        env=dict(os.environ, PYTHONPATH=str(code)),
-    )  # fmt: skip
-    try:
-        line = server.stdout.readline() if server.stdout else ""
-        listening = re.search(r":(\d+)/", line)
-        if listening is None:
-            raise RuntimeError("sealcam serve did not start: %r" % line)
-        yield int(listening.group(1))
-    finally:
-        server.terminate()
-        server.wait(60)
 
 
 def until_ready(b: "Browser", path: str, since: float, bound_s: float = 300.0) -> "float | None":
