@@ -16,12 +16,9 @@ entries (an export copies the recording's fragments meanwhile), and answers with
 """
 
 import multiprocessing
-import os
-import pickle
 import signal
-import threading
 from collections import deque
-from typing import Any
+from typing import Any, TypeGuard
 
 from host import forking
 from protocol.signer import HAVE_NACL, SignatureChecker
@@ -164,8 +161,7 @@ class WorkerChecks(CheckPipeline):
 def worker_checks(public_key: bytes) -> "CheckPipeline | None":
     """Checks in a worker process where that can help (PyNaCl, fork, two or more cores);
     None where the verifier had better check each signature itself."""
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if not HAVE_NACL or (usable or 1) < 2:
+    if not HAVE_NACL or forking.usable_cores() < 2:
         return None
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
@@ -191,11 +187,14 @@ def verify_records(records: list, device_id: str, public_key: bytes) -> Report:
 
 def _verify(conn, records: list, device_id: str, public_key: bytes) -> None:
     """The worker: verify the records it was forked with and send the report."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in _serve
     try:
         conn.send(verify_records(records, device_id, public_key))
     except (EOFError, OSError):
         pass  # the command has gone
+
+
+def _is_report(message: object) -> TypeGuard[Report]:
+    return isinstance(message, Report)
 
 
 class LedgerWorker:
@@ -205,38 +204,23 @@ class LedgerWorker:
 
     An export reads the ledger once, finds the recording's chunks in it, and starts copying
     them while the worker verifies; it takes the ``report`` before anything is made final.
-    Where no process can be forked (one core, no fork), or the worker fails, the report is
-    made here, so it never depends on the worker; a ledger of fewer than LEDGER_WORKER_MIN
-    records is verified here too."""
+    Where no process can be forked (one core, no fork, other threads: ``host.forking``), or
+    the worker fails, the report is made here, so it never depends on the worker; a ledger
+    of fewer than LEDGER_WORKER_MIN records is verified here too."""
 
     def __init__(self, records: list, device_id: str, public_key: bytes, at_least: int = 0) -> None:
         """``at_least``: the fewest records worth a worker (default LEDGER_WORKER_MIN)."""
         self._args = (records, device_id, bytes(public_key))
-        self._conn: Any = None
-        self._proc: Any = None
         self._report: Report | None = None
-        if len(records) >= (at_least or LEDGER_WORKER_MIN) and _forkable():
-            try:
-                context = multiprocessing.get_context("fork")
-                mine, theirs = context.Pipe(duplex=False)
-                proc = context.Process(target=_verify, args=(theirs, *self._args), daemon=True)
-                forking.start(proc)
-                theirs.close()
-                self._conn, self._proc = mine, proc
-            except (OSError, ValueError):
-                pass
+        self._proc: forking.Forked | None = None  # the worker, until its report is in
+        if len(records) >= (at_least or LEDGER_WORKER_MIN):
+            self._proc = forking.Forked.start(_verify, *self._args, cores=2)
 
     def report(self) -> Report:
         """The report (waiting for the worker if it is still at work)."""
         if self._report is None:
-            got = None
-            if self._conn is not None:
-                try:
-                    got = self._conn.recv()
-                except (EOFError, OSError, pickle.UnpicklingError):
-                    got = None
-            if isinstance(got, Report):
-                self._report = got
+            if self._proc is not None:
+                self._report = self._proc.receive(_is_report)
             self.close()
             if self._report is None:
                 self._report = verify_records(*self._args)
@@ -244,24 +228,6 @@ class LedgerWorker:
 
     def close(self) -> None:
         """End the worker (at once, when its report is no longer wanted)."""
-        conn, proc = self._conn, self._proc
-        self._conn = self._proc = None
-        if conn is not None:
-            conn.close()
+        proc, self._proc = self._proc, None
         if proc is not None:
-            if self._report is None and proc.is_alive():
-                proc.kill()
-            proc.join()
-
-
-def _forkable() -> bool:
-    """Whether a worker can help and be forked safely: fork, two or more cores, and this
-    process one thread (as ``host.court.beside`` forks): a lock another thread holds at
-    the fork (a web server's worker exporting a derivative) stays held in the child for
-    ever, and the export would wait on its report for ever."""
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (
-        (usable or 1) >= 2
-        and "fork" in multiprocessing.get_all_start_methods()
-        and threading.active_count() == 1
-    )
+            proc.close()
