@@ -22,7 +22,7 @@ from typing import Any, TypeGuard
 
 from host import forking
 from protocol.signer import HAVE_NACL, SignatureChecker
-from protocol.verify import CheckPipeline, LedgerVerifier, Report
+from protocol.verify import CheckPipeline, Report, verify_records
 
 BATCH = 32  # signatures sent to the worker at once
 # Records below which a whole ledger is verified here, when its report is asked for: a
@@ -169,20 +169,6 @@ def worker_checks(public_key: bytes) -> "CheckPipeline | None":
 
 
 # --- a whole ledger, parsed, verified beside the caller ------------------------------------
-
-
-def verify_records(records: list, device_id: str, public_key: bytes) -> Report:
-    """The verifier's report on a ledger already read into ``records`` (``read_chunks``'
-    records, in order): the same report as ``verify_chunks`` on its bytes."""
-    v = LedgerVerifier(device_id, public_key)
-    for record in records:
-        if record[0] == "entry":
-            v.feed(record[2], record[1])
-        elif record[0] == "malformed":
-            v.malformed(record[1], record[2], record[3])
-        else:
-            v.truncated(record[1], record[2], record[3])
-    return v.finish()
 
 
 def _verify(conn, records: list, device_id: str, public_key: bytes) -> None:
