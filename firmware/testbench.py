@@ -125,6 +125,12 @@ if TYPE_CHECKING:
     from firmware.agent import Agent
 
 
+def N_(msg_id: str) -> str:
+    """``msg_id`` unchanged: marks a message id of the host's catalogue for its extractor
+    (host.i18n.N_, which the firmware cannot import)."""
+    return msg_id
+
+
 class BenchError(FirmwareError):
     """A command the bench cannot carry out; the message says what to send instead."""
 
@@ -217,7 +223,7 @@ class BenchIndicators(Indicators):
         self.prompts: list = []
 
     def prompt(self, prompt_id: int, text: str) -> None:
-        self.prompts.append("prompt: %s" % text)
+        self.prompts.append(_said(N_("sim.dev.prompt"), "prompt: %s" % text, text=text))
 
 
 class BenchStore(Store):
@@ -316,6 +322,7 @@ class TestBench:
         self.loop: RunLoop | None = None  # the running agent's, made at each boot
         self.boot_head = 0
         self.claim: StoreClaim | None = None  # held while the agent runs
+        self.said: list = []  # the last step's lines, with their message ids (``_said``)
 
     # --- what the host reads -------------------------------------------------------------
 
@@ -352,8 +359,10 @@ class TestBench:
 
     # --- the generic entry point ---------------------------------------------------------
 
-    def run(self, step: dict) -> list:
-        """Carry out one scenario step (a dict with "do"); return lines of what happened."""
+    def run(self, step: dict, ids: bool = False) -> list:
+        """Carry out one scenario step (a dict with "do"); return lines of what happened, in
+        English, or with ``ids`` each as ``(english, msg_id, fields)`` (see ``_said``), which
+        the host says in the reader's language."""
         if type(step) is not dict or "do" not in step:
             raise BenchError("a step is a dict with a 'do' key, not %r" % (step,))
         do = step["do"]
@@ -371,7 +380,8 @@ class TestBench:
                 takes = ", ".join(keys) or "nothing"
                 raise BenchError("step %s has no key %r; it takes %s" % (do, key, takes))
             args[key] = step[key]
-        return getattr(self, do)(**args)
+        lines = getattr(self, do)(**args)
+        return self.said if ids else lines
 
     # --- one method per step -------------------------------------------------------------
 
@@ -507,12 +517,15 @@ class TestBench:
         except BenchError:
             raise
         except FirmwareError as exc:  # the recorder said no, as it would to an officer
-            lines = ["the recorder refused %s: %s" % (name, exc)]
-        return self._report(first, lines)
+            why = str(exc)
+            english = "the recorder refused %s: %s" % (name, why)
+            lines = [_said(N_("sim.dev.refused"), english, do=name, why=why)]
+        self.said = self._report(first, lines)
+        return [said[0] for said in self.said]
 
     def _power_on(self, battery: object) -> list:
         if self.agent is not None:
-            return ["already on"]
+            return [_said(N_("sim.dev.already_on"), "already on")]
         if battery is not None:
             self.battery.level = int(battery)  # type: ignore[call-overload]  # int() refuses a non-number
         self.clock.mono = 0  # counts from each boot
@@ -551,7 +564,10 @@ class TestBench:
             store=store,
         )
         self.loop = RunLoop(self.agent, self._audio)
-        lines = ["powered on, battery %d%%" % self.battery.level]
+        level = self.battery.level
+        lines = [
+            _said(N_("sim.board.powered_on"), "powered on, battery %d%%" % level, battery=level)
+        ]
         lines.extend(self._apply_config())  # MicroPython has no [*x] displays
         return lines
 
@@ -560,14 +576,14 @@ class TestBench:
         lines = []
         if agent.recorder.state in (RECORDING, RESUMING, PAUSED):
             agent.input("press_stop")
-            lines.append("stopped the recording first")
+            lines.append(_said(N_("sim.board.stopped_first"), "stopped the recording first"))
         try:
             agent.shut_down()
         finally:
             self.agent = None
             self.link = None
             self._release()
-        lines.append("powered off")
+        lines.append(_said(N_("sim.dev.powered_off"), "powered off"))
         return lines
 
     def _input(self, name: str, *args: object) -> list:
@@ -577,7 +593,8 @@ class TestBench:
     def _speak(self, seconds: object, wav: str, tag: str, done: str) -> list:
         lines = []
         if wav:
-            lines.append("%s: a bench plays no sound files; synthetic speech instead" % wav)
+            english = "%s: a bench plays no sound files; synthetic speech instead" % wav
+            lines.append(_said(N_("sim.board.no_wav"), english, wav=wav))
         self._pass(duration_ms({"seconds": seconds}), self.fps, tag)
         self._need_on(done).input(done)
         return lines
@@ -591,15 +608,17 @@ class TestBench:
         if ms <= 0:
             raise BenchError("film needs seconds, minutes or hours above zero")
         frames = self._pass(ms, fps, "scene")
-        return ["filmed %d ms: %d frames" % (ms, frames)]
+        english = "filmed %d ms: %d frames" % (ms, frames)
+        return [_said(N_("sim.board.filmed"), english, ms=ms, frames=frames)]
 
     def _wait(self, ms: int) -> list:
         agent = self.agent
         running = agent is not None and agent.recorder.state in (RECORDING, RESUMING)
         frames = self._pass(ms, self.fps if running else 0, "scene")
         if frames:
-            return ["%d ms passed while recording (%d frames)" % (ms, frames)]
-        return ["%d ms passed" % ms]
+            english = "%d ms passed while recording (%d frames)" % (ms, frames)
+            return [_said(N_("sim.board.waited_recording"), english, ms=ms, frames=frames)]
+        return [_said(N_("sim.board.waited"), "%d ms passed" % ms, ms=ms)]
 
     def _pass(self, ms: int, fps: int, tag: str) -> int:
         """Let ``ms`` of virtual time pass: film at ``fps`` (0: not at all) and record audio
@@ -621,26 +640,28 @@ class TestBench:
     # --- faults ---------------------------------------------------------------------------
 
     def _fault_power_loss(self, seconds: object, leave_mb: object) -> list:
-        return self._power_cut("the power went")
+        return self._power_cut(_said(N_("sim.dev.power_went"), "the power went"))
 
     def _fault_dead_battery(self, seconds: object, leave_mb: object) -> list:
         self.battery.level = 0
-        return self._power_cut("the battery is empty")
+        return self._power_cut(_said(N_("sim.dev.battery_empty"), "the battery is empty"))
 
-    def _power_cut(self, why: str) -> list:
+    def _power_cut(self, why: tuple) -> list:
         if self.agent is None:
-            return ["no power to lose: the recorder is off"]
+            english = "no power to lose: the recorder is off"
+            return [_said(N_("sim.board.no_power_to_lose"), english)]
         # Nothing is closed or synced: what the store had not made durable is lost, and the
         # next boot recovers from what is on the card (R-DEV-14).
         self.agent = None
         self.link = None
         self._release()  # the writer went with the power
-        return ["power lost (%s)" % why]
+        return [_said(N_("sim.dev.power_lost"), "power lost (%s)" % why[0], why=why)]
 
     def _fault_clock_reset(self, seconds: object, leave_mb: object) -> list:
         self.clock.wall = RTC_RESET_MS
         self.clock.set = False
-        return ["the RTC lost the time: it reads 2000-01-01 and is not set"]
+        english = "the RTC lost the time: it reads 2000-01-01 and is not set"
+        return [_said(N_("sim.board.clock_reset"), english)]
 
     def _fault_clock_jump(self, seconds: object, leave_mb: object) -> list:
         if seconds is None:
@@ -649,15 +670,16 @@ class TestBench:
             raise BenchError("clock_jump needs seconds (a number), not %r" % (seconds,))
         ms = int(seconds * 1000)
         self.clock.wall += ms
-        return ["the RTC jumped %d ms without the host" % ms]
+        english = "the RTC jumped %d ms without the host" % ms
+        return [_said(N_("sim.board.clock_jump"), english, ms=ms)]
 
     def _fault_camera_failure(self, seconds: object, leave_mb: object) -> list:
         self.camera.ok = False
-        return ["the camera failed"]
+        return [_said(N_("sim.dev.camera_failed"), "the camera failed")]
 
     def _fault_camera_repair(self, seconds: object, leave_mb: object) -> list:
         self.camera.ok = True
-        return ["the camera works again"]
+        return [_said(N_("sim.dev.camera_repaired"), "the camera works again")]
 
     def _fault_full_storage(self, seconds: object, leave_mb: object) -> list:
         if (type(leave_mb) is not int and type(leave_mb) is not float) or leave_mb < 0:
@@ -665,11 +687,14 @@ class TestBench:
         leave = int(leave_mb * MB)
         if self.agent is None:
             self.leave = leave  # measured against the card at the next boot
-            return ["other data will fill the card, leaving %d bytes" % leave]
+            english = "other data will fill the card, leaving %d bytes" % leave
+            return [_said(N_("sim.board.card_will_fill"), english, leave=leave)]
         store = self.agent.store
         self.taken = max(store.card_free() - leave, 0)  # type: ignore[attr-defined]  # the bench's card store
         store.taken = self.taken  # type: ignore[attr-defined]  # the bench's card store
-        return ["other data filled the card: %d bytes left" % store.free_bytes()]
+        free = store.free_bytes()
+        english = "other data filled the card: %d bytes left" % free
+        return [_said(N_("sim.dev.card_filled"), english, free=free)]
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -738,9 +763,9 @@ class TestBench:
         except ConfigRejected as exc:
             if "replay" in str(exc):
                 return []  # applied at an earlier boot: the ledger has it
-            return ["the provisioned config was refused: %s" % exc]
+            return [_config_refused(exc)]
         except ConfigError as exc:
-            return ["the provisioned config was refused: %s" % exc]
+            return [_config_refused(exc)]
         return []
 
     def _report(self, first: int, lines: list) -> list:
@@ -757,7 +782,8 @@ class TestBench:
                 else:
                     lines.append(_event_line(e.seq, e.fields))
             if chunks:
-                lines.append("%d chunk(s) signed and stored" % chunks)
+                english = "%d chunk(s) signed and stored" % chunks
+                lines.append(_said(N_("sim.board.chunks"), english, count=chunks))
         lines.extend(self.indicators.prompts)
         self.indicators.prompts = []
         return lines
@@ -767,36 +793,83 @@ def _name(names: dict, code: object) -> str:
     return names[code] if code in names else "code %r" % (code,)
 
 
-def _event_line(seq: int, f: dict) -> str:
+def _said(msg_id: str, english: str, **fields: object) -> tuple:
+    """A line as the bench reports it: ``(english, msg_id, fields)``. The English is the
+    line itself; ``msg_id`` names the same sentence in the host's catalogue (the board has
+    none) and ``fields`` the values it names, where a value may itself be such a line or a
+    list of them, so that the host says it again in the reader's language."""
+    return (english, msg_id, fields)
+
+
+def _term(kind: str, name: str) -> tuple:
+    """A registry name (a pause reason, an event) kept as it is in English; the host's
+    catalogue has its word in other languages as ``kind.name`` ("pause.place-change")."""
+    return _said(kind + "." + name, name)
+
+
+def _config_refused(exc: Exception) -> tuple:
+    why = str(exc)
+    english = "the provisioned config was refused: %s" % why
+    return _said(N_("sim.board.config_refused"), english, why=why)
+
+
+def _event_line(seq: int, f: dict) -> tuple:
     """One line for one logged event, in the words of a scenario."""
     code = f.get(F_EVENT)
     detail = f.get(F_DETAIL, {})
     rec = f.get(F_RECORDING)
     r = "r%d" % int.from_bytes(rec, "big") if rec is not None else "-"
     if code == EV_RECORD_START:
-        return "seq %d: recording %s started" % (seq, r)
+        english = "seq %d: recording %s started" % (seq, r)
+        return _said(N_("sim.board.ev.start"), english, seq=seq, rec=r)
     if code == EV_RECORD_STOP:
-        return "seq %d: recording %s stopped, %d chunk(s)" % (seq, r, detail.get("chunks", 0))
+        chunks = detail.get("chunks", 0)
+        english = "seq %d: recording %s stopped, %d chunk(s)" % (seq, r, chunks)
+        return _said(N_("sim.board.ev.stop"), english, seq=seq, rec=r, chunks=chunks)
     if code == EV_PAUSE:
-        return "seq %d: paused: %s" % (seq, _name(PAUSE_NAMES, f.get(F_REASON)))
+        reason = _name(PAUSE_NAMES, f.get(F_REASON))
+        english = "seq %d: paused: %s" % (seq, reason)
+        return _said(N_("sim.board.ev.pause"), english, seq=seq, reason=_term("pause", reason))
     if code == EV_RESUME:
-        return "seq %d: resumed, spoken reason kept" % seq
+        english = "seq %d: resumed, spoken reason kept" % seq
+        return _said(N_("sim.board.ev.resume"), english, seq=seq)
     if code == EV_NO_RECORD:
-        return "seq %d: not recorded: %s" % (seq, _name(NO_RECORD_NAMES, f.get(F_REASON)))
+        reason = _name(NO_RECORD_NAMES, f.get(F_REASON))
+        english = "seq %d: not recorded: %s" % (seq, reason)
+        term = _term("no_record", reason)
+        return _said(N_("sim.board.ev.no_record"), english, seq=seq, reason=term)
     if code == EV_RECORD_REFUSED:
-        return "seq %d: record refused: %s" % (seq, detail.get("why", "?"))
+        why = detail.get("why", "?")
+        english = "seq %d: record refused: %s" % (seq, why)
+        return _said(N_("sim.board.ev.refused"), english, seq=seq, why=why)
     if code == EV_SELF_CHECK:
         failed = detail.get("failed", [])
-        verdict = "can record" if detail.get("can_record") else "cannot record"
-        if failed:
-            return "seq %d: self-check failed (%s); %s" % (seq, ", ".join(failed), verdict)
-        return "seq %d: self-check ok" % seq
+        if not failed:
+            return _said(N_("sim.board.ev.check_ok"), "seq %d: self-check ok" % seq, seq=seq)
+        if detail.get("can_record"):
+            verdict = _said(N_("sim.board.can_record"), "can record")
+        else:
+            verdict = _said(N_("sim.board.cannot_record"), "cannot record")
+        english = "seq %d: self-check failed (%s); %s" % (seq, ", ".join(failed), verdict[0])
+        checks = [_said("sim.board.check." + name, name) for name in failed]
+        msg_id = N_("sim.board.ev.check_failed")
+        return _said(msg_id, english, seq=seq, failed=checks, verdict=verdict)
     if code == EV_POWER_LOSS_RECOVERED:
-        return "seq %d: power loss recovered after seq %d" % (seq, detail.get("last_seq", -1))
+        last = detail.get("last_seq", -1)
+        english = "seq %d: power loss recovered after seq %d" % (seq, last)
+        return _said(N_("sim.board.ev.recovered"), english, seq=seq, last=last)
     if code == EV_CLOCK_SET:
-        return "seq %d: clock set by %s" % (seq, detail.get("by", "?"))
+        by = detail.get("by", "?")
+        english = "seq %d: clock set by %s" % (seq, by)
+        return _said(N_("sim.board.ev.clock_set"), english, seq=seq, by=by)
     if code == EV_CONFIG_APPLIED:
-        return "seq %d: config applied, signed by %s" % (seq, detail.get("by", "?"))
+        by = detail.get("by", "?")
+        english = "seq %d: config applied, signed by %s" % (seq, by)
+        return _said(N_("sim.board.ev.config"), english, seq=seq, by=by)
     if code == EV_HOST_RECEIPT:
-        return "seq %d: host receipt through seq %d" % (seq, detail.get("through_seq", -1))
-    return "seq %d: %s" % (seq, _name(EVENT_NAMES, code))
+        through = detail.get("through_seq", -1)
+        english = "seq %d: host receipt through seq %d" % (seq, through)
+        return _said(N_("sim.board.ev.receipt"), english, seq=seq, through=through)
+    name = _name(EVENT_NAMES, code)
+    english = "seq %d: %s" % (seq, name)
+    return _said(N_("sim.board.ev.other"), english, seq=seq, event=_term("event", name))

@@ -17,16 +17,13 @@ the report.
 """
 
 import multiprocessing
-import os
-import pickle
 import signal
-import threading
 from collections import deque
-from typing import Any
+from typing import Any, TypeGuard
 
 from host import forking
 from protocol.signer import HAVE_NACL, SignatureChecker
-from protocol.verify import CheckPipeline, LedgerVerifier, Report
+from protocol.verify import CheckPipeline, Report, verify_records
 
 BATCH = 32  # signatures sent to the worker at once
 # Records below which a whole ledger is verified here, when its report is asked for: a
@@ -165,8 +162,7 @@ class WorkerChecks(CheckPipeline):
 def worker_checks(public_key: bytes) -> "CheckPipeline | None":
     """Checks in a worker process where that can help (PyNaCl, fork, two or more cores);
     None where the verifier had better check each signature itself."""
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if not HAVE_NACL or (usable or 1) < 2:
+    if not HAVE_NACL or forking.usable_cores() < 2:
         return None
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
@@ -176,33 +172,16 @@ def worker_checks(public_key: bytes) -> "CheckPipeline | None":
 # --- a whole ledger, parsed, verified beside the caller ------------------------------------
 
 
-def verify_records(
-    records: list, device_id: str, public_key: bytes, resume: "tuple | None" = None
-) -> Report:
-    """The verifier's report on a ledger already read into ``records`` (``read_chunks``'
-    records, in order): the same report as ``verify_chunks`` on its bytes. ``resume``:
-    ``(first seq, hash of the entry before it)`` when the records are a span that starts
-    past seq 0 (``host.spans``): its first entry must chain to that hash."""
-    v = LedgerVerifier(device_id, public_key)
-    if resume is not None:
-        v.resume(*resume)
-    for record in records:
-        if record[0] == "entry":
-            v.feed(record[2], record[1])
-        elif record[0] == "malformed":
-            v.malformed(record[1], record[2], record[3])
-        else:
-            v.truncated(record[1], record[2], record[3])
-    return v.finish()
-
-
 def _verify(conn, records: list, device_id: str, public_key: bytes, resume: "tuple | None") -> None:
     """The worker: verify the records it was forked with and send the report."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in _serve
     try:
-        conn.send(verify_records(records, device_id, public_key, resume))
+        conn.send(verify_records(records, device_id, public_key, resume=resume))
     except (EOFError, OSError):
         pass  # the command has gone
+
+
+def _is_report(message: object) -> TypeGuard[Report]:
+    return isinstance(message, Report)
 
 
 class LedgerWorker:
@@ -212,9 +191,9 @@ class LedgerWorker:
 
     An export reads the ledger once, finds the recording's chunks in it, and starts copying
     them while the worker verifies; it takes the ``report`` before anything is made final.
-    Where no process can be forked (one core, no fork), or the worker fails, the report is
-    made here, so it never depends on the worker; a ledger of fewer than LEDGER_WORKER_MIN
-    records is verified here too."""
+    Where no process can be forked (one core, no fork, other threads: ``host.forking``), or
+    the worker fails, the report is made here, so it never depends on the worker; a ledger
+    of fewer than LEDGER_WORKER_MIN records is verified here too."""
 
     def __init__(
         self,
@@ -228,56 +207,24 @@ class LedgerWorker:
         ``resume``: where a span of the ledger starts and what it chains to
         (``verify_records``)."""
         self._args = (records, device_id, bytes(public_key), resume)
-        self._conn: Any = None
-        self._proc: Any = None
         self._report: Report | None = None
-        if len(records) >= (at_least or LEDGER_WORKER_MIN) and _forkable():
-            try:
-                context = multiprocessing.get_context("fork")
-                mine, theirs = context.Pipe(duplex=False)
-                proc = context.Process(target=_verify, args=(theirs, *self._args), daemon=True)
-                forking.start(proc)
-                theirs.close()
-                self._conn, self._proc = mine, proc
-            except (OSError, ValueError):
-                pass
+        self._proc: forking.Forked | None = None  # the worker, until its report is in
+        if len(records) >= (at_least or LEDGER_WORKER_MIN):
+            self._proc = forking.Forked.start(_verify, *self._args, cores=2)
 
     def report(self) -> Report:
         """The report (waiting for the worker if it is still at work)."""
         if self._report is None:
-            got = None
-            if self._conn is not None:
-                try:
-                    got = self._conn.recv()
-                except (EOFError, OSError, pickle.UnpicklingError):
-                    got = None
-            if isinstance(got, Report):
-                self._report = got
+            if self._proc is not None:
+                self._report = self._proc.receive(_is_report)
             self.close()
             if self._report is None:
-                self._report = verify_records(*self._args)
+                records, device_id, key, resume = self._args
+                self._report = verify_records(records, device_id, key, resume=resume)
         return self._report
 
     def close(self) -> None:
         """End the worker (at once, when its report is no longer wanted)."""
-        conn, proc = self._conn, self._proc
-        self._conn = self._proc = None
-        if conn is not None:
-            conn.close()
+        proc, self._proc = self._proc, None
         if proc is not None:
-            if self._report is None and proc.is_alive():
-                proc.kill()
-            proc.join()
-
-
-def _forkable() -> bool:
-    """Whether a worker can help and be forked safely: fork, two or more cores, and this
-    process one thread (as ``host.court.beside`` forks): a lock another thread holds at
-    the fork (a web server's worker exporting a derivative) stays held in the child for
-    ever, and the export would wait on its report for ever."""
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (
-        (usable or 1) >= 2
-        and "fork" in multiprocessing.get_all_start_methods()
-        and threading.active_count() == 1
-    )
+            proc.close()

@@ -830,12 +830,26 @@ def verify_chunks(
     if given, receives every entry that parsed, in ledger order: a caller that needs the
     entries too parses them once, here.
     """
-    v = LedgerVerifier(device_id, public_key)
     records = read_chunks(chunks)
     if keep is not None:
         records = _keeping(records, keep)
     if checks is not None:
-        return _verify_pipelined(v, records, progress, checks)
+        return _verify_pipelined(LedgerVerifier(device_id, public_key), records, progress, checks)
+    return verify_records(records, device_id, public_key, progress)
+
+
+def verify_records(
+    records, device_id: str, public_key: bytes, progress=None, resume=None
+) -> Report:
+    """Verify a ledger already read into records (``read_chunks``' ``("entry", offset,
+    entry)``, ``("malformed", ...)`` and ``("truncated", ...)``, in order): the report
+    ``verify_chunks`` gives on its bytes. ``progress`` as in ``verify_ledger``. ``resume``:
+    ``(first seq, hash of the entry before it)`` when the records are a span of the ledger
+    that starts past seq 0: its first entry must chain to that hash (``LedgerVerifier.resume``).
+    """
+    v = LedgerVerifier(device_id, public_key)
+    if resume is not None:
+        v.resume(resume[0], resume[1])
     for record in records:
         _apply(v, record, None)
         if progress is not None:

@@ -15,7 +15,6 @@ would keep it.
 
 import ast
 import os
-import re
 import select
 import socket
 import time
@@ -25,7 +24,7 @@ from typing import Any, Protocol
 from firmware.testbench import DEFAULT_FPS, DEFAULT_START_MS
 from firmware.testbench import FAULTS as BOARD_FAULTS
 from host.board.steps import DEFAULT_STORE
-from host.i18n import N_, known, text
+from host.i18n import known, text
 from simulator.errors import BoardError, ScenarioError
 from simulator.said import Said, Term, line
 
@@ -172,7 +171,7 @@ class BoardDevice:
             if key not in ("n", "at"):  # where the step sits in the scenario: the runner's
                 plain[key] = step[key]
         lines, self.hw = self._eval(
-            "(%s.run(%r), %s.hardware())" % (BENCH, plain, BENCH),
+            "(%s.run(%r, True), %s.hardware())" % (BENCH, plain, BENCH),
             text("sim.hil.run", where=where),
             self.step_timeout_s,
         )
@@ -302,103 +301,26 @@ class BoardDevice:
         self.close()
 
 
-# The lines a board's test bench says (firmware.testbench, in English: it runs on
-# MicroPython, without the catalogs), with the message that says each in another language.
-# A line of no shape here is shown as the board said it.
-BOARD_LINES = [
-    (r"already on", N_("sim.dev.already_on")),
-    (r"powered on, battery (?P<battery>\d+)%", N_("sim.board.powered_on")),
-    (r"stopped the recording first", N_("sim.board.stopped_first")),
-    (r"powered off", N_("sim.dev.powered_off")),
-    (
-        r"(?P<wav>.+): a bench plays no sound files; synthetic speech instead",
-        N_("sim.board.no_wav"),
-    ),
-    (r"the recorder refused (?P<do>\S+): (?P<why>.+)", N_("sim.dev.refused")),
-    (r"filmed (?P<ms>\d+) ms: (?P<frames>\d+) frames", N_("sim.board.filmed")),
-    (
-        r"(?P<ms>\d+) ms passed while recording \((?P<frames>\d+) frames\)",
-        N_("sim.board.waited_recording"),
-    ),
-    (r"(?P<ms>\d+) ms passed", N_("sim.board.waited")),
-    (r"power lost \((?P<why>.+)\)", N_("sim.dev.power_lost")),
-    (r"the power went", N_("sim.dev.power_went")),
-    (r"the battery is empty", N_("sim.dev.battery_empty")),
-    (r"no power to lose: the recorder is off", N_("sim.board.no_power_to_lose")),
-    (r"the RTC lost the time: it reads 2000-01-01 and is not set", N_("sim.board.clock_reset")),
-    (r"the RTC jumped (?P<ms>-?\d+) ms without the host", N_("sim.board.clock_jump")),
-    (r"the camera failed", N_("sim.dev.camera_failed")),
-    (r"the camera works again", N_("sim.dev.camera_repaired")),
-    (
-        r"other data will fill the card, leaving (?P<leave>\d+) bytes",
-        N_("sim.board.card_will_fill"),
-    ),
-    (r"other data filled the card: (?P<free>\d+) bytes left", N_("sim.dev.card_filled")),
-    (r"prompt: (?P<text>.*)", N_("sim.dev.prompt")),
-    (r"(?P<count>\d+) chunk\(s\) signed and stored", N_("sim.board.chunks")),
-    (r"the provisioned config was refused: (?P<why>.+)", N_("sim.board.config_refused")),
-    (r"seq (?P<seq>\d+): recording (?P<rec>\S+) started", N_("sim.board.ev.start")),
-    (
-        r"seq (?P<seq>\d+): recording (?P<rec>\S+) stopped, (?P<chunks>\d+) chunk\(s\)",
-        N_("sim.board.ev.stop"),
-    ),
-    (r"seq (?P<seq>\d+): paused: (?P<pause>\S+)", N_("sim.board.ev.pause")),
-    (r"seq (?P<seq>\d+): resumed, spoken reason kept", N_("sim.board.ev.resume")),
-    (r"seq (?P<seq>\d+): not recorded: (?P<no_record>\S+)", N_("sim.board.ev.no_record")),
-    (r"seq (?P<seq>\d+): record refused: (?P<why>.+)", N_("sim.board.ev.refused")),
-    (
-        r"seq (?P<seq>\d+): self-check failed \((?P<failed>.*)\); "
-        r"(?P<verdict>can record|cannot record)",
-        N_("sim.board.ev.check_failed"),
-    ),
-    (r"seq (?P<seq>\d+): self-check ok", N_("sim.board.ev.check_ok")),
-    (
-        r"seq (?P<seq>\d+): power loss recovered after seq (?P<last>-?\d+)",
-        N_("sim.board.ev.recovered"),
-    ),
-    (r"seq (?P<seq>\d+): clock set by (?P<by>.+)", N_("sim.board.ev.clock_set")),
-    (r"seq (?P<seq>\d+): config applied, signed by (?P<by>.+)", N_("sim.board.ev.config")),
-    (r"seq (?P<seq>\d+): host receipt through seq (?P<through>-?\d+)", N_("sim.board.ev.receipt")),
-    (r"seq (?P<seq>\d+): (?P<event>[a-z-]+)", N_("sim.board.ev.other")),  # named only
-]
-_BOARD_LINES = [(re.compile(pattern), msg_id) for pattern, msg_id in BOARD_LINES]
-VERDICTS = {
-    "can record": N_("sim.board.can_record"),
-    "cannot record": N_("sim.board.cannot_record"),
-}
-# The checks of the pre-use self-check (firmware.recorder), as a failed one is named.
-CHECKS = {
-    "camera": N_("sim.board.check.camera"),
-    "battery": N_("sim.board.check.battery"),
-    "storage": N_("sim.board.check.storage"),
-    "clock": N_("sim.board.check.clock"),
-}
+def board_line(said: object) -> "Said | str":
+    """A line the board said, ``(english, msg_id, fields)`` (``firmware.testbench``): as it
+    is in English, and in another language from the catalogue. A line whose id the catalogue
+    does not have (a newer bench's), or that is no such line, is shown as the board said it."""
+    if type(said) is not tuple or len(said) != 3:
+        return str(said)
+    english, msg_id, fields = said
+    if type(msg_id) is not str or not known(msg_id) or type(fields) is not dict:
+        return str(english)
+    return Term(str(english), msg_id, **{str(k): _board_value(v) for k, v in fields.items()})
 
 
-def board_line(said: str) -> "Said | str":
-    """A line the board said: as it is in English, and in another language where its shape
-    is known (``BOARD_LINES``)."""
-    for pattern, msg_id in _BOARD_LINES:
-        found = pattern.fullmatch(said)
-        if found is None:
-            continue
-        fields: dict = dict(found.groupdict())
-        if "why" in fields and msg_id == "sim.dev.power_lost":
-            fields["why"] = board_line(fields["why"])
-        for name in ("pause", "no_record", "event"):
-            if name in fields:
-                reason = fields.pop(name)
-                word = "%s.%s" % (name, reason)  # the terminal's word for the reason
-                fields["event" if name == "event" else "reason"] = (
-                    Term(reason, word) if known(word) else reason
-                )
-        if "failed" in fields:
-            names = fields["failed"].split(", ")
-            fields["failed"] = [Term(n, CHECKS[n]) if n in CHECKS else n for n in names]
-        if "verdict" in fields:
-            fields["verdict"] = Term(fields["verdict"], VERDICTS[fields["verdict"]])
-        return Term(said, msg_id, **fields)
-    return said
+def _board_value(value: object) -> object:
+    """A field of a board's line: a line itself (a reason, the cause of a power cut), a
+    list of them, or a plain value."""
+    if type(value) is tuple:
+        return board_line(value)
+    if type(value) is list:
+        return [_board_value(v) for v in value]
+    return value
 
 
 def _is_refusal(exc: BoardError) -> bool:

@@ -17,11 +17,9 @@ here when its result is asked for, so the result, or the error the job raises, i
 as if it had never left this process.
 """
 
-import multiprocessing
-import signal
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from host import forking
 
@@ -32,7 +30,6 @@ def _serve(conn: Any, shared: object) -> None:
     """The forked process: run each job received, in order, and answer its result."""
     import queue
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command handles Ctrl-C
     jobs: Any = queue.SimpleQueue()
 
     def receive() -> None:
@@ -70,56 +67,39 @@ class Beside:
         self._done: dict = {}  # ticket -> result answered before it was asked for
         self._given: dict = {}  # ticket -> result given to the caller
         self._next = 0
-        self._conn: Any = None
-        self._proc: Any = None
-        # Forked only from a process of one thread: a lock another thread holds at the fork
-        # (an import's, a logger's) stays held in the child for ever, and a job that needs
-        # it never ends (a web server's worker thread, the demo's daemon threads).
-        if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
-            return
-        try:
-            context = multiprocessing.get_context("fork")
-            mine, theirs = context.Pipe()
-            proc = context.Process(target=_serve, args=(theirs, shared), daemon=True)
-            # A finaliser of an object inherited (a database's, a stopped server's) run in
-            # the child can wait for ever on a lock (the demo's package hung on one).
-            forking.start(proc)
-            theirs.close()
-            self._conn, self._proc = mine, proc
-        except (OSError, ValueError):
-            pass
+        # Forked whatever the cores: the export it runs beside waits on the disk. Not from
+        # a process of other threads (a web server's worker, the demo's daemon threads):
+        # ``host.forking`` refuses, and every job runs here.
+        self._proc = forking.Forked.start(_serve, shared, duplex=True)
 
     @property
     def forked(self) -> bool:
         """Whether jobs run in another process (else each runs here when asked for)."""
-        return self._conn is not None
+        return self._proc is not None and self._proc.alive
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> int:
         """Start ``fn(shared, *args)`` beside; the ticket to ask for its result with."""
         ticket = self._next
         self._next += 1
         self._jobs[ticket] = (fn, args)
-        if self._conn is not None:
-            try:
-                self._conn.send((ticket, fn, args))
-            except (OSError, ValueError):
-                self._lost()
+        if self._proc is not None:
+            self._proc.send((ticket, fn, args))
         return ticket
 
     def result(self, ticket: int) -> Any:
         """The result of job ``ticket`` (run here if the process could not give it)."""
         if ticket in self._given:
             return self._given[ticket]
-        while ticket not in self._done and self._conn is not None:
-            try:
-                got = self._conn.recv()
-            except (OSError, EOFError):
-                self._lost()
-                break
-            if type(got) is not tuple or len(got) != 3 or got[0] not in self._jobs:
-                self._lost()  # not what the process says: believe nothing more of it
-                break
-            self._done[got[0]] = got[2] if got[1] else _FAILED
+
+        def answer(got: object) -> TypeGuard[tuple]:
+            # (ticket, done, value) of a job sent: anything else is not what the process says
+            return type(got) is tuple and len(got) == 3 and got[0] in self._jobs
+
+        proc = self._proc
+        while ticket not in self._done and proc is not None and proc.alive:
+            got = proc.receive(answer)
+            if got is not None:
+                self._done[got[0]] = got[2] if got[1] else _FAILED
         value = self._done.pop(ticket, _FAILED)
         fn, args = self._jobs.pop(ticket)
         if value is _FAILED:
@@ -127,15 +107,7 @@ class Beside:
         self._given[ticket] = value
         return value
 
-    def _lost(self) -> None:
-        self.close()
-
     def close(self) -> None:
         """End the process (at once: whatever it still does is not wanted any more)."""
-        conn, proc = self._conn, self._proc
-        self._conn = self._proc = None
-        if conn is not None:
-            conn.close()
-        if proc is not None:
-            proc.kill()
-            proc.join()
+        if self._proc is not None:
+            self._proc.close()

@@ -245,3 +245,55 @@ def _literal(text: str) -> object:
     except ImportError:
         return eval(text)  # MicroPython: no ast module; the text is our own repr
     return ast.literal_eval(text)
+
+
+def _plain(value: object) -> bool:
+    """Whether ``value`` is a line's field as the host reads it: a number, a string, a
+    nested line, or a list of them."""
+    if type(value) is tuple:
+        return _is_line(value)
+    if type(value) is list:
+        return all(_plain(v) for v in value)
+    return type(value) is int or type(value) is str
+
+
+def _is_line(said: object) -> bool:
+    return (
+        type(said) is tuple
+        and len(said) == 3
+        and type(said[0]) is str
+        and type(said[1]) is str
+        and "." in said[1]
+        and type(said[2]) is dict
+        and all(type(k) is str and _plain(v) for k, v in said[2].items())
+    )
+
+
+def test_every_line_names_its_message_id():
+    # issue 17: the host says a board's lines in the reader's language by their message ids
+    # (simulator.hil), never by recognising the English: each line comes with its id.
+    with TempDir() as path:
+        provisioned(path)
+        bench = TestBench(path, start_ms=START)
+        steps = list(SHIFT)  # MicroPython has no [*x] displays
+        steps.extend(
+            [
+                {"do": "stop"},  # refused: nothing is recording
+                {"do": "fault", "kind": "camera_failure"},
+                {"do": "power_off"},
+                {"do": "fault", "kind": "clock_reset"},
+                {"do": "power_on"},
+                {"do": "fault", "kind": "dead_battery"},
+            ]
+        )
+        for step in steps:
+            english = bench.run(step)
+            said = bench.said
+            assert [s[0] for s in said] == english, step
+            assert all(_is_line(s) for s in said), said
+        # The same step asked for with ids answers them.
+        with_ids = bench.run({"do": "power_on", "battery": 50}, True)
+        assert with_ids == bench.said and with_ids[0][1] == "sim.board.powered_on"
+        assert with_ids[0][2]["battery"] == 50
+        failed = [s for s in with_ids if s[1] == "sim.board.ev.check_failed"]
+        assert failed and failed[0][2]["failed"][0][1].startswith("sim.board.check.")

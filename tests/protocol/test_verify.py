@@ -25,6 +25,7 @@ from protocol.verify import (
     UNSIGNED_RUN,
     LedgerVerifier,
     verify_ledger,
+    verify_records,
 )
 from tests.protocol.helpers import (
     DEVICE,
@@ -371,3 +372,25 @@ def test_keep_hands_back_every_entry_parsed_once():  # issue 12: export parses t
     assert [e.raw for e in kept] == raws
     assert [e.fields for e in kept] == [parse_entry(r).fields for r in raws]
     assert [e.seq for e in kept] == list(range(12))
+
+
+def test_records_read_once_are_verified_as_the_bytes_are():
+    # issue 12: an export reads the ledger once and verifies its records (in a worker or
+    # here): the same report, and the same progress, as the verifier on the bytes.
+    raws = make_entries(10, sign_every=3)
+    flipped = bytearray(raws[4])
+    flipped[-3] ^= 0x01  # a signature that fails
+    raws[4] = bytes(flipped)
+    data = b"".join(raws[:6]) + b"junk between entries" + b"".join(raws[6:])
+    data = data[:-5]  # the last entry cut short
+    records = list(read_ledger(data))
+    assert [r[0] for r in records].count("malformed") == 1
+    assert records[-1][0] == "truncated"
+    seen_bytes: list = []
+    seen_records: list = []
+    whole = verify_ledger(data, KEY.device_id, KEY.public, seen_bytes.append)
+    report = verify_records(records, KEY.device_id, KEY.public, seen_records.append)
+    assert report.to_dict() == whole.to_dict()
+    assert whole.state == NOT_OK
+    assert seen_records == seen_bytes
+    assert verify_records([], KEY.device_id, KEY.public).to_dict()["stats"]["entries"] == 0

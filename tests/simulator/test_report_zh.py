@@ -21,7 +21,7 @@ from simulator.command import SCENARIO_DIR
 from simulator.device import VirtualDevice
 from simulator.report import render
 from simulator.run import Runner
-from simulator.said import DOCK_RESULTS, dock_result, line, say, verdict_term
+from simulator.said import DOCK_RESULTS, Said, dock_result, line, say, verdict_term
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = SCENARIO_DIR / "power-loss.toml"  # a power cut, a recovery, a flag, a dock
@@ -293,9 +293,9 @@ BENCH_STEPS = [
 ]
 
 
-def test_a_boards_lines_read_in_chinese_where_their_shape_is_known(tmp_path):  # issue 17
-    # A board's test bench speaks English (it runs on MicroPython, without the catalogs);
-    # BoardDevice gives each line it knows the shape of its words in the reader's language.
+def test_a_boards_lines_read_in_chinese_by_their_message_ids(tmp_path):  # issue 17
+    # A board's test bench speaks English (it runs on MicroPython, without the catalogs)
+    # and names each line's message id; BoardDevice says it in the reader's language.
     from firmware.testbench import TestBench
     from simulator.hil import board_line
     from tests.firmware.helpers import BENCH_START, provisioned
@@ -303,18 +303,23 @@ def test_a_boards_lines_read_in_chinese_where_their_shape_is_known(tmp_path):  #
     path = str(tmp_path / "store")
     provisioned(path)
     bench = TestBench(path, start_ms=BENCH_START, seed=b"host entropy")
-    lines = []
+    with_ids = []
     for step in BENCH_STEPS:
-        lines += bench.run(step)
-    said = [board_line(x) for x in lines]
+        with_ids += bench.run(step, True)
+    lines = [english for english, _, _ in with_ids]
+    said = [board_line(x) for x in with_ids]
     assert said == lines  # the English is the board's own
+    assert all(isinstance(s, Said) and i18n.known(s.msg) for s in said), said
     i18n.use(i18n.ZH)
     for english, chinese in zip(lines, [say(s) for s in said], strict=True):
         if english.startswith("the recorder refused "):
             continue  # the refusal itself is the firmware's English
         left = english_left(chinese, [*sc.STEPS, "r1", "r2", "agency-host-1"])
         assert left == [] and CJK.search(chinese), (english, chinese)
-    assert board_line("something a newer bench says") == "something a newer bench says"
+    assert board_line("something an older bench says") == "something an older bench says"
+    newer = ("something a newer bench says", "sim.board.not_yet", {"n": 1})
+    assert board_line(newer) == "something a newer bench says"
+    assert not isinstance(board_line(newer), Said)  # shown as the board said it
 
 
 def test_a_setting_the_simulated_hardware_refuses_is_said_in_chinese(tmp_path, capsys):
