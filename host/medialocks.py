@@ -63,7 +63,6 @@ class LockedStore(Protocol):
     def clear_pending(self, done: "list[tuple[str, int]]") -> None: ...
 
 
-FEW = 32  # items read one by one below this
 MANY = 20_000  # items read by lists of ids up to this; the whole tables above it
 CHUNK = 500  # ids in one IN (...) list
 READERS = 4  # objects whose locks a full check asks the object store about at once
@@ -129,10 +128,7 @@ def lock_in_store(media: "S3Media", digest: bytes, version: str) -> Lock:
 def _in(cur: "Cursor", sql: str, ids: "Iterable[Any]") -> "Iterator[tuple]":
     """The rows of ``sql`` (ending in ``IN (%s)``) for every id of ``ids``, CHUNK ids a
     query: a handful of indexed reads for one recording's change, not a table scan."""
-    ids = list(ids)
-    for at in range(0, len(ids), CHUNK):
-        part = ids[at : at + CHUNK]
-        yield from cur.execute(sql % ", ".join("?" * len(part)), tuple(part)).fetchall()
+    return sqlstore.rows_in(cur, sql, ids, CHUNK)
 
 
 class CursorRetention:
@@ -182,50 +178,12 @@ def open_case_items(cur: "Cursor") -> "set[str]":
     }
 
 
-def _links_of(cur: "Cursor", ids: "list[str]") -> "dict[str, list[retention.CaseFacts]]":
-    """As ``retention._case_links``, for a list of items."""
-    if not (sqlstore.has_table(cur, "case_items") and sqlstore.has_table(cur, "cases")):
-        return {}
-    sql = (
-        "SELECT ci.item_id, c.case_no, c.case_type, c.major, c.closed_ms FROM case_items ci "
-        "JOIN cases c ON c.case_no = ci.case_no WHERE ci.item_id IN (%s)"
-    )
-    out: dict = {}
-    for item, case_no, case_type, major, closed_ms in _in(cur, sql, ids):
-        out.setdefault(item, []).append(
-            retention.CaseFacts(case_no, case_type or "", bool(major), closed_ms)
-        )
-    for linked in out.values():
-        linked.sort()
-    return out
-
-
-def _held_of(cur: "Cursor", ids: "list[str]") -> "set[str]":
-    """As ``retention.held_items``, for a list of items."""
-    if not sqlstore.has_table(cur, "holds"):
-        return set()
-    held = {
-        r[0]
-        for r in _in(
-            cur, "SELECT item_id FROM holds WHERE released_ms IS NULL AND item_id IN (%s)", ids
-        )
-    }
-    if sqlstore.has_table(cur, "case_items"):
-        held |= {
-            r[0]
-            for r in _in(
-                cur,
-                "SELECT ci.item_id FROM holds h JOIN case_items ci ON ci.case_no = h.case_no "
-                "WHERE h.released_ms IS NULL AND ci.item_id IN (%s)",
-                ids,
-            )
-        }
-    return held
-
-
 def keeps_from(cur: "Cursor", item_ids: "Iterable[str]", now_ms: int) -> "dict[str, Keep]":
-    """Each item's ``Keep`` from the management tables, in a handful of queries however many
-    items (as ``retention.plan_scan`` reads the facts)."""
+    """Each item's ``Keep`` from the management tables, read as ``retention`` reads the
+    facts (``retention._case_links``, ``retention.held_items``): by lists of ids up to
+    ``MANY`` items (four statements per ``CHUNK`` ids, beside the policy's and the tables'
+    own: a dock's handful of items costs what a case's hundred do), the whole tables above
+    it."""
     wanted = set(item_ids)
     if not wanted or not sqlstore.has_table(cur, "items"):
         return {}
@@ -234,17 +192,11 @@ def keeps_from(cur: "Cursor", item_ids: "Iterable[str]", now_ms: int) -> "dict[s
     sql = "SELECT i.item_id, i.started_ms, %s FROM items i %s WHERE i.kind = 'recording'" % (
         ("n.category", "LEFT JOIN item_notes n ON n.item_id = i.item_id") if notes else ("NULL", "")
     )
-    if len(wanted) <= FEW:  # a dock's new objects, one item's change: read those alone
-        rows, links, held = [], {}, set()
-        for item_id in sorted(wanted):
-            rows += cur.execute(sql + " AND i.item_id = ?", (item_id,)).fetchall()
-            links.update(retention._case_links(cur, item_id))
-            held |= retention.held_items(cur, item_id)
-    elif len(wanted) <= MANY:  # a case's recordings, a shared object's users: by lists
+    if len(wanted) <= MANY:  # a dock's new objects, a case's recordings: by lists of ids
         ids = sorted(wanted)
-        rows = list(_in(cur, sql.replace("%", "%%") + " AND i.item_id IN (%s)", ids))
-        links = _links_of(cur, ids)
-        held = _held_of(cur, ids)
+        rows = list(sqlstore.rows_in(cur, sql.replace("%", "%%") + " AND i.item_id IN (%s)", ids))
+        links = retention._case_links(cur, ids=ids)
+        held = retention.held_items(cur, ids=ids)
     else:
         rows = cur.execute(sql).fetchall()
         links = retention._case_links(cur)
