@@ -119,6 +119,10 @@ def _ms(when: "datetime.datetime | None") -> "int | None":
     return None if when is None else int(when.timestamp() * 1000)
 
 
+def _when(ms: "int | None") -> "datetime.datetime | None":
+    return None if ms is None else datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC)
+
+
 def lock_in_store(media: "S3Media", digest: bytes, version: str) -> Lock:
     """The lock the object store says the version has."""
     until, held = media.lock(digest, version)
@@ -257,8 +261,11 @@ def apply(
                 short.append((digest.hex(), have.until_ms, want.need_ms))
             for call in calls:
                 if isinstance(call, objectlock.Extend):
+                    # The date it has is known (noted, or just asked): set, not read again.
                     until = datetime.datetime.fromtimestamp(call.until_ms / 1000, datetime.UTC)
-                    store.media.extend(digest, version, until)
+                    now_held = store.media.extend(digest, version, until, _when(have.until_ms))
+                    if now_held > until:  # the store held more than the note said
+                        exact[digest] = Lock(_ms(now_held), have.held)
                     extended += 1
                 else:
                     store.media.hold(digest, version, call.on)
