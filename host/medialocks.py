@@ -18,9 +18,13 @@ Which objects a run looks at:
   and a run clears a mark only once the object store took every lock it planned; so a
   change the object store missed (down, refusing) is planned again by the next run;
 - at a dock, the session's new objects (``after_dock``; their first lock is set by the
-  upload: ``objectlock.new_object_until``);
+  upload: ``objectlock.new_object_until``), in a pass the store runs after the receipt
+  (``PgEvidenceStore.make_durable``): the commit that records them notes them
+  (``lock_new``), the pass clears the notes of those whose locks it set;
 - the periodic upkeep (``keep_up``, ``sealcam retention keep-up``): the marked recordings,
-  and every recording linked to an open case, whose lock moves on with time and which no
+  the objects of docks whose pass did not run or did not finish (the host stopped first,
+  the object store refused), and every recording linked to an open case, whose lock moves
+  on with time and which no
   change extends (``objectlock``: "while a case is open"), planned ``margin`` ahead so a
   lock is extended before it falls short; with ``full``, every object, its lock read from
   the object store itself (the authority) to correct the notes, and each object whose
@@ -61,6 +65,10 @@ class LockedStore(Protocol):
     def pending_locks(self) -> "list[tuple[str, int]]": ...
 
     def clear_pending(self, done: "list[tuple[str, int]]") -> None: ...
+
+    def new_objects(self) -> "list[bytes]": ...
+
+    def clear_new(self, digests: "list[bytes]") -> None: ...
 
 
 MANY = 20_000  # items read by lists of ids up to this; the whole tables above it
@@ -313,20 +321,23 @@ def _refresh_refs(store: "LockedStore") -> bool:
 
 
 def _marked(store: "LockedStore", items: "Iterable[str]", now_ms: int, **kw: Any) -> Applied:
-    """Apply to the objects of ``items`` and of the marked recordings; clear the marks of
-    those whose every object took its lock."""
+    """Apply to the objects of ``items``, of the marked recordings, and of the docks whose
+    lock pass did not run (``lock_new``); clear the marks and notes of those whose every
+    object took its lock."""
     pending = store.pending_locks()
+    new = store.new_objects()
     wanted = set(items) | {i for i, _m in pending}
-    if not wanted:
+    if not wanted and not new:
         return Applied(0, 0, 0, 0, [])
     with store.read() as cur:
-        digests = objects_of(cur, wanted)
+        digests = list(dict.fromkeys([*objects_of(cur, wanted), *new]))
     applied = apply(store, CursorRetention(store.read), now_ms, digests, **kw)
-    still = set()
+    still, failed = set(), set()
     if applied.failed:
-        failed = [bytes.fromhex(d) for d, _why in applied.failed]
-        still = {i for ids in CursorRetention(store.read).users(failed).values() for i in ids}
+        failed = {bytes.fromhex(d) for d, _why in applied.failed}
+        still = {i for ids in CursorRetention(store.read).users(list(failed)).values() for i in ids}
     store.clear_pending([(i, m) for i, m in pending if i not in still])
+    store.clear_new([d for d in new if d not in failed])
     return applied
 
 
@@ -346,12 +357,18 @@ def after_change(store: "LockedStore", now_ms: int, every: bool = False) -> Appl
 
 
 def after_dock(store: "LockedStore", digests: "list[bytes]", now_ms: int) -> "Applied | None":
-    """For a session's new objects, once recorded: those that belong to a recording whose
-    retention is longer than their first lock (a case already linked, a class already set,
-    a hold) are brought to it. Nothing where the store has no evidence management yet."""
+    """For a session's new objects, once recorded (the store runs it after the receipt):
+    those that belong to a recording whose retention is longer than their first lock (a case
+    already linked, a class already set, a hold) are brought to it; the notes of those
+    done leave ``lock_new``, those the object store refused stay for the upkeep. Nothing
+    to bring where the store has no evidence management yet."""
     if not _refresh_refs(store):
+        store.clear_new(digests)  # no retention beyond the first lock to bring them to
         return None
-    return apply(store, CursorRetention(store.read), now_ms, digests)
+    applied = apply(store, CursorRetention(store.read), now_ms, digests)
+    failed = {bytes.fromhex(d) for d, _why in applied.failed}
+    store.clear_new([d for d in digests if bytes(d) not in failed])
+    return applied
 
 
 def keep_up(
@@ -370,10 +387,11 @@ def keep_up(
         return Applied(0, 0, 0, 0, [])
     at = now_ms + margin_days * objectlock.DAY_MS
     if full:
-        pending = store.pending_locks()
+        pending, new = store.pending_locks(), store.new_objects()
         applied = apply(store, CursorRetention(store.read), at, None, True, progress)
         if not applied.failed:
             store.clear_pending(pending)
+            store.clear_new(new)
         return applied
     with store.read() as cur:
         moving = open_case_items(cur)

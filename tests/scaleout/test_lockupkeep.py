@@ -102,6 +102,7 @@ def two_recordings(tmp_path, url, media) -> PgEvidenceStore:
             for digest, _size in store.missing_media(device)
         ]
         store.make_durable(staged)
+        store.wait_for_locks()  # the dock's lock pass, run after the receipt
         store.record_session({"device": device, "result": "done", "entries_stored": 0,
                               "media_stored": 0, "bytes_in": 0}, 0)  # fmt: skip
     src.close()
