@@ -16,6 +16,10 @@ The same ``EvidenceStore`` as the embedded one, for many sync hosts writing one 
   its note in ``missing_media`` and logs it. A receipt goes out only after that commit and
   the entries' own; a host that dies between the two leaves an object nothing names yet and
   the note still open, so the next dock asks for the media again and records the object.
+  The objects' lock pass (a recording already held, classed or in a case gets its longer
+  lock, ``host.medialocks.after_dock``) is noted as owed in that commit (``lock_new``) and
+  runs after it, on a thread and a connection of its own: the receipt does not wait for it,
+  and one a host never ran is run by the locks' upkeep.
 - Evidence management (``host.access``'s Desk and everything behind it) runs on the same
   database through ``write``/``read``/``add_tables``: its SQL, written once for both stores,
   through ``host.sqlstore``'s adapter. Its writes take one advisory lock first, so they run
