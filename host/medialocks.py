@@ -18,9 +18,13 @@ Which objects a run looks at:
   and a run clears a mark only once the object store took every lock it planned; so a
   change the object store missed (down, refusing) is planned again by the next run;
 - at a dock, the session's new objects (``after_dock``; their first lock is set by the
-  upload: ``objectlock.new_object_until``);
+  upload: ``objectlock.new_object_until``), in a pass the store runs after the receipt
+  (``PgEvidenceStore.make_durable``): the commit that records them notes them
+  (``lock_new``), the pass clears the notes of those whose locks it set;
 - the periodic upkeep (``keep_up``, ``sealcam retention keep-up``): the marked recordings,
-  and every recording linked to an open case, whose lock moves on with time and which no
+  the objects of docks whose pass did not run or did not finish (the host stopped first,
+  the object store refused), and every recording linked to an open case, whose lock moves
+  on with time and which no
   change extends (``objectlock``: "while a case is open"), planned ``margin`` ahead so a
   lock is extended before it falls short; with ``full``, every object, its lock read from
   the object store itself (the authority) to correct the notes, and each object whose
@@ -62,8 +66,11 @@ class LockedStore(Protocol):
 
     def clear_pending(self, done: "list[tuple[str, int]]") -> None: ...
 
+    def new_objects(self) -> "list[bytes]": ...
 
-FEW = 32  # items read one by one below this
+    def clear_new(self, digests: "list[bytes]") -> None: ...
+
+
 MANY = 20_000  # items read by lists of ids up to this; the whole tables above it
 CHUNK = 500  # ids in one IN (...) list
 READERS = 4  # objects whose locks a full check asks the object store about at once
@@ -120,6 +127,10 @@ def _ms(when: "datetime.datetime | None") -> "int | None":
     return None if when is None else int(when.timestamp() * 1000)
 
 
+def _when(ms: "int | None") -> "datetime.datetime | None":
+    return None if ms is None else datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC)
+
+
 def lock_in_store(media: "S3Media", digest: bytes, version: str) -> Lock:
     """The lock the object store says the version has."""
     until, held = media.lock(digest, version)
@@ -129,10 +140,7 @@ def lock_in_store(media: "S3Media", digest: bytes, version: str) -> Lock:
 def _in(cur: "Cursor", sql: str, ids: "Iterable[Any]") -> "Iterator[tuple]":
     """The rows of ``sql`` (ending in ``IN (%s)``) for every id of ``ids``, CHUNK ids a
     query: a handful of indexed reads for one recording's change, not a table scan."""
-    ids = list(ids)
-    for at in range(0, len(ids), CHUNK):
-        part = ids[at : at + CHUNK]
-        yield from cur.execute(sql % ", ".join("?" * len(part)), tuple(part)).fetchall()
+    return sqlstore.rows_in(cur, sql, ids, CHUNK)
 
 
 class CursorRetention:
@@ -182,50 +190,12 @@ def open_case_items(cur: "Cursor") -> "set[str]":
     }
 
 
-def _links_of(cur: "Cursor", ids: "list[str]") -> "dict[str, list[retention.CaseFacts]]":
-    """As ``retention._case_links``, for a list of items."""
-    if not (sqlstore.has_table(cur, "case_items") and sqlstore.has_table(cur, "cases")):
-        return {}
-    sql = (
-        "SELECT ci.item_id, c.case_no, c.case_type, c.major, c.closed_ms FROM case_items ci "
-        "JOIN cases c ON c.case_no = ci.case_no WHERE ci.item_id IN (%s)"
-    )
-    out: dict = {}
-    for item, case_no, case_type, major, closed_ms in _in(cur, sql, ids):
-        out.setdefault(item, []).append(
-            retention.CaseFacts(case_no, case_type or "", bool(major), closed_ms)
-        )
-    for linked in out.values():
-        linked.sort()
-    return out
-
-
-def _held_of(cur: "Cursor", ids: "list[str]") -> "set[str]":
-    """As ``retention.held_items``, for a list of items."""
-    if not sqlstore.has_table(cur, "holds"):
-        return set()
-    held = {
-        r[0]
-        for r in _in(
-            cur, "SELECT item_id FROM holds WHERE released_ms IS NULL AND item_id IN (%s)", ids
-        )
-    }
-    if sqlstore.has_table(cur, "case_items"):
-        held |= {
-            r[0]
-            for r in _in(
-                cur,
-                "SELECT ci.item_id FROM holds h JOIN case_items ci ON ci.case_no = h.case_no "
-                "WHERE h.released_ms IS NULL AND ci.item_id IN (%s)",
-                ids,
-            )
-        }
-    return held
-
-
 def keeps_from(cur: "Cursor", item_ids: "Iterable[str]", now_ms: int) -> "dict[str, Keep]":
-    """Each item's ``Keep`` from the management tables, in a handful of queries however many
-    items (as ``retention.plan_scan`` reads the facts)."""
+    """Each item's ``Keep`` from the management tables, read as ``retention`` reads the
+    facts (``retention._case_links``, ``retention.held_items``): by lists of ids up to
+    ``MANY`` items (four statements per ``CHUNK`` ids, beside the policy's and the tables'
+    own: a dock's handful of items costs what a case's hundred do), the whole tables above
+    it."""
     wanted = set(item_ids)
     if not wanted or not sqlstore.has_table(cur, "items"):
         return {}
@@ -234,17 +204,11 @@ def keeps_from(cur: "Cursor", item_ids: "Iterable[str]", now_ms: int) -> "dict[s
     sql = "SELECT i.item_id, i.started_ms, %s FROM items i %s WHERE i.kind = 'recording'" % (
         ("n.category", "LEFT JOIN item_notes n ON n.item_id = i.item_id") if notes else ("NULL", "")
     )
-    if len(wanted) <= FEW:  # a dock's new objects, one item's change: read those alone
-        rows, links, held = [], {}, set()
-        for item_id in sorted(wanted):
-            rows += cur.execute(sql + " AND i.item_id = ?", (item_id,)).fetchall()
-            links.update(retention._case_links(cur, item_id))
-            held |= retention.held_items(cur, item_id)
-    elif len(wanted) <= MANY:  # a case's recordings, a shared object's users: by lists
+    if len(wanted) <= MANY:  # a dock's new objects, a case's recordings: by lists of ids
         ids = sorted(wanted)
-        rows = list(_in(cur, sql.replace("%", "%%") + " AND i.item_id IN (%s)", ids))
-        links = _links_of(cur, ids)
-        held = _held_of(cur, ids)
+        rows = list(sqlstore.rows_in(cur, sql.replace("%", "%%") + " AND i.item_id IN (%s)", ids))
+        links = retention._case_links(cur, ids=ids)
+        held = retention.held_items(cur, ids=ids)
     else:
         rows = cur.execute(sql).fetchall()
         links = retention._case_links(cur)
@@ -305,8 +269,11 @@ def apply(
                 short.append((digest.hex(), have.until_ms, want.need_ms))
             for call in calls:
                 if isinstance(call, objectlock.Extend):
+                    # The date it has is known (noted, or just asked): set, not read again.
                     until = datetime.datetime.fromtimestamp(call.until_ms / 1000, datetime.UTC)
-                    store.media.extend(digest, version, until)
+                    now_held = store.media.extend(digest, version, until, _when(have.until_ms))
+                    if now_held > until:  # the store held more than the note said
+                        exact[digest] = Lock(_ms(now_held), have.held)
                     extended += 1
                 else:
                     store.media.hold(digest, version, call.on)
@@ -354,20 +321,23 @@ def _refresh_refs(store: "LockedStore") -> bool:
 
 
 def _marked(store: "LockedStore", items: "Iterable[str]", now_ms: int, **kw: Any) -> Applied:
-    """Apply to the objects of ``items`` and of the marked recordings; clear the marks of
-    those whose every object took its lock."""
+    """Apply to the objects of ``items``, of the marked recordings, and of the docks whose
+    lock pass did not run (``lock_new``); clear the marks and notes of those whose every
+    object took its lock."""
     pending = store.pending_locks()
+    new = store.new_objects()
     wanted = set(items) | {i for i, _m in pending}
-    if not wanted:
+    if not wanted and not new:
         return Applied(0, 0, 0, 0, [])
     with store.read() as cur:
-        digests = objects_of(cur, wanted)
+        digests = list(dict.fromkeys([*objects_of(cur, wanted), *new]))
     applied = apply(store, CursorRetention(store.read), now_ms, digests, **kw)
-    still = set()
+    still, failed = set(), set()
     if applied.failed:
-        failed = [bytes.fromhex(d) for d, _why in applied.failed]
-        still = {i for ids in CursorRetention(store.read).users(failed).values() for i in ids}
+        failed = {bytes.fromhex(d) for d, _why in applied.failed}
+        still = {i for ids in CursorRetention(store.read).users(list(failed)).values() for i in ids}
     store.clear_pending([(i, m) for i, m in pending if i not in still])
+    store.clear_new([d for d in new if d not in failed])
     return applied
 
 
@@ -387,12 +357,18 @@ def after_change(store: "LockedStore", now_ms: int, every: bool = False) -> Appl
 
 
 def after_dock(store: "LockedStore", digests: "list[bytes]", now_ms: int) -> "Applied | None":
-    """For a session's new objects, once recorded: those that belong to a recording whose
-    retention is longer than their first lock (a case already linked, a class already set,
-    a hold) are brought to it. Nothing where the store has no evidence management yet."""
+    """For a session's new objects, once recorded (the store runs it after the receipt):
+    those that belong to a recording whose retention is longer than their first lock (a case
+    already linked, a class already set, a hold) are brought to it; the notes of those
+    done leave ``lock_new``, those the object store refused stay for the upkeep. Nothing
+    to bring where the store has no evidence management yet."""
     if not _refresh_refs(store):
+        store.clear_new(digests)  # no retention beyond the first lock to bring them to
         return None
-    return apply(store, CursorRetention(store.read), now_ms, digests)
+    applied = apply(store, CursorRetention(store.read), now_ms, digests)
+    failed = {bytes.fromhex(d) for d, _why in applied.failed}
+    store.clear_new([d for d in digests if bytes(d) not in failed])
+    return applied
 
 
 def keep_up(
@@ -411,10 +387,11 @@ def keep_up(
         return Applied(0, 0, 0, 0, [])
     at = now_ms + margin_days * objectlock.DAY_MS
     if full:
-        pending = store.pending_locks()
+        pending, new = store.pending_locks(), store.new_objects()
         applied = apply(store, CursorRetention(store.read), at, None, True, progress)
         if not applied.failed:
             store.clear_pending(pending)
+            store.clear_new(new)
         return applied
     with store.read() as cur:
         moving = open_case_items(cur)

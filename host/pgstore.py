@@ -16,6 +16,10 @@ The same ``EvidenceStore`` as the embedded one, for many sync hosts writing one 
   its note in ``missing_media`` and logs it. A receipt goes out only after that commit and
   the entries' own; a host that dies between the two leaves an object nothing names yet and
   the note still open, so the next dock asks for the media again and records the object.
+  The objects' lock pass (a recording already held, classed or in a case gets its longer
+  lock, ``host.medialocks.after_dock``) is noted as owed in that commit (``lock_new``) and
+  runs after it, on a thread and a connection of its own: the receipt does not wait for it,
+  and one a host never ran is run by the locks' upkeep.
 - Evidence management (``host.access``'s Desk and everything behind it) runs on the same
   database through ``write``/``read``/``add_tables``: its SQL, written once for both stores,
   through ``host.sqlstore``'s adapter. Its writes take one advisory lock first, so they run
@@ -24,6 +28,7 @@ The same ``EvidenceStore`` as the embedded one, for many sync hosts writing one 
 """
 
 import contextlib
+import copy
 import datetime
 import hashlib
 import os
@@ -137,6 +142,15 @@ CREATE TABLE IF NOT EXISTS lock_pending (
     item_id TEXT PRIMARY KEY,
     mark    BIGSERIAL NOT NULL
 );
+-- Objects recorded by a dock whose lock pass (host.medialocks.after_dock: a recording whose
+-- retention is already longer than the first lock) has not run yet: written in the commit
+-- that records them, before the receipt; cleared by the pass, which runs after the receipt.
+-- A host that dies between the two leaves them here for the upkeep (``sealcam retention
+-- keep-up``, a daemon's start), so no object keeps only its first lock for good.
+CREATE TABLE IF NOT EXISTS lock_new (
+    digest    BYTEA PRIMARY KEY,
+    stored_ms BIGINT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS store_meta (
     name  TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -204,6 +218,13 @@ def is_url(text: str) -> bool:
 def _fault(point: str) -> None:
     if os.environ.get(FAULT_ENV) == point:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _stall(point: str) -> None:
+    """Where a test holds this thread still until it stops the process: "lock-pass" is a
+    dock's lock pass, after its receipt went out and before any lock is set."""
+    if os.environ.get(FAULT_ENV) == point:
+        threading.Event().wait()
 
 
 def _now_ms() -> int:
@@ -343,6 +364,8 @@ class PgEvidenceStore(EvidenceStore):
         self._claims: dict = {}  # thread ident -> (device id, the connection holding it)
         self.log = PgHostLog()
         self._pool: Any = None  # the upload threads, made at the first upload
+        self._passes: Any = None  # the docks' lock passes, one at a time, after the receipt
+        self._passer: PgEvidenceStore | None = None  # the passes' own connection (_apart)
         self._room = threading.BoundedSemaphore(UPLOADS)
         # digest -> when the chunk naming it was recorded (ms), for the media a session is
         # about to bring (``missing_media``): its object's first lock starts from there.
@@ -473,6 +496,11 @@ class PgEvidenceStore(EvidenceStore):
         statement starts after this."""
         if self._pool is not None:
             self._pool.shutdown(wait=True)
+        if self._passes is not None:  # the docks' lock passes under way or waiting end first
+            self._passes.shutdown(wait=True)
+        if self._passer is not None:
+            with contextlib.suppress(Exception):
+                self._passer._db.close()
         self._closing = True
         held = self._lock.acquire(timeout=CLOSE_WAIT_S)
         for _ in range(CLOSE_CANCELS):
@@ -789,19 +817,73 @@ class PgEvidenceStore(EvidenceStore):
             )
             digests = [d for d, _v, _n, _u in done]
             cur.execute("DELETE FROM missing_media WHERE digest = ANY(%s)", (digests,))
+            # Their lock pass is owed (``lock_new``): noted in this commit, so a host that
+            # dies before the pass leaves it for the upkeep.
+            cur.executemany(
+                "INSERT INTO lock_new VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                [(d, now) for d in digests],
+            )
             self.log.append_media(cur, digests)
-        self._lock_new(digests, now)
+        self._lock_later(digests, now)
+
+    def _lock_later(self, digests: list, now_ms: int) -> None:
+        """The new objects' lock pass, queued to run after this returns: the receipt, which
+        waits for ``make_durable``, never waits for the management tables' write lock or
+        the object store's lock requests. One pass at a time, in the order of the docks."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with self._lock:
+            if self._passes is None:
+                self._passes = ThreadPoolExecutor(1, thread_name_prefix="lock-pass")
+            self._passes.submit(self._lock_new, digests, now_ms)
+
+    def wait_for_locks(self) -> None:
+        """Return once the lock passes of every dock recorded so far have run (a reader of
+        the locks right after a dock; ``close`` waits for them too)."""
+        with self._lock:
+            passes = self._passes
+        if passes is not None:
+            passes.submit(lambda: None).result()  # one thread: the passes before it are done
 
     def _lock_new(self, digests: list, now_ms: int) -> None:
         """New objects of a recording whose retention is longer than their first lock get
-        it now (``host.medialocks.after_dock``). Not part of what a receipt waits for: an
-        object store that refuses is planned again at the next change to retention."""
+        it now (``host.medialocks.after_dock``), after the receipt. An object store that
+        refuses, or a pass that never ran (the host stopped first), leaves the objects in
+        ``lock_new``: the upkeep plans them (``medialocks.keep_up``)."""
         from host import medialocks
 
+        _stall("lock-pass")
         try:
-            medialocks.after_dock(self, digests, now_ms)
+            if self._passer is None:
+                self._passer = self._apart()
+            medialocks.after_dock(self._passer, digests, now_ms)
         except Exception as exc:  # the session's evidence is stored and recorded already
             self.lock_problems.append(("", str(exc).splitlines()[0] if str(exc) else repr(exc)))
+
+    def _apart(self) -> "PgEvidenceStore":
+        """This store on a database connection of its own (the same bucket, S3 client and
+        ``lock_problems``), for the docks' lock passes: a pass that waits for the management
+        tables' write lock (another host's desk holds it) then holds no connection a
+        session, or a reader of this store, needs."""
+        twin = copy.copy(self)
+        twin._db = connect(self.url)
+        twin._lock = threading.RLock()
+        twin._claims = {}
+        twin._pool = twin._passes = twin._passer = twin._source = None
+        return twin
+
+    def new_objects(self) -> "list[bytes]":
+        """The objects whose dock's lock pass has not run, or did not finish (``lock_new``)."""
+        return [bytes(r[0]) for r in self._rows("SELECT digest FROM lock_new")]
+
+    def clear_new(self, digests: "list[bytes]") -> None:
+        """The dock's lock pass of ``digests`` is done: their notes in ``lock_new`` go."""
+        if not digests:
+            return
+        with self._transaction() as cur:
+            cur.execute(
+                "DELETE FROM lock_new WHERE digest = ANY(%s)", ([bytes(d) for d in digests],)
+            )
 
     def after_act(self, action: str, now_ms: int) -> None:
         """After a desk action is committed (``host.access``): one that may have grown an

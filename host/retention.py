@@ -31,7 +31,7 @@ module only reads them, and a store without them gives every recording the defau
 import datetime
 import functools
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
@@ -394,10 +394,13 @@ def put_policy(cur: "Cursor", new: Policy) -> dict:
 
 
 def _case_links(
-    cur: "Cursor", item_id: "str | None" = None, stale: bool = False
+    cur: "Cursor",
+    item_id: "str | None" = None,
+    stale: bool = False,
+    ids: "Sequence[str] | None" = None,
 ) -> "dict[str, list[CaseFacts]]":
-    """item -> the cases it is linked to (all items, one, or the stale ones: the plan's
-    index)."""
+    """item -> the cases it is linked to: all items, one, those of the list ``ids`` (a
+    statement per 500), or the stale ones (the plan's index)."""
     if not (has_table(cur, "case_items") and has_table(cur, "cases")):
         return {}
     sql = (
@@ -405,7 +408,9 @@ def _case_links(
         "JOIN cases c ON c.case_no = ci.case_no"
     )
     if item_id is not None:
-        rows = cur.execute(sql + " WHERE ci.item_id = ?", (item_id,))
+        rows: Iterable[tuple] = cur.execute(sql + " WHERE ci.item_id = ?", (item_id,))
+    elif ids is not None:
+        rows = sqlstore.rows_in(cur, sql + " WHERE ci.item_id IN (%s)", ids)
     elif stale:
         rows = cur.execute(sql + " WHERE ci.item_id IN (SELECT item_id FROM retention_stale)")
     else:
@@ -418,9 +423,15 @@ def _case_links(
     return out
 
 
-def held_items(cur: "Cursor", item_id: "str | None" = None, stale: bool = False) -> "set[str]":
+def held_items(
+    cur: "Cursor",
+    item_id: "str | None" = None,
+    stale: bool = False,
+    ids: "Sequence[str] | None" = None,
+) -> "set[str]":
     """The items under a hold in force (directly, or through a held case): all of them,
-    ``item_id`` alone when it is held, or the stale ones that are (the plan's index)."""
+    ``item_id`` alone when it is held, those of the list ``ids`` that are (a statement per
+    500, twice), or the stale ones that are (the plan's index)."""
     if not has_table(cur, "holds"):
         return set()
     direct = "SELECT item_id FROM holds WHERE released_ms IS NULL AND item_id IS NOT NULL"
@@ -428,6 +439,12 @@ def held_items(cur: "Cursor", item_id: "str | None" = None, stale: bool = False)
         "SELECT ci.item_id FROM holds h JOIN case_items ci ON ci.case_no = h.case_no "
         "WHERE h.released_ms IS NULL"
     )
+    with_cases = has_table(cur, "case_items")
+    if ids is not None:
+        held = {r[0] for r in sqlstore.rows_in(cur, direct + " AND item_id IN (%s)", ids)}
+        if with_cases:
+            held |= {r[0] for r in sqlstore.rows_in(cur, by_case + " AND ci.item_id IN (%s)", ids)}
+        return held
     args: tuple = ()
     if item_id is not None:
         direct += " AND item_id = ?"
@@ -437,7 +454,7 @@ def held_items(cur: "Cursor", item_id: "str | None" = None, stale: bool = False)
         direct += " AND item_id IN (SELECT item_id FROM retention_stale)"
         by_case += " AND ci.item_id IN (SELECT item_id FROM retention_stale)"
     held = {r[0] for r in cur.execute(direct, args)}
-    if has_table(cur, "case_items"):
+    if with_cases:
         held |= {r[0] for r in cur.execute(by_case, args)}
     return held
 

@@ -35,6 +35,8 @@ SHA_META = "sha256"  # the object's own note of the digest, beside the store's c
 # without a date of its own. The store gives each object its item's date (``put``'s
 # ``until``, ``host.objectlock``), which is never shorter.
 DEFAULT_RETAIN_DAYS = 365
+# ``extend``'s default: the object's lock is not known to the caller, so it is asked first.
+ASK = object()
 
 
 class MediaUnusable(Exception):
@@ -293,20 +295,42 @@ class S3Media:
         )
         return answer.get("Retention", {}).get("RetainUntilDate")
 
-    def extend(self, digest: bytes, version: str, until: datetime.datetime) -> datetime.datetime:
+    def extend(
+        self,
+        digest: bytes,
+        version: str,
+        until: datetime.datetime,
+        current: "datetime.datetime | object | None" = ASK,
+    ) -> datetime.datetime:
         """Keep the object locked at least until ``until``: the lock is extended when it
-        ends sooner, never shortened; returns the date it holds now."""
+        ends sooner, never shortened; returns the date it holds now. ``current``: the
+        retain-until the caller knows the version has (None: none), as the host noted it
+        when it set it; then the date is set in one request, without reading the lock
+        first. Left out (``ASK``), the lock is read from the store first. A note that fell
+        behind the store (another host extended it further) is no harm: the store refuses
+        to shorten, the lock is then read, and a date that already covers ``until`` stands."""
+        from botocore.exceptions import ClientError
+
         if until > LATEST:
             raise MediaRefused(i18n.text("s3.too_late", digest=bytes(digest).hex(), until=until))
-        current = self.retention(digest, version)
-        if current is not None and current >= until:
-            return current
-        self.s3.put_object_retention(
-            Bucket=self.bucket,
-            Key=_key(digest),
-            VersionId=version,
-            Retention={"Mode": "COMPLIANCE", "RetainUntilDate": until},
-        )
+        known = current is not ASK
+        have = self.retention(digest, version) if not known else current
+        if isinstance(have, datetime.datetime) and have >= until:
+            return have
+        try:
+            self.s3.put_object_retention(
+                Bucket=self.bucket,
+                Key=_key(digest),
+                VersionId=version,
+                Retention={"Mode": "COMPLIANCE", "RetainUntilDate": until},
+            )
+        except ClientError:
+            if not known:
+                raise
+            held = self.retention(digest, version)  # the note was behind: the store's answer
+            if held is not None and held >= until:
+                return held
+            raise
         return until
 
     def hold(self, digest: bytes, version: str, on: bool) -> None:

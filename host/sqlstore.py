@@ -186,6 +186,16 @@ def existing(cur: Cursor, names: Sequence[str]) -> "set[str]":
     return {r[0] for r in cur.execute(sql, tuple(names)).fetchall()}
 
 
+def rows_in(cur: Cursor, sql: str, ids: Iterable[Any], chunk: int = 500) -> "Iterator[tuple]":
+    """The rows of ``sql`` (holding one ``IN (%s)``) for every id of ``ids``, ``chunk`` ids
+    a statement: a handful of indexed reads for a list of ids, whatever its length up to a
+    few thousand, rather than one statement per id or a scan of the whole table."""
+    ids = list(ids)
+    for at in range(0, len(ids), chunk):
+        part = ids[at : at + chunk]
+        yield from cur.execute(sql % ", ".join("?" * len(part)), tuple(part)).fetchall()
+
+
 def has_table(cur: Cursor, name: str) -> bool:
     if dialect(cur) == POSTGRESQL:
         sql = (

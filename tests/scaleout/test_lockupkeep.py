@@ -102,6 +102,7 @@ def two_recordings(tmp_path, url, media) -> PgEvidenceStore:
             for digest, _size in store.missing_media(device)
         ]
         store.make_durable(staged)
+        store.wait_for_locks()  # the dock's lock pass, run after the receipt
         store.record_session({"device": device, "result": "done", "entries_stored": 0,
                               "media_stored": 0, "bytes_in": 0}, 0)  # fmt: skip
     src.close()
@@ -161,7 +162,8 @@ def test_a_change_to_one_recording_touches_only_its_objects(tmp_path, scale_stor
             (first.item_id, retention.OBSTRUCTION),
         )
     assert counted.keys() == mine
-    assert {op for op, _k in counted.calls} == {"put_object_retention", "get_object_retention"}
+    # Each date set in one request: the note says what it was, nothing is read first.
+    assert counted.calls == Counter({("put_object_retention", d): 1 for d in mine})
     assert planned == [mine]
     # A change that asks nothing more of the locks (the hold placed again): no request.
     counted.calls.clear()
@@ -169,6 +171,60 @@ def test_a_change_to_one_recording_touches_only_its_objects(tmp_path, scale_stor
         retention.place_hold(act.cur, first.item_id, None, "second order", "clerk", now[0])
     assert counted.calls == Counter()
     assert store.pending_locks() == [] and store.lock_problems == []
+    store.close()
+
+
+def change_policy(store, now_ms: int, years: int) -> None:
+    """The agency's default period made ``years``, as ``sealcam retention policy`` makes it
+    (its own desk action: every recording's retention may move)."""
+    admin = Desk.login(store, "admin", ACCOUNT_PASSWORD, now=lambda: now_ms, sign=sign_checkpoint)
+    with admin.act(audit.POLICY_CHANGE, None) as act:
+        old = retention.policy(act.cur)
+        act.details["changed"] = retention.put_policy(act.cur, old._replace(years=years))
+
+
+def test_a_policy_change_extends_each_lock_in_one_request_read_from_the_notes(
+    tmp_path, scale_store
+):
+    # A policy change over every object: one put_object_retention each, no lock read from
+    # the object store (the notes know each date); the locks are then what was planned.
+    url, media = scale_store
+    store = two_recordings(tmp_path, url, media)
+    with store.read() as cur:
+        first, _second = sorted(items.find(cur), key=lambda i: i.started_ms)
+    every = objects_all(url, media)
+    counted = store.media.s3 = Counted(store.media.s3)
+    change_policy(store, first.started_ms + DAY, 4)
+    assert store.lock_problems == [] and store.pending_locks() == []
+    assert counted.calls == Counter({("put_object_retention", d): 1 for d in every})
+    for digest, (version, noted) in store.locks().items():
+        real = medialocks.lock_in_store(store.media, digest, version)
+        assert real == noted and real.until_ms >= retention.add_years(first.started_ms, 4)
+    store.close()
+
+
+def test_a_note_behind_the_store_is_read_once_the_store_refuses_to_shorten(tmp_path, scale_store):
+    # Another host set one lock further than this host's note says: the request from the
+    # note would shorten it, the store refuses, the lock is read, it covers the plan, and
+    # the note takes the store's date: no failure, the recording not left marked.
+    import datetime
+
+    url, media = scale_store
+    store = two_recordings(tmp_path, url, media)
+    with store.read() as cur:
+        first, _second = sorted(items.find(cur), key=lambda i: i.started_ms)
+    victim = bytes.fromhex(sorted(objects(store, first.item_id))[0])
+    version, _noted = store.locks([victim])[victim]
+    further = datetime.datetime.fromtimestamp(
+        retention.add_years(first.started_ms, 6) / 1000, datetime.UTC
+    ).replace(microsecond=0)
+    store.media.extend(victim, version, further)  # as another host would, its note not here
+    counted = store.media.s3 = Counted(store.media.s3)
+    change_policy(store, first.started_ms + DAY, 4)
+    assert store.lock_problems == [] and store.pending_locks() == []
+    assert counted.calls[("get_object_retention", victim.hex())] == 1
+    assert sum(n for (op, _k), n in counted.calls.items() if op == "get_object_retention") == 1
+    assert store.locks([victim])[victim][1].until_ms == int(further.timestamp() * 1000)
     store.close()
 
 

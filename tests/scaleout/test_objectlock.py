@@ -43,6 +43,7 @@ def scaleout_copy(tmp_path, url, media) -> PgEvidenceStore:
             for digest, _size in store.missing_media(device)
         ]
         store.make_durable(staged)
+        store.wait_for_locks()  # the dock's lock pass, run after the receipt
         summary = {"device": device, "result": "done", "entries_stored": 0, "media_stored": 0,
                    "bytes_in": 0}  # fmt: skip
         store.record_session(summary, 0)
