@@ -175,7 +175,7 @@ def main() -> None:
     print("command: %s" % " ".join([os.path.relpath(sys.argv[0]), *sys.argv[1:]]))
     print("the hour: %d fragments, the export %.1f MB; %d rounds, in turn" % (
         len(pieces), len(held) / 1e6, args.rounds))  # fmt: skip
-    names = {
+    labels = {
         "copy_file": "copy, one file (copyfile + fsync)",
         "copy_stored": "copy, the stored files into one (+ fsync)",
         "two_hashes": "two SHA-256 passes at once, in memory",
@@ -183,7 +183,7 @@ def main() -> None:
         "export": "the export, whole",
     }
     base_file, base_stored = med["copy_file"][0], med["copy_stored"][0]
-    for n, label in names.items():
+    for n, label in labels.items():
         walls = " / ".join("%.2f" % w for w in facts["wall_s"][n])
         print("  %-44s %s s, median %.2f s (CPU %.2f s): %.2fx the one file, %.2fx the stored" % (
             label, walls, med[n][0], med[n][1], med[n][0] / base_file,
