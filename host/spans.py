@@ -59,8 +59,9 @@ class Span:
     """A recording's span as read: ``entries`` (parsed, record-start first; empty when the
     store holds no such recording), ``records`` (what the verifier is fed: the reader's
     records of the span, damaged bytes included; of all that was read for a recording
-    without a stop, or at the start when there is no span), ``resume`` (``(first seq, hash of the entry before it)``, None from seq 0),
-    and ``read``, how many entries the store returned for it."""
+    without a stop, or at the start when there is no span), ``resume`` (``(first seq,
+    hash of the entry before it)``, None from seq 0), and ``read``, how many entries the
+    store returned for it."""
 
     device_id: str
     rec_id: bytes
