@@ -215,7 +215,7 @@ def show(request: Request) -> Response:
 
 async def make(request: Request) -> Response:
     """The court package of every recording case ``number`` holds."""
-    from host.court import package
+    from host.court import fromobjects, package
 
     number = _number(request)
 
@@ -257,8 +257,8 @@ async def make(request: Request) -> Response:
     extractor = a.extractor
     made, out, image, size = await export.made_as_iso(
         request, a, name,
-        lambda out: export.build(a.store, wanted, about, extractor, signer, kid,
-                                 export.options(a, out), now),
+        lambda out: fromobjects.build(a.store, wanted, about, extractor, signer, kid,
+                                      export.options(a, out), now),
         linked[0], case=number, package=name,
     )  # fmt: skip
     export.on_record(request, a, made, out, image, wanted, case=number, package=name)
