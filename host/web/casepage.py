@@ -203,9 +203,9 @@ def show(request: Request) -> Response:
 
         return "-" if ms is None else localtime.show(int(ms), zone)
 
+    items.catch_up(web.front.read, web.front.write)  # outside the view's transaction
     try:
         with acting(request, s, audit.VIEW, number, what="case") as act:
-            items.refresh(act.cur)
             data = case_data(act.cur, s.desk, number, lang, when, web.now())
             act.details.update(items=len(data["recordings"]), flags=len(data["flags"]))
     except cases.CaseError:

@@ -270,9 +270,11 @@ def show(request: Request) -> Response:
     user = s.desk.user
     zone = pages.zone_of(request)
     data: dict = {}
+    # The index brought up to what docks stored since, outside the view's transaction: one
+    # write where something is new, none on every other look.
+    items.catch_up(web.front.read, web.front.write)
     with acting(request, s, audit.VIEW, None, listed="dashboard") as act:
         cur = act.cur
-        items.refresh(cur)
         now = web.now()
         if user.officer_only:
             data["mine"] = items.find(cur, officer=user.officer_id, limit=20)

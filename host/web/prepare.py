@@ -63,11 +63,7 @@ def once(
     page's), each one's chunks are checked against their signed hashes too, within
     ``budget`` chunks, before the view is kept: the first look then shows their states at
     once. Stops early once ``stop`` is set."""
-    with store.read() as cur:
-        behind = items.behind(cur)
-    if behind:
-        with store.write() as cur:
-            items.refresh(cur)
+    items.catch_up(store.read, store.write)
     made = 0
     todo = wanting(store)
     flagged = False
