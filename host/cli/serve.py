@@ -76,6 +76,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     port = sock.getsockname()[1]
     app = create_app(store, sign=signer_for)
     web = app.state.web
+    _say_problems()  # before the preparer's first round, which may have something to say
     # Recordings' pages made ready as docks bring them, so that no first look parses them.
     preparer = Preparer(web.front, web.views, checks=web.checks)
     preparer.start()
@@ -92,7 +93,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     )
     _quiet_at_the_end()
-    _say_problems()
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:

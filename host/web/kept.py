@@ -84,6 +84,11 @@ class Kept(Generic[T]):
                 if self._making.get(name) is making and not making.locked():
                     del self._making[name]
 
+    def drop(self, name: str) -> None:
+        """Forget what is kept here for ``name``."""
+        with self._lock:
+            self._kept.pop(name, None)
+
     def snapshot(self) -> "dict[str, tuple[int | None, T]]":
         """Everything kept here: name -> (seq, thing)."""
         with self._lock:

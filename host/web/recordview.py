@@ -176,6 +176,8 @@ class Views:
         # preparer: per device, as of its last seq when checked (``dashboard``).
         self.flags: Kept[list] = Kept()
         self._kept: Kept[View] = Kept(limit)
+        # The recordings the preparer could not prepare, and their last seq then.
+        self._unprepared: dict[str, int] = {}
 
     def ask(self, key: str) -> None:
         """Ask the preparer for ``key`` next (a recording's id, or ``FLAGS``)."""
@@ -194,8 +196,24 @@ class Views:
         self, look: "Callable[[], AbstractContextManager[Cursor]]", item: items.Item
     ) -> "View | None":
         """The view of ``item`` when it costs no parse: kept here, or kept in the store
-        (read through ``look``; milliseconds); None while it is still to be made."""
+        (read through ``look``; milliseconds); None while it is still to be made, or when
+        it could not be (``could_not``)."""
+        if self.could_not(item):
+            return None
         return self._kept.ready(item.item_id, item.last_seq, lambda: _kept_in_store(look, item))
+
+    def failed(self, item: items.Item) -> None:
+        """The preparer could not prepare ``item`` as it is now (its media unreadable,
+        its entries not made into a view): its page says so, and nobody waits for it."""
+        with self._lock:
+            self._unprepared[item.item_id] = item.last_seq
+        self._kept.drop(item.item_id)
+
+    def could_not(self, item: items.Item) -> bool:
+        """Whether the preparer could not prepare ``item`` as it is now (a recording that
+        grew since is tried again)."""
+        with self._lock:
+            return self._unprepared.get(item.item_id) == item.last_seq
 
     def get(
         self,
