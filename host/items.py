@@ -37,6 +37,9 @@ from protocol.registry import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from contextlib import AbstractContextManager
+
     from host.sqlstore import Cursor
 
 RECORDING = "recording"
@@ -136,6 +139,21 @@ def behind(cur: "Cursor") -> bool:
         ).fetchone()
         is not None
     )
+
+
+def catch_up(
+    read: "Callable[[], AbstractContextManager[Cursor]]",
+    write: "Callable[[], AbstractContextManager[Cursor]]",
+) -> int:
+    """The index brought up to the ledger where it is behind (``behind``, a read: when
+    nothing is new, as on most pages, no write lock is taken to find that out), in a write
+    transaction of its own (``refresh``): what a reader of the index calls first, outside
+    the transaction its own action records in. How many entries were read."""
+    with read() as cur:
+        if not behind(cur):
+            return 0
+    with write() as cur:
+        return refresh(cur)
 
 
 def refresh(cur: "Cursor") -> int:

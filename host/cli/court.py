@@ -21,7 +21,7 @@ import re
 import shutil
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from host import audit, i18n
 from host.cli.common import EXIT_NOT_OK, EXIT_OK, UsageProblem, host_signer
@@ -156,8 +156,7 @@ def _package(
     opts: "object",
     iso: "Path | None",
 ) -> int:
-    from host.court import package
-    from host.evidence import SqliteEvidenceStore
+    from host.court import fromobjects, package
 
     assert isinstance(opts, package.Options)
     signer, kid = _signer(store, args)
@@ -176,23 +175,11 @@ def _package(
             raise UsageProblem(i18n.text("export.no_extractor"))
         extractor = {"user": None, "name": name, "roles": []}
     now = desk.now() if desk is not None else _wall_ms()
-    fetched = None
     try:
-        source = store
-        if not isinstance(store, SqliteEvidenceStore):  # objects: fetched into files first
-            from host.court.fromobjects import fetched_for
-
-            view, fetched = fetched_for(store, [(w.device, w.number) for w in wanted], opts.out)
-            source = view  # the shape the package reads: a store's files, by digest
-        made = package.build(
-            cast("SqliteEvidenceStore", source), wanted, case, extractor, signer, kid, opts, now
-        )
+        made = fromobjects.build(store, wanted, case, extractor, signer, kid, opts, now)
     except (Unusable, Refused) as exc:
         setattr(exc, "items", items)  # noqa: B010  (for the refused records)
         raise
-    finally:
-        if fetched is not None:
-            shutil.rmtree(fetched, ignore_errors=True)
     if desk is not None:
         try:
             for w in wanted:

@@ -76,6 +76,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     port = sock.getsockname()[1]
     app = create_app(store, sign=signer_for)
     web = app.state.web
+    _say_problems()  # before the preparer's first round, which may have something to say
     # Recordings' pages made ready as docks bring them, so that no first look parses them.
     preparer = Preparer(web.front, web.views, checks=web.checks)
     preparer.start()
@@ -123,6 +124,21 @@ def _quiet_at_the_end() -> None:
         return not isinstance(cause, asyncio.CancelledError)  # said above already
 
     logging.getLogger("uvicorn.error").addFilter(kept)
+
+
+def _say_problems() -> None:
+    """What the page's server tells whoever runs it (``host.web``'s log: a write the store
+    did not make durable, a recording that could not be prepared), one line each on
+    standard error, as this command's other lines are."""
+    import logging
+    import sys
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("sealcam serve: %(message)s"))
+    log = logging.getLogger("sealcam")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
 
 
 def _forget_private_folders(app: object) -> None:

@@ -1,6 +1,10 @@
 """The scale-out store as a court package reads a store: its database as it stands, its
 media fetched first from the bucket into a private folder of files.
 
+``build`` is the package made from either store: the embedded one read as it stands, the
+scale-out one through its objects fetched first (what ``sealcam export`` and the review
+page's export buttons both call).
+
 The package (``host.court.package``) copies each recording's signed media into the package
 by path (``media_file``: the export's copier, and the foresight of a video's hash in the
 process beside, which has no database) and reads its raw chunks whole (``read_media``).
@@ -14,7 +18,7 @@ its entry signs, the log's proofs, nothing half-written.
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from host import spans
 from host.errors import Unusable
@@ -22,6 +26,8 @@ from host.mediafetch import Fetched, FetchProblem, fetch_chunks
 from protocol.registry import F_RECORDING, KIND_CHUNK
 
 if TYPE_CHECKING:
+    from host.court import package
+    from host.evidence import SqliteEvidenceStore
     from host.pgstore import PgEvidenceStore
 
 
@@ -82,3 +88,30 @@ def fetched_for(store: "PgEvidenceStore", recordings: "list[tuple[str, int]]", n
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+
+
+def build(
+    store: "SqliteEvidenceStore | PgEvidenceStore",
+    wanted: "list[package.Wanted]",
+    case: "dict | None",
+    extractor: dict,
+    signer: Any,
+    kid: str,
+    opts: "package.Options",
+    now: int,
+) -> "package.Made":
+    """``host.court.package.build`` on either store: the embedded one as it stands; from
+    the scale-out one, the media of ``wanted`` fetched first into a private folder beside
+    the package (``fetched_for``), which is removed after it, made or not."""
+    from host.court import package
+    from host.evidence import SqliteEvidenceStore
+
+    if isinstance(store, SqliteEvidenceStore):
+        return package.build(store, wanted, case, extractor, signer, kid, opts, now)
+    view, folder = fetched_for(store, [(w.device, w.number) for w in wanted], opts.out)
+    try:
+        # The view reads as a store's files by digest: the shape the package reads.
+        source = cast("SqliteEvidenceStore", view)
+        return package.build(source, wanted, case, extractor, signer, kid, opts, now)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -11,9 +11,11 @@ The answers of the guards are the same for every route: no session sends a page 
 login form and a script to 401; a form without its CSRF token is 403; an action the desk
 refuses is 403 with its reason (an officer's attempt on another officer's
 recording is 404, the same as a recording that does not exist, so ids cannot be probed);
-an id that names nothing is 404.
+an id that names nothing is 404; a write the store could not make durable (a full disk, a
+database locked) is 503, one line, and the page it was for is not sent.
 """
 
+import logging
 import os
 from collections.abc import Callable
 from types import ModuleType
@@ -44,11 +46,14 @@ from host.web import (
     session,
 )
 from host.web.state import Web
+from host.web.storefront import NotDurable
 from host.web.traffic import Counted
 
 if TYPE_CHECKING:
     from host.access import Store
 
+# What the server says to whoever runs it (``sealcam serve`` prints it on standard error).
+LOG = logging.getLogger("sealcam.web")
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 
 AREAS: "tuple[ModuleType, ...]" = (
@@ -95,6 +100,7 @@ def create_app(
             session.BadForm: _bad_form,
             Refused: _refused,
             Unusable: _unusable,
+            NotDurable: _not_durable,
             404: _not_found,
         },
     )
@@ -144,6 +150,19 @@ def _unusable(request: Request, exc: Exception) -> Response:
     if isinstance(exc, (ItemError, ApprovalError)):
         return _problem(request, 404, host_i18n.text("web.problem.not_found", lang))
     return _problem(request, 400, str(exc))
+
+
+def _not_durable(request: Request, exc: Exception) -> Response:
+    """A write the store did not make durable (``storefront.NotDurable``): what needed it
+    (a page, which is sent only once its view is on record; an action) is not answered,
+    the person told so in one line, whoever runs the server told why."""
+    LOG.error(
+        host_i18n.text(
+            "web.log.not_durable", method=request.method, path=request.url.path, problem=exc
+        )
+    )
+    lang = pages.lang_of(request)
+    return _problem(request, 503, host_i18n.text("web.problem.not_durable", lang))
 
 
 def _not_found(request: Request, exc: Exception) -> Response:

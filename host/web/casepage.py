@@ -203,9 +203,9 @@ def show(request: Request) -> Response:
 
         return "-" if ms is None else localtime.show(int(ms), zone)
 
+    items.catch_up(web.front.read, web.front.write)  # outside the view's transaction
     try:
         with acting(request, s, audit.VIEW, number, what="case") as act:
-            items.refresh(act.cur)
             data = case_data(act.cur, s.desk, number, lang, when, web.now())
             act.details.update(items=len(data["recordings"]), flags=len(data["flags"]))
     except cases.CaseError:
@@ -215,7 +215,7 @@ def show(request: Request) -> Response:
 
 async def make(request: Request) -> Response:
     """The court package of every recording case ``number`` holds."""
-    from host.court import package
+    from host.court import fromobjects, package
 
     number = _number(request)
 
@@ -257,8 +257,8 @@ async def make(request: Request) -> Response:
     extractor = a.extractor
     made, out, image, size = await export.made_as_iso(
         request, a, name,
-        lambda out: export.build(a.store, wanted, about, extractor, signer, kid,
-                                 export.options(a, out), now),
+        lambda out: fromobjects.build(a.store, wanted, about, extractor, signer, kid,
+                                      export.options(a, out), now),
         linked[0], case=number, package=name,
     )  # fmt: skip
     export.on_record(request, a, made, out, image, wanted, case=number, package=name)

@@ -12,9 +12,9 @@ fetches them when ready (``panel``).
 """
 
 import sqlite3
-import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from starlette.exceptions import HTTPException
@@ -67,35 +67,31 @@ def device_flags(
 ) -> list:
     """The compliance flags of a device's whole ledger, recomputed only when it grew: its
     entries read through ``look`` (a desk's) and checked with the store free for others;
-    kept beside the recordings' views (``Views.flags``: per device, its last seq then and
-    its flags), one check per device at a time, and with ``keep`` (the store's ``write``)
-    in the store, which a restarted server reads instead of checking again."""
-    with views.flags_lock:
-        making = views.flags_making.setdefault(device_id, threading.Lock())
-    with making:
+    kept beside the recordings' views (``Views.flags``, by device and its last seq), one
+    check per device at a time, and with ``keep`` (the store's ``write``) in the store,
+    which a restarted server reads instead of checking again."""
+    with look() as cur:
+        top = _top(cur, device_id)
+
+    def check() -> list:
         with look() as cur:
-            top = key = _top(cur, device_id)
-            with views.flags_lock:
-                kept = views.flags.get(device_id)
-            if kept is not None and kept[0] == key:
-                return kept[1]
-            found = _kept_in_store(cur, device_id, top)
-            if found is not None:
-                with views.flags_lock:
-                    views.flags[device_id] = (key, found)
-                return found
             stored = raws(cur, device_id, 0, top if top is not None else -1)
             received = dict(
                 cur.execute(
                     "SELECT seq, received_ms FROM entries WHERE device_id = ?", (device_id,)
                 )
             )
-        flags = compliance.check(parsed(stored), received)
+        return compliance.check(parsed(stored), received)
+
+    def kept() -> "list | None":
+        with look() as cur:
+            return _kept_in_store(cur, device_id, top)
+
+    def into_store(flags: list) -> None:
         if keep is not None and top is not None:
             _keep_in_store(keep, device_id, top, flags)
-        with views.flags_lock:
-            views.flags[device_id] = (key, flags)
-        return flags
+
+    return views.flags.get(device_id, top, kept, check, into_store)
 
 
 def _kept_in_store(cur: "Cursor", device_id: str, top: "int | None") -> "list | None":
@@ -196,15 +192,11 @@ def flags_ready(
     with look() as cur:
         for device_id in device_ids:
             top = _top(cur, device_id)
-            with views.flags_lock:
-                got = views.flags.get(device_id)
-            if got is None or got[0] != top:
-                found = _kept_in_store(cur, device_id, top)  # a server started again
-                if found is None:
-                    return None
-                with views.flags_lock:
-                    views.flags[device_id] = got = (top, found)
-            kept.append((device_id, got[1]))
+            # The store read in the same snapshot: a server started again finds them there.
+            got = views.flags.ready(device_id, top, partial(_kept_in_store, cur, device_id, top))
+            if got is None:
+                return None
+            kept.append((device_id, got))
     return _shown(kept, zone)
 
 
@@ -278,9 +270,11 @@ def show(request: Request) -> Response:
     user = s.desk.user
     zone = pages.zone_of(request)
     data: dict = {}
+    # The index brought up to what docks stored since, outside the view's transaction: one
+    # write where something is new, none on every other look.
+    items.catch_up(web.front.read, web.front.write)
     with acting(request, s, audit.VIEW, None, listed="dashboard") as act:
         cur = act.cur
-        items.refresh(cur)
         now = web.now()
         if user.officer_only:
             data["mine"] = items.find(cur, officer=user.officer_id, limit=20)

@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -61,33 +61,6 @@ def folder_of(web) -> Path:  # web: host.web.state.Web
         web.exports = tempfile.mkdtemp(prefix="sealcam-exports-")
         web.exports_private = True
     return Path(web.exports)
-
-
-def build(
-    store: "SqliteEvidenceStore | PgEvidenceStore",
-    wanted: "list[package.Wanted]",
-    case: "dict | None",
-    extractor: dict,
-    signer: Any,
-    kid: str,
-    opts: "package.Options",
-    now: int,
-) -> "package.Made":
-    """``host.court.package.build`` on either store: from the scale-out store's objects,
-    fetched first into files beside the package (removed after it, made or not)."""
-    from host.court import package
-    from host.evidence import SqliteEvidenceStore
-
-    if isinstance(store, SqliteEvidenceStore):
-        return package.build(store, wanted, case, extractor, signer, kid, opts, now)
-    from host.court.fromobjects import fetched_for
-
-    view, fetched = fetched_for(store, [(w.device, w.number) for w in wanted], opts.out)
-    try:
-        return package.build(cast("SqliteEvidenceStore", view), wanted, case, extractor,
-                             signer, kid, opts, now)  # fmt: skip
-    finally:
-        shutil.rmtree(fetched, ignore_errors=True)
 
 
 def _signer(cur: "Cursor", lang: str) -> tuple:
@@ -228,7 +201,7 @@ def _failed(request: Request, s: "Session", wanted: str, exc: Exception, **detai
 
 
 async def make(request: Request) -> Response:
-    from host.court import package
+    from host.court import fromobjects, package
 
     wanted = item_id(request)
     a, _ = await asked(request, lambda s: [wanted], package=None)
@@ -244,7 +217,8 @@ async def make(request: Request) -> Response:
     extractor = a.extractor
     made, out, image, size = await made_as_iso(
         request, a, name,
-        lambda out: build(a.store, [one], None, extractor, signer, kid, options(a, out), now),
+        lambda out: fromobjects.build(a.store, [one], None, extractor, signer, kid,
+                                      options(a, out), now),
         wanted, package=name,
     )  # fmt: skip
     on_record(request, a, made, out, image, [one], package=name)

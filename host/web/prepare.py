@@ -16,18 +16,46 @@ without what needs the view, and asks the preparer for it (``Views.ask``), which
 takes it before anything else; the page then fetches the missing parts once ready. The
 dashboard's costly part, every device's compliance flags over its whole ledger, is made
 here too, each round, for the devices whose ledger grew (``dashboard.all_flags``).
+
+A recording that cannot be prepared (its media unreadable where a file should be, entries
+the view cannot be made of) is said once in the server's log, with its device and number,
+and its page says so instead of waiting (``Views.could_not``); it is tried again when the
+recording grows, or by the next server. The store itself failing (locked, away) is not the
+recording's fault: the round ends, said once in the log, and the next round tries again.
 """
 
+import logging
+import sqlite3
 import threading
-from typing import TYPE_CHECKING, cast
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Protocol
 
-from host import items
+from host import i18n, items
+from host.evidence import EvidenceError
+from host.mediasource import MediaUnreachable
 from host.web import dashboard
 from host.web.recordview import FLAGS, VERSION, Views, keep_in_store
 
 if TYPE_CHECKING:
-    from host.access import Store
-    from host.web.footage import Checks, MediaFiles
+    from host.mediasource import MediaSource
+    from host.sqlstore import Cursor
+    from host.web.footage import Checks
+
+
+class Store(Protocol):
+    """What the preparer needs of the store (the page's ``storefront.Front``): reads,
+    writes, and the media by digest, which its checks read."""
+
+    def read(self) -> "AbstractContextManager[Cursor]": ...
+
+    def write(self) -> "AbstractContextManager[Cursor]": ...
+
+    def media_source(self) -> "MediaSource": ...
+
+
+LOG = logging.getLogger("sealcam.web")
+# What fails with the store, not with a recording: the round ends and the next tries again.
+STORE_TROUBLE = (sqlite3.Error, EvidenceError, MediaUnreachable)
 
 POLL_S = 2.0  # how soon after a dock its recordings are made ready, at most (plus the work)
 # Chunks whose media a round checks ahead of the first look, at most: a server started on a
@@ -63,11 +91,7 @@ def once(
     page's), each one's chunks are checked against their signed hashes too, within
     ``budget`` chunks, before the view is kept: the first look then shows their states at
     once. Stops early once ``stop`` is set."""
-    with store.read() as cur:
-        behind = items.behind(cur)
-    if behind:
-        with store.write() as cur:
-            items.refresh(cur)
+    items.catch_up(store.read, store.write)
     made = 0
     todo = wanting(store)
     flagged = False
@@ -92,29 +116,56 @@ def once(
                 item = items.get(cur, item_id)
             except items.ItemError:
                 continue  # asked for by a URL that names nothing
+        if views.could_not(item):
+            continue  # said once already; tried again when the recording grows
         if asked is not None and views.ready(store.read, item) is not None:
             continue  # made already (by a player's request, or an earlier round)
         # What nobody waits for lets the requests under way go first (``traffic``); what a
         # page asked for is awaited by a person (its page polls for it): it goes on at once.
         polite = asked is None
-        if checks is not None and polite:
-            checks.give_way()
-        view = views.get(store.read, item)
-        if checks is not None and len(view.parts) <= budget:
-            budget -= len(view.parts)
-            # The evidence store itself (under a Front), which names each digest's file.
-            media = cast("MediaFiles", getattr(store, "store", store))
-            # From the end: a page looked at meanwhile queues its chunks from the start to
-            # the same checks' own thread, and the two meet in the middle, not hash twice.
-            for part in reversed(view.parts):
-                if stop is not None and stop.is_set():
-                    return made
-                if polite:
-                    checks.give_way()
-                checks.state(media, part.digest)
-        keep_in_store(store.write, item, view)
+        try:
+            left = _prepare(store, views, item, stop, checks, budget, polite)
+        except STORE_TROUBLE:
+            raise
+        except Exception as exc:  # this recording's own: said once, its page told
+            views.failed(item)
+            LOG.error(
+                i18n.text("web.log.unprepared", device=item.device_id, number=item.rec, problem=exc)
+            )
+            continue
+        if left is None:
+            return made  # stopped while checking
+        budget = left
         made += 1
     return made
+
+
+def _prepare(
+    store: "Store",
+    views: Views,
+    item: items.Item,
+    stop: "threading.Event | None",
+    checks: "Checks | None",
+    budget: int,
+    polite: bool,
+) -> "int | None":
+    """Make ``item``'s view, check its chunks within ``budget``, keep the view in the
+    store; the budget left, or None when ``stop`` was set meanwhile (nothing kept)."""
+    if checks is not None and polite:
+        checks.give_way()
+    view = views.get(store.read, item)
+    if checks is not None and len(view.parts) <= budget:
+        budget -= len(view.parts)
+        # From the end: a page looked at meanwhile queues its chunks from the start to
+        # the same checks' own thread, and the two meet in the middle, not hash twice.
+        for part in reversed(view.parts):
+            if stop is not None and stop.is_set():
+                return None
+            if polite:
+                checks.give_way()
+            checks.state(store, part.digest)
+    keep_in_store(store.write, item, view)
+    return budget
 
 
 class Preparer:
@@ -152,11 +203,15 @@ class Preparer:
             self._thread.join(wait_s)
 
     def _run(self) -> None:
+        said = None  # the problem the log has just said: not said again each round
         while not self._stop.is_set():
             try:
                 self.made += once(self.store, self.views, self._stop, self.checks)
-            except Exception:  # a store busy or closing: the next round tries again
-                pass
+                said = None
+            except Exception as exc:  # a store busy or closing: the next round tries again
+                if str(exc) != said and not self._stop.is_set():
+                    said = str(exc)
+                    LOG.warning(i18n.text("web.log.round_failed", problem=exc, seconds=self.poll_s))
             self.rounds += 1
             # The next round in ``poll_s``, or at once when a page asks (``Views.ask``).
             self.views.wake.wait(self.poll_s)

@@ -11,7 +11,8 @@ a ``play`` record, made by the media route on the first byte (``media``).
 What needs the recording's view (its story, chunk states, track) is drawn from it; a view
 not made yet (a ten-hour recording docked seconds ago) is not made while the person waits:
 the page comes at once without those parts and its script fetches them (``parts``) when
-the preparer has made the view (``host.web.prepare``).
+the preparer has made the view (``host.web.prepare``); where the preparer could not make it,
+the page says so in their place.
 """
 
 from collections import Counter
@@ -133,11 +134,13 @@ def page_data(request: Request, s: "WebSession", wanted: str) -> dict:
     # recording's view, which a first look at a long recording takes seconds to make, out of
     # the action's write transaction (the store's writers, a dock among them, go on).
     view = _view(web, s, item)
+    unprepared = view is None and web.views.could_not(item)
     with s.desk.look() as cur:
         ids = [wanted] + [d.item_id for d in items.derivatives_of(cur, wanted)]
         records = [r for i in ids for r in audit.history(cur, item=i, limit=CUSTODY_SHOWN)]
         if view is None:
-            web.views.ask(wanted)
+            if not unprepared:  # asked for; one the preparer could not make is not awaited
+                web.views.ask(wanted)
             playable = recordview.first_guess(cur, item)
         else:
             first = _first_fix(cur, item, view)
@@ -158,6 +161,7 @@ def page_data(request: Request, s: "WebSession", wanted: str) -> dict:
         "panels": extra,
         "seconds": length / 1000,
         "ready": view is not None,
+        "unprepared": unprepared,
     }
     if view is None:
         data.update(playable=playable, problems=[])
@@ -242,6 +246,9 @@ def parts(request: Request) -> Response:
         may_play, _ = _may_play(web, s.desk.user, cur, wanted)
         held = restricted.restriction(cur, wanted)
     view = _view(web, s, item)
+    if view is None and web.views.could_not(item):
+        # Not waited for: the page says so where its parts would be (the log says why).
+        return pages.render(request, s, "recording_unprepared.html")
     if view is None:
         web.views.ask(wanted)
         return pages.render(request, s, "recording_waiting.html", status=202)

@@ -26,6 +26,7 @@ from host import items, timeline
 from host.recordings import recording_number
 from host.web import footage, gpstrack
 from host.web.evidence import parsed, raws
+from host.web.kept import Kept
 from protocol import cbor
 from protocol.errors import ProtocolError
 from protocol.registry import F_RECORDING
@@ -165,20 +166,18 @@ class Views:
     the page follow when it is ready (``ready``)."""
 
     def __init__(self, limit: int = 16) -> None:
-        self.limit = limit
         self.prepared = False  # a preparer makes the views (pages then never parse)
         # What pages asked the preparer for, oldest first (recording ids, or ``FLAGS``);
         # ``wake`` is set at each ask, so that the preparer starts on it at once.
         self.wake = threading.Event()
         self._asked: OrderedDict[str, None] = OrderedDict()
-        # The dashboard's compliance flags, kept here beside the views and made by the same
-        # preparer: per device, its last seq when checked and its flags (``dashboard``).
-        self.flags: dict[str, tuple] = {}
-        self.flags_making: dict[str, threading.Lock] = {}
-        self.flags_lock = threading.Lock()
-        self._kept: OrderedDict[tuple, View] = OrderedDict()
-        self._making: dict[tuple, threading.Lock] = {}
         self._lock = threading.Lock()
+        # The dashboard's compliance flags, kept here beside the views and made by the same
+        # preparer: per device, as of its last seq when checked (``dashboard``).
+        self.flags: Kept[list] = Kept()
+        self._kept: Kept[View] = Kept(limit)
+        # The recordings the preparer could not prepare, and their last seq then.
+        self._unprepared: dict[str, int] = {}
 
     def ask(self, key: str) -> None:
         """Ask the preparer for ``key`` next (a recording's id, or ``FLAGS``)."""
@@ -197,21 +196,24 @@ class Views:
         self, look: "Callable[[], AbstractContextManager[Cursor]]", item: items.Item
     ) -> "View | None":
         """The view of ``item`` when it costs no parse: kept here, or kept in the store
-        (read through ``look``; milliseconds); None while it is still to be made."""
-        key = (item.item_id, item.last_seq)
+        (read through ``look``; milliseconds); None while it is still to be made, or when
+        it could not be (``could_not``)."""
+        if self.could_not(item):
+            return None
+        return self._kept.ready(item.item_id, item.last_seq, lambda: _kept_in_store(look, item))
+
+    def failed(self, item: items.Item) -> None:
+        """The preparer could not prepare ``item`` as it is now (its media unreadable,
+        its entries not made into a view): its page says so, and nobody waits for it."""
         with self._lock:
-            if key in self._kept:
-                self._kept.move_to_end(key)
-                return self._kept[key]
-            if key in self._making:
-                return None  # being made (by the preparer, or a player's request)
-        view = _kept_in_store(look, item)
-        if view is not None:
-            with self._lock:
-                self._kept[key] = view
-                while len(self._kept) > self.limit:
-                    self._kept.popitem(last=False)
-        return view
+            self._unprepared[item.item_id] = item.last_seq
+        self._kept.drop(item.item_id)
+
+    def could_not(self, item: items.Item) -> bool:
+        """Whether the preparer could not prepare ``item`` as it is now (a recording that
+        grew since is tried again)."""
+        with self._lock:
+            return self._unprepared.get(item.item_id) == item.last_seq
 
     def get(
         self,
@@ -222,33 +224,19 @@ class Views:
         """The view of ``item``: kept here, else kept in the store (read through ``look``,
         a desk's), else made (its entries read through ``look``, then parsed with the store
         free for others) and, with ``keep`` (the store's ``write``), kept in the store."""
-        key = (item.item_id, item.last_seq)
-        with self._lock:
-            if key in self._kept:
-                self._kept.move_to_end(key)
-                return self._kept[key]
-            # One maker per recording: twenty reviewers opening it at once wait for one.
-            making = self._making.setdefault(key, threading.Lock())
-        with making:
-            with self._lock:
-                if key in self._kept:
-                    return self._kept[key]
-            try:
-                view = _kept_in_store(look, item)
-                if view is None:
-                    with look() as cur:
-                        stored = raws(cur, item.device_id, item.first_seq, item.last_seq)
-                    view = make(item, stored)
-                    if keep is not None:
-                        keep_in_store(keep, item, view)
-            finally:  # made or failed: no longer "being made" (``ready``)
-                with self._lock:
-                    self._making.pop(key, None)
-            with self._lock:
-                self._kept[key] = view
-                while len(self._kept) > self.limit:
-                    self._kept.popitem(last=False)
-        return view
+
+        def made() -> View:
+            with look() as cur:
+                stored = raws(cur, item.device_id, item.first_seq, item.last_seq)
+            return make(item, stored)
+
+        return self._kept.get(
+            item.item_id,
+            item.last_seq,
+            lambda: _kept_in_store(look, item),
+            made,
+            None if keep is None else lambda view: keep_in_store(keep, item, view),
+        )
 
 
 def _kept_in_store(

@@ -108,14 +108,12 @@ def show(request: Request) -> Response:
     problem = None
     found: list = []
     web = web_of(request)
+    # The index (and the recordings' places, for a search by place) brought up to what
+    # docks stored since, before the search's own transaction, which reads them only.
+    items.catch_up(web.front.read, web.front.write)
     if wanted["near"] or wanted["corner"]:
-        # The recordings' places, read from the ledger of those not read yet, before the
-        # search's own transaction (which then reads the index only).
-        with web.store.write() as cur:
-            items.refresh(cur)
         places.keep_up(s.desk.look, web.store.write)
     with acting(request, s, audit.VIEW, None, listed="search", **asked) as act:
-        items.refresh(act.cur)
         try:
             place = places.parse(wanted["near"], wanted["within"], wanted["corner"])
             found = find(act.cur, wanted, zone, place)

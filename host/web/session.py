@@ -213,11 +213,8 @@ async def login(request: Request) -> Response:
     try:
         with host_i18n.speaking(lang):
             prepare(web.store)
-            with web.front.read() as cur:
-                behind = items.behind(cur)
-            if behind:  # most logins: nothing new, and no write to find that out
-                with web.front.write() as cur:
-                    items.refresh(cur)
+            # Most logins: nothing new, and no write to find that out.
+            items.catch_up(web.front.read, web.front.write)
             desk = Desk.login(web.front, name, password, now=web.now, sign=web.sign)
     except Refused as exc:
         web.limiter.failed(address, now)

@@ -13,10 +13,12 @@ store's one connection, which reads take too, makes them queue for reading as we
   it alone (one at a time, in a savepoint of its own, so a block that fails undoes only
   what it did), and the transaction is committed once nobody else is waiting to join it;
   those who arrive meanwhile form the next one. ``write()`` returns only once the COMMIT
-  that holds its block is on disk (``synchronous=FULL``), or raises if that commit failed:
-  a page is never sent before its record is durable, and a crash after it was sent cannot
-  lose it. The group costs one sync however many records it holds; the records stay in
-  the order their blocks ran, each chained to the one before and a leaf of the log.
+  that holds its block is on disk (``synchronous=FULL``), or raises ``NotDurable`` if it is
+  not (the commit failed, or SQLite refused the block's writes): a page is never sent before
+  its record is durable (the application answers 503 instead, ``host.web.app``), and a
+  crash after it was sent cannot lose it. The group costs one sync however many records it
+  holds; the records stay in the order their blocks ran, each chained to the one before and
+  a leaf of the log.
 
 Everything else (the log, checkpoints, media) is the store's own (``__getattr__``). Only an
 SQLite store has a file to open more connections on; on any other, ``read()`` is the store's.
@@ -40,6 +42,13 @@ if TYPE_CHECKING:
     from host import hostlog
     from host.access import Store
     from host.sqlstore import Cursor
+
+
+class NotDurable(sqlite3.OperationalError):
+    """A write the store did not make durable (a full disk, a database locked or read-only,
+    a commit refused): none of the block is on disk, and nothing that needed it may be sent.
+    An ``sqlite3.Error`` still, for callers that let such a write go (a view not kept)."""
+
 
 BUSY_MS = 30_000  # a reader waits this long for a checkpoint of the WAL, at most
 MOST_BLOCKS = 64  # blocks in one group at most
@@ -119,7 +128,19 @@ class Front:
 
     @contextlib.contextmanager
     def write(self) -> "Iterator[Cursor]":
-        """The block in the open group's transaction; on return its commit is durable."""
+        """The block in the open group's transaction; on return its commit is durable.
+        NotDurable when it is not (the transaction could not begin, SQLite refused the
+        block's writes, or the group's commit failed): nothing of the block is on disk."""
+        try:
+            with self._grouped() as cur:
+                yield cur
+        except NotDurable:
+            raise
+        except sqlite3.Error as exc:
+            raise NotDurable(str(exc)) from exc
+
+    @contextlib.contextmanager
+    def _grouped(self) -> "Iterator[Cursor]":
         with self._state:
             self._queued += 1
         try:
@@ -207,7 +228,7 @@ class Front:
                 self._state.wait()
             failed = self._failed.get(group)
         if failed is not None:
-            raise sqlite3.OperationalError("the commit failed: %s" % failed) from failed
+            raise NotDurable("the commit failed: %s" % failed) from failed
 
     # --- what else a desk needs of a store ---
 
@@ -218,7 +239,7 @@ class Front:
         return self.store.checkpoint(signer, kid)
 
 
-__all__ = ["Front"]
+__all__ = ["Front", "NotDurable"]
 
 
 def _in_transaction(cur: "Cursor") -> bool:

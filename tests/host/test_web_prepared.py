@@ -222,7 +222,7 @@ def test_a_restarted_server_reads_the_flags_kept_and_checks_no_ledger(fresh, mon
     ev, _ = fresh
     web, _ = unprepared(ev)
     prepare.once(web.front, web.views)
-    made = dict(web.views.flags)
+    made = web.views.flags.snapshot()
     assert made, "no device's flags were made"
     web2, app2 = unprepared(ev)
 
@@ -233,7 +233,7 @@ def test_a_restarted_server_reads_the_flags_kept_and_checks_no_ledger(fresh, mon
     page = webstore.logged_in(app2, "clerk").get("/", headers=HTML).text
     assert "data-from" not in page and 'data-slot="flags"' in page
     for device_id, (top, flags) in made.items():
-        again = web2.views.flags[device_id]
+        again = web2.views.flags.snapshot()[device_id]
         assert again[0] == top
         assert [vars(f) for f in again[1]] == [vars(f) for f in flags]
     # A ledger that grew is checked again (the kept flags are for the seq it had).
