@@ -8,7 +8,7 @@ an error without an id keeps its own words. ``pair`` gives it as a report field,
 ``(msg_id, fields)`` that ``host.report_text.said`` renders when the report is shown.
 
 A field may be a message of its own (a pair), an OSError (the system's reason,
-``host.files.os_why``) or another such error. The ``where`` and ``what`` of an MP4 error name
+``host.files.os_why``) or another such error. The ``inside`` and ``what`` of an MP4 error name
 a place in the file in English words ("the file", "timescale of track 2"): they are said
 through ``mp4e.place.*`` too; a bare box name ("moov") stays as it is.
 """
@@ -79,7 +79,7 @@ def pair(exc: BaseException) -> "str | tuple":
     for name, value in fields.items():
         if isinstance(value, BaseException) and not isinstance(value, OSError):
             value = pair(value)
-        elif name in ("where", "what") and msg_id.startswith("mp4e.") and isinstance(value, str):
+        elif name in ("inside", "what") and msg_id.startswith("mp4e.") and isinstance(value, str):
             value = place(value)
         out[name] = value
     return (msg_id, out)

@@ -625,7 +625,7 @@ def _children(data: bytes, start: int, end: int, where: str, padded: bool = Fals
                 "mp4: %d stray bytes at the end of %s" % (end - at, where),
                 "mp4e.stray_bytes",
                 count=end - at,
-                where=where,
+                inside=where,
             )
         size = int.from_bytes(data[at : at + 4], "big")
         kind = _fourcc(data[at + 4 : at + 8])
@@ -636,7 +636,7 @@ def _children(data: bytes, start: int, end: int, where: str, padded: bool = Fals
                     "mp4: box %r in %s is cut short in its 64-bit size" % (kind, where),
                     "mp4e.size64_short",
                     box=kind,
-                    where=where,
+                    inside=where,
                 )
             size = int.from_bytes(data[at + 8 : at + 16], "big")
             head = 16
@@ -649,7 +649,7 @@ def _children(data: bytes, start: int, end: int, where: str, padded: bool = Fals
                 "mp4: box %r in %s declares %d bytes, less than its header" % (kind, where, size),
                 "mp4e.size_below_header",
                 box=kind,
-                where=where,
+                inside=where,
                 size=size,
             )
         if size > end - at:
@@ -660,7 +660,7 @@ def _children(data: bytes, start: int, end: int, where: str, padded: bool = Fals
                 box=kind,
                 at=at,
                 size=size,
-                where=where,
+                inside=where,
                 left=end - at,
             )
         out.append((kind, at, at + head, at + size))
@@ -712,12 +712,12 @@ def _one(boxes: list, kind: str, where: str) -> tuple:
     if len(found) != 1:
         if not found:
             raise Mp4Error(
-                "mp4: %s has no %s box" % (where, kind), "mp4e.no_box", where=where, box=kind
+                "mp4: %s has no %s box" % (where, kind), "mp4e.no_box", inside=where, box=kind
             )
         raise Mp4Error(
             "mp4: %s has %d %s boxes, expected one" % (where, len(found), kind),
             "mp4e.boxes_not_one",
-            where=where,
+            inside=where,
             count=len(found),
             box=kind,
         )

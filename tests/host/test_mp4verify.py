@@ -8,7 +8,7 @@ import hashlib
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from host.errors import Unusable
@@ -248,6 +248,9 @@ def test_what_is_not_an_mp4_is_one_line_and_exit_2(tmp_path):
     max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(cut=st.integers(min_value=0), flip=st.integers(min_value=0), bit=st.integers(0, 7))
+# A box in the initialisation segment that declares more bytes than its parent holds: the
+# MP4 error names the parent box, which once collided with a finding's own span field.
+@example(cut=0, flip=397, bit=0)
 def test_any_damage_is_told_never_a_traceback(exported, tmp_path, cut, flip, bit):
     # A byte changed anywhere (footage, notes or evidence), or the file cut anywhere:
     # Unusable (exit 2) or a report; nothing else escapes. A changed byte of signed
