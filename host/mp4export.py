@@ -298,7 +298,7 @@ def _not_synced(e: Entry) -> "ExportProblem":
 # the two hashes: SHA-256 ran at 1.15 GB/s over 8 MiB buffers here and at 1.67 GB/s over
 # 2 MiB and less, and the hour's export took 0.5 s less CPU with four of 1 MiB than with
 # four of 8 MiB (eight of 1 MiB lost half of that again). The hand-overs between threads
-# this costs (three per window, some 3,600 for the hour) are cheap beside it.
+# this costs (two per window, one to each lane: some 2,400 for the hour) are cheap beside it.
 WINDOW = 1 << 20
 BUFFERS = 4
 # What writes that bypass the page cache are aligned to: a page, which every block device's
