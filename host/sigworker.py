@@ -135,6 +135,9 @@ class WorkerChecks(CheckPipeline):
         self._outcomes.extend(b == 1 for b in answer)
 
     def _start(self) -> None:
+        if not forking.can_fork():  # a thread started since worker_checks: check here
+            self._broken = True
+            return
         try:
             context = multiprocessing.get_context("fork")
             mine, theirs = context.Pipe()
@@ -161,10 +164,10 @@ class WorkerChecks(CheckPipeline):
 
 def worker_checks(public_key: bytes) -> "CheckPipeline | None":
     """Checks in a worker process where that can help (PyNaCl, fork, two or more cores);
-    None where the verifier had better check each signature itself."""
-    if not HAVE_NACL or forking.usable_cores() < 2:
-        return None
-    if "fork" not in multiprocessing.get_all_start_methods():
+    None where the verifier had better check each signature itself, or where no process may
+    be forked: with another thread running, a lock it holds at the fork would stay held in
+    the worker for ever (``host.forking``)."""
+    if not HAVE_NACL or not forking.can_fork(2):
         return None
     return WorkerChecks(public_key)
 

@@ -116,6 +116,26 @@ def test_verify_with_a_worker_gives_the_same_report(data):
     assert seen_worker == seen_alone
 
 
+def test_no_signature_worker_while_another_thread_runs(monkeypatch):
+    # R-HOST-5: a lock another thread holds at a fork stays held in the child for ever
+    # (host.forking), so with a second thread running the signatures are checked here.
+    if not sigworker.HAVE_NACL:
+        pytest.skip("the signature worker needs PyNaCl")
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    alone = worker_checks(KEY.public)
+    assert alone is not None  # one thread, two cores: a worker may be forked
+    alone.close()
+    held = threading.Event()
+    other = threading.Thread(target=held.wait, daemon=True)
+    other.start()
+    try:
+        assert worker_checks(KEY.public) is None
+    finally:
+        held.set()
+        other.join()
+
+
 def test_sealcam_verify_with_its_worker_reports_what_the_verifier_alone_does(tmp_path):
     # A ledger long enough for the command to start its worker, with a changed entry, a
     # tail signed by another key and a cut end: the same JSON report as verify_chunks alone.
