@@ -449,3 +449,26 @@ def test_a_ledger_that_is_not_ok_is_said_with_its_finding_in_chinese(tmp_path):
     ), said[i18n.EN]
     _chinese(said[i18n.ZH])
     assert "签名" in said[i18n.ZH] and str(stop.seq) in said[i18n.ZH]
+
+
+# A space between two Chinese characters: a place said in Chinese words was set inside the
+# spaces a Latin box name needs.
+CJK_GAP = re.compile(
+    r"[\u4e00-\u9fff\uff08\uff09\uff0c] +[\u4e00-\u9fff]|[\u4e00-\u9fff] +[\uff08\uff09\uff0c]"
+)
+PLACED_CASES = [
+    lambda: mp4.read_init(b"\x00\x00\x00\x10ftyp"),  # past the end of the file
+    lambda: mp4.read_init(b""),  # the initialisation segment has no moov
+    lambda: mp4.read_init(b"\x00\x00\x00\x08moov\x00\x00"),  # stray bytes at the end of the file
+    lambda: mp4.read_fragment(b"", []),  # the fragment has no moof
+    lambda: mp4.init_segment([mp4.Track(1, mp4.HANDLER_VIDEO, 0, "avc1")]),  # timescale of track 1
+    lambda: mp4.init_segment([mp4.Track(1, mp4.HANDLER_VIDEO, 90000, "avc1", width=-1)]),
+]
+
+
+# R-DEV-2: a place in the file reads as Chinese words, not with gaps set for Latin names
+@pytest.mark.parametrize("case", range(len(PLACED_CASES)))
+def test_a_place_said_in_chinese_has_no_space_inside_the_words(case):
+    _exc, said = _in(i18n.ZH, PLACED_CASES[case])
+    _chinese(said)
+    assert not CJK_GAP.search(said), said
