@@ -104,8 +104,13 @@ def decode(body: bytes) -> Evidence:
     try:
         m = cbor.loads(body)
     except ProtocolError as exc:
+        # The decoder's reason is English (the protocol has no catalogue): the Chinese line
+        # leaves it out and says where the bytes went wrong (every DecodeError has its offset).
         raise EvidenceProblem(
-            "its payload is not deterministic CBOR (%s)" % exc, "mp4ev.not_cbor", why=exc
+            "its payload is not deterministic CBOR (%s)" % exc,
+            "mp4ev.not_cbor",
+            why=getattr(exc, "detail", str(exc)),
+            at=getattr(exc, "offset", -1),
         ) from None
     if type(m) is not dict:
         raise EvidenceProblem("its payload is not a CBOR map", "mp4ev.not_map")
@@ -136,7 +141,8 @@ def decode(body: bytes) -> Evidence:
         try:
             key = decode_key(raw_key)
         except ProtocolError as exc:
+            # The key reader's reason is English: the Chinese line leaves it out.
             raise EvidenceProblem(
-                "its device key is not readable (%s)" % exc, "mp4ev.key_unreadable", why=exc
+                "its device key is not readable (%s)" % exc, "mp4ev.key_unreadable", why=str(exc)
             ) from None
     return Evidence(device_id, key, recording, entries, export)

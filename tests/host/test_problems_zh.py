@@ -102,6 +102,23 @@ def test_mp4_errors_are_chinese_and_their_english_unchanged(make, english):
             cbor.dumps({"sealcam": 1, "device_id": "D", "recording": b"r", "entries": [1]}),
             "its entries are not a list of byte strings",
         ),
+        (
+            cbor.dumps({"sealcam": 1}) + b"\x00\x00",
+            "its payload is not deterministic CBOR (2 bytes follow the data item (at byte 10))",
+        ),
+        (
+            cbor.dumps(
+                {
+                    "sealcam": 1,
+                    "device_id": "D",
+                    "recording": b"r",
+                    "entries": [],
+                    "device_key": b"",
+                }
+            ),
+            "its device key is not readable (key file is not a COSE_Key in deterministic CBOR: "
+            "input ends where a data item should start (at byte 0))",
+        ),
     ],
 )
 def test_an_unreadable_evidence_box_is_said_in_chinese(body, english):
@@ -109,6 +126,8 @@ def test_an_unreadable_evidence_box_is_said_in_chinese(body, english):
     assert str(exc) == said == english
     _exc, said = _in(i18n.ZH, lambda: mp4evidence.decode(body))
     _chinese(said)
+    if "at byte 10" in english:  # where the bytes went wrong is said in Chinese too
+        assert "第 10 字节" in said, said
 
 
 def test_a_finding_carries_the_mp4_reason_to_the_report_in_chinese():
