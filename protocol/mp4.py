@@ -96,9 +96,11 @@ class Mp4Error(ValueError):
     """Bytes are not the fragmented MP4 this module reads, or a value cannot be written.
 
     The message is English: this module runs on the device too and has no catalogue.
-    ``msg_id`` and ``fields`` name the same line in the host's catalogue (``mp4.*``), so that
-    the host says it in the reader's language (``host.problems.said``); ``where`` and ``what``
-    fields name a place in the file as the English message does."""
+    ``msg_id`` and ``fields`` name the same line in the host's catalogue (``mp4e.*``), so that
+    the host says it in the reader's language (``host.problems.said``); the ``inside`` and
+    ``what`` fields name a place in the file as the English message does (``host.problems``
+    says each place through ``mp4e.place.*``). Not ``where``: ``host.report_text`` reads a
+    field of that name as a span of seqs, and an MP4 error's place there was a traceback."""
 
     def __init__(self, message: str, msg_id: str = "", **fields: object) -> None:
         super().__init__(message)

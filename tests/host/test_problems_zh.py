@@ -491,3 +491,39 @@ def test_a_place_said_in_chinese_has_no_space_inside_the_words(case):
     _exc, said = _in(i18n.ZH, PLACED_CASES[case])
     _chinese(said)
     assert not CJK_GAP.search(said), said
+
+
+def _places_in_mp4_source() -> set:
+    """Every place protocol.mp4 names in words of its own: the string it passes where a
+    reader or a check takes its ``what`` or ``where`` (a track number made 1, an entry mp4a)."""
+    import ast
+
+    position = {"_int": 4, "_children": 3, "_one": 2, "_inside": 2, "_check_uint": 0}
+    found = set()
+    for node in ast.walk(ast.parse(MP4_SOURCE)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            continue
+        at = position.get(node.func.id)
+        if at is None or len(node.args) <= at:
+            continue
+        arg = node.args[at]
+        if isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Mod):
+            arg = arg.left
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            found.add(arg.value.replace("%d", "1").replace("%r", "mp4a"))
+    return found
+
+
+# R-DEV-2: no place in a damaged file falls back to English words in a Chinese line
+def test_every_place_protocol_mp4_names_is_said_through_the_catalogue():
+    places = _places_in_mp4_source()
+    assert {"the file", "tkhd", "timescale of track 1", "stbl of track 1"} <= places
+    for words in places:
+        said = problems.place(words)
+        if isinstance(said, str):  # a box's or a field's own name stays as it is
+            assert re.fullmatch(r"[a-z][a-z0-9_]*", said), words
+            continue
+        exc = mp4.Mp4Error("mp4: %s is cut short" % words, "mp4e.cut_short", what=words)
+        i18n.use(i18n.ZH)
+        line = problems.said(exc)
+        assert english_run(line) < 2 and not CJK_GAP.search(line), line
