@@ -527,3 +527,18 @@ def test_every_place_protocol_mp4_names_is_said_through_the_catalogue():
         i18n.use(i18n.ZH)
         line = problems.said(exc)
         assert english_run(line) < 2 and not CJK_GAP.search(line), line
+
+
+# R-DEV-3: the key footage is sealed to has one Chinese name in every line that names it
+def test_the_agency_seal_key_has_one_chinese_name():
+    en, zh = i18n.catalog(i18n.EN), i18n.catalog(i18n.ZH)
+    naming = [
+        msg_id
+        for msg_id, text in en.items()
+        if re.search(r"\bseal key|agency'?s? (private |seal )*key\b", text)
+    ]
+    assert {"export.seal_key_name", "export.sealed_chunk", "file.what.agency_seal"} <= set(naming)
+    for msg_id in naming:
+        assert "机构封存" in zh[msg_id], (msg_id, zh[msg_id])
+    for msg_id, text in zh.items():
+        assert not re.search(r"本单位(的)?(封存)?(私钥|密钥)|机关密钥", text), (msg_id, text)
