@@ -109,11 +109,16 @@ def events(
         n = min(2 * n, EVENT_BATCH_MAX)
 
 
-def starts(store: LedgerRows, device_id: str) -> "Iterator[bytes]":
-    """The ids of the device's recordings, newest first, from their record-start events."""
+def starts(store: LedgerRows, device_id: str, damaged: bool = False) -> "Iterator[bytes]":
+    """The ids of the device's recordings, newest first, from their record-start events.
+    With ``damaged``, an event that does not parse is a candidate too (its seq as the id):
+    it may have been a record-start, and skipping it would quietly give the recording
+    before it; its span, read, is what the verifier then refuses."""
     seen: set = set()
-    for _seq, e in events(store, device_id, newest_first=True):
-        if _is(e, EV_RECORD_START):
+    for seq, e in events(store, device_id, newest_first=True):
+        if e is None and damaged:
+            yield seq.to_bytes(8, "big")
+        elif _is(e, EV_RECORD_START):
             assert e is not None
             rec = e.fields.get(F_RECORDING)
             if isinstance(rec, bytes) and rec and rec not in seen:

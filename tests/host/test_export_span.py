@@ -193,6 +193,21 @@ def test_a_number_past_the_ledgers_end_is_no_recording(three, tmp_path):
     assert not isinstance(info.value, NotAuthentic)
 
 
+def test_a_damaged_newest_record_start_is_not_passed_over(three, tmp_path):  # R-HOST-5
+    # With no number given the newest recording is exported: a newest record-start that no
+    # longer parses must not quietly give the recording before it.
+    ev, entries = three
+    last = record_starts(entries)[-1]
+    store = copy_of(ev, tmp_path)
+    db = sqlite3.connect(store / "evidence.db")
+    db.execute("UPDATE entries SET raw = ? WHERE seq = ?", (b"\xff\x00garbage", last))
+    db.commit()
+    db.close()
+    with pytest.raises(NotAuthentic, match="NOT OK"):
+        export_recording(str(store), DEVICE, None, str(tmp_path / "a.avi"), "W. Li")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]  # nothing written
+
+
 def test_a_damaged_record_stop_is_found(three, tmp_path):  # R-HOST-5
     # A stop that no longer parses is not taken for a recording cut short by a power loss.
     ev, entries = three
