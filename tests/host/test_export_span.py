@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from host import spans
 from host.evidence import SqliteEvidenceStore
-from host.export import ExportError, NotAuthentic, export_recording
+from host.export import ExportError, NotAuthentic, export_recording, pick_recording
 from host.mp4export import recording_span
 from protocol.ledger import LedgerWriter, parse_entry
 from protocol.registry import (
@@ -65,17 +65,27 @@ def copy_of(ev: Path, tmp_path: Path) -> Path:
     return out
 
 
-def counting(monkeypatch) -> list:
-    """Every entry the store hands out is counted (the store's ranged read)."""
+def counting(monkeypatch, queried: "list | None" = None) -> list:
+    """Every entry the store hands out is counted (the store's ranged read); with
+    ``queried``, every row its queries return too (the event scans, the reach on to a
+    signed entry), so a scan of the whole ledger shows."""
     got: list = []
     real = SqliteEvidenceStore.entries
+    real_query = SqliteEvidenceStore.query
 
     def entries(self, device_id, from_seq=0, to_seq=None):
         raws = real(self, device_id, from_seq, to_seq)
         got.extend(raws)
         return raws
 
+    def query(self, sql, params=()):
+        rows = real_query(self, sql, params)
+        if queried is not None:
+            queried.extend(rows)
+        return rows
+
     monkeypatch.setattr(SqliteEvidenceStore, "entries", entries)
+    monkeypatch.setattr(SqliteEvidenceStore, "query", query)
     return got
 
 
@@ -381,6 +391,26 @@ def test_a_gap_of_a_hundred_seqs_past_an_unsigned_stop_is_found(tmp_path):  # R-
     report = verify_records(span.records, DEVICE, public, resume=span.resume)
     assert report.state == NOT_OK
     assert any(f.code == "seq-gap" and f.seq == gap[0] for f in report.findings)
+
+
+def test_finding_a_span_scans_few_events_of_a_long_ledger(tmp_path, monkeypatch):
+    # The events are found by seq, a batch at a time from the start (or from the newest
+    # down): with forty recordings, one recording's export reads a few of their events,
+    # not all (every row the store returns is counted, its queries' included).
+    raws = _ledger([(6, True, 2, 3)] * 40)
+    entries = [parse_entry(r) for r in raws]
+    events = sum(1 for e in entries if e.kind == KIND_EVENT)
+    numbers = record_starts(entries)
+    store = _stored(str(tmp_path), raws)
+    try:
+        for number in (numbers[0], numbers[20], None):
+            queried: list = []
+            read = counting(monkeypatch, queried)
+            span = pick_recording(store, number, DEVICE)
+            assert span.entries and span.entries[0].seq == (number or numbers[-1])
+            assert len(read) + len(queried) <= 2 * len(span.entries) + 20 < events
+    finally:
+        store.close()
 
 
 def test_a_court_package_of_an_early_recording_reads_its_span_only(three, tmp_path, monkeypatch):
