@@ -152,10 +152,15 @@ def pick_recording(
     without entries: the store holds no such recording (the caller verifies what was read,
     then says so with ``no_such_recording``)."""
     if recording is None:
-        for rec_id in spans.starts(store, device_id):  # newest first: usually the first
+        # Newest first: usually the first. A damaged event is a candidate (it may have been
+        # the newest record-start): its span, verified, refuses the export rather than the
+        # recording before it being given in its place.
+        for rec_id in spans.starts(store, device_id, damaged=True):
             span = spans.read(store, device_id, rec_id)
             if span.entries and video_chunks(span.entries, rec_id):
                 return span
+            if not span.entries and span.records:
+                return span  # the caller verifies it, then says no such recording
         raise ExportError(i18n.text("export.no_video_recording", device=device_id))
     if recording < 0 or recording >= 1 << 64:
         raise ExportError(i18n.text("export.bad_recording_number", number=recording))

@@ -109,11 +109,16 @@ def events(
         n = min(2 * n, EVENT_BATCH_MAX)
 
 
-def starts(store: LedgerRows, device_id: str) -> "Iterator[bytes]":
-    """The ids of the device's recordings, newest first, from their record-start events."""
+def starts(store: LedgerRows, device_id: str, damaged: bool = False) -> "Iterator[bytes]":
+    """The ids of the device's recordings, newest first, from their record-start events.
+    With ``damaged``, an event that does not parse is a candidate too (its seq as the id):
+    it may have been a record-start, and skipping it would quietly give the recording
+    before it; its span, read, is what the verifier then refuses."""
     seen: set = set()
-    for _seq, e in events(store, device_id, newest_first=True):
-        if _is(e, EV_RECORD_START):
+    for seq, e in events(store, device_id, newest_first=True):
+        if e is None and damaged:
+            yield seq.to_bytes(8, "big")
+        elif _is(e, EV_RECORD_START):
             assert e is not None
             rec = e.fields.get(F_RECORDING)
             if isinstance(rec, bytes) and rec and rec not in seen:
@@ -140,6 +145,40 @@ def _prev_hash(store: LedgerRows, device_id: str, seq: int) -> bytes:
     return bytes(rows[0][0]) if rows else b""
 
 
+def _last_seq(store: LedgerRows, device_id: str) -> int:
+    """The highest seq the store holds of the device, -1 for none."""
+    rows = store.query(
+        "SELECT seq FROM entries WHERE device_id = ? ORDER BY seq DESC LIMIT 1", (device_id,)
+    )
+    return int(rows[0][0]) if rows else -1
+
+
+def _on_to_signed(store: LedgerRows, device_id: str, after: int, raws: list) -> None:
+    """Add to ``raws`` the entries past seq ``after``, in seq order, up to and including the
+    first signed one (the one that vouches for the unsigned ones before it), unless the last
+    of ``raws`` is signed already. The entries are asked for by seq past the last one read,
+    never by a window of seqs: a gap of any length is passed over, read across and left to
+    the verifier to find, not taken for the ledger's end."""
+    if raws:
+        last = _parsed(raws[-1])
+        if last is not None and last.signed:
+            return
+    while True:
+        rows = store.query(
+            "SELECT seq, raw FROM entries WHERE device_id = ? AND seq > ? "
+            "ORDER BY seq LIMIT %d" % TAIL_BATCH,
+            (device_id, after),
+        )
+        for seq, raw in rows:
+            raws.append(bytes(raw))
+            e = _parsed(raw)
+            if e is not None and e.signed:
+                return
+            after = int(seq)
+        if len(rows) < TAIL_BATCH:
+            return
+
+
 def read(store: LedgerRows, device_id: str, rec_id: bytes) -> Span:
     """The span of recording ``rec_id`` (its record-start at the seq its number names),
     read from the store by seq range."""
@@ -148,31 +187,27 @@ def read(store: LedgerRows, device_id: str, rec_id: bytes) -> Span:
     if first > NO_END:
         return span
     head = store.entries(device_id, first, first)
-    if not head:
+    start = _parsed(head[0]) if head else None
+    if not _is(start, EV_RECORD_START, rec_id):
+        # No recording starts there. A number past the ledger's end names none; one within
+        # it is a seq the store should hold: what it holds from there on to a signed entry
+        # is verified, linked to the entry before, so a start row deleted or swapped for
+        # another entry is a broken ledger, said before the recording is said missing.
+        if not head and first > _last_seq(store, device_id):
+            return span
+        span.resume = (first, _prev_hash(store, device_id, first - 1)) if first > 0 else None
+        raws = [bytes(head[0])] if head else []
+        _on_to_signed(store, device_id, first if head else first - 1, raws)
+        span.records = list(read_chunks((b"".join(raws),)))
+        span.read = len(raws)
         return span
     span.resume = (first, _prev_hash(store, device_id, first - 1)) if first > 0 else None
-    start = _parsed(head[0])
-    if not _is(start, EV_RECORD_START, rec_id):
-        # No recording starts there: a damaged entry is still given to the verifier, so
-        # the export says the ledger is broken before it says the recording is missing.
-        if start is None:
-            span.records = list(read_chunks((bytes(head[0]),)))
-        span.read = 1
-        return span
     end, stopped = _end(store, device_id, rec_id, first)
     raws = [bytes(head[0])]
     if end is None or end > first:
         raws.extend(bytes(r) for r in store.entries(device_id, first + 1, end))
-    # On to the first signed entry: the one that vouches for the unsigned ones before it.
-    while end is not None:
-        last = _parsed(raws[-1])
-        if last is not None and last.signed:
-            break
-        more = store.entries(device_id, end + 1, end + TAIL_BATCH)
-        if not more:
-            break
-        raws.extend(bytes(r) for r in more)
-        end += TAIL_BATCH
+    if end is not None:
+        _on_to_signed(store, device_id, end, raws)
     span.read = len(raws)
     records = list(read_chunks((b"".join(raws),)))
     entries = [r[2] for r in records if r[0] == "entry"]

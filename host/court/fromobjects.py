@@ -46,9 +46,12 @@ class _LogOf:
 class FetchedStore:
     """A scale-out store with the media of some recordings fetched into files."""
 
-    def __init__(self, store: "PgEvidenceStore", fetched: Fetched) -> None:
+    def __init__(self, store: "PgEvidenceStore", fetched: Fetched, spans_read: dict) -> None:
         self._store = store
         self._fetched = fetched
+        # {(device, recording number): its span's entries}, as read to fetch its media: the
+        # package takes them rather than reading each span a second time.
+        self.spans_read = spans_read
         self.log = _LogOf(store)
         self.root = store.url  # what an export (a raw recording's derivative) opens it by
         self.media_url = store.media.url
@@ -74,9 +77,11 @@ def fetched_for(store: "PgEvidenceStore", recordings: "list[tuple[str, int]]", n
     )
     try:
         chunks = []
+        read: dict = {}
         for device, number in recordings:
             rec_id = int(number).to_bytes(8, "big")
-            for e in spans.read(store, device, rec_id).entries:
+            read[(device, int(number))] = span = spans.read(store, device, rec_id).entries
+            for e in span:
                 if e.kind == KIND_CHUNK and e.fields.get(F_RECORDING) == rec_id:
                     chunks.append(e)  # the recording's span only (host.spans)
         try:
@@ -84,7 +89,7 @@ def fetched_for(store: "PgEvidenceStore", recordings: "list[tuple[str, int]]", n
         except FetchProblem as exc:
             raise Unusable(str(exc)) from None
         # A changed object is kept as it came: the package's own check refuses its chunk.
-        return FetchedStore(store, files), folder
+        return FetchedStore(store, files, read), folder
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -112,6 +117,8 @@ def build(
     try:
         # The view reads as a store's files by digest: the shape the package reads.
         source = cast("SqliteEvidenceStore", view)
-        return package.build(source, wanted, case, extractor, signer, kid, opts, now)
+        return package.build(
+            source, wanted, case, extractor, signer, kid, opts, now, spans_read=view.spans_read
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -271,6 +271,10 @@ class _Builder:
         self.files[rel] = (category, fmt, what, zh)
         self.known[rel] = (hashlib.sha256(data).hexdigest(), len(data))
 
+    def spans_read(self, read: dict) -> None:
+        """Take spans already read from this store (``{(device, number): entries}``)."""
+        self._spans.update(read)
+
     def entries(self, device: str, number: int) -> list:
         """Recording ``number``'s span of the device's ledger (``host.spans``): read by seq
         from the store, never the whole ledger; empty when the store holds no such
@@ -772,8 +776,11 @@ def build(
     kid: str,
     opts: Options,
     now_ms: int,
+    spans_read: "dict | None" = None,
 ) -> Made:
     """Write the package of ``wanted`` to ``opts.out``; see the module's docstring.
+    ``spans_read``: ``{(device, recording number): its span's entries}`` already read from
+    this store (``host.court.fromobjects``), so they are not read again.
 
     PackageError (exit 2) for input that cannot make a package, Refused (exit 1) for
     stored footage that is not what its device signed; either leaves nothing behind."""
@@ -793,7 +800,7 @@ def build(
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tmp.mkdir()
-        made = _build(store, wanted, case, extractor, signer, kid, opts, now_ms, tmp)
+        made = _build(store, wanted, case, extractor, signer, kid, opts, now_ms, tmp, spans_read)
         _durable(tmp)
         _into_place(tmp, out)
     except OSError as exc:
@@ -818,8 +825,10 @@ def _build(
     opts: Options,
     now_ms: int,
     tmp: Path,
+    spans_read: "dict | None" = None,
 ) -> Made:
     b = _Builder(store, tmp, opts, now_ms, extractor)
+    b.spans_read(spans_read or {})
     try:
         return _build_with(b, store, wanted, case, signer, kid, opts, now_ms, tmp)
     finally:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from host import spans
 from host.evidence import SqliteEvidenceStore
-from host.export import ExportError, NotAuthentic, export_recording
+from host.export import ExportError, NotAuthentic, export_recording, pick_recording
 from host.mp4export import recording_span
 from protocol.ledger import LedgerWriter, parse_entry
 from protocol.registry import (
@@ -28,6 +28,7 @@ from protocol.registry import (
     KIND_EVENT,
 )
 from protocol.signer import make_signer
+from protocol.verify import NOT_OK, verify_records
 from tests.host.helpers import break_signature, evidence, record_starts, run_pair, signed_stop
 from tests.host.rawrec import record
 from tests.protocol.helpers import DEVICE, SEED_A, chunk_fields
@@ -64,17 +65,27 @@ def copy_of(ev: Path, tmp_path: Path) -> Path:
     return out
 
 
-def counting(monkeypatch) -> list:
-    """Every entry the store hands out is counted (the store's ranged read)."""
+def counting(monkeypatch, queried: "list | None" = None) -> list:
+    """Every entry the store hands out is counted (the store's ranged read); with
+    ``queried``, every row its queries return too (the event scans, the reach on to a
+    signed entry), so a scan of the whole ledger shows."""
     got: list = []
     real = SqliteEvidenceStore.entries
+    real_query = SqliteEvidenceStore.query
 
     def entries(self, device_id, from_seq=0, to_seq=None):
         raws = real(self, device_id, from_seq, to_seq)
         got.extend(raws)
         return raws
 
+    def query(self, sql, params=()):
+        rows = real_query(self, sql, params)
+        if queried is not None:
+            queried.extend(rows)
+        return rows
+
     monkeypatch.setattr(SqliteEvidenceStore, "entries", entries)
+    monkeypatch.setattr(SqliteEvidenceStore, "query", query)
     return got
 
 
@@ -151,6 +162,60 @@ def test_a_damaged_record_start_is_said_as_a_broken_ledger(three, tmp_path):  # 
     db.close()
     with pytest.raises(NotAuthentic, match="NOT OK"):
         export_recording(str(store), DEVICE, second, str(tmp_path / "a.avi"), "W. Li")
+
+
+def test_a_deleted_record_start_is_a_broken_ledger_not_a_missing_recording(three, tmp_path):
+    # R-HOST-5: deleting a recording's start row must not hide the recording ("no such
+    # recording", the ledger said OK): the seq is within the ledger, so its gap is found.
+    ev, entries = three
+    second = record_starts(entries)[1]
+    store = copy_of(ev, tmp_path)
+    db = sqlite3.connect(store / "evidence.db")
+    db.execute("DELETE FROM entries WHERE seq = ?", (second,))
+    db.commit()
+    db.close()
+    with pytest.raises(NotAuthentic, match="NOT OK"):
+        export_recording(str(store), DEVICE, second, str(tmp_path / "a.avi"), "W. Li")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]  # nothing written
+
+
+@pytest.mark.parametrize("other", ["first start", "next entry"])
+def test_a_swapped_record_start_is_a_broken_ledger_not_a_missing_recording(
+    three, tmp_path, other
+):  # R-HOST-5: another entry that parses, put in the start's row, hides nothing either
+    ev, entries = three
+    first, second, _ = record_starts(entries)
+    source = first if other == "first start" else second + 1
+    store = copy_of(ev, tmp_path)
+    db = sqlite3.connect(store / "evidence.db")
+    raw, digest = db.execute("SELECT raw, hash FROM entries WHERE seq = ?", (source,)).fetchone()
+    db.execute("UPDATE entries SET raw = ?, hash = ? WHERE seq = ?", (raw, digest, second))
+    db.commit()
+    db.close()
+    with pytest.raises(NotAuthentic, match="NOT OK"):
+        export_recording(str(store), DEVICE, second, str(tmp_path / "a.avi"), "W. Li")
+
+
+def test_a_number_past_the_ledgers_end_is_no_recording(three, tmp_path):
+    ev, entries = three
+    with pytest.raises(ExportError, match="has no recording") as info:
+        export_recording(str(ev), DEVICE, entries[-1].seq + 1, str(tmp_path / "a.avi"), "W. Li")
+    assert not isinstance(info.value, NotAuthentic)
+
+
+def test_a_damaged_newest_record_start_is_not_passed_over(three, tmp_path):  # R-HOST-5
+    # With no number given the newest recording is exported: a newest record-start that no
+    # longer parses must not quietly give the recording before it.
+    ev, entries = three
+    last = record_starts(entries)[-1]
+    store = copy_of(ev, tmp_path)
+    db = sqlite3.connect(store / "evidence.db")
+    db.execute("UPDATE entries SET raw = ? WHERE seq = ?", (b"\xff\x00garbage", last))
+    db.commit()
+    db.close()
+    with pytest.raises(NotAuthentic, match="NOT OK"):
+        export_recording(str(store), DEVICE, None, str(tmp_path / "a.avi"), "W. Li")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]  # nothing written
 
 
 def test_a_damaged_record_stop_is_found(three, tmp_path):  # R-HOST-5
@@ -253,6 +318,99 @@ def test_the_span_read_by_seq_is_the_span_of_the_whole_ledger(plan, data):
             nxt = [n for n in numbers if n > number]
             assert verified[-1].seq >= (nxt[0] - 1 if nxt else entries[-1].seq)
         assert span.resume == (number, entries[number - 1].digest)
+
+
+def _stored(folder: str, raws: list, drop: "list | None" = None) -> SqliteEvidenceStore:
+    """A store holding ``raws`` of DEVICE, the rows of the seqs in ``drop`` deleted from
+    its database (as one who could write to it would), opened read only."""
+    store = SqliteEvidenceStore(folder)
+    try:
+        store.enrol(DEVICE, make_signer(SEED_A).public_key())
+        store.add_entries(DEVICE, raws, 1)
+    finally:
+        store.close()
+    if drop:
+        db = sqlite3.connect(Path(folder) / "evidence.db")
+        db.executemany("DELETE FROM entries WHERE seq = ?", [(s,) for s in drop])
+        db.commit()
+        db.close()
+    return SqliteEvidenceStore(folder, readonly=True)
+
+
+def _verdict(span: spans.Span) -> str:
+    public = make_signer(SEED_A).public_key()
+    return verify_records(span.records, DEVICE, public, resume=span.resume).state
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(RECORDINGS, st.data())
+def test_a_deleted_row_at_a_recordings_start_is_never_ok(plan, data):  # R-HOST-5
+    # Any recording's record-start row, deleted: the span read for its number is verified
+    # NOT OK (a gap), never an empty span that says nothing is wrong.
+    raws = _ledger(plan)
+    entries = [parse_entry(r) for r in raws]
+    number = data.draw(st.sampled_from(record_starts(entries)))
+    with tempfile.TemporaryDirectory() as folder:
+        store = _stored(folder, raws, [number])
+        try:
+            span = spans.read(store, DEVICE, number.to_bytes(8, "big"))
+        finally:
+            store.close()
+    assert span.entries == [] and _verdict(span) == NOT_OK
+
+
+def test_a_gap_of_a_hundred_seqs_past_an_unsigned_stop_is_found(tmp_path):  # R-HOST-5
+    # The reach past an unsigned stop to the entry that signs for it asks for the next
+    # entries by seq, so a gap wider than one batch is read across and found, not taken
+    # for the ledger's end (which would leave the stop merely unsigned: OK with missing).
+    writer = LedgerWriter(make_signer(SEED_A), DEVICE, sign_every=1 << 20)
+    raws: list = []
+
+    def add(kind, fields, sign=False):
+        t = 1000 * (len(raws) + 1)
+        raws.append(writer.append(kind, fields, 1_700_000_000_000 + t, t, sign))
+
+    add(KIND_EVENT, {F_EVENT: EV_BOOT}, True)
+    rec = writer.seq.to_bytes(8, "big")
+    add(KIND_EVENT, {F_EVENT: EV_RECORD_START, F_RECORDING: rec})
+    for _ in range(3):
+        add(KIND_CHUNK, {**chunk_fields(len(raws)), F_RECORDING: rec})
+    add(KIND_EVENT, {F_EVENT: EV_RECORD_STOP, F_RECORDING: rec})
+    stop = len(raws) - 1
+    for _ in range(150):
+        add(KIND_EVENT, {F_EVENT: EV_BOOT})
+    add(KIND_EVENT, {F_EVENT: EV_BOOT}, True)
+    gap = list(range(stop + 1, stop + 101))
+    store = _stored(str(tmp_path), raws, gap)
+    try:
+        span = spans.read(store, DEVICE, rec)
+    finally:
+        store.close()
+    assert span.entries[-1].seq == len(raws) - 1 and span.entries[-1].signed
+    public = make_signer(SEED_A).public_key()
+    report = verify_records(span.records, DEVICE, public, resume=span.resume)
+    assert report.state == NOT_OK
+    assert any(f.code == "seq-gap" and f.seq == gap[0] for f in report.findings)
+
+
+def test_finding_a_span_scans_few_events_of_a_long_ledger(tmp_path, monkeypatch):
+    # The events are found by seq, a batch at a time from the start (or from the newest
+    # down): with forty recordings, one recording's export reads a few of their events,
+    # not all (every row the store returns is counted, its queries' included).
+    raws = _ledger([(6, True, 2, 3)] * 40)
+    entries = [parse_entry(r) for r in raws]
+    events = sum(1 for e in entries if e.kind == KIND_EVENT)
+    numbers = record_starts(entries)
+    store = _stored(str(tmp_path), raws)
+    try:
+        for number in (numbers[0], numbers[20], None):
+            queried: list = []
+            read = counting(monkeypatch, queried)
+            span = pick_recording(store, number, DEVICE)
+            assert span.entries and span.entries[0].seq == (number or numbers[-1])
+            assert len(read) + len(queried) <= 2 * len(span.entries) + 20 < events
+    finally:
+        store.close()
 
 
 def test_a_court_package_of_an_early_recording_reads_its_span_only(three, tmp_path, monkeypatch):

@@ -91,3 +91,13 @@ def test_a_chain_broken_at_the_spans_start_is_found(three, tmp_path):
     _sql(url, "UPDATE entries SET hash = %s WHERE seq = %s", (b"\xab" * 32, second - 1))
     with pytest.raises(NotAuthentic, match="NOT OK"):
         export_recording(url, DEVICE, second, str(tmp_path / "a.avi"), "W. Li", media=media)
+
+
+def test_a_deleted_record_start_is_a_broken_ledger_not_a_missing_recording(three, tmp_path):
+    # R-HOST-5: the start row's seq is within the ledger, so its absence is a gap, found.
+    url, media, entries = three
+    second = record_starts(entries)[1]
+    _sql(url, "DELETE FROM entries WHERE seq = %s", (second,))
+    with pytest.raises(NotAuthentic, match="NOT OK"):
+        export_recording(url, DEVICE, second, str(tmp_path / "a.avi"), "W. Li", media=media)
+    assert not (tmp_path / "a.avi").exists()

@@ -554,6 +554,25 @@ def test_a_court_package_verifies(room, tmp_path, monkeypatch, capsys):
         CLERK, audit.EXPORT, room.item, audit.DONE)  # fmt: skip
 
 
+def test_a_court_package_reads_its_recordings_span_once(room, tmp_path, monkeypatch, capsys):
+    # The span read to fetch a recording's media from the bucket is the one the package
+    # builds from, not read a second time (on the embedded store: read once as well).
+    from host import spans
+
+    read: list = []
+    real = spans.read
+
+    def counted(store, device_id, rec_id):
+        read.append((device_id, rec_id))
+        return real(store, device_id, rec_id)
+
+    monkeypatch.setattr(spans, "read", counted)
+    device, number = items.parse_id(room.item)
+    code = _export(monkeypatch, room, tmp_path / "pkg", "--recording", room.item)
+    assert code == 0, capsys.readouterr().err
+    assert read.count((device, number.to_bytes(8, "big"))) == 1
+
+
 def _spoil(room: Room, digest: bytes, how: str) -> None:
     """The media of ``digest`` changed or gone behind the store's back. In the embedded
     store: its file edited or removed. In the bucket, whose versions are locked (COMPLIANCE)
