@@ -179,3 +179,68 @@ def test_a_host_stopped_between_the_receipt_and_the_lock_pass_is_caught_up_by_ke
 def _english():
     yield
     i18n.use(None)
+
+
+def waiting_on_advisory_lock(url) -> bool:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return bool(
+            conn.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            ).fetchone()[0]
+        )
+
+
+def test_close_cuts_off_a_lock_pass_stuck_on_another_hosts_write_lock(
+    tmp_path, scale_store, monkeypatch
+):
+    # Another host holds the write lock for ever; the dock's pass waits on it. The close
+    # (a daemon's Ctrl-C) waits its bound, cancels the pass on its own connection and
+    # returns; the objects stay owed in lock_new for the upkeep.
+    import host.pgstore
+
+    monkeypatch.setattr(host.pgstore, "CLOSE_WAIT_S", 0.5)  # shortens the test, no timing
+    url, media = scale_store
+    store, src, device, _item = held_recording(tmp_path, url, media)
+    digests = {bytes(d) for d, _n in store.missing_media(device)}
+    other = psycopg.connect(url, autocommit=True)
+    other.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK,))
+    try:
+        staged = [store.put_media(d, src.read_media(d), defer=True) for d in sorted(digests)]
+        store.make_durable(staged)
+        while not waiting_on_advisory_lock(url):  # the pass is waiting on the write lock
+            threading.Event().wait(0.05)
+        closer = threading.Thread(target=store.close)
+        closer.start()
+        closer.join(WAIT_S)
+        assert not closer.is_alive(), "close waited for ever on the stuck lock pass"
+        assert not waiting_on_advisory_lock(url)  # the pass's statement was cancelled
+        assert owed(url) == digests
+        store.wait_for_locks()  # after the close: at once
+    finally:
+        other.execute("SELECT pg_advisory_unlock(%s)", (WRITE_LOCK,))
+        other.close()
+        src.close()
+
+
+def test_a_pass_owed_after_the_close_began_is_left_to_the_upkeep(tmp_path, scale_store):
+    # A session that committed its media while the store closes queues no pass on the
+    # passes shut down (no RuntimeError: its receipt goes): the objects stay in lock_new.
+    url, media = scale_store
+    store, src, device, _item = held_recording(tmp_path, url, media)
+    digests = sorted(bytes(d) for d, _n in store.missing_media(device))
+    first, rest = digests[:1], digests[1:]
+    store.make_durable([store.put_media(d, src.read_media(d), defer=True) for d in first])
+    store.wait_for_locks()  # the passes' thread exists
+    staged = [store.put_media(d, src.read_media(d), defer=True) for d in rest]
+    real = store._lock_later
+
+    def closing_meanwhile(done, now_ms):
+        store.close()  # the daemon's close arrives between the commit and the queueing
+        real(done, now_ms)
+
+    store._lock_later = closing_meanwhile
+    store.make_durable(staged)
+    store.wait_for_locks()  # returns at once after the close
+    assert owed(url) == set(rest)
+    src.close()
+
