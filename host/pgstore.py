@@ -895,9 +895,14 @@ class PgEvidenceStore(EvidenceStore):
         try:
             if self._passer is None:
                 self._passer = self._apart()
-            medialocks.after_dock(self._passer, digests, now_ms)
+            applied = medialocks.after_dock(self._passer, digests, now_ms)
         except Exception as exc:  # the session's evidence is stored and recorded already
             self.lock_problems.append(("", str(exc).splitlines()[0] if str(exc) else repr(exc)))
+            return
+        for digest, why in applied.failed if applied is not None else ():
+            # Left in lock_new: the upkeep plans them again.
+            self.lock_problems.append((digest, why))
+            print(i18n.text("lock.failed", digest=digest, why=why), file=sys.stderr)
 
     def _apart(self) -> "PgEvidenceStore":
         """This store on a database connection of its own (the same bucket, S3 client and

@@ -244,3 +244,43 @@ def test_a_pass_owed_after_the_close_began_is_left_to_the_upkeep(tmp_path, scale
     assert owed(url) == set(rest)
     src.close()
 
+
+class RefusingOne:
+    """The real S3 client, but one object's locks refused."""
+
+    def __init__(self, s3, digest: bytes) -> None:
+        self.s3, self.key = s3, "media/" + digest.hex()
+
+    def __getattr__(self, name):
+        real = getattr(self.s3, name)
+        if name not in ("put_object_retention", "put_object_legal_hold"):
+            return real
+
+        def call(**kw):
+            if kw.get("Key") == self.key:
+                raise ConnectionError("the object store refused")
+            return real(**kw)
+
+        return call
+
+
+def test_a_lock_the_object_store_refused_in_a_docks_pass_is_said_and_stays_owed(
+    tmp_path, scale_store, capsys
+):
+    i18n.use("en")
+    url, media = scale_store
+    store, src, device, _item = held_recording(tmp_path, url, media)
+    digests = sorted(bytes(d) for d, _n in store.missing_media(device))
+    refused = digests[0]
+    store.media.s3 = RefusingOne(store.media.s3, refused)
+    staged = [store.put_media(d, src.read_media(d), defer=True) for d in digests]
+    store.make_durable(staged)
+    store.wait_for_locks()
+    assert store.lock_problems == [(refused.hex(), "the object store refused")]
+    assert owed(url) == {refused}
+    why = "the object store refused"
+    assert capsys.readouterr().err.splitlines() == [
+        i18n.text("lock.failed", digest=refused.hex(), why=why)
+    ]
+    src.close()
+    store.close()
