@@ -182,10 +182,12 @@ def _english():
 
 
 def waiting_on_advisory_lock(url) -> bool:
+    """Whether a connection to this test's database waits for an advisory lock."""
     with psycopg.connect(url, autocommit=True) as conn:
         return bool(
             conn.execute(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             ).fetchone()[0]
         )
 
