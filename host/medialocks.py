@@ -72,7 +72,6 @@ class LockedStore(Protocol):
 
 
 MANY = 20_000  # items read by lists of ids up to this; the whole tables above it
-CHUNK = 500  # ids in one IN (...) list
 READERS = 4  # objects whose locks a full check asks the object store about at once
 MARGIN_DAYS = objectlock.STEP_DAYS  # the upkeep's default: a lock short within it is extended
 
@@ -137,12 +136,6 @@ def lock_in_store(media: "S3Media", digest: bytes, version: str) -> Lock:
     return Lock(_ms(until), held)
 
 
-def _in(cur: "Cursor", sql: str, ids: "Iterable[Any]") -> "Iterator[tuple]":
-    """The rows of ``sql`` (ending in ``IN (%s)``) for every id of ``ids``, CHUNK ids a
-    query: a handful of indexed reads for one recording's change, not a table scan."""
-    return sqlstore.rows_in(cur, sql, ids, CHUNK)
-
-
 class CursorRetention:
     """``ItemRetention`` over the management tables, through ``cursor()`` (a context
     manager giving a read cursor of either store: ``store.read``)."""
@@ -159,7 +152,7 @@ class CursorRetention:
                 rows = cur.execute("SELECT digest, item_id FROM media_refs").fetchall()
             else:
                 sql = "SELECT digest, item_id FROM media_refs WHERE digest IN (%s)"
-                rows = list(_in(cur, sql, [bytes(d) for d in digests]))
+                rows = list(sqlstore.rows_in(cur, sql, [bytes(d) for d in digests]))
         for digest, item_id in rows:
             out.setdefault(bytes(digest), []).append(item_id)
         return out
@@ -174,7 +167,9 @@ def objects_of(cur: "Cursor", item_ids: "Iterable[str]") -> "list[bytes]":
     if not sqlstore.has_table(cur, "media_refs"):
         return []
     sql = "SELECT DISTINCT digest FROM media_refs WHERE item_id IN (%s)"
-    return list(dict.fromkeys(bytes(r[0]) for r in _in(cur, sql, sorted(set(item_ids)))))
+    return list(
+        dict.fromkeys(bytes(r[0]) for r in sqlstore.rows_in(cur, sql, sorted(set(item_ids))))
+    )
 
 
 def open_case_items(cur: "Cursor") -> "set[str]":
@@ -193,7 +188,7 @@ def open_case_items(cur: "Cursor") -> "set[str]":
 def keeps_from(cur: "Cursor", item_ids: "Iterable[str]", now_ms: int) -> "dict[str, Keep]":
     """Each item's ``Keep`` from the management tables, read as ``retention`` reads the
     facts (``retention._case_links``, ``retention.held_items``): by lists of ids up to
-    ``MANY`` items (four statements per ``CHUNK`` ids, beside the policy's and the tables'
+    ``MANY`` items (four statements per ``sqlstore.CHUNK`` ids, beside the policy's and the tables'
     own: a dock's handful of items costs what a case's hundred do), the whole tables above
     it."""
     wanted = set(item_ids)

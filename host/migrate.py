@@ -103,6 +103,9 @@ class Damaged(NamedTuple):
     # file while it was whole, and it hashes to the digest: that object is the chunk's
     # media in the copy (nothing is damaged there); these bytes are only kept aside.
     recovered: bool = False
+    # Recovered the other way round: an earlier run kept these bytes aside and the file
+    # is whole now (restored), its media stored whole (``_kept_aside``).
+    earlier: bool = False
 
 
 def _schemas() -> tuple:
@@ -324,7 +327,9 @@ def _kept_aside(media: Any, stored: dict, known: "set[str]") -> "list[Damaged]":
             own = hashlib.sha256(data).digest()
             if digest in stored and own.hex() == key[len(DAMAGED) :] and answer.get("VersionId"):
                 version = str(answer["VersionId"])
-                out.append(Damaged(digest, own, len(data), key, version, recovered=True))
+                out.append(
+                    Damaged(digest, own, len(data), key, version, recovered=True, earlier=True)
+                )
     return out
 
 

@@ -366,6 +366,7 @@ class PgEvidenceStore(EvidenceStore):
         self._pool: Any = None  # the upload threads, made at the first upload
         self._passes: Any = None  # the docks' lock passes, one at a time, after the receipt
         self._passer: PgEvidenceStore | None = None  # the passes' own connection (_apart)
+        self._last_pass: Any = None  # the future of the pass queued last (close waits for it)
         self._room = threading.BoundedSemaphore(UPLOADS)
         # digest -> when the chunk naming it was recorded (ms), for the media a session is
         # about to bring (``missing_media``): its object's first lock starts from there.
@@ -493,15 +494,15 @@ class PgEvidenceStore(EvidenceStore):
         under way is awaited ``CLOSE_WAIT_S``, then cancelled (its transaction rolled back:
         nothing half-written), so that a step waiting on a lock another host holds, or on
         a database that does not answer, cannot keep a server's end waiting for ever; no
-        statement starts after this."""
+        statement starts after this. The docks' lock passes get the same bounded wait on
+        their own connection; a pass cut off leaves its objects in ``lock_new`` for the
+        upkeep."""
+        # First, so that a session committing now queues no pass on a pool shut down
+        # (its objects are noted in lock_new already) and no statement starts.
+        self._closing = True
         if self._pool is not None:
             self._pool.shutdown(wait=True)
-        if self._passes is not None:  # the docks' lock passes under way or waiting end first
-            self._passes.shutdown(wait=True)
-        if self._passer is not None:
-            with contextlib.suppress(Exception):
-                self._passer._db.close()
-        self._closing = True
+        self._end_passes()
         held = self._lock.acquire(timeout=CLOSE_WAIT_S)
         for _ in range(CLOSE_CANCELS):
             if held:
@@ -518,6 +519,33 @@ class PgEvidenceStore(EvidenceStore):
                 self._lock.release()
 
     # --- one session per device at a time ---
+
+    def _end_passes(self) -> None:
+        """The docks' lock passes under way or queued are let run ``CLOSE_WAIT_S``; then
+        those not started are dropped and the one running is cancelled on its connection
+        (a pass waiting for the write lock another host holds, or on a database that does
+        not answer), as the main connection's statement is."""
+        from concurrent.futures import wait
+
+        # Read without the connection's lock, which a stuck statement may hold.
+        passes, last = self._passes, self._last_pass
+        if passes is None:
+            return
+        passes.shutdown(wait=False)  # no pass starts after those queued
+        done = last is None or bool(wait([last], timeout=CLOSE_WAIT_S).done)
+        if not done:
+            passes.shutdown(wait=False, cancel_futures=True)
+        for _ in range(CLOSE_CANCELS):
+            if done:
+                break
+            passer = self._passer
+            if passer is not None:
+                with contextlib.suppress(Exception):
+                    passer._db.cancel_safe(timeout=CLOSE_WAIT_S)
+            done = bool(wait([last], timeout=CLOSE_WAIT_S).done)
+        if self._passer is not None:
+            with contextlib.suppress(Exception):
+                self._passer._db.close()
 
     def _claim(self, device_id: str) -> None:
         """This thread's session holds the device (an advisory lock on a connection of its
@@ -833,17 +861,28 @@ class PgEvidenceStore(EvidenceStore):
         from concurrent.futures import ThreadPoolExecutor
 
         with self._lock:
+            if self._closing:
+                return  # the objects are noted in lock_new: the upkeep sets their locks
             if self._passes is None:
                 self._passes = ThreadPoolExecutor(1, thread_name_prefix="lock-pass")
-            self._passes.submit(self._lock_new, digests, now_ms)
+            try:
+                self._last_pass = self._passes.submit(self._lock_new, digests, now_ms)
+            except RuntimeError:  # shut down by a close meanwhile: lock_new keeps them
+                pass
 
     def wait_for_locks(self) -> None:
         """Return once the lock passes of every dock recorded so far have run (a reader of
-        the locks right after a dock; ``close`` waits for them too)."""
+        the locks right after a dock; ``close`` waits for them too, within its bound, and
+        after it this returns at once)."""
         with self._lock:
-            passes = self._passes
-        if passes is not None:
-            passes.submit(lambda: None).result()  # one thread: the passes before it are done
+            passes = None if self._closing else self._passes
+        if passes is None:
+            return
+        try:
+            marker = passes.submit(lambda: None)  # one thread: the passes before it are done
+        except RuntimeError:  # closed meanwhile
+            return
+        marker.result()
 
     def _lock_new(self, digests: list, now_ms: int) -> None:
         """New objects of a recording whose retention is longer than their first lock get
@@ -856,9 +895,14 @@ class PgEvidenceStore(EvidenceStore):
         try:
             if self._passer is None:
                 self._passer = self._apart()
-            medialocks.after_dock(self._passer, digests, now_ms)
+            applied = medialocks.after_dock(self._passer, digests, now_ms)
         except Exception as exc:  # the session's evidence is stored and recorded already
             self.lock_problems.append(("", str(exc).splitlines()[0] if str(exc) else repr(exc)))
+            return
+        for digest, why in applied.failed if applied is not None else ():
+            # Left in lock_new: the upkeep plans them again.
+            self.lock_problems.append((digest, why))
+            print(i18n.text("lock.failed", digest=digest, why=why), file=sys.stderr)
 
     def _apart(self) -> "PgEvidenceStore":
         """This store on a database connection of its own (the same bucket, S3 client and
@@ -869,7 +913,7 @@ class PgEvidenceStore(EvidenceStore):
         twin._db = connect(self.url)
         twin._lock = threading.RLock()
         twin._claims = {}
-        twin._pool = twin._passes = twin._passer = twin._source = None
+        twin._pool = twin._passes = twin._passer = twin._source = twin._last_pass = None
         return twin
 
     def new_objects(self) -> "list[bytes]":

@@ -38,6 +38,7 @@ from typing import Any, Protocol
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
+CHUNK = 500  # ids in one IN (...) list (rows_in)
 
 
 class Cursor(Protocol):
@@ -186,7 +187,7 @@ def existing(cur: Cursor, names: Sequence[str]) -> "set[str]":
     return {r[0] for r in cur.execute(sql, tuple(names)).fetchall()}
 
 
-def rows_in(cur: Cursor, sql: str, ids: Iterable[Any], chunk: int = 500) -> "Iterator[tuple]":
+def rows_in(cur: Cursor, sql: str, ids: Iterable[Any], chunk: int = CHUNK) -> "Iterator[tuple]":
     """The rows of ``sql`` (holding one ``IN (%s)``) for every id of ``ids``, ``chunk`` ids
     a statement: a handful of indexed reads for a list of ids, whatever its length up to a
     few thousand, rather than one statement per id or a scan of the whole table."""

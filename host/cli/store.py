@@ -93,7 +93,10 @@ def run_migrate(args: argparse.Namespace) -> int:
     for line in report.differences:
         print(line)
     for d in report.damaged:
-        if d.recovered:  # the chunk's media is whole in the copy; the bytes kept aside
+        if d.earlier:  # kept by an earlier run; the file is whole now, its media too
+            print(i18n.text("migrate.kept_earlier", digest=d.digest.hex(), size=d.size,
+                            own=d.sha256.hex(), key=d.key))  # fmt: skip
+        elif d.recovered:  # the chunk's media is whole in the copy; the bytes kept aside
             print(i18n.text("migrate.recovered", digest=d.digest.hex(), size=d.size,
                             own=d.sha256.hex(), key=d.key))  # fmt: skip
         else:

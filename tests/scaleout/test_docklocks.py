@@ -179,3 +179,109 @@ def test_a_host_stopped_between_the_receipt_and_the_lock_pass_is_caught_up_by_ke
 def _english():
     yield
     i18n.use(None)
+
+
+def waiting_on_advisory_lock(url) -> bool:
+    """Whether a connection to this test's database waits for an advisory lock."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        return bool(
+            conn.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            ).fetchone()[0]
+        )
+
+
+def test_close_cuts_off_a_lock_pass_stuck_on_another_hosts_write_lock(
+    tmp_path, scale_store, monkeypatch
+):
+    # Another host holds the write lock for ever; the dock's pass waits on it. The close
+    # (a daemon's Ctrl-C) waits its bound, cancels the pass on its own connection and
+    # returns; the objects stay owed in lock_new for the upkeep.
+    import host.pgstore
+
+    monkeypatch.setattr(host.pgstore, "CLOSE_WAIT_S", 0.5)  # shortens the test, no timing
+    url, media = scale_store
+    store, src, device, _item = held_recording(tmp_path, url, media)
+    digests = {bytes(d) for d, _n in store.missing_media(device)}
+    other = psycopg.connect(url, autocommit=True)
+    other.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK,))
+    try:
+        staged = [store.put_media(d, src.read_media(d), defer=True) for d in sorted(digests)]
+        store.make_durable(staged)
+        while not waiting_on_advisory_lock(url):  # the pass is waiting on the write lock
+            threading.Event().wait(0.05)
+        closer = threading.Thread(target=store.close)
+        closer.start()
+        closer.join(WAIT_S)
+        assert not closer.is_alive(), "close waited for ever on the stuck lock pass"
+        assert not waiting_on_advisory_lock(url)  # the pass's statement was cancelled
+        assert owed(url) == digests
+        store.wait_for_locks()  # after the close: at once
+    finally:
+        other.execute("SELECT pg_advisory_unlock(%s)", (WRITE_LOCK,))
+        other.close()
+        src.close()
+
+
+def test_a_pass_owed_after_the_close_began_is_left_to_the_upkeep(tmp_path, scale_store):
+    # A session that committed its media while the store closes queues no pass (none on
+    # passes shut down, none started after the close): its receipt goes, the objects stay
+    # in lock_new for the upkeep.
+    url, media = scale_store
+    store, src, device, _item = held_recording(tmp_path, url, media)
+    digests = {bytes(d) for d, _n in store.missing_media(device)}
+    staged = [store.put_media(d, src.read_media(d), defer=True) for d in sorted(digests)]
+    real = store._lock_later
+
+    def closing_meanwhile(done, now_ms):
+        store.close()  # the daemon's close arrives between the commit and the queueing
+        real(done, now_ms)
+
+    store._lock_later = closing_meanwhile
+    store.make_durable(staged)
+    store.wait_for_locks()  # returns at once after the close
+    assert owed(url) == digests
+    assert store.lock_problems == []  # no pass was tried on the closed store
+    src.close()
+
+
+class RefusingOne:
+    """The real S3 client, but one object's locks refused."""
+
+    def __init__(self, s3, digest: bytes) -> None:
+        self.s3, self.key = s3, "media/" + digest.hex()
+
+    def __getattr__(self, name):
+        real = getattr(self.s3, name)
+        if name not in ("put_object_retention", "put_object_legal_hold"):
+            return real
+
+        def call(**kw):
+            if kw.get("Key") == self.key:
+                raise ConnectionError("the object store refused")
+            return real(**kw)
+
+        return call
+
+
+def test_a_lock_the_object_store_refused_in_a_docks_pass_is_said_and_stays_owed(
+    tmp_path, scale_store, capsys
+):
+    i18n.use("en")
+    url, media = scale_store
+    store, src, device, _item = held_recording(tmp_path, url, media)
+    digests = sorted(bytes(d) for d, _n in store.missing_media(device))
+    refused = digests[0]
+    store.media.s3 = RefusingOne(store.media.s3, refused)
+    staged = [store.put_media(d, src.read_media(d), defer=True) for d in digests]
+    store.make_durable(staged)
+    store.wait_for_locks()
+    assert store.lock_problems == [(refused.hex(), "the object store refused")]
+    assert owed(url) == {refused}
+    why = "the object store refused"
+    assert capsys.readouterr().err.splitlines() == [
+        i18n.text("lock.failed", digest=refused.hex(), why=why)
+    ]
+    src.close()
+    store.close()

@@ -14,7 +14,7 @@ from host.pgstore import PgEvidenceStore
 DAY = retention.DAY_MS
 T0 = 1_795_420_800_000  # when the recordings were made
 RECORDINGS = 60
-# The statements keeps_from may make for up to CHUNK items: the tables' checks and the
+# The statements keeps_from may make for up to sqlstore.CHUNK items: the tables' checks and the
 # policy's settings and case types (a dozen, whatever the items), then one list read each
 # of the items, their cases, and their holds (direct and through a case). The same for 1
 # item as for 60; read one by one, 32 items took about 260.
