@@ -668,7 +668,7 @@ def test_every_message_a_template_shows_is_in_both_catalogs():
         ids |= set(
             re.findall(r"""\bt\(["'](web\.[A-Za-z0-9_.-]*[A-Za-z0-9_-])["']""", page.read_text())
         )
-    for state in ("ok", "checking", "missing", "altered"):
+    for state in ("ok", "checking", "missing", "altered", "unreadable"):
         ids.add("web.check." + state)
     for why in ("raw", "sealed", "no-init"):
         ids.add("web.rec.not_playable." + why)
