@@ -130,7 +130,7 @@ class ExportError(Exception):
     def said(cls, msg_id: str, **fields: object) -> "ExportError":
         """The error saying catalog message ``msg_id`` with ``fields``, in the language in
         force, its id and fields kept."""
-        exc = cls(i18n.text(msg_id, **fields))
+        exc = cls(i18n.text(msg_id, None, **fields))
         exc.msg_id, exc.fields = msg_id, fields
         return exc
 
