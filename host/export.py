@@ -119,7 +119,20 @@ MIN_FPS, MAX_FPS = 0.1, 240.0
 
 
 class ExportError(Exception):
-    """The export cannot be made from this input; the message says what to do."""
+    """The export cannot be made from this input; the message says what to do. Made by
+    ``said``, it keeps its message's id and fields too, so that a reader in another
+    language (a page's) can say it again in its own."""
+
+    msg_id = ""
+    fields: "dict[str, object]" = {}  # noqa: RUF012  (replaced per instance, never changed)
+
+    @classmethod
+    def said(cls, msg_id: str, **fields: object) -> "ExportError":
+        """The error saying catalog message ``msg_id`` with ``fields``, in the language in
+        force, its id and fields kept."""
+        exc = cls(i18n.text(msg_id, None, **fields))
+        exc.msg_id, exc.fields = msg_id, fields
+        return exc
 
 
 class NotAuthentic(ExportError):
@@ -161,9 +174,9 @@ def pick_recording(
                 return span
             if not span.entries and span.records:
                 return span  # the caller verifies it, then says no such recording
-        raise ExportError(i18n.text("export.no_video_recording", device=device_id))
+        raise ExportError.said("export.no_video_recording", device=device_id)
     if recording < 0 or recording >= 1 << 64:
-        raise ExportError(i18n.text("export.bad_recording_number", number=recording))
+        raise ExportError.said("export.bad_recording_number", number=recording)
     return spans.read(store, device_id, recording.to_bytes(8, "big"))
 
 
@@ -244,10 +257,10 @@ def _iso(ms: int | None) -> str | None:
 def _check_output(out_path: str) -> tuple:
     suffix = Path(out_path).suffix.lower()
     if suffix not in FORMATS:
-        raise ExportError(i18n.text("export.unknown_format", path=repr(out_path)))
+        raise ExportError.said("export.unknown_format", path=repr(out_path))
     parent = Path(out_path).resolve().parent
     if not parent.is_dir():
-        raise ExportError(i18n.text("export.no_folder", folder=parent))
+        raise ExportError.said("export.no_folder", folder=parent)
     return FORMATS[suffix]
 
 
@@ -257,22 +270,20 @@ def _chunk_frames(store: "MediaReader", e: Entry, mark_changed: bool) -> tuple:
     try:
         media = store.read_media(f[F_PLAIN_SHA])
     except EvidenceError:
-        raise ExportError(i18n.text("export.chunk_not_synced", seq=e.seq)) from None
+        raise ExportError.said("export.chunk_not_synced", seq=e.seq) from None
     if hashlib.sha256(media).digest() == f[F_PLAIN_SHA]:
         if not media.startswith(JPEG_START):
-            raise ExportError(
-                i18n.text(
-                    "export.not_jpeg",
-                    seq=e.seq,
-                    media=MEDIA_NAMES.get(f[F_MEDIA_TYPE], "video"),
-                )
+            raise ExportError.said(
+                "export.not_jpeg",
+                seq=e.seq,
+                media=MEDIA_NAMES.get(f[F_MEDIA_TYPE], "video"),
             )
         frames = split_frames(media, list(f[F_FRAME_HASHES]))
         if frames is None:
-            raise ExportError(i18n.text("export.bad_frames", seq=e.seq))
+            raise ExportError.said("export.bad_frames", seq=e.seq)
         return frames, False
     if not mark_changed:
-        raise NotAuthentic(i18n.text("export.changed_chunk", seq=e.seq))
+        raise NotAuthentic.said("export.changed_chunk", seq=e.seq)
     return split_loosely(media), True
 
 
@@ -345,8 +356,8 @@ class _Video:
             code = cv2.VideoWriter.fourcc(*self.fourcc)
             writer = cv2.VideoWriter(str(self.path), code, self.fps, self.size)
             if not writer.isOpened():
-                raise ExportError(
-                    i18n.text("export.opencv_cannot", fourcc=self.fourcc, suffix=self.path.suffix)
+                raise ExportError.said(
+                    "export.opencv_cannot", fourcc=self.fourcc, suffix=self.path.suffix
                 )
             self.writer = writer
         elif (w, h) != self.size:
@@ -441,7 +452,7 @@ def export_recording(
     agency key, or missing media); Unusable for a key file that is not one.
     """
     if not extractor.strip():
-        raise ExportError(i18n.text("export.need_extractor"))
+        raise ExportError.said("export.need_extractor")
     fourcc, format_name = _check_output(out_path)
     from host import agencykeys
 
@@ -457,8 +468,8 @@ def export_recording(
                 store, device_id, recording, mark_changed, seal is not None
             )
         except sqlite3.Error as exc:
-            raise ExportError(
-                i18n.text("export.store_unreadable", store=evidence_dir, problem=exc)
+            raise ExportError.said(
+                "export.store_unreadable", store=evidence_dir, problem=exc
             ) from None
         try:
             if gate is not None:
@@ -471,7 +482,7 @@ def export_recording(
             out = Path(out_path)
             # Said before anything is fetched: it needs no media.
             if identity is not None and chunks[0].fields[F_MEDIA_TYPE] not in FMP4_MEDIA:
-                raise ExportError(i18n.text("export.sign_needs_fmp4", number=number))
+                raise ExportError.said("export.sign_needs_fmp4", number=number)
             if isinstance(store, SqliteEvidenceStore):
                 files: MediaFiles = store
             else:  # objects: fetched into a folder of files, then read as the store's are
@@ -514,7 +525,7 @@ def export_recording(
                 chunk_notes, undecodable = _write_chunks(reader, chunks, video, mark_changed, sound)
                 video.close()
                 if not video.frames:
-                    raise ExportError(i18n.text("export.no_frame_decoded", number=number))
+                    raise ExportError.said("export.no_frame_decoded", number=number)
                 sha = _file_sha256(tmp)
                 os.replace(tmp, out)
             finally:
@@ -571,14 +582,14 @@ def _open_store(evidence: str, media: str | None) -> "SqliteEvidenceStore | PgEv
         from host.pgstore import PgEvidenceStore
 
         if not media:
-            raise ExportError(i18n.text("scaleout.need_media"))
+            raise ExportError.said("scaleout.need_media")
         try:
             return PgEvidenceStore(evidence, media, readonly=True)
         except StoreUnopenable as exc:
             raise ExportError(str(exc)) from None
     root = Path(evidence)
     if not (root / "evidence.db").is_file():
-        raise ExportError(i18n.text("export.not_a_store", path=evidence))
+        raise ExportError.said("export.not_a_store", path=evidence)
     try:
         return SqliteEvidenceStore(root, readonly=True)
     except StoreUnopenable as exc:
@@ -658,8 +669,8 @@ def _export_fmp4(
     from host.sealedmedia import SealedMediaProblem
 
     if out.suffix.lower() != ".mp4":
-        raise ExportError(
-            i18n.text("export.fmp4_needs_mp4", number=recording_number(rec_id), name=out.name)
+        raise ExportError.said(
+            "export.fmp4_needs_mp4", number=recording_number(rec_id), name=out.name
         )
     # Signed exports are written unsigned beside the output first, then signed into it.
     target = out if identity is None else out.with_name(".%s.unsigned-%d%s" % (
@@ -673,7 +684,7 @@ def _export_fmp4(
             started = _started_ms(entries, rec_id)
             facts = contentcred.sign_export(target, out, identity, facts, started)
     except mp4export.ChangedMedia as exc:
-        raise NotAuthentic(i18n.text("export.changed_fragment", seq=exc.seq)) from None
+        raise NotAuthentic.said("export.changed_fragment", seq=exc.seq) from None
     except (mp4export.ExportProblem, SealedMediaProblem, contentcred.CredentialsProblem) as exc:
         raise ExportError(str(exc)) from None
     finally:
@@ -743,14 +754,12 @@ class _Ledger:
             first = (
                 finding_text(report.findings[0]) if report.findings else i18n.verdict(report.state)
             )
-            raise NotAuthentic(
-                i18n.text(
-                    "export.ledger_not_ok",
-                    number=self.number,
-                    device=self.device_id,
-                    state=i18n.verdict(report.state),
-                    first=first,
-                )
+            raise NotAuthentic.said(
+                "export.ledger_not_ok",
+                number=self.number,
+                device=self.device_id,
+                state=i18n.verdict(report.state),
+                first=first,
             )
         return report.state
 
@@ -771,13 +780,11 @@ def _recording(
     public = store.device_key(device_id)
     if public is None:
         enrolled = ", ".join(store.devices()) or i18n.text("export.none")
-        raise ExportError(
-            i18n.text(
-                "export.not_enrolled",
-                device=device_id,
-                store=_shown_store(store),
-                enrolled=enrolled,
-            )
+        raise ExportError.said(
+            "export.not_enrolled",
+            device=device_id,
+            store=_shown_store(store),
+            enrolled=enrolled,
         )
     span = pick_recording(store, recording, device_id)
     ledger = _Ledger(span, public, mark_changed)
@@ -789,9 +796,9 @@ def _recording(
         chunks = video_chunks(entries, rec_id)
         number = recording_number(rec_id)
         if not chunks:
-            raise ExportError(i18n.text("export.no_video_chunks", number=number, device=device_id))
+            raise ExportError.said("export.no_video_chunks", number=number, device=device_id)
         if any(F_CIPHER_SHA in e.fields for e in chunks) and not can_open:
-            raise ExportError(i18n.text("export.sealed_need_key", number=number))
+            raise ExportError.said("export.sealed_need_key", number=number)
     except BaseException as exc:
         try:
             if isinstance(exc, ExportError):
@@ -865,11 +872,11 @@ def _pcm(store: "MediaReader", e: Entry, mark_changed: bool) -> tuple:
     try:
         media = store.read_media(e.fields[F_PLAIN_SHA])
     except EvidenceError:
-        raise ExportError(i18n.text("export.sound_not_synced", seq=e.seq)) from None
+        raise ExportError.said("export.sound_not_synced", seq=e.seq) from None
     if hashlib.sha256(media).digest() == e.fields[F_PLAIN_SHA]:
         return media, False
     if not mark_changed:
-        raise NotAuthentic(i18n.text("export.sound_changed", seq=e.seq))
+        raise NotAuthentic.said("export.sound_changed", seq=e.seq)
     return b"", True
 
 

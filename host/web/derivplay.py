@@ -35,8 +35,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from host import audit, items
-from host.i18n import EN, speaking
-from host.i18n import text as host_text
+from host.i18n import EN, N_, speaking
 from host.web import footage, i18n, pages, ranges
 from host.web.evidence import acting, item_id
 from host.web.session import checked_form, need, web_of
@@ -61,7 +60,18 @@ class Job:
     sha256: str = ""
     of: list = field(default_factory=list)  # the signed originals: {seq, sha256, media}
     size: int = 0
-    problem: str = ""  # why it failed, in the language of the page that asked for it
+    # Why it failed: a catalog message's id and fields, said in the language of each page
+    # that asks (a job outlives the page that started it); ``problem`` when the failure
+    # came with no id, as it was said (in the language of the page that started it).
+    problem_id: str = ""
+    problem_fields: dict = field(default_factory=dict)
+    problem: str = ""
+
+    def why(self, lang: str) -> str:
+        """Why it failed, in ``lang`` as far as the failure lets."""
+        if self.problem_id:
+            return i18n.text(lang, self.problem_id, **self.problem_fields)
+        return self.problem
 
 
 class Derivatives:
@@ -140,7 +150,8 @@ class Derivatives:
                     self._done(job, note)
                     return
             if path_only:
-                job.state, job.problem = FAILED, host_text("web.deriv.kept_changed")
+                job.problem_id = N_("web.deriv.kept_changed")
+                job.state = FAILED
                 return
             from host.export import export_recording
 
@@ -150,6 +161,8 @@ class Derivatives:
                                         media=self.media)  # fmt: skip
             self._done(job, note)
         except Exception as exc:  # any failure is the page's to say, not the server's end
+            job.problem_id = getattr(exc, "msg_id", "")  # the export's own (ExportError.said)
+            job.problem_fields = dict(getattr(exc, "fields", {}))
             job.problem = str(exc) or exc.__class__.__name__
             job.state = FAILED
 
@@ -240,7 +253,7 @@ def _status(request: Request, item: items.Item, job: "Job | None") -> Response:
             src="/media/%s/%d/derivative.mp4" % (item.device_id, item.rec),
         )  # fmt: skip
     elif job is not None and job.state == FAILED:
-        body["problem"] = i18n.text(lang, "web.deriv.failed", problem=job.problem)
+        body["problem"] = i18n.text(lang, "web.deriv.failed", problem=job.why(lang))
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 

@@ -55,6 +55,9 @@ CHECK_OK = "ok"  # present, and its SHA-256 is the one its signed entry names
 CHECK_MISSING = "missing"  # not (yet) in the store: not collected, or deleted
 CHECK_ALTERED = "altered"  # present, but its bytes are not those the entry signed
 CHECK_PENDING = "checking"  # not checked yet: a background thread is on its way
+# Its file could not be read (a folder where it should be, no permission, an I/O error, too
+# many files open): not checkable now. Not kept: a passing cause is gone at the next look.
+CHECK_UNREADABLE = "unreadable"
 
 READ_BLOCK = 256 * 1024
 
@@ -216,6 +219,9 @@ class Checks:
             return CHECK_MISSING  # not kept: it may arrive at the next dock
         except MediaUnreachable:
             return CHECK_PENDING  # the object store is away: not known, asked again later
+        except OSError:
+            # One chunk's file, not the recording: the others and the view are still shown.
+            return CHECK_UNREADABLE
         found = CHECK_OK if h.digest() == digest else CHECK_ALTERED
         with self._lock:
             if len(self._done) >= self.limit:

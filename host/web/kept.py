@@ -26,7 +26,10 @@ class Kept(Generic[T]):
     def __init__(self, limit: "int | None" = None) -> None:
         self.limit = limit
         self._kept: OrderedDict[str, tuple[int | None, T]] = OrderedDict()
-        self._making: dict[str, threading.Lock] = {}
+        # Per name being made: its maker's lock, and how many hold it or wait for it. The
+        # entry goes only when that count is back to nought: a lock dropped while another
+        # waits for it would let the next caller make a lock of its own, and two make at once.
+        self._making: dict[str, tuple[threading.Lock, list[int]]] = {}
         self._lock = threading.Lock()
 
     def known(self, name: str, seq: "int | None") -> "T | None":
@@ -66,7 +69,8 @@ class Kept(Generic[T]):
         if got is not None:
             return got
         with self._lock:
-            making = self._making.setdefault(name, threading.Lock())
+            making, users = self._making.setdefault(name, (threading.Lock(), [0]))
+            users[0] += 1
         try:
             with making:
                 got = self.known(name, seq)  # made meanwhile, by the one before
@@ -81,7 +85,8 @@ class Kept(Generic[T]):
                 return got
         finally:  # made or failed: no longer "being made" (``ready``), once nobody waits
             with self._lock:
-                if self._making.get(name) is making and not making.locked():
+                users[0] -= 1
+                if users[0] == 0:
                     del self._making[name]
 
     def drop(self, name: str) -> None:

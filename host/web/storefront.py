@@ -38,6 +38,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from host.evidence import EvidenceError
+
 if TYPE_CHECKING:
     from host import hostlog
     from host.access import Store
@@ -130,7 +132,9 @@ class Front:
     def write(self) -> "Iterator[Cursor]":
         """The block in the open group's transaction; on return its commit is durable.
         NotDurable when it is not (the transaction could not begin, SQLite refused the
-        block's writes, or the group's commit failed): nothing of the block is on disk."""
+        block's writes, or the group's commit failed; on another store, its transaction
+        failed, as the PostgreSQL store's does when its connection is lost): nothing of the
+        block is on disk."""
         try:
             with self._grouped() as cur:
                 yield cur
@@ -149,9 +153,21 @@ class Front:
             with self._state:
                 self._queued -= 1
         if self._db is None:  # not SQLite: the store's own transaction, on this thread
+            blocks: list[BaseException] = []  # what the block itself raised, if anything
             try:
                 with self.store.write() as cur:
-                    yield cur
+                    try:
+                        yield cur
+                    except BaseException as exc:
+                        blocks.append(exc)
+                        raise
+            except EvidenceError as exc:
+                # The store's transaction failed to begin or to commit, or its connection
+                # went under the block (the PostgreSQL store says so as EvidenceError): not
+                # durable. The block's own EvidenceError is its caller's, as it was raised.
+                if blocks and exc is blocks[0]:
+                    raise
+                raise NotDurable(str(exc)) from exc
             finally:
                 self.blocks += 1
                 self.groups += 1

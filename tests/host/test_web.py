@@ -582,6 +582,38 @@ def test_a_raw_recording_plays_through_its_derivative(tmp_path):
         ev.close()
 
 
+def test_why_a_derivative_failed_is_said_in_each_askers_language(tmp_path):
+    # R-HOST-3 (both languages): the reason a playable copy could not be made outlives the
+    # page that asked for it; each page that asks later reads it in its own language.
+    from host.evidence import SqliteEvidenceStore
+    from protocol.ledger import media_digest, parse_entry
+    from protocol.registry import F_PLAIN_SHA
+    from tests.host.deskstore import store_with
+
+    path = store_with(tmp_path, ("clerk", (people.CLERK,), None))
+    ev = SqliteEvidenceStore(path)
+    try:
+        first = next(e for e in map(parse_entry, ev.entries(DEVICE)) if F_PLAIN_SHA in e.fields)
+        changed = Path(ev.media_file(media_digest(first.fields)))
+        data = bytearray(changed.read_bytes())
+        data[-3] ^= 0xFF  # present, but not what the device signed: no copy is made of it
+        changed.write_bytes(bytes(data))
+        c = logged_in(app_on(ev), "clerk")
+        with ev.read() as cur:
+            (item,) = [r[0] for r in cur.execute("SELECT item_id FROM items")]
+        c.cookies.set("sealcam_lang", i18n.ZH)
+        page = c.get("/recording/" + item).text
+        c.post("/media/%s/derivative" % item, data={"csrf": csrf_in(page)})
+        assert _ready(c, item)["state"] == "failed"
+        for lang in (i18n.EN, i18n.ZH, i18n.EN):
+            c.cookies.set("sealcam_lang", lang)
+            said = c.get("/media/%s/derivative.json" % item).json()["problem"]
+            why = i18n.text("export.changed_chunk", lang, seq=first.seq)
+            assert said == i18n.text("web.deriv.failed", lang, problem=why), (lang, said)
+    finally:
+        ev.close()
+
+
 def items_of(cur, origin: str) -> list:
     from host import items
 
@@ -668,7 +700,7 @@ def test_every_message_a_template_shows_is_in_both_catalogs():
         ids |= set(
             re.findall(r"""\bt\(["'](web\.[A-Za-z0-9_.-]*[A-Za-z0-9_-])["']""", page.read_text())
         )
-    for state in ("ok", "checking", "missing", "altered"):
+    for state in ("ok", "checking", "missing", "altered", "unreadable"):
         ids.add("web.check." + state)
     for why in ("raw", "sealed", "no-init"):
         ids.add("web.rec.not_playable." + why)

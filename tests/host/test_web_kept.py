@@ -3,6 +3,8 @@ view and a device's compliance flags alike (issue 16: a first look parses nothin
 before), checked against a model of what it promises."""
 # micropython: skip (the review page)
 
+import inspect
+import sys
 import threading
 
 from hypothesis import given, settings
@@ -107,3 +109,77 @@ def test_many_at_once_wait_for_one_maker():
     assert got == ["view"] * 20 and made == [1]
     assert kept.ready("SC-1/0", 5, lambda: None) == "view"
     assert kept.ready("SC-1/0", 6, lambda: None) is None  # the recording grew: made again
+
+
+BOUND = 6000  # polls of 0.01 s: a generous bound on a thread reaching where it waits
+
+
+def _waits_in_get(thread: threading.Thread, or_else: threading.Event) -> None:
+    """Return once ``thread`` waits for the maker's lock inside ``Kept.get``, or once
+    ``or_else`` is set (it made instead of waiting)."""
+    source, first = inspect.getsourcelines(Kept.get)
+    line = first + next(i for i, text in enumerate(source) if "with making:" in text)
+    for _ in range(BOUND):
+        if or_else.is_set():
+            return
+        frame = sys._current_frames().get(thread.ident or -1)
+        if frame is not None and frame.f_code is Kept.get.__code__ and frame.f_lineno == line:
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError("the thread neither waited for the maker nor made")
+
+
+class _Round:
+    """Three callers of ``Kept.get`` for one name, each a newer seq, their makers held
+    until let go; how many were making at once, at most."""
+
+    def __init__(self) -> None:
+        self.kept: Kept[int] = Kept()
+        self.lock = threading.Lock()
+        self.making = 0
+        self.most = 0
+        self.go = {seq: threading.Event() for seq in (1, 2, 3)}
+        self.began = {seq: threading.Event() for seq in (1, 2, 3)}
+
+    def make(self, seq: int) -> int:
+        with self.lock:
+            self.making += 1
+            self.most = max(self.most, self.making)
+        self.began[seq].set()
+        self.go[seq].wait()
+        with self.lock:
+            self.making -= 1
+        return seq
+
+    def asks(self, seq: int) -> threading.Thread:
+        made = self.make
+        thread = threading.Thread(
+            target=self.kept.get, args=("SC-1/0", seq, lambda: None, lambda: made(seq))
+        )
+        thread.start()
+        return thread
+
+    def run(self) -> int:
+        first = self.asks(1)
+        assert self.began[1].wait(60)
+        second = self.asks(2)
+        _waits_in_get(second, self.began[2])
+        self.go[1].set()
+        first.join(60)
+        assert self.began[2].wait(60)  # the second makes now
+        third = self.asks(3)
+        _waits_in_get(third, self.began[3])  # for the second's lock, or making beside it
+        for seq in (2, 3):
+            self.go[seq].set()
+        for t in (second, third):
+            t.join(60)
+        assert self.kept.known("SC-1/0", 3) == 3
+        return self.most
+
+
+def test_a_maker_done_while_another_waits_leaves_one_maker_at_a_time():
+    # The first maker ending while a second waits for its lock must not drop that lock:
+    # a third caller would make one of its own and make beside the second (each a newer
+    # seq, as docks bring more of a recording).
+    for _ in range(5):
+        assert _Round().run() == 1

@@ -5,12 +5,15 @@ to happen for real, under ``sealcam serve``: SQLite refusing the record's insert
 full disk), and refusing the group's commit (a deferred constraint fails at COMMIT)."""
 # micropython: skip (the review page)
 
+import contextlib
 import html
 import sqlite3
 
 import pytest
 
 from host import audit, i18n
+from host.evidence import EvidenceError
+from host.web.storefront import Front, NotDurable
 from tests.host import webstore
 from tests.host.served import serving
 
@@ -73,3 +76,61 @@ def test_a_view_not_made_durable_is_one_line_503_logged_and_no_page(tmp_path, fa
     # The store itself is whole: the login before, on record; nothing half-written.
     after = on_disk(root)
     assert after[-1] == ("legal", audit.LOGIN, "legal")
+
+
+class _Lost(Exception):
+    """What a database driver raises when its connection goes under a statement."""
+
+
+class _Away:
+    """A store other than SQLite (no file the page could open), its transaction failing at
+    ``at`` as the PostgreSQL store's does when its connection is lost: EvidenceError."""
+
+    log = None
+
+    def __init__(self, at: str) -> None:
+        self.at = at
+        self.committed = 0
+
+    @contextlib.contextmanager
+    def write(self):
+        if self.at == "begin":
+            raise EvidenceError("the database connection was lost")
+        try:
+            yield self
+        except _Lost:
+            raise EvidenceError("the database connection was lost") from None
+        if self.at == "commit":
+            raise EvidenceError("the database connection was lost")
+        self.committed += 1
+
+    def execute(self, sql: str) -> None:
+        if self.at == "block":
+            raise _Lost(sql)
+
+
+@pytest.mark.parametrize("at", ["begin", "block", "commit"])
+def test_the_other_stores_transaction_failing_is_not_durable(at):
+    # R-HOST-3: a page is sent only once its record is durable; on the PostgreSQL store a
+    # lost connection is EvidenceError, which the page must answer with 503, as SQLite's.
+    front = Front(_Away(at))
+    with pytest.raises(NotDurable, match="connection was lost"):
+        with front.write() as cur:
+            cur.execute("INSERT INTO audit VALUES (1)")
+    assert front.store.committed == 0
+    with pytest.raises(NotDurable):  # the next write is tried again, and fails alike
+        with front.write() as cur:
+            cur.execute("INSERT INTO audit VALUES (2)")
+
+
+def test_the_blocks_own_evidence_error_is_its_callers():
+    # What the block itself raises (a desk refusing an action) is not the store's failing.
+    front = Front(_Away("never"))
+    refused = EvidenceError("not yours to see")
+    with pytest.raises(EvidenceError) as caught:
+        with front.write():
+            raise refused
+    assert caught.value is refused and not isinstance(caught.value, NotDurable)
+    with front.write() as cur:
+        cur.execute("INSERT INTO audit VALUES (1)")
+    assert front.store.committed == 1
