@@ -646,7 +646,8 @@ def decoding_key(nal: bytes, codec: str) -> bytes:
     (timing, colour description, aspect ratio, HRD, bitstream restriction) is left out:
     it tells a player how to show and pace the pictures, not how to decode them. Every
     other bit counts, in order, H.265's SPS extensions after the VUI included. An SPS
-    whose VUI cannot be read, and every PPS and VPS, count whole. H26xError when ``nal``
+    whose VUI cannot be read, or whose reading does not end exactly at its stop bit
+    (``_ends_at``), and every PPS and VPS, count whole. H26xError when ``nal``
     is not a parameter set or is malformed."""
     nal = bytes(nal)
     if not nal or not is_parameter_set(nal, codec):
@@ -659,9 +660,35 @@ def decoding_key(nal: bytes, codec: str) -> bytes:
     head = bytes((kind,))  # nal_ref_idc / layer / temporal id change no decoding of a set
     if kind == (HEVC_SPS if hevc else AVC_SPS):
         s = _parse_hevc_sps(nal) if hevc else _parse_avc_sps(nal)
-        if 0 <= s.vui_at < s.vui_end <= stop:
+        if 0 <= s.vui_at < s.vui_end and _ends_at(rbsp, s.vui_end, stop, hevc):
             return head + _bit_span(rbsp, 0, s.vui_at) + _bit_span(rbsp, s.vui_end, stop)
     return head + _bit_span(rbsp, 0, stop)
+
+
+def _ends_at(rbsp: bytes, vui_end: int, stop: int, hevc: bool) -> bool:
+    """Whether an SPS read to ``vui_end`` ends exactly where its RBSP stops, as one read
+    right does: only then is the VUI window surely the VUI, and not fields decoding uses
+    that a misreading before it took for one (a window left out wrongly would let two
+    SPSs that decode otherwise match). H.264 has nothing after the VUI; H.265 has its
+    extension flags and the range and multilayer extensions, whose sizes are fixed
+    (§7.3.2.2); any other extension is not read, and such an SPS counts whole."""
+    if not hevc:
+        return vui_end == stop
+    b = _Bits(rbsp, "the H.265 SPS")
+    b.pos = vui_end
+    try:
+        if b.u(1):  # sps_extension_present_flag
+            range_ext = b.u(1)
+            multilayer = b.u(1)
+            if b.u(6):  # sps_3d_extension_flag, sps_scc_extension_flag, sps_extension_4bits
+                return False
+            if range_ext:
+                b.u(9)  # sps_range_extension(): nine flags
+            if multilayer:
+                b.u(1)  # sps_multilayer_extension(): inter_view_mv_vert_constraint_flag
+    except H26xError:
+        return False
+    return b.pos == stop
 
 
 def config_sets(config: bytes, codec: str) -> list:
