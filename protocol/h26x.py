@@ -222,6 +222,10 @@ class _Sps:
         # order (H.264 VUI max_num_reorder_frames, H.265 sps_max_num_reorder_pics); -1 when
         # the SPS does not say.
         self.reorder = -1
+        # How many frames the decoded picture buffer must hold (H.264 VUI
+        # max_dec_frame_buffering, H.265 sps_max_dec_pic_buffering_minus1 + 1); -1 when the
+        # SPS does not say.
+        self.dec_buffering = -1
         # Where the VUI lies in the RBSP, in bits: ``vui_at`` is its presence flag, and
         # ``vui_end`` the first bit after it; -1 when the SPS could not be read that far.
         # Nothing in the VUI changes how a picture decodes (``decoding_key``).
@@ -309,10 +313,11 @@ def _parse_avc_sps(nal: bytes) -> _Sps:
     s.vui_at = b.pos
     try:
         if b.u(1):  # vui_parameters_present_flag
-            s.reorder = _avc_vui_reorder(b)
+            s.reorder, s.dec_buffering = _avc_vui_reorder(b)
         s.vui_end = b.pos
     except H26xError:
-        s.reorder = -1  # a VUI cut short says nothing; the picture size above still holds
+        # A VUI cut short says nothing; the picture size above still holds.
+        s.reorder = s.dec_buffering = -1
     return s
 
 
@@ -328,8 +333,9 @@ def _avc_hrd(b: _Bits) -> None:
     b.u(20)  # four delay and offset lengths of 5 bits
 
 
-def _avc_vui_reorder(b: _Bits) -> int:
-    """max_num_reorder_frames from an H.264 VUI (Annex E.1.1), -1 when it is not there."""
+def _avc_vui_reorder(b: _Bits) -> tuple:
+    """(max_num_reorder_frames, max_dec_frame_buffering) from an H.264 VUI (Annex E.1.1),
+    each -1 when it is not there."""
     if b.u(1):  # aspect_ratio_info_present_flag
         if b.u(8) == 255:  # Extended_SAR
             b.u(32)
@@ -356,13 +362,12 @@ def _avc_vui_reorder(b: _Bits) -> int:
         b.u(1)  # low_delay_hrd_flag
     b.u(1)  # pic_struct_present_flag
     if not b.u(1):  # bitstream_restriction_flag
-        return -1
+        return -1, -1
     b.u(1)
     for _ in range(4):
         b.ue()
     reorder = b.ue()  # max_num_reorder_frames
-    b.ue()  # max_dec_frame_buffering: read so that the VUI's end is known
-    return reorder
+    return reorder, b.ue()  # max_dec_frame_buffering
 
 
 def _parse_hevc_sps(nal: bytes) -> _Sps:
@@ -424,12 +429,12 @@ def _parse_hevc_sps(nal: bytes) -> _Sps:
             raise H26xError("h26x: H.265 SPS with a %d-bit picture order count" % bits)
         first = 0 if b.u(1) else sub_layers_minus1  # sps_sub_layer_ordering_info_present
         for _ in range(first, sub_layers_minus1 + 1):
-            b.ue()  # sps_max_dec_pic_buffering_minus1
+            s.dec_buffering = b.ue() + 1  # sps_max_dec_pic_buffering_minus1
             s.reorder = b.ue()  # sps_max_num_reorder_pics: the highest sub-layer's counts
             b.ue()  # sps_max_latency_increase_plus1
         s.poc_lsb_bits = bits
     except H26xError:
-        s.reorder = -1  # cut short here: the size holds, the picture order is not known
+        s.reorder = s.dec_buffering = -1  # cut short: the size holds, the order is not known
         return s
     try:
         _hevc_to_vui(b, s, sub_layers_minus1, bits)
@@ -958,6 +963,13 @@ def reorder_frames(sps: bytes, codec: str) -> int:
     if s.poc_type == 2 or s.profile == 66:
         return 0
     return -1
+
+
+def dec_buffering(sps: bytes, codec: str) -> int:
+    """How many frames the decoded picture buffer must hold, as the SPS declares it (H.265
+    always does; H.264 in its VUI's bitstream restriction); -1 when nothing says (a decoder
+    then sizes it from the level)."""
+    return read_sps(sps, codec).dec_buffering
 
 
 class PictureOrder:

@@ -195,22 +195,31 @@ class SignedSets:
     set written with other emulation-prevention or trailing bytes) changes nothing for
     the pictures (``h26x.decoding_key``); any other difference does.
 
-    ``reorder``, when not None, is how many pictures the recording holds back to learn
-    the display order (an Annex B stream): an SPS that lets more be reordered than that
-    would put later pictures in the wrong display slots, so it is not one of them either.
+    An SPS that lets more pictures be reordered (max_num_reorder_frames) or needs a
+    larger decoded picture buffer (max_dec_frame_buffering) than the signed SPS says is not
+    one of them either, though both lie in H.264's VUI: a decoder sized by the signed set
+    would show B-frames out of order or drop reference pictures. ``reorder``, when not
+    None, is how many pictures the recording holds back to learn the display order (an
+    Annex B stream), the bound in place of the signed SPS's own; each unsaid value counts
+    as the most any level allows (``h26x.MAX_REORDER``).
     """
 
     def __init__(self, config: bytes, codec: str, reorder: "int | None" = None) -> None:
         self.codec = codec
-        self.reorder = reorder
         self._exact = set()  # type: set
         self._keys = set()  # type: set
+        said_reorder = said_buffering = -1
         for nal in h26x.config_sets(config, codec):
             self._exact.add(bytes(nal))
             try:
                 self._keys.add(h26x.decoding_key(nal, codec))
+                if h26x.nal_type(nal, codec) in (h26x.AVC_SPS, h26x.HEVC_SPS):
+                    said_reorder = max(said_reorder, _said(h26x.reorder_frames(nal, codec)))
+                    said_buffering = max(said_buffering, _said(h26x.dec_buffering(nal, codec)))
             except h26x.H26xError:
                 pass  # only the same bytes match a set that cannot be read
+        self.reorder = said_reorder if reorder is None else reorder
+        self.buffering = said_buffering
         # Sets with other bytes found to decode alike (an encoder repeats them every IDR).
         self._alike = set()  # type: set
 
@@ -229,9 +238,10 @@ class SignedSets:
         try:
             if h26x.decoding_key(nal, self.codec) not in self._keys:
                 return False
-            if self.reorder is not None and h26x.nal_type(nal, self.codec) in (7, 33):
-                said = h26x.reorder_frames(nal, self.codec)
-                if (h26x.MAX_REORDER if said < 0 else said) > self.reorder:
+            if h26x.nal_type(nal, self.codec) in (h26x.AVC_SPS, h26x.HEVC_SPS):
+                if _said(h26x.reorder_frames(nal, self.codec)) > self.reorder:
+                    return False
+                if _said(h26x.dec_buffering(nal, self.codec)) > self.buffering:
                     return False
         except h26x.H26xError:
             return False  # a set that cannot be read is no set the recording can vouch for
@@ -247,6 +257,11 @@ class SignedSets:
         except h26x.H26xError:
             return False
         return bool(sets) and all(self.holds(bytes(nal)) for nal in sets)
+
+
+def _said(count: int) -> int:
+    """A reorder or buffer count an SPS declares; unsaid (-1), the most a level allows."""
+    return h26x.MAX_REORDER if count < 0 else count
 
 
 def detect_codec(nal: bytes) -> str:

@@ -237,11 +237,13 @@ def test_a_recording_whose_mp4_begins_again_otherwise_is_signed_up_to_there(tmp_
     assert len(planes(stored_movie(tmp_path / "rec"))) == 30
 
 
-def test_an_annex_b_sps_that_lets_more_pictures_be_reordered_is_not_the_recordings():
-    # The display order of an Annex B stream's B-frames is learnt holding back as many
-    # pictures as the first SPS lets be reordered: a later VUI that lets more would put
-    # pictures in the wrong slots, so it ends the recording; from an MP4, whose offsets
-    # come with the packets, it is only a VUI.
+def test_an_sps_that_lets_more_pictures_be_reordered_is_not_the_recordings():
+    # R-DEV-2. The display order of an Annex B stream's B-frames is learnt holding back as
+    # many pictures as the first SPS lets be reordered: a later VUI that lets more would put
+    # pictures in the wrong slots, so it ends the recording. From an MP4 too: its offsets
+    # come with the packets, but a decoder sized by the signed avcC's smaller counts would
+    # show the pictures out of order (or drop references), so the signed SPS's own counts
+    # bound a later one (B-frames switched on mid-stream end the recording).
     fields = {"profile": 100, "level": 30, "width_mbs": 10, "height_units": 6}
     signed = avc_sps(fields, {"restriction": (2, 3)})
     pps = bytes.fromhex("68ce0fc8")
@@ -252,7 +254,14 @@ def test_an_annex_b_sps_that_lets_more_pictures_be_reordered_is_not_the_recordin
     more = avc_sps(fields, {"restriction": (4, 5)})
     unsaid = avc_sps(fields, {"timing": (1, 50, 1)})  # High profile, POC type 0: up to 16
     assert annex_b.holds(fewer) and not annex_b.holds(more) and not annex_b.holds(unsaid)
-    assert mp4.holds(fewer) and mp4.holds(more) and mp4.holds(unsaid)
+    assert mp4.holds(fewer) and not mp4.holds(more) and not mp4.holds(unsaid)
+    # max_dec_frame_buffering alone raised (the same reorder count): not the recording's.
+    bigger = avc_sps(fields, {"restriction": (2, 4)})
+    assert not annex_b.holds(bigger) and not mp4.holds(bigger)
+    assert mp4.config_alike(h26x.avcc([fewer], [pps]))
+    assert not mp4.config_alike(h26x.avcc([more], [pps]))
+    assert not mp4.config_alike(h26x.avcc([bigger], [pps]))
     other = avc_sps(dict(fields, width_mbs=20), {"restriction": (2, 3)})
     assert not annex_b.holds(other) and not mp4.holds(other)
     assert not mp4.foreign([signed, pps, b"\x65\x88"]) and mp4.foreign([other, pps])
+
