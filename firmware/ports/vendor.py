@@ -210,6 +210,8 @@ class SignedSets:
         self._keys = set()  # type: set
         said_reorder = said_buffering = -1
         for nal in h26x.config_sets(config, codec):
+            if not h26x.is_parameter_set(nal, codec):
+                continue  # an hvcC's SEI array: no set, nothing decoding reads
             self._exact.add(bytes(nal))
             try:
                 self._keys.add(h26x.decoding_key(nal, codec))
@@ -251,11 +253,13 @@ class SignedSets:
         return True
 
     def config_alike(self, config: bytes) -> bool:
-        """Whether every parameter set in another avcC/hvcC decodes as one of these."""
+        """Whether every parameter set in another avcC/hvcC decodes as one of these (an
+        hvcC's SEI, x265's settings say, is no set: a new one changes nothing)."""
         try:
             sets = h26x.config_sets(config, self.codec)
         except h26x.H26xError:
             return False
+        sets = [nal for nal in sets if h26x.is_parameter_set(nal, self.codec)]
         return bool(sets) and all(self.holds(bytes(nal)) for nal in sets)
 
 

@@ -24,7 +24,7 @@ from protocol.registry import EV_RECORD_STOP, F_EVENT, KIND_CHUNK
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
 from tests.firmware.avmedia import FRAGMENTED, PipeEncoder, encode, mux
-from tests.protocol.spswriter import avc_sps
+from tests.protocol.spswriter import avc_sps, hevc_sps
 
 COLOUR = "colorprim=bt709:transfer=bt709:colormatrix=bt709"  # a VUI change, nothing else
 SEED = bytes(range(32))
@@ -265,3 +265,23 @@ def test_an_sps_that_lets_more_pictures_be_reordered_is_not_the_recordings():
     assert not annex_b.holds(other) and not mp4.holds(other)
     assert not mp4.foreign([signed, pps, b"\x65\x88"]) and mp4.foreign([other, pps])
 
+
+def with_sei(config: bytes, sei: bytes) -> bytes:
+    """An hvcC with one more array, of one prefix SEI (as x265 writes its settings)."""
+    array = bytes((h26x.HEVC_PREFIX_SEI,)) + (1).to_bytes(2, "big")
+    array += len(sei).to_bytes(2, "big") + sei
+    return config[:22] + bytes((config[22] + 1,)) + config[23:] + array
+
+
+def test_a_new_moovs_hvcc_whose_sei_changed_decodes_as_the_signed_one():
+    # R-DEV-2, issue 12: an hvcC's arrays may hold an SEI (x265's settings, which name the
+    # encoding's time); it is no parameter set and decoding reads nothing of it, so a new
+    # moov whose SEI differs goes on as the same recording. Its sets still count.
+    sps = hevc_sps({"width": 160, "height": 96}, {"timing": (1, 30, None)})
+    vps, pps = bytes.fromhex("40010c01ffff"), bytes.fromhex("4401c172b46240")
+    signed = SignedSets(with_sei(h26x.hvcc([vps], [sps], [pps]), b"\x4e\x01\x05\x02ab\x80"), "hvc1")
+    later = h26x.hvcc([vps], [hevc_sps({"width": 160, "height": 96})], [pps])
+    assert signed.config_alike(with_sei(later, b"\x4e\x01\x05\x02cd\x80"))
+    assert signed.config_alike(later)
+    other = h26x.hvcc([vps], [hevc_sps({"width": 320, "height": 96})], [pps])
+    assert not signed.config_alike(with_sei(other, b"\x4e\x01\x05\x02ab\x80"))
