@@ -699,10 +699,12 @@ class Mp4Input:
             video = container.streams.video[0] if container.streams.video else None
             audio = None
             for stream in container.streams.audio:
-                if stream.codec_context.name == "aac" and self._audio is not None:
+                if stream.codec_context.name != "aac":
+                    self.audio_ignored = stream.codec_context.name  # kept out: not AAC
+                elif self._audio is not None:
                     audio = stream
                     break
-                self.audio_ignored = stream.codec_context.name  # no sound track to go on
+                # else AAC with no signed sound track to go on: left out, and it is AAC
             same = video is not None and self._same_video(video) and self._same_audio(audio)
             if same and video is not None:
                 self._video, self._audio = video, audio

@@ -285,3 +285,20 @@ def test_a_new_moovs_hvcc_whose_sei_changed_decodes_as_the_signed_one():
     assert signed.config_alike(later)
     other = h26x.hvcc([vps], [hevc_sps({"width": 320, "height": 96})], [pps])
     assert not signed.config_alike(with_sei(other, b"\x4e\x01\x05\x02ab\x80"))
+
+
+def test_a_silent_recording_whose_new_moov_brings_aac_does_not_call_it_not_aac(fifo):
+    # Issue 12: the sound a new MP4 brings when the recording had none is left out (there is
+    # no signed sound track to go on), but it is AAC: ``audio_ignored`` names codecs that
+    # are not AAC only, and the summary says "not AAC" of it.
+    def twice(out) -> None:
+        mux(out, "mp4", options=FRAGMENTED)
+        mux(out, "mp4", audio=True, options=FRAGMENTED)
+
+    encoder = PipeEncoder(fifo, twice)
+    clock = StepClock()
+    source = open_input(fifo, "", 30, clock, sleep=clock.sleep)
+    _, video, audio = mp4_items(source)
+    encoder.join()
+    assert len(video) == 90 and not audio and source.new_moov == 1
+    assert not source.params_changed and source.audio_ignored == ""
