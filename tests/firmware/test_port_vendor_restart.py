@@ -12,6 +12,8 @@ import os
 
 import av
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from firmware.packager import Fmp4Packager
 from firmware.ports import cpython
@@ -264,6 +266,27 @@ def test_an_sps_that_lets_more_pictures_be_reordered_is_not_the_recordings():
     other = avc_sps(dict(fields, width_mbs=20), {"restriction": (2, 3)})
     assert not annex_b.holds(other) and not mp4.holds(other)
     assert not mp4.foreign([signed, pps, b"\x65\x88"]) and mp4.foreign([other, pps])
+
+
+RESTRICTION = st.none() | st.tuples(st.integers(0, 16), st.integers(0, 16))
+
+
+@given(RESTRICTION, RESTRICTION, st.booleans())
+def test_a_later_sps_holds_exactly_when_it_raises_neither_count(signed, later, annex_b):
+    # R-DEV-2: the signed SPS's max_num_reorder_frames and max_dec_frame_buffering bound a
+    # later one's; an unsaid count (no bitstream restriction: High profile, POC type 0)
+    # is the most a level allows.
+    fields = {"profile": 100, "level": 30, "width_mbs": 10, "height_units": 6}
+    first = avc_sps(fields, None if signed is None else {"restriction": signed})
+    sets = SignedSets(
+        h26x.avcc([first], [bytes.fromhex("68ce0fc8")]),
+        "avc1",
+        reorder=(16 if signed is None else signed[0]) if annex_b else None,
+    )
+    nal = avc_sps(fields, None if later is None else {"restriction": later})
+    most = (16, 16)
+    bound, said = signed or most, later or most
+    assert sets.holds(nal) == (said[0] <= bound[0] and said[1] <= bound[1])
 
 
 def with_sei(config: bytes, sei: bytes) -> bytes:
