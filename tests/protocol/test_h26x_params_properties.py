@@ -194,8 +194,10 @@ def hevc_fields(draw) -> dict:
         "ptl": bytes(draw(st.lists(U8, min_size=12, max_size=12))),
         "sps_id": draw(st.integers(0, 15)),
         "chroma": draw(st.integers(0, 2)),
-        "width": draw(st.integers(8, 4096)),
-        "height": draw(st.integers(8, 2304)),
+        # Over 8: a conformance window of at most 2 units a side, 2 samples a unit, leaves
+        # a picture (an SPS that crops it to nothing is refused, as it should be).
+        "width": draw(st.integers(9, 4096)),
+        "height": draw(st.integers(9, 2304)),
         "crop": draw(st.none() | st.tuples(*[st.integers(0, 2)] * 4)),
         "depth_luma": draw(st.integers(8, 12)),
         "depth_chroma": draw(st.integers(8, 12)),
