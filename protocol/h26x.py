@@ -222,6 +222,10 @@ class _Sps:
         # order (H.264 VUI max_num_reorder_frames, H.265 sps_max_num_reorder_pics); -1 when
         # the SPS does not say.
         self.reorder = -1
+        # How many frames the decoded picture buffer must hold (H.264 VUI
+        # max_dec_frame_buffering, H.265 sps_max_dec_pic_buffering_minus1 + 1); -1 when the
+        # SPS does not say.
+        self.dec_buffering = -1
         # Where the VUI lies in the RBSP, in bits: ``vui_at`` is its presence flag, and
         # ``vui_end`` the first bit after it; -1 when the SPS could not be read that far.
         # Nothing in the VUI changes how a picture decodes (``decoding_key``).
@@ -309,10 +313,11 @@ def _parse_avc_sps(nal: bytes) -> _Sps:
     s.vui_at = b.pos
     try:
         if b.u(1):  # vui_parameters_present_flag
-            s.reorder = _avc_vui_reorder(b)
+            s.reorder, s.dec_buffering = _avc_vui_reorder(b)
         s.vui_end = b.pos
     except H26xError:
-        s.reorder = -1  # a VUI cut short says nothing; the picture size above still holds
+        # A VUI cut short says nothing; the picture size above still holds.
+        s.reorder = s.dec_buffering = -1
     return s
 
 
@@ -328,8 +333,9 @@ def _avc_hrd(b: _Bits) -> None:
     b.u(20)  # four delay and offset lengths of 5 bits
 
 
-def _avc_vui_reorder(b: _Bits) -> int:
-    """max_num_reorder_frames from an H.264 VUI (Annex E.1.1), -1 when it is not there."""
+def _avc_vui_reorder(b: _Bits) -> tuple:
+    """(max_num_reorder_frames, max_dec_frame_buffering) from an H.264 VUI (Annex E.1.1),
+    each -1 when it is not there."""
     if b.u(1):  # aspect_ratio_info_present_flag
         if b.u(8) == 255:  # Extended_SAR
             b.u(32)
@@ -356,13 +362,12 @@ def _avc_vui_reorder(b: _Bits) -> int:
         b.u(1)  # low_delay_hrd_flag
     b.u(1)  # pic_struct_present_flag
     if not b.u(1):  # bitstream_restriction_flag
-        return -1
+        return -1, -1
     b.u(1)
     for _ in range(4):
         b.ue()
     reorder = b.ue()  # max_num_reorder_frames
-    b.ue()  # max_dec_frame_buffering: read so that the VUI's end is known
-    return reorder
+    return reorder, b.ue()  # max_dec_frame_buffering
 
 
 def _parse_hevc_sps(nal: bytes) -> _Sps:
@@ -424,12 +429,12 @@ def _parse_hevc_sps(nal: bytes) -> _Sps:
             raise H26xError("h26x: H.265 SPS with a %d-bit picture order count" % bits)
         first = 0 if b.u(1) else sub_layers_minus1  # sps_sub_layer_ordering_info_present
         for _ in range(first, sub_layers_minus1 + 1):
-            b.ue()  # sps_max_dec_pic_buffering_minus1
+            s.dec_buffering = b.ue() + 1  # sps_max_dec_pic_buffering_minus1
             s.reorder = b.ue()  # sps_max_num_reorder_pics: the highest sub-layer's counts
             b.ue()  # sps_max_latency_increase_plus1
         s.poc_lsb_bits = bits
     except H26xError:
-        s.reorder = -1  # cut short here: the size holds, the picture order is not known
+        s.reorder = s.dec_buffering = -1  # cut short: the size holds, the order is not known
         return s
     try:
         _hevc_to_vui(b, s, sub_layers_minus1, bits)
@@ -646,7 +651,8 @@ def decoding_key(nal: bytes, codec: str) -> bytes:
     (timing, colour description, aspect ratio, HRD, bitstream restriction) is left out:
     it tells a player how to show and pace the pictures, not how to decode them. Every
     other bit counts, in order, H.265's SPS extensions after the VUI included. An SPS
-    whose VUI cannot be read, and every PPS and VPS, count whole. H26xError when ``nal``
+    whose VUI cannot be read, or whose reading does not end exactly at its stop bit
+    (``_ends_at``), and every PPS and VPS, count whole. H26xError when ``nal``
     is not a parameter set or is malformed."""
     nal = bytes(nal)
     if not nal or not is_parameter_set(nal, codec):
@@ -659,9 +665,35 @@ def decoding_key(nal: bytes, codec: str) -> bytes:
     head = bytes((kind,))  # nal_ref_idc / layer / temporal id change no decoding of a set
     if kind == (HEVC_SPS if hevc else AVC_SPS):
         s = _parse_hevc_sps(nal) if hevc else _parse_avc_sps(nal)
-        if 0 <= s.vui_at < s.vui_end <= stop:
+        if 0 <= s.vui_at < s.vui_end and _ends_at(rbsp, s.vui_end, stop, hevc):
             return head + _bit_span(rbsp, 0, s.vui_at) + _bit_span(rbsp, s.vui_end, stop)
     return head + _bit_span(rbsp, 0, stop)
+
+
+def _ends_at(rbsp: bytes, vui_end: int, stop: int, hevc: bool) -> bool:
+    """Whether an SPS read to ``vui_end`` ends exactly where its RBSP stops, as one read
+    right does: only then is the VUI window surely the VUI, and not fields decoding uses
+    that a misreading before it took for one (a window left out wrongly would let two
+    SPSs that decode otherwise match). H.264 has nothing after the VUI; H.265 has its
+    extension flags and the range and multilayer extensions, whose sizes are fixed
+    (§7.3.2.2); any other extension is not read, and such an SPS counts whole."""
+    if not hevc:
+        return vui_end == stop
+    b = _Bits(rbsp, "the H.265 SPS")
+    b.pos = vui_end
+    try:
+        if b.u(1):  # sps_extension_present_flag
+            range_ext = b.u(1)
+            multilayer = b.u(1)
+            if b.u(6):  # sps_3d_extension_flag, sps_scc_extension_flag, sps_extension_4bits
+                return False
+            if range_ext:
+                b.u(9)  # sps_range_extension(): nine flags
+            if multilayer:
+                b.u(1)  # sps_multilayer_extension(): inter_view_mv_vert_constraint_flag
+    except H26xError:
+        return False
+    return b.pos == stop
 
 
 def config_sets(config: bytes, codec: str) -> list:
@@ -931,6 +963,13 @@ def reorder_frames(sps: bytes, codec: str) -> int:
     if s.poc_type == 2 or s.profile == 66:
         return 0
     return -1
+
+
+def dec_buffering(sps: bytes, codec: str) -> int:
+    """How many frames the decoded picture buffer must hold, as the SPS declares it (H.265
+    always does; H.264 in its VUI's bitstream restriction); -1 when nothing says (a decoder
+    then sizes it from the level)."""
+    return read_sps(sps, codec).dec_buffering
 
 
 class PictureOrder:

@@ -195,22 +195,33 @@ class SignedSets:
     set written with other emulation-prevention or trailing bytes) changes nothing for
     the pictures (``h26x.decoding_key``); any other difference does.
 
-    ``reorder``, when not None, is how many pictures the recording holds back to learn
-    the display order (an Annex B stream): an SPS that lets more be reordered than that
-    would put later pictures in the wrong display slots, so it is not one of them either.
+    An SPS that lets more pictures be reordered (max_num_reorder_frames) or needs a
+    larger decoded picture buffer (max_dec_frame_buffering) than the signed SPS says is not
+    one of them either, though both lie in H.264's VUI: a decoder sized by the signed set
+    would show B-frames out of order or drop reference pictures. ``reorder``, when not
+    None, is how many pictures the recording holds back to learn the display order (an
+    Annex B stream), the bound in place of the signed SPS's own; each unsaid value counts
+    as the most any level allows (``h26x.MAX_REORDER``).
     """
 
     def __init__(self, config: bytes, codec: str, reorder: "int | None" = None) -> None:
         self.codec = codec
-        self.reorder = reorder
         self._exact = set()  # type: set
         self._keys = set()  # type: set
+        said_reorder = said_buffering = -1
         for nal in h26x.config_sets(config, codec):
+            if not h26x.is_parameter_set(nal, codec):
+                continue  # an hvcC's SEI array: no set, nothing decoding reads
             self._exact.add(bytes(nal))
             try:
                 self._keys.add(h26x.decoding_key(nal, codec))
+                if h26x.nal_type(nal, codec) in (h26x.AVC_SPS, h26x.HEVC_SPS):
+                    said_reorder = max(said_reorder, _said(h26x.reorder_frames(nal, codec)))
+                    said_buffering = max(said_buffering, _said(h26x.dec_buffering(nal, codec)))
             except h26x.H26xError:
                 pass  # only the same bytes match a set that cannot be read
+        self.reorder = said_reorder if reorder is None else reorder
+        self.buffering = said_buffering
         # Sets with other bytes found to decode alike (an encoder repeats them every IDR).
         self._alike = set()  # type: set
 
@@ -229,9 +240,10 @@ class SignedSets:
         try:
             if h26x.decoding_key(nal, self.codec) not in self._keys:
                 return False
-            if self.reorder is not None and h26x.nal_type(nal, self.codec) in (7, 33):
-                said = h26x.reorder_frames(nal, self.codec)
-                if (h26x.MAX_REORDER if said < 0 else said) > self.reorder:
+            if h26x.nal_type(nal, self.codec) in (h26x.AVC_SPS, h26x.HEVC_SPS):
+                if _said(h26x.reorder_frames(nal, self.codec)) > self.reorder:
+                    return False
+                if _said(h26x.dec_buffering(nal, self.codec)) > self.buffering:
                     return False
         except h26x.H26xError:
             return False  # a set that cannot be read is no set the recording can vouch for
@@ -241,12 +253,19 @@ class SignedSets:
         return True
 
     def config_alike(self, config: bytes) -> bool:
-        """Whether every parameter set in another avcC/hvcC decodes as one of these."""
+        """Whether every parameter set in another avcC/hvcC decodes as one of these (an
+        hvcC's SEI, x265's settings say, is no set: a new one changes nothing)."""
         try:
             sets = h26x.config_sets(config, self.codec)
         except h26x.H26xError:
             return False
+        sets = [nal for nal in sets if h26x.is_parameter_set(nal, self.codec)]
         return bool(sets) and all(self.holds(bytes(nal)) for nal in sets)
+
+
+def _said(count: int) -> int:
+    """A reorder or buffer count an SPS declares; unsaid (-1), the most a level allows."""
+    return h26x.MAX_REORDER if count < 0 else count
 
 
 def detect_codec(nal: bytes) -> str:
@@ -680,10 +699,12 @@ class Mp4Input:
             video = container.streams.video[0] if container.streams.video else None
             audio = None
             for stream in container.streams.audio:
-                if stream.codec_context.name == "aac" and self._audio is not None:
+                if stream.codec_context.name != "aac":
+                    self.audio_ignored = stream.codec_context.name  # kept out: not AAC
+                elif self._audio is not None:
                     audio = stream
                     break
-                self.audio_ignored = stream.codec_context.name  # no sound track to go on
+                # else AAC with no signed sound track to go on: left out, and it is AAC
             same = video is not None and self._same_video(video) and self._same_audio(audio)
             if same and video is not None:
                 self._video, self._audio = video, audio

@@ -12,6 +12,8 @@ import os
 
 import av
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from firmware.packager import Fmp4Packager
 from firmware.ports import cpython
@@ -24,7 +26,7 @@ from protocol.registry import EV_RECORD_STOP, F_EVENT, KIND_CHUNK
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
 from tests.firmware.avmedia import FRAGMENTED, PipeEncoder, encode, mux
-from tests.protocol.spswriter import avc_sps
+from tests.protocol.spswriter import avc_sps, hevc_sps
 
 COLOUR = "colorprim=bt709:transfer=bt709:colormatrix=bt709"  # a VUI change, nothing else
 SEED = bytes(range(32))
@@ -237,11 +239,13 @@ def test_a_recording_whose_mp4_begins_again_otherwise_is_signed_up_to_there(tmp_
     assert len(planes(stored_movie(tmp_path / "rec"))) == 30
 
 
-def test_an_annex_b_sps_that_lets_more_pictures_be_reordered_is_not_the_recordings():
-    # The display order of an Annex B stream's B-frames is learnt holding back as many
-    # pictures as the first SPS lets be reordered: a later VUI that lets more would put
-    # pictures in the wrong slots, so it ends the recording; from an MP4, whose offsets
-    # come with the packets, it is only a VUI.
+def test_an_sps_that_lets_more_pictures_be_reordered_is_not_the_recordings():
+    # R-DEV-2. The display order of an Annex B stream's B-frames is learnt holding back as
+    # many pictures as the first SPS lets be reordered: a later VUI that lets more would put
+    # pictures in the wrong slots, so it ends the recording. From an MP4 too: its offsets
+    # come with the packets, but a decoder sized by the signed avcC's smaller counts would
+    # show the pictures out of order (or drop references), so the signed SPS's own counts
+    # bound a later one (B-frames switched on mid-stream end the recording).
     fields = {"profile": 100, "level": 30, "width_mbs": 10, "height_units": 6}
     signed = avc_sps(fields, {"restriction": (2, 3)})
     pps = bytes.fromhex("68ce0fc8")
@@ -252,7 +256,72 @@ def test_an_annex_b_sps_that_lets_more_pictures_be_reordered_is_not_the_recordin
     more = avc_sps(fields, {"restriction": (4, 5)})
     unsaid = avc_sps(fields, {"timing": (1, 50, 1)})  # High profile, POC type 0: up to 16
     assert annex_b.holds(fewer) and not annex_b.holds(more) and not annex_b.holds(unsaid)
-    assert mp4.holds(fewer) and mp4.holds(more) and mp4.holds(unsaid)
+    assert mp4.holds(fewer) and not mp4.holds(more) and not mp4.holds(unsaid)
+    # max_dec_frame_buffering alone raised (the same reorder count): not the recording's.
+    bigger = avc_sps(fields, {"restriction": (2, 4)})
+    assert not annex_b.holds(bigger) and not mp4.holds(bigger)
+    assert mp4.config_alike(h26x.avcc([fewer], [pps]))
+    assert not mp4.config_alike(h26x.avcc([more], [pps]))
+    assert not mp4.config_alike(h26x.avcc([bigger], [pps]))
     other = avc_sps(dict(fields, width_mbs=20), {"restriction": (2, 3)})
     assert not annex_b.holds(other) and not mp4.holds(other)
     assert not mp4.foreign([signed, pps, b"\x65\x88"]) and mp4.foreign([other, pps])
+
+
+RESTRICTION = st.none() | st.tuples(st.integers(0, 16), st.integers(0, 16))
+
+
+@given(RESTRICTION, RESTRICTION, st.booleans())
+def test_a_later_sps_holds_exactly_when_it_raises_neither_count(signed, later, annex_b):
+    # R-DEV-2: the signed SPS's max_num_reorder_frames and max_dec_frame_buffering bound a
+    # later one's; an unsaid count (no bitstream restriction: High profile, POC type 0)
+    # is the most a level allows.
+    fields = {"profile": 100, "level": 30, "width_mbs": 10, "height_units": 6}
+    first = avc_sps(fields, None if signed is None else {"restriction": signed})
+    sets = SignedSets(
+        h26x.avcc([first], [bytes.fromhex("68ce0fc8")]),
+        "avc1",
+        reorder=(16 if signed is None else signed[0]) if annex_b else None,
+    )
+    nal = avc_sps(fields, None if later is None else {"restriction": later})
+    most = (16, 16)
+    bound, said = signed or most, later or most
+    assert sets.holds(nal) == (said[0] <= bound[0] and said[1] <= bound[1])
+
+
+def with_sei(config: bytes, sei: bytes) -> bytes:
+    """An hvcC with one more array, of one prefix SEI (as x265 writes its settings)."""
+    array = bytes((h26x.HEVC_PREFIX_SEI,)) + (1).to_bytes(2, "big")
+    array += len(sei).to_bytes(2, "big") + sei
+    return config[:22] + bytes((config[22] + 1,)) + config[23:] + array
+
+
+def test_a_new_moovs_hvcc_whose_sei_changed_decodes_as_the_signed_one():
+    # R-DEV-2, issue 12: an hvcC's arrays may hold an SEI (x265's settings, which name the
+    # encoding's time); it is no parameter set and decoding reads nothing of it, so a new
+    # moov whose SEI differs goes on as the same recording. Its sets still count.
+    sps = hevc_sps({"width": 160, "height": 96}, {"timing": (1, 30, None)})
+    vps, pps = bytes.fromhex("40010c01ffff"), bytes.fromhex("4401c172b46240")
+    signed = SignedSets(with_sei(h26x.hvcc([vps], [sps], [pps]), b"\x4e\x01\x05\x02ab\x80"), "hvc1")
+    later = h26x.hvcc([vps], [hevc_sps({"width": 160, "height": 96})], [pps])
+    assert signed.config_alike(with_sei(later, b"\x4e\x01\x05\x02cd\x80"))
+    assert signed.config_alike(later)
+    other = h26x.hvcc([vps], [hevc_sps({"width": 320, "height": 96})], [pps])
+    assert not signed.config_alike(with_sei(other, b"\x4e\x01\x05\x02ab\x80"))
+
+
+def test_a_silent_recording_whose_new_moov_brings_aac_does_not_call_it_not_aac(fifo):
+    # Issue 12: the sound a new MP4 brings when the recording had none is left out (there is
+    # no signed sound track to go on), but it is AAC: ``audio_ignored`` names codecs that
+    # are not AAC only, and the summary says "not AAC" of it.
+    def twice(out) -> None:
+        mux(out, "mp4", options=FRAGMENTED)
+        mux(out, "mp4", audio=True, options=FRAGMENTED)
+
+    encoder = PipeEncoder(fifo, twice)
+    clock = StepClock()
+    source = open_input(fifo, "", 30, clock, sleep=clock.sleep)
+    _, video, audio = mp4_items(source)
+    encoder.join()
+    assert len(video) == 90 and not audio and source.new_moov == 1
+    assert not source.params_changed and source.audio_ignored == ""

@@ -7,7 +7,7 @@ checked against them."""
 
 from protocol import h26x
 from protocol.h26x import H26xError, config_sets, decoding_key, read_sps
-from tests.protocol.spswriter import avc_sps, hevc_sps
+from tests.protocol.spswriter import avc_sps, escape, hevc_sps
 
 # x264 (ultrafast, keyint=15, 160x96): as it is; with colorprim/transfer/colormatrix bt709;
 # with sar=4/3 and full range; at level 4.1; with an NAL HRD (vbv: level 1.3 too).
@@ -60,6 +60,34 @@ def test_every_real_sps_is_read_over_its_vui_to_its_end():
         s = read_sps(nal, "hvc1")
         assert 0 < s.vui_at < s.vui_end == _stop(nal, 2) - 1  # then sps_extension_present_flag
         assert (s.width, s.height) == (160, 96)
+
+
+def _with_tail(nal: bytes, head: int, bits: str) -> bytes:
+    """``nal`` with ``bits`` (a string of 0 and 1) put between its data and its stop bit."""
+    rbsp = h26x.unescape(nal[head:])
+    stop = _stop(nal, head)
+    data = "".join(f"{c:08b}" for c in rbsp)[:stop] + bits + "1"
+    data += "0" * (-len(data) % 8)
+    return nal[:head] + escape(bytes(int(data[i : i + 8], 2) for i in range(0, len(data), 8)))
+
+
+def test_an_sps_with_bits_after_where_its_read_ends_is_compared_whole():
+    # R-DEV-2: an SPS read wrong before its VUI does not end where the reading ends; the
+    # window taken for its VUI may then hold fields decoding uses, so it is not left out
+    # and two such SPSs that differ anywhere differ.
+    assert decoding_key(_with_tail(X264, 1, "0110"), "avc1") != decoding_key(
+        _with_tail(X264_COLOUR, 1, "0110"), "avc1"
+    )
+    assert decoding_key(_with_tail(X265, 2, "1011"), "hvc1") != decoding_key(
+        _with_tail(X265_COLOUR, 2, "1011"), "hvc1"
+    )
+    # Read to its end, the VUI is still left out; H.265's range extension (nine flags) too.
+    assert decoding_key(X264, "avc1") == decoding_key(X264_COLOUR, "avc1")
+    f = {"ptl": read_sps(X265, "hvc1").general_ptl}
+    ranged = dict(f, extension=[1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1])
+    assert decoding_key(hevc_sps(ranged, {"timing": (1, 25, None)}), "hvc1") == decoding_key(
+        hevc_sps(ranged), "hvc1"
+    )
 
 
 def test_the_same_set_written_with_other_padding_or_header_bits_decodes_alike():
