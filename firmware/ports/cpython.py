@@ -9,6 +9,7 @@ and the encoder (``firmware.ports.vendor``): its stream is signed as it is.
 """
 # micropython: skip (OpenCV, PyAV and the system clock are CPython-only)
 
+import os
 import signal
 import sys
 import threading
@@ -272,9 +273,17 @@ class StopKey:
     Python turns ^C into a KeyboardInterrupt raised wherever the main thread happens to be,
     which may be between the recorder signing an entry and the store writing it: the entry
     after it then follows a seq the store never got, the store refuses it (one chain, never
-    a gap) and the recording dies. While a recording runs, ^C only sets ``stop`` and counts;
-    the loop reads both between frames. Outside the main thread (a test driving the port)
-    signals are not ours to take, and nothing changes.
+    a gap) and the recording dies. While a recording runs, ^C only counts, and a thread of
+    its own sets ``stop`` and ``wake``; the loop reads ``stop`` between frames. Outside the
+    main thread (a test driving the port) signals are not ours to take, and nothing changes.
+
+    The handler itself takes no lock. Python runs it on the main thread between two of its
+    steps, wherever that thread is, also inside ``wake.clear()`` or ``wake.wait()`` while it
+    holds the event's lock; an ``Event.set`` there waits for that lock for ever, and so does
+    every capture thread after it (seen: ^C on the officer's terminal, then nothing more,
+    rarely, on a loaded machine). So the signal reaches that thread through the wakeup file
+    descriptor (``signal.set_wakeup_fd``), a byte written by Python's C-level handler, and
+    the thread sets the events as any thread would.
     """
 
     def __init__(self, stop: threading.Event, wake: "threading.Event | None" = None) -> None:
@@ -282,22 +291,59 @@ class StopKey:
         self.wake = wake  # what the loop sleeps on, so that ^C ends its wait at once
         self.presses = 0
         self._previous: object = None
+        self._previous_fd = -1
+        self._pipe: tuple[int, int] | None = None
+        self._thread: threading.Thread | None = None
+        self._closing = False
 
     def __enter__(self) -> "StopKey":
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._pressed)
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        r, w = os.pipe()
+        os.set_blocking(w, False)  # the C-level handler never waits on a full pipe
+        self._pipe = (r, w)
+        self._thread = threading.Thread(target=self._watch, args=(r,), name="ctrl-c", daemon=True)
+        self._thread.start()
+        # The wakeup fd before the handler: a ^C the handler counts always reaches the thread.
+        self._previous_fd = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+        self._previous = signal.signal(signal.SIGINT, self._pressed)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]  # what signal.signal gave back
             self._previous = None
+        if self._pipe is not None and self._thread is not None:
+            signal.set_wakeup_fd(self._previous_fd)
+            r, w = self._pipe
+            # A byte that is no signal's number ends the thread (not the pipe's end: a
+            # process forked meanwhile may hold the writing end open).
+            self._closing = True
+            os.write(w, b"\0")
+            self._thread.join()
+            os.close(r)
+            os.close(w)
+            self._pipe = self._thread = None
 
     def _pressed(self, signum: int, frame: object) -> None:
+        # Runs on the main thread, wherever it is: nothing here may take a lock.
         self.presses += 1
-        self.stop.set()
-        if self.wake is not None:
-            self.wake.set()
+
+    def _watch(self, fd: int) -> None:
+        # The wakeup fd gets the number of every signal Python handles, ours among them;
+        # whoever had the wakeup fd before gets them too.
+        while not self._closing:
+            data = os.read(fd, 64)
+            signals = data.replace(b"\0", b"")  # without the closing byte
+            if self._previous_fd >= 0 and signals:
+                try:
+                    os.write(self._previous_fd, signals)
+                except OSError:
+                    pass  # full or gone: as Python's own handler, a lost wakeup byte
+            if signal.SIGINT in data:
+                self.stop.set()
+                if self.wake is not None:
+                    self.wake.set()
 
 
 class Media:

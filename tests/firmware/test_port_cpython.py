@@ -168,3 +168,69 @@ def test_ctrl_c_wakes_the_sleeping_loop_at_once():
         os.kill(os.getpid(), signal.SIGINT)
         assert wake.wait(30)  # generous: the handler runs at the main thread's next step
     assert stop.is_set() and key.presses == 1
+
+
+# The loop as it is when ^C comes inside wake.clear() or wake.wait(): holding the event's
+# lock (threading.Event keeps one, not reentrant). Python runs the handler right there, on
+# the same thread. The bound only ends a deadlock; a slow machine still passes.
+_CTRL_C_IN_THE_WAKE_LOCK = """
+import faulthandler, os, signal, threading
+from firmware.ports.cpython import StopKey
+
+faulthandler.dump_traceback_later(60, exit=True)
+stop, wake = threading.Event(), threading.Event()
+with StopKey(stop, wake) as key:
+    with wake._cond:
+        os.kill(os.getpid(), signal.SIGINT)
+        held = True  # the handler has run by this step, the lock still held
+    assert wake.wait(60), "^C did not wake the loop"
+assert stop.is_set() and key.presses == 1
+print("stopped")
+"""
+
+
+def test_ctrl_c_while_the_loop_holds_its_wake_lock_still_stops_it():
+    # R-DEV-2: ^C on a terminal once left the recorder silent for ever, about once in two
+    # thousand runs: the handler set ``wake`` while the main thread, interrupted inside
+    # wake.clear(), held that event's lock, and waited on itself. Here ^C comes exactly there.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    r = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_IN_THE_WAKE_LOCK],
+        capture_output=True,
+        cwd=root,
+        timeout=120,
+    )
+    assert r.returncode == 0 and r.stdout == b"stopped\n", r.stderr.decode()
+
+
+def test_the_stop_key_gives_back_the_handler_and_the_wakeup_fd():
+    # R-DEV-2: while a recording runs, whoever had the wakeup fd still hears the signals;
+    # after it, ^C and the wakeup fd are as they were, and nothing of the stop key runs on.
+    import os
+    import signal
+    import threading
+
+    from firmware.ports.cpython import StopKey
+
+    before = threading.active_count()
+    handler = signal.getsignal(signal.SIGINT)
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    signal.set_wakeup_fd(w)
+    try:
+        stop = threading.Event()
+        with StopKey(stop):
+            os.kill(os.getpid(), signal.SIGINT)
+            assert stop.wait(60)
+        assert signal.getsignal(signal.SIGINT) is handler
+        assert signal.set_wakeup_fd(-1) == w
+        assert threading.active_count() == before
+        assert os.read(r, 64) == bytes([signal.SIGINT])  # passed on, once
+    finally:
+        signal.set_wakeup_fd(-1)
+        os.close(r)
+        os.close(w)
