@@ -281,9 +281,9 @@ class StopKey:
     steps, wherever that thread is, also inside ``wake.clear()`` or ``wake.wait()`` while it
     holds the event's lock; an ``Event.set`` there waits for that lock for ever, and so does
     every capture thread after it (seen: ^C on the officer's terminal, then nothing more,
-    rarely, on a loaded machine). So the signal reaches that thread through the wakeup file
-    descriptor (``signal.set_wakeup_fd``), a byte written by Python's C-level handler, and
-    the thread sets the events as any thread would.
+    rarely, on a loaded machine). So the handler only writes a byte into a pipe, which
+    takes no lock and never waits, and the thread reading it sets the events as any thread
+    would.
     """
 
     def __init__(self, stop: threading.Event, wake: "threading.Event | None" = None) -> None:
@@ -291,21 +291,17 @@ class StopKey:
         self.wake = wake  # what the loop sleeps on, so that ^C ends its wait at once
         self.presses = 0
         self._previous: object = None
-        self._previous_fd = -1
         self._pipe: tuple[int, int] | None = None
         self._thread: threading.Thread | None = None
-        self._closing = False
 
     def __enter__(self) -> "StopKey":
         if threading.current_thread() is not threading.main_thread():
             return self
         r, w = os.pipe()
-        os.set_blocking(w, False)  # the C-level handler never waits on a full pipe
+        os.set_blocking(w, False)  # the handler never waits on a full pipe
         self._pipe = (r, w)
         self._thread = threading.Thread(target=self._watch, args=(r,), name="ctrl-c", daemon=True)
         self._thread.start()
-        # The wakeup fd before the handler: a ^C the handler counts always reaches the thread.
-        self._previous_fd = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
         self._previous = signal.signal(signal.SIGINT, self._pressed)
         return self
 
@@ -314,12 +310,11 @@ class StopKey:
             signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]  # what signal.signal gave back
             self._previous = None
         if self._pipe is not None and self._thread is not None:
-            signal.set_wakeup_fd(self._previous_fd)
             r, w = self._pipe
-            # A byte that is no signal's number ends the thread (not the pipe's end: a
-            # process forked meanwhile may hold the writing end open).
-            self._closing = True
-            os.write(w, b"\0")
+            # A byte ends the thread; closing the pipe might not (a process forked meanwhile
+            # may hold its writing end open). No handler writes any more: this may wait.
+            os.set_blocking(w, True)
+            os.write(w, _STOP_KEY_END)
             self._thread.join()
             os.close(r)
             os.close(w)
@@ -328,22 +323,29 @@ class StopKey:
     def _pressed(self, signum: int, frame: object) -> None:
         # Runs on the main thread, wherever it is: nothing here may take a lock.
         self.presses += 1
+        if self._pipe is not None:
+            self._write(self._pipe[1], _STOP_KEY_PRESSED)
+
+    @staticmethod
+    def _write(fd: int, byte: bytes) -> None:
+        try:
+            os.write(fd, byte)
+        except BlockingIOError:
+            pass  # full: the thread has a byte still to read, and a stop is a stop
 
     def _watch(self, fd: int) -> None:
-        # The wakeup fd gets the number of every signal Python handles, ours among them;
-        # whoever had the wakeup fd before gets them too.
-        while not self._closing:
+        while True:
             data = os.read(fd, 64)
-            signals = data.replace(b"\0", b"")  # without the closing byte
-            if self._previous_fd >= 0 and signals:
-                try:
-                    os.write(self._previous_fd, signals)
-                except OSError:
-                    pass  # full or gone: as Python's own handler, a lost wakeup byte
-            if signal.SIGINT in data:
+            if _STOP_KEY_PRESSED in data:
                 self.stop.set()
                 if self.wake is not None:
                     self.wake.set()
+            if not data or _STOP_KEY_END in data:
+                return
+
+
+_STOP_KEY_PRESSED = b"c"  # a ^C, in StopKey's pipe
+_STOP_KEY_END = b"e"  # the recording is over
 
 
 class Media:
