@@ -301,22 +301,29 @@ class StopKey:
         os.set_blocking(w, False)  # the handler never waits on a full pipe
         self._pipe = (r, w)
         self._thread = threading.Thread(target=self._watch, args=(r,), name="ctrl-c", daemon=True)
-        self._thread.start()
-        self._previous = signal.signal(signal.SIGINT, self._pressed)
+        try:
+            self._thread.start()
+            self._previous = signal.signal(signal.SIGINT, self._pressed)
+        except BaseException:  # ^C before the handler was ours: a KeyboardInterrupt, as ever
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]  # what signal.signal gave back
             self._previous = None
-        if self._pipe is not None and self._thread is not None:
-            r, w = self._pipe
-            # A byte ends the thread; closing the pipe might not (a process forked meanwhile
-            # may hold its writing end open). No handler writes any more: this may wait.
+        if self._pipe is not None:
+            w = self._pipe[1]
+            # A byte ends the thread, which closes the reading end; closing the writing end
+            # might not end it (a process forked meanwhile may hold it open). No handler
+            # writes any more: this may wait.
             os.set_blocking(w, True)
             os.write(w, _STOP_KEY_END)
-            self._thread.join()
-            os.close(r)
+            if self._thread is not None and self._thread.ident is not None:
+                self._thread.join()
+            # else ^C came inside its start (a KeyboardInterrupt ends the command): it ends
+            # by itself, if it runs at all
             os.close(w)
             self._pipe = self._thread = None
 
@@ -334,14 +341,17 @@ class StopKey:
             pass  # full: the thread has a byte still to read, and a stop is a stop
 
     def _watch(self, fd: int) -> None:
-        while True:
-            data = os.read(fd, 64)
-            if _STOP_KEY_PRESSED in data:
-                self.stop.set()
-                if self.wake is not None:
-                    self.wake.set()
-            if not data or _STOP_KEY_END in data:
-                return
+        try:
+            while True:
+                data = os.read(fd, 64)
+                if _STOP_KEY_PRESSED in data:
+                    self.stop.set()
+                    if self.wake is not None:
+                        self.wake.set()
+                if not data or _STOP_KEY_END in data:
+                    return
+        finally:
+            os.close(fd)
 
 
 _STOP_KEY_PRESSED = b"c"  # a ^C, in StopKey's pipe
