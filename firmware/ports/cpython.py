@@ -9,6 +9,7 @@ and the encoder (``firmware.ports.vendor``): its stream is signed as it is.
 """
 # micropython: skip (OpenCV, PyAV and the system clock are CPython-only)
 
+import os
 import signal
 import sys
 import threading
@@ -272,9 +273,17 @@ class StopKey:
     Python turns ^C into a KeyboardInterrupt raised wherever the main thread happens to be,
     which may be between the recorder signing an entry and the store writing it: the entry
     after it then follows a seq the store never got, the store refuses it (one chain, never
-    a gap) and the recording dies. While a recording runs, ^C only sets ``stop`` and counts;
-    the loop reads both between frames. Outside the main thread (a test driving the port)
-    signals are not ours to take, and nothing changes.
+    a gap) and the recording dies. While a recording runs, ^C only counts, and a thread of
+    its own sets ``stop`` and ``wake``; the loop reads ``stop`` between frames. Outside the
+    main thread (a test driving the port) signals are not ours to take, and nothing changes.
+
+    The handler itself takes no lock. Python runs it on the main thread between two of its
+    steps, wherever that thread is, also inside ``wake.clear()`` or ``wake.wait()`` while it
+    holds the event's lock; an ``Event.set`` there waits for that lock for ever, and so does
+    every capture thread after it (seen: ^C on the officer's terminal, then nothing more,
+    rarely, on a loaded machine). So the handler only writes a byte into a pipe, which
+    takes no lock and never waits, and the thread reading it sets the events as any thread
+    would.
     """
 
     def __init__(self, stop: threading.Event, wake: "threading.Event | None" = None) -> None:
@@ -282,22 +291,71 @@ class StopKey:
         self.wake = wake  # what the loop sleeps on, so that ^C ends its wait at once
         self.presses = 0
         self._previous: object = None
+        self._pipe: tuple[int, int] | None = None
+        self._thread: threading.Thread | None = None
 
     def __enter__(self) -> "StopKey":
-        if threading.current_thread() is threading.main_thread():
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        r, w = os.pipe()
+        os.set_blocking(w, False)  # the handler never waits on a full pipe
+        self._pipe = (r, w)
+        self._thread = threading.Thread(target=self._watch, args=(r,), name="ctrl-c", daemon=True)
+        try:
+            self._thread.start()
             self._previous = signal.signal(signal.SIGINT, self._pressed)
+        except BaseException:  # ^C before the handler was ours: a KeyboardInterrupt, as ever
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]  # what signal.signal gave back
             self._previous = None
+        if self._pipe is not None:
+            w = self._pipe[1]
+            # A byte ends the thread, which closes the reading end; closing the writing end
+            # might not end it (a process forked meanwhile may hold it open). No handler
+            # writes any more: this may wait.
+            os.set_blocking(w, True)
+            os.write(w, _STOP_KEY_END)
+            if self._thread is not None and self._thread.ident is not None:
+                self._thread.join()
+            # else ^C came inside its start (a KeyboardInterrupt ends the command): it ends
+            # by itself, if it runs at all
+            os.close(w)
+            self._pipe = self._thread = None
 
     def _pressed(self, signum: int, frame: object) -> None:
+        # Runs on the main thread, wherever it is: nothing here may take a lock.
         self.presses += 1
-        self.stop.set()
-        if self.wake is not None:
-            self.wake.set()
+        if self._pipe is not None:
+            self._write(self._pipe[1], _STOP_KEY_PRESSED)
+
+    @staticmethod
+    def _write(fd: int, byte: bytes) -> None:
+        try:
+            os.write(fd, byte)
+        except BlockingIOError:
+            pass  # full: the thread has a byte still to read, and a stop is a stop
+
+    def _watch(self, fd: int) -> None:
+        try:
+            while True:
+                data = os.read(fd, 64)
+                if _STOP_KEY_PRESSED in data:
+                    self.stop.set()
+                    if self.wake is not None:
+                        self.wake.set()
+                if not data or _STOP_KEY_END in data:
+                    return
+        finally:
+            os.close(fd)
+
+
+_STOP_KEY_PRESSED = b"c"  # a ^C, in StopKey's pipe
+_STOP_KEY_END = b"e"  # the recording is over
 
 
 class Media:

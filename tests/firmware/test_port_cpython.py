@@ -168,3 +168,59 @@ def test_ctrl_c_wakes_the_sleeping_loop_at_once():
         os.kill(os.getpid(), signal.SIGINT)
         assert wake.wait(30)  # generous: the handler runs at the main thread's next step
     assert stop.is_set() and key.presses == 1
+
+
+# The loop as it is when ^C comes inside wake.clear() or wake.wait(): holding the event's
+# lock (threading.Event keeps one, not reentrant). Python runs the handler right there, on
+# the same thread. The bound only ends a deadlock; a slow machine still passes.
+_CTRL_C_IN_THE_WAKE_LOCK = """
+import faulthandler, os, signal, threading
+from firmware.ports.cpython import StopKey
+
+faulthandler.dump_traceback_later(60, exit=True)
+stop, wake = threading.Event(), threading.Event()
+with StopKey(stop, wake) as key:
+    with wake._cond:
+        os.kill(os.getpid(), signal.SIGINT)
+        held = True  # the handler has run by this step, the lock still held
+    assert wake.wait(60), "^C did not wake the loop"
+assert stop.is_set() and key.presses == 1
+print("stopped")
+"""
+
+
+def test_ctrl_c_while_the_loop_holds_its_wake_lock_still_stops_it():
+    # R-DEV-2: ^C on a terminal once left the recorder silent for ever, about once in two
+    # thousand runs: the handler set ``wake`` while the main thread, interrupted inside
+    # wake.clear(), held that event's lock, and waited on itself. Here ^C comes exactly there.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    r = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_IN_THE_WAKE_LOCK],
+        capture_output=True,
+        cwd=root,
+        timeout=120,
+    )
+    assert r.returncode == 0 and r.stdout == b"stopped\n", r.stderr.decode()
+
+
+def test_the_stop_key_gives_back_the_handler_and_leaves_nothing_running():
+    # R-DEV-2: after a recording, ^C is as it was, and nothing of the stop key runs on.
+    import os
+    import signal
+    import threading
+
+    from firmware.ports.cpython import StopKey
+
+    before = threading.active_count()
+    handler = signal.getsignal(signal.SIGINT)
+    stop = threading.Event()
+    with StopKey(stop) as key:
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop.wait(60)
+    assert key.presses == 1
+    assert signal.getsignal(signal.SIGINT) is handler
+    assert threading.active_count() == before
