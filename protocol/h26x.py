@@ -333,12 +333,12 @@ def _avc_hrd(b: _Bits) -> None:
     b.u(20)  # four delay and offset lengths of 5 bits
 
 
-def _avc_vui_reorder(b: _Bits) -> tuple:
-    """(max_num_reorder_frames, max_dec_frame_buffering) from an H.264 VUI (Annex E.1.1),
-    each -1 when it is not there."""
-    if b.u(1):  # aspect_ratio_info_present_flag
-        if b.u(8) == 255:  # Extended_SAR
-            b.u(32)
+def _vui_head(b: _Bits) -> None:
+    """Read past the fields both codecs' VUI begin with, in the same order (H.264 Annex
+    E.1.1, H.265 Annex E.2.1): the sample aspect ratio, overscan, the video signal type with
+    its colour description, the chroma sample location."""
+    if b.u(1) and b.u(8) == 255:  # aspect_ratio_info_present_flag, Extended_SAR
+        b.u(32)
     if b.u(1):  # overscan_info_present_flag
         b.u(1)
     if b.u(1):  # video_signal_type_present_flag
@@ -348,6 +348,12 @@ def _avc_vui_reorder(b: _Bits) -> tuple:
     if b.u(1):  # chroma_loc_info_present_flag
         b.ue()
         b.ue()
+
+
+def _avc_vui_reorder(b: _Bits) -> tuple:
+    """(max_num_reorder_frames, max_dec_frame_buffering) from an H.264 VUI (Annex E.1.1),
+    each -1 when it is not there."""
+    _vui_head(b)
     if b.u(1):  # timing_info_present_flag
         b.u(32)
         b.u(32)
@@ -544,17 +550,7 @@ def _hevc_st_rps(b: _Bits, idx: int, sets: list) -> tuple:
 
 def _hevc_vui(b: _Bits, sub_layers_minus1: int) -> None:
     """vui_parameters() of an H.265 SPS (Annex E.2.1), read past."""
-    if b.u(1) and b.u(8) == 255:  # aspect_ratio_info_present_flag, Extended_SAR
-        b.u(32)
-    if b.u(1):  # overscan_info_present_flag
-        b.u(1)
-    if b.u(1):  # video_signal_type_present_flag
-        b.u(4)
-        if b.u(1):  # colour_description_present_flag
-            b.u(24)
-    if b.u(1):  # chroma_loc_info_present_flag
-        b.ue()
-        b.ue()
+    _vui_head(b)
     b.u(3)  # neutral_chroma_indication, field_seq, frame_field_info_present
     if b.u(1):  # default_display_window_flag
         for _ in range(4):

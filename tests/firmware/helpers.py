@@ -208,3 +208,33 @@ def provisioned(path: str, officer: str = "") -> bytes:
         path, sign_config(host, BENCH_HOST, BENCH_DEVICE, BENCH_START - 1000, settings)
     )
     return public
+
+
+class InputClock:
+    """A vendor input's clock: it moves only when the input paces itself (``sleep``)."""
+
+    def __init__(self) -> None:
+        self.mono = 1000
+
+    def mono_ms(self) -> int:
+        return self.mono
+
+    def wall_ms(self) -> int:
+        return 1_800_000_000_000 + self.mono
+
+    def sleep(self, seconds: float) -> None:
+        self.mono += round(seconds * 1000)
+
+
+def read_all(source) -> list:
+    """Every item a vendor input gives until it ends (bounded: a test stream is short)."""
+    items = []
+    for _ in range(10_000):
+        got = source.read()
+        if got is None:
+            break
+        items += got
+    else:
+        raise AssertionError("the input never ended")
+    source.close()
+    return items

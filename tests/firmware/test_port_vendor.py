@@ -22,23 +22,10 @@ from protocol.ledger import parse_entry
 from protocol.registry import F_FRAME_HASHES, F_MEDIA_TYPE, KIND_CHUNK, MEDIA_MP4, MEDIA_MP4_INIT
 from protocol.signer import make_signer
 from tests.firmware.avmedia import FRAGMENTED, PipeEncoder, mux
+from tests.firmware.helpers import InputClock, read_all
 from tests.protocol.helpers import DEVICE, SEED_A, T0
 
 GOOD = {"camera_ok": True, "battery_percent": 90, "storage_hours": 40, "clock_ok": True}
-
-
-class StepClock:
-    def __init__(self) -> None:
-        self.mono = 1000
-
-    def wall_ms(self) -> int:
-        return 1_800_000_000_000 + self.mono
-
-    def mono_ms(self) -> int:
-        return self.mono
-
-    def sleep(self, seconds: float) -> None:
-        self.mono += round(seconds * 1000)
 
 
 @pytest.fixture
@@ -46,14 +33,6 @@ def fifo(tmp_path):
     path = tmp_path / "video.pipe"
     os.mkfifo(path)
     return str(path)
-
-
-def read_all(source) -> list:
-    items = []
-    while (got := source.read()) is not None:
-        items += got
-    source.close()
-    return items
 
 
 def play(track, items, audio_track=None) -> tuple:
@@ -82,7 +61,7 @@ def test_an_annex_b_stream_from_a_pipe_is_cut_into_access_units_and_stamped_at_f
     fifo, codec, entry, name
 ):
     encoder = PipeEncoder(fifo, lambda out: mux(out, "h264" if entry == "avc1" else "hevc", codec))
-    clock = StepClock()
+    clock = InputClock()
     source = open_input(fifo, "", 25, clock, sleep=clock.sleep)
     assert isinstance(source, AnnexBInput) and source.codec == entry
     items = read_all(source)
@@ -99,7 +78,7 @@ def test_an_annex_b_stream_from_a_pipe_is_cut_into_access_units_and_stamped_at_f
 
 def test_a_fragmented_mp4_from_a_pipe_keeps_its_times_and_its_aac(fifo):
     encoder = PipeEncoder(fifo, lambda out: mux(out, "mp4", audio=True, options=FRAGMENTED))
-    clock = StepClock()
+    clock = InputClock()
     source = open_input(fifo, "", 30, clock, sleep=clock.sleep)
     assert isinstance(source, Mp4Input) and source.codec == "avc1"
     assert source.audio_track is not None and source.audio_track.codec == "mp4a"
@@ -131,7 +110,7 @@ def test_b_frames_in_an_mp4_are_recorded_with_their_composition_offsets(fifo):
     with av.open(io.BytesIO(source_mp4.getvalue())) as container:
         vendor = [bytes(p) for p in container.demux(video=0) if p.size]
     encoder = PipeEncoder(fifo, lambda out: mux(out, "mp4", bframes=2, options=FRAGMENTED))
-    clock = StepClock()
+    clock = InputClock()
     source = open_input(fifo, "", 30, clock, sleep=clock.sleep)
     assert isinstance(source, Mp4Input) and source.track is not None
     items = read_all(source)
@@ -182,7 +161,7 @@ def test_a_fragmented_mp4_cut_inside_a_fragment_ends_early_with_what_was_whole(f
     mux(whole, "mp4", options=FRAGMENTED)
     cut = len(whole.getvalue()) * 2 // 3
     encoder = PipeEncoder(fifo, lambda out: mux(out, "mp4", options=FRAGMENTED, cut=cut))
-    source = open_input(fifo, "", 30, StepClock())
+    source = open_input(fifo, "", 30, InputClock())
     items = read_all(source)
     encoder.join()
     assert 0 < len(items) < 45 and source.ended_early.startswith("inside a fragment")
@@ -196,7 +175,7 @@ def test_an_annex_b_stream_cut_after_a_pictures_headers_ends_early(fifo):
     second_idr = data.find(b"\x00\x00\x01\x67", 10)  # the SPS before frame 15
     pps_end = data.find(b"\x00\x00\x01", data.find(b"\x00\x00\x01\x68", second_idr) + 3)
     encoder = PipeEncoder(fifo, lambda out: out.write(data[:pps_end]))
-    source = open_input(fifo, "", 30, StepClock())
+    source = open_input(fifo, "", 30, InputClock())
     items = read_all(source)
     encoder.join()
     assert len(items) == 15 and source.ended_early == "inside an access unit"
@@ -220,7 +199,7 @@ def test_an_annex_b_stream_cut_after_a_pictures_headers_ends_early(fifo):
 def test_a_stream_that_is_not_h26x_or_mp4_is_one_line_before_anything(fifo, data, says):
     encoder = PipeEncoder(fifo, lambda out: out.write(data))
     with pytest.raises(MediaError) as err:
-        open_input(fifo, "", 30, StepClock())
+        open_input(fifo, "", 30, InputClock())
     encoder.join()
     assert says in str(err.value) and "\n" not in str(err.value)
 
@@ -228,15 +207,15 @@ def test_a_stream_that_is_not_h26x_or_mp4_is_one_line_before_anything(fifo, data
 def test_a_codec_given_that_the_stream_is_not_is_refused(fifo):
     encoder = PipeEncoder(fifo, lambda out: mux(out, "h264", frames=3))
     with pytest.raises(MediaError, match=r"H\.264, not what --codec says"):
-        open_input(fifo, "h265", 30, StepClock())
+        open_input(fifo, "h265", 30, InputClock())
     encoder.join()
 
 
 def test_an_input_that_cannot_be_opened_is_one_line(tmp_path):
     with pytest.raises(MediaError, match=r"cannot read the input .*No such file"):
-        open_input(str(tmp_path / "none.h264"), "", 30, StepClock())
+        open_input(str(tmp_path / "none.h264"), "", 30, InputClock())
     with pytest.raises(MediaError, match="is a directory"):
-        open_input(str(tmp_path), "", 30, StepClock())
+        open_input(str(tmp_path), "", 30, InputClock())
 
 
 def test_a_stop_request_is_not_stuck_behind_a_silent_encoder(fifo):
@@ -256,7 +235,7 @@ def test_a_stop_request_is_not_stuck_behind_a_silent_encoder(fifo):
         release.wait()  # the pipe stays open: the encoder has gone quiet, not away
 
     encoder = PipeEncoder(fifo, pictures_then_silence)
-    source = open_input(fifo, "", 30, StepClock(), stop=stop)
+    source = open_input(fifo, "", 30, InputClock(), stop=stop)
     while source.read() and source.frames < 3:
         pass
     stop.set()
@@ -293,7 +272,7 @@ def test_a_read_error_mid_stream_ends_it_early_and_says_so(tmp_path, monkeypatch
 
     monkeypatch.setattr(vendor, "READ_SIZE", 512)
     monkeypatch.setattr(vendor.os, "read", failing_read)
-    source = open_input(str(path), "", 30, StepClock(), pace=False)
+    source = open_input(str(path), "", 30, InputClock(), pace=False)
     items = read_all(source)
     assert 0 < len(items) < 45
     assert source.ended_early == "with a read error (Input/output error)"

@@ -15,25 +15,10 @@ from firmware.ports.vendor import AnnexBInput, open_input
 from firmware.recorder import STREAM_VIDEO
 from protocol import h26x, mp4
 from tests.firmware.avmedia import FRAGMENTED, PipeEncoder, mux
+from tests.firmware.helpers import InputClock, read_all
 
 CODECS = [("libx264", "h264"), ("libx265", "hevc")]
 AAC_CONFIG = bytes.fromhex("1408")  # AAC-LC, 16 kHz, mono
-
-
-class StepClock:
-    """The recording's clock: it moves only when the input paces (``sleep``)."""
-
-    def __init__(self) -> None:
-        self.mono = 1000
-
-    def mono_ms(self) -> int:
-        return self.mono
-
-    def wall_ms(self) -> int:
-        return 1_800_000_000_000 + self.mono
-
-    def sleep(self, seconds: float) -> None:
-        self.mono += round(seconds * 1000)
 
 
 @pytest.fixture
@@ -41,19 +26,6 @@ def fifo(tmp_path):
     path = tmp_path / "video.pipe"
     os.mkfifo(path)
     return str(path)
-
-
-def read_all(source) -> list:
-    items = []
-    for _ in range(10_000):  # bounded: every test stream is far shorter
-        got = source.read()
-        if got is None:
-            break
-        items += got
-    else:
-        raise AssertionError("the input never ended")
-    source.close()
-    return items
 
 
 def decoded(data: bytes) -> tuple:
@@ -80,7 +52,7 @@ def test_b_frames_in_annex_b_play_in_the_encoders_order_from_time_zero(tmp_path,
     path = tmp_path / "vendor.bin"
     with open(path, "wb") as out:
         mux(out, fmt, codec=codec, bframes=3, frames=40)
-    clock = StepClock()
+    clock = InputClock()
     source = open_input(str(path), "", 30, clock, pace=False, sleep=clock.sleep)
     assert isinstance(source, AnnexBInput)
     items = read_all(source)
@@ -102,7 +74,7 @@ def test_without_b_frames_nothing_changes(tmp_path, codec, fmt):
     path = tmp_path / "vendor.bin"
     with open(path, "wb") as out:
         mux(out, fmt, codec=codec, bframes=0, frames=30)
-    clock = StepClock()
+    clock = InputClock()
     source = open_input(str(path), "", 30, clock, pace=False, sleep=clock.sleep)
     items = read_all(source)
     assert [cto for *_, cto in items] == [0] * 30 and source.reordered == 0
@@ -116,7 +88,7 @@ def test_b_frames_from_a_pipe_keep_their_order(fifo):
     mux(whole, "h264", bframes=2, frames=45)
     encoder = PipeEncoder(fifo, lambda out: mux(out, "h264", bframes=2, frames=45))
     try:
-        source = open_input(fifo, "", 30, StepClock())
+        source = open_input(fifo, "", 30, InputClock())
         items = read_all(source)
     finally:
         encoder.join()  # releases the writer whatever happened above
@@ -137,7 +109,7 @@ def test_a_picture_whose_order_cannot_be_read_ends_the_stream_with_what_was_whol
     )  # bits 1 00110 00100: first_mb_in_slice 0, slice_type 5, pic_parameter_set_id 3
     path = tmp_path / "vendor.h264"
     path.write_bytes(data[:second] + bad)
-    clock = StepClock()
+    clock = InputClock()
     source = open_input(str(path), "", 30, clock, pace=False, sleep=clock.sleep)
     items = read_all(source)
     assert len(items) == 15  # the first GOP, every picture of it
@@ -151,7 +123,7 @@ def test_b_frames_in_a_vendors_mp4_start_at_their_first_picture_too(tmp_path):
     path = tmp_path / "vendor.mp4"
     with open(path, "wb") as out:
         mux(out, "mp4", bframes=2, frames=30, audio=True, options=FRAGMENTED)
-    clock = StepClock()
+    clock = InputClock()
     source = open_input(str(path), "", 30, clock, pace=False, sleep=clock.sleep)
     items = read_all(source)
     first = next(i for i in items if i[0] == STREAM_VIDEO)

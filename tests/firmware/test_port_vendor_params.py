@@ -29,6 +29,7 @@ from protocol.registry import EV_RECORD_STOP, F_EVENT, F_FRAME_HASHES, KIND_CHUN
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
 from tests.firmware.avmedia import FRAGMENTED, encode, mux, write_video
+from tests.firmware.helpers import InputClock, read_all
 
 CODECS = [("h264", "libx264"), ("hevc", "libx265")]
 
@@ -36,35 +37,6 @@ CODECS = [("h264", "libx264"), ("hevc", "libx265")]
 SEED = bytes(range(32))
 DEVICE = "SC-0042"
 ROOM = 128  # room for every picture: the counts are exact (drops are the run loop's tests)
-
-
-class StepClock:
-    """The input's clock: it moves only when the input paces (``sleep``)."""
-
-    def __init__(self) -> None:
-        self.mono = 1000
-
-    def mono_ms(self) -> int:
-        return self.mono
-
-    def wall_ms(self) -> int:
-        return 1_800_000_000_000 + self.mono
-
-    def sleep(self, seconds: float) -> None:
-        self.mono += round(seconds * 1000)
-
-
-def read_all(source) -> list:
-    items = []
-    for _ in range(10_000):  # bounded: every test stream is far shorter
-        got = source.read()
-        if got is None:
-            break
-        items += got
-    else:
-        raise AssertionError("the input never ended")
-    source.close()
-    return items
 
 
 def decoded(track, items) -> list:
@@ -107,7 +79,7 @@ def test_new_parameter_sets_mid_stream_end_it_with_every_picture_before_them(tmp
     mux(first, fmt, codec, frames=30)
     path = tmp_path / "vendor.bin"
     path.write_bytes(first.getvalue() + encode(fmt, codec, (320, 192), 15))
-    clock = StepClock()
+    clock = InputClock()
     source = open_input(str(path), "", 30, clock, pace=False, sleep=clock.sleep)
     items = read_all(source)
     assert len(items) == 30  # the first stream, every picture of it, and nothing after
@@ -123,7 +95,7 @@ def test_the_same_parameter_sets_before_every_idr_go_on(tmp_path, fmt, codec):
     data = encode(fmt, codec, (160, 96), 15)
     path = tmp_path / "vendor.bin"
     path.write_bytes(data + data)
-    clock = StepClock()
+    clock = InputClock()
     source = open_input(str(path), "", 30, clock, pace=False, sleep=clock.sleep)
     items = read_all(source)
     assert len(items) == 30 and not source.params_changed and source.ended_early == ""
@@ -134,7 +106,7 @@ def test_an_mp4_with_its_parameter_sets_also_in_band_goes_on(tmp_path):
     # bytes, so the recording goes on to the end.
     path = tmp_path / "vendor.mp4"
     path.write_bytes(encode("mp4", "libx264", (160, 96), 30, FRAGMENTED))
-    clock = StepClock()
+    clock = InputClock()
     source = open_input(str(path), "", 30, clock, pace=False, sleep=clock.sleep)
     assert len(read_all(source)) == 30 and not source.params_changed
 
@@ -233,7 +205,7 @@ def test_an_mp4_whose_in_band_parameter_sets_change_ends_at_the_change(tmp_path)
     changed = sps[:3] + bytes([sps[3] ^ 1]) + sps[4:]
     path = tmp_path / "vendor.mp4"
     path.write_bytes(data[: at[2]] + changed + data[at[2] + len(sps) :])
-    clock = StepClock()
+    clock = InputClock()
     source = open_input(str(path), "", 30, clock, pace=False, sleep=clock.sleep)
     items = read_all(source)
     assert len(items) == 15 and source.params_changed

@@ -26,41 +26,13 @@ from protocol.registry import EV_RECORD_STOP, F_EVENT, KIND_CHUNK
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
 from tests.firmware.avmedia import FRAGMENTED, PipeEncoder, encode, mux
+from tests.firmware.helpers import InputClock, read_all
 from tests.protocol.spswriter import avc_sps, hevc_sps
 
 COLOUR = "colorprim=bt709:transfer=bt709:colormatrix=bt709"  # a VUI change, nothing else
 SEED = bytes(range(32))
 DEVICE = "SC-0043"
 ROOM = 256  # room for every picture: the counts are exact
-
-
-class StepClock:
-    """The input's clock: it moves only when the input paces (``sleep``)."""
-
-    def __init__(self) -> None:
-        self.mono = 1000
-
-    def mono_ms(self) -> int:
-        return self.mono
-
-    def wall_ms(self) -> int:
-        return 1_800_000_000_000 + self.mono
-
-    def sleep(self, seconds: float) -> None:
-        self.mono += round(seconds * 1000)
-
-
-def read_all(source) -> list:
-    items = []
-    for _ in range(10_000):  # bounded: every test stream is far shorter
-        got = source.read()
-        if got is None:
-            break
-        items += got
-    else:
-        raise AssertionError("the input never ended")
-    source.close()
-    return items
 
 
 @pytest.fixture
@@ -122,7 +94,7 @@ def test_an_sps_that_changes_only_its_vui_goes_on_and_every_picture_decodes_as_m
     assert first_sps(first, entry) != first_sps(second, entry)  # the bytes do differ
     path = tmp_path / "vendor.bin"
     path.write_bytes(first + second)
-    clock = StepClock()
+    clock = InputClock()
     source = open_input(str(path), "", 30, clock, pace=False, sleep=clock.sleep)
     items = read_all(source)
     assert len(items) == 30 and not source.params_changed and source.ended_early == ""
@@ -137,7 +109,7 @@ def test_an_sps_with_other_decoding_fields_still_ends_the_recording(tmp_path):
     assert key(first_sps(first, "avc1"), "avc1") != key(first_sps(second, "avc1"), "avc1")
     path = tmp_path / "vendor.h264"
     path.write_bytes(first + second)
-    clock = StepClock()
+    clock = InputClock()
     source = open_input(str(path), "", 30, clock, pace=False, sleep=clock.sleep)
     assert len(read_all(source)) == 15 and source.params_changed
 
@@ -172,7 +144,7 @@ def test_two_fragmented_mp4s_with_the_same_settings_through_a_pipe_are_one_recor
         mux(out, "mp4", audio=True, options=FRAGMENTED)
 
     encoder = PipeEncoder(fifo, twice)
-    clock = StepClock()
+    clock = InputClock()
     source = open_input(fifo, "", 30, clock, sleep=clock.sleep)
     assert isinstance(source, Mp4Input)
     items, video, audio = mp4_items(source)
@@ -196,7 +168,7 @@ def test_a_new_moov_whose_sps_differs_only_in_its_vui_goes_on(fifo):
         encode("mp4", "libx264", (160, 96), 30, FRAGMENTED, extra=COLOUR, into=out)
 
     encoder = PipeEncoder(fifo, twice)
-    clock = StepClock()
+    clock = InputClock()
     source = open_input(fifo, "", 30, clock, sleep=clock.sleep)
     items, video, _ = mp4_items(source)
     encoder.join()
@@ -213,7 +185,7 @@ def test_a_new_moov_with_other_settings_ends_the_recording_where_it_begins(fifo,
         encode("mp4", codec, (320, 192), 30, FRAGMENTED, into=out)
 
     encoder = PipeEncoder(fifo, twice)
-    clock = StepClock()
+    clock = InputClock()
     source = open_input(fifo, "", 30, clock, sleep=clock.sleep)
     items, video, _ = mp4_items(source)
     source_changed = (source.params_changed, source.moov_changed, source.new_moov)
@@ -319,7 +291,7 @@ def test_a_silent_recording_whose_new_moov_brings_aac_does_not_call_it_not_aac(f
         mux(out, "mp4", audio=True, options=FRAGMENTED)
 
     encoder = PipeEncoder(fifo, twice)
-    clock = StepClock()
+    clock = InputClock()
     source = open_input(fifo, "", 30, clock, sleep=clock.sleep)
     _, video, audio = mp4_items(source)
     encoder.join()
