@@ -82,7 +82,7 @@ def build(ev_root: str, out: Path) -> package.Made:
     try:
         number = min(
             int.from_bytes(e.fields[8], "big")
-            for e in (parse_entry(r) for r in store.entries(DEVICE, 0)[:8])
+            for e in (parse_entry(r) for r in store.entries(DEVICE, 0, 7))
             if 8 in e.fields
         )
         wanted = [package.Wanted("%s/%d" % (DEVICE, number), DEVICE, number)]
