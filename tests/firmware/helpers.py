@@ -1,11 +1,14 @@
 """What the firmware tests share (portable): virtual time, a synthetic camera and prompts for
-the agent, an agent booted or one that has recorded, a disk that fills up, and a store as
-factory provisioning leaves it for the test bench."""
+the agent, an agent booted or one that has recorded, a disk that fills up, a store as
+factory provisioning leaves it for the test bench, and a vendor input read to its end and
+packaged as the device packages it."""
 
 import errno
 
 from firmware.agent import boot
 from firmware.hal import Camera, Clock, Indicators
+from firmware.packager import Fmp4Packager
+from firmware.recorder import STREAM_VIDEO
 from firmware.store import Store
 from protocol.hostconfig import sign_config
 from protocol.keys import DeviceKey, decode_key
@@ -98,7 +101,8 @@ def start(path: str, frames: int = 9, pad: int = 0) -> tuple:
     return agent, camera
 
 
-def events(path: str) -> list:
+def events(path: str) -> tuple:
+    """(the event codes the store's ledger holds, every entry of it parsed)."""
     store = Store(path)
     out = [parse_entry(raw) for raw in store.entries()]
     store.close()
@@ -238,3 +242,15 @@ def read_all(source) -> list:
         raise AssertionError("the input never ended")
     source.close()
     return items
+
+
+def packaged(track, items, audio=None) -> bytes:
+    """A vendor input's items as the device stores them: one init segment (with ``audio``'s
+    track when given), then the video in fragments of 15 pictures."""
+    packager = Fmp4Packager(track, audio, frame_ms=33)
+    packager.begin(items[0][3])
+    data = packager.init_segment()
+    video = [(d, k, mono, cto) for s, d, k, mono, cto in items if s == STREAM_VIDEO]
+    for at in range(0, len(video), 15):
+        data += packager.fragment(video[at : at + 15], [])
+    return data

@@ -10,12 +10,12 @@ import os
 import av
 import pytest
 
-from firmware.packager import Fmp4Packager, aac_track
+from firmware.packager import aac_track
 from firmware.ports.vendor import AnnexBInput, open_input
 from firmware.recorder import STREAM_VIDEO
 from protocol import h26x, mp4
 from tests.firmware.avmedia import FRAGMENTED, PipeEncoder, mux
-from tests.firmware.helpers import InputClock, read_all
+from tests.firmware.helpers import InputClock, packaged, read_all
 
 CODECS = [("libx264", "h264"), ("libx265", "hevc")]
 AAC_CONFIG = bytes.fromhex("1408")  # AAC-LC, 16 kHz, mono
@@ -38,13 +38,7 @@ def decoded(data: bytes) -> tuple:
 def package(source, items, with_audio=True) -> bytes:
     """The items as the device packages them: init segment, fragments of 15 pictures."""
     audio = aac_track(AAC_CONFIG, 16000, 1) if with_audio else None
-    packager = Fmp4Packager(source.track, audio, frame_ms=33)
-    packager.begin(items[0][3])
-    out = packager.init_segment()
-    video = [(d, k, mono, cto) for s, d, k, mono, cto in items if s == STREAM_VIDEO]
-    for at in range(0, len(video), 15):
-        out += packager.fragment(video[at : at + 15], [])
-    return out
+    return packaged(source.track, items, audio)
 
 
 @pytest.mark.parametrize("codec,fmt", CODECS)

@@ -21,7 +21,6 @@ from firmware.packager import Fmp4Packager, video_track
 from firmware.ports import cpython
 from firmware.ports.cpython import PictureQueue
 from firmware.ports.vendor import open_input
-from firmware.recorder import STREAM_VIDEO
 from firmware.store import Store, ledger_bytes
 from protocol import h26x, mp4
 from protocol.ledger import media_digest, read_ledger
@@ -29,7 +28,7 @@ from protocol.registry import EV_RECORD_STOP, F_EVENT, F_FRAME_HASHES, KIND_CHUN
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
 from tests.firmware.avmedia import FRAGMENTED, encode, mux, write_video
-from tests.firmware.helpers import InputClock, read_all
+from tests.firmware.helpers import InputClock, packaged, read_all
 
 CODECS = [("h264", "libx264"), ("hevc", "libx265")]
 
@@ -42,13 +41,7 @@ ROOM = 128  # room for every picture: the counts are exact (drops are the run lo
 def decoded(track, items) -> list:
     """The items packaged as the device does (one init segment, fragments of 15 pictures)
     and decoded by PyAV: each picture's RGB bytes."""
-    packager = Fmp4Packager(track, None, frame_ms=33)
-    packager.begin(items[0][3])
-    data = packager.init_segment()
-    video = [(d, k, mono, cto) for s, d, k, mono, cto in items if s == STREAM_VIDEO]
-    for at in range(0, len(video), 15):
-        data += packager.fragment(video[at : at + 15], [])
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(packaged(track, items))) as container:
         return [f.to_ndarray(format="rgb24").tobytes() for f in container.decode(video=0)]
 
 

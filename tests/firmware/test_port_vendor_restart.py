@@ -15,7 +15,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from firmware.packager import Fmp4Packager
 from firmware.ports import cpython
 from firmware.ports.vendor import Mp4Input, SignedSets, open_input
 from firmware.recorder import STREAM_AUDIO, STREAM_VIDEO
@@ -26,7 +25,7 @@ from protocol.registry import EV_RECORD_STOP, F_EVENT, KIND_CHUNK
 from protocol.signer import make_signer
 from protocol.verify import OK, verify_ledger
 from tests.firmware.avmedia import FRAGMENTED, PipeEncoder, encode, mux
-from tests.firmware.helpers import InputClock, read_all
+from tests.firmware.helpers import InputClock, packaged, read_all
 from tests.protocol.spswriter import avc_sps, hevc_sps
 
 COLOUR = "colorprim=bt709:transfer=bt709:colormatrix=bt709"  # a VUI change, nothing else
@@ -47,17 +46,6 @@ def planes(data: bytes, fmt: "str | None" = None) -> list:
     a new colour description does not change what is compared)."""
     with av.open(io.BytesIO(data), format=fmt) as container:
         return [f.to_ndarray().tobytes() for f in container.decode(video=0)]
-
-
-def packaged(track, items) -> bytes:
-    """The items as the device stores them: one init segment, fragments of 15 pictures."""
-    packager = Fmp4Packager(track, None, frame_ms=33)
-    packager.begin(items[0][3])
-    data = packager.init_segment()
-    video = [(d, k, mono, cto) for s, d, k, mono, cto in items if s == STREAM_VIDEO]
-    for at in range(0, len(video), 15):
-        data += packager.fragment(video[at : at + 15], [])
-    return data
 
 
 def first_sps(data: bytes, codec: str) -> bytes:

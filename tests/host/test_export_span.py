@@ -65,6 +65,22 @@ def copy_of(ev: Path, tmp_path: Path) -> Path:
     return out
 
 
+GARBAGE = b"\xff\x00garbage"  # a row's raw entry that no longer parses
+
+
+def altered_copy(ev: Path, tmp_path: Path, sql: str, params: tuple) -> Path:
+    """A copy of the store (``copy_of``) with one statement run on its database, as one who
+    could write to it would."""
+    out = copy_of(ev, tmp_path)
+    db = sqlite3.connect(out / "evidence.db")
+    try:
+        db.execute(sql, params)
+        db.commit()
+    finally:
+        db.close()
+    return out
+
+
 def counting(monkeypatch, queried: "list | None" = None) -> list:
     """Every entry the store hands out is counted (the store's ranged read); with
     ``queried``, every row its queries return too (the event scans, the reach on to a
@@ -143,11 +159,9 @@ def test_a_chain_broken_at_the_spans_start_is_found(three, tmp_path):  # R-HOST-
     # chains to (an entry swapped in before it): the link into the span is checked.
     ev, entries = three
     second = record_starts(entries)[1]
-    store = copy_of(ev, tmp_path)
-    db = sqlite3.connect(store / "evidence.db")
-    db.execute("UPDATE entries SET hash = ? WHERE seq = ?", (b"\xab" * 32, second - 1))
-    db.commit()
-    db.close()
+    store = altered_copy(
+        ev, tmp_path, "UPDATE entries SET hash = ? WHERE seq = ?", (b"\xab" * 32, second - 1)
+    )
     with pytest.raises(NotAuthentic, match="NOT OK"):
         export_recording(str(store), DEVICE, second, str(tmp_path / "a.avi"), "W. Li")
 
@@ -155,11 +169,9 @@ def test_a_chain_broken_at_the_spans_start_is_found(three, tmp_path):  # R-HOST-
 def test_a_damaged_record_start_is_said_as_a_broken_ledger(three, tmp_path):  # R-HOST-5
     ev, entries = three
     second = record_starts(entries)[1]
-    store = copy_of(ev, tmp_path)
-    db = sqlite3.connect(store / "evidence.db")
-    db.execute("UPDATE entries SET raw = ? WHERE seq = ?", (b"\xff\x00garbage", second))
-    db.commit()
-    db.close()
+    store = altered_copy(
+        ev, tmp_path, "UPDATE entries SET raw = ? WHERE seq = ?", (GARBAGE, second)
+    )
     with pytest.raises(NotAuthentic, match="NOT OK"):
         export_recording(str(store), DEVICE, second, str(tmp_path / "a.avi"), "W. Li")
 
@@ -169,11 +181,7 @@ def test_a_deleted_record_start_is_a_broken_ledger_not_a_missing_recording(three
     # recording", the ledger said OK): the seq is within the ledger, so its gap is found.
     ev, entries = three
     second = record_starts(entries)[1]
-    store = copy_of(ev, tmp_path)
-    db = sqlite3.connect(store / "evidence.db")
-    db.execute("DELETE FROM entries WHERE seq = ?", (second,))
-    db.commit()
-    db.close()
+    store = altered_copy(ev, tmp_path, "DELETE FROM entries WHERE seq = ?", (second,))
     with pytest.raises(NotAuthentic, match="NOT OK"):
         export_recording(str(store), DEVICE, second, str(tmp_path / "a.avi"), "W. Li")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]  # nothing written
@@ -186,12 +194,13 @@ def test_a_swapped_record_start_is_a_broken_ledger_not_a_missing_recording(
     ev, entries = three
     first, second, _ = record_starts(entries)
     source = first if other == "first start" else second + 1
-    store = copy_of(ev, tmp_path)
-    db = sqlite3.connect(store / "evidence.db")
-    raw, digest = db.execute("SELECT raw, hash FROM entries WHERE seq = ?", (source,)).fetchone()
-    db.execute("UPDATE entries SET raw = ?, hash = ? WHERE seq = ?", (raw, digest, second))
-    db.commit()
-    db.close()
+    store = altered_copy(
+        ev,
+        tmp_path,
+        "UPDATE entries SET (raw, hash) = (SELECT raw, hash FROM entries WHERE seq = ?)"
+        " WHERE seq = ?",
+        (source, second),
+    )
     with pytest.raises(NotAuthentic, match="NOT OK"):
         export_recording(str(store), DEVICE, second, str(tmp_path / "a.avi"), "W. Li")
 
@@ -208,11 +217,7 @@ def test_a_damaged_newest_record_start_is_not_passed_over(three, tmp_path):  # R
     # longer parses must not quietly give the recording before it.
     ev, entries = three
     last = record_starts(entries)[-1]
-    store = copy_of(ev, tmp_path)
-    db = sqlite3.connect(store / "evidence.db")
-    db.execute("UPDATE entries SET raw = ? WHERE seq = ?", (b"\xff\x00garbage", last))
-    db.commit()
-    db.close()
+    store = altered_copy(ev, tmp_path, "UPDATE entries SET raw = ? WHERE seq = ?", (GARBAGE, last))
     with pytest.raises(NotAuthentic, match="NOT OK"):
         export_recording(str(store), DEVICE, None, str(tmp_path / "a.avi"), "W. Li")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]  # nothing written
@@ -222,14 +227,8 @@ def test_a_damaged_record_stop_is_found(three, tmp_path):  # R-HOST-5
     # A stop that no longer parses is not taken for a recording cut short by a power loss.
     ev, entries = three
     second = record_starts(entries)[1]
-    store = copy_of(ev, tmp_path)
-    db = sqlite3.connect(store / "evidence.db")
-    db.execute(
-        "UPDATE entries SET raw = ? WHERE seq = ?",
-        (b"\xff\x00garbage", signed_stop(entries, second)),
-    )
-    db.commit()
-    db.close()
+    stop = signed_stop(entries, second)
+    store = altered_copy(ev, tmp_path, "UPDATE entries SET raw = ? WHERE seq = ?", (GARBAGE, stop))
     with pytest.raises(NotAuthentic, match="NOT OK"):
         export_recording(str(store), DEVICE, second, str(tmp_path / "a.avi"), "W. Li")
 

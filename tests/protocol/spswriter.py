@@ -65,6 +65,37 @@ def _get(fields: dict, key: str, default: int) -> int:
     return fields.get(key, default)
 
 
+def _vui_head(w: BitWriter, v: dict) -> None:
+    """The fields both codecs' VUI begin with, in the same order and coding (H.264 Annex
+    E.1.1, H.265 Annex E.2.1): sample aspect ratio, overscan, video signal type with its
+    colour description, chroma sample location."""
+    aspect = v.get("aspect")
+    w.u(1, 0 if aspect is None else 1)
+    if aspect is not None:
+        w.u(8, aspect)
+        if aspect == 255:  # Extended_SAR: sar_width 4, sar_height 3
+            w.u(16, 4)
+            w.u(16, 3)
+    overscan = v.get("overscan")
+    w.u(1, 0 if overscan is None else 1)
+    if overscan is not None:
+        w.u(1, overscan)
+    signal = v.get("signal")  # (format, full range, colour or None)
+    w.u(1, 0 if signal is None else 1)
+    if signal is not None:
+        w.u(3, signal[0])
+        w.u(1, signal[1])
+        w.u(1, 0 if signal[2] is None else 1)
+        if signal[2] is not None:
+            for c in signal[2]:
+                w.u(8, c)
+    loc = v.get("chroma_loc")
+    w.u(1, 0 if loc is None else 1)
+    if loc is not None:
+        w.ue(loc[0])
+        w.ue(loc[1])
+
+
 # --- H.264 --------------------------------------------------------------------------------
 
 
@@ -138,31 +169,7 @@ def _avc_hrd(w: BitWriter, cpbs: list) -> None:
 
 
 def _avc_vui(w: BitWriter, v: dict) -> None:
-    aspect = v.get("aspect")
-    w.u(1, 0 if aspect is None else 1)
-    if aspect is not None:
-        w.u(8, aspect)
-        if aspect == 255:
-            w.u(16, 4)
-            w.u(16, 3)
-    overscan = v.get("overscan")
-    w.u(1, 0 if overscan is None else 1)
-    if overscan is not None:
-        w.u(1, overscan)
-    signal = v.get("signal")  # (format, full range, colour or None)
-    w.u(1, 0 if signal is None else 1)
-    if signal is not None:
-        w.u(3, signal[0])
-        w.u(1, signal[1])
-        w.u(1, 0 if signal[2] is None else 1)
-        if signal[2] is not None:
-            for c in signal[2]:
-                w.u(8, c)
-    loc = v.get("chroma_loc")
-    w.u(1, 0 if loc is None else 1)
-    if loc is not None:
-        w.ue(loc[0])
-        w.ue(loc[1])
+    _vui_head(w, v)
     timing = v.get("timing")  # (num_units_in_tick, time_scale, fixed)
     w.u(1, 0 if timing is None else 1)
     if timing is not None:
@@ -289,30 +296,7 @@ def hevc_sps(f: dict, vui: "dict | None" = None, header: bytes = b"\x42\x01") ->
 
 
 def _hevc_vui(w: BitWriter, v: dict, sub: int) -> None:
-    aspect = v.get("aspect")
-    w.u(1, 0 if aspect is None else 1)
-    if aspect is not None:
-        w.u(8, aspect)
-        if aspect == 255:
-            w.u(32, 0x00040003)
-    overscan = v.get("overscan")
-    w.u(1, 0 if overscan is None else 1)
-    if overscan is not None:
-        w.u(1, overscan)
-    signal = v.get("signal")
-    w.u(1, 0 if signal is None else 1)
-    if signal is not None:
-        w.u(3, signal[0])
-        w.u(1, signal[1])
-        w.u(1, 0 if signal[2] is None else 1)
-        if signal[2] is not None:
-            for c in signal[2]:
-                w.u(8, c)
-    loc = v.get("chroma_loc")
-    w.u(1, 0 if loc is None else 1)
-    if loc is not None:
-        w.ue(loc[0])
-        w.ue(loc[1])
+    _vui_head(w, v)
     w.u(3, v.get("field_flags", 0))
     window = v.get("window")
     w.u(1, 0 if window is None else 1)

@@ -11,15 +11,13 @@ import datetime
 import hashlib
 import time
 
-import pytest
-
 from host import audit, i18n, items, medialocks, objectlock, people, pgverify, retention
 from host.access import Desk
 from host.cli.main import main
-from host.evidence import SqliteEvidenceStore
 from host.objectlock import Keep, Lock
 from host.pgstore import PgEvidenceStore
-from tests.host.helpers import ACCOUNT_PASSWORD, sign_checkpoint, synced_evidence, with_accounts
+from tests.host.helpers import ACCOUNT_PASSWORD, sign_checkpoint, synced_evidence
+from tests.scaleout.helpers import clock_passes, docked_copy
 
 ACCOUNTS = (
     ("admin", (people.ADMINISTRATOR,), None),
@@ -27,30 +25,12 @@ ACCOUNTS = (
     ("boss", (people.APPROVER,), None),
 )
 DAY = retention.DAY_MS
-WAIT_S = 120  # a bound on polls that end as soon as the object store's clock passes a date
 
 
 def scaleout_copy(tmp_path, url, media) -> PgEvidenceStore:
     """A scale-out store holding one synced recording, stored as a dock stores it (its
     objects locked from when the chunks were recorded), with accounts."""
-    src = SqliteEvidenceStore(synced_evidence(tmp_path / "ev"), readonly=True)
-    store = PgEvidenceStore(url, media)
-    for device in src.devices():
-        store.enrol(device, src.device_key(device))
-        store.add_entries(device, src.entries(device), 0)
-        staged = [
-            store.put_media(digest, src.read_media(digest), defer=True)
-            for digest, _size in store.missing_media(device)
-        ]
-        store.make_durable(staged)
-        store.wait_for_locks()  # the dock's lock pass, run after the receipt
-        summary = {"device": device, "result": "done", "entries_stored": 0, "media_stored": 0,
-                   "bytes_in": 0}  # fmt: skip
-        store.record_session(summary, 0)
-    src.close()
-    with_accounts(store, ACCOUNTS)
-    store.add_tables(retention.SCHEMA)  # as the retention commands do
-    return store
+    return docked_copy(synced_evidence(tmp_path / "ev"), url, media, ACCOUNTS)
 
 
 def in_store(store: PgEvidenceStore) -> dict:
@@ -176,7 +156,7 @@ def test_an_object_is_deleted_only_once_its_date_passed_and_its_hold_is_off(scal
     version = store.version_of(digest)
     store.media.hold(digest, version, True)
     store.note_locks({digest: Lock(soon, True)})
-    _poll(lambda: time.time() * 1000 > soon + 1000)
+    clock_passes(lambda: time.time() * 1000 > soon + 1000)
     assert store.locked_media([digest], int(time.time() * 1000))
     store.refused_removals.clear()
     assert store.remove_media([digest]) == 0 and store.has_media(digest)
@@ -185,7 +165,7 @@ def test_an_object_is_deleted_only_once_its_date_passed_and_its_hold_is_off(scal
     store.note_locks({digest: Lock(soon, False)})
     assert store.locked_media([digest], int(time.time() * 1000)) == []
     store.refused_removals.clear()
-    assert _poll(lambda: store.remove_media([digest]) == 1)
+    assert clock_passes(lambda: store.remove_media([digest]) == 1)
     assert not store.has_media(digest) and store.media.versions(digest) == []
     # No approved deletion names it (it was removed by hand here): verify says so.
     report = pgverify.check(store)
@@ -226,12 +206,3 @@ def test_the_applier_plans_against_the_stores_own_answer_where_it_has_no_note(sc
     # Run again: nothing to call.
     assert medialocks.apply(store, Source(), now)[1:4] == (0, 0, 0)
     store.close()
-
-
-def _poll(condition) -> bool:
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail("the object store's clock did not pass the lock's date in time")
-        time.sleep(0.5)
-    return True

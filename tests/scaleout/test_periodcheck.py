@@ -8,18 +8,15 @@ as the embedded store's check names it, never as media missing."""
 
 import time
 
-import pytest
-
 from host import i18n, items, people, periodcheck, retention, violations
 from host.cli import auth
 from host.cli.main import main
-from host.evidence import SqliteEvidenceStore
 from host.pgstore import PgEvidenceStore
-from tests.host.helpers import ACCOUNT_PASSWORD, synced_evidence, with_accounts
+from tests.host.helpers import ACCOUNT_PASSWORD, synced_evidence
+from tests.scaleout.helpers import clock_passes, docked_copy
 
 ACCOUNTS = (("clerk", (people.CLERK,), None), ("boss", (people.APPROVER,), None))
 DAY = retention.DAY_MS
-WAIT_S = 120  # a bound on a poll that ends as soon as the object store's clock passes a date
 EVER = (0, 1 << 62)  # a period holding every entry
 
 
@@ -27,21 +24,7 @@ def short_locked_copy(tmp_path, url, media, until_ms: int) -> PgEvidenceStore:
     """A scale-out store holding one synced recording, stored as a dock stores it but
     with every object locked only until ``until_ms`` (so retention may remove it once the
     object store's clock passes that), with accounts."""
-    src = SqliteEvidenceStore(synced_evidence(tmp_path / "ev"), readonly=True)
-    store = PgEvidenceStore(url, media)
-    store._first_lock = lambda _digest: until_ms  # type: ignore[method-assign]
-    for device in src.devices():
-        store.enrol(device, src.device_key(device))
-        store.add_entries(device, src.entries(device), 0)
-        for digest, _size in store.missing_media(device):
-            store.put_media(digest, src.read_media(digest))
-        summary = {"device": device, "result": "done", "entries_stored": 0, "media_stored": 0,
-                   "bytes_in": 0}  # fmt: skip
-        store.record_session(summary, 0)
-    src.close()
-    with_accounts(store, ACCOUNTS)
-    store.add_tables(retention.SCHEMA)  # as the retention commands do
-    return store
+    return docked_copy(synced_evidence(tmp_path / "ev"), url, media, ACCOUNTS, until_ms)
 
 
 def test_a_recording_retention_deleted_is_lawful_not_missing(
@@ -68,7 +51,7 @@ def test_a_recording_retention_deleted_is_lawful_not_missing(
     assert run("clerk", "retention", "delete", item.item_id, "--reason", "expired")[0] == 0
     assert run("boss", "retention", "approve", item.item_id)[0] == 0
     clock[0] += 31 * DAY  # past the grace period
-    _poll(lambda: time.time() * 1000 > soon + 2000)  # the object store's locks have ended
+    clock_passes(lambda: time.time() * 1000 > soon + 2000)  # the object store's locks have ended
     code, said = run("clerk", "retention", "run")
     assert code == 0 and item.item_id in said, said
 
@@ -106,12 +89,3 @@ def test_an_object_removed_without_an_approved_deletion_stays_missing(tmp_path, 
         assert missing and {f.message for f in missing} == {"chunk media missing"}
     finally:
         store.close()
-
-
-def _poll(condition) -> bool:
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail("the object store's clock did not pass the lock's date in time")
-        time.sleep(0.5)
-    return True

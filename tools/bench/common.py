@@ -1,7 +1,8 @@
 """What the benchmarks share: the machine's description, CPU seconds, running a script under
-MicroPython (the WebAssembly port, through tools/mpy/run.mjs), the scale-out services and a
-store on them, ``sealcam serve`` and ``sealcam sync`` as processes of their own, and a GOP
-of H.264 from the recorder's encoder."""
+MicroPython (the WebAssembly port, through tools/mpy/run.mjs), the scale-out services, a
+store on them (empty, or with every table) and its S3 requests counted, ``sealcam serve``
+and ``sealcam sync`` as processes of their own, and a GOP of H.264 from the recorder's
+encoder."""
 
 import contextlib
 import json
@@ -14,10 +15,15 @@ import sys
 import tempfile
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from firmware.hal import Clock
+
+if TYPE_CHECKING:
+    from host.pgstore import PgEvidenceStore
 
 REPO = Path(__file__).resolve().parents[2]
 SEALCAM = str(Path(sys.executable).with_name("sealcam"))
@@ -208,6 +214,45 @@ def fresh_store(env: dict) -> tuple:
     with psycopg.connect(env["SEALCAM_PG_URL"], autocommit=True) as conn:
         conn.execute("CREATE DATABASE %s" % name)
     return env["SEALCAM_PG_URL"].rsplit("/", 1)[0] + "/" + name, "s3://" + name
+
+
+def managed_store(env: dict) -> "PgEvidenceStore":
+    """A new scale-out store on the running services (``fresh_store``) with every table the
+    migrations make, opened: the items, references and locks a retention bench fills."""
+    # host is imported here, not at the top: a bench measures whichever checkout's host
+    # PYTHONPATH names, and benches without the scale-out services never need it.
+    from host import migrate
+    from host.pgstore import PgEvidenceStore
+
+    url, media = fresh_store(env)
+    store = PgEvidenceStore(url, media)
+    for schema in migrate._schemas():
+        store.add_tables(schema)
+    return store
+
+
+class CountingS3:
+    """A store's real S3 client (``store.media.s3 = CountingS3(store.media.s3)``) with its
+    requests (``put_``, ``get_`` and ``head_`` operations) counted by operation in ``calls``."""
+
+    def __init__(self, s3) -> None:
+        self.s3 = s3
+        self.calls: Counter = Counter()
+
+    def __getattr__(self, name):
+        real = getattr(self.s3, name)
+        if not name.startswith(("put_", "get_", "head_")):
+            return real
+
+        def call(**kw):
+            self.calls[name] += 1
+            return real(**kw)
+
+        return call
+
+    def total(self) -> int:
+        """Every request counted so far."""
+        return sum(self.calls.values())
 
 
 def h264_gop(size: "tuple[int, int]", fps: int, pictures: list, bit_rate: int = 0) -> tuple:

@@ -30,49 +30,14 @@ import json
 import os
 import statistics
 import time
-from collections import Counter
 
-from common import fresh_store, machine, scaleout_services
+from common import CountingS3, cpu_s, machine, managed_store, scaleout_services
 
 from host import medialocks, retention, sqlstore
 from host.pgstore import PgEvidenceStore
 
 DAY = retention.DAY_MS
 T0 = 1_795_420_800_000  # 2026-11-23 08:00 UTC: when the recordings were made
-
-
-def cpu() -> float:
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
-
-
-class Counting:
-    """The real S3 client, its requests counted by operation."""
-
-    def __init__(self, s3) -> None:
-        self.s3 = s3
-        self.calls: Counter = Counter()
-
-    def __getattr__(self, name):
-        real = getattr(self.s3, name)
-        if not name.startswith(("put_", "get_", "head_")):
-            return real
-
-        def call(**kw):
-            self.calls[name] += 1
-            return real(**kw)
-
-        return call
-
-
-def managed(env: dict) -> PgEvidenceStore:
-    from host import migrate
-
-    url, media = fresh_store(env)
-    store = PgEvidenceStore(url, media)
-    for schema in migrate._schemas():
-        store.add_tables(schema)
-    return store
 
 
 def recordings(store: PgEvidenceStore, digests: list, per: int) -> list:
@@ -103,18 +68,18 @@ def blobs(n: int, tag: bytes) -> "list[tuple[bytes, bytes]]":
 
 
 def dock(env: dict, k: int) -> dict:
-    store = managed(env)
+    store = managed_store(env)
     media = blobs(k, b"dock")
     (item,) = recordings(store, [d for d, _b in media], k)
     with store.write() as cur:
         retention.place_hold(cur, item, None, "bench", "bench", T0)
         retention.keep_up(cur)
     store.clear_pending(store.pending_locks())
-    counting = store.media.s3 = Counting(store.media.s3)
+    counting = store.media.s3 = CountingS3(store.media.s3)
     staged = [store.put_media(d, data, defer=True) for d, data in media]
-    wall0, cpu0 = time.perf_counter(), cpu()
+    wall0, cpu0 = time.perf_counter(), cpu_s()
     store.make_durable(staged)
-    waited, spent = time.perf_counter() - wall0, cpu() - cpu0
+    waited, spent = time.perf_counter() - wall0, cpu_s() - cpu0
     lock_ops = ("put_object_legal_hold", "put_object_retention", "get_object_retention")
     out = {
         "receipt_wait_s": waited,
@@ -131,7 +96,7 @@ def dock(env: dict, k: int) -> dict:
 
 
 def policy(env: dict, n: int) -> dict:
-    store = managed(env)
+    store = managed_store(env)
     media = blobs(n, b"policy")
     for d, data in media:
         store.put_media(d, data)
@@ -140,14 +105,14 @@ def policy(env: dict, n: int) -> dict:
         wait()
     recordings(store, [d for d, _b in media], 5)
     medialocks.after_change(store, T0 + DAY)  # every lock noted and as planned
-    counting = store.media.s3 = Counting(store.media.s3)
+    counting = store.media.s3 = CountingS3(store.media.s3)
     with store.write() as cur:
         old = retention.policy(cur)
         retention.put_policy(cur, old._replace(years=3))
         retention.keep_up(cur)
-    wall0, cpu0 = time.perf_counter(), cpu()
+    wall0, cpu0 = time.perf_counter(), cpu_s()
     done = medialocks.after_change(store, T0 + DAY)
-    out = {"wall_s": time.perf_counter() - wall0, "cpu_s": cpu() - cpu0,
+    out = {"wall_s": time.perf_counter() - wall0, "cpu_s": cpu_s() - cpu0,
            "extended": done.extended, "failed": len(done.failed),
            "requests": dict(counting.calls)}  # fmt: skip
     store.close()
@@ -155,7 +120,7 @@ def policy(env: dict, n: int) -> dict:
 
 
 def keeps(env: dict) -> dict:
-    store = managed(env)
+    store = managed_store(env)
     ids = recordings(store, [hashlib.sha256(b"%d" % n).digest() for n in range(200)], 1)
     with store.write() as cur:
         for item in ids[::7]:
@@ -172,9 +137,9 @@ def keeps(env: dict) -> dict:
     try:
         for n in (1, 32, 200):
             with store.read() as cur:
-                statements[0], cpu0 = 0, cpu()
+                statements[0], cpu0 = 0, cpu_s()
                 got = medialocks.keeps_from(cur, ids[:n], T0 + DAY)
-                out[str(n)] = {"statements": statements[0], "cpu_s": cpu() - cpu0,
+                out[str(n)] = {"statements": statements[0], "cpu_s": cpu_s() - cpu0,
                                "items": len(got)}  # fmt: skip
     finally:
         sqlstore.PgCursor.execute = real  # type: ignore[method-assign]

@@ -26,7 +26,7 @@ import os
 import statistics
 import time
 
-from common import cpu_s, fresh_store, machine, scaleout_services
+from common import CountingS3, cpu_s, machine, managed_store, scaleout_services
 
 from host import medialocks, objectlock, retention
 from host.pgstore import PgEvidenceStore
@@ -35,30 +35,8 @@ DAY = retention.DAY_MS
 T0 = 1_795_420_800_000  # 2026-11-23 08:00 UTC: when the recordings were made
 
 
-class Counting:
-    """The real S3 client, its requests counted."""
-
-    def __init__(self, s3) -> None:
-        self.s3, self.calls = s3, 0
-
-    def __getattr__(self, name):
-        real = getattr(self.s3, name)
-        if not name.startswith(("put_", "get_", "head_")):
-            return real
-
-        def call(**kw):
-            self.calls += 1
-            return real(**kw)
-
-        return call
-
-
 def fill(store: PgEvidenceStore, recordings: int, per: int) -> str:
     """The store's rows (see the module's docstring); the changed recording's id."""
-    from host import migrate
-
-    for schema in migrate._schemas():
-        store.add_tables(schema)
     now = int(time.time() * 1000)
     pol = retention.Policy()
     changed = "SC-BENCH/%06d" % 0
@@ -115,10 +93,10 @@ def every_object(store: PgEvidenceStore, now: int) -> medialocks.Applied:
 
 def timed(store, counting, how, item: str, on: bool) -> dict:
     change(store, item, on)
-    calls0, wall0, cpu0 = counting.calls, time.perf_counter(), cpu_s()
+    calls0, wall0, cpu0 = counting.total(), time.perf_counter(), cpu_s()
     done = how(store, T0 + DAY)
     out = {"wall_s": time.perf_counter() - wall0, "cpu_s": cpu_s() - cpu0,
-           "s3_requests": counting.calls - calls0, "objects": done.objects,
+           "s3_requests": counting.total() - calls0, "objects": done.objects,
            "holds": done.held + done.released}  # fmt: skip
     store.clear_pending(store.pending_locks())  # the old way leaves the marks
     return out
@@ -126,10 +104,9 @@ def timed(store, counting, how, item: str, on: bool) -> dict:
 
 def run(recordings: int, per: int, repeats: int) -> dict:
     with scaleout_services() as env:
-        url, media = fresh_store(env)
-        store = PgEvidenceStore(url, media)
+        store = managed_store(env)
         item = fill(store, recordings, per)
-        counting = store.media.s3 = Counting(store.media.s3)
+        counting = store.media.s3 = CountingS3(store.media.s3)
         before, after = [], []
         for _ in range(repeats):
             for on in (True, False):  # placed, then released: the same requests
