@@ -51,6 +51,7 @@ from host.evidence import (
     parse_batch,
     sort_notes,
 )
+from host.lane import Lane
 from host.mediasource import ObjectMedia
 from host.s3media import MediaRefused, MediaUnusable, S3Media
 from protocol.registry import F_WALL_MS, ZERO_HASH, id_problem
@@ -252,6 +253,17 @@ def connect(url: str) -> Any:
         ) from None
 
 
+def _busy(conn: Any) -> bool:
+    """Whether a statement is under way on ``conn`` (read from another thread: a cancel
+    is worth sending)."""
+    from psycopg.pq import TransactionStatus
+
+    try:
+        return bool(conn.info.transaction_status == TransactionStatus.ACTIVE)
+    except Exception:  # closed or broken: nothing to cancel
+        return False
+
+
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
@@ -364,7 +376,9 @@ class PgEvidenceStore(EvidenceStore):
         self._claims: dict = {}  # thread ident -> (device id, the connection holding it)
         self.log = PgHostLog()
         self._pool: Any = None  # the upload threads, made at the first upload
-        self._passes: Any = None  # the docks' lock passes, one at a time, after the receipt
+        # The docks' lock passes, one at a time, after the receipt (host.lane: a pass stuck
+        # on an object store that never answers does not keep the process from ending).
+        self._passes: Lane | None = None
         self._passer: PgEvidenceStore | None = None  # the passes' own connection (_apart)
         self._last_pass: Any = None  # the future of the pass queued last (close waits for it)
         self._room = threading.BoundedSemaphore(UPLOADS)
@@ -496,7 +510,8 @@ class PgEvidenceStore(EvidenceStore):
         a database that does not answer, cannot keep a server's end waiting for ever; no
         statement starts after this. The docks' lock passes get the same bounded wait on
         their own connection; a pass cut off leaves its objects in ``lock_new`` for the
-        upkeep."""
+        upkeep, and one waiting on the object store is left to its thread, which never
+        holds the process's end (``host.lane``)."""
         # First, so that a session committing now queues no pass on a pool shut down
         # (its objects are noted in lock_new already) and no statement starts.
         self._closing = True
@@ -524,28 +539,36 @@ class PgEvidenceStore(EvidenceStore):
         """The docks' lock passes under way or queued are let run ``CLOSE_WAIT_S``; then
         those not started are dropped and the one running is cancelled on its connection
         (a pass waiting for the write lock another host holds, or on a database that does
-        not answer), as the main connection's statement is."""
+        not answer), as the main connection's statement is. A pass waiting on the object
+        store (no statement under way) is not waited for again: no request to it can be
+        cut off, and its thread does not hold the process's end; its connection is closed,
+        so nothing it would record after this starts."""
         from concurrent.futures import wait
 
         # Read without the connection's lock, which a stuck statement may hold.
         passes, last = self._passes, self._last_pass
         if passes is None:
             return
-        passes.shutdown(wait=False)  # no pass starts after those queued
+        passes.shutdown()  # no pass starts after those queued
         done = last is None or bool(wait([last], timeout=CLOSE_WAIT_S).done)
         if not done:
-            passes.shutdown(wait=False, cancel_futures=True)
+            passes.shutdown(cancel_futures=True)
+        passer = self._passer
         for _ in range(CLOSE_CANCELS):
-            if done:
+            if done or passer is None or not _busy(passer._db):
                 break
-            passer = self._passer
-            if passer is not None:
-                with contextlib.suppress(Exception):
-                    passer._db.cancel_safe(timeout=CLOSE_WAIT_S)
-            done = bool(wait([last], timeout=CLOSE_WAIT_S).done)
-        if self._passer is not None:
             with contextlib.suppress(Exception):
-                self._passer._db.close()
+                passer._db.cancel_safe(timeout=CLOSE_WAIT_S)
+            done = bool(wait([last], timeout=CLOSE_WAIT_S).done)
+        if passer is not None:
+            passer._stop()
+
+    def _stop(self) -> None:
+        """No statement starts on this store and no connection is made again; its
+        connection is closed under whoever holds it (a statement under way then fails)."""
+        self._closing = True
+        with contextlib.suppress(Exception):
+            self._db.close()
 
     def _claim(self, device_id: str) -> None:
         """This thread's session holds the device (an advisory lock on a connection of its
@@ -858,13 +881,11 @@ class PgEvidenceStore(EvidenceStore):
         """The new objects' lock pass, queued to run after this returns: the receipt, which
         waits for ``make_durable``, never waits for the management tables' write lock or
         the object store's lock requests. One pass at a time, in the order of the docks."""
-        from concurrent.futures import ThreadPoolExecutor
-
         with self._lock:
             if self._closing:
                 return  # the objects are noted in lock_new: the upkeep sets their locks
             if self._passes is None:
-                self._passes = ThreadPoolExecutor(1, thread_name_prefix="lock-pass")
+                self._passes = Lane("lock-pass")
             try:
                 self._last_pass = self._passes.submit(self._lock_new, digests, now_ms)
             except RuntimeError:  # shut down by a close meanwhile: lock_new keeps them
@@ -895,6 +916,8 @@ class PgEvidenceStore(EvidenceStore):
         try:
             if self._passer is None:
                 self._passer = self._apart()
+                if self._closing:  # the close began meanwhile, perhaps before it was made
+                    self._passer._stop()
             applied = medialocks.after_dock(self._passer, digests, now_ms)
         except Exception as exc:  # the session's evidence is stored and recorded already
             self.lock_problems.append(("", str(exc).splitlines()[0] if str(exc) else repr(exc)))

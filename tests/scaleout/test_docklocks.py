@@ -9,6 +9,8 @@ which sets the locks. Against PostgreSQL 15 and Ceph's S3 gateway."""
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -33,6 +35,8 @@ from tests.host.helpers import (
 ACCOUNTS = (("clerk", (people.CLERK,), None),)
 DAY = retention.DAY_MS
 WAIT_S = 300  # a bound on a hang, never a timing assertion
+# A bound on a host's end after Ctrl-C, well under its S3 client's own (two reads of 60 s).
+EXIT_S = 30
 
 # A host that stores a session's media and records them (what the receipt waits for),
 # says so, then closes its store (which waits for the dock's lock pass).
@@ -49,6 +53,37 @@ staged = [store.put_media(d, src.read_media(d), defer=True) for d, _n in due]
 store.make_durable(staged)
 print("durable", flush=True)
 store.close()
+"""
+
+# The same host, whose object store stops answering once the session's media are stored
+# there: the dock's lock pass waits on it. Ctrl-C closes the store; the host then says
+# which threads, besides its main one, would still hold the interpreter's exit, and ends.
+UNANSWERED_HOST = """
+import os
+import sys
+import threading
+from host import s3media
+from host.evidence import SqliteEvidenceStore
+from host.pgstore import PgEvidenceStore
+
+url, media, source, device, endpoint = sys.argv[1:]
+src = SqliteEvidenceStore(source, readonly=True)
+store = PgEvidenceStore(url, media)
+due = store.missing_media(device)
+staged = [store.put_media(d, src.read_media(d), defer=True) for d, _n in due]
+for upload in staged:
+    upload.future.result()  # in the bucket before the store stops answering
+os.environ["AWS_ENDPOINT_URL_S3"] = endpoint
+store.media.s3 = s3media.client()  # the host's own settings: timeouts, retries
+store.make_durable(staged)
+try:
+    print("durable", flush=True)
+    threading.Event().wait()
+except KeyboardInterrupt:
+    store.close()
+main = threading.main_thread()
+held = [t.name for t in threading.enumerate() if t is not main and not t.daemon]
+print("closed", *held, flush=True)
 """
 
 
@@ -285,3 +320,64 @@ def test_a_lock_the_object_store_refused_in_a_docks_pass_is_said_and_stays_owed(
     ]
     src.close()
     store.close()
+
+
+@pytest.fixture
+def unanswering():
+    """An object store that takes connections and never answers on them: ``(its endpoint,
+    the connections it has taken)``; its socket and theirs closed after the test."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.1)
+    taken: list = []
+    stop = threading.Event()
+
+    def take():
+        while not stop.is_set():
+            try:
+                taken.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    taker = threading.Thread(target=take, daemon=True)
+    taker.start()
+    try:
+        yield "http://127.0.0.1:%d" % server.getsockname()[1], taken
+    finally:
+        stop.set()
+        taker.join(WAIT_S)
+        for conn in [*taken, server]:
+            conn.close()
+
+
+def test_ctrl_c_ends_a_host_whose_lock_pass_waits_on_an_object_store_that_never_answers(
+    tmp_path, scale_store, unanswering
+):
+    # The dock's lock pass waits on the object store's answer, which never comes. Ctrl-C
+    # closes the store within its bound and the process ends: no thread left waiting on
+    # the store holds its exit (before, the pass's pool thread did, until the S3 client's
+    # timeouts and retries ran out: two minutes). The objects stay owed for the upkeep.
+    url, media = scale_store
+    endpoint, taken = unanswering
+    store, src, device, _item = held_recording(tmp_path, url, media)
+    digests = {bytes(d) for d, _n in store.missing_media(device)}
+    store.close()
+    src.close()
+    host = subprocess.Popen(
+        [sys.executable, "-c", UNANSWERED_HOST, url, media, str(tmp_path / "ev"), device,
+         endpoint],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert host.stdout.readline().strip() == "durable"
+        while not taken and host.poll() is None:  # the pass has asked the store
+            threading.Event().wait(0.05)
+        assert host.poll() is None, host.communicate()[1]
+        host.send_signal(signal.SIGINT)
+        out, err = host.communicate(timeout=EXIT_S)
+    finally:
+        if host.poll() is None:
+            host.kill()
+            host.communicate()
+    assert out.split() == ["closed"], err  # no thread of the pass's left waiting
+    assert host.returncode == 0, err
+    assert owed(url) == digests
