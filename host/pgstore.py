@@ -40,6 +40,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from host import hostlog, i18n, sqlstore, tlog
+from host.daemonpool import DaemonPool
 from host.evidence import (
     EvidenceError,
     EvidenceStore,
@@ -51,7 +52,6 @@ from host.evidence import (
     parse_batch,
     sort_notes,
 )
-from host.lane import Lane
 from host.mediasource import ObjectMedia
 from host.s3media import MediaRefused, MediaUnusable, S3Media
 from protocol.registry import F_WALL_MS, ZERO_HASH, id_problem
@@ -375,10 +375,11 @@ class PgEvidenceStore(EvidenceStore):
         self._lock = threading.RLock()  # one connection, one transaction at a time
         self._claims: dict = {}  # thread ident -> (device id, the connection holding it)
         self.log = PgHostLog()
-        self._pool: Any = None  # the upload threads, made at the first upload
-        # The docks' lock passes, one at a time, after the receipt (host.lane: a pass stuck
-        # on an object store that never answers does not keep the process from ending).
-        self._passes: Lane | None = None
+        # The uploads (UPLOADERS at once), made at the first; like the docks' lock passes
+        # below, on threads that never hold the process's end (host.daemonpool): one
+        # waiting on an object store that never answers does not keep it from ending.
+        self._pool: DaemonPool | None = None
+        self._passes: DaemonPool | None = None  # the docks' lock passes, one at a time
         self._passer: PgEvidenceStore | None = None  # the passes' own connection (_apart)
         self._last_pass: Any = None  # the future of the pass queued last (close waits for it)
         self._room = threading.BoundedSemaphore(UPLOADS)
@@ -504,19 +505,22 @@ class PgEvidenceStore(EvidenceStore):
             raw.execute(sqlstore.pg_schema(schema))
 
     def close(self) -> None:
-        """Wait for the uploads, then close the connection. A statement another thread has
-        under way is awaited ``CLOSE_WAIT_S``, then cancelled (its transaction rolled back:
-        nothing half-written), so that a step waiting on a lock another host holds, or on
-        a database that does not answer, cannot keep a server's end waiting for ever; no
-        statement starts after this. The docks' lock passes get the same bounded wait on
-        their own connection; a pass cut off leaves its objects in ``lock_new`` for the
-        upkeep, and one waiting on the object store is left to its thread, which never
-        holds the process's end (``host.lane``)."""
+        """Close the connection. The uploads under way are awaited ``CLOSE_WAIT_S``, then
+        left to their threads (an object stored after this is named by nothing; its media
+        stay noted as missing, so the next dock brings them again). A statement another
+        thread has under way is awaited ``CLOSE_WAIT_S``, then cancelled (its transaction
+        rolled back: nothing half-written), so that a step waiting on a lock another host
+        holds, or on a database that does not answer, cannot keep a server's end waiting
+        for ever; no statement starts after this. The docks' lock passes get the same
+        bounded wait on their own connection; a pass cut off leaves its objects in
+        ``lock_new`` for the upkeep. An upload or a pass left waiting on the object store
+        never holds the process's end (``host.daemonpool``)."""
         # First, so that a session committing now queues no pass on a pool shut down
         # (its objects are noted in lock_new already) and no statement starts.
         self._closing = True
         if self._pool is not None:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown()
+            self._pool.join(CLOSE_WAIT_S)
         self._end_passes()
         held = self._lock.acquire(timeout=CLOSE_WAIT_S)
         for _ in range(CLOSE_CANCELS):
@@ -818,12 +822,10 @@ class PgEvidenceStore(EvidenceStore):
     def _md5(data: bytes) -> bytes:
         return hashlib.md5(data).digest()  # the object store's transfer check
 
-    def _uploader(self) -> Any:
-        from concurrent.futures import ThreadPoolExecutor
-
+    def _uploader(self) -> DaemonPool:
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(UPLOADERS, thread_name_prefix="s3-upload")
+                self._pool = DaemonPool("s3-upload", UPLOADERS)
             return self._pool
 
     def make_durable(self, staged: list) -> None:
@@ -885,7 +887,7 @@ class PgEvidenceStore(EvidenceStore):
             if self._closing:
                 return  # the objects are noted in lock_new: the upkeep sets their locks
             if self._passes is None:
-                self._passes = Lane("lock-pass")
+                self._passes = DaemonPool("lock-pass")
             try:
                 self._last_pass = self._passes.submit(self._lock_new, digests, now_ms)
             except RuntimeError:  # shut down by a close meanwhile: lock_new keeps them

@@ -55,9 +55,10 @@ print("durable", flush=True)
 store.close()
 """
 
-# The same host, whose object store stops answering once the session's media are stored
-# there: the dock's lock pass waits on it. Ctrl-C closes the store; the host then says
-# which threads, besides its main one, would still hold the interpreter's exit, and ends.
+# The same host, whose object store stops answering while its session (a thread, as a sync
+# daemon's) uploads the media ("uploads") or once they are stored there, when the dock's
+# lock pass asks it ("lock-pass"). Ctrl-C closes the store; the host then says which
+# threads, besides its main one, would still hold the interpreter's exit, and ends.
 UNANSWERED_HOST = """
 import os
 import sys
@@ -66,18 +67,32 @@ from host import s3media
 from host.evidence import SqliteEvidenceStore
 from host.pgstore import PgEvidenceStore
 
-url, media, source, device, endpoint = sys.argv[1:]
+url, media, source, device, endpoint, stage = sys.argv[1:]
 src = SqliteEvidenceStore(source, readonly=True)
 store = PgEvidenceStore(url, media)
 due = store.missing_media(device)
-staged = [store.put_media(d, src.read_media(d), defer=True) for d, _n in due]
-for upload in staged:
-    upload.future.result()  # in the bucket before the store stops answering
-os.environ["AWS_ENDPOINT_URL_S3"] = endpoint
-store.media.s3 = s3media.client()  # the host's own settings: timeouts, retries
-store.make_durable(staged)
+data = [(d, src.read_media(d)) for d, _n in due]
+
+
+def unanswered():
+    os.environ["AWS_ENDPOINT_URL_S3"] = endpoint
+    store.media.s3 = s3media.client()  # the host's own settings: timeouts, retries
+
+
+def session():
+    staged = [store.put_media(d, blob, defer=True) for d, blob in data]
+    if stage == "lock-pass":
+        for upload in staged:
+            upload.future.result()  # in the bucket before the store stops answering
+        unanswered()
+    store.make_durable(staged)
+
+
+if stage == "uploads":
+    unanswered()
+threading.Thread(target=session, daemon=True).start()
 try:
-    print("durable", flush=True)
+    print("serving", flush=True)
     threading.Event().wait()
 except KeyboardInterrupt:
     store.close()
@@ -349,13 +364,16 @@ def unanswering():
             conn.close()
 
 
-def test_ctrl_c_ends_a_host_whose_lock_pass_waits_on_an_object_store_that_never_answers(
-    tmp_path, scale_store, unanswering
+@pytest.mark.parametrize("stage", ["uploads", "lock-pass"])
+def test_ctrl_c_ends_a_host_waiting_on_an_object_store_that_never_answers(
+    tmp_path, scale_store, unanswering, stage
 ):
-    # The dock's lock pass waits on the object store's answer, which never comes. Ctrl-C
-    # closes the store within its bound and the process ends: no thread left waiting on
-    # the store holds its exit (before, the pass's pool thread did, until the S3 client's
-    # timeouts and retries ran out: two minutes). The objects stay owed for the upkeep.
+    # The session's uploads, or the dock's lock pass after them, wait on the object
+    # store's answer, which never comes. Ctrl-C closes the store within its bound and the
+    # process ends: no thread left waiting on the store holds its exit (before, the pools'
+    # threads did, until the S3 client's timeouts and retries ran out: two minutes, and
+    # the close itself waited for every upload). Nothing is lost: media not recorded stay
+    # missing for the next dock; objects recorded stay owed their pass, for the upkeep.
     url, media = scale_store
     endpoint, taken = unanswering
     store, src, device, _item = held_recording(tmp_path, url, media)
@@ -364,12 +382,12 @@ def test_ctrl_c_ends_a_host_whose_lock_pass_waits_on_an_object_store_that_never_
     src.close()
     host = subprocess.Popen(
         [sys.executable, "-c", UNANSWERED_HOST, url, media, str(tmp_path / "ev"), device,
-         endpoint],
+         endpoint, stage],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        assert host.stdout.readline().strip() == "durable"
-        while not taken and host.poll() is None:  # the pass has asked the store
+        assert host.stdout.readline().strip() == "serving"
+        while not taken and host.poll() is None:  # the store has been asked
             threading.Event().wait(0.05)
         assert host.poll() is None, host.communicate()[1]
         host.send_signal(signal.SIGINT)
@@ -378,6 +396,12 @@ def test_ctrl_c_ends_a_host_whose_lock_pass_waits_on_an_object_store_that_never_
         if host.poll() is None:
             host.kill()
             host.communicate()
-    assert out.split() == ["closed"], err  # no thread of the pass's left waiting
+    assert out.split() == ["closed"], err  # no thread left waiting holds the end
     assert host.returncode == 0, err
-    assert owed(url) == digests
+    store = PgEvidenceStore(url, media)
+    if stage == "uploads":
+        assert store.locks() == {} and owed(url) == set()
+        assert {bytes(d) for d, _n in store.missing_media(device)} == digests
+    else:
+        assert set(store.locks()) == digests and owed(url) == digests
+    store.close()
