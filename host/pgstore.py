@@ -40,6 +40,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from host import hostlog, i18n, sqlstore, tlog
+from host.daemonpool import DaemonPool
 from host.evidence import (
     EvidenceError,
     EvidenceStore,
@@ -252,6 +253,17 @@ def connect(url: str) -> Any:
         ) from None
 
 
+def _busy(conn: Any) -> bool:
+    """Whether a statement is under way on ``conn`` (read from another thread: a cancel
+    is worth sending)."""
+    from psycopg.pq import TransactionStatus
+
+    try:
+        return bool(conn.info.transaction_status == TransactionStatus.ACTIVE)
+    except Exception:  # closed or broken: nothing to cancel
+        return False
+
+
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
@@ -363,8 +375,11 @@ class PgEvidenceStore(EvidenceStore):
         self._lock = threading.RLock()  # one connection, one transaction at a time
         self._claims: dict = {}  # thread ident -> (device id, the connection holding it)
         self.log = PgHostLog()
-        self._pool: Any = None  # the upload threads, made at the first upload
-        self._passes: Any = None  # the docks' lock passes, one at a time, after the receipt
+        # The uploads (UPLOADERS at once), made at the first; like the docks' lock passes
+        # below, on threads that never hold the process's end (host.daemonpool): one
+        # waiting on an object store that never answers does not keep it from ending.
+        self._pool: DaemonPool | None = None
+        self._passes: DaemonPool | None = None  # the docks' lock passes, one at a time
         self._passer: PgEvidenceStore | None = None  # the passes' own connection (_apart)
         self._last_pass: Any = None  # the future of the pass queued last (close waits for it)
         self._room = threading.BoundedSemaphore(UPLOADS)
@@ -490,18 +505,22 @@ class PgEvidenceStore(EvidenceStore):
             raw.execute(sqlstore.pg_schema(schema))
 
     def close(self) -> None:
-        """Wait for the uploads, then close the connection. A statement another thread has
-        under way is awaited ``CLOSE_WAIT_S``, then cancelled (its transaction rolled back:
-        nothing half-written), so that a step waiting on a lock another host holds, or on
-        a database that does not answer, cannot keep a server's end waiting for ever; no
-        statement starts after this. The docks' lock passes get the same bounded wait on
-        their own connection; a pass cut off leaves its objects in ``lock_new`` for the
-        upkeep."""
+        """Close the connection. The uploads under way are awaited ``CLOSE_WAIT_S``, then
+        left to their threads (an object stored after this is named by nothing; its media
+        stay noted as missing, so the next dock brings them again). A statement another
+        thread has under way is awaited ``CLOSE_WAIT_S``, then cancelled (its transaction
+        rolled back: nothing half-written), so that a step waiting on a lock another host
+        holds, or on a database that does not answer, cannot keep a server's end waiting
+        for ever; no statement starts after this. The docks' lock passes get the same
+        bounded wait on their own connection; a pass cut off leaves its objects in
+        ``lock_new`` for the upkeep. An upload or a pass left waiting on the object store
+        never holds the process's end (``host.daemonpool``)."""
         # First, so that a session committing now queues no pass on a pool shut down
         # (its objects are noted in lock_new already) and no statement starts.
         self._closing = True
         if self._pool is not None:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown()
+            self._pool.join(CLOSE_WAIT_S)
         self._end_passes()
         held = self._lock.acquire(timeout=CLOSE_WAIT_S)
         for _ in range(CLOSE_CANCELS):
@@ -524,28 +543,36 @@ class PgEvidenceStore(EvidenceStore):
         """The docks' lock passes under way or queued are let run ``CLOSE_WAIT_S``; then
         those not started are dropped and the one running is cancelled on its connection
         (a pass waiting for the write lock another host holds, or on a database that does
-        not answer), as the main connection's statement is."""
+        not answer), as the main connection's statement is. A pass waiting on the object
+        store (no statement under way) is not waited for again: no request to it can be
+        cut off, and its thread does not hold the process's end; its connection is closed,
+        so nothing it would record after this starts."""
         from concurrent.futures import wait
 
         # Read without the connection's lock, which a stuck statement may hold.
         passes, last = self._passes, self._last_pass
         if passes is None:
             return
-        passes.shutdown(wait=False)  # no pass starts after those queued
+        passes.shutdown()  # no pass starts after those queued
         done = last is None or bool(wait([last], timeout=CLOSE_WAIT_S).done)
         if not done:
-            passes.shutdown(wait=False, cancel_futures=True)
+            passes.shutdown(cancel_futures=True)
+        passer = self._passer
         for _ in range(CLOSE_CANCELS):
-            if done:
+            if done or passer is None or not _busy(passer._db):
                 break
-            passer = self._passer
-            if passer is not None:
-                with contextlib.suppress(Exception):
-                    passer._db.cancel_safe(timeout=CLOSE_WAIT_S)
-            done = bool(wait([last], timeout=CLOSE_WAIT_S).done)
-        if self._passer is not None:
             with contextlib.suppress(Exception):
-                self._passer._db.close()
+                passer._db.cancel_safe(timeout=CLOSE_WAIT_S)
+            done = bool(wait([last], timeout=CLOSE_WAIT_S).done)
+        if passer is not None:
+            passer._stop()
+
+    def _stop(self) -> None:
+        """No statement starts on this store and no connection is made again; its
+        connection is closed under whoever holds it (a statement under way then fails)."""
+        self._closing = True
+        with contextlib.suppress(Exception):
+            self._db.close()
 
     def _claim(self, device_id: str) -> None:
         """This thread's session holds the device (an advisory lock on a connection of its
@@ -795,12 +822,10 @@ class PgEvidenceStore(EvidenceStore):
     def _md5(data: bytes) -> bytes:
         return hashlib.md5(data).digest()  # the object store's transfer check
 
-    def _uploader(self) -> Any:
-        from concurrent.futures import ThreadPoolExecutor
-
+    def _uploader(self) -> DaemonPool:
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(UPLOADERS, thread_name_prefix="s3-upload")
+                self._pool = DaemonPool("s3-upload", UPLOADERS)
             return self._pool
 
     def make_durable(self, staged: list) -> None:
@@ -858,13 +883,11 @@ class PgEvidenceStore(EvidenceStore):
         """The new objects' lock pass, queued to run after this returns: the receipt, which
         waits for ``make_durable``, never waits for the management tables' write lock or
         the object store's lock requests. One pass at a time, in the order of the docks."""
-        from concurrent.futures import ThreadPoolExecutor
-
         with self._lock:
             if self._closing:
                 return  # the objects are noted in lock_new: the upkeep sets their locks
             if self._passes is None:
-                self._passes = ThreadPoolExecutor(1, thread_name_prefix="lock-pass")
+                self._passes = DaemonPool("lock-pass")
             try:
                 self._last_pass = self._passes.submit(self._lock_new, digests, now_ms)
             except RuntimeError:  # shut down by a close meanwhile: lock_new keeps them
@@ -895,6 +918,8 @@ class PgEvidenceStore(EvidenceStore):
         try:
             if self._passer is None:
                 self._passer = self._apart()
+                if self._closing:  # the close began meanwhile, perhaps before it was made
+                    self._passer._stop()
             applied = medialocks.after_dock(self._passer, digests, now_ms)
         except Exception as exc:  # the session's evidence is stored and recorded already
             self.lock_problems.append(("", str(exc).splitlines()[0] if str(exc) else repr(exc)))

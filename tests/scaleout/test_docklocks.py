@@ -9,6 +9,8 @@ which sets the locks. Against PostgreSQL 15 and Ceph's S3 gateway."""
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -33,6 +35,8 @@ from tests.host.helpers import (
 ACCOUNTS = (("clerk", (people.CLERK,), None),)
 DAY = retention.DAY_MS
 WAIT_S = 300  # a bound on a hang, never a timing assertion
+# A bound on a host's end after Ctrl-C, well under its S3 client's own (two reads of 60 s).
+EXIT_S = 30
 
 # A host that stores a session's media and records them (what the receipt waits for),
 # says so, then closes its store (which waits for the dock's lock pass).
@@ -49,6 +53,52 @@ staged = [store.put_media(d, src.read_media(d), defer=True) for d, _n in due]
 store.make_durable(staged)
 print("durable", flush=True)
 store.close()
+"""
+
+# The same host, whose object store stops answering while its session (a thread, as a sync
+# daemon's) uploads the media ("uploads") or once they are stored there, when the dock's
+# lock pass asks it ("lock-pass"). Ctrl-C closes the store; the host then says which
+# threads, besides its main one, would still hold the interpreter's exit, and ends.
+UNANSWERED_HOST = """
+import os
+import sys
+import threading
+from host import s3media
+from host.evidence import SqliteEvidenceStore
+from host.pgstore import PgEvidenceStore
+
+url, media, source, device, endpoint, stage = sys.argv[1:]
+src = SqliteEvidenceStore(source, readonly=True)
+store = PgEvidenceStore(url, media)
+due = store.missing_media(device)
+data = [(d, src.read_media(d)) for d, _n in due]
+
+
+def unanswered():
+    os.environ["AWS_ENDPOINT_URL_S3"] = endpoint
+    store.media.s3 = s3media.client()  # the host's own settings: timeouts, retries
+
+
+def session():
+    staged = [store.put_media(d, blob, defer=True) for d, blob in data]
+    if stage == "lock-pass":
+        for upload in staged:
+            upload.future.result()  # in the bucket before the store stops answering
+        unanswered()
+    store.make_durable(staged)
+
+
+if stage == "uploads":
+    unanswered()
+threading.Thread(target=session, daemon=True).start()
+try:
+    print("serving", flush=True)
+    threading.Event().wait()
+except KeyboardInterrupt:
+    store.close()
+main = threading.main_thread()
+held = [t.name for t in threading.enumerate() if t is not main and not t.daemon]
+print("closed", *held, flush=True)
 """
 
 
@@ -284,4 +334,74 @@ def test_a_lock_the_object_store_refused_in_a_docks_pass_is_said_and_stays_owed(
         i18n.text("lock.failed", digest=refused.hex(), why=why)
     ]
     src.close()
+    store.close()
+
+
+@pytest.fixture
+def unanswering():
+    """An object store that takes connections and never answers on them: ``(its endpoint,
+    the connections it has taken)``; its socket and theirs closed after the test."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.1)
+    taken: list = []
+    stop = threading.Event()
+
+    def take():
+        while not stop.is_set():
+            try:
+                taken.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    taker = threading.Thread(target=take, daemon=True)
+    taker.start()
+    try:
+        yield "http://127.0.0.1:%d" % server.getsockname()[1], taken
+    finally:
+        stop.set()
+        taker.join(WAIT_S)
+        for conn in [*taken, server]:
+            conn.close()
+
+
+@pytest.mark.parametrize("stage", ["uploads", "lock-pass"])
+def test_ctrl_c_ends_a_host_waiting_on_an_object_store_that_never_answers(
+    tmp_path, scale_store, unanswering, stage
+):
+    # The session's uploads, or the dock's lock pass after them, wait on the object
+    # store's answer, which never comes. Ctrl-C closes the store within its bound and the
+    # process ends: no thread left waiting on the store holds its exit (before, the pools'
+    # threads did, until the S3 client's timeouts and retries ran out: two minutes, and
+    # the close itself waited for every upload). Nothing is lost: media not recorded stay
+    # missing for the next dock; objects recorded stay owed their pass, for the upkeep.
+    url, media = scale_store
+    endpoint, taken = unanswering
+    store, src, device, _item = held_recording(tmp_path, url, media)
+    digests = {bytes(d) for d, _n in store.missing_media(device)}
+    store.close()
+    src.close()
+    host = subprocess.Popen(
+        [sys.executable, "-c", UNANSWERED_HOST, url, media, str(tmp_path / "ev"), device,
+         endpoint, stage],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert host.stdout.readline().strip() == "serving"
+        while not taken and host.poll() is None:  # the store has been asked
+            threading.Event().wait(0.05)
+        assert host.poll() is None, host.communicate()[1]
+        host.send_signal(signal.SIGINT)
+        out, err = host.communicate(timeout=EXIT_S)
+    finally:
+        if host.poll() is None:
+            host.kill()
+            host.communicate()
+    assert out.split() == ["closed"], err  # no thread left waiting holds the end
+    assert host.returncode == 0, err
+    store = PgEvidenceStore(url, media)
+    if stage == "uploads":
+        assert store.locks() == {} and owed(url) == set()
+        assert {bytes(d) for d, _n in store.missing_media(device)} == digests
+    else:
+        assert set(store.locks()) == digests and owed(url) == digests
     store.close()
