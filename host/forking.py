@@ -113,14 +113,34 @@ class Forked:
             return False
         return True
 
+    def poll(self) -> bool:
+        """Whether ``receive`` would answer at once: the worker's next message is in, or
+        the worker has gone (then it answers None). Never waits; False once closed."""
+        if self.conn is None:
+            return False
+        try:
+            return bool(self.conn.poll())
+        except (OSError, ValueError):
+            self.close()
+            return False
+
     def receive(self, valid: Callable[[object], TypeGuard[T]]) -> "T | None":
         """The worker's next message (never None), waiting for it; None (and the worker
         ended) when it is gone, or when its message is not ``valid``: nothing more is
         believed of a worker that says what it should not."""
+        return self._next(False, valid)
+
+    def receive_bytes(self, valid: Callable[[bytes], bool]) -> "bytes | None":
+        """As ``receive``, for a worker that answers with ``conn.send_bytes``: the bytes as
+        it sent them, with no pickle (a batch of outcomes, a run of digests: a worker that
+        answers often or at length spares both ends the pickling)."""
+        return self._next(True, valid)
+
+    def _next(self, raw: bool, valid: Callable[[Any], bool]) -> Any:
         if self.conn is None:
             return None
         try:
-            got = self.conn.recv()
+            got = self.conn.recv_bytes() if raw else self.conn.recv()
         except (EOFError, OSError, pickle.UnpicklingError):
             got = None
         if got is None or not valid(got):

@@ -25,11 +25,9 @@ initialisation segment and a fragment that fails its hash are held in memory.
 """
 
 import hashlib
-import multiprocessing
 import os
-import signal
 import time
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from host import contentcred, forking, i18n, mp4evidence, problems
 from host.errors import Unusable
@@ -215,7 +213,6 @@ def _hash_range(fd: int, start: int, end: int, buf: memoryview) -> bytes:
 def _hash_fragments(conn, fh: BinaryIO, size: int, path: str) -> None:
     """The hashing worker (a forked process): every fragment's ``(start, end, SHA-256)``
     in walk order, sent back at once at the end (at most MAX_HASHED of them)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command handles Ctrl-C
     buf = memoryview(bytearray(READ))
     fd = fh.fileno()
     out = bytearray()
@@ -249,6 +246,14 @@ def _hash_fragments(conn, fh: BinaryIO, size: int, path: str) -> None:
         pass  # the command has gone
 
 
+DIGEST = 48  # a fragment's digest as the worker sends it: start, end (8 bytes each), SHA-256
+
+
+def _digests(data: bytes) -> bool:
+    """Whether ``data`` is whole digests (any number of them, none included)."""
+    return len(data) % DIGEST == 0
+
+
 class _Hasher:
     """The fragments' SHA-256, taken in a worker process while the ledger is checked.
 
@@ -262,51 +267,30 @@ class _Hasher:
     def __init__(self, fh: BinaryIO, size: int, path: str) -> None:
         self._fh = fh
         self._sha: dict = {}
-        self._conn: Any = None
-        self._proc: Any = None
-        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-        if usable < 2 or "fork" not in multiprocessing.get_all_start_methods():
-            return
-        try:
-            context = multiprocessing.get_context("fork")
-            mine, theirs = context.Pipe(duplex=False)
-            proc = context.Process(
-                target=_hash_fragments, args=(theirs, fh, size, path), daemon=True
-            )
-            forking.start(proc)
-            theirs.close()
-        except (OSError, ValueError):
-            return
-        self._conn, self._proc = mine, proc
+        # A worker only where a second core is free: on one it would take turns with this.
+        self._worker = forking.Forked.start(_hash_fragments, fh, size, path, cores=2)
 
     def _collect(self) -> None:
-        conn, self._conn = self._conn, None
-        try:
-            data = conn.recv_bytes()
-        except (OSError, EOFError):
-            data = b""
-        finally:
-            conn.close()
-        for at in range(0, len(data) - 47, 48):
+        """The worker's digests, taken once; the worker is ended then (it has sent all)."""
+        worker, self._worker = self._worker, None
+        if worker is None:
+            return
+        data = worker.receive_bytes(_digests) or b""  # gone or garbled: all hashed here
+        worker.close()
+        for at in range(0, len(data), DIGEST):
             start = int.from_bytes(data[at : at + 8], "big")
             end = int.from_bytes(data[at + 8 : at + 16], "big")
-            self._sha[start, end] = data[at + 16 : at + 48]
-        self.stop()
+            self._sha[start, end] = data[at + 16 : at + DIGEST]
 
     def stop(self) -> None:
         """End the worker (at once, if its digests are not wanted any more)."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-        proc, self._proc = self._proc, None
-        if proc is not None:
-            if proc.is_alive():
-                proc.terminate()
-            proc.join()
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.close()
 
     def sha(self, start: int, end: int) -> bytes:
         """The SHA-256 of bytes start..end (the worker's, else hashed here)."""
-        if self._conn is not None:
+        if self._worker is not None:
             self._collect()
         sha = self._sha.pop((start, end), None)
         if sha is None:

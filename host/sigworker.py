@@ -16,10 +16,8 @@ with the entries (an export copies the recording's fragments meanwhile), and ans
 the report.
 """
 
-import multiprocessing
-import signal
 from collections import deque
-from typing import Any, TypeGuard
+from typing import TypeGuard
 
 from host import forking
 from protocol.signer import HAVE_NACL, SignatureChecker
@@ -34,18 +32,18 @@ IN_FLIGHT = 4  # batches sent and not yet answered: bounds what the pipe and wor
 
 def _serve(conn, public_key: bytes) -> None:
     """The worker: answer each batch of (message, signature) with one byte per outcome."""
-    # Ctrl-C reaches the whole process group: the command handles it and closes the pipe,
-    # which ends the worker without a traceback of its own.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     checker = SignatureChecker(public_key)
     while True:
         try:
             batch = conn.recv()
-            if batch is None:
-                return
             conn.send_bytes(bytes(checker.check(m, s) for m, s in batch))
         except (EOFError, OSError):
             return  # the command has gone
+
+
+def _outcomes(answer: bytes, batch: list) -> bool:
+    """Whether ``answer`` is one outcome (0 or 1) for each of ``batch``."""
+    return len(answer) == len(batch) and not answer.translate(None, b"\x00\x01")
 
 
 class WorkerChecks(CheckPipeline):
@@ -58,9 +56,8 @@ class WorkerChecks(CheckPipeline):
         self._batch: list = []  # submitted, not yet sent
         self._sent: deque = deque()  # batches sent, oldest first, kept until answered
         self._outcomes: deque = deque()  # outcomes in hand, oldest first
-        self._conn: Any = None
-        self._proc: Any = None
-        self._broken = False
+        self._proc: forking.Forked | None = None  # the worker, from the first full batch
+        self._broken = False  # no worker could start, or it failed: every check is made here
 
     def submit(self, message: bytes, signature: bytes) -> None:
         self._batch.append((message, signature))
@@ -86,68 +83,42 @@ class WorkerChecks(CheckPipeline):
         return self._outcomes.popleft()
 
     def close(self) -> None:
-        conn, proc = self._conn, self._proc
-        self._conn = self._proc = None
-        if conn is not None:
-            try:
-                conn.send(None)
-            except OSError:
-                pass
-            conn.close()
+        proc, self._proc = self._proc, None
         if proc is not None:
-            proc.join(5)
-            if proc.is_alive():
-                proc.terminate()
-                proc.join()
+            proc.close()  # every answer wanted is in, or none is wanted any more
 
     def _send(self) -> None:
         batch, self._batch = self._batch, []
-        if self._conn is None and not self._broken:
+        if self._proc is None and not self._broken:
             self._start()
-        if self._conn is None:
+        if self._proc is None:
             self._check_here(batch)
             return
         self._sent.append(batch)
-        try:
-            self._conn.send(batch)
-            while self._sent and self._conn.poll():
-                self._receive()
-        except (OSError, EOFError):
+        if not self._proc.send(batch):
             self._fail()
             return
+        while self._sent and self._proc is not None and self._proc.poll():
+            self._receive()
         while len(self._sent) > IN_FLIGHT:
             self._receive()
 
     def _receive(self) -> None:
-        if self._conn is None:
+        batch = self._sent[0]
+        answer = None
+        if self._proc is not None:
+            answer = self._proc.receive_bytes(lambda got: _outcomes(got, batch))
+        if answer is None:
             self._fail()
             return
-        try:
-            answer = self._conn.recv_bytes()
-        except (OSError, EOFError):
-            self._fail()
-            return
-        batch = self._sent.popleft()
-        if len(answer) != len(batch):
-            self._sent.appendleft(batch)
-            self._fail()
-            return
+        self._sent.popleft()
         self._outcomes.extend(b == 1 for b in answer)
 
     def _start(self) -> None:
-        if not forking.can_fork():  # a thread started since worker_checks: check here
-            self._broken = True
-            return
-        try:
-            context = multiprocessing.get_context("fork")
-            mine, theirs = context.Pipe()
-            proc = context.Process(target=_serve, args=(theirs, self._key), daemon=True)
-            forking.start(proc)
-            theirs.close()
-        except (OSError, ValueError):
-            self._broken = True
-            return
-        self._conn, self._proc = mine, proc
+        # ``worker_checks`` weighed the cores; ``Forked`` looks again for other threads,
+        # which may have started since, and where it forks nothing the checks are made here.
+        self._proc = forking.Forked.start(_serve, self._key, duplex=True)
+        self._broken = self._proc is None
 
     def _fail(self) -> None:
         """The worker is gone or garbled: check what it held here, and go on without it."""

@@ -114,6 +114,36 @@ def test_a_worker_answers_and_is_ended_when_closed():
     worker.close()  # closed twice: nothing more happens
 
 
+def _echo_bytes(conn) -> None:
+    while True:
+        try:
+            conn.send_bytes(conn.recv())
+        except (EOFError, OSError):
+            return
+
+
+def test_a_worker_may_answer_in_bytes_and_is_believed_no_more_once_gone():
+    # The signature checks and the verifier's hashing take their answers as raw bytes.
+    worker = forking.Forked.start(_echo_bytes, duplex=True)
+    assert worker is not None
+    assert not worker.poll()  # asked nothing: no answer is in
+    assert worker.send(b"\x00\x01")
+    assert worker.receive_bytes(lambda got: len(got) == 2) == b"\x00\x01"
+    assert worker.send(b"")
+    assert worker.receive_bytes(lambda got: True) == b""  # an empty answer is an answer
+    proc = worker.proc
+    proc.kill()
+    proc.join()
+    assert worker.poll()  # gone: receiving does not wait...
+    assert worker.receive_bytes(lambda got: True) is None  # ...and says so
+    assert not worker.alive and not worker.poll()
+    worker = forking.Forked.start(_echo_bytes, duplex=True)
+    assert worker is not None and worker.send(b"abc")
+    assert worker.receive_bytes(lambda got: len(got) == 2) is None  # not what it should say
+    assert not worker.alive and not worker.send(b"")
+    worker.close()
+
+
 def test_a_fork_the_system_refuses_leaves_the_work_here(monkeypatch):
     # The system may refuse a process (EAGAIN: too many, no memory): no worker, and the
     # ledger's report and the package's jobs are made here, the same.

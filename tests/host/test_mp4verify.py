@@ -6,6 +6,9 @@ states, changed, missing and reordered frames named by time and seq (issue 12, v
 
 import hashlib
 import json
+import os
+import signal
+import threading
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -465,21 +468,69 @@ def _no_worker_digests(conn, fh, size, path):
     conn.send_bytes(b"")  # a worker that hashed nothing (failed at once)
 
 
-@pytest.mark.parametrize("worker", ["none", "silent", "capped", "one core"])
+def _garbled_digests(conn, fh, size, path):
+    conn.send_bytes(b"\x00" * 47)  # not a whole digest: nothing it says is believed
+
+
+def _killed_mid_way(monkeypatch, marker) -> None:
+    """The hashing worker killed (SIGKILL) as it starts on its second fragment, having
+    hashed the first: it never answers. ``marker`` says it happened."""
+    import host.mp4verify as mp4verify
+
+    real = mp4verify._hash_range
+    parent = os.getpid()
+    calls: list = []  # the worker's own copy counts its calls
+
+    def hash_range(fd, start, end, buf):
+        if os.getpid() != parent:
+            calls.append((start, end))
+            if len(calls) == 2:
+                marker.write_text("killed after %r" % (calls[0],))
+                os.kill(os.getpid(), signal.SIGKILL)
+        return real(fd, start, end, buf)
+
+    monkeypatch.setattr(mp4verify, "_hash_range", hash_range)
+
+
+@pytest.mark.parametrize(
+    "worker", ["none", "silent", "garbled", "capped", "one core", "killed", "another thread"]
+)
 def test_the_verdict_never_depends_on_the_hashing_worker(
     exported, tmp_path, monkeypatch, worker
-):  # issue 12: Benchmarks; R-HOST-5 (every fragment checked)
+):  # issue 12: Benchmarks; R-HOST-5 (every fragment checked, whatever befalls the worker)
     import host.mp4verify as mp4verify
 
     rec, out, note, _ = exported
+    assert len(rec.fragments) >= 2  # the worker is killed between two of them
+    marker = tmp_path / "killed"
+    if worker in ("killed", "another thread"):
+        monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
     if worker == "silent":
         monkeypatch.setattr(mp4verify, "_hash_fragments", _no_worker_digests)
+    elif worker == "garbled":
+        monkeypatch.setattr(mp4verify, "_hash_fragments", _garbled_digests)
     elif worker == "capped":
         monkeypatch.setattr(mp4verify, "MAX_HASHED", 1)
     elif worker == "one core":
         monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0}, raising=False)
     elif worker == "none":
-        monkeypatch.setattr(mp4verify.multiprocessing, "get_all_start_methods", lambda: [])
+        monkeypatch.setattr("multiprocessing.get_all_start_methods", lambda: [])
+    elif worker == "killed":
+        _killed_mid_way(monkeypatch, marker)
+    held = threading.Event()
+    other = threading.Thread(target=held.wait, daemon=True)
+    if worker == "another thread":  # a server's thread: no fork, whose child could hang
+        other.start()
+    try:
+        _same_verdict(rec, out, note, tmp_path, monkeypatch, worker)
+    finally:
+        held.set()
+        if other.is_alive():
+            other.join()
+    assert marker.exists() == (worker == "killed")  # it was forked, and killed mid-way
+
+
+def _same_verdict(rec, out, note, tmp_path, monkeypatch, worker) -> None:
     hashed = _count_main_hashes(monkeypatch)
     report = verify_mp4(str(out))
     assert report.state == AUTHENTIC_NOTES, report.lines()

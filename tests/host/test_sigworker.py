@@ -72,22 +72,55 @@ def test_a_short_ledger_starts_no_worker():
     checks.close()
 
 
-def test_a_worker_that_dies_changes_no_outcome():
+def _serve_garbled(conn, public_key: bytes) -> None:
+    while True:
+        conn.send_bytes(b"\x02" * len(conn.recv()))  # not an outcome: neither 0 nor 1
+
+
+@pytest.mark.parametrize("taken", [0, BATCH + 1])
+@pytest.mark.parametrize("worker", ["killed", "garbled", "another thread"])
+def test_a_worker_that_dies_changes_no_outcome(monkeypatch, worker, taken):
+    # R-HOST-5: the outcomes are the checker's, in order, whether the worker is killed in
+    # the middle (with batches in flight, before or after answers were taken), answers
+    # what it should not, or is never forked (a thread started after worker_checks).
     pairs = signed_pairs(BATCH * 4)
     checker = SignatureChecker(KEY.public)
     expected = [checker.check(m, s) for m, s in pairs]
+    if worker == "garbled":
+        monkeypatch.setattr(sigworker, "_serve", _serve_garbled)
+    forked: list = []  # each worker WorkerChecks started (None: it could not)
+    start = WorkerChecks._start
+
+    def recorded(checks: WorkerChecks) -> None:
+        start(checks)
+        forked.append(checks._proc)
+
+    monkeypatch.setattr(WorkerChecks, "_start", recorded)
+    held = threading.Event()
+    other = threading.Thread(target=held.wait, daemon=True)
     checks = WorkerChecks(KEY.public)
-    for message, signature in pairs[: 2 * BATCH]:
-        checks.submit(message, signature)
-    proc = checks._proc
-    assert proc is not None
-    proc.kill()
-    proc.join()
-    got = [checks.take() for _ in range(2 * BATCH)]
-    for message, signature in pairs[2 * BATCH :]:
-        checks.submit(message, signature)
-    got += [checks.take() for _ in range(2 * BATCH)]
-    checks.close()
+    if worker == "another thread":
+        other.start()
+    try:
+        for message, signature in pairs[: 3 * BATCH]:
+            checks.submit(message, signature)
+        got = [checks.take() for _ in range(taken)]
+        assert len(forked) == 1 and (forked[0] is None) == (worker == "another thread")
+        if worker == "killed":
+            worker_proc = checks._proc
+            assert worker_proc is not None  # it answered all it was asked: still at work
+            worker_proc.proc.kill()
+            worker_proc.proc.join()
+        got += [checks.take() for _ in range(3 * BATCH - taken)]
+        for message, signature in pairs[3 * BATCH :]:
+            checks.submit(message, signature)
+        got += [checks.take() for _ in range(BATCH)]
+        assert checks._proc is None  # gone or never there: nothing is sent to it again
+    finally:
+        checks.close()
+        held.set()
+        if other.is_alive():
+            other.join()
     assert got == expected
 
 
