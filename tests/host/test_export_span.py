@@ -548,3 +548,42 @@ def test_a_court_package_of_an_fmp4_recording_checks_the_link_into_its_span(
     db.commit()
     db.close()
     assert "NOT OK" in _refused_as_not_authentic(monkeypatch, capsys, store, item, tmp_path / "p")
+
+
+def _recording_at_seq_0() -> list:
+    """A ledger whose recording 0 starts at seq 0 (a device's first entry), then a boot."""
+    writer = LedgerWriter(make_signer(SEED_A), DEVICE, sign_every=1 << 20)
+    raws: list = []
+
+    def add(kind, fields, sign=False):
+        t = 1000 * (len(raws) + 1)
+        raws.append(writer.append(kind, fields, 1_700_000_000_000 + t, t, sign))
+
+    rec = (0).to_bytes(8, "big")
+    add(KIND_EVENT, {F_EVENT: EV_RECORD_START, F_RECORDING: rec})
+    for _ in range(3):
+        add(KIND_CHUNK, {**chunk_fields(len(raws)), F_RECORDING: rec})
+    add(KIND_EVENT, {F_EVENT: EV_RECORD_STOP, F_RECORDING: rec}, True)
+    add(KIND_EVENT, {F_EVENT: EV_BOOT}, True)
+    return raws
+
+
+def test_recording_0_whose_row_at_seq_0_was_deleted_is_not_ok(tmp_path):  # R-HOST-5
+    # Nothing lies before seq 0 to chain to; but a store takes a device's ledger from seq 0
+    # only, so the rows it holds past it prove an entry at seq 0 was stored: its absence is
+    # a gap, NOT OK, and recording 0 is not said to be missing ("no such recording").
+    raws = _recording_at_seq_0()
+    intact = _stored(str(tmp_path / "intact"), raws)
+    try:
+        whole = spans.read(intact, DEVICE, (0).to_bytes(8, "big"))
+    finally:
+        intact.close()
+    assert [e.seq for e in whole.entries] == [0, 1, 2, 3, 4] and _verdict(whole) == "OK"
+    store = _stored(str(tmp_path / "cut"), raws, [0])
+    try:
+        span = spans.read(store, DEVICE, (0).to_bytes(8, "big"))
+    finally:
+        store.close()
+    assert span.entries == [] and _verdict(span) == NOT_OK
+    with pytest.raises(NotAuthentic, match="NOT OK"):
+        export_recording(str(tmp_path / "cut"), DEVICE, 0, str(tmp_path / "a.avi"), "W. Li")
