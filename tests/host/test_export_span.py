@@ -587,3 +587,15 @@ def test_recording_0_whose_row_at_seq_0_was_deleted_is_not_ok(tmp_path):  # R-HO
     assert span.entries == [] and _verdict(span) == NOT_OK
     with pytest.raises(NotAuthentic, match="NOT OK"):
         export_recording(str(tmp_path / "cut"), DEVICE, 0, str(tmp_path / "a.avi"), "W. Li")
+    # The court package says the same (a store without accounts: the extractor named).
+    from host.cli.main import main
+    from host.errors import EXIT_NOT_OK
+    from tests.host.helpers import host_keys
+
+    host_keys(tmp_path)
+    pkg = tmp_path / "pkg"
+    key = str(tmp_path / "host.key")
+    argv = ["export", "--evidence", str(tmp_path / "cut"), "--recording", "%s/0" % DEVICE,
+            "--out", str(pkg), "--extractor", "W. Li", "--host-key", key]  # fmt: skip
+    assert main(argv) == EXIT_NOT_OK
+    assert not pkg.exists()
