@@ -37,6 +37,7 @@ from protocol.registry import (
     F_EVENT,
     F_RECORDING,
     KIND_EVENT,
+    ZERO_HASH,
 )
 
 EVENT_BATCH = 8  # events read at first when looking for a stop; doubled each time, to MAX
@@ -60,14 +61,14 @@ class Span:
     store holds no such recording), ``records`` (what the verifier is fed: the reader's
     records of the span, damaged bytes included; of all that was read for a recording
     without a stop, or at the start when there is no span), ``resume`` (``(first seq,
-    hash of the entry before it)``, None from seq 0), and ``read``, how many entries the
-    store returned for it."""
+    hash of the entry before it)``; ``(0, ZERO_HASH)`` from seq 0: see ``_resume``), and
+    ``read``, how many entries the store returned for it."""
 
     device_id: str
     rec_id: bytes
     entries: list = field(default_factory=list)
     records: list = field(default_factory=list)
-    resume: "tuple[int, bytes] | None" = None
+    resume: "tuple[int, bytes] | None" = None  # None: nothing was read
     read: int = 0
 
 
@@ -145,6 +146,19 @@ def _prev_hash(store: LedgerRows, device_id: str, seq: int) -> bytes:
     return bytes(rows[0][0]) if rows else b""
 
 
+def _resume(store: LedgerRows, device_id: str, first: int) -> "tuple[int, bytes]":
+    """Where the span's verification starts (``verify_records``' ``resume``): past seq 0,
+    the link into the span, to the hash the store holds of the entry before it. From seq 0,
+    ``(0, ZERO_HASH)``: the ledger is held from there. A store takes a device's ledger from
+    seq 0 only, in order (``host.evidence.order_batch``), logging each entry as it does, so
+    a store holding any of its entries once held seq 0: a row at seq 0 missing now is a gap,
+    NOT OK, not a ledger that merely starts later (OK with missing information), which would
+    let recording 0 be deleted unseen."""
+    if first > 0:
+        return first, _prev_hash(store, device_id, first - 1)
+    return 0, ZERO_HASH
+
+
 def _last_seq(store: LedgerRows, device_id: str) -> int:
     """The highest seq the store holds of the device, -1 for none."""
     rows = store.query(
@@ -195,13 +209,13 @@ def read(store: LedgerRows, device_id: str, rec_id: bytes) -> Span:
         # another entry is a broken ledger, said before the recording is said missing.
         if not head and first > _last_seq(store, device_id):
             return span
-        span.resume = (first, _prev_hash(store, device_id, first - 1)) if first > 0 else None
+        span.resume = _resume(store, device_id, first)
         raws = [bytes(head[0])] if head else []
         _on_to_signed(store, device_id, first if head else first - 1, raws)
         span.records = list(read_chunks((b"".join(raws),)))
         span.read = len(raws)
         return span
-    span.resume = (first, _prev_hash(store, device_id, first - 1)) if first > 0 else None
+    span.resume = _resume(store, device_id, first)
     end, stopped = _end(store, device_id, rec_id, first)
     raws = [bytes(head[0])]
     if end is None or end > first:

@@ -268,9 +268,17 @@ class LedgerVerifier:
         # and chains to the one before it: what a reader that keeps entries (the host) takes.
         self.start = 0
         self.vouched = 0
+        self.from_zero = False  # held_from_zero: a ledger held from seq 0, no later
         # The unsigned entries fed since the last signed one, and their bytes.
         self.run = 0
         self.run_bytes = 0
+
+    def held_from_zero(self) -> None:
+        """The entries fed are a span of a ledger the reader holds from seq 0 (the host's
+        store takes a device's ledger from there only, in order): seqs below the first
+        entry fed are missing (a seq gap from seq 0), not merely left out of the span.
+        Call before the first ``feed``."""
+        self.from_zero = True
 
     def resume(self, next_seq: int, last_hash: bytes) -> None:
         """Go on after seqs 0 to ``next_seq - 1``, checked and kept elsewhere (the host's
@@ -464,7 +472,7 @@ class LedgerVerifier:
             )
             if not self._fill_missing(seq):
                 return "out-of-order"  # older than anything we can pair it with
-        elif seq > self.max_seq + 1 and self.max_seq >= 0:
+        elif seq > self.max_seq + 1 and (self.max_seq >= 0 or self.from_zero):
             if len(self.missing) < self.keep:
                 self.missing.append([self.max_seq + 1, seq - 1])
             else:
@@ -646,7 +654,8 @@ class LedgerVerifier:
         """Close the stream and give the verdict."""
         if self.entries == 0 and not self.findings:
             self._add("empty", "the ledger holds no entries", msg_id="finding.empty", fields={})
-        if self.first_seq > 0 and not self.start:  # after ``resume``, where it starts is known
+        # After ``resume`` where it starts is known; held from zero, what is before is a gap.
+        if self.first_seq > 0 and not self.start and not self.from_zero:
             self._add(
                 "starts-mid-ledger",
                 "the ledger starts at seq %d; entries before it are not included, so the "
@@ -845,10 +854,14 @@ def verify_records(
     entry)``, ``("malformed", ...)`` and ``("truncated", ...)``, in order): the report
     ``verify_chunks`` gives on its bytes. ``progress`` as in ``verify_ledger``. ``resume``:
     ``(first seq, hash of the entry before it)`` when the records are a span of the ledger
-    that starts past seq 0: its first entry must chain to that hash (``LedgerVerifier.resume``).
+    that starts past seq 0: its first entry must chain to that hash (``LedgerVerifier.resume``);
+    ``(0, ZERO_HASH)`` when they are a span from seq 0 of a ledger held from there: an entry
+    missing at its start is a gap (``LedgerVerifier.held_from_zero``).
     """
     v = LedgerVerifier(device_id, public_key)
-    if resume is not None:
+    if resume is not None and resume[0] <= 0:
+        v.held_from_zero()
+    elif resume is not None:
         v.resume(resume[0], resume[1])
     for record in records:
         _apply(v, record, None)

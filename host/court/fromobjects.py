@@ -12,7 +12,8 @@ Objects have no path, so the media of the recordings wanted are fetched before t
 starts (``host.mediafetch.fetch``), and this view of the store
 names those files. Everything else (entries, keys, the log, the audit trail, settings) is
 the store's own. The package's own checks stay what they are: every chunk against the hash
-its entry signs, the log's proofs, nothing half-written.
+its entry signs, each span's signatures and chain (linked to the entry before it), the
+log's proofs, nothing half-written.
 """
 
 import shutil
@@ -49,8 +50,9 @@ class FetchedStore:
     def __init__(self, store: "PgEvidenceStore", fetched: Fetched, spans_read: dict) -> None:
         self._store = store
         self._fetched = fetched
-        # {(device, recording number): its span's entries}, as read to fetch its media: the
-        # package takes them rather than reading each span a second time.
+        # {(device, recording number): its span (host.spans.Span)}, as read to fetch its
+        # media: the package takes them rather than reading each span a second time, and
+        # verifies each as it verifies a span it reads itself.
         self.spans_read = spans_read
         self.log = _LogOf(store)
         self.root = store.url  # what an export (a raw recording's derivative) opens it by
@@ -80,8 +82,8 @@ def fetched_for(store: "PgEvidenceStore", recordings: "list[tuple[str, int]]", n
         read: dict = {}
         for device, number in recordings:
             rec_id = int(number).to_bytes(8, "big")
-            read[(device, int(number))] = span = spans.read(store, device, rec_id).entries
-            for e in span:
+            read[(device, int(number))] = span = spans.read(store, device, rec_id)
+            for e in span.entries:
                 if e.kind == KIND_CHUNK and e.fields.get(F_RECORDING) == rec_id:
                     chunks.append(e)  # the recording's span only (host.spans)
         try:

@@ -9,6 +9,13 @@ with the host key, the device keys and their enrolment, the custody excerpt and 
 approval of restricted footage; then the note (HTML and PDF) and the manifest listing every
 file with its SHA-256, signed with the host key (COSE_Sign1).
 
+Each recording's span is verified as an export verifies it (``host.export``): every
+signature and link in it, and its link to the entry before it as the store holds it, in a
+worker beside the media's copy. The log's proofs say the host stored each entry; they do
+not say the store still holds every entry of the span: a record-start row deleted or
+swapped in the store is found by the chain, and refused as not authentic (exit 1), never
+said as a recording that does not exist.
+
 Nothing half-written is ever left where the package goes: it is written into a temporary
 folder beside ``out``, made durable, and renamed into place at the end; any failure
 removes the temporary folder. Who may export what (the role, an officer's own footage, the
@@ -59,6 +66,7 @@ from protocol.registry import (
 )
 
 if TYPE_CHECKING:
+    from host import spans
     from host.evidence import SqliteEvidenceStore
     from host.sqlstore import Cursor
     from host.tlog import NoteSigner
@@ -224,7 +232,11 @@ class _Builder:
         self.unsigned: dict = {}  # path -> the unsigned parts of a file that holds chunks
         self.not_included: list = []
         self.log = _Log(store)
-        self._spans: dict = {}  # (device, recording number) -> its span's entries
+        self._spans: dict = {}  # (device, recording number) -> its span (host.spans.Span)
+        # (device, recording number) -> its span's verification, in a worker beside the
+        # media's copy (host.sigworker.LedgerWorker), until its verdict is taken.
+        self._ledgers: dict = {}
+        self._verdicts: dict = {}  # (device, recording number) -> the verdict taken
         # The proofs and the note's PDF are made beside the media's copy; the PDF's
         # library starts loading now.
         self.beside = Beside(_Shared(self.log, store))
@@ -272,21 +284,87 @@ class _Builder:
         self.known[rel] = (hashlib.sha256(data).hexdigest(), len(data))
 
     def spans_read(self, read: dict) -> None:
-        """Take spans already read from this store (``{(device, number): entries}``)."""
+        """Take spans already read from this store (``{(device, number): host.spans.Span}``)."""
         self._spans.update(read)
 
-    def entries(self, device: str, number: int) -> list:
+    def span(self, device: str, number: int) -> "spans.Span | None":
         """Recording ``number``'s span of the device's ledger (``host.spans``): read by seq
-        from the store, never the whole ledger; empty when the store holds no such
-        recording."""
+        from the store, never the whole ledger; its ``entries`` empty when the store holds
+        no such recording (its ``records``, what was read there, are verified all the
+        same). None for a number no recording can have."""
         from host import spans
 
         if not 0 <= number < 1 << 64:
-            return []
+            return None
         if (device, number) not in self._spans:
             rec_id = number.to_bytes(8, "big")
-            self._spans[(device, number)] = spans.read(self.store, device, rec_id).entries
+            self._spans[(device, number)] = spans.read(self.store, device, rec_id)
         return self._spans[(device, number)]
+
+    def entries(self, device: str, number: int) -> list:
+        """The parsed entries of recording ``number``'s span (``span``); empty when the
+        store holds no such recording."""
+        span = self.span(device, number)
+        return span.entries if span is not None else []
+
+    # --- the span's verification, beside the media's copy ---
+
+    def verify_beside(self, want: Wanted) -> None:
+        """Start verifying ``want``'s span as an export does (every signature in it, every
+        link, and the link into it from the entry before: ``spans.Span.resume``), in a
+        worker process while the package copies its media; the verdict is taken by
+        ``ledger_checked`` before the package is made final. A short span, or a process
+        that may not fork, is verified here when the verdict is asked for."""
+        from host.sigworker import LedgerWorker
+
+        key = (want.device, want.number)
+        span = self.span(want.device, want.number)
+        if span is None or key in self._ledgers or key in self._verdicts:
+            return
+        public = self.store.device_key(want.device) or b""
+        self._ledgers[key] = LedgerWorker(span.records, span.device_id, public, resume=span.resume)
+
+    def ledger_checked(self, want: Wanted) -> str:
+        """The verdict on ``want``'s span (waiting for its worker); Refused (not
+        authentic, exit 1) when the span is not what the device signed: a record-start
+        deleted or swapped, an entry changed, a signature or a link broken. Nothing of the
+        package is then made final."""
+        from host.report_text import finding_text
+        from protocol.verify import NOT_OK, UNKNOWN_KEY
+
+        key = (want.device, want.number)
+        if key not in self._verdicts:
+            self.verify_beside(want)
+            worker = self._ledgers.pop(key, None)
+            if worker is None:  # a number no recording can have: nothing was read
+                return ""
+            try:
+                report = worker.report()
+            finally:
+                worker.close()
+            self._verdicts[key] = report
+        report = self._verdicts[key]
+        if report.state in (NOT_OK, UNKNOWN_KEY):
+            first = (
+                finding_text(report.findings[0]) if report.findings else i18n.verdict(report.state)
+            )
+            raise Refused(
+                i18n.text(
+                    "court.ledger_not_ok",
+                    item=want.item,
+                    state=i18n.verdict(report.state),
+                    first=first,
+                ),
+                NOT_AUTHENTIC,
+            )
+        return str(report.state)
+
+    def close(self) -> None:
+        """End the workers still verifying (their verdicts are no longer wanted)."""
+        ledgers, self._ledgers = self._ledgers, {}
+        for worker in ledgers.values():
+            worker.close()
+        self.beside.close()
 
     # --- devices ---
 
@@ -334,7 +412,18 @@ class _Builder:
     def recording(self, n: int, want: Wanted, custody_rows: list) -> "tuple[dict, _Video | None]":
         """What the manifest says of recording ``want``, with every file of it written but
         an fMP4 recording's video: that one is exported later (``export``), which says
-        where its chunks lie in the file."""
+        where its chunks lie in the file. Its span's verification starts here, beside; a
+        recording the package cannot use is said only once that verdict is in, so a broken
+        ledger (a record-start row deleted: "no such recording") is said first, as what it
+        is."""
+        self.verify_beside(want)
+        try:
+            return self._recording(n, want, custody_rows)
+        except PackageError:
+            self.ledger_checked(want)
+            raise
+
+    def _recording(self, n: int, want: Wanted, custody_rows: list) -> "tuple[dict, _Video | None]":
         from host.mp4export import recording_span
 
         d = "r%02d" % n
@@ -498,6 +587,9 @@ class _Builder:
                 self.root / rel,
                 self.extractor["name"],
                 now_ms=self.now_ms,
+                # The span's verdict, taken once the fragments are copied and checked and
+                # before the video is made final: its worker ran beside the copy.
+                ledger=lambda: self.ledger_checked(want),
             )
         except ChangedMedia as exc:
             raise Refused(
@@ -536,6 +628,9 @@ class _Builder:
             places[e.seq] = (rel, 0, len(data))
             if media == MEDIA_PCM and e.digest in spoken:
                 self._spoken_wav(d, want, e, data, included)
+        # The span's verdict, its worker having run beside the copy: before the derivative
+        # (which reads the span again) and before anything is made final.
+        self.ledger_checked(want)
         if self.opts.from_ms is not None or self.opts.to_ms is not None:
             self.not_included.append(
                 "%s: no playable video for a part of a raw recording; its chunks are in %s/media"
@@ -779,8 +874,9 @@ def build(
     spans_read: "dict | None" = None,
 ) -> Made:
     """Write the package of ``wanted`` to ``opts.out``; see the module's docstring.
-    ``spans_read``: ``{(device, recording number): its span's entries}`` already read from
-    this store (``host.court.fromobjects``), so they are not read again.
+    ``spans_read``: ``{(device, recording number): its span (host.spans.Span)}`` already
+    read from this store (``host.court.fromobjects``), so they are not read again; each is
+    verified here all the same.
 
     PackageError (exit 2) for input that cannot make a package, Refused (exit 1) for
     stored footage that is not what its device signed; either leaves nothing behind."""
@@ -832,7 +928,7 @@ def _build(
     try:
         return _build_with(b, store, wanted, case, signer, kid, opts, now_ms, tmp)
     finally:
-        b.beside.close()
+        b.close()
 
 
 def _build_with(
@@ -936,6 +1032,8 @@ def _build_with(
     for rec, video in made:
         if video is not None:
             b.export(rec, video)
+    for want in wanted:  # each taken already, with its media's copy: nothing is waited for
+        b.ledger_checked(want)
     b.written()
     html = note_html(manifest, _listing(tmp, b.files, b.known, b.unsigned))
     b.add_beside("note.pdf", b.beside.submit(_pdf_file, str(tmp / "note.pdf"), html), *NOTE_PDF)

@@ -435,3 +435,166 @@ def test_a_court_package_of_an_early_recording_reads_its_span_only(three, tmp_pa
     part = ("--recording", item, "--from", "0:00", "--to", "0:01")
     assert courtstore.export(monkeypatch, store, tmp_path / "part", *part) == 0
     assert read and {parse_entry(r).seq for r in read} == span
+
+
+# --- the court package verifies the span as the export does ---------------------------------
+
+
+def _court_store(three, tmp_path: Path) -> "tuple[Path, list]":
+    """A copy of ``three`` with accounts and the host key set, for ``sealcam export --out``:
+    (the store's folder, its entries)."""
+    from host import settings
+    from tests.host import courtstore
+    from tests.host.helpers import host_keys, with_accounts
+
+    ev, entries = three
+    store = copy_of(ev, tmp_path)
+    host_keys(tmp_path)
+    opened = with_accounts(SqliteEvidenceStore(store), courtstore.ACCOUNTS)
+    with opened.write() as cur:
+        settings.put(cur, settings.HOST_KEY, str(tmp_path / "host.key"))
+    opened.close()
+    return store, entries
+
+
+def _refused_as_not_authentic(monkeypatch, capsys, store: Path, item: str, out: Path) -> str:
+    """``sealcam export --recording ITEM --out OUT`` is NOT OK (exit 1) in one line, leaves
+    nothing, and its attempt is on record, refused as not authentic; the line."""
+    from host import audit
+    from tests.host import courtstore
+
+    capsys.readouterr()
+    assert courtstore.export(monkeypatch, store, out, "--recording", item) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and item in err, err
+    assert not out.exists()
+    assert not [p for p in out.parent.iterdir() if ".partial" in p.name or ".sealcam" in p.name]
+    ev = SqliteEvidenceStore(store, readonly=True)
+    try:
+        with ev.read() as cur:
+            (tried,) = [r for r in audit.history(cur) if r.action == audit.EXPORT]
+    finally:
+        ev.close()
+    assert tried.outcome == audit.REFUSED and tried.item == item
+    assert tried.details["reason"] == "not-authentic"
+    return err
+
+
+def test_a_court_package_of_a_recording_whose_start_row_was_deleted_is_not_ok(
+    three, tmp_path, monkeypatch, capsys
+):  # R-HOST-5: a deleted start row is tampering, not "no such recording" (a usage error)
+    store, entries = _court_store(three, tmp_path)
+    second = record_starts(entries)[1]
+    db = sqlite3.connect(store / "evidence.db")
+    db.execute("DELETE FROM entries WHERE seq = ?", (second,))
+    db.commit()
+    db.close()
+    item = "%s/%d" % (DEVICE, second)
+    err = _refused_as_not_authentic(monkeypatch, capsys, store, item, tmp_path / "pkg")
+    assert "NOT OK" in err and "seq %d" % second in err  # the gap, named
+
+
+@pytest.mark.parametrize("other", ["first start", "next entry"])
+def test_a_court_package_of_a_recording_whose_start_row_was_swapped_is_not_ok(
+    three, tmp_path, monkeypatch, capsys, other
+):  # R-HOST-5: another entry, one that parses and is logged, put in the start's row
+    store, entries = _court_store(three, tmp_path)
+    first, second, _ = record_starts(entries)
+    source = first if other == "first start" else second + 1
+    db = sqlite3.connect(store / "evidence.db")
+    raw, digest = db.execute("SELECT raw, hash FROM entries WHERE seq = ?", (source,)).fetchone()
+    db.execute("UPDATE entries SET raw = ?, hash = ? WHERE seq = ?", (raw, digest, second))
+    db.commit()
+    db.close()
+    item = "%s/%d" % (DEVICE, second)
+    assert "NOT OK" in _refused_as_not_authentic(monkeypatch, capsys, store, item, tmp_path / "p")
+
+
+def test_a_court_package_of_a_recording_with_a_changed_entry_is_not_ok(
+    three, tmp_path, monkeypatch, capsys
+):  # R-HOST-5: a signature broken inside the span (the log no longer proves the entry either)
+    store, entries = _court_store(three, tmp_path)
+    second = record_starts(entries)[1]
+    stop = signed_stop(entries, second)
+    break_signature(store, stop)
+    item = "%s/%d" % (DEVICE, second)
+    err = _refused_as_not_authentic(monkeypatch, capsys, store, item, tmp_path / "pkg")
+    assert "NOT OK" in err and "seq %d" % stop in err
+    # The recording before it is untouched, and packaged.
+    from tests.host import courtstore
+
+    first = "%s/%d" % (DEVICE, record_starts(entries)[0])
+    assert courtstore.export(monkeypatch, store, tmp_path / "ok", "--recording", first) == 0
+
+
+def test_a_court_package_of_an_fmp4_recording_checks_the_link_into_its_span(
+    tmp_path, monkeypatch, capsys
+):  # R-HOST-5: the store's entry before the span changed: only the chain finds it (every
+    # entry of the span is still proven in the log), and its verdict, taken beside the
+    # copy of the fragments, stops the package before it is made final.
+    from tests.host.courtstore import fmp4_store, the_item
+
+    store = fmp4_store(tmp_path)
+    item = the_item(store)
+    ev = SqliteEvidenceStore(store, readonly=True)
+    try:
+        number = record_starts([parse_entry(r) for r in ev.entries(DEVICE)])[0]
+    finally:
+        ev.close()
+    assert number > 0
+    db = sqlite3.connect(store / "evidence.db")
+    db.execute("UPDATE entries SET hash = ? WHERE seq = ?", (b"\xab" * 32, number - 1))
+    db.commit()
+    db.close()
+    assert "NOT OK" in _refused_as_not_authentic(monkeypatch, capsys, store, item, tmp_path / "p")
+
+
+def _recording_at_seq_0() -> list:
+    """A ledger whose recording 0 starts at seq 0 (a device's first entry), then a boot."""
+    writer = LedgerWriter(make_signer(SEED_A), DEVICE, sign_every=1 << 20)
+    raws: list = []
+
+    def add(kind, fields, sign=False):
+        t = 1000 * (len(raws) + 1)
+        raws.append(writer.append(kind, fields, 1_700_000_000_000 + t, t, sign))
+
+    rec = (0).to_bytes(8, "big")
+    add(KIND_EVENT, {F_EVENT: EV_RECORD_START, F_RECORDING: rec})
+    for _ in range(3):
+        add(KIND_CHUNK, {**chunk_fields(len(raws)), F_RECORDING: rec})
+    add(KIND_EVENT, {F_EVENT: EV_RECORD_STOP, F_RECORDING: rec}, True)
+    add(KIND_EVENT, {F_EVENT: EV_BOOT}, True)
+    return raws
+
+
+def test_recording_0_whose_row_at_seq_0_was_deleted_is_not_ok(tmp_path):  # R-HOST-5
+    # Nothing lies before seq 0 to chain to; but a store takes a device's ledger from seq 0
+    # only, so the rows it holds past it prove an entry at seq 0 was stored: its absence is
+    # a gap, NOT OK, and recording 0 is not said to be missing ("no such recording").
+    raws = _recording_at_seq_0()
+    intact = _stored(str(tmp_path / "intact"), raws)
+    try:
+        whole = spans.read(intact, DEVICE, (0).to_bytes(8, "big"))
+    finally:
+        intact.close()
+    assert [e.seq for e in whole.entries] == [0, 1, 2, 3, 4] and _verdict(whole) == "OK"
+    store = _stored(str(tmp_path / "cut"), raws, [0])
+    try:
+        span = spans.read(store, DEVICE, (0).to_bytes(8, "big"))
+    finally:
+        store.close()
+    assert span.entries == [] and _verdict(span) == NOT_OK
+    with pytest.raises(NotAuthentic, match="NOT OK"):
+        export_recording(str(tmp_path / "cut"), DEVICE, 0, str(tmp_path / "a.avi"), "W. Li")
+    # The court package says the same (a store without accounts: the extractor named).
+    from host.cli.main import main
+    from host.errors import EXIT_NOT_OK
+    from tests.host.helpers import host_keys
+
+    host_keys(tmp_path)
+    pkg = tmp_path / "pkg"
+    key = str(tmp_path / "host.key")
+    argv = ["export", "--evidence", str(tmp_path / "cut"), "--recording", "%s/0" % DEVICE,
+            "--out", str(pkg), "--extractor", "W. Li", "--host-key", key]  # fmt: skip
+    assert main(argv) == EXIT_NOT_OK
+    assert not pkg.exists()

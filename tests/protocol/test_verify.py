@@ -317,6 +317,24 @@ def test_a_resumed_verifier_checks_the_link_to_the_stored_head_and_vouches_from_
     assert max(vouched for _, vouched in steps) == 5
 
 
+def test_a_span_of_a_ledger_held_from_seq_0_without_its_seq_0_is_a_gap():  # R-HOST-5
+    # The host holds a device's ledger from seq 0: a span from seq 0 whose first entry is
+    # gone starts at seq 1, which is a gap (NOT OK), not a ledger that merely starts later.
+    from protocol.ledger import read_chunks
+    from protocol.registry import ZERO_HASH
+
+    entries = make_entries(6, sign_every=3)
+    whole = list(read_chunks((b"".join(entries),)))
+    held = (0, ZERO_HASH)
+    assert verify_records(whole, KEY.device_id, KEY.public, resume=held).state == OK
+    cut = list(read_chunks((b"".join(entries[1:]),)))
+    said = verify_records(cut, KEY.device_id, KEY.public)
+    assert said.state == OK_MISSING  # unsaid where the ledger starts: it may start later
+    report = verify_records(cut, KEY.device_id, KEY.public, resume=held)
+    assert report.state == NOT_OK
+    assert [(f.code, f.seq) for f in report.findings] == [("seq-gap", 0)]
+
+
 def test_feed_says_where_the_ledger_cannot_be_taken_further():
     entries = make_entries(8, sign_every=4)
     entries[3] = resign(entries[3], {}, SEED_B)  # signed by another key

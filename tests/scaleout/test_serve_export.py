@@ -573,6 +573,52 @@ def test_a_court_package_reads_its_recordings_span_once(room, tmp_path, monkeypa
     assert read.count((device, number.to_bytes(8, "big"))) == 1
 
 
+def _tamper(room: Room, sql: str, params: tuple) -> None:
+    """Change the store's entries table behind its back (``?`` for each parameter), as one
+    who could write to its database would."""
+    if room.scaleout:
+        import psycopg
+
+        with psycopg.connect(room.where[1], autocommit=True) as conn:
+            conn.execute(sql.replace("?", "%s"), params)
+        return
+    import sqlite3
+
+    db = sqlite3.connect(Path(room.where[1]) / "evidence.db")
+    try:
+        db.execute(sql, params)
+        db.commit()
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("how", ["start deleted", "link into it changed"])
+def test_a_court_package_of_a_tampered_span_is_not_ok(room, tmp_path, monkeypatch, capsys, how):
+    # R-HOST-5, on both stores (the scale-out one through its fetched media): the package
+    # verifies its recording's span, linked to the entry before it, as an export does. A
+    # record-start row deleted is a broken ledger (exit 1, not authentic), not "no such
+    # recording"; the store's hash of the entry before the span changed (every entry of
+    # the span still proven in the host log) is found by the chain, beside the copy.
+    device, number = items.parse_id(room.item)
+    assert number > 0
+    if how == "start deleted":
+        _tamper(room, "DELETE FROM entries WHERE device_id = ? AND seq = ?", (device, number))
+    else:
+        _tamper(room, "UPDATE entries SET hash = ? WHERE device_id = ? AND seq = ?",
+                (b"\xab" * 32, device, number - 1))  # fmt: skip
+    out = tmp_path / "pkg"
+    code = _export(monkeypatch, room, out, "--recording", room.item)
+    err = capsys.readouterr().err.strip()
+    assert code == 1, err
+    assert len(err.splitlines()) == 1 and "NOT OK" in err and room.item in err, err
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if ".partial" in p.name or ".sealcam" in p.name]
+    last = room.trail()[-1]
+    assert (last.actor, last.action, last.item, last.outcome) == (
+        CLERK, audit.EXPORT, room.item, audit.REFUSED)  # fmt: skip
+    assert last.details["reason"] == "not-authentic"
+
+
 def _spoil(room: Room, digest: bytes, how: str) -> None:
     """The media of ``digest`` changed or gone behind the store's back. In the embedded
     store: its file edited or removed. In the bucket, whose versions are locked (COMPLIANCE)
