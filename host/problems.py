@@ -10,7 +10,8 @@ an error without an id keeps its own words. ``pair`` gives it as a report field,
 A field may be a message of its own (a pair), an OSError (the system's reason,
 ``host.files.os_why``) or another such error. The ``inside`` and ``what`` of an MP4 error name
 a place in the file in English words ("the file", "timescale of track 2"): they are said
-through ``mp4e.place.*`` too; a bare box name ("moov") stays as it is.
+through ``mp4e.place.*`` too, and so is a bare box name ("moov"): its name stays, and the
+Chinese says it is a box ("moov 盒"), as the English needs no word for it.
 """
 
 import re
@@ -46,18 +47,21 @@ _PARTS = {
 _OF_TRACK = re.compile(r"(.+) (of|in) track (\d+)")
 _TRAK = re.compile(r"trak (\d+)")
 _SAMPLE_ENTRY = re.compile(r"sample entry (.+)")
+# A box's four-character type as protocol.mp4 names its own boxes ("moov", "tkhd").
+_BOX = re.compile(r"[a-z][a-z0-9]{3}")
 
 
 def place(words: str) -> "str | tuple":
     """A place in an MP4 file as protocol.mp4 names it: a message ``(msg_id, fields)`` whose
-    English is ``words``, or ``words`` itself (a box's name)."""
+    English is ``words`` (a box's name too: ``mp4e.place.box``), or ``words`` itself (a
+    field's name, such as ``track_id``)."""
     if words in _PLACES:
         return (_PLACES[words], {})
     m = _OF_TRACK.fullmatch(words)
     if m:
         part = m.group(1)
         msg_id = "mp4e.place.of_track" if m.group(2) == "of" else "mp4e.place.in_track"
-        said_part: str | tuple = (_PARTS[part], {}) if part in _PARTS else part
+        said_part: str | tuple = (_PARTS[part], {}) if part in _PARTS else _box(part)
         return (msg_id, {"part": said_part, "track": int(m.group(3))})
     m = _TRAK.fullmatch(words)
     if m:
@@ -65,7 +69,12 @@ def place(words: str) -> "str | tuple":
     m = _SAMPLE_ENTRY.fullmatch(words)
     if m:
         return ("mp4e.place.sample_entry", {"entry": m.group(1)})
-    return words
+    return _box(words)
+
+
+def _box(words: str) -> "str | tuple":
+    """A box's type as a message (``mp4e.place.box``), any other name as it is."""
+    return ("mp4e.place.box", {"box": words}) if _BOX.fullmatch(words) else words
 
 
 def pair(exc: BaseException) -> "str | tuple":

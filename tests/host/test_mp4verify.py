@@ -492,3 +492,22 @@ def test_the_verdict_never_depends_on_the_hashing_worker(
     changed = verify_mp4(str(variant(tmp_path, bytes(data))))
     assert changed.state == ALTERED and codes(changed) == ["frame-changed"]
     assert changed.frames == [(entry.seq, "....N.....")]
+
+
+# R-DEV-2: an initialisation segment that cannot be read is told in the reader's language,
+# and a box it names is called a box (盒) in Chinese, as "moov" alone is not a word there
+def test_an_unreadable_initialisation_segment_names_its_boxes_as_boxes_in_chinese(
+    exported, tmp_path
+):
+    _, out, _, _ = exported
+    data = out.read_bytes()
+    start = data.find(b"moov") - 4
+    end = start + int.from_bytes(data[start : start + 4], "big")
+    moov = data[start:end].replace(b"trak", b"trax")  # every track made a box of no kind
+    path = variant(tmp_path, data[:start] + moov + data[end:])
+    en = run("--lang", "en", "verify", str(path))
+    assert "mp4: moov holds no trak" in en.stdout, en.stdout
+    zh = run("--lang", "zh", "verify", str(path))
+    assert en.returncode == zh.returncode == 1
+    assert "moov 盒中没有 trak 盒" in zh.stdout, zh.stdout
+    assert "holds" not in zh.stdout

@@ -542,3 +542,39 @@ def test_the_agency_seal_key_has_one_chinese_name():
         assert "机构封存" in zh[msg_id], (msg_id, zh[msg_id])
     for msg_id, text in zh.items():
         assert not re.search(r"本单位(的)?(封存)?(私钥|密钥)|机关密钥", text), (msg_id, text)
+
+
+# The boxes protocol.mp4 writes or reads by their four-character types.
+BOXES = set(re.findall(r'b"([a-z][a-z0-9]{3})"', MP4_SOURCE)) - {"avc1", "hvc1", "mp4a", "tx3g"}
+
+
+def _boxes_named_bare(line: str) -> list:
+    """The box types ``line`` names without the word for a box after them (a sample entry
+    is named as one: "样本条目 mp4a"; "esds 描述符" is a descriptor, not its box)."""
+    bare = []
+    for m in re.finditer(r"(?<![A-Za-z0-9_'])([a-z][a-z0-9]{3})(?![A-Za-z0-9_'])", line):
+        rest = line[m.end() :]
+        if m.group(1) in BOXES and not rest.startswith((" 盒", " 描述符")):
+            bare.append(m.group(1))
+    return bare
+
+
+# R-DEV-2: a box an MP4 error names is called a box in Chinese ("moov 盒"), in every line
+# and every place in the file protocol.mp4 names
+def test_every_box_a_chinese_mp4_line_names_is_called_a_box():
+    assert {"moov", "trak", "tkhd", "mdat", "moof", "trun", "tfhd"} <= BOXES
+    lines = []
+    i18n.use(i18n.ZH)
+    for make, _english in MP4_CASES:
+        lines.append(_in(i18n.ZH, make)[1])
+    for make in PLACED_CASES:
+        lines.append(_in(i18n.ZH, make)[1])
+    for words in _places_in_mp4_source():
+        exc = mp4.Mp4Error("mp4: %s is cut short" % words, "mp4e.cut_short", what=words)
+        lines.append(problems.said(exc))
+    zh = i18n.catalog(i18n.ZH)
+    lines += [zh[msg_id] for msg_id in MP4_IDS] + [zh["mp4e.place.trak"]]
+    lines += [v for k, v in zh.items() if k.startswith("mp4e.place.")]
+    for line in lines:
+        assert not _boxes_named_bare(line), line
+    assert "moov 盒中没有 trak 盒" in lines[0]
