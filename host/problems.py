@@ -7,6 +7,11 @@ line by ``msg_id`` and ``fields``. ``said`` renders such an error in the languag
 an error without an id keeps its own words. ``pair`` gives it as a report field, the pair
 ``(msg_id, fields)`` that ``host.report_text.said`` renders when the report is shown.
 
+The CBOR decoder's errors (``protocol.errors.DecodeError`` and its kin, ``cbor.*``) are said
+the same way: the ``what`` a decoder ran out of input inside and the ``kind`` of item it
+found are English words of its own, said through ``cbor.part.*`` and ``cbor.kind.*``, and
+the byte the bytes went wrong at (``offset``) through ``cbor.at``.
+
 A field may be a message of its own (a pair), an OSError (the system's reason,
 ``host.files.os_why``) or another such error. The ``inside`` and ``what`` of an MP4 error name
 a place in the file in English words ("the file", "timescale of track 2"): they are said
@@ -17,6 +22,7 @@ Chinese says it is a box ("moov 盒"), as the English needs no word for it.
 import re
 
 from host import i18n
+from protocol.errors import DecodeError
 
 # Where protocol.mp4 says a place in the file in words of its own: the English, as it
 # writes it, and the message that says it in any language.
@@ -43,6 +49,18 @@ _PARTS = {
     "channels": i18n.N_("mp4e.part.channels"),
     "sample_rate": i18n.N_("mp4e.part.sample_rate"),
     "sample duration": i18n.N_("mp4e.part.sample_duration"),
+}
+# What protocol.cbor says the input ended inside, and the kinds of item (major types) it
+# names: its English words, and the message that says each in any language.
+_CBOR_PARTS = {
+    "an integer argument": i18n.N_("cbor.part.argument"),
+    "a byte string": i18n.N_("cbor.part.bytes"),
+    "a text string": i18n.N_("cbor.part.text"),
+    "a float": i18n.N_("cbor.part.float"),
+}
+_CBOR_KINDS = {
+    name: "cbor.kind." + name
+    for name in ("unsigned", "negative", "bytes", "text", "array", "map", "tag", "simple")
 }
 _OF_TRACK = re.compile(r"(.+) (of|in) track (\d+)")
 _TRAK = re.compile(r"trak (\d+)")
@@ -79,7 +97,8 @@ def _box(words: str) -> "str | tuple":
 
 def pair(exc: BaseException) -> "str | tuple":
     """``exc`` as a report's field: ``(msg_id, fields)`` when it names its line, each field
-    that is an error or a place made a message too; else its English words."""
+    that is an error or a place made a message too; else its English words. A CBOR
+    decoding error that says where the bytes went wrong is ``cbor.at`` around its line."""
     msg_id = getattr(exc, "msg_id", "")
     fields = getattr(exc, "fields", None)
     if not msg_id or not isinstance(fields, dict) or not i18n.known(msg_id):
@@ -90,7 +109,13 @@ def pair(exc: BaseException) -> "str | tuple":
             value = pair(value)
         elif name in ("inside", "what") and msg_id.startswith("mp4e.") and isinstance(value, str):
             value = place(value)
+        elif name == "what" and msg_id.startswith("cbor.") and value in _CBOR_PARTS:
+            value = (_CBOR_PARTS[str(value)], {})
+        elif name == "kind" and msg_id.startswith("cbor.") and value in _CBOR_KINDS:
+            value = (_CBOR_KINDS[str(value)], {})
         out[name] = value
+    if isinstance(exc, DecodeError) and exc.offset >= 0:
+        return ("cbor.at", {"why": (msg_id, out), "at": exc.offset})
     return (msg_id, out)
 
 

@@ -475,7 +475,12 @@ def _bstr(buf: bytes, pos: int, limit: int) -> tuple:
             )
     if p + n > limit:
         raise TruncatedError(
-            "input ends inside a byte string: %d bytes needed, %d left" % (n, limit - p), p
+            "input ends inside a byte string: %d bytes needed, %d left" % (n, limit - p),
+            p,
+            "cbor.ends_inside",
+            what="a byte string",
+            needed=n,
+            left=limit - p,
         )
     return (p, p + n), p + n
 
@@ -484,8 +489,8 @@ def _rebased(exc: DecodeError, base: int) -> DecodeError:
     """The same error with its offset counted from the ledger's start, not the buffer's."""
     offset = exc.offset + base if exc.offset >= 0 else -1
     if isinstance(exc, TruncatedError):
-        return TruncatedError(exc.detail, offset)
-    return DecodeError(exc.detail, offset)
+        return TruncatedError(exc.detail, offset, exc.msg_id, **exc.fields)
+    return DecodeError(exc.detail, offset, exc.msg_id, **exc.fields)
 
 
 def read_ledger(data: bytes) -> "Iterator[tuple]":

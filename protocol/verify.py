@@ -311,14 +311,17 @@ class LedgerVerifier:
 
     # --- inputs ---------------------------------------------------------------------------
 
-    def malformed(self, offset: int, end: int, message: str) -> None:
+    def malformed(self, offset: int, end: int, message: str, why: object = None) -> None:
+        """Bytes ``offset`` to ``end`` are no entry, ``message`` saying why in English;
+        ``why``, when given, says the same as the finding's field (the host's message id
+        and fields of the error, ``host.problems.pair``, said in the reader's language)."""
         self._add(
             "malformed",
             "bytes %d to %d are not a readable entry (%s); they were changed or damaged"
             % (offset, end, message),
             offset=offset,
             msg_id="finding.malformed",
-            fields={"start": offset, "end": end, "why": message},
+            fields={"start": offset, "end": end, "why": message if why is None else why},
         )
 
     def truncated(self, offset: int, end: int, message: str) -> None:

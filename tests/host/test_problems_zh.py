@@ -12,10 +12,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from host import agencykeys, i18n, mp4evidence, problems
 from host.cli.main import main
 from protocol import cbor, mp4
+from protocol.errors import DecodeError
 from protocol.sealing import seal
 from protocol.verify import Finding
 from tests.host.helpers import CJK, break_signature, english_run
@@ -578,3 +581,63 @@ def test_every_box_a_chinese_mp4_line_names_is_called_a_box():
     for line in lines:
         assert not _boxes_named_bare(line), line
     assert "moov 盒中没有 trak 盒" in lines[0]
+
+
+# Every message id the CBOR decoder, and the key file reader over it, name: the protocol
+# has no catalogue of its own to be checked against.
+CBOR_SOURCES = [Path(cbor.__file__).with_name(name) for name in ("cbor.py", "keys.py", "ledger.py")]
+CBOR_IDS = sorted(
+    {i for p in CBOR_SOURCES for i in re.findall(r'"(cbor\.[a-z0-9_.]+)"', p.read_text("utf-8"))}
+)
+
+
+def test_every_cbor_message_id_is_in_both_catalogues():
+    assert len(CBOR_IDS) > 25  # the sources were read
+    for msg_id in CBOR_IDS:
+        assert msg_id in i18n.catalog(i18n.EN) and msg_id in i18n.catalog(i18n.ZH), msg_id
+    parts = set(re.findall(r'take\([^,]+, "([^"]+)"\)', CBOR_SOURCES[0].read_text("utf-8")))
+    assert parts and parts <= set(problems._CBOR_PARTS), parts  # each said through the catalogue
+
+
+# R-HOST-4: what the decoder found wrong in bytes is passed on in the reader's language:
+# every error it raises has its line's id, the English as the decoder words it
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=24) | st.binary(max_size=8).map(lambda b: b"\xbf\x9f\x5f" + b))
+@example(data=b"\xa2\x01\x01\x01\x01")  # a repeated key
+@example(data=b"\xc2\x41\x01")  # a bignum that fits in 64 bits
+@example(data=b"\x62\xff\xff")  # not UTF-8
+def test_every_cbor_decoding_error_is_said_in_both_languages(data):
+    try:
+        cbor.loads(data)
+    except DecodeError as exc:
+        assert exc.msg_id.startswith("cbor."), str(exc)
+        i18n.use(i18n.EN)
+        assert problems.said(exc) == str(exc)
+        i18n.use(i18n.ZH)
+        said = problems.said(exc)
+        _chinese(said)
+        assert "第 %d 字节" % exc.offset in said, said
+    finally:
+        i18n.use(None)
+
+
+@pytest.mark.parametrize(
+    "key, english",
+    [
+        (
+            b"\x01\x00",
+            "key file is not a COSE_Key in deterministic CBOR: 1 bytes follow the data "
+            "item (at byte 1)",
+        ),
+        (cbor.dumps([1]), "key file must hold a COSE_Key map"),
+        (cbor.dumps({1: 2, -1: 1}), "key file must hold an Ed25519 key (kty OKP, crv Ed25519)"),
+    ],
+)
+def test_a_key_file_that_is_none_is_said_with_its_reason_in_chinese(key, english):
+    from protocol.keys import decode_key
+
+    exc, said = _in(i18n.EN, lambda: decode_key(key))
+    assert str(exc) == said == english
+    _exc, said = _in(i18n.ZH, lambda: decode_key(key))
+    _chinese(said)
+    assert "密钥文件" in said, said
