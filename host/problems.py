@@ -1,4 +1,5 @@
-"""An error raised below the host, said in the reader's language.
+"""Errors said in the reader's language: those raised below the host, and the host's own
+that are kept to be said again (``Said``).
 
 Protocol and firmware code has no catalogue (it runs on a recorder too), so an error of
 theirs that a person reads (``protocol.mp4.Mp4Error``, ``firmware.ports.encoder.MediaError``,
@@ -12,6 +13,10 @@ the same way: the ``what`` a decoder ran out of input inside and the ``kind`` of
 found are English words of its own, said through ``cbor.part.*`` and ``cbor.kind.*``, and
 the byte the bytes went wrong at (``offset``) through ``cbor.at``.
 
+``Said`` is the same for the host's own errors that are kept and read later, perhaps by a
+reader of another language (a failure a web page keeps and shows to whoever asks): made by
+``Said.said``, one keeps its message's id and fields beside its words.
+
 A field may be a message of its own (a pair), an OSError (the system's reason,
 ``host.files.os_why``) or another such error. The ``inside`` and ``what`` of an MP4 error name
 a place in the file in English words ("the file", "timescale of track 2"): they are said
@@ -20,6 +25,7 @@ Chinese says it is a box ("moov 盒"), as the English needs no word for it.
 """
 
 import re
+from typing import Self
 
 from host import i18n
 from protocol.errors import DecodeError
@@ -140,3 +146,33 @@ def message(msg_id: str, fields: dict) -> str:
         return value
 
     return i18n.text(msg_id, None, **{name: filled(value) for name, value in fields.items()})
+
+
+class Said(Exception):
+    """An error whose message is a catalogue message: made by ``said``, in the language in
+    force, it keeps the message's id and fields, so that a reader in another language (a
+    page asking later about a failure kept since) says it again in its own (``message``).
+    Made otherwise, ``msg_id`` is empty and its words are all there is. ``passing`` makes
+    one of another error, its id and fields kept."""
+
+    msg_id = ""
+    fields: "dict[str, object]" = {}  # noqa: RUF012  (replaced per instance, never changed)
+
+    @classmethod
+    def said(cls, msg_id: str, **fields: object) -> "Self":
+        """The error saying catalogue message ``msg_id`` with ``fields`` (a field may be a
+        message ``(msg_id, fields)`` of its own, or an OSError), its id and fields kept."""
+        exc = cls(message(msg_id, fields))
+        exc.msg_id, exc.fields = msg_id, dict(fields)
+        return exc
+
+    @classmethod
+    def passing(cls, exc: BaseException) -> "Self":
+        """``exc`` as this kind of error: its words, and its message's id and fields when it
+        names its line (made by ``said``)."""
+        out = cls(str(exc))
+        msg_id = getattr(exc, "msg_id", "")
+        fields = getattr(exc, "fields", None)
+        if msg_id and isinstance(fields, dict):
+            out.msg_id, out.fields = msg_id, dict(fields)
+        return out

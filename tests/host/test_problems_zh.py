@@ -641,3 +641,34 @@ def test_a_key_file_that_is_none_is_said_with_its_reason_in_chinese(key, english
     _exc, said = _in(i18n.ZH, lambda: decode_key(key))
     _chinese(said)
     assert "密钥文件" in said, said
+
+
+# R-HOST-4: a failure that passes on another's reason keeps both messages' ids, so that a
+# reader who asks later, in another language (a page's), reads the whole of it in theirs
+def test_an_export_failure_passed_on_is_said_again_in_a_later_readers_language(tmp_path):
+    import hashlib
+
+    from host.export import ExportError, export_recording
+    from tests.host import fmp4
+    from tests.protocol.helpers import DEVICE
+
+    rec = fmp4.record(gops_before=1, gops_after=1)
+    sha = hashlib.sha256(rec.init).digest()
+    start = rec.init.find(b"moov") - 4
+    end = start + int.from_bytes(rec.init[start : start + 4], "big")
+    ev = fmp4.evidence_store(tmp_path / "ev", rec)
+    stored = Path(ev.media_file(sha))  # changed where it is kept, as a tampered store holds it
+    ev.close()
+    stored.chmod(0o600)
+    stored.write_bytes(rec.init[:start] + rec.init[start:end].replace(b"trak", b"trax"))
+    i18n.use(i18n.EN)  # the first asker's language
+    with pytest.raises(ExportError) as caught:
+        export_recording(str(tmp_path / "ev"), DEVICE, None, str(tmp_path / "x.mp4"), "W", True)
+    exc = caught.value
+    assert str(exc).endswith("mp4: moov holds no trak"), str(exc)
+    assert exc.msg_id == "export.init_unreadable"
+    assert problems.said(exc) == str(exc)
+    i18n.use(i18n.ZH)  # a later reader's
+    said = problems.said(exc)
+    _chinese(said)
+    assert "moov 盒中没有 trak 盒" in said, said
