@@ -9,9 +9,8 @@ an error without an id keeps its own words. ``pair`` gives it as a report field,
 ``(msg_id, fields)`` that ``host.report_text.said`` renders when the report is shown.
 
 The CBOR decoder's errors (``protocol.errors.DecodeError`` and its kin, ``cbor.*``) are said
-the same way: the ``what`` a decoder ran out of input inside and the ``kind`` of item it
-found are English words of its own, said through ``cbor.part.*`` and ``cbor.kind.*``, and
-the byte the bytes went wrong at (``offset``) through ``cbor.at``.
+the same way, the byte the bytes went wrong at (``offset``) through ``cbor.at``, as
+``protocol.errors.said`` makes them for the ledger reader's records.
 
 ``Said`` is the same for the host's own errors that are kept and read later, perhaps by a
 reader of another language (a failure a web page keeps and shows to whoever asks): made by
@@ -55,18 +54,6 @@ _PARTS = {
     "channels": i18n.N_("mp4e.part.channels"),
     "sample_rate": i18n.N_("mp4e.part.sample_rate"),
     "sample duration": i18n.N_("mp4e.part.sample_duration"),
-}
-# What protocol.cbor says the input ended inside, and the kinds of item (major types) it
-# names: its English words, and the message that says each in any language.
-_CBOR_PARTS = {
-    "an integer argument": i18n.N_("cbor.part.argument"),
-    "a byte string": i18n.N_("cbor.part.bytes"),
-    "a text string": i18n.N_("cbor.part.text"),
-    "a float": i18n.N_("cbor.part.float"),
-}
-_CBOR_KINDS = {
-    name: "cbor.kind." + name
-    for name in ("unsigned", "negative", "bytes", "text", "array", "map", "tag", "simple")
 }
 _OF_TRACK = re.compile(r"(.+) (of|in) track (\d+)")
 _TRAK = re.compile(r"trak (\d+)")
@@ -115,10 +102,6 @@ def pair(exc: BaseException) -> "str | tuple":
             value = pair(value)
         elif name in ("inside", "what") and msg_id.startswith("mp4e.") and isinstance(value, str):
             value = place(value)
-        elif name == "what" and msg_id.startswith("cbor.") and value in _CBOR_PARTS:
-            value = (_CBOR_PARTS[str(value)], {})
-        elif name == "kind" and msg_id.startswith("cbor.") and value in _CBOR_KINDS:
-            value = (_CBOR_KINDS[str(value)], {})
         out[name] = value
     if isinstance(exc, DecodeError) and exc.offset >= 0:
         return ("cbor.at", {"why": (msg_id, out), "at": exc.offset})

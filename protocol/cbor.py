@@ -212,6 +212,14 @@ def dumps(obj: object) -> bytes:
 # --- decoding -------------------------------------------------------------------------------
 
 _MAJOR_NAMES = ("unsigned", "negative", "bytes", "text", "array", "map", "tag", "simple")
+# The message id of "input ends inside WHAT", per what (the host's catalogue, cbor.*): an id
+# of each, so that no field holds English words.
+_ENDS_INSIDE = {
+    "an integer argument": "cbor.ends_in_argument",
+    "a byte string": "cbor.ends_in_bytes",
+    "a text string": "cbor.ends_in_text",
+    "a float": "cbor.ends_in_float",
+}
 
 
 class _Reader:
@@ -231,8 +239,7 @@ class _Reader:
             raise TruncatedError(
                 "input ends inside %s: %d bytes needed, %d left" % (what, n, left),
                 start,
-                "cbor.ends_inside",
-                what=what,
+                _ENDS_INSIDE.get(what, ""),
                 needed=n,
                 left=left,
             )
@@ -255,10 +262,7 @@ class _Reader:
         if ai == 31:
             kind = _MAJOR_NAMES[major]
             raise DecodeError(
-                "indefinite-length %s is not deterministic" % kind,
-                start,
-                "cbor.indefinite",
-                kind=kind,
+                "indefinite-length %s is not deterministic" % kind, start, "cbor.indefinite_" + kind
             )
         if ai > 27:
             raise DecodeError(

@@ -47,3 +47,21 @@ class EntryError(ProtocolError):
         super().__init__(message)
         self.msg_id = msg_id
         self.fields = fields
+
+
+def said(exc: BaseException) -> object:
+    """``exc`` as a message that a host says in its reader's language, in plain values (to
+    keep, compare or send on): ``(msg_id, fields)``, a field that is an error made such a
+    message too, and a DecodeError's offset said around it (``cbor.at``, as its English
+    adds " (at byte N)"); its English words when it names no line."""
+    msg_id = getattr(exc, "msg_id", "")
+    fields = getattr(exc, "fields", None)
+    if not msg_id or not isinstance(fields, dict):
+        return str(exc)
+    out = {}
+    for name, value in fields.items():
+        out[name] = said(value) if isinstance(value, ProtocolError) else value
+    message = (msg_id, out)
+    if isinstance(exc, DecodeError) and exc.offset >= 0:
+        return ("cbor.at", {"why": message, "at": exc.offset})
+    return message
