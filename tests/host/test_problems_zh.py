@@ -578,6 +578,7 @@ def test_every_box_a_chinese_mp4_line_names_is_called_a_box():
     zh = i18n.catalog(i18n.ZH)
     lines += [zh[msg_id] for msg_id in MP4_IDS] + [zh["mp4e.place.trak"]]
     lines += [v for k, v in zh.items() if k.startswith("mp4e.place.")]
+    lines += [v for k, v in zh.items() if k.startswith("mp4f.")]  # sealcam verify FILE.mp4
     for line in lines:
         assert not _boxes_named_bare(line), line
     assert "moov 盒中没有 trak 盒" in lines[0]
