@@ -10,7 +10,7 @@ an error without an id keeps its own words. ``pair`` gives it as a report field,
 
 The CBOR decoder's errors (``protocol.errors.DecodeError`` and its kin, ``cbor.*``) are said
 the same way, the byte the bytes went wrong at (``offset``) through ``cbor.at``, as
-``protocol.errors.said`` makes them for the ledger reader's records.
+``protocol.errors.message_of`` makes them for the ledger reader's records.
 
 ``Said`` is the same for the host's own errors that are kept and read later, perhaps by a
 reader of another language (a failure a web page keeps and shows to whoever asks): made by

@@ -49,7 +49,7 @@ class EntryError(ProtocolError):
         self.fields = fields
 
 
-def said(exc: BaseException) -> object:
+def message_of(exc: BaseException) -> object:
     """``exc`` as a message that a host says in its reader's language, in plain values (to
     keep, compare or send on): ``(msg_id, fields)``, a field that is an error made such a
     message too, and a DecodeError's offset said around it (``cbor.at``, as its English
@@ -60,7 +60,7 @@ def said(exc: BaseException) -> object:
         return str(exc)
     out = {}
     for name, value in fields.items():
-        out[name] = said(value) if isinstance(value, ProtocolError) else value
+        out[name] = message_of(value) if isinstance(value, ProtocolError) else value
     message = (msg_id, out)
     if isinstance(exc, DecodeError) and exc.offset >= 0:
         return ("cbor.at", {"why": message, "at": exc.offset})

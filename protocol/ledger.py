@@ -11,7 +11,7 @@ import hashlib
 from protocol import cbor
 from protocol.bounds import MAX_UNSIGNED_BYTES, MAX_UNSIGNED_RUN
 from protocol.cose import decode_sign1, encode_sign1, protected_header, to_be_signed
-from protocol.errors import DecodeError, EntryError, TruncatedError, said
+from protocol.errors import DecodeError, EntryError, TruncatedError, message_of
 from protocol.registry import (
     F_BOOT,
     F_CIPHER_SHA,
@@ -227,8 +227,8 @@ class LedgerWriter:
 
 # What LedgerReader and read_ledger give: ("entry", offset, Entry), ("malformed", offset,
 # end, message, why), ("truncated", offset, end, message, why). Offsets count from the
-# ledger's start; ``why`` is the error ``message`` words as a message (``protocol.errors.
-# said``: its id and fields), or None where the message says more (places not tried).
+# ledger's start; ``why`` is the error ``message`` words, as a message (its id and fields:
+# ``protocol.errors.message_of``), or None where the message says more (places not tried).
 
 _TAG_ENTRY = 18  # COSE_SIGN1_TAG: the reader checks the tag before anything else
 # The resynchronising search may examine this many bytes for each byte it moves past (after
@@ -264,7 +264,7 @@ class LedgerReader:
         self._pos = 0  # where the next entry is tried, or where the current stretch began
         self._in_stretch = False  # inside a malformed stretch that began at self._pos
         self._bad = ""  # why the entry at self._pos failed
-        self._bad_said: object = ""  # the same, as a message (protocol.errors.said)
+        self._bad_message: object = ""  # the same, as a message (protocol.errors.message_of)
         self._bad_truncated = False
         self._scan = 0  # where the search for the next entry start resumes
         self._passed = 0  # positions passed over untried in the current stretch
@@ -318,7 +318,7 @@ class LedgerReader:
                 except (DecodeError, EntryError) as exc:
                     self._in_stretch = True
                     self._bad = str(exc)
-                    self._bad_said = said(exc)
+                    self._bad_message = message_of(exc)
                     self._bad_truncated = isinstance(exc, TruncatedError)
                     self._scan = pos + 1
                     self._passed = 0
@@ -358,7 +358,7 @@ class LedgerReader:
         message = self._bad
         # The same as a message, for a host that says it in its reader's language; only
         # where the message is the error's words alone.
-        why = None if self._passed else self._bad_said
+        why = None if self._passed else self._bad_message
         if self._passed:
             message += "; %d place%s inside that could start an entry %s not tried" % (
                 self._passed,

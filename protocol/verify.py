@@ -314,7 +314,7 @@ class LedgerVerifier:
     def malformed(self, offset: int, end: int, message: str, why: object = None) -> None:
         """Bytes ``offset`` to ``end`` are no entry, ``message`` saying why in English;
         ``why``, when given, says the same as the finding's field: a message ``(msg_id,
-        fields)`` (``protocol.errors.said``, ``host.problems.pair``) that the host says in
+        fields)`` (``protocol.errors.message_of``, ``host.problems.pair``) that the host says in
         the reader's language."""
         self._add(
             "malformed",
