@@ -52,9 +52,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from host import i18n
 from host.errors import Unusable
 from host.files import fsync_dir
+from host.problems import Said
 
 if TYPE_CHECKING:
     from host.agencykeys import SigningIdentity
@@ -78,7 +78,7 @@ UNTRUSTED = "untrusted"  # valid, but the signer does not chain to the agency CA
 INVALID = "invalid"  # a hash or the signature fails: the file changed after signing
 
 
-class CredentialsProblem(Unusable):
+class CredentialsProblem(Said, Unusable):
     """The manifest cannot be made or written; the message says why."""
 
 
@@ -196,11 +196,11 @@ def sign_file(unsigned: Path, out: Path, identity: "SigningIdentity", definition
                 os.fsync(dst.fileno())
         box = manifest_box(tmp)
         if box is None:
-            raise CredentialsProblem(i18n.text("export.c2pa_no_box", name=out.name))
+            raise CredentialsProblem.said("export.c2pa_no_box", name=out.name)
         os.replace(tmp, out)
     except c2pa.C2paError as exc:
-        raise CredentialsProblem(
-            i18n.text("export.c2pa_unsigned", why=str(exc).splitlines()[0])
+        raise CredentialsProblem.said(
+            "export.c2pa_unsigned", why=str(exc).splitlines()[0]
         ) from None
     finally:
         tmp.unlink(missing_ok=True)

@@ -17,7 +17,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from host import i18n
+from host.problems import Said
 from protocol.registry import F_END_MS, F_FRAME_HASHES, F_PLAIN_LEN, F_START_MS
 
 if TYPE_CHECKING:  # PyAV and numpy load only when a derivative is written
@@ -37,8 +37,9 @@ COMMON_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 SILENCE_BLOCK = 4096  # samples of padding written at a time
 
 
-class DerivativeProblem(Exception):
-    """The derivative cannot be written here; the message says why."""
+class DerivativeProblem(Said):
+    """The derivative cannot be written here; the message says why (``said``: its id and
+    fields kept)."""
 
 
 def pcm_rate(chunks: list) -> int:
@@ -83,8 +84,8 @@ class H264Derivative:
         try:
             container = av.open(str(self.path), "w", format="mp4")
         except (av.FFmpegError, OSError) as exc:
-            raise DerivativeProblem(
-                i18n.text("export.derivative_create", path=self.path, why=exc)
+            raise DerivativeProblem.said(
+                "export.derivative_create", path=self.path, why=exc
             ) from None
         for key, value in self.metadata.items():
             container.metadata[key] = value
@@ -163,8 +164,8 @@ class H264Derivative:
             for packet in packets:
                 self._container.mux(packet)
         except av.FFmpegError as exc:
-            raise DerivativeProblem(
-                i18n.text("export.derivative_encode", name=self.path.name, why=exc)
+            raise DerivativeProblem.said(
+                "export.derivative_encode", name=self.path.name, why=exc
             ) from None
 
     def close(self) -> None:

@@ -64,6 +64,7 @@ from host.evidence import (
     StoreUnopenable,
 )
 from host.files import fsync_dir, write_atomic
+from host.problems import Said
 from host.recordings import recording_number
 from host.sigworker import LedgerWorker
 from protocol.frames import frame_digest
@@ -118,21 +119,10 @@ JPEG_END = b"\xff\xd9"
 MIN_FPS, MAX_FPS = 0.1, 240.0
 
 
-class ExportError(Exception):
+class ExportError(Said):
     """The export cannot be made from this input; the message says what to do. Made by
-    ``said``, it keeps its message's id and fields too, so that a reader in another
-    language (a page's) can say it again in its own."""
-
-    msg_id = ""
-    fields: "dict[str, object]" = {}  # noqa: RUF012  (replaced per instance, never changed)
-
-    @classmethod
-    def said(cls, msg_id: str, **fields: object) -> "ExportError":
-        """The error saying catalog message ``msg_id`` with ``fields``, in the language in
-        force, its id and fields kept."""
-        exc = cls(i18n.text(msg_id, None, **fields))
-        exc.msg_id, exc.fields = msg_id, fields
-        return exc
+    ``said`` (or ``passing`` another problem made so), it keeps its message's id and fields
+    too, so that a reader in another language (a page's) can say it again in its own."""
 
 
 class NotAuthentic(ExportError):
@@ -374,7 +364,7 @@ class _Video:
         try:
             self.derivative.add(image)
         except DerivativeProblem as exc:
-            raise ExportError(str(exc)) from None
+            raise ExportError.passing(exc) from None
 
     @property
     def has_sound(self) -> bool:
@@ -390,7 +380,7 @@ class _Video:
         try:
             self.derivative.add_audio(pcm, at_s)
         except DerivativeProblem as exc:
-            raise ExportError(str(exc)) from None
+            raise ExportError.passing(exc) from None
 
     def close(self) -> None:
         if self.derivative is not None:
@@ -478,7 +468,9 @@ def export_recording(
             digests = [media_digest(e.fields) for e in chunks]
             deleted = retention.deleted_note(store.query, digests)
             if deleted is not None:  # its media removed under the retention rules, not lost
-                raise ExportError(retention.deleted_line(deleted, number))
+                raise ExportError.said(
+                    "retention.export_deleted", **retention.deleted_fields(deleted, number)
+                )
             out = Path(out_path)
             # Said before anything is fetched: it needs no media.
             if identity is not None and chunks[0].fields[F_MEDIA_TYPE] not in FMP4_MEDIA:
@@ -586,14 +578,14 @@ def _open_store(evidence: str, media: str | None) -> "SqliteEvidenceStore | PgEv
         try:
             return PgEvidenceStore(evidence, media, readonly=True)
         except StoreUnopenable as exc:
-            raise ExportError(str(exc)) from None
+            raise ExportError.passing(exc) from None
     root = Path(evidence)
     if not (root / "evidence.db").is_file():
         raise ExportError.said("export.not_a_store", path=evidence)
     try:
         return SqliteEvidenceStore(root, readonly=True)
     except StoreUnopenable as exc:
-        raise ExportError(str(exc)) from None
+        raise ExportError.passing(exc) from None
 
 
 def _shown_store(store: "SqliteEvidenceStore | PgEvidenceStore") -> str:
@@ -625,7 +617,7 @@ def _fetch(store: "PgEvidenceStore", entries: list, rec_id: bytes, folder: Path)
     try:
         return fetch_chunks(store, chunks, folder)
     except FetchProblem as exc:
-        raise ExportError(str(exc)) from None
+        raise ExportError.passing(exc) from None
 
 
 def _opened(store: "MediaFiles", chunks: list, seal: "SealKey | None", extractor: str) -> tuple:
@@ -686,7 +678,7 @@ def _export_fmp4(
     except mp4export.ChangedMedia as exc:
         raise NotAuthentic.said("export.changed_fragment", seq=exc.seq) from None
     except (mp4export.ExportProblem, SealedMediaProblem, contentcred.CredentialsProblem) as exc:
-        raise ExportError(str(exc)) from None
+        raise ExportError.passing(exc) from None
     finally:
         if target != out:
             target.unlink(missing_ok=True)

@@ -20,10 +20,11 @@ first one set, naming a ``zh_`` locale means Chinese). Output for machines (``--
 never rendered through here: its keys and values stay as they are, whatever the language.
 
 ``tools/i18n extract`` finds the ids code uses: literal first arguments of ``text``, of the
-officer's terminal's ``line`` and ``render``, and of ``N_``, the marker for an id written
-where it is not yet rendered (a table of ids, like ``VERDICTS`` below). ``N_`` returns its
-argument unchanged. An id built at run time (``"buzzer." + sound``) is not found there: the
-tests of the code that builds it list those ids.
+officer's terminal's ``line`` and ``render``, of an error's ``said`` (``host.problems.Said``),
+and of ``N_``, the marker for an id written where it is not yet rendered (a table of ids,
+like ``VERDICTS`` below). ``N_`` returns its argument unchanged. An id built at run time
+(``"buzzer." + sound``) is not found there: the tests of the code that builds it list those
+ids.
 """
 
 import contextlib

@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from host import i18n
 from host.evidence import EvidenceError
 from host.mediasource import MediaMissing, MediaSource, MediaUnreachable
+from host.problems import Said
 from protocol.ledger import media_digest
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def fetch(source: MediaSource, digests: "list[bytes]", folder: Path) -> Fetched:
     return Fetched(folder)
 
 
-class FetchProblem(Exception):
+class FetchProblem(Said):
     """A recording's objects could not all be fetched; the message (one line) says which
     and why."""
 
@@ -80,13 +80,11 @@ def fetch_chunks(store: "PgEvidenceStore", chunks: list, folder: Path) -> Fetche
     try:
         files = fetch(store.media_source(), [media_digest(e.fields) for e in chunks], folder)
     except MediaUnreachable as exc:
-        raise FetchProblem(i18n.text("export.objects_unreachable", why=exc)) from None
+        raise FetchProblem.said("export.objects_unreachable", why=exc) from None
     for e in chunks:
         digest = media_digest(e.fields)
         if not files.media_file(digest).exists() and store.version_of(digest) is not None:
-            raise FetchProblem(
-                i18n.text(
-                    "export.object_missing", seq=e.seq, digest=digest.hex(), bucket=store.media.url
-                )
+            raise FetchProblem.said(
+                "export.object_missing", seq=e.seq, digest=digest.hex(), bucket=store.media.url
             )
     return files

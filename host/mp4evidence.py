@@ -104,13 +104,10 @@ def decode(body: bytes) -> Evidence:
     try:
         m = cbor.loads(body)
     except ProtocolError as exc:
-        # The decoder's reason is English (the protocol has no catalogue): the Chinese line
-        # leaves it out and says where the bytes went wrong (every DecodeError has its offset).
+        # The decoder's reason, and where the bytes went wrong, said in the reader's
+        # language by its message id (host.problems).
         raise EvidenceProblem(
-            "its payload is not deterministic CBOR (%s)" % exc,
-            "mp4ev.not_cbor",
-            why=getattr(exc, "detail", str(exc)),
-            at=getattr(exc, "offset", -1),
+            "its payload is not deterministic CBOR (%s)" % exc, "mp4ev.not_cbor", why=exc
         ) from None
     if type(m) is not dict:
         raise EvidenceProblem("its payload is not a CBOR map", "mp4ev.not_map")
@@ -141,8 +138,8 @@ def decode(body: bytes) -> Evidence:
         try:
             key = decode_key(raw_key)
         except ProtocolError as exc:
-            # The key reader's reason is English: the Chinese line leaves it out.
+            # The key reader's reason, in the reader's language by its id (host.problems).
             raise EvidenceProblem(
-                "its device key is not readable (%s)" % exc, "mp4ev.key_unreadable", why=str(exc)
+                "its device key is not readable (%s)" % exc, "mp4ev.key_unreadable", why=exc
             ) from None
     return Evidence(device_id, key, recording, entries, export)

@@ -43,10 +43,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from host import exportlayout, i18n, mp4evidence, problems
+from host import exportlayout, mp4evidence, problems
 from host.errors import Unusable
 from host.evidence import EvidenceError, MediaFiles
 from host.files import fsync_dir
+from host.problems import Said
 from protocol import mp4
 from protocol.ledger import Entry, media_digest
 from protocol.registry import (
@@ -113,7 +114,7 @@ class ChunkOpener(Protocol):
     def open(self, entry: Entry, sealed: bytes) -> bytes: ...
 
 
-class ExportProblem(Unusable):
+class ExportProblem(Said, Unusable):
     """The export cannot be made from this input; the message says what to do."""
 
 
@@ -256,7 +257,7 @@ def _stored(store: MediaFiles, e: Entry, opener: "ChunkOpener | None") -> tuple:
     caller's)."""
     sealed = F_CIPHER_SHA in e.fields
     if sealed and opener is None:
-        raise ExportProblem(i18n.text("export.sealed_chunk", seq=e.seq))
+        raise ExportProblem.said("export.sealed_chunk", seq=e.seq)
     try:
         data = store.read_media(media_digest(e.fields))
     except (EvidenceError, FileNotFoundError):
@@ -289,7 +290,7 @@ def _cores() -> int:
 
 
 def _not_synced(e: Entry) -> "ExportProblem":
-    return ExportProblem(i18n.text("export.chunk_not_synced", seq=e.seq))
+    return ExportProblem.said("export.chunk_not_synced", seq=e.seq)
 
 
 # The export file goes to the disk through BUFFERS buffers of WINDOW bytes (one window of
@@ -453,9 +454,7 @@ class _Stream:
                 while n < span.length:
                     k = os.preadv(src, [view[n:]], got + n)
                     if k <= 0:
-                        raise ExportProblem(
-                            i18n.text("export.shrank", path=path, got=got + n, size=size)
-                        )
+                        raise ExportProblem.said("export.shrank", path=path, got=got + n, size=size)
                     n += k
                 got += n
                 self._laid(piece, span, view, digest)
@@ -632,7 +631,7 @@ def export_fmp4(
     yet passes the verification's verdict here, so that it runs beside the copy."""
     init_entry = chunks[0] if chunks else None
     if init_entry is None or init_entry.fields.get(F_MEDIA_TYPE) != MEDIA_MP4_INIT:
-        raise ExportProblem(i18n.text("export.no_init", recording=rec_id.hex()))
+        raise ExportProblem.said("export.no_init", recording=rec_id.hex())
     fragments = [e for e in chunks[1:] if e.fields.get(F_MEDIA_TYPE) == MEDIA_MP4]
     span = recording_span(entries, rec_id)
     when = int(time.time() * 1000) if now_ms is None else now_ms
@@ -709,8 +708,8 @@ def _write(
     try:
         tracks = mp4.read_init(init)
     except mp4.Mp4Error as exc:
-        raise ExportProblem(
-            i18n.text("export.init_unreadable", seq=init_entry.seq, problem=problems.said(exc))
+        raise ExportProblem.said(
+            "export.init_unreadable", seq=init_entry.seq, problem=problems.pair(exc)
         ) from None
     # Each chunk's note is made as it is laid, while the threads hash (not after, when
     # the export waits for it); whether it matches is filled in by _settle.
@@ -778,7 +777,7 @@ def _settle(placed: list, held: list, mark_changed: bool) -> list:
     notes = []
     for (e, note), ok in zip(placed, held, strict=False):
         if ok is None:  # every piece laid is checked by now, unless a check failed
-            raise ExportProblem(i18n.text("export.checks_stopped"))
+            raise ExportProblem.said("export.checks_stopped")
         if not ok and not mark_changed:
             raise ChangedMedia(e.seq)
         note["matches_signed_hash"] = ok

@@ -763,7 +763,7 @@ def _check_ledger(evidence: "mp4evidence.Evidence", key: "DeviceKey | None", rep
         for length, e, wanted in read:
             if isinstance(e, ProtocolError):
                 if verifier is not None:
-                    verifier.malformed(offset, offset + length, str(e))
+                    verifier.malformed(offset, offset + length, str(e), problems.pair(e))
                 offset += length
                 continue
             why = "wrong-device"  # i.e. its fields are not checked yet

@@ -1,4 +1,5 @@
-"""An error raised below the host, said in the reader's language.
+"""Errors said in the reader's language: those raised below the host, and the host's own
+that are kept to be said again (``Said``).
 
 Protocol and firmware code has no catalogue (it runs on a recorder too), so an error of
 theirs that a person reads (``protocol.mp4.Mp4Error``, ``firmware.ports.encoder.MediaError``,
@@ -7,15 +8,26 @@ line by ``msg_id`` and ``fields``. ``said`` renders such an error in the languag
 an error without an id keeps its own words. ``pair`` gives it as a report field, the pair
 ``(msg_id, fields)`` that ``host.report_text.said`` renders when the report is shown.
 
+The CBOR decoder's errors (``protocol.errors.DecodeError`` and its kin, ``cbor.*``) are said
+the same way, the byte the bytes went wrong at (``offset``) through ``cbor.at``, as
+``protocol.errors.message_of`` makes them for the ledger reader's records.
+
+``Said`` is the same for the host's own errors that are kept and read later, perhaps by a
+reader of another language (a failure a web page keeps and shows to whoever asks): made by
+``Said.said``, one keeps its message's id and fields beside its words.
+
 A field may be a message of its own (a pair), an OSError (the system's reason,
 ``host.files.os_why``) or another such error. The ``inside`` and ``what`` of an MP4 error name
 a place in the file in English words ("the file", "timescale of track 2"): they are said
-through ``mp4e.place.*`` too; a bare box name ("moov") stays as it is.
+through ``mp4e.place.*`` too, and so is a bare box name ("moov"): its name stays, and the
+Chinese says it is a box ("moov 盒"), as the English needs no word for it.
 """
 
 import re
+from typing import Self
 
 from host import i18n
+from protocol.errors import DecodeError
 
 # Where protocol.mp4 says a place in the file in words of its own: the English, as it
 # writes it, and the message that says it in any language.
@@ -46,18 +58,21 @@ _PARTS = {
 _OF_TRACK = re.compile(r"(.+) (of|in) track (\d+)")
 _TRAK = re.compile(r"trak (\d+)")
 _SAMPLE_ENTRY = re.compile(r"sample entry (.+)")
+# A box's four-character type as protocol.mp4 names its own boxes ("moov", "tkhd").
+_BOX = re.compile(r"[a-z][a-z0-9]{3}")
 
 
 def place(words: str) -> "str | tuple":
     """A place in an MP4 file as protocol.mp4 names it: a message ``(msg_id, fields)`` whose
-    English is ``words``, or ``words`` itself (a box's name)."""
+    English is ``words`` (a box's name too: ``mp4e.place.box``), or ``words`` itself (a
+    field's name, such as ``track_id``)."""
     if words in _PLACES:
         return (_PLACES[words], {})
     m = _OF_TRACK.fullmatch(words)
     if m:
         part = m.group(1)
         msg_id = "mp4e.place.of_track" if m.group(2) == "of" else "mp4e.place.in_track"
-        said_part: str | tuple = (_PARTS[part], {}) if part in _PARTS else part
+        said_part: str | tuple = (_PARTS[part], {}) if part in _PARTS else _box(part)
         return (msg_id, {"part": said_part, "track": int(m.group(3))})
     m = _TRAK.fullmatch(words)
     if m:
@@ -65,12 +80,18 @@ def place(words: str) -> "str | tuple":
     m = _SAMPLE_ENTRY.fullmatch(words)
     if m:
         return ("mp4e.place.sample_entry", {"entry": m.group(1)})
-    return words
+    return _box(words)
+
+
+def _box(words: str) -> "str | tuple":
+    """A box's type as a message (``mp4e.place.box``), any other name as it is."""
+    return ("mp4e.place.box", {"box": words}) if _BOX.fullmatch(words) else words
 
 
 def pair(exc: BaseException) -> "str | tuple":
     """``exc`` as a report's field: ``(msg_id, fields)`` when it names its line, each field
-    that is an error or a place made a message too; else its English words."""
+    that is an error or a place made a message too; else its English words. A CBOR
+    decoding error that says where the bytes went wrong is ``cbor.at`` around its line."""
     msg_id = getattr(exc, "msg_id", "")
     fields = getattr(exc, "fields", None)
     if not msg_id or not isinstance(fields, dict) or not i18n.known(msg_id):
@@ -82,6 +103,8 @@ def pair(exc: BaseException) -> "str | tuple":
         elif name in ("inside", "what") and msg_id.startswith("mp4e.") and isinstance(value, str):
             value = place(value)
         out[name] = value
+    if isinstance(exc, DecodeError) and exc.offset >= 0:
+        return ("cbor.at", {"why": (msg_id, out), "at": exc.offset})
     return (msg_id, out)
 
 
@@ -106,3 +129,33 @@ def message(msg_id: str, fields: dict) -> str:
         return value
 
     return i18n.text(msg_id, None, **{name: filled(value) for name, value in fields.items()})
+
+
+class Said(Exception):
+    """An error whose message is a catalogue message: made by ``said``, in the language in
+    force, it keeps the message's id and fields, so that a reader in another language (a
+    page asking later about a failure kept since) says it again in its own (``message``).
+    Made otherwise, ``msg_id`` is empty and its words are all there is. ``passing`` makes
+    one of another error, its id and fields kept."""
+
+    msg_id = ""
+    fields: "dict[str, object]" = {}  # noqa: RUF012  (replaced per instance, never changed)
+
+    @classmethod
+    def said(cls, msg_id: str, **fields: object) -> "Self":
+        """The error saying catalogue message ``msg_id`` with ``fields`` (a field may be a
+        message ``(msg_id, fields)`` of its own, or an OSError), its id and fields kept."""
+        exc = cls(message(msg_id, fields))
+        exc.msg_id, exc.fields = msg_id, dict(fields)
+        return exc
+
+    @classmethod
+    def passing(cls, exc: BaseException) -> "Self":
+        """``exc`` as this kind of error: its words, and its message's id and fields when it
+        names its line (made by ``said``)."""
+        out = cls(str(exc))
+        msg_id = getattr(exc, "msg_id", "")
+        fields = getattr(exc, "fields", None)
+        if msg_id and isinstance(fields, dict):
+            out.msg_id, out.fields = msg_id, dict(fields)
+        return out

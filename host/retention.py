@@ -1093,14 +1093,21 @@ def deleted_note(query: Query, digests: "list[bytes]") -> "dict | None":
 
 def deleted_line(note: dict, number: int) -> str:
     """What an export of a recording whose media retention deleted says, in one line."""
-    from host import i18n, localtime
+    from host import i18n
+
+    return i18n.text("retention.export_deleted", **deleted_fields(note, number))
+
+
+def deleted_fields(note: dict, number: int) -> dict:
+    """The fields of ``retention.export_deleted`` (``deleted_line``), the same in every
+    language: kept by an error that is said again later, in another."""
+    from host import localtime
 
     zone = note.get("zone") or DEFAULT_ZONE
-    return i18n.text(
-        "retention.export_deleted",
-        number=number,
-        item=note["item_id"],
-        deleted=localtime.show(note["deleted_ms"], zone) if note["deleted_ms"] else "-",
-        approved_by=note["approved_by"],
-        approved=localtime.show(note["approved_ms"], zone),
-    )
+    return {
+        "number": number,
+        "item": note["item_id"],
+        "deleted": localtime.show(note["deleted_ms"], zone) if note["deleted_ms"] else "-",
+        "approved_by": note["approved_by"],
+        "approved": localtime.show(note["approved_ms"], zone),
+    }

@@ -12,9 +12,9 @@ Sealed bytes that fail their hash are refused (or marked) as changed, naming the
 
 import hashlib
 
-from host import i18n
 from host.errors import Unusable
 from host.evidence import MediaReader
+from host.problems import Said
 from protocol.ledger import Entry
 from protocol.registry import F_CIPHER_SHA, F_PLAIN_SHA, KIND_CHUNK
 from protocol.sealing import SealingError, open_sealed
@@ -22,7 +22,7 @@ from protocol.sealing import SealingError, open_sealed
 CIPHER_NAME = "libsodium sealed box (X25519, XSalsa20-Poly1305)"
 
 
-class SealedMediaProblem(Unusable):
+class SealedMediaProblem(Said, Unusable):
     """Sealed footage cannot be opened with the key given; the message says what to do."""
 
 
@@ -59,8 +59,8 @@ class OpenedMedia:
         try:
             plain = open_sealed(sealed, self.private)
         except SealingError:
-            raise SealedMediaProblem(
-                i18n.text("export.seal_other_key", seq=entry.seq, key=self.key_name)
+            raise SealedMediaProblem.said(
+                "export.seal_other_key", seq=entry.seq, key=self.key_name
             ) from None
         self.opened += 1
         return plain

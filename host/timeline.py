@@ -278,11 +278,19 @@ def render(recs: list, zone: str = DEFAULT_ZONE) -> list:
             if r.get("format") == "fmp4" and "media_s" in t:
                 line += text("timeline.in_mp4", at=media_clock(t["media_s"]))
             lines.append(line)
-        saids = r.get("_problems")
-        problems = [text(m, **f) for m, f in saids] if saids else r.get("problems", [])
-        for problem in problems:
+        for problem in problems_said(r):
             lines.append(text("timeline.problem", problem=problem))
     return lines
+
+
+def problems_said(rec: dict) -> "list[str]":
+    """What keeps recording ``rec`` from playing, in the language in force: its messages
+    (``_problems``: pairs, or lists once kept as CBOR by the review page), else the English
+    words of a recording made before they were kept."""
+    saids = rec.get("_problems")
+    if not saids:
+        return list(rec.get("problems", []))
+    return [text(str(m), **dict(f)) for m, f in saids]
 
 
 def media_clock(seconds: float) -> str:

@@ -108,7 +108,11 @@ def _encode_int(out: bytearray, n: int) -> None:
 
 def _encode(out: bytearray, obj: object, depth: int) -> None:
     if depth > DEFAULT_MAX_DEPTH:
-        raise EncodeError("value is nested deeper than %d levels" % DEFAULT_MAX_DEPTH)
+        raise EncodeError(
+            "value is nested deeper than %d levels" % DEFAULT_MAX_DEPTH,
+            "cbor.encode_too_deep",
+            levels=DEFAULT_MAX_DEPTH,
+        )
     # Exact types, not isinstance: a subclass of str, bytes, list or dict is refused. Each
     # test calls type() itself rather than comparing a saved type, since only then does mypy
     # narrow ``obj``; it measured no slower on CPython or MicroPython.
@@ -137,13 +141,18 @@ def _encode(out: bytearray, obj: object, depth: int) -> None:
         out.extend(_float_bytes(obj))
     elif type(obj) is Tag:
         if not 0 <= obj.tag < _UINT64_LIMIT:
-            raise EncodeError("tag number %r is outside 0..2**64-1" % obj.tag)
+            raise EncodeError(
+                "tag number %r is outside 0..2**64-1" % obj.tag, "cbor.encode_tag", tag=obj.tag
+            )
         _head(out, 6, obj.tag)
         _encode(out, obj.value, depth + 1)
     elif isinstance(obj, int):
         _encode_int(out, int(obj))
     else:
-        raise EncodeError("cannot encode a value of type %s as CBOR" % type(obj).__name__)
+        name = type(obj).__name__
+        raise EncodeError(
+            "cannot encode a value of type %s as CBOR" % name, "cbor.encode_type", type=name
+        )
 
 
 def _encode_map(out: bytearray, obj: dict, depth: int) -> None:
@@ -165,7 +174,11 @@ def _encode_map(out: bytearray, obj: dict, depth: int) -> None:
     previous = b""
     for encoded, key in items:
         if encoded == previous:
-            raise EncodeError("map has two keys with the same encoding %s" % encoded.hex())
+            raise EncodeError(
+                "map has two keys with the same encoding %s" % encoded.hex(),
+                "cbor.encode_same_key",
+                key=encoded.hex(),
+            )
         previous = encoded
         out.extend(encoded)
         _encode(out, obj[key], depth + 1)
@@ -199,6 +212,14 @@ def dumps(obj: object) -> bytes:
 # --- decoding -------------------------------------------------------------------------------
 
 _MAJOR_NAMES = ("unsigned", "negative", "bytes", "text", "array", "map", "tag", "simple")
+# The message id of "input ends inside WHAT", per what (the host's catalogue, cbor.*): an id
+# of each, so that no field holds English words.
+_ENDS_INSIDE = {
+    "an integer argument": "cbor.ends_in_argument",
+    "a byte string": "cbor.ends_in_bytes",
+    "a text string": "cbor.ends_in_text",
+    "a float": "cbor.ends_in_float",
+}
 
 
 class _Reader:
@@ -214,9 +235,13 @@ class _Reader:
         start = self.pos
         stop = start + n
         if stop > self.end:
+            left = self.end - start
             raise TruncatedError(
-                "input ends inside %s: %d bytes needed, %d left" % (what, n, self.end - start),
+                "input ends inside %s: %d bytes needed, %d left" % (what, n, left),
                 start,
+                _ENDS_INSIDE.get(what, ""),
+                needed=n,
+                left=left,
             )
         self.pos = stop
         return self.data[start:stop]
@@ -225,7 +250,9 @@ class _Reader:
         """Read an initial byte and its argument: (major, additional info, argument, start)."""
         start = self.pos
         if start >= self.end:
-            raise TruncatedError("input ends where a data item should start", start)
+            raise TruncatedError(
+                "input ends where a data item should start", start, "cbor.ends_before_item"
+            )
         ib = self.data[start]
         self.pos = start + 1
         major = ib >> 5
@@ -233,23 +260,36 @@ class _Reader:
         if ai < 24:
             return major, ai, ai, start
         if ai == 31:
+            kind = _MAJOR_NAMES[major]
             raise DecodeError(
-                "indefinite-length %s is not deterministic" % _MAJOR_NAMES[major], start
+                "indefinite-length %s is not deterministic" % kind, start, "cbor.indefinite_" + kind
             )
         if ai > 27:
-            raise DecodeError("reserved additional information %d" % ai, start)
+            raise DecodeError(
+                "reserved additional information %d" % ai, start, "cbor.reserved_info", info=ai
+            )
         if major == 7:
             return major, ai, 0, start
         size = 1 << (ai - 24)
         arg = int.from_bytes(self.take(size, "an integer argument"), "big")
         if arg < (24 if size == 1 else 1 << (4 * size)):
-            raise DecodeError("argument %d is not in its shortest form" % arg, start)
+            raise DecodeError(
+                "argument %d is not in its shortest form" % arg,
+                start,
+                "cbor.long_argument",
+                value=arg,
+            )
         return major, ai, arg, start
 
 
 def _decode(r: _Reader, depth: int) -> object:
     if depth > r.max_depth:
-        raise DecodeError("nesting deeper than %d levels" % r.max_depth, r.pos)
+        raise DecodeError(
+            "nesting deeper than %d levels" % r.max_depth,
+            r.pos,
+            "cbor.too_deep",
+            levels=r.max_depth,
+        )
     major, ai, arg, start = r.head()
     if major == 0:
         return arg
@@ -260,14 +300,19 @@ def _decode(r: _Reader, depth: int) -> object:
     if major == 3:
         raw = r.take(arg, "a text string")
         if _LAX_UTF8 and not _valid_utf8(raw):
-            raise DecodeError("text string is not valid UTF-8", start)
+            raise DecodeError("text string is not valid UTF-8", start, "cbor.not_utf8")
         try:
             return bytes(raw).decode("utf-8")
         except UnicodeError:
-            raise DecodeError("text string is not valid UTF-8", start) from None
+            raise DecodeError("text string is not valid UTF-8", start, "cbor.not_utf8") from None
     if major == 4:
         if arg > r.end - r.pos:
-            raise TruncatedError("array of %d items is longer than the input" % arg, start)
+            raise TruncatedError(
+                "array of %d items is longer than the input" % arg,
+                start,
+                "cbor.array_past_end",
+                count=arg,
+            )
         return [_decode(r, depth + 1) for _ in range(arg)]
     if major == 5:
         return _decode_map(r, arg, start, depth)
@@ -309,7 +354,12 @@ def _valid_utf8(raw: bytes) -> bool:
 
 def _decode_map(r: _Reader, count: int, start: int, depth: int) -> dict:
     if 2 * count > r.end - r.pos:
-        raise TruncatedError("map of %d pairs is longer than the input" % count, start)
+        raise TruncatedError(
+            "map of %d pairs is longer than the input" % count,
+            start,
+            "cbor.map_past_end",
+            count=count,
+        )
     result: dict = {}
     previous = b""
     for _ in range(count):
@@ -317,14 +367,29 @@ def _decode_map(r: _Reader, count: int, start: int, depth: int) -> dict:
         key = _decode(r, depth + 1)
         encoded_key = bytes(r.data[key_start : r.pos])
         if encoded_key <= previous:
-            what = "repeated" if encoded_key == previous else "not in deterministic order"
-            raise DecodeError("map key %r is %s" % (key, what), key_start)
+            repeated = encoded_key == previous
+            what = "repeated" if repeated else "not in deterministic order"
+            raise DecodeError(
+                "map key %r is %s" % (key, what),
+                key_start,
+                "cbor.key_repeated" if repeated else "cbor.key_order",
+                key="%r" % (key,),
+            )
         previous = encoded_key
         if type(key) in (list, dict):
-            raise DecodeError("map keys that are arrays or maps are not supported", key_start)
+            raise DecodeError(
+                "map keys that are arrays or maps are not supported",
+                key_start,
+                "cbor.key_container",
+            )
         if key in result:
             # 1, 1.0 and True are different CBOR but one Python key: keep neither silently.
-            raise DecodeError("map key %r collides with an earlier key" % (key,), key_start)
+            raise DecodeError(
+                "map key %r collides with an earlier key" % (key,),
+                key_start,
+                "cbor.key_collides",
+                key="%r" % (key,),
+            )
         result[key] = _decode(r, depth + 1)
     return result
 
@@ -333,12 +398,19 @@ def _decode_tag(r: _Reader, tag: int, start: int, depth: int) -> object:
     value = _decode(r, depth + 1)
     if tag == 2 or tag == 3:
         if type(value) is not bytes:
-            raise DecodeError("bignum tag %d must hold a byte string" % tag, start)
+            raise DecodeError(
+                "bignum tag %d must hold a byte string" % tag, start, "cbor.bignum_type", tag=tag
+            )
         if not value or value[0] == 0:
-            raise DecodeError("bignum has leading zero bytes", start)
+            raise DecodeError("bignum has leading zero bytes", start, "cbor.bignum_zeros")
         n = int.from_bytes(value, "big")
         if n < _UINT64_LIMIT:
-            raise DecodeError("bignum %d fits in 64 bits and must be a plain integer" % n, start)
+            raise DecodeError(
+                "bignum %d fits in 64 bits and must be a plain integer" % n,
+                start,
+                "cbor.bignum_small",
+                value=n,
+            )
         return n if tag == 2 else -1 - n
     return Tag(tag, value)
 
@@ -355,9 +427,9 @@ def _decode_simple(r: _Reader, ai: int, start: int) -> object:
         raw = r.take(size, "a float")
         value = struct.unpack((">e", ">f", ">d")[ai - 25], raw)[0]
         if _float_bytes(value) != bytes(r.data[start : r.pos]):
-            raise DecodeError("float is not in its shortest form", start)
+            raise DecodeError("float is not in its shortest form", start, "cbor.long_float")
         return value
-    raise DecodeError("simple value %d is not supported" % ai, start)
+    raise DecodeError("simple value %d is not supported" % ai, start, "cbor.simple", value=ai)
 
 
 def decode_item(
@@ -390,7 +462,10 @@ def loads(data: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> object:
     """Decode ``data``, which must be exactly one deterministic CBOR data item."""
     value, end = decode_item(data, 0, max_depth)
     if end != len(data):
-        raise DecodeError("%d bytes follow the data item" % (len(data) - end), end)
+        count = len(data) - end
+        raise DecodeError(
+            "%d bytes follow the data item" % count, end, "cbor.bytes_after", count=count
+        )
     return value
 
 

@@ -51,22 +51,30 @@ def decode_key(data: bytes) -> DeviceKey:
     try:
         m = cbor.loads(data)
     except DecodeError as exc:
-        raise EntryError("key file is not a COSE_Key in deterministic CBOR: %s" % exc) from None
+        raise EntryError(
+            "key file is not a COSE_Key in deterministic CBOR: %s" % exc,
+            "cbor.key.not_cbor",
+            why=exc,
+        ) from None
     if type(m) is not dict:
-        raise EntryError("key file must hold a COSE_Key map")
+        raise EntryError("key file must hold a COSE_Key map", "cbor.key.not_map")
     if m.get(COSE_KEY_KTY) != COSE_KTY_OKP or m.get(COSE_KEY_CRV) != COSE_CRV_ED25519:
-        raise EntryError("key file must hold an Ed25519 key (kty OKP, crv Ed25519)")
+        raise EntryError(
+            "key file must hold an Ed25519 key (kty OKP, crv Ed25519)", "cbor.key.not_ed25519"
+        )
     kid = m.get(COSE_KEY_KID)
     x = m.get(COSE_KEY_X)
     d = m.get(COSE_KEY_D, b"")
     if type(kid) is not bytes or not kid:
-        raise EntryError("key file must name the device in kid (label 2)")
+        raise EntryError("key file must name the device in kid (label 2)", "cbor.key.no_kid")
     if type(x) is not bytes or len(x) != 32:
-        raise EntryError("key file must hold a 32-byte public key in x (label -2)")
+        raise EntryError("key file must hold a 32-byte public key in x (label -2)", "cbor.key.no_x")
     if type(d) is not bytes or len(d) not in (0, 32):
-        raise EntryError("a private key file must hold a 32-byte seed in d (label -4)")
+        raise EntryError(
+            "a private key file must hold a 32-byte seed in d (label -4)", "cbor.key.bad_d"
+        )
     try:
         device_id = kid.decode("utf-8")
     except UnicodeError:
-        raise EntryError("key file's kid is not UTF-8 text") from None
+        raise EntryError("key file's kid is not UTF-8 text", "cbor.key.kid_not_utf8") from None
     return DeviceKey(device_id, x, d)

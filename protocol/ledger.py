@@ -11,7 +11,7 @@ import hashlib
 from protocol import cbor
 from protocol.bounds import MAX_UNSIGNED_BYTES, MAX_UNSIGNED_RUN
 from protocol.cose import decode_sign1, encode_sign1, protected_header, to_be_signed
-from protocol.errors import DecodeError, EntryError, TruncatedError
+from protocol.errors import DecodeError, EntryError, TruncatedError, message_of
 from protocol.registry import (
     F_BOOT,
     F_CIPHER_SHA,
@@ -226,7 +226,9 @@ class LedgerWriter:
 
 
 # What LedgerReader and read_ledger give: ("entry", offset, Entry), ("malformed", offset,
-# end, message), ("truncated", offset, end, message). Offsets count from the ledger's start.
+# end, message, why), ("truncated", offset, end, message, why). Offsets count from the
+# ledger's start; ``why`` is the error ``message`` words, as a message (its id and fields:
+# ``protocol.errors.message_of``), or None where the message says more (places not tried).
 
 _TAG_ENTRY = 18  # COSE_SIGN1_TAG: the reader checks the tag before anything else
 # The resynchronising search may examine this many bytes for each byte it moves past (after
@@ -262,6 +264,7 @@ class LedgerReader:
         self._pos = 0  # where the next entry is tried, or where the current stretch began
         self._in_stretch = False  # inside a malformed stretch that began at self._pos
         self._bad = ""  # why the entry at self._pos failed
+        self._bad_message: object = ""  # the same, as a message (protocol.errors.message_of)
         self._bad_truncated = False
         self._scan = 0  # where the search for the next entry start resumes
         self._passed = 0  # positions passed over untried in the current stretch
@@ -315,6 +318,7 @@ class LedgerReader:
                 except (DecodeError, EntryError) as exc:
                     self._in_stretch = True
                     self._bad = str(exc)
+                    self._bad_message = message_of(exc)
                     self._bad_truncated = isinstance(exc, TruncatedError)
                     self._scan = pos + 1
                     self._passed = 0
@@ -352,6 +356,9 @@ class LedgerReader:
     def _end_stretch(self, stop: int, resume: int) -> tuple:
         start = self._pos
         message = self._bad
+        # The same as a message, for a host that says it in its reader's language; only
+        # where the message is the error's words alone.
+        why = None if self._passed else self._bad_message
         if self._passed:
             message += "; %d place%s inside that could start an entry %s not tried" % (
                 self._passed,
@@ -362,7 +369,7 @@ class LedgerReader:
         self._in_stretch = False
         self._pos = stop
         self._scan = stop
-        return ("truncated" if truncated else "malformed", start, stop, message)
+        return ("truncated" if truncated else "malformed", start, stop, message, why)
 
     def _try(self, pos: int) -> tuple:
         """Parse the entry at ledger offset ``pos``: ``(Entry, stop)``, or raise why not."""
@@ -475,7 +482,11 @@ def _bstr(buf: bytes, pos: int, limit: int) -> tuple:
             )
     if p + n > limit:
         raise TruncatedError(
-            "input ends inside a byte string: %d bytes needed, %d left" % (n, limit - p), p
+            "input ends inside a byte string: %d bytes needed, %d left" % (n, limit - p),
+            p,
+            "cbor.ends_in_bytes",
+            needed=n,
+            left=limit - p,
         )
     return (p, p + n), p + n
 
@@ -484,8 +495,8 @@ def _rebased(exc: DecodeError, base: int) -> DecodeError:
     """The same error with its offset counted from the ledger's start, not the buffer's."""
     offset = exc.offset + base if exc.offset >= 0 else -1
     if isinstance(exc, TruncatedError):
-        return TruncatedError(exc.detail, offset)
-    return DecodeError(exc.detail, offset)
+        return TruncatedError(exc.detail, offset, exc.msg_id, **exc.fields)
+    return DecodeError(exc.detail, offset, exc.msg_id, **exc.fields)
 
 
 def read_ledger(data: bytes) -> "Iterator[tuple]":

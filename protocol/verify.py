@@ -319,24 +319,34 @@ class LedgerVerifier:
 
     # --- inputs ---------------------------------------------------------------------------
 
-    def malformed(self, offset: int, end: int, message: str) -> None:
+    def malformed(self, offset: int, end: int, message: str, why: object = None) -> None:
+        """Bytes ``offset`` to ``end`` are no entry, ``message`` saying why in English;
+        ``why``, when given, says the same as the finding's field: a message ``(msg_id,
+        fields)`` (``protocol.errors.message_of``, ``host.problems.pair``) that the host says in
+        the reader's language."""
         self._add(
             "malformed",
             "bytes %d to %d are not a readable entry (%s); they were changed or damaged"
             % (offset, end, message),
             offset=offset,
             msg_id="finding.malformed",
-            fields={"start": offset, "end": end, "why": message},
+            fields={"start": offset, "end": end, "why": message if why is None else why},
         )
 
-    def truncated(self, offset: int, end: int, message: str) -> None:
+    def truncated(self, offset: int, end: int, message: str, why: object = None) -> None:
+        """The ledger ends with bytes that are no whole entry; ``message`` and ``why`` as
+        for ``malformed``."""
         self._add(
             "truncated",
             "the ledger ends with %d bytes at byte %d that are not a whole entry (%s): "
             "the file was cut short" % (end - offset, offset, message),
             offset=offset,
             msg_id="finding.truncated",
-            fields={"count": end - offset, "offset": offset, "why": message},
+            fields={
+                "count": end - offset,
+                "offset": offset,
+                "why": message if why is None else why,
+            },
         )
 
     def wants_check(self, entry: Entry) -> bool:
@@ -882,10 +892,12 @@ def _apply(v: LedgerVerifier, record: tuple, sig_ok: "bool | None") -> None:
     what = record[0]
     if what == "entry":
         v.feed(record[2], record[1], sig_ok)
-    elif what == "malformed":
-        v.malformed(record[1], record[2], record[3])
+        return
+    why = record[4] if len(record) > 4 else None  # the error as a message, for the host
+    if what == "malformed":
+        v.malformed(record[1], record[2], record[3], why)
     else:
-        v.truncated(record[1], record[2], record[3])
+        v.truncated(record[1], record[2], record[3], why)
 
 
 class CheckPipeline:

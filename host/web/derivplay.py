@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from host import audit, items
+from host import audit, items, problems
 from host.i18n import EN, N_, speaking
 from host.web import footage, i18n, pages, ranges
 from host.web.evidence import acting, item_id
@@ -68,9 +68,11 @@ class Job:
     problem: str = ""
 
     def why(self, lang: str) -> str:
-        """Why it failed, in ``lang`` as far as the failure lets."""
+        """Why it failed, in ``lang`` as far as the failure lets (a field may be a message
+        of its own: the MP4 error an unreadable init segment passes on)."""
         if self.problem_id:
-            return i18n.text(lang, self.problem_id, **self.problem_fields)
+            with speaking(lang):
+                return problems.message(self.problem_id, self.problem_fields)
         return self.problem
 
 

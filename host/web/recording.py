@@ -206,6 +206,9 @@ def story_data(request: Request, item: items.Item, view: "View", first: "tuple |
     rec = view.story
     with i18n.speaking(lang):
         lines = marks(rec, start, length, lang) if rec else []
+        # Said here, per request: the view is kept (and shared by every reader) in no
+        # language, its problems as messages.
+        problems = timeline.problems_said(rec) if rec else []
     runs, counts = chunk_runs(web, view)
     return {
         "rec": rec,
@@ -218,7 +221,7 @@ def story_data(request: Request, item: items.Item, view: "View", first: "tuple |
         "geo": geo,
         "radius": places.DEFAULT_RADIUS_M,
         "distance_text": gpstrack.distance_text,
-        "problems": rec.get("problems", []) if rec else [],
+        "problems": problems,
     }
 
 

@@ -543,3 +543,43 @@ def _same_verdict(rec, out, note, tmp_path, monkeypatch, worker) -> None:
     changed = verify_mp4(str(variant(tmp_path, bytes(data))))
     assert changed.state == ALTERED and codes(changed) == ["frame-changed"]
     assert changed.frames == [(entry.seq, "....N.....")]
+
+
+# R-DEV-2: an initialisation segment that cannot be read is told in the reader's language,
+# and a box it names is called a box (盒) in Chinese, as "moov" alone is not a word there
+def test_an_unreadable_initialisation_segment_names_its_boxes_as_boxes_in_chinese(
+    exported, tmp_path
+):
+    _, out, _, _ = exported
+    data = out.read_bytes()
+    start = data.find(b"moov") - 4
+    end = start + int.from_bytes(data[start : start + 4], "big")
+    moov = data[start:end].replace(b"trak", b"trax")  # every track made a box of no kind
+    path = variant(tmp_path, data[:start] + moov + data[end:])
+    en = run("--lang", "en", "verify", str(path))
+    assert "mp4: moov holds no trak" in en.stdout, en.stdout
+    zh = run("--lang", "zh", "verify", str(path))
+    assert en.returncode == zh.returncode == 1
+    assert "moov 盒中没有 trak 盒" in zh.stdout, zh.stdout
+    assert "holds" not in zh.stdout
+
+
+# R-HOST-4: an evidence box whose bytes are not deterministic CBOR is told with the decoder's
+# reason in the reader's language, where before the Chinese line left the reason out
+def test_an_evidence_box_that_is_not_cbor_says_the_decoders_reason_in_chinese(exported, tmp_path):
+    from host.mp4evidence import EVIDENCE_UUID
+
+    _, out, _, _ = exported
+    data = bytearray(out.read_bytes())
+    at = bytes(data).find(EVIDENCE_UUID) + len(EVIDENCE_UUID)
+    assert data[at] >> 5 == 5  # the payload's map head
+    data[at] = 0xBF  # the same map, with an indefinite length
+    path = variant(tmp_path, bytes(data))
+    en = run("--lang", "en", "verify", str(path))
+    assert "not deterministic CBOR (indefinite-length map is not deterministic (at byte 0))" in (
+        en.stdout
+    ), en.stdout
+    zh = run("--lang", "zh", "verify", str(path))
+    assert en.returncode == zh.returncode
+    assert "不是确定性 CBOR（第 0 字节处：不定长度的映射不是确定性编码）" in zh.stdout, zh.stdout
+    assert "indefinite" not in zh.stdout

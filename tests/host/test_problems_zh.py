@@ -12,10 +12,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from host import agencykeys, i18n, mp4evidence, problems
 from host.cli.main import main
 from protocol import cbor, mp4
+from protocol.errors import DecodeError
 from protocol.sealing import seal
 from protocol.verify import Finding
 from tests.host.helpers import CJK, break_signature, english_run
@@ -542,3 +545,134 @@ def test_the_agency_seal_key_has_one_chinese_name():
         assert "机构封存" in zh[msg_id], (msg_id, zh[msg_id])
     for msg_id, text in zh.items():
         assert not re.search(r"本单位(的)?(封存)?(私钥|密钥)|机关密钥", text), (msg_id, text)
+
+
+# The boxes protocol.mp4 writes or reads by their four-character types.
+BOXES = set(re.findall(r'b"([a-z][a-z0-9]{3})"', MP4_SOURCE)) - {"avc1", "hvc1", "mp4a", "tx3g"}
+
+
+def _boxes_named_bare(line: str) -> list:
+    """The box types ``line`` names without the word for a box after them (a sample entry
+    is named as one: "样本条目 mp4a"; "esds 描述符" is a descriptor, not its box)."""
+    bare = []
+    for m in re.finditer(r"(?<![A-Za-z0-9_'])([a-z][a-z0-9]{3})(?![A-Za-z0-9_'])", line):
+        rest = line[m.end() :]
+        if m.group(1) in BOXES and not rest.startswith((" 盒", " 描述符")):
+            bare.append(m.group(1))
+    return bare
+
+
+# R-DEV-2: a box an MP4 error names is called a box in Chinese ("moov 盒"), in every line
+# and every place in the file protocol.mp4 names
+def test_every_box_a_chinese_mp4_line_names_is_called_a_box():
+    assert {"moov", "trak", "tkhd", "mdat", "moof", "trun", "tfhd"} <= BOXES
+    lines = []
+    i18n.use(i18n.ZH)
+    for make, _english in MP4_CASES:
+        lines.append(_in(i18n.ZH, make)[1])
+    for make in PLACED_CASES:
+        lines.append(_in(i18n.ZH, make)[1])
+    for words in _places_in_mp4_source():
+        exc = mp4.Mp4Error("mp4: %s is cut short" % words, "mp4e.cut_short", what=words)
+        lines.append(problems.said(exc))
+    zh = i18n.catalog(i18n.ZH)
+    lines += [zh[msg_id] for msg_id in MP4_IDS] + [zh["mp4e.place.trak"]]
+    lines += [v for k, v in zh.items() if k.startswith("mp4e.place.")]
+    lines += [v for k, v in zh.items() if k.startswith("mp4f.")]  # sealcam verify FILE.mp4
+    for line in lines:
+        assert not _boxes_named_bare(line), line
+    assert "moov 盒中没有 trak 盒" in lines[0]
+
+
+# Every message id the CBOR decoder, and the key file reader over it, name: the protocol
+# has no catalogue of its own to be checked against.
+CBOR_SOURCES = [Path(cbor.__file__).with_name(name) for name in ("cbor.py", "keys.py", "ledger.py")]
+CBOR_IDS = sorted(
+    {i for p in CBOR_SOURCES for i in re.findall(r'"(cbor\.[a-z0-9_.]+)"', p.read_text("utf-8"))}
+    - {"cbor.indefinite_"}  # one per kind of item, built from its name
+    | {"cbor.indefinite_" + kind for kind in cbor._MAJOR_NAMES}
+)
+
+
+def test_every_cbor_message_id_is_in_both_catalogues():
+    assert len(CBOR_IDS) > 25  # the sources were read
+    for msg_id in CBOR_IDS:
+        assert msg_id in i18n.catalog(i18n.EN) and msg_id in i18n.catalog(i18n.ZH), msg_id
+    # Each thing the input may end inside has a message of its own.
+    parts = set(re.findall(r'take\([^,]+, "([^"]+)"\)', CBOR_SOURCES[0].read_text("utf-8")))
+    assert parts and parts <= set(cbor._ENDS_INSIDE), parts
+
+
+# R-HOST-4: what the decoder found wrong in bytes is passed on in the reader's language:
+# every error it raises has its line's id, the English as the decoder words it
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=24) | st.binary(max_size=8).map(lambda b: b"\xbf\x9f\x5f" + b))
+@example(data=b"\xa2\x01\x01\x01\x01")  # a repeated key
+@example(data=b"\xc2\x41\x01")  # a bignum that fits in 64 bits
+@example(data=b"\x62\xff\xff")  # not UTF-8
+def test_every_cbor_decoding_error_is_said_in_both_languages(data):
+    try:
+        cbor.loads(data)
+    except DecodeError as exc:
+        assert exc.msg_id.startswith("cbor."), str(exc)
+        i18n.use(i18n.EN)
+        assert problems.said(exc) == str(exc)
+        i18n.use(i18n.ZH)
+        said = problems.said(exc)
+        _chinese(said)
+        assert "第 %d 字节" % exc.offset in said, said
+    finally:
+        i18n.use(None)
+
+
+@pytest.mark.parametrize(
+    "key, english",
+    [
+        (
+            b"\x01\x00",
+            "key file is not a COSE_Key in deterministic CBOR: 1 bytes follow the data "
+            "item (at byte 1)",
+        ),
+        (cbor.dumps([1]), "key file must hold a COSE_Key map"),
+        (cbor.dumps({1: 2, -1: 1}), "key file must hold an Ed25519 key (kty OKP, crv Ed25519)"),
+    ],
+)
+def test_a_key_file_that_is_none_is_said_with_its_reason_in_chinese(key, english):
+    from protocol.keys import decode_key
+
+    exc, said = _in(i18n.EN, lambda: decode_key(key))
+    assert str(exc) == said == english
+    _exc, said = _in(i18n.ZH, lambda: decode_key(key))
+    _chinese(said)
+    assert "密钥文件" in said, said
+
+
+# R-HOST-4: a failure that passes on another's reason keeps both messages' ids, so that a
+# reader who asks later, in another language (a page's), reads the whole of it in theirs
+def test_an_export_failure_passed_on_is_said_again_in_a_later_readers_language(tmp_path):
+    import hashlib
+
+    from host.export import ExportError, export_recording
+    from tests.host import fmp4
+    from tests.protocol.helpers import DEVICE
+
+    rec = fmp4.record(gops_before=1, gops_after=1)
+    sha = hashlib.sha256(rec.init).digest()
+    start = rec.init.find(b"moov") - 4
+    end = start + int.from_bytes(rec.init[start : start + 4], "big")
+    ev = fmp4.evidence_store(tmp_path / "ev", rec)
+    stored = Path(ev.media_file(sha))  # changed where it is kept, as a tampered store holds it
+    ev.close()
+    stored.chmod(0o600)
+    stored.write_bytes(rec.init[:start] + rec.init[start:end].replace(b"trak", b"trax"))
+    i18n.use(i18n.EN)  # the first asker's language
+    with pytest.raises(ExportError) as caught:
+        export_recording(str(tmp_path / "ev"), DEVICE, None, str(tmp_path / "x.mp4"), "W", True)
+    exc = caught.value
+    assert str(exc).endswith("mp4: moov holds no trak"), str(exc)
+    assert exc.msg_id == "export.init_unreadable"
+    assert problems.said(exc) == str(exc)
+    i18n.use(i18n.ZH)  # a later reader's
+    said = problems.said(exc)
+    _chinese(said)
+    assert "moov 盒中没有 trak 盒" in said, said

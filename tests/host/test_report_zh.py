@@ -478,3 +478,21 @@ def test_a_flag_written_as_json_and_read_back_says_the_same_sentence():  # issue
     finally:
         i18n.use(None)
     assert re.search(r"[\u4e00-\u9fff]", direct) and "7" in direct
+
+
+# R-HOST-4: bytes of a ledger that are no entry are told with the decoder's reason in the
+# reader's language (its English words were quoted inside the Chinese line)
+def test_damaged_ledger_bytes_are_said_with_the_decoders_reason_in_chinese(made, tmp_path):
+    raws = [bytes(r) for r in fmp4.record(gops_before=1, gops_after=1).raws]
+    junk = tmp_path / "junk.ledger"
+    junk.write_bytes(b"".join(raws[:3]) + b"\x9f\x00junk" + b"".join(raws[3:]) + raws[3][:30])
+    key = str(made / "device.pub")
+    en = sealcam("--lang", "en", "verify", str(junk), "--key", key)
+    assert "(indefinite-length array is not deterministic (at byte " in en.stdout, en.stdout
+    assert "(input ends inside a byte string: 147 bytes needed, 7 left (at byte " in en.stdout
+    zh = sealcam("--lang", "zh", "verify", str(junk), "--key", key)
+    assert en.returncode == zh.returncode == 1, zh.stderr
+    assert english_sentences(zh.stdout) == [], zh.stdout
+    assert "不定长度的数组不是确定性编码" in zh.stdout, zh.stdout
+    assert "数据在字节串中途结束：需要 147 字节，只剩 7 字节" in zh.stdout, zh.stdout
+    assert "indefinite" not in zh.stdout and "input ends" not in zh.stdout
