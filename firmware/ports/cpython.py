@@ -468,6 +468,7 @@ class VendorStream(Media):
             out["new_moov"] = getattr(self.source, "new_moov", 0)
         if getattr(self.source, "audio_ignored", ""):
             out["audio_ignored"] = getattr(self.source, "audio_ignored", "")
+            out["audio_ignored_why"] = getattr(self.source, "audio_ignored_why", "")
         return out
 
     def close(self) -> None:
