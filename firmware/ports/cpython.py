@@ -468,6 +468,7 @@ class VendorStream(Media):
             out["new_moov"] = getattr(self.source, "new_moov", 0)
         if getattr(self.source, "audio_ignored", ""):
             out["audio_ignored"] = getattr(self.source, "audio_ignored", "")
+            out["audio_ignored_why"] = getattr(self.source, "audio_ignored_why", "")
         return out
 
     def close(self) -> None:
@@ -723,6 +724,10 @@ class PictureQueue(CaptureQueue):
 # from outside (not by ^C, which wakes the loop itself) and a storage check wait at most
 # this long. While a dock is being served its bytes are moved every millisecond.
 IDLE_WAIT_S = 0.05
+# A microphone that has given no sound for this long once the pictures have ended has
+# stopped answering (a capture read in ALSA's kernel gives up after as long): the recording
+# stops without the rest of its sound rather than wait on it for ever.
+MIC_SILENT_LIMIT_MS = 10_000
 DOCK_WAIT_S = 0.001
 
 
@@ -815,6 +820,11 @@ def _record(
     heard = threading.Event()  # the microphone thread has put its last sound (if any)
     if sound is None:
         heard.set()
+    # When the microphone last gave sound and when the pictures ended (capture times), and
+    # whether it was given up on as stopped answering (its thread is left in its read).
+    answered = [-1]
+    pictures_ended = [0]
+    deaf = threading.Event()
 
     def put(items: list) -> None:
         for stream, data, keyframe, mono, cto in items:
@@ -855,6 +865,7 @@ def _record(
             failed.append("the picture source failed: %s" % exc)
         finally:
             footage_end[0] = min(footage_end[0], clock.mono_ms() + media.frame_ms)
+            pictures_ended[0] = clock.mono_ms()
             captured.set()
             stop.set()
             wake.set()
@@ -883,12 +894,30 @@ def _record(
         # frame), so reading on to it waits for one block at most.
         while not (captured.is_set() and sound.heard_ms >= footage_end[0]):
             frames = sound.read()
+            answered[0] = clock.mono_ms()
             if frames is None:
                 break  # the sound has ended before the pictures; the pictures go on
             put([(STREAM_AUDIO, data, False, mono, 0) for data, mono in frames])
         # The encoder holds back the last samples it was given (AAC's look-ahead): without
         # its flush, the recording's last tenth of a second of sound would be lost.
         put([(STREAM_AUDIO, data, False, mono, 0) for data, mono in sound.flush()])
+
+    def given_up_on_the_microphone() -> bool:
+        """After the pictures have ended, a microphone thread still waiting in a read that
+        has given nothing for MIC_SILENT_LIMIT_MS is given up on (said in the summary):
+        the device stopped answering, and a read inside PyAV cannot be interrupted."""
+        if deaf.is_set():
+            return True
+        if heard.is_set() or not captured.is_set():
+            return False
+        if clock.mono_ms() - max(answered[0], pictures_ended[0]) < MIC_SILENT_LIMIT_MS:
+            return False
+        failed.append(
+            "the microphone stopped answering: nothing from it for %d s after the pictures "
+            "ended, so the sound ends where it stopped" % (MIC_SILENT_LIMIT_MS // 1000)
+        )
+        deaf.set()
+        return True
 
     # While the --reason file is said: the resume's monotonic time and the clip's frames
     # fed so far; the microphone is not fed meanwhile (its sound would interleave).
@@ -994,7 +1023,11 @@ def _record(
     with StopKey(stop, wake) as key:
         try:
             # After the stop, until the microphone has put the sound up to the footage's end.
-            while not (stop.is_set() and heard.is_set()) or queue.items or audio_queue.items:
+            while (
+                not (stop.is_set() and (heard.is_set() or given_up_on_the_microphone()))
+                or queue.items
+                or audio_queue.items
+            ):
                 if seconds and clock.mono_ms() - start >= seconds * 1000:
                     stop.set()  # also when a vendor's encoder has gone quiet
                 # Cleared before the queues are read: a put after this wakes the next wait.
@@ -1007,15 +1040,19 @@ def _record(
                 apply_keys()
                 say_reason()
                 docks.poll()
-                if not (stop.is_set() and heard.is_set()):
+                if not (stop.is_set() and (heard.is_set() or deaf.is_set())):
                     # Everything queued is fed: sleep until a capture thread puts more (at
                     # once if it did during this turn), the next tick is due, or the dock
                     # server needs a turn. Not another turn to find the queues empty.
                     wake.wait(_idle_wait(loop.tick_due - clock.mono_ms(), docks.busy))
         finally:
             stop.set()
-            for thread in threads:
-                thread.join()
+            threads[0].join()  # the pictures' thread ends once stop is set
+            for thread in threads[1:]:
+                # The microphone's may be waiting on a device that stopped answering
+                # (also when ^C ended the loop above): bounded by the same rule.
+                while thread.is_alive() and not given_up_on_the_microphone():
+                    thread.join(IDLE_WAIT_S)
             feed_audio()
             fed += loop.drain(queue)
             if keys is not None:
@@ -1034,7 +1071,10 @@ def _record(
                 docks.close()
                 agent.shut_down()
                 media.close()
-                if sound is not None:
+                if sound is not None and not deaf.is_set():
+                    # Not one given up on: its thread is still in a read of that device,
+                    # and closing it under that read is not safe; the process's exit
+                    # closes it.
                     sound.close()
     summary = {
         "codec": media.codec,

@@ -46,6 +46,10 @@ PROBE_LIMIT = 8 << 20  # bytes read for the first keyframe and its parameter set
 WAIT_S = 0.1  # how long a read waits for the encoder before looking at the stop flag
 CODECS = {"h264": "avc1", "h265": "hvc1"}
 _NAMES = {"avc1": "H.264", "hvc1": "H.265"}
+# Why a sound track was left out (the summary's ``audio_ignored_why``): a codec other than
+# AAC, or AAC whose decoder configuration (AudioSpecificConfig) the MP4 did not hold.
+NOT_AAC = "not_aac"
+NO_AUDIO_CONFIG = "no_decoder_config"
 _MP4_BOXES = (b"ftyp", b"styp", b"moov", b"moof", b"free", b"skip", b"mdat", b"sidx")
 
 
@@ -528,7 +532,8 @@ class Mp4Input:
         self.new_moov = 0  # new init segments (ftyp/moov) after the first that went on
         self.moov_changed = False  # params_changed by a new moov whose settings differ
         self.reordered = 0  # pictures with a composition offset (B-frames): in the summary
-        self.audio_ignored = ""
+        self.audio_ignored = ""  # the codec of a sound track left out, for the summary
+        self.audio_ignored_why = ""  # why: NOT_AAC or NO_AUDIO_CONFIG
         self.track: Track | None = None
         self.audio_track: Track | None = None
         self.sets: SignedSets | None = None  # the init segment's, once probe() made it
@@ -578,9 +583,16 @@ class Mp4Input:
                     bytes(ctx.extradata or b""), channels=ctx.channels, sample_rate=ctx.sample_rate,
                 )  # fmt: skip
                 break
-            self.audio_ignored = stream.codec_context.name  # kept out: not AAC
+            self._ignore(stream.codec_context.name)
         streams = [self._video] + ([self._audio] if self._audio is not None else [])
         self._packets = self._container.demux(streams)
+
+    def _ignore(self, codec: str) -> None:
+        """A sound track of the first MP4 that is left out: named, with why, in the summary.
+        An AAC track whose esds holds no AudioSpecificConfig cannot be kept: the signed init
+        segment needs it before the first sample, and no player decodes AAC without it."""
+        self.audio_ignored = codec
+        self.audio_ignored_why = NO_AUDIO_CONFIG if codec == "aac" else NOT_AAC
 
     def probe(self) -> None:
         """Build the video Track from the MP4's avcC/hvcC and find the first keyframe."""
@@ -700,7 +712,7 @@ class Mp4Input:
             audio = None
             for stream in container.streams.audio:
                 if stream.codec_context.name != "aac":
-                    self.audio_ignored = stream.codec_context.name  # kept out: not AAC
+                    self._ignore(stream.codec_context.name)
                 elif self._audio is not None:
                     audio = stream
                     break

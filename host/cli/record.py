@@ -184,6 +184,18 @@ def _record_claimed(
                 state=i18n.verdict(report.state),
             )
         )
+    left_out = summary.get("audio_ignored")
+    if left_out:
+        # A sound track of the vendor's MP4 that was not recorded: which, and why (the
+        # recording itself is whole, so the exit code stays as the rest makes it).
+        from firmware.ports.vendor import NO_AUDIO_CONFIG
+
+        why = (
+            i18n.N_("record.audio_without_config")
+            if summary.get("audio_ignored_why") == NO_AUDIO_CONFIG
+            else i18n.N_("record.audio_not_aac")
+        )
+        print(i18n.text(why, codec=left_out), file=sys.stderr)
     failed = summary.get("source_failed")
     if failed:
         # Everything captured before the failure is signed; the stop event closes it.

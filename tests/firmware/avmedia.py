@@ -176,3 +176,54 @@ class PipeEncoder:
         assert not self.thread.is_alive(), "the writer thread could not be released"
         if self.error is not None and not isinstance(self.error, BrokenPipeError):
             raise self.error
+
+
+# Boxes the path to an AAC track's esds goes through, and the bytes each holds before its
+# child boxes (stsd: version, flags and entry count; mp4a: the audio sample entry's fields).
+_ESDS_PATH = {b"moov": 0, b"trak": 0, b"mdia": 0, b"minf": 0, b"stbl": 0, b"stsd": 8, b"mp4a": 28}
+
+
+def without_audio_config(data: bytes) -> bytes:
+    """``data`` (an MP4 whose moov comes first) with its AAC track's AudioSpecificConfig
+    taken out of the esds, as an encoder writes it that has no configuration yet when it
+    writes the moov: every box around it shrinks to match; samples and fragments keep
+    their bytes (a fragment's data offsets count from its own moof)."""
+    out = b""
+    at = 0
+    while at < len(data):
+        size = int.from_bytes(data[at : at + 4], "big")
+        kind, body = data[at + 4 : at + 8], data[at + 8 : at + size]
+        if kind in _ESDS_PATH:
+            skip = _ESDS_PATH[kind]
+            body = body[:skip] + without_audio_config(body[skip:])
+        elif kind == b"esds":
+            body = body[:4] + _descriptor_without_config(body[4:])
+        out += (8 + len(body)).to_bytes(4, "big") + kind + body
+        at += size
+    return out
+
+
+def _descriptor_without_config(data: bytes) -> bytes:
+    """The MPEG-4 descriptors in ``data`` (ES, decoder config...) less any decoder-specific
+    info (tag 5), their lengths written again."""
+    out = b""
+    at = 0
+    while at < len(data):
+        tag, at = data[at], at + 1
+        length = 0
+        while True:  # the expandable length: 7 bits a byte, the top bit says more follow
+            byte, at = data[at], at + 1
+            length = length << 7 | byte & 0x7F
+            if not byte & 0x80:
+                break
+        body, at = data[at : at + length], at + length
+        if tag == 5:
+            continue
+        if tag == 3:  # ES_Descriptor: ES_ID and flags (none set by FFmpeg), then descriptors
+            body = body[:3] + _descriptor_without_config(body[3:])
+        elif tag == 4:  # DecoderConfigDescriptor: 13 bytes of fields, then descriptors
+            body = body[:13] + _descriptor_without_config(body[13:])
+        n = len(body)  # written in four bytes, as FFmpeg writes it
+        out += bytes([tag, n >> 21 & 0x7F | 0x80, n >> 14 & 0x7F | 0x80, n >> 7 & 0x7F | 0x80])
+        out += bytes([n & 0x7F]) + body
+    return out

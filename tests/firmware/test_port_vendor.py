@@ -14,14 +14,20 @@ import pytest
 
 from firmware.packager import Fmp4Packager
 from firmware.ports.encoder import MediaError
-from firmware.ports.vendor import AnnexBInput, Mp4Input, detect_codec, open_input
+from firmware.ports.vendor import (
+    NO_AUDIO_CONFIG,
+    AnnexBInput,
+    Mp4Input,
+    detect_codec,
+    open_input,
+)
 from firmware.recorder import STORE, STREAM_AUDIO, STREAM_VIDEO, Recorder
 from protocol import h26x, mp4
 from protocol.frames import frame_digest
 from protocol.ledger import parse_entry
 from protocol.registry import F_FRAME_HASHES, F_MEDIA_TYPE, KIND_CHUNK, MEDIA_MP4, MEDIA_MP4_INIT
 from protocol.signer import make_signer
-from tests.firmware.avmedia import FRAGMENTED, PipeEncoder, mux
+from tests.firmware.avmedia import FRAGMENTED, PipeEncoder, mux, without_audio_config
 from tests.firmware.helpers import InputClock, read_all
 from tests.protocol.helpers import DEVICE, SEED_A, T0
 
@@ -93,6 +99,24 @@ def test_a_fragmented_mp4_from_a_pipe_keeps_its_times_and_its_aac(fifo):
     assert monos[0] == 1000 and {b - a for a, b in itertools.pairwise(monos[1:])} <= {33, 34}
     codec, pictures, heard = play(source.track, items, source.audio_track)
     assert (codec, pictures) == ("h264", 45) and heard == len(audio)
+
+
+def test_an_aac_track_without_its_decoder_configuration_is_left_out_and_said_why(fifo):
+    # Issue 12: an encoder that writes its moov before it has the AAC configuration (the
+    # esds without its AudioSpecificConfig). That sound cannot be kept, for no player
+    # decodes AAC without it; the pictures are recorded and the summary says why, not
+    # just "aac" (which reads as if AAC were refused).
+    made = io.BytesIO()
+    mux(made, "mp4", audio=True, options=FRAGMENTED)
+    data = without_audio_config(made.getvalue())
+    encoder = PipeEncoder(fifo, lambda out: out.write(data))
+    clock = InputClock()
+    source = open_input(fifo, "", 30, clock, sleep=clock.sleep)
+    assert isinstance(source, Mp4Input) and source.audio_track is None
+    items = read_all(source)
+    encoder.join()
+    assert [s for s, *_ in items] == [STREAM_VIDEO] * 45
+    assert (source.audio_ignored, source.audio_ignored_why) == ("aac", NO_AUDIO_CONFIG)
 
 
 def pictures(data: bytes) -> list:

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import subprocess
+import threading
 
 import av
 import numpy as np
@@ -19,7 +20,15 @@ from firmware.store import Store, ledger_bytes, named_media
 from protocol import mp4
 from protocol.keys import decode_key
 from protocol.ledger import read_ledger
-from protocol.registry import F_MEDIA_TYPE, KIND_CHUNK, MEDIA_MP4, MEDIA_MP4_INIT
+from protocol.registry import (
+    EV_RECORD_STOP,
+    F_EVENT,
+    F_MEDIA_TYPE,
+    KIND_CHUNK,
+    KIND_EVENT,
+    MEDIA_MP4,
+    MEDIA_MP4_INIT,
+)
 from protocol.verify import verify_ledger
 from tests.firmware.avmedia import write_video
 from tests.host.helpers import SEALCAM
@@ -40,12 +49,14 @@ def entries(store) -> list:
     return [x[2] for x in read_ledger(raw) if x[0] == "entry"]
 
 
-def alsa_config(tmp_path) -> str:
+def alsa_config(tmp_path, raw=None) -> str:
     """An ALSA configuration with one capture device, ``sealmic``, whose samples are a
-    440 Hz tone read from a file; returns the configuration's path."""
-    tone = np.sin(np.arange(RATE * 20) * 2 * np.pi * TONE_HZ / RATE) * 8000
-    raw = tmp_path / "tone.raw"  # 20 s of signed 16-bit mono, more than any test reads
-    raw.write_bytes(tone.astype("<i2").tobytes())
+    440 Hz tone read from a file (or from ``raw``, a named pipe, say); returns the
+    configuration's path."""
+    if raw is None:
+        tone = np.sin(np.arange(RATE * 20) * 2 * np.pi * TONE_HZ / RATE) * 8000
+        raw = tmp_path / "tone.raw"  # 20 s of signed 16-bit mono, more than any test reads
+        raw.write_bytes(tone.astype("<i2").tobytes())
     conf = tmp_path / "asound.conf"
     conf.write_text(
         "pcm.sealmic {\n"
@@ -103,3 +114,37 @@ def test_an_alsa_device_the_configuration_does_not_name_is_one_line_exit_2(tmp_p
     assert text.count("\n") == 1 and "Traceback" not in text
     assert "cannot open the sound device 'nosuchmic'" in text
     assert not ledger_bytes(str(tmp_path / "rec"))  # nothing signed
+
+
+def test_a_sound_device_that_stops_answering_does_not_keep_the_recording_from_its_stop(
+    tmp_path,
+):
+    # R-DEV-9: the sound device's samples come from a named pipe; after a tenth of a second
+    # of them nothing more comes, and the pipe stays open, so ALSA's read waits for ever (a
+    # driver that stopped answering). The recording still stops when the pictures end, for a
+    # fault it names: its record-stop is signed, the summary says the microphone stopped
+    # answering, exit 1. (Before, the stop waited on that read for ever.)
+    pipe = tmp_path / "mic.pipe"
+    os.mkfifo(pipe)
+    recorded = threading.Event()
+
+    def device() -> None:
+        with open(pipe, "wb") as out:  # opened once ALSA opens the other end
+            out.write(bytes(2 * RATE // 10))
+            out.flush()
+            recorded.wait(LIMIT_S)  # silent, but open, until the recorder has ended
+
+    thread = threading.Thread(target=device, daemon=True)
+    thread.start()
+    try:
+        r = record(tmp_path, "sealmic", alsa_config(tmp_path, pipe))
+    finally:
+        recorded.set()
+        thread.join(LIMIT_S)
+    lines = r.stderr.decode().strip().splitlines()
+    assert r.returncode == 1 and len(lines) == 1, r.stderr
+    assert "the microphone stopped answering" in lines[0]
+    summary = json.loads(r.stdout)
+    assert summary["ledger_state"] == "OK" and summary["frames"] == 90
+    events = [e.fields[F_EVENT] for e in entries(tmp_path / "rec") if e.kind == KIND_EVENT]
+    assert events[-1] == EV_RECORD_STOP

@@ -5,11 +5,12 @@ signed up to there, one line that says what to do, exit 1, in either language.""
 # mid-stream"); R-DEV-2: nothing is signed that does not play as it was recorded.
 
 import io
+import json
 import subprocess
 
 import pytest
 
-from tests.firmware.avmedia import FRAGMENTED, encode, mux
+from tests.firmware.avmedia import FRAGMENTED, encode, mux, without_audio_config
 from tests.host.helpers import SEALCAM
 
 
@@ -42,3 +43,28 @@ def test_an_mp4_that_begins_again_with_other_settings_is_one_line_and_exit_1(tmp
     lines = r.stderr.decode().strip().splitlines()
     assert r.returncode == 1 and len(lines) == 1 and says in lines[0], r.stderr
     assert "30" in lines[0] and "Traceback" not in lines[0]
+
+
+@pytest.mark.parametrize(
+    "lang,says", [("en", "no decoder configuration (AudioSpecificConfig)"), ("zh", "没有解码配置")]
+)
+def test_an_aac_track_without_its_configuration_is_said_so_and_the_pictures_recorded(
+    tmp_path, lang, says
+):
+    # Issue 12: the encoder wrote its moov before it had the AAC configuration. The pictures
+    # are signed (exit 0); one line says which sound was left out and why, and the summary
+    # names it with the reason, not as a codec refused.
+    made = io.BytesIO()
+    mux(made, "mp4", audio=True, options=FRAGMENTED)
+    r = subprocess.run(
+        [*SEALCAM, "--lang", lang, "record", "--input", "-", "--json",
+         "--store", str(tmp_path / "rec"), "--device-id", "SC-0007", "--officer", "P-1"],
+        input=without_audio_config(made.getvalue()), capture_output=True, timeout=600,
+        check=False,
+    )  # fmt: skip
+    lines = r.stderr.decode().strip().splitlines()
+    assert r.returncode == 0 and len(lines) == 1 and says in lines[0], r.stderr
+    assert "AAC" in lines[0] and "Traceback" not in lines[0]
+    summary = json.loads(r.stdout)
+    assert summary["frames"] == 45 and summary["audio_frames"] == 0
+    assert (summary["audio_ignored"], summary["audio_ignored_why"]) == ("aac", "no_decoder_config")

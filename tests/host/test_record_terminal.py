@@ -189,13 +189,18 @@ def _take_terminal() -> None:
 
 
 class Pty:
-    """``sealcam record`` with a pseudo-terminal as its standard input and output."""
+    """``sealcam record`` with a pseudo-terminal as its standard input and output.
 
-    def __init__(self, args: list, lang: str) -> None:
+    Its standard error is a pipe that a thread reads as it comes (``errors``): a pipe nobody
+    reads holds 64 KiB, and a recorder that wrote more there (ALSA's or FFmpeg's complaints,
+    a long traceback) would block in that write for ever, never showing what ``expect``
+    waits for."""
+
+    def __init__(self, args: list, lang: str, program: "list | None" = None) -> None:
         self.master, slave = pty.openpty()
         self.slave_name = os.ttyname(slave)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "host.cli", *args],
+            [*(program or [sys.executable, "-m", "host.cli"]), *args],
             stdin=slave,
             stdout=slave,
             stderr=subprocess.PIPE,
@@ -209,6 +214,20 @@ class Pty:
         )
         os.close(slave)
         self.seen = b""
+        self._errors: list = []
+        self._reader = threading.Thread(target=self._read_errors, daemon=True)
+        self._reader.start()
+
+    def _read_errors(self) -> None:
+        stream = self.proc.stderr
+        assert stream is not None
+        for block in iter(lambda: stream.read1(1 << 16), b""):  # until the process closes it
+            self._errors.append(block)
+
+    @property
+    def errors(self) -> str:
+        """What the process wrote on its standard error so far."""
+        return b"".join(self._errors).decode("utf-8", "replace")
 
     def expect(self, text: str) -> None:
         """Read until ``text`` has been shown (bounded: the recorder ended, or the limit)."""
@@ -238,7 +257,25 @@ class Pty:
                 self.proc.kill()
                 self.proc.wait()
             os.close(self.master)
+            # The process has ended, so its end of the pipe is closed (a child it left behind
+            # could hold it: the bound keeps the test from waiting on that).
+            self._reader.join(OUTPUT_LIMIT_S)
+            if self.proc.stderr is not None and not self._reader.is_alive():
+                self.proc.stderr.close()
         return code
+
+
+def test_the_terminal_reads_standard_error_as_it_comes():
+    # A process that writes more than a pipe holds (64 KiB) on its standard error before it
+    # shows anything on the terminal: with that pipe unread its write would block for ever,
+    # and expect() would fail with "never shown" once its limit had passed.
+    child = "import sys; sys.stderr.write('x' * (1 << 20)); sys.stderr.flush(); print('written')"
+    t = Pty(["-c", child], "C.UTF-8", program=[sys.executable])
+    try:
+        t.expect("written")
+    finally:
+        code = t.finish()
+    assert code == 0 and t.errors == "x" * (1 << 20)
 
 
 @pytest.mark.parametrize("lang", ["en_US.UTF-8", "zh_CN.UTF-8"])
@@ -273,7 +310,7 @@ def test_the_officer_works_the_recorder_from_a_terminal(tmp_path, lang, live_cam
         t.press("s")
         t.expect(words["stopped"])
         t.press("q")
-        assert t.finish() == 0, t.proc.stderr.read() if t.proc.stderr else ""
+        assert t.finish() == 0, t.errors
     finally:
         if t.proc.poll() is None:
             t.proc.kill()
