@@ -609,6 +609,13 @@ def open_reason(path: str, media: Media, sound: "Sound | None") -> "ReasonClip":
     return ReasonClip(path)
 
 
+# A microphone that has given no sound for this long once the pictures have ended has
+# stopped answering: the recording stops without the rest of its sound rather than wait on
+# it for ever. Half of ALSA's own capture read timeout (10 s, after which the read fails
+# with EIO, a failure of its own), so the two are never taken for each other.
+MIC_SILENT_LIMIT_MS = 5_000
+
+
 def record(
     store: str,
     camera_source: str,
@@ -632,6 +639,7 @@ def record(
     opened: "tuple[Media, Sound | None] | None" = None,
     stop: "threading.Event | None" = None,
     reason: "ReasonClip | None" = None,
+    mic_wait_ms: int = MIC_SILENT_LIMIT_MS,
 ) -> dict:
     """Run the agent on this machine: capture until the source ends, ``seconds`` pass, or ^C.
 
@@ -658,7 +666,9 @@ def record(
     ``sleep`` are injectable, so a test plays it on a virtual clock, and ``pace`` False
     reads as fast as it can. The agent is the store's only writer: it claims the store first
     (``firmware.storelock``; ``StoreInUse`` when another process holds it), unless the
-    caller holds the claim already and passes it as ``store_claim``.
+    caller holds the claim already and passes it as ``store_claim``. Once the pictures have
+    ended, a microphone that gives nothing for ``mic_wait_ms`` is given up on (the summary
+    says so).
     """
     from firmware.storelock import claim
 
@@ -680,7 +690,7 @@ def record(
     try:
         return _record(
             store, seed, device_id, officer_id, seconds, agency_public, indicators,
-            queue_frames, clock, media, sound, stop, keys, reason,
+            queue_frames, clock, media, sound, stop, keys, reason, mic_wait_ms,
         )  # fmt: skip
     finally:
         if store_claim is None:
@@ -724,10 +734,6 @@ class PictureQueue(CaptureQueue):
 # from outside (not by ^C, which wakes the loop itself) and a storage check wait at most
 # this long. While a dock is being served its bytes are moved every millisecond.
 IDLE_WAIT_S = 0.05
-# A microphone that has given no sound for this long once the pictures have ended has
-# stopped answering (a capture read in ALSA's kernel gives up after as long): the recording
-# stops without the rest of its sound rather than wait on it for ever.
-MIC_SILENT_LIMIT_MS = 10_000
 DOCK_WAIT_S = 0.001
 
 
@@ -752,6 +758,7 @@ def _record(
     stop: threading.Event,
     keys: "KeySource | None" = None,
     reason: "ReasonClip | None" = None,
+    mic_wait_ms: int = MIC_SILENT_LIMIT_MS,
 ) -> dict:
     from firmware.agent import boot
     from firmware.runloop import RunLoop
@@ -904,17 +911,17 @@ def _record(
 
     def given_up_on_the_microphone() -> bool:
         """After the pictures have ended, a microphone thread still waiting in a read that
-        has given nothing for MIC_SILENT_LIMIT_MS is given up on (said in the summary):
+        has given nothing for ``mic_wait_ms`` is given up on (said in the summary):
         the device stopped answering, and a read inside PyAV cannot be interrupted."""
         if deaf.is_set():
             return True
         if heard.is_set() or not captured.is_set():
             return False
-        if clock.mono_ms() - max(answered[0], pictures_ended[0]) < MIC_SILENT_LIMIT_MS:
+        if clock.mono_ms() - max(answered[0], pictures_ended[0]) < mic_wait_ms:
             return False
         failed.append(
-            "the microphone stopped answering: nothing from it for %d s after the pictures "
-            "ended, so the sound ends where it stopped" % (MIC_SILENT_LIMIT_MS // 1000)
+            "the microphone stopped answering: nothing from it for %g s after the pictures "
+            "ended, so the sound ends where it stopped" % (mic_wait_ms / 1000)
         )
         deaf.set()
         return True

@@ -162,6 +162,7 @@ def _record_claimed(
             opened=source[0],
             stop=source[1],
             reason=source[2],
+            mic_wait_ms=round(args.mic_wait * 1000),
         )
     except FirmwareError as exc:
         raise UsageProblem(said(exc)) from None
@@ -310,6 +311,14 @@ not H.264/H.265/MP4, a missing microphone or --reason file, a store in use).""",
         metavar="DEVICE|FILE.wav",
         help="record sound: a 16-bit PCM WAV file (played at its own pace) or an ALSA sound "
         "device such as default or hw:0",
+    )
+    r.add_argument(
+        "--mic-wait",
+        type=number_at_least(0, above=True),
+        default=5,
+        metavar="SECONDS",
+        help="once the pictures have ended, give up on a microphone that gives no sound for "
+        "this long (default 5): the recording stops without the rest of its sound",
     )
     r.add_argument(
         "--reason",
