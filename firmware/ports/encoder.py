@@ -543,10 +543,19 @@ class DeviceMicrophone:
         """A device is live: its sound is stamped when read, whenever the pictures began."""
 
     def read(self) -> tuple | None:
+        """The next block, or None where the device's sound has ended (a file's end). A
+        read that fails (ALSA's read timeout is EIO after 10 s of nothing from the driver,
+        a device unplugged) raises MediaError: the sound was cut, not ended."""
         try:
             frame = next(self._frames)
-        except (StopIteration, av.FFmpegError, OSError):
+        except StopIteration:
             return None
+        except (av.FFmpegError, OSError) as exc:
+            raise MediaError(
+                "the sound device stopped giving sound (%s)" % _reason(exc),
+                N_("record.media.sound_read"),
+                why=_reason(exc),
+            ) from None
         mono = self.clock.mono_ms()
         pcm = b"".join(bytes(f.to_ndarray().tobytes()) for f in self._resample.resample(frame))
         return pcm, mono - frame.samples * 1000 // max(1, self.sample_rate)

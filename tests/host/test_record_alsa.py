@@ -6,6 +6,7 @@ Everything below ALSA is the same path a body-worn camera's microphone takes: FF
 # micropython: skip (runs `sealcam record` in a subprocess, with PyAV decoding the result)
 # Issue 12 "CPython port": `sealcam record --camera ... --mic DEVICE`, tested end to end.
 
+import errno
 import io
 import json
 import os
@@ -150,3 +151,33 @@ def test_a_sound_device_that_stops_answering_does_not_keep_the_recording_from_it
     assert summary["ledger_state"] == "OK" and summary["frames"] == 90
     events = [e.fields[F_EVENT] for e in entries(tmp_path / "rec") if e.kind == KIND_EVENT]
     assert events[-1] == EV_RECORD_STOP
+
+
+def test_a_sound_device_whose_read_fails_is_a_failure_not_the_sound_s_end(tmp_path, monkeypatch):
+    # R-DEV-9: ALSA's capture read gives up with EIO when the driver has given nothing for
+    # 10 s; that is the sound cut, which the recording must name (exit 1), not the end of a
+    # file, after which the pictures go on without a word. The device is real; its next
+    # read is made to fail as the kernel's timeout makes FFmpeg's fail.
+    from av.error import err_check
+
+    from firmware.ports.cpython import SystemClock
+    from firmware.ports.encoder import DeviceMicrophone, MediaError
+
+    monkeypatch.setenv("ALSA_CONFIG_PATH", alsa_config(tmp_path))
+    mic = DeviceMicrophone("sealmic", SystemClock())
+    try:
+        assert mic.read() is not None
+
+        def timed_out():
+            err_check(-errno.EIO)
+            yield
+
+        mic._frames = timed_out()
+        with pytest.raises(MediaError) as caught:
+            mic.read()
+        assert caught.value.msg_id == "record.media.sound_read"
+        assert "the sound device stopped giving sound" in str(caught.value)
+        mic._frames = iter(())  # a real end is still None
+        assert mic.read() is None
+    finally:
+        mic.close()
