@@ -827,10 +827,12 @@ def _record(
     heard = threading.Event()  # the microphone thread has put its last sound (if any)
     if sound is None:
         heard.set()
-    # When the microphone last gave sound and when the pictures ended (capture times), and
-    # whether it was given up on as stopped answering (its thread is left in its read).
-    answered = [-1]
-    pictures_ended = [0]
+    # How many reads the microphone thread has come back from; the silence counted since
+    # the last of them once the pictures have ended, and the clock at the turn that last
+    # counted it; whether it was given up on as stopped answering (its thread is left in
+    # its read).
+    answers = [0]
+    silence = {"ms": 0, "answers": 0, "turn": -1}
     deaf = threading.Event()
 
     def put(items: list) -> None:
@@ -872,7 +874,6 @@ def _record(
             failed.append("the picture source failed: %s" % exc)
         finally:
             footage_end[0] = min(footage_end[0], clock.mono_ms() + media.frame_ms)
-            pictures_ended[0] = clock.mono_ms()
             captured.set()
             stop.set()
             wake.set()
@@ -901,7 +902,7 @@ def _record(
         # frame), so reading on to it waits for one block at most.
         while not (captured.is_set() and sound.heard_ms >= footage_end[0]):
             frames = sound.read()
-            answered[0] = clock.mono_ms()
+            answers[0] += 1
             if frames is None:
                 break  # the sound has ended before the pictures; the pictures go on
             put([(STREAM_AUDIO, data, False, mono, 0) for data, mono in frames])
@@ -917,7 +918,16 @@ def _record(
             return True
         if heard.is_set() or not captured.is_set():
             return False
-        if clock.mono_ms() - max(answered[0], pictures_ended[0]) < mic_wait_ms:
+        now = clock.mono_ms()
+        if silence["answers"] != answers[0]:
+            silence.update(ms=0, answers=answers[0])
+        elif silence["turn"] >= 0:
+            # Only the time of a turn that ran counts, and no more than two idle waits of it:
+            # time the process spent stopped (^Z, SIGSTOP, a frozen machine) is no silence
+            # of the microphone, whose thread was stopped too.
+            silence["ms"] += max(0, min(now - silence["turn"], 2 * round(IDLE_WAIT_S * 1000)))
+        silence["turn"] = now
+        if silence["ms"] < mic_wait_ms:
             return False
         failed.append(
             "the microphone stopped answering: nothing from it for %g s after the pictures "
