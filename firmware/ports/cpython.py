@@ -903,6 +903,10 @@ def _record(
         while not (captured.is_set() and sound.heard_ms >= footage_end[0]):
             frames = sound.read()
             answers[0] += 1
+            if deaf.is_set():
+                # Given up on while in that read: the recording has fed its last sound and
+                # is counting it, so this sound is no longer put (nor the encoder flushed).
+                return
             if frames is None:
                 break  # the sound has ended before the pictures; the pictures go on
             put([(STREAM_AUDIO, data, False, mono, 0) for data, mono in frames])

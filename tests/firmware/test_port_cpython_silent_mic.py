@@ -124,3 +124,23 @@ def test_time_the_process_spent_stopped_is_not_the_microphone_s_silence(tmp_path
     summary = record(tmp_path, clock, media_sound, stop, mic_wait_ms=1000)
     assert "source_failed" not in summary, summary
     assert sound.flushes_after == 1 and summary["audio_frames"] > 0
+
+
+def test_a_microphone_given_up_on_puts_nothing_when_its_read_returns_late(tmp_path):
+    # R-DEV-9: the microphone's read stalls after the pictures end and the clock moves while
+    # the recording loop turns, so the microphone is given up on and the recording returns.
+    # When the stalled read then returns, its thread puts nothing and flushes nothing: the
+    # recording's queues and counts are final once it has returned.
+    clock = ArmedClock()
+
+    def stalled() -> None:
+        clock.step = 20
+        clock.armed = True
+
+    media_sound, stop, sound = opened(tmp_path, clock, stalled)
+    summary = record(tmp_path, clock, media_sound, stop, mic_wait_ms=1000)
+    assert "the microphone stopped answering" in summary["source_failed"]
+    thread = next(t for t in threading.enumerate() if t.name == "microphone")
+    sound.release.set()
+    thread.join()
+    assert sound.reads_after == 0 and sound.flushes_after == 0
