@@ -512,6 +512,19 @@ class Sound:
         self.mic.close()
 
 
+def _message(exc: BaseException) -> object:
+    """``exc`` as a message in plain values, ``(msg_id, fields)`` (a field that is an error
+    made one too), when it names its line (``MediaError``); else its English words."""
+    msg_id = getattr(exc, "msg_id", "")
+    fields = getattr(exc, "fields", None)
+    if not msg_id or not isinstance(fields, dict):
+        return getattr(exc, "strerror", None) or str(exc)
+    said = {}
+    for name, value in fields.items():
+        said[name] = _message(value) if isinstance(value, BaseException) else value
+    return (msg_id, said)
+
+
 def av_errors() -> "type[Exception]":
     """PyAV's error base (FFmpegError), imported only where PyAV is in use."""
     import av
@@ -852,7 +865,9 @@ def _record(
                 audio_queue.put((data, wall(mono), mono), clock.wall_ms())
         wake.set()
 
-    failed: list = []  # what made a capture thread give up, in one line each
+    # What made a capture thread give up, one each: its English line and the same line as a
+    # message ``(msg_id, fields)`` for a host that says it in the officer's language.
+    failed: list = []
 
     def capture() -> None:
         forced = False  # an IDR was asked of the encoder since the recorder wanted one
@@ -871,7 +886,12 @@ def _record(
             put(media.flush())
         except (FirmwareError, av_errors(), ValueError) as exc:
             # The recording ends cleanly with what was captured; the summary says why.
-            failed.append("the picture source failed: %s" % exc)
+            failed.append(
+                (
+                    "the picture source failed: %s" % exc,
+                    ("record.picture_failed", {"why": _message(exc)}),
+                )
+            )
         finally:
             footage_end[0] = min(footage_end[0], clock.mono_ms() + media.frame_ms)
             captured.set()
@@ -882,7 +902,9 @@ def _record(
         try:
             hear()
         except (FirmwareError, av_errors(), ValueError) as exc:
-            failed.append("the microphone failed: %s" % exc)  # the pictures go on
+            failed.append(  # the pictures go on
+                ("the microphone failed: %s" % exc, ("record.mic_failed", {"why": _message(exc)}))
+            )
         finally:
             heard.set()
             wake.set()
@@ -933,9 +955,13 @@ def _record(
         silence["turn"] = now
         if silence["ms"] < mic_wait_ms:
             return False
+        seconds = "%g" % (mic_wait_ms / 1000)
         failed.append(
-            "the microphone stopped answering: nothing from it for %g s after the pictures "
-            "ended, so the sound ends where it stopped" % (mic_wait_ms / 1000)
+            (
+                "the microphone stopped answering: nothing from it for %s s after the "
+                "pictures ended, so the sound ends where it stopped" % seconds,
+                ("record.mic_silent", {"seconds": seconds}),
+            )
         )
         deaf.set()
         return True
@@ -1113,7 +1139,8 @@ def _record(
     }
     summary.update(media.notes())
     if failed:
-        summary["source_failed"] = "; ".join(failed)
+        summary["source_failed"] = "; ".join(english for english, _ in failed)
+        summary["source_failed_said"] = [message for _, message in failed]
     if media.ended_early:
         summary["input_ended_early"] = media.ended_early
     if unavailable:

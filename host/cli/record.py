@@ -200,7 +200,7 @@ def _record_claimed(
     failed = summary.get("source_failed")
     if failed:
         # Everything captured before the failure is signed; the stop event closes it.
-        print(i18n.text("record.source_failed", problem=failed), file=sys.stderr)
+        print(i18n.text("record.source_failed", problem=_failures(summary)), file=sys.stderr)
         return EXIT_NOT_OK
     if summary.get("parameter_sets_changed"):
         # Stopped at the change, signed up to there (docs/vendor-encoder.md).
@@ -220,6 +220,20 @@ def _record_claimed(
         )
         return EXIT_NOT_OK
     return EXIT_OK if report.ok else EXIT_NOT_OK
+
+
+def _failures(summary: dict) -> str:
+    """What made the recording's sources give up, in the language in force: each as the
+    message the port names it by, or its English words where it names none."""
+    from host.problems import message
+
+    out = []
+    for given in summary.get("source_failed_said") or [summary["source_failed"]]:
+        if isinstance(given, tuple) and i18n.known(given[0]):
+            out.append(message(*given))
+        else:
+            out.append(str(given))
+    return i18n.text("record.failures_joined").join(out)
 
 
 def _sound_said(summary: dict, mic: bool) -> str:

@@ -117,8 +117,9 @@ def test_an_alsa_device_the_configuration_does_not_name_is_one_line_exit_2(tmp_p
     assert not ledger_bytes(str(tmp_path / "rec"))  # nothing signed
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
 def test_a_sound_device_that_stops_answering_does_not_keep_the_recording_from_its_stop(
-    tmp_path,
+    tmp_path, lang
 ):
     # R-DEV-9: the sound device's samples come from a named pipe; after a tenth of a second
     # of them nothing more comes, and the pipe stays open, so ALSA's read waits for ever (a
@@ -140,13 +141,20 @@ def test_a_sound_device_that_stops_answering_does_not_keep_the_recording_from_it
     try:
         # Given up on after half a second of silence, not the default's seconds: the test
         # waits no longer than it must (the device stays silent however long it waits).
-        r = record(tmp_path, "sealmic", alsa_config(tmp_path, pipe), "--mic-wait", "0.5")
+        r = record(
+            tmp_path, "sealmic", alsa_config(tmp_path, pipe), "--mic-wait", "0.5", "--lang", lang
+        )
     finally:
         recorded.set()
         thread.join(LIMIT_S)
     lines = r.stderr.decode().strip().splitlines()
     assert r.returncode == 1 and len(lines) == 1, r.stderr
-    assert "the microphone stopped answering" in lines[0]
+    # The line is in the reader's language throughout, the microphone's part too.
+    if lang == "zh":
+        assert "麦克风不再响应" in lines[0] and "0.5 秒" in lines[0], lines[0]
+        assert "microphone" not in lines[0]
+    else:
+        assert "the microphone stopped answering: nothing from it for 0.5 s" in lines[0]
     summary = json.loads(r.stdout)
     assert summary["ledger_state"] == "OK" and summary["frames"] == 90
     events = [e.fields[F_EVENT] for e in entries(tmp_path / "rec") if e.kind == KIND_EVENT]
