@@ -845,7 +845,7 @@ def _record(
     # counted it; whether it was given up on as stopped answering (its thread is left in
     # its read).
     answers = [0]
-    silence = {"ms": 0, "answers": 0, "turn": -1}
+    silence = {"ms": 0, "answers": 0, "turn": -1, "said": 0}  # said: see below
     deaf = threading.Event()
 
     def put(items: list) -> None:
@@ -936,14 +936,27 @@ def _record(
         # its flush, the recording's last tenth of a second of sound would be lost.
         put([(STREAM_AUDIO, data, False, mono, 0) for data, mono in sound.flush()])
 
-    def given_up_on_the_microphone() -> bool:
+    def given_up_on_the_microphone(presses: int) -> bool:
         """After the pictures have ended, a microphone thread still waiting in a read that
         has given nothing for ``mic_wait_ms`` is given up on (said in the summary):
-        the device stopped answering, and a read inside PyAV cannot be interrupted."""
+        the device stopped answering, and a read inside PyAV cannot be interrupted. The
+        officer is told it is waited for, and ^C then (or a second ^C) ends the wait.
+        ``presses``: how many times ^C was pressed."""
         if deaf.is_set():
             return True
         if heard.is_set() or not captured.is_set():
             return False
+        # ^C while the wait is said (or a second one, the first having stopped the pictures)
+        if presses > 1 or (silence["said"] and presses >= silence["said"]):
+            failed.append(
+                (
+                    "the microphone's last sound was not waited for (^C), so the sound ends "
+                    "where it stopped",
+                    ("record.mic_not_waited", {}),
+                )
+            )
+            deaf.set()
+            return True
         now = clock.mono_ms()
         if silence["answers"] != answers[0]:
             silence.update(ms=0, answers=answers[0])
@@ -953,6 +966,10 @@ def _record(
             # of the microphone, whose thread was stopped too.
             silence["ms"] += max(0, min(now - silence["turn"], 2 * round(IDLE_WAIT_S * 1000)))
         silence["turn"] = now
+        said_after = min(500, mic_wait_ms // 2)  # a healthy microphone's blocks come faster
+        if terminal is not None and not silence["said"] and silence["ms"] >= said_after:
+            silence["said"] = presses + 1  # the ^C count that ends the wait
+            terminal.line("mic.waiting", {"seconds": "%g" % (mic_wait_ms / 1000)})
         if silence["ms"] < mic_wait_ms:
             return False
         seconds = "%g" % (mic_wait_ms / 1000)
@@ -1071,7 +1088,7 @@ def _record(
         try:
             # After the stop, until the microphone has put the sound up to the footage's end.
             while (
-                not (stop.is_set() and (heard.is_set() or given_up_on_the_microphone()))
+                not (stop.is_set() and (heard.is_set() or given_up_on_the_microphone(key.presses)))
                 or queue.items
                 or audio_queue.items
             ):
@@ -1098,7 +1115,7 @@ def _record(
             for thread in threads[1:]:
                 # The microphone's may be waiting on a device that stopped answering
                 # (also when ^C ended the loop above): bounded by the same rule.
-                while thread.is_alive() and not given_up_on_the_microphone():
+                while thread.is_alive() and not given_up_on_the_microphone(key.presses):
                     thread.join(IDLE_WAIT_S)
             feed_audio()
             fed += loop.drain(queue)

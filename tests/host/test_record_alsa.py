@@ -10,6 +10,7 @@ import errno
 import io
 import json
 import os
+import signal
 import subprocess
 import threading
 
@@ -189,3 +190,52 @@ def test_a_sound_device_whose_read_fails_is_a_failure_not_the_sound_s_end(tmp_pa
         assert mic.read() is None
     finally:
         mic.close()
+
+
+def test_the_wait_on_a_silent_microphone_is_said_and_ctrl_c_ends_it(tmp_path):
+    # R-DEV-9: the pictures end, the microphone gives nothing more and is waited for: the
+    # terminal says so, and ^C ends the wait at once (not after the minute it would wait);
+    # the stop is signed and the sound's cut is named, exit 1. (Before, the wait was silent
+    # and ^C did nothing.)
+    pipe = tmp_path / "mic.pipe"
+    os.mkfifo(pipe)
+    recorded = threading.Event()
+
+    def device() -> None:
+        with open(pipe, "wb") as out:
+            out.write(bytes(2 * RATE // 10))
+            out.flush()
+            recorded.wait(LIMIT_S)
+
+    thread = threading.Thread(target=device, daemon=True)
+    thread.start()
+    video = tmp_path / "scene.avi"
+    write_video(video, frames=90)
+    env = dict(os.environ, ALSA_CONFIG_PATH=alsa_config(tmp_path, pipe))
+    proc = subprocess.Popen(
+        [*SEALCAM, "record", "--camera", str(video), "--mic", "sealmic", "--store",
+         str(tmp_path / "rec"), "--device-id", "SC-0007", "--officer", "P-1",
+         "--mic-wait", "60", "--lang", "en"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    try:
+        said = []
+        assert proc.stdout is not None
+        for line in proc.stdout:  # until the wait is said (or the end, if it never is)
+            said.append(line.decode())
+            if "waiting for the microphone" in said[-1]:
+                proc.send_signal(signal.SIGINT)
+                break
+        _, err = proc.communicate(timeout=LIMIT_S)
+    finally:
+        recorded.set()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        thread.join(LIMIT_S)
+    assert any("waiting for the microphone's last sound, 60 s at most" in x for x in said), said
+    lines = err.decode().strip().splitlines()
+    assert proc.returncode == 1 and len(lines) == 1, err
+    assert "the microphone's last sound was not waited for (^C)" in lines[0]
+    events = [e.fields[F_EVENT] for e in entries(tmp_path / "rec") if e.kind == KIND_EVENT]
+    assert events[-1] == EV_RECORD_STOP
