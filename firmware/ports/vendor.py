@@ -588,7 +588,8 @@ class Mp4Input:
         self._packets = self._container.demux(streams)
 
     def _ignore(self, codec: str) -> None:
-        """A sound track of the first MP4 that is left out: named, with why, in the summary.
+        """A sound track left out, of the first MP4 or of a new moov the encoder began
+        again with: named, with why, in the summary.
         An AAC track whose esds holds no AudioSpecificConfig cannot be kept: the signed init
         segment needs it before the first sample, and no player decodes AAC without it."""
         self.audio_ignored = codec

@@ -184,10 +184,18 @@ _ESDS_PATH = {b"moov": 0, b"trak": 0, b"mdia": 0, b"minf": 0, b"stbl": 0, b"stsd
 
 
 def without_audio_config(data: bytes) -> bytes:
-    """``data`` (an MP4 whose moov comes first) with its AAC track's AudioSpecificConfig
+    """``data`` (a fragmented MP4, its moov first) with its AAC track's AudioSpecificConfig
     taken out of the esds, as an encoder writes it that has no configuration yet when it
     writes the moov: every box around it shrinks to match; samples and fragments keep
-    their bytes (a fragment's data offsets count from its own moof)."""
+    their bytes (a fragment's data offsets count from its own moof). Only a fragmented MP4:
+    a plain one's stco/co64 offsets count from the file's start, and the shrunk moov would
+    leave them pointing past their samples, so one is refused."""
+    assert b"mvex" in data, "not a fragmented MP4: its chunk offsets would be wrong"
+    return _boxes_without_audio_config(data)
+
+
+def _boxes_without_audio_config(data: bytes) -> bytes:
+    """The boxes in ``data``, those on the way to an esds rewritten without its config."""
     out = b""
     at = 0
     while at < len(data):
@@ -195,7 +203,7 @@ def without_audio_config(data: bytes) -> bytes:
         kind, body = data[at + 4 : at + 8], data[at + 8 : at + size]
         if kind in _ESDS_PATH:
             skip = _ESDS_PATH[kind]
-            body = body[:skip] + without_audio_config(body[skip:])
+            body = body[:skip] + _boxes_without_audio_config(body[skip:])
         elif kind == b"esds":
             body = body[:4] + _descriptor_without_config(body[4:])
         out += (8 + len(body)).to_bytes(4, "big") + kind + body
