@@ -505,9 +505,10 @@ class PgEvidenceStore(EvidenceStore):
             raw.execute(sqlstore.pg_schema(schema))
 
     def close(self) -> None:
-        """Close the connection. The uploads under way are awaited ``CLOSE_WAIT_S``, then
-        left to their threads (an object stored after this is named by nothing; its media
-        stay noted as missing, so the next dock brings them again). A statement another
+        """Close the connection. The uploads under way or queued are left to their threads
+        from the moment the close starts: none could be recorded any more (``make_durable``
+        refuses once the store is closing), so an object they store is named by nothing and
+        its media stay noted as missing: the next dock brings them again. A statement another
         thread has under way is awaited ``CLOSE_WAIT_S``, then cancelled (its transaction
         rolled back: nothing half-written), so that a step waiting on a lock another host
         holds, or on a database that does not answer, cannot keep a server's end waiting
@@ -519,8 +520,7 @@ class PgEvidenceStore(EvidenceStore):
         # (its objects are noted in lock_new already) and no statement starts.
         self._closing = True
         if self._pool is not None:
-            self._pool.shutdown()
-            self._pool.join(CLOSE_WAIT_S)
+            self._pool.shutdown()  # none is waited for: see above
         self._end_passes()
         held = self._lock.acquire(timeout=CLOSE_WAIT_S)
         for _ in range(CLOSE_CANCELS):
