@@ -915,6 +915,8 @@ class PgEvidenceStore(EvidenceStore):
         from host import medialocks
 
         _stall("lock-pass")
+        if self._closing:  # the close began before this pass: no connection is made for it
+            return  # its objects are noted in lock_new: the upkeep sets their locks
         try:
             if self._passer is None:
                 self._passer = self._apart()
@@ -922,6 +924,8 @@ class PgEvidenceStore(EvidenceStore):
                     self._passer._stop()
             applied = medialocks.after_dock(self._passer, digests, now_ms)
         except Exception as exc:  # the session's evidence is stored and recorded already
+            if self._closing:
+                return  # cut off by the close, not refused: left in lock_new as above
             self.lock_problems.append(("", str(exc).splitlines()[0] if str(exc) else repr(exc)))
             return
         for digest, why in applied.failed if applied is not None else ():

@@ -296,6 +296,39 @@ def test_a_pass_owed_after_the_close_began_is_left_to_the_upkeep(tmp_path, scale
     src.close()
 
 
+def test_a_pass_that_starts_after_the_close_began_makes_no_connection_and_says_nothing(
+    tmp_path, scale_store
+):
+    # R-HOST-3: the dock's pass was queued before the close and starts once it has begun:
+    # it opens no database connection of its own, notes no lock problem (nothing was
+    # refused), and its objects stay owed to the upkeep.
+    url, media = scale_store
+    store, src, device, _item = held_recording(tmp_path, url, media)
+    digests = {bytes(d) for d, _n in store.missing_media(device)}
+    staged = [store.put_media(d, src.read_media(d), defer=True) for d in sorted(digests)]
+    closing = threading.Event()
+    real_end, real_pass, real_apart = store._end_passes, store._lock_new, store._apart
+    apart: list = []
+
+    def end_passes():
+        closing.set()  # the close has begun (the store is closing)
+        real_end()
+
+    def pass_after_close(done, now_ms):
+        assert closing.wait(WAIT_S)
+        real_pass(done, now_ms)
+
+    store._end_passes, store._lock_new = end_passes, pass_after_close
+    store._apart = lambda: apart.append(True) or real_apart()
+    store.make_durable(staged)
+    store.close()
+    store._last_pass.result(WAIT_S)  # the pass has ended, whatever the close waited
+    assert closing.is_set() and apart == []
+    assert store.lock_problems == []
+    assert owed(url) == digests
+    src.close()
+
+
 class RefusingOne:
     """The real S3 client, but one object's locks refused."""
 
