@@ -382,6 +382,9 @@ class PgEvidenceStore(EvidenceStore):
         self._passes: DaemonPool | None = None  # the docks' lock passes, one at a time
         self._passer: PgEvidenceStore | None = None  # the passes' own connection (_apart)
         self._last_pass: Any = None  # the future of the pass queued last (close waits for it)
+        # Guards _passes and _last_pass, apart from the connection's lock, which a stuck
+        # statement may hold while the close reads them.
+        self._pass_lock = threading.Lock()
         self._room = threading.BoundedSemaphore(UPLOADS)
         # digest -> when the chunk naming it was recorded (ms), for the media a session is
         # about to bring (``missing_media``): its object's first lock starts from there.
@@ -549,11 +552,12 @@ class PgEvidenceStore(EvidenceStore):
         so nothing it would record after this starts."""
         from concurrent.futures import wait
 
-        # Read without the connection's lock, which a stuck statement may hold.
-        passes, last = self._passes, self._last_pass
-        if passes is None:
-            return
-        passes.shutdown()  # no pass starts after those queued
+        with self._pass_lock:  # not the connection's lock, which a stuck statement may hold
+            passes = self._passes
+            if passes is None:
+                return
+            passes.shutdown()  # no pass is queued after this; those queued still run
+            last = self._last_pass  # read after: a pass queued meanwhile is the one awaited
         done = last is None or bool(wait([last], timeout=CLOSE_WAIT_S).done)
         if not done:
             passes.shutdown(cancel_futures=True)
@@ -883,7 +887,7 @@ class PgEvidenceStore(EvidenceStore):
         """The new objects' lock pass, queued to run after this returns: the receipt, which
         waits for ``make_durable``, never waits for the management tables' write lock or
         the object store's lock requests. One pass at a time, in the order of the docks."""
-        with self._lock:
+        with self._pass_lock:
             if self._closing:
                 return  # the objects are noted in lock_new: the upkeep sets their locks
             if self._passes is None:
@@ -897,7 +901,7 @@ class PgEvidenceStore(EvidenceStore):
         """Return once the lock passes of every dock recorded so far have run (a reader of
         the locks right after a dock; ``close`` waits for them too, within its bound, and
         after it this returns at once)."""
-        with self._lock:
+        with self._pass_lock:
             passes = None if self._closing else self._passes
         if passes is None:
             return
@@ -941,6 +945,7 @@ class PgEvidenceStore(EvidenceStore):
         twin = copy.copy(self)
         twin._db = connect(self.url)
         twin._lock = threading.RLock()
+        twin._pass_lock = threading.Lock()
         twin._claims = {}
         twin._pool = twin._passes = twin._passer = twin._source = twin._last_pass = None
         return twin
