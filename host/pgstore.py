@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from host import hostlog, i18n, sqlstore, tlog
-from host.daemonpool import DaemonPool
+from host.daemonpool import DaemonPool, NoThread
 from host.evidence import (
     EvidenceError,
     EvidenceStore,
@@ -803,6 +803,9 @@ class PgEvidenceStore(EvidenceStore):
         self._room.acquire()  # back-pressure: the session waits while the uploads catch up
         try:
             future = self._uploader().submit(self.media.put, digest, data, md5, until)
+        except NoThread as exc:
+            self._room.release()
+            raise EvidenceError(i18n.text("pg.no_thread", why=str(exc))) from None
         except BaseException:
             self._room.release()
             raise
@@ -896,6 +899,8 @@ class PgEvidenceStore(EvidenceStore):
                 self._last_pass = self._passes.submit(self._lock_new, digests, now_ms)
             except RuntimeError:  # shut down by a close meanwhile: lock_new keeps them
                 pass
+            except NoThread:  # the system refused the pass a thread: lock_new keeps them
+                pass  # for the upkeep, as for a host stopped before its pass
 
     def wait_for_locks(self) -> None:
         """Return once the lock passes of every dock recorded so far have run (a reader of
@@ -907,7 +912,7 @@ class PgEvidenceStore(EvidenceStore):
             return
         try:
             marker = passes.submit(lambda: None)  # one thread: the passes before it are done
-        except RuntimeError:  # closed meanwhile
+        except (RuntimeError, NoThread):  # closed meanwhile, or no pass could ever run
             return
         marker.result()
 

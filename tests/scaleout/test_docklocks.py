@@ -21,7 +21,7 @@ import pytest
 from host import audit, i18n, items, medialocks, people, retention
 from host.access import Desk
 from host.cli.main import main
-from host.evidence import SqliteEvidenceStore
+from host.evidence import EvidenceError, SqliteEvidenceStore
 from host.pgstore import FAULT_ENV, WRITE_LOCK, PgEvidenceStore
 from tests.firmware.helpers import start
 from tests.host.helpers import (
@@ -326,6 +326,42 @@ def test_a_pass_that_starts_after_the_close_began_makes_no_connection_and_says_n
     assert closing.is_set() and apart == []
     assert store.lock_problems == []
     assert owed(url) == digests
+    src.close()
+
+
+@pytest.mark.parametrize("refused", ["s3-upload", "lock-pass"])
+def test_threads_the_system_refuses_lose_nothing_and_say_one_line(
+    tmp_path, scale_store, monkeypatch, refused
+):
+    # R-HOST-3: the system refuses the uploads' threads: the upload is refused with one
+    # line that says what to do, nothing recorded, the media still missing. It refuses the
+    # lock pass's: the dock is recorded, its objects stay owed to the upkeep.
+    i18n.use("en")
+    url, media = scale_store
+    store, src, device, _item = held_recording(tmp_path, url, media)
+    digests = {bytes(d) for d, _n in store.missing_media(device)}
+    start = threading.Thread.start
+
+    def refusing(thread):
+        if thread.name.startswith(refused):
+            raise RuntimeError("can't start new thread")
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", refusing)
+    if refused == "s3-upload":
+        with pytest.raises(EvidenceError) as said:
+            store.put_media(min(digests), src.read_media(min(digests)), defer=True)
+        why = "s3-upload: can't start new thread"
+        assert str(said.value) == i18n.text("pg.no_thread", why=why)
+        assert {bytes(d) for d, _n in store.missing_media(device)} == digests
+        assert store.locks() == {}
+    else:
+        staged = [store.put_media(d, src.read_media(d), defer=True) for d in sorted(digests)]
+        store.make_durable(staged)
+        store.wait_for_locks()  # returns: no pass could run
+        assert store.missing_media(device) == [] and owed(url) == digests
+    assert store.lock_problems == []
+    store.close()
     src.close()
 
 
