@@ -5,8 +5,9 @@ even after ``shutdown(wait=False)``: a call stuck on a peer that never answers (
 store waiting out its client's timeouts and retries) then keeps a server that was asked to
 stop alive for minutes. A ``DaemonPool`` runs its calls on daemon threads instead, so what
 it runs must be safe to cut off anywhere: the scale-out store's uploads (an object is
-recorded only once stored and confirmed) and its lock passes (each one's objects stay
-noted as owed until it has set their locks) are.
+recorded only once stored and confirmed), its lock passes (each one's objects stay
+noted as owed until it has set their locks), and the reads of objects and of their locks
+(``host.mediasource``, ``host.medialocks``: a read cut off changes nothing) are.
 """
 
 import queue
@@ -20,6 +21,17 @@ class NoThread(Exception):
     """Not one of a pool's threads could be started (the system refused new threads): the
     call was not queued. Apart from the RuntimeError of a pool shut down, which a caller
     reads as "stopping"."""
+
+
+def run_here(fn: Callable[..., Any], *args: Any) -> Future:
+    """``fn(*args)`` run in this thread, its result or error in a future: for a caller
+    whose pool could start no thread (``NoThread``) and that can do the work itself."""
+    future: Future = Future()
+    try:
+        future.set_result(fn(*args))
+    except Exception as exc:  # the caller's to judge, through the future
+        future.set_exception(exc)
+    return future
 
 
 class DaemonPool:

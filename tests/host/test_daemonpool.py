@@ -125,3 +125,43 @@ def test_calls_that_never_return_do_not_hold_the_process_end():
         [sys.executable, "-c", STUCK], capture_output=True, text=True, timeout=WAIT_S
     )
     assert (done.returncode, done.stdout) == (0, "ending False\n"), done.stderr
+
+
+# The review page's reads of footage ahead, and a full check's reads of the objects'
+# locks, waiting on an object store that never answers; then the end of the program.
+STUCK_READS = """
+import threading
+from host import medialocks
+from host.mediasource import ObjectMedia
+
+reading = threading.Barrier(3)
+
+
+class Unanswered(ObjectMedia):
+    def read_range(self, *span):
+        reading.wait()
+        threading.Event().wait()
+
+
+def lock_in_store(media, digest, version):
+    reading.wait()
+    threading.Event().wait()
+
+
+medialocks.lock_in_store = lock_in_store
+media = Unanswered(None, "bucket", lambda digest: "v1")
+spans = media.read_spans([(bytes(32), 0, 1)])
+threading.Thread(target=next, args=(spans,), daemon=True).start()
+checks = medialocks._ask_ahead(None, {bytes(32): ("v1", None)})
+next(checks)
+reading.wait()
+print("ending", flush=True)
+"""
+
+
+def test_reads_that_never_return_do_not_hold_the_process_end():
+    # A server asked to stop ends: the reads run on daemon threads.
+    done = subprocess.run(
+        [sys.executable, "-c", STUCK_READS], capture_output=True, text=True, timeout=WAIT_S
+    )
+    assert (done.returncode, done.stdout) == (0, "ending\n"), done.stderr
