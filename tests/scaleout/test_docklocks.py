@@ -35,8 +35,6 @@ from tests.host.helpers import (
 ACCOUNTS = (("clerk", (people.CLERK,), None),)
 DAY = retention.DAY_MS
 WAIT_S = 300  # a bound on a hang, never a timing assertion
-# A bound on a host's end after Ctrl-C, well under its S3 client's own (two reads of 60 s).
-EXIT_S = 30
 
 # A host that stores a session's media and records them (what the receipt waits for),
 # says so, then closes its store (which waits for the dock's lock pass).
@@ -58,7 +56,8 @@ store.close()
 # The same host, whose object store stops answering while its session (a thread, as a sync
 # daemon's) uploads the media ("uploads") or once they are stored there, when the dock's
 # lock pass asks it ("lock-pass"). Ctrl-C closes the store; the host then says which
-# threads, besides its main one, would still hold the interpreter's exit, and ends.
+# threads, besides its main one, would still hold the interpreter's exit, and the state of
+# its store's pools (each shut down, and how many of its calls have not ended), and ends.
 UNANSWERED_HOST = """
 import os
 import sys
@@ -99,6 +98,9 @@ except KeyboardInterrupt:
 main = threading.main_thread()
 held = [t.name for t in threading.enumerate() if t is not main and not t.daemon]
 print("closed", *held, flush=True)
+for pool in (store._pool, store._passes):
+    if pool is not None:
+        print(pool.name, "shut" if pool._shut else "open", pool._unfinished, flush=True)
 """
 
 
@@ -409,10 +411,11 @@ def test_a_lock_the_object_store_refused_in_a_docks_pass_is_said_and_stays_owed(
 @pytest.fixture
 def unanswering():
     """An object store that takes connections and never answers on them: ``(its endpoint,
-    the connections it has taken)``; its socket and theirs closed after the test."""
+    an event set once it has taken one)``; its socket and theirs closed after the test."""
     server = socket.create_server(("127.0.0.1", 0))
     server.settimeout(0.1)
     taken: list = []
+    asked = threading.Event()
     stop = threading.Event()
 
     def take():
@@ -421,11 +424,12 @@ def unanswering():
                 taken.append(server.accept()[0])
             except TimeoutError:
                 continue
+            asked.set()
 
     taker = threading.Thread(target=take, daemon=True)
     taker.start()
     try:
-        yield "http://127.0.0.1:%d" % server.getsockname()[1], taken
+        yield "http://127.0.0.1:%d" % server.getsockname()[1], asked
     finally:
         stop.set()
         taker.join(WAIT_S)
@@ -439,12 +443,13 @@ def test_ctrl_c_ends_a_host_waiting_on_an_object_store_that_never_answers(
 ):
     # The session's uploads, or the dock's lock pass after them, wait on the object
     # store's answer, which never comes. Ctrl-C closes the store within its bound and the
-    # process ends: no thread left waiting on the store holds its exit (before, the pools'
-    # threads did, until the S3 client's timeouts and retries ran out: two minutes, and
-    # the close itself waited for every upload). Nothing is lost: media not recorded stay
-    # missing for the next dock; objects recorded stay owed their pass, for the upkeep.
+    # process ends: once the close has returned, no thread left waiting on the store would
+    # hold its exit (before, the pools' threads would have, until the S3 client's timeouts
+    # and retries ran out: two minutes), and its pools are shut down. Nothing is lost:
+    # media not recorded stay missing for the next dock; objects recorded stay owed their
+    # pass, for the upkeep.
     url, media = scale_store
-    endpoint, taken = unanswering
+    endpoint, asked = unanswering
     store, src, device, _item = held_recording(tmp_path, url, media)
     digests = {bytes(d) for d, _n in store.missing_media(device)}
     store.close()
@@ -456,16 +461,25 @@ def test_ctrl_c_ends_a_host_waiting_on_an_object_store_that_never_answers(
     )  # fmt: skip
     try:
         assert host.stdout.readline().strip() == "serving"
-        while not taken and host.poll() is None:  # the store has been asked
-            threading.Event().wait(0.05)
-        assert host.poll() is None, host.communicate()[1]
+        for _ in range(WAIT_S * 20):  # until the store has been asked: a bound on a hang
+            if asked.wait(0.05) or host.poll() is not None:
+                break
+        else:
+            pytest.fail("the host never asked the object store (%d s)" % WAIT_S)
+        assert host.poll() is None, host.communicate()[1]  # it is waiting on the store
         host.send_signal(signal.SIGINT)
-        out, err = host.communicate(timeout=EXIT_S)
+        out, err = host.communicate(timeout=WAIT_S)  # a bound on a hang, not the verdict
     finally:
         if host.poll() is None:
             host.kill()
             host.communicate()
-    assert out.split() == ["closed"], err  # no thread left waiting holds the end
+    lines = out.splitlines()
+    assert lines[0].split() == ["closed"], err  # no thread left waiting holds the end
+    # Each pool shut down (how many of its calls have not ended is shown, not judged: the
+    # S3 client gives up on its own in the end).
+    pools = {line.split()[0]: line.split()[1] for line in lines[1:]}
+    passes = {"lock-pass": "shut"} if stage == "lock-pass" else {}
+    assert pools == {"s3-upload": "shut", **passes}, out
     assert host.returncode == 0, err
     store = PgEvidenceStore(url, media)
     if stage == "uploads":
