@@ -288,17 +288,30 @@ def apply(
 def _ask_ahead(media: "S3Media", objects: dict) -> "Iterator[Any]":
     """Each object's lock as the object store answers it (a future, in ``objects``'
     order), READERS asked at once and at most a few dozen ahead of the one waited for:
-    a full check of many objects waits on the store's round trips, not on one at a time."""
-    from concurrent.futures import ThreadPoolExecutor
+    a full check of many objects waits on the store's round trips, not on one at a time.
+    The reads run on daemon threads (``host.daemonpool``): one waiting on an object store
+    that does not answer never holds the process's end, and a read cut off changes
+    nothing; those not started when the check ends are dropped."""
+    from host.daemonpool import DaemonPool, NoThread, run_here
 
     ahead = READERS * 8
-    with ThreadPoolExecutor(READERS, thread_name_prefix="lock-check") as pool:
+    pool = DaemonPool("lock-check", READERS)
+
+    def ask(digest: bytes, version: str) -> "Any":
+        try:
+            return pool.submit(lock_in_store, media, digest, version)
+        except NoThread:  # no thread could start: asked here, one at a time
+            return run_here(lock_in_store, media, digest, version)
+
+    try:
         items = iter(objects.items())
-        queue = [pool.submit(lock_in_store, media, d, v) for d, (v, _n) in _take(items, ahead)]
+        queue = [ask(d, v) for d, (v, _n) in _take(items, ahead)]
         while queue:
             yield queue.pop(0)
             for d, (v, _n) in _take(items, 1):
-                queue.append(pool.submit(lock_in_store, media, d, v))
+                queue.append(ask(d, v))
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def _take(items: "Iterator[Any]", n: int) -> list:

@@ -20,9 +20,10 @@ objects it needs are fetched into a folder of files first (``host.mediafetch``).
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
+
+from host.daemonpool import DaemonPool, NoThread, run_here
 
 READ_BLOCK = 256 * 1024
 VERSIONS_KEPT = 100_000  # digest -> recorded version, remembered (a version never changes)
@@ -110,7 +111,9 @@ class ObjectMedia:
         self._version_of = version_of
         self._versions: OrderedDict[bytes, str] = OrderedDict()
         self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
+        # The readers ahead: daemon threads, so a read waiting on an object store that does
+        # not answer never holds the process's end (a read cut off changes nothing).
+        self._pool: DaemonPool | None = None
 
     def version(self, digest: bytes) -> str:
         """The recorded version of ``digest``'s object (asked of the database once)."""
@@ -182,7 +185,7 @@ class ObjectMedia:
         crosses twenty small fragments waits for about five round trips, not twenty."""
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(READERS, thread_name_prefix="media-read")
+                self._pool = DaemonPool("media-read", READERS)
             pool = self._pool
         todo = iter(spans)
         asked: deque = deque()
@@ -192,7 +195,13 @@ class ObjectMedia:
                 span = next(todo, None)
                 if span is None:
                     return
-                asked.append(pool.submit(lambda s: b"".join(self.read_range(*s)), span))
+                try:
+                    asked.append(pool.submit(read, span))
+                except NoThread:  # no thread could start: read here, one span at a time
+                    asked.append(run_here(read, span))
+
+        def read(span: "tuple[bytes, int, int]") -> bytes:
+            return b"".join(self.read_range(*span))
 
         ask()
         try:

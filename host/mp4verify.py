@@ -220,8 +220,10 @@ def _hash_fragments(conn, fh: BinaryIO, size: int, path: str) -> None:
     start = end = -1  # the fragment being gathered: a moof and the mdats after it
 
     def done(start: int, end: int) -> None:
-        out.extend(start.to_bytes(8, "big") + end.to_bytes(8, "big"))
-        out.extend(_hash_range(fd, start, end, buf))
+        # Hashed first: a file shortened under the hash leaves no digest's start behind,
+        # which would make the whole answer unusable rather than leave the rest to hash.
+        sha = _hash_range(fd, start, end, buf)
+        out.extend(start.to_bytes(8, "big") + end.to_bytes(8, "big") + sha)
 
     try:
         for box in boxes(fh, size, path):

@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from host import hostlog, i18n, sqlstore, tlog
-from host.daemonpool import DaemonPool
+from host.daemonpool import DaemonPool, NoThread
 from host.evidence import (
     EvidenceError,
     EvidenceStore,
@@ -382,6 +382,9 @@ class PgEvidenceStore(EvidenceStore):
         self._passes: DaemonPool | None = None  # the docks' lock passes, one at a time
         self._passer: PgEvidenceStore | None = None  # the passes' own connection (_apart)
         self._last_pass: Any = None  # the future of the pass queued last (close waits for it)
+        # Guards _passes and _last_pass, apart from the connection's lock, which a stuck
+        # statement may hold while the close reads them.
+        self._pass_lock = threading.Lock()
         self._room = threading.BoundedSemaphore(UPLOADS)
         # digest -> when the chunk naming it was recorded (ms), for the media a session is
         # about to bring (``missing_media``): its object's first lock starts from there.
@@ -505,9 +508,10 @@ class PgEvidenceStore(EvidenceStore):
             raw.execute(sqlstore.pg_schema(schema))
 
     def close(self) -> None:
-        """Close the connection. The uploads under way are awaited ``CLOSE_WAIT_S``, then
-        left to their threads (an object stored after this is named by nothing; its media
-        stay noted as missing, so the next dock brings them again). A statement another
+        """Close the connection. The uploads under way or queued are left to their threads
+        from the moment the close starts: none could be recorded any more (``make_durable``
+        refuses once the store is closing), so an object they store is named by nothing and
+        its media stay noted as missing: the next dock brings them again. A statement another
         thread has under way is awaited ``CLOSE_WAIT_S``, then cancelled (its transaction
         rolled back: nothing half-written), so that a step waiting on a lock another host
         holds, or on a database that does not answer, cannot keep a server's end waiting
@@ -519,8 +523,7 @@ class PgEvidenceStore(EvidenceStore):
         # (its objects are noted in lock_new already) and no statement starts.
         self._closing = True
         if self._pool is not None:
-            self._pool.shutdown()
-            self._pool.join(CLOSE_WAIT_S)
+            self._pool.shutdown()  # none is waited for: see above
         self._end_passes()
         held = self._lock.acquire(timeout=CLOSE_WAIT_S)
         for _ in range(CLOSE_CANCELS):
@@ -549,11 +552,12 @@ class PgEvidenceStore(EvidenceStore):
         so nothing it would record after this starts."""
         from concurrent.futures import wait
 
-        # Read without the connection's lock, which a stuck statement may hold.
-        passes, last = self._passes, self._last_pass
-        if passes is None:
-            return
-        passes.shutdown()  # no pass starts after those queued
+        with self._pass_lock:  # not the connection's lock, which a stuck statement may hold
+            passes = self._passes
+            if passes is None:
+                return
+            passes.shutdown()  # no pass is queued after this; those queued still run
+            last = self._last_pass  # read after: a pass queued meanwhile is the one awaited
         done = last is None or bool(wait([last], timeout=CLOSE_WAIT_S).done)
         if not done:
             passes.shutdown(cancel_futures=True)
@@ -799,6 +803,9 @@ class PgEvidenceStore(EvidenceStore):
         self._room.acquire()  # back-pressure: the session waits while the uploads catch up
         try:
             future = self._uploader().submit(self.media.put, digest, data, md5, until)
+        except NoThread as exc:
+            self._room.release()
+            raise EvidenceError(i18n.text("pg.no_thread", why=str(exc))) from None
         except BaseException:
             self._room.release()
             raise
@@ -883,7 +890,7 @@ class PgEvidenceStore(EvidenceStore):
         """The new objects' lock pass, queued to run after this returns: the receipt, which
         waits for ``make_durable``, never waits for the management tables' write lock or
         the object store's lock requests. One pass at a time, in the order of the docks."""
-        with self._lock:
+        with self._pass_lock:
             if self._closing:
                 return  # the objects are noted in lock_new: the upkeep sets their locks
             if self._passes is None:
@@ -892,18 +899,20 @@ class PgEvidenceStore(EvidenceStore):
                 self._last_pass = self._passes.submit(self._lock_new, digests, now_ms)
             except RuntimeError:  # shut down by a close meanwhile: lock_new keeps them
                 pass
+            except NoThread:  # the system refused the pass a thread: lock_new keeps them
+                pass  # for the upkeep, as for a host stopped before its pass
 
     def wait_for_locks(self) -> None:
         """Return once the lock passes of every dock recorded so far have run (a reader of
         the locks right after a dock; ``close`` waits for them too, within its bound, and
         after it this returns at once)."""
-        with self._lock:
+        with self._pass_lock:
             passes = None if self._closing else self._passes
         if passes is None:
             return
         try:
             marker = passes.submit(lambda: None)  # one thread: the passes before it are done
-        except RuntimeError:  # closed meanwhile
+        except (RuntimeError, NoThread):  # closed meanwhile, or no pass could ever run
             return
         marker.result()
 
@@ -915,6 +924,8 @@ class PgEvidenceStore(EvidenceStore):
         from host import medialocks
 
         _stall("lock-pass")
+        if self._closing:  # the close began before this pass: no connection is made for it
+            return  # its objects are noted in lock_new: the upkeep sets their locks
         try:
             if self._passer is None:
                 self._passer = self._apart()
@@ -922,6 +933,8 @@ class PgEvidenceStore(EvidenceStore):
                     self._passer._stop()
             applied = medialocks.after_dock(self._passer, digests, now_ms)
         except Exception as exc:  # the session's evidence is stored and recorded already
+            if self._closing:
+                return  # cut off by the close, not refused: left in lock_new as above
             self.lock_problems.append(("", str(exc).splitlines()[0] if str(exc) else repr(exc)))
             return
         for digest, why in applied.failed if applied is not None else ():
@@ -937,6 +950,7 @@ class PgEvidenceStore(EvidenceStore):
         twin = copy.copy(self)
         twin._db = connect(self.url)
         twin._lock = threading.RLock()
+        twin._pass_lock = threading.Lock()
         twin._claims = {}
         twin._pool = twin._passes = twin._passer = twin._source = twin._last_pass = None
         return twin

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from host.daemonpool import DaemonPool
+from host.daemonpool import DaemonPool, NoThread
 
 WAIT_S = 300  # a bound on a hang, never a timing assertion
 
@@ -74,11 +74,43 @@ def test_workers_run_that_many_calls_at_once():
     assert pool.join(WAIT_S)
 
 
+def test_threads_the_system_refused_are_tried_again_and_none_started_is_its_own_error(
+    monkeypatch,
+):
+    # A pool whose threads the system refuses: with none started, the call is refused as
+    # NoThread (not the RuntimeError of a pool shut down) and nothing is queued; with some
+    # started, they run the calls and the rest are started at a later call, never more
+    # than ``workers`` in all.
+    pool = DaemonPool("refused-pool", workers=3)
+    start = threading.Thread.start
+    allowed = [0]
+
+    def refusing(thread):
+        if thread.name.startswith("refused-pool"):
+            if allowed[0] == 0:
+                raise RuntimeError("can't start new thread")
+            allowed[0] -= 1
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", refusing)
+    with pytest.raises(NoThread):
+        pool.submit(len, "a")
+    assert pool.join(0)  # nothing was queued
+    allowed[0] = 1
+    assert pool.submit(len, "ab").result(WAIT_S) == 2  # one thread runs it
+    allowed[0] = 5
+    assert pool.submit(len, "abc").result(WAIT_S) == 3
+    names = sorted(t.name for t in threading.enumerate() if t.name.startswith("refused-pool"))
+    assert names == ["refused-pool_0", "refused-pool_1", "refused-pool_2"]
+    pool.shutdown()
+    assert pool.join(WAIT_S)
+
+
 # Calls that never return, then the end of the program: it ends (a ThreadPoolExecutor's
 # workers would be joined at exit, for ever).
 STUCK = """
 import threading
-from host.daemonpool import DaemonPool
+from host.daemonpool import DaemonPool, NoThread
 
 pool = DaemonPool("stuck", workers=2)
 for _ in range(3):
@@ -93,3 +125,43 @@ def test_calls_that_never_return_do_not_hold_the_process_end():
         [sys.executable, "-c", STUCK], capture_output=True, text=True, timeout=WAIT_S
     )
     assert (done.returncode, done.stdout) == (0, "ending False\n"), done.stderr
+
+
+# The review page's reads of footage ahead, and a full check's reads of the objects'
+# locks, waiting on an object store that never answers; then the end of the program.
+STUCK_READS = """
+import threading
+from host import medialocks
+from host.mediasource import ObjectMedia
+
+reading = threading.Barrier(3)
+
+
+class Unanswered(ObjectMedia):
+    def read_range(self, *span):
+        reading.wait()
+        threading.Event().wait()
+
+
+def lock_in_store(media, digest, version):
+    reading.wait()
+    threading.Event().wait()
+
+
+medialocks.lock_in_store = lock_in_store
+media = Unanswered(None, "bucket", lambda digest: "v1")
+spans = media.read_spans([(bytes(32), 0, 1)])
+threading.Thread(target=next, args=(spans,), daemon=True).start()
+checks = medialocks._ask_ahead(None, {bytes(32): ("v1", None)})
+next(checks)
+reading.wait()
+print("ending", flush=True)
+"""
+
+
+def test_reads_that_never_return_do_not_hold_the_process_end():
+    # A server asked to stop ends: the reads run on daemon threads.
+    done = subprocess.run(
+        [sys.executable, "-c", STUCK_READS], capture_output=True, text=True, timeout=WAIT_S
+    )
+    assert (done.returncode, done.stdout) == (0, "ending\n"), done.stderr

@@ -583,3 +583,45 @@ def test_an_evidence_box_that_is_not_cbor_says_the_decoders_reason_in_chinese(ex
     assert en.returncode == zh.returncode
     assert "不是确定性 CBOR（第 0 字节处：不定长度的映射不是确定性编码）" in zh.stdout, zh.stdout
     assert "indefinite" not in zh.stdout
+
+
+class _Sent:
+    """The pipe end a hashing worker answers on, kept here (the worker run in this process)."""
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def send_bytes(self, data: bytes) -> None:
+        self.data += data
+
+
+def test_a_file_shortened_under_the_hashing_worker_leaves_its_answer_usable(
+    exported, tmp_path, monkeypatch
+):
+    # R-HOST-5: the file is cut short as the worker starts on its second fragment: its
+    # answer is the first fragment's digest, whole (the main process hashes the rest), not
+    # a digest's start that makes the whole answer unusable.
+    import host.mp4verify as mp4verify
+
+    rec, out, _, _ = exported
+    assert len(rec.fragments) >= 2
+    path = variant(tmp_path, out.read_bytes())
+    size = path.stat().st_size
+    real = mp4verify._hash_range
+    calls: list = []
+
+    def hash_range(fd, start, end, buf):
+        calls.append((start, end))
+        if len(calls) == 2:
+            os.truncate(path, start + 1)  # shortened by another program mid-walk
+        return real(fd, start, end, buf)
+
+    monkeypatch.setattr(mp4verify, "_hash_range", hash_range)
+    sent = _Sent()
+    with open(path, "rb") as fh:
+        mp4verify._hash_fragments(sent, fh, size, str(path))
+    assert len(calls) == 2
+    start, end = calls[0]
+    whole = out.read_bytes()[start:end]
+    expected = start.to_bytes(8, "big") + end.to_bytes(8, "big") + hashlib.sha256(whole).digest()
+    assert sent.data == expected

@@ -77,6 +77,17 @@ def _serve_garbled(conn, public_key: bytes) -> None:
         conn.send_bytes(b"\x02" * len(conn.recv()))  # not an outcome: neither 0 nor 1
 
 
+def _serve_then_stall(conn, public_key: bytes) -> None:
+    """The worker, but it never answers its third batch (nor any after): the batch stays
+    in flight until the worker is killed."""
+    checker = SignatureChecker(public_key)
+    for _ in range(2):
+        batch = conn.recv()
+        conn.send_bytes(bytes(checker.check(m, s) for m, s in batch))
+    conn.recv()
+    threading.Event().wait()
+
+
 @pytest.mark.parametrize("taken", [0, BATCH + 1])
 @pytest.mark.parametrize("worker", ["killed", "garbled", "another thread"])
 def test_a_worker_that_dies_changes_no_outcome(monkeypatch, worker, taken):
@@ -88,6 +99,8 @@ def test_a_worker_that_dies_changes_no_outcome(monkeypatch, worker, taken):
     expected = [checker.check(m, s) for m, s in pairs]
     if worker == "garbled":
         monkeypatch.setattr(sigworker, "_serve", _serve_garbled)
+    elif worker == "killed":
+        monkeypatch.setattr(sigworker, "_serve", _serve_then_stall)
     forked: list = []  # each worker WorkerChecks started (None: it could not)
     start = WorkerChecks._start
 
@@ -108,7 +121,8 @@ def test_a_worker_that_dies_changes_no_outcome(monkeypatch, worker, taken):
         assert len(forked) == 1 and (forked[0] is None) == (worker == "another thread")
         if worker == "killed":
             worker_proc = checks._proc
-            assert worker_proc is not None  # it answered all it was asked: still at work
+            assert worker_proc is not None  # it never answers the third batch: still at work
+            assert checks._sent  # that batch, at least, is in flight as it is killed
             worker_proc.proc.kill()
             worker_proc.proc.join()
         got += [checks.take() for _ in range(3 * BATCH - taken)]

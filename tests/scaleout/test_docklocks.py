@@ -21,7 +21,7 @@ import pytest
 from host import audit, i18n, items, medialocks, people, retention
 from host.access import Desk
 from host.cli.main import main
-from host.evidence import SqliteEvidenceStore
+from host.evidence import EvidenceError, SqliteEvidenceStore
 from host.pgstore import FAULT_ENV, WRITE_LOCK, PgEvidenceStore
 from tests.firmware.helpers import start
 from tests.host.helpers import (
@@ -35,8 +35,6 @@ from tests.host.helpers import (
 ACCOUNTS = (("clerk", (people.CLERK,), None),)
 DAY = retention.DAY_MS
 WAIT_S = 300  # a bound on a hang, never a timing assertion
-# A bound on a host's end after Ctrl-C, well under its S3 client's own (two reads of 60 s).
-EXIT_S = 30
 
 # A host that stores a session's media and records them (what the receipt waits for),
 # says so, then closes its store (which waits for the dock's lock pass).
@@ -58,7 +56,8 @@ store.close()
 # The same host, whose object store stops answering while its session (a thread, as a sync
 # daemon's) uploads the media ("uploads") or once they are stored there, when the dock's
 # lock pass asks it ("lock-pass"). Ctrl-C closes the store; the host then says which
-# threads, besides its main one, would still hold the interpreter's exit, and ends.
+# threads, besides its main one, would still hold the interpreter's exit, and the state of
+# its store's pools (each shut down, and how many of its calls have not ended), and ends.
 UNANSWERED_HOST = """
 import os
 import sys
@@ -99,6 +98,9 @@ except KeyboardInterrupt:
 main = threading.main_thread()
 held = [t.name for t in threading.enumerate() if t is not main and not t.daemon]
 print("closed", *held, flush=True)
+for pool in (store._pool, store._passes):
+    if pool is not None:
+        print(pool.name, "shut" if pool._shut else "open", pool._unfinished, flush=True)
 """
 
 
@@ -296,6 +298,75 @@ def test_a_pass_owed_after_the_close_began_is_left_to_the_upkeep(tmp_path, scale
     src.close()
 
 
+def test_a_pass_that_starts_after_the_close_began_makes_no_connection_and_says_nothing(
+    tmp_path, scale_store
+):
+    # R-HOST-3: the dock's pass was queued before the close and starts once it has begun:
+    # it opens no database connection of its own, notes no lock problem (nothing was
+    # refused), and its objects stay owed to the upkeep.
+    url, media = scale_store
+    store, src, device, _item = held_recording(tmp_path, url, media)
+    digests = {bytes(d) for d, _n in store.missing_media(device)}
+    staged = [store.put_media(d, src.read_media(d), defer=True) for d in sorted(digests)]
+    closing = threading.Event()
+    real_end, real_pass, real_apart = store._end_passes, store._lock_new, store._apart
+    apart: list = []
+
+    def end_passes():
+        closing.set()  # the close has begun (the store is closing)
+        real_end()
+
+    def pass_after_close(done, now_ms):
+        assert closing.wait(WAIT_S)
+        real_pass(done, now_ms)
+
+    store._end_passes, store._lock_new = end_passes, pass_after_close
+    store._apart = lambda: apart.append(True) or real_apart()
+    store.make_durable(staged)
+    store.close()
+    store._last_pass.result(WAIT_S)  # the pass has ended, whatever the close waited
+    assert closing.is_set() and apart == []
+    assert store.lock_problems == []
+    assert owed(url) == digests
+    src.close()
+
+
+@pytest.mark.parametrize("refused", ["s3-upload", "lock-pass"])
+def test_threads_the_system_refuses_lose_nothing_and_say_one_line(
+    tmp_path, scale_store, monkeypatch, refused
+):
+    # R-HOST-3: the system refuses the uploads' threads: the upload is refused with one
+    # line that says what to do, nothing recorded, the media still missing. It refuses the
+    # lock pass's: the dock is recorded, its objects stay owed to the upkeep.
+    i18n.use("en")
+    url, media = scale_store
+    store, src, device, _item = held_recording(tmp_path, url, media)
+    digests = {bytes(d) for d, _n in store.missing_media(device)}
+    start = threading.Thread.start
+
+    def refusing(thread):
+        if thread.name.startswith(refused):
+            raise RuntimeError("can't start new thread")
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", refusing)
+    if refused == "s3-upload":
+        with pytest.raises(EvidenceError) as said:
+            store.put_media(min(digests), src.read_media(min(digests)), defer=True)
+        why = "s3-upload: can't start new thread"
+        assert str(said.value) == i18n.text("pg.no_thread", why=why)
+        assert {bytes(d) for d, _n in store.missing_media(device)} == digests
+        assert store.locks() == {}
+    else:
+        staged = [store.put_media(d, src.read_media(d), defer=True) for d in sorted(digests)]
+        store.make_durable(staged)
+        store.wait_for_locks()  # returns: no pass could run
+        assert store.missing_media(device) == [] and owed(url) == digests
+    assert store.lock_problems == []
+    store.close()
+    src.close()
+
+
 class RefusingOne:
     """The real S3 client, but one object's locks refused."""
 
@@ -340,10 +411,11 @@ def test_a_lock_the_object_store_refused_in_a_docks_pass_is_said_and_stays_owed(
 @pytest.fixture
 def unanswering():
     """An object store that takes connections and never answers on them: ``(its endpoint,
-    the connections it has taken)``; its socket and theirs closed after the test."""
+    an event set once it has taken one)``; its socket and theirs closed after the test."""
     server = socket.create_server(("127.0.0.1", 0))
     server.settimeout(0.1)
     taken: list = []
+    asked = threading.Event()
     stop = threading.Event()
 
     def take():
@@ -352,11 +424,12 @@ def unanswering():
                 taken.append(server.accept()[0])
             except TimeoutError:
                 continue
+            asked.set()
 
     taker = threading.Thread(target=take, daemon=True)
     taker.start()
     try:
-        yield "http://127.0.0.1:%d" % server.getsockname()[1], taken
+        yield "http://127.0.0.1:%d" % server.getsockname()[1], asked
     finally:
         stop.set()
         taker.join(WAIT_S)
@@ -370,12 +443,13 @@ def test_ctrl_c_ends_a_host_waiting_on_an_object_store_that_never_answers(
 ):
     # The session's uploads, or the dock's lock pass after them, wait on the object
     # store's answer, which never comes. Ctrl-C closes the store within its bound and the
-    # process ends: no thread left waiting on the store holds its exit (before, the pools'
-    # threads did, until the S3 client's timeouts and retries ran out: two minutes, and
-    # the close itself waited for every upload). Nothing is lost: media not recorded stay
-    # missing for the next dock; objects recorded stay owed their pass, for the upkeep.
+    # process ends: once the close has returned, no thread left waiting on the store would
+    # hold its exit (before, the pools' threads would have, until the S3 client's timeouts
+    # and retries ran out: two minutes), and its pools are shut down. Nothing is lost:
+    # media not recorded stay missing for the next dock; objects recorded stay owed their
+    # pass, for the upkeep.
     url, media = scale_store
-    endpoint, taken = unanswering
+    endpoint, asked = unanswering
     store, src, device, _item = held_recording(tmp_path, url, media)
     digests = {bytes(d) for d, _n in store.missing_media(device)}
     store.close()
@@ -387,16 +461,25 @@ def test_ctrl_c_ends_a_host_waiting_on_an_object_store_that_never_answers(
     )  # fmt: skip
     try:
         assert host.stdout.readline().strip() == "serving"
-        while not taken and host.poll() is None:  # the store has been asked
-            threading.Event().wait(0.05)
-        assert host.poll() is None, host.communicate()[1]
+        for _ in range(WAIT_S * 20):  # until the store has been asked: a bound on a hang
+            if asked.wait(0.05) or host.poll() is not None:
+                break
+        else:
+            pytest.fail("the host never asked the object store (%d s)" % WAIT_S)
+        assert host.poll() is None, host.communicate()[1]  # it is waiting on the store
         host.send_signal(signal.SIGINT)
-        out, err = host.communicate(timeout=EXIT_S)
+        out, err = host.communicate(timeout=WAIT_S)  # a bound on a hang, not the verdict
     finally:
         if host.poll() is None:
             host.kill()
             host.communicate()
-    assert out.split() == ["closed"], err  # no thread left waiting holds the end
+    lines = out.splitlines()
+    assert lines[0].split() == ["closed"], err  # no thread left waiting holds the end
+    # Each pool shut down (how many of its calls have not ended is shown, not judged: the
+    # S3 client gives up on its own in the end).
+    pools = {line.split()[0]: line.split()[1] for line in lines[1:]}
+    passes = {"lock-pass": "shut"} if stage == "lock-pass" else {}
+    assert pools == {"s3-upload": "shut", **passes}, out
     assert host.returncode == 0, err
     store = PgEvidenceStore(url, media)
     if stage == "uploads":
