@@ -595,6 +595,11 @@ class _Builder:
             raise Refused(
                 i18n.text("court.changed", item=want.item, seq=exc.seq), NOT_AUTHENTIC
             ) from None
+        except Unusable:
+            # The video cannot be made (media not synced, an unreadable initialisation
+            # segment): a broken ledger is said first, as what it is (not authentic).
+            self.ledger_checked(want)
+            raise
         # Hashed as it was written (every fragment then read back and checked): no second read.
         size = (self.root / rel).stat().st_size
         self.known[rel] = (facts["file_sha256"], size)

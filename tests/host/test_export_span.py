@@ -549,6 +549,48 @@ def test_a_court_package_of_an_fmp4_recording_checks_the_link_into_its_span(
     assert "NOT OK" in _refused_as_not_authentic(monkeypatch, capsys, store, item, tmp_path / "p")
 
 
+def _fmp4_store_linked_wrong(tmp_path: Path) -> "tuple[Path, str, list]":
+    """An fMP4 store whose hash of the entry before the recording's span was changed (only
+    the chain finds it): (the store, its item, its entries)."""
+    from tests.host.courtstore import fmp4_store, the_item
+
+    store = fmp4_store(tmp_path)
+    item = the_item(store)
+    ev = SqliteEvidenceStore(store, readonly=True)
+    try:
+        entries = [parse_entry(r) for r in ev.entries(DEVICE)]
+    finally:
+        ev.close()
+    number = record_starts(entries)[0]
+    assert number > 0
+    db = sqlite3.connect(store / "evidence.db")
+    db.execute("UPDATE entries SET hash = ? WHERE seq = ?", (b"\xab" * 32, number - 1))
+    db.commit()
+    db.close()
+    return store, item, entries
+
+
+@pytest.mark.parametrize("media", ["fragment", "init"])
+def test_an_fmp4_recording_whose_media_is_gone_and_ledger_broken_is_not_ok(
+    tmp_path, monkeypatch, capsys, media
+):  # R-HOST-5: the export cannot be made (media not synced), and the ledger is broken: the
+    # broken ledger is said (exit 1, not authentic), as the MP4 export says it, not exit 2.
+    from protocol.ledger import media_digest
+    from protocol.registry import F_MEDIA_TYPE, MEDIA_MP4_INIT
+
+    store, item, entries = _fmp4_store_linked_wrong(tmp_path)
+    chunks = [e for e in entries if e.kind == KIND_CHUNK]
+    init = [e for e in chunks if e.fields.get(F_MEDIA_TYPE) == MEDIA_MP4_INIT]
+    gone = init[0] if media == "init" else [e for e in chunks if e not in init][1]
+    ev = SqliteEvidenceStore(store, readonly=True)
+    try:
+        ev.media_file(media_digest(gone.fields)).unlink()
+    finally:
+        ev.close()
+    err = _refused_as_not_authentic(monkeypatch, capsys, store, item, tmp_path / "p")
+    assert "NOT OK" in err
+
+
 def _recording_at_seq_0() -> list:
     """A ledger whose recording 0 starts at seq 0 (a device's first entry), then a boot."""
     writer = LedgerWriter(make_signer(SEED_A), DEVICE, sign_every=1 << 20)
