@@ -412,11 +412,11 @@ class _Builder:
     def recording(self, n: int, want: Wanted, custody_rows: list) -> "tuple[dict, _Video | None]":
         """What the manifest says of recording ``want``, with every file of it written but
         an fMP4 recording's video: that one is exported later (``export``), which says
-        where its chunks lie in the file. Its span's verification starts here, beside; a
-        recording the package cannot use is said only once that verdict is in, so a broken
-        ledger (a record-start row deleted: "no such recording") is said first, as what it
-        is."""
-        self.verify_beside(want)
+        where its chunks lie in the file. Its span's verification runs beside its media's
+        copy (a raw recording's here, an fMP4 one's in ``export``), one recording's at a
+        time; a recording the package cannot use is said only once that verdict is in, so a
+        broken ledger (a record-start row deleted: "no such recording") is said first, as
+        what it is."""
         try:
             return self._recording(n, want, custody_rows)
         except PackageError:
@@ -473,6 +473,7 @@ class _Builder:
                 % want.item,
             )
         else:
+            self.verify_beside(want)  # beside the copy of its chunks, next
             chunk_rows = _chunk_rows(chunks, self._raw(d, want, included, spoken), spoken)
         playable = None
         if fmp4 or (self.root / d / "video.mp4").exists():
@@ -515,7 +516,10 @@ class _Builder:
         }, video
 
     def export(self, rec: dict, video: "_Video") -> None:
-        """Export ``video``'s recording into the package, and say where its chunks lie."""
+        """Export ``video``'s recording into the package, and say where its chunks lie.
+        Its span's verification starts now, beside the copy of its fragments: one worker at
+        a time, however many recordings the package holds."""
+        self.verify_beside(video.want)
         places = self._fmp4(video.d, video.want, video.span, video.rec_id, video.included)
         rec["chunks"] = _chunk_rows(video.chunks, places, video.spoken)
 

@@ -591,6 +591,46 @@ def test_an_fmp4_recording_whose_media_is_gone_and_ledger_broken_is_not_ok(
     assert "NOT OK" in err
 
 
+def test_an_fmp4_recordings_span_is_verified_beside_its_own_copy(tmp_path, monkeypatch):
+    # R-HOST-5 with the package's speed: the worker that verifies an fMP4 recording's span
+    # starts with its video's export (after every recording's files are laid out), not all
+    # together before any copy; one runs at a time.
+    from host import sigworker
+    from host.court import package
+    from tests.host import courtstore
+
+    store = courtstore.fmp4_store(tmp_path)
+    item = courtstore.the_item(store)
+    said: list = []
+    live: list = []
+    real_worker = sigworker.LedgerWorker
+
+    class Counted(real_worker):  # type: ignore[misc,valid-type]
+        def __init__(self, *args, **kwargs):
+            said.append(("worker", len(live)))
+            live.append(self)
+            super().__init__(*args, **kwargs)
+
+        def close(self):
+            if self in live:
+                live.remove(self)
+            super().close()
+
+    def told(name, real):
+        def wrapped(self, *args, **kwargs):
+            said.append((name, len(live)))
+            return real(self, *args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(sigworker, "LedgerWorker", Counted)
+    for name in ("recording", "export"):
+        monkeypatch.setattr(package._Builder, name, told(name, getattr(package._Builder, name)))
+    assert courtstore.export(monkeypatch, store, tmp_path / "pkg", "--recording", item) == 0
+    assert said == [("recording", 0), ("export", 0), ("worker", 0)]
+    assert not live
+
+
 def _recording_at_seq_0() -> list:
     """A ledger whose recording 0 starts at seq 0 (a device's first entry), then a boot."""
     writer = LedgerWriter(make_signer(SEED_A), DEVICE, sign_every=1 << 20)
