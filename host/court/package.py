@@ -1041,8 +1041,6 @@ def _build_with(
     for rec, video in made:
         if video is not None:
             b.export(rec, video)
-    for want in wanted:  # each taken already, with its media's copy: nothing is waited for
-        b.ledger_checked(want)
     b.written()
     html = note_html(manifest, _listing(tmp, b.files, b.known, b.unsigned))
     b.add_beside("note.pdf", b.beside.submit(_pdf_file, str(tmp / "note.pdf"), html), *NOTE_PDF)

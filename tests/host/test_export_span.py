@@ -532,21 +532,28 @@ def test_a_court_package_of_an_fmp4_recording_checks_the_link_into_its_span(
 ):  # R-HOST-5: the store's entry before the span changed: only the chain finds it (every
     # entry of the span is still proven in the log), and its verdict, taken beside the
     # copy of the fragments, stops the package before it is made final.
-    from tests.host.courtstore import fmp4_store, the_item
+    from host import mp4export
+    from host.errors import Refused
 
-    store = fmp4_store(tmp_path)
-    item = the_item(store)
-    ev = SqliteEvidenceStore(store, readonly=True)
-    try:
-        number = record_starts([parse_entry(r) for r in ev.entries(DEVICE)])[0]
-    finally:
-        ev.close()
-    assert number > 0
-    db = sqlite3.connect(store / "evidence.db")
-    db.execute("UPDATE entries SET hash = ? WHERE seq = ?", (b"\xab" * 32, number - 1))
-    db.commit()
-    db.close()
+    store, item, _ = _fmp4_store_linked_wrong(tmp_path)
+    taken: list = []  # per verdict taken: (whether the video was in place yet, what it raised)
+    real = mp4export.export_fmp4
+
+    def export_fmp4(*args, ledger=None, **kwargs):
+        out = args[6]
+
+        def verdict():
+            try:
+                return ledger()
+            except Exception as exc:
+                taken.append((out.exists(), type(exc)))
+                raise
+
+        return real(*args, ledger=verdict if ledger is not None else None, **kwargs)
+
+    monkeypatch.setattr(mp4export, "export_fmp4", export_fmp4)
     assert "NOT OK" in _refused_as_not_authentic(monkeypatch, capsys, store, item, tmp_path / "p")
+    assert taken == [(False, Refused)]  # taken in the export, before its video was in place
 
 
 def _fmp4_store_linked_wrong(tmp_path: Path) -> "tuple[Path, str, list]":
@@ -649,7 +656,7 @@ def _recording_at_seq_0() -> list:
     return raws
 
 
-def test_recording_0_whose_row_at_seq_0_was_deleted_is_not_ok(tmp_path):  # R-HOST-5
+def test_recording_0_whose_row_at_seq_0_was_deleted_is_not_ok(tmp_path, capsys):  # R-HOST-5
     # Nothing lies before seq 0 to chain to; but a store takes a device's ledger from seq 0
     # only, so the rows it holds past it prove an entry at seq 0 was stored: its absence is
     # a gap, NOT OK, and recording 0 is not said to be missing ("no such recording").
@@ -678,5 +685,9 @@ def test_recording_0_whose_row_at_seq_0_was_deleted_is_not_ok(tmp_path):  # R-HO
     key = str(tmp_path / "host.key")
     argv = ["export", "--evidence", str(tmp_path / "cut"), "--recording", "%s/0" % DEVICE,
             "--out", str(pkg), "--extractor", "W. Li", "--host-key", key]  # fmt: skip
+    capsys.readouterr()
     assert main(argv) == EXIT_NOT_OK
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "%s/0" % DEVICE in err and "NOT OK" in err and "seq 0" in err, err
     assert not pkg.exists()
