@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     from host.evidence import SqliteEvidenceStore
     from host.sqlstore import Cursor
     from host.tlog import NoteSigner
+    from protocol.verify import Report
 
 HERE = Path(__file__).resolve().parent
 VERIFIER_SCRIPT = HERE / "verify_package.py"
@@ -151,6 +152,22 @@ class Made:
     bytes: int
     recordings: list
     package_id: str
+
+
+def ledger_refusal(item: str, report: "Report") -> "Refused | None":
+    """The refusal (not authentic, exit 1) of recording ``item`` whose span's verification
+    gave ``report``, naming its first finding; None when the span is what the device
+    signed."""
+    from host.report_text import finding_text
+    from protocol.verify import NOT_OK, UNKNOWN_KEY
+
+    if report.state not in (NOT_OK, UNKNOWN_KEY):
+        return None
+    first = finding_text(report.findings[0]) if report.findings else i18n.verdict(report.state)
+    return Refused(
+        i18n.text("court.ledger_not_ok", item=item, state=i18n.verdict(report.state), first=first),
+        NOT_AUTHENTIC,
+    )
 
 
 class _Log:
@@ -329,9 +346,6 @@ class _Builder:
         authentic, exit 1) when the span is not what the device signed: a record-start
         deleted or swapped, an entry changed, a signature or a link broken. Nothing of the
         package is then made final."""
-        from host.report_text import finding_text
-        from protocol.verify import NOT_OK, UNKNOWN_KEY
-
         key = (want.device, want.number)
         if key not in self._verdicts:
             self.verify_beside(want)
@@ -344,20 +358,15 @@ class _Builder:
                 worker.close()
             self._verdicts[key] = report
         report = self._verdicts[key]
-        if report.state in (NOT_OK, UNKNOWN_KEY):
-            first = (
-                finding_text(report.findings[0]) if report.findings else i18n.verdict(report.state)
-            )
-            raise Refused(
-                i18n.text(
-                    "court.ledger_not_ok",
-                    item=want.item,
-                    state=i18n.verdict(report.state),
-                    first=first,
-                ),
-                NOT_AUTHENTIC,
-            )
+        refused = ledger_refusal(want.item, report)
+        if refused is not None:
+            raise refused
         return str(report.state)
+
+    def verdicts_taken(self, taken: dict) -> None:
+        """Take verdicts already taken on spans of this store (``{(device, number): its
+        verification's report}``: ``host.court.fromobjects``, beside the media's fetch)."""
+        self._verdicts.update(taken)
 
     def close(self) -> None:
         """End the workers still verifying (their verdicts are no longer wanted)."""
@@ -881,11 +890,14 @@ def build(
     opts: Options,
     now_ms: int,
     spans_read: "dict | None" = None,
+    verdicts: "dict | None" = None,
 ) -> Made:
     """Write the package of ``wanted`` to ``opts.out``; see the module's docstring.
     ``spans_read``: ``{(device, recording number): its span (host.spans.Span)}`` already
     read from this store (``host.court.fromobjects``), so they are not read again; each is
-    verified here all the same.
+    verified here all the same, unless ``verdicts`` holds its verification's report
+    (``{(device, recording number): protocol.verify.Report}``), taken beside the fetch of
+    its media.
 
     PackageError (exit 2) for input that cannot make a package, Refused (exit 1) for
     stored footage that is not what its device signed; either leaves nothing behind."""
@@ -905,7 +917,8 @@ def build(
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tmp.mkdir()
-        made = _build(store, wanted, case, extractor, signer, kid, opts, now_ms, tmp, spans_read)
+        made = _build(store, wanted, case, extractor, signer, kid, opts, now_ms, tmp,
+                      spans_read, verdicts)  # fmt: skip
         _durable(tmp)
         _into_place(tmp, out)
     except OSError as exc:
@@ -931,9 +944,11 @@ def _build(
     now_ms: int,
     tmp: Path,
     spans_read: "dict | None" = None,
+    verdicts: "dict | None" = None,
 ) -> Made:
     b = _Builder(store, tmp, opts, now_ms, extractor)
     b.spans_read(spans_read or {})
+    b.verdicts_taken(verdicts or {})
     try:
         return _build_with(b, store, wanted, case, signer, kid, opts, now_ms, tmp)
     finally:
