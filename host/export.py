@@ -733,7 +733,9 @@ class _Ledger:
         self.number = recording_number(span.rec_id)
         self.mark_changed = mark_changed
         self.entries = span.entries
-        self._worker = LedgerWorker(span.records, span.device_id, public, resume=span.resume)
+        self._worker = LedgerWorker(
+            span.records, span.device_id, public, resume=span.resume, held_to=span.held_to
+        )
 
     def check(self) -> str:
         """The ledger's state; NotAuthentic when it is not what the device signed (unless

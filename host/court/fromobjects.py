@@ -107,7 +107,9 @@ def fetched_for(store: "PgEvidenceStore", wanted: "list[package.Wanted]", near: 
                 if e.kind == KIND_CHUNK and e.fields.get(F_RECORDING) == rec_id
             ]  # the recording's span only (host.spans)
             public = store.device_key(want.device) or b""
-            worker = LedgerWorker(span.records, want.device, public, resume=span.resume)
+            worker = LedgerWorker(
+                span.records, want.device, public, resume=span.resume, held_to=span.held_to
+            )
             problem = None
             try:
                 try:

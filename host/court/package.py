@@ -13,8 +13,10 @@ Each recording's span is verified as an export verifies it (``host.export``): ev
 signature and link in it, and its link to the entry before it as the store holds it, in a
 worker beside the media's copy. The log's proofs say the host stored each entry; they do
 not say the store still holds every entry of the span: a record-start row deleted or
-swapped in the store is found by the chain, and refused as not authentic (exit 1), never
-said as a recording that does not exist.
+swapped in the store is found by the chain, and so are the rows from a recording's start
+to the ledger's end deleted together (the host log names seqs past the last row held:
+``host.spans``): refused as not authentic (exit 1), never said as a recording that does not
+exist.
 
 Nothing half-written is ever left where the package goes: it is written into a temporary
 folder beside ``out``, made durable, and renamed into place at the end; any failure
@@ -339,7 +341,9 @@ class _Builder:
         if span is None or key in self._ledgers or key in self._verdicts:
             return
         public = self.store.device_key(want.device) or b""
-        self._ledgers[key] = LedgerWorker(span.records, span.device_id, public, resume=span.resume)
+        self._ledgers[key] = LedgerWorker(
+            span.records, span.device_id, public, resume=span.resume, held_to=span.held_to
+        )
 
     def ledger_checked(self, want: Wanted) -> str:
         """The verdict on ``want``'s span (waiting for its worker); Refused (not

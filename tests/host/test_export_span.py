@@ -338,7 +338,9 @@ def _stored(folder: str, raws: list, drop: "list | None" = None) -> SqliteEviden
 
 def _verdict(span: spans.Span) -> str:
     public = make_signer(SEED_A).public_key()
-    return verify_records(span.records, DEVICE, public, resume=span.resume).state
+    return verify_records(
+        span.records, DEVICE, public, resume=span.resume, held_to=span.held_to
+    ).state
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -554,6 +556,39 @@ def test_a_court_package_of_an_fmp4_recording_checks_the_link_into_its_span(
     monkeypatch.setattr(mp4export, "export_fmp4", export_fmp4)
     assert "NOT OK" in _refused_as_not_authentic(monkeypatch, capsys, store, item, tmp_path / "p")
     assert taken == [(False, Refused)]  # taken in the export, before its video was in place
+
+
+def test_a_newest_recording_deleted_to_the_ledgers_end_is_not_ok(
+    three, tmp_path, monkeypatch, capsys
+):  # R-HOST-5: every row from the newest recording's start to the ledger's end deleted.
+    # Nothing is left after the gap to show it; but the host log holds a leaf for every
+    # entry the store took: a seq it logged and no longer holds is missing, NOT OK, and
+    # the recording is not said to be one the store never held.
+    store, entries = _court_store(three, tmp_path)
+    newest = record_starts(entries)[-1]
+    last = entries[-1].seq
+    db = sqlite3.connect(store / "evidence.db")
+    db.execute("DELETE FROM entries WHERE seq >= ?", (newest,))
+    db.commit()
+    db.close()
+    ev = SqliteEvidenceStore(store, readonly=True)
+    try:
+        span = spans.read(ev, DEVICE, newest.to_bytes(8, "big"))
+    finally:
+        ev.close()
+    assert span.entries == [] and _verdict(span) == NOT_OK
+    with pytest.raises(NotAuthentic, match="seq %d to %d are missing" % (newest, last)):
+        export_recording(str(store), DEVICE, newest, str(tmp_path / "a.avi"), "W. Li")
+    item = "%s/%d" % (DEVICE, newest)
+    err = _refused_as_not_authentic(monkeypatch, capsys, store, item, tmp_path / "pkg")
+    assert "NOT OK" in err and "seq %d to %d are missing" % (newest, last) in err, err
+    # A number past every seq the store ever logged is still no such recording (exit 2).
+    ev = SqliteEvidenceStore(store, readonly=True)
+    try:
+        past = spans.read(ev, DEVICE, (last + 1).to_bytes(8, "big"))
+    finally:
+        ev.close()
+    assert past.entries == [] and past.records == [] and past.resume is None
 
 
 def _fmp4_store_linked_wrong(tmp_path: Path) -> "tuple[Path, str, list]":

@@ -592,7 +592,9 @@ def _tamper(room: Room, sql: str, params: tuple) -> None:
         db.close()
 
 
-@pytest.mark.parametrize("how", ["start deleted", "link into it changed", "and media gone"])
+@pytest.mark.parametrize(
+    "how", ["start deleted", "start to the end deleted", "link into it changed", "and media gone"]
+)
 def test_a_court_package_of_a_tampered_span_is_not_ok(room, tmp_path, monkeypatch, capsys, how):
     # R-HOST-5, on both stores (the scale-out one through its fetched media): the package
     # verifies its recording's span, linked to the entry before it, as an export does. A
@@ -605,6 +607,8 @@ def test_a_court_package_of_a_tampered_span_is_not_ok(room, tmp_path, monkeypatc
     assert number > 0
     if how == "start deleted":
         _tamper(room, "DELETE FROM entries WHERE device_id = ? AND seq = ?", (device, number))
+    elif how == "start to the end deleted":  # nothing after it left: the host log tells
+        _tamper(room, "DELETE FROM entries WHERE device_id = ? AND seq >= ?", (device, number))
     else:
         _tamper(room, "UPDATE entries SET hash = ? WHERE device_id = ? AND seq = ?",
                 (b"\xab" * 32, device, number - 1))  # fmt: skip
