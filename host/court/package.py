@@ -651,7 +651,7 @@ class _Builder:
             if media == MEDIA_PCM and e.digest in spoken:
                 self._spoken_wav(d, want, e, data, included)
         # The span's verdict, its worker having run beside the copy: before the derivative
-        # (which reads the span again) and before anything is made final.
+        # (made from that span) and before anything is made final.
         self.ledger_checked(want)
         if self.opts.from_ms is not None or self.opts.to_ms is not None:
             self.not_included.append(
@@ -700,6 +700,9 @@ class _Builder:
                 self.extractor["name"],
                 now_ms=self.now_ms,
                 media=getattr(self.store, "media_url", None),  # a scale-out store's bucket
+                # The span read and verified here: neither is done again.
+                span=self.span(want.device, want.number),
+                verdict=lambda: self.ledger_checked(want),
             )
         except NotAuthentic as exc:
             raise Refused(str(exc), NOT_AUTHENTIC) from None

@@ -591,6 +591,37 @@ def test_a_newest_recording_deleted_to_the_ledgers_end_is_not_ok(
     assert past.entries == [] and past.records == [] and past.resume is None
 
 
+def test_a_court_package_of_a_raw_recording_reads_and_verifies_its_span_once(
+    tmp_path, monkeypatch
+):  # R-HOST-5 at the cost of one: the playable derivative is made from the span the
+    # package read and verified, not read and verified again by the video export.
+    from host import export, sigworker
+    from tests.host import courtstore
+
+    store = courtstore.raw_store(tmp_path)
+    item = courtstore.the_item(store)
+    read: list = []
+    workers: list = []
+    real_read = spans.read
+
+    def counted(store, device_id, rec_id):
+        read.append(rec_id)
+        return real_read(store, device_id, rec_id)
+
+    class Counted(sigworker.LedgerWorker):  # type: ignore[misc]
+        def __init__(self, *args, **kwargs):
+            workers.append(args[1])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(spans, "read", counted)
+    monkeypatch.setattr(sigworker, "LedgerWorker", Counted)
+    monkeypatch.setattr(export, "LedgerWorker", Counted)
+    assert courtstore.export(monkeypatch, store, tmp_path / "pkg", "--recording", item) == 0
+    assert len(read) == 1 and workers == [DEVICE]
+    manifest = (tmp_path / "pkg" / "manifest.json").read_text()
+    assert '"derivative"' in manifest  # the playable video was made
+
+
 def _fmp4_store_linked_wrong(tmp_path: Path) -> "tuple[Path, str, list]":
     """An fMP4 store whose hash of the entry before the recording's span was changed (only
     the chain finds it): (the store, its item, its entries)."""
