@@ -427,6 +427,8 @@ def export_recording(
     agency_key: str | None = None,
     gate: "Callable[[int], None] | None" = None,
     media: str | None = None,
+    span: "spans.Span | None" = None,
+    verdict: "Callable[[], object] | None" = None,
 ) -> dict:
     """Export recording number ``recording`` of ``device_id`` (None: its newest) to
     ``out_path`` (.avi or .mp4) and write the note ``out_path + ".json"``; return the note.
@@ -435,7 +437,11 @@ def export_recording(
     which opens sealed footage. ``gate``, given the recording's number once it is known and
     before anything is written, may stop the export by raising (the evidence rules:
     ``host.access``). ``evidence_dir`` may be a scale-out store's ``postgresql://...`` URL,
-    ``media`` then its bucket, ``s3://BUCKET``.
+    ``media`` then its bucket, ``s3://BUCKET``. ``span`` and ``verdict``: the recording's
+    span already read from this store (``host.spans``) and the verdict on it (a callable
+    that raises when the span is not what the device signed, as ``export_fmp4``'s
+    ``ledger``), given by a caller that verifies the span itself (the court package):
+    neither is then done again.
 
     Raises NotAuthentic when the footage is not what the device signed, ExportError when the
     input cannot be used (no such store, device or recording; sealed footage without the
@@ -455,7 +461,7 @@ def export_recording(
     try:
         try:
             public, ledger, entries, rec_id, chunks = _recording(
-                store, device_id, recording, mark_changed, seal is not None
+                store, device_id, recording, mark_changed, seal is not None, span, verdict
             )
         except sqlite3.Error as exc:
             raise ExportError.said(
@@ -728,16 +734,33 @@ class _Ledger:
     before its file is begun), so nothing is exported from a span that is not what the
     device signed."""
 
-    def __init__(self, span: "spans.Span", public: bytes, mark_changed: bool) -> None:
+    def __init__(
+        self,
+        span: "spans.Span",
+        public: bytes,
+        mark_changed: bool,
+        verdict: "Callable[[], object] | None" = None,
+    ) -> None:
         self.device_id = span.device_id
         self.number = recording_number(span.rec_id)
         self.mark_changed = mark_changed
         self.entries = span.entries
-        self._worker = LedgerWorker(span.records, span.device_id, public, resume=span.resume)
+        self._verdict = verdict  # the caller's, who verifies the span itself
+        self._worker = (
+            LedgerWorker(
+                span.records, span.device_id, public, resume=span.resume, held_to=span.held_to
+            )
+            if verdict is None
+            else None
+        )
 
     def check(self) -> str:
         """The ledger's state; NotAuthentic when it is not what the device signed (unless
-        the caller asked to export changed footage anyway)."""
+        the caller asked to export changed footage anyway). With the caller's verdict,
+        whatever it says or raises."""
+        if self._worker is None:
+            assert self._verdict is not None
+            return str(self._verdict())
         report = self._worker.report()
         if report.state in (NOT_OK, UNKNOWN_KEY) and not self.mark_changed:
             from host.report_text import finding_text
@@ -756,7 +779,8 @@ class _Ledger:
         return report.state
 
     def close(self) -> None:
-        self._worker.close()
+        if self._worker is not None:
+            self._worker.close()
 
 
 def _recording(
@@ -765,10 +789,14 @@ def _recording(
     recording: int | None,
     mark_changed: bool,
     can_open: bool = False,
+    read: "spans.Span | None" = None,
+    verdict: "Callable[[], object] | None" = None,
 ) -> tuple:
     """``(public key, ledger, entries, recording id, video chunks)``: the device enrolled,
     the recording's span of its ledger read, parsed and being verified (``_Ledger``), its
-    video not sealed (unless ``can_open``: the agency key was given)."""
+    video not sealed (unless ``can_open``: the agency key was given). ``read`` and
+    ``verdict``: the span already read and the caller's verdict on it
+    (``export_recording``)."""
     public = store.device_key(device_id)
     if public is None:
         enrolled = ", ".join(store.devices()) or i18n.text("export.none")
@@ -778,8 +806,8 @@ def _recording(
             store=_shown_store(store),
             enrolled=enrolled,
         )
-    span = pick_recording(store, recording, device_id)
-    ledger = _Ledger(span, public, mark_changed)
+    span = read if read is not None else pick_recording(store, recording, device_id)
+    ledger = _Ledger(span, public, mark_changed, verdict)
     try:
         entries = ledger.entries
         rec_id = span.rec_id

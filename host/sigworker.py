@@ -146,10 +146,17 @@ def worker_checks(public_key: bytes) -> "CheckPipeline | None":
 # --- a whole ledger, parsed, verified beside the caller ------------------------------------
 
 
-def _verify(conn, records: list, device_id: str, public_key: bytes, resume: "tuple | None") -> None:
+def _verify(
+    conn,
+    records: list,
+    device_id: str,
+    public_key: bytes,
+    resume: "tuple | None",
+    held_to: "int | None" = None,
+) -> None:
     """The worker: verify the records it was forked with and send the report."""
     try:
-        conn.send(verify_records(records, device_id, public_key, resume=resume))
+        conn.send(verify_records(records, device_id, public_key, resume=resume, held_to=held_to))
     except (EOFError, OSError):
         pass  # the command has gone
 
@@ -176,11 +183,12 @@ class LedgerWorker:
         public_key: bytes,
         at_least: int = 0,
         resume: "tuple | None" = None,
+        held_to: "int | None" = None,
     ) -> None:
         """``at_least``: the fewest records worth a worker (default LEDGER_WORKER_MIN);
-        ``resume``: where a span of the ledger starts and what it chains to
-        (``verify_records``)."""
-        self._args = (records, device_id, bytes(public_key), resume)
+        ``resume``: where a span of the ledger starts and what it chains to; ``held_to``:
+        the highest seq the store once held (``verify_records``)."""
+        self._args = (records, device_id, bytes(public_key), resume, held_to)
         self._report: Report | None = None
         self._proc: forking.Forked | None = None  # the worker, until its report is in
         if len(records) >= (at_least or LEDGER_WORKER_MIN):
@@ -193,8 +201,10 @@ class LedgerWorker:
                 self._report = self._proc.receive(_is_report)
             self.close()
             if self._report is None:
-                records, device_id, key, resume = self._args
-                self._report = verify_records(records, device_id, key, resume=resume)
+                records, device_id, key, resume, held_to = self._args
+                self._report = verify_records(
+                    records, device_id, key, resume=resume, held_to=held_to
+                )
         return self._report
 
     def close(self) -> None:

@@ -61,14 +61,17 @@ class Span:
     store holds no such recording), ``records`` (what the verifier is fed: the reader's
     records of the span, damaged bytes included; of all that was read for a recording
     without a stop, or at the start when there is no span), ``resume`` (``(first seq,
-    hash of the entry before it)``; ``(0, ZERO_HASH)`` from seq 0: see ``_resume``), and
-    ``read``, how many entries the store returned for it."""
+    hash of the entry before it)``; ``(0, ZERO_HASH)`` from seq 0: see ``_resume``),
+    ``held_to`` (the highest seq the store's log says it took, when rows it took past its
+    last one are gone: ``_logged_past``), and ``read``, how many entries the store returned
+    for it."""
 
     device_id: str
     rec_id: bytes
     entries: list = field(default_factory=list)
     records: list = field(default_factory=list)
     resume: "tuple[int, bytes] | None" = None  # None: nothing was read
+    held_to: "int | None" = None
     read: int = 0
 
 
@@ -167,6 +170,34 @@ def _last_seq(store: LedgerRows, device_id: str) -> int:
     return int(rows[0][0]) if rows else -1
 
 
+def _last_logged(store: LedgerRows, device_id: str) -> "int | None":
+    """The highest seq of the device the store's host log names (a leaf per entry the store
+    took, ``host.hostlog.entry_leaf``), None for none or a store without a log. Asked only
+    for a number past the entries the store holds: one query, the newest such leaf."""
+    import sqlite3
+
+    from host import hostlog
+    from protocol import cbor
+
+    prefix = hostlog.entry_leaf(device_id, 0, b"")[:-2]  # up to the seq: kind and device
+    try:
+        rows = store.query(
+            "SELECT data FROM log WHERE kind = ? AND substr(data, 1, ?) = ? "
+            "ORDER BY idx DESC LIMIT 1",
+            (hostlog.ENTRY, len(prefix), prefix),
+        )
+    except sqlite3.OperationalError:  # a store without a host log
+        return None
+    if not rows:
+        return None
+    try:
+        leaf = cbor.loads(bytes(rows[0][0]))
+    except ProtocolError:
+        return None
+    seq = leaf[2] if isinstance(leaf, list) and len(leaf) == 4 else None
+    return seq if isinstance(seq, int) else None
+
+
 def _on_to_signed(store: LedgerRows, device_id: str, after: int, raws: list) -> None:
     """Add to ``raws`` the entries past seq ``after``, in seq order, up to and including the
     first signed one (the one that vouches for the unsigned ones before it), unless the last
@@ -207,7 +238,18 @@ def read(store: LedgerRows, device_id: str, rec_id: bytes) -> Span:
         # it is a seq the store should hold: what it holds from there on to a signed entry
         # is verified, linked to the entry before, so a start row deleted or swapped for
         # another entry is a broken ledger, said before the recording is said missing.
-        if not head and first > _last_seq(store, device_id):
+        last = _last_seq(store, device_id) if not head else first
+        if not head and first > last:
+            # Past the last row the store holds: no such recording, unless the store's log
+            # says it took entries up to this seq or past it. Then the rows from after its
+            # last one to the ledger's end were deleted (nothing after them is left to
+            # show the gap): verified as a gap, NOT OK, never said to be a recording the
+            # store never held.
+            logged = _last_logged(store, device_id)
+            if logged is None or logged < first:
+                return span
+            span.resume = _resume(store, device_id, last + 1)
+            span.held_to = logged
             return span
         span.resume = _resume(store, device_id, first)
         raws = [bytes(head[0])] if head else []

@@ -269,6 +269,7 @@ class LedgerVerifier:
         self.start = 0
         self.vouched = 0
         self.from_zero = False  # held_from_zero: a ledger held from seq 0, no later
+        self.held_through = -1  # held_to: the highest seq the reader once held
         # The unsigned entries fed since the last signed one, and their bytes.
         self.run = 0
         self.run_bytes = 0
@@ -279,6 +280,12 @@ class LedgerVerifier:
         entry fed are missing (a seq gap from seq 0), not merely left out of the span.
         Call before the first ``feed``."""
         self.from_zero = True
+
+    def held_to(self, seq: int) -> None:
+        """The reader once held the ledger through ``seq`` (the host's log names every entry
+        its store took): seqs past the last entry fed, up to it, are missing (a seq gap),
+        even when no entry after them is left to show it."""
+        self.held_through = max(self.held_through, seq)
 
     def resume(self, next_seq: int, last_hash: bytes) -> None:
         """Go on after seqs 0 to ``next_seq - 1``, checked and kept elsewhere (the host's
@@ -662,7 +669,10 @@ class LedgerVerifier:
 
     def finish(self) -> Report:
         """Close the stream and give the verdict."""
-        if self.entries == 0 and not self.findings:
+        if self.held_through > self.max_seq:  # held once past the last entry fed: gone
+            self.missing.append([self.max_seq + 1, self.held_through])
+            self.max_seq = self.held_through
+        if self.entries == 0 and not self.findings and not self.missing:
             self._add("empty", "the ledger holds no entries", msg_id="finding.empty", fields={})
         # After ``resume`` where it starts is known; held from zero, what is before is a gap.
         if self.first_seq > 0 and not self.start and not self.from_zero:
@@ -858,7 +868,7 @@ def verify_chunks(
 
 
 def verify_records(
-    records, device_id: str, public_key: bytes, progress=None, resume=None
+    records, device_id: str, public_key: bytes, progress=None, resume=None, held_to=None
 ) -> Report:
     """Verify a ledger already read into records (``read_chunks``' ``("entry", offset,
     entry)``, ``("malformed", ...)`` and ``("truncated", ...)``, in order): the report
@@ -866,9 +876,13 @@ def verify_records(
     ``(first seq, hash of the entry before it)`` when the records are a span of the ledger
     that starts past seq 0: its first entry must chain to that hash (``LedgerVerifier.resume``);
     ``(0, ZERO_HASH)`` when they are a span from seq 0 of a ledger held from there: an entry
-    missing at its start is a gap (``LedgerVerifier.held_from_zero``).
+    missing at its start is a gap (``LedgerVerifier.held_from_zero``). ``held_to``: the
+    highest seq the reader once held, when known; seqs past the last record up to it are a
+    gap (``LedgerVerifier.held_to``).
     """
     v = LedgerVerifier(device_id, public_key)
+    if held_to is not None:
+        v.held_to(held_to)
     if resume is not None and resume[0] <= 0:
         v.held_from_zero()
     elif resume is not None:

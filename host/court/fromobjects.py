@@ -14,6 +14,13 @@ names those files. Everything else (entries, keys, the log, the audit trail, set
 the store's own. The package's own checks stay what they are: every chunk against the hash
 its entry signs, each span's signatures and chain (linked to the entry before it), the
 log's proofs, nothing half-written.
+
+Each span is verified beside the fetch of its recording's media (a worker process,
+``host.sigworker.LedgerWorker``; one recording at a time), and its verdict taken once that
+fetch is over: a broken span is refused as not authentic (exit 1) before anything else is
+said of it, also when its media could not be fetched, so that tampering with the store is
+never said as an object missing; the package takes those verdicts rather than verifying
+each span again.
 """
 
 import shutil
@@ -47,13 +54,17 @@ class _LogOf:
 class FetchedStore:
     """A scale-out store with the media of some recordings fetched into files."""
 
-    def __init__(self, store: "PgEvidenceStore", fetched: Fetched, spans_read: dict) -> None:
+    def __init__(
+        self, store: "PgEvidenceStore", fetched: Fetched, spans_read: dict, verdicts: dict
+    ) -> None:
         self._store = store
         self._fetched = fetched
         # {(device, recording number): its span (host.spans.Span)}, as read to fetch its
-        # media: the package takes them rather than reading each span a second time, and
-        # verifies each as it verifies a span it reads itself.
+        # media: the package takes them rather than reading each span a second time.
         self.spans_read = spans_read
+        # {(device, recording number): its span's verification (protocol.verify.Report)},
+        # taken beside its media's fetch: the package takes them rather than verifying again.
+        self.verdicts = verdicts
         self.log = _LogOf(store)
         self.root = store.url  # what an export (a raw recording's derivative) opens it by
         self.media_url = store.media.url
@@ -68,30 +79,53 @@ class FetchedStore:
         return getattr(self._store, name)
 
 
-def fetched_for(store: "PgEvidenceStore", recordings: "list[tuple[str, int]]", near: Path) -> tuple:
-    """``(FetchedStore, folder)``: the media of every chunk of ``recordings`` (device,
-    recording number) fetched into a private folder made beside ``near`` (the caller removes
-    it). Unusable, in one line, when the object store does not answer or an object the store
-    recorded is not in the bucket (the chunk named)."""
+def fetched_for(store: "PgEvidenceStore", wanted: "list[package.Wanted]", near: Path) -> tuple:
+    """``(FetchedStore, folder)``: the media of every chunk of the recordings ``wanted``
+    fetched into a private folder made beside ``near`` (the caller removes it), each span
+    verified beside its fetch. Refused (not authentic, exit 1) for a span that is not what
+    its device signed; else Unusable, in one line, when the object store does not answer or
+    an object the store recorded is not in the bucket (the chunk named)."""
+    from host.court.package import ledger_refusal
+    from host.sigworker import LedgerWorker
+
     parent = near.resolve().parent
     folder = Path(
         tempfile.mkdtemp(prefix=".sealcam-fetch-", dir=parent if parent.is_dir() else None)
     )
     try:
-        chunks = []
         read: dict = {}
-        for device, number in recordings:
-            rec_id = int(number).to_bytes(8, "big")
-            read[(device, int(number))] = span = spans.read(store, device, rec_id)
-            for e in span.entries:
-                if e.kind == KIND_CHUNK and e.fields.get(F_RECORDING) == rec_id:
-                    chunks.append(e)  # the recording's span only (host.spans)
-        try:
-            files = fetch_chunks(store, chunks, folder)
-        except FetchProblem as exc:
-            raise Unusable(str(exc)) from None
+        verdicts: dict = {}
+        for want in wanted:
+            key = (want.device, int(want.number))
+            if key in read:
+                continue
+            rec_id = int(want.number).to_bytes(8, "big")
+            read[key] = span = spans.read(store, want.device, rec_id)
+            chunks = [
+                e
+                for e in span.entries
+                if e.kind == KIND_CHUNK and e.fields.get(F_RECORDING) == rec_id
+            ]  # the recording's span only (host.spans)
+            public = store.device_key(want.device) or b""
+            worker = LedgerWorker(
+                span.records, want.device, public, resume=span.resume, held_to=span.held_to
+            )
+            problem = None
+            try:
+                try:
+                    fetch_chunks(store, chunks, folder)
+                except FetchProblem as exc:
+                    problem = exc
+                verdicts[key] = worker.report()
+            finally:
+                worker.close()
+            refused = ledger_refusal(want.item, verdicts[key])
+            if refused is not None:
+                raise refused
+            if problem is not None:
+                raise Unusable(str(problem))
         # A changed object is kept as it came: the package's own check refuses its chunk.
-        return FetchedStore(store, files, read), folder
+        return FetchedStore(store, Fetched(folder), read, verdicts), folder
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -115,12 +149,11 @@ def build(
 
     if isinstance(store, SqliteEvidenceStore):
         return package.build(store, wanted, case, extractor, signer, kid, opts, now)
-    view, folder = fetched_for(store, [(w.device, w.number) for w in wanted], opts.out)
+    view, folder = fetched_for(store, wanted, opts.out)
     try:
         # The view reads as a store's files by digest: the shape the package reads.
         source = cast("SqliteEvidenceStore", view)
-        return package.build(
-            source, wanted, case, extractor, signer, kid, opts, now, spans_read=view.spans_read
-        )
+        return package.build(source, wanted, case, extractor, signer, kid, opts, now,
+                             spans_read=view.spans_read, verdicts=view.verdicts)  # fmt: skip
     finally:
         shutil.rmtree(folder, ignore_errors=True)

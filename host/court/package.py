@@ -13,8 +13,10 @@ Each recording's span is verified as an export verifies it (``host.export``): ev
 signature and link in it, and its link to the entry before it as the store holds it, in a
 worker beside the media's copy. The log's proofs say the host stored each entry; they do
 not say the store still holds every entry of the span: a record-start row deleted or
-swapped in the store is found by the chain, and refused as not authentic (exit 1), never
-said as a recording that does not exist.
+swapped in the store is found by the chain, and so are the rows from a recording's start
+to the ledger's end deleted together (the host log names seqs past the last row held:
+``host.spans``): refused as not authentic (exit 1), never said as a recording that does not
+exist.
 
 Nothing half-written is ever left where the package goes: it is written into a temporary
 folder beside ``out``, made durable, and renamed into place at the end; any failure
@@ -70,6 +72,7 @@ if TYPE_CHECKING:
     from host.evidence import SqliteEvidenceStore
     from host.sqlstore import Cursor
     from host.tlog import NoteSigner
+    from protocol.verify import Report
 
 HERE = Path(__file__).resolve().parent
 VERIFIER_SCRIPT = HERE / "verify_package.py"
@@ -151,6 +154,22 @@ class Made:
     bytes: int
     recordings: list
     package_id: str
+
+
+def ledger_refusal(item: str, report: "Report") -> "Refused | None":
+    """The refusal (not authentic, exit 1) of recording ``item`` whose span's verification
+    gave ``report``, naming its first finding; None when the span is what the device
+    signed."""
+    from host.report_text import finding_text
+    from protocol.verify import NOT_OK, UNKNOWN_KEY
+
+    if report.state not in (NOT_OK, UNKNOWN_KEY):
+        return None
+    first = finding_text(report.findings[0]) if report.findings else i18n.verdict(report.state)
+    return Refused(
+        i18n.text("court.ledger_not_ok", item=item, state=i18n.verdict(report.state), first=first),
+        NOT_AUTHENTIC,
+    )
 
 
 class _Log:
@@ -322,16 +341,15 @@ class _Builder:
         if span is None or key in self._ledgers or key in self._verdicts:
             return
         public = self.store.device_key(want.device) or b""
-        self._ledgers[key] = LedgerWorker(span.records, span.device_id, public, resume=span.resume)
+        self._ledgers[key] = LedgerWorker(
+            span.records, span.device_id, public, resume=span.resume, held_to=span.held_to
+        )
 
     def ledger_checked(self, want: Wanted) -> str:
         """The verdict on ``want``'s span (waiting for its worker); Refused (not
         authentic, exit 1) when the span is not what the device signed: a record-start
         deleted or swapped, an entry changed, a signature or a link broken. Nothing of the
         package is then made final."""
-        from host.report_text import finding_text
-        from protocol.verify import NOT_OK, UNKNOWN_KEY
-
         key = (want.device, want.number)
         if key not in self._verdicts:
             self.verify_beside(want)
@@ -344,20 +362,15 @@ class _Builder:
                 worker.close()
             self._verdicts[key] = report
         report = self._verdicts[key]
-        if report.state in (NOT_OK, UNKNOWN_KEY):
-            first = (
-                finding_text(report.findings[0]) if report.findings else i18n.verdict(report.state)
-            )
-            raise Refused(
-                i18n.text(
-                    "court.ledger_not_ok",
-                    item=want.item,
-                    state=i18n.verdict(report.state),
-                    first=first,
-                ),
-                NOT_AUTHENTIC,
-            )
+        refused = ledger_refusal(want.item, report)
+        if refused is not None:
+            raise refused
         return str(report.state)
+
+    def verdicts_taken(self, taken: dict) -> None:
+        """Take verdicts already taken on spans of this store (``{(device, number): its
+        verification's report}``: ``host.court.fromobjects``, beside the media's fetch)."""
+        self._verdicts.update(taken)
 
     def close(self) -> None:
         """End the workers still verifying (their verdicts are no longer wanted)."""
@@ -412,11 +425,11 @@ class _Builder:
     def recording(self, n: int, want: Wanted, custody_rows: list) -> "tuple[dict, _Video | None]":
         """What the manifest says of recording ``want``, with every file of it written but
         an fMP4 recording's video: that one is exported later (``export``), which says
-        where its chunks lie in the file. Its span's verification starts here, beside; a
-        recording the package cannot use is said only once that verdict is in, so a broken
-        ledger (a record-start row deleted: "no such recording") is said first, as what it
-        is."""
-        self.verify_beside(want)
+        where its chunks lie in the file. Its span's verification runs beside its media's
+        copy (a raw recording's here, an fMP4 one's in ``export``), one recording's at a
+        time; a recording the package cannot use is said only once that verdict is in, so a
+        broken ledger (a record-start row deleted: "no such recording") is said first, as
+        what it is."""
         try:
             return self._recording(n, want, custody_rows)
         except PackageError:
@@ -473,6 +486,7 @@ class _Builder:
                 % want.item,
             )
         else:
+            self.verify_beside(want)  # beside the copy of its chunks, next
             chunk_rows = _chunk_rows(chunks, self._raw(d, want, included, spoken), spoken)
         playable = None
         if fmp4 or (self.root / d / "video.mp4").exists():
@@ -515,7 +529,10 @@ class _Builder:
         }, video
 
     def export(self, rec: dict, video: "_Video") -> None:
-        """Export ``video``'s recording into the package, and say where its chunks lie."""
+        """Export ``video``'s recording into the package, and say where its chunks lie.
+        Its span's verification starts now, beside the copy of its fragments: one worker at
+        a time, however many recordings the package holds."""
+        self.verify_beside(video.want)
         places = self._fmp4(video.d, video.want, video.span, video.rec_id, video.included)
         rec["chunks"] = _chunk_rows(video.chunks, places, video.spoken)
 
@@ -595,6 +612,11 @@ class _Builder:
             raise Refused(
                 i18n.text("court.changed", item=want.item, seq=exc.seq), NOT_AUTHENTIC
             ) from None
+        except Unusable:
+            # The video cannot be made (media not synced, an unreadable initialisation
+            # segment): a broken ledger is said first, as what it is (not authentic).
+            self.ledger_checked(want)
+            raise
         # Hashed as it was written (every fragment then read back and checked): no second read.
         size = (self.root / rel).stat().st_size
         self.known[rel] = (facts["file_sha256"], size)
@@ -629,7 +651,7 @@ class _Builder:
             if media == MEDIA_PCM and e.digest in spoken:
                 self._spoken_wav(d, want, e, data, included)
         # The span's verdict, its worker having run beside the copy: before the derivative
-        # (which reads the span again) and before anything is made final.
+        # (made from that span) and before anything is made final.
         self.ledger_checked(want)
         if self.opts.from_ms is not None or self.opts.to_ms is not None:
             self.not_included.append(
@@ -678,6 +700,9 @@ class _Builder:
                 self.extractor["name"],
                 now_ms=self.now_ms,
                 media=getattr(self.store, "media_url", None),  # a scale-out store's bucket
+                # The span read and verified here: neither is done again.
+                span=self.span(want.device, want.number),
+                verdict=lambda: self.ledger_checked(want),
             )
         except NotAuthentic as exc:
             raise Refused(str(exc), NOT_AUTHENTIC) from None
@@ -872,11 +897,14 @@ def build(
     opts: Options,
     now_ms: int,
     spans_read: "dict | None" = None,
+    verdicts: "dict | None" = None,
 ) -> Made:
     """Write the package of ``wanted`` to ``opts.out``; see the module's docstring.
     ``spans_read``: ``{(device, recording number): its span (host.spans.Span)}`` already
     read from this store (``host.court.fromobjects``), so they are not read again; each is
-    verified here all the same.
+    verified here all the same, unless ``verdicts`` holds its verification's report
+    (``{(device, recording number): protocol.verify.Report}``), taken beside the fetch of
+    its media.
 
     PackageError (exit 2) for input that cannot make a package, Refused (exit 1) for
     stored footage that is not what its device signed; either leaves nothing behind."""
@@ -896,7 +924,8 @@ def build(
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tmp.mkdir()
-        made = _build(store, wanted, case, extractor, signer, kid, opts, now_ms, tmp, spans_read)
+        made = _build(store, wanted, case, extractor, signer, kid, opts, now_ms, tmp,
+                      spans_read, verdicts)  # fmt: skip
         _durable(tmp)
         _into_place(tmp, out)
     except OSError as exc:
@@ -922,9 +951,11 @@ def _build(
     now_ms: int,
     tmp: Path,
     spans_read: "dict | None" = None,
+    verdicts: "dict | None" = None,
 ) -> Made:
     b = _Builder(store, tmp, opts, now_ms, extractor)
     b.spans_read(spans_read or {})
+    b.verdicts_taken(verdicts or {})
     try:
         return _build_with(b, store, wanted, case, signer, kid, opts, now_ms, tmp)
     finally:
@@ -1032,8 +1063,6 @@ def _build_with(
     for rec, video in made:
         if video is not None:
             b.export(rec, video)
-    for want in wanted:  # each taken already, with its media's copy: nothing is waited for
-        b.ledger_checked(want)
     b.written()
     html = note_html(manifest, _listing(tmp, b.files, b.known, b.unsigned))
     b.add_beside("note.pdf", b.beside.submit(_pdf_file, str(tmp / "note.pdf"), html), *NOTE_PDF)

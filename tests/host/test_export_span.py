@@ -338,7 +338,9 @@ def _stored(folder: str, raws: list, drop: "list | None" = None) -> SqliteEviden
 
 def _verdict(span: spans.Span) -> str:
     public = make_signer(SEED_A).public_key()
-    return verify_records(span.records, DEVICE, public, resume=span.resume).state
+    return verify_records(
+        span.records, DEVICE, public, resume=span.resume, held_to=span.held_to
+    ).state
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -532,21 +534,174 @@ def test_a_court_package_of_an_fmp4_recording_checks_the_link_into_its_span(
 ):  # R-HOST-5: the store's entry before the span changed: only the chain finds it (every
     # entry of the span is still proven in the log), and its verdict, taken beside the
     # copy of the fragments, stops the package before it is made final.
+    from host import mp4export
+    from host.errors import Refused
+
+    store, item, _ = _fmp4_store_linked_wrong(tmp_path)
+    taken: list = []  # per verdict taken: (whether the video was in place yet, what it raised)
+    real = mp4export.export_fmp4
+
+    def export_fmp4(*args, ledger=None, **kwargs):
+        out = args[6]
+
+        def verdict():
+            try:
+                return ledger()
+            except Exception as exc:
+                taken.append((out.exists(), type(exc)))
+                raise
+
+        return real(*args, ledger=verdict if ledger is not None else None, **kwargs)
+
+    monkeypatch.setattr(mp4export, "export_fmp4", export_fmp4)
+    assert "NOT OK" in _refused_as_not_authentic(monkeypatch, capsys, store, item, tmp_path / "p")
+    assert taken == [(False, Refused)]  # taken in the export, before its video was in place
+
+
+def test_a_newest_recording_deleted_to_the_ledgers_end_is_not_ok(
+    three, tmp_path, monkeypatch, capsys
+):  # R-HOST-5: every row from the newest recording's start to the ledger's end deleted.
+    # Nothing is left after the gap to show it; but the host log holds a leaf for every
+    # entry the store took: a seq it logged and no longer holds is missing, NOT OK, and
+    # the recording is not said to be one the store never held.
+    store, entries = _court_store(three, tmp_path)
+    newest = record_starts(entries)[-1]
+    last = entries[-1].seq
+    db = sqlite3.connect(store / "evidence.db")
+    db.execute("DELETE FROM entries WHERE seq >= ?", (newest,))
+    db.commit()
+    db.close()
+    ev = SqliteEvidenceStore(store, readonly=True)
+    try:
+        span = spans.read(ev, DEVICE, newest.to_bytes(8, "big"))
+    finally:
+        ev.close()
+    assert span.entries == [] and _verdict(span) == NOT_OK
+    with pytest.raises(NotAuthentic, match="seq %d to %d are missing" % (newest, last)):
+        export_recording(str(store), DEVICE, newest, str(tmp_path / "a.avi"), "W. Li")
+    item = "%s/%d" % (DEVICE, newest)
+    err = _refused_as_not_authentic(monkeypatch, capsys, store, item, tmp_path / "pkg")
+    assert "NOT OK" in err and "seq %d to %d are missing" % (newest, last) in err, err
+    # A number past every seq the store ever logged is still no such recording (exit 2).
+    ev = SqliteEvidenceStore(store, readonly=True)
+    try:
+        past = spans.read(ev, DEVICE, (last + 1).to_bytes(8, "big"))
+    finally:
+        ev.close()
+    assert past.entries == [] and past.records == [] and past.resume is None
+
+
+def test_a_court_package_of_a_raw_recording_reads_and_verifies_its_span_once(
+    tmp_path, monkeypatch
+):  # R-HOST-5 at the cost of one: the playable derivative is made from the span the
+    # package read and verified, not read and verified again by the video export.
+    from host import export, sigworker
+    from tests.host import courtstore
+
+    store = courtstore.raw_store(tmp_path)
+    item = courtstore.the_item(store)
+    read: list = []
+    workers: list = []
+    real_read = spans.read
+
+    def counted(store, device_id, rec_id):
+        read.append(rec_id)
+        return real_read(store, device_id, rec_id)
+
+    class Counted(sigworker.LedgerWorker):  # type: ignore[misc]
+        def __init__(self, *args, **kwargs):
+            workers.append(args[1])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(spans, "read", counted)
+    monkeypatch.setattr(sigworker, "LedgerWorker", Counted)
+    monkeypatch.setattr(export, "LedgerWorker", Counted)
+    assert courtstore.export(monkeypatch, store, tmp_path / "pkg", "--recording", item) == 0
+    assert len(read) == 1 and workers == [DEVICE]
+    manifest = (tmp_path / "pkg" / "manifest.json").read_text()
+    assert '"derivative"' in manifest  # the playable video was made
+
+
+def _fmp4_store_linked_wrong(tmp_path: Path) -> "tuple[Path, str, list]":
+    """An fMP4 store whose hash of the entry before the recording's span was changed (only
+    the chain finds it): (the store, its item, its entries)."""
     from tests.host.courtstore import fmp4_store, the_item
 
     store = fmp4_store(tmp_path)
     item = the_item(store)
     ev = SqliteEvidenceStore(store, readonly=True)
     try:
-        number = record_starts([parse_entry(r) for r in ev.entries(DEVICE)])[0]
+        entries = [parse_entry(r) for r in ev.entries(DEVICE)]
     finally:
         ev.close()
+    number = record_starts(entries)[0]
     assert number > 0
     db = sqlite3.connect(store / "evidence.db")
     db.execute("UPDATE entries SET hash = ? WHERE seq = ?", (b"\xab" * 32, number - 1))
     db.commit()
     db.close()
-    assert "NOT OK" in _refused_as_not_authentic(monkeypatch, capsys, store, item, tmp_path / "p")
+    return store, item, entries
+
+
+@pytest.mark.parametrize("media", ["fragment", "init"])
+def test_an_fmp4_recording_whose_media_is_gone_and_ledger_broken_is_not_ok(
+    tmp_path, monkeypatch, capsys, media
+):  # R-HOST-5: the export cannot be made (media not synced), and the ledger is broken: the
+    # broken ledger is said (exit 1, not authentic), as the MP4 export says it, not exit 2.
+    from protocol.ledger import media_digest
+    from protocol.registry import F_MEDIA_TYPE, MEDIA_MP4_INIT
+
+    store, item, entries = _fmp4_store_linked_wrong(tmp_path)
+    chunks = [e for e in entries if e.kind == KIND_CHUNK]
+    init = [e for e in chunks if e.fields.get(F_MEDIA_TYPE) == MEDIA_MP4_INIT]
+    gone = init[0] if media == "init" else [e for e in chunks if e not in init][1]
+    ev = SqliteEvidenceStore(store, readonly=True)
+    try:
+        ev.media_file(media_digest(gone.fields)).unlink()
+    finally:
+        ev.close()
+    err = _refused_as_not_authentic(monkeypatch, capsys, store, item, tmp_path / "p")
+    assert "NOT OK" in err
+
+
+def test_an_fmp4_recordings_span_is_verified_beside_its_own_copy(tmp_path, monkeypatch):
+    # R-HOST-5 with the package's speed: the worker that verifies an fMP4 recording's span
+    # starts with its video's export (after every recording's files are laid out), not all
+    # together before any copy; one runs at a time.
+    from host import sigworker
+    from host.court import package
+    from tests.host import courtstore
+
+    store = courtstore.fmp4_store(tmp_path)
+    item = courtstore.the_item(store)
+    said: list = []
+    live: list = []
+    real_worker = sigworker.LedgerWorker
+
+    class Counted(real_worker):  # type: ignore[misc,valid-type]
+        def __init__(self, *args, **kwargs):
+            said.append(("worker", len(live)))
+            live.append(self)
+            super().__init__(*args, **kwargs)
+
+        def close(self):
+            if self in live:
+                live.remove(self)
+            super().close()
+
+    def told(name, real):
+        def wrapped(self, *args, **kwargs):
+            said.append((name, len(live)))
+            return real(self, *args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(sigworker, "LedgerWorker", Counted)
+    for name in ("recording", "export"):
+        monkeypatch.setattr(package._Builder, name, told(name, getattr(package._Builder, name)))
+    assert courtstore.export(monkeypatch, store, tmp_path / "pkg", "--recording", item) == 0
+    assert said == [("recording", 0), ("export", 0), ("worker", 0)]
+    assert not live
 
 
 def _recording_at_seq_0() -> list:
@@ -567,7 +722,7 @@ def _recording_at_seq_0() -> list:
     return raws
 
 
-def test_recording_0_whose_row_at_seq_0_was_deleted_is_not_ok(tmp_path):  # R-HOST-5
+def test_recording_0_whose_row_at_seq_0_was_deleted_is_not_ok(tmp_path, capsys):  # R-HOST-5
     # Nothing lies before seq 0 to chain to; but a store takes a device's ledger from seq 0
     # only, so the rows it holds past it prove an entry at seq 0 was stored: its absence is
     # a gap, NOT OK, and recording 0 is not said to be missing ("no such recording").
@@ -596,5 +751,9 @@ def test_recording_0_whose_row_at_seq_0_was_deleted_is_not_ok(tmp_path):  # R-HO
     key = str(tmp_path / "host.key")
     argv = ["export", "--evidence", str(tmp_path / "cut"), "--recording", "%s/0" % DEVICE,
             "--out", str(pkg), "--extractor", "W. Li", "--host-key", key]  # fmt: skip
+    capsys.readouterr()
     assert main(argv) == EXIT_NOT_OK
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "%s/0" % DEVICE in err and "NOT OK" in err and "seq 0" in err, err
     assert not pkg.exists()

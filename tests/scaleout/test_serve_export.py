@@ -592,20 +592,28 @@ def _tamper(room: Room, sql: str, params: tuple) -> None:
         db.close()
 
 
-@pytest.mark.parametrize("how", ["start deleted", "link into it changed"])
+@pytest.mark.parametrize(
+    "how", ["start deleted", "start to the end deleted", "link into it changed", "and media gone"]
+)
 def test_a_court_package_of_a_tampered_span_is_not_ok(room, tmp_path, monkeypatch, capsys, how):
     # R-HOST-5, on both stores (the scale-out one through its fetched media): the package
     # verifies its recording's span, linked to the entry before it, as an export does. A
     # record-start row deleted is a broken ledger (exit 1, not authentic), not "no such
     # recording"; the store's hash of the entry before the span changed (every entry of
-    # the span still proven in the host log) is found by the chain, beside the copy.
+    # the span still proven in the host log) is found by the chain, beside the copy. With
+    # a fragment's media gone as well, so that the package cannot be made (exit 2 alone),
+    # the broken ledger is still what is said (on the scale-out store: beside the fetch).
     device, number = items.parse_id(room.item)
     assert number > 0
     if how == "start deleted":
         _tamper(room, "DELETE FROM entries WHERE device_id = ? AND seq = ?", (device, number))
+    elif how == "start to the end deleted":  # nothing after it left: the host log tells
+        _tamper(room, "DELETE FROM entries WHERE device_id = ? AND seq >= ?", (device, number))
     else:
         _tamper(room, "UPDATE entries SET hash = ? WHERE device_id = ? AND seq = ?",
                 (b"\xab" * 32, device, number - 1))  # fmt: skip
+    if how == "and media gone":
+        _spoil(room, room.digests[2], "missing")
     out = tmp_path / "pkg"
     code = _export(monkeypatch, room, out, "--recording", room.item)
     err = capsys.readouterr().err.strip()
