@@ -586,7 +586,9 @@ def test_every_box_a_chinese_mp4_line_names_is_called_a_box():
 
 # Every message id the CBOR decoder, and the key file reader over it, name: the protocol
 # has no catalogue of its own to be checked against.
-CBOR_SOURCES = [Path(cbor.__file__).with_name(name) for name in ("cbor.py", "keys.py", "ledger.py")]
+CBOR_SOURCES = [
+    Path(cbor.__file__).with_name(name) for name in ("cbor.py", "keys.py", "ledger.py", "cose.py")
+]
 CBOR_IDS = sorted(
     {i for p in CBOR_SOURCES for i in re.findall(r'"(cbor\.[a-z0-9_.]+)"', p.read_text("utf-8"))}
     - {"cbor.indefinite_"}  # one per kind of item, built from its name
@@ -676,3 +678,43 @@ def test_an_export_failure_passed_on_is_said_again_in_a_later_readers_language(t
     said = problems.said(exc)
     _chinese(said)
     assert "moov 盒中没有 trak 盒" in said, said
+
+
+def _entry(payload: bytes, signature: bytes = bytes(64)) -> bytes:
+    """A COSE_Sign1 of the device's protected header around ``payload`` (not signed)."""
+    from protocol.cose import encode_sign1, protected_header
+    from tests.protocol.helpers import DEVICE
+
+    return encode_sign1(protected_header(DEVICE.encode()), payload, signature)
+
+
+# R-HOST-4: a ledger entry whose structure is wrong is said with its reason in the reader's
+# language: plain junk where an entry should start, and each check of the entry's parts
+@pytest.mark.parametrize(
+    "raw, english",
+    [
+        (b"plain junk, no entry here", "not a COSE_Sign1 message (tag 18)"),
+        (cbor.dumps(cbor.Tag(18, [1, 2])), "COSE_Sign1 must be an array of 4 items"),
+        (
+            cbor.dumps(cbor.Tag(18, [b"", {}, "text", b""])),
+            "COSE_Sign1 protected header, payload and signature must be byte strings",
+        ),
+        (_entry(cbor.dumps({}), b"short"), "an Ed25519 signature is 64 bytes, not 5"),
+        (_entry(b"\xa1junk"), "payload is not deterministic CBOR: "),
+        (_entry(cbor.dumps([1])), "payload must be a map"),
+        (_entry(cbor.dumps({})), "payload field 0 (format version) is missing or not int"),
+    ],
+)
+def test_a_ledger_entry_that_is_none_is_said_with_its_reason_in_chinese(raw, english):
+    from protocol.ledger import read_ledger
+
+    # The ledger reader's stretch of such bytes: its English words, and the same as a message.
+    records = list(read_ledger(raw))
+    assert records[0][0] == "malformed", records
+    message, why = records[0][3], records[0][4]
+    assert message.startswith(english), message
+    assert isinstance(why, tuple) and why[0].startswith("cbor.entry."), why
+    i18n.use(i18n.EN)
+    assert problems.message(*why) == message
+    i18n.use(i18n.ZH)
+    _chinese(problems.message(*why))
