@@ -243,8 +243,8 @@ class LedgerWriter:
 
 # What LedgerReader and read_ledger give: ("entry", offset, Entry), ("malformed", offset,
 # end, message, why), ("truncated", offset, end, message, why). Offsets count from the
-# ledger's start; ``why`` is the error ``message`` words, as a message (its id and fields:
-# ``protocol.errors.message_of``), or None where the message says more (places not tried).
+# ledger's start; ``why`` is what ``message`` words, as a message (its id and fields:
+# ``protocol.errors.message_of``; ``cbor.ledger.not_tried`` around it when places were passed).
 
 _TAG_ENTRY = 18  # COSE_SIGN1_TAG: the reader checks the tag before anything else
 # The resynchronising search may examine this many bytes for each byte it moves past (after
@@ -372,15 +372,17 @@ class LedgerReader:
     def _end_stretch(self, stop: int, resume: int) -> tuple:
         start = self._pos
         message = self._bad
-        # The same as a message, for a host that says it in its reader's language; only
-        # where the message is the error's words alone.
-        why = None if self._passed else self._bad_message
+        # The same as a message, for a host that says it in its reader's language.
+        why = self._bad_message
         if self._passed:
             message += "; %d place%s inside that could start an entry %s not tried" % (
                 self._passed,
                 "" if self._passed == 1 else "s",
                 "was" if self._passed == 1 else "were",
             )
+            one = self._passed == 1
+            said = "cbor.ledger.not_tried_one" if one else "cbor.ledger.not_tried"
+            why = (said, {"why": why, "count": self._passed})
         truncated = resume < 0 and self._bad_truncated
         self._in_stretch = False
         self._pos = stop

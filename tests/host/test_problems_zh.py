@@ -718,3 +718,21 @@ def test_a_ledger_entry_that_is_none_is_said_with_its_reason_in_chinese(raw, eng
     assert problems.message(*why) == message
     i18n.use(i18n.ZH)
     _chinese(problems.message(*why))
+
+
+# R-HOST-4: a damaged stretch whose search passed over places untried says so in the
+# reader's language, its reason too (issue 10 §5's bound on the search)
+def test_places_not_tried_are_said_in_chinese():
+    from protocol.ledger import read_ledger
+    from tests.protocol.test_ledger_reader import overlapping_entries
+
+    records = list(read_ledger(overlapping_entries(1 << 21)))
+    assert [r[0] for r in records] == ["malformed"]
+    message, why = records[0][3], records[0][4]
+    assert why[0] == "cbor.ledger.not_tried", why
+    i18n.use(i18n.EN)
+    assert problems.message(*why) == message
+    i18n.use(i18n.ZH)
+    said = problems.message(*why)
+    _chinese(said)
+    assert "其中有 %d 处" % why[1]["count"] in said, said
