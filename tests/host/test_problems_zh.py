@@ -736,3 +736,35 @@ def test_places_not_tried_are_said_in_chinese():
     said = problems.message(*why)
     _chinese(said)
     assert "其中有 %d 处" % why[1]["count"] in said, said
+
+
+# R-HOST-4: the decoder's lines say a key as CBOR writes it, not as Python does (True, None,
+# b'..' inside a Chinese line), malformed bytes as malformed (not as an indefinite length),
+# and the input by one word
+@pytest.mark.parametrize(
+    "data, english, chinese",
+    [
+        (b"\xa2\xf5\x00\xf5\x00", "map key true is repeated (at byte 3)", "映射的键 true 重复"),
+        (b"\xa2\x41\x01\x00\x41\x01\x00", "map key h'01' is repeated", "映射的键 h'01' 重复"),
+        (b"\xa2\xf6\x00\xf4\x00", "map key false is not in deterministic order", "键 false"),
+        (b"\xff", "a break code (0xff) with no indefinite-length item to end", "多余的终止码"),
+        (b"\x1f", "an unsigned integer with additional information 31 is malformed", "编码有误"),
+        (b"\xdf\x00", "a tag with additional information 31 is malformed", "标签的编码有误"),
+        (b"", "input ends where a data item should start", "数据在下一个数据项开始前已结束"),
+    ],
+)
+def test_cbor_lines_say_keys_and_malformed_bytes_plainly(data, english, chinese):
+    exc, said = _in(i18n.EN, lambda: cbor.loads(data))
+    assert str(exc) == said and said.startswith(english), said
+    _exc, said = _in(i18n.ZH, lambda: cbor.loads(data))
+    _chinese(said)
+    assert chinese in said, said
+    assert "不定长度" not in said and "False" not in said and "True" not in said, said
+
+
+def test_the_cbor_catalogue_words_things_one_way():
+    zh = {k: v for k, v in i18n.catalog(i18n.ZH).items() if k.startswith("cbor.")}
+    en = {k: v for k, v in i18n.catalog(i18n.EN).items() if k.startswith("cbor.")}
+    assert not [v for v in zh.values() if "输入" in v]  # the input is 数据 throughout
+    assert not [v for v in (*zh.values(), *en.values()) if "**" in v or "!r" in v]
+    assert "设备编号" in zh["cbor.key.no_kid"]
