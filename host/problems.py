@@ -45,6 +45,8 @@ _PLACES = {
     "tfhd default flags": i18n.N_("mp4e.place.tfhd_flags"),
     "trun data offset": i18n.N_("mp4e.place.trun_offset"),
     "trun first sample flags": i18n.N_("mp4e.place.trun_first"),
+    "sequence": i18n.N_("mp4e.place.sequence"),
+    "track_id": i18n.N_("mp4e.place.track_id"),
 }
 # A value of a track ("width of track 2"); any other part is a box's or a field's name.
 _PARTS = {
@@ -54,6 +56,8 @@ _PARTS = {
     "channels": i18n.N_("mp4e.part.channels"),
     "sample_rate": i18n.N_("mp4e.part.sample_rate"),
     "sample duration": i18n.N_("mp4e.part.sample_duration"),
+    "base_time": i18n.N_("mp4e.part.base_time"),
+    "media_time": i18n.N_("mp4e.part.media_time"),
 }
 _OF_TRACK = re.compile(r"(.+) (of|in) track (\d+)")
 _TRAK = re.compile(r"trak (\d+)")
@@ -70,10 +74,16 @@ def place(words: str) -> "str | tuple":
         return (_PLACES[words], {})
     m = _OF_TRACK.fullmatch(words)
     if m:
-        part = m.group(1)
-        msg_id = "mp4e.place.of_track" if m.group(2) == "of" else "mp4e.place.in_track"
-        said_part: str | tuple = (_PARTS[part], {}) if part in _PARTS else _box(part)
-        return (msg_id, {"part": said_part, "track": int(m.group(3))})
+        part, of, track = m.group(1), m.group(2) == "of", int(m.group(3))
+        if part in _PARTS:
+            msg_id = "mp4e.place.of_track" if of else "mp4e.place.in_track"
+            return (msg_id, {"part": (_PARTS[part], {}), "track": track})
+        # A Latin name: the Chinese sets it apart by spaces, as it does a box's ("的 trak 盒").
+        if _BOX.fullmatch(part):
+            msg_id = "mp4e.place.box_of_track" if of else "mp4e.place.box_in_track"
+            return (msg_id, {"box": part, "track": track})
+        msg_id = "mp4e.place.name_of_track" if of else "mp4e.place.name_in_track"
+        return (msg_id, {"part": part, "track": track})
     m = _TRAK.fullmatch(words)
     if m:
         return ("mp4e.place.trak", {"track": int(m.group(1))})

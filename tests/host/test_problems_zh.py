@@ -553,13 +553,17 @@ BOXES = set(re.findall(r'b"([a-z][a-z0-9]{3})"', MP4_SOURCE)) - {"avc1", "hvc1",
 
 def _boxes_named_bare(line: str) -> list:
     """The box types ``line`` names without the word for a box after them (a sample entry
-    is named as one: "样本条目 mp4a"; "esds 描述符" is a descriptor, not its box)."""
+    is named as one: "mp4a 样本条目"; "esds 描述符" is a descriptor, not its box)."""
     bare = []
     for m in re.finditer(r"(?<![A-Za-z0-9_'])([a-z][a-z0-9]{3})(?![A-Za-z0-9_'])", line):
         rest = line[m.end() :]
         if m.group(1) in BOXES and not rest.startswith((" 盒", " 描述符")):
             bare.append(m.group(1))
     return bare
+
+
+# Latin letters run into Chinese ones with no space between.
+GLUED = re.compile("[\u4e00-\u9fff][A-Za-z]|[A-Za-z][\u4e00-\u9fff]")
 
 
 # R-DEV-2: a box an MP4 error names is called a box in Chinese ("moov 盒"), in every line
@@ -575,12 +579,20 @@ def test_every_box_a_chinese_mp4_line_names_is_called_a_box():
     for words in _places_in_mp4_source():
         exc = mp4.Mp4Error("mp4: %s is cut short" % words, "mp4e.cut_short", what=words)
         lines.append(problems.said(exc))
+        exc = mp4.Mp4Error("", "mp4e.not_uint", what=words, bits=32, value=-1)
+        lines.append(problems.said(exc))
     zh = i18n.catalog(i18n.ZH)
     lines += [zh[msg_id] for msg_id in MP4_IDS] + [zh["mp4e.place.trak"]]
     lines += [v for k, v in zh.items() if k.startswith("mp4e.place.")]
     lines += [v for k, v in zh.items() if k.startswith("mp4f.")]  # sealcam verify FILE.mp4
+    bad = []
     for line in lines:
         assert not _boxes_named_bare(line), line
+        # A Latin name is set apart from the Chinese by spaces ("轨道 1 的 mdia 盒"), and a
+        # field's name is said in Chinese ("轨道 1 的基准时间", not "的base_time").
+        bad.extend(line for _ in GLUED.findall(line)[:1])
+        bad.extend(line for _ in re.findall(r"[a-z]+_[a-z_]+", line.replace("{", " "))[:1])
+    assert bad == [], "\n".join(sorted(set(bad)))
     assert "moov 盒中没有 trak 盒" in lines[0]
 
 
