@@ -58,3 +58,63 @@ def test_a_recordings_problems_are_said_in_each_readers_language(twice):
     again.cookies.set("sealcam_lang", i18n.ZH)
     html = again.get(page, headers=webstore.HTML).text
     assert all(said in html for said in PROBLEMS[i18n.ZH])
+
+
+def _failed_job(tmp_path, monkeypatch, lang: str, exc: BaseException):
+    """A derivative job that failed for a page in ``lang`` (the one that started it), its
+    export raising ``exc``."""
+    from types import SimpleNamespace
+
+    from host.web import derivplay
+
+    def export_recording(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr("host.export.export_recording", export_recording)
+    item = SimpleNamespace(item_id="%s/1" % DEVICE, device_id=DEVICE, rec=1, last_seq=9)
+    derivs = derivplay.Derivatives(tmp_path / "deriv")
+    job = derivplay.Job(derivs.path_of(item))
+    derivs._make_in(lang, job, item, str(tmp_path / "ev"), "W", False)
+    assert job.state == derivplay.FAILED
+    return job
+
+
+# R-HOST-3 (both languages): a derivative that failed for a page in English is said to a
+# later page in Chinese whole: the MP4 error it passes on and the box it names too
+def test_a_derivative_failed_in_english_is_read_in_chinese(tmp_path, monkeypatch):
+    import hashlib
+    import os
+
+    from host.export import ExportError, export_recording
+
+    rec = fmp4.record(gops_before=1, gops_after=1)
+    sha = hashlib.sha256(rec.init).digest()
+    start = rec.init.find(b"moov") - 4
+    end = start + int.from_bytes(rec.init[start : start + 4], "big")
+    ev = fmp4.evidence_store(tmp_path / "ev", rec)
+    stored = ev.media_file(sha)
+    ev.close()
+    os.chmod(stored, 0o600)
+    with open(stored, "wb") as fh:
+        fh.write(rec.init[:start] + rec.init[start:end].replace(b"trak", b"trax"))
+    i18n.use(i18n.EN)  # the export fails as the English page asked for it
+    try:
+        with pytest.raises(ExportError) as caught:
+            out = str(tmp_path / "x.mp4")
+            export_recording(str(tmp_path / "ev"), DEVICE, None, out, "W", True)
+    finally:
+        i18n.use(None)
+    job = _failed_job(tmp_path, monkeypatch, i18n.EN, caught.value)
+    assert job.why(i18n.EN).endswith("mp4: moov holds no trak"), job.why(i18n.EN)
+    said = job.why(i18n.ZH)
+    assert "moov 盒中没有 trak 盒" in said, said
+    assert "holds no" not in said
+
+
+def test_a_derivative_failure_naming_no_known_message_is_said_in_its_words(tmp_path, monkeypatch):
+    class Odd(Exception):
+        msg_id = "web.deriv.not_in_any_catalogue"
+        fields: dict = {}  # noqa: RUF012
+
+    job = _failed_job(tmp_path, monkeypatch, i18n.EN, Odd("the encoder stopped"))
+    assert job.why(i18n.ZH) == job.why(i18n.EN) == "the encoder stopped"  # not a KeyError
