@@ -108,7 +108,7 @@ def pair(exc: BaseException) -> "str | tuple":
         return str(exc)
     out = {}
     for name, value in fields.items():
-        if isinstance(value, BaseException) and not isinstance(value, OSError):
+        if isinstance(value, BaseException) and _said_again(value):
             value = pair(value)
         elif name in ("inside", "what") and msg_id.startswith("mp4e.") and isinstance(value, str):
             value = place(value)
@@ -116,6 +116,12 @@ def pair(exc: BaseException) -> "str | tuple":
     if isinstance(exc, DecodeError) and exc.offset >= 0:
         return ("cbor.at", {"why": (msg_id, out), "at": exc.offset})
     return (msg_id, out)
+
+
+def _said_again(exc: BaseException) -> bool:
+    """Whether ``exc``, a field, is made a message of its own: any error but an OSError that
+    names no line of ours (that one is said by its reason, ``host.files.os_why``)."""
+    return not isinstance(exc, OSError) or bool(getattr(exc, "msg_id", ""))
 
 
 def said(exc: BaseException) -> str:
@@ -134,6 +140,8 @@ def message(msg_id: str, fields: dict) -> str:
     def filled(value: object) -> object:
         if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], dict):
             return message(*value)
+        if isinstance(value, BaseException) and getattr(value, "msg_id", ""):
+            return said(value)  # an error that names its line (Said): said in this language
         if isinstance(value, OSError):
             return os_why(value)
         return value

@@ -118,3 +118,45 @@ def test_a_derivative_failure_naming_no_known_message_is_said_in_its_words(tmp_p
 
     job = _failed_job(tmp_path, monkeypatch, i18n.EN, Odd("the encoder stopped"))
     assert job.why(i18n.ZH) == job.why(i18n.EN) == "the encoder stopped"  # not a KeyError
+
+
+# R-HOST-3 (both languages): an object store that does not answer, met by an export asked
+# for in English, is said whole in Chinese to a later reader (the store's own words too)
+def test_an_unreachable_object_store_is_said_again_in_a_later_readers_language(tmp_path):
+    from types import SimpleNamespace
+
+    import boto3
+    from botocore.config import Config
+
+    from host import problems
+    from host.mediafetch import FetchProblem, fetch_chunks
+    from host.mediasource import ObjectMedia
+    from protocol.ledger import parse_entry
+    from protocol.registry import KIND_CHUNK
+
+    s3 = boto3.session.Session().client(
+        "s3",
+        endpoint_url="http://127.0.0.1:1",  # nothing listens there: refused at once
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=5),
+    )
+    store = SimpleNamespace(
+        media_source=lambda: ObjectMedia(s3, "evidence", lambda digest: "v1"),
+        version_of=lambda digest: "v1",
+    )
+    entries = [parse_entry(raw) for raw in fmp4.record(gops_before=1, gops_after=1).raws]
+    chunk = next(e for e in entries if e.kind == KIND_CHUNK)
+    i18n.use(i18n.EN)  # the first asker's language
+    try:
+        with pytest.raises(FetchProblem) as caught:
+            fetch_chunks(store, [chunk], tmp_path / "fetched")
+        english = problems.said(caught.value)
+        assert "the object store at http://127.0.0.1:1 (bucket evidence) does not answer" in english
+        i18n.use(i18n.ZH)  # a later reader's
+        said = problems.said(caught.value)
+    finally:
+        i18n.use(None)
+    assert "的对象存储（存储桶 evidence）没有响应" in said, said
+    assert "does not answer" not in said and "object store" not in said, said
