@@ -27,7 +27,7 @@ import re
 from typing import Self
 
 from host import i18n
-from protocol.errors import DecodeError
+from protocol.errors import message_of
 
 # Where protocol.mp4 says a place in the file in words of its own: the English, as it
 # writes it, and the message that says it in any language.
@@ -101,21 +101,20 @@ def _box(words: str) -> "str | tuple":
 def pair(exc: BaseException) -> "str | tuple":
     """``exc`` as a report's field: ``(msg_id, fields)`` when it names its line, each field
     that is an error or a place made a message too; else its English words. A CBOR
-    decoding error that says where the bytes went wrong is ``cbor.at`` around its line."""
-    msg_id = getattr(exc, "msg_id", "")
-    fields = getattr(exc, "fields", None)
-    if not msg_id or not isinstance(fields, dict) or not i18n.known(msg_id):
+    decoding error that says where the bytes went wrong is ``cbor.at`` around its line
+    (``protocol.errors.message_of``, which this builds on)."""
+    if not i18n.known(getattr(exc, "msg_id", "") or ""):
         return str(exc)
-    out = {}
-    for name, value in fields.items():
+
+    def field(msg_id: str, name: str, value: object) -> object:
         if isinstance(value, BaseException) and _said_again(value):
-            value = pair(value)
-        elif name in ("inside", "what") and msg_id.startswith("mp4e.") and isinstance(value, str):
-            value = place(value)
-        out[name] = value
-    if isinstance(exc, DecodeError) and exc.offset >= 0:
-        return ("cbor.at", {"why": (msg_id, out), "at": exc.offset})
-    return (msg_id, out)
+            return pair(value)
+        if name in ("inside", "what") and msg_id.startswith("mp4e.") and isinstance(value, str):
+            return place(value)
+        return value
+
+    given = message_of(exc, field)
+    return given if isinstance(given, tuple) else str(given)
 
 
 def _said_again(exc: BaseException) -> bool:
@@ -140,7 +139,7 @@ def message(msg_id: str, fields: dict) -> str:
     def filled(value: object) -> object:
         if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], dict):
             return message(*value)
-        if isinstance(value, BaseException) and getattr(value, "msg_id", ""):
+        if isinstance(value, BaseException) and getattr(value, "msg_id", None):
             return said(value)  # an error that names its line (Said): said in this language
         if isinstance(value, OSError):
             return os_why(value)
