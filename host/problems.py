@@ -17,7 +17,8 @@ reader of another language (a failure a web page keeps and shows to whoever asks
 ``Said.said``, one keeps its message's id and fields beside its words.
 
 A field may be a message of its own (a pair), an OSError (the system's reason,
-``host.files.os_why``) or another such error. The ``inside`` and ``what`` of an MP4 error name
+``host.files.os_why``, unless it names a line of its own, as ``host.mediasource``'s
+MediaUnreachable does) or another such error. The ``inside`` and ``what`` of an MP4 error name
 a place in the file in English words ("the file", "timescale of track 2"): they are said
 through ``mp4e.place.*`` too, and so is a bare box name ("moov"): its name stays, and the
 Chinese says it is a box ("moov 盒"), as the English needs no word for it.
