@@ -82,6 +82,15 @@ class CredentialsProblem(Said, Unusable):
     """The manifest cannot be made or written; the message says why."""
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s words that says something (c2pa's errors run to several
+    lines), or its kind's name when it has none."""
+    for line in str(exc).splitlines():
+        if line.strip():
+            return line.strip()
+    return type(exc).__name__
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(bytes(data)).decode("ascii")
 
@@ -199,9 +208,7 @@ def sign_file(unsigned: Path, out: Path, identity: "SigningIdentity", definition
             raise CredentialsProblem.said("export.c2pa_no_box", name=out.name)
         os.replace(tmp, out)
     except c2pa.C2paError as exc:
-        raise CredentialsProblem.said(
-            "export.c2pa_unsigned", why=str(exc).splitlines()[0]
-        ) from None
+        raise CredentialsProblem.said("export.c2pa_unsigned", why=first_line(exc)) from None
     finally:
         tmp.unlink(missing_ok=True)
     fsync_dir(out.resolve().parent)
@@ -349,7 +356,7 @@ def read(path: str, anchor_pem: "bytes | None" = None) -> Credentials:
     except c2pa.C2paError as exc:
         # A manifest so damaged that no reader can parse it is as good as none that holds.
         out = Credentials(INVALID)
-        out.failures.append(("manifest.unreadable", str(exc).splitlines()[0]))
+        out.failures.append(("manifest.unreadable", first_line(exc)))
         return out
     return _judge(state, results, active, anchor_pem is not None)
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from host.daemonpool import DaemonPool, NoThread, run_here
+from host.problems import Said
 
 READ_BLOCK = 256 * 1024
 VERSIONS_KEPT = 100_000  # digest -> recorded version, remembered (a version never changes)
@@ -38,8 +39,10 @@ class MediaMissing(FileNotFoundError):
     """The store holds no media of this digest (never stored, removed, or its object gone)."""
 
 
-class MediaUnreachable(OSError):
-    """The object store cannot be asked now (down, the network); the message says which."""
+class MediaUnreachable(Said, OSError):
+    """The object store cannot be asked now (down, the network); the message says which.
+    Made by ``said``, it keeps its message's id and fields, so that a failure kept since
+    (a page's, asked about later) is said again in each reader's language."""
 
 
 class MediaSource(Protocol):
@@ -146,15 +149,13 @@ class ObjectMedia:
                 raise MediaMissing(i18n.text("s3.missing", digest=bytes(digest).hex())) from None
             if status == 416:
                 raise OSError("media %s is shorter than signed" % bytes(digest).hex()) from None
-            raise MediaUnreachable(self._down(code or status)) from None
+            raise self._down(code or status) from None
         except BotoCoreError as exc:
-            raise MediaUnreachable(self._down(exc)) from None
+            raise self._down(exc) from None
 
-    def _down(self, why: object) -> str:
-        from host import i18n
-
-        return i18n.text("media.unreachable", bucket=self.bucket,
-                         endpoint=self.s3.meta.endpoint_url, why=why)  # fmt: skip
+    def _down(self, why: object) -> MediaUnreachable:
+        return MediaUnreachable.said("media.unreachable", bucket=self.bucket,
+                                     endpoint=self.s3.meta.endpoint_url, why=why)  # fmt: skip
 
     def read_range(
         self, digest: bytes, first: int = 0, last: "int | None" = None
@@ -174,7 +175,7 @@ class ObjectMedia:
                 got += len(block)
                 yield block
         except (BotoCoreError, OSError) as exc:  # the gateway went away under the read
-            raise MediaUnreachable(self._down(exc)) from None
+            raise self._down(exc) from None
         finally:
             body.close()
         if want is not None and got < want:

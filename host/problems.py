@@ -17,7 +17,8 @@ reader of another language (a failure a web page keeps and shows to whoever asks
 ``Said.said``, one keeps its message's id and fields beside its words.
 
 A field may be a message of its own (a pair), an OSError (the system's reason,
-``host.files.os_why``) or another such error. The ``inside`` and ``what`` of an MP4 error name
+``host.files.os_why``, unless it names a line of its own, as ``host.mediasource``'s
+MediaUnreachable does) or another such error. The ``inside`` and ``what`` of an MP4 error name
 a place in the file in English words ("the file", "timescale of track 2"): they are said
 through ``mp4e.place.*`` too, and so is a bare box name ("moov"): its name stays, and the
 Chinese says it is a box ("moov 盒"), as the English needs no word for it.
@@ -27,7 +28,7 @@ import re
 from typing import Self
 
 from host import i18n
-from protocol.errors import DecodeError
+from protocol.errors import message_of
 
 # Where protocol.mp4 says a place in the file in words of its own: the English, as it
 # writes it, and the message that says it in any language.
@@ -45,6 +46,8 @@ _PLACES = {
     "tfhd default flags": i18n.N_("mp4e.place.tfhd_flags"),
     "trun data offset": i18n.N_("mp4e.place.trun_offset"),
     "trun first sample flags": i18n.N_("mp4e.place.trun_first"),
+    "sequence": i18n.N_("mp4e.place.sequence"),
+    "track_id": i18n.N_("mp4e.place.track_id"),
 }
 # A value of a track ("width of track 2"); any other part is a box's or a field's name.
 _PARTS = {
@@ -54,6 +57,8 @@ _PARTS = {
     "channels": i18n.N_("mp4e.part.channels"),
     "sample_rate": i18n.N_("mp4e.part.sample_rate"),
     "sample duration": i18n.N_("mp4e.part.sample_duration"),
+    "base_time": i18n.N_("mp4e.part.base_time"),
+    "media_time": i18n.N_("mp4e.part.media_time"),
 }
 _OF_TRACK = re.compile(r"(.+) (of|in) track (\d+)")
 _TRAK = re.compile(r"trak (\d+)")
@@ -70,10 +75,16 @@ def place(words: str) -> "str | tuple":
         return (_PLACES[words], {})
     m = _OF_TRACK.fullmatch(words)
     if m:
-        part = m.group(1)
-        msg_id = "mp4e.place.of_track" if m.group(2) == "of" else "mp4e.place.in_track"
-        said_part: str | tuple = (_PARTS[part], {}) if part in _PARTS else _box(part)
-        return (msg_id, {"part": said_part, "track": int(m.group(3))})
+        part, of, track = m.group(1), m.group(2) == "of", int(m.group(3))
+        if part in _PARTS:
+            msg_id = "mp4e.place.of_track" if of else "mp4e.place.in_track"
+            return (msg_id, {"part": (_PARTS[part], {}), "track": track})
+        # A Latin name: the Chinese sets it apart by spaces, as it does a box's ("的 trak 盒").
+        if _BOX.fullmatch(part):
+            msg_id = "mp4e.place.box_of_track" if of else "mp4e.place.box_in_track"
+            return (msg_id, {"box": part, "track": track})
+        msg_id = "mp4e.place.name_of_track" if of else "mp4e.place.name_in_track"
+        return (msg_id, {"part": part, "track": track})
     m = _TRAK.fullmatch(words)
     if m:
         return ("mp4e.place.trak", {"track": int(m.group(1))})
@@ -91,21 +102,26 @@ def _box(words: str) -> "str | tuple":
 def pair(exc: BaseException) -> "str | tuple":
     """``exc`` as a report's field: ``(msg_id, fields)`` when it names its line, each field
     that is an error or a place made a message too; else its English words. A CBOR
-    decoding error that says where the bytes went wrong is ``cbor.at`` around its line."""
-    msg_id = getattr(exc, "msg_id", "")
-    fields = getattr(exc, "fields", None)
-    if not msg_id or not isinstance(fields, dict) or not i18n.known(msg_id):
+    decoding error that says where the bytes went wrong is ``cbor.at`` around its line
+    (``protocol.errors.message_of``, which this builds on)."""
+    if not i18n.known(getattr(exc, "msg_id", "") or ""):
         return str(exc)
-    out = {}
-    for name, value in fields.items():
-        if isinstance(value, BaseException) and not isinstance(value, OSError):
-            value = pair(value)
-        elif name in ("inside", "what") and msg_id.startswith("mp4e.") and isinstance(value, str):
-            value = place(value)
-        out[name] = value
-    if isinstance(exc, DecodeError) and exc.offset >= 0:
-        return ("cbor.at", {"why": (msg_id, out), "at": exc.offset})
-    return (msg_id, out)
+
+    def field(msg_id: str, name: str, value: object) -> object:
+        if isinstance(value, BaseException) and _said_again(value):
+            return pair(value)
+        if name in ("inside", "what") and msg_id.startswith("mp4e.") and isinstance(value, str):
+            return place(value)
+        return value
+
+    given = message_of(exc, field)
+    return given if isinstance(given, tuple) else str(given)
+
+
+def _said_again(exc: BaseException) -> bool:
+    """Whether ``exc``, a field, is made a message of its own: any error but an OSError that
+    names no line of ours (that one is said by its reason, ``host.files.os_why``)."""
+    return not isinstance(exc, OSError) or bool(getattr(exc, "msg_id", ""))
 
 
 def said(exc: BaseException) -> str:
@@ -124,6 +140,8 @@ def message(msg_id: str, fields: dict) -> str:
     def filled(value: object) -> object:
         if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], dict):
             return message(*value)
+        if isinstance(value, BaseException) and getattr(value, "msg_id", None):
+            return said(value)  # an error that names its line (Said): said in this language
         if isinstance(value, OSError):
             return os_why(value)
         return value

@@ -142,7 +142,7 @@ def _encode(out: bytearray, obj: object, depth: int) -> None:
     elif type(obj) is Tag:
         if not 0 <= obj.tag < _UINT64_LIMIT:
             raise EncodeError(
-                "tag number %r is outside 0..2**64-1" % obj.tag, "cbor.encode_tag", tag=obj.tag
+                "tag number %d is outside 0..2^64-1" % obj.tag, "cbor.encode_tag", tag=obj.tag
             )
         _head(out, 6, obj.tag)
         _encode(out, obj.value, depth + 1)
@@ -211,7 +211,44 @@ def dumps(obj: object) -> bytes:
 
 # --- decoding -------------------------------------------------------------------------------
 
+
+def diagnostic(value: object) -> str:
+    """A decoded value in CBOR's diagnostic notation (RFC 8949 §8: 1, "text", h'00ff', true,
+    null, [1, 2]): the same words in any language, where Python's repr would say True, None or
+    b'..' inside a line a person reads."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if type(value) is bytes:
+        return "h'%s'" % value.hex()
+    if type(value) is str:
+        return '"%s"' % value
+    if type(value) is list:
+        return "[%s]" % ", ".join([diagnostic(v) for v in value])
+    if type(value) is dict:
+        return "{%s}" % ", ".join([diagnostic(k) + ": " + diagnostic(v) for k, v in value.items()])
+    if type(value) is Tag:
+        return "%d(%s)" % (value.tag, diagnostic(value.value))
+    return str(value)
+
+
 _MAJOR_NAMES = ("unsigned", "negative", "bytes", "text", "array", "map", "tag", "simple")
+# What additional information 31 says, per major type: an indefinite length where one may
+# be written (refused here), malformed bytes where none may (unsigned, negative, tag), and in
+# major type 7 the break code (0xff), which only ends an indefinite-length item.
+_INDEFINITE = (
+    "an unsigned integer with additional information 31 is malformed",
+    "a negative integer with additional information 31 is malformed",
+    "indefinite-length bytes is not deterministic",
+    "indefinite-length text is not deterministic",
+    "indefinite-length array is not deterministic",
+    "indefinite-length map is not deterministic",
+    "a tag with additional information 31 is malformed",
+    "a break code (0xff) with no indefinite-length item to end",
+)
 # The message id of "input ends inside WHAT", per what (the host's catalogue, cbor.*): an id
 # of each, so that no field holds English words.
 _ENDS_INSIDE = {
@@ -261,9 +298,7 @@ class _Reader:
             return major, ai, ai, start
         if ai == 31:
             kind = _MAJOR_NAMES[major]
-            raise DecodeError(
-                "indefinite-length %s is not deterministic" % kind, start, "cbor.indefinite_" + kind
-            )
+            raise DecodeError(_INDEFINITE[major], start, "cbor.indefinite_" + kind)
         if ai > 27:
             raise DecodeError(
                 "reserved additional information %d" % ai, start, "cbor.reserved_info", info=ai
@@ -370,10 +405,10 @@ def _decode_map(r: _Reader, count: int, start: int, depth: int) -> dict:
             repeated = encoded_key == previous
             what = "repeated" if repeated else "not in deterministic order"
             raise DecodeError(
-                "map key %r is %s" % (key, what),
+                "map key %s is %s" % (diagnostic(key), what),
                 key_start,
                 "cbor.key_repeated" if repeated else "cbor.key_order",
-                key="%r" % (key,),
+                key=diagnostic(key),
             )
         previous = encoded_key
         if type(key) in (list, dict):
@@ -385,10 +420,10 @@ def _decode_map(r: _Reader, count: int, start: int, depth: int) -> dict:
         if key in result:
             # 1, 1.0 and True are different CBOR but one Python key: keep neither silently.
             raise DecodeError(
-                "map key %r collides with an earlier key" % (key,),
+                "map key %s collides with an earlier key" % diagnostic(key),
                 key_start,
                 "cbor.key_collides",
-                key="%r" % (key,),
+                key=diagnostic(key),
             )
         result[key] = _decode(r, depth + 1)
     return result

@@ -61,21 +61,29 @@ def encode_sign1(protected: bytes, payload: bytes, signature: bytes) -> bytes:
     )
 
 
+# Said where a part of a COSE_Sign1 is not a byte string (the ledger reader says it too).
+NOT_BYTES = "COSE_Sign1 protected header, payload and signature must be byte strings"
+
+
 def decode_sign1(item: object) -> tuple:
     """Check a decoded COSE_Sign1 item; return ``(protected_bytes, kid, payload, signature)``."""
     if not isinstance(item, cbor.Tag) or item.tag != COSE_SIGN1_TAG:
-        raise EntryError("not a COSE_Sign1 message (tag 18)")
+        raise EntryError("not a COSE_Sign1 message (tag 18)", "cbor.entry.not_sign1")
     parts = item.value
     if type(parts) is not list or len(parts) != 4:
-        raise EntryError("COSE_Sign1 must be an array of 4 items")
+        raise EntryError("COSE_Sign1 must be an array of 4 items", "cbor.entry.not_array")
     protected, unprotected, payload, signature = parts
     if type(protected) is not bytes or type(payload) is not bytes or type(signature) is not bytes:
-        raise EntryError("COSE_Sign1 protected header, payload and signature must be byte strings")
+        raise EntryError(NOT_BYTES, "cbor.entry.not_bytes")
     if type(unprotected) is not dict:
-        raise EntryError("COSE_Sign1 unprotected header must be a map")
+        raise EntryError("COSE_Sign1 unprotected header must be a map", "cbor.entry.unprotected")
     kid = _protected_kid(protected)
     if len(signature) not in (0, 64):
-        raise EntryError("an Ed25519 signature is 64 bytes, not %d" % len(signature))
+        raise EntryError(
+            "an Ed25519 signature is 64 bytes, not %d" % len(signature),
+            "cbor.entry.signature_length",
+            length=len(signature),
+        )
     return protected, kid, payload, signature
 
 
@@ -94,11 +102,15 @@ def _protected_kid(protected: bytes) -> bytes:
     try:
         header = cbor.loads_fast(protected)
     except DecodeError as exc:
-        raise EntryError("protected header is not deterministic CBOR: %s" % exc) from None
+        raise EntryError(
+            "protected header is not deterministic CBOR: %s" % exc,
+            "cbor.entry.protected_not_cbor",
+            why=exc,
+        ) from None
     if type(header) is not dict or header.get(COSE_HDR_ALG) != COSE_ALG_EDDSA:
-        raise EntryError("protected header must name algorithm EdDSA (-8)")
+        raise EntryError("protected header must name algorithm EdDSA (-8)", "cbor.entry.not_eddsa")
     kid = header.get(COSE_HDR_KID)
     if type(kid) is not bytes:
-        raise EntryError("protected header must carry the device id as kid")
+        raise EntryError("protected header must carry the device id as kid", "cbor.entry.no_kid")
     _last_protected = (protected, kid)
     return kid

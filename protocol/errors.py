@@ -1,5 +1,9 @@
 """The protocol package's exceptions: one root, a subclass per kind of failure."""
 
+TYPE_CHECKING = False  # MicroPython has no typing module; mypy reads the name as True
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 
 class ProtocolError(Exception):
     """Root of every error raised by the protocol package."""
@@ -49,18 +53,26 @@ class EntryError(ProtocolError):
         self.fields = fields
 
 
-def message_of(exc: BaseException) -> object:
+def message_of(
+    exc: BaseException, field: "Callable[[str, str, object], object] | None" = None
+) -> object:
     """``exc`` as a message that a host says in its reader's language, in plain values (to
     keep, compare or send on): ``(msg_id, fields)``, a field that is an error made such a
     message too, and a DecodeError's offset said around it (``cbor.at``, as its English
-    adds " (at byte N)"); its English words when it names no line."""
+    adds " (at byte N)"); its English words when it names no line. ``field``, when given,
+    is called ``field(msg_id, name, value)`` for each field instead, and gives what to keep
+    (the host's ``problems.pair`` makes more kinds of field a message)."""
     msg_id = getattr(exc, "msg_id", "")
     fields = getattr(exc, "fields", None)
     if not msg_id or not isinstance(fields, dict):
         return str(exc)
     out = {}
     for name, value in fields.items():
-        out[name] = message_of(value) if isinstance(value, ProtocolError) else value
+        if field is not None:
+            value = field(msg_id, name, value)
+        elif isinstance(value, ProtocolError):
+            value = message_of(value)
+        out[name] = value
     message = (msg_id, out)
     if isinstance(exc, DecodeError) and exc.offset >= 0:
         return ("cbor.at", {"why": message, "at": exc.offset})

@@ -10,7 +10,7 @@ import hashlib
 
 from protocol import cbor
 from protocol.bounds import MAX_UNSIGNED_BYTES, MAX_UNSIGNED_RUN
-from protocol.cose import decode_sign1, encode_sign1, protected_header, to_be_signed
+from protocol.cose import NOT_BYTES, decode_sign1, encode_sign1, protected_header, to_be_signed
 from protocol.errors import DecodeError, EntryError, TruncatedError, message_of
 from protocol.registry import (
     F_BOOT,
@@ -97,16 +97,18 @@ class Entry:
         return to_be_signed(self.protected, self.payload)
 
 
+# Each with its name in English and the message that says the name in any language.
 _COMMON_TYPES = (
-    (F_VERSION, int, "format version"),
-    (F_DEVICE, str, "device id"),
-    (F_SEQ, int, "seq"),
-    (F_PREV, bytes, "prev"),
-    (F_WALL_MS, int, "wall time"),
-    (F_MONO_MS, int, "monotonic time"),
-    (F_BOOT, int, "boot counter"),
-    (F_KIND, int, "kind"),
+    (F_VERSION, int, "format version", "cbor.entry.name.version"),
+    (F_DEVICE, str, "device id", "cbor.entry.name.device"),
+    (F_SEQ, int, "seq", "cbor.entry.name.seq"),
+    (F_PREV, bytes, "prev", "cbor.entry.name.prev"),
+    (F_WALL_MS, int, "wall time", "cbor.entry.name.wall"),
+    (F_MONO_MS, int, "monotonic time", "cbor.entry.name.mono"),
+    (F_BOOT, int, "boot counter", "cbor.entry.name.boot"),
+    (F_KIND, int, "kind", "cbor.entry.name.kind"),
 )
+_TYPE_IDS = {int: "cbor.entry.type.int", str: "cbor.entry.type.str", bytes: "cbor.entry.type.bytes"}
 
 
 def entry_from_item(raw: bytes, item: object) -> Entry:
@@ -122,23 +124,37 @@ def entry_from_parts(
     try:
         fields = cbor.loads_fast(payload)
     except DecodeError as exc:
-        raise EntryError("payload is not deterministic CBOR: %s" % exc) from None
+        raise EntryError(
+            "payload is not deterministic CBOR: %s" % exc, "cbor.entry.payload_not_cbor", why=exc
+        ) from None
     if type(fields) is not dict:
-        raise EntryError("payload must be a map")
-    for key, typ, name in _COMMON_TYPES:
+        raise EntryError("payload must be a map", "cbor.entry.payload_not_map")
+    for key, typ, name, name_id in _COMMON_TYPES:
         value = fields.get(key)
         if type(value) is not typ:
             raise EntryError(
-                "payload field %d (%s) is missing or not %s" % (key, name, typ.__name__)
+                "payload field %d (%s) is missing or not %s" % (key, name, typ.__name__),
+                "cbor.entry.field_type",
+                key=key,
+                name=(name_id, {}),
+                type=(_TYPE_IDS[typ], {}),
             )
     if fields[F_VERSION] != FORMAT_VERSION:
-        raise EntryError("format version %d is not supported" % fields[F_VERSION])
+        raise EntryError(
+            "format version %d is not supported" % fields[F_VERSION],
+            "cbor.entry.version",
+            version=fields[F_VERSION],
+        )
     if fields[F_SEQ] < 0 or len(fields[F_PREV]) != HASH_LEN:
-        raise EntryError("seq must be >= 0 and prev a 32-byte hash")
+        raise EntryError("seq must be >= 0 and prev a 32-byte hash", "cbor.entry.seq_prev")
     if fields[F_KIND] not in KIND_NAMES:
-        raise EntryError("unknown entry kind %d" % fields[F_KIND])
+        raise EntryError(
+            "unknown entry kind %d" % fields[F_KIND], "cbor.entry.kind", kind=fields[F_KIND]
+        )
     if kid != fields[F_DEVICE].encode():
-        raise EntryError("protected kid does not match the payload's device id")
+        raise EntryError(
+            "protected kid does not match the payload's device id", "cbor.entry.kid_mismatch"
+        )
     return Entry(raw, protected, kid, payload, signature, fields)
 
 
@@ -227,8 +243,8 @@ class LedgerWriter:
 
 # What LedgerReader and read_ledger give: ("entry", offset, Entry), ("malformed", offset,
 # end, message, why), ("truncated", offset, end, message, why). Offsets count from the
-# ledger's start; ``why`` is the error ``message`` words, as a message (its id and fields:
-# ``protocol.errors.message_of``), or None where the message says more (places not tried).
+# ledger's start; ``why`` is what ``message`` words, as a message (its id and fields:
+# ``protocol.errors.message_of``; ``cbor.ledger.not_tried`` around it when places were passed).
 
 _TAG_ENTRY = 18  # COSE_SIGN1_TAG: the reader checks the tag before anything else
 # The resynchronising search may examine this many bytes for each byte it moves past (after
@@ -356,15 +372,17 @@ class LedgerReader:
     def _end_stretch(self, stop: int, resume: int) -> tuple:
         start = self._pos
         message = self._bad
-        # The same as a message, for a host that says it in its reader's language; only
-        # where the message is the error's words alone.
-        why = None if self._passed else self._bad_message
+        # The same as a message, for a host that says it in its reader's language.
+        why = self._bad_message
         if self._passed:
             message += "; %d place%s inside that could start an entry %s not tried" % (
                 self._passed,
                 "" if self._passed == 1 else "s",
                 "was" if self._passed == 1 else "were",
             )
+            one = self._passed == 1
+            said = "cbor.ledger.not_tried_one" if one else "cbor.ledger.not_tried"
+            why = (said, {"why": why, "count": self._passed})
         truncated = resume < 0 and self._bad_truncated
         self._in_stretch = False
         self._pos = stop
@@ -410,10 +428,12 @@ class LedgerReader:
             else:
                 major, arg, p = cbor.read_head(buf, start, limit)
                 if major != 6 or arg != _TAG_ENTRY:
-                    raise EntryError("not a COSE_Sign1 message (tag 18)")
+                    raise EntryError("not a COSE_Sign1 message (tag 18)", "cbor.entry.not_sign1")
                 major, arg, p = cbor.read_head(buf, p, limit)
                 if major != 4 or arg != 4:
-                    raise EntryError("COSE_Sign1 must be an array of 4 items")
+                    raise EntryError(
+                        "COSE_Sign1 must be an array of 4 items", "cbor.entry.not_array"
+                    )
                 prot, p = _bstr(buf, p, limit)
                 self._cost = prot[0] - start
                 unprotected, p = cbor.decode_item(buf, p, cbor.DEFAULT_MAX_DEPTH - 2, limit)
@@ -426,7 +446,11 @@ class LedgerReader:
             self._charge_failure(exc, base, p)
             if whole:
                 raise _rebased(exc, base) from None
-            raise EntryError("entry is longer than the %d-byte limit" % MAX_ENTRY_BYTES) from None
+            raise EntryError(
+                "entry is longer than the %d-byte limit" % MAX_ENTRY_BYTES,
+                "cbor.entry.too_long",
+                limit=MAX_ENTRY_BYTES,
+            ) from None
         except DecodeError as exc:
             self._charge_failure(exc, base, p)
             raise _rebased(exc, base) from None
@@ -444,7 +468,7 @@ class LedgerReader:
             parts = [buf[prot[0] : prot[1]], unprotected, b"", buf[sig[0] : sig[1]]]
             protected, kid, _, signature = decode_sign1(cbor.Tag(_TAG_ENTRY, parts))
         if pay[1] == pay[0] or buf[pay[0]] >> 5 != 5:
-            raise EntryError("payload must be a map")
+            raise EntryError("payload must be a map", "cbor.entry.payload_not_map")
         # Copied, parsed, and the whole entry copied and hashed.
         self._cost += 2 * (pay[1] - pay[0]) + 2 * (p - start)
         payload = buf[pay[0] : pay[1]]
@@ -477,9 +501,7 @@ def _bstr(buf: bytes, pos: int, limit: int) -> tuple:
     else:
         major, n, p = cbor.read_head(buf, pos, limit)
         if major != 2:
-            raise EntryError(
-                "COSE_Sign1 protected header, payload and signature must be byte strings"
-            )
+            raise EntryError(NOT_BYTES, "cbor.entry.not_bytes")
     if p + n > limit:
         raise TruncatedError(
             "input ends inside a byte string: %d bytes needed, %d left" % (n, limit - p),

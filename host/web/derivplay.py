@@ -60,19 +60,17 @@ class Job:
     sha256: str = ""
     of: list = field(default_factory=list)  # the signed originals: {seq, sha256, media}
     size: int = 0
-    # Why it failed: a catalog message's id and fields, said in the language of each page
-    # that asks (a job outlives the page that started it); ``problem`` when the failure
-    # came with no id, as it was said (in the language of the page that started it).
-    problem_id: str = ""
-    problem_fields: dict = field(default_factory=dict)
-    problem: str = ""
+    # Why it failed: a catalog message ``(msg_id, fields)`` (``problems.pair``: the errors it
+    # passes on, MP4 places and a decoder's byte made messages too), said in the language of
+    # each page that asks (a job outlives the page that started it); or, when the failure
+    # named no message, its words as they were said (in the starting page's language).
+    problem: "str | tuple" = ""
 
     def why(self, lang: str) -> str:
-        """Why it failed, in ``lang`` as far as the failure lets (a field may be a message
-        of its own: the MP4 error an unreadable init segment passes on)."""
-        if self.problem_id:
+        """Why it failed, in ``lang`` as far as the failure lets."""
+        if isinstance(self.problem, tuple):
             with speaking(lang):
-                return problems.message(self.problem_id, self.problem_fields)
+                return problems.message(*self.problem)
         return self.problem
 
 
@@ -152,7 +150,7 @@ class Derivatives:
                     self._done(job, note)
                     return
             if path_only:
-                job.problem_id = N_("web.deriv.kept_changed")
+                job.problem = (N_("web.deriv.kept_changed"), {})
                 job.state = FAILED
                 return
             from host.export import export_recording
@@ -163,9 +161,7 @@ class Derivatives:
                                         media=self.media)  # fmt: skip
             self._done(job, note)
         except Exception as exc:  # any failure is the page's to say, not the server's end
-            job.problem_id = getattr(exc, "msg_id", "")  # the export's own (ExportError.said)
-            job.problem_fields = dict(getattr(exc, "fields", {}))
-            job.problem = str(exc) or exc.__class__.__name__
+            job.problem = problems.pair(exc) or exc.__class__.__name__
             job.state = FAILED
 
     def _done(self, job: Job, note: dict) -> None:

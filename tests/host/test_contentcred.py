@@ -258,3 +258,17 @@ def test_finding_the_manifest_box_never_fails_on_any_bytes(tmp_path_factory, dat
         assert found == (0, len(box))
     else:
         assert found is None or 0 <= found[0] < found[1]
+
+
+# Bad input gets one clear line, never a traceback: a c2pa error without words (or whose
+# first line is blank) still gives a reason to say, where splitlines()[0] raised IndexError
+@pytest.mark.parametrize(
+    "words, said",
+    [
+        ("", "C2paError"),
+        ("\n  \nManifest: no JUMBF data\nmore", "Manifest: no JUMBF data"),
+        ("Verify: signature mismatch", "Verify: signature mismatch"),
+    ],
+)
+def test_a_c2pa_error_is_said_by_its_first_line_that_says_something(words, said):
+    assert contentcred.first_line(c2pa.C2paError(words)) == said

@@ -625,3 +625,23 @@ def test_a_file_shortened_under_the_hashing_worker_leaves_its_answer_usable(
     whole = out.read_bytes()[start:end]
     expected = start.to_bytes(8, "big") + end.to_bytes(8, "big") + hashlib.sha256(whole).digest()
     assert sent.data == expected
+
+
+# R-HOST-4: an entry of the evidence box that is junk (readable CBOR, a text, but no
+# COSE_Sign1) is told with its reason in the reader's language, not quoted in English
+def test_a_junk_entry_in_the_evidence_box_is_said_in_chinese(exported, tmp_path):
+    from protocol import cbor
+
+    _, out, _, _ = exported
+    data = out.read_bytes()
+    start, end = _evidence_at(data)
+    body = cbor.loads(data[start + 24 : end])
+    body["entries"][1] = cbor.dumps("plain junk, no entry here")
+    junk = data[:start] + mp4.uuid_box(data[start + 8 : start + 24], cbor.dumps(body)) + data[end:]
+    path = variant(tmp_path, junk)
+    en = run("--lang", "en", "verify", str(path))
+    assert "not a COSE_Sign1 message (tag 18)" in en.stdout, en.stdout
+    zh = run("--lang", "zh", "verify", str(path))
+    assert en.returncode == zh.returncode
+    assert "不是 COSE_Sign1 消息（标签 18）" in zh.stdout, zh.stdout
+    assert "not a COSE_Sign1" not in zh.stdout

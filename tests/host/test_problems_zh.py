@@ -553,13 +553,17 @@ BOXES = set(re.findall(r'b"([a-z][a-z0-9]{3})"', MP4_SOURCE)) - {"avc1", "hvc1",
 
 def _boxes_named_bare(line: str) -> list:
     """The box types ``line`` names without the word for a box after them (a sample entry
-    is named as one: "样本条目 mp4a"; "esds 描述符" is a descriptor, not its box)."""
+    is named as one: "mp4a 样本条目"; "esds 描述符" is a descriptor, not its box)."""
     bare = []
     for m in re.finditer(r"(?<![A-Za-z0-9_'])([a-z][a-z0-9]{3})(?![A-Za-z0-9_'])", line):
         rest = line[m.end() :]
         if m.group(1) in BOXES and not rest.startswith((" 盒", " 描述符")):
             bare.append(m.group(1))
     return bare
+
+
+# Latin letters run into Chinese ones with no space between.
+GLUED = re.compile("[\u4e00-\u9fff][A-Za-z]|[A-Za-z][\u4e00-\u9fff]")
 
 
 # R-DEV-2: a box an MP4 error names is called a box in Chinese ("moov 盒"), in every line
@@ -575,18 +579,28 @@ def test_every_box_a_chinese_mp4_line_names_is_called_a_box():
     for words in _places_in_mp4_source():
         exc = mp4.Mp4Error("mp4: %s is cut short" % words, "mp4e.cut_short", what=words)
         lines.append(problems.said(exc))
+        exc = mp4.Mp4Error("", "mp4e.not_uint", what=words, bits=32, value=-1)
+        lines.append(problems.said(exc))
     zh = i18n.catalog(i18n.ZH)
     lines += [zh[msg_id] for msg_id in MP4_IDS] + [zh["mp4e.place.trak"]]
     lines += [v for k, v in zh.items() if k.startswith("mp4e.place.")]
     lines += [v for k, v in zh.items() if k.startswith("mp4f.")]  # sealcam verify FILE.mp4
+    bad = []
     for line in lines:
         assert not _boxes_named_bare(line), line
+        # A Latin name is set apart from the Chinese by spaces ("轨道 1 的 mdia 盒"), and a
+        # field's name is said in Chinese ("轨道 1 的基准时间", not "的base_time").
+        bad.extend(line for _ in GLUED.findall(line)[:1])
+        bad.extend(line for _ in re.findall(r"[a-z]+_[a-z_]+", line.replace("{", " "))[:1])
+    assert bad == [], "\n".join(sorted(set(bad)))
     assert "moov 盒中没有 trak 盒" in lines[0]
 
 
 # Every message id the CBOR decoder, and the key file reader over it, name: the protocol
 # has no catalogue of its own to be checked against.
-CBOR_SOURCES = [Path(cbor.__file__).with_name(name) for name in ("cbor.py", "keys.py", "ledger.py")]
+CBOR_SOURCES = [
+    Path(cbor.__file__).with_name(name) for name in ("cbor.py", "keys.py", "ledger.py", "cose.py")
+]
 CBOR_IDS = sorted(
     {i for p in CBOR_SOURCES for i in re.findall(r'"(cbor\.[a-z0-9_.]+)"', p.read_text("utf-8"))}
     - {"cbor.indefinite_"}  # one per kind of item, built from its name
@@ -676,3 +690,93 @@ def test_an_export_failure_passed_on_is_said_again_in_a_later_readers_language(t
     said = problems.said(exc)
     _chinese(said)
     assert "moov 盒中没有 trak 盒" in said, said
+
+
+def _entry(payload: bytes, signature: bytes = bytes(64)) -> bytes:
+    """A COSE_Sign1 of the device's protected header around ``payload`` (not signed)."""
+    from protocol.cose import encode_sign1, protected_header
+    from tests.protocol.helpers import DEVICE
+
+    return encode_sign1(protected_header(DEVICE.encode()), payload, signature)
+
+
+# R-HOST-4: a ledger entry whose structure is wrong is said with its reason in the reader's
+# language: plain junk where an entry should start, and each check of the entry's parts
+@pytest.mark.parametrize(
+    "raw, english",
+    [
+        (b"plain junk, no entry here", "not a COSE_Sign1 message (tag 18)"),
+        (cbor.dumps(cbor.Tag(18, [1, 2])), "COSE_Sign1 must be an array of 4 items"),
+        (
+            cbor.dumps(cbor.Tag(18, [b"", {}, "text", b""])),
+            "COSE_Sign1 protected header, payload and signature must be byte strings",
+        ),
+        (_entry(cbor.dumps({}), b"short"), "an Ed25519 signature is 64 bytes, not 5"),
+        (_entry(b"\xa1junk"), "payload is not deterministic CBOR: "),
+        (_entry(cbor.dumps([1])), "payload must be a map"),
+        (_entry(cbor.dumps({})), "payload field 0 (format version) is missing or not int"),
+    ],
+)
+def test_a_ledger_entry_that_is_none_is_said_with_its_reason_in_chinese(raw, english):
+    from protocol.ledger import read_ledger
+
+    # The ledger reader's stretch of such bytes: its English words, and the same as a message.
+    records = list(read_ledger(raw))
+    assert records[0][0] == "malformed", records
+    message, why = records[0][3], records[0][4]
+    assert message.startswith(english), message
+    assert isinstance(why, tuple) and why[0].startswith("cbor.entry."), why
+    i18n.use(i18n.EN)
+    assert problems.message(*why) == message
+    i18n.use(i18n.ZH)
+    _chinese(problems.message(*why))
+
+
+# R-HOST-4: a damaged stretch whose search passed over places untried says so in the
+# reader's language, its reason too (issue 10 §5's bound on the search)
+def test_places_not_tried_are_said_in_chinese():
+    from protocol.ledger import read_ledger
+    from tests.protocol.test_ledger_reader import overlapping_entries
+
+    records = list(read_ledger(overlapping_entries(1 << 21)))
+    assert [r[0] for r in records] == ["malformed"]
+    message, why = records[0][3], records[0][4]
+    assert why[0] == "cbor.ledger.not_tried", why
+    i18n.use(i18n.EN)
+    assert problems.message(*why) == message
+    i18n.use(i18n.ZH)
+    said = problems.message(*why)
+    _chinese(said)
+    assert "其中有 %d 处" % why[1]["count"] in said, said
+
+
+# R-HOST-4: the decoder's lines say a key as CBOR writes it, not as Python does (True, None,
+# b'..' inside a Chinese line), malformed bytes as malformed (not as an indefinite length),
+# and the input by one word
+@pytest.mark.parametrize(
+    "data, english, chinese",
+    [
+        (b"\xa2\xf5\x00\xf5\x00", "map key true is repeated (at byte 3)", "映射的键 true 重复"),
+        (b"\xa2\x41\x01\x00\x41\x01\x00", "map key h'01' is repeated", "映射的键 h'01' 重复"),
+        (b"\xa2\xf6\x00\xf4\x00", "map key false is not in deterministic order", "键 false"),
+        (b"\xff", "a break code (0xff) with no indefinite-length item to end", "多余的终止码"),
+        (b"\x1f", "an unsigned integer with additional information 31 is malformed", "编码有误"),
+        (b"\xdf\x00", "a tag with additional information 31 is malformed", "标签的编码有误"),
+        (b"", "input ends where a data item should start", "数据在下一个数据项开始前已结束"),
+    ],
+)
+def test_cbor_lines_say_keys_and_malformed_bytes_plainly(data, english, chinese):
+    exc, said = _in(i18n.EN, lambda: cbor.loads(data))
+    assert str(exc) == said and said.startswith(english), said
+    _exc, said = _in(i18n.ZH, lambda: cbor.loads(data))
+    _chinese(said)
+    assert chinese in said, said
+    assert "不定长度" not in said and "False" not in said and "True" not in said, said
+
+
+def test_the_cbor_catalogue_words_things_one_way():
+    zh = {k: v for k, v in i18n.catalog(i18n.ZH).items() if k.startswith("cbor.")}
+    en = {k: v for k, v in i18n.catalog(i18n.EN).items() if k.startswith("cbor.")}
+    assert not [v for v in zh.values() if "输入" in v]  # the input is 数据 throughout
+    assert not [v for v in (*zh.values(), *en.values()) if "**" in v or "!r" in v]
+    assert "设备编号" in zh["cbor.key.no_kid"]

@@ -496,3 +496,19 @@ def test_damaged_ledger_bytes_are_said_with_the_decoders_reason_in_chinese(made,
     assert "不定长度的数组不是确定性编码" in zh.stdout, zh.stdout
     assert "数据在字节串中途结束：需要 147 字节，只剩 7 字节" in zh.stdout, zh.stdout
     assert "indefinite" not in zh.stdout and "input ends" not in zh.stdout
+
+
+# R-HOST-4: plain junk where an entry should start (no CBOR error: its first byte is simply
+# no COSE_Sign1 tag) is said in the reader's language, not quoted in English
+def test_junk_between_entries_is_said_in_chinese(made, tmp_path):
+    raws = [bytes(r) for r in fmp4.record(gops_before=1, gops_after=1).raws]
+    junk = tmp_path / "junk.ledger"
+    junk.write_bytes(b"".join(raws[:3]) + b"plain junk, no entry here" + b"".join(raws[3:]))
+    key = str(made / "device.pub")
+    en = sealcam("--lang", "en", "verify", str(junk), "--key", key)
+    assert "(not a COSE_Sign1 message (tag 18))" in en.stdout, en.stdout
+    zh = sealcam("--lang", "zh", "verify", str(junk), "--key", key)
+    assert en.returncode == zh.returncode == 1, zh.stderr
+    assert english_sentences(zh.stdout) == [], zh.stdout
+    assert "不是 COSE_Sign1 消息（标签 18）" in zh.stdout, zh.stdout
+    assert "not a COSE_Sign1" not in zh.stdout

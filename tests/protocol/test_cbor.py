@@ -1,6 +1,6 @@
 """Deterministic CBOR: known encodings from RFC 8949 Appendix A, and every refusal."""
 
-from protocol.cbor import Tag, decode_item, dumps, loads
+from protocol.cbor import Tag, decode_item, diagnostic, dumps, loads
 from protocol.errors import DecodeError, EncodeError, TruncatedError
 from tests.portable import raises
 
@@ -212,3 +212,17 @@ def test_rejects_utf8_that_lax_decoders_accept():
     for enc in ("62c0af", "62c080", "63eda080", "64f4908080", "62e282"):
         err = raises(DecodeError, loads, h(enc))
         assert "UTF-8" in str(err), enc
+
+
+def test_a_key_in_an_error_is_said_in_diagnostic_notation():
+    # R-HOST-4: what the decoder says of a key reads the same in any language (RFC 8949 §8),
+    # not as Python's repr (True, None, b'..') would put it inside a Chinese line.
+    value = [True, False, None, b"\x01\xff", "a", -2, {1: 2}, Tag(1, 2)]
+    assert diagnostic(value) == "[true, false, null, h'01ff', \"a\", -2, {1: 2}, 1(2)]"
+    try:
+        loads(b"\xa2\xf5\x00\xf5\x00")
+    except DecodeError as exc:
+        assert str(exc) == "map key true is repeated (at byte 3)"
+        assert exc.fields == {"key": "true"}
+    else:
+        raise AssertionError("a repeated key was accepted")

@@ -138,6 +138,12 @@ def test_overlapping_entry_heads_are_searched_within_a_linear_bound():
         assert [r[0] for r in records] == ["malformed"]
     assert works[1] <= 4.5 * works[0]
     assert "not tried" in records[0][3]
+    # The same as a message (said in the reader's language by the host), the reason the
+    # stretch began inside it.
+    why = records[0][4]
+    assert why[0] == "cbor.ledger.not_tried" and why[1]["count"] > 1, why
+    assert "; %d places inside" % why[1]["count"] in records[0][3]
+    assert isinstance(why[1]["why"], tuple) and why[1]["why"][0].startswith("cbor."), why
 
 
 def test_memory_is_one_window_whatever_the_ledger_size():
