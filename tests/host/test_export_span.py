@@ -416,19 +416,11 @@ def test_finding_a_span_scans_few_events_of_a_long_ledger(tmp_path, monkeypatch)
 
 def test_a_court_package_of_an_early_recording_reads_its_span_only(three, tmp_path, monkeypatch):
     # Issue 15's package (and its derivative's export), whole and in part, from the span.
-    from host import settings
     from tests.host import courtstore
-    from tests.host.helpers import host_keys, with_accounts
 
-    ev, entries = three
+    store, entries = _court_store(three, tmp_path)
     first = record_starts(entries)[0]
     span = {e.seq for e in recording_span(entries, first.to_bytes(8, "big"))}
-    store = copy_of(ev, tmp_path)
-    host_keys(tmp_path)
-    opened = with_accounts(SqliteEvidenceStore(store), courtstore.ACCOUNTS)
-    with opened.write() as cur:
-        settings.put(cur, settings.HOST_KEY, str(tmp_path / "host.key"))
-    opened.close()
     read = counting(monkeypatch)
     item = "%s/%d" % (DEVICE, first)
     assert courtstore.export(monkeypatch, store, tmp_path / "pkg", "--recording", item) == 0
