@@ -12,7 +12,7 @@ import threading
 
 from firmware.ports import cpython
 from tests.firmware.avmedia import write_video, write_wav
-from tests.firmware.test_port_cpython_footage import DEVICE, ROOM, SEED, VirtualClock
+from tests.firmware.portclock import DEVICE, ROOM, SEED, VirtualClock
 
 
 class ArmedClock(VirtualClock):

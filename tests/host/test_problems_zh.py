@@ -736,7 +736,7 @@ def test_a_ledger_entry_that_is_none_is_said_with_its_reason_in_chinese(raw, eng
 # reader's language, its reason too (issue 10 §5's bound on the search)
 def test_places_not_tried_are_said_in_chinese():
     from protocol.ledger import read_ledger
-    from tests.protocol.test_ledger_reader import overlapping_entries
+    from tests.protocol.helpers import overlapping_entries
 
     records = list(read_ledger(overlapping_entries(1 << 21)))
     assert [r[0] for r in records] == ["malformed"]

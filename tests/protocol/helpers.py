@@ -6,7 +6,7 @@ import hashlib
 from protocol.device_session import D_CLOSED, D_READY, DeviceSession
 from protocol.host_session import H_CLOSED, H_READY, HostSession
 from protocol.keys import DeviceKey
-from protocol.ledger import LedgerWriter
+from protocol.ledger import MAX_ENTRY_BYTES, LedgerWriter
 from protocol.messages import MIN_FRAME
 from protocol.registry import (
     EV_BOOT,
@@ -234,3 +234,35 @@ def pull_all(host, device, digests):
             if ev[0] in ("media-done", "gone") and wanted:
                 to_device.append(host.pull_media(wanted.pop(0)))
     return events
+
+
+def _bstr_head(n: int) -> bytes:
+    return b"\x5a" + n.to_bytes(4, "big")
+
+
+def overlapping_entries(n: int) -> bytes:
+    """Well-formed COSE_Sign1 heads for DEVICE, each payload reaching to one shared end.
+
+    Every head sits inside the payload of the ones before it and ends where they end, so
+    each is a whole COSE_Sign1 whose payload must be read to refuse it: the costliest
+    input for a search that tries every entry start.
+    """
+    first = make_entries(1)[0]
+    protected = first[2 : 2 + 1 + first[2] - 0x40]  # DEVICE's protected header, as written
+    block = MAX_ENTRY_BYTES // 2
+    out = bytearray()
+    while len(out) + block <= n:
+        piece = bytearray()
+        heads = []
+        while len(piece) < block - 64:
+            heads.append(len(piece))
+            piece += b"\xd2\x84" + protected + b"\xa0" + _bstr_head(0) + b"\xa1"
+        # Now set each payload's length so that it ends where the block's payload ends.
+        payload_end = len(piece) + 8
+        for h in heads:
+            at = h + 2 + len(protected) + 1
+            start = at + 5
+            piece[at : at + 5] = _bstr_head(payload_end - start)
+        piece += b"\x00" * (payload_end - len(piece)) + b"\x40"
+        out += piece
+    return bytes(out + b"\x00" * (n - len(out)))

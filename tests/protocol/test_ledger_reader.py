@@ -18,12 +18,10 @@ from protocol.ledger import (
     read_ledger,
 )
 from protocol.verify import verify_chunks, verify_ledger
-from tests.protocol.helpers import DEVICE, device_key, make_entries
+from tests.protocol.helpers import DEVICE, device_key, make_entries, overlapping_entries
 
 KEY = device_key()
 ENTRIES = make_entries(8, sign_every=2)
-# A valid protected header for DEVICE, as the writer makes it.
-PROTECTED = ENTRIES[0][2 : 2 + 1 + ENTRIES[0][2] - 0x40]
 
 
 def read_all(data: bytes, step: int = 1 << 20) -> tuple:
@@ -64,36 +62,6 @@ def entry_prefixes(n: int) -> bytes:
     """The first half of a real entry, over and over."""
     piece = ENTRIES[3][: len(ENTRIES[3]) // 2]
     return (piece * (n // len(piece) + 1))[:n]
-
-
-def _bstr_head(n: int) -> bytes:
-    return b"\x5a" + n.to_bytes(4, "big")
-
-
-def overlapping_entries(n: int) -> bytes:
-    """Well-formed COSE_Sign1 heads for DEVICE, each payload reaching to one shared end.
-
-    Every head sits inside the payload of the ones before it and ends where they end, so
-    each is a whole COSE_Sign1 whose payload must be read to refuse it: the costliest
-    input for a search that tries every entry start.
-    """
-    block = MAX_ENTRY_BYTES // 2
-    out = bytearray()
-    while len(out) + block <= n:
-        piece = bytearray()
-        heads = []
-        while len(piece) < block - 64:
-            heads.append(len(piece))
-            piece += b"\xd2\x84" + PROTECTED + b"\xa0" + _bstr_head(0) + b"\xa1"
-        # Now set each payload's length so that it ends where the block's payload ends.
-        payload_end = len(piece) + 8
-        for h in heads:
-            at = h + 2 + len(PROTECTED) + 1
-            start = at + 5
-            piece[at : at + 5] = _bstr_head(payload_end - start)
-        piece += b"\x00" * (payload_end - len(piece)) + b"\x40"
-        out += piece
-    return bytes(out + b"\x00" * (n - len(out)))
 
 
 CRAFTS = (huge_lengths, nested_heads, entry_prefixes)
