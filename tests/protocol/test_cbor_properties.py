@@ -38,9 +38,10 @@ def ledger_values():
             maps_with_keys(st.integers(min_value=0, max_value=2**40), children),
             maps_with_keys(st.integers(min_value=-(2**40), max_value=-1), children),
             maps_with_keys(st.text(max_size=12), children),
-            # COSE tags, and numbers no registry gives meaning to (cbor2 decodes those it knows).
+            # COSE tags, and numbers cbor2 gives no meaning to: it decodes those it knows
+            # (43000, a complex number, and 55799 lie near; 43000 once failed this test).
             st.builds(
-                Tag, st.sampled_from([16, 17, 18, 96, 97, 98]) | st.integers(40000, 50000), children
+                Tag, st.sampled_from([16, 17, 18, 96, 97, 98]) | st.integers(44000, 54000), children
             ),
         ),
         max_leaves=20,
