@@ -155,6 +155,11 @@ def pick_recording(
     without entries: the store holds no such recording (the caller verifies what was read,
     then says so with ``no_such_recording``)."""
     if recording is None:
+        # Rows deleted from the ledger's end would leave an older recording as the newest
+        # the store holds: the gap's span, verified, refuses the export instead.
+        gone = spans.deleted_tail(store, device_id)
+        if gone is not None:
+            return gone
         # Newest first: usually the first. A damaged event is a candidate (it may have been
         # the newest record-start): its span, verified, refuses the export rather than the
         # recording before it being given in its place.
@@ -740,10 +745,14 @@ class _Ledger:
         public: bytes,
         mark_changed: bool,
         verdict: "Callable[[], object] | None" = None,
+        newest: bool = False,
     ) -> None:
         self.device_id = span.device_id
         self.number = recording_number(span.rec_id)
         self.mark_changed = mark_changed
+        # The newest recording asked for, and rows gone from the ledger's end instead
+        # (``spans.deleted_tail``): the span names no recording, only the gap.
+        self.tail_gone = newest and not span.entries and span.held_to is not None
         self.entries = span.entries
         self._verdict = verdict  # the caller's, who verifies the span itself
         self._worker = (
@@ -762,13 +771,22 @@ class _Ledger:
             assert self._verdict is not None
             return str(self._verdict())
         report = self._worker.report()
-        if report.state in (NOT_OK, UNKNOWN_KEY) and not self.mark_changed:
+        # Changed footage may be exported marked (``mark_changed``); a newest recording
+        # deleted from the store cannot: what is left is an older one, not the newest.
+        if report.state in (NOT_OK, UNKNOWN_KEY) and (self.tail_gone or not self.mark_changed):
             from host.report_text import finding_text
 
             # The finding as a person reads it, in the language of the refusal around it.
             first = (
                 finding_text(report.findings[0]) if report.findings else i18n.verdict(report.state)
             )
+            if self.tail_gone:
+                raise NotAuthentic.said(
+                    "export.newest_deleted",
+                    device=self.device_id,
+                    state=i18n.verdict(report.state),
+                    first=first,
+                )
             raise NotAuthentic.said(
                 "export.ledger_not_ok",
                 number=self.number,
@@ -807,7 +825,7 @@ def _recording(
             enrolled=enrolled,
         )
     span = read if read is not None else pick_recording(store, recording, device_id)
-    ledger = _Ledger(span, public, mark_changed, verdict)
+    ledger = _Ledger(span, public, mark_changed, verdict, newest=recording is None)
     try:
         entries = ledger.entries
         rec_id = span.rec_id

@@ -198,6 +198,22 @@ def _last_logged(store: LedgerRows, device_id: str) -> "int | None":
     return seq if isinstance(seq, int) else None
 
 
+def deleted_tail(store: LedgerRows, device_id: str) -> "Span | None":
+    """The span of the rows the store took past the last one it still holds of the device,
+    when its host log says it took any (``_last_logged``), else None. A question of "the
+    newest recording" asks it first: nothing after such a gap is left to show it, and the
+    newest record-start the store still holds would quietly be taken for the newest one
+    the device made. The span holds no entries; verified, it is a gap (NOT OK)."""
+    last = _last_seq(store, device_id)
+    logged = _last_logged(store, device_id)
+    if logged is None or logged <= last:
+        return None
+    span = Span(device_id, (last + 1).to_bytes(8, "big"))
+    span.resume = _resume(store, device_id, last + 1)
+    span.held_to = logged
+    return span
+
+
 def _on_to_signed(store: LedgerRows, device_id: str, after: int, raws: list) -> None:
     """Add to ``raws`` the entries past seq ``after``, in seq order, up to and including the
     first signed one (the one that vouches for the unsigned ones before it), unless the last

@@ -258,15 +258,19 @@ def _export_as(desk: "Desk", args: argparse.Namespace) -> int:
     try:
         note = _export(args, extractor, gate, desk.now())
     except (NotAuthentic, ExportError) as exc:
-        if not gated:  # no recording found: nothing to name in the audit trail
-            raise UsageProblem(str(exc)) from None
+        if not gated and not isinstance(exc, NotAuthentic):
+            raise UsageProblem(str(exc)) from None  # no recording found: nothing to record
+        # Refused as not authentic before any recording was found (a record-start deleted;
+        # the newest recording deleted to the ledger's end) is tampering, on record like any
+        # other: under the recording asked for, or (the newest asked for) the device.
+        named, details = (gated[0], {}) if gated else _not_found_item(args)
         problem = (
             Refused(str(exc), NOT_AUTHENTIC)
             if isinstance(exc, NotAuthentic)
             else Unusable(str(exc))
         )
         try:
-            with desk.act(audit.EXPORT, gated[0], file=out.name):
+            with desk.act(audit.EXPORT, named, file=out.name, **details):
                 raise problem
         except Refused:
             print(i18n.text("export.not_ok", problem=exc), file=sys.stderr)
@@ -295,6 +299,14 @@ def _export_as(desk: "Desk", args: argparse.Namespace) -> int:
     if not args.json:
         print(i18n.text("export.derivative", id=derived, origin=item, sha=sha))
     return code
+
+
+def _not_found_item(args: argparse.Namespace) -> "tuple[str | None, dict]":
+    """The audit record's item and details for an export refused before its recording was
+    found: the recording asked for, or none and the device when its newest was asked for."""
+    if args.recording is not None:
+        return items.recording_id(args.device, args.recording), {}
+    return None, {"device": args.device}
 
 
 def _report(args: argparse.Namespace, note: dict) -> int:

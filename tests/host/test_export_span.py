@@ -749,3 +749,58 @@ def test_recording_0_whose_row_at_seq_0_was_deleted_is_not_ok(tmp_path, capsys):
     assert len(err.splitlines()) == 1, err
     assert "%s/0" % DEVICE in err and "NOT OK" in err and "seq 0" in err, err
     assert not pkg.exists()
+
+
+def test_the_newest_recording_deleted_to_the_ledgers_end_is_not_exported_as_another(
+    three, tmp_path, monkeypatch, capsys
+):  # R-HOST-5: with no number given, "the newest recording" is asked of the store; every
+    # row from the newest record-start to the ledger's end deleted leaves the one before it
+    # as the newest the store holds. The host log names the seqs the store took: the gap is
+    # said (NOT OK, exit 1, in either language, on record), not the older one exported.
+    from host import audit
+    from tests.host import courtstore
+
+    store, entries = _court_store(three, tmp_path)
+    newest = record_starts(entries)[-1]
+    last = entries[-1].seq
+    db = sqlite3.connect(store / "evidence.db")
+    db.execute("DELETE FROM entries WHERE seq >= ?", (newest,))
+    db.commit()
+    db.close()
+    missing = "seq %d to %d are missing" % (newest, last)
+    for changed in (False, True):  # --mark-changed cannot bring a deleted recording back
+        with pytest.raises(NotAuthentic, match=missing):
+            export_recording(
+                str(store), DEVICE, None, str(tmp_path / "a.avi"), "W. Li", mark_changed=changed
+            )
+    capsys.readouterr()
+    out = tmp_path / "out" / "a.avi"
+    out.parent.mkdir()
+    said_in = {"en": "the newest recording was deleted", "zh": "最新录像已从证据库中删除"}
+    for lang, said in said_in.items():
+        code = courtstore.export(monkeypatch, store, out, "--device", DEVICE, "--lang", lang)
+        err = capsys.readouterr().err.strip()
+        assert code == 1, err
+        assert len(err.splitlines()) == 1 and said in err and DEVICE in err, err
+        assert str(newest) in err and str(last) in err, err
+    assert list(out.parent.iterdir()) == []
+    # By its number, the deleted recording is refused alike, and on record under its item.
+    assert courtstore.export(monkeypatch, store, out, "--device", DEVICE, "--recording",
+                             str(newest)) == 1  # fmt: skip
+    assert missing in capsys.readouterr().err
+    ev = SqliteEvidenceStore(store, readonly=True)
+    try:
+        with ev.read() as cur:
+            tried = [r for r in audit.history(cur) if r.action == audit.EXPORT]
+    finally:
+        ev.close()
+    assert [(r.item, r.outcome, r.details["reason"]) for r in tried] == [
+        (None, audit.REFUSED, "not-authentic"),
+        (None, audit.REFUSED, "not-authentic"),
+        ("%s/%d" % (DEVICE, newest), audit.REFUSED, "not-authentic"),
+    ]
+    assert tried[0].details["device"] == DEVICE
+    # The recordings before the gap still export by their numbers (their spans are whole).
+    second = record_starts(entries)[1]
+    note = export_recording(str(store), DEVICE, second, str(tmp_path / "b.avi"), "W. Li")
+    assert note["ledger_verification"] == "OK"

@@ -627,6 +627,28 @@ def test_a_court_package_of_a_tampered_span_is_not_ok(room, tmp_path, monkeypatc
     assert last.details["reason"] == "not-authentic"
 
 
+def test_the_newest_recording_deleted_to_the_ledgers_end_is_not_ok(
+    room, tmp_path, monkeypatch, capsys
+):
+    # R-HOST-5, on both stores: with no number given the export asks the store for the
+    # newest recording; every row from its start to the ledger's end deleted, the host
+    # log still names them: NOT OK (exit 1) and on record, not "no recording with video".
+    device, number = items.parse_id(room.item)
+    _tamper(room, "DELETE FROM entries WHERE device_id = ? AND seq >= ?", (device, number))
+    out = tmp_path / "out" / "rec.mp4"
+    out.parent.mkdir()
+    code = _export(monkeypatch, room, out, "--device", device)
+    err = capsys.readouterr().err.strip()
+    assert code == 1, err
+    assert len(err.splitlines()) == 1 and "NOT OK" in err and device in err, err
+    assert "the newest recording was deleted" in err and "seq %d to " % number in err, err
+    assert list(out.parent.iterdir()) == []
+    last = room.trail()[-1]
+    assert (last.actor, last.action, last.item, last.outcome) == (
+        CLERK, audit.EXPORT, None, audit.REFUSED)  # fmt: skip
+    assert last.details["reason"] == "not-authentic" and last.details["device"] == device
+
+
 def _spoil(room: Room, digest: bytes, how: str) -> None:
     """The media of ``digest`` changed or gone behind the store's back. In the embedded
     store: its file edited or removed. In the bucket, whose versions are locked (COMPLIANCE)
