@@ -24,6 +24,7 @@ through ``mp4e.place.*`` too, and so is a bare box name ("moov"): its name stays
 Chinese says it is a box ("moov 盒"), as the English needs no word for it.
 """
 
+import os
 import re
 from typing import Self
 
@@ -116,6 +117,40 @@ def pair(exc: BaseException) -> "str | tuple":
 
     given = message_of(exc, field)
     return given if isinstance(given, tuple) else str(given)
+
+
+def kept(exc: BaseException) -> tuple:
+    """``exc`` as a message ``(msg_id, fields)`` to keep and say later in any reader's
+    language (``message``): as ``pair`` gives it when it names its line; an OSError that does
+    not as its reason (``oserror.*``, by the C library's name of it) and the file it concerned;
+    any other as ``problem.unexpected`` with the name of its kind. The words of such an error
+    are in one language (the first asker's, or a library's English), so they are not kept:
+    whoever keeps the failure logs them for whoever runs the host."""
+    given = pair(exc)
+    if isinstance(given, tuple):
+        return given
+    if isinstance(exc, OSError):
+        return os_pair(exc)
+    return (i18n.N_("problem.unexpected"), {"kind": type(exc).__name__})
+
+
+def os_pair(exc: OSError) -> tuple:
+    """Why the system refused, as a message: ``oserror.NAME`` where the catalogue says it
+    (``host.files.os_why``), else ``oserror.other`` naming it; ``oserror.at`` around it with
+    the path when the error names one."""
+    import errno
+
+    name = errno.errorcode.get(exc.errno or 0, "")
+    why: tuple = (
+        ("oserror." + name, {})
+        if name and i18n.known("oserror." + name)
+        else (i18n.N_("oserror.other"), {"name": name or type(exc).__name__})
+    )
+    if exc.filename is None:
+        return why
+    path = exc.filename
+    path = os.fsdecode(path) if isinstance(path, (str, bytes)) else str(path)
+    return (i18n.N_("oserror.at"), {"path": path, "why": why})
 
 
 def _said_again(exc: BaseException) -> bool:
