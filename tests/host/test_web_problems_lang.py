@@ -273,3 +273,33 @@ def test_a_copy_that_failed_on_the_system_is_said_to_a_chinese_page_in_chinese(t
     assert chinese["problem"] == i18n.text("web.deriv.failed", i18n.ZH, problem=why), chinese
     assert not re.search("[A-Za-z]{2,}", chinese["problem"].replace(str(folder), ""))
     assert str(folder) in english["problem"] and "in the way" in english["problem"]
+
+
+# R-HOST-3 (both languages): an evidence store that cannot be opened (its database is no
+# database), met by a playable copy an English page asked for, is said to a later Chinese
+# reader in Chinese: the store's line and SQLite's reason, not the first asker's words
+def test_a_store_that_cannot_be_opened_is_said_again_in_a_later_readers_language(tmp_path):
+    import re
+    from types import SimpleNamespace
+
+    from host.web import derivplay
+
+    root = tmp_path / "ev"
+    root.mkdir()
+    db = root / "evidence.db"
+    db.write_bytes(b"no database, " * 400)
+    item = SimpleNamespace(item_id="%s/1" % DEVICE, device_id=DEVICE, rec=1, last_seq=9)
+    derivs = derivplay.Derivatives(tmp_path / "deriv")
+    job = derivplay.Job(derivs.path_of(item))
+    derivs._make_in(i18n.EN, job, item, str(root), "W", False)  # the real export, failing
+    assert job.state == derivplay.FAILED
+    english, chinese = job.why(i18n.EN), job.why(i18n.ZH)
+    why = i18n.text("store.sqlite.not_a_database", i18n.ZH)
+    assert chinese == i18n.text("store.unopenable.cannot_open", i18n.ZH, path=db, why=why)
+    assert not re.search("[A-Za-z]{2,}", chinese.replace(str(db), "")), chinese
+    assert english == i18n.text(
+        "store.unopenable.cannot_open",
+        i18n.EN,
+        path=db,
+        why=i18n.text("store.sqlite.not_a_database", i18n.EN),
+    )
