@@ -303,3 +303,33 @@ def test_a_store_that_cannot_be_opened_is_said_again_in_a_later_readers_language
         path=db,
         why=i18n.text("store.sqlite.not_a_database", i18n.EN),
     )
+
+
+# R-HOST-3 (both languages): a court package the system would not let be written (a file
+# where its folder goes) is said to a Chinese page in Chinese, the path as it is, not in
+# the C library's English
+def test_a_package_the_system_refused_is_said_in_the_pages_language(tmp_path):
+    import re
+    from pathlib import Path
+
+    from host.web.export import EXPORTS
+
+    ev, _ = webstore.make(tmp_path / "ev")
+    try:
+        blocked = Path(ev.root) / EXPORTS
+        blocked.write_bytes(b"a file where the packages' folder goes")
+        clerk = webstore.logged_in(webstore.app_on(ev), "clerk")
+        clerk.cookies.set("sealcam_lang", i18n.ZH)
+        page = clerk.get("/recording/" + webstore.FIRST, headers=webstore.HTML).text
+        r = clerk.post("/export/" + webstore.FIRST, data={"csrf": webstore.csrf_in(page)},
+                       headers=webstore.HTML, follow_redirects=False)  # fmt: skip
+    finally:
+        ev.close()
+    assert r.status_code == 400, r.text
+    why = i18n.text(
+        "oserror.at", i18n.ZH, path=str(blocked), why=i18n.text("oserror.EEXIST", i18n.ZH)
+    )
+    said = i18n.text("web.export.failed", i18n.ZH, problem=why)
+    assert said in r.text, r.text
+    assert "File exists" not in r.text
+    assert not re.search("[A-Za-z]{2,}", said.replace(str(blocked), ""))
