@@ -105,12 +105,17 @@ def pair(exc: BaseException) -> "str | tuple":
     that is an error or a place made a message too; else its English words. A CBOR
     decoding error that says where the bytes went wrong is ``cbor.at`` around its line
     (``protocol.errors.message_of``, which this builds on)."""
+    return _pair(exc, False)
+
+
+def _pair(exc: BaseException, keeping: bool) -> "str | tuple":
+    """``pair``; ``keeping``, a field that is an error naming no line is ``kept`` too."""
     if not i18n.known(getattr(exc, "msg_id", "") or ""):
         return str(exc)
 
     def field(msg_id: str, name: str, value: object) -> object:
         if isinstance(value, BaseException) and _said_again(value):
-            return pair(value)
+            return kept(value) if keeping else pair(value)
         if name in ("inside", "what") and msg_id.startswith("mp4e.") and isinstance(value, str):
             return place(value)
         return value
@@ -125,13 +130,20 @@ def kept(exc: BaseException) -> tuple:
     not as its reason (``oserror.*``, by the C library's name of it) and the file it concerned;
     any other as ``problem.unexpected`` with the name of its kind. The words of such an error
     are in one language (the first asker's, or a library's English), so they are not kept:
-    whoever keeps the failure logs them for whoever runs the host."""
-    given = pair(exc)
+    whoever keeps the failure logs them for whoever runs the host (``dropped``). So are
+    those of such an error given as a field (PyAV's reason, inside a line of ours)."""
+    given = _pair(exc, True)
     if isinstance(given, tuple):
         return given
     if isinstance(exc, OSError):
         return os_pair(exc)
     return (i18n.N_("problem.unexpected"), {"kind": type(exc).__name__})
+
+
+def dropped(exc: BaseException) -> bool:
+    """Whether ``kept`` leaves out words of ``exc`` (its own, or a field's) that ``pair``
+    keeps: words in one language only, for the log."""
+    return kept(exc) != pair(exc)
 
 
 def os_pair(exc: OSError) -> tuple:

@@ -148,8 +148,8 @@ class Derivatives:
 
     def _make(self, job: Job, item: items.Item, root: str, extractor: str,
               path_only: bool) -> "BaseException | None":  # fmt: skip
-        """Make ``job``; a failure whose words name no message is given back (the job keeps
-        only its kind: ``problems.kept``), for the log."""
+        """Make ``job``; a failure with words that name no message is given back (the job
+        keeps their kind only: ``problems.kept``), for the log."""
         note_path = Path(str(job.path) + ".json")
         try:
             if job.path.is_file() and note_path.is_file():
@@ -169,11 +169,11 @@ class Derivatives:
                                         media=self.media)  # fmt: skip
             self._done(job, note)
         except Exception as exc:  # any failure is the page's to say, not the server's end
-            # Kept as a message, said in each asking page's language; words of its own that
-            # name no message are in one language, so they go to the server's log instead.
+            # Kept as a message, said in each asking page's language; words (its own or a
+            # field's) that name no message are in one language: the server's log has them.
             job.problem = problems.kept(exc)
             job.state = FAILED
-            return None if isinstance(problems.pair(exc), tuple) else exc
+            return exc if problems.dropped(exc) else None
         return None
 
     def _done(self, job: Job, note: dict) -> None:

@@ -162,7 +162,21 @@ FAILURES = {
     "unnamed errno": (_looping, lambda tmp: [str(tmp / "loop"), "ELOOP"]),
     "PyAV": (lambda tmp: _not_a_video(), lambda tmp: ["InvalidDataError"]),
     "plain": (lambda tmp: RuntimeError("the encoder went away"), lambda tmp: ["RuntimeError"]),
+    "PyAV inside ours": (
+        lambda tmp: _encoder_refused(),
+        lambda tmp: ["copy.mp4", "InvalidDataError"],
+    ),
 }
+
+
+def _encoder_refused() -> Exception:
+    """A line of ours passing on PyAV's error (the encoder's refusal, as the export gives
+    it): the line is said in each language, PyAV's English words are not kept."""
+    from host.derivative import DerivativeProblem
+    from host.export import ExportError
+
+    said = DerivativeProblem.said("export.derivative_encode", name="copy.mp4", why=_not_a_video())
+    return ExportError.passing(said)
 
 
 # R-HOST-3 (both languages): a playable copy that failed for an English page with an error
@@ -170,7 +184,7 @@ FAILURES = {
 # reader in Chinese, not in the English words of the first asker or of a library
 @pytest.mark.parametrize("kind", sorted(FAILURES))
 def test_a_failure_naming_no_message_is_said_in_each_readers_language(tmp_path, monkeypatch,
-                                                                       kind):  # fmt: skip
+                                                                       caplog, kind):  # fmt: skip
     import re
 
     make, names = FAILURES[kind]
@@ -190,6 +204,8 @@ def test_a_failure_naming_no_message_is_said_in_each_readers_language(tmp_path, 
     # What a page shows: the playable copy's failure in the page's language, whole.
     said = i18n.text("web.deriv.failed", i18n.ZH, problem=chinese)
     assert str(exc) not in said
+    # The words left out are the server's log's, for whoever runs it.
+    assert any(str(exc) in r.getMessage() for r in caplog.records), caplog.text
 
 
 # R-HOST-3 (both languages): an object store that does not answer, met by an export asked
