@@ -106,13 +106,19 @@ _SQLITE_WORDS = {
 }
 
 
-def _sqlite_why(exc: Exception) -> "tuple | str":
+def _sqlite_reason(exc: Exception) -> "tuple | str":
     """SQLite's reason as a message ``(msg_id, fields)`` where the catalogue has it (said
     in each reader's language, ``host.problems``), else SQLite's own words."""
     code = getattr(exc, "sqlite_errorcode", None)
     msg_id = _SQLITE_REASONS.get(code & 0xFF) if isinstance(code, int) else None
     msg_id = msg_id or _SQLITE_WORDS.get(str(exc))
     return (msg_id, {}) if msg_id else str(exc)
+
+
+def _sqlite_why(exc: Exception) -> str:
+    """SQLite's reason, in the reader's language where the catalogue has it."""
+    why = _sqlite_reason(exc)
+    return i18n.text(why[0]) if isinstance(why, tuple) else why
 
 
 def _holds_media(media: Path) -> bool:
@@ -519,7 +525,7 @@ class SqliteEvidenceStore(EvidenceStore):
         try:
             self._db = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None)
         except sqlite3.Error as exc:
-            why = _sqlite_why(exc)
+            why = _sqlite_reason(exc)
             raise StoreUnopenable.said(
                 "store.unopenable.cannot_open", path=db_path, why=why
             ) from None
@@ -533,7 +539,7 @@ class SqliteEvidenceStore(EvidenceStore):
             self.log.create()
         except sqlite3.Error as exc:
             self._db.close()
-            why = _sqlite_why(exc)
+            why = _sqlite_reason(exc)
             raise StoreUnopenable.said(
                 "store.unopenable.not_evidence", path=db_path, why=why, root=self.root
             ) from None
@@ -568,7 +574,7 @@ class SqliteEvidenceStore(EvidenceStore):
             self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
             self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.Error as exc:
-            why = _sqlite_why(exc)
+            why = _sqlite_reason(exc)
             raise StoreUnopenable.said(
                 "store.unopenable.cannot_open", path=db_path, why=why
             ) from None
