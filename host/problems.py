@@ -16,6 +16,10 @@ the same way, the byte the bytes went wrong at (``offset``) through ``cbor.at``,
 reader of another language (a failure a web page keeps and shows to whoever asks): made by
 ``Said.said``, one keeps its message's id and fields beside its words.
 
+``kept`` is for a failure kept to be said later whatever it is: an error that names no line
+is kept as the system's reason and its path (an OSError, ``os_pair``) or as its kind, never
+as its words, which are in one language only (``dropped`` tells its keeper to log them).
+
 A field may be a message of its own (a pair), an OSError (the system's reason,
 ``host.files.os_why``, unless it names a line of its own, as ``host.mediasource``'s
 MediaUnreachable does) or another such error. The ``inside`` and ``what`` of an MP4 error name
