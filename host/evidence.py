@@ -37,8 +37,9 @@ from pathlib import Path
 from typing import Protocol
 
 from host import hostlog, i18n
-from host.files import fsync_dir, os_why, start_writeback, sync_files, write_all, write_atomic
+from host.files import fsync_dir, start_writeback, sync_files, write_all, write_atomic
 from host.mediasource import FileMedia
+from host.problems import Said
 from protocol.bounds import entry_problem
 from protocol.ledger import Entry, media_digest, parse_entry
 from protocol.registry import (
@@ -73,10 +74,11 @@ def disk_full(exc: BaseException) -> bool:
     return False
 
 
-class StoreUnopenable(EvidenceError):
+class StoreUnopenable(Said, EvidenceError):
     """The evidence store cannot be opened at all (its database is a directory, a FIFO or a
     device, or not an SQLite database); the message says which, in one line, in the
-    reader's language."""
+    reader's language, and keeps its id and fields (``Said``) for a reader of another
+    language later (a failed export the review page keeps)."""
 
 
 # SQLite's primary result codes (its C API's, the low byte of sqlite_errorcode) that a
@@ -104,12 +106,19 @@ _SQLITE_WORDS = {
 }
 
 
-def _sqlite_why(exc: Exception) -> str:
-    """SQLite's reason, in the reader's language where the catalogue has it."""
+def _sqlite_reason(exc: Exception) -> "tuple | str":
+    """SQLite's reason as a message ``(msg_id, fields)`` where the catalogue has it (said
+    in each reader's language, ``host.problems``), else SQLite's own words."""
     code = getattr(exc, "sqlite_errorcode", None)
     msg_id = _SQLITE_REASONS.get(code & 0xFF) if isinstance(code, int) else None
     msg_id = msg_id or _SQLITE_WORDS.get(str(exc))
-    return i18n.text(msg_id) if msg_id else str(exc)
+    return (msg_id, {}) if msg_id else str(exc)
+
+
+def _sqlite_why(exc: Exception) -> str:
+    """SQLite's reason, in the reader's language where the catalogue has it."""
+    why = _sqlite_reason(exc)
+    return i18n.text(why[0]) if isinstance(why, tuple) else why
 
 
 def _holds_media(media: Path) -> bool:
@@ -122,9 +131,9 @@ def check_database_file(db_path: Path) -> None:
     (through symlinks). SQLite would block opening a FIFO for reading until some writer
     appears, and read a device such as /dev/zero as an empty database."""
     if db_path.is_dir():
-        raise StoreUnopenable(i18n.text("store.unopenable.directory", path=db_path))
+        raise StoreUnopenable.said("store.unopenable.directory", path=db_path)
     if db_path.exists() and not db_path.is_file():
-        raise StoreUnopenable(i18n.text("store.unopenable.not_regular", path=db_path))
+        raise StoreUnopenable.said("store.unopenable.not_regular", path=db_path)
 
 
 def chunk_media(e: Entry) -> tuple | None:
@@ -506,20 +515,19 @@ class SqliteEvidenceStore(EvidenceStore):
             gone = i18n.N_("store.unopenable.no_db")
             if db_path.exists():
                 gone = i18n.N_("store.unopenable.empty_db")
-            raise StoreUnopenable(i18n.text(gone, root=self.root))
+            raise StoreUnopenable.said(gone, root=self.root)
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            why = os_why(exc)
-            raise StoreUnopenable(
-                i18n.text("store.unopenable.cannot_make", path=self.root, why=why)
+            raise StoreUnopenable.said(
+                "store.unopenable.cannot_make", path=self.root, why=exc
             ) from None
         try:
             self._db = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None)
         except sqlite3.Error as exc:
-            why = _sqlite_why(exc)
-            raise StoreUnopenable(
-                i18n.text("store.unopenable.cannot_open", path=db_path, why=why)
+            why = _sqlite_reason(exc)
+            raise StoreUnopenable.said(
+                "store.unopenable.cannot_open", path=db_path, why=why
             ) from None
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -531,9 +539,9 @@ class SqliteEvidenceStore(EvidenceStore):
             self.log.create()
         except sqlite3.Error as exc:
             self._db.close()
-            why = _sqlite_why(exc)
-            raise StoreUnopenable(
-                i18n.text("store.unopenable.not_evidence", path=db_path, why=why, root=self.root)
+            why = _sqlite_reason(exc)
+            raise StoreUnopenable.said(
+                "store.unopenable.not_evidence", path=db_path, why=why, root=self.root
             ) from None
         # Opened first: nothing is made beside a file that is no evidence database.
         self.media.mkdir(parents=True, exist_ok=True)
@@ -566,9 +574,9 @@ class SqliteEvidenceStore(EvidenceStore):
             self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
             self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.Error as exc:
-            why = _sqlite_why(exc)
-            raise StoreUnopenable(
-                i18n.text("store.unopenable.cannot_open", path=db_path, why=why)
+            why = _sqlite_reason(exc)
+            raise StoreUnopenable.said(
+                "store.unopenable.cannot_open", path=db_path, why=why
             ) from None
         self.log = hostlog.HostLog(self._db)
 

@@ -248,8 +248,8 @@ def connect(url: str) -> Any:
         return psycopg.connect(url, autocommit=True, connect_timeout=10)
     except psycopg.Error as exc:
         why = str(exc).strip().splitlines()
-        raise StoreUnopenable(
-            i18n.text("pg.unreachable", url=_shown(url), why=why[-1] if why else type(exc).__name__)
+        raise StoreUnopenable.said(
+            "pg.unreachable", url=_shown(url), why=why[-1] if why else type(exc).__name__
         ) from None
 
 
@@ -398,14 +398,14 @@ class PgEvidenceStore(EvidenceStore):
         try:
             self.media = S3Media(media_url, create=not readonly)
         except MediaUnusable as exc:
-            raise StoreUnopenable(str(exc)) from None
+            raise StoreUnopenable.passing(exc) from None
         self._db = connect(url)
         try:
             if readonly:
                 missing = [t for t in TABLES if not self._has_table(t)]
                 if missing:
-                    raise StoreUnopenable(
-                        i18n.text("pg.not_store", url=_shown(url), tables=", ".join(missing))
+                    raise StoreUnopenable.said(
+                        "pg.not_store", url=_shown(url), tables=", ".join(missing)
                     )
                 if not self._has_table("media_locks"):  # a store made before locks were noted
                     self._removed = (
@@ -424,7 +424,7 @@ class PgEvidenceStore(EvidenceStore):
                     self.log.create(self._db.cursor())
         except psycopg.Error as exc:
             self._db.close()
-            raise StoreUnopenable(i18n.text("pg.failed", url=_shown(url), why=exc)) from None
+            raise StoreUnopenable.said("pg.failed", url=_shown(url), why=exc) from None
 
     def _has_table(self, name: str) -> bool:
         row = self._db.execute("SELECT to_regclass(%s)", (name,)).fetchone()

@@ -16,6 +16,10 @@ the same way, the byte the bytes went wrong at (``offset``) through ``cbor.at``,
 reader of another language (a failure a web page keeps and shows to whoever asks): made by
 ``Said.said``, one keeps its message's id and fields beside its words.
 
+``kept`` is for a failure kept to be said later whatever it is: an error that names no line
+is kept as the system's reason and its path (an OSError, ``os_pair``) or as its kind, never
+as its words, which are in one language only (``dropped`` tells its keeper to log them).
+
 A field may be a message of its own (a pair), an OSError (the system's reason,
 ``host.files.os_why``, unless it names a line of its own, as ``host.mediasource``'s
 MediaUnreachable does) or another such error. The ``inside`` and ``what`` of an MP4 error name
@@ -24,6 +28,7 @@ through ``mp4e.place.*`` too, and so is a bare box name ("moov"): its name stays
 Chinese says it is a box ("moov 盒"), as the English needs no word for it.
 """
 
+import os
 import re
 from typing import Self
 
@@ -104,18 +109,64 @@ def pair(exc: BaseException) -> "str | tuple":
     that is an error or a place made a message too; else its English words. A CBOR
     decoding error that says where the bytes went wrong is ``cbor.at`` around its line
     (``protocol.errors.message_of``, which this builds on)."""
+    return _pair(exc, False)
+
+
+def _pair(exc: BaseException, keeping: bool) -> "str | tuple":
+    """``pair``; ``keeping``, a field that is an error naming no line is ``kept`` too."""
     if not i18n.known(getattr(exc, "msg_id", "") or ""):
         return str(exc)
 
     def field(msg_id: str, name: str, value: object) -> object:
         if isinstance(value, BaseException) and _said_again(value):
-            return pair(value)
+            return kept(value) if keeping else pair(value)
         if name in ("inside", "what") and msg_id.startswith("mp4e.") and isinstance(value, str):
             return place(value)
         return value
 
     given = message_of(exc, field)
     return given if isinstance(given, tuple) else str(given)
+
+
+def kept(exc: BaseException) -> tuple:
+    """``exc`` as a message ``(msg_id, fields)`` to keep and say later in any reader's
+    language (``message``): as ``pair`` gives it when it names its line; an OSError that does
+    not as its reason (``oserror.*``, by the C library's name of it) and the file it concerned;
+    any other as ``problem.unexpected`` with the name of its kind. The words of such an error
+    are in one language (the first asker's, or a library's English), so they are not kept:
+    whoever keeps the failure logs them for whoever runs the host (``dropped``). So are
+    those of such an error given as a field (PyAV's reason, inside a line of ours)."""
+    given = _pair(exc, True)
+    if isinstance(given, tuple):
+        return given
+    if isinstance(exc, OSError):
+        return os_pair(exc)
+    return (i18n.N_("problem.unexpected"), {"kind": type(exc).__name__})
+
+
+def dropped(exc: BaseException) -> bool:
+    """Whether ``kept`` leaves out words of ``exc`` (its own, or a field's) that ``pair``
+    keeps: words in one language only, for the log."""
+    return kept(exc) != pair(exc)
+
+
+def os_pair(exc: OSError) -> tuple:
+    """Why the system refused, as a message: ``oserror.NAME`` where the catalogue says it
+    (``host.files.os_why``), else ``oserror.other`` naming it; ``oserror.at`` around it with
+    the path when the error names one."""
+    import errno
+
+    name = errno.errorcode.get(exc.errno or 0, "")
+    why: tuple = (
+        ("oserror." + name, {})
+        if name and i18n.known("oserror." + name)
+        else (i18n.N_("oserror.other"), {"name": name or type(exc).__name__})
+    )
+    if exc.filename is None:
+        return why
+    path = exc.filename
+    path = os.fsdecode(path) if isinstance(path, (str, bytes)) else str(path)
+    return (i18n.N_("oserror.at"), {"path": path, "why": why})
 
 
 def _said_again(exc: BaseException) -> bool:

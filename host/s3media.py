@@ -25,6 +25,7 @@ import re
 from typing import Any
 
 from host import i18n
+from host.problems import Said
 
 PREFIX = "media/"
 # Ceph's gateway (16.2) keeps a retain-until as 32-bit seconds since 1970: a later date
@@ -39,9 +40,10 @@ DEFAULT_RETAIN_DAYS = 365
 ASK = object()
 
 
-class MediaUnusable(Exception):
+class MediaUnusable(Said):
     """The object store cannot be used at all (down, keys wrong, bucket missing or not
-    write-once); the message says which, in one line, in the language in force."""
+    write-once); the message says which, in one line, in the language in force, its id and
+    fields kept (``Said``) for a reader of another language later."""
 
 
 class MediaRefused(Exception):
@@ -57,12 +59,12 @@ BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 def bucket_of(url: str) -> str:
     """The bucket of ``s3://BUCKET``; MediaUnusable for anything else."""
     if not url.startswith("s3://"):
-        raise MediaUnusable(i18n.text("s3.not_url", url=url))
+        raise MediaUnusable.said("s3.not_url", url=url)
     bucket = url[len("s3://") :].rstrip("/")
     if not bucket or "/" in bucket:
-        raise MediaUnusable(i18n.text("s3.not_url", url=url))
+        raise MediaUnusable.said("s3.not_url", url=url)
     if not BUCKET_NAME.fullmatch(bucket) or ".." in bucket:
-        raise MediaUnusable(i18n.text("s3.bad_bucket", bucket=bucket))
+        raise MediaUnusable.said("s3.bad_bucket", bucket=bucket)
     return bucket
 
 
@@ -127,7 +129,7 @@ class S3Media:
             self.s3 = s3 if s3 is not None else client()
             endpoint = self.s3.meta.endpoint_url
         except BotoCoreError as exc:
-            raise MediaUnusable(i18n.text("s3.config", why=exc)) from None
+            raise MediaUnusable.said("s3.config", why=exc) from None
         try:
             try:
                 self.s3.head_bucket(Bucket=self.bucket)
@@ -139,21 +141,19 @@ class S3Media:
         except ClientError as exc:
             code, status = _code(exc), _status(exc)
             if code == "ObjectLockConfigurationNotFoundError":
-                raise MediaUnusable(i18n.text("s3.no_lock", bucket=self.bucket)) from None
+                raise MediaUnusable.said("s3.no_lock", bucket=self.bucket) from None
             if status == 404:
-                raise MediaUnusable(i18n.text("s3.no_bucket", bucket=self.bucket)) from None
+                raise MediaUnusable.said("s3.no_bucket", bucket=self.bucket) from None
             if status == 403 or code in ("InvalidAccessKeyId", "SignatureDoesNotMatch"):
-                raise MediaUnusable(
-                    i18n.text("s3.denied", bucket=self.bucket, endpoint=endpoint)
+                raise MediaUnusable.said(
+                    "s3.denied", bucket=self.bucket, endpoint=endpoint
                 ) from None
-            raise MediaUnusable(
-                i18n.text("s3.failed", endpoint=endpoint, why=code or status)
-            ) from None
+            raise MediaUnusable.said("s3.failed", endpoint=endpoint, why=code or status) from None
         except BotoCoreError as exc:
-            raise MediaUnusable(i18n.text("s3.unreachable", endpoint=endpoint, why=exc)) from None
+            raise MediaUnusable.said("s3.unreachable", endpoint=endpoint, why=exc) from None
         enabled = lock.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled")
         if enabled != "Enabled":
-            raise MediaUnusable(i18n.text("s3.no_lock", bucket=self.bucket))
+            raise MediaUnusable.said("s3.no_lock", bucket=self.bucket)
 
     def _until(self, now: datetime.datetime | None = None) -> datetime.datetime:
         now = now or datetime.datetime.now(datetime.UTC)

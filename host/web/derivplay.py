@@ -22,6 +22,7 @@ URL: the file is the recording's, found by its item id.
 
 import hashlib
 import json
+import logging
 import re
 import tempfile
 import threading
@@ -35,10 +36,13 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from host import audit, items, problems
+from host import i18n as host_i18n
 from host.i18n import EN, N_, speaking
 from host.web import footage, i18n, pages, ranges
 from host.web.evidence import acting, item_id
 from host.web.session import checked_form, need, web_of
+
+LOG = logging.getLogger("sealcam.web")
 
 if TYPE_CHECKING:
     from host.web.session import WebSession
@@ -62,8 +66,8 @@ class Job:
     size: int = 0
     # Why it failed: a catalog message ``(msg_id, fields)`` (``problems.pair``: the errors it
     # passes on, MP4 places and a decoder's byte made messages too), said in the language of
-    # each page that asks (a job outlives the page that started it); or, when the failure
-    # named no message, its words as they were said (in the starting page's language).
+    # each page that asks (a job outlives the page that started it). A failure that names
+    # no message is kept as its reason (an OSError's) or its kind (``problems.kept``).
     problem: "str | tuple" = ""
 
     def why(self, lang: str) -> str:
@@ -138,21 +142,25 @@ class Derivatives:
                  path_only: bool) -> None:  # fmt: skip
         # The export says why it failed as it fails: in this thread's language.
         with speaking(lang):
-            self._make(job, item, root, extractor, path_only)
+            unsaid = self._make(job, item, root, extractor, path_only)
+        if unsaid is not None:  # its words, in the server's log's language around them
+            LOG.warning(host_i18n.text("web.log.deriv_failed", item=item.item_id, problem=unsaid))
 
     def _make(self, job: Job, item: items.Item, root: str, extractor: str,
-              path_only: bool) -> None:  # fmt: skip
+              path_only: bool) -> "BaseException | None":  # fmt: skip
+        """Make ``job``; a failure with words that name no message is given back (the job
+        keeps their kind only: ``problems.kept``), for the log."""
         note_path = Path(str(job.path) + ".json")
         try:
             if job.path.is_file() and note_path.is_file():
                 note = json.loads(note_path.read_text())
                 if _sha256(job.path) == note.get("file_sha256"):
                     self._done(job, note)
-                    return
+                    return None
             if path_only:
                 job.problem = (N_("web.deriv.kept_changed"), {})
                 job.state = FAILED
-                return
+                return None
             from host.export import export_recording
 
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -161,8 +169,12 @@ class Derivatives:
                                         media=self.media)  # fmt: skip
             self._done(job, note)
         except Exception as exc:  # any failure is the page's to say, not the server's end
-            job.problem = problems.pair(exc) or exc.__class__.__name__
+            # Kept as a message, said in each asking page's language; words (its own or a
+            # field's) that name no message are in one language: the server's log has them.
+            job.problem = problems.kept(exc)
             job.state = FAILED
+            return exc if problems.dropped(exc) else None
+        return None
 
     def _done(self, job: Job, note: dict) -> None:
         derivative = note.get("derivative") or {}

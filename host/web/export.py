@@ -31,7 +31,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from host import audit, items, restricted, settings
+from host import audit, items, problems, restricted, settings
+from host import i18n as host_i18n
 from host.errors import Refused, Unusable
 from host.web import i18n, pages
 from host.web.evidence import acting, item_id
@@ -148,7 +149,11 @@ async def made_as_iso(
         )
     except OSError as exc:
         shutil.rmtree(out, ignore_errors=True)
-        problem = Unusable(i18n.text(a.lang, "web.export.failed", problem=exc.strerror or exc))
+        # The system's reason and the path it concerned, in the page's language (its
+        # strerror is the C library's English).
+        with host_i18n.speaking(a.lang):
+            why = problems.message(*problems.os_pair(exc))
+        problem = Unusable(i18n.text(a.lang, "web.export.failed", problem=why))
         _failed(request, a.s, failed_item, problem, **details)
         raise problem from None
     except (Unusable, Refused) as exc:
