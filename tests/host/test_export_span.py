@@ -550,19 +550,25 @@ def test_a_court_package_of_an_fmp4_recording_checks_the_link_into_its_span(
     assert taken == [(False, Refused)]  # taken in the export, before its video was in place
 
 
+def _newest_deleted_to_the_end(three, tmp_path: Path) -> "tuple[Path, int, int]":
+    """A copy of ``three`` (``_court_store``) with every row from its newest record-start to
+    the ledger's end deleted: (the store's folder, that start's seq, the last seq it held)."""
+    store, entries = _court_store(three, tmp_path)
+    newest = record_starts(entries)[-1]
+    db = sqlite3.connect(store / "evidence.db")
+    db.execute("DELETE FROM entries WHERE seq >= ?", (newest,))
+    db.commit()
+    db.close()
+    return store, newest, entries[-1].seq
+
+
 def test_a_newest_recording_deleted_to_the_ledgers_end_is_not_ok(
     three, tmp_path, monkeypatch, capsys
 ):  # R-HOST-5: every row from the newest recording's start to the ledger's end deleted.
     # Nothing is left after the gap to show it; but the host log holds a leaf for every
     # entry the store took: a seq it logged and no longer holds is missing, NOT OK, and
     # the recording is not said to be one the store never held.
-    store, entries = _court_store(three, tmp_path)
-    newest = record_starts(entries)[-1]
-    last = entries[-1].seq
-    db = sqlite3.connect(store / "evidence.db")
-    db.execute("DELETE FROM entries WHERE seq >= ?", (newest,))
-    db.commit()
-    db.close()
+    store, newest, last = _newest_deleted_to_the_end(three, tmp_path)
     ev = SqliteEvidenceStore(store, readonly=True)
     try:
         span = spans.read(ev, DEVICE, newest.to_bytes(8, "big"))
@@ -760,13 +766,7 @@ def test_the_newest_recording_deleted_to_the_ledgers_end_is_not_exported_as_anot
     from host import audit
     from tests.host import courtstore
 
-    store, entries = _court_store(three, tmp_path)
-    newest = record_starts(entries)[-1]
-    last = entries[-1].seq
-    db = sqlite3.connect(store / "evidence.db")
-    db.execute("DELETE FROM entries WHERE seq >= ?", (newest,))
-    db.commit()
-    db.close()
+    store, newest, last = _newest_deleted_to_the_end(three, tmp_path)
     missing = "seq %d to %d are missing" % (newest, last)
     for changed in (False, True):  # --mark-changed cannot bring a deleted recording back
         with pytest.raises(NotAuthentic, match=missing):
@@ -801,6 +801,6 @@ def test_the_newest_recording_deleted_to_the_ledgers_end_is_not_exported_as_anot
     ]
     assert tried[0].details["device"] == DEVICE
     # The recordings before the gap still export by their numbers (their spans are whole).
-    second = record_starts(entries)[1]
+    second = record_starts(three[1])[1]
     note = export_recording(str(store), DEVICE, second, str(tmp_path / "b.avi"), "W. Li")
     assert note["ledger_verification"] == "OK"
