@@ -159,7 +159,11 @@ def pick_recording(
         # the store holds: the gap's span, verified, refuses the export instead.
         gone = spans.deleted_tail(store, device_id)
         if gone is not None:
-            return gone
+            # Unless the gap cut the newest recording short (its record-start kept): its
+            # span then runs to the gap and is refused under its own number.
+            newest = next(spans.starts(store, device_id, damaged=True), None)
+            cut = spans.read(store, device_id, newest) if newest is not None else gone
+            return cut if cut.entries and cut.held_to is not None else gone
         # Newest first: usually the first. A damaged event is a candidate (it may have been
         # the newest record-start): its span, verified, refuses the export rather than the
         # recording before it being given in its place.

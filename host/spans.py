@@ -63,8 +63,8 @@ class Span:
     without a stop, or at the start when there is no span), ``resume`` (``(first seq,
     hash of the entry before it)``; ``(0, ZERO_HASH)`` from seq 0: see ``_resume``),
     ``held_to`` (the highest seq the store's log says it took, when rows it took past its
-    last one are gone: ``_logged_past``), and ``read``, how many entries the store returned
-    for it."""
+    last one are gone: ``_last_logged``; set only for a span read to the last row), and
+    ``read``, how many entries the store returned for it."""
 
     device_id: str
     rec_id: bytes
@@ -214,16 +214,17 @@ def deleted_tail(store: LedgerRows, device_id: str) -> "Span | None":
     return span
 
 
-def _on_to_signed(store: LedgerRows, device_id: str, after: int, raws: list) -> None:
+def _on_to_signed(store: LedgerRows, device_id: str, after: int, raws: list) -> bool:
     """Add to ``raws`` the entries past seq ``after``, in seq order, up to and including the
     first signed one (the one that vouches for the unsigned ones before it), unless the last
     of ``raws`` is signed already. The entries are asked for by seq past the last one read,
     never by a window of seqs: a gap of any length is passed over, read across and left to
-    the verifier to find, not taken for the ledger's end."""
+    the verifier to find, not taken for the ledger's end. False when no signed entry was
+    found: what was read then runs to the last row the store holds of the device."""
     if raws:
         last = _parsed(raws[-1])
         if last is not None and last.signed:
-            return
+            return True
     while True:
         rows = store.query(
             "SELECT seq, raw FROM entries WHERE device_id = ? AND seq > ? "
@@ -234,10 +235,22 @@ def _on_to_signed(store: LedgerRows, device_id: str, after: int, raws: list) -> 
             raws.append(bytes(raw))
             e = _parsed(raw)
             if e is not None and e.signed:
-                return
+                return True
             after = int(seq)
         if len(rows) < TAIL_BATCH:
-            return
+            return False
+
+
+def _cut_after(store: LedgerRows, device_id: str, records: list) -> "int | None":
+    """For a span read to the last row the store holds of the device: the highest seq the
+    store's log says it took (``_last_logged``) when that is past the last entry read, else
+    None. Rows deleted from the ledger's end inside a recording (its record-start kept)
+    leave it looking like one a power loss cut short; the seqs the log names past the last
+    row are then a gap, NOT OK. Asked only when the span reaches the last row: one query."""
+    seqs = [r[2].seq for r in records if r[0] == "entry"]
+    last = max(seqs) if seqs else _last_seq(store, device_id)
+    logged = _last_logged(store, device_id)
+    return logged if logged is not None and logged > last else None
 
 
 def read(store: LedgerRows, device_id: str, rec_id: bytes) -> Span:
@@ -278,13 +291,16 @@ def read(store: LedgerRows, device_id: str, rec_id: bytes) -> Span:
     raws = [bytes(head[0])]
     if end is None or end > first:
         raws.extend(bytes(r) for r in store.entries(device_id, first + 1, end))
-    if end is not None:
-        _on_to_signed(store, device_id, end, raws)
+    # Read to the newest row the store holds: no stop or next start after the span's
+    # start, or no signed entry after its stop.
+    to_last = end is None or not _on_to_signed(store, device_id, end, raws)
     span.read = len(raws)
     records = list(read_chunks((b"".join(raws),)))
     entries = [r[2] for r in records if r[0] == "entry"]
     span.entries = recording_span(entries, rec_id)
-    if not span.entries or not stopped:
+    if to_last:
+        span.held_to = _cut_after(store, device_id, records)
+    if not span.entries or not stopped or span.held_to is not None:
         # Without a stop (a power loss, or a stop entry that no longer parses) everything
         # read is verified, up to the next recording's start and on to a signed entry: a
         # damaged stop is then found, not taken for a recording cut short.

@@ -804,3 +804,68 @@ def test_the_newest_recording_deleted_to_the_ledgers_end_is_not_exported_as_anot
     second = record_starts(three[1])[1]
     note = export_recording(str(store), DEVICE, second, str(tmp_path / "b.avi"), "W. Li")
     assert note["ledger_verification"] == "OK"
+
+
+def _newest_cut_short(three, tmp_path: Path) -> "tuple[Path, int, int]":
+    """A copy of ``three`` (``_court_store``) with its last three rows deleted, the newest
+    recording's record-start kept: (the store's folder, that start's seq, the last seq it
+    held)."""
+    store, entries = _court_store(three, tmp_path)
+    newest = record_starts(entries)[-1]
+    assert entries[-3].seq > newest
+    db = sqlite3.connect(store / "evidence.db")
+    db.execute("DELETE FROM entries WHERE seq >= ?", (entries[-3].seq,))
+    db.commit()
+    db.close()
+    return store, newest, entries[-1].seq
+
+
+def test_the_newest_recording_cut_short_at_the_ledgers_end_is_not_ok(
+    three, tmp_path, monkeypatch, capsys
+):  # R-HOST-5: the rows at the ledger's end deleted, the newest record-start kept: not a
+    # recording a power loss cut short (OK), but seqs the host log names and the store no
+    # longer holds, NOT OK, by number, with no number (said of that recording, not as one
+    # deleted) and as a court package.
+    from tests.host import courtstore
+
+    store, newest, last = _newest_cut_short(three, tmp_path)
+    cut = three[1][-3].seq
+    missing = "seq %d to %d are missing" % (cut, last)
+    for number in (newest, None):
+        with pytest.raises(NotAuthentic, match=missing):
+            export_recording(str(store), DEVICE, number, str(tmp_path / "a.avi"), "W. Li")
+    item = "%s/%d" % (DEVICE, newest)
+    err = _refused_as_not_authentic(monkeypatch, capsys, store, item, tmp_path / "pkg")
+    assert "NOT OK" in err and missing in err, err
+    out = tmp_path / "out" / "a.avi"
+    out.parent.mkdir()
+    for more in ((), ("--recording", str(newest))):
+        code = courtstore.export(monkeypatch, store, out, "--device", DEVICE, *more)
+        err = capsys.readouterr().err.strip()
+        assert code == 1, err
+        assert len(err.splitlines()) == 1 and missing in err and str(newest) in err, err
+        assert "newest recording was deleted" not in err, err
+    assert list(out.parent.iterdir()) == []
+
+
+def test_an_honest_stores_newest_recording_exports_ok(three, tmp_path, capsys, monkeypatch):
+    # R-HOST-5: the span of the newest recording reaches the ledger's end; the host log names
+    # no seq past it, so nothing is missing: OK, with no number and by its number.
+    from tests.host import courtstore
+
+    store, entries = _court_store(three, tmp_path)
+    newest = record_starts(entries)[-1]
+    ev = SqliteEvidenceStore(store, readonly=True)
+    try:
+        assert spans.read(ev, DEVICE, newest.to_bytes(8, "big")).held_to is None
+    finally:
+        ev.close()
+    for number in (None, newest):
+        note = export_recording(str(store), DEVICE, number, str(tmp_path / "a.avi"), "W. Li")
+        assert note["ledger_verification"] == "OK", note
+        (tmp_path / "a.avi").unlink()
+        Path(str(tmp_path / "a.avi") + ".json").unlink(missing_ok=True)
+    out = tmp_path / "out" / "a.avi"
+    out.parent.mkdir()
+    assert courtstore.export(monkeypatch, store, out, "--device", DEVICE) == 0
+    assert out.exists()
