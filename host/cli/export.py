@@ -272,7 +272,11 @@ def _export_as(desk: "Desk", args: argparse.Namespace) -> int:
         try:
             with desk.act(audit.EXPORT, named, file=out.name, **details):
                 raise problem
-        except Refused:
+        except Refused as refused:
+            if refused is not problem:
+                # The rules' own refusal (no right to export; another officer's or restricted
+                # footage), found by act before ours: it is what the user must be told.
+                raise
             print(i18n.text("export.not_ok", problem=exc), file=sys.stderr)
             return EXIT_NOT_OK
     item = gated[0]

@@ -869,3 +869,21 @@ def test_an_honest_stores_newest_recording_exports_ok(three, tmp_path, capsys, m
     out.parent.mkdir()
     assert courtstore.export(monkeypatch, store, out, "--device", DEVICE) == 0
     assert out.exists()
+
+
+def test_a_user_without_the_export_right_is_told_so_not_of_the_tampering(
+    three, tmp_path, monkeypatch, capsys
+):  # R-HOST-3: a tampered store's newest recording asked for by a user who may not export:
+    # the rules' refusal is what they are told (exit 1), not the ledger's state.
+    from tests.host import courtstore
+
+    store, _, _ = _newest_deleted_to_the_end(three, tmp_path)
+    out = tmp_path / "out" / "a.avi"
+    out.parent.mkdir()
+    capsys.readouterr()
+    code = courtstore.export(monkeypatch, store, out, "--device", DEVICE, user=courtstore.APPROVER)
+    err = capsys.readouterr().err.strip()
+    assert code == 1, err
+    assert len(err.splitlines()) == 1 and "may not" in err, err
+    assert "NOT OK" not in err and "deleted" not in err, err
+    assert list(out.parent.iterdir()) == []
