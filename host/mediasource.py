@@ -45,6 +45,12 @@ class MediaUnreachable(Said, OSError):
     (a page's, asked about later) is said again in each reader's language."""
 
 
+class MediaShort(Said, OSError):
+    """A store's media ended before the length the ledger signed (a file cut short). Made by
+    ``said``, it keeps its message's id and fields: it is no refusal of the system, so it has
+    no errno to say it by (``host.problems.kept``)."""
+
+
 class MediaSource(Protocol):
     """What a reader of footage needs of a store's media."""
 
@@ -92,7 +98,7 @@ class FileMedia:
                 if not block:
                     if left is None:
                         return
-                    raise OSError("media %s is shorter than signed" % bytes(digest).hex())
+                    raise MediaShort.said("media.shorter", digest=bytes(digest).hex())
                 if left is not None:
                     left -= len(block)
                 yield block

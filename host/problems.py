@@ -131,16 +131,19 @@ def _pair(exc: BaseException, keeping: bool) -> "str | tuple":
 def kept(exc: BaseException) -> tuple:
     """``exc`` as a message ``(msg_id, fields)`` to keep and say later in any reader's
     language (``message``): as ``pair`` gives it when it names its line; an OSError that does
-    not as its reason (``oserror.*``, by the C library's name of it) and the file it concerned;
-    any other as ``problem.unexpected`` with the name of its kind. The words of such an error
-    are in one language (the first asker's, or a library's English), so they are not kept:
-    whoever keeps the failure logs them for whoever runs the host (``dropped``). So are
-    those of such an error given as a field (PyAV's reason, inside a line of ours)."""
+    not as its reason (``oserror.*``, by the C library's name of it) and the file it concerned,
+    when it has an errno; any other as ``problem.unexpected`` with the name of its kind. The
+    words of such an error are in one language (the first asker's, or a library's English),
+    so they are not kept: whoever keeps the failure logs them for whoever runs the host
+    (``dropped``). So are those of such an error given as a field (PyAV's reason, inside a
+    line of ours)."""
     given = _pair(exc, True)
     if isinstance(given, tuple):
         return given
-    if isinstance(exc, OSError):
+    if isinstance(exc, OSError) and exc.errno is not None:
         return os_pair(exc)
+    # An OSError without an errno is no refusal of the system (one raised with words only):
+    # "the system refused" would be false, so it is said as any other unexpected error.
     return (i18n.N_("problem.unexpected"), {"kind": type(exc).__name__})
 
 

@@ -349,3 +349,29 @@ def test_a_package_the_system_refused_is_said_in_the_pages_language(tmp_path):
     assert said in r.text, r.text
     assert "File exists" not in r.text
     assert not re.search("[A-Za-z]{2,}", said.replace(str(blocked), ""))
+
+
+# R-HOST-3 (both languages): a failure kept to be said later is said truly. An OSError made
+# of words only (no errno) is no refusal of the system: not "the system refused", but an
+# unexpected error of its kind; a media file shorter than the ledger signed says so itself,
+# in each reader's language.
+def test_an_oserror_without_errno_is_not_said_as_a_refusal_of_the_system(tmp_path):
+    import errno
+
+    from host import problems
+    from host.mediasource import FileMedia, MediaShort
+
+    assert problems.kept(OSError("words only")) == ("problem.unexpected", {"kind": "OSError"})
+    refused = OSError(errno.EACCES, "Permission denied", "f")
+    assert problems.kept(refused)[0] == "oserror.at"
+    digest = bytes(32)
+    (tmp_path / "m").write_bytes(b"12345")
+    media = FileMedia(lambda d: tmp_path / "m")
+    with pytest.raises(MediaShort) as short:
+        b"".join(media.read_range(digest, 0, 9))
+    kept = problems.kept(short.value)
+    assert kept == ("media.shorter", {"digest": digest.hex()}), kept
+    for lang, words in ((i18n.EN, "is shorter than signed"), (i18n.ZH, "比签名的长度短")):
+        said = i18n.text("media.shorter", lang, digest=digest.hex())
+        assert words in said and digest.hex() in said, said
+        assert "system" not in said and "系统" not in said, said
