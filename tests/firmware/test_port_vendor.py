@@ -102,10 +102,10 @@ def test_a_fragmented_mp4_from_a_pipe_keeps_its_times_and_its_aac(fifo):
 
 
 def test_an_aac_track_without_its_decoder_configuration_is_left_out_and_said_why(fifo):
-    # Issue 12: an encoder that writes its moov before it has the AAC configuration (the
-    # esds without its AudioSpecificConfig). That sound cannot be kept, for no player
-    # decodes AAC without it; the pictures are recorded and the summary says why, not
-    # just "aac" (which reads as if AAC were refused).
+    # R-DEV-1 (issue 12): an encoder that writes its moov before it has the AAC
+    # configuration (the esds without its AudioSpecificConfig). That sound cannot be kept,
+    # for no player decodes AAC without it; the pictures are recorded and the summary says
+    # why, not just "aac" (which reads as if AAC were refused).
     made = io.BytesIO()
     mux(made, "mp4", audio=True, options=FRAGMENTED)
     data = without_audio_config(made.getvalue())

@@ -4,6 +4,8 @@ many at once; a pool shut down takes no more and can be waited for within a boun
 call that never returns does not keep the process from ending (the scale-out store's
 uploads and lock passes waiting on an object store that never answers:
 ``tests/scaleout/test_docklocks.py``)."""
+# R-HOST-1: what carries footage into the scale-out store (its uploads, its lock passes)
+# runs here; a call cut off loses nothing the next dock or the upkeep does not bring back.
 
 import subprocess
 import sys

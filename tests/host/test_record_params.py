@@ -51,9 +51,9 @@ def test_an_mp4_that_begins_again_with_other_settings_is_one_line_and_exit_1(tmp
 def test_an_aac_track_without_its_configuration_is_said_so_and_the_pictures_recorded(
     tmp_path, lang, says
 ):
-    # Issue 12: the encoder wrote its moov before it had the AAC configuration. The pictures
-    # are signed (exit 0); one line says which sound was left out and why, and the summary
-    # names it with the reason, not as a codec refused.
+    # R-DEV-1 (issue 12): the encoder wrote its moov before it had the AAC configuration.
+    # The pictures are signed (exit 0); one line says which sound was left out and why, and
+    # the summary names it with the reason, not as a codec refused.
     made = io.BytesIO()
     mux(made, "mp4", audio=True, options=FRAGMENTED)
     r = subprocess.run(

@@ -266,7 +266,8 @@ class Pty:
 
 
 def test_the_terminal_reads_standard_error_as_it_comes():
-    # A process that writes more than a pipe holds (64 KiB) on its standard error before it
+    # R-DEV-16, the harness its terminal tests stand on: a process that writes more than a
+    # pipe holds (64 KiB) on its standard error before it
     # shows anything on the terminal: with that pipe unread its write would block for ever,
     # and expect() would fail with "never shown" once its limit had passed.
     child = "import sys; sys.stderr.write('x' * (1 << 20)); sys.stderr.flush(); print('written')"
