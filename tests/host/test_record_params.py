@@ -19,14 +19,7 @@ def test_sealcam_record_says_so_in_one_line_and_exits_1(tmp_path, lang, says):
     first = io.BytesIO()
     mux(first, "h264", frames=30)
     stream = first.getvalue() + encode("h264", "libx264", (320, 192), 15)
-    r = subprocess.run(
-        [*SEALCAM, "--lang", lang, "record", "--input", "-", "--fps", "30",
-         "--store", str(tmp_path / "rec"), "--device-id", "SC-0007", "--officer", "P-1"],
-        input=stream, capture_output=True, timeout=600, check=False,
-    )  # fmt: skip
-    lines = r.stderr.decode().strip().splitlines()
-    assert r.returncode == 1 and len(lines) == 1 and says in lines[0], r.stderr
-    assert "30" in lines[0] and "Traceback" not in lines[0]
+    _refused_in_one_line(tmp_path, lang, stream, says, "--fps", "30")
 
 
 @pytest.mark.parametrize("lang,says", [("en", "a new moov"), ("zh", "新的 moov")])
@@ -35,14 +28,7 @@ def test_an_mp4_that_begins_again_with_other_settings_is_one_line_and_exit_1(tmp
     stream = encode("mp4", "libx264", (160, 96), 30, FRAGMENTED) + encode(
         "mp4", "libx264", (320, 192), 15, FRAGMENTED
     )
-    r = subprocess.run(
-        [*SEALCAM, "--lang", lang, "record", "--input", "-",
-         "--store", str(tmp_path / "rec"), "--device-id", "SC-0007", "--officer", "P-1"],
-        input=stream, capture_output=True, timeout=600, check=False,
-    )  # fmt: skip
-    lines = r.stderr.decode().strip().splitlines()
-    assert r.returncode == 1 and len(lines) == 1 and says in lines[0], r.stderr
-    assert "30" in lines[0] and "Traceback" not in lines[0]
+    _refused_in_one_line(tmp_path, lang, stream, says)
 
 
 @pytest.mark.parametrize(
@@ -68,3 +54,16 @@ def test_an_aac_track_without_its_configuration_is_said_so_and_the_pictures_reco
     summary = json.loads(r.stdout)
     assert summary["frames"] == 45 and summary["audio_frames"] == 0
     assert (summary["audio_ignored"], summary["audio_ignored_why"]) == ("aac", "no_decoder_config")
+
+
+def _refused_in_one_line(tmp_path, lang: str, stream: bytes, says: str, *extra: str) -> None:
+    """``sealcam record --input -`` fed ``stream`` stops with exit 1 and one line saying
+    ``says`` and the frame count (30) it signed up to, no traceback."""
+    r = subprocess.run(
+        [*SEALCAM, "--lang", lang, "record", "--input", "-", *extra,
+         "--store", str(tmp_path / "rec"), "--device-id", "SC-0007", "--officer", "P-1"],
+        input=stream, capture_output=True, timeout=600, check=False,
+    )  # fmt: skip
+    lines = r.stderr.decode().strip().splitlines()
+    assert r.returncode == 1 and len(lines) == 1 and says in lines[0], r.stderr
+    assert "30" in lines[0] and "Traceback" not in lines[0]
